@@ -1,0 +1,68 @@
+"""The per-org hash chain over journal entries: ``hash = sha256(prev_hash ‖ canonical bytes)``.
+
+The canonical bytes are compact, key-sorted JSON of the entry's fields and its lines in line order, with
+the account *code* (not its row id), so changing an amount, an account, a date or a memo anywhere breaks
+the chain from that entry on. Never change this encoding: every stored hash depends on it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+
+GENESIS = "0" * 64
+
+
+def canonical_bytes(entry: dict[str, Any], lines: Sequence[dict[str, Any]]) -> bytes:
+    """``entry`` and ``lines`` hold the stored column values; lines carry ``account_code``."""
+    created_at = entry["created_at"]
+    if isinstance(created_at, datetime):
+        created_at = created_at.astimezone(UTC).isoformat()
+    entry_date = entry["entry_date"]
+    if isinstance(entry_date, date):
+        entry_date = entry_date.isoformat()
+    doc = {
+        "id": entry["id"],
+        "org": entry["org_id"],
+        "seq": entry["seq"],
+        "date": entry_date,
+        "period": entry["period"],
+        "voucher": entry["voucher_no"],
+        "memo": entry["memo"],
+        "source": entry["source"],
+        "source_ref": entry["source_ref"],
+        "created_by": entry["created_by"],
+        "created_at": created_at,
+        "idempotency_key": entry["idempotency_key"],
+        "link": entry["link_id"],
+        "reverses": entry["reverses_id"],
+        "lines": [
+            [
+                line["line_no"],
+                line["account_code"],
+                line["debit_fen"],
+                line["credit_fen"],
+                line["memo"],
+                line["counterparty_id"],
+                line["store_id"],
+                line["channel"],
+                line["contract_id"],
+                line["welfare_post_id"],
+                line["product_category"],
+            ]
+            for line in lines
+        ],
+    }
+    return json.dumps(doc, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
+
+
+def chain_hash(prev_hash: str, entry: dict[str, Any], lines: Sequence[dict[str, Any]]) -> str:
+    return hashlib.sha256(prev_hash.encode("ascii") + canonical_bytes(entry, lines)).hexdigest()
+
+
+def short_code(head_hash: str) -> str:
+    """An eight-character code a person can read aloud to check a printed report against the books."""
+    return head_hash[:8].upper()

@@ -1,0 +1,1 @@
+"""The database layer: the only package with SQL in it (tables, migrations, engine, queries)."""

@@ -1,0 +1,622 @@
+"""Posting journal entries (记账凭证): the one way anything enters the books.
+
+``post_entries`` takes drafts (possibly for several orgs: a linked posting) and, inside the caller's
+transaction, validates them, locks each org's chain head (in org-id order, so linked postings cannot
+deadlock), replays idempotent retries, numbers vouchers gaplessly per org and month, extends each org's
+hash chain and writes lines then entries with ``executemany``. The database re-checks balance, leaf
+accounts, open periods and immutability in its triggers; this module checks first so that a person gets a
+clear message naming the field. It must never write an entry that it has not validated, and never update
+or delete one: corrections are reversals (红字冲销), made by ``reverse_entry``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+
+from sqlalchemy import Connection, insert, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from ledger.chain import chain_hash
+from ledger.db.models import (
+    CHANNELS,
+    ENTRY_SOURCES,
+    Account,
+    BookState,
+    Counterparty,
+    JournalEntry,
+    JournalLine,
+    Period,
+    Store,
+    VoucherCounter,
+)
+from ledger.errors import (
+    AccountNotPostable,
+    Conflict,
+    IdempotencyConflict,
+    NotFound,
+    PeriodClosed,
+    UnbalancedEntry,
+    ValidationError,
+)
+from ledger.orgs import now
+
+entry_t = JournalEntry.__table__
+line_t = JournalLine.__table__
+account_t = Account.__table__
+book_t = BookState.__table__
+period_t = Period.__table__
+counter_t = VoucherCounter.__table__
+
+MAX_LINES = 1000
+
+
+@dataclass(frozen=True)
+class Line:
+    """One 分录: exactly one of ``debit_fen`` / ``credit_fen`` is non-zero; dimensions are optional."""
+
+    account: str
+    debit_fen: int = 0
+    credit_fen: int = 0
+    memo: str = ""
+    counterparty_id: int | None = None
+    store_id: int | None = None
+    channel: str | None = None
+    contract_id: int | None = None
+    welfare_post_id: int | None = None
+    product_category: str | None = None
+
+
+@dataclass(frozen=True)
+class Draft:
+    """An entry before it is posted."""
+
+    org_id: int
+    entry_date: date
+    memo: str
+    lines: Sequence[Line]
+    source: str = "manual"
+    source_ref: str | None = None
+    idempotency_key: str | None = None
+    link_id: str | None = None
+    reverses_id: int | None = None
+
+    @property
+    def period(self) -> str:
+        return period_of(self.entry_date)
+
+    def fingerprint(self) -> str:
+        """What an idempotent retry must repeat exactly (the body, not the key or who sent it)."""
+        doc = {
+            "org": self.org_id,
+            "date": self.entry_date.isoformat(),
+            "memo": self.memo,
+            "source": self.source,
+            "source_ref": self.source_ref,
+            "reverses": self.reverses_id,
+            "lines": [asdict(line) for line in self.lines],
+        }
+        return hashlib.sha256(json.dumps(doc, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Posted:
+    id: int
+    org_id: int
+    voucher_no: str
+    period: str
+    seq: int
+    hash: str
+    created: bool = True  # False when an idempotent retry returned the original entry
+
+
+@dataclass
+class _OrgBooks:
+    last_seq: int
+    head_hash: str
+    accounts: dict[str, tuple[int, bool, bool]] = field(
+        default_factory=dict
+    )  # code -> (id, closed, is_parent)
+
+
+def period_of(d: date) -> str:
+    return f"{d.year:04d}-{d.month:02d}"
+
+
+def voucher_number(period: str, number: int) -> str:
+    return f"记-{period}-{number:04d}"
+
+
+def new_link_id() -> str:
+    return str(uuid.uuid4())
+
+
+# -- validation -------------------------------------------------------------------------------------------
+
+
+def check_draft(draft: Draft, *, where: str = "") -> None:
+    """Rules that need no database: balanced, at least two lines, amounts and dimensions well formed."""
+    p = where
+    if draft.source not in ENTRY_SOURCES:
+        raise ValidationError(f"unknown source {draft.source!r}", field=f"{p}source")
+    if not isinstance(draft.entry_date, date) or isinstance(draft.entry_date, datetime):
+        raise ValidationError("date must be a calendar date", field=f"{p}date")
+    if len(draft.memo) > 500:
+        raise ValidationError("memo is longer than 500 characters", field=f"{p}memo")
+    if len(draft.lines) < 2:
+        raise UnbalancedEntry("an entry needs at least two lines", field=f"{p}lines")
+    if len(draft.lines) > MAX_LINES:
+        raise ValidationError(f"an entry takes at most {MAX_LINES} lines", field=f"{p}lines")
+    reversal = draft.reverses_id is not None
+    debit = credit = 0
+    for i, line in enumerate(draft.lines):
+        lp = f"{p}lines[{i}]"
+        for name in ("debit_fen", "credit_fen"):
+            value = getattr(line, name)
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise ValidationError("amounts are integer fen", field=f"{lp}.{name[:-4]}")
+        if (line.debit_fen == 0) == (line.credit_fen == 0):
+            raise UnbalancedEntry(
+                "each line has exactly one of debit or credit, and it is not zero", field=f"{lp}.debit"
+            )
+        if not reversal and (line.debit_fen < 0 or line.credit_fen < 0):
+            side = "debit" if line.debit_fen < 0 else "credit"
+            raise UnbalancedEntry(
+                "amounts are positive; only a reversal carries red ink", field=f"{lp}.{side}"
+            )
+        if line.channel is not None and line.channel not in CHANNELS:
+            raise ValidationError(f"unknown channel {line.channel!r}", field=f"{lp}.channel")
+        debit += line.debit_fen
+        credit += line.credit_fen
+    if debit != credit:
+        raise UnbalancedEntry(
+            f"debits {debit} fen and credits {credit} fen differ by {debit - credit} fen", field=f"{p}lines"
+        )
+
+
+def _lock_books(conn: Connection, org_ids: Iterable[int]) -> dict[int, _OrgBooks]:
+    books: dict[int, _OrgBooks] = {}
+    for org_id in sorted(set(org_ids)):
+        stmt = select(book_t.c.last_seq, book_t.c.head_hash).where(book_t.c.org_id == org_id)
+        if conn.dialect.name == "postgresql":
+            stmt = stmt.with_for_update()
+        row = conn.execute(stmt).first()
+        if row is None:
+            raise NotFound(f"org {org_id} does not exist or keeps no books", field="org_id")
+        books[org_id] = _OrgBooks(row.last_seq, row.head_hash)
+    rows = conn.execute(
+        select(account_t.c.org_id, account_t.c.id, account_t.c.code, account_t.c.is_closed).where(
+            account_t.c.org_id.in_(books)
+        )
+    ).all()
+    parents = set(
+        conn.execute(
+            select(account_t.c.parent_id).where(
+                account_t.c.org_id.in_(books), account_t.c.parent_id.is_not(None)
+            )
+        ).scalars()
+    )
+    for r in rows:
+        books[r.org_id].accounts[r.code] = (r.id, bool(r.is_closed), r.id in parents)
+    return books
+
+
+def _check_accounts(draft: Draft, books: _OrgBooks, where: str) -> list[int]:
+    ids = []
+    for i, line in enumerate(draft.lines):
+        acct = books.accounts.get(line.account)
+        if acct is None:
+            raise AccountNotPostable(
+                f"no account {line.account} in this org's chart", field=f"{where}lines[{i}].account"
+            )
+        account_id, closed, is_parent = acct
+        if closed:
+            raise AccountNotPostable(f"account {line.account} is closed", field=f"{where}lines[{i}].account")
+        if is_parent:
+            raise AccountNotPostable(
+                f"account {line.account} has sub-accounts; post to one of them",
+                field=f"{where}lines[{i}].account",
+            )
+        ids.append(account_id)
+    return ids
+
+
+def _check_dimensions(conn: Connection, drafts: Sequence[Draft], prefix: Sequence[str]) -> None:
+    """Counterparties and stores on a line belong to the entry's own org."""
+    wanted_cp = {(d.org_id, ln.counterparty_id) for d in drafts for ln in d.lines if ln.counterparty_id}
+    wanted_store = {(d.org_id, ln.store_id) for d in drafts for ln in d.lines if ln.store_id}
+    known_cp: set[tuple[int, int]] = set()
+    known_store: set[tuple[int, int]] = set()
+    if wanted_cp:
+        cp = Counterparty.__table__
+        ids = {c for _, c in wanted_cp}
+        known_cp = {
+            (r.org_id, r.id) for r in conn.execute(select(cp.c.org_id, cp.c.id).where(cp.c.id.in_(ids)))
+        }
+    if wanted_store:
+        st = Store.__table__
+        ids = {s for _, s in wanted_store}
+        known_store = {
+            (r.org_id, r.id) for r in conn.execute(select(st.c.org_id, st.c.id).where(st.c.id.in_(ids)))
+        }
+    for d, p in zip(drafts, prefix, strict=True):
+        for i, ln in enumerate(d.lines):
+            if ln.counterparty_id and (d.org_id, ln.counterparty_id) not in known_cp:
+                raise NotFound(
+                    f"counterparty {ln.counterparty_id} is not one of this org's",
+                    field=f"{p}lines[{i}].counterparty_id",
+                )
+            if ln.store_id and (d.org_id, ln.store_id) not in known_store:
+                raise NotFound(
+                    f"store {ln.store_id} is not one of this org's", field=f"{p}lines[{i}].store_id"
+                )
+
+
+def _check_periods_open(conn: Connection, drafts: Sequence[Draft], prefix: Sequence[str]) -> None:
+    """Nothing posts on or before an org's latest closed month (books close in order)."""
+    orgs = {d.org_id for d in drafts}
+    latest: dict[int, str] = {}
+    for r in conn.execute(
+        select(period_t.c.org_id, period_t.c.period).where(
+            period_t.c.org_id.in_(orgs), period_t.c.status == "closed"
+        )
+    ):
+        latest[r.org_id] = max(latest.get(r.org_id, ""), r.period)
+    for d, p in zip(drafts, prefix, strict=True):
+        if d.org_id in latest and d.period <= latest[d.org_id]:
+            raise PeriodClosed(
+                f"period {d.period} is closed (books are closed through {latest[d.org_id]})", field=f"{p}date"
+            )
+
+
+def _check_reversals(conn: Connection, drafts: Sequence[Draft], prefix: Sequence[str]) -> None:
+    """A reversal mirrors an existing entry of the same org exactly: same lines, amounts negated."""
+    for d, p in zip(drafts, prefix, strict=True):
+        if d.reverses_id is None:
+            continue
+        original = conn.execute(
+            select(entry_t.c.org_id, entry_t.c.source, entry_t.c.voucher_no).where(
+                entry_t.c.id == d.reverses_id
+            )
+        ).first()
+        if original is None or original.org_id != d.org_id:
+            raise NotFound(f"entry {d.reverses_id} does not exist in this org", field=f"{p}reverses_id")
+        if original.source == "reversal":
+            raise Conflict("a reversal cannot itself be reversed; post a new entry", field=f"{p}reverses_id")
+        if conn.execute(select(entry_t.c.voucher_no).where(entry_t.c.reverses_id == d.reverses_id)).first():
+            raise Conflict(f"{original.voucher_no} has already been reversed", field=f"{p}reverses_id")
+        mirror = [
+            (r.code, -r.debit_fen, -r.credit_fen)
+            for r in conn.execute(
+                select(account_t.c.code, line_t.c.debit_fen, line_t.c.credit_fen)
+                .join(account_t, account_t.c.id == line_t.c.account_id)
+                .where(line_t.c.entry_id == d.reverses_id)
+                .order_by(line_t.c.line_no)
+            )
+        ]
+        if mirror != [(ln.account, ln.debit_fen, ln.credit_fen) for ln in d.lines]:
+            raise UnbalancedEntry(
+                f"a reversal must mirror {original.voucher_no} line by line with negated amounts",
+                field=f"{p}lines",
+            )
+
+
+def _allocate_vouchers(conn: Connection, org_id: int, period: str, count: int) -> int:
+    """Reserve ``count`` voucher numbers; returns the first. Gapless: a rollback gives them back."""
+    ins = pg_insert(counter_t) if conn.dialect.name == "postgresql" else sqlite_insert(counter_t)
+    stmt = (
+        ins.values(org_id=org_id, period=period, last_no=count)
+        .on_conflict_do_update(
+            index_elements=[counter_t.c.org_id, counter_t.c.period],
+            set_={"last_no": counter_t.c.last_no + count},
+        )
+        .returning(counter_t.c.last_no)
+    )
+    last = conn.execute(stmt).scalar_one()
+    return last - count + 1
+
+
+def _allocate_entry_ids(conn: Connection, count: int) -> list[int]:
+    if conn.dialect.name == "postgresql":
+        rows = conn.execute(
+            text("SELECT nextval('journal_entry_id_seq') FROM generate_series(1, :n)"), {"n": count}
+        ).scalars()
+        return sorted(rows)
+    # SQLite: the write transaction holds the database lock (BEGIN IMMEDIATE), so max+1 is ours alone.
+    first = conn.execute(text("SELECT COALESCE(MAX(id), 0) + 1 FROM journal_entry")).scalar_one()
+    return list(range(first, first + count))
+
+
+def _replays(conn: Connection, drafts: Sequence[Draft], prefix: Sequence[str]) -> dict[int, Posted]:
+    """Drafts whose idempotency key was already used: the original entry, or a 409 if the body differs."""
+    keyed: dict[int, list[int]] = defaultdict(list)
+    for i, d in enumerate(drafts):
+        if d.idempotency_key is not None:
+            if not d.idempotency_key or len(d.idempotency_key) > 128:
+                raise ValidationError(
+                    "an idempotency key has 1 to 128 characters", field=f"{prefix[i]}idempotency_key"
+                )
+            keyed[d.org_id].append(i)
+    found: dict[int, Posted] = {}
+    for org_id, idxs in keyed.items():
+        keys = {drafts[i].idempotency_key for i in idxs}
+        rows = {
+            r.idempotency_key: r
+            for r in conn.execute(
+                select(
+                    entry_t.c.id,
+                    entry_t.c.voucher_no,
+                    entry_t.c.period,
+                    entry_t.c.seq,
+                    entry_t.c.hash,
+                    entry_t.c.idempotency_key,
+                    entry_t.c.request_hash,
+                ).where(entry_t.c.org_id == org_id, entry_t.c.idempotency_key.in_(keys))
+            )
+        }
+        seen: dict[str, int] = {}
+        for i in idxs:
+            d = drafts[i]
+            key = d.idempotency_key
+            assert key is not None
+            row = rows.get(key)
+            if row is not None:
+                if row.request_hash != d.fingerprint():
+                    raise IdempotencyConflict(
+                        f"idempotency key {key!r} was used for a different entry ({row.voucher_no})",
+                        field=f"{prefix[i]}idempotency_key",
+                    )
+                found[i] = Posted(
+                    row.id, org_id, row.voucher_no, row.period, row.seq, row.hash, created=False
+                )
+            elif key in seen:
+                if drafts[seen[key]].fingerprint() != d.fingerprint():
+                    raise IdempotencyConflict(
+                        f"idempotency key {key!r} appears twice with different bodies",
+                        field=f"{prefix[i]}idempotency_key",
+                    )
+                found[i] = Posted(-1, org_id, "", d.period, -1, "", created=False)  # filled after posting
+            else:
+                seen[key] = i
+    return found
+
+
+# -- posting ----------------------------------------------------------------------------------------------
+
+
+def post_entries(
+    conn: Connection,
+    drafts: Sequence[Draft],
+    *,
+    user_id: int | None = None,
+    field_prefix: Sequence[str] | None = None,
+) -> list[Posted]:
+    """Post ``drafts`` in the caller's transaction: all of them, or (on any error) none.
+
+    Drafts for different orgs posted together are a linked posting; give them one ``link_id``
+    (``new_link_id()``) so each side can find the other.
+    """
+    if not drafts:
+        return []
+    prefix = (
+        list(field_prefix)
+        if field_prefix is not None
+        else ([""] if len(drafts) == 1 else [f"entries[{i}]." for i in range(len(drafts))])
+    )
+    for d, p in zip(drafts, prefix, strict=True):
+        check_draft(d, where=p)
+    books = _lock_books(conn, (d.org_id for d in drafts))
+    replays = _replays(conn, drafts, prefix)
+    fresh = [i for i in range(len(drafts)) if i not in replays]
+    fresh_drafts = [drafts[i] for i in fresh]
+    fresh_prefix = [prefix[i] for i in fresh]
+    account_ids = [_check_accounts(drafts[i], books[drafts[i].org_id], prefix[i]) for i in fresh]
+    _check_periods_open(conn, fresh_drafts, fresh_prefix)
+    _check_dimensions(conn, fresh_drafts, fresh_prefix)
+    _check_reversals(conn, fresh_drafts, fresh_prefix)
+
+    by_month: dict[tuple[int, str], list[int]] = defaultdict(list)
+    for k, i in enumerate(fresh):
+        by_month[(drafts[i].org_id, drafts[i].period)].append(k)
+    numbers: dict[int, str] = {}
+    for (org_id, period), ks in sorted(by_month.items()):
+        first = _allocate_vouchers(conn, org_id, period, len(ks))
+        for n, k in enumerate(ks):
+            numbers[k] = voucher_number(period, first + n)
+    ids = _allocate_entry_ids(conn, len(fresh)) if fresh else []
+
+    created_at = now()
+    entry_rows: list[dict] = []
+    line_rows: list[dict] = []
+    results: dict[int, Posted] = {}
+    for k, i in enumerate(fresh):
+        d = drafts[i]
+        ob = books[d.org_id]
+        ob.last_seq += 1
+        entry = {
+            "id": ids[k],
+            "org_id": d.org_id,
+            "seq": ob.last_seq,
+            "entry_date": d.entry_date,
+            "period": d.period,
+            "voucher_no": numbers[k],
+            "memo": d.memo,
+            "source": d.source,
+            "source_ref": d.source_ref,
+            "created_by": user_id,
+            "created_at": created_at,
+            "idempotency_key": d.idempotency_key,
+            "request_hash": d.fingerprint() if d.idempotency_key is not None else None,
+            "link_id": d.link_id,
+            "reverses_id": d.reverses_id,
+            "total_fen": sum(ln.debit_fen for ln in d.lines),
+            "line_count": len(d.lines),
+            "prev_hash": ob.head_hash,
+        }
+        lines = [
+            {
+                "entry_id": ids[k],
+                "org_id": d.org_id,
+                "period": d.period,
+                "line_no": n + 1,
+                "account_id": account_ids[k][n],
+                "account_code": ln.account,
+                "debit_fen": ln.debit_fen,
+                "credit_fen": ln.credit_fen,
+                "memo": ln.memo,
+                "counterparty_id": ln.counterparty_id,
+                "store_id": ln.store_id,
+                "channel": ln.channel,
+                "contract_id": ln.contract_id,
+                "welfare_post_id": ln.welfare_post_id,
+                "product_category": ln.product_category,
+            }
+            for n, ln in enumerate(d.lines)
+        ]
+        entry["hash"] = chain_hash(ob.head_hash, entry, lines)
+        ob.head_hash = entry["hash"]
+        entry_rows.append(entry)
+        for line in lines:
+            del line["account_code"]
+        line_rows.extend(lines)
+        results[i] = Posted(entry["id"], d.org_id, entry["voucher_no"], d.period, entry["seq"], entry["hash"])
+
+    if fresh:
+        conn.execute(insert(line_t), line_rows)
+        conn.execute(insert(entry_t), entry_rows)
+        for org_id, ob in books.items():
+            conn.execute(
+                update(book_t)
+                .where(book_t.c.org_id == org_id)
+                .values(last_seq=ob.last_seq, head_hash=ob.head_hash)
+            )
+
+    out: list[Posted] = []
+    first_by_key: dict[tuple[int, str], Posted] = {}
+    for i, d in enumerate(drafts):
+        if i in results:
+            posted = results[i]
+            if d.idempotency_key is not None:
+                first_by_key[(d.org_id, d.idempotency_key)] = posted
+        else:
+            posted = replays[i]
+            if posted.id == -1:  # a duplicate inside this same batch
+                p = first_by_key[(d.org_id, d.idempotency_key or "")]
+                posted = Posted(p.id, p.org_id, p.voucher_no, p.period, p.seq, p.hash, created=False)
+        out.append(posted)
+    return out
+
+
+def post_entry(conn: Connection, draft: Draft, *, user_id: int | None = None) -> Posted:
+    return post_entries(conn, [draft], user_id=user_id)[0]
+
+
+def reversal_draft(
+    conn: Connection,
+    entry_id: int,
+    *,
+    entry_date: date,
+    memo: str | None = None,
+    idempotency_key: str | None = None,
+    link_id: str | None = None,
+) -> Draft:
+    """The 红字冲销 of an entry: the same lines on the same sides with negated amounts."""
+    original = conn.execute(select(entry_t).where(entry_t.c.id == entry_id)).first()
+    if original is None:
+        raise NotFound(f"entry {entry_id} does not exist", field="entry_id")
+    rows = conn.execute(
+        select(line_t, account_t.c.code)
+        .join(account_t, account_t.c.id == line_t.c.account_id)
+        .where(line_t.c.entry_id == entry_id)
+        .order_by(line_t.c.line_no)
+    ).all()
+    lines = [
+        Line(
+            account=r.code,
+            debit_fen=-r.debit_fen,
+            credit_fen=-r.credit_fen,
+            memo=r.memo,
+            counterparty_id=r.counterparty_id,
+            store_id=r.store_id,
+            channel=r.channel,
+            contract_id=r.contract_id,
+            welfare_post_id=r.welfare_post_id,
+            product_category=r.product_category,
+        )
+        for r in rows
+    ]
+    return Draft(
+        org_id=original.org_id,
+        entry_date=entry_date,
+        memo=memo or f"冲销 {original.voucher_no}",
+        lines=lines,
+        source="reversal",
+        source_ref=original.voucher_no,
+        idempotency_key=idempotency_key,
+        link_id=link_id,
+        reverses_id=entry_id,
+    )
+
+
+def reverse_entry(
+    conn: Connection,
+    entry_id: int,
+    *,
+    entry_date: date,
+    user_id: int | None = None,
+    memo: str | None = None,
+    idempotency_key: str | None = None,
+) -> list[Posted]:
+    """Reverse an entry into an open period (红字冲销); a linked entry is reversed with its whole link.
+
+    Returns every reversal posted: one, or one per entry of the link.
+    """
+    original = conn.execute(select(entry_t.c.link_id).where(entry_t.c.id == entry_id)).first()
+    if original is None:
+        raise NotFound(f"entry {entry_id} does not exist", field="entry_id")
+    if original.link_id is not None:
+        return reverse_link(
+            conn, original.link_id, entry_date=entry_date, user_id=user_id, idempotency_key=idempotency_key
+        )
+    draft = reversal_draft(conn, entry_id, entry_date=entry_date, memo=memo, idempotency_key=idempotency_key)
+    return [post_entry(conn, draft, user_id=user_id)]
+
+
+def reverse_link(
+    conn: Connection,
+    link_id: str,
+    *,
+    entry_date: date,
+    user_id: int | None = None,
+    idempotency_key: str | None = None,
+) -> list[Posted]:
+    """Reverse every entry of a linked posting together, as one new linked posting."""
+    ids = (
+        conn.execute(
+            select(entry_t.c.id)
+            .where(entry_t.c.link_id == link_id, entry_t.c.source != "reversal")
+            .order_by(entry_t.c.id)
+        )
+        .scalars()
+        .all()
+    )
+    if not ids:
+        raise NotFound(f"no linked posting {link_id}", field="link_id")
+    new_link = new_link_id()
+    drafts = [
+        reversal_draft(
+            conn,
+            entry_id,
+            entry_date=entry_date,
+            idempotency_key=f"{idempotency_key}:{n}" if idempotency_key else None,
+            link_id=new_link,
+        )
+        for n, entry_id in enumerate(ids)
+    ]
+    return post_entries(conn, drafts, user_id=user_id)

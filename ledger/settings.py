@@ -1,0 +1,22 @@
+"""Settings, read once from the environment (``CUNSHE_*`` or ``DATABASE_URL``)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CUNSHE_", extra="ignore")
+
+    database_url: str = Field(default="sqlite:///./cunshe.db", validation_alias="DATABASE_URL")
+    secret_key: str = "dev-only-change-me"
+    max_upload_bytes: int = 20 * 1024 * 1024
+    max_sale_lead_seconds: int = 300
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
