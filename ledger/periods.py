@@ -166,7 +166,9 @@ def _store_snapshot(conn: Connection, org_id: int, period: str, previous_closed:
     turnover: dict[int, tuple[int, int]] = {}
     lower = previous_closed or ""
     for r in conn.execute(
-        select(line_t.c.account_id, line_t.c.period, func.sum(line_t.c.debit_fen), func.sum(line_t.c.credit_fen))
+        select(
+            line_t.c.account_id, line_t.c.period, func.sum(line_t.c.debit_fen), func.sum(line_t.c.credit_fen)
+        )
         .where(line_t.c.org_id == org_id, line_t.c.period > lower, line_t.c.period <= period)
         .group_by(line_t.c.account_id, line_t.c.period)
     ):

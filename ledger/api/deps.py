@@ -1,0 +1,52 @@
+"""FastAPI dependencies as type aliases: the engine, the caller, the idempotency key."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+from sqlalchemy import Engine
+
+from ledger.auth import Principal, principal_for_token, principal_for_user
+from ledger.db.engine import read_tx
+from ledger.errors import Unauthenticated, ValidationError
+
+
+def get_engine(request: Request) -> Engine:
+    return request.app.state.engine
+
+
+EngineDep = Annotated[Engine, Depends(get_engine)]
+
+
+def current_principal(request: Request, engine: EngineDep) -> Principal:
+    """The caller, from ``Authorization: Bearer <token>`` or the web session cookie."""
+    header = request.headers.get("authorization", "")
+    with read_tx(engine) as conn:
+        if header:
+            scheme, _, token = header.partition(" ")
+            if scheme.lower() != "bearer" or not token.strip():
+                raise Unauthenticated("use 'Authorization: Bearer <token>'")
+            return principal_for_token(conn, token.strip())
+        user_id = getattr(request.state, "session_user_id", None)
+        if user_id is not None:
+            return principal_for_user(conn, user_id)
+    raise Unauthenticated("log in, or send 'Authorization: Bearer <token>'")
+
+
+CurrentUser = Annotated[Principal, Depends(current_principal)]
+
+
+def idempotency_key(
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+) -> str | None:
+    if idempotency_key is not None and not 1 <= len(idempotency_key) <= 128:
+        raise ValidationError("an idempotency key has 1 to 128 characters", field="Idempotency-Key")
+    return idempotency_key
+
+
+IdempotencyKey = Annotated[str | None, Depends(idempotency_key)]
+
+
+def client_addr(request: Request) -> str | None:
+    return request.client.host if request.client else None

@@ -1,0 +1,78 @@
+"""Domain errors → HTTP, in one place. Every 4xx and 5xx has the one shape
+``{"error": {"code", "message", "field"}}``."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ledger.errors import Busy, LedgerError
+
+log = logging.getLogger("cunshe")
+
+
+def error_body(code: str, message: str, field: str | None = None, **extra: object) -> dict:
+    return {"error": {"code": code, "message": message, "field": field, **extra}}
+
+
+def field_path(loc: tuple) -> str | None:
+    """``('body', 'lines', 2, 'credit')`` → ``lines[2].credit``."""
+    parts = [p for p in loc if p not in ("body", "query", "path", "header")]
+    out = ""
+    for p in parts:
+        if isinstance(p, int):
+            out += f"[{p}]"
+        elif p in ("function-after", "function-before", "function-plain") or str(p).startswith("function-"):
+            continue
+        else:
+            out += ("." if out else "") + str(p)
+    return out or None
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(LedgerError)
+    async def _ledger_error(_request: Request, exc: LedgerError) -> JSONResponse:
+        headers = {"Retry-After": "1"} if isinstance(exc, Busy) else None
+        return JSONResponse(
+            error_body(exc.code, exc.message, exc.field), status_code=exc.http_status, headers=headers
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = exc.errors()
+        first = errors[0] if errors else {"type": "invalid", "msg": "invalid request", "loc": ()}
+        code = first.get("type", "invalid")
+        if code in ("missing", "json_invalid", "model_attributes_type", "dict_type"):
+            code = "invalid" if code != "missing" else "missing_field"
+        details = [
+            {"field": field_path(tuple(e.get("loc", ()))), "message": e.get("msg", "")} for e in errors
+        ]
+        message = first.get("msg", "invalid request")
+        if message.startswith("Value error, "):
+            message = message[len("Value error, ") :]
+        return JSONResponse(
+            error_body(code, message, field_path(tuple(first.get("loc", ()))), details=details),
+            status_code=422,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {401: "unauthenticated", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}.get(
+            exc.status_code, "http_error"
+        )
+        return JSONResponse(
+            error_body(code, str(exc.detail)),
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error", exc_info=exc)
+        return JSONResponse(
+            error_body("internal_error", "an unexpected error; nothing was written"), status_code=500
+        )

@@ -1,0 +1,54 @@
+"""Shared request/response types: money as decimal strings, quantities, periods."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
+from pydantic_core import PydanticCustomError
+
+from ledger.errors import InvalidAmount, InvalidQuantity
+from ledger.money import format_amount, format_quantity, parse_amount, parse_quantity
+
+AMOUNT_PATTERN = r"^-?[0-9]{1,15}(\.[0-9]{1,2})?$"
+
+
+def _amount(allow_negative: bool):  # type: ignore[no-untyped-def]
+    def parse(value: Any) -> int:
+        try:
+            return parse_amount(value, allow_negative=allow_negative)
+        except InvalidAmount as exc:
+            raise PydanticCustomError("invalid_amount", exc.message) from None
+
+    return parse
+
+
+def _quantity(value: Any) -> int:
+    try:
+        return parse_quantity(value)
+    except InvalidQuantity as exc:
+        raise PydanticCustomError("invalid_quantity", exc.message) from None
+
+
+#: A non-negative amount in fen, written in JSON as a decimal string ("12.30").
+Amount = Annotated[
+    int,
+    BeforeValidator(_amount(False)),
+    PlainSerializer(format_amount, return_type=str),
+    WithJsonSchema({"type": "string", "pattern": r"^[0-9]{1,15}(\.[0-9]{1,2})?$", "examples": ["12.30"]}),
+]
+#: A signed amount in fen ("-12.30" allowed).
+SignedAmount = Annotated[
+    int,
+    BeforeValidator(_amount(True)),
+    PlainSerializer(format_amount, return_type=str),
+    WithJsonSchema({"type": "string", "pattern": AMOUNT_PATTERN, "examples": ["-12.30"]}),
+]
+#: A quantity in thousandths, written as a decimal string with up to three places ("1.235").
+Quantity = Annotated[
+    int,
+    BeforeValidator(_quantity),
+    PlainSerializer(format_quantity, return_type=str),
+    WithJsonSchema({"type": "string", "pattern": r"^[0-9]{1,9}(\.[0-9]{1,3})?$", "examples": ["1.235"]}),
+]
+Period = Annotated[str, WithJsonSchema({"type": "string", "pattern": r"^\d{4}-(0[1-9]|1[0-2])$"})]

@@ -1,0 +1,1226 @@
+"""Statement importers: bank, WeChat Pay and Alipay merchant files in, ``StatementLine`` records out.
+
+Pure parsing. This module never touches the database, never matches a line to a posting, and never guesses
+silently: every cell it cannot read is recorded as a problem with its file line and column, and an import
+is all or nothing, so the caller gets either every line or one ``StatementParseError`` listing every
+problem. Which header names mean what is data (``ledger/data/statement_columns.toml``): a bank's variant is
+an edit there, not here. The formats are described in the design reference ``statement-formats.md``.
+
+The pipeline, top down:
+    read (sniff encoding / workbook) → find the header row by column names → map columns to roles →
+    split body, summary block and ``#`` trailer → parse each row to a draft → check the footer totals
+    against the rows → key each line.
+
+Amounts are integer fen throughout. Cells are read as text (``dtype=str``) and converted with ``Decimal``,
+never through a float. Times are naive Beijing local time as printed; a date-only cell means midnight.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import hashlib
+import io
+import json
+import re
+import tomllib
+import unicodedata
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime, time
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import cache
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ledger.errors import ValidationError
+
+__all__ = [
+    "KINDS",
+    "SOURCES",
+    "ParsedStatement",
+    "StatementLine",
+    "StatementParseError",
+    "detect_source",
+    "parse_statement",
+]
+
+SOURCES = ("bank", "wechat_trade", "wechat_fund", "alipay_detail", "alipay_account")
+KINDS = ("sale", "refund", "fee", "settlement", "transfer", "other")
+
+# detect_source() tries the payment companies first: their headers are unmistakable, a bank's is not.
+_DETECT_ORDER = ("wechat_trade", "wechat_fund", "alipay_detail", "alipay_account", "bank")
+_HEADER_SCAN_ROWS = 100
+_MAX_INTEGER_DIGITS = 15
+_MESSAGE_PROBLEMS = 5
+
+
+# --------------------------------------------------------------------------------------------------------
+# Records and the error
+
+
+@dataclass(frozen=True)
+class StatementLine:
+    """One line of a bank or payment-company statement, from our account's point of view.
+
+    ``amount_fen`` is signed (+ money in, − money out; refunds negative). ``fee_fen`` is the payment
+    company's fee charged on this line (negative when a refund gives it back; 0 for banks and for the fee
+    rows of fund bills, whose amount already is the fee). ``key`` is stable across re-imports of
+    overlapping files and distinct for distinct lines.
+    """
+
+    source: str
+    line_no: int
+    occurred_at: datetime
+    amount_fen: int
+    fee_fen: int
+    balance_fen: int | None
+    reference: str
+    merchant_ref: str
+    counterparty: str
+    counterparty_account: str
+    memo: str
+    kind: str
+    key: str
+
+
+@dataclass(frozen=True)
+class ParsedStatement:
+    """Every line of one statement file, the encoding it was read with (``"xlsx"``/``"xls"`` for
+    workbooks) and its footer totals (fen and counts), which have already been checked against the lines."""
+
+    source: str
+    lines: list[StatementLine]
+    encoding: str
+    summary: dict[str, int]
+
+
+class StatementParseError(ValidationError):
+    """A statement file cannot be imported: unreadable, truncated, wrong encoding, a missing column, a cell
+    that is not an amount or a date, or a footer total the rows do not add up to.
+
+    The message names the file, line and column of the first problems; ``problems`` lists all of them as
+    ``{"line": int | None, "column": str | None, "message": str}`` so the user can fix everything in one
+    pass.
+    """
+
+    code = "statement_parse_error"
+
+    def __init__(self, message: str, *, problems: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(message)
+        self.problems: list[dict[str, Any]] = (
+            problems if problems is not None else [{"line": None, "column": None, "message": message}]
+        )
+
+
+def _describe_problem(problem: dict[str, Any]) -> str:
+    where = []
+    if problem["line"] is not None:
+        where.append(f"line {problem['line']}")
+    if problem["column"]:
+        where.append(f"column {problem['column']}")
+    return f"{', '.join(where)}: {problem['message']}" if where else problem["message"]
+
+
+class _Problems:
+    """Collects problems while parsing goes on, so one error can report them all."""
+
+    def __init__(self, file_name: str) -> None:
+        self.file_name = file_name
+        self.items: list[dict[str, Any]] = []
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def add(self, line: int | None, column: str | None, message: str) -> None:
+        self.items.append({"line": line, "column": column or None, "message": message})
+
+    def error(self) -> StatementParseError:
+        shown = "; ".join(_describe_problem(p) for p in self.items[:_MESSAGE_PROBLEMS])
+        more = len(self.items) - _MESSAGE_PROBLEMS
+        suffix = f"; and {more} more problem{'s' if more > 1 else ''}" if more > 0 else ""
+        return StatementParseError(f"{self.file_name}: {shown}{suffix}", problems=list(self.items))
+
+    def raise_if_any(self) -> None:
+        if self.items:
+            raise self.error()
+
+    def fail(self, line: int | None, column: str | None, message: str) -> StatementParseError:
+        self.add(line, column, message)
+        return self.error()
+
+
+# --------------------------------------------------------------------------------------------------------
+# Layouts (the TOML synonym tables)
+
+
+@dataclass(frozen=True)
+class _KindRule:
+    kind: str
+    words: tuple[str, ...]
+    direction: str | None  # "in", "out" or None (either)
+
+
+@dataclass(frozen=True)
+class _Layout:
+    source: str
+    label: str
+    detect: tuple[str, ...]
+    required: tuple[str, ...]
+    required_any: tuple[tuple[str, ...], ...]
+    columns: dict[str, tuple[str, ...]]
+    summary: dict[str, tuple[str, ...]]
+    trailer: dict[str, re.Pattern[str]]
+    kinds: tuple[_KindRule, ...]
+    kind_from: tuple[str, ...]
+    default_kind: str | None
+    direction_values: dict[str, frozenset[str]]
+    footer_words: tuple[str, ...]
+
+    def role_label(self, role: str) -> str:
+        return self.columns[role][0]
+
+    def looked_for(self, role: str) -> str:
+        return ", ".join(self.columns[role])
+
+
+@cache
+def _layouts() -> dict[str, _Layout]:
+    raw = tomllib.loads((files("ledger") / "data" / "statement_columns.toml").read_text(encoding="utf-8"))
+    layouts = {}
+    for source in SOURCES:
+        spec = raw[source]
+        kinds = tuple(
+            _KindRule(rule["kind"], tuple(rule["words"]), rule.get("direction"))
+            for rule in spec.get("kinds", [])
+        )
+        for rule in kinds:
+            if rule.kind not in KINDS or rule.direction not in (None, "in", "out"):
+                raise ValueError(f"statement_columns.toml: bad kind rule {rule} in [{source}]")
+        layouts[source] = _Layout(
+            source=source,
+            label=spec["label"],
+            detect=tuple(spec["detect"]),
+            required=tuple(spec["required"]),
+            required_any=tuple(tuple(group) for group in spec.get("required_any", [])),
+            columns={role: tuple(names) for role, names in spec["columns"].items()},
+            summary={role: tuple(names) for role, names in spec.get("summary", {}).items()},
+            trailer={name: re.compile(pattern) for name, pattern in spec.get("trailer", {}).items()},
+            kinds=kinds,
+            kind_from=tuple(spec.get("kind_from", [])),
+            default_kind=spec.get("default_kind"),
+            direction_values={
+                side: frozenset(_norm_name(v) for v in values)
+                for side, values in spec.get("direction_values", {}).items()
+            },
+            footer_words=tuple(spec.get("footer_words", [])),
+        )
+    return layouts
+
+
+def _norm_name(text: str) -> str:
+    """Header names compare after NFKC (full-width （） → ()), without whitespace, case-folded."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text)).casefold()
+
+
+def _name_forms(cell: str) -> tuple[str, ...]:
+    name = _norm_name(cell)
+    bare = name.removesuffix("(元)")
+    return (name, bare) if bare != name else (name,)
+
+
+# --------------------------------------------------------------------------------------------------------
+# Reading: bytes → rows of cleaned text cells, with their 1-based line numbers
+
+
+@dataclass(frozen=True)
+class _Row:
+    line_no: int
+    cells: tuple[str, ...]
+
+    @property
+    def blank(self) -> bool:
+        return not any(self.cells)
+
+    def text(self) -> str:
+        return ",".join(cell for cell in self.cells if cell)
+
+
+@dataclass(frozen=True)
+class _Table:
+    encoding: str
+    rows: list[_Row]
+    is_text: bool
+
+
+_EXCEL_FORMULA_TEXT = re.compile(r'="(.*)"')
+
+
+def _clean(cell: str) -> str:
+    """Strip BOM, whitespace (tabs, full-width spaces), a leading backtick and ``="…"``; ``/`` is empty."""
+    text = cell.replace("\ufeff", "").strip()
+    if text.startswith("`"):
+        text = text[1:].strip()
+    match = _EXCEL_FORMULA_TEXT.fullmatch(text)
+    if match:
+        text = match.group(1).strip()
+    return "" if text == "/" else text
+
+
+def _line_of_offset(data: bytes, offset: int, newline: bytes = b"\n") -> int:
+    return data[:offset].count(newline) + 1
+
+
+def _decode(data: bytes, encoding: str | None, problems: _Problems) -> tuple[str, str]:
+    """Decode: the caller's ``encoding``, else by BOM, UTF-8, BOM-less UTF-16, then GB18030 (⊃ GBK)."""
+    if encoding is not None:
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            raise problems.fail(None, None, f"unknown encoding {encoding!r}") from None
+        try:
+            return data.decode(encoding), encoding
+        except UnicodeDecodeError as exc:
+            raise problems.fail(
+                _line_of_offset(data, exc.start),
+                None,
+                f"the file is not valid {encoding} (byte {data[exc.start]:#04x} at offset {exc.start}); "
+                "is it in another encoding?",
+            ) from None
+    if data.startswith(codecs.BOM_UTF8):
+        candidates = ["utf-8-sig"]
+    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        candidates = ["utf-16"]
+    elif _looks_like_bomless_utf16(data):
+        candidates = ["utf-16-le" if data[1:2] == b"\x00" else "utf-16-be"]
+    else:
+        candidates = ["utf-8", "gb18030"]
+    first_error: UnicodeDecodeError | None = None
+    for candidate in candidates:
+        try:
+            return data.decode(candidate), candidate
+        except UnicodeDecodeError as exc:
+            if candidate.startswith("utf-8") and exc.reason == "unexpected end of data":
+                # A UTF-8 file cut inside a character would otherwise decode as GB18030 mojibake.
+                raise problems.fail(
+                    _line_of_offset(data, exc.start),
+                    None,
+                    "the file ends in the middle of a character; it looks truncated",
+                ) from None
+            first_error = first_error or exc
+    assert first_error is not None
+    raise problems.fail(
+        _line_of_offset(data, first_error.start),
+        None,
+        f"cannot read the file as {' or '.join(candidates)} "
+        f"(byte {data[first_error.start]:#04x} at offset {first_error.start}); unknown encoding",
+    )
+
+
+def _looks_like_bomless_utf16(data: bytes) -> bool:
+    head = data[:400]
+    if len(head) < 4:
+        return False
+    return head[1::2].count(0) > len(head) // 4 or head[0::2].count(0) > len(head) // 4
+
+
+def _text_rows(text: str, delimiter: str, problems: _Problems) -> list[_Row]:
+    rows = []
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    line = 1
+    try:
+        for cells in reader:
+            rows.append(_Row(line, tuple(_clean(cell) for cell in cells)))
+            line = reader.line_num + 1
+    except csv.Error as exc:
+        raise problems.fail(line, None, f"cannot split the line into columns ({exc})") from None
+    return rows
+
+
+def _workbook_tables(path: Path, kind: str, problems: _Problems) -> list[_Table]:
+    try:
+        sheets = pd.read_excel(
+            path,
+            sheet_name=None,
+            header=None,
+            dtype=str,
+            keep_default_na=False,
+            engine="openpyxl" if kind == "xlsx" else "xlrd",
+        )
+    except Exception as exc:  # the readers raise zipfile, XML, OLE and value errors alike
+        raise problems.fail(
+            None, None, f"cannot read the {kind} workbook ({type(exc).__name__}: {exc}); is it truncated?"
+        ) from None
+    tables = []
+    for frame in sheets.values():
+        rows = [
+            _Row(number, tuple(_clean(str(cell)) for cell in values))
+            for number, values in enumerate(frame.itertuples(index=False, name=None), start=1)
+        ]
+        tables.append(_Table(kind, rows, is_text=False))
+    return tables
+
+
+def _tables(path: Path, encoding: str | None, problems: _Problems) -> Iterator[_Table]:
+    """Candidate tables: one per worksheet, or the decoded text split by comma, then by tab."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise problems.fail(None, None, f"cannot read the file: {exc.strerror}") from None
+    if not data.strip():
+        raise problems.fail(None, None, "the file is empty")
+    if data.startswith(b"PK\x03\x04"):
+        yield from _workbook_tables(path, "xlsx", problems)
+        return
+    if data.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
+        yield from _workbook_tables(path, "xls", problems)
+        return
+    text, used = _decode(data, encoding, problems)
+    for delimiter in (",", "\t"):
+        yield _Table(used, _text_rows(text, delimiter, problems), is_text=True)
+
+
+# --------------------------------------------------------------------------------------------------------
+# The header row
+
+
+@dataclass(frozen=True)
+class _Header:
+    row: _Row
+    roles: dict[str, list[int]]  # role → column indexes, best synonym first
+
+    def name(self, index: int) -> str:
+        return self.row.cells[index]
+
+
+def _match_roles(row: _Row, layout: _Layout) -> dict[str, list[int]]:
+    forms = [_name_forms(cell) if cell else () for cell in row.cells]
+    roles: dict[str, list[int]] = {}
+    for role, synonyms in layout.columns.items():
+        found: list[int] = []
+        for synonym in synonyms:
+            wanted = _norm_name(synonym)
+            found.extend(i for i, names in enumerate(forms) if wanted in names and i not in found)
+        if found:
+            roles[role] = found
+    return roles
+
+
+def _missing_columns(roles: dict[str, list[int]], layout: _Layout) -> list[str]:
+    missing = [
+        f"no column for {layout.role_label(role)}; looked for {layout.looked_for(role)}"
+        for role in layout.required
+        if role not in roles
+    ]
+    for group in layout.required_any:
+        if not any(role in roles for role in group):
+            looked = "; ".join(f"{layout.role_label(role)} ({layout.looked_for(role)})" for role in group)
+            missing.append(f"no amount column; looked for one of {looked}")
+    return missing
+
+
+def _has_detect_names(row: _Row, layout: _Layout) -> bool:
+    present = {form for cell in row.cells if cell for form in _name_forms(cell)}
+    return all(_norm_name(name) in present for name in layout.detect)
+
+
+def _find_header(table: _Table, layout: _Layout) -> tuple[_Header | None, _Header | None]:
+    """(complete header, best incomplete candidate) among the first rows of the table."""
+    best: _Header | None = None
+    for row in table.rows[:_HEADER_SCAN_ROWS]:
+        if row.blank:
+            continue
+        roles = _match_roles(row, layout)
+        if not roles:
+            continue
+        candidate = _Header(row, roles)
+        if not _missing_columns(roles, layout) and _has_detect_names(row, layout):
+            return candidate, None
+        if len(roles) >= 2 and (best is None or len(roles) > len(best.roles)):
+            best = candidate
+    return None, best
+
+
+# --------------------------------------------------------------------------------------------------------
+# Cells: amounts, dates, text
+
+
+_AMOUNT_RE = re.compile(r"[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)?(?:\.\d+)?")
+_EMPTY_AMOUNTS = frozenset({"", "-", "--", "—", "——"})
+
+
+def _parse_decimal(text: str) -> Decimal | None:
+    """``"1,234.50"``, ``"+10000.00"``, ``"¥-0.05940"`` → Decimal; None if it is not an amount."""
+    cleaned = unicodedata.normalize("NFKC", text).replace(" ", "").removeprefix("¥").removesuffix("元")
+    if not cleaned or not any(ch.isdigit() for ch in cleaned) or not _AMOUNT_RE.fullmatch(cleaned):
+        return None
+    try:
+        value = Decimal(cleaned.replace(",", ""))
+    except InvalidOperation:
+        return None
+    if abs(value) >= Decimal(10) ** _MAX_INTEGER_DIGITS:
+        return None
+    return value
+
+
+def _to_fen(value: Decimal) -> int:
+    """Yuan → fen, rounding half-up (四舍五入, half away from zero) to the fen."""
+    return int((value * 100).to_integral_value(rounding=ROUND_HALF_UP))
+
+
+def _has_sub_fen(value: Decimal) -> bool:
+    return value * 100 != (value * 100).to_integral_value()
+
+
+def _fmt(value: Decimal) -> str:
+    """Print a total the way statements do: two places unless more are needed."""
+    return f"{value:.2f}" if not _has_sub_fen(value) else format(value.normalize(), "f")
+
+
+_DATE_RE = re.compile(
+    r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?"
+    r"(?:[T\s]*(\d{1,2})[:时](\d{1,2})(?:[:分](\d{1,2})(?:\.\d{1,6})?秒?)?)?"
+)
+_COMPACT_DATE_RE = re.compile(r"(\d{4})(\d{2})(\d{2})(?:\s*T?(\d{2}):?(\d{2})(?::?(\d{2}))?)?")
+_TIME_RE = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2}))?(?:\.\d{1,6})?|(\d{2})(\d{2})(\d{2})")
+
+
+def _parse_datetime(text: str) -> tuple[datetime, bool] | None:
+    """A date or date-time as banks and payment companies print it → (naive datetime, had a time part)."""
+    cleaned = unicodedata.normalize("NFKC", text).strip()
+    match = _DATE_RE.fullmatch(cleaned) or _COMPACT_DATE_RE.fullmatch(cleaned)
+    if not match:
+        return None
+    year, month, day, hour, minute, second = (int(g) if g else None for g in match.groups())
+    assert year is not None and month is not None and day is not None
+    if not 1990 <= year <= 2200:
+        return None
+    try:
+        return datetime(year, month, day, hour or 0, minute or 0, second or 0), hour is not None
+    except ValueError:
+        return None
+
+
+def _parse_time(text: str) -> time | None:
+    match = _TIME_RE.fullmatch(unicodedata.normalize("NFKC", text).strip())
+    if not match:
+        return None
+    parts = [int(g) for g in match.groups() if g is not None]
+    try:
+        return time(parts[0], parts[1], parts[2] if len(parts) > 2 else 0)
+    except ValueError:
+        return None
+
+
+class _Cells:
+    """One data row seen through the header's roles; bad cells become problems at (line, column)."""
+
+    def __init__(self, row: _Row, header: _Header, problems: _Problems) -> None:
+        self.row = row
+        self.header = header
+        self.problems = problems
+        self.line = row.line_no
+
+    def _cell(self, index: int) -> str:
+        return self.row.cells[index] if index < len(self.row.cells) else ""
+
+    def has(self, role: str) -> bool:
+        return role in self.header.roles
+
+    def column(self, role: str) -> str:
+        return self.header.name(self.header.roles[role][0])
+
+    def text(self, role: str) -> str:
+        """The best column's cell for the role ('' if the file has no such column)."""
+        return self._cell(self.header.roles[role][0]) if self.has(role) else ""
+
+    def texts(self, role: str) -> list[str]:
+        """Every column's cell for the role, empty and repeated values dropped."""
+        values: list[str] = []
+        for index in self.header.roles.get(role, []):
+            value = self._cell(index)
+            if value and value not in values:
+                values.append(value)
+        return values
+
+    def add_problem(self, role: str | None, message: str) -> None:
+        self.problems.add(self.line, self.column(role) if role and self.has(role) else role, message)
+
+    def decimal(self, role: str, *, required: bool = True, sub_fen: bool = False) -> Decimal | None:
+        """The role's amount in yuan; None when empty (a problem if required) or bad (always a problem).
+
+        Only fee columns (``sub_fen=True``) may carry more than two decimals; they are rounded later.
+        """
+        if not self.has(role):
+            return None
+        raw = self.text(role)
+        if raw in _EMPTY_AMOUNTS:
+            if required:
+                self.add_problem(role, "the amount is empty")
+            return None
+        value = _parse_decimal(raw)
+        if value is None:
+            self.add_problem(role, f"{raw!r} is not an amount")
+            return None
+        if not sub_fen and _has_sub_fen(value):
+            self.add_problem(role, f"{raw!r} has more than two decimals")
+            return None
+        return value
+
+    def occurred_at(self, *, report: bool = True) -> datetime | None:
+        """The first date cell among the date columns, with a separate time-of-day column folded in.
+
+        A cell that is neither a date nor a bare time of day is a problem (when ``report``), even if a
+        later date column would do: a damaged 交易时间 must not slide to 记账日期 unseen.
+        """
+        for index in self.header.roles.get("occurred_at", []):
+            raw = self._cell(index)
+            if not raw:
+                continue
+            parsed = _parse_datetime(raw)
+            if parsed is None:
+                if _parse_time(raw) is None:
+                    if report:
+                        self.problems.add(self.line, self.header.name(index), f"{raw!r} is not a date")
+                    return None
+                continue
+            when, has_time = parsed
+            if not has_time or when.time() == time(0):
+                for time_index in self.header.roles.get("time_of_day", []):
+                    of_day = _parse_time(self._cell(time_index)) if time_index != index else None
+                    if of_day is not None:
+                        return datetime.combine(when.date(), of_day)
+            return when
+        if report:
+            self.add_problem("occurred_at", "the date is empty")
+        return None
+
+
+def _kind(layout: _Layout, text: str, amount_fen: int | None) -> str | None:
+    for rule in layout.kinds:
+        if amount_fen is not None and (
+            (rule.direction == "in" and amount_fen <= 0) or (rule.direction == "out" and amount_fen >= 0)
+        ):
+            continue
+        if any(word in text for word in rule.words):
+            return rule.kind
+    return layout.default_kind
+
+
+def _direction_sign(layout: _Layout, value: str) -> int | None:
+    name = _norm_name(value)
+    if name in layout.direction_values.get("credit", frozenset()):
+        return 1
+    if name in layout.direction_values.get("debit", frozenset()):
+        return -1
+    return None
+
+
+def _memo(*parts: str) -> str:
+    seen: list[str] = []
+    for part in parts:
+        if part and part not in seen:
+            seen.append(part)
+    return " · ".join(seen)
+
+
+# --------------------------------------------------------------------------------------------------------
+# Splitting the body: data rows, the summary block, the `#` trailer
+
+
+@dataclass
+class _Body:
+    data: list[_Row]
+    preamble_comments: list[_Row]
+    trailer: list[_Row]
+    summary_header: _Row | None = None
+    summary_values: _Row | None = None
+
+
+def _is_comment(row: _Row) -> bool:
+    return bool(row.cells) and row.cells[0].startswith("#")
+
+
+def _split_body(table: _Table, header: _Header, layout: _Layout, problems: _Problems) -> _Body:
+    preamble = [row for row in table.rows if row.line_no < header.row.line_no and _is_comment(row)]
+    body = _Body(data=[], preamble_comments=preamble, trailer=[])
+    summary_names = {_norm_name(name) for names in layout.summary.values() for name in names}
+    header_cells = header.row.cells
+    ended = False
+    for row in table.rows:
+        if row.line_no <= header.row.line_no or row.blank:
+            continue
+        if _is_comment(row):
+            body.trailer.append(row)
+            ended = True
+        elif body.summary_header is None and summary_names and _is_summary_header(row, summary_names):
+            body.summary_header = row
+            ended = True
+        elif body.summary_header is not None and body.summary_values is None:
+            body.summary_values = row
+        elif ended:
+            problems.add(row.line_no, None, "unexpected row after the end of the table")
+        elif row.cells[: len(header_cells)] == header_cells:
+            continue  # the header repeated on each printed page
+        else:
+            body.data.append(row)
+    return body
+
+
+def _is_summary_header(row: _Row, summary_names: set[str]) -> bool:
+    return sum(1 for cell in row.cells if cell and _norm_name(cell) in summary_names) >= 2
+
+
+def _short_row(row: _Row, header: _Header, table: _Table, problems: _Problems) -> bool:
+    """A text row with fewer fields than the mapped columns need: cut off, usually by a truncated file."""
+    needed = max(index for indexes in header.roles.values() for index in indexes) + 1
+    if table.is_text and len(row.cells) < needed:
+        problems.add(
+            row.line_no,
+            None,
+            f"the row has {len(row.cells)} fields but the header has {len(header.row.cells)}; "
+            "the file looks truncated or damaged",
+        )
+        return True
+    return False
+
+
+# --------------------------------------------------------------------------------------------------------
+# Per-source row parsers: rows → drafts (a StatementLine without its key) and footer totals
+
+
+@dataclass(frozen=True)
+class _Draft:
+    line_no: int
+    occurred_at: datetime
+    amount_fen: int
+    fee_fen: int
+    balance_fen: int | None
+    reference: str
+    merchant_ref: str
+    counterparty: str
+    counterparty_account: str
+    memo: str
+    kind: str
+    identity: tuple[str, ...] = ()  # extra fields that tell two lines apart (refund numbers, accounts)
+
+
+@dataclass
+class _Context:
+    layout: _Layout
+    table: _Table
+    header: _Header
+    body: _Body
+    problems: _Problems
+
+
+def _balance_fen(cells: _Cells) -> int | None:
+    balance = cells.decimal("balance", required=False)
+    return _to_fen(balance) if balance is not None else None
+
+
+def _parse_bank(ctx: _Context) -> tuple[list[_Draft], dict[str, int]]:
+    layout, problems = ctx.layout, ctx.problems
+    roles = ctx.header.roles
+    split = "credit" in roles or "debit" in roles
+    drafts = []
+    for row in ctx.body.data:
+        cells = _Cells(row, ctx.header, problems)
+        occurred_at = cells.occurred_at(report=False)
+        if occurred_at is None:
+            amount_cells = [cells.text(role) for role in ("credit", "debit", "amount")]
+            if any(word in row.text() for word in layout.footer_words) or not any(amount_cells):
+                continue  # a 合计 / 以上数据仅供参考 footer, or a decoration row
+        if _short_row(row, ctx.header, ctx.table, problems):
+            continue
+        before = len(problems)
+        if occurred_at is None:
+            cells.occurred_at(report=True)
+            continue
+        amount_fen = _bank_amount(cells, layout, split)
+        balance_fen = _balance_fen(cells)
+        if len(problems) > before or amount_fen is None:
+            continue
+        memo = _memo(*cells.texts("memo"))
+        counterparty = cells.text("counterparty")
+        kind = _kind(layout, f"{memo} {counterparty}", amount_fen) or "transfer"
+        account = cells.text("counterparty_account")
+        drafts.append(
+            _Draft(
+                row.line_no,
+                occurred_at,
+                amount_fen,
+                0,
+                balance_fen,
+                cells.text("reference"),
+                "",
+                counterparty,
+                account,
+                memo,
+                kind,
+                identity=(account,),
+            )
+        )
+    return drafts, {}
+
+
+def _bank_amount(cells: _Cells, layout: _Layout, split: bool) -> int | None:
+    """Signed fen from 借方/贷方 columns, one signed amount, or an amount plus 借贷标志."""
+    before = len(cells.problems)
+    if split:
+        credit = cells.decimal("credit", required=False)
+        debit = cells.decimal("debit", required=False)
+        if len(cells.problems) > before:
+            return None
+        sides = " or ".join(cells.column(role) for role in ("debit", "credit") if cells.has(role))
+        if credit is None and debit is None:
+            cells.add_problem(None, f"no amount in {sides}")
+            return None
+        credit_fen = _to_fen(credit) if credit is not None else 0
+        # Banks that print money out as "-500.00" under 支出 mean the same 500.00 out.
+        debit_fen = abs(_to_fen(debit)) if debit is not None else 0
+        if credit_fen and debit_fen:
+            cells.add_problem(None, f"both {sides.replace(' or ', ' and ')} carry an amount")
+            return None
+        return credit_fen - debit_fen
+    amount = cells.decimal("amount")
+    if amount is None:
+        return None
+    if not cells.has("direction"):
+        return _to_fen(amount)
+    flag = cells.text("direction")
+    sign = _direction_sign(layout, flag)
+    if sign is None:
+        cells.add_problem("direction", f"{flag!r} is neither 借 nor 贷")
+        return None
+    return sign * abs(_to_fen(amount))
+
+
+def _parse_wechat_trade(ctx: _Context) -> tuple[list[_Draft], dict[str, int]]:
+    layout, problems = ctx.layout, ctx.problems
+    drafts = []
+    settled_all = settled_sales = refunds = fees = Decimal(0)
+    for row in ctx.body.data:
+        if _short_row(row, ctx.header, ctx.table, problems):
+            continue
+        cells = _Cells(row, ctx.header, problems)
+        before = len(problems)
+        occurred_at = cells.occurred_at()
+        status = cells.text("status")
+        kind = _kind(layout, status, None)
+        if kind is None:
+            cells.add_problem("status", f"{status!r} is neither SUCCESS nor REFUND")
+        settled = cells.decimal("settled_amount", required=kind == "sale")
+        refund = cells.decimal("refund_amount", required=kind == "refund")
+        fee = cells.decimal("fee", required=False, sub_fen=True) or Decimal(0)
+        if len(problems) > before or occurred_at is None or kind is None:
+            continue
+        settled = settled or Decimal(0)
+        refund = refund or Decimal(0)
+        settled_all += settled
+        refunds += refund
+        fees += fee
+        refund_ref = cells.text("refund_ref") if kind == "refund" else ""
+        if kind == "sale":
+            settled_sales += settled
+            amount_fen, fee_fen = _to_fen(settled), _to_fen(fee)
+        else:
+            amount_fen, fee_fen = -abs(_to_fen(refund)), -abs(_to_fen(fee))
+        drafts.append(
+            _Draft(
+                row.line_no,
+                occurred_at,
+                amount_fen,
+                fee_fen,
+                None,
+                cells.text("reference"),
+                cells.text("merchant_ref"),
+                "",
+                cells.text("counterparty_account"),
+                _memo(*cells.texts("memo"), f"微信退款单号 {refund_ref}" if refund_ref else ""),
+                kind,
+                identity=(refund_ref,),
+            )
+        )
+    summary = _Summary(ctx, required=True)
+    if summary.values is not None and not len(problems):
+        summary.count("row_count", len(drafts))
+        summary.money("settled_total", settled_all, alternative=settled_sales)
+        summary.money("refund_total", refunds)
+        summary.money("fee_total", fees)
+    return drafts, summary.result
+
+
+def _parse_wechat_fund(ctx: _Context) -> tuple[list[_Draft], dict[str, int]]:
+    layout, problems = ctx.layout, ctx.problems
+    drafts = []
+    for row in ctx.body.data:
+        if _short_row(row, ctx.header, ctx.table, problems):
+            continue
+        cells = _Cells(row, ctx.header, problems)
+        before = len(problems)
+        occurred_at = cells.occurred_at()
+        direction = cells.text("direction")
+        sign = _direction_sign(layout, direction)
+        if sign is None:
+            cells.add_problem("direction", f"{direction!r} is neither 收入 nor 支出")
+        amount = cells.decimal("amount")
+        balance_fen = _balance_fen(cells)
+        if len(problems) > before or occurred_at is None or amount is None or sign is None:
+            continue
+        amount_fen = sign * abs(_to_fen(amount))
+        kind_text = " ".join(cells.text(role) for role in layout.kind_from)
+        drafts.append(
+            _Draft(
+                row.line_no,
+                occurred_at,
+                amount_fen,
+                0,
+                balance_fen,
+                cells.text("reference"),
+                "",
+                "",
+                "",
+                _memo(*cells.texts("memo")),
+                _kind(layout, kind_text, amount_fen) or "other",
+                identity=(cells.text("business_ref"),),
+            )
+        )
+    summary = _Summary(ctx, required=True)
+    if summary.values is not None and not len(problems):
+        income = [d.amount_fen for d in drafts if d.amount_fen > 0]
+        expense = [-d.amount_fen for d in drafts if d.amount_fen < 0]
+        summary.count("row_count", len(drafts))
+        summary.count("income_count", len(income))
+        summary.money("income_total", Decimal(sum(income)) / 100)
+        summary.count("expense_count", len(expense))
+        summary.money("expense_total", Decimal(sum(expense)) / 100)
+    return drafts, summary.result
+
+
+def _parse_alipay_detail(ctx: _Context) -> tuple[list[_Draft], dict[str, int]]:
+    layout, problems = ctx.layout, ctx.problems
+    drafts = []
+    for row in ctx.body.data:
+        if _short_row(row, ctx.header, ctx.table, problems):
+            continue
+        cells = _Cells(row, ctx.header, problems)
+        before = len(problems)
+        occurred_at = cells.occurred_at()
+        business_type = cells.text("business_type")
+        kind = _kind(layout, business_type, None)
+        if kind is None:
+            cells.add_problem("business_type", f"{business_type!r} is neither 交易 nor 退款")
+        amount = cells.decimal("amount")
+        fee = cells.decimal("fee", required=False, sub_fen=True) or Decimal(0)
+        if len(problems) > before or occurred_at is None or amount is None or kind is None:
+            continue
+        # 服务费 is printed with either sign; what the merchant paid is positive on a sale and given
+        # back (negative) on a refund.
+        sign = 1 if kind == "sale" else -1
+        refund_ref = cells.text("refund_ref") if kind == "refund" else ""
+        drafts.append(
+            _Draft(
+                row.line_no,
+                occurred_at,
+                sign * abs(_to_fen(amount)),
+                sign * abs(_to_fen(fee)),
+                None,
+                cells.text("reference"),
+                cells.text("merchant_ref"),
+                "",
+                cells.text("counterparty_account"),
+                _memo(*cells.texts("memo"), f"退款请求号 {refund_ref}" if refund_ref else ""),
+                kind,
+                identity=(refund_ref,),
+            )
+        )
+    result = _check_trailer(ctx, drafts)
+    return drafts, result
+
+
+def _parse_alipay_account(ctx: _Context) -> tuple[list[_Draft], dict[str, int]]:
+    layout, problems = ctx.layout, ctx.problems
+    drafts = []
+    for row in ctx.body.data:
+        if _short_row(row, ctx.header, ctx.table, problems):
+            continue
+        cells = _Cells(row, ctx.header, problems)
+        before = len(problems)
+        occurred_at = cells.occurred_at()
+        credit = cells.decimal("credit", required=False)
+        debit = cells.decimal("debit", required=False)
+        balance_fen = _balance_fen(cells)
+        if len(problems) > before or occurred_at is None:
+            continue
+        credit_fen = abs(_to_fen(credit)) if credit is not None else 0
+        debit_fen = abs(_to_fen(debit)) if debit is not None else 0
+        if credit_fen and debit_fen:
+            sides = f"{cells.column('credit')} and {cells.column('debit')}"
+            cells.add_problem(None, f"both {sides} carry an amount")
+            continue
+        if credit is None and debit is None:
+            cells.add_problem(None, f"no amount in {cells.column('credit')} or {cells.column('debit')}")
+            continue
+        amount_fen = credit_fen - debit_fen
+        kind_text = " ".join(cells.text(role) for role in layout.kind_from)
+        drafts.append(
+            _Draft(
+                row.line_no,
+                occurred_at,
+                amount_fen,
+                0,
+                balance_fen,
+                cells.text("reference"),
+                cells.text("merchant_ref"),
+                "",
+                cells.text("counterparty_account"),
+                _memo(*cells.texts("memo")),
+                _kind(layout, kind_text, amount_fen) or "other",
+                identity=(cells.text("business_ref"),),
+            )
+        )
+    result = _check_trailer(ctx, drafts)
+    return drafts, result
+
+
+# --------------------------------------------------------------------------------------------------------
+# Footer totals
+
+
+class _Summary:
+    """The WeChat summary block: a header row of names and one row of values, checked against the rows."""
+
+    def __init__(self, ctx: _Context, *, required: bool) -> None:
+        self.ctx = ctx
+        self.result: dict[str, int] = {}
+        self.values: dict[str, tuple[str, str]] | None = None  # role → (printed name, value)
+        body, problems = ctx.body, ctx.problems
+        if body.summary_header is None or body.summary_values is None:
+            if required:
+                last = ctx.table.rows[-1].line_no if ctx.table.rows else None
+                first_name = next(iter(ctx.layout.summary.values()))[0]
+                what = "summary row" if body.summary_header is not None else f"summary block ({first_name} …)"
+                problems.add(last, None, f"the file ends without the {what}; it looks truncated")
+            return
+        self.line = body.summary_values.line_no
+        names = body.summary_header.cells
+        values = body.summary_values.cells
+        self.values = {}
+        for role, synonyms in ctx.layout.summary.items():
+            wanted = {_norm_name(s) for s in synonyms}
+            for index, name in enumerate(names):
+                if name and _norm_name(name) in wanted and index < len(values):
+                    self.values[role] = (name, values[index])
+                    break
+
+    def _read(self, role: str) -> tuple[str, Decimal] | None:
+        assert self.values is not None
+        if role not in self.values:
+            return None
+        name, raw = self.values[role]
+        value = _parse_decimal(raw)
+        if value is None:
+            self.ctx.problems.add(self.line, name, f"{raw!r} is not a number")
+            return None
+        return name, value
+
+    def count(self, role: str, rows: int) -> None:
+        read = self._read(role)
+        if read is None:
+            return
+        name, value = read
+        if value != value.to_integral_value():
+            self.ctx.problems.add(self.line, name, f"{_fmt(value)} is not a count")
+            return
+        self.result[role] = int(value)
+        if int(value) != rows:
+            self.ctx.problems.add(
+                self.line, name, f"summary says {name} {int(value)} but the file has {rows} rows"
+            )
+
+    def money(self, role: str, total: Decimal, *, alternative: Decimal | None = None) -> None:
+        """Compare exactly (fees have five decimals); ``alternative`` is a second reading that also holds."""
+        read = self._read(role)
+        if read is None:
+            return
+        name, value = read
+        self.result[f"{role}_fen"] = _to_fen(value)
+        if value != total and (alternative is None or value != alternative):
+            self.ctx.problems.add(
+                self.line, name, f"summary says {name} {_fmt(value)} but the rows add to {_fmt(total)}"
+            )
+
+
+def _check_trailer(ctx: _Context, drafts: list[_Draft]) -> dict[str, int]:
+    """Alipay's `#` trailer: it must be there when the preamble is, and its 合计 lines must add up."""
+    body, problems = ctx.body, ctx.problems
+    if body.preamble_comments and not body.trailer:
+        last = ctx.table.rows[-1].line_no if ctx.table.rows else None
+        problems.add(last, None, "the file ends without its closing # lines (…合计); it looks truncated")
+        return {}
+    selectors = {
+        "sale": lambda d: d.kind == "sale",
+        "refund": lambda d: d.kind == "refund",
+        "income": lambda d: d.amount_fen > 0,
+        "expense": lambda d: d.amount_fen < 0,
+    }
+    result: dict[str, int] = {}
+    for row in body.trailer:
+        text = re.sub(r"\s+", "", unicodedata.normalize("NFKC", ",".join(row.cells)))
+        for name, pattern in ctx.layout.trailer.items():
+            match = pattern.search(text)
+            if not match:
+                continue
+            count, printed = int(match.group(1)), _parse_decimal(match.group(2))
+            if printed is None:
+                problems.add(row.line_no, None, f"{match.group(2)!r} is not an amount")
+                continue
+            result[f"{name}_count"] = count
+            result[f"{name}_total_fen"] = _to_fen(printed)
+            if len(problems):
+                continue  # rows already failed; their totals would only repeat the news
+            chosen = [d for d in drafts if selectors[name](d)]
+            total = sum(abs(d.amount_fen) for d in chosen)
+            label = match.group(0).split(":")[0]
+            if count != len(chosen):
+                problems.add(row.line_no, None, f"{label} says {count} rows but the file has {len(chosen)}")
+            if abs(_to_fen(printed)) != total:
+                problems.add(
+                    row.line_no,
+                    None,
+                    f"{label} says {_fmt(abs(printed))} but the rows add to {_fmt(Decimal(total) / 100)}",
+                )
+    return result
+
+
+_PARSERS = {
+    "bank": _parse_bank,
+    "wechat_trade": _parse_wechat_trade,
+    "wechat_fund": _parse_wechat_fund,
+    "alipay_detail": _parse_alipay_detail,
+    "alipay_account": _parse_alipay_account,
+}
+
+
+# --------------------------------------------------------------------------------------------------------
+# Keys
+
+
+def _keyed(source: str, drafts: Sequence[_Draft]) -> list[StatementLine]:
+    """Key each line by what identifies it in any export of the same account, never by its line number.
+
+    Two lines identical in every identifying field (two same-amount same-minute bank rows with no serial
+    and no balance) are told apart by their order of occurrence within the file.
+    """
+    seen: Counter[str] = Counter()
+    lines = []
+    for d in drafts:
+        identity = json.dumps(
+            [
+                source,
+                d.reference,
+                d.occurred_at.isoformat(sep=" "),
+                d.amount_fen,
+                d.merchant_ref,
+                d.fee_fen,
+                d.balance_fen,
+                *d.identity,
+            ],
+            ensure_ascii=False,
+        )
+        occurrence = seen[identity]
+        seen[identity] += 1
+        key = hashlib.sha256(f"{identity}#{occurrence}".encode()).hexdigest()
+        lines.append(
+            StatementLine(
+                source=source,
+                line_no=d.line_no,
+                occurred_at=d.occurred_at,
+                amount_fen=d.amount_fen,
+                fee_fen=d.fee_fen,
+                balance_fen=d.balance_fen,
+                reference=d.reference,
+                merchant_ref=d.merchant_ref,
+                counterparty=d.counterparty,
+                counterparty_account=d.counterparty_account,
+                memo=d.memo,
+                kind=d.kind,
+                key=key,
+            )
+        )
+    return lines
+
+
+# --------------------------------------------------------------------------------------------------------
+# Public API
+
+
+def _locate(
+    path: Path, source: str | None, encoding: str | None, problems: _Problems
+) -> tuple[_Layout, _Table, _Header]:
+    """The layout, table and header row: the given source's, or the first source whose header is found."""
+    layouts = _layouts()
+    if source is not None and source not in layouts:
+        raise problems.fail(None, None, f"unknown statement source {source!r}; expected one of {SOURCES}")
+    wanted = [source] if source is not None else list(_DETECT_ORDER)
+    best: tuple[_Layout, _Header] | None = None
+    for table in _tables(path, encoding, problems):
+        for name in wanted:
+            layout = layouts[name]
+            header, candidate = _find_header(table, layout)
+            if header is not None:
+                return layout, table, header
+            if candidate is not None and (best is None or len(candidate.roles) > len(best[1].roles)):
+                best = (layout, candidate)
+    if best is not None:
+        layout, candidate = best
+        prefix = "" if source is not None else f"cannot tell which statement this is; as a {layout.label}: "
+        for message in _missing_columns(candidate.roles, layout):
+            problems.add(candidate.row.line_no, None, prefix + message)
+        if not len(problems):
+            missing = ", ".join(layout.detect)
+            message = f"{prefix}not a {layout.label}: the header lacks {missing}"
+            problems.add(candidate.row.line_no, None, message)
+        raise problems.error()
+    if source is not None:
+        layout = layouts[source]
+        needed = ", ".join(layout.role_label(role) for role in layout.required)
+        raise problems.fail(
+            None, None, f"no header row with {needed} in the first {_HEADER_SCAN_ROWS} lines ({layout.label})"
+        )
+    raise problems.fail(
+        None,
+        None,
+        "cannot tell which statement this is: no header row of a bank, WeChat Pay or Alipay statement "
+        f"in the first {_HEADER_SCAN_ROWS} lines",
+    )
+
+
+def detect_source(path: str | Path, *, encoding: str | None = None) -> str:
+    """Which statement this file is: ``"bank"``, ``"wechat_trade"``, ``"wechat_fund"``,
+    ``"alipay_detail"`` or ``"alipay_account"``, judged by its header row. Raises StatementParseError."""
+    path = Path(path)
+    layout, _, _ = _locate(path, None, encoding, _Problems(path.name))
+    return layout.source
+
+
+def parse_statement(
+    path: str | Path, source: str | None = None, *, encoding: str | None = None
+) -> ParsedStatement:
+    """Parse a whole statement file into lines, all or nothing.
+
+    ``source`` skips detection; ``encoding`` overrides sniffing for text files (a GBK file forced as UTF-8
+    fails, it is never decoded as mojibake). Raises one StatementParseError listing every problem.
+    """
+    path = Path(path)
+    problems = _Problems(path.name)
+    layout, table, header = _locate(path, source, encoding, problems)
+    body = _split_body(table, header, layout, problems)
+    drafts, summary = _PARSERS[layout.source](_Context(layout, table, header, body, problems))
+    problems.raise_if_any()
+    return ParsedStatement(layout.source, _keyed(layout.source, drafts), table.encoding, summary)

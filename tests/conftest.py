@@ -1,0 +1,190 @@
+"""Fixtures: every database test runs twice, on a real SQLite file and on a real PostgreSQL database.
+
+The schema is migrated once per session into a template (a SQLite file; a PostgreSQL template database),
+and each test gets a fresh copy: a copied file, or ``CREATE DATABASE … TEMPLATE``. Under ``CI=true`` an
+unreachable PostgreSQL fails the run instead of skipping; elsewhere its tests are skipped with a reason.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, settings
+from sqlalchemy import Engine
+
+from ledger.app import create_app
+from ledger.auth import create_user, issue_token
+from ledger.db.engine import make_engine, write_tx
+from ledger.db.migrate import upgrade
+from ledger.orgs import create_org, create_store
+from ledger.settings import Settings
+
+settings.register_profile("ci", deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+settings.load_profile("ci")
+
+PG_HOST = os.environ.get("CUNSHE_TEST_PG_HOST", "127.0.0.1")
+PG_ADMIN = f"postgresql://postgres@{PG_HOST}:5432/postgres"
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+_counter = itertools.count()
+
+
+def _pg_reachable() -> str | None:
+    try:
+        with psycopg.connect(PG_ADMIN, connect_timeout=3):
+            return None
+    except psycopg.Error as exc:
+        return str(exc).strip().splitlines()[0]
+
+
+def pg_url(dbname: str) -> str:
+    return f"postgresql+psycopg://postgres@{PG_HOST}:5432/{dbname}"
+
+
+def _admin_exec(sql: str) -> None:
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(sql)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_template() -> Iterator[str]:
+    problem = _pg_reachable()
+    if problem is not None:
+        message = f"PostgreSQL at {PG_HOST}:5432 is unreachable: {problem}"
+        if IN_CI:
+            pytest.fail(message + " (CI requires it)")
+        pytest.skip(message)
+    name = f"cunshe_tpl_{WORKER}_{os.getpid()}"
+    _admin_exec(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    _admin_exec(f"CREATE DATABASE {name}")
+    engine = make_engine(pg_url(name))
+    upgrade(engine)
+    engine.dispose()
+    yield name
+    _admin_exec(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def fresh_engine(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    if kind == "sqlite":
+        path = tmp_path / "books.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        engine = make_engine(f"sqlite:///{path}")
+        yield engine
+        engine.dispose()
+        return
+    template = request.getfixturevalue("pg_template")
+    name = f"cunshe_t_{WORKER}_{os.getpid()}_{next(_counter)}"
+    _admin_exec(f"CREATE DATABASE {name} TEMPLATE {template} STRATEGY FILE_COPY")
+    engine = make_engine(pg_url(name))
+    yield engine
+    engine.dispose()
+    _admin_exec(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """A freshly migrated, empty database: a real SQLite file, or a real PostgreSQL database."""
+    yield from fresh_engine(request.param, request, tmp_path)
+
+
+@dataclass
+class County:
+    """A small county: two streets, communities, a village, a company with two stores, and users."""
+
+    engine: Engine
+    ids: dict[str, int] = field(default_factory=dict)
+    stores: dict[str, int] = field(default_factory=dict)
+    tokens: dict[str, str] = field(default_factory=dict)
+    user_ids: dict[str, int] = field(default_factory=dict)
+
+    def auth(self, who: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[who]}"}
+
+
+def build_county(engine: Engine) -> County:
+    c = County(engine)
+    with write_tx(engine) as conn:
+        c.ids["county"] = create_org(conn, code="yanhe", name="沿河县", kind="county")
+        c.ids["heping"] = create_org(
+            conn, code="heping", name="和平街道", kind="street", parent_id=c.ids["county"]
+        )
+        c.ids["tuanjie"] = create_org(
+            conn, code="tuanjie", name="团结街道", kind="street", parent_id=c.ids["county"]
+        )
+        c.ids["dingzikou"] = create_org(
+            conn, code="dingzikou", name="丁字口社区", kind="community", parent_id=c.ids["heping"]
+        )
+        c.ids["huahuaqiao"] = create_org(
+            conn, code="huahuaqiao", name="花花桥社区", kind="community", parent_id=c.ids["heping"]
+        )
+        c.ids["hongxingqiao"] = create_org(
+            conn, code="hongxingqiao", name="红星桥社区", kind="community", parent_id=c.ids["tuanjie"]
+        )
+        c.ids["village1"] = create_org(
+            conn, code="village1", name="示范村一", kind="village", parent_id=c.ids["heping"]
+        )
+        c.ids["company"] = create_org(
+            conn,
+            code="heping-co",
+            name="和平街道村社合股联营集体经济公司",
+            kind="company",
+            parent_id=c.ids["heping"],
+            registered_capital_fen=100_000_000,
+        )
+        c.ids["company2"] = create_org(
+            conn,
+            code="tuanjie-co",
+            name="团结街道村社合股联营集体经济公司",
+            kind="company",
+            parent_id=c.ids["tuanjie"],
+        )
+        c.stores["store1"] = create_store(
+            conn, company_id=c.ids["company"], code="store1", name="村社联动超市一号店"
+        )
+        c.stores["store2"] = create_store(
+            conn, company_id=c.ids["company"], code="store2", name="村社联动超市二号店"
+        )
+        c.stores["store3"] = create_store(
+            conn, company_id=c.ids["company2"], code="store3", name="村社联动超市三号店"
+        )
+        users = {
+            "admin": dict(role="admin"),
+            "officer": dict(role="officer", scope_org_id=c.ids["heping"]),
+            "officer_tuanjie": dict(role="officer", scope_org_id=c.ids["tuanjie"]),
+            "community": dict(role="community", scope_org_id=c.ids["dingzikou"]),
+            "cashier": dict(role="cashier", scope_store_id=c.stores["store1"]),
+            "cashier2": dict(role="cashier", scope_store_id=c.stores["store2"]),
+        }
+        for name, kw in users.items():
+            c.user_ids[name] = create_user(conn, username=name, password="correct horse battery", **kw)
+            c.tokens[name] = issue_token(conn, c.user_ids[name], "test")
+    return c
+
+
+@pytest.fixture
+def county(engine: Engine) -> County:
+    return build_county(engine)
+
+
+@pytest.fixture
+def client(engine: Engine) -> Iterator[TestClient]:
+    app = create_app(Settings(database_url=str(engine.url)), engine=engine)
+    with TestClient(app, raise_server_exceptions=False) as tc:
+        yield tc

@@ -1,0 +1,481 @@
+"""The ledger core as a bookkeeper would check it, on a real SQLite file and a real PostgreSQL database."""
+
+from __future__ import annotations
+
+import threading
+from datetime import date
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sqlalchemy import Engine, select, text
+from sqlalchemy.exc import DBAPIError
+
+from ledger.db.engine import read_tx, run_write, write_tx
+from ledger.db.models import JournalEntry
+from ledger.errors import (
+    AccountNotPostable,
+    Conflict,
+    IdempotencyConflict,
+    PeriodClosed,
+    UnbalancedEntry,
+)
+from ledger.orgs import add_sub_account, close_account, statutory_chart
+from ledger.periods import close_period, reopen_period
+from ledger.posting import Draft, Line, new_link_id, post_entries, post_entry, reverse_entry
+from ledger.trial_balance import org_nets_to_zero, trial_balance
+from ledger.verify import verify_all
+from tests.conftest import County
+
+entry_t = JournalEntry.__table__
+
+
+def rent(org_id: int, day: date = date(2025, 3, 5), amount: int = 10_500, key: str | None = None) -> Draft:
+    """Rent received: Dr 102 银行存款 / Cr 50102 租赁收入, Cr 214 应交税费 (5% simplified levy)."""
+    tax = amount * 500 // 10_500
+    return Draft(
+        org_id,
+        day,
+        "收三月租金",
+        [Line("102", debit_fen=amount), Line("50102", credit_fen=amount - tax), Line("214", credit_fen=tax)],
+        idempotency_key=key,
+    )
+
+
+@pytest.fixture
+def books(county: County) -> County:
+    with write_tx(county.engine) as conn:
+        for org in ("dingzikou", "huahuaqiao", "village1"):
+            add_sub_account(conn, county.ids[org], "501", "商品销售收入")  # 50101
+            add_sub_account(conn, county.ids[org], "501", "租赁收入")  # 50102
+            add_sub_account(conn, county.ids[org], "501", "居间服务收入")  # 50103
+    return county
+
+
+def test_creating_an_org_loads_its_statutory_chart(county: County) -> None:
+    assert len(statutory_chart("collective")) == 42
+    assert len(statutory_chart("small_enterprise")) == 66
+    with read_tx(county.engine) as conn:
+        tb_collective = trial_balance(conn, county.ids["dingzikou"], "2025-01")
+        tb_company = trial_balance(conn, county.ids["company"], "2025-01")
+    assert len(tb_collective) == 42 and tb_collective[0].code == "101"
+    assert len(tb_company) == 66 and {r.code for r in tb_company} >= {"1001", "5001", "5403", "3104"}
+
+
+def test_rent_received_posts_balanced_entry_with_voucher_number(books: County) -> None:
+    with write_tx(books.engine) as conn:
+        posted = post_entry(conn, rent(books.ids["dingzikou"]))
+    assert posted.voucher_no == "记-2025-03-0001"
+    with read_tx(books.engine) as conn:
+        rows = {r.code: r for r in trial_balance(conn, books.ids["dingzikou"], "2025-03")}
+    assert rows["102"].closing_fen == 10_500
+    assert (
+        rows["50102"].closing_fen == -10_000 and rows["501"].closing_fen == -10_000
+    )  # rolled up to the parent
+    assert rows["214"].closing_fen == -500
+    assert rows["501"].side == "贷" and rows["101"].side == "平"
+
+
+def test_unbalanced_entry_is_refused_in_python(books: County) -> None:
+    bad = Draft(
+        books.ids["dingzikou"],
+        date(2025, 3, 5),
+        "x",
+        [Line("102", debit_fen=100), Line("50102", credit_fen=99)],
+    )
+    with pytest.raises(UnbalancedEntry) as err, write_tx(books.engine) as conn:
+        post_entry(conn, bad)
+    assert "differ by 1 fen" in err.value.message and err.value.field == "lines"
+
+
+@pytest.mark.parametrize(
+    ("lines", "field"),
+    [
+        ([Line("102", debit_fen=100)], "lines"),
+        ([Line("102", debit_fen=0), Line("50102", credit_fen=0)], "lines[0].debit"),
+        ([Line("102", debit_fen=-100), Line("50102", credit_fen=-100)], "lines[0].debit"),
+        ([Line("102", debit_fen=100, credit_fen=100), Line("50102", credit_fen=0)], "lines[0].debit"),
+    ],
+)
+def test_malformed_lines_are_refused_naming_the_field(books: County, lines: list[Line], field: str) -> None:
+    with pytest.raises(UnbalancedEntry) as err, write_tx(books.engine) as conn:
+        post_entry(conn, Draft(books.ids["dingzikou"], date(2025, 3, 5), "x", lines))
+    assert err.value.field == field
+
+
+def test_summary_closed_and_foreign_accounts_take_no_postings(books: County) -> None:
+    org = books.ids["dingzikou"]
+    with write_tx(books.engine) as conn:
+        add_sub_account(conn, org, "211", "押金")  # 21101
+    cases = [
+        (Line("501", credit_fen=100), "has sub-accounts"),
+        (Line("5001", credit_fen=100), "no account 5001"),  # a company account, not in the collective chart
+    ]
+    for line, message in cases:
+        with pytest.raises(AccountNotPostable, match=message), write_tx(books.engine) as conn:
+            post_entry(conn, Draft(org, date(2025, 3, 5), "x", [Line("102", debit_fen=100), line]))
+    with write_tx(books.engine) as conn:
+        close_account(conn, org, "21101")
+    with pytest.raises(AccountNotPostable, match="closed"), write_tx(books.engine) as conn:
+        post_entry(
+            conn, Draft(org, date(2025, 3, 5), "x", [Line("102", debit_fen=1), Line("21101", credit_fen=1)])
+        )
+
+
+def test_sub_account_cannot_strand_a_posted_balance(books: County) -> None:
+    with write_tx(books.engine) as conn:
+        post_entry(
+            conn,
+            Draft(
+                books.ids["dingzikou"],
+                date(2025, 3, 1),
+                "x",
+                [Line("102", debit_fen=5), Line("503", credit_fen=5)],
+            ),
+        )
+    with pytest.raises(Conflict, match="already has postings"), write_tx(books.engine) as conn:
+        add_sub_account(conn, books.ids["dingzikou"], "503", "工作经费")
+
+
+def _raw_line(conn, entry_id: int, org_id: int, n: int, code: str, debit: int, credit: int) -> None:  # type: ignore[no-untyped-def]
+    conn.execute(
+        text(
+            "INSERT INTO journal_line (entry_id, org_id, period, line_no, account_id, debit_fen, credit_fen, memo) "
+            "VALUES (:e, :o, '2025-04', :n, (SELECT id FROM account WHERE org_id = :o AND code = :c), :d, :cr, '')"
+        ),
+        {"e": entry_id, "o": org_id, "n": n, "c": code, "d": debit, "cr": credit},
+    )
+
+
+def _raw_entry(conn, entry_id: int, org_id: int, total: int) -> None:  # type: ignore[no-untyped-def]
+    conn.execute(
+        text(
+            "INSERT INTO journal_entry (id, org_id, seq, entry_date, period, voucher_no, memo, source, created_at, "
+            "total_fen, line_count, prev_hash, hash) VALUES (:i, :o, 99, '2025-04-01', '2025-04', 'raw', '', "
+            "'manual', '2025-04-01 00:00:00+00:00', :t, 2, '', '')"
+        ),
+        {"i": entry_id, "o": org_id, "t": total},
+    )
+
+
+def test_raw_sql_unbalanced_entry_is_refused_by_the_database(books: County) -> None:
+    org = books.ids["dingzikou"]
+    with pytest.raises(DBAPIError, match="unbalanced_entry"), write_tx(books.engine) as conn:
+        _raw_line(conn, 900_001, org, 1, "102", 100, 0)
+        _raw_line(conn, 900_001, org, 2, "214", 0, 99)
+        _raw_entry(conn, 900_001, org, 100)
+    with pytest.raises(DBAPIError), write_tx(books.engine) as conn:  # lines without their entry
+        _raw_line(conn, 900_002, org, 1, "102", 100, 0)
+        _raw_line(conn, 900_002, org, 2, "214", 0, 100)
+    with read_tx(books.engine) as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM journal_line")).scalar_one() == 0
+
+
+def test_raw_sql_balanced_entry_is_accepted_so_the_guard_is_not_blind(books: County) -> None:
+    org = books.ids["dingzikou"]
+    with write_tx(books.engine) as conn:
+        _raw_line(conn, 900_003, org, 1, "102", 100, 0)
+        _raw_line(conn, 900_003, org, 2, "214", 0, 100)
+        _raw_entry(conn, 900_003, org, 100)
+    with read_tx(books.engine) as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM journal_entry")).scalar_one() == 1
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "UPDATE journal_entry SET memo = 'changed'",
+        "DELETE FROM journal_entry",
+        "UPDATE journal_line SET debit_fen = debit_fen + 1 WHERE debit_fen > 0",
+        "DELETE FROM journal_line",
+    ],
+)
+def test_posted_rows_cannot_be_updated_or_deleted_by_raw_sql(books: County, sql: str) -> None:
+    with write_tx(books.engine) as conn:
+        post_entry(conn, rent(books.ids["dingzikou"]))
+    with pytest.raises(DBAPIError, match="immutable"), write_tx(books.engine) as conn:
+        conn.execute(text(sql))
+    with read_tx(books.engine) as conn:
+        assert verify_all(conn) == []
+
+
+def test_lines_cannot_be_added_to_a_posted_entry(books: County) -> None:
+    with write_tx(books.engine) as conn:
+        posted = post_entry(conn, rent(books.ids["dingzikou"], day=date(2025, 4, 1)))
+    with pytest.raises(DBAPIError, match="immutable"), write_tx(books.engine) as conn:
+        _raw_line(conn, posted.id, books.ids["dingzikou"], 9, "102", 1, 0)
+
+
+def test_posting_into_a_closed_period_is_refused(books: County) -> None:
+    org = books.ids["dingzikou"]
+    with write_tx(books.engine) as conn:
+        post_entry(conn, rent(org))
+        close_period(conn, org, "2025-03")
+    with pytest.raises(PeriodClosed) as err, write_tx(books.engine) as conn:
+        post_entry(conn, rent(org, day=date(2025, 3, 31)))
+    assert err.value.field == "date"
+    with pytest.raises(PeriodClosed), write_tx(books.engine) as conn:  # nothing before a closed month either
+        post_entry(conn, rent(org, day=date(2025, 2, 1)))
+    with pytest.raises(DBAPIError, match="period_closed"), write_tx(books.engine) as conn:
+        for n, (code, debit, credit) in enumerate([("102", 100, 0), ("214", 0, 100)], start=1):
+            conn.execute(
+                text(
+                    "INSERT INTO journal_line (entry_id, org_id, period, line_no, account_id, debit_fen, credit_fen, "
+                    "memo) VALUES (900010, :o, '2025-03', :n, (SELECT id FROM account WHERE org_id = :o AND "
+                    "code = :c), :d, :cr, '')"
+                ),
+                {"o": org, "n": n, "c": code, "d": debit, "cr": credit},
+            )
+        conn.execute(
+            text(
+                "INSERT INTO journal_entry (id, org_id, seq, entry_date, period, voucher_no, memo, source, "
+                "created_at, total_fen, line_count, prev_hash, hash) VALUES (900010, :o, 99, '2025-03-09', "
+                "'2025-03', 'raw', '', 'manual', '2025-04-01 00:00:00+00:00', 100, 2, '', '')"
+            ),
+            {"o": org},
+        )
+    with write_tx(books.engine) as conn:
+        assert post_entry(conn, rent(org, day=date(2025, 4, 1))).voucher_no == "记-2025-04-0001"
+
+
+def test_periods_close_in_order_and_reopen_from_the_latest(books: County) -> None:
+    org = books.ids["dingzikou"]
+    with write_tx(books.engine) as conn:
+        post_entry(conn, rent(org, day=date(2025, 1, 5)))
+        post_entry(conn, rent(org, day=date(2025, 2, 5)))
+    with pytest.raises(Conflict, match="close 2025-01 first"), write_tx(books.engine) as conn:
+        close_period(conn, org, "2025-02")
+    with write_tx(books.engine) as conn:
+        close_period(conn, org, "2025-01")
+        close_period(conn, org, "2025-02")
+    with pytest.raises(Conflict, match="reopen 2025-02 first"), write_tx(books.engine) as conn:
+        reopen_period(conn, org, "2025-01", user_id=None, role="admin", reason="fix")
+    with pytest.raises(Exception, match="only an admin"), write_tx(books.engine) as conn:
+        reopen_period(conn, org, "2025-02", user_id=None, role="officer", reason="fix")
+    with write_tx(books.engine) as conn:
+        reopen_period(conn, org, "2025-02", user_id=books.user_ids["admin"], role="admin", reason="漏记一笔")
+        post_entry(conn, rent(org, day=date(2025, 2, 28)))
+        events = conn.execute(text("SELECT action, reason FROM period_event ORDER BY id")).all()
+    assert [tuple(e) for e in events][-1] == ("reopen", "漏记一笔")
+
+
+def test_trial_balance_from_snapshot_equals_trial_balance_from_history(books: County) -> None:
+    org = books.ids["dingzikou"]
+    with write_tx(books.engine) as conn:
+        for month in range(1, 5):
+            post_entry(conn, rent(org, day=date(2025, month, 3), amount=10_500 * month))
+    with read_tx(books.engine) as conn:
+        before = trial_balance(conn, org, "2025-04")
+    with write_tx(books.engine) as conn:
+        close_period(conn, org, "2025-01")
+        close_period(conn, org, "2025-02")
+    with read_tx(books.engine) as conn:
+        after = trial_balance(conn, org, "2025-04")
+        span = {r.code: r for r in trial_balance(conn, org, "2025-02", "2025-04")}
+    assert before == after
+    assert span["102"].opening_fen == 10_500 and span["102"].debit_fen == 10_500 * (2 + 3 + 4)
+
+
+def test_same_idempotency_key_twice_creates_one_entry(books: County) -> None:
+    org = books.ids["dingzikou"]
+    with write_tx(books.engine) as conn:
+        first = post_entry(conn, rent(org, key="till-7-0001"))
+    with write_tx(books.engine) as conn:
+        again = post_entry(conn, rent(org, key="till-7-0001"))
+    assert again.id == first.id and again.voucher_no == first.voucher_no and not again.created
+    with pytest.raises(IdempotencyConflict), write_tx(books.engine) as conn:
+        post_entry(conn, rent(org, key="till-7-0001", amount=21_000))
+    with read_tx(books.engine) as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM journal_entry")).scalar_one() == 1
+
+
+def _hammer(engine: Engine, work, threads: int = 8) -> list:  # type: ignore[no-untyped-def]
+    results: list = []
+    errors: list = []
+    barrier = threading.Barrier(threads)
+
+    def run(i: int) -> None:
+        barrier.wait()
+        try:
+            results.append(run_write(engine, lambda conn: work(conn, i), attempts=20))
+        except Exception as exc:
+            errors.append(exc)
+
+    pool = [threading.Thread(target=run, args=(i,)) for i in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    assert errors == []
+    return results
+
+
+def test_same_idempotency_key_concurrently_creates_one_entry(books: County) -> None:
+    org = books.ids["dingzikou"]
+    results = _hammer(books.engine, lambda conn, _i: post_entry(conn, rent(org, key="retry-storm")))
+    assert len({p.id for p in results}) == 1 and sum(p.created for p in results) == 1
+
+
+def test_voucher_numbers_stay_gapless_under_eight_concurrent_writers(books: County) -> None:
+    org = books.ids["dingzikou"]
+
+    def work(conn, i: int):  # type: ignore[no-untyped-def]
+        drafts = [rent(org, day=date(2025, 3, 1 + (i + k) % 28), amount=10_500 + k) for k in range(5)]
+        if i % 3 == 0:  # some writers fail and roll back: their numbers must come back
+            drafts.append(
+                Draft(org, date(2025, 3, 9), "bad", [Line("102", debit_fen=1), Line("214", credit_fen=2)])
+            )
+            try:
+                return post_entries(conn, drafts)
+            except UnbalancedEntry:
+                return []
+        return post_entries(conn, drafts)
+
+    results = _hammer(books.engine, work)
+    numbers = sorted(int(p.voucher_no[-4:]) for batch in results for p in batch)
+    assert numbers == list(range(1, len(numbers) + 1)) and len(numbers) == 5 * 5
+    with read_tx(books.engine) as conn:
+        assert verify_all(conn) == []
+
+
+def test_reversal_mirrors_the_entry_in_red_and_nets_to_zero(books: County) -> None:
+    org = books.ids["dingzikou"]
+    with write_tx(books.engine) as conn:
+        original = post_entry(conn, rent(org))
+        [reversal] = reverse_entry(conn, original.id, entry_date=date(2025, 3, 20))
+        lines = conn.execute(
+            text("SELECT debit_fen, credit_fen FROM journal_line WHERE entry_id = :e ORDER BY line_no"),
+            {"e": reversal.id},
+        ).all()
+        memo = conn.execute(select(entry_t.c.memo).where(entry_t.c.id == reversal.id)).scalar_one()
+    assert [tuple(x) for x in lines] == [(-10_500, 0), (0, -10_000), (0, -500)]
+    assert memo == f"冲销 {original.voucher_no}"
+    with read_tx(books.engine) as conn:
+        tb = {r.code: r for r in trial_balance(conn, org, "2025-03")}
+    assert tb["102"].closing_fen == 0 and tb["102"].debit_fen == 0  # red ink keeps the turnover true
+    with pytest.raises(Conflict, match="already been reversed"), write_tx(books.engine) as conn:
+        reverse_entry(conn, original.id, entry_date=date(2025, 3, 21))
+
+
+def test_a_reversal_must_mirror_the_original_exactly(books: County) -> None:
+    org = books.ids["dingzikou"]
+    with write_tx(books.engine) as conn:
+        original = post_entry(conn, rent(org))
+    forged = Draft(
+        org,
+        date(2025, 3, 9),
+        "x",
+        [Line("102", debit_fen=-1), Line("214", credit_fen=-1)],
+        reverses_id=original.id,
+    )
+    with pytest.raises(UnbalancedEntry, match="mirror"), write_tx(books.engine) as conn:
+        post_entry(conn, forged)
+
+
+def test_linked_posting_that_fails_in_one_org_leaves_nothing_anywhere(books: County) -> None:
+    link = new_link_id()
+    company, community = books.ids["company"], books.ids["dingzikou"]
+    drafts = [
+        Draft(
+            company,
+            date(2025, 12, 31),
+            "应付利润",
+            [Line("3104", debit_fen=500), Line("2232", credit_fen=500)],
+            link_id=link,
+        ),
+        Draft(
+            community,
+            date(2025, 12, 31),
+            "应收股利",
+            [Line("112", debit_fen=500), Line("5111", credit_fen=500)],
+            link_id=link,
+        ),
+    ]
+    with pytest.raises(AccountNotPostable) as err, write_tx(books.engine) as conn:
+        post_entries(conn, drafts)
+    assert err.value.field == "entries[1].lines[1].account"
+    with read_tx(books.engine) as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM journal_entry")).scalar_one() == 0
+        assert conn.execute(text("SELECT COUNT(*) FROM journal_line")).scalar_one() == 0
+    fixed = [
+        drafts[0],
+        Draft(
+            community,
+            date(2025, 12, 31),
+            "应收股利",
+            [Line("112", debit_fen=500), Line("502", credit_fen=500)],
+            link_id=link,
+        ),
+    ]
+    with write_tx(books.engine) as conn:
+        posted = post_entries(conn, fixed)
+        reversed_ = reverse_entry(conn, posted[1].id, entry_date=date(2025, 12, 31))
+    assert {p.org_id for p in reversed_} == {company, community}  # reversing one side reverses the link
+
+
+def test_verify_catches_a_tampered_amount_and_names_the_entry(books: County) -> None:
+    org = books.ids["dingzikou"]
+    with write_tx(books.engine) as conn:
+        first = post_entry(conn, rent(org))
+        post_entry(conn, rent(org, day=date(2025, 3, 6)))
+    with read_tx(books.engine) as conn:
+        assert verify_all(conn) == []
+    # Someone with the database owner's rights switches the guard off and edits an amount on both sides.
+    with write_tx(books.engine) as conn:
+        if conn.dialect.name == "sqlite":
+            conn.execute(text("DROP TRIGGER journal_line_no_update"))
+        else:
+            conn.execute(text("ALTER TABLE journal_line DISABLE TRIGGER USER"))
+        conn.execute(
+            text("UPDATE journal_line SET debit_fen = 100 WHERE entry_id = :e AND debit_fen > 0"),
+            {"e": first.id},
+        )
+        conn.execute(
+            text("UPDATE journal_line SET credit_fen = 95 WHERE entry_id = :e AND line_no = 2"),
+            {"e": first.id},
+        )
+        conn.execute(
+            text("UPDATE journal_line SET credit_fen = 5 WHERE entry_id = :e AND line_no = 3"),
+            {"e": first.id},
+        )
+    with read_tx(books.engine) as conn:
+        problems = verify_all(conn)
+    assert problems and problems[0].check == "chain" and problems[0].voucher_no == first.voucher_no
+
+
+@settings(max_examples=20)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["dingzikou", "huahuaqiao", "village1"]),
+            st.integers(min_value=1, max_value=12),
+            st.lists(
+                st.tuples(
+                    st.sampled_from(["101", "102", "112", "214", "50101", "50102", "513"]),
+                    st.integers(1, 10**9),
+                ),
+                min_size=1,
+                max_size=4,
+            ),
+        ),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_any_balanced_entries_give_trial_balances_that_net_to_zero(books: County, entries) -> None:  # type: ignore[no-untyped-def]
+    drafts = []
+    for org, month, debits in entries:
+        lines = [Line(code, debit_fen=amount) for code, amount in debits]
+        lines.append(Line("311", credit_fen=sum(a for _, a in debits)))
+        drafts.append(Draft(books.ids[org], date(2025, month, 15), "random", lines))
+    with write_tx(books.engine) as conn:
+        post_entries(conn, drafts)
+    with read_tx(books.engine) as conn:
+        for org in ("dingzikou", "huahuaqiao", "village1"):
+            org_id = books.ids[org]
+            assert org_nets_to_zero(conn, org_id) == 0
+            tb = trial_balance(conn, org_id, "2025-01", "2025-12")
+            top = [r for r in tb if r.level == 1]
+            assert sum(r.debit_fen for r in top) == sum(r.credit_fen for r in top)
+            assert sum(r.closing_fen for r in top) == 0
+        assert verify_all(conn) == []
