@@ -26,7 +26,7 @@ import re
 import tomllib
 import unicodedata
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -91,7 +91,13 @@ class StatementLine:
 @dataclass(frozen=True)
 class ParsedStatement:
     """Every line of one statement file, the encoding it was read with (``"xlsx"``/``"xls"`` for
-    workbooks) and its footer totals (fen and counts), which have already been checked against the lines."""
+    workbooks) and its footer totals, already checked against the lines.
+
+    Summary keys: ``*_count`` (rows) and ``*_total_fen`` (magnitudes: a refund or expense total is
+    positive; only WeChat's ``fee_total_fen`` is net and may be negative). Per source: wechat_trade
+    row_count, settled_total, refund_total, fee_total; wechat_fund row_count, income_*, expense_*;
+    alipay_detail sale_*, refund_*; alipay_account income_*, expense_*; bank none.
+    """
 
     source: str
     lines: list[StatementLine]
@@ -201,6 +207,14 @@ def _layouts() -> dict[str, _Layout]:
         for rule in kinds:
             if rule.kind not in KINDS or rule.direction not in (None, "in", "out"):
                 raise ValueError(f"statement_columns.toml: bad kind rule {rule} in [{source}]")
+        roles = {*spec["required"], *spec.get("kind_from", [])}
+        roles.update(role for group in spec.get("required_any", []) for role in group)
+        if not roles <= spec["columns"].keys():
+            missing = roles - spec["columns"].keys()
+            raise ValueError(f"statement_columns.toml: [{source}] names roles without columns: {missing}")
+        for name in spec.get("trailer", {}):
+            if name not in _TRAILER_SELECTORS:
+                raise ValueError(f"statement_columns.toml: unknown trailer total {name!r} in [{source}]")
         layouts[source] = _Layout(
             source=source,
             label=spec["label"],
@@ -262,12 +276,15 @@ _EXCEL_FORMULA_TEXT = re.compile(r'="(.*)"')
 
 def _clean(cell: str) -> str:
     """Strip BOM, whitespace (tabs, full-width spaces), a leading backtick and ``="…"``; ``/`` is empty."""
-    text = cell.replace("\ufeff", "").strip()
-    if text.startswith("`"):
+    if "\ufeff" in cell:
+        cell = cell.replace("\ufeff", "")
+    text = cell.strip()
+    if text[:1] == "`":
         text = text[1:].strip()
-    match = _EXCEL_FORMULA_TEXT.fullmatch(text)
-    if match:
-        text = match.group(1).strip()
+    if text[:2] == '="':
+        match = _EXCEL_FORMULA_TEXT.fullmatch(text)
+        if match:
+            text = match.group(1).strip()
     return "" if text == "/" else text
 
 
@@ -296,7 +313,8 @@ def _decode(data: bytes, encoding: str | None, problems: _Problems) -> tuple[str
     elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         candidates = ["utf-16"]
     elif _looks_like_bomless_utf16(data):
-        candidates = ["utf-16-le" if data[1:2] == b"\x00" else "utf-16-be"]
+        head = data[:400]
+        candidates = ["utf-16-le" if head[1::2].count(0) >= head[0::2].count(0) else "utf-16-be"]
     else:
         candidates = ["utf-8", "gb18030"]
     first_error: UnicodeDecodeError | None = None
@@ -322,10 +340,8 @@ def _decode(data: bytes, encoding: str | None, problems: _Problems) -> tuple[str
 
 
 def _looks_like_bomless_utf16(data: bytes) -> bool:
-    head = data[:400]
-    if len(head) < 4:
-        return False
-    return head[1::2].count(0) > len(head) // 4 or head[0::2].count(0) > len(head) // 4
+    # GBK and UTF-8 text never holds a NUL byte; UTF-16 holds one in every ASCII digit, comma and newline.
+    return b"\x00" in data[:400]
 
 
 def _text_rows(text: str, delimiter: str, problems: _Problems) -> list[_Row]:
@@ -672,6 +688,9 @@ def _split_body(table: _Table, header: _Header, layout: _Layout, problems: _Prob
 
 
 def _is_summary_header(row: _Row, summary_names: set[str]) -> bool:
+    # The summary header starts with a summary name (总交易单数 …); checking that first keeps this cheap.
+    if not row.cells or _norm_name(row.cells[0]) not in summary_names:
+        return False
     return sum(1 for cell in row.cells if cell and _norm_name(cell) in summary_names) >= 2
 
 
@@ -846,7 +865,7 @@ def _parse_wechat_trade(ctx: _Context) -> tuple[list[_Draft], dict[str, int]]:
                 identity=(refund_ref,),
             )
         )
-    summary = _Summary(ctx, required=True)
+    summary = _Summary(ctx)
     if summary.values is not None and not len(problems):
         summary.count("row_count", len(drafts))
         summary.money("settled_total", settled_all, alternative=settled_sales)
@@ -890,7 +909,7 @@ def _parse_wechat_fund(ctx: _Context) -> tuple[list[_Draft], dict[str, int]]:
                 identity=(cells.text("business_ref"),),
             )
         )
-    summary = _Summary(ctx, required=True)
+    summary = _Summary(ctx)
     if summary.values is not None and not len(problems):
         income = [d.amount_fen for d in drafts if d.amount_fen > 0]
         expense = [-d.amount_fen for d in drafts if d.amount_fen < 0]
@@ -993,19 +1012,19 @@ def _parse_alipay_account(ctx: _Context) -> tuple[list[_Draft], dict[str, int]]:
 
 
 class _Summary:
-    """The WeChat summary block: a header row of names and one row of values, checked against the rows."""
+    """The WeChat summary block: a header row of names and one row of values, checked against the rows.
+    WeChat always writes it, so a file without it has been cut short."""
 
-    def __init__(self, ctx: _Context, *, required: bool) -> None:
+    def __init__(self, ctx: _Context) -> None:
         self.ctx = ctx
         self.result: dict[str, int] = {}
         self.values: dict[str, tuple[str, str]] | None = None  # role → (printed name, value)
         body, problems = ctx.body, ctx.problems
         if body.summary_header is None or body.summary_values is None:
-            if required:
-                last = ctx.table.rows[-1].line_no if ctx.table.rows else None
-                first_name = next(iter(ctx.layout.summary.values()))[0]
-                what = "summary row" if body.summary_header is not None else f"summary block ({first_name} …)"
-                problems.add(last, None, f"the file ends without the {what}; it looks truncated")
+            last = ctx.table.rows[-1].line_no if ctx.table.rows else None
+            first_name = next(iter(ctx.layout.summary.values()))[0]
+            what = "summary row" if body.summary_header is not None else f"summary block ({first_name} …)"
+            problems.add(last, None, f"the file ends without the {what}; it looks truncated")
             return
         self.line = body.summary_values.line_no
         names = body.summary_header.cells
@@ -1056,6 +1075,15 @@ class _Summary:
             )
 
 
+# Which lines a `#` trailer total in statement_columns.toml adds up.
+_TRAILER_SELECTORS: dict[str, Callable[[_Draft], bool]] = {
+    "sale": lambda d: d.kind == "sale",
+    "refund": lambda d: d.kind == "refund",
+    "income": lambda d: d.amount_fen > 0,
+    "expense": lambda d: d.amount_fen < 0,
+}
+
+
 def _check_trailer(ctx: _Context, drafts: list[_Draft]) -> dict[str, int]:
     """Alipay's `#` trailer: it must be there when the preamble is, and its 合计 lines must add up."""
     body, problems = ctx.body, ctx.problems
@@ -1063,12 +1091,7 @@ def _check_trailer(ctx: _Context, drafts: list[_Draft]) -> dict[str, int]:
         last = ctx.table.rows[-1].line_no if ctx.table.rows else None
         problems.add(last, None, "the file ends without its closing # lines (…合计); it looks truncated")
         return {}
-    selectors = {
-        "sale": lambda d: d.kind == "sale",
-        "refund": lambda d: d.kind == "refund",
-        "income": lambda d: d.amount_fen > 0,
-        "expense": lambda d: d.amount_fen < 0,
-    }
+    rows_failed = len(problems) > 0  # then the totals would only repeat the news
     result: dict[str, int] = {}
     for row in body.trailer:
         text = re.sub(r"\s+", "", unicodedata.normalize("NFKC", ",".join(row.cells)))
@@ -1081,10 +1104,10 @@ def _check_trailer(ctx: _Context, drafts: list[_Draft]) -> dict[str, int]:
                 problems.add(row.line_no, None, f"{match.group(2)!r} is not an amount")
                 continue
             result[f"{name}_count"] = count
-            result[f"{name}_total_fen"] = _to_fen(printed)
-            if len(problems):
-                continue  # rows already failed; their totals would only repeat the news
-            chosen = [d for d in drafts if selectors[name](d)]
+            result[f"{name}_total_fen"] = abs(_to_fen(printed))  # Alipay prints 退款/支出 totals negative
+            if rows_failed:
+                continue
+            chosen = [d for d in drafts if _TRAILER_SELECTORS[name](d)]
             total = sum(abs(d.amount_fen) for d in chosen)
             label = match.group(0).split(":")[0]
             if count != len(chosen):
