@@ -1,0 +1,157 @@
+"""The community sub-ledgers' promises, checked by ``cunshe verify`` and before a month closes.
+
+* ``lease_receivables_tie``: per lease contract, Σ charges − Σ receipt parts = the balance of its 112
+  lines (DESIGN §7 "open lease receivables = 112 [lease contracts]"), and no charge or receipt part is
+  allocated beyond its amount.
+* ``leases_accrued`` / ``stipends_posted``: a month closes only when every contract-month with rent and
+  every active welfare post's stipend of that month has been posted.
+
+This module only reads; it must never write or fix what it finds.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, func, select
+
+from ledger.community.models import (
+    LeaseAllocation,
+    LeaseCharge,
+    LeaseContract,
+    LeaseReceiptPart,
+    WelfarePost,
+    WelfareStipend,
+)
+from ledger.db.models import Account, JournalLine
+from ledger.leases.schedule import rent_schedule
+from ledger.periods import period_bounds, register_close_check
+from ledger.verify import Problem, register_check
+
+contract_t = LeaseContract.__table__
+charge_t = LeaseCharge.__table__
+part_t = LeaseReceiptPart.__table__
+alloc_t = LeaseAllocation.__table__
+post_t = WelfarePost.__table__
+stipend_t = WelfareStipend.__table__
+line_t = JournalLine.__table__
+account_t = Account.__table__
+
+
+def lease_tie_differences(conn: Connection, org_id: int) -> dict[int, tuple[int, int]]:
+    """Contracts whose sub-ledger balance differs from their 112 balance: id → (sub-ledger, 112)."""
+    sub: dict[int, int] = {}
+    for cid, total in conn.execute(
+        select(charge_t.c.contract_id, func.sum(charge_t.c.amount_fen))
+        .where(charge_t.c.org_id == org_id)
+        .group_by(charge_t.c.contract_id)
+    ):
+        sub[cid] = sub.get(cid, 0) + int(total)
+    for cid, total in conn.execute(
+        select(part_t.c.contract_id, func.sum(part_t.c.amount_fen))
+        .where(part_t.c.org_id == org_id)
+        .group_by(part_t.c.contract_id)
+    ):
+        sub[cid] = sub.get(cid, 0) - int(total)
+    contracts = select(contract_t.c.id).where(contract_t.c.org_id == org_id)
+    books: dict[int, int] = {}
+    for cid, total in conn.execute(
+        select(line_t.c.contract_id, func.sum(line_t.c.debit_fen - line_t.c.credit_fen))
+        .join(account_t, account_t.c.id == line_t.c.account_id)
+        .where(
+            line_t.c.org_id == org_id,
+            account_t.c.code == "112",
+            line_t.c.contract_id.in_(contracts),
+        )
+        .group_by(line_t.c.contract_id)
+    ):
+        books[cid] = int(total)
+    return {
+        cid: (sub.get(cid, 0), books.get(cid, 0))
+        for cid in set(sub) | set(books)
+        if sub.get(cid, 0) != books.get(cid, 0)
+    }
+
+
+@register_check
+def lease_receivables_tie(conn: Connection, org_id: int) -> list[Problem]:
+    problems = [
+        Problem(org_id, "lease_receivables", f"contract {cid}: charges − receipts = {s} fen, 112 = {b} fen")
+        for cid, (s, b) in sorted(lease_tie_differences(conn, org_id).items())
+    ]
+    over_charge = conn.execute(
+        select(charge_t.c.id)
+        .join(alloc_t, alloc_t.c.charge_id == charge_t.c.id)
+        .where(charge_t.c.org_id == org_id)
+        .group_by(charge_t.c.id, charge_t.c.amount_fen)
+        .having(func.sum(alloc_t.c.amount_fen) > charge_t.c.amount_fen)
+    ).scalars()
+    problems += [
+        Problem(org_id, "lease_receivables", f"charge {cid} is allocated more than its amount")
+        for cid in over_charge
+    ]
+    over_part = conn.execute(
+        select(part_t.c.receipt_id, part_t.c.contract_id)
+        .join(
+            alloc_t,
+            (alloc_t.c.receipt_id == part_t.c.receipt_id) & (alloc_t.c.contract_id == part_t.c.contract_id),
+        )
+        .where(part_t.c.org_id == org_id)
+        .group_by(part_t.c.receipt_id, part_t.c.contract_id, part_t.c.amount_fen)
+        .having(func.sum(alloc_t.c.amount_fen) > part_t.c.amount_fen)
+    ).all()
+    problems += [
+        Problem(org_id, "lease_receivables", f"receipt {r} allocates more than it credited contract {c}")
+        for r, c in over_part
+    ]
+    return problems
+
+
+@register_close_check
+def leases_accrued(conn: Connection, org_id: int, period: str) -> list[str]:
+    from ledger.community.leases import terms_of
+
+    first, last = period_bounds(period)
+    contracts = conn.execute(
+        select(contract_t).where(
+            contract_t.c.org_id == org_id, contract_t.c.start_date <= last, contract_t.c.end_date >= first
+        )
+    ).all()
+    if not contracts:
+        return []
+    charged = set(
+        conn.execute(
+            select(charge_t.c.contract_id).where(charge_t.c.org_id == org_id, charge_t.c.period == period)
+        ).scalars()
+    )
+    missing = [
+        c.code
+        for c in contracts
+        if c.id not in charged
+        and any(ln.period == period and ln.amount_fen > 0 for ln in rent_schedule(terms_of(c)))
+    ]
+    if not missing:
+        return []
+    shown = ", ".join(missing[:5]) + (" …" if len(missing) > 5 else "")
+    return [f"lease accruals of {period} not run for {len(missing)} contract(s): {shown}"]
+
+
+@register_close_check
+def stipends_posted(conn: Connection, org_id: int, period: str) -> list[str]:
+    first, last = period_bounds(period)
+    posts = set(
+        conn.execute(
+            select(post_t.c.id).where(
+                post_t.c.org_id == org_id,
+                post_t.c.start_date <= last,
+                (post_t.c.end_date.is_(None)) | (post_t.c.end_date >= first),
+            )
+        ).scalars()
+    )
+    if not posts:
+        return []
+    done = set(
+        conn.execute(
+            select(stipend_t.c.post_id).where(stipend_t.c.org_id == org_id, stipend_t.c.period == period)
+        ).scalars()
+    )
+    missing = posts - done
+    return [f"welfare stipends of {period} not posted for {len(missing)} post(s)"] if missing else []

@@ -1,0 +1,300 @@
+"""Leases as a village bookkeeper checks them: contracts, the monthly accrual, receipts, deposits, aging.
+
+Every test runs on a real SQLite file and a real PostgreSQL database.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import date
+
+import pytest
+from sqlalchemy import Engine, func, select
+
+from ledger.community import leases, receipts
+from ledger.community.checks import lease_tie_differences
+from ledger.community.models import LeaseCharge
+from ledger.db.engine import read_tx, run_write, write_tx
+from ledger.db.models import JournalEntry, JournalLine
+from ledger.errors import Conflict, PeriodClosed, ValidationError
+from ledger.leases.schedule import BillingCycle, BillingTiming, LeaseTerms
+from ledger.periods import close_period
+from ledger.trial_balance import trial_balance
+from ledger.verify import verify_all
+from tests.conftest import County
+
+entry_t = JournalEntry.__table__
+line_t = JournalLine.__table__
+charge_t = LeaseCharge.__table__
+
+
+def contract(
+    engine: Engine,
+    org_id: int,
+    code: str = "HT-2025-001",
+    lessee: str = "张三",
+    **terms: object,
+) -> int:
+    base: dict[str, object] = dict(start=date(2025, 1, 1), end=date(2025, 12, 31), rent_per_cycle_fen=100_000)
+    base.update(terms)
+    with write_tx(engine) as conn:
+        return leases.create_contract(
+            conn,
+            org_id,
+            code=code,
+            mode="lease",
+            lessee=lessee,
+            terms=LeaseTerms(**base),  # type: ignore[arg-type]
+        )
+
+
+def accrue(engine: Engine, org_id: int, through: str) -> leases.AccrualResult:
+    return run_write(engine, lambda conn: leases.accrue_leases(conn, [org_id], through))
+
+
+def balances(engine: Engine, org_id: int, period: str) -> dict[str, int]:
+    with read_tx(engine) as conn:
+        return {r.code: r.closing_fen for r in trial_balance(conn, org_id, period)}
+
+
+def lines_of(engine: Engine, org_id: int, source_ref_like: str | None = None) -> list:  # type: ignore[type-arg]
+    from ledger.db.models import Account
+
+    account_t = Account.__table__
+    with read_tx(engine) as conn:
+        stmt = (
+            select(
+                entry_t.c.entry_date,
+                account_t.c.code,
+                line_t.c.debit_fen,
+                line_t.c.credit_fen,
+                line_t.c.counterparty_id,
+                line_t.c.contract_id,
+            )
+            .join(entry_t, entry_t.c.id == line_t.c.entry_id)
+            .join(account_t, account_t.c.id == line_t.c.account_id)
+            .where(line_t.c.org_id == org_id)
+            .order_by(entry_t.c.id, line_t.c.line_no)
+        )
+        if source_ref_like:
+            stmt = stmt.where(entry_t.c.source_ref.like(source_ref_like))
+        return conn.execute(stmt).all()
+
+
+def assert_tied(engine: Engine, org_id: int) -> None:
+    with read_tx(engine) as conn:
+        assert lease_tie_differences(conn, org_id) == {}
+        assert [str(p) for p in verify_all(conn)] == []
+
+
+def test_monthly_accrual_posts_rent_net_of_vat_to_the_lessee_and_contract(county: County) -> None:
+    org = county.ids["dingzikou"]
+    cid = contract(county.engine, org, rent_per_cycle_fen=105_000)
+    result = accrue(county.engine, org, "2025-03")
+    assert (result.posted, result.amount_fen) == (3, 315_000)
+    rows = lines_of(county.engine, org)
+    assert len(rows) == 9
+    assert rows[0].entry_date == date(2025, 1, 31)
+    assert (rows[0].code, rows[0].debit_fen, rows[0].contract_id) == ("112", 105_000, cid)
+    assert (rows[1].code, rows[1].credit_fen) == ("50102", 100_000)
+    assert (rows[2].code, rows[2].credit_fen) == ("214", 5_000)
+    assert rows[0].counterparty_id is not None and rows[0].counterparty_id == rows[1].counterparty_id
+    tb = balances(county.engine, org, "2025-03")
+    assert tb["112"] == 315_000 and tb["50102"] == -300_000 and tb["214"] == -15_000
+    assert_tied(county.engine, org)
+
+
+def test_accrual_is_idempotent_when_rerun(county: County) -> None:
+    org = county.ids["dingzikou"]
+    contract(county.engine, org)
+    assert accrue(county.engine, org, "2025-06").posted == 6
+    assert accrue(county.engine, org, "2025-06").posted == 0
+    assert accrue(county.engine, org, "2025-07").posted == 1
+    with read_tx(county.engine) as conn:
+        assert conn.execute(select(func.count()).select_from(charge_t)).scalar_one() == 7
+        assert conn.execute(select(func.count()).select_from(entry_t)).scalar_one() == 7
+
+
+def test_concurrent_accrual_runs_post_each_month_once(county: County) -> None:
+    org = county.ids["dingzikou"]
+    for n in range(5):
+        contract(county.engine, org, code=f"HT-{n}", lessee=f"承租人{n}")
+    results: list[object] = []
+
+    def run() -> None:
+        try:
+            results.append(accrue(county.engine, org, "2025-12"))
+        except Exception as exc:  # pragma: no cover - the assertion below shows it
+            results.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(isinstance(r, leases.AccrualResult) for r in results), results
+    assert sum(r.posted for r in results) == 60  # type: ignore[attr-defined]
+    with read_tx(county.engine) as conn:
+        assert conn.execute(select(func.count()).select_from(entry_t)).scalar_one() == 60
+    assert_tied(county.engine, org)
+
+
+def test_rent_paid_a_year_ahead_is_recognised_monthly(county: County) -> None:
+    org = county.ids["dingzikou"]
+    cid = contract(
+        county.engine, org, rent_per_cycle_fen=1_200_000, cycle=BillingCycle.YEARLY, start=date(2025, 1, 1)
+    )
+    with write_tx(county.engine) as conn:
+        r = receipts.receive_rent(
+            conn, org, lessee="张三", amount_fen=1_200_000, received_on=date(2024, 12, 20)
+        )
+    assert (r.applied_fen, r.credit_fen) == (0, 1_200_000)
+    tb = balances(county.engine, org, "2024-12")
+    assert tb["112"] == -1_200_000 and tb.get("50102", 0) == 0  # a credit balance: rent received in advance
+    accrue(county.engine, org, "2025-03")
+    tb = balances(county.engine, org, "2025-03")
+    assert tb["112"] == -900_000  # three months recognised, nine still prepaid
+    assert tb["50102"] == -round(300_000 / 1.05)
+    march = balances(county.engine, org, "2025-03")
+    assert march["50102"] - balances(county.engine, org, "2025-02")["50102"] == -95_238  # one month net
+    with read_tx(county.engine) as conn:
+        assert receipts.open_charges(conn, org, contract_ids=[cid]) == []
+    accrue(county.engine, org, "2025-12")
+    assert balances(county.engine, org, "2025-12")["112"] == 0
+    assert_tied(county.engine, org)
+
+
+def test_receipt_pays_oldest_charges_first_and_keeps_the_rest_as_credit(county: County) -> None:
+    org = county.ids["dingzikou"]
+    cid = contract(county.engine, org)
+    accrue(county.engine, org, "2025-03")
+    with write_tx(county.engine) as conn:
+        r = receipts.receive_rent(conn, org, lessee="张三", amount_fen=150_000, received_on=date(2025, 3, 10))
+        open_ = receipts.open_charges(conn, org, contract_ids=[cid])
+    assert (r.applied_fen, r.credit_fen) == (150_000, 0)
+    assert [(c.period, c.open_fen) for c in open_] == [("2025-02", 50_000), ("2025-03", 100_000)]
+    with write_tx(county.engine) as conn:
+        r = receipts.receive_rent(conn, org, lessee="张三", amount_fen=200_000, received_on=date(2025, 3, 20))
+    assert (r.applied_fen, r.credit_fen) == (150_000, 50_000)
+    assert balances(county.engine, org, "2025-03")["112"] == -50_000
+    accrue(county.engine, org, "2025-04")  # the credit pays half of April
+    with read_tx(county.engine) as conn:
+        assert [(c.period, c.open_fen) for c in receipts.open_charges(conn, org)] == [("2025-04", 50_000)]
+    assert_tied(county.engine, org)
+
+
+def test_explicit_allocation_pays_the_charge_named(county: County) -> None:
+    org = county.ids["dingzikou"]
+    cid = contract(county.engine, org)
+    accrue(county.engine, org, "2025-03")
+    with write_tx(county.engine) as conn:
+        march = next(c for c in receipts.open_charges(conn, org, contract_ids=[cid]) if c.period == "2025-03")
+        receipts.receive_rent(
+            conn,
+            org,
+            lessee="张三",
+            amount_fen=100_000,
+            received_on=date(2025, 3, 31),
+            allocations=[(march.id, 100_000)],
+        )
+        assert [c.period for c in receipts.open_charges(conn, org)] == ["2025-01", "2025-02"]
+    assert_tied(county.engine, org)
+
+
+def test_receipt_for_a_lessee_with_no_contract_is_refused_and_writes_nothing(county: County) -> None:
+    org = county.ids["dingzikou"]
+    with pytest.raises(ValidationError) as exc, write_tx(county.engine) as conn:
+        receipts.receive_rent(conn, org, lessee="李四", amount_fen=1_000, received_on=date(2025, 3, 1))
+    assert exc.value.field == "lessee"
+    with read_tx(county.engine) as conn:
+        assert conn.execute(select(func.count()).select_from(entry_t)).scalar_one() == 0
+
+
+@pytest.mark.parametrize(
+    ("terms", "field"),
+    [
+        (dict(end=date(2024, 12, 31)), "end"),
+        (dict(rent_per_cycle_fen=-1), "rent_per_cycle"),
+        (dict(escalation_bp=10_001, escalation_every_years=1), "escalation_bp"),
+    ],
+)
+def test_bad_contract_terms_name_the_field(county: County, terms: dict, field: str) -> None:  # type: ignore[type-arg]
+    with pytest.raises(ValidationError) as exc:
+        contract(county.engine, county.ids["dingzikou"], **terms)
+    assert exc.value.field == field
+
+
+def test_early_termination_applies_deposit_to_arrears(county: County) -> None:
+    org = county.ids["dingzikou"]
+    cid = contract(county.engine, org, end=date(2027, 12, 31))
+    with write_tx(county.engine) as conn:
+        receipts.receive_deposit(conn, org, cid, amount_fen=300_000, on=date(2025, 1, 2))
+    accrue(county.engine, org, "2025-06")
+    with write_tx(county.engine) as conn:
+        receipts.receive_rent(conn, org, lessee="张三", amount_fen=400_000, received_on=date(2025, 4, 1))
+        settled = receipts.terminate_and_settle(
+            conn, org, cid, last_day=date(2025, 6, 30), on=date(2025, 7, 5), refund_rest=True
+        )
+    assert settled == {"applied": 200_000, "refunded": 100_000, "deposit_left": 0}
+    tb = balances(county.engine, org, "2025-07")
+    assert tb["112"] == 0 and tb["21101"] == 0
+    assert tb["102"] == 300_000 + 400_000 - 100_000
+    assert accrue(county.engine, org, "2025-12").posted == 0  # no future charges
+    assert_tied(county.engine, org)
+
+
+def test_termination_never_changes_a_posted_month(county: County) -> None:
+    org = county.ids["dingzikou"]
+    cid = contract(county.engine, org)
+    accrue(county.engine, org, "2025-06")
+    with pytest.raises(Conflict) as exc, write_tx(county.engine) as conn:
+        leases.terminate_contract(conn, org, cid, last_day=date(2025, 6, 15))
+    assert exc.value.field == "last_day"
+    with write_tx(county.engine) as conn:
+        leases.terminate_contract(conn, org, cid, last_day=date(2025, 7, 15))
+    accrue(county.engine, org, "2025-12")
+    with read_tx(county.engine) as conn:
+        july = conn.execute(select(charge_t.c.amount_fen).where(charge_t.c.period == "2025-07")).scalar_one()
+        count = conn.execute(select(func.count()).select_from(charge_t)).scalar_one()
+    assert (july, count) == (round(100_000 * 15 / 31), 7)
+
+
+def test_a_month_cannot_close_before_its_rent_is_accrued(county: County) -> None:
+    org = county.ids["dingzikou"]
+    contract(county.engine, org)
+    with pytest.raises(Conflict, match="lease accruals of 2025-01"), write_tx(county.engine) as conn:
+        close_period(conn, org, "2025-01")
+    accrue(county.engine, org, "2025-01")
+    with write_tx(county.engine) as conn:
+        close_period(conn, org, "2025-01")
+
+
+def test_rent_of_a_closed_month_is_caught_up_in_the_first_open_month(county: County) -> None:
+    org = county.ids["dingzikou"]
+    with write_tx(county.engine) as conn:
+        close_period(conn, org, "2025-02")
+    contract(county.engine, org)
+    accrue(county.engine, org, "2025-03")
+    with read_tx(county.engine) as conn:
+        dates = conn.execute(select(entry_t.c.entry_date).order_by(entry_t.c.id)).scalars().all()
+    assert dates == [date(2025, 3, 31)] * 3
+    with pytest.raises(PeriodClosed), write_tx(county.engine) as conn:
+        receipts.receive_rent(conn, org, lessee="张三", amount_fen=1, received_on=date(2025, 2, 1))
+
+
+def test_renewal_creates_a_new_contract_linked_to_the_old(county: County) -> None:
+    org = county.ids["dingzikou"]
+    cid = contract(county.engine, org, timing=BillingTiming.ARREARS)
+    with write_tx(county.engine) as conn:
+        new = leases.supersede_contract(
+            conn,
+            org,
+            cid,
+            relation="renewal",
+            code="HT-2026-001",
+            terms=LeaseTerms(date(2026, 1, 1), date(2026, 12, 31), 110_000),
+        )
+        row = leases.get_contract(conn, org, new)
+    assert (row.previous_id, row.relation, row.lessee_id) == (cid, "renewal", row.lessee_id)
+    assert accrue(county.engine, org, "2026-12").posted == 24
+    assert_tied(county.engine, org)
