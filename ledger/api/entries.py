@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from ledger.api.deps import CurrentUser, EngineDep, IdempotencyKey, client_addr
-from ledger.api.schemas import Amount, SignedAmount
+from ledger.api.schemas import Amount, MoneyOut
 from ledger.auth import audit
 from ledger.db.engine import read_tx, run_write
 from ledger.errors import ValidationError
@@ -64,8 +64,8 @@ class LineOut(BaseModel):
     line_no: int
     account: str
     account_name: str
-    debit: SignedAmount
-    credit: SignedAmount
+    debit: MoneyOut
+    credit: MoneyOut
     memo: str
     counterparty_id: int | None
     store_id: int | None
@@ -90,7 +90,7 @@ class EntryOut(BaseModel):
     idempotency_key: str | None
     created_by: int | None
     created_at: datetime
-    total: SignedAmount
+    total: MoneyOut
     hash: str
     lines: list[LineOut]
 

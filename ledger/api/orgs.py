@@ -12,7 +12,7 @@ from sqlalchemy import select
 from ledger import orgs as org_service
 from ledger import periods
 from ledger.api.deps import CurrentUser, EngineDep, client_addr
-from ledger.api.schemas import SignedAmount
+from ledger.api.schemas import MoneyOut
 from ledger.auth import audit
 from ledger.db.engine import read_tx, run_write
 from ledger.db.models import Account, Org, PeriodEvent
@@ -70,10 +70,10 @@ class TrialBalanceRowOut(BaseModel):
     level: int
     parent_code: str | None
     is_leaf: bool
-    opening: SignedAmount
-    debit: SignedAmount
-    credit: SignedAmount
-    closing: SignedAmount
+    opening: MoneyOut
+    debit: MoneyOut
+    credit: MoneyOut
+    closing: MoneyOut
     side: str
 
 
@@ -82,8 +82,8 @@ class TrialBalanceOut(BaseModel):
     from_period: str
     to_period: str
     rows: list[TrialBalanceRowOut]
-    total_debit: SignedAmount
-    total_credit: SignedAmount
+    total_debit: MoneyOut
+    total_credit: MoneyOut
 
 
 class PeriodOut(BaseModel):

@@ -51,4 +51,17 @@ Quantity = Annotated[
     PlainSerializer(format_quantity, return_type=str),
     WithJsonSchema({"type": "string", "pattern": r"^[0-9]{1,9}(\.[0-9]{1,3})?$", "examples": ["1.235"]}),
 ]
+#: An amount in fen in a RESPONSE (built from ints we hold), serialised as a decimal string ("-12.30").
+#: Request models use ``Amount`` / ``SignedAmount``, which refuse anything but strings.
+MoneyOut = Annotated[
+    int,
+    PlainSerializer(format_amount, return_type=str),
+    WithJsonSchema({"type": "string", "pattern": AMOUNT_PATTERN, "examples": ["-12.30"]}),
+]
+#: A quantity in thousandths in a RESPONSE, serialised as "1.235".
+QuantityOut = Annotated[
+    int,
+    PlainSerializer(format_quantity, return_type=str),
+    WithJsonSchema({"type": "string", "pattern": r"^-?[0-9]{1,9}(\.[0-9]{1,3})?$", "examples": ["1.235"]}),
+]
 Period = Annotated[str, WithJsonSchema({"type": "string", "pattern": r"^\d{4}-(0[1-9]|1[0-2])$"})]

@@ -1,0 +1,63 @@
+# cunshe-ledger: `make run` and `make test` do all the set-up on a fresh machine.
+VENV    ?= .venv
+PY      := $(VENV)/bin/python
+CUNSHE  := $(VENV)/bin/cunshe
+PYTHON  ?= python3
+DB      ?= ./cunshe.db
+HOST    ?= 127.0.0.1
+PORT    ?= 8000
+# Debian packages the product needs: pango for WeasyPrint, a CJK font and HarfBuzz subsetting for Chinese
+# PDFs (fast font subsetting), poppler for reading PDFs back in tests, Chromium for the browser tests.
+SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk poppler-utils chromium
+
+.PHONY: setup system venv run serve demo test lint format bench clean
+
+setup: system venv
+
+system:
+	@missing=""; for p in $(SYSTEM_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -z "$$missing" ]; then echo "system packages: all present"; \
+	elif [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+	  echo "installing system packages:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	else \
+	  echo "missing system packages:$$missing"; \
+	  echo "install them with: sudo apt-get install$$missing"; exit 1; \
+	fi
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $@
+
+run: setup
+	DATABASE_URL=sqlite:///$(DB) $(CUNSHE) init
+	DATABASE_URL=sqlite:///$(DB) $(CUNSHE) demo --if-empty
+	DATABASE_URL=sqlite:///$(DB) $(CUNSHE) serve --host $(HOST) --port $(PORT)
+
+serve: venv
+	DATABASE_URL=sqlite:///$(DB) $(CUNSHE) serve --host $(HOST) --port $(PORT)
+
+test: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/pytest -q -n 2 --dist loadfile
+
+lint:
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format:
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+bench: setup
+	$(PY) bench/run_all.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
