@@ -27,10 +27,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ledger.db.engine import make_engine, read_tx, write_tx  # noqa: E402
-from ledger.db.migrate import upgrade  # noqa: E402
-from ledger.orgs import add_sub_account, create_org  # noqa: E402
-from ledger.posting import Draft, Line, post_entries  # noqa: E402
+from ledger.db.engine import make_engine, read_tx, write_tx
+from ledger.db.migrate import upgrade
+from ledger.orgs import add_sub_account, create_org
+from ledger.posting import Draft, Line, post_entries
 
 BATCH = 2000
 DEBIT_ACCOUNTS = ["101", "102", "112", "121", "51101", "513", "51401"]
@@ -187,7 +187,8 @@ def main() -> None:
                 )
                 for tool in ("hledger", "ledger"):
                     if f"{tool}_bal_seconds" in result:
-                        line += f"  {tool} bal {result[f'{tool}_bal_seconds']} s ({result[f'{tool}_vs_ours']}x ours)"
+                        seconds, ratio = result[f"{tool}_bal_seconds"], result[f"{tool}_vs_ours"]
+                        line += f"  {tool} bal {seconds} s ({ratio}x ours)"
                 print(line, flush=True)
 
 

@@ -1,4 +1,4 @@
-"""Our export loads in Beancount v3 and hledger-style text, and Beancount's balances equal our trial balance."""
+"""Our export loads in Beancount v3 (and as hledger text); Beancount's balances equal our trial balance."""
 
 from __future__ import annotations
 
