@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
+from contextlib import contextmanager
 from importlib import import_module
 from pathlib import Path
 from typing import Annotated
@@ -218,6 +220,48 @@ def export(
     else:
         out.write_text(text, encoding="utf-8")
         typer.echo(f"wrote {out}")
+
+
+@app.command()
+def demo(
+    year: int = 2025,
+    seed: int = 2025,
+    scale: Annotated[float, typer.Option(help="fraction of the full year's activity (tests use less)")] = 1.0,
+    if_empty: Annotated[bool, typer.Option("--if-empty", help="do nothing if the database has orgs")] = False,
+    db: DbOption = None,
+) -> None:
+    """Build the demo county (deterministic for a given seed) and print the demo logins."""
+    from ledger.demo.build import build_demo, is_empty, logins_text
+
+    engine = engine_for(db)
+    upgrade(engine)
+    if is_empty(engine):
+        with progress_bar() as say:
+            result = build_demo(engine, year=year, seed=seed, scale=scale, progress=say)
+        for note in result.notes:
+            typer.echo(note)
+        typer.echo(f"demo county {year} built (seed {seed})")
+    elif not if_empty:
+        typer.secho(
+            "the database already has orgs; the demo only loads into an empty database", err=True, fg="red"
+        )
+        raise typer.Exit(1)
+    else:
+        typer.echo("database already holds books; demo not loaded again")
+    typer.echo(logins_text(seed))
+
+
+@contextmanager
+def progress_bar():  # type: ignore[no-untyped-def]
+    """A rich status line on a terminal; silent when piped or under CI."""
+    if not sys.stderr.isatty() or os.environ.get("CI"):
+        yield lambda _msg: None
+        return
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    with console.status("building…") as status:
+        yield lambda msg: status.update(f"building: {msg}")
 
 
 @app.command("trial-balance")

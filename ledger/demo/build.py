@@ -1,0 +1,61 @@
+"""Build the demo county, step by step; each workflow adds its step when it exists."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine, func, select
+
+from ledger.db.engine import read_tx, write_tx
+from ledger.db.models import Org
+from ledger.demo.tree import DEMO_PASSWORD, DemoTree, build_tree, demo_token
+
+
+@dataclass
+class DemoResult:
+    tree: DemoTree
+    seed: int
+    year: int
+    notes: list[str] = field(default_factory=list)
+
+
+def is_empty(engine: Engine) -> bool:
+    with read_tx(engine) as conn:
+        return conn.execute(select(func.count()).select_from(Org.__table__)).scalar_one() == 0
+
+
+def build_demo(
+    engine: Engine,
+    *,
+    year: int = 2025,
+    seed: int = 2025,
+    scale: float = 1.0,
+    progress: Callable[[str], None] | None = None,
+) -> DemoResult:
+    say = progress or (lambda _msg: None)
+    say("org tree and users")
+    with write_tx(engine) as conn:
+        tree = build_tree(conn, seed)
+    return DemoResult(tree, seed, year)
+
+
+def logins_text(seed: int, host: str = "http://127.0.0.1:8000") -> str:
+    """What ``make run`` prints: where to look and how to log in."""
+    from ledger.demo.tree import load_spec
+
+    spec = load_spec()
+    stores = [s for street in spec["street"] for s in street["stores"]]
+    lines = [
+        f"API docs:        {host}/docs",
+        f"Officer's pages: {host}/",
+        f"Demo logins (password for all: {DEMO_PASSWORD}):",
+        "  admin                 admin, sees everything",
+        "  officer-heping        officer of 和平街道 (also officer-tuanjie, officer-shazi, officer-youxi)",
+        "  community-dingzikou   丁字口社区, read-only",
+        f"  cashier-store1 … cashier-store{len(stores)}   one store's till each",
+        f"Cashier token (store1): {demo_token(seed, 'cashier-store1')}",
+        f"Officer token (heping): {demo_token(seed, 'officer-heping')}",
+        f"Community token:        {demo_token(seed, 'community-dingzikou')}",
+    ]
+    return "\n".join(lines)
