@@ -222,6 +222,36 @@ def export(
         typer.echo(f"wrote {out}")
 
 
+@app.command("backup")
+def backup_cmd(
+    out: Annotated[Path, typer.Option("--out", help="backup file to write")],
+    db: DbOption = None,
+) -> None:
+    """A consistent backup: SQLite online backup, or pg_dump for PostgreSQL."""
+    from ledger.backup import backup
+
+    try:
+        backup(engine_for(db), out)
+    except LedgerError as exc:
+        fail(exc)
+    typer.echo(f"backup written to {out}")
+
+
+@app.command("restore")
+def restore_cmd(
+    file: Annotated[Path, typer.Argument(help="a file written by cunshe backup")],
+    db: DbOption = None,
+) -> None:
+    """Restore a backup into an EMPTY database; then run cunshe verify."""
+    from ledger.backup import restore
+
+    try:
+        restore(engine_for(db), file)
+    except LedgerError as exc:
+        fail(exc)
+    typer.echo("restored; now run: cunshe verify")
+
+
 @app.command()
 def demo(
     year: int = 2025,
