@@ -140,8 +140,9 @@ def test_sub_account_cannot_strand_a_posted_balance(books: County) -> None:
 def _raw_line(conn, entry_id: int, org_id: int, n: int, code: str, debit: int, credit: int) -> None:  # type: ignore[no-untyped-def]
     conn.execute(
         text(
-            "INSERT INTO journal_line (entry_id, org_id, period, line_no, account_id, debit_fen, credit_fen, memo) "
-            "VALUES (:e, :o, '2025-04', :n, (SELECT id FROM account WHERE org_id = :o AND code = :c), :d, :cr, '')"
+            "INSERT INTO journal_line (entry_id, org_id, period, line_no, account_id, debit_fen, credit_fen, "
+            "memo) VALUES (:e, :o, '2025-04', :n, (SELECT id FROM account WHERE org_id = :o AND code = :c), "
+            ":d, :cr, '')"
         ),
         {"e": entry_id, "o": org_id, "n": n, "c": code, "d": debit, "cr": credit},
     )
@@ -150,8 +151,9 @@ def _raw_line(conn, entry_id: int, org_id: int, n: int, code: str, debit: int, c
 def _raw_entry(conn, entry_id: int, org_id: int, total: int) -> None:  # type: ignore[no-untyped-def]
     conn.execute(
         text(
-            "INSERT INTO journal_entry (id, org_id, seq, entry_date, period, voucher_no, memo, source, created_at, "
-            "total_fen, line_count, prev_hash, hash) VALUES (:i, :o, 99, '2025-04-01', '2025-04', 'raw', '', "
+            "INSERT INTO journal_entry (id, org_id, seq, entry_date, period, voucher_no, memo, source, "
+            "created_at, total_fen, line_count, prev_hash, hash) "
+            "VALUES (:i, :o, 99, '2025-04-01', '2025-04', 'raw', '', "
             "'manual', '2025-04-01 00:00:00+00:00', :t, 2, '', '')"
         ),
         {"i": entry_id, "o": org_id, "t": total},
@@ -220,9 +222,9 @@ def test_posting_into_a_closed_period_is_refused(books: County) -> None:
         for n, (code, debit, credit) in enumerate([("102", 100, 0), ("214", 0, 100)], start=1):
             conn.execute(
                 text(
-                    "INSERT INTO journal_line (entry_id, org_id, period, line_no, account_id, debit_fen, credit_fen, "
-                    "memo) VALUES (900010, :o, '2025-03', :n, (SELECT id FROM account WHERE org_id = :o AND "
-                    "code = :c), :d, :cr, '')"
+                    "INSERT INTO journal_line (entry_id, org_id, period, line_no, account_id, debit_fen, "
+                    "credit_fen, memo) VALUES (900010, :o, '2025-03', :n, (SELECT id FROM account "
+                    "WHERE org_id = :o AND code = :c), :d, :cr, '')"
                 ),
                 {"o": org, "n": n, "c": code, "d": debit, "cr": credit},
             )
