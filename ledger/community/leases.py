@@ -454,3 +454,21 @@ def contract_balances(conn: Connection, contract_ids: Iterable[int]) -> dict[int
     ):
         out[cid][1] = int(total)
     return {k: (v[0], v[1]) for k, v in out.items()}
+
+
+def contract_ids(conn: Connection, org_id: int) -> list[int]:
+    return list(
+        conn.execute(
+            select(contract_t.c.id).where(contract_t.c.org_id == org_id).order_by(contract_t.c.code)
+        ).scalars()
+    )
+
+
+def contract_asset_ids(conn: Connection, contract_id: int) -> list[int]:
+    return list(
+        conn.execute(
+            select(contract_asset_t.c.asset_id)
+            .where(contract_asset_t.c.contract_id == contract_id)
+            .order_by(contract_asset_t.c.asset_id)
+        ).scalars()
+    )

@@ -1,0 +1,99 @@
+"""资产台账: the asset register of a community or village, and the idle assets of a street.
+
+An asset is ``collective`` (集体自有) or ``state_entrusted`` (国有委托代管, held for an entrusting body that
+must be named). Its status is ``idle``, ``leased`` or ``own_use``; lease contracts set ``leased`` and
+termination sets it back to ``idle`` (``ledger.community.leases``). The register posts nothing: an asset's
+book value is the bookkeeper's record, its purchase or transfer is an ordinary entry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import Connection, insert, select, update
+
+from ledger.community.leases import require_collective
+from ledger.community.models import ASSET_STATUSES, OWNERSHIPS, CommunityAsset
+from ledger.db.models import Org
+from ledger.errors import NotFound, ValidationError
+from ledger.orgs import now
+
+asset_t = CommunityAsset.__table__
+org_t = Org.__table__
+
+
+def create_asset(
+    conn: Connection,
+    org_id: int,
+    *,
+    kind: str,
+    name: str,
+    location: str = "",
+    area_milli_m2: int = 0,
+    ownership: str = "collective",
+    entrusting_body: str = "",
+    book_value_fen: int = 0,
+    status: str = "idle",
+    certificate_no: str = "",
+    documents: str = "",
+) -> int:
+    require_collective(conn, org_id)
+    if not kind.strip():
+        raise ValidationError("say what kind of asset it is (房屋, 土地, 门面 …)", field="kind")
+    if not name.strip():
+        raise ValidationError("an asset needs a name", field="name")
+    if ownership not in OWNERSHIPS:
+        raise ValidationError(f"ownership is one of {', '.join(OWNERSHIPS)}", field="ownership")
+    if ownership == "state_entrusted" and not entrusting_body.strip():
+        raise ValidationError(
+            "name the body that entrusted the state asset (委托方)", field="entrusting_body"
+        )
+    if status not in ASSET_STATUSES:
+        raise ValidationError(f"status is one of {', '.join(ASSET_STATUSES)}", field="status")
+    if area_milli_m2 < 0:
+        raise ValidationError("the area must not be negative", field="area")
+    if book_value_fen < 0:
+        raise ValidationError("the book value must not be negative", field="book_value")
+    return conn.execute(
+        insert(asset_t)
+        .values(
+            org_id=org_id,
+            kind=kind.strip(),
+            name=name.strip(),
+            location=location,
+            area_milli_m2=area_milli_m2,
+            ownership=ownership,
+            entrusting_body=entrusting_body.strip(),
+            book_value_fen=book_value_fen,
+            status=status,
+            certificate_no=certificate_no,
+            documents=documents,
+            created_at=now(),
+        )
+        .returning(asset_t.c.id)
+    ).scalar_one()
+
+
+def set_status(conn: Connection, org_id: int, asset_id: int, status: str) -> None:
+    if status not in ASSET_STATUSES:
+        raise ValidationError(f"status is one of {', '.join(ASSET_STATUSES)}", field="status")
+    done = conn.execute(
+        update(asset_t).where(asset_t.c.org_id == org_id, asset_t.c.id == asset_id).values(status=status)
+    )
+    if done.rowcount == 0:
+        raise NotFound(f"no asset {asset_id} in this org", field="asset_id")
+
+
+def list_assets(conn: Connection, org_ids: Sequence[int], *, status: str | None = None) -> list[dict]:  # type: ignore[type-arg]
+    """Assets of the orgs (with the org's code and name), by org then id; ``status`` filters."""
+    stmt = (
+        select(asset_t, org_t.c.code.label("org_code"), org_t.c.name.label("org_name"))
+        .join(org_t, org_t.c.id == asset_t.c.org_id)
+        .where(asset_t.c.org_id.in_(list(org_ids)))
+        .order_by(asset_t.c.org_id, asset_t.c.id)
+    )
+    if status is not None:
+        if status not in ASSET_STATUSES:
+            raise ValidationError(f"status is one of {', '.join(ASSET_STATUSES)}", field="status")
+        stmt = stmt.where(asset_t.c.status == status)
+    return [dict(r) for r in conn.execute(stmt).mappings()]

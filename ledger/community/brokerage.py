@@ -1,0 +1,223 @@
+"""居间服务 (brokerage): deals a community brokers for a client, the commission, and its collection.
+
+    fee earned, on credit:  Dr 112 应收款 [client] / Cr 50103 居间服务收入, Cr 214 应交税费
+    fee earned, paid at once: Dr 102 / Cr 50103, Cr 214
+    fee collected later:    Dr 102 / Cr 112 [client]
+
+The commission is a rate of the deal value (basis points, rounded half up to the fen) or a fixed amount;
+it is tax-inclusive, split by ``ledger.money.split_tax_inclusive`` at the deal's VAT rate (default 1 %,
+the small-scale rate for services, DESIGN §5a — confirm with the local tax office).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+from sqlalchemy import Connection, func, insert, select
+
+from ledger.community import accounts as acct
+from ledger.community.leases import require_collective
+from ledger.community.models import BROKERAGE_KINDS, BrokerageDeal, BrokerageReceipt
+from ledger.db.models import Counterparty
+from ledger.errors import NotFound, ValidationError
+from ledger.money import round_half_up, split_tax_inclusive
+from ledger.orgs import counterparty, now
+from ledger.posting import Draft, Line, post_entry
+
+deal_t = BrokerageDeal.__table__
+receipt_t = BrokerageReceipt.__table__
+cp_t = Counterparty.__table__
+
+DEFAULT_VAT_BP = 100
+
+
+def commission(deal_value_fen: int, *, rate_bp: int | None, fixed_fen: int | None) -> int:
+    """The commission: exactly one of a rate of the deal value or a fixed amount."""
+    if (rate_bp is None) == (fixed_fen is None):
+        raise ValidationError(
+            "give one of a commission rate or a fixed commission", field="commission_rate_bp"
+        )
+    if rate_bp is not None:
+        if not 0 < rate_bp <= 10_000:
+            raise ValidationError("the commission rate is between 1 and 10000 bp", field="commission_rate_bp")
+        fee = round_half_up(deal_value_fen * rate_bp, 10_000)
+    else:
+        fee = fixed_fen or 0
+    if fee <= 0:
+        raise ValidationError("the commission must be more than zero", field="commission")
+    return fee
+
+
+def record_deal(
+    conn: Connection,
+    org_id: int,
+    *,
+    client: str,
+    kind: str,
+    earned_on: date,
+    deal_value_fen: int = 0,
+    commission_rate_bp: int | None = None,
+    commission_fen: int | None = None,
+    vat_rate_bp: int = DEFAULT_VAT_BP,
+    other_party: str = "",
+    paid_at_once: bool = False,
+    cash_account: str = acct.BANK,
+    memo: str = "",
+    idempotency_key: str | None = None,
+    user_id: int | None = None,
+) -> int:
+    """Record a deal and post its fee; returns the deal id (the original one on an idempotent retry)."""
+    require_collective(conn, org_id)
+    if not client.strip():
+        raise ValidationError("name the client (委托方)", field="client")
+    if kind not in BROKERAGE_KINDS:
+        raise ValidationError(f"kind is one of {', '.join(BROKERAGE_KINDS)}", field="kind")
+    if deal_value_fen < 0:
+        raise ValidationError("the deal value must not be negative", field="deal_value")
+    if not 0 <= vat_rate_bp <= 10_000:
+        raise ValidationError("the VAT rate is between 0 and 10000 bp", field="vat_rate_bp")
+    if cash_account not in acct.CASH_ACCOUNTS:
+        raise ValidationError(
+            f"fees are received into {' or '.join(acct.CASH_ACCOUNTS)}", field="cash_account"
+        )
+    fee = commission(deal_value_fen, rate_bp=commission_rate_bp, fixed_fen=commission_fen)
+    net, tax = split_tax_inclusive(fee, vat_rate_bp)
+    acct.ensure(conn, org_id, acct.BROKERAGE_INCOME)
+    client_id = counterparty(conn, org_id, "client", client.strip())
+    debit = (
+        Line(cash_account, debit_fen=fee)
+        if paid_at_once
+        else Line(acct.RECEIVABLE, debit_fen=fee, counterparty_id=client_id)
+    )
+    lines = [debit, Line(acct.BROKERAGE_INCOME, credit_fen=net, counterparty_id=client_id)]
+    if tax:
+        lines.append(Line(acct.TAX_PAYABLE, credit_fen=tax))
+    posted = post_entry(
+        conn,
+        Draft(
+            org_id=org_id,
+            entry_date=earned_on,
+            memo=memo or f"居间服务费 {client.strip()}",
+            lines=lines,
+            source="brokerage",
+            source_ref=f"deal:{client_id}",
+            idempotency_key=idempotency_key,
+        ),
+        user_id=user_id,
+    )
+    if not posted.created:
+        return conn.execute(select(deal_t.c.id).where(deal_t.c.entry_id == posted.id)).scalar_one()
+    return conn.execute(
+        insert(deal_t)
+        .values(
+            org_id=org_id,
+            client_id=client_id,
+            other_party=other_party,
+            kind=kind,
+            deal_value_fen=deal_value_fen,
+            commission_rate_bp=commission_rate_bp,
+            commission_fen=fee,
+            vat_rate_bp=vat_rate_bp,
+            earned_on=earned_on,
+            paid_at_once=paid_at_once,
+            memo=memo,
+            entry_id=posted.id,
+            created_at=now(),
+        )
+        .returning(deal_t.c.id)
+    ).scalar_one()
+
+
+def outstanding(conn: Connection, org_ids: Sequence[int]) -> list[dict]:  # type: ignore[type-arg]
+    """Deals on credit with fee still to collect: deal, client, commission, received, outstanding."""
+    received = (
+        select(receipt_t.c.deal_id, func.sum(receipt_t.c.amount_fen).label("received"))
+        .where(receipt_t.c.org_id.in_(list(org_ids)))
+        .group_by(receipt_t.c.deal_id)
+        .subquery()
+    )
+    rows = conn.execute(
+        select(
+            deal_t.c.id,
+            deal_t.c.org_id,
+            deal_t.c.kind,
+            deal_t.c.earned_on,
+            deal_t.c.commission_fen,
+            cp_t.c.name.label("client"),
+            func.coalesce(received.c.received, 0).label("received"),
+        )
+        .join(cp_t, cp_t.c.id == deal_t.c.client_id)
+        .outerjoin(received, received.c.deal_id == deal_t.c.id)
+        .where(deal_t.c.org_id.in_(list(org_ids)), deal_t.c.paid_at_once.is_(False))
+        .order_by(deal_t.c.org_id, deal_t.c.earned_on, deal_t.c.id)
+    ).all()
+    return [
+        {
+            "deal_id": r.id,
+            "org_id": r.org_id,
+            "client": r.client,
+            "kind": r.kind,
+            "earned_on": r.earned_on,
+            "commission_fen": r.commission_fen,
+            "received_fen": int(r.received),
+            "outstanding_fen": r.commission_fen - int(r.received),
+        }
+        for r in rows
+        if r.commission_fen > int(r.received)
+    ]
+
+
+def receive_fee(
+    conn: Connection,
+    org_id: int,
+    deal_id: int,
+    *,
+    amount_fen: int,
+    received_on: date,
+    cash_account: str = acct.BANK,
+    idempotency_key: str | None = None,
+    user_id: int | None = None,
+) -> int:
+    """A client pays a fee earned on credit: Dr 102 / Cr 112 [client]. Returns the entry id."""
+    deal = conn.execute(select(deal_t).where(deal_t.c.org_id == org_id, deal_t.c.id == deal_id)).first()
+    if deal is None:
+        raise NotFound(f"no brokerage deal {deal_id} in this org", field="deal_id")
+    if deal.paid_at_once:
+        raise ValidationError("this deal's fee was paid when it was earned", field="deal_id")
+    owed = next((r["outstanding_fen"] for r in outstanding(conn, [org_id]) if r["deal_id"] == deal_id), 0)
+    if not isinstance(amount_fen, int) or amount_fen <= 0:
+        raise ValidationError("the amount must be more than zero", field="amount")
+    if amount_fen > owed:
+        raise ValidationError(f"only {owed} fen of this fee is outstanding", field="amount")
+    if cash_account not in acct.CASH_ACCOUNTS:
+        raise ValidationError(
+            f"fees are received into {' or '.join(acct.CASH_ACCOUNTS)}", field="cash_account"
+        )
+    posted = post_entry(
+        conn,
+        Draft(
+            org_id=org_id,
+            entry_date=received_on,
+            memo="收居间服务费",
+            lines=[
+                Line(cash_account, debit_fen=amount_fen),
+                Line(acct.RECEIVABLE, credit_fen=amount_fen, counterparty_id=deal.client_id),
+            ],
+            source="brokerage",
+            source_ref=f"deal-receipt:{deal_id}",
+            idempotency_key=idempotency_key,
+        ),
+        user_id=user_id,
+    )
+    if posted.created:
+        conn.execute(
+            insert(receipt_t).values(
+                org_id=org_id,
+                deal_id=deal_id,
+                received_on=received_on,
+                amount_fen=amount_fen,
+                entry_id=posted.id,
+            )
+        )
+    return posted.id

@@ -1,0 +1,131 @@
+"""参股: a collective's stakes in companies, and the receiving side of their dividends.
+
+    stake paid in:      Dr 141 长期投资 [company] / Cr 102 (or 151)
+    dividend declared:  Dr 112 应收款 [company] / Cr 502 投资收益   — linked with the company's entry
+
+The company is a counterparty of the shareholder org (kind ``shareholder`` would read backwards — the
+company is the one the collective holds shares *in* — so kind ``other``, with ``ref_org_id`` = the company
+org). ``dividend_receivable_draft`` builds the shareholder's side; the company's distribution posts it in
+the same ``post_entries`` call as its own 应付利润 entry, with one ``link_id`` (DESIGN §3, §6 point 3).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import Connection, insert, select
+
+from ledger.community import accounts as acct
+from ledger.community.leases import require_collective
+from ledger.community.models import EquityStake
+from ledger.db.models import Counterparty
+from ledger.errors import Conflict, ValidationError
+from ledger.orgs import counterparty, get_org
+from ledger.posting import Draft, Line, post_entry
+
+stake_t = EquityStake.__table__
+cp_t = Counterparty.__table__
+
+FUNDING_ACCOUNTS = (acct.BANK, acct.CASH, "151")  # 151: contributed in kind (固定资产)
+COMPANY_KIND = "other"
+
+
+def company_counterparty(conn: Connection, org_id: int, company_org_id: int) -> int:
+    """The shareholder org's counterparty for the company (created on first use)."""
+    company = get_org(conn, company_org_id)
+    if company.kind != "company":
+        raise ValidationError(f"{company.name} is not a company", field="company_org_id")
+    row = conn.execute(
+        select(cp_t.c.id).where(cp_t.c.org_id == org_id, cp_t.c.ref_org_id == company_org_id)
+    ).first()
+    if row is not None:
+        return row.id
+    return counterparty(conn, org_id, COMPANY_KIND, company.name, ref_org_id=company_org_id)
+
+
+def record_stake(
+    conn: Connection,
+    org_id: int,
+    *,
+    company_org_id: int,
+    paid_in_fen: int,
+    share_bp: int,
+    acquired_on: date,
+    funded_from: str = acct.BANK,
+    user_id: int | None = None,
+) -> int:
+    """Book a stake: Dr 141 [company] / Cr 102 (or 101, 151). Returns the stake id."""
+    require_collective(conn, org_id)
+    if not isinstance(paid_in_fen, int) or paid_in_fen <= 0:
+        raise ValidationError("the paid-in capital must be more than zero", field="paid_in")
+    if not 0 < share_bp <= 10_000:
+        raise ValidationError("the share is between 1 and 10000 bp (0.01 % to 100 %)", field="share_bp")
+    if funded_from not in FUNDING_ACCOUNTS:
+        raise ValidationError(f"a stake is paid from {', '.join(FUNDING_ACCOUNTS)}", field="funded_from")
+    cp = company_counterparty(conn, org_id, company_org_id)
+    if conn.execute(
+        select(stake_t.c.id).where(stake_t.c.org_id == org_id, stake_t.c.company_org_id == company_org_id)
+    ).first():
+        raise Conflict("this org already holds a stake in that company", field="company_org_id")
+    posted = post_entry(
+        conn,
+        Draft(
+            org_id=org_id,
+            entry_date=acquired_on,
+            memo=f"参股 {get_org(conn, company_org_id).name}",
+            lines=[
+                Line(acct.LONG_TERM_INVESTMENT, debit_fen=paid_in_fen, counterparty_id=cp),
+                Line(funded_from, credit_fen=paid_in_fen),
+            ],
+            source="manual",
+            source_ref=f"stake:{company_org_id}",
+        ),
+        user_id=user_id,
+    )
+    return conn.execute(
+        insert(stake_t)
+        .values(
+            org_id=org_id,
+            company_org_id=company_org_id,
+            counterparty_id=cp,
+            paid_in_fen=paid_in_fen,
+            share_bp=share_bp,
+            acquired_on=acquired_on,
+            entry_id=posted.id,
+        )
+        .returning(stake_t.c.id)
+    ).scalar_one()
+
+
+def dividend_receivable_draft(
+    conn: Connection,
+    org_id: int,
+    *,
+    company_org_id: int,
+    amount_fen: int,
+    entry_date: date,
+    link_id: str,
+    memo: str = "",
+    idempotency_key: str | None = None,
+) -> Draft:
+    """The shareholder's side of a dividend: Dr 112 [company] / Cr 502 投资收益, to be posted linked.
+
+    Opens the company counterparty if needed (a write, in the caller's transaction); posts nothing.
+    """
+    require_collective(conn, org_id)
+    if not isinstance(amount_fen, int) or amount_fen <= 0:
+        raise ValidationError("a dividend must be more than zero", field="amount")
+    cp = company_counterparty(conn, org_id, company_org_id)
+    return Draft(
+        org_id=org_id,
+        entry_date=entry_date,
+        memo=memo or f"应收 {get_org(conn, company_org_id).name} 分红",
+        lines=[
+            Line(acct.RECEIVABLE, debit_fen=amount_fen, counterparty_id=cp),
+            Line(acct.INVESTMENT_INCOME, credit_fen=amount_fen, counterparty_id=cp),
+        ],
+        source="distribution",
+        source_ref=f"dividend:{company_org_id}",
+        idempotency_key=idempotency_key,
+        link_id=link_id,
+    )

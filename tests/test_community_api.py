@@ -1,0 +1,235 @@
+"""The community routes over HTTP: scope, a worked flow, and bad input that names its field."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from ledger.db.engine import read_tx
+from ledger.db.models import AuditLog, JournalEntry
+from tests.conftest import County
+
+entry_t = JournalEntry.__table__
+
+
+def lease_body(**over: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "code": "HT-2025-001",
+        "mode": "lease",
+        "lessee": "张三",
+        "start": "2025-01-15",
+        "end": "2026-01-14",
+        "rent_per_cycle": "1000.00",
+        "deposit": "2000.00",
+    }
+    body.update(over)
+    return body
+
+
+def entries(county: County) -> int:
+    with read_tx(county.engine) as conn:
+        return conn.execute(select(func.count()).select_from(entry_t)).scalar_one()
+
+
+def test_officer_registers_a_lease_accrues_receives_and_reads_the_rent_roll(
+    county: County, client: TestClient
+) -> None:
+    org = county.ids["dingzikou"]
+    h = county.auth("officer")
+    asset = client.post(
+        f"/api/v1/orgs/{org}/assets",
+        json={
+            "kind": "门面",
+            "name": "丁字口临街门面1号",
+            "area": "56.5",
+            "certificate_no": "黔(2024)沿河县0001号",
+        },
+        headers=h,
+    )
+    assert asset.status_code == 201, asset.text
+    assert asset.json()["area"] == "56.5" and asset.json()["status"] == "idle"
+    r = client.post(f"/api/v1/orgs/{org}/leases", json=lease_body(asset_ids=[asset.json()["id"]]), headers=h)
+    assert r.status_code == 201, r.text
+    contract = r.json()
+    sched = contract["schedule"]
+    assert [s["amount"] for s in sched[:2]] == ["548.39", "1000.00"] and sched[-1]["amount"] == "451.61"
+    assert client.get(f"/api/v1/orgs/{org}/assets?status=idle", headers=h).json() == []
+
+    r = client.post(f"/api/v1/orgs/{org}/leases/accrue?through=2025-03", headers=h)
+    assert r.status_code == 200, r.text
+    assert r.json()["posted"] == 3 and r.json()["amount"] == "2548.39"
+    assert client.post(f"/api/v1/orgs/{org}/leases/accrue?through=2025-03", headers=h).json()["posted"] == 0
+
+    r = client.post(
+        f"/api/v1/orgs/{org}/lease-receipts",
+        json={"lessee_id": contract["lessee_id"], "amount": "1000.00", "date": "2025-03-10"},
+        headers={**h, "Idempotency-Key": "rcpt-1"},
+    )
+    assert r.status_code == 201, r.text
+    assert (r.json()["applied"], r.json()["credit"]) == ("1000.00", "0.00")
+    again = client.post(
+        f"/api/v1/orgs/{org}/lease-receipts",
+        json={"lessee_id": contract["lessee_id"], "amount": "1000.00", "date": "2025-03-10"},
+        headers={**h, "Idempotency-Key": "rcpt-1"},
+    )
+    assert again.json()["receipt_id"] == r.json()["receipt_id"]
+
+    roll = client.get(f"/api/v1/orgs/{org}/leases/rent-roll?as_of=2025-06-15", headers=h).json()
+    row = roll["contracts"][0]
+    assert (row["billed"], row["received"], row["outstanding"]) == ("2548.39", "1000.00", "1548.39")
+    # 548.39 due 15 Jan paid; Feb's charge (due 15 Feb) has 451.61 left, 121 days late; Mar's 1000 is 92 days
+    assert roll["aging"] == {
+        "current": "0.00",
+        "0-30": "0.00",
+        "31-90": "0.00",
+        "91-180": "1548.39",
+        ">180": "0.00",
+    }
+    street = client.get(f"/api/v1/orgs/{county.ids['heping']}/leases/rent-roll?as_of=2025-12-01", headers=h)
+    assert street.status_code == 200 and [c["code"] for c in street.json()["expiring"]] == ["HT-2025-001"]
+
+    community = county.auth("community")
+    assert (
+        client.get(f"/api/v1/orgs/{org}/leases/rent-roll?as_of=2025-06-15", headers=community).status_code
+        == 200
+    )
+    assert (
+        client.post(f"/api/v1/orgs/{org}/leases/accrue?through=2025-04", headers=community).status_code == 403
+    )
+    other = county.auth("officer_tuanjie")
+    assert client.get(f"/api/v1/orgs/{org}/leases", headers=other).status_code == 404
+
+
+def test_street_accrual_covers_every_community_of_the_street(county: County, client: TestClient) -> None:
+    h = county.auth("officer")
+    for name in ("dingzikou", "huahuaqiao"):
+        r = client.post(
+            f"/api/v1/orgs/{county.ids[name]}/leases", json=lease_body(start="2025-01-01"), headers=h
+        )
+        assert r.status_code == 201
+    r = client.post(f"/api/v1/orgs/{county.ids['heping']}/leases/accrue?through=2025-02", headers=h)
+    assert r.status_code == 200 and r.json()["posted"] == 4 and r.json()["orgs"] == 3  # + village1
+
+
+@pytest.mark.parametrize(
+    ("over", "field"),
+    [
+        ({"end": "2024-12-31"}, "end"),
+        ({"rent_per_cycle": "-5.00"}, "rent_per_cycle"),
+        ({"rent_per_cycle": 1000.0}, "rent_per_cycle"),
+        ({"escalation_bp": 10_001, "escalation_every_years": 1}, "escalation_bp"),
+        ({"cycle": "weekly"}, "cycle"),
+        ({"mode": "gift"}, "mode"),
+    ],
+)
+def test_bad_lease_input_is_a_4xx_naming_the_field_and_writes_nothing(
+    county: County, client: TestClient, over: dict[str, Any], field: str
+) -> None:
+    org = county.ids["dingzikou"]
+    r = client.post(f"/api/v1/orgs/{org}/leases", json=lease_body(**over), headers=county.auth("officer"))
+    assert r.status_code == 422, r.text
+    assert r.json()["error"]["field"] == field
+    assert client.get(f"/api/v1/orgs/{org}/leases", headers=county.auth("officer")).json() == []
+    with read_tx(county.engine) as conn:
+        actions = conn.execute(select(AuditLog.__table__.c.action)).scalars().all()
+    assert "lease.create" not in actions
+
+
+def test_receipt_for_a_lessee_with_no_contract_is_a_422(county: County, client: TestClient) -> None:
+    org = county.ids["dingzikou"]
+    r = client.post(
+        f"/api/v1/orgs/{org}/lease-receipts",
+        json={"lessee": "李四", "amount": "100.00", "date": "2025-03-10"},
+        headers=county.auth("officer"),
+    )
+    assert r.status_code == 422 and r.json()["error"]["field"] == "lessee"
+    assert entries(county) == 0
+
+
+def test_stipend_for_an_ended_post_is_a_422_naming_the_period(county: County, client: TestClient) -> None:
+    org = county.ids["dingzikou"]
+    h = county.auth("officer")
+    post = client.post(
+        f"/api/v1/orgs/{org}/welfare-posts",
+        json={
+            "post": "保洁员",
+            "holder": "王五",
+            "monthly_stipend": "1800.00",
+            "start": "2025-01-01",
+            "end": "2025-03-31",
+        },
+        headers=h,
+    )
+    assert post.status_code == 201, post.text
+    pid = post.json()["id"]
+    r = client.post(f"/api/v1/orgs/{org}/welfare-posts/{pid}/stipends", json={"period": "2025-04"}, headers=h)
+    assert r.status_code == 422 and r.json()["error"]["field"] == "period"
+    assert entries(county) == 0
+    r = client.post(f"/api/v1/orgs/{org}/welfare-posts/stipends?through=2025-06", headers=h)
+    assert r.json() == {"through": "2025-06", "posted": 3, "amount": "5400.00"}
+    r = client.post(
+        f"/api/v1/orgs/{org}/welfare-posts/{pid}/payments", json={"date": "2025-04-05"}, headers=h
+    )
+    assert r.status_code == 201
+    assert client.get(f"/api/v1/orgs/{org}/welfare-posts", headers=h).json()[0]["owed"] == "0.00"
+
+
+def test_brokerage_subsidy_and_stake_routes(county: County, client: TestClient) -> None:
+    org = county.ids["dingzikou"]
+    h = county.auth("officer")
+    deal = client.post(
+        f"/api/v1/orgs/{org}/brokerage/deals",
+        json={
+            "client": "沿河某劳务公司",
+            "kind": "labour",
+            "deal_value": "50000.00",
+            "commission_rate_bp": 300,
+            "earned_on": "2025-05-20",
+        },
+        headers=h,
+    )
+    assert deal.status_code == 201, deal.text
+    out = client.get(f"/api/v1/orgs/{org}/brokerage/outstanding", headers=h).json()
+    assert out[0]["commission"] == "1500.00" and out[0]["outstanding"] == "1500.00"
+    r = client.post(
+        f"/api/v1/orgs/{org}/brokerage/deals/{deal.json()['deal_id']}/receipts",
+        json={"amount": "1500.00", "date": "2025-06-01"},
+        headers=h,
+    )
+    assert (
+        r.status_code == 201
+        and client.get(f"/api/v1/orgs/{org}/brokerage/outstanding", headers=h).json() == []
+    )
+    r = client.post(
+        f"/api/v1/orgs/{org}/subsidies",
+        json={"source": "工作经费", "grantor": "沿河县财政局", "amount": "100000.00", "date": "2025-03-01"},
+        headers=h,
+    )
+    assert r.status_code == 201
+    totals = client.get(f"/api/v1/orgs/{org}/subsidies?year=2025", headers=h).json()
+    assert totals == [{"org_id": org, "source": "工作经费", "amount": "100000.00"}]
+    r = client.post(
+        f"/api/v1/orgs/{org}/stakes",
+        json={
+            "company_org_id": county.ids["company"],
+            "paid_in": "200000.00",
+            "share_bp": 2000,
+            "date": "2025-01-10",
+        },
+        headers=h,
+    )
+    assert r.status_code == 201, r.text
+    r = client.post(
+        f"/api/v1/orgs/{org}/stakes",
+        json={
+            "company_org_id": county.ids["village1"],
+            "paid_in": "1.00",
+            "share_bp": 1,
+            "date": "2025-01-10",
+        },
+        headers=h,
+    )
+    assert r.status_code == 422 and r.json()["error"]["field"] == "company_org_id"
