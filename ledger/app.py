@@ -18,6 +18,7 @@ ROUTERS = (
     "ledger.api.orgs",
     "ledger.api.entries",
     "ledger.api.users",
+    "ledger.api.audit",
     "pos.api",
     "ledger.community.api",
     "ledger.distribution.api",

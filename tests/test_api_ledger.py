@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from ledger.db.engine import write_tx
 from ledger.orgs import add_sub_account
@@ -171,3 +173,22 @@ def test_period_close_and_reopen_over_http(client: TestClient, books: County) ->
     assert r.status_code == 200 and r.json()["status"] == "open"
     events = client.get(f"/api/v1/orgs/{org}/period-events", headers=officer).json()
     assert [(e["action"], e["reason"]) for e in events] == [("close", ""), ("reopen", "补记")]
+
+
+def test_every_write_is_in_the_audit_log_that_officers_can_read_and_no_one_can_edit(
+    client: TestClient, books: County
+) -> None:
+    org = books.ids["dingzikou"]
+    client.post(f"/api/v1/orgs/{org}/entries", json=rent_body(), headers=books.auth("officer"))
+    log = client.get(f"/api/v1/orgs/{books.ids['heping']}/audit", headers=books.auth("officer")).json()
+    assert log[0]["action"] == "entry.post" and log[0]["user"] == "officer" and log[0]["org_id"] == org
+    assert log[0]["remote_addr"] == "testclient"
+    assert (
+        client.get(
+            f"/api/v1/orgs/{books.ids['heping']}/audit", headers=books.auth("officer_tuanjie")
+        ).status_code
+        == 404
+    )
+    assert client.get(f"/api/v1/orgs/{org}/audit", headers=books.auth("community")).status_code == 403
+    with pytest.raises(DBAPIError, match="immutable"), write_tx(books.engine) as conn:
+        conn.execute(text("UPDATE audit_log SET action = 'nothing'"))
