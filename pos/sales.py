@@ -1,0 +1,816 @@
+"""Sales and refunds at the till: the hot path of the POS.
+
+A sale is a POS record, not a journal entry: it writes its rows (sale, lines, payments, stock relief and a
+receipt number) in one transaction with a handful of Core statements, and the books get one voucher per
+shift when the shift closes (``pos.shifts``). The arithmetic is DESIGN §2 exactly: line amount = quantity
+× unit price rounded half-up once; per sale and tax rate, net = round(gross / (1 + rate)) and tax = gross −
+net; the net is spread over that rate's lines by largest remainder so that sums by category tie to the fen.
+
+Idempotency: the client's key is unique per store; the sale keeps the fingerprint of the body and the
+response it got, so the same key and body returns the original response, a different body is a 409. A
+refund is a sale of kind ``refund`` with negative amounts that points at the original lines; it can never
+take back more than remains refundable, and it mirrors the original's channel and tax. This module must
+never post to the books, and never let one bad sale of an offline batch reject the good ones.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+from pydantic import ValidationError as PydanticValidationError
+from sqlalchemy import Connection, Engine, func, insert, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
+
+from ledger.api.errors import field_path
+from ledger.auth import Principal
+from ledger.db.engine import run_write
+from ledger.errors import (
+    Conflict,
+    IdempotencyConflict,
+    LedgerError,
+    NotFound,
+    ValidationError,
+)
+from ledger.money import (
+    allocate_largest_remainder,
+    format_amount,
+    format_quantity,
+    line_amount,
+    round_half_up,
+)
+from ledger.money import split_tax_inclusive as split_tax
+from ledger.orgs import now
+from pos.catalogue import get_customer, open_balance, products_by_code, rate_on, tax_rates
+from pos.models import PosPayment, PosReceiptCounter, PosSale, PosSaleLine, PosShift
+from pos.schemas import RefundIn, SaleIn
+from pos.stock import lock_stock, save_stock
+from pos.stores import CHINA, StoreRef, business_date, require_store
+
+sale_t = PosSale.__table__
+line_t = PosSaleLine.__table__
+pay_t = PosPayment.__table__
+shift_t = PosShift.__table__
+counter_t = PosReceiptCounter.__table__
+
+METHOD_NAMES = {
+    "cash": "现金",
+    "wechat": "微信支付",
+    "alipay": "支付宝",
+    "unionpay": "银联/云闪付",
+    "ecny": "数字人民币",
+    "credit": "挂账",
+}
+MAX_BATCH = 500
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class SaleResult:
+    sale_id: int
+    body: str  # the response JSON, stored with the sale and returned verbatim on a retry
+    created: bool
+
+
+class ShiftClosed(Conflict):
+    """Sales and refunds need an open shift."""
+
+    code = "shift_closed"
+
+
+class CreditLimitExceeded(Conflict):
+    """A credit sale (挂账) would take the customer's open balance over the credit limit."""
+
+    code = "credit_limit_exceeded"
+
+
+class InsufficientPayment(ValidationError):
+    """The payments do not cover the total, or non-cash payments exceed it (no change from a card)."""
+
+    code = "insufficient_payment"
+
+
+class UnknownProduct(ValidationError):
+    """A line names a SKU or barcode that is not in the company's active catalogue."""
+
+    code = "unknown_product"
+
+
+class RefundExceedsSale(Conflict):
+    """A refund would take back more than remains refundable of a line."""
+
+    code = "refund_exceeds_sale"
+
+
+# -- shared steps ---------------------------------------------------------------------------------------
+
+
+def _replay(conn: Connection, store_id: int, key: str, fingerprint: str) -> SaleResult | None:
+    row = conn.execute(
+        select(sale_t.c.id, sale_t.c.request_hash, sale_t.c.response_json).where(
+            sale_t.c.store_id == store_id, sale_t.c.idempotency_key == key
+        )
+    ).first()
+    if row is None:
+        return None
+    if row.request_hash != fingerprint:
+        raise IdempotencyConflict(
+            f"idempotency key {key!r} was already used for a different sale (id {row.id})",
+            field="idempotency_key",
+        )
+    return SaleResult(row.id, row.response_json, created=False)
+
+
+def _open_shift(conn: Connection, user: Principal, store: StoreRef, shift_id: int) -> Any:
+    stmt = select(shift_t.c.id, shift_t.c.store_id, shift_t.c.status, shift_t.c.cashier_user_id).where(
+        shift_t.c.id == shift_id
+    )
+    if conn.dialect.name == "postgresql":
+        stmt = stmt.with_for_update(read=True)  # a concurrent close waits until this sale commits
+    shift = conn.execute(stmt).first()
+    if shift is None or shift.store_id != store.id:
+        raise NotFound(f"shift {shift_id} is not a shift of store {store.id}", field="shift_id")
+    if shift.status != "open":
+        raise ShiftClosed(f"shift {shift_id} is closed; open a new shift", field="shift_id")
+    if user.role == "cashier" and shift.cashier_user_id != user.user_id:
+        raise NotFound(f"shift {shift_id} is not one of your shifts", field="shift_id")
+    return shift
+
+
+def _receipt_number(conn: Connection, store: StoreRef, day: Any) -> tuple[int, str]:
+    ins = pg_insert(counter_t) if conn.dialect.name == "postgresql" else sqlite_insert(counter_t)
+    seq = conn.execute(
+        ins.values(store_id=store.id, business_date=day, org_id=store.org_id, last_no=1)
+        .on_conflict_do_update(
+            index_elements=[counter_t.c.store_id, counter_t.c.business_date],
+            set_={"last_no": counter_t.c.last_no + 1},
+        )
+        .returning(counter_t.c.last_no)
+    ).scalar_one()
+    return seq, f"{store.code}-{day:%Y%m%d}-{seq:04d}"
+
+
+def _as_utc(at: datetime) -> datetime:
+    return (at if at.tzinfo is not None else at.replace(tzinfo=CHINA)).astimezone(UTC)
+
+
+def _rate_text(bp: int) -> str:
+    return f"{bp / 100:g}%"
+
+
+def _insert_sale(conn: Connection, row: dict, lines: list[dict], payments: list[dict]) -> int:
+    sale_id = conn.execute(insert(sale_t).values(**row).returning(sale_t.c.id)).scalar_one()
+    for ln in lines:
+        ln["sale_id"] = sale_id
+    for p in payments:
+        p["sale_id"] = sale_id
+    conn.execute(insert(line_t), lines)
+    conn.execute(insert(pay_t), payments)
+    return sale_id
+
+
+# -- sales ----------------------------------------------------------------------------------------------
+
+
+def create_sale(
+    conn: Connection,
+    user: Principal,
+    body: SaleIn,
+    key: str | None,
+    *,
+    max_lead_seconds: int = 300,
+    store: StoreRef | None = None,
+) -> SaleResult:
+    """Record a sale in the caller's write transaction, or return the original one for a retried key."""
+    key = key or body.idempotency_key
+    if not key:
+        raise ValidationError("a sale needs a client-generated idempotency key", field="idempotency_key")
+    store = store or require_store(conn, user, body.store_id)
+    fingerprint = body.fingerprint()
+    replay = _replay(conn, store.id, key, fingerprint)
+    if replay is not None:
+        return replay
+
+    sold_at = _as_utc(body.sold_at)
+    stamp = now()
+    if sold_at > stamp + timedelta(seconds=max_lead_seconds):
+        raise ValidationError(
+            f"sold_at {body.sold_at.isoformat()} is in the future (the till's clock is wrong?)",
+            field="sold_at",
+        )
+    _open_shift(conn, user, store, body.shift_id)
+    day = business_date(sold_at)
+
+    # The catalogue, once per request.
+    skus = {ln.sku for ln in body.lines if ln.sku}
+    barcodes = {ln.barcode for ln in body.lines if ln.barcode and not ln.sku}
+    catalogue = products_by_code(conn, store.org_id, skus, barcodes)
+    rates = tax_rates(conn, store.org_id)
+
+    lines: list[dict] = []
+    for i, ln in enumerate(body.lines):
+        where = f"lines[{i}]"
+        if (ln.sku is None) == (ln.barcode is None):
+            raise ValidationError("give the SKU or the barcode of the product", field=f"{where}.sku")
+        product = catalogue.get(f"sku:{ln.sku}" if ln.sku else f"bar:{ln.barcode}")
+        if product is None:
+            what = f"SKU {ln.sku!r}" if ln.sku else f"barcode {ln.barcode!r}"
+            raise UnknownProduct(
+                f"{what} is not in the catalogue", field=f"{where}.{'sku' if ln.sku else 'barcode'}"
+            )
+        price = product["price_fen"]
+        reason = None
+        if ln.unit_price is not None and ln.unit_price != price:
+            if not product["allow_price_override"] and user.role == "cashier":
+                raise ValidationError(
+                    f"{product['name']} sells at the catalogue price {format_amount(price)}; "
+                    "its price may not be overridden",
+                    field=f"{where}.unit_price",
+                )
+            if not (ln.override_reason or "").strip():
+                raise ValidationError("a price override needs a reason", field=f"{where}.override_reason")
+            price, reason = ln.unit_price, ln.override_reason.strip()  # type: ignore[union-attr]
+        rate = rate_on(rates, product["tax_category"], day)
+        lines.append(
+            {
+                "org_id": store.org_id,
+                "line_no": i + 1,
+                "product_id": product["id"],
+                "original_line_id": None,
+                "qty_milli": ln.quantity,
+                "unit_price_fen": price,
+                "amount_fen": line_amount(ln.quantity, price),
+                "tax_rate_bp": rate,
+                "product_category": product["category"],
+                "override_reason": reason,
+                "_product": product,
+            }
+        )
+    total, tax = _split_tax(lines)
+
+    customer = None
+    if body.customer_id is not None:
+        customer = get_customer(conn, store.org_id, body.customer_id, lock=True)
+    channel = body.channel or (customer["channel"] if customer else "counter")
+
+    payments, tendered, change = _check_payments(body, total)
+    credit = sum(p["amount_fen"] for p in payments if p["method"] == "credit")
+    if credit:
+        if customer is None:
+            raise ValidationError("a credit sale (挂账) needs the customer", field="customer_id")
+        balance = open_balance(conn, store.org_id, customer)
+        if balance + credit > customer["credit_limit_fen"]:
+            raise CreditLimitExceeded(
+                f"{customer['name']} owes {format_amount(balance)} of a credit limit of "
+                f"{format_amount(customer['credit_limit_fen'])}; {format_amount(credit)} more on credit is "
+                "over the limit",
+                field="payments",
+            )
+
+    stock = lock_stock(conn, store.org_id, store.id, [ln["product_id"] for ln in lines])
+    for ln in lines:
+        ln["cost_fen"] = stock[ln["product_id"]].relieve(ln["qty_milli"])
+    save_stock(conn, store.id, stock)
+    seq, receipt_no = _receipt_number(conn, store, day)
+
+    response = _sale_response(
+        kind="sale",
+        store=store,
+        shift_id=body.shift_id,
+        receipt_no=receipt_no,
+        receipt_seq=seq,
+        sold_at=sold_at,
+        day=day,
+        channel=channel,
+        customer=customer,
+        lines=lines,
+        payments=payments,
+        total=total,
+        tax=tax,
+        tendered=tendered,
+        change=change,
+        cashier=user.username,
+    )
+    for ln in lines:
+        ln.pop("_product")
+    row = {
+        "org_id": store.org_id,
+        "store_id": store.id,
+        "shift_id": body.shift_id,
+        "kind": "sale",
+        "original_sale_id": None,
+        "business_date": day,
+        "receipt_seq": seq,
+        "receipt_no": receipt_no,
+        "sold_at": sold_at,
+        "channel": channel,
+        "customer_id": customer["id"] if customer else None,
+        "total_fen": total,
+        "tax_fen": tax,
+        "cost_fen": sum(ln["cost_fen"] for ln in lines),
+        "tendered_fen": tendered,
+        "change_fen": change,
+        "cashier_user_id": user.user_id,
+        "idempotency_key": key,
+        "request_hash": fingerprint,
+        "response_json": "{}",
+        "created_at": stamp,
+    }
+    for p in payments:
+        p["org_id"] = store.org_id
+    sale_id = _insert_sale(conn, row, lines, payments)
+    body_json = _finish_response(conn, sale_id, response)
+    return SaleResult(sale_id, body_json, created=True)
+
+
+def _finish_response(conn: Connection, sale_id: int, response: dict) -> str:
+    response = {"id": sale_id, **response}
+    text = json.dumps(response, ensure_ascii=False, separators=(",", ":"))
+    conn.execute(sale_t.update().where(sale_t.c.id == sale_id).values(response_json=text))
+    return text
+
+
+def _split_tax(lines: list[dict]) -> tuple[int, int]:
+    """Per sale and rate: net = round(gross / (1 + rate)), spread by largest remainder."""
+    by_rate: dict[int, list[dict]] = defaultdict(list)
+    for ln in lines:
+        by_rate[ln["tax_rate_bp"]].append(ln)
+    total = tax = 0
+    for rate, group in by_rate.items():
+        gross = sum(ln["amount_fen"] for ln in group)
+        net, rate_tax = split_tax(gross, rate)
+        weights = [abs(ln["amount_fen"]) for ln in group]
+        nets = allocate_largest_remainder(net, weights) if any(weights) else [0] * len(group)
+        for ln, line_net in zip(group, nets, strict=True):
+            ln["net_fen"] = line_net
+            ln["tax_fen"] = ln["amount_fen"] - line_net
+        total += gross
+        tax += rate_tax
+    return total, tax
+
+
+def _check_payments(body: SaleIn, total: int) -> tuple[list[dict], int, int]:
+    payments = []
+    for i, p in enumerate(body.payments):
+        if p.amount <= 0:
+            raise ValidationError("a payment amount is more than zero", field=f"payments[{i}].amount")
+        payments.append({"method": p.method, "amount_fen": p.amount, "reference": p.reference})
+    tendered = sum(p["amount_fen"] for p in payments)
+    cash = sum(p["amount_fen"] for p in payments if p["method"] == "cash")
+    if tendered < total:
+        raise InsufficientPayment(
+            f"payments of {format_amount(tendered)} do not cover the total {format_amount(total)}",
+            field="payments",
+        )
+    if tendered - cash > total:
+        raise InsufficientPayment(
+            f"non-cash payments of {format_amount(tendered - cash)} exceed the total {format_amount(total)}; "
+            "only cash gives change",
+            field="payments",
+        )
+    return payments, tendered, tendered - total
+
+
+def _sale_response(
+    *,
+    kind: str,
+    store: StoreRef,
+    shift_id: int,
+    receipt_no: str,
+    receipt_seq: int,
+    sold_at: datetime,
+    day: Any,
+    channel: str,
+    customer: dict | None,
+    lines: list[dict],
+    payments: list[dict],
+    total: int,
+    tax: int,
+    tendered: int,
+    change: int,
+    cashier: str,
+    original_sale_id: int | None = None,
+) -> dict:
+    out_lines = []
+    for ln in lines:
+        p = ln["_product"]
+        out_lines.append(
+            {
+                "line_no": ln["line_no"],
+                "sku": p["sku"],
+                "barcode": p["barcode"],
+                "name": p["name"],
+                "unit": p["unit"],
+                "quantity": format_quantity(ln["qty_milli"]),
+                "unit_price": format_amount(ln["unit_price_fen"]),
+                "amount": format_amount(ln["amount_fen"]),
+                "tax_rate": _rate_text(ln["tax_rate_bp"]),
+                "net": format_amount(ln["net_fen"]),
+                "tax": format_amount(ln["tax_fen"]),
+                "override_reason": ln.get("override_reason"),
+            }
+        )
+    local = sold_at.astimezone(CHINA)
+    return {
+        "kind": kind,
+        "original_sale_id": original_sale_id,
+        "store_id": store.id,
+        "shift_id": shift_id,
+        "receipt_no": receipt_no,
+        "receipt_seq": receipt_seq,
+        "business_date": day.isoformat(),
+        "sold_at": sold_at.isoformat(),
+        "channel": channel,
+        "customer_id": customer["id"] if customer else None,
+        "lines": out_lines,
+        "total": format_amount(total),
+        "net": format_amount(total - tax),
+        "tax": format_amount(tax),
+        "tendered": format_amount(tendered),
+        "change": format_amount(change),
+        "payments": [
+            {"method": p["method"], "amount": format_amount(p["amount_fen"]), "reference": p.get("reference")}
+            for p in payments
+        ],
+        "receipt": {
+            "title": store.name,
+            "store_code": store.code,
+            "receipt_no": receipt_no,
+            "time": local.strftime("%Y-%m-%d %H:%M:%S"),
+            "cashier": cashier,
+            "customer": customer["name"] if customer else None,
+            "kind": "退货单" if kind == "refund" else "销售小票",
+            "item_count": len(lines),
+            "total": format_amount(total),
+            "tax_note": f"含税 {format_amount(tax)}",
+            "payments": [f"{METHOD_NAMES[p['method']]} {format_amount(p['amount_fen'])}" for p in payments],
+            "change": format_amount(change),
+            "footer": "谢谢惠顾 村社联动超市",
+        },
+    }
+
+
+# -- refunds --------------------------------------------------------------------------------------------
+
+
+def create_refund(
+    conn: Connection,
+    user: Principal,
+    sale_id: int,
+    body: RefundIn,
+    key: str | None,
+    *,
+    max_lead_seconds: int = 300,
+) -> SaleResult:
+    """Refund lines of a sale by quantity, in the refund's shift, mirroring the sale's channel and tax."""
+    key = key or body.idempotency_key
+    if not key:
+        raise ValidationError("a refund needs a client-generated idempotency key", field="idempotency_key")
+    stmt = select(sale_t).where(sale_t.c.id == sale_id)
+    if conn.dialect.name == "postgresql":
+        stmt = stmt.with_for_update()  # refunds of one sale queue, so none can overtake what remains
+    original = conn.execute(stmt).mappings().first()
+    if original is None:
+        raise NotFound(f"sale {sale_id} does not exist", field="sale_id")
+    store = require_store(conn, user, original["store_id"])
+    if original["kind"] != "sale":
+        raise ValidationError("a refund is made against a sale, not against another refund", field="sale_id")
+    fingerprint = body.fingerprint(sale_id)
+    replay = _replay(conn, store.id, key, fingerprint)
+    if replay is not None:
+        return replay
+    stamp = now()
+    at = _as_utc(body.refunded_at) if body.refunded_at else stamp
+    if at > stamp + timedelta(seconds=max_lead_seconds):
+        raise ValidationError("refunded_at is in the future", field="refunded_at")
+    _open_shift(conn, user, store, body.shift_id)
+    day = business_date(at)
+
+    orig_lines = {
+        r["line_no"]: dict(r)
+        for r in conn.execute(select(line_t).where(line_t.c.sale_id == sale_id)).mappings()
+    }
+    done: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    refund_ids = select(sale_t.c.id).where(sale_t.c.original_sale_id == sale_id)
+    for r in conn.execute(
+        select(
+            line_t.c.original_line_id,
+            func.sum(line_t.c.qty_milli).label("qty"),
+            func.sum(line_t.c.amount_fen).label("amount"),
+            func.sum(line_t.c.net_fen).label("net"),
+            func.sum(line_t.c.cost_fen).label("cost"),
+        )
+        .where(line_t.c.sale_id.in_(refund_ids))
+        .group_by(line_t.c.original_line_id)
+    ):
+        done[r.original_line_id] = {"qty": -r.qty, "amount": -r.amount, "net": -r.net, "cost": -r.cost}
+
+    from pos.models import PosProduct
+
+    prod_t = PosProduct.__table__
+    products = {
+        r["id"]: dict(r)
+        for r in conn.execute(
+            select(prod_t.c.id, prod_t.c.sku, prod_t.c.barcode, prod_t.c.name, prod_t.c.unit).where(
+                prod_t.c.id.in_([ln["product_id"] for ln in orig_lines.values()])
+            )
+        ).mappings()
+    }
+    lines: list[dict] = []
+    seen: set[int] = set()
+    for i, rl in enumerate(body.lines):
+        where = f"lines[{i}]"
+        ol = orig_lines.get(rl.line_no)
+        if ol is None:
+            raise ValidationError(f"sale {sale_id} has no line {rl.line_no}", field=f"{where}.line_no")
+        if rl.line_no in seen:
+            raise ValidationError(f"line {rl.line_no} appears twice", field=f"{where}.line_no")
+        seen.add(rl.line_no)
+        prior = done.get(ol["id"], {"qty": 0, "amount": 0, "net": 0, "cost": 0})
+        remaining = ol["qty_milli"] - prior["qty"]
+        if rl.quantity > remaining:
+            raise RefundExceedsSale(
+                f"line {rl.line_no}: only {format_quantity(remaining)} of {format_quantity(ol['qty_milli'])} "
+                f"remains refundable, not {format_quantity(rl.quantity)}",
+                field=f"{where}.quantity",
+            )
+        if rl.quantity == remaining:  # the last refund of a line takes exactly what is left
+            amount = ol["amount_fen"] - prior["amount"]
+            net = ol["net_fen"] - prior["net"]
+            cost = ol["cost_fen"] - prior["cost"]
+        else:
+            amount = round_half_up(ol["amount_fen"] * rl.quantity, ol["qty_milli"])
+            net = round_half_up(ol["net_fen"] * rl.quantity, ol["qty_milli"])
+            cost = round_half_up(ol["cost_fen"] * rl.quantity, ol["qty_milli"])
+        lines.append(
+            {
+                "org_id": store.org_id,
+                "line_no": i + 1,
+                "product_id": ol["product_id"],
+                "original_line_id": ol["id"],
+                "qty_milli": -rl.quantity,
+                "unit_price_fen": ol["unit_price_fen"],
+                "amount_fen": -amount,
+                "net_fen": -net,
+                "tax_fen": -(amount - net),
+                "tax_rate_bp": ol["tax_rate_bp"],
+                "product_category": ol["product_category"],
+                "cost_fen": -cost,
+                "override_reason": body.reason or None,
+                "_product": products[ol["product_id"]],
+            }
+        )
+    total = sum(ln["amount_fen"] for ln in lines)  # negative
+    tax = sum(ln["tax_fen"] for ln in lines)
+    customer = (
+        get_customer(conn, store.org_id, original["customer_id"])
+        if original["customer_id"] is not None
+        else None
+    )
+    payments = _refund_payments(conn, original, body, -total, customer)
+
+    stock = lock_stock(conn, store.org_id, store.id, [ln["product_id"] for ln in lines])
+    for ln in lines:
+        stock[ln["product_id"]].receive(-ln["qty_milli"], -ln["cost_fen"])
+    save_stock(conn, store.id, stock)
+    seq, receipt_no = _receipt_number(conn, store, day)
+    response = _sale_response(
+        kind="refund",
+        store=store,
+        shift_id=body.shift_id,
+        receipt_no=receipt_no,
+        receipt_seq=seq,
+        sold_at=at,
+        day=day,
+        channel=original["channel"],
+        customer=customer,
+        lines=lines,
+        payments=payments,
+        total=total,
+        tax=tax,
+        tendered=total,
+        change=0,
+        cashier=user.username,
+        original_sale_id=sale_id,
+    )
+    for ln in lines:
+        ln.pop("_product")
+    for p in payments:
+        p["org_id"] = store.org_id
+    refund_id = _insert_sale(
+        conn,
+        {
+            "org_id": store.org_id,
+            "store_id": store.id,
+            "shift_id": body.shift_id,
+            "kind": "refund",
+            "original_sale_id": sale_id,
+            "business_date": day,
+            "receipt_seq": seq,
+            "receipt_no": receipt_no,
+            "sold_at": at,
+            "channel": original["channel"],
+            "customer_id": original["customer_id"],
+            "total_fen": total,
+            "tax_fen": tax,
+            "cost_fen": sum(ln["cost_fen"] for ln in lines),
+            "tendered_fen": total,
+            "change_fen": 0,
+            "cashier_user_id": user.user_id,
+            "idempotency_key": key,
+            "request_hash": fingerprint,
+            "response_json": "{}",
+            "created_at": stamp,
+        },
+        lines,
+        payments,
+    )
+    return SaleResult(refund_id, _finish_response(conn, refund_id, response), created=True)
+
+
+def _refund_payments(
+    conn: Connection, original: Any, body: RefundIn, amount: int, customer: dict | None
+) -> list[dict]:
+    """Pay the refund back in one named method, or across the sale's methods pro rata (largest remainder)."""
+    if body.method is not None:
+        if body.method == "credit" and customer is None:
+            raise ValidationError("only a credit customer's sale can be refunded to credit", field="method")
+        return [{"method": body.method, "amount_fen": -amount, "reference": None}]
+    applied: dict[str, int] = defaultdict(int)
+    for r in conn.execute(
+        select(pay_t.c.method, pay_t.c.amount_fen)
+        .where(pay_t.c.sale_id == original["id"])
+        .order_by(pay_t.c.id)
+    ):
+        applied[r.method] += r.amount_fen
+    if "cash" in applied:
+        applied["cash"] -= original["change_fen"]
+    methods = [m for m, v in applied.items() if v > 0]
+    parts = allocate_largest_remainder(amount, [applied[m] for m in methods])
+    return [
+        {"method": m, "amount_fen": -part, "reference": None}
+        for m, part in zip(methods, parts, strict=True)
+        if part
+    ]
+
+
+# -- reading --------------------------------------------------------------------------------------------
+
+
+def get_sale(conn: Connection, user: Principal, sale_id: int) -> Any:
+    row = conn.execute(
+        select(sale_t.c.id, sale_t.c.store_id, sale_t.c.response_json).where(sale_t.c.id == sale_id)
+    ).first()
+    if row is None:
+        raise NotFound(f"sale {sale_id} does not exist", field="sale_id")
+    require_store(conn, user, row.store_id)
+    return row
+
+
+def list_sales(
+    conn: Connection, user: Principal, store_id: int, day: Any, limit: int, offset: int
+) -> list[dict]:
+    require_store(conn, user, store_id)
+    rows = conn.execute(
+        select(sale_t.c.response_json)
+        .where(sale_t.c.store_id == store_id, sale_t.c.business_date == day)
+        .order_by(sale_t.c.receipt_seq)
+        .limit(limit)
+        .offset(offset)
+    ).scalars()
+    return [json.loads(r) for r in rows]
+
+
+def _width(text: str) -> int:
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
+
+
+def _pad(left: str, right: str, width: int = 32) -> str:
+    gap = width - _width(left) - _width(right)
+    return left + " " * max(gap, 1) + right
+
+
+def receipt_text(sale: dict, width: int = 32) -> str:
+    """The 58 mm receipt (小票): 32 columns, a CJK character takes two."""
+    r = sale["receipt"]
+    rule = "-" * width
+    out = [r["title"].center(max(width - _width(r["title"]) + len(r["title"]), 0)).rstrip(), r["kind"]]
+    out += [f"单号: {r['receipt_no']}", f"时间: {r['time']}", f"收银: {r['cashier']}"]
+    if r["customer"]:
+        out.append(f"客户: {r['customer']}")
+    out.append(rule)
+    for ln in sale["lines"]:
+        out.append(ln["name"])
+        out.append(_pad(f"  {ln['quantity']}{ln['unit']} x {ln['unit_price']}", ln["amount"], width))
+    out.append(rule)
+    out.append(_pad(f"合计({r['item_count']}项)", r["total"], width))
+    out.append(_pad("其中税额", sale["tax"], width))
+    for p in sale["payments"]:
+        out.append(_pad(METHOD_NAMES[p["method"]], p["amount"], width))
+    out.append(_pad("找零", r["change"], width))
+    out.append(rule)
+    out.append(r["footer"])
+    return "\n".join(out) + "\n"
+
+
+# -- running writes -------------------------------------------------------------------------------------
+
+
+def write_idempotent(engine: Engine, work: Callable[[Connection], T]) -> T:
+    """``run_write``, once more if a concurrent request committed the same idempotency key first.
+
+    On PostgreSQL two requests with one key can both miss the replay lookup; the second insert then hits
+    the unique key, and running the work again finds the first one's row and replays it.
+    """
+    try:
+        return run_write(engine, work)
+    except IntegrityError:
+        return run_write(engine, work)
+
+
+@dataclass
+class BatchOutcome:
+    index: int
+    idempotency_key: str | None
+    status: str  # created | duplicate | rejected
+    sale: dict | None = None
+    error: dict | None = None
+
+
+def create_batch(
+    engine: Engine, user: Principal, raw_sales: list[Any], *, max_lead_seconds: int = 300
+) -> list[BatchOutcome]:
+    """An offline till's queue: each sale on its own savepoint, so a bad one never rejects the others."""
+    if len(raw_sales) > MAX_BATCH:
+        raise ValidationError(f"a batch takes at most {MAX_BATCH} sales", field="sales")
+    outcomes: list[BatchOutcome | None] = [None] * len(raw_sales)
+    bodies: list[tuple[int, SaleIn]] = []
+    for i, raw in enumerate(raw_sales):
+        try:
+            body = SaleIn.model_validate(raw)
+        except PydanticValidationError as exc:
+            err = exc.errors()[0]
+            path = field_path(tuple(err.get("loc", ())))
+            outcomes[i] = BatchOutcome(
+                i,
+                raw.get("idempotency_key") if isinstance(raw, dict) else None,
+                "rejected",
+                error={"code": str(err.get("type", "invalid")), "message": err.get("msg", ""), "field": path},
+            )
+            continue
+        if not body.idempotency_key:
+            outcomes[i] = BatchOutcome(
+                i,
+                None,
+                "rejected",
+                error={
+                    "code": "invalid",
+                    "message": "each sale needs its idempotency key",
+                    "field": "idempotency_key",
+                },
+            )
+            continue
+        bodies.append((i, body))
+
+    stores: dict[int, StoreRef] = {}
+
+    def work(conn: Connection) -> None:
+        for i, body in bodies:
+            for attempt in range(2):
+                try:
+                    with conn.begin_nested():
+                        if body.store_id not in stores:
+                            stores[body.store_id] = require_store(conn, user, body.store_id)
+                        result = create_sale(
+                            conn,
+                            user,
+                            body,
+                            None,
+                            max_lead_seconds=max_lead_seconds,
+                            store=stores[body.store_id],
+                        )
+                    outcomes[i] = BatchOutcome(
+                        i,
+                        body.idempotency_key,
+                        "created" if result.created else "duplicate",
+                        sale=json.loads(result.body),
+                    )
+                except LedgerError as exc:
+                    outcomes[i] = BatchOutcome(i, body.idempotency_key, "rejected", error=exc.to_dict())
+                except IntegrityError:
+                    if attempt:  # a concurrent request took the key; the second try replays it
+                        raise
+                    continue
+                break
+
+    write_idempotent(engine, work)
+    return [o for o in outcomes if o is not None]

@@ -1,0 +1,150 @@
+"""Request bodies of the POS API (pydantic): amounts and quantities are decimal strings, never floats.
+
+The services take these validated bodies directly, so the rules about shape (a JSON number for an amount,
+a fourth decimal on a quantity, an unknown field) are a 422 naming the field before any work starts. A sale's
+fingerprint (what a retry must repeat) is its canonical JSON without the idempotency key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ledger.api.schemas import Amount, Quantity
+
+Method = Literal["cash", "wechat", "alipay", "unionpay", "ecny", "credit"]
+Channel = Literal["counter", "agency", "school", "enterprise", "village", "community", "resettlement"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SaleLineIn(Strict):
+    sku: str | None = Field(default=None, min_length=1, max_length=64)
+    barcode: str | None = Field(default=None, min_length=1, max_length=64)
+    quantity: Quantity
+    unit_price: Amount | None = Field(default=None, description="only with a permitted override")
+    override_reason: str | None = Field(default=None, max_length=200)
+
+
+class PaymentIn(Strict):
+    method: Method
+    amount: Amount
+    reference: str | None = Field(default=None, max_length=128)
+
+
+class SaleIn(Strict):
+    idempotency_key: str | None = Field(default=None, min_length=1, max_length=128)
+    store_id: int
+    shift_id: int
+    sold_at: datetime
+    channel: Channel | None = Field(default=None, description="default: the customer's channel, or counter")
+    customer_id: int | None = None
+    lines: list[SaleLineIn] = Field(min_length=1, max_length=500)
+    payments: list[PaymentIn] = Field(min_length=1, max_length=10)
+
+    def fingerprint(self) -> str:
+        doc = self.model_dump(mode="json", exclude={"idempotency_key"})
+        return hashlib.sha256(json.dumps(doc, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+class RefundLineIn(Strict):
+    line_no: int = Field(ge=1)
+    quantity: Quantity
+
+
+class RefundIn(Strict):
+    idempotency_key: str | None = Field(default=None, min_length=1, max_length=128)
+    shift_id: int
+    refunded_at: datetime | None = None
+    lines: list[RefundLineIn] = Field(min_length=1, max_length=500)
+    method: Method | None = Field(
+        default=None,
+        description="pay the refund back in one method; default: the sale's own methods pro rata",
+    )
+    reason: str = Field(default="", max_length=200)
+
+    def fingerprint(self, sale_id: int) -> str:
+        doc = self.model_dump(mode="json", exclude={"idempotency_key", "refunded_at"})
+        doc["sale_id"] = sale_id
+        return hashlib.sha256(json.dumps(doc, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+class ShiftOpenIn(Strict):
+    store_id: int
+    float: Amount = Field(description="the cash float (备用金) in the drawer at the start")
+
+
+class CashMoveIn(Strict):
+    kind: Literal["pay_in", "payout"]
+    amount: Amount
+    reason: str = Field(min_length=1, max_length=200)
+
+
+class ShiftCloseIn(Strict):
+    counted_cash: Amount
+
+
+class StoreIn(Strict):
+    company_id: int
+    code: str = Field(min_length=1, max_length=64)
+    name: str = Field(min_length=1, max_length=200)
+
+
+class ProductBody(Strict):
+    sku: str = Field(min_length=1, max_length=64)
+    barcode: str | None = Field(default=None, max_length=64)
+    name: str = Field(min_length=1, max_length=200)
+    unit: str = Field(min_length=1, max_length=16)
+    price: Amount
+    tax_category: Literal["goods", "services"] = "goods"
+    category: str = Field(default="", max_length=64)
+    origin_org_id: int | None = None
+    allow_price_override: bool = False
+    active: bool = True
+
+
+class TaxRateIn(Strict):
+    category: Literal["goods", "services"]
+    rate_bp: int = Field(ge=0, lt=10_000, description="basis points: 1% = 100")
+    effective_from: date
+
+
+class CustomerIn(Strict):
+    name: str = Field(min_length=1, max_length=200)
+    kind: Literal["school_canteen", "agency_canteen", "enterprise", "resettlement_centre", "other"] = "other"
+    channel: Channel
+    credit_limit: Amount = 0
+
+
+class CustomerPatch(Strict):
+    credit_limit: Amount | None = None
+    channel: Channel | None = None
+
+
+class PurchaseLineIn(Strict):
+    sku: str = Field(min_length=1, max_length=64)
+    quantity: Quantity
+    cost: Amount = Field(description="the line's total cost, input VAT included")
+
+
+class PurchaseIn(Strict):
+    date: date
+    supplier: str | None = Field(default=None, max_length=200)
+    village_org_id: int | None = None
+    memo: str = Field(default="", max_length=200)
+    lines: list[PurchaseLineIn] = Field(min_length=1, max_length=500)
+    idempotency_key: str | None = Field(default=None, min_length=1, max_length=128)
+
+
+class StockAdjustIn(Strict):
+    date: date
+    sku: str = Field(min_length=1, max_length=64)
+    kind: Literal["adjust", "count"]
+    quantity: str = Field(description='adjust: signed change like "-1.5"; count: what is on the shelf')
+    reason: str = Field(min_length=1, max_length=200)

@@ -1,0 +1,408 @@
+"""Shifts (开班/交班): the cash float, pay-ins and payouts (备用金), and the one voucher per shift (日结).
+
+A cashier opens a shift at a store with a float; sales and refunds need an open shift. Closing takes the
+counted cash and posts ONE voucher in the company's books (DESIGN §5a), dated the shift's business day:
+
+    Dr 1001 库存现金                cash taken − change (± the over/short, so 1001 moves by what was counted)
+    Dr 1012 其他货币资金—微信/支付宝/银联/数字人民币  per method
+    Dr 1122 应收账款 [customer]     挂账 per credit customer
+        Cr 5001 主营业务收入 [channel, store, product category]   net of VAT
+        Cr 2221 应交税费—应交增值税                            the per-sale VAT, summed
+    Dr 5401 主营业务成本 [store] / Cr 1405 库存商品 [store]       stock relieved, at moving-average cost
+    over: Cr 5301 营业外收入; short: Dr 1221 其他应收款 [cashier]
+
+A figure that nets negative (a shift of refunds) goes to the other side, so every line stays positive.
+Expected cash = float + cash received − change + pay-ins − payouts; pay-ins and payouts move cash between
+the drawer and the safe inside 1001, so they are recorded and counted, not posted. This module never
+changes a sale, and a closed shift never reopens.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import Connection, func, insert, select, update
+
+from ledger.auth import Principal
+from ledger.db.models import Counterparty
+from ledger.errors import Conflict, NotFound, ValidationError
+from ledger.money import format_amount
+from ledger.orgs import counterparty, ensure_sub_account, now
+from ledger.periods import period_bounds, register_close_check
+from ledger.posting import Draft, Line, post_entry
+from pos.catalogue import ensure_default_rates
+from pos.models import PosCashMove, PosCustomer, PosPayment, PosSale, PosSaleLine, PosShift
+from pos.stores import StoreRef, business_date, get_store, require_store
+
+shift_t = PosShift.__table__
+cash_t = PosCashMove.__table__
+sale_t = PosSale.__table__
+line_t = PosSaleLine.__table__
+pay_t = PosPayment.__table__
+customer_t = PosCustomer.__table__
+cp_t = Counterparty.__table__
+
+METHOD_ACCOUNTS = {
+    "wechat": ("101201", "微信"),
+    "alipay": ("101202", "支付宝"),
+    "unionpay": ("101203", "银联/云闪付"),
+    "ecny": ("101204", "数字人民币"),
+}
+VAT_ACCOUNT = ("222101", "应交增值税")
+
+
+class ShiftAlreadyClosed(Conflict):
+    code = "shift_closed"
+
+
+# -- open, pay-ins and payouts --------------------------------------------------------------------------
+
+
+def open_shift(conn: Connection, user: Principal, store_id: int, float_fen: int) -> int:
+    store = require_store(conn, user, store_id)
+    if user.role not in ("cashier", "admin", "officer"):
+        raise ValidationError("only a cashier, officer or admin opens a shift", field="store_id")
+    existing = conn.execute(
+        select(shift_t.c.id).where(
+            shift_t.c.store_id == store.id,
+            shift_t.c.cashier_user_id == user.user_id,
+            shift_t.c.status == "open",
+        )
+    ).first()
+    if existing is not None:
+        raise Conflict(
+            f"you already have shift {existing.id} open at this store; close it first", field="store_id"
+        )
+    ensure_default_rates(conn, store.org_id)
+    stamp = now()
+    return conn.execute(
+        insert(shift_t)
+        .values(
+            org_id=store.org_id,
+            store_id=store.id,
+            cashier_user_id=user.user_id,
+            status="open",
+            business_date=business_date(stamp),
+            opened_at=stamp,
+            float_fen=float_fen,
+        )
+        .returning(shift_t.c.id)
+    ).scalar_one()
+
+
+def _shift(conn: Connection, user: Principal, shift_id: int, *, lock: bool = False, own: bool = False):  # type: ignore[no-untyped-def]
+    stmt = select(shift_t).where(shift_t.c.id == shift_id)
+    if lock and conn.dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    shift = conn.execute(stmt).mappings().first()
+    if shift is None:
+        raise NotFound(f"shift {shift_id} does not exist", field="shift_id")
+    require_store(conn, user, shift["store_id"])
+    if own and user.role == "cashier" and shift["cashier_user_id"] != user.user_id:
+        raise NotFound(f"shift {shift_id} is not one of your shifts", field="shift_id")
+    return shift
+
+
+def record_cash_move(
+    conn: Connection, user: Principal, shift_id: int, kind: str, amount_fen: int, reason: str
+) -> int:
+    shift = _shift(conn, user, shift_id, lock=True, own=True)
+    if shift["status"] != "open":
+        raise ShiftAlreadyClosed(f"shift {shift_id} is closed", field="shift_id")
+    if amount_fen <= 0:
+        raise ValidationError("the amount is more than zero", field="amount")
+    return conn.execute(
+        insert(cash_t)
+        .values(
+            org_id=shift["org_id"],
+            shift_id=shift_id,
+            kind=kind,
+            amount_fen=amount_fen,
+            reason=reason.strip(),
+            user_id=user.user_id,
+            at=now(),
+        )
+        .returning(cash_t.c.id)
+    ).scalar_one()
+
+
+# -- the shift's figures --------------------------------------------------------------------------------
+
+
+@dataclass
+class ShiftFigures:
+    """Everything the close voucher and the shift report need, aggregated in SQL."""
+
+    sales: int = 0
+    refunds: int = 0
+    cash_received: int = 0  # cash tendered (refunds paid out in cash are negative)
+    change: int = 0
+    pay_ins: int = 0
+    payouts: int = 0
+    by_method: dict[str, int] | None = None  # applied amount per method (cash net of change)
+    credit_by_customer: dict[int, int] | None = None
+    revenue: dict[tuple[str, str], int] | None = None  # (channel, product category) → net
+    takings: int = 0
+    tax: int = 0
+    cost: int = 0
+
+    @property
+    def net_revenue(self) -> int:
+        return sum((self.revenue or {}).values())
+
+
+def shift_figures(conn: Connection, shift_id: int) -> ShiftFigures:
+    f = ShiftFigures(by_method={}, credit_by_customer={}, revenue={})
+    for kind, n, total, tax, cost, change in conn.execute(
+        select(
+            sale_t.c.kind,
+            func.count(),
+            func.sum(sale_t.c.total_fen),
+            func.sum(sale_t.c.tax_fen),
+            func.sum(sale_t.c.cost_fen),
+            func.sum(sale_t.c.change_fen),
+        )
+        .where(sale_t.c.shift_id == shift_id)
+        .group_by(sale_t.c.kind)
+    ):
+        if kind == "sale":
+            f.sales = n
+        else:
+            f.refunds = n
+        f.takings += int(total)
+        f.tax += int(tax)
+        f.cost += int(cost)
+        f.change += int(change)
+    for method, customer_id, amount in conn.execute(
+        select(pay_t.c.method, sale_t.c.customer_id, func.sum(pay_t.c.amount_fen))
+        .join(sale_t, sale_t.c.id == pay_t.c.sale_id)
+        .where(sale_t.c.shift_id == shift_id)
+        .group_by(pay_t.c.method, sale_t.c.customer_id)
+    ):
+        amount = int(amount)
+        if method == "cash":
+            f.cash_received += amount
+        f.by_method[method] = f.by_method.get(method, 0) + amount  # type: ignore[index]
+        if method == "credit":
+            f.credit_by_customer[customer_id] = f.credit_by_customer.get(customer_id, 0) + amount  # type: ignore[index]
+    if "cash" in f.by_method:  # type: ignore[operator]
+        f.by_method["cash"] -= f.change  # type: ignore[index]
+    for channel, category, net in conn.execute(
+        select(sale_t.c.channel, line_t.c.product_category, func.sum(line_t.c.net_fen))
+        .join(sale_t, sale_t.c.id == line_t.c.sale_id)
+        .where(sale_t.c.shift_id == shift_id)
+        .group_by(sale_t.c.channel, line_t.c.product_category)
+        .order_by(sale_t.c.channel, line_t.c.product_category)
+    ):
+        f.revenue[(channel, category or "")] = int(net)  # type: ignore[index]
+    for kind, amount in conn.execute(
+        select(cash_t.c.kind, func.sum(cash_t.c.amount_fen))
+        .where(cash_t.c.shift_id == shift_id)
+        .group_by(cash_t.c.kind)
+    ):
+        if kind == "pay_in":
+            f.pay_ins = int(amount)
+        else:
+            f.payouts = int(amount)
+    return f
+
+
+def expected_cash(shift: dict, f: ShiftFigures) -> int:
+    """float + cash received − change + pay-ins − payouts (DESIGN §7, shift cash)."""
+    return shift["float_fen"] + f.cash_received - f.change + f.pay_ins - f.payouts
+
+
+# -- close ----------------------------------------------------------------------------------------------
+
+
+def _side(account: str, amount: int, debit: bool, **dims: object) -> Line | None:
+    """A line on its natural side, or on the other side when the figure nets negative; None when zero."""
+    if amount == 0:
+        return None
+    if amount < 0:
+        amount, debit = -amount, not debit
+    return Line(account, debit_fen=amount if debit else 0, credit_fen=0 if debit else amount, **dims)  # type: ignore[arg-type]
+
+
+def close_voucher_lines(
+    conn: Connection, store: StoreRef, shift: dict, f: ShiftFigures, variance: int, cashier_cp: int | None
+) -> list[Line]:
+    org = store.org_id
+    lines: list[Line | None] = [_side("1001", f.by_method.get("cash", 0) + variance, True, memo="现金")]  # type: ignore[union-attr]
+    for method, (code, name) in METHOD_ACCOUNTS.items():
+        amount = f.by_method.get(method, 0)  # type: ignore[union-attr]
+        if amount:
+            ensure_sub_account(conn, org, "1012", code, name)
+            lines.append(_side(code, amount, True, memo=name))
+    if f.credit_by_customer:
+        cps = dict(
+            conn.execute(
+                select(customer_t.c.id, customer_t.c.counterparty_id).where(
+                    customer_t.c.id.in_(list(f.credit_by_customer))
+                )
+            ).all()
+        )
+        for customer_id, amount in sorted(f.credit_by_customer.items()):
+            lines.append(_side("1122", amount, True, memo="挂账", counterparty_id=cps[customer_id]))
+    for (channel, category), net in sorted((f.revenue or {}).items()):
+        lines.append(
+            _side(
+                "5001",
+                net,
+                False,
+                memo="销售收入",
+                channel=channel,
+                store_id=store.id,
+                product_category=category or None,
+            )
+        )
+    if f.tax:
+        ensure_sub_account(conn, org, "2221", *VAT_ACCOUNT)
+        lines.append(_side(VAT_ACCOUNT[0], f.tax, False, memo="销项税额"))
+    lines.append(_side("5401", f.cost, True, memo="结转销售成本", store_id=store.id))
+    lines.append(_side("1405", f.cost, False, memo="结转销售成本", store_id=store.id))
+    if variance > 0:
+        lines.append(_side("5301", variance, False, memo="现金长款"))
+    elif variance < 0:
+        lines.append(_side("1221", -variance, True, memo="现金短款", counterparty_id=cashier_cp))
+    return [ln for ln in lines if ln is not None]
+
+
+def close_shift(conn: Connection, user: Principal, shift_id: int, counted_cash_fen: int) -> dict:
+    """交班: count the cash, post the shift's one voucher, close the shift. A repeat returns the report."""
+    shift = _shift(conn, user, shift_id, lock=True, own=True)
+    if shift["status"] == "closed":
+        if shift["counted_cash_fen"] != counted_cash_fen:
+            raise ShiftAlreadyClosed(
+                f"shift {shift_id} was closed with {format_amount(shift['counted_cash_fen'])} counted",
+                field="counted_cash",
+            )
+        return shift_report(conn, user, shift_id)
+    store = get_store(conn, shift["store_id"])
+    f = shift_figures(conn, shift_id)
+    expected = expected_cash(shift, f)
+    variance = counted_cash_fen - expected
+    cashier_cp = None
+    if variance < 0:
+        cashier = conn.execute(
+            select(func.coalesce(func.nullif(_user_t().c.display_name, ""), _user_t().c.username)).where(
+                _user_t().c.id == shift["cashier_user_id"]
+            )
+        ).scalar_one()
+        cashier_cp = counterparty(conn, store.org_id, "cashier", cashier)
+    lines = close_voucher_lines(conn, store, shift, f, variance, cashier_cp)
+    entry_id = voucher_no = None
+    if lines:
+        posted = post_entry(
+            conn,
+            Draft(
+                org_id=store.org_id,
+                entry_date=shift["business_date"],
+                memo=f"{store.name} 日结 第{shift_id}班 ({f.sales}笔销售, {f.refunds}笔退货)",
+                lines=lines,
+                source="pos",
+                source_ref=f"shift:{shift_id}",
+                idempotency_key=f"shift-close:{shift_id}",
+            ),
+            user_id=user.user_id,
+        )
+        entry_id, voucher_no = posted.id, posted.voucher_no
+    conn.execute(
+        update(shift_t)
+        .where(shift_t.c.id == shift_id)
+        .values(
+            status="closed",
+            closed_at=now(),
+            closed_by=user.user_id,
+            counted_cash_fen=counted_cash_fen,
+            expected_cash_fen=expected,
+            entry_id=entry_id,
+            voucher_no=voucher_no,
+        )
+    )
+    return shift_report(conn, user, shift_id, figures=f)
+
+
+def _user_t():  # type: ignore[no-untyped-def]
+    from ledger.db.models import UserAccount
+
+    return UserAccount.__table__
+
+
+def shift_report(
+    conn: Connection, user: Principal, shift_id: int, *, figures: ShiftFigures | None = None
+) -> dict:
+    shift = _shift(conn, user, shift_id)
+    f = figures or shift_figures(conn, shift_id)
+    expected = expected_cash(shift, f)
+    counted = shift["counted_cash_fen"]
+    return {
+        "id": shift["id"],
+        "store_id": shift["store_id"],
+        "cashier_user_id": shift["cashier_user_id"],
+        "status": shift["status"],
+        "business_date": shift["business_date"].isoformat()
+        if isinstance(shift["business_date"], date)
+        else str(shift["business_date"]),
+        "opened_at": _iso(shift["opened_at"]),
+        "closed_at": _iso(shift["closed_at"]),
+        "sales": f.sales,
+        "refunds": f.refunds,
+        "takings": format_amount(f.takings),
+        "revenue": format_amount(f.net_revenue),
+        "tax": format_amount(f.tax),
+        "cost": format_amount(f.cost),
+        "by_method": {m: format_amount(v) for m, v in sorted((f.by_method or {}).items())},
+        "revenue_by_channel": _by_channel(f),
+        "cash": {
+            "float": format_amount(shift["float_fen"]),
+            "received": format_amount(f.cash_received),
+            "change": format_amount(f.change),
+            "pay_ins": format_amount(f.pay_ins),
+            "payouts": format_amount(f.payouts),
+            "expected": format_amount(expected),
+            "counted": format_amount(counted) if counted is not None else None,
+            "over_short": format_amount(counted - expected) if counted is not None else None,
+        },
+        "voucher_no": shift["voucher_no"],
+        "entry_id": shift["entry_id"],
+    }
+
+
+def _by_channel(f: ShiftFigures) -> dict[str, str]:
+    out: dict[str, int] = defaultdict(int)
+    for (channel, _), net in (f.revenue or {}).items():
+        out[channel] += net
+    return {k: format_amount(v) for k, v in sorted(out.items())}
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def list_shifts(conn: Connection, user: Principal, store_id: int, status: str | None) -> list[dict]:
+    require_store(conn, user, store_id)
+    stmt = select(shift_t.c.id).where(shift_t.c.store_id == store_id).order_by(shift_t.c.id.desc()).limit(200)
+    if status:
+        stmt = stmt.where(shift_t.c.status == status)
+    return [shift_report(conn, user, sid) for sid in conn.execute(stmt).scalars()]
+
+
+@register_close_check
+def open_shifts_block_close(conn: Connection, org_id: int, period: str) -> list[str]:
+    """A month cannot close while a shift opened in or before it is still open (its voucher is not posted)."""
+    _, last = period_bounds(period)
+    ids = (
+        conn.execute(
+            select(shift_t.c.id).where(
+                shift_t.c.org_id == org_id, shift_t.c.status == "open", shift_t.c.business_date <= last
+            )
+        )
+        .scalars()
+        .all()
+    )
+    if not ids:
+        return []
+    return [f"POS shift(s) {', '.join(map(str, ids[:10]))} still open; close them (交班) first"]

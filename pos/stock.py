@@ -1,0 +1,389 @@
+"""Stock per store at moving-average cost: purchases (进货), adjustments and counts, and relief by sales.
+
+``pos_stock`` holds quantity (thousandths) and value (fen) per store and product. A purchase adds both and
+posts Dr 1405 库存商品 [store] / Cr 2202 应付账款 [supplier] at once; an adjustment or a count moves value
+at the moving-average cost through 1901 待处理财产损溢 (to 5711 / 5301 after approval, by the finance
+office). A sale relieves stock in its own transaction; its cost reaches the books with the shift voucher
+(Dr 5401 / Cr 1405), so ``stock value + COGS of open shifts = 1405`` is the tie ``cunshe verify`` checks.
+Selling beyond recorded stock is allowed (the shelf is the truth): the quantity goes negative at the last
+average cost and shows in the stock-exceptions list. Rows are locked (PostgreSQL ``FOR UPDATE``, in product
+order; SQLite's write lock) so concurrent sales never lose an update. Never relieve stock outside a caller's
+write transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from ledger.auth import Principal
+from ledger.db.models import Account, JournalLine, Org
+from ledger.errors import NotFound, ValidationError
+from ledger.money import round_half_up
+from ledger.orgs import counterparty, now
+from ledger.posting import Draft, Line, post_entry
+from ledger.verify import Problem, register_check
+from pos.models import PosProduct, PosSale, PosShift, PosStock, PosStockMove
+from pos.stores import StoreRef
+
+stock_t = PosStock.__table__
+move_t = PosStockMove.__table__
+product_t = PosProduct.__table__
+org_t = Org.__table__
+
+MFEN_PER_MILLI = 1_000_000  # avg_cost_mfen * qty_milli / 1e6 = fen
+
+
+@dataclass
+class StockRow:
+    qty_milli: int
+    value_fen: int
+    avg_cost_mfen: int
+
+    def _reprice(self) -> None:
+        if self.qty_milli > 0:
+            self.avg_cost_mfen = round_half_up(self.value_fen * MFEN_PER_MILLI, self.qty_milli)
+
+    def relieve(self, qty: int) -> int:
+        """Take ``qty`` out at the moving-average cost; returns the cost in fen."""
+        if self.qty_milli >= qty:
+            cost = (
+                self.value_fen
+                if qty == self.qty_milli
+                else round_half_up(self.value_fen * qty, self.qty_milli)
+            )
+        elif self.qty_milli > 0:  # part on hand, the rest beyond recorded stock at the last average cost
+            cost = self.value_fen + round_half_up((qty - self.qty_milli) * self.avg_cost_mfen, MFEN_PER_MILLI)
+        else:
+            cost = round_half_up(qty * self.avg_cost_mfen, MFEN_PER_MILLI)
+        self.qty_milli -= qty
+        self.value_fen -= cost
+        return cost
+
+    def receive(self, qty: int, value: int) -> None:
+        """Add ``qty`` worth ``value`` fen (a purchase, a refund back to stock, a count gain)."""
+        self.qty_milli += qty
+        self.value_fen += value
+        if self.qty_milli > 0:
+            self._reprice()
+        elif qty > 0:
+            self.avg_cost_mfen = round_half_up(value * MFEN_PER_MILLI, qty)
+
+
+def lock_stock(
+    conn: Connection, org_id: int, store_id: int, product_ids: Sequence[int]
+) -> dict[int, StockRow]:
+    """The stock rows of these products in the store, created if missing and locked for this transaction."""
+    ids = sorted(set(product_ids))
+    if not ids:
+        return {}
+    ins = pg_insert(stock_t) if conn.dialect.name == "postgresql" else sqlite_insert(stock_t)
+    conn.execute(
+        ins.on_conflict_do_nothing(index_elements=[stock_t.c.store_id, stock_t.c.product_id]),
+        [
+            {
+                "store_id": store_id,
+                "product_id": pid,
+                "org_id": org_id,
+                "qty_milli": 0,
+                "value_fen": 0,
+                "avg_cost_mfen": 0,
+            }
+            for pid in ids
+        ],
+    )
+    stmt = (
+        select(stock_t.c.product_id, stock_t.c.qty_milli, stock_t.c.value_fen, stock_t.c.avg_cost_mfen)
+        .where(stock_t.c.store_id == store_id, stock_t.c.product_id.in_(ids))
+        .order_by(stock_t.c.product_id)
+    )
+    if conn.dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    return {r.product_id: StockRow(r.qty_milli, r.value_fen, r.avg_cost_mfen) for r in conn.execute(stmt)}
+
+
+def save_stock(conn: Connection, store_id: int, rows: dict[int, StockRow]) -> None:
+    if not rows:
+        return
+    conn.execute(
+        update(stock_t)
+        .where(stock_t.c.store_id == bindparam("b_store"), stock_t.c.product_id == bindparam("b_product"))
+        .values(
+            qty_milli=bindparam("b_qty"), value_fen=bindparam("b_value"), avg_cost_mfen=bindparam("b_avg")
+        ),
+        [
+            {
+                "b_store": store_id,
+                "b_product": pid,
+                "b_qty": r.qty_milli,
+                "b_value": r.value_fen,
+                "b_avg": r.avg_cost_mfen,
+            }
+            for pid, r in rows.items()
+        ],
+    )
+
+
+# -- purchases and adjustments --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PurchaseLine:
+    product_id: int
+    qty_milli: int
+    cost_fen: int  # the line's total cost, input VAT included (small-scale taxpayers put it into cost)
+
+
+def _product_ids(conn: Connection, org_id: int, skus: Sequence[str], field: str) -> dict[str, int]:
+    found = dict(
+        conn.execute(
+            select(product_t.c.sku, product_t.c.id).where(
+                product_t.c.org_id == org_id, product_t.c.sku.in_(skus)
+            )
+        ).all()
+    )
+    for i, sku in enumerate(skus):
+        if sku not in found:
+            raise NotFound(f"no product with SKU {sku!r}", field=f"{field}[{i}].sku")
+    return found
+
+
+def supplier_counterparty(
+    conn: Connection, org_id: int, *, supplier: str | None, village_org_id: int | None
+) -> int:
+    """The company's supplier counterparty: a partner village (by org) or a named supplier."""
+    if village_org_id is not None:
+        row = conn.execute(select(org_t.c.name, org_t.c.kind).where(org_t.c.id == village_org_id)).first()
+        if row is None or row.kind not in ("village", "community"):
+            raise ValidationError(
+                "the supplier org is a partner village or community", field="village_org_id"
+            )
+        return counterparty(conn, org_id, "supplier", row.name, ref_org_id=village_org_id)
+    if not supplier or not supplier.strip():
+        raise ValidationError("name the supplier, or give the village org", field="supplier")
+    return counterparty(conn, org_id, "supplier", supplier.strip())
+
+
+def record_purchase(
+    conn: Connection,
+    user: Principal | None,
+    store: StoreRef,
+    *,
+    day: date,
+    supplier: str | None,
+    village_org_id: int | None,
+    lines: Sequence[tuple[str, int, int]],
+    memo: str = "",
+    idempotency_key: str | None = None,
+) -> tuple[int, str]:
+    """进货: stock in at cost and Dr 1405 [store] / Cr 2202 [supplier]. Returns (entry id, voucher no)."""
+    if not lines:
+        raise ValidationError("a purchase needs at least one line", field="lines")
+    cp = supplier_counterparty(conn, store.org_id, supplier=supplier, village_org_id=village_org_id)
+    ids = _product_ids(conn, store.org_id, [sku for sku, _, _ in lines], "lines")
+    total = 0
+    for i, (_, qty, cost) in enumerate(lines):
+        if qty <= 0:
+            raise ValidationError("quantities are positive", field=f"lines[{i}].quantity")
+        if cost <= 0:
+            raise ValidationError("a purchase line has a cost", field=f"lines[{i}].cost")
+        total += cost
+    posted = post_entry(
+        conn,
+        Draft(
+            org_id=store.org_id,
+            entry_date=day,
+            memo=memo or f"{store.name} 进货",
+            lines=[
+                Line("1405", debit_fen=total, store_id=store.id, memo="库存商品"),
+                Line("2202", credit_fen=total, counterparty_id=cp, memo="应付账款"),
+            ],
+            source="pos",
+            source_ref=f"purchase:{store.id}",
+            idempotency_key=idempotency_key,
+        ),
+        user_id=user.user_id if user else None,
+    )
+    if not posted.created:
+        return posted.id, posted.voucher_no
+    rows = lock_stock(conn, store.org_id, store.id, list(ids.values()))
+    stamp = now()
+    moves = []
+    for sku, qty, cost in lines:
+        rows[ids[sku]].receive(qty, cost)
+        moves.append(
+            {
+                "org_id": store.org_id,
+                "store_id": store.id,
+                "product_id": ids[sku],
+                "kind": "purchase",
+                "qty_milli": qty,
+                "value_fen": cost,
+                "counterparty_id": cp,
+                "reason": memo,
+                "entry_id": posted.id,
+                "user_id": user.user_id if user else None,
+                "at": stamp,
+            }
+        )
+    save_stock(conn, store.id, rows)
+    conn.execute(insert(move_t), moves)
+    return posted.id, posted.voucher_no
+
+
+def adjust_stock(
+    conn: Connection,
+    user: Principal | None,
+    store: StoreRef,
+    *,
+    day: date,
+    sku: str,
+    kind: str,
+    qty_milli: int,
+    reason: str,
+) -> dict:
+    """A stock adjustment (``qty_milli`` signed change) or a count (``qty_milli`` = what is on the shelf).
+
+    The value moves at the moving-average cost through 1901 待处理财产损溢: a loss is Dr 1901 / Cr 1405, a
+    gain Dr 1405 / Cr 1901; the finance office clears 1901 to 5711 / 5301 after approval.
+    """
+    if kind not in ("adjust", "count"):
+        raise ValidationError("kind is adjust or count", field="kind")
+    if not reason.strip():
+        raise ValidationError("say why the stock is adjusted", field="reason")
+    pid = _product_ids(conn, store.org_id, [sku], "lines")[sku]
+    row = lock_stock(conn, store.org_id, store.id, [pid])[pid]
+    delta = qty_milli - row.qty_milli if kind == "count" else qty_milli
+    if kind == "count" and qty_milli < 0:
+        raise ValidationError("a count is not negative", field="quantity")
+    if delta == 0:
+        return {"product_id": pid, "qty_milli": 0, "value_fen": 0, "voucher_no": None}
+    if delta < 0:
+        value = -row.relieve(-delta)
+    else:
+        value = round_half_up(delta * row.avg_cost_mfen, MFEN_PER_MILLI)
+        row.receive(delta, value)
+    entry_id = voucher = None
+    if value != 0:
+        amount = abs(value)
+        lines = (
+            [
+                Line("1901", debit_fen=amount, store_id=store.id),
+                Line("1405", credit_fen=amount, store_id=store.id),
+            ]
+            if value < 0
+            else [
+                Line("1405", debit_fen=amount, store_id=store.id),
+                Line("1901", credit_fen=amount, store_id=store.id),
+            ]
+        )
+        posted = post_entry(
+            conn,
+            Draft(
+                org_id=store.org_id,
+                entry_date=day,
+                memo=f"{store.name} 库存{'盘点' if kind == 'count' else '调整'} {sku}: {reason.strip()}"[
+                    :500
+                ],
+                lines=lines,
+                source="pos",
+                source_ref=f"stock:{store.id}",
+            ),
+            user_id=user.user_id if user else None,
+        )
+        entry_id, voucher = posted.id, posted.voucher_no
+    save_stock(conn, store.id, {pid: row})
+    conn.execute(
+        insert(move_t).values(
+            org_id=store.org_id,
+            store_id=store.id,
+            product_id=pid,
+            kind=kind,
+            qty_milli=delta,
+            value_fen=value,
+            reason=reason.strip(),
+            entry_id=entry_id,
+            user_id=user.user_id if user else None,
+            at=now(),
+        )
+    )
+    return {"product_id": pid, "qty_milli": delta, "value_fen": value, "voucher_no": voucher}
+
+
+# -- reading --------------------------------------------------------------------------------------------
+
+
+def stock_levels(conn: Connection, store_id: int, *, exceptions_only: bool = False) -> list[dict]:
+    stmt = (
+        select(
+            product_t.c.sku,
+            product_t.c.name,
+            product_t.c.unit,
+            stock_t.c.qty_milli,
+            stock_t.c.value_fen,
+            stock_t.c.avg_cost_mfen,
+        )
+        .join(product_t, product_t.c.id == stock_t.c.product_id)
+        .where(stock_t.c.store_id == store_id)
+        .order_by(product_t.c.sku)
+    )
+    if exceptions_only:
+        stmt = stmt.where(stock_t.c.qty_milli < 0)
+    return [dict(r) for r in conn.execute(stmt).mappings()]
+
+
+def stock_value(conn: Connection, org_id: int) -> int:
+    return int(
+        conn.execute(
+            select(func.coalesce(func.sum(stock_t.c.value_fen), 0)).where(stock_t.c.org_id == org_id)
+        ).scalar_one()
+    )
+
+
+def unposted_cogs(conn: Connection, org_id: int) -> int:
+    sale_t, shift_t = PosSale.__table__, PosShift.__table__
+    return int(
+        conn.execute(
+            select(func.coalesce(func.sum(sale_t.c.cost_fen), 0))
+            .join(shift_t, shift_t.c.id == sale_t.c.shift_id)
+            .where(sale_t.c.org_id == org_id, shift_t.c.status == "open")
+        ).scalar_one()
+    )
+
+
+def account_balance(conn: Connection, org_id: int, code_prefix: str) -> int:
+    line_t, acct_t = JournalLine.__table__, Account.__table__
+    return int(
+        conn.execute(
+            select(func.coalesce(func.sum(line_t.c.debit_fen - line_t.c.credit_fen), 0))
+            .join(acct_t, acct_t.c.id == line_t.c.account_id)
+            .where(line_t.c.org_id == org_id, acct_t.c.code.like(f"{code_prefix}%"))
+        ).scalar_one()
+    )
+
+
+@register_check
+def check_stock_ties_to_1405(conn: Connection, org_id: int) -> list[Problem]:
+    """Sub-ledger tie (DESIGN §7): stock value + COGS of still-open shifts = the 1405 balance."""
+    has_stock = conn.execute(select(stock_t.c.store_id).where(stock_t.c.org_id == org_id).limit(1)).first()
+    if has_stock is None:
+        return []
+    value, pending, booked = (
+        stock_value(conn, org_id),
+        unposted_cogs(conn, org_id),
+        account_balance(conn, org_id, "1405"),
+    )
+    if value + pending != booked:
+        return [
+            Problem(
+                org_id,
+                "pos_stock",
+                f"stock value {value} fen + unposted COGS {pending} fen ≠ 1405 balance {booked} fen",
+            )
+        ]
+    return []

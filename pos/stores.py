@@ -1,0 +1,94 @@
+"""Stores and who may touch them: the scope rules of the POS (DESIGN §9) in one place.
+
+A cashier token works for its own store only (anything else is a 404, so other stores' existence does not
+leak); officers see every store of the companies under their street; admins see all. Catalogue, purchases,
+customers and stock adjustments are the back office: officers and admins only. This module must never
+decide an access question anywhere else, and never write anything but stores.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta, timezone
+
+from sqlalchemy import Connection, select
+
+from ledger.auth import Principal
+from ledger.db.models import Store
+from ledger.errors import Forbidden, NotFound, ValidationError
+from ledger.orgs import create_store, get_org
+
+store_t = Store.__table__
+
+# China Standard Time has had no daylight saving since 1991: business dates are UTC+8.
+CHINA = timezone(timedelta(hours=8), "CST")
+
+
+@dataclass(frozen=True)
+class StoreRef:
+    id: int
+    org_id: int
+    code: str
+    name: str
+
+
+def business_date(at: datetime) -> date:
+    """The store's business day (Beijing time) of an instant."""
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
+    return at.astimezone(CHINA).date()
+
+
+def get_store(conn: Connection, store_id: int) -> StoreRef:
+    row = conn.execute(
+        select(store_t.c.id, store_t.c.org_id, store_t.c.code, store_t.c.name).where(store_t.c.id == store_id)
+    ).first()
+    if row is None:
+        raise NotFound(f"store {store_id} does not exist", field="store_id")
+    return StoreRef(row.id, row.org_id, row.code, row.name)
+
+
+def require_store(conn: Connection, user: Principal, store_id: int, *, back_office: bool = False) -> StoreRef:
+    """The store if the caller may work in it; ``back_office`` work is for officers and admins only."""
+    if user.role == "cashier":
+        if store_id != user.scope_store_id:
+            raise NotFound(f"store {store_id} does not exist", field="store_id")
+        if back_office:
+            raise Forbidden("a cashier can open and close shifts and post sales and refunds, nothing else")
+        return get_store(conn, store_id)
+    store = get_store(conn, store_id)
+    user.require_org(conn, store.org_id)
+    if user.role not in ("admin", "officer"):
+        raise Forbidden(f"a {user.role} user cannot use the POS")
+    return store
+
+
+def require_company(conn: Connection, user: Principal, org_id: int, *, write: bool = False):  # type: ignore[no-untyped-def]
+    """The company org if the caller may see it; cashiers see their own store's company, read-only."""
+    if user.role == "cashier":
+        if org_id != user.store_org_id:
+            raise NotFound(f"org {org_id} does not exist", field="org")
+        if write:
+            raise Forbidden("a cashier cannot change the catalogue, stock or customers")
+        org = get_org(conn, org_id)
+    else:
+        org = user.require_org(conn, org_id, write=write)
+    if org.kind != "company":
+        raise ValidationError(f"{org.name} is a {org.kind}; the POS belongs to a company", field="org")
+    return org
+
+
+def add_store(conn: Connection, user: Principal, *, company_id: int, code: str, name: str) -> StoreRef:
+    require_company(conn, user, company_id, write=True)
+    store_id = create_store(conn, company_id=company_id, code=code, name=name)
+    return StoreRef(store_id, company_id, code, name)
+
+
+def list_stores(conn: Connection, user: Principal, company_id: int) -> list[StoreRef]:
+    require_company(conn, user, company_id)
+    stmt = select(store_t.c.id, store_t.c.org_id, store_t.c.code, store_t.c.name).where(
+        store_t.c.org_id == company_id
+    )
+    if user.role == "cashier":
+        stmt = stmt.where(store_t.c.id == user.scope_store_id)
+    return [StoreRef(r.id, r.org_id, r.code, r.name) for r in conn.execute(stmt.order_by(store_t.c.id))]
