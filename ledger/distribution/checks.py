@@ -1,0 +1,75 @@
+"""The distribution registers' promises, checked by ``cunshe verify``; this module only reads.
+
+* ``capital_ties``: in a company, each shareholder's 3001 实收资本 [shareholder] balance equals its paid-in
+  capital in the register; in a shareholder org, its 141 长期投资 [company] balance equals the paid-in
+  capital the company's register shows for it.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, func, select
+
+from ledger.db.models import Account, Counterparty, JournalLine
+from ledger.distribution.models import Shareholding
+from ledger.verify import Problem, register_check
+
+holding_t = Shareholding.__table__
+line_t = JournalLine.__table__
+account_t = Account.__table__
+cp_t = Counterparty.__table__
+
+
+def _credit_balance_by_cp(conn: Connection, org_id: int, prefix: str) -> dict[int | None, int]:
+    rows = conn.execute(
+        select(line_t.c.counterparty_id, func.sum(line_t.c.credit_fen - line_t.c.debit_fen))
+        .join(account_t, account_t.c.id == line_t.c.account_id)
+        .where(line_t.c.org_id == org_id, account_t.c.code.like(f"{prefix}%"))
+        .group_by(line_t.c.counterparty_id)
+    )
+    return {cp: int(total) for cp, total in rows}
+
+
+@register_check
+def capital_ties(conn: Connection, org_id: int) -> list[Problem]:
+    problems: list[Problem] = []
+    held = conn.execute(select(holding_t).where(holding_t.c.company_org_id == org_id)).all()
+    if held:
+        books = _credit_balance_by_cp(conn, org_id, "3001")
+        for h in held:
+            if books.get(h.counterparty_id, 0) != h.paid_in_fen:
+                problems.append(
+                    Problem(
+                        org_id,
+                        "capital_tie",
+                        f"shareholder org {h.shareholder_org_id}: paid-in {h.paid_in_fen} fen, "
+                        f"3001 [shareholder] {books.get(h.counterparty_id, 0)} fen",
+                    )
+                )
+        stray = sum(v for cp, v in books.items() if cp not in {h.counterparty_id for h in held})
+        if stray:
+            problems.append(
+                Problem(org_id, "capital_tie", f"3001 holds {stray} fen of no registered shareholder")
+            )
+    holdings = conn.execute(select(holding_t).where(holding_t.c.shareholder_org_id == org_id)).all()
+    if holdings:
+        invested = {
+            ref: -int(total)
+            for ref, total in conn.execute(
+                select(cp_t.c.ref_org_id, func.sum(line_t.c.credit_fen - line_t.c.debit_fen))
+                .join(account_t, account_t.c.id == line_t.c.account_id)
+                .join(cp_t, cp_t.c.id == line_t.c.counterparty_id)
+                .where(line_t.c.org_id == org_id, account_t.c.code.like("141%"))
+                .group_by(cp_t.c.ref_org_id)
+            )
+        }
+        for h in holdings:
+            if invested.get(h.company_org_id, 0) != h.paid_in_fen:
+                problems.append(
+                    Problem(
+                        org_id,
+                        "capital_tie",
+                        f"company org {h.company_org_id}: its register shows {h.paid_in_fen} fen paid in, "
+                        f"141 [company] is {invested.get(h.company_org_id, 0)} fen",
+                    )
+                )
+    return problems

@@ -1,0 +1,330 @@
+"""Profit distribution as the street's finance office does it: worked examples on SQLite and PostgreSQL.
+
+The joint company 和平街道村社合股联营集体经济公司 (registered capital ¥1,000,000) has three shareholders —
+丁字口社区, 花花桥社区 and 示范村一 — with ¥300,000, ¥200,000 and ¥100,000 paid in. It lost ¥20,000 in 2024
+and earned ¥200,000 in 2025; its statutory reserve stood at ¥490,000, ¥10,000 under the cap.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import Connection, func, select
+
+from ledger.community.stakes import company_counterparty, record_stake
+from ledger.db.engine import read_tx, write_tx
+from ledger.db.models import Account, JournalEntry, JournalLine
+from ledger.distribution import execute as ex
+from ledger.distribution.accounts import ensure_for
+from ledger.distribution.plans import PlanRefused, Step
+from ledger.distribution.shareholders import add_shareholder, get_shareholding, pay_in_capital
+from ledger.distribution.yearend import close_year
+from ledger.errors import Conflict, PeriodClosed
+from ledger.periods import close_period, next_period
+from ledger.posting import Draft, Line, post_entry
+from ledger.verify import verify_org
+from tests.conftest import County
+
+entry_t = JournalEntry.__table__
+line_t = JournalLine.__table__
+account_t = Account.__table__
+
+YUAN = 100
+
+
+def book(conn: Connection, org_id: int, on: date, memo: str, *pairs: tuple[str, str, int]) -> int:
+    """Post a manual entry from (account, 'Dr'|'Cr', fen) triples."""
+    lines = [Line(a, debit_fen=f) if side == "Dr" else Line(a, credit_fen=f) for a, side, f in pairs]
+    return post_entry(conn, Draft(org_id=org_id, entry_date=on, memo=memo, lines=lines)).id
+
+
+def balance(conn: Connection, org_id: int, code: str, counterparty_id: int | None = None) -> int:
+    """Credit balance (credit positive) of an account and its sub-accounts."""
+    stmt = (
+        select(func.coalesce(func.sum(line_t.c.credit_fen - line_t.c.debit_fen), 0))
+        .join(account_t, account_t.c.id == line_t.c.account_id)
+        .where(line_t.c.org_id == org_id, account_t.c.code.like(f"{code}%"))
+    )
+    if counterparty_id is not None:
+        stmt = stmt.where(line_t.c.counterparty_id == counterparty_id)
+    return int(conn.execute(stmt).scalar_one())
+
+
+def company_with_shareholders(county: County) -> dict[str, int]:
+    """Paid-in capital on both sides, the 2024 loss and the 2025 profit, both years closed."""
+    ids = county.ids
+    co = ids["company"]
+    holdings: dict[str, int] = {}
+    with write_tx(county.engine) as conn:
+        ensure_for(conn, co)
+        for name, paid in (("dingzikou", 300_000), ("huahuaqiao", 200_000), ("village1", 100_000)):
+            holdings[name] = add_shareholder(
+                conn, co, shareholder_org_id=ids[name], subscribed_fen=paid * YUAN
+            )
+            pay_in_capital(conn, holdings[name], amount_fen=paid * YUAN, paid_on=date(2024, 1, 10))
+            book(
+                conn,
+                ids[name],
+                date(2024, 1, 5),
+                "集体资金",
+                ("102", "Dr", paid * YUAN),
+                ("301", "Cr", paid * YUAN),
+            )
+            record_stake(
+                conn,
+                ids[name],
+                company_org_id=co,
+                paid_in_fen=paid * YUAN,
+                share_bp=paid * 10_000 // 600_000,
+                acquired_on=date(2024, 1, 10),
+            )
+        book(
+            conn,
+            co,
+            date(2024, 1, 31),
+            "法定盈余公积 (期初)",
+            ("1002", "Dr", 490_000 * YUAN),
+            ("310101", "Cr", 490_000 * YUAN),
+        )
+        book(
+            conn,
+            co,
+            date(2024, 6, 30),
+            "管理费用",
+            ("5602", "Dr", 20_000 * YUAN),
+            ("1002", "Cr", 20_000 * YUAN),
+        )
+        assert close_year(conn, co, 2024).profit_fen == -20_000 * YUAN
+        book(
+            conn,
+            co,
+            date(2025, 5, 31),
+            "销售收入",
+            ("1002", "Dr", 300_000 * YUAN),
+            ("5001", "Cr", 300_000 * YUAN),
+        )
+        book(
+            conn,
+            co,
+            date(2025, 5, 31),
+            "销售成本",
+            ("5401", "Dr", 100_000 * YUAN),
+            ("1002", "Cr", 100_000 * YUAN),
+        )
+        closed = close_year(conn, co, 2025)
+        assert closed.profit_fen == 200_000 * YUAN
+    return holdings
+
+
+COMPANY_PLAN = [
+    Step("cover_losses"),
+    Step("statutory_reserve", rate_bp=1_000),
+    Step("shareholders", amount_fen=10_000_001),  # ¥100,000.01 over 3 : 2 : 1 needs the largest remainder
+]
+
+
+def approved_company_plan(county: County, steps: list[Step] = COMPANY_PLAN) -> int:
+    with write_tx(county.engine) as conn:
+        plan_id = ex.create_plan(conn, county.ids["company"], 2025, steps)
+        ex.approve_plan(
+            conn,
+            plan_id,
+            approving_body="股东会",
+            resolution_date=date(2025, 12, 28),
+            document_no="和联司股决〔2025〕3号",
+        )
+    return plan_id
+
+
+def test_year_close_carries_profit_into_undistributed_profit(county: County) -> None:
+    company_with_shareholders(county)
+    with read_tx(county.engine) as conn:
+        co = county.ids["company"]
+        assert balance(conn, co, "3103") == 0
+        assert balance(conn, co, "5") == 0  # every income and expense account closed
+        assert balance(conn, co, "310404") == 180_000 * YUAN  # −20,000 brought forward + 200,000
+
+
+def test_company_with_prior_loss_and_reserve_cap_reached_mid_year(county: County) -> None:
+    company_with_shareholders(county)
+    plan_id = approved_company_plan(county)
+    with read_tx(county.engine) as conn:
+        run = ex.dry_run_plan(conn, plan_id)
+    assert run.facts.profit_fen == 200_000 * YUAN
+    assert run.facts.brought_forward_fen == -20_000 * YUAN
+    assert run.losses_covered_fen == 20_000 * YUAN
+    assert run.base_fen == 180_000 * YUAN
+    assert run.distributable_fen == 180_000 * YUAN
+    assert run.amount_of("statutory_reserve") == 10_000 * YUAN  # 10 % would be 18,000; the cap leaves 10,000
+    by_org = {s.recipient.key: s.amount_fen for s in run.lines[-1].shares}
+    assert by_org == {
+        county.ids["dingzikou"]: 5_000_000,
+        county.ids["huahuaqiao"]: 3_333_334,
+        county.ids["village1"]: 1_666_667,
+    }
+    assert run.undistributed_fen == 6_999_999  # ¥69,999.99 stays as 未分配利润
+    assert run.distributed_fen + run.undistributed_fen == run.distributable_fen
+
+
+def test_executing_a_plan_links_the_company_and_every_shareholder(county: County) -> None:
+    holdings = company_with_shareholders(county)
+    plan_id = approved_company_plan(county)
+    co = county.ids["company"]
+    with write_tx(county.engine) as conn:
+        done = ex.execute_plan(conn, plan_id)
+    assert len(done.entries) == 5  # distribution, transfer, three shareholders
+    with read_tx(county.engine) as conn:
+        links = set(
+            conn.execute(
+                select(entry_t.c.link_id).where(entry_t.c.id.in_([e.id for e in done.entries]))
+            ).scalars()
+        )
+        assert links == {done.link_id}
+        assert balance(conn, co, "310101") == 500_000 * YUAN
+        assert balance(conn, co, "2232") == 10_000_001
+        assert balance(conn, co, "310404") == 6_999_999
+        for sub in ("310401", "310402", "310403"):
+            assert balance(conn, co, sub) == 0
+        for name, holding in holdings.items():
+            payable = balance(conn, co, "2232", get_shareholding(conn, holding).counterparty_id)
+            assert -balance(conn, county.ids[name], "112") == payable
+            assert balance(conn, county.ids[name], "502") == payable
+        assert ex.get_plan(conn, plan_id).status == "executed"
+        for org in ("company", "dingzikou", "huahuaqiao", "village1"):
+            assert verify_org(conn, county.ids[org]) == []
+
+
+def test_capital_tie_is_checked_by_verify(county: County) -> None:
+    company_with_shareholders(county)
+    v1 = county.ids["village1"]
+    with write_tx(county.engine) as conn:
+        cp = company_counterparty(conn, v1, county.ids["company"])
+        lines = [Line("141", debit_fen=100, counterparty_id=cp), Line("102", credit_fen=100)]
+        post_entry(conn, Draft(org_id=v1, entry_date=date(2025, 2, 1), memo="误记", lines=lines))
+    with read_tx(county.engine) as conn:
+        problems = verify_org(conn, county.ids["village1"])
+    assert [p.check for p in problems] == ["capital_tie"]
+
+
+def test_plan_giving_out_more_than_distributable_is_refused(county: County) -> None:
+    company_with_shareholders(county)
+    with write_tx(county.engine) as conn:
+        plan_id = ex.create_plan(
+            conn,
+            county.ids["company"],
+            2025,
+            [Step("statutory_reserve", rate_bp=1_000), Step("shareholders", amount_fen=175_000 * YUAN)],
+        )
+        with pytest.raises(
+            PlanRefused, match="gives out 18500000 fen but only 18000000 fen is distributable"
+        ):
+            ex.dry_run_plan(conn, plan_id)
+
+
+def test_plan_breaking_the_statutory_order_is_refused(county: County) -> None:
+    with write_tx(county.engine) as conn, pytest.raises(PlanRefused) as refused:
+        ex.create_plan(
+            conn,
+            county.ids["company"],
+            2025,
+            [Step("shareholders", rate_bp=5_000), Step("statutory_reserve", rate_bp=1_000)],
+        )
+    assert "step 2 (statutory_reserve) comes after shareholders" in refused.value.message
+
+
+def test_plan_without_the_statutory_reserve_is_refused(county: County) -> None:
+    company_with_shareholders(county)
+    with write_tx(county.engine) as conn:
+        plan_id = ex.create_plan(conn, county.ids["company"], 2025, [Step("shareholders", rate_bp=5_000)])
+        with pytest.raises(PlanRefused, match="statutory reserve"):
+            ex.dry_run_plan(conn, plan_id)
+
+
+def _close_through(conn: Connection, org_id: int, last: str) -> None:
+    period = "2024-01"
+    while period <= last:
+        close_period(conn, org_id, period)
+        period = next_period(period)
+
+
+def test_failure_in_one_shareholders_books_posts_nothing_anywhere(county: County) -> None:
+    company_with_shareholders(county)
+    plan_id = approved_company_plan(county)
+    with write_tx(county.engine) as conn:
+        _close_through(conn, county.ids["village1"], "2025-12")
+    with write_tx(county.engine) as conn:
+        before = conn.execute(select(func.count()).select_from(entry_t)).scalar_one()
+    with pytest.raises(PeriodClosed), write_tx(county.engine) as conn:
+        ex.execute_plan(conn, plan_id)
+    with read_tx(county.engine) as conn:
+        assert conn.execute(select(func.count()).select_from(entry_t)).scalar_one() == before
+        assert (
+            conn.execute(
+                select(func.count()).select_from(entry_t).where(entry_t.c.source == "distribution")
+            ).scalar_one()
+            == 0
+        )
+        assert ex.get_plan(conn, plan_id).status == "approved"
+
+
+def test_reversing_a_plan_reverses_every_linked_entry(county: County) -> None:
+    company_with_shareholders(county)
+    plan_id = approved_company_plan(county)
+    co = county.ids["company"]
+    with write_tx(county.engine) as conn:
+        done = ex.execute_plan(conn, plan_id)
+        reversals = ex.reverse_plan(conn, plan_id, entry_date=date(2025, 12, 31))
+    assert len(reversals) == len(done.entries)
+    with read_tx(county.engine) as conn:
+        assert {
+            r.reverses_id
+            for r in conn.execute(select(entry_t).where(entry_t.c.id.in_([r.id for r in reversals])))
+        } == {e.id for e in done.entries}
+        assert balance(conn, co, "2232") == 0
+        assert balance(conn, co, "310101") == 490_000 * YUAN
+        assert balance(conn, co, "310404") == 180_000 * YUAN
+        for name in ("dingzikou", "huahuaqiao", "village1"):
+            assert balance(conn, county.ids[name], "502") == 0
+        assert ex.get_plan(conn, plan_id).status == "reversed"
+    # a corrected version can then be approved and executed
+    second = approved_company_plan(
+        county, [Step("statutory_reserve", rate_bp=1_000), Step("shareholders", rate_bp=10_000)]
+    )
+    with write_tx(county.engine) as conn:
+        assert ex.get_plan(conn, second).version == 2
+        ex.execute_plan(conn, second)
+        assert balance(conn, co, "2232") == 170_000 * YUAN
+        assert balance(conn, co, "310404") == 0
+
+
+def test_dividend_payment_links_both_sides_and_blocks_reversal(county: County) -> None:
+    company_with_shareholders(county)
+    plan_id = approved_company_plan(county)
+    co, dz = county.ids["company"], county.ids["dingzikou"]
+    with write_tx(county.engine) as conn:
+        ex.execute_plan(conn, plan_id)
+        ex.pay_dividend(
+            conn, co, shareholder_org_id=dz, amount_fen=5_000_000, paid_on=date(2026, 1, 15), plan_id=plan_id
+        )
+    with read_tx(county.engine) as conn:
+        assert balance(conn, dz, "112") == 0
+        assert balance(conn, dz, "102") == -(300_000 * YUAN - 300_000 * YUAN + 5_000_000)
+        paid = conn.execute(select(ex.payment_t)).one()
+        both = conn.execute(select(entry_t.c.org_id).where(entry_t.c.link_id == paid.link_id)).scalars().all()
+        assert sorted(both) == sorted([co, dz])
+    with write_tx(county.engine) as conn, pytest.raises(Conflict, match="paid"):
+        ex.reverse_plan(conn, plan_id, entry_date=date(2026, 1, 31))
+
+
+def test_executing_before_the_year_is_closed_is_refused(county: County) -> None:
+    with write_tx(county.engine) as conn:
+        book(conn, county.ids["company"], date(2026, 3, 1), "收入", ("1002", "Dr", 100), ("5001", "Cr", 100))
+        plan_id = ex.create_plan(
+            conn, county.ids["company"], 2026, [Step("statutory_reserve", rate_bp=1_000)]
+        )
+        ex.approve_plan(
+            conn, plan_id, approving_body="股东会", resolution_date=date(2026, 12, 1), document_no="X1"
+        )
+        with pytest.raises(Conflict, match="close the year 2026 first"):
+            ex.execute_plan(conn, plan_id)
