@@ -1,0 +1,302 @@
+"""Statement accounts and statement imports: parsed lines into the database, all or nothing.
+
+``import_statement`` parses a whole file first (``importers.parse_statement``: one error listing every
+problem, with line and column, and nothing written), then, in the caller's transaction, records the import
+and inserts the lines whose ``key`` the account does not hold yet. So re-importing an overlapping export
+adds only the new lines, and a file that fails anywhere adds none. Imports into one account are
+serialised (a row lock on PostgreSQL; SQLite's write transactions are serial anyway), and the insert also
+says ``ON CONFLICT DO NOTHING`` as a last defence against a concurrent writer.
+
+This module never matches lines to postings and never writes journal entries.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, select
+
+from ledger.db.models import Account
+from ledger.errors import Conflict, NotFound, ValidationError
+from ledger.orgs import get_org, now, require_books
+from ledger.reconcile.importers import StatementLine, parse_statement
+from ledger.reconcile.models import (
+    SOURCES_BY_KIND,
+    STATEMENT_ACCOUNT_KINDS,
+    StatementAccount,
+    StatementImport,
+    StatementLineRow,
+)
+
+account_t = StatementAccount.__table__
+import_t = StatementImport.__table__
+sline_t = StatementLineRow.__table__
+chart_t = Account.__table__
+
+_LINE_COLUMNS = (
+    "org_id",
+    "statement_account_id",
+    "import_id",
+    "key",
+    "source",
+    "line_no",
+    "occurred_at",
+    "amount_fen",
+    "fee_fen",
+    "balance_fen",
+    "reference",
+    "merchant_ref",
+    "counterparty",
+    "counterparty_account",
+    "memo",
+    "kind",
+)
+_KEY_CHUNK = 5000
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """What one import did: ``line_count`` lines in the file, ``new_count`` of them added."""
+
+    import_id: int
+    statement_account_id: int
+    source: str
+    encoding: str
+    file_name: str
+    sha256: str
+    line_count: int
+    new_count: int
+
+    @property
+    def duplicate_count(self) -> int:
+        return self.line_count - self.new_count
+
+
+def create_statement_account(
+    conn: Connection,
+    org_id: int,
+    *,
+    ledger_account: str,
+    kind: str,
+    name: str,
+    account_no: str = "",
+) -> int:
+    """Register a bank / WeChat Pay / Alipay account whose money is booked on ``ledger_account``."""
+    require_books(get_org(conn, org_id))
+    if kind not in STATEMENT_ACCOUNT_KINDS:
+        raise ValidationError(f"kind is one of {', '.join(STATEMENT_ACCOUNT_KINDS)}", field="kind")
+    if not name.strip():
+        raise ValidationError("a statement account needs a name", field="name")
+    chart = conn.execute(
+        select(chart_t.c.id, chart_t.c.account_class).where(
+            chart_t.c.org_id == org_id, chart_t.c.code == ledger_account
+        )
+    ).first()
+    if chart is None:
+        raise NotFound(f"no account {ledger_account} in this org's chart", field="ledger_account")
+    if chart.account_class != "asset":
+        raise ValidationError(
+            f"account {ledger_account} is not an asset account (银行存款 / 其他货币资金)",
+            field="ledger_account",
+        )
+    if conn.execute(
+        select(account_t.c.id).where(account_t.c.org_id == org_id, account_t.c.name == name)
+    ).first():
+        raise Conflict(f"a statement account named {name!r} already exists", field="name")
+    return conn.execute(
+        insert(account_t)
+        .values(
+            org_id=org_id,
+            ledger_account=ledger_account,
+            kind=kind,
+            name=name.strip(),
+            account_no=account_no.strip(),
+            created_at=now(),
+        )
+        .returning(account_t.c.id)
+    ).scalar_one()
+
+
+def get_statement_account(conn: Connection, org_id: int, statement_account_id: int, *, lock: bool = False):  # type: ignore[no-untyped-def]
+    """The statement account row, if it is this org's (404 otherwise); ``lock`` takes a row lock (PG)."""
+    stmt = select(account_t).where(account_t.c.id == statement_account_id, account_t.c.org_id == org_id)
+    if lock and conn.dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    row = conn.execute(stmt).first()
+    if row is None:
+        raise NotFound(f"statement account {statement_account_id} does not exist", field="account")
+    return row
+
+
+def list_statement_accounts(conn: Connection, org_id: int) -> list[dict[str, Any]]:
+    return [
+        dict(r)
+        for r in conn.execute(
+            select(account_t).where(account_t.c.org_id == org_id).order_by(account_t.c.id)
+        ).mappings()
+    ]
+
+
+def _db_time(conn: Connection, value: datetime) -> object:
+    """Driver-level parameters: on SQLite, SQLAlchemy's own text format (naive stays naive)."""
+    if conn.dialect.name == "sqlite":
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+    return value
+
+
+def _existing_keys(conn: Connection, statement_account_id: int, keys: list[str]) -> set[str]:
+    found: set[str] = set()
+    for start in range(0, len(keys), _KEY_CHUNK):
+        chunk = keys[start : start + _KEY_CHUNK]
+        found.update(
+            conn.execute(
+                select(sline_t.c.key).where(
+                    sline_t.c.statement_account_id == statement_account_id, sline_t.c.key.in_(chunk)
+                )
+            ).scalars()
+        )
+    return found
+
+
+def store_lines(
+    conn: Connection,
+    org_id: int,
+    statement_account_id: int,
+    lines: list[StatementLine],
+    *,
+    source: str,
+    encoding: str,
+    file_name: str,
+    sha256: str,
+    user_id: int | None = None,
+) -> ImportResult:
+    """Record an import of already parsed ``lines`` and insert those the account does not hold yet."""
+    account = get_statement_account(conn, org_id, statement_account_id, lock=True)
+    allowed = SOURCES_BY_KIND[account.kind]
+    if source not in allowed:
+        raise ValidationError(
+            f"a {account.kind} account takes {' or '.join(allowed)} files, not {source}", field="file"
+        )
+    earlier = conn.execute(
+        select(import_t.c.source)
+        .where(import_t.c.statement_account_id == statement_account_id, import_t.c.source != source)
+        .limit(1)
+    ).first()
+    if earlier is not None:
+        # A trade bill and a fund bill of one merchant account describe the same money twice.
+        raise Conflict(
+            f"this account holds {earlier.source} lines; import {source} files into an account of their own",
+            field="file",
+        )
+    keys = [line.key for line in lines]
+    if len(set(keys)) != len(keys):
+        raise ValidationError("the file gives two lines the same key", field="file")
+    existing = _existing_keys(conn, statement_account_id, keys)
+    fresh = [line for line in lines if line.key not in existing]
+    import_id = conn.execute(
+        insert(import_t)
+        .values(
+            org_id=org_id,
+            statement_account_id=statement_account_id,
+            file_name=file_name[:255],
+            sha256=sha256,
+            source=source,
+            encoding=encoding[:16],
+            line_count=len(lines),
+            new_count=len(fresh),
+            imported_by=user_id,
+            imported_at=now(),
+        )
+        .returning(import_t.c.id)
+    ).scalar_one()
+    if fresh:
+        mark = "?" if conn.dialect.name == "sqlite" else "%s"
+        sql = (
+            f"INSERT INTO statement_line ({', '.join(_LINE_COLUMNS)}) "
+            f"VALUES ({', '.join([mark] * len(_LINE_COLUMNS))}) "
+            "ON CONFLICT (statement_account_id, key) DO NOTHING"
+        )
+        conn.exec_driver_sql(
+            sql,
+            [
+                (
+                    org_id,
+                    statement_account_id,
+                    import_id,
+                    ln.key,
+                    ln.source,
+                    ln.line_no,
+                    _db_time(conn, ln.occurred_at),
+                    ln.amount_fen,
+                    ln.fee_fen,
+                    ln.balance_fen,
+                    ln.reference,
+                    ln.merchant_ref,
+                    ln.counterparty,
+                    ln.counterparty_account,
+                    ln.memo,
+                    ln.kind,
+                )
+                for ln in fresh
+            ],
+        )
+        inserted = conn.execute(
+            select(func.count()).select_from(sline_t).where(sline_t.c.import_id == import_id)
+        ).scalar_one()
+        if inserted != len(fresh):
+            raise Conflict(
+                "another import into this account ran at the same time; import again", field="file"
+            )
+    return ImportResult(
+        import_id, statement_account_id, source, encoding, file_name, sha256, len(lines), len(fresh)
+    )
+
+
+def import_statement(
+    conn: Connection,
+    org_id: int,
+    statement_account_id: int,
+    path: str | Path,
+    user_id: int | None = None,
+    *,
+    file_name: str | None = None,
+    source: str | None = None,
+    encoding: str | None = None,
+) -> ImportResult:
+    """Parse ``path`` and store its new lines in the caller's transaction: every line or none.
+
+    A file that does not parse raises ``StatementParseError`` (line and column of each problem) before
+    anything is written; any later error leaves the transaction to the caller to roll back.
+    """
+    path = Path(path)
+    get_statement_account(conn, org_id, statement_account_id)  # 404 before the work of parsing
+    parsed = parse_statement(path, source, encoding=encoding)
+    sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
+    return store_lines(
+        conn,
+        org_id,
+        statement_account_id,
+        parsed.lines,
+        source=parsed.source,
+        encoding=parsed.encoding,
+        file_name=file_name or path.name,
+        sha256=sha256,
+        user_id=user_id,
+    )
+
+
+def list_imports(conn: Connection, org_id: int, statement_account_id: int) -> list[dict[str, Any]]:
+    return [
+        dict(r)
+        for r in conn.execute(
+            select(import_t)
+            .where(import_t.c.org_id == org_id, import_t.c.statement_account_id == statement_account_id)
+            .order_by(import_t.c.id)
+        ).mappings()
+    ]
