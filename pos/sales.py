@@ -510,7 +510,12 @@ def create_refund(
         .where(line_t.c.sale_id.in_(refund_ids))
         .group_by(line_t.c.original_line_id)
     ):
-        done[r.original_line_id] = {"qty": -r.qty, "amount": -r.amount, "net": -r.net, "cost": -r.cost}
+        done[r.original_line_id] = {
+            "qty": -int(r.qty),
+            "amount": -int(r.amount),
+            "net": -int(r.net),
+            "cost": -int(r.cost),
+        }
 
     from pos.models import PosProduct
 

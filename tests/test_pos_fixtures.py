@@ -149,3 +149,89 @@ def build_shop(county: County, client: TestClient, *, stock: bool = True) -> Sho
     assert r.status_code == 201, r.text
     shop.shift2 = r.json()["id"]
     return shop
+
+
+def seed_sales(shop: Shop, shift_id: int, n: int) -> None:
+    """``n`` two-egg sales (cash or WeChat) written straight into the tables, stock relieved to match."""
+    from datetime import timedelta
+
+    from sqlalchemy import insert, update
+
+    from ledger.db.engine import write_tx
+    from ledger.money import split_tax_inclusive
+    from pos.models import PosPayment, PosProduct, PosSale, PosSaleLine, PosStock
+
+    sale_t, line_t, pay_t = PosSale.__table__, PosSaleLine.__table__, PosPayment.__table__
+    stock_t, prod_t = PosStock.__table__, PosProduct.__table__
+    net, tax = split_tax_inclusive(300, 100)
+    start = datetime.now(UTC) - timedelta(hours=1)
+    with write_tx(shop.county.engine) as conn:
+        egg = conn.execute(
+            select(prod_t.c.id).where(prod_t.c.org_id == shop.company, prod_t.c.sku == "EGG")
+        ).scalar_one()
+        day = start.date()
+        rows = [
+            {
+                "org_id": shop.company,
+                "store_id": shop.store1,
+                "shift_id": shift_id,
+                "kind": "sale",
+                "business_date": day,
+                "receipt_seq": 100_000 + i,
+                "receipt_no": f"seed-{i}",
+                "sold_at": start,
+                "channel": "counter",
+                "total_fen": 300,
+                "tax_fen": tax,
+                "cost_fen": 200,
+                "tendered_fen": 300,
+                "change_fen": 0,
+                "idempotency_key": f"seed-{shift_id}-{i}",
+                "request_hash": "seed",
+                "response_json": "{}",
+                "created_at": start,
+            }
+            for i in range(n)
+        ]
+        ids = (
+            conn.execute(insert(sale_t).returning(sale_t.c.id, sort_by_parameter_order=True), rows)
+            .scalars()
+            .all()
+        )
+        conn.execute(
+            insert(line_t),
+            [
+                {
+                    "org_id": shop.company,
+                    "sale_id": sid,
+                    "line_no": 1,
+                    "product_id": egg,
+                    "qty_milli": 2000,
+                    "unit_price_fen": 150,
+                    "amount_fen": 300,
+                    "net_fen": net,
+                    "tax_fen": tax,
+                    "tax_rate_bp": 100,
+                    "product_category": "禽蛋",
+                    "cost_fen": 200,
+                }
+                for sid in ids
+            ],
+        )
+        conn.execute(
+            insert(pay_t),
+            [
+                {
+                    "org_id": shop.company,
+                    "sale_id": sid,
+                    "method": "cash" if i % 2 else "wechat",
+                    "amount_fen": 300,
+                }
+                for i, sid in enumerate(ids)
+            ],
+        )
+        conn.execute(
+            update(stock_t)
+            .where(stock_t.c.store_id == shop.store1, stock_t.c.product_id == egg)
+            .values(qty_milli=stock_t.c.qty_milli - 2000 * n, value_fen=stock_t.c.value_fen - 200 * n)
+        )
