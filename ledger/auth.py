@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass, field
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
@@ -20,6 +21,7 @@ from sqlalchemy import Connection, insert, select
 from ledger.db.models import ROLES, ApiToken, AuditLog, Org, Store, UserAccount
 from ledger.errors import Conflict, Forbidden, NotFound, Unauthenticated, ValidationError
 from ledger.orgs import get_org, now, subtree_ids
+from ledger.settings import get_settings
 
 user_t = UserAccount.__table__
 token_t = ApiToken.__table__
@@ -27,7 +29,13 @@ store_t = Store.__table__
 org_t = Org.__table__
 audit_t = AuditLog.__table__
 
-_hasher = PasswordHasher()
+
+@cache
+def _hasher() -> PasswordHasher:
+    settings = get_settings()
+    return PasswordHasher(time_cost=settings.argon2_time_cost, memory_cost=settings.argon2_memory_kib)
+
+
 TOKEN_PREFIX = "cs_"
 
 
@@ -76,7 +84,7 @@ def hash_token(token: str) -> str:
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return _hasher().hash(password)
 
 
 def create_user(
@@ -156,10 +164,10 @@ def principal_for_user(conn: Connection, user_id: int) -> Principal:
 def check_password(conn: Connection, username: str, password: str) -> Principal:
     row = conn.execute(select(user_t).where(user_t.c.username == username)).first()
     if row is None or row.disabled or not row.password_hash:
-        _hasher.hash(password)  # spend the same time as a real check
+        _hasher().hash(password)  # spend the same time as a real check
         raise Unauthenticated("wrong username or password")
     try:
-        _hasher.verify(row.password_hash, password)
+        _hasher().verify(row.password_hash, password)
     except VerificationError:
         raise Unauthenticated("wrong username or password") from None
     return _principal(conn, row)

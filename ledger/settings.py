@@ -15,6 +15,9 @@ class Settings(BaseSettings):
     secret_key: str = "dev-only-change-me"
     max_upload_bytes: int = 20 * 1024 * 1024
     max_sale_lead_seconds: int = 300
+    # argon2id cost for passwords (OWASP-style defaults); tests lower them to keep the suite quick.
+    argon2_time_cost: int = 3
+    argon2_memory_kib: int = 65536
 
 
 @lru_cache

@@ -14,6 +14,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+# Cheap password hashing for tests only (the product's defaults are argon2id t=3, m=64 MiB).
+os.environ.setdefault("CUNSHE_ARGON2_TIME_COST", "1")
+os.environ.setdefault("CUNSHE_ARGON2_MEMORY_KIB", "1024")
+
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
@@ -35,6 +39,10 @@ PG_ADMIN = f"postgresql://postgres@{PG_HOST}:5432/postgres"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
 _counter = itertools.count()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--seed", type=int, default=None, help="replay one seed of the deterministic simulation")
 
 
 def _pg_reachable() -> str | None:
@@ -118,7 +126,7 @@ class County:
         return {"Authorization": f"Bearer {self.tokens[who]}"}
 
 
-def build_county(engine: Engine) -> County:
+def build_county(engine: Engine, *, users: bool = True) -> County:
     c = County(engine)
     with write_tx(engine) as conn:
         c.ids["county"] = create_org(conn, code="yanhe", name="沿河县", kind="county")
@@ -164,7 +172,7 @@ def build_county(engine: Engine) -> County:
         c.stores["store3"] = create_store(
             conn, company_id=c.ids["company2"], code="store3", name="村社联动超市三号店"
         )
-        users = {
+        user_specs = {
             "admin": dict(role="admin"),
             "officer": dict(role="officer", scope_org_id=c.ids["heping"]),
             "officer_tuanjie": dict(role="officer", scope_org_id=c.ids["tuanjie"]),
@@ -172,7 +180,7 @@ def build_county(engine: Engine) -> County:
             "cashier": dict(role="cashier", scope_store_id=c.stores["store1"]),
             "cashier2": dict(role="cashier", scope_store_id=c.stores["store2"]),
         }
-        for name, kw in users.items():
+        for name, kw in user_specs.items() if users else ():
             c.user_ids[name] = create_user(conn, username=name, password="correct horse battery", **kw)
             c.tokens[name] = issue_token(conn, c.user_ids[name], "test")
     return c
