@@ -1,0 +1,287 @@
+"""The web workbench over HTTP (TestClient): login and logout, the signed session cookie, CSRF on every form,
+security headers, login throttling, the scope rules, the dashboard, the trial balance and closing a month."""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import date
+
+import pytest
+from fastapi.testclient import TestClient
+
+from ledger.db.engine import write_tx
+from ledger.periods import closed_through
+from ledger.posting import Draft, Line, post_entry
+from ledger.web.security import LoginThrottle, TooManyAttempts
+from ledger.web.session import COOKIE_NAME, sign, signing_key, unsign
+from tests.conftest import County
+
+PASSWORD = "correct horse battery"
+
+
+def csrf_of(html: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found, "the page has no CSRF field"
+    return found.group(1)
+
+
+def log_in(client: TestClient, username: str, password: str = PASSWORD) -> str:
+    """Log in through the form; the page that follows. Its CSRF token serves the next forms."""
+    token = csrf_of(client.get("/web/login").text)
+    response = client.post(
+        "/web/login", data={"username": username, "password": password, "csrf_token": token, "next": "/web/"}
+    )
+    assert response.status_code == 200, response.text
+    return response.text
+
+
+def post_rent(county: County, org: str, day: date, fen: int) -> None:
+    with write_tx(county.engine) as conn:
+        post_entry(
+            conn,
+            Draft(
+                org_id=county.ids[org],
+                entry_date=day,
+                memo="收到门面租金",
+                lines=[Line("102", debit_fen=fen), Line("501", credit_fen=fen)],
+            ),
+        )
+
+
+def test_a_page_without_a_session_sends_the_browser_to_the_login_page(
+    county: County, client: TestClient
+) -> None:
+    response = client.get("/web/", follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/web/login?next=%2Fweb%2F"
+    assert client.get("/", follow_redirects=False).headers["location"] == "/web/"
+
+
+def test_officer_logs_in_and_sees_every_org_of_the_street_with_books(
+    county: County, client: TestClient
+) -> None:
+    page = log_in(client, "officer")
+    assert "街道总览" in page
+    for name in ("丁字口社区", "花花桥社区", "示范村一", "和平街道村社合股联营集体经济公司"):
+        assert name in page
+    assert "红星桥社区" not in page  # another street's community
+    cookie = client.cookies[COOKIE_NAME]
+    assert (
+        unsign(cookie, signing_key(client.app.state.settings.secret_key))["u"] == county.user_ids["officer"]
+    )
+
+
+def test_the_session_cookie_is_httponly_samesite_lax_and_signed(county: County, client: TestClient) -> None:
+    token = csrf_of(client.get("/web/login").text)
+    response = client.post(
+        "/web/login",
+        data={"username": "officer", "password": PASSWORD, "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303
+    header = response.headers["set-cookie"]
+    assert "HttpOnly" in header and "SameSite=lax" in header and "Max-Age=28800" in header
+    assert "Secure" not in header  # plain http in the test; https requests get Secure
+
+    # A cookie re-signed with another key, or with its payload edited, is no session at all.
+    real = client.cookies[COOKIE_NAME]
+    key = signing_key(client.app.state.settings.secret_key)
+    assert unsign(real, key) is not None
+    body, mac = real.split(".")
+    assert unsign(f"{body}x.{mac}", key) is None
+    forged = sign({"s": "x", "c": "y", "l": "zh", "e": int(time.time()) + 600, "u": 1}, signing_key("guess"))
+    client.cookies.clear()
+    client.cookies.set(COOKIE_NAME, forged)
+    assert client.get("/web/", follow_redirects=False).status_code == 303
+
+
+def test_secure_cookie_over_https(county: County, engine) -> None:  # type: ignore[no-untyped-def]
+    from ledger.app import create_app
+    from ledger.settings import Settings
+
+    app = create_app(Settings(database_url=str(engine.url)), engine=engine)
+    with TestClient(app, base_url="https://testserver") as tc:
+        assert "Secure" in tc.get("/web/login").headers["set-cookie"]
+
+
+def test_an_expired_session_is_ignored() -> None:
+    key = signing_key("k")
+    cookie = sign({"s": "a", "c": "b", "l": "zh", "e": 1000}, key)
+    assert unsign(cookie, key, now=999) is not None
+    assert unsign(cookie, key, now=1000) is None
+
+
+def test_wrong_password_shows_the_form_again_and_logs_nobody_in(county: County, client: TestClient) -> None:
+    token = csrf_of(client.get("/web/login").text)
+    response = client.post(
+        "/web/login", data={"username": "officer", "password": "nope", "csrf_token": token}
+    )
+    assert response.status_code == 401
+    assert "用户名或密码错误" in response.text
+    assert client.get("/web/", follow_redirects=False).status_code == 303
+
+
+def test_logout_ends_the_session_and_the_old_cookie_stops_working(county: County, client: TestClient) -> None:
+    page = log_in(client, "officer")
+    old_cookie = client.cookies[COOKIE_NAME]
+    response = client.post("/web/logout", data={"csrf_token": csrf_of(page)})
+    assert response.status_code == 200 and "已退出登录" in response.text
+    assert client.get("/web/", follow_redirects=False).status_code == 303
+    client.cookies.clear()
+    client.cookies.set(COOKIE_NAME, old_cookie)  # a copy kept from before the logout
+    assert client.get("/web/", follow_redirects=False).status_code == 303
+
+
+@pytest.mark.parametrize(
+    ("path", "data"),
+    [
+        ("/web/login", {"username": "officer", "password": PASSWORD}),
+        ("/web/logout", {}),
+        ("/web/orgs/0/close", {}),
+    ],
+)
+def test_a_form_posted_without_the_csrf_token_is_refused(
+    county: County, client: TestClient, path: str, data: dict[str, str]
+) -> None:
+    if path != "/web/login":
+        log_in(client, "officer")
+    if path.startswith("/web/orgs"):
+        path = f"/web/orgs/{county.ids['dingzikou']}/close"
+        data = {"period": "2026-01"}
+    response = client.post(path, data=data)
+    assert response.status_code == 403
+    assert "表单已失效" in response.text
+    wrong = client.post(path, data={**data, "csrf_token": "not-the-token"})
+    assert wrong.status_code == 403
+    with write_tx(county.engine) as conn:
+        assert closed_through(conn, county.ids["dingzikou"]) is None
+
+
+def test_a_login_csrf_token_from_before_login_is_worthless_after(county: County, client: TestClient) -> None:
+    before = csrf_of(client.get("/web/login").text)
+    log_in(client, "officer")
+    response = client.post(
+        f"/web/orgs/{county.ids['dingzikou']}/close", data={"period": "2026-01", "csrf_token": before}
+    )
+    assert response.status_code == 403
+
+
+def test_pages_carry_the_security_headers(county: County, client: TestClient) -> None:
+    for response in (client.get("/web/login"), client.get("/web/static/web.css"), client.get("/web/orgs/1")):
+        csp = response.headers["content-security-policy"]
+        assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "frame-ancestors 'none'" in csp
+        assert response.headers["x-frame-options"] == "DENY"
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["referrer-policy"] == "same-origin"
+    assert "<script" not in client.get("/web/login").text
+
+
+def test_five_failed_logins_lock_that_username_from_that_address(county: County, client: TestClient) -> None:
+    token = csrf_of(client.get("/web/login").text)
+    for _ in range(5):
+        response = client.post(
+            "/web/login", data={"username": "officer", "password": "x", "csrf_token": token}
+        )
+        assert response.status_code == 401
+    locked = client.post(
+        "/web/login", data={"username": "officer", "password": PASSWORD, "csrf_token": token}
+    )
+    assert locked.status_code == 429
+    assert int(locked.headers["retry-after"]) > 0
+    assert "尝试次数过多" in locked.text
+    # Another username from the same address is not locked out by someone guessing at "officer".
+    other = client.post(
+        "/web/login", data={"username": "community", "password": PASSWORD, "csrf_token": token}
+    )
+    assert other.status_code == 200
+
+
+def test_the_throttle_forgets_failures_older_than_its_window() -> None:
+    throttle = LoginThrottle(max_failures=5, window=900)
+    for i in range(5):
+        throttle.failed("Officer", "10.0.0.1", now=1000 + i)
+    with pytest.raises(TooManyAttempts):
+        throttle.check("officer", "10.0.0.1", now=1010)
+    throttle.check("officer", "10.0.0.2", now=1010)  # another address
+    throttle.check("officer", "10.0.0.1", now=1000 + 900 + 1)  # the first failure left the window
+
+
+def test_community_user_sees_only_its_own_org_and_gets_404_for_another(
+    county: County, client: TestClient
+) -> None:
+    page = log_in(client, "community")
+    assert "丁字口社区" in page and "花花桥社区" not in page
+    assert client.get(f"/web/orgs/{county.ids['dingzikou']}").status_code == 200
+    for other in ("huahuaqiao", "company", "hongxingqiao", "heping"):
+        response = client.get(f"/web/orgs/{county.ids[other]}")
+        assert response.status_code == 404, other
+        assert "页面不存在" in response.text
+        assert "花花桥" not in response.text
+
+
+def test_community_user_cannot_close_a_period(county: County, client: TestClient) -> None:
+    page = log_in(client, "community")
+    org_page = client.get(f"/web/orgs/{county.ids['dingzikou']}").text
+    assert "只读" in org_page and 'action="/web/orgs' not in org_page.split("期末结账")[1]
+    response = client.post(
+        f"/web/orgs/{county.ids['dingzikou']}/close", data={"period": "2026-01", "csrf_token": csrf_of(page)}
+    )
+    assert response.status_code == 403
+
+
+def test_officer_of_another_street_gets_404(county: County, client: TestClient) -> None:
+    log_in(client, "officer_tuanjie")
+    assert client.get(f"/web/orgs/{county.ids['dingzikou']}").status_code == 404
+    assert client.get(f"/web/orgs/{county.ids['hongxingqiao']}").status_code == 200
+
+
+def test_trial_balance_page_shows_the_month_and_the_officer_closes_it(
+    county: County, client: TestClient
+) -> None:
+    post_rent(county, "dingzikou", date(2026, 1, 15), 123_450)
+    log_in(client, "officer")
+    org = county.ids["dingzikou"]
+    assert "2026-01" in client.get("/web/").text  # the first month with entries is the one to close
+    page = client.get(f"/web/orgs/{org}").text
+    assert "科目余额表" in page and "银行存款" in page and "经营收入" in page
+    assert "1,234.50" in page
+    assert 'name="period" value="2026-01"' in page
+    response = client.post(f"/web/orgs/{org}/close", data={"period": "2026-01", "csrf_token": csrf_of(page)})
+    assert response.status_code == 200
+    assert "2026-01 已结账" in response.text
+    with write_tx(county.engine) as conn:
+        assert closed_through(conn, org) == "2026-01"
+    dashboard = client.get("/web/").text
+    assert "2026-01" in dashboard and "2026-02" in dashboard
+
+
+def test_closing_out_of_order_shows_the_reason_on_an_error_page(county: County, client: TestClient) -> None:
+    post_rent(county, "dingzikou", date(2026, 1, 15), 10_000)
+    page = log_in(client, "officer")
+    response = client.post(
+        f"/web/orgs/{county.ids['dingzikou']}/close", data={"period": "2026-02", "csrf_token": csrf_of(page)}
+    )
+    assert response.status_code == 409
+    assert "close 2026-01 first" in response.text
+
+
+def test_english_switch_is_remembered_in_the_session(county: County, client: TestClient) -> None:
+    log_in(client, "officer")
+    assert "Street dashboard" in client.get("/web/?lang=en").text
+    page = client.get(f"/web/orgs/{county.ids['dingzikou']}").text
+    assert "Trial balance" in page and "Close the period" in page
+    assert "街道总览" in client.get("/web/?lang=zh").text
+
+
+def test_login_redirects_only_to_pages_of_this_site(county: County, client: TestClient) -> None:
+    token = csrf_of(client.get("/web/login").text)
+    for target in ("https://evil.example/", "//evil.example/web/", "/web/\\evil"):
+        response = client.post(
+            "/web/login",
+            data={"username": "officer", "password": PASSWORD, "csrf_token": token, "next": target},
+            follow_redirects=False,
+        )
+        assert response.headers["location"] == "/web/"
+        client.cookies.clear()
+        token = csrf_of(client.get("/web/login").text)
