@@ -1,0 +1,367 @@
+"""Reports built from real books: statements that foot on generated data for both standards, PDFs read
+back and checked against the entries in ``test_reports_books``, XLSX against JSON, and roll-ups that add
+up the orgs below without mixing the two standards.
+
+PDF tests run on SQLite only (the figures are the same on PostgreSQL, where the non-PDF tests run too).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pandas as pd
+import pdfplumber
+import pytest
+
+from ledger.db.engine import read_tx
+from ledger.errors import ValidationError
+from ledger.money import amount_in_words, format_money
+from reports.builders_base import ReportPeriod, parse_report_period
+from reports.registry import REPORTS, build_report
+from reports.render import render_pdf, render_xlsx, to_json
+from tests.conftest import County
+from tests.test_reports_books import (
+    COMMUNITY_INCOME,
+    COMMUNITY_NET,
+    COMPANY_NET_Q1,
+    COMPANY_REVENUE_Q1,
+    COMPANY_SALES,
+    RESERVE,
+    TO_MEMBERS,
+    post_community_year,
+    post_company_quarter,
+    post_random_books,
+)
+
+GENERATED = datetime(2026, 1, 5, 2, 0, tzinfo=UTC)
+YEAR = ReportPeriod("2025-01", "2025-12")
+Q1 = ReportPeriod("2025-01", "2025-03")
+sqlite_only = pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
+
+
+@pytest.fixture
+def books(county: County) -> County:
+    """丁字口社区's textbook year (closed, distributed), the company's first quarter, random books."""
+    post_community_year(county.engine, county.ids["dingzikou"])
+    post_company_quarter(county.engine, county.ids["company"], county.stores)
+    post_random_books(county.engine, county.ids["huahuaqiao"], "collective", seed=11, n=60)
+    post_random_books(county.engine, county.ids["village1"], "collective", seed=12, n=40)
+    post_random_books(county.engine, county.ids["company2"], "small_enterprise", seed=13, n=60)
+    return county
+
+
+def build(county: County, name: str, org: str, period: ReportPeriod, **kwargs):  # type: ignore[no-untyped-def]
+    with read_tx(county.engine) as conn:
+        return build_report(conn, name, county.ids[org], period, generated_at=GENERATED, **kwargs)
+
+
+def pdf_pages(pdf: bytes) -> list[str]:
+    with pdfplumber.open(io.BytesIO(pdf)) as document:
+        return [page.extract_text() or "" for page in document.pages]
+
+
+def flat(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+def line_values(report, column: str) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    frame = report.tables[0].frame
+    lines = frame[frame["line_no"].notna()]
+    return {k: int(v) for k, v in zip(lines["key"], lines[column], strict=True)}
+
+
+# --- periods ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("period", "expected", "label"),
+    [
+        ("2025-03", ("2025-03", "2025-03"), "2025年3月"),
+        ("2025-Q2", ("2025-04", "2025-06"), "2025年第2季度"),
+        ("2025", ("2025-01", "2025-12"), "2025年度"),
+    ],
+)
+def test_report_periods_read_as_a_reader_writes_them(
+    period: str, expected: tuple[str, str], label: str
+) -> None:
+    parsed = parse_report_period(period)
+    assert (parsed.from_period, parsed.to_period) == expected
+    assert parsed.label() == label
+
+
+@pytest.mark.parametrize("bad", ["2025-13", "2025-Q5", "25", "2025/03", "../etc"])
+def test_a_malformed_period_is_a_422_naming_the_field(bad: str) -> None:
+    with pytest.raises(ValidationError) as raised:
+        parse_report_period(bad)
+    assert raised.value.field == "period"
+
+
+# --- statements foot on generated books (both standards, both databases) ------------------------------------
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_every_statement_foots_on_generated_books_of_both_standards(county: County, seed: int) -> None:
+    post_random_books(county.engine, county.ids["huahuaqiao"], "collective", seed=seed, n=80)
+    post_random_books(county.engine, county.ids["company2"], "small_enterprise", seed=seed + 100, n=80)
+    for org in ("huahuaqiao", "company2"):
+        for period in (ReportPeriod("2025-03", "2025-03"), Q1, YEAR):
+            for name in ("balance-sheet", "income-statement", "trial-balance"):
+                report = build(county, name, org, period)  # raises StatementDoesNotFoot if it does not foot
+                assert report.totals
+    for standard in ("collective", "small_enterprise"):
+        for name in ("balance-sheet", "income-statement", "trial-balance"):
+            assert build(county, name, "county", YEAR, standard=standard).totals
+
+
+def test_collective_income_statement_reads_the_year_before_the_closing_entries(books: County) -> None:
+    report = build(books, "income-statement", "dingzikou", YEAR)
+    values = line_values(report, "本年数")
+    assert values["operating_revenue"] == COMMUNITY_INCOME["50102"] + COMMUNITY_INCOME["50103"]
+    assert values["subsidy_income"] == COMMUNITY_INCOME["503"]
+    assert values["net_income"] == COMMUNITY_NET == 12_550_000
+    assert values["reserve"] == RESERVE
+    assert values["to_members"] == TO_MEMBERS
+    assert values["undistributed_end"] == COMMUNITY_NET - RESERVE - TO_MEMBERS
+    assert report.title == "收益及收益分配表"
+
+
+def test_collective_balance_sheet_foots_after_the_year_end_close(books: County) -> None:
+    report = build(books, "balance-sheet", "dingzikou", YEAR)
+    values = line_values(report, "期末数")
+    assert values["total_assets"] == values["total_liabilities_and_equity"]
+    assert values["undistributed_income"] == COMMUNITY_NET - RESERVE - TO_MEMBERS
+    assert values["receivables"] == 6_300_000 - 4_000_000 + 800_000  # 112 and the debit side of 113
+    assert values["monetary_funds"] == 105_000 + 40_500_000
+
+
+def test_company_balance_sheet_splits_receivables_and_payables_by_counterparty(books: County) -> None:
+    report = build(books, "balance-sheet", "company", Q1)
+    values = line_values(report, "期末余额")
+    # The agency canteen owes ¥6,000.00; the school paid ¥5,000 of ¥8,000 and then ¥10,000 ahead.
+    assert values["accounts_receivable"] == 600_000
+    assert values["advances_from_customers"] == 1_500_000 - 800_000
+    assert values["prepayments"] == 500_000  # the farm's prepayment: a debit balance of 2202
+    assert values["accounts_payable"] == 1_000_000  # the village's credit balance of 2202
+    assert values["total_assets"] == values["total_liabilities_and_equity"]
+
+
+def test_company_profit_statement_has_year_to_date_and_month_columns(books: County) -> None:
+    report = build(books, "income-statement", "company", ReportPeriod("2025-03", "2025-03"))
+    assert report.title == "利润表" and report.form_no == "会小企02表"
+    ytd, month = line_values(report, "本年累计金额"), line_values(report, "本月金额")
+    assert ytd["revenue"] == COMPANY_REVENUE_Q1
+    assert ytd["net_profit"] == COMPANY_NET_Q1
+    march = sum(fen for (period, _, _), fen in COMPANY_SALES.items() if period == "2025-03")
+    assert month["revenue"] == march
+
+
+def test_roll_up_adds_up_the_orgs_below_of_one_standard(books: County) -> None:
+    rollup = build(books, "income-statement", "heping", YEAR, standard="collective")
+    own = [
+        build(books, "income-statement", org, YEAR).totals[0].fen
+        for org in ("dingzikou", "huahuaqiao", "village1")
+    ]
+    assert rollup.totals[0].fen == sum(own)
+    breakdown = rollup.tables[1].frame
+    assert list(breakdown["code"][:-1]) == [
+        "dingzikou",
+        "huahuaqiao",
+        "village1",
+    ]  # no company in a collective sum
+    assert int(breakdown["amount"].iloc[-1]) == sum(own)
+    companies = build(books, "balance-sheet", "county", Q1, standard="small_enterprise")
+    assert "2 个单位汇总" in companies.org_name
+
+
+def test_roll_up_refuses_to_mix_the_two_standards(books: County) -> None:
+    with pytest.raises(ValidationError, match="never mixed") as raised:
+        build(books, "balance-sheet", "heping", YEAR)
+    assert raised.value.field == "standard"
+    with pytest.raises(ValidationError):
+        build(books, "balance-sheet", "dingzikou", YEAR, standard="small_enterprise")
+
+
+def test_reports_apply_only_to_the_books_that_keep_them(books: County) -> None:
+    with pytest.raises(ValidationError):
+        build(books, "channel-sales", "dingzikou", Q1)
+    with pytest.raises(ValidationError):
+        build(books, "disclosure", "company", Q1)
+
+
+def test_cash_journal_prints_a_balance_after_each_day(books: County) -> None:
+    report = build(books, "cash-journal", "dingzikou", Q1)
+    frame = report.tables[0].frame
+    days = frame[frame["memo"] == "本日合计"]
+    assert list(days["date"]) == ["2025-01-06", "2025-01-20", "2025-03-20"]
+    assert [int(b) for b in days["balance"]] == [300_000, 255_000, 105_000]
+    assert report.totals[0].fen == 105_000 and report.totals[0].label == "期末余额（借）"
+    year_to_date = frame[frame["memo"] == "本年累计"].iloc[-1]
+    assert (int(year_to_date["debit"]), int(year_to_date["credit"])) == (300_000, 195_000)
+
+
+def test_ledger_detail_carries_the_year_to_date_from_before_the_period(books: County) -> None:
+    report = build(
+        books, "ledger-detail", "dingzikou", ReportPeriod("2025-04", "2025-04"), options={"account": "112"}
+    )
+    frame = report.tables[0].frame
+    assert frame.iloc[0]["memo"] == "期初余额"
+    assert int(frame.iloc[0]["balance"]) == 570_000 * 3 + 600_000
+    ytd = frame[frame["memo"] == "本年累计"].iloc[-1]
+    assert int(ytd["debit"]) == 570_000 * 4 + 600_000
+    assert int(ytd["credit"]) == 4_000_000
+    assert "112 应收款" in report.tables[0].caption
+
+
+# --- PDFs read back -----------------------------------------------------------------------------------------
+
+
+@sqlite_only
+def test_income_distribution_pdf_reads_back_with_the_books_total_in_words(books: County) -> None:
+    report = build(books, "income-statement", "dingzikou", YEAR)
+    [page] = pdf_pages(render_pdf(report))
+    text = flat(page)
+    assert "收益及收益分配表" in text
+    assert "编制单位：丁字口社区" in text and "2025年度" in text and "单位：元" in text
+    assert f"本年收益（本年数）：{format_money(COMMUNITY_NET)}" in text
+    assert f"人民币（大写）：{amount_in_words(COMMUNITY_NET)}" in text
+    assert amount_in_words(COMMUNITY_NET) == "壹拾贰万伍仟伍佰元整"
+    assert "编制人：" in text and "审核人：" in text and "负责人：" in text
+    assert "第 1 页 / 共 1 页" in page
+    assert re.search(r"校验：[0-9a-f]{16}·短码[0-9A-Z]{8}", text)
+
+
+@sqlite_only
+def test_company_statements_pdf_read_back(books: County) -> None:
+    profit = build(books, "income-statement", "company", Q1)
+    text = flat(pdf_pages(render_pdf(profit))[0])
+    assert "利润表" in text and "会小企02表" in text
+    assert f"净利润（本年累计金额）：{format_money(COMPANY_NET_Q1)}" in text
+    assert f"人民币（大写）：{amount_in_words(COMPANY_NET_Q1)}" in text
+    assert amount_in_words(COMPANY_NET_Q1) == "贰万柒仟捌佰捌拾元整"
+    sheet = build(books, "balance-sheet", "company", Q1)
+    total = sheet.totals[0].fen
+    text = flat(pdf_pages(render_pdf(sheet))[0])
+    assert "资产负债表" in text and "2025年3月31日" in text
+    assert f"资产总计（期末余额）：{format_money(total)}" in text
+    assert amount_in_words(total) in text
+
+
+@sqlite_only
+def test_trial_balance_pdf_is_landscape_and_totals_in_words(books: County) -> None:
+    report = build(books, "trial-balance", "dingzikou", Q1)
+    pdf = render_pdf(report)
+    with pdfplumber.open(io.BytesIO(pdf)) as document:
+        page = document.pages[0]
+        assert page.width > page.height
+        text = "".join(flat(p.extract_text() or "") for p in document.pages)
+    debit = report.totals[0].fen
+    assert "科目余额表" in text and "期初余额" in text and "本期发生额" in text
+    assert f"本期借方发生额合计：{format_money(debit)}" in text
+    assert amount_in_words(debit) in text
+
+
+@sqlite_only
+def test_voucher_print_is_one_voucher_per_page_with_words_and_signature_lines(books: County) -> None:
+    report = build(books, "vouchers", "dingzikou", ReportPeriod("2025-03", "2025-03"))
+    pages = pdf_pages(render_pdf(report))
+    assert len(pages) == len(report.tables) == 6
+    for page, table in zip(pages, report.tables, strict=True):
+        text = flat(page)
+        total = int(table.frame["debit"].iloc[-1])
+        assert "记账凭证" in text
+        assert table.caption in text  # 记-2025-03-000n
+        assert f"人民币（大写）：{amount_in_words(total)}" in text
+        for role in ("制单：", "审核：", "记账：", "出纳："):
+            assert role in text
+    assert "壹拾万元整" in flat(pages[0])  # the ¥100,000.00 work-fund subsidy
+
+
+@sqlite_only
+def test_disclosure_pdf_shows_the_quarter_in_large_type_with_its_chart(books: County) -> None:
+    report = build(books, "disclosure", "dingzikou", Q1)
+    pdf = render_pdf(report)
+    pages = pdf_pages(pdf)
+    text = flat("".join(pages))
+    income = 570_000 * 3 + 600_000 + 10_000_000
+    assert "财务公开榜" in text and "2025年第1季度" in text
+    assert f"本期收入合计：{format_money(income)}" in text
+    assert amount_in_words(income) in text
+    assert "村（居）务监督委员会" in text
+    with pdfplumber.open(io.BytesIO(pdf)) as document:
+        sizes = [c["size"] for c in document.pages[0].chars if c["text"] == "租"]
+        assert sizes and min(sizes) >= 12  # large type for the notice board
+    assert "2025年各月收入与支出" in text  # the chart's caption; its figures are in table 四 too
+    assert report.charts[0].svg.startswith("<svg")
+
+
+@sqlite_only
+def test_channel_sales_pdf_and_chart_agree_with_the_books(books: County) -> None:
+    report = build(books, "channel-sales", "company", Q1)
+    by_month = report.tables[0].frame
+    assert int(by_month["total"].iloc[-1]) == COMPANY_REVENUE_Q1
+    assert int(by_month["school"].iloc[-1]) == 800_000
+    by_store = report.tables[1].frame
+    assert int(by_store["total"].iloc[-1]) == COMPANY_REVENUE_Q1
+    text = flat("".join(pdf_pages(render_pdf(report))))
+    assert "六进渠道销售统计表" in text and "进校园" in text and "进安置点" in text
+    assert f"销售收入合计：{format_money(COMPANY_REVENUE_Q1)}" in text
+    assert amount_in_words(COMPANY_REVENUE_Q1) in text
+    assert "门店零售" in report.charts[0].svg  # the legend names the channels
+
+
+@sqlite_only
+def test_english_report_by_lang(books: County) -> None:
+    report = build(books, "income-statement", "dingzikou", YEAR, lang="en")
+    text = pdf_pages(render_pdf(report))[0]
+    assert "Statement of Income and Income Distribution" in text
+    assert "Page 1 of 1" in text
+
+
+# --- XLSX against JSON --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "org", "period"),
+    [
+        ("trial-balance", "dingzikou", YEAR),
+        ("income-statement", "dingzikou", YEAR),
+        ("balance-sheet", "company", Q1),
+        ("cash-journal", "dingzikou", Q1),
+        ("disclosure", "dingzikou", Q1),
+        ("channel-sales", "company", Q1),
+    ],
+)
+def test_xlsx_opens_with_pandas_and_its_totals_equal_the_json(
+    books: County, name: str, org: str, period
+) -> None:  # type: ignore[no-untyped-def]
+    report = build(books, name, org, period)
+    data = to_json(report)
+    xlsx = io.BytesIO(render_xlsx(report))
+    sheets = pd.read_excel(xlsx, sheet_name=None, header=3)
+    assert len(sheets) == len(data["tables"])
+    for (sheet_name, sheet), table in zip(sheets.items(), data["tables"], strict=True):
+        amounts = [c for c in table["columns"] if c["kind"] == "amount"]
+        rows = table["rows"]
+        for column in amounts:
+            in_json = [Decimal(r[column["key"]]) for r in rows if r[column["key"]] is not None]
+            values = pd.to_numeric(sheet[column["header"]].iloc[: len(rows)], errors="coerce").dropna()
+            in_xlsx = [Decimal(str(v)).quantize(Decimal("0.01")) for v in values]
+            assert in_xlsx == in_json, (sheet_name, column["header"])
+    for total in data["totals"]:
+        assert total["in_words"] == amount_in_words(int(Decimal(total["amount"]) * 100))
+
+
+def test_every_registered_report_builds_for_the_orgs_it_applies_to(books: County) -> None:
+    for name, spec in REPORTS.items():
+        for org, standard, bank in (
+            ("dingzikou", "collective", "102"),
+            ("company", "small_enterprise", "1002"),
+        ):
+            if standard not in spec.standards:
+                continue
+            options = {"account": bank} if name == "ledger-detail" else {}
+            report = build(books, name, org, Q1, options=options)
+            assert to_json(report)["title"]
