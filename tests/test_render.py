@@ -9,7 +9,6 @@ from __future__ import annotations
 import io
 import os
 import re
-import time
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -225,13 +224,11 @@ def test_missing_harfbuzz_subset_fails_before_rendering(monkeypatch: pytest.Monk
         render_pdf(company_balance_sheet())
 
 
-def test_statement_pdf_renders_in_well_under_a_second_once_warm() -> None:
-    """With HarfBuzz subsetting a statement takes ~0.3–0.5 s; the fontTools fallback takes ~9 s."""
-    report = company_balance_sheet()
-    render_pdf(report)
-    started = time.perf_counter()
-    render_pdf(report)
-    assert time.perf_counter() - started < 4
+def test_this_machine_subsets_fonts_with_harfbuzz() -> None:
+    """The fast path (~0.3 s a statement, against ~9 s with fontTools) is there; bench/ measures the time."""
+    render._harfbuzz_subset_loadable.cache_clear()
+    assert render._harfbuzz_subset_loadable()
+    render.check_pdf_environment()
 
 
 # --- HTML ---------------------------------------------------------------------------------------------
