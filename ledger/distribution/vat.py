@@ -1,0 +1,164 @@
+"""The small-scale taxpayer's quarterly VAT exemption (小规模纳税人免征增值税), at the quarter's end.
+
+Where an org's sales of a quarter (net of tax: the credit turnover of its revenue accounts, 5001 + 5051 for
+a company, 501 for a collective) stay within its quarterly threshold, the output VAT accrued in that
+quarter (222101 应交增值税 / 214 应交税费) is not payable; a period-end entry moves it to income:
+
+    Dr 222101 (214) / Cr 5301 营业外收入 (company) or 504 其他收入 (collective)
+
+dated the quarter's last day, source ``close``, idempotency key ``vat-exempt:{year}Q{q}``, with the rule
+and the threshold in the memo and ``source_ref``. Thresholds are dated data per org (``vat_threshold``:
+from a date, the quarterly threshold and the rule that sets it); with none recorded, the default is
+¥300,000 a quarter (财政部 税务总局公告2023年第19号, continuing 2023年第1号). Over the threshold, nothing is
+posted: the VAT is payable in full. Confirm with the local tax office.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import Connection, func, insert, select
+
+from ledger.db.models import Account, JournalEntry, JournalLine
+from ledger.distribution.accounts import chart_for
+from ledger.distribution.models import VatThreshold
+from ledger.errors import ValidationError
+from ledger.periods import period_bounds
+from ledger.posting import Draft, Line, post_entry
+
+threshold_t = VatThreshold.__table__
+line_t = JournalLine.__table__
+account_t = Account.__table__
+entry_t = JournalEntry.__table__
+
+DEFAULT_THRESHOLD_FEN = 30_000_000
+DEFAULT_RULE = "财政部 税务总局公告2023年第19号：小规模纳税人季度销售额不超过30万元免征增值税"
+
+
+@dataclass(frozen=True)
+class VatQuarter:
+    org_id: int
+    year: int
+    quarter: int
+    sales_fen: int
+    threshold_fen: int
+    rule: str
+    vat_fen: int
+    exempt: bool
+    entry_id: int | None
+
+
+def set_threshold(
+    conn: Connection, org_id: int, *, effective_from: date, quarterly_threshold_fen: int, rule: str = ""
+) -> int:
+    chart_for(conn, org_id)
+    if not isinstance(quarterly_threshold_fen, int) or quarterly_threshold_fen < 0:
+        raise ValidationError("the threshold is zero or more fen", field="quarterly_threshold")
+    return conn.execute(
+        insert(threshold_t)
+        .values(
+            org_id=org_id,
+            effective_from=effective_from,
+            quarterly_threshold_fen=quarterly_threshold_fen,
+            rule=rule.strip(),
+        )
+        .returning(threshold_t.c.id)
+    ).scalar_one()
+
+
+def threshold_on(conn: Connection, org_id: int, on: date) -> tuple[int, str]:
+    """The quarterly threshold in force on ``on`` and the rule that sets it."""
+    row = conn.execute(
+        select(threshold_t)
+        .where(threshold_t.c.org_id == org_id, threshold_t.c.effective_from <= on)
+        .order_by(threshold_t.c.effective_from.desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        return DEFAULT_THRESHOLD_FEN, DEFAULT_RULE
+    return (
+        row.quarterly_threshold_fen,
+        row.rule or f"本单位税务登记：季度起征点 {row.quarterly_threshold_fen} 分",
+    )
+
+
+def quarter_periods(year: int, quarter: int) -> tuple[str, str]:
+    if quarter not in (1, 2, 3, 4):
+        raise ValidationError("a quarter is 1 to 4", field="quarter")
+    return f"{year:04d}-{quarter * 3 - 2:02d}", f"{year:04d}-{quarter * 3:02d}"
+
+
+def _net_credit(conn: Connection, org_id: int, prefixes: tuple[str, ...], first: str, last: str) -> int:
+    from sqlalchemy import or_
+
+    return int(
+        conn.execute(
+            select(func.coalesce(func.sum(line_t.c.credit_fen - line_t.c.debit_fen), 0))
+            .join(account_t, account_t.c.id == line_t.c.account_id)
+            .join(entry_t, entry_t.c.id == line_t.c.entry_id)
+            .where(
+                line_t.c.org_id == org_id,
+                or_(*(account_t.c.code.like(f"{p}%") for p in prefixes)),
+                line_t.c.period >= first,
+                line_t.c.period <= last,
+                or_(entry_t.c.source_ref.is_(None), entry_t.c.source_ref.not_like("vat-exempt:%")),
+            )
+        ).scalar_one()
+    )
+
+
+def _vat_account(conn: Connection, org_id: int, code: str) -> str:
+    """222101 where the org has it (the POS opens it), else its parent 2221; 214 for a collective."""
+    exists = conn.execute(
+        select(account_t.c.id).where(account_t.c.org_id == org_id, account_t.c.code == code)
+    ).first()
+    return code if exists else code[:4]
+
+
+def vat_quarter(conn: Connection, org_id: int, year: int, quarter: int) -> VatQuarter:
+    """The quarter's sales, threshold and accrued VAT; whether it is exempt. Posts nothing."""
+    chart = chart_for(conn, org_id)
+    first, last = quarter_periods(year, quarter)
+    end = period_bounds(last)[1]
+    threshold, rule = threshold_on(conn, org_id, end)
+    sales = _net_credit(conn, org_id, chart.sales_accounts, first, last)
+    vat = _net_credit(conn, org_id, (chart.vat_payable,), first, last)
+    done = conn.execute(
+        select(entry_t.c.id).where(
+            entry_t.c.org_id == org_id, entry_t.c.idempotency_key == f"vat-exempt:{year}Q{quarter}"
+        )
+    ).scalar()
+    return VatQuarter(org_id, year, quarter, sales, threshold, rule, vat, sales <= threshold, done)
+
+
+def post_vat_exemption(
+    conn: Connection, org_id: int, year: int, quarter: int, *, user_id: int | None = None
+) -> VatQuarter:
+    """Move the quarter's accrued output VAT to income when its sales are within the threshold."""
+    q = vat_quarter(conn, org_id, year, quarter)
+    if not q.exempt or q.vat_fen <= 0 or q.entry_id is not None:
+        return q
+    chart = chart_for(conn, org_id)
+    _, last = quarter_periods(year, quarter)
+    vat_account = _vat_account(conn, org_id, chart.vat_payable)
+    posted = post_entry(
+        conn,
+        Draft(
+            org_id=org_id,
+            entry_date=period_bounds(last)[1],
+            memo=(
+                f"{year}年第{quarter}季度销售额 {q.sales_fen} 分 ≤ 起征点 {q.threshold_fen} 分，"
+                f"增值税免征转入收入（{q.rule}）"
+            )[:500],
+            lines=[
+                Line(vat_account, debit_fen=q.vat_fen, memo="免征增值税"),
+                Line(chart.vat_income, credit_fen=q.vat_fen, memo="免征增值税"),
+            ],
+            source="close",
+            source_ref=f"vat-exempt:{year}Q{quarter}:threshold={q.threshold_fen}",
+            idempotency_key=f"vat-exempt:{year}Q{quarter}",
+        ),
+        user_id=user_id,
+    )
+    return VatQuarter(org_id, year, quarter, q.sales_fen, q.threshold_fen, q.rule, q.vat_fen, True, posted.id)
