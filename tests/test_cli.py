@@ -1,0 +1,104 @@
+"""The ``cunshe`` command line on a real SQLite file: init, orgs, users, bulk post, verify, export."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from ledger.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    assert runner.invoke(app, ["init", "--db", url]).exit_code == 0
+    for args in (
+        ["org", "add", "yanhe", "沿河县", "--kind", "county"],
+        ["org", "add", "heping", "和平街道", "--kind", "street", "--parent", "yanhe"],
+        ["org", "add", "dingzikou", "丁字口社区", "--kind", "community", "--parent", "heping"],
+    ):
+        result = runner.invoke(app, [*args, "--db", url])
+        assert result.exit_code == 0, result.output
+    return url
+
+
+def test_user_add_prints_a_token_once(db: str) -> None:
+    result = runner.invoke(
+        app, ["user", "add", "zhangsan", "--role", "officer", "--scope", "heping", "--db", db]
+    )
+    assert result.exit_code == 0 and result.output.strip().startswith("cs_")
+    bad = runner.invoke(app, ["user", "add", "lisi", "--role", "officer", "--scope", "dingzikou", "--db", db])
+    assert bad.exit_code == 2 and "street or the county" in bad.output
+
+
+def test_bulk_post_from_json_and_csv_then_verify_and_export(db: str, tmp_path: Path) -> None:
+    entries = [
+        {
+            "org": "dingzikou",
+            "date": "2025-02-01",
+            "memo": "工作经费",
+            "idempotency_key": "subsidy-2025",
+            "lines": [{"account": "102", "debit": "100000.00"}, {"account": "503", "credit": "100000.00"}],
+        }
+    ]
+    path = tmp_path / "entries.json"
+    path.write_text(json.dumps(entries, ensure_ascii=False), encoding="utf-8")
+    first = runner.invoke(app, ["post", str(path), "--db", db])
+    again = runner.invoke(app, ["post", str(path), "--db", db])
+    assert "posted 1 entries" in first.output and "posted 0 entries (1 already there)" in again.output
+    csv_path = tmp_path / "entries.csv"
+    csv_path.write_text(
+        "org,entry,date,memo,account,debit,credit\n"
+        "dingzikou,a,2025-03-01,买办公用品,513,120.50,\n"
+        "dingzikou,a,2025-03-01,买办公用品,101,,120.50\n",
+        encoding="utf-8",
+    )
+    assert "posted 1 entries" in runner.invoke(app, ["post", str(csv_path), "--db", db]).output
+    unbalanced = tmp_path / "bad.csv"
+    unbalanced.write_text(
+        "org,entry,date,memo,account,debit,credit\ndingzikou,b,2025-03-02,x,513,1.00,\ndingzikou,b,2025-03-02,x,101,,2.00\n",
+        encoding="utf-8",
+    )
+    bad = runner.invoke(app, ["post", str(unbalanced), "--db", db])
+    assert bad.exit_code == 2 and "unbalanced_entry" in bad.output
+    ok = runner.invoke(app, ["verify", "--db", db])
+    assert ok.exit_code == 0, ok.output
+    out = tmp_path / "books.beancount"
+    assert (
+        runner.invoke(app, ["export", "--format", "beancount", "--out", str(out), "--db", db]).exit_code == 0
+    )
+    assert "100000.00 CNY" in out.read_text(encoding="utf-8")
+    tb = runner.invoke(app, ["trial-balance", "dingzikou", "2025-03", "--db", db])
+    assert "513" in tb.output and "120.50" in tb.output
+
+
+def test_verify_exits_non_zero_on_a_tampered_amount(db: str, tmp_path: Path) -> None:
+    path = tmp_path / "e.json"
+    path.write_text(
+        json.dumps(
+            [
+                {
+                    "org": "dingzikou",
+                    "date": "2025-02-01",
+                    "memo": "x",
+                    "lines": [{"account": "102", "debit": "5.00"}, {"account": "503", "credit": "5.00"}],
+                }
+            ]
+        ),
+        encoding="utf-8",
+    )
+    runner.invoke(app, ["post", str(path), "--db", db])
+    raw = sqlite3.connect(db.removeprefix("sqlite:///"))
+    raw.execute("DROP TRIGGER journal_line_no_update")
+    raw.execute("UPDATE journal_line SET debit_fen = 500000 WHERE debit_fen = 500")
+    raw.execute("UPDATE journal_line SET credit_fen = 500000 WHERE credit_fen = 500")
+    raw.commit()
+    raw.close()
+    result = runner.invoke(app, ["verify", "--db", db])
+    assert result.exit_code == 1 and "记-2025-02-0001" in result.output
