@@ -33,10 +33,19 @@ account_t = Account.__table__
 YUAN = 100
 
 
-def book(conn: Connection, org_id: int, on: date, memo: str, *pairs: tuple[str, str, int]) -> int:
-    """Post a manual entry from (account, 'Dr'|'Cr', fen) triples."""
+def book(
+    conn: Connection,
+    org_id: int,
+    on: date,
+    memo: str,
+    *pairs: tuple[str, str, int],
+    source: str = "manual",
+    source_ref: str | None = None,
+) -> int:
+    """Post an entry from (account, 'Dr'|'Cr', fen) triples."""
     lines = [Line(a, debit_fen=f) if side == "Dr" else Line(a, credit_fen=f) for a, side, f in pairs]
-    return post_entry(conn, Draft(org_id=org_id, entry_date=on, memo=memo, lines=lines)).id
+    draft = Draft(org_id=org_id, entry_date=on, memo=memo, lines=lines, source=source, source_ref=source_ref)
+    return post_entry(conn, draft).id
 
 
 def balance(conn: Connection, org_id: int, code: str, counterparty_id: int | None = None) -> int:
@@ -51,8 +60,11 @@ def balance(conn: Connection, org_id: int, code: str, counterparty_id: int | Non
     return int(conn.execute(stmt).scalar_one())
 
 
-def company_with_shareholders(county: County) -> dict[str, int]:
-    """Paid-in capital on both sides, the 2024 loss and the 2025 profit, both years closed."""
+def company_with_shareholders(county: County, *, sales_ref: str | None = None) -> dict[str, int]:
+    """Paid-in capital on both sides, the 2024 loss and the 2025 profit, both years closed.
+
+    With ``sales_ref`` (``shift:901``) the 2025 sales are a POS shift voucher (source ``pos``).
+    """
     ids = county.ids
     co = ids["company"]
     holdings: dict[str, int] = {}
@@ -103,6 +115,8 @@ def company_with_shareholders(county: County) -> dict[str, int]:
             "销售收入",
             ("1002", "Dr", 300_000 * YUAN),
             ("5001", "Cr", 300_000 * YUAN),
+            source="pos" if sales_ref else "manual",
+            source_ref=sales_ref,
         )
         book(
             conn,
