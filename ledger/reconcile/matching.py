@@ -618,7 +618,7 @@ def _successor_exists():  # type: ignore[no-untyped-def]
     return exists().where(later.c.supersedes_id == match_t.c.id)
 
 
-def _current_items(conn: Connection, org_id: int, status: str, role: str | None = None):  # type: ignore[no-untyped-def]
+def current_items(conn: Connection, org_id: int, status: str, role: str | None = None):  # type: ignore[no-untyped-def]
     stmt = (
         select(item_t.c.match_id, item_t.c.statement_line_id, item_t.c.journal_line_id, item_t.c.role)
         .join(match_t, match_t.c.id == item_t.c.match_id)
@@ -633,7 +633,7 @@ def matched_ids(conn: Connection, org_id: int) -> tuple[set[int], set[int]]:
     """Statement line ids and journal line ids in a current confirmed match of the org."""
     s_ids: set[int] = set()
     b_ids: set[int] = set()
-    for r in _current_items(conn, org_id, "confirmed"):
+    for r in current_items(conn, org_id, "confirmed"):
         if r.statement_line_id is not None:
             s_ids.add(r.statement_line_id)
         else:
@@ -641,7 +641,7 @@ def matched_ids(conn: Connection, org_id: int) -> tuple[set[int], set[int]]:
     return s_ids, b_ids
 
 
-def _account_ids(conn: Connection, org_id: int, code: str) -> list[int]:
+def account_ids(conn: Connection, org_id: int, code: str) -> list[int]:
     """The account and its sub-accounts (a summary account's postings are its children's)."""
     return list(
         conn.execute(
@@ -653,7 +653,7 @@ def _account_ids(conn: Connection, org_id: int, code: str) -> list[int]:
     )
 
 
-def _parse_time(value: Any) -> datetime:
+def parse_statement_time(value: Any) -> datetime:
     return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
 
 
@@ -681,7 +681,7 @@ def load_statement_records(
     return [
         StatementRecord(
             r.id,
-            _parse_time(r.occurred_at).date(),
+            parse_statement_time(r.occurred_at).date(),
             r.amount_fen,
             statement_references(r.reference, r.merchant_ref),
             r.counterparty,
@@ -697,7 +697,7 @@ def load_statement_records(
 def load_book_records(
     conn: Connection, org_id: int, ledger_account: str, first: date, last: date, *, exclude: set[int]
 ) -> list[BookRecord]:
-    ids = _account_ids(conn, org_id, ledger_account)
+    ids = account_ids(conn, org_id, ledger_account)
     if not ids:
         return []
     rows = conn.execute(
@@ -757,10 +757,10 @@ def _load_clearing(
             saccount_t.c.org_id == org_id, saccount_t.c.kind.in_(("wechat", "alipay"))
         )
     ).all()
-    settled = {r.journal_line_id for r in _current_items(conn, org_id, "confirmed", "settled")}
+    settled = {r.journal_line_id for r in current_items(conn, org_id, "confirmed", "settled")}
     out: list[ClearingRecord] = []
     for code, kind in {(c.ledger_account, c.kind) for c in clearing}:
-        ids = _account_ids(conn, org_id, code)
+        ids = account_ids(conn, org_id, code)
         rows = conn.execute(
             select(line_t.c.id, line_t.c.debit_fen, line_t.c.credit_fen, entry_t.c.entry_date)
             .join(entry_t, entry_t.c.id == line_t.c.entry_id)
@@ -800,7 +800,7 @@ def _bill_fees(conn: Connection, org_id: int, first: date, last: date) -> dict[t
     ).all()
     fees: dict[tuple[str, date], int] = defaultdict(int)
     for r in rows:
-        key = (r.ledger_account, _parse_time(r.occurred_at).date())
+        key = (r.ledger_account, parse_statement_time(r.occurred_at).date())
         fees[key] += r.fee_fen if r.kind != "fee" else -r.amount_fen
     return dict(fees)
 
@@ -1115,7 +1115,7 @@ def _settlement_entry(
     gross = sum(int(total) for _, total in clearing)
     if gross - line.amount_fen != match.fee_fen:
         raise Conflict("the settled lines no longer add up to this settlement", field="match")
-    on = _parse_time(line.occurred_at).date()
+    on = parse_statement_time(line.occurred_at).date()
     lines = [
         Line(account.ledger_account, debit_fen=line.amount_fen, memo=f"结算到账 {line.reference}".strip())
     ]
@@ -1246,7 +1246,7 @@ def manual_match(
     ).all()
     if len(s_rows) != len(set(statement_line_ids)):
         raise NotFound("a statement line is not this account's", field="statement_line_ids")
-    ids = _account_ids(conn, org_id, account.ledger_account)
+    ids = account_ids(conn, org_id, account.ledger_account)
     b_rows = conn.execute(
         select(line_t.c.id, line_t.c.debit_fen, line_t.c.credit_fen).where(
             line_t.c.id.in_(journal_line_ids), line_t.c.org_id == org_id, line_t.c.account_id.in_(ids)
@@ -1346,7 +1346,7 @@ def post_by_rule(
         ]
     draft = Draft(
         org_id=org_id,
-        entry_date=_parse_time(line.occurred_at).date(),
+        entry_date=parse_statement_time(line.occurred_at).date(),
         memo=memo,
         lines=lines,
         source="import",

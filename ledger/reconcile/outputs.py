@@ -1,0 +1,668 @@
+"""Reconciliation outputs as pandas DataFrames (DESIGN §7, §8): each lists its differences, none fixes them.
+
+* ``bank_reconciliation`` — 银行存款余额调节表 of a statement account at a month end (or an earlier day):
+  book balance + 银行已收企业未收 − 银行已付企业未付 = bank balance + 企业已收银行未收 − 企业已付银行未付,
+  both sides listed item by item. An item is outstanding at the date when it is in no confirmed match, or its
+  match's other side is dated later. Ledger lines dated before the account's first imported statement line
+  are taken as agreed (the statement's opening balance covers them); a book balance that disagrees with
+  that opening shows as the difference, never hidden.
+* ``shift_cash`` — per store and business day: expected cash = float + cash received − change given +
+  pay-ins − payouts, against what was counted; only where the POS tables exist (``pos.models``).
+* ``inter_org`` — the company's payables per shareholder org (2232 应付利润, 2241 其他应付款) against that
+  org's receivables from the company (112 应收款; 1122 / 1221 for a company), matched through the
+  counterparties' ``ref_org_id``.
+* ``subledger_ties`` — stock value (POS) = 1405 per store, open lease receivables = 112 [lease contracts],
+  customer balances = 1122 (every line on a customer).
+
+Only reads. ``reconciliation_report`` wraps the 调节表 as a ``reports.report.Report`` for the PDF/XLSX
+pipeline (``reports.render``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from importlib import import_module
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Connection, func, select
+
+from ledger.db.models import Account, BookState, Counterparty, JournalEntry, JournalLine, Org
+from ledger.errors import ValidationError
+from ledger.modules import present
+from ledger.orgs import get_org, require_books
+from ledger.periods import parse_period, period_bounds
+from ledger.reconcile.matching import account_ids, current_items, parse_statement_time
+from ledger.reconcile.models import StatementLineRow
+from ledger.reconcile.store import get_statement_account
+
+line_t = JournalLine.__table__
+entry_t = JournalEntry.__table__
+account_t = Account.__table__
+cp_t = Counterparty.__table__
+org_t = Org.__table__
+sline_t = StatementLineRow.__table__
+
+ITEM_COLUMNS = ["date", "amount_fen", "memo", "counterparty", "reference", "voucher_no", "id"]
+BOOK_SIDE = "book"
+BANK_SIDE = "bank"
+
+
+# --------------------------------------------------------------------------------------------------------
+# 银行存款余额调节表
+
+
+@dataclass(frozen=True, eq=False)
+class BankReconciliation:
+    """The 调节表 of one statement account at ``as_of``; amounts in fen, debit (money in) positive."""
+
+    org_id: int
+    org_name: str
+    statement_account_id: int
+    account_name: str
+    ledger_account: str
+    period: str
+    as_of: date
+    book_balance_fen: int
+    bank_balance_fen: int
+    bank_balance_from: str  # "statement" (the last printed balance) or "lines" (the sum of the lines)
+    bank_received: pd.DataFrame  # 银行已收、企业未收
+    bank_paid: pd.DataFrame  # 银行已付、企业未付
+    book_received: pd.DataFrame  # 企业已收、银行未收
+    book_paid: pd.DataFrame  # 企业已付、银行未付
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def adjusted_book_fen(self) -> int:
+        return (
+            self.book_balance_fen
+            + int(self.bank_received["amount_fen"].sum())
+            - int(self.bank_paid["amount_fen"].sum())
+        )
+
+    @property
+    def adjusted_bank_fen(self) -> int:
+        return (
+            self.bank_balance_fen
+            + int(self.book_received["amount_fen"].sum())
+            - int(self.book_paid["amount_fen"].sum())
+        )
+
+    @property
+    def difference_fen(self) -> int:
+        """Adjusted book − adjusted bank: zero when the statement foots."""
+        return self.adjusted_book_fen - self.adjusted_bank_fen
+
+    @property
+    def foots(self) -> bool:
+        return self.difference_fen == 0
+
+    def summary(self) -> pd.DataFrame:
+        """The two sides, one row per printed line: ``section`` is ``book`` (left) or ``bank`` (right)."""
+        rows = [
+            (BOOK_SIDE, "企业银行存款日记账余额", self.book_balance_fen, None),
+            (BOOK_SIDE, "加：银行已收、企业未收", int(self.bank_received["amount_fen"].sum()), None),
+            (BOOK_SIDE, "减：银行已付、企业未付", int(self.bank_paid["amount_fen"].sum()), None),
+            (BOOK_SIDE, "调节后的存款余额", self.adjusted_book_fen, "total"),
+            (BANK_SIDE, "银行对账单余额", self.bank_balance_fen, None),
+            (BANK_SIDE, "加：企业已收、银行未收", int(self.book_received["amount_fen"].sum()), None),
+            (BANK_SIDE, "减：企业已付、银行未付", int(self.book_paid["amount_fen"].sum()), None),
+            (BANK_SIDE, "调节后的存款余额", self.adjusted_bank_fen, "total"),
+        ]
+        return pd.DataFrame(rows, columns=["section", "item", "amount_fen", "style"])
+
+    def items(self) -> pd.DataFrame:
+        """Every outstanding item, both sides, with the heading it adds or subtracts under."""
+        parts = []
+        for name, frame in (
+            ("银行已收、企业未收", self.bank_received),
+            ("银行已付、企业未付", self.bank_paid),
+            ("企业已收、银行未收", self.book_received),
+            ("企业已付、银行未付", self.book_paid),
+        ):
+            if len(frame):
+                parts.append(frame.assign(heading=name))
+        if not parts:
+            return pd.DataFrame(columns=["heading", *ITEM_COLUMNS])
+        return pd.concat(parts, ignore_index=True)[["heading", *ITEM_COLUMNS]]
+
+    def to_dict(self) -> dict[str, Any]:
+        def rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
+            return [
+                {**r, "date": r["date"].isoformat(), "amount_fen": int(r["amount_fen"]), "id": int(r["id"])}
+                for r in frame.to_dict("records")
+            ]
+
+        return {
+            "org_id": self.org_id,
+            "statement_account_id": self.statement_account_id,
+            "account_name": self.account_name,
+            "ledger_account": self.ledger_account,
+            "period": self.period,
+            "as_of": self.as_of.isoformat(),
+            "book_balance_fen": self.book_balance_fen,
+            "bank_balance_fen": self.bank_balance_fen,
+            "bank_balance_from": self.bank_balance_from,
+            "bank_received": rows(self.bank_received),
+            "bank_paid": rows(self.bank_paid),
+            "book_received": rows(self.book_received),
+            "book_paid": rows(self.book_paid),
+            "adjusted_book_fen": self.adjusted_book_fen,
+            "adjusted_bank_fen": self.adjusted_bank_fen,
+            "difference_fen": self.difference_fen,
+            "foots": self.foots,
+            "notes": list(self.notes),
+        }
+
+
+def _entry_dates(conn: Connection, line_ids: list[int]) -> dict[int, date]:
+    out: dict[int, date] = {}
+    for start in range(0, len(line_ids), 5000):
+        chunk = line_ids[start : start + 5000]
+        for line_id, on in conn.execute(
+            select(line_t.c.id, entry_t.c.entry_date)
+            .join(entry_t, entry_t.c.id == line_t.c.entry_id)
+            .where(line_t.c.id.in_(chunk))
+        ):
+            out[line_id] = on if isinstance(on, date) else date.fromisoformat(str(on))
+    return out
+
+
+def _frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=ITEM_COLUMNS)
+    return frame.sort_values(["date", "id"], ignore_index=True) if len(frame) else frame
+
+
+def bank_reconciliation(
+    conn: Connection,
+    org_id: int,
+    statement_account_id: int,
+    period: str,
+    *,
+    as_of: date | None = None,
+) -> BankReconciliation:
+    """银行存款余额调节表 at the end of ``period`` (or at ``as_of``, a day inside it)."""
+    parse_period(period)
+    first_day, last_day = period_bounds(period)
+    if as_of is None:
+        as_of = last_day
+    elif not first_day <= as_of <= last_day:
+        raise ValidationError(f"as_of must fall inside {period}", field="as_of")
+    org = get_org(conn, org_id)
+    account = get_statement_account(conn, org_id, statement_account_id)
+    end = datetime.combine(as_of + timedelta(days=1), datetime.min.time())
+    notes: list[str] = []
+
+    # What the bank says.
+    stmt_rows = conn.execute(
+        select(
+            sline_t.c.id,
+            sline_t.c.occurred_at,
+            sline_t.c.amount_fen,
+            sline_t.c.balance_fen,
+            sline_t.c.memo,
+            sline_t.c.counterparty,
+            sline_t.c.reference,
+        )
+        .where(
+            sline_t.c.org_id == org_id,
+            sline_t.c.statement_account_id == statement_account_id,
+            sline_t.c.occurred_at < end,
+        )
+        .order_by(sline_t.c.occurred_at, sline_t.c.id)
+    ).all()
+    if stmt_rows and stmt_rows[-1].balance_fen is not None:
+        bank_balance, bank_from = int(stmt_rows[-1].balance_fen), "statement"
+    else:
+        bank_balance, bank_from = sum(r.amount_fen for r in stmt_rows), "lines"
+        if stmt_rows:
+            notes.append("the statement prints no balance: the bank balance is the sum of its lines")
+    first_statement_day = (
+        parse_statement_time(stmt_rows[0].occurred_at).date() if stmt_rows else first_day
+    )  # without lines, only this period's ledger lines are outstanding
+
+    # What the books say.
+    ids = account_ids(conn, org_id, account.ledger_account)
+    book_balance = int(
+        conn.execute(
+            select(func.coalesce(func.sum(line_t.c.debit_fen - line_t.c.credit_fen), 0)).where(
+                line_t.c.org_id == org_id, line_t.c.account_id.in_(ids), line_t.c.period <= period
+            )
+        ).scalar_one()
+    )
+    if as_of < last_day:
+        book_balance -= int(
+            conn.execute(
+                select(func.coalesce(func.sum(line_t.c.debit_fen - line_t.c.credit_fen), 0))
+                .join(entry_t, entry_t.c.id == line_t.c.entry_id)
+                .where(
+                    line_t.c.org_id == org_id,
+                    line_t.c.account_id.in_(ids),
+                    line_t.c.period == period,
+                    entry_t.c.entry_date > as_of,
+                )
+            ).scalar_one()
+        )
+    book_rows = conn.execute(
+        select(
+            line_t.c.id,
+            line_t.c.debit_fen,
+            line_t.c.credit_fen,
+            line_t.c.memo,
+            entry_t.c.entry_date,
+            entry_t.c.voucher_no,
+            entry_t.c.memo.label("entry_memo"),
+            entry_t.c.source_ref,
+            cp_t.c.name.label("cp_name"),
+        )
+        .join(entry_t, entry_t.c.id == line_t.c.entry_id)
+        .outerjoin(cp_t, cp_t.c.id == line_t.c.counterparty_id)
+        .where(
+            line_t.c.org_id == org_id,
+            line_t.c.account_id.in_(ids),
+            line_t.c.period >= f"{first_statement_day:%Y-%m}",
+            line_t.c.period <= period,
+            entry_t.c.entry_date >= first_statement_day,
+            entry_t.c.entry_date <= as_of,
+        )
+    ).all()
+
+    # Which items are cleared at as_of: in a confirmed match whose every side is dated by then.
+    stmt_dates = {r.id: parse_statement_time(r.occurred_at).date() for r in stmt_rows}
+    book_dates = {
+        r.id: (r.entry_date if isinstance(r.entry_date, date) else date.fromisoformat(str(r.entry_date)))
+        for r in book_rows
+    }
+    by_match: dict[int, tuple[list[int], list[int]]] = {}
+    for r in current_items(conn, org_id, "confirmed"):
+        s_ids, b_ids = by_match.setdefault(r.match_id, ([], []))
+        if r.statement_line_id is not None:
+            s_ids.append(r.statement_line_id)
+        elif r.role == "book":
+            b_ids.append(r.journal_line_id)
+    matched_book_dates = _entry_dates(conn, [b for _, b_ids in by_match.values() for b in b_ids])
+    cleared_s: set[int] = set()
+    cleared_b: set[int] = set()
+    for s_ids, b_ids in by_match.values():
+        if all(s in stmt_dates for s in s_ids) and all(
+            b in matched_book_dates and matched_book_dates[b] <= as_of for b in b_ids
+        ):
+            cleared_s.update(s_ids)
+            cleared_b.update(b_ids)
+
+    bank_received, bank_paid, book_received, book_paid = [], [], [], []
+    for r in stmt_rows:
+        if r.id in cleared_s:
+            continue
+        item = {
+            "date": stmt_dates[r.id],
+            "amount_fen": abs(r.amount_fen),
+            "memo": r.memo,
+            "counterparty": r.counterparty,
+            "reference": r.reference,
+            "voucher_no": "",
+            "id": r.id,
+        }
+        (bank_received if r.amount_fen > 0 else bank_paid).append(item)
+    for r in book_rows:
+        if r.id in cleared_b:
+            continue
+        amount = r.debit_fen - r.credit_fen
+        if amount == 0:
+            continue
+        item = {
+            "date": book_dates[r.id],
+            "amount_fen": abs(amount),
+            "memo": r.memo or r.entry_memo or "",
+            "counterparty": r.cp_name or "",
+            "reference": r.source_ref or "",
+            "voucher_no": r.voucher_no,
+            "id": r.id,
+        }
+        (book_received if amount > 0 else book_paid).append(item)
+    return BankReconciliation(
+        org_id=org_id,
+        org_name=org.name,
+        statement_account_id=statement_account_id,
+        account_name=account.name,
+        ledger_account=account.ledger_account,
+        period=period,
+        as_of=as_of,
+        book_balance_fen=book_balance,
+        bank_balance_fen=bank_balance,
+        bank_balance_from=bank_from,
+        bank_received=_frame(bank_received),
+        bank_paid=_frame(bank_paid),
+        book_received=_frame(book_received),
+        book_paid=_frame(book_paid),
+        notes=tuple(notes),
+    )
+
+
+def reconciliation_report(conn: Connection, rec: BankReconciliation, *, lang: str = "zh") -> Any:
+    """The 调节表 as a ``reports.report.Report`` (two-sided summary, then the outstanding items)."""
+    from reports.report import Column, Report, Table, Total
+
+    head = conn.execute(
+        select(BookState.__table__.c.head_hash).where(BookState.__table__.c.org_id == rec.org_id)
+    )
+    chain_head = head.scalar_one_or_none() or "0" * 64
+    summary = rec.summary().assign(style=lambda f: f["style"].fillna(""))
+    items = rec.items()
+    items = items.assign(date=[d.isoformat() for d in items["date"]])
+    tables = [
+        Table(
+            summary,
+            (Column("item", "项目", "label"), Column("amount_fen", "金额", "amount")),
+            caption=f"{rec.account_name}（{rec.ledger_account}） 截至 {rec.as_of.isoformat()}",
+            left_sections=frozenset({BOOK_SIDE}),
+            side_headings=("企业账面", "银行对账单"),
+        ),
+        Table(
+            items,
+            (
+                Column("heading", "未达账项"),
+                Column("date", "日期"),
+                Column("voucher_no", "凭证号"),
+                Column("reference", "流水号"),
+                Column("counterparty", "对方"),
+                Column("memo", "摘要"),
+                Column("amount_fen", "金额", "amount"),
+            ),
+            caption="未达账项明细",
+        ),
+    ]
+    return Report(
+        title="银行存款余额调节表",
+        org_name=rec.org_name,
+        period=rec.period,
+        tables=tuple(tables),
+        chain_head=chain_head,
+        totals=(Total("调节后的存款余额", rec.adjusted_bank_fen),),
+        lang=lang,  # type: ignore[arg-type]
+    )
+
+
+def render_reconciliation(conn: Connection, rec: BankReconciliation, fmt: str) -> bytes:
+    """``fmt`` is ``pdf`` or ``xlsx`` (or ``html``), through the report pipeline."""
+    from reports import render
+
+    report = reconciliation_report(conn, rec)
+    if fmt == "pdf":
+        return render.render_pdf(report)
+    if fmt == "xlsx":
+        return render.render_xlsx(report)
+    if fmt == "html":
+        return render.render_html(report).encode()
+    raise ValidationError("format is pdf, xlsx or html", field="format")
+
+
+# --------------------------------------------------------------------------------------------------------
+# Shift cash (POS)
+
+
+def shift_cash(
+    conn: Connection, org_id: int, *, store_id: int | None = None, business_date: date | None = None
+) -> pd.DataFrame:
+    """Per closed shift: expected = float + cash received − change + pay-ins − payouts; counted; variance.
+
+    Empty (with the columns) when the POS module is not installed.
+    """
+    columns = [
+        "store_id",
+        "business_date",
+        "shift_id",
+        "cashier_user_id",
+        "float_fen",
+        "cash_received_fen",
+        "change_fen",
+        "pay_in_fen",
+        "payout_fen",
+        "expected_fen",
+        "counted_fen",
+        "variance_fen",
+        "recorded_expected_fen",
+        "differs",
+    ]
+    if not present("pos.models"):
+        return pd.DataFrame(columns=columns)
+    pos = import_module("pos.models")
+    shift_t = pos.PosShift.__table__
+    sale_t = pos.PosSale.__table__
+    pay_t = pos.PosPayment.__table__
+    move_t = pos.PosCashMove.__table__
+    stmt = select(shift_t).where(shift_t.c.org_id == org_id, shift_t.c.status == "closed")
+    if store_id is not None:
+        stmt = stmt.where(shift_t.c.store_id == store_id)
+    if business_date is not None:
+        stmt = stmt.where(shift_t.c.business_date == business_date)
+    shifts = conn.execute(stmt.order_by(shift_t.c.store_id, shift_t.c.business_date, shift_t.c.id)).all()
+    ids = [s.id for s in shifts]
+    cash: dict[int, int] = {}
+    change: dict[int, int] = {}
+    moves: dict[tuple[int, str], int] = {}
+    if ids:
+        cash = dict(
+            conn.execute(
+                select(sale_t.c.shift_id, func.sum(pay_t.c.amount_fen))
+                .join(pay_t, pay_t.c.sale_id == sale_t.c.id)
+                .where(sale_t.c.shift_id.in_(ids), pay_t.c.method == "cash")
+                .group_by(sale_t.c.shift_id)
+            ).all()
+        )
+        change = dict(
+            conn.execute(
+                select(sale_t.c.shift_id, func.sum(sale_t.c.change_fen))
+                .where(sale_t.c.shift_id.in_(ids))
+                .group_by(sale_t.c.shift_id)
+            ).all()
+        )
+        for shift_id, kind, total in conn.execute(
+            select(move_t.c.shift_id, move_t.c.kind, func.sum(move_t.c.amount_fen))
+            .where(move_t.c.shift_id.in_(ids))
+            .group_by(move_t.c.shift_id, move_t.c.kind)
+        ):
+            moves[(shift_id, kind)] = int(total)
+    rows = []
+    for s in shifts:
+        received = int(cash.get(s.id) or 0)
+        given = int(change.get(s.id) or 0)
+        pay_in = moves.get((s.id, "pay_in"), 0)
+        payout = moves.get((s.id, "payout"), 0)
+        expected = s.float_fen + received - given + pay_in - payout
+        counted = s.counted_cash_fen
+        rows.append(
+            [
+                s.store_id,
+                s.business_date,
+                s.id,
+                s.cashier_user_id,
+                s.float_fen,
+                received,
+                given,
+                pay_in,
+                payout,
+                expected,
+                counted,
+                None if counted is None else counted - expected,
+                s.expected_cash_fen,
+                s.expected_cash_fen is not None and s.expected_cash_fen != expected,
+            ]
+        )
+    return pd.DataFrame(rows, columns=columns)
+
+
+# --------------------------------------------------------------------------------------------------------
+# Inter-org
+
+
+PAYABLE_ACCOUNTS = ("2232", "2241")  # the company's: 应付利润, 其他应付款
+RECEIVABLE_ACCOUNTS = {"collective": ("112",), "small_enterprise": ("1122", "1221")}
+
+
+def _balances_by_ref_org(conn: Connection, org_id: int, codes: tuple[str, ...]) -> dict[int, int]:
+    """Debit-positive balance per counterparty ``ref_org_id`` over the accounts (and sub-accounts)."""
+    ids = [i for code in codes for i in account_ids(conn, org_id, code)]
+    if not ids:
+        return {}
+    rows = conn.execute(
+        select(cp_t.c.ref_org_id, func.sum(line_t.c.debit_fen - line_t.c.credit_fen))
+        .join(cp_t, cp_t.c.id == line_t.c.counterparty_id)
+        .where(line_t.c.org_id == org_id, line_t.c.account_id.in_(ids), cp_t.c.ref_org_id.is_not(None))
+        .group_by(cp_t.c.ref_org_id)
+    ).all()
+    return {int(ref): int(total) for ref, total in rows}
+
+
+def inter_org(conn: Connection, company_org_id: int) -> pd.DataFrame:
+    """Per shareholder org: the company's payable to it and its receivable from the company."""
+    company = get_org(conn, company_org_id)
+    if company.kind != "company":
+        raise ValidationError("inter-org reconciliation starts from a company", field="org")
+    payables = {k: -v for k, v in _balances_by_ref_org(conn, company_org_id, PAYABLE_ACCOUNTS).items()}
+    holders = set(payables)
+    holders.update(
+        conn.execute(
+            select(cp_t.c.ref_org_id).where(
+                cp_t.c.org_id == company_org_id, cp_t.c.kind == "shareholder", cp_t.c.ref_org_id.is_not(None)
+            )
+        ).scalars()
+    )
+    rows = []
+    for holder_id in sorted(holders):
+        holder = get_org(conn, holder_id)
+        receivable = 0
+        if holder.standard is not None:
+            codes = RECEIVABLE_ACCOUNTS[holder.standard]
+            receivable = _balances_by_ref_org(conn, holder_id, codes).get(company_org_id, 0)
+        payable = payables.get(holder_id, 0)
+        rows.append([holder_id, holder.name, payable, receivable, payable - receivable])
+    return pd.DataFrame(
+        rows,
+        columns=["org_id", "org_name", "company_payable_fen", "shareholder_receivable_fen", "difference_fen"],
+    )
+
+
+# --------------------------------------------------------------------------------------------------------
+# Sub-ledger ties
+
+
+@dataclass(frozen=True, eq=False)
+class Tie:
+    name: str
+    label: str
+    subledger_fen: int
+    ledger_fen: int
+    details: pd.DataFrame  # the rows that differ, with their own figures
+
+    @property
+    def difference_fen(self) -> int:
+        return self.subledger_fen - self.ledger_fen
+
+
+def _balance_by(conn: Connection, org_id: int, code: str, dimension: str) -> dict[int | None, int]:
+    ids = account_ids(conn, org_id, code)
+    if not ids:
+        return {}
+    column = line_t.c[dimension]
+    return {
+        key: int(total)
+        for key, total in conn.execute(
+            select(column, func.sum(line_t.c.debit_fen - line_t.c.credit_fen))
+            .where(line_t.c.org_id == org_id, line_t.c.account_id.in_(ids))
+            .group_by(column)
+        )
+    }
+
+
+def _stock_tie(conn: Connection, org_id: int) -> Tie | None:
+    if not present("pos.models"):
+        return None
+    stock_t = import_module("pos.models").PosStock.__table__
+    sub = {
+        store: int(total)
+        for store, total in conn.execute(
+            select(stock_t.c.store_id, func.sum(stock_t.c.value_fen))
+            .where(stock_t.c.org_id == org_id)
+            .group_by(stock_t.c.store_id)
+        )
+    }
+    books = _balance_by(conn, org_id, "1405", "store_id")
+    rows = [
+        [store, sub.get(store, 0), books.get(store, 0), sub.get(store, 0) - books.get(store, 0)]
+        for store in sorted(set(sub) | set(books), key=lambda s: (s is None, s or 0))
+        if sub.get(store, 0) != books.get(store, 0)
+    ]
+    return Tie(
+        "stock",
+        "库存商品 = 1405",
+        sum(sub.values()),
+        sum(books.values()),
+        pd.DataFrame(rows, columns=["store_id", "subledger_fen", "ledger_fen", "difference_fen"]),
+    )
+
+
+def _lease_tie(conn: Connection, org_id: int) -> Tie | None:
+    if not present("ledger.community.checks"):
+        return None
+    checks = import_module("ledger.community.checks")
+    models = import_module("ledger.community.models")
+    charge_t = models.LeaseCharge.__table__
+    part_t = models.LeaseReceiptPart.__table__
+    contract_t = models.LeaseContract.__table__
+    charged = conn.execute(
+        select(func.coalesce(func.sum(charge_t.c.amount_fen), 0)).where(charge_t.c.org_id == org_id)
+    ).scalar_one()
+    received = conn.execute(
+        select(func.coalesce(func.sum(part_t.c.amount_fen), 0)).where(part_t.c.org_id == org_id)
+    ).scalar_one()
+    contracts = select(contract_t.c.id).where(contract_t.c.org_id == org_id)
+    ledger = conn.execute(
+        select(func.coalesce(func.sum(line_t.c.debit_fen - line_t.c.credit_fen), 0))
+        .join(account_t, account_t.c.id == line_t.c.account_id)
+        .where(line_t.c.org_id == org_id, account_t.c.code == "112", line_t.c.contract_id.in_(contracts))
+    ).scalar_one()
+    diffs = checks.lease_tie_differences(conn, org_id)
+    rows = [[cid, sub, books, sub - books] for cid, (sub, books) in sorted(diffs.items())]
+    return Tie(
+        "leases",
+        "租赁应收 = 112 [合同]",
+        int(charged) - int(received),
+        int(ledger),
+        pd.DataFrame(rows, columns=["contract_id", "subledger_fen", "ledger_fen", "difference_fen"]),
+    )
+
+
+def _customer_tie(conn: Connection, org_id: int) -> Tie:
+    by_cp = _balance_by(conn, org_id, "1122", "counterparty_id")
+    control = sum(by_cp.values())
+    named = {k: v for k, v in by_cp.items() if k is not None}
+    rows = []
+    if by_cp.get(None):
+        rows.append([None, "（未挂往来单位）", by_cp[None]])
+    return Tie(
+        "customers",
+        "客户余额 = 1122",
+        sum(named.values()),
+        control,
+        pd.DataFrame(rows, columns=["counterparty_id", "counterparty", "ledger_fen"]),
+    )
+
+
+def subledger_ties(conn: Connection, org_id: int) -> list[Tie]:
+    """The ties that apply to the org's standard, each with its differences listed."""
+    standard = require_books(get_org(conn, org_id))
+    ties: list[Tie | None]
+    if standard == "small_enterprise":
+        ties = [_stock_tie(conn, org_id), _customer_tie(conn, org_id)]
+    else:
+        ties = [_lease_tie(conn, org_id)]
+    return [t for t in ties if t is not None]
+
+
+def ties_frame(ties: list[Tie]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [[t.name, t.label, t.subledger_fen, t.ledger_fen, t.difference_fen] for t in ties],
+        columns=["name", "label", "subledger_fen", "ledger_fen", "difference_fen"],
+    )
