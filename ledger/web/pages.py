@@ -14,18 +14,21 @@ existence does not leak), and adds the security headers and the renewed cookie t
 from __future__ import annotations
 
 import logging
+import tempfile
 from collections.abc import Awaitable, Callable, Iterable
-from datetime import date
+from datetime import date, timedelta
 from functools import cache
 from importlib import import_module
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
@@ -34,7 +37,7 @@ from ledger.api import orgs as org_api
 from ledger.api.deps import EngineDep, client_addr
 from ledger.auth import Principal, audit, check_password, principal_for_user
 from ledger.db.engine import read_tx, run_write
-from ledger.errors import LedgerError, Unauthenticated
+from ledger.errors import LedgerError, Unauthenticated, ValidationError
 from ledger.journal import EntryFilter, list_entries
 from ledger.modules import present
 from ledger.money import format_money
@@ -352,13 +355,16 @@ def dashboard(request: Request, user: WebUser, engine: EngineDep) -> Response:
         user=user,
         rows=rows,
         columns=[(key, kind) for key, _fn, kind in columns],
-        nav=_nav(None),
+        rollup_org=user.scope_org_id if user.role == "officer" and present("reports.api") else None,
     )
 
 
 def _nav(org_id: int | None) -> dict[str, bool]:
     """Which workflow pages exist, so the page links only to pages that work."""
-    return {"statements": False, "reports": False}
+    return {
+        "statements": present("ledger.reconcile.store") and present("ledger.reconcile.matching"),
+        "reports": present("reports.api"),
+    }
 
 
 @router.get("/web/orgs/{org_id}")
@@ -416,3 +422,451 @@ def close_period(
     org_api.close_period(org_id, period, user, engine, request)  # scope, write right, audit: as the API
     session_of(request).set_flash(translator(session_of(request).lang)("closed_ok", period=period))
     return RedirectResponse(f"/web/orgs/{org_id}?" + urlencode({"period": period}), status_code=303)
+
+
+# ---- bank and payment statements (ledger.reconcile) ---------------------------------------------------
+
+UPLOAD_SUFFIXES = (".csv", ".txt", ".xlsx", ".xls")
+DOWNLOAD_TYPES = {
+    "pdf": "application/pdf",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+def _reconcile() -> tuple[Any, Any]:
+    """The statement store and the matcher; a 404 page while reconciliation is not installed."""
+    if not (present("ledger.reconcile.store") and present("ledger.reconcile.matching")):
+        raise StarletteHTTPException(404)
+    return import_module("ledger.reconcile.store"), import_module("ledger.reconcile.matching")
+
+
+def _outputs() -> Any | None:
+    return import_module("ledger.reconcile.outputs") if present("ledger.reconcile.outputs") else None
+
+
+def _books_org(user: Principal, engine: Engine, org_id: int, *, write: bool = False) -> Any:
+    """The org if the user may see it (404 otherwise) and it keeps books; 403 for a write without rights."""
+    with read_tx(engine) as conn:
+        org = user.require_org(conn, org_id, write=write)
+    if org.standard is None:
+        raise StarletteHTTPException(404)
+    return org
+
+
+def _period_param(period: str | None) -> str:
+    return periods.parse_period(period) if period else current_period()
+
+
+def _line_view(line: dict[str, Any]) -> dict[str, Any]:
+    when = line.get("occurred_at")
+    return {
+        "id": line["id"],
+        "when": when.strftime("%Y-%m-%d %H:%M") if when is not None else "",
+        "amount": line["amount_fen"],
+        "fee": line.get("fee_fen") or 0,
+        "reference": line.get("reference") or "",
+        "counterparty": line.get("counterparty") or "",
+        "memo": line.get("memo") or "",
+        "kind": line.get("kind") or "",
+    }
+
+
+@router.get("/web/orgs/{org_id}/statements")
+def statements_page(
+    request: Request, org_id: int, user: WebUser, engine: EngineDep, period: str | None = None
+) -> Response:
+    store, matching = _reconcile()
+    org = _books_org(user, engine, org_id)
+    shown = _period_param(period)
+    first, last = periods.period_bounds(shown)
+    with read_tx(engine) as conn:
+        accounts = store.list_statement_accounts(conn, org_id)
+        for account in accounts:
+            account["unmatched"] = len(
+                matching.statement_lines(conn, org_id, account["id"], unmatched=True, first=first, last=last)
+            )
+            account["imports"] = store.list_imports(conn, org_id, account["id"])[-3:]
+    return render(
+        request,
+        "statements.html",
+        user=user,
+        org=org,
+        period=shown,
+        accounts=accounts,
+        kinds=store.STATEMENT_ACCOUNT_KINDS,
+        can_write=user.role in ("admin", "officer"),
+        max_upload_mb=request.app.state.settings.max_upload_bytes // (1024 * 1024),
+    )
+
+
+@router.post("/web/orgs/{org_id}/statements/accounts")
+def add_statement_account(
+    request: Request,
+    org_id: int,
+    user: WebUser,
+    engine: EngineDep,
+    name: Annotated[str, Form(max_length=100)],
+    kind: Annotated[str, Form(max_length=20)],
+    ledger_account: Annotated[str, Form(max_length=30)],
+    account_no: Annotated[str, Form(max_length=60)] = "",
+) -> Response:
+    store, _matching = _reconcile()
+
+    def work(conn: Any) -> None:
+        user.require_org(conn, org_id, write=True)
+        store.create_statement_account(
+            conn, org_id, ledger_account=ledger_account.strip(), kind=kind, name=name, account_no=account_no
+        )
+        audit(
+            conn,
+            user,
+            "statement_account.create",
+            org_id=org_id,
+            detail=name,
+            remote_addr=client_addr(request),
+        )
+
+    run_write(engine, work)
+    _flash(request, "account_added", name=name)
+    return RedirectResponse(f"/web/orgs/{org_id}/statements", status_code=303)
+
+
+@router.post("/web/orgs/{org_id}/statements/upload")
+async def upload_statement(
+    request: Request,
+    org_id: int,
+    user: WebUser,
+    engine: EngineDep,
+    statement_account_id: Annotated[int, Form()],
+    file: Annotated[UploadFile, File()],
+    period: Annotated[str, Form(max_length=7)] = "",
+) -> Response:
+    store, _matching = _reconcile()
+    limit = request.app.state.settings.max_upload_bytes
+    data = await file.read(limit + 1)
+    name = Path(file.filename or "statement").name
+    suffix = Path(name).suffix.lower()
+    if suffix not in UPLOAD_SUFFIXES:
+        raise ValidationError(f"upload a {', '.join(UPLOAD_SUFFIXES)} file, not {name!r}", field="file")
+    if not data:
+        raise ValidationError("the file is empty", field="file")
+    if len(data) > limit:
+        raise ValidationError(f"the file is larger than {limit // (1024 * 1024)} MB", field="file")
+    result = await run_in_threadpool(
+        _import_upload, store, engine, request, user, org_id, statement_account_id, name, data
+    )
+    _flash(
+        request,
+        "imported",
+        name=name,
+        lines=result.line_count,
+        new=result.new_count,
+        dup=result.duplicate_count,
+    )
+    target = f"/web/orgs/{org_id}/statements/{statement_account_id}"
+    if period and periods.PERIOD_RE.match(period):
+        target += "?" + urlencode({"period": period})
+    return RedirectResponse(target, status_code=303)
+
+
+def _import_upload(
+    store: Any,
+    engine: Engine,
+    request: Request,
+    user: Principal,
+    org_id: int,
+    statement_account_id: int,
+    name: str,
+    data: bytes,
+) -> Any:
+    """Write the upload to a private temporary file (the importers read paths) and import it in one write."""
+    with tempfile.TemporaryDirectory(prefix="cunshe-upload-") as tmp:
+        path = Path(tmp) / ("upload" + Path(name).suffix.lower())
+        path.write_bytes(data)
+
+        def work(conn: Any) -> Any:
+            user.require_org(conn, org_id, write=True)
+            result = store.import_statement(
+                conn, org_id, statement_account_id, path, user.user_id, file_name=name
+            )
+            audit(
+                conn,
+                user,
+                "statement.import",
+                org_id=org_id,
+                detail=f"{name}: {result.new_count}/{result.line_count} new",
+                remote_addr=client_addr(request),
+            )
+            return result
+
+        return run_write(engine, work)
+
+
+def _flash(request: Request, key: str, **fields: object) -> None:
+    session = session_of(request)
+    session.set_flash(translator(session.lang)(key, **fields))
+
+
+@router.get("/web/orgs/{org_id}/statements/{statement_account_id}")
+def matches_page(
+    request: Request,
+    org_id: int,
+    statement_account_id: int,
+    user: WebUser,
+    engine: EngineDep,
+    period: str | None = None,
+) -> Response:
+    store, matching = _reconcile()
+    org = _books_org(user, engine, org_id)
+    shown = _period_param(period)
+    first, last = periods.period_bounds(shown)
+    with read_tx(engine) as conn:
+        account = store.get_statement_account(conn, org_id, statement_account_id)
+        lines = {
+            line["id"]: _line_view(line)
+            for line in matching.statement_lines(
+                conn, org_id, statement_account_id, first=first, last=last, limit=5000
+            )
+        }
+        unmatched = [
+            _line_view(line)
+            for line in matching.statement_lines(
+                conn, org_id, statement_account_id, unmatched=True, first=first, last=last, limit=5000
+            )
+        ]
+        window = timedelta(days=31)
+        books = {
+            b.id: b
+            for b in matching.load_book_records(
+                conn, org_id, account.ledger_account, first - window, last + window, exclude=set()
+            )
+        }
+        proposed = matching.list_matches(conn, org_id, statement_account_id, status="proposed")
+        confirmed = matching.list_matches(conn, org_id, statement_account_id, status="confirmed")
+        outputs = _outputs()
+        reconciliation = None
+        if outputs is not None and hasattr(outputs, "bank_reconciliation"):
+            try:
+                reconciliation = outputs.bank_reconciliation(conn, org_id, statement_account_id, shown)
+            except LedgerError as exc:
+                reconciliation = exc.message
+
+    def view(match: dict[str, Any]) -> dict[str, Any]:
+        statement_side, book_side, settled = [], [], []
+        for item in match["items"]:
+            if item["role"] == "statement":
+                statement_side.append(lines.get(item["statement_line_id"]) or {"amount": item["amount_fen"]})
+            else:
+                book = books.get(item["journal_line_id"])
+                row = (
+                    {
+                        "when": book.on.isoformat(),
+                        "voucher": book.voucher_no,
+                        "amount": book.amount_fen,
+                        "memo": book.memo,
+                        "counterparty": book.counterparty,
+                    }
+                    if book is not None
+                    else {
+                        "amount": item["amount_fen"],
+                        "voucher": "",
+                        "when": "",
+                        "memo": "",
+                        "counterparty": "",
+                    }
+                )
+                (book_side if item["role"] == "book" else settled).append(row)
+        return {
+            "id": match["id"],
+            "kind": match["kind"],
+            "score": match["score"],
+            "conflict": match["conflict"],
+            "fee": match.get("fee_fen") or 0,
+            "note": match.get("note") or "",
+            "reasons": [r.get("text", r.get("code", "")) for r in match["reasons"]],
+            "statement": statement_side,
+            "book": book_side,
+            "settled": settled,
+        }
+
+    in_period = [m for m in (view(m) for m in proposed) if any(s.get("id") in lines for s in m["statement"])]
+    done = [m for m in (view(m) for m in confirmed) if any(s.get("id") in lines for s in m["statement"])]
+    return render(
+        request,
+        "matches.html",
+        user=user,
+        org=org,
+        account=account,
+        period=shown,
+        proposed=in_period,
+        confirmed=done,
+        unmatched=unmatched,
+        line_count=len(lines),
+        reconciliation=reconciliation if not isinstance(reconciliation, str) else None,
+        reconciliation_problem=reconciliation if isinstance(reconciliation, str) else None,
+        downloads=outputs is not None and hasattr(outputs, "render_reconciliation"),
+        can_write=user.role in ("admin", "officer"),
+        back=f"/web/orgs/{org_id}/statements/{statement_account_id}?" + urlencode({"period": shown}),
+    )
+
+
+@router.post("/web/orgs/{org_id}/statements/{statement_account_id}/propose")
+def propose(
+    request: Request,
+    org_id: int,
+    statement_account_id: int,
+    user: WebUser,
+    engine: EngineDep,
+    period: Annotated[str, Form(max_length=7)],
+) -> Response:
+    _store, matching = _reconcile()
+
+    def work(conn: Any) -> Any:
+        user.require_org(conn, org_id, write=True)
+        result = matching.propose_matches(conn, org_id, statement_account_id, period, user.user_id)
+        audit(
+            conn,
+            user,
+            "reconcile.propose",
+            org_id=org_id,
+            detail=f"account {statement_account_id} {period}: {result.proposed} proposed",
+            remote_addr=client_addr(request),
+        )
+        return result
+
+    result = run_write(engine, work)
+    _flash(request, "proposed", count=result.proposed, unmatched=result.unmatched_statement_lines)
+    return RedirectResponse(
+        f"/web/orgs/{org_id}/statements/{statement_account_id}?" + urlencode({"period": period}),
+        status_code=303,
+    )
+
+
+@router.post("/web/orgs/{org_id}/matches/{match_id}/{decision}")
+def decide_match(
+    request: Request,
+    org_id: int,
+    match_id: int,
+    decision: str,
+    user: WebUser,
+    engine: EngineDep,
+    note: Annotated[str, Form(max_length=500)] = "",
+    back: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    _store, matching = _reconcile()
+    if decision not in ("confirm", "reject"):
+        raise StarletteHTTPException(404)
+    act = matching.confirm_match if decision == "confirm" else matching.reject_match
+
+    def work(conn: Any) -> None:
+        user.require_org(conn, org_id, write=True)
+        act(conn, org_id, match_id, user.user_id, note=note)
+        audit(
+            conn,
+            user,
+            f"reconcile.{decision}",
+            org_id=org_id,
+            detail=f"match {match_id}" + (f": {note}" if note else ""),
+            remote_addr=client_addr(request),
+        )
+
+    run_write(engine, work)
+    _flash(request, "confirmed_ok" if decision == "confirm" else "rejected_ok", id=match_id)
+    return RedirectResponse(_safe_next(back) if back else f"/web/orgs/{org_id}/statements", status_code=303)
+
+
+@router.get("/web/orgs/{org_id}/statements/{statement_account_id}/reconciliation.{fmt}")
+def download_reconciliation(
+    org_id: int,
+    statement_account_id: int,
+    fmt: str,
+    user: WebUser,
+    engine: EngineDep,
+    period: str | None = None,
+) -> Response:
+    """银行存款余额调节表 as PDF or XLSX, through the report pipeline."""
+    outputs = _outputs()
+    if outputs is None or fmt not in DOWNLOAD_TYPES:
+        raise StarletteHTTPException(404)
+    _books_org(user, engine, org_id)
+    shown = _period_param(period)
+    with read_tx(engine) as conn:
+        rec = outputs.bank_reconciliation(conn, org_id, statement_account_id, shown)
+        data = outputs.render_reconciliation(conn, rec, fmt)
+    return _attachment(data, DOWNLOAD_TYPES[fmt], f"银行存款余额调节表-{rec.account_name}-{shown}.{fmt}")
+
+
+def _attachment(data: bytes, media_type: str, filename: str) -> Response:
+    ascii_name = filename.encode("ascii", "ignore").decode() or "report"
+    disposition = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
+    return Response(data, media_type=media_type, headers={"Content-Disposition": disposition})
+
+
+# ---- report downloads (reports.api) -------------------------------------------------------------------
+
+REPORT_FORMATS = ("pdf", "xlsx")
+
+
+def _reports_api() -> Any:
+    if not present("reports.api"):
+        raise StarletteHTTPException(404)
+    return import_module("reports.api")
+
+
+@router.get("/web/orgs/{org_id}/reports")
+def reports_page(
+    request: Request, org_id: int, user: WebUser, engine: EngineDep, period: str | None = None
+) -> Response:
+    api = _reports_api()
+    org = org_api.get_org(org_id, user, engine)  # 404 outside the user's scope
+    shown = _period_param(period)
+    reports = api.list_reports(org_id, user, engine)
+    lang = session_of(request).lang
+    titles = {}
+    if lang == "en" and present("reports.registry"):
+        registry = import_module("reports.registry")
+        titles = {name: spec.title_en for name, spec in registry.REPORTS.items()}
+    standards = ("collective", "small_enterprise") if org.standard is None else (org.standard,)
+    return render(
+        request,
+        "reports.html",
+        user=user,
+        org=org,
+        period=shown,
+        reports=[
+            {"name": r.name, "title": titles.get(r.name, r.title), "options": r.options, "rollup": r.rollup}
+            for r in reports
+        ],
+        standards=standards,
+        formats=REPORT_FORMATS,
+    )
+
+
+@router.get("/web/orgs/{org_id}/reports/{name}.{fmt}")
+def download_report(
+    request: Request,
+    org_id: int,
+    name: str,
+    fmt: str,
+    user: WebUser,
+    engine: EngineDep,
+    period: str | None = None,
+    standard: str | None = None,
+) -> Response:
+    """The same download as ``GET /api/v1/orgs/{org}/reports/{name}.{fmt}``, for the logged-in person."""
+    api = _reports_api()
+    if fmt not in REPORT_FORMATS:
+        raise StarletteHTTPException(404)
+    return api.download_report(
+        org_id,
+        name,
+        fmt,
+        request,
+        user,
+        engine,
+        period=_period_param(period),
+        from_period=None,
+        to_period=None,
+        lang=session_of(request).lang,
+        standard=standard or None,
+    )
