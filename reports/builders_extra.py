@@ -581,38 +581,41 @@ if present("ledger.community.welfare"):
     from ledger.reporting_queries import welfare_post_turnover
 
     def build_welfare_funds(ctx: BuildContext) -> Report:
-        """公益性岗位 and 公益设施 funds for the year: earmarked (31102 / 31103), spent (51401 / 51402), left;
-        then each post's stipends accrued and paid (the 212 应付工资 lines carry the post)."""
+        """公益性岗位 and 公益设施 funds for the year: the earmark left at its start and made during it
+        (31102 / 31103, from the distribution), spent (51401 / 51402), remaining; then each post's stipends
+        accrued and paid (the 51401 and 212 应付工资 lines carry the post)."""
         t, p = ctx.t, ctx.period
         start = p.year_start
-        earmarks = movement(ctx.conn, ctx.org.id, start, p.to_period, prefixes=("31102", "31103"))
+        tb = trial_balance(ctx.conn, ctx.org.id, start, p.to_period)
         spent = movement(
             ctx.conn, ctx.org.id, start, p.to_period, prefixes=("51401", "51402"), exclude_sources=("close",)
         )
 
-        def credit(data: dict[str, tuple[int, int]], prefix: str) -> int:
-            return sum(c - d for code, (d, c) in data.items() if code.startswith(prefix))
-
-        def debit(data: dict[str, tuple[int, int]], prefix: str) -> int:
-            return sum(d - c for code, (d, c) in data.items() if code.startswith(prefix))
+        def fund(prefix: str) -> tuple[int, int]:
+            """(balance earmarked at the start of the year, earmarked during it): credits positive."""
+            rows = [r for r in tb if r.code.startswith(prefix) and r.is_leaf]
+            return -sum(r.opening_fen for r in rows), sum(r.credit_fen - r.debit_fen for r in rows)
 
         kinds = [
             (t("公益性岗位", "Public-welfare posts"), "31102", "51401"),
             (t("公益设施", "Public facilities"), "31103", "51402"),
         ]
-        earmarked = [credit(earmarks, e) for _, e, _ in kinds]
-        used = [debit(spent, s) for _, _, s in kinds]
+        opening = [fund(e)[0] for _, e, _ in kinds]
+        earmarked = [fund(e)[1] for _, e, _ in kinds]
+        used = [sum(d - c for code, (d, c) in spent.items() if code.startswith(s)) for _, _, s in kinds]
+        remaining = [o + e - u for o, e, u in zip(opening, earmarked, used, strict=True)]
         funds = _int64(
             pd.DataFrame(
                 {
                     "fund": [k for k, _, _ in kinds] + [t("合计", "Total")],
+                    "opening": [*opening, sum(opening)],
                     "earmarked": [*earmarked, sum(earmarked)],
                     "spent": [*used, sum(used)],
-                    "remaining": [e - u for e, u in zip(earmarked, used, strict=True)]
-                    + [sum(earmarked) - sum(used)],
+                    "remaining": [*remaining, sum(remaining)],
                     "style": ["", "", "total"],
                 }
             ),
+            "opening",
             "earmarked",
             "spent",
             "remaining",
@@ -639,7 +642,12 @@ if present("ledger.community.welfare"):
         )
         chart = bar_chart(
             [k for k, _, _ in kinds],
-            {t("提取（专款）", "Earmarked"): earmarked, t("已支出", "Spent"): used},
+            {
+                t("可用（年初结余＋本年提取）", "Available (opening + earmarked)"): [
+                    o + e for o, e in zip(opening, earmarked, strict=True)
+                ],
+                t("本年支出", "Spent"): used,
+            },
             caption=t("公益金提取与支出", "Welfare funds: earmarked vs spent"),
             lang=ctx.lang,
             size=(5.5, 2.2),
@@ -653,6 +661,7 @@ if present("ledger.community.welfare"):
                     funds,
                     (
                         Column("fund", t("项目", "Fund"), "label"),
+                        Column("opening", t("年初结余", "Opening"), "amount"),
                         Column("earmarked", t("本年提取", "Earmarked"), "amount"),
                         Column("spent", t("本年支出", "Spent"), "amount"),
                         Column("remaining", t("结余", "Remaining"), "amount"),

@@ -31,6 +31,7 @@ from tests.test_reports_books import (
     COMPANY_SALES,
     RESERVE,
     TO_MEMBERS,
+    post_community_workflows,
     post_community_year,
     post_company_quarter,
     post_random_books,
@@ -365,3 +366,59 @@ def test_every_registered_report_builds_for_the_orgs_it_applies_to(books: County
             options = {"account": bank} if name == "ledger-detail" else {}
             report = build(books, name, org, Q1, options=options)
             assert to_json(report)["title"]
+
+
+# --- workflow reports, from the workflows' own registers ------------------------------------------------
+
+
+@pytest.fixture
+def workflows(county: County) -> County:
+    post_community_workflows(county.engine, county.ids["huahuaqiao"])
+    return county
+
+
+def test_arrears_aging_agrees_with_the_rent_roll_and_the_books(workflows: County) -> None:
+    from ledger.community import rentroll
+    from ledger.trial_balance import trial_balance
+
+    report = build(workflows, "arrears", "huahuaqiao", ReportPeriod("2025-03", "2025-03"))
+    frame = report.tables[0].frame
+    with read_tx(workflows.engine) as conn:
+        rows = rentroll.rent_roll(conn, [workflows.ids["huahuaqiao"]], datetime(2025, 3, 31).date())
+        receivable = next(
+            r.closing_fen
+            for r in trial_balance(conn, workflows.ids["huahuaqiao"], "2025-03")
+            if r.code == "112"
+        )
+    assert int(frame["open"].iloc[-1]) == sum(r.outstanding_fen for r in rows) == 3_000_000 - 800_000
+    assert report.totals[0].fen == 2_200_000
+    assert receivable == 2_200_000 + 300_000  # 112 also holds the brokerage fee on credit
+    assert list(frame["code"][:-1]) == ["ZL-2024-01", "ZL-2024-02"]
+    assert "逾期30天以内" in report.charts[0].svg
+
+
+def test_welfare_funds_show_each_posts_stipends_accrued_and_paid(workflows: County) -> None:
+    report = build(workflows, "welfare-funds", "huahuaqiao", Q1)
+    funds, posts = report.tables[0].frame, report.tables[1].frame
+    assert int(funds["spent"].iloc[0]) == 3 * (150_000 + 120_000)
+    assert list(posts["post"][:-1]) == ["保洁员（赵六）", "护路员（钱七）"]
+    assert [int(v) for v in posts["accrued"][:-1]] == [450_000, 360_000]
+    assert [int(v) for v in posts["paid"][:-1]] == [450_000, 0]
+
+
+def test_brokerage_income_by_month_and_fees_to_collect(workflows: County) -> None:
+    report = build(workflows, "brokerage", "huahuaqiao", Q1)
+    by_month, deals = report.tables[0].frame, report.tables[1].frame
+    assert report.totals[0].fen == int(by_month["income"].iloc[-1]) > 0
+    assert list(deals["client"][:-1]) == ["示范村一合作社"]
+    assert int(deals["outstanding"].iloc[-1]) == 300_000
+
+
+@sqlite_only
+def test_arrears_pdf_reads_back_with_total_in_words(workflows: County) -> None:
+    report = build(workflows, "arrears", "huahuaqiao", ReportPeriod("2025-03", "2025-03"))
+    text = flat("".join(pdf_pages(render_pdf(report))))
+    assert "欠租账龄分析表" in text and "2025年3月31日" in text
+    assert f"未收租金合计：{format_money(2_200_000)}" in text
+    assert amount_in_words(2_200_000) == "贰万贰仟元整"
+    assert "人民币（大写）：贰万贰仟元整" in text

@@ -304,3 +304,44 @@ def random_drafts(conn: Connection, org_id: int, standard: str, seed: int, n: in
 def post_random_books(engine: Engine, org_id: int, standard: str, seed: int, n: int = 120) -> None:
     with write_tx(engine) as conn:
         post_entries(conn, random_drafts(conn, org_id, standard, seed, n))
+
+
+# --- the workflows' own registers (leases, public-welfare posts, brokerage), through their services -------
+
+
+def post_community_workflows(engine: Engine, org_id: int) -> None:
+    """Two leases from 2024-10 accrued through 2025-03 with one partial receipt, two welfare posts with
+    stipends run through 2025-03 and one paid, and a brokerage fee on credit: the workflow reports' data.
+
+    Lease A ¥3,000 a month (tax-inclusive), lease B ¥2,000; 6 months each accrued (¥30,000.00 billed),
+    ¥8,000.00 received: A's oldest charges paid first. Posts: 保洁员 ¥1,500 and 护路员 ¥1,200 a month.
+    """
+    from ledger.community import brokerage, leases, welfare
+    from ledger.community.receipts import receive_rent
+    from ledger.leases.schedule import LeaseTerms
+
+    with write_tx(engine) as conn:
+        for code, lessee, rent in (
+            ("ZL-2024-01", "李四便利店", 300_000),
+            ("ZL-2024-02", "王五餐馆", 200_000),
+        ):
+            terms = LeaseTerms(start=date(2024, 10, 1), end=date(2026, 9, 30), rent_per_cycle_fen=rent)
+            leases.create_contract(conn, org_id, code=code, mode="lease", lessee=lessee, terms=terms)
+        leases.accrue_leases(conn, [org_id], "2025-03")
+        receive_rent(conn, org_id, amount_fen=800_000, received_on=date(2025, 1, 15), lessee="李四便利店")
+        cleaner = welfare.create_post(
+            conn, org_id, post="保洁员", holder="赵六", monthly_stipend_fen=150_000, start=date(2025, 1, 1)
+        )
+        welfare.create_post(
+            conn, org_id, post="护路员", holder="钱七", monthly_stipend_fen=120_000, start=date(2025, 1, 1)
+        )
+        welfare.run_stipends(conn, [org_id], "2025-03")
+        welfare.pay_stipend(conn, org_id, cleaner, paid_on=date(2025, 3, 31))
+        brokerage.record_deal(
+            conn,
+            org_id,
+            client="示范村一合作社",
+            kind="produce",
+            earned_on=date(2025, 2, 10),
+            commission_fen=300_000,
+        )
