@@ -24,13 +24,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ledger.db.engine import make_engine, read_tx, write_tx  # noqa: E402
-from ledger.db.migrate import upgrade  # noqa: E402
-from ledger.orgs import create_org  # noqa: E402
-from ledger.posting import post_entries  # noqa: E402
-from reports.builders_base import ReportPeriod  # noqa: E402
-from reports.builders_batch import pool, render_batch, render_report, shutdown_pool  # noqa: E402
-from tests.test_reports_books import community_drafts  # noqa: E402
+from ledger.db.engine import make_engine, read_tx, write_tx
+from ledger.db.migrate import upgrade
+from ledger.orgs import create_org
+from ledger.posting import post_entries
+from reports.builders_base import ReportPeriod
+from reports.builders_batch import pool, render_batch, render_report, shutdown_pool
+from tests.test_reports_books import community_drafts
 
 YEAR = ReportPeriod("2025-01", "2025-12")
 
@@ -53,7 +53,9 @@ def build(db: Path, orgs: int) -> list[int]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--orgs", type=int, default=27)
     args = parser.parse_args()
     cores = os.cpu_count() or 1
@@ -61,7 +63,9 @@ def main() -> None:
         db = Path(tmp) / "bench.db"
         started = time.perf_counter()
         ids = build(db, args.orgs)
-        print(f"books: {args.orgs} communities, one year each, built in {time.perf_counter() - started:.1f} s")
+        print(
+            f"books: {args.orgs} communities, one year each, built in {time.perf_counter() - started:.1f} s"
+        )
         url = f"sqlite:///{db}"
         engine = make_engine(url)
 
@@ -91,7 +95,10 @@ def main() -> None:
         batch = time.perf_counter() - t0
         assert len(result.files) == len(ids) and not result.errors, result.errors
         target = 1.2 * len(ids) * steady / cores
-        print(f"batch: {len(ids)} statements across {cores} cores in {batch:.2f} s ({batch / len(ids):.3f} s each)")
+        print(
+            f"batch: {len(ids)} statements across {cores} cores in {batch:.2f} s"
+            f" ({batch / len(ids):.3f} s each)"
+        )
         print(f"target one statement <= 0.5 s: {steady:.3f} s -> {'met' if steady <= 0.5 else 'NOT met'}")
         print(
             f"target batch <= 1.2 x {len(ids)} x {steady:.3f} / {cores} = {target:.2f} s: {batch:.2f} s -> "
