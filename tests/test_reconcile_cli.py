@@ -1,0 +1,53 @@
+"""``cunshe reconcile …`` and ``import-statement`` from the command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from typer.testing import CliRunner
+
+from ledger.reconcile.cli import app, import_statement_cmd
+from tests.conftest import County
+from tests.statement_files import sample_bank_txns, write_bank_csv
+
+runner = CliRunner()
+
+
+def test_import_propose_and_statement_from_the_command_line(county: County, tmp_path: Path) -> None:
+    db = county.engine.url.render_as_string(hide_password=False)
+    path = write_bank_csv(tmp_path / "m.csv", sample_bank_txns(range(1, 4)))
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(path.read_bytes().replace(b"2,011.01", b"2,011.0x"))
+    top = typer.Typer()
+    top.command()(import_statement_cmd)
+
+    added = runner.invoke(
+        app,
+        [
+            "account-add",
+            "heping-co",
+            "--ledger-account",
+            "1002",
+            "--kind",
+            "bank",
+            "--name",
+            "建行",
+            "--db",
+            db,
+        ],
+    )
+    first = runner.invoke(top, ["heping-co", "1", str(path), "--db", db])
+    broken = runner.invoke(top, ["heping-co", "1", str(bad), "--db", db])
+    proposed = runner.invoke(app, ["propose", "heping-co", "1", "2024-03", "--db", db])
+    statement = runner.invoke(
+        app, ["statement", "heping-co", "1", "2024-03", "--out", str(tmp_path / "r.xlsx"), "--db", db]
+    )
+
+    assert added.exit_code == 0, added.output
+    assert first.exit_code == 0 and "7 lines, 7 new" in first.output
+    assert broken.exit_code == 2 and "line 4" in broken.output
+    assert proposed.exit_code == 0 and "7 statement lines" in proposed.output
+    # No opening entry in these books: the bank's 50,000.00 opening is the listed difference.
+    assert statement.exit_code == 1 and "差额 -50000.00" in statement.output
+    assert (tmp_path / "r.xlsx").read_bytes()[:2] == b"PK"
