@@ -126,6 +126,7 @@ def leases_accrued(conn: Connection, org_id: int, period: str) -> list[str]:
         c.code
         for c in contracts
         if c.id not in charged
+        and (c.accrued_through is None or c.accrued_through < period)
         and any(ln.period == period and ln.amount_fen > 0 for ln in rent_schedule(terms_of(c)))
     ]
     if not missing:

@@ -350,6 +350,8 @@ def due_lines(conn: Connection, org_ids: Sequence[int], through: str) -> list[tu
         charged[contract_id].add(period)
     out = []
     for c in contracts:
+        if c.accrued_through is not None and c.accrued_through >= through:
+            continue
         done = charged.get(c.id, set())
         for line in rent_schedule(terms_of(c)):
             if line.period > through:
@@ -357,6 +359,20 @@ def due_lines(conn: Connection, org_ids: Sequence[int], through: str) -> list[tu
             if line.amount_fen > 0 and line.period not in done:
                 out.append((c, line))
     return out
+
+
+def _mark_accrued(conn: Connection, org_ids: Sequence[int], through: str) -> None:
+    """Every contract of the orgs that started by ``through`` is now accrued through it."""
+    _, last = period_bounds(through)
+    conn.execute(
+        update(contract_t)
+        .where(
+            contract_t.c.org_id.in_(org_ids),
+            contract_t.c.start_date <= last,
+            (contract_t.c.accrued_through.is_(None)) | (contract_t.c.accrued_through < through),
+        )
+        .values(accrued_through=through)
+    )
 
 
 def accrual_draft(contract, line: ScheduleLine, entry_date: date) -> Draft:  # type: ignore[no-untyped-def]
@@ -390,6 +406,7 @@ def accrue_leases(
         return AccrualResult(0, 0, 0)
     lock_books(conn, org_ids)
     pending = due_lines(conn, org_ids, through)
+    _mark_accrued(conn, org_ids, through)
     if not pending:
         return AccrualResult(0, 0, 0)
     first_open: dict[int, str] = {}

@@ -110,6 +110,8 @@ class LeaseContract(SQLModel, table=True):
     vat_rate_bp: int = 500
     deposit_fen: int = Field(default=0, sa_type=BigInteger)
     terminated_on: date | None = None
+    accrued_through: str | None = Field(default=None, max_length=7)
+    """The accrual run has posted every month with rent through this one (a shortcut for reruns)."""
     previous_id: int | None = Field(default=None, foreign_key="lease_contract.id")
     relation: str | None = Field(default=None, max_length=10)
     memo: str = ""

@@ -56,6 +56,13 @@ def rent_roll(conn: Connection, org_ids: Sequence[int], as_of: date) -> list[Ren
     """Every contract of the orgs, by org and contract number."""
     ids = list(org_ids)
     period = f"{as_of.year:04d}-{as_of.month:02d}"
+    this_month = dict(
+        conn.execute(
+            select(charge_t.c.contract_id, charge_t.c.amount_fen).where(
+                charge_t.c.org_id.in_(ids), charge_t.c.period == period
+            )
+        ).all()
+    )
     rows: dict[int, RentRollRow] = {}
     for c in conn.execute(
         select(contract_t, cp_t.c.name.label("lessee"), org_t.c.code.label("org_code"))
@@ -64,7 +71,6 @@ def rent_roll(conn: Connection, org_ids: Sequence[int], as_of: date) -> list[Ren
         .where(contract_t.c.org_id.in_(ids))
         .order_by(contract_t.c.org_id, contract_t.c.code)
     ):
-        month = next((ln.amount_fen for ln in rent_schedule(terms_of(c)) if ln.period == period), 0)
         rows[c.id] = RentRollRow(
             c.org_id,
             c.org_code,
@@ -75,7 +81,7 @@ def rent_roll(conn: Connection, org_ids: Sequence[int], as_of: date) -> list[Ren
             c.start_date,
             c.end_date,
             c.terminated_on,
-            month,
+            _month_rent(c, period, this_month),
         )
     for cid, total in conn.execute(
         select(charge_t.c.contract_id, func.sum(charge_t.c.amount_fen))
@@ -92,6 +98,17 @@ def rent_roll(conn: Connection, org_ids: Sequence[int], as_of: date) -> list[Ren
     for cid, due, amount_open in open_by_charge(conn, ids):
         rows[cid].aging[aging_bucket(due, as_of)] += amount_open
     return list(rows.values())
+
+
+def _month_rent(contract, period: str, posted: dict[int, int]) -> int:  # type: ignore[no-untyped-def]
+    """The rent of the as-of month: the posted charge (equal to the schedule line by construction), or the
+    schedule's line when the month is not accrued yet; 0 outside the term."""
+    if contract.id in posted:
+        return posted[contract.id]
+    terms = terms_of(contract)
+    if not f"{terms.start:%Y-%m}" <= period <= f"{effective_end(terms):%Y-%m}":
+        return 0
+    return next((ln.amount_fen for ln in rent_schedule(terms) if ln.period == period), 0)
 
 
 def open_by_charge(conn: Connection, org_ids: Sequence[int]) -> list[tuple[int, date, int]]:

@@ -88,6 +88,7 @@ def upgrade() -> None:
         sa.Column("vat_rate_bp", sa.Integer(), nullable=False),
         sa.Column("deposit_fen", sa.BigInteger(), nullable=False),
         sa.Column("terminated_on", sa.Date(), nullable=True),
+        sa.Column("accrued_through", sqlmodel.sql.sqltypes.AutoString(length=7), nullable=True),
         sa.Column("previous_id", sa.Integer(), nullable=True),
         sa.Column("relation", sqlmodel.sql.sqltypes.AutoString(length=10), nullable=True),
         sa.Column("memo", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
