@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import Connection, func, insert, select, update
 
@@ -60,7 +60,11 @@ class ShiftAlreadyClosed(Conflict):
 # -- open, pay-ins and payouts --------------------------------------------------------------------------
 
 
-def open_shift(conn: Connection, user: Principal, store_id: int, float_fen: int) -> int:
+def open_shift(
+    conn: Connection, user: Principal, store_id: int, float_fen: int, *, opened_at: datetime | None = None
+) -> int:
+    """开班. ``opened_at`` is the till's clock (an offline till opens the shift of its own day); the
+    shift's business date, and so the period its voucher posts in, follows it. Never in the future."""
     store = require_store(conn, user, store_id)
     if user.role not in ("cashier", "admin", "officer"):
         raise ValidationError("only a cashier, officer or admin opens a shift", field="store_id")
@@ -77,6 +81,14 @@ def open_shift(conn: Connection, user: Principal, store_id: int, float_fen: int)
         )
     ensure_default_rates(conn, store.org_id)
     stamp = now()
+    if opened_at is not None:
+        if opened_at.tzinfo is None:
+            raise ValidationError("opened_at needs a time zone", field="opened_at")
+        if opened_at > stamp + timedelta(minutes=5):
+            raise ValidationError(
+                "opened_at is in the future (the till's clock is wrong?)", field="opened_at"
+            )
+        stamp = opened_at.astimezone(UTC)
     return conn.execute(
         insert(shift_t)
         .values(

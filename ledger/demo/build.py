@@ -9,7 +9,10 @@ from sqlalchemy import Engine, func, select
 
 from ledger.db.engine import read_tx, write_tx
 from ledger.db.models import Org
+from ledger.demo.communities import close_communities, close_months, run_communities
+from ledger.demo.supermarkets import run_supermarkets
 from ledger.demo.tree import DEMO_PASSWORD, DemoTree, build_tree, demo_token
+from ledger.verify import verify_all
 
 
 @dataclass
@@ -37,7 +40,23 @@ def build_demo(
     say("org tree and users")
     with write_tx(engine) as conn:
         tree = build_tree(conn, seed)
-    return DemoResult(tree, seed, year)
+    result = DemoResult(tree, seed, year)
+    result.notes += run_supermarkets(engine, tree, year, seed, scale, say).notes
+    result.notes += run_communities(engine, tree, year, seed, say).notes
+    say("communities' year-end close and distribution")
+    close_communities(engine, tree, year)
+    say("closing the months")
+    books = [
+        *tree.all_communities,
+        *(v for ids in tree.villages.values() for v in ids),
+        *tree.companies.values(),
+    ]
+    close_months(engine, books, year)
+    with read_tx(engine) as conn:
+        problems = verify_all(conn)
+    if problems:
+        raise RuntimeError("the demo books do not verify: " + "; ".join(map(str, problems[:5])))
+    return result
 
 
 def logins_text(seed: int, host: str = "http://127.0.0.1:8000") -> str:

@@ -155,7 +155,9 @@ def post_vat_exemption(
                 Line(vat_account, debit_fen=q.vat_fen, memo="免征增值税"),
                 Line(chart.vat_income, credit_fen=q.vat_fen, memo="免征增值税"),
             ],
-            source="close",
+            # Not "close": that marks 结转 entries, which statements leave out of the year's income. This is
+            # real income (营业外收入 / 其他收入) and must show on the 利润表 / 收益及收益分配表.
+            source="manual",
             source_ref=f"vat-exempt:{year}Q{quarter}:threshold={q.threshold_fen}",
             idempotency_key=f"vat-exempt:{year}Q{quarter}",
         ),

@@ -1,0 +1,314 @@
+"""The communities' year in the demo: work funds, leases of idle assets, brokerage deals, public-welfare
+posts and facilities, year-end close and the members' distribution — through the community services.
+
+Each community's share of the published collective income (501 + 502) is met exactly: its dividends from
+the joint company are what the company's plan posted; its brokerage deals are sized to its share of the
+published brokerage income; its last lease contract (a yearly one) is sized so that the rent it recognises
+in the year brings 501 + 502 to the community's share.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from sqlalchemy import Connection, Engine
+
+from ledger.community.assets import create_asset
+from ledger.community.brokerage import receive_fee, record_deal
+from ledger.community.leases import accrue_leases, create_contract
+from ledger.community.receipts import receive_deposit, receive_rent
+from ledger.community.subsidies import receive_subsidy
+from ledger.community.welfare import create_post, facility_spending, pay_stipend, run_stipends
+from ledger.db.engine import write_tx
+from ledger.demo.targets import BROKERAGE_FEN, COLLECTIVE_INCOME_FEN, WORK_FUNDS_MIN_FEN, split
+from ledger.demo.tree import DemoTree
+from ledger.distribution.execute import add_member, approve_plan, create_plan, execute_plan
+from ledger.distribution.plans import Step
+from ledger.distribution.yearend import close_year
+from ledger.leases.schedule import BillingCycle, BillingTiming, LeaseTerms, rent_schedule
+from ledger.money import split_tax_inclusive
+from ledger.periods import close_period, period_bounds
+from ledger.posting import Draft, Line, post_entry
+from ledger.trial_balance import trial_balance
+
+DEAL_KINDS = ("house_lease", "labour", "produce", "house_lease")  # 房屋租赁居间, 劳务用工, 农产品购销
+POSTS = (("保洁员", 120_000), ("护路员", 100_000), ("治安巡逻员", 110_000))
+
+
+@dataclass
+class CommunityYear:
+    notes: list[str] = field(default_factory=list)
+
+
+def _year_sum(conn: Connection, org: int, prefix: str, year: int) -> int:
+    """Credit turnover less debits of the year on accounts under ``prefix`` (income positive)."""
+    rows = trial_balance(conn, org, f"{year}-01", f"{year}-12")
+    return sum(r.credit_fen - r.debit_fen for r in rows if r.is_leaf and r.code.startswith(prefix))
+
+
+def _gross_for_net(net: int, rate_bp: int) -> int:
+    """The tax-inclusive amount whose net (round half up) is exactly ``net``."""
+    gross = net + net * rate_bp // 10_000
+    while split_tax_inclusive(gross, rate_bp)[0] < net:
+        gross += 1
+    while split_tax_inclusive(gross, rate_bp)[0] > net:
+        gross -= 1
+    return gross
+
+
+def _recognised_net(terms: LeaseTerms, year: int) -> int:
+    return sum(line.net_fen for line in rent_schedule(terms) if line.period.startswith(f"{year}-"))
+
+
+def _yearly_rent_for(net_target: int, year: int) -> LeaseTerms:
+    """A yearly contract from 1 January whose rent recognised in ``year`` nets exactly ``net_target``."""
+
+    def terms(rent: int) -> LeaseTerms:
+        return LeaseTerms(
+            start=date(year, 1, 1),
+            end=date(year + 2, 12, 31),
+            rent_per_cycle_fen=rent,
+            cycle=BillingCycle.YEARLY,
+            timing=BillingTiming.ADVANCE,
+        )
+
+    rent = net_target + net_target * 500 // 10_000
+    while _recognised_net(terms(rent), year) < net_target:
+        rent += 1
+    while _recognised_net(terms(rent), year) > net_target:
+        rent -= 1
+    assert _recognised_net(terms(rent), year) == net_target
+    return terms(rent)
+
+
+def run_communities(engine: Engine, tree: DemoTree, year: int, seed: int, say) -> CommunityYear:  # type: ignore[no-untyped-def]
+    rng = random.Random(seed + 1)
+    out = CommunityYear()
+    communities = tree.all_communities
+    income_targets = split(COLLECTIVE_INCOME_FEN, [rng.randint(90, 110) for _ in communities])
+    brokerage_targets = split(BROKERAGE_FEN, [rng.randint(90, 110) for _ in communities])
+    for n, (org, income, brokerage) in enumerate(
+        zip(communities, income_targets, brokerage_targets, strict=True)
+    ):
+        if n % 9 == 0:
+            say(f"communities {n + 1}–{min(n + 9, len(communities))} of {len(communities)}")
+        with write_tx(engine) as conn:
+            _community_year(conn, org, n, year, income, brokerage, rng)
+    with write_tx(engine) as conn:
+        for village in (v for ids in tree.villages.values() for v in ids):
+            post_entry(
+                conn,
+                Draft(
+                    village,
+                    date(year, 1, 2),
+                    "期初建账：银行存款",
+                    [Line("102", debit_fen=50_000_000), Line("301", credit_fen=50_000_000)],
+                    idempotency_key="demo-opening",
+                ),
+            )
+    out.notes.append(f"communities: {len(communities)} with leases, brokerage, work funds and welfare posts")
+    return out
+
+
+def _community_year(
+    conn: Connection, org: int, n: int, year: int, income: int, brokerage: int, rng: random.Random
+) -> None:
+    subsidy = WORK_FUNDS_MIN_FEN + rng.randint(0, 50) * 100_000
+    receive_subsidy(
+        conn,
+        org,
+        source="工作经费",
+        grantor="县财政局",
+        amount_fen=subsidy,
+        received_on=date(year, 1, 10),
+        idempotency_key=f"demo-funds-{year}",
+    )
+
+    # Brokerage: three deals whose net fees add up to the community's share exactly.
+    for k, net in enumerate(split(brokerage, [5, 3, 2])):
+        fee = _gross_for_net(net, 100)
+        paid = k != 2
+        deal = record_deal(
+            conn,
+            org,
+            client=f"委托方{n + 1}-{k + 1}",
+            kind=DEAL_KINDS[(n + k) % len(DEAL_KINDS)],
+            earned_on=date(year, 3 + 3 * k, 10 + k),
+            deal_value_fen=fee * 20,
+            commission_fen=fee,
+            vat_rate_bp=100,
+            other_party=f"相对方{n + 1}-{k + 1}",
+            paid_at_once=paid,
+            idempotency_key=f"demo-deal-{k}",
+        )
+        if not paid and n % 4:
+            receive_fee(
+                conn,
+                org,
+                deal,
+                amount_fen=fee,
+                received_on=date(year, 11, 20),
+                idempotency_key=f"demo-fee-{k}",
+            )
+
+    # Leases: a shopfront let from a date in the spring (prorated, an escalation, a deposit) …
+    shop = create_asset(
+        conn,
+        org,
+        kind="门面",
+        name=f"临街门面{n + 1}号",
+        location="社区主街",
+        area_milli_m2=rng.randint(40, 120) * 1000,
+        ownership="state_entrusted",
+        entrusting_body="县国有资产管理中心",
+        book_value_fen=rng.randint(20, 60) * 1_000_000,
+        certificate_no=f"沿国资托〔{year}〕{n + 1:03d}号",
+    )
+    start = date(year, rng.randint(2, 5), rng.randint(1, 28))
+    shop_terms = LeaseTerms(
+        start=start,
+        end=date(year + 3, start.month, start.day) - timedelta(days=1),
+        rent_per_cycle_fen=rng.randint(15, 30) * 10_000,
+        cycle=BillingCycle.MONTHLY,
+        timing=BillingTiming.ADVANCE,
+        free_months=n % 2,
+        escalation_bp=500,
+        escalation_every_years=2,
+    )
+    shop_contract = create_contract(
+        conn,
+        org,
+        code=f"ZL-{year}-{n + 1:02d}A",
+        mode="lease",
+        terms=shop_terms,
+        lessee=f"商户{n + 1}号",
+        asset_ids=[shop],
+        deposit_fen=shop_terms.rent_per_cycle_fen * 2,
+    )
+    receive_deposit(
+        conn,
+        org,
+        shop_contract,
+        amount_fen=shop_terms.rent_per_cycle_fen * 2,
+        on=start,
+        idempotency_key="demo-deposit",
+    )
+    # … and a yard let by the year, sized so that 501 + 502 meets the community's share.
+    dividends = _year_sum(conn, org, "502", year)
+    shop_net = _recognised_net(shop_terms, year)
+    yard_net = income - brokerage - dividends - shop_net
+    if yard_net <= 0:
+        raise RuntimeError(f"community {org}: the income share leaves nothing for the yard lease")
+    yard_terms = _yearly_rent_for(yard_net, year)
+    yard = create_asset(
+        conn,
+        org,
+        kind="场地",
+        name=f"集体场地{n + 1}号",
+        location="社区东侧",
+        area_milli_m2=rng.randint(300, 900) * 1000,
+        ownership="collective",
+        book_value_fen=rng.randint(10, 40) * 1_000_000,
+    )
+    create_contract(
+        conn,
+        org,
+        code=f"CB-{year}-{n + 1:02d}B",
+        mode="contract",
+        terms=yard_terms,
+        lessee=f"承包户{n + 1}号",
+        asset_ids=[yard],
+    )
+    accrue_leases(conn, [org], f"{year}-12")
+    receive_rent(
+        conn,
+        org,
+        amount_fen=yard_terms.rent_per_cycle_fen,
+        received_on=date(year, 1, 5),
+        lessee=f"承包户{n + 1}号",
+        idempotency_key="demo-yard-rent",
+    )
+    shop_lines = [
+        ln for ln in rent_schedule(shop_terms) if ln.period.startswith(f"{year}-") and ln.amount_fen
+    ]
+    paying = shop_lines if n % 5 else shop_lines[:-3]  # every fifth shopkeeper falls behind in the autumn
+    for k, line in enumerate(paying):
+        receive_rent(
+            conn,
+            org,
+            amount_fen=line.amount_fen,
+            received_on=line.due_date,
+            lessee=f"商户{n + 1}号",
+            idempotency_key=f"demo-shop-rent-{k}",
+        )
+
+    # Public-welfare posts, paid monthly, and one facility repair.
+    posts = [
+        create_post(
+            conn,
+            org,
+            post=name,
+            holder=f"公益岗{n + 1}-{i + 1}",
+            monthly_stipend_fen=stipend,
+            start=date(year, 1, 1),
+        )
+        for i, (name, stipend) in enumerate(POSTS[: 2 + n % 2])
+    ]
+    for month in range(1, 13):
+        period = f"{year}-{month:02d}"
+        run_stipends(conn, [org], period)
+        for post in posts:
+            pay_stipend(
+                conn,
+                org,
+                post,
+                paid_on=period_bounds(period)[1],
+                idempotency_key=f"demo-stipend-{post}-{period}",
+            )
+    facility_spending(
+        conn,
+        org,
+        amount_fen=rng.randint(20, 80) * 10_000,
+        spent_on=date(year, 8, 15),
+        memo="社区路灯维修",
+        idempotency_key="demo-facility",
+    )
+    for group in range(1, 6):
+        add_member(conn, org, member=f"第{group}居民小组", shares=rng.randint(80, 160))
+    assert _year_sum(conn, org, "501", year) + _year_sum(conn, org, "502", year) == income
+
+
+def close_communities(engine: Engine, tree: DemoTree, year: int) -> None:
+    """Year-end close and the members' assembly's plan: 公积公益金, the two earmarks, the members."""
+    for street in tree.communities:
+        with write_tx(engine) as conn:
+            for org in tree.communities[street]:
+                close_year(conn, org, year)
+                plan = create_plan(
+                    conn,
+                    org,
+                    year,
+                    [
+                        Step("public_reserve", rate_bp=1_000),
+                        Step("welfare_post_earmark", rate_bp=1_000),
+                        Step("facility_earmark", rate_bp=500),
+                        Step("members", rate_bp=3_000),
+                    ],
+                )
+                approve_plan(
+                    conn,
+                    plan,
+                    approving_body="成员大会",
+                    resolution_date=date(year, 12, 31),
+                    document_no=f"成员大会决议〔{year}〕1号",
+                )
+                execute_plan(conn, plan)
+
+
+def close_months(engine: Engine, org_ids: list[int], year: int) -> None:
+    with write_tx(engine) as conn:
+        for org in org_ids:
+            for month in range(1, 13):
+                close_period(conn, org, f"{year}-{month:02d}")
