@@ -233,3 +233,109 @@ def test_brokerage_subsidy_and_stake_routes(county: County, client: TestClient) 
         headers=h,
     )
     assert r.status_code == 422 and r.json()["error"]["field"] == "company_org_id"
+
+
+def test_a_retried_receipt_returns_the_first_even_after_the_charges_it_paid_changed(
+    county: County, client: TestClient
+) -> None:
+    org = county.ids["dingzikou"]
+    h = county.auth("officer")
+    first = client.post(f"/api/v1/orgs/{org}/leases", json=lease_body(start="2025-01-01"), headers=h).json()
+    second = lease_body(
+        code="HT-2025-002", lessee_id=first["lessee_id"], start="2025-02-01", end="2025-12-31"
+    )
+    del second["lessee"]
+    assert client.post(f"/api/v1/orgs/{org}/leases", json=second, headers=h).status_code == 201
+    client.post(f"/api/v1/orgs/{org}/leases/accrue?through=2025-03", headers=h)
+    body = {"lessee_id": first["lessee_id"], "amount": "1500.00", "date": "2025-03-10"}
+    one = client.post(f"/api/v1/orgs/{org}/lease-receipts", json=body, headers={**h, "Idempotency-Key": "k1"})
+    two = client.post(f"/api/v1/orgs/{org}/lease-receipts", json=body, headers={**h, "Idempotency-Key": "k1"})
+    assert one.status_code == 201 and two.status_code == 201
+    assert one.json() == two.json()
+    other = client.post(
+        f"/api/v1/orgs/{org}/lease-receipts",
+        json={**body, "amount": "1.00"},
+        headers={**h, "Idempotency-Key": "k1"},
+    )
+    assert other.status_code == 409 and other.json()["error"]["code"] == "idempotency_conflict"
+    assert entries(county) == 5 + 1
+
+
+def test_deposit_termination_and_refund_over_http(county: County, client: TestClient) -> None:
+    org = county.ids["dingzikou"]
+    h = county.auth("officer")
+    c = client.post(
+        f"/api/v1/orgs/{org}/leases", json=lease_body(start="2025-01-01", end="2027-12-31"), headers=h
+    )
+    cid = c.json()["id"]
+    r = client.post(
+        f"/api/v1/orgs/{org}/leases/{cid}/deposit",
+        json={"amount": "2000.00", "date": "2025-01-01"},
+        headers=h,
+    )
+    assert r.status_code == 201, r.text
+    client.post(f"/api/v1/orgs/{org}/leases/accrue?through=2025-04", headers=h)
+    early = client.post(
+        f"/api/v1/orgs/{org}/leases/{cid}/terminate", json={"last_day": "2025-03-31"}, headers=h
+    )
+    assert early.status_code == 409 and early.json()["error"]["field"] == "last_day"  # April is posted
+    r = client.post(
+        f"/api/v1/orgs/{org}/leases/{cid}/terminate",
+        json={"last_day": "2025-04-30", "settle_on": "2025-05-03", "refund_rest": False},
+        headers=h,
+    )
+    assert r.status_code == 200, r.text
+    assert (r.json()["deposit_applied"], r.json()["deposit_left"]) == ("2000.00", "0.00")
+    assert r.json()["contract"]["terminated_on"] == "2025-04-30"
+    roll = client.get(f"/api/v1/orgs/{org}/leases/rent-roll?as_of=2025-05-03", headers=h).json()
+    assert roll["contracts"][0]["outstanding"] == "2000.00"
+    refund = client.post(
+        f"/api/v1/orgs/{org}/leases/{cid}/deposit/refund", json={"date": "2025-05-04"}, headers=h
+    )
+    assert refund.status_code == 422 and refund.json()["error"]["field"] == "amount"  # nothing left to refund
+    renew = client.post(
+        f"/api/v1/orgs/{org}/leases/{cid}/renew",
+        json={"code": "HT-2026", "start": "2025-05-01", "end": "2026-04-30", "rent_per_cycle": "900.00"},
+        headers=h,
+    )
+    assert (
+        renew.status_code == 201
+        and renew.json()["previous_id"] == cid
+        and renew.json()["relation"] == "renewal"
+    )
+
+
+def test_idle_assets_per_street_and_state_assets_name_their_entrusting_body(
+    county: County, client: TestClient
+) -> None:
+    h = county.auth("officer")
+    bad = client.post(
+        f"/api/v1/orgs/{county.ids['huahuaqiao']}/assets",
+        json={"kind": "房屋", "name": "原粮站仓库", "ownership": "state_entrusted"},
+        headers=h,
+    )
+    assert bad.status_code == 422 and bad.json()["error"]["field"] == "entrusting_body"
+    for org, name in (("dingzikou", "旧村委会办公楼"), ("huahuaqiao", "原粮站仓库")):
+        r = client.post(
+            f"/api/v1/orgs/{county.ids[org]}/assets",
+            json={
+                "kind": "房屋",
+                "name": name,
+                "ownership": "state_entrusted",
+                "entrusting_body": "沿河县机关事务服务中心",
+            },
+            headers=h,
+        )
+        assert r.status_code == 201, r.text
+    idle = client.get(f"/api/v1/orgs/{county.ids['heping']}/assets?status=idle", headers=h).json()
+    assert sorted(a["name"] for a in idle) == ["原粮站仓库", "旧村委会办公楼"]
+    mine = client.get(
+        f"/api/v1/orgs/{county.ids['dingzikou']}/assets?status=idle", headers=county.auth("community")
+    )
+    assert [a["name"] for a in mine.json()] == ["旧村委会办公楼"]
+    assert (
+        client.get(
+            f"/api/v1/orgs/{county.ids['heping']}/assets", headers=county.auth("community")
+        ).status_code
+        == 404
+    )

@@ -23,6 +23,7 @@ from datetime import date
 from sqlalchemy import Connection, func, insert, select
 
 from ledger.community import accounts as acct
+from ledger.community.idempotency import earlier_record
 from ledger.community.leases import get_contract, lessee_of, require_collective, terminate_contract
 from ledger.community.models import (
     LeaseAllocation,
@@ -206,6 +207,17 @@ def _record_receipt(
     return ReceiptResult(receipt_id, posted.id, posted.voucher_no, applied, amount_fen - applied, True)
 
 
+def _replayed(conn: Connection, row) -> ReceiptResult:  # type: ignore[no-untyped-def]
+    from ledger.db.models import JournalEntry
+
+    entry_t = JournalEntry.__table__
+    voucher = conn.execute(select(entry_t.c.voucher_no).where(entry_t.c.id == row.entry_id)).scalar_one()
+    applied = conn.execute(
+        select(func.coalesce(func.sum(alloc_t.c.amount_fen), 0)).where(alloc_t.c.receipt_id == row.id)
+    ).scalar_one()
+    return ReceiptResult(row.id, row.entry_id, voucher, int(applied), row.amount_fen - int(applied), False)
+
+
 def receive_rent(
     conn: Connection,
     org_id: int,
@@ -231,6 +243,20 @@ def receive_rent(
             f"rent is received into {' or '.join(acct.CASH_ACCOUNTS)}", field="cash_account"
         )
     lessee_id = find_lessee(conn, org_id, lessee_id=lessee_id, lessee=lessee)
+    done = earlier_record(
+        conn,
+        org_id,
+        idempotency_key,
+        receipt_t,
+        {
+            "lessee_id": lessee_id,
+            "amount_fen": amount_fen,
+            "received_on": received_on,
+            "cash_account": cash_account,
+        },
+    )
+    if done is not None:
+        return _replayed(conn, done)
     credit_contract = _credit_contract(conn, org_id, lessee_id, credit_contract_id)
     charges = open_charges(conn, org_id, lessee_id=lessee_id)
     if allocations is None:
@@ -456,6 +482,10 @@ def refund_deposit(
 ) -> int:
     """押金 refunded (all that is held, unless ``amount_fen``): Dr 21101 [lessee, contract] / Cr 102."""
     c = get_contract(conn, org_id, contract_id)
+    expect = {"contract_id": contract_id, "kind": "refunded", "amount_fen": amount_fen, "on_date": on}
+    done = earlier_record(conn, org_id, idempotency_key, deposit_t, expect)
+    if done is not None:
+        return done.entry_id
     held = deposit_held(conn, contract_id)
     amount = held if amount_fen is None else amount_fen
     _check_amount(amount)

@@ -20,6 +20,7 @@ from datetime import date
 from sqlalchemy import Connection, func, insert, select, update
 
 from ledger.community import accounts as acct
+from ledger.community.idempotency import earlier_record
 from ledger.community.leases import lock_books, require_collective
 from ledger.community.models import WelfarePayment, WelfarePost, WelfareStipend
 from ledger.errors import Conflict, NotFound, ValidationError
@@ -223,6 +224,10 @@ def pay_stipend(
 ) -> int:
     """Pay the holder (all that is owed unless ``amount_fen``): Dr 212 [welfare_post] / Cr 102."""
     row = get_post(conn, org_id, post_id)
+    expect = {"post_id": post_id, "amount_fen": amount_fen, "paid_on": paid_on}
+    done = earlier_record(conn, org_id, idempotency_key, payment_t, expect)
+    if done is not None:
+        return done.entry_id
     owed = stipend_owed(conn, post_id)
     amount = owed if amount_fen is None else amount_fen
     if amount <= 0:

@@ -1,0 +1,39 @@
+"""Idempotent retries of writes whose entry depends on the state of the books.
+
+A receipt's Cr 112 split depends on which charges are open, a refund of "all that is held" on what is
+held: retried after the first attempt succeeded, the same request would build a different entry, and
+``post_entries`` would call that a conflict. So these services look the key up first and, when it was
+used, answer with what the first request recorded — if the request is the same one — or a 409.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import Connection, Table, select
+
+from ledger.db.models import JournalEntry
+from ledger.errors import IdempotencyConflict
+
+entry_t = JournalEntry.__table__
+
+
+def earlier_record(
+    conn: Connection, org_id: int, key: str | None, table: Table, expect: Mapping[str, Any]
+) -> Any | None:
+    """The ``table`` row recorded with the entry posted under ``key``, if the key was used; 409 if that
+    row does not match ``expect`` (column → value; None values are not compared)."""
+    if key is None:
+        return None
+    entry_id = conn.execute(
+        select(entry_t.c.id).where(entry_t.c.org_id == org_id, entry_t.c.idempotency_key == key)
+    ).scalar()
+    if entry_id is None:
+        return None
+    row = conn.execute(select(table).where(table.c.entry_id == entry_id)).first()
+    if row is None or any(v is not None and getattr(row, k) != v for k, v in expect.items()):
+        raise IdempotencyConflict(
+            f"idempotency key {key!r} was used for a different request", field="Idempotency-Key"
+        )
+    return row
