@@ -6,16 +6,21 @@ from __future__ import annotations
 import re
 import time
 from datetime import date
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from httpx import Response
 
 from ledger.db.engine import write_tx
 from ledger.periods import closed_through
 from ledger.posting import Draft, Line, post_entry
+from ledger.reconcile.matching import list_matches, statement_lines
+from ledger.reconcile.store import create_statement_account
 from ledger.web.security import LoginThrottle, TooManyAttempts
 from ledger.web.session import COOKIE_NAME, sign, signing_key, unsign
 from tests.conftest import County
+from tests.statement_files import sample_bank_txns, write_bank_csv
 
 PASSWORD = "correct horse battery"
 
@@ -285,3 +290,146 @@ def test_login_redirects_only_to_pages_of_this_site(county: County, client: Test
         assert response.headers["location"] == "/web/"
         client.cookies.clear()
         token = csrf_of(client.get("/web/login").text)
+
+
+# ---- statements, matches and reports -------------------------------------------------------------------
+
+
+def company_with_bank(county: County, tmp_path: Path) -> tuple[int, int, Path]:
+    """The company's bank account (1002) with February closed and March's payments booked, and the bank's
+    March file, not yet imported."""
+    org = county.ids["company"]
+    with write_tx(county.engine) as conn:
+        bank = create_statement_account(conn, org, ledger_account="1002", kind="bank", name="建行基本户")
+        post_entry(
+            conn,
+            Draft(
+                org,
+                date(2024, 2, 29),
+                "开户存入",
+                [Line("1002", debit_fen=5000000), Line("3001", credit_fen=5000000)],
+            ),
+        )
+        post_entry(
+            conn,
+            Draft(
+                org,
+                date(2024, 3, 3),
+                "付货款 流水号 030100771420",
+                [Line("2202", debit_fen=1234867), Line("1002", credit_fen=1234867)],
+            ),
+        )
+    return org, bank, write_bank_csv(tmp_path / "bank.csv", sample_bank_txns(range(1, 11)))
+
+
+def upload(client: TestClient, org: int, bank: int, path: Path, token: str | None) -> Response:
+    data = {"statement_account_id": str(bank), "period": "2024-03"}
+    if token is not None:
+        data["csrf_token"] = token
+    with path.open("rb") as fh:
+        return client.post(
+            f"/web/orgs/{org}/statements/upload", data=data, files={"file": (path.name, fh, "text/csv")}
+        )
+
+
+def test_officer_uploads_a_statement_proposes_and_confirms_a_match(
+    county: County, client: TestClient, tmp_path: Path
+) -> None:
+    org, bank, path = company_with_bank(county, tmp_path)
+    page = log_in(client, "officer")
+    assert upload(client, org, bank, path, None).status_code == 403  # a multipart form needs the token too
+    with write_tx(county.engine) as conn:
+        assert statement_lines(conn, org, bank) == []
+    response = upload(client, org, bank, path, csrf_of(page))
+    assert response.status_code == 200
+    assert "bank.csv：共 25 行，新增 25 行，重复 0 行" in response.text
+    again = upload(client, org, bank, path, csrf_of(response.text))
+    assert "新增 0 行，重复 25 行" in again.text
+
+    proposed = client.post(
+        f"/web/orgs/{org}/statements/{bank}/propose",
+        data={"period": "2024-03", "csrf_token": csrf_of(again.text)},
+    )
+    assert "条匹配建议" in proposed.text
+    assert "金额一致" in proposed.text and "参考号一致 030100771420" in proposed.text
+    with write_tx(county.engine) as conn:
+        (match,) = list_matches(conn, org, bank, status="proposed")
+    confirmed = client.post(
+        f"/web/orgs/{org}/matches/{match['id']}/confirm",
+        data={
+            "csrf_token": csrf_of(proposed.text),
+            "back": f"/web/orgs/{org}/statements/{bank}?period=2024-03",
+        },
+    )
+    assert confirmed.status_code == 200 and f"匹配 #{match['id']} 已确认" in confirmed.text
+    assert "已确认的匹配" in confirmed.text
+    with write_tx(county.engine) as conn:
+        assert len(list_matches(conn, org, bank, status="confirmed")) == 1
+    dashboard = client.get("/web/").text
+    assert "未勾对流水" in dashboard and ">24<" in dashboard.replace("\n", "").replace(" ", "")
+
+    pdf = client.get(f"/web/orgs/{org}/statements/{bank}/reconciliation.pdf?period=2024-03")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    assert "attachment" in pdf.headers["content-disposition"]
+    assert pdf.headers["x-content-type-options"] == "nosniff"
+
+
+def test_a_statement_that_does_not_parse_shows_why_and_imports_nothing(
+    county: County, client: TestClient, tmp_path: Path
+) -> None:
+    org, bank, _path = company_with_bank(county, tmp_path)
+    page = log_in(client, "officer")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("这不是银行流水\n1,2,3\n", encoding="utf-8")
+    response = upload(client, org, bank, bad, csrf_of(page))
+    assert response.status_code == 422
+    assert "请求无法完成" in response.text
+    exe = tmp_path / "statement.exe"
+    exe.write_bytes(b"MZ")
+    assert upload(client, org, bank, exe, csrf_of(page)).status_code == 422
+    with write_tx(county.engine) as conn:
+        assert statement_lines(conn, org, bank) == []
+
+
+def test_community_user_reads_its_statements_but_cannot_upload_or_see_another_orgs(
+    county: County, client: TestClient, tmp_path: Path
+) -> None:
+    org, bank, path = company_with_bank(county, tmp_path)
+    own = county.ids["dingzikou"]
+    with write_tx(county.engine) as conn:
+        own_bank = create_statement_account(conn, own, ledger_account="102", kind="bank", name="社区基本户")
+    page = log_in(client, "community")
+    mine = client.get(f"/web/orgs/{own}/statements")
+    assert mine.status_code == 200 and "社区基本户" in mine.text
+    assert "上传对账单" not in mine.text and "添加对账账户" not in mine.text
+    assert upload(client, own, own_bank, path, csrf_of(page)).status_code == 403
+    for url in (
+        f"/web/orgs/{org}/statements",
+        f"/web/orgs/{org}/statements/{bank}",
+        f"/web/orgs/{org}/statements/{bank}/reconciliation.pdf?period=2024-03",
+        f"/web/orgs/{org}/reports",
+        f"/web/orgs/{org}/reports/trial-balance.pdf?period=2024-03",
+        f"/web/orgs/{county.ids['heping']}/reports",
+    ):
+        response = client.get(url)
+        assert response.status_code == 404, url
+        assert "建行" not in response.text and "合股联营" not in response.text
+    assert upload(client, org, bank, path, csrf_of(page)).status_code == 404
+
+
+def test_reports_page_lists_the_reports_and_downloads_a_trial_balance_pdf(
+    county: County, client: TestClient, tmp_path: Path
+) -> None:
+    post_rent(county, "dingzikou", date(2026, 1, 15), 123_450)
+    log_in(client, "officer")
+    org = county.ids["dingzikou"]
+    page = client.get(f"/web/orgs/{org}/reports?period=2026-01")
+    assert page.status_code == 200 and "科目余额表" in page.text and "资产负债表" in page.text
+    link = re.search(
+        r'href="(/web/orgs/\d+/reports/[^".]+\.pdf\?period=2026-01)"[^>]*aria-label="科目余额表', page.text
+    )
+    assert link, "no PDF link for 科目余额表"
+    pdf = client.get(link.group(1).replace("&amp;", "&"))
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF"), pdf.text[:300]
+    street = client.get(f"/web/orgs/{county.ids['heping']}/reports?period=2026-01")
+    assert street.status_code == 200 and "standard=collective" in street.text

@@ -213,29 +213,74 @@ def _safe_next(target: str | None) -> str:
 # ---- optional figures from modules still being built ---------------------------------------------------
 
 
-def _provider(module: str, name: str) -> Callable[..., Any] | None:
-    """``module.name`` when that workflow module is installed and offers it; None otherwise."""
-    if not present(module):
+def _open_shifts(conn: Any, user: Principal, org: Any) -> int | None:
+    """Shifts still open (not yet handed over, 未交班) in the company's stores."""
+    if org.kind != "company":
         return None
-    return getattr(import_module(module), name, None)
+    stores = import_module("pos.stores").list_stores(conn, user, org.id)
+    shifts = import_module("pos.shifts")
+    return sum(len(shifts.list_shifts(conn, user, store.id, "open")) for store in stores)
 
 
-# Dashboard columns beyond the core: (label key, module, function(conn, org_id) -> value, kind of value).
-OPTIONAL_COLUMNS: tuple[tuple[str, str, str, str], ...] = (
-    ("open_shifts", "pos.shifts", "count_open_shifts", "count"),
-    ("unmatched_lines", "ledger.reconcile.store", "count_unmatched_lines", "count"),
-    ("last_reconciliation", "ledger.reconcile.store", "last_reconciliation", "text"),
-    ("arrears", "ledger.community.rentroll", "arrears_total", "money"),
+def _unmatched_lines(conn: Any, user: Principal, org: Any) -> int | None:
+    """Statement lines of every statement account of the org not yet in a confirmed match."""
+    store = import_module("ledger.reconcile.store")
+    matching = import_module("ledger.reconcile.matching")
+    accounts = store.list_statement_accounts(conn, org.id)
+    if not accounts:
+        return None
+    return sum(
+        len(matching.statement_lines(conn, org.id, a["id"], unmatched=True, limit=100_000)) for a in accounts
+    )
+
+
+def _last_reconciliation(conn: Any, user: Principal, org: Any) -> str | None:
+    """The day of the latest confirmed match in any of the org's statement accounts."""
+    store = import_module("ledger.reconcile.store")
+    matching = import_module("ledger.reconcile.matching")
+    stamps = [
+        m["created_at"]
+        for a in store.list_statement_accounts(conn, org.id)
+        for m in matching.list_matches(conn, org.id, a["id"], status="confirmed", limit=100_000)
+    ]
+    return max(stamps).date().isoformat() if stamps else None
+
+
+def _arrears(conn: Any, user: Principal, org: Any) -> int | None:
+    """Rent past due and unpaid today (every aging bucket but "current", which is not yet due).
+
+    The one sum on these pages: the rent roll gives totals per aging bucket, not their total.
+    """
+    if org.standard != "collective":
+        return None
+    rentroll = import_module("ledger.community.rentroll")
+    rows = rentroll.rent_roll(conn, [org.id], date.today())
+    if not rows:
+        return None
+    return sum(fen for bucket, fen in rentroll.aging_totals(rows).items() if bucket != "current")
+
+
+# Dashboard columns beyond the core, shown when the module behind them is installed:
+# (label key, required modules, figure(conn, user, org) -> value or None where it does not apply, kind).
+OPTIONAL_COLUMNS: tuple[tuple[str, tuple[str, ...], Callable[..., Any], str], ...] = (
+    ("open_shifts", ("pos.shifts", "pos.stores"), _open_shifts, "count"),
+    ("unmatched_lines", ("ledger.reconcile.store", "ledger.reconcile.matching"), _unmatched_lines, "count"),
+    (
+        "last_reconciliation",
+        ("ledger.reconcile.store", "ledger.reconcile.matching"),
+        _last_reconciliation,
+        "text",
+    ),
+    ("arrears", ("ledger.community.rentroll",), _arrears, "money"),
 )
 
 
 def _available_columns() -> list[tuple[str, Callable[..., Any], str]]:
-    out = []
-    for key, module, name, kind in OPTIONAL_COLUMNS:
-        fn = _provider(module, name)
-        if fn is not None:
-            out.append((key, fn, kind))
-    return out
+    return [
+        (key, figure, kind)
+        for key, modules, figure, kind in OPTIONAL_COLUMNS
+        if all(present(module) for module in modules)
+    ]
 
 
 def current_period() -> str:
@@ -254,7 +299,7 @@ def _period_to_close(conn: Any, org_id: int, closed_through: str | None) -> str:
 
 
 def _org_rows(
-    conn: Any, orgs: Iterable[Any], columns: list[tuple[str, Callable[..., Any], str]]
+    conn: Any, user: Principal, orgs: Iterable[Any], columns: list[tuple[str, Callable[..., Any], str]]
 ) -> list[dict]:
     rows = []
     for org in orgs:
@@ -264,7 +309,7 @@ def _org_rows(
         extra = {}
         for key, fn, kind in columns:
             try:
-                extra[key] = (kind, fn(conn, org.id))
+                extra[key] = (kind, fn(conn, user, org))
             except LedgerError as exc:
                 extra[key] = ("text", exc.message)
         rows.append(
@@ -348,7 +393,7 @@ def dashboard(request: Request, user: WebUser, engine: EngineDep) -> Response:
     orgs = org_api.list_orgs(user, engine)
     columns = _available_columns()
     with read_tx(engine) as conn:
-        rows = _org_rows(conn, orgs, columns)
+        rows = _org_rows(conn, user, orgs, columns)
     return render(
         request,
         "dashboard.html",
@@ -683,7 +728,10 @@ def matches_page(
             "conflict": match["conflict"],
             "fee": match.get("fee_fen") or 0,
             "note": match.get("note") or "",
-            "reasons": [r.get("text", r.get("code", "")) for r in match["reasons"]],
+            "reasons": [
+                {"text": r.get("text") or r.get("code", ""), "against": (r.get("points") or 0) < 0}
+                for r in match["reasons"]
+            ],
             "statement": statement_side,
             "book": book_side,
             "settled": settled,
