@@ -28,6 +28,7 @@ the proposal (``ledger.reconcile.models``); it posts entries only through ``post
 
 from __future__ import annotations
 
+import gc
 import json
 import re
 import tomllib
@@ -39,7 +40,7 @@ from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from importlib.resources import files
 from itertools import combinations
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, exists, func, select
 from sqlalchemy.orm import aliased
@@ -117,6 +118,15 @@ class StatementRecord:
     memo: str = ""
     kind: str = "other"
     fee_fen: int = 0
+    norm_refs: tuple[str, ...] = field(init=False, repr=False, compare=False)
+    norm_counterparty: str = field(init=False, repr=False, compare=False)
+    norm_memo: str = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Normalised once per record, not once per candidate pair.
+        object.__setattr__(self, "norm_refs", tuple(_norm(r) for r in self.references if r))
+        object.__setattr__(self, "norm_counterparty", _norm(self.counterparty))
+        object.__setattr__(self, "norm_memo", _norm(self.memo))
 
 
 @dataclass(frozen=True)
@@ -132,10 +142,20 @@ class BookRecord:
     memo: str = ""
     voucher_no: str = ""
     account: str = ""
+    norm_refs: tuple[str, ...] = field(init=False, repr=False, compare=False)
+    norm_counterparty: str = field(init=False, repr=False, compare=False)
+    norm_memo: str = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Normalised once per record, not once per candidate pair.
+        object.__setattr__(self, "norm_refs", tuple(_norm(r) for r in self.references if r))
+        object.__setattr__(self, "norm_counterparty", _norm(self.counterparty))
+        object.__setattr__(self, "norm_memo", _norm(self.memo))
 
 
-@dataclass(frozen=True)
-class Reason:
+class Reason(NamedTuple):
+    """One reason a proposal was made, with the points it added (or took away)."""
+
     code: str
     text: str
     points: int
@@ -234,15 +254,16 @@ def _reference_verdict(
     stmt: StatementRecord, book: BookRecord, known: frozenset[str]
 ) -> tuple[str, str, str]:
     """("equal"|"conflict"|"none", statement ref, book ref)."""
-    s_refs = [_norm(r) for r in stmt.references if r]
-    if not s_refs or not book.references:
+    s_refs = stmt.norm_refs
+    b_refs = book.norm_refs
+    if not s_refs or not b_refs:
         return "none", "", ""
-    for b in book.references:
+    for b in b_refs:
         for s in s_refs:
             if b == s or (len(s) >= 8 and s in b) or (len(b) >= 8 and b in s):
                 shorter = b if len(b) <= len(s) else s
                 return "equal", shorter, shorter
-    for b in book.references:
+    for b in b_refs:
         if b in known:  # the book names another statement line's reference
             return "conflict", s_refs[0], b
         for s in s_refs:
@@ -252,11 +273,11 @@ def _reference_verdict(
 
 
 def _counterparty_agrees(stmt: StatementRecord, book: BookRecord) -> bool:
-    s = _norm(stmt.counterparty)
-    b = _norm(book.counterparty)
-    if len(s) >= 2 and (s == b or (b and (s in b or b in s)) or s in _norm(book.memo)):
+    s = stmt.norm_counterparty
+    b = book.norm_counterparty
+    if len(s) >= 2 and (s == b or (b and (s in b or b in s)) or s in book.norm_memo):
         return True
-    return len(b) >= 2 and b in _norm(stmt.memo)
+    return len(b) >= 2 and b in stmt.norm_memo
 
 
 def _date_reason(days: int, *, prefix: str = "") -> Reason:
@@ -272,23 +293,51 @@ def _money(fen: int) -> str:
     return f"{sign}¥{yuan:,}.{cents:02d}"
 
 
+class _Facts(NamedTuple):
+    days: int
+    verdict: str  # equal | conflict | none
+    s_ref: str
+    b_ref: str
+    counterparty: bool
+    score: int
+
+
+_VERDICT_POINTS = {"equal": 25, "conflict": -60, "none": 0}
+
+
+def _facts(stmt: StatementRecord, book: BookRecord, known: frozenset[str]) -> _Facts:
+    verdict, s_ref, b_ref = _reference_verdict(stmt, book, known)
+    days = abs(stmt.on.toordinal() - book.on.toordinal())
+    agrees = _counterparty_agrees(stmt, book)
+    points = (
+        50 + (25 if days == 0 else max(0, 25 - 7 * days)) + _VERDICT_POINTS[verdict] + (10 if agrees else 0)
+    )
+    return _Facts(days, verdict, s_ref, b_ref, agrees, _clip(points))
+
+
+def _reasons(stmt: StatementRecord, book: BookRecord, facts: _Facts) -> list[Reason]:
+    """The words for a scored pair; their points add up to ``facts.score`` (before clipping)."""
+    reasons = [
+        Reason("amount_equal", f"金额一致 {_money(abs(stmt.amount_fen))}", 50),
+        _date_reason(facts.days),
+    ]
+    if facts.verdict == "equal":
+        reasons.append(Reason("reference_equal", f"参考号一致 {facts.s_ref}", 25))
+    elif facts.verdict == "conflict":
+        reasons.append(
+            Reason("reference_conflict", f"参考号不一致: 对账单 {facts.s_ref} / 凭证 {facts.b_ref}", -60)
+        )
+    if facts.counterparty:
+        reasons.append(Reason("counterparty_equal", f"对方一致 {stmt.counterparty or book.counterparty}", 10))
+    return reasons
+
+
 def score_pair(
     stmt: StatementRecord, book: BookRecord, known_refs: frozenset[str] = frozenset()
 ) -> tuple[int, list[Reason], bool, bool]:
     """Score an equal-amount pair: (score, reasons, conflict, exact_reference)."""
-    reasons = [Reason("amount_equal", f"金额一致 {_money(abs(stmt.amount_fen))}", 50)]
-    days = abs((stmt.on - book.on).days)
-    reasons.append(_date_reason(days))
-    verdict, s_ref, b_ref = _reference_verdict(stmt, book, known_refs)
-    conflict = False
-    if verdict == "equal":
-        reasons.append(Reason("reference_equal", f"参考号一致 {s_ref}", 25))
-    elif verdict == "conflict":
-        conflict = True
-        reasons.append(Reason("reference_conflict", f"参考号不一致: 对账单 {s_ref} / 凭证 {b_ref}", -60))
-    if _counterparty_agrees(stmt, book):
-        reasons.append(Reason("counterparty_equal", f"对方一致 {stmt.counterparty or book.counterparty}", 10))
-    return _clip(sum(r.points for r in reasons)), reasons, conflict, verdict == "equal"
+    facts = _facts(stmt, book, known_refs)
+    return facts.score, _reasons(stmt, book, facts), facts.verdict == "conflict", facts.verdict == "equal"
 
 
 def _clip(score: int) -> int:
@@ -311,9 +360,10 @@ def _one_to_one(
     for bucket in buckets.values():
         bucket.sort()
     window = options.window_days
-    pairs: list[tuple[int, int, int, int, int, list[Reason], bool, bool]] = []
+    pairs: list[tuple[int, int, int, int, _Facts]] = []
     stmt_candidates: dict[int, int] = defaultdict(int)
     book_candidates: dict[int, int] = defaultdict(int)
+    rejected = options.rejected
     for si, s in enumerate(stmts):
         bucket = buckets.get(s.amount_fen)
         if not bucket:
@@ -323,23 +373,24 @@ def _one_to_one(
         hi = bisect_right(bucket, (day + window, len(books)))
         for _, bi in bucket[lo:hi]:
             b = books[bi]
-            if ((s.id,), (b.id,)) in options.rejected:
+            if rejected and ((s.id,), (b.id,)) in rejected:
                 continue
-            score, reasons, conflict, exact = score_pair(s, b, known_refs)
-            pairs.append((-score, abs(day - b.on.toordinal()), si, bi, score, reasons, conflict, exact))
+            facts = _facts(s, b, known_refs)
+            pairs.append((-facts.score, facts.days, si, bi, facts))
             stmt_candidates[si] += 1
             book_candidates[bi] += 1
-    pairs.sort(key=lambda p: (p[0], p[1], p[2], p[3]))
+    pairs.sort(key=lambda p: p[:4])
     used_s: set[int] = set()
     used_b: set[int] = set()
     out: list[Proposal] = []
-    for _, days, si, bi, score, reasons, conflict, exact in pairs:
+    for _, days, si, bi, facts in pairs:
         if si in used_s or bi in used_b:
             continue
         used_s.add(si)
         used_b.add(bi)
         competing = max(stmt_candidates[si], book_candidates[bi]) - 1
-        reasons = list(reasons)
+        reasons = _reasons(stmts[si], books[bi], facts)
+        score = facts.score
         if competing > 0:
             reasons.append(Reason("competing", f"另有{competing}个同额候选", -5))
             score = _clip(score - 5)
@@ -350,9 +401,9 @@ def _one_to_one(
                 (books[bi].id,),
                 score,
                 tuple(reasons),
-                conflict=conflict,
+                conflict=facts.verdict == "conflict",
                 ambiguous=competing > 0,
-                exact_reference=exact,
+                exact_reference=facts.verdict == "equal",
                 same_day=days == 0,
             )
         )
@@ -391,7 +442,9 @@ def _find_group(target: _Item, pool: list[_Item]) -> list[_Item] | None:
             seen.setdefault(running, j)
     if len(pool) > MAX_SUBSET:
         pool = sorted(pool, key=lambda p: (abs((p.on - target.on).days), p.id))[:MAX_SUBSET]
-    for size in range(2, len(pool) + 1):
+    # Every subset of up to 8 lines (247 sums); of 9–12, pairs and triples only (≤ 286 sums): bounded.
+    largest = len(pool) if len(pool) <= 8 else 3
+    for size in range(2, largest + 1):
         for combo in combinations(pool, size):
             if sum(p.amount_fen for p in combo) == target.amount_fen:
                 return list(combo)
@@ -536,6 +589,21 @@ def propose(
 ) -> list[Proposal]:
     """Every proposal for these unmatched statement lines and ledger lines; no line in two proposals."""
     options = options or MatchOptions()
+    collecting = gc.isenabled()
+    gc.disable()  # 10⁵ small records and tuples: the cyclic collector would cost more than the matching
+    try:
+        return _propose(stmts, books, clearing, options)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _propose(
+    stmts: Sequence[StatementRecord],
+    books: Sequence[BookRecord],
+    clearing: Sequence[ClearingRecord],
+    options: MatchOptions,
+) -> list[Proposal]:
     known_refs = frozenset(_norm(r) for s in stmts for r in s.references if r)
     proposals = _one_to_one(stmts, books, options, known_refs)
     used_s = {i for p in proposals for i in p.statement_ids}
