@@ -342,3 +342,28 @@ def test_executing_before_the_year_is_closed_is_refused(county: County) -> None:
         )
         with pytest.raises(Conflict, match="close the year 2026 first"):
             ex.execute_plan(conn, plan_id)
+
+
+def test_agreed_ratios_replace_paid_in_capital_once_every_shareholder_signs(county: County) -> None:
+    holdings = company_with_shareholders(county)
+    co = county.ids["company"]
+    with write_tx(county.engine) as conn:
+        from ledger.distribution.shareholders import holding_t, record_ratio_agreement
+
+        for name, bp in (("dingzikou", 3_334), ("huahuaqiao", 3_333), ("village1", 3_333)):
+            conn.execute(
+                holding_t.update().where(holding_t.c.id == holdings[name]).values(agreed_ratio_bp=bp)
+            )
+        record_ratio_agreement(
+            conn,
+            co,
+            effective_from=date(2025, 1, 1),
+            document_no="全体股东协议 2025-01",
+            signed_on=date(2025, 1, 1),
+        )
+    plan_id = approved_company_plan(
+        county, [Step("statutory_reserve", rate_bp=1_000), Step("shareholders", amount_fen=100)]
+    )
+    with read_tx(county.engine) as conn:
+        run = ex.dry_run_plan(conn, plan_id)
+    assert [s.amount_fen for s in run.lines[-1].shares] == [34, 33, 33]

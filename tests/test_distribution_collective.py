@@ -11,8 +11,10 @@ from datetime import date
 
 import pytest
 
+from ledger.community import welfare
 from ledger.db.engine import read_tx, write_tx
 from ledger.distribution import execute as ex
+from ledger.distribution import welfare_funds
 from ledger.distribution.plans import PlanRefused, Step
 from ledger.distribution.yearend import close_year
 from ledger.errors import ValidationError
@@ -132,3 +134,73 @@ def test_earmarks_beyond_the_income_are_refused(county: County) -> None:
         )
         with pytest.raises(PlanRefused, match="only 8000000 fen is distributable"):
             ex.dry_run_plan(conn, plan_id)
+
+
+def test_a_post_is_funded_from_two_years_earmarks(county: County) -> None:
+    community_year(county)
+    dz = county.ids["dingzikou"]
+    plan_2025 = approved_plan(county)
+    with write_tx(county.engine) as conn:
+        ex.execute_plan(conn, plan_2025)
+    with write_tx(county.engine) as conn:
+        book(
+            conn, dz, date(2026, 4, 1), "工作经费", ("102", "Dr", 10_000 * YUAN), ("503", "Cr", 10_000 * YUAN)
+        )
+        close_year(conn, dz, 2026)
+        plan_2026 = ex.create_plan(
+            conn,
+            dz,
+            2026,
+            [Step("public_reserve", rate_bp=1_000), Step("welfare_post_earmark", amount_fen=1_000 * YUAN)],
+        )
+        ex.approve_plan(
+            conn,
+            plan_2026,
+            approving_body="成员代表大会",
+            resolution_date=date(2026, 12, 30),
+            document_no="2026-1",
+        )
+        ex.execute_plan(conn, plan_2026)
+        post_id = welfare.create_post(
+            conn,
+            dz,
+            post="保洁员",
+            holder="李四",
+            monthly_stipend_fen=17_000 * YUAN // 12,
+            start=date(2027, 1, 1),
+        )
+        welfare.run_stipends(conn, [dz], "2027-12")
+        welfare_funds.apply_earmark(
+            conn,
+            dz,
+            kind="post",
+            earmark_year=2025,
+            amount_fen=16_000 * YUAN,
+            on=date(2027, 12, 31),
+            post_id=post_id,
+        )
+        welfare_funds.apply_earmark(
+            conn,
+            dz,
+            kind="post",
+            earmark_year=2026,
+            amount_fen=500 * YUAN,
+            on=date(2027, 12, 31),
+            post_id=post_id,
+        )
+        with pytest.raises(ValidationError, match="the 2025 earmark for posts has 0 fen left"):
+            welfare_funds.apply_earmark(
+                conn, dz, kind="post", earmark_year=2025, amount_fen=1, on=date(2027, 12, 31), post_id=post_id
+            )
+        report = welfare_funds.funds_report(conn, dz, 2027)
+    posts = {(e.year, e.kind): (e.earmarked_fen, e.applied_fen, e.remaining_fen) for e in report.earmarks}
+    assert posts[(2025, "post")] == (16_000 * YUAN, 16_000 * YUAN, 0)
+    assert posts[(2026, "post")] == (1_000 * YUAN, 500 * YUAN, 500 * YUAN)
+    assert posts[(2025, "facility")] == (5_000 * YUAN, 0, 5_000 * YUAN)
+    [post] = report.posts
+    assert post.funded_from == {2025: 16_000 * YUAN, 2026: 500 * YUAN}
+    assert post.stipends_fen == 12 * (17_000 * YUAN // 12)
+    with read_tx(county.engine) as conn:
+        assert balance(conn, dz, "31102") == 500 * YUAN
+        assert balance(conn, dz, "32203") == 16_500 * YUAN  # 其他转入 of 2027
+        assert verify_org(conn, dz) == []
