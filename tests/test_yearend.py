@@ -97,3 +97,13 @@ def test_changed_books_after_a_close_are_refused_until_it_is_reversed(county: Co
         book(conn, co, date(2025, 12, 31), "补记", ("1002", "Dr", 1_000), ("5001", "Cr", 1_000))
         with pytest.raises(Conflict, match="reverse its closing entries"):
             close_year(conn, co, 2025)
+
+
+def test_years_close_in_order(county: County) -> None:
+    co = county.ids["company"]
+    with write_tx(county.engine) as conn:
+        book(conn, co, date(2024, 3, 1), "销售", ("1002", "Dr", 50_000), ("5001", "Cr", 50_000))
+        with pytest.raises(Conflict, match="close 2024 first"):
+            close_year(conn, co, 2025)
+        close_year(conn, co, 2024)
+        assert close_year(conn, co, 2025).entries == []  # nothing happened in 2025

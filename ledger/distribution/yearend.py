@@ -203,6 +203,10 @@ def close_year(conn: Connection, org_id: int, year: int, *, user_id: int | None 
     require_books(get_org(conn, org_id))
     if not 1900 < year < 3000:
         raise ValidationError(f"{year} is not a year", field="year")
+    if _year_balances(conn, org_id, year - 1, INCOME_CLASSES) and not year_closed(conn, org_id, year - 1):
+        raise Conflict(
+            f"close {year - 1} first: its income and expense accounts are still open", field="year"
+        )
     problems = unposted_sources(conn, org_id, year)
     if problems:
         raise Conflict(f"year {year} cannot close yet: " + "; ".join(problems), field="year")

@@ -1,0 +1,42 @@
+"""The distribution commands as an operator runs them: close-year, plan dry-run, plan execute, vat-exempt."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from typer.testing import CliRunner
+
+from ledger.db.engine import write_tx
+from ledger.distribution import execute as ex
+from ledger.distribution.cli import app
+from ledger.distribution.plans import Step
+from tests.conftest import County
+from tests.test_distribution import book
+
+runner = CliRunner()
+
+
+def test_close_year_then_dry_run_and_execute_a_plan(county: County) -> None:
+    co = county.ids["company"]
+    db = county.engine.url.render_as_string(hide_password=False)
+    with write_tx(county.engine) as conn:
+        book(conn, co, date(2025, 3, 1), "销售", ("1002", "Dr", 1_000_000), ("5001", "Cr", 1_000_000))
+    result = runner.invoke(app, ["close-year", "heping-co", "2025", "--db", db])
+    assert result.exit_code == 0, result.output
+    assert "net income 10000.00" in result.output
+    with write_tx(county.engine) as conn:
+        plan_id = ex.create_plan(conn, co, 2025, [Step("statutory_reserve", rate_bp=1_000)])
+    dry = runner.invoke(app, ["plan", "dry-run", str(plan_id), "--db", db])
+    assert dry.exit_code == 0, dry.output
+    assert "提取法定盈余公积" in dry.output and "1000.00" in dry.output
+    refused = runner.invoke(app, ["plan", "execute", str(plan_id), "--db", db])
+    assert refused.exit_code == 2 and "only an approved plan" in refused.output
+    with write_tx(county.engine) as conn:
+        ex.approve_plan(
+            conn, plan_id, approving_body="股东会", resolution_date=date(2026, 3, 1), document_no="D1"
+        )
+    done = runner.invoke(app, ["plan", "execute", str(plan_id), "--db", db])
+    assert done.exit_code == 0, done.output
+    assert "posted 2 entries" in done.output
+    vat = runner.invoke(app, ["vat-exempt", "heping-co", "2025", "1", "--db", db])
+    assert vat.exit_code == 0 and "exempt" in vat.output
