@@ -73,9 +73,9 @@ def test_thresholds_are_dated_data(county: County) -> None:
     sell(county, date(2025, 8, 1), 400_000, 400_000)
     with write_tx(county.engine) as conn:
         q3 = vat.post_vat_exemption(conn, co, 2025, 3)
-        before = vat.threshold_on(conn, co, date(2025, 6, 30))
+        assert vat.threshold_on(conn, co, date(2025, 6, 30))[0] == 30_000_000  # the national schedule
+        assert vat.threshold_on(conn, co, date(2022, 6, 30))[0] == 45_000_000  # 公告2021年第11号
     assert q3.exempt and q3.threshold_fen == 45_000_000 and q3.rule == "省局口径 季度45万元"
-    assert before[0] == vat.DEFAULT_THRESHOLD_FEN
 
 
 def test_a_collective_moves_exempt_vat_to_other_income(county: County) -> None:

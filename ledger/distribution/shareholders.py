@@ -145,6 +145,16 @@ def pay_in_capital(
     return posted.id
 
 
+def set_agreed_ratio(conn: Connection, shareholding_id: int, agreed_ratio_bp: int | None) -> None:
+    """The ratio a shareholder agreed to (basis points); it counts once an agreement is recorded."""
+    get_shareholding(conn, shareholding_id)
+    if agreed_ratio_bp is not None and not 0 <= agreed_ratio_bp <= 10_000:
+        raise ValidationError("an agreed ratio is 0 to 10000 bp", field="agreed_ratio_bp")
+    conn.execute(
+        update(holding_t).where(holding_t.c.id == shareholding_id).values(agreed_ratio_bp=agreed_ratio_bp)
+    )
+
+
 def record_ratio_agreement(
     conn: Connection, company_org_id: int, *, effective_from: date, document_no: str, signed_on: date
 ) -> int:

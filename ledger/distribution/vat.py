@@ -7,16 +7,20 @@ quarter (222101 应交增值税 / 214 应交税费) is not payable; a period-end
     Dr 222101 (214) / Cr 5301 营业外收入 (company) or 504 其他收入 (collective)
 
 dated the quarter's last day, source ``close``, idempotency key ``vat-exempt:{year}Q{q}``, with the rule
-and the threshold in the memo and ``source_ref``. Thresholds are dated data per org (``vat_threshold``:
-from a date, the quarterly threshold and the rule that sets it); with none recorded, the default is
-¥300,000 a quarter (财政部 税务总局公告2023年第19号, continuing 2023年第1号). Over the threshold, nothing is
-posted: the VAT is payable in full. Confirm with the local tax office.
+and the threshold in the memo and ``source_ref``. Thresholds are dated data: an org's own rows
+(``vat_threshold``: from a date, the quarterly threshold and the rule that sets it) win; otherwise the
+national schedule shipped in ``vat_thresholds.csv`` (¥300,000 a quarter since 2023, 财政部 税务总局公告
+2023年第1号 and 第19号). Over the threshold nothing is posted: the VAT is payable in full. (The 2022
+full exemption of 公告2022年第15号 is not modelled.) Confirm with the local tax office.
 """
 
 from __future__ import annotations
 
+import csv
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
+from importlib.resources import files
 
 from sqlalchemy import Connection, func, insert, select
 
@@ -32,8 +36,20 @@ line_t = JournalLine.__table__
 account_t = Account.__table__
 entry_t = JournalEntry.__table__
 
-DEFAULT_THRESHOLD_FEN = 30_000_000
-DEFAULT_RULE = "财政部 税务总局公告2023年第19号：小规模纳税人季度销售额不超过30万元免征增值税"
+DEFAULT_THRESHOLD_FEN = 30_000_000  # only when a date precedes every row of the shipped schedule
+
+
+@cache
+def national_schedule() -> tuple[tuple[date, int, str], ...]:
+    """The shipped schedule of quarterly thresholds: (effective from, fen, rule), oldest first."""
+    text = (files("ledger.distribution") / "vat_thresholds.csv").read_text(encoding="utf-8")
+    rows = csv.DictReader(text.splitlines())
+    return tuple(
+        sorted(
+            (date.fromisoformat(r["effective_from"]), int(r["quarterly_threshold_fen"]), r["rule"])
+            for r in rows
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -76,7 +92,8 @@ def threshold_on(conn: Connection, org_id: int, on: date) -> tuple[int, str]:
         .limit(1)
     ).first()
     if row is None:
-        return DEFAULT_THRESHOLD_FEN, DEFAULT_RULE
+        dated = [(fen, rule) for since, fen, rule in national_schedule() if since <= on]
+        return dated[-1] if dated else (DEFAULT_THRESHOLD_FEN, "")
     return (
         row.quarterly_threshold_fen,
         row.rule or f"本单位税务登记：季度起征点 {row.quarterly_threshold_fen} 分",

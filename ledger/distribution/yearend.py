@@ -8,9 +8,10 @@ posts, dated 31 December, source ``close``:
 1. ``close:{year}:income`` — every income and expense leaf account's balance for the year, on the opposite
    side, against 本年收益 321 / 本年利润 3103;
 2. ``close:{year}:profit`` — the balance of 321 / 3103 into 收益分配—未分配收益 32202 /
-   利润分配—未分配利润 310404.
+   利润分配—未分配利润 310404; and, for a collective, ``close:{year}:transfers`` — the year's 其他转入
+   (32203, earmarks applied to public-welfare spending) into 32202.
 
-Both in one transaction, idempotent by their keys. The December period is then closed with the normal
+All in one transaction, idempotent by their keys. The December period is then closed with the normal
 period close; the next year's opening balances follow from the trial balance, as for any month. This
 module never posts into a closed period and never edits what it posted: a wrong close is reversed.
 """
@@ -175,6 +176,30 @@ def closing_drafts(conn: Connection, org_id: int, year: int, chart: Chart) -> tu
     current = (
         -balance_through(conn, org_id, chart.current_year, f"{year:04d}-12", excluding=excluded) + profit
     )
+    if chart.other_transfers is not None:  # collective: the year's 其他转入 joins 未分配收益 too
+        transfers = -balance_through(
+            conn, org_id, chart.other_transfers, f"{year:04d}-12", excluding=excluded
+        )
+        if transfers:
+            drafts.append(
+                Draft(
+                    org_id=org_id,
+                    entry_date=dec31,
+                    memo=f"结转{year}年其他转入",
+                    lines=[
+                        Line(chart.other_transfers, debit_fen=transfers),
+                        Line(chart.undistributed, credit_fen=transfers),
+                    ]
+                    if transfers > 0
+                    else [
+                        Line(chart.undistributed, debit_fen=-transfers),
+                        Line(chart.other_transfers, credit_fen=-transfers),
+                    ],
+                    source="close",
+                    source_ref=f"close:{year}",
+                    idempotency_key=_key(conn, org_id, year, "transfers"),
+                )
+            )
     if current:
         side = (
             [Line(chart.current_year, debit_fen=current), Line(chart.undistributed, credit_fen=current)]
@@ -230,7 +255,7 @@ def year_closed(conn: Connection, org_id: int, year: int) -> bool:
             select(entry_t.c.id).where(
                 entry_t.c.org_id == org_id,
                 entry_t.c.source == "close",
-                entry_t.c.idempotency_key.in_([f"close:{year}:income", f"close:{year}:profit"]),
+                entry_t.c.source_ref == f"close:{year}",
             )
         )
         .scalars()
