@@ -298,3 +298,28 @@ def test_renewal_creates_a_new_contract_linked_to_the_old(county: County) -> Non
     assert (row.previous_id, row.relation, row.lessee_id) == (cid, "renewal", row.lessee_id)
     assert accrue(county.engine, org, "2026-12").posted == 24
     assert_tied(county.engine, org)
+
+
+def test_prepaid_rent_follows_an_amended_contract(county: County) -> None:
+    org = county.ids["dingzikou"]
+    old = contract(county.engine, org, end=date(2026, 12, 31))
+    with write_tx(county.engine) as conn:
+        receipts.receive_rent(conn, org, lessee="张三", amount_fen=2_400_000, received_on=date(2024, 12, 28))
+    accrue(county.engine, org, "2025-03")
+    with write_tx(county.engine) as conn:  # from July the rent drops to 800.00; April–June still at 1000.00
+        new = leases.supersede_contract(
+            conn,
+            org,
+            old,
+            relation="amendment",
+            code="HT-2025-001-补1",
+            terms=LeaseTerms(date(2025, 7, 1), date(2026, 12, 31), 80_000),
+        )
+    accrue(county.engine, org, "2026-12")
+    with read_tx(county.engine) as conn:
+        assert receipts.open_charges(conn, org) == []
+        billed = leases.contract_balances(conn, [old, new])
+    assert billed[old] == (600_000, 600_000)  # six months at 1000.00, paid from the prepayment
+    assert billed[new][0] == 18 * 80_000 and billed[new][1] == 2_400_000 - 600_000
+    assert balances(county.engine, org, "2026-12")["112"] == -(2_400_000 - 600_000 - 18 * 80_000)
+    assert_tied(county.engine, org)

@@ -402,6 +402,7 @@ operations = st.lists(
         st.tuples(st.just("receipt"), st.integers(0, 2), st.integers(1, 3_000_000), months),
         st.tuples(st.just("deposit"), st.integers(0, 2), st.integers(1, 500_000), months),
         st.tuples(st.just("terminate"), st.integers(0, 2), months),
+        st.tuples(st.just("amend"), st.integers(0, 2), months, st.integers(0, 500_000)),
     ),
     max_size=8,
 )
@@ -440,6 +441,21 @@ def test_lease_receivables_equal_the_112_balance_after_any_operations(
                 elif op[0] == "deposit":
                     cid = ids[op[1] % len(ids)]
                     receipts.receive_deposit(conn, org, cid, amount_fen=op[2], on=_month(op[3])[1])
+                elif op[0] == "amend":
+                    cid = ids[op[1] % len(ids)]
+                    old = leases.get_contract(conn, org, cid)
+                    start = _month(op[2])[1]
+                    end = old.terminated_on or old.end_date
+                    ids.append(
+                        leases.supersede_contract(
+                            conn,
+                            org,
+                            cid,
+                            relation="amendment" if start <= end else "renewal",
+                            code=f"HT-{len(ids)}",
+                            terms=LeaseTerms(start, max(start, end), op[3]),
+                        )
+                    )
                 else:
                     cid = ids[op[1] % len(ids)]
                     receipts.terminate_and_settle(

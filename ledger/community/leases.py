@@ -276,7 +276,7 @@ def supersede_contract(
         .scalars()
         .all()
     )
-    return create_contract(
+    new_id = create_contract(
         conn,
         org_id,
         code=code,
@@ -289,6 +289,34 @@ def supersede_contract(
         previous_id=contract_id,
         relation=relation,
     )
+    from ledger.community.receipts import transfer_credit  # receipts builds on this module
+
+    transfer_credit(
+        conn,
+        org_id,
+        contract_id,
+        new_id,
+        on=first_open_day(conn, org_id, terms.start),
+        keep_fen=rent_not_yet_charged(conn, org_id, contract_id),
+    )
+    return new_id
+
+
+def rent_not_yet_charged(conn: Connection, org_id: int, contract_id: int) -> int:
+    """The rent the contract's schedule still has to charge (months not accrued yet)."""
+    row = get_contract(conn, org_id, contract_id)
+    charged = set(
+        conn.execute(select(charge_t.c.period).where(charge_t.c.contract_id == contract_id)).scalars()
+    )
+    return sum(ln.amount_fen for ln in rent_schedule(terms_of(row)) if ln.period not in charged)
+
+
+def first_open_day(conn: Connection, org_id: int, day: date) -> date:
+    """``day``, or the first day of the org's first open month when ``day`` falls in a closed one."""
+    closed = closed_through(conn, org_id)
+    if closed is None or f"{day:%Y-%m}" > closed:
+        return day
+    return period_bounds(next_period(closed))[0]
 
 
 # -- accrual ----------------------------------------------------------------------------------------------

@@ -39,7 +39,7 @@ LEASE_MODES = ("contract", "lease", "equity")
 CYCLES = ("monthly", "quarterly", "half_yearly", "yearly")
 TIMINGS = ("advance", "arrears")
 RELATIONS = ("renewal", "amendment")
-RECEIPT_SOURCES = ("cash", "deposit")
+RECEIPT_SOURCES = ("cash", "deposit", "transfer")
 DEPOSIT_KINDS = ("received", "applied", "refunded")
 BROKERAGE_KINDS = ("house_lease", "labour", "produce", "other")
 WELFARE_POSTS = ("保洁员", "护路员", "治安巡逻员", "社区服务专干")
@@ -149,7 +149,8 @@ class LeaseCharge(SQLModel, table=True):
 
 
 class LeaseReceipt(SQLModel, table=True):
-    """Money received from a lessee (``cash``), or a deposit applied to its arrears (``deposit``)."""
+    """Money received from a lessee (``cash``), a deposit applied to its arrears (``deposit``), or credit
+    moved from an old contract to the one that supersedes it (``transfer``: parts −x old, +x new)."""
 
     __tablename__ = "lease_receipt"
     __table_args__ = (
@@ -174,7 +175,9 @@ class LeaseReceiptPart(SQLModel, table=True):
     """The part of a receipt credited to one contract's 112 (one Cr 112 line of the receipt's entry)."""
 
     __tablename__ = "lease_receipt_part"
-    __table_args__ = (CheckConstraint("amount_fen > 0", name="ck_lease_part_amount"),)
+    # Negative only in a credit transfer: the part taken off the old contract when a renewal or an
+    # amendment carries the lessee's prepaid rent over to the new one.
+    __table_args__ = (CheckConstraint("amount_fen <> 0", name="ck_lease_part_amount"),)
 
     receipt_id: int = Field(foreign_key="lease_receipt.id", primary_key=True)
     contract_id: int = Field(foreign_key="lease_contract.id", primary_key=True)

@@ -320,14 +320,12 @@ def receive_rent(
     )
 
 
-def apply_credit(conn: Connection, org_ids: Sequence[int], contract_ids: Iterable[int] | None = None) -> int:
-    """Use each contract's credit (receipt parts not yet allocated) on its open charges, oldest first.
-
-    No entry is needed: the receipt already credited the contract's 112. Returns the fen applied.
-    """
+def credit_pools(
+    conn: Connection, org_ids: Sequence[int], contract_ids: Iterable[int] | None = None
+) -> dict[tuple[int, int], list[list[int]]]:
+    """Per (org, contract): the receipts whose parts are not yet allocated, [receipt id, fen left], oldest
+    first. A negative part (credit carried to another contract) uses up the oldest credit first."""
     wanted = set(contract_ids) if contract_ids is not None else None
-    if wanted is not None and not wanted:
-        return 0
     used = (
         select(alloc_t.c.receipt_id, alloc_t.c.contract_id, func.sum(alloc_t.c.amount_fen).label("used"))
         .where(alloc_t.c.org_id.in_(org_ids))
@@ -344,15 +342,38 @@ def apply_credit(conn: Connection, org_ids: Sequence[int], contract_ids: Iterabl
         .outerjoin(
             used, (used.c.receipt_id == part_t.c.receipt_id) & (used.c.contract_id == part_t.c.contract_id)
         )
-        .where(part_t.c.org_id.in_(org_ids), part_t.c.amount_fen > func.coalesce(used.c.used, 0))
+        .where(part_t.c.org_id.in_(org_ids), part_t.c.amount_fen != func.coalesce(used.c.used, 0))
         .order_by(part_t.c.contract_id, part_t.c.receipt_id)
     )
-    credits: dict[tuple[int, int], list[list[int]]] = defaultdict(list)
+    pools: dict[tuple[int, int], list[list[int]]] = defaultdict(list)
+    taken: dict[tuple[int, int], int] = defaultdict(int)
     for r in conn.execute(stmt):
-        if wanted is None or r.contract_id in wanted:
-            credits[(r.org_id, r.contract_id)].append([r.receipt_id, int(r.left)])
+        if wanted is not None and r.contract_id not in wanted:
+            continue
+        if r.left > 0:
+            pools[(r.org_id, r.contract_id)].append([r.receipt_id, int(r.left)])
+        else:
+            taken[(r.org_id, r.contract_id)] -= int(r.left)
+    for key, fen in taken.items():
+        pool = pools.get(key, [])
+        while fen and pool:
+            take = min(fen, pool[0][1])
+            pool[0][1] -= take
+            fen -= take
+            if pool[0][1] == 0:
+                pool.pop(0)
+    return {k: v for k, v in pools.items() if v}
+
+
+def apply_credit(conn: Connection, org_ids: Sequence[int], contract_ids: Iterable[int] | None = None) -> int:
+    """Use each contract's credit (receipt parts not yet allocated) on its open charges, oldest first.
+
+    No entry is needed: the receipt already credited the contract's 112. Returns the fen applied.
+    """
+    if contract_ids is not None and not contract_ids:
+        return 0
     rows = []
-    for (org_id, contract_id), pool in credits.items():
+    for (org_id, contract_id), pool in credit_pools(conn, org_ids, contract_ids).items():
         for ch in open_charges(conn, org_id, contract_ids=[contract_id]):
             need = ch.open_fen
             while need and pool:
@@ -376,6 +397,55 @@ def apply_credit(conn: Connection, org_ids: Sequence[int], contract_ids: Iterabl
     if rows:
         conn.execute(insert(alloc_t), rows)
     return sum(r["amount_fen"] for r in rows)
+
+
+def transfer_credit(
+    conn: Connection,
+    org_id: int,
+    from_id: int,
+    to_id: int,
+    *,
+    on: date,
+    keep_fen: int = 0,
+    user_id: int | None = None,
+) -> int:
+    """Carry a contract's unused credit (prepaid rent), less ``keep_fen`` still to be charged on it, to the
+    contract that supersedes it: Dr 112 [lessee, old] / Cr 112 [lessee, new]; then use it on the new
+    contract's open charges. Returns the fen carried."""
+    old = get_contract(conn, org_id, from_id)
+    new = get_contract(conn, org_id, to_id)
+    credit = sum(left for _, left in credit_pools(conn, [org_id], [from_id]).get((org_id, from_id), []))
+    credit -= keep_fen
+    if credit <= 0:
+        return 0
+    draft = Draft(
+        org_id=org_id,
+        entry_date=on,
+        memo=f"预收租金转入 {old.code} → {new.code}",
+        lines=[
+            Line(acct.RECEIVABLE, debit_fen=credit, counterparty_id=old.lessee_id, contract_id=from_id),
+            Line(acct.RECEIVABLE, credit_fen=credit, counterparty_id=new.lessee_id, contract_id=to_id),
+        ],
+        source="lease",
+        source_ref=f"credit:{from_id}:{to_id}",
+        idempotency_key=f"lease-credit:{from_id}:{to_id}",
+    )
+    _record_receipt(
+        conn,
+        draft,
+        org_id=org_id,
+        lessee_id=new.lessee_id,
+        received_on=on,
+        amount_fen=credit,
+        source="transfer",
+        cash_account=acct.RECEIVABLE,
+        memo="预收租金转入",
+        parts={from_id: -credit, to_id: credit},
+        allocations=[],
+        user_id=user_id,
+    )
+    apply_credit(conn, [org_id], [to_id])
+    return credit
 
 
 # -- deposits ---------------------------------------------------------------------------------------------

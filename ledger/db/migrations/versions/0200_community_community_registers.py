@@ -287,7 +287,7 @@ def upgrade() -> None:
         sa.Column("memo", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("entry_id", sa.BigInteger(), nullable=False),
         sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
-        sa.CheckConstraint("source IN ('cash', 'deposit')", name="ck_lease_receipt_source"),
+        sa.CheckConstraint("source IN ('cash', 'deposit', 'transfer')", name="ck_lease_receipt_source"),
         sa.CheckConstraint("amount_fen > 0", name="ck_lease_receipt_amount"),
         sa.ForeignKeyConstraint(
             ["entry_id"],
@@ -447,7 +447,7 @@ def upgrade() -> None:
         sa.Column("contract_id", sa.Integer(), nullable=False),
         sa.Column("org_id", sa.Integer(), nullable=False),
         sa.Column("amount_fen", sa.BigInteger(), nullable=False),
-        sa.CheckConstraint("amount_fen > 0", name="ck_lease_part_amount"),
+        sa.CheckConstraint("amount_fen <> 0", name="ck_lease_part_amount"),
         sa.ForeignKeyConstraint(
             ["contract_id"],
             ["lease_contract.id"],
