@@ -244,8 +244,8 @@ def store_day(
     shift_id = open_shift(conn, plan.cashier, plan.store_id, FLOAT_FEN, opened_at=_at(day, 0))
     plan.last_shift = shift_id
     minute = 0
-    for n in range(rng.randint(4, 7)):
-        if plan.net_fen >= budget_fen:
+    for n in range(rng.randint(6, 14)):
+        if plan.net_fen >= budget_fen:  # the store keeps pace with its year, it does not race ahead
             break
         minute += rng.randint(20, 90)
         institutional = n == 0 and rng.random() < 0.85
@@ -426,7 +426,9 @@ def run_supermarkets(engine: Engine, tree: DemoTree, year: int, seed: int, scale
     step = max(1, round(1 / scale)) if scale < 1 else 1
     days = [date(year, 1, 1) + timedelta(days=d) for d in range(0, 365, step)]
     days = [d for d in days if d.year == year]
-    # Leave room for each store's year-end negotiated order: baskets stop at 97 % of the target.
+    # Each store keeps pace with 95 % of its turnover spread over its trading days, so it sells all year
+    # and its year-end negotiated order covers the last few per cent.
+    pace = {day: (i + 1, len(days)) for i, day in enumerate(days)}
     for month in range(1, 13):
         say(f"supermarkets {year}-{month:02d}")
         with write_tx(engine) as conn:
@@ -437,7 +439,10 @@ def run_supermarkets(engine: Engine, tree: DemoTree, year: int, seed: int, scale
                     )
             for day in (d for d in days if d.month == month):
                 for p in plans:
-                    store_day(conn, p, customers[p.street], day, rng, p.target_net_fen * 97 // 100)
+                    done, total = pace[day]
+                    store_day(
+                        conn, p, customers[p.street], day, rng, p.target_net_fen * 95 // 100 * done // total
+                    )
             if month == 12:
                 for p in plans:
                     fill_order(conn, p, customers[p.street], date(year, 12, 30))
