@@ -69,22 +69,28 @@ def main() -> None:
         url = f"sqlite:///{db}"
         engine = make_engine(url)
 
+        cpu: list[float] = []
+
         def one(org_id: int) -> float:
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             with read_tx(engine) as conn:
                 rendered = render_report(conn, "income-statement", org_id, YEAR, "pdf")
             assert rendered.content.startswith(b"%PDF")
+            cpu.append(time.process_time() - c0)
             return time.perf_counter() - t0
 
+        print(f"load average before: {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {cores} cores")
         cold = one(ids[0])
         one(ids[0])  # a second warm-up: fonts and templates cached
+        cpu.clear()
         times = [one(org_id) for org_id in ids]
         sequential = sum(times)
         steady = statistics.median(times)
         print(f"first statement in a fresh process (imports, fonts): {cold:.2f} s")
         print(
             f"sequential: {len(ids)} statements in {sequential:.2f} s; per statement median {steady:.3f} s,"
-            f" mean {statistics.mean(times):.3f} s, max {max(times):.3f} s"
+            f" mean {statistics.mean(times):.3f} s, max {max(times):.3f} s;"
+            f" CPU {statistics.median(cpu):.3f} s"
         )
 
         t0 = time.perf_counter()
@@ -104,6 +110,7 @@ def main() -> None:
             f"target batch <= 1.2 x {len(ids)} x {steady:.3f} / {cores} = {target:.2f} s: {batch:.2f} s -> "
             f"{'met' if batch <= target else 'NOT met'}"
         )
+        print(f"load average after: {' '.join(f'{x:.1f}' for x in os.getloadavg())} (others slow both runs)")
         shutdown_pool()
         engine.dispose()
 

@@ -286,7 +286,6 @@ def build_statement_rollup(ctx: BuildContext, name: str, standard: str) -> Repor
         breakdown,
         (
             Column("name", ctx.t("单位", "Org"), "label"),
-            Column("code", ctx.t("代码", "Code"), "text"),
             Column("amount", total.label, "amount"),
         ),
         caption=ctx.t("各单位明细", "By org"),

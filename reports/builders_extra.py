@@ -183,7 +183,7 @@ def build_disclosure(ctx: BuildContext) -> Report:
         {t("收入", "Income"): income, t("支出", "Spending"): spending},
         caption=t(f"{p.year}年各月收入与支出", f"Income and spending by month, {p.year}"),
         lang=lang,
-        size=(6.8, 2.4),
+        size=(6.8, 2.0),
     )
     monthly_frame = _int64(
         pd.DataFrame(

@@ -145,7 +145,8 @@ def test_company_balance_sheet_splits_receivables_and_payables_by_counterparty(b
     assert values["accounts_receivable"] == 600_000
     assert values["advances_from_customers"] == 1_500_000 - 800_000
     assert values["prepayments"] == 500_000  # the farm's prepayment: a debit balance of 2202
-    assert values["accounts_payable"] == 1_000_000  # the village's credit balance of 2202
+    assert values["accounts_payable"] == 4_000_000  # the village's credit balance of 2202
+    assert values["inventories"] == 6_000_000 - 5_000_000
     assert values["total_assets"] == values["total_liabilities_and_equity"]
 
 

@@ -159,8 +159,8 @@ def company_drafts(conn: Connection, org_id: int, stores: dict[str, int]) -> lis
             date(2025, 1, 3),
             "购入农产品",
             [
-                dr("1405", 3_000_000, store_id=stores["store1"]),
-                cr("2202", 3_000_000, counterparty_id=village),
+                dr("1405", 6_000_000, store_id=stores["store1"]),
+                cr("2202", 6_000_000, counterparty_id=village),
             ],
         ),
         Draft(
