@@ -367,3 +367,22 @@ def test_agreed_ratios_replace_paid_in_capital_once_every_shareholder_signs(coun
     with read_tx(county.engine) as conn:
         run = ex.dry_run_plan(conn, plan_id)
     assert [s.amount_fen for s in run.lines[-1].shares] == [34, 33, 33]
+
+
+def test_reversing_one_entry_through_the_entries_api_reverses_the_plan_in_the_register(
+    county: County,
+) -> None:
+    from ledger.posting import reverse_entry
+
+    company_with_shareholders(county)
+    plan_id = approved_company_plan(county)
+    with write_tx(county.engine) as conn:
+        done = ex.execute_plan(conn, plan_id)
+        reversals = reverse_entry(conn, done.entries[-1].id, entry_date=date(2025, 12, 31))
+        assert len(reversals) == len(done.entries)  # a shareholder's entry takes its whole link with it
+        assert ex.reverse_plan(conn, plan_id, entry_date=date(2025, 12, 31)) == []
+        assert ex.get_plan(conn, plan_id).status == "reversed"
+    second = approved_company_plan(county)
+    with write_tx(county.engine) as conn:
+        run = ex.execute_plan(conn, second).result
+    assert run.distributable_fen == 180_000 * YUAN  # the reversed plan is out of the facts

@@ -35,6 +35,7 @@ from ledger.distribution.models import (
     PlanExecution,
     PlanExecutionPart,
     PlanStep,
+    WelfareFunding,
 )
 from ledger.distribution.shareholders import shares
 from ledger.distribution.yearend import _closing_ids, balance_through, year_closed, year_profit
@@ -179,28 +180,47 @@ def approve_plan(
 
 def _plan_entry_ids(conn: Connection, org_id: int, year: int) -> list[int]:
     """Entries of this org-year's executed plans and their reversals, left out of the year's facts."""
-    links = [
-        r.link_id
-        for r in conn.execute(
-            select(exec_t.c.link_id, exec_t.c.reversal_link_id)
+    links = list(
+        conn.execute(
+            select(exec_t.c.link_id)
             .join(plan_t, plan_t.c.id == exec_t.c.plan_id)
             .where(plan_t.c.org_id == org_id, plan_t.c.year == year)
-        )
-    ] + [
-        r.reversal_link_id
-        for r in conn.execute(
-            select(exec_t.c.reversal_link_id)
-            .join(plan_t, plan_t.c.id == exec_t.c.plan_id)
-            .where(plan_t.c.org_id == org_id, plan_t.c.year == year, exec_t.c.reversal_link_id.is_not(None))
-        )
-    ]
+        ).scalars()
+    )
     if not links:
         return []
-    return list(
+    ids = list(
         conn.execute(
             select(entry_t.c.id).where(entry_t.c.org_id == org_id, entry_t.c.link_id.in_(links))
         ).scalars()
     )
+    # reversals however made: by reverse_plan, or by reversing one of the entries through the entries API
+    return ids + list(conn.execute(select(entry_t.c.id).where(entry_t.c.reverses_id.in_(ids))).scalars())
+
+
+def reversal_link_of(conn: Connection, execution) -> str | None:  # type: ignore[no-untyped-def]
+    """The link of the entries that reversed an execution, if they exist (whoever posted them)."""
+    first = next((int(i) for i in execution.entry_ids.split(",") if i), None)
+    if first is None:
+        return execution.reversal_link_id
+    row = conn.execute(select(entry_t.c.link_id).where(entry_t.c.reverses_id == first)).first()
+    return row.link_id if row is not None else None
+
+
+def sync_status(conn: Connection, plan_id: int) -> str:
+    """An executed plan whose entries were reversed through the entries API becomes ``reversed`` here."""
+    plan = get_plan(conn, plan_id)
+    if plan.status != "executed":
+        return plan.status
+    execution = get_execution(conn, plan_id)
+    link = reversal_link_of(conn, execution)
+    if link is None or not execution.entry_ids:
+        return plan.status
+    conn.execute(
+        update(exec_t).where(exec_t.c.plan_id == plan_id).values(reversal_link_id=link, reversed_at=now())
+    )
+    conn.execute(update(plan_t).where(plan_t.c.id == plan_id).values(status="reversed"))
+    return "reversed"
 
 
 def facts_for(conn: Connection, org_id: int, year: int) -> plans.Facts:
@@ -362,15 +382,16 @@ def execute_plan(
         raise Conflict(f"plan {plan_id} is {plan.status}; only an approved plan is executed", field="status")
     if not year_closed(conn, plan.org_id, plan.year):
         raise Conflict(f"close the year {plan.year} first (cunshe close-year)", field="year")
-    other = conn.execute(
-        select(plan_t.c.version).where(
+    for other in conn.execute(
+        select(plan_t.c.id, plan_t.c.version).where(
             plan_t.c.org_id == plan.org_id, plan_t.c.year == plan.year, plan_t.c.status == "executed"
         )
-    ).first()
-    if other is not None:
-        raise Conflict(
-            f"version {other.version} of the {plan.year} plan is executed; reverse it first", field="plan_id"
-        )
+    ).all():
+        if sync_status(conn, other.id) == "executed":
+            raise Conflict(
+                f"version {other.version} of the {plan.year} plan is executed; reverse it first",
+                field="plan_id",
+            )
     result = dry_run_plan(conn, plan_id)
     when = entry_date or execution_date(plan)
     link_id = new_link_id()
@@ -420,10 +441,20 @@ def reverse_plan(
 ) -> list[Posted]:
     """Reverse every entry the plan posted, in every org, as one linked reversal (红字冲销)."""
     plan = get_plan(conn, plan_id)
+    if sync_status(conn, plan_id) == "reversed" and plan.status == "executed":
+        return []  # its entries were already reversed through the entries API; the register follows
     if plan.status != "executed":
         raise Conflict(f"plan {plan_id} is {plan.status}; only an executed plan is reversed", field="status")
     if conn.execute(select(payment_t.c.id).where(payment_t.c.plan_id == plan_id)).first():
         raise Conflict("dividends of this plan have been paid; reverse the payments first", field="plan_id")
+    funding_t = WelfareFunding.__table__
+    if conn.execute(
+        select(funding_t.c.id).where(funding_t.c.org_id == plan.org_id, funding_t.c.earmark_year == plan.year)
+    ).first():
+        raise Conflict(
+            f"earmarks of {plan.year} have been applied to public-welfare spending; reverse those first",
+            field="plan_id",
+        )
     execution = get_execution(conn, plan_id)
     reversals: list[Posted] = []
     if execution.entry_ids:

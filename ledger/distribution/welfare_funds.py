@@ -26,6 +26,7 @@ from sqlalchemy import Connection, func, insert, select
 from ledger.community.models import WelfarePayment, WelfarePost, WelfareStipend
 from ledger.db.models import Account, Counterparty, JournalLine, Org
 from ledger.distribution.accounts import ensure_for
+from ledger.distribution.execute import get_execution, reversal_link_of
 from ledger.distribution.models import DistributionPlan, PlanExecutionPart, WelfareFunding
 from ledger.distribution.yearend import year_profit
 from ledger.errors import NotFound, ValidationError
@@ -49,19 +50,23 @@ EARMARK_ACCOUNT = {"post": "31102", "facility": "31103"}
 
 
 def earmarked(conn: Connection, org_id: int, year: int, kind: str) -> int:
-    """What the executed (not reversed) plan of ``year`` earmarked for posts or facilities."""
-    return int(
-        conn.execute(
-            select(func.coalesce(func.sum(part_t.c.amount_fen), 0))
-            .join(plan_t, plan_t.c.id == part_t.c.plan_id)
-            .where(
-                plan_t.c.org_id == org_id,
-                plan_t.c.year == year,
-                plan_t.c.status == "executed",
-                part_t.c.kind == EARMARK_KIND[kind],
-            )
-        ).scalar_one()
-    )
+    """What the executed plan of ``year`` earmarked for posts or facilities (none once reversed)."""
+    total = 0
+    for plan_id in conn.execute(
+        select(plan_t.c.id).where(
+            plan_t.c.org_id == org_id, plan_t.c.year == year, plan_t.c.status == "executed"
+        )
+    ).scalars():
+        if reversal_link_of(conn, get_execution(conn, plan_id)) is not None:
+            continue
+        total += int(
+            conn.execute(
+                select(func.coalesce(func.sum(part_t.c.amount_fen), 0)).where(
+                    part_t.c.plan_id == plan_id, part_t.c.kind == EARMARK_KIND[kind]
+                )
+            ).scalar_one()
+        )
+    return total
 
 
 def applied(conn: Connection, org_id: int, year: int, kind: str) -> int:
