@@ -125,10 +125,18 @@ def _render_in_worker(
 
 
 def _warm() -> int:
-    """Import WeasyPrint and lay out a page once, so the first real statement is a steady-state one."""
+    """Import WeasyPrint, lay out a page, compile the templates and load the statement layouts once, so
+    the first real statement a worker renders is a steady-state one."""
     from weasyprint import HTML
 
+    from reports.render import environment
+    from reports.statements import available_layouts, load_layout
+
     HTML(string="<p style='font-family: Noto Sans CJK SC'>预热 warm</p>").write_pdf()
+    for template in ("statement.html", "report_base.html"):
+        environment().get_template(template)
+    for layout in available_layouts():
+        load_layout(layout)
     return os.getpid()
 
 
