@@ -33,8 +33,8 @@ from ledger.posting import Draft, Line, post_entries
 from ledger.reconcile.importers import parse_statement
 from ledger.reconcile.matching import propose_matches
 from ledger.reconcile.outputs import bank_reconciliation
+from ledger.reconcile.statement_writers import BankTxn, write_bank_csv
 from ledger.reconcile.store import create_statement_account, import_statement
-from tests.statement_files import BankTxn, write_bank_csv
 
 BATCH = 2000
 MONTH = date(2024, 3, 1)
