@@ -179,7 +179,8 @@ def _statement_period_label(ctx: BuildContext, name: str) -> str:
         # 收益及收益分配表 is a year's statement; a month's print says how far into the year it reaches.
         p = ReportPeriod(ctx.period.year_start, ctx.period.to_period)
         return p.label(ctx.lang)
-    return ctx.period.label(ctx.lang)
+    # 利润表: its columns are 本年累计金额 and 本月金额, so it is dated by its month.
+    return ReportPeriod(ctx.period.to_period, ctx.period.to_period).label(ctx.lang)
 
 
 def build_statement(ctx: BuildContext, name: str) -> Report:

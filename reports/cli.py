@@ -23,6 +23,7 @@ from ledger.settings import get_settings
 from reports.builders_base import parse_report_period
 from reports.builders_batch import batch_orgs, render_batch, render_report
 from reports.registry import REPORTS
+from reports.report import LANGS
 
 app = typer.Typer(help="Reports: statements, books, vouchers, disclosure sheets.", no_args_is_help=True)
 
@@ -38,6 +39,12 @@ def _fail(exc: LedgerError) -> None:
     where = f" {exc.field}" if exc.field else ""
     typer.secho(f"error [{exc.code}]{where}: {exc.message}", err=True, fg="red")
     raise typer.Exit(2)
+
+
+def _check_lang(lang: str) -> None:
+    if lang not in LANGS:
+        typer.secho(f"error [invalid] lang: one of {', '.join(LANGS)}", err=True, fg="red")
+        raise typer.Exit(2)
 
 
 @app.command("report")
@@ -56,6 +63,7 @@ def report_cmd(
     db: DbOption = None,
 ) -> None:
     """Write one report for an org (or a street's / the county's roll-up) to a file."""
+    _check_lang(lang)
     options = {k: v for k, v in (("account", account), ("voucher", voucher)) if v}
     engine = make_engine(db or get_settings().database_url)
     try:
@@ -97,6 +105,7 @@ def report_batch_cmd(
     db: DbOption = None,
 ) -> None:
     """Render one report for every org below a street or the county into a zip, on all cores."""
+    _check_lang(lang)
     url = db or get_settings().database_url
     engine = make_engine(url)
     try:
