@@ -725,40 +725,56 @@ def parse_statement_time(value: Any) -> datetime:
     return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
 
 
+def _raw(conn: Connection, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+    """A read straight through the driver (``?`` marks): 10⁵ rows without SQLAlchemy's row objects."""
+    if conn.dialect.name == "sqlite":
+        params = [
+            p.strftime("%Y-%m-%d %H:%M:%S.%f")
+            if isinstance(p, datetime)
+            else p.isoformat()
+            if isinstance(p, date)
+            else p
+            for p in params
+        ]
+        return conn.exec_driver_sql(sql, tuple(params)).all()  # type: ignore[return-value]
+    return conn.exec_driver_sql(sql.replace("?", "%s"), tuple(params)).all()  # type: ignore[return-value]
+
+
+def _day(value: Any) -> date:
+    """A DATE or TIMESTAMP column's day: SQLite hands back text, PostgreSQL date / datetime."""
+    if isinstance(value, str):
+        return date.fromisoformat(value[:10])
+    return value.date() if isinstance(value, datetime) else value
+
+
 def load_statement_records(
     conn: Connection, org_id: int, statement_account_id: int, first: date, last: date, *, exclude: set[int]
 ) -> list[StatementRecord]:
-    rows = conn.execute(
-        select(
-            sline_t.c.id,
-            sline_t.c.occurred_at,
-            sline_t.c.amount_fen,
-            sline_t.c.reference,
-            sline_t.c.merchant_ref,
-            sline_t.c.counterparty,
-            sline_t.c.memo,
-            sline_t.c.kind,
-            sline_t.c.fee_fen,
-        ).where(
-            sline_t.c.org_id == org_id,
-            sline_t.c.statement_account_id == statement_account_id,
-            sline_t.c.occurred_at >= datetime.combine(first, datetime.min.time()),
-            sline_t.c.occurred_at < datetime.combine(last + timedelta(days=1), datetime.min.time()),
-        )
-    ).all()
+    rows = _raw(
+        conn,
+        "SELECT id, occurred_at, amount_fen, reference, merchant_ref, counterparty, memo, kind, fee_fen "
+        "FROM statement_line WHERE org_id = ? AND statement_account_id = ? AND occurred_at >= ? "
+        "AND occurred_at < ?",
+        [
+            org_id,
+            statement_account_id,
+            datetime.combine(first, datetime.min.time()),
+            datetime.combine(last + timedelta(days=1), datetime.min.time()),
+        ],
+    )
     return [
         StatementRecord(
-            r.id,
-            parse_statement_time(r.occurred_at).date(),
-            r.amount_fen,
-            statement_references(r.reference, r.merchant_ref),
-            r.counterparty,
-            r.memo,
-            r.kind,
-            r.fee_fen,
+            line_id,
+            _day(occurred_at),
+            amount,
+            statement_references(reference, merchant_ref),
+            counterparty,
+            memo,
+            kind,
+            fee,
         )
-        for r in rows
-        if r.id not in exclude
+        for line_id, occurred_at, amount, reference, merchant_ref, counterparty, memo, kind, fee in rows
+        if line_id not in exclude
     ]
 
 
@@ -768,50 +784,30 @@ def load_book_records(
     ids = account_ids(conn, org_id, ledger_account)
     if not ids:
         return []
-    rows = conn.execute(
-        select(
-            line_t.c.id,
-            line_t.c.entry_id,
-            line_t.c.debit_fen,
-            line_t.c.credit_fen,
-            line_t.c.memo,
-            entry_t.c.entry_date,
-            entry_t.c.voucher_no,
-            entry_t.c.memo.label("entry_memo"),
-            entry_t.c.source_ref,
-            cp_t.c.name.label("cp_name"),
+    rows = _raw(
+        conn,
+        "SELECT l.id, l.entry_id, l.debit_fen - l.credit_fen, l.memo, e.entry_date, e.voucher_no, e.memo, "
+        "e.source_ref, c.name FROM journal_line l JOIN journal_entry e ON e.id = l.entry_id "
+        "LEFT JOIN counterparty c ON c.id = l.counterparty_id "
+        f"WHERE l.org_id = ? AND l.account_id IN ({', '.join('?' * len(ids))}) AND l.period >= ? "
+        "AND l.period <= ? AND e.entry_date >= ? AND e.entry_date <= ?",
+        [org_id, *ids, f"{first:%Y-%m}", f"{last:%Y-%m}", first, last],
+    )
+    return [
+        BookRecord(
+            line_id,
+            _day(entry_date),
+            amount,
+            entry_id,
+            reference_tokens(source_ref, memo, entry_memo),
+            cp_name or "",
+            memo or entry_memo or "",
+            voucher_no,
+            ledger_account,
         )
-        .join(entry_t, entry_t.c.id == line_t.c.entry_id)
-        .outerjoin(cp_t, cp_t.c.id == line_t.c.counterparty_id)
-        .where(
-            line_t.c.org_id == org_id,
-            line_t.c.account_id.in_(ids),
-            line_t.c.period >= f"{first:%Y-%m}",
-            line_t.c.period <= f"{last:%Y-%m}",
-            entry_t.c.entry_date >= first,
-            entry_t.c.entry_date <= last,
-        )
-    ).all()
-    out = []
-    for r in rows:
-        if r.id in exclude:
-            continue
-        on = r.entry_date if isinstance(r.entry_date, date) else date.fromisoformat(str(r.entry_date))
-        memo = r.memo or r.entry_memo or ""
-        out.append(
-            BookRecord(
-                r.id,
-                on,
-                r.debit_fen - r.credit_fen,
-                r.entry_id,
-                reference_tokens(r.source_ref, r.memo, r.entry_memo),
-                r.cp_name or "",
-                memo,
-                r.voucher_no,
-                ledger_account,
-            )
-        )
-    return out
+        for line_id, entry_id, amount, memo, entry_date, voucher_no, entry_memo, source_ref, cp_name in rows
+        if line_id not in exclude
+    ]
 
 
 def _load_clearing(
@@ -966,8 +962,18 @@ def _write_matches(
     return ids
 
 
+_escape = json.encoder.encode_basestring  # JSON string literal, non-ASCII kept (as ensure_ascii=False)
+
+
 def _reasons_json(reasons: Iterable[Reason]) -> str:
-    return json.dumps([r.as_dict() for r in reasons], ensure_ascii=False)
+    """``[{"code", "text", "points"}, …]`` (codes are identifiers; texts go through the C escaper)."""
+    return (
+        "["
+        + ",".join(
+            f'{{"code":"{r.code}","text":{_escape(r.text)},"points":{int(r.points)}}}' for r in reasons
+        )
+        + "]"
+    )
 
 
 def _withdraw_open_proposals(conn: Connection, org_id: int, statement_account_id: int) -> int:
