@@ -213,3 +213,38 @@ def test_plan_refusal_over_http_gives_every_reason(county: County, client: TestC
         json={"steps": [{"kind": "shareholders", "amount": 10.5}]},
     )
     assert floats.status_code == 422
+
+
+def test_reversal_and_dividend_payment_over_http(county: County, client: TestClient) -> None:
+    from tests.test_distribution import approved_company_plan
+
+    company_with_shareholders(county)
+    officer = county.auth("officer")
+    co, v1 = county.ids["company"], county.ids["village1"]
+    plan_id = approved_company_plan(county)
+    _ok(client.post(f"/api/v1/orgs/{co}/plans/{plan_id}/execute", headers=officer, json={}))
+    outsider = client.post(
+        f"/api/v1/orgs/{co}/plans/{plan_id}/reverse",
+        headers=county.auth("officer_tuanjie"),
+        json={"date": "2025-12-31"},
+    )
+    assert outsider.status_code == 404
+    reversed_ = _ok(
+        client.post(
+            f"/api/v1/orgs/{co}/plans/{plan_id}/reverse", headers=officer, json={"date": "2025-12-31"}
+        )
+    )
+    assert reversed_["status"] == "reversed" and reversed_["execution"]["reversal_link_id"]
+    second = approved_company_plan(county)
+    _ok(client.post(f"/api/v1/orgs/{co}/plans/{second}/execute", headers=officer, json={}))
+    body = {"shareholder_org_id": v1, "amount": "16666.67", "paid_on": "2026-01-20", "plan_id": second}
+    paid = _ok(client.post(f"/api/v1/orgs/{co}/dividends", headers=officer, json=body), 201)
+    assert paid["id"]
+    too_much = client.post(f"/api/v1/orgs/{co}/dividends", headers=officer, json={**body, "amount": "0.01"})
+    assert too_much.status_code == 422 and "only 0 fen" in too_much.json()["error"]["message"]
+    blocked = client.post(
+        f"/api/v1/orgs/{co}/plans/{second}/reverse", headers=officer, json={"date": "2026-01-31"}
+    )
+    assert blocked.status_code == 409
+    listed = _ok(client.get(f"/api/v1/orgs/{co}/years/2025/plans", headers=officer))
+    assert [(p["version"], p["status"]) for p in listed] == [(1, "reversed"), (2, "executed")]
