@@ -18,7 +18,19 @@ Sub-accounts this package opens (``accounts``):
 Distribution entries debit the 分配 sub-accounts (310401–310403 / 32201); a second entry of the same
 link (source ``close``) carries them into 未分配利润 / 未分配收益, as the closing voucher of the year does.
 
-This package writes only through ``ledger.posting.post_entries``; it never writes a journal row itself.
+Decisions a reviewer should know (details in each module's docstring):
+
+* The year close needs every open month's sources posted (the ``register_close_check`` registry) and
+  the previous year closed; it posts one entry per step (``close:{year}:income|profit|transfers``).
+* Reserve and earmark rates apply to the year's income after covering prior losses; a shareholders' or
+  members' rate applies to what is still distributable after the steps before it (``plans``).
+* The statutory reserve is exactly 10 % (Company Law art. 210), cut at 50 % of registered capital.
+* The shareholder's side of a dividend is ``ledger.community.stakes.dividend_receivable_draft``; of paid-in
+  capital, ``ledger.community.stakes.record_stake`` (``cunshe verify`` ties both to ``shareholding``).
+* An execution is booked on 31 December, or on the resolution date when that is later.
+
+This package writes only through ``ledger.posting.post_entries``; it never writes a journal row itself,
+and never edits an entry: a wrong close or plan is reversed (红字冲销) and done again.
 """
 
 from ledger.distribution import checks as _checks  # noqa: F401  (registers the verify ties)
