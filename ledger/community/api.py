@@ -12,8 +12,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
 
 from ledger.api.deps import CurrentUser, EngineDep, IdempotencyKey, client_addr
 from ledger.api.schemas import Amount, MoneyOut, Quantity, QuantityOut
@@ -21,11 +22,13 @@ from ledger.auth import Principal, audit
 from ledger.community import assets, brokerage, leases, receipts, rentroll, stakes, subsidies, welfare
 from ledger.community.models import CYCLES, TIMINGS
 from ledger.db.engine import read_tx, run_write
+from ledger.db.models import JournalEntry
 from ledger.errors import ValidationError
 from ledger.leases.schedule import BillingCycle, BillingTiming, LeaseTerms, rent_schedule
 from ledger.periods import parse_period
 
 router = APIRouter(prefix="/api/v1", tags=["community"])
+entry_t = JournalEntry.__table__
 
 
 class Strict(BaseModel):
@@ -38,6 +41,25 @@ def _scope(conn, user: Principal, org_id: int, *, write: bool = False) -> list[i
     ids = leases.collective_orgs_under(conn, org_id)
     visible = user.visible_orgs(conn)
     return [i for i in ids if visible is None or i in visible]
+
+
+def _keyed(engine, org_id: int, key: str | None, response: Response, work):  # type: ignore[no-untyped-def]
+    """Run a write whose ``Idempotency-Key`` may be a retry: the original answer then comes back as 200."""
+
+    def wrapped(conn):  # type: ignore[no-untyped-def]
+        used = (
+            key is not None
+            and conn.execute(
+                select(entry_t.c.id).where(entry_t.c.org_id == org_id, entry_t.c.idempotency_key == key)
+            ).first()
+            is not None
+        )
+        return used, work(conn)
+
+    used, out = run_write(engine, wrapped)
+    if used:
+        response.status_code = 200
+    return out
 
 
 def _write(conn, user: Principal, org_id: int) -> None:  # type: ignore[no-untyped-def]
@@ -531,7 +553,13 @@ class EntryRef(BaseModel):
 
 @router.post("/orgs/{org_id}/leases/{contract_id}/deposit", response_model=EntryRef, status_code=201)
 def deposit_route(
-    org_id: int, contract_id: int, body: MoneyIn, user: CurrentUser, engine: EngineDep, key: IdempotencyKey
+    org_id: int,
+    contract_id: int,
+    body: MoneyIn,
+    user: CurrentUser,
+    engine: EngineDep,
+    key: IdempotencyKey,
+    response: Response,
 ) -> EntryRef:
     """押金 received: Dr 102 / Cr 21101 [lessee, contract]."""
 
@@ -550,7 +578,7 @@ def deposit_route(
         audit(conn, user, "lease.deposit", org_id=org_id, detail=str(contract_id))
         return EntryRef(entry_id=entry_id)
 
-    return run_write(engine, work)
+    return _keyed(engine, org_id, key, response, work)
 
 
 class RefundIn(Strict):
@@ -561,7 +589,13 @@ class RefundIn(Strict):
 
 @router.post("/orgs/{org_id}/leases/{contract_id}/deposit/refund", response_model=EntryRef, status_code=201)
 def refund_route(
-    org_id: int, contract_id: int, body: RefundIn, user: CurrentUser, engine: EngineDep, key: IdempotencyKey
+    org_id: int,
+    contract_id: int,
+    body: RefundIn,
+    user: CurrentUser,
+    engine: EngineDep,
+    key: IdempotencyKey,
+    response: Response,
 ) -> EntryRef:
     def work(conn):  # type: ignore[no-untyped-def]
         _write(conn, user, org_id)
@@ -578,7 +612,7 @@ def refund_route(
         audit(conn, user, "lease.deposit_refund", org_id=org_id, detail=str(contract_id))
         return EntryRef(entry_id=entry_id)
 
-    return run_write(engine, work)
+    return _keyed(engine, org_id, key, response, work)
 
 
 class AllocationIn(Strict):
@@ -607,7 +641,13 @@ class ReceiptOut(BaseModel):
 
 @router.post("/orgs/{org_id}/lease-receipts", response_model=ReceiptOut, status_code=201)
 def receipt_route(
-    org_id: int, body: ReceiptIn, user: CurrentUser, engine: EngineDep, key: IdempotencyKey, request: Request
+    org_id: int,
+    body: ReceiptIn,
+    user: CurrentUser,
+    engine: EngineDep,
+    key: IdempotencyKey,
+    response: Response,
+    request: Request,
 ) -> ReceiptOut:
     """Rent received: pays the oldest open charges (or the allocations given); the rest is a credit."""
 
@@ -646,7 +686,7 @@ def receipt_route(
             credit=r.credit_fen,
         )
 
-    return run_write(engine, work)
+    return _keyed(engine, org_id, key, response, work)
 
 
 # -- welfare posts ----------------------------------------------------------------------------------------
@@ -783,7 +823,13 @@ class PaymentIn(Strict):
 
 @router.post("/orgs/{org_id}/welfare-posts/{post_id}/payments", response_model=EntryRef, status_code=201)
 def pay_stipend_route(
-    org_id: int, post_id: int, body: PaymentIn, user: CurrentUser, engine: EngineDep, key: IdempotencyKey
+    org_id: int,
+    post_id: int,
+    body: PaymentIn,
+    user: CurrentUser,
+    engine: EngineDep,
+    key: IdempotencyKey,
+    response: Response,
 ) -> EntryRef:
     def work(conn):  # type: ignore[no-untyped-def]
         _write(conn, user, org_id)
@@ -800,7 +846,7 @@ def pay_stipend_route(
         audit(conn, user, "welfare.pay", org_id=org_id, detail=str(post_id))
         return EntryRef(entry_id=entry_id)
 
-    return run_write(engine, work)
+    return _keyed(engine, org_id, key, response, work)
 
 
 class FacilityIn(MoneyIn):
@@ -809,7 +855,12 @@ class FacilityIn(MoneyIn):
 
 @router.post("/orgs/{org_id}/welfare-facilities", response_model=EntryRef, status_code=201)
 def facility_route(
-    org_id: int, body: FacilityIn, user: CurrentUser, engine: EngineDep, key: IdempotencyKey
+    org_id: int,
+    body: FacilityIn,
+    user: CurrentUser,
+    engine: EngineDep,
+    key: IdempotencyKey,
+    response: Response,
 ) -> EntryRef:
     """公益设施 spending: Dr 51402 / Cr 102."""
 
@@ -828,7 +879,7 @@ def facility_route(
         audit(conn, user, "welfare.facility", org_id=org_id, detail=body.memo)
         return EntryRef(entry_id=entry_id)
 
-    return run_write(engine, work)
+    return _keyed(engine, org_id, key, response, work)
 
 
 # -- brokerage --------------------------------------------------------------------------------------------
@@ -867,7 +918,7 @@ class OutstandingOut(BaseModel):
 
 @router.post("/orgs/{org_id}/brokerage/deals", response_model=DealOut, status_code=201)
 def deal_route(
-    org_id: int, body: DealIn, user: CurrentUser, engine: EngineDep, key: IdempotencyKey
+    org_id: int, body: DealIn, user: CurrentUser, engine: EngineDep, key: IdempotencyKey, response: Response
 ) -> DealOut:
     """居间服务: record a deal and post its fee (Dr 112 [client] or 102 / Cr 50103, 214)."""
 
@@ -893,7 +944,7 @@ def deal_route(
         audit(conn, user, "brokerage.deal", org_id=org_id, detail=str(deal_id))
         return DealOut(deal_id=deal_id)
 
-    return run_write(engine, work)
+    return _keyed(engine, org_id, key, response, work)
 
 
 @router.get("/orgs/{org_id}/brokerage/outstanding", response_model=list[OutstandingOut])
@@ -917,7 +968,13 @@ def outstanding_route(org_id: int, user: CurrentUser, engine: EngineDep) -> list
 
 @router.post("/orgs/{org_id}/brokerage/deals/{deal_id}/receipts", response_model=EntryRef, status_code=201)
 def deal_receipt_route(
-    org_id: int, deal_id: int, body: MoneyIn, user: CurrentUser, engine: EngineDep, key: IdempotencyKey
+    org_id: int,
+    deal_id: int,
+    body: MoneyIn,
+    user: CurrentUser,
+    engine: EngineDep,
+    key: IdempotencyKey,
+    response: Response,
 ) -> EntryRef:
     def work(conn):  # type: ignore[no-untyped-def]
         _write(conn, user, org_id)
@@ -934,7 +991,7 @@ def deal_receipt_route(
         audit(conn, user, "brokerage.receipt", org_id=org_id, detail=str(deal_id))
         return EntryRef(entry_id=entry_id)
 
-    return run_write(engine, work)
+    return _keyed(engine, org_id, key, response, work)
 
 
 # -- subsidies and stakes ---------------------------------------------------------------------------------
@@ -957,7 +1014,12 @@ class SubsidyTotalOut(BaseModel):
 
 @router.post("/orgs/{org_id}/subsidies", response_model=SubsidyOut, status_code=201)
 def subsidy_route(
-    org_id: int, body: SubsidyIn, user: CurrentUser, engine: EngineDep, key: IdempotencyKey
+    org_id: int,
+    body: SubsidyIn,
+    user: CurrentUser,
+    engine: EngineDep,
+    key: IdempotencyKey,
+    response: Response,
 ) -> SubsidyOut:
     """补助收入 received: Dr 102 / Cr 503, with its source."""
 
@@ -977,7 +1039,7 @@ def subsidy_route(
         audit(conn, user, "subsidy.receive", org_id=org_id, detail=body.source)
         return SubsidyOut(subsidy_id=sid)
 
-    return run_write(engine, work)
+    return _keyed(engine, org_id, key, response, work)
 
 
 @router.get("/orgs/{org_id}/subsidies", response_model=list[SubsidyTotalOut])
