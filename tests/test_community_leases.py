@@ -323,3 +323,47 @@ def test_prepaid_rent_follows_an_amended_contract(county: County) -> None:
     assert billed[new][0] == 18 * 80_000 and billed[new][1] == 2_400_000 - 600_000
     assert balances(county.engine, org, "2026-12")["112"] == -(2_400_000 - 600_000 - 18 * 80_000)
     assert_tied(county.engine, org)
+
+
+def test_a_terminated_contract_gives_its_asset_back_to_the_idle_list(county: County) -> None:
+    from ledger.community import assets
+
+    org = county.ids["dingzikou"]
+    with write_tx(county.engine) as conn:
+        shop = assets.create_asset(conn, org, kind="门面", name="临街门面2号", area_milli_m2=42_500)
+        cid = leases.create_contract(
+            conn,
+            org,
+            code="HT-9",
+            mode="lease",
+            lessee="李四",
+            asset_ids=[shop],
+            terms=LeaseTerms(date(2025, 1, 1), date(2025, 12, 31), 50_000),
+        )
+        assert assets.list_assets(conn, [org], status="idle") == []
+        leases.terminate_contract(conn, org, cid, last_day=date(2025, 5, 31))
+        assert [a["id"] for a in assets.list_assets(conn, [org], status="idle")] == [shop]
+
+
+def test_cli_runs_the_stipends_and_lists_idle_assets(county: County) -> None:
+    from typer.testing import CliRunner
+
+    from ledger.cli import app
+    from ledger.community import assets, welfare
+
+    org = county.ids["hongxingqiao"]
+    with write_tx(county.engine) as conn:
+        welfare.create_post(
+            conn, org, post="社区服务专干", holder="周八", monthly_stipend_fen=250_000, start=date(2025, 1, 1)
+        )
+        assets.create_asset(conn, org, kind="土地", name="河滩地", certificate_no="沿集用(2023)第12号")
+    db = county.engine.url.render_as_string(hide_password=False)
+    runner = CliRunner()
+    run = runner.invoke(
+        app, ["community", "stipends", "--through", "2025-02", "--street", "tuanjie", "--db", db]
+    )
+    assert run.exit_code == 0 and "posted 2 stipend-months through 2025-02: 5000.00" in run.output
+    idle = runner.invoke(app, ["community", "idle-assets", "--street", "tuanjie", "--db", db])
+    assert idle.exit_code == 0 and "河滩地" in idle.output and "沿集用(2023)第12号" in idle.output
+    wrong = runner.invoke(app, ["community", "idle-assets", "--street", "hongxingqiao", "--db", db])
+    assert wrong.exit_code == 2 and "not a street" in wrong.output

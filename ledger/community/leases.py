@@ -238,8 +238,8 @@ def _refuse_changing_posted(
     ):
         if amounts.get(period) != amount:
             raise Conflict(
-                f"the rent of {period} is already posted ({amount} fen); the change would alter it — "
-                "choose a date after the last month posted, or reverse that accrual first",
+                f"the rent of {period} is already posted ({amount} fen) and the change would alter it; "
+                "choose a date that leaves every posted month as it is",
                 field=field,
             )
 
