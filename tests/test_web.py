@@ -61,6 +61,8 @@ def test_a_page_without_a_session_sends_the_browser_to_the_login_page(
     assert response.status_code == 303
     assert response.headers["location"] == "/web/login?next=%2Fweb%2F"
     assert client.get("/", follow_redirects=False).headers["location"] == "/web/"
+    deep = client.get("/web/orgs/4?period=2026-01", follow_redirects=False)
+    assert deep.headers["location"] == "/web/login?next=%2Fweb%2Forgs%2F4%3Fperiod%3D2026-01"
 
 
 def test_officer_logs_in_and_sees_every_org_of_the_street_with_books(

@@ -28,7 +28,8 @@ from ledger.db.engine import write_tx
 from ledger.orgs import counterparty, ensure_sub_account
 from ledger.periods import close_period, closed_through
 from ledger.posting import Draft, Line, post_entries, post_entry
-from ledger.reconcile.store import create_statement_account
+from ledger.reconcile.matching import propose_matches
+from ledger.reconcile.store import create_statement_account, import_statement, list_statement_accounts
 from ledger.settings import Settings
 from tests.conftest import County, build_county
 from tests.statement_files import sample_bank_txns, write_bank_csv, write_wechat_trade_bill
@@ -289,6 +290,12 @@ def test_officer_month_in_the_browser(live: LiveServer, browser: object, tmp_pat
     with write_tx(live.county.engine) as conn:
         assert closed_through(conn, org) == "2024-03"
 
+    page.goto(f"{live.url}/web/")
+    expect(page.get_by_role("row").filter(has_text="和平街道村社合股联营集体经济公司")).to_contain_text(
+        "2024-04"
+    )
+    shot(page, tmp_path, "dashboard-after-month-1366")
+    page.goto(f"{live.url}/web/orgs/{org}")
     page.get_by_role("link", name="English").click()
     expect(page.get_by_role("heading", name="Trial balance")).to_be_visible()
     page.get_by_role("link", name="中文").click()
@@ -314,6 +321,16 @@ def test_dashboard_is_readable_on_a_phone(live: LiveServer, browser: object, tmp
     sync_api.expect(page.get_by_role("heading", name="科目余额表")).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     shot(page, tmp_path, "org-phone")
+
+    month = seed_company_march(live.county, tmp_path)
+    with write_tx(live.county.engine) as conn:
+        (bank,) = [a["id"] for a in list_statement_accounts(conn, month.org) if a["kind"] == "bank"]
+        import_statement(conn, month.org, bank, month.bank_file)
+        propose_matches(conn, month.org, bank, "2024-03")
+    page.goto(f"{live.url}/web/orgs/{month.org}/statements/{bank}?period=2024-03")
+    sync_api.expect(page.get_by_role("heading", name=re.compile("待确认的匹配"))).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    shot(page, tmp_path, "matches-phone")
     context.close()
 
 

@@ -79,7 +79,9 @@ class WebRoute(APIRoute):
                     await require_csrf(request, session.csrf)
                 response = await handler(request)
             except LoginRequired:
-                target = request.url.path if request.method == "GET" else "/web/"
+                target = "/web/"
+                if request.method == "GET":
+                    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
                 response = RedirectResponse("/web/login?" + urlencode({"next": target}), status_code=303)
             except LedgerError as exc:
                 response = error_page(request, exc.http_status, exc)
