@@ -107,3 +107,26 @@ def test_years_close_in_order(county: County) -> None:
             close_year(conn, co, 2025)
         close_year(conn, co, 2024)
         assert close_year(conn, co, 2025).entries == []  # nothing happened in 2025
+
+
+def test_year_close_names_lease_accruals_not_run(county: County) -> None:
+    from ledger.community import leases
+    from ledger.leases.schedule import LeaseTerms
+
+    hh = county.ids["huahuaqiao"]
+    with write_tx(county.engine) as conn:
+        leases.create_contract(
+            conn,
+            hh,
+            code="HT-2025-009",
+            mode="lease",
+            lessee="张三",
+            terms=LeaseTerms(start=date(2025, 1, 1), end=date(2025, 12, 31), rent_per_cycle_fen=100_000),
+        )
+        leases.accrue_leases(conn, [hh], "2025-10")
+        with pytest.raises(Conflict) as refused:
+            close_year(conn, hh, 2025)
+    assert (
+        "2025-11: lease accruals of 2025-11 not run for 1 contract(s): HT-2025-009" in refused.value.message
+    )
+    assert "2025-10" not in refused.value.message
