@@ -386,3 +386,34 @@ def test_reversing_one_entry_through_the_entries_api_reverses_the_plan_in_the_re
     with write_tx(county.engine) as conn:
         run = ex.execute_plan(conn, second).result
     assert run.distributable_fen == 180_000 * YUAN  # the reversed plan is out of the facts
+
+
+def test_two_concurrent_executions_of_one_plan_post_it_once(county: County) -> None:
+    import threading
+
+    from ledger.db.engine import run_write
+
+    company_with_shareholders(county)
+    plan_id = approved_company_plan(county)
+    outcomes: list[str] = []
+    start = threading.Barrier(2)
+
+    def run() -> None:
+        start.wait()
+        try:
+            run_write(county.engine, lambda conn: ex.execute_plan(conn, plan_id))
+            outcomes.append("executed")
+        except Conflict:
+            outcomes.append("conflict")
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["conflict", "executed"]
+    with read_tx(county.engine) as conn:
+        count = conn.execute(
+            select(func.count()).select_from(entry_t).where(entry_t.c.source_ref == f"plan:{plan_id}")
+        ).scalar_one()
+    assert count == 2  # the company's distribution and transfer, once

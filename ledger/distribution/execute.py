@@ -128,10 +128,13 @@ def create_plan(
     return plan_id
 
 
-def get_plan(conn: Connection, plan_id: int, org_id: int | None = None):  # type: ignore[no-untyped-def]
+def get_plan(conn: Connection, plan_id: int, org_id: int | None = None, *, lock: bool = False):  # type: ignore[no-untyped-def]
+    """The plan row; with ``lock``, held for this transaction (PostgreSQL), so two executions serialise."""
     stmt = select(plan_t).where(plan_t.c.id == plan_id)
     if org_id is not None:
         stmt = stmt.where(plan_t.c.org_id == org_id)
+    if lock and conn.dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
     row = conn.execute(stmt).first()
     if row is None:
         raise NotFound(f"no distribution plan {plan_id}", field="plan_id")
@@ -377,7 +380,7 @@ def execute_plan(
     conn: Connection, plan_id: int, *, entry_date: date | None = None, user_id: int | None = None
 ) -> Execution:
     """Post an approved plan, linked across the org and its shareholders; all or nothing."""
-    plan = get_plan(conn, plan_id)
+    plan = get_plan(conn, plan_id, lock=True)
     if plan.status != "approved":
         raise Conflict(f"plan {plan_id} is {plan.status}; only an approved plan is executed", field="status")
     if not year_closed(conn, plan.org_id, plan.year):
@@ -440,7 +443,7 @@ def reverse_plan(
     conn: Connection, plan_id: int, *, entry_date: date, user_id: int | None = None
 ) -> list[Posted]:
     """Reverse every entry the plan posted, in every org, as one linked reversal (红字冲销)."""
-    plan = get_plan(conn, plan_id)
+    plan = get_plan(conn, plan_id, lock=True)
     if sync_status(conn, plan_id) == "reversed" and plan.status == "executed":
         return []  # its entries were already reversed through the entries API; the register follows
     if plan.status != "executed":
