@@ -142,6 +142,16 @@ def test_merged_payments_two_statement_lines_against_one_entry() -> None:
     assert "合计金额一致 ¥400.00 (2笔)" in [r.text for r in p.reasons]
 
 
+def test_among_hundreds_of_leftovers_a_merged_pair_of_the_same_day_is_still_found() -> None:
+    noise = [StatementRecord(100 + i, day(1 + i % 7), -(1_000_003 + 7919 * i)) for i in range(600)]
+    stmts = [*noise, StatementRecord(1, day(4), -20000), StatementRecord(2, day(4), -31000)]
+    books = [BookRecord(10, day(4), -51000)]
+
+    [p] = propose(stmts, books)
+
+    assert (p.kind, p.statement_ids, p.book_ids) == ("many_to_one", (1, 2), (10,))
+
+
 def test_a_shifts_wechat_sales_are_a_contiguous_run_summing_to_its_voucher_line() -> None:
     sales = [StatementRecord(i, day(4), amount) for i, amount in enumerate([990, 1037, -1037, 2500, 640], 1)]
     books = [BookRecord(10, day(4), 990 + 1037 - 1037), BookRecord(11, day(4), 2500 + 640)]

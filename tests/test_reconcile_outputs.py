@@ -216,3 +216,12 @@ def test_the_reconciliation_statement_renders_as_pdf(books: Books) -> None:
         rec = bank_reconciliation(conn, books.org, books.bank, "2024-03")
         data = render_reconciliation(conn, rec, "pdf")
     assert data[:5] == b"%PDF-"
+
+
+def test_verify_finds_the_confirmed_matches_sound(books: Books) -> None:
+    from ledger.verify import verify_org
+
+    reconcile_everything_but_the_conflict(books)
+    with read_tx(books.county.engine) as conn:
+        problems = verify_org(conn, books.org)
+    assert problems == []

@@ -53,6 +53,7 @@ from ledger.periods import parse_period, period_bounds
 from ledger.posting import Draft, Line, Posted, post_entries
 from ledger.reconcile.models import ReconcileMatch, ReconcileMatchItem, StatementAccount, StatementLineRow
 from ledger.reconcile.store import get_statement_account
+from ledger.verify import Problem, register_check
 
 __all__ = [
     "BookRecord",
@@ -451,6 +452,17 @@ def _find_group(target: _Item, pool: list[_Item]) -> list[_Item] | None:
     return None
 
 
+def _find_pair(target: _Item, pool: list[_Item]) -> list[_Item] | None:
+    """Two items of ``pool`` summing to ``target``, in O(n) (a dict of amounts)."""
+    seen: dict[int, _Item] = {}
+    for p in pool:
+        other = seen.get(target.amount_fen - p.amount_fen)
+        if other is not None:
+            return [other, p]
+        seen.setdefault(p.amount_fen, p)
+    return None
+
+
 def _group_pass(
     targets: list[_Item], pool: list[_Item], window: int, rejected: frozenset, *, targets_are_statement: bool
 ) -> list[tuple[_Item, list[_Item]]]:
@@ -461,8 +473,10 @@ def _group_pass(
     for t in sorted(targets, key=lambda t: (t.on, t.id)):
         lo = bisect_left(days, t.on.toordinal() - window)
         hi = bisect_right(days, t.on.toordinal() + window)
-        if hi - lo > _GROUP_SCAN_LIMIT:
-            continue
+        dense = hi - lo > _GROUP_SCAN_LIMIT
+        if dense:  # too many leftovers around: only two lines of the same day, found by hashing
+            day = t.on.toordinal()
+            lo, hi = bisect_left(days, day), bisect_right(days, day)
         candidates = [
             p
             for p in pool[lo:hi]
@@ -470,7 +484,7 @@ def _group_pass(
             and (p.amount_fen > 0) == (t.amount_fen > 0)
             and abs(p.amount_fen) < abs(t.amount_fen)
         ]
-        group = _find_group(t, candidates)
+        group = _find_pair(t, candidates) if dense else _find_group(t, candidates)
         if group is None:
             continue
         ids = tuple(sorted(p.id for p in group))
@@ -1534,3 +1548,53 @@ def statement_lines(
         stmt = stmt.where(sline_t.c.id.not_in(current))
     rows = conn.execute(stmt.order_by(sline_t.c.occurred_at, sline_t.c.id).limit(limit).offset(offset))
     return [dict(r) for r in rows.mappings()]
+
+
+# --------------------------------------------------------------------------------------------------------
+# cunshe verify
+
+
+@register_check
+def reconciliation_records(conn: Connection, org_id: int) -> list[Problem]:
+    """Confirmed matches hold: no line in two of them, and each one's two sides sum equal."""
+    problems: list[Problem] = []
+    sides: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    seen_s: dict[int, int] = {}
+    seen_b: dict[int, int] = {}
+    for r in conn.execute(
+        select(
+            item_t.c.match_id,
+            item_t.c.statement_line_id,
+            item_t.c.journal_line_id,
+            item_t.c.role,
+            item_t.c.amount_fen,
+        )
+        .join(match_t, match_t.c.id == item_t.c.match_id)
+        .where(match_t.c.org_id == org_id, match_t.c.status == "confirmed", ~_successor_exists())
+    ):
+        if r.statement_line_id is not None:
+            other = seen_s.setdefault(r.statement_line_id, r.match_id)
+            sides[r.match_id][0] += r.amount_fen
+            line, kind = r.statement_line_id, "statement line"
+        elif r.role == "book":
+            other = seen_b.setdefault(r.journal_line_id, r.match_id)
+            sides[r.match_id][1] += r.amount_fen
+            line, kind = r.journal_line_id, "journal line"
+        else:
+            continue
+        if other != r.match_id:
+            problems.append(
+                Problem(
+                    org_id, "reconcile", f"{kind} {line} is in confirmed matches {other} and {r.match_id}"
+                )
+            )
+    for match_id, (s_total, b_total) in sorted(sides.items()):
+        if s_total != b_total:
+            problems.append(
+                Problem(
+                    org_id,
+                    "reconcile",
+                    f"confirmed match {match_id}: statement {s_total} fen, books {b_total} fen",
+                )
+            )
+    return problems
