@@ -258,6 +258,9 @@ def demo(
     seed: int = 2025,
     scale: Annotated[float, typer.Option(help="fraction of the full year's activity (tests use less)")] = 1.0,
     if_empty: Annotated[bool, typer.Option("--if-empty", help="do nothing if the database has orgs")] = False,
+    statements_dir: Annotated[
+        Path, typer.Option(help="where to write the bank and WeChat statements for the officer's open month")
+    ] = Path("demo-statements"),
     db: DbOption = None,
 ) -> None:
     """Build the demo county (deterministic for a given seed) and print the demo logins."""
@@ -267,7 +270,9 @@ def demo(
     upgrade(engine)
     if is_empty(engine):
         with progress_bar() as say:
-            result = build_demo(engine, year=year, seed=seed, scale=scale, progress=say)
+            result = build_demo(
+                engine, year=year, seed=seed, scale=scale, statements_dir=statements_dir, progress=say
+            )
         for note in result.notes:
             typer.echo(note)
         typer.echo(f"demo county {year} built (seed {seed})")

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from sqlalchemy import Engine, func, select
 
 from ledger.db.engine import read_tx, write_tx
 from ledger.db.models import Org
 from ledger.demo.communities import close_communities, close_months, run_communities
+from ledger.demo.officer_month import run_officer_month
 from ledger.demo.supermarkets import run_supermarkets
 from ledger.demo.tree import DEMO_PASSWORD, DemoTree, build_tree, demo_token
 from ledger.verify import verify_all
@@ -34,6 +36,7 @@ def build_demo(
     year: int = 2025,
     seed: int = 2025,
     scale: float = 1.0,
+    statements_dir: Path | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> DemoResult:
     say = progress or (lambda _msg: None)
@@ -52,6 +55,13 @@ def build_demo(
         *tree.companies.values(),
     ]
     close_months(engine, books, year)
+    if statements_dir is not None:
+        say("the officer's open month and its statement files")
+        month = run_officer_month(engine, tree, year + 1, seed, statements_dir)
+        result.notes.append(
+            f"{month.period} is open at org {month.company_id}: import {month.wechat_file} into statement "
+            f"account {month.wechat_account_id}, {month.bank_file} into {month.bank_account_id}"
+        )
     with read_tx(engine) as conn:
         problems = verify_all(conn)
     if problems:

@@ -85,6 +85,8 @@ class StorePlan:
     sales: int = 0
     refunds: int = 0
     last_shift: int | None = None
+    receipts: list[dict] = field(default_factory=list)  # every sale and refund, as the till got it back
+    counted: list[tuple[date, int]] = field(default_factory=list)  # (business day, cash counted − float)
 
 
 @dataclass
@@ -227,6 +229,7 @@ def _price_of(lines: list[SaleLineIn]) -> int:
 
 def _sell(conn: Connection, plan: StorePlan, body: SaleIn, key: str) -> dict:
     sale = json.loads(create_sale(conn, plan.cashier, body, key, max_lead_seconds=10**9).body)
+    plan.receipts.append(sale)
     plan.net_fen += parse_amount(sale["net"], allow_negative=True)
     plan.sales += 1
     return sale
@@ -287,16 +290,20 @@ def store_day(
                 max_lead_seconds=10**9,
             ).body
             refund = json.loads(refund)
+            plan.receipts.append(refund)
             plan.net_fen += parse_amount(refund["net"], allow_negative=True)
             plan.refunds += 1
-    _close(conn, plan, shift_id, rng)
+    _close(conn, plan, shift_id, day, rng)
 
 
-def _close(conn: Connection, plan: StorePlan, shift_id: int, rng: random.Random) -> None:
+def _close(conn: Connection, plan: StorePlan, shift_id: int, day: date, rng: random.Random) -> None:
+    """交班, now and then a little over or short, as real drawers are."""
     expected = parse_amount(shift_report(conn, plan.cashier, shift_id)["cash"]["expected"])
     roll = rng.random()
     variance = rng.randint(1, 500) if roll < 0.02 else (-rng.randint(1, 300) if roll < 0.04 else 0)
-    close_shift(conn, plan.cashier, shift_id, max(0, expected + variance))
+    counted = max(0, expected + variance)
+    close_shift(conn, plan.cashier, shift_id, counted)
+    plan.counted.append((day, counted - FLOAT_FEN))
 
 
 def fill_order(conn: Connection, plan: StorePlan, customers: dict[str, int], day: date) -> None:
