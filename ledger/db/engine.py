@@ -49,6 +49,10 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=30000")
+            # The books outgrow SQLite's default 2 MB page cache quickly; posting then slows as they grow.
+            cur.execute("PRAGMA cache_size=-131072")  # 128 MB, allocated only as pages are read
+            cur.execute("PRAGMA mmap_size=1073741824")
+            cur.execute("PRAGMA temp_store=MEMORY")
             cur.close()
 
         @event.listens_for(engine, "begin")
