@@ -40,7 +40,8 @@ def machine() -> str:
         platform.processor(),
     )
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    return f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, load average {load:.2f} at start"
+    python = platform.python_version()
+    return f"{os.cpu_count()} cores ({cpu}), Python {python}, load average {load:.2f} at start"
 
 
 def demo_build() -> str:
