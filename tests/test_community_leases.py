@@ -367,3 +367,31 @@ def test_cli_runs_the_stipends_and_lists_idle_assets(county: County) -> None:
     assert idle.exit_code == 0 and "河滩地" in idle.output and "沿集用(2023)第12号" in idle.output
     wrong = runner.invoke(app, ["community", "idle-assets", "--street", "hongxingqiao", "--db", db])
     assert wrong.exit_code == 2 and "not a street" in wrong.output
+
+
+def test_concurrent_receipts_never_pay_one_charge_twice(county: County) -> None:
+    org = county.ids["dingzikou"]
+    contract(county.engine, org)
+    accrue(county.engine, org, "2025-06")
+    errors: list[Exception] = []
+
+    def pay() -> None:
+        try:
+            run_write(
+                county.engine,
+                lambda conn: receipts.receive_rent(
+                    conn, org, lessee="张三", amount_fen=150_000, received_on=date(2025, 6, 10)
+                ),
+            )
+        except Exception as exc:  # pragma: no cover - shown by the assertion
+            errors.append(exc)
+
+    threads = [threading.Thread(target=pay) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with read_tx(county.engine) as conn:
+        assert receipts.open_charges(conn, org) == []  # 4 × 1500.00 pay the six months exactly
+    assert_tied(county.engine, org)

@@ -17,7 +17,7 @@ from datetime import date
 from sqlalchemy import Connection, func, insert, select
 
 from ledger.community import accounts as acct
-from ledger.community.leases import require_collective
+from ledger.community.leases import lock_books, require_collective
 from ledger.community.models import BROKERAGE_KINDS, BrokerageDeal, BrokerageReceipt
 from ledger.db.models import Counterparty
 from ledger.errors import NotFound, ValidationError
@@ -180,6 +180,7 @@ def receive_fee(
     user_id: int | None = None,
 ) -> int:
     """A client pays a fee earned on credit: Dr 102 / Cr 112 [client]. Returns the entry id."""
+    lock_books(conn, [org_id])  # what is outstanding is read before posting
     deal = conn.execute(select(deal_t).where(deal_t.c.org_id == org_id, deal_t.c.id == deal_id)).first()
     if deal is None:
         raise NotFound(f"no brokerage deal {deal_id} in this org", field="deal_id")

@@ -216,6 +216,7 @@ def _release_assets(conn: Connection, org_id: int, contract_id: int, after: date
 
 def terminate_contract(conn: Connection, org_id: int, contract_id: int, *, last_day: date) -> None:
     """End a contract early: ``last_day`` is the last day charged. Posted charges are never changed."""
+    lock_books(conn, [org_id])  # the posted months are read before the change: serialise with accruals
     row = get_contract(conn, org_id, contract_id)
     if row.terminated_on is not None:
         raise Conflict(

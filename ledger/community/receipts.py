@@ -24,7 +24,13 @@ from sqlalchemy import Connection, func, insert, select
 
 from ledger.community import accounts as acct
 from ledger.community.idempotency import earlier_record
-from ledger.community.leases import get_contract, lessee_of, require_collective, terminate_contract
+from ledger.community.leases import (
+    get_contract,
+    lessee_of,
+    lock_books,
+    require_collective,
+    terminate_contract,
+)
 from ledger.community.models import (
     LeaseAllocation,
     LeaseCharge,
@@ -236,6 +242,7 @@ def receive_rent(
     """Rent received from a lessee: pays the oldest open charges (or ``allocations``: (charge id, fen)),
     and any rest stays as a credit on the lessee's latest contract (or ``credit_contract_id``)."""
     require_collective(conn, org_id)
+    lock_books(conn, [org_id])  # what is open is read before posting: serialise with other writers
     if not isinstance(amount_fen, int) or isinstance(amount_fen, bool) or amount_fen <= 0:
         raise ValidationError("the amount received must be more than zero", field="amount")
     if cash_account not in acct.CASH_ACCOUNTS:
@@ -414,6 +421,7 @@ def transfer_credit(
     contract's open charges. Returns the fen carried."""
     old = get_contract(conn, org_id, from_id)
     new = get_contract(conn, org_id, to_id)
+    lock_books(conn, [org_id])
     credit = sum(left for _, left in credit_pools(conn, [org_id], [from_id]).get((org_id, from_id), []))
     credit -= keep_fen
     if credit <= 0:
@@ -552,6 +560,7 @@ def refund_deposit(
 ) -> int:
     """押金 refunded (all that is held, unless ``amount_fen``): Dr 21101 [lessee, contract] / Cr 102."""
     c = get_contract(conn, org_id, contract_id)
+    lock_books(conn, [org_id])
     expect = {"contract_id": contract_id, "kind": "refunded", "amount_fen": amount_fen, "on_date": on}
     done = earlier_record(conn, org_id, idempotency_key, deposit_t, expect)
     if done is not None:
@@ -573,6 +582,7 @@ def apply_deposit_to_arrears(
 ) -> int:
     """Use the held deposit on the contract's open charges (oldest first): Dr 21101 / Cr 112. Returns fen."""
     c = get_contract(conn, org_id, contract_id)
+    lock_books(conn, [org_id])
     held = deposit_held(conn, contract_id)
     charges = open_charges(conn, org_id, contract_ids=[contract_id])
     amount = min(held, sum(ch.open_fen for ch in charges))

@@ -225,6 +225,7 @@ def pay_stipend(
     """Pay the holder (all that is owed unless ``amount_fen``): Dr 212 [welfare_post] / Cr 102."""
     row = get_post(conn, org_id, post_id)
     expect = {"post_id": post_id, "amount_fen": amount_fen, "paid_on": paid_on}
+    lock_books(conn, [org_id])  # what is owed is read before posting
     done = earlier_record(conn, org_id, idempotency_key, payment_t, expect)
     if done is not None:
         return done.entry_id
