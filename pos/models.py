@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, Column, Index, Integer, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, Column, Index, Integer, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 TAX_CATEGORIES = ("goods", "services")
@@ -175,8 +175,13 @@ class PosSale(SQLModel, table=True):
         UniqueConstraint("store_id", "business_date", "receipt_seq", name="uq_pos_sale_receipt"),
         CheckConstraint(_in("kind", SALE_KINDS), name="ck_pos_sale_kind"),
         Index("ix_pos_sale_shift", "shift_id"),
-        Index("ix_pos_sale_org_store_date", "org_id", "store_id", "business_date"),
-        Index("ix_pos_sale_original", "original_sale_id"),
+        # Partial: most sales are not refunds, and every index page a sale touches is written at its commit.
+        Index(
+            "ix_pos_sale_original",
+            "original_sale_id",
+            sqlite_where=text("original_sale_id IS NOT NULL"),
+            postgresql_where=text("original_sale_id IS NOT NULL"),
+        ),
     )
 
     id: int | None = Field(default=None, sa_column=Column(BigId, primary_key=True, autoincrement=True))
@@ -207,7 +212,12 @@ class PosSaleLine(SQLModel, table=True):
     __tablename__ = "pos_sale_line"
     __table_args__ = (
         Index("ix_pos_sale_line_sale", "sale_id"),
-        Index("ix_pos_sale_line_original", "original_line_id"),
+        Index(
+            "ix_pos_sale_line_original",
+            "original_line_id",
+            sqlite_where=text("original_line_id IS NOT NULL"),
+            postgresql_where=text("original_line_id IS NOT NULL"),
+        ),
     )
 
     id: int | None = Field(default=None, sa_column=Column(BigId, primary_key=True, autoincrement=True))

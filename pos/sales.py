@@ -19,13 +19,12 @@ import json
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from typing import Any, TypeVar
 
 from pydantic import ValidationError as PydanticValidationError
-from sqlalchemy import Connection, Engine, func, insert, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.exc import IntegrityError
 
 from ledger.api.errors import field_path
@@ -47,7 +46,8 @@ from ledger.money import (
 )
 from ledger.money import split_tax_inclusive as split_tax
 from ledger.orgs import now
-from pos.catalogue import get_customer, open_balance, products_by_code, rate_on, tax_rates
+from pos.catalogue import TaxRate, get_customer, open_balance, rate_on
+from pos.fastsql import Sql, as_date, db_date, db_time, is_pg
 from pos.models import PosPayment, PosReceiptCounter, PosSale, PosSaleLine, PosShift
 from pos.schemas import RefundIn, SaleIn
 from pos.stock import lock_stock, save_stock
@@ -112,48 +112,143 @@ class RefundExceedsSale(Conflict):
 # -- shared steps ---------------------------------------------------------------------------------------
 
 
+SALE_COLUMNS = (
+    "org_id",
+    "store_id",
+    "shift_id",
+    "kind",
+    "original_sale_id",
+    "business_date",
+    "receipt_seq",
+    "receipt_no",
+    "sold_at",
+    "channel",
+    "customer_id",
+    "total_fen",
+    "tax_fen",
+    "cost_fen",
+    "tendered_fen",
+    "change_fen",
+    "cashier_user_id",
+    "idempotency_key",
+    "request_hash",
+    "response_json",
+    "created_at",
+)
+LINE_COLUMNS = (
+    "org_id",
+    "sale_id",
+    "line_no",
+    "product_id",
+    "original_line_id",
+    "qty_milli",
+    "unit_price_fen",
+    "amount_fen",
+    "net_fen",
+    "tax_fen",
+    "tax_rate_bp",
+    "product_category",
+    "cost_fen",
+    "override_reason",
+)
+PAY_COLUMNS = ("org_id", "sale_id", "method", "amount_fen", "reference")
+
+
+def _insert_sql(table: str, columns: tuple[str, ...], returning: str = "") -> Sql:
+    cols = ", ".join(columns)
+    values = ", ".join(f":{c}" for c in columns)
+    return Sql(
+        f"INSERT INTO {table} ({cols}) VALUES ({values})" + (f" RETURNING {returning}" if returning else "")
+    )
+
+
+_INSERT_SALE = _insert_sql("pos_sale", SALE_COLUMNS, "id")
+_INSERT_LINE = _insert_sql("pos_sale_line", LINE_COLUMNS)
+_INSERT_PAY = _insert_sql("pos_payment", PAY_COLUMNS)
+_REPLAY = Sql(
+    "SELECT id, request_hash, response_json FROM pos_sale WHERE store_id = :store AND idempotency_key = :key"
+)
+_SHIFT = Sql("SELECT store_id, status, cashier_user_id FROM pos_shift WHERE id = :id")
+_SHIFT_SHARED = Sql(_SHIFT.sqlite + " FOR SHARE")  # PostgreSQL: a concurrent close waits for this sale
+_RECEIPT = Sql(
+    "INSERT INTO pos_receipt_counter (store_id, business_date, org_id, last_no) "
+    "VALUES (:store, :day, :org, 1) "
+    "ON CONFLICT (store_id, business_date) DO UPDATE SET last_no = pos_receipt_counter.last_no + 1 "
+    "RETURNING last_no"
+)
+_RATES = Sql("SELECT category, rate_bp, effective_from FROM pos_tax_rate WHERE org_id = :org")
+_PRODUCT_COLUMNS = "id, sku, barcode, name, unit, price_fen, tax_category, category, allow_price_override"
+
+
+@lru_cache(maxsize=256)
+def _products_sql(n_skus: int, n_barcodes: int) -> Sql:
+    cond = []
+    if n_skus:
+        cond.append("sku IN (" + ", ".join(f":s{i}" for i in range(n_skus)) + ")")
+    if n_barcodes:
+        cond.append("barcode IN (" + ", ".join(f":b{i}" for i in range(n_barcodes)) + ")")
+    return Sql(
+        f"SELECT {_PRODUCT_COLUMNS} FROM pos_product WHERE org_id = :org AND active AND ({' OR '.join(cond)})"
+    )
+
+
+def _catalogue(conn: Connection, org_id: int, skus: set[str], barcodes: set[str]) -> dict[str, dict]:
+    """Active products keyed ``sku:<sku>`` and ``bar:<barcode>``: one query per sale."""
+    if not skus and not barcodes:
+        return {}
+    params: dict[str, Any] = {"org": org_id}
+    params.update({f"s{i}": v for i, v in enumerate(sorted(skus))})
+    params.update({f"b{i}": v for i, v in enumerate(sorted(barcodes))})
+    out: dict[str, dict] = {}
+    cursor = _products_sql(len(skus), len(barcodes)).run(conn, params)
+    names = [d[0] for d in cursor.description]
+    for r in cursor.fetchall():
+        p = dict(zip(names, r, strict=True))
+        out[f"sku:{p['sku']}"] = p
+        if p["barcode"]:
+            out[f"bar:{p['barcode']}"] = p
+    return out
+
+
+def _tax_rates(conn: Connection, org_id: int) -> list[TaxRate]:
+    rows = _RATES.run(conn, {"org": org_id}).fetchall()
+    return sorted(
+        (TaxRate(r[0], r[1], as_date(r[2])) for r in rows), key=lambda t: (t.category, t.effective_from)
+    )
+
+
+def with_id(sale_id: int, stored: str) -> str:
+    """The stored response (kept without its id, which is only known after the insert) with the id first."""
+    return f'{{"id":{sale_id},' + stored[1:]
+
+
 def _replay(conn: Connection, store_id: int, key: str, fingerprint: str) -> SaleResult | None:
-    row = conn.execute(
-        select(sale_t.c.id, sale_t.c.request_hash, sale_t.c.response_json).where(
-            sale_t.c.store_id == store_id, sale_t.c.idempotency_key == key
-        )
-    ).first()
+    row = _REPLAY.run(conn, {"store": store_id, "key": key}).fetchone()
     if row is None:
         return None
-    if row.request_hash != fingerprint:
+    if row[1] != fingerprint:
         raise IdempotencyConflict(
-            f"idempotency key {key!r} was already used for a different sale (id {row.id})",
+            f"idempotency key {key!r} was already used for a different sale (id {row[0]})",
             field="idempotency_key",
         )
-    return SaleResult(row.id, row.response_json, created=False)
+    return SaleResult(row[0], with_id(row[0], row[2]), created=False)
 
 
 def _open_shift(conn: Connection, user: Principal, store: StoreRef, shift_id: int) -> Any:
-    stmt = select(shift_t.c.id, shift_t.c.store_id, shift_t.c.status, shift_t.c.cashier_user_id).where(
-        shift_t.c.id == shift_id
-    )
-    if conn.dialect.name == "postgresql":
-        stmt = stmt.with_for_update(read=True)  # a concurrent close waits until this sale commits
-    shift = conn.execute(stmt).first()
-    if shift is None or shift.store_id != store.id:
+    shift = (_SHIFT_SHARED if is_pg(conn) else _SHIFT).run(conn, {"id": shift_id}).fetchone()
+    if shift is None or shift[0] != store.id:
         raise NotFound(f"shift {shift_id} is not a shift of store {store.id}", field="shift_id")
-    if shift.status != "open":
+    if shift[1] != "open":
         raise ShiftClosed(f"shift {shift_id} is closed; open a new shift", field="shift_id")
-    if user.role == "cashier" and shift.cashier_user_id != user.user_id:
+    if user.role == "cashier" and shift[2] != user.user_id:
         raise NotFound(f"shift {shift_id} is not one of your shifts", field="shift_id")
     return shift
 
 
-def _receipt_number(conn: Connection, store: StoreRef, day: Any) -> tuple[int, str]:
-    ins = pg_insert(counter_t) if conn.dialect.name == "postgresql" else sqlite_insert(counter_t)
-    seq = conn.execute(
-        ins.values(store_id=store.id, business_date=day, org_id=store.org_id, last_no=1)
-        .on_conflict_do_update(
-            index_elements=[counter_t.c.store_id, counter_t.c.business_date],
-            set_={"last_no": counter_t.c.last_no + 1},
-        )
-        .returning(counter_t.c.last_no)
-    ).scalar_one()
+def _receipt_number(conn: Connection, store: StoreRef, day: date) -> tuple[int, str]:
+    seq = _RECEIPT.run(conn, {"store": store.id, "day": db_date(conn, day), "org": store.org_id}).fetchone()[
+        0
+    ]
     return seq, f"{store.code}-{day:%Y%m%d}-{seq:04d}"
 
 
@@ -165,15 +260,26 @@ def _rate_text(bp: int) -> str:
     return f"{bp / 100:g}%"
 
 
-def _insert_sale(conn: Connection, row: dict, lines: list[dict], payments: list[dict]) -> int:
-    sale_id = conn.execute(insert(sale_t).values(**row).returning(sale_t.c.id)).scalar_one()
+def _insert_sale(
+    conn: Connection, row: dict, response: dict, lines: list[dict], payments: list[dict]
+) -> SaleResult:
+    """Write the sale, its lines and payments; the stored response is the JSON without the id."""
+    stored = json.dumps(response, ensure_ascii=False, separators=(",", ":"))
+    params = {
+        **row,
+        "response_json": stored,
+        "business_date": db_date(conn, row["business_date"]),
+        "sold_at": db_time(conn, row["sold_at"]),
+        "created_at": db_time(conn, row["created_at"]),
+    }
+    sale_id = _INSERT_SALE.run(conn, params).fetchone()[0]
     for ln in lines:
         ln["sale_id"] = sale_id
     for p in payments:
         p["sale_id"] = sale_id
-    conn.execute(insert(line_t), lines)
-    conn.execute(insert(pay_t), payments)
-    return sale_id
+    _INSERT_LINE.run(conn, [{c: ln.get(c) for c in LINE_COLUMNS} for ln in lines])
+    _INSERT_PAY.run(conn, [{c: p.get(c) for c in PAY_COLUMNS} for p in payments])
+    return SaleResult(sale_id, with_id(sale_id, stored), created=True)
 
 
 # -- sales ----------------------------------------------------------------------------------------------
@@ -211,8 +317,8 @@ def create_sale(
     # The catalogue, once per request.
     skus = {ln.sku for ln in body.lines if ln.sku}
     barcodes = {ln.barcode for ln in body.lines if ln.barcode and not ln.sku}
-    catalogue = products_by_code(conn, store.org_id, skus, barcodes)
-    rates = tax_rates(conn, store.org_id)
+    catalogue = _catalogue(conn, store.org_id, skus, barcodes)
+    rates = _tax_rates(conn, store.org_id)
 
     lines: list[dict] = []
     for i, ln in enumerate(body.lines):
@@ -320,21 +426,12 @@ def create_sale(
         "cashier_user_id": user.user_id,
         "idempotency_key": key,
         "request_hash": fingerprint,
-        "response_json": "{}",
+        "response_json": "",
         "created_at": stamp,
     }
     for p in payments:
         p["org_id"] = store.org_id
-    sale_id = _insert_sale(conn, row, lines, payments)
-    body_json = _finish_response(conn, sale_id, response)
-    return SaleResult(sale_id, body_json, created=True)
-
-
-def _finish_response(conn: Connection, sale_id: int, response: dict) -> str:
-    response = {"id": sale_id, **response}
-    text = json.dumps(response, ensure_ascii=False, separators=(",", ":"))
-    conn.execute(sale_t.update().where(sale_t.c.id == sale_id).values(response_json=text))
-    return text
+    return _insert_sale(conn, row, response, lines, payments)
 
 
 def _split_tax(lines: list[dict]) -> tuple[int, int]:
@@ -609,7 +706,7 @@ def create_refund(
         ln.pop("_product")
     for p in payments:
         p["org_id"] = store.org_id
-    refund_id = _insert_sale(
+    return _insert_sale(
         conn,
         {
             "org_id": store.org_id,
@@ -631,13 +728,13 @@ def create_refund(
             "cashier_user_id": user.user_id,
             "idempotency_key": key,
             "request_hash": fingerprint,
-            "response_json": "{}",
+            "response_json": "",
             "created_at": stamp,
         },
+        response,
         lines,
         payments,
     )
-    return SaleResult(refund_id, _finish_response(conn, refund_id, response), created=True)
 
 
 def _refund_payments(
@@ -669,28 +766,29 @@ def _refund_payments(
 # -- reading --------------------------------------------------------------------------------------------
 
 
-def get_sale(conn: Connection, user: Principal, sale_id: int) -> Any:
+def get_sale(conn: Connection, user: Principal, sale_id: int) -> str:
+    """The sale's response JSON (as first answered), if the caller may see its store."""
     row = conn.execute(
         select(sale_t.c.id, sale_t.c.store_id, sale_t.c.response_json).where(sale_t.c.id == sale_id)
     ).first()
     if row is None:
         raise NotFound(f"sale {sale_id} does not exist", field="sale_id")
     require_store(conn, user, row.store_id)
-    return row
+    return with_id(row.id, row.response_json)
 
 
 def list_sales(
-    conn: Connection, user: Principal, store_id: int, day: Any, limit: int, offset: int
+    conn: Connection, user: Principal, store_id: int, day: date, limit: int, offset: int
 ) -> list[dict]:
     require_store(conn, user, store_id)
     rows = conn.execute(
-        select(sale_t.c.response_json)
+        select(sale_t.c.id, sale_t.c.response_json)
         .where(sale_t.c.store_id == store_id, sale_t.c.business_date == day)
         .order_by(sale_t.c.receipt_seq)
         .limit(limit)
         .offset(offset)
-    ).scalars()
-    return [json.loads(r) for r in rows]
+    )
+    return [json.loads(with_id(r.id, r.response_json)) for r in rows]
 
 
 def _width(text: str) -> int:
@@ -819,3 +917,46 @@ def create_batch(
 
     write_idempotent(engine, work)
     return [o for o in outcomes if o is not None]
+
+
+def produce_sales(conn: Connection, village_id: int, date_from: date, date_to: date) -> list[dict]:
+    """What a partner village's produce earned (sales less refunds) by company and product."""
+    from ledger.db.models import Org
+    from pos.models import PosProduct
+
+    prod_t, org_t = PosProduct.__table__, Org.__table__
+    rows = conn.execute(
+        select(
+            org_t.c.id,
+            org_t.c.name,
+            prod_t.c.sku,
+            prod_t.c.name,
+            prod_t.c.unit,
+            func.sum(line_t.c.qty_milli),
+            func.sum(line_t.c.amount_fen),
+            func.sum(line_t.c.net_fen),
+        )
+        .join(sale_t, sale_t.c.id == line_t.c.sale_id)
+        .join(prod_t, prod_t.c.id == line_t.c.product_id)
+        .join(org_t, org_t.c.id == sale_t.c.org_id)
+        .where(
+            prod_t.c.origin_org_id == village_id,
+            sale_t.c.business_date >= date_from,
+            sale_t.c.business_date <= date_to,
+        )
+        .group_by(org_t.c.id, org_t.c.name, prod_t.c.sku, prod_t.c.name, prod_t.c.unit)
+        .order_by(org_t.c.id, prod_t.c.sku)
+    ).all()
+    return [
+        {
+            "company_id": r[0],
+            "company": r[1],
+            "sku": r[2],
+            "name": r[3],
+            "unit": r[4],
+            "quantity": format_quantity(int(r[5])),
+            "amount": format_amount(int(r[6])),
+            "net": format_amount(int(r[7])),
+        }
+        for r in rows
+    ]

@@ -16,10 +16,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
-from sqlalchemy import Connection, bindparam, func, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Connection, func, insert, select
 
 from ledger.auth import Principal
 from ledger.db.models import Account, JournalLine, Org
@@ -28,6 +27,7 @@ from ledger.money import round_half_up
 from ledger.orgs import counterparty, now
 from ledger.posting import Draft, Line, post_entry
 from ledger.verify import Problem, register_check
+from pos.fastsql import Sql, is_pg
 from pos.models import PosProduct, PosSale, PosShift, PosStock, PosStockMove
 from pos.stores import StoreRef
 
@@ -75,6 +75,33 @@ class StockRow:
             self.avg_cost_mfen = round_half_up(value * MFEN_PER_MILLI, qty)
 
 
+_SELECT_STOCK = (
+    "SELECT product_id, qty_milli, value_fen, avg_cost_mfen FROM pos_stock "
+    "WHERE store_id = :store AND product_id IN ({ids}) ORDER BY product_id"
+)
+_INSERT_STOCK = Sql(
+    "INSERT INTO pos_stock (store_id, product_id, org_id, qty_milli, value_fen, avg_cost_mfen) "
+    "VALUES (:store, :product, :org, 0, 0, 0) ON CONFLICT (store_id, product_id) DO NOTHING"
+)
+_UPDATE_STOCK = Sql(
+    "UPDATE pos_stock SET qty_milli = :qty, value_fen = :value, avg_cost_mfen = :avg "
+    "WHERE store_id = :store AND product_id = :product"
+)
+
+
+@lru_cache(maxsize=64)
+def _select_stock_sql(n: int, lock: bool) -> Sql:
+    ids = ", ".join(f":p{i}" for i in range(n))
+    return Sql(_SELECT_STOCK.format(ids=ids) + (" FOR UPDATE" if lock else ""))
+
+
+def _select_stock(conn: Connection, store_id: int, ids: Sequence[int]) -> dict[int, StockRow]:
+    params: dict[str, int] = {f"p{i}": pid for i, pid in enumerate(ids)}
+    params["store"] = store_id
+    rows = _select_stock_sql(len(ids), is_pg(conn)).run(conn, params)
+    return {r[0]: StockRow(r[1], r[2], r[3]) for r in rows.fetchall()}
+
+
 def lock_stock(
     conn: Connection, org_id: int, store_id: int, product_ids: Sequence[int]
 ) -> dict[int, StockRow]:
@@ -82,51 +109,29 @@ def lock_stock(
     ids = sorted(set(product_ids))
     if not ids:
         return {}
-    ins = pg_insert(stock_t) if conn.dialect.name == "postgresql" else sqlite_insert(stock_t)
-    conn.execute(
-        ins.on_conflict_do_nothing(index_elements=[stock_t.c.store_id, stock_t.c.product_id]),
-        [
-            {
-                "store_id": store_id,
-                "product_id": pid,
-                "org_id": org_id,
-                "qty_milli": 0,
-                "value_fen": 0,
-                "avg_cost_mfen": 0,
-            }
-            for pid in ids
-        ],
-    )
-    stmt = (
-        select(stock_t.c.product_id, stock_t.c.qty_milli, stock_t.c.value_fen, stock_t.c.avg_cost_mfen)
-        .where(stock_t.c.store_id == store_id, stock_t.c.product_id.in_(ids))
-        .order_by(stock_t.c.product_id)
-    )
-    if conn.dialect.name == "postgresql":
-        stmt = stmt.with_for_update()
-    return {r.product_id: StockRow(r.qty_milli, r.value_fen, r.avg_cost_mfen) for r in conn.execute(stmt)}
+    rows = _select_stock(conn, store_id, ids)
+    missing = [pid for pid in ids if pid not in rows]
+    if missing:
+        _INSERT_STOCK.run(conn, [{"store": store_id, "product": pid, "org": org_id} for pid in missing])
+        rows.update(_select_stock(conn, store_id, missing))
+    return rows
 
 
 def save_stock(conn: Connection, store_id: int, rows: dict[int, StockRow]) -> None:
-    if not rows:
-        return
-    conn.execute(
-        update(stock_t)
-        .where(stock_t.c.store_id == bindparam("b_store"), stock_t.c.product_id == bindparam("b_product"))
-        .values(
-            qty_milli=bindparam("b_qty"), value_fen=bindparam("b_value"), avg_cost_mfen=bindparam("b_avg")
-        ),
-        [
-            {
-                "b_store": store_id,
-                "b_product": pid,
-                "b_qty": r.qty_milli,
-                "b_value": r.value_fen,
-                "b_avg": r.avg_cost_mfen,
-            }
-            for pid, r in rows.items()
-        ],
-    )
+    if rows:
+        _UPDATE_STOCK.run(
+            conn,
+            [
+                {
+                    "store": store_id,
+                    "product": pid,
+                    "qty": r.qty_milli,
+                    "value": r.value_fen,
+                    "avg": r.avg_cost_mfen,
+                }
+                for pid, r in rows.items()
+            ],
+        )
 
 
 # -- purchases and adjustments --------------------------------------------------------------------------

@@ -60,7 +60,13 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("pos_sale_line", schema=None) as batch_op:
-        batch_op.create_index("ix_pos_sale_line_original", ["original_line_id"], unique=False)
+        batch_op.create_index(
+            "ix_pos_sale_line_original",
+            ["original_line_id"],
+            unique=False,
+            sqlite_where=sa.text("original_line_id IS NOT NULL"),
+            postgresql_where=sa.text("original_line_id IS NOT NULL"),
+        )
         batch_op.create_index("ix_pos_sale_line_sale", ["sale_id"], unique=False)
 
     op.create_table(
@@ -331,9 +337,12 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("pos_sale", schema=None) as batch_op:
         batch_op.create_index(
-            "ix_pos_sale_org_store_date", ["org_id", "store_id", "business_date"], unique=False
+            "ix_pos_sale_original",
+            ["original_sale_id"],
+            unique=False,
+            sqlite_where=sa.text("original_sale_id IS NOT NULL"),
+            postgresql_where=sa.text("original_sale_id IS NOT NULL"),
         )
-        batch_op.create_index("ix_pos_sale_original", ["original_sale_id"], unique=False)
         batch_op.create_index("ix_pos_sale_shift", ["shift_id"], unique=False)
 
     # ### end Alembic commands ###
@@ -344,7 +353,6 @@ def downgrade() -> None:
     with op.batch_alter_table("pos_sale", schema=None) as batch_op:
         batch_op.drop_index("ix_pos_sale_shift")
         batch_op.drop_index("ix_pos_sale_original")
-        batch_op.drop_index("ix_pos_sale_org_store_date")
 
     op.drop_table("pos_sale")
     with op.batch_alter_table("pos_cash_move", schema=None) as batch_op:

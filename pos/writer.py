@@ -1,0 +1,91 @@
+"""Group commit for the till on SQLite: concurrent sales share one transaction, each on its own savepoint.
+
+SQLite has one writer, and on a busy till most of a sale's cost is the transaction around it (BEGIN
+IMMEDIATE, the WAL commit), not the sale. Requests that arrive while a transaction is running queue here; the
+next transaction takes all of them (up to ``MAX_BATCH``), runs each sale in a savepoint so that a bad one
+rolls back alone, commits once, and only then answers each request. So a response still means "committed",
+a failing sale still writes nothing, and the cost of a commit is shared by everyone waiting for it.
+PostgreSQL has concurrent writers and does not use this. It must never answer a request before its commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import IntegrityError
+
+from ledger.db.engine import run_write
+
+T = TypeVar("T")
+MAX_BATCH = 64
+
+Work = Callable[[Connection], Any]
+# One writer thread for the process: SQLite has one writer per file, and a server has one database.
+_EXECUTOR = ThreadPoolExecutor(1, thread_name_prefix="pos-till-writer")
+
+
+class GroupCommitWriter:
+    """One per engine and event loop: a queue of till writes, run by the process's till-writer thread."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.pending: list[tuple[Work, asyncio.Future[Any]]] = []
+        self.draining = False
+        self.task: asyncio.Task[None] | None = None
+
+    async def submit(self, work: Callable[[Connection], T]) -> T:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        self.pending.append((work, future))
+        if not self.draining:
+            self.draining = True
+            self.task = loop.create_task(self._drain())
+        return await future
+
+    async def _drain(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            while self.pending:
+                batch, self.pending = self.pending[:MAX_BATCH], self.pending[MAX_BATCH:]
+                outcomes = await loop.run_in_executor(_EXECUTOR, self._run, [w for w, _ in batch])
+                for (_, future), (ok, value) in zip(batch, outcomes, strict=True):
+                    if future.done():
+                        continue
+                    if ok:
+                        future.set_result(value)
+                    else:
+                        future.set_exception(value)
+        finally:
+            self.draining = False
+
+    def _run(self, works: list[Work]) -> list[tuple[bool, Any]]:
+        try:
+            return run_write(self.engine, lambda conn: [_one(conn, work) for work in works])
+        except Exception as exc:  # the commit itself failed: nobody's sale was written
+            return [(False, exc)] * len(works)
+
+
+def _one(conn: Connection, work: Work) -> tuple[bool, Any]:
+    for attempt in range(2):
+        try:
+            with conn.begin_nested():
+                return True, work(conn)
+        except IntegrityError as exc:  # an idempotency key taken meanwhile: the second run replays it
+            if attempt:
+                return False, exc
+        except Exception as exc:  # this sale only; its savepoint is rolled back
+            return False, exc
+    raise AssertionError("unreachable")
+
+
+def writer_for(state: Any, engine: Engine) -> GroupCommitWriter:
+    """The app's writer (created on first use and kept on ``app.state``)."""
+    writer = getattr(state, "pos_writer", None)
+    if writer is None or writer.engine is not engine:
+        writer = GroupCommitWriter(engine)
+        state.pos_writer = writer
+    return writer
