@@ -15,6 +15,7 @@ from datetime import date
 import pandas as pd
 
 from ledger.db.models import CHANNELS
+from ledger.errors import ValidationError
 from ledger.modules import present
 from ledger.periods import period_bounds
 from ledger.reporting_queries import (
@@ -23,9 +24,11 @@ from ledger.reporting_queries import (
     channel_sales,
     monthly_movement,
     movement,
+    orgs_below,
     sales_by_origin,
 )
 from ledger.trial_balance import trial_balance
+from reports.builders import rollup_chain_head
 from reports.builders_base import BuildContext, ChartedReport, ReportPeriod
 from reports.charts import bar_chart
 from reports.registry import ReportSpec, register
@@ -436,13 +439,13 @@ if present("ledger.community.rentroll"):
             **ctx.stamp(),
         )
 
-    def build_arrears(ctx: BuildContext) -> Report:
-        """欠租账龄: open rent charges by contract and age of their due date, with the buckets drawn."""
+    def _arrears(ctx: BuildContext, org_ids: list[int], org_name: str, head: str, *, by_org: bool) -> Report:
         t = ctx.t
-        rows = [r for r in rentroll.rent_roll(ctx.conn, [ctx.org.id], _as_of(ctx)) if any(r.aging.values())]
+        rows = [r for r in rentroll.rent_roll(ctx.conn, org_ids, _as_of(ctx)) if any(r.aging.values())]
         totals = rentroll.aging_totals(rows)
         names = BUCKET_NAMES[ctx.lang]
         data: dict[str, list[object]] = {
+            "org": [r.org_code for r in rows] + [""],
             "code": [r.code for r in rows] + [""],
             "lessee": [r.lessee for r in rows] + [t("合计", "Total")],
         }
@@ -460,12 +463,13 @@ if present("ledger.community.rentroll"):
         )
         return ChartedReport(
             title=t("欠租账龄分析表", "Rent Arrears Aging"),
-            org_name=ctx.org.name,
+            org_name=org_name,
             period=ctx.period.as_of_label(ctx.lang),
             tables=(
                 Table(
                     frame,
                     (
+                        *((Column("org", t("单位", "Org"), "text"),) if by_org else ()),
                         Column("code", t("合同号", "Contract"), "text"),
                         Column("lessee", t("承租人", "Lessee"), "label"),
                         *(Column(b, names[b], "amount") for b in AGING_BUCKETS),
@@ -473,7 +477,7 @@ if present("ledger.community.rentroll"):
                     ),
                 ),
             ),
-            chain_head=chain_head(ctx.conn, ctx.org.id),
+            chain_head=head,
             totals=(Total(t("未收租金合计", "Total open rent"), int(frame["open"].iloc[-1])),),
             lang=ctx.lang,
             landscape=True,
@@ -481,6 +485,20 @@ if present("ledger.community.rentroll"):
             charts=(chart,),
             **ctx.stamp(),
         )
+
+    def build_arrears(ctx: BuildContext) -> Report:
+        """欠租账龄: open rent charges by contract and age of their due date, with the buckets drawn."""
+        return _arrears(ctx, [ctx.org.id], ctx.org.name, chain_head(ctx.conn, ctx.org.id), by_org=False)
+
+    def build_arrears_rollup(ctx: BuildContext, standard: str) -> Report:
+        """A street's (or the county's) arrears: every collective's contracts below it, one table."""
+        orgs = orgs_below(ctx.conn, ctx.org.id, standard="collective")
+        if not orgs:
+            raise ValidationError(f"no collective orgs under {ctx.org.name}", field="org")
+        head = rollup_chain_head([(o.code, chain_head(ctx.conn, o.id)) for o in orgs])
+        count = len(orgs)
+        name = ctx.t(f"{ctx.org.name}（{count} 个单位汇总）", f"{ctx.org.name} ({count} orgs combined)")
+        return _arrears(ctx, [o.id for o in orgs], name, head, by_org=True)
 
     register(
         ReportSpec("rent-roll", "租金台账", "Rent Roll", build_rent_roll, standards=frozenset({"collective"}))
@@ -492,6 +510,7 @@ if present("ledger.community.rentroll"):
             "Rent Arrears Aging",
             build_arrears,
             standards=frozenset({"collective"}),
+            rollup=build_arrears_rollup,
         )
     )
 

@@ -134,6 +134,8 @@ def build_report(
     org = get_org(conn, org_id)
     ctx = BuildContext(conn, org, period, lang, dict(options or {}), generated_at)
     if org.kind in ROLLUP_KINDS:
+        if standard is None and len(spec.standards) == 1:
+            [standard] = spec.standards  # a report of one standard's books needs no choosing
         if spec.rollup is None:
             raise ValidationError(f"{spec.title} is per org; {org.name} is a {org.kind}", field="name")
         if standard not in STANDARDS:
@@ -142,6 +144,8 @@ def build_report(
                 " (the two are never mixed)",
                 field="standard",
             )
+        if standard not in spec.standards:
+            raise ValidationError(f"{spec.title} is not kept by {standard} books", field="standard")
         return spec.rollup(ctx, standard)
     if standard is not None and standard != org.standard:
         raise ValidationError(f"{org.name} keeps {org.standard} books, not {standard}", field="standard")

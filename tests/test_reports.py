@@ -423,3 +423,14 @@ def test_arrears_pdf_reads_back_with_total_in_words(workflows: County) -> None:
     assert f"未收租金合计：{format_money(2_200_000)}" in text
     assert amount_in_words(2_200_000) == "贰万贰仟元整"
     assert "人民币（大写）：贰万贰仟元整" in text
+
+
+def test_street_arrears_lists_every_collectives_contracts(workflows: County) -> None:
+    post_community_workflows(workflows.engine, workflows.ids["dingzikou"])
+    street = build(workflows, "arrears", "heping", ReportPeriod("2025-03", "2025-03"))
+    frame = street.tables[0].frame
+    assert list(frame["org"][:-1]) == ["dingzikou", "dingzikou", "huahuaqiao", "huahuaqiao"]
+    assert street.totals[0].fen == 2 * 2_200_000
+    assert "3 个单位汇总" in street.org_name  # village1 keeps collective books too
+    with pytest.raises(ValidationError):
+        build(workflows, "arrears", "heping", Q1, standard="small_enterprise")
