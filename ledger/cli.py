@@ -79,8 +79,17 @@ def serve(
     if db:
         os.environ["DATABASE_URL"] = db
     upgrade(engine_for(db))
+    # A worker imports the whole app (pandas, the report stack) before it answers the supervisor's ping;
+    # on a busy 2-core machine that takes longer than uvicorn's 5 s default, and the supervisor would kill
+    # and respawn workers in a loop.
     uvicorn.run(
-        "ledger.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info"
+        "ledger.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        timeout_worker_healthcheck=60,
     )
 
 

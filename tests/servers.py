@@ -1,0 +1,371 @@
+"""The real server as a subprocess, for the crash and two-worker tests; and the books they sell from.
+
+``start_server`` runs ``cunshe serve`` on 127.0.0.1 on a free port in its own process group (so a SIGKILL
+takes the uvicorn supervisor and its workers together, as a power cut would), waits until ``/healthz``
+answers and logs to a file in the test's directory. ``seed_shop`` builds the county of ``conftest`` plus
+what a till needs (catalogue, stock, an open shift per store) through the service functions, before any
+server starts. ``Ledger`` is the client side: sales and journal entries with idempotency keys, each call
+classified as acknowledged (2xx), refused (a 4xx/503 in the one error shape) or unknown (no answer).
+Loopback only; nothing here may touch a database the server under test is writing except to seed and
+to read the outcome afterwards.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import Engine, text
+
+from ledger.auth import principal_for_token
+from ledger.db.engine import write_tx
+from pos import catalogue, shifts, stock
+from pos.stores import business_date, get_store
+from tests.conftest import County, build_county
+
+PRODUCTS = [
+    # sku, name, unit, price in fen, category
+    ("APPLE", "苹果", "斤", 880, "水果"),
+    ("RICE", "大米", "kg", 398, "粮油"),
+    ("EGG", "土鸡蛋", "个", 150, "禽蛋"),
+    ("OIL", "菜籽油", "桶", 6800, "粮油"),
+]
+ERROR_STATUSES = {409, 422, 503}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def url_of(engine: Engine) -> str:
+    return engine.url.render_as_string(hide_password=False)
+
+
+def cunshe_cmd() -> list[str]:
+    """The installed ``cunshe`` script beside this interpreter, else the module."""
+    script = Path(sys.executable).with_name("cunshe")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "ledger.cli"]
+
+
+def run_cunshe(args: list[str], database_url: str, *, timeout: float = 120) -> subprocess.CompletedProcess:
+    env = {**os.environ, "DATABASE_URL": database_url}
+    return subprocess.run(
+        [*cunshe_cmd(), *args], env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+@dataclass
+class Server:
+    """One ``cunshe serve`` process group on 127.0.0.1."""
+
+    database_url: str
+    log_path: Path
+    workers: int = 1
+    port: int = field(default_factory=free_port)
+    proc: subprocess.Popen | None = None
+    _log_from: int = 0
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, *, timeout: float = 90) -> Server:
+        """Start the server and wait until every worker has finished its startup and /healthz answers."""
+        env = {**os.environ, "DATABASE_URL": self.database_url}
+        self._log_from = self.log_path.stat().st_size if self.log_path.exists() else 0
+        log = self.log_path.open("ab")
+        cmd = [*cunshe_cmd(), "serve", "--host", "127.0.0.1", "--port", str(self.port)]
+        cmd += ["--workers", str(self.workers)]
+        self.proc = subprocess.Popen(
+            cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        log.close()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited with {self.proc.returncode}:\n{self.log_tail()}")
+            started = self.log_text(since_start=True).count("Application startup complete")
+            if started >= self.workers:
+                try:
+                    if httpx.get(self.base_url + "/healthz", timeout=5).status_code == 200:
+                        return self
+                except httpx.HTTPError:
+                    pass
+            time.sleep(0.1)
+        self.kill()
+        raise RuntimeError(f"server did not start within {timeout}s:\n{self.log_tail()}")
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group: the supervisor and every worker, no clean-up."""
+        if self.proc is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=30)
+        self._reap_group()
+        self.proc = None
+
+    def stop(self) -> None:
+        """A clean shutdown (SIGTERM to the group), SIGKILL if it hangs."""
+        if self.proc is None:
+            return
+        try:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.wait(timeout=20)
+        except ProcessLookupError:
+            pass
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=30)
+        self._reap_group()
+        self.proc = None
+
+    def _reap_group(self) -> None:
+        # Workers are in the group; wait until none is left holding the port or the database.
+        assert self.proc is not None
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(self.proc.pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.05)
+
+    def log_tail(self, lines: int = 40) -> str:
+        if not self.log_path.exists():
+            return ""
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    def log_text(self, *, since_start: bool = False) -> str:
+        """The server's log: all of it, or what the current process wrote."""
+        if not self.log_path.exists():
+            return ""
+        with self.log_path.open("rb") as f:
+            f.seek(self._log_from if since_start else 0)
+            return f.read().decode(errors="replace")
+
+    def worker_pids(self) -> list[int]:
+        """The uvicorn worker processes under the supervisor (multiprocessing spawn children)."""
+        assert self.proc is not None
+        pids = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+                cmdline = (stat.parent / "cmdline").read_bytes()
+            except (OSError, IndexError, ValueError):
+                continue
+            if ppid == self.proc.pid and b"spawn_main" in cmdline:
+                pids.append(int(stat.parent.name))
+        return pids
+
+
+# -- the books a till sells from -------------------------------------------------------------------------
+
+
+@dataclass
+class Shop:
+    county: County
+    company: int
+    shifts: dict[str, int]  # cashier name → open shift id
+    stores: dict[str, int]  # cashier name → store id
+
+
+def seed_shop(engine: Engine) -> Shop:
+    """The test county, a catalogue with plenty of stock in store1 and store2, a shift open in each."""
+    county = build_county(engine)
+    company, village = county.ids["company"], county.ids["village1"]
+    stores = {"cashier": county.stores["store1"], "cashier2": county.stores["store2"]}
+    opened: dict[str, int] = {}
+    with write_tx(engine) as conn:
+        catalogue.upsert_products(
+            conn,
+            company,
+            [
+                catalogue.ProductIn(
+                    sku, name, unit, price, category=cat, origin_org_id=county.ids["village1"]
+                )
+                for sku, name, unit, price, cat in PRODUCTS
+            ],
+        )
+        for cashier, store_id in stores.items():
+            store = get_store(conn, store_id)
+            stock.record_purchase(
+                conn,
+                None,
+                store,
+                day=business_date(datetime.now(UTC)),
+                supplier=None,
+                village_org_id=village,
+                lines=[(sku, 10_000_000, 10_000_000) for sku, *_ in PRODUCTS],
+            )
+            who = principal_for_token(conn, county.tokens[cashier])
+            opened[cashier] = shifts.open_shift(conn, who, store_id, 50_000)
+    return Shop(county, company, opened, stores)
+
+
+# -- the client side --------------------------------------------------------------------------------------
+
+_seq = itertools.count()
+
+
+def new_key(prefix: str) -> str:
+    return f"{prefix}-{next(_seq)}-{uuid.uuid4().hex[:10]}"
+
+
+@dataclass
+class Call:
+    """One logical write: its key and body, and what the server said (None: no answer, outcome unknown)."""
+
+    kind: str  # sale | entry
+    who: str
+    path: str
+    key: str
+    body: dict[str, Any]
+    status: int | None = None
+    answer: dict[str, Any] | None = None
+    attempts: int = 0
+
+    @property
+    def acknowledged(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300
+
+
+def sale_body(shop: Shop, cashier: str, n: int) -> dict[str, Any]:
+    sku, _, _, price, _ = PRODUCTS[n % len(PRODUCTS)]
+    qty = 1 + n % 3
+    return {
+        "store_id": shop.stores[cashier],
+        "shift_id": shop.shifts[cashier],
+        "sold_at": datetime.now(UTC).isoformat(),
+        "lines": [{"sku": sku, "quantity": str(qty)}, {"sku": "EGG", "quantity": "2"}],
+        "payments": [{"method": "cash" if n % 2 else "wechat", "amount": _yuan(price * qty + 300)}],
+    }
+
+
+def _yuan(fen: int) -> str:
+    return f"{fen // 100}.{fen % 100:02d}"
+
+
+def entry_body(n: int) -> dict[str, Any]:
+    amount = _yuan(100 + n % 5000)
+    return {
+        "date": business_date(datetime.now(UTC)).isoformat(),
+        "memo": f"办公用品 #{n}",
+        "lines": [
+            {"account": "5602", "debit": amount, "memo": "管理费用"},
+            {"account": "1002", "credit": amount, "memo": "银行存款"},
+        ],
+    }
+
+
+def new_sale(shop: Shop, cashier: str) -> Call:
+    n = next(_seq)
+    return Call("sale", cashier, "/api/v1/pos/sales", new_key(f"sale-{cashier}"), sale_body(shop, cashier, n))
+
+
+def new_entry(shop: Shop, who: str = "officer") -> Call:
+    n = next(_seq)
+    path = f"/api/v1/orgs/{shop.company}/entries"
+    return Call("entry", who, path, new_key(f"entry-{who}"), entry_body(n))
+
+
+def send(client: httpx.Client, shop: Shop, call: Call) -> httpx.Response | None:
+    """Send ``call`` once with its key; record the status, or leave it unknown if no answer came."""
+    call.attempts += 1
+    headers = {**shop.county.auth(call.who), "Idempotency-Key": call.key}
+    try:
+        r = client.post(call.path, json=call.body, headers=headers)
+    except httpx.HTTPError:
+        call.status = None
+        return None
+    call.status = r.status_code
+    try:
+        call.answer = r.json()
+    except ValueError:
+        call.answer = None
+    return r
+
+
+def is_error_shape(doc: Any) -> bool:
+    """``{"error": {"code", "message", "field"}}``: the one error shape of DESIGN §10."""
+    if not isinstance(doc, dict) or not isinstance(doc.get("error"), dict):
+        return False
+    err = doc["error"]
+    return (
+        isinstance(err.get("code"), str)
+        and isinstance(err.get("message"), str)
+        and "field" in err
+        and (err["field"] is None or isinstance(err["field"], str))
+    )
+
+
+# -- what the books hold afterwards -----------------------------------------------------------------------
+
+
+def sales_by_key(engine: Engine) -> dict[tuple[int, str], list[int]]:
+    out: dict[tuple[int, str], list[int]] = {}
+    with engine.connect() as conn:
+        for sale_id, store_id, key in conn.execute(
+            text("SELECT id, store_id, idempotency_key FROM pos_sale WHERE kind = 'sale'")
+        ):
+            out.setdefault((store_id, key), []).append(sale_id)
+    return out
+
+
+def half_sales(engine: Engine) -> list[str]:
+    """Sales missing lines or payments, lines or payments without their sale, totals that do not tie."""
+    checks = {
+        "sale without lines": "SELECT s.id FROM pos_sale s WHERE NOT EXISTS "
+        "(SELECT 1 FROM pos_sale_line l WHERE l.sale_id = s.id)",
+        "sale without payments": "SELECT s.id FROM pos_sale s WHERE s.kind = 'sale' AND NOT EXISTS "
+        "(SELECT 1 FROM pos_payment p WHERE p.sale_id = s.id)",
+        "line without sale": "SELECT l.id FROM pos_sale_line l WHERE NOT EXISTS "
+        "(SELECT 1 FROM pos_sale s WHERE s.id = l.sale_id)",
+        "payment without sale": "SELECT p.id FROM pos_payment p WHERE NOT EXISTS "
+        "(SELECT 1 FROM pos_sale s WHERE s.id = p.sale_id)",
+        "total not the sum of lines": "SELECT s.id FROM pos_sale s WHERE s.total_fen <> "
+        "(SELECT COALESCE(SUM(l.amount_fen), 0) FROM pos_sale_line l WHERE l.sale_id = s.id)",
+    }
+    problems = []
+    with engine.connect() as conn:
+        for what, sql in checks.items():
+            ids = [row[0] for row in conn.execute(text(sql))]
+            if ids:
+                problems.append(f"{what}: {ids[:10]}")
+    return problems
+
+
+def gaps(engine: Engine) -> list[str]:
+    """Voucher numbers 1…n per org and month, receipt numbers 1…n per store and day."""
+    problems = []
+    with engine.connect() as conn:
+        vouchers: dict[tuple[int, str], list[int]] = {}
+        for org_id, voucher_no in conn.execute(text("SELECT org_id, voucher_no FROM journal_entry")):
+            _, year, month, seq = voucher_no.split("-")
+            vouchers.setdefault((org_id, f"{year}-{month}"), []).append(int(seq))
+        for (org_id, period), seqs in vouchers.items():
+            if sorted(seqs) != list(range(1, len(seqs) + 1)):
+                problems.append(f"org {org_id} {period}: vouchers {sorted(seqs)[:20]}…")
+        receipts: dict[tuple[int, str], list[int]] = {}
+        for store_id, day, seq in conn.execute(
+            text("SELECT store_id, business_date, receipt_seq FROM pos_sale")
+        ):
+            receipts.setdefault((store_id, str(day)), []).append(seq)
+        for (store_id, day), seqs in receipts.items():
+            if sorted(seqs) != list(range(1, len(seqs) + 1)):
+                problems.append(f"store {store_id} {day}: receipts not 1…{len(seqs)}")
+    return problems

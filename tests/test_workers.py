@@ -1,0 +1,133 @@
+"""Two worker processes on one database: ``cunshe serve --workers 2`` under concurrent sales and postings.
+
+Cashiers on two stores sell and an officer and the admin post manual entries to the company that owns the
+stores, all at once, for a few seconds, on one SQLite file and on PostgreSQL. Two processes means two
+connection pools and two in-process write queues, so the database's own locking is all that orders them.
+The promise (DESIGN §3, ``ledger.db.engine``): no request fails with a raw database error — a lock
+timeout is retried inside or answered 503 with Retry-After (and the client's retry with the same key then
+succeeds); every other refusal is a 409/422 in the one error shape; every acknowledged write is in the
+books once; voucher and receipt numbers stay gapless and ``cunshe verify`` passes.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+import httpx
+from sqlalchemy import Engine
+
+from tests.servers import (
+    ERROR_STATUSES,
+    Call,
+    Server,
+    Shop,
+    gaps,
+    half_sales,
+    is_error_shape,
+    new_entry,
+    new_sale,
+    run_cunshe,
+    sales_by_key,
+    seed_shop,
+    send,
+    url_of,
+)
+from tests.test_crash import close_shifts, entries_by_key
+
+LOAD_S = 6.0
+WRITERS = [
+    ("sale", "cashier"),
+    ("sale", "cashier"),
+    ("sale", "cashier2"),
+    ("sale", "cashier2"),
+    ("entry", "officer"),
+    ("entry", "admin"),
+]
+MAX_RETRIES = 10
+
+
+def drive(server: Server, shop: Shop) -> tuple[list[Call], Counter[int | None], list[str], float]:
+    """Every writer sends new writes until the time is up; a 503 is retried with the same key after
+    its Retry-After. Returns the calls, every status seen, what broke the contract, and the elapsed time."""
+    calls: list[Call] = []
+    statuses: Counter[int | None] = Counter()
+    broken: list[str] = []
+    lock = threading.Lock()
+    start = time.monotonic()
+    deadline = start + LOAD_S
+
+    def writer(kind: str, who: str) -> None:
+        with httpx.Client(base_url=server.base_url, timeout=60) as client:
+            while time.monotonic() < deadline:
+                call = new_sale(shop, who) if kind == "sale" else new_entry(shop, who)
+                seen = []
+                for _ in range(MAX_RETRIES):
+                    r = send(client, shop, call)
+                    seen.append(call.status)
+                    if r is None or r.status_code != 503:
+                        break
+                    if "retry-after" not in r.headers:
+                        seen.append(-503)  # a 503 without Retry-After breaks the contract
+                    time.sleep(min(float(r.headers.get("retry-after", "1")), 1.0))
+                with lock:
+                    calls.append(call)
+                    statuses.update(s for s in seen if s != -503)
+                    if -503 in seen:
+                        broken.append(f"{call.key}: 503 without Retry-After")
+                    refused = call.status is None or not call.acknowledged
+                    if refused and (call.status not in ERROR_STATUSES or not is_error_shape(call.answer)):
+                        broken.append(f"{call.key}: {call.status} {call.answer}")
+
+    threads = [threading.Thread(target=writer, args=w, daemon=True) for w in WRITERS]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=LOAD_S + 120)
+    return calls, statuses, broken, time.monotonic() - start
+
+
+def test_two_workers_on_one_database_lose_nothing_and_never_answer_a_raw_db_error(
+    engine: Engine, tmp_path: Path
+) -> None:
+    shop = seed_shop(engine)
+    engine.dispose()
+    server = Server(url_of(engine), tmp_path / "server.log", workers=2)
+    try:
+        server.start()
+        assert len(server.worker_pids()) == 2, server.log_tail()
+        calls, statuses, broken, elapsed = drive(server, shop)
+        assert len(server.worker_pids()) == 2, server.log_tail()
+        close_shifts(server, shop)
+    finally:
+        server.stop()
+
+    assert broken == [], broken[:10]
+    assert all(c.acknowledged for c in calls), Counter(c.status for c in calls)
+    sale_calls = [c for c in calls if c.kind == "sale"]
+    entry_calls = [c for c in calls if c.kind == "entry"]
+    assert sale_calls and entry_calls
+
+    sales = sales_by_key(engine)
+    for call in sale_calls:
+        assert sales.get((call.body["store_id"], call.key)) == [call.answer["id"]], call.key
+    assert len(sales) == len(sale_calls)
+    entries = entries_by_key(engine, shop.company)
+    for call in entry_calls:
+        assert entries.get(call.key) == [call.answer["id"]], call.key
+    assert len(entries) == len(entry_calls)
+
+    assert half_sales(engine) == []
+    assert gaps(engine) == []
+    verified = run_cunshe(["verify"], url_of(engine))
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    log = server.log_text()
+    assert "Traceback" not in log and "unexpected error" not in log, server.log_tail(60)
+    assert "died" not in log, "a worker was restarted:\n" + server.log_tail(60)
+    print(
+        f"\nworkers [{engine.dialect.name}]: 2 workers, {len(sale_calls)} sales + {len(entry_calls)} entries "
+        f"in {elapsed:.1f}s = {len(calls) / elapsed:.0f} writes/s from {len(WRITERS)} clients; "
+        f"statuses {dict(statuses)}; errors 0"
+    )
