@@ -100,6 +100,7 @@ _PAYER_WORDS = {
     "wechat": ("财付通", "微信", "TENPAY", "WECHAT"),
     "alipay": ("支付宝", "ALIPAY", "蚂蚁"),
 }
+_FOUR_DIGITS = re.compile(r"\d\D*\d\D*\d\D*\d")
 _TOKEN_SPLIT = re.compile(r"[\s,，;；:：()（）\[\]【】/|]+")
 
 
@@ -226,7 +227,7 @@ def reference_tokens(*texts: str | None) -> tuple[str, ...]:
     """Reference-like tokens in free text: 6+ characters with at least 4 digits (流水号, 订单号)."""
     out: list[str] = []
     for text in texts:
-        if not text:
+        if not text or not _FOUR_DIGITS.search(text):  # most memos name no reference: skip the split
             continue
         for token in _TOKEN_SPLIT.split(text.upper()):
             token = token.strip("#:：.。")
