@@ -16,8 +16,9 @@ import json
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import cached_property
 
 from sqlalchemy import Connection, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -91,18 +92,33 @@ class Draft:
     def period(self) -> str:
         return period_of(self.entry_date)
 
+    @cached_property
     def fingerprint(self) -> str:
         """What an idempotent retry must repeat exactly (the body, not the key or who sent it)."""
-        doc = {
-            "org": self.org_id,
-            "date": self.entry_date.isoformat(),
-            "memo": self.memo,
-            "source": self.source,
-            "source_ref": self.source_ref,
-            "reverses": self.reverses_id,
-            "lines": [asdict(line) for line in self.lines],
-        }
-        return hashlib.sha256(json.dumps(doc, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+        doc = [
+            self.org_id,
+            self.entry_date.isoformat(),
+            self.memo,
+            self.source,
+            self.source_ref,
+            self.reverses_id,
+            [
+                [
+                    ln.account,
+                    ln.debit_fen,
+                    ln.credit_fen,
+                    ln.memo,
+                    ln.counterparty_id,
+                    ln.store_id,
+                    ln.channel,
+                    ln.contract_id,
+                    ln.welfare_post_id,
+                    ln.product_category,
+                ]
+                for ln in self.lines
+            ],
+        ]
+        return hashlib.sha256(json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -367,7 +383,7 @@ def _replays(conn: Connection, drafts: Sequence[Draft], prefix: Sequence[str]) -
             assert key is not None
             row = rows.get(key)
             if row is not None:
-                if row.request_hash != d.fingerprint():
+                if row.request_hash != d.fingerprint:
                     raise IdempotencyConflict(
                         f"idempotency key {key!r} was used for a different entry ({row.voucher_no})",
                         field=f"{prefix[i]}idempotency_key",
@@ -376,7 +392,7 @@ def _replays(conn: Connection, drafts: Sequence[Draft], prefix: Sequence[str]) -
                     row.id, org_id, row.voucher_no, row.period, row.seq, row.hash, created=False
                 )
             elif key in seen:
-                if drafts[seen[key]].fingerprint() != d.fingerprint():
+                if drafts[seen[key]].fingerprint != d.fingerprint:
                     raise IdempotencyConflict(
                         f"idempotency key {key!r} appears twice with different bodies",
                         field=f"{prefix[i]}idempotency_key",
@@ -387,22 +403,20 @@ def _replays(conn: Connection, drafts: Sequence[Draft], prefix: Sequence[str]) -
     return found
 
 
-def _db_value(conn: Connection, value: object) -> object:
-    """Values as the driver stores them; on SQLite, dates and times in SQLAlchemy's own text format."""
-    if conn.dialect.name == "sqlite":
-        if isinstance(value, datetime):
-            return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-        if isinstance(value, date):
-            return value.isoformat()
-    return value
-
-
 def _insert_rows(conn: Connection, table, rows: list[dict]) -> None:  # type: ignore[no-untyped-def]
-    """``executemany`` straight through the driver: the hot path of bulk posting (DESIGN §12)."""
+    """``executemany`` straight through the driver: the hot path of bulk posting (DESIGN §12).
+
+    On SQLite the two date columns go in as SQLAlchemy itself stores them (ISO text)."""
     columns = list(rows[0])
-    mark = "?" if conn.dialect.name == "sqlite" else "%s"
+    sqlite = conn.dialect.name == "sqlite"
+    mark = "?" if sqlite else "%s"
     sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})"
-    conn.exec_driver_sql(sql, [tuple(_db_value(conn, row[c]) for c in columns) for row in rows])
+    if sqlite:
+        for row in rows:
+            if "entry_date" in row:
+                row["entry_date"] = row["entry_date"].isoformat()
+                row["created_at"] = row["created_at"].astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    conn.exec_driver_sql(sql, [tuple(row[c] for c in columns) for row in rows])
 
 
 # -- posting ----------------------------------------------------------------------------------------------
@@ -470,7 +484,7 @@ def post_entries(
             "created_by": user_id,
             "created_at": created_at,
             "idempotency_key": d.idempotency_key,
-            "request_hash": d.fingerprint() if d.idempotency_key is not None else None,
+            "request_hash": d.fingerprint if d.idempotency_key is not None else None,
             "link_id": d.link_id,
             "reverses_id": d.reverses_id,
             "total_fen": sum(ln.debit_fen for ln in d.lines),
