@@ -17,6 +17,7 @@ from tests.conftest import County
 from tests.statement_files import (
     sample_bank_txns,
     sample_orders,
+    write_alipay_detail,
     write_bank_csv,
     write_bank_xlsx,
     write_wechat_trade_bill,
@@ -163,3 +164,54 @@ def test_the_database_refuses_to_change_or_delete_statement_lines(county: County
         with pytest.raises(DBAPIError, match="immutable"), write_tx(county.engine) as conn:
             conn.execute(text(sql))
     assert counts(county) == (2, 1)
+
+
+def _truncated_xlsx(tmp_path: Path) -> Path:
+    path = write_bank_xlsx(tmp_path / "ccb.xlsx")
+    path.write_bytes(path.read_bytes()[:2000])
+    return path
+
+
+def _wechat_total_off(tmp_path: Path) -> Path:
+    path = write_wechat_trade_bill(tmp_path / "w.csv", sample_orders([1, 2]))
+    path.write_bytes(path.read_bytes().replace(b"`4,`40.91,", b"`4,`41.91,"))
+    return path
+
+
+def _alipay_bad_cell(tmp_path: Path) -> Path:
+    path = write_alipay_detail(tmp_path / "a.csv", sample_orders([1, 2]))
+    text_ = (
+        path.read_bytes()
+        .decode("gbk")
+        .replace(",2024-03-01 15:30:00,2024-03-01 15:30:00,", ",2024-03-01 15:30:00,2024-03-01 15:3x:00,")
+    )
+    path.write_bytes(text_.encode("gbk"))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("make", "kind", "message"),
+    [
+        (_truncated_xlsx, "bank", "cannot read the xlsx workbook"),
+        (_wechat_total_off, "wechat", "line 7, column 应结订单总金额: summary says 应结订单总金额 41.91"),
+        (_alipay_bad_cell, "alipay", "is not a date"),
+    ],
+)
+def test_corrupted_variants_of_each_format_write_nothing(
+    county: County,
+    tmp_path: Path,
+    make,
+    kind: str,
+    message: str,  # type: ignore[no-untyped-def]
+) -> None:
+    with write_tx(county.engine) as conn:
+        account = create_statement_account(
+            conn, county.ids["company"], ledger_account="1012", kind=kind, name=f"{kind} 账户"
+        )
+    path = make(tmp_path)
+
+    with pytest.raises(StatementParseError) as caught:
+        do_import(county, account, path)
+
+    assert message in str(caught.value)
+    assert counts(county) == (0, 0)
