@@ -29,19 +29,6 @@ sqlite_only = pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
 
 
 @pytest.fixture
-def client(engine, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    """The real app factory with the routers these tests use, so that another module's work in progress
-    elsewhere in the checkout cannot break the report tests (CI, on a clean clone, mounts everything)."""
-    from ledger import app as app_module
-    from ledger.settings import Settings
-
-    monkeypatch.setattr(app_module, "ROUTERS", ("ledger.api.orgs", "reports.api"))
-    application = app_module.create_app(Settings(database_url=str(engine.url)), engine=engine)
-    with TestClient(application, raise_server_exceptions=False) as test_client:
-        yield test_client
-
-
-@pytest.fixture
 def books(county: County) -> County:
     post_community_year(county.engine, county.ids["dingzikou"])
     post_community_year(county.engine, county.ids["huahuaqiao"], close=False)
@@ -247,27 +234,20 @@ def test_cli_batch_writes_a_zip(books: County, tmp_path: Path) -> None:
 
 
 @sqlite_only
-def test_channel_sales_by_origin_village_reads_the_pos_sale_lines(
-    engine, county: County, monkeypatch: pytest.MonkeyPatch
-) -> None:  # type: ignore[no-untyped-def]
+def test_channel_sales_by_origin_village_reads_the_pos_sale_lines(client: TestClient, county: County) -> None:
     """Sales rung up at the till through the POS API show under the product's origin village, net of tax."""
     from datetime import UTC, datetime
 
-    from ledger import app as app_module
-    from ledger.settings import Settings
     from tests.test_pos_fixtures import build_shop
 
-    monkeypatch.setattr(app_module, "ROUTERS", ("ledger.api.orgs", "pos.api", "reports.api"))
-    application = app_module.create_app(Settings(database_url=str(engine.url)), engine=engine)
-    with TestClient(application, raise_server_exceptions=False) as client:
-        shop = build_shop(county, client)
-        assert shop.sale([("APPLE", "2"), ("RICE", "1")]).status_code == 201  # ¥17.60 + ¥3.98, 1% VAT inside
-        assert shop.sale([("VEG", "3")], who="cashier").status_code == 201  # ¥6.00
-        month = datetime.now(UTC).strftime("%Y-%m")
-        response = client.get(
-            f"/api/v1/orgs/{county.ids['company']}/reports/channel-sales.json?period={month}",
-            headers=county.auth("officer"),
-        )
+    shop = build_shop(county, client)
+    assert shop.sale([("APPLE", "2"), ("RICE", "1")]).status_code == 201  # ¥17.60 + ¥3.98, 1% VAT inside
+    assert shop.sale([("VEG", "3")]).status_code == 201  # ¥6.00
+    month = datetime.now(UTC).strftime("%Y-%m")
+    response = client.get(
+        f"/api/v1/orgs/{county.ids['company']}/reports/channel-sales.json?period={month}",
+        headers=county.auth("officer"),
+    )
     assert response.status_code == 200, response.text
     by_origin = {row["origin"]: row["net"] for row in response.json()["tables"][2]["rows"]}
     assert by_origin["示范村一"] == "23.37"  # round(1760 / 1.01) + round(600 / 1.01) = 1743 + 594 fen
