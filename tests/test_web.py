@@ -20,7 +20,7 @@ from ledger.reconcile.store import create_statement_account
 from ledger.web.security import LoginThrottle, TooManyAttempts
 from ledger.web.session import COOKIE_NAME, sign, signing_key, unsign
 from tests.conftest import County
-from tests.statement_files import sample_bank_txns, write_bank_csv
+from tests.statement_files import sample_bank_txns, write_bank_csv, write_wechat_trade_bill
 
 PASSWORD = "correct horse battery"
 
@@ -324,6 +324,11 @@ def company_with_bank(county: County, tmp_path: Path) -> tuple[int, int, Path]:
     return org, bank, write_bank_csv(tmp_path / "bank.csv", sample_bank_txns(range(1, 11)))
 
 
+def statement_lines_of(county: County, org: int, bank: int) -> list[dict]:
+    with write_tx(county.engine) as conn:
+        return statement_lines(conn, org, bank, unmatched=True)
+
+
 def upload(client: TestClient, org: int, bank: int, path: Path, token: str | None) -> Response:
     data = {"statement_account_id": str(bank), "period": "2024-03"}
     if token is not None:
@@ -356,19 +361,24 @@ def test_officer_uploads_a_statement_proposes_and_confirms_a_match(
     assert "金额一致" in proposed.text and "参考号一致 030100771420" in proposed.text
     with write_tx(county.engine) as conn:
         (match,) = list_matches(conn, org, bank, status="proposed")
+    review = f"/web/orgs/{org}/statements/{bank}?period=2024-03"
     confirmed = client.post(
         f"/web/orgs/{org}/matches/{match['id']}/confirm",
-        data={
-            "csrf_token": csrf_of(proposed.text),
-            "back": f"/web/orgs/{org}/statements/{bank}?period=2024-03",
-        },
+        data={"csrf_token": csrf_of(proposed.text), "back": review},
     )
     assert confirmed.status_code == 200 and f"匹配 #{match['id']} 已确认" in confirmed.text
     assert "已确认的匹配" in confirmed.text
     with write_tx(county.engine) as conn:
         assert len(list_matches(conn, org, bank, status="confirmed")) == 1
+    fee_line = next(line for line in statement_lines_of(county, org, bank) if "手续费" in line["memo"])
+    assert "生成凭证: 银行手续费" in confirmed.text
+    posted = client.post(
+        f"/web/orgs/{org}/statement-lines/{fee_line['id']}/post-by-rule",
+        data={"csrf_token": csrf_of(confirmed.text), "rule": "bank_fee", "back": review},
+    )
+    assert posted.status_code == 200 and "已生成凭证 记-2024-03-" in posted.text
     dashboard = client.get("/web/").text
-    assert "未勾对流水" in dashboard and ">24<" in dashboard.replace("\n", "").replace(" ", "")
+    assert "未勾对流水" in dashboard and ">23<" in dashboard.replace("\n", "").replace(" ", "")
 
     pdf = client.get(f"/web/orgs/{org}/statements/{bank}/reconciliation.pdf?period=2024-03")
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
@@ -389,6 +399,9 @@ def test_a_statement_that_does_not_parse_shows_why_and_imports_nothing(
     exe = tmp_path / "statement.exe"
     exe.write_bytes(b"MZ")
     assert upload(client, org, bank, exe, csrf_of(page)).status_code == 422
+    wechat = write_wechat_trade_bill(tmp_path / "wechat.csv")
+    wrong_kind = upload(client, org, bank, wechat, csrf_of(page))  # a WeChat bill into a bank account
+    assert wrong_kind.status_code in (409, 422), wrong_kind.status_code
     with write_tx(county.engine) as conn:
         assert statement_lines(conn, org, bank) == []
 
@@ -435,3 +448,10 @@ def test_reports_page_lists_the_reports_and_downloads_a_trial_balance_pdf(
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF"), pdf.text[:300]
     street = client.get(f"/web/orgs/{county.ids['heping']}/reports?period=2026-01")
     assert street.status_code == 200 and "standard=collective" in street.text
+
+
+def test_every_label_has_a_chinese_and_an_english_text() -> None:
+    from ledger.web.i18n import LABELS
+
+    assert set(LABELS["zh"]) == set(LABELS["en"])
+    assert all(text.strip() for table in LABELS.values() for text in table.values())

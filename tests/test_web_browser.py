@@ -261,6 +261,15 @@ def test_officer_month_in_the_browser(live: LiveServer, browser: object, tmp_pat
             break
     assert decided >= 4
     expect(page.get_by_role("heading", name=re.compile("已确认的匹配"))).to_be_visible()
+
+    # The bank's charges have no entry in the books: each becomes a voucher by the bank-fee rule.
+    fees = page.get_by_role("button", name=re.compile("^生成凭证: 银行手续费"))
+    posted = 0
+    while fees.count() and posted < 20:
+        fees.first.click()
+        expect(page.get_by_role("status")).to_contain_text("已生成凭证")
+        posted += 1
+    assert posted == 10  # one 2.00 charge a day, days 1–10
     expect(page.get_by_text("调节后余额相符")).to_be_visible()
 
     # Download the 银行存款余额调节表 as PDF.

@@ -13,6 +13,7 @@ existence does not leak), and adds the security headers and the renewed cookie t
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import tempfile
 from collections.abc import Awaitable, Callable, Iterable
@@ -20,6 +21,7 @@ from datetime import date, timedelta
 from functools import cache
 from importlib import import_module
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
@@ -589,6 +591,7 @@ async def upload_statement(
     period: Annotated[str, Form(max_length=7)] = "",
 ) -> Response:
     store, _matching = _reconcile()
+    await run_in_threadpool(_check_statement_account, store, engine, user, org_id, statement_account_id)
     limit = request.app.state.settings.max_upload_bytes
     data = await file.read(limit + 1)
     name = Path(file.filename or "statement").name
@@ -616,6 +619,15 @@ async def upload_statement(
     return RedirectResponse(target, status_code=303)
 
 
+def _check_statement_account(
+    store: Any, engine: Engine, user: Principal, org_id: int, account_id: int
+) -> None:
+    """Scope and write right first, so a file for books one may not touch is never read or parsed."""
+    with read_tx(engine) as conn:
+        user.require_org(conn, org_id, write=True)
+        store.get_statement_account(conn, org_id, account_id)
+
+
 def _import_upload(
     store: Any,
     engine: Engine,
@@ -626,27 +638,38 @@ def _import_upload(
     name: str,
     data: bytes,
 ) -> Any:
-    """Write the upload to a private temporary file (the importers read paths) and import it in one write."""
+    """Parse the upload outside the write transaction (a large file must not hold the write lock), then
+    store its new lines in one write: every line or none."""
     with tempfile.TemporaryDirectory(prefix="cunshe-upload-") as tmp:
         path = Path(tmp) / ("upload" + Path(name).suffix.lower())
         path.write_bytes(data)
+        parsed = import_module("ledger.reconcile.importers").parse_statement(path)
+    sha256 = hashlib.sha256(data).hexdigest()
 
-        def work(conn: Any) -> Any:
-            user.require_org(conn, org_id, write=True)
-            result = store.import_statement(
-                conn, org_id, statement_account_id, path, user.user_id, file_name=name
-            )
-            audit(
-                conn,
-                user,
-                "statement.import",
-                org_id=org_id,
-                detail=f"{name}: {result.new_count}/{result.line_count} new",
-                remote_addr=client_addr(request),
-            )
-            return result
+    def work(conn: Any) -> Any:
+        user.require_org(conn, org_id, write=True)
+        result = store.store_lines(
+            conn,
+            org_id,
+            statement_account_id,
+            parsed.lines,
+            source=parsed.source,
+            encoding=parsed.encoding,
+            file_name=name,
+            sha256=sha256,
+            user_id=user.user_id,
+        )
+        audit(
+            conn,
+            user,
+            "reconcile.import",
+            org_id=org_id,
+            detail=f"{name}: {result.new_count}/{result.line_count} new",
+            remote_addr=client_addr(request),
+        )
+        return result
 
-        return run_write(engine, work)
+    return run_write(engine, work)
 
 
 def _flash(request: Request, key: str, **fields: object) -> None:
@@ -675,8 +698,12 @@ def matches_page(
                 conn, org_id, statement_account_id, first=first, last=last, limit=5000
             )
         }
+        rules = matching.rules() if hasattr(matching, "rules") else ()
         unmatched = [
-            _line_view(line)
+            {
+                **_line_view(line),
+                "rules": [(r.name, r.label) for r in rules if r.applies(SimpleNamespace(**line))],
+            }
             for line in matching.statement_lines(
                 conn, org_id, statement_account_id, unmatched=True, first=first, last=last, limit=5000
             )
@@ -822,6 +849,37 @@ def decide_match(
 
     run_write(engine, work)
     _flash(request, "confirmed_ok" if decision == "confirm" else "rejected_ok", id=match_id)
+    return RedirectResponse(_safe_next(back) if back else f"/web/orgs/{org_id}/statements", status_code=303)
+
+
+@router.post("/web/orgs/{org_id}/statement-lines/{line_id}/post-by-rule")
+def post_by_rule(
+    request: Request,
+    org_id: int,
+    line_id: int,
+    user: WebUser,
+    engine: EngineDep,
+    rule: Annotated[str, Form(max_length=64)],
+    back: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    """对账单生成凭证: an unmatched line (a bank charge …) becomes an entry by a rule, matched to it."""
+    _store, matching = _reconcile()
+
+    def work(conn: Any) -> Any:
+        user.require_org(conn, org_id, write=True)
+        posted = matching.post_by_rule(conn, org_id, line_id, user.user_id, rule_name=rule)
+        audit(
+            conn,
+            user,
+            "reconcile.post_by_rule",
+            org_id=org_id,
+            detail=f"statement line {line_id} → {posted.voucher_no} ({posted.rule})",
+            remote_addr=client_addr(request),
+        )
+        return posted
+
+    posted = run_write(engine, work)
+    _flash(request, "posted_by_rule", voucher=posted.voucher_no)
     return RedirectResponse(_safe_next(back) if back else f"/web/orgs/{org_id}/statements", status_code=303)
 
 
