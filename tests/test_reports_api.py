@@ -154,7 +154,6 @@ def test_pdf_and_xlsx_downloads_agree_with_the_json(client: TestClient, books: C
     assert english.json()["title"] == "Balance Sheet"
 
 
-@sqlite_only
 def test_batch_zips_one_statement_per_org_of_the_street(client: TestClient, books: County) -> None:
     response = client.get(
         f"/api/v1/orgs/{books.ids['heping']}/reports:batch?name=income-statement&period=2025&format=json",
