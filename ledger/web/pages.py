@@ -59,6 +59,7 @@ log = logging.getLogger("cunshe.web")
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates" / "web"
 LOCALES = {"zh": "zh_CN", "en": "en"}
 STATIC_FILES = {"web.css": "text/css; charset=utf-8"}
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})  # every other method needs the CSRF token
 
 
 class LoginRequired(Exception):
@@ -77,7 +78,7 @@ class WebRoute(APIRoute):
             if request.method == "GET" and lang:
                 session.set_lang(lang)
             try:
-                if request.method == "POST":
+                if request.method not in SAFE_METHODS:
                     await require_csrf(request, session.csrf)
                 response = await handler(request)
             except LoginRequired:

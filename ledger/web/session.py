@@ -18,6 +18,7 @@ import base64
 import hashlib
 import hmac
 import json
+import logging
 import secrets
 import threading
 import time
@@ -26,6 +27,8 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
+
+log = logging.getLogger("cunshe.web")
 
 COOKIE_NAME = "cunshe_session"
 LIFETIME_SECONDS = 8 * 60 * 60
@@ -146,8 +149,16 @@ class WebSession:
             self.changed = True
 
 
+DEFAULT_SECRET = "dev-only-change-me"
+_warned = threading.Event()
+
+
 def _key(request: Request) -> bytes:
-    return signing_key(request.app.state.settings.secret_key)
+    secret = request.app.state.settings.secret_key
+    if secret == DEFAULT_SECRET and not _warned.is_set():
+        _warned.set()
+        log.warning("CUNSHE_SECRET_KEY is the development default: anyone can forge a session; set it")
+    return signing_key(secret)
 
 
 def load_session(request: Request) -> WebSession:
