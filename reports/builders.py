@@ -92,7 +92,7 @@ def _split_details(
         detail_sum = sum(v for k, v in by_key.items() if k.startswith(prefix + ":"))
         if detail_sum != level_one.get(prefix, 0):
             raise AccountingError(
-                f"{prefix}: counterparty balances {detail_sum} ≠ account {level_one[prefix]}"
+                f"{prefix}: counterparty balances {detail_sum} ≠ account {level_one.get(prefix, 0)}"
             )
     out.update({k: v for k, v in by_key.items() if v})
     return out

@@ -9,6 +9,7 @@ says.
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -162,8 +163,6 @@ class ChartImage:
 
     @property
     def data_uri(self) -> str:
-        import base64
-
         return "data:image/svg+xml;base64," + base64.b64encode(self.svg.encode("utf-8")).decode("ascii")
 
 
