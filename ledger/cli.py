@@ -33,10 +33,22 @@ SUBCOMMANDS = {
     "community": "ledger.community.cli",
     "leases": "ledger.community.lease_cli",
     "reconcile": "ledger.reconcile.cli",
+    "distribution": "ledger.distribution.cli",
 }
 for _name, _module in SUBCOMMANDS.items():
     if present(_module):
         app.add_typer(import_module(_module).app, name=_name)
+
+# The everyday commands also stand at the top level (DESIGN §10): cunshe report, close-year, import-statement.
+TOP_LEVEL = {
+    "report": ("reports.cli", "report_cmd"),
+    "report-batch": ("reports.cli", "report_batch_cmd"),
+    "close-year": ("ledger.distribution.cli", "close_year_cmd"),
+    "import-statement": ("ledger.reconcile.cli", "import_statement_cmd"),
+}
+for _name, (_module, _function) in TOP_LEVEL.items():
+    if present(_module):
+        app.command(_name)(getattr(import_module(_module), _function))
 
 DbOption = Annotated[
     str | None, typer.Option("--db", help="database URL (default: DATABASE_URL or ./cunshe.db)")

@@ -35,8 +35,17 @@ _CLOSE_CHECKS: list[CloseCheck] = []
 
 def register_close_check(check: CloseCheck) -> CloseCheck:
     """Modules whose sources must be posted before a month closes register a check here."""
-    _CLOSE_CHECKS.append(check)
+    if check not in _CLOSE_CHECKS:
+        _CLOSE_CHECKS.append(check)
     return check
+
+
+def close_problems(conn: Connection, org_id: int, period: str) -> list[str]:
+    """Why ``period`` cannot close yet by its sources (open shifts, lease accruals or stipends not run …)."""
+    from ledger.modules import load_workflow_checks
+
+    load_workflow_checks()
+    return [p for check in _CLOSE_CHECKS for p in check(conn, org_id, period)]
 
 
 def parse_period(value: str, field: str = "period") -> str:
@@ -89,7 +98,7 @@ def close_period(conn: Connection, org_id: int, period: str, *, user_id: int | N
         ).scalar_one()
         if earlier is not None:
             raise Conflict(f"close {earlier} first: books close month by month in order", field="period")
-    problems = [p for check in _CLOSE_CHECKS for p in check(conn, org_id, period)]
+    problems = close_problems(conn, org_id, period)
     if problems:
         raise Conflict(f"period {period} cannot close yet: " + "; ".join(problems), field="period")
     debit, credit = conn.execute(

@@ -48,7 +48,8 @@ _CHECKS: list[Check] = []
 
 def register_check(check: Check) -> Check:
     """Sub-ledger ties and other module checks, run per org after the core checks."""
-    _CHECKS.append(check)
+    if check not in _CHECKS:
+        _CHECKS.append(check)
     return check
 
 
@@ -148,6 +149,9 @@ def verify_vouchers(conn: Connection, org_id: int) -> list[Problem]:
 
 
 def verify_org(conn: Connection, org_id: int) -> list[Problem]:
+    from ledger.modules import load_workflow_checks
+
+    load_workflow_checks()
     problems = verify_chain(conn, org_id) + verify_vouchers(conn, org_id)
     net = org_nets_to_zero(conn, org_id)
     if net != 0:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from importlib import import_module
 
 from sqlalchemy import Connection, func, select
 
@@ -28,7 +27,6 @@ from ledger import periods
 from ledger.db.models import Account, JournalEntry, JournalLine
 from ledger.distribution.accounts import Chart, ensure_for
 from ledger.errors import Conflict, IdempotencyConflict, ValidationError
-from ledger.modules import present
 from ledger.orgs import get_org, require_books
 from ledger.posting import Draft, Line, Posted, post_entries
 
@@ -51,25 +49,14 @@ def year_months(year: int) -> list[str]:
     return [f"{year:04d}-{m:02d}" for m in range(1, 13)]
 
 
-def load_close_checks() -> None:
-    """Import every mounted workflow module, so each one's close checks are registered (POS, leases …)."""
-    from ledger.app import mounted_routers
-
-    for name in mounted_routers():
-        if present(name):
-            import_module(name)
-
-
 def unposted_sources(conn: Connection, org_id: int, year: int) -> list[str]:
     """Why the year cannot close yet: every open month's close-check reasons, month by month."""
-    load_close_checks()
     latest = periods.closed_through(conn, org_id) or ""
     problems = []
     for month in year_months(year):
         if month <= latest:
             continue
-        for check in periods._CLOSE_CHECKS:  # the registry of DESIGN §3 "every source of the month posted"
-            problems.extend(f"{month}: {reason}" for reason in check(conn, org_id, month))
+        problems.extend(f"{month}: {reason}" for reason in periods.close_problems(conn, org_id, month))
     return problems
 
 
