@@ -254,12 +254,13 @@ def list_statement_accounts_route(
     return [StatementAccountOut(**{k: r[k] for k in StatementAccountOut.model_fields}) for r in rows]
 
 
-async def _save_upload(upload: UploadFile, limit: int, directory: Path) -> Path:
+def _save_upload(upload: UploadFile, limit: int, directory: Path) -> Path:
+    """Copy the upload to ``directory`` (keeping its suffix: .xlsx / .xls / .csv), refusing past ``limit``."""
     suffix = Path(upload.filename or "statement").suffix.lower()[:8]
     path = directory / f"upload{suffix}"
     size = 0
     with path.open("wb") as out:
-        while chunk := await upload.read(_CHUNK):
+        while chunk := upload.file.read(_CHUNK):
             size += len(chunk)
             if size > limit:
                 raise UploadTooLarge(f"the file is larger than {limit} bytes", field="file")
@@ -270,7 +271,7 @@ async def _save_upload(upload: UploadFile, limit: int, directory: Path) -> Path:
 
 
 @router.post("/orgs/{org_id}/statements", response_model=ImportOut, status_code=201)
-async def upload_statement_route(
+def upload_statement_route(
     org_id: int,
     user: CurrentUser,
     engine: EngineDep,
@@ -283,13 +284,14 @@ async def upload_statement_route(
     """Upload a bank / WeChat / Alipay statement into a statement account: every line or none.
 
     Lines already held (same key) are skipped; ``new_count`` says how many were added (200 if none).
+    A plain (threadpool) route: parsing is CPU work and must not block the event loop.
     """
     with read_tx(engine) as conn:
         require_books(user.require_org(conn, org_id, write=True))
         store.get_statement_account(conn, org_id, account)
     limit = request.app.state.settings.max_upload_bytes
     with tempfile.TemporaryDirectory(prefix="cunshe-upload-") as tmp:
-        path = await _save_upload(file, limit, Path(tmp))
+        path = _save_upload(file, limit, Path(tmp))
         parsed = parse_statement(path, source)
         sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
 
