@@ -222,6 +222,10 @@ def test_brokerage_subsidy_and_stake_routes(county: County, client: TestClient) 
         headers=h,
     )
     assert r.status_code == 201, r.text
+    listed = client.get(f"/api/v1/orgs/{org}/stakes", headers=county.auth("community")).json()
+    assert [(s["company"], s["paid_in"], s["share_bp"]) for s in listed] == [
+        ("和平街道村社合股联营集体经济公司", "200000.00", 2000)
+    ]
     r = client.post(
         f"/api/v1/orgs/{org}/stakes",
         json={

@@ -1083,3 +1083,30 @@ def stake_route(org_id: int, body: StakeIn, user: CurrentUser, engine: EngineDep
         return StakeOut(stake_id=sid)
 
     return run_write(engine, work)
+
+
+class StakeRowOut(BaseModel):
+    stake_id: int
+    company_org_id: int
+    company: str
+    paid_in: MoneyOut
+    share_bp: int
+    acquired_on: date
+
+
+@router.get("/orgs/{org_id}/stakes", response_model=list[StakeRowOut])
+def list_stakes_route(org_id: int, user: CurrentUser, engine: EngineDep) -> list[StakeRowOut]:
+    with read_tx(engine) as conn:
+        user.require_org(conn, org_id)
+        rows = stakes.list_stakes(conn, org_id)
+    return [
+        StakeRowOut(
+            stake_id=r["id"],
+            company_org_id=r["company_org_id"],
+            company=r["company"],
+            paid_in=r["paid_in_fen"],
+            share_bp=r["share_bp"],
+            acquired_on=r["acquired_on"],
+        )
+        for r in rows
+    ]

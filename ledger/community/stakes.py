@@ -129,3 +129,17 @@ def dividend_receivable_draft(
         idempotency_key=idempotency_key,
         link_id=link_id,
     )
+
+
+def list_stakes(conn: Connection, org_id: int) -> list[dict]:  # type: ignore[type-arg]
+    """The org's stakes, with the company's name and registered capital."""
+    from ledger.db.models import Org
+
+    org_t = Org.__table__
+    rows = conn.execute(
+        select(stake_t, org_t.c.name.label("company"), org_t.c.registered_capital_fen)
+        .join(org_t, org_t.c.id == stake_t.c.company_org_id)
+        .where(stake_t.c.org_id == org_id)
+        .order_by(stake_t.c.id)
+    ).mappings()
+    return [dict(r) for r in rows]
