@@ -145,8 +145,12 @@ def test_propose_confirm_and_the_reconciliation_statement_over_http(
         headers=auth,
     ).json()
     [match] = matches
-    confirmed = client.post(f"/api/v1/orgs/{org}/reconcile/matches/{match['id']}/confirm", headers=auth)
-    twice = client.post(f"/api/v1/orgs/{org}/reconcile/matches/{match['id']}/confirm", headers=auth)
+    keyed = {**auth, "Idempotency-Key": "confirm-1"}
+    confirm_url = f"/api/v1/orgs/{org}/reconcile/matches/{match['id']}/confirm"
+    confirmed = client.post(confirm_url, headers=keyed)
+    retried = client.post(confirm_url, headers=keyed)
+    other_body = client.post(confirm_url, headers=keyed, json={"note": "不同的请求"})
+    twice = client.post(confirm_url, headers=auth)
     fee_line = next(
         ln
         for ln in client.get(
@@ -173,6 +177,8 @@ def test_propose_confirm_and_the_reconciliation_statement_over_http(
     assert match["kind"] == "one_to_one" and match["items"][0]["amount"] == "-12348.67"
     assert [r["code"] for r in match["reasons"]][:3] == ["amount_equal", "same_day", "reference_equal"]
     assert confirmed.status_code == 201 and confirmed.json()["supersedes_id"] == match["id"]
+    assert retried.status_code == 200 and retried.json() == confirmed.json()
+    assert other_body.status_code == 409 and other_body.json()["error"]["code"] == "idempotency_conflict"
     assert twice.status_code == 409
     assert by_rule.status_code == 201 and by_rule.json()["rule"] == "bank_fee"
     body = statement.json()

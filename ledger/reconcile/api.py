@@ -11,21 +11,23 @@ from __future__ import annotations
 import hashlib
 import json
 import tempfile
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
-from ledger.api.deps import CurrentUser, EngineDep, client_addr
+from ledger.api.deps import CurrentUser, EngineDep, IdempotencyKey, client_addr
 from ledger.api.schemas import MoneyOut
 from ledger.auth import audit
 from ledger.db.engine import read_tx, run_write
-from ledger.errors import ValidationError
+from ledger.db.models import IdempotencyRecord
+from ledger.errors import IdempotencyConflict, ValidationError
 from ledger.money import format_amount
-from ledger.orgs import require_books
+from ledger.orgs import now, require_books
 from ledger.periods import parse_period, period_bounds
 from ledger.reconcile import matching, outputs, store
 from ledger.reconcile.importers import parse_statement
@@ -34,6 +36,7 @@ from ledger.reconcile.matching import item_t, match_t
 router = APIRouter(prefix="/api/v1", tags=["reconcile"])
 
 _CHUNK = 1 << 20
+idem_t = IdempotencyRecord.__table__
 
 
 class UploadTooLarge(ValidationError):
@@ -217,14 +220,66 @@ def _records(frame: Any) -> list[dict[str, Any]]:
     return out
 
 
+def _idempotent(
+    engine: Any,
+    key: str | None,
+    scope: str,
+    fingerprint: str,
+    work: Any,
+    render: Any,
+    status_code: int | Callable[[Any], int] = 201,
+) -> Response:
+    """Run ``work`` in one write transaction; with an ``Idempotency-Key``, a retry of the same request gets
+    the stored answer back (200) and a different request under the same key a 409 (DESIGN §3)."""
+    request_hash = hashlib.sha256(fingerprint.encode()).hexdigest()
+    scope = scope[:64]
+
+    def tx(conn):  # type: ignore[no-untyped-def]
+        if key is not None:
+            row = conn.execute(
+                select(idem_t.c.request_hash, idem_t.c.response_body).where(
+                    idem_t.c.scope == scope, idem_t.c.key == key
+                )
+            ).first()
+            if row is not None:
+                if row.request_hash != request_hash:
+                    raise IdempotencyConflict(
+                        f"idempotency key {key!r} was used for a different request", field="Idempotency-Key"
+                    )
+                return row.response_body, 200
+        result = work(conn)
+        status = status_code(result) if callable(status_code) else status_code
+        body = render(result).model_dump_json()
+        if key is not None:
+            conn.execute(
+                insert(idem_t).values(
+                    scope=scope,
+                    key=key,
+                    request_hash=request_hash,
+                    status_code=status,
+                    response_body=body,
+                    created_at=now(),
+                )
+            )
+        return body, status
+
+    body, status = run_write(engine, tx)
+    return Response(body, status_code=status, media_type="application/json")
+
+
 # --------------------------------------------------------------------------------------------------------
 # Statement accounts and uploads
 
 
 @router.post("/orgs/{org_id}/statement-accounts", response_model=StatementAccountOut, status_code=201)
 def create_statement_account_route(
-    org_id: int, body: StatementAccountIn, user: CurrentUser, engine: EngineDep, request: Request
-) -> StatementAccountOut:
+    org_id: int,
+    body: StatementAccountIn,
+    user: CurrentUser,
+    engine: EngineDep,
+    request: Request,
+    key: IdempotencyKey,
+) -> Response:
     def work(conn):  # type: ignore[no-untyped-def]
         require_books(user.require_org(conn, org_id, write=True))
         account_id = store.create_statement_account(
@@ -240,8 +295,14 @@ def create_statement_account_route(
         )
         return store.get_statement_account(conn, org_id, account_id)
 
-    row = run_write(engine, work)
-    return StatementAccountOut(**{k: row._mapping[k] for k in StatementAccountOut.model_fields})
+    return _idempotent(
+        engine,
+        key,
+        f"reconcile:{org_id}:account",
+        body.model_dump_json(),
+        work,
+        lambda row: StatementAccountOut(**{k: row._mapping[k] for k in StatementAccountOut.model_fields}),
+    )
 
 
 @router.get("/orgs/{org_id}/statement-accounts", response_model=list[StatementAccountOut])
@@ -276,11 +337,11 @@ def upload_statement_route(
     user: CurrentUser,
     engine: EngineDep,
     request: Request,
-    response: Response,
     file: Annotated[UploadFile, File()],
     account: Annotated[int, Form()],
+    key: IdempotencyKey,
     source: Annotated[str | None, Form()] = None,
-) -> ImportOut:
+) -> Response:
     """Upload a bank / WeChat / Alipay statement into a statement account: every line or none.
 
     Lines already held (same key) are skipped; ``new_count`` says how many were added (200 if none).
@@ -318,10 +379,15 @@ def upload_statement_route(
         )
         return result
 
-    result = run_write(engine, work)
-    if result.new_count == 0:
-        response.status_code = 200
-    return ImportOut(**result.__dict__, duplicate_count=result.duplicate_count)
+    return _idempotent(
+        engine,
+        key,
+        f"reconcile:{org_id}:import",
+        f"{account}:{source}:{sha256}",
+        work,
+        lambda result: ImportOut(**result.__dict__, duplicate_count=result.duplicate_count),
+        status_code=lambda result: 201 if result.new_count else 200,
+    )
 
 
 @router.get("/orgs/{org_id}/statement-accounts/{account_id}/lines", response_model=list[StatementLineOut])
@@ -361,7 +427,8 @@ def propose_route(
     period: str,
     window_days: Annotated[int, Query(ge=0, le=31)] = matching.DEFAULT_WINDOW_DAYS,
     auto_confirm_exact: bool = False,
-) -> ProposeOut:
+    key: IdempotencyKey = None,
+) -> Response:
     """Propose matches for the period's unmatched statement lines (replacing open proposals)."""
 
     def work(conn):  # type: ignore[no-untyped-def]
@@ -385,8 +452,15 @@ def propose_route(
         )
         return result
 
-    result = run_write(engine, work)
-    return ProposeOut(**{k: getattr(result, k) for k in ProposeOut.model_fields})
+    return _idempotent(
+        engine,
+        key,
+        f"reconcile:{org_id}:propose",
+        f"{account}:{period}:{window_days}:{auto_confirm_exact}",
+        work,
+        lambda result: ProposeOut(**{k: getattr(result, k) for k in ProposeOut.model_fields}),
+        status_code=200,
+    )
 
 
 @router.get("/orgs/{org_id}/reconcile/matches", response_model=list[MatchOut])
@@ -420,8 +494,15 @@ def match_history_route(org_id: int, match_id: int, user: CurrentUser, engine: E
 
 
 def _decide(
-    org_id: int, match_id: int, body: DecisionIn, user: Any, engine: Any, request: Request, action: str
-) -> MatchOut:
+    org_id: int,
+    match_id: int,
+    body: DecisionIn,
+    user: Any,
+    engine: Any,
+    request: Request,
+    action: str,
+    key: str | None,
+) -> Response:
     def work(conn):  # type: ignore[no-untyped-def]
         user.require_org(conn, org_id, write=True)
         decide = matching.confirm_match if action == "confirm" else matching.reject_match
@@ -436,7 +517,9 @@ def _decide(
         )
         return _one_match(conn, org_id, record)
 
-    return _match_out(run_write(engine, work))
+    return _idempotent(
+        engine, key, f"reconcile:{org_id}:{action}", f"{match_id}:{body.model_dump_json()}", work, _match_out
+    )
 
 
 def _one_match(conn: Any, org_id: int, match_id: int) -> dict[str, Any]:
@@ -456,10 +539,11 @@ def confirm_route(
     user: CurrentUser,
     engine: EngineDep,
     request: Request,
+    key: IdempotencyKey,
     body: DecisionIn | None = None,
-) -> MatchOut:
+) -> Response:
     """Confirm a proposal (a new record that supersedes it). A settlement posts its entry."""
-    return _decide(org_id, match_id, body or DecisionIn(), user, engine, request, "confirm")
+    return _decide(org_id, match_id, body or DecisionIn(), user, engine, request, "confirm", key)
 
 
 @router.post("/orgs/{org_id}/reconcile/matches/{match_id}/reject", response_model=MatchOut, status_code=201)
@@ -469,16 +553,22 @@ def reject_route(
     user: CurrentUser,
     engine: EngineDep,
     request: Request,
+    key: IdempotencyKey,
     body: DecisionIn | None = None,
-) -> MatchOut:
+) -> Response:
     """Reject a proposal, or undo a confirmed match (needs a note): a new record that supersedes it."""
-    return _decide(org_id, match_id, body or DecisionIn(), user, engine, request, "reject")
+    return _decide(org_id, match_id, body or DecisionIn(), user, engine, request, "reject", key)
 
 
 @router.post("/orgs/{org_id}/reconcile/matches", response_model=MatchOut, status_code=201)
 def manual_match_route(
-    org_id: int, body: ManualMatchIn, user: CurrentUser, engine: EngineDep, request: Request
-) -> MatchOut:
+    org_id: int,
+    body: ManualMatchIn,
+    user: CurrentUser,
+    engine: EngineDep,
+    request: Request,
+    key: IdempotencyKey,
+) -> Response:
     """Match statement lines and journal lines by hand (their totals must be equal)."""
 
     def work(conn):  # type: ignore[no-untyped-def]
@@ -502,7 +592,7 @@ def manual_match_route(
         )
         return _one_match(conn, org_id, record)
 
-    return _match_out(run_write(engine, work))
+    return _idempotent(engine, key, f"reconcile:{org_id}:manual", body.model_dump_json(), work, _match_out)
 
 
 @router.post(
@@ -514,8 +604,9 @@ def post_by_rule_route(
     user: CurrentUser,
     engine: EngineDep,
     request: Request,
+    key: IdempotencyKey,
     body: RuleIn | None = None,
-) -> RulePostingOut:
+) -> Response:
     """Turn an unmatched statement line into an entry by a rule (rules.toml) and match the two."""
 
     def work(conn):  # type: ignore[no-untyped-def]
@@ -531,9 +622,15 @@ def post_by_rule_route(
         )
         return posted
 
-    posted = run_write(engine, work)
-    return RulePostingOut(
-        match_id=posted.match_id, entry_id=posted.entry_id, voucher_no=posted.voucher_no, rule=posted.rule
+    return _idempotent(
+        engine,
+        key,
+        f"reconcile:{org_id}:rule",
+        f"{line_id}:{(body or RuleIn()).model_dump_json()}",
+        work,
+        lambda posted: RulePostingOut(
+            match_id=posted.match_id, entry_id=posted.entry_id, voucher_no=posted.voucher_no, rule=posted.rule
+        ),
     )
 
 
