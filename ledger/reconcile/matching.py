@@ -713,15 +713,24 @@ def current_items(conn: Connection, org_id: int, status: str, role: str | None =
 
 
 def matched_ids(conn: Connection, org_id: int) -> tuple[set[int], set[int]]:
-    """Statement line ids and journal line ids in a current confirmed match of the org."""
+    """Statement line ids, and journal line ids matched as book lines, in current confirmed matches.
+
+    A journal line on a clearing account (101201 …) takes part in two relations: it is matched to the
+    WeChat/Alipay bill (role ``book``), and it is settled into the bank by a fee-netted T+1 lump (role
+    ``settled``). Each relation holds once; the two do not exclude each other (``settled_ids``)."""
     s_ids: set[int] = set()
     b_ids: set[int] = set()
     for r in current_items(conn, org_id, "confirmed"):
         if r.statement_line_id is not None:
             s_ids.add(r.statement_line_id)
-        else:
+        elif r.role != "settled":
             b_ids.add(r.journal_line_id)
     return s_ids, b_ids
+
+
+def settled_ids(conn: Connection, org_id: int) -> set[int]:
+    """Journal line ids already settled into the bank by a confirmed fee-netted settlement."""
+    return {r.journal_line_id for r in current_items(conn, org_id, "confirmed", "settled")}
 
 
 def account_ids(conn: Connection, org_id: int, code: str) -> list[int]:
@@ -836,7 +845,7 @@ def _load_clearing(
             saccount_t.c.org_id == org_id, saccount_t.c.kind.in_(("wechat", "alipay"))
         )
     ).all()
-    settled = {r.journal_line_id for r in current_items(conn, org_id, "confirmed", "settled")}
+    settled = settled_ids(conn, org_id)
     out: list[ClearingRecord] = []
     for code, kind in {(c.ledger_account, c.kind) for c in clearing}:
         ids = account_ids(conn, org_id, code)
@@ -1139,10 +1148,11 @@ def _check_not_matched(
     conn: Connection, org_id: int, items: list[tuple[str, int | None, int | None, int]]
 ) -> None:
     s_done, b_done = matched_ids(conn, org_id)
+    settled = settled_ids(conn, org_id) if any(role == "settled" for role, *_ in items) else set()
     for role, s_id, b_id, _ in items:
         if s_id is not None and s_id in s_done:
             raise Conflict(f"statement line {s_id} is already matched", field="statement_line_ids")
-        if b_id is not None and b_id in b_done:
+        if b_id is not None and b_id in (settled if role == "settled" else b_done):
             raise Conflict(
                 f"journal line {b_id} is already {'settled' if role == 'settled' else 'matched'}",
                 field="journal_line_ids",
