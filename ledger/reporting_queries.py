@@ -295,21 +295,3 @@ def sales_by_origin(conn: Connection, org_id: int, first_day: date, last_day: da
         .order_by(org_t.c.name)
     )
     return [(name or "", int(net)) for name, net in rows]
-
-
-def welfare_post_turnover(
-    conn: Connection, org_id: int, from_period: str, to_period: str, prefix: str
-) -> dict[int | None, tuple[int, int]]:
-    """Debit and credit turnover of an account per ``welfare_post`` dimension over the months."""
-    rows = conn.execute(
-        select(line_t.c.welfare_post_id, func.sum(line_t.c.debit_fen), func.sum(line_t.c.credit_fen))
-        .join(account_t, account_t.c.id == line_t.c.account_id)
-        .where(
-            line_t.c.org_id == org_id,
-            line_t.c.period >= from_period,
-            line_t.c.period <= to_period,
-            account_t.c.code.startswith(prefix, autoescape=True),
-        )
-        .group_by(line_t.c.welfare_post_id)
-    )
-    return {post: (int(d), int(c)) for post, d, c in rows}

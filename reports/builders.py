@@ -118,29 +118,38 @@ def _pnl(ctx: BuildContext, from_period: str, to_period: str) -> dict[str, int]:
 
 
 def _distribution_inputs(ctx: BuildContext, year: int) -> dict[str, int]:
-    """The collective's distribution lines for a year, read from the books.
+    """The collective's distribution lines for a year, read from the books (``ledger.distribution`` posts
+    them; DESIGN §6).
 
-    年初未分配收益 is 322's credit balance at the start of the year; the appropriations are the credits of
-    the year's ``distribution`` entries to 31101 公积金 (or 311), 31102 公益性岗位, 31103 公益设施 and 211
-    应付款 (members). The distribution workflow posts exactly those (DESIGN §6).
+    年初未分配收益 is 322's credit balance at the start of the year; the appropriations are the credits the
+    year's ``distribution`` entries (and their red-ink reversals) made to 31101 公积金 (or a leaf 311),
+    31102 公益性岗位, 31103 公益设施 and 21102 应付收益分配 (members); 其他转入 is the credit to 32203, where
+    an earmark applied to a post or facility returns (Dr 311xx / Cr 32203). Credits only: applying an
+    earmark debits 311xx, and must not net against the year's new earmark.
     """
     start, end = f"{year:04d}-01", f"{year:04d}-12"
     opening = next(
         (r.opening_fen for r in trial_balance(ctx.conn, ctx.org.id, start, start) if r.code == "322"), 0
     )
     posted = movement(
-        ctx.conn, ctx.org.id, start, end, prefixes=("311", "211"), only_sources=("distribution",)
+        ctx.conn,
+        ctx.org.id,
+        start,
+        end,
+        prefixes=("311", "21102", "32203"),
+        only_sources=("distribution", "reversal"),
     )
 
-    def credit(*prefixes: str) -> int:
-        return sum(c - d for code, (d, c) in posted.items() if code.startswith(prefixes))
+    def credits(*prefixes: str) -> int:
+        return sum(c for code, (_, c) in posted.items() if code.startswith(prefixes))
 
     inputs = {
         "opening_undistributed": -opening,
-        "reserve": credit("31101") + sum(c - d for code, (d, c) in posted.items() if code == "311"),
-        "welfare_posts_earmark": credit("31102"),
-        "facilities_earmark": credit("31103"),
-        "to_members": credit("211"),
+        "other_transfers_in": credits("32203"),
+        "reserve": credits("31101") + sum(c for code, (_, c) in posted.items() if code == "311"),
+        "welfare_posts_earmark": credits("31102"),
+        "facilities_earmark": credits("31103"),
+        "to_members": credits("21102"),
     }
     return {k: v for k, v in inputs.items() if v}
 

@@ -3,7 +3,7 @@ reports (rent roll and arrears aging, brokerage income, public-welfare funds) on
 
 Each registers itself in ``reports.registry``. Figures come from the books (``ledger.reporting_queries``,
 ``ledger.trial_balance``) or from the workflow's own service functions (``ledger.community.rentroll``,
-``ledger.community.brokerage``, ``ledger.community.welfare``); nothing here repeats a workflow's query.
+``ledger.community.brokerage``, ``ledger.distribution.welfare_funds``); nothing here repeats their queries.
 Every chart is drawn from a table the report also prints.
 """
 
@@ -595,111 +595,112 @@ if present("ledger.community.brokerage"):
     )
 
 
-if present("ledger.community.welfare"):
-    from ledger.community import welfare
-    from ledger.reporting_queries import welfare_post_turnover
+if present("ledger.distribution.welfare_funds"):
+    from ledger.distribution.welfare_funds import funds_report
 
     def build_welfare_funds(ctx: BuildContext) -> Report:
-        """公益性岗位 and 公益设施 funds for the year: the earmark left at its start and made during it
-        (31102 / 31103, from the distribution), spent (51401 / 51402), remaining; then each post's stipends
-        accrued and paid (the 51401 and 212 应付工资 lines carry the post)."""
-        t, p = ctx.t, ctx.period
-        start = p.year_start
-        tb = trial_balance(ctx.conn, ctx.org.id, start, p.to_period)
-        spent = movement(
-            ctx.conn, ctx.org.id, start, p.to_period, prefixes=("51401", "51402"), exclude_sources=("close",)
-        )
-
-        def fund(prefix: str) -> tuple[int, int]:
-            """(balance earmarked at the start of the year, earmarked during it): credits positive."""
-            rows = [r for r in tb if r.code.startswith(prefix) and r.is_leaf]
-            return -sum(r.opening_fen for r in rows), sum(r.credit_fen - r.debit_fen for r in rows)
-
-        kinds = [
-            (t("公益性岗位", "Public-welfare posts"), "31102", "51401"),
-            (t("公益设施", "Public facilities"), "31103", "51402"),
-        ]
-        opening = [fund(e)[0] for _, e, _ in kinds]
-        earmarked = [fund(e)[1] for _, e, _ in kinds]
-        used = [sum(d - c for code, (d, c) in spent.items() if code.startswith(s)) for _, _, s in kinds]
-        remaining = [o + e - u for o, e, u in zip(opening, earmarked, used, strict=True)]
-        funds = _int64(
+        """公益金使用情况: the 公益性岗位 and 公益设施 earmarks of each distribution year (提取, 已使用,
+        结余), each post's stipends, payments and earmark funding in the year, and the facilities' spending,
+        all from ``ledger.distribution.welfare_funds.funds_report``; the chart draws the earmark table."""
+        t, year = ctx.t, ctx.period.year
+        funds = funds_report(ctx.conn, ctx.org.id, year)
+        kinds = {
+            "post": t("公益性岗位", "Public-welfare posts"),
+            "facility": t("公益设施", "Public facilities"),
+        }
+        marks = [e for e in funds.earmarks if e.earmarked_fen or e.applied_fen]
+        earmarks = _int64(
             pd.DataFrame(
                 {
-                    "fund": [k for k, _, _ in kinds] + [t("合计", "Total")],
-                    "opening": [*opening, sum(opening)],
-                    "earmarked": [*earmarked, sum(earmarked)],
-                    "spent": [*used, sum(used)],
-                    "remaining": [*remaining, sum(remaining)],
-                    "style": ["", "", "total"],
+                    "year": [str(e.year) for e in marks] + [""],
+                    "kind": [kinds[e.kind] for e in marks] + [t("合计", "Total")],
+                    "earmarked": [e.earmarked_fen for e in marks] + [sum(e.earmarked_fen for e in marks)],
+                    "applied": [e.applied_fen for e in marks] + [sum(e.applied_fen for e in marks)],
+                    "remaining": [e.remaining_fen for e in marks] + [sum(e.remaining_fen for e in marks)],
+                    "style": [""] * len(marks) + ["total"],
                 }
             ),
-            "opening",
             "earmarked",
-            "spent",
+            "applied",
             "remaining",
         )
-        accrued = welfare_post_turnover(ctx.conn, ctx.org.id, start, p.to_period, "51401")
-        paid = welfare_post_turnover(ctx.conn, ctx.org.id, start, p.to_period, "212")
-        post_ids = welfare.post_ids(ctx.conn, ctx.org.id)
-        posts = [welfare.get_post(ctx.conn, ctx.org.id, pid) for pid in post_ids]
-        per_post = _int64(
+        posts = _int64(
             pd.DataFrame(
                 {
-                    "post": [f"{r.post}（{r.holder}）" for r in posts] + [t("合计", "Total")],
-                    "monthly": [r.monthly_stipend_fen for r in posts] + [None],
-                    "accrued": [accrued.get(r.id, (0, 0))[0] - accrued.get(r.id, (0, 0))[1] for r in posts]
-                    + [sum(d - c for pid, (d, c) in accrued.items() if pid in post_ids)],
-                    "paid": [paid.get(r.id, (0, 0))[0] for r in posts]
-                    + [sum(d for pid, (d, _) in paid.items() if pid in post_ids)],
-                    "style": [""] * len(posts) + ["total"],
+                    "post": [f"{p.post}（{p.holder}）" for p in funds.posts] + [t("合计", "Total")],
+                    "stipends": [p.stipends_fen for p in funds.posts]
+                    + [sum(p.stipends_fen for p in funds.posts)],
+                    "paid": [p.paid_fen for p in funds.posts] + [sum(p.paid_fen for p in funds.posts)],
+                    "funded": [p.funded_fen for p in funds.posts] + [sum(p.funded_fen for p in funds.posts)],
+                    "style": [""] * len(funds.posts) + ["total"],
                 }
             ),
-            "monthly",
-            "accrued",
+            "stipends",
             "paid",
+            "funded",
+        )
+        facilities = _int64(
+            pd.DataFrame(
+                {
+                    "item": [t("公益设施支出", "Facility spending")],
+                    "spent": [funds.facilities_spent_fen],
+                    "funded": [funds.facilities_funded_fen],
+                    "style": [""],
+                }
+            ),
+            "spent",
+            "funded",
         )
         chart = bar_chart(
-            [k for k, _, _ in kinds],
+            list(kinds.values()),
             {
-                t("可用（年初结余＋本年提取）", "Available (opening + earmarked)"): [
-                    o + e for o, e in zip(opening, earmarked, strict=True)
+                t("累计提取", "Earmarked"): [
+                    sum(e.earmarked_fen for e in marks if e.kind == k) for k in kinds
                 ],
-                t("本年支出", "Spent"): used,
+                t("累计使用", "Applied"): [sum(e.applied_fen for e in marks if e.kind == k) for k in kinds],
             },
-            caption=t("公益金提取与支出", "Welfare funds: earmarked vs spent"),
+            caption=t("公益金提取与使用", "Welfare funds: earmarked vs applied"),
             lang=ctx.lang,
             size=(5.5, 2.2),
         )
         return ChartedReport(
             title=t("公益金使用情况表", "Public-Welfare Funds"),
             org_name=ctx.org.name,
-            period=_year_to_date(ctx),
+            period=ReportPeriod(f"{year:04d}-01", f"{year:04d}-12").label(ctx.lang),
             tables=(
                 Table(
-                    funds,
+                    earmarks,
                     (
-                        Column("fund", t("项目", "Fund"), "label"),
-                        Column("opening", t("年初结余", "Opening"), "amount"),
-                        Column("earmarked", t("本年提取", "Earmarked"), "amount"),
-                        Column("spent", t("本年支出", "Spent"), "amount"),
+                        Column("year", t("提取年度", "Earmark year"), "text"),
+                        Column("kind", t("项目", "Fund"), "label"),
+                        Column("earmarked", t("提取", "Earmarked"), "amount"),
+                        Column("applied", t("已使用", "Applied"), "amount"),
                         Column("remaining", t("结余", "Remaining"), "amount"),
                     ),
-                    caption=t("一、专款提取与支出", "I. Earmarked and spent"),
+                    caption=t("一、专款提取与使用（收益分配）", "I. Earmarks from the distribution"),
                 ),
                 Table(
-                    per_post,
+                    posts,
                     (
                         Column("post", t("岗位（在岗人员）", "Post (holder)"), "label"),
-                        Column("monthly", t("月补贴", "Monthly stipend"), "amount"),
-                        Column("accrued", t("本年应发", "Accrued"), "amount"),
+                        Column("stipends", t("本年补贴", "Stipends"), "amount"),
                         Column("paid", t("本年实发", "Paid"), "amount"),
+                        Column("funded", t("专款列支", "From earmarks"), "amount"),
                     ),
-                    caption=t("二、公益性岗位补贴", "II. Post stipends"),
+                    caption=t("二、公益性岗位", "II. Public-welfare posts"),
+                ),
+                Table(
+                    facilities,
+                    (
+                        Column("item", t("项目", "Item"), "label"),
+                        Column("spent", t("本年支出", "Spent"), "amount"),
+                        Column("funded", t("专款列支", "From earmarks"), "amount"),
+                    ),
+                    caption=t("三、公益设施", "III. Public facilities"),
                 ),
             ),
             chain_head=chain_head(ctx.conn, ctx.org.id),
-            totals=(Total(t("公益金结余", "Funds remaining"), int(funds["remaining"].iloc[-1])),),
+            totals=(Total(t("专款结余", "Earmarks remaining"), int(earmarks["remaining"].iloc[-1])),),
             lang=ctx.lang,
             template="report_charted.html",
             charts=(chart,),

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pandas as pd
 import pdfplumber
 import pytest
 
-from ledger.db.engine import read_tx
+from ledger.community import welfare
+from ledger.db.engine import read_tx, write_tx
 from ledger.errors import ValidationError
 from ledger.money import amount_in_words, format_money
 from reports.builders_base import ReportPeriod, parse_report_period
@@ -398,13 +399,14 @@ def test_arrears_aging_agrees_with_the_rent_roll_and_the_books(workflows: County
     assert "逾期30天以内" in report.charts[0].svg
 
 
-def test_welfare_funds_show_each_posts_stipends_accrued_and_paid(workflows: County) -> None:
+def test_welfare_funds_show_each_posts_stipends_paid_and_funding(workflows: County) -> None:
     report = build(workflows, "welfare-funds", "huahuaqiao", Q1)
-    funds, posts = report.tables[0].frame, report.tables[1].frame
-    assert int(funds["spent"].iloc[0]) == 3 * (150_000 + 120_000)
+    posts = report.tables[1].frame
     assert list(posts["post"][:-1]) == ["保洁员（赵六）", "护路员（钱七）"]
-    assert [int(v) for v in posts["accrued"][:-1]] == [450_000, 360_000]
+    assert [int(v) for v in posts["stipends"][:-1]] == [450_000, 360_000]
     assert [int(v) for v in posts["paid"][:-1]] == [450_000, 0]
+    assert int(posts["funded"].iloc[-1]) == 0  # no distribution plan has earmarked anything yet
+    assert report.period == "2025年度" and report.totals[0].fen == 0
 
 
 def test_brokerage_income_by_month_and_fees_to_collect(workflows: County) -> None:
@@ -434,3 +436,60 @@ def test_street_arrears_lists_every_collectives_contracts(workflows: County) -> 
     assert "3 个单位汇总" in street.org_name  # village1 keeps collective books too
     with pytest.raises(ValidationError):
         build(workflows, "arrears", "heping", Q1, standard="small_enterprise")
+
+
+# --- the distribution module's own close and plan, read back by the statements ------------------------------
+
+
+def test_income_distribution_statement_reads_the_executed_plan(county: County) -> None:
+    """丁字口社区's ¥80,000 year closed and distributed by ``ledger.distribution`` (as in
+    test_distribution_collective): the statement shows the plan's amounts line by line, foots, and
+    年末未分配收益 equals 32202's balance."""
+    from ledger.distribution import execute as ex
+    from ledger.distribution import welfare_funds
+    from tests.test_distribution_collective import approved_plan, community_year
+
+    community_year(county)
+    plan_id = approved_plan(county)
+    with write_tx(county.engine) as conn:
+        ex.execute_plan(conn, plan_id)
+        post = welfare.create_post(
+            conn,
+            county.ids["dingzikou"],
+            post="保洁员",
+            holder="赵六",
+            monthly_stipend_fen=150_000,
+            start=date(2026, 1, 1),
+        )
+        welfare_funds.apply_earmark(
+            conn,
+            county.ids["dingzikou"],
+            kind="post",
+            earmark_year=2025,
+            amount_fen=300_000,
+            on=date(2026, 1, 31),
+            post_id=post,
+        )
+    values = line_values(build(county, "income-statement", "dingzikou", YEAR), "本年数")
+    assert values["net_income"] == 8_000_000
+    assert values["reserve"] == 800_000
+    assert values["welfare_posts_earmark"] == 1_600_000
+    assert values["facilities_earmark"] == 500_000
+    assert values["to_members"] == 2_805_000
+    assert values["undistributed_end"] == 2_295_000  # = 32202 after the execution
+    next_year = line_values(
+        build(county, "income-statement", "dingzikou", ReportPeriod("2026-01", "2026-01")), "本年数"
+    )
+    assert next_year["opening_undistributed"] == 2_295_000
+    assert (
+        next_year["other_transfers_in"] == 300_000
+    )  # the earmark applied to the post comes back as 其他转入
+    funds = build(county, "welfare-funds", "dingzikou", ReportPeriod("2026-01", "2026-01"))
+    earmarks = funds.tables[0].frame
+    post_row = earmarks[earmarks["kind"] == "公益性岗位"].iloc[0]
+    assert (int(post_row["earmarked"]), int(post_row["applied"]), int(post_row["remaining"])) == (
+        1_600_000,
+        300_000,
+        1_300_000,
+    )
+    assert funds.totals[0].fen == 1_600_000 - 300_000 + 500_000
