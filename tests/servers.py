@@ -145,6 +145,15 @@ class Server:
                 return
             time.sleep(0.05)
 
+    def cpu_seconds(self) -> dict[int, float]:
+        """CPU time (user + system) each worker has used so far."""
+        out = {}
+        for pid in self.worker_pids():
+            with contextlib.suppress(OSError):
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                out[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return out
+
     def log_tail(self, lines: int = 40) -> str:
         if not self.log_path.exists():
             return ""

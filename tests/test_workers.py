@@ -97,9 +97,14 @@ def test_two_workers_on_one_database_lose_nothing_and_never_answer_a_raw_db_erro
     server = Server(url_of(engine), tmp_path / "server.log", workers=2)
     try:
         server.start()
-        assert len(server.worker_pids()) == 2, server.log_tail()
+        before = server.cpu_seconds()
+        assert len(before) == 2, server.log_tail()
         calls, statuses, broken, elapsed = drive(server, shop)
-        assert len(server.worker_pids()) == 2, server.log_tail()
+        after = server.cpu_seconds()
+        assert after.keys() == before.keys(), "a worker was replaced under load:\n" + server.log_tail()
+        # Both workers served: each spent real CPU time on the load, not just the one that won the accepts.
+        busy = {pid: after[pid] - before[pid] for pid in before}
+        assert all(seconds > 0.2 for seconds in busy.values()), busy
         close_shifts(server, shop)
     finally:
         server.stop()
@@ -129,5 +134,5 @@ def test_two_workers_on_one_database_lose_nothing_and_never_answer_a_raw_db_erro
     print(
         f"\nworkers [{engine.dialect.name}]: 2 workers, {len(sale_calls)} sales + {len(entry_calls)} entries "
         f"in {elapsed:.1f}s = {len(calls) / elapsed:.0f} writes/s from {len(WRITERS)} clients; "
-        f"statuses {dict(statuses)}; errors 0"
+        f"statuses {dict(statuses)}; errors 0; worker CPU s {sorted(round(v, 1) for v in busy.values())}"
     )

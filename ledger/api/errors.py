@@ -8,6 +8,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ledger.errors import Busy, LedgerError
@@ -69,6 +70,19 @@ def install(app: FastAPI) -> None:
             status_code=exc.status_code,
             headers=getattr(exc, "headers", None),
         )
+
+    @app.exception_handler(OverflowError)
+    async def _number_too_large(_request: Request, exc: OverflowError) -> JSONResponse:
+        # An id or amount beyond 64 bits reaches the database as a bound parameter: SQLite refuses it
+        # with OverflowError before running the statement. No row can hold it, so the request is invalid.
+        return JSONResponse(error_body("out_of_range", "a number is too large (at most 64 bits)"), 422)
+
+    @app.exception_handler(DataError)
+    async def _data_error(request: Request, exc: DataError) -> JSONResponse:
+        # PostgreSQL's "bigint out of range" (22003) is the same mistake as above; any other is unexpected.
+        if getattr(exc.orig, "sqlstate", None) == "22003":
+            return JSONResponse(error_body("out_of_range", "a number is too large (at most 64 bits)"), 422)
+        return await _unexpected(request, exc)
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
