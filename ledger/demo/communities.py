@@ -115,6 +115,18 @@ def run_communities(engine: Engine, tree: DemoTree, year: int, seed: int, say) -
 def _community_year(
     conn: Connection, org: int, n: int, year: int, income: int, brokerage: int, rng: random.Random
 ) -> None:
+    # The collective's funds brought into the new books (期初建账): its stake in the joint company and the
+    # year's spending come out of them.
+    post_entry(
+        conn,
+        Draft(
+            org,
+            date(year, 1, 2),
+            "期初建账：银行存款",
+            [Line("102", debit_fen=60_000_000), Line("301", credit_fen=60_000_000)],
+            idempotency_key="demo-opening",
+        ),
+    )
     subsidy = WORK_FUNDS_MIN_FEN + rng.randint(0, 50) * 100_000
     receive_subsidy(
         conn,

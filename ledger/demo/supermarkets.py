@@ -40,7 +40,7 @@ from pos.catalogue import (
 from pos.sales import create_refund, create_sale
 from pos.schemas import PaymentIn, RefundIn, RefundLineIn, SaleIn, SaleLineIn
 from pos.shifts import close_shift, open_shift, shift_report
-from pos.stock import record_purchase
+from pos.stock import record_purchase, supplier_counterparty
 from pos.stores import get_store
 
 BEIJING = ZoneInfo("Asia/Shanghai")
@@ -162,8 +162,10 @@ def setup_companies(conn: Connection, tree: DemoTree, year: int) -> dict[str, di
 
 def _purchase_quarter(
     conn: Connection, tree: DemoTree, street: str, store_id: int, day: date, scale: float
-) -> None:
+) -> list[tuple[int, int]]:
+    """进货 from the street's villages at the start of a quarter; returns (supplier, fen) owed to each."""
     store = get_store(conn, store_id)
+    owed = []
     by_village: dict[int, list[tuple[str, int, int]]] = {}
     villages = tree.villages[street]
     for i, (sku, _name, _unit, price, _weighed, _cat) in enumerate(PRODUCE):
@@ -182,6 +184,24 @@ def _purchase_quarter(
             lines=lines,
             memo=f"{store.name} {day:%Y-%m} 向村集体进货",
             idempotency_key=f"demo-purchase-{store_id}-{day}-{village}",
+        )
+        cp = supplier_counterparty(conn, store.org_id, supplier=None, village_org_id=village)
+        owed.append((cp, sum(cost for _sku, _qty, cost in lines)))
+    return owed
+
+
+def pay_suppliers(conn: Connection, company: int, owed: list[tuple[int, int]], day: date) -> None:
+    """Pay the villages for the quarter's produce by bank transfer: Dr 2202 [supplier] / Cr 1002."""
+    for n, (cp, amount) in enumerate(owed):
+        post_entry(
+            conn,
+            Draft(
+                company,
+                day,
+                "支付村集体货款",
+                [Line("2202", debit_fen=amount, counterparty_id=cp), Line("1002", credit_fen=amount)],
+                idempotency_key=f"demo-pay-supplier-{day}-{n}",
+            ),
         )
 
 
