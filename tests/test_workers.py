@@ -60,7 +60,10 @@ def drive(server: Server, shop: Shop) -> tuple[list[Call], Counter[int | None], 
     deadline = start + LOAD_S
 
     def writer(kind: str, who: str) -> None:
-        with httpx.Client(base_url=server.base_url, timeout=60) as client:
+        # A new connection per request: each is accepted by whichever worker is free, so the load spreads
+        # over both (kept-alive connections opened at once can all land on one worker).
+        limits = httpx.Limits(max_keepalive_connections=0)
+        with httpx.Client(base_url=server.base_url, timeout=60, limits=limits) as client:
             while time.monotonic() < deadline:
                 call = new_sale(shop, who) if kind == "sale" else new_entry(shop, who)
                 seen = []
