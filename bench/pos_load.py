@@ -326,38 +326,45 @@ def close_shift(port: int, cfg: dict) -> tuple[float, dict]:
     return elapsed, r.json()
 
 
+def _add(total: dict, part: dict) -> None:
+    for k, v in part.items():
+        total[k] = total[k] + v if k in total else v
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=15.0)
     ap.add_argument("--concurrency", type=int, default=16)
     ap.add_argument("--retry-share", type=float, default=0.2)
+    ap.add_argument("--rounds", type=int, default=3, help="alternate the two servers this many times")
     args = ap.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="pos-bench-"))
     db = tmp / "books.db"
     cfg = setup_books(db)
 
-    # Our server.
-    port = free_port()
-    server = start_server("ledger.app:create_app", port, {"DATABASE_URL": f"sqlite:///{db}"}, ROOT)
-    try:
-        ours = run_load({**cfg, "port": port}, args.seconds, args.concurrency, args.retry_share, "pos")
-        close_s, report = close_shift(port, cfg)
-    finally:
-        server.terminate()
-        server.wait(10)
-
-    # The ceiling: a bare FastAPI endpoint inserting one row into SQLite.
+    # Both servers run side by side and the load alternates between them in rounds, so that a change in the
+    # machine's load (other processes) falls on both measurements alike.
     bare_dir = tmp / "bare"
     bare_dir.mkdir()
     (bare_dir / "bare_app.py").write_text(BARE_APP.format(db=str(tmp / "bare.db")))
-    port2 = free_port()
+    port, port2 = free_port(), free_port()
+    server = start_server("ledger.app:create_app", port, {"DATABASE_URL": f"sqlite:///{db}"}, ROOT)
     bare = start_server("bare_app:app", port2, {"PYTHONPATH": str(bare_dir)}, bare_dir)
+    ours: dict = {}
+    ceiling: dict = {}
     try:
-        ceiling = run_load({"port": port2}, args.seconds, args.concurrency, 0.0, "bare")
+        for _ in range(args.rounds):
+            _add(ours, run_load({**cfg, "port": port}, args.seconds / args.rounds, args.concurrency,
+                                args.retry_share, "pos"))  # fmt: skip
+            _add(
+                ceiling, run_load({"port": port2}, args.seconds / args.rounds, args.concurrency, 0.0, "bare")
+            )
+        close_s, report = close_shift(port, cfg)
     finally:
-        bare.terminate()
-        bare.wait(10)
+        for proc in (server, bare):
+            proc.terminate()
+            proc.wait(10)
 
     with sqlite3.connect(db) as conn:
         stored_twice = conn.execute(

@@ -62,6 +62,96 @@ def _lead(request: Request) -> int:
     return request.app.state.settings.max_sale_lead_seconds
 
 
+# -- sales and refunds (first: routes match in order; the till is the hot path) -------------------------
+
+
+async def _till_write(
+    request: Request, work: Callable[[Connection, Principal, str | None], sales.SaleResult]
+) -> sales.SaleResult:
+    """Run a till write: the caller is resolved inside the write transaction, in one statement.
+
+    The core's dependencies are plain functions that FastAPI runs on the thread pool, one hop each, which
+    costs more than the sale itself. SQLite has one writer anyway: sales go through the group-commit writer
+    (``pos.writer``) instead of queueing threads on the write lock (DESIGN §12). PostgreSQL writes go to the
+    thread pool, one transaction each.
+    """
+    engine: Engine = request.app.state.engine
+    key = idempotency_key(request.headers.get("idempotency-key"))
+    authorization = request.headers.get("authorization")
+
+    def resolve_and_work(conn: Connection) -> sales.SaleResult:
+        user = till_principal(conn, authorization) if authorization else current_principal(request, engine)
+        return work(conn, user, key)
+
+    if is_sqlite(engine):
+        return await writer_for(request.app.state, engine).submit(resolve_and_work)
+    return await run_in_threadpool(sales.write_idempotent, engine, resolve_and_work)
+
+
+@router.post("/sales", status_code=201)
+async def create_sale_route(body: SaleIn, request: Request) -> Response:
+    """Record a sale. Same idempotency key + same body → the original response (200); different body → 409.
+
+    Send ``Authorization: Bearer …``; the key goes in ``idempotency_key`` or the ``Idempotency-Key`` header.
+    """
+    lead = _lead(request)
+    result = await _till_write(
+        request, lambda conn, user, key: sales.create_sale(conn, user, body, key, max_lead_seconds=lead)
+    )
+    return _json(result.body, 201 if result.created else 200)
+
+
+@router.post("/sales:batch")
+def create_batch_route(
+    user: CurrentUser,
+    engine: EngineDep,
+    request: Request,
+    sales_in: Annotated[list[dict[str, Any]], Body(alias="sales", embed=True, max_length=sales.MAX_BATCH)],
+) -> Response:
+    """Up to 500 queued offline sales; each is created, a duplicate, or rejected with its reason."""
+    outcomes = sales.create_batch(engine, user, sales_in, max_lead_seconds=_lead(request))
+    counts = {s: sum(o.status == s for o in outcomes) for s in ("created", "duplicate", "rejected")}
+    return _json({"results": [o.__dict__ for o in outcomes], **counts})
+
+
+@router.get("/sales/{sale_id}")
+def get_sale_route(sale_id: int, user: CurrentUser, engine: EngineDep) -> Response:
+    with read_tx(engine) as conn:
+        return _json(sales.get_sale(conn, user, sale_id))
+
+
+@router.get("/sales/{sale_id}/receipt", response_class=PlainTextResponse)
+def receipt_route(sale_id: int, user: CurrentUser, engine: EngineDep) -> PlainTextResponse:
+    """The 58 mm plain-text receipt (小票), 32 columns."""
+    with read_tx(engine) as conn:
+        sale = json.loads(sales.get_sale(conn, user, sale_id))
+    return PlainTextResponse(sales.receipt_text(sale))
+
+
+@router.post("/sales/{sale_id}/refunds", status_code=201)
+async def create_refund_route(sale_id: int, body: RefundIn, request: Request) -> Response:
+    """Refund lines of a sale by quantity; never more than remains refundable; idempotent like a sale."""
+    lead = _lead(request)
+    result = await _till_write(
+        request,
+        lambda conn, user, key: sales.create_refund(conn, user, sale_id, body, key, max_lead_seconds=lead),
+    )
+    return _json(result.body, 201 if result.created else 200)
+
+
+@router.get("/stores/{store_id}/sales")
+def list_sales_route(
+    store_id: int,
+    user: CurrentUser,
+    engine: EngineDep,
+    day: Annotated[date, Query(alias="date")],
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Response:
+    with read_tx(engine) as conn:
+        return _json(sales.list_sales(conn, user, store_id, day, limit, offset))
+
+
 # -- stores and catalogue -------------------------------------------------------------------------------
 
 
@@ -441,96 +531,6 @@ def close_shift_route(
         return report
 
     return _json(run_write(engine, work))
-
-
-# -- sales and refunds ----------------------------------------------------------------------------------
-
-
-async def _till_write(
-    request: Request, work: Callable[[Connection, Principal, str | None], sales.SaleResult]
-) -> sales.SaleResult:
-    """Run a till write: the caller is resolved inside the write transaction, in one statement.
-
-    The core's dependencies are plain functions that FastAPI runs on the thread pool, one hop each, which
-    costs more than the sale itself. SQLite has one writer anyway: sales go through the group-commit writer
-    (``pos.writer``) instead of queueing threads on the write lock (DESIGN §12). PostgreSQL writes go to the
-    thread pool, one transaction each.
-    """
-    engine: Engine = request.app.state.engine
-    key = idempotency_key(request.headers.get("idempotency-key"))
-    authorization = request.headers.get("authorization")
-
-    def resolve_and_work(conn: Connection) -> sales.SaleResult:
-        user = till_principal(conn, authorization) if authorization else current_principal(request, engine)
-        return work(conn, user, key)
-
-    if is_sqlite(engine):
-        return await writer_for(request.app.state, engine).submit(resolve_and_work)
-    return await run_in_threadpool(sales.write_idempotent, engine, resolve_and_work)
-
-
-@router.post("/sales", status_code=201)
-async def create_sale_route(body: SaleIn, request: Request) -> Response:
-    """Record a sale. Same idempotency key + same body → the original response (200); different body → 409.
-
-    Send ``Authorization: Bearer …``; the key goes in ``idempotency_key`` or the ``Idempotency-Key`` header.
-    """
-    lead = _lead(request)
-    result = await _till_write(
-        request, lambda conn, user, key: sales.create_sale(conn, user, body, key, max_lead_seconds=lead)
-    )
-    return _json(result.body, 201 if result.created else 200)
-
-
-@router.post("/sales:batch")
-def create_batch_route(
-    user: CurrentUser,
-    engine: EngineDep,
-    request: Request,
-    sales_in: Annotated[list[dict[str, Any]], Body(alias="sales", embed=True, max_length=sales.MAX_BATCH)],
-) -> Response:
-    """Up to 500 queued offline sales; each is created, a duplicate, or rejected with its reason."""
-    outcomes = sales.create_batch(engine, user, sales_in, max_lead_seconds=_lead(request))
-    counts = {s: sum(o.status == s for o in outcomes) for s in ("created", "duplicate", "rejected")}
-    return _json({"results": [o.__dict__ for o in outcomes], **counts})
-
-
-@router.get("/sales/{sale_id}")
-def get_sale_route(sale_id: int, user: CurrentUser, engine: EngineDep) -> Response:
-    with read_tx(engine) as conn:
-        return _json(sales.get_sale(conn, user, sale_id))
-
-
-@router.get("/sales/{sale_id}/receipt", response_class=PlainTextResponse)
-def receipt_route(sale_id: int, user: CurrentUser, engine: EngineDep) -> PlainTextResponse:
-    """The 58 mm plain-text receipt (小票), 32 columns."""
-    with read_tx(engine) as conn:
-        sale = json.loads(sales.get_sale(conn, user, sale_id))
-    return PlainTextResponse(sales.receipt_text(sale))
-
-
-@router.post("/sales/{sale_id}/refunds", status_code=201)
-async def create_refund_route(sale_id: int, body: RefundIn, request: Request) -> Response:
-    """Refund lines of a sale by quantity; never more than remains refundable; idempotent like a sale."""
-    lead = _lead(request)
-    result = await _till_write(
-        request,
-        lambda conn, user, key: sales.create_refund(conn, user, sale_id, body, key, max_lead_seconds=lead),
-    )
-    return _json(result.body, 201 if result.created else 200)
-
-
-@router.get("/stores/{store_id}/sales")
-def list_sales_route(
-    store_id: int,
-    user: CurrentUser,
-    engine: EngineDep,
-    day: Annotated[date, Query(alias="date")],
-    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-    offset: Annotated[int, Query(ge=0)] = 0,
-) -> Response:
-    with read_tx(engine) as conn:
-        return _json(sales.list_sales(conn, user, store_id, day, limit, offset))
 
 
 @router.get("/villages/{village_id}/produce-sales")
