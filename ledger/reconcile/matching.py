@@ -52,7 +52,7 @@ from ledger.orgs import get_org, now, require_books
 from ledger.periods import parse_period, period_bounds
 from ledger.posting import Draft, Line, Posted, post_entries
 from ledger.reconcile.models import ReconcileMatch, ReconcileMatchItem, StatementAccount, StatementLineRow
-from ledger.reconcile.store import get_statement_account
+from ledger.reconcile.store import get_statement_account, large_page_cache
 from ledger.verify import Problem, register_check
 
 __all__ = [
@@ -1042,6 +1042,30 @@ def propose_matches(
     auto_confirm_exact: bool = False,
 ) -> ProposeResult:
     """Propose matches for the statement lines of ``period`` still unmatched; replaces open proposals."""
+    with large_page_cache(conn):
+        return _propose_matches(
+            conn,
+            org_id,
+            statement_account_id,
+            period,
+            user_id,
+            window_days=window_days,
+            max_fee_bp=max_fee_bp,
+            auto_confirm_exact=auto_confirm_exact,
+        )
+
+
+def _propose_matches(
+    conn: Connection,
+    org_id: int,
+    statement_account_id: int,
+    period: str,
+    user_id: int | None,
+    *,
+    window_days: int,
+    max_fee_bp: int,
+    auto_confirm_exact: bool,
+) -> ProposeResult:
     parse_period(period)
     if not 0 <= window_days <= 31:
         raise ValidationError("the date window is 0 to 31 days", field="window_days")
