@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.conftest import County
 from tests.test_pos_fixtures import Shop, build_shop, key
@@ -254,3 +256,30 @@ def test_a_sale_needs_an_idempotency_key(shop: Shop) -> None:
     assert r.status_code == 422 and r.json()["error"]["field"] == "idempotency_key"
     r = shop.client.post("/api/v1/pos/sales", json=body, headers={**shop.h(), "Idempotency-Key": key()})
     assert r.status_code == 201
+
+
+@settings(max_examples=60)
+@given(
+    st.lists(
+        st.tuples(st.integers(1, 99_999), st.integers(0, 99_999), st.sampled_from([0, 100, 300, 600])),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_line_nets_sum_to_the_per_sale_per_rate_split(lines: list[tuple[int, int, int]]) -> None:
+    """Whatever the lines, net + tax = gross per line, and each rate's line nets sum to round(gross/(1+r))."""
+    from ledger.money import line_amount, split_tax_inclusive
+    from pos.sales import _split_tax
+
+    rows = [
+        {"qty_milli": q, "unit_price_fen": p, "amount_fen": line_amount(q, p), "tax_rate_bp": r}
+        for q, p, r in lines
+    ]
+    total, tax = _split_tax(rows)
+    assert total == sum(r["amount_fen"] for r in rows)
+    for rate in {r["tax_rate_bp"] for r in rows}:
+        group = [r for r in rows if r["tax_rate_bp"] == rate]
+        net, _ = split_tax_inclusive(sum(r["amount_fen"] for r in group), rate)
+        assert sum(r["net_fen"] for r in group) == net
+    assert all(r["net_fen"] + r["tax_fen"] == r["amount_fen"] for r in rows)
+    assert sum(r["tax_fen"] for r in rows) == tax
