@@ -17,7 +17,7 @@ from datetime import date
 
 from sqlalchemy import Connection, delete, func, insert, select, update
 
-from ledger.db.models import AccountBalance, JournalLine, Period, PeriodEvent
+from ledger.db.models import AccountBalance, AccountTurnover, JournalLine, Period, PeriodEvent
 from ledger.errors import Conflict, Forbidden, UnbalancedEntry, ValidationError
 from ledger.orgs import get_org, now, require_books
 
@@ -25,6 +25,7 @@ period_t = Period.__table__
 event_t = PeriodEvent.__table__
 balance_t = AccountBalance.__table__
 line_t = JournalLine.__table__
+turnover_t = AccountTurnover.__table__
 
 PERIOD_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
@@ -174,14 +175,11 @@ def _store_snapshot(conn: Connection, org_id: int, period: str, previous_closed:
             closing[r.account_id] = r.closing_fen
     turnover: dict[int, tuple[int, int]] = {}
     lower = previous_closed or ""
-    for r in conn.execute(
+    for account_id, month, d, c in conn.execute(
         select(
-            line_t.c.account_id, line_t.c.period, func.sum(line_t.c.debit_fen), func.sum(line_t.c.credit_fen)
-        )
-        .where(line_t.c.org_id == org_id, line_t.c.period > lower, line_t.c.period <= period)
-        .group_by(line_t.c.account_id, line_t.c.period)
+            turnover_t.c.account_id, turnover_t.c.period, turnover_t.c.debit_fen, turnover_t.c.credit_fen
+        ).where(turnover_t.c.org_id == org_id, turnover_t.c.period > lower, turnover_t.c.period <= period)
     ):
-        account_id, month, d, c = r
         closing[account_id] = closing.get(account_id, 0) + d - c
         if month == period:
             turnover[account_id] = (int(d), int(c))

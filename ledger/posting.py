@@ -419,6 +419,24 @@ def _insert_rows(conn: Connection, table, rows: list[dict]) -> None:  # type: ig
     conn.exec_driver_sql(sql, [tuple(row[c] for c in columns) for row in rows])
 
 
+def _add_turnover(conn: Connection, line_rows: list[dict]) -> None:
+    """Add the batch's lines to ``account_turnover`` (one upsert per org, month and account touched)."""
+    totals: dict[tuple[int, str, int], list[int]] = {}
+    for row in line_rows:
+        t = totals.setdefault((row["org_id"], row["period"], row["account_id"]), [0, 0])
+        t[0] += row["debit_fen"]
+        t[1] += row["credit_fen"]
+    mark = "?" if conn.dialect.name == "sqlite" else "%s"
+    conn.exec_driver_sql(
+        "INSERT INTO account_turnover (org_id, period, account_id, debit_fen, credit_fen) "
+        f"VALUES ({mark}, {mark}, {mark}, {mark}, {mark}) "
+        "ON CONFLICT (org_id, period, account_id) DO UPDATE SET "
+        "debit_fen = account_turnover.debit_fen + excluded.debit_fen, "
+        "credit_fen = account_turnover.credit_fen + excluded.credit_fen",
+        [(*key, d, c) for key, (d, c) in totals.items()],
+    )
+
+
 # -- posting ----------------------------------------------------------------------------------------------
 
 
@@ -522,6 +540,7 @@ def post_entries(
     if fresh:
         _insert_rows(conn, line_t, line_rows)
         _insert_rows(conn, entry_t, entry_rows)
+        _add_turnover(conn, line_rows)
         for org_id, ob in books.items():
             conn.execute(
                 update(book_t)

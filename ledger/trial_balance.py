@@ -1,10 +1,9 @@
 """Trial balance (科目余额表): opening, period debits and credits, closing; per account, with parents.
 
 Balances are signed debit-positive in storage and arithmetic; ``TrialBalanceRow.side`` says how a
-statement prints one (借/贷/平). The cost follows the months asked for, not the history: the opening balance
-starts from the stored snapshot of the latest closed month before ``from_period`` and adds only the
-(open) months between it and ``from_period``; the movement sums the months asked for through the covering
-index ``ix_line_tb``.
+statement prints one (借/贷/平). The cost follows the number of months and accounts, not the history: both
+the opening balance and the movement sum ``account_turnover`` (per org, month and account, kept by the
+posting code in the same transaction as the lines; ``cunshe verify`` recomputes it from the lines).
 """
 
 from __future__ import annotations
@@ -13,13 +12,12 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, func, select
 
-from ledger.db.models import Account, AccountBalance, JournalLine, Period
+from ledger.db.models import Account, AccountTurnover, JournalLine
 from ledger.periods import parse_period, previous_period
 
 account_t = Account.__table__
 line_t = JournalLine.__table__
-balance_t = AccountBalance.__table__
-period_t = Period.__table__
+turnover_t = AccountTurnover.__table__
 
 
 @dataclass(frozen=True)
@@ -48,11 +46,13 @@ def _sums(
     if upper_inclusive <= lower_exclusive:
         return {}
     rows = conn.execute(
-        select(line_t.c.account_id, func.sum(line_t.c.debit_fen), func.sum(line_t.c.credit_fen))
+        select(turnover_t.c.account_id, func.sum(turnover_t.c.debit_fen), func.sum(turnover_t.c.credit_fen))
         .where(
-            line_t.c.org_id == org_id, line_t.c.period > lower_exclusive, line_t.c.period <= upper_inclusive
+            turnover_t.c.org_id == org_id,
+            turnover_t.c.period > lower_exclusive,
+            turnover_t.c.period <= upper_inclusive,
         )
-        .group_by(line_t.c.account_id)
+        .group_by(turnover_t.c.account_id)
     )
     return {account_id: (int(d), int(c)) for account_id, d, c in rows}
 
@@ -64,21 +64,7 @@ def trial_balance(
     parse_period(from_period, "from")
     to_period = parse_period(to_period or from_period, "to")
     before = previous_period(from_period)
-    snapshot = conn.execute(
-        select(func.max(period_t.c.period)).where(
-            period_t.c.org_id == org_id, period_t.c.status == "closed", period_t.c.period <= before
-        )
-    ).scalar_one()
-    opening: dict[int, int] = {}
-    if snapshot is not None:
-        for r in conn.execute(
-            select(balance_t.c.account_id, balance_t.c.closing_fen).where(
-                balance_t.c.org_id == org_id, balance_t.c.period == snapshot
-            )
-        ):
-            opening[r.account_id] = r.closing_fen
-    for account_id, (d, c) in _sums(conn, org_id, snapshot or "", before).items():
-        opening[account_id] = opening.get(account_id, 0) + d - c
+    opening = {account_id: d - c for account_id, (d, c) in _sums(conn, org_id, "", before).items()}
     movement = _sums(conn, org_id, before, to_period)
 
     accounts = conn.execute(

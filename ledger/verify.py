@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from ledger.chain import GENESIS, chain_hash
-from ledger.db.models import Account, BookState, JournalEntry, JournalLine, Org
+from ledger.db.models import Account, AccountTurnover, BookState, JournalEntry, JournalLine, Org
 from ledger.trial_balance import org_nets_to_zero
 
 entry_t = JournalEntry.__table__
@@ -23,6 +23,7 @@ line_t = JournalLine.__table__
 account_t = Account.__table__
 book_t = BookState.__table__
 org_t = Org.__table__
+turnover_t = AccountTurnover.__table__
 
 CHUNK = 5000
 
@@ -148,11 +149,41 @@ def verify_vouchers(conn: Connection, org_id: int) -> list[Problem]:
     return problems
 
 
+def verify_turnover(conn: Connection, org_id: int) -> list[Problem]:
+    """``account_turnover`` equals the lines it sums, per month and account."""
+    lines = {
+        (period, account_id): (int(d), int(c))
+        for period, account_id, d, c in conn.execute(
+            select(
+                line_t.c.period,
+                line_t.c.account_id,
+                func.sum(line_t.c.debit_fen),
+                func.sum(line_t.c.credit_fen),
+            )
+            .where(line_t.c.org_id == org_id)
+            .group_by(line_t.c.period, line_t.c.account_id)
+        )
+    }
+    kept = {
+        (r.period, r.account_id): (r.debit_fen, r.credit_fen)
+        for r in conn.execute(select(turnover_t).where(turnover_t.c.org_id == org_id))
+    }
+    wrong = sorted(k for k in set(lines) | set(kept) if lines.get(k, (0, 0)) != kept.get(k, (0, 0)))
+    return [
+        Problem(
+            org_id,
+            "turnover",
+            f"{p} account {a}: the lines sum to {lines.get((p, a))}, kept {kept.get((p, a))}",
+        )
+        for p, a in wrong[:10]
+    ]
+
+
 def verify_org(conn: Connection, org_id: int) -> list[Problem]:
     from ledger.modules import load_workflow_checks
 
     load_workflow_checks()
-    problems = verify_chain(conn, org_id) + verify_vouchers(conn, org_id)
+    problems = verify_chain(conn, org_id) + verify_vouchers(conn, org_id) + verify_turnover(conn, org_id)
     net = org_nets_to_zero(conn, org_id)
     if net != 0:
         problems.append(Problem(org_id, "trial_balance", f"debits exceed credits by {net} fen"))

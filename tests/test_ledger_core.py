@@ -481,3 +481,14 @@ def test_any_balanced_entries_give_trial_balances_that_net_to_zero(books: County
             assert sum(r.debit_fen for r in top) == sum(r.credit_fen for r in top)
             assert sum(r.closing_fen for r in top) == 0
         assert verify_all(conn) == []
+
+
+def test_verify_recomputes_the_turnover_the_trial_balance_reads(books: County) -> None:
+    org = books.ids["dingzikou"]
+    with write_tx(books.engine) as conn:
+        post_entry(conn, rent(org))
+        conn.execute(text("UPDATE account_turnover SET debit_fen = debit_fen + 1 WHERE debit_fen > 0"))
+    with read_tx(books.engine) as conn:
+        problems = verify_all(conn)
+    assert [p.check for p in problems] == ["turnover"]
+    assert "the lines sum to (10500, 0), kept (10501, 0)" in problems[0].message

@@ -16,6 +16,7 @@ Read this page to know the model:
   serialises an org's postings (the chain needs an order) without serialising different orgs.
 * ``voucher_counter`` numbers vouchers gaplessly per org and month (记-2025-03-0007); it is updated in the
   posting transaction, so a rollback gives the number back.
+* ``account_turnover`` sums the lines per org, month and account as they are posted.
 * ``period`` rows exist for periods that were closed at least once; no row means open.
   ``account_balance`` stores each account's turnover and closing balance when a period closes, so a trial
   balance reads one snapshot plus the months after it, not the whole history.
@@ -247,6 +248,20 @@ class AccountBalance(SQLModel, table=True):
     debit_fen: int = Field(default=0, sa_type=BigInteger)
     credit_fen: int = Field(default=0, sa_type=BigInteger)
     closing_fen: int = Field(default=0, sa_type=BigInteger)
+
+
+class AccountTurnover(SQLModel, table=True):
+    """Per org, month and account: the debit and credit turnover of every line posted. Written in the same
+    transaction as the lines, so a trial balance reads months × accounts, not the history; ``cunshe verify``
+    recomputes it from the lines."""
+
+    __tablename__ = "account_turnover"
+
+    org_id: int = Field(foreign_key="org.id", primary_key=True)
+    period: str = Field(primary_key=True, max_length=7)
+    account_id: int = Field(foreign_key="account.id", primary_key=True)
+    debit_fen: int = Field(default=0, sa_type=BigInteger)
+    credit_fen: int = Field(default=0, sa_type=BigInteger)
 
 
 class UserAccount(SQLModel, table=True):
