@@ -61,11 +61,14 @@ def cunshe_cmd() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "ledger.cli"]
 
 
-def run_cunshe(args: list[str], database_url: str, *, timeout: float = 120) -> subprocess.CompletedProcess:
-    env = {**os.environ, "DATABASE_URL": database_url}
-    return subprocess.run(
-        [*cunshe_cmd(), *args], env=env, capture_output=True, text=True, timeout=timeout, check=False
-    )
+def cunshe_verify(database_url: str) -> tuple[int, str]:
+    """``cunshe verify --db URL``, the command itself, run in this process: (exit code, output)."""
+    from typer.testing import CliRunner
+
+    from ledger.cli import app
+
+    result = CliRunner().invoke(app, ["verify", "--db", database_url])
+    return result.exit_code, result.output
 
 
 @dataclass
@@ -356,6 +359,32 @@ def half_sales(engine: Engine) -> list[str]:
             if ids:
                 problems.append(f"{what}: {ids[:10]}")
     return problems
+
+
+def close_shifts(server: Server, shop: Shop) -> list[str]:
+    vouchers = []
+    with httpx.Client(base_url=server.base_url, timeout=60) as client:
+        for cashier, shift_id in shop.shifts.items():
+            r = client.post(
+                f"/api/v1/pos/shifts/{shift_id}/close",
+                json={"counted_cash": "500.00"},
+                headers=shop.county.auth(cashier),
+            )
+            assert r.status_code == 200, r.text
+            vouchers.append(r.json()["voucher_no"])
+    return vouchers
+
+
+def entries_by_key(engine: Engine, org_id: int) -> dict[str, list[int]]:
+    out: dict[str, list[int]] = {}
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text("SELECT id, idempotency_key FROM journal_entry WHERE org_id = :org AND source = 'manual'"),
+            {"org": org_id},
+        )
+        for entry_id, key in rows:
+            out.setdefault(key, []).append(entry_id)
+    return out
 
 
 def gaps(engine: Engine) -> list[str]:

@@ -18,18 +18,20 @@ import time
 from pathlib import Path
 
 import httpx
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from tests.servers import (
     Call,
     Server,
     Shop,
+    close_shifts,
+    cunshe_verify,
+    entries_by_key,
     gaps,
     half_sales,
     is_error_shape,
     new_entry,
     new_sale,
-    run_cunshe,
     sales_by_key,
     seed_shop,
     send,
@@ -94,32 +96,6 @@ def retry_unknown(server: Server, shop: Shop, calls: list[Call]) -> tuple[int, i
     return replayed, created
 
 
-def close_shifts(server: Server, shop: Shop) -> list[str]:
-    vouchers = []
-    with httpx.Client(base_url=server.base_url, timeout=60) as client:
-        for cashier, shift_id in shop.shifts.items():
-            r = client.post(
-                f"/api/v1/pos/shifts/{shift_id}/close",
-                json={"counted_cash": "500.00"},
-                headers=shop.county.auth(cashier),
-            )
-            assert r.status_code == 200, r.text
-            vouchers.append(r.json()["voucher_no"])
-    return vouchers
-
-
-def entries_by_key(engine: Engine, org_id: int) -> dict[str, list[int]]:
-    out: dict[str, list[int]] = {}
-    with engine.connect() as conn:
-        rows = conn.execute(
-            text("SELECT id, idempotency_key FROM journal_entry WHERE org_id = :org AND source = 'manual'"),
-            {"org": org_id},
-        )
-        for entry_id, key in rows:
-            out.setdefault(key, []).append(entry_id)
-    return out
-
-
 def test_sigkill_mid_load_loses_no_acknowledged_sale_and_half_writes_none(
     engine: Engine, tmp_path: Path
 ) -> None:
@@ -162,8 +138,8 @@ def test_sigkill_mid_load_loses_no_acknowledged_sale_and_half_writes_none(
 
     assert half_sales(engine) == []
     assert gaps(engine) == []
-    verified = run_cunshe(["verify"], url_of(engine))
-    assert verified.returncode == 0, verified.stdout + verified.stderr
+    code, output = cunshe_verify(url_of(engine))
+    assert code == 0, output
     assert "Traceback" not in server.log_text(), server.log_tail(60)
     print(
         f"\ncrash [{engine.dialect.name}]: {figures['rounds']} SIGKILL rounds, {len(sale_calls)} sales and "
