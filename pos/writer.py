@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine
@@ -24,13 +23,10 @@ T = TypeVar("T")
 MAX_BATCH = 64
 
 Work = Callable[[Connection], Any]
-# One writer thread for the process: SQLite has one writer per file, and a server has one database.
-INLINE = True
-_EXECUTOR = ThreadPoolExecutor(1, thread_name_prefix="pos-till-writer")
 
 
 class GroupCommitWriter:
-    """One per engine and event loop: a queue of till writes, run by the process's till-writer thread."""
+    """One per engine and event loop: a queue of till writes, run in batches on the loop's thread."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -48,18 +44,13 @@ class GroupCommitWriter:
         return await future
 
     async def _drain(self) -> None:
-        loop = asyncio.get_running_loop()
         try:
             while self.pending:
-                await asyncio.sleep(
-                    0
-                )  # let the loop read the requests that arrived meanwhile: they join this batch
+                await asyncio.sleep(0)  # requests that arrived meanwhile are read now and join this batch
                 batch, self.pending = self.pending[:MAX_BATCH], self.pending[MAX_BATCH:]
-                outcomes = (
-                    self._run([w for w, _ in batch])
-                    if INLINE
-                    else await loop.run_in_executor(_EXECUTOR, self._run, [w for w, _ in batch])
-                )
+                # On the loop's own thread: a writer thread would only fight the loop for the GIL, and while a
+                # batch runs the next requests wait in the socket buffer, to form the next batch.
+                outcomes = self._run([w for w, _ in batch])
                 for (_, future), (ok, value) in zip(batch, outcomes, strict=True):
                     if future.done():
                         continue
