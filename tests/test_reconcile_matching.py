@@ -27,6 +27,7 @@ from ledger.reconcile.matching import (
     MatchOptions,
     StatementRecord,
     confirm_match,
+    confirm_matches,
     list_matches,
     manual_match,
     match_history,
@@ -355,7 +356,7 @@ def test_confirm_and_reject_are_new_records_and_records_never_change(books: Book
 
     with write_tx(engine) as conn:
         confirmed = confirm_match(conn, books.org, exact["id"], officer)
-        with pytest.raises(ValidationError, match="references of this match conflict"):
+        with pytest.raises(ValidationError, match=r"references of match \d+ conflict"):
             confirm_match(conn, books.org, conflict["id"], officer)
         rejected = reject_match(conn, books.org, conflict["id"], officer, note="流水号不符")
     with write_tx(engine) as conn, pytest.raises(Conflict, match="already decided"):
@@ -465,3 +466,24 @@ def test_reasons_are_stored_as_json_with_codes(books: Books) -> None:
     with read_tx(books.county.engine) as conn:
         raw = conn.execute(select(match_t.c.reasons).limit(1)).scalar_one()
     assert {"code", "text", "points"} <= set(json.loads(raw)[0])
+
+
+def test_confirming_many_is_all_or_nothing(books: Books) -> None:
+    books.propose()
+    engine = books.county.engine
+    officer = books.county.user_ids["officer"]
+    proposals = books.proposals()
+    clean = [m["id"] for m in proposals if not m["conflict"]]
+    conflicting = [m["id"] for m in proposals if m["conflict"]]
+
+    with write_tx(engine) as conn, pytest.raises(ValidationError, match="conflict"):
+        confirm_matches(conn, books.org, clean + conflicting, officer)
+    assert len(books.proposals()) == len(proposals)  # nothing was confirmed
+
+    with write_tx(engine) as conn:
+        records = confirm_matches(conn, books.org, clean, officer)
+    with read_tx(engine) as conn:
+        confirmed = list_matches(conn, books.org, books.bank, status="confirmed")
+    assert len(records) == len(clean) == len(confirmed) == 5
+    assert {m["supersedes_id"] for m in confirmed} == set(clean)
+    assert [m["id"] for m in books.proposals()] == conflicting

@@ -560,6 +560,50 @@ def reject_route(
     return _decide(org_id, match_id, body or DecisionIn(), user, engine, request, "reject", key)
 
 
+class BulkConfirmIn(Strict):
+    ids: list[int] = Field(min_length=1, max_length=100_000)
+    note: str = Field(default="", max_length=500)
+
+
+class BulkConfirmOut(BaseModel):
+    confirmed: int
+    records: list[int]
+
+
+@router.post("/orgs/{org_id}/reconcile/confirm", response_model=BulkConfirmOut, status_code=201)
+def confirm_many_route(
+    org_id: int,
+    body: BulkConfirmIn,
+    user: CurrentUser,
+    engine: EngineDep,
+    request: Request,
+    key: IdempotencyKey,
+) -> Response:
+    """Confirm several proposals at once, all or none (e.g. every exact match the officer has reviewed)."""
+
+    def work(conn):  # type: ignore[no-untyped-def]
+        user.require_org(conn, org_id, write=True)
+        records = matching.confirm_matches(conn, org_id, body.ids, user.user_id, note=body.note)
+        audit(
+            conn,
+            user,
+            "reconcile.confirm_many",
+            org_id=org_id,
+            detail=f"{len(records)} matches",
+            remote_addr=client_addr(request),
+        )
+        return records
+
+    return _idempotent(
+        engine,
+        key,
+        f"reconcile:{org_id}:confirm_many",
+        body.model_dump_json(),
+        work,
+        lambda records: BulkConfirmOut(confirmed=len(records), records=records),
+    )
+
+
 @router.post("/orgs/{org_id}/reconcile/matches", response_model=MatchOut, status_code=201)
 def manual_match_route(
     org_id: int,

@@ -65,6 +65,7 @@ __all__ = [
     "RulePosting",
     "StatementRecord",
     "confirm_match",
+    "confirm_matches",
     "list_matches",
     "manual_match",
     "match_history",
@@ -1269,43 +1270,103 @@ def confirm_match(
     A proposal whose references conflict needs a ``note`` saying why it is right. A settlement posts its
     entry (Dr bank, Dr 财务费用 / Cr clearing) and the record joins the statement line to the new bank line.
     """
-    proposal = _match_row(conn, org_id, match_id)
-    get_statement_account(conn, org_id, proposal.statement_account_id, lock=True)
-    _require_current(conn, match_id)
-    if proposal.status != "proposed":
-        raise Conflict(f"match {match_id} is {proposal.status}, not a proposal", field="match")
-    if proposal.conflict and not note.strip():
-        raise ValidationError(
-            "the references of this match conflict; say in a note why it is right", field="note"
-        )
-    items = _items(conn, match_id)
-    _check_not_matched(conn, org_id, items)
-    entry_id = None
-    if proposal.kind == "settlement":
-        posted, bank_line = _settlement_entry(conn, org_id, proposal, items, user_id)
-        entry_id = posted.id
-        s_amount = next(a for role, _, _, a in items if role == "statement")
-        items = [*items, ("book", None, bank_line, s_amount)]
-    return _write_matches(
-        conn,
-        org_id,
-        proposal.statement_account_id,
-        [
-            {
-                "status": "confirmed",
-                "kind": proposal.kind,
-                "score": proposal.score,
-                "conflict": proposal.conflict,
-                "reasons": proposal.reasons,
-                "fee_fen": proposal.fee_fen,
-                "note": note.strip(),
-                "entry_id": entry_id,
-                "supersedes_id": match_id,
-                "created_by": user_id,
-            }
-        ],
-        [items],
-    )[0]
+    return confirm_matches(conn, org_id, [match_id], user_id, note=note)[0]
+
+
+def _chunks(ids: Sequence[int], size: int = 5000) -> Iterable[Sequence[int]]:
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
+
+
+def confirm_matches(
+    conn: Connection, org_id: int, match_ids: Sequence[int], user_id: int | None = None, *, note: str = ""
+) -> list[int]:
+    """Confirm several proposals at once (all or none), e.g. every exact one an officer has reviewed.
+
+    The rules of ``confirm_match`` apply to each; no line may be in two of them. Returns the new record ids
+    in the order asked.
+    """
+    ids = list(dict.fromkeys(match_ids))
+    if not ids:
+        return []
+    rows: dict[int, Any] = {}
+    for chunk in _chunks(ids):
+        for r in conn.execute(select(match_t).where(match_t.c.id.in_(chunk), match_t.c.org_id == org_id)):
+            rows[r.id] = r
+    missing = [i for i in ids if i not in rows]
+    if missing:
+        raise NotFound(f"match {missing[0]} does not exist", field="match")
+    for account_id in sorted({r.statement_account_id for r in rows.values()}):
+        get_statement_account(conn, org_id, account_id, lock=True)
+    for chunk in _chunks(ids):
+        successor = conn.execute(
+            select(match_t.c.id, match_t.c.status, match_t.c.supersedes_id).where(
+                match_t.c.supersedes_id.in_(chunk)
+            )
+        ).first()
+        if successor is not None:
+            raise Conflict(
+                f"match {successor.supersedes_id} was already decided ({successor.status}, record "
+                f"{successor.id})",
+                field="match",
+            )
+    for i in ids:
+        if rows[i].status != "proposed":
+            raise Conflict(f"match {i} is {rows[i].status}, not a proposal", field="match")
+        if rows[i].conflict and not note.strip():
+            raise ValidationError(
+                f"the references of match {i} conflict; say in a note why it is right", field="note"
+            )
+    items: dict[int, list[tuple[str, int | None, int | None, int]]] = defaultdict(list)
+    for chunk in _chunks(ids):
+        for r in conn.execute(select(item_t).where(item_t.c.match_id.in_(chunk)).order_by(item_t.c.id)):
+            items[r.match_id].append((r.role, r.statement_line_id, r.journal_line_id, r.amount_fen))
+    s_done, b_done = matched_ids(conn, org_id)
+    for i in ids:
+        for role, s_id, b_id, _ in items[i]:
+            if s_id is not None:
+                if s_id in s_done:
+                    raise Conflict(f"statement line {s_id} is already matched", field="statement_line_ids")
+                s_done.add(s_id)
+            else:
+                if b_id in b_done:
+                    word = "settled" if role == "settled" else "matched"
+                    raise Conflict(f"journal line {b_id} is already {word}", field="journal_line_ids")
+                b_done.add(b_id)
+    by_account: dict[int, list[int]] = defaultdict(list)
+    for i in ids:
+        by_account[rows[i].statement_account_id].append(i)
+    new_ids: dict[int, int] = {}
+    for account_id, group in by_account.items():
+        records, record_items = [], []
+        for i in group:
+            proposal, its = rows[i], items[i]
+            entry_id = None
+            if proposal.kind == "settlement":
+                posted, bank_line = _settlement_entry(conn, org_id, proposal, its, user_id)
+                entry_id = posted.id
+                s_amount = next(a for role, _, _, a in its if role == "statement")
+                its = [*its, ("book", None, bank_line, s_amount)]
+            records.append(
+                {
+                    "status": "confirmed",
+                    "kind": proposal.kind,
+                    "score": proposal.score,
+                    "conflict": proposal.conflict,
+                    "reasons": proposal.reasons,
+                    "fee_fen": proposal.fee_fen,
+                    "note": note.strip(),
+                    "entry_id": entry_id,
+                    "supersedes_id": i,
+                    "created_by": user_id,
+                }
+            )
+            record_items.append(its)
+        for i, new_id in zip(
+            group, _write_matches(conn, org_id, account_id, records, record_items), strict=True
+        ):
+            new_ids[i] = new_id
+    return [new_ids[i] for i in ids]
 
 
 def reject_match(
