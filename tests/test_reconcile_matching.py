@@ -164,6 +164,19 @@ def test_a_shifts_wechat_sales_are_a_contiguous_run_summing_to_its_voucher_line(
     assert ("many_to_one", (4, 5), (11,)) in groups
 
 
+def test_a_busy_days_two_shifts_match_their_wechat_sales_and_refunds_by_run() -> None:
+    morning = [1000 + 37 * i for i in range(240)] + [-1037]  # the last line refunds the second sale
+    evening = [990 + 11 * i for i in range(230)]
+    sales = [StatementRecord(i, day(4), amount, kind="sale") for i, amount in enumerate(morning + evening, 1)]
+    books = [BookRecord(9001, day(4), sum(morning)), BookRecord(9002, day(4), sum(evening))]
+
+    proposals = propose(sales, books)
+
+    groups = {p.book_ids: p.statement_ids for p in proposals if p.kind == "many_to_one"}
+    assert groups[(9001,)] == tuple(range(1, 242))
+    assert groups[(9002,)] == tuple(range(242, 472))
+
+
 def test_fee_netted_settlement_matches_the_previous_days_wechat_sales() -> None:
     bank = [StatementRecord(1, day(5), 205505, counterparty="财付通支付科技有限公司", memo="微信结算款")]
     clearing = [

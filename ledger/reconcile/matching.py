@@ -432,17 +432,9 @@ def _find_group(target: _Item, pool: list[_Item]) -> list[_Item] | None:
     total = sum(p.amount_fen for p in pool)
     if total == target.amount_fen:
         return list(pool)
-    same_day = [p for p in pool if p.on == target.on]
-    if len(same_day) >= 2:
-        # A contiguous run in time (one shift's sales; one day's lines): prefix sums, O(n).
-        seen: dict[int, int] = {0: 0}
-        running = 0
-        for j, p in enumerate(same_day, start=1):
-            running += p.amount_fen
-            start = seen.get(running - target.amount_fen)
-            if start is not None and j - start >= 2:
-                return same_day[start:j]
-            seen.setdefault(running, j)
+    run = _find_run(target, [p for p in pool if p.on == target.on])
+    if run is not None:
+        return run
     if len(pool) > MAX_SUBSET:
         pool = sorted(pool, key=lambda p: (abs((p.on - target.on).days), p.id))[:MAX_SUBSET]
     # Every subset of up to 8 lines (247 sums); of 9–12, pairs and triples only (≤ 286 sums): bounded.
@@ -451,6 +443,22 @@ def _find_group(target: _Item, pool: list[_Item]) -> list[_Item] | None:
         for combo in combinations(pool, size):
             if sum(p.amount_fen for p in combo) == target.amount_fen:
                 return list(combo)
+    return None
+
+
+def _find_run(target: _Item, items: list[_Item]) -> list[_Item] | None:
+    """A contiguous run of ``items`` (in file order: one shift's sales, refunds included) summing to
+    ``target``: prefix sums, O(n)."""
+    if len(items) < 2:
+        return None
+    seen: dict[int, int] = {0: 0}
+    running = 0
+    for j, p in enumerate(items, start=1):
+        running += p.amount_fen
+        start = seen.get(running - target.amount_fen)
+        if start is not None and j - start >= 2:
+            return items[start:j]
+        seen.setdefault(running, j)
     return None
 
 
@@ -466,7 +474,13 @@ def _find_pair(target: _Item, pool: list[_Item]) -> list[_Item] | None:
 
 
 def _group_pass(
-    targets: list[_Item], pool: list[_Item], window: int, rejected: frozenset, *, targets_are_statement: bool
+    targets: list[_Item],
+    pool: list[_Item],
+    window: int,
+    rejected: frozenset,
+    *,
+    targets_are_statement: bool,
+    runs: bool = False,
 ) -> list[tuple[_Item, list[_Item]]]:
     pool = sorted(pool, key=lambda p: (p.on, p.id))
     days = [p.on.toordinal() for p in pool]
@@ -486,7 +500,13 @@ def _group_pass(
             and (p.amount_fen > 0) == (t.amount_fen > 0)
             and abs(p.amount_fen) < abs(t.amount_fen)
         ]
-        group = _find_pair(t, candidates) if dense else _find_group(t, candidates)
+        if dense:
+            group = None
+            if runs:  # a shift's voucher line against its sales and refunds of the day, in file order
+                group = _find_run(t, [p for p in pool[lo:hi] if p.id not in used])
+            group = group or _find_pair(t, candidates)
+        else:
+            group = _find_group(t, candidates)
         if group is None:
             continue
         ids = tuple(sorted(p.id for p in group))
@@ -637,7 +657,7 @@ def _propose(
     left_s = [s for s in left_s if s.id not in used_s]
     left_b = [b for b in left_b if b.id not in used_b]
     for target, group in _group_pass(
-        left_b, left_s, options.window_days, options.rejected, targets_are_statement=False
+        left_b, left_s, options.window_days, options.rejected, targets_are_statement=False, runs=True
     ):
         proposals.append(_group_proposal("many_to_one", target, group, target_is_statement=False))
         used_b.add(target.id)
