@@ -6,7 +6,9 @@ requests get past "not found" into the routes' own rules. Every response must:
 
 - never be a 5xx (``not_a_server_error``): an unexpected exception or a raw database error is a bug;
 - match the response schema the OpenAPI declares for its status (``response_schema_conformance``);
-- when it is a 4xx, use the one error shape ``{"error": {"code", "message", "field"}}`` (DESIGN §10).
+- when it is a 4xx, use the one error shape ``{"error": {"code", "message", "field"}}`` (DESIGN §10): the
+  OpenAPI documents every 4xx as ``ErrorBody`` (``ledger.api.errors.document_errors``), and the test also
+  checks the body itself.
 
 Examples are few per operation and role (``EXAMPLES``; about a thousand in all), generated
 deterministically (``derandomize``) and never shrunk, so the run is bounded for CI. The admin also gets

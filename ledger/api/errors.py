@@ -8,12 +8,25 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ledger.errors import Busy, LedgerError
 
 log = logging.getLogger("cunshe")
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="stable, e.g. unbalanced_entry")
+    message: str
+    field: str | None = Field(description="the offending field, e.g. lines[2].credit; null if none")
+
+
+class ErrorBody(BaseModel):
+    """What every 4xx and 5xx answers (a 422 adds ``details``, one per invalid field)."""
+
+    error: ErrorDetail
 
 
 def error_body(code: str, message: str, field: str | None = None, **extra: object) -> dict:
@@ -34,7 +47,39 @@ def field_path(loc: tuple) -> str | None:
     return out or None
 
 
+def document_errors(app: FastAPI) -> None:
+    """Say in the OpenAPI what the handlers below really send: every 4xx (the 422 included, which FastAPI
+    documents as its own ``{"detail": [...]}``) is an ``ErrorBody``."""
+    build = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = build()
+        schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+        doc = ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}")
+        schemas.update(doc.pop("$defs", {}))
+        schemas["ErrorBody"] = doc
+        content = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+        for item in schema.get("paths", {}).values():
+            for method, operation in item.items():
+                if method not in ("get", "put", "post", "patch", "delete"):
+                    continue
+                responses = operation.setdefault("responses", {})
+                if "422" in responses:
+                    responses["422"] = {"description": "Invalid request", "content": content}
+                responses.setdefault(
+                    "4XX", {"description": "Refused (the one error shape)", "content": content}
+                )
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def install(app: FastAPI) -> None:
+    document_errors(app)
+
     @app.exception_handler(LedgerError)
     async def _ledger_error(_request: Request, exc: LedgerError) -> JSONResponse:
         headers = {"Retry-After": "1"} if isinstance(exc, Busy) else None
