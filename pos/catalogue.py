@@ -21,6 +21,7 @@ from ledger.db.models import CHANNELS, Account, JournalLine, Org
 from ledger.errors import Conflict, LedgerError, NotFound, ValidationError
 from ledger.money import format_amount, parse_amount
 from ledger.orgs import counterparty, now
+from ledger.spreadsheets import check_xlsx, safe_text
 from pos.models import (
     TAX_CATEGORIES,
     PosCustomer,
@@ -324,6 +325,7 @@ def read_catalogue_file(data: bytes, filename: str) -> list[dict[str, object]]:
     if filename.lower().endswith((".xlsx", ".xlsm")):
         from openpyxl import load_workbook
 
+        check_xlsx(data)
         wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         sheet = wb.worksheets[0]
         it = sheet.iter_rows(values_only=True)
@@ -369,7 +371,7 @@ def export_catalogue(conn: Connection, org_id: int, fmt: str = "csv") -> bytes:
         buf = io.StringIO()
         writer = csv.DictWriter(buf, fieldnames=CATALOGUE_COLUMNS, lineterminator="\n")
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows({c: safe_text(v) if isinstance(v, str) else v for c, v in r.items()} for r in rows)
         return ("\ufeff" + buf.getvalue()).encode("utf-8")
     if fmt == "xlsx":
         from openpyxl import Workbook
@@ -380,7 +382,7 @@ def export_catalogue(conn: Connection, org_id: int, fmt: str = "csv") -> bytes:
         ws.append(list(CATALOGUE_COLUMNS))
         for r in rows:
             # Text cells: a barcode or a price must never become a float in Excel.
-            ws.append([r[c] for c in CATALOGUE_COLUMNS])
+            ws.append([safe_text(r[c]) if isinstance(r[c], str) else r[c] for c in CATALOGUE_COLUMNS])
         out = io.BytesIO()
         wb.save(out)
         return out.getvalue()

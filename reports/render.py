@@ -40,6 +40,7 @@ from openpyxl.utils import get_column_letter
 
 from ledger.errors import LedgerError
 from ledger.money import amount_in_words, format_amount, format_money
+from ledger.spreadsheets import safe_text
 from reports.report import Column, Report, Table
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[1] / "templates"
@@ -80,7 +81,6 @@ LABELS: dict[str, dict[str, Any]] = {
 }
 
 _CROCKFORD = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", "0123456789ABCDEFGHJKMNPQRSTVWXYZ")
-_FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
 
 class RenderError(LedgerError):
@@ -322,18 +322,13 @@ def render_pdf(report: Report) -> bytes:
 # --- XLSX ---------------------------------------------------------------------------------------------
 
 
-def _safe_text(value: str) -> str:
-    """Neutralise formula injection: text a spreadsheet would run as a formula gets a leading apostrophe."""
-    return "'" + value if value.startswith(_FORMULA_TRIGGERS) else value
-
-
 def _xlsx_value(column: Column, value: object) -> object:
     if value is None:
         return None
     if column.kind == "amount":
         return Decimal(int(value)).scaleb(-2)  # type: ignore[call-overload]  # exact yuan, never a float
     if isinstance(value, str):
-        return _safe_text(value)
+        return safe_text(value)
     return value
 
 
@@ -343,7 +338,7 @@ _WIDTHS = {"label": 40, "amount": 18, "line_no": 6}
 
 def _put_row(sheet: Any, row: int, values: list[object]) -> None:
     for index, value in enumerate(values, start=1):
-        sheet.cell(row, index, _safe_text(value) if isinstance(value, str) else value)
+        sheet.cell(row, index, safe_text(value) if isinstance(value, str) else value)
 
 
 def _write_table(sheet: Any, report: Report, table: Table, labels: dict[str, Any]) -> int:
@@ -395,11 +390,11 @@ def _write_footer(sheet: Any, report: Report, table: Table, labels: dict[str, An
     row += 1
     for total in report.totals:
         row += 1
-        sheet.cell(row, 1, _safe_text(total.label)).font = Font(bold=True)
+        sheet.cell(row, 1, safe_text(total.label)).font = Font(bold=True)
         figure = sheet.cell(row, amount_at, Decimal(total.fen).scaleb(-2))
         figure.number_format = '"¥"#,##0.00'
         words = f"{labels['in_words']}{labels['colon']}{amount_in_words(total.fen)}"
-        sheet.cell(row, amount_at + 1, _safe_text(words))
+        sheet.cell(row, amount_at + 1, safe_text(words))
     row += 2
     _put_row(sheet, row, [f"{role}{labels['colon']}" for role in signatures(report)])
     generated = f"{labels['generated']}{labels['colon']}{_datetime_in(report.generated_at, report.lang)}"

@@ -38,6 +38,7 @@ from typing import Any
 import pandas as pd
 
 from ledger.errors import ValidationError
+from ledger.spreadsheets import check_xlsx
 
 __all__ = [
     "KINDS",
@@ -358,6 +359,11 @@ def _text_rows(text: str, delimiter: str, problems: _Problems) -> list[_Row]:
 
 
 def _workbook_tables(path: Path, kind: str, problems: _Problems) -> list[_Table]:
+    if kind == "xlsx":
+        try:
+            check_xlsx(path)
+        except ValidationError as exc:
+            raise problems.fail(None, None, exc.message) from None
     try:
         sheets = pd.read_excel(
             path,
