@@ -14,11 +14,18 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-from sqlalchemy import Engine
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, text
 
+from ledger.app import create_app
+from ledger.db.engine import make_engine
+from ledger.settings import Settings
+from tests.conftest import build_county, fresh_engine
 from tests.servers import (
     ERROR_STATUSES,
     Call,
@@ -27,6 +34,7 @@ from tests.servers import (
     close_shifts,
     cunshe_verify,
     entries_by_key,
+    entry_body,
     gaps,
     half_sales,
     is_error_shape,
@@ -140,3 +148,39 @@ def test_two_workers_on_one_database_lose_nothing_and_never_answer_a_raw_db_erro
         f"in {elapsed:.1f}s = {len(calls) / elapsed:.0f} writes/s from {len(WRITERS)} clients; "
         f"statuses {dict(statuses)}; errors 0; worker CPU s {sorted(round(v, 1) for v in busy.values())}"
     )
+
+
+@pytest.fixture
+def pg_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    yield from fresh_engine("postgresql", request, tmp_path)
+
+
+def test_a_lock_held_past_the_lock_timeout_is_a_503_with_retry_after_and_the_retry_posts(
+    pg_engine: Engine,
+) -> None:
+    """PostgreSQL: another transaction holds the company's books row (as a long posting would). With a
+    lock timeout on the app's connections, the post retries inside, then answers 503 + Retry-After in the
+    error shape, writing nothing; the same key once the lock is gone posts the entry with the next voucher."""
+    engine = pg_engine
+    county = build_county(engine)
+    company = county.ids["company"]
+    url = url_of(engine) + "?options=-c%20lock_timeout%3D200"
+    app_engine = make_engine(url)
+    app = create_app(Settings(database_url=url), engine=app_engine)
+    headers = {**county.auth("officer"), "Idempotency-Key": "held-lock-1"}
+    body = entry_body(1)
+    with TestClient(app) as client, engine.connect() as holder:
+        with holder.begin():
+            holder.execute(
+                text("SELECT last_seq FROM book_state WHERE org_id = :org FOR UPDATE"), {"org": company}
+            )
+            refused = client.post(f"/api/v1/orgs/{company}/entries", json=body, headers=headers)
+        assert refused.status_code == 503, refused.text
+        assert int(refused.headers["retry-after"]) >= 1
+        assert is_error_shape(refused.json()) and refused.json()["error"]["code"] == "busy"
+        posted = client.post(f"/api/v1/orgs/{company}/entries", json=body, headers=headers)
+        assert posted.status_code == 201, posted.text
+        assert posted.json()["voucher_no"].endswith("-0001")
+    app_engine.dispose()
+    assert entries_by_key(engine, company) == {"held-lock-1": [posted.json()["id"]]}
+    assert gaps(engine) == []
