@@ -290,6 +290,32 @@ def new_sale(shop: Shop, cashier: str) -> Call:
     return Call("sale", cashier, "/api/v1/pos/sales", new_key(f"sale-{cashier}"), sale_body(shop, cashier, n))
 
 
+def new_batch(shop: Shop, cashier: str, size: int = 5) -> Call:
+    """An offline till's queue: ``size`` sales, each with its own key, in one ``sales:batch`` request."""
+    sales = []
+    for _ in range(size):
+        n = next(_seq)
+        sales.append({**sale_body(shop, cashier, n), "idempotency_key": new_key(f"batch-{cashier}")})
+    return Call("batch", cashier, "/api/v1/pos/sales:batch", new_key(f"batch-{cashier}"), {"sales": sales})
+
+
+def new_call(shop: Shop, kind: str, who: str) -> Call:
+    return {"sale": new_sale, "batch": new_batch, "entry": new_entry}[kind](shop, who)
+
+
+def expected_sales(calls: list[Call]) -> dict[tuple[int, str], int]:
+    """(store, key) → the sale id each acknowledged sale, or sale of a batch, was given."""
+    out = {}
+    for call in calls:
+        if call.kind == "sale" and call.answer:
+            out[(call.body["store_id"], call.key)] = call.answer["id"]
+        elif call.kind == "batch" and call.answer:
+            for sent, result in zip(call.body["sales"], call.answer["results"], strict=True):
+                assert result["status"] in ("created", "duplicate"), result
+                out[(sent["store_id"], sent["idempotency_key"])] = result["sale"]["id"]
+    return out
+
+
 def new_entry(shop: Shop, who: str = "officer") -> Call:
     n = next(_seq)
     path = f"/api/v1/orgs/{shop.company}/entries"
