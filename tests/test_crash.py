@@ -1,13 +1,14 @@
 """Crash and restart: the real server is SIGKILLed in the middle of a load of sales and journal entries.
 
-Each round, cashiers on two stores and an officer post through ``cunshe serve`` from threads; once enough
-have been answered, the server's whole process group is killed with SIGKILL while requests are in flight.
-The server is started again and every write whose outcome the client never learned is sent again with
-the same idempotency key. At the end the shifts close through the API and ``cunshe verify`` runs. The
-promise under test (DESIGN §3): a 2xx means committed — every acknowledged sale and entry is there exactly
-once under the id it was given; a write that was not acknowledged is either wholly there (its retry
-answers 200 with the original) or not at all (its retry creates it, 201); no sale is half written;
-voucher and receipt numbers stay gapless; the hash chains and trial balances verify.
+Each round, cashiers on two stores (one of them also sending an offline till's batches) and an officer
+post through ``cunshe serve`` from threads; once enough have been answered, the server's whole process
+group is killed with SIGKILL while requests are in flight. The server is started again and every request
+whose outcome the client never learned is sent again with the same idempotency keys. At the end the
+shifts close through the API and ``cunshe verify`` runs. The promise under test (DESIGN §3): a 2xx means
+committed — every acknowledged sale and entry is there exactly once under the id it was given; a write
+that was not acknowledged is either wholly there (its retry replays the original) or not at all (its
+retry creates it); no sale is half written, and stock is relieved once per sale; voucher and receipt
+numbers stay gapless; the hash chains and trial balances verify.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ WRITERS = [
     ("sale", "cashier"),
     ("sale", "cashier"),
     ("sale", "cashier2"),
-    ("batch", "cashier2"),
+    ("batch", "cashier2"),  # five sales a request
     ("entry", "officer"),
 ]
 KILL_AFTER = (25, 60)  # acknowledged writes in the round before the kill (drawn per round)
