@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-from contextlib import contextmanager
 from importlib import import_module
 from pathlib import Path
 from typing import Annotated
@@ -17,6 +16,7 @@ from ledger.db.engine import make_engine, read_tx, run_write
 from ledger.db.migrate import upgrade
 from ledger.errors import LedgerError
 from ledger.modules import present
+from ledger.progress import progress
 from ledger.settings import get_settings
 
 app = typer.Typer(
@@ -84,7 +84,6 @@ def serve(
     db: DbOption = None,
 ) -> None:
     """Serve the API and the web pages (uvicorn)."""
-    import os
 
     import uvicorn
 
@@ -214,9 +213,11 @@ def post(
         with read_tx(engine) as conn:
             drafts = read_entries_file(conn, file)
         posted = 0
-        for start in range(0, len(drafts), batch):
-            chunk = drafts[start : start + batch]
-            posted += sum(p.created for p in run_write(engine, lambda c, ch=chunk: post_entries(c, ch)))
+        with progress("posting entries", total=len(drafts)) as bar:
+            for start in range(0, len(drafts), batch):
+                chunk = drafts[start : start + batch]
+                posted += sum(p.created for p in run_write(engine, lambda c, ch=chunk: post_entries(c, ch)))
+                bar.advance(len(chunk))
     except LedgerError as exc:
         fail(exc)
     typer.echo(f"posted {posted} entries ({len(drafts) - posted} already there)")
@@ -290,9 +291,9 @@ def demo(
     engine = engine_for(db)
     upgrade(engine)
     if is_empty(engine):
-        with progress_bar() as say:
+        with progress("building the demo county") as bar:
             result = build_demo(
-                engine, year=year, seed=seed, scale=scale, statements_dir=statements_dir, progress=say
+                engine, year=year, seed=seed, scale=scale, statements_dir=statements_dir, progress=bar.note
             )
         for note in result.notes:
             typer.echo(note)
@@ -305,19 +306,6 @@ def demo(
     else:
         typer.echo("database already holds books; demo not loaded again")
     typer.echo(logins_text(seed))
-
-
-@contextmanager
-def progress_bar():  # type: ignore[no-untyped-def]
-    """A rich status line on a terminal; silent when piped or under CI."""
-    if not sys.stderr.isatty() or os.environ.get("CI"):
-        yield lambda _msg: None
-        return
-    from rich.console import Console
-
-    console = Console(stderr=True)
-    with console.status("building…") as status:
-        yield lambda msg: status.update(f"building: {msg}")
 
 
 @app.command("trial-balance")

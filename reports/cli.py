@@ -19,6 +19,7 @@ import typer
 from ledger.db.engine import make_engine, read_tx
 from ledger.errors import LedgerError
 from ledger.orgs import org_by_code
+from ledger.progress import progress
 from ledger.settings import get_settings
 from reports.builders_base import parse_report_period
 from reports.builders_batch import batch_orgs, render_batch, render_report
@@ -114,7 +115,8 @@ def report_batch_cmd(
             root = org_by_code(conn, org)
             org_ids = batch_orgs(conn, name, root.id, standard)
         started = time.perf_counter()
-        result = render_batch(url, name, org_ids, report_period, format, lang=lang)  # type: ignore[arg-type]
+        with progress(f"rendering {name} for {len(org_ids)} orgs on all cores"):
+            result = render_batch(url, name, org_ids, report_period, format, lang=lang)  # type: ignore[arg-type]
     except LedgerError as exc:
         _fail(exc)
     target = out or Path(f"{org}-{name}-{report_period.slug()}.zip")

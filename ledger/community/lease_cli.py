@@ -13,6 +13,7 @@ from ledger.db.engine import make_engine, read_tx, run_write
 from ledger.errors import LedgerError, ValidationError
 from ledger.money import format_amount
 from ledger.orgs import org_by_code
+from ledger.progress import progress
 from ledger.settings import get_settings
 
 app = typer.Typer(
@@ -59,15 +60,26 @@ def accrue(
     db: DbOption = None,
 ) -> None:
     """Post every contract-month's rent through a month (idempotent: safe to rerun and to run twice)."""
+    engine = engine_for(db)
+    posted = replayed = amount = 0
     try:
-        result = run_write(
-            engine_for(db), lambda conn: leases.accrue_leases(conn, orgs_of(conn, org, street), through)
-        )
+        with read_tx(engine) as conn:
+            org_ids = orgs_of(conn, org, street)
+        # One transaction per org: each is idempotent, so a rerun after an interruption finishes the rest.
+        with progress(f"accruing rent through {through}", total=len(org_ids)) as bar:
+            for org_id in org_ids:
+                result = run_write(engine, lambda conn, o=org_id: leases.accrue_leases(conn, [o], through))
+                posted, replayed, amount = (
+                    posted + result.posted,
+                    replayed + result.replayed,
+                    amount + result.amount_fen,
+                )
+                bar.advance()
     except LedgerError as exc:
         fail(exc)
     typer.echo(
-        f"accrued {result.posted} contract-months through {through}: {format_amount(result.amount_fen)}"
-        + (f" ({result.replayed} already posted)" if result.replayed else "")
+        f"accrued {posted} contract-months through {through}: {format_amount(amount)}"
+        + (f" ({replayed} already posted)" if replayed else "")
     )
 
 

@@ -19,6 +19,7 @@ from ledger.db.engine import make_engine, read_tx, run_write
 from ledger.errors import LedgerError
 from ledger.money import format_amount
 from ledger.orgs import get_org, org_by_code
+from ledger.progress import progress
 from ledger.reconcile import matching, outputs, store
 from ledger.reconcile.importers import parse_statement
 from ledger.settings import get_settings
@@ -66,7 +67,8 @@ def import_statement_cmd(
     """Import a bank / WeChat Pay / Alipay statement file: every line or none; known lines are skipped."""
     engine = _engine(db)
     try:
-        parsed = parse_statement(file, source, encoding=encoding)
+        with progress(f"reading {file.name}"):
+            parsed = parse_statement(file, source, encoding=encoding)
         sha256 = hashlib.sha256(file.read_bytes()).hexdigest()
 
         def work(conn):  # type: ignore[no-untyped-def]
