@@ -513,9 +513,7 @@ def run_supermarkets(engine: Engine, tree: DemoTree, year: int, seed: int, scale
                 document_no=f"{street}股字〔{year}〕1号",
             )
             execute_plan(conn, plan_id)
-            out.notes.append(
-                f"{street}: 营业收入 and 净利润 {format_amount(target)} distributed by plan {plan_id}"
-            )
+            out.notes.append(f"{street}: 净利润 {format_amount(target)}, distributed by plan {plan_id}")
     sales = sum(p.sales for p in plans)
     refunds = sum(p.refunds for p in plans)
     out.notes.append(
