@@ -46,6 +46,8 @@ from tests.servers import Shop, entry_body, is_error_shape, new_key, sale_body, 
 # Examples per operation for each role (None: no credentials at all); a cashier's own routes get more.
 EXAMPLES: dict[str | None, int] = {"admin": 4, "officer": 2, "community": 1, "cashier": 1, None: 1}
 CASHIER_POS_EXAMPLES = 3
+# A deeper run by hand: CUNSHE_FUZZ_SCALE=10 multiplies every budget above.
+SCALE = float(os.environ.get("CUNSHE_FUZZ_SCALE", "1"))
 CHECKS = [not_a_server_error, response_schema_conformance]
 
 # Operations that fail for a reason not fixed here: label → reason (xfail, strict).
@@ -131,10 +133,6 @@ def steer(case: Any, ids: dict[str, list[Any]], data: st.DataObject) -> None:
             case.path_parameters[name] = data.draw(st.sampled_from(pool), label=name)
 
 
-# A deeper run by hand: CUNSHE_FUZZ_SCALE=10 multiplies every budget above.
-SCALE = float(os.environ.get("CUNSHE_FUZZ_SCALE", "1"))
-
-
 def examples(role: str | None, label: str) -> int:
     if role == "cashier" and label.split(" ", 1)[1].startswith("/api/v1/pos/"):
         return round(CASHIER_POS_EXAMPLES * SCALE)
@@ -197,3 +195,26 @@ def test_a_number_beyond_64_bits_is_refused_in_the_error_shape_not_a_500(
     r = client.request(method, path.format(huge=2**90), json=body, headers=county.auth("admin"))
     assert r.status_code in (404, 422), r.text
     assert is_error_shape(r.json())
+
+
+def test_a_second_member_or_vat_threshold_of_the_same_key_is_a_409_not_a_500(
+    client: TestClient, county: County
+) -> None:
+    """Found by a deeper fuzz run (CUNSHE_FUZZ_SCALE=25): the unique key raised a raw IntegrityError."""
+    h = county.auth("admin")
+    for url, body, field_name in [
+        (
+            f"/api/v1/orgs/{county.ids['dingzikou']}/members",
+            {"member": "第1居民小组", "shares": 100},
+            "member",
+        ),
+        (
+            f"/api/v1/orgs/{county.ids['company']}/vat-thresholds",
+            {"effective_from": "2025-01-01", "quarterly_threshold": "300000.00"},
+            "effective_from",
+        ),
+    ]:
+        assert client.post(url, json=body, headers=h).status_code == 201
+        again = client.post(url, json=body, headers=h)
+        assert again.status_code == 409, again.text
+        assert is_error_shape(again.json()) and again.json()["error"]["field"] == field_name

@@ -65,6 +65,9 @@ def add_member(conn: Connection, org_id: int, *, member: str, shares: int) -> in
         raise ValidationError("name the member", field="member")
     if not isinstance(shares, int) or shares < 0:
         raise ValidationError("shares are a whole number, zero or more", field="shares")
+    taken = select(member_t.c.id).where(member_t.c.org_id == org_id, member_t.c.member == member.strip())
+    if conn.execute(taken).first() is not None:
+        raise Conflict(f"{member.strip()} is already a member", field="member")
     cp = counterparty(conn, org_id, "member", member.strip())
     return conn.execute(
         insert(member_t)

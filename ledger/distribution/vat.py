@@ -27,7 +27,7 @@ from sqlalchemy import Connection, func, insert, select
 from ledger.db.models import Account, JournalEntry, JournalLine
 from ledger.distribution.accounts import chart_for
 from ledger.distribution.models import VatThreshold
-from ledger.errors import ValidationError
+from ledger.errors import Conflict, ValidationError
 from ledger.periods import period_bounds
 from ledger.posting import Draft, Line, post_entry
 
@@ -71,6 +71,11 @@ def set_threshold(
     chart_for(conn, org_id)
     if not isinstance(quarterly_threshold_fen, int) or quarterly_threshold_fen < 0:
         raise ValidationError("the threshold is zero or more fen", field="quarterly_threshold")
+    taken = select(threshold_t.c.id).where(
+        threshold_t.c.org_id == org_id, threshold_t.c.effective_from == effective_from
+    )
+    if conn.execute(taken).first() is not None:
+        raise Conflict(f"a threshold already takes effect on {effective_from}", field="effective_from")
     return conn.execute(
         insert(threshold_t)
         .values(
