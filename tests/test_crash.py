@@ -13,6 +13,7 @@ numbers stay gapless; the hash chains and trial balances verify.
 
 from __future__ import annotations
 
+import os
 import random
 import threading
 import time
@@ -39,7 +40,8 @@ from tests.servers import (
     url_of,
 )
 
-ROUNDS = 2  # kills per database; the server starts ROUNDS + 1 times
+# Kills per database (the server starts ROUNDS + 1 times); CUNSHE_CRASH_ROUNDS=10 for a longer run by hand.
+ROUNDS = int(os.environ.get("CUNSHE_CRASH_ROUNDS", "2"))
 WRITERS = [
     ("sale", "cashier"),
     ("sale", "cashier"),
