@@ -19,6 +19,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import cached_property
+from operator import itemgetter
 
 from sqlalchemy import Connection, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -88,7 +89,7 @@ class Draft:
     link_id: str | None = None
     reverses_id: int | None = None
 
-    @property
+    @cached_property
     def period(self) -> str:
         return period_of(self.entry_date)
 
@@ -416,7 +417,8 @@ def _insert_rows(conn: Connection, table, rows: list[dict]) -> None:  # type: ig
             if "entry_date" in row:
                 row["entry_date"] = row["entry_date"].isoformat()
                 row["created_at"] = row["created_at"].astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-    conn.exec_driver_sql(sql, [tuple(row[c] for c in columns) for row in rows])
+    values = itemgetter(*columns)
+    conn.exec_driver_sql(sql, [values(row) for row in rows])
 
 
 def _add_turnover(conn: Connection, line_rows: list[dict]) -> None:
