@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from ledger.errors import Busy
@@ -39,7 +39,7 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         engine = create_engine(
             url,
             echo=echo,
-            connect_args={"timeout": 30, "check_same_thread": False, "isolation_level": None},
+            connect_args={"timeout": 10, "check_same_thread": False, "isolation_level": None},
         )
 
         @event.listens_for(engine, "connect")
@@ -48,7 +48,7 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute("PRAGMA busy_timeout=10000")  # x 5 attempts in run_write, then a 503 with Retry-After
             # The books outgrow SQLite's default 2 MB page cache quickly; posting then slows as they grow.
             cur.execute("PRAGMA cache_size=-131072")  # 128 MB, allocated only as pages are read
             cur.execute("PRAGMA mmap_size=1073741824")
@@ -61,7 +61,18 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             conn.exec_driver_sql(f"BEGIN {mode}")
 
         return engine
-    return create_engine(url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    # A writer blocked on a row lock gives up after 10 s (SQLSTATE 55P03), which run_write retries and then
+    # answers 503 + Retry-After, instead of waiting for ever behind a stuck transaction.
+    # (a DATABASE_URL that sets ``?options=…`` itself keeps its own settings).
+    own_options = "options" in make_url(url).query
+    return create_engine(
+        url,
+        echo=echo,
+        pool_size=10,
+        max_overflow=20,
+        pool_pre_ping=True,
+        connect_args={} if own_options else {"options": "-c lock_timeout=10000"},
+    )
 
 
 def is_sqlite(engine_or_conn: Engine | Connection) -> bool:
