@@ -11,7 +11,6 @@ import os
 import re
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 
 import openpyxl
 import pandas as pd
@@ -23,8 +22,8 @@ from reports import render
 from reports.render import RenderError, render_html, render_pdf, render_xlsx, short_code, to_json
 from reports.report import Column, Report, Table, Total
 from reports.statements import compute_statement, statement_report
+from tests.goldens import GOLDEN, normalised
 
-GOLDEN = Path(__file__).parent / "golden"
 CHAIN_HEAD = "3f2a9c07d1e84b5a" + "0" * 47 + "1"
 COMPANY_NAME = "和平街道村社合股联营集体经济公司"
 GENERATED = datetime(2025, 4, 1, 1, 30, tzinfo=UTC)
@@ -234,10 +233,6 @@ def test_this_machine_subsets_fonts_with_harfbuzz() -> None:
 # --- HTML ---------------------------------------------------------------------------------------------
 
 
-def _normalised(html: str) -> str:
-    return re.sub(r"(生成时间：|Generated: )[^<]*", r"\1<generated>", html)
-
-
 @pytest.mark.parametrize(
     ("name", "build"),
     [
@@ -247,7 +242,7 @@ def _normalised(html: str) -> str:
     ],
 )
 def test_statement_html_matches_golden(name: str, build) -> None:  # type: ignore[no-untyped-def]
-    html = _normalised(render_html(build()))
+    html = normalised(render_html(build()))
     golden = GOLDEN / name
     if os.environ.get("UPDATE_GOLDEN") == "1":
         GOLDEN.mkdir(exist_ok=True)
@@ -258,7 +253,7 @@ def test_statement_html_matches_golden(name: str, build) -> None:  # type: ignor
 def test_generated_time_does_not_change_the_golden_or_the_short_code() -> None:
     later = company_balance_sheet()
     object.__setattr__(later, "generated_at", datetime(2026, 1, 1, tzinfo=UTC))
-    assert _normalised(render_html(later)) == _normalised(render_html(company_balance_sheet()))
+    assert normalised(render_html(later)) == normalised(render_html(company_balance_sheet()))
     assert short_code(later) == short_code(company_balance_sheet())
 
 

@@ -8,9 +8,7 @@ short code that fingerprints it are normalised; so is the chart's SVG payload (t
 from __future__ import annotations
 
 import os
-import re
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
@@ -19,9 +17,9 @@ from reports.builders_base import ReportPeriod
 from reports.registry import build_report
 from reports.render import render_html
 from tests.conftest import County
+from tests.goldens import GOLDEN, normalised
 from tests.test_reports_books import post_community_workflows, post_community_year, post_company_quarter
 
-GOLDEN = Path(__file__).parent / "golden"
 GENERATED = datetime(2026, 1, 5, 2, 0, tzinfo=UTC)
 YEAR = ReportPeriod("2025-01", "2025-12")
 Q1 = ReportPeriod("2025-01", "2025-03")
@@ -47,12 +45,6 @@ CASES = [
     ("brokerage", "huahuaqiao", Q1, {}, None, "zh"),
     ("welfare-funds", "huahuaqiao", Q1, {}, None, "zh"),
 ]
-
-
-def normalised(html: str) -> str:
-    html = re.sub(r"(校验：|Verification: )[0-9a-f]{16}", r"\1<chain-head>", html)
-    html = re.sub(r"(短码 |short code )[0-9A-Z]{8}", r"\1<code>", html)
-    return re.sub(r"data:image/svg\+xml;base64,[A-Za-z0-9+/=]+", "data:image/svg+xml;base64,<chart>", html)
 
 
 @pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
