@@ -670,3 +670,119 @@ def test_every_source_has_a_column_table() -> None:
     assert set(layouts) == set(SOURCES)
     for layout in layouts.values():
         assert layout.required and all(role in layout.columns for role in layout.required)
+
+
+# --------------------------------------------------------------------------------------------------------
+# The plain-cell lane of bank files: column by column, the same lines as the per-cell path
+
+
+_MIXED_BANK = (
+    "交易日期,交易时间,收入,支出,余额,对方户名,摘要,备注,流水号\n"
+    "2024-03-01 09:00:00,,100.00,,1000.00,甲,往来款,,A001\n"  # plain
+    '2024-03-01 09:05:00,,"¥2,000.50",,3000.50,乙,货款,货款,A002\n'  # ¥
+    "2024-03-02 00:00:00,10:15:30,,+10.00,2990.50,丙,汇划手续费,,A003\n"  # midnight + a time column, "+"
+    "2024-03-02 11:00:00,,１２.００,,3002.50,丁,存入,,A004\n"  # full-width digits
+    "2024-03-03,,5,,-,,利息,,A005\n"  # date only, no decimals, "-" balance
+    "2024-03-04 08:00:00,,,-7.25,2995.25,戊,财付通,退款,A006\n"  # a signed debit
+    "2024/03/05 08:00:00,,0.00,3.00,2992.25,,转账,,A007\n"  # slashes, a zero credit beside the debit
+    "2024-03-06 08:00:00,,1.00,,2993.25,己,微信结算款,,A008\n"  # plain
+    "合计,,,,,,,,\n"
+)
+
+
+def _without_plain_lane(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(importers, "_plain_bank_drafts", lambda ctx: {})
+
+
+@pytest.mark.parametrize("layout", BANK_LAYOUTS)
+def test_bank_plain_lane_reads_each_layout_as_the_per_cell_path(
+    tmp_path: Path, layout: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write_bank_csv(tmp_path / f"{layout}.csv", sample_bank_txns(range(1, 11)), layout=layout)
+    fast = parse_statement(path)
+
+    _without_plain_lane(monkeypatch)
+
+    assert parse_statement(path) == fast
+
+
+def test_bank_plain_lane_leaves_every_unusual_row_to_the_per_cell_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "mixed.csv"
+    path.write_text(_MIXED_BANK, encoding="utf-8")
+    fast = parse_statement(path)
+    layout = importers._layouts()["bank"]
+    table = next(importers._tables(path, None, importers._Problems(path.name)))
+    header, _ = importers._find_header(table, layout)
+    assert header is not None
+    body = importers._split_body(table, header, layout, importers._Problems(path.name))
+    plain = importers._plain_bank_drafts(
+        importers._Context(layout, table, header, body, importers._Problems(path.name))
+    )
+
+    _without_plain_lane(monkeypatch)
+
+    assert sorted(plain) == [0, 5, 7]  # the plain rows, a signed debit among them
+    assert parse_statement(path) == fast
+    assert [(line.amount_fen, line.balance_fen) for line in fast.lines] == [
+        (10000, 100000),
+        (200050, 300050),
+        (-1000, 299050),
+        (1200, 300250),
+        (500, None),
+        (-725, 299525),
+        (-300, 299225),
+        (100, 299325),
+    ]
+    assert fast.lines[2].occurred_at == datetime(2024, 3, 2, 10, 15, 30)
+
+
+def test_bank_problems_are_the_same_whichever_lane_a_row_takes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "bad.csv"
+    bad = _MIXED_BANK.replace("2024-03-06 08:00:00", "2024-02-30 08:00:00").replace(",100.00,", ",100.005,")
+    path.write_text(bad.replace(",0.00,3.00,", ",2.00,3.00,"), encoding="utf-8")
+    fast = parse_error(path)
+
+    _without_plain_lane(monkeypatch)
+
+    slow = parse_error(path)
+    assert str(fast) == str(slow) and fast.problems == slow.problems
+    assert [(p["line"], p["column"]) for p in fast.problems] == [(2, "收入"), (8, None), (9, "交易日期")]
+
+
+@given(st.integers(min_value=-(10**15) + 1, max_value=10**15 - 1), st.booleans(), st.booleans())
+def test_plain_amounts_are_read_to_the_fen_the_per_cell_path_reads(
+    fen: int, thousands: bool, plus: bool
+) -> None:
+    printed = f"{Decimal(fen) / 100:{'+' if plus else ''}{',' if thousands else ''}.2f}"
+
+    [plain] = importers._plain_fen([printed])
+
+    assert plain is importers._IRREGULAR if plus and fen >= 0 else plain == fen
+
+
+@given(st.text(alphabet="0123456789,.-+ ¥元１", max_size=22))
+def test_a_cell_the_plain_lane_takes_is_one_the_per_cell_path_reads_alike(printed: str) -> None:
+    [plain] = importers._plain_fen([printed])
+
+    if plain is importers._IRREGULAR:
+        return
+    if plain is None:
+        assert printed in importers._EMPTY_AMOUNTS
+        return
+    value = importers._parse_decimal(printed)
+    assert value is not None and not importers._has_sub_fen(value) and importers._to_fen(value) == plain
+
+
+@given(st.datetimes(min_value=datetime(1980, 1, 1), max_value=datetime(2300, 12, 31)).map(str))
+def test_plain_times_are_read_as_the_per_cell_path_reads_them(printed: str) -> None:
+    [plain] = importers._plain_times([printed[:19]])
+
+    parsed = importers._parse_datetime(printed[:19])
+    if plain is not importers._IRREGULAR:
+        assert parsed is not None and parsed[0] == plain and parsed[0].time() != datetime.min.time()
+    elif parsed is not None:
+        assert not 1990 <= parsed[0].year <= 2200 or parsed[0].time() == datetime.min.time()

@@ -28,7 +28,6 @@ the proposal (``ledger.reconcile.models``); it posts entries only through ``post
 
 from __future__ import annotations
 
-import gc
 import json
 import re
 import tomllib
@@ -51,6 +50,7 @@ from ledger.money import format_amount
 from ledger.orgs import get_org, now, require_books
 from ledger.periods import parse_period, period_bounds
 from ledger.posting import Draft, Line, Posted, post_entries
+from ledger.reconcile.importers import gc_paused
 from ledger.reconcile.models import ReconcileMatch, ReconcileMatchItem, StatementAccount, StatementLineRow
 from ledger.reconcile.store import get_statement_account, large_page_cache
 from ledger.verify import Problem, register_check
@@ -625,13 +625,8 @@ def propose(
 ) -> list[Proposal]:
     """Every proposal for these unmatched statement lines and ledger lines; no line in two proposals."""
     options = options or MatchOptions()
-    collecting = gc.isenabled()
-    gc.disable()  # 10⁵ small records and tuples: the cyclic collector would cost more than the matching
-    try:
+    with gc_paused():  # 10⁵ small records and tuples: the cyclic collector would cost more than the matching
         return _propose(stmts, books, clearing, options)
-    finally:
-        if collecting:
-            gc.enable()
 
 
 def _propose(
