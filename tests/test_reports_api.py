@@ -6,8 +6,10 @@ existence does not leak); an officer reads its street's orgs and roll-ups, not a
 
 from __future__ import annotations
 
+import gc
 import io
 import json
+import os
 import re
 import zipfile
 from decimal import Decimal
@@ -21,6 +23,8 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from ledger.money import amount_in_words
+from reports.builders_base import ReportPeriod
+from reports.builders_batch import pool, render_batch, worker_pids
 from reports.cli import app as reports_cli
 from tests.conftest import County
 from tests.test_reports_books import COMMUNITY_NET, post_community_year, post_company_quarter
@@ -172,6 +176,23 @@ def test_batch_zips_one_statement_per_org_of_the_street(client: TestClient, book
     totals = {n: json.loads(archive.read(n))["totals"][0]["amount"] for n in names}
     assert totals["dingzikou-income-statement-2025.json"] == "125500.00"
     assert response.headers["x-report-errors"] == "0"
+
+
+@sqlite_only
+def test_batch_pdfs_come_from_warm_workers_and_are_stored_not_deflated_again(books: County) -> None:
+    """Every worker has warmed and frozen its heap before the pool is handed out; PDFs, compressed
+    already, go into the zip as they are."""
+    executor = pool()
+    assert len(worker_pids()) == (os.cpu_count() or 1)
+    assert all(f.result() > 0 for f in [executor.submit(gc.get_freeze_count) for _ in range(4)])
+    db = books.engine.url.render_as_string(hide_password=False)
+    orgs = [books.ids["dingzikou"], books.ids["huahuaqiao"]]
+    result = render_batch(db, "income-statement", orgs, ReportPeriod("2025-01", "2025-12"), "pdf")
+    archive = zipfile.ZipFile(io.BytesIO(result.zip_bytes))
+    assert result.files == ("dingzikou-income-statement-2025.pdf", "huahuaqiao-income-statement-2025.pdf")
+    for info in archive.infolist():
+        assert info.compress_type == zipfile.ZIP_STORED
+        assert archive.read(info).startswith(b"%PDF")
 
 
 @sqlite_only
