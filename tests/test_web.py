@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
+from sqlalchemy import Engine
 
 from ledger.db.engine import write_tx
 from ledger.periods import closed_through
@@ -204,8 +205,8 @@ def test_five_failed_logins_lock_that_username_from_that_address(county: County,
     assert other.status_code == 200
 
 
-def test_the_throttle_forgets_failures_older_than_its_window() -> None:
-    throttle = LoginThrottle(max_failures=5, window=900)
+def test_the_throttle_forgets_failures_older_than_its_window(engine: Engine) -> None:
+    throttle = LoginThrottle(engine, max_failures=5, window=900)
     for i in range(5):
         throttle.failed("Officer", "10.0.0.1", now=1000 + i)
     with pytest.raises(TooManyAttempts):

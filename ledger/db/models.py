@@ -22,6 +22,9 @@ Read this page to know the model:
   balance reads one snapshot plus the months after it, not the whole history.
 * ``user_account`` / ``api_token``: roles and scopes of DESIGN §9; tokens and passwords are stored hashed.
 * ``audit_log``: who did what, when and from where; append-only like the journal.
+* ``web_login_failure`` / ``web_session_revoked``: the web workbench's login throttle and logout deny list
+  (``ledger.web.security``, ``ledger.web.session``), in the database so every worker process and every
+  restart sees the same record; rows older than their window or expiry are pruned as new ones arrive.
 
 All money columns are integer fen (``*_fen``, BIGINT).
 """
@@ -314,3 +317,27 @@ class IdempotencyRecord(SQLModel, table=True):
     status_code: int
     response_body: str
     created_at: datetime
+
+
+class WebLoginFailure(SQLModel, table=True):
+    """One failed web login for a username (case-folded) from an address, at ``failed_at`` (epoch seconds)."""
+
+    __tablename__ = "web_login_failure"
+    __table_args__ = (
+        Index("ix_web_login_failure_who", "username", "addr", "failed_at"),
+        Index("ix_web_login_failure_at", "failed_at"),
+    )
+
+    id: int | None = Field(default=None, sa_column=Column(BigId, primary_key=True, autoincrement=True))
+    username: str
+    addr: str
+    failed_at: float
+
+
+class WebSessionRevoked(SQLModel, table=True):
+    """A logged-out web session id, refused until ``expires_at`` (epoch seconds), when its cookie expires."""
+
+    __tablename__ = "web_session_revoked"
+
+    sid: str = Field(primary_key=True, max_length=64)
+    expires_at: float = Field(index=True)

@@ -8,22 +8,26 @@
   Referrer-Policy, and ``Cache-Control: no-store`` (pages show books).
 - **Throttling**: after ``MAX_FAILURES`` failed logins for one username from one address within
   ``WINDOW_SECONDS``, further attempts are refused with 429 until the oldest failure leaves the window,
-  before any password is checked. The record is **in-process** (one per app, on ``app.state``): it resets
-  when the server restarts and is not shared between worker processes — the deployment is one process
-  per county (DESIGN §11); a multi-process deployment would keep it in the database instead.
+  before any password is checked. The failures are rows of ``web_login_failure`` in the books' own
+  database, so every worker process (``cunshe serve --workers N``) counts the same failures and a restart
+  forgets none; rows older than the window are pruned as new failures arrive. Two workers checking the
+  same pair at the same instant may both let one more guess through: the limit is a brake, not a count.
 """
 
 from __future__ import annotations
 
 import hmac
-import threading
 import time
-from collections import deque
 
+from sqlalchemy import ColumnElement, Connection, Engine, and_, delete, insert, select
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ledger.db.engine import read_tx, run_write
+from ledger.db.models import WebLoginFailure
 from ledger.errors import LedgerError
+
+failure_t = WebLoginFailure.__table__
 
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
@@ -80,54 +84,58 @@ def add_security_headers(response: Response) -> None:
 
 
 class LoginThrottle:
-    """Failed logins per (username, address), remembered for ``window`` seconds, in this process."""
+    """Failed logins per (username, address), remembered for ``window`` seconds in the database."""
 
-    def __init__(self, max_failures: int = MAX_FAILURES, window: float = WINDOW_SECONDS) -> None:
+    def __init__(
+        self, engine: Engine, max_failures: int = MAX_FAILURES, window: float = WINDOW_SECONDS
+    ) -> None:
+        self.engine = engine
         self.max_failures = max_failures
         self.window = window
-        self._lock = threading.Lock()
-        self._failures: dict[tuple[str, str], deque[float]] = {}
 
     @staticmethod
     def _key(username: str, addr: str | None) -> tuple[str, str]:
         return (username.strip().casefold(), addr or "?")
 
-    def _recent(self, key: tuple[str, str], now: float) -> deque[float]:
-        times = self._failures.get(key, deque())
-        while times and times[0] <= now - self.window:
-            times.popleft()
-        return times
+    def _pair(self, username: str, addr: str | None) -> ColumnElement[bool]:
+        name, where = self._key(username, addr)
+        return and_(failure_t.c.username == name, failure_t.c.addr == where)
 
     def check(self, username: str, addr: str | None, *, now: float | None = None) -> None:
         """Raise ``TooManyAttempts`` while the pair has ``max_failures`` failures inside the window."""
         now = time.time() if now is None else now
-        key = self._key(username, addr)
-        with self._lock:
-            times = self._recent(key, now)
-            if not times:
-                self._failures.pop(key, None)
-            if len(times) >= self.max_failures:
-                wait = int(times[0] + self.window - now) + 1
-                raise TooManyAttempts(f"too many failed logins; try again in {wait // 60 + 1} min", wait)
+        with read_tx(self.engine) as conn:
+            times = list(
+                conn.execute(
+                    select(failure_t.c.failed_at)
+                    .where(self._pair(username, addr), failure_t.c.failed_at > now - self.window)
+                    .order_by(failure_t.c.failed_at.desc())
+                    .limit(self.max_failures)
+                ).scalars()
+            )
+        if len(times) >= self.max_failures:
+            oldest = times[-1]  # of the latest max_failures: when it leaves the window, one more try
+            wait = int(oldest + self.window - now) + 1
+            raise TooManyAttempts(f"too many failed logins; try again in {wait // 60 + 1} min", wait)
 
     def failed(self, username: str, addr: str | None, *, now: float | None = None) -> None:
         now = time.time() if now is None else now
-        key = self._key(username, addr)
-        with self._lock:
-            times = self._recent(key, now)
-            times.append(now)
-            self._failures[key] = times
-            if len(self._failures) > 10_000:  # forget the idle pairs rather than grow without bound
-                self._failures = {k: v for k, v in self._failures.items() if v and v[-1] > now - self.window}
+        name, where = self._key(username, addr)
+
+        def record(conn: Connection) -> None:
+            conn.execute(delete(failure_t).where(failure_t.c.failed_at <= now - self.window))
+            conn.execute(insert(failure_t).values(username=name, addr=where, failed_at=now))
+
+        run_write(self.engine, record)
 
     def succeeded(self, username: str, addr: str | None) -> None:
-        with self._lock:
-            self._failures.pop(self._key(username, addr), None)
+        pair = self._pair(username, addr)
+        run_write(self.engine, lambda conn: conn.execute(delete(failure_t).where(pair)))
 
 
 def login_throttle(request: Request) -> LoginThrottle:
-    """The app's throttle, created on first use."""
+    """The throttle over the app's database (its state is there, not in the object)."""
     throttle = getattr(request.app.state, "web_login_throttle", None)
     if throttle is None:
-        throttle = request.app.state.web_login_throttle = LoginThrottle()
+        throttle = request.app.state.web_login_throttle = LoginThrottle(request.app.state.engine)
     return throttle

@@ -6,10 +6,11 @@ derived from ``settings.secret_key``. Nothing secret lives in it (the user id is
 the signature); a tampered, expired or foreign cookie is ignored as if absent. It is HttpOnly, SameSite=Lax,
 and Secure when the request came over https.
 
-Logging out clears the cookie and puts its session id on an in-process deny list until it would have
-expired anyway, so a copy of the old cookie stops working in this process. A stateless cookie cannot be
-revoked across several worker processes; the deployment is one process per county (DESIGN §11), and the
-expiry (8 hours of inactivity) bounds the rest. This module never touches the database.
+Logging out clears the cookie and puts its session id on a deny list until it would have expired anyway,
+so a copy of the old cookie stops working. The deny list is the ``web_session_revoked`` table in the books'
+own database: every worker process refuses the old cookie, and so does the server after a restart. Only
+a cookie that names a user is looked up there (one indexed read per logged-in page); expired rows are
+pruned as new ones arrive. The session's other state stays in the signed cookie.
 """
 
 from __future__ import annotations
@@ -25,10 +26,15 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import Connection, Engine, delete, insert, select
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ledger.db.engine import read_tx, run_write
+from ledger.db.models import WebSessionRevoked
+
 log = logging.getLogger("cunshe.web")
+revoked_t = WebSessionRevoked.__table__
 
 COOKIE_NAME = "cunshe_session"
 LIFETIME_SECONDS = 8 * 60 * 60
@@ -74,25 +80,23 @@ def unsign(cookie: str, key: bytes, *, now: float | None = None) -> dict[str, An
     return payload
 
 
-class _DenyList:
-    """Session ids logged out in this process, kept until their cookies would have expired."""
+def revoke_session(engine: Engine, sid: str, until: float) -> None:
+    """Refuse session ``sid`` until ``until`` (epoch seconds), in every process sharing the database."""
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._until: dict[str, float] = {}
+    def record(conn: Connection) -> None:
+        now = time.time()
+        conn.execute(delete(revoked_t).where(revoked_t.c.expires_at <= now))
+        known = conn.execute(select(revoked_t.c.expires_at).where(revoked_t.c.sid == sid)).first()
+        if known is None:
+            conn.execute(insert(revoked_t).values(sid=sid, expires_at=until))
 
-    def add(self, sid: str, until: float) -> None:
-        with self._lock:
-            now = time.time()
-            self._until = {s: t for s, t in self._until.items() if t > now}
-            self._until[sid] = until
-
-    def __contains__(self, sid: object) -> bool:
-        with self._lock:
-            return isinstance(sid, str) and self._until.get(sid, 0) > time.time()
+    run_write(engine, record)
 
 
-LOGGED_OUT = _DenyList()
+def is_revoked(engine: Engine, sid: str) -> bool:
+    with read_tx(engine) as conn:
+        row = conn.execute(select(revoked_t.c.expires_at).where(revoked_t.c.sid == sid)).first()
+    return row is not None and row.expires_at > time.time()
 
 
 @dataclass
@@ -106,6 +110,7 @@ class WebSession:
     flash: str | None = None
     expires: int = 0
     changed: bool = field(default=False, compare=False)
+    engine: Engine | None = field(default=None, compare=False, repr=False)  # where log_out records the sid
 
     @classmethod
     def new(cls, lang: str = "zh") -> WebSession:
@@ -127,7 +132,11 @@ class WebSession:
         self.changed = True
 
     def log_out(self) -> None:
-        LOGGED_OUT.add(self.sid, time.time() + LIFETIME_SECONDS)
+        """Forget the user and deny the old session id everywhere (a sync handler's call: it writes)."""
+        if self.user_id is not None:
+            if self.engine is None:
+                raise RuntimeError("a logged-in session came without its database; load it with load_session")
+            revoke_session(self.engine, self.sid, time.time() + LIFETIME_SECONDS)
         lang = self.lang
         fresh = WebSession.new(lang)
         self.sid, self.csrf, self.user_id, self.flash = fresh.sid, fresh.csrf, None, None
@@ -166,9 +175,12 @@ def load_session(request: Request) -> WebSession:
     cached = getattr(request.state, "web_session", None)
     if cached is not None:
         return cached
+    engine: Engine = request.app.state.engine
     payload = unsign(request.cookies.get(COOKIE_NAME, ""), _key(request))
     session: WebSession | None = None
-    if payload is not None and payload.get("s") not in LOGGED_OUT:
+    if payload is not None and payload.get("u") is not None and is_revoked(engine, str(payload.get("s"))):
+        payload = None  # logged out, in this process or another
+    if payload is not None:
         try:
             user = payload.get("u")
             session = WebSession(
@@ -183,6 +195,7 @@ def load_session(request: Request) -> WebSession:
             session = None
     if session is None:
         session = WebSession.new()
+    session.engine = engine
     request.state.web_session = session
     request.state.session_user_id = session.user_id
     return session
