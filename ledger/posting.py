@@ -638,7 +638,12 @@ def reverse_entry(
             conn, original.link_id, entry_date=entry_date, user_id=user_id, idempotency_key=idempotency_key
         )
     draft = reversal_draft(conn, entry_id, entry_date=entry_date, memo=memo, idempotency_key=idempotency_key)
-    return [post_entry(conn, draft, user_id=user_id)]
+    posted = post_entry(conn, draft, user_id=user_id)
+    if posted.created:  # the workflow's sub-ledger follows (e.g. lease charges); a retry finds it done
+        from ledger.reversals import after_reversal
+
+        after_reversal(conn, entry_id, posted.id)
+    return [posted]
 
 
 def reverse_link(

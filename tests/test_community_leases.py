@@ -135,7 +135,8 @@ def test_concurrent_accrual_runs_post_each_month_once(county: County) -> None:
     assert all(isinstance(r, leases.AccrualResult) for r in results), results
     assert sum(r.posted for r in results) == 60  # type: ignore[attr-defined]
     with read_tx(county.engine) as conn:
-        assert conn.execute(select(func.count()).select_from(entry_t)).scalar_one() == 60
+        assert conn.execute(select(func.count()).select_from(entry_t)).scalar_one() == 12  # one a month
+        assert conn.execute(select(func.count()).select_from(charge_t)).scalar_one() == 60
     assert_tied(county.engine, org)
 
 
@@ -276,8 +277,12 @@ def test_rent_of_a_closed_month_is_caught_up_in_the_first_open_month(county: Cou
     contract(county.engine, org)
     accrue(county.engine, org, "2025-03")
     with read_tx(county.engine) as conn:
-        dates = conn.execute(select(entry_t.c.entry_date).order_by(entry_t.c.id)).scalars().all()
-    assert dates == [date(2025, 3, 31)] * 3
+        vouchers = conn.execute(select(entry_t.c.entry_date, entry_t.c.memo).order_by(entry_t.c.id)).all()
+    assert [tuple(v) for v in vouchers] == [
+        (date(2025, 3, 31), "计提2025-01租金(补提)"),
+        (date(2025, 3, 31), "计提2025-02租金(补提)"),
+        (date(2025, 3, 31), "计提2025-03租金"),
+    ]
     with pytest.raises(PeriodClosed), write_tx(county.engine) as conn:
         receipts.receive_rent(conn, org, lessee="张三", amount_fen=1, received_on=date(2025, 2, 1))
 
@@ -394,4 +399,266 @@ def test_concurrent_receipts_never_pay_one_charge_twice(county: County) -> None:
     assert errors == []
     with read_tx(county.engine) as conn:
         assert receipts.open_charges(conn, org) == []  # 4 × 1500.00 pay the six months exactly
+    assert_tied(county.engine, org)
+
+
+# -- the summary voucher (计提{month}租金) and its reversal (红字冲销) --------------------------------------
+
+
+def vouchers(engine: Engine, org_id: int) -> list:  # type: ignore[type-arg]
+    with read_tx(engine) as conn:
+        return conn.execute(
+            select(
+                entry_t.c.id,
+                entry_t.c.entry_date,
+                entry_t.c.memo,
+                entry_t.c.line_count,
+                entry_t.c.source,
+                entry_t.c.reverses_id,
+            )
+            .where(entry_t.c.org_id == org_id)
+            .order_by(entry_t.c.id)
+        ).all()
+
+
+def voucher_lines(engine: Engine, entry_id: int) -> list[tuple]:  # type: ignore[type-arg]
+    from ledger.db.models import Account
+
+    account_t = Account.__table__
+    with read_tx(engine) as conn:
+        return [
+            tuple(r)
+            for r in conn.execute(
+                select(
+                    account_t.c.code,
+                    line_t.c.debit_fen,
+                    line_t.c.credit_fen,
+                    line_t.c.counterparty_id,
+                    line_t.c.contract_id,
+                    line_t.c.memo,
+                )
+                .join(account_t, account_t.c.id == line_t.c.account_id)
+                .where(line_t.c.entry_id == entry_id)
+                .order_by(line_t.c.line_no)
+            )
+        ]
+
+
+def month_charges(engine: Engine, period: str) -> list[tuple]:  # type: ignore[type-arg]
+    with read_tx(engine) as conn:
+        return [
+            tuple(r)
+            for r in conn.execute(
+                select(
+                    charge_t.c.contract_id,
+                    charge_t.c.amount_fen,
+                    charge_t.c.tax_fen,
+                    charge_t.c.entry_id,
+                    charge_t.c.reversed_by_entry_id,
+                )
+                .where(charge_t.c.period == period)
+                .order_by(charge_t.c.id)
+            )
+        ]
+
+
+def test_one_summary_voucher_per_org_and_month_with_each_contract_on_its_lines(county: County) -> None:
+    org = county.ids["dingzikou"]
+    a = contract(county.engine, org, code="HT-1", lessee="张三", rent_per_cycle_fen=105_000)
+    b = contract(county.engine, org, code="HT-2", lessee="李四", rent_per_cycle_fen=210_000)
+    other = county.ids["huahuaqiao"]
+    c = contract(county.engine, other, code="HT-1", lessee="王五", rent_per_cycle_fen=52_500)
+    result = run_write(county.engine, lambda conn: leases.accrue_leases(conn, [org, other], "2025-02"))
+    assert (result.posted, result.amount_fen) == (6, 2 * (105_000 + 210_000 + 52_500))
+    jan, feb = vouchers(county.engine, org)
+    assert (jan.memo, jan.entry_date, jan.line_count) == ("计提2025-01租金", date(2025, 1, 31), 5)
+    assert (feb.memo, feb.entry_date) == ("计提2025-02租金", date(2025, 2, 28))
+    with read_tx(county.engine) as conn:
+        lessee = {
+            cid: leases.get_contract(conn, o, cid).lessee_id for o, cid in ((org, a), (org, b), (other, c))
+        }
+    assert voucher_lines(county.engine, jan.id) == [
+        ("112", 105_000, 0, lessee[a], a, "计提2025-01租金 HT-1"),
+        ("50102", 0, 100_000, lessee[a], a, "计提2025-01租金 HT-1"),
+        ("112", 210_000, 0, lessee[b], b, "计提2025-01租金 HT-2"),
+        ("50102", 0, 200_000, lessee[b], b, "计提2025-01租金 HT-2"),
+        ("214", 0, 15_000, None, None, "计提2025-01租金 增值税"),
+    ]
+    # each contract's tax is kept on its charge; the charges of the month point at the org's voucher
+    assert [ch[:4] for ch in month_charges(county.engine, "2025-01") if ch[0] != c] == [
+        (a, 105_000, 5_000, jan.id),
+        (b, 210_000, 10_000, jan.id),
+    ]
+    assert [v.memo for v in vouchers(county.engine, other)] == ["计提2025-01租金", "计提2025-02租金"]
+    assert_tied(county.engine, org)
+
+
+def test_a_contract_added_later_is_charged_on_a_voucher_of_its_own(county: County) -> None:
+    org = county.ids["dingzikou"]
+    contract(county.engine, org, code="HT-1")
+    assert accrue(county.engine, org, "2025-03").posted == 3
+    late = contract(county.engine, org, code="HT-2", lessee="李四")
+    assert accrue(county.engine, org, "2025-03").posted == 3
+    assert accrue(county.engine, org, "2025-03").posted == 0
+    later = vouchers(county.engine, org)[3:]
+    assert [v.memo for v in later] == ["计提2025-01租金", "计提2025-02租金", "计提2025-03租金"]
+    assert {ln[4] for v in later for ln in voucher_lines(county.engine, v.id) if ln[0] != "214"} == {late}
+    assert len(vouchers(county.engine, org)) == 6
+    assert_tied(county.engine, org)
+
+
+def test_an_org_with_more_contracts_than_a_voucher_takes_gets_numbered_vouchers(county: County) -> None:
+    from ledger.posting import MAX_LINES
+
+    org = county.ids["dingzikou"]
+    many = leases.CONTRACTS_PER_VOUCHER + 1
+    with write_tx(county.engine) as conn:
+        for n in range(many):
+            leases.create_contract(
+                conn,
+                org,
+                code=f"HT-{n:04d}",
+                mode="lease",
+                lessee=f"承租人{n}",
+                terms=LeaseTerms(date(2025, 1, 1), date(2025, 12, 31), 10_500),
+            )
+    assert accrue(county.engine, org, "2025-01").posted == many
+    first, second = vouchers(county.engine, org)
+    assert (first.memo, second.memo) == ("计提2025-01租金(1/2)", "计提2025-01租金(2/2)")
+    assert first.line_count == 2 * (many - 1) + 1 <= MAX_LINES and second.line_count == 3
+    assert balances(county.engine, org, "2025-01")["214"] == -500 * many
+    assert_tied(county.engine, org)
+
+
+def verify_cli(engine: Engine) -> tuple[int, str]:
+    from typer.testing import CliRunner
+
+    from ledger.cli import app
+
+    run = CliRunner().invoke(app, ["verify", "--db", engine.url.render_as_string(hide_password=False)])
+    return run.exit_code, run.output
+
+
+def test_reversing_an_accrual_voucher_through_the_api_releases_its_charges_and_the_month_is_charged_again(
+    county: County, client: object
+) -> None:
+    from fastapi.testclient import TestClient
+
+    assert isinstance(client, TestClient)
+    org = county.ids["dingzikou"]
+    a = contract(county.engine, org, code="HT-1", lessee="张三")  # 1000.00 a month
+    b = contract(county.engine, org, code="HT-2", lessee="李四", rent_per_cycle_fen=200_000)
+    accrue(county.engine, org, "2025-03")
+    with write_tx(county.engine) as conn:  # pays HT-1's January, February and half of March
+        receipts.receive_rent(conn, org, lessee="张三", amount_fen=250_000, received_on=date(2025, 3, 10))
+    march = next(v for v in vouchers(county.engine, org) if v.memo == "计提2025-03租金")
+    r = client.post(
+        f"/api/v1/orgs/{org}/entries/{march.id}/reverse",
+        json={"date": "2025-03-31"},
+        headers=county.auth("officer"),
+    )
+    assert r.status_code == 201, r.text
+    [reversal] = r.json()
+    # the charges stay, marked reversed; the books and the sub-ledger agree, and verify says so
+    assert month_charges(county.engine, "2025-03") == [
+        (a, 100_000, 4_762, march.id, reversal["id"]),
+        (b, 200_000, 9_524, march.id, reversal["id"]),
+    ]
+    assert_tied(county.engine, org)
+    assert verify_cli(county.engine)[0] == 0
+    assert balances(county.engine, org, "2025-03")["112"] == 2 * 300_000 - 250_000
+    with read_tx(county.engine) as conn:  # March is no longer owed; the 500.00 paid on it is credit again
+        assert [c.period for c in receipts.open_charges(conn, org)] == ["2025-01", "2025-02"]
+        assert receipts.credit_pools(conn, [org], [a])[(org, a)][0][1] == 50_000
+    with write_tx(county.engine) as conn:
+        close_period(conn, org, "2025-01")
+        close_period(conn, org, "2025-02")
+    with pytest.raises(Conflict, match="lease accruals of 2025-03"), write_tx(county.engine) as conn:
+        close_period(conn, org, "2025-03")
+    # the next run charges March once more, on a new voucher, and the credit pays half of it again
+    again = accrue(county.engine, org, "2025-03")
+    assert (again.posted, again.amount_fen) == (2, 300_000)
+    assert accrue(county.engine, org, "2025-03").posted == 0
+    recharged = vouchers(county.engine, org)[-1]
+    assert (recharged.memo, recharged.source, recharged.reverses_id) == ("计提2025-03租金", "lease", None)
+    live = [ch for ch in month_charges(county.engine, "2025-03") if ch[4] is None]
+    assert live == [(a, 100_000, 4_762, recharged.id, None), (b, 200_000, 9_524, recharged.id, None)]
+    with read_tx(county.engine) as conn:
+        assert [(c.contract_id, c.period, c.open_fen) for c in receipts.open_charges(conn, org)] == [
+            (b, "2025-01", 200_000),
+            (b, "2025-02", 200_000),
+            (a, "2025-03", 50_000),
+            (b, "2025-03", 200_000),
+        ]
+    assert balances(county.engine, org, "2025-03")["112"] == 3 * 300_000 - 250_000
+    assert_tied(county.engine, org)
+    with write_tx(county.engine) as conn:
+        close_period(conn, org, "2025-03")
+
+
+def test_a_retried_reversal_of_an_accrual_voucher_changes_the_charges_once(county: County) -> None:
+    from ledger.posting import reverse_entry
+
+    org = county.ids["dingzikou"]
+    contract(county.engine, org)
+    accrue(county.engine, org, "2025-01")
+    [jan] = vouchers(county.engine, org)
+
+    def reverse(conn):  # type: ignore[no-untyped-def]
+        return reverse_entry(conn, jan.id, entry_date=date(2025, 1, 31), idempotency_key="fix-jan")
+
+    first = run_write(county.engine, reverse)
+    retry = run_write(county.engine, reverse)
+    assert retry[0].id == first[0].id and not retry[0].created
+    assert [ch[4] for ch in month_charges(county.engine, "2025-01")] == [first[0].id]
+    assert accrue(county.engine, org, "2025-01").posted == 1
+    assert len(month_charges(county.engine, "2025-01")) == 2
+    assert_tied(county.engine, org)
+
+
+def test_the_charge_reversal_migration_keeps_the_charges_and_allocations_of_existing_books(
+    county: County,
+) -> None:
+    from alembic import command
+    from sqlalchemy import inspect
+
+    from ledger.community.models import LeaseAllocation
+    from ledger.db.migrate import alembic_config
+
+    org = county.ids["dingzikou"]
+    contract(county.engine, org)
+    accrue(county.engine, org, "2025-03")
+    with write_tx(county.engine) as conn:
+        receipts.receive_rent(conn, org, lessee="张三", amount_fen=150_000, received_on=date(2025, 3, 10))
+
+    def migrate(step, revision: str) -> None:  # type: ignore[no-untyped-def]
+        cfg = alembic_config(county.engine)
+        with county.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            step(cfg, revision)
+
+    def snapshot() -> tuple[list, list]:  # type: ignore[type-arg]
+        with read_tx(county.engine) as conn:
+            alloc_t = LeaseAllocation.__table__
+            return (
+                conn.execute(
+                    select(charge_t.c.id, charge_t.c.period, charge_t.c.entry_id).order_by(charge_t.c.id)
+                ).all(),
+                conn.execute(select(alloc_t).order_by(alloc_t.c.id)).all(),
+            )
+
+    before = snapshot()
+    assert len(before[0]) == 3 and len(before[1]) == 2
+    migrate(command.downgrade, "0200_community")  # the books as they were before the revision
+    with county.engine.connect() as conn:
+        assert "reversed_by_entry_id" not in {c["name"] for c in inspect(conn).get_columns("lease_charge")}
+    migrate(command.upgrade, "heads")
+    assert snapshot() == before
+    assert_tied(county.engine, org)
+    [march] = [v for v in vouchers(county.engine, org) if v.memo == "计提2025-03租金"]
+    with write_tx(county.engine) as conn:
+        from ledger.posting import reverse_entry
+
+        reverse_entry(conn, march.id, entry_date=date(2025, 3, 31))
+    assert accrue(county.engine, org, "2025-03").posted == 1
     assert_tied(county.engine, org)

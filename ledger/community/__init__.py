@@ -17,3 +17,4 @@ that already has postings, and the source list is open-ended.
 """
 
 from ledger.community import checks as _checks  # noqa: F401  (registers the verify and close checks)
+from ledger.community import leases as _leases  # noqa: F401  (registers what a lease voucher's reversal records)

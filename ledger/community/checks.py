@@ -1,8 +1,9 @@
 """The community sub-ledgers' promises, checked by ``cunshe verify`` and before a month closes.
 
-* ``lease_receivables_tie``: per lease contract, Σ charges − Σ receipt parts = the balance of its 112
-  lines (DESIGN §7 "open lease receivables = 112 [lease contracts]"), and no charge or receipt part is
-  allocated beyond its amount.
+* ``lease_receivables_tie``: per lease contract, Σ live charges − Σ receipt parts = the balance of its
+  112 lines (DESIGN §7 "open lease receivables = 112 [lease contracts]"), and no charge or receipt part is
+  allocated beyond its amount. A charge whose voucher was reversed (红字冲销) counts for nothing, as its
+  voucher and the reversal together count for nothing on 112; its allocations are released.
 * ``leases_accrued`` / ``stipends_posted``: a month closes only when every contract-month with rent and
   every active welfare post's stipend of that month has been posted.
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, func, select
 
+from ledger.community.leases import CHARGE_LIVE, schedule_of, terms_of
 from ledger.community.models import (
     LeaseAllocation,
     LeaseCharge,
@@ -22,7 +24,6 @@ from ledger.community.models import (
     WelfareStipend,
 )
 from ledger.db.models import Account, JournalLine
-from ledger.leases.schedule import rent_schedule
 from ledger.periods import period_bounds, register_close_check
 from ledger.verify import Problem, register_check
 
@@ -41,7 +42,7 @@ def lease_tie_differences(conn: Connection, org_id: int) -> dict[int, tuple[int,
     sub: dict[int, int] = {}
     for cid, total in conn.execute(
         select(charge_t.c.contract_id, func.sum(charge_t.c.amount_fen))
-        .where(charge_t.c.org_id == org_id)
+        .where(charge_t.c.org_id == org_id, CHARGE_LIVE)
         .group_by(charge_t.c.contract_id)
     ):
         sub[cid] = sub.get(cid, 0) + int(total)
@@ -80,7 +81,7 @@ def lease_receivables_tie(conn: Connection, org_id: int) -> list[Problem]:
     over_charge = conn.execute(
         select(charge_t.c.id)
         .join(alloc_t, alloc_t.c.charge_id == charge_t.c.id)
-        .where(charge_t.c.org_id == org_id)
+        .where(charge_t.c.org_id == org_id, CHARGE_LIVE)
         .group_by(charge_t.c.id, charge_t.c.amount_fen)
         .having(func.sum(alloc_t.c.amount_fen) > charge_t.c.amount_fen)
     ).scalars()
@@ -94,7 +95,8 @@ def lease_receivables_tie(conn: Connection, org_id: int) -> list[Problem]:
             alloc_t,
             (alloc_t.c.receipt_id == part_t.c.receipt_id) & (alloc_t.c.contract_id == part_t.c.contract_id),
         )
-        .where(part_t.c.org_id == org_id)
+        .join(charge_t, charge_t.c.id == alloc_t.c.charge_id)
+        .where(part_t.c.org_id == org_id, CHARGE_LIVE)
         .group_by(part_t.c.receipt_id, part_t.c.contract_id, part_t.c.amount_fen)
         .having(func.sum(alloc_t.c.amount_fen) > part_t.c.amount_fen)
     ).all()
@@ -107,8 +109,6 @@ def lease_receivables_tie(conn: Connection, org_id: int) -> list[Problem]:
 
 @register_close_check
 def leases_accrued(conn: Connection, org_id: int, period: str) -> list[str]:
-    from ledger.community.leases import terms_of
-
     first, last = period_bounds(period)
     contracts = conn.execute(
         select(contract_t).where(
@@ -119,7 +119,9 @@ def leases_accrued(conn: Connection, org_id: int, period: str) -> list[str]:
         return []
     charged = set(
         conn.execute(
-            select(charge_t.c.contract_id).where(charge_t.c.org_id == org_id, charge_t.c.period == period)
+            select(charge_t.c.contract_id).where(
+                charge_t.c.org_id == org_id, charge_t.c.period == period, CHARGE_LIVE
+            )
         ).scalars()
     )
     missing = [
@@ -127,7 +129,7 @@ def leases_accrued(conn: Connection, org_id: int, period: str) -> list[str]:
         for c in contracts
         if c.id not in charged
         and (c.accrued_through is None or c.accrued_through < period)
-        and any(ln.period == period and ln.amount_fen > 0 for ln in rent_schedule(terms_of(c)))
+        and any(ln.period == period and ln.amount_fen > 0 for ln in schedule_of(terms_of(c)))
     ]
     if not missing:
         return []

@@ -1,14 +1,35 @@
 """Lease contracts (承包 / 租赁 / 参股分红) and the monthly accrual run (租金计提).
 
 A contract's rent schedule comes from ``ledger.leases.schedule.rent_schedule`` — the one schedule
-generator; this module stores contracts, and posts each contract-month's rent once:
+generator (cached here per set of terms, ``schedule_of``); this module stores contracts, and charges each
+contract-month's rent once. The run posts **one summary voucher per org and month**, as a village
+accountant writes it (计提2025-03租金), dated the month's last day; per contract it carries
 
-    Dr 112 应收款 [lessee, contract] / Cr 50102 租赁收入 [lessee, contract], Cr 214 应交税费
+    Dr 112 应收款 [lessee, contract] / Cr 50102 租赁收入 [lessee, contract]
 
-dated the last day of its month, with the idempotency key ``lease:{contract}:{period}``. The run first
-locks the books of the orgs it covers, so a second run started at the same time waits and then finds the
-months already charged; the idempotency key (unique per org in the database) is the last line of defence.
-A month in a closed period is caught up in the first open month (memo says which month it is for).
+each line's 摘要 naming the contract, and one Cr 214 应交税费 for the month's VAT (as brokerage posts it;
+each contract's tax stays in its charge row, ``lease_charge.tax_fen``, so it is traceable without a line
+per contract, and the voucher is a third shorter). The lease sub-ledger ties to 112 per contract. A voucher takes at most ``MAX_LINES`` lines: an org with more
+contracts than fit gets several vouchers for the month, numbered (1/2), (2/2). Beside the voucher, one
+``lease_charge`` row per contract-month points at it.
+
+**Once per contract-month.** The charge rows are what make a contract-month charged once: the database
+keeps at most one live charge per contract and month (a unique index). The run first locks the books of
+the orgs it covers, so a second run started at the same time waits, then finds the months charged and
+posts nothing; a run that finds months not charged yet (a contract added later, a month whose voucher
+was reversed) posts another voucher for just those. The voucher's idempotency key is derived from the
+org, the month and the contract-months it charges (``lease:{org}:{month}:{digest}``, the digest over each
+contract id and how many of its charges for that month were reversed before), so a replayed run is
+recognised as such and a re-accrual after a reversal is a new voucher; the unique charge index is the last
+line of defence whatever happens.
+
+**Closed months.** A month in a closed period is caught up in the first open month: its voucher is dated
+the last day of that month and its memo says which month's rent it is, 计提2025-02租金(补提).
+
+**Reversal (红字冲销).** Reversing an accrual voucher through the entries API marks its charges reversed
+(``charges_reversed``, run by ``ledger.posting.reverse_entry`` through ``ledger.reversals``); the charges
+stay as records but count for nothing, receipts allocated to them become the contract's credit again, and
+the next run charges those months again.
 
 Amendments and early termination never touch a posted charge: a termination that would change a month
 already charged is refused. An amendment is a new contract from its effective date, linked to the old one
@@ -17,10 +38,12 @@ already charged is refused. An amendment is a new contract from its effective da
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 
 from sqlalchemy import Connection, func, insert, select, update
 
@@ -47,7 +70,8 @@ from ledger.leases.schedule import (
 )
 from ledger.orgs import counterparty, get_org, now
 from ledger.periods import closed_through, next_period, parse_period, period_bounds
-from ledger.posting import Draft, Line, post_entries
+from ledger.posting import MAX_LINES, Draft, Line, post_entries
+from ledger.reversals import on_reversal
 
 contract_t = LeaseContract.__table__
 contract_asset_t = LeaseContractAsset.__table__
@@ -59,7 +83,14 @@ cp_t = Counterparty.__table__
 org_t = Org.__table__
 book_t = BookState.__table__
 
-BATCH = 4000
+CHARGE_LIVE = charge_t.c.reversed_by_entry_id.is_(None)
+"""The charges that count: a reversed charge stays as the record of what was posted and counts for nothing."""
+
+RECEIVABLE, LEASE_INCOME, TAX_PAYABLE = acct.RECEIVABLE, acct.LEASE_INCOME, acct.TAX_PAYABLE
+CONTRACTS_PER_VOUCHER = (MAX_LINES - 1) // 2
+"""A contract takes two lines of a summary voucher (112, 50102) beside its one 214 line; more split it."""
+LINES_PER_CALL = 20_000
+"""Vouchers go to ``post_entries`` in calls of about this many lines (memory stays flat on a big run)."""
 # The schedule module names fields by its own terms; the API names amounts without the ``_fen``.
 _FIELD_NAMES = {"rent_per_cycle_fen": "rent_per_cycle"}
 
@@ -235,7 +266,9 @@ def _refuse_changing_posted(
 ) -> None:
     amounts = {line.period: line.amount_fen for line in schedule}
     for period, amount in conn.execute(
-        select(charge_t.c.period, charge_t.c.amount_fen).where(charge_t.c.contract_id == contract_id)
+        select(charge_t.c.period, charge_t.c.amount_fen).where(
+            charge_t.c.contract_id == contract_id, CHARGE_LIVE
+        )
     ):
         if amounts.get(period) != amount:
             raise Conflict(
@@ -307,9 +340,11 @@ def rent_not_yet_charged(conn: Connection, org_id: int, contract_id: int) -> int
     """The rent the contract's schedule still has to charge (months not accrued yet)."""
     row = get_contract(conn, org_id, contract_id)
     charged = set(
-        conn.execute(select(charge_t.c.period).where(charge_t.c.contract_id == contract_id)).scalars()
+        conn.execute(
+            select(charge_t.c.period).where(charge_t.c.contract_id == contract_id, CHARGE_LIVE)
+        ).scalars()
     )
-    return sum(ln.amount_fen for ln in rent_schedule(terms_of(row)) if ln.period not in charged)
+    return sum(ln.amount_fen for ln in schedule_of(terms_of(row)) if ln.period not in charged)
 
 
 def first_open_day(conn: Connection, org_id: int, day: date) -> date:
@@ -364,29 +399,48 @@ def collective_orgs_under(conn: Connection, org_id: int) -> list[int]:
     )
 
 
+def schedule_of(terms: LeaseTerms) -> tuple[ScheduleLine, ...]:
+    """The contract's rent schedule, computed once per set of terms in this process (terms are frozen)."""
+    return _cached_schedule(terms)
+
+
+@lru_cache(maxsize=8192)
+def _cached_schedule(terms: LeaseTerms) -> tuple[ScheduleLine, ...]:
+    return tuple(rent_schedule(terms))
+
+
 def due_lines(conn: Connection, org_ids: Sequence[int], through: str) -> list[tuple]:  # type: ignore[type-arg]
-    """(contract row, schedule line) for every month through ``through`` with rent and no charge yet."""
+    """(org, contract id, lessee, contract number, schedule line) for every month through ``through`` with
+    rent and no live charge, by org, contract number and month."""
     _, last = period_bounds(through)
     contracts = conn.execute(
-        select(contract_t).where(contract_t.c.org_id.in_(org_ids), contract_t.c.start_date <= last)
+        select(contract_t)
+        .where(
+            contract_t.c.org_id.in_(org_ids),
+            contract_t.c.start_date <= last,
+            contract_t.c.accrued_through.is_(None) | (contract_t.c.accrued_through < through),
+        )
+        .order_by(contract_t.c.org_id, contract_t.c.code)
     ).all()
+    if not contracts:
+        return []
     charged: dict[int, set[str]] = defaultdict(set)
     for contract_id, period in conn.execute(
         select(charge_t.c.contract_id, charge_t.c.period).where(
-            charge_t.c.org_id.in_(org_ids), charge_t.c.period <= through
+            charge_t.c.org_id.in_(org_ids), charge_t.c.period <= through, CHARGE_LIVE
         )
     ):
         charged[contract_id].add(period)
     out = []
+    nothing: set[str] = set()
     for c in contracts:
-        if c.accrued_through is not None and c.accrued_through >= through:
-            continue
-        done = charged.get(c.id, set())
-        for line in rent_schedule(terms_of(c)):
+        done = charged.get(c.id, nothing)
+        head = (c.org_id, c.id, c.lessee_id, c.code)
+        for line in schedule_of(terms_of(c)):
             if line.period > through:
                 break
             if line.amount_fen > 0 and line.period not in done:
-                out.append((c, line))
+                out.append((*head, line))
     return out
 
 
@@ -404,31 +458,72 @@ def _mark_accrued(conn: Connection, org_ids: Sequence[int], through: str) -> Non
     )
 
 
-def accrual_draft(contract, line: ScheduleLine, entry_date: date) -> Draft:  # type: ignore[no-untyped-def]
-    """The entry of one contract-month's rent."""
-    dims = {"counterparty_id": contract.lessee_id, "contract_id": contract.id}
-    lines = [
-        Line(acct.RECEIVABLE, debit_fen=line.amount_fen, **dims),
-        Line(acct.LEASE_INCOME, credit_fen=line.net_fen, **dims),
-    ]
-    if line.tax_fen:
-        lines.append(Line(acct.TAX_PAYABLE, credit_fen=line.tax_fen, contract_id=contract.id))
-    late = "" if entry_date.strftime("%Y-%m") == line.period else f"(补提{line.period})"
-    return Draft(
-        org_id=contract.org_id,
-        entry_date=entry_date,
-        memo=f"计提{line.period}租金 {contract.code}{late}",
-        lines=lines,
-        source="lease",
-        source_ref=f"{contract.code}:{line.period}"[:128],
-        idempotency_key=f"lease:{contract.id}:{line.period}",
-    )
+def _reversed_counts(conn: Connection, org_ids: Sequence[int]) -> dict[tuple[int, str], int]:
+    """(contract, month) → how many of its charges were reversed: part of a re-accrual's idempotency key."""
+    return {
+        (cid, period): int(n)
+        for cid, period, n in conn.execute(
+            select(charge_t.c.contract_id, charge_t.c.period, func.count())
+            .where(charge_t.c.org_id.in_(org_ids), charge_t.c.reversed_by_entry_id.is_not(None))
+            .group_by(charge_t.c.contract_id, charge_t.c.period)
+        )
+    }
+
+
+def accrual_drafts(
+    org_id: int,
+    period: str,
+    items: Sequence[tuple],  # type: ignore[type-arg]
+    entry_date: date,
+    reversed_counts: Mapping[tuple[int, str], int],
+) -> list[tuple[Draft, list[tuple]]]:  # type: ignore[type-arg]
+    """The org's summary voucher(s) of one month's rent (计提{period}租金) for ``items`` from ``due_lines``:
+    per contract Dr 112 and Cr 50102 [lessee, contract], each 摘要 naming the contract, and one Cr 214 for
+    the month's VAT (each contract's tax is in its charge row). More than ``CONTRACTS_PER_VOUCHER``
+    contracts split into numbered vouchers. Returns each draft with its charge rows (entry id to add)."""
+    late = "" if f"{entry_date:%Y-%m}" == period else "(补提)"
+    chunks = [items[i : i + CONTRACTS_PER_VOUCHER] for i in range(0, len(items), CONTRACTS_PER_VOUCHER)]
+    out = []
+    for n, chunk in enumerate(chunks, 1):
+        part = f"({n}/{len(chunks)})" if len(chunks) > 1 else ""
+        lines: list[Line] = []
+        charges = []
+        charged = []
+        tax = 0
+        for org, cid, lessee, code, line in chunk:
+            memo = f"计提{period}租金 {code}"
+            lines.append(
+                Line(RECEIVABLE, line.amount_fen, memo=memo, counterparty_id=lessee, contract_id=cid)
+            )
+            lines.append(
+                Line(LEASE_INCOME, 0, line.net_fen, memo=memo, counterparty_id=lessee, contract_id=cid)
+            )
+            tax += line.tax_fen
+            charges.append(
+                (org, cid, lessee, period, line.amount_fen, line.net_fen, line.tax_fen, line.due_date)
+            )
+            charged.append(f"{cid}.{reversed_counts.get((cid, period), 0)}")
+        if tax:
+            lines.append(Line(TAX_PAYABLE, 0, tax, memo=f"计提{period}租金 增值税"))
+        digest = hashlib.sha256(",".join(charged).encode()).hexdigest()[:24]
+        draft = Draft(
+            org_id=org_id,
+            entry_date=entry_date,
+            memo=f"计提{period}租金{late}{part}",
+            lines=lines,
+            source="lease",
+            source_ref=f"accrual:{period}",
+            idempotency_key=f"lease:{org_id}:{period}:{digest}",
+        )
+        out.append((draft, charges))
+    return out
 
 
 def accrue_leases(
     conn: Connection, org_ids: Sequence[int], through: str, *, user_id: int | None = None
 ) -> AccrualResult:
-    """Post every contract-month's rent through ``through`` that is not posted yet (idempotent)."""
+    """Post every contract-month's rent through ``through`` that is not charged yet (idempotent): one
+    summary voucher per org and month, dated the month's last day (or the first open month's)."""
     parse_period(through, "through")
     org_ids = sorted(set(org_ids))
     if not org_ids:
@@ -438,47 +533,98 @@ def accrue_leases(
     _mark_accrued(conn, org_ids, through)
     if not pending:
         return AccrualResult(0, 0, 0)
+    by_month: dict[tuple[int, str], list[tuple]] = defaultdict(list)  # type: ignore[type-arg]
+    for item in pending:
+        by_month[(item[0], item[4].period)].append(item)
     first_open: dict[int, str] = {}
-    for org_id in {c.org_id for c, _ in pending}:
+    for org_id in sorted({org for org, _ in by_month}):
         acct.ensure(conn, org_id, acct.LEASE_INCOME)
         closed = closed_through(conn, org_id)
         first_open[org_id] = next_period(closed) if closed else ""
-    drafts = []
-    for c, line in pending:
-        period = max(line.period, first_open[c.org_id])
-        drafts.append(accrual_draft(c, line, period_bounds(period)[1]))
+    reversed_counts = _reversed_counts(conn, org_ids)
+    drafts: list[tuple[Draft, list[tuple]]] = []  # type: ignore[type-arg]
+    for (org_id, period), items in sorted(by_month.items()):
+        entry_date = period_bounds(max(period, first_open[org_id]))[1]
+        drafts += accrual_drafts(org_id, period, items, entry_date, reversed_counts)
     posted_count = replayed = total = 0
     touched: set[int] = set()
-    for start in range(0, len(drafts), BATCH):
-        batch = drafts[start : start + BATCH]
-        posted = post_entries(conn, batch, user_id=user_id)
+    start = 0
+    while start < len(drafts):
+        stop, lines = start, 0
+        while stop < len(drafts) and (stop == start or lines + len(drafts[stop][0].lines) <= LINES_PER_CALL):
+            lines += len(drafts[stop][0].lines)
+            stop += 1
+        batch = drafts[start:stop]
+        posted = post_entries(conn, [d for d, _ in batch], user_id=user_id)
         rows = []
-        for (c, line), p in zip(pending[start : start + BATCH], posted, strict=True):
-            if not p.created:
-                replayed += 1
+        for (_, charges), p in zip(batch, posted, strict=True):
+            if not p.created:  # a run that got here first charged exactly these months
+                replayed += len(charges)
                 continue
-            rows.append(
-                {
-                    "org_id": c.org_id,
-                    "contract_id": c.id,
-                    "lessee_id": c.lessee_id,
-                    "period": line.period,
-                    "amount_fen": line.amount_fen,
-                    "net_fen": line.net_fen,
-                    "tax_fen": line.tax_fen,
-                    "due_date": line.due_date,
-                    "entry_id": p.id,
-                }
-            )
-            touched.add(c.id)
-            total += line.amount_fen
-        if rows:
-            conn.execute(insert(charge_t), rows)
-            posted_count += len(rows)
+            rows += [(*ch, p.id) for ch in charges]
+        _insert_charges(conn, rows)
+        posted_count += len(rows)
+        total += sum(r[4] for r in rows)
+        touched.update(r[1] for r in rows)
+        start = stop
     from ledger.community.receipts import apply_credit  # receipts builds on this module
 
     apply_credit(conn, org_ids, touched)
     return AccrualResult(posted_count, replayed, total)
+
+
+_CHARGE_COLUMNS = (
+    "org_id",
+    "contract_id",
+    "lessee_id",
+    "period",
+    "amount_fen",
+    "net_fen",
+    "tax_fen",
+    "due_date",
+    "entry_id",
+)
+
+
+def _insert_charges(conn: Connection, rows: list[tuple]) -> None:  # type: ignore[type-arg]
+    """The run's charges in one ``executemany`` through the driver (dates as SQLAlchemy stores them)."""
+    if not rows:
+        return
+    if conn.dialect.name == "sqlite":
+        rows = [(*r[:7], r[7].isoformat(), r[8]) for r in rows]
+        mark = "?"
+    else:
+        mark = "%s"
+    conn.exec_driver_sql(
+        f"INSERT INTO lease_charge ({', '.join(_CHARGE_COLUMNS)}) "
+        f"VALUES ({', '.join([mark] * len(_CHARGE_COLUMNS))})",
+        rows,
+    )
+
+
+@on_reversal("lease")
+def charges_reversed(conn: Connection, entry_id: int, reversal_id: int) -> None:
+    """红字冲销 of an accrual voucher: its charges are marked reversed (kept as records, counting for
+    nothing), their contracts lose the ``accrued_through`` shortcut so the next run charges those months
+    again, and what receipts had paid on them becomes the contract's credit (预收) again, used at once on
+    the contract's other open charges, oldest first, and otherwise on the re-accrued months.
+
+    A lease entry without charges (a receipt, a deposit, a credit transfer) has nothing here to follow."""
+    rows = conn.execute(
+        select(charge_t.c.org_id, charge_t.c.contract_id).where(charge_t.c.entry_id == entry_id, CHARGE_LIVE)
+    ).all()
+    if not rows:
+        return
+    conn.execute(
+        update(charge_t)
+        .where(charge_t.c.entry_id == entry_id, CHARGE_LIVE)
+        .values(reversed_by_entry_id=reversal_id)
+    )
+    contracts = sorted({r.contract_id for r in rows})
+    conn.execute(update(contract_t).where(contract_t.c.id.in_(contracts)).values(accrued_through=None))
+    from ledger.community.receipts import apply_credit  # receipts builds on this module
+
+    apply_credit(conn, [rows[0].org_id], contracts)
 
 
 def contract_balances(conn: Connection, contract_ids: Iterable[int]) -> dict[int, tuple[int, int]]:
@@ -489,7 +635,7 @@ def contract_balances(conn: Connection, contract_ids: Iterable[int]) -> dict[int
         return {}
     for cid, total in conn.execute(
         select(charge_t.c.contract_id, func.sum(charge_t.c.amount_fen))
-        .where(charge_t.c.contract_id.in_(ids))
+        .where(charge_t.c.contract_id.in_(ids), CHARGE_LIVE)
         .group_by(charge_t.c.contract_id)
     ):
         out[cid][0] = int(total)

@@ -10,7 +10,10 @@ Read this page to know the model; every table carries ``org_id`` and every query
   renewal is a new contract pointing at the one before (``previous_id``, ``relation``); the old one is cut
   by ``terminated_on``. ``lease_contract_asset`` says which assets a contract covers.
 * ``lease_charge``: the rent of one contract and month, written by the accrual run together with its
-  journal entry (Dr 112 [lessee, contract] / Cr 50102, 214); unique per contract and month.
+  journal entry (the org's summary voucher of the month: Dr 112 [lessee, contract] / Cr 50102, 214 per
+  contract). At most one live charge per contract and month. A 红字冲销 of the voucher marks its charges
+  ``reversed_by_entry_id`` (the reversal's entry): a reversed charge stays as a record, counts for nothing
+  (not billed, not open, its allocations released) and its month is charged again by the next run.
 * ``lease_receipt`` is money received from a lessee (or a deposit applied to arrears); its Cr 112 lines are
   ``lease_receipt_part`` rows, one per contract. ``lease_allocation`` says which charges a receipt paid;
   what a part has not yet paid is the contract's credit (预收, prepaid rent), applied to later charges.
@@ -30,7 +33,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, Index, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 ASSET_STATUSES = ("idle", "leased", "own_use")
@@ -127,11 +130,19 @@ class LeaseContractAsset(SQLModel, table=True):
 
 
 class LeaseCharge(SQLModel, table=True):
-    """The rent of one contract-month, posted once (Dr 112 / Cr 50102, 214)."""
+    """The rent of one contract-month, posted once (Dr 112 / Cr 50102, 214) unless its voucher is reversed."""
 
     __tablename__ = "lease_charge"
     __table_args__ = (
-        UniqueConstraint("contract_id", "period", name="uq_lease_charge_month"),
+        Index(
+            "uq_lease_charge_month",
+            "contract_id",
+            "period",
+            unique=True,
+            sqlite_where=text("reversed_by_entry_id IS NULL"),
+            postgresql_where=text("reversed_by_entry_id IS NULL"),
+        ),
+        Index("ix_lease_charge_entry", "entry_id"),
         CheckConstraint("amount_fen > 0 AND net_fen + tax_fen = amount_fen", name="ck_lease_charge_amount"),
         Index("ix_lease_charge_org_lessee", "org_id", "lessee_id", "due_date"),
     )
@@ -146,6 +157,8 @@ class LeaseCharge(SQLModel, table=True):
     tax_fen: int = Field(sa_type=BigInteger)
     due_date: date
     entry_id: int = Field(sa_type=BigInteger, foreign_key="journal_entry.id")
+    reversed_by_entry_id: int | None = Field(default=None, sa_type=BigInteger, foreign_key="journal_entry.id")
+    """The 红字冲销 of ``entry_id``; the charge then counts for nothing and its month may be charged again."""
 
 
 class LeaseReceipt(SQLModel, table=True):

@@ -6,8 +6,11 @@ A receipt is any amount on any day from a lessee:
 
 It pays the lessee's open charges oldest first (by due date; explicit allocation also possible); what is
 left stays on one contract as a credit (预收, prepaid rent), which later accruals use up month by month, so
-rent paid years ahead is still recognised monthly. Per contract, the sub-ledger (charges − receipt parts)
-equals the 112 balance of that contract; allocations only say which charges are paid, for aging.
+rent paid years ahead is still recognised monthly. When an accrual voucher is reversed (红字冲销), what
+receipts had paid on its charges is released: the allocations stay as records but count for nothing, the
+money is the contract's credit again and pays its next open charge (the re-accrued month, or another).
+Per contract, the sub-ledger (live charges − receipt parts) equals the 112 balance of that contract;
+allocations only say which charges are paid, for aging.
 
 Deposits: received Dr 102 / Cr 21101 押金 [lessee, contract]; refunded the reverse; applied to arrears at
 termination Dr 21101 / Cr 112 [lessee, contract] — a receipt whose source is the deposit.
@@ -25,6 +28,7 @@ from sqlalchemy import Connection, func, insert, select
 from ledger.community import accounts as acct
 from ledger.community.idempotency import earlier_record
 from ledger.community.leases import (
+    CHARGE_LIVE,
     get_contract,
     lessee_of,
     lock_books,
@@ -93,7 +97,9 @@ def open_charges(
             func.coalesce(paid.c.paid, 0).label("paid"),
         )
         .outerjoin(paid, paid.c.charge_id == charge_t.c.id)
-        .where(charge_t.c.org_id == org_id, charge_t.c.amount_fen > func.coalesce(paid.c.paid, 0))
+        .where(
+            charge_t.c.org_id == org_id, CHARGE_LIVE, charge_t.c.amount_fen > func.coalesce(paid.c.paid, 0)
+        )
         .order_by(charge_t.c.due_date, charge_t.c.period, charge_t.c.contract_id, charge_t.c.id)
     )
     if lessee_id is not None:
@@ -168,12 +174,8 @@ def _record_receipt(
         row = conn.execute(select(receipt_t).where(receipt_t.c.entry_id == posted.id)).first()
         if row is None:
             raise Conflict("the idempotency key belongs to an entry that is not a rent receipt")
-        done = conn.execute(
-            select(func.coalesce(func.sum(alloc_t.c.amount_fen), 0)).where(alloc_t.c.receipt_id == row.id)
-        ).scalar_one()
-        return ReceiptResult(
-            row.id, posted.id, posted.voucher_no, int(done), row.amount_fen - int(done), False
-        )
+        done = _applied(conn, row.id)
+        return ReceiptResult(row.id, posted.id, posted.voucher_no, done, row.amount_fen - done, False)
     receipt_id = conn.execute(
         insert(receipt_t)
         .values(
@@ -218,10 +220,19 @@ def _replayed(conn: Connection, row) -> ReceiptResult:  # type: ignore[no-untype
 
     entry_t = JournalEntry.__table__
     voucher = conn.execute(select(entry_t.c.voucher_no).where(entry_t.c.id == row.entry_id)).scalar_one()
-    applied = conn.execute(
-        select(func.coalesce(func.sum(alloc_t.c.amount_fen), 0)).where(alloc_t.c.receipt_id == row.id)
-    ).scalar_one()
-    return ReceiptResult(row.id, row.entry_id, voucher, int(applied), row.amount_fen - int(applied), False)
+    applied = _applied(conn, row.id)
+    return ReceiptResult(row.id, row.entry_id, voucher, applied, row.amount_fen - applied, False)
+
+
+def _applied(conn: Connection, receipt_id: int) -> int:
+    """What the receipt pays on charges that count (allocations to a reversed charge are released)."""
+    return int(
+        conn.execute(
+            select(func.coalesce(func.sum(alloc_t.c.amount_fen), 0))
+            .join(charge_t, charge_t.c.id == alloc_t.c.charge_id)
+            .where(alloc_t.c.receipt_id == receipt_id, CHARGE_LIVE)
+        ).scalar_one()
+    )
 
 
 def receive_rent(
@@ -335,7 +346,8 @@ def credit_pools(
     wanted = set(contract_ids) if contract_ids is not None else None
     used = (
         select(alloc_t.c.receipt_id, alloc_t.c.contract_id, func.sum(alloc_t.c.amount_fen).label("used"))
-        .where(alloc_t.c.org_id.in_(org_ids))
+        .join(charge_t, charge_t.c.id == alloc_t.c.charge_id)
+        .where(alloc_t.c.org_id.in_(org_ids), CHARGE_LIVE)  # a reversed charge's allocations are released
         .group_by(alloc_t.c.receipt_id, alloc_t.c.contract_id)
         .subquery()
     )

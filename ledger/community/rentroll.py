@@ -18,7 +18,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import Connection, func, select
 
-from ledger.community.leases import terms_of
+from ledger.community.leases import CHARGE_LIVE, terms_of
 from ledger.community.models import LeaseAllocation, LeaseCharge, LeaseContract, LeaseReceiptPart
 from ledger.db.models import Counterparty, Org
 from ledger.leases.schedule import AGING_BUCKETS, aging_bucket, effective_end, rent_schedule
@@ -59,7 +59,7 @@ def rent_roll(conn: Connection, org_ids: Sequence[int], as_of: date) -> list[Ren
     this_month = dict(
         conn.execute(
             select(charge_t.c.contract_id, charge_t.c.amount_fen).where(
-                charge_t.c.org_id.in_(ids), charge_t.c.period == period
+                charge_t.c.org_id.in_(ids), charge_t.c.period == period, CHARGE_LIVE
             )
         ).all()
     )
@@ -85,7 +85,7 @@ def rent_roll(conn: Connection, org_ids: Sequence[int], as_of: date) -> list[Ren
         )
     for cid, total in conn.execute(
         select(charge_t.c.contract_id, func.sum(charge_t.c.amount_fen))
-        .where(charge_t.c.org_id.in_(ids))
+        .where(charge_t.c.org_id.in_(ids), CHARGE_LIVE)
         .group_by(charge_t.c.contract_id)
     ):
         rows[cid].billed_fen = int(total)
@@ -125,7 +125,7 @@ def open_by_charge(conn: Connection, org_ids: Sequence[int]) -> list[tuple[int, 
         for r in conn.execute(
             select(charge_t.c.contract_id, charge_t.c.due_date, open_fen.label("open_fen"))
             .outerjoin(paid, paid.c.charge_id == charge_t.c.id)
-            .where(charge_t.c.org_id.in_(list(org_ids)), open_fen > 0)
+            .where(charge_t.c.org_id.in_(list(org_ids)), CHARGE_LIVE, open_fen > 0)
         )
     ]
 

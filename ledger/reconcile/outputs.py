@@ -612,7 +612,9 @@ def _lease_tie(conn: Connection, org_id: int) -> Tie | None:
     part_t = models.LeaseReceiptPart.__table__
     contract_t = models.LeaseContract.__table__
     charged = conn.execute(
-        select(func.coalesce(func.sum(charge_t.c.amount_fen), 0)).where(charge_t.c.org_id == org_id)
+        select(func.coalesce(func.sum(charge_t.c.amount_fen), 0)).where(
+            charge_t.c.org_id == org_id, charge_t.c.reversed_by_entry_id.is_(None)  # a reversed charge: none
+        )
     ).scalar_one()
     received = conn.execute(
         select(func.coalesce(func.sum(part_t.c.amount_fen), 0)).where(part_t.c.org_id == org_id)
