@@ -47,6 +47,11 @@ ENTRY_LINES = (
     "SELECT a.code, l.debit_fen, l.credit_fen FROM journal_line l JOIN account a ON a.id = l.account_id "
     "WHERE l.entry_id = :e ORDER BY l.line_no"
 )
+PAIR_ROW = (
+    "INSERT INTO reconcile_match (org_id, statement_account_id, status, kind, score, conflict, reasons, "
+    "fee_fen, note, created_at, statement_line_id, journal_line_id, pair_amount_fen) "
+    "VALUES (:o, :a, '{status}', '{kind}', 0, false, '[]', 0, '', :t, {pair})"
+)
 D = date(2024, 3, 1)
 
 
@@ -358,6 +363,38 @@ def test_auto_confirm_exact_confirms_only_the_exact_unambiguous_match(books: Boo
         confirmed = list_matches(conn, books.org, books.bank, status="confirmed")
     assert len(confirmed) == 1 and not confirmed[0]["conflict"]
     assert confirmed[0]["reasons"][-1]["code"] == "auto_confirmed"
+
+
+def test_a_proposed_pair_lives_on_its_match_row_and_its_decision_lists_items(books: Books) -> None:
+    books.propose()
+    exact = books.proposal_for("exact")
+    engine = books.county.engine
+    item_count = "SELECT count(*) FROM reconcile_match_item WHERE match_id = :m"
+
+    with read_tx(engine) as conn:
+        assert conn.execute(text(item_count), {"m": exact["id"]}).scalar_one() == 0
+    assert [(i["role"], i["amount_fen"]) for i in exact["items"]] == [
+        ("statement", -1234867),
+        ("book", -1234867),
+    ]
+    with write_tx(engine) as conn:
+        confirmed = confirm_match(conn, books.org, exact["id"], books.county.user_ids["officer"])
+    with read_tx(engine) as conn:
+        assert conn.execute(text(item_count), {"m": confirmed}).scalar_one() == 2
+        [record] = [m for m in list_matches(conn, books.org, books.bank) if m["id"] == confirmed]
+    assert record["items"] == exact["items"]
+    assert "pair_amount_fen" not in record
+    # The database keeps the pair columns to a proposed one-to-one match, all three or none.
+    ids = {i["role"]: i["statement_line_id"] or i["journal_line_id"] for i in exact["items"]}
+    params = {"o": books.org, "a": books.bank, "t": "2024-03-31 00:00:00", "s": ids["statement"]}
+    for status, kind, pair in (
+        ("confirmed", "one_to_one", ":s, :b, -1234867"),
+        ("proposed", "one_to_many", ":s, :b, -1234867"),
+        ("proposed", "one_to_one", ":s, NULL, -1234867"),
+    ):
+        with pytest.raises(DBAPIError, match="ck_reconcile_match_pair"), write_tx(engine) as conn:
+            sql = PAIR_ROW.format(status=status, kind=kind, pair=pair)
+            conn.execute(text(sql), {**params, "b": ids["book"]})
 
 
 def test_confirm_and_reject_are_new_records_and_records_never_change(books: Books) -> None:

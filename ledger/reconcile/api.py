@@ -31,7 +31,7 @@ from ledger.orgs import now, require_books
 from ledger.periods import parse_period, period_bounds
 from ledger.reconcile import matching, outputs, store
 from ledger.reconcile.importers import parse_statement
-from ledger.reconcile.matching import item_t, match_t
+from ledger.reconcile.matching import match_t
 
 router = APIRouter(prefix="/api/v1", tags=["reconcile"])
 
@@ -523,13 +523,8 @@ def _decide(
 
 
 def _one_match(conn: Any, org_id: int, match_id: int) -> dict[str, Any]:
-    row = (
-        conn.execute(select(match_t).where(match_t.c.id == match_id, match_t.c.org_id == org_id))
-        .mappings()
-        .one()
-    )
-    items = [dict(r) for r in conn.execute(select(item_t).where(item_t.c.match_id == match_id)).mappings()]
-    return {**dict(row), "reasons": json.loads(row["reasons"]), "items": items}
+    row = conn.execute(select(match_t).where(match_t.c.id == match_id, match_t.c.org_id == org_id)).one()
+    return matching.match_view(row, matching.match_items(conn, [row])[row.id])
 
 
 @router.post("/orgs/{org_id}/reconcile/matches/{match_id}/confirm", response_model=MatchOut, status_code=201)

@@ -69,6 +69,8 @@ __all__ = [
     "list_matches",
     "manual_match",
     "match_history",
+    "match_items",
+    "match_view",
     "matched_ids",
     "post_by_rule",
     "propose",
@@ -946,6 +948,9 @@ def _allocate_match_ids(conn: Connection, count: int) -> list[int]:
     return list(range(first, first + count))
 
 
+_NO_PAIR = (None, None, None)
+
+
 def _write_matches(
     conn: Connection,
     org_id: int,
@@ -953,7 +958,10 @@ def _write_matches(
     matches: list[dict[str, Any]],
     items: list[list[tuple[str, int | None, int | None, int]]],
 ) -> list[int]:
-    """Insert match rows and their items with ``executemany``; returns the new ids in order."""
+    """Insert match rows and their items with ``executemany``; returns the new ids in order.
+
+    A proposed one-to-one match may carry ``"pair": (statement_line_id, journal_line_id, amount_fen)``
+    instead of items (``models``: the pair on the row)."""
     if not matches:
         return []
     ids = _allocate_match_ids(conn, len(matches))
@@ -964,10 +972,10 @@ def _write_matches(
         created_db = created.astimezone(UTC).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
     cols = (
         "id, org_id, statement_account_id, status, kind, score, conflict, reasons, fee_fen, note, entry_id, "
-        "supersedes_id, created_by, created_at"
+        "supersedes_id, created_by, created_at, statement_line_id, journal_line_id, pair_amount_fen"
     )
     conn.exec_driver_sql(
-        f"INSERT INTO reconcile_match ({cols}) VALUES ({', '.join([mark] * 14)})",
+        f"INSERT INTO reconcile_match ({cols}) VALUES ({', '.join([mark] * 17)})",
         [
             (
                 mid,
@@ -984,6 +992,7 @@ def _write_matches(
                 m.get("supersedes_id"),
                 m.get("created_by"),
                 created_db,
+                *m.get("pair", _NO_PAIR),
             )
             for mid, m in zip(ids, matches, strict=True)
         ],
@@ -1113,24 +1122,32 @@ def _propose_matches(
     rows: list[dict[str, Any]] = []
     items: list[list[tuple[str, int | None, int | None, int]]] = []
     for p in proposals:
-        rows.append(
-            {
-                "status": "proposed",
-                "kind": p.kind,
-                "score": p.score,
-                "conflict": p.conflict,
-                "reasons": _reasons_json(p.reasons),
-                "fee_fen": p.fee_fen,
-                "created_by": user_id,
-            }
-        )
-        items.append(
-            [("statement", s, None, s_amount[s]) for s in p.statement_ids]
-            + [("book", None, b, b_amount[b]) for b in p.book_ids]
-            + [("settled", None, c, c_amount[c]) for c in p.settled_ids]
-        )
+        row = {
+            "status": "proposed",
+            "kind": p.kind,
+            "score": p.score,
+            "conflict": p.conflict,
+            "reasons": _reasons_json(p.reasons),
+            "fee_fen": p.fee_fen,
+            "created_by": user_id,
+        }
+        if p.kind == "one_to_one":
+            (s_id,), (b_id,) = p.statement_ids, p.book_ids
+            row["pair"] = (s_id, b_id, s_amount[s_id])
+            items.append([])
+        else:
+            items.append(
+                [("statement", s, None, s_amount[s]) for s in p.statement_ids]
+                + [("book", None, b, b_amount[b]) for b in p.book_ids]
+                + [("settled", None, c, c_amount[c]) for c in p.settled_ids]
+            )
+        rows.append(row)
     ids = _write_matches(conn, org_id, statement_account_id, rows, items)
-    auto = [(mid, p, its) for mid, p, its in zip(ids, proposals, items, strict=True) if p.auto_confirmable]
+    auto = [
+        (mid, p, _pair_items(*row["pair"]))
+        for mid, p, row in zip(ids, proposals, rows, strict=True)
+        if p.auto_confirmable
+    ]
     if auto_confirm_exact and auto:
         confirmed_rows = [
             {
@@ -1177,11 +1194,51 @@ def _require_current(conn: Connection, match_id: int) -> None:
         )
 
 
-def _items(conn: Connection, match_id: int) -> list[tuple[str, int | None, int | None, int]]:
+def _pair_items(
+    statement_line_id: int, journal_line_id: int, amount_fen: int
+) -> list[tuple[str, int | None, int | None, int]]:
+    return [("statement", statement_line_id, None, amount_fen), ("book", None, journal_line_id, amount_fen)]
+
+
+def match_items(
+    conn: Connection, matches: Sequence[Any]
+) -> dict[int, list[tuple[str, int | None, int | None, int]]]:
+    """The items of these match rows, ``(role, statement_line_id, journal_line_id, amount_fen)`` in order:
+    their item rows, or the pair a proposed one-to-one match keeps on its row (``models``)."""
+    out: dict[int, list[tuple[str, int | None, int | None, int]]] = {}
+    listed: list[int] = []
+    for m in matches:
+        if m.statement_line_id is not None:
+            out[m.id] = _pair_items(m.statement_line_id, m.journal_line_id, m.pair_amount_fen)
+        else:
+            out[m.id] = []
+            listed.append(m.id)
+    for chunk in _chunks(listed):
+        for r in conn.execute(
+            select(
+                item_t.c.match_id,
+                item_t.c.role,
+                item_t.c.statement_line_id,
+                item_t.c.journal_line_id,
+                item_t.c.amount_fen,
+            )
+            .where(item_t.c.match_id.in_(chunk))
+            .order_by(item_t.c.id)
+        ):
+            out[r.match_id].append((r.role, r.statement_line_id, r.journal_line_id, r.amount_fen))
+    return out
+
+
+def item_dicts(items: Sequence[tuple[str, int | None, int | None, int]]) -> list[dict[str, Any]]:
     return [
-        (r.role, r.statement_line_id, r.journal_line_id, r.amount_fen)
-        for r in conn.execute(select(item_t).where(item_t.c.match_id == match_id).order_by(item_t.c.id))
+        {"role": role, "statement_line_id": s_id, "journal_line_id": b_id, "amount_fen": amount}
+        for role, s_id, b_id, amount in items
     ]
+
+
+def _items(conn: Connection, match_id: int) -> list[tuple[str, int | None, int | None, int]]:
+    row = conn.execute(select(match_t).where(match_t.c.id == match_id)).one()
+    return match_items(conn, [row])[match_id]
 
 
 def _check_not_matched(
@@ -1332,10 +1389,7 @@ def confirm_matches(
             raise ValidationError(
                 f"the references of match {i} conflict; say in a note why it is right", field="note"
             )
-    items: dict[int, list[tuple[str, int | None, int | None, int]]] = defaultdict(list)
-    for chunk in _chunks(ids):
-        for r in conn.execute(select(item_t).where(item_t.c.match_id.in_(chunk)).order_by(item_t.c.id)):
-            items[r.match_id].append((r.role, r.statement_line_id, r.journal_line_id, r.amount_fen))
+    items = match_items(conn, [rows[i] for i in ids])
     s_done, b_done = matched_ids(conn, org_id)
     for i in ids:
         for role, s_id, b_id, _ in items[i]:
@@ -1600,29 +1654,36 @@ def list_matches(
         stmt = stmt.where(match_t.c.status == status)
     if current_only:
         stmt = stmt.where(~_successor_exists())
-    rows = conn.execute(stmt.order_by(match_t.c.id).limit(limit).offset(offset)).mappings().all()
-    ids = [r["id"] for r in rows]
-    items: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    if ids:
-        for r in conn.execute(
-            select(item_t).where(item_t.c.match_id.in_(ids)).order_by(item_t.c.id)
-        ).mappings():
-            items[r["match_id"]].append(dict(r))
-    return [{**dict(r), "reasons": json.loads(r["reasons"]), "items": items[r["id"]]} for r in rows]
+    rows = conn.execute(stmt.order_by(match_t.c.id).limit(limit).offset(offset)).all()
+    items = match_items(conn, rows)
+    return [match_view(r, items[r.id]) for r in rows]
+
+
+def match_view(row: Any, items: Sequence[tuple[str, int | None, int | None, int]]) -> dict[str, Any]:
+    """A match row as a dict with its reasons parsed and its items (the pair columns folded into them)."""
+    return {**_record(row), "reasons": json.loads(row.reasons), "items": item_dicts(items)}
 
 
 def match_history(conn: Connection, org_id: int, match_id: int) -> list[dict[str, Any]]:
     """The chain of records from the first proposal to the current decision."""
     row = _match_row(conn, org_id, match_id)
-    chain = [dict(row._mapping)]
+    chain = [_record(row)]
     while chain[0]["supersedes_id"] is not None:
-        chain.insert(0, dict(_match_row(conn, org_id, chain[0]["supersedes_id"])._mapping))
+        chain.insert(0, _record(_match_row(conn, org_id, chain[0]["supersedes_id"])))
     while True:
         nxt = conn.execute(select(match_t).where(match_t.c.supersedes_id == chain[-1]["id"])).first()
         if nxt is None:
             break
-        chain.append(dict(nxt._mapping))
+        chain.append(_record(nxt))
     return chain
+
+
+_PAIR_COLUMNS = ("statement_line_id", "journal_line_id", "pair_amount_fen")
+
+
+def _record(row: Any) -> dict[str, Any]:
+    """A match row as a dict, without the pair columns (storage; ``match_items`` reads them)."""
+    return {k: v for k, v in row._mapping.items() if k not in _PAIR_COLUMNS}
 
 
 def statement_lines(

@@ -20,6 +20,10 @@ Read this page to know the model:
   (+ money in); ``role`` is ``statement``, ``book`` (a line on the statement account's ledger account) or
   ``settled`` (a clearing-account line that a fee-netted settlement clears, e.g. the day's WeChat sales
   on 101201).
+* A ``proposed`` one-to-one match keeps its pair on its own row (``statement_line_id``,
+  ``journal_line_id``, ``pair_amount_fen``: the amount of both sides) and has no item rows: 10⁵ proposals
+  are written in half the time. Its items read the same (``matching.match_items``: a ``statement`` item
+  and a ``book`` item); deciding it writes a record with ordinary item rows.
 
 Table names are ``reconcile_match*`` rather than ``match``: MATCH is an SQL keyword.
 All money columns are integer fen (``*_fen``).
@@ -135,6 +139,10 @@ class ReconcileMatch(SQLModel, table=True):
     supersedes_id: int | None = Field(default=None, sa_type=BigInteger, foreign_key="reconcile_match.id")
     created_by: int | None = Field(default=None, foreign_key="user_account.id")
     created_at: datetime
+    # A proposed one-to-one pair, on the row instead of two item rows (migration 0301_reconcile).
+    statement_line_id: int | None = Field(default=None, sa_type=BigInteger, foreign_key="statement_line.id")
+    journal_line_id: int | None = Field(default=None, sa_type=BigInteger, foreign_key="journal_line.id")
+    pair_amount_fen: int | None = Field(default=None, sa_type=BigInteger)
 
 
 class ReconcileMatchItem(SQLModel, table=True):

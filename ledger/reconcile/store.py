@@ -148,7 +148,7 @@ def _db_time(conn: Connection, value: datetime) -> object:
     if conn.dialect.name == "sqlite":
         if value.tzinfo is not None:
             value = value.astimezone(UTC).replace(tzinfo=None)
-        return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+        return value.isoformat(" ", "microseconds")  # = strftime("%Y-%m-%d %H:%M:%S.%f"), 4 × faster
     return value
 
 
@@ -171,16 +171,19 @@ def large_page_cache(conn: Connection, kib: int = 65536) -> Iterator[None]:
 
 
 def _existing_keys(conn: Connection, statement_account_id: int, keys: list[str]) -> set[str]:
+    """Which of ``keys`` the account holds; through the driver, as 10⁵ bound keys are costly to compile."""
     found: set[str] = set()
+    sqlite = conn.dialect.name == "sqlite"
     for start in range(0, len(keys), _KEY_CHUNK):
         chunk = keys[start : start + _KEY_CHUNK]
-        found.update(
-            conn.execute(
-                select(sline_t.c.key).where(
-                    sline_t.c.statement_account_id == statement_account_id, sline_t.c.key.in_(chunk)
-                )
-            ).scalars()
-        )
+        if sqlite:
+            marks = ", ".join("?" * len(chunk))
+            sql = f"SELECT key FROM statement_line WHERE statement_account_id = ? AND key IN ({marks})"
+            params: tuple[Any, ...] = (statement_account_id, *chunk)
+        else:
+            sql = "SELECT key FROM statement_line WHERE statement_account_id = %s AND key = ANY(%s)"
+            params = (statement_account_id, chunk)
+        found.update(key for (key,) in conn.exec_driver_sql(sql, params))
     return found
 
 
