@@ -9,9 +9,9 @@ aborting the rest.
 
 The pool (one worker per core) starts once and stays up across requests. Workers fork from a fork server
 that has imported WeasyPrint and the reports once (a worker's start then costs ~0.5 s of CPU, its warm-up,
-instead of ~2.4 s; and no threaded server process is ever forked), warm themselves before their first task (``warm_process``), and each
-fetches its org's books itself through its own engine: the parent only submits org ids and stores the
-files, ~1 ms of CPU a statement.
+instead of ~2.4 s; and no threaded server process is ever forked), warm themselves before their first
+task (``warm_process``), and each fetches its org's books itself through its own engine: the parent only
+submits org ids and stores the files, ~1 ms of CPU a statement.
 """
 
 from __future__ import annotations
