@@ -295,3 +295,32 @@ def sales_by_origin(conn: Connection, org_id: int, first_day: date, last_day: da
         .order_by(org_t.c.name)
     )
     return [(name or "", int(net)) for name, net in rows]
+
+
+def memo_turnover(
+    conn: Connection, org_id: int, codes: Sequence[str], from_period: str, to_period: str
+) -> list[tuple[str, str, int, int]]:
+    """(account code, 摘要, debit, credit) over the months for lines posted to exactly these accounts,
+    closing entries left out. The 摘要 is the line's own, else its entry's; a red-ink reversal's line
+    without one takes the reversed entry's, so a reversal is analysed like the entry it cancels."""
+    if not codes:
+        return []
+    original = entry_t.alias("reversed_entry")
+    memo = func.coalesce(
+        func.nullif(line_t.c.memo, ""), func.coalesce(original.c.memo, entry_t.c.memo), ""
+    ).label("memo")
+    rows = conn.execute(
+        select(account_t.c.code, memo, func.sum(line_t.c.debit_fen), func.sum(line_t.c.credit_fen))
+        .join(entry_t, entry_t.c.id == line_t.c.entry_id)
+        .outerjoin(original, original.c.id == entry_t.c.reverses_id)
+        .join(account_t, account_t.c.id == line_t.c.account_id)
+        .where(
+            line_t.c.org_id == org_id,
+            line_t.c.period >= from_period,
+            line_t.c.period <= to_period,
+            account_t.c.code.in_(list(codes)),
+            entry_t.c.source != "close",
+        )
+        .group_by(account_t.c.code, memo)
+    )
+    return [(code, text, int(d), int(c)) for code, text, d, c in rows]

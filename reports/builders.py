@@ -29,13 +29,14 @@ from ledger.reporting_queries import (
     account_postings,
     chain_head,
     counterparty_balances,
+    memo_turnover,
     movement,
     orgs_below,
 )
 from ledger.trial_balance import TrialBalanceRow, trial_balance
 from reports.builders_base import BuildContext, ReportPeriod
 from reports.report import Column, Report, Table, Total
-from reports.statements import compute_statement, load_layout, statement_report
+from reports.statements import Layout, compute_statement, load_layout, statement_report
 
 # Lines a balance sheet splits by the sign of each counterparty's balance (113 内部往来 both ways; 1122
 # with a credit balance is 预收账款, 2202 with a debit balance is 预付账款 …).
@@ -154,6 +155,50 @@ def _distribution_inputs(ctx: BuildContext, year: int) -> dict[str, int]:
     return {k: v for k, v in inputs.items() if v}
 
 
+def _of_which_inputs(ctx: BuildContext, layout: Layout, from_period: str, to_period: str) -> dict[str, int]:
+    """The 其中 lines of a statement from the books (the layout's ``[of_which]``; 利润表 会小企02表).
+
+    A sub-account's turnover goes to the first input whose words its name, or a name above it below the
+    first-level account, contains; lines posted to the first-level account itself go by their 摘要. Shown on
+    the first-level account's normal side, as ``acct()`` shows the parent line, so a 利息收入 is negative.
+    Closing entries are left out, as for the parent lines.
+    """
+    if not layout.of_which:
+        return {}
+    parents = {source.account for source in layout.of_which.values()}
+    names = account_names(ctx.conn, ctx.org.id)
+
+    def kind(account: str, texts: Sequence[str]) -> str | None:
+        return next(
+            (
+                name
+                for name, source in layout.of_which.items()
+                if source.account == account and any(w in t for w in source.words for t in texts)
+            ),
+            None,
+        )
+
+    def signed(account: str, debit: int, credit: int) -> int:
+        return debit - credit if layout.chart.normal_side[account] == "debit" else credit - debit
+
+    inputs: dict[str, int] = defaultdict(int)
+    turnover = movement(
+        ctx.conn, ctx.org.id, from_period, to_period, prefixes=tuple(parents), exclude_sources=("close",)
+    )
+    for code, (debit, credit) in turnover.items():
+        parent = layout.chart.first_level(code)
+        if parent not in parents or code == parent:
+            continue
+        path = names[code].full_name.split("—")[1:]  # the sub-account's names below the first level
+        if (found := kind(parent, path)) is not None:
+            inputs[found] += signed(parent, debit, credit)
+    leaves = [code for code in parents if code in turnover]
+    for code, memo, debit, credit in memo_turnover(ctx.conn, ctx.org.id, leaves, from_period, to_period):
+        if (found := kind(code, [memo])) is not None:
+            inputs[found] += signed(code, debit, credit)
+    return {name: amount for name, amount in inputs.items() if amount}
+
+
 def statement_inputs(
     ctx: BuildContext, name: str
 ) -> tuple[dict[str, dict[str, int]], dict[str, dict[str, int]]]:
@@ -173,8 +218,10 @@ def statement_inputs(
             names[1]: _distribution_inputs(ctx, p.year - 1),
         }
         return columns, inputs
-    columns = {names[0]: _pnl(ctx, p.year_start, p.to_period), names[1]: _pnl(ctx, p.to_period, p.to_period)}
-    return columns, {}
+    bounds = ((p.year_start, p.to_period), (p.to_period, p.to_period))  # 本年累计金额, 本月金额
+    columns = {column: _pnl(ctx, *b) for column, b in zip(names, bounds, strict=True)}
+    inputs = {column: _of_which_inputs(ctx, layout, *b) for column, b in zip(names, bounds, strict=True)}
+    return columns, inputs
 
 
 def _bounds(period: ReportPeriod) -> tuple[str, str]:

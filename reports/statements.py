@@ -4,7 +4,10 @@ The four statutory statements — collective 资产负债表 and 收益及收益
 small-enterprise 资产负债表 会小企01表 and 利润表 会小企02表 (财会〔2011〕17号) — are layouts in
 ``reports/layouts``: a CSV of lines (行次, key, label, label_en, section, indent, style, formula) and a
 TOML of the rest (title, chart, column names, headline totals, inputs, checks). A province's variant is
-an edit of those files.
+an edit of those files. An input is a figure the balances of first-level accounts cannot give; the TOML's
+``[of_which]`` says where the books carry it (the 利润表's 其中 lines: sub-accounts by name, else the 摘要
+of lines on the first-level account itself; the layout file explains the accountant's choices), and
+``reports.builders`` reads them from the books.
 
 ``compute_statement`` evaluates every line's formula (``reports.formula``) against one balances mapping per
 column and then every check; a statement that does not foot raises ``StatementDoesNotFoot`` naming each
@@ -113,6 +116,16 @@ class HeadlineTotal:
 
 
 @dataclass(frozen=True)
+class OfWhich:
+    """Where the books carry a 其中 input: under first-level ``account``, the sub-accounts whose names
+    (at any level) contain one of ``words``, and, for lines posted to ``account`` itself, the lines whose
+    摘要 contains one (``reports.builders`` reads them; this module never reads the database)."""
+
+    account: str
+    words: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Chart:
     """A statutory chart's first-level codes and each one's normal side (``debit`` or ``credit``)."""
 
@@ -146,6 +159,7 @@ class Layout:
     side_headings: tuple[str, str]
     side_headings_en: tuple[str, str]
     inputs: Mapping[str, str]
+    of_which: Mapping[str, OfWhich]  # input name -> where the books carry it, in layout order
     lines: tuple[LayoutLine, ...]
     checks: tuple[NamedCheck, ...]
     order: tuple[int, ...]  # 行次 in an order where every line comes after the lines its formula uses
@@ -194,6 +208,10 @@ def load_layout(name: str) -> Layout:
         side_headings=tuple(two_sided.get("headings", ("", ""))),  # type: ignore[arg-type]
         side_headings_en=tuple(two_sided.get("headings_en", ("", ""))),  # type: ignore[arg-type]
         inputs=dict(meta.get("inputs", {})),
+        of_which={
+            name: OfWhich(str(source["account"]), tuple(source["words"]))
+            for name, source in meta.get("of_which", {}).items()
+        },
         lines=lines,
         checks=tuple(NamedCheck(c["name"], parse_check(c["rule"])) for c in meta.get("checks", ())),
         order=(),
@@ -252,6 +270,11 @@ def _validate(layout: Layout) -> None:
                     )
             elif isinstance(node, Input) and node.name not in layout.inputs:
                 raise FormulaError(f"{layout.name} {where}: input {node.name!r} is not declared in [inputs]")
+    for name, source in layout.of_which.items():
+        if name not in layout.inputs:
+            raise FormulaError(f"{layout.name} [of_which.{name}]: not an input declared in [inputs]")
+        if source.account not in layout.chart.normal_side or not source.words or not all(source.words):
+            raise FormulaError(f"{layout.name} [of_which.{name}]: a first-level account and non-empty words")
 
 
 def _with_order(layout: Layout) -> Layout:

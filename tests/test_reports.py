@@ -18,8 +18,12 @@ import pytest
 
 from ledger.community import welfare
 from ledger.db.engine import read_tx, write_tx
+from ledger.distribution.vat import post_vat_exemption
 from ledger.errors import ValidationError
 from ledger.money import amount_in_words, format_money
+from ledger.orgs import add_sub_account, ensure_sub_account
+from ledger.posting import Draft, post_entries, reverse_entry
+from pos.shifts import VAT_ACCOUNT
 from reports.builders_base import ReportPeriod, parse_report_period
 from reports.registry import REPORTS, build_report
 from reports.render import render_pdf, render_xlsx, to_json
@@ -32,6 +36,8 @@ from tests.test_reports_books import (
     COMPANY_SALES,
     RESERVE,
     TO_MEMBERS,
+    cr,
+    dr,
     post_community_workflows,
     post_community_year,
     post_company_quarter,
@@ -159,6 +165,117 @@ def test_company_profit_statement_has_year_to_date_and_month_columns(books: Coun
     assert ytd["net_profit"] == COMPANY_NET_Q1
     march = sum(fen for (period, _, _), fen in COMPANY_SALES.items() if period == "2025-03")
     assert month["revenue"] == march
+
+
+def test_profit_statement_of_which_lines_read_the_summaries_of_leaf_accounts(books: County) -> None:
+    """利润表 其中 lines where the company posts 5603 and 5301 themselves, as the workflows do: the 摘要
+    decides. Bank interest (the reconciliation rule's 银行存款利息, a credit) is 其中：利息费用 printed
+    negative, and its red-ink reversal takes it back out; the settlement fee is 财务费用 but no 其中 line;
+    the quarter's exempted VAT is 其中：政府补助, the cash over (现金长款) is 营业外收入 but not a grant."""
+    company = books.ids["company"]
+    with write_tx(books.engine) as conn:
+        ensure_sub_account(conn, company, "2221", *VAT_ACCOUNT)
+        post_entries(
+            conn,
+            [
+                Draft(
+                    company,
+                    date(2025, 3, 21),
+                    "结息",
+                    [dr("1002", 3_456), cr("5603", 3_456, memo="银行存款利息 结息")],
+                ),
+                Draft(
+                    company,
+                    date(2025, 3, 21),
+                    "结息",
+                    [dr("1002", 999), cr("5603", 999, memo="银行存款利息 补记")],
+                ),
+                Draft(company, date(2025, 3, 25), "计提增值税", [dr("1001", 78_000), cr("222101", 78_000)]),
+                Draft(
+                    company,
+                    date(2025, 3, 26),
+                    "门店1 日结",
+                    [dr("1001", 150), cr("5301", 150, memo="现金长款")],
+                    source="pos",
+                ),
+            ],
+        )
+        wrong = post_entries(
+            conn, [Draft(company, date(2025, 2, 5), "银行存款利息", [dr("1002", 700), cr("5603", 700)])]
+        )
+        reverse_entry(conn, wrong[0].id, entry_date=date(2025, 3, 5))
+        exempt = post_vat_exemption(conn, company, 2025, 1)
+    assert exempt.vat_fen == 78_000 and exempt.entry_id is not None
+
+    ytd = line_values(
+        build(books, "income-statement", "company", ReportPeriod("2025-03", "2025-03")), "本年累计金额"
+    )
+    interest = 3_456 + 999  # the February 700 reversed in March
+    assert ytd["interest_expense"] == -interest
+    assert ytd["finance_costs"] == 12_000 - interest
+    assert ytd["government_grants"] == 78_000
+    assert ytd["non_operating_income"] == 78_000 + 150
+    assert ytd["net_profit"] == COMPANY_NET_Q1 + interest + 78_000 + 150
+    february = line_values(
+        build(books, "income-statement", "company", ReportPeriod("2025-02", "2025-02")), "本月金额"
+    )
+    assert february["interest_expense"] == -700 and february["government_grants"] == 0
+    lines = {k: v for k, v in ytd.items() if k in OF_WHICH_ZERO}
+    assert lines == dict.fromkeys(OF_WHICH_ZERO, 0)
+
+
+OF_WHICH_ZERO = ("consumption_tax", "urban_maintenance_tax", "repair_expenses", "entertainment_expenses")
+
+
+def test_profit_statement_of_which_lines_read_the_sub_accounts_by_name(county: County) -> None:
+    """Where the company keeps sub-accounts, their names decide, whatever codes the org gave them: the
+    city construction tax and education surcharge under 税金及附加, 业务招待费 two levels down under
+    管理费用, 利息支出 and 利息收入 net under 财务费用 while 手续费 is no 其中 line (whatever its 摘要 says),
+    and a grant in 营业外收入—政府补助."""
+    company = county.ids["company"]
+    with write_tx(county.engine) as conn:
+        for parent, name, code in [
+            ("5403", "城市维护建设税", "540305"),
+            ("5403", "教育费附加", "540302"),
+            ("5403", "印花税", "540301"),
+            ("5602", "办公费", "560201"),
+            ("5602", "招待费用", "560202"),
+            ("560202", "业务招待费—客户", "56020201"),
+            ("5603", "利息支出", "560301"),
+            ("5603", "利息收入", "560302"),
+            ("5603", "手续费", "560303"),
+            ("5301", "政府补助", "530101"),
+            ("5301", "盘盈利得", "530102"),
+        ]:
+            add_sub_account(conn, company, parent, name, code)
+        post_entries(
+            conn,
+            [
+                Draft(
+                    company,
+                    date(2025, 5, 31),
+                    "计提税金",
+                    [dr("540305", 700), dr("540302", 300), dr("540301", 50), cr("2221", 1_050)],
+                ),
+                Draft(company, date(2025, 5, 12), "办公用品", [dr("560201", 8_000), cr("1001", 8_000)]),
+                Draft(company, date(2025, 5, 13), "客户餐费", [dr("56020201", 45_000), cr("1001", 45_000)]),
+                Draft(company, date(2025, 5, 20), "借款利息", [dr("560301", 20_000), cr("1002", 20_000)]),
+                Draft(company, date(2025, 5, 21), "存款利息", [dr("1002", 1_200), cr("560302", 1_200)]),
+                Draft(company, date(2025, 5, 22), "利息 手续费", [dr("560303", 500), cr("1002", 500)]),
+                Draft(company, date(2025, 5, 25), "稳岗补贴", [dr("1002", 300_000), cr("530101", 300_000)]),
+                Draft(company, date(2025, 5, 26), "盘盈", [dr("1405", 2_000), cr("530102", 2_000)]),
+            ],
+        )
+    month = line_values(
+        build(county, "income-statement", "company", ReportPeriod("2025-05", "2025-05")), "本月金额"
+    )
+    assert month["taxes_and_surcharges"] == 1_050
+    assert (month["urban_maintenance_tax"], month["education_surcharges"]) == (700, 300)
+    assert month["property_related_taxes"] == 50 and month["consumption_tax"] == 0
+    assert month["administrative_expenses"] == 53_000 and month["entertainment_expenses"] == 45_000
+    assert month["finance_costs"] == 20_000 - 1_200 + 500
+    assert month["interest_expense"] == 20_000 - 1_200
+    assert month["non_operating_income"] == 302_000 and month["government_grants"] == 300_000
 
 
 def test_roll_up_adds_up_the_orgs_below_of_one_standard(books: County) -> None:
