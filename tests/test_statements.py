@@ -217,6 +217,29 @@ def test_a_broken_layout_is_refused_when_loaded(layouts_dir: Path, old: str, new
         load_layout("collective_balance_sheet")
 
 
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("[of_which.interest_expense]", "[of_which.interest]", "not an input declared"),
+        ('account = "5603"', 'account = "560301"', "a first-level account"),
+        ('words = ["利息", "结息"]', "words = []", "non-empty words"),
+    ],
+)
+def test_an_of_which_source_must_name_an_input_a_first_level_account_and_words(
+    layouts_dir: Path, old: str, new: str, message: str
+) -> None:
+    _edit(layouts_dir / "small_enterprise_income_statement.toml", old, new)
+    with pytest.raises(FormulaError, match=message):
+        load_layout("small_enterprise_income_statement")
+
+
+def test_every_of_which_line_of_the_profit_statement_has_a_source_in_the_books() -> None:
+    layout = load_layout("small_enterprise_income_statement")
+    assert set(layout.of_which) == set(layout.inputs)
+    assert layout.of_which["interest_expense"].account == "5603"
+    assert layout.of_which["government_grants"].account == "5301"
+
+
 # --- collective 资产负债表 -------------------------------------------------------------------------------
 
 
