@@ -117,7 +117,8 @@ def main() -> None:
     )
     print(f"  {vouchers[0]:,} summary vouchers, at most {vouchers[1]} lines each")
     print(
-        f"  of which post_entries (ledger core: validation, chain, triggers): {core[0]:.2f} s, CPU {core[1]:.2f} s"
+        f"  of which post_entries (ledger core: validation, chain, triggers): {core[0]:.2f} s,"
+        f" CPU {core[1]:.2f} s"
     )
     print(f"rerun (nothing to post): {again.posted} in {t_rerun:.2f} s")
     outstanding = sum(r.outstanding_fen for r in rows) / 100
