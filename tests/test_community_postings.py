@@ -350,7 +350,7 @@ def test_cli_accrues_a_street(county: County) -> None:
         cli_app, ["leases", "accrue", "--through", "2025-02", "--street", "heping", "--db", db]
     )
     assert first.exit_code == 0, first.output
-    assert "accrued 2 contract-months through 2025-02: 2000.00" in first.output
+    assert "accrued 2 contract-months through 2025-02: 2000.00 on 2 vouchers" in first.output
     again = runner.invoke(
         cli_app, ["leases", "accrue", "--through", "2025-02", "--org", "huahuaqiao", "--db", db]
     )

@@ -61,7 +61,7 @@ def accrue(
 ) -> None:
     """Post every contract-month's rent through a month (idempotent: safe to rerun and to run twice)."""
     engine = engine_for(db)
-    posted = replayed = amount = 0
+    posted = replayed = amount = vouchers = 0
     try:
         with read_tx(engine) as conn:
             org_ids = orgs_of(conn, org, street)
@@ -74,11 +74,13 @@ def accrue(
                     replayed + result.replayed,
                     amount + result.amount_fen,
                 )
+                vouchers += result.vouchers
                 bar.advance()
     except LedgerError as exc:
         fail(exc)
     typer.echo(
         f"accrued {posted} contract-months through {through}: {format_amount(amount)}"
+        + (f" on {vouchers} voucher{'s' if vouchers != 1 else ''}" if posted else "")
         + (f" ({replayed} already posted)" if replayed else "")
     )
 

@@ -9,9 +9,10 @@ accountant writes it (计提2025-03租金), dated the month's last day; per cont
 
 each line's 摘要 naming the contract, and one Cr 214 应交税费 for the month's VAT (as brokerage posts it;
 each contract's tax stays in its charge row, ``lease_charge.tax_fen``, so it is traceable without a line
-per contract, and the voucher is a third shorter). The lease sub-ledger ties to 112 per contract. A voucher takes at most ``MAX_LINES`` lines: an org with more
-contracts than fit gets several vouchers for the month, numbered (1/2), (2/2). Beside the voucher, one
-``lease_charge`` row per contract-month points at it.
+per contract, and the voucher is a third shorter). The lease sub-ledger ties to 112 per contract. A
+voucher takes at most ``MAX_LINES`` lines: an org with more contracts than fit gets several vouchers for
+the month, numbered (1/2), (2/2). Beside the voucher, one ``lease_charge`` row per contract-month points
+at it.
 
 **Once per contract-month.** The charge rows are what make a contract-month charged once: the database
 keeps at most one live charge per contract and month (a unique index). The run first locks the books of
@@ -365,6 +366,8 @@ class AccrualResult:
     replayed: int
     """Contract-months a concurrent run had charged first (nothing written twice)."""
     amount_fen: int
+    vouchers: int = 0
+    """Summary vouchers posted (one per org and month, more when a month has more contracts than fit)."""
 
 
 def lock_books(conn: Connection, org_ids: Iterable[int]) -> None:
@@ -546,7 +549,7 @@ def accrue_leases(
     for (org_id, period), items in sorted(by_month.items()):
         entry_date = period_bounds(max(period, first_open[org_id]))[1]
         drafts += accrual_drafts(org_id, period, items, entry_date, reversed_counts)
-    posted_count = replayed = total = 0
+    posted_count = replayed = total = vouchers = 0
     touched: set[int] = set()
     start = 0
     while start < len(drafts):
@@ -562,6 +565,7 @@ def accrue_leases(
                 replayed += len(charges)
                 continue
             rows += [(*ch, p.id) for ch in charges]
+            vouchers += 1
         _insert_charges(conn, rows)
         posted_count += len(rows)
         total += sum(r[4] for r in rows)
@@ -570,7 +574,7 @@ def accrue_leases(
     from ledger.community.receipts import apply_credit  # receipts builds on this module
 
     apply_credit(conn, org_ids, touched)
-    return AccrualResult(posted_count, replayed, total)
+    return AccrualResult(posted_count, replayed, total, vouchers)
 
 
 _CHARGE_COLUMNS = (
