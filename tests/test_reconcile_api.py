@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -14,9 +15,13 @@ from ledger.app import create_app
 from ledger.db.engine import write_tx
 from ledger.orgs import ensure_sub_account
 from ledger.posting import Draft, Line, post_entries
+from ledger.reconcile import api as reconcile_api
+from ledger.reconcile import importers
 from ledger.settings import Settings
 from tests.conftest import County
 from tests.statement_files import sample_bank_txns, write_bank_csv
+from tests.test_web import company_with_bank, csrf_of, log_in
+from tests.test_web import upload as web_upload
 
 
 def upload(client: TestClient, county: County, org: int, account: int, path: Path, who: str = "officer"):  # type: ignore[no-untyped-def]
@@ -186,3 +191,56 @@ def test_propose_confirm_and_the_reconciliation_statement_over_http(
     assert body["bank_balance"] == "43711.39"  # 50,000 + three settlements − one payment − three fees
     assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
     assert ties.status_code == 200 and {t["name"] for t in ties.json()} >= {"customers"}
+
+
+def _parsed_where(monkeypatch: pytest.MonkeyPatch, module: object) -> list[bool]:
+    """Wrap ``module.parse_statement``; record, per call, whether it ran on a thread with an event loop."""
+    calls: list[bool] = []
+    real = importers.parse_statement
+
+    def recording(*args, **kwargs):  # type: ignore[no-untyped-def]
+        try:
+            asyncio.get_running_loop()
+            calls.append(True)
+        except RuntimeError:
+            calls.append(False)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, "parse_statement", recording)
+    return calls
+
+
+def test_uploads_are_parsed_off_the_event_loop_in_the_api_and_the_web_page(
+    client: TestClient, county: County, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    org = county.ids["company"]
+    account = make_account(client, county, org)
+    path = write_bank_csv(tmp_path / "march.csv", sample_bank_txns(range(1, 6)))
+    api_calls = _parsed_where(monkeypatch, reconcile_api)
+    web_calls = _parsed_where(monkeypatch, importers)
+
+    assert upload(client, county, org, account, path).status_code == 201
+    page = log_in(client, "officer")
+    assert web_upload(client, org, account, path, csrf_of(page)).status_code == 200
+
+    assert api_calls == [False] and web_calls == [False]  # parsed, each in a worker thread
+
+
+def test_match_reasons_read_in_the_language_of_the_page(
+    client: TestClient, county: County, tmp_path: Path
+) -> None:
+    org, bank, path = company_with_bank(county, tmp_path)
+    page = log_in(client, "officer")
+    uploaded = web_upload(client, org, bank, path, csrf_of(page))
+    client.post(
+        f"/web/orgs/{org}/statements/{bank}/propose",
+        data={"period": "2024-03", "csrf_token": csrf_of(uploaded.text)},
+    )
+    review = f"/web/orgs/{org}/statements/{bank}?period=2024-03"
+
+    english = client.get(review + "&lang=en").text
+    chinese = client.get(review + "&lang=zh").text
+
+    assert "Amounts equal: ¥12,348.67" in english and "Reference equal: 030100771420" in english
+    assert "金额一致" not in english
+    assert "金额一致 ¥12,348.67" in chinese and "参考号一致 030100771420" in chinese

@@ -9,6 +9,7 @@ settlement only as the day's WeChat sales, and one receipt with a bank serial th
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -21,6 +22,7 @@ from ledger.db.engine import read_tx, write_tx
 from ledger.errors import Conflict, ValidationError
 from ledger.orgs import counterparty, ensure_sub_account
 from ledger.posting import Draft, Line, post_entries
+from ledger.reconcile import matching
 from ledger.reconcile.matching import (
     BookRecord,
     ClearingRecord,
@@ -34,6 +36,8 @@ from ledger.reconcile.matching import (
     post_by_rule,
     propose,
     propose_matches,
+    reason_text,
+    reasons_view,
     reject_match,
     statement_lines,
 )
@@ -511,11 +515,46 @@ def test_a_manual_match_must_sum_equal(books: Books) -> None:
         manual_match(conn, books.org, books.bank, [lines[0]["id"]], [deposit_line])
 
 
-def test_reasons_are_stored_as_json_with_codes(books: Books) -> None:
+def test_reasons_are_stored_as_codes_and_params_and_read_in_the_pages_language(books: Books) -> None:
     books.propose()
+    exact = books.proposal_for("exact")
+    settlement = books.proposal_for("sales")
     with read_tx(books.county.engine) as conn:
-        raw = conn.execute(select(match_t.c.reasons).limit(1)).scalar_one()
-    assert {"code", "text", "points"} <= set(json.loads(raw)[0])
+        raw = conn.execute(select(match_t.c.reasons).where(match_t.c.id == exact["id"])).scalar_one()
+        english = {
+            m["id"]: m for m in list_matches(conn, books.org, books.bank, status="proposed", lang="en")
+        }
+
+    assert json.loads(raw)[:2] == [
+        {"code": "amount_equal", "points": 50, "params": {"amount_fen": 1234867}},
+        {"code": "same_day", "points": 25, "params": {}},
+    ]
+    assert [r["text"] for r in english[exact["id"]]["reasons"]][:3] == [
+        "Amounts equal: ¥12,348.67",
+        "Same day",
+        "Reference equal: 030100771420",
+    ]
+    assert [r["text"] for r in english[settlement["id"]]["reasons"]][1] == "Settled T+1"
+    assert [r["text"] for r in settlement["reasons"]][1] == "T+1 结算"
+
+
+def test_a_reason_stored_as_words_before_codes_had_params_reads_as_stored() -> None:
+    [old] = reasons_view('[{"code": "amount_equal", "text": "金额一致 ¥1.00", "points": 50}]', "en")
+
+    assert (old["code"], old["text"], old["points"]) == ("amount_equal", "金额一致 ¥1.00", 50)
+
+
+def test_every_reason_the_matcher_gives_has_chinese_and_english_words() -> None:
+    source = Path(matching.__file__).read_text(encoding="utf-8")
+    codes = set(re.findall(r'Reason\(\s*"(\w+)"', source))
+    templates = matching._reason_templates()
+
+    assert len(codes) >= 15 and codes <= set(templates)
+    for name, entry in templates.items():
+        assert entry["zh"] and entry["en"], name
+        assert set(re.findall(r"{(\w+)}", entry["zh"])) == set(re.findall(r"{(\w+)}", entry["en"])), name
+    assert reason_text("date_shift", {"days": 2, "variant": "widest"}, "en") == "Dates at most 2 day(s) apart"
+    assert reason_text("fee_differs", {"bill_fee_fen": 1240}) == "支付账单手续费为 ¥12.40"
 
 
 def test_confirming_many_is_all_or_nothing(books: Books) -> None:

@@ -9,7 +9,6 @@ must not hold SQLite's write lock) and stored all or nothing.
 from __future__ import annotations
 
 import hashlib
-import json
 import tempfile
 from collections.abc import Callable
 from datetime import date
@@ -490,7 +489,7 @@ def match_history_route(org_id: int, match_id: int, user: CurrentUser, engine: E
     with read_tx(engine) as conn:
         user.require_org(conn, org_id)
         chain = matching.match_history(conn, org_id, match_id)
-    return _money_strings([{**m, "reasons": json.loads(m["reasons"])} for m in chain])
+    return _money_strings([{**m, "reasons": matching.reasons_view(m["reasons"])} for m in chain])
 
 
 def _decide(

@@ -75,6 +75,8 @@ __all__ = [
     "post_by_rule",
     "propose",
     "propose_matches",
+    "reason_text",
+    "reasons_view",
     "reference_tokens",
     "reject_match",
     "rules",
@@ -159,14 +161,51 @@ class BookRecord:
 
 
 class Reason(NamedTuple):
-    """One reason a proposal was made, with the points it added (or took away)."""
+    """One reason a proposal was made, with the points it added (or took away) and what it names
+    (``params``: amounts in fen, counts, references). Its words live in ``reasons.toml``, per language."""
 
     code: str
-    text: str
     points: int
+    params: dict[str, Any] | None = None
+
+    @property
+    def text(self) -> str:
+        """The reason in Chinese (``reason_text`` for another language)."""
+        return reason_text(self.code, self.params)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"code": self.code, "text": self.text, "points": self.points}
+        return {"code": self.code, "points": self.points, "params": self.params or {}}
+
+
+@cache
+def _reason_templates() -> dict[str, dict[str, str]]:
+    return tomllib.loads((files("ledger.reconcile") / "reasons.toml").read_text(encoding="utf-8"))
+
+
+def reason_text(code: str, params: dict[str, Any] | None = None, lang: str = "zh") -> str:
+    """A stored reason in words: its ``reasons.toml`` entry in ``lang`` (Chinese when missing), filled in
+    with its params, ``*_fen`` ones as money. An unknown code is shown as itself."""
+    params = params or {}
+    variant = params.get("variant")
+    entry = _reason_templates().get(f"{code}_{variant}" if variant else code)
+    if entry is None:
+        return code
+    fields = {
+        (name[:-4] if name.endswith("_fen") else name): (_money(value) if name.endswith("_fen") else value)
+        for name, value in params.items()
+    }
+    return (entry.get(lang) or entry["zh"]).format(**fields)
+
+
+def reasons_view(stored: str, lang: str = "zh") -> list[dict[str, Any]]:
+    """A match's stored reasons (JSON) as ``{"code", "text", "points", "params"}`` in ``lang``. Records
+    written before reasons had params keep the Chinese text they were stored with."""
+    out = []
+    for r in json.loads(stored):
+        params = r.get("params")
+        text = reason_text(r["code"], params, lang) if params is not None else r.get("text", r["code"])
+        out.append({"code": r["code"], "text": text, "points": r["points"], "params": params or {}})
+    return out
 
 
 @dataclass
@@ -285,10 +324,12 @@ def _counterparty_agrees(stmt: StatementRecord, book: BookRecord) -> bool:
     return len(b) >= 2 and b in stmt.norm_memo
 
 
-def _date_reason(days: int, *, prefix: str = "") -> Reason:
+def _date_reason(days: int, *, widest: bool = False) -> Reason:
+    """Same day, or days apart; ``widest``: the furthest line of a group."""
     if days == 0:
-        return Reason("same_day", f"{prefix}同日", 25)
-    return Reason("date_shift", f"{prefix}日期相差{days}天", max(0, 25 - 7 * days))
+        return Reason("same_day", 25, {"variant": "widest"} if widest else None)
+    params: dict[str, Any] = {"days": days, "variant": "widest"} if widest else {"days": days}
+    return Reason("date_shift", max(0, 25 - 7 * days), params)
 
 
 def _money(fen: int) -> str:
@@ -323,17 +364,23 @@ def _facts(stmt: StatementRecord, book: BookRecord, known: frozenset[str]) -> _F
 def _reasons(stmt: StatementRecord, book: BookRecord, facts: _Facts) -> list[Reason]:
     """The words for a scored pair; their points add up to ``facts.score`` (before clipping)."""
     reasons = [
-        Reason("amount_equal", f"金额一致 {_money(abs(stmt.amount_fen))}", 50),
+        Reason("amount_equal", 50, {"amount_fen": abs(stmt.amount_fen)}),
         _date_reason(facts.days),
     ]
     if facts.verdict == "equal":
-        reasons.append(Reason("reference_equal", f"参考号一致 {facts.s_ref}", 25))
+        reasons.append(Reason("reference_equal", 25, {"reference": facts.s_ref}))
     elif facts.verdict == "conflict":
         reasons.append(
-            Reason("reference_conflict", f"参考号不一致: 对账单 {facts.s_ref} / 凭证 {facts.b_ref}", -60)
+            Reason(
+                "reference_conflict",
+                -60,
+                {"statement_reference": facts.s_ref, "book_reference": facts.b_ref},
+            )
         )
     if facts.counterparty:
-        reasons.append(Reason("counterparty_equal", f"对方一致 {stmt.counterparty or book.counterparty}", 10))
+        reasons.append(
+            Reason("counterparty_equal", 10, {"counterparty": stmt.counterparty or book.counterparty})
+        )
     return reasons
 
 
@@ -397,7 +444,7 @@ def _one_to_one(
         reasons = _reasons(stmts[si], books[bi], facts)
         score = facts.score
         if competing > 0:
-            reasons.append(Reason("competing", f"另有{competing}个同额候选", -5))
+            reasons.append(Reason("competing", -5, {"count": competing}))
             score = _clip(score - 5)
         out.append(
             Proposal(
@@ -523,14 +570,14 @@ def _group_pass(
 def _group_proposal(kind: str, target: _Item, group: list[_Item], *, target_is_statement: bool) -> Proposal:
     days = max(abs((p.on - target.on).days) for p in group)
     reasons = [
-        Reason("sum_equal", f"合计金额一致 {_money(abs(target.amount_fen))} ({len(group)}笔)", 45),
-        _date_reason(days, prefix="最大"),
+        Reason("sum_equal", 45, {"amount_fen": abs(target.amount_fen), "count": len(group)}),
+        _date_reason(days, widest=True),
     ]
     cp = _norm(target.counterparty)
     if len(cp) >= 2 and all(
         cp and (cp in _norm(p.counterparty) or _norm(p.counterparty) in cp) for p in group
     ):
-        reasons.append(Reason("counterparty_equal", f"对方一致 {target.counterparty}", 10))
+        reasons.append(Reason("counterparty_equal", 10, {"counterparty": target.counterparty}))
     ids = tuple(sorted(p.id for p in group))
     return Proposal(
         kind,
@@ -578,22 +625,27 @@ def _settlements(
                 reasons = [
                     Reason(
                         "settlement_netted",
-                        f"到账 {_money(s.amount_fen)} = {day:%m-%d} 应结 {_money(gross)}"
-                        f" − 手续费 {_money(fee)} (费率 {rate / 100:.2f}%)",
                         45,
+                        {
+                            "net_fen": s.amount_fen,
+                            "day": f"{day:%m-%d}",
+                            "gross_fen": gross,
+                            "fee_fen": fee,
+                            "rate": f"{rate / 100:.2f}",
+                        },
                     ),
-                    Reason("settlement_lag", f"T+{lag} 结算", 20 if lag == 1 else 10),
+                    Reason("settlement_lag", 20 if lag == 1 else 10, {"lag": lag}),
                 ]
                 words = _PAYER_WORDS.get(kinds[account], ())
                 text = _norm(s.counterparty + s.memo)
                 if any(w in text for w in words):
-                    reasons.append(Reason("payer_equal", f"付款方为{s.counterparty or s.memo}", 15))
+                    reasons.append(Reason("payer_equal", 15, {"payer": s.counterparty or s.memo}))
                 bill_fee = options.bill_fees.get(key)
                 if bill_fee is not None:
                     if bill_fee == fee:
-                        reasons.append(Reason("fee_equal", "手续费与支付账单一致", 15))
+                        reasons.append(Reason("fee_equal", 15))
                     else:
-                        reasons.append(Reason("fee_differs", f"支付账单手续费为 {_money(bill_fee)}", -20))
+                        reasons.append(Reason("fee_differs", -20, {"bill_fee_fen": bill_fee}))
                 score = _clip(sum(r.points for r in reasons))
                 proposal = Proposal(
                     "settlement",
@@ -1011,18 +1063,12 @@ def _write_matches(
     return ids
 
 
-_escape = json.encoder.encode_basestring  # JSON string literal, non-ASCII kept (as ensure_ascii=False)
+_REASONS_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # made once, C-speeded
 
 
 def _reasons_json(reasons: Iterable[Reason]) -> str:
-    """``[{"code", "text", "points"}, …]`` (codes are identifiers; texts go through the C escaper)."""
-    return (
-        "["
-        + ",".join(
-            f'{{"code":"{r.code}","text":{_escape(r.text)},"points":{int(r.points)}}}' for r in reasons
-        )
-        + "]"
-    )
+    """``[{"code", "points", "params"}, …]``: no words, which ``reason_text`` writes per language."""
+    return _REASONS_ENCODER.encode([r.as_dict() for r in reasons])
 
 
 def _withdraw_open_proposals(conn: Connection, org_id: int, statement_account_id: int) -> int:
@@ -1155,9 +1201,7 @@ def _propose_matches(
                 "kind": p.kind,
                 "score": p.score,
                 "conflict": False,
-                "reasons": _reasons_json(
-                    (*p.reasons, Reason("auto_confirmed", "金额、日期、参考号均一致，自动确认", 0))
-                ),
+                "reasons": _reasons_json((*p.reasons, Reason("auto_confirmed", 0))),
                 "supersedes_id": mid,
                 "created_by": user_id,
                 "note": "auto_confirm_exact",
@@ -1521,8 +1565,8 @@ def manual_match(
     ]
     _check_not_matched(conn, org_id, items)
     reasons = [
-        Reason("manual", "人工匹配", 0),
-        Reason("sum_equal", f"合计金额一致 {_money(abs(s_total))}", 0),
+        Reason("manual", 0),
+        Reason("sum_equal", 0, {"amount_fen": abs(s_total), "variant": "total"}),
     ]
     return _write_matches(
         conn,
@@ -1611,7 +1655,7 @@ def post_by_rule(
     book_line = conn.execute(
         select(line_t.c.id).where(line_t.c.entry_id == posted.id, line_t.c.line_no == book_line_no)
     ).scalar_one()
-    reasons = [Reason("rule", f"按规则生成凭证: {chosen.label} ({chosen.name})", 0)]
+    reasons = [Reason("rule", 0, {"label": chosen.label, "name": chosen.name})]
     match_id = _write_matches(
         conn,
         org_id,
@@ -1645,8 +1689,10 @@ def list_matches(
     current_only: bool = True,
     limit: int = 500,
     offset: int = 0,
+    lang: str = "zh",
 ) -> list[dict[str, Any]]:
-    """Matches of an account with their items and reasons (current records unless ``current_only``)."""
+    """Matches of an account with their items and reasons in ``lang`` (current records unless
+    ``current_only``)."""
     stmt = select(match_t).where(
         match_t.c.org_id == org_id, match_t.c.statement_account_id == statement_account_id
     )
@@ -1656,12 +1702,14 @@ def list_matches(
         stmt = stmt.where(~_successor_exists())
     rows = conn.execute(stmt.order_by(match_t.c.id).limit(limit).offset(offset)).all()
     items = match_items(conn, rows)
-    return [match_view(r, items[r.id]) for r in rows]
+    return [match_view(r, items[r.id], lang) for r in rows]
 
 
-def match_view(row: Any, items: Sequence[tuple[str, int | None, int | None, int]]) -> dict[str, Any]:
-    """A match row as a dict with its reasons parsed and its items (the pair columns folded into them)."""
-    return {**_record(row), "reasons": json.loads(row.reasons), "items": item_dicts(items)}
+def match_view(
+    row: Any, items: Sequence[tuple[str, int | None, int | None, int]], lang: str = "zh"
+) -> dict[str, Any]:
+    """A match row as a dict with its reasons in ``lang`` and its items (the pair columns folded in)."""
+    return {**_record(row), "reasons": reasons_view(row.reasons, lang), "items": item_dicts(items)}
 
 
 def match_history(conn: Connection, org_id: int, match_id: int) -> list[dict[str, Any]]:

@@ -716,8 +716,9 @@ def matches_page(
                 conn, org_id, account.ledger_account, first - window, last + window, exclude=set()
             )
         }
-        proposed = matching.list_matches(conn, org_id, statement_account_id, status="proposed")
-        confirmed = matching.list_matches(conn, org_id, statement_account_id, status="confirmed")
+        lang = session_of(request).lang
+        proposed = matching.list_matches(conn, org_id, statement_account_id, status="proposed", lang=lang)
+        confirmed = matching.list_matches(conn, org_id, statement_account_id, status="confirmed", lang=lang)
         outputs = _outputs()
         reconciliation = None
         if outputs is not None and hasattr(outputs, "bank_reconciliation"):
