@@ -662,3 +662,20 @@ def test_the_charge_reversal_migration_keeps_the_charges_and_allocations_of_exis
         reverse_entry(conn, march.id, entry_date=date(2025, 3, 31))
     assert accrue(county.engine, org, "2025-03").posted == 1
     assert_tied(county.engine, org)
+
+
+def test_a_bulk_accrual_run_leaves_the_planner_statistics_of_its_charges_fresh(
+    county: County, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy import text
+
+    org = county.ids["dingzikou"]
+    contract(county.engine, org)
+    monkeypatch.setattr(leases, "ANALYZE_AFTER", 12)
+    assert accrue(county.engine, org, "2025-12").posted == 12
+    if county.engine.dialect.name == "postgresql":  # SQLite plans without them
+        with read_tx(county.engine) as conn:
+            analysed = conn.execute(
+                text("SELECT reltuples FROM pg_class WHERE relname = 'lease_charge'")
+            ).scalar_one()
+        assert analysed == 12
