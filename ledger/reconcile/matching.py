@@ -33,7 +33,7 @@ import re
 import tomllib
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
@@ -431,7 +431,7 @@ def _one_to_one(
             pairs.append((-facts.score, facts.days, si, bi, facts))
             stmt_candidates[si] += 1
             book_candidates[bi] += 1
-    pairs.sort(key=lambda p: p[:4])
+    pairs.sort()  # by (-score, days, si, bi): (si, bi) is unique, so the facts are never compared
     used_s: set[int] = set()
     used_b: set[int] = set()
     out: list[Proposal] = []
@@ -533,26 +533,30 @@ def _group_pass(
 ) -> list[tuple[_Item, list[_Item]]]:
     pool = sorted(pool, key=lambda p: (p.on, p.id))
     days = [p.on.toordinal() for p in pool]
+    # The same pool split by sign (order kept), so a target scans only the lines that may sum to it.
+    signed = {}
+    for sign in (True, False):
+        same = [p for p in pool if (p.amount_fen > 0) == sign]
+        signed[sign] = (same, [p.on.toordinal() for p in same])
     used: set[int] = set()
     found: list[tuple[_Item, list[_Item]]] = []
     for t in sorted(targets, key=lambda t: (t.on, t.id)):
-        lo = bisect_left(days, t.on.toordinal() - window)
-        hi = bisect_right(days, t.on.toordinal() + window)
-        dense = hi - lo > _GROUP_SCAN_LIMIT
+        first, last = t.on.toordinal() - window, t.on.toordinal() + window
+        dense = bisect_right(days, last) - bisect_left(days, first) > _GROUP_SCAN_LIMIT
         if dense:  # too many leftovers around: only two lines of the same day, found by hashing
-            day = t.on.toordinal()
-            lo, hi = bisect_left(days, day), bisect_right(days, day)
+            first = last = t.on.toordinal()
+        same_sign, same_sign_days = signed[t.amount_fen > 0]
+        size = abs(t.amount_fen)
         candidates = [
             p
-            for p in pool[lo:hi]
-            if p.id not in used
-            and (p.amount_fen > 0) == (t.amount_fen > 0)
-            and abs(p.amount_fen) < abs(t.amount_fen)
+            for p in same_sign[bisect_left(same_sign_days, first) : bisect_right(same_sign_days, last)]
+            if abs(p.amount_fen) < size and p.id not in used
         ]
         if dense:
             group = None
             if runs:  # a shift's voucher line against its sales and refunds of the day, in file order
-                group = _find_run(t, [p for p in pool[lo:hi] if p.id not in used])
+                day = pool[bisect_left(days, first) : bisect_right(days, last)]
+                group = _find_run(t, [p for p in day if p.id not in used])
             group = group or _find_pair(t, candidates)
         else:
             group = _find_group(t, candidates)
@@ -841,6 +845,22 @@ def _day(value: Any) -> date:
     return value.date() if isinstance(value, datetime) else value
 
 
+def _day_reader() -> Callable[[Any], date]:
+    """``_day`` remembering SQLite's date texts: a month's 10⁵ lines fall on some 31 days."""
+    seen: dict[str, date] = {}
+
+    def read(value: Any) -> date:
+        if not isinstance(value, str):
+            return _day(value)
+        key = value[:10]
+        found = seen.get(key)
+        if found is None:
+            found = seen[key] = date.fromisoformat(key)
+        return found
+
+    return read
+
+
 def load_statement_records(
     conn: Connection, org_id: int, statement_account_id: int, first: date, last: date, *, exclude: set[int]
 ) -> list[StatementRecord]:
@@ -856,10 +876,11 @@ def load_statement_records(
             datetime.combine(last + timedelta(days=1), datetime.min.time()),
         ],
     )
+    day = _day_reader()
     return [
         StatementRecord(
             line_id,
-            _day(occurred_at),
+            day(occurred_at),
             amount,
             statement_references(reference, merchant_ref),
             counterparty,
@@ -887,10 +908,11 @@ def load_book_records(
         "AND l.period <= ? AND e.entry_date >= ? AND e.entry_date <= ?",
         [org_id, *ids, f"{first:%Y-%m}", f"{last:%Y-%m}", first, last],
     )
+    day = _day_reader()
     return [
         BookRecord(
             line_id,
-            _day(entry_date),
+            day(entry_date),
             amount,
             entry_id,
             reference_tokens(source_ref, memo, entry_memo),
