@@ -43,7 +43,8 @@ def build(engine, orgs: int, contracts: int, years: int) -> list[int]:  # type: 
                 terms = LeaseTerms(
                     start=start,
                     end=date(start.year + years, start.month, start.day) - timedelta(days=1),
-                    rent_per_cycle_fen=100_000 * BillingCycle(cycles[c % 4]).months + c * 1_001,
+                    # distinct per org too, so no two contracts share a schedule (leases caches them by terms)
+                    rent_per_cycle_fen=100_000 * BillingCycle(cycles[c % 4]).months + c * 1_001 + o * 10,
                     cycle=cycles[c % 4],
                     free_months=c % 3,
                     escalation_bp=300 if c % 2 else 0,
