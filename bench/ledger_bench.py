@@ -6,15 +6,17 @@
 
 For each N it generates N entries of 2–4 lines spread over a year in one org, posts them through
 ``post_entries`` (validation, gapless voucher numbers, hash chain, the database's own triggers) in batches,
-and prints entries/s; then times the org's year trial balance in a fresh process and prints its time and
-peak memory (RSS). Where ``hledger`` or ``ledger`` are installed it times their ``bal`` on our own export of
-the same books in the same run and prints the ratios. Figures only: no assertions.
+and prints entries per wall second and per CPU second; then times the org's year trial balance in a fresh
+process and prints its time and peak memory (RSS). Where ``hledger`` or ``ledger`` are installed it times
+their ``bal`` on our own export of the same books in the same run and prints the ratios. Figures only: no
+assertions.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import resource
 import shutil
@@ -76,18 +78,22 @@ def drafts(org: int, n: int, seed: int = 7):  # type: ignore[no-untyped-def]
             yield Draft(org, day, "bench", [*debits, *credits])
 
 
-def post_all(url: str, org: int, n: int) -> float:
-    """Seconds spent inside the posting transactions (drafts are generated outside the timed part)."""
+def post_all(url: str, org: int, n: int) -> tuple[float, float]:
+    """Wall and CPU seconds spent inside the posting transactions (drafts are generated outside them).
+
+    CPU seconds (``time.process_time``) are the figure to judge on a shared machine: wall time counts
+    the other processes' turns too."""
     engine = make_engine(url)
     source = drafts(org, n)
-    elapsed = 0.0
+    wall = cpu = 0.0
     while batch := list(islice(source, BATCH)):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         with write_tx(engine) as conn:
             post_entries(conn, batch)
-        elapsed += time.perf_counter() - start
+        wall += time.perf_counter() - start
+        cpu += time.process_time() - start_cpu
     engine.dispose()
-    return elapsed
+    return wall, cpu
 
 
 def trial_balance_child(url: str, org: int) -> None:
@@ -136,12 +142,14 @@ def time_peer(tool: str, journal: Path) -> dict | None:
 def run(n: int, workdir: Path) -> dict:
     db = workdir / f"ledger-{n}.db"
     url, org = build(db)
-    post_s = post_all(url, org, n)
+    post_s, post_cpu = post_all(url, org, n)
     tb = time_tb(url, org)
     result = {
         "n": n,
         "post_seconds": round(post_s, 2),
         "entries_per_s": round(n / post_s),
+        "post_cpu_seconds": round(post_cpu, 2),
+        "entries_per_cpu_s": round(n / post_cpu),
         "tb_seconds": round(tb["seconds"], 3),
         "tb_peak_mb": round(tb["peak_mb"]),
     }
@@ -172,6 +180,8 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object per N")
     args = parser.parse_args()
     sizes = args.n or ([10_000, 100_000, 1_000_000] if args.full else [10_000, 100_000])
+    if not args.json:
+        print("load average {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()), flush=True)
     with tempfile.TemporaryDirectory(prefix="cunshe-bench-") as tmp:
         for n in sizes:
             result = run(n, Path(tmp))
@@ -179,7 +189,9 @@ def main() -> None:
                 print(json.dumps(result))
             else:
                 line = (
-                    f"N={n:>9,}  post {result['entries_per_s']:>7,} entries/s ({result['post_seconds']} s)"
+                    f"N={n:>9,}  post {result['entries_per_s']:>7,} entries/s"
+                    f" ({result['post_seconds']} s wall;"
+                    f" {result['entries_per_cpu_s']:,} per CPU s, {result['post_cpu_seconds']} s CPU)"
                     f"  trial balance {result['tb_seconds']} s, peak {result['tb_peak_mb']} MB"
                 )
                 for tool in ("hledger", "ledger"):

@@ -16,8 +16,36 @@ from typing import Any
 GENESIS = "0" * 64
 
 
+# One encoder, built once: the same compact, key-sorted JSON as ``json.dumps(doc, ensure_ascii=False,
+# sort_keys=True, separators=(",", ":"))`` (byte for byte, tests/test_chain.py pins it), without building
+# an encoder per entry. No circular check: the document is flat lists and scalars.
+_JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"), check_circular=False)
+
+#: The fields of a line in its canonical list, in order.
+LINE_FIELDS = (
+    "line_no",
+    "account_code",
+    "debit_fen",
+    "credit_fen",
+    "memo",
+    "counterparty_id",
+    "store_id",
+    "channel",
+    "contract_id",
+    "welfare_post_id",
+    "product_category",
+)
+
+
 def canonical_bytes(entry: dict[str, Any], lines: Sequence[dict[str, Any]]) -> bytes:
     """``entry`` and ``lines`` hold the stored column values; lines carry ``account_code``."""
+    return entry_bytes(entry, [[line[f] for f in LINE_FIELDS] for line in lines])
+
+
+def entry_bytes(entry: dict[str, Any], lines: Sequence[Sequence[Any]]) -> bytes:
+    """The canonical bytes from ``entry`` and each line already as its canonical list (``LINE_FIELDS``).
+
+    The posting code calls this directly with ``created_at`` and ``entry_date`` already as ISO strings."""
     created_at = entry["created_at"]
     if isinstance(created_at, datetime):
         created_at = created_at.astimezone(UTC).isoformat()
@@ -39,28 +67,18 @@ def canonical_bytes(entry: dict[str, Any], lines: Sequence[dict[str, Any]]) -> b
         "idempotency_key": entry["idempotency_key"],
         "link": entry["link_id"],
         "reverses": entry["reverses_id"],
-        "lines": [
-            [
-                line["line_no"],
-                line["account_code"],
-                line["debit_fen"],
-                line["credit_fen"],
-                line["memo"],
-                line["counterparty_id"],
-                line["store_id"],
-                line["channel"],
-                line["contract_id"],
-                line["welfare_post_id"],
-                line["product_category"],
-            ]
-            for line in lines
-        ],
+        "lines": lines,
     }
-    return json.dumps(doc, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
+    return _JSON.encode(doc).encode("utf-8")
 
 
 def chain_hash(prev_hash: str, entry: dict[str, Any], lines: Sequence[dict[str, Any]]) -> str:
     return hashlib.sha256(prev_hash.encode("ascii") + canonical_bytes(entry, lines)).hexdigest()
+
+
+def entry_hash(prev_hash: str, entry: dict[str, Any], lines: Sequence[Sequence[Any]]) -> str:
+    """``chain_hash`` for lines given as canonical lists (see ``entry_bytes``)."""
+    return hashlib.sha256(prev_hash.encode("ascii") + entry_bytes(entry, lines)).hexdigest()
 
 
 def short_code(head_hash: str) -> str:

@@ -19,13 +19,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import cached_property
-from operator import itemgetter
+from itertools import chain
+from operator import attrgetter
 
 from sqlalchemy import Connection, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from ledger.chain import chain_hash
+from ledger.chain import entry_hash
 from ledger.db.models import (
     CHANNELS,
     ENTRY_SOURCES,
@@ -57,6 +58,7 @@ period_t = Period.__table__
 counter_t = VoucherCounter.__table__
 
 MAX_LINES = 1000
+_SQLITE_MAX_PARAMS = 999  # parameters one SQLite statement takes on every build (newer ones take 32,766)
 
 
 @dataclass(frozen=True)
@@ -140,6 +142,7 @@ class _OrgBooks:
     accounts: dict[str, tuple[int, bool, bool]] = field(
         default_factory=dict
     )  # code -> (id, closed, is_parent)
+    postable: dict[str, int] = field(default_factory=dict)  # code -> id of the open leaf accounts
 
 
 def period_of(d: date) -> str:
@@ -159,6 +162,14 @@ def new_link_id() -> str:
 
 def check_draft(draft: Draft, *, where: str = "") -> None:
     """Rules that need no database: balanced, at least two lines, amounts and dimensions well formed."""
+    _checked_total(draft, where)
+
+
+def _checked_total(draft: Draft, where: str) -> int:
+    """``check_draft``, returning the entry's total (its debits) for the posting code.
+
+    Each line is tested with one cheap expression; only a line that fails it goes through
+    ``_refuse_line``, which names the rule and the field (bulk posting checks millions of good lines)."""
     p = where
     if draft.source not in ENTRY_SOURCES:
         raise ValidationError(f"unknown source {draft.source!r}", field=f"{p}source")
@@ -173,28 +184,39 @@ def check_draft(draft: Draft, *, where: str = "") -> None:
     reversal = draft.reverses_id is not None
     debit = credit = 0
     for i, line in enumerate(draft.lines):
-        lp = f"{p}lines[{i}]"
-        for name in ("debit_fen", "credit_fen"):
-            value = getattr(line, name)
-            if not isinstance(value, int) or isinstance(value, bool):
-                raise ValidationError("amounts are integer fen", field=f"{lp}.{name[:-4]}")
-        if (line.debit_fen == 0) == (line.credit_fen == 0):
-            raise UnbalancedEntry(
-                "each line has exactly one of debit or credit, and it is not zero", field=f"{lp}.debit"
-            )
-        if not reversal and (line.debit_fen < 0 or line.credit_fen < 0):
-            side = "debit" if line.debit_fen < 0 else "credit"
-            raise UnbalancedEntry(
-                "amounts are positive; only a reversal carries red ink", field=f"{lp}.{side}"
-            )
-        if line.channel is not None and line.channel not in CHANNELS:
-            raise ValidationError(f"unknown channel {line.channel!r}", field=f"{lp}.channel")
-        debit += line.debit_fen
-        credit += line.credit_fen
+        d, c = line.debit_fen, line.credit_fen
+        if (
+            type(d) is not int
+            or type(c) is not int
+            or (d == 0) == (c == 0)
+            or (not reversal and (d < 0 or c < 0))
+            or (line.channel is not None and line.channel not in CHANNELS)
+        ):
+            _refuse_line(line, f"{p}lines[{i}]", reversal)
+        debit += d
+        credit += c
     if debit != credit:
         raise UnbalancedEntry(
             f"debits {debit} fen and credits {credit} fen differ by {debit - credit} fen", field=f"{p}lines"
         )
+    return debit
+
+
+def _refuse_line(line: Line, lp: str, reversal: bool) -> None:
+    """Raise the error of the first rule ``line`` breaks; return if it breaks none (an int subclass)."""
+    for name in ("debit_fen", "credit_fen"):
+        value = getattr(line, name)
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise ValidationError("amounts are integer fen", field=f"{lp}.{name[:-4]}")
+    if (line.debit_fen == 0) == (line.credit_fen == 0):
+        raise UnbalancedEntry(
+            "each line has exactly one of debit or credit, and it is not zero", field=f"{lp}.debit"
+        )
+    if not reversal and (line.debit_fen < 0 or line.credit_fen < 0):
+        side = "debit" if line.debit_fen < 0 else "credit"
+        raise UnbalancedEntry("amounts are positive; only a reversal carries red ink", field=f"{lp}.{side}")
+    if line.channel is not None and line.channel not in CHANNELS:
+        raise ValidationError(f"unknown channel {line.channel!r}", field=f"{lp}.channel")
 
 
 def _lock_books(conn: Connection, org_ids: Iterable[int]) -> dict[int, _OrgBooks]:
@@ -220,11 +242,20 @@ def _lock_books(conn: Connection, org_ids: Iterable[int]) -> dict[int, _OrgBooks
         ).scalars()
     )
     for r in rows:
-        books[r.org_id].accounts[r.code] = (r.id, bool(r.is_closed), r.id in parents)
+        ob = books[r.org_id]
+        ob.accounts[r.code] = (r.id, bool(r.is_closed), r.id in parents)
+        if not r.is_closed and r.id not in parents:
+            ob.postable[r.code] = r.id
     return books
 
 
 def _check_accounts(draft: Draft, books: _OrgBooks, where: str) -> list[int]:
+    """The account id of each line; every one an open leaf account of the entry's org."""
+    postable = books.postable
+    try:
+        return [postable[line.account] for line in draft.lines]
+    except KeyError:
+        pass
     ids = []
     for i, line in enumerate(draft.lines):
         acct = books.accounts.get(line.account)
@@ -248,6 +279,8 @@ def _check_dimensions(conn: Connection, drafts: Sequence[Draft], prefix: Sequenc
     """Counterparties and stores on a line belong to the entry's own org."""
     wanted_cp = {(d.org_id, ln.counterparty_id) for d in drafts for ln in d.lines if ln.counterparty_id}
     wanted_store = {(d.org_id, ln.store_id) for d in drafts for ln in d.lines if ln.store_id}
+    if not wanted_cp and not wanted_store:
+        return
     known_cp: set[tuple[int, int]] = set()
     known_store: set[tuple[int, int]] = set()
     if wanted_cp:
@@ -404,30 +437,96 @@ def _replays(conn: Connection, drafts: Sequence[Draft], prefix: Sequence[str]) -
     return found
 
 
-def _insert_rows(conn: Connection, table, rows: list[dict]) -> None:  # type: ignore[no-untyped-def]
-    """``executemany`` straight through the driver: the hot path of bulk posting (DESIGN §12).
+ENTRY_COLUMNS = (
+    "id",
+    "org_id",
+    "seq",
+    "entry_date",
+    "period",
+    "voucher_no",
+    "memo",
+    "source",
+    "source_ref",
+    "created_by",
+    "created_at",
+    "idempotency_key",
+    "request_hash",
+    "link_id",
+    "reverses_id",
+    "total_fen",
+    "line_count",
+    "prev_hash",
+    "hash",
+)
+LINE_COLUMNS = (
+    "entry_id",
+    "org_id",
+    "period",
+    "line_no",
+    "account_id",
+    "debit_fen",
+    "credit_fen",
+    "memo",
+    "counterparty_id",
+    "store_id",
+    "channel",
+    "contract_id",
+    "welfare_post_id",
+    "product_category",
+)
+# A line's values from ``account`` on, in one C call: its canonical list (ledger.chain.LINE_FIELDS) is
+# ``(line_no, *values)``, and its row (LINE_COLUMNS) is ``(entry_id, org_id, period, line_no, account_id,
+# *values[1:])``.
+_line_values = attrgetter(
+    "account",
+    "debit_fen",
+    "credit_fen",
+    "memo",
+    "counterparty_id",
+    "store_id",
+    "channel",
+    "contract_id",
+    "welfare_post_id",
+    "product_category",
+)
 
-    On SQLite the two date columns go in as SQLAlchemy itself stores them (ISO text)."""
-    columns = list(rows[0])
-    sqlite = conn.dialect.name == "sqlite"
-    mark = "?" if sqlite else "%s"
-    sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})"
-    if sqlite:
-        for row in rows:
-            if "entry_date" in row:
-                row["entry_date"] = row["entry_date"].isoformat()
-                row["created_at"] = row["created_at"].astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-    values = itemgetter(*columns)
-    conn.exec_driver_sql(sql, [values(row) for row in rows])
+
+def _insert_rows(conn: Connection, table: str, columns: Sequence[str], rows: list[tuple]) -> None:
+    """Ready tuples straight through the driver: bulk posting's hot path (DESIGN §12).
+
+    PostgreSQL: one ``executemany`` (psycopg pipelines it). SQLite: many rows per statement. A statement
+    on a table with triggers keeps a statement journal (a copy of each page it changes, so that it can be
+    undone alone); with one statement per row every row copied its pages again, which cost more than the
+    guards' own checks."""
+    if conn.dialect.name != "sqlite":
+        marks = ", ".join(["%s"] * len(columns))
+        conn.exec_driver_sql(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
+        return
+    per = _SQLITE_MAX_PARAMS // len(columns)
+    head = f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
+    one = "(" + ", ".join("?" * len(columns)) + ")"
+    whole = len(rows) - len(rows) % per
+    if whole:
+        conn.exec_driver_sql(
+            head + ", ".join([one] * per),
+            [tuple(chain.from_iterable(rows[i : i + per])) for i in range(0, whole, per)],
+        )
+    if whole < len(rows):
+        rest = rows[whole:]
+        conn.exec_driver_sql(head + ", ".join([one] * len(rest)), tuple(chain.from_iterable(rest)))
 
 
-def _add_turnover(conn: Connection, line_rows: list[dict]) -> None:
+def _add_turnover(conn: Connection, line_rows: list[tuple]) -> None:
     """Add the batch's lines to ``account_turnover`` (one upsert per org, month and account touched)."""
     totals: dict[tuple[int, str, int], list[int]] = {}
-    for row in line_rows:
-        t = totals.setdefault((row["org_id"], row["period"], row["account_id"]), [0, 0])
-        t[0] += row["debit_fen"]
-        t[1] += row["credit_fen"]
+    for row in line_rows:  # LINE_COLUMNS: org_id, period, account_id, debit_fen, credit_fen at 1, 2, 4, 5, 6
+        key = (row[1], row[2], row[4])
+        t = totals.get(key)
+        if t is None:
+            totals[key] = [row[5], row[6]]
+        else:
+            t[0] += row[5]
+            t[1] += row[6]
     mark = "?" if conn.dialect.name == "sqlite" else "%s"
     conn.exec_driver_sql(
         "INSERT INTO account_turnover (org_id, period, account_id, debit_fen, credit_fen) "
@@ -461,8 +560,7 @@ def post_entries(
         if field_prefix is not None
         else ([""] if len(drafts) == 1 else [f"entries[{i}]." for i in range(len(drafts))])
     )
-    for d, p in zip(drafts, prefix, strict=True):
-        check_draft(d, where=p)
+    totals = [_checked_total(d, p) for d, p in zip(drafts, prefix, strict=True)]
     books = _lock_books(conn, (d.org_id for d in drafts))
     replays = _replays(conn, drafts, prefix)
     fresh = [i for i in range(len(drafts)) if i not in replays]
@@ -474,74 +572,82 @@ def post_entries(
     _check_reversals(conn, fresh_drafts, fresh_prefix)
 
     by_month: dict[tuple[int, str], list[int]] = defaultdict(list)
-    for k, i in enumerate(fresh):
-        by_month[(drafts[i].org_id, drafts[i].period)].append(k)
-    numbers: dict[int, str] = {}
+    for k, d in enumerate(fresh_drafts):
+        by_month[(d.org_id, d.period)].append(k)
+    numbers: list[str] = [""] * len(fresh)
     for (org_id, period), ks in sorted(by_month.items()):
         first = _allocate_vouchers(conn, org_id, period, len(ks))
         for n, k in enumerate(ks):
             numbers[k] = voucher_number(period, first + n)
     ids = _allocate_entry_ids(conn, len(fresh)) if fresh else []
 
+    # The chain hashes the ISO forms; SQLite stores the two dates as SQLAlchemy itself writes them (text),
+    # PostgreSQL takes the objects.
+    sqlite = conn.dialect.name == "sqlite"
     created_at = now()
-    entry_rows: list[dict] = []
-    line_rows: list[dict] = []
+    created_iso = created_at.astimezone(UTC).isoformat()
+    stored_at = created_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f") if sqlite else created_at
+    entry_rows: list[tuple] = []
+    line_rows: list[tuple] = []
+    add_line = line_rows.append
     results: dict[int, Posted] = {}
     for k, i in enumerate(fresh):
         d = drafts[i]
-        ob = books[d.org_id]
+        org_id, period, entry_id, voucher_no = d.org_id, d.period, ids[k], numbers[k]
+        ob = books[org_id]
         ob.last_seq += 1
+        entry_date = d.entry_date.isoformat()
+        canonical = []
+        for n, (ln, account_id) in enumerate(zip(d.lines, account_ids[k], strict=True), 1):
+            values = _line_values(ln)
+            canonical.append((n, *values))
+            add_line((entry_id, org_id, period, n, account_id, *values[1:]))
         entry = {
-            "id": ids[k],
-            "org_id": d.org_id,
+            "id": entry_id,
+            "org_id": org_id,
             "seq": ob.last_seq,
-            "entry_date": d.entry_date,
-            "period": d.period,
-            "voucher_no": numbers[k],
+            "entry_date": entry_date,
+            "period": period,
+            "voucher_no": voucher_no,
             "memo": d.memo,
             "source": d.source,
             "source_ref": d.source_ref,
             "created_by": user_id,
-            "created_at": created_at,
+            "created_at": created_iso,
             "idempotency_key": d.idempotency_key,
-            "request_hash": d.fingerprint if d.idempotency_key is not None else None,
             "link_id": d.link_id,
             "reverses_id": d.reverses_id,
-            "total_fen": sum(ln.debit_fen for ln in d.lines),
-            "line_count": len(d.lines),
-            "prev_hash": ob.head_hash,
         }
-        lines = [
-            {
-                "entry_id": ids[k],
-                "org_id": d.org_id,
-                "period": d.period,
-                "line_no": n + 1,
-                "account_id": account_ids[k][n],
-                "account_code": ln.account,
-                "debit_fen": ln.debit_fen,
-                "credit_fen": ln.credit_fen,
-                "memo": ln.memo,
-                "counterparty_id": ln.counterparty_id,
-                "store_id": ln.store_id,
-                "channel": ln.channel,
-                "contract_id": ln.contract_id,
-                "welfare_post_id": ln.welfare_post_id,
-                "product_category": ln.product_category,
-            }
-            for n, ln in enumerate(d.lines)
-        ]
-        entry["hash"] = chain_hash(ob.head_hash, entry, lines)
-        ob.head_hash = entry["hash"]
-        entry_rows.append(entry)
-        for line in lines:
-            del line["account_code"]
-        line_rows.extend(lines)
-        results[i] = Posted(entry["id"], d.org_id, entry["voucher_no"], d.period, entry["seq"], entry["hash"])
+        digest = entry_hash(ob.head_hash, entry, canonical)
+        entry_rows.append(
+            (
+                entry_id,
+                org_id,
+                ob.last_seq,
+                entry_date if sqlite else d.entry_date,
+                period,
+                voucher_no,
+                d.memo,
+                d.source,
+                d.source_ref,
+                user_id,
+                stored_at,
+                d.idempotency_key,
+                d.fingerprint if d.idempotency_key is not None else None,
+                d.link_id,
+                d.reverses_id,
+                totals[i],
+                len(d.lines),
+                ob.head_hash,
+                digest,
+            )
+        )
+        ob.head_hash = digest
+        results[i] = Posted(entry_id, org_id, voucher_no, period, ob.last_seq, digest)
 
     if fresh:
-        _insert_rows(conn, line_t, line_rows)
-        _insert_rows(conn, entry_t, entry_rows)
+        _insert_rows(conn, line_t.name, LINE_COLUMNS, line_rows)
+        _insert_rows(conn, entry_t.name, ENTRY_COLUMNS, entry_rows)
         _add_turnover(conn, line_rows)
         for org_id, ob in books.items():
             conn.execute(

@@ -183,6 +183,94 @@ def test_raw_sql_balanced_entry_is_accepted_so_the_guard_is_not_blind(books: Cou
         assert conn.execute(text("SELECT COUNT(*) FROM journal_entry")).scalar_one() == 1
 
 
+def _raw_posting(  # type: ignore[no-untyped-def]
+    conn,
+    org_id: int,
+    lines: list[tuple[str, int, int]],
+    *,
+    line_org: int | None = None,
+    line_period: str = "2025-04",
+    total: int | None = None,
+    line_count: int | None = None,
+    entry_date: str = "2025-04-01",
+) -> None:
+    """Lines then their entry, by raw SQL: what a careless script could write past the posting code."""
+    for n, (code, debit, credit) in enumerate(lines, start=1):
+        conn.execute(
+            text(
+                "INSERT INTO journal_line (entry_id, org_id, period, line_no, account_id, debit_fen, "
+                "credit_fen, memo) VALUES (900020, :lo, :lp, :n, (SELECT id FROM account WHERE org_id = :lo "
+                "AND code = :c), :d, :cr, '')"
+            ),
+            {"lo": line_org or org_id, "lp": line_period, "n": n, "c": code, "d": debit, "cr": credit},
+        )
+    conn.execute(
+        text(
+            "INSERT INTO journal_entry (id, org_id, seq, entry_date, period, voucher_no, memo, source, "
+            "created_at, total_fen, line_count, prev_hash, hash) VALUES (900020, :o, 99, :day, '2025-04', "
+            "'raw', '', 'manual', '2025-04-01 00:00:00+00:00', :t, :k, '', '')"
+        ),
+        {
+            "o": org_id,
+            "day": entry_date,
+            "t": sum(d for _, d, _ in lines) if total is None else total,
+            "k": len(lines) if line_count is None else line_count,
+        },
+    )
+
+
+@pytest.mark.parametrize(
+    ("case", "code"),
+    [
+        ("summary account", "account_not_postable"),
+        ("closed account", "account_not_postable"),
+        ("lines of another org", "account_not_postable"),
+        ("line of another month", "account_not_postable"),
+        ("red ink outside a reversal", "unbalanced_entry"),
+        ("more lines than the entry says", "unbalanced_entry"),
+        ("total that is not the lines'", "unbalanced_entry"),
+        ("no lines at all", "unbalanced_entry"),
+        ("date outside its period", "invalid"),
+    ],
+)
+def test_the_database_refuses_each_bad_raw_posting_by_its_rule(books: County, case: str, code: str) -> None:
+    org, other = books.ids["dingzikou"], books.ids["huahuaqiao"]
+    with write_tx(books.engine) as conn:
+        add_sub_account(conn, org, "211", "押金")  # 21101
+        close_account(conn, org, "21101")
+    ok = [("102", 100, 0), ("214", 0, 100)]
+    kwargs: dict = {
+        "summary account": {"lines": [("102", 100, 0), ("501", 0, 100)]},
+        "closed account": {"lines": [("102", 100, 0), ("21101", 0, 100)]},
+        "lines of another org": {"lines": ok, "line_org": other},
+        "line of another month": {"lines": ok, "line_period": "2025-05"},
+        "red ink outside a reversal": {"lines": [("102", -100, 0), ("214", 0, -100)]},
+        "more lines than the entry says": {"lines": [*ok, ("101", 5, 0), ("214", 0, 5)], "line_count": 2},
+        "total that is not the lines'": {"lines": ok, "total": 99},
+        "no lines at all": {"lines": [], "line_count": 2},
+        "date outside its period": {"lines": ok, "entry_date": "2025-05-01"},
+    }[case]
+    with pytest.raises(DBAPIError, match=code), write_tx(books.engine) as conn:
+        _raw_posting(conn, org, **kwargs)
+    with write_tx(books.engine) as conn:  # the same posting, put right, goes in: the guard is not blind
+        _raw_posting(conn, org, ok)
+    with read_tx(books.engine) as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM journal_line")).scalar_one() == 2
+
+
+def test_the_database_refuses_another_orgs_account_on_a_line(books: County) -> None:
+    org, other = books.ids["dingzikou"], books.ids["huahuaqiao"]
+    with pytest.raises(DBAPIError), write_tx(books.engine) as conn:
+        conn.execute(
+            text(
+                "INSERT INTO journal_line (entry_id, org_id, period, line_no, account_id, debit_fen, "
+                "credit_fen, memo) VALUES (900030, :o, '2025-04', 1, (SELECT id FROM account "
+                "WHERE org_id = :other AND code = '102'), 100, 0, '')"
+            ),
+            {"o": org, "other": other},
+        )
+
+
 @pytest.mark.parametrize(
     "sql",
     [

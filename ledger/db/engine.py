@@ -9,6 +9,7 @@ then surfaces as ``Busy`` (HTTP 503 + Retry-After), never as a raw database erro
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -23,6 +24,16 @@ from ledger.errors import Busy
 T = TypeVar("T")
 
 _WRITE_LOCKS: dict[str, threading.Lock] = {}
+
+
+def _bind_null(value: None) -> None:
+    return None
+
+
+# sqlite3 binds None only after looking for an adapter and asking the protocol and the object for one
+# (each miss formats an AttributeError): ~0.4 µs per NULL, and a posted entry binds a dozen. Registered,
+# None is one registry hit, and it still binds as NULL.
+sqlite3.register_adapter(type(None), _bind_null)
 
 
 def normalise_url(url: str) -> str:
