@@ -20,7 +20,7 @@ from ledger.distribution.accounts import ensure_for
 from ledger.distribution.plans import PlanRefused, Step
 from ledger.distribution.shareholders import add_shareholder, get_shareholding, pay_in_capital
 from ledger.distribution.yearend import close_year
-from ledger.errors import Conflict, PeriodClosed
+from ledger.errors import Conflict, PeriodClosed, ValidationError
 from ledger.periods import close_period, next_period
 from ledger.posting import Draft, Line, post_entry
 from ledger.verify import verify_org
@@ -329,6 +329,27 @@ def test_dividend_payment_links_both_sides_and_blocks_reversal(county: County) -
         assert sorted(both) == sorted([co, dz])
     with write_tx(county.engine) as conn, pytest.raises(Conflict, match="paid"):
         ex.reverse_plan(conn, plan_id, entry_date=date(2026, 1, 31))
+
+
+def test_a_dividend_payment_retried_after_it_settled_the_debt_returns_the_original(county: County) -> None:
+    """Found by the simulation: the retry met 0 fen owed (its own payment) and was refused as overpaid."""
+    from ledger.errors import IdempotencyConflict
+
+    company_with_shareholders(county)
+    plan_id = approved_company_plan(county)
+    co, dz = county.ids["company"], county.ids["dingzikou"]
+    pay = dict(shareholder_org_id=dz, amount_fen=5_000_000, paid_on=date(2026, 1, 15), plan_id=plan_id)
+    with write_tx(county.engine) as conn:
+        ex.execute_plan(conn, plan_id)
+        first = ex.pay_dividend(conn, co, **pay, idempotency_key="div-1")  # the whole 5,000,000 owed
+    with write_tx(county.engine) as conn:
+        before = conn.execute(select(func.count()).select_from(entry_t)).scalar_one()
+        assert ex.pay_dividend(conn, co, **pay, idempotency_key="div-1") == first
+        assert conn.execute(select(func.count()).select_from(entry_t)).scalar_one() == before
+        with pytest.raises(IdempotencyConflict):
+            ex.pay_dividend(conn, co, **{**pay, "amount_fen": 4_000_000}, idempotency_key="div-1")
+        with pytest.raises(ValidationError, match="only 0 fen"):
+            ex.pay_dividend(conn, co, **pay, idempotency_key="div-2")
 
 
 def test_executing_before_the_year_is_closed_is_refused(county: County) -> None:
