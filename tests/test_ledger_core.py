@@ -580,3 +580,36 @@ def test_verify_recomputes_the_turnover_the_trial_balance_reads(books: County) -
         problems = verify_all(conn)
     assert [p.check for p in problems] == ["turnover"]
     assert "the lines sum to (10500, 0), kept (10501, 0)" in problems[0].message
+
+
+def test_books_posted_under_the_first_guards_verify_and_stay_guarded_after_0003(books: County) -> None:
+    from alembic import command
+
+    from ledger.db.migrate import alembic_config
+
+    def migrate(step, revision: str) -> None:  # type: ignore[no-untyped-def]
+        cfg = alembic_config(books.engine)
+        with books.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            step(cfg, revision)
+
+    def line_guard_checks_accounts() -> bool:
+        with read_tx(books.engine) as conn:
+            sql = conn.execute(text("SELECT sql FROM sqlite_master WHERE name = 'journal_line_check'"))
+            return "account_not_postable" in sql.scalar_one()
+
+    org = books.ids["dingzikou"]
+    sqlite = books.engine.dialect.name == "sqlite"
+    migrate(command.downgrade, "0002_core")  # the guards of 0001_core
+    assert not sqlite or line_guard_checks_accounts()
+    with write_tx(books.engine) as conn:
+        post_entries(conn, [rent(org), rent(org, day=date(2025, 4, 2))])
+    migrate(command.upgrade, "heads")
+    assert not sqlite or not line_guard_checks_accounts()
+    with write_tx(books.engine) as conn:
+        post_entry(conn, rent(org, day=date(2025, 4, 3)))
+    with pytest.raises(DBAPIError, match="unbalanced_entry"), write_tx(books.engine) as conn:
+        _raw_posting(conn, org, [("102", 100, 0), ("214", 0, 99)])
+    with read_tx(books.engine) as conn:
+        assert verify_all(conn) == []
+        assert conn.execute(text("SELECT COUNT(*) FROM journal_entry")).scalar_one() == 3
