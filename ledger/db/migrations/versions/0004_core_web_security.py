@@ -1,7 +1,7 @@
 """the web login throttle and logout deny list, in the database (shared by every worker, kept on restart)
 
 Revision ID: 0004_core
-Revises: 0002_core
+Revises: 0003_core
 Create Date: 2026-12-02
 """
 
@@ -12,7 +12,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "0004_core"
-down_revision: str | Sequence[str] | None = "0002_core"
+down_revision: str | Sequence[str] | None = "0003_core"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
