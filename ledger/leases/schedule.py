@@ -182,15 +182,24 @@ def effective_end(terms: LeaseTerms) -> date:
     return min(terms.end, terms.terminated_on)
 
 
+_DAYS_IN_MONTH = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def _days_in_month(year: int, month: int) -> int:
+    if month == 2 and calendar.isleap(year):
+        return 29
+    return _DAYS_IN_MONTH[month]
+
+
 def _add_months(day: date, months: int) -> date:
     """``day`` moved by whole months, kept on the same day or moved back to the month's last day."""
     year, month_index = divmod(day.year * 12 + day.month - 1 + months, 12)
     month = month_index + 1
-    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+    return date(year, month, min(day.day, _days_in_month(year, month)))
 
 
 def _month_end(day: date) -> date:
-    return date(day.year, day.month, calendar.monthrange(day.year, day.month)[1])
+    return date(day.year, day.month, _days_in_month(day.year, day.month))
 
 
 def _contract_month_count(start: date, last_day: date) -> int:
@@ -295,8 +304,11 @@ def _contract_months(terms: LeaseTerms) -> list[_ContractMonth]:
 
     result: list[_ContractMonth] = []
     index = 0
-    while (first := _add_months(terms.start, index)) <= last_day:
-        month_last = _add_months(terms.start, index + 1) - _ONE_DAY
+    start = terms.start
+    next_first = start
+    while (first := next_first) <= last_day:
+        next_first = _add_months(start, index + 1)
+        month_last = next_first - _ONE_DAY
         free = index < terms.free_months
         rent = 0
         if not free:
@@ -337,6 +349,9 @@ def rent_schedule(terms: LeaseTerms) -> list[ScheduleLine]:
     closing_total = sum(m.rent for m in contract_months) if contract_months[-1].whole else None
 
     lines: list[ScheduleLine] = []
+    months_per_cycle = BillingCycle(terms.cycle).months
+    due_by_cycle: dict[int, date] = {}  # every month of one billing cycle shares its due date
+    splits: dict[int, tuple[int, int]] = {}  # amount -> (net, tax): most months repeat the same rent
     recognised = 0
     next_month = 0  # contract months are in order: the first one that may reach into this month
     month_start = terms.start.replace(day=1)
@@ -346,15 +361,24 @@ def rent_schedule(terms: LeaseTerms) -> list[ScheduleLine]:
         while contract_months[next_month].last < first_day:
             next_month += 1
         inside = [m for m in contract_months[next_month : next_month + 2] if m.first <= last_day_here]
-        day_rents = sum(
-            m.rent * ((min(m.last, last_day_here) - max(m.first, first_day)).days + 1) for m in inside
-        )
         if month_end >= last_day and closing_total is not None:
             amount = max(0, closing_total - recognised)
+        elif len(inside) == 1 and inside[0].first <= month_start and inside[0].last >= month_end:
+            amount = inside[0].rent  # a whole calendar month at one rent: Σ day rents / days is the rent
         else:
+            day_rents = sum(
+                m.rent * ((min(m.last, last_day_here) - max(m.first, first_day)).days + 1) for m in inside
+            )
             amount = round_half_up(day_rents, month_end.day)
         recognised += amount
-        net, tax = split_tax_inclusive(amount, terms.vat_rate_bp)
+        cycle = inside[-1].index // months_per_cycle
+        due = due_by_cycle.get(cycle)
+        if due is None:
+            due = due_by_cycle[cycle] = _due_date(terms, inside[-1].index, last_day)
+        split = splits.get(amount)
+        if split is None:
+            split = splits[amount] = split_tax_inclusive(amount, terms.vat_rate_bp)
+        net, tax = split
         lines.append(
             ScheduleLine(
                 period=_period(month_start),
@@ -362,7 +386,7 @@ def rent_schedule(terms: LeaseTerms) -> list[ScheduleLine]:
                 amount_fen=amount,
                 net_fen=net,
                 tax_fen=tax,
-                due_date=_due_date(terms, inside[-1].index, last_day),
+                due_date=due,
                 free=all(m.free for m in inside),
             )
         )
