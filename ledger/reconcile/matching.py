@@ -48,11 +48,11 @@ from ledger.db.models import Account, Counterparty, JournalEntry, JournalLine
 from ledger.errors import Conflict, NotFound, ValidationError
 from ledger.money import format_amount
 from ledger.orgs import get_org, now, require_books
-from ledger.periods import parse_period, period_bounds
+from ledger.periods import next_period, parse_period, period_bounds
 from ledger.posting import Draft, Line, Posted, post_entries
 from ledger.reconcile.importers import gc_paused
 from ledger.reconcile.models import ReconcileMatch, ReconcileMatchItem, StatementAccount, StatementLineRow
-from ledger.reconcile.store import get_statement_account, large_page_cache
+from ledger.reconcile.store import get_statement_account, insert_rows, large_page_cache
 from ledger.verify import Problem, register_check
 
 __all__ = [
@@ -899,14 +899,19 @@ def load_book_records(
     ids = account_ids(conn, org_id, ledger_account)
     if not ids:
         return []
+    # The months named one by one, not as a range: ix_line_tb (org, period, account, …) then seeks each
+    # month's lines of the account instead of scanning both sides of every entry (0.45 → 0.32 s, 10⁵ lines).
+    periods = [f"{first:%Y-%m}"]
+    while periods[-1] < f"{last:%Y-%m}":
+        periods.append(next_period(periods[-1]))
     rows = _raw(
         conn,
         "SELECT l.id, l.entry_id, l.debit_fen - l.credit_fen, l.memo, e.entry_date, e.voucher_no, e.memo, "
         "e.source_ref, c.name FROM journal_line l JOIN journal_entry e ON e.id = l.entry_id "
         "LEFT JOIN counterparty c ON c.id = l.counterparty_id "
-        f"WHERE l.org_id = ? AND l.account_id IN ({', '.join('?' * len(ids))}) AND l.period >= ? "
-        "AND l.period <= ? AND e.entry_date >= ? AND e.entry_date <= ?",
-        [org_id, *ids, f"{first:%Y-%m}", f"{last:%Y-%m}", first, last],
+        f"WHERE l.org_id = ? AND l.account_id IN ({', '.join('?' * len(ids))}) "
+        f"AND l.period IN ({', '.join('?' * len(periods))}) AND e.entry_date >= ? AND e.entry_date <= ?",
+        [org_id, *ids, *periods, first, last],
     )
     day = _day_reader()
     return [
@@ -1023,6 +1028,26 @@ def _allocate_match_ids(conn: Connection, count: int) -> list[int]:
 
 
 _NO_PAIR = (None, None, None)
+_MATCH_COLUMNS = (
+    "id",
+    "org_id",
+    "statement_account_id",
+    "status",
+    "kind",
+    "score",
+    "conflict",
+    "reasons",
+    "fee_fen",
+    "note",
+    "entry_id",
+    "supersedes_id",
+    "created_by",
+    "created_at",
+    "statement_line_id",
+    "journal_line_id",
+    "pair_amount_fen",
+)
+_ITEM_COLUMNS = ("match_id", "org_id", "role", "statement_line_id", "journal_line_id", "amount_fen")
 
 
 def _write_matches(
@@ -1032,7 +1057,7 @@ def _write_matches(
     matches: list[dict[str, Any]],
     items: list[list[tuple[str, int | None, int | None, int]]],
 ) -> list[int]:
-    """Insert match rows and their items with ``executemany``; returns the new ids in order.
+    """Insert match rows and their items (``store.insert_rows``); returns the new ids in order.
 
     A proposed one-to-one match may carry ``"pair": (statement_line_id, journal_line_id, amount_fen)``
     instead of items (``models``: the pair on the row)."""
@@ -1040,16 +1065,13 @@ def _write_matches(
         return []
     ids = _allocate_match_ids(conn, len(matches))
     created = now()
-    mark = "?" if conn.dialect.name == "sqlite" else "%s"
     created_db: object = created
     if conn.dialect.name == "sqlite":  # SQLAlchemy's text format for a UTC instant
         created_db = created.astimezone(UTC).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
-    cols = (
-        "id, org_id, statement_account_id, status, kind, score, conflict, reasons, fee_fen, note, entry_id, "
-        "supersedes_id, created_by, created_at, statement_line_id, journal_line_id, pair_amount_fen"
-    )
-    conn.exec_driver_sql(
-        f"INSERT INTO reconcile_match ({cols}) VALUES ({', '.join([mark] * 17)})",
+    insert_rows(
+        conn,
+        "reconcile_match",
+        _MATCH_COLUMNS,
         [
             (
                 mid,
@@ -1077,11 +1099,7 @@ def _write_matches(
         for role, s_id, b_id, amount in its
     ]
     if rows:
-        conn.exec_driver_sql(
-            "INSERT INTO reconcile_match_item (match_id, org_id, role, statement_line_id, journal_line_id, "
-            f"amount_fen) VALUES ({', '.join([mark] * 6)})",
-            rows,
-        )
+        insert_rows(conn, "reconcile_match_item", _ITEM_COLUMNS, rows)
     return ids
 
 
