@@ -1116,16 +1116,12 @@ def _json_param(value: Any) -> str:
 def _reasons_json(reasons: Iterable[Reason]) -> str:
     """``[{"code", "points", "params"}, …]``: no words, which ``reason_text`` writes per language. Written
     by hand (codes and param names are identifiers) as 10⁵ proposals go through here."""
-    return (
-        "["
-        + ",".join(
-            f'{{"code":"{r.code}","points":{int(r.points)},"params":{{'
-            + (",".join(f'"{k}":{_json_param(v)}' for k, v in r.params.items()) if r.params else "")
-            + "}}"
-            for r in reasons
-        )
-        + "]"
-    )
+    parts = []
+    for r in reasons:
+        params = r.params
+        body = ",".join([f'"{k}":{_json_param(v)}' for k, v in params.items()]) if params else ""
+        parts.append(f'{{"code":"{r.code}","points":{int(r.points)},"params":{{{body}}}}}')
+    return "[" + ",".join(parts) + "]"
 
 
 def _withdraw_open_proposals(conn: Connection, org_id: int, statement_account_id: int) -> int:
