@@ -679,3 +679,59 @@ def test_a_bulk_accrual_run_leaves_the_planner_statistics_of_its_charges_fresh(
                 text("SELECT reltuples FROM pg_class WHERE relname = 'lease_charge'")
             ).scalar_one()
         assert analysed == 12
+
+
+def test_reversing_a_rent_receipt_through_the_api_reopens_what_it_paid(
+    county: County, client: object
+) -> None:
+    from fastapi.testclient import TestClient
+
+    assert isinstance(client, TestClient)
+    org = county.ids["dingzikou"]
+    cid = contract(county.engine, org)
+    accrue(county.engine, org, "2025-03")
+    on = date(2025, 3, 9)
+    with write_tx(county.engine) as conn:  # 2500.00 keyed in for 250.00; then the 1000.00 that came
+        wrong = receipts.receive_rent(conn, org, lessee="张三", amount_fen=250_000, received_on=on)
+        receipts.receive_rent(conn, org, lessee="张三", amount_fen=100_000, received_on=on)
+        assert receipts.open_charges(conn, org) == []  # and 500.00 of credit
+    r = client.post(
+        f"/api/v1/orgs/{org}/entries/{wrong.entry_id}/reverse",
+        json={"date": "2025-03-31"},
+        headers=county.auth("officer"),
+    )
+    assert r.status_code == 201, r.text
+    assert_tied(county.engine, org)
+    assert verify_cli(county.engine)[0] == 0
+    with read_tx(
+        county.engine
+    ) as conn:  # what the wrong receipt paid is owed again; the credit pays the oldest
+        assert [(c.period, c.open_fen) for c in receipts.open_charges(conn, org)] == [
+            ("2025-01", 50_000),
+            ("2025-02", 100_000),
+            ("2025-03", 50_000),
+        ]
+        assert leases.contract_balances(conn, [cid])[cid] == (300_000, 100_000)
+        assert receipts.credit_pools(conn, [org]) == {}
+    assert balances(county.engine, org, "2025-03")["112"] == 200_000
+
+
+def test_reversing_a_deposit_applied_to_arrears_gives_the_deposit_back(county: County) -> None:
+    from ledger.posting import reverse_entry
+
+    org = county.ids["dingzikou"]
+    cid = contract(county.engine, org)
+    with write_tx(county.engine) as conn:
+        receipts.receive_deposit(conn, org, cid, amount_fen=150_000, on=date(2025, 1, 2))
+    accrue(county.engine, org, "2025-02")
+    with write_tx(county.engine) as conn:
+        assert receipts.apply_deposit_to_arrears(conn, org, cid, on=date(2025, 2, 28)) == 150_000
+        applied = conn.execute(select(entry_t.c.id).order_by(entry_t.c.id.desc())).scalars().first()
+        assert receipts.deposit_held(conn, cid) == 0
+    with write_tx(county.engine) as conn:
+        reverse_entry(conn, applied, entry_date=date(2025, 2, 28))
+    with read_tx(county.engine) as conn:
+        assert receipts.deposit_held(conn, cid) == 150_000
+        assert sum(c.open_fen for c in receipts.open_charges(conn, org)) == 200_000
+    assert balances(county.engine, org, "2025-02")["21101"] == -150_000
+    assert_tied(county.engine, org)

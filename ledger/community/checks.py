@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, func, select
 
-from ledger.community.leases import CHARGE_LIVE, schedule_of, terms_of
+from ledger.community.leases import CHARGE_LIVE, LIVE_RECEIPT_IDS, schedule_of, terms_of
 from ledger.community.models import (
     LeaseAllocation,
     LeaseCharge,
@@ -48,7 +48,7 @@ def lease_tie_differences(conn: Connection, org_id: int) -> dict[int, tuple[int,
         sub[cid] = sub.get(cid, 0) + int(total)
     for cid, total in conn.execute(
         select(part_t.c.contract_id, func.sum(part_t.c.amount_fen))
-        .where(part_t.c.org_id == org_id)
+        .where(part_t.c.org_id == org_id, part_t.c.receipt_id.in_(LIVE_RECEIPT_IDS))
         .group_by(part_t.c.contract_id)
     ):
         sub[cid] = sub.get(cid, 0) - int(total)
@@ -81,7 +81,7 @@ def lease_receivables_tie(conn: Connection, org_id: int) -> list[Problem]:
     over_charge = conn.execute(
         select(charge_t.c.id)
         .join(alloc_t, alloc_t.c.charge_id == charge_t.c.id)
-        .where(charge_t.c.org_id == org_id, CHARGE_LIVE)
+        .where(charge_t.c.org_id == org_id, CHARGE_LIVE, alloc_t.c.receipt_id.in_(LIVE_RECEIPT_IDS))
         .group_by(charge_t.c.id, charge_t.c.amount_fen)
         .having(func.sum(alloc_t.c.amount_fen) > charge_t.c.amount_fen)
     ).scalars()
@@ -96,7 +96,7 @@ def lease_receivables_tie(conn: Connection, org_id: int) -> list[Problem]:
             (alloc_t.c.receipt_id == part_t.c.receipt_id) & (alloc_t.c.contract_id == part_t.c.contract_id),
         )
         .join(charge_t, charge_t.c.id == alloc_t.c.charge_id)
-        .where(part_t.c.org_id == org_id, CHARGE_LIVE)
+        .where(part_t.c.org_id == org_id, CHARGE_LIVE, part_t.c.receipt_id.in_(LIVE_RECEIPT_IDS))
         .group_by(part_t.c.receipt_id, part_t.c.contract_id, part_t.c.amount_fen)
         .having(func.sum(alloc_t.c.amount_fen) > part_t.c.amount_fen)
     ).all()

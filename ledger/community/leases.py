@@ -27,10 +27,12 @@ line of defence whatever happens.
 **Closed months.** A month in a closed period is caught up in the first open month: its voucher is dated
 the last day of that month and its memo says which month's rent it is, 计提2025-02租金(补提).
 
-**Reversal (红字冲销).** Reversing an accrual voucher through the entries API marks its charges reversed
-(``charges_reversed``, run by ``ledger.posting.reverse_entry`` through ``ledger.reversals``); the charges
-stay as records but count for nothing, receipts allocated to them become the contract's credit again, and
-the next run charges those months again.
+**Reversal (红字冲销).** Reversing a lease entry through the entries API is followed here
+(``lease_entry_reversed``, run by ``ledger.posting.reverse_entry`` through ``ledger.reversals``): an
+accrual voucher's charges are marked reversed — they stay as records but count for nothing, receipts
+allocated to them become the contract's credit again, and the next run charges those months again; a
+receipt's row is marked reversed — it credits no contract and pays no charge, so what it paid is open
+again; a deposit movement is marked reversed and counts for nothing.
 
 Amendments and early termination never touch a posted charge: a termination that would change a month
 already charged is refused. An amendment is a new contract from its effective date, linked to the old one
@@ -58,6 +60,8 @@ from ledger.community.models import (
     LeaseCharge,
     LeaseContract,
     LeaseContractAsset,
+    LeaseDeposit,
+    LeaseReceipt,
     LeaseReceiptPart,
 )
 from ledger.db.models import BookState, Counterparty, Org
@@ -88,6 +92,12 @@ book_t = BookState.__table__
 
 CHARGE_LIVE = charge_t.c.reversed_by_entry_id.is_(None)
 """The charges that count: a reversed charge stays as the record of what was posted and counts for nothing."""
+receipt_t = LeaseReceipt.__table__
+deposit_t = LeaseDeposit.__table__
+RECEIPT_LIVE = receipt_t.c.reversed_by_entry_id.is_(None)
+"""Receipts that count: a reversed receipt credits no contract and pays no charge."""
+LIVE_RECEIPT_IDS = select(receipt_t.c.id).where(RECEIPT_LIVE)
+"""Parts and allocations of receipts that count: ``part_t.c.receipt_id.in_(LIVE_RECEIPT_IDS)``."""
 
 RECEIVABLE, LEASE_INCOME, TAX_PAYABLE = acct.RECEIVABLE, acct.LEASE_INCOME, acct.TAX_PAYABLE
 CONTRACTS_PER_VOUCHER = (MAX_LINES - 1) // 2
@@ -637,13 +647,36 @@ def _insert_charges(conn: Connection, rows: list[tuple]) -> None:  # type: ignor
 
 
 @on_reversal("lease")
-def charges_reversed(conn: Connection, entry_id: int, reversal_id: int) -> None:
-    """红字冲销 of an accrual voucher: its charges are marked reversed (kept as records, counting for
+def lease_entry_reversed(conn: Connection, entry_id: int, reversal_id: int) -> None:
+    """The sub-ledger follows a 红字冲销 of a lease entry.
+
+    An accrual voucher: its charges are marked reversed (kept as records, counting for
     nothing), their contracts lose the ``accrued_through`` shortcut so the next run charges those months
     again, and what receipts had paid on them becomes the contract's credit (预收) again, used at once on
     the contract's other open charges, oldest first, and otherwise on the re-accrued months.
 
-    A lease entry without charges (a receipt, a deposit, a credit transfer) has nothing here to follow."""
+    The reversal of a receipt (收租, 押金抵欠租, a credit transfer) marks the receipt reversed: it credits no
+    contract and pays no charge, so the charges it paid are open again (and other credit of the contract
+    pays them, oldest first). The reversal of a deposit movement marks it reversed: it counts for nothing."""
+    conn.execute(
+        update(deposit_t)
+        .where(deposit_t.c.entry_id == entry_id, deposit_t.c.reversed_by_entry_id.is_(None))
+        .values(reversed_by_entry_id=reversal_id)
+    )
+    receipt = conn.execute(
+        select(receipt_t.c.id, receipt_t.c.org_id).where(receipt_t.c.entry_id == entry_id, RECEIPT_LIVE)
+    ).first()
+    if receipt is not None:
+        conn.execute(
+            update(receipt_t).where(receipt_t.c.id == receipt.id).values(reversed_by_entry_id=reversal_id)
+        )
+        contracts = sorted(
+            conn.execute(select(part_t.c.contract_id).where(part_t.c.receipt_id == receipt.id)).scalars()
+        )
+        from ledger.community.receipts import apply_credit  # receipts builds on this module
+
+        apply_credit(conn, [receipt.org_id], contracts)
+        return
     rows = conn.execute(
         select(charge_t.c.org_id, charge_t.c.contract_id).where(charge_t.c.entry_id == entry_id, CHARGE_LIVE)
     ).all()
@@ -675,7 +708,7 @@ def contract_balances(conn: Connection, contract_ids: Iterable[int]) -> dict[int
         out[cid][0] = int(total)
     for cid, total in conn.execute(
         select(part_t.c.contract_id, func.sum(part_t.c.amount_fen))
-        .where(part_t.c.contract_id.in_(ids))
+        .where(part_t.c.contract_id.in_(ids), part_t.c.receipt_id.in_(LIVE_RECEIPT_IDS))
         .group_by(part_t.c.contract_id)
     ):
         out[cid][1] = int(total)

@@ -17,7 +17,9 @@ Read this page to know the model; every table carries ``org_id`` and every query
 * ``lease_receipt`` is money received from a lessee (or a deposit applied to arrears); its Cr 112 lines are
   ``lease_receipt_part`` rows, one per contract. ``lease_allocation`` says which charges a receipt paid;
   what a part has not yet paid is the contract's credit (预收, prepaid rent), applied to later charges.
-  So per contract: 112 balance = Σ charges − Σ receipt parts (checked by ``cunshe verify``).
+  So per contract: 112 balance = Σ charges − Σ receipt parts (checked by ``cunshe verify``). A reversed
+  receipt (``reversed_by_entry_id``) credits nothing and pays nothing, as its entry and the reversal net
+  to nothing on 112; a reversed deposit movement counts for nothing.
 * ``lease_deposit``: 押金 received, applied to arrears, refunded (Dr/Cr 21101 [lessee, contract]).
 * ``brokerage_deal`` / ``brokerage_receipt``: 居间服务 fees earned and collected.
 * ``subsidy``: 补助收入 received, with its source (工作经费 from the county, …).
@@ -182,6 +184,8 @@ class LeaseReceipt(SQLModel, table=True):
     memo: str = ""
     entry_id: int = Field(sa_type=BigInteger, foreign_key="journal_entry.id")
     created_at: datetime
+    reversed_by_entry_id: int | None = Field(default=None, sa_type=BigInteger, foreign_key="journal_entry.id")
+    """The 红字冲销 of ``entry_id``: the receipt then credits no contract and pays no charge."""
 
 
 class LeaseReceiptPart(SQLModel, table=True):
@@ -231,6 +235,8 @@ class LeaseDeposit(SQLModel, table=True):
     on_date: date
     amount_fen: int = Field(sa_type=BigInteger)
     entry_id: int = Field(sa_type=BigInteger, foreign_key="journal_entry.id")
+    reversed_by_entry_id: int | None = Field(default=None, sa_type=BigInteger, foreign_key="journal_entry.id")
+    """The 红字冲销 of ``entry_id``: the movement then counts for nothing."""
 
 
 class BrokerageDeal(SQLModel, table=True):

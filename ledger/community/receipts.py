@@ -29,6 +29,7 @@ from ledger.community import accounts as acct
 from ledger.community.idempotency import earlier_record
 from ledger.community.leases import (
     CHARGE_LIVE,
+    LIVE_RECEIPT_IDS,
     get_contract,
     lessee_of,
     lock_books,
@@ -83,7 +84,7 @@ def open_charges(
     """Charges not fully paid, oldest first (due date, month, contract)."""
     paid = (
         select(alloc_t.c.charge_id, func.sum(alloc_t.c.amount_fen).label("paid"))
-        .where(alloc_t.c.org_id == org_id)
+        .where(alloc_t.c.org_id == org_id, alloc_t.c.receipt_id.in_(LIVE_RECEIPT_IDS))
         .group_by(alloc_t.c.charge_id)
         .subquery()
     )
@@ -230,7 +231,9 @@ def _applied(conn: Connection, receipt_id: int) -> int:
         conn.execute(
             select(func.coalesce(func.sum(alloc_t.c.amount_fen), 0))
             .join(charge_t, charge_t.c.id == alloc_t.c.charge_id)
-            .where(alloc_t.c.receipt_id == receipt_id, CHARGE_LIVE)
+            .where(
+                alloc_t.c.receipt_id == receipt_id, alloc_t.c.receipt_id.in_(LIVE_RECEIPT_IDS), CHARGE_LIVE
+            )
         ).scalar_one()
     )
 
@@ -361,7 +364,11 @@ def credit_pools(
         .outerjoin(
             used, (used.c.receipt_id == part_t.c.receipt_id) & (used.c.contract_id == part_t.c.contract_id)
         )
-        .where(part_t.c.org_id.in_(org_ids), part_t.c.amount_fen != func.coalesce(used.c.used, 0))
+        .where(
+            part_t.c.org_id.in_(org_ids),
+            part_t.c.receipt_id.in_(LIVE_RECEIPT_IDS),
+            part_t.c.amount_fen != func.coalesce(used.c.used, 0),
+        )
         .order_by(part_t.c.contract_id, part_t.c.receipt_id)
     )
     pools: dict[tuple[int, int], list[list[int]]] = defaultdict(list)
@@ -475,7 +482,7 @@ def deposit_held(conn: Connection, contract_id: int) -> int:
     held = 0
     for kind, total in conn.execute(
         select(deposit_t.c.kind, func.sum(deposit_t.c.amount_fen))
-        .where(deposit_t.c.contract_id == contract_id)
+        .where(deposit_t.c.contract_id == contract_id, deposit_t.c.reversed_by_entry_id.is_(None))
         .group_by(deposit_t.c.kind)
     ):
         held += int(total) if kind == "received" else -int(total)

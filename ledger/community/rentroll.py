@@ -18,7 +18,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import Connection, func, select
 
-from ledger.community.leases import CHARGE_LIVE, terms_of
+from ledger.community.leases import CHARGE_LIVE, LIVE_RECEIPT_IDS, terms_of
 from ledger.community.models import LeaseAllocation, LeaseCharge, LeaseContract, LeaseReceiptPart
 from ledger.db.models import Counterparty, Org
 from ledger.leases.schedule import AGING_BUCKETS, aging_bucket, effective_end, rent_schedule
@@ -91,7 +91,7 @@ def rent_roll(conn: Connection, org_ids: Sequence[int], as_of: date) -> list[Ren
         rows[cid].billed_fen = int(total)
     for cid, total in conn.execute(
         select(part_t.c.contract_id, func.sum(part_t.c.amount_fen))
-        .where(part_t.c.org_id.in_(ids))
+        .where(part_t.c.org_id.in_(ids), part_t.c.receipt_id.in_(LIVE_RECEIPT_IDS))
         .group_by(part_t.c.contract_id)
     ):
         rows[cid].received_fen = int(total)
@@ -115,7 +115,7 @@ def open_by_charge(conn: Connection, org_ids: Sequence[int]) -> list[tuple[int, 
     """(contract, due date, open fen) of every charge not fully paid."""
     paid = (
         select(alloc_t.c.charge_id, func.sum(alloc_t.c.amount_fen).label("paid"))
-        .where(alloc_t.c.org_id.in_(list(org_ids)))
+        .where(alloc_t.c.org_id.in_(list(org_ids)), alloc_t.c.receipt_id.in_(LIVE_RECEIPT_IDS))
         .group_by(alloc_t.c.charge_id)
         .subquery()
     )

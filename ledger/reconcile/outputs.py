@@ -617,7 +617,9 @@ def _lease_tie(conn: Connection, org_id: int) -> Tie | None:
         )
     ).scalar_one()
     received = conn.execute(
-        select(func.coalesce(func.sum(part_t.c.amount_fen), 0)).where(part_t.c.org_id == org_id)
+        select(func.coalesce(func.sum(part_t.c.amount_fen), 0)).where(
+            part_t.c.org_id == org_id, part_t.c.receipt_id.in_(checks.LIVE_RECEIPT_IDS)  # not reversed
+        )
     ).scalar_one()
     contracts = select(contract_t.c.id).where(contract_t.c.org_id == org_id)
     ledger = conn.execute(
