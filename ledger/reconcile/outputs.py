@@ -613,12 +613,14 @@ def _lease_tie(conn: Connection, org_id: int) -> Tie | None:
     contract_t = models.LeaseContract.__table__
     charged = conn.execute(
         select(func.coalesce(func.sum(charge_t.c.amount_fen), 0)).where(
-            charge_t.c.org_id == org_id, charge_t.c.reversed_by_entry_id.is_(None)  # a reversed charge: none
+            charge_t.c.org_id == org_id,
+            charge_t.c.reversed_by_entry_id.is_(None),  # a reversed charge: none
         )
     ).scalar_one()
     received = conn.execute(
         select(func.coalesce(func.sum(part_t.c.amount_fen), 0)).where(
-            part_t.c.org_id == org_id, part_t.c.receipt_id.in_(checks.LIVE_RECEIPT_IDS)  # not reversed
+            part_t.c.org_id == org_id,
+            part_t.c.receipt_id.in_(checks.LIVE_RECEIPT_IDS),  # not reversed
         )
     ).scalar_one()
     contracts = select(contract_t.c.id).where(contract_t.c.org_id == org_id)
