@@ -19,7 +19,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import cached_property
-from itertools import chain
 from operator import attrgetter
 
 from sqlalchemy import Connection, select, text, update
@@ -39,6 +38,7 @@ from ledger.db.models import (
     Store,
     VoucherCounter,
 )
+from ledger.db.rows import insert_rows
 from ledger.errors import (
     AccountNotPostable,
     Conflict,
@@ -58,7 +58,6 @@ period_t = Period.__table__
 counter_t = VoucherCounter.__table__
 
 MAX_LINES = 1000
-_SQLITE_MAX_PARAMS = 999  # parameters one SQLite statement takes on every build (newer ones take 32,766)
 
 
 @dataclass(frozen=True)
@@ -491,31 +490,6 @@ _line_values = attrgetter(
 )
 
 
-def _insert_rows(conn: Connection, table: str, columns: Sequence[str], rows: list[tuple]) -> None:
-    """Ready tuples straight through the driver: bulk posting's hot path (DESIGN §12).
-
-    PostgreSQL: one ``executemany`` (psycopg pipelines it). SQLite: many rows per statement. A statement
-    on a table with triggers keeps a statement journal (a copy of each page it changes, so that it can be
-    undone alone); with one statement per row every row copied its pages again, which cost more than the
-    guards' own checks."""
-    if conn.dialect.name != "sqlite":
-        marks = ", ".join(["%s"] * len(columns))
-        conn.exec_driver_sql(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
-        return
-    per = _SQLITE_MAX_PARAMS // len(columns)
-    head = f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
-    one = "(" + ", ".join("?" * len(columns)) + ")"
-    whole = len(rows) - len(rows) % per
-    if whole:
-        conn.exec_driver_sql(
-            head + ", ".join([one] * per),
-            [tuple(chain.from_iterable(rows[i : i + per])) for i in range(0, whole, per)],
-        )
-    if whole < len(rows):
-        rest = rows[whole:]
-        conn.exec_driver_sql(head + ", ".join([one] * len(rest)), tuple(chain.from_iterable(rest)))
-
-
 def _add_turnover(conn: Connection, line_rows: list[tuple]) -> None:
     """Add the batch's lines to ``account_turnover`` (one upsert per org, month and account touched)."""
     totals: dict[tuple[int, str, int], list[int]] = {}
@@ -646,8 +620,8 @@ def post_entries(
         results[i] = Posted(entry_id, org_id, voucher_no, period, ob.last_seq, digest)
 
     if fresh:
-        _insert_rows(conn, line_t.name, LINE_COLUMNS, line_rows)
-        _insert_rows(conn, entry_t.name, ENTRY_COLUMNS, entry_rows)
+        insert_rows(conn, line_t.name, LINE_COLUMNS, line_rows)
+        insert_rows(conn, entry_t.name, ENTRY_COLUMNS, entry_rows)
         _add_turnover(conn, line_rows)
         for org_id, ob in books.items():
             conn.execute(

@@ -45,6 +45,7 @@ from sqlalchemy import Connection, exists, func, select
 from sqlalchemy.orm import aliased
 
 from ledger.db.models import Account, Counterparty, JournalEntry, JournalLine
+from ledger.db.rows import insert_rows
 from ledger.errors import Conflict, NotFound, ValidationError
 from ledger.money import format_amount
 from ledger.orgs import get_org, now, require_books
@@ -52,7 +53,7 @@ from ledger.periods import next_period, parse_period, period_bounds
 from ledger.posting import Draft, Line, Posted, post_entries
 from ledger.reconcile.importers import gc_paused
 from ledger.reconcile.models import ReconcileMatch, ReconcileMatchItem, StatementAccount, StatementLineRow
-from ledger.reconcile.store import get_statement_account, insert_rows, large_page_cache
+from ledger.reconcile.store import get_statement_account, large_page_cache
 from ledger.verify import Problem, register_check
 
 __all__ = [
@@ -1057,7 +1058,7 @@ def _write_matches(
     matches: list[dict[str, Any]],
     items: list[list[tuple[str, int | None, int | None, int]]],
 ) -> list[int]:
-    """Insert match rows and their items (``store.insert_rows``); returns the new ids in order.
+    """Insert match rows and their items (``ledger.db.rows.insert_rows``); returns the new ids in order.
 
     A proposed one-to-one match may carry ``"pair": (statement_line_id, journal_line_id, amount_fen)``
     instead of items (``models``: the pair on the row)."""
