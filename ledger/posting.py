@@ -371,6 +371,37 @@ def _allocate_vouchers(conn: Connection, org_id: int, period: str, count: int) -
     return last - count + 1
 
 
+def _allocate_all_vouchers(
+    conn: Connection, counts: dict[tuple[int, str], int]
+) -> dict[tuple[int, str], int]:
+    """``_allocate_vouchers`` for many (org, month) pairs in two statements: the first number of each.
+
+    Reading the counters and then adding to them is safe because the caller holds every org's book lock
+    (``_lock_books``), and uq_entry_org_voucher would refuse a number used twice all the same."""
+    if not counts:
+        return {}
+    if len(counts) == 1:
+        [(pair, count)] = counts.items()
+        return {pair: _allocate_vouchers(conn, *pair, count)}
+    orgs = {org for org, _ in counts}
+    periods = {period for _, period in counts}
+    last = {
+        (r.org_id, r.period): r.last_no
+        for r in conn.execute(
+            select(counter_t.c.org_id, counter_t.c.period, counter_t.c.last_no).where(
+                counter_t.c.org_id.in_(orgs), counter_t.c.period.in_(periods)
+            )
+        )
+    }
+    mark = "?" if conn.dialect.name == "sqlite" else "%s"
+    conn.exec_driver_sql(
+        f"INSERT INTO voucher_counter (org_id, period, last_no) VALUES ({mark}, {mark}, {mark}) "
+        "ON CONFLICT (org_id, period) DO UPDATE SET last_no = voucher_counter.last_no + excluded.last_no",
+        [(org, period, count) for (org, period), count in counts.items()],
+    )
+    return {pair: last.get(pair, 0) + 1 for pair in counts}
+
+
 def _allocate_entry_ids(conn: Connection, count: int) -> list[int]:
     if conn.dialect.name == "postgresql":
         rows = conn.execute(
@@ -549,8 +580,9 @@ def post_entries(
     for k, d in enumerate(fresh_drafts):
         by_month[(d.org_id, d.period)].append(k)
     numbers: list[str] = [""] * len(fresh)
-    for (org_id, period), ks in sorted(by_month.items()):
-        first = _allocate_vouchers(conn, org_id, period, len(ks))
+    firsts = _allocate_all_vouchers(conn, {pair: len(ks) for pair, ks in sorted(by_month.items())})
+    for (org_id, period), ks in by_month.items():
+        first = firsts[(org_id, period)]
         for n, k in enumerate(ks):
             numbers[k] = voucher_number(period, first + n)
     ids = _allocate_entry_ids(conn, len(fresh)) if fresh else []

@@ -428,6 +428,36 @@ def test_voucher_numbers_stay_gapless_under_eight_concurrent_writers(books: Coun
         assert verify_all(conn) == []
 
 
+def test_a_batch_over_several_orgs_and_months_numbers_each_month_on_from_its_counter(books: County) -> None:
+    orgs = [books.ids["dingzikou"], books.ids["huahuaqiao"]]
+    with write_tx(books.engine) as conn:  # March already has two vouchers in the first org
+        post_entries(conn, [rent(orgs[0]), rent(orgs[0])])
+
+    def work(conn, i: int):  # type: ignore[no-untyped-def]
+        drafts = [rent(org, day=date(2025, month, 1 + i % 28)) for org in orgs for month in (3, 4, 5)]
+        if i % 3 == 0:  # a failed batch gives its numbers back in every month it touched
+            drafts.append(
+                Draft(orgs[1], date(2025, 4, 9), "bad", [Line("102", debit_fen=1), Line("214", credit_fen=2)])
+            )
+            try:
+                return post_entries(conn, drafts)
+            except UnbalancedEntry:
+                return []
+        return post_entries(conn, drafts)
+
+    results = _hammer(books.engine, work)
+    by_month: dict[tuple[int, str], list[int]] = {}
+    for p in (p for batch in results for p in batch):
+        by_month.setdefault((p.org_id, p.period), []).append(int(p.voucher_no[-4:]))
+    writers = sum(1 for batch in results if batch)
+    for (org, period), numbers in by_month.items():
+        first = 3 if (org, period) == (orgs[0], "2025-03") else 1
+        assert sorted(numbers) == list(range(first, first + writers)), (org, period)
+    assert len(by_month) == 6
+    with read_tx(books.engine) as conn:
+        assert verify_all(conn) == []
+
+
 def test_reversal_mirrors_the_entry_in_red_and_nets_to_zero(books: County) -> None:
     org = books.ids["dingzikou"]
     with write_tx(books.engine) as conn:
