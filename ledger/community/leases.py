@@ -5,11 +5,13 @@ generator (cached here per set of terms, ``schedule_of``); this module stores co
 contract-month's rent once. The run posts **one summary voucher per org and month**, as a village
 accountant writes it (计提2025-03租金), dated the month's last day; per contract it carries
 
-    Dr 112 应收款 [lessee, contract] / Cr 50102 租赁收入 [lessee, contract]
+    Dr 112 应收款 [lessee, contract]
 
-each line's 摘要 naming the contract, and one Cr 214 应交税费 for the month's VAT (as brokerage posts it;
-each contract's tax stays in its charge row, ``lease_charge.tax_fen``, so it is traceable without a line
-per contract, and the voucher is a third shorter). The lease sub-ledger ties to 112 per contract. A
+each line's 摘要 naming the contract, then one Cr 50102 租赁收入 for the month's rent net of VAT and one
+Cr 214 应交税费 for its VAT, as the accountant's summary voucher has them (借 应收款—各承租人, 贷 经营收入—
+租赁收入, 应交税费). Each contract's net rent and tax stay in its charge row (``lease_charge.net_fen``,
+``tax_fen``): income per contract or lessee is read there, not from a line per contract, and the voucher
+is half as long. The lease sub-ledger ties to 112 per contract. A
 voucher takes at most ``MAX_LINES`` lines: an org with more contracts than fit gets several vouchers for
 the month, numbered (1/2), (2/2). Beside the voucher, one ``lease_charge`` row per contract-month points
 at it.
@@ -65,6 +67,7 @@ from ledger.community.models import (
     LeaseReceiptPart,
 )
 from ledger.db.models import BookState, Counterparty, Org
+from ledger.db.rows import insert_rows
 from ledger.errors import Conflict, NotFound, ValidationError
 from ledger.leases.schedule import (
     BillingCycle,
@@ -100,8 +103,8 @@ LIVE_RECEIPT_IDS = select(receipt_t.c.id).where(RECEIPT_LIVE)
 """Parts and allocations of receipts that count: ``part_t.c.receipt_id.in_(LIVE_RECEIPT_IDS)``."""
 
 RECEIVABLE, LEASE_INCOME, TAX_PAYABLE = acct.RECEIVABLE, acct.LEASE_INCOME, acct.TAX_PAYABLE
-CONTRACTS_PER_VOUCHER = (MAX_LINES - 1) // 2
-"""A contract takes two lines of a summary voucher (112, 50102) beside its one 214 line; more split it."""
+CONTRACTS_PER_VOUCHER = MAX_LINES - 2
+"""A contract takes one line of a summary voucher (112) beside its 50102 and 214 lines; more split it."""
 ANALYZE_AFTER = 10_000
 """A run that charges this many contract-months refreshes the planner's statistics (PostgreSQL)."""
 LINES_PER_CALL = 20_000
@@ -495,8 +498,9 @@ def accrual_drafts(
     reversed_counts: Mapping[tuple[int, str], int],
 ) -> list[tuple[Draft, list[tuple]]]:  # type: ignore[type-arg]
     """The org's summary voucher(s) of one month's rent (计提{period}租金) for ``items`` from ``due_lines``:
-    per contract Dr 112 and Cr 50102 [lessee, contract], each 摘要 naming the contract, and one Cr 214 for
-    the month's VAT (each contract's tax is in its charge row). More than ``CONTRACTS_PER_VOUCHER``
+    per contract Dr 112 [lessee, contract], its 摘要 naming the contract, then one Cr 50102 for the
+    month's rent net of VAT and one Cr 214 for the VAT (each contract's net and tax are in its charge
+    row). More than ``CONTRACTS_PER_VOUCHER``
     contracts split into numbered vouchers. Returns each draft with its charge rows (entry id to add)."""
     late = "" if f"{entry_date:%Y-%m}" == period else "(补提)"
     chunks = [items[i : i + CONTRACTS_PER_VOUCHER] for i in range(0, len(items), CONTRACTS_PER_VOUCHER)]
@@ -506,20 +510,24 @@ def accrual_drafts(
         lines: list[Line] = []
         charges = []
         charged = []
-        tax = 0
+        net = tax = 0
         for org, cid, lessee, code, line in chunk:
-            memo = f"计提{period}租金 {code}"
             lines.append(
-                Line(RECEIVABLE, line.amount_fen, memo=memo, counterparty_id=lessee, contract_id=cid)
+                Line(
+                    RECEIVABLE,
+                    line.amount_fen,
+                    memo=f"计提{period}租金 {code}",
+                    counterparty_id=lessee,
+                    contract_id=cid,
+                )
             )
-            lines.append(
-                Line(LEASE_INCOME, 0, line.net_fen, memo=memo, counterparty_id=lessee, contract_id=cid)
-            )
+            net += line.net_fen
             tax += line.tax_fen
             charges.append(
                 (org, cid, lessee, period, line.amount_fen, line.net_fen, line.tax_fen, line.due_date)
             )
             charged.append(f"{cid}.{reversed_counts.get((cid, period), 0)}")
+        lines.append(Line(LEASE_INCOME, 0, net, memo=f"计提{period}租金 {len(chunk)}份合同"))
         if tax:
             lines.append(Line(TAX_PAYABLE, 0, tax, memo=f"计提{period}租金 增值税"))
         digest = hashlib.sha256(",".join(charged).encode()).hexdigest()[:24]
@@ -631,19 +639,11 @@ _CHARGE_COLUMNS = (
 
 
 def _insert_charges(conn: Connection, rows: list[tuple]) -> None:  # type: ignore[type-arg]
-    """The run's charges in one ``executemany`` through the driver (dates as SQLAlchemy stores them)."""
-    if not rows:
-        return
+    """The run's charges, many rows a statement (dates as SQLAlchemy stores them)."""
     if conn.dialect.name == "sqlite":
         rows = [(*r[:7], r[7].isoformat(), r[8]) for r in rows]
-        mark = "?"
-    else:
-        mark = "%s"
-    conn.exec_driver_sql(
-        f"INSERT INTO lease_charge ({', '.join(_CHARGE_COLUMNS)}) "
-        f"VALUES ({', '.join([mark] * len(_CHARGE_COLUMNS))})",
-        rows,
-    )
+    if rows:
+        insert_rows(conn, charge_t.name, _CHARGE_COLUMNS, rows)
 
 
 @on_reversal("lease")

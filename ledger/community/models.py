@@ -10,10 +10,11 @@ Read this page to know the model; every table carries ``org_id`` and every query
   renewal is a new contract pointing at the one before (``previous_id``, ``relation``); the old one is cut
   by ``terminated_on``. ``lease_contract_asset`` says which assets a contract covers.
 * ``lease_charge``: the rent of one contract and month, written by the accrual run together with its
-  journal entry (the org's summary voucher of the month: Dr 112 [lessee, contract] / Cr 50102, 214 per
-  contract). At most one live charge per contract and month. A 红字冲销 of the voucher marks its charges
-  ``reversed_by_entry_id`` (the reversal's entry): a reversed charge stays as a record, counts for nothing
-  (not billed, not open, its allocations released) and its month is charged again by the next run.
+  journal entry (the org's summary voucher of the month: Dr 112 [lessee, contract] per contract / Cr 50102
+  and 214 for the month). At most one live charge per contract and month. A 红字冲销 of the voucher marks
+  its charges ``reversed_by_entry_id`` (the reversal's entry): a reversed charge stays as a record, counts
+  for nothing (not billed, not open, its allocations released) and its month is charged again by the next
+  run.
 * ``lease_receipt`` is money received from a lessee (or a deposit applied to arrears); its Cr 112 lines are
   ``lease_receipt_part`` rows, one per contract. ``lease_allocation`` says which charges a receipt paid;
   what a part has not yet paid is the contract's credit (预收, prepaid rent), applied to later charges.
