@@ -5,19 +5,23 @@ from __future__ import annotations
 import json
 import os
 import sys
-from importlib import import_module
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from sqlalchemy import Engine, select
 
+from ledger.community import cli as community_cli
+from ledger.community import lease_cli
 from ledger.db.engine import make_engine, read_tx, run_write
 from ledger.db.migrate import upgrade
+from ledger.distribution import cli as distribution_cli
 from ledger.errors import LedgerError
-from ledger.modules import present
 from ledger.progress import progress
+from ledger.reconcile import cli as reconcile_cli
 from ledger.settings import get_settings
+from pos import cli as pos_cli
+from reports import cli as reports_cli
 
 app = typer.Typer(
     help="村社联营账本 cunshe-ledger: books of community collective economies.", no_args_is_help=True
@@ -28,27 +32,17 @@ app.add_typer(user_app, name="user")
 app.add_typer(org_app, name="org")
 
 # Workflow modules bring their own sub-commands (``cunshe pos …``, ``cunshe leases …``) as typer apps.
-SUBCOMMANDS = {
-    "pos": "pos.cli",
-    "community": "ledger.community.cli",
-    "leases": "ledger.community.lease_cli",
-    "reconcile": "ledger.reconcile.cli",
-    "distribution": "ledger.distribution.cli",
-}
-for _name, _module in SUBCOMMANDS.items():
-    if present(_module):
-        app.add_typer(import_module(_module).app, name=_name)
+app.add_typer(pos_cli.app, name="pos")
+app.add_typer(community_cli.app, name="community")
+app.add_typer(lease_cli.app, name="leases")
+app.add_typer(reconcile_cli.app, name="reconcile")
+app.add_typer(distribution_cli.app, name="distribution")
 
 # The everyday commands also stand at the top level (DESIGN §10): cunshe report, close-year, import-statement.
-TOP_LEVEL = {
-    "report": ("reports.cli", "report_cmd"),
-    "report-batch": ("reports.cli", "report_batch_cmd"),
-    "close-year": ("ledger.distribution.cli", "close_year_cmd"),
-    "import-statement": ("ledger.reconcile.cli", "import_statement_cmd"),
-}
-for _name, (_module, _function) in TOP_LEVEL.items():
-    if present(_module):
-        app.command(_name)(getattr(import_module(_module), _function))
+app.command("report")(reports_cli.report_cmd)
+app.command("report-batch")(reports_cli.report_batch_cmd)
+app.command("close-year")(distribution_cli.close_year_cmd)
+app.command("import-statement")(reconcile_cli.import_statement_cmd)
 
 DbOption = Annotated[
     str | None, typer.Option("--db", help="database URL (default: DATABASE_URL or ./cunshe.db)")

@@ -1,5 +1,5 @@
 """Builders of the reports people read beside the books: 财务公开榜, 六进 channel sales, and the workflow
-reports (rent roll and arrears aging, brokerage income, public-welfare funds) once their modules exist.
+reports (rent roll and arrears aging, brokerage income, public-welfare funds).
 
 Each registers itself in ``reports.registry``. Figures come from the books (``ledger.reporting_queries``,
 ``ledger.trial_balance``) or from the workflow's own service functions (``ledger.community.rentroll``,
@@ -14,9 +14,11 @@ from datetime import date
 
 import pandas as pd
 
+from ledger.community import brokerage, rentroll
 from ledger.db.models import CHANNELS
+from ledger.distribution.welfare_funds import funds_report
 from ledger.errors import ValidationError
-from ledger.modules import present
+from ledger.leases.schedule import AGING_BUCKETS
 from ledger.periods import period_bounds
 from ledger.reporting_queries import (
     account_names,
@@ -297,7 +299,7 @@ def build_channel_sales(ctx: BuildContext) -> Report:
         t("二、按门店、渠道", "II. By store and channel"),
     )
     first_day, last_day = period_bounds(p.from_period)[0], period_bounds(p.to_period)[1]
-    origins = sales_by_origin(ctx.conn, ctx.org.id, first_day, last_day) if present("pos.models") else []
+    origins = sales_by_origin(ctx.conn, ctx.org.id, first_day, last_day)
     origin_frame = _int64(
         pd.DataFrame(
             {
@@ -365,354 +367,345 @@ def _as_of(ctx: BuildContext) -> date:
     return period_bounds(ctx.period.to_period)[1]
 
 
-if present("ledger.community.rentroll"):
-    from ledger.community import rentroll
-    from ledger.leases.schedule import AGING_BUCKETS
-
-    BUCKET_NAMES = {
-        "zh": {
-            "current": "未到期",
-            "0-30": "逾期30天以内",
-            "31-90": "31–90天",
-            "91-180": "91–180天",
-            ">180": "180天以上",
-        },
-        "en": {
-            "current": "Not yet due",
-            "0-30": "0–30 days",
-            "31-90": "31–90 days",
-            "91-180": "91–180 days",
-            ">180": "Over 180 days",
-        },
-    }
-
-    def build_rent_roll(ctx: BuildContext) -> Report:
-        """租金台账: every lease contract, its rent this month, billed, received and outstanding."""
-        t = ctx.t
-        rows = rentroll.rent_roll(ctx.conn, [ctx.org.id], _as_of(ctx))
-        frame = _int64(
-            pd.DataFrame(
-                {
-                    "code": [r.code for r in rows] + [""],
-                    "lessee": [r.lessee for r in rows] + [t("合计", "Total")],
-                    "term": [
-                        f"{r.start.isoformat()} – {(r.terminated_on or r.end).isoformat()}" for r in rows
-                    ]
-                    + [""],
-                    "monthly": [r.monthly_rent_fen for r in rows] + [sum(r.monthly_rent_fen for r in rows)],
-                    "billed": [r.billed_fen for r in rows] + [sum(r.billed_fen for r in rows)],
-                    "received": [r.received_fen for r in rows] + [sum(r.received_fen for r in rows)],
-                    "outstanding": [r.outstanding_fen for r in rows] + [sum(r.outstanding_fen for r in rows)],
-                    "style": [""] * len(rows) + ["total"],
-                }
-            ),
-            "monthly",
-            "billed",
-            "received",
-            "outstanding",
-        )
-        return Report(
-            title=t("租金台账", "Rent Roll"),
-            org_name=ctx.org.name,
-            period=ctx.period.as_of_label(ctx.lang),
-            tables=(
-                Table(
-                    frame,
-                    (
-                        Column("code", t("合同号", "Contract"), "text"),
-                        Column("lessee", t("承租人", "Lessee"), "label"),
-                        Column("term", t("租期", "Term"), "text"),
-                        Column("monthly", t("本月租金", "Rent this month"), "amount"),
-                        Column("billed", t("累计应收", "Billed"), "amount"),
-                        Column("received", t("累计已收", "Received"), "amount"),
-                        Column(
-                            "outstanding", t("欠租（负数为预收）", "Outstanding (− paid ahead)"), "amount"
-                        ),
-                    ),
-                ),
-            ),
-            chain_head=chain_head(ctx.conn, ctx.org.id),
-            totals=(Total(t("欠租合计", "Total outstanding"), int(frame["outstanding"].iloc[-1])),),
-            lang=ctx.lang,
-            landscape=True,
-            template="report_charted.html",
-            **ctx.stamp(),
-        )
-
-    def _arrears(ctx: BuildContext, org_ids: list[int], org_name: str, head: str, *, by_org: bool) -> Report:
-        t = ctx.t
-        rows = [r for r in rentroll.rent_roll(ctx.conn, org_ids, _as_of(ctx)) if any(r.aging.values())]
-        totals = rentroll.aging_totals(rows)
-        names = BUCKET_NAMES[ctx.lang]
-        data: dict[str, list[object]] = {
-            "org": [r.org_code for r in rows] + [""],
-            "code": [r.code for r in rows] + [""],
-            "lessee": [r.lessee for r in rows] + [t("合计", "Total")],
-        }
-        for bucket in AGING_BUCKETS:
-            data[bucket] = [r.aging[bucket] for r in rows] + [totals[bucket]]
-        data["open"] = [sum(r.aging.values()) for r in rows] + [sum(totals.values())]
-        data["style"] = [""] * len(rows) + ["total"]
-        frame = _int64(pd.DataFrame(data), *AGING_BUCKETS, "open")
-        chart = bar_chart(
-            [names[b] for b in AGING_BUCKETS],
-            {t("未收租金", "Open rent"): [totals[b] for b in AGING_BUCKETS]},
-            caption=t("欠租账龄分布", "Arrears by age"),
-            lang=ctx.lang,
-            size=(6.0, 2.2),
-        )
-        return ChartedReport(
-            title=t("欠租账龄分析表", "Rent Arrears Aging"),
-            org_name=org_name,
-            period=ctx.period.as_of_label(ctx.lang),
-            tables=(
-                Table(
-                    frame,
-                    (
-                        *((Column("org", t("单位", "Org"), "text"),) if by_org else ()),
-                        Column("code", t("合同号", "Contract"), "text"),
-                        Column("lessee", t("承租人", "Lessee"), "label"),
-                        *(Column(b, names[b], "amount") for b in AGING_BUCKETS),
-                        Column("open", t("未收合计", "Open"), "amount"),
-                    ),
-                ),
-            ),
-            chain_head=head,
-            totals=(Total(t("未收租金合计", "Total open rent"), int(frame["open"].iloc[-1])),),
-            lang=ctx.lang,
-            landscape=True,
-            template="report_charted.html",
-            charts=(chart,),
-            **ctx.stamp(),
-        )
-
-    def build_arrears(ctx: BuildContext) -> Report:
-        """欠租账龄: open rent charges by contract and age of their due date, with the buckets drawn."""
-        return _arrears(ctx, [ctx.org.id], ctx.org.name, chain_head(ctx.conn, ctx.org.id), by_org=False)
-
-    def build_arrears_rollup(ctx: BuildContext, standard: str) -> Report:
-        """A street's (or the county's) arrears: every collective's contracts below it, one table."""
-        orgs = orgs_below(ctx.conn, ctx.org.id, standard="collective")
-        if not orgs:
-            raise ValidationError(f"no collective orgs under {ctx.org.name}", field="org")
-        head = rollup_chain_head([(o.code, chain_head(ctx.conn, o.id)) for o in orgs])
-        count = len(orgs)
-        name = ctx.t(f"{ctx.org.name}（{count} 个单位汇总）", f"{ctx.org.name} ({count} orgs combined)")
-        return _arrears(ctx, [o.id for o in orgs], name, head, by_org=True)
-
-    register(
-        ReportSpec("rent-roll", "租金台账", "Rent Roll", build_rent_roll, standards=frozenset({"collective"}))
-    )
-    register(
-        ReportSpec(
-            "arrears",
-            "欠租账龄分析表",
-            "Rent Arrears Aging",
-            build_arrears,
-            standards=frozenset({"collective"}),
-            rollup=build_arrears_rollup,
-        )
-    )
+BUCKET_NAMES = {
+    "zh": {
+        "current": "未到期",
+        "0-30": "逾期30天以内",
+        "31-90": "31–90天",
+        "91-180": "91–180天",
+        ">180": "180天以上",
+    },
+    "en": {
+        "current": "Not yet due",
+        "0-30": "0–30 days",
+        "31-90": "31–90 days",
+        "91-180": "91–180 days",
+        ">180": "Over 180 days",
+    },
+}
 
 
-if present("ledger.community.brokerage"):
-    from ledger.community import brokerage
-
-    def build_brokerage(ctx: BuildContext) -> Report:
-        """居间服务收入: 50103 by month from the books, and the fees still to collect (from the register)."""
-        t, p = ctx.t, ctx.period
-        monthly = monthly_movement(ctx.conn, ctx.org.id, p.from_period, p.to_period, prefixes=("50103",))
-        income = [sum(c - d for (m, _), (d, c) in monthly.items() if m == month) for month in p.months]
-        by_month = _int64(
-            pd.DataFrame(
-                {
-                    "month": [_month_label(m, ctx.lang) for m in p.months] + [t("合计", "Total")],
-                    "income": [*income, sum(income)],
-                    "style": [""] * len(p.months) + ["total"],
-                }
-            ),
-            "income",
-        )
-        open_deals = brokerage.outstanding(ctx.conn, [ctx.org.id])
-        deals = _int64(
-            pd.DataFrame(
-                {
-                    "earned_on": [d["earned_on"].isoformat() for d in open_deals] + [""],
-                    "client": [d["client"] for d in open_deals] + [t("合计", "Total")],
-                    "commission": [d["commission_fen"] for d in open_deals]
-                    + [sum(d["commission_fen"] for d in open_deals)],
-                    "received": [d["received_fen"] for d in open_deals]
-                    + [sum(d["received_fen"] for d in open_deals)],
-                    "outstanding": [d["outstanding_fen"] for d in open_deals]
-                    + [sum(d["outstanding_fen"] for d in open_deals)],
-                    "style": [""] * len(open_deals) + ["total"],
-                }
-            ),
-            "commission",
-            "received",
-            "outstanding",
-        )
-        return Report(
-            title=t("居间服务收入明细表", "Brokerage Income"),
-            org_name=ctx.org.name,
-            period=p.label(ctx.lang),
-            tables=(
-                Table(
-                    by_month,
-                    (
-                        Column("month", t("月份", "Month"), "text"),
-                        Column("income", t("居间服务收入", "Brokerage income"), "amount"),
-                    ),
-                    caption=t("一、各月收入（经营收入—居间服务收入）", "I. Income by month (50103)"),
-                ),
-                Table(
-                    deals,
-                    (
-                        Column("earned_on", t("成交日期", "Earned on"), "text"),
-                        Column("client", t("委托方", "Client"), "label"),
-                        Column("commission", t("佣金", "Commission"), "amount"),
-                        Column("received", t("已收", "Received"), "amount"),
-                        Column("outstanding", t("未收", "Outstanding"), "amount"),
-                    ),
-                    caption=t("二、尚未收齐的佣金", "II. Fees still to collect"),
-                ),
-            ),
-            chain_head=chain_head(ctx.conn, ctx.org.id),
-            totals=(Total(t("居间服务收入合计", "Total brokerage income"), sum(income)),),
-            lang=ctx.lang,
-            template="report_charted.html",
-            **ctx.stamp(),
-        )
-
-    register(
-        ReportSpec(
-            "brokerage",
-            "居间服务收入明细表",
-            "Brokerage Income",
-            build_brokerage,
-            standards=frozenset({"collective"}),
-        )
-    )
-
-
-if present("ledger.distribution.welfare_funds"):
-    from ledger.distribution.welfare_funds import funds_report
-
-    def build_welfare_funds(ctx: BuildContext) -> Report:
-        """公益金使用情况: the 公益性岗位 and 公益设施 earmarks of each distribution year (提取, 已使用,
-        结余), each post's stipends, payments and earmark funding in the year, and the facilities' spending,
-        all from ``ledger.distribution.welfare_funds.funds_report``; the chart draws the earmark table."""
-        t, year = ctx.t, ctx.period.year
-        funds = funds_report(ctx.conn, ctx.org.id, year)
-        kinds = {
-            "post": t("公益性岗位", "Public-welfare posts"),
-            "facility": t("公益设施", "Public facilities"),
-        }
-        marks = [e for e in funds.earmarks if e.earmarked_fen or e.applied_fen]
-        earmarks = _int64(
-            pd.DataFrame(
-                {
-                    "year": [str(e.year) for e in marks] + [""],
-                    "kind": [kinds[e.kind] for e in marks] + [t("合计", "Total")],
-                    "earmarked": [e.earmarked_fen for e in marks] + [sum(e.earmarked_fen for e in marks)],
-                    "applied": [e.applied_fen for e in marks] + [sum(e.applied_fen for e in marks)],
-                    "remaining": [e.remaining_fen for e in marks] + [sum(e.remaining_fen for e in marks)],
-                    "style": [""] * len(marks) + ["total"],
-                }
-            ),
-            "earmarked",
-            "applied",
-            "remaining",
-        )
-        posts = _int64(
-            pd.DataFrame(
-                {
-                    "post": [f"{p.post}（{p.holder}）" for p in funds.posts] + [t("合计", "Total")],
-                    "stipends": [p.stipends_fen for p in funds.posts]
-                    + [sum(p.stipends_fen for p in funds.posts)],
-                    "paid": [p.paid_fen for p in funds.posts] + [sum(p.paid_fen for p in funds.posts)],
-                    "funded": [p.funded_fen for p in funds.posts] + [sum(p.funded_fen for p in funds.posts)],
-                    "style": [""] * len(funds.posts) + ["total"],
-                }
-            ),
-            "stipends",
-            "paid",
-            "funded",
-        )
-        facilities = _int64(
-            pd.DataFrame(
-                {
-                    "item": [t("公益设施支出", "Facility spending")],
-                    "spent": [funds.facilities_spent_fen],
-                    "funded": [funds.facilities_funded_fen],
-                    "style": [""],
-                }
-            ),
-            "spent",
-            "funded",
-        )
-        chart = bar_chart(
-            list(kinds.values()),
+def build_rent_roll(ctx: BuildContext) -> Report:
+    """租金台账: every lease contract, its rent this month, billed, received and outstanding."""
+    t = ctx.t
+    rows = rentroll.rent_roll(ctx.conn, [ctx.org.id], _as_of(ctx))
+    frame = _int64(
+        pd.DataFrame(
             {
-                t("累计提取", "Earmarked"): [
-                    sum(e.earmarked_fen for e in marks if e.kind == k) for k in kinds
-                ],
-                t("累计使用", "Applied"): [sum(e.applied_fen for e in marks if e.kind == k) for k in kinds],
-            },
-            caption=t("公益金提取与使用", "Welfare funds: earmarked vs applied"),
-            lang=ctx.lang,
-            size=(5.5, 2.2),
-        )
-        return ChartedReport(
-            title=t("公益金使用情况表", "Public-Welfare Funds"),
-            org_name=ctx.org.name,
-            period=ReportPeriod(f"{year:04d}-01", f"{year:04d}-12").label(ctx.lang),
-            tables=(
-                Table(
-                    earmarks,
-                    (
-                        Column("year", t("提取年度", "Earmark year"), "text"),
-                        Column("kind", t("项目", "Fund"), "label"),
-                        Column("earmarked", t("提取", "Earmarked"), "amount"),
-                        Column("applied", t("已使用", "Applied"), "amount"),
-                        Column("remaining", t("结余", "Remaining"), "amount"),
-                    ),
-                    caption=t("一、专款提取与使用（收益分配）", "I. Earmarks from the distribution"),
-                ),
-                Table(
-                    posts,
-                    (
-                        Column("post", t("岗位（在岗人员）", "Post (holder)"), "label"),
-                        Column("stipends", t("本年补贴", "Stipends"), "amount"),
-                        Column("paid", t("本年实发", "Paid"), "amount"),
-                        Column("funded", t("专款列支", "From earmarks"), "amount"),
-                    ),
-                    caption=t("二、公益性岗位", "II. Public-welfare posts"),
-                ),
-                Table(
-                    facilities,
-                    (
-                        Column("item", t("项目", "Item"), "label"),
-                        Column("spent", t("本年支出", "Spent"), "amount"),
-                        Column("funded", t("专款列支", "From earmarks"), "amount"),
-                    ),
-                    caption=t("三、公益设施", "III. Public facilities"),
+                "code": [r.code for r in rows] + [""],
+                "lessee": [r.lessee for r in rows] + [t("合计", "Total")],
+                "term": [f"{r.start.isoformat()} – {(r.terminated_on or r.end).isoformat()}" for r in rows]
+                + [""],
+                "monthly": [r.monthly_rent_fen for r in rows] + [sum(r.monthly_rent_fen for r in rows)],
+                "billed": [r.billed_fen for r in rows] + [sum(r.billed_fen for r in rows)],
+                "received": [r.received_fen for r in rows] + [sum(r.received_fen for r in rows)],
+                "outstanding": [r.outstanding_fen for r in rows] + [sum(r.outstanding_fen for r in rows)],
+                "style": [""] * len(rows) + ["total"],
+            }
+        ),
+        "monthly",
+        "billed",
+        "received",
+        "outstanding",
+    )
+    return Report(
+        title=t("租金台账", "Rent Roll"),
+        org_name=ctx.org.name,
+        period=ctx.period.as_of_label(ctx.lang),
+        tables=(
+            Table(
+                frame,
+                (
+                    Column("code", t("合同号", "Contract"), "text"),
+                    Column("lessee", t("承租人", "Lessee"), "label"),
+                    Column("term", t("租期", "Term"), "text"),
+                    Column("monthly", t("本月租金", "Rent this month"), "amount"),
+                    Column("billed", t("累计应收", "Billed"), "amount"),
+                    Column("received", t("累计已收", "Received"), "amount"),
+                    Column("outstanding", t("欠租（负数为预收）", "Outstanding (− paid ahead)"), "amount"),
                 ),
             ),
-            chain_head=chain_head(ctx.conn, ctx.org.id),
-            totals=(Total(t("专款结余", "Earmarks remaining"), int(earmarks["remaining"].iloc[-1])),),
-            lang=ctx.lang,
-            template="report_charted.html",
-            charts=(chart,),
-            **ctx.stamp(),
-        )
-
-    register(
-        ReportSpec(
-            "welfare-funds",
-            "公益金使用情况表",
-            "Public-Welfare Funds",
-            build_welfare_funds,
-            standards=frozenset({"collective"}),
-        )
+        ),
+        chain_head=chain_head(ctx.conn, ctx.org.id),
+        totals=(Total(t("欠租合计", "Total outstanding"), int(frame["outstanding"].iloc[-1])),),
+        lang=ctx.lang,
+        landscape=True,
+        template="report_charted.html",
+        **ctx.stamp(),
     )
+
+
+def _arrears(ctx: BuildContext, org_ids: list[int], org_name: str, head: str, *, by_org: bool) -> Report:
+    t = ctx.t
+    rows = [r for r in rentroll.rent_roll(ctx.conn, org_ids, _as_of(ctx)) if any(r.aging.values())]
+    totals = rentroll.aging_totals(rows)
+    names = BUCKET_NAMES[ctx.lang]
+    data: dict[str, list[object]] = {
+        "org": [r.org_code for r in rows] + [""],
+        "code": [r.code for r in rows] + [""],
+        "lessee": [r.lessee for r in rows] + [t("合计", "Total")],
+    }
+    for bucket in AGING_BUCKETS:
+        data[bucket] = [r.aging[bucket] for r in rows] + [totals[bucket]]
+    data["open"] = [sum(r.aging.values()) for r in rows] + [sum(totals.values())]
+    data["style"] = [""] * len(rows) + ["total"]
+    frame = _int64(pd.DataFrame(data), *AGING_BUCKETS, "open")
+    chart = bar_chart(
+        [names[b] for b in AGING_BUCKETS],
+        {t("未收租金", "Open rent"): [totals[b] for b in AGING_BUCKETS]},
+        caption=t("欠租账龄分布", "Arrears by age"),
+        lang=ctx.lang,
+        size=(6.0, 2.2),
+    )
+    return ChartedReport(
+        title=t("欠租账龄分析表", "Rent Arrears Aging"),
+        org_name=org_name,
+        period=ctx.period.as_of_label(ctx.lang),
+        tables=(
+            Table(
+                frame,
+                (
+                    *((Column("org", t("单位", "Org"), "text"),) if by_org else ()),
+                    Column("code", t("合同号", "Contract"), "text"),
+                    Column("lessee", t("承租人", "Lessee"), "label"),
+                    *(Column(b, names[b], "amount") for b in AGING_BUCKETS),
+                    Column("open", t("未收合计", "Open"), "amount"),
+                ),
+            ),
+        ),
+        chain_head=head,
+        totals=(Total(t("未收租金合计", "Total open rent"), int(frame["open"].iloc[-1])),),
+        lang=ctx.lang,
+        landscape=True,
+        template="report_charted.html",
+        charts=(chart,),
+        **ctx.stamp(),
+    )
+
+
+def build_arrears(ctx: BuildContext) -> Report:
+    """欠租账龄: open rent charges by contract and age of their due date, with the buckets drawn."""
+    return _arrears(ctx, [ctx.org.id], ctx.org.name, chain_head(ctx.conn, ctx.org.id), by_org=False)
+
+
+def build_arrears_rollup(ctx: BuildContext, standard: str) -> Report:
+    """A street's (or the county's) arrears: every collective's contracts below it, one table."""
+    orgs = orgs_below(ctx.conn, ctx.org.id, standard="collective")
+    if not orgs:
+        raise ValidationError(f"no collective orgs under {ctx.org.name}", field="org")
+    head = rollup_chain_head([(o.code, chain_head(ctx.conn, o.id)) for o in orgs])
+    count = len(orgs)
+    name = ctx.t(f"{ctx.org.name}（{count} 个单位汇总）", f"{ctx.org.name} ({count} orgs combined)")
+    return _arrears(ctx, [o.id for o in orgs], name, head, by_org=True)
+
+
+register(
+    ReportSpec("rent-roll", "租金台账", "Rent Roll", build_rent_roll, standards=frozenset({"collective"}))
+)
+register(
+    ReportSpec(
+        "arrears",
+        "欠租账龄分析表",
+        "Rent Arrears Aging",
+        build_arrears,
+        standards=frozenset({"collective"}),
+        rollup=build_arrears_rollup,
+    )
+)
+
+
+def build_brokerage(ctx: BuildContext) -> Report:
+    """居间服务收入: 50103 by month from the books, and the fees still to collect (from the register)."""
+    t, p = ctx.t, ctx.period
+    monthly = monthly_movement(ctx.conn, ctx.org.id, p.from_period, p.to_period, prefixes=("50103",))
+    income = [sum(c - d for (m, _), (d, c) in monthly.items() if m == month) for month in p.months]
+    by_month = _int64(
+        pd.DataFrame(
+            {
+                "month": [_month_label(m, ctx.lang) for m in p.months] + [t("合计", "Total")],
+                "income": [*income, sum(income)],
+                "style": [""] * len(p.months) + ["total"],
+            }
+        ),
+        "income",
+    )
+    open_deals = brokerage.outstanding(ctx.conn, [ctx.org.id])
+    deals = _int64(
+        pd.DataFrame(
+            {
+                "earned_on": [d["earned_on"].isoformat() for d in open_deals] + [""],
+                "client": [d["client"] for d in open_deals] + [t("合计", "Total")],
+                "commission": [d["commission_fen"] for d in open_deals]
+                + [sum(d["commission_fen"] for d in open_deals)],
+                "received": [d["received_fen"] for d in open_deals]
+                + [sum(d["received_fen"] for d in open_deals)],
+                "outstanding": [d["outstanding_fen"] for d in open_deals]
+                + [sum(d["outstanding_fen"] for d in open_deals)],
+                "style": [""] * len(open_deals) + ["total"],
+            }
+        ),
+        "commission",
+        "received",
+        "outstanding",
+    )
+    return Report(
+        title=t("居间服务收入明细表", "Brokerage Income"),
+        org_name=ctx.org.name,
+        period=p.label(ctx.lang),
+        tables=(
+            Table(
+                by_month,
+                (
+                    Column("month", t("月份", "Month"), "text"),
+                    Column("income", t("居间服务收入", "Brokerage income"), "amount"),
+                ),
+                caption=t("一、各月收入（经营收入—居间服务收入）", "I. Income by month (50103)"),
+            ),
+            Table(
+                deals,
+                (
+                    Column("earned_on", t("成交日期", "Earned on"), "text"),
+                    Column("client", t("委托方", "Client"), "label"),
+                    Column("commission", t("佣金", "Commission"), "amount"),
+                    Column("received", t("已收", "Received"), "amount"),
+                    Column("outstanding", t("未收", "Outstanding"), "amount"),
+                ),
+                caption=t("二、尚未收齐的佣金", "II. Fees still to collect"),
+            ),
+        ),
+        chain_head=chain_head(ctx.conn, ctx.org.id),
+        totals=(Total(t("居间服务收入合计", "Total brokerage income"), sum(income)),),
+        lang=ctx.lang,
+        template="report_charted.html",
+        **ctx.stamp(),
+    )
+
+
+register(
+    ReportSpec(
+        "brokerage",
+        "居间服务收入明细表",
+        "Brokerage Income",
+        build_brokerage,
+        standards=frozenset({"collective"}),
+    )
+)
+
+
+def build_welfare_funds(ctx: BuildContext) -> Report:
+    """公益金使用情况: the 公益性岗位 and 公益设施 earmarks of each distribution year (提取, 已使用,
+    结余), each post's stipends, payments and earmark funding in the year, and the facilities' spending,
+    all from ``ledger.distribution.welfare_funds.funds_report``; the chart draws the earmark table."""
+    t, year = ctx.t, ctx.period.year
+    funds = funds_report(ctx.conn, ctx.org.id, year)
+    kinds = {
+        "post": t("公益性岗位", "Public-welfare posts"),
+        "facility": t("公益设施", "Public facilities"),
+    }
+    marks = [e for e in funds.earmarks if e.earmarked_fen or e.applied_fen]
+    earmarks = _int64(
+        pd.DataFrame(
+            {
+                "year": [str(e.year) for e in marks] + [""],
+                "kind": [kinds[e.kind] for e in marks] + [t("合计", "Total")],
+                "earmarked": [e.earmarked_fen for e in marks] + [sum(e.earmarked_fen for e in marks)],
+                "applied": [e.applied_fen for e in marks] + [sum(e.applied_fen for e in marks)],
+                "remaining": [e.remaining_fen for e in marks] + [sum(e.remaining_fen for e in marks)],
+                "style": [""] * len(marks) + ["total"],
+            }
+        ),
+        "earmarked",
+        "applied",
+        "remaining",
+    )
+    posts = _int64(
+        pd.DataFrame(
+            {
+                "post": [f"{p.post}（{p.holder}）" for p in funds.posts] + [t("合计", "Total")],
+                "stipends": [p.stipends_fen for p in funds.posts]
+                + [sum(p.stipends_fen for p in funds.posts)],
+                "paid": [p.paid_fen for p in funds.posts] + [sum(p.paid_fen for p in funds.posts)],
+                "funded": [p.funded_fen for p in funds.posts] + [sum(p.funded_fen for p in funds.posts)],
+                "style": [""] * len(funds.posts) + ["total"],
+            }
+        ),
+        "stipends",
+        "paid",
+        "funded",
+    )
+    facilities = _int64(
+        pd.DataFrame(
+            {
+                "item": [t("公益设施支出", "Facility spending")],
+                "spent": [funds.facilities_spent_fen],
+                "funded": [funds.facilities_funded_fen],
+                "style": [""],
+            }
+        ),
+        "spent",
+        "funded",
+    )
+    chart = bar_chart(
+        list(kinds.values()),
+        {
+            t("累计提取", "Earmarked"): [sum(e.earmarked_fen for e in marks if e.kind == k) for k in kinds],
+            t("累计使用", "Applied"): [sum(e.applied_fen for e in marks if e.kind == k) for k in kinds],
+        },
+        caption=t("公益金提取与使用", "Welfare funds: earmarked vs applied"),
+        lang=ctx.lang,
+        size=(5.5, 2.2),
+    )
+    return ChartedReport(
+        title=t("公益金使用情况表", "Public-Welfare Funds"),
+        org_name=ctx.org.name,
+        period=ReportPeriod(f"{year:04d}-01", f"{year:04d}-12").label(ctx.lang),
+        tables=(
+            Table(
+                earmarks,
+                (
+                    Column("year", t("提取年度", "Earmark year"), "text"),
+                    Column("kind", t("项目", "Fund"), "label"),
+                    Column("earmarked", t("提取", "Earmarked"), "amount"),
+                    Column("applied", t("已使用", "Applied"), "amount"),
+                    Column("remaining", t("结余", "Remaining"), "amount"),
+                ),
+                caption=t("一、专款提取与使用（收益分配）", "I. Earmarks from the distribution"),
+            ),
+            Table(
+                posts,
+                (
+                    Column("post", t("岗位（在岗人员）", "Post (holder)"), "label"),
+                    Column("stipends", t("本年补贴", "Stipends"), "amount"),
+                    Column("paid", t("本年实发", "Paid"), "amount"),
+                    Column("funded", t("专款列支", "From earmarks"), "amount"),
+                ),
+                caption=t("二、公益性岗位", "II. Public-welfare posts"),
+            ),
+            Table(
+                facilities,
+                (
+                    Column("item", t("项目", "Item"), "label"),
+                    Column("spent", t("本年支出", "Spent"), "amount"),
+                    Column("funded", t("专款列支", "From earmarks"), "amount"),
+                ),
+                caption=t("三、公益设施", "III. Public facilities"),
+            ),
+        ),
+        chain_head=chain_head(ctx.conn, ctx.org.id),
+        totals=(Total(t("专款结余", "Earmarks remaining"), int(earmarks["remaining"].iloc[-1])),),
+        lang=ctx.lang,
+        template="report_charted.html",
+        charts=(chart,),
+        **ctx.stamp(),
+    )
+
+
+register(
+    ReportSpec(
+        "welfare-funds",
+        "公益金使用情况表",
+        "Public-Welfare Funds",
+        build_welfare_funds,
+        standards=frozenset({"collective"}),
+    )
+)

@@ -4,18 +4,10 @@ Each workflow keeps its tables in its own ``models`` module and its migrations o
 (``branch_labels``), rooted at the core revision; ``upgrade heads`` applies them all.
 """
 
-from importlib import import_module
+from ledger.community import models as community_models
+from ledger.db import models
+from ledger.distribution import models as distribution_models
+from ledger.reconcile import models as reconcile_models
+from pos import models as pos_models
 
-from ledger.db import models  # noqa: F401
-from ledger.modules import present
-
-MODEL_MODULES = (
-    "pos.models",
-    "ledger.community.models",
-    "ledger.distribution.models",
-    "ledger.reconcile.models",
-)
-
-for _name in MODEL_MODULES:
-    if present(_name):
-        import_module(_name)
+MODEL_MODULES = (models, pos_models, community_models, distribution_models, reconcile_models)

@@ -7,7 +7,7 @@
   are taken as agreed (the statement's opening balance covers them); a book balance that disagrees with
   that opening shows as the difference, never hidden.
 * ``shift_cash`` — per store and business day: expected cash = float + cash received − change given +
-  pay-ins − payouts, against what was counted; only where the POS tables exist (``pos.models``).
+  pay-ins − payouts, against what was counted.
 * ``inter_org`` — the company's payables per shareholder org (2232 应付利润, 2241 其他应付款) against that
   org's receivables from the company (112 应收款; 1122 / 1221 for a company), matched through the
   counterparties' ``ref_org_id``.
@@ -22,20 +22,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from importlib import import_module
 from typing import Any
 
 import pandas as pd
 from sqlalchemy import Connection, func, select
 
+from ledger.community.checks import lease_tie_differences
+from ledger.community.leases import LIVE_RECEIPT_IDS
+from ledger.community.models import LeaseCharge, LeaseContract, LeaseReceiptPart
 from ledger.db.models import Account, BookState, Counterparty, JournalEntry, JournalLine, Org
 from ledger.errors import ValidationError
-from ledger.modules import present
 from ledger.orgs import get_org, require_books
 from ledger.periods import parse_period, period_bounds
 from ledger.reconcile.matching import account_ids, current_items, parse_statement_time
 from ledger.reconcile.models import StatementLineRow
 from ledger.reconcile.store import get_statement_account
+from pos.models import PosCashMove, PosPayment, PosSale, PosShift, PosStock
 
 line_t = JournalLine.__table__
 entry_t = JournalEntry.__table__
@@ -405,10 +407,7 @@ def render_reconciliation(conn: Connection, rec: BankReconciliation, fmt: str) -
 def shift_cash(
     conn: Connection, org_id: int, *, store_id: int | None = None, business_date: date | None = None
 ) -> pd.DataFrame:
-    """Per closed shift: expected = float + cash received − change + pay-ins − payouts; counted; variance.
-
-    Empty (with the columns) when the POS module is not installed.
-    """
+    """Per closed shift: expected = float + cash received − change + pay-ins − payouts; counted; variance."""
     columns = [
         "store_id",
         "business_date",
@@ -425,13 +424,10 @@ def shift_cash(
         "recorded_expected_fen",
         "differs",
     ]
-    if not present("pos.models"):
-        return pd.DataFrame(columns=columns)
-    pos = import_module("pos.models")
-    shift_t = pos.PosShift.__table__
-    sale_t = pos.PosSale.__table__
-    pay_t = pos.PosPayment.__table__
-    move_t = pos.PosCashMove.__table__
+    shift_t = PosShift.__table__
+    sale_t = PosSale.__table__
+    pay_t = PosPayment.__table__
+    move_t = PosCashMove.__table__
     stmt = select(shift_t).where(shift_t.c.org_id == org_id, shift_t.c.status == "closed")
     if store_id is not None:
         stmt = stmt.where(shift_t.c.store_id == store_id)
@@ -576,10 +572,8 @@ def _balance_by(conn: Connection, org_id: int, code: str, dimension: str) -> dic
     }
 
 
-def _stock_tie(conn: Connection, org_id: int) -> Tie | None:
-    if not present("pos.models"):
-        return None
-    stock_t = import_module("pos.models").PosStock.__table__
+def _stock_tie(conn: Connection, org_id: int) -> Tie:
+    stock_t = PosStock.__table__
     sub = {
         store: int(total)
         for store, total in conn.execute(
@@ -603,14 +597,10 @@ def _stock_tie(conn: Connection, org_id: int) -> Tie | None:
     )
 
 
-def _lease_tie(conn: Connection, org_id: int) -> Tie | None:
-    if not present("ledger.community.checks"):
-        return None
-    checks = import_module("ledger.community.checks")
-    models = import_module("ledger.community.models")
-    charge_t = models.LeaseCharge.__table__
-    part_t = models.LeaseReceiptPart.__table__
-    contract_t = models.LeaseContract.__table__
+def _lease_tie(conn: Connection, org_id: int) -> Tie:
+    charge_t = LeaseCharge.__table__
+    part_t = LeaseReceiptPart.__table__
+    contract_t = LeaseContract.__table__
     charged = conn.execute(
         select(func.coalesce(func.sum(charge_t.c.amount_fen), 0)).where(
             charge_t.c.org_id == org_id,
@@ -620,7 +610,7 @@ def _lease_tie(conn: Connection, org_id: int) -> Tie | None:
     received = conn.execute(
         select(func.coalesce(func.sum(part_t.c.amount_fen), 0)).where(
             part_t.c.org_id == org_id,
-            part_t.c.receipt_id.in_(checks.LIVE_RECEIPT_IDS),  # not reversed
+            part_t.c.receipt_id.in_(LIVE_RECEIPT_IDS),  # not reversed
         )
     ).scalar_one()
     contracts = select(contract_t.c.id).where(contract_t.c.org_id == org_id)
@@ -629,7 +619,7 @@ def _lease_tie(conn: Connection, org_id: int) -> Tie | None:
         .join(account_t, account_t.c.id == line_t.c.account_id)
         .where(line_t.c.org_id == org_id, account_t.c.code == "112", line_t.c.contract_id.in_(contracts))
     ).scalar_one()
-    diffs = checks.lease_tie_differences(conn, org_id)
+    diffs = lease_tie_differences(conn, org_id)
     rows = [[cid, sub, books, sub - books] for cid, (sub, books) in sorted(diffs.items())]
     return Tie(
         "leases",
@@ -659,12 +649,9 @@ def _customer_tie(conn: Connection, org_id: int) -> Tie:
 def subledger_ties(conn: Connection, org_id: int) -> list[Tie]:
     """The ties that apply to the org's standard, each with its differences listed."""
     standard = require_books(get_org(conn, org_id))
-    ties: list[Tie | None]
     if standard == "small_enterprise":
-        ties = [_stock_tie(conn, org_id), _customer_tie(conn, org_id)]
-    else:
-        ties = [_lease_tie(conn, org_id)]
-    return [t for t in ties if t is not None]
+        return [_stock_tie(conn, org_id), _customer_tie(conn, org_id)]
+    return [_lease_tie(conn, org_id)]
 
 
 def ties_frame(ties: list[Tie]) -> pd.DataFrame:

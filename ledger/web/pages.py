@@ -2,8 +2,7 @@
 
 Pages present; they never compute and never hold SQL. Every figure comes from a service function of the
 books (``ledger.*``, ``pos.*``, ``reports.*``) — often the same function the JSON API calls — and is only
-formatted here (``ledger.money``). Workflow modules still being built (POS shifts, statements and matching,
-report downloads) are imported lazily through ``ledger.modules.present``: a page shows what exists.
+formatted here (``ledger.money``).
 
 Every route of this router runs inside ``WebRoute``, which is the whole web layer in one place: it loads the
 signed session cookie (``ledger.web.session``), refuses a POST without the session's CSRF token, applies
@@ -19,7 +18,6 @@ import tempfile
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import date, timedelta
 from functools import cache
-from importlib import import_module
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Annotated, Any
@@ -38,11 +36,12 @@ from ledger import periods
 from ledger.api import orgs as org_api
 from ledger.api.deps import EngineDep, client_addr
 from ledger.auth import Principal, audit, check_password, principal_for_user
+from ledger.community import rentroll
 from ledger.db.engine import read_tx, run_write
 from ledger.errors import LedgerError, Unauthenticated, ValidationError
 from ledger.journal import EntryFilter, list_entries
-from ledger.modules import present
 from ledger.money import format_money
+from ledger.reconcile import importers, matching, outputs, store
 from ledger.web.i18n import side_label, translator
 from ledger.web.security import (
     CSRF_FIELD,
@@ -53,6 +52,9 @@ from ledger.web.security import (
     require_csrf,
 )
 from ledger.web.session import WebSession, load_session, save_session
+from pos import shifts, stores
+from reports import api as reports_api
+from reports import registry
 
 log = logging.getLogger("cunshe.web")
 
@@ -215,22 +217,20 @@ def _safe_next(target: str | None) -> str:
     return "/web/"
 
 
-# ---- optional figures from modules still being built ---------------------------------------------------
+# ---- the workflows' figures on the dashboard -----------------------------------------------------------
 
 
 def _open_shifts(conn: Any, user: Principal, org: Any) -> int | None:
     """Shifts still open (not yet handed over, 未交班) in the company's stores."""
     if org.kind != "company":
         return None
-    stores = import_module("pos.stores").list_stores(conn, user, org.id)
-    shifts = import_module("pos.shifts")
-    return sum(len(shifts.list_shifts(conn, user, store.id, "open")) for store in stores)
+    return sum(
+        len(shifts.list_shifts(conn, user, s.id, "open")) for s in stores.list_stores(conn, user, org.id)
+    )
 
 
 def _unmatched_lines(conn: Any, user: Principal, org: Any) -> int | None:
     """Statement lines of every statement account of the org not yet in a confirmed match."""
-    store = import_module("ledger.reconcile.store")
-    matching = import_module("ledger.reconcile.matching")
     accounts = store.list_statement_accounts(conn, org.id)
     if not accounts:
         return None
@@ -241,8 +241,6 @@ def _unmatched_lines(conn: Any, user: Principal, org: Any) -> int | None:
 
 def _last_reconciliation(conn: Any, user: Principal, org: Any) -> str | None:
     """The day of the latest confirmed match in any of the org's statement accounts."""
-    store = import_module("ledger.reconcile.store")
-    matching = import_module("ledger.reconcile.matching")
     stamps = [
         m["created_at"]
         for a in store.list_statement_accounts(conn, org.id)
@@ -258,34 +256,20 @@ def _arrears(conn: Any, user: Principal, org: Any) -> int | None:
     """
     if org.standard != "collective":
         return None
-    rentroll = import_module("ledger.community.rentroll")
     rows = rentroll.rent_roll(conn, [org.id], date.today())
     if not rows:
         return None
     return sum(fen for bucket, fen in rentroll.aging_totals(rows).items() if bucket != "current")
 
 
-# Dashboard columns beyond the core, shown when the module behind them is installed:
-# (label key, required modules, figure(conn, user, org) -> value or None where it does not apply, kind).
-OPTIONAL_COLUMNS: tuple[tuple[str, tuple[str, ...], Callable[..., Any], str], ...] = (
-    ("open_shifts", ("pos.shifts", "pos.stores"), _open_shifts, "count"),
-    ("unmatched_lines", ("ledger.reconcile.store", "ledger.reconcile.matching"), _unmatched_lines, "count"),
-    (
-        "last_reconciliation",
-        ("ledger.reconcile.store", "ledger.reconcile.matching"),
-        _last_reconciliation,
-        "text",
-    ),
-    ("arrears", ("ledger.community.rentroll",), _arrears, "money"),
+# Dashboard columns beyond the core:
+# (label key, figure(conn, user, org) -> value or None where it does not apply, kind).
+WORKFLOW_COLUMNS: tuple[tuple[str, Callable[..., Any], str], ...] = (
+    ("open_shifts", _open_shifts, "count"),
+    ("unmatched_lines", _unmatched_lines, "count"),
+    ("last_reconciliation", _last_reconciliation, "text"),
+    ("arrears", _arrears, "money"),
 )
-
-
-def _available_columns() -> list[tuple[str, Callable[..., Any], str]]:
-    return [
-        (key, figure, kind)
-        for key, modules, figure, kind in OPTIONAL_COLUMNS
-        if all(present(module) for module in modules)
-    ]
 
 
 def current_period() -> str:
@@ -303,16 +287,14 @@ def _period_to_close(conn: Any, org_id: int, closed_through: str | None) -> str:
     return periods.next_period(closed_through) if closed_through else current_period()
 
 
-def _org_rows(
-    conn: Any, user: Principal, orgs: Iterable[Any], columns: list[tuple[str, Callable[..., Any], str]]
-) -> list[dict]:
+def _org_rows(conn: Any, user: Principal, orgs: Iterable[Any]) -> list[dict]:
     rows = []
     for org in orgs:
         if org.standard is None:  # streets and the county keep no books of their own
             continue
         through = periods.closed_through(conn, org.id)
         extra = {}
-        for key, fn, kind in columns:
+        for key, fn, kind in WORKFLOW_COLUMNS:
             try:
                 extra[key] = (kind, fn(conn, user, org))
             except LedgerError as exc:
@@ -396,25 +378,16 @@ def logout(request: Request) -> Response:
 @router.get("/web/")
 def dashboard(request: Request, user: WebUser, engine: EngineDep) -> Response:
     orgs = org_api.list_orgs(user, engine)
-    columns = _available_columns()
     with read_tx(engine) as conn:
-        rows = _org_rows(conn, user, orgs, columns)
+        rows = _org_rows(conn, user, orgs)
     return render(
         request,
         "dashboard.html",
         user=user,
         rows=rows,
-        columns=[(key, kind) for key, _fn, kind in columns],
-        rollup_org=user.scope_org_id if user.role == "officer" and present("reports.api") else None,
+        columns=[(key, kind) for key, _fn, kind in WORKFLOW_COLUMNS],
+        rollup_org=user.scope_org_id if user.role == "officer" else None,
     )
-
-
-def _nav(org_id: int | None) -> dict[str, bool]:
-    """Which workflow pages exist, so the page links only to pages that work."""
-    return {
-        "statements": present("ledger.reconcile.store") and present("ledger.reconcile.matching"),
-        "reports": present("reports.api"),
-    }
 
 
 @router.get("/web/orgs/{org_id}")
@@ -457,7 +430,7 @@ def org_page(
         total_debit=tb.total_debit,
         total_credit=tb.total_credit,
         can_write=user.role in ("admin", "officer"),
-        nav=_nav(org_id),
+        nav={"statements": True, "reports": True},  # org.html still asks; both pages always exist
     )
 
 
@@ -481,17 +454,6 @@ DOWNLOAD_TYPES = {
     "pdf": "application/pdf",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
-
-
-def _reconcile() -> tuple[Any, Any]:
-    """The statement store and the matcher; a 404 page while reconciliation is not installed."""
-    if not (present("ledger.reconcile.store") and present("ledger.reconcile.matching")):
-        raise StarletteHTTPException(404)
-    return import_module("ledger.reconcile.store"), import_module("ledger.reconcile.matching")
-
-
-def _outputs() -> Any | None:
-    return import_module("ledger.reconcile.outputs") if present("ledger.reconcile.outputs") else None
 
 
 def _books_org(user: Principal, engine: Engine, org_id: int, *, write: bool = False) -> Any:
@@ -525,7 +487,6 @@ def _line_view(line: dict[str, Any]) -> dict[str, Any]:
 def statements_page(
     request: Request, org_id: int, user: WebUser, engine: EngineDep, period: str | None = None
 ) -> Response:
-    store, matching = _reconcile()
     org = _books_org(user, engine, org_id)
     shown = _period_param(period)
     first, last = periods.period_bounds(shown)
@@ -560,7 +521,6 @@ def add_statement_account(
     ledger_account: Annotated[str, Form(max_length=30)],
     account_no: Annotated[str, Form(max_length=60)] = "",
 ) -> Response:
-    store, _matching = _reconcile()
 
     def work(conn: Any) -> None:
         user.require_org(conn, org_id, write=True)
@@ -591,8 +551,7 @@ async def upload_statement(
     file: Annotated[UploadFile, File()],
     period: Annotated[str, Form(max_length=7)] = "",
 ) -> Response:
-    store, _matching = _reconcile()
-    await run_in_threadpool(_check_statement_account, store, engine, user, org_id, statement_account_id)
+    await run_in_threadpool(_check_statement_account, engine, user, org_id, statement_account_id)
     limit = request.app.state.settings.max_upload_bytes
     data = await file.read(limit + 1)
     name = Path(file.filename or "statement").name
@@ -604,7 +563,7 @@ async def upload_statement(
     if len(data) > limit:
         raise ValidationError(f"the file is larger than {limit // (1024 * 1024)} MB", field="file")
     result = await run_in_threadpool(
-        _import_upload, store, engine, request, user, org_id, statement_account_id, name, data
+        _import_upload, engine, request, user, org_id, statement_account_id, name, data
     )
     _flash(
         request,
@@ -620,9 +579,7 @@ async def upload_statement(
     return RedirectResponse(target, status_code=303)
 
 
-def _check_statement_account(
-    store: Any, engine: Engine, user: Principal, org_id: int, account_id: int
-) -> None:
+def _check_statement_account(engine: Engine, user: Principal, org_id: int, account_id: int) -> None:
     """Scope and write right first, so a file for books one may not touch is never read or parsed."""
     with read_tx(engine) as conn:
         user.require_org(conn, org_id, write=True)
@@ -630,7 +587,6 @@ def _check_statement_account(
 
 
 def _import_upload(
-    store: Any,
     engine: Engine,
     request: Request,
     user: Principal,
@@ -644,7 +600,7 @@ def _import_upload(
     with tempfile.TemporaryDirectory(prefix="cunshe-upload-") as tmp:
         path = Path(tmp) / ("upload" + Path(name).suffix.lower())
         path.write_bytes(data)
-        parsed = import_module("ledger.reconcile.importers").parse_statement(path)
+        parsed = importers.parse_statement(path)
     sha256 = hashlib.sha256(data).hexdigest()
 
     def work(conn: Any) -> Any:
@@ -687,7 +643,6 @@ def matches_page(
     engine: EngineDep,
     period: str | None = None,
 ) -> Response:
-    store, matching = _reconcile()
     org = _books_org(user, engine, org_id)
     shown = _period_param(period)
     first, last = periods.period_bounds(shown)
@@ -699,7 +654,7 @@ def matches_page(
                 conn, org_id, statement_account_id, first=first, last=last, limit=5000
             )
         }
-        rules = matching.rules() if hasattr(matching, "rules") else ()
+        rules = matching.rules()
         unmatched = [
             {
                 **_line_view(line),
@@ -719,13 +674,11 @@ def matches_page(
         lang = session_of(request).lang
         proposed = matching.list_matches(conn, org_id, statement_account_id, status="proposed", lang=lang)
         confirmed = matching.list_matches(conn, org_id, statement_account_id, status="confirmed", lang=lang)
-        outputs = _outputs()
-        reconciliation = None
-        if outputs is not None and hasattr(outputs, "bank_reconciliation"):
-            try:
-                reconciliation = outputs.bank_reconciliation(conn, org_id, statement_account_id, shown)
-            except LedgerError as exc:
-                reconciliation = exc.message
+        reconciliation: Any = None
+        try:
+            reconciliation = outputs.bank_reconciliation(conn, org_id, statement_account_id, shown)
+        except LedgerError as exc:
+            reconciliation = exc.message
 
     def view(match: dict[str, Any]) -> dict[str, Any]:
         statement_side, book_side, settled = [], [], []
@@ -783,7 +736,7 @@ def matches_page(
         line_count=len(lines),
         reconciliation=reconciliation if not isinstance(reconciliation, str) else None,
         reconciliation_problem=reconciliation if isinstance(reconciliation, str) else None,
-        downloads=outputs is not None and hasattr(outputs, "render_reconciliation"),
+        downloads=True,  # matches.html still asks; the 调节表 downloads always exist
         can_write=user.role in ("admin", "officer"),
         back=f"/web/orgs/{org_id}/statements/{statement_account_id}?" + urlencode({"period": shown}),
     )
@@ -798,7 +751,6 @@ def propose(
     engine: EngineDep,
     period: Annotated[str, Form(max_length=7)],
 ) -> Response:
-    _store, matching = _reconcile()
 
     def work(conn: Any) -> Any:
         user.require_org(conn, org_id, write=True)
@@ -832,7 +784,6 @@ def decide_match(
     note: Annotated[str, Form(max_length=500)] = "",
     back: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
-    _store, matching = _reconcile()
     if decision not in ("confirm", "reject"):
         raise StarletteHTTPException(404)
     act = matching.confirm_match if decision == "confirm" else matching.reject_match
@@ -865,7 +816,6 @@ def post_by_rule(
     back: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
     """对账单生成凭证: an unmatched line (a bank charge …) becomes an entry by a rule, matched to it."""
-    _store, matching = _reconcile()
 
     def work(conn: Any) -> Any:
         user.require_org(conn, org_id, write=True)
@@ -895,8 +845,7 @@ def download_reconciliation(
     period: str | None = None,
 ) -> Response:
     """银行存款余额调节表 as PDF or XLSX, through the report pipeline."""
-    outputs = _outputs()
-    if outputs is None or fmt not in DOWNLOAD_TYPES:
+    if fmt not in DOWNLOAD_TYPES:
         raise StarletteHTTPException(404)
     _books_org(user, engine, org_id)
     shown = _period_param(period)
@@ -917,24 +866,16 @@ def _attachment(data: bytes, media_type: str, filename: str) -> Response:
 REPORT_FORMATS = ("pdf", "xlsx")
 
 
-def _reports_api() -> Any:
-    if not present("reports.api"):
-        raise StarletteHTTPException(404)
-    return import_module("reports.api")
-
-
 @router.get("/web/orgs/{org_id}/reports")
 def reports_page(
     request: Request, org_id: int, user: WebUser, engine: EngineDep, period: str | None = None
 ) -> Response:
-    api = _reports_api()
     org = org_api.get_org(org_id, user, engine)  # 404 outside the user's scope
     shown = _period_param(period)
-    reports = api.list_reports(org_id, user, engine)
+    reports = reports_api.list_reports(org_id, user, engine)
     lang = session_of(request).lang
     titles = {}
-    if lang == "en" and present("reports.registry"):
-        registry = import_module("reports.registry")
+    if lang == "en":
         titles = {name: spec.title_en for name, spec in registry.REPORTS.items()}
     standards = ("collective", "small_enterprise") if org.standard is None else (org.standard,)
     return render(
@@ -964,10 +905,9 @@ def download_report(
     standard: str | None = None,
 ) -> Response:
     """The same download as ``GET /api/v1/orgs/{org}/reports/{name}.{fmt}``, for the logged-in person."""
-    api = _reports_api()
     if fmt not in REPORT_FORMATS:
         raise StarletteHTTPException(404)
-    return api.download_report(
+    return reports_api.download_report(
         org_id,
         name,
         fmt,
