@@ -43,11 +43,9 @@ already charged is refused. An amendment is a new contract from its effective da
 
 from __future__ import annotations
 
-import gc
 import hashlib
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
@@ -67,7 +65,7 @@ from ledger.community.models import (
     LeaseReceiptPart,
 )
 from ledger.db.models import BookState, Counterparty, Org
-from ledger.db.rows import insert_rows
+from ledger.db.rows import gc_paused, insert_rows
 from ledger.errors import Conflict, NotFound, ValidationError
 from ledger.leases.schedule import (
     BillingCycle,
@@ -554,24 +552,8 @@ def accrue_leases(
     if not org_ids:
         return AccrualResult(0, 0, 0)
     lock_books(conn, org_ids)
-    with _no_cyclic_gc():
+    with gc_paused():
         return _accrue(conn, org_ids, through, user_id)
-
-
-@contextmanager
-def _no_cyclic_gc() -> Iterator[None]:
-    """A ten-year run allocates a million small objects (schedule lines, voucher lines, rows) that live
-    until it ends and form no reference cycles; the cyclic collector walked them again and again for
-    nothing, a sixth of the run's CPU. Reference counting still frees everything; the collector resumes
-    after the run (if another thread turned it off first, that thread turns it back on)."""
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 def _accrue(conn: Connection, org_ids: list[int], through: str, user_id: int | None) -> AccrualResult:
