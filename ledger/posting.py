@@ -789,4 +789,10 @@ def reverse_link(
         )
         for n, entry_id in enumerate(ids)
     ]
-    return post_entries(conn, drafts, user_id=user_id)
+    posted = post_entries(conn, drafts, user_id=user_id)
+    from ledger.reversals import after_reversal
+
+    for entry_id, reversal in zip(ids, posted, strict=True):
+        if reversal.created:  # the sub-ledgers follow, as for a single entry; a retry finds them done
+            after_reversal(conn, entry_id, reversal.id)
+    return posted

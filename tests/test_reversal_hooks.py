@@ -23,11 +23,6 @@ from tests.conftest import County
 entry_t = JournalEntry.__table__
 DAY = date(2025, 12, 31)
 
-# ledger.posting.reverse_link posts the reversals without calling ledger.reversals.after_reversal. The fix
-# (call it per reversal it created) is in ledger/posting.py, being edited elsewhere; strict, so these tests
-# fail once it lands and the marker must go.
-pytestmark = pytest.mark.xfail(strict=True, reason="reverse_link skips the after-reversal hooks")
-
 
 @pytest.fixture
 def heard(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[int, int]]]:
