@@ -3,9 +3,9 @@
 A workflow whose sub-ledger mirrors its entries (leases: one charge per contract and month, pointing at its
 voucher) registers a hook for its entries' source with ``on_reversal``. ``ledger.posting.reverse_entry``
 (and ``reverse_link``, once for each entry of a linked posting) calls ``after_reversal`` in the same
-transaction, right after it posted the reversal (not when an
-idempotent retry returns the reversal again), so the journal and the sub-ledger commit together. A hook
-writes only its own sub-ledger; it may raise a ``LedgerError`` to refuse, and then nothing is written.
+transaction, right after it posted the reversal (not when an idempotent retry returns the reversal again),
+so the journal and the sub-ledger commit together. A hook writes only its own sub-ledger; it may raise a
+``LedgerError`` to refuse, and then nothing is written.
 This module must never post or change an entry itself.
 """
 
