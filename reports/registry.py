@@ -10,7 +10,7 @@ Names: ``trial-balance`` 科目余额表; ``balance-sheet`` 资产负债表; ``i
 statement (收益及收益分配表 for a collective, 利润表 会小企02表 for a company: one name, so a roll-up asks for
 ``income-statement?standard=…`` whatever the standard); ``ledger-detail`` 明细账 (``account=``);
 ``cash-journal`` 现金日记账; ``bank-journal`` 银行日记账; ``vouchers`` 记账凭证 print (``voucher=`` for one);
-``disclosure`` 财务公开榜; ``channel-sales`` 六进 sales; and, when the workflow modules are present,
+``disclosure`` 财务公开榜; ``channel-sales`` 六进 sales; and from the community's sub-ledgers
 ``rent-roll`` 租金台账, ``arrears`` 欠租账龄 (with a street roll-up), ``brokerage`` 居间服务收入 and
 ``welfare-funds`` 公益金 (all registered by ``reports.builders_extra``).
 """

@@ -430,7 +430,6 @@ def org_page(
         total_debit=tb.total_debit,
         total_credit=tb.total_credit,
         can_write=user.role in ("admin", "officer"),
-        nav={"statements": True, "reports": True},  # org.html still asks; both pages always exist
     )
 
 
@@ -736,7 +735,6 @@ def matches_page(
         line_count=len(lines),
         reconciliation=reconciliation if not isinstance(reconciliation, str) else None,
         reconciliation_problem=reconciliation if isinstance(reconciliation, str) else None,
-        downloads=True,  # matches.html still asks; the 调节表 downloads always exist
         can_write=user.role in ("admin", "officer"),
         back=f"/web/orgs/{org_id}/statements/{statement_account_id}?" + urlencode({"period": shown}),
     )
