@@ -198,10 +198,6 @@ def _add_months(day: date, months: int) -> date:
     return date(year, month, min(day.day, _days_in_month(year, month)))
 
 
-def _month_end(day: date) -> date:
-    return date(day.year, day.month, _days_in_month(day.year, day.month))
-
-
 def _contract_month_count(start: date, last_day: date) -> int:
     """How many contract months (whole or cut short) the days ``start`` .. ``last_day`` touch."""
     months = (last_day.year - start.year) * 12 + last_day.month - start.month
@@ -275,66 +271,26 @@ def validate_terms(terms: LeaseTerms) -> None:
         raise problems[0]
 
 
-@dataclass(frozen=True)
-class _ContractMonth:
-    """One contract month, cut at the last charged day, with its monthly rent (0 while rent-free)."""
-
-    index: int
-    first: date
-    last: date
-    rent: int
-    free: bool
-    whole: bool
-
-
-def _cycle_rent(terms: LeaseTerms, step: int) -> int:
-    """The rent of a full billing cycle after ``step`` escalations, rounded to the fen at each step."""
-    rent = terms.rent_per_cycle_fen
-    for _ in range(step):
-        rent = round_half_up(rent * (_FULL_BP + terms.escalation_bp), _FULL_BP)
-    return rent
-
-
-def _contract_months(terms: LeaseTerms) -> list[_ContractMonth]:
-    """The contract months from ``start`` to the last charged day, by the rules in the module docstring."""
+def _monthly_rents(terms: LeaseTerms, count: int) -> list[int]:
+    """The monthly rent of contract months 0 .. ``count`` − 1 (0 while rent-free)."""
     months_per_cycle = BillingCycle(terms.cycle).months
-    months_per_step = 12 * terms.escalation_every_years
-    last_day = effective_end(terms)
-    monthly_rents: dict[int, list[int]] = {}  # escalation step -> one cycle's rent split month by month
-
-    result: list[_ContractMonth] = []
-    index = 0
-    start = terms.start
-    next_first = start
-    while (first := next_first) <= last_day:
-        next_first = _add_months(start, index + 1)
-        month_last = next_first - _ONE_DAY
-        free = index < terms.free_months
-        rent = 0
-        if not free:
-            step = index // months_per_step if months_per_step else 0
-            if step not in monthly_rents:
-                cycle_rent = _cycle_rent(terms, step)
-                monthly_rents[step] = allocate_largest_remainder(cycle_rent, [1] * months_per_cycle)
-            rent = monthly_rents[step][index % months_per_cycle]
-        last = min(month_last, last_day)
-        result.append(_ContractMonth(index, first, last, rent, free, whole=last == month_last))
-        index += 1
-    return result
+    cycles = -(-count // months_per_cycle)  # billing cycles begun, the last perhaps cut short
+    cycles_per_step = 12 * terms.escalation_every_years // months_per_cycle or cycles  # 0 years: one step
+    rents: list[int] = []
+    cycle_rent = terms.rent_per_cycle_fen
+    for first_cycle in range(0, cycles, cycles_per_step):
+        if first_cycle:  # an escalation anniversary: compound on the rounded rent
+            cycle_rent = round_half_up(cycle_rent * (_FULL_BP + terms.escalation_bp), _FULL_BP)
+        rents += allocate_largest_remainder(cycle_rent, [1] * months_per_cycle) * cycles_per_step
+    free = min(terms.free_months, count)
+    return [0] * free + rents[free:count]
 
 
-def _period(day: date) -> str:
-    return f"{day.year:04d}-{day.month:02d}"
-
-
-def _due_date(terms: LeaseTerms, contract_month: int, last_day: date) -> date:
-    """When the rent of a contract month is due: its billing cycle's first day, or the day after it ends."""
-    months_per_cycle = BillingCycle(terms.cycle).months
-    cycle_first_month = contract_month // months_per_cycle * months_per_cycle
-    if BillingTiming(terms.timing) is BillingTiming.ADVANCE:
-        return _add_months(terms.start, cycle_first_month)
-    cycle_last = _add_months(terms.start, cycle_first_month + months_per_cycle) - _ONE_DAY
-    return min(cycle_last, last_day) + _ONE_DAY
+def _due_date(terms: LeaseTerms, cycle: int, months_per_cycle: int, last_day: date) -> date:
+    """When billing cycle number ``cycle`` is due: its first day, or the day after it ends (or is cut off)."""
+    if terms.timing == BillingTiming.ADVANCE:
+        return _add_months(terms.start, cycle * months_per_cycle)
+    return min(_add_months(terms.start, (cycle + 1) * months_per_cycle), last_day + _ONE_DAY)
 
 
 def rent_schedule(terms: LeaseTerms) -> list[ScheduleLine]:
@@ -343,52 +299,63 @@ def rent_schedule(terms: LeaseTerms) -> list[ScheduleLine]:
     Raises ``ValidationError`` (naming the field) for terms that can never be right.
     """
     validate_terms(terms)
-    last_day = effective_end(terms)
-    contract_months = _contract_months(terms)
+    start, last_day = terms.start, effective_end(terms)
+    contract_months = _contract_month_count(start, last_day)
+    rents = _monthly_rents(terms, contract_months)
     # A term of whole contract months owes exactly their rents; the last line closes it to that total.
-    closing_total = sum(m.rent for m in contract_months) if contract_months[-1].whole else None
+    whole = _add_months(start, contract_months) == last_day + _ONE_DAY
+    closing_total = sum(rents) if whole else None
+    months_per_cycle = BillingCycle(terms.cycle).months
 
     lines: list[ScheduleLine] = []
-    months_per_cycle = BillingCycle(terms.cycle).months
-    due_by_cycle: dict[int, date] = {}  # every month of one billing cycle shares its due date
     splits: dict[int, tuple[int, int]] = {}  # amount -> (net, tax): most months repeat the same rent
     recognised = 0
-    next_month = 0  # contract months are in order: the first one that may reach into this month
-    month_start = terms.start.replace(day=1)
-    while month_start <= last_day:
-        month_end = _month_end(month_start)
-        first_day, last_day_here = max(month_start, terms.start), min(month_end, last_day)
-        while contract_months[next_month].last < first_day:
-            next_month += 1
-        inside = [m for m in contract_months[next_month : next_month + 2] if m.first <= last_day_here]
-        if month_end >= last_day and closing_total is not None:
-            amount = max(0, closing_total - recognised)
-        elif len(inside) == 1 and inside[0].first <= month_start and inside[0].last >= month_end:
-            amount = inside[0].rent  # a whole calendar month at one rent: Σ day rents / days is the rent
+    due_cycle, due = -1, start  # every month of one billing cycle shares its due date
+    running_rent = 0  # the rent of the contract month under way as a calendar month begins
+    year, month = start.year, start.month
+    calendar_months = (last_day.year - year) * 12 + last_day.month - month + 1
+    # Contract month k begins in calendar month k (counted from the month of start); the days of calendar
+    # month k before that belong to contract month k − 1, so no calendar month touches more than two.
+    for k in range(calendar_months):
+        days_in_month = _days_in_month(year, month)
+        first = start.day if k == 0 else 1
+        last = last_day.day if k == calendar_months - 1 else days_in_month
+        if k == 0:
+            days_before, days_from = 0, last - first + 1
         else:
-            day_rents = sum(
-                m.rent * ((min(m.last, last_day_here) - max(m.first, first_day)).days + 1) for m in inside
-            )
-            amount = round_half_up(day_rents, month_end.day)
+            begins = min(start.day, days_in_month)  # the day contract month k begins
+            days_before = min(last, begins - 1)
+            days_from = max(0, last - begins + 1)  # 0 if the contract ends before contract month k begins
+        day_rents = running_rent * days_before
+        if days_from:
+            running_rent = rents[k]
+            day_rents += running_rent * days_from
+        latest = k if days_from else k - 1  # the last contract month with a day in this calendar month
+        if k == calendar_months - 1 and closing_total is not None:
+            amount = max(0, closing_total - recognised)
+        else:
+            # Σ day rents / days: an exact quotient (a whole month at one rent, the common case) is final
+            amount, remainder = divmod(day_rents, days_in_month)
+            if remainder:
+                amount = round_half_up(day_rents, days_in_month)
         recognised += amount
-        cycle = inside[-1].index // months_per_cycle
-        due = due_by_cycle.get(cycle)
-        if due is None:
-            due = due_by_cycle[cycle] = _due_date(terms, inside[-1].index, last_day)
+        if latest // months_per_cycle != due_cycle:
+            due_cycle = latest // months_per_cycle
+            due = _due_date(terms, due_cycle, months_per_cycle, last_day)
         split = splits.get(amount)
         if split is None:
             split = splits[amount] = split_tax_inclusive(amount, terms.vat_rate_bp)
         net, tax = split
         lines.append(
             ScheduleLine(
-                period=_period(month_start),
-                days=(last_day_here - first_day).days + 1,
+                period=f"{year:04d}-{month:02d}",
+                days=last - first + 1,
                 amount_fen=amount,
                 net_fen=net,
                 tax_fen=tax,
                 due_date=due,
-                free=all(m.free for m in inside),
+                free=latest < terms.free_months,  # rent-free months come first
             )
         )
-        month_start = month_end + _ONE_DAY
+        year, month = (year, month + 1) if month < 12 else (year + 1, 1)
     return lines
