@@ -18,10 +18,10 @@ from datetime import date, timedelta
 
 from sqlalchemy import Connection, func, select
 
-from ledger.community.leases import CHARGE_LIVE, LIVE_RECEIPT_IDS, terms_of
+from ledger.community.leases import CHARGE_LIVE, LIVE_RECEIPT_IDS, schedule_of, terms_of
 from ledger.community.models import LeaseAllocation, LeaseCharge, LeaseContract, LeaseReceiptPart
 from ledger.db.models import Counterparty, Org
-from ledger.leases.schedule import AGING_BUCKETS, aging_bucket, effective_end, rent_schedule
+from ledger.leases.schedule import AGING_BUCKETS, aging_bucket, effective_end
 
 contract_t = LeaseContract.__table__
 charge_t = LeaseCharge.__table__
@@ -108,7 +108,7 @@ def _month_rent(contract, period: str, posted: dict[int, int]) -> int:  # type: 
     terms = terms_of(contract)
     if not f"{terms.start:%Y-%m}" <= period <= f"{effective_end(terms):%Y-%m}":
         return 0
-    return next((ln.amount_fen for ln in rent_schedule(terms) if ln.period == period), 0)
+    return next((ln.amount_fen for ln in schedule_of(terms) if ln.period == period), 0)
 
 
 def open_by_charge(conn: Connection, org_ids: Sequence[int]) -> list[tuple[int, date, int]]:

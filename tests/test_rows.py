@@ -1,0 +1,68 @@
+"""The bulk row writer (ledger/db/rows.py) on both databases: text that COPY must escape arrives intact, and a
+refusal comes back as SQLAlchemy's exception (a taken key is an IntegrityError on both paths)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from ledger.db.engine import read_tx, write_tx
+from ledger.db.models import JournalEntry, JournalLine, VoucherCounter
+from ledger.db.rows import insert_rows
+from ledger.orgs import add_sub_account
+from ledger.posting import Draft, Line, post_entries
+from tests.conftest import County
+
+entry_t = JournalEntry.__table__
+line_t = JournalLine.__table__
+AWKWARD = "租金\t押金\\n 两行\n第二行 \\N 'quoted' \"double\" ,;|\r末尾"
+
+
+def test_awkward_text_and_nulls_arrive_as_written(county: County) -> None:
+    org = county.ids["dingzikou"]
+    with write_tx(county.engine) as conn:
+        add_sub_account(conn, org, "501", "商品销售收入")
+        drafts = [
+            Draft(
+                org,
+                date(2025, 3, 5),
+                AWKWARD + str(n),
+                [Line("102", debit_fen=100 + n, memo=AWKWARD), Line("50101", credit_fen=100 + n, memo="")],
+            )
+            for n in range(3)
+        ]
+        posted = post_entries(conn, drafts)
+    with read_tx(county.engine) as conn:
+        memos = conn.execute(select(entry_t.c.memo).order_by(entry_t.c.id)).scalars().all()
+        lines = conn.execute(
+            select(line_t.c.memo, line_t.c.counterparty_id, line_t.c.channel)
+            .where(line_t.c.entry_id == posted[0].id)
+            .order_by(line_t.c.line_no)
+        ).all()
+    assert memos == [AWKWARD + "0", AWKWARD + "1", AWKWARD + "2"]
+    assert [tuple(r) for r in lines] == [(AWKWARD, None, None), ("", None, None)]
+
+
+def test_a_taken_key_is_an_integrity_error_and_a_trigger_refusal_a_database_error(county: County) -> None:
+    org = county.ids["dingzikou"]
+    columns = ("org_id", "period", "last_no")
+    with write_tx(county.engine) as conn:
+        insert_rows(conn, VoucherCounter.__table__.name, columns, [(org, "2025-03", 1)])
+    with pytest.raises(IntegrityError), write_tx(county.engine) as conn:
+        insert_rows(conn, VoucherCounter.__table__.name, columns, [(org, "2025-04", 1), (org, "2025-03", 2)])
+    with read_tx(county.engine) as conn:  # all or nothing: 2025-04 is not there either
+        rows = conn.execute(select(VoucherCounter.__table__.c.period)).scalars().all()
+    assert rows == ["2025-03"]
+
+    with write_tx(county.engine) as conn:
+        add_sub_account(conn, org, "501", "商品销售收入")
+        entry = post_entries(
+            conn, [Draft(org, date(2025, 3, 5), "收款", [Line("102", 100), Line("50101", 0, 100)])]
+        )[0]
+        account_id = conn.execute(select(line_t.c.account_id).where(line_t.c.entry_id == entry.id)).scalar()
+    row = (entry.id, org, "2025-03", 3, account_id, 5, 0, "", None, None, None, None, None, None)
+    with pytest.raises(DBAPIError, match="immutable"), write_tx(county.engine) as conn:
+        insert_rows(conn, line_t.name, [c.name for c in line_t.columns if c.name != "id"], [row])
