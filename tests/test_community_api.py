@@ -118,6 +118,7 @@ def test_street_accrual_covers_every_community_of_the_street(county: County, cli
     ("over", "field"),
     [
         ({"end": "2024-12-31"}, "end"),
+        ({"end": "9999-12-31"}, "end"),
         ({"rent_per_cycle": "-5.00"}, "rent_per_cycle"),
         ({"rent_per_cycle": 1000.0}, "rent_per_cycle"),
         ({"escalation_bp": 10_001, "escalation_every_years": 1}, "escalation_bp"),

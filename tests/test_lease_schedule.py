@@ -343,6 +343,7 @@ GOOD = LeaseTerms(date(2025, 1, 1), date(2025, 12, 31), MONTHLY_1000)
     ("changes", "field"),
     [
         ({"end": date(2024, 12, 31)}, "end"),
+        ({"end": date(9999, 12, 31)}, "end"),
         ({"rent_per_cycle_fen": -1}, "rent_per_cycle_fen"),
         ({"rent_per_cycle_fen": 1000.0}, "rent_per_cycle_fen"),
         ({"escalation_bp": 10_001}, "escalation_bp"),

@@ -70,6 +70,7 @@ from ledger.money import allocate_largest_remainder, round_half_up, split_tax_in
 
 __all__ = [
     "AGING_BUCKETS",
+    "LAST_END",
     "BillingCycle",
     "BillingTiming",
     "LeaseTerms",
@@ -82,6 +83,8 @@ __all__ = [
 ]
 
 _ONE_DAY = timedelta(days=1)
+LAST_END = date(9998, 12, 31)
+"""The latest end a lease may have: the schedule's date arithmetic reaches a month past the end."""
 _FULL_BP = 10_000
 
 
@@ -227,6 +230,9 @@ def lease_terms_problems(terms: LeaseTerms) -> list[ValidationError]:
             dates_ok = False
     if dates_ok and terms.end < terms.start:
         problem("end", f"the lease ends ({terms.end}) before it starts ({terms.start})")
+        dates_ok = False
+    elif dates_ok and terms.end > LAST_END:
+        problem("end", f"a lease ends by {LAST_END} (its schedule counts a month past the end)")
         dates_ok = False
 
     if not _is_int(terms.rent_per_cycle_fen):
