@@ -37,7 +37,7 @@ $(VENV)/.installed: pyproject.toml
 
 run: setup
 	DATABASE_URL=sqlite:///$(DB) $(CUNSHE) init
-	DATABASE_URL=sqlite:///$(DB) $(CUNSHE) demo --if-empty
+	DATABASE_URL=sqlite:///$(DB) $(CUNSHE) demo --if-empty --url http://$(HOST):$(PORT)
 	DATABASE_URL=sqlite:///$(DB) $(CUNSHE) serve --host $(HOST) --port $(PORT)
 
 serve: venv

@@ -277,6 +277,9 @@ def demo(
     statements_dir: Annotated[
         Path, typer.Option(help="where to write the bank and WeChat statements for the officer's open month")
     ] = Path("demo-statements"),
+    url: Annotated[str, typer.Option(help="where the server will answer, for the printed links")] = (
+        "http://127.0.0.1:8000"
+    ),
     db: DbOption = None,
 ) -> None:
     """Build the demo county (deterministic for a given seed) and print the demo logins."""
@@ -299,7 +302,7 @@ def demo(
         raise typer.Exit(1)
     else:
         typer.echo("database already holds books; demo not loaded again")
-    typer.echo(logins_text(seed))
+    typer.echo(logins_text(seed, url.rstrip("/")))
 
 
 @app.command("trial-balance")

@@ -102,3 +102,11 @@ def test_verify_exits_non_zero_on_a_tampered_amount(db: str, tmp_path: Path) -> 
     raw.close()
     result = runner.invoke(app, ["verify", "--db", db])
     assert result.exit_code == 1 and "记-2025-02-0001" in result.output
+
+
+def test_demo_on_books_that_exist_loads_nothing_and_prints_the_links_of_the_given_url(db: str) -> None:
+    result = runner.invoke(app, ["demo", "--if-empty", "--url", "http://127.0.0.1:8011/", "--db", db])
+    assert result.exit_code == 0, result.output
+    assert "demo not loaded again" in result.output
+    assert "API docs:        http://127.0.0.1:8011/docs" in result.output
+    assert "Officer's pages: http://127.0.0.1:8011/\n" in result.output
