@@ -435,13 +435,16 @@ def build_rent_roll(ctx: BuildContext) -> Report:
     )
 
 
-def _arrears(ctx: BuildContext, org_ids: list[int], org_name: str, head: str, *, by_org: bool) -> Report:
+def _arrears(
+    ctx: BuildContext, org_names: dict[int, str], org_name: str, head: str, *, by_org: bool
+) -> Report:
+    """The aging table of the orgs in ``org_names`` (id → the name shown in the 单位 column)."""
     t = ctx.t
-    rows = [r for r in rentroll.rent_roll(ctx.conn, org_ids, _as_of(ctx)) if any(r.aging.values())]
+    rows = [r for r in rentroll.rent_roll(ctx.conn, list(org_names), _as_of(ctx)) if any(r.aging.values())]
     totals = rentroll.aging_totals(rows)
     names = BUCKET_NAMES[ctx.lang]
     data: dict[str, list[object]] = {
-        "org": [r.org_code for r in rows] + [""],
+        "org": [org_names[r.org_id] for r in rows] + [""],
         "code": [r.code for r in rows] + [""],
         "lessee": [r.lessee for r in rows] + [t("合计", "Total")],
     }
@@ -465,7 +468,7 @@ def _arrears(ctx: BuildContext, org_ids: list[int], org_name: str, head: str, *,
             Table(
                 frame,
                 (
-                    *((Column("org", t("单位", "Org"), "text"),) if by_org else ()),
+                    *((Column("org", t("单位", "Org"), "label"),) if by_org else ()),
                     Column("code", t("合同号", "Contract"), "text"),
                     Column("lessee", t("承租人", "Lessee"), "label"),
                     *(Column(b, names[b], "amount") for b in AGING_BUCKETS),
@@ -485,7 +488,9 @@ def _arrears(ctx: BuildContext, org_ids: list[int], org_name: str, head: str, *,
 
 def build_arrears(ctx: BuildContext) -> Report:
     """欠租账龄: open rent charges by contract and age of their due date, with the buckets drawn."""
-    return _arrears(ctx, [ctx.org.id], ctx.org.name, chain_head(ctx.conn, ctx.org.id), by_org=False)
+    return _arrears(
+        ctx, {ctx.org.id: ctx.org.name}, ctx.org.name, chain_head(ctx.conn, ctx.org.id), by_org=False
+    )
 
 
 def build_arrears_rollup(ctx: BuildContext, standard: str) -> Report:
@@ -496,7 +501,7 @@ def build_arrears_rollup(ctx: BuildContext, standard: str) -> Report:
     head = rollup_chain_head([(o.code, chain_head(ctx.conn, o.id)) for o in orgs])
     count = len(orgs)
     name = ctx.t(f"{ctx.org.name}（{count} 个单位汇总）", f"{ctx.org.name} ({count} orgs combined)")
-    return _arrears(ctx, [o.id for o in orgs], name, head, by_org=True)
+    return _arrears(ctx, {o.id: o.name for o in orgs}, name, head, by_org=True)
 
 
 register(

@@ -50,7 +50,7 @@ def run(blocks: list[str], server: Server, home: Path) -> str:
 
 def test_the_readme_walkthrough_runs_as_written(served_demo: tuple[Server, Path]) -> None:
     server, home = served_demo
-    setup, cashier, officer, community = walkthrough_blocks()
+    setup, cashier, officer, leases, community = walkthrough_blocks()
     out = run([setup, cashier], server, home)
     assert "合计(2项)                  30.98" in out and "找零                       19.02" in out
     assert "'expected': '530.98', 'counted': '530.98', 'over_short': '0.00'" in out
@@ -63,6 +63,16 @@ def test_the_readme_walkthrough_runs_as_written(served_demo: tuple[Server, Path]
         ["pdftotext", "-layout", str(home / "reconciliation.pdf"), "-"], capture_output=True, text=True
     ).stdout
     assert "银行存款余额调节表" in text.replace(" ", "")
+    out = run([setup, leases], server, home).replace(" ", "")
+    first, rerun = out.splitlines()[:2]
+    assert '"orgs":10,"posted":16' in first and '"posted":0' in rerun
+    assert "'0-30':'38165.36','31-90':'4800.00','91-180':'2400.00'" in out
+    assert '"voucher_no":"记-2026-01-0002","applied":"1600.00","credit":"400.00"' in out
+    assert "'billed':'42019.79','received':'40465.91','outstanding':'1553.88'" in out
+    aging = subprocess.run(
+        ["pdftotext", "-layout", str(home / "欠租账龄.pdf"), "-"], capture_output=True, text=True
+    ).stdout
+    assert "欠租账龄分析表" in aging and "和平街道第4社区" in aging and "9,600.00" in aging
     out = run([setup, community], server, home)
     assert out.strip().endswith("404")
     statement = subprocess.run(

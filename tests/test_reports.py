@@ -548,7 +548,7 @@ def test_street_arrears_lists_every_collectives_contracts(workflows: County) -> 
     post_community_workflows(workflows.engine, workflows.ids["dingzikou"])
     street = build(workflows, "arrears", "heping", ReportPeriod("2025-03", "2025-03"))
     frame = street.tables[0].frame
-    assert list(frame["org"][:-1]) == ["dingzikou", "dingzikou", "huahuaqiao", "huahuaqiao"]
+    assert list(frame["org"][:-1]) == ["丁字口社区", "丁字口社区", "花花桥社区", "花花桥社区"]
     assert street.totals[0].fen == 2 * 2_200_000
     assert "3 个单位汇总" in street.org_name  # village1 keeps collective books too
     with pytest.raises(ValidationError):
