@@ -109,3 +109,16 @@ def list_entries(
         e["lines"] = lines[e["id"]]
     _with_reversal(conn, entries)
     return entries, total
+
+
+def latest_period(conn: Connection, org_ids: list[int], *, not_after: str) -> str | None:
+    """The latest month holding an entry of any of ``org_ids``, no later than ``not_after`` (YYYY-MM).
+
+    The pages open on it when no month is asked for: the month the books were last worked in, which is the
+    current month for books in daily use and the last month of a set of books kept up later (the demo's).
+    """
+    if not org_ids:
+        return None
+    return conn.execute(
+        select(func.max(entry_t.c.period)).where(entry_t.c.org_id.in_(org_ids), entry_t.c.period <= not_after)
+    ).scalar()

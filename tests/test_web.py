@@ -451,6 +451,22 @@ def test_reports_page_lists_the_reports_and_downloads_a_trial_balance_pdf(
     assert street.status_code == 200 and "standard=collective" in street.text
 
 
+def test_the_reports_page_opens_on_the_last_month_with_entries_not_a_month_without_books(
+    county: County, client: TestClient
+) -> None:
+    """Books kept up to January 2026 open on January, for the org and for its street's roll-up; books with
+    no entries open on the current month."""
+    post_rent(county, "dingzikou", date(2026, 1, 15), 123_450)
+    log_in(client, "officer")
+    jan = 'href="/web/orgs/{}/reports/trial-balance.pdf?period=2026-01'
+    for org in (county.ids["dingzikou"], county.ids["heping"]):
+        page = client.get(f"/web/orgs/{org}/reports")
+        assert page.status_code == 200 and jan.format(org) in page.text, org
+    today = date.today()
+    empty = client.get(f"/web/orgs/{county.ids['huahuaqiao']}/reports")
+    assert f"period={today.year}-{today.month:02d}" in empty.text
+
+
 def test_every_label_has_a_chinese_and_an_english_text() -> None:
     from ledger.web.i18n import LABELS
 

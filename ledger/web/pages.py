@@ -39,8 +39,9 @@ from ledger.auth import Principal, audit, check_password, principal_for_user
 from ledger.community import rentroll
 from ledger.db.engine import read_tx, run_write
 from ledger.errors import LedgerError, Unauthenticated, ValidationError
-from ledger.journal import EntryFilter, list_entries
+from ledger.journal import EntryFilter, latest_period, list_entries
 from ledger.money import format_money
+from ledger.orgs import subtree_ids
 from ledger.reconcile import importers, matching, outputs, store
 from ledger.web.i18n import side_label, translator
 from ledger.web.security import (
@@ -464,8 +465,14 @@ def _books_org(user: Principal, engine: Engine, org_id: int, *, write: bool = Fa
     return org
 
 
-def _period_param(period: str | None) -> str:
-    return periods.parse_period(period) if period else current_period()
+def _period_param(period: str | None, engine: Engine, org_id: int) -> str:
+    """The month asked for, or else the latest month (up to now) with an entry of the org or the orgs below
+    it, or else the current month."""
+    if period:
+        return periods.parse_period(period)
+    now = current_period()
+    with read_tx(engine) as conn:
+        return latest_period(conn, subtree_ids(conn, org_id), not_after=now) or now
 
 
 def _line_view(line: dict[str, Any]) -> dict[str, Any]:
@@ -487,7 +494,7 @@ def statements_page(
     request: Request, org_id: int, user: WebUser, engine: EngineDep, period: str | None = None
 ) -> Response:
     org = _books_org(user, engine, org_id)
-    shown = _period_param(period)
+    shown = _period_param(period, engine, org_id)
     first, last = periods.period_bounds(shown)
     with read_tx(engine) as conn:
         accounts = store.list_statement_accounts(conn, org_id)
@@ -643,7 +650,7 @@ def matches_page(
     period: str | None = None,
 ) -> Response:
     org = _books_org(user, engine, org_id)
-    shown = _period_param(period)
+    shown = _period_param(period, engine, org_id)
     first, last = periods.period_bounds(shown)
     with read_tx(engine) as conn:
         account = store.get_statement_account(conn, org_id, statement_account_id)
@@ -846,7 +853,7 @@ def download_reconciliation(
     if fmt not in DOWNLOAD_TYPES:
         raise StarletteHTTPException(404)
     _books_org(user, engine, org_id)
-    shown = _period_param(period)
+    shown = _period_param(period, engine, org_id)
     with read_tx(engine) as conn:
         rec = outputs.bank_reconciliation(conn, org_id, statement_account_id, shown)
         data = outputs.render_reconciliation(conn, rec, fmt)
@@ -869,7 +876,7 @@ def reports_page(
     request: Request, org_id: int, user: WebUser, engine: EngineDep, period: str | None = None
 ) -> Response:
     org = org_api.get_org(org_id, user, engine)  # 404 outside the user's scope
-    shown = _period_param(period)
+    shown = _period_param(period, engine, org_id)
     reports = reports_api.list_reports(org_id, user, engine)
     lang = session_of(request).lang
     titles = {}
@@ -912,7 +919,7 @@ def download_report(
         request,
         user,
         engine,
-        period=_period_param(period),
+        period=_period_param(period, engine, org_id),
         from_period=None,
         to_period=None,
         lang=session_of(request).lang,
