@@ -385,12 +385,6 @@ def test_brokerage_fee_on_credit_then_collected_and_a_fixed_fee_paid_at_once(cou
     assert ok(county, "deal", "outstanding", "--org", "huahuaqiao").splitlines()[1:] == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="brokerage.receive_fee checks the amount against what is still outstanding before it looks the "
-    "key up, so a retry of a receipt that paid the fee in full is refused (exit 2, 'only 0 fen ... "
-    "outstanding') instead of answering with the original entry; welfare.pay_stipend uses earlier_record",
-)
 def test_retrying_a_fee_receipt_that_paid_in_full_answers_with_the_original_entry(county: County) -> None:
     deal = ["deal", "add", "--org", "dingzikou", "--client", "某房产中介", "--kind", "other"]
     deal_id = first_field(ok(county, *deal, "--fixed", "300.00", "--date", "2025-04-02"))

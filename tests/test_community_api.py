@@ -195,15 +195,19 @@ def test_brokerage_subsidy_and_stake_routes(county: County, client: TestClient) 
     assert deal.status_code == 201, deal.text
     out = client.get(f"/api/v1/orgs/{org}/brokerage/outstanding", headers=h).json()
     assert out[0]["commission"] == "1500.00" and out[0]["outstanding"] == "1500.00"
-    r = client.post(
-        f"/api/v1/orgs/{org}/brokerage/deals/{deal.json()['deal_id']}/receipts",
-        json={"amount": "1500.00", "date": "2025-06-01"},
-        headers=h,
-    )
+    fee = f"/api/v1/orgs/{org}/brokerage/deals/{deal.json()['deal_id']}/receipts"
+    keyed = {**h, "Idempotency-Key": "fee-1"}
+    r = client.post(fee, json={"amount": "1500.00", "date": "2025-06-01"}, headers=keyed)
     assert (
         r.status_code == 201
         and client.get(f"/api/v1/orgs/{org}/brokerage/outstanding", headers=h).json() == []
     )
+    # The retry of a receipt that paid the fee in full is answered with the first one, not refused
+    # because nothing is outstanding any more; the same key on another request is a 409.
+    again = client.post(fee, json={"amount": "1500.00", "date": "2025-06-01"}, headers=keyed)
+    assert again.status_code == 200 and again.json() == r.json(), again.text
+    other = client.post(fee, json={"amount": "1000.00", "date": "2025-06-01"}, headers=keyed)
+    assert other.status_code == 409 and other.json()["error"]["field"] == "Idempotency-Key", other.text
     r = client.post(
         f"/api/v1/orgs/{org}/subsidies",
         json={"source": "工作经费", "grantor": "沿河县财政局", "amount": "100000.00", "date": "2025-03-01"},
@@ -308,6 +312,31 @@ def test_deposit_termination_and_refund_over_http(county: County, client: TestCl
         and renew.json()["previous_id"] == cid
         and renew.json()["relation"] == "renewal"
     )
+
+
+def test_a_renewal_over_http_bills_as_the_old_contract_unless_the_body_says_otherwise(
+    county: County, client: TestClient
+) -> None:
+    org = county.ids["dingzikou"]
+    h = county.auth("officer")
+    old = client.post(
+        f"/api/v1/orgs/{org}/leases",
+        json=lease_body(cycle="half_yearly", timing="arrears", vat_rate_bp=300, free_months=2),
+        headers=h,
+    )
+    assert old.status_code == 201, old.text
+    renew = f"/api/v1/orgs/{org}/leases/{old.json()['id']}/renew"
+    dates = {"start": "2026-01-15", "end": "2027-01-14", "rent_per_cycle": "6300.00"}
+    same = client.post(renew, json={"code": "HT-2026-001", **dates}, headers=h).json()
+    assert (same["cycle"], same["timing"], same["vat_rate_bp"], same["free_months"]) == (
+        "half_yearly",
+        "arrears",
+        300,
+        0,
+    )
+    assert same["deposit"] == "2000.00" and same["schedule"][0]["amount"] != "0.00"
+    bad = client.post(renew, json={"code": "HT-2026-002", **dates, "cycle": "weekly"}, headers=h)
+    assert bad.status_code == 422 and bad.json()["error"]["field"] == "cycle"
 
 
 def test_idle_assets_per_street_and_state_assets_name_their_entrusting_body(

@@ -17,6 +17,7 @@ from datetime import date
 from sqlalchemy import Connection, func, insert, select
 
 from ledger.community import accounts as acct
+from ledger.community.idempotency import earlier_record
 from ledger.community.leases import lock_books, require_collective
 from ledger.community.models import BROKERAGE_KINDS, BrokerageDeal, BrokerageReceipt
 from ledger.db.models import Counterparty
@@ -186,6 +187,10 @@ def receive_fee(
         raise NotFound(f"no brokerage deal {deal_id} in this org", field="deal_id")
     if deal.paid_at_once:
         raise ValidationError("this deal's fee was paid when it was earned", field="deal_id")
+    expect = {"deal_id": deal_id, "amount_fen": amount_fen, "received_on": received_on}
+    done = earlier_record(conn, org_id, idempotency_key, receipt_t, expect)
+    if done is not None:  # a retry: what is outstanding now already counts the first attempt
+        return int(done.entry_id)
     owed = next((r["outstanding_fen"] for r in outstanding(conn, [org_id]) if r["deal_id"] == deal_id), 0)
     if not isinstance(amount_fen, int) or amount_fen <= 0:
         raise ValidationError("the amount must be more than zero", field="amount")
