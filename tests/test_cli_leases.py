@@ -243,6 +243,32 @@ def test_an_amendment_ends_the_old_contract_the_day_before(county: County) -> No
     assert closing(county)["112"] == 3 * 160_000 + 180_000
 
 
+def test_a_renewal_keeps_the_old_contracts_billing_unless_told_otherwise(county: County) -> None:
+    """A quarterly contract billed in arrears at 3 % VAT with a 5 %-every-2-years step, renewed with only
+    the dates and the rent: the renewal bills the same way; its rent-free month is not carried over."""
+    terms = ("--cycle", "quarterly", "--timing", "arrears", "--vat-rate-bp", "300", "--free-months", "1")
+    cid = add_contract(county, *terms, "--escalation-bp", "500", "--escalation-every-years", "2")
+    renew = ("renew", "--org", ORG, "--contract", str(cid), "--start", "2027-01-01", "--rent", "4950.00")
+    out = ok(leases_cli(county, *renew, "--code", "ZL-2027-Q", "--end", "2027-12-31"))
+    same = contract_row(county, int(out.split()[1]))
+    assert (same.cycle, same.timing, same.vat_rate_bp) == ("quarterly", "arrears", 300)
+    assert (same.escalation_bp, same.escalation_every_years, same.free_months) == (500, 2, 0)
+    assert same.rent_per_cycle_fen == 495_000
+    ok(leases_cli(county, "accrue", "--through", "2027-01", "--org", ORG))
+    assert charged(county, same.id) == {"2027-01": 165_000}  # a third of the quarter, no free month
+    changed = ok(
+        leases_cli(
+            county,
+            *("renew", "--org", ORG, "--contract", str(same.id), "--code", "ZL-2028-M"),
+            *("--start", "2028-01-01", "--end", "2028-12-31", "--rent", "1700.00", "--cycle", "monthly"),
+        )
+    )
+    monthly = contract_row(county, int(changed.split()[1]))
+    assert (monthly.cycle, monthly.timing, monthly.vat_rate_bp) == ("monthly", "arrears", 300)
+    bad = leases_cli(county, *renew, "--code", "ZL-2027-X", "--end", "2027-12-31", "--timing", "later")
+    assert bad.exit_code == 2 and "timing" in bad.output
+
+
 def test_bad_input_exits_2_naming_the_option_and_writes_nothing(county: County) -> None:
     cid = add_contract(county)
     ok(leases_cli(county, "accrue", "--through", "2026-01", "--org", ORG))

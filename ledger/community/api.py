@@ -10,7 +10,8 @@ it that the caller may see: the accrual run, the stipend run, the rent roll, the
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from enum import Enum
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -29,6 +30,7 @@ from ledger.periods import parse_period
 
 router = APIRouter(prefix="/api/v1", tags=["community"])
 entry_t = JournalEntry.__table__
+E = TypeVar("E", bound=Enum)
 
 
 class Strict(BaseModel):
@@ -176,6 +178,13 @@ def set_asset_status_route(
 # -- lease contracts --------------------------------------------------------------------------------------
 
 
+def _member(value: str, name: str, enum: type[E]) -> E:
+    """``value`` as a member of ``enum``, or a 422 naming the field."""
+    if value not in {m.value for m in enum}:
+        raise ValidationError(f"{name} is one of {', '.join(m.value for m in enum)}", field=name)
+    return enum(value)
+
+
 class TermsIn(Strict):
     start: date
     end: date
@@ -188,16 +197,12 @@ class TermsIn(Strict):
     vat_rate_bp: int = Field(default=500, description="5 % simplified levy for property by default")
 
     def terms(self) -> LeaseTerms:
-        for name, enum in (("cycle", BillingCycle), ("timing", BillingTiming)):
-            value = getattr(self, name)
-            if value not in {m.value for m in enum}:
-                raise ValidationError(f"{name} is one of {', '.join(m.value for m in enum)}", field=name)
         return LeaseTerms(
             start=self.start,
             end=self.end,
             rent_per_cycle_fen=self.rent_per_cycle,
-            cycle=BillingCycle(self.cycle),
-            timing=BillingTiming(self.timing),
+            cycle=_member(self.cycle, "cycle", BillingCycle),
+            timing=_member(self.timing, "timing", BillingTiming),
             free_months=self.free_months,
             escalation_bp=self.escalation_bp,
             escalation_every_years=self.escalation_every_years,
@@ -215,10 +220,39 @@ class ContractIn(TermsIn):
     memo: str = Field(default="", max_length=500)
 
 
-class SupersedeIn(TermsIn):
+class SupersedeIn(Strict):
+    """A renewal's or an amendment's terms: what is left out is as in the old contract (no free months)."""
+
     code: str = Field(min_length=1, max_length=64)
-    deposit: Amount | None = None
+    start: date
+    end: date
+    rent_per_cycle: Amount = Field(description="tax-inclusive rent of one billing cycle")
+    cycle: str | None = Field(default=None, description=" | ".join(CYCLES) + "; default: the old contract's")
+    timing: str | None = Field(
+        default=None, description=" | ".join(TIMINGS) + "; default: the old contract's"
+    )
+    free_months: int = 0
+    escalation_bp: int | None = None
+    escalation_every_years: int | None = None
+    vat_rate_bp: int | None = None
+    deposit: Amount | None = Field(default=None, description="default: the old contract's")
     memo: str = Field(default="", max_length=500)
+
+    def terms(self, conn, org_id: int, contract_id: int) -> LeaseTerms:  # type: ignore[no-untyped-def]
+        return leases.successor_terms(
+            conn,
+            org_id,
+            contract_id,
+            start=self.start,
+            end=self.end,
+            rent_per_cycle_fen=self.rent_per_cycle,
+            cycle=None if self.cycle is None else _member(self.cycle, "cycle", BillingCycle),
+            timing=None if self.timing is None else _member(self.timing, "timing", BillingTiming),
+            free_months=self.free_months,
+            escalation_bp=self.escalation_bp,
+            escalation_every_years=self.escalation_every_years,
+            vat_rate_bp=self.vat_rate_bp,
+        )
 
 
 class ScheduleLineOut(BaseModel):
@@ -515,7 +549,7 @@ def _supersede(relation: str):  # type: ignore[no-untyped-def]
                 contract_id,
                 relation=relation,
                 code=body.code,
-                terms=body.terms(),
+                terms=body.terms(conn, org_id, contract_id),
                 deposit_fen=body.deposit,
                 memo=body.memo,
             )

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import date
-from typing import Annotated, NoReturn
+from enum import Enum
+from typing import Annotated, NoReturn, TypeVar
 
 import typer
 from sqlalchemy import Connection, Engine, select
@@ -35,6 +36,7 @@ app = typer.Typer(
 
 entry_t = JournalEntry.__table__
 cp_t = Counterparty.__table__
+E = TypeVar("E", bound=Enum)
 
 DbOption = Annotated[
     str | None, typer.Option("--db", help="database URL (default: DATABASE_URL or ./cunshe.db)")
@@ -122,6 +124,13 @@ def parse_day(text: str, field: str) -> date:
         raise ValidationError(f"{text!r} is not a date (YYYY-MM-DD)", field=field) from None
 
 
+def parse_choice(value: str, field: str, enum: type[E]) -> E:
+    """``value`` as a member of ``enum``, or an error naming the option."""
+    if value not in {m.value for m in enum}:
+        raise ValidationError(f"{field} is one of {', '.join(m.value for m in enum)}", field=field)
+    return enum(value)
+
+
 def parse_terms(
     *,
     start: str,
@@ -135,15 +144,12 @@ def parse_terms(
     vat_rate_bp: int,
 ) -> LeaseTerms:
     """The terms as the API's ``TermsIn.terms()`` builds them; the service checks the rest."""
-    for field, value, enum in (("cycle", cycle, BillingCycle), ("timing", timing, BillingTiming)):
-        if value not in {m.value for m in enum}:
-            raise ValidationError(f"{field} is one of {', '.join(m.value for m in enum)}", field=field)
     return LeaseTerms(
         start=parse_day(start, "start"),
         end=parse_day(end, "end"),
         rent_per_cycle_fen=parse_amount(rent, "rent"),
-        cycle=BillingCycle(cycle),
-        timing=BillingTiming(timing),
+        cycle=parse_choice(cycle, "cycle", BillingCycle),
+        timing=parse_choice(timing, "timing", BillingTiming),
         free_months=free_months,
         escalation_bp=escalation_bp,
         escalation_every_years=escalation_every_years,
@@ -397,23 +403,73 @@ def terminate_cmd(
     )
 
 
+AsBeforeCycle = Annotated[
+    str | None, typer.Option("--cycle", help=" | ".join(CYCLES) + " (default: as in the old contract)")
+]
+AsBeforeTiming = Annotated[
+    str | None, typer.Option("--timing", help=" | ".join(TIMINGS) + " (default: as in the old contract)")
+]
+AsBeforeEscalation = Annotated[
+    int | None,
+    typer.Option("--escalation-bp", help="rent increase per step in bp (default: as in the old contract)"),
+]
+AsBeforeEvery = Annotated[
+    int | None,
+    typer.Option(
+        "--escalation-every-years", help="years between increases (default: as in the old contract)"
+    ),
+]
+AsBeforeVat = Annotated[
+    int | None, typer.Option("--vat-rate-bp", help="VAT in the rent in bp (default: as in the old contract)")
+]
+DepositKeepOption = Annotated[
+    str | None, typer.Option("--deposit", help="deposit agreed (default: the old contract's)")
+]
+
+
 def _supersede(
     relation: str,
     *,
     org: str,
     contract: int,
     code: str,
-    terms: LeaseTerms,
+    start: str,
+    end: str,
+    rent: str,
+    cycle: str | None,
+    timing: str | None,
+    free_months: int,
+    escalation_bp: int | None,
+    escalation_every_years: int | None,
+    vat_rate_bp: int | None,
     deposit: str | None,
     memo: str,
     db: str | None,
 ) -> None:
-    """A renewal or an amendment: a new contract linked to ``contract`` (``leases.supersede_contract``)."""
+    """A renewal or an amendment: a new contract linked to ``contract`` (``leases.supersede_contract``), on
+    the old contract's billing cycle, timing, escalation and VAT rate unless given (``successor_terms``)."""
     try:
+        first, last, rent_fen = parse_day(start, "start"), parse_day(end, "end"), parse_amount(rent, "rent")
         deposit_fen = parse_amount(deposit, "deposit") if deposit is not None else None
+        cycle_as = None if cycle is None else parse_choice(cycle, "cycle", BillingCycle)
+        timing_as = None if timing is None else parse_choice(timing, "timing", BillingTiming)
 
         def work(conn: Connection) -> int:
             org_id = collective_org(conn, org)
+            terms = leases.successor_terms(
+                conn,
+                org_id,
+                contract,
+                start=first,
+                end=last,
+                rent_per_cycle_fen=rent_fen,
+                cycle=cycle_as,
+                timing=timing_as,
+                free_months=free_months,
+                escalation_bp=escalation_bp,
+                escalation_every_years=escalation_every_years,
+                vat_rate_bp=vat_rate_bp,
+            )
             new = leases.supersede_contract(
                 conn,
                 org_id,
@@ -433,11 +489,6 @@ def _supersede(
     typer.echo(f"contract {new_id} {code.strip()}: {relation} of contract {contract}")
 
 
-DepositKeepOption = Annotated[
-    str | None, typer.Option("--deposit", help="deposit agreed (default: the old contract's)")
-]
-
-
 @app.command("renew")
 def renew_cmd(
     org: OneOrgOption,
@@ -446,33 +497,34 @@ def renew_cmd(
     start: StartOption,
     end: EndOption,
     rent: RentOption,
-    cycle: CycleOption = "monthly",
-    timing: TimingOption = "advance",
+    cycle: AsBeforeCycle = None,
+    timing: AsBeforeTiming = None,
     free_months: FreeMonthsOption = 0,
-    escalation_bp: EscalationOption = 0,
-    escalation_every_years: EveryOption = 0,
-    vat_rate_bp: VatOption = 500,
+    escalation_bp: AsBeforeEscalation = None,
+    escalation_every_years: AsBeforeEvery = None,
+    vat_rate_bp: AsBeforeVat = None,
     deposit: DepositKeepOption = None,
     memo: MemoOption = "",
     db: DbOption = None,
 ) -> None:
-    """Renew a contract: a new contract after the old one's end, same lessee and assets, linked to it."""
-    try:
-        terms = parse_terms(
-            start=start,
-            end=end,
-            rent=rent,
-            cycle=cycle,
-            timing=timing,
-            free_months=free_months,
-            escalation_bp=escalation_bp,
-            escalation_every_years=escalation_every_years,
-            vat_rate_bp=vat_rate_bp,
-        )
-    except LedgerError as exc:
-        fail(exc)
+    """Renew a contract: a new contract after the old one's end, same lessee, assets and billing, linked."""
     _supersede(
-        "renewal", org=org, contract=contract, code=code, terms=terms, deposit=deposit, memo=memo, db=db
+        "renewal",
+        org=org,
+        contract=contract,
+        code=code,
+        start=start,
+        end=end,
+        rent=rent,
+        cycle=cycle,
+        timing=timing,
+        free_months=free_months,
+        escalation_bp=escalation_bp,
+        escalation_every_years=escalation_every_years,
+        vat_rate_bp=vat_rate_bp,
+        deposit=deposit,
+        memo=memo,
+        db=db,
     )
 
 
@@ -484,33 +536,34 @@ def amend_cmd(
     start: Annotated[str, typer.Option("--start", help="the day the amendment takes effect, YYYY-MM-DD")],
     end: EndOption,
     rent: RentOption,
-    cycle: CycleOption = "monthly",
-    timing: TimingOption = "advance",
+    cycle: AsBeforeCycle = None,
+    timing: AsBeforeTiming = None,
     free_months: FreeMonthsOption = 0,
-    escalation_bp: EscalationOption = 0,
-    escalation_every_years: EveryOption = 0,
-    vat_rate_bp: VatOption = 500,
+    escalation_bp: AsBeforeEscalation = None,
+    escalation_every_years: AsBeforeEvery = None,
+    vat_rate_bp: AsBeforeVat = None,
     deposit: DepositKeepOption = None,
     memo: MemoOption = "",
     db: DbOption = None,
 ) -> None:
     """Amend a contract from a date: a new linked contract; the old one ends the day before."""
-    try:
-        terms = parse_terms(
-            start=start,
-            end=end,
-            rent=rent,
-            cycle=cycle,
-            timing=timing,
-            free_months=free_months,
-            escalation_bp=escalation_bp,
-            escalation_every_years=escalation_every_years,
-            vat_rate_bp=vat_rate_bp,
-        )
-    except LedgerError as exc:
-        fail(exc)
     _supersede(
-        "amendment", org=org, contract=contract, code=code, terms=terms, deposit=deposit, memo=memo, db=db
+        "amendment",
+        org=org,
+        contract=contract,
+        code=code,
+        start=start,
+        end=end,
+        rent=rent,
+        cycle=cycle,
+        timing=timing,
+        free_months=free_months,
+        escalation_bp=escalation_bp,
+        escalation_every_years=escalation_every_years,
+        vat_rate_bp=vat_rate_bp,
+        deposit=deposit,
+        memo=memo,
+        db=db,
     )
 
 

@@ -46,7 +46,7 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from functools import lru_cache
 
@@ -292,6 +292,44 @@ def _refuse_changing_posted(
                 "choose a date that leaves every posted month as it is",
                 field=field,
             )
+
+
+def successor_terms(
+    conn: Connection,
+    org_id: int,
+    contract_id: int,
+    *,
+    start: date,
+    end: date,
+    rent_per_cycle_fen: int,
+    cycle: BillingCycle | None = None,
+    timing: BillingTiming | None = None,
+    free_months: int = 0,
+    escalation_bp: int | None = None,
+    escalation_every_years: int | None = None,
+    vat_rate_bp: int | None = None,
+) -> LeaseTerms:
+    """The terms of a renewal or an amendment of a contract: the dates and the rent given, and for what is
+    not given the old contract's billing cycle, timing, escalation and VAT rate. Rent-free months are not
+    carried over (an incentive of the first term); the rent is always given, since the old contract's
+    base rent is not what its tenant pays once it has escalated."""
+    old = terms_of(get_contract(conn, org_id, contract_id))
+    given = {
+        "cycle": cycle,
+        "timing": timing,
+        "escalation_bp": escalation_bp,
+        "escalation_every_years": escalation_every_years,
+        "vat_rate_bp": vat_rate_bp,
+    }
+    return replace(
+        old,
+        start=start,
+        end=end,
+        rent_per_cycle_fen=rent_per_cycle_fen,
+        free_months=free_months,
+        terminated_on=None,
+        **{name: value for name, value in given.items() if value is not None},
+    )
 
 
 def supersede_contract(
