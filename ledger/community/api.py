@@ -15,21 +15,19 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
 
 from ledger.api.deps import CurrentUser, EngineDep, IdempotencyKey, client_addr
 from ledger.api.schemas import Amount, MoneyOut, Quantity, QuantityOut
 from ledger.auth import Principal, audit
 from ledger.community import assets, brokerage, leases, receipts, rentroll, stakes, subsidies, welfare
+from ledger.community.idempotency import key_used
 from ledger.community.models import CYCLES, TIMINGS
 from ledger.db.engine import read_tx, run_write
-from ledger.db.models import JournalEntry
 from ledger.errors import ValidationError
 from ledger.leases.schedule import BillingCycle, BillingTiming, LeaseTerms, rent_schedule
 from ledger.periods import parse_period
 
 router = APIRouter(prefix="/api/v1", tags=["community"])
-entry_t = JournalEntry.__table__
 E = TypeVar("E", bound=Enum)
 
 
@@ -49,14 +47,7 @@ def _keyed(engine, org_id: int, key: str | None, response: Response, work):  # t
     """Run a write whose ``Idempotency-Key`` may be a retry: the original answer then comes back as 200."""
 
     def wrapped(conn):  # type: ignore[no-untyped-def]
-        used = (
-            key is not None
-            and conn.execute(
-                select(entry_t.c.id).where(entry_t.c.org_id == org_id, entry_t.c.idempotency_key == key)
-            ).first()
-            is not None
-        )
-        return used, work(conn)
+        return key_used(conn, org_id, key), work(conn)
 
     used, out = run_write(engine, wrapped)
     if used:

@@ -15,20 +15,30 @@ from datetime import date
 from typing import Annotated, Any, TypeVar
 
 import typer
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from ledger.auth import audit
-from ledger.community import assets, brokerage, leases, stakes, subsidies, welfare
-from ledger.community.lease_cli import DbOption, OrgOption, StreetOption, engine_for, fail, orgs_of
+from ledger.community import assets, brokerage, stakes, subsidies, welfare
+from ledger.community.idempotency import key_used
+from ledger.community.lease_cli import (
+    CashOption,
+    DbOption,
+    KeyOption,
+    OrgOption,
+    StreetOption,
+    collective_org,
+    engine_for,
+    fail,
+    orgs_of,
+    parse_day,
+)
 from ledger.db.engine import read_tx, run_write
-from ledger.db.models import JournalEntry
 from ledger.errors import LedgerError, NotFound, ValidationError
 from ledger.money import format_amount, format_quantity, parse_amount, parse_quantity, split_tax_inclusive
 from ledger.orgs import get_org, org_by_code
 from ledger.periods import parse_period
 
 T = TypeVar("T")
-entry_t = JournalEntry.__table__
 
 app = typer.Typer(
     help="A community's own business: assets, welfare posts (公益性岗位), brokerage, subsidies, stakes.",
@@ -48,24 +58,9 @@ app.add_typer(subsidy_app, name="subsidy")
 app.add_typer(stake_app, name="stake")
 
 OneOrg = Annotated[str, typer.Option("--org", help="a community or village code")]
-KeyOption = Annotated[
-    str | None, typer.Option("--key", help="idempotency key: a retry with the same key posts nothing more")
-]
-CashOption = Annotated[str, typer.Option("--cash-account", help="102 银行存款 or 101 库存现金")]
 
 
 # -- parsing: every input is checked before the transaction starts -----------------------------------------
-
-
-def _amount(text: str, field: str) -> int:
-    return parse_amount(text, field)
-
-
-def _date(text: str, field: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise ValidationError(f"{text!r} is not a date (YYYY-MM-DD)", field=field) from None
 
 
 def _text(value: str, field: str, max_length: int) -> str:
@@ -87,17 +82,9 @@ def _parsed(build: Callable[[], T]) -> T:
         return build()
     except LedgerError as exc:
         fail(exc)
-        raise  # unreachable: fail exits
 
 
 # -- running: org codes resolved, the route's checks, one transaction --------------------------------------
-
-
-def _collective(conn: Connection, code: str) -> int:
-    """The org named by ``--org``, checked as the routes' ``_write`` does: it keeps collective books."""
-    org_id = org_by_code(conn, code).id
-    leases.require_collective(conn, org_id)
-    return org_id
 
 
 def _write(
@@ -106,21 +93,13 @@ def _write(
     """Run ``work(conn, org_id)`` in one write transaction; True first when ``key`` had already been used."""
 
     def wrapped(conn: Connection) -> tuple[bool, T]:
-        org_id = _collective(conn, org)
-        used = (
-            key is not None
-            and conn.execute(
-                select(entry_t.c.id).where(entry_t.c.org_id == org_id, entry_t.c.idempotency_key == key)
-            ).first()
-            is not None
-        )
-        return used, work(conn, org_id)
+        org_id = collective_org(conn, org)
+        return key_used(conn, org_id, key), work(conn, org_id)
 
     try:
         return run_write(engine_for(db), wrapped)
     except LedgerError as exc:
         fail(exc)
-        raise  # unreachable: fail exits
 
 
 def _read(db: str | None, work: Callable[[Connection], T]) -> T:
@@ -129,7 +108,6 @@ def _read(db: str | None, work: Callable[[Connection], T]) -> T:
             return work(conn)
     except LedgerError as exc:
         fail(exc)
-        raise  # unreachable: fail exits
 
 
 def _again(used: bool) -> str:
@@ -189,7 +167,9 @@ def asset_add(
         _text(entrusting_body, "entrusting_body", 200)
         _text(certificate_no, "certificate_no", 128)
         _text(documents, "documents", 2000)
-        return (parse_quantity(area, "area") if area is not None else 0), _amount(book_value, "book_value")
+        return (parse_quantity(area, "area") if area is not None else 0), parse_amount(
+            book_value, "book_value"
+        )
 
     area_milli, book_value_fen = _parsed(parse)
 
@@ -302,9 +282,9 @@ def post_add(
         _text(post, "post", 32)
         _text(holder, "holder", 100)
         return (
-            _amount(stipend, "monthly_stipend"),
-            _date(start, "start"),
-            _date(end, "end") if end is not None else None,
+            parse_amount(stipend, "monthly_stipend"),
+            parse_day(start, "start"),
+            parse_day(end, "end") if end is not None else None,
         )
 
     stipend_fen, start_day, end_day = _parsed(parse)
@@ -346,7 +326,7 @@ def post_end(
     db: DbOption = None,
 ) -> None:
     """End a post: the holder leaves, no stipend after the last day."""
-    day = _parsed(lambda: _date(last_day, "end"))
+    day = _parsed(lambda: parse_day(last_day, "end"))
 
     def work(conn: Connection, org_id: int) -> str:
         welfare.end_post(conn, org_id, post_id, last_day=day)
@@ -388,8 +368,8 @@ def post_pay(
     """Pay a post's holder the stipend owed (Dr 212 / Cr 102)."""
 
     def parse() -> tuple[int | None, date, str | None]:
-        fen = _amount(amount, "amount") if amount is not None else None
-        return fen, _date(paid_on, "date"), _key(key)
+        fen = parse_amount(amount, "amount") if amount is not None else None
+        return fen, parse_day(paid_on, "date"), _key(key)
 
     amount_fen, day, idem = _parsed(parse)
 
@@ -424,7 +404,7 @@ def facility(
 
     def parse() -> tuple[int, date, str | None]:
         _text(memo, "memo", 500)
-        return _amount(amount, "amount"), _date(spent_on, "date"), _key(key)
+        return parse_amount(amount, "amount"), parse_day(spent_on, "date"), _key(key)
 
     amount_fen, day, idem = _parsed(parse)
 
@@ -477,9 +457,9 @@ def deal_add(
         _text(other_party, "other_party", 200)
         _text(memo, "memo", 500)
         return (
-            _amount(value, "deal_value"),
-            _amount(fixed, "commission") if fixed is not None else None,
-            _date(earned_on, "earned_on"),
+            parse_amount(value, "deal_value"),
+            parse_amount(fixed, "commission") if fixed is not None else None,
+            parse_day(earned_on, "earned_on"),
             _key(key),
         )
 
@@ -545,7 +525,7 @@ def deal_receipt(
 ) -> None:
     """A client pays a fee earned on credit: Dr 102 / Cr 112 (the client)."""
     amount_fen, day, idem = _parsed(
-        lambda: (_amount(amount, "amount"), _date(received_on, "date"), _key(key))
+        lambda: (parse_amount(amount, "amount"), parse_day(received_on, "date"), _key(key))
     )
 
     def work(conn: Connection, org_id: int) -> int:
@@ -584,7 +564,7 @@ def subsidy_add(
     def parse() -> tuple[int, date, str | None]:
         _text(source, "source", 64)
         _text(grantor, "grantor", 200)
-        return _amount(amount, "amount"), _date(received_on, "date"), _key(key)
+        return parse_amount(amount, "amount"), parse_day(received_on, "date"), _key(key)
 
     amount_fen, day, idem = _parsed(parse)
 
@@ -644,7 +624,7 @@ def stake_add(
     db: DbOption = None,
 ) -> None:
     """Book a stake in a company (参股): Dr 141 长期投资 (the company) / Cr 102."""
-    paid_in_fen, day = _parsed(lambda: (_amount(paid_in, "paid_in"), _date(acquired_on, "date")))
+    paid_in_fen, day = _parsed(lambda: (parse_amount(paid_in, "paid_in"), parse_day(acquired_on, "date")))
 
     def work(conn: Connection, org_id: int) -> int:
         try:

@@ -19,6 +19,16 @@ from ledger.errors import IdempotencyConflict
 entry_t = JournalEntry.__table__
 
 
+def key_used(conn: Connection, org_id: int, key: str | None) -> bool:
+    """Whether an entry of the org was already posted under ``key`` (a retry: the API answers 200)."""
+    if key is None:
+        return False
+    found = conn.execute(
+        select(entry_t.c.id).where(entry_t.c.org_id == org_id, entry_t.c.idempotency_key == key)
+    ).first()
+    return found is not None
+
+
 def earlier_record(
     conn: Connection, org_id: int, key: str | None, table: Table, expect: Mapping[str, Any]
 ) -> Any | None:

@@ -19,6 +19,7 @@ from sqlalchemy import Connection, Engine, select
 
 from ledger.auth import audit
 from ledger.community import assets, leases, receipts, rentroll
+from ledger.community.idempotency import key_used
 from ledger.community.models import CYCLES, LEASE_MODES, TIMINGS
 from ledger.db.engine import make_engine, read_tx, run_write
 from ledger.db.models import Counterparty, JournalEntry
@@ -155,16 +156,6 @@ def parse_terms(
         escalation_every_years=escalation_every_years,
         vat_rate_bp=vat_rate_bp,
     )
-
-
-def key_used(conn: Connection, org_id: int, key: str | None) -> bool:
-    """Whether a write's idempotency key was used before (the API then answers 200 instead of 201)."""
-    if key is None:
-        return False
-    found = conn.execute(
-        select(entry_t.c.id).where(entry_t.c.org_id == org_id, entry_t.c.idempotency_key == key)
-    ).first()
-    return found is not None
 
 
 def voucher_no(conn: Connection, entry_id: int) -> str:
@@ -427,144 +418,89 @@ DepositKeepOption = Annotated[
 ]
 
 
-def _supersede(
-    relation: str,
-    *,
-    org: str,
-    contract: int,
-    code: str,
-    start: str,
-    end: str,
-    rent: str,
-    cycle: str | None,
-    timing: str | None,
-    free_months: int,
-    escalation_bp: int | None,
-    escalation_every_years: int | None,
-    vat_rate_bp: int | None,
-    deposit: str | None,
-    memo: str,
-    db: str | None,
-) -> None:
-    """A renewal or an amendment: a new contract linked to ``contract`` (``leases.supersede_contract``), on
+SuccessorStartOption = Annotated[
+    str,
+    typer.Option("--start", help="first day of the new contract (an amendment's effective day), YYYY-MM-DD"),
+]
+
+
+def _supersede_command(relation: str, doc: str) -> Callable[..., None]:
+    """``renew`` or ``amend``: a new contract linked to ``--contract`` (``leases.supersede_contract``), on
     the old contract's billing cycle, timing, escalation and VAT rate unless given (``successor_terms``)."""
-    try:
-        first, last, rent_fen = parse_day(start, "start"), parse_day(end, "end"), parse_amount(rent, "rent")
-        deposit_fen = parse_amount(deposit, "deposit") if deposit is not None else None
-        cycle_as = None if cycle is None else parse_choice(cycle, "cycle", BillingCycle)
-        timing_as = None if timing is None else parse_choice(timing, "timing", BillingTiming)
 
-        def work(conn: Connection) -> int:
-            org_id = collective_org(conn, org)
-            terms = leases.successor_terms(
-                conn,
-                org_id,
-                contract,
-                start=first,
-                end=last,
-                rent_per_cycle_fen=rent_fen,
-                cycle=cycle_as,
-                timing=timing_as,
-                free_months=free_months,
-                escalation_bp=escalation_bp,
-                escalation_every_years=escalation_every_years,
-                vat_rate_bp=vat_rate_bp,
-            )
-            new = leases.supersede_contract(
-                conn,
-                org_id,
-                contract,
-                relation=relation,
-                code=code,
-                terms=terms,
-                deposit_fen=deposit_fen,
-                memo=memo,
-            )
-            audit(conn, None, f"lease.{relation}", org_id=org_id, detail=f"{contract}->{new} (cli)")
-            return new
+    def command(
+        org: OneOrgOption,
+        contract: ContractOption,
+        code: CodeOption,
+        start: SuccessorStartOption,
+        end: EndOption,
+        rent: RentOption,
+        cycle: AsBeforeCycle = None,
+        timing: AsBeforeTiming = None,
+        free_months: FreeMonthsOption = 0,
+        escalation_bp: AsBeforeEscalation = None,
+        escalation_every_years: AsBeforeEvery = None,
+        vat_rate_bp: AsBeforeVat = None,
+        deposit: DepositKeepOption = None,
+        memo: MemoOption = "",
+        db: DbOption = None,
+    ) -> None:
+        try:
+            first, last = parse_day(start, "start"), parse_day(end, "end")
+            rent_fen = parse_amount(rent, "rent")
+            deposit_fen = parse_amount(deposit, "deposit") if deposit is not None else None
+            cycle_as = None if cycle is None else parse_choice(cycle, "cycle", BillingCycle)
+            timing_as = None if timing is None else parse_choice(timing, "timing", BillingTiming)
 
-        new_id = run_write(engine_for(db), work)
-    except LedgerError as exc:
-        fail(exc)
-    typer.echo(f"contract {new_id} {code.strip()}: {relation} of contract {contract}")
+            def work(conn: Connection) -> int:
+                org_id = collective_org(conn, org)
+                terms = leases.successor_terms(
+                    conn,
+                    org_id,
+                    contract,
+                    start=first,
+                    end=last,
+                    rent_per_cycle_fen=rent_fen,
+                    cycle=cycle_as,
+                    timing=timing_as,
+                    free_months=free_months,
+                    escalation_bp=escalation_bp,
+                    escalation_every_years=escalation_every_years,
+                    vat_rate_bp=vat_rate_bp,
+                )
+                new = leases.supersede_contract(
+                    conn,
+                    org_id,
+                    contract,
+                    relation=relation,
+                    code=code,
+                    terms=terms,
+                    deposit_fen=deposit_fen,
+                    memo=memo,
+                )
+                audit(conn, None, f"lease.{relation}", org_id=org_id, detail=f"{contract}->{new} (cli)")
+                return new
+
+            new_id = run_write(engine_for(db), work)
+        except LedgerError as exc:
+            fail(exc)
+        typer.echo(f"contract {new_id} {code.strip()}: {relation} of contract {contract}")
+
+    command.__doc__ = doc
+    return command
 
 
-@app.command("renew")
-def renew_cmd(
-    org: OneOrgOption,
-    contract: ContractOption,
-    code: CodeOption,
-    start: StartOption,
-    end: EndOption,
-    rent: RentOption,
-    cycle: AsBeforeCycle = None,
-    timing: AsBeforeTiming = None,
-    free_months: FreeMonthsOption = 0,
-    escalation_bp: AsBeforeEscalation = None,
-    escalation_every_years: AsBeforeEvery = None,
-    vat_rate_bp: AsBeforeVat = None,
-    deposit: DepositKeepOption = None,
-    memo: MemoOption = "",
-    db: DbOption = None,
-) -> None:
-    """Renew a contract: a new contract after the old one's end, same lessee, assets and billing, linked."""
-    _supersede(
+app.command("renew")(
+    _supersede_command(
         "renewal",
-        org=org,
-        contract=contract,
-        code=code,
-        start=start,
-        end=end,
-        rent=rent,
-        cycle=cycle,
-        timing=timing,
-        free_months=free_months,
-        escalation_bp=escalation_bp,
-        escalation_every_years=escalation_every_years,
-        vat_rate_bp=vat_rate_bp,
-        deposit=deposit,
-        memo=memo,
-        db=db,
+        "Renew a contract: a new contract after the old one's end, same lessee, assets and billing, linked.",
     )
-
-
-@app.command("amend")
-def amend_cmd(
-    org: OneOrgOption,
-    contract: ContractOption,
-    code: CodeOption,
-    start: Annotated[str, typer.Option("--start", help="the day the amendment takes effect, YYYY-MM-DD")],
-    end: EndOption,
-    rent: RentOption,
-    cycle: AsBeforeCycle = None,
-    timing: AsBeforeTiming = None,
-    free_months: FreeMonthsOption = 0,
-    escalation_bp: AsBeforeEscalation = None,
-    escalation_every_years: AsBeforeEvery = None,
-    vat_rate_bp: AsBeforeVat = None,
-    deposit: DepositKeepOption = None,
-    memo: MemoOption = "",
-    db: DbOption = None,
-) -> None:
-    """Amend a contract from a date: a new linked contract; the old one ends the day before."""
-    _supersede(
-        "amendment",
-        org=org,
-        contract=contract,
-        code=code,
-        start=start,
-        end=end,
-        rent=rent,
-        cycle=cycle,
-        timing=timing,
-        free_months=free_months,
-        escalation_bp=escalation_bp,
-        escalation_every_years=escalation_every_years,
-        vat_rate_bp=vat_rate_bp,
-        deposit=deposit,
-        memo=memo,
-        db=db,
+)
+app.command("amend")(
+    _supersede_command(
+        "amendment", "Amend a contract from a date: a new linked contract; the old one ends the day before."
     )
+)
 
 
 @app.command("receipt")
