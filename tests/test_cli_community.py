@@ -497,6 +497,14 @@ def test_stake_in_the_joint_company_debits_long_term_investment(county: County) 
     # a second stake in the same company is refused: running the command twice books it once
     refused(county, "company_org_id", *stake)
     assert balances(county, org) == {"141": 20_000_000, "102": -20_000_000}
+    # with a key, a retry is answered with the stake it booked; another request under the key is refused
+    keyed = ["stake", "add", "--org", "huahuaqiao", "--company", "heping-co", "--paid-in", "50000.00"]
+    keyed += ["--share-bp", "500", "--date", "2025-02-01", "--key", "stake-hhq"]
+    first = ok(county, *keyed)
+    again = ok(county, *keyed)
+    assert again.startswith(first.strip()) and "already posted" in again
+    assert balances(county, county.ids["huahuaqiao"]) == {"141": 5_000_000, "102": -5_000_000}
+    refused(county, "key", *keyed[:-5], "600", *keyed[-4:])
     assert date.fromisoformat(listed[1].split("\t")[-1]) == date(2025, 1, 10)
 
 

@@ -216,17 +216,17 @@ def test_brokerage_subsidy_and_stake_routes(county: County, client: TestClient) 
     assert r.status_code == 201
     totals = client.get(f"/api/v1/orgs/{org}/subsidies?year=2025", headers=h).json()
     assert totals == [{"org_id": org, "source": "工作经费", "amount": "100000.00"}]
-    r = client.post(
-        f"/api/v1/orgs/{org}/stakes",
-        json={
-            "company_org_id": county.ids["company"],
-            "paid_in": "200000.00",
-            "share_bp": 2000,
-            "date": "2025-01-10",
-        },
-        headers=h,
-    )
+    stake = {
+        "company_org_id": county.ids["company"],
+        "paid_in": "200000.00",
+        "share_bp": 2000,
+        "date": "2025-01-10",
+    }
+    keyed = {**h, "Idempotency-Key": "stake-1"}
+    r = client.post(f"/api/v1/orgs/{org}/stakes", json=stake, headers=keyed)
     assert r.status_code == 201, r.text
+    again = client.post(f"/api/v1/orgs/{org}/stakes", json=stake, headers=keyed)
+    assert again.status_code == 200 and again.json() == r.json(), again.text
     listed = client.get(f"/api/v1/orgs/{org}/stakes", headers=county.auth("community")).json()
     assert [(s["company"], s["paid_in"], s["share_bp"]) for s in listed] == [
         ("和平街道村社合股联营集体经济公司", "200000.00", 2000)

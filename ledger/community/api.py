@@ -1089,7 +1089,14 @@ class StakeOut(BaseModel):
 
 
 @router.post("/orgs/{org_id}/stakes", response_model=StakeOut, status_code=201)
-def stake_route(org_id: int, body: StakeIn, user: CurrentUser, engine: EngineDep) -> StakeOut:
+def stake_route(
+    org_id: int,
+    body: StakeIn,
+    user: CurrentUser,
+    engine: EngineDep,
+    key: IdempotencyKey,
+    response: Response,
+) -> StakeOut:
     """参股: Dr 141 长期投资 [company] / Cr 102."""
 
     def work(conn):  # type: ignore[no-untyped-def]
@@ -1102,12 +1109,13 @@ def stake_route(org_id: int, body: StakeIn, user: CurrentUser, engine: EngineDep
             share_bp=body.share_bp,
             acquired_on=body.date,
             funded_from=body.funded_from,
+            idempotency_key=key,
             user_id=user.user_id,
         )
         audit(conn, user, "stake.record", org_id=org_id, detail=str(body.company_org_id))
         return StakeOut(stake_id=sid)
 
-    return run_write(engine, work)
+    return _keyed(engine, org_id, key, response, work)
 
 
 class StakeRowOut(BaseModel):

@@ -621,10 +621,13 @@ def stake_add(
     share_bp: Annotated[int, typer.Option("--share-bp", help="share of the company in bp (2500 = 25 %)")],
     acquired_on: Annotated[str, typer.Option("--date", help="YYYY-MM-DD")],
     funded_from: Annotated[str, typer.Option("--funded-from", help="102, 101 or 151 (in kind)")] = "102",
+    key: KeyOption = None,
     db: DbOption = None,
 ) -> None:
     """Book a stake in a company (参股): Dr 141 长期投资 (the company) / Cr 102."""
-    paid_in_fen, day = _parsed(lambda: (parse_amount(paid_in, "paid_in"), parse_day(acquired_on, "date")))
+    paid_in_fen, day, idem = _parsed(
+        lambda: (parse_amount(paid_in, "paid_in"), parse_day(acquired_on, "date"), _key(key))
+    )
 
     def work(conn: Connection, org_id: int) -> int:
         try:
@@ -639,12 +642,13 @@ def stake_add(
             share_bp=share_bp,
             acquired_on=day,
             funded_from=funded_from,
+            idempotency_key=idem,
         )
         audit(conn, None, "stake.record", org_id=org_id, detail=_cli(str(company_id)))
         return sid
 
-    _, sid = _write(db, org, work)
-    typer.echo(f"stake {sid}\t{company}\t{format_amount(paid_in_fen)}\t{share_bp} bp")
+    used, sid = _write(db, org, work, key=idem)
+    typer.echo(f"stake {sid}\t{company}\t{format_amount(paid_in_fen)}\t{share_bp} bp{_again(used)}")
 
 
 @stake_app.command("list")

@@ -16,6 +16,7 @@ from datetime import date
 from sqlalchemy import Connection, insert, select
 
 from ledger.community import accounts as acct
+from ledger.community.idempotency import earlier_record
 from ledger.community.leases import require_collective
 from ledger.community.models import EquityStake
 from ledger.db.models import Counterparty
@@ -52,10 +53,21 @@ def record_stake(
     share_bp: int,
     acquired_on: date,
     funded_from: str = acct.BANK,
+    idempotency_key: str | None = None,
     user_id: int | None = None,
 ) -> int:
-    """Book a stake: Dr 141 [company] / Cr 102 (or 101, 151). Returns the stake id."""
+    """Book a stake: Dr 141 [company] / Cr 102 (or 101, 151). Returns the stake id; a retry under the same
+    ``idempotency_key`` returns the stake it recorded (a different request under it is a 409)."""
     require_collective(conn, org_id)
+    expect = {
+        "company_org_id": company_org_id,
+        "paid_in_fen": paid_in_fen,
+        "share_bp": share_bp,
+        "acquired_on": acquired_on,
+    }
+    done = earlier_record(conn, org_id, idempotency_key, stake_t, expect)
+    if done is not None:
+        return int(done.id)
     if not isinstance(paid_in_fen, int) or paid_in_fen <= 0:
         raise ValidationError("the paid-in capital must be more than zero", field="paid_in")
     if not 0 < share_bp <= 10_000:
@@ -79,6 +91,7 @@ def record_stake(
             ],
             source="manual",
             source_ref=f"stake:{company_org_id}",
+            idempotency_key=idempotency_key,
         ),
         user_id=user_id,
     )
