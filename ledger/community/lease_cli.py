@@ -211,10 +211,7 @@ def rent_roll_cmd(
 ) -> None:
     """Rent roll and arrears aging as of a date; contracts ending within 90 days; idle assets."""
     try:
-        day = date.fromisoformat(as_of)
-    except ValueError:
-        fail(ValidationError(f"{as_of!r} is not a date (YYYY-MM-DD)", field="as_of"))
-    try:
+        day = parse_day(as_of, "as_of")
         with read_tx(engine_for(db)) as conn:
             ids = orgs_of(conn, org, street)
             rows = rentroll.rent_roll(conn, ids, day)
