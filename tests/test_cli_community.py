@@ -18,7 +18,7 @@ from ledger.cli import app
 from ledger.community import welfare
 from ledger.community.models import CommunityAsset, WelfarePost
 from ledger.db.engine import read_tx
-from ledger.db.models import Account, Counterparty, JournalEntry, JournalLine
+from ledger.db.models import Account, AuditLog, Counterparty, JournalEntry, JournalLine
 from tests.conftest import County
 
 runner = CliRunner()
@@ -223,6 +223,11 @@ def test_welfare_post_stipends_payment_and_facility_spending(county: County) -> 
     again = ok(county, "post", "stipend", "--org", "dingzikou", "--post-id", str(post), "--period", "2025-01")
     assert again.startswith("posted 0 stipend-months")
     ok(county, "stipends", "--through", "2025-02", "--org", "dingzikou")
+    with read_tx(county.engine) as conn:
+        logged = conn.execute(
+            select(AuditLog.org_id, AuditLog.detail).where(AuditLog.action == "welfare.stipends")
+        ).all()
+    assert [tuple(r) for r in logged] == [(org, "dingzikou through 2025-02: 1 (cli)")]
     listed = ok(county, "post", "list", "--org", "dingzikou").splitlines()
     assert listed[1].split("\t")[-1] == "2729.03"
 

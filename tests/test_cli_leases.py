@@ -16,7 +16,7 @@ from ledger.cli import app as cli_app
 from ledger.community import assets
 from ledger.community.models import CommunityAsset, LeaseCharge, LeaseContract
 from ledger.db.engine import read_tx, write_tx
-from ledger.db.models import Account, JournalEntry, JournalLine
+from ledger.db.models import Account, AuditLog, JournalEntry, JournalLine
 from ledger.trial_balance import trial_balance
 from tests.conftest import County
 
@@ -225,6 +225,11 @@ def test_a_lease_from_registration_to_renewal_on_the_command_line(county: County
 def test_an_amendment_ends_the_old_contract_the_day_before(county: County) -> None:
     cid = add_contract(county)
     ok(leases_cli(county, "accrue", "--through", "2026-03", "--org", ORG))
+    with read_tx(county.engine) as conn:
+        logged = conn.execute(
+            select(AuditLog.org_id, AuditLog.detail).where(AuditLog.action == "lease.accrue")
+        ).all()
+    assert [tuple(r) for r in logged] == [(county.ids[ORG], "through 2026-03: 3 months (cli)")]
     out = ok(
         leases_cli(
             county,

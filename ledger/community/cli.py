@@ -257,10 +257,18 @@ def stipends(
     db: DbOption = None,
 ) -> None:
     """Post every welfare post's monthly stipend through a month (idempotent per post and month)."""
+
+    def work(conn: Connection) -> welfare.StipendRun:
+        org_ids = orgs_of(conn, org, street)
+        run = welfare.run_stipends(conn, org_ids, through)
+        if run.posted:
+            one = org_ids[0] if org is not None else None  # a street's run is logged once, without an org
+            detail = _cli(f"{org or street} through {through}: {run.posted}")
+            audit(conn, None, "welfare.stipends", org_id=one, detail=detail)
+        return run
+
     try:
-        run = run_write(
-            engine_for(db), lambda conn: welfare.run_stipends(conn, orgs_of(conn, org, street), through)
-        )
+        run = run_write(engine_for(db), work)
     except LedgerError as exc:
         fail(exc)
     typer.echo(f"posted {run.posted} stipend-months through {through}: {format_amount(run.amount_fen)}")

@@ -183,9 +183,17 @@ def accrue(
         with read_tx(engine) as conn:
             org_ids = orgs_of(conn, org, street)
         # One transaction per org: each is idempotent, so a rerun after an interruption finishes the rest.
+
+        def accrue_one(conn: Connection, org_id: int) -> leases.AccrualResult:
+            result = leases.accrue_leases(conn, [org_id], through)
+            if result.posted:
+                detail = f"through {through}: {result.posted} months (cli)"
+                audit(conn, None, "lease.accrue", org_id=org_id, detail=detail)
+            return result
+
         with progress(f"accruing rent through {through}", total=len(org_ids)) as bar:
             for org_id in org_ids:
-                result = run_write(engine, lambda conn, o=org_id: leases.accrue_leases(conn, [o], through))
+                result = run_write(engine, lambda conn, o=org_id: accrue_one(conn, o))
                 posted, replayed, amount = (
                     posted + result.posted,
                     replayed + result.replayed,
