@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import tempfile
+import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import date, timedelta
 from functools import cache
@@ -36,12 +37,14 @@ from ledger import periods
 from ledger.api import orgs as org_api
 from ledger.api.deps import EngineDep, client_addr
 from ledger.auth import Principal, audit, check_password, principal_for_user
-from ledger.community import rentroll
+from ledger.community import assets as lease_assets
+from ledger.community import leases, receipts, rentroll
 from ledger.db.engine import read_tx, run_write
 from ledger.errors import LedgerError, Unauthenticated, ValidationError
 from ledger.journal import EntryFilter, latest_period, list_entries
-from ledger.money import format_money
-from ledger.orgs import subtree_ids
+from ledger.leases.schedule import AGING_BUCKETS
+from ledger.money import format_money, format_quantity, parse_amount
+from ledger.orgs import get_org, subtree_ids
 from ledger.reconcile import importers, matching, outputs, store
 from ledger.web.i18n import side_label, translator
 from ledger.web.security import (
@@ -305,6 +308,7 @@ def _org_rows(conn: Any, user: Principal, orgs: Iterable[Any]) -> list[dict]:
                 "id": org.id,
                 "name": org.name,
                 "kind": org.kind,
+                "collective": org.standard == "collective",
                 "closed_through": through,
                 "open_period": _period_to_close(conn, org.id, through),
                 "extra": extra,
@@ -925,3 +929,242 @@ def download_report(
         lang=session_of(request).lang,
         standard=standard or None,
     )
+
+
+# ---- leases: rent roll, accrual run, rent received (ledger.community) ---------------------------------
+
+# The PDF reports linked from the rent page: (report name, label key, has a street roll-up).
+LEASE_REPORTS = (("rent-roll", "pdf_rent_roll", False), ("arrears", "pdf_arrears", True))
+RECEIPT_TOKEN_RE = r"^[A-Za-z0-9_-]{16,64}$"
+EXPIRING_DAYS = 90  # the rent page lists contracts ending within this many days, as the API's default
+# Which form field a service's error names, for the message beside the form.
+RECEIPT_FIELDS = {"amount": "amount", "date": "date", "lessee": "lessee", "lessee_id": "lessee"}
+
+
+def _collective_scope(
+    conn: Any, user: Principal, org_id: int, *, write: bool = False
+) -> tuple[Any, list[int]]:
+    """The org and the collective orgs its rent page covers: itself (a community or village), or those of
+    its street (or the county) that the user may see — as the API's rent roll and accrual run. 404 outside
+    the user's scope and for a company (it keeps no collective books); 403 for a write without rights."""
+    org = user.require_org(conn, org_id, write=write)
+    if org.standard != "collective" and org.kind not in ("street", "county"):
+        raise StarletteHTTPException(404)
+    visible = user.visible_orgs(conn)
+    return org, [i for i in leases.collective_orgs_under(conn, org_id) if visible is None or i in visible]
+
+
+def _parse_day(text: str, field: str) -> date:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise ValidationError(f"a date is written YYYY-MM-DD, not {text!r}", field=field) from None
+
+
+def _back_to_leases(org_id: int, as_of: str) -> str:
+    """The rent page again, on the day it showed (the form's hidden ``as_of``; dropped unless a date)."""
+    try:
+        day = _parse_day(as_of, "as_of") if as_of else None
+    except ValidationError:
+        day = None
+    return f"/web/orgs/{org_id}/leases" + (f"?{urlencode({'as_of': day.isoformat()})}" if day else "")
+
+
+def _lease_row(r: rentroll.RentRollRow, names: dict[int, str]) -> dict[str, Any]:
+    return {
+        "org_id": r.org_id,
+        "org": names[r.org_id],
+        "code": r.code,
+        "lessee": r.lessee,
+        "start": r.start.isoformat(),
+        "end": r.end.isoformat(),
+        "terminated_on": r.terminated_on.isoformat() if r.terminated_on else None,
+        "monthly_rent": r.monthly_rent_fen,
+        "billed": r.billed_fen,
+        "received": r.received_fen,
+        "outstanding": r.outstanding_fen,
+        "aging": r.aging,
+    }
+
+
+def _open_lessees(rows: Iterable[rentroll.RentRollRow], as_of: date) -> list[str]:
+    """Lessees a receipt can come from: a contract still running on ``as_of``, or rent still owed."""
+    return sorted(
+        {r.lessee for r in rows if r.outstanding_fen > 0 or min(r.end, r.terminated_on or r.end) >= as_of}
+    )
+
+
+def _leases_page(
+    request: Request,
+    user: Principal,
+    engine: Engine,
+    org_id: int,
+    as_of_text: str | None,
+    *,
+    status_code: int = 200,
+    error: str | None = None,
+    form: dict[str, str] | None = None,
+) -> HTMLResponse:
+    as_of = _parse_day(as_of_text, "as_of") if as_of_text else date.today()
+    with read_tx(engine) as conn:
+        org, org_ids = _collective_scope(conn, user, org_id)
+        names = {i: get_org(conn, i).name for i in org_ids}
+        rows = rentroll.rent_roll(conn, org_ids, as_of)
+        idle = lease_assets.list_assets(conn, org_ids, status="idle")
+    period = f"{as_of:%Y-%m}"
+    reports = [
+        {"org_id": i, "name": names[i], "links": [(name, key) for name, key, _rollup in LEASE_REPORTS]}
+        for i in org_ids
+    ]
+    if org.standard is None:
+        reports.insert(
+            0,
+            {
+                "org_id": org.id,
+                "name": org.name,
+                "links": [(n, k) for n, k, rollup in LEASE_REPORTS if rollup],
+            },
+        )
+    is_collective = org.standard == "collective"
+    return render(
+        request,
+        "leases.html",
+        status_code,
+        user=user,
+        org=org,
+        as_of=as_of.isoformat(),
+        period=period,
+        by_org=not is_collective,
+        rows=[_lease_row(r, names) for r in rows],
+        totals={
+            "monthly_rent": sum(r.monthly_rent_fen for r in rows),
+            "billed": sum(r.billed_fen for r in rows),
+            "received": sum(r.received_fen for r in rows),
+            "outstanding": sum(r.outstanding_fen for r in rows),
+        },
+        buckets=AGING_BUCKETS,
+        aging=rentroll.aging_totals(rows),
+        horizon_days=EXPIRING_DAYS,
+        expiring=[_lease_row(r, names) for r in rentroll.expiring(rows, as_of, EXPIRING_DAYS)],
+        idle=[
+            {
+                "org": a["org_name"],
+                "kind": a["kind"],
+                "name": a["name"],
+                "location": a["location"],
+                "area": format_quantity(a["area_milli_m2"]),
+            }
+            for a in idle
+        ],
+        reports=reports,
+        can_write=user.role in ("admin", "officer"),
+        takes_receipts=is_collective,
+        lessees=_open_lessees(rows, as_of) if is_collective else [],
+        error=error,
+        form=form or {"lessee": "", "amount": "", "date": as_of.isoformat(), "token": uuid.uuid4().hex},
+    )
+
+
+@router.get("/web/orgs/{org_id}/leases")
+def leases_page(
+    request: Request, org_id: int, user: WebUser, engine: EngineDep, as_of: str | None = None
+) -> Response:
+    """租金: the rent roll with its aging, contracts expiring soon, idle assets, and (for an officer) the
+    accrual run and the rent-received form."""
+    return _leases_page(request, user, engine, org_id, as_of)
+
+
+@router.post("/web/orgs/{org_id}/leases/accrue")
+def accrue_leases_form(
+    request: Request,
+    org_id: int,
+    user: WebUser,
+    engine: EngineDep,
+    through: Annotated[str, Form(max_length=7)],
+    as_of: Annotated[str, Form(max_length=10)] = "",
+) -> Response:
+    """The accrual run (租金计提) of the org or of its street's collective orgs, as ``POST …/leases/accrue``
+    of the API: every contract-month through ``through`` not charged yet; a rerun posts nothing."""
+    periods.parse_period(through, "through")
+
+    def work(conn: Any) -> Any:
+        _org, org_ids = _collective_scope(conn, user, org_id, write=True)
+        result = leases.accrue_leases(conn, org_ids, through, user_id=user.user_id)
+        if result.posted:
+            audit(
+                conn,
+                user,
+                "lease.accrue",
+                org_id=org_id,
+                detail=f"through {through}: {result.posted} months",
+                remote_addr=client_addr(request),
+            )
+        return result
+
+    result = run_write(engine, work)
+    lang = session_of(request).lang
+    _flash(request, "accrued", count=result.posted, amount=format_money(result.amount_fen, LOCALES[lang]))
+    return RedirectResponse(_back_to_leases(org_id, as_of), status_code=303)
+
+
+@router.post("/web/orgs/{org_id}/leases/receipts")
+def receive_rent_form(
+    request: Request,
+    org_id: int,
+    user: WebUser,
+    engine: EngineDep,
+    lessee: Annotated[str, Form(max_length=200)],
+    amount: Annotated[str, Form(max_length=40)],
+    received_on: Annotated[str, Form(alias="date", max_length=10)],
+    token: Annotated[str, Form(pattern=RECEIPT_TOKEN_RE)],
+    as_of: Annotated[str, Form(max_length=10)] = "",
+) -> Response:
+    """Rent received (收租) from a lessee of a community or village, as ``POST …/lease-receipts``: it pays
+    the oldest open charges, the rest stays as a credit. The form's one-time token is the idempotency key,
+    so a form sent twice (a double click, a resubmit) posts once."""
+    try:
+        fen = parse_amount(amount.strip(), "amount")
+        day = _parse_day(received_on, "date")
+
+        def work(conn: Any) -> Any:
+            org, _org_ids = _collective_scope(conn, user, org_id, write=True)
+            if org.standard != "collective":
+                raise StarletteHTTPException(404)  # rent is received by a community, not by its street
+            receipt = receipts.receive_rent(
+                conn,
+                org_id,
+                amount_fen=fen,
+                received_on=day,
+                lessee=lessee,
+                idempotency_key=f"web-receipt:{token}",
+                user_id=user.user_id,
+            )
+            if receipt.created:
+                audit(
+                    conn,
+                    user,
+                    "lease.receipt",
+                    org_id=org_id,
+                    detail=receipt.voucher_no,
+                    remote_addr=client_addr(request),
+                )
+            return receipt
+
+        receipt = run_write(engine, work)
+    except ValidationError as exc:
+        t = translator(session_of(request).lang)
+        label = t(RECEIPT_FIELDS[exc.field]) if exc.field in RECEIPT_FIELDS else exc.field
+        message = f"{label}: {exc.message}" if label else exc.message
+        form = {"lessee": lessee, "amount": amount, "date": received_on, "token": token}
+        return _leases_page(
+            request, user, engine, org_id, as_of or None, status_code=422, error=message, form=form
+        )
+    locale = LOCALES[session_of(request).lang]
+    _flash(
+        request,
+        "receipt_posted" if receipt.created else "receipt_replayed",
+        voucher=receipt.voucher_no,
+        applied=format_money(receipt.applied_fen, locale),
+        credit=format_money(receipt.credit_fen, locale),
+    )
+    return RedirectResponse(_back_to_leases(org_id, as_of), status_code=303)
