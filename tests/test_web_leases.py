@@ -360,3 +360,18 @@ def test_the_rent_forms_are_refused_without_the_csrf_token(county: County, clien
             response = client.post(f"/web/orgs/{ding}/leases/{path}", data={**data, **token})
             assert response.status_code == 403 and "表单已失效" in response.text, path
     assert (count(county, charge_t), count(county, receipt_t), count(county, entry_t)) == (0, 0, 0)
+
+
+def test_the_page_opens_on_the_last_month_with_entries_when_that_is_before_today(
+    county: County, client: TestClient
+) -> None:
+    """Books kept up to April 2026 open as of 30 April 2026 (the demo's books end a year before today),
+    for the community and its street; no day asked and no entries: today."""
+    seed_leases(county)
+    log_in(client, "officer")
+    accrue(client, county, "dingzikou", "2026-04", page(client, county, "dingzikou"))
+    for org in ("dingzikou", "heping"):
+        html = client.get(f"/web/orgs/{county.ids[org]}/leases").text
+        assert 'name="as_of" value="2026-04-30"' in html, org
+    empty = client.get(f"/web/orgs/{county.ids['village1']}/leases").text
+    assert f'name="as_of" value="{date.today().isoformat()}"' in empty

@@ -35,14 +35,6 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-def _scope(conn, user: Principal, org_id: int, *, write: bool = False) -> list[int]:  # type: ignore[no-untyped-def]
-    """The collective orgs a route on ``org_id`` covers: the org itself, or those of its street/county."""
-    user.require_org(conn, org_id, write=write)
-    ids = leases.collective_orgs_under(conn, org_id)
-    visible = user.visible_orgs(conn)
-    return [i for i in ids if visible is None or i in visible]
-
-
 def _keyed(engine, org_id: int, key: str | None, response: Response, work):  # type: ignore[no-untyped-def]
     """Run a write whose ``Idempotency-Key`` may be a retry: the original answer then comes back as 200."""
 
@@ -150,7 +142,8 @@ def list_assets_route(
 ) -> list[AssetOut]:
     """The register of an org, or of every collective org of a street; ``status=idle`` lists idle assets."""
     with read_tx(engine) as conn:
-        return [_asset_out(a) for a in assets.list_assets(conn, _scope(conn, user, org_id), status=status)]
+        org_ids = leases.collective_orgs_for(conn, user, org_id)
+        return [_asset_out(a) for a in assets.list_assets(conn, org_ids, status=status)]
 
 
 @router.patch("/orgs/{org_id}/assets/{asset_id}", response_model=AssetOut)
@@ -364,7 +357,7 @@ def accrue_route(
     parse_period(through, "through")
 
     def work(conn):  # type: ignore[no-untyped-def]
-        org_ids = _scope(conn, user, org_id, write=True)
+        org_ids = leases.collective_orgs_for(conn, user, org_id, write=True)
         result = leases.accrue_leases(conn, org_ids, through, user_id=user.user_id)
         if result.posted:
             audit(
@@ -441,7 +434,7 @@ def rent_roll_route(
 ) -> RentRollOut:
     """Rent roll and arrears aging of an org or a street as of a date; expiring contracts; idle assets."""
     with read_tx(engine) as conn:
-        org_ids = _scope(conn, user, org_id)
+        org_ids = leases.collective_orgs_for(conn, user, org_id)
         rows = rentroll.rent_roll(conn, org_ids, as_of)
         idle = assets.list_assets(conn, org_ids, status="idle")
     return RentRollOut(
@@ -812,7 +805,7 @@ def stipend_run_route(
     parse_period(through, "through")
 
     def work(conn):  # type: ignore[no-untyped-def]
-        org_ids = _scope(conn, user, org_id, write=True)
+        org_ids = leases.collective_orgs_for(conn, user, org_id, write=True)
         run = welfare.run_stipends(conn, org_ids, through, user_id=user.user_id)
         if run.posted:
             audit(conn, user, "welfare.stipends", org_id=org_id, detail=f"through {through}: {run.posted}")
@@ -975,7 +968,7 @@ def deal_route(
 @router.get("/orgs/{org_id}/brokerage/outstanding", response_model=list[OutstandingOut])
 def outstanding_route(org_id: int, user: CurrentUser, engine: EngineDep) -> list[OutstandingOut]:
     with read_tx(engine) as conn:
-        rows = brokerage.outstanding(conn, _scope(conn, user, org_id))
+        rows = brokerage.outstanding(conn, leases.collective_orgs_for(conn, user, org_id))
     return [
         OutstandingOut(
             deal_id=r["deal_id"],
@@ -1072,7 +1065,7 @@ def subsidy_totals_route(
     org_id: int, user: CurrentUser, engine: EngineDep, year: Annotated[int, Query(ge=1990, le=2999)]
 ) -> list[SubsidyTotalOut]:
     with read_tx(engine) as conn:
-        rows = subsidies.totals_by_source(conn, _scope(conn, user, org_id), year)
+        rows = subsidies.totals_by_source(conn, leases.collective_orgs_for(conn, user, org_id), year)
     return [SubsidyTotalOut(org_id=r["org_id"], source=r["source"], amount=r["amount_fen"]) for r in rows]
 
 

@@ -52,6 +52,7 @@ from functools import lru_cache
 
 from sqlalchemy import Connection, func, insert, select, update
 
+from ledger.auth import Principal
 from ledger.community import accounts as acct
 from ledger.community.models import (
     LEASE_MODES,
@@ -453,6 +454,15 @@ def collective_orgs_under(conn: Connection, org_id: int) -> list[int]:
             select(org_t.c.id).where(cond, org_t.c.standard == "collective").order_by(org_t.c.id)
         ).scalars()
     )
+
+
+def collective_orgs_for(conn: Connection, user: Principal, org_id: int, *, write: bool = False) -> list[int]:
+    """The collective orgs a request on ``org_id`` covers for ``user`` (the API's and the web pages' rule):
+    the org itself, or those of its street or the county that the user may see. ``require_org`` first, so
+    an org outside the user's scope is a 404 and a write without rights a 403."""
+    user.require_org(conn, org_id, write=write)
+    visible = user.visible_orgs(conn)
+    return [i for i in collective_orgs_under(conn, org_id) if visible is None or i in visible]
 
 
 def schedule_of(terms: LeaseTerms) -> tuple[ScheduleLine, ...]:

@@ -950,8 +950,7 @@ def _collective_scope(
     org = user.require_org(conn, org_id, write=write)
     if org.standard != "collective" and org.kind not in ("street", "county"):
         raise StarletteHTTPException(404)
-    visible = user.visible_orgs(conn)
-    return org, [i for i in leases.collective_orgs_under(conn, org_id) if visible is None or i in visible]
+    return org, leases.collective_orgs_for(conn, user, org_id, write=write)
 
 
 def _parse_day(text: str, field: str) -> date:
@@ -1005,9 +1004,12 @@ def _leases_page(
     error: str | None = None,
     form: dict[str, str] | None = None,
 ) -> HTMLResponse:
-    as_of = _parse_day(as_of_text, "as_of") if as_of_text else date.today()
+    as_of = _parse_day(as_of_text, "as_of") if as_of_text else None
     with read_tx(engine) as conn:
         org, org_ids = _collective_scope(conn, user, org_id)
+        if as_of is None:  # today, or the end of the last month the books were kept in if that is earlier
+            latest = latest_period(conn, org_ids, not_after=current_period())
+            as_of = min(date.today(), periods.period_bounds(latest)[1]) if latest else date.today()
         names = {i: get_org(conn, i).name for i in org_ids}
         rows = rentroll.rent_roll(conn, org_ids, as_of)
         idle = lease_assets.list_assets(conn, org_ids, status="idle")
