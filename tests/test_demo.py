@@ -115,3 +115,20 @@ def test_a_community_can_download_its_own_statement_and_nothing_else(api: TestCl
         headers={"Authorization": f"Bearer {demo_token(SEED, 'community-dingzikou')}"},
     )
     assert r.status_code == 404
+
+
+def test_the_street_officer_finds_the_idle_warehouses_of_the_street(api: TestClient) -> None:
+    """Every third community has a warehouse entrusted by the county's 供销社 and not let: the street's idle
+    assets list shows them, with their entrusting body; the leased shopfronts and yards are not on it."""
+    street = org_id(api, "heping")
+    r = api.get(
+        f"/api/v1/orgs/{street}/assets",
+        params={"status": "idle"},
+        headers={"Authorization": f"Bearer {demo_token(SEED, 'officer-heping')}"},
+    )
+    assert r.status_code == 200, r.text
+    idle = [(a["org_code"], a["kind"], a["entrusting_body"]) for a in r.json()]
+    assert idle == [
+        ("yingjiangqiao", "仓库", "县供销合作社联合社"),
+        ("heping-c6", "仓库", "县供销合作社联合社"),
+    ]

@@ -233,6 +233,19 @@ def _community_year(
         lessee=f"承包户{n + 1}号",
         asset_ids=[yard],
     )
+    if n % 3 == 0:  # … and, in every third community, a warehouse still waiting for a tenant (闲置资产)
+        create_asset(
+            conn,
+            org,
+            kind="仓库",
+            name=f"原供销社仓库{n + 1}号",
+            location="社区西侧",
+            area_milli_m2=(200 + 10 * n) * 1000,
+            ownership="state_entrusted",
+            entrusting_body="县供销合作社联合社",
+            book_value_fen=(150_000 + 5_000 * n) * 100,
+            certificate_no=f"沿国资托〔{year}〕{n + 101:03d}号",
+        )
     accrue_leases(conn, [org], f"{year}-12")
     receive_rent(
         conn,
