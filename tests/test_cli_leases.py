@@ -321,6 +321,13 @@ def test_bad_input_exits_2_naming_the_option_and_writes_nothing(county: County) 
             "error [not_found] contract:",
         ),
         (["add", "--code", "X-6", *terms[:1], "heping", *terms[2:], "--rent", "1.00"], "org:"),
+        (
+            [
+                *("receipt", "--org", ORG, "--lessee", "王五", "--amount", "20.00"),
+                *("--date", "2026-01-05", "--key", "k" * 129),
+            ],
+            "error [invalid] key: an idempotency key has 1 to 128 characters",
+        ),
     ]
     for args, expected in cases:
         result = leases_cli(county, *args)

@@ -81,6 +81,7 @@ _OPTION_NAMES = {
     "credit_contract_id": "contract",
     "asset_ids": "asset",
     "Idempotency-Key": "key",
+    "idempotency_key": "key",
 }
 
 
