@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import json
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -19,16 +18,10 @@ from sqlalchemy import Connection, select
 from ledger.db.models import Org
 from ledger.errors import ValidationError
 from ledger.money import parse_amount
+from ledger.periods import parse_date
 from ledger.posting import Draft, Line
 
 org_t = Org.__table__
-
-
-def _date(value: Any, field: str) -> date:
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError:
-        raise ValidationError(f"{value!r} is not a date (YYYY-MM-DD)", field=field) from None
 
 
 def drafts_from_json(conn: Connection, docs: list[dict[str, Any]]) -> list[Draft]:
@@ -56,7 +49,7 @@ def drafts_from_json(conn: Connection, docs: list[dict[str, Any]]) -> list[Draft
         drafts.append(
             Draft(
                 org_id=codes[org],
-                entry_date=_date(doc.get("date"), f"{p}.date"),
+                entry_date=parse_date(doc.get("date"), f"{p}.date"),
                 memo=str(doc.get("memo", "")),
                 lines=lines,
                 source=str(doc.get("source", "manual")),

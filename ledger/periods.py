@@ -55,6 +55,14 @@ def parse_period(value: str, field: str = "period") -> str:
     return value
 
 
+def parse_date(value: object, field: str) -> date:
+    """A YYYY-MM-DD date from a form, an option or a file, or a ValidationError naming ``field``."""
+    try:
+        return date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise ValidationError(f"{value!r} is not a date (YYYY-MM-DD)", field=field) from None
+
+
 def previous_period(period: str) -> str:
     year, month = int(period[:4]), int(period[5:])
     return f"{year - 1}-12" if month == 1 else f"{year}-{month - 1:02d}"

@@ -30,13 +30,12 @@ from ledger.community.lease_cli import (
     engine_for,
     fail,
     orgs_of,
-    parse_day,
 )
 from ledger.db.engine import read_tx, run_write
 from ledger.errors import LedgerError, NotFound, ValidationError
 from ledger.money import format_amount, format_quantity, parse_amount, parse_quantity, split_tax_inclusive
 from ledger.orgs import get_org, org_by_code
-from ledger.periods import parse_period
+from ledger.periods import parse_date, parse_period
 
 T = TypeVar("T")
 
@@ -291,8 +290,8 @@ def post_add(
         _text(holder, "holder", 100)
         return (
             parse_amount(stipend, "monthly_stipend"),
-            parse_day(start, "start"),
-            parse_day(end, "end") if end is not None else None,
+            parse_date(start, "start"),
+            parse_date(end, "end") if end is not None else None,
         )
 
     stipend_fen, start_day, end_day = _parsed(parse)
@@ -334,7 +333,7 @@ def post_end(
     db: DbOption = None,
 ) -> None:
     """End a post: the holder leaves, no stipend after the last day."""
-    day = _parsed(lambda: parse_day(last_day, "end"))
+    day = _parsed(lambda: parse_date(last_day, "end"))
 
     def work(conn: Connection, org_id: int) -> str:
         welfare.end_post(conn, org_id, post_id, last_day=day)
@@ -377,7 +376,7 @@ def post_pay(
 
     def parse() -> tuple[int | None, date, str | None]:
         fen = parse_amount(amount, "amount") if amount is not None else None
-        return fen, parse_day(paid_on, "date"), _key(key)
+        return fen, parse_date(paid_on, "date"), _key(key)
 
     amount_fen, day, idem = _parsed(parse)
 
@@ -412,7 +411,7 @@ def facility(
 
     def parse() -> tuple[int, date, str | None]:
         _text(memo, "memo", 500)
-        return parse_amount(amount, "amount"), parse_day(spent_on, "date"), _key(key)
+        return parse_amount(amount, "amount"), parse_date(spent_on, "date"), _key(key)
 
     amount_fen, day, idem = _parsed(parse)
 
@@ -467,7 +466,7 @@ def deal_add(
         return (
             parse_amount(value, "deal_value"),
             parse_amount(fixed, "commission") if fixed is not None else None,
-            parse_day(earned_on, "earned_on"),
+            parse_date(earned_on, "earned_on"),
             _key(key),
         )
 
@@ -533,7 +532,7 @@ def deal_receipt(
 ) -> None:
     """A client pays a fee earned on credit: Dr 102 / Cr 112 (the client)."""
     amount_fen, day, idem = _parsed(
-        lambda: (parse_amount(amount, "amount"), parse_day(received_on, "date"), _key(key))
+        lambda: (parse_amount(amount, "amount"), parse_date(received_on, "date"), _key(key))
     )
 
     def work(conn: Connection, org_id: int) -> int:
@@ -572,7 +571,7 @@ def subsidy_add(
     def parse() -> tuple[int, date, str | None]:
         _text(source, "source", 64)
         _text(grantor, "grantor", 200)
-        return parse_amount(amount, "amount"), parse_day(received_on, "date"), _key(key)
+        return parse_amount(amount, "amount"), parse_date(received_on, "date"), _key(key)
 
     amount_fen, day, idem = _parsed(parse)
 
@@ -634,7 +633,7 @@ def stake_add(
 ) -> None:
     """Book a stake in a company (参股): Dr 141 长期投资 (the company) / Cr 102."""
     paid_in_fen, day, idem = _parsed(
-        lambda: (parse_amount(paid_in, "paid_in"), parse_day(acquired_on, "date"), _key(key))
+        lambda: (parse_amount(paid_in, "paid_in"), parse_date(acquired_on, "date"), _key(key))
     )
 
     def work(conn: Connection, org_id: int) -> int:

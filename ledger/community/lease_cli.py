@@ -10,7 +10,6 @@ option, and nothing is written.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import date
 from enum import Enum
 from typing import Annotated, NoReturn, TypeVar
 
@@ -27,6 +26,7 @@ from ledger.errors import LedgerError, ValidationError
 from ledger.leases.schedule import BillingCycle, BillingTiming, LeaseTerms, rent_schedule
 from ledger.money import format_amount, parse_amount
 from ledger.orgs import get_org, org_by_code
+from ledger.periods import parse_date
 from ledger.progress import progress
 from ledger.settings import get_settings
 
@@ -119,13 +119,6 @@ def collective_org(conn: Connection, code: str) -> int:
     return int(org_id)
 
 
-def parse_day(text: str, field: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise ValidationError(f"{text!r} is not a date (YYYY-MM-DD)", field=field) from None
-
-
 def parse_choice(value: str, field: str, enum: type[E]) -> E:
     """``value`` as a member of ``enum``, or an error naming the option."""
     if value not in {m.value for m in enum}:
@@ -147,8 +140,8 @@ def parse_terms(
 ) -> LeaseTerms:
     """The terms as the API's ``TermsIn.terms()`` builds them; the service checks the rest."""
     return LeaseTerms(
-        start=parse_day(start, "start"),
-        end=parse_day(end, "end"),
+        start=parse_date(start, "start"),
+        end=parse_date(end, "end"),
         rent_per_cycle_fen=parse_amount(rent, "rent"),
         cycle=parse_choice(cycle, "cycle", BillingCycle),
         timing=parse_choice(timing, "timing", BillingTiming),
@@ -220,7 +213,7 @@ def rent_roll_cmd(
 ) -> None:
     """Rent roll and arrears aging as of a date; contracts ending within 90 days; idle assets."""
     try:
-        day = parse_day(as_of, "as_of")
+        day = parse_date(as_of, "as_of")
         with read_tx(engine_for(db)) as conn:
             ids = orgs_of(conn, org, street)
             rows = rentroll.rent_roll(conn, ids, day)
@@ -375,8 +368,8 @@ def terminate_cmd(
 ) -> None:
     """End a contract early: no charges after the last day; the deposit pays the arrears."""
     try:
-        last = parse_day(last_day, "last_day")
-        on = parse_day(settle_on, "settle_on") if settle_on is not None else last
+        last = parse_date(last_day, "last_day")
+        on = parse_date(settle_on, "settle_on") if settle_on is not None else last
 
         def work(conn: Connection) -> tuple[str, dict[str, int]]:
             org_id = collective_org(conn, org)
@@ -452,7 +445,7 @@ def _supersede_command(relation: str, doc: str) -> Callable[..., None]:
         db: DbOption = None,
     ) -> None:
         try:
-            first, last = parse_day(start, "start"), parse_day(end, "end")
+            first, last = parse_date(start, "start"), parse_date(end, "end")
             rent_fen = parse_amount(rent, "rent")
             deposit_fen = parse_amount(deposit, "deposit") if deposit is not None else None
             cycle_as = None if cycle is None else parse_choice(cycle, "cycle", BillingCycle)
@@ -527,7 +520,7 @@ def receipt_cmd(
     """Rent received (收租): pays the oldest charges first, the rest is credit; allocations: API only."""
     try:
         amount_fen = parse_amount(amount, "amount")
-        on = parse_day(date_, "date")
+        on = parse_date(date_, "date")
 
         def work(conn: Connection) -> receipts.ReceiptResult:
             org_id = collective_org(conn, org)
@@ -597,7 +590,7 @@ def deposit_cmd(
     """押金 received on a contract: Dr 102 / Cr 21101 押金 (lessee, contract)."""
     try:
         amount_fen = parse_amount(amount, "amount")
-        on = parse_day(date_, "date")
+        on = parse_date(date_, "date")
     except LedgerError as exc:
         fail(exc)
     _deposit_move(
@@ -633,7 +626,7 @@ def refund_deposit_cmd(
     """押金 refunded (all that is held unless --amount): Dr 21101 押金 / Cr 102."""
     try:
         amount_fen = parse_amount(amount, "amount") if amount is not None else None
-        on = parse_day(date_, "date")
+        on = parse_date(date_, "date")
     except LedgerError as exc:
         fail(exc)
     _deposit_move(

@@ -953,17 +953,10 @@ def _collective_scope(
     return org, leases.collective_orgs_for(conn, user, org_id, write=write)
 
 
-def _parse_day(text: str, field: str) -> date:
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        raise ValidationError(f"a date is written YYYY-MM-DD, not {text!r}", field=field) from None
-
-
 def _back_to_leases(org_id: int, as_of: str) -> str:
     """The rent page again, on the day it showed (the form's hidden ``as_of``; dropped unless a date)."""
     try:
-        day = _parse_day(as_of, "as_of") if as_of else None
+        day = periods.parse_date(as_of, "as_of") if as_of else None
     except ValidationError:
         day = None
     return f"/web/orgs/{org_id}/leases" + (f"?{urlencode({'as_of': day.isoformat()})}" if day else "")
@@ -1004,7 +997,7 @@ def _leases_page(
     error: str | None = None,
     form: dict[str, str] | None = None,
 ) -> HTMLResponse:
-    as_of = _parse_day(as_of_text, "as_of") if as_of_text else None
+    as_of = periods.parse_date(as_of_text, "as_of") if as_of_text else None
     with read_tx(engine) as conn:
         org, org_ids = _collective_scope(conn, user, org_id)
         if as_of is None:  # today, or the end of the last month the books were kept in if that is earlier
@@ -1126,7 +1119,7 @@ def receive_rent_form(
     so a form sent twice (a double click, a resubmit) posts once."""
     try:
         fen = parse_amount(amount.strip(), "amount")
-        day = _parse_day(received_on, "date")
+        day = periods.parse_date(received_on, "date")
 
         def work(conn: Any) -> Any:
             org, _org_ids = _collective_scope(conn, user, org_id, write=True)
