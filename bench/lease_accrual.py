@@ -20,11 +20,12 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from ledger.community import leases, receipts, rentroll
+from ledger.books.orgs import create_org
+from ledger.community.leases import contracts as leases
+from ledger.community.leases import receipts, rentroll
+from ledger.community.leases.schedule import BillingCycle, LeaseTerms
 from ledger.db.engine import make_engine, read_tx, run_write, write_tx
 from ledger.db.migrate import upgrade
-from ledger.leases.schedule import BillingCycle, LeaseTerms
-from ledger.orgs import create_org
 
 
 def build(engine, orgs: int, contracts: int, years: int) -> list[int]:  # type: ignore[no-untyped-def]

@@ -30,10 +30,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from ledger.books.orgs import add_sub_account, create_org
+from ledger.books.posting import Draft, Line, post_entries
 from ledger.db.engine import make_engine, read_tx, write_tx
 from ledger.db.migrate import upgrade
-from ledger.orgs import add_sub_account, create_org
-from ledger.posting import Draft, Line, post_entries
 
 BATCH = 2000
 DEBIT_ACCOUNTS = ["101", "102", "112", "121", "51101", "513", "51401"]
@@ -98,7 +98,7 @@ def post_all(url: str, org: int, n: int) -> tuple[float, float]:
 
 def trial_balance_child(url: str, org: int) -> None:
     """Run in a fresh process so the peak RSS is the trial balance's own."""
-    from ledger.trial_balance import trial_balance
+    from ledger.books.trial_balance import trial_balance
 
     engine = make_engine(url)
     with read_tx(engine) as conn:
@@ -154,7 +154,7 @@ def run(n: int, workdir: Path) -> dict:
         "tb_peak_mb": round(tb["peak_mb"]),
     }
     if shutil.which("hledger") or shutil.which("ledger"):
-        from ledger.export import iter_journal
+        from ledger.books.export import iter_journal
 
         journal = workdir / f"ledger-{n}.journal"
         engine = make_engine(url)

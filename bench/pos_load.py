@@ -63,10 +63,10 @@ def free_port() -> int:
 
 
 def setup_books(db: Path) -> dict:
-    from ledger.auth import create_user, issue_token
+    from ledger.access.auth import create_user, issue_token
+    from ledger.books.orgs import create_org, create_store
     from ledger.db.engine import make_engine, write_tx
     from ledger.db.migrate import upgrade
-    from ledger.orgs import create_org, create_store
     from pos import catalogue, shifts, stock
     from pos.stores import get_store
 
@@ -104,7 +104,7 @@ def setup_books(db: Path) -> dict:
             village_org_id=village,
             lines=[(sku, 1_000_000_000, 100_000_000) for sku, *_ in PRODUCTS],
         )
-        from ledger.auth import principal_for_token
+        from ledger.access.auth import principal_for_token
 
         shift = shifts.open_shift(conn, principal_for_token(conn, token), store_id, 50_000)
     engine.dispose()

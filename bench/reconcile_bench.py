@@ -27,10 +27,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from ledger.books.orgs import create_org
+from ledger.books.posting import Draft, Line, post_entries
 from ledger.db.engine import make_engine, read_tx, write_tx
 from ledger.db.migrate import upgrade
-from ledger.orgs import create_org
-from ledger.posting import Draft, Line, post_entries
 from ledger.reconcile.importers import parse_statement
 from ledger.reconcile.matching import propose_matches
 from ledger.reconcile.outputs import bank_reconciliation

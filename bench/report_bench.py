@@ -27,10 +27,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from ledger.books.orgs import create_org
+from ledger.books.posting import post_entries
 from ledger.db.engine import make_engine, read_tx, write_tx
 from ledger.db.migrate import upgrade
-from ledger.orgs import create_org
-from ledger.posting import post_entries
 from reports.builders_base import ReportPeriod
 from reports.builders_batch import pool, render_batch, render_report, shutdown_pool, worker_pids
 from tests.test_reports_books import community_drafts

@@ -5,15 +5,16 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 from sqlalchemy import Engine
 
-from ledger.api import audit, entries, errors, orgs, users
-from ledger.community import api as community_api
+from ledger.api import errors
+from ledger.api.routes import audit, entries, orgs, users
+from ledger.api.routes import community as community_api
+from ledger.api.routes import distribution as distribution_api
+from ledger.api.routes import pos as pos_api
+from ledger.api.routes import reconcile as reconcile_api
+from ledger.api.routes import reports as reports_api
 from ledger.db.engine import make_engine
-from ledger.distribution import api as distribution_api
-from ledger.reconcile import api as reconcile_api
 from ledger.settings import Settings, get_settings
-from ledger.web import pages
-from pos import api as pos_api
-from reports import api as reports_api
+from ledger.web.pages import views as pages
 
 # The whole API, mounted in this order (a request is matched against the routes in turn).
 ROUTERS: tuple[APIRouter, ...] = (

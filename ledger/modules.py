@@ -5,10 +5,10 @@ from __future__ import annotations
 from functools import cache
 from importlib import import_module
 
-# The modules whose import registers a workflow's close checks (``ledger.periods.register_close_check``:
-# "every source of the month is posted"), verify checks (``ledger.verify.register_check``: sub-ledger
-# ties) and reversal hooks (``ledger.reversals.on_reversal``). They import ``ledger.periods`` and
-# ``ledger.verify``, so those load them lazily, by name; a name that does not import fails loudly.
+# The modules whose import registers a workflow's close checks (``ledger.books.periods.register_close_check``:
+# "every source of the month is posted"), verify checks (``ledger.books.verify.register_check``: sub-ledger
+# ties) and reversal hooks (``ledger.books.reversals.on_reversal``). They import ``ledger.books.periods`` and
+# ``ledger.books.verify``, so those load them lazily, by name; a name that does not import fails loudly.
 CHECK_MODULES = (
     "pos.shifts",
     "pos.stock",

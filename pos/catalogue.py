@@ -17,11 +17,11 @@ from datetime import date
 
 from sqlalchemy import Connection, func, insert, or_, select, update
 
+from ledger.books.errors import Conflict, LedgerError, NotFound, ValidationError
+from ledger.books.money import format_amount, parse_amount
+from ledger.books.orgs import counterparty, now
+from ledger.books.spreadsheets import check_xlsx, safe_text
 from ledger.db.models import CHANNELS, Account, JournalLine, Org
-from ledger.errors import Conflict, LedgerError, NotFound, ValidationError
-from ledger.money import format_amount, parse_amount
-from ledger.orgs import counterparty, now
-from ledger.spreadsheets import check_xlsx, safe_text
 from pos.models import (
     TAX_CATEGORIES,
     PosCustomer,

@@ -27,29 +27,29 @@ from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.exc import IntegrityError
 
+from ledger.access.auth import Principal
 from ledger.api.errors import field_path
-from ledger.auth import Principal
-from ledger.db.engine import run_write
-from ledger.errors import (
+from ledger.api.routes.pos_schemas import RefundIn, SaleIn
+from ledger.books.errors import (
     Conflict,
     IdempotencyConflict,
     LedgerError,
     NotFound,
     ValidationError,
 )
-from ledger.money import (
+from ledger.books.money import (
     allocate_largest_remainder,
     format_amount,
     format_quantity,
     line_amount,
     round_half_up,
 )
-from ledger.money import split_tax_inclusive as split_tax
-from ledger.orgs import now
+from ledger.books.money import split_tax_inclusive as split_tax
+from ledger.books.orgs import now
+from ledger.db.engine import run_write
 from pos.catalogue import TaxRate, get_customer, open_balance, rate_on
 from pos.fastsql import Sql, as_date, db_date, db_time, is_pg
 from pos.models import PosPayment, PosReceiptCounter, PosSale, PosSaleLine, PosShift
-from pos.schemas import RefundIn, SaleIn
 from pos.stock import lock_stock, save_stock
 from pos.stores import CHINA, StoreRef, business_date, require_store
 

@@ -25,13 +25,13 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import Connection, func, insert, select, update
 
-from ledger.auth import Principal
+from ledger.access.auth import Principal
+from ledger.books.errors import Conflict, NotFound, ValidationError
+from ledger.books.money import format_amount
+from ledger.books.orgs import counterparty, ensure_sub_account, now
+from ledger.books.periods import period_bounds, register_close_check
+from ledger.books.posting import Draft, Line, post_entry
 from ledger.db.models import Counterparty
-from ledger.errors import Conflict, NotFound, ValidationError
-from ledger.money import format_amount
-from ledger.orgs import counterparty, ensure_sub_account, now
-from ledger.periods import period_bounds, register_close_check
-from ledger.posting import Draft, Line, post_entry
 from pos.catalogue import ensure_default_rates
 from pos.models import PosCashMove, PosCustomer, PosPayment, PosSale, PosSaleLine, PosShift
 from pos.stores import StoreRef, business_date, get_store, require_store

@@ -20,13 +20,13 @@ from functools import lru_cache
 
 from sqlalchemy import Connection, func, insert, select
 
-from ledger.auth import Principal
+from ledger.access.auth import Principal
+from ledger.books.errors import NotFound, ValidationError
+from ledger.books.money import round_half_up
+from ledger.books.orgs import counterparty, now
+from ledger.books.posting import Draft, Line, post_entry
+from ledger.books.verify import Problem, register_check
 from ledger.db.models import Account, JournalLine, Org
-from ledger.errors import NotFound, ValidationError
-from ledger.money import round_half_up
-from ledger.orgs import counterparty, now
-from ledger.posting import Draft, Line, post_entry
-from ledger.verify import Problem, register_check
 from pos.fastsql import Sql, is_pg
 from pos.models import PosProduct, PosSale, PosShift, PosStock, PosStockMove
 from pos.stores import StoreRef

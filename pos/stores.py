@@ -13,10 +13,10 @@ from datetime import UTC, date, datetime, timedelta, timezone
 
 from sqlalchemy import Connection, select
 
-from ledger.auth import Principal, hash_token
+from ledger.access.auth import Principal, hash_token
+from ledger.books.errors import Forbidden, NotFound, Unauthenticated, ValidationError
+from ledger.books.orgs import create_store, get_org
 from ledger.db.models import Store
-from ledger.errors import Forbidden, NotFound, Unauthenticated, ValidationError
-from ledger.orgs import create_store, get_org
 from pos.fastsql import Sql
 
 store_t = Store.__table__
@@ -43,9 +43,9 @@ _TOKEN_SQL = Sql(
 def till_principal(conn: Connection, authorization: str) -> Principal:
     """The caller of a till request from its bearer token, in one statement on the request's own connection.
 
-    The same rule as ``ledger.auth.principal_for_token`` (hashed token, not revoked, user not disabled),
-    written as one driver-level query because the till's hot path cannot afford two Core statements and a
-    transaction of their own per sale.
+    The same rule as ``ledger.access.auth.principal_for_token`` (hashed token, not revoked, user not
+    disabled), written as one driver-level query because the till's hot path cannot afford two Core
+    statements and a transaction of their own per sale.
     """
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():

@@ -2,8 +2,8 @@
 
 科目余额表 (trial balance), 资产负债表 and the income statement of each standard (收益及收益分配表 for
 collectives, 利润表 会小企02表 for companies), 明细账, 现金日记账 and 银行日记账 with daily balances, and the
-记账凭证 print. Each builder reads through ``ledger.trial_balance``, ``ledger.journal`` and
-``ledger.reporting_queries`` (the only SQL) and never formats: amounts stay integer fen until a template or
+记账凭证 print. Each builder reads through ``ledger.books.trial_balance``, ``ledger.books.journal`` and
+``reports.queries`` (the only SQL) and never formats: amounts stay integer fen until a template or
 writer prints them. Statements go through ``reports.statements.compute_statement``, so a statement that does
 not foot raises ``StatementDoesNotFoot`` and no file is produced; a trial balance that does not balance raises
 ``TrialBalanceDoesNotBalance`` the same way.
@@ -19,10 +19,12 @@ from itertools import groupby
 
 import pandas as pd
 
-from ledger.errors import AccountingError, NotFound, ValidationError
-from ledger.journal import EntryFilter, list_entries
-from ledger.periods import period_bounds, previous_period
-from ledger.reporting_queries import (
+from ledger.books.errors import AccountingError, NotFound, ValidationError
+from ledger.books.journal import EntryFilter, list_entries
+from ledger.books.periods import period_bounds, previous_period
+from ledger.books.trial_balance import TrialBalanceRow, trial_balance
+from reports.builders_base import BuildContext, ReportPeriod
+from reports.queries import (
     AccountName,
     PostingRow,
     account_names,
@@ -33,8 +35,6 @@ from ledger.reporting_queries import (
     movement,
     orgs_below,
 )
-from ledger.trial_balance import TrialBalanceRow, trial_balance
-from reports.builders_base import BuildContext, ReportPeriod
 from reports.report import Column, Report, Table, Total
 from reports.statements import Layout, compute_statement, load_layout, statement_report
 

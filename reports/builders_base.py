@@ -18,8 +18,8 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from ledger.errors import ValidationError
-from ledger.periods import parse_period, period_bounds
+from ledger.books.errors import ValidationError
+from ledger.books.periods import parse_period, period_bounds
 from reports.report import Lang, Report
 
 _YEAR = re.compile(r"(\d{4})")

@@ -35,11 +35,11 @@ from typing import Any, Literal
 import pandas as pd
 from sqlalchemy import Connection, Engine
 
+from ledger.books.errors import LedgerError, ValidationError
+from ledger.books.orgs import get_org
 from ledger.db.engine import make_engine, read_tx
-from ledger.errors import LedgerError, ValidationError
-from ledger.orgs import get_org
-from ledger.reporting_queries import orgs_below
 from reports.builders_base import ReportPeriod
+from reports.queries import orgs_below
 from reports.registry import build_report, spec_for
 from reports.render import RenderError, environment, render_html, render_pdf, render_xlsx, to_json
 from reports.report import Column, Lang, Report, Table, Total

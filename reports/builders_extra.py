@@ -1,10 +1,11 @@
 """Builders of the reports people read beside the books: 财务公开榜, 六进 channel sales, and the workflow
 reports (rent roll and arrears aging, brokerage income, public-welfare funds).
 
-Each registers itself in ``reports.registry``. Figures come from the books (``ledger.reporting_queries``,
-``ledger.trial_balance``) or from the workflow's own service functions (``ledger.community.rentroll``,
-``ledger.community.brokerage``, ``ledger.distribution.welfare_funds``); nothing here repeats their queries.
-Every chart is drawn from a table the report also prints.
+Each registers itself in ``reports.registry``. Figures come from the books (``reports.queries``,
+``ledger.books.trial_balance``) or from the workflow's own service functions
+(``ledger.community.leases.rentroll``, ``ledger.community.brokerage``,
+``ledger.distribution.welfare_funds``); nothing here repeats their queries. Every chart is drawn from a
+table the report also prints.
 """
 
 from __future__ import annotations
@@ -14,13 +15,18 @@ from datetime import date
 
 import pandas as pd
 
-from ledger.community import brokerage, rentroll
+from ledger.books.errors import ValidationError
+from ledger.books.periods import period_bounds
+from ledger.books.trial_balance import trial_balance
+from ledger.community import brokerage
+from ledger.community.leases import rentroll
+from ledger.community.leases.schedule import AGING_BUCKETS
 from ledger.db.models import CHANNELS
 from ledger.distribution.welfare_funds import funds_report
-from ledger.errors import ValidationError
-from ledger.leases.schedule import AGING_BUCKETS
-from ledger.periods import period_bounds
-from ledger.reporting_queries import (
+from reports.builders import rollup_chain_head
+from reports.builders_base import BuildContext, ChartedReport, ReportPeriod
+from reports.charts import bar_chart
+from reports.queries import (
     account_names,
     chain_head,
     channel_sales,
@@ -29,10 +35,6 @@ from ledger.reporting_queries import (
     orgs_below,
     sales_by_origin,
 )
-from ledger.trial_balance import trial_balance
-from reports.builders import rollup_chain_head
-from reports.builders_base import BuildContext, ChartedReport, ReportPeriod
-from reports.charts import bar_chart
 from reports.registry import ReportSpec, register
 from reports.report import Column, Report, Table, Total
 

@@ -28,7 +28,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from ledger.errors import LedgerError
+from ledger.books.errors import LedgerError
 
 MAX_FORMULA_LENGTH = 2000
 

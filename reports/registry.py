@@ -23,8 +23,8 @@ from datetime import datetime
 
 from sqlalchemy import Connection
 
-from ledger.errors import NotFound, ValidationError
-from ledger.orgs import get_org
+from ledger.books.errors import NotFound, ValidationError
+from ledger.books.orgs import get_org
 from reports import builders
 from reports.builders_base import BuildContext, ReportPeriod
 from reports.report import Lang, Report

@@ -38,9 +38,9 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 
-from ledger.errors import LedgerError
-from ledger.money import amount_in_words, format_amount, format_money
-from ledger.spreadsheets import safe_text
+from ledger.books.errors import LedgerError
+from ledger.books.money import amount_in_words, format_amount, format_money
+from ledger.books.spreadsheets import safe_text
 from reports.report import Column, Report, Table
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[1] / "templates"

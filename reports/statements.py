@@ -37,8 +37,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from ledger.errors import AccountingError, NotFound, ValidationError
-from ledger.money import format_amount
+from ledger.books.errors import AccountingError, NotFound, ValidationError
+from ledger.books.money import format_amount
 from reports.formula import (
     Account,
     AccountFunction,

@@ -24,11 +24,11 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
 from sqlalchemy import Engine
 
+from ledger.access.auth import create_user, issue_token
 from ledger.app import create_app
-from ledger.auth import create_user, issue_token
+from ledger.books.orgs import create_org, create_store
 from ledger.db.engine import make_engine, write_tx
 from ledger.db.migrate import upgrade
-from ledger.orgs import create_org, create_store
 from ledger.settings import Settings
 
 settings.register_profile("ci", deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -30,7 +30,7 @@ from typing import Any
 import httpx
 from sqlalchemy import Engine, text
 
-from ledger.auth import principal_for_token
+from ledger.access.auth import principal_for_token
 from ledger.db.engine import write_tx
 from pos import catalogue, shifts, stock
 from pos.stores import business_date, get_store
@@ -67,14 +67,14 @@ def url_of(engine: Engine) -> str:
 def cunshe_cmd() -> list[str]:
     """The installed ``cunshe`` script beside this interpreter, else the module."""
     script = Path(sys.executable).with_name("cunshe")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "ledger.cli"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "ledger.cli.main"]
 
 
 def cunshe_verify(database_url: str) -> tuple[int, str]:
     """``cunshe verify --db URL``, the command itself, run in this process: (exit code, output)."""
     from typer.testing import CliRunner
 
-    from ledger.cli import app
+    from ledger.cli.main import app
 
     result = CliRunner().invoke(app, ["verify", "--db", database_url])
     return result.exit_code, result.output

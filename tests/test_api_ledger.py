@@ -7,8 +7,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
+from ledger.books.orgs import add_sub_account
 from ledger.db.engine import write_tx
-from ledger.orgs import add_sub_account
 from tests.conftest import County
 
 

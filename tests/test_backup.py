@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, select
 
-from ledger.backup import backup, restore
+from ledger.books.errors import Conflict
+from ledger.books.posting import Draft, Line, post_entries, reverse_entry
+from ledger.books.trial_balance import trial_balance
+from ledger.books.verify import verify_all
+from ledger.cli.backup import backup, restore
 from ledger.db.engine import make_engine, read_tx, write_tx
 from ledger.db.models import BookState
-from ledger.errors import Conflict
-from ledger.posting import Draft, Line, post_entries, reverse_entry
-from ledger.trial_balance import trial_balance
-from ledger.verify import verify_all
 from tests.conftest import County, _admin_exec, pg_url
 
 _names = itertools.count()

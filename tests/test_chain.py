@@ -1,7 +1,7 @@
 """The hash chain's canonical bytes never change: every stored hash depends on them.
 
 ``reference_bytes`` is the encoding as first written (``json.dumps`` with sorted keys, per entry); the
-faster encoder in ``ledger.chain`` must give the same bytes for any entry, and the posting code must
+faster encoder in ``ledger.books.chain`` must give the same bytes for any entry, and the posting code must
 store hashes that this reference recomputes from the stored rows, on both databases.
 """
 
@@ -17,11 +17,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from ledger.chain import GENESIS, LINE_FIELDS, canonical_bytes, chain_hash, entry_bytes
+from ledger.books.chain import GENESIS, LINE_FIELDS, canonical_bytes, chain_hash, entry_bytes
+from ledger.books.orgs import add_sub_account
+from ledger.books.posting import Draft, Line, post_entries
 from ledger.db.engine import read_tx, write_tx
 from ledger.db.models import Account, JournalEntry, JournalLine
-from ledger.orgs import add_sub_account
-from ledger.posting import Draft, Line, post_entries
 from tests.conftest import County
 
 
@@ -34,7 +34,7 @@ def books(county: County) -> County:
 
 
 def reference_bytes(entry: dict[str, Any], lines: list[dict[str, Any]]) -> bytes:
-    """The canonical bytes exactly as ``ledger.chain`` first computed them."""
+    """The canonical bytes exactly as ``ledger.books.chain`` first computed them."""
     created_at = entry["created_at"]
     if isinstance(created_at, datetime):
         created_at = created_at.astimezone(UTC).isoformat()

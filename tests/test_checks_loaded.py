@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy import Engine
 
-from ledger.auth import principal_for_user
+from ledger.access.auth import principal_for_user
 from ledger.db.engine import write_tx
 from ledger.distribution.shareholders import add_shareholder, pay_in_capital
 from pos.shifts import open_shift
@@ -19,8 +19,8 @@ from tests.conftest import County
 FRESH_CLOSE = """
 import sys
 from ledger.db.engine import make_engine, write_tx
-from ledger.errors import Conflict
-from ledger.periods import close_period
+from ledger.books.errors import Conflict
+from ledger.books.periods import close_period
 engine = make_engine(sys.argv[1])
 try:
     with write_tx(engine) as conn:
@@ -57,6 +57,6 @@ def test_cunshe_verify_checks_the_capital_tie_in_a_fresh_process(county: County,
         pay_in_capital(conn, holding, amount_fen=1_000_000, paid_on=date(2025, 1, 6))
     url = engine.url.render_as_string(hide_password=False)
     done = subprocess.run(
-        [sys.executable, "-m", "ledger.cli", "verify", "--db", url], capture_output=True, text=True
+        [sys.executable, "-m", "ledger.cli.main", "verify", "--db", url], capture_output=True, text=True
     )
     assert done.returncode == 1 and "capital_tie" in done.stderr, done.stderr

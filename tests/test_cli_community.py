@@ -14,7 +14,7 @@ from click.testing import Result
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from ledger.cli import app
+from ledger.cli.main import app
 from ledger.community import welfare
 from ledger.community.models import CommunityAsset, WelfarePost
 from ledger.db.engine import read_tx

@@ -12,12 +12,12 @@ from click.testing import Result
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from ledger.cli import app as cli_app
+from ledger.books.trial_balance import trial_balance
+from ledger.cli.main import app as cli_app
 from ledger.community import assets
 from ledger.community.models import CommunityAsset, LeaseCharge, LeaseContract
 from ledger.db.engine import read_tx, write_tx
 from ledger.db.models import Account, AuditLog, JournalEntry, JournalLine
-from ledger.trial_balance import trial_balance
 from tests.conftest import County
 
 entry_t = JournalEntry.__table__

@@ -11,16 +11,17 @@ from datetime import date
 import pytest
 from sqlalchemy import Engine, func, select
 
-from ledger.community import leases, receipts
+from ledger.books.errors import Conflict, PeriodClosed, ValidationError
+from ledger.books.periods import close_period
+from ledger.books.trial_balance import trial_balance
+from ledger.books.verify import verify_all
 from ledger.community.checks import lease_tie_differences
+from ledger.community.leases import contracts as leases
+from ledger.community.leases import receipts
+from ledger.community.leases.schedule import BillingCycle, BillingTiming, LeaseTerms
 from ledger.community.models import LeaseCharge
 from ledger.db.engine import read_tx, run_write, write_tx
 from ledger.db.models import JournalEntry, JournalLine
-from ledger.errors import Conflict, PeriodClosed, ValidationError
-from ledger.leases.schedule import BillingCycle, BillingTiming, LeaseTerms
-from ledger.periods import close_period
-from ledger.trial_balance import trial_balance
-from ledger.verify import verify_all
 from tests.conftest import County
 
 entry_t = JournalEntry.__table__
@@ -353,7 +354,7 @@ def test_a_terminated_contract_gives_its_asset_back_to_the_idle_list(county: Cou
 def test_cli_runs_the_stipends_and_lists_idle_assets(county: County) -> None:
     from typer.testing import CliRunner
 
-    from ledger.cli import app
+    from ledger.cli.main import app
     from ledger.community import assets, welfare
 
     org = county.ids["hongxingqiao"]
@@ -507,7 +508,7 @@ def test_a_contract_added_later_is_charged_on_a_voucher_of_its_own(county: Count
 
 
 def test_an_org_with_more_contracts_than_a_voucher_takes_gets_numbered_vouchers(county: County) -> None:
-    from ledger.posting import MAX_LINES
+    from ledger.books.posting import MAX_LINES
 
     org = county.ids["dingzikou"]
     many = leases.CONTRACTS_PER_VOUCHER + 1
@@ -532,7 +533,7 @@ def test_an_org_with_more_contracts_than_a_voucher_takes_gets_numbered_vouchers(
 def verify_cli(engine: Engine) -> tuple[int, str]:
     from typer.testing import CliRunner
 
-    from ledger.cli import app
+    from ledger.cli.main import app
 
     run = CliRunner().invoke(app, ["verify", "--db", engine.url.render_as_string(hide_password=False)])
     return run.exit_code, run.output
@@ -596,7 +597,7 @@ def test_reversing_an_accrual_voucher_through_the_api_releases_its_charges_and_t
 
 
 def test_a_retried_reversal_of_an_accrual_voucher_changes_the_charges_once(county: County) -> None:
-    from ledger.posting import reverse_entry
+    from ledger.books.posting import reverse_entry
 
     org = county.ids["dingzikou"]
     contract(county.engine, org)
@@ -656,7 +657,7 @@ def test_the_charge_reversal_migration_keeps_the_charges_and_allocations_of_exis
     assert_tied(county.engine, org)
     [march] = [v for v in vouchers(county.engine, org) if v.memo == "计提2025-03租金"]
     with write_tx(county.engine) as conn:
-        from ledger.posting import reverse_entry
+        from ledger.books.posting import reverse_entry
 
         reverse_entry(conn, march.id, entry_date=date(2025, 3, 31))
     assert accrue(county.engine, org, "2025-03").posted == 1
@@ -716,7 +717,7 @@ def test_reversing_a_rent_receipt_through_the_api_reopens_what_it_paid(
 
 
 def test_reversing_a_deposit_applied_to_arrears_gives_the_deposit_back(county: County) -> None:
-    from ledger.posting import reverse_entry
+    from ledger.books.posting import reverse_entry
 
     org = county.ids["dingzikou"]
     cid = contract(county.engine, org)

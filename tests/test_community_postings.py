@@ -14,19 +14,21 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, select
 from typer.testing import CliRunner
 
-from ledger.cli import app as cli_app
-from ledger.community import brokerage, leases, receipts, rentroll, stakes, subsidies, welfare
+from ledger.books.errors import Conflict, LedgerError, NotFound, ValidationError
+from ledger.books.orgs import counterparty, create_org, org_by_code
+from ledger.books.periods import close_period
+from ledger.books.posting import Draft, Line, new_link_id, post_entries
+from ledger.books.trial_balance import trial_balance
+from ledger.books.verify import verify_all
+from ledger.cli.main import app as cli_app
+from ledger.community import brokerage, stakes, subsidies, welfare
 from ledger.community.checks import lease_receivables_tie, lease_tie_differences
+from ledger.community.leases import contracts as leases
+from ledger.community.leases import receipts, rentroll
+from ledger.community.leases.schedule import BillingCycle, BillingTiming, LeaseTerms, rent_schedule
 from ledger.community.models import LeaseCharge
 from ledger.db.engine import read_tx, run_write, write_tx
 from ledger.db.models import Account, JournalEntry, JournalLine
-from ledger.errors import Conflict, LedgerError, NotFound, ValidationError
-from ledger.leases.schedule import BillingCycle, BillingTiming, LeaseTerms, rent_schedule
-from ledger.orgs import counterparty, create_org, org_by_code
-from ledger.periods import close_period
-from ledger.posting import Draft, Line, new_link_id, post_entries
-from ledger.trial_balance import trial_balance
-from ledger.verify import verify_all
 from tests.conftest import County
 
 entry_t = JournalEntry.__table__

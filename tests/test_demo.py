@@ -16,12 +16,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from ledger.app import create_app
+from ledger.books.money import amount_in_words
+from ledger.books.verify import verify_all
 from ledger.db.engine import read_tx
 from ledger.demo.build import build_demo
 from ledger.demo.tree import demo_token
-from ledger.money import amount_in_words
 from ledger.settings import Settings
-from ledger.verify import verify_all
 from tests.conftest import fresh_engine
 
 SEED = 2025

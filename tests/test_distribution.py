@@ -12,6 +12,10 @@ from datetime import date
 import pytest
 from sqlalchemy import Connection, func, select
 
+from ledger.books.errors import Conflict, PeriodClosed, ValidationError
+from ledger.books.periods import close_period, next_period
+from ledger.books.posting import Draft, Line, post_entry
+from ledger.books.verify import verify_org
 from ledger.community.stakes import company_counterparty, record_stake
 from ledger.db.engine import read_tx, write_tx
 from ledger.db.models import Account, JournalEntry, JournalLine
@@ -20,10 +24,6 @@ from ledger.distribution.accounts import ensure_for
 from ledger.distribution.plans import PlanRefused, Step
 from ledger.distribution.shareholders import add_shareholder, get_shareholding, pay_in_capital
 from ledger.distribution.yearend import close_year
-from ledger.errors import Conflict, PeriodClosed, ValidationError
-from ledger.periods import close_period, next_period
-from ledger.posting import Draft, Line, post_entry
-from ledger.verify import verify_org
 from tests.conftest import County
 
 entry_t = JournalEntry.__table__
@@ -333,7 +333,7 @@ def test_dividend_payment_links_both_sides_and_blocks_reversal(county: County) -
 
 def test_a_dividend_payment_retried_after_it_settled_the_debt_returns_the_original(county: County) -> None:
     """Found by the simulation: the retry met 0 fen owed (its own payment) and was refused as overpaid."""
-    from ledger.errors import IdempotencyConflict
+    from ledger.books.errors import IdempotencyConflict
 
     company_with_shareholders(county)
     plan_id = approved_company_plan(county)
@@ -393,7 +393,7 @@ def test_agreed_ratios_replace_paid_in_capital_once_every_shareholder_signs(coun
 def test_reversing_one_entry_through_the_entries_api_reverses_the_plan_in_the_register(
     county: County,
 ) -> None:
-    from ledger.posting import reverse_entry
+    from ledger.books.posting import reverse_entry
 
     company_with_shareholders(county)
     plan_id = approved_company_plan(county)

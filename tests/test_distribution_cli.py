@@ -6,9 +6,9 @@ from datetime import date
 
 from typer.testing import CliRunner
 
+from ledger.cli.distribution import app
 from ledger.db.engine import write_tx
 from ledger.distribution import execute as ex
-from ledger.distribution.cli import app
 from ledger.distribution.plans import Step
 from tests.conftest import County
 from tests.test_distribution import book

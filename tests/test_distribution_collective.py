@@ -11,14 +11,14 @@ from datetime import date
 
 import pytest
 
+from ledger.books.errors import ValidationError
+from ledger.books.verify import verify_org
 from ledger.community import welfare
 from ledger.db.engine import read_tx, write_tx
 from ledger.distribution import execute as ex
 from ledger.distribution import welfare_funds
 from ledger.distribution.plans import PlanRefused, Step
 from ledger.distribution.yearend import close_year
-from ledger.errors import ValidationError
-from ledger.verify import verify_org
 from tests.conftest import County
 from tests.test_distribution import YUAN, balance, book
 

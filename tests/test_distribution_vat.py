@@ -6,10 +6,10 @@ from datetime import date
 
 from sqlalchemy import select
 
+from ledger.books.orgs import ensure_sub_account
 from ledger.db.engine import read_tx, write_tx
 from ledger.db.models import JournalEntry
 from ledger.distribution import vat
-from ledger.orgs import ensure_sub_account
 from tests.conftest import County
 from tests.test_distribution import YUAN, balance, book
 

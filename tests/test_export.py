@@ -10,11 +10,11 @@ from pathlib import Path
 from beancount import loader
 from beancount.core import data
 
+from ledger.books.export import export_journal
+from ledger.books.orgs import add_sub_account
+from ledger.books.posting import Draft, Line, post_entries, reverse_entry
+from ledger.books.trial_balance import trial_balance
 from ledger.db.engine import read_tx, write_tx
-from ledger.export import export_journal
-from ledger.orgs import add_sub_account
-from ledger.posting import Draft, Line, post_entries, reverse_entry
-from ledger.trial_balance import trial_balance
 from tests.conftest import County
 
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ledger.errors import ValidationError
+from ledger.books.errors import ValidationError
 from ledger.reconcile import importers
 from ledger.reconcile.importers import (
     KINDS,

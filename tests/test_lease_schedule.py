@@ -11,8 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger.errors import ValidationError
-from ledger.leases.schedule import (
+from ledger.books.errors import ValidationError
+from ledger.books.money import allocate_largest_remainder
+from ledger.community.leases.schedule import (
     AGING_BUCKETS,
     BillingCycle,
     BillingTiming,
@@ -24,7 +25,6 @@ from ledger.leases.schedule import (
     rent_schedule,
     validate_terms,
 )
-from ledger.money import allocate_largest_remainder
 
 MONTHLY_1000 = 100_000  # 1000.00 yuan a month, in fen
 

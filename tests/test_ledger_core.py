@@ -11,20 +11,20 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, select, text
 from sqlalchemy.exc import DBAPIError
 
-from ledger.db.engine import read_tx, run_write, write_tx
-from ledger.db.models import JournalEntry
-from ledger.errors import (
+from ledger.books.errors import (
     AccountNotPostable,
     Conflict,
     IdempotencyConflict,
     PeriodClosed,
     UnbalancedEntry,
 )
-from ledger.orgs import add_sub_account, close_account, statutory_chart
-from ledger.periods import close_period, reopen_period
-from ledger.posting import Draft, Line, new_link_id, post_entries, post_entry, reverse_entry
-from ledger.trial_balance import org_nets_to_zero, trial_balance
-from ledger.verify import verify_all
+from ledger.books.orgs import add_sub_account, close_account, statutory_chart
+from ledger.books.periods import close_period, reopen_period
+from ledger.books.posting import Draft, Line, new_link_id, post_entries, post_entry, reverse_entry
+from ledger.books.trial_balance import org_nets_to_zero, trial_balance
+from ledger.books.verify import verify_all
+from ledger.db.engine import read_tx, run_write, write_tx
+from ledger.db.models import JournalEntry
 from tests.conftest import County
 
 entry_t = JournalEntry.__table__

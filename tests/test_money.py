@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ledger.errors import InvalidAmount, InvalidQuantity
-from ledger.money import (
+from ledger.books.errors import InvalidAmount, InvalidQuantity
+from ledger.books.money import (
     MAX_WORDS_FEN,
     allocate_largest_remainder,
     amount_in_words,

@@ -116,7 +116,7 @@ def test_a_cashier_works_in_its_own_store_only(shop: Shop) -> None:
 def test_a_cashier_cannot_close_another_cashiers_shift_in_the_same_store(
     shop: Shop, county: County, client: TestClient
 ) -> None:
-    from ledger.auth import create_user, issue_token
+    from ledger.access.auth import create_user, issue_token
     from ledger.db.engine import write_tx
 
     with write_tx(county.engine) as conn:

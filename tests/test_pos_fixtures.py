@@ -157,8 +157,8 @@ def seed_sales(shop: Shop, shift_id: int, n: int) -> None:
 
     from sqlalchemy import insert, update
 
+    from ledger.books.money import split_tax_inclusive
     from ledger.db.engine import write_tx
-    from ledger.money import split_tax_inclusive
     from pos.models import PosPayment, PosProduct, PosSale, PosSaleLine, PosStock
 
     sale_t, line_t, pay_t = PosSale.__table__, PosSaleLine.__table__, PosPayment.__table__

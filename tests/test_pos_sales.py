@@ -268,7 +268,7 @@ def test_a_sale_needs_an_idempotency_key(shop: Shop) -> None:
 )
 def test_line_nets_sum_to_the_per_sale_per_rate_split(lines: list[tuple[int, int, int]]) -> None:
     """Whatever the lines, net + tax = gross per line, and each rate's line nets sum to round(gross/(1+r))."""
-    from ledger.money import line_amount, split_tax_inclusive
+    from ledger.books.money import line_amount, split_tax_inclusive
     from pos.sales import _split_tax
 
     rows = [

@@ -8,8 +8,8 @@ from decimal import Decimal
 import pytest
 from fastapi.testclient import TestClient
 
+from ledger.books.verify import verify_all
 from ledger.db.engine import read_tx
-from ledger.verify import verify_all
 from tests.conftest import County
 from tests.test_pos_fixtures import Shop, build_shop, key
 

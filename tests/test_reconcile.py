@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
+from ledger.books.errors import Conflict, NotFound, ValidationError
 from ledger.db.engine import read_tx, write_tx
-from ledger.errors import Conflict, NotFound, ValidationError
 from ledger.reconcile.importers import StatementParseError
 from ledger.reconcile.models import StatementImport, StatementLineRow
 from ledger.reconcile.store import create_statement_account, import_statement

@@ -11,11 +11,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
+from ledger.api.routes import reconcile as reconcile_api
 from ledger.app import create_app
+from ledger.books.orgs import ensure_sub_account
+from ledger.books.posting import Draft, Line, post_entries
 from ledger.db.engine import write_tx
-from ledger.orgs import ensure_sub_account
-from ledger.posting import Draft, Line, post_entries
-from ledger.reconcile import api as reconcile_api
 from ledger.reconcile import importers
 from ledger.settings import Settings
 from tests.conftest import County

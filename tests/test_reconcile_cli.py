@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from typer.testing import CliRunner
 
-from ledger.reconcile.cli import app, import_statement_cmd
+from ledger.cli.reconcile import app, import_statement_cmd
 from tests.conftest import County
 from tests.statement_files import sample_bank_txns, write_bank_csv
 

@@ -18,10 +18,10 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
+from ledger.books.errors import Conflict, ValidationError
+from ledger.books.orgs import counterparty, ensure_sub_account
+from ledger.books.posting import Draft, Line, post_entries
 from ledger.db.engine import read_tx, write_tx
-from ledger.errors import Conflict, ValidationError
-from ledger.orgs import counterparty, ensure_sub_account
-from ledger.posting import Draft, Line, post_entries
 from ledger.reconcile import matching
 from ledger.reconcile.matching import (
     BookRecord,

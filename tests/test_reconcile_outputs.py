@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from ledger.books.orgs import counterparty
+from ledger.books.posting import Draft, Line, post_entries
 from ledger.db.engine import read_tx, write_tx
-from ledger.orgs import counterparty
-from ledger.posting import Draft, Line, post_entries
 from ledger.reconcile.matching import confirm_match, list_matches, post_by_rule, statement_lines
 from ledger.reconcile.outputs import (
     bank_reconciliation,
@@ -219,7 +219,7 @@ def test_the_reconciliation_statement_renders_as_pdf(books: Books) -> None:
 
 
 def test_verify_finds_the_confirmed_matches_sound(books: Books) -> None:
-    from ledger.verify import verify_org
+    from ledger.books.verify import verify_org
 
     reconcile_everything_but_the_conflict(books)
     with read_tx(books.county.engine) as conn:

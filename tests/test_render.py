@@ -17,7 +17,7 @@ import pandas as pd
 import pdfplumber
 import pytest
 
-from ledger.errors import LedgerError
+from ledger.books.errors import LedgerError
 from reports import render
 from reports.render import RenderError, render_html, render_pdf, render_xlsx, short_code, to_json
 from reports.report import Column, Report, Table, Total

@@ -16,13 +16,13 @@ import pandas as pd
 import pdfplumber
 import pytest
 
+from ledger.books.errors import ValidationError
+from ledger.books.money import amount_in_words, format_money
+from ledger.books.orgs import add_sub_account, ensure_sub_account
+from ledger.books.posting import Draft, post_entries, reverse_entry
 from ledger.community import welfare
 from ledger.db.engine import read_tx, write_tx
 from ledger.distribution.vat import post_vat_exemption
-from ledger.errors import ValidationError
-from ledger.money import amount_in_words, format_money
-from ledger.orgs import add_sub_account, ensure_sub_account
-from ledger.posting import Draft, post_entries, reverse_entry
 from pos.shifts import VAT_ACCOUNT
 from reports.builders_base import ReportPeriod, parse_report_period
 from reports.registry import REPORTS, build_report
@@ -497,8 +497,8 @@ def workflows(county: County) -> County:
 
 
 def test_arrears_aging_agrees_with_the_rent_roll_and_the_books(workflows: County) -> None:
-    from ledger.community import rentroll
-    from ledger.trial_balance import trial_balance
+    from ledger.books.trial_balance import trial_balance
+    from ledger.community.leases import rentroll
 
     report = build(workflows, "arrears", "huahuaqiao", ReportPeriod("2025-03", "2025-03"))
     frame = report.tables[0].frame

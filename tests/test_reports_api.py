@@ -22,10 +22,10 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from ledger.money import amount_in_words
+from ledger.books.money import amount_in_words
+from ledger.cli.reports import app as reports_cli
 from reports.builders_base import ReportPeriod
 from reports.builders_batch import pool, render_batch, worker_pids
-from reports.cli import app as reports_cli
 from tests.conftest import County
 from tests.test_reports_books import COMMUNITY_NET, post_community_year, post_company_quarter
 

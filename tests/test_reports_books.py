@@ -13,10 +13,10 @@ from datetime import date
 
 from sqlalchemy import Connection, Engine
 
+from ledger.books.orgs import add_sub_account, counterparty
+from ledger.books.posting import Draft, Line, post_entries
 from ledger.community.accounts import ensure
 from ledger.db.engine import write_tx
-from ledger.orgs import add_sub_account, counterparty
-from ledger.posting import Draft, Line, post_entries
 
 
 def dr(account: str, fen: int, **dims: object) -> Line:
@@ -316,9 +316,10 @@ def post_community_workflows(engine: Engine, org_id: int) -> None:
     Lease A ¥3,000 a month (tax-inclusive), lease B ¥2,000; 6 months each accrued (¥30,000.00 billed),
     ¥8,000.00 received: A's oldest charges paid first. Posts: 保洁员 ¥1,500 and 护路员 ¥1,200 a month.
     """
-    from ledger.community import brokerage, leases, welfare
-    from ledger.community.receipts import receive_rent
-    from ledger.leases.schedule import LeaseTerms
+    from ledger.community import brokerage, welfare
+    from ledger.community.leases import contracts as leases
+    from ledger.community.leases.receipts import receive_rent
+    from ledger.community.leases.schedule import LeaseTerms
 
     with write_tx(engine) as conn:
         for code, lessee, rent in (

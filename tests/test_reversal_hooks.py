@@ -2,8 +2,9 @@
 
 A dividend declared by the company is one linked posting: 应付利润 at the company, 应收款 at the shareholder
 community (``ledger.community.stakes``), one ``link_id``. Reversing either side reverses the whole link
-(``ledger.posting.reverse_entry`` → ``reverse_link``, which ``ledger.distribution.execute.reverse_plan`` also
-calls), and a workflow that mirrors those entries in a sub-ledger must hear of each reversal, once.
+(``ledger.books.posting.reverse_entry`` → ``reverse_link``, which
+``ledger.distribution.execute.reverse_plan`` also calls), and a workflow that mirrors those entries in a
+sub-ledger must hear of each reversal, once.
 """
 
 from __future__ import annotations
@@ -14,10 +15,10 @@ from datetime import date
 import pytest
 from sqlalchemy import Connection, select
 
-from ledger import reversals
+from ledger.books import reversals
+from ledger.books.posting import Draft, Line, Posted, new_link_id, post_entries, reverse_entry, reverse_link
 from ledger.db.engine import write_tx
 from ledger.db.models import JournalEntry
-from ledger.posting import Draft, Line, Posted, new_link_id, post_entries, reverse_entry, reverse_link
 from tests.conftest import County
 
 entry_t = JournalEntry.__table__

@@ -9,11 +9,11 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from ledger.books.orgs import add_sub_account
+from ledger.books.posting import Draft, Line, post_entries
 from ledger.db.engine import read_tx, write_tx
 from ledger.db.models import JournalEntry, JournalLine, VoucherCounter
 from ledger.db.rows import insert_rows
-from ledger.orgs import add_sub_account
-from ledger.posting import Draft, Line, post_entries
 from tests.conftest import County
 
 entry_t = JournalEntry.__table__

@@ -13,11 +13,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from ledger import spreadsheets
+from ledger.books import spreadsheets
+from ledger.books.errors import ValidationError
+from ledger.books.spreadsheets import check_xlsx, safe_text
 from ledger.db.engine import read_tx, write_tx
-from ledger.errors import ValidationError
 from ledger.reconcile.importers import StatementParseError, parse_statement
-from ledger.spreadsheets import check_xlsx, safe_text
 from pos.catalogue import ProductIn, export_catalogue, read_catalogue_file, upsert_products
 from tests.conftest import County
 

@@ -35,9 +35,25 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, func, select
 
-from ledger.auth import principal_for_user
-from ledger.community.leases import accrue_leases, create_contract
-from ledger.community.receipts import receive_rent
+from ledger.access.auth import principal_for_user
+from ledger.api.routes.pos_schemas import PaymentIn, RefundIn, RefundLineIn, SaleIn, SaleLineIn
+from ledger.books.errors import LedgerError, PeriodClosed, ValidationError
+from ledger.books.journal import get_entry
+from ledger.books.money import (
+    allocate_largest_remainder,
+    format_amount,
+    line_amount,
+    parse_amount,
+    round_half_up,
+)
+from ledger.books.orgs import add_sub_account
+from ledger.books.periods import close_period, closed_through
+from ledger.books.posting import Draft, Line, new_link_id, post_entries, post_entry, reverse_entry
+from ledger.books.trial_balance import org_nets_to_zero, trial_balance
+from ledger.books.verify import verify_all, verify_org
+from ledger.community.leases.contracts import accrue_leases, create_contract
+from ledger.community.leases.receipts import receive_rent
+from ledger.community.leases.schedule import LeaseTerms
 from ledger.community.stakes import record_stake
 from ledger.db.engine import read_tx, write_tx
 from ledger.db.models import Account, JournalEntry, JournalLine
@@ -46,20 +62,10 @@ from ledger.distribution.accounts import ensure_for
 from ledger.distribution.plans import PlanRefused, Step
 from ledger.distribution.shareholders import add_shareholder, pay_in_capital
 from ledger.distribution.yearend import close_year
-from ledger.errors import LedgerError, PeriodClosed, ValidationError
-from ledger.journal import get_entry
-from ledger.leases.schedule import LeaseTerms
-from ledger.money import allocate_largest_remainder, format_amount, line_amount, parse_amount, round_half_up
-from ledger.orgs import add_sub_account
-from ledger.periods import close_period, closed_through
-from ledger.posting import Draft, Line, new_link_id, post_entries, post_entry, reverse_entry
 from ledger.reconcile.outputs import inter_org, shift_cash
-from ledger.trial_balance import org_nets_to_zero, trial_balance
-from ledger.verify import verify_all, verify_org
 from pos import catalogue, stock
 from pos.models import PosSale
 from pos.sales import create_refund, create_sale
-from pos.schemas import PaymentIn, RefundIn, RefundLineIn, SaleIn, SaleLineIn
 from pos.shifts import close_shift, open_shift, record_cash_move
 from pos.stores import get_store
 from tests.conftest import build_county, fresh_engine

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from ledger.errors import AccountingError, NotFound, ValidationError
+from ledger.books.errors import AccountingError, NotFound, ValidationError
 from reports import statements
 from reports.formula import FormulaError, parse_check, parse_formula
 from reports.statements import (

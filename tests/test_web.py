@@ -13,9 +13,9 @@ from fastapi.testclient import TestClient
 from httpx import Response
 from sqlalchemy import Engine
 
+from ledger.books.periods import closed_through
+from ledger.books.posting import Draft, Line, post_entry
 from ledger.db.engine import write_tx
-from ledger.periods import closed_through
-from ledger.posting import Draft, Line, post_entry
 from ledger.reconcile.matching import list_matches, statement_lines
 from ledger.reconcile.store import create_statement_account
 from ledger.web.security import LoginThrottle, TooManyAttempts

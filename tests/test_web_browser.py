@@ -24,10 +24,10 @@ import uvicorn
 from sqlalchemy import Engine
 
 from ledger.app import create_app
+from ledger.books.orgs import counterparty, ensure_sub_account
+from ledger.books.periods import close_period, closed_through
+from ledger.books.posting import Draft, Line, post_entries, post_entry
 from ledger.db.engine import write_tx
-from ledger.orgs import counterparty, ensure_sub_account
-from ledger.periods import close_period, closed_through
-from ledger.posting import Draft, Line, post_entries, post_entry
 from ledger.reconcile.matching import propose_matches
 from ledger.reconcile.store import create_statement_account, import_statement, list_statement_accounts
 from ledger.settings import Settings

@@ -14,12 +14,13 @@ from html import unescape
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from ledger.community import assets, leases
+from ledger.books.trial_balance import trial_balance
+from ledger.community import assets
+from ledger.community.leases import contracts as leases
+from ledger.community.leases.schedule import LeaseTerms
 from ledger.community.models import LeaseCharge, LeaseReceipt
 from ledger.db.engine import read_tx, write_tx
 from ledger.db.models import AuditLog, JournalEntry
-from ledger.leases.schedule import LeaseTerms
-from ledger.trial_balance import trial_balance
 from tests.conftest import County
 from tests.test_web import csrf_of, log_in
 

@@ -7,14 +7,14 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import select
 
-from ledger.auth import principal_for_user
+from ledger.access.auth import principal_for_user
+from ledger.books.errors import Conflict
+from ledger.books.periods import close_period, next_period
+from ledger.books.trial_balance import balances_by_code, trial_balance
 from ledger.community import welfare
 from ledger.db.engine import read_tx, write_tx
 from ledger.db.models import JournalEntry
 from ledger.distribution.yearend import close_year, year_closed
-from ledger.errors import Conflict
-from ledger.periods import close_period, next_period
-from ledger.trial_balance import balances_by_code, trial_balance
 from tests.conftest import County
 from tests.test_distribution import balance, book
 
@@ -110,8 +110,8 @@ def test_years_close_in_order(county: County) -> None:
 
 
 def test_year_close_names_lease_accruals_not_run(county: County) -> None:
-    from ledger.community import leases
-    from ledger.leases.schedule import LeaseTerms
+    from ledger.community.leases import contracts as leases
+    from ledger.community.leases.schedule import LeaseTerms
 
     hh = county.ids["huahuaqiao"]
     with write_tx(county.engine) as conn:

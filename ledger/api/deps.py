@@ -7,9 +7,9 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 from sqlalchemy import Engine
 
-from ledger.auth import Principal, principal_for_token, principal_for_user
+from ledger.access.auth import Principal, principal_for_token, principal_for_user
+from ledger.books.errors import Unauthenticated, ValidationError
 from ledger.db.engine import read_tx
-from ledger.errors import Unauthenticated, ValidationError
 
 
 def get_engine(request: Request) -> Engine:

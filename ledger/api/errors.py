@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ledger.errors import Busy, LedgerError
+from ledger.books.errors import Busy, LedgerError
 
 log = logging.getLogger("cunshe")
 

@@ -7,8 +7,8 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
-from ledger.errors import InvalidAmount, InvalidQuantity
-from ledger.money import format_amount, format_quantity, parse_amount, parse_quantity
+from ledger.books.errors import InvalidAmount, InvalidQuantity
+from ledger.books.money import format_amount, format_quantity, parse_amount, parse_quantity
 
 AMOUNT_PATTERN = r"^-?[0-9]{1,15}(\.[0-9]{1,2})?$"
 

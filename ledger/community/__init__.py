@@ -3,7 +3,7 @@
 A community or village collective (社区股份经济合作社) earns from its assets (资产台账, leased out under
 承包 / 租赁 contracts), from brokerage (居间服务), from subsidies (补助收入) and from its stakes in the joint
 company (参股分红), and pays its public-welfare posts (公益性岗位). This package keeps the registers of those
-things (``models``) and turns each event into journal entries through ``ledger.posting.post_entries`` —
+things (``models``) and turns each event into journal entries through ``ledger.books.posting.post_entries`` —
 the only way anything is written to the books; it never writes a journal row itself.
 
 Its sub-ledgers are tied to the books and checked by ``cunshe verify`` (``checks``): the open lease
@@ -17,4 +17,4 @@ that already has postings, and the source list is open-ended.
 """
 
 from ledger.community import checks as _checks  # noqa: F401  (registers the verify and close checks)
-from ledger.community import leases as _leases  # noqa: F401  (registers what a lease voucher's reversal records)
+from ledger.community.leases import contracts as _leases  # noqa: F401  (registers what a lease voucher's reversal records)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import Connection
 
-from ledger.orgs import ensure_sub_account
+from ledger.books.orgs import ensure_sub_account
 
 RECEIVABLE = "112"  # 应收款
 BANK = "102"  # 银行存款

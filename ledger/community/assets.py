@@ -2,8 +2,8 @@
 
 An asset is ``collective`` (集体自有) or ``state_entrusted`` (国有委托代管, held for an entrusting body that
 must be named). Its status is ``idle``, ``leased`` or ``own_use``; lease contracts set ``leased`` and
-termination sets it back to ``idle`` (``ledger.community.leases``). The register posts nothing: an asset's
-book value is the bookkeeper's record, its purchase or transfer is an ordinary entry.
+termination sets it back to ``idle`` (``ledger.community.leases.contracts``). The register posts nothing: an
+asset's book value is the bookkeeper's record, its purchase or transfer is an ordinary entry.
 """
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ from collections.abc import Sequence
 
 from sqlalchemy import Connection, insert, select, update
 
-from ledger.community.leases import require_collective
+from ledger.books.errors import NotFound, ValidationError
+from ledger.books.orgs import now
+from ledger.community.leases.contracts import require_collective
 from ledger.community.models import ASSET_STATUSES, OWNERSHIPS, CommunityAsset
 from ledger.db.models import Org
-from ledger.errors import NotFound, ValidationError
-from ledger.orgs import now
 
 asset_t = CommunityAsset.__table__
 org_t = Org.__table__

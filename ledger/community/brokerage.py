@@ -5,7 +5,7 @@
     fee collected later:    Dr 102 / Cr 112 [client]
 
 The commission is a rate of the deal value (basis points, rounded half up to the fen) or a fixed amount;
-it is tax-inclusive, split by ``ledger.money.split_tax_inclusive`` at the deal's VAT rate (default 1 %,
+it is tax-inclusive, split by ``ledger.books.money.split_tax_inclusive`` at the deal's VAT rate (default 1 %,
 the small-scale rate for services, DESIGN §5a — confirm with the local tax office).
 """
 
@@ -16,15 +16,15 @@ from datetime import date
 
 from sqlalchemy import Connection, func, insert, select
 
+from ledger.books.errors import NotFound, ValidationError
+from ledger.books.money import round_half_up, split_tax_inclusive
+from ledger.books.orgs import counterparty, now
+from ledger.books.posting import Draft, Line, post_entry
 from ledger.community import accounts as acct
 from ledger.community.idempotency import earlier_record
-from ledger.community.leases import lock_books, require_collective
+from ledger.community.leases.contracts import lock_books, require_collective
 from ledger.community.models import BROKERAGE_KINDS, BrokerageDeal, BrokerageReceipt
 from ledger.db.models import Counterparty
-from ledger.errors import NotFound, ValidationError
-from ledger.money import round_half_up, split_tax_inclusive
-from ledger.orgs import counterparty, now
-from ledger.posting import Draft, Line, post_entry
 
 deal_t = BrokerageDeal.__table__
 receipt_t = BrokerageReceipt.__table__

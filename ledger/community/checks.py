@@ -14,7 +14,9 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, func, select
 
-from ledger.community.leases import CHARGE_LIVE, LIVE_RECEIPT_IDS, schedule_of, terms_of
+from ledger.books.periods import period_bounds, register_close_check
+from ledger.books.verify import Problem, register_check
+from ledger.community.leases.contracts import CHARGE_LIVE, LIVE_RECEIPT_IDS, schedule_of, terms_of
 from ledger.community.models import (
     LeaseAllocation,
     LeaseCharge,
@@ -24,8 +26,6 @@ from ledger.community.models import (
     WelfareStipend,
 )
 from ledger.db.models import Account, JournalLine
-from ledger.periods import period_bounds, register_close_check
-from ledger.verify import Problem, register_check
 
 contract_t = LeaseContract.__table__
 charge_t = LeaseCharge.__table__

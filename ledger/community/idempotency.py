@@ -13,8 +13,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, select
 
+from ledger.books.errors import IdempotencyConflict
 from ledger.db.models import JournalEntry
-from ledger.errors import IdempotencyConflict
 
 entry_t = JournalEntry.__table__
 

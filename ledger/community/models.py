@@ -6,8 +6,8 @@ Read this page to know the model; every table carries ``org_id`` and every query
   ownership (``collective`` 集体自有, or ``state_entrusted`` 国有委托代管 with the entrusting body), book
   value, status (``idle`` / ``leased`` / ``own_use``) and the 确权 certificate number.
 * ``lease_contract``: one 承包 / 租赁 / 参股分红 contract with a lessee (a counterparty of kind ``lessee``)
-  and the money terms that ``ledger.leases.schedule`` turns into its rent schedule. An amendment or a
-  renewal is a new contract pointing at the one before (``previous_id``, ``relation``); the old one is cut
+  and the money terms that ``ledger.community.leases.schedule`` turns into its rent schedule. An amendment or
+  a renewal is a new contract pointing at the one before (``previous_id``, ``relation``); the old one is cut
   by ``terminated_on``. ``lease_contract_asset`` says which assets a contract covers.
 * ``lease_charge``: the rent of one contract and month, written by the accrual run together with its
   journal entry (the org's summary voucher of the month: Dr 112 [lessee, contract] per contract / Cr 50102
@@ -85,7 +85,7 @@ class CommunityAsset(SQLModel, table=True):
 
 
 class LeaseContract(SQLModel, table=True):
-    """A 承包 / 租赁 / 参股分红 contract; its terms feed ``ledger.leases.schedule.rent_schedule``."""
+    """A 承包 / 租赁 / 参股分红 contract; its terms feed ``leases.schedule.rent_schedule``."""
 
     __tablename__ = "lease_contract"
     __table_args__ = (

@@ -15,14 +15,14 @@ from datetime import date
 
 from sqlalchemy import Connection, insert, select
 
+from ledger.books.errors import Conflict, ValidationError
+from ledger.books.orgs import counterparty, get_org
+from ledger.books.posting import Draft, Line, post_entry
 from ledger.community import accounts as acct
 from ledger.community.idempotency import earlier_record
-from ledger.community.leases import require_collective
+from ledger.community.leases.contracts import require_collective
 from ledger.community.models import EquityStake
 from ledger.db.models import Counterparty
-from ledger.errors import Conflict, ValidationError
-from ledger.orgs import counterparty, get_org
-from ledger.posting import Draft, Line, post_entry
 
 stake_t = EquityStake.__table__
 cp_t = Counterparty.__table__

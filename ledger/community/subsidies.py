@@ -14,11 +14,11 @@ from datetime import date
 
 from sqlalchemy import Connection, func, insert, select
 
+from ledger.books.errors import ValidationError
+from ledger.books.posting import Draft, Line, post_entry
 from ledger.community import accounts as acct
-from ledger.community.leases import require_collective
+from ledger.community.leases.contracts import require_collective
 from ledger.community.models import Subsidy
-from ledger.errors import ValidationError
-from ledger.posting import Draft, Line, post_entry
 
 subsidy_t = Subsidy.__table__
 

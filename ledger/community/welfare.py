@@ -19,15 +19,15 @@ from datetime import date
 
 from sqlalchemy import Connection, func, insert, select, update
 
+from ledger.books.errors import Conflict, NotFound, ValidationError
+from ledger.books.money import round_half_up
+from ledger.books.orgs import now
+from ledger.books.periods import closed_through, next_period, parse_period, period_bounds
+from ledger.books.posting import Draft, Line, post_entries, post_entry
 from ledger.community import accounts as acct
 from ledger.community.idempotency import earlier_record
-from ledger.community.leases import lock_books, require_collective
+from ledger.community.leases.contracts import lock_books, require_collective
 from ledger.community.models import WelfarePayment, WelfarePost, WelfareStipend
-from ledger.errors import Conflict, NotFound, ValidationError
-from ledger.money import round_half_up
-from ledger.orgs import now
-from ledger.periods import closed_through, next_period, parse_period, period_bounds
-from ledger.posting import Draft, Line, post_entries, post_entry
 
 post_t = WelfarePost.__table__
 stipend_t = WelfareStipend.__table__

@@ -19,7 +19,7 @@ from typing import TypeVar
 from sqlalchemy import Connection, Engine, create_engine, event, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from ledger.errors import Busy
+from ledger.books.errors import Busy
 
 T = TypeVar("T")
 

@@ -8,13 +8,13 @@ from pathlib import Path
 
 from sqlalchemy import Engine, func, select
 
+from ledger.books.verify import verify_all
 from ledger.db.engine import read_tx, write_tx
 from ledger.db.models import Org
 from ledger.demo.communities import close_communities, close_months, run_communities
 from ledger.demo.officer_month import run_officer_month
 from ledger.demo.supermarkets import run_supermarkets
 from ledger.demo.tree import DEMO_PASSWORD, DemoTree, build_tree, demo_token
-from ledger.verify import verify_all
 
 
 @dataclass

@@ -15,10 +15,15 @@ from datetime import date, timedelta
 
 from sqlalchemy import Connection, Engine
 
+from ledger.books.money import split_tax_inclusive
+from ledger.books.periods import close_period, period_bounds
+from ledger.books.posting import Draft, Line, post_entry
+from ledger.books.trial_balance import trial_balance
 from ledger.community.assets import create_asset
 from ledger.community.brokerage import receive_fee, record_deal
-from ledger.community.leases import accrue_leases, create_contract
-from ledger.community.receipts import receive_deposit, receive_rent
+from ledger.community.leases.contracts import accrue_leases, create_contract
+from ledger.community.leases.receipts import receive_deposit, receive_rent
+from ledger.community.leases.schedule import BillingCycle, BillingTiming, LeaseTerms, rent_schedule
 from ledger.community.subsidies import receive_subsidy
 from ledger.community.welfare import create_post, facility_spending, pay_stipend, run_stipends
 from ledger.db.engine import write_tx
@@ -27,11 +32,6 @@ from ledger.demo.tree import DemoTree
 from ledger.distribution.execute import add_member, approve_plan, create_plan, execute_plan
 from ledger.distribution.plans import Step
 from ledger.distribution.yearend import close_year
-from ledger.leases.schedule import BillingCycle, BillingTiming, LeaseTerms, rent_schedule
-from ledger.money import split_tax_inclusive
-from ledger.periods import close_period, period_bounds
-from ledger.posting import Draft, Line, post_entry
-from ledger.trial_balance import trial_balance
 
 DEAL_KINDS = ("house_lease", "labour", "produce", "house_lease")  # 房屋租赁居间, 劳务用工, 农产品购销
 POSTS = (("保洁员", 120_000), ("护路员", 100_000), ("治安巡逻员", 110_000))

@@ -19,14 +19,14 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine
 
+from ledger.books.money import parse_amount, round_half_up
+from ledger.books.posting import Draft, Line, post_entry
+from ledger.books.trial_balance import trial_balance
 from ledger.db.engine import write_tx
 from ledger.demo.supermarkets import BEIJING, StorePlan, _user, store_day
 from ledger.demo.tree import DemoTree
-from ledger.money import parse_amount, round_half_up
-from ledger.posting import Draft, Line, post_entry
 from ledger.reconcile.statement_writers import BankTxn, Order, write_bank_csv, write_wechat_trade_bill
 from ledger.reconcile.store import create_statement_account
-from ledger.trial_balance import trial_balance
 from pos.catalogue import list_customers
 
 STREET = "heping"

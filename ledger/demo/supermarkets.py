@@ -14,7 +14,12 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, select
 
-from ledger.auth import Principal, principal_for_user
+from ledger.access.auth import Principal, principal_for_user
+from ledger.api.routes.pos_schemas import PaymentIn, RefundIn, RefundLineIn, SaleIn, SaleLineIn
+from ledger.books.money import format_amount, format_quantity, line_amount, parse_amount, split_tax_inclusive
+from ledger.books.periods import period_bounds
+from ledger.books.posting import Draft, Line, post_entry
+from ledger.books.trial_balance import trial_balance
 from ledger.community.stakes import record_stake
 from ledger.db.engine import write_tx
 from ledger.db.models import UserAccount
@@ -25,10 +30,6 @@ from ledger.distribution.plans import Step
 from ledger.distribution.shareholders import add_shareholder, pay_in_capital
 from ledger.distribution.vat import post_vat_exemption, vat_quarter
 from ledger.distribution.yearend import close_year, year_profit
-from ledger.money import format_amount, format_quantity, line_amount, parse_amount, split_tax_inclusive
-from ledger.periods import period_bounds
-from ledger.posting import Draft, Line, post_entry
-from ledger.trial_balance import trial_balance
 from pos.catalogue import (
     ProductIn,
     create_customer,
@@ -38,7 +39,6 @@ from pos.catalogue import (
     upsert_products,
 )
 from pos.sales import create_refund, create_sale
-from pos.schemas import PaymentIn, RefundIn, RefundLineIn, SaleIn, SaleLineIn
 from pos.shifts import close_shift, open_shift, shift_report
 from pos.stock import record_purchase, supplier_counterparty
 from pos.stores import get_store

@@ -16,7 +16,7 @@ lease contract) so that what the books sum to is exactly the published figure.
 
 from __future__ import annotations
 
-from ledger.money import allocate_largest_remainder
+from ledger.books.money import allocate_largest_remainder
 
 COLLECTIVE_INCOME_FEN = 237_750_000
 SUPERMARKET_TURNOVER_FEN = 243_000_000

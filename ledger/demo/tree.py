@@ -9,9 +9,9 @@ from importlib.resources import files
 
 from sqlalchemy import Connection, insert
 
-from ledger.auth import create_user, hash_token
+from ledger.access.auth import create_user, hash_token
+from ledger.books.orgs import create_org, create_store, now
 from ledger.db.models import ApiToken
-from ledger.orgs import create_org, create_store, now
 
 CN_NUMBERS = "零一二三四五六七八九十"
 DEMO_PASSWORD = "cunshe-demo"

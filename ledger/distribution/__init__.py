@@ -29,7 +29,7 @@ Decisions a reviewer should know (details in each module's docstring):
   capital, ``ledger.community.stakes.record_stake`` (``cunshe verify`` ties both to ``shareholding``).
 * An execution is booked on 31 December, or on the resolution date when that is later.
 
-This package writes only through ``ledger.posting.post_entries``; it never writes a journal row itself,
+This package writes only through ``ledger.books.posting.post_entries``; it never writes a journal row itself,
 and never edits an entry: a wrong close or plan is reversed (红字冲销) and done again.
 """
 

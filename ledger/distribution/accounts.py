@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection
 
-from ledger.orgs import ensure_sub_account, get_org, require_books
+from ledger.books.orgs import ensure_sub_account, get_org, require_books
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, func, select
 
+from ledger.books.verify import Problem, register_check
 from ledger.db.models import Account, Counterparty, JournalLine
 from ledger.distribution.models import Shareholding
-from ledger.verify import Problem, register_check
 
 holding_t = Shareholding.__table__
 line_t = JournalLine.__table__

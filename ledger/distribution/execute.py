@@ -23,6 +23,9 @@ from datetime import date
 
 from sqlalchemy import Connection, func, insert, select, update
 
+from ledger.books.errors import Conflict, NotFound, ValidationError
+from ledger.books.orgs import counterparty, get_org, now, require_books
+from ledger.books.posting import Draft, Line, Posted, new_link_id, post_entries, reverse_link
 from ledger.community.stakes import company_counterparty, dividend_receivable_draft
 from ledger.db.models import JournalEntry
 from ledger.distribution import plans
@@ -39,9 +42,6 @@ from ledger.distribution.models import (
 )
 from ledger.distribution.shareholders import shares
 from ledger.distribution.yearend import _closing_ids, balance_through, year_closed, year_profit
-from ledger.errors import Conflict, NotFound, ValidationError
-from ledger.orgs import counterparty, get_org, now, require_books
-from ledger.posting import Draft, Line, Posted, new_link_id, post_entries, reverse_link
 
 plan_t = DistributionPlan.__table__
 step_t = PlanStep.__table__

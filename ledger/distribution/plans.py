@@ -36,8 +36,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from ledger.errors import AccountingError
-from ledger.money import allocate_largest_remainder, round_half_up
+from ledger.books.errors import AccountingError
+from ledger.books.money import allocate_largest_remainder, round_half_up
 
 ORDER = {
     "small_enterprise": ("cover_losses", "statutory_reserve", "discretionary_reserve", "shareholders"),

@@ -17,10 +17,10 @@ from datetime import date
 
 from sqlalchemy import Connection, func, insert, select, update
 
+from ledger.books.errors import Conflict, NotFound, ValidationError
+from ledger.books.orgs import counterparty, get_org, now
+from ledger.books.posting import Draft, Line, post_entry
 from ledger.distribution.models import CapitalPayment, RatioAgreement, Shareholding
-from ledger.errors import Conflict, NotFound, ValidationError
-from ledger.orgs import counterparty, get_org, now
-from ledger.posting import Draft, Line, post_entry
 
 holding_t = Shareholding.__table__
 payment_t = CapitalPayment.__table__

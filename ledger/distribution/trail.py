@@ -13,10 +13,10 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
+from ledger.books.errors import NotFound
 from ledger.db.models import Account, Counterparty, JournalEntry, JournalLine, Org
 from ledger.distribution.models import DistributionPlan, PlanExecution, WelfareFunding
 from ledger.distribution.yearend import close_entry_ids, year_profit
-from ledger.errors import NotFound
 
 entry_t = JournalEntry.__table__
 line_t = JournalLine.__table__

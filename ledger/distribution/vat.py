@@ -24,12 +24,12 @@ from importlib.resources import files
 
 from sqlalchemy import Connection, func, insert, select
 
+from ledger.books.errors import Conflict, ValidationError
+from ledger.books.periods import period_bounds
+from ledger.books.posting import Draft, Line, post_entry
 from ledger.db.models import Account, JournalEntry, JournalLine
 from ledger.distribution.accounts import chart_for
 from ledger.distribution.models import VatThreshold
-from ledger.errors import Conflict, ValidationError
-from ledger.periods import period_bounds
-from ledger.posting import Draft, Line, post_entry
 
 threshold_t = VatThreshold.__table__
 line_t = JournalLine.__table__

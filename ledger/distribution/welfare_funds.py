@@ -23,16 +23,16 @@ from datetime import date
 
 from sqlalchemy import Connection, func, insert, select
 
+from ledger.books.errors import NotFound, ValidationError
+from ledger.books.money import round_half_up
+from ledger.books.orgs import get_org, now, require_books
+from ledger.books.posting import Draft, Line, post_entry
 from ledger.community.models import WelfarePayment, WelfarePost, WelfareStipend
 from ledger.db.models import Account, Counterparty, JournalLine, Org
 from ledger.distribution.accounts import ensure_for
 from ledger.distribution.execute import get_execution, reversal_link_of
 from ledger.distribution.models import DistributionPlan, PlanExecutionPart, WelfareFunding
 from ledger.distribution.yearend import year_profit
-from ledger.errors import NotFound, ValidationError
-from ledger.money import round_half_up
-from ledger.orgs import get_org, now, require_books
-from ledger.posting import Draft, Line, post_entry
 
 funding_t = WelfareFunding.__table__
 plan_t = DistributionPlan.__table__

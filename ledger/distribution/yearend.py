@@ -2,8 +2,8 @@
 
 ``close_year`` refuses while any open month of the year has unposted sources — the same checks that keep
 a month from closing (open POS shifts, lease accruals not run, stipends not posted …), registered by
-their modules with ``ledger.periods.register_close_check`` — and names each month and reason. Otherwise it
-posts, dated 31 December, source ``close``:
+their modules with ``ledger.books.periods.register_close_check`` — and names each month and reason. Otherwise
+it posts, dated 31 December, source ``close``:
 
 1. ``close:{year}:income`` — every income and expense leaf account's balance for the year, on the opposite
    side, against 本年收益 321 / 本年利润 3103;
@@ -23,12 +23,12 @@ from datetime import date
 
 from sqlalchemy import Connection, func, select
 
-from ledger import periods
+from ledger.books import periods
+from ledger.books.errors import Conflict, IdempotencyConflict, ValidationError
+from ledger.books.orgs import get_org, require_books
+from ledger.books.posting import Draft, Line, Posted, post_entries
 from ledger.db.models import Account, JournalEntry, JournalLine
 from ledger.distribution.accounts import Chart, ensure_for
-from ledger.errors import Conflict, IdempotencyConflict, ValidationError
-from ledger.orgs import get_org, require_books
-from ledger.posting import Draft, Line, Posted, post_entries
 
 line_t = JournalLine.__table__
 account_t = Account.__table__

@@ -39,9 +39,9 @@ from typing import Any, NamedTuple
 
 import pandas as pd
 
+from ledger.books.errors import ValidationError
+from ledger.books.spreadsheets import check_xlsx
 from ledger.db.rows import gc_paused
-from ledger.errors import ValidationError
-from ledger.spreadsheets import check_xlsx
 
 __all__ = [
     "KINDS",

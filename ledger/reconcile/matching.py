@@ -44,16 +44,16 @@ from typing import Any, NamedTuple
 from sqlalchemy import Connection, exists, func, select
 from sqlalchemy.orm import aliased
 
+from ledger.books.errors import Conflict, NotFound, ValidationError
+from ledger.books.money import format_amount
+from ledger.books.orgs import get_org, now, require_books
+from ledger.books.periods import next_period, parse_period, period_bounds
+from ledger.books.posting import Draft, Line, Posted, post_entries
+from ledger.books.verify import Problem, register_check
 from ledger.db.models import Account, Counterparty, JournalEntry, JournalLine
 from ledger.db.rows import gc_paused, insert_rows
-from ledger.errors import Conflict, NotFound, ValidationError
-from ledger.money import format_amount
-from ledger.orgs import get_org, now, require_books
-from ledger.periods import next_period, parse_period, period_bounds
-from ledger.posting import Draft, Line, Posted, post_entries
 from ledger.reconcile.models import ReconcileMatch, ReconcileMatchItem, StatementAccount, StatementLineRow
 from ledger.reconcile.store import get_statement_account, large_page_cache
-from ledger.verify import Problem, register_check
 
 __all__ = [
     "BookRecord",

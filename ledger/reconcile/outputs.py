@@ -27,13 +27,13 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Connection, func, select
 
+from ledger.books.errors import ValidationError
+from ledger.books.orgs import get_org, require_books
+from ledger.books.periods import parse_period, period_bounds
 from ledger.community.checks import lease_tie_differences
-from ledger.community.leases import LIVE_RECEIPT_IDS
+from ledger.community.leases.contracts import LIVE_RECEIPT_IDS
 from ledger.community.models import LeaseCharge, LeaseContract, LeaseReceiptPart
 from ledger.db.models import Account, BookState, Counterparty, JournalEntry, JournalLine, Org
-from ledger.errors import ValidationError
-from ledger.orgs import get_org, require_books
-from ledger.periods import parse_period, period_bounds
 from ledger.reconcile.matching import account_ids, current_items, parse_statement_time
 from ledger.reconcile.models import StatementLineRow
 from ledger.reconcile.store import get_statement_account

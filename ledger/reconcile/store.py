@@ -22,10 +22,10 @@ from typing import Any
 
 from sqlalchemy import Connection, func, insert, select
 
+from ledger.books.errors import Conflict, NotFound, ValidationError
+from ledger.books.orgs import get_org, now, require_books
 from ledger.db.models import Account
 from ledger.db.rows import gc_paused, insert_rows
-from ledger.errors import Conflict, NotFound, ValidationError
-from ledger.orgs import get_org, now, require_books
 from ledger.reconcile.importers import StatementLine, parse_statement
 from ledger.reconcile.models import (
     SOURCES_BY_KIND,

@@ -23,9 +23,9 @@ from sqlalchemy import ColumnElement, Connection, Engine, and_, delete, insert, 
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ledger.books.errors import LedgerError
 from ledger.db.engine import read_tx, run_write
 from ledger.db.models import WebLoginFailure
-from ledger.errors import LedgerError
 
 failure_t = WebLoginFailure.__table__
 

@@ -1,0 +1,195 @@
+"""Users, credentials and scopes (DESIGN §9).
+
+Roles: ``admin`` (everything), ``officer`` (a street, or the county, and every org below it; keeps the
+books), ``community`` (one org, read-only), ``cashier`` (one store's POS, nothing else). API clients send
+bearer tokens; only their SHA-256 is stored (they are 256-bit random, so a slow hash adds nothing).
+People log in with passwords hashed by argon2. A request outside one's scope gets 404, so that the
+existence of another org's books does not leak; a role that may see but not do gets 403.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass, field
+from functools import cache
+
+from argon2 import PasswordHasher
+from argon2.exceptions import VerificationError
+from sqlalchemy import Connection, insert, select
+
+from ledger.books.errors import Conflict, Forbidden, NotFound, Unauthenticated, ValidationError
+from ledger.books.orgs import get_org, now, subtree_ids
+from ledger.db.models import ROLES, ApiToken, AuditLog, Org, Store, UserAccount
+from ledger.settings import get_settings
+
+user_t = UserAccount.__table__
+token_t = ApiToken.__table__
+store_t = Store.__table__
+org_t = Org.__table__
+audit_t = AuditLog.__table__
+
+
+@cache
+def _hasher() -> PasswordHasher:
+    settings = get_settings()
+    return PasswordHasher(time_cost=settings.argon2_time_cost, memory_cost=settings.argon2_memory_kib)
+
+
+TOKEN_PREFIX = "cs_"
+
+
+@dataclass
+class Principal:
+    """Who is asking, and what they may touch."""
+
+    user_id: int
+    username: str
+    role: str
+    scope_org_id: int | None
+    scope_store_id: int | None
+    store_org_id: int | None = None  # the company of a cashier's store
+    _visible: frozenset[int] | None = field(default=None, repr=False)
+
+    def visible_orgs(self, conn: Connection) -> frozenset[int] | None:
+        """The org ids this principal may read; None means all (admin)."""
+        if self.role == "admin":
+            return None
+        if self._visible is None:
+            if self.role == "officer" and self.scope_org_id is not None:
+                self._visible = frozenset(subtree_ids(conn, self.scope_org_id))
+            elif self.role == "community" and self.scope_org_id is not None:
+                self._visible = frozenset({self.scope_org_id})
+            else:
+                self._visible = frozenset()
+        return self._visible
+
+    def require_org(self, conn: Connection, org_id: int, *, write: bool = False):  # type: ignore[no-untyped-def]
+        """The org row if this principal may read it (and write, if asked); 404 or 403 otherwise."""
+        visible = self.visible_orgs(conn)
+        if visible is not None and org_id not in visible:
+            raise NotFound(f"org {org_id} does not exist", field="org")
+        org = get_org(conn, org_id)
+        if write and self.role not in ("admin", "officer"):
+            raise Forbidden(f"a {self.role} user cannot change the books")
+        return org
+
+    def require_role(self, *roles: str) -> None:
+        if self.role not in roles:
+            raise Forbidden(f"this needs the role {' or '.join(roles)}")
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def hash_password(password: str) -> str:
+    return _hasher().hash(password)
+
+
+def create_user(
+    conn: Connection,
+    *,
+    username: str,
+    role: str,
+    scope_org_id: int | None = None,
+    scope_store_id: int | None = None,
+    password: str | None = None,
+    display_name: str = "",
+) -> int:
+    if role not in ROLES:
+        raise ValidationError(f"role is one of {', '.join(ROLES)}", field="role")
+    if role in ("officer", "community") and scope_org_id is None:
+        raise ValidationError(f"a {role} user needs a scope org", field="scope")
+    if role == "officer":
+        kind = get_org(conn, scope_org_id).kind  # type: ignore[arg-type]
+        if kind not in ("street", "county"):
+            raise ValidationError("an officer's scope is a street or the county", field="scope")
+    if role == "cashier" and scope_store_id is None:
+        raise ValidationError("a cashier user needs a store", field="scope")
+    if conn.execute(select(user_t.c.id).where(user_t.c.username == username)).first():
+        raise Conflict(f"user {username!r} already exists", field="username")
+    return conn.execute(
+        insert(user_t)
+        .values(
+            username=username,
+            role=role,
+            scope_org_id=scope_org_id,
+            scope_store_id=scope_store_id,
+            password_hash=hash_password(password) if password else None,
+            display_name=display_name or username,
+            disabled=False,
+            created_at=now(),
+        )
+        .returning(user_t.c.id)
+    ).scalar_one()
+
+
+def issue_token(conn: Connection, user_id: int, label: str = "") -> str:
+    """A new bearer token for the user; the clear text is returned once and never stored."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    conn.execute(
+        insert(token_t).values(user_id=user_id, token_hash=hash_token(token), label=label, created_at=now())
+    )
+    return token
+
+
+def _principal(conn: Connection, user) -> Principal:  # type: ignore[no-untyped-def]
+    store_org = None
+    if user.scope_store_id is not None:
+        store_org = conn.execute(
+            select(store_t.c.org_id).where(store_t.c.id == user.scope_store_id)
+        ).scalar_one()
+    return Principal(user.id, user.username, user.role, user.scope_org_id, user.scope_store_id, store_org)
+
+
+def principal_for_token(conn: Connection, token: str) -> Principal:
+    row = conn.execute(
+        select(user_t)
+        .join(token_t, token_t.c.user_id == user_t.c.id)
+        .where(token_t.c.token_hash == hash_token(token), token_t.c.revoked_at.is_(None))
+    ).first()
+    if row is None or row.disabled:
+        raise Unauthenticated("unknown or revoked token")
+    return _principal(conn, row)
+
+
+def principal_for_user(conn: Connection, user_id: int) -> Principal:
+    row = conn.execute(select(user_t).where(user_t.c.id == user_id)).first()
+    if row is None or row.disabled:
+        raise Unauthenticated("unknown user")
+    return _principal(conn, row)
+
+
+def check_password(conn: Connection, username: str, password: str) -> Principal:
+    row = conn.execute(select(user_t).where(user_t.c.username == username)).first()
+    if row is None or row.disabled or not row.password_hash:
+        _hasher().hash(password)  # spend the same time as a real check
+        raise Unauthenticated("wrong username or password")
+    try:
+        _hasher().verify(row.password_hash, password)
+    except VerificationError:
+        raise Unauthenticated("wrong username or password") from None
+    return _principal(conn, row)
+
+
+def audit(
+    conn: Connection,
+    principal: Principal | None,
+    action: str,
+    *,
+    org_id: int | None = None,
+    detail: str = "",
+    remote_addr: str | None = None,
+) -> None:
+    """Append to the audit log (who, what, when, from where), in the same transaction as the change."""
+    conn.execute(
+        insert(audit_t).values(
+            at=now(),
+            user_id=principal.user_id if principal else None,
+            org_id=org_id,
+            action=action,
+            detail=detail[:2000],
+            remote_addr=remote_addr,
+        )
+    )

@@ -1,0 +1,560 @@
+"""HTTP routes of year-end close and distribution: shareholdings, year close, plans, dividends, welfare funds,
+VAT exemption, and the trail. Thin: each route checks scope, runs one service call in one transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from ledger.access.auth import Principal, audit
+from ledger.api.deps import CurrentUser, EngineDep, client_addr
+from ledger.api.schemas import Amount, MoneyOut
+from ledger.books.errors import ValidationError
+from ledger.books.money import format_amount
+from ledger.db.engine import read_tx, run_write
+from ledger.distribution import execute as ex
+from ledger.distribution import shareholders as sh
+from ledger.distribution import trail, vat, welfare_funds
+from ledger.distribution.models import APPROVING_BODIES, STEP_KINDS
+from ledger.distribution.plans import DryRun, Step
+from ledger.distribution.yearend import close_year
+
+router = APIRouter(prefix="/api/v1", tags=["distribution"])
+
+Year = Annotated[int, Path(ge=1901, le=2999)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ShareholderIn(Strict):
+    shareholder_org_id: int
+    subscribed: Amount
+    agreed_ratio_bp: int | None = Field(default=None, ge=0, le=10_000)
+
+
+class CapitalIn(Strict):
+    amount: Amount
+    paid_on: date
+
+
+class AgreementIn(Strict):
+    effective_from: date
+    document_no: str = Field(min_length=1, max_length=64)
+    signed_on: date
+
+
+class MemberIn(Strict):
+    member: str = Field(min_length=1, max_length=64)
+    shares: int = Field(ge=0)
+
+
+class StepIn(Strict):
+    kind: Literal[STEP_KINDS]  # type: ignore[valid-type]
+    rate_bp: int | None = Field(default=None, ge=1, le=10_000)
+    amount: Amount | None = None
+    target: str = Field(default="", max_length=64)
+
+
+class PlanIn(Strict):
+    steps: list[StepIn] = Field(max_length=20)
+
+
+class ApproveIn(Strict):
+    approving_body: Literal[APPROVING_BODIES]  # type: ignore[valid-type]
+    resolution_date: date
+    document_no: str = Field(min_length=1, max_length=64)
+
+
+class ExecuteIn(Strict):
+    date: dt.date | None = None
+
+
+class ReverseIn(Strict):
+    date: dt.date
+
+
+class DividendIn(Strict):
+    shareholder_org_id: int
+    amount: Amount
+    paid_on: date
+    plan_id: int | None = None
+    idempotency_key: str | None = Field(default=None, min_length=1, max_length=128)
+
+
+class EarmarkIn(Strict):
+    kind: Literal["post", "facility"]
+    earmark_year: int = Field(ge=1901, le=2999)
+    amount: Amount
+    on: date
+    post_id: int | None = None
+
+
+class ThresholdIn(Strict):
+    effective_from: date
+    quarterly_threshold: Amount
+    rule: str = Field(default="", max_length=200)
+
+
+class ShareOut(BaseModel):
+    key: int
+    counterparty_id: int
+    name: str
+    weight: int
+    amount: MoneyOut
+
+
+class PlanLineOut(BaseModel):
+    order: int
+    kind: str
+    label: str
+    amount: MoneyOut
+    basis: str
+    posts: bool
+    shares: list[ShareOut]
+
+
+class DryRunOut(BaseModel):
+    profit: MoneyOut
+    brought_forward: MoneyOut
+    losses_covered: MoneyOut
+    base: MoneyOut
+    distributable: MoneyOut
+    distributed: MoneyOut
+    undistributed: MoneyOut
+    lines: list[PlanLineOut]
+
+
+class PlanOut(BaseModel):
+    id: int
+    org_id: int
+    year: int
+    version: int
+    status: str
+    approving_body: str
+    resolution_date: date | None
+    document_no: str
+    steps: list[dict[str, Any]]
+    execution: dict[str, Any] | None = None
+
+
+def dry_run_out(run: DryRun) -> DryRunOut:
+    return DryRunOut(
+        profit=run.facts.profit_fen,
+        brought_forward=run.facts.brought_forward_fen,
+        losses_covered=run.losses_covered_fen,
+        base=run.base_fen,
+        distributable=run.distributable_fen,
+        distributed=run.distributed_fen,
+        undistributed=run.undistributed_fen,
+        lines=[
+            PlanLineOut(
+                order=ln.order,
+                kind=ln.kind,
+                label=ln.label,
+                amount=ln.amount_fen,
+                basis=ln.basis,
+                posts=ln.posts,
+                shares=[
+                    ShareOut(
+                        key=s.recipient.key,
+                        counterparty_id=s.recipient.counterparty_id,
+                        name=s.recipient.name,
+                        weight=s.recipient.weight,
+                        amount=s.amount_fen,
+                    )
+                    for s in ln.shares
+                ],
+            )
+            for ln in run.lines
+        ],
+    )
+
+
+def _plan_out(conn, plan_id: int) -> PlanOut:  # type: ignore[no-untyped-def]
+    plan = ex.get_plan(conn, plan_id)
+    execution = None
+    row = conn.execute(ex.exec_t.select().where(ex.exec_t.c.plan_id == plan_id)).first()
+    if row is not None:
+        execution = {
+            "link_id": row.link_id,
+            "entry_ids": [int(i) for i in row.entry_ids.split(",") if i],
+            "distributable": format_amount(row.distributable_fen),
+            "executed_on": row.executed_on.isoformat(),
+            "reversal_link_id": row.reversal_link_id,
+            "parts": [
+                {
+                    "step_order": p.step_order,
+                    "kind": p.kind,
+                    "amount": format_amount(p.amount_fen),
+                    "recipient_org_id": p.recipient_org_id,
+                    "counterparty_id": p.counterparty_id,
+                    "entry_id": p.entry_id,
+                }
+                for p in ex.execution_parts(conn, plan_id)
+            ],
+        }
+    return PlanOut(
+        id=plan.id,
+        org_id=plan.org_id,
+        year=plan.year,
+        version=plan.version,
+        status=plan.status,
+        approving_body=plan.approving_body,
+        resolution_date=plan.resolution_date,
+        document_no=plan.document_no,
+        steps=[
+            {
+                "kind": s.kind,
+                "rate_bp": s.rate_bp,
+                "amount": format_amount(s.amount_fen) if s.amount_fen is not None else None,
+                "target": s.target,
+            }
+            for s in ex.plan_steps(conn, plan_id)
+        ],
+        execution=execution,
+    )
+
+
+def _write(engine, user: Principal, org_id: int, action: str, request: Request, work):  # type: ignore[no-untyped-def]
+    def run(conn):  # type: ignore[no-untyped-def]
+        user.require_org(conn, org_id, write=True)
+        result = work(conn)
+        audit(conn, user, action, org_id=org_id, remote_addr=client_addr(request))
+        return result
+
+    return run_write(engine, run)
+
+
+# -- shareholdings ----------------------------------------------------------------------------------------
+
+
+@router.get("/orgs/{org_id}/shareholdings")
+def list_shareholdings_route(org_id: int, user: CurrentUser, engine: EngineDep) -> list[dict[str, Any]]:
+    with read_tx(engine) as conn:
+        user.require_org(conn, org_id)
+        return [
+            {
+                "id": r.id,
+                "shareholder_org_id": r.shareholder_org_id,
+                "counterparty_id": r.counterparty_id,
+                "subscribed": format_amount(r.subscribed_fen),
+                "paid_in": format_amount(r.paid_in_fen),
+                "paid_on": r.paid_on.isoformat() if r.paid_on else None,
+                "agreed_ratio_bp": r.agreed_ratio_bp,
+            }
+            for r in sh.list_shareholdings(conn, org_id)
+        ]
+
+
+@router.post("/orgs/{org_id}/shareholdings", status_code=201)
+def add_shareholder_route(
+    org_id: int, body: ShareholderIn, user: CurrentUser, engine: EngineDep, request: Request
+) -> dict[str, int]:
+    def work(conn):  # type: ignore[no-untyped-def]
+        user.require_org(conn, body.shareholder_org_id)
+        return sh.add_shareholder(
+            conn,
+            org_id,
+            shareholder_org_id=body.shareholder_org_id,
+            subscribed_fen=body.subscribed,
+            agreed_ratio_bp=body.agreed_ratio_bp,
+        )
+
+    return {"id": _write(engine, user, org_id, "shareholding.add", request, work)}
+
+
+@router.post("/orgs/{org_id}/shareholdings/{holding_id}/capital", status_code=201)
+def pay_in_route(
+    org_id: int, holding_id: int, body: CapitalIn, user: CurrentUser, engine: EngineDep, request: Request
+) -> dict[str, int]:
+    def work(conn):  # type: ignore[no-untyped-def]
+        if sh.get_shareholding(conn, holding_id).company_org_id != org_id:
+            raise ValidationError("that shareholding is another company's", field="holding_id")
+        return sh.pay_in_capital(
+            conn, holding_id, amount_fen=body.amount, paid_on=body.paid_on, user_id=user.user_id
+        )
+
+    return {"entry_id": _write(engine, user, org_id, "shareholding.capital", request, work)}
+
+
+@router.post("/orgs/{org_id}/ratio-agreements", status_code=201)
+def agreement_route(
+    org_id: int, body: AgreementIn, user: CurrentUser, engine: EngineDep, request: Request
+) -> dict[str, int]:
+    def work(conn):  # type: ignore[no-untyped-def]
+        return sh.record_ratio_agreement(
+            conn,
+            org_id,
+            effective_from=body.effective_from,
+            document_no=body.document_no,
+            signed_on=body.signed_on,
+        )
+
+    return {"id": _write(engine, user, org_id, "shareholding.agreement", request, work)}
+
+
+@router.post("/orgs/{org_id}/members", status_code=201)
+def add_member_route(
+    org_id: int, body: MemberIn, user: CurrentUser, engine: EngineDep, request: Request
+) -> dict[str, int]:
+    def work(conn):  # type: ignore[no-untyped-def]
+        return ex.add_member(conn, org_id, member=body.member, shares=body.shares)
+
+    return {"id": _write(engine, user, org_id, "member.add", request, work)}
+
+
+# -- year close -------------------------------------------------------------------------------------------
+
+
+@router.post("/orgs/{org_id}/years/{year}/close")
+def close_year_route(
+    org_id: int, year: Year, user: CurrentUser, engine: EngineDep, request: Request
+) -> dict[str, Any]:
+    """年终结账: refused (409) naming each open month's unposted sources; idempotent."""
+
+    def work(conn):  # type: ignore[no-untyped-def]
+        return close_year(conn, org_id, year, user_id=user.user_id)
+
+    done = _write(engine, user, org_id, "year.close", request, work)
+    return {
+        "org_id": org_id,
+        "year": year,
+        "profit": format_amount(done.profit_fen),
+        "entries": [{"id": e.id, "voucher_no": e.voucher_no, "created": e.created} for e in done.entries],
+    }
+
+
+# -- plans ------------------------------------------------------------------------------------------------
+
+
+@router.post("/orgs/{org_id}/years/{year}/plans", response_model=PlanOut, status_code=201)
+def create_plan_route(
+    org_id: int, year: Year, body: PlanIn, user: CurrentUser, engine: EngineDep, request: Request
+) -> PlanOut:
+    steps = [Step(s.kind, s.rate_bp, s.amount, s.target) for s in body.steps]
+
+    def work(conn):  # type: ignore[no-untyped-def]
+        plan_id = ex.create_plan(conn, org_id, year, steps, user_id=user.user_id)
+        return _plan_out(conn, plan_id)
+
+    return _write(engine, user, org_id, "plan.create", request, work)
+
+
+@router.get("/orgs/{org_id}/years/{year}/plans", response_model=list[PlanOut])
+def list_plans_route(org_id: int, year: Year, user: CurrentUser, engine: EngineDep) -> list[PlanOut]:
+    with read_tx(engine) as conn:
+        user.require_org(conn, org_id)
+        ids = conn.execute(
+            ex.plan_t.select()
+            .with_only_columns(ex.plan_t.c.id)
+            .where(ex.plan_t.c.org_id == org_id, ex.plan_t.c.year == year)
+            .order_by(ex.plan_t.c.version)
+        ).scalars()
+        return [_plan_out(conn, i) for i in list(ids)]
+
+
+@router.get("/orgs/{org_id}/plans/{plan_id}", response_model=PlanOut)
+def get_plan_route(org_id: int, plan_id: int, user: CurrentUser, engine: EngineDep) -> PlanOut:
+    with read_tx(engine) as conn:
+        user.require_org(conn, org_id)
+        ex.get_plan(conn, plan_id, org_id)
+        return _plan_out(conn, plan_id)
+
+
+@router.get("/orgs/{org_id}/plans/{plan_id}/dry-run", response_model=DryRunOut)
+def dry_run_route(org_id: int, plan_id: int, user: CurrentUser, engine: EngineDep) -> DryRunOut:
+    """The whole plan to the fen against the books as they stand; nothing posts. 422 with every reason."""
+    with read_tx(engine) as conn:
+        user.require_org(conn, org_id)
+        ex.get_plan(conn, plan_id, org_id)
+        return dry_run_out(ex.dry_run_plan(conn, plan_id))
+
+
+@router.post("/orgs/{org_id}/plans/{plan_id}/approve", response_model=PlanOut)
+def approve_route(
+    org_id: int, plan_id: int, body: ApproveIn, user: CurrentUser, engine: EngineDep, request: Request
+) -> PlanOut:
+    def work(conn):  # type: ignore[no-untyped-def]
+        ex.get_plan(conn, plan_id, org_id)
+        ex.approve_plan(
+            conn,
+            plan_id,
+            approving_body=body.approving_body,
+            resolution_date=body.resolution_date,
+            document_no=body.document_no,
+        )
+        return _plan_out(conn, plan_id)
+
+    return _write(engine, user, org_id, "plan.approve", request, work)
+
+
+@router.post("/orgs/{org_id}/plans/{plan_id}/execute", response_model=PlanOut)
+def execute_route(
+    org_id: int, plan_id: int, body: ExecuteIn, user: CurrentUser, engine: EngineDep, request: Request
+) -> PlanOut:
+    """Post the plan: the org's entries and each shareholder's, linked, in one transaction."""
+
+    def work(conn):  # type: ignore[no-untyped-def]
+        ex.get_plan(conn, plan_id, org_id)
+        done = ex.execute_plan(conn, plan_id, entry_date=body.date, user_id=user.user_id)
+        for p in done.entries:
+            user.require_org(conn, p.org_id, write=True)  # the link reaches the shareholders' books
+        return _plan_out(conn, plan_id)
+
+    return _write(engine, user, org_id, "plan.execute", request, work)
+
+
+@router.post("/orgs/{org_id}/plans/{plan_id}/reverse", response_model=PlanOut)
+def reverse_plan_route(
+    org_id: int, plan_id: int, body: ReverseIn, user: CurrentUser, engine: EngineDep, request: Request
+) -> PlanOut:
+    def work(conn):  # type: ignore[no-untyped-def]
+        ex.get_plan(conn, plan_id, org_id)
+        for p in ex.reverse_plan(conn, plan_id, entry_date=body.date, user_id=user.user_id):
+            user.require_org(conn, p.org_id, write=True)
+        return _plan_out(conn, plan_id)
+
+    return _write(engine, user, org_id, "plan.reverse", request, work)
+
+
+@router.post("/orgs/{org_id}/dividends", status_code=201)
+def pay_dividend_route(
+    org_id: int, body: DividendIn, user: CurrentUser, engine: EngineDep, request: Request
+) -> dict[str, int]:
+    """Pay a shareholder: company Dr 2232 / Cr 1002 and the shareholder's Dr 102 / Cr 112, linked."""
+
+    def work(conn):  # type: ignore[no-untyped-def]
+        user.require_org(conn, body.shareholder_org_id, write=True)
+        return ex.pay_dividend(
+            conn,
+            org_id,
+            shareholder_org_id=body.shareholder_org_id,
+            amount_fen=body.amount,
+            paid_on=body.paid_on,
+            plan_id=body.plan_id,
+            idempotency_key=body.idempotency_key,
+            user_id=user.user_id,
+        )
+
+    return {"id": _write(engine, user, org_id, "dividend.pay", request, work)}
+
+
+# -- public-welfare funds ---------------------------------------------------------------------------------
+
+
+@router.post("/orgs/{org_id}/welfare-funds/apply", status_code=201)
+def apply_earmark_route(
+    org_id: int, body: EarmarkIn, user: CurrentUser, engine: EngineDep, request: Request
+) -> dict[str, int]:
+    def work(conn):  # type: ignore[no-untyped-def]
+        return welfare_funds.apply_earmark(
+            conn,
+            org_id,
+            kind=body.kind,
+            earmark_year=body.earmark_year,
+            amount_fen=body.amount,
+            on=body.on,
+            post_id=body.post_id,
+            user_id=user.user_id,
+        )
+
+    return {"id": _write(engine, user, org_id, "welfare.fund", request, work)}
+
+
+def _fen_strings(value: Any) -> Any:
+    """Dataclass dicts with ``*_fen`` ints → the same keys without ``_fen``, as decimal strings."""
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            if isinstance(k, str) and k.endswith("_fen") and isinstance(v, int):
+                out[k[:-4]] = format_amount(v)
+            elif k == "funded_from":
+                out[k] = {str(y): format_amount(f) for y, f in v.items()}
+            else:
+                out[k] = _fen_strings(v)
+        return out
+    if isinstance(value, list | tuple):
+        return [_fen_strings(v) for v in value]
+    return value
+
+
+@router.get("/orgs/{org_id}/years/{year}/welfare-funds")
+def welfare_funds_route(org_id: int, year: Year, user: CurrentUser, engine: EngineDep) -> dict[str, Any]:
+    """Per earmark year: earmarked, applied, remaining; per post: the year's stipends, payments, funding."""
+    with read_tx(engine) as conn:
+        user.require_org(conn, org_id)
+        report = welfare_funds.funds_report(conn, org_id, year)
+    doc = _fen_strings(asdict(report))
+    for e, src in zip(doc["earmarks"], report.earmarks, strict=True):
+        e["remaining"] = format_amount(src.remaining_fen)
+    return doc
+
+
+@router.get("/orgs/{street_id}/years/{year}/welfare-reach")
+def welfare_reach_route(
+    street_id: int, year: Year, user: CurrentUser, engine: EngineDep
+) -> list[dict[str, Any]]:
+    """For a street: how much of the supermarkets' profit reached public-welfare posts in each community."""
+    with read_tx(engine) as conn:
+        user.require_org(conn, street_id)
+        return _fen_strings([asdict(r) for r in welfare_funds.street_reach(conn, street_id, year)])
+
+
+@router.get("/orgs/{org_id}/entries/{entry_id}/trail")
+def trail_route(org_id: int, entry_id: int, user: CurrentUser, engine: EngineDep) -> dict[str, Any]:
+    """From a 公益性岗位 stipend or payment back to the plans, the profit and the POS shifts behind it."""
+    with read_tx(engine) as conn:
+        user.require_org(conn, org_id)
+        return _fen_strings(trail.welfare_trail(conn, org_id, entry_id))
+
+
+# -- VAT --------------------------------------------------------------------------------------------------
+
+
+@router.post("/orgs/{org_id}/vat-thresholds", status_code=201)
+def threshold_route(
+    org_id: int, body: ThresholdIn, user: CurrentUser, engine: EngineDep, request: Request
+) -> dict[str, int]:
+    def work(conn):  # type: ignore[no-untyped-def]
+        return vat.set_threshold(
+            conn,
+            org_id,
+            effective_from=body.effective_from,
+            quarterly_threshold_fen=body.quarterly_threshold,
+            rule=body.rule,
+        )
+
+    return {"id": _write(engine, user, org_id, "vat.threshold", request, work)}
+
+
+@router.get("/orgs/{org_id}/vat/{year}/q{quarter}")
+def vat_quarter_route(
+    org_id: int, year: Year, quarter: Annotated[int, Path(ge=1, le=4)], user: CurrentUser, engine: EngineDep
+) -> dict[str, Any]:
+    with read_tx(engine) as conn:
+        user.require_org(conn, org_id)
+        return _fen_strings(asdict(vat.vat_quarter(conn, org_id, year, quarter)))
+
+
+@router.post("/orgs/{org_id}/vat/{year}/q{quarter}/exemption")
+def vat_exemption_route(
+    org_id: int,
+    year: Year,
+    quarter: Annotated[int, Path(ge=1, le=4)],
+    user: CurrentUser,
+    engine: EngineDep,
+    request: Request,
+) -> dict[str, Any]:
+    """Within the threshold, move the quarter's output VAT to income (rule and threshold on the entry)."""
+
+    def work(conn):  # type: ignore[no-untyped-def]
+        return vat.post_vat_exemption(conn, org_id, year, quarter, user_id=user.user_id)
+
+    return _fen_strings(asdict(_write(engine, user, org_id, "vat.exemption", request, work)))

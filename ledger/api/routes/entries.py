@@ -1,0 +1,315 @@
+"""Journal entries (记账凭证): post, read, list, reverse; and linked postings across orgs."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from ledger.access.auth import audit
+from ledger.api.deps import CurrentUser, EngineDep, IdempotencyKey, client_addr
+from ledger.api.schemas import Amount, MoneyOut
+from ledger.books.errors import ValidationError
+from ledger.books.journal import EntryFilter, get_entry, list_entries
+from ledger.books.orgs import require_books
+from ledger.books.posting import Draft, Line, new_link_id, post_entries, reverse_entry
+from ledger.db.engine import read_tx, run_write
+
+router = APIRouter(prefix="/api/v1", tags=["entries"])
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class LineIn(Strict):
+    account: str = Field(min_length=1, max_length=32, description="account code, e.g. 50102")
+    debit: Amount | None = None
+    credit: Amount | None = None
+    memo: str = Field(default="", max_length=200)
+    counterparty_id: int | None = None
+    store_id: int | None = None
+    channel: str | None = None
+    contract_id: int | None = None
+    welfare_post_id: int | None = None
+    product_category: str | None = Field(default=None, max_length=64)
+
+
+class EntryIn(Strict):
+    date: date
+    memo: str = Field(default="", max_length=500)
+    lines: list[LineIn] = Field(max_length=1000)
+    source_ref: str | None = Field(default=None, max_length=128)
+    idempotency_key: str | None = Field(default=None, min_length=1, max_length=128)
+
+
+class LinkedEntryIn(EntryIn):
+    org_id: int
+
+
+class LinkedIn(Strict):
+    entries: list[LinkedEntryIn] = Field(min_length=2, max_length=100)
+    idempotency_key: str | None = Field(default=None, min_length=1, max_length=128)
+
+
+class ReverseIn(Strict):
+    date: date
+    memo: str | None = Field(default=None, max_length=500)
+    idempotency_key: str | None = Field(default=None, min_length=1, max_length=128)
+
+
+class LineOut(BaseModel):
+    line_no: int
+    account: str
+    account_name: str
+    debit: MoneyOut
+    credit: MoneyOut
+    memo: str
+    counterparty_id: int | None
+    store_id: int | None
+    channel: str | None
+    contract_id: int | None
+    welfare_post_id: int | None
+    product_category: str | None
+
+
+class EntryOut(BaseModel):
+    id: int
+    org_id: int
+    voucher_no: str
+    date: date
+    period: str
+    memo: str
+    source: str
+    source_ref: str | None
+    link_id: str | None
+    reverses_id: int | None
+    reversed_by_id: int | None
+    idempotency_key: str | None
+    created_by: int | None
+    created_at: datetime
+    total: MoneyOut
+    hash: str
+    lines: list[LineOut]
+
+
+class EntryPage(BaseModel):
+    items: list[EntryOut]
+    total: int
+    limit: int
+    offset: int
+
+
+def entry_out(e: dict[str, Any]) -> EntryOut:
+    return EntryOut(
+        id=e["id"],
+        org_id=e["org_id"],
+        voucher_no=e["voucher_no"],
+        date=e["entry_date"],
+        period=e["period"],
+        memo=e["memo"],
+        source=e["source"],
+        source_ref=e["source_ref"],
+        link_id=e["link_id"],
+        reverses_id=e["reverses_id"],
+        reversed_by_id=e.get("reversed_by_id"),
+        idempotency_key=e["idempotency_key"],
+        created_by=e["created_by"],
+        created_at=e["created_at"],
+        total=e["total_fen"],
+        hash=e["hash"],
+        lines=[
+            LineOut(
+                line_no=ln["line_no"],
+                account=ln["account"],
+                account_name=ln["account_name"],
+                debit=ln["debit_fen"],
+                credit=ln["credit_fen"],
+                memo=ln["memo"],
+                counterparty_id=ln["counterparty_id"],
+                store_id=ln["store_id"],
+                channel=ln["channel"],
+                contract_id=ln["contract_id"],
+                welfare_post_id=ln["welfare_post_id"],
+                product_category=ln["product_category"],
+            )
+            for ln in e["lines"]
+        ],
+    )
+
+
+def _draft(org_id: int, body: EntryIn, key: str | None, link_id: str | None = None) -> Draft:
+    lines = []
+    for i, ln in enumerate(body.lines):
+        if (ln.debit is None) == (ln.credit is None):
+            raise ValidationError("give exactly one of debit or credit", field=f"lines[{i}].debit")
+        lines.append(
+            Line(
+                account=ln.account,
+                debit_fen=ln.debit or 0,
+                credit_fen=ln.credit or 0,
+                memo=ln.memo,
+                counterparty_id=ln.counterparty_id,
+                store_id=ln.store_id,
+                channel=ln.channel,
+                contract_id=ln.contract_id,
+                welfare_post_id=ln.welfare_post_id,
+                product_category=ln.product_category,
+            )
+        )
+    return Draft(
+        org_id=org_id,
+        entry_date=body.date,
+        memo=body.memo,
+        lines=lines,
+        source="manual",
+        source_ref=body.source_ref,
+        idempotency_key=key,
+        link_id=link_id,
+    )
+
+
+@router.post("/orgs/{org_id}/entries", response_model=EntryOut, status_code=201)
+def post_entry_route(
+    org_id: int,
+    body: EntryIn,
+    user: CurrentUser,
+    engine: EngineDep,
+    key: IdempotencyKey,
+    request: Request,
+    response: Response,
+) -> EntryOut:
+    """Post a manual entry. The same ``Idempotency-Key`` with the same body returns the original (200)."""
+
+    def work(conn):  # type: ignore[no-untyped-def]
+        require_books(user.require_org(conn, org_id, write=True))
+        posted = post_entries(
+            conn, [_draft(org_id, body, key or body.idempotency_key)], user_id=user.user_id
+        )[0]
+        if posted.created:
+            audit(
+                conn,
+                user,
+                "entry.post",
+                org_id=org_id,
+                detail=posted.voucher_no,
+                remote_addr=client_addr(request),
+            )
+        return posted, get_entry(conn, org_id, posted.id)
+
+    posted, entry = run_write(engine, work)
+    if not posted.created:
+        response.status_code = 200
+    return entry_out(entry)
+
+
+@router.post("/linked-entries", response_model=list[EntryOut], status_code=201)
+def post_linked_route(
+    body: LinkedIn,
+    user: CurrentUser,
+    engine: EngineDep,
+    key: IdempotencyKey,
+    request: Request,
+    response: Response,
+) -> list[EntryOut]:
+    """Post entries in several orgs of one tree in one transaction: all of them or none (DESIGN §3)."""
+    group_key = key or body.idempotency_key
+
+    def work(conn):  # type: ignore[no-untyped-def]
+        link = new_link_id()
+        drafts = []
+        for i, e in enumerate(body.entries):
+            require_books(user.require_org(conn, e.org_id, write=True))
+            entry_key = e.idempotency_key or (f"{group_key}:{i}" if group_key else None)
+            draft = _draft(e.org_id, e, entry_key, link)
+            drafts.append(draft)
+        posted = post_entries(conn, drafts, user_id=user.user_id)
+        if any(p.created for p in posted):
+            audit(
+                conn,
+                user,
+                "entry.post_linked",
+                detail=",".join(p.voucher_no for p in posted),
+                remote_addr=client_addr(request),
+            )
+        return posted, [get_entry(conn, p.org_id, p.id) for p in posted]
+
+    posted, entries = run_write(engine, work)
+    if not any(p.created for p in posted):
+        response.status_code = 200
+    return [entry_out(e) for e in entries]
+
+
+@router.get("/orgs/{org_id}/entries", response_model=EntryPage)
+def list_entries_route(
+    org_id: int,
+    user: CurrentUser,
+    engine: EngineDep,
+    period: str | None = None,
+    date_from: Annotated[date | None, Query(alias="from")] = None,
+    date_to: Annotated[date | None, Query(alias="to")] = None,
+    account: str | None = None,
+    source: str | None = None,
+    source_ref: str | None = None,
+    link_id: str | None = None,
+    voucher_no: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> EntryPage:
+    flt = EntryFilter(period, date_from, date_to, account, source, source_ref, link_id, voucher_no)
+    with read_tx(engine) as conn:
+        user.require_org(conn, org_id)
+        entries, total = list_entries(conn, org_id, flt, limit=limit, offset=offset)
+    return EntryPage(items=[entry_out(e) for e in entries], total=total, limit=limit, offset=offset)
+
+
+@router.get("/orgs/{org_id}/entries/{entry_id}", response_model=EntryOut)
+def get_entry_route(org_id: int, entry_id: int, user: CurrentUser, engine: EngineDep) -> EntryOut:
+    with read_tx(engine) as conn:
+        user.require_org(conn, org_id)
+        return entry_out(get_entry(conn, org_id, entry_id))
+
+
+@router.post("/orgs/{org_id}/entries/{entry_id}/reverse", response_model=list[EntryOut], status_code=201)
+def reverse_route(
+    org_id: int,
+    entry_id: int,
+    body: ReverseIn,
+    user: CurrentUser,
+    engine: EngineDep,
+    key: IdempotencyKey,
+    request: Request,
+    response: Response,
+) -> list[EntryOut]:
+    """红字冲销: reverse the entry (and every entry linked with it) into an open period."""
+
+    def work(conn):  # type: ignore[no-untyped-def]
+        user.require_org(conn, org_id, write=True)
+        get_entry(conn, org_id, entry_id)  # 404 unless the entry is this org's
+        posted = reverse_entry(
+            conn,
+            entry_id,
+            entry_date=body.date,
+            user_id=user.user_id,
+            memo=body.memo,
+            idempotency_key=key or body.idempotency_key,
+        )
+        for p in posted:
+            user.require_org(conn, p.org_id, write=True)  # a link may reach orgs outside the caller's scope
+        if any(p.created for p in posted):
+            audit(
+                conn,
+                user,
+                "entry.reverse",
+                org_id=org_id,
+                detail=",".join(p.voucher_no for p in posted),
+                remote_addr=client_addr(request),
+            )
+        return posted, [get_entry(conn, p.org_id, p.id) for p in posted]
+
+    posted, entries = run_write(engine, work)
+    if not any(p.created for p in posted):
+        response.status_code = 200
+    return [entry_out(e) for e in entries]

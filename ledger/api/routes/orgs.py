@@ -1,0 +1,311 @@
+"""Orgs, their accounts, periods and trial balance."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+
+from ledger.access.auth import audit
+from ledger.api.deps import CurrentUser, EngineDep, client_addr
+from ledger.api.schemas import MoneyOut
+from ledger.books import orgs as org_service
+from ledger.books import periods
+from ledger.books.trial_balance import trial_balance
+from ledger.db.engine import read_tx, run_write
+from ledger.db.models import Account, Org, PeriodEvent
+
+router = APIRouter(prefix="/api/v1", tags=["orgs"])
+org_t = Org.__table__
+account_t = Account.__table__
+event_t = PeriodEvent.__table__
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class OrgOut(BaseModel):
+    id: int
+    code: str
+    name: str
+    kind: str
+    standard: str | None
+    parent_id: int | None
+    street_id: int | None
+
+
+class OrgCreate(Strict):
+    code: str = Field(min_length=1, max_length=64)
+    name: str = Field(min_length=1, max_length=200)
+    kind: str
+    parent_id: int | None = None
+    standard: str | None = None
+
+
+class AccountOut(BaseModel):
+    id: int
+    code: str
+    name: str
+    account_class: str
+    normal_side: str
+    parent_code: str | None
+    level: int
+    is_closed: bool
+    is_leaf: bool
+
+
+class SubAccountCreate(Strict):
+    parent_code: str = Field(min_length=1, max_length=30)
+    name: str = Field(min_length=1, max_length=100)
+    code: str | None = None
+
+
+class TrialBalanceRowOut(BaseModel):
+    code: str
+    name: str
+    level: int
+    parent_code: str | None
+    is_leaf: bool
+    opening: MoneyOut
+    debit: MoneyOut
+    credit: MoneyOut
+    closing: MoneyOut
+    side: str
+
+
+class TrialBalanceOut(BaseModel):
+    org_id: int
+    from_period: str
+    to_period: str
+    rows: list[TrialBalanceRowOut]
+    total_debit: MoneyOut
+    total_credit: MoneyOut
+
+
+class PeriodOut(BaseModel):
+    org_id: int
+    period: str
+    status: str
+    closed_through: str | None
+
+
+class ReopenIn(Strict):
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class PeriodEventOut(BaseModel):
+    period: str
+    action: str
+    reason: str
+    user_id: int | None
+    at: datetime
+
+
+def _org_out(row) -> OrgOut:  # type: ignore[no-untyped-def]
+    return OrgOut(
+        id=row.id,
+        code=row.code,
+        name=row.name,
+        kind=row.kind,
+        standard=row.standard,
+        parent_id=row.parent_id,
+        street_id=row.street_id,
+    )
+
+
+@router.get("/orgs", response_model=list[OrgOut])
+def list_orgs(user: CurrentUser, engine: EngineDep, kind: str | None = None) -> list[OrgOut]:
+    with read_tx(engine) as conn:
+        stmt = select(org_t).order_by(org_t.c.id)
+        visible = user.visible_orgs(conn)
+        if visible is not None:
+            stmt = stmt.where(org_t.c.id.in_(visible))
+        if kind:
+            stmt = stmt.where(org_t.c.kind == kind)
+        return [_org_out(r) for r in conn.execute(stmt)]
+
+
+@router.post("/orgs", response_model=OrgOut, status_code=201)
+def create_org(body: OrgCreate, user: CurrentUser, engine: EngineDep, request: Request) -> OrgOut:
+    def work(conn):  # type: ignore[no-untyped-def]
+        if user.role != "admin":
+            if body.parent_id is None:
+                user.require_role("admin")
+            user.require_org(conn, body.parent_id, write=True)
+        org_id = org_service.create_org(
+            conn,
+            code=body.code,
+            name=body.name,
+            kind=body.kind,
+            parent_id=body.parent_id,
+            standard=body.standard,
+        )
+        audit(
+            conn,
+            user,
+            "org.create",
+            org_id=org_id,
+            detail=body.model_dump_json(),
+            remote_addr=client_addr(request),
+        )
+        return _org_out(org_service.get_org(conn, org_id))
+
+    return run_write(engine, work)
+
+
+@router.get("/orgs/{org_id}", response_model=OrgOut)
+def get_org(org_id: int, user: CurrentUser, engine: EngineDep) -> OrgOut:
+    with read_tx(engine) as conn:
+        return _org_out(user.require_org(conn, org_id))
+
+
+@router.get("/orgs/{org_id}/accounts", response_model=list[AccountOut])
+def list_accounts(org_id: int, user: CurrentUser, engine: EngineDep) -> list[AccountOut]:
+    with read_tx(engine) as conn:
+        user.require_org(conn, org_id)
+        rows = conn.execute(
+            select(account_t).where(account_t.c.org_id == org_id).order_by(account_t.c.code)
+        ).all()
+    by_id = {r.id: r for r in rows}
+    parents = {r.parent_id for r in rows if r.parent_id is not None}
+    return [
+        AccountOut(
+            id=r.id,
+            code=r.code,
+            name=r.name,
+            account_class=r.account_class,
+            normal_side=r.normal_side,
+            parent_code=by_id[r.parent_id].code if r.parent_id else None,
+            level=r.level,
+            is_closed=r.is_closed,
+            is_leaf=r.id not in parents,
+        )
+        for r in rows
+    ]
+
+
+@router.post("/orgs/{org_id}/accounts", response_model=AccountOut, status_code=201)
+def add_sub_account(
+    org_id: int, body: SubAccountCreate, user: CurrentUser, engine: EngineDep, request: Request
+) -> AccountOut:
+    def work(conn):  # type: ignore[no-untyped-def]
+        user.require_org(conn, org_id, write=True)
+        code = org_service.add_sub_account(conn, org_id, body.parent_code, body.name, body.code)
+        audit(conn, user, "account.create", org_id=org_id, detail=code, remote_addr=client_addr(request))
+        return code
+
+    code = run_write(engine, work)
+    return next(a for a in list_accounts(org_id, user, engine) if a.code == code)
+
+
+@router.post("/orgs/{org_id}/accounts/{code}/close", response_model=AccountOut)
+def close_account(
+    org_id: int, code: str, user: CurrentUser, engine: EngineDep, request: Request
+) -> AccountOut:
+    def work(conn):  # type: ignore[no-untyped-def]
+        user.require_org(conn, org_id, write=True)
+        org_service.close_account(conn, org_id, code)
+        audit(conn, user, "account.close", org_id=org_id, detail=code, remote_addr=client_addr(request))
+
+    run_write(engine, work)
+    return next(a for a in list_accounts(org_id, user, engine) if a.code == code)
+
+
+@router.get("/orgs/{org_id}/trial-balance", response_model=TrialBalanceOut)
+def get_trial_balance(
+    org_id: int,
+    user: CurrentUser,
+    engine: EngineDep,
+    from_period: Annotated[str, Query(alias="from")],
+    to_period: Annotated[str | None, Query(alias="to")] = None,
+    leaves_only: bool = False,
+) -> TrialBalanceOut:
+    with read_tx(engine) as conn:
+        org_service.require_books(user.require_org(conn, org_id))
+        rows = trial_balance(conn, org_id, from_period, to_period)
+    out = [
+        TrialBalanceRowOut(
+            code=r.code,
+            name=r.name,
+            level=r.level,
+            parent_code=r.parent_code,
+            is_leaf=r.is_leaf,
+            opening=r.opening_fen,
+            debit=r.debit_fen,
+            credit=r.credit_fen,
+            closing=r.closing_fen,
+            side=r.side,
+        )
+        for r in rows
+        if r.is_leaf or not leaves_only
+    ]
+    top = [r for r in rows if r.level == 1]
+    return TrialBalanceOut(
+        org_id=org_id,
+        from_period=from_period,
+        to_period=to_period or from_period,
+        rows=out,
+        total_debit=sum(r.debit_fen for r in top),
+        total_credit=sum(r.credit_fen for r in top),
+    )
+
+
+@router.get("/orgs/{org_id}/periods/{period}", response_model=PeriodOut)
+def get_period(org_id: int, period: str, user: CurrentUser, engine: EngineDep) -> PeriodOut:
+    with read_tx(engine) as conn:
+        user.require_org(conn, org_id)
+        periods.parse_period(period)
+        return PeriodOut(
+            org_id=org_id,
+            period=period,
+            status=periods.period_status(conn, org_id, period),
+            closed_through=periods.closed_through(conn, org_id),
+        )
+
+
+@router.post("/orgs/{org_id}/periods/{period}/close", response_model=PeriodOut)
+def close_period(
+    org_id: int, period: str, user: CurrentUser, engine: EngineDep, request: Request
+) -> PeriodOut:
+    def work(conn):  # type: ignore[no-untyped-def]
+        user.require_org(conn, org_id, write=True)
+        periods.close_period(conn, org_id, period, user_id=user.user_id)
+        audit(conn, user, "period.close", org_id=org_id, detail=period, remote_addr=client_addr(request))
+
+    run_write(engine, work)
+    return get_period(org_id, period, user, engine)
+
+
+@router.post("/orgs/{org_id}/periods/{period}/reopen", response_model=PeriodOut)
+def reopen_period(
+    org_id: int, period: str, body: ReopenIn, user: CurrentUser, engine: EngineDep, request: Request
+) -> PeriodOut:
+    def work(conn):  # type: ignore[no-untyped-def]
+        user.require_org(conn, org_id, write=True)
+        periods.reopen_period(conn, org_id, period, user_id=user.user_id, role=user.role, reason=body.reason)
+        audit(
+            conn,
+            user,
+            "period.reopen",
+            org_id=org_id,
+            detail=f"{period}: {body.reason}",
+            remote_addr=client_addr(request),
+        )
+
+    run_write(engine, work)
+    return get_period(org_id, period, user, engine)
+
+
+@router.get("/orgs/{org_id}/period-events", response_model=list[PeriodEventOut])
+def list_period_events(org_id: int, user: CurrentUser, engine: EngineDep) -> list[PeriodEventOut]:
+    with read_tx(engine) as conn:
+        user.require_org(conn, org_id)
+        rows = conn.execute(select(event_t).where(event_t.c.org_id == org_id).order_by(event_t.c.id)).all()
+    return [
+        PeriodEventOut(period=r.period, action=r.action, reason=r.reason, user_id=r.user_id, at=r.at)
+        for r in rows
+    ]

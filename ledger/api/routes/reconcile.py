@@ -1,0 +1,783 @@
+"""Reconciliation over HTTP: statement accounts, uploads, proposals, decisions, rule postings, outputs.
+
+Thin: each route checks the caller's scope (an officer of the street writes; a community user reads its own
+org; anyone else gets 404), calls ``ledger.reconcile`` in one transaction, audits writes, and returns
+amounts as decimal strings. An upload is parsed before the write transaction starts (parsing a large file
+must not hold SQLite's write lock) and stored all or nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import insert, select
+
+from ledger.access.auth import audit
+from ledger.api.deps import CurrentUser, EngineDep, IdempotencyKey, client_addr
+from ledger.api.schemas import MoneyOut
+from ledger.books.errors import IdempotencyConflict, ValidationError
+from ledger.books.money import format_amount
+from ledger.books.orgs import now, require_books
+from ledger.books.periods import parse_period, period_bounds
+from ledger.db.engine import read_tx, run_write
+from ledger.db.models import IdempotencyRecord
+from ledger.reconcile import matching, outputs, store
+from ledger.reconcile.importers import parse_statement
+from ledger.reconcile.matching import match_t
+
+router = APIRouter(prefix="/api/v1", tags=["reconcile"])
+
+_CHUNK = 1 << 20
+idem_t = IdempotencyRecord.__table__
+
+
+class UploadTooLarge(ValidationError):
+    """The uploaded file is larger than ``settings.max_upload_bytes``."""
+
+    code = "upload_too_large"
+    http_status = 413
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class StatementAccountIn(Strict):
+    ledger_account: str = Field(min_length=1, max_length=32, description="e.g. 1002, 102, 101201")
+    kind: Literal["bank", "wechat", "alipay"]
+    name: str = Field(min_length=1, max_length=100)
+    account_no: str = Field(default="", max_length=64)
+
+
+class StatementAccountOut(BaseModel):
+    id: int
+    org_id: int
+    ledger_account: str
+    kind: str
+    name: str
+    account_no: str
+
+
+class ImportOut(BaseModel):
+    import_id: int
+    statement_account_id: int
+    source: str
+    encoding: str
+    file_name: str
+    sha256: str
+    line_count: int
+    new_count: int
+    duplicate_count: int
+
+
+class StatementLineOut(BaseModel):
+    id: int
+    statement_account_id: int
+    import_id: int
+    source: str
+    line_no: int
+    occurred_at: Any
+    amount: MoneyOut
+    fee: MoneyOut
+    balance: MoneyOut | None
+    reference: str
+    merchant_ref: str
+    counterparty: str
+    counterparty_account: str
+    memo: str
+    kind: str
+
+
+class ProposeOut(BaseModel):
+    proposed: int
+    auto_confirmed: int
+    withdrawn: int
+    statement_lines: int
+    book_lines: int
+    unmatched_statement_lines: int
+
+
+class ReasonOut(BaseModel):
+    code: str
+    text: str
+    points: int
+
+
+class MatchItemOut(BaseModel):
+    role: str
+    statement_line_id: int | None
+    journal_line_id: int | None
+    amount: MoneyOut
+
+
+class MatchOut(BaseModel):
+    id: int
+    statement_account_id: int
+    status: str
+    kind: str
+    score: int
+    conflict: bool
+    fee: MoneyOut
+    note: str
+    entry_id: int | None
+    supersedes_id: int | None
+    created_by: int | None
+    created_at: Any
+    reasons: list[ReasonOut]
+    items: list[MatchItemOut]
+
+
+class DecisionIn(Strict):
+    note: str = Field(default="", max_length=500)
+
+
+class ManualMatchIn(Strict):
+    account: int
+    statement_line_ids: list[int] = Field(min_length=1, max_length=1000)
+    journal_line_ids: list[int] = Field(min_length=1, max_length=1000)
+    note: str = Field(default="", max_length=500)
+
+
+class RuleIn(Strict):
+    rule: str | None = Field(default=None, max_length=64)
+
+
+class RulePostingOut(BaseModel):
+    match_id: int
+    entry_id: int
+    voucher_no: str
+    rule: str
+
+
+class TieOut(BaseModel):
+    name: str
+    label: str
+    subledger: MoneyOut
+    ledger: MoneyOut
+    difference: MoneyOut
+    details: list[dict[str, Any]]
+
+
+def _match_out(m: dict[str, Any]) -> MatchOut:
+    return MatchOut(
+        id=m["id"],
+        statement_account_id=m["statement_account_id"],
+        status=m["status"],
+        kind=m["kind"],
+        score=m["score"],
+        conflict=bool(m["conflict"]),
+        fee=m["fee_fen"],
+        note=m["note"],
+        entry_id=m["entry_id"],
+        supersedes_id=m["supersedes_id"],
+        created_by=m["created_by"],
+        created_at=m["created_at"],
+        reasons=[ReasonOut(**r) for r in m["reasons"]],
+        items=[
+            MatchItemOut(
+                role=i["role"],
+                statement_line_id=i["statement_line_id"],
+                journal_line_id=i["journal_line_id"],
+                amount=i["amount_fen"],
+            )
+            for i in m["items"]
+        ],
+    )
+
+
+def _line_out(r: dict[str, Any]) -> StatementLineOut:
+    return StatementLineOut(
+        id=r["id"],
+        statement_account_id=r["statement_account_id"],
+        import_id=r["import_id"],
+        source=r["source"],
+        line_no=r["line_no"],
+        occurred_at=r["occurred_at"],
+        amount=r["amount_fen"],
+        fee=r["fee_fen"],
+        balance=r["balance_fen"],
+        reference=r["reference"],
+        merchant_ref=r["merchant_ref"],
+        counterparty=r["counterparty"],
+        counterparty_account=r["counterparty_account"],
+        memo=r["memo"],
+        kind=r["kind"],
+    )
+
+
+def _records(frame: Any) -> list[dict[str, Any]]:
+    out = []
+    for row in frame.to_dict("records"):
+        out.append({k: (v.isoformat() if isinstance(v, date) else v) for k, v in row.items()})
+    return out
+
+
+def _idempotent(
+    engine: Any,
+    key: str | None,
+    scope: str,
+    fingerprint: str,
+    work: Any,
+    render: Any,
+    status_code: int | Callable[[Any], int] = 201,
+) -> Response:
+    """Run ``work`` in one write transaction; with an ``Idempotency-Key``, a retry of the same request gets
+    the stored answer back (200) and a different request under the same key a 409 (DESIGN §3)."""
+    request_hash = hashlib.sha256(fingerprint.encode()).hexdigest()
+    scope = scope[:64]
+
+    def tx(conn):  # type: ignore[no-untyped-def]
+        if key is not None:
+            row = conn.execute(
+                select(idem_t.c.request_hash, idem_t.c.response_body).where(
+                    idem_t.c.scope == scope, idem_t.c.key == key
+                )
+            ).first()
+            if row is not None:
+                if row.request_hash != request_hash:
+                    raise IdempotencyConflict(
+                        f"idempotency key {key!r} was used for a different request", field="Idempotency-Key"
+                    )
+                return row.response_body, 200
+        result = work(conn)
+        status = status_code(result) if callable(status_code) else status_code
+        body = render(result).model_dump_json()
+        if key is not None:
+            conn.execute(
+                insert(idem_t).values(
+                    scope=scope,
+                    key=key,
+                    request_hash=request_hash,
+                    status_code=status,
+                    response_body=body,
+                    created_at=now(),
+                )
+            )
+        return body, status
+
+    body, status = run_write(engine, tx)
+    return Response(body, status_code=status, media_type="application/json")
+
+
+# --------------------------------------------------------------------------------------------------------
+# Statement accounts and uploads
+
+
+@router.post("/orgs/{org_id}/statement-accounts", response_model=StatementAccountOut, status_code=201)
+def create_statement_account_route(
+    org_id: int,
+    body: StatementAccountIn,
+    user: CurrentUser,
+    engine: EngineDep,
+    request: Request,
+    key: IdempotencyKey,
+) -> Response:
+    def work(conn):  # type: ignore[no-untyped-def]
+        require_books(user.require_org(conn, org_id, write=True))
+        account_id = store.create_statement_account(
+            conn,
+            org_id,
+            ledger_account=body.ledger_account,
+            kind=body.kind,
+            name=body.name,
+            account_no=body.account_no,
+        )
+        audit(
+            conn, user, "reconcile.account", org_id=org_id, detail=body.name, remote_addr=client_addr(request)
+        )
+        return store.get_statement_account(conn, org_id, account_id)
+
+    return _idempotent(
+        engine,
+        key,
+        f"reconcile:{org_id}:account",
+        body.model_dump_json(),
+        work,
+        lambda row: StatementAccountOut(**{k: row._mapping[k] for k in StatementAccountOut.model_fields}),
+    )
+
+
+@router.get("/orgs/{org_id}/statement-accounts", response_model=list[StatementAccountOut])
+def list_statement_accounts_route(
+    org_id: int, user: CurrentUser, engine: EngineDep
+) -> list[StatementAccountOut]:
+    with read_tx(engine) as conn:
+        user.require_org(conn, org_id)
+        rows = store.list_statement_accounts(conn, org_id)
+    return [StatementAccountOut(**{k: r[k] for k in StatementAccountOut.model_fields}) for r in rows]
+
+
+def _save_upload(upload: UploadFile, limit: int, directory: Path) -> Path:
+    """Copy the upload to ``directory`` (keeping its suffix: .xlsx / .xls / .csv), refusing past ``limit``."""
+    suffix = Path(upload.filename or "statement").suffix.lower()[:8]
+    path = directory / f"upload{suffix}"
+    size = 0
+    with path.open("wb") as out:
+        while chunk := upload.file.read(_CHUNK):
+            size += len(chunk)
+            if size > limit:
+                raise UploadTooLarge(f"the file is larger than {limit} bytes", field="file")
+            out.write(chunk)
+    if size == 0:
+        raise ValidationError("the file is empty", field="file")
+    return path
+
+
+@router.post("/orgs/{org_id}/statements", response_model=ImportOut, status_code=201)
+def upload_statement_route(
+    org_id: int,
+    user: CurrentUser,
+    engine: EngineDep,
+    request: Request,
+    file: Annotated[UploadFile, File()],
+    account: Annotated[int, Form()],
+    key: IdempotencyKey,
+    source: Annotated[str | None, Form()] = None,
+) -> Response:
+    """Upload a bank / WeChat / Alipay statement into a statement account: every line or none.
+
+    Lines already held (same key) are skipped; ``new_count`` says how many were added (200 if none).
+    A plain (threadpool) route: parsing is CPU work and must not block the event loop.
+    """
+    with read_tx(engine) as conn:
+        require_books(user.require_org(conn, org_id, write=True))
+        store.get_statement_account(conn, org_id, account)
+    limit = request.app.state.settings.max_upload_bytes
+    with tempfile.TemporaryDirectory(prefix="cunshe-upload-") as tmp:
+        path = _save_upload(file, limit, Path(tmp))
+        parsed = parse_statement(path, source)
+        sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
+
+    def work(conn):  # type: ignore[no-untyped-def]
+        user.require_org(conn, org_id, write=True)
+        result = store.store_lines(
+            conn,
+            org_id,
+            account,
+            parsed.lines,
+            source=parsed.source,
+            encoding=parsed.encoding,
+            file_name=file.filename or "statement",
+            sha256=sha256,
+            user_id=user.user_id,
+        )
+        audit(
+            conn,
+            user,
+            "reconcile.import",
+            org_id=org_id,
+            detail=f"{result.file_name}: {result.new_count}/{result.line_count} new",
+            remote_addr=client_addr(request),
+        )
+        return result
+
+    return _idempotent(
+        engine,
+        key,
+        f"reconcile:{org_id}:import",
+        f"{account}:{source}:{sha256}",
+        work,
+        lambda result: ImportOut(**result.__dict__, duplicate_count=result.duplicate_count),
+        status_code=lambda result: 201 if result.new_count else 200,
+    )
+
+
+@router.get("/orgs/{org_id}/statement-accounts/{account_id}/lines", response_model=list[StatementLineOut])
+def statement_lines_route(
+    org_id: int,
+    account_id: int,
+    user: CurrentUser,
+    engine: EngineDep,
+    unmatched: bool = False,
+    period: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 500,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[StatementLineOut]:
+    first = last = None
+    if period is not None:
+        first, last = period_bounds(parse_period(period))
+    with read_tx(engine) as conn:
+        user.require_org(conn, org_id)
+        store.get_statement_account(conn, org_id, account_id)
+        rows = matching.statement_lines(
+            conn, org_id, account_id, unmatched=unmatched, first=first, last=last, limit=limit, offset=offset
+        )
+    return [_line_out(r) for r in rows]
+
+
+# --------------------------------------------------------------------------------------------------------
+# Matching
+
+
+@router.post("/orgs/{org_id}/reconcile/propose", response_model=ProposeOut)
+def propose_route(
+    org_id: int,
+    user: CurrentUser,
+    engine: EngineDep,
+    request: Request,
+    account: int,
+    period: str,
+    window_days: Annotated[int, Query(ge=0, le=31)] = matching.DEFAULT_WINDOW_DAYS,
+    auto_confirm_exact: bool = False,
+    key: IdempotencyKey = None,
+) -> Response:
+    """Propose matches for the period's unmatched statement lines (replacing open proposals)."""
+
+    def work(conn):  # type: ignore[no-untyped-def]
+        require_books(user.require_org(conn, org_id, write=True))
+        result = matching.propose_matches(
+            conn,
+            org_id,
+            account,
+            period,
+            user.user_id,
+            window_days=window_days,
+            auto_confirm_exact=auto_confirm_exact,
+        )
+        audit(
+            conn,
+            user,
+            "reconcile.propose",
+            org_id=org_id,
+            detail=f"account {account} {period}: {result.proposed} proposed, {result.auto_confirmed} auto",
+            remote_addr=client_addr(request),
+        )
+        return result
+
+    return _idempotent(
+        engine,
+        key,
+        f"reconcile:{org_id}:propose",
+        f"{account}:{period}:{window_days}:{auto_confirm_exact}",
+        work,
+        lambda result: ProposeOut(**{k: getattr(result, k) for k in ProposeOut.model_fields}),
+        status_code=200,
+    )
+
+
+@router.get("/orgs/{org_id}/reconcile/matches", response_model=list[MatchOut])
+def list_matches_route(
+    org_id: int,
+    user: CurrentUser,
+    engine: EngineDep,
+    account: int,
+    status: Literal["proposed", "confirmed", "rejected"] | None = None,
+    history: bool = False,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 500,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[MatchOut]:
+    """Current matches of an account (``history=true``: every record, superseded ones too)."""
+    with read_tx(engine) as conn:
+        user.require_org(conn, org_id)
+        store.get_statement_account(conn, org_id, account)
+        rows = matching.list_matches(
+            conn, org_id, account, status=status, current_only=not history, limit=limit, offset=offset
+        )
+    return [_match_out(m) for m in rows]
+
+
+@router.get("/orgs/{org_id}/reconcile/matches/{match_id}/history", response_model=list[dict[str, Any]])
+def match_history_route(org_id: int, match_id: int, user: CurrentUser, engine: EngineDep) -> list[dict]:
+    """Every record of one match, from the first proposal to the current decision."""
+    with read_tx(engine) as conn:
+        user.require_org(conn, org_id)
+        chain = matching.match_history(conn, org_id, match_id)
+    return _money_strings([{**m, "reasons": matching.reasons_view(m["reasons"])} for m in chain])
+
+
+def _decide(
+    org_id: int,
+    match_id: int,
+    body: DecisionIn,
+    user: Any,
+    engine: Any,
+    request: Request,
+    action: str,
+    key: str | None,
+) -> Response:
+    def work(conn):  # type: ignore[no-untyped-def]
+        user.require_org(conn, org_id, write=True)
+        decide = matching.confirm_match if action == "confirm" else matching.reject_match
+        record = decide(conn, org_id, match_id, user.user_id, note=body.note)
+        audit(
+            conn,
+            user,
+            f"reconcile.{action}",
+            org_id=org_id,
+            detail=f"match {match_id} → {record}",
+            remote_addr=client_addr(request),
+        )
+        return _one_match(conn, org_id, record)
+
+    return _idempotent(
+        engine, key, f"reconcile:{org_id}:{action}", f"{match_id}:{body.model_dump_json()}", work, _match_out
+    )
+
+
+def _one_match(conn: Any, org_id: int, match_id: int) -> dict[str, Any]:
+    row = conn.execute(select(match_t).where(match_t.c.id == match_id, match_t.c.org_id == org_id)).one()
+    return matching.match_view(row, matching.match_items(conn, [row])[row.id])
+
+
+@router.post("/orgs/{org_id}/reconcile/matches/{match_id}/confirm", response_model=MatchOut, status_code=201)
+def confirm_route(
+    org_id: int,
+    match_id: int,
+    user: CurrentUser,
+    engine: EngineDep,
+    request: Request,
+    key: IdempotencyKey,
+    body: DecisionIn | None = None,
+) -> Response:
+    """Confirm a proposal (a new record that supersedes it). A settlement posts its entry."""
+    return _decide(org_id, match_id, body or DecisionIn(), user, engine, request, "confirm", key)
+
+
+@router.post("/orgs/{org_id}/reconcile/matches/{match_id}/reject", response_model=MatchOut, status_code=201)
+def reject_route(
+    org_id: int,
+    match_id: int,
+    user: CurrentUser,
+    engine: EngineDep,
+    request: Request,
+    key: IdempotencyKey,
+    body: DecisionIn | None = None,
+) -> Response:
+    """Reject a proposal, or undo a confirmed match (needs a note): a new record that supersedes it."""
+    return _decide(org_id, match_id, body or DecisionIn(), user, engine, request, "reject", key)
+
+
+class BulkConfirmIn(Strict):
+    ids: list[int] = Field(min_length=1, max_length=100_000)
+    note: str = Field(default="", max_length=500)
+
+
+class BulkConfirmOut(BaseModel):
+    confirmed: int
+    records: list[int]
+
+
+@router.post("/orgs/{org_id}/reconcile/confirm", response_model=BulkConfirmOut, status_code=201)
+def confirm_many_route(
+    org_id: int,
+    body: BulkConfirmIn,
+    user: CurrentUser,
+    engine: EngineDep,
+    request: Request,
+    key: IdempotencyKey,
+) -> Response:
+    """Confirm several proposals at once, all or none (e.g. every exact match the officer has reviewed)."""
+
+    def work(conn):  # type: ignore[no-untyped-def]
+        user.require_org(conn, org_id, write=True)
+        records = matching.confirm_matches(conn, org_id, body.ids, user.user_id, note=body.note)
+        audit(
+            conn,
+            user,
+            "reconcile.confirm_many",
+            org_id=org_id,
+            detail=f"{len(records)} matches",
+            remote_addr=client_addr(request),
+        )
+        return records
+
+    return _idempotent(
+        engine,
+        key,
+        f"reconcile:{org_id}:confirm_many",
+        body.model_dump_json(),
+        work,
+        lambda records: BulkConfirmOut(confirmed=len(records), records=records),
+    )
+
+
+@router.post("/orgs/{org_id}/reconcile/matches", response_model=MatchOut, status_code=201)
+def manual_match_route(
+    org_id: int,
+    body: ManualMatchIn,
+    user: CurrentUser,
+    engine: EngineDep,
+    request: Request,
+    key: IdempotencyKey,
+) -> Response:
+    """Match statement lines and journal lines by hand (their totals must be equal)."""
+
+    def work(conn):  # type: ignore[no-untyped-def]
+        user.require_org(conn, org_id, write=True)
+        record = matching.manual_match(
+            conn,
+            org_id,
+            body.account,
+            body.statement_line_ids,
+            body.journal_line_ids,
+            user.user_id,
+            note=body.note,
+        )
+        audit(
+            conn,
+            user,
+            "reconcile.manual",
+            org_id=org_id,
+            detail=f"match {record}",
+            remote_addr=client_addr(request),
+        )
+        return _one_match(conn, org_id, record)
+
+    return _idempotent(engine, key, f"reconcile:{org_id}:manual", body.model_dump_json(), work, _match_out)
+
+
+@router.post(
+    "/orgs/{org_id}/statement-lines/{line_id}/post-by-rule", response_model=RulePostingOut, status_code=201
+)
+def post_by_rule_route(
+    org_id: int,
+    line_id: int,
+    user: CurrentUser,
+    engine: EngineDep,
+    request: Request,
+    key: IdempotencyKey,
+    body: RuleIn | None = None,
+) -> Response:
+    """Turn an unmatched statement line into an entry by a rule (rules.toml) and match the two."""
+
+    def work(conn):  # type: ignore[no-untyped-def]
+        require_books(user.require_org(conn, org_id, write=True))
+        posted = matching.post_by_rule(conn, org_id, line_id, user.user_id, rule_name=(body or RuleIn()).rule)
+        audit(
+            conn,
+            user,
+            "reconcile.post_by_rule",
+            org_id=org_id,
+            detail=f"statement line {line_id} → {posted.voucher_no} ({posted.rule})",
+            remote_addr=client_addr(request),
+        )
+        return posted
+
+    return _idempotent(
+        engine,
+        key,
+        f"reconcile:{org_id}:rule",
+        f"{line_id}:{(body or RuleIn()).model_dump_json()}",
+        work,
+        lambda posted: RulePostingOut(
+            match_id=posted.match_id, entry_id=posted.entry_id, voucher_no=posted.voucher_no, rule=posted.rule
+        ),
+    )
+
+
+@router.get("/reconcile/rules", response_model=list[dict[str, Any]])
+def rules_route(user: CurrentUser) -> list[dict[str, Any]]:
+    return [
+        {
+            "name": r.name,
+            "label": r.label,
+            "memo": r.pattern.pattern,
+            "direction": r.direction,
+            "account": r.accounts,
+        }
+        for r in matching.rules()
+    ]
+
+
+# --------------------------------------------------------------------------------------------------------
+# Outputs
+
+
+@router.get("/orgs/{org_id}/reconcile/reconciliation-statement", response_model=None)
+def reconciliation_statement_route(
+    org_id: int,
+    user: CurrentUser,
+    engine: EngineDep,
+    account: int,
+    period: str,
+    as_of: date | None = None,
+    format: Literal["json", "xlsx", "pdf", "html"] = "json",
+) -> Any:
+    """银行存款余额调节表: JSON (amounts as decimal strings), or XLSX / PDF / HTML via the report pipeline."""
+    with read_tx(engine) as conn:
+        user.require_org(conn, org_id)
+        rec = outputs.bank_reconciliation(conn, org_id, account, period, as_of=as_of)
+        if format != "json":
+            data = outputs.render_reconciliation(conn, rec, format)
+            media = {
+                "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                "pdf": "application/pdf",
+                "html": "text/html; charset=utf-8",
+            }[format]
+            name = f"reconciliation-{org_id}-{account}-{period}.{format}"
+            return Response(
+                data, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'}
+            )
+    return _money_strings(rec.to_dict())
+
+
+def _money_strings(doc: Any) -> Any:
+    """``*_fen`` ints → decimal strings under the name without ``_fen`` (the API's money convention)."""
+    if isinstance(doc, dict):
+        out = {}
+        for k, v in doc.items():
+            if k.endswith("_fen") and isinstance(v, int) and not isinstance(v, bool):
+                out[k[:-4]] = format_amount(v)
+            elif k.endswith("_fen") and v is None:
+                out[k[:-4]] = None
+            else:
+                out[k] = _money_strings(v)
+        return out
+    if isinstance(doc, list):
+        return [_money_strings(v) for v in doc]
+    return doc
+
+
+@router.get("/orgs/{org_id}/reconcile/ties", response_model=list[TieOut])
+def ties_route(org_id: int, user: CurrentUser, engine: EngineDep) -> list[TieOut]:
+    """Sub-ledger ties (stock = 1405, leases = 112, customers = 1122), each with its differences."""
+    with read_tx(engine) as conn:
+        user.require_org(conn, org_id)
+        ties = outputs.subledger_ties(conn, org_id)
+    return [
+        TieOut(
+            name=t.name,
+            label=t.label,
+            subledger=t.subledger_fen,
+            ledger=t.ledger_fen,
+            difference=t.difference_fen,
+            details=_money_strings(_records(t.details)),
+        )
+        for t in ties
+    ]
+
+
+@router.get("/orgs/{org_id}/reconcile/inter-org", response_model=list[dict[str, Any]])
+def inter_org_route(org_id: int, user: CurrentUser, engine: EngineDep) -> list[dict[str, Any]]:
+    """The company's payable per shareholder org against that org's receivable from the company."""
+    with read_tx(engine) as conn:
+        user.require_org(conn, org_id)
+        frame = outputs.inter_org(conn, org_id)
+        visible = user.visible_orgs(conn)
+    rows = _records(frame)
+    if visible is not None:  # a shareholder outside the caller's scope is shown without its name
+        rows = [r if r["org_id"] in visible else {**r, "org_name": ""} for r in rows]
+    return _money_strings(rows)
+
+
+@router.get("/orgs/{org_id}/reconcile/shift-cash", response_model=list[dict[str, Any]])
+def shift_cash_route(
+    org_id: int,
+    user: CurrentUser,
+    engine: EngineDep,
+    store_id: int | None = None,
+    business_date: Annotated[date | None, Query(alias="date")] = None,
+) -> list[dict[str, Any]]:
+    """Per closed shift: expected cash, counted, variance (empty without the POS module)."""
+    with read_tx(engine) as conn:
+        user.require_org(conn, org_id)
+        frame = outputs.shift_cash(conn, org_id, store_id=store_id, business_date=business_date)
+    rows = [{k: (None if v != v else v) for k, v in r.items()} for r in _records(frame)]  # NaN → None
+    return _money_strings(rows)

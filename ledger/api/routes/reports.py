@@ -1,0 +1,148 @@
+"""Report downloads over HTTP (DESIGN §8, §9).
+
+``GET /api/v1/orgs/{org}/reports`` lists the reports the org's books keep; ``GET
+/api/v1/orgs/{org}/reports/{name}.{json|xlsx|pdf|html}?period=…`` (or ``?from=&to=``) downloads one. A
+street or the county gets its roll-up with ``?standard=collective|small_enterprise`` (never both mixed).
+``GET /api/v1/orgs/{street}/reports:batch?name=&period=&format=`` zips one report for every org below,
+rendered on all cores. Scope: a community token sees its own org only (anything else, roll-ups included,
+is a 404 so that other books do not leak); an officer sees its street's orgs and roll-ups. Names are
+registry keys, never paths. Figures and files come from ``reports.builders_batch``; nothing here queries.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel
+
+from ledger.api.deps import CurrentUser, EngineDep
+from ledger.books.errors import ValidationError
+from ledger.db.engine import read_tx
+from reports.builders_base import parse_report_period
+from reports.builders_batch import batch_orgs, check_format, render_batch, render_report
+from reports.registry import REPORTS, ROLLUP_KINDS, spec_for
+from reports.report import LANGS, Lang
+
+router = APIRouter(prefix="/api/v1", tags=["reports"])
+
+# Query parameters the reports read besides the period (each registered report names its own).
+OPTION_NAMES = ("account", "voucher")
+
+
+class ReportInfo(BaseModel):
+    name: str
+    title: str
+    formats: list[str]
+    options: list[str]
+    rollup: bool
+
+
+def _lang(lang: str | None) -> Lang:
+    if lang is None:
+        return "zh"
+    if lang not in LANGS:
+        raise ValidationError(f"lang is one of {', '.join(LANGS)}", field="lang")
+    return lang  # type: ignore[return-value]
+
+
+def _disposition(filename: str, display_name: str, *, inline: bool = False) -> str:
+    """An ASCII name for old clients and the UTF-8 name (RFC 6266 / 5987) for the rest."""
+    kind = "inline" if inline else "attachment"
+    return f"{kind}; filename=\"{filename}\"; filename*=UTF-8''{quote(display_name, safe='')}"
+
+
+@router.get("/orgs/{org_id}/reports", response_model=list[ReportInfo])
+def list_reports(org_id: int, user: CurrentUser, engine: EngineDep) -> list[ReportInfo]:
+    with read_tx(engine) as conn:
+        org = user.require_org(conn, org_id)
+    rollup = org.kind in ROLLUP_KINDS
+    return [
+        ReportInfo(
+            name=spec.name,
+            title=spec.file_title(org.standard, "zh"),
+            formats=["pdf", "xlsx", "json", "html"],
+            options=list(spec.options),
+            rollup=rollup,
+        )
+        for spec in REPORTS.values()
+        if (spec.rollup is not None if rollup else org.standard in spec.standards)
+    ]
+
+
+@router.get("/orgs/{org_id}/reports:batch")
+def download_batch(
+    org_id: int,
+    request: Request,
+    user: CurrentUser,
+    engine: EngineDep,
+    name: str,
+    period: str | None = None,
+    from_period: Annotated[str | None, Query(alias="from")] = None,
+    to_period: Annotated[str | None, Query(alias="to")] = None,
+    format: str = "pdf",
+    lang: str | None = None,
+    standard: str | None = None,
+) -> Response:
+    """One report for every org below a street (or the county), zipped; rendered across all cores."""
+    spec = spec_for(name)
+    fmt = check_format(format)
+    report_period = parse_report_period(period, from_period, to_period)
+    with read_tx(engine) as conn:
+        root = user.require_org(conn, org_id)
+        org_ids = batch_orgs(conn, name, org_id, standard)
+    if not org_ids:
+        raise ValidationError(
+            f"no org below {root.name} keeps the books {spec.title} is made from", field="name"
+        )
+    url = engine.url.render_as_string(hide_password=False)
+    options = {k: v for k, v in request.query_params.items() if k in spec.options}
+    result = render_batch(url, name, org_ids, report_period, fmt, lang=_lang(lang), options=options)
+    filename = f"{root.code}-{spec.name}-{report_period.slug()}-{fmt}.zip"
+    display = f"{root.name}-{spec.file_title(standard, _lang(lang))}-{report_period.slug()}.zip"
+    return Response(
+        result.zip_bytes,
+        media_type="application/zip",
+        headers={
+            "Content-Disposition": _disposition(filename, display),
+            "X-Report-Files": str(len(result.files)),
+            "X-Report-Errors": str(len(result.errors)),
+        },
+    )
+
+
+@router.get("/orgs/{org_id}/reports/{name}.{fmt}")
+def download_report(
+    org_id: int,
+    name: str,
+    fmt: str,
+    request: Request,
+    user: CurrentUser,
+    engine: EngineDep,
+    period: str | None = None,
+    from_period: Annotated[str | None, Query(alias="from")] = None,
+    to_period: Annotated[str | None, Query(alias="to")] = None,
+    lang: str | None = None,
+    standard: str | None = None,
+) -> Response:
+    """Download one report; the org must be within the caller's scope (404 otherwise)."""
+    spec = spec_for(name)
+    check_format(fmt)
+    report_period = parse_report_period(period, from_period, to_period)
+    options = {k: v for k, v in request.query_params.items() if k in spec.options}
+    with read_tx(engine) as conn:
+        user.require_org(conn, org_id)
+        rendered = render_report(
+            conn, name, org_id, report_period, fmt, lang=_lang(lang), options=options, standard=standard
+        )
+    return Response(
+        rendered.content,
+        media_type=rendered.media_type,
+        headers={
+            "Content-Disposition": _disposition(
+                rendered.filename, rendered.display_name, inline=fmt == "html"
+            )
+        },
+    )

@@ -1,0 +1,79 @@
+"""Reading entries for bulk loads (``cunshe post``) from JSON or CSV; posting goes through ``post_entries``.
+
+JSON: a list of ``{"org": "<code>", "date": "2025-03-05", "memo": "...", "idempotency_key": "...",
+"lines": [{"account": "102", "debit": "105.00"}, {"account": "50102", "credit": "105.00"}]}``.
+CSV (UTF-8): columns ``org, entry, date, memo, account, debit, credit``; rows with the same ``entry`` label
+form one entry. Amounts are decimal strings, as everywhere.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from ledger.books.errors import ValidationError
+from ledger.books.money import parse_amount
+from ledger.books.periods import parse_date
+from ledger.books.posting import Draft, Line
+from ledger.db.models import Org
+
+org_t = Org.__table__
+
+
+def drafts_from_json(conn: Connection, docs: list[dict[str, Any]]) -> list[Draft]:
+    codes = dict(conn.execute(select(org_t.c.code, org_t.c.id)).all())
+    drafts = []
+    for i, doc in enumerate(docs):
+        p = f"entries[{i}]"
+        org = doc.get("org")
+        if org not in codes:
+            raise ValidationError(f"unknown org {org!r}", field=f"{p}.org")
+        lines = []
+        for j, ln in enumerate(doc.get("lines") or []):
+            debit = ln.get("debit")
+            credit = ln.get("credit")
+            lines.append(
+                Line(
+                    account=str(ln.get("account", "")),
+                    debit_fen=parse_amount(debit, f"{p}.lines[{j}].debit") if debit not in (None, "") else 0,
+                    credit_fen=parse_amount(credit, f"{p}.lines[{j}].credit")
+                    if credit not in (None, "")
+                    else 0,
+                    memo=str(ln.get("memo", "")),
+                )
+            )
+        drafts.append(
+            Draft(
+                org_id=codes[org],
+                entry_date=parse_date(doc.get("date"), f"{p}.date"),
+                memo=str(doc.get("memo", "")),
+                lines=lines,
+                source=str(doc.get("source", "manual")),
+                idempotency_key=doc.get("idempotency_key"),
+            )
+        )
+    return drafts
+
+
+def read_entries_file(conn: Connection, path: Path) -> list[Draft]:
+    if path.suffix.lower() == ".json":
+        docs = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(docs, list):
+            raise ValidationError("the JSON file holds a list of entries", field="file")
+        return drafts_from_json(conn, docs)
+    grouped: dict[str, dict[str, Any]] = {}
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        for n, row in enumerate(csv.DictReader(fh), start=2):
+            label = row.get("entry") or f"line{n}"
+            doc = grouped.setdefault(
+                label,
+                {"org": row.get("org"), "date": row.get("date"), "memo": row.get("memo", ""), "lines": []},
+            )
+            doc["lines"].append(
+                {"account": row.get("account"), "debit": row.get("debit"), "credit": row.get("credit")}
+            )
+    return drafts_from_json(conn, list(grouped.values()))

@@ -1,0 +1,124 @@
+"""Reading the journal: one entry with its lines, or a filtered, paged list. Read-only by design."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Connection, func, select
+
+from ledger.books.errors import NotFound, ValidationError
+from ledger.db.models import Account, JournalEntry, JournalLine
+
+entry_t = JournalEntry.__table__
+line_t = JournalLine.__table__
+account_t = Account.__table__
+
+MAX_PAGE = 500
+
+
+@dataclass(frozen=True)
+class EntryFilter:
+    period: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    account: str | None = None  # an account code; its sub-accounts match too
+    source: str | None = None
+    source_ref: str | None = None
+    link_id: str | None = None
+    voucher_no: str | None = None
+
+
+def _lines(conn: Connection, entry_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    out: dict[int, list[dict[str, Any]]] = {i: [] for i in entry_ids}
+    if not entry_ids:
+        return out
+    rows = conn.execute(
+        select(line_t, account_t.c.code.label("account"), account_t.c.name.label("account_name"))
+        .join(account_t, account_t.c.id == line_t.c.account_id)
+        .where(line_t.c.entry_id.in_(entry_ids))
+        .order_by(line_t.c.entry_id, line_t.c.line_no)
+    ).mappings()
+    for r in rows:
+        out[r["entry_id"]].append(dict(r))
+    return out
+
+
+def _with_reversal(conn: Connection, entries: list[dict[str, Any]]) -> None:
+    ids = [e["id"] for e in entries]
+    if not ids:
+        return
+    reversed_by = dict(
+        conn.execute(select(entry_t.c.reverses_id, entry_t.c.id).where(entry_t.c.reverses_id.in_(ids))).all()
+    )
+    for e in entries:
+        e["reversed_by_id"] = reversed_by.get(e["id"])
+
+
+def get_entry(conn: Connection, org_id: int, entry_id: int) -> dict[str, Any]:
+    row = (
+        conn.execute(select(entry_t).where(entry_t.c.id == entry_id, entry_t.c.org_id == org_id))
+        .mappings()
+        .first()
+    )
+    if row is None:
+        raise NotFound(f"entry {entry_id} does not exist in this org", field="entry_id")
+    entry = dict(row)
+    entry["lines"] = _lines(conn, [entry_id])[entry_id]
+    _with_reversal(conn, [entry])
+    return entry
+
+
+def list_entries(
+    conn: Connection, org_id: int, flt: EntryFilter, *, limit: int = 100, offset: int = 0
+) -> tuple[list[dict[str, Any]], int]:
+    if not 1 <= limit <= MAX_PAGE:
+        raise ValidationError(f"limit is 1 to {MAX_PAGE}", field="limit")
+    if offset < 0:
+        raise ValidationError("offset is not negative", field="offset")
+    cond = [entry_t.c.org_id == org_id]
+    if flt.period:
+        cond.append(entry_t.c.period == flt.period)
+    if flt.date_from:
+        cond.append(entry_t.c.entry_date >= flt.date_from)
+    if flt.date_to:
+        cond.append(entry_t.c.entry_date <= flt.date_to)
+    if flt.source:
+        cond.append(entry_t.c.source == flt.source)
+    if flt.source_ref:
+        cond.append(entry_t.c.source_ref == flt.source_ref)
+    if flt.link_id:
+        cond.append(entry_t.c.link_id == flt.link_id)
+    if flt.voucher_no:
+        cond.append(entry_t.c.voucher_no == flt.voucher_no)
+    if flt.account:
+        matching = (
+            select(line_t.c.entry_id)
+            .join(account_t, account_t.c.id == line_t.c.account_id)
+            .where(line_t.c.org_id == org_id, account_t.c.code.startswith(flt.account, autoescape=True))
+        )
+        cond.append(entry_t.c.id.in_(matching))
+    total = conn.execute(select(func.count()).select_from(entry_t).where(*cond)).scalar_one()
+    rows = conn.execute(
+        select(entry_t).where(*cond).order_by(entry_t.c.entry_date, entry_t.c.seq).limit(limit).offset(offset)
+    ).mappings()
+    entries = [dict(r) for r in rows]
+    lines = _lines(conn, [e["id"] for e in entries])
+    for e in entries:
+        e["lines"] = lines[e["id"]]
+    _with_reversal(conn, entries)
+    return entries, total
+
+
+def latest_period(conn: Connection, org_ids: list[int], *, not_after: str) -> str | None:
+    """The latest month holding an entry of any of ``org_ids``, no later than ``not_after`` (YYYY-MM).
+
+    The pages open on it when no month is asked for: the month the books were last worked in, which is the
+    current month for books in daily use and the last month of a set of books kept up later (the demo's).
+    """
+    if not org_ids:
+        return None
+    return conn.execute(
+        select(func.max(entry_t.c.period)).where(entry_t.c.org_id.in_(org_ids), entry_t.c.period <= not_after)
+    ).scalar()

@@ -1,0 +1,798 @@
+"""Posting journal entries (记账凭证): the one way anything enters the books.
+
+``post_entries`` takes drafts (possibly for several orgs: a linked posting) and, inside the caller's
+transaction, validates them, locks each org's chain head (in org-id order, so linked postings cannot
+deadlock), replays idempotent retries, numbers vouchers gaplessly per org and month, extends each org's
+hash chain and writes lines then entries with ``executemany``. The database re-checks balance, leaf
+accounts, open periods and immutability in its triggers; this module checks first so that a person gets a
+clear message naming the field. It must never write an entry that it has not validated, and never update
+or delete one: corrections are reversals (红字冲销), made by ``reverse_entry``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from functools import cached_property
+from operator import attrgetter
+
+from sqlalchemy import Connection, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from ledger.books.chain import entry_hash
+from ledger.books.errors import (
+    AccountNotPostable,
+    Conflict,
+    IdempotencyConflict,
+    NotFound,
+    PeriodClosed,
+    UnbalancedEntry,
+    ValidationError,
+)
+from ledger.books.orgs import now
+from ledger.db.models import (
+    CHANNELS,
+    ENTRY_SOURCES,
+    Account,
+    BookState,
+    Counterparty,
+    JournalEntry,
+    JournalLine,
+    Period,
+    Store,
+    VoucherCounter,
+)
+from ledger.db.rows import insert_rows
+
+entry_t = JournalEntry.__table__
+line_t = JournalLine.__table__
+account_t = Account.__table__
+book_t = BookState.__table__
+period_t = Period.__table__
+counter_t = VoucherCounter.__table__
+
+MAX_LINES = 1000
+
+
+@dataclass(frozen=True)
+class Line:
+    """One 分录: exactly one of ``debit_fen`` / ``credit_fen`` is non-zero; dimensions are optional."""
+
+    account: str
+    debit_fen: int = 0
+    credit_fen: int = 0
+    memo: str = ""
+    counterparty_id: int | None = None
+    store_id: int | None = None
+    channel: str | None = None
+    contract_id: int | None = None
+    welfare_post_id: int | None = None
+    product_category: str | None = None
+
+
+@dataclass(frozen=True)
+class Draft:
+    """An entry before it is posted."""
+
+    org_id: int
+    entry_date: date
+    memo: str
+    lines: Sequence[Line]
+    source: str = "manual"
+    source_ref: str | None = None
+    idempotency_key: str | None = None
+    link_id: str | None = None
+    reverses_id: int | None = None
+
+    @cached_property
+    def period(self) -> str:
+        return period_of(self.entry_date)
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """What an idempotent retry must repeat exactly (the body, not the key or who sent it)."""
+        doc = [
+            self.org_id,
+            self.entry_date.isoformat(),
+            self.memo,
+            self.source,
+            self.source_ref,
+            self.reverses_id,
+            [
+                [
+                    ln.account,
+                    ln.debit_fen,
+                    ln.credit_fen,
+                    ln.memo,
+                    ln.counterparty_id,
+                    ln.store_id,
+                    ln.channel,
+                    ln.contract_id,
+                    ln.welfare_post_id,
+                    ln.product_category,
+                ]
+                for ln in self.lines
+            ],
+        ]
+        return hashlib.sha256(json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Posted:
+    id: int
+    org_id: int
+    voucher_no: str
+    period: str
+    seq: int
+    hash: str
+    created: bool = True  # False when an idempotent retry returned the original entry
+
+
+@dataclass
+class _OrgBooks:
+    last_seq: int
+    head_hash: str
+    accounts: dict[str, tuple[int, bool, bool]] = field(
+        default_factory=dict
+    )  # code -> (id, closed, is_parent)
+    postable: dict[str, int] = field(default_factory=dict)  # code -> id of the open leaf accounts
+
+
+def period_of(d: date) -> str:
+    return f"{d.year:04d}-{d.month:02d}"
+
+
+def voucher_number(period: str, number: int) -> str:
+    return f"记-{period}-{number:04d}"
+
+
+def new_link_id() -> str:
+    return str(uuid.uuid4())
+
+
+# -- validation -------------------------------------------------------------------------------------------
+
+
+def check_draft(draft: Draft, *, where: str = "") -> None:
+    """Rules that need no database: balanced, at least two lines, amounts and dimensions well formed."""
+    _checked_total(draft, where)
+
+
+def _checked_total(draft: Draft, where: str) -> int:
+    """``check_draft``, returning the entry's total (its debits) for the posting code.
+
+    Each line is tested with one cheap expression; only a line that fails it goes through
+    ``_refuse_line``, which names the rule and the field (bulk posting checks millions of good lines)."""
+    p = where
+    if draft.source not in ENTRY_SOURCES:
+        raise ValidationError(f"unknown source {draft.source!r}", field=f"{p}source")
+    if not isinstance(draft.entry_date, date) or isinstance(draft.entry_date, datetime):
+        raise ValidationError("date must be a calendar date", field=f"{p}date")
+    if len(draft.memo) > 500:
+        raise ValidationError("memo is longer than 500 characters", field=f"{p}memo")
+    if len(draft.lines) < 2:
+        raise UnbalancedEntry("an entry needs at least two lines", field=f"{p}lines")
+    if len(draft.lines) > MAX_LINES:
+        raise ValidationError(f"an entry takes at most {MAX_LINES} lines", field=f"{p}lines")
+    reversal = draft.reverses_id is not None
+    debit = credit = 0
+    for i, line in enumerate(draft.lines):
+        d, c = line.debit_fen, line.credit_fen
+        if (
+            type(d) is not int
+            or type(c) is not int
+            or (d == 0) == (c == 0)
+            or (not reversal and (d < 0 or c < 0))
+            or (line.channel is not None and line.channel not in CHANNELS)
+        ):
+            _refuse_line(line, f"{p}lines[{i}]", reversal)
+        debit += d
+        credit += c
+    if debit != credit:
+        raise UnbalancedEntry(
+            f"debits {debit} fen and credits {credit} fen differ by {debit - credit} fen", field=f"{p}lines"
+        )
+    return debit
+
+
+def _refuse_line(line: Line, lp: str, reversal: bool) -> None:
+    """Raise the error of the first rule ``line`` breaks; return if it breaks none (an int subclass)."""
+    for name in ("debit_fen", "credit_fen"):
+        value = getattr(line, name)
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise ValidationError("amounts are integer fen", field=f"{lp}.{name[:-4]}")
+    if (line.debit_fen == 0) == (line.credit_fen == 0):
+        raise UnbalancedEntry(
+            "each line has exactly one of debit or credit, and it is not zero", field=f"{lp}.debit"
+        )
+    if not reversal and (line.debit_fen < 0 or line.credit_fen < 0):
+        side = "debit" if line.debit_fen < 0 else "credit"
+        raise UnbalancedEntry("amounts are positive; only a reversal carries red ink", field=f"{lp}.{side}")
+    if line.channel is not None and line.channel not in CHANNELS:
+        raise ValidationError(f"unknown channel {line.channel!r}", field=f"{lp}.channel")
+
+
+def _lock_books(conn: Connection, org_ids: Iterable[int]) -> dict[int, _OrgBooks]:
+    books: dict[int, _OrgBooks] = {}
+    for org_id in sorted(set(org_ids)):
+        stmt = select(book_t.c.last_seq, book_t.c.head_hash).where(book_t.c.org_id == org_id)
+        if conn.dialect.name == "postgresql":
+            stmt = stmt.with_for_update()
+        row = conn.execute(stmt).first()
+        if row is None:
+            raise NotFound(f"org {org_id} does not exist or keeps no books", field="org_id")
+        books[org_id] = _OrgBooks(row.last_seq, row.head_hash)
+    rows = conn.execute(
+        select(account_t.c.org_id, account_t.c.id, account_t.c.code, account_t.c.is_closed).where(
+            account_t.c.org_id.in_(books)
+        )
+    ).all()
+    parents = set(
+        conn.execute(
+            select(account_t.c.parent_id).where(
+                account_t.c.org_id.in_(books), account_t.c.parent_id.is_not(None)
+            )
+        ).scalars()
+    )
+    for r in rows:
+        ob = books[r.org_id]
+        ob.accounts[r.code] = (r.id, bool(r.is_closed), r.id in parents)
+        if not r.is_closed and r.id not in parents:
+            ob.postable[r.code] = r.id
+    return books
+
+
+def _check_accounts(draft: Draft, books: _OrgBooks, where: str) -> list[int]:
+    """The account id of each line; every one an open leaf account of the entry's org."""
+    postable = books.postable
+    try:
+        return [postable[line.account] for line in draft.lines]
+    except KeyError:
+        pass
+    ids = []
+    for i, line in enumerate(draft.lines):
+        acct = books.accounts.get(line.account)
+        if acct is None:
+            raise AccountNotPostable(
+                f"no account {line.account} in this org's chart", field=f"{where}lines[{i}].account"
+            )
+        account_id, closed, is_parent = acct
+        if closed:
+            raise AccountNotPostable(f"account {line.account} is closed", field=f"{where}lines[{i}].account")
+        if is_parent:
+            raise AccountNotPostable(
+                f"account {line.account} has sub-accounts; post to one of them",
+                field=f"{where}lines[{i}].account",
+            )
+        ids.append(account_id)
+    return ids
+
+
+def _check_dimensions(conn: Connection, drafts: Sequence[Draft], prefix: Sequence[str]) -> None:
+    """Counterparties and stores on a line belong to the entry's own org."""
+    wanted_cp = {(d.org_id, ln.counterparty_id) for d in drafts for ln in d.lines if ln.counterparty_id}
+    wanted_store = {(d.org_id, ln.store_id) for d in drafts for ln in d.lines if ln.store_id}
+    if not wanted_cp and not wanted_store:
+        return
+    known_cp: set[tuple[int, int]] = set()
+    known_store: set[tuple[int, int]] = set()
+    if wanted_cp:
+        cp = Counterparty.__table__
+        ids = {c for _, c in wanted_cp}
+        known_cp = {
+            (r.org_id, r.id) for r in conn.execute(select(cp.c.org_id, cp.c.id).where(cp.c.id.in_(ids)))
+        }
+    if wanted_store:
+        st = Store.__table__
+        ids = {s for _, s in wanted_store}
+        known_store = {
+            (r.org_id, r.id) for r in conn.execute(select(st.c.org_id, st.c.id).where(st.c.id.in_(ids)))
+        }
+    for d, p in zip(drafts, prefix, strict=True):
+        for i, ln in enumerate(d.lines):
+            if ln.counterparty_id and (d.org_id, ln.counterparty_id) not in known_cp:
+                raise NotFound(
+                    f"counterparty {ln.counterparty_id} is not one of this org's",
+                    field=f"{p}lines[{i}].counterparty_id",
+                )
+            if ln.store_id and (d.org_id, ln.store_id) not in known_store:
+                raise NotFound(
+                    f"store {ln.store_id} is not one of this org's", field=f"{p}lines[{i}].store_id"
+                )
+
+
+def _check_periods_open(conn: Connection, drafts: Sequence[Draft], prefix: Sequence[str]) -> None:
+    """Nothing posts on or before an org's latest closed month (books close in order)."""
+    orgs = {d.org_id for d in drafts}
+    latest: dict[int, str] = {}
+    for r in conn.execute(
+        select(period_t.c.org_id, period_t.c.period).where(
+            period_t.c.org_id.in_(orgs), period_t.c.status == "closed"
+        )
+    ):
+        latest[r.org_id] = max(latest.get(r.org_id, ""), r.period)
+    for d, p in zip(drafts, prefix, strict=True):
+        if d.org_id in latest and d.period <= latest[d.org_id]:
+            raise PeriodClosed(
+                f"period {d.period} is closed (books are closed through {latest[d.org_id]})", field=f"{p}date"
+            )
+
+
+def _check_reversals(conn: Connection, drafts: Sequence[Draft], prefix: Sequence[str]) -> None:
+    """A reversal mirrors an existing entry of the same org exactly: same lines, amounts negated."""
+    for d, p in zip(drafts, prefix, strict=True):
+        if d.reverses_id is None:
+            continue
+        original = conn.execute(
+            select(entry_t.c.org_id, entry_t.c.source, entry_t.c.voucher_no).where(
+                entry_t.c.id == d.reverses_id
+            )
+        ).first()
+        if original is None or original.org_id != d.org_id:
+            raise NotFound(f"entry {d.reverses_id} does not exist in this org", field=f"{p}reverses_id")
+        if original.source == "reversal":
+            raise Conflict("a reversal cannot itself be reversed; post a new entry", field=f"{p}reverses_id")
+        if conn.execute(select(entry_t.c.voucher_no).where(entry_t.c.reverses_id == d.reverses_id)).first():
+            raise Conflict(f"{original.voucher_no} has already been reversed", field=f"{p}reverses_id")
+        mirror = [
+            (r.code, -r.debit_fen, -r.credit_fen)
+            for r in conn.execute(
+                select(account_t.c.code, line_t.c.debit_fen, line_t.c.credit_fen)
+                .join(account_t, account_t.c.id == line_t.c.account_id)
+                .where(line_t.c.entry_id == d.reverses_id)
+                .order_by(line_t.c.line_no)
+            )
+        ]
+        if mirror != [(ln.account, ln.debit_fen, ln.credit_fen) for ln in d.lines]:
+            raise UnbalancedEntry(
+                f"a reversal must mirror {original.voucher_no} line by line with negated amounts",
+                field=f"{p}lines",
+            )
+
+
+def _allocate_vouchers(conn: Connection, org_id: int, period: str, count: int) -> int:
+    """Reserve ``count`` voucher numbers; returns the first. Gapless: a rollback gives them back."""
+    ins = pg_insert(counter_t) if conn.dialect.name == "postgresql" else sqlite_insert(counter_t)
+    stmt = (
+        ins.values(org_id=org_id, period=period, last_no=count)
+        .on_conflict_do_update(
+            index_elements=[counter_t.c.org_id, counter_t.c.period],
+            set_={"last_no": counter_t.c.last_no + count},
+        )
+        .returning(counter_t.c.last_no)
+    )
+    last = conn.execute(stmt).scalar_one()
+    return last - count + 1
+
+
+def _allocate_all_vouchers(
+    conn: Connection, counts: dict[tuple[int, str], int]
+) -> dict[tuple[int, str], int]:
+    """``_allocate_vouchers`` for many (org, month) pairs in two statements: the first number of each.
+
+    Reading the counters and then adding to them is safe because the caller holds every org's book lock
+    (``_lock_books``), and uq_entry_org_voucher would refuse a number used twice all the same."""
+    if not counts:
+        return {}
+    if len(counts) == 1:
+        [(pair, count)] = counts.items()
+        return {pair: _allocate_vouchers(conn, *pair, count)}
+    orgs = {org for org, _ in counts}
+    periods = {period for _, period in counts}
+    last = {
+        (r.org_id, r.period): r.last_no
+        for r in conn.execute(
+            select(counter_t.c.org_id, counter_t.c.period, counter_t.c.last_no).where(
+                counter_t.c.org_id.in_(orgs), counter_t.c.period.in_(periods)
+            )
+        )
+    }
+    mark = "?" if conn.dialect.name == "sqlite" else "%s"
+    conn.exec_driver_sql(
+        f"INSERT INTO voucher_counter (org_id, period, last_no) VALUES ({mark}, {mark}, {mark}) "
+        "ON CONFLICT (org_id, period) DO UPDATE SET last_no = voucher_counter.last_no + excluded.last_no",
+        [(org, period, count) for (org, period), count in counts.items()],
+    )
+    return {pair: last.get(pair, 0) + 1 for pair in counts}
+
+
+def _allocate_entry_ids(conn: Connection, count: int) -> list[int]:
+    if conn.dialect.name == "postgresql":
+        rows = conn.execute(
+            text("SELECT nextval('journal_entry_id_seq') FROM generate_series(1, :n)"), {"n": count}
+        ).scalars()
+        return sorted(rows)
+    # SQLite: the write transaction holds the database lock (BEGIN IMMEDIATE), so max+1 is ours alone.
+    first = conn.execute(text("SELECT COALESCE(MAX(id), 0) + 1 FROM journal_entry")).scalar_one()
+    return list(range(first, first + count))
+
+
+def _replays(conn: Connection, drafts: Sequence[Draft], prefix: Sequence[str]) -> dict[int, Posted]:
+    """Drafts whose idempotency key was already used: the original entry, or a 409 if the body differs."""
+    keyed: dict[int, list[int]] = defaultdict(list)
+    for i, d in enumerate(drafts):
+        if d.idempotency_key is not None:
+            if not d.idempotency_key or len(d.idempotency_key) > 128:
+                raise ValidationError(
+                    "an idempotency key has 1 to 128 characters", field=f"{prefix[i]}idempotency_key"
+                )
+            keyed[d.org_id].append(i)
+    found: dict[int, Posted] = {}
+    for org_id, idxs in keyed.items():
+        keys = {drafts[i].idempotency_key for i in idxs}
+        rows = {
+            r.idempotency_key: r
+            for r in conn.execute(
+                select(
+                    entry_t.c.id,
+                    entry_t.c.voucher_no,
+                    entry_t.c.period,
+                    entry_t.c.seq,
+                    entry_t.c.hash,
+                    entry_t.c.idempotency_key,
+                    entry_t.c.request_hash,
+                ).where(entry_t.c.org_id == org_id, entry_t.c.idempotency_key.in_(keys))
+            )
+        }
+        seen: dict[str, int] = {}
+        for i in idxs:
+            d = drafts[i]
+            key = d.idempotency_key
+            assert key is not None
+            row = rows.get(key)
+            if row is not None:
+                if row.request_hash != d.fingerprint:
+                    raise IdempotencyConflict(
+                        f"idempotency key {key!r} was used for a different entry ({row.voucher_no})",
+                        field=f"{prefix[i]}idempotency_key",
+                    )
+                found[i] = Posted(
+                    row.id, org_id, row.voucher_no, row.period, row.seq, row.hash, created=False
+                )
+            elif key in seen:
+                if drafts[seen[key]].fingerprint != d.fingerprint:
+                    raise IdempotencyConflict(
+                        f"idempotency key {key!r} appears twice with different bodies",
+                        field=f"{prefix[i]}idempotency_key",
+                    )
+                found[i] = Posted(-1, org_id, "", d.period, -1, "", created=False)  # filled after posting
+            else:
+                seen[key] = i
+    return found
+
+
+ENTRY_COLUMNS = (
+    "id",
+    "org_id",
+    "seq",
+    "entry_date",
+    "period",
+    "voucher_no",
+    "memo",
+    "source",
+    "source_ref",
+    "created_by",
+    "created_at",
+    "idempotency_key",
+    "request_hash",
+    "link_id",
+    "reverses_id",
+    "total_fen",
+    "line_count",
+    "prev_hash",
+    "hash",
+)
+LINE_COLUMNS = (
+    "entry_id",
+    "org_id",
+    "period",
+    "line_no",
+    "account_id",
+    "debit_fen",
+    "credit_fen",
+    "memo",
+    "counterparty_id",
+    "store_id",
+    "channel",
+    "contract_id",
+    "welfare_post_id",
+    "product_category",
+)
+# A line's values from ``account`` on, in one C call: its canonical list (ledger.books.chain.LINE_FIELDS) is
+# ``(line_no, *values)``, and its row (LINE_COLUMNS) is ``(entry_id, org_id, period, line_no, account_id,
+# *values[1:])``.
+_line_values = attrgetter(
+    "account",
+    "debit_fen",
+    "credit_fen",
+    "memo",
+    "counterparty_id",
+    "store_id",
+    "channel",
+    "contract_id",
+    "welfare_post_id",
+    "product_category",
+)
+
+
+def _add_turnover(conn: Connection, line_rows: list[tuple]) -> None:
+    """Add the batch's lines to ``account_turnover`` (one upsert per org, month and account touched)."""
+    totals: dict[tuple[int, str, int], list[int]] = {}
+    for row in line_rows:  # LINE_COLUMNS: org_id, period, account_id, debit_fen, credit_fen at 1, 2, 4, 5, 6
+        key = (row[1], row[2], row[4])
+        t = totals.get(key)
+        if t is None:
+            totals[key] = [row[5], row[6]]
+        else:
+            t[0] += row[5]
+            t[1] += row[6]
+    mark = "?" if conn.dialect.name == "sqlite" else "%s"
+    conn.exec_driver_sql(
+        "INSERT INTO account_turnover (org_id, period, account_id, debit_fen, credit_fen) "
+        f"VALUES ({mark}, {mark}, {mark}, {mark}, {mark}) "
+        "ON CONFLICT (org_id, period, account_id) DO UPDATE SET "
+        "debit_fen = account_turnover.debit_fen + excluded.debit_fen, "
+        "credit_fen = account_turnover.credit_fen + excluded.credit_fen",
+        [(*key, d, c) for key, (d, c) in totals.items()],
+    )
+
+
+# -- posting ----------------------------------------------------------------------------------------------
+
+
+def post_entries(
+    conn: Connection,
+    drafts: Sequence[Draft],
+    *,
+    user_id: int | None = None,
+    field_prefix: Sequence[str] | None = None,
+) -> list[Posted]:
+    """Post ``drafts`` in the caller's transaction: all of them, or (on any error) none.
+
+    Drafts for different orgs posted together are a linked posting; give them one ``link_id``
+    (``new_link_id()``) so each side can find the other.
+    """
+    if not drafts:
+        return []
+    prefix = (
+        list(field_prefix)
+        if field_prefix is not None
+        else ([""] if len(drafts) == 1 else [f"entries[{i}]." for i in range(len(drafts))])
+    )
+    totals = [_checked_total(d, p) for d, p in zip(drafts, prefix, strict=True)]
+    books = _lock_books(conn, (d.org_id for d in drafts))
+    replays = _replays(conn, drafts, prefix)
+    fresh = [i for i in range(len(drafts)) if i not in replays]
+    fresh_drafts = [drafts[i] for i in fresh]
+    fresh_prefix = [prefix[i] for i in fresh]
+    account_ids = [_check_accounts(drafts[i], books[drafts[i].org_id], prefix[i]) for i in fresh]
+    _check_periods_open(conn, fresh_drafts, fresh_prefix)
+    _check_dimensions(conn, fresh_drafts, fresh_prefix)
+    _check_reversals(conn, fresh_drafts, fresh_prefix)
+
+    by_month: dict[tuple[int, str], list[int]] = defaultdict(list)
+    for k, d in enumerate(fresh_drafts):
+        by_month[(d.org_id, d.period)].append(k)
+    numbers: list[str] = [""] * len(fresh)
+    firsts = _allocate_all_vouchers(conn, {pair: len(ks) for pair, ks in sorted(by_month.items())})
+    for (org_id, period), ks in by_month.items():
+        first = firsts[(org_id, period)]
+        for n, k in enumerate(ks):
+            numbers[k] = voucher_number(period, first + n)
+    ids = _allocate_entry_ids(conn, len(fresh)) if fresh else []
+
+    # The chain hashes the ISO forms; SQLite stores the two dates as SQLAlchemy itself writes them (text),
+    # PostgreSQL takes the objects.
+    sqlite = conn.dialect.name == "sqlite"
+    created_at = now()
+    created_iso = created_at.astimezone(UTC).isoformat()
+    stored_at = created_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f") if sqlite else created_at
+    entry_rows: list[tuple] = []
+    line_rows: list[tuple] = []
+    add_line = line_rows.append
+    results: dict[int, Posted] = {}
+    for k, i in enumerate(fresh):
+        d = drafts[i]
+        org_id, period, entry_id, voucher_no = d.org_id, d.period, ids[k], numbers[k]
+        ob = books[org_id]
+        ob.last_seq += 1
+        entry_date = d.entry_date.isoformat()
+        canonical = []
+        for n, (ln, account_id) in enumerate(zip(d.lines, account_ids[k], strict=True), 1):
+            values = _line_values(ln)
+            canonical.append((n, *values))
+            add_line((entry_id, org_id, period, n, account_id, *values[1:]))
+        entry = {
+            "id": entry_id,
+            "org_id": org_id,
+            "seq": ob.last_seq,
+            "entry_date": entry_date,
+            "period": period,
+            "voucher_no": voucher_no,
+            "memo": d.memo,
+            "source": d.source,
+            "source_ref": d.source_ref,
+            "created_by": user_id,
+            "created_at": created_iso,
+            "idempotency_key": d.idempotency_key,
+            "link_id": d.link_id,
+            "reverses_id": d.reverses_id,
+        }
+        digest = entry_hash(ob.head_hash, entry, canonical)
+        entry_rows.append(
+            (
+                entry_id,
+                org_id,
+                ob.last_seq,
+                entry_date if sqlite else d.entry_date,
+                period,
+                voucher_no,
+                d.memo,
+                d.source,
+                d.source_ref,
+                user_id,
+                stored_at,
+                d.idempotency_key,
+                d.fingerprint if d.idempotency_key is not None else None,
+                d.link_id,
+                d.reverses_id,
+                totals[i],
+                len(d.lines),
+                ob.head_hash,
+                digest,
+            )
+        )
+        ob.head_hash = digest
+        results[i] = Posted(entry_id, org_id, voucher_no, period, ob.last_seq, digest)
+
+    if fresh:
+        insert_rows(conn, line_t.name, LINE_COLUMNS, line_rows)
+        insert_rows(conn, entry_t.name, ENTRY_COLUMNS, entry_rows)
+        _add_turnover(conn, line_rows)
+        for org_id, ob in books.items():
+            conn.execute(
+                update(book_t)
+                .where(book_t.c.org_id == org_id)
+                .values(last_seq=ob.last_seq, head_hash=ob.head_hash)
+            )
+
+    out: list[Posted] = []
+    first_by_key: dict[tuple[int, str], Posted] = {}
+    for i, d in enumerate(drafts):
+        if i in results:
+            posted = results[i]
+            if d.idempotency_key is not None:
+                first_by_key[(d.org_id, d.idempotency_key)] = posted
+        else:
+            posted = replays[i]
+            if posted.id == -1:  # a duplicate inside this same batch
+                p = first_by_key[(d.org_id, d.idempotency_key or "")]
+                posted = Posted(p.id, p.org_id, p.voucher_no, p.period, p.seq, p.hash, created=False)
+        out.append(posted)
+    return out
+
+
+def post_entry(conn: Connection, draft: Draft, *, user_id: int | None = None) -> Posted:
+    return post_entries(conn, [draft], user_id=user_id)[0]
+
+
+def reversal_draft(
+    conn: Connection,
+    entry_id: int,
+    *,
+    entry_date: date,
+    memo: str | None = None,
+    idempotency_key: str | None = None,
+    link_id: str | None = None,
+) -> Draft:
+    """The 红字冲销 of an entry: the same lines on the same sides with negated amounts."""
+    original = conn.execute(select(entry_t).where(entry_t.c.id == entry_id)).first()
+    if original is None:
+        raise NotFound(f"entry {entry_id} does not exist", field="entry_id")
+    rows = conn.execute(
+        select(line_t, account_t.c.code)
+        .join(account_t, account_t.c.id == line_t.c.account_id)
+        .where(line_t.c.entry_id == entry_id)
+        .order_by(line_t.c.line_no)
+    ).all()
+    lines = [
+        Line(
+            account=r.code,
+            debit_fen=-r.debit_fen,
+            credit_fen=-r.credit_fen,
+            memo=r.memo,
+            counterparty_id=r.counterparty_id,
+            store_id=r.store_id,
+            channel=r.channel,
+            contract_id=r.contract_id,
+            welfare_post_id=r.welfare_post_id,
+            product_category=r.product_category,
+        )
+        for r in rows
+    ]
+    return Draft(
+        org_id=original.org_id,
+        entry_date=entry_date,
+        memo=memo or f"冲销 {original.voucher_no}",
+        lines=lines,
+        source="reversal",
+        source_ref=original.voucher_no,
+        idempotency_key=idempotency_key,
+        link_id=link_id,
+        reverses_id=entry_id,
+    )
+
+
+def reverse_entry(
+    conn: Connection,
+    entry_id: int,
+    *,
+    entry_date: date,
+    user_id: int | None = None,
+    memo: str | None = None,
+    idempotency_key: str | None = None,
+) -> list[Posted]:
+    """Reverse an entry into an open period (红字冲销); a linked entry is reversed with its whole link.
+
+    Returns every reversal posted: one, or one per entry of the link.
+    """
+    original = conn.execute(select(entry_t.c.link_id).where(entry_t.c.id == entry_id)).first()
+    if original is None:
+        raise NotFound(f"entry {entry_id} does not exist", field="entry_id")
+    if original.link_id is not None:
+        return reverse_link(
+            conn, original.link_id, entry_date=entry_date, user_id=user_id, idempotency_key=idempotency_key
+        )
+    draft = reversal_draft(conn, entry_id, entry_date=entry_date, memo=memo, idempotency_key=idempotency_key)
+    posted = post_entry(conn, draft, user_id=user_id)
+    if posted.created:  # the workflow's sub-ledger follows (e.g. lease charges); a retry finds it done
+        from ledger.books.reversals import after_reversal
+
+        after_reversal(conn, entry_id, posted.id)
+    return [posted]
+
+
+def reverse_link(
+    conn: Connection,
+    link_id: str,
+    *,
+    entry_date: date,
+    user_id: int | None = None,
+    idempotency_key: str | None = None,
+) -> list[Posted]:
+    """Reverse every entry of a linked posting together, as one new linked posting."""
+    ids = (
+        conn.execute(
+            select(entry_t.c.id)
+            .where(entry_t.c.link_id == link_id, entry_t.c.source != "reversal")
+            .order_by(entry_t.c.id)
+        )
+        .scalars()
+        .all()
+    )
+    if not ids:
+        raise NotFound(f"no linked posting {link_id}", field="link_id")
+    new_link = new_link_id()
+    drafts = [
+        reversal_draft(
+            conn,
+            entry_id,
+            entry_date=entry_date,
+            idempotency_key=f"{idempotency_key}:{n}" if idempotency_key else None,
+            link_id=new_link,
+        )
+        for n, entry_id in enumerate(ids)
+    ]
+    posted = post_entries(conn, drafts, user_id=user_id)
+    from ledger.books.reversals import after_reversal
+
+    for entry_id, reversal in zip(ids, posted, strict=True):
+        if reversal.created:  # the sub-ledgers follow, as for a single entry; a retry finds them done
+            after_reversal(conn, entry_id, reversal.id)
+    return posted

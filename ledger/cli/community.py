@@ -1,0 +1,679 @@
+"""``cunshe community …``: a community's own business from the command line, on the services the API uses.
+
+Assets (资产台账), welfare posts (公益性岗位) and facility spending, brokerage (居间服务),
+subsidies (补助收入) and stakes (参股). Each write is one ``run_write`` transaction calling the same
+service as its route in ``ledger.api.routes.community``, with the route's checks; amounts are decimal strings
+(``"1800.00"``), parsed to fen before anything is written. Bad input exits 2 with
+``error [code] field: message`` and writes nothing. Writes that take ``--key`` are idempotent: a retry
+with the same key posts nothing more.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Annotated, Any, TypeVar
+
+import typer
+from sqlalchemy import Connection
+
+from ledger.access.auth import audit
+from ledger.books.errors import LedgerError, NotFound, ValidationError
+from ledger.books.money import (
+    format_amount,
+    format_quantity,
+    parse_amount,
+    parse_quantity,
+    split_tax_inclusive,
+)
+from ledger.books.orgs import get_org, org_by_code
+from ledger.books.periods import parse_date, parse_period
+from ledger.cli.leases import (
+    CashOption,
+    DbOption,
+    KeyOption,
+    OrgOption,
+    StreetOption,
+    collective_org,
+    engine_for,
+    fail,
+    orgs_of,
+)
+from ledger.community import assets, brokerage, stakes, subsidies, welfare
+from ledger.community.idempotency import key_used
+from ledger.db.engine import read_tx, run_write
+
+T = TypeVar("T")
+
+app = typer.Typer(
+    help="A community's own business: assets, welfare posts (公益性岗位), brokerage, subsidies, stakes.",
+    no_args_is_help=True,
+)
+asset_app = typer.Typer(help="The asset register (资产台账).", no_args_is_help=True)
+post_app = typer.Typer(
+    help="Public-welfare posts (公益性岗位): register, stipends, payments.", no_args_is_help=True
+)
+deal_app = typer.Typer(help="Brokerage deals (居间服务) and their fees.", no_args_is_help=True)
+subsidy_app = typer.Typer(help="Subsidies received (补助收入), by source.", no_args_is_help=True)
+stake_app = typer.Typer(help="Stakes in joint companies (参股).", no_args_is_help=True)
+app.add_typer(asset_app, name="asset")
+app.add_typer(post_app, name="post")
+app.add_typer(deal_app, name="deal")
+app.add_typer(subsidy_app, name="subsidy")
+app.add_typer(stake_app, name="stake")
+
+OneOrg = Annotated[str, typer.Option("--org", help="a community or village code")]
+
+
+# -- parsing: every input is checked before the transaction starts -----------------------------------------
+
+
+def _text(value: str, field: str, max_length: int) -> str:
+    """The route's length limit (its pydantic ``Field(max_length=…)``)."""
+    if len(value) > max_length:
+        raise ValidationError(f"at most {max_length} characters", field=field)
+    return value
+
+
+def _key(key: str | None) -> str | None:
+    """The API's Idempotency-Key rule: 1 to 128 characters."""
+    if key is not None and not 1 <= len(key) <= 128:
+        raise ValidationError("an idempotency key has 1 to 128 characters", field="key")
+    return key
+
+
+def _parsed(build: Callable[[], T]) -> T:
+    try:
+        return build()
+    except LedgerError as exc:
+        fail(exc)
+
+
+# -- running: org codes resolved, the route's checks, one transaction --------------------------------------
+
+
+def _write(
+    db: str | None, org: str, work: Callable[[Connection, int], T], *, key: str | None = None
+) -> tuple[bool, T]:
+    """Run ``work(conn, org_id)`` in one write transaction; True first when ``key`` had already been used."""
+
+    def wrapped(conn: Connection) -> tuple[bool, T]:
+        org_id = collective_org(conn, org)
+        return key_used(conn, org_id, key), work(conn, org_id)
+
+    try:
+        return run_write(engine_for(db), wrapped)
+    except LedgerError as exc:
+        fail(exc)
+
+
+def _read(db: str | None, work: Callable[[Connection], T]) -> T:
+    try:
+        with read_tx(engine_for(db)) as conn:
+            return work(conn)
+    except LedgerError as exc:
+        fail(exc)
+
+
+def _again(used: bool) -> str:
+    return " (already posted: nothing more)" if used else ""
+
+
+def _cli(detail: str) -> str:
+    return f"{detail} (cli)"
+
+
+# -- assets -------------------------------------------------------------------------------------------------
+
+
+def _asset_line(a: dict[str, Any]) -> str:
+    return "\t".join(
+        [
+            str(a["id"]),
+            a["org_code"],
+            a["kind"],
+            a["name"],
+            a["location"],
+            format_quantity(a["area_milli_m2"]),
+            a["ownership"],
+            format_amount(a["book_value_fen"]),
+            a["status"],
+            a["certificate_no"],
+        ]
+    )
+
+
+ASSET_HEADER = "id\torg\tkind\tname\tlocation\tarea_m2\townership\tbook_value\tstatus\tcertificate_no"
+
+
+@asset_app.command("add")
+def asset_add(
+    org: OneOrg,
+    kind: Annotated[str, typer.Option("--kind", help="房屋, 土地, 门面, 厂房 …")],
+    name: Annotated[str, typer.Option("--name")],
+    location: Annotated[str, typer.Option("--location")] = "",
+    area: Annotated[str | None, typer.Option("--area", help="m², up to 3 decimals: 120.5")] = None,
+    ownership: Annotated[
+        str, typer.Option("--ownership", help="collective (集体自有) | state_entrusted (国有委托代管)")
+    ] = "collective",
+    entrusting_body: Annotated[str, typer.Option("--entrusting-body", help="委托方 of a state asset")] = "",
+    book_value: Annotated[str, typer.Option("--book-value", help="0.00")] = "0.00",
+    status: Annotated[str, typer.Option("--status", help="idle | leased | own_use")] = "idle",
+    certificate_no: Annotated[str, typer.Option("--certificate-no", help="确权 certificate number")] = "",
+    documents: Annotated[str, typer.Option("--documents")] = "",
+    db: DbOption = None,
+) -> None:
+    """Add an asset to the register (资产台账) and print it."""
+
+    def parse() -> tuple[int, int]:
+        _text(kind, "kind", 32)
+        _text(name, "name", 200)
+        _text(location, "location", 200)
+        _text(entrusting_body, "entrusting_body", 200)
+        _text(certificate_no, "certificate_no", 128)
+        _text(documents, "documents", 2000)
+        return (parse_quantity(area, "area") if area is not None else 0), parse_amount(
+            book_value, "book_value"
+        )
+
+    area_milli, book_value_fen = _parsed(parse)
+
+    def work(conn: Connection, org_id: int) -> dict[str, Any]:
+        asset_id = assets.create_asset(
+            conn,
+            org_id,
+            kind=kind,
+            name=name,
+            location=location,
+            area_milli_m2=area_milli,
+            ownership=ownership,
+            entrusting_body=entrusting_body,
+            book_value_fen=book_value_fen,
+            status=status,
+            certificate_no=certificate_no,
+            documents=documents,
+        )
+        audit(conn, None, "asset.create", org_id=org_id, detail=_cli(name))
+        return next(a for a in assets.list_assets(conn, [org_id]) if a["id"] == asset_id)
+
+    _, asset = _write(db, org, work)
+    typer.echo(_asset_line(asset))
+
+
+@asset_app.command("list")
+def asset_list(
+    org: OrgOption = None,
+    street: StreetOption = None,
+    status: Annotated[str | None, typer.Option("--status", help="idle | leased | own_use")] = None,
+    db: DbOption = None,
+) -> None:
+    """The asset register of an org or of every collective org of a street."""
+    rows = _read(db, lambda conn: assets.list_assets(conn, orgs_of(conn, org, street), status=status))
+    typer.echo(ASSET_HEADER)
+    for a in rows:
+        typer.echo(_asset_line(a))
+
+
+@asset_app.command("status")
+def asset_status(
+    org: OneOrg,
+    asset: Annotated[int, typer.Option("--asset", help="the asset id")],
+    status: Annotated[str, typer.Option("--status", help="idle | leased | own_use")],
+    db: DbOption = None,
+) -> None:
+    """Set an asset's status (idle, leased, own_use)."""
+
+    def work(conn: Connection, org_id: int) -> dict[str, Any]:
+        assets.set_status(conn, org_id, asset, status)
+        audit(conn, None, "asset.status", org_id=org_id, detail=_cli(f"{asset}:{status}"))
+        return next(a for a in assets.list_assets(conn, [org_id]) if a["id"] == asset)
+
+    _, row = _write(db, org, work)
+    typer.echo(_asset_line(row))
+
+
+@app.command("idle-assets")
+def idle_assets(org: OrgOption = None, street: StreetOption = None, db: DbOption = None) -> None:
+    """Idle assets (闲置资产) of an org or of every collective org of a street."""
+    rows = _read(db, lambda conn: assets.list_assets(conn, orgs_of(conn, org, street), status="idle"))
+    for a in rows:
+        typer.echo(f"{a['org_code']}\t{a['kind']}\t{a['name']}\t{a['location']}\t{a['certificate_no']}")
+
+
+# -- welfare posts and facilities ---------------------------------------------------------------------------
+
+POST_HEADER = "id\tpost\tholder\tmonthly_stipend\tstart\tend\towed"
+
+
+def _post_line(conn: Connection, org_id: int, post_id: int) -> str:
+    p = welfare.get_post(conn, org_id, post_id)
+    owed = welfare.stipend_owed(conn, p.id)
+    return (
+        f"{p.id}\t{p.post}\t{p.holder}\t{format_amount(p.monthly_stipend_fen)}\t{p.start_date}"
+        f"\t{p.end_date or ''}\t{format_amount(owed)}"
+    )
+
+
+@app.command()
+def stipends(
+    through: Annotated[str, typer.Option("--through", help="YYYY-MM")],
+    org: OrgOption = None,
+    street: StreetOption = None,
+    db: DbOption = None,
+) -> None:
+    """Post every welfare post's monthly stipend through a month (idempotent per post and month)."""
+
+    def work(conn: Connection) -> welfare.StipendRun:
+        org_ids = orgs_of(conn, org, street)
+        run = welfare.run_stipends(conn, org_ids, through)
+        if run.posted:
+            one = org_ids[0] if org is not None else None  # a street's run is logged once, without an org
+            detail = _cli(f"{org or street} through {through}: {run.posted}")
+            audit(conn, None, "welfare.stipends", org_id=one, detail=detail)
+        return run
+
+    try:
+        run = run_write(engine_for(db), work)
+    except LedgerError as exc:
+        fail(exc)
+    typer.echo(f"posted {run.posted} stipend-months through {through}: {format_amount(run.amount_fen)}")
+
+
+@post_app.command("add")
+def post_add(
+    org: OneOrg,
+    post: Annotated[str, typer.Option("--post", help="保洁员, 护路员, 治安巡逻员, 社区服务专干 …")],
+    holder: Annotated[str, typer.Option("--holder")],
+    stipend: Annotated[str, typer.Option("--stipend", help="monthly stipend: 1800.00")],
+    start: Annotated[str, typer.Option("--start", help="YYYY-MM-DD")],
+    end: Annotated[str | None, typer.Option("--end", help="YYYY-MM-DD, the last day held")] = None,
+    db: DbOption = None,
+) -> None:
+    """Register a public-welfare post (公益性岗位) and its holder."""
+
+    def parse() -> tuple[int, date, date | None]:
+        _text(post, "post", 32)
+        _text(holder, "holder", 100)
+        return (
+            parse_amount(stipend, "monthly_stipend"),
+            parse_date(start, "start"),
+            parse_date(end, "end") if end is not None else None,
+        )
+
+    stipend_fen, start_day, end_day = _parsed(parse)
+
+    def work(conn: Connection, org_id: int) -> str:
+        post_id = welfare.create_post(
+            conn,
+            org_id,
+            post=post,
+            holder=holder,
+            monthly_stipend_fen=stipend_fen,
+            start=start_day,
+            end=end_day,
+        )
+        audit(conn, None, "welfare.post", org_id=org_id, detail=_cli(f"{post} {holder}"))
+        return _post_line(conn, org_id, post_id)
+
+    typer.echo(_write(db, org, work)[1])
+
+
+@post_app.command("list")
+def post_list(org: OneOrg, db: DbOption = None) -> None:
+    """An org's welfare posts, with the stipend still owed to each holder."""
+
+    def work(conn: Connection) -> list[str]:
+        org_id = org_by_code(conn, org).id
+        return [_post_line(conn, org_id, pid) for pid in welfare.post_ids(conn, org_id)]
+
+    typer.echo(POST_HEADER)
+    for line in _read(db, work):
+        typer.echo(line)
+
+
+@post_app.command("end")
+def post_end(
+    org: OneOrg,
+    post_id: Annotated[int, typer.Option("--post-id")],
+    last_day: Annotated[str, typer.Option("--last-day", help="YYYY-MM-DD: no stipend after it")],
+    db: DbOption = None,
+) -> None:
+    """End a post: the holder leaves, no stipend after the last day."""
+    day = _parsed(lambda: parse_date(last_day, "end"))
+
+    def work(conn: Connection, org_id: int) -> str:
+        welfare.end_post(conn, org_id, post_id, last_day=day)
+        audit(conn, None, "welfare.end", org_id=org_id, detail=_cli(str(post_id)))
+        return _post_line(conn, org_id, post_id)
+
+    typer.echo(_write(db, org, work)[1])
+
+
+@post_app.command("stipend")
+def post_stipend(
+    org: OneOrg,
+    post_id: Annotated[int, typer.Option("--post-id")],
+    period: Annotated[str, typer.Option("--period", help="YYYY-MM")],
+    db: DbOption = None,
+) -> None:
+    """Post one post's stipend for one month (refused for a month the post is not held)."""
+    _parsed(lambda: parse_period(period, "period"))
+
+    def work(conn: Connection, org_id: int) -> welfare.StipendRun:
+        run = welfare.post_stipend(conn, org_id, post_id, period)
+        audit(conn, None, "welfare.stipend", org_id=org_id, detail=_cli(f"{post_id}:{period}"))
+        return run
+
+    _, run = _write(db, org, work)
+    typer.echo(f"posted {run.posted} stipend-months for {period}: {format_amount(run.amount_fen)}")
+
+
+@post_app.command("pay")
+def post_pay(
+    org: OneOrg,
+    post_id: Annotated[int, typer.Option("--post-id")],
+    paid_on: Annotated[str, typer.Option("--date", help="YYYY-MM-DD")],
+    amount: Annotated[str | None, typer.Option("--amount", help="default: all that is owed")] = None,
+    cash_account: CashOption = "102",
+    key: KeyOption = None,
+    db: DbOption = None,
+) -> None:
+    """Pay a post's holder the stipend owed (Dr 212 / Cr 102)."""
+
+    def parse() -> tuple[int | None, date, str | None]:
+        fen = parse_amount(amount, "amount") if amount is not None else None
+        return fen, parse_date(paid_on, "date"), _key(key)
+
+    amount_fen, day, idem = _parsed(parse)
+
+    def work(conn: Connection, org_id: int) -> tuple[int, int]:
+        entry_id = welfare.pay_stipend(
+            conn,
+            org_id,
+            post_id,
+            amount_fen=amount_fen,
+            paid_on=day,
+            cash_account=cash_account,
+            idempotency_key=idem,
+        )
+        audit(conn, None, "welfare.pay", org_id=org_id, detail=_cli(str(post_id)))
+        return entry_id, welfare.stipend_owed(conn, post_id)
+
+    used, (entry_id, owed) = _write(db, org, work, key=idem)
+    typer.echo(f"entry {entry_id}\towed now {format_amount(owed)}{_again(used)}")
+
+
+@app.command()
+def facility(
+    org: OneOrg,
+    amount: Annotated[str, typer.Option("--amount")],
+    spent_on: Annotated[str, typer.Option("--date", help="YYYY-MM-DD")],
+    memo: Annotated[str, typer.Option("--memo", help="what was spent on (摘要)")],
+    cash_account: CashOption = "102",
+    key: KeyOption = None,
+    db: DbOption = None,
+) -> None:
+    """Public facility spending (公益设施): Dr 51402 / Cr 102."""
+
+    def parse() -> tuple[int, date, str | None]:
+        _text(memo, "memo", 500)
+        return parse_amount(amount, "amount"), parse_date(spent_on, "date"), _key(key)
+
+    amount_fen, day, idem = _parsed(parse)
+
+    def work(conn: Connection, org_id: int) -> int:
+        entry_id = welfare.facility_spending(
+            conn,
+            org_id,
+            amount_fen=amount_fen,
+            spent_on=day,
+            memo=memo,
+            cash_account=cash_account,
+            idempotency_key=idem,
+        )
+        audit(conn, None, "welfare.facility", org_id=org_id, detail=_cli(memo))
+        return entry_id
+
+    used, entry_id = _write(db, org, work, key=idem)
+    typer.echo(f"entry {entry_id}\t{format_amount(amount_fen)}{_again(used)}")
+
+
+# -- brokerage ----------------------------------------------------------------------------------------------
+
+
+@deal_app.command("add")
+def deal_add(
+    org: OneOrg,
+    client: Annotated[str, typer.Option("--client", help="委托方")],
+    kind: Annotated[str, typer.Option("--kind", help="house_lease | labour | produce | other")],
+    earned_on: Annotated[str, typer.Option("--date", help="YYYY-MM-DD, the day the fee is earned")],
+    other_party: Annotated[str, typer.Option("--other-party")] = "",
+    value: Annotated[str, typer.Option("--value", help="the deal value, for a rate")] = "0.00",
+    rate_bp: Annotated[
+        int | None, typer.Option("--rate-bp", help="commission rate in bp (250 = 2.5 %)")
+    ] = None,
+    fixed: Annotated[str | None, typer.Option("--fixed", help="a fixed commission instead of a rate")] = None,
+    vat_rate_bp: Annotated[int, typer.Option("--vat-rate-bp", help="VAT in bp (100 = 1 %)")] = (
+        brokerage.DEFAULT_VAT_BP
+    ),
+    paid_to: Annotated[
+        str | None, typer.Option("--paid-to", help="paid at once into 102 or 101 (default: on credit, 112)")
+    ] = None,
+    memo: Annotated[str, typer.Option("--memo")] = "",
+    key: KeyOption = None,
+    db: DbOption = None,
+) -> None:
+    """Record a brokerage deal (居间服务) and post its fee: Dr 112 (the client) or 102 / Cr 50103, 214."""
+
+    def parse() -> tuple[int, int | None, date, str | None]:
+        _text(client, "client", 200)
+        _text(other_party, "other_party", 200)
+        _text(memo, "memo", 500)
+        return (
+            parse_amount(value, "deal_value"),
+            parse_amount(fixed, "commission") if fixed is not None else None,
+            parse_date(earned_on, "earned_on"),
+            _key(key),
+        )
+
+    value_fen, fixed_fen, day, idem = _parsed(parse)
+
+    def work(conn: Connection, org_id: int) -> tuple[int, int]:
+        deal_id = brokerage.record_deal(
+            conn,
+            org_id,
+            client=client,
+            kind=kind,
+            earned_on=day,
+            deal_value_fen=value_fen,
+            commission_rate_bp=rate_bp,
+            commission_fen=fixed_fen,
+            vat_rate_bp=vat_rate_bp,
+            other_party=other_party,
+            paid_at_once=paid_to is not None,
+            cash_account=paid_to or "102",
+            memo=memo,
+            idempotency_key=idem,
+        )
+        audit(conn, None, "brokerage.deal", org_id=org_id, detail=_cli(str(deal_id)))
+        return deal_id, brokerage.commission(value_fen, rate_bp=rate_bp, fixed_fen=fixed_fen)
+
+    used, (deal_id, fee) = _write(db, org, work, key=idem)
+    net, tax = split_tax_inclusive(fee, vat_rate_bp)
+    typer.echo(
+        f"deal {deal_id}\tcommission {format_amount(fee)}\tnet {format_amount(net)}\ttax {format_amount(tax)}"
+        f"\t{'paid into ' + paid_to if paid_to else 'on credit'}{_again(used)}"
+    )
+
+
+@deal_app.command("outstanding")
+def deal_outstanding(org: OrgOption = None, street: StreetOption = None, db: DbOption = None) -> None:
+    """Brokerage fees earned on credit and not yet collected, of an org or a street."""
+
+    def work(conn: Connection) -> list[str]:
+        org_ids = orgs_of(conn, org, street)
+        codes = {i: get_org(conn, i).code for i in org_ids}
+        return [
+            f"{r['deal_id']}\t{codes[r['org_id']]}\t{r['client']}\t{r['kind']}\t{r['earned_on']}"
+            f"\t{format_amount(r['commission_fen'])}\t{format_amount(r['received_fen'])}"
+            f"\t{format_amount(r['outstanding_fen'])}"
+            for r in brokerage.outstanding(conn, org_ids)
+        ]
+
+    lines = _read(db, work)
+    typer.echo("deal\torg\tclient\tkind\tearned_on\tcommission\treceived\toutstanding")
+    for line in lines:
+        typer.echo(line)
+
+
+@deal_app.command("receipt")
+def deal_receipt(
+    org: OneOrg,
+    deal: Annotated[int, typer.Option("--deal", help="the deal id")],
+    amount: Annotated[str, typer.Option("--amount")],
+    received_on: Annotated[str, typer.Option("--date", help="YYYY-MM-DD")],
+    cash_account: CashOption = "102",
+    key: KeyOption = None,
+    db: DbOption = None,
+) -> None:
+    """A client pays a fee earned on credit: Dr 102 / Cr 112 (the client)."""
+    amount_fen, day, idem = _parsed(
+        lambda: (parse_amount(amount, "amount"), parse_date(received_on, "date"), _key(key))
+    )
+
+    def work(conn: Connection, org_id: int) -> int:
+        entry_id = brokerage.receive_fee(
+            conn,
+            org_id,
+            deal,
+            amount_fen=amount_fen,
+            received_on=day,
+            cash_account=cash_account,
+            idempotency_key=idem,
+        )
+        audit(conn, None, "brokerage.receipt", org_id=org_id, detail=_cli(str(deal)))
+        return entry_id
+
+    used, entry_id = _write(db, org, work, key=idem)
+    typer.echo(f"entry {entry_id}\t{format_amount(amount_fen)}{_again(used)}")
+
+
+# -- subsidies ----------------------------------------------------------------------------------------------
+
+
+@subsidy_app.command("add")
+def subsidy_add(
+    org: OneOrg,
+    amount: Annotated[str, typer.Option("--amount")],
+    received_on: Annotated[str, typer.Option("--date", help="YYYY-MM-DD")],
+    source: Annotated[str, typer.Option("--source", help="工作经费 …")] = subsidies.WORK_FUND,
+    grantor: Annotated[str, typer.Option("--grantor", help="沿河县财政局 …")] = "",
+    cash_account: CashOption = "102",
+    key: KeyOption = None,
+    db: DbOption = None,
+) -> None:
+    """A subsidy received (补助收入): Dr 102 / Cr 503, with its source."""
+
+    def parse() -> tuple[int, date, str | None]:
+        _text(source, "source", 64)
+        _text(grantor, "grantor", 200)
+        return parse_amount(amount, "amount"), parse_date(received_on, "date"), _key(key)
+
+    amount_fen, day, idem = _parsed(parse)
+
+    def work(conn: Connection, org_id: int) -> int:
+        sid = subsidies.receive_subsidy(
+            conn,
+            org_id,
+            source=source,
+            grantor=grantor,
+            amount_fen=amount_fen,
+            received_on=day,
+            cash_account=cash_account,
+            idempotency_key=idem,
+        )
+        audit(conn, None, "subsidy.receive", org_id=org_id, detail=_cli(source))
+        return sid
+
+    used, sid = _write(db, org, work, key=idem)
+    typer.echo(f"subsidy {sid}\t{source}\t{format_amount(amount_fen)}{_again(used)}")
+
+
+@subsidy_app.command("totals")
+def subsidy_totals(
+    year: Annotated[int, typer.Option("--year")],
+    org: OrgOption = None,
+    street: StreetOption = None,
+    db: DbOption = None,
+) -> None:
+    """Subsidies received in a year, per org and source, of an org or a street."""
+    if not 1990 <= year <= 2999:
+        fail(ValidationError("the year is between 1990 and 2999", field="year"))
+
+    def work(conn: Connection) -> list[str]:
+        org_ids = orgs_of(conn, org, street)
+        codes = {i: get_org(conn, i).code for i in org_ids}
+        return [
+            f"{codes[r['org_id']]}\t{r['source']}\t{format_amount(r['amount_fen'])}"
+            for r in subsidies.totals_by_source(conn, org_ids, year)
+        ]
+
+    typer.echo("org\tsource\tamount")
+    for line in _read(db, work):
+        typer.echo(line)
+
+
+# -- stakes -------------------------------------------------------------------------------------------------
+
+
+@stake_app.command("add")
+def stake_add(
+    org: OneOrg,
+    company: Annotated[str, typer.Option("--company", help="the company's org code")],
+    paid_in: Annotated[str, typer.Option("--paid-in", help="capital paid in: 200000.00")],
+    share_bp: Annotated[int, typer.Option("--share-bp", help="share of the company in bp (2500 = 25 %)")],
+    acquired_on: Annotated[str, typer.Option("--date", help="YYYY-MM-DD")],
+    funded_from: Annotated[str, typer.Option("--funded-from", help="102, 101 or 151 (in kind)")] = "102",
+    key: KeyOption = None,
+    db: DbOption = None,
+) -> None:
+    """Book a stake in a company (参股): Dr 141 长期投资 (the company) / Cr 102."""
+    paid_in_fen, day, idem = _parsed(
+        lambda: (parse_amount(paid_in, "paid_in"), parse_date(acquired_on, "date"), _key(key))
+    )
+
+    def work(conn: Connection, org_id: int) -> int:
+        try:
+            company_id = org_by_code(conn, company).id
+        except NotFound as exc:
+            raise NotFound(exc.message, field="company") from None
+        sid = stakes.record_stake(
+            conn,
+            org_id,
+            company_org_id=company_id,
+            paid_in_fen=paid_in_fen,
+            share_bp=share_bp,
+            acquired_on=day,
+            funded_from=funded_from,
+            idempotency_key=idem,
+        )
+        audit(conn, None, "stake.record", org_id=org_id, detail=_cli(str(company_id)))
+        return sid
+
+    used, sid = _write(db, org, work, key=idem)
+    typer.echo(f"stake {sid}\t{company}\t{format_amount(paid_in_fen)}\t{share_bp} bp{_again(used)}")
+
+
+@stake_app.command("list")
+def stake_list(org: OneOrg, db: DbOption = None) -> None:
+    """An org's stakes in companies (参股)."""
+
+    def work(conn: Connection) -> list[str]:
+        return [
+            f"{r['id']}\t{r['company']}\t{format_amount(r['paid_in_fen'])}\t{r['share_bp']}\t{r['acquired_on']}"
+            for r in stakes.list_stakes(conn, org_by_code(conn, org).id)
+        ]
+
+    typer.echo("stake\tcompany\tpaid_in\tshare_bp\tacquired_on")
+    for line in _read(db, work):
+        typer.echo(line)

@@ -1,0 +1,649 @@
+"""``cunshe leases …``: lease contracts from the command line — register, list, show, terminate, renew,
+amend, receive rent and deposits, refund deposits — plus the accrual run and the rent roll.
+
+Thin shells over the same services the API routes call (``ledger.community.leases.contracts``, ``receipts``):
+every write runs in one ``run_write`` transaction and is recorded in the audit log as the CLI. Input is parsed
+before anything is written (amounts as decimal strings, never floats); a bad value exits 2 naming the
+option, and nothing is written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from enum import Enum
+from typing import Annotated, NoReturn, TypeVar
+
+import typer
+from sqlalchemy import Connection, Engine, select
+
+from ledger.access.auth import audit
+from ledger.books.errors import LedgerError, ValidationError
+from ledger.books.money import format_amount, parse_amount
+from ledger.books.orgs import get_org, org_by_code
+from ledger.books.periods import parse_date
+from ledger.cli.progress import progress
+from ledger.community import assets
+from ledger.community.idempotency import key_used
+from ledger.community.leases import contracts as leases
+from ledger.community.leases import receipts, rentroll
+from ledger.community.leases.schedule import BillingCycle, BillingTiming, LeaseTerms, rent_schedule
+from ledger.community.models import CYCLES, LEASE_MODES, TIMINGS
+from ledger.db.engine import make_engine, read_tx, run_write
+from ledger.db.models import Counterparty, JournalEntry
+from ledger.settings import get_settings
+
+app = typer.Typer(
+    help="Lease contracts (承包 / 租赁): contracts, rent receipts, deposits, accrual run, rent roll.",
+    no_args_is_help=True,
+)
+
+entry_t = JournalEntry.__table__
+cp_t = Counterparty.__table__
+E = TypeVar("E", bound=Enum)
+
+DbOption = Annotated[
+    str | None, typer.Option("--db", help="database URL (default: DATABASE_URL or ./cunshe.db)")
+]
+OrgOption = Annotated[str | None, typer.Option("--org", help="a community or village code")]
+StreetOption = Annotated[
+    str | None, typer.Option("--street", help="a street code: every collective org of it")
+]
+OneOrgOption = Annotated[str, typer.Option("--org", help="a community or village code")]
+ContractOption = Annotated[int, typer.Option("--contract", help="contract id (see cunshe leases list)")]
+CodeOption = Annotated[str, typer.Option("--code", help="合同编号, e.g. ZL-2026-01")]
+StartOption = Annotated[str, typer.Option("--start", help="first day of the term, YYYY-MM-DD")]
+EndOption = Annotated[str, typer.Option("--end", help="last day of the term (inclusive), YYYY-MM-DD")]
+RentOption = Annotated[
+    str, typer.Option("--rent", help='tax-inclusive rent of one billing cycle, e.g. "1600.00"')
+]
+CycleOption = Annotated[str, typer.Option("--cycle", help=" | ".join(CYCLES))]
+TimingOption = Annotated[str, typer.Option("--timing", help=" | ".join(TIMINGS))]
+FreeMonthsOption = Annotated[
+    int, typer.Option("--free-months", help="rent-free contract months at the start (免租期)")
+]
+EscalationOption = Annotated[
+    int, typer.Option("--escalation-bp", help="rent increase per step in bp (500 = 5 %)")
+]
+EveryOption = Annotated[
+    int, typer.Option("--escalation-every-years", help="years between rent increases; 0 = never")
+]
+VatOption = Annotated[int, typer.Option("--vat-rate-bp", help="VAT in the rent in bp (500 = 5 %)")]
+MemoOption = Annotated[str, typer.Option("--memo", help="a note kept with the record")]
+DateOption = Annotated[str, typer.Option("--date", help="YYYY-MM-DD")]
+CashOption = Annotated[str, typer.Option("--cash-account", help="102 银行存款 or 101 库存现金")]
+KeyOption = Annotated[
+    str | None, typer.Option("--key", help="idempotency key: a retry with the same key posts nothing more")
+]
+
+# The services name fields as the API spells them; a CLI user fixes the option instead.
+_OPTION_NAMES = {
+    "rent_per_cycle": "rent",
+    "lessee_id": "lessee",
+    "contract_id": "contract",
+    "credit_contract_id": "contract",
+    "asset_ids": "asset",
+    "Idempotency-Key": "key",
+    "idempotency_key": "key",
+}
+
+
+def engine_for(db: str | None) -> Engine:
+    return make_engine(db or get_settings().database_url)
+
+
+def fail(exc: LedgerError) -> NoReturn:
+    field = exc.field
+    if field:
+        base, bracket, rest = field.partition("[")
+        field = _OPTION_NAMES.get(base, base) + bracket + rest
+    typer.secho(
+        f"error [{exc.code}]" + (f" {field}" if field else "") + f": {exc.message}",
+        err=True,
+        fg="red",
+    )
+    raise typer.Exit(2)
+
+
+def orgs_of(conn, org: str | None, street: str | None) -> list[int]:  # type: ignore[no-untyped-def]
+    """The collective orgs named by ``--org`` or ``--street`` (exactly one of them)."""
+    if (org is None) == (street is None):
+        raise ValidationError("give one of --org or --street", field="org")
+    row = org_by_code(conn, org or street)  # type: ignore[arg-type]
+    if street is not None and row.kind != "street":
+        raise ValidationError(f"{street} is a {row.kind}, not a street", field="street")
+    return leases.collective_orgs_under(conn, row.id)
+
+
+def collective_org(conn: Connection, code: str) -> int:
+    """The one org a contract command works in: a community or village keeping collective books."""
+    org_id = org_by_code(conn, code).id
+    leases.require_collective(conn, org_id)
+    return int(org_id)
+
+
+def parse_choice(value: str, field: str, enum: type[E]) -> E:
+    """``value`` as a member of ``enum``, or an error naming the option."""
+    if value not in {m.value for m in enum}:
+        raise ValidationError(f"{field} is one of {', '.join(m.value for m in enum)}", field=field)
+    return enum(value)
+
+
+def parse_terms(
+    *,
+    start: str,
+    end: str,
+    rent: str,
+    cycle: str,
+    timing: str,
+    free_months: int,
+    escalation_bp: int,
+    escalation_every_years: int,
+    vat_rate_bp: int,
+) -> LeaseTerms:
+    """The terms as the API's ``TermsIn.terms()`` builds them; the service checks the rest."""
+    return LeaseTerms(
+        start=parse_date(start, "start"),
+        end=parse_date(end, "end"),
+        rent_per_cycle_fen=parse_amount(rent, "rent"),
+        cycle=parse_choice(cycle, "cycle", BillingCycle),
+        timing=parse_choice(timing, "timing", BillingTiming),
+        free_months=free_months,
+        escalation_bp=escalation_bp,
+        escalation_every_years=escalation_every_years,
+        vat_rate_bp=vat_rate_bp,
+    )
+
+
+def voucher_no(conn: Connection, entry_id: int) -> str:
+    return str(conn.execute(select(entry_t.c.voucher_no).where(entry_t.c.id == entry_id)).scalar_one())
+
+
+def lessee_names(conn: Connection, ids: Iterable[int]) -> dict[int, str]:
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    return dict(conn.execute(select(cp_t.c.id, cp_t.c.name).where(cp_t.c.id.in_(wanted))).all())
+
+
+@app.command()
+def accrue(
+    through: Annotated[str, typer.Option("--through", help="YYYY-MM: post rent through this month")],
+    org: OrgOption = None,
+    street: StreetOption = None,
+    db: DbOption = None,
+) -> None:
+    """Post every contract-month's rent through a month (idempotent: safe to rerun and to run twice)."""
+    engine = engine_for(db)
+    posted = replayed = amount = vouchers = 0
+    try:
+        with read_tx(engine) as conn:
+            org_ids = orgs_of(conn, org, street)
+        # One transaction per org: each is idempotent, so a rerun after an interruption finishes the rest.
+
+        def accrue_one(conn: Connection, org_id: int) -> leases.AccrualResult:
+            result = leases.accrue_leases(conn, [org_id], through)
+            if result.posted:
+                detail = f"through {through}: {result.posted} months (cli)"
+                audit(conn, None, "lease.accrue", org_id=org_id, detail=detail)
+            return result
+
+        with progress(f"accruing rent through {through}", total=len(org_ids)) as bar:
+            for org_id in org_ids:
+                result = run_write(engine, lambda conn, o=org_id: accrue_one(conn, o))
+                posted, replayed, amount = (
+                    posted + result.posted,
+                    replayed + result.replayed,
+                    amount + result.amount_fen,
+                )
+                vouchers += result.vouchers
+                bar.advance()
+    except LedgerError as exc:
+        fail(exc)
+    typer.echo(
+        f"accrued {posted} contract-months through {through}: {format_amount(amount)}"
+        + (f" on {vouchers} voucher{'s' if vouchers != 1 else ''}" if posted else "")
+        + (f" ({replayed} already posted)" if replayed else "")
+    )
+
+
+@app.command("rent-roll")
+def rent_roll_cmd(
+    as_of: Annotated[str, typer.Option("--as-of", help="YYYY-MM-DD")],
+    org: OrgOption = None,
+    street: StreetOption = None,
+    db: DbOption = None,
+) -> None:
+    """Rent roll and arrears aging as of a date; contracts ending within 90 days; idle assets."""
+    try:
+        day = parse_date(as_of, "as_of")
+        with read_tx(engine_for(db)) as conn:
+            ids = orgs_of(conn, org, street)
+            rows = rentroll.rent_roll(conn, ids, day)
+            idle = assets.list_assets(conn, ids, status="idle")
+    except LedgerError as exc:
+        fail(exc)
+    typer.echo("org\tcontract\tlessee\tmonthly\tbilled\treceived\toutstanding")
+    for r in rows:
+        typer.echo(
+            f"{r.org_code}\t{r.code}\t{r.lessee}\t{format_amount(r.monthly_rent_fen)}\t{format_amount(r.billed_fen)}"
+            f"\t{format_amount(r.received_fen)}\t{format_amount(r.outstanding_fen)}"
+        )
+    aging = rentroll.aging_totals(rows)
+    typer.echo("aging: " + ", ".join(f"{k} {format_amount(v)}" for k, v in aging.items()))
+    for r in rentroll.expiring(rows, day):
+        typer.echo(f"expiring: {r.org_code} {r.code} {r.lessee} {r.terminated_on or r.end}")
+    for a in idle:
+        typer.echo(f"idle: {a['org_code']} {a['name']} {a['location']}")
+
+
+@app.command("add")
+def add_cmd(
+    org: OneOrgOption,
+    code: CodeOption,
+    lessee: Annotated[str, typer.Option("--lessee", help="the lessee's name (承租方), created on first use")],
+    start: StartOption,
+    end: EndOption,
+    rent: RentOption,
+    mode: Annotated[str, typer.Option("--mode", help=" | ".join(LEASE_MODES))] = "lease",
+    asset: Annotated[
+        list[int] | None, typer.Option("--asset", help="asset id leased (repeat for several)")
+    ] = None,
+    cycle: CycleOption = "monthly",
+    timing: TimingOption = "advance",
+    free_months: FreeMonthsOption = 0,
+    escalation_bp: EscalationOption = 0,
+    escalation_every_years: EveryOption = 0,
+    vat_rate_bp: VatOption = 500,
+    deposit: Annotated[str, typer.Option("--deposit", help='deposit agreed (押金), e.g. "3200.00"')] = "0.00",
+    memo: MemoOption = "",
+    db: DbOption = None,
+) -> None:
+    """Register a lease contract (its rent is posted month by month by the accrual run)."""
+    try:
+        terms = parse_terms(
+            start=start,
+            end=end,
+            rent=rent,
+            cycle=cycle,
+            timing=timing,
+            free_months=free_months,
+            escalation_bp=escalation_bp,
+            escalation_every_years=escalation_every_years,
+            vat_rate_bp=vat_rate_bp,
+        )
+        deposit_fen = parse_amount(deposit, "deposit")
+
+        def work(conn: Connection) -> int:
+            org_id = collective_org(conn, org)
+            cid = leases.create_contract(
+                conn,
+                org_id,
+                code=code,
+                mode=mode,
+                terms=terms,
+                lessee=lessee,
+                asset_ids=asset or [],
+                deposit_fen=deposit_fen,
+                memo=memo,
+            )
+            audit(conn, None, "lease.create", org_id=org_id, detail=f"{code} (cli)")
+            return cid
+
+        contract_id = run_write(engine_for(db), work)
+    except LedgerError as exc:
+        fail(exc)
+    typer.echo(f"contract {contract_id} {code.strip()}")
+
+
+@app.command("list")
+def list_cmd(org: OrgOption = None, street: StreetOption = None, db: DbOption = None) -> None:
+    """List the contracts of an org or a street, one tab-separated line each."""
+    try:
+        with read_tx(engine_for(db)) as conn:
+            rows = []
+            for org_id in orgs_of(conn, org, street):
+                org_code = get_org(conn, org_id).code
+                rows += [
+                    (org_code, leases.get_contract(conn, org_id, c))
+                    for c in leases.contract_ids(conn, org_id)
+                ]
+            names = lessee_names(conn, (c.lessee_id for _, c in rows))
+    except LedgerError as exc:
+        fail(exc)
+    typer.echo("id\torg\tcode\tlessee\tstart\tend\trent\tcycle\tterminated_on")
+    for org_code, c in rows:
+        typer.echo(
+            f"{c.id}\t{org_code}\t{c.code}\t{names.get(c.lessee_id, '')}\t{c.start_date}\t{c.end_date}"
+            f"\t{format_amount(c.rent_per_cycle_fen)}\t{c.cycle}\t{c.terminated_on or ''}"
+        )
+
+
+@app.command("show")
+def show_cmd(org: OneOrgOption, contract: ContractOption, db: DbOption = None) -> None:
+    """Show a contract's terms and its rent schedule (租金计划), one line per month."""
+    try:
+        with read_tx(engine_for(db)) as conn:
+            org_id = org_by_code(conn, org).id
+            c = leases.get_contract(conn, org_id, contract)
+            lessee = lessee_names(conn, [c.lessee_id]).get(c.lessee_id, "")
+            asset_ids = leases.contract_asset_ids(conn, c.id)
+            held = receipts.deposit_held(conn, c.id)
+    except LedgerError as exc:
+        fail(exc)
+    typer.echo(f"contract {c.id} {c.code} ({c.mode})")
+    typer.echo(f"lessee: {lessee}")
+    typer.echo(f"term: {c.start_date} to {c.end_date}")
+    if c.terminated_on is not None:
+        typer.echo(f"terminated_on: {c.terminated_on}")
+    typer.echo(f"rent: {format_amount(c.rent_per_cycle_fen)} {c.cycle}, {c.timing}")
+    typer.echo(
+        f"free_months: {c.free_months}; escalation: {c.escalation_bp} bp every {c.escalation_every_years}"
+        f" years; vat: {c.vat_rate_bp} bp"
+    )
+    typer.echo(f"deposit: {format_amount(c.deposit_fen)} agreed, {format_amount(held)} held")
+    if c.previous_id is not None:
+        typer.echo(f"previous: {c.previous_id} ({c.relation})")
+    if asset_ids:
+        typer.echo("assets: " + ", ".join(str(a) for a in asset_ids))
+    typer.echo("period\tdue\tamount")
+    for ln in rent_schedule(leases.terms_of(c)):
+        typer.echo(
+            f"{ln.period}\t{ln.due_date}\t{format_amount(ln.amount_fen)}" + ("\tfree" if ln.free else "")
+        )
+
+
+@app.command("terminate")
+def terminate_cmd(
+    org: OneOrgOption,
+    contract: ContractOption,
+    last_day: Annotated[str, typer.Option("--last-day", help="the last day charged, YYYY-MM-DD")],
+    settle_on: Annotated[
+        str | None, typer.Option("--settle-on", help="date of the deposit entries (default: the last day)")
+    ] = None,
+    apply_deposit: Annotated[
+        bool, typer.Option("--apply-deposit/--keep-deposit", help="let the deposit pay the arrears")
+    ] = True,
+    refund_rest: Annotated[
+        bool, typer.Option("--refund-rest/--hold-rest", help="refund what the deposit has left")
+    ] = False,
+    db: DbOption = None,
+) -> None:
+    """End a contract early: no charges after the last day; the deposit pays the arrears."""
+    try:
+        last = parse_date(last_day, "last_day")
+        on = parse_date(settle_on, "settle_on") if settle_on is not None else last
+
+        def work(conn: Connection) -> tuple[str, dict[str, int]]:
+            org_id = collective_org(conn, org)
+            if apply_deposit:
+                done = receipts.terminate_and_settle(
+                    conn, org_id, contract, last_day=last, on=on, refund_rest=refund_rest
+                )
+            else:
+                leases.terminate_contract(conn, org_id, contract, last_day=last)
+                done = {"applied": 0, "refunded": 0, "deposit_left": receipts.deposit_held(conn, contract)}
+            audit(conn, None, "lease.terminate", org_id=org_id, detail=f"{contract} (cli)")
+            return leases.get_contract(conn, org_id, contract).code, done
+
+        code, done = run_write(engine_for(db), work)
+    except LedgerError as exc:
+        fail(exc)
+    typer.echo(
+        f"contract {contract} {code} terminated, last day {last}: deposit applied"
+        f" {format_amount(done['applied'])}, refunded {format_amount(done['refunded'])},"
+        f" left {format_amount(done['deposit_left'])}"
+    )
+
+
+AsBeforeCycle = Annotated[
+    str | None, typer.Option("--cycle", help=" | ".join(CYCLES) + " (default: as in the old contract)")
+]
+AsBeforeTiming = Annotated[
+    str | None, typer.Option("--timing", help=" | ".join(TIMINGS) + " (default: as in the old contract)")
+]
+AsBeforeEscalation = Annotated[
+    int | None,
+    typer.Option("--escalation-bp", help="rent increase per step in bp (default: as in the old contract)"),
+]
+AsBeforeEvery = Annotated[
+    int | None,
+    typer.Option(
+        "--escalation-every-years", help="years between increases (default: as in the old contract)"
+    ),
+]
+AsBeforeVat = Annotated[
+    int | None, typer.Option("--vat-rate-bp", help="VAT in the rent in bp (default: as in the old contract)")
+]
+DepositKeepOption = Annotated[
+    str | None, typer.Option("--deposit", help="deposit agreed (default: the old contract's)")
+]
+
+
+SuccessorStartOption = Annotated[
+    str,
+    typer.Option("--start", help="first day of the new contract (an amendment's effective day), YYYY-MM-DD"),
+]
+
+
+def _supersede_command(relation: str, doc: str) -> Callable[..., None]:
+    """``renew`` or ``amend``: a new contract linked to ``--contract`` (``leases.supersede_contract``), on
+    the old contract's billing cycle, timing, escalation and VAT rate unless given (``successor_terms``)."""
+
+    def command(
+        org: OneOrgOption,
+        contract: ContractOption,
+        code: CodeOption,
+        start: SuccessorStartOption,
+        end: EndOption,
+        rent: RentOption,
+        cycle: AsBeforeCycle = None,
+        timing: AsBeforeTiming = None,
+        free_months: FreeMonthsOption = 0,
+        escalation_bp: AsBeforeEscalation = None,
+        escalation_every_years: AsBeforeEvery = None,
+        vat_rate_bp: AsBeforeVat = None,
+        deposit: DepositKeepOption = None,
+        memo: MemoOption = "",
+        db: DbOption = None,
+    ) -> None:
+        try:
+            first, last = parse_date(start, "start"), parse_date(end, "end")
+            rent_fen = parse_amount(rent, "rent")
+            deposit_fen = parse_amount(deposit, "deposit") if deposit is not None else None
+            cycle_as = None if cycle is None else parse_choice(cycle, "cycle", BillingCycle)
+            timing_as = None if timing is None else parse_choice(timing, "timing", BillingTiming)
+
+            def work(conn: Connection) -> int:
+                org_id = collective_org(conn, org)
+                terms = leases.successor_terms(
+                    conn,
+                    org_id,
+                    contract,
+                    start=first,
+                    end=last,
+                    rent_per_cycle_fen=rent_fen,
+                    cycle=cycle_as,
+                    timing=timing_as,
+                    free_months=free_months,
+                    escalation_bp=escalation_bp,
+                    escalation_every_years=escalation_every_years,
+                    vat_rate_bp=vat_rate_bp,
+                )
+                new = leases.supersede_contract(
+                    conn,
+                    org_id,
+                    contract,
+                    relation=relation,
+                    code=code,
+                    terms=terms,
+                    deposit_fen=deposit_fen,
+                    memo=memo,
+                )
+                audit(conn, None, f"lease.{relation}", org_id=org_id, detail=f"{contract}->{new} (cli)")
+                return new
+
+            new_id = run_write(engine_for(db), work)
+        except LedgerError as exc:
+            fail(exc)
+        typer.echo(f"contract {new_id} {code.strip()}: {relation} of contract {contract}")
+
+    command.__doc__ = doc
+    return command
+
+
+app.command("renew")(
+    _supersede_command(
+        "renewal",
+        "Renew a contract: a new contract after the old one's end, same lessee, assets and billing, linked.",
+    )
+)
+app.command("amend")(
+    _supersede_command(
+        "amendment", "Amend a contract from a date: a new linked contract; the old one ends the day before."
+    )
+)
+
+
+@app.command("receipt")
+def receipt_cmd(
+    org: OneOrgOption,
+    lessee: Annotated[str, typer.Option("--lessee", help="the lessee's name, as on the contract")],
+    amount: Annotated[str, typer.Option("--amount", help='amount received, e.g. "2000.00"')],
+    date_: Annotated[str, typer.Option("--date", help="day received, YYYY-MM-DD")],
+    cash_account: CashOption = "102",
+    contract: Annotated[
+        int | None,
+        typer.Option("--contract", help="contract to hold any overpayment (default: the lessee's latest)"),
+    ] = None,
+    memo: MemoOption = "",
+    key: KeyOption = None,
+    db: DbOption = None,
+) -> None:
+    """Rent received (收租): pays the oldest charges first, the rest is credit; allocations: API only."""
+    try:
+        amount_fen = parse_amount(amount, "amount")
+        on = parse_date(date_, "date")
+
+        def work(conn: Connection) -> receipts.ReceiptResult:
+            org_id = collective_org(conn, org)
+            r = receipts.receive_rent(
+                conn,
+                org_id,
+                amount_fen=amount_fen,
+                received_on=on,
+                lessee=lessee,
+                cash_account=cash_account,
+                credit_contract_id=contract,
+                memo=memo,
+                idempotency_key=key,
+            )
+            if r.created:
+                audit(conn, None, "lease.receipt", org_id=org_id, detail=f"{r.voucher_no} (cli)")
+            return r
+
+        r = run_write(engine_for(db), work)
+    except LedgerError as exc:
+        fail(exc)
+    typer.echo(
+        f"{r.voucher_no}: applied {format_amount(r.applied_fen)}, credit {format_amount(r.credit_fen)}"
+        + ("" if r.created else " (already recorded under this key)")
+    )
+
+
+def _deposit_move(
+    kind: str,
+    *,
+    org: str,
+    contract: int,
+    key: str | None,
+    db: str | None,
+    post: Callable[[Connection, int], int],
+) -> None:
+    """Post a deposit movement (``post`` returns its entry) as the API's deposit and refund routes do."""
+
+    def work(conn: Connection) -> tuple[bool, str, int]:
+        org_id = collective_org(conn, org)
+        used = key_used(conn, org_id, key)
+        entry_id = post(conn, org_id)
+        action = "lease.deposit" if kind == "received" else "lease.deposit_refund"
+        audit(conn, None, action, org_id=org_id, detail=f"{contract} (cli)")
+        return used, voucher_no(conn, entry_id), receipts.deposit_held(conn, contract)
+
+    try:
+        used, voucher, held = run_write(engine_for(db), work)
+    except LedgerError as exc:
+        fail(exc)
+    typer.echo(
+        f"{voucher}: deposit {kind} on contract {contract}, {format_amount(held)} held"
+        + (" (already recorded under this key)" if used else "")
+    )
+
+
+@app.command("deposit")
+def deposit_cmd(
+    org: OneOrgOption,
+    contract: ContractOption,
+    amount: Annotated[str, typer.Option("--amount", help='deposit received, e.g. "3200.00"')],
+    date_: Annotated[str, typer.Option("--date", help="day received, YYYY-MM-DD")],
+    cash_account: CashOption = "102",
+    key: KeyOption = None,
+    db: DbOption = None,
+) -> None:
+    """押金 received on a contract: Dr 102 / Cr 21101 押金 (lessee, contract)."""
+    try:
+        amount_fen = parse_amount(amount, "amount")
+        on = parse_date(date_, "date")
+    except LedgerError as exc:
+        fail(exc)
+    _deposit_move(
+        "received",
+        org=org,
+        contract=contract,
+        key=key,
+        db=db,
+        post=lambda conn, org_id: receipts.receive_deposit(
+            conn,
+            org_id,
+            contract,
+            amount_fen=amount_fen,
+            on=on,
+            cash_account=cash_account,
+            idempotency_key=key,
+        ),
+    )
+
+
+@app.command("refund-deposit")
+def refund_deposit_cmd(
+    org: OneOrgOption,
+    contract: ContractOption,
+    date_: Annotated[str, typer.Option("--date", help="day refunded, YYYY-MM-DD")],
+    amount: Annotated[
+        str | None, typer.Option("--amount", help="amount refunded (default: all that is held)")
+    ] = None,
+    cash_account: CashOption = "102",
+    key: KeyOption = None,
+    db: DbOption = None,
+) -> None:
+    """押金 refunded (all that is held unless --amount): Dr 21101 押金 / Cr 102."""
+    try:
+        amount_fen = parse_amount(amount, "amount") if amount is not None else None
+        on = parse_date(date_, "date")
+    except LedgerError as exc:
+        fail(exc)
+    _deposit_move(
+        "refunded",
+        org=org,
+        contract=contract,
+        key=key,
+        db=db,
+        post=lambda conn, org_id: receipts.refund_deposit(
+            conn,
+            org_id,
+            contract,
+            amount_fen=amount_fen,
+            on=on,
+            cash_account=cash_account,
+            idempotency_key=key,
+        ),
+    )

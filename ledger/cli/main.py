@@ -1,0 +1,339 @@
+"""The ``cunshe`` command line (typer). Each command is a thin shell over the same services the API uses."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from sqlalchemy import Engine, select
+
+from ledger.books.errors import LedgerError
+from ledger.cli import community as community_cli
+from ledger.cli import distribution as distribution_cli
+from ledger.cli import leases as lease_cli
+from ledger.cli import pos as pos_cli
+from ledger.cli import reconcile as reconcile_cli
+from ledger.cli import reports as reports_cli
+from ledger.cli.progress import progress
+from ledger.db.engine import make_engine, read_tx, run_write
+from ledger.db.migrate import upgrade
+from ledger.settings import get_settings
+
+app = typer.Typer(
+    help="村社联营账本 cunshe-ledger: books of community collective economies.", no_args_is_help=True
+)
+user_app = typer.Typer(help="Users and tokens.", no_args_is_help=True)
+org_app = typer.Typer(help="Organisations.", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+app.add_typer(org_app, name="org")
+
+# Workflow modules bring their own sub-commands (``cunshe pos …``, ``cunshe leases …``) as typer apps.
+app.add_typer(pos_cli.app, name="pos")
+app.add_typer(community_cli.app, name="community")
+app.add_typer(lease_cli.app, name="leases")
+app.add_typer(reconcile_cli.app, name="reconcile")
+app.add_typer(distribution_cli.app, name="distribution")
+
+# The everyday commands also stand at the top level (DESIGN §10): cunshe report, close-year, import-statement.
+app.command("report")(reports_cli.report_cmd)
+app.command("report-batch")(reports_cli.report_batch_cmd)
+app.command("close-year")(distribution_cli.close_year_cmd)
+app.command("import-statement")(reconcile_cli.import_statement_cmd)
+
+DbOption = Annotated[
+    str | None, typer.Option("--db", help="database URL (default: DATABASE_URL or ./cunshe.db)")
+]
+
+
+def engine_for(db: str | None) -> Engine:
+    return make_engine(db or get_settings().database_url)
+
+
+def fail(exc: LedgerError) -> None:
+    typer.secho(
+        f"error [{exc.code}]" + (f" {exc.field}" if exc.field else "") + f": {exc.message}",
+        err=True,
+        fg="red",
+    )
+    raise typer.Exit(2)
+
+
+@app.command()
+def init(db: DbOption = None) -> None:
+    """Create or upgrade the database schema (idempotent)."""
+    engine = engine_for(db)
+    upgrade(engine)
+    typer.echo(f"schema ready: {engine.url.render_as_string(hide_password=True)}")
+
+
+@app.command()
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    workers: int = 1,
+    db: DbOption = None,
+) -> None:
+    """Serve the API and the web pages (uvicorn)."""
+
+    import uvicorn
+
+    if db:
+        os.environ["DATABASE_URL"] = db
+    upgrade(engine_for(db))
+    # A worker imports the whole app (pandas, the report stack) before it answers the supervisor's ping;
+    # on a busy 2-core machine that takes longer than uvicorn's 5 s default, and the supervisor would kill
+    # and respawn workers in a loop.
+    uvicorn.run(
+        "ledger.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        timeout_worker_healthcheck=60,
+    )
+
+
+@org_app.command("add")
+def org_add(
+    code: str,
+    name: str,
+    kind: Annotated[str, typer.Option(help="county|street|community|village|company")],
+    parent: Annotated[str | None, typer.Option(help="parent org code")] = None,
+    standard: str | None = None,
+    db: DbOption = None,
+) -> None:
+    """Create an org (its statutory chart is loaded)."""
+    from ledger.books.orgs import create_org, org_by_code
+
+    def work(conn):  # type: ignore[no-untyped-def]
+        parent_id = org_by_code(conn, parent).id if parent else None
+        return create_org(conn, code=code, name=name, kind=kind, parent_id=parent_id, standard=standard)
+
+    try:
+        org_id = run_write(engine_for(db), work)
+    except LedgerError as exc:
+        fail(exc)
+    typer.echo(f"org {org_id} {code} created")
+
+
+@org_app.command("list")
+def org_list(db: DbOption = None) -> None:
+    from ledger.db.models import Org
+
+    t = Org.__table__
+    with read_tx(engine_for(db)) as conn:
+        for r in conn.execute(select(t).order_by(t.c.id)):
+            typer.echo(f"{r.id}\t{r.code}\t{r.kind}\t{r.standard or '-'}\t{r.name}")
+
+
+@user_app.command("add")
+def user_add(
+    username: str,
+    role: Annotated[str, typer.Option(help="admin|officer|community|cashier")],
+    scope: Annotated[
+        str | None, typer.Option(help="org code (officer: street/county; community: the org)")
+    ] = None,
+    store: Annotated[str | None, typer.Option(help="store code (cashier)")] = None,
+    password: Annotated[str | None, typer.Option(help="password for the web login")] = None,
+    db: DbOption = None,
+) -> None:
+    """Create a user and print a new API token, once."""
+    from ledger.access.auth import create_user, issue_token
+    from ledger.books.orgs import org_by_code
+    from ledger.db.models import Store
+
+    def work(conn):  # type: ignore[no-untyped-def]
+        scope_id = org_by_code(conn, scope).id if scope else None
+        store_id = None
+        if store:
+            st = Store.__table__
+            row = conn.execute(select(st.c.id).where(st.c.code == store)).first()
+            if row is None:
+                raise LedgerError(f"no store {store!r}", field="store", code="not_found")
+            store_id = row.id
+        user_id = create_user(
+            conn,
+            username=username,
+            role=role,
+            scope_org_id=scope_id,
+            scope_store_id=store_id,
+            password=password,
+        )
+        return issue_token(conn, user_id, "cli")
+
+    try:
+        token = run_write(engine_for(db), work)
+    except LedgerError as exc:
+        fail(exc)
+    typer.echo(token)
+
+
+@app.command()
+def verify(db: DbOption = None) -> None:
+    """Recompute every hash chain, voucher sequence, entry balance and trial balance; exit 1 on a break."""
+    from ledger.books.verify import verify_all
+
+    with read_tx(engine_for(db)) as conn:
+        problems = verify_all(conn)
+    for p in problems:
+        typer.secho(str(p), err=True, fg="red")
+    if problems:
+        typer.secho(
+            f"verify: {len(problems)} problem(s); the first broken entry is named above", err=True, fg="red"
+        )
+        raise typer.Exit(1)
+    typer.echo("verify: every chain, voucher sequence and trial balance is sound")
+
+
+@app.command()
+def post(
+    file: Annotated[
+        Path, typer.Argument(help="JSON list of entries, or CSV with org,date,memo,account,debit,credit")
+    ],
+    db: DbOption = None,
+    batch: int = 1000,
+) -> None:
+    """Bulk-post entries from a file through the normal posting code (all or nothing per batch)."""
+    from ledger.books.bulk import read_entries_file
+    from ledger.books.posting import post_entries
+
+    engine = engine_for(db)
+    try:
+        with read_tx(engine) as conn:
+            drafts = read_entries_file(conn, file)
+        posted = 0
+        with progress("posting entries", total=len(drafts)) as bar:
+            for start in range(0, len(drafts), batch):
+                chunk = drafts[start : start + batch]
+                posted += sum(p.created for p in run_write(engine, lambda c, ch=chunk: post_entries(c, ch)))
+                bar.advance(len(chunk))
+    except LedgerError as exc:
+        fail(exc)
+    typer.echo(f"posted {posted} entries ({len(drafts) - posted} already there)")
+
+
+@app.command()
+def export(
+    format: Annotated[str, typer.Option("--format", help="hledger|beancount")] = "beancount",
+    org: Annotated[str | None, typer.Option(help="org code (default: every org, prefixed)")] = None,
+    out: Annotated[Path | None, typer.Option(help="output file (default: stdout)")] = None,
+    db: DbOption = None,
+) -> None:
+    """Export journals that hledger or Beancount load, to check our balances with their tools."""
+    from ledger.books.export import export_journal
+    from ledger.books.orgs import org_by_code
+
+    with read_tx(engine_for(db)) as conn:
+        org_id = org_by_code(conn, org).id if org else None
+        text = export_journal(conn, format, org_id=org_id)
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        out.write_text(text, encoding="utf-8")
+        typer.echo(f"wrote {out}")
+
+
+@app.command("backup")
+def backup_cmd(
+    out: Annotated[Path, typer.Option("--out", help="backup file to write")],
+    db: DbOption = None,
+) -> None:
+    """A consistent backup: SQLite online backup, or pg_dump for PostgreSQL."""
+    from ledger.cli.backup import backup
+
+    try:
+        backup(engine_for(db), out)
+    except LedgerError as exc:
+        fail(exc)
+    typer.echo(f"backup written to {out}")
+
+
+@app.command("restore")
+def restore_cmd(
+    file: Annotated[Path, typer.Argument(help="a file written by cunshe backup")],
+    db: DbOption = None,
+) -> None:
+    """Restore a backup into an EMPTY database; then run cunshe verify."""
+    from ledger.cli.backup import restore
+
+    try:
+        restore(engine_for(db), file)
+    except LedgerError as exc:
+        fail(exc)
+    typer.echo("restored; now run: cunshe verify")
+
+
+@app.command()
+def demo(
+    year: int = 2025,
+    seed: int = 2025,
+    scale: Annotated[float, typer.Option(help="fraction of the full year's activity (tests use less)")] = 1.0,
+    if_empty: Annotated[bool, typer.Option("--if-empty", help="do nothing if the database has orgs")] = False,
+    statements_dir: Annotated[
+        Path, typer.Option(help="where to write the bank and WeChat statements for the officer's open month")
+    ] = Path("demo-statements"),
+    url: Annotated[str, typer.Option(help="where the server will answer, for the printed links")] = (
+        "http://127.0.0.1:8000"
+    ),
+    db: DbOption = None,
+) -> None:
+    """Build the demo county (deterministic for a given seed) and print the demo logins."""
+    from ledger.demo.build import build_demo, is_empty, logins_text
+
+    engine = engine_for(db)
+    upgrade(engine)
+    if is_empty(engine):
+        with progress("building the demo county") as bar:
+            result = build_demo(
+                engine, year=year, seed=seed, scale=scale, statements_dir=statements_dir, progress=bar.note
+            )
+        for note in result.notes:
+            typer.echo(note)
+        typer.echo(f"demo county {year} built (seed {seed})")
+    elif not if_empty:
+        typer.secho(
+            "the database already has orgs; the demo only loads into an empty database", err=True, fg="red"
+        )
+        raise typer.Exit(1)
+    else:
+        typer.echo("database already holds books; demo not loaded again")
+    typer.echo(logins_text(seed, url.rstrip("/")))
+
+
+@app.command("trial-balance")
+def trial_balance_cmd(
+    org: str,
+    period: str,
+    to: str | None = None,
+    db: DbOption = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Print an org's 科目余额表."""
+    from ledger.books.money import format_amount
+    from ledger.books.orgs import org_by_code
+    from ledger.books.trial_balance import trial_balance
+
+    with read_tx(engine_for(db)) as conn:
+        rows = trial_balance(conn, org_by_code(conn, org).id, period, to)
+    rows = [r for r in rows if r.opening_fen or r.debit_fen or r.credit_fen or r.closing_fen]
+    if as_json:
+        typer.echo(json.dumps([{**r.__dict__} for r in rows], ensure_ascii=False, indent=1))
+        return
+    for r in rows:
+        typer.echo(
+            f"{r.code:<10}{r.name:<12}{format_amount(r.opening_fen):>16}{format_amount(r.debit_fen):>16}"
+            f"{format_amount(r.credit_fen):>16}{format_amount(r.closing_fen):>16}"
+        )
+
+
+def main() -> None:  # pragma: no cover
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,165 @@
+"""``cunshe pos …``: the back office of the joint supermarkets from the command line.
+
+Thin shells over the same services the API uses (catalogue import/export, stores, tax rates, stock, shift
+reports); every write runs in one transaction and is recorded in the audit log as the CLI. Nothing here
+posts a sale: sales come from the tills through the API.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from sqlalchemy import select
+
+from ledger.access.auth import audit
+from ledger.books.errors import LedgerError
+from ledger.books.money import format_amount, format_quantity
+from ledger.books.orgs import create_store, org_by_code
+from ledger.db.engine import make_engine, read_tx, run_write
+from ledger.db.models import Store
+from ledger.settings import get_settings
+from pos import catalogue, stock
+
+app = typer.Typer(
+    help="POS of the joint supermarkets (村社联动超市): catalogue, stores, stock.", no_args_is_help=True
+)
+
+DbOption = Annotated[
+    str | None, typer.Option("--db", help="database URL (default: DATABASE_URL or ./cunshe.db)")
+]
+
+
+def _engine(db: str | None):  # type: ignore[no-untyped-def]
+    return make_engine(db or get_settings().database_url)
+
+
+def _fail(exc: LedgerError) -> None:
+    typer.secho(
+        f"error [{exc.code}]" + (f" {exc.field}" if exc.field else "") + f": {exc.message}",
+        err=True,
+        fg="red",
+    )
+    raise typer.Exit(2)
+
+
+def _company(conn, code: str) -> int:  # type: ignore[no-untyped-def]
+    org = org_by_code(conn, code)
+    if org.kind != "company":
+        raise LedgerError(f"{code} is a {org.kind}, not a company", field="company", code="invalid")
+    return org.id
+
+
+@app.command("import-catalogue")
+def import_catalogue(
+    company: Annotated[str, typer.Argument(help="company org code")],
+    file: Annotated[Path, typer.Argument(help="CSV (UTF-8 or GB18030) or XLSX", exists=True, dir_okay=False)],
+    db: DbOption = None,
+) -> None:
+    """Create or update products by SKU from a catalogue file (the columns of export-catalogue)."""
+    data = file.read_bytes()
+
+    def work(conn):  # type: ignore[no-untyped-def]
+        org_id = _company(conn, company)
+        result = catalogue.import_catalogue(conn, org_id, data, file.name)
+        audit(conn, None, "pos.catalogue.import", org_id=org_id, detail=f"cli {file.name}: {result}")
+        return result
+
+    try:
+        created, updated = run_write(_engine(db), work)
+    except LedgerError as exc:
+        _fail(exc)
+    typer.echo(f"{created} products created, {updated} updated")
+
+
+@app.command("export-catalogue")
+def export_catalogue(
+    company: Annotated[str, typer.Argument(help="company org code")],
+    out: Annotated[Path, typer.Argument(help="output file; .xlsx for Excel, otherwise CSV")],
+    db: DbOption = None,
+) -> None:
+    """Write the company's catalogue as CSV (UTF-8 with BOM) or XLSX."""
+    fmt = "xlsx" if out.suffix.lower() == ".xlsx" else "csv"
+    try:
+        with read_tx(_engine(db)) as conn:
+            data = catalogue.export_catalogue(conn, _company(conn, company), fmt)
+    except LedgerError as exc:
+        _fail(exc)
+    out.write_bytes(data)
+    typer.echo(f"catalogue written to {out}")
+
+
+@app.command("add-store")
+def add_store(
+    company: Annotated[str, typer.Argument(help="company org code")],
+    code: str,
+    name: str,
+    db: DbOption = None,
+) -> None:
+    """Open a store (村社联动超市) under a company."""
+
+    def work(conn):  # type: ignore[no-untyped-def]
+        org_id = _company(conn, company)
+        store_id = create_store(conn, company_id=org_id, code=code, name=name)
+        catalogue.ensure_default_rates(conn, org_id)
+        audit(conn, None, "pos.store.create", org_id=org_id, detail=f"cli {code}")
+        return store_id
+
+    try:
+        store_id = run_write(_engine(db), work)
+    except LedgerError as exc:
+        _fail(exc)
+    typer.echo(f"store {store_id} {code} created")
+
+
+@app.command("set-tax-rate")
+def set_tax_rate(
+    company: Annotated[str, typer.Argument(help="company org code")],
+    category: Annotated[str, typer.Argument(help="goods or services")],
+    rate_bp: Annotated[int, typer.Argument(help="basis points: 1% = 100")],
+    effective_from: Annotated[str, typer.Argument(help="YYYY-MM-DD")],
+    db: DbOption = None,
+) -> None:
+    """Add a dated row to the company's tax-rate table (confirm rates with the local tax office)."""
+
+    def work(conn):  # type: ignore[no-untyped-def]
+        org_id = _company(conn, company)
+        catalogue.set_tax_rate(conn, org_id, category, rate_bp, date.fromisoformat(effective_from))
+        audit(
+            conn, None, "pos.tax_rate.set", org_id=org_id, detail=f"cli {category} {rate_bp} {effective_from}"
+        )
+
+    try:
+        run_write(_engine(db), work)
+    except LedgerError as exc:
+        _fail(exc)
+    typer.echo(f"{category}: {rate_bp / 100:g}% from {effective_from}")
+
+
+@app.command("stock")
+def show_stock(
+    store: Annotated[str, typer.Argument(help="store code")],
+    exceptions: Annotated[bool, typer.Option(help="only products sold beyond recorded stock")] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    db: DbOption = None,
+) -> None:
+    """Stock per product at moving-average cost (or the stock-exceptions list)."""
+    st = Store.__table__
+    with read_tx(_engine(db)) as conn:
+        row = conn.execute(select(st.c.id).where(st.c.code == store)).first()
+        if row is None:
+            _fail(LedgerError(f"no store {store!r}", field="store", code="not_found"))
+        levels = stock.stock_levels(conn, row.id, exceptions_only=exceptions)  # type: ignore[union-attr]
+    rows = [
+        {"sku": r["sku"], "name": r["name"], "quantity": format_quantity(r["qty_milli"]), "unit": r["unit"],
+         "value": format_amount(r["value_fen"])}
+        for r in levels
+    ]  # fmt: skip
+    if as_json:
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    for r in rows:
+        typer.echo(f"{r['sku']}\t{r['quantity']} {r['unit']}\t{r['value']}\t{r['name']}")

@@ -1,0 +1,326 @@
+"""Read-only queries the printed reports need beyond the trial balance (``reports/`` runs no SQL itself).
+
+Every query filters by org and by a period range, so a report's cost follows the months it covers, not
+the org's history; the one exception is ``counterparty_balances`` (balances per 往来单位 for the few
+accounts a balance sheet splits by sign), which reads the history of those accounts only. Amounts are
+integer fen; balances are debit positive. Nothing here writes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import Connection, and_, func, or_, select
+
+from ledger.books.orgs import subtree_ids
+from ledger.db.models import Account, BookState, Counterparty, JournalEntry, JournalLine, Org, Store
+
+line_t = JournalLine.__table__
+entry_t = JournalEntry.__table__
+account_t = Account.__table__
+book_t = BookState.__table__
+org_t = Org.__table__
+store_t = Store.__table__
+cp_t = Counterparty.__table__
+
+
+def chain_head(conn: Connection, org_id: int) -> str:
+    """The org's hash-chain head now (``0`` × 64 for books with no entries yet)."""
+    head = conn.execute(select(book_t.c.head_hash).where(book_t.c.org_id == org_id)).scalar_one_or_none()
+    return head or "0" * 64
+
+
+def _prefixes(column, prefixes: Iterable[str]):  # type: ignore[no-untyped-def]
+    return or_(*(column.startswith(p, autoescape=True) for p in prefixes))
+
+
+def movement(
+    conn: Connection,
+    org_id: int,
+    from_period: str,
+    to_period: str,
+    *,
+    prefixes: Sequence[str] = ("",),
+    exclude_sources: Sequence[str] = (),
+    only_sources: Sequence[str] = (),
+) -> dict[str, tuple[int, int]]:
+    """Debit and credit turnover per account code over the months, optionally by entry source.
+
+    Income statements pass ``exclude_sources=("close",)``: after the year-end closing entries an income
+    account's turnover nets to zero, and the statement wants the figures before them.
+    """
+    cond = [
+        line_t.c.org_id == org_id,
+        line_t.c.period >= from_period,
+        line_t.c.period <= to_period,
+        _prefixes(account_t.c.code, prefixes),
+    ]
+    stmt = select(account_t.c.code, func.sum(line_t.c.debit_fen), func.sum(line_t.c.credit_fen)).join(
+        account_t, account_t.c.id == line_t.c.account_id
+    )
+    if exclude_sources or only_sources:
+        stmt = stmt.join(entry_t, entry_t.c.id == line_t.c.entry_id)
+        if exclude_sources:
+            cond.append(entry_t.c.source.not_in(exclude_sources))
+        if only_sources:
+            cond.append(entry_t.c.source.in_(only_sources))
+    rows = conn.execute(stmt.where(*cond).group_by(account_t.c.code))
+    return {code: (int(d), int(c)) for code, d, c in rows}
+
+
+def monthly_movement(
+    conn: Connection,
+    org_id: int,
+    from_period: str,
+    to_period: str,
+    *,
+    prefixes: Sequence[str],
+    exclude_sources: Sequence[str] = ("close",),
+) -> dict[tuple[str, str], tuple[int, int]]:
+    """(period, account code) → (debit, credit) turnover, closing entries left out by default."""
+    stmt = (
+        select(line_t.c.period, account_t.c.code, func.sum(line_t.c.debit_fen), func.sum(line_t.c.credit_fen))
+        .join(account_t, account_t.c.id == line_t.c.account_id)
+        .join(entry_t, entry_t.c.id == line_t.c.entry_id)
+        .where(
+            line_t.c.org_id == org_id,
+            line_t.c.period >= from_period,
+            line_t.c.period <= to_period,
+            _prefixes(account_t.c.code, prefixes),
+            entry_t.c.source.not_in(exclude_sources) if exclude_sources else True,
+        )
+        .group_by(line_t.c.period, account_t.c.code)
+    )
+    return {(period, code): (int(d), int(c)) for period, code, d, c in conn.execute(stmt)}
+
+
+def counterparty_balances(
+    conn: Connection, org_id: int, through_period: str, prefixes: Sequence[str]
+) -> dict[tuple[str, int | None], int]:
+    """Closing balance per (account code, counterparty id) through a month, for the given accounts."""
+    rows = conn.execute(
+        select(
+            account_t.c.code,
+            line_t.c.counterparty_id,
+            func.sum(line_t.c.debit_fen - line_t.c.credit_fen),
+        )
+        .join(account_t, account_t.c.id == line_t.c.account_id)
+        .where(
+            line_t.c.org_id == org_id,
+            line_t.c.period <= through_period,
+            _prefixes(account_t.c.code, prefixes),
+        )
+        .group_by(account_t.c.code, line_t.c.counterparty_id)
+    )
+    return {(code, cp): int(balance) for code, cp, balance in rows}
+
+
+@dataclass(frozen=True)
+class PostingRow:
+    """One 分录 as a book of account prints it: date, voucher, memo, account, amounts."""
+
+    entry_date: date
+    period: str
+    voucher_no: str
+    memo: str
+    code: str
+    debit_fen: int
+    credit_fen: int
+
+
+def account_postings(
+    conn: Connection, org_id: int, prefixes: Sequence[str], from_period: str, to_period: str
+) -> list[PostingRow]:
+    """Every line on the accounts (and their sub-accounts) over the months, in date and voucher order."""
+    rows = conn.execute(
+        select(
+            entry_t.c.entry_date,
+            entry_t.c.period,
+            entry_t.c.voucher_no,
+            entry_t.c.memo.label("entry_memo"),
+            line_t.c.memo,
+            account_t.c.code,
+            line_t.c.debit_fen,
+            line_t.c.credit_fen,
+        )
+        .join(entry_t, entry_t.c.id == line_t.c.entry_id)
+        .join(account_t, account_t.c.id == line_t.c.account_id)
+        .where(
+            line_t.c.org_id == org_id,
+            line_t.c.period >= from_period,
+            line_t.c.period <= to_period,
+            _prefixes(account_t.c.code, prefixes),
+        )
+        .order_by(entry_t.c.entry_date, entry_t.c.seq, line_t.c.line_no)
+    )
+    return [
+        PostingRow(
+            entry_date=r.entry_date if isinstance(r.entry_date, date) else date.fromisoformat(r.entry_date),
+            period=r.period,
+            voucher_no=r.voucher_no,
+            memo=r.memo or r.entry_memo,
+            code=r.code,
+            debit_fen=int(r.debit_fen),
+            credit_fen=int(r.credit_fen),
+        )
+        for r in rows
+    ]
+
+
+@dataclass(frozen=True)
+class ChannelSales:
+    """Net sales (贷 − 借 of the revenue account) of one store and channel in one month."""
+
+    period: str
+    store_id: int | None
+    store_name: str
+    channel: str | None
+    net_fen: int
+
+
+def channel_sales(
+    conn: Connection, org_id: int, from_period: str, to_period: str, *, revenue_prefix: str = "5001"
+) -> list[ChannelSales]:
+    """六进 sales from the books: the revenue lines' ``store`` and ``channel`` dimensions, by month."""
+    rows = conn.execute(
+        select(
+            line_t.c.period,
+            line_t.c.store_id,
+            store_t.c.name,
+            line_t.c.channel,
+            func.sum(line_t.c.credit_fen - line_t.c.debit_fen),
+        )
+        .join(account_t, account_t.c.id == line_t.c.account_id)
+        .outerjoin(store_t, store_t.c.id == line_t.c.store_id)
+        .where(
+            line_t.c.org_id == org_id,
+            line_t.c.period >= from_period,
+            line_t.c.period <= to_period,
+            account_t.c.code.startswith(revenue_prefix, autoescape=True),
+        )
+        .group_by(line_t.c.period, line_t.c.store_id, store_t.c.name, line_t.c.channel)
+        .order_by(line_t.c.period, line_t.c.store_id, line_t.c.channel)
+    )
+    return [ChannelSales(p, s, name or "", ch, int(net)) for p, s, name, ch, net in rows]
+
+
+@dataclass(frozen=True)
+class OrgRow:
+    id: int
+    code: str
+    name: str
+    kind: str
+    standard: str | None
+
+
+def orgs_below(conn: Connection, root_id: int, *, standard: str | None = None) -> list[OrgRow]:
+    """The orgs with books under a street or the county (the root itself excluded), by code."""
+    ids = [i for i in subtree_ids(conn, root_id) if i != root_id]
+    cond = [org_t.c.id.in_(ids), org_t.c.standard.is_not(None)]
+    if standard is not None:
+        cond.append(org_t.c.standard == standard)
+    rows = conn.execute(select(org_t).where(and_(*cond)).order_by(org_t.c.code))
+    return [OrgRow(r.id, r.code, r.name, r.kind, r.standard) for r in rows]
+
+
+def counterparty_names(conn: Connection, org_id: int) -> dict[int, str]:
+    return dict(conn.execute(select(cp_t.c.id, cp_t.c.name).where(cp_t.c.org_id == org_id)).all())
+
+
+@dataclass(frozen=True)
+class AccountName:
+    code: str
+    name: str
+    full_name: str  # 经营收入—租赁收入: the names from the first level down, as vouchers print them
+    level: int
+    account_class: str
+    normal_side: str
+    first_level: str
+
+
+def account_names(conn: Connection, org_id: int) -> dict[str, AccountName]:
+    """Every account of the org by code, with its full name and first-level code."""
+    rows = conn.execute(
+        select(
+            account_t.c.id,
+            account_t.c.code,
+            account_t.c.name,
+            account_t.c.parent_id,
+            account_t.c.level,
+            account_t.c.account_class,
+            account_t.c.normal_side,
+        ).where(account_t.c.org_id == org_id)
+    ).all()
+    by_id = {r.id: r for r in rows}
+    out: dict[str, AccountName] = {}
+    for r in rows:
+        chain, node = [r], r
+        while node.parent_id is not None and node.parent_id in by_id:
+            node = by_id[node.parent_id]
+            chain.append(node)
+        out[r.code] = AccountName(
+            code=r.code,
+            name=r.name,
+            full_name="—".join(n.name for n in reversed(chain)),
+            level=r.level,
+            account_class=r.account_class,
+            normal_side=r.normal_side,
+            first_level=chain[-1].code,
+        )
+    return out
+
+
+def sales_by_origin(conn: Connection, org_id: int, first_day: date, last_day: date) -> list[tuple[str, int]]:
+    """POS net sales (excluding tax; refunds negative) by the product's origin village, over the days.
+
+    Products with no origin are grouped under an empty name. Reads the POS tables (``pos.models``).
+    """
+    from pos.models import PosProduct, PosSale, PosSaleLine
+
+    sale_t, sale_line_t, product_t = PosSale.__table__, PosSaleLine.__table__, PosProduct.__table__
+    rows = conn.execute(
+        select(org_t.c.name, func.sum(sale_line_t.c.net_fen))
+        .select_from(sale_line_t)
+        .join(sale_t, sale_t.c.id == sale_line_t.c.sale_id)
+        .join(product_t, product_t.c.id == sale_line_t.c.product_id)
+        .outerjoin(org_t, org_t.c.id == product_t.c.origin_org_id)
+        .where(
+            sale_t.c.org_id == org_id,
+            sale_t.c.business_date >= first_day,
+            sale_t.c.business_date <= last_day,
+        )
+        .group_by(org_t.c.name)
+        .order_by(org_t.c.name)
+    )
+    return [(name or "", int(net)) for name, net in rows]
+
+
+def memo_turnover(
+    conn: Connection, org_id: int, codes: Sequence[str], from_period: str, to_period: str
+) -> list[tuple[str, str, int, int]]:
+    """(account code, 摘要, debit, credit) over the months for lines posted to exactly these accounts,
+    closing entries left out. The 摘要 is the line's own, else its entry's; a red-ink reversal's line
+    without one takes the reversed entry's, so a reversal is analysed like the entry it cancels."""
+    if not codes:
+        return []
+    original = entry_t.alias("reversed_entry")
+    memo = func.coalesce(
+        func.nullif(line_t.c.memo, ""), func.coalesce(original.c.memo, entry_t.c.memo), ""
+    ).label("memo")
+    rows = conn.execute(
+        select(account_t.c.code, memo, func.sum(line_t.c.debit_fen), func.sum(line_t.c.credit_fen))
+        .join(entry_t, entry_t.c.id == line_t.c.entry_id)
+        .outerjoin(original, original.c.id == entry_t.c.reverses_id)
+        .join(account_t, account_t.c.id == line_t.c.account_id)
+        .where(
+            line_t.c.org_id == org_id,
+            line_t.c.period >= from_period,
+            line_t.c.period <= to_period,
+            account_t.c.code.in_(list(codes)),
+            entry_t.c.source != "close",
+        )
+        .group_by(account_t.c.code, memo)
+    )
+    return [(code, text, int(d), int(c)) for code, text, d, c in rows]
