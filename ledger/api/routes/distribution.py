@@ -9,14 +9,16 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Request
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from ledger.access.auth import Principal, audit
-from ledger.api.deps import CurrentUser, EngineDep, client_addr
+from ledger.access.auth import Principal
+from ledger.api.deps import CurrentUser, EngineDep, IdempotencyKey
 from ledger.api.schemas import Amount, MoneyOut
+from ledger.api.writes import write_org
 from ledger.books.errors import ValidationError
 from ledger.books.money import format_amount
-from ledger.db.engine import read_tx, run_write
+from ledger.db.engine import read_tx
 from ledger.distribution import execute as ex
 from ledger.distribution import shareholders as sh
 from ledger.distribution import trail, vat, welfare_funds
@@ -222,14 +224,30 @@ def _plan_out(conn, plan_id: int) -> PlanOut:  # type: ignore[no-untyped-def]
     )
 
 
-def _write(engine, user: Principal, org_id: int, action: str, request: Request, work):  # type: ignore[no-untyped-def]
-    def run(conn):  # type: ignore[no-untyped-def]
-        user.require_org(conn, org_id, write=True)
-        result = work(conn)
-        audit(conn, user, action, org_id=org_id, remote_addr=client_addr(request))
-        return result
-
-    return run_write(engine, run)
+def _write(  # type: ignore[no-untyped-def]
+    engine,
+    user: Principal,
+    org_id: int,
+    action: str,
+    request: Request,
+    key: str | None,
+    body,
+    work,
+    answer=None,
+    status: int = 201,
+) -> JSONResponse:
+    return write_org(
+        engine,
+        user,
+        request,
+        key,
+        org_id=org_id,
+        action=action,
+        body=body,
+        run=work,
+        answer=answer or (lambda r: r),
+        status=status,
+    )
 
 
 # -- shareholdings ----------------------------------------------------------------------------------------
@@ -255,8 +273,13 @@ def list_shareholdings_route(org_id: int, user: CurrentUser, engine: EngineDep) 
 
 @router.post("/orgs/{org_id}/shareholdings", status_code=201)
 def add_shareholder_route(
-    org_id: int, body: ShareholderIn, user: CurrentUser, engine: EngineDep, request: Request
-) -> dict[str, int]:
+    org_id: int,
+    body: ShareholderIn,
+    user: CurrentUser,
+    engine: EngineDep,
+    request: Request,
+    key: IdempotencyKey,
+) -> JSONResponse:
     def work(conn):  # type: ignore[no-untyped-def]
         user.require_org(conn, body.shareholder_org_id)
         return sh.add_shareholder(
@@ -267,27 +290,45 @@ def add_shareholder_route(
             agreed_ratio_bp=body.agreed_ratio_bp,
         )
 
-    return {"id": _write(engine, user, org_id, "shareholding.add", request, work)}
+    return _write(engine, user, org_id, "shareholding.add", request, key, body, work, lambda r: {"id": r})
 
 
 @router.post("/orgs/{org_id}/shareholdings/{holding_id}/capital", status_code=201)
 def pay_in_route(
-    org_id: int, holding_id: int, body: CapitalIn, user: CurrentUser, engine: EngineDep, request: Request
-) -> dict[str, int]:
+    org_id: int,
+    holding_id: int,
+    body: CapitalIn,
+    user: CurrentUser,
+    engine: EngineDep,
+    request: Request,
+    key: IdempotencyKey,
+) -> JSONResponse:
     def work(conn):  # type: ignore[no-untyped-def]
         if sh.get_shareholding(conn, holding_id).company_org_id != org_id:
             raise ValidationError("that shareholding is another company's", field="holding_id")
         return sh.pay_in_capital(
-            conn, holding_id, amount_fen=body.amount, paid_on=body.paid_on, user_id=user.user_id
+            conn,
+            holding_id,
+            amount_fen=body.amount,
+            paid_on=body.paid_on,
+            user_id=user.user_id,
+            idempotency_key=key,
         )
 
-    return {"entry_id": _write(engine, user, org_id, "shareholding.capital", request, work)}
+    return _write(
+        engine, user, org_id, "shareholding.capital", request, key, body, work, lambda r: {"entry_id": r}
+    )
 
 
 @router.post("/orgs/{org_id}/ratio-agreements", status_code=201)
 def agreement_route(
-    org_id: int, body: AgreementIn, user: CurrentUser, engine: EngineDep, request: Request
-) -> dict[str, int]:
+    org_id: int,
+    body: AgreementIn,
+    user: CurrentUser,
+    engine: EngineDep,
+    request: Request,
+    key: IdempotencyKey,
+) -> JSONResponse:
     def work(conn):  # type: ignore[no-untyped-def]
         return sh.record_ratio_agreement(
             conn,
@@ -297,17 +338,19 @@ def agreement_route(
             signed_on=body.signed_on,
         )
 
-    return {"id": _write(engine, user, org_id, "shareholding.agreement", request, work)}
+    return _write(
+        engine, user, org_id, "shareholding.agreement", request, key, body, work, lambda r: {"id": r}
+    )
 
 
 @router.post("/orgs/{org_id}/members", status_code=201)
 def add_member_route(
-    org_id: int, body: MemberIn, user: CurrentUser, engine: EngineDep, request: Request
-) -> dict[str, int]:
+    org_id: int, body: MemberIn, user: CurrentUser, engine: EngineDep, request: Request, key: IdempotencyKey
+) -> JSONResponse:
     def work(conn):  # type: ignore[no-untyped-def]
         return ex.add_member(conn, org_id, member=body.member, shares=body.shares)
 
-    return {"id": _write(engine, user, org_id, "member.add", request, work)}
+    return _write(engine, user, org_id, "member.add", request, key, body, work, lambda r: {"id": r})
 
 
 # -- year close -------------------------------------------------------------------------------------------
@@ -315,20 +358,22 @@ def add_member_route(
 
 @router.post("/orgs/{org_id}/years/{year}/close")
 def close_year_route(
-    org_id: int, year: Year, user: CurrentUser, engine: EngineDep, request: Request
-) -> dict[str, Any]:
+    org_id: int, year: Year, user: CurrentUser, engine: EngineDep, request: Request, key: IdempotencyKey
+) -> JSONResponse:
     """年终结账: refused (409) naming each open month's unposted sources; idempotent."""
 
     def work(conn):  # type: ignore[no-untyped-def]
         return close_year(conn, org_id, year, user_id=user.user_id)
 
-    done = _write(engine, user, org_id, "year.close", request, work)
-    return {
-        "org_id": org_id,
-        "year": year,
-        "profit": format_amount(done.profit_fen),
-        "entries": [{"id": e.id, "voucher_no": e.voucher_no, "created": e.created} for e in done.entries],
-    }
+    def answer(done):  # type: ignore[no-untyped-def]
+        return {
+            "org_id": org_id,
+            "year": year,
+            "profit": format_amount(done.profit_fen),
+            "entries": [{"id": e.id, "voucher_no": e.voucher_no, "created": e.created} for e in done.entries],
+        }
+
+    return _write(engine, user, org_id, "year.close", request, key, None, work, answer, status=200)
 
 
 # -- plans ------------------------------------------------------------------------------------------------
@@ -336,15 +381,21 @@ def close_year_route(
 
 @router.post("/orgs/{org_id}/years/{year}/plans", response_model=PlanOut, status_code=201)
 def create_plan_route(
-    org_id: int, year: Year, body: PlanIn, user: CurrentUser, engine: EngineDep, request: Request
-) -> PlanOut:
+    org_id: int,
+    year: Year,
+    body: PlanIn,
+    user: CurrentUser,
+    engine: EngineDep,
+    request: Request,
+    key: IdempotencyKey,
+) -> JSONResponse:
     steps = [Step(s.kind, s.rate_bp, s.amount, s.target) for s in body.steps]
 
     def work(conn):  # type: ignore[no-untyped-def]
         plan_id = ex.create_plan(conn, org_id, year, steps, user_id=user.user_id)
         return _plan_out(conn, plan_id)
 
-    return _write(engine, user, org_id, "plan.create", request, work)
+    return _write(engine, user, org_id, "plan.create", request, key, body, work)
 
 
 @router.get("/orgs/{org_id}/years/{year}/plans", response_model=list[PlanOut])
@@ -379,8 +430,14 @@ def dry_run_route(org_id: int, plan_id: int, user: CurrentUser, engine: EngineDe
 
 @router.post("/orgs/{org_id}/plans/{plan_id}/approve", response_model=PlanOut)
 def approve_route(
-    org_id: int, plan_id: int, body: ApproveIn, user: CurrentUser, engine: EngineDep, request: Request
-) -> PlanOut:
+    org_id: int,
+    plan_id: int,
+    body: ApproveIn,
+    user: CurrentUser,
+    engine: EngineDep,
+    request: Request,
+    key: IdempotencyKey,
+) -> JSONResponse:
     def work(conn):  # type: ignore[no-untyped-def]
         ex.get_plan(conn, plan_id, org_id)
         ex.approve_plan(
@@ -392,13 +449,19 @@ def approve_route(
         )
         return _plan_out(conn, plan_id)
 
-    return _write(engine, user, org_id, "plan.approve", request, work)
+    return _write(engine, user, org_id, "plan.approve", request, key, body, work, status=200)
 
 
 @router.post("/orgs/{org_id}/plans/{plan_id}/execute", response_model=PlanOut)
 def execute_route(
-    org_id: int, plan_id: int, body: ExecuteIn, user: CurrentUser, engine: EngineDep, request: Request
-) -> PlanOut:
+    org_id: int,
+    plan_id: int,
+    body: ExecuteIn,
+    user: CurrentUser,
+    engine: EngineDep,
+    request: Request,
+    key: IdempotencyKey,
+) -> JSONResponse:
     """Post the plan: the org's entries and each shareholder's, linked, in one transaction."""
 
     def work(conn):  # type: ignore[no-untyped-def]
@@ -408,26 +471,32 @@ def execute_route(
             user.require_org(conn, p.org_id, write=True)  # the link reaches the shareholders' books
         return _plan_out(conn, plan_id)
 
-    return _write(engine, user, org_id, "plan.execute", request, work)
+    return _write(engine, user, org_id, "plan.execute", request, key, body, work, status=200)
 
 
 @router.post("/orgs/{org_id}/plans/{plan_id}/reverse", response_model=PlanOut)
 def reverse_plan_route(
-    org_id: int, plan_id: int, body: ReverseIn, user: CurrentUser, engine: EngineDep, request: Request
-) -> PlanOut:
+    org_id: int,
+    plan_id: int,
+    body: ReverseIn,
+    user: CurrentUser,
+    engine: EngineDep,
+    request: Request,
+    key: IdempotencyKey,
+) -> JSONResponse:
     def work(conn):  # type: ignore[no-untyped-def]
         ex.get_plan(conn, plan_id, org_id)
         for p in ex.reverse_plan(conn, plan_id, entry_date=body.date, user_id=user.user_id):
             user.require_org(conn, p.org_id, write=True)
         return _plan_out(conn, plan_id)
 
-    return _write(engine, user, org_id, "plan.reverse", request, work)
+    return _write(engine, user, org_id, "plan.reverse", request, key, body, work, status=200)
 
 
 @router.post("/orgs/{org_id}/dividends", status_code=201)
 def pay_dividend_route(
-    org_id: int, body: DividendIn, user: CurrentUser, engine: EngineDep, request: Request
-) -> dict[str, int]:
+    org_id: int, body: DividendIn, user: CurrentUser, engine: EngineDep, request: Request, key: IdempotencyKey
+) -> JSONResponse:
     """Pay a shareholder: company Dr 2232 / Cr 1002 and the shareholder's Dr 102 / Cr 112, linked."""
 
     def work(conn):  # type: ignore[no-untyped-def]
@@ -443,7 +512,8 @@ def pay_dividend_route(
             user_id=user.user_id,
         )
 
-    return {"id": _write(engine, user, org_id, "dividend.pay", request, work)}
+    key = key or body.idempotency_key
+    return _write(engine, user, org_id, "dividend.pay", request, key, body, work, lambda r: {"id": r})
 
 
 # -- public-welfare funds ---------------------------------------------------------------------------------
@@ -451,8 +521,8 @@ def pay_dividend_route(
 
 @router.post("/orgs/{org_id}/welfare-funds/apply", status_code=201)
 def apply_earmark_route(
-    org_id: int, body: EarmarkIn, user: CurrentUser, engine: EngineDep, request: Request
-) -> dict[str, int]:
+    org_id: int, body: EarmarkIn, user: CurrentUser, engine: EngineDep, request: Request, key: IdempotencyKey
+) -> JSONResponse:
     def work(conn):  # type: ignore[no-untyped-def]
         return welfare_funds.apply_earmark(
             conn,
@@ -465,7 +535,7 @@ def apply_earmark_route(
             user_id=user.user_id,
         )
 
-    return {"id": _write(engine, user, org_id, "welfare.fund", request, work)}
+    return _write(engine, user, org_id, "welfare.fund", request, key, body, work, lambda r: {"id": r})
 
 
 def _fen_strings(value: Any) -> Any:
@@ -520,8 +590,13 @@ def trail_route(org_id: int, entry_id: int, user: CurrentUser, engine: EngineDep
 
 @router.post("/orgs/{org_id}/vat-thresholds", status_code=201)
 def threshold_route(
-    org_id: int, body: ThresholdIn, user: CurrentUser, engine: EngineDep, request: Request
-) -> dict[str, int]:
+    org_id: int,
+    body: ThresholdIn,
+    user: CurrentUser,
+    engine: EngineDep,
+    request: Request,
+    key: IdempotencyKey,
+) -> JSONResponse:
     def work(conn):  # type: ignore[no-untyped-def]
         return vat.set_threshold(
             conn,
@@ -531,7 +606,7 @@ def threshold_route(
             rule=body.rule,
         )
 
-    return {"id": _write(engine, user, org_id, "vat.threshold", request, work)}
+    return _write(engine, user, org_id, "vat.threshold", request, key, body, work, lambda r: {"id": r})
 
 
 @router.get("/orgs/{org_id}/vat/{year}/q{quarter}")
@@ -551,10 +626,12 @@ def vat_exemption_route(
     user: CurrentUser,
     engine: EngineDep,
     request: Request,
-) -> dict[str, Any]:
+    key: IdempotencyKey,
+) -> JSONResponse:
     """Within the threshold, move the quarter's output VAT to income (rule and threshold on the entry)."""
 
     def work(conn):  # type: ignore[no-untyped-def]
         return vat.post_vat_exemption(conn, org_id, year, quarter, user_id=user.user_id)
 
-    return _fen_strings(asdict(_write(engine, user, org_id, "vat.exemption", request, work)))
+    answer = lambda r: _fen_strings(asdict(r))  # noqa: E731
+    return _write(engine, user, org_id, "vat.exemption", request, key, None, work, answer, status=200)

@@ -1,0 +1,107 @@
+"""One idempotency for every write, from every door (DESIGN §3): a retried request never writes twice.
+
+A write names its *keyspace* — the org (or store) whose books the key belongs to — and its key. The caller
+has already checked the actor's scope over that keyspace (``ledger.access.service.perform`` does it in that
+order), so a key of another org is simply never looked at: its owner's answer cannot leak, and its
+existence is not told by a 409. Within the keyspace:
+
+* a new key runs the write and stores its answer (JSON) beside a hash of the request;
+* the same key with the same request answers the stored answer again, and writes nothing;
+* the same key with another request (another action, path or body) is a 409.
+
+The record is written in the write's own transaction, so a crash leaves either both or neither. Journal
+entries keep their own per-org key (``ledger.books.posting``): a write that posts under the request's key
+is answered here first, and the entry's key is the last line of defence for requests that reach the
+books from elsewhere.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, text
+
+from ledger.books.errors import IdempotencyConflict, ValidationError
+from ledger.books.orgs import now
+from ledger.db.models import IdempotencyRecord
+
+record_t = IdempotencyRecord.__table__
+
+MAX_KEY = 128
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What a write answered: its JSON, its status, and whether it is a replay of an earlier answer."""
+
+    body: Any
+    status: int
+    replayed: bool
+
+
+def check_key(key: str | None, field: str = "Idempotency-Key") -> str | None:
+    """A key is 1 to 128 printable characters, or absent."""
+    if key is None:
+        return None
+    if not 1 <= len(key) <= MAX_KEY or not key.isprintable():
+        raise ValidationError("an idempotency key has 1 to 128 printable characters", field=field)
+    return key
+
+
+def request_hash(action: str, request: Any) -> str:
+    """The fingerprint a retry must repeat: the action and the request's canonical JSON."""
+    doc = json.dumps(
+        [action, request], sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str
+    )
+    return hashlib.sha256(doc.encode()).hexdigest()
+
+
+def once(
+    conn: Connection,
+    *,
+    keyspace: str,
+    key: str | None,
+    action: str,
+    request: Any,
+    run: Callable[[], tuple[Any, int]],
+) -> Answer:
+    """Run ``run`` (→ JSON answer, status) once per ``key`` in ``keyspace``; see the module docstring.
+
+    The caller must have checked the actor's scope over ``keyspace`` before calling this."""
+    if key is None:
+        body, status = run()
+        return Answer(body, status, replayed=False)
+    check_key(key)
+    digest = request_hash(action, request)
+    if conn.dialect.name == "postgresql":
+        # Two copies of one request racing: the second waits here, then finds the first's answer.
+        conn.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": f"{keyspace}\x1f{key}"}
+        )
+    row = conn.execute(
+        select(record_t.c.request_hash, record_t.c.response_body).where(
+            record_t.c.scope == keyspace, record_t.c.key == key
+        )
+    ).first()
+    if row is not None:
+        if row.request_hash != digest:
+            raise IdempotencyConflict(
+                f"idempotency key {key!r} was used for a different request", field="Idempotency-Key"
+            )
+        return Answer(json.loads(row.response_body), 200, replayed=True)
+    body, status = run()
+    conn.execute(
+        insert(record_t).values(
+            scope=keyspace,
+            key=key,
+            request_hash=digest,
+            status_code=status,
+            response_body=json.dumps(body, ensure_ascii=False, default=str),
+            created_at=now(),
+        )
+    )
+    return Answer(body, status, replayed=False)

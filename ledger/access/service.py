@@ -1,0 +1,82 @@
+"""The one way to write (DESIGN §9): scope → key → write → audit, in that order, in one transaction.
+
+Every state change, from every door — an HTTP route, a web form, a CLI command — is described as a
+``Write`` and carried out by ``perform`` with the actor who asked. The order is the point:
+
+1. **scope**: the actor may change this org (or store); otherwise 403/404, before anything else, so another
+   org's key is never looked up and its answer never leaks;
+2. **key**: a retry under the same key answers what the first request answered and writes nothing; another
+   request under the key is a 409 (``ledger.access.idempotency``);
+3. **write**: the workflow's own function, which posts only through ``ledger.books.posting``;
+4. **audit**: who, what, from where — once, with the write, never for a replay.
+
+Doors stay thin: they parse their input, build the ``Write`` and shape ``Answer.body`` for their user.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import Connection, Engine
+
+from ledger.access.auth import Principal, audit
+from ledger.access.idempotency import Answer, once
+from ledger.db.engine import run_write
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Write(Generic[T]):
+    """One state change, as every door describes it.
+
+    ``keyspace`` names whose keys these are (``org:24``, ``store:3``); ``scope`` raises unless the actor may
+    make this change; ``run`` writes and returns a result that ``answer`` turns into JSON (stored for
+    replays); ``request`` is what a retry must repeat (path values and body, as JSON-able data)."""
+
+    action: str
+    keyspace: str
+    scope: Callable[[Connection], object]
+    run: Callable[[Connection], T]
+    answer: Callable[[T], Any]
+    request: Any = None
+    org_id: int | None = None
+    detail: Callable[[T], str] | str = ""
+    status: int = 201
+
+
+def perform(
+    conn: Connection, actor: Principal | None, write: Write[Any], *, key: str | None, remote_addr: str | None
+) -> Answer:
+    """Carry out ``write`` for ``actor`` inside the caller's transaction (see the module docstring)."""
+    write.scope(conn)
+
+    def run() -> tuple[Any, int]:
+        result = write.run(conn)
+        detail = write.detail(result) if callable(write.detail) else write.detail
+        audit(conn, actor, write.action, org_id=write.org_id, detail=detail, remote_addr=remote_addr)
+        return write.answer(result), write.status
+
+    return once(conn, keyspace=write.keyspace, key=key, action=write.action, request=write.request, run=run)
+
+
+def carry_out(
+    engine: Engine,
+    actor: Principal | None,
+    write: Write[Any],
+    *,
+    key: str | None,
+    remote_addr: str | None = None,
+) -> Answer:
+    """``perform`` in a write transaction of its own (retried on transient lock failures)."""
+    return run_write(engine, lambda conn: perform(conn, actor, write, key=key, remote_addr=remote_addr))
+
+
+def org_keys(org_id: int) -> str:
+    return f"org:{org_id}"
+
+
+def store_keys(store_id: int) -> str:
+    return f"store:{store_id}"
