@@ -68,10 +68,12 @@ def once(
     action: str,
     request: Any,
     run: Callable[[], tuple[Any, int]],
+    keep: Callable[[Any], Any] | None = None,
 ) -> Answer:
     """Run ``run`` (→ JSON answer, status) once per ``key`` in ``keyspace``; see the module docstring.
 
-    The caller must have checked the actor's scope over ``keyspace`` before calling this."""
+    The caller must have checked the actor's scope over ``keyspace`` before calling this. ``keep`` is what
+    is stored for replays when it must differ from the first answer (a secret is shown once, never kept)."""
     if key is None:
         body, status = run()
         return Answer(body, status, replayed=False)
@@ -100,7 +102,7 @@ def once(
             key=key,
             request_hash=digest,
             status_code=status,
-            response_body=json.dumps(body, ensure_ascii=False, default=str),
+            response_body=json.dumps(keep(body) if keep else body, ensure_ascii=False, default=str),
             created_at=now(),
         )
     )

@@ -34,7 +34,8 @@ class Write(Generic[T]):
 
     ``keyspace`` names whose keys these are (``org:24``, ``store:3``); ``scope`` raises unless the actor may
     make this change; ``run`` writes and returns a result that ``answer`` turns into JSON (stored for
-    replays); ``request`` is what a retry must repeat (path values and body, as JSON-able data)."""
+    replays); ``request`` is what a retry must repeat (path values and body, as JSON-able data); ``status``
+    is the first answer's HTTP status (a callable of the result where the books replayed an entry)."""
 
     action: str
     keyspace: str
@@ -44,7 +45,8 @@ class Write(Generic[T]):
     request: Any = None
     org_id: int | None = None
     detail: Callable[[T], str] | str = ""
-    status: int = 201
+    status: int | Callable[[T], int] = 201
+    keep: Callable[[Any], Any] | None = None  # what a replay shows, where a secret is shown only once
 
 
 def perform(
@@ -57,9 +59,18 @@ def perform(
         result = write.run(conn)
         detail = write.detail(result) if callable(write.detail) else write.detail
         audit(conn, actor, write.action, org_id=write.org_id, detail=detail, remote_addr=remote_addr)
-        return write.answer(result), write.status
+        status = write.status(result) if callable(write.status) else write.status
+        return write.answer(result), status
 
-    return once(conn, keyspace=write.keyspace, key=key, action=write.action, request=write.request, run=run)
+    return once(
+        conn,
+        keyspace=write.keyspace,
+        key=key,
+        action=write.action,
+        request=write.request,
+        run=run,
+        keep=write.keep,
+    )
 
 
 def carry_out(

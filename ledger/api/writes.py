@@ -52,7 +52,7 @@ def write_org(
     body: Any = None,
     answer: Callable[[Any], Any] = lambda result: result,
     detail: Callable[[Any], str] | str = "",
-    status: int = 201,
+    status: int | Callable[[Any], int] = 201,
     scope: Callable[[Connection], object] | None = None,
 ) -> JSONResponse:
     """A write to one org's books: by default the actor must be allowed to change that org."""

@@ -5,17 +5,20 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import Connection
 
-from ledger.access.auth import audit
-from ledger.api.deps import CurrentUser, EngineDep, IdempotencyKey, client_addr
+from ledger.access.service import Write, org_keys
+from ledger.api.deps import CurrentUser, EngineDep, IdempotencyKey
 from ledger.api.schemas import Amount, MoneyOut
+from ledger.api.writes import as_json, fingerprint, respond, write_org
 from ledger.books.errors import ValidationError
 from ledger.books.journal import EntryFilter, get_entry, list_entries
 from ledger.books.orgs import require_books
 from ledger.books.posting import Draft, Line, new_link_id, post_entries, reverse_entry
-from ledger.db.engine import read_tx, run_write
+from ledger.db.engine import read_tx
 
 router = APIRouter(prefix="/api/v1", tags=["entries"])
 
@@ -171,75 +174,73 @@ def _draft(org_id: int, body: EntryIn, key: str | None, link_id: str | None = No
     )
 
 
+def _created(result: tuple[bool, Any]) -> int:
+    """201 when the books took a new entry; 200 when they answered with one posted earlier under its key."""
+    return 201 if result[0] else 200
+
+
 @router.post("/orgs/{org_id}/entries", response_model=EntryOut, status_code=201)
 def post_entry_route(
-    org_id: int,
-    body: EntryIn,
-    user: CurrentUser,
-    engine: EngineDep,
-    key: IdempotencyKey,
-    request: Request,
-    response: Response,
-) -> EntryOut:
+    org_id: int, body: EntryIn, user: CurrentUser, engine: EngineDep, key: IdempotencyKey, request: Request
+) -> JSONResponse:
     """Post a manual entry. The same ``Idempotency-Key`` with the same body returns the original (200)."""
+    key = key or body.idempotency_key
 
-    def work(conn):  # type: ignore[no-untyped-def]
-        require_books(user.require_org(conn, org_id, write=True))
-        posted = post_entries(
-            conn, [_draft(org_id, body, key or body.idempotency_key)], user_id=user.user_id
-        )[0]
-        if posted.created:
-            audit(
-                conn,
-                user,
-                "entry.post",
-                org_id=org_id,
-                detail=posted.voucher_no,
-                remote_addr=client_addr(request),
-            )
-        return posted, get_entry(conn, org_id, posted.id)
+    def work(conn: Connection) -> tuple[bool, EntryOut]:
+        posted = post_entries(conn, [_draft(org_id, body, key)], user_id=user.user_id)[0]
+        return posted.created, entry_out(get_entry(conn, org_id, posted.id))
 
-    posted, entry = run_write(engine, work)
-    if not posted.created:
-        response.status_code = 200
-    return entry_out(entry)
+    return write_org(
+        engine,
+        user,
+        request,
+        key,
+        org_id=org_id,
+        action="entry.post",
+        body=body,
+        run=work,
+        answer=lambda r: r[1],
+        detail=lambda r: r[1].voucher_no,
+        status=_created,
+        scope=lambda conn: require_books(user.require_org(conn, org_id, write=True)),
+    )
 
 
 @router.post("/linked-entries", response_model=list[EntryOut], status_code=201)
 def post_linked_route(
-    body: LinkedIn,
-    user: CurrentUser,
-    engine: EngineDep,
-    key: IdempotencyKey,
-    request: Request,
-    response: Response,
-) -> list[EntryOut]:
-    """Post entries in several orgs of one tree in one transaction: all of them or none (DESIGN §3)."""
+    body: LinkedIn, user: CurrentUser, engine: EngineDep, key: IdempotencyKey, request: Request
+) -> JSONResponse:
+    """Post entries in several orgs of one tree in one transaction: all of them or none (DESIGN §3).
+
+    The keys belong to the first org of the link; the caller must be allowed to change every org in it."""
     group_key = key or body.idempotency_key
 
-    def work(conn):  # type: ignore[no-untyped-def]
-        link = new_link_id()
-        drafts = []
-        for i, e in enumerate(body.entries):
+    def scope(conn: Connection) -> None:
+        for e in body.entries:
             require_books(user.require_org(conn, e.org_id, write=True))
-            entry_key = e.idempotency_key or (f"{group_key}:{i}" if group_key else None)
-            draft = _draft(e.org_id, e, entry_key, link)
-            drafts.append(draft)
-        posted = post_entries(conn, drafts, user_id=user.user_id)
-        if any(p.created for p in posted):
-            audit(
-                conn,
-                user,
-                "entry.post_linked",
-                detail=",".join(p.voucher_no for p in posted),
-                remote_addr=client_addr(request),
-            )
-        return posted, [get_entry(conn, p.org_id, p.id) for p in posted]
 
-    posted, entries = run_write(engine, work)
-    if not any(p.created for p in posted):
-        response.status_code = 200
-    return [entry_out(e) for e in entries]
+    def work(conn: Connection) -> tuple[bool, list[EntryOut]]:
+        link = new_link_id()
+        drafts = [
+            _draft(e.org_id, e, e.idempotency_key or (f"{group_key}:{i}" if group_key else None), link)
+            for i, e in enumerate(body.entries)
+        ]
+        posted = post_entries(conn, drafts, user_id=user.user_id)
+        return any(p.created for p in posted), [entry_out(get_entry(conn, p.org_id, p.id)) for p in posted]
+
+    first = body.entries[0].org_id
+    write = Write(
+        action="entry.post_linked",
+        keyspace=org_keys(first),
+        org_id=first,
+        scope=scope,
+        run=work,
+        answer=lambda r: as_json(r[1]),
+        request=fingerprint(request, body),
+        detail=lambda r: ",".join(e.voucher_no for e in r[1]),
+        status=_created,
+    )
+    return respond(engine, user, request, group_key, write)
 
 
 @router.get("/orgs/{org_id}/entries", response_model=EntryPage)
@@ -281,35 +282,33 @@ def reverse_route(
     engine: EngineDep,
     key: IdempotencyKey,
     request: Request,
-    response: Response,
-) -> list[EntryOut]:
+) -> JSONResponse:
     """红字冲销: reverse the entry (and every entry linked with it) into an open period."""
+    key = key or body.idempotency_key
 
-    def work(conn):  # type: ignore[no-untyped-def]
+    def scope(conn: Connection) -> None:
         user.require_org(conn, org_id, write=True)
         get_entry(conn, org_id, entry_id)  # 404 unless the entry is this org's
+
+    def work(conn: Connection) -> tuple[bool, list[EntryOut]]:
         posted = reverse_entry(
-            conn,
-            entry_id,
-            entry_date=body.date,
-            user_id=user.user_id,
-            memo=body.memo,
-            idempotency_key=key or body.idempotency_key,
+            conn, entry_id, entry_date=body.date, user_id=user.user_id, memo=body.memo, idempotency_key=key
         )
         for p in posted:
             user.require_org(conn, p.org_id, write=True)  # a link may reach orgs outside the caller's scope
-        if any(p.created for p in posted):
-            audit(
-                conn,
-                user,
-                "entry.reverse",
-                org_id=org_id,
-                detail=",".join(p.voucher_no for p in posted),
-                remote_addr=client_addr(request),
-            )
-        return posted, [get_entry(conn, p.org_id, p.id) for p in posted]
+        return any(p.created for p in posted), [entry_out(get_entry(conn, p.org_id, p.id)) for p in posted]
 
-    posted, entries = run_write(engine, work)
-    if not any(p.created for p in posted):
-        response.status_code = 200
-    return [entry_out(e) for e in entries]
+    return write_org(
+        engine,
+        user,
+        request,
+        key,
+        org_id=org_id,
+        action="entry.reverse",
+        body=body,
+        run=work,
+        answer=lambda r: r[1],
+        detail=lambda r: ",".join(e.voucher_no for e in r[1]),
+        status=_created,
+        scope=scope,
+    )

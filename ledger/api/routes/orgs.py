@@ -6,16 +6,18 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
-from ledger.access.auth import audit
-from ledger.api.deps import CurrentUser, EngineDep, client_addr
+from ledger.access.service import Write, org_keys
+from ledger.api.deps import CurrentUser, EngineDep, IdempotencyKey
 from ledger.api.schemas import MoneyOut
+from ledger.api.writes import as_json, fingerprint, respond, write_org
 from ledger.books import orgs as org_service
 from ledger.books import periods
 from ledger.books.trial_balance import trial_balance
-from ledger.db.engine import read_tx, run_write
+from ledger.db.engine import read_tx
 from ledger.db.models import Account, Org, PeriodEvent
 
 router = APIRouter(prefix="/api/v1", tags=["orgs"])
@@ -130,12 +132,18 @@ def list_orgs(user: CurrentUser, engine: EngineDep, kind: str | None = None) -> 
 
 
 @router.post("/orgs", response_model=OrgOut, status_code=201)
-def create_org(body: OrgCreate, user: CurrentUser, engine: EngineDep, request: Request) -> OrgOut:
-    def work(conn):  # type: ignore[no-untyped-def]
+def create_org(
+    body: OrgCreate, user: CurrentUser, engine: EngineDep, request: Request, key: IdempotencyKey
+) -> JSONResponse:
+    """A new org below ``parent_id`` (an officer: below their street); a top-level org is the admin's."""
+
+    def scope(conn: Connection) -> None:
         if user.role != "admin":
             if body.parent_id is None:
                 user.require_role("admin")
             user.require_org(conn, body.parent_id, write=True)
+
+    def work(conn: Connection) -> OrgOut:
         org_id = org_service.create_org(
             conn,
             code=body.code,
@@ -144,17 +152,19 @@ def create_org(body: OrgCreate, user: CurrentUser, engine: EngineDep, request: R
             parent_id=body.parent_id,
             standard=body.standard,
         )
-        audit(
-            conn,
-            user,
-            "org.create",
-            org_id=org_id,
-            detail=body.model_dump_json(),
-            remote_addr=client_addr(request),
-        )
         return _org_out(org_service.get_org(conn, org_id))
 
-    return run_write(engine, work)
+    write = Write(
+        action="org.create",
+        keyspace=org_keys(body.parent_id) if body.parent_id is not None else "county",
+        org_id=body.parent_id,
+        scope=scope,
+        run=work,
+        answer=as_json,
+        request=fingerprint(request, body),
+        detail=body.model_dump_json(),
+    )
+    return respond(engine, user, request, key, write)
 
 
 @router.get("/orgs/{org_id}", response_model=OrgOut)
@@ -167,9 +177,17 @@ def get_org(org_id: int, user: CurrentUser, engine: EngineDep) -> OrgOut:
 def list_accounts(org_id: int, user: CurrentUser, engine: EngineDep) -> list[AccountOut]:
     with read_tx(engine) as conn:
         user.require_org(conn, org_id)
-        rows = conn.execute(
-            select(account_t).where(account_t.c.org_id == org_id).order_by(account_t.c.code)
-        ).all()
+        return _accounts_out(conn, org_id)
+
+
+def _account_out(conn: Connection, org_id: int, code: str) -> AccountOut:
+    return next(a for a in _accounts_out(conn, org_id) if a.code == code)
+
+
+def _accounts_out(conn: Connection, org_id: int) -> list[AccountOut]:
+    rows = conn.execute(
+        select(account_t).where(account_t.c.org_id == org_id).order_by(account_t.c.code)
+    ).all()
     by_id = {r.id: r for r in rows}
     parents = {r.parent_id for r in rows if r.parent_id is not None}
     return [
@@ -190,29 +208,41 @@ def list_accounts(org_id: int, user: CurrentUser, engine: EngineDep) -> list[Acc
 
 @router.post("/orgs/{org_id}/accounts", response_model=AccountOut, status_code=201)
 def add_sub_account(
-    org_id: int, body: SubAccountCreate, user: CurrentUser, engine: EngineDep, request: Request
-) -> AccountOut:
-    def work(conn):  # type: ignore[no-untyped-def]
-        user.require_org(conn, org_id, write=True)
+    org_id: int,
+    body: SubAccountCreate,
+    user: CurrentUser,
+    engine: EngineDep,
+    request: Request,
+    key: IdempotencyKey,
+) -> JSONResponse:
+    def work(conn: Connection) -> AccountOut:
         code = org_service.add_sub_account(conn, org_id, body.parent_code, body.name, body.code)
-        audit(conn, user, "account.create", org_id=org_id, detail=code, remote_addr=client_addr(request))
-        return code
+        return _account_out(conn, org_id, code)
 
-    code = run_write(engine, work)
-    return next(a for a in list_accounts(org_id, user, engine) if a.code == code)
+    return write_org(
+        engine,
+        user,
+        request,
+        key,
+        org_id=org_id,
+        action="account.create",
+        body=body,
+        run=work,
+        detail=lambda a: a.code,
+    )
 
 
 @router.post("/orgs/{org_id}/accounts/{code}/close", response_model=AccountOut)
 def close_account(
-    org_id: int, code: str, user: CurrentUser, engine: EngineDep, request: Request
-) -> AccountOut:
-    def work(conn):  # type: ignore[no-untyped-def]
-        user.require_org(conn, org_id, write=True)
+    org_id: int, code: str, user: CurrentUser, engine: EngineDep, request: Request, key: IdempotencyKey
+) -> JSONResponse:
+    def work(conn: Connection) -> AccountOut:
         org_service.close_account(conn, org_id, code)
-        audit(conn, user, "account.close", org_id=org_id, detail=code, remote_addr=client_addr(request))
+        return _account_out(conn, org_id, code)
 
-    run_write(engine, work)
-    return next(a for a in list_accounts(org_id, user, engine) if a.code == code)
+    return write_org(
+        engine, user, request, key, org_id=org_id, action="account.close", run=work, detail=code, status=200
+    )
 
 
 @router.get("/orgs/{org_id}/trial-balance", response_model=TrialBalanceOut)
@@ -267,37 +297,54 @@ def get_period(org_id: int, period: str, user: CurrentUser, engine: EngineDep) -
         )
 
 
+def _period_out(conn: Connection, org_id: int, period: str) -> PeriodOut:
+    return PeriodOut(
+        org_id=org_id,
+        period=period,
+        status=periods.period_status(conn, org_id, period),
+        closed_through=periods.closed_through(conn, org_id),
+    )
+
+
 @router.post("/orgs/{org_id}/periods/{period}/close", response_model=PeriodOut)
 def close_period(
-    org_id: int, period: str, user: CurrentUser, engine: EngineDep, request: Request
-) -> PeriodOut:
-    def work(conn):  # type: ignore[no-untyped-def]
-        user.require_org(conn, org_id, write=True)
+    org_id: int, period: str, user: CurrentUser, engine: EngineDep, request: Request, key: IdempotencyKey
+) -> JSONResponse:
+    def work(conn: Connection) -> PeriodOut:
         periods.close_period(conn, org_id, period, user_id=user.user_id)
-        audit(conn, user, "period.close", org_id=org_id, detail=period, remote_addr=client_addr(request))
+        return _period_out(conn, org_id, period)
 
-    run_write(engine, work)
-    return get_period(org_id, period, user, engine)
+    return write_org(
+        engine, user, request, key, org_id=org_id, action="period.close", run=work, detail=period, status=200
+    )
 
 
 @router.post("/orgs/{org_id}/periods/{period}/reopen", response_model=PeriodOut)
 def reopen_period(
-    org_id: int, period: str, body: ReopenIn, user: CurrentUser, engine: EngineDep, request: Request
-) -> PeriodOut:
-    def work(conn):  # type: ignore[no-untyped-def]
-        user.require_org(conn, org_id, write=True)
+    org_id: int,
+    period: str,
+    body: ReopenIn,
+    user: CurrentUser,
+    engine: EngineDep,
+    request: Request,
+    key: IdempotencyKey,
+) -> JSONResponse:
+    def work(conn: Connection) -> PeriodOut:
         periods.reopen_period(conn, org_id, period, user_id=user.user_id, role=user.role, reason=body.reason)
-        audit(
-            conn,
-            user,
-            "period.reopen",
-            org_id=org_id,
-            detail=f"{period}: {body.reason}",
-            remote_addr=client_addr(request),
-        )
+        return _period_out(conn, org_id, period)
 
-    run_write(engine, work)
-    return get_period(org_id, period, user, engine)
+    return write_org(
+        engine,
+        user,
+        request,
+        key,
+        org_id=org_id,
+        action="period.reopen",
+        body=body,
+        run=work,
+        detail=f"{period}: {body.reason}",
+        status=200,
+    )
 
 
 @router.get("/orgs/{org_id}/period-events", response_model=list[PeriodEventOut])

@@ -17,16 +17,17 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import insert, select
+from sqlalchemy import Connection, Engine, select
 
-from ledger.access.auth import audit
-from ledger.api.deps import CurrentUser, EngineDep, IdempotencyKey, client_addr
+from ledger.access.auth import Principal
+from ledger.api.deps import CurrentUser, EngineDep, IdempotencyKey
 from ledger.api.schemas import MoneyOut
-from ledger.books.errors import IdempotencyConflict, ValidationError
+from ledger.api.writes import write_org
+from ledger.books.errors import ValidationError
 from ledger.books.money import format_amount
-from ledger.books.orgs import now, require_books
+from ledger.books.orgs import require_books
 from ledger.books.periods import parse_period, period_bounds
-from ledger.db.engine import read_tx, run_write
+from ledger.db.engine import read_tx
 from ledger.db.models import IdempotencyRecord
 from ledger.reconcile import matching, outputs, store
 from ledger.reconcile.importers import parse_statement
@@ -219,51 +220,42 @@ def _records(frame: Any) -> list[dict[str, Any]]:
     return out
 
 
-def _idempotent(
-    engine: Any,
+def _write(
+    engine: Engine,
+    user: Principal,
+    request: Request,
     key: str | None,
-    scope: str,
-    fingerprint: str,
-    work: Any,
-    render: Any,
+    org_id: int,
+    action: str,
+    body: Any,
+    work: Callable[[Connection], Any],
+    render: Callable[[Any], Any],
+    detail: Callable[[Any], str] | str,
     status_code: int | Callable[[Any], int] = 201,
+    books: bool = False,
 ) -> Response:
-    """Run ``work`` in one write transaction; with an ``Idempotency-Key``, a retry of the same request gets
-    the stored answer back (200) and a different request under the same key a 409 (DESIGN §3)."""
-    request_hash = hashlib.sha256(fingerprint.encode()).hexdigest()
-    scope = scope[:64]
+    """One reconciliation write through the write path: the officer's scope (and, for ``books``, an org
+    that keeps books) is checked before any replay of ``key``."""
 
-    def tx(conn):  # type: ignore[no-untyped-def]
-        if key is not None:
-            row = conn.execute(
-                select(idem_t.c.request_hash, idem_t.c.response_body).where(
-                    idem_t.c.scope == scope, idem_t.c.key == key
-                )
-            ).first()
-            if row is not None:
-                if row.request_hash != request_hash:
-                    raise IdempotencyConflict(
-                        f"idempotency key {key!r} was used for a different request", field="Idempotency-Key"
-                    )
-                return row.response_body, 200
-        result = work(conn)
-        status = status_code(result) if callable(status_code) else status_code
-        body = render(result).model_dump_json()
-        if key is not None:
-            conn.execute(
-                insert(idem_t).values(
-                    scope=scope,
-                    key=key,
-                    request_hash=request_hash,
-                    status_code=status,
-                    response_body=body,
-                    created_at=now(),
-                )
-            )
-        return body, status
+    def scope(conn: Connection) -> None:
+        org = user.require_org(conn, org_id, write=True)
+        if books:
+            require_books(org)
 
-    body, status = run_write(engine, tx)
-    return Response(body, status_code=status, media_type="application/json")
+    return write_org(
+        engine,
+        user,
+        request,
+        key,
+        org_id=org_id,
+        action=action,
+        body=body,
+        run=work,
+        answer=render,
+        detail=detail,
+        status=status_code,
+        scope=scope,
+    )
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -279,8 +271,7 @@ def create_statement_account_route(
     request: Request,
     key: IdempotencyKey,
 ) -> Response:
-    def work(conn):  # type: ignore[no-untyped-def]
-        require_books(user.require_org(conn, org_id, write=True))
+    def work(conn: Connection) -> Any:
         account_id = store.create_statement_account(
             conn,
             org_id,
@@ -289,18 +280,20 @@ def create_statement_account_route(
             name=body.name,
             account_no=body.account_no,
         )
-        audit(
-            conn, user, "reconcile.account", org_id=org_id, detail=body.name, remote_addr=client_addr(request)
-        )
         return store.get_statement_account(conn, org_id, account_id)
 
-    return _idempotent(
+    return _write(
         engine,
+        user,
+        request,
         key,
-        f"reconcile:{org_id}:account",
-        body.model_dump_json(),
+        org_id,
+        "reconcile.account",
+        body,
         work,
         lambda row: StatementAccountOut(**{k: row._mapping[k] for k in StatementAccountOut.model_fields}),
+        detail=body.name,
+        books=True,
     )
 
 
@@ -355,8 +348,7 @@ def upload_statement_route(
         parsed = parse_statement(path, source)
         sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
 
-    def work(conn):  # type: ignore[no-untyped-def]
-        user.require_org(conn, org_id, write=True)
+    def work(conn: Connection) -> Any:
         result = store.store_lines(
             conn,
             org_id,
@@ -368,23 +360,19 @@ def upload_statement_route(
             sha256=sha256,
             user_id=user.user_id,
         )
-        audit(
-            conn,
-            user,
-            "reconcile.import",
-            org_id=org_id,
-            detail=f"{result.file_name}: {result.new_count}/{result.line_count} new",
-            remote_addr=client_addr(request),
-        )
         return result
 
-    return _idempotent(
+    return _write(
         engine,
+        user,
+        request,
         key,
-        f"reconcile:{org_id}:import",
-        f"{account}:{source}:{sha256}",
+        org_id,
+        "reconcile.import",
+        {"account": account, "source": source, "sha256": sha256},
         work,
         lambda result: ImportOut(**result.__dict__, duplicate_count=result.duplicate_count),
+        detail=lambda result: f"{result.file_name}: {result.new_count}/{result.line_count} new",
         status_code=lambda result: 201 if result.new_count else 200,
     )
 
@@ -430,8 +418,7 @@ def propose_route(
 ) -> Response:
     """Propose matches for the period's unmatched statement lines (replacing open proposals)."""
 
-    def work(conn):  # type: ignore[no-untyped-def]
-        require_books(user.require_org(conn, org_id, write=True))
+    def work(conn: Connection) -> Any:
         result = matching.propose_matches(
             conn,
             org_id,
@@ -441,24 +428,23 @@ def propose_route(
             window_days=window_days,
             auto_confirm_exact=auto_confirm_exact,
         )
-        audit(
-            conn,
-            user,
-            "reconcile.propose",
-            org_id=org_id,
-            detail=f"account {account} {period}: {result.proposed} proposed, {result.auto_confirmed} auto",
-            remote_addr=client_addr(request),
-        )
         return result
 
-    return _idempotent(
+    return _write(
         engine,
+        user,
+        request,
         key,
-        f"reconcile:{org_id}:propose",
-        f"{account}:{period}:{window_days}:{auto_confirm_exact}",
+        org_id,
+        "reconcile.propose",
+        None,
         work,
         lambda result: ProposeOut(**{k: getattr(result, k) for k in ProposeOut.model_fields}),
+        detail=lambda result: (
+            f"account {account} {period}: {result.proposed} proposed, {result.auto_confirmed} auto"
+        ),
         status_code=200,
+        books=True,
     )
 
 
@@ -502,22 +488,22 @@ def _decide(
     action: str,
     key: str | None,
 ) -> Response:
-    def work(conn):  # type: ignore[no-untyped-def]
-        user.require_org(conn, org_id, write=True)
+    def work(conn: Connection) -> Any:
         decide = matching.confirm_match if action == "confirm" else matching.reject_match
         record = decide(conn, org_id, match_id, user.user_id, note=body.note)
-        audit(
-            conn,
-            user,
-            f"reconcile.{action}",
-            org_id=org_id,
-            detail=f"match {match_id} → {record}",
-            remote_addr=client_addr(request),
-        )
         return _one_match(conn, org_id, record)
 
-    return _idempotent(
-        engine, key, f"reconcile:{org_id}:{action}", f"{match_id}:{body.model_dump_json()}", work, _match_out
+    return _write(
+        engine,
+        user,
+        request,
+        key,
+        org_id,
+        f"reconcile.{action}",
+        body,
+        work,
+        _match_out,
+        detail=lambda m: f"match {match_id} → {m['id']}",
     )
 
 
@@ -575,26 +561,21 @@ def confirm_many_route(
 ) -> Response:
     """Confirm several proposals at once, all or none (e.g. every exact match the officer has reviewed)."""
 
-    def work(conn):  # type: ignore[no-untyped-def]
-        user.require_org(conn, org_id, write=True)
+    def work(conn: Connection) -> Any:
         records = matching.confirm_matches(conn, org_id, body.ids, user.user_id, note=body.note)
-        audit(
-            conn,
-            user,
-            "reconcile.confirm_many",
-            org_id=org_id,
-            detail=f"{len(records)} matches",
-            remote_addr=client_addr(request),
-        )
         return records
 
-    return _idempotent(
+    return _write(
         engine,
+        user,
+        request,
         key,
-        f"reconcile:{org_id}:confirm_many",
-        body.model_dump_json(),
+        org_id,
+        "reconcile.confirm_many",
+        body,
         work,
         lambda records: BulkConfirmOut(confirmed=len(records), records=records),
+        detail=lambda records: f"{len(records)} matches",
     )
 
 
@@ -609,8 +590,7 @@ def manual_match_route(
 ) -> Response:
     """Match statement lines and journal lines by hand (their totals must be equal)."""
 
-    def work(conn):  # type: ignore[no-untyped-def]
-        user.require_org(conn, org_id, write=True)
+    def work(conn: Connection) -> Any:
         record = matching.manual_match(
             conn,
             org_id,
@@ -620,17 +600,20 @@ def manual_match_route(
             user.user_id,
             note=body.note,
         )
-        audit(
-            conn,
-            user,
-            "reconcile.manual",
-            org_id=org_id,
-            detail=f"match {record}",
-            remote_addr=client_addr(request),
-        )
         return _one_match(conn, org_id, record)
 
-    return _idempotent(engine, key, f"reconcile:{org_id}:manual", body.model_dump_json(), work, _match_out)
+    return _write(
+        engine,
+        user,
+        request,
+        key,
+        org_id,
+        "reconcile.manual",
+        body,
+        work,
+        _match_out,
+        detail=lambda m: f"match {m['id']}",
+    )
 
 
 @router.post(
@@ -647,28 +630,24 @@ def post_by_rule_route(
 ) -> Response:
     """Turn an unmatched statement line into an entry by a rule (rules.toml) and match the two."""
 
-    def work(conn):  # type: ignore[no-untyped-def]
-        require_books(user.require_org(conn, org_id, write=True))
+    def work(conn: Connection) -> Any:
         posted = matching.post_by_rule(conn, org_id, line_id, user.user_id, rule_name=(body or RuleIn()).rule)
-        audit(
-            conn,
-            user,
-            "reconcile.post_by_rule",
-            org_id=org_id,
-            detail=f"statement line {line_id} → {posted.voucher_no} ({posted.rule})",
-            remote_addr=client_addr(request),
-        )
         return posted
 
-    return _idempotent(
+    return _write(
         engine,
+        user,
+        request,
         key,
-        f"reconcile:{org_id}:rule",
-        f"{line_id}:{(body or RuleIn()).model_dump_json()}",
+        org_id,
+        "reconcile.post_by_rule",
+        body or RuleIn(),
         work,
         lambda posted: RulePostingOut(
             match_id=posted.match_id, entry_id=posted.entry_id, voucher_no=posted.voucher_no, rule=posted.rule
         ),
+        detail=lambda posted: f"statement line {line_id} → {posted.voucher_no} ({posted.rule})",
+        books=True,
     )
 
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import Connection
 
-from ledger.access.auth import audit, create_user, issue_token
-from ledger.api.deps import CurrentUser, EngineDep, client_addr
-from ledger.db.engine import run_write
+from ledger.access.auth import create_user, issue_token
+from ledger.access.service import Write
+from ledger.api.deps import CurrentUser, EngineDep, IdempotencyKey
+from ledger.api.writes import as_json, fingerprint, respond
 
 router = APIRouter(prefix="/api/v1", tags=["users"])
 
@@ -31,7 +34,7 @@ class UserCreate(BaseModel):
 
 class UserCreated(BaseModel):
     user_id: int
-    token: str
+    token: str | None = Field(description="the first API token, shown once (null on a retry)")
 
 
 @router.get("/me", response_model=MeOut)
@@ -46,11 +49,12 @@ def me(user: CurrentUser) -> MeOut:
 
 
 @router.post("/users", response_model=UserCreated, status_code=201)
-def add_user(body: UserCreate, user: CurrentUser, engine: EngineDep, request: Request) -> UserCreated:
-    """Create a user and return its first token (shown once). Admin only."""
-    user.require_role("admin")
+def add_user(
+    body: UserCreate, user: CurrentUser, engine: EngineDep, request: Request, key: IdempotencyKey
+) -> JSONResponse:
+    """Create a user and return its first token, shown once (a retry answers without it). Admin only."""
 
-    def work(conn):  # type: ignore[no-untyped-def]
+    def work(conn: Connection) -> UserCreated:
         user_id = create_user(
             conn,
             username=body.username,
@@ -59,15 +63,17 @@ def add_user(body: UserCreate, user: CurrentUser, engine: EngineDep, request: Re
             scope_store_id=body.scope_store_id,
             password=body.password,
         )
-        token = issue_token(conn, user_id, "api")
-        audit(
-            conn,
-            user,
-            "user.create",
-            org_id=body.scope_org_id,
-            detail=body.username,
-            remote_addr=client_addr(request),
-        )
-        return UserCreated(user_id=user_id, token=token)
+        return UserCreated(user_id=user_id, token=issue_token(conn, user_id, "api"))
 
-    return run_write(engine, work)
+    write = Write(
+        action="user.create",
+        keyspace="users",
+        org_id=body.scope_org_id,
+        scope=lambda conn: user.require_role("admin"),
+        run=work,
+        answer=as_json,
+        request=fingerprint(request, body.model_dump(exclude={"password"})),
+        detail=body.username,
+        keep=lambda answer: {**answer, "token": None},
+    )
+    return respond(engine, user, request, key, write)
