@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 from sqlalchemy import Engine
 
+from ledger import workflows
 from ledger.api import errors
 from ledger.api.routes import audit, entries, orgs, users
 from ledger.api.routes import community as community_api
@@ -33,6 +34,7 @@ ROUTERS: tuple[APIRouter, ...] = (
 
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
     settings = settings or get_settings()
+    workflows.start()
     app = FastAPI(
         title="cunshe-ledger 村社联营账本",
         version="0.1.0",

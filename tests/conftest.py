@@ -30,7 +30,9 @@ from ledger.books.orgs import create_org, create_store
 from ledger.db.engine import make_engine, write_tx
 from ledger.db.migrate import upgrade
 from ledger.settings import Settings
+from ledger.workflows import start as start_workflows
 
+start_workflows()
 settings.register_profile("ci", deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 settings.load_profile("ci")
 

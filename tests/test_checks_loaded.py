@@ -1,6 +1,6 @@
 """The workflows' close checks and verify checks apply however the books are reached: a fresh process that
-imports only the core (as ``cunshe close-period`` or a script would) still refuses to close a month with an
-open POS shift, and ``cunshe verify`` still checks the sub-ledger ties."""
+starts the workflows (as ``cunshe close-period`` does) refuses to close a month with an open POS shift, one
+that imports only the core is refused outright, and ``cunshe verify`` checks the sub-ledger ties."""
 
 from __future__ import annotations
 
@@ -18,10 +18,13 @@ from tests.conftest import County
 
 FRESH_CLOSE = """
 import sys
+from ledger import workflows
 from ledger.db.engine import make_engine, write_tx
 from ledger.books.errors import Conflict
 from ledger.books.periods import close_period
 engine = make_engine(sys.argv[1])
+if sys.argv[3] == "start":
+    workflows.start()
 try:
     with write_tx(engine) as conn:
         close_period(conn, int(sys.argv[2]), "2025-03")
@@ -39,13 +42,19 @@ def test_a_fresh_process_cannot_close_a_month_with_an_open_shift(county: County,
             conn, cashier, county.stores["store1"], 50_000, opened_at=datetime(2025, 3, 3, 1, tzinfo=UTC)
         )
     url = engine.url.render_as_string(hide_password=False)
-    out = subprocess.run(
-        [sys.executable, "-c", FRESH_CLOSE, url, str(county.ids["company"])],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+
+    def close_in_a_fresh_process(start: str) -> str:
+        return subprocess.run(
+            [sys.executable, "-c", FRESH_CLOSE, url, str(county.ids["company"]), start],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+
+    out = close_in_a_fresh_process("start")
     assert out.startswith("refused:") and "shift" in out, out
+    out = close_in_a_fresh_process("books-only")
+    assert out.startswith("refused:") and "ledger.workflows.start" in out, out
 
 
 def test_cunshe_verify_checks_the_capital_tie_in_a_fresh_process(county: County, engine: Engine) -> None:

@@ -1,27 +1,50 @@
-"""Every workflow module is part of the product: a misspelt check module fails loudly, it is never skipped."""
+"""The books know no workflow by name: the workflows register with them at start-up, and the books refuse to
+close, verify or reverse before they have (a forgotten start fails loudly, it never skips a check)."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import pytest
 
-from ledger import modules
+from ledger import workflows
+from ledger.books import registry
 
 
 @pytest.fixture
-def fresh_load() -> Iterator[None]:
-    """``load_workflow_checks`` runs once per process; let the test run it again, and leave it clean."""
-    modules.load_workflow_checks.cache_clear()
+def restarted() -> Iterator[None]:
+    """Leave the process as the suite found it (started), whatever the test does."""
     yield
-    modules.load_workflow_checks.cache_clear()
+    workflows.start()
 
 
-def test_every_check_module_is_loaded(fresh_load: None) -> None:
-    assert modules.load_workflow_checks() == modules.CHECK_MODULES
+def test_start_registers_every_workflow_module(restarted: None) -> None:
+    assert workflows.start() == workflows.WORKFLOW_MODULES
+    assert registry.started() == workflows.WORKFLOW_MODULES
 
 
-def test_a_misspelt_check_module_fails_loudly(fresh_load: None, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(modules, "CHECK_MODULES", (*modules.CHECK_MODULES, "pos.shfits"))
+def test_a_misspelt_workflow_module_fails_loudly(restarted: None) -> None:
     with pytest.raises(ModuleNotFoundError, match=r"pos\.shfits"):
-        modules.load_workflow_checks()
+        workflows.start((*workflows.WORKFLOW_MODULES, "pos.shfits"))
+
+
+def test_the_books_refuse_to_verify_before_the_workflows_start(restarted: None) -> None:
+    registry.mark_started(())
+    with pytest.raises(registry.WorkflowsNotStarted, match=r"ledger\.workflows\.start"):
+        registry.require_started()
+
+
+BOOKS_ONLY = """
+import sys
+import ledger.books.periods, ledger.books.posting, ledger.books.verify, ledger.books.reversals
+above = ('ledger.community', 'ledger.distribution', 'ledger.reconcile')
+above += ('ledger.api', 'ledger.web', 'ledger.cli')
+print(sorted(m for m in sys.modules if m.split('.')[0] in ('pos', 'reports') or m.startswith(above)))
+"""
+
+
+def test_importing_the_books_imports_no_workflow_and_no_shell() -> None:
+    out = subprocess.run([sys.executable, "-c", BOOKS_ONLY], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout

@@ -17,6 +17,7 @@ from datetime import date
 
 from sqlalchemy import Connection, delete, func, insert, select, update
 
+from ledger.books import registry
 from ledger.books.errors import Conflict, Forbidden, UnbalancedEntry, ValidationError
 from ledger.books.orgs import get_org, now, require_books
 from ledger.db.models import AccountBalance, AccountTurnover, JournalLine, Period, PeriodEvent
@@ -43,9 +44,7 @@ def register_close_check(check: CloseCheck) -> CloseCheck:
 
 def close_problems(conn: Connection, org_id: int, period: str) -> list[str]:
     """Why ``period`` cannot close yet by its sources (open shifts, lease accruals or stipends not run …)."""
-    from ledger.modules import load_workflow_checks
-
-    load_workflow_checks()
+    registry.require_started()
     return [p for check in _CLOSE_CHECKS for p in check(conn, org_id, period)]
 
 

@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 from sqlalchemy import Connection, select
 
+from ledger.books import registry
 from ledger.db.models import JournalEntry
 
 Hook = Callable[[Connection, int, int], None]
@@ -36,11 +37,9 @@ def on_reversal(source: str) -> Callable[[Hook], Hook]:
 
 
 def after_reversal(conn: Connection, entry_id: int, reversal_id: int) -> None:
-    """Run the hooks of the reversed entry's source. The workflows' modules are loaded first, so a process
-    that imported only the core (a script, the CLI) still keeps their sub-ledgers right."""
-    from ledger.modules import load_workflow_checks
-
-    load_workflow_checks()
+    """Run the hooks of the reversed entry's source; refused until the workflows have registered theirs
+    (``ledger.books.registry``), so no process reverses an entry without keeping its sub-ledger right."""
+    registry.require_started()
     entry_t = JournalEntry.__table__
     source = conn.execute(select(entry_t.c.source).where(entry_t.c.id == entry_id)).scalar_one()
     for hook in _HOOKS.get(source, ()):

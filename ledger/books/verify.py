@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, func, select
 
+from ledger.books import registry
 from ledger.books.chain import GENESIS, chain_hash
 from ledger.books.trial_balance import org_nets_to_zero
 from ledger.db.models import Account, AccountTurnover, BookState, JournalEntry, JournalLine, Org
@@ -180,9 +181,7 @@ def verify_turnover(conn: Connection, org_id: int) -> list[Problem]:
 
 
 def verify_org(conn: Connection, org_id: int) -> list[Problem]:
-    from ledger.modules import load_workflow_checks
-
-    load_workflow_checks()
+    registry.require_started()
     problems = verify_chain(conn, org_id) + verify_vouchers(conn, org_id) + verify_turnover(conn, org_id)
     net = org_nets_to_zero(conn, org_id)
     if net != 0:

@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 from sqlalchemy import Engine, select
 
+from ledger import workflows
 from ledger.books.errors import LedgerError
 from ledger.cli import community as community_cli
 from ledger.cli import distribution as distribution_cli
@@ -28,6 +29,14 @@ app = typer.Typer(
 )
 user_app = typer.Typer(help="Users and tokens.", no_args_is_help=True)
 org_app = typer.Typer(help="Organisations.", no_args_is_help=True)
+
+
+@app.callback()
+def _start() -> None:
+    """Every command runs with the workflows' checks registered with the books."""
+    workflows.start()
+
+
 app.add_typer(user_app, name="user")
 app.add_typer(org_app, name="org")
 

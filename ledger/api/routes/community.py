@@ -1,7 +1,8 @@
 """HTTP routes of a community's own business: assets, leases, receipts, rent roll, welfare posts,
 brokerage, subsidies, stakes. Thin shells over the service modules; every route checks scope with
-``Principal.require_org`` (an officer reaches the orgs of their street, a community user reads its own),
-writes in one ``run_write`` transaction and raises only ``LedgerError`` subclasses.
+``Principal.require_org`` (an officer reaches the orgs of their street, a community user reads its own)
+and raises only ``LedgerError`` subclasses. Every write goes through the one write path
+(``ledger.api.writes.write_org``: scope → ``Idempotency-Key`` → write → audit, in one transaction).
 
 Where a route takes a street (or the county) instead of a community, it covers every collective org below
 it that the caller may see: the accrual run, the stipend run, the rent roll, the idle-asset list.
@@ -9,25 +10,28 @@ it that the caller may see: the accrual run, the stipend run, the rent roll, the
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from enum import Enum
 from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import Connection
 
-from ledger.access.auth import Principal, audit
-from ledger.api.deps import CurrentUser, EngineDep, IdempotencyKey, client_addr
+from ledger.access.auth import Principal
+from ledger.api.deps import CurrentUser, EngineDep, IdempotencyKey
 from ledger.api.schemas import Amount, MoneyOut, Quantity, QuantityOut
+from ledger.api.writes import write_org
 from ledger.books.errors import ValidationError
 from ledger.books.periods import parse_period
 from ledger.community import assets, brokerage, stakes, subsidies, welfare
-from ledger.community.idempotency import key_used
 from ledger.community.leases import contracts as leases
 from ledger.community.leases import receipts, rentroll
 from ledger.community.leases.schedule import BillingCycle, BillingTiming, LeaseTerms, rent_schedule
 from ledger.community.models import CYCLES, TIMINGS
-from ledger.db.engine import read_tx, run_write
+from ledger.db.engine import read_tx
 
 router = APIRouter(prefix="/api/v1", tags=["community"])
 E = TypeVar("E", bound=Enum)
@@ -37,21 +41,19 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-def _keyed(engine, org_id: int, key: str | None, response: Response, work):  # type: ignore[no-untyped-def]
-    """Run a write whose ``Idempotency-Key`` may be a retry: the original answer then comes back as 200."""
+def _collective(user: Principal, org_id: int) -> Callable[[Connection], None]:
+    """The scope of a write to one community's business: the user may change the org, a collective one."""
 
-    def wrapped(conn):  # type: ignore[no-untyped-def]
-        return key_used(conn, org_id, key), work(conn)
+    def scope(conn: Connection) -> None:
+        user.require_org(conn, org_id, write=True)
+        leases.require_collective(conn, org_id)
 
-    used, out = run_write(engine, wrapped)
-    if used:
-        response.status_code = 200
-    return out
+    return scope
 
 
-def _write(conn, user: Principal, org_id: int) -> None:  # type: ignore[no-untyped-def]
-    user.require_org(conn, org_id, write=True)
-    leases.require_collective(conn, org_id)
+def _covered(user: Principal, org_id: int) -> Callable[[Connection], list[int]]:
+    """The scope of a run over an org or a street: every collective org below it the user may change."""
+    return lambda conn: leases.collective_orgs_for(conn, user, org_id, write=True)
 
 
 # -- assets -----------------------------------------------------------------------------------------------
@@ -112,12 +114,11 @@ def _asset_out(a: dict[str, Any]) -> AssetOut:
 
 @router.post("/orgs/{org_id}/assets", response_model=AssetOut, status_code=201)
 def create_asset_route(
-    org_id: int, body: AssetIn, user: CurrentUser, engine: EngineDep, request: Request
-) -> AssetOut:
+    org_id: int, body: AssetIn, user: CurrentUser, engine: EngineDep, request: Request, key: IdempotencyKey
+) -> JSONResponse:
     """Add an asset to the register (资产台账)."""
 
     def work(conn):  # type: ignore[no-untyped-def]
-        _write(conn, user, org_id)
         asset_id = assets.create_asset(
             conn,
             org_id,
@@ -132,10 +133,22 @@ def create_asset_route(
             certificate_no=body.certificate_no,
             documents=body.documents,
         )
-        audit(conn, user, "asset.create", org_id=org_id, detail=body.name, remote_addr=client_addr(request))
         return next(a for a in assets.list_assets(conn, [org_id]) if a["id"] == asset_id)
 
-    return _asset_out(run_write(engine, work))
+    return write_org(
+        engine,
+        user,
+        request,
+        key,
+        org_id=org_id,
+        action="asset.create",
+        body=body,
+        run=work,
+        answer=_asset_out,
+        detail=body.name,
+        status=201,
+        scope=_collective(user, org_id),
+    )
 
 
 @router.get("/orgs/{org_id}/assets", response_model=list[AssetOut])
@@ -150,15 +163,32 @@ def list_assets_route(
 
 @router.patch("/orgs/{org_id}/assets/{asset_id}", response_model=AssetOut)
 def set_asset_status_route(
-    org_id: int, asset_id: int, body: StatusIn, user: CurrentUser, engine: EngineDep
-) -> AssetOut:
+    org_id: int,
+    asset_id: int,
+    body: StatusIn,
+    user: CurrentUser,
+    engine: EngineDep,
+    request: Request,
+    key: IdempotencyKey,
+) -> JSONResponse:
     def work(conn):  # type: ignore[no-untyped-def]
-        _write(conn, user, org_id)
         assets.set_status(conn, org_id, asset_id, body.status)
-        audit(conn, user, "asset.status", org_id=org_id, detail=f"{asset_id}:{body.status}")
         return next(a for a in assets.list_assets(conn, [org_id]) if a["id"] == asset_id)
 
-    return _asset_out(run_write(engine, work))
+    return write_org(
+        engine,
+        user,
+        request,
+        key,
+        org_id=org_id,
+        action="asset.status",
+        body=body,
+        run=work,
+        answer=_asset_out,
+        detail=f"{asset_id}:{body.status}",
+        status=200,
+        scope=_collective(user, org_id),
+    )
 
 
 # -- lease contracts --------------------------------------------------------------------------------------
@@ -315,12 +345,11 @@ def _contract_out(conn, org_id: int, contract_id: int, *, schedule: bool = False
 
 @router.post("/orgs/{org_id}/leases", response_model=ContractOut, status_code=201)
 def create_contract_route(
-    org_id: int, body: ContractIn, user: CurrentUser, engine: EngineDep, request: Request
-) -> ContractOut:
+    org_id: int, body: ContractIn, user: CurrentUser, engine: EngineDep, request: Request, key: IdempotencyKey
+) -> JSONResponse:
     """Register a lease contract; its rent is posted month by month by the accrual run."""
 
     def work(conn):  # type: ignore[no-untyped-def]
-        _write(conn, user, org_id)
         cid = leases.create_contract(
             conn,
             org_id,
@@ -333,10 +362,21 @@ def create_contract_route(
             deposit_fen=body.deposit,
             memo=body.memo,
         )
-        audit(conn, user, "lease.create", org_id=org_id, detail=body.code, remote_addr=client_addr(request))
         return _contract_out(conn, org_id, cid, schedule=True)
 
-    return run_write(engine, work)
+    return write_org(
+        engine,
+        user,
+        request,
+        key,
+        org_id=org_id,
+        action="lease.create",
+        body=body,
+        run=work,
+        detail=body.code,
+        status=201,
+        scope=_collective(user, org_id),
+    )
 
 
 class AccrualOut(BaseModel):
@@ -353,23 +393,16 @@ def accrue_route(
     user: CurrentUser,
     engine: EngineDep,
     request: Request,
+    key: IdempotencyKey,
     through: Annotated[str, Query(description="YYYY-MM: post every contract-month's rent through it")],
-) -> AccrualOut:
+) -> JSONResponse:
     """The accrual run (租金计提) of an org or of every collective org of a street; safe to rerun."""
     parse_period(through, "through")
+    covered = _covered(user, org_id)
 
     def work(conn):  # type: ignore[no-untyped-def]
-        org_ids = leases.collective_orgs_for(conn, user, org_id, write=True)
+        org_ids = covered(conn)
         result = leases.accrue_leases(conn, org_ids, through, user_id=user.user_id)
-        if result.posted:
-            audit(
-                conn,
-                user,
-                "lease.accrue",
-                org_id=org_id,
-                detail=f"through {through}: {result.posted} months",
-                remote_addr=client_addr(request),
-            )
         return AccrualOut(
             through=through,
             orgs=len(org_ids),
@@ -378,7 +411,18 @@ def accrue_route(
             amount=result.amount_fen,
         )
 
-    return run_write(engine, work)
+    return write_org(
+        engine,
+        user,
+        request,
+        key,
+        org_id=org_id,
+        action="lease.accrue",
+        run=work,
+        detail=lambda r: f"through {through}: {r.posted} months",
+        status=200,
+        scope=covered,
+    )
 
 
 class RentRollRowOut(BaseModel):
@@ -485,12 +529,17 @@ class TerminateOut(BaseModel):
 
 @router.post("/orgs/{org_id}/leases/{contract_id}/terminate", response_model=TerminateOut)
 def terminate_route(
-    org_id: int, contract_id: int, body: TerminateIn, user: CurrentUser, engine: EngineDep, request: Request
-) -> TerminateOut:
+    org_id: int,
+    contract_id: int,
+    body: TerminateIn,
+    user: CurrentUser,
+    engine: EngineDep,
+    request: Request,
+    key: IdempotencyKey,
+) -> JSONResponse:
     """Early termination: no charges after ``last_day``; the deposit pays the arrears, the rest refunded."""
 
     def work(conn):  # type: ignore[no-untyped-def]
-        _write(conn, user, org_id)
         on = body.settle_on or body.last_day
         if body.apply_deposit:
             done = receipts.terminate_and_settle(
@@ -505,14 +554,6 @@ def terminate_route(
         else:
             leases.terminate_contract(conn, org_id, contract_id, last_day=body.last_day)
             done = {"applied": 0, "refunded": 0, "deposit_left": receipts.deposit_held(conn, contract_id)}
-        audit(
-            conn,
-            user,
-            "lease.terminate",
-            org_id=org_id,
-            detail=str(contract_id),
-            remote_addr=client_addr(request),
-        )
         return TerminateOut(
             contract=_contract_out(conn, org_id, contract_id),
             deposit_applied=done["applied"],
@@ -520,15 +561,32 @@ def terminate_route(
             deposit_left=done["deposit_left"],
         )
 
-    return run_write(engine, work)
+    return write_org(
+        engine,
+        user,
+        request,
+        key,
+        org_id=org_id,
+        action="lease.terminate",
+        body=body,
+        run=work,
+        detail=str(contract_id),
+        status=200,
+        scope=_collective(user, org_id),
+    )
 
 
 def _supersede(relation: str):  # type: ignore[no-untyped-def]
     def route(
-        org_id: int, contract_id: int, body: SupersedeIn, user: CurrentUser, engine: EngineDep
-    ) -> ContractOut:
+        org_id: int,
+        contract_id: int,
+        body: SupersedeIn,
+        user: CurrentUser,
+        engine: EngineDep,
+        request: Request,
+        key: IdempotencyKey,
+    ) -> JSONResponse:
         def work(conn):  # type: ignore[no-untyped-def]
-            _write(conn, user, org_id)
             new = leases.supersede_contract(
                 conn,
                 org_id,
@@ -539,10 +597,21 @@ def _supersede(relation: str):  # type: ignore[no-untyped-def]
                 deposit_fen=body.deposit,
                 memo=body.memo,
             )
-            audit(conn, user, f"lease.{relation}", org_id=org_id, detail=f"{contract_id}->{new}")
             return _contract_out(conn, org_id, new, schedule=True)
 
-        return run_write(engine, work)
+        return write_org(
+            engine,
+            user,
+            request,
+            key,
+            org_id=org_id,
+            action=f"lease.{relation}",
+            body=body,
+            run=work,
+            detail=lambda r: f"{contract_id}->{r.id}",
+            status=201,
+            scope=_collective(user, org_id),
+        )
 
     return route
 
@@ -578,13 +647,12 @@ def deposit_route(
     body: MoneyIn,
     user: CurrentUser,
     engine: EngineDep,
+    request: Request,
     key: IdempotencyKey,
-    response: Response,
-) -> EntryRef:
+) -> JSONResponse:
     """押金 received: Dr 102 / Cr 21101 [lessee, contract]."""
 
     def work(conn):  # type: ignore[no-untyped-def]
-        _write(conn, user, org_id)
         entry_id = receipts.receive_deposit(
             conn,
             org_id,
@@ -595,10 +663,21 @@ def deposit_route(
             idempotency_key=key,
             user_id=user.user_id,
         )
-        audit(conn, user, "lease.deposit", org_id=org_id, detail=str(contract_id))
         return EntryRef(entry_id=entry_id)
 
-    return _keyed(engine, org_id, key, response, work)
+    return write_org(
+        engine,
+        user,
+        request,
+        key,
+        org_id=org_id,
+        action="lease.deposit",
+        body=body,
+        run=work,
+        detail=str(contract_id),
+        status=201,
+        scope=_collective(user, org_id),
+    )
 
 
 class RefundIn(Strict):
@@ -614,11 +693,10 @@ def refund_route(
     body: RefundIn,
     user: CurrentUser,
     engine: EngineDep,
+    request: Request,
     key: IdempotencyKey,
-    response: Response,
-) -> EntryRef:
+) -> JSONResponse:
     def work(conn):  # type: ignore[no-untyped-def]
-        _write(conn, user, org_id)
         entry_id = receipts.refund_deposit(
             conn,
             org_id,
@@ -629,10 +707,21 @@ def refund_route(
             idempotency_key=key,
             user_id=user.user_id,
         )
-        audit(conn, user, "lease.deposit_refund", org_id=org_id, detail=str(contract_id))
         return EntryRef(entry_id=entry_id)
 
-    return _keyed(engine, org_id, key, response, work)
+    return write_org(
+        engine,
+        user,
+        request,
+        key,
+        org_id=org_id,
+        action="lease.deposit_refund",
+        body=body,
+        run=work,
+        detail=str(contract_id),
+        status=201,
+        scope=_collective(user, org_id),
+    )
 
 
 class AllocationIn(Strict):
@@ -665,14 +754,12 @@ def receipt_route(
     body: ReceiptIn,
     user: CurrentUser,
     engine: EngineDep,
-    key: IdempotencyKey,
-    response: Response,
     request: Request,
-) -> ReceiptOut:
+    key: IdempotencyKey,
+) -> JSONResponse:
     """Rent received: pays the oldest open charges (or the allocations given); the rest is a credit."""
 
     def work(conn):  # type: ignore[no-untyped-def]
-        _write(conn, user, org_id)
         r = receipts.receive_rent(
             conn,
             org_id,
@@ -689,15 +776,6 @@ def receipt_route(
             idempotency_key=key,
             user_id=user.user_id,
         )
-        if r.created:
-            audit(
-                conn,
-                user,
-                "lease.receipt",
-                org_id=org_id,
-                detail=r.voucher_no,
-                remote_addr=client_addr(request),
-            )
         return ReceiptOut(
             receipt_id=r.receipt_id,
             entry_id=r.entry_id,
@@ -706,7 +784,19 @@ def receipt_route(
             credit=r.credit_fen,
         )
 
-    return _keyed(engine, org_id, key, response, work)
+    return write_org(
+        engine,
+        user,
+        request,
+        key,
+        org_id=org_id,
+        action="lease.receipt",
+        body=body,
+        run=work,
+        detail=lambda r: r.voucher_no,
+        status=201,
+        scope=_collective(user, org_id),
+    )
 
 
 # -- welfare posts ----------------------------------------------------------------------------------------
@@ -746,11 +836,12 @@ def _post_out(conn, org_id: int, post_id: int) -> PostOut:  # type: ignore[no-un
 
 
 @router.post("/orgs/{org_id}/welfare-posts", response_model=PostOut, status_code=201)
-def create_post_route(org_id: int, body: PostIn, user: CurrentUser, engine: EngineDep) -> PostOut:
+def create_post_route(
+    org_id: int, body: PostIn, user: CurrentUser, engine: EngineDep, request: Request, key: IdempotencyKey
+) -> JSONResponse:
     """Register a public-welfare post (公益性岗位) and its holder."""
 
     def work(conn):  # type: ignore[no-untyped-def]
-        _write(conn, user, org_id)
         post_id = welfare.create_post(
             conn,
             org_id,
@@ -760,10 +851,21 @@ def create_post_route(org_id: int, body: PostIn, user: CurrentUser, engine: Engi
             start=body.start,
             end=body.end,
         )
-        audit(conn, user, "welfare.post", org_id=org_id, detail=f"{body.post} {body.holder}")
         return _post_out(conn, org_id, post_id)
 
-    return run_write(engine, work)
+    return write_org(
+        engine,
+        user,
+        request,
+        key,
+        org_id=org_id,
+        action="welfare.post",
+        body=body,
+        run=work,
+        detail=f"{body.post} {body.holder}",
+        status=201,
+        scope=_collective(user, org_id),
+    )
 
 
 @router.get("/orgs/{org_id}/welfare-posts", response_model=list[PostOut])
@@ -779,15 +881,31 @@ class EndPostIn(Strict):
 
 @router.post("/orgs/{org_id}/welfare-posts/{post_id}/end", response_model=PostOut)
 def end_post_route(
-    org_id: int, post_id: int, body: EndPostIn, user: CurrentUser, engine: EngineDep
-) -> PostOut:
+    org_id: int,
+    post_id: int,
+    body: EndPostIn,
+    user: CurrentUser,
+    engine: EngineDep,
+    request: Request,
+    key: IdempotencyKey,
+) -> JSONResponse:
     def work(conn):  # type: ignore[no-untyped-def]
-        _write(conn, user, org_id)
         welfare.end_post(conn, org_id, post_id, last_day=body.end)
-        audit(conn, user, "welfare.end", org_id=org_id, detail=str(post_id))
         return _post_out(conn, org_id, post_id)
 
-    return run_write(engine, work)
+    return write_org(
+        engine,
+        user,
+        request,
+        key,
+        org_id=org_id,
+        action="welfare.end",
+        body=body,
+        run=work,
+        detail=str(post_id),
+        status=200,
+        scope=_collective(user, org_id),
+    )
 
 
 class StipendRunOut(BaseModel):
@@ -801,19 +919,30 @@ def stipend_run_route(
     org_id: int,
     user: CurrentUser,
     engine: EngineDep,
+    request: Request,
+    key: IdempotencyKey,
     through: Annotated[str, Query(description="YYYY-MM")],
-) -> StipendRunOut:
+) -> JSONResponse:
     """The monthly stipend run of an org or a street (idempotent per post and month)."""
     parse_period(through, "through")
+    covered = _covered(user, org_id)
 
     def work(conn):  # type: ignore[no-untyped-def]
-        org_ids = leases.collective_orgs_for(conn, user, org_id, write=True)
-        run = welfare.run_stipends(conn, org_ids, through, user_id=user.user_id)
-        if run.posted:
-            audit(conn, user, "welfare.stipends", org_id=org_id, detail=f"through {through}: {run.posted}")
+        run = welfare.run_stipends(conn, covered(conn), through, user_id=user.user_id)
         return StipendRunOut(through=through, posted=run.posted, amount=run.amount_fen)
 
-    return run_write(engine, work)
+    return write_org(
+        engine,
+        user,
+        request,
+        key,
+        org_id=org_id,
+        action="welfare.stipends",
+        run=work,
+        detail=lambda r: f"through {through}: {r.posted}",
+        status=200,
+        scope=covered,
+    )
 
 
 class StipendIn(Strict):
@@ -822,17 +951,33 @@ class StipendIn(Strict):
 
 @router.post("/orgs/{org_id}/welfare-posts/{post_id}/stipends", response_model=StipendRunOut, status_code=201)
 def post_stipend_route(
-    org_id: int, post_id: int, body: StipendIn, user: CurrentUser, engine: EngineDep
-) -> StipendRunOut:
+    org_id: int,
+    post_id: int,
+    body: StipendIn,
+    user: CurrentUser,
+    engine: EngineDep,
+    request: Request,
+    key: IdempotencyKey,
+) -> JSONResponse:
     """One post's stipend for one month (refused for a month the post is not held)."""
 
     def work(conn):  # type: ignore[no-untyped-def]
-        _write(conn, user, org_id)
         run = welfare.post_stipend(conn, org_id, post_id, body.period, user_id=user.user_id)
-        audit(conn, user, "welfare.stipend", org_id=org_id, detail=f"{post_id}:{body.period}")
         return StipendRunOut(through=body.period, posted=run.posted, amount=run.amount_fen)
 
-    return run_write(engine, work)
+    return write_org(
+        engine,
+        user,
+        request,
+        key,
+        org_id=org_id,
+        action="welfare.stipend",
+        body=body,
+        run=work,
+        detail=f"{post_id}:{body.period}",
+        status=201,
+        scope=_collective(user, org_id),
+    )
 
 
 class PaymentIn(Strict):
@@ -848,11 +993,10 @@ def pay_stipend_route(
     body: PaymentIn,
     user: CurrentUser,
     engine: EngineDep,
+    request: Request,
     key: IdempotencyKey,
-    response: Response,
-) -> EntryRef:
+) -> JSONResponse:
     def work(conn):  # type: ignore[no-untyped-def]
-        _write(conn, user, org_id)
         entry_id = welfare.pay_stipend(
             conn,
             org_id,
@@ -863,10 +1007,21 @@ def pay_stipend_route(
             idempotency_key=key,
             user_id=user.user_id,
         )
-        audit(conn, user, "welfare.pay", org_id=org_id, detail=str(post_id))
         return EntryRef(entry_id=entry_id)
 
-    return _keyed(engine, org_id, key, response, work)
+    return write_org(
+        engine,
+        user,
+        request,
+        key,
+        org_id=org_id,
+        action="welfare.pay",
+        body=body,
+        run=work,
+        detail=str(post_id),
+        status=201,
+        scope=_collective(user, org_id),
+    )
 
 
 class FacilityIn(MoneyIn):
@@ -879,13 +1034,12 @@ def facility_route(
     body: FacilityIn,
     user: CurrentUser,
     engine: EngineDep,
+    request: Request,
     key: IdempotencyKey,
-    response: Response,
-) -> EntryRef:
+) -> JSONResponse:
     """公益设施 spending: Dr 51402 / Cr 102."""
 
     def work(conn):  # type: ignore[no-untyped-def]
-        _write(conn, user, org_id)
         entry_id = welfare.facility_spending(
             conn,
             org_id,
@@ -896,10 +1050,21 @@ def facility_route(
             idempotency_key=key,
             user_id=user.user_id,
         )
-        audit(conn, user, "welfare.facility", org_id=org_id, detail=body.memo)
         return EntryRef(entry_id=entry_id)
 
-    return _keyed(engine, org_id, key, response, work)
+    return write_org(
+        engine,
+        user,
+        request,
+        key,
+        org_id=org_id,
+        action="welfare.facility",
+        body=body,
+        run=work,
+        detail=body.memo,
+        status=201,
+        scope=_collective(user, org_id),
+    )
 
 
 # -- brokerage --------------------------------------------------------------------------------------------
@@ -938,12 +1103,11 @@ class OutstandingOut(BaseModel):
 
 @router.post("/orgs/{org_id}/brokerage/deals", response_model=DealOut, status_code=201)
 def deal_route(
-    org_id: int, body: DealIn, user: CurrentUser, engine: EngineDep, key: IdempotencyKey, response: Response
-) -> DealOut:
+    org_id: int, body: DealIn, user: CurrentUser, engine: EngineDep, request: Request, key: IdempotencyKey
+) -> JSONResponse:
     """居间服务: record a deal and post its fee (Dr 112 [client] or 102 / Cr 50103, 214)."""
 
     def work(conn):  # type: ignore[no-untyped-def]
-        _write(conn, user, org_id)
         deal_id = brokerage.record_deal(
             conn,
             org_id,
@@ -961,10 +1125,21 @@ def deal_route(
             idempotency_key=key,
             user_id=user.user_id,
         )
-        audit(conn, user, "brokerage.deal", org_id=org_id, detail=str(deal_id))
         return DealOut(deal_id=deal_id)
 
-    return _keyed(engine, org_id, key, response, work)
+    return write_org(
+        engine,
+        user,
+        request,
+        key,
+        org_id=org_id,
+        action="brokerage.deal",
+        body=body,
+        run=work,
+        detail=lambda r: str(r.deal_id),
+        status=201,
+        scope=_collective(user, org_id),
+    )
 
 
 @router.get("/orgs/{org_id}/brokerage/outstanding", response_model=list[OutstandingOut])
@@ -993,11 +1168,10 @@ def deal_receipt_route(
     body: MoneyIn,
     user: CurrentUser,
     engine: EngineDep,
+    request: Request,
     key: IdempotencyKey,
-    response: Response,
-) -> EntryRef:
+) -> JSONResponse:
     def work(conn):  # type: ignore[no-untyped-def]
-        _write(conn, user, org_id)
         entry_id = brokerage.receive_fee(
             conn,
             org_id,
@@ -1008,10 +1182,21 @@ def deal_receipt_route(
             idempotency_key=key,
             user_id=user.user_id,
         )
-        audit(conn, user, "brokerage.receipt", org_id=org_id, detail=str(deal_id))
         return EntryRef(entry_id=entry_id)
 
-    return _keyed(engine, org_id, key, response, work)
+    return write_org(
+        engine,
+        user,
+        request,
+        key,
+        org_id=org_id,
+        action="brokerage.receipt",
+        body=body,
+        run=work,
+        detail=str(deal_id),
+        status=201,
+        scope=_collective(user, org_id),
+    )
 
 
 # -- subsidies and stakes ---------------------------------------------------------------------------------
@@ -1038,13 +1223,12 @@ def subsidy_route(
     body: SubsidyIn,
     user: CurrentUser,
     engine: EngineDep,
+    request: Request,
     key: IdempotencyKey,
-    response: Response,
-) -> SubsidyOut:
+) -> JSONResponse:
     """补助收入 received: Dr 102 / Cr 503, with its source."""
 
     def work(conn):  # type: ignore[no-untyped-def]
-        _write(conn, user, org_id)
         sid = subsidies.receive_subsidy(
             conn,
             org_id,
@@ -1056,10 +1240,21 @@ def subsidy_route(
             idempotency_key=key,
             user_id=user.user_id,
         )
-        audit(conn, user, "subsidy.receive", org_id=org_id, detail=body.source)
         return SubsidyOut(subsidy_id=sid)
 
-    return _keyed(engine, org_id, key, response, work)
+    return write_org(
+        engine,
+        user,
+        request,
+        key,
+        org_id=org_id,
+        action="subsidy.receive",
+        body=body,
+        run=work,
+        detail=body.source,
+        status=201,
+        scope=_collective(user, org_id),
+    )
 
 
 @router.get("/orgs/{org_id}/subsidies", response_model=list[SubsidyTotalOut])
@@ -1089,13 +1284,12 @@ def stake_route(
     body: StakeIn,
     user: CurrentUser,
     engine: EngineDep,
+    request: Request,
     key: IdempotencyKey,
-    response: Response,
-) -> StakeOut:
+) -> JSONResponse:
     """参股: Dr 141 长期投资 [company] / Cr 102."""
 
     def work(conn):  # type: ignore[no-untyped-def]
-        _write(conn, user, org_id)
         sid = stakes.record_stake(
             conn,
             org_id,
@@ -1107,10 +1301,21 @@ def stake_route(
             idempotency_key=key,
             user_id=user.user_id,
         )
-        audit(conn, user, "stake.record", org_id=org_id, detail=str(body.company_org_id))
         return StakeOut(stake_id=sid)
 
-    return _keyed(engine, org_id, key, response, work)
+    return write_org(
+        engine,
+        user,
+        request,
+        key,
+        org_id=org_id,
+        action="stake.record",
+        body=body,
+        run=work,
+        detail=str(body.company_org_id),
+        status=201,
+        scope=_collective(user, org_id),
+    )
 
 
 class StakeRowOut(BaseModel):

@@ -3,11 +3,18 @@
 Routes only parse, call a service in one write transaction and shape the answer; the rules live in
 ``pos.sales``, ``pos.shifts``, ``pos.stock``, ``pos.catalogue`` and the scope checks in ``pos.stores``.
 Errors are ``LedgerError``s mapped in one place (``ledger.api.errors``); no route raises HTTPException.
-A sale's response is stored with it and served verbatim, so a retry gets byte-for-byte the original.
+
+Every write but the till's sales goes through the one write path (``ledger.access.service``: scope → key
+→ write → audit): org-level routes with ``write_org``, store-level routes with ``_store_write`` (keys of
+``store:<id>``). A sale (``POST /sales``, ``/sales:batch``) keeps its fast path (``pos.sales``,
+``pos.writer``) and its own key table, scope first as well: ``require_store`` runs before ``_replay``,
+whose keys are the store's own. A sale's response is stored with it and served verbatim, so a retry gets
+byte-for-byte the original.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
 from datetime import date
@@ -15,10 +22,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, File, Query, Request, Response, UploadFile
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import PlainTextResponse
-from sqlalchemy import Connection, Engine
+from fastapi.responses import JSONResponse, PlainTextResponse
+from sqlalchemy import Connection, Engine, select
 
-from ledger.access.auth import Principal, audit
+from ledger.access.auth import Principal
+from ledger.access.service import Write, perform, store_keys
 from ledger.api.deps import (
     CurrentUser,
     EngineDep,
@@ -41,11 +49,20 @@ from ledger.api.routes.pos_schemas import (
     StoreIn,
     TaxRateIn,
 )
-from ledger.books.errors import InvalidQuantity, ValidationError
+from ledger.api.writes import as_json, fingerprint, write_org
+from ledger.books.errors import InvalidQuantity, NotFound, ValidationError
 from ledger.books.money import format_amount, format_quantity, parse_quantity
 from ledger.db.engine import is_sqlite, read_tx, run_write
 from pos import catalogue, sales, shifts, stock
-from pos.stores import add_store, list_stores, require_company, require_store, till_principal
+from pos.stores import (
+    StoreRef,
+    add_store,
+    get_store,
+    list_stores,
+    require_company,
+    require_store,
+    till_principal,
+)
 from pos.writer import writer_for
 
 router = APIRouter(prefix="/api/v1/pos", tags=["pos"])
@@ -60,6 +77,75 @@ def _json(body: Any, status: int = 200) -> Response:
 
 def _lead(request: Request) -> int:
     return request.app.state.settings.max_sale_lead_seconds
+
+
+# -- the write path for store-level routes ----------------------------------------------------------------
+
+
+def _store_write(
+    engine: Engine,
+    user: Principal,
+    request: Request,
+    key: str | None,
+    *,
+    scope: Callable[[Connection], StoreRef],
+    action: str,
+    run: Callable[[Connection, StoreRef], Any],
+    body: Any = None,
+    answer: Callable[[Any], Any] = lambda result: result,
+    detail: Callable[[Any], str] | str = "",
+    status: int = 201,
+) -> JSONResponse:
+    """``respond`` for a write to one store: keys of ``store:<id>``, audited in the store's company.
+
+    The store (so the keyspace and the org) is known only once ``scope`` has found it — from the path, the
+    body, a shift or a sale — and checked the caller may work in it (404/403 otherwise). So the ``Write`` is
+    built in the write transaction right after that check, and ``perform`` goes on with key → write →
+    audit: another store's key is never looked up."""
+    remote_addr = client_addr(request)
+    request_doc = fingerprint(request, body)
+
+    def work(conn: Connection) -> Any:
+        store = scope(conn)
+        write: Write[Any] = Write(
+            action=action,
+            keyspace=store_keys(store.id),
+            org_id=store.org_id,
+            scope=lambda _conn: store,  # checked just above, before any key is looked up
+            run=lambda conn: run(conn, store),
+            answer=lambda result: as_json(answer(result)),
+            request=request_doc,
+            detail=detail,
+            status=status,
+        )
+        return perform(conn, user, write, key=key, remote_addr=remote_addr)
+
+    done = run_write(engine, work)
+    return JSONResponse(done.body, status_code=done.status)
+
+
+def _shift_store(user: Principal, shift_id: int) -> Callable[[Connection], StoreRef]:
+    """Scope of a shift's writes: a shift of a store the caller works in, and a cashier's own (404)."""
+
+    def scope(conn: Connection) -> StoreRef:
+        shift = shifts._shift(conn, user, shift_id, own=True)
+        return get_store(conn, shift["store_id"])
+
+    return scope
+
+
+def _sale_store(user: Principal, sale_id: int) -> Callable[[Connection], StoreRef]:
+    """Scope of a refund: a sale of a store the caller works in (404 for another store's sale, as today)."""
+
+    def scope(conn: Connection) -> StoreRef:
+        store_id = conn.execute(
+            select(sales.sale_t.c.store_id).where(sales.sale_t.c.id == sale_id)
+        ).scalar_one_or_none()
+        if store_id is None:
+            raise NotFound(f"sale {sale_id} does not exist", field="sale_id")
+        return require_store(conn, user, store_id)
+
+    return scope
 
 
 # -- sales and refunds (first: routes match in order; the till is the hot path) -------------------------
@@ -129,14 +215,34 @@ def receipt_route(sale_id: int, user: CurrentUser, engine: EngineDep) -> PlainTe
 
 
 @router.post("/sales/{sale_id}/refunds", status_code=201)
-async def create_refund_route(sale_id: int, body: RefundIn, request: Request) -> Response:
+def create_refund_route(
+    sale_id: int,
+    body: RefundIn,
+    user: CurrentUser,
+    engine: EngineDep,
+    request: Request,
+    key: IdempotencyKey,
+) -> JSONResponse:
     """Refund lines of a sale by quantity; never more than remains refundable; idempotent like a sale."""
+    key = key or body.idempotency_key
     lead = _lead(request)
-    result = await _till_write(
+
+    def run(conn: Connection, store: StoreRef) -> sales.SaleResult:
+        return sales.create_refund(conn, user, sale_id, body, key, max_lead_seconds=lead)
+
+    return _store_write(
+        engine,
+        user,
         request,
-        lambda conn, user, key: sales.create_refund(conn, user, sale_id, body, key, max_lead_seconds=lead),
+        key,
+        scope=_sale_store(user, sale_id),
+        action="pos.refund",
+        run=run,
+        # what a retry must repeat is what the refund's own key checks (pos.sales: not the till's clock)
+        body=body.model_dump(mode="json", exclude={"idempotency_key", "refunded_at"}),
+        answer=lambda result: json.loads(result.body),
+        detail=lambda result: f"sale {sale_id} refund {result.sale_id}",
     )
-    return _json(result.body, 201 if result.created else 200)
 
 
 @router.get("/stores/{store_id}/sales")
@@ -156,21 +262,22 @@ def list_sales_route(
 
 
 @router.post("/stores", status_code=201)
-def create_store_route(body: StoreIn, user: CurrentUser, engine: EngineDep, request: Request) -> Response:
-    def work(conn):  # type: ignore[no-untyped-def]
-        store = add_store(conn, user, company_id=body.company_id, code=body.code, name=body.name)
-        audit(
-            conn,
-            user,
-            "pos.store.create",
-            org_id=store.org_id,
-            detail=store.code,
-            remote_addr=client_addr(request),
-        )
-        return store
-
-    store = run_write(engine, work)
-    return _json(store.__dict__, 201)
+def create_store_route(
+    body: StoreIn, user: CurrentUser, engine: EngineDep, request: Request, key: IdempotencyKey
+) -> JSONResponse:
+    return write_org(
+        engine,
+        user,
+        request,
+        key,
+        org_id=body.company_id,
+        scope=lambda conn: require_company(conn, user, body.company_id, write=True),
+        action="pos.store.create",
+        run=lambda conn: add_store(conn, user, company_id=body.company_id, code=body.code, name=body.name),
+        body=body,
+        answer=lambda store: store.__dict__,
+        detail=lambda store: store.code,
+    )
 
 
 @router.get("/orgs/{org_id}/stores")
@@ -218,27 +325,35 @@ def list_products_route(org_id: int, user: CurrentUser, engine: EngineDep) -> Re
         return _json([_product_out(p) for p in catalogue.list_products(conn, org_id)])
 
 
+def _catalogue_scope(user: Principal, org_id: int) -> Callable[[Connection], object]:
+    """Scope of the back office's org-level writes: officers and admins of the company (``pos.stores``)."""
+    return lambda conn: require_company(conn, user, org_id, write=True)
+
+
 @router.put("/orgs/{org_id}/products", status_code=200)
 def upsert_products_route(
-    org_id: int, body: list[ProductBody], user: CurrentUser, engine: EngineDep, request: Request
-) -> Response:
+    org_id: int,
+    body: list[ProductBody],
+    user: CurrentUser,
+    engine: EngineDep,
+    request: Request,
+    key: IdempotencyKey,
+) -> JSONResponse:
     """Create or update products by SKU."""
-
-    def work(conn):  # type: ignore[no-untyped-def]
-        require_company(conn, user, org_id, write=True)
-        created, updated = catalogue.upsert_products(conn, org_id, [_product_in(p) for p in body])
-        audit(
-            conn,
-            user,
-            "pos.catalogue.upsert",
-            org_id=org_id,
-            detail=f"{created}+{updated}",
-            remote_addr=client_addr(request),
-        )
-        return created, updated
-
-    created, updated = run_write(engine, work)
-    return _json({"created": created, "updated": updated})
+    return write_org(
+        engine,
+        user,
+        request,
+        key,
+        org_id=org_id,
+        scope=_catalogue_scope(user, org_id),
+        action="pos.catalogue.upsert",
+        run=lambda conn: catalogue.upsert_products(conn, org_id, [_product_in(p) for p in body]),
+        body=body,
+        answer=lambda done: {"created": done[0], "updated": done[1]},
+        detail=lambda done: f"{done[0]}+{done[1]}",
+        status=200,
+    )
 
 
 @router.post("/orgs/{org_id}/products:import")
@@ -248,24 +363,24 @@ def import_catalogue_route(
     engine: EngineDep,
     request: Request,
     file: Annotated[UploadFile, File(description="CSV (UTF-8/GB18030) or XLSX with the export's columns")],
-) -> Response:
+    key: IdempotencyKey,
+) -> JSONResponse:
     data = file.file.read()
-
-    def work(conn):  # type: ignore[no-untyped-def]
-        require_company(conn, user, org_id, write=True)
-        created, updated = catalogue.import_catalogue(conn, org_id, data, file.filename or "catalogue.csv")
-        audit(
-            conn,
-            user,
-            "pos.catalogue.import",
-            org_id=org_id,
-            detail=f"{file.filename}: {created}+{updated}",
-            remote_addr=client_addr(request),
-        )
-        return created, updated
-
-    created, updated = run_write(engine, work)
-    return _json({"created": created, "updated": updated})
+    filename = file.filename or "catalogue.csv"
+    return write_org(
+        engine,
+        user,
+        request,
+        key,
+        org_id=org_id,
+        scope=_catalogue_scope(user, org_id),
+        action="pos.catalogue.import",
+        run=lambda conn: catalogue.import_catalogue(conn, org_id, data, filename),
+        body={"filename": file.filename, "sha256": hashlib.sha256(data).hexdigest()},
+        answer=lambda done: {"created": done[0], "updated": done[1]},
+        detail=lambda done: f"{file.filename}: {done[0]}+{done[1]}",
+        status=200,
+    )
 
 
 @router.get("/orgs/{org_id}/products:export")
@@ -301,20 +416,29 @@ def list_tax_rates_route(org_id: int, user: CurrentUser, engine: EngineDep) -> R
 
 
 @router.post("/orgs/{org_id}/tax-rates", status_code=201)
-def set_tax_rate_route(org_id: int, body: TaxRateIn, user: CurrentUser, engine: EngineDep) -> Response:
-    def work(conn):  # type: ignore[no-untyped-def]
-        require_company(conn, user, org_id, write=True)
-        catalogue.set_tax_rate(conn, org_id, body.category, body.rate_bp, body.effective_from)
-        audit(
-            conn,
-            user,
-            "pos.tax_rate.set",
-            org_id=org_id,
-            detail=f"{body.category} {body.rate_bp}bp from {body.effective_from}",
-        )
-
-    run_write(engine, work)
-    return _json(body.model_dump(mode="json"), 201)
+def set_tax_rate_route(
+    org_id: int,
+    body: TaxRateIn,
+    user: CurrentUser,
+    engine: EngineDep,
+    request: Request,
+    key: IdempotencyKey,
+) -> JSONResponse:
+    return write_org(
+        engine,
+        user,
+        request,
+        key,
+        org_id=org_id,
+        scope=_catalogue_scope(user, org_id),
+        action="pos.tax_rate.set",
+        run=lambda conn: catalogue.set_tax_rate(
+            conn, org_id, body.category, body.rate_bp, body.effective_from
+        ),
+        body=body,
+        answer=lambda _done: body.model_dump(mode="json"),
+        detail=f"{body.category} {body.rate_bp}bp from {body.effective_from}",
+    )
 
 
 # -- customers ------------------------------------------------------------------------------------------
@@ -333,9 +457,15 @@ def _customer_out(c: dict) -> dict:
 
 
 @router.post("/orgs/{org_id}/customers", status_code=201)
-def create_customer_route(org_id: int, body: CustomerIn, user: CurrentUser, engine: EngineDep) -> Response:
+def create_customer_route(
+    org_id: int,
+    body: CustomerIn,
+    user: CurrentUser,
+    engine: EngineDep,
+    request: Request,
+    key: IdempotencyKey,
+) -> JSONResponse:
     def work(conn):  # type: ignore[no-untyped-def]
-        require_company(conn, user, org_id, write=True)
         cid = catalogue.create_customer(
             conn,
             org_id,
@@ -344,29 +474,57 @@ def create_customer_route(org_id: int, body: CustomerIn, user: CurrentUser, engi
             credit_limit_fen=body.credit_limit,
             kind=body.kind,
         )
-        audit(conn, user, "pos.customer.create", org_id=org_id, detail=body.name)
         c = catalogue.get_customer(conn, org_id, cid)
         c["open_balance_fen"] = 0
         return c
 
-    return _json(_customer_out(run_write(engine, work)), 201)
+    return write_org(
+        engine,
+        user,
+        request,
+        key,
+        org_id=org_id,
+        scope=_catalogue_scope(user, org_id),
+        action="pos.customer.create",
+        run=work,
+        body=body,
+        answer=_customer_out,
+        detail=body.name,
+    )
 
 
 @router.patch("/orgs/{org_id}/customers/{customer_id}")
 def update_customer_route(
-    org_id: int, customer_id: int, body: CustomerPatch, user: CurrentUser, engine: EngineDep
-) -> Response:
+    org_id: int,
+    customer_id: int,
+    body: CustomerPatch,
+    user: CurrentUser,
+    engine: EngineDep,
+    request: Request,
+    key: IdempotencyKey,
+) -> JSONResponse:
     def work(conn):  # type: ignore[no-untyped-def]
-        require_company(conn, user, org_id, write=True)
         catalogue.update_customer(
             conn, org_id, customer_id, credit_limit_fen=body.credit_limit, channel=body.channel
         )
-        audit(conn, user, "pos.customer.update", org_id=org_id, detail=f"{customer_id}")
         c = catalogue.get_customer(conn, org_id, customer_id)
         c["open_balance_fen"] = catalogue.open_balance(conn, org_id, c)
         return c
 
-    return _json(_customer_out(run_write(engine, work)))
+    return write_org(
+        engine,
+        user,
+        request,
+        key,
+        org_id=org_id,
+        scope=_catalogue_scope(user, org_id),
+        action="pos.customer.update",
+        run=work,
+        body=body,
+        answer=_customer_out,
+        detail=f"{customer_id}",
+        status=200,
+    )
 
 
 @router.get("/orgs/{org_id}/customers")
@@ -398,11 +556,11 @@ def purchase_route(
     engine: EngineDep,
     key: IdempotencyKey,
     request: Request,
-) -> Response:
+) -> JSONResponse:
     """进货: stock in at cost, Dr 1405 [store] / Cr 2202 [supplier]."""
+    key = key or body.idempotency_key
 
-    def work(conn):  # type: ignore[no-untyped-def]
-        store = require_store(conn, user, store_id, back_office=True)
+    def work(conn: Connection, store: StoreRef) -> dict[str, Any]:
         entry_id, voucher = stock.record_purchase(
             conn,
             user,
@@ -412,18 +570,32 @@ def purchase_route(
             village_org_id=body.village_org_id,
             lines=[(ln.sku, ln.quantity, ln.cost) for ln in body.lines],
             memo=body.memo,
-            idempotency_key=key or body.idempotency_key,
-        )
-        audit(
-            conn, user, "pos.purchase", org_id=store.org_id, detail=voucher, remote_addr=client_addr(request)
+            idempotency_key=key,
         )
         return {"entry_id": entry_id, "voucher_no": voucher}
 
-    return _json(run_write(engine, work), 201)
+    return _store_write(
+        engine,
+        user,
+        request,
+        key,
+        scope=lambda conn: require_store(conn, user, store_id, back_office=True),
+        action="pos.purchase",
+        run=work,
+        body=body,
+        detail=lambda done: done["voucher_no"],
+    )
 
 
 @router.post("/stores/{store_id}/stock-adjustments", status_code=201)
-def adjust_route(store_id: int, body: StockAdjustIn, user: CurrentUser, engine: EngineDep) -> Response:
+def adjust_route(
+    store_id: int,
+    body: StockAdjustIn,
+    user: CurrentUser,
+    engine: EngineDep,
+    request: Request,
+    key: IdempotencyKey,
+) -> JSONResponse:
     """A stock adjustment (signed change) or a count (what is on the shelf), through 1901."""
     raw = body.quantity
     negative = raw.startswith("-")
@@ -438,23 +610,27 @@ def adjust_route(store_id: int, body: StockAdjustIn, user: CurrentUser, engine: 
         raise ValidationError("a count is not negative", field="quantity")
     qty = -qty if negative else qty
 
-    def work(conn):  # type: ignore[no-untyped-def]
-        store = require_store(conn, user, store_id, back_office=True)
-        out = stock.adjust_stock(
+    def work(conn: Connection, store: StoreRef) -> dict:
+        return stock.adjust_stock(
             conn, user, store, day=body.date, sku=body.sku, kind=body.kind, qty_milli=qty, reason=body.reason
         )
-        audit(conn, user, f"pos.stock.{body.kind}", org_id=store.org_id, detail=f"{body.sku} {raw}")
-        return out
 
-    out = run_write(engine, work)
-    return _json(
-        {
+    return _store_write(
+        engine,
+        user,
+        request,
+        key,
+        scope=lambda conn: require_store(conn, user, store_id, back_office=True),
+        action=f"pos.stock.{body.kind}",
+        run=work,
+        body=body,
+        answer=lambda out: {
             "sku": body.sku,
             "quantity_change": format_quantity(out["qty_milli"]),
             "value_change": format_amount(out["value_fen"]),
             "voucher_no": out["voucher_no"],
         },
-        201,
+        detail=f"{body.sku} {raw}",
     )
 
 
@@ -477,13 +653,24 @@ def stock_exceptions_route(store_id: int, user: CurrentUser, engine: EngineDep) 
 
 
 @router.post("/shifts", status_code=201)
-def open_shift_route(body: ShiftOpenIn, user: CurrentUser, engine: EngineDep, request: Request) -> Response:
-    def work(conn):  # type: ignore[no-untyped-def]
-        shift_id = shifts.open_shift(conn, user, body.store_id, body.float)
-        audit(conn, user, "pos.shift.open", detail=f"shift {shift_id}", remote_addr=client_addr(request))
+def open_shift_route(
+    body: ShiftOpenIn, user: CurrentUser, engine: EngineDep, request: Request, key: IdempotencyKey
+) -> JSONResponse:
+    def work(conn: Connection, store: StoreRef) -> dict:
+        shift_id = shifts.open_shift(conn, user, store.id, body.float)
         return shifts.shift_report(conn, user, shift_id)
 
-    return _json(run_write(engine, work), 201)
+    return _store_write(
+        engine,
+        user,
+        request,
+        key,
+        scope=lambda conn: require_store(conn, user, body.store_id),
+        action="pos.shift.open",
+        run=work,
+        body=body,
+        detail=lambda report: f"shift {report['id']}",
+    )
 
 
 @router.get("/shifts/{shift_id}")
@@ -502,35 +689,55 @@ def list_shifts_route(
 
 
 @router.post("/shifts/{shift_id}/cash-moves", status_code=201)
-def cash_move_route(shift_id: int, body: CashMoveIn, user: CurrentUser, engine: EngineDep) -> Response:
+def cash_move_route(
+    shift_id: int,
+    body: CashMoveIn,
+    user: CurrentUser,
+    engine: EngineDep,
+    request: Request,
+    key: IdempotencyKey,
+) -> JSONResponse:
     """备用金 pay-in (into the drawer) or payout (out of it), counted in the expected cash."""
 
-    def work(conn):  # type: ignore[no-untyped-def]
+    def work(conn: Connection, store: StoreRef) -> dict:
         move_id = shifts.record_cash_move(conn, user, shift_id, body.kind, body.amount, body.reason)
-        audit(conn, user, f"pos.shift.{body.kind}", detail=f"shift {shift_id} {format_amount(body.amount)}")
         return {"id": move_id, "shift_id": shift_id, "kind": body.kind, "amount": format_amount(body.amount)}
 
-    return _json(run_write(engine, work), 201)
+    return _store_write(
+        engine,
+        user,
+        request,
+        key,
+        scope=_shift_store(user, shift_id),
+        action=f"pos.shift.{body.kind}",
+        run=work,
+        body=body,
+        detail=f"shift {shift_id} {format_amount(body.amount)}",
+    )
 
 
 @router.post("/shifts/{shift_id}/close")
 def close_shift_route(
-    shift_id: int, body: ShiftCloseIn, user: CurrentUser, engine: EngineDep, request: Request
-) -> Response:
+    shift_id: int,
+    body: ShiftCloseIn,
+    user: CurrentUser,
+    engine: EngineDep,
+    request: Request,
+    key: IdempotencyKey,
+) -> JSONResponse:
     """交班: counted cash in, one voucher per shift posted, the shift report out."""
-
-    def work(conn):  # type: ignore[no-untyped-def]
-        report = shifts.close_shift(conn, user, shift_id, body.counted_cash)
-        audit(
-            conn,
-            user,
-            "pos.shift.close",
-            detail=f"shift {shift_id} {report['voucher_no']}",
-            remote_addr=client_addr(request),
-        )
-        return report
-
-    return _json(run_write(engine, work))
+    return _store_write(
+        engine,
+        user,
+        request,
+        key,
+        scope=_shift_store(user, shift_id),
+        action="pos.shift.close",
+        run=lambda conn, store: shifts.close_shift(conn, user, shift_id, body.counted_cash),
+        body=body,
+        detail=lambda report: f"shift {shift_id} {report['voucher_no']}",
+        status=200,
+    )
 
 
 @router.get("/villages/{village_id}/produce-sales")
