@@ -43,14 +43,14 @@ run: setup
 serve: venv
 	DATABASE_URL=sqlite:///$(DB) $(CUNSHE) serve --host $(HOST) --port $(PORT)
 
-test: setup
-	$(VENV)/bin/ruff check .
-	$(VENV)/bin/ruff format --check .
+test: setup lint
 	$(VENV)/bin/pytest -q -n 2 --dist loadfile
 
-lint:
+# ruff, and the layers' import contracts (pyproject.toml [tool.importlinter]).
+lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 format:
 	$(VENV)/bin/ruff check --fix .

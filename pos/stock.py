@@ -23,9 +23,9 @@ from sqlalchemy import Connection, func, insert, select
 from ledger.access.auth import Principal
 from ledger.books.errors import NotFound, ValidationError
 from ledger.books.money import round_half_up
-from ledger.books.orgs import counterparty, now
+from ledger.books.orgs import counterparty, get_org, now
 from ledger.books.posting import Draft, Line, post_entry
-from ledger.books.verify import Problem, register_check
+from ledger.books.verify import Tie, register_tie
 from ledger.db.models import Account, JournalLine, Org
 from pos.fastsql import Sql, is_pg
 from pos.models import PosProduct, PosSale, PosShift, PosStock, PosStockMove
@@ -342,53 +342,74 @@ def stock_levels(conn: Connection, store_id: int, *, exceptions_only: bool = Fal
     return [dict(r) for r in conn.execute(stmt).mappings()]
 
 
-def stock_value(conn: Connection, org_id: int) -> int:
-    return int(
-        conn.execute(
-            select(func.coalesce(func.sum(stock_t.c.value_fen), 0)).where(stock_t.c.org_id == org_id)
-        ).scalar_one()
-    )
-
-
-def unposted_cogs(conn: Connection, org_id: int) -> int:
-    sale_t, shift_t = PosSale.__table__, PosShift.__table__
-    return int(
-        conn.execute(
-            select(func.coalesce(func.sum(sale_t.c.cost_fen), 0))
-            .join(shift_t, shift_t.c.id == sale_t.c.shift_id)
-            .where(sale_t.c.org_id == org_id, shift_t.c.status == "open")
-        ).scalar_one()
-    )
-
-
-def account_balance(conn: Connection, org_id: int, code_prefix: str) -> int:
-    line_t, acct_t = JournalLine.__table__, Account.__table__
-    return int(
-        conn.execute(
-            select(func.coalesce(func.sum(line_t.c.debit_fen - line_t.c.credit_fen), 0))
-            .join(acct_t, acct_t.c.id == line_t.c.account_id)
-            .where(line_t.c.org_id == org_id, acct_t.c.code.like(f"{code_prefix}%"))
-        ).scalar_one()
-    )
-
-
-@register_check
-def check_stock_ties_to_1405(conn: Connection, org_id: int) -> list[Problem]:
-    """Sub-ledger tie (DESIGN §7): stock value + COGS of still-open shifts = the 1405 balance."""
+@register_tie("pos_stock")
+def stock_tie(conn: Connection, org_id: int) -> Tie | None:
+    """库存商品 = 1405 [store] (DESIGN §7): each store's stock value plus the cost of its sales in still-open
+    shifts (1405 is credited when the shift closes) equals its 1405 balance."""
     has_stock = conn.execute(select(stock_t.c.store_id).where(stock_t.c.org_id == org_id).limit(1)).first()
     if has_stock is None:
-        return []
-    value, pending, booked = (
-        stock_value(conn, org_id),
-        unposted_cogs(conn, org_id),
-        account_balance(conn, org_id, "1405"),
+        return None
+    sale_t, shift_t = PosSale.__table__, PosShift.__table__
+    line_t, acct_t = JournalLine.__table__, Account.__table__
+    value = dict(
+        conn.execute(
+            select(stock_t.c.store_id, func.sum(stock_t.c.value_fen))
+            .where(stock_t.c.org_id == org_id)
+            .group_by(stock_t.c.store_id)
+        ).all()
     )
-    if value + pending != booked:
-        return [
-            Problem(
-                org_id,
-                "pos_stock",
-                f"stock value {value} fen + unposted COGS {pending} fen ≠ 1405 balance {booked} fen",
-            )
-        ]
-    return []
+    pending = dict(
+        conn.execute(
+            select(sale_t.c.store_id, func.sum(sale_t.c.cost_fen))
+            .join(shift_t, shift_t.c.id == sale_t.c.shift_id)
+            .where(sale_t.c.org_id == org_id, shift_t.c.status == "open")
+            .group_by(sale_t.c.store_id)
+        ).all()
+    )
+    booked = dict(
+        conn.execute(
+            select(line_t.c.store_id, func.sum(line_t.c.debit_fen - line_t.c.credit_fen))
+            .join(acct_t, acct_t.c.id == line_t.c.account_id)
+            .where(line_t.c.org_id == org_id, acct_t.c.code.like("1405%"))
+            .group_by(line_t.c.store_id)
+        ).all()
+    )
+    stores = sorted(set(value) | set(pending) | set(booked), key=lambda s: (s is None, s or 0))
+    sub = {s: int(value.get(s) or 0) + int(pending.get(s) or 0) for s in stores}
+    books = {s: int(booked.get(s) or 0) for s in stores}
+    return Tie(
+        "stock",
+        "库存商品 = 1405",
+        sum(sub.values()),
+        sum(books.values()),
+        ("store_id", "subledger_fen", "ledger_fen", "difference_fen"),
+        tuple((s, sub[s], books[s], sub[s] - books[s]) for s in stores if sub[s] != books[s]),
+    )
+
+
+@register_tie(None)
+def customer_tie(conn: Connection, org_id: int) -> Tie | None:
+    """客户余额 = 1122: the receivables of named customers against the control account; 挂账 without a
+    customer shows as a difference (shown in the ties report; not yet a verify failure)."""
+    line_t, acct_t = JournalLine.__table__, Account.__table__
+    if get_org(conn, org_id).standard != "small_enterprise":
+        return None
+    by_customer = dict(
+        conn.execute(
+            select(line_t.c.counterparty_id, func.sum(line_t.c.debit_fen - line_t.c.credit_fen))
+            .join(acct_t, acct_t.c.id == line_t.c.account_id)
+            .where(line_t.c.org_id == org_id, acct_t.c.code.like("1122%"))
+            .group_by(line_t.c.counterparty_id)
+        ).all()
+    )
+    control = sum(int(v) for v in by_customer.values())
+    named = sum(int(v) for k, v in by_customer.items() if k is not None)
+    unnamed = int(by_customer.get(None) or 0)
+    return Tie(
+        "customers",
+        "客户余额 = 1122",
+        named,
+        control,
+        ("counterparty_id", "counterparty", "ledger_fen"),
+        ((None, "（未挂往来单位）", unnamed),) if unnamed else (),
+    )

@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection
 
@@ -156,3 +157,14 @@ def build_report(
 
 
 _register_extra()
+
+
+def reports_for(org: Any) -> list[ReportSpec]:
+    """The reports an org can print: a roll-up org (street, county) the roll-ups, a book-keeping org those of
+    its standard."""
+    rollup = org.kind in ROLLUP_KINDS
+    return [
+        spec
+        for spec in REPORTS.values()
+        if (spec.rollup is not None if rollup else org.standard in spec.standards)
+    ]

@@ -18,6 +18,7 @@ from ledger.reconcile.outputs import (
     render_reconciliation,
     shift_cash,
     subledger_ties,
+    tie_details,
     ties_frame,
 )
 from tests.conftest import County
@@ -152,7 +153,7 @@ def test_customer_balances_tie_to_1122_and_list_lines_without_a_customer(county:
         150000,
         -50000,
     )
-    assert list(customers.details["ledger_fen"]) == [50000]
+    assert list(tie_details(customers)["ledger_fen"]) == [50000]
     assert "customers" in set(frame["name"])
     if "stock" in ties:
         assert ties["stock"].difference_fen == 0

@@ -44,7 +44,7 @@ class Write(Generic[T]):
     answer: Callable[[T], Any]
     request: Any = None
     org_id: int | None = None
-    detail: Callable[[T], str] | str = ""
+    detail: Callable[[T], str | None] | str = ""
     status: int | Callable[[T], int] = 201
     keep: Callable[[Any], Any] | None = None  # what a replay shows, where a secret is shown only once
 
@@ -58,7 +58,8 @@ def perform(
     def run() -> tuple[Any, int]:
         result = write.run(conn)
         detail = write.detail(result) if callable(write.detail) else write.detail
-        audit(conn, actor, write.action, org_id=write.org_id, detail=detail, remote_addr=remote_addr)
+        if detail is not None:  # None: the write found nothing to do (an empty rerun), so nothing to audit
+            audit(conn, actor, write.action, org_id=write.org_id, detail=detail, remote_addr=remote_addr)
         status = write.status(result) if callable(write.status) else write.status
         return write.answer(result), status
 

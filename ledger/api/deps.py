@@ -5,18 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
-from sqlalchemy import Engine
 
 from ledger.access.auth import Principal, principal_for_token, principal_for_user
 from ledger.books.errors import Unauthenticated, ValidationError
 from ledger.db.engine import read_tx
-
-
-def get_engine(request: Request) -> Engine:
-    return request.app.state.engine
-
-
-EngineDep = Annotated[Engine, Depends(get_engine)]
+from ledger.http import EngineDep, client_addr, get_engine  # noqa: F401  (the routes' dependencies)
 
 
 def current_principal(request: Request, engine: EngineDep) -> Principal:
@@ -46,7 +39,3 @@ def idempotency_key(
 
 
 IdempotencyKey = Annotated[str | None, Depends(idempotency_key)]
-
-
-def client_addr(request: Request) -> str | None:
-    return request.client.host if request.client else None

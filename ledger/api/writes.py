@@ -51,7 +51,7 @@ def write_org(
     run: Callable[[Connection], Any],
     body: Any = None,
     answer: Callable[[Any], Any] = lambda result: result,
-    detail: Callable[[Any], str] | str = "",
+    detail: Callable[[Any], str | None] | str = "",
     status: int | Callable[[Any], int] = 201,
     scope: Callable[[Connection], object] | None = None,
 ) -> JSONResponse:

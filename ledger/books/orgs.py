@@ -152,6 +152,11 @@ def org_by_code(conn: Connection, code: str):  # type: ignore[no-untyped-def]
     return row
 
 
+def all_org_ids(conn: Connection) -> list[int]:
+    """Every org, by id (an admin's view of the county)."""
+    return list(conn.execute(select(org_t.c.id).order_by(org_t.c.id)).scalars())
+
+
 def subtree_ids(conn: Connection, root_id: int) -> list[int]:
     """The org and every org below it (the tree is shallow: county → street → org)."""
     ids = [root_id]

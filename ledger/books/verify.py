@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Connection, func, select
 
@@ -46,6 +47,59 @@ class Problem:
 
 Check = Callable[[Connection, int], list[Problem]]
 _CHECKS: list[Check] = []
+
+
+@dataclass(frozen=True)
+class Tie:
+    """A sub-ledger tied to its control account (DESIGN §7): the sub-ledger's total, the books', and the
+    rows that differ (``columns`` names their fields), e.g. stock value per store against 1405 [store]."""
+
+    name: str
+    label: str
+    subledger_fen: int
+    ledger_fen: int
+    columns: tuple[str, ...] = ()
+    rows: tuple[tuple[Any, ...], ...] = ()
+
+    @property
+    def difference_fen(self) -> int:
+        return self.subledger_fen - self.ledger_fen
+
+
+TieRule = Callable[[Connection, int], "Tie | None"]
+_TIES: list[tuple[TieRule, str | None]] = []
+
+
+def register_tie(check: str | None) -> Callable[[TieRule], TieRule]:
+    """Register a sub-ledger tie, defined once for ``cunshe verify`` and the ties report. ``check`` names
+    the problem verify reports when the tie breaks (None: shown in the ties report only). A rule returns
+    None for an org it does not apply to."""
+
+    def register(rule: TieRule) -> TieRule:
+        if all(r is not rule for r, _ in _TIES):
+            _TIES.append((rule, check))
+        return rule
+
+    return register
+
+
+def subledger_ties(conn: Connection, org_id: int) -> list[Tie]:
+    """Every registered tie that applies to the org, computed now."""
+    registry.require_started()
+    return [tie for rule, _check in _TIES if (tie := rule(conn, org_id)) is not None]
+
+
+def _broken_ties(conn: Connection, org_id: int) -> list[Problem]:
+    problems = []
+    for rule, check in _TIES:
+        tie = rule(conn, org_id) if check else None
+        if tie is not None and tie.difference_fen != 0:
+            rows = "; ".join(
+                ", ".join(f"{c} {v}" for c, v in zip(tie.columns, row, strict=False)) for row in tie.rows[:5]
+            )
+            message = f"{tie.label}: sub-ledger {tie.subledger_fen} fen ≠ ledger {tie.ledger_fen} fen"
+            problems.append(Problem(org_id, check or tie.name, message + (f" ({rows})" if rows else "")))
+    return problems
 
 
 def register_check(check: Check) -> Check:
@@ -186,6 +240,7 @@ def verify_org(conn: Connection, org_id: int) -> list[Problem]:
     net = org_nets_to_zero(conn, org_id)
     if net != 0:
         problems.append(Problem(org_id, "trial_balance", f"debits exceed credits by {net} fen"))
+    problems += _broken_ties(conn, org_id)
     for check in _CHECKS:
         problems.extend(check(conn, org_id))
     return problems

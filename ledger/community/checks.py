@@ -14,8 +14,9 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, func, select
 
+from ledger.books.orgs import get_org
 from ledger.books.periods import period_bounds, register_close_check
-from ledger.books.verify import Problem, register_check
+from ledger.books.verify import Problem, Tie, register_check, register_tie
 from ledger.community.leases.contracts import CHARGE_LIVE, LIVE_RECEIPT_IDS, schedule_of, terms_of
 from ledger.community.models import (
     LeaseAllocation,
@@ -70,6 +71,38 @@ def lease_tie_differences(conn: Connection, org_id: int) -> dict[int, tuple[int,
         for cid in set(sub) | set(books)
         if sub.get(cid, 0) != books.get(cid, 0)
     }
+
+
+@register_tie(None)  # verify reports its contracts one by one in ``lease_receivables_tie`` below
+def lease_tie(conn: Connection, org_id: int) -> Tie | None:
+    """租赁应收 = 112 [合同]: open lease charges less receipts against 112 on the org's contracts."""
+    if get_org(conn, org_id).standard != "collective":
+        return None
+    charged = conn.execute(
+        select(func.coalesce(func.sum(charge_t.c.amount_fen), 0)).where(
+            charge_t.c.org_id == org_id, CHARGE_LIVE
+        )
+    ).scalar_one()
+    received = conn.execute(
+        select(func.coalesce(func.sum(part_t.c.amount_fen), 0)).where(
+            part_t.c.org_id == org_id, part_t.c.receipt_id.in_(LIVE_RECEIPT_IDS)
+        )
+    ).scalar_one()
+    contracts = select(contract_t.c.id).where(contract_t.c.org_id == org_id)
+    ledger = conn.execute(
+        select(func.coalesce(func.sum(line_t.c.debit_fen - line_t.c.credit_fen), 0))
+        .join(account_t, account_t.c.id == line_t.c.account_id)
+        .where(line_t.c.org_id == org_id, account_t.c.code == "112", line_t.c.contract_id.in_(contracts))
+    ).scalar_one()
+    diffs = lease_tie_differences(conn, org_id)
+    return Tie(
+        "leases",
+        "租赁应收 = 112 [合同]",
+        int(charged) - int(received),
+        int(ledger),
+        ("contract_id", "subledger_fen", "ledger_fen", "difference_fen"),
+        tuple((cid, sub, books, sub - books) for cid, (sub, books) in sorted(diffs.items())),
+    )
 
 
 @register_check

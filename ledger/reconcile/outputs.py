@@ -30,14 +30,13 @@ from sqlalchemy import Connection, func, select
 from ledger.books.errors import ValidationError
 from ledger.books.orgs import get_org, require_books
 from ledger.books.periods import parse_period, period_bounds
-from ledger.community.checks import lease_tie_differences
-from ledger.community.leases.contracts import LIVE_RECEIPT_IDS
-from ledger.community.models import LeaseCharge, LeaseContract, LeaseReceiptPart
+from ledger.books.verify import Tie
+from ledger.books.verify import subledger_ties as registered_ties
 from ledger.db.models import Account, BookState, Counterparty, JournalEntry, JournalLine, Org
 from ledger.reconcile.matching import account_ids, current_items, parse_statement_time
 from ledger.reconcile.models import StatementLineRow
 from ledger.reconcile.store import get_statement_account
-from pos.models import PosCashMove, PosPayment, PosSale, PosShift, PosStock
+from pos.models import PosCashMove, PosPayment, PosSale, PosShift
 
 line_t = JournalLine.__table__
 entry_t = JournalEntry.__table__
@@ -544,114 +543,15 @@ def inter_org(conn: Connection, company_org_id: int) -> pd.DataFrame:
 # Sub-ledger ties
 
 
-@dataclass(frozen=True, eq=False)
-class Tie:
-    name: str
-    label: str
-    subledger_fen: int
-    ledger_fen: int
-    details: pd.DataFrame  # the rows that differ, with their own figures
-
-    @property
-    def difference_fen(self) -> int:
-        return self.subledger_fen - self.ledger_fen
-
-
-def _balance_by(conn: Connection, org_id: int, code: str, dimension: str) -> dict[int | None, int]:
-    ids = account_ids(conn, org_id, code)
-    if not ids:
-        return {}
-    column = line_t.c[dimension]
-    return {
-        key: int(total)
-        for key, total in conn.execute(
-            select(column, func.sum(line_t.c.debit_fen - line_t.c.credit_fen))
-            .where(line_t.c.org_id == org_id, line_t.c.account_id.in_(ids))
-            .group_by(column)
-        )
-    }
-
-
-def _stock_tie(conn: Connection, org_id: int) -> Tie:
-    stock_t = PosStock.__table__
-    sub = {
-        store: int(total)
-        for store, total in conn.execute(
-            select(stock_t.c.store_id, func.sum(stock_t.c.value_fen))
-            .where(stock_t.c.org_id == org_id)
-            .group_by(stock_t.c.store_id)
-        )
-    }
-    books = _balance_by(conn, org_id, "1405", "store_id")
-    rows = [
-        [store, sub.get(store, 0), books.get(store, 0), sub.get(store, 0) - books.get(store, 0)]
-        for store in sorted(set(sub) | set(books), key=lambda s: (s is None, s or 0))
-        if sub.get(store, 0) != books.get(store, 0)
-    ]
-    return Tie(
-        "stock",
-        "库存商品 = 1405",
-        sum(sub.values()),
-        sum(books.values()),
-        pd.DataFrame(rows, columns=["store_id", "subledger_fen", "ledger_fen", "difference_fen"]),
-    )
-
-
-def _lease_tie(conn: Connection, org_id: int) -> Tie:
-    charge_t = LeaseCharge.__table__
-    part_t = LeaseReceiptPart.__table__
-    contract_t = LeaseContract.__table__
-    charged = conn.execute(
-        select(func.coalesce(func.sum(charge_t.c.amount_fen), 0)).where(
-            charge_t.c.org_id == org_id,
-            charge_t.c.reversed_by_entry_id.is_(None),  # a reversed charge: none
-        )
-    ).scalar_one()
-    received = conn.execute(
-        select(func.coalesce(func.sum(part_t.c.amount_fen), 0)).where(
-            part_t.c.org_id == org_id,
-            part_t.c.receipt_id.in_(LIVE_RECEIPT_IDS),  # not reversed
-        )
-    ).scalar_one()
-    contracts = select(contract_t.c.id).where(contract_t.c.org_id == org_id)
-    ledger = conn.execute(
-        select(func.coalesce(func.sum(line_t.c.debit_fen - line_t.c.credit_fen), 0))
-        .join(account_t, account_t.c.id == line_t.c.account_id)
-        .where(line_t.c.org_id == org_id, account_t.c.code == "112", line_t.c.contract_id.in_(contracts))
-    ).scalar_one()
-    diffs = lease_tie_differences(conn, org_id)
-    rows = [[cid, sub, books, sub - books] for cid, (sub, books) in sorted(diffs.items())]
-    return Tie(
-        "leases",
-        "租赁应收 = 112 [合同]",
-        int(charged) - int(received),
-        int(ledger),
-        pd.DataFrame(rows, columns=["contract_id", "subledger_fen", "ledger_fen", "difference_fen"]),
-    )
-
-
-def _customer_tie(conn: Connection, org_id: int) -> Tie:
-    by_cp = _balance_by(conn, org_id, "1122", "counterparty_id")
-    control = sum(by_cp.values())
-    named = {k: v for k, v in by_cp.items() if k is not None}
-    rows = []
-    if by_cp.get(None):
-        rows.append([None, "（未挂往来单位）", by_cp[None]])
-    return Tie(
-        "customers",
-        "客户余额 = 1122",
-        sum(named.values()),
-        control,
-        pd.DataFrame(rows, columns=["counterparty_id", "counterparty", "ledger_fen"]),
-    )
-
-
 def subledger_ties(conn: Connection, org_id: int) -> list[Tie]:
-    """The ties that apply to the org's standard, each with its differences listed."""
-    standard = require_books(get_org(conn, org_id))
-    if standard == "small_enterprise":
-        return [_stock_tie(conn, org_id), _customer_tie(conn, org_id)]
-    return [_lease_tie(conn, org_id)]
+    """The ties that apply to the org (each workflow defines its own once, for this report and for
+    ``cunshe verify``: ``ledger.books.verify.register_tie``), each with the rows that differ."""
+    require_books(get_org(conn, org_id))
+    return registered_ties(conn, org_id)
+
+
+def tie_details(tie: Tie) -> pd.DataFrame:
+    return pd.DataFrame(list(tie.rows), columns=list(tie.columns))
 
 
 def ties_frame(ties: list[Tie]) -> pd.DataFrame:

@@ -419,7 +419,7 @@ def accrue_route(
         org_id=org_id,
         action="lease.accrue",
         run=work,
-        detail=lambda r: f"through {through}: {r.posted} months",
+        detail=lambda r: f"through {through}: {r.posted} months" if r.posted else None,
         status=200,
         scope=covered,
     )
@@ -939,7 +939,7 @@ def stipend_run_route(
         org_id=org_id,
         action="welfare.stipends",
         run=work,
-        detail=lambda r: f"through {through}: {r.posted}",
+        detail=lambda r: f"through {through}: {r.posted}" if r.posted else None,
         status=200,
         scope=covered,
     )

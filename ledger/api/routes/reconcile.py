@@ -10,28 +10,28 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
-from collections.abc import Callable
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Engine
 
 from ledger.access.auth import Principal
+from ledger.access.service import Write
 from ledger.api.deps import CurrentUser, EngineDep, IdempotencyKey
 from ledger.api.schemas import MoneyOut
-from ledger.api.writes import write_org
+from ledger.api.writes import as_json, respond
 from ledger.books.errors import ValidationError
 from ledger.books.money import format_amount
 from ledger.books.orgs import require_books
 from ledger.books.periods import parse_period, period_bounds
 from ledger.db.engine import read_tx
 from ledger.db.models import IdempotencyRecord
-from ledger.reconcile import matching, outputs, store
+from ledger.reconcile import matching, outputs, services, store
 from ledger.reconcile.importers import parse_statement
-from ledger.reconcile.matching import match_t
 
 router = APIRouter(prefix="/api/v1", tags=["reconcile"])
 
@@ -220,42 +220,11 @@ def _records(frame: Any) -> list[dict[str, Any]]:
     return out
 
 
-def _write(
-    engine: Engine,
-    user: Principal,
-    request: Request,
-    key: str | None,
-    org_id: int,
-    action: str,
-    body: Any,
-    work: Callable[[Connection], Any],
-    render: Callable[[Any], Any],
-    detail: Callable[[Any], str] | str,
-    status_code: int | Callable[[Any], int] = 201,
-    books: bool = False,
+def _carry(
+    engine: Engine, user: Principal, request: Request, key: str | None, write: Write[Any], shape: Any
 ) -> Response:
-    """One reconciliation write through the write path: the officer's scope (and, for ``books``, an org
-    that keeps books) is checked before any replay of ``key``."""
-
-    def scope(conn: Connection) -> None:
-        org = user.require_org(conn, org_id, write=True)
-        if books:
-            require_books(org)
-
-    return write_org(
-        engine,
-        user,
-        request,
-        key,
-        org_id=org_id,
-        action=action,
-        body=body,
-        run=work,
-        answer=render,
-        detail=detail,
-        status=status_code,
-        scope=scope,
-    )
+    """Carry out a reconciliation service's write; ``shape`` turns its result into this API's answer."""
+    return respond(engine, user, request, key, replace(write, answer=lambda result: as_json(shape(result))))
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -271,30 +240,16 @@ def create_statement_account_route(
     request: Request,
     key: IdempotencyKey,
 ) -> Response:
-    def work(conn: Connection) -> Any:
-        account_id = store.create_statement_account(
-            conn,
-            org_id,
-            ledger_account=body.ledger_account,
-            kind=body.kind,
-            name=body.name,
-            account_no=body.account_no,
-        )
-        return store.get_statement_account(conn, org_id, account_id)
-
-    return _write(
-        engine,
+    write = services.create_statement_account(
         user,
-        request,
-        key,
         org_id,
-        "reconcile.account",
-        body,
-        work,
-        lambda row: StatementAccountOut(**{k: row._mapping[k] for k in StatementAccountOut.model_fields}),
-        detail=body.name,
-        books=True,
+        ledger_account=body.ledger_account,
+        kind=body.kind,
+        name=body.name,
+        account_no=body.account_no,
     )
+    shape = lambda row: StatementAccountOut(**{k: row._mapping[k] for k in StatementAccountOut.model_fields})  # noqa: E731
+    return _carry(engine, user, request, key, write, shape)
 
 
 @router.get("/orgs/{org_id}/statement-accounts", response_model=list[StatementAccountOut])
@@ -348,33 +303,11 @@ def upload_statement_route(
         parsed = parse_statement(path, source)
         sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
 
-    def work(conn: Connection) -> Any:
-        result = store.store_lines(
-            conn,
-            org_id,
-            account,
-            parsed.lines,
-            source=parsed.source,
-            encoding=parsed.encoding,
-            file_name=file.filename or "statement",
-            sha256=sha256,
-            user_id=user.user_id,
-        )
-        return result
-
-    return _write(
-        engine,
-        user,
-        request,
-        key,
-        org_id,
-        "reconcile.import",
-        {"account": account, "source": source, "sha256": sha256},
-        work,
-        lambda result: ImportOut(**result.__dict__, duplicate_count=result.duplicate_count),
-        detail=lambda result: f"{result.file_name}: {result.new_count}/{result.line_count} new",
-        status_code=lambda result: 201 if result.new_count else 200,
+    write = services.import_statement(
+        user, org_id, account, parsed, sha256=sha256, file_name=file.filename or "statement"
     )
+    shape = lambda result: ImportOut(**result.__dict__, duplicate_count=result.duplicate_count)  # noqa: E731
+    return _carry(engine, user, request, key, write, shape)
 
 
 @router.get("/orgs/{org_id}/statement-accounts/{account_id}/lines", response_model=list[StatementLineOut])
@@ -417,35 +350,11 @@ def propose_route(
     key: IdempotencyKey = None,
 ) -> Response:
     """Propose matches for the period's unmatched statement lines (replacing open proposals)."""
-
-    def work(conn: Connection) -> Any:
-        result = matching.propose_matches(
-            conn,
-            org_id,
-            account,
-            period,
-            user.user_id,
-            window_days=window_days,
-            auto_confirm_exact=auto_confirm_exact,
-        )
-        return result
-
-    return _write(
-        engine,
-        user,
-        request,
-        key,
-        org_id,
-        "reconcile.propose",
-        None,
-        work,
-        lambda result: ProposeOut(**{k: getattr(result, k) for k in ProposeOut.model_fields}),
-        detail=lambda result: (
-            f"account {account} {period}: {result.proposed} proposed, {result.auto_confirmed} auto"
-        ),
-        status_code=200,
-        books=True,
+    write = services.propose(
+        user, org_id, account, period, window_days=window_days, auto_confirm_exact=auto_confirm_exact
     )
+    shape = lambda r: ProposeOut(**{k: getattr(r, k) for k in ProposeOut.model_fields})  # noqa: E731
+    return _carry(engine, user, request, key, write, shape)
 
 
 @router.get("/orgs/{org_id}/reconcile/matches", response_model=list[MatchOut])
@@ -488,28 +397,8 @@ def _decide(
     action: str,
     key: str | None,
 ) -> Response:
-    def work(conn: Connection) -> Any:
-        decide = matching.confirm_match if action == "confirm" else matching.reject_match
-        record = decide(conn, org_id, match_id, user.user_id, note=body.note)
-        return _one_match(conn, org_id, record)
-
-    return _write(
-        engine,
-        user,
-        request,
-        key,
-        org_id,
-        f"reconcile.{action}",
-        body,
-        work,
-        _match_out,
-        detail=lambda m: f"match {match_id} → {m['id']}",
-    )
-
-
-def _one_match(conn: Any, org_id: int, match_id: int) -> dict[str, Any]:
-    row = conn.execute(select(match_t).where(match_t.c.id == match_id, match_t.c.org_id == org_id)).one()
-    return matching.match_view(row, matching.match_items(conn, [row])[row.id])
+    write = services.decide(user, org_id, match_id, action, note=body.note)
+    return _carry(engine, user, request, key, write, _match_out)
 
 
 @router.post("/orgs/{org_id}/reconcile/matches/{match_id}/confirm", response_model=MatchOut, status_code=201)
@@ -561,22 +450,9 @@ def confirm_many_route(
 ) -> Response:
     """Confirm several proposals at once, all or none (e.g. every exact match the officer has reviewed)."""
 
-    def work(conn: Connection) -> Any:
-        records = matching.confirm_matches(conn, org_id, body.ids, user.user_id, note=body.note)
-        return records
-
-    return _write(
-        engine,
-        user,
-        request,
-        key,
-        org_id,
-        "reconcile.confirm_many",
-        body,
-        work,
-        lambda records: BulkConfirmOut(confirmed=len(records), records=records),
-        detail=lambda records: f"{len(records)} matches",
-    )
+    write = services.confirm_many(user, org_id, body.ids, note=body.note)
+    shape = lambda records: BulkConfirmOut(confirmed=len(records), records=records)  # noqa: E731
+    return _carry(engine, user, request, key, write, shape)
 
 
 @router.post("/orgs/{org_id}/reconcile/matches", response_model=MatchOut, status_code=201)
@@ -590,30 +466,10 @@ def manual_match_route(
 ) -> Response:
     """Match statement lines and journal lines by hand (their totals must be equal)."""
 
-    def work(conn: Connection) -> Any:
-        record = matching.manual_match(
-            conn,
-            org_id,
-            body.account,
-            body.statement_line_ids,
-            body.journal_line_ids,
-            user.user_id,
-            note=body.note,
-        )
-        return _one_match(conn, org_id, record)
-
-    return _write(
-        engine,
-        user,
-        request,
-        key,
-        org_id,
-        "reconcile.manual",
-        body,
-        work,
-        _match_out,
-        detail=lambda m: f"match {m['id']}",
+    write = services.manual_match(
+        user, org_id, body.account, body.statement_line_ids, body.journal_line_ids, note=body.note
     )
+    return _carry(engine, user, request, key, write, _match_out)
 
 
 @router.post(
@@ -630,25 +486,11 @@ def post_by_rule_route(
 ) -> Response:
     """Turn an unmatched statement line into an entry by a rule (rules.toml) and match the two."""
 
-    def work(conn: Connection) -> Any:
-        posted = matching.post_by_rule(conn, org_id, line_id, user.user_id, rule_name=(body or RuleIn()).rule)
-        return posted
-
-    return _write(
-        engine,
-        user,
-        request,
-        key,
-        org_id,
-        "reconcile.post_by_rule",
-        body or RuleIn(),
-        work,
-        lambda posted: RulePostingOut(
-            match_id=posted.match_id, entry_id=posted.entry_id, voucher_no=posted.voucher_no, rule=posted.rule
-        ),
-        detail=lambda posted: f"statement line {line_id} → {posted.voucher_no} ({posted.rule})",
-        books=True,
+    write = services.post_by_rule(user, org_id, line_id, (body or RuleIn()).rule)
+    shape = lambda p: RulePostingOut(  # noqa: E731
+        match_id=p.match_id, entry_id=p.entry_id, voucher_no=p.voucher_no, rule=p.rule
     )
+    return _carry(engine, user, request, key, write, shape)
 
 
 @router.get("/reconcile/rules", response_model=list[dict[str, Any]])
@@ -727,7 +569,7 @@ def ties_route(org_id: int, user: CurrentUser, engine: EngineDep) -> list[TieOut
             subledger=t.subledger_fen,
             ledger=t.ledger_fen,
             difference=t.difference_fen,
-            details=_money_strings(_records(t.details)),
+            details=_money_strings(_records(outputs.tie_details(t))),
         )
         for t in ties
     ]

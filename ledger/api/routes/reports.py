@@ -12,7 +12,6 @@ registry keys, never paths. Figures and files come from ``reports.builders_batch
 from __future__ import annotations
 
 from typing import Annotated
-from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
@@ -21,9 +20,10 @@ from pydantic import BaseModel
 from ledger.api.deps import CurrentUser, EngineDep
 from ledger.books.errors import ValidationError
 from ledger.db.engine import read_tx
+from ledger.http import content_disposition
 from reports.builders_base import parse_report_period
 from reports.builders_batch import batch_orgs, check_format, render_batch, render_report
-from reports.registry import REPORTS, ROLLUP_KINDS, spec_for
+from reports.registry import ROLLUP_KINDS, reports_for, spec_for
 from reports.report import LANGS, Lang
 
 router = APIRouter(prefix="/api/v1", tags=["reports"])
@@ -48,12 +48,6 @@ def _lang(lang: str | None) -> Lang:
     return lang  # type: ignore[return-value]
 
 
-def _disposition(filename: str, display_name: str, *, inline: bool = False) -> str:
-    """An ASCII name for old clients and the UTF-8 name (RFC 6266 / 5987) for the rest."""
-    kind = "inline" if inline else "attachment"
-    return f"{kind}; filename=\"{filename}\"; filename*=UTF-8''{quote(display_name, safe='')}"
-
-
 @router.get("/orgs/{org_id}/reports", response_model=list[ReportInfo])
 def list_reports(org_id: int, user: CurrentUser, engine: EngineDep) -> list[ReportInfo]:
     with read_tx(engine) as conn:
@@ -67,8 +61,7 @@ def list_reports(org_id: int, user: CurrentUser, engine: EngineDep) -> list[Repo
             options=list(spec.options),
             rollup=rollup,
         )
-        for spec in REPORTS.values()
-        if (spec.rollup is not None if rollup else org.standard in spec.standards)
+        for spec in reports_for(org)
     ]
 
 
@@ -106,7 +99,7 @@ def download_batch(
         result.zip_bytes,
         media_type="application/zip",
         headers={
-            "Content-Disposition": _disposition(filename, display),
+            "Content-Disposition": content_disposition(filename, display),
             "X-Report-Files": str(len(result.files)),
             "X-Report-Errors": str(len(result.errors)),
         },
@@ -141,7 +134,7 @@ def download_report(
         rendered.content,
         media_type=rendered.media_type,
         headers={
-            "Content-Disposition": _disposition(
+            "Content-Disposition": content_disposition(
                 rendered.filename, rendered.display_name, inline=fmt == "html"
             )
         },

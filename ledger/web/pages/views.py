@@ -28,26 +28,28 @@ from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
+from ledger.access import bookkeeping
 from ledger.access.auth import Principal, audit, check_password, principal_for_user
-from ledger.api.deps import EngineDep, client_addr
-from ledger.api.routes import orgs as org_api
-from ledger.api.routes import reports as reports_api
+from ledger.access.service import Write, carry_out, org_keys
 from ledger.books import periods
 from ledger.books.errors import LedgerError, Unauthenticated, ValidationError
 from ledger.books.journal import EntryFilter, latest_period, list_entries
 from ledger.books.money import format_money, format_quantity, parse_amount
-from ledger.books.orgs import get_org, subtree_ids
+from ledger.books.orgs import all_org_ids, get_org, subtree_ids
+from ledger.books.trial_balance import trial_balance
 from ledger.community import assets as lease_assets
 from ledger.community.leases import contracts as leases
 from ledger.community.leases import receipts, rentroll
 from ledger.community.leases.schedule import AGING_BUCKETS
 from ledger.db.engine import read_tx, run_write
+from ledger.http import EngineDep, client_addr, content_disposition
 from ledger.reconcile import importers, matching, outputs, store
+from ledger.reconcile import services as reconcile_services
 from ledger.web.i18n import side_label, translator
 from ledger.web.security import (
     CSRF_FIELD,
@@ -60,6 +62,8 @@ from ledger.web.security import (
 from ledger.web.session import WebSession, load_session, save_session
 from pos import shifts, stores
 from reports import registry
+from reports.builders_base import parse_report_period
+from reports.builders_batch import render_report
 
 log = logging.getLogger("cunshe.web")
 
@@ -162,10 +166,20 @@ def render(
             path=request.url.path,
             money=money,
             side=lambda s: side_label(s, lang),
+            form_key=lambda: uuid.uuid4().hex,
             **context,
         )
     )
     return HTMLResponse(html, status_code=status_code)
+
+
+FormKey = Annotated[str | None, Form(min_length=1, max_length=128)]
+"""Each form's one-time key (a hidden field, new at every render): a form sent twice writes once."""
+
+
+def carry(request: Request, user: Principal, engine: Engine, write: Write[Any], key: str | None) -> Any:
+    """Carry out a service's write for the person on the page (scope, key, write, audit); its answer."""
+    return carry_out(engine, user, write, key=key, remote_addr=client_addr(request)).body
 
 
 def error_page(request: Request, status_code: int, exc: Exception) -> HTMLResponse:
@@ -383,8 +397,11 @@ def logout(request: Request) -> Response:
 
 @router.get("/web/")
 def dashboard(request: Request, user: WebUser, engine: EngineDep) -> Response:
-    orgs = org_api.list_orgs(user, engine)
     with read_tx(engine) as conn:
+        visible = user.visible_orgs(conn)
+        orgs = [
+            get_org(conn, org_id) for org_id in sorted(visible if visible is not None else all_org_ids(conn))
+        ]
         rows = _org_rows(conn, user, orgs)
     return render(
         request,
@@ -400,29 +417,30 @@ def dashboard(request: Request, user: WebUser, engine: EngineDep) -> Response:
 def org_page(
     request: Request, org_id: int, user: WebUser, engine: EngineDep, period: str | None = None
 ) -> Response:
-    org = org_api.get_org(org_id, user, engine)  # 404 outside the user's scope
-    if org.standard is None:
-        raise StarletteHTTPException(404)
     with read_tx(engine) as conn:
+        org = user.require_org(conn, org_id)  # 404 outside the user's scope
+        if org.standard is None:
+            raise StarletteHTTPException(404)
         through = periods.closed_through(conn, org_id)
         to_close = _period_to_close(conn, org_id, through)
-    shown = periods.parse_period(period) if period else to_close
-    tb = org_api.get_trial_balance(org_id, user, engine, from_period=shown, to_period=None)
+        shown = periods.parse_period(period) if period else to_close
+        tb = trial_balance(conn, org_id, shown, None)
     rows = [
         {
             "code": r.code,
             "name": r.name,
             "level": r.level,
-            "opening": abs(r.opening),
-            "opening_side": "平" if r.opening == 0 else ("借" if r.opening > 0 else "贷"),
-            "debit": r.debit,
-            "credit": r.credit,
-            "closing": abs(r.closing),
+            "opening": abs(r.opening_fen),
+            "opening_side": "平" if r.opening_fen == 0 else ("借" if r.opening_fen > 0 else "贷"),
+            "debit": r.debit_fen,
+            "credit": r.credit_fen,
+            "closing": abs(r.closing_fen),
             "side": r.side,
         }
-        for r in tb.rows
-        if r.opening or r.debit or r.credit or r.closing
+        for r in tb
+        if r.opening_fen or r.debit_fen or r.credit_fen or r.closing_fen
     ]
+    top = [r for r in tb if r.level == 1]
     return render(
         request,
         "org.html",
@@ -433,8 +451,8 @@ def org_page(
         is_closed=through is not None and shown <= through,
         to_close=to_close,
         rows=rows,
-        total_debit=tb.total_debit,
-        total_credit=tb.total_credit,
+        total_debit=sum(r.debit_fen for r in top),
+        total_credit=sum(r.credit_fen for r in top),
         can_write=user.role in ("admin", "officer"),
     )
 
@@ -446,8 +464,9 @@ def close_period(
     user: WebUser,
     engine: EngineDep,
     period: Annotated[str, Form(max_length=7)],
+    form_key: FormKey = None,
 ) -> Response:
-    org_api.close_period(org_id, period, user, engine, request)  # scope, write right, audit: as the API
+    carry(request, user, engine, bookkeeping.close_period(user, org_id, period), form_key)
     session_of(request).set_flash(translator(session_of(request).lang)("closed_ok", period=period))
     return RedirectResponse(f"/web/orgs/{org_id}?" + urlencode({"period": period}), status_code=303)
 
@@ -531,23 +550,12 @@ def add_statement_account(
     kind: Annotated[str, Form(max_length=20)],
     ledger_account: Annotated[str, Form(max_length=30)],
     account_no: Annotated[str, Form(max_length=60)] = "",
+    form_key: FormKey = None,
 ) -> Response:
-
-    def work(conn: Any) -> None:
-        user.require_org(conn, org_id, write=True)
-        store.create_statement_account(
-            conn, org_id, ledger_account=ledger_account.strip(), kind=kind, name=name, account_no=account_no
-        )
-        audit(
-            conn,
-            user,
-            "statement_account.create",
-            org_id=org_id,
-            detail=name,
-            remote_addr=client_addr(request),
-        )
-
-    run_write(engine, work)
+    write = reconcile_services.create_statement_account(
+        user, org_id, ledger_account=ledger_account, kind=kind, name=name, account_no=account_no
+    )
+    carry(request, user, engine, write, form_key)
     _flash(request, "account_added", name=name)
     return RedirectResponse(f"/web/orgs/{org_id}/statements", status_code=303)
 
@@ -561,6 +569,7 @@ async def upload_statement(
     statement_account_id: Annotated[int, Form()],
     file: Annotated[UploadFile, File()],
     period: Annotated[str, Form(max_length=7)] = "",
+    form_key: FormKey = None,
 ) -> Response:
     await run_in_threadpool(_check_statement_account, engine, user, org_id, statement_account_id)
     limit = request.app.state.settings.max_upload_bytes
@@ -574,15 +583,15 @@ async def upload_statement(
     if len(data) > limit:
         raise ValidationError(f"the file is larger than {limit // (1024 * 1024)} MB", field="file")
     result = await run_in_threadpool(
-        _import_upload, engine, request, user, org_id, statement_account_id, name, data
+        _import_upload, engine, request, user, org_id, statement_account_id, name, data, form_key
     )
     _flash(
         request,
         "imported",
         name=name,
-        lines=result.line_count,
-        new=result.new_count,
-        dup=result.duplicate_count,
+        lines=result["line_count"],
+        new=result["new_count"],
+        dup=result["duplicate_count"],
     )
     target = f"/web/orgs/{org_id}/statements/{statement_account_id}"
     if period and periods.PERIOD_RE.match(period):
@@ -605,6 +614,7 @@ def _import_upload(
     statement_account_id: int,
     name: str,
     data: bytes,
+    key: str | None,
 ) -> Any:
     """Parse the upload outside the write transaction (a large file must not hold the write lock), then
     store its new lines in one write: every line or none."""
@@ -613,31 +623,10 @@ def _import_upload(
         path.write_bytes(data)
         parsed = importers.parse_statement(path)
     sha256 = hashlib.sha256(data).hexdigest()
-
-    def work(conn: Any) -> Any:
-        user.require_org(conn, org_id, write=True)
-        result = store.store_lines(
-            conn,
-            org_id,
-            statement_account_id,
-            parsed.lines,
-            source=parsed.source,
-            encoding=parsed.encoding,
-            file_name=name,
-            sha256=sha256,
-            user_id=user.user_id,
-        )
-        audit(
-            conn,
-            user,
-            "reconcile.import",
-            org_id=org_id,
-            detail=f"{name}: {result.new_count}/{result.line_count} new",
-            remote_addr=client_addr(request),
-        )
-        return result
-
-    return run_write(engine, work)
+    write = reconcile_services.import_statement(
+        user, org_id, statement_account_id, parsed, sha256=sha256, file_name=name
+    )
+    return carry(request, user, engine, write, key)
 
 
 def _flash(request: Request, key: str, **fields: object) -> None:
@@ -760,23 +749,11 @@ def propose(
     user: WebUser,
     engine: EngineDep,
     period: Annotated[str, Form(max_length=7)],
+    form_key: FormKey = None,
 ) -> Response:
-
-    def work(conn: Any) -> Any:
-        user.require_org(conn, org_id, write=True)
-        result = matching.propose_matches(conn, org_id, statement_account_id, period, user.user_id)
-        audit(
-            conn,
-            user,
-            "reconcile.propose",
-            org_id=org_id,
-            detail=f"account {statement_account_id} {period}: {result.proposed} proposed",
-            remote_addr=client_addr(request),
-        )
-        return result
-
-    result = run_write(engine, work)
-    _flash(request, "proposed", count=result.proposed, unmatched=result.unmatched_statement_lines)
+    write = reconcile_services.propose(user, org_id, statement_account_id, period)
+    result = carry(request, user, engine, write, form_key)
+    _flash(request, "proposed", count=result["proposed"], unmatched=result["unmatched_statement_lines"])
     return RedirectResponse(
         f"/web/orgs/{org_id}/statements/{statement_account_id}?" + urlencode({"period": period}),
         status_code=303,
@@ -793,24 +770,17 @@ def decide_match(
     engine: EngineDep,
     note: Annotated[str, Form(max_length=500)] = "",
     back: Annotated[str, Form(max_length=500)] = "",
+    form_key: FormKey = None,
 ) -> Response:
     if decision not in ("confirm", "reject"):
         raise StarletteHTTPException(404)
-    act = matching.confirm_match if decision == "confirm" else matching.reject_match
-
-    def work(conn: Any) -> None:
-        user.require_org(conn, org_id, write=True)
-        act(conn, org_id, match_id, user.user_id, note=note)
-        audit(
-            conn,
-            user,
-            f"reconcile.{decision}",
-            org_id=org_id,
-            detail=f"match {match_id}" + (f": {note}" if note else ""),
-            remote_addr=client_addr(request),
-        )
-
-    run_write(engine, work)
+    carry(
+        request,
+        user,
+        engine,
+        reconcile_services.decide(user, org_id, match_id, decision, note=note),
+        form_key,
+    )
     _flash(request, "confirmed_ok" if decision == "confirm" else "rejected_ok", id=match_id)
     return RedirectResponse(_safe_next(back) if back else f"/web/orgs/{org_id}/statements", status_code=303)
 
@@ -824,24 +794,13 @@ def post_by_rule(
     engine: EngineDep,
     rule: Annotated[str, Form(max_length=64)],
     back: Annotated[str, Form(max_length=500)] = "",
+    form_key: FormKey = None,
 ) -> Response:
     """对账单生成凭证: an unmatched line (a bank charge …) becomes an entry by a rule, matched to it."""
-
-    def work(conn: Any) -> Any:
-        user.require_org(conn, org_id, write=True)
-        posted = matching.post_by_rule(conn, org_id, line_id, user.user_id, rule_name=rule)
-        audit(
-            conn,
-            user,
-            "reconcile.post_by_rule",
-            org_id=org_id,
-            detail=f"statement line {line_id} → {posted.voucher_no} ({posted.rule})",
-            remote_addr=client_addr(request),
-        )
-        return posted
-
-    posted = run_write(engine, work)
-    _flash(request, "posted_by_rule", voucher=posted.voucher_no)
+    posted = carry(
+        request, user, engine, reconcile_services.post_by_rule(user, org_id, line_id, rule), form_key
+    )
+    _flash(request, "posted_by_rule", voucher=posted["voucher_no"])
     return RedirectResponse(_safe_next(back) if back else f"/web/orgs/{org_id}/statements", status_code=303)
 
 
@@ -871,7 +830,7 @@ def _attachment(data: bytes, media_type: str, filename: str) -> Response:
     return Response(data, media_type=media_type, headers={"Content-Disposition": disposition})
 
 
-# ---- report downloads (ledger.api.routes.reports) ---------------------------------------------
+# ---- report downloads (reports.registry, the same pipeline as the API) ---------------------------
 
 REPORT_FORMATS = ("pdf", "xlsx")
 
@@ -880,13 +839,11 @@ REPORT_FORMATS = ("pdf", "xlsx")
 def reports_page(
     request: Request, org_id: int, user: WebUser, engine: EngineDep, period: str | None = None
 ) -> Response:
-    org = org_api.get_org(org_id, user, engine)  # 404 outside the user's scope
+    with read_tx(engine) as conn:
+        org = user.require_org(conn, org_id)  # 404 outside the user's scope
     shown = _period_param(period, engine, org_id)
-    reports = reports_api.list_reports(org_id, user, engine)
     lang = session_of(request).lang
-    titles = {}
-    if lang == "en":
-        titles = {name: spec.title_en for name, spec in registry.REPORTS.items()}
+    rollup = org.kind in registry.ROLLUP_KINDS
     standards = ("collective", "small_enterprise") if org.standard is None else (org.standard,)
     return render(
         request,
@@ -895,8 +852,13 @@ def reports_page(
         org=org,
         period=shown,
         reports=[
-            {"name": r.name, "title": titles.get(r.name, r.title), "options": r.options, "rollup": r.rollup}
-            for r in reports
+            {
+                "name": spec.name,
+                "title": spec.title_en if lang == "en" else spec.file_title(org.standard, "zh"),
+                "options": list(spec.options),
+                "rollup": rollup,
+            }
+            for spec in registry.reports_for(org)
         ],
         standards=standards,
         formats=REPORT_FORMATS,
@@ -917,18 +879,24 @@ def download_report(
     """The same download as ``GET /api/v1/orgs/{org}/reports/{name}.{fmt}``, for the logged-in person."""
     if fmt not in REPORT_FORMATS:
         raise StarletteHTTPException(404)
-    return reports_api.download_report(
-        org_id,
-        name,
-        fmt,
-        request,
-        user,
-        engine,
-        period=_period_param(period, engine, org_id),
-        from_period=None,
-        to_period=None,
-        lang=session_of(request).lang,
-        standard=standard or None,
+    spec = registry.spec_for(name)
+    options = {k: v for k, v in request.query_params.items() if k in spec.options}
+    report_period = parse_report_period(_period_param(period, engine, org_id), None, None)
+    with read_tx(engine) as conn:
+        user.require_org(conn, org_id)  # 404 outside the user's scope
+        rendered = render_report(
+            conn,
+            name,
+            org_id,
+            report_period,
+            fmt,
+            lang=session_of(request).lang,
+            options=options,
+            standard=standard or None,
+        )
+    disposition = content_disposition(rendered.filename, rendered.display_name)
+    return Response(
+        rendered.content, media_type=rendered.media_type, headers={"Content-Disposition": disposition}
     )
 
 
@@ -1078,28 +1046,32 @@ def accrue_leases_form(
     engine: EngineDep,
     through: Annotated[str, Form(max_length=7)],
     as_of: Annotated[str, Form(max_length=10)] = "",
+    form_key: FormKey = None,
 ) -> Response:
     """The accrual run (租金计提) of the org or of its street's collective orgs, as ``POST …/leases/accrue``
     of the API: every contract-month through ``through`` not charged yet; a rerun posts nothing."""
     periods.parse_period(through, "through")
 
-    def work(conn: Any) -> Any:
+    def run(conn: Connection) -> Any:
         _org, org_ids = _collective_scope(conn, user, org_id, write=True)
-        result = leases.accrue_leases(conn, org_ids, through, user_id=user.user_id)
-        if result.posted:
-            audit(
-                conn,
-                user,
-                "lease.accrue",
-                org_id=org_id,
-                detail=f"through {through}: {result.posted} months",
-                remote_addr=client_addr(request),
-            )
-        return result
+        return leases.accrue_leases(conn, org_ids, through, user_id=user.user_id)
 
-    result = run_write(engine, work)
+    write = Write(
+        action="lease.accrue",
+        keyspace=org_keys(org_id),
+        org_id=org_id,
+        scope=lambda conn: _collective_scope(conn, user, org_id, write=True),
+        run=run,
+        answer=lambda r: {"posted": r.posted, "amount_fen": r.amount_fen},
+        request={"accrue": [org_id, through]},
+        detail=lambda r: f"through {through}: {r.posted} months" if r.posted else None,
+        status=200,
+    )
+    result = carry(request, user, engine, write, form_key)
     lang = session_of(request).lang
-    _flash(request, "accrued", count=result.posted, amount=format_money(result.amount_fen, LOCALES[lang]))
+    _flash(
+        request, "accrued", count=result["posted"], amount=format_money(result["amount_fen"], LOCALES[lang])
+    )
     return RedirectResponse(_back_to_leases(org_id, as_of), status_code=303)
 
 
@@ -1122,31 +1094,36 @@ def receive_rent_form(
         fen = parse_amount(amount.strip(), "amount")
         day = periods.parse_date(received_on, "date")
 
-        def work(conn: Any) -> Any:
+        def scope(conn: Connection) -> None:
             org, _org_ids = _collective_scope(conn, user, org_id, write=True)
             if org.standard != "collective":
                 raise StarletteHTTPException(404)  # rent is received by a community, not by its street
-            receipt = receipts.receive_rent(
+
+        key = f"web-receipt:{token}"
+        write = Write(
+            action="lease.receipt",
+            keyspace=org_keys(org_id),
+            org_id=org_id,
+            scope=scope,
+            run=lambda conn: receipts.receive_rent(
                 conn,
                 org_id,
                 amount_fen=fen,
                 received_on=day,
                 lessee=lessee,
-                idempotency_key=f"web-receipt:{token}",
+                idempotency_key=key,
                 user_id=user.user_id,
-            )
-            if receipt.created:
-                audit(
-                    conn,
-                    user,
-                    "lease.receipt",
-                    org_id=org_id,
-                    detail=receipt.voucher_no,
-                    remote_addr=client_addr(request),
-                )
-            return receipt
-
-        receipt = run_write(engine, work)
+            ),
+            answer=lambda r: {
+                "voucher_no": r.voucher_no,
+                "applied_fen": r.applied_fen,
+                "credit_fen": r.credit_fen,
+            },
+            request={"receipt": [org_id, lessee, fen, day.isoformat()]},
+            detail=lambda r: r.voucher_no,
+        )
+        done = carry_out(engine, user, write, key=key, remote_addr=client_addr(request))
+        receipt = SimpleNamespace(**done.body, created=not done.replayed)
     except ValidationError as exc:
         t = translator(session_of(request).lang)
         label = t(RECEIPT_FIELDS[exc.field]) if exc.field in RECEIPT_FIELDS else exc.field

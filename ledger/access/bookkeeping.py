@@ -1,0 +1,31 @@
+"""Services over the books themselves (closing a month …): each returns the ``Write`` that a door carries out
+with ``ledger.access.service.perform`` — scope, key, write, audit — so the API and the pages do the same."""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection
+
+from ledger.access.auth import Principal
+from ledger.access.service import Write, org_keys
+from ledger.books import periods
+
+
+def close_period(actor: Principal, org_id: int, period: str) -> Write[str]:
+    """结账: close ``period`` (and its predecessors the books require) for an officer of the org's street."""
+    periods.parse_period(period)
+
+    def run(conn: Connection) -> str:
+        periods.close_period(conn, org_id, period, user_id=actor.user_id)
+        return period
+
+    return Write(
+        action="period.close",
+        keyspace=org_keys(org_id),
+        org_id=org_id,
+        scope=lambda conn: actor.require_org(conn, org_id, write=True),
+        run=run,
+        answer=lambda closed: {"period": closed},
+        request={"close": [org_id, period]},
+        detail=period,
+        status=200,
+    )

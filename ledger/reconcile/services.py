@@ -1,0 +1,215 @@
+"""Reconciliation's state changes as services: each returns the ``Write`` that a door (the API, a page, the
+CLI) carries out with ``ledger.access.service.perform`` — scope, key, write, audit, in that order.
+
+A service names what the officer asked (its ``request``, hashed for retries), whose books it touches and who
+may do it: an officer (or admin) of an org that keeps books. The door decides only how the answer is shown
+(``dataclasses.replace(write, answer=…)``); the default answer is the result as JSON-able data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from ledger.access.auth import Principal
+from ledger.access.service import Write, org_keys
+from ledger.books.orgs import require_books
+from ledger.books.periods import parse_period
+from ledger.reconcile import matching, store
+from ledger.reconcile.importers import ParsedStatement
+
+
+def _books_scope(actor: Principal, org_id: int) -> Any:
+    return lambda conn: require_books(actor.require_org(conn, org_id, write=True))
+
+
+def one_match(conn: Connection, org_id: int, match_id: int) -> dict[str, Any]:
+    """A match record as the reviewer sees it: its pair or items, reasons and status."""
+    row = conn.execute(
+        select(matching.match_t).where(matching.match_t.c.id == match_id, matching.match_t.c.org_id == org_id)
+    ).one()
+    return matching.match_view(row, matching.match_items(conn, [row])[row.id])
+
+
+def create_statement_account(
+    actor: Principal, org_id: int, *, ledger_account: str, kind: str, name: str, account_no: str = ""
+) -> Write[Any]:
+    """开设对账账户: a bank / WeChat Pay / Alipay account whose money is booked on ``ledger_account``."""
+    args = {"ledger_account": ledger_account.strip(), "kind": kind, "name": name, "account_no": account_no}
+
+    def run(conn: Connection) -> Any:
+        account_id = store.create_statement_account(conn, org_id, **args)
+        return store.get_statement_account(conn, org_id, account_id)
+
+    return Write(
+        action="reconcile.account",
+        keyspace=org_keys(org_id),
+        org_id=org_id,
+        scope=_books_scope(actor, org_id),
+        run=run,
+        answer=lambda row: dict(row._mapping),
+        request={"statement_account": [org_id, args]},
+        detail=name,
+    )
+
+
+def import_statement(
+    actor: Principal,
+    org_id: int,
+    statement_account_id: int,
+    parsed: ParsedStatement,
+    *,
+    sha256: str,
+    file_name: str,
+) -> Write[store.ImportResult]:
+    """导入对账单: store a parsed statement's new lines, every line or none (parse before the write)."""
+
+    def scope(conn: Connection) -> None:
+        require_books(actor.require_org(conn, org_id, write=True))
+        store.get_statement_account(conn, org_id, statement_account_id)
+
+    def run(conn: Connection) -> store.ImportResult:
+        return store.store_lines(
+            conn,
+            org_id,
+            statement_account_id,
+            parsed.lines,
+            source=parsed.source,
+            encoding=parsed.encoding,
+            file_name=file_name,
+            sha256=sha256,
+            user_id=actor.user_id,
+        )
+
+    return Write(
+        action="reconcile.import",
+        keyspace=org_keys(org_id),
+        org_id=org_id,
+        scope=scope,
+        run=run,
+        answer=lambda result: {**result.__dict__, "duplicate_count": result.duplicate_count},
+        request={"import": [org_id, statement_account_id, parsed.source, sha256]},
+        detail=lambda result: f"{result.file_name}: {result.new_count}/{result.line_count} new",
+        status=lambda result: 201 if result.new_count else 200,
+    )
+
+
+def propose(
+    actor: Principal,
+    org_id: int,
+    statement_account_id: int,
+    period: str,
+    *,
+    window_days: int = matching.DEFAULT_WINDOW_DAYS,
+    auto_confirm_exact: bool = False,
+) -> Write[Any]:
+    """提出匹配建议 for the period's unmatched statement lines (replacing open proposals)."""
+    parse_period(period)
+
+    def run(conn: Connection) -> Any:
+        return matching.propose_matches(
+            conn,
+            org_id,
+            statement_account_id,
+            period,
+            actor.user_id,
+            window_days=window_days,
+            auto_confirm_exact=auto_confirm_exact,
+        )
+
+    return Write(
+        action="reconcile.propose",
+        keyspace=org_keys(org_id),
+        org_id=org_id,
+        scope=_books_scope(actor, org_id),
+        run=run,
+        answer=asdict,
+        request={"propose": [org_id, statement_account_id, period, window_days, auto_confirm_exact]},
+        detail=lambda r: (
+            f"account {statement_account_id} {period}: {r.proposed} proposed, {r.auto_confirmed} auto"
+        ),
+        status=200,
+    )
+
+
+def decide(actor: Principal, org_id: int, match_id: int, decision: str, *, note: str = "") -> Write[Any]:
+    """确认 or 拒绝 a proposal (a new record that supersedes it); a confirmed settlement posts its entry."""
+    act = {"confirm": matching.confirm_match, "reject": matching.reject_match}[decision]
+
+    def run(conn: Connection) -> dict[str, Any]:
+        return one_match(conn, org_id, act(conn, org_id, match_id, actor.user_id, note=note))
+
+    return Write(
+        action=f"reconcile.{decision}",
+        keyspace=org_keys(org_id),
+        org_id=org_id,
+        scope=_books_scope(actor, org_id),
+        run=run,
+        answer=lambda m: m,
+        request={decision: [org_id, match_id, note]},
+        detail=lambda m: f"match {match_id} → {m['id']}" + (f": {note}" if note else ""),
+    )
+
+
+def confirm_many(actor: Principal, org_id: int, match_ids: list[int], *, note: str = "") -> Write[list[int]]:
+    """Confirm several proposals at once, all or none."""
+    return Write(
+        action="reconcile.confirm_many",
+        keyspace=org_keys(org_id),
+        org_id=org_id,
+        scope=_books_scope(actor, org_id),
+        run=lambda conn: matching.confirm_matches(conn, org_id, match_ids, actor.user_id, note=note),
+        answer=lambda records: {"confirmed": len(records), "records": records},
+        request={"confirm_many": [org_id, match_ids, note]},
+        detail=lambda records: f"{len(records)} matches",
+    )
+
+
+def manual_match(
+    actor: Principal,
+    org_id: int,
+    statement_account_id: int,
+    statement_line_ids: list[int],
+    journal_line_ids: list[int],
+    *,
+    note: str = "",
+) -> Write[Any]:
+    """手工匹配: statement lines and journal lines whose totals agree."""
+
+    def run(conn: Connection) -> dict[str, Any]:
+        record = matching.manual_match(
+            conn, org_id, statement_account_id, statement_line_ids, journal_line_ids, actor.user_id, note=note
+        )
+        return one_match(conn, org_id, record)
+
+    return Write(
+        action="reconcile.manual",
+        keyspace=org_keys(org_id),
+        org_id=org_id,
+        scope=_books_scope(actor, org_id),
+        run=run,
+        answer=lambda m: m,
+        request={"manual": [org_id, statement_account_id, statement_line_ids, journal_line_ids, note]},
+        detail=lambda m: f"match {m['id']}",
+    )
+
+
+def post_by_rule(actor: Principal, org_id: int, line_id: int, rule: str | None) -> Write[Any]:
+    """对账单生成凭证: an unmatched statement line becomes an entry by a rule, matched to it."""
+    return Write(
+        action="reconcile.post_by_rule",
+        keyspace=org_keys(org_id),
+        org_id=org_id,
+        scope=_books_scope(actor, org_id),
+        run=lambda conn: matching.post_by_rule(conn, org_id, line_id, actor.user_id, rule_name=rule),
+        answer=lambda p: {
+            "match_id": p.match_id,
+            "entry_id": p.entry_id,
+            "voucher_no": p.voucher_no,
+            "rule": p.rule,
+        },
+        request={"post_by_rule": [org_id, line_id, rule]},
+        detail=lambda p: f"statement line {line_id} → {p.voucher_no} ({p.rule})",
+    )
