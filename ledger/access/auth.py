@@ -79,6 +79,17 @@ class Principal:
             raise Forbidden(f"this needs the role {' or '.join(roles)}")
 
 
+SYSTEM_USER_ID = 0
+"""The ``user_id`` of a system actor (the CLI): it has no row, and its audit rows name no user."""
+
+
+def system_actor(name: str) -> Principal:
+    """A named system actor (``cunshe`` on the command line): every right, audited without a user row."""
+    return Principal(
+        user_id=SYSTEM_USER_ID, username=name, role="admin", scope_org_id=None, scope_store_id=None
+    )
+
+
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -186,7 +197,7 @@ def audit(
     conn.execute(
         insert(audit_t).values(
             at=now(),
-            user_id=principal.user_id if principal else None,
+            user_id=principal.user_id if principal and principal.user_id else None,
             org_id=org_id,
             action=action,
             detail=detail[:2000],

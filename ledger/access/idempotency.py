@@ -47,8 +47,10 @@ def check_key(key: str | None, field: str = "Idempotency-Key") -> str | None:
     """A key is 1 to 128 printable characters, or absent."""
     if key is None:
         return None
-    if not 1 <= len(key) <= MAX_KEY or not key.isprintable():
-        raise ValidationError("an idempotency key has 1 to 128 printable characters", field=field)
+    if not 1 <= len(key) <= MAX_KEY:
+        raise ValidationError("an idempotency key has 1 to 128 characters", field=field)
+    if not key.isprintable():
+        raise ValidationError("an idempotency key has no control characters", field=field)
     return key
 
 
@@ -69,15 +71,17 @@ def once(
     request: Any,
     run: Callable[[], tuple[Any, int]],
     keep: Callable[[Any], Any] | None = None,
+    key_field: str = "Idempotency-Key",
 ) -> Answer:
     """Run ``run`` (→ JSON answer, status) once per ``key`` in ``keyspace``; see the module docstring.
 
     The caller must have checked the actor's scope over ``keyspace`` before calling this. ``keep`` is what
-    is stored for replays when it must differ from the first answer (a secret is shown once, never kept)."""
+    is stored for replays when it must differ from the first answer (a secret is shown once, never kept);
+    ``key_field`` is how the door names the key in an error (the header, a form field, ``--key``)."""
     if key is None:
         body, status = run()
         return Answer(body, status, replayed=False)
-    check_key(key)
+    check_key(key, key_field)
     digest = request_hash(action, request)
     if conn.dialect.name == "postgresql":
         # Two copies of one request racing: the second waits here, then finds the first's answer.
@@ -92,7 +96,7 @@ def once(
     if row is not None:
         if row.request_hash != digest:
             raise IdempotencyConflict(
-                f"idempotency key {key!r} was used for a different request", field="Idempotency-Key"
+                f"idempotency key {key!r} was used for a different request", field=key_field
             )
         return Answer(json.loads(row.response_body), 200, replayed=True)
     body, status = run()

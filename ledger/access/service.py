@@ -50,7 +50,13 @@ class Write(Generic[T]):
 
 
 def perform(
-    conn: Connection, actor: Principal | None, write: Write[Any], *, key: str | None, remote_addr: str | None
+    conn: Connection,
+    actor: Principal | None,
+    write: Write[Any],
+    *,
+    key: str | None,
+    remote_addr: str | None,
+    key_field: str = "Idempotency-Key",
 ) -> Answer:
     """Carry out ``write`` for ``actor`` inside the caller's transaction (see the module docstring)."""
     write.scope(conn)
@@ -71,6 +77,7 @@ def perform(
         request=write.request,
         run=run,
         keep=write.keep,
+        key_field=key_field,
     )
 
 

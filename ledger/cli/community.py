@@ -29,18 +29,17 @@ from ledger.books.money import (
 from ledger.books.orgs import get_org, org_by_code
 from ledger.books.periods import parse_date, parse_period
 from ledger.cli.leases import (
+    OPTION_NAMES,
     CashOption,
-    DbOption,
     KeyOption,
     OrgOption,
     StreetOption,
     collective_org,
-    engine_for,
     fail,
     orgs_of,
 )
+from ledger.cli.options import DbOption, _cli, engine_for, run_keyed
 from ledger.community import assets, brokerage, stakes, subsidies, welfare
-from ledger.community.idempotency import key_used
 from ledger.db.engine import read_tx, run_write
 
 T = TypeVar("T")
@@ -93,18 +92,28 @@ def _parsed(build: Callable[[], T]) -> T:
 
 
 def _write(
-    db: str | None, org: str, work: Callable[[Connection, int], T], *, key: str | None = None
+    db: str | None,
+    org: str,
+    work: Callable[[Connection, int], T],
+    *,
+    action: str,
+    request: Any,
+    detail: Callable[[T], str | None] | str = "",
+    key: str | None = None,
 ) -> tuple[bool, T]:
-    """Run ``work(conn, org_id)`` in one write transaction; True first when ``key`` had already been used."""
-
-    def wrapped(conn: Connection) -> tuple[bool, T]:
-        org_id = collective_org(conn, org)
-        return key_used(conn, org_id, key), work(conn, org_id)
-
-    try:
-        return run_write(engine_for(db), wrapped)
-    except LedgerError as exc:
-        fail(exc)
+    """One write to a collective org's books through the write path, as the CLI's system actor: True
+    first when ``--key`` had already been used for this request (its first answer comes back, nothing is
+    written)."""
+    return run_keyed(
+        db,
+        lambda conn: collective_org(conn, org),
+        action=action,
+        key=key,
+        request=[org, *request] if isinstance(request, list) else [org, request],
+        work=work,
+        detail=detail,
+        option_names=OPTION_NAMES,
+    )
 
 
 def _read(db: str | None, work: Callable[[Connection], T]) -> T:
@@ -117,10 +126,6 @@ def _read(db: str | None, work: Callable[[Connection], T]) -> T:
 
 def _again(used: bool) -> str:
     return " (already posted: nothing more)" if used else ""
-
-
-def _cli(detail: str) -> str:
-    return f"{detail} (cli)"
 
 
 # -- assets -------------------------------------------------------------------------------------------------
@@ -193,10 +198,27 @@ def asset_add(
             certificate_no=certificate_no,
             documents=documents,
         )
-        audit(conn, None, "asset.create", org_id=org_id, detail=_cli(name))
         return next(a for a in assets.list_assets(conn, [org_id]) if a["id"] == asset_id)
 
-    _, asset = _write(db, org, work)
+    _, asset = _write(
+        db,
+        org,
+        work,
+        action="asset.create",
+        request=[
+            kind,
+            name,
+            location,
+            area,
+            ownership,
+            entrusting_body,
+            book_value,
+            status,
+            certificate_no,
+            documents,
+        ],
+        detail=name,
+    )
     typer.echo(_asset_line(asset))
 
 
@@ -225,10 +247,9 @@ def asset_status(
 
     def work(conn: Connection, org_id: int) -> dict[str, Any]:
         assets.set_status(conn, org_id, asset, status)
-        audit(conn, None, "asset.status", org_id=org_id, detail=_cli(f"{asset}:{status}"))
         return next(a for a in assets.list_assets(conn, [org_id]) if a["id"] == asset)
 
-    _, row = _write(db, org, work)
+    _, row = _write(db, org, work, action="asset.status", request=[asset, status], detail=f"{asset}:{status}")
     typer.echo(_asset_line(row))
 
 
@@ -312,10 +333,18 @@ def post_add(
             start=start_day,
             end=end_day,
         )
-        audit(conn, None, "welfare.post", org_id=org_id, detail=_cli(f"{post} {holder}"))
         return _post_line(conn, org_id, post_id)
 
-    typer.echo(_write(db, org, work)[1])
+    typer.echo(
+        _write(
+            db,
+            org,
+            work,
+            action="welfare.post",
+            request=[post, holder, stipend, start, end],
+            detail=f"{post} {holder}",
+        )[1]
+    )
 
 
 @post_app.command("list")
@@ -343,10 +372,11 @@ def post_end(
 
     def work(conn: Connection, org_id: int) -> str:
         welfare.end_post(conn, org_id, post_id, last_day=day)
-        audit(conn, None, "welfare.end", org_id=org_id, detail=_cli(str(post_id)))
         return _post_line(conn, org_id, post_id)
 
-    typer.echo(_write(db, org, work)[1])
+    typer.echo(
+        _write(db, org, work, action="welfare.end", request=[post_id, last_day], detail=str(post_id))[1]
+    )
 
 
 @post_app.command("stipend")
@@ -361,10 +391,11 @@ def post_stipend(
 
     def work(conn: Connection, org_id: int) -> welfare.StipendRun:
         run = welfare.post_stipend(conn, org_id, post_id, period)
-        audit(conn, None, "welfare.stipend", org_id=org_id, detail=_cli(f"{post_id}:{period}"))
         return run
 
-    _, run = _write(db, org, work)
+    _, run = _write(
+        db, org, work, action="welfare.stipend", request=[post_id, period], detail=f"{post_id}:{period}"
+    )
     typer.echo(f"posted {run.posted} stipend-months for {period}: {format_amount(run.amount_fen)}")
 
 
@@ -396,10 +427,17 @@ def post_pay(
             cash_account=cash_account,
             idempotency_key=idem,
         )
-        audit(conn, None, "welfare.pay", org_id=org_id, detail=_cli(str(post_id)))
         return entry_id, welfare.stipend_owed(conn, post_id)
 
-    used, (entry_id, owed) = _write(db, org, work, key=idem)
+    used, (entry_id, owed) = _write(
+        db,
+        org,
+        work,
+        action="welfare.pay",
+        request=[post_id, paid_on, amount, cash_account],
+        detail=str(post_id),
+        key=idem,
+    )
     typer.echo(f"entry {entry_id}\towed now {format_amount(owed)}{_again(used)}")
 
 
@@ -431,10 +469,17 @@ def facility(
             cash_account=cash_account,
             idempotency_key=idem,
         )
-        audit(conn, None, "welfare.facility", org_id=org_id, detail=_cli(memo))
         return entry_id
 
-    used, entry_id = _write(db, org, work, key=idem)
+    used, entry_id = _write(
+        db,
+        org,
+        work,
+        action="welfare.facility",
+        request=[amount, spent_on, memo, cash_account],
+        detail=memo,
+        key=idem,
+    )
     typer.echo(f"entry {entry_id}\t{format_amount(amount_fen)}{_again(used)}")
 
 
@@ -495,10 +540,17 @@ def deal_add(
             memo=memo,
             idempotency_key=idem,
         )
-        audit(conn, None, "brokerage.deal", org_id=org_id, detail=_cli(str(deal_id)))
         return deal_id, brokerage.commission(value_fen, rate_bp=rate_bp, fixed_fen=fixed_fen)
 
-    used, (deal_id, fee) = _write(db, org, work, key=idem)
+    used, (deal_id, fee) = _write(
+        db,
+        org,
+        work,
+        action="brokerage.deal",
+        request=[client, kind, earned_on, value, rate_bp, fixed, vat_rate_bp, other_party, paid_to, memo],
+        detail=lambda r: str(r[0]),
+        key=idem,
+    )
     net, tax = split_tax_inclusive(fee, vat_rate_bp)
     typer.echo(
         f"deal {deal_id}\tcommission {format_amount(fee)}\tnet {format_amount(net)}\ttax {format_amount(tax)}"
@@ -551,10 +603,17 @@ def deal_receipt(
             cash_account=cash_account,
             idempotency_key=idem,
         )
-        audit(conn, None, "brokerage.receipt", org_id=org_id, detail=_cli(str(deal)))
         return entry_id
 
-    used, entry_id = _write(db, org, work, key=idem)
+    used, entry_id = _write(
+        db,
+        org,
+        work,
+        action="brokerage.receipt",
+        request=[deal, amount, received_on, cash_account],
+        detail=str(deal),
+        key=idem,
+    )
     typer.echo(f"entry {entry_id}\t{format_amount(amount_fen)}{_again(used)}")
 
 
@@ -592,10 +651,17 @@ def subsidy_add(
             cash_account=cash_account,
             idempotency_key=idem,
         )
-        audit(conn, None, "subsidy.receive", org_id=org_id, detail=_cli(source))
         return sid
 
-    used, sid = _write(db, org, work, key=idem)
+    used, sid = _write(
+        db,
+        org,
+        work,
+        action="subsidy.receive",
+        request=[source, grantor, amount, received_on, cash_account],
+        detail=source,
+        key=idem,
+    )
     typer.echo(f"subsidy {sid}\t{source}\t{format_amount(amount_fen)}{_again(used)}")
 
 
@@ -657,10 +723,17 @@ def stake_add(
             funded_from=funded_from,
             idempotency_key=idem,
         )
-        audit(conn, None, "stake.record", org_id=org_id, detail=_cli(str(company_id)))
         return sid
 
-    used, sid = _write(db, org, work, key=idem)
+    used, sid = _write(
+        db,
+        org,
+        work,
+        action="stake.record",
+        request=[company, paid_in, share_bp, acquired_on, funded_from],
+        detail=company,
+        key=idem,
+    )
     typer.echo(f"stake {sid}\t{company}\t{format_amount(paid_in_fen)}\t{share_bp} bp{_again(used)}")
 
 

@@ -9,38 +9,20 @@ from datetime import date
 from typing import Annotated
 
 import typer
-from sqlalchemy import Engine
 
 from ledger.books.errors import LedgerError
 from ledger.books.money import format_amount
 from ledger.books.orgs import org_by_code
-from ledger.db.engine import make_engine, read_tx, run_write
+from ledger.cli.options import DbOption, engine_for, fail
+from ledger.db.engine import read_tx, run_write
 from ledger.distribution import execute as ex
 from ledger.distribution import vat
 from ledger.distribution.plans import DryRun
 from ledger.distribution.yearend import close_year
-from ledger.settings import get_settings
 
 app = typer.Typer(help="Year-end close and profit distribution (年终结账与收益分配).", no_args_is_help=True)
 plan_app = typer.Typer(help="Distribution plans.", no_args_is_help=True)
 app.add_typer(plan_app, name="plan")
-
-DbOption = Annotated[
-    str | None, typer.Option("--db", help="database URL (default: DATABASE_URL or ./cunshe.db)")
-]
-
-
-def _engine(db: str | None) -> Engine:
-    return make_engine(db or get_settings().database_url)
-
-
-def _fail(exc: LedgerError) -> None:
-    typer.secho(
-        f"error [{exc.code}]" + (f" {exc.field}" if exc.field else "") + f": {exc.message}",
-        err=True,
-        fg="red",
-    )
-    raise typer.Exit(2)
 
 
 def print_dry_run(run: DryRun) -> None:
@@ -61,11 +43,11 @@ def close_year_cmd(
     db: DbOption = None,
 ) -> None:
     """年终结账: income and expenses into 321/3103, then 322/3104 (refused while sources are open)."""
-    engine = _engine(db)
+    engine = engine_for(db)
     try:
         done = run_write(engine, lambda conn: close_year(conn, org_by_code(conn, org).id, year))
     except LedgerError as exc:
-        _fail(exc)
+        fail(exc)
     for e in done.entries:
         typer.echo(f"{e.voucher_no} (entry {e.id}){'' if e.created else ' already posted'}")
     typer.echo(f"{org} {year}: net income {format_amount(done.profit_fen)}")
@@ -75,10 +57,10 @@ def close_year_cmd(
 def plan_dry_run_cmd(plan_id: int, db: DbOption = None) -> None:
     """Show the whole plan to the fen; nothing posts."""
     try:
-        with read_tx(_engine(db)) as conn:
+        with read_tx(engine_for(db)) as conn:
             run = ex.dry_run_plan(conn, plan_id)
     except LedgerError as exc:
-        _fail(exc)
+        fail(exc)
     print_dry_run(run)
 
 
@@ -93,9 +75,9 @@ def plan_execute_cmd(
     """Post an approved plan: the org's entries and each shareholder's, linked, all or nothing."""
     when = date.fromisoformat(on) if on else None
     try:
-        done = run_write(_engine(db), lambda conn: ex.execute_plan(conn, plan_id, entry_date=when))
+        done = run_write(engine_for(db), lambda conn: ex.execute_plan(conn, plan_id, entry_date=when))
     except LedgerError as exc:
-        _fail(exc)
+        fail(exc)
     print_dry_run(done.result)
     typer.echo(f"posted {len(done.entries)} entries on link {done.link_id}")
 
@@ -107,10 +89,10 @@ def plan_reverse_cmd(
     """红字冲销 every entry the plan posted, in every org."""
     try:
         posted = run_write(
-            _engine(db), lambda conn: ex.reverse_plan(conn, plan_id, entry_date=date.fromisoformat(on))
+            engine_for(db), lambda conn: ex.reverse_plan(conn, plan_id, entry_date=date.fromisoformat(on))
         )
     except LedgerError as exc:
-        _fail(exc)
+        fail(exc)
     typer.echo(f"reversed: {', '.join(p.voucher_no for p in posted)}")
 
 
@@ -119,10 +101,11 @@ def vat_exempt_cmd(org: str, year: int, quarter: int, db: DbOption = None) -> No
     """Within the quarterly threshold, move the quarter's output VAT to income."""
     try:
         q = run_write(
-            _engine(db), lambda conn: vat.post_vat_exemption(conn, org_by_code(conn, org).id, year, quarter)
+            engine_for(db),
+            lambda conn: vat.post_vat_exemption(conn, org_by_code(conn, org).id, year, quarter),
         )
     except LedgerError as exc:
-        _fail(exc)
+        fail(exc)
     state = "exempt" if q.exempt else "over the threshold: VAT payable"
     typer.echo(
         f"{org} {year}Q{quarter}: sales {format_amount(q.sales_fen)} / threshold "

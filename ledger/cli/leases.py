@@ -11,26 +11,26 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from enum import Enum
-from typing import Annotated, NoReturn, TypeVar
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, select
 
 from ledger.access.auth import audit
 from ledger.books.errors import LedgerError, ValidationError
 from ledger.books.money import format_amount, parse_amount
 from ledger.books.orgs import get_org, org_by_code
 from ledger.books.periods import parse_date
+from ledger.cli.options import DbOption, engine_for, run_keyed
+from ledger.cli.options import fail as fail_as
 from ledger.cli.progress import progress
 from ledger.community import assets
-from ledger.community.idempotency import key_used
 from ledger.community.leases import contracts as leases
 from ledger.community.leases import receipts, rentroll
 from ledger.community.leases.schedule import BillingCycle, BillingTiming, LeaseTerms, rent_schedule
 from ledger.community.models import CYCLES, LEASE_MODES, TIMINGS
-from ledger.db.engine import make_engine, read_tx, run_write
+from ledger.db.engine import read_tx, run_write
 from ledger.db.models import Counterparty, JournalEntry
-from ledger.settings import get_settings
 
 app = typer.Typer(
     help="Lease contracts (承包 / 租赁): contracts, rent receipts, deposits, accrual run, rent roll.",
@@ -41,9 +41,6 @@ entry_t = JournalEntry.__table__
 cp_t = Counterparty.__table__
 E = TypeVar("E", bound=Enum)
 
-DbOption = Annotated[
-    str | None, typer.Option("--db", help="database URL (default: DATABASE_URL or ./cunshe.db)")
-]
 OrgOption = Annotated[str | None, typer.Option("--org", help="a community or village code")]
 StreetOption = Annotated[
     str | None, typer.Option("--street", help="a street code: every collective org of it")
@@ -76,7 +73,7 @@ KeyOption = Annotated[
 ]
 
 # The services name fields as the API spells them; a CLI user fixes the option instead.
-_OPTION_NAMES = {
+OPTION_NAMES = {
     "rent_per_cycle": "rent",
     "lessee_id": "lessee",
     "contract_id": "contract",
@@ -87,21 +84,9 @@ _OPTION_NAMES = {
 }
 
 
-def engine_for(db: str | None) -> Engine:
-    return make_engine(db or get_settings().database_url)
-
-
 def fail(exc: LedgerError) -> NoReturn:
-    field = exc.field
-    if field:
-        base, bracket, rest = field.partition("[")
-        field = _OPTION_NAMES.get(base, base) + bracket + rest
-    typer.secho(
-        f"error [{exc.code}]" + (f" {field}" if field else "") + f": {exc.message}",
-        err=True,
-        fg="red",
-    )
-    raise typer.Exit(2)
+    """Tell the refusal naming the option to fix (``OPTION_NAMES``), and exit 2."""
+    fail_as(exc, OPTION_NAMES)
 
 
 def orgs_of(conn, org: str | None, street: str | None) -> list[int]:  # type: ignore[no-untyped-def]
@@ -524,9 +509,8 @@ def receipt_cmd(
         amount_fen = parse_amount(amount, "amount")
         on = parse_date(date_, "date")
 
-        def work(conn: Connection) -> receipts.ReceiptResult:
-            org_id = collective_org(conn, org)
-            r = receipts.receive_rent(
+        def work(conn: Connection, org_id: int) -> receipts.ReceiptResult:
+            return receipts.receive_rent(
                 conn,
                 org_id,
                 amount_fen=amount_fen,
@@ -537,16 +521,28 @@ def receipt_cmd(
                 memo=memo,
                 idempotency_key=key,
             )
-            if r.created:
-                audit(conn, None, "lease.receipt", org_id=org_id, detail=f"{r.voucher_no} (cli)")
-            return r
 
-        r = run_write(engine_for(db), work)
     except LedgerError as exc:
         fail(exc)
+    used, r = run_keyed(
+        db,
+        lambda conn: collective_org(conn, org),
+        action="lease.receipt",
+        key=key,
+        request=[org, amount, date_, lessee, cash_account, contract, memo],
+        work=work,
+        detail=lambda r: r.voucher_no,
+        option_names=OPTION_NAMES,
+        answer=lambda r: {
+            "voucher_no": r.voucher_no,
+            "applied_fen": r.applied_fen,
+            "credit_fen": r.credit_fen,
+        },
+    )
+    applied, credit = format_amount(r["applied_fen"]), format_amount(r["credit_fen"])
     typer.echo(
-        f"{r.voucher_no}: applied {format_amount(r.applied_fen)}, credit {format_amount(r.credit_fen)}"
-        + ("" if r.created else " (already recorded under this key)")
+        f"{r['voucher_no']}: applied {applied}, credit {credit}"
+        + (" (already recorded under this key)" if used else "")
     )
 
 
@@ -558,21 +554,24 @@ def _deposit_move(
     key: str | None,
     db: str | None,
     post: Callable[[Connection, int], int],
+    request: list[Any],
 ) -> None:
     """Post a deposit movement (``post`` returns its entry) as the API's deposit and refund routes do."""
 
-    def work(conn: Connection) -> tuple[bool, str, int]:
-        org_id = collective_org(conn, org)
-        used = key_used(conn, org_id, key)
+    def work(conn: Connection, org_id: int) -> tuple[str, int]:
         entry_id = post(conn, org_id)
-        action = "lease.deposit" if kind == "received" else "lease.deposit_refund"
-        audit(conn, None, action, org_id=org_id, detail=f"{contract} (cli)")
-        return used, voucher_no(conn, entry_id), receipts.deposit_held(conn, contract)
+        return voucher_no(conn, entry_id), receipts.deposit_held(conn, contract)
 
-    try:
-        used, voucher, held = run_write(engine_for(db), work)
-    except LedgerError as exc:
-        fail(exc)
+    used, (voucher, held) = run_keyed(
+        db,
+        lambda conn: collective_org(conn, org),
+        action="lease.deposit" if kind == "received" else "lease.deposit_refund",
+        key=key,
+        request=[org, kind, contract, *request],
+        work=work,
+        detail=str(contract),
+        option_names=OPTION_NAMES,
+    )
     typer.echo(
         f"{voucher}: deposit {kind} on contract {contract}, {format_amount(held)} held"
         + (" (already recorded under this key)" if used else "")
@@ -610,6 +609,7 @@ def deposit_cmd(
             cash_account=cash_account,
             idempotency_key=key,
         ),
+        request=[amount, date_, cash_account],
     )
 
 
@@ -646,4 +646,5 @@ def refund_deposit_cmd(
             cash_account=cash_account,
             idempotency_key=key,
         ),
+        request=[amount, date_, cash_account],
     )

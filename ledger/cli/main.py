@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from sqlalchemy import Engine, select
+from sqlalchemy import select
 
 from ledger import workflows
 from ledger.books.errors import LedgerError
@@ -19,10 +19,10 @@ from ledger.cli import leases as lease_cli
 from ledger.cli import pos as pos_cli
 from ledger.cli import reconcile as reconcile_cli
 from ledger.cli import reports as reports_cli
+from ledger.cli.options import DbOption, engine_for, fail
 from ledger.cli.progress import progress
-from ledger.db.engine import make_engine, read_tx, run_write
+from ledger.db.engine import read_tx, run_write
 from ledger.db.migrate import upgrade
-from ledger.settings import get_settings
 
 app = typer.Typer(
     help="村社联营账本 cunshe-ledger: books of community collective economies.", no_args_is_help=True
@@ -52,23 +52,6 @@ app.command("report")(reports_cli.report_cmd)
 app.command("report-batch")(reports_cli.report_batch_cmd)
 app.command("close-year")(distribution_cli.close_year_cmd)
 app.command("import-statement")(reconcile_cli.import_statement_cmd)
-
-DbOption = Annotated[
-    str | None, typer.Option("--db", help="database URL (default: DATABASE_URL or ./cunshe.db)")
-]
-
-
-def engine_for(db: str | None) -> Engine:
-    return make_engine(db or get_settings().database_url)
-
-
-def fail(exc: LedgerError) -> None:
-    typer.secho(
-        f"error [{exc.code}]" + (f" {exc.field}" if exc.field else "") + f": {exc.message}",
-        err=True,
-        fg="red",
-    )
-    raise typer.Exit(2)
 
 
 @app.command()

@@ -19,31 +19,14 @@ from ledger.access.auth import audit
 from ledger.books.errors import LedgerError
 from ledger.books.money import format_amount, format_quantity
 from ledger.books.orgs import create_store, org_by_code
-from ledger.db.engine import make_engine, read_tx, run_write
+from ledger.cli.options import DbOption, engine_for, fail
+from ledger.db.engine import read_tx, run_write
 from ledger.db.models import Store
-from ledger.settings import get_settings
 from pos import catalogue, stock
 
 app = typer.Typer(
     help="POS of the joint supermarkets (村社联动超市): catalogue, stores, stock.", no_args_is_help=True
 )
-
-DbOption = Annotated[
-    str | None, typer.Option("--db", help="database URL (default: DATABASE_URL or ./cunshe.db)")
-]
-
-
-def _engine(db: str | None):  # type: ignore[no-untyped-def]
-    return make_engine(db or get_settings().database_url)
-
-
-def _fail(exc: LedgerError) -> None:
-    typer.secho(
-        f"error [{exc.code}]" + (f" {exc.field}" if exc.field else "") + f": {exc.message}",
-        err=True,
-        fg="red",
-    )
-    raise typer.Exit(2)
 
 
 def _company(conn, code: str) -> int:  # type: ignore[no-untyped-def]
@@ -69,9 +52,9 @@ def import_catalogue(
         return result
 
     try:
-        created, updated = run_write(_engine(db), work)
+        created, updated = run_write(engine_for(db), work)
     except LedgerError as exc:
-        _fail(exc)
+        fail(exc)
     typer.echo(f"{created} products created, {updated} updated")
 
 
@@ -84,10 +67,10 @@ def export_catalogue(
     """Write the company's catalogue as CSV (UTF-8 with BOM) or XLSX."""
     fmt = "xlsx" if out.suffix.lower() == ".xlsx" else "csv"
     try:
-        with read_tx(_engine(db)) as conn:
+        with read_tx(engine_for(db)) as conn:
             data = catalogue.export_catalogue(conn, _company(conn, company), fmt)
     except LedgerError as exc:
-        _fail(exc)
+        fail(exc)
     out.write_bytes(data)
     typer.echo(f"catalogue written to {out}")
 
@@ -109,9 +92,9 @@ def add_store(
         return store_id
 
     try:
-        store_id = run_write(_engine(db), work)
+        store_id = run_write(engine_for(db), work)
     except LedgerError as exc:
-        _fail(exc)
+        fail(exc)
     typer.echo(f"store {store_id} {code} created")
 
 
@@ -133,9 +116,9 @@ def set_tax_rate(
         )
 
     try:
-        run_write(_engine(db), work)
+        run_write(engine_for(db), work)
     except LedgerError as exc:
-        _fail(exc)
+        fail(exc)
     typer.echo(f"{category}: {rate_bp / 100:g}% from {effective_from}")
 
 
@@ -148,10 +131,10 @@ def show_stock(
 ) -> None:
     """Stock per product at moving-average cost (or the stock-exceptions list)."""
     st = Store.__table__
-    with read_tx(_engine(db)) as conn:
+    with read_tx(engine_for(db)) as conn:
         row = conn.execute(select(st.c.id).where(st.c.code == store)).first()
         if row is None:
-            _fail(LedgerError(f"no store {store!r}", field="store", code="not_found"))
+            fail(LedgerError(f"no store {store!r}", field="store", code="not_found"))
         levels = stock.stock_levels(conn, row.id, exceptions_only=exceptions)  # type: ignore[union-attr]
     rows = [
         {"sku": r["sku"], "name": r["name"], "quantity": format_quantity(r["qty_milli"]), "unit": r["unit"],

@@ -12,46 +12,20 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from sqlalchemy import Connection, Engine
 
 from ledger.access.auth import audit
 from ledger.books.errors import LedgerError
 from ledger.books.money import format_amount
-from ledger.books.orgs import get_org, org_by_code
+from ledger.books.orgs import get_org
+from ledger.cli.options import DbOption, engine_for, fail, org_id_of
 from ledger.cli.progress import progress
-from ledger.db.engine import make_engine, read_tx, run_write
+from ledger.db.engine import read_tx, run_write
 from ledger.reconcile import matching, outputs, store
 from ledger.reconcile.importers import parse_statement
-from ledger.settings import get_settings
 
 app = typer.Typer(help="Bank and payment statements: import, match, reconcile (对账).", no_args_is_help=True)
 
-DbOption = Annotated[
-    str | None, typer.Option("--db", help="database URL (default: DATABASE_URL or ./cunshe.db)")
-]
 OrgArg = Annotated[str, typer.Argument(help="org code or id")]
-
-
-def _engine(db: str | None) -> Engine:
-    return make_engine(db or get_settings().database_url)
-
-
-def _org_id(conn: Connection, org: str) -> int:
-    return get_org(conn, int(org)).id if org.isdigit() else org_by_code(conn, org).id
-
-
-def _fail(exc: LedgerError) -> None:
-    typer.secho(
-        f"error [{exc.code}]" + (f" {exc.field}" if exc.field else "") + f": {exc.message}",
-        err=True,
-        fg="red",
-    )
-    problems = getattr(exc, "problems", None)
-    if problems and len(problems) > 1:
-        for p in problems:
-            where = ", ".join(x for x in (f"line {p['line']}" if p["line"] else "", p["column"] or "") if x)
-            typer.secho(f"  {where}: {p['message']}", err=True, fg="red")
-    raise typer.Exit(2)
 
 
 def import_statement_cmd(
@@ -65,14 +39,14 @@ def import_statement_cmd(
     db: DbOption = None,
 ) -> None:
     """Import a bank / WeChat Pay / Alipay statement file: every line or none; known lines are skipped."""
-    engine = _engine(db)
+    engine = engine_for(db)
     try:
         with progress(f"reading {file.name}"):
             parsed = parse_statement(file, source, encoding=encoding)
         sha256 = hashlib.sha256(file.read_bytes()).hexdigest()
 
         def work(conn):  # type: ignore[no-untyped-def]
-            org_id = _org_id(conn, org)
+            org_id = org_id_of(conn, org)
             result = store.store_lines(
                 conn,
                 org_id,
@@ -88,7 +62,7 @@ def import_statement_cmd(
 
         result = run_write(engine, work)
     except LedgerError as exc:
-        _fail(exc)
+        fail(exc)
         return
     typer.echo(
         f"{result.file_name}: {result.source} ({result.encoding}), {result.line_count} lines, "
@@ -113,7 +87,7 @@ def account_add(
     def work(conn):  # type: ignore[no-untyped-def]
         return store.create_statement_account(
             conn,
-            _org_id(conn, org),
+            org_id_of(conn, org),
             ledger_account=ledger_account,
             kind=kind,
             name=name,
@@ -121,19 +95,19 @@ def account_add(
         )
 
     try:
-        typer.echo(f"statement account {run_write(_engine(db), work)}")
+        typer.echo(f"statement account {run_write(engine_for(db), work)}")
     except LedgerError as exc:
-        _fail(exc)
+        fail(exc)
 
 
 @app.command("accounts")
 def accounts(org: OrgArg, db: DbOption = None) -> None:
     """List an org's statement accounts."""
     try:
-        with read_tx(_engine(db)) as conn:
-            rows = store.list_statement_accounts(conn, _org_id(conn, org))
+        with read_tx(engine_for(db)) as conn:
+            rows = store.list_statement_accounts(conn, org_id_of(conn, org))
     except LedgerError as exc:
-        _fail(exc)
+        fail(exc)
         return
     for r in rows:
         typer.echo(f"{r['id']:>5}  {r['kind']:<7} {r['ledger_account']:<8} {r['name']} {r['account_no']}")
@@ -153,7 +127,7 @@ def propose(
     def work(conn):  # type: ignore[no-untyped-def]
         return matching.propose_matches(
             conn,
-            _org_id(conn, org),
+            org_id_of(conn, org),
             account,
             period,
             window_days=window_days,
@@ -161,9 +135,9 @@ def propose(
         )
 
     try:
-        r = run_write(_engine(db), work)
+        r = run_write(engine_for(db), work)
     except LedgerError as exc:
-        _fail(exc)
+        fail(exc)
         return
     typer.echo(
         f"{r.statement_lines} statement lines, {r.book_lines} ledger lines: {r.proposed} proposals "
@@ -175,10 +149,10 @@ def propose(
 def matches(org: OrgArg, account: int, status: str | None = None, db: DbOption = None) -> None:
     """List current matches with their score and reasons."""
     try:
-        with read_tx(_engine(db)) as conn:
-            rows = matching.list_matches(conn, _org_id(conn, org), account, status=status, limit=100_000)
+        with read_tx(engine_for(db)) as conn:
+            rows = matching.list_matches(conn, org_id_of(conn, org), account, status=status, limit=100_000)
     except LedgerError as exc:
-        _fail(exc)
+        fail(exc)
         return
     for m in rows:
         flag = " 参考号冲突" if m["conflict"] else ""
@@ -188,16 +162,16 @@ def matches(org: OrgArg, account: int, status: str | None = None, db: DbOption =
 
 def _decide(org: str, match_id: int, note: str, db: str | None, action: str) -> None:
     def work(conn):  # type: ignore[no-untyped-def]
-        org_id = _org_id(conn, org)
+        org_id = org_id_of(conn, org)
         decide = matching.confirm_match if action == "confirm" else matching.reject_match
         record = decide(conn, org_id, match_id, note=note)
         audit(conn, None, f"reconcile.{action}", org_id=org_id, detail=f"match {match_id} → {record} (cli)")
         return record
 
     try:
-        typer.echo(f"{action}ed: record {run_write(_engine(db), work)} supersedes {match_id}")
+        typer.echo(f"{action}ed: record {run_write(engine_for(db), work)} supersedes {match_id}")
     except LedgerError as exc:
-        _fail(exc)
+        fail(exc)
 
 
 @app.command("confirm")
@@ -217,12 +191,12 @@ def post_by_rule(org: OrgArg, line_id: int, rule: str | None = None, db: DbOptio
     """Turn an unmatched statement line into an entry by a rule (银行手续费 → 5603 / 513)."""
 
     def work(conn):  # type: ignore[no-untyped-def]
-        return matching.post_by_rule(conn, _org_id(conn, org), line_id, rule_name=rule)
+        return matching.post_by_rule(conn, org_id_of(conn, org), line_id, rule_name=rule)
 
     try:
-        posted = run_write(_engine(db), work)
+        posted = run_write(engine_for(db), work)
     except LedgerError as exc:
-        _fail(exc)
+        fail(exc)
         return
     typer.echo(f"{posted.voucher_no} by rule {posted.rule}; match {posted.match_id}")
 
@@ -237,12 +211,12 @@ def statement(
 ) -> None:
     """银行存款余额调节表 of an account at a month end."""
     try:
-        with read_tx(_engine(db)) as conn:
-            rec = outputs.bank_reconciliation(conn, _org_id(conn, org), account, period)
+        with read_tx(engine_for(db)) as conn:
+            rec = outputs.bank_reconciliation(conn, org_id_of(conn, org), account, period)
             if out is not None:
                 out.write_bytes(outputs.render_reconciliation(conn, rec, out.suffix.lstrip(".").lower()))
     except LedgerError as exc:
-        _fail(exc)
+        fail(exc)
         return
     if out is None:
         typer.echo(json.dumps(rec.to_dict(), ensure_ascii=False, indent=2))
@@ -262,12 +236,12 @@ def statement(
 def ties(org: OrgArg, db: DbOption = None) -> None:
     """Sub-ledger ties of an org, and a company's inter-org reconciliation; exits 1 on a difference."""
     try:
-        with read_tx(_engine(db)) as conn:
-            org_id = _org_id(conn, org)
+        with read_tx(engine_for(db)) as conn:
+            org_id = org_id_of(conn, org)
             found = outputs.subledger_ties(conn, org_id)
             inter = outputs.inter_org(conn, org_id) if get_org(conn, org_id).kind == "company" else None
     except LedgerError as exc:
-        _fail(exc)
+        fail(exc)
         return
     bad = False
     for t in found:

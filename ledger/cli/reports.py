@@ -18,6 +18,7 @@ import typer
 
 from ledger.books.errors import LedgerError
 from ledger.books.orgs import org_by_code
+from ledger.cli.options import DbOption, fail
 from ledger.cli.progress import progress
 from ledger.db.engine import make_engine, read_tx
 from ledger.settings import get_settings
@@ -28,18 +29,9 @@ from reports.report import LANGS
 
 app = typer.Typer(help="Reports: statements, books, vouchers, disclosure sheets.", no_args_is_help=True)
 
-DbOption = Annotated[
-    str | None, typer.Option("--db", help="database URL (default: DATABASE_URL or ./cunshe.db)")
-]
 PeriodOption = Annotated[str | None, typer.Option(help="YYYY-MM, YYYY-Qn or YYYY")]
 FromOption = Annotated[str | None, typer.Option("--from", help="first month YYYY-MM")]
 ToOption = Annotated[str | None, typer.Option("--to", help="last month YYYY-MM")]
-
-
-def _fail(exc: LedgerError) -> None:
-    where = f" {exc.field}" if exc.field else ""
-    typer.secho(f"error [{exc.code}]{where}: {exc.message}", err=True, fg="red")
-    raise typer.Exit(2)
 
 
 def _check_lang(lang: str) -> None:
@@ -82,7 +74,7 @@ def report_cmd(
                 standard=standard,  # type: ignore[arg-type]
             )
     except LedgerError as exc:
-        _fail(exc)
+        fail(exc)
     target = out or Path(rendered.filename)
     if target.is_dir():
         target = target / rendered.filename
@@ -118,7 +110,7 @@ def report_batch_cmd(
         with progress(f"rendering {name} for {len(org_ids)} orgs on all cores"):
             result = render_batch(url, name, org_ids, report_period, format, lang=lang)  # type: ignore[arg-type]
     except LedgerError as exc:
-        _fail(exc)
+        fail(exc)
     target = out or Path(f"{org}-{name}-{report_period.slug()}.zip")
     target.write_bytes(result.zip_bytes)
     seconds = time.perf_counter() - started

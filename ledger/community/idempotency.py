@@ -4,6 +4,10 @@ A receipt's Cr 112 split depends on which charges are open, a refund of "all tha
 held: retried after the first attempt succeeded, the same request would build a different entry, and
 ``post_entries`` would call that a conflict. So these services look the key up first and, when it was
 used, answer with what the first request recorded — if the request is the same one — or a 409.
+
+Every door answers a retry before it gets here (``ledger.access.idempotency``, scope first); this is the
+books-side defence for a key that reaches a service without a request record (one written before the
+request records existed, or a caller in-process).
 """
 
 from __future__ import annotations
@@ -17,16 +21,6 @@ from ledger.books.errors import IdempotencyConflict
 from ledger.db.models import JournalEntry
 
 entry_t = JournalEntry.__table__
-
-
-def key_used(conn: Connection, org_id: int, key: str | None) -> bool:
-    """Whether an entry of the org was already posted under ``key`` (a retry: the API answers 200)."""
-    if key is None:
-        return False
-    found = conn.execute(
-        select(entry_t.c.id).where(entry_t.c.org_id == org_id, entry_t.c.idempotency_key == key)
-    ).first()
-    return found is not None
 
 
 def earlier_record(

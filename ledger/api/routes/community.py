@@ -18,7 +18,7 @@ from typing import Annotated, Any, TypeVar
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine
 
 from ledger.access.auth import Principal
 from ledger.api.deps import CurrentUser, EngineDep, IdempotencyKey
@@ -49,6 +49,15 @@ def _collective(user: Principal, org_id: int) -> Callable[[Connection], None]:
         leases.require_collective(conn, org_id)
 
     return scope
+
+
+def _write(
+    engine: Engine, user: Principal, request: Request, key: str | None, org_id: int, action: str, **kw: Any
+) -> JSONResponse:
+    """A write to one community's or village's books: the caller may change that collective org."""
+    return write_org(
+        engine, user, request, key, org_id=org_id, action=action, scope=_collective(user, org_id), **kw
+    )
 
 
 def _covered(user: Principal, org_id: int) -> Callable[[Connection], list[int]]:
@@ -135,19 +144,17 @@ def create_asset_route(
         )
         return next(a for a in assets.list_assets(conn, [org_id]) if a["id"] == asset_id)
 
-    return write_org(
+    return _write(
         engine,
         user,
         request,
         key,
-        org_id=org_id,
-        action="asset.create",
+        org_id,
+        "asset.create",
         body=body,
         run=work,
         answer=_asset_out,
         detail=body.name,
-        status=201,
-        scope=_collective(user, org_id),
     )
 
 
@@ -175,19 +182,18 @@ def set_asset_status_route(
         assets.set_status(conn, org_id, asset_id, body.status)
         return next(a for a in assets.list_assets(conn, [org_id]) if a["id"] == asset_id)
 
-    return write_org(
+    return _write(
         engine,
         user,
         request,
         key,
-        org_id=org_id,
-        action="asset.status",
+        org_id,
+        "asset.status",
         body=body,
         run=work,
         answer=_asset_out,
         detail=f"{asset_id}:{body.status}",
         status=200,
-        scope=_collective(user, org_id),
     )
 
 
@@ -364,18 +370,8 @@ def create_contract_route(
         )
         return _contract_out(conn, org_id, cid, schedule=True)
 
-    return write_org(
-        engine,
-        user,
-        request,
-        key,
-        org_id=org_id,
-        action="lease.create",
-        body=body,
-        run=work,
-        detail=body.code,
-        status=201,
-        scope=_collective(user, org_id),
+    return _write(
+        engine, user, request, key, org_id, "lease.create", body=body, run=work, detail=body.code, status=201
     )
 
 
@@ -561,18 +557,17 @@ def terminate_route(
             deposit_left=done["deposit_left"],
         )
 
-    return write_org(
+    return _write(
         engine,
         user,
         request,
         key,
-        org_id=org_id,
-        action="lease.terminate",
+        org_id,
+        "lease.terminate",
         body=body,
         run=work,
         detail=str(contract_id),
         status=200,
-        scope=_collective(user, org_id),
     )
 
 
@@ -665,18 +660,8 @@ def deposit_route(
         )
         return EntryRef(entry_id=entry_id)
 
-    return write_org(
-        engine,
-        user,
-        request,
-        key,
-        org_id=org_id,
-        action="lease.deposit",
-        body=body,
-        run=work,
-        detail=str(contract_id),
-        status=201,
-        scope=_collective(user, org_id),
+    return _write(
+        engine, user, request, key, org_id, "lease.deposit", body=body, run=work, detail=str(contract_id)
     )
 
 
@@ -709,18 +694,16 @@ def refund_route(
         )
         return EntryRef(entry_id=entry_id)
 
-    return write_org(
+    return _write(
         engine,
         user,
         request,
         key,
-        org_id=org_id,
-        action="lease.deposit_refund",
+        org_id,
+        "lease.deposit_refund",
         body=body,
         run=work,
         detail=str(contract_id),
-        status=201,
-        scope=_collective(user, org_id),
     )
 
 
@@ -784,18 +767,16 @@ def receipt_route(
             credit=r.credit_fen,
         )
 
-    return write_org(
+    return _write(
         engine,
         user,
         request,
         key,
-        org_id=org_id,
-        action="lease.receipt",
+        org_id,
+        "lease.receipt",
         body=body,
         run=work,
         detail=lambda r: r.voucher_no,
-        status=201,
-        scope=_collective(user, org_id),
     )
 
 
@@ -853,18 +834,16 @@ def create_post_route(
         )
         return _post_out(conn, org_id, post_id)
 
-    return write_org(
+    return _write(
         engine,
         user,
         request,
         key,
-        org_id=org_id,
-        action="welfare.post",
+        org_id,
+        "welfare.post",
         body=body,
         run=work,
         detail=f"{body.post} {body.holder}",
-        status=201,
-        scope=_collective(user, org_id),
     )
 
 
@@ -893,18 +872,17 @@ def end_post_route(
         welfare.end_post(conn, org_id, post_id, last_day=body.end)
         return _post_out(conn, org_id, post_id)
 
-    return write_org(
+    return _write(
         engine,
         user,
         request,
         key,
-        org_id=org_id,
-        action="welfare.end",
+        org_id,
+        "welfare.end",
         body=body,
         run=work,
         detail=str(post_id),
         status=200,
-        scope=_collective(user, org_id),
     )
 
 
@@ -965,18 +943,16 @@ def post_stipend_route(
         run = welfare.post_stipend(conn, org_id, post_id, body.period, user_id=user.user_id)
         return StipendRunOut(through=body.period, posted=run.posted, amount=run.amount_fen)
 
-    return write_org(
+    return _write(
         engine,
         user,
         request,
         key,
-        org_id=org_id,
-        action="welfare.stipend",
+        org_id,
+        "welfare.stipend",
         body=body,
         run=work,
         detail=f"{post_id}:{body.period}",
-        status=201,
-        scope=_collective(user, org_id),
     )
 
 
@@ -1009,19 +985,7 @@ def pay_stipend_route(
         )
         return EntryRef(entry_id=entry_id)
 
-    return write_org(
-        engine,
-        user,
-        request,
-        key,
-        org_id=org_id,
-        action="welfare.pay",
-        body=body,
-        run=work,
-        detail=str(post_id),
-        status=201,
-        scope=_collective(user, org_id),
-    )
+    return _write(engine, user, request, key, org_id, "welfare.pay", body=body, run=work, detail=str(post_id))
 
 
 class FacilityIn(MoneyIn):
@@ -1052,18 +1016,8 @@ def facility_route(
         )
         return EntryRef(entry_id=entry_id)
 
-    return write_org(
-        engine,
-        user,
-        request,
-        key,
-        org_id=org_id,
-        action="welfare.facility",
-        body=body,
-        run=work,
-        detail=body.memo,
-        status=201,
-        scope=_collective(user, org_id),
+    return _write(
+        engine, user, request, key, org_id, "welfare.facility", body=body, run=work, detail=body.memo
     )
 
 
@@ -1127,18 +1081,16 @@ def deal_route(
         )
         return DealOut(deal_id=deal_id)
 
-    return write_org(
+    return _write(
         engine,
         user,
         request,
         key,
-        org_id=org_id,
-        action="brokerage.deal",
+        org_id,
+        "brokerage.deal",
         body=body,
         run=work,
         detail=lambda r: str(r.deal_id),
-        status=201,
-        scope=_collective(user, org_id),
     )
 
 
@@ -1184,18 +1136,8 @@ def deal_receipt_route(
         )
         return EntryRef(entry_id=entry_id)
 
-    return write_org(
-        engine,
-        user,
-        request,
-        key,
-        org_id=org_id,
-        action="brokerage.receipt",
-        body=body,
-        run=work,
-        detail=str(deal_id),
-        status=201,
-        scope=_collective(user, org_id),
+    return _write(
+        engine, user, request, key, org_id, "brokerage.receipt", body=body, run=work, detail=str(deal_id)
     )
 
 
@@ -1242,18 +1184,8 @@ def subsidy_route(
         )
         return SubsidyOut(subsidy_id=sid)
 
-    return write_org(
-        engine,
-        user,
-        request,
-        key,
-        org_id=org_id,
-        action="subsidy.receive",
-        body=body,
-        run=work,
-        detail=body.source,
-        status=201,
-        scope=_collective(user, org_id),
+    return _write(
+        engine, user, request, key, org_id, "subsidy.receive", body=body, run=work, detail=body.source
     )
 
 
@@ -1303,18 +1235,16 @@ def stake_route(
         )
         return StakeOut(stake_id=sid)
 
-    return write_org(
+    return _write(
         engine,
         user,
         request,
         key,
-        org_id=org_id,
-        action="stake.record",
+        org_id,
+        "stake.record",
         body=body,
         run=work,
         detail=str(body.company_org_id),
-        status=201,
-        scope=_collective(user, org_id),
     )
 
 

@@ -1,0 +1,99 @@
+"""What every ``cunshe`` command shares: the ``--db`` option, the engine it names, and how a refusal is
+told (one line on stderr naming the field, exit 2; an import's problems one per line)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Annotated, Any, NoReturn, TypeVar
+
+import typer
+from sqlalchemy import Connection, Engine
+
+from ledger.access.auth import system_actor
+from ledger.access.idempotency import Answer
+from ledger.access.service import Write, org_keys, perform
+from ledger.books.errors import LedgerError
+from ledger.books.orgs import get_org, org_by_code
+from ledger.db.engine import make_engine, run_write
+from ledger.settings import get_settings
+
+DbOption = Annotated[
+    str | None, typer.Option("--db", help="database URL (default: DATABASE_URL or ./cunshe.db)")
+]
+
+
+def engine_for(db: str | None) -> Engine:
+    return make_engine(db or get_settings().database_url)
+
+
+def org_id_of(conn: Connection, org: str) -> int:
+    """An org given by its code or its id."""
+    return get_org(conn, int(org)).id if org.isdigit() else org_by_code(conn, org).id
+
+
+def fail(exc: LedgerError, option_names: Mapping[str, str] | None = None) -> NoReturn:
+    """Tell the refusal and exit 2; ``option_names`` renames a service's field to the option a user fixes."""
+    field = exc.field
+    if field and option_names:
+        base, bracket, rest = field.partition("[")
+        field = option_names.get(base, base) + bracket + rest
+    typer.secho(
+        f"error [{exc.code}]" + (f" {field}" if field else "") + f": {exc.message}",
+        err=True,
+        fg="red",
+    )
+    problems = getattr(exc, "problems", None)
+    if problems and len(problems) > 1:
+        for p in problems:
+            where = ", ".join(x for x in (f"line {p['line']}" if p["line"] else "", p["column"] or "") if x)
+            typer.secho(f"  {where}: {p['message']}", err=True, fg="red")
+    raise typer.Exit(2)
+
+
+CLI = system_actor("cli")
+"""The command line acts as this named system actor: every right, audited with ``(cli)`` on the detail."""
+
+T = TypeVar("T")
+
+
+def run_keyed(
+    db: str | None,
+    org: Callable[[Connection], int],
+    *,
+    action: str,
+    key: str | None,
+    request: Any,
+    work: Callable[[Connection, int], T],
+    detail: Callable[[T], str | None] | str = "",
+    scope: Callable[[Connection, int], object] = lambda conn, org_id: None,
+    answer: Callable[[T], Any] = lambda result: result,
+    option_names: Mapping[str, str] | None = None,
+) -> tuple[bool, Any]:
+    """One CLI write through the write path (scope → key → write → audit) in one transaction: ``org``
+    resolves the org the write belongs to; a retry under ``--key`` answers what the first run recorded
+    (as JSON data: ``answer`` makes it, where the result is not plain data already) and writes nothing.
+    Returns (a retry?, the answer)."""
+
+    def tx(conn: Connection) -> Answer:
+        org_id = org(conn)
+        write: Write[T] = Write(
+            action=action,
+            keyspace=org_keys(org_id),
+            org_id=org_id,
+            scope=lambda conn: scope(conn, org_id),
+            run=lambda conn: work(conn, org_id),
+            answer=answer,
+            request={"cli": request},
+            detail=lambda result: _cli(detail(result) if callable(detail) else detail),
+        )
+        return perform(conn, CLI, write, key=key, remote_addr=None, key_field="key")
+
+    try:
+        done = run_write(engine_for(db), tx)
+    except LedgerError as exc:
+        fail(exc, option_names)
+    return done.replayed, done.body
+
+
+def _cli(detail: str | None) -> str | None:
+    return None if detail is None else f"{detail} (cli)"
