@@ -54,7 +54,9 @@ from tests.statement_files import sample_bank_txns, write_bank_csv
 from tests.test_distribution import YUAN, approved_company_plan, book, company_with_shareholders
 
 Build = Callable[[World], tuple[Req, Req]]
-OUTSIDERS = ("officer_tuanjie", "community2")  # another street's officer, another street's community user
+# Another street's officer, another street's community user, and 丁字口社区's own user, who may read its
+# books (and so passes an org-only scope check) but never writes them: 403 on its own org, 404 elsewhere.
+OUTSIDERS = ("officer_tuanjie", "community2", "community")
 
 
 @dataclass(frozen=True)
@@ -916,14 +918,16 @@ def test_every_write_refuses_outsiders_and_replays_once_for_its_actor(world: Wor
     problems: list[str] = []
     key = new_key("door")
 
+    counts = [w.snapshot()]  # the row counts after the last request: the next one's "before"
+
     def attempt(who: str, r: Req, k: str | None) -> tuple[int, Any, dict[str, int]]:
-        before = w.snapshot()
         response = w.send(who, r, k)
         try:
             doc = response.json()
         except ValueError:
             doc = response.text
-        return response.status_code, doc, written(before, w.snapshot())
+        counts.append(w.snapshot())
+        return response.status_code, doc, written(counts[-2], counts[-1])
 
     def outsider(who: str, r: Req, k: str | None, what: str, stored: Any = None) -> None:
         status, doc, rows = attempt(who, r, k)
