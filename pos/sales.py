@@ -849,10 +849,9 @@ class BatchOutcome:
     error: dict | None = None
 
 
-def create_batch(
-    engine: Engine, user: Principal, raw_sales: list[Any], *, max_lead_seconds: int = 300
-) -> list[BatchOutcome]:
-    """An offline till's queue: each sale on its own savepoint, so a bad one never rejects the others."""
+def parse_batch(raw_sales: list[Any]) -> tuple[list[BatchOutcome | None], list[tuple[int, SaleIn]]]:
+    """An offline till's queue, read: the sales that parse (with their index) and the outcomes of those
+    that do not (rejected, naming the field); nothing is looked up yet."""
     if len(raw_sales) > MAX_BATCH:
         raise ValidationError(f"a batch takes at most {MAX_BATCH} sales", field="sales")
     outcomes: list[BatchOutcome | None] = [None] * len(raw_sales)
@@ -883,40 +882,54 @@ def create_batch(
             )
             continue
         bodies.append((i, body))
+    return outcomes, bodies
 
-    stores: dict[int, StoreRef] = {}
 
-    def work(conn: Connection) -> None:
-        for i, body in bodies:
-            for attempt in range(2):
-                try:
-                    with conn.begin_nested():
-                        if body.store_id not in stores:
-                            stores[body.store_id] = require_store(conn, user, body.store_id)
-                        result = create_sale(
-                            conn,
-                            user,
-                            body,
-                            None,
-                            max_lead_seconds=max_lead_seconds,
-                            store=stores[body.store_id],
-                        )
-                    outcomes[i] = BatchOutcome(
-                        i,
-                        body.idempotency_key,
-                        "created" if result.created else "duplicate",
-                        sale=json.loads(result.body),
-                    )
-                except LedgerError as exc:
-                    outcomes[i] = BatchOutcome(i, body.idempotency_key, "rejected", error=exc.to_dict())
-                except IntegrityError:
-                    if attempt:  # a concurrent request took the key; the second try replays it
-                        raise
-                    continue
-                break
+def batch_stores(conn: Connection, user: Principal, bodies: list[tuple[int, SaleIn]]) -> dict[int, StoreRef]:
+    """The batch's stores, each one the caller may sell in (404 for another's: the whole batch is refused
+    before anything is looked up or written)."""
+    return {sid: require_store(conn, user, sid) for sid in sorted({body.store_id for _i, body in bodies})}
 
-    write_idempotent(engine, work)
+
+def record_batch(
+    conn: Connection,
+    user: Principal,
+    outcomes: list[BatchOutcome | None],
+    bodies: list[tuple[int, SaleIn]],
+    stores: dict[int, StoreRef],
+    *,
+    max_lead_seconds: int = 300,
+) -> list[BatchOutcome]:
+    """Each parsed sale on its own savepoint, so a bad one never rejects the others."""
+    for i, body in bodies:
+        try:
+            with conn.begin_nested():
+                result = create_sale(
+                    conn, user, body, None, max_lead_seconds=max_lead_seconds, store=stores[body.store_id]
+                )
+            outcomes[i] = BatchOutcome(
+                i,
+                body.idempotency_key,
+                "created" if result.created else "duplicate",
+                sale=json.loads(result.body),
+            )
+        except LedgerError as exc:
+            outcomes[i] = BatchOutcome(i, body.idempotency_key, "rejected", error=exc.to_dict())
     return [o for o in outcomes if o is not None]
+
+
+def create_batch(
+    engine: Engine, user: Principal, raw_sales: list[Any], *, max_lead_seconds: int = 300
+) -> list[BatchOutcome]:
+    """An offline till's queue, sale by sale (``record_batch``), in one transaction; run again if a
+    concurrent request committed one of its keys first (``write_idempotent``)."""
+    parsed, bodies = parse_batch(raw_sales)
+
+    def work(conn: Connection) -> list[BatchOutcome]:
+        stores = batch_stores(conn, user, bodies)
+        return record_batch(conn, user, list(parsed), bodies, stores, max_lead_seconds=max_lead_seconds)
+
+    return write_idempotent(engine, work)
 
 
 def produce_sales(conn: Connection, village_id: int, date_from: date, date_to: date) -> list[dict]:

@@ -142,13 +142,18 @@ def close_period(conn: Connection, org_id: int, period: str, *, user_id: int | N
     )
 
 
+def check_reopen_right(role: str) -> None:
+    """Only an admin reopens a closed month (a door checks it before anything else, as its scope)."""
+    if role != "admin":
+        raise Forbidden("only an admin can reopen a closed period")
+
+
 def reopen_period(
     conn: Connection, org_id: int, period: str, *, user_id: int | None, role: str, reason: str
 ) -> None:
     """反结账: only an admin, only the latest closed month, always with a reason."""
     parse_period(period)
-    if role != "admin":
-        raise Forbidden("only an admin can reopen a closed period")
+    check_reopen_right(role)
     if not reason.strip():
         raise ValidationError("say why the period is reopened", field="reason")
     latest = closed_through(conn, org_id)

@@ -344,6 +344,10 @@ def reopen_period(
         run=work,
         detail=f"{period}: {body.reason}",
         status=200,
+        scope=lambda conn: (
+            user.require_org(conn, org_id, write=True),
+            periods.check_reopen_right(user.role),
+        ),
     )
 
 

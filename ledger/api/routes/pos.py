@@ -193,11 +193,40 @@ def create_batch_route(
     engine: EngineDep,
     request: Request,
     sales_in: Annotated[list[dict[str, Any]], Body(alias="sales", embed=True, max_length=sales.MAX_BATCH)],
+    key: IdempotencyKey,
 ) -> Response:
-    """Up to 500 queued offline sales; each is created, a duplicate, or rejected with its reason."""
-    outcomes = sales.create_batch(engine, user, sales_in, max_lead_seconds=_lead(request))
-    counts = {s: sum(o.status == s for o in outcomes) for s in ("created", "duplicate", "rejected")}
-    return _json({"results": [o.__dict__ for o in outcomes], **counts})
+    """Up to 500 queued offline sales; each is created, a duplicate, or rejected with its reason.
+
+    Every store the batch names must be the caller's (404 for the whole batch otherwise). Each sale keeps
+    its own key; with an ``Idempotency-Key`` the batch's answer is kept too, so a retried upload answers
+    exactly what the first one did."""
+    lead = _lead(request)
+    parsed, bodies = sales.parse_batch(sales_in)
+
+    def answer(outcomes: list[sales.BatchOutcome]) -> dict[str, Any]:
+        counts = {s: sum(o.status == s for o in outcomes) for s in ("created", "duplicate", "rejected")}
+        return {"results": [o.__dict__ for o in outcomes], **counts}
+
+    def work(conn: Connection) -> Any:
+        stores = sales.batch_stores(conn, user, bodies)
+        first = min(stores) if stores else (user.scope_store_id or 0)
+        write: Write[Any] = Write(
+            action="pos.batch",
+            keyspace=store_keys(first),
+            org_id=stores[first].org_id if stores else None,
+            scope=lambda _conn: stores,  # every store of the batch, checked just above
+            run=lambda conn: sales.record_batch(
+                conn, user, list(parsed), bodies, stores, max_lead_seconds=lead
+            ),
+            answer=lambda outcomes: as_json(answer(outcomes)),
+            request=fingerprint(request, sales_in),
+            detail=lambda outcomes: None if key is None else f"{len(outcomes)} sales",
+            status=200,
+        )
+        return perform(conn, user, write, key=key, remote_addr=client_addr(request))
+
+    done = sales.write_idempotent(engine, work)
+    return _json(done.body, done.status)
 
 
 @router.get("/sales/{sale_id}")
