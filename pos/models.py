@@ -30,7 +30,9 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import BigInteger, CheckConstraint, Column, Index, Integer, UniqueConstraint, text
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
+
+from ledger.db.models import TableModel
 
 TAX_CATEGORIES = ("goods", "services")
 PAYMENT_METHODS = ("cash", "wechat", "alipay", "unionpay", "ecny", "credit")
@@ -45,7 +47,7 @@ def _in(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
-class PosTaxRate(SQLModel, table=True):
+class PosTaxRate(TableModel, table=True):
     __tablename__ = "pos_tax_rate"
     __table_args__ = (
         UniqueConstraint("org_id", "category", "effective_from", name="uq_pos_tax_rate"),
@@ -60,7 +62,7 @@ class PosTaxRate(SQLModel, table=True):
     effective_from: date
 
 
-class PosProduct(SQLModel, table=True):
+class PosProduct(TableModel, table=True):
     __tablename__ = "pos_product"
     __table_args__ = (
         UniqueConstraint("org_id", "sku", name="uq_pos_product_sku"),
@@ -84,7 +86,7 @@ class PosProduct(SQLModel, table=True):
     created_at: datetime
 
 
-class PosStock(SQLModel, table=True):
+class PosStock(TableModel, table=True):
     __tablename__ = "pos_stock"
 
     store_id: int = Field(foreign_key="store.id", primary_key=True)
@@ -96,7 +98,7 @@ class PosStock(SQLModel, table=True):
     avg_cost_mfen: int = Field(default=0, sa_type=BigInteger)
 
 
-class PosStockMove(SQLModel, table=True):
+class PosStockMove(TableModel, table=True):
     __tablename__ = "pos_stock_move"
     __table_args__ = (
         CheckConstraint(_in("kind", STOCK_MOVE_KINDS), name="ck_pos_stock_move_kind"),
@@ -117,7 +119,7 @@ class PosStockMove(SQLModel, table=True):
     at: datetime
 
 
-class PosCustomer(SQLModel, table=True):
+class PosCustomer(TableModel, table=True):
     __tablename__ = "pos_customer"
     __table_args__ = (UniqueConstraint("org_id", "name", name="uq_pos_customer_name"),)
 
@@ -131,7 +133,7 @@ class PosCustomer(SQLModel, table=True):
     created_at: datetime
 
 
-class PosShift(SQLModel, table=True):
+class PosShift(TableModel, table=True):
     __tablename__ = "pos_shift"
     __table_args__ = (
         CheckConstraint("status IN ('open', 'closed')", name="ck_pos_shift_status"),
@@ -154,7 +156,7 @@ class PosShift(SQLModel, table=True):
     voucher_no: str | None = Field(default=None, max_length=32)
 
 
-class PosCashMove(SQLModel, table=True):
+class PosCashMove(TableModel, table=True):
     __tablename__ = "pos_cash_move"
     __table_args__ = (CheckConstraint(_in("kind", CASH_MOVE_KINDS), name="ck_pos_cash_move_kind"),)
 
@@ -168,7 +170,7 @@ class PosCashMove(SQLModel, table=True):
     at: datetime
 
 
-class PosSale(SQLModel, table=True):
+class PosSale(TableModel, table=True):
     __tablename__ = "pos_sale"
     __table_args__ = (
         UniqueConstraint("store_id", "idempotency_key", name="uq_pos_sale_idem"),
@@ -208,7 +210,7 @@ class PosSale(SQLModel, table=True):
     created_at: datetime
 
 
-class PosSaleLine(SQLModel, table=True):
+class PosSaleLine(TableModel, table=True):
     __tablename__ = "pos_sale_line"
     __table_args__ = (
         Index("ix_pos_sale_line_sale", "sale_id"),
@@ -237,7 +239,7 @@ class PosSaleLine(SQLModel, table=True):
     override_reason: str | None = None
 
 
-class PosPayment(SQLModel, table=True):
+class PosPayment(TableModel, table=True):
     __tablename__ = "pos_payment"
     __table_args__ = (
         CheckConstraint(_in("method", PAYMENT_METHODS), name="ck_pos_payment_method"),
@@ -253,7 +255,7 @@ class PosPayment(SQLModel, table=True):
     reference: str | None = Field(default=None, max_length=128)
 
 
-class PosReceiptCounter(SQLModel, table=True):
+class PosReceiptCounter(TableModel, table=True):
     __tablename__ = "pos_receipt_counter"
 
     store_id: int = Field(foreign_key="store.id", primary_key=True)

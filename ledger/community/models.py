@@ -37,7 +37,9 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import BigInteger, CheckConstraint, Index, UniqueConstraint, text
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
+
+from ledger.db.models import TableModel
 
 ASSET_STATUSES = ("idle", "leased", "own_use")
 OWNERSHIPS = ("collective", "state_entrusted")
@@ -55,7 +57,7 @@ def _in(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
-class CommunityAsset(SQLModel, table=True):
+class CommunityAsset(TableModel, table=True):
     """资产台账: one asset of a community or village."""
 
     __tablename__ = "community_asset"
@@ -84,7 +86,7 @@ class CommunityAsset(SQLModel, table=True):
     created_at: datetime
 
 
-class LeaseContract(SQLModel, table=True):
+class LeaseContract(TableModel, table=True):
     """A 承包 / 租赁 / 参股分红 contract; its terms feed ``leases.schedule.rent_schedule``."""
 
     __tablename__ = "lease_contract"
@@ -124,7 +126,7 @@ class LeaseContract(SQLModel, table=True):
     created_at: datetime
 
 
-class LeaseContractAsset(SQLModel, table=True):
+class LeaseContractAsset(TableModel, table=True):
     __tablename__ = "lease_contract_asset"
 
     contract_id: int = Field(foreign_key="lease_contract.id", primary_key=True)
@@ -132,7 +134,7 @@ class LeaseContractAsset(SQLModel, table=True):
     org_id: int = Field(foreign_key="org.id", index=True)
 
 
-class LeaseCharge(SQLModel, table=True):
+class LeaseCharge(TableModel, table=True):
     """The rent of one contract-month, posted once (Dr 112 / Cr 50102, 214) unless its voucher is reversed."""
 
     __tablename__ = "lease_charge"
@@ -164,7 +166,7 @@ class LeaseCharge(SQLModel, table=True):
     """The 红字冲销 of ``entry_id``; the charge then counts for nothing and its month may be charged again."""
 
 
-class LeaseReceipt(SQLModel, table=True):
+class LeaseReceipt(TableModel, table=True):
     """Money received from a lessee (``cash``), a deposit applied to its arrears (``deposit``), or credit
     moved from an old contract to the one that supersedes it (``transfer``: parts −x old, +x new)."""
 
@@ -189,7 +191,7 @@ class LeaseReceipt(SQLModel, table=True):
     """The 红字冲销 of ``entry_id``: the receipt then credits no contract and pays no charge."""
 
 
-class LeaseReceiptPart(SQLModel, table=True):
+class LeaseReceiptPart(TableModel, table=True):
     """The part of a receipt credited to one contract's 112 (one Cr 112 line of the receipt's entry)."""
 
     __tablename__ = "lease_receipt_part"
@@ -203,7 +205,7 @@ class LeaseReceiptPart(SQLModel, table=True):
     amount_fen: int = Field(sa_type=BigInteger)
 
 
-class LeaseAllocation(SQLModel, table=True):
+class LeaseAllocation(TableModel, table=True):
     """How much of a receipt paid one charge (same contract); a charge is open while not fully paid."""
 
     __tablename__ = "lease_allocation"
@@ -220,7 +222,7 @@ class LeaseAllocation(SQLModel, table=True):
     amount_fen: int = Field(sa_type=BigInteger)
 
 
-class LeaseDeposit(SQLModel, table=True):
+class LeaseDeposit(TableModel, table=True):
     """押金 movements of a contract: received (+), applied to arrears (−), refunded (−)."""
 
     __tablename__ = "lease_deposit"
@@ -240,7 +242,7 @@ class LeaseDeposit(SQLModel, table=True):
     """The 红字冲销 of ``entry_id``: the movement then counts for nothing."""
 
 
-class BrokerageDeal(SQLModel, table=True):
+class BrokerageDeal(TableModel, table=True):
     """居间服务: a deal brokered for a client, and the commission it earned."""
 
     __tablename__ = "brokerage_deal"
@@ -266,7 +268,7 @@ class BrokerageDeal(SQLModel, table=True):
     created_at: datetime
 
 
-class BrokerageReceipt(SQLModel, table=True):
+class BrokerageReceipt(TableModel, table=True):
     __tablename__ = "brokerage_receipt"
     __table_args__ = (CheckConstraint("amount_fen > 0", name="ck_brokerage_receipt_amount"),)
 
@@ -278,7 +280,7 @@ class BrokerageReceipt(SQLModel, table=True):
     entry_id: int = Field(sa_type=BigInteger, foreign_key="journal_entry.id")
 
 
-class Subsidy(SQLModel, table=True):
+class Subsidy(TableModel, table=True):
     """补助收入 received: Dr 102 / Cr 503, with where it came from."""
 
     __tablename__ = "subsidy"
@@ -293,7 +295,7 @@ class Subsidy(SQLModel, table=True):
     entry_id: int = Field(sa_type=BigInteger, foreign_key="journal_entry.id")
 
 
-class EquityStake(SQLModel, table=True):
+class EquityStake(TableModel, table=True):
     """参股: paid-in capital in a company (141 长期投资 [company]) and the share it gives."""
 
     __tablename__ = "equity_stake"
@@ -312,7 +314,7 @@ class EquityStake(SQLModel, table=True):
     entry_id: int = Field(sa_type=BigInteger, foreign_key="journal_entry.id")
 
 
-class WelfarePost(SQLModel, table=True):
+class WelfarePost(TableModel, table=True):
     """公益性岗位: a post, its holder and monthly stipend, from ``start_date`` to ``end_date``."""
 
     __tablename__ = "welfare_post"
@@ -331,7 +333,7 @@ class WelfarePost(SQLModel, table=True):
     created_at: datetime
 
 
-class WelfareStipend(SQLModel, table=True):
+class WelfareStipend(TableModel, table=True):
     """The stipend of one post and month, posted once (Dr 51401 / Cr 212 [welfare_post])."""
 
     __tablename__ = "welfare_stipend"
@@ -348,7 +350,7 @@ class WelfareStipend(SQLModel, table=True):
     entry_id: int = Field(sa_type=BigInteger, foreign_key="journal_entry.id")
 
 
-class WelfarePayment(SQLModel, table=True):
+class WelfarePayment(TableModel, table=True):
     """A stipend paid to the holder: Dr 212 [welfare_post] / Cr 102."""
 
     __tablename__ = "welfare_payment"

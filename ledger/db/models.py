@@ -32,6 +32,7 @@ All money columns are integer fen (``*_fen``, BIGINT).
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import ClassVar
 
 from sqlalchemy import (
     BigInteger,
@@ -40,6 +41,7 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Index,
     Integer,
+    Table,
     UniqueConstraint,
 )
 from sqlmodel import Field, SQLModel
@@ -60,7 +62,14 @@ def _in(column: str, values: tuple[str, ...]) -> str:
 BigId = BigInteger().with_variant(Integer, "sqlite")
 
 
-class Org(SQLModel, table=True):
+class TableModel(SQLModel):
+    """The base of every table: ``Model.__table__`` is the SQLAlchemy ``Table`` the queries are built on
+    (declared here so the type checker knows it; SQLModel sets it)."""
+
+    __table__: ClassVar[Table]
+
+
+class Org(TableModel, table=True):
     __tablename__ = "org"
     __table_args__ = (
         CheckConstraint(_in("kind", ORG_KINDS), name="ck_org_kind"),
@@ -78,7 +87,7 @@ class Org(SQLModel, table=True):
     created_at: datetime
 
 
-class Store(SQLModel, table=True):
+class Store(TableModel, table=True):
     __tablename__ = "store"
 
     id: int | None = Field(default=None, primary_key=True)
@@ -88,7 +97,7 @@ class Store(SQLModel, table=True):
     created_at: datetime
 
 
-class Account(SQLModel, table=True):
+class Account(TableModel, table=True):
     __tablename__ = "account"
     __table_args__ = (
         UniqueConstraint("org_id", "code", name="uq_account_org_code"),
@@ -108,7 +117,7 @@ class Account(SQLModel, table=True):
     created_at: datetime
 
 
-class Counterparty(SQLModel, table=True):
+class Counterparty(TableModel, table=True):
     """A customer, supplier, lessee, shareholder, member or cashier of one org (辅助核算: 往来单位)."""
 
     __tablename__ = "counterparty"
@@ -126,7 +135,7 @@ class Counterparty(SQLModel, table=True):
     created_at: datetime
 
 
-class BookState(SQLModel, table=True):
+class BookState(TableModel, table=True):
     __tablename__ = "book_state"
 
     org_id: int = Field(foreign_key="org.id", primary_key=True)
@@ -134,7 +143,7 @@ class BookState(SQLModel, table=True):
     head_hash: str = Field(default="0" * 64, max_length=64)
 
 
-class VoucherCounter(SQLModel, table=True):
+class VoucherCounter(TableModel, table=True):
     __tablename__ = "voucher_counter"
 
     org_id: int = Field(foreign_key="org.id", primary_key=True)
@@ -142,7 +151,7 @@ class VoucherCounter(SQLModel, table=True):
     last_no: int = 0
 
 
-class JournalEntry(SQLModel, table=True):
+class JournalEntry(TableModel, table=True):
     __tablename__ = "journal_entry"
     __table_args__ = (
         UniqueConstraint("org_id", "seq", name="uq_entry_org_seq"),
@@ -177,7 +186,7 @@ class JournalEntry(SQLModel, table=True):
     hash: str = Field(max_length=64)
 
 
-class JournalLine(SQLModel, table=True):
+class JournalLine(TableModel, table=True):
     __tablename__ = "journal_line"
     __table_args__ = (
         # Lines are written before their entry; the entry must exist by commit time.
@@ -215,7 +224,7 @@ class JournalLine(SQLModel, table=True):
     product_category: str | None = Field(default=None, max_length=64)
 
 
-class Period(SQLModel, table=True):
+class Period(TableModel, table=True):
     __tablename__ = "period"
     __table_args__ = (CheckConstraint("status IN ('open', 'closed')", name="ck_period_status"),)
 
@@ -226,7 +235,7 @@ class Period(SQLModel, table=True):
     changed_by: int | None = Field(default=None, foreign_key="user_account.id")
 
 
-class PeriodEvent(SQLModel, table=True):
+class PeriodEvent(TableModel, table=True):
     """Every close and reopen of a period, with who and why (reopening is an audited admin act)."""
 
     __tablename__ = "period_event"
@@ -240,7 +249,7 @@ class PeriodEvent(SQLModel, table=True):
     at: datetime
 
 
-class AccountBalance(SQLModel, table=True):
+class AccountBalance(TableModel, table=True):
     """Per account and closed period: turnover and the cumulative closing balance (debit positive)."""
 
     __tablename__ = "account_balance"
@@ -253,7 +262,7 @@ class AccountBalance(SQLModel, table=True):
     closing_fen: int = Field(default=0, sa_type=BigInteger)
 
 
-class AccountTurnover(SQLModel, table=True):
+class AccountTurnover(TableModel, table=True):
     """Per org, month and account: the debit and credit turnover of every line posted. Written in the same
     transaction as the lines, so a trial balance reads months × accounts, not the history; ``cunshe verify``
     recomputes it from the lines."""
@@ -267,7 +276,7 @@ class AccountTurnover(SQLModel, table=True):
     credit_fen: int = Field(default=0, sa_type=BigInteger)
 
 
-class UserAccount(SQLModel, table=True):
+class UserAccount(TableModel, table=True):
     __tablename__ = "user_account"
     __table_args__ = (CheckConstraint(_in("role", ROLES), name="ck_user_role"),)
 
@@ -282,7 +291,7 @@ class UserAccount(SQLModel, table=True):
     created_at: datetime
 
 
-class ApiToken(SQLModel, table=True):
+class ApiToken(TableModel, table=True):
     __tablename__ = "api_token"
 
     id: int | None = Field(default=None, primary_key=True)
@@ -293,7 +302,7 @@ class ApiToken(SQLModel, table=True):
     revoked_at: datetime | None = None
 
 
-class AuditLog(SQLModel, table=True):
+class AuditLog(TableModel, table=True):
     __tablename__ = "audit_log"
     __table_args__ = (Index("ix_audit_org_at", "org_id", "at"),)
 
@@ -306,7 +315,7 @@ class AuditLog(SQLModel, table=True):
     remote_addr: str | None = Field(default=None, max_length=64)
 
 
-class IdempotencyRecord(SQLModel, table=True):
+class IdempotencyRecord(TableModel, table=True):
     """The stored answer to an idempotent write other than a journal entry (scope, key) → response."""
 
     __tablename__ = "idempotency_record"
@@ -319,7 +328,7 @@ class IdempotencyRecord(SQLModel, table=True):
     created_at: datetime
 
 
-class WebLoginFailure(SQLModel, table=True):
+class WebLoginFailure(TableModel, table=True):
     """One failed web login for a username (case-folded) from an address, at ``failed_at`` (epoch seconds)."""
 
     __tablename__ = "web_login_failure"
@@ -334,7 +343,7 @@ class WebLoginFailure(SQLModel, table=True):
     failed_at: float
 
 
-class WebSessionRevoked(SQLModel, table=True):
+class WebSessionRevoked(TableModel, table=True):
     """A logged-out web session id, refused until ``expires_at`` (epoch seconds), when its cookie expires."""
 
     __tablename__ = "web_session_revoked"

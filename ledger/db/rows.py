@@ -55,7 +55,7 @@ def _copy_rows(conn: Connection, table: str, columns: Sequence[str], rows: list[
     ``run_write``'s retry of a transient lock are the same on both paths."""
     statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
     dbapi_error = conn.dialect.loaded_dbapi.Error
-    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    cursor: Any = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]  # psycopg's
     try:
         with cursor, cursor.copy(statement) as copy:
             write = copy.write_row

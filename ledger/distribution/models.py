@@ -29,7 +29,9 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import BigInteger, CheckConstraint, Index, UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
+
+from ledger.db.models import TableModel
 
 PLAN_STATUSES = ("draft", "approved", "executed", "reversed")
 STEP_KINDS = (
@@ -50,7 +52,7 @@ def _in(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
-class Shareholding(SQLModel, table=True):
+class Shareholding(TableModel, table=True):
     """A shareholder org's capital in a company: subscribed, paid in, when."""
 
     __tablename__ = "shareholding"
@@ -76,7 +78,7 @@ class Shareholding(SQLModel, table=True):
     created_at: datetime
 
 
-class CapitalPayment(SQLModel, table=True):
+class CapitalPayment(TableModel, table=True):
     """Paid-in capital received by the company: Dr 1002 / Cr 3001 [shareholder]."""
 
     __tablename__ = "capital_payment"
@@ -89,7 +91,7 @@ class CapitalPayment(SQLModel, table=True):
     entry_id: int = Field(sa_type=BigInteger, foreign_key="journal_entry.id")
 
 
-class RatioAgreement(SQLModel, table=True):
+class RatioAgreement(TableModel, table=True):
     """全体股东约定: the shareholders all agreed to share profit by ``agreed_ratio_bp`` from a date."""
 
     __tablename__ = "ratio_agreement"
@@ -102,7 +104,7 @@ class RatioAgreement(SQLModel, table=True):
     created_at: datetime
 
 
-class MemberShare(SQLModel, table=True):
+class MemberShare(TableModel, table=True):
     """A member (成员) of a collective and the shares (股份) that weigh the members' step."""
 
     __tablename__ = "member_share"
@@ -118,7 +120,7 @@ class MemberShare(SQLModel, table=True):
     counterparty_id: int = Field(foreign_key="counterparty.id")
 
 
-class DistributionPlan(SQLModel, table=True):
+class DistributionPlan(TableModel, table=True):
     """An org's profit distribution plan (收益分配方案 / 利润分配方案) for one year, one version."""
 
     __tablename__ = "distribution_plan"
@@ -139,7 +141,7 @@ class DistributionPlan(SQLModel, table=True):
     created_at: datetime
 
 
-class PlanStep(SQLModel, table=True):
+class PlanStep(TableModel, table=True):
     """One step of a plan, in order: a rate of the base or a fixed amount."""
 
     __tablename__ = "plan_step"
@@ -160,7 +162,7 @@ class PlanStep(SQLModel, table=True):
     target: str = Field(default="", max_length=64)
 
 
-class PlanExecution(SQLModel, table=True):
+class PlanExecution(TableModel, table=True):
     """The posting of a plan: one link across the company and its shareholders."""
 
     __tablename__ = "plan_execution"
@@ -176,7 +178,7 @@ class PlanExecution(SQLModel, table=True):
     reversed_at: datetime | None = None
 
 
-class PlanExecutionPart(SQLModel, table=True):
+class PlanExecutionPart(TableModel, table=True):
     """One amount of an executed plan: a step, or one shareholder's or member's share of a step."""
 
     __tablename__ = "plan_execution_part"
@@ -192,7 +194,7 @@ class PlanExecutionPart(SQLModel, table=True):
     entry_id: int | None = Field(default=None, sa_type=BigInteger, foreign_key="journal_entry.id")
 
 
-class DividendPayment(SQLModel, table=True):
+class DividendPayment(TableModel, table=True):
     """Dividends paid: company Dr 2232 [shareholder] / Cr 1002, shareholder Dr 102 / Cr 112, linked."""
 
     __tablename__ = "dividend_payment"
@@ -209,7 +211,7 @@ class DividendPayment(SQLModel, table=True):
     shareholder_entry_id: int = Field(sa_type=BigInteger, foreign_key="journal_entry.id")
 
 
-class WelfareFunding(SQLModel, table=True):
+class WelfareFunding(TableModel, table=True):
     """An earmark of ``earmark_year`` applied to a 公益性岗位 (or to facilities), with its entry."""
 
     __tablename__ = "welfare_funding"
@@ -230,7 +232,7 @@ class WelfareFunding(SQLModel, table=True):
     created_at: datetime
 
 
-class VatThreshold(SQLModel, table=True):
+class VatThreshold(TableModel, table=True):
     """The quarterly sales threshold under which a small-scale taxpayer's VAT is exempt, from a date."""
 
     __tablename__ = "vat_threshold"

@@ -52,7 +52,7 @@ def year_months(year: int) -> list[str]:
 def unposted_sources(conn: Connection, org_id: int, year: int) -> list[str]:
     """Why the year cannot close yet: every open month's close-check reasons, month by month."""
     latest = periods.closed_through(conn, org_id) or ""
-    problems = []
+    problems: list[str] = []
     for month in year_months(year):
         if month <= latest:
             continue

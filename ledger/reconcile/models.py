@@ -34,7 +34,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import BigInteger, CheckConstraint, Column, DateTime, Index, Integer, UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
+
+from ledger.db.models import TableModel
 
 STATEMENT_ACCOUNT_KINDS = ("bank", "wechat", "alipay")
 #: Which statement formats an account of each kind takes.
@@ -54,7 +56,7 @@ def _in(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
-class StatementAccount(SQLModel, table=True):
+class StatementAccount(TableModel, table=True):
     __tablename__ = "statement_account"
     __table_args__ = (
         UniqueConstraint("org_id", "name", name="uq_statement_account_name"),
@@ -71,7 +73,7 @@ class StatementAccount(SQLModel, table=True):
     created_at: datetime
 
 
-class StatementImport(SQLModel, table=True):
+class StatementImport(TableModel, table=True):
     __tablename__ = "statement_import"
     __table_args__ = (Index("ix_statement_import_account", "org_id", "statement_account_id"),)
 
@@ -88,7 +90,7 @@ class StatementImport(SQLModel, table=True):
     imported_at: datetime
 
 
-class StatementLineRow(SQLModel, table=True):
+class StatementLineRow(TableModel, table=True):
     __tablename__ = "statement_line"
     __table_args__ = (
         UniqueConstraint("statement_account_id", "key", name="uq_statement_line_key"),
@@ -116,7 +118,7 @@ class StatementLineRow(SQLModel, table=True):
     kind: str = Field(max_length=16)
 
 
-class ReconcileMatch(SQLModel, table=True):
+class ReconcileMatch(TableModel, table=True):
     __tablename__ = "reconcile_match"
     __table_args__ = (
         UniqueConstraint("supersedes_id", name="uq_reconcile_match_supersedes"),
@@ -145,7 +147,7 @@ class ReconcileMatch(SQLModel, table=True):
     pair_amount_fen: int | None = Field(default=None, sa_type=BigInteger)
 
 
-class ReconcileMatchItem(SQLModel, table=True):
+class ReconcileMatchItem(TableModel, table=True):
     __tablename__ = "reconcile_match_item"
     __table_args__ = (
         CheckConstraint(

@@ -315,13 +315,6 @@ def successor_terms(
     carried over (an incentive of the first term); the rent is always given, since the old contract's
     base rent is not what its tenant pays once it has escalated."""
     old = terms_of(get_contract(conn, org_id, contract_id))
-    given = {
-        "cycle": cycle,
-        "timing": timing,
-        "escalation_bp": escalation_bp,
-        "escalation_every_years": escalation_every_years,
-        "vat_rate_bp": vat_rate_bp,
-    }
     return replace(
         old,
         start=start,
@@ -329,7 +322,13 @@ def successor_terms(
         rent_per_cycle_fen=rent_per_cycle_fen,
         free_months=free_months,
         terminated_on=None,
-        **{name: value for name, value in given.items() if value is not None},
+        cycle=old.cycle if cycle is None else cycle,
+        timing=old.timing if timing is None else timing,
+        escalation_bp=old.escalation_bp if escalation_bp is None else escalation_bp,
+        escalation_every_years=(
+            old.escalation_every_years if escalation_every_years is None else escalation_every_years
+        ),
+        vat_rate_bp=old.vat_rate_bp if vat_rate_bp is None else vat_rate_bp,
     )
 
 
