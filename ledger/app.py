@@ -13,8 +13,10 @@ from ledger.api.routes import distribution as distribution_api
 from ledger.api.routes import pos as pos_api
 from ledger.api.routes import reconcile as reconcile_api
 from ledger.api.routes import reports as reports_api
+from ledger.api.routes import till as till_api
 from ledger.db.engine import make_engine
 from ledger.settings import Settings, get_settings
+from ledger.web import till
 from ledger.web.pages import views as pages
 
 # The whole API, mounted in this order (a request is matched against the routes in turn).
@@ -24,11 +26,13 @@ ROUTERS: tuple[APIRouter, ...] = (
     users.router,
     audit.router,
     pos_api.router,
+    till_api.router,
     community_api.router,
     distribution_api.router,
     reconcile_api.router,
     reports_api.router,
     pages.router,
+    till.router,
 )
 
 

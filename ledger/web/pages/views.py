@@ -397,6 +397,8 @@ def logout(request: Request) -> Response:
 
 @router.get("/web/")
 def dashboard(request: Request, user: WebUser, engine: EngineDep) -> Response:
+    if user.role == "cashier":  # a cashier's work is the till (issue 18), not the books
+        return RedirectResponse("/till/", status_code=303)
     with read_tx(engine) as conn:
         visible = user.visible_orgs(conn)
         orgs = [

@@ -1,0 +1,1088 @@
+/* 村社联营账本 收银台: the cashier's till in the browser (issue 18). Plain JavaScript, no library.
+ *
+ * Keyboard and barcode scanner first: a scanner is a keyboard that types the code and Enter. Every sale is
+ * written to IndexedDB (the outbox) with its idempotency key BEFORE it is sent, so a dropped network, a
+ * reload or a closed tab loses nothing; the outbox goes up in order through sales:batch with back-off.
+ * The key is made when the sale starts (its first line), so every retry of that sale is the same key and
+ * the server records it once. Money is integer fen here too; amounts go to the server as decimal strings.
+ */
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const METHODS = [
+  ["cash", "现金"], ["wechat", "微信支付"], ["alipay", "支付宝"],
+  ["unionpay", "银联/云闪付"], ["ecny", "数字人民币"], ["credit", "挂账"],
+];
+const METHOD_NAMES = Object.fromEntries(METHODS);
+const BATCH = 50;
+const VIEWS = ["login", "open", "sell", "pay", "receipt", "refund", "cash", "close", "report", "queue"];
+
+const state = {
+  token: localStorage.getItem("till.token") || "",
+  username: localStorage.getItem("till.user") || "",
+  data: null,          // the store's catalogue, rates, customers and the open shift (cached in IndexedDB)
+  byBarcode: new Map(),
+  bySku: new Map(),
+  cart: null,          // {key, lines: [{sku, qty}], started}
+  selected: -1,
+  suggestions: [],
+  suggested: 0,
+  qtyEdit: -1,         // the line whose quantity is being typed, or -1
+  view: "login",
+  online: navigator.onLine,
+  pending: 0,
+  rejected: 0,
+  syncing: false,
+  backoff: 0,
+  syncTimer: null,
+  authExpired: false,
+  lastReceipt: null,
+  refund: null,
+  closeExpected: null,
+};
+
+// -- money and quantities (integers: fen and thousandths) --------------------------------------------------
+
+function parseFen(text) {
+  const t = String(text).trim();
+  if (!/^\d{1,12}(\.\d{1,2})?$/.test(t)) return null;
+  const [i, f = ""] = t.split(".");
+  return Number(i) * 100 + Number((f + "00").slice(0, 2));
+}
+function fen(n) {
+  const a = Math.abs(n);
+  return (n < 0 ? "-" : "") + Math.floor(a / 100) + "." + String(a % 100).padStart(2, "0");
+}
+function parseMilli(text) {
+  const t = String(text).trim();
+  if (!/^\d{1,9}(\.\d{1,3})?$/.test(t)) return null;
+  const [i, f = ""] = t.split(".");
+  return Number(i) * 1000 + Number((f + "000").slice(0, 3));
+}
+function qtyText(m) {
+  const i = Math.floor(m / 1000), f = m % 1000;
+  return f ? `${i}.${String(f).padStart(3, "0").replace(/0+$/, "")}` : String(i);
+}
+function qtyProblem(text) {
+  const t = String(text).trim();
+  if (t === "") return "请输入数量";
+  if (/^\d+\.\d{4,}$/.test(t)) return "数量最多三位小数";
+  const m = parseMilli(t);
+  if (m === null) return `数量“${t}”无效`;
+  if (m === 0) return "数量必须大于 0";
+  return null;
+}
+/** A line's amount: quantity × unit price rounded half-up once (DESIGN §2), as the server computes it. */
+function lineFen(milli, priceFen) {
+  return Math.floor((milli * priceFen + 500) / 1000);
+}
+function priceOf(p) { return parseFen(p.price); }
+
+// -- IndexedDB: kv (the catalogue), outbox (the sales not yet acknowledged) ---------------------------------
+
+let dbp = null;
+function db() {
+  if (!dbp) {
+    dbp = new Promise((resolve, reject) => {
+      const req = indexedDB.open("cunshe-till", 1);
+      req.onupgradeneeded = () => {
+        const d = req.result;
+        d.createObjectStore("kv");
+        d.createObjectStore("outbox", { keyPath: "key" });
+      };
+      req.onsuccess = () => resolve(req.result);
+      req.onerror = () => reject(req.error);
+    });
+  }
+  return dbp;
+}
+async function tx(store, mode, fn) {
+  const d = await db();
+  return new Promise((resolve, reject) => {
+    const t = d.transaction(store, mode);
+    const s = t.objectStore(store);
+    let out;
+    const r = fn(s);
+    if (r) r.onsuccess = () => { out = r.result; };
+    t.oncomplete = () => resolve(out);
+    t.onerror = () => reject(t.error);
+    t.onabort = () => reject(t.error);
+  });
+}
+const kvGet = (k) => tx("kv", "readonly", (s) => s.get(k));
+const kvPut = (k, v) => tx("kv", "readwrite", (s) => s.put(v, k));
+const outboxAll = async () => ((await tx("outbox", "readonly", (s) => s.getAll())) || []).sort((a, b) => a.seq - b.seq);
+const outboxPut = (item) => tx("outbox", "readwrite", (s) => s.put(item));
+const outboxDelete = (key) => tx("outbox", "readwrite", (s) => s.delete(key));
+
+// -- the server --------------------------------------------------------------------------------------------
+
+class NetError extends Error {}
+class ApiError extends Error {
+  constructor(status, error) {
+    super((error && error.message) || `HTTP ${status}`);
+    this.status = status;
+    this.error = error || {};
+  }
+}
+
+async function api(method, path, body, key) {
+  const headers = {};
+  if (state.token) headers.Authorization = "Bearer " + state.token;
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (key) headers["Idempotency-Key"] = key;
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), 15000);
+  let r;
+  try {
+    r = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: abort.signal, cache: "no-store" });
+  } catch (e) {
+    setOnline(false);
+    throw new NetError(String(e));
+  } finally {
+    clearTimeout(timer);
+  }
+  setOnline(true);
+  const text = await r.text();
+  let json = null;
+  try { json = text ? JSON.parse(text) : null; } catch (e) { json = null; }
+  if (!r.ok) {
+    const err = new ApiError(r.status, json && json.error ? json.error : { message: text.slice(0, 200) });
+    if (r.status === 401 && state.token) expireLogin();
+    throw err;
+  }
+  return json;
+}
+
+function setOnline(on) {
+  state.online = on;
+  const n = $("net");
+  n.textContent = on ? "在线" : "离线";
+  n.classList.toggle("offline", !on);
+}
+
+function expireLogin() {
+  state.authExpired = true;
+  showLogin("登录已失效，请重新登录。未上传的销售保存在本机，登录后继续上传。");
+}
+
+// -- the catalogue -----------------------------------------------------------------------------------------
+
+function indexCatalogue() {
+  state.byBarcode = new Map();
+  state.bySku = new Map();
+  for (const p of state.data.products) {
+    if (p.barcode) state.byBarcode.set(p.barcode, p);
+    state.bySku.set(p.sku.toUpperCase(), p);
+  }
+  $("store-name").textContent = state.data.store.name;
+  const ch = $("pay-channel");
+  ch.innerHTML = "";
+  for (const [code, name] of Object.entries(state.data.channels)) ch.append(new Option(name, code));
+  const cu = $("pay-customer");
+  cu.innerHTML = "";
+  cu.append(new Option("—（无）", ""));
+  for (const c of state.data.customers) cu.append(new Option(`${c.name}（额度 ${c.credit_limit}）`, String(c.id)));
+}
+
+async function refreshData() {
+  if (!state.token) return false;
+  const storeId = Number(localStorage.getItem("till.store"));
+  try {
+    const data = await api("GET", `/api/v1/pos/stores/${storeId}/till`);
+    state.data = data;
+    await kvPut("data", data);
+    indexCatalogue();
+    renderShift();
+    return true;
+  } catch (e) {
+    if (!(e instanceof NetError)) console.warn(e);
+    return false;
+  }
+}
+
+async function saveShift(report) {
+  state.data.open_shift = report;
+  await kvPut("data", state.data);
+  renderShift();
+}
+
+function renderShift() {
+  const s = state.data && state.data.open_shift;
+  $("shift-info").textContent = s ? `第 ${s.id} 班 · ${state.username}` : state.username;
+}
+
+// -- views -------------------------------------------------------------------------------------------------
+
+function show(view) {
+  state.view = view;
+  for (const v of VIEWS) $(`${v}-view`).hidden = v !== view;
+  $("logout").hidden = !state.token;
+  const focus = { login: "login-user", open: "open-float", sell: "scan", refund: "refund-code", cash: "cash-amount", close: "close-cash", receipt: "btn-next", report: "btn-report-done", queue: "btn-queue-back" }[view];
+  if (focus) $(focus).focus();
+}
+
+function showLogin(note) {
+  $("login-note").hidden = !note;
+  $("login-note").textContent = note || "";
+  if (state.username) $("login-user").value = state.username;
+  show("login");
+  if (state.username) $("login-pass").focus();
+}
+
+function home() {
+  if (!state.token || state.authExpired) return showLogin();
+  if (!state.data) return showLogin();
+  if (!state.data.open_shift) return show("open");
+  show("sell");
+  renderCart();
+}
+
+// -- the sale being rung up (kept in localStorage, so a reload keeps it and its key) ------------------------
+
+function newKey() {
+  const rnd = new Uint8Array(9);
+  crypto.getRandomValues(rnd);
+  const tail = Array.from(rnd, (b) => b.toString(16).padStart(2, "0")).join("");
+  return `till-${state.data.store.id}-${Date.now().toString(36)}-${tail}`;
+}
+function saveCart() {
+  if (state.cart && state.cart.lines.length) localStorage.setItem("till.cart", JSON.stringify(state.cart));
+  else localStorage.removeItem("till.cart");
+}
+function cartTotal() {
+  let t = 0;
+  for (const ln of state.cart ? state.cart.lines : []) {
+    const p = state.bySku.get(ln.sku.toUpperCase());
+    if (p && ln.qty) t += lineFen(ln.qty, ln.price);
+  }
+  return t;
+}
+
+function say(text, bad) {
+  const m = $("message");
+  m.textContent = text || "";
+  m.classList.toggle("bad", !!bad);
+}
+
+function addLine(p, qty) {
+  if (!state.cart) state.cart = { key: newKey(), lines: [], started: new Date().toISOString() };
+  const price = priceOf(p);
+  const same = state.cart.lines.findIndex((l) => l.sku === p.sku && !p.weighed && l.price === price);
+  if (same >= 0 && qty) {
+    state.cart.lines[same].qty += qty;
+    state.selected = same;
+  } else {
+    state.cart.lines.push({ sku: p.sku, qty: qty || 0, price });
+    state.selected = state.cart.lines.length - 1;
+  }
+  saveCart();
+  renderCart();
+  if (!qty) {
+    say(`${p.name}：请输入重量（${p.unit}），Enter 确认`);
+    startQtyEdit(state.selected);
+  } else {
+    say(`${p.name} ${qtyText(qty)}${p.unit}`);
+  }
+}
+
+function renderCart() {
+  const body = $("cart-body");
+  body.innerHTML = "";
+  const lines = state.cart ? state.cart.lines : [];
+  lines.forEach((ln, i) => {
+    const p = state.bySku.get(ln.sku.toUpperCase()) || { name: ln.sku, unit: "" };
+    const tr = document.createElement("tr");
+    tr.dataset.sku = ln.sku;
+    if (i === state.selected) tr.className = "selected";
+    const name = document.createElement("td");
+    name.textContent = p.name;
+    const q = document.createElement("td");
+    q.className = "num qty";
+    if (i === state.qtyEdit) {
+      const input = document.createElement("input");
+      input.id = "qty-input";
+      input.inputMode = "decimal";
+      input.autocomplete = "off";
+      input.setAttribute("aria-label", `${p.name} 数量（${p.unit}）`);
+      input.value = ln.qty ? qtyText(ln.qty) : "";
+      q.append(input);
+    } else {
+      q.textContent = ln.qty ? `${qtyText(ln.qty)}${p.unit}` : "—";
+    }
+    const pr = document.createElement("td");
+    pr.className = "num";
+    pr.textContent = fen(ln.price);
+    const amt = document.createElement("td");
+    amt.className = "num amount";
+    amt.textContent = ln.qty ? fen(lineFen(ln.qty, ln.price)) : "";
+    tr.append(name, q, pr, amt);
+    body.append(tr);
+  });
+  $("cart-empty").hidden = lines.length > 0;
+  $("total").textContent = fen(cartTotal());
+  $("sale-key").textContent = state.cart ? `单据键 ${state.cart.key.slice(-8)}` : "";
+  const qi = $("qty-input");
+  if (qi) {
+    qi.addEventListener("keydown", onQtyKey);
+    qi.focus();
+    qi.select();
+  }
+}
+
+function startQtyEdit(i) {
+  if (!state.cart || i < 0 || i >= state.cart.lines.length) return;
+  state.qtyEdit = i;
+  state.selected = i;
+  renderCart();
+}
+
+function onQtyKey(ev) {
+  const i = state.qtyEdit;
+  if (ev.key === "Enter") {
+    ev.preventDefault();
+    const problem = qtyProblem(ev.target.value);
+    if (problem) { say(problem, true); ev.target.select(); return; }
+    state.cart.lines[i].qty = parseMilli(ev.target.value);
+    state.qtyEdit = -1;
+    saveCart();
+    renderCart();
+    say("");
+    $("scan").focus();
+  } else if (ev.key === "Escape") {
+    ev.preventDefault();
+    state.qtyEdit = -1;
+    if (!state.cart.lines[i].qty) removeLine(i);
+    renderCart();
+    $("scan").focus();
+  }
+}
+
+function removeLine(i) {
+  if (!state.cart || i < 0) return;
+  state.cart.lines.splice(i, 1);
+  if (!state.cart.lines.length) {
+    voidSale();
+    return;
+  }
+  state.selected = Math.min(i, state.cart.lines.length - 1);
+  saveCart();
+  renderCart();
+}
+
+function voidSale() {
+  state.cart = null;
+  state.selected = -1;
+  state.qtyEdit = -1;
+  saveCart();
+  renderCart();
+}
+
+// -- what the scanner (or the keyboard) typed ---------------------------------------------------------------
+
+function ean13Valid(code) {
+  if (!/^\d{13}$/.test(code)) return false;
+  let sum = 0;
+  for (let i = 0; i < 12; i++) sum += Number(code[i]) * (i % 2 ? 3 : 1);
+  return (10 - (sum % 10)) % 10 === Number(code[12]);
+}
+
+/** EAN-13 scale label, prefix 2: 2 F IIIII VVVVV C. The product's barcode is the first 7 digits (2FIIIII);
+ *  F 0–4: VVVVV is the price in fen; F 5–9: VVVVV is the weight in grams. */
+function scaleItem(code) {
+  if (!/^2\d{12}$/.test(code)) return null;
+  const p = state.byBarcode.get(code.slice(0, 7));
+  if (!p) return null;
+  if (!ean13Valid(code)) return { error: `条码 ${code} 校验位错误，请重扫` };
+  const value = Number(code.slice(7, 12));
+  let milli;
+  if (Number(code[1]) <= 4) {
+    const price = priceOf(p);
+    milli = Math.round((value * 1000) / price);
+  } else {
+    const perUnit = { kg: 1, "公斤": 1, "千克": 1, "斤": 2, g: 1000, "克": 1000, "两": 20 }[p.unit] || 1;
+    milli = value * perUnit;
+  }
+  if (milli <= 0) return { error: `条码 ${code} 的重量为 0` };
+  return { product: p, qty: milli };
+}
+
+function isReceiptCode(text) {
+  return /^till-\d+-[0-9a-z]+-[0-9a-f]+$/.test(text) || /^\S+-\d{8}-\d{4,}$/.test(text);
+}
+
+function search(text) {
+  const t = text.trim().toLowerCase();
+  if (!t || /^\d+$/.test(t)) return [];
+  const out = [];
+  for (const p of state.data.products) {
+    const rank = p.initials.startsWith(t) ? 0 : p.name.toLowerCase().includes(t) ? 1 : p.initials.includes(t) ? 2 : p.sku.toLowerCase().startsWith(t) ? 3 : -1;
+    if (rank >= 0) out.push([rank, p]);
+  }
+  out.sort((a, b) => a[0] - b[0] || a[1].name.localeCompare(b[1].name, "zh"));
+  return out.slice(0, 8).map((x) => x[1]);
+}
+
+function renderSuggestions() {
+  const ul = $("suggestions");
+  ul.innerHTML = "";
+  ul.hidden = !state.suggestions.length;
+  state.suggestions.forEach((p, i) => {
+    const li = document.createElement("li");
+    li.setAttribute("role", "option");
+    li.setAttribute("aria-selected", String(i === state.suggested));
+    const a = document.createElement("span");
+    a.textContent = `${p.name}（${p.initials}）`;
+    const b = document.createElement("span");
+    b.textContent = `${p.price}/${p.unit}`;
+    li.append(a, b);
+    ul.append(li);
+  });
+}
+
+function onScan(raw) {
+  let text = raw.trim();
+  if (!text) {
+    if (state.cart && state.cart.lines.length) openPay();
+    return;
+  }
+  let qty = null;
+  const m = /^(\d{1,9}(?:\.\d+)?)\*(.+)$/.exec(text);
+  if (m) {
+    const problem = qtyProblem(m[1]);
+    if (problem) { say(problem, true); return; }
+    qty = parseMilli(m[1]);
+    text = m[2].trim();
+  }
+  const clear = () => { $("scan").value = ""; state.suggestions = []; renderSuggestions(); };
+  let p = state.byBarcode.get(text);
+  if (p) { clear(); return addLine(p, qty || (p.weighed ? 0 : 1000)); }
+  const scale = scaleItem(text);
+  if (scale) {
+    if (scale.error) { say(scale.error, true); $("scan").select(); return; }
+    clear();
+    return addLine(scale.product, scale.qty);
+  }
+  if (isReceiptCode(text)) { clear(); return openRefund(text); }
+  p = state.bySku.get(text.toUpperCase());
+  if (!p && state.suggestions.length) p = state.suggestions[state.suggested];
+  if (p) { clear(); return addLine(p, qty || (p.weighed ? 0 : 1000)); }
+  say(/^\d+$/.test(text) ? `未知条码 ${text}：商品库里没有，未加入` : `没有找到“${text}”`, true);
+  $("scan").select();
+}
+
+// -- paying ------------------------------------------------------------------------------------------------
+
+function openPay() {
+  if (!state.cart || !state.cart.lines.length) return;
+  const missing = state.cart.lines.findIndex((l) => !l.qty);
+  if (missing >= 0) { say("有商品还没有数量", true); return startQtyEdit(missing); }
+  const tenders = $("tenders");
+  tenders.innerHTML = "";
+  for (const [code, name] of METHODS) {
+    const row = document.createElement("div");
+    row.className = "tender";
+    const label = document.createElement("label");
+    label.htmlFor = `pay-${code}`;
+    label.textContent = name;
+    const input = document.createElement("input");
+    input.id = `pay-${code}`;
+    input.dataset.method = code;
+    input.inputMode = "decimal";
+    input.autocomplete = "off";
+    input.value = (state.cart.payments && state.cart.payments[code]) || "";
+    input.addEventListener("input", renderPay);
+    input.addEventListener("keydown", onTenderKey);
+    row.append(label, input);
+    tenders.append(row);
+  }
+  $("pay-channel").value = state.cart.channel || "counter";
+  $("pay-customer").value = state.cart.customer_id ? String(state.cart.customer_id) : "";
+  $("pay-error").textContent = "";
+  show("pay");
+  renderPay();
+  $("pay-cash").focus();
+}
+
+function tendered() {
+  const out = [];
+  for (const [code] of METHODS) {
+    const v = $(`pay-${code}`).value.trim();
+    if (!v) continue;
+    const f = parseFen(v);
+    out.push({ method: code, fen: f, text: v });
+  }
+  return out;
+}
+
+function renderPay() {
+  const total = cartTotal();
+  $("pay-total").textContent = fen(total);
+  const ts = tendered();
+  const paid = ts.reduce((s, t) => s + (t.fen || 0), 0);
+  $("pay-paid").textContent = fen(paid);
+  $("pay-left-label").textContent = paid >= total ? "已付足" : "还差";
+  $("pay-left").textContent = fen(Math.max(total - paid, 0));
+  $("pay-change").textContent = fen(Math.max(paid - total, 0));
+}
+
+function onTenderKey(ev) {
+  if (ev.key === "Enter" && !ev.target.value.trim()) {
+    ev.preventDefault();
+    const total = cartTotal();
+    const paid = tendered().reduce((s, t) => s + (t.fen || 0), 0);
+    if (paid < total) { ev.target.value = fen(total - paid); renderPay(); return; }
+    confirmPay();
+  }
+}
+
+function payProblem(total, ts, customerId) {
+  for (const t of ts) {
+    if (t.fen === null) return `${METHOD_NAMES[t.method]}的金额“${t.text}”无效（最多两位小数）`;
+    if (t.fen === 0) return `${METHOD_NAMES[t.method]}的金额须大于 0`;
+  }
+  if (!ts.length) return "请输入收款金额";
+  const paid = ts.reduce((s, t) => s + t.fen, 0);
+  const cash = ts.filter((t) => t.method === "cash").reduce((s, t) => s + t.fen, 0);
+  if (paid < total) return `付款不足：还差 ${fen(total - paid)}`;
+  if (paid - cash > total) return "非现金付款超过应收：只有现金可以找零";
+  if (ts.some((t) => t.method === "credit") && !customerId) return "挂账需要选择客户";
+  return null;
+}
+
+async function confirmPay() {
+  const total = cartTotal();
+  const ts = tendered();
+  const customerId = Number($("pay-customer").value) || null;
+  const problem = payProblem(total, ts, customerId);
+  if (problem) { $("pay-error").textContent = problem; return; }
+  const cart = state.cart;
+  const body = {
+    idempotency_key: cart.key,
+    store_id: state.data.store.id,
+    shift_id: state.data.open_shift.id,
+    sold_at: cart.sold_at || new Date().toISOString(),
+    channel: $("pay-channel").value,
+    customer_id: customerId,
+    lines: cart.lines.map((l) => ({ sku: l.sku, quantity: qtyText(l.qty), unit_price: fen(l.price) })),
+    payments: ts.map((t) => ({ method: t.method, amount: fen(t.fen) })),
+  };
+  // Once tendered, the body is fixed: a retry after a reload sends these very bytes under the same key.
+  cart.sold_at = body.sold_at;
+  cart.body = body;
+  saveCart();
+  const item = { key: cart.key, seq: Date.now() * 1000 + Math.floor(Math.random() * 1000), body, state: "pending", store_name: state.data.store.name, cashier: state.username, total: fen(total), change: fen(ts.reduce((s, t) => s + t.fen, 0) - total) };
+  await outboxPut(item);
+  const ahead = (await outboxAll()).filter((x) => x.state === "pending" && x.key !== item.key).length;
+  let sale = null;
+  if (!ahead && state.online && !state.authExpired) {
+    try {
+      sale = await api("POST", "/api/v1/pos/sales", body, cart.key);
+      await outboxDelete(item.key);
+    } catch (e) {
+      if (e instanceof ApiError && e.status >= 400 && e.status < 500 && e.status !== 401 && e.status !== 409) {
+        // Refused as it stands (nothing was written): back to the tender screen to fix it, same key.
+        await outboxDelete(item.key);
+        cart.body = null;
+        saveCart();
+        $("pay-error").textContent = `未收款：${e.message}`;
+        return;
+      }
+      // The network (or the login) failed: the sale is in the outbox and goes up later.
+    }
+  }
+  state.cart = null;
+  state.selected = -1;
+  saveCart();
+  await countOutbox();
+  showReceipt(sale, item);
+  if (!sale) scheduleSync(0);
+}
+
+// -- receipts ----------------------------------------------------------------------------------------------
+
+const CODE128 = [212222, 222122, 222221, 121223, 121322, 131222, 122213, 122312, 132212, 221213, 221312, 231212, 112232, 122132, 122231, 113222, 123122, 123221, 223211, 221132, 221231, 213212, 223112, 312131, 311222, 321122, 321221, 312212, 322112, 322211, 212123, 212321, 232121, 111323, 131123, 131321, 112313, 132113, 132311, 211313, 231113, 231311, 112133, 112331, 132131, 113123, 113321, 133121, 313121, 211331, 231131, 213113, 213311, 213131, 311123, 311321, 331121, 312113, 312311, 332111, 314111, 221411, 431111, 111224, 111422, 121124, 121421, 141122, 141221, 112214, 112412, 122114, 122411, 142112, 142211, 241211, 221114, 413111, 241112, 134111, 111242, 121142, 121241, 114212, 124112, 124211, 411212, 421112, 421211, 212141, 214121, 412121, 111143, 111341, 131141, 114113, 114311, 411113, 411311, 113141, 114131, 311141, 411131, 211412, 211214, 211232, 2331112];
+
+/** CODE128 (code set B) as an SVG: the receipt's number, scanned back at the till for a refund. */
+function barcodeSvg(text) {
+  const codes = [104];
+  for (const ch of text) codes.push(ch.charCodeAt(0) - 32);
+  let sum = 104;
+  codes.slice(1).forEach((c, i) => { sum += c * (i + 1); });
+  codes.push(sum % 103, 106);
+  let x = 10;
+  let rects = "";
+  for (const c of codes) {
+    const widths = String(CODE128[c]);
+    for (let i = 0; i < widths.length; i++) {
+      const w = Number(widths[i]);
+      if (i % 2 === 0) rects += `<rect x="${x}" y="0" width="${w}" height="40"/>`;
+      x += w;
+    }
+  }
+  return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${x + 10} 40" preserveAspectRatio="none" role="img" aria-label="${text}">${rects}</svg>`;
+}
+
+function esc(s) {
+  return String(s == null ? "" : s).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
+}
+
+/** The receipt as HTML: the server's (sale) or, for a sale still in the outbox, the till's own copy. */
+function receiptHtml(sale, item) {
+  const row = (a, b) => `<div class="r"><span>${esc(a)}</span><span>${esc(b)}</span></div>`;
+  let h = "";
+  if (sale) {
+    const r = sale.receipt;
+    h += `<div class="c"><b>${esc(r.title)}</b></div><div class="c">${esc(r.kind)}</div>`;
+    h += row("单号", r.receipt_no) + row("时间", r.time) + row("收银", r.cashier);
+    if (r.customer) h += row("客户", r.customer);
+    h += "<hr>";
+    for (const ln of sale.lines) h += `<div>${esc(ln.name)}</div>` + row(`  ${ln.quantity}${ln.unit} × ${ln.unit_price}`, ln.amount);
+    h += "<hr>" + row(`合计(${r.item_count}项)`, r.total) + row("其中税额", sale.tax);
+    for (const p of sale.payments) h += row(METHOD_NAMES[p.method], p.amount);
+    h += row("找零", r.change) + "<hr>" + `<div class="c">${esc(r.footer)}</div>` + barcodeSvg(r.receipt_no);
+  } else {
+    const b = item.body;
+    h += `<div class="c"><b>${esc(item.store_name)}</b></div><div class="c">销售小票（离线，待上传）</div>`;
+    h += row("单据", b.idempotency_key.slice(-12)) + row("时间", new Date(b.sold_at).toLocaleString("zh-CN", { hour12: false })) + row("收银", item.cashier);
+    h += "<hr>";
+    for (const ln of b.lines) {
+      const p = state.bySku.get(ln.sku.toUpperCase()) || { name: ln.sku, unit: "" };
+      h += `<div>${esc(p.name)}</div>` + row(`  ${ln.quantity}${p.unit} × ${ln.unit_price}`, fen(lineFen(parseMilli(ln.quantity), parseFen(ln.unit_price))));
+    }
+    h += "<hr>" + row(`合计(${b.lines.length}项)`, item.total);
+    for (const p of b.payments) h += row(METHOD_NAMES[p.method], p.amount);
+    h += row("找零", item.change) + "<hr>" + '<div class="c">谢谢惠顾 村社联动超市</div>' + barcodeSvg(b.idempotency_key);
+  }
+  return h;
+}
+
+function showReceipt(sale, item) {
+  state.lastReceipt = { sale, item };
+  $("receipt").innerHTML = receiptHtml(sale, item);
+  $("receipt-change").textContent = sale ? sale.change : item.change;
+  $("receipt-status").textContent = sale ? `已入账：${sale.receipt.receipt_no}` : "网络不通：已存入本机，联网后自动上传";
+  const link = $("btn-escpos");
+  link.hidden = !sale;
+  if (sale) link.href = `/api/v1/pos/sales/${sale.id}/receipt.escpos`;
+  show("receipt");
+}
+
+function printReceipt(html) {
+  $("print-area").innerHTML = `<div class="receipt">${html}</div>`;
+  window.print();
+}
+
+async function downloadEscpos(ev) {
+  ev.preventDefault();
+  const sale = state.lastReceipt && state.lastReceipt.sale;
+  if (!sale) return;
+  const r = await fetch(`/api/v1/pos/sales/${sale.id}/receipt.escpos`, { headers: { Authorization: "Bearer " + state.token } });
+  const blob = await r.blob();
+  const a = document.createElement("a");
+  a.href = URL.createObjectURL(blob);
+  a.download = `${sale.receipt.receipt_no}.bin`;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+}
+
+// -- the outbox going up -----------------------------------------------------------------------------------
+
+async function countOutbox() {
+  const all = await outboxAll();
+  state.pending = all.filter((x) => x.state === "pending").length;
+  state.rejected = all.filter((x) => x.state === "rejected").length;
+  $("queue-count").textContent = String(state.pending);
+  $("rejected-count").textContent = String(state.rejected);
+  $("rejected").hidden = !state.rejected;
+  if (state.view === "queue") renderQueue(all);
+  return all;
+}
+
+function scheduleSync(delay) {
+  clearTimeout(state.syncTimer);
+  state.syncTimer = setTimeout(sync, delay);
+}
+
+async function sync() {
+  if (state.syncing || !state.token || state.authExpired) return;
+  state.syncing = true;
+  try {
+    for (;;) {
+      const pending = (await outboxAll()).filter((x) => x.state === "pending");
+      if (!pending.length) { state.backoff = 0; break; }
+      const batch = pending.slice(0, BATCH);
+      let res;
+      try {
+        res = await api("POST", "/api/v1/pos/sales:batch", { sales: batch.map((x) => x.body) });
+      } catch (e) {
+        if (e instanceof ApiError && e.status === 401) break; // the login is asked for; the queue waits
+        state.backoff = Math.min(state.backoff ? state.backoff * 2 : 1000, 30000);
+        scheduleSync(state.backoff);
+        break;
+      }
+      state.backoff = 0;
+      for (const r of res.results) {
+        const item = batch[r.index];
+        if (r.status === "rejected") {
+          item.state = "rejected";
+          item.error = r.error;
+          await outboxPut(item);
+        } else {
+          await outboxDelete(item.key);
+          if (state.lastReceipt && state.lastReceipt.item && state.lastReceipt.item.key === item.key && state.view === "receipt") showReceipt(r.sale, item);
+        }
+      }
+      await countOutbox();
+    }
+  } finally {
+    state.syncing = false;
+    await countOutbox();
+  }
+}
+
+function renderQueue(all) {
+  const ul = $("queue-list");
+  ul.innerHTML = "";
+  for (const x of all) {
+    const li = document.createElement("li");
+    li.className = x.state;
+    const when = new Date(x.body.sold_at).toLocaleString("zh-CN", { hour12: false });
+    li.textContent = x.state === "rejected"
+      ? `被拒 ${when} ¥${x.total}：${x.error && x.error.message}（${x.error && x.error.field || ""}）`
+      : `待上传 ${when} ¥${x.total}`;
+    if (x.state === "rejected") {
+      const b = document.createElement("button");
+      b.type = "button";
+      b.textContent = "已知悉，移出";
+      b.addEventListener("click", async () => {
+        // The cashier has seen why; the sale stays on record in the till's log of rejections.
+        const seen = (await kvGet("rejected-seen")) || [];
+        seen.push({ ...x, seen_at: new Date().toISOString() });
+        await kvPut("rejected-seen", seen);
+        await outboxDelete(x.key);
+        await countOutbox();
+      });
+      li.append(" ", b);
+    }
+    ul.append(li);
+  }
+  $("queue-note").textContent = all.length ? `${state.pending} 笔待上传，${state.rejected} 笔被拒。` : "没有待上传的销售。";
+}
+
+async function openQueue() {
+  show("queue");
+  renderQueue(await countOutbox());
+}
+
+// -- refunds -----------------------------------------------------------------------------------------------
+
+async function openRefund(code) {
+  state.refund = null;
+  $("refund-sale").innerHTML = "";
+  $("refund-form").hidden = true;
+  $("refund-error").textContent = "";
+  $("refund-code").value = code || "";
+  show("refund");
+  if (code) await findRefund(code);
+}
+
+async function findRefund(code) {
+  $("refund-error").textContent = "";
+  let sale;
+  try {
+    sale = await api("GET", `/api/v1/pos/stores/${state.data.store.id}/receipts/${encodeURIComponent(code.trim())}`);
+  } catch (e) {
+    $("refund-error").textContent = e instanceof NetError ? "退货需要联网" : e.message;
+    return;
+  }
+  state.refund = { sale, key: newKey() };
+  $("refund-sale").textContent = `${sale.receipt.receipt_no} · ${sale.receipt.time} · 合计 ${sale.total}`;
+  const body = $("refund-lines").tBodies[0];
+  body.innerHTML = "";
+  sale.lines.forEach((ln, i) => {
+    const left = sale.refundable[i];
+    const tr = document.createElement("tr");
+    tr.innerHTML = `<td>${esc(ln.name)}</td><td class="num">${esc(ln.quantity)}${esc(ln.unit)}</td><td class="num">${esc(left.remaining)}</td><td class="num"></td>`;
+    const input = document.createElement("input");
+    input.dataset.line = String(ln.line_no);
+    input.dataset.remaining = left.remaining;
+    input.inputMode = "decimal";
+    input.setAttribute("aria-label", `退 ${ln.name}`);
+    input.disabled = parseMilli(left.remaining) === 0;
+    tr.lastChild.append(input);
+    body.append(tr);
+  });
+  $("refund-form").hidden = false;
+  const first = body.querySelector("input:not([disabled])");
+  if (first) first.focus();
+  else $("refund-error").textContent = "这张小票已全部退完";
+}
+
+async function confirmRefund() {
+  const r = state.refund;
+  if (!r) return;
+  const lines = [];
+  for (const input of $("refund-lines").querySelectorAll("input")) {
+    const v = input.value.trim();
+    if (!v) continue;
+    const problem = qtyProblem(v);
+    if (problem) { $("refund-error").textContent = problem; input.focus(); return; }
+    const q = parseMilli(v);
+    if (q > parseMilli(input.dataset.remaining)) {
+      $("refund-error").textContent = `最多可退 ${input.dataset.remaining}`;
+      input.focus();
+      return;
+    }
+    lines.push({ line_no: Number(input.dataset.line), quantity: qtyText(q) });
+  }
+  if (!lines.length) { $("refund-error").textContent = "请输入要退的数量"; return; }
+  try {
+    const sale = await api("POST", `/api/v1/pos/sales/${r.sale.id}/refunds`, { idempotency_key: r.key, shift_id: state.data.open_shift.id, lines, reason: $("refund-reason").value.trim() }, r.key);
+    state.refund = null;
+    showReceipt(sale, null);
+  } catch (e) {
+    $("refund-error").textContent = e instanceof NetError ? "网络不通，退货未完成；联网后再按 Enter（同一单据不会重复退）" : e.message;
+  }
+}
+
+// -- the shift ---------------------------------------------------------------------------------------------
+
+async function openShift(ev) {
+  ev.preventDefault();
+  const f = parseFen($("open-float").value);
+  if (f === null) { $("open-error").textContent = "备用金金额无效（最多两位小数）"; return; }
+  try {
+    const report = await api("POST", "/api/v1/pos/shifts", { store_id: state.data.store.id, float: fen(f) });
+    await saveShift(report);
+    $("open-float").value = "";
+    $("open-error").textContent = "";
+    home();
+  } catch (e) {
+    $("open-error").textContent = e instanceof NetError ? "开班需要联网" : e.message;
+  }
+}
+
+async function cashMove(ev) {
+  ev.preventDefault();
+  const f = parseFen($("cash-amount").value);
+  if (!f) { $("cash-error").textContent = "金额无效（大于 0，最多两位小数）"; return; }
+  const reason = $("cash-reason").value.trim();
+  if (!reason) { $("cash-error").textContent = "请写明事由"; $("cash-reason").focus(); return; }
+  try {
+    await api("POST", `/api/v1/pos/shifts/${state.data.open_shift.id}/cash-moves`, { kind: $("cash-kind").value, amount: fen(f), reason });
+    $("cash-amount").value = "";
+    $("cash-reason").value = "";
+    $("cash-error").textContent = "";
+    say(`备用金${$("cash-kind").value === "pay_in" ? "存入" : "取出"} ${fen(f)} 已记录`);
+    home();
+  } catch (e) {
+    $("cash-error").textContent = e instanceof NetError ? "备用金需要联网（网络不通，未记录）" : e.message;
+  }
+}
+
+async function openClose() {
+  show("close");
+  $("close-error").textContent = "";
+  $("close-confirm").disabled = true;
+  $("close-expected").textContent = "—";
+  $("close-wait").textContent = "正在上传本机的销售…";
+  await sync();
+  const all = await countOutbox();
+  if (all.some((x) => x.state === "pending")) {
+    $("close-wait").textContent = `还有 ${state.pending} 笔销售没有上传（${state.online ? "服务器暂时不通" : "网络不通"}）：上传完才能交班。`;
+    scheduleSync(2000);
+    return;
+  }
+  if (all.some((x) => x.state === "rejected")) {
+    $("close-wait").textContent = `有 ${state.rejected} 笔被拒的销售：先在“被拒”里查看原因并处理，再交班。`;
+    return;
+  }
+  try {
+    const report = await api("GET", `/api/v1/pos/shifts/${state.data.open_shift.id}`);
+    state.closeExpected = parseFen(report.cash.expected);
+    $("close-expected").textContent = report.cash.expected;
+    $("close-wait").textContent = `本班 ${report.sales} 笔销售，${report.refunds} 笔退货；全部已上传。`;
+    $("close-confirm").disabled = false;
+    renderClose();
+  } catch (e) {
+    $("close-wait").textContent = e instanceof NetError ? "交班需要联网" : e.message;
+  }
+}
+
+function renderClose() {
+  const c = parseFen($("close-cash").value);
+  $("close-counted").textContent = c === null ? "—" : fen(c);
+  $("close-over").textContent = c === null || state.closeExpected === null ? "—" : fen(c - state.closeExpected);
+}
+
+async function closeShift(ev) {
+  ev.preventDefault();
+  if ($("close-confirm").disabled) return;
+  const c = parseFen($("close-cash").value);
+  if (c === null) { $("close-error").textContent = "实点现金金额无效（最多两位小数）"; return; }
+  try {
+    const report = await api("POST", `/api/v1/pos/shifts/${state.data.open_shift.id}/close`, { counted_cash: fen(c) });
+    await saveShift(null);
+    $("close-cash").value = "";
+    showReport(report);
+  } catch (e) {
+    $("close-error").textContent = e instanceof NetError ? "网络不通，未交班" : e.message;
+  }
+}
+
+function showReport(r) {
+  const row = (a, b) => `<div class="r"><span>${esc(a)}</span><span>${esc(b)}</span></div>`;
+  let h = `<div class="c"><b>${esc(state.data.store.name)}</b></div><div class="c">交班报告 第 ${r.id} 班</div>`;
+  h += row("营业日", r.business_date) + row("销售", `${r.sales} 笔`) + row("退货", `${r.refunds} 笔`) + row("营业额", r.takings) + row("其中税额", r.tax) + "<hr>";
+  for (const [m, v] of Object.entries(r.by_method)) h += row(METHOD_NAMES[m] || m, v);
+  h += "<hr>" + row("备用金", r.cash.float) + row("存入", r.cash.pay_ins) + row("取出", r.cash.payouts);
+  h += row("应有现金", r.cash.expected) + row("实点现金", r.cash.counted) + row("长短款", r.cash.over_short);
+  h += "<hr>" + row("记账凭证", r.voucher_no || "—");
+  $("report").innerHTML = `<div class="receipt" id="report-receipt">${h}</div>`;
+  show("report");
+}
+
+// -- login -------------------------------------------------------------------------------------------------
+
+async function logIn(ev) {
+  ev.preventDefault();
+  $("login-error").textContent = "";
+  const username = $("login-user").value.trim();
+  let res;
+  try {
+    const r = await fetch("/till/login", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ username, password: $("login-pass").value }) });
+    res = await r.json();
+    if (!r.ok) { $("login-error").textContent = (res.error && res.error.message) || "登录失败"; return; }
+  } catch (e) {
+    $("login-error").textContent = "登录需要联网；未上传的销售仍保存在本机";
+    return;
+  }
+  $("login-pass").value = "";
+  state.token = res.token;
+  state.username = res.username;
+  state.authExpired = false;
+  localStorage.setItem("till.token", res.token);
+  localStorage.setItem("till.user", res.username);
+  localStorage.setItem("till.store", String(res.store_id));
+  await refreshData();
+  home();
+  sync();
+}
+
+async function logOut() {
+  const pending = (await outboxAll()).length;
+  if (pending && !window.confirm(`还有 ${pending} 笔销售未上传或被拒。退出后它们仍保存在本机，确定退出？`)) return;
+  try { await api("POST", "/till/logout"); } catch (e) { /* offline: the token is forgotten here anyway */ }
+  state.token = "";
+  localStorage.removeItem("till.token");
+  showLogin();
+}
+
+// -- keys --------------------------------------------------------------------------------------------------
+
+function onKey(ev) {
+  const k = ev.key;
+  if (state.view === "sell") {
+    const inScan = document.activeElement === $("scan");
+    if (k === "F2") { ev.preventDefault(); startQtyEdit(state.selected); }
+    else if (k === "F3") { ev.preventDefault(); voidSale(); say("已清空"); $("scan").focus(); }
+    else if (k === "F4") { ev.preventDefault(); openPay(); }
+    else if (k === "F7") { ev.preventDefault(); openRefund(""); }
+    else if (k === "F8") { ev.preventDefault(); show("cash"); }
+    else if (k === "F9") { ev.preventDefault(); openClose(); }
+    else if (k === "F10") { ev.preventDefault(); if (state.lastReceipt) showReceipt(state.lastReceipt.sale, state.lastReceipt.item); }
+    else if (inScan && (k === "ArrowDown" || k === "ArrowUp")) {
+      ev.preventDefault();
+      const d = k === "ArrowDown" ? 1 : -1;
+      if (state.suggestions.length) {
+        state.suggested = (state.suggested + d + state.suggestions.length) % state.suggestions.length;
+        renderSuggestions();
+      } else if (state.cart && state.cart.lines.length) {
+        state.selected = Math.max(0, Math.min(state.cart.lines.length - 1, state.selected + d));
+        renderCart();
+      }
+    } else if (inScan && k === "Delete" && !$("scan").value) { ev.preventDefault(); removeLine(state.selected); }
+    else if (k === "Escape" && inScan) { $("scan").value = ""; state.suggestions = []; renderSuggestions(); say(""); }
+  } else if (state.view === "receipt") {
+    if (k === "Enter") { ev.preventDefault(); home(); }
+    else if (k === "p" || k === "P") { ev.preventDefault(); printReceipt($("receipt").innerHTML); }
+  } else if (state.view === "report") {
+    if (k === "Enter") { ev.preventDefault(); home(); }
+    else if (k === "p" || k === "P") { ev.preventDefault(); printReceipt($("report-receipt").innerHTML); }
+  } else if (["pay", "refund", "cash", "close", "queue"].includes(state.view) && k === "Escape") {
+    ev.preventDefault();
+    home();
+  }
+}
+
+// -- start -------------------------------------------------------------------------------------------------
+
+async function boot() {
+  if ("serviceWorker" in navigator) navigator.serviceWorker.register("/till/sw.js", { scope: "/till/" }).catch(() => {});
+  setOnline(navigator.onLine);
+  $("login-form").addEventListener("submit", logIn);
+  $("open-form").addEventListener("submit", openShift);
+  $("scan-form").addEventListener("submit", (ev) => { ev.preventDefault(); onScan($("scan").value); });
+  $("scan").addEventListener("input", () => { state.suggestions = search($("scan").value); state.suggested = 0; renderSuggestions(); });
+  $("pay-form").addEventListener("submit", (ev) => { ev.preventDefault(); confirmPay(); });
+  $("pay-customer").addEventListener("change", () => {
+    const c = state.data.customers.find((x) => String(x.id) === $("pay-customer").value);
+    if (c) $("pay-channel").value = c.channel;
+    state.cart.customer_id = c ? c.id : null;
+    state.cart.channel = $("pay-channel").value;
+    saveCart();
+  });
+  $("pay-channel").addEventListener("change", () => { state.cart.channel = $("pay-channel").value; saveCart(); });
+  $("refund-find").addEventListener("submit", (ev) => { ev.preventDefault(); findRefund($("refund-code").value); });
+  $("refund-form").addEventListener("submit", (ev) => { ev.preventDefault(); confirmRefund(); });
+  $("cash-form").addEventListener("submit", cashMove);
+  $("close-form").addEventListener("submit", closeShift);
+  $("close-cash").addEventListener("input", renderClose);
+  $("btn-pay").addEventListener("click", openPay);
+  $("btn-qty").addEventListener("click", () => startQtyEdit(state.selected));
+  $("btn-del").addEventListener("click", () => removeLine(state.selected));
+  $("btn-void").addEventListener("click", voidSale);
+  $("btn-refund").addEventListener("click", () => openRefund(""));
+  $("btn-cash").addEventListener("click", () => show("cash"));
+  $("btn-close").addEventListener("click", openClose);
+  $("btn-last").addEventListener("click", () => state.lastReceipt && showReceipt(state.lastReceipt.sale, state.lastReceipt.item));
+  $("btn-print").addEventListener("click", () => printReceipt($("receipt").innerHTML));
+  $("btn-escpos").addEventListener("click", downloadEscpos);
+  $("btn-next").addEventListener("click", home);
+  $("btn-report-print").addEventListener("click", () => printReceipt($("report-receipt").innerHTML));
+  $("btn-report-done").addEventListener("click", home);
+  $("queue").addEventListener("click", openQueue);
+  $("rejected").addEventListener("click", openQueue);
+  $("btn-sync").addEventListener("click", () => { state.backoff = 0; sync(); });
+  $("btn-queue-back").addEventListener("click", home);
+  $("logout").addEventListener("click", logOut);
+  document.addEventListener("keydown", onKey);
+  window.addEventListener("online", async () => { setOnline(true); await refreshData(); state.backoff = 0; sync(); });
+  window.addEventListener("offline", () => setOnline(false));
+
+  state.data = (await kvGet("data")) || null;
+  if (state.data) indexCatalogue();
+  const saved = localStorage.getItem("till.cart");
+  if (saved) { try { state.cart = JSON.parse(saved); } catch (e) { state.cart = null; } }
+  await countOutbox();
+  if (state.token) await refreshData();
+  renderShift();
+  if (state.cart && state.cart.body) {
+    // Tendered before the reload: that body, under its key, goes (back) into the outbox. If it had
+    // reached the server already, the same key makes the upload a duplicate, never a second sale.
+    const known = (await outboxAll()).some((x) => x.key === state.cart.key);
+    if (!known) {
+      const b = state.cart.body;
+      await outboxPut({ key: b.idempotency_key, seq: Date.parse(b.sold_at) * 1000, body: b, state: "pending", store_name: state.data.store.name, cashier: state.username, total: fen(cartTotal()), change: "" });
+    }
+    state.cart = null;
+    saveCart();
+    await countOutbox();
+  }
+  home();
+  sync();
+  document.body.dataset.ready = "1";
+}
+
+boot();

@@ -1,0 +1,128 @@
+"""The cashier's till in the browser (/till): the page, its PWA files, and the cashier's login.
+
+The till is a static page: everything it shows it builds from the POS API, so it works the same when
+the network is gone (the service worker serves the page, IndexedDB holds the catalogue and the queue of
+sales). A cashier logs in with a password and gets a bearer token labelled ``till`` (not the web
+session's cookie): a sale queued offline must still go up hours later, and a bearer header cannot be
+forged by another site, so the API needs no CSRF token. Logging out revokes the token; a revoked token
+makes the till ask for the password again, and its queue waits meanwhile.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Request, Response
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import update
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ledger.access.auth import audit, check_password, hash_token, issue_token, token_t
+from ledger.api.deps import EngineDep, client_addr
+from ledger.books.errors import Forbidden, Unauthenticated
+from ledger.books.orgs import now
+from ledger.db.engine import read_tx, run_write
+from ledger.web.security import SECURITY_HEADERS, login_throttle
+
+router = APIRouter(tags=["till"])
+
+STATIC_DIR = Path(__file__).resolve().parent / "static" / "till"
+STATIC_TYPES = {
+    "till.js": "text/javascript; charset=utf-8",
+    "till.css": "text/css; charset=utf-8",
+    "icon.svg": "image/svg+xml",
+    "icon-192.png": "image/png",
+    "icon-512.png": "image/png",
+}
+# The page talks to its own origin only; the manifest and the service worker are its own files.
+TILL_HEADERS = {
+    **SECURITY_HEADERS,
+    "Content-Security-Policy": SECURITY_HEADERS["Content-Security-Policy"]
+    + "; connect-src 'self'; manifest-src 'self'; worker-src 'self'",
+    "Cache-Control": "no-cache",  # revalidate, so a new version reaches the till at its next load online
+}
+
+
+def _file(name: str, media_type: str) -> FileResponse:
+    return FileResponse(STATIC_DIR / name, media_type=media_type, headers=TILL_HEADERS)
+
+
+@router.get("/till", include_in_schema=False)
+def till_redirect() -> RedirectResponse:
+    return RedirectResponse("/till/", status_code=308)
+
+
+@router.get("/till/", include_in_schema=False)
+def till_page() -> FileResponse:
+    return _file("index.html", "text/html; charset=utf-8")
+
+
+@router.get("/till/sw.js", include_in_schema=False)
+def service_worker() -> FileResponse:
+    """Served from /till/ so that its scope is the till and nothing else."""
+    return _file("sw.js", "text/javascript; charset=utf-8")
+
+
+@router.get("/till/manifest.webmanifest", include_in_schema=False)
+def manifest() -> FileResponse:
+    return _file("manifest.webmanifest", "application/manifest+json")
+
+
+@router.get("/till/static/{name}", include_in_schema=False)
+def static(name: str) -> FileResponse:
+    if name not in STATIC_TYPES:
+        raise StarletteHTTPException(404)
+    return _file(name, STATIC_TYPES[name])
+
+
+class TillLoginIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    username: str = Field(min_length=1, max_length=150)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+@router.post("/till/login", tags=["till"])
+def till_login(body: TillLoginIn, request: Request, engine: EngineDep) -> JSONResponse:
+    """A cashier's password → a bearer token for the till, and the store it sells in."""
+    throttle = login_throttle(request)
+    addr = client_addr(request)
+    throttle.check(body.username, addr)
+    try:
+        with read_tx(engine) as conn:
+            user = check_password(conn, body.username, body.password)
+    except Unauthenticated:
+        throttle.failed(body.username, addr)
+        raise
+    throttle.succeeded(body.username, addr)
+    if user.role != "cashier" or user.scope_store_id is None:
+        raise Forbidden("the till is for a cashier of a store; officers use the web pages")
+
+    def work(conn):  # type: ignore[no-untyped-def]
+        token = issue_token(conn, user.user_id, "till")
+        audit(conn, user, "till.login", org_id=user.store_org_id, remote_addr=addr)
+        return token
+
+    token = run_write(engine, work)
+    return JSONResponse(
+        {"token": token, "username": user.username, "store_id": user.scope_store_id},
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+@router.post("/till/logout", status_code=204, tags=["till"])
+def till_logout(engine: EngineDep, authorization: Annotated[str, Header()] = "") -> Response:
+    """Revoke the till's token (a copy of it stops working everywhere)."""
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        digest = hash_token(token.strip())
+        run_write(
+            engine,
+            lambda conn: conn.execute(
+                update(token_t)
+                .where(token_t.c.token_hash == digest, token_t.c.revoked_at.is_(None))
+                .values(revoked_at=now())
+            ),
+        )
+    return Response(status_code=204)

@@ -1,0 +1,425 @@
+"""The cashier's till (/till) in a real browser: Debian's Chromium driven by Playwright against the real app
+under uvicorn, on a SQLite file and on PostgreSQL (issue 18).
+
+One test is the cashier's whole day: log in, open a shift, scan three barcodes (one a weighed item typed
+by weight, one a scale label with the weight inside), split the tender, print; go offline, sell 20, reload,
+sell 5, come back: exactly 25 sales, once each; the network cut in the middle of an upload: still once;
+refund a line by scanning the receipt's number; close the shift with the counted cash: over/short 0.00 and
+the voucher ties. The other covers bad input, an expired login while offline, and the phone layout.
+``CUNSHE_SCREENSHOTS=docs`` writes the README's screenshots.
+"""
+
+from __future__ import annotations
+
+import os
+import unicodedata
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import Engine, func, select, update
+
+from ledger.access.auth import token_t
+from ledger.books.verify import verify_org
+from ledger.db.engine import read_tx, write_tx
+from ledger.db.models import Account, JournalEntry, JournalLine
+from pos.models import PosSale
+from tests import test_web_browser
+from tests.test_web_browser import CHROMIUM_ARGS, LiveServer, sync_api
+
+pytestmark = pytest.mark.browser
+live = test_web_browser.live  # the real app under uvicorn on the test's database (fixture)
+
+CHROMIUM = "/usr/bin/chromium"
+SHOTS = Path(os.environ["CUNSHE_SCREENSHOTS"]) if os.environ.get("CUNSHE_SCREENSHOTS") else None
+PASSWORD = "correct horse battery"
+
+PRODUCTS = [
+    # sku, barcode, name, unit, price
+    ("EGG", "6901000000035", "土鸡蛋", "个", "1.50"),
+    ("RICE", "6901000000028", "高山大米", "kg", "3.98"),
+    ("PORK", "2512345", "猪肉", "kg", "26.00"),  # a scale label: 25 12345 WWWWW C, weight in grams
+    ("EGG2", None, "鸡蛋", "斤", "6.50"),
+    ("OIL", "6901000000042", "菜籽油", "桶", "68.00"),
+]
+# The scale label: 1.234 kg of pork (EAN-13 check digit computed below).
+PORK_LABEL = "251234501234"
+
+
+def ean13(code12: str) -> str:
+    total = sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(code12))
+    return code12 + str((10 - total % 10) % 10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield b
+        b.close()
+
+
+def seed_shop(live: LiveServer) -> dict[str, int]:
+    """The company's catalogue, stock and a credit customer, through the real API as the officer."""
+    county = live.county
+    company = county.ids["company"]
+    store = county.stores["store1"]
+    with httpx.Client(base_url=live.url, headers=county.auth("officer"), timeout=30) as http:
+        body = [
+            {"sku": s, "barcode": b, "name": n, "unit": u, "price": p, "category": "食品"}
+            for s, b, n, u, p in PRODUCTS
+        ]
+        assert http.put(f"/api/v1/pos/orgs/{company}/products", json=body).status_code == 200
+        r = http.post(
+            f"/api/v1/pos/stores/{store}/purchases",
+            json={
+                "date": datetime.now(UTC).date().isoformat(),
+                "supplier": "示范村一合作社",
+                "lines": [
+                    {"sku": "EGG", "quantity": "500", "cost": "500.00"},
+                    {"sku": "RICE", "quantity": "200", "cost": "600.00"},
+                    {"sku": "PORK", "quantity": "50", "cost": "1000.00"},
+                    {"sku": "EGG2", "quantity": "100", "cost": "400.00"},
+                    {"sku": "OIL", "quantity": "20", "cost": "1000.00"},
+                ],
+            },
+        )
+        assert r.status_code == 201, r.text
+        r = http.post(
+            f"/api/v1/pos/orgs/{company}/customers",
+            json={
+                "name": "第一中学食堂",
+                "kind": "school_canteen",
+                "channel": "school",
+                "credit_limit": "500.00",
+            },
+        )
+        assert r.status_code == 201, r.text
+    return {"company": company, "store": store}
+
+
+def shot(page: object, name: str, tmp_path: Path) -> Path:
+    path = (SHOTS or tmp_path) / f"{name}.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(path), full_page=True)  # type: ignore[attr-defined]
+    return path
+
+
+def till_login(page: object, live: LiveServer, username: str = "cashier") -> None:
+    page.goto(live.url + "/till/")  # type: ignore[attr-defined]
+    page.get_by_label("用户名").fill(username)  # type: ignore[attr-defined]
+    page.get_by_label("密码").fill(PASSWORD)  # type: ignore[attr-defined]
+    page.keyboard.press("Enter")  # type: ignore[attr-defined]
+
+
+def scan(page: object, code: str) -> None:
+    """A keyboard-wedge scanner: the code typed into the focused field, then Enter."""
+    page.keyboard.type(code)  # type: ignore[attr-defined]
+    page.keyboard.press("Enter")  # type: ignore[attr-defined]
+
+
+def wait_view(page: object, view: str) -> None:
+    page.locator(f"#{view}-view").wait_for(state="visible")  # type: ignore[attr-defined]
+
+
+def sell_eggs(page: object, n_eggs: int, cash: str) -> None:
+    """One quick cash sale by keyboard: n× eggs, F4, the cash, Enter, then Enter for the next sale."""
+    wait_view(page, "sell")
+    scan(page, f"{n_eggs}*6901000000035")
+    page.keyboard.press("F4")  # type: ignore[attr-defined]
+    wait_view(page, "pay")
+    page.keyboard.type(cash)  # type: ignore[attr-defined]
+    page.keyboard.press("Enter")  # type: ignore[attr-defined]
+    wait_view(page, "receipt")
+    page.keyboard.press("Enter")  # type: ignore[attr-defined]
+    wait_view(page, "sell")
+
+
+def queue_count(page: object) -> int:
+    return int(page.locator("#queue-count").inner_text())  # type: ignore[attr-defined]
+
+
+def sales_in_db(engine: Engine) -> tuple[int, int]:
+    """(rows of kind sale, distinct idempotency keys among them)."""
+    t = PosSale.__table__
+    with read_tx(engine) as conn:
+        n = conn.execute(select(func.count()).where(t.c.kind == "sale")).scalar_one()
+        keys = conn.execute(select(func.count(func.distinct(t.c.idempotency_key))).where(t.c.kind == "sale"))
+        return n, keys.scalar_one()
+
+
+def test_a_cashiers_day_online_and_offline(live: LiveServer, browser: object, tmp_path: Path) -> None:
+    ids = seed_shop(live)
+    engine = live.county.engine
+    context = browser.new_context(viewport={"width": 1024, "height": 768}, locale="zh-CN")  # type: ignore[attr-defined]
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+
+    till_login(page, live)
+    wait_view(page, "open")
+    page.keyboard.type("500.00")
+    page.keyboard.press("Enter")
+    wait_view(page, "sell")
+    assert page.locator("#store-name").inner_text() == "村社联动超市一号店"
+
+    # Three scans: eggs (×1), rice (weighed: the till asks for the weight), pork by its scale label.
+    scan(page, "6901000000035")
+    scan(page, "6901000000028")
+    page.locator("#qty-input").wait_for()
+    page.keyboard.type("2.35")
+    page.keyboard.press("Enter")
+    scan(page, ean13(PORK_LABEL))
+    rows = page.locator("#cart-body tr")
+    assert rows.count() == 3
+    assert rows.nth(1).locator(".qty").inner_text() == "2.35kg"
+    assert rows.nth(2).locator(".qty").inner_text() == "1.234kg"
+    # 1.50 + 9.35 (2.35 × 3.98 = 9.353) + 32.08 (1.234 × 26.00 = 32.084) = 42.93
+    assert page.locator("#total").inner_text() == "42.93"
+    shot(page, "till-1024-sale", tmp_path)
+
+    # Split tender: 20.00 by WeChat, 50.00 cash → change 27.07, shown big.
+    page.keyboard.press("F4")
+    wait_view(page, "pay")
+    page.get_by_label("微信支付", exact=True).fill("20.00")
+    page.get_by_label("现金", exact=True).fill("50.00")
+    assert page.locator("#pay-change").inner_text() == "27.07"
+    shot(page, "till-1024-pay", tmp_path)
+    page.get_by_label("现金", exact=True).press("Enter")
+    wait_view(page, "receipt")
+    assert page.locator("#receipt-change").inner_text() == "27.07"
+    receipt = page.locator("#receipt").inner_text()
+    assert "猪肉" in receipt and "42.93" in receipt and "微信支付" in receipt
+    receipt_no = page.locator("#receipt-status").inner_text().split("：")[1]
+    shot(page, "till-1024-receipt", tmp_path)
+    # Print: the receipt stylesheet leaves the receipt alone on a 58 mm page.
+    page.evaluate("window.__printed = 0; window.print = () => { window.__printed += 1; }; 0")
+    page.keyboard.press("p")
+    assert page.evaluate("window.__printed") == 1
+    page.emulate_media(media="print")
+    assert page.locator("#print-area .receipt").is_visible()
+    assert not page.locator("#receipt-view").is_visible()
+    pdf = page.pdf(prefer_css_page_size=True)
+    import io
+
+    import pdfplumber
+
+    with pdfplumber.open(io.BytesIO(pdf)) as doc:
+        first = doc.pages[0]
+        assert abs(first.width - 58 / 25.4 * 72) < 2  # 58 mm wide
+        text = unicodedata.normalize("NFKC", first.extract_text())  # CJK radicals → characters
+        assert "猪肉" in text and "找零 27.07" in text and receipt_no in text
+    page.emulate_media(media="screen")
+    page.keyboard.press("Enter")
+    wait_view(page, "sell")
+    assert sales_in_db(engine) == (1, 1)
+
+    # Offline: 20 sales, a reload, 5 more; nothing goes up, the screen counts them.
+    context.set_offline(True)
+    for _ in range(20):
+        sell_eggs(page, 2, "3.00")
+    assert queue_count(page) == 20
+    page.reload()
+    wait_view(page, "sell")
+    assert queue_count(page) == 20
+    for _ in range(5):
+        sell_eggs(page, 2, "3.00")
+    assert queue_count(page) == 25
+    assert sales_in_db(engine) == (1, 1)
+    shot(page, "till-1024-offline", tmp_path)
+    context.set_offline(False)
+    page.evaluate("window.dispatchEvent(new Event('online'))")
+    sync_api.expect(page.locator("#queue-count")).to_have_text("0", timeout=20000)
+    assert sales_in_db(engine) == (26, 26)
+
+    # The network cut in the middle of an upload: the server commits, the answer never arrives.
+    context.set_offline(True)
+    for _ in range(3):
+        sell_eggs(page, 1, "1.50")
+    cut: list[int] = []
+
+    def cut_once(route: object) -> None:
+        if not cut:
+            response = route.fetch()  # type: ignore[attr-defined]  # the server commits the batch…
+            cut.append(response.status)
+            route.abort("connectionreset")  # type: ignore[attr-defined]  # …and the answer is lost
+        else:
+            route.continue_()  # type: ignore[attr-defined]
+
+    page.route("**/api/v1/pos/sales:batch", cut_once)
+    context.set_offline(False)
+    page.evaluate("window.dispatchEvent(new Event('online'))")
+    sync_api.expect(page.locator("#queue-count")).to_have_text("0", timeout=30000)
+    assert cut == [200]
+    assert sales_in_db(engine) == (29, 29)
+    page.unroute("**/api/v1/pos/sales:batch")
+
+    # Refund one line of the first sale: scan its receipt number, take back one egg (not two).
+    scan(page, receipt_no)
+    wait_view(page, "refund")
+    page.get_by_label("退 土鸡蛋").fill("2")
+    page.keyboard.press("Enter")
+    assert "最多可退 1" in page.locator("#refund-error").inner_text()
+    page.get_by_label("退 土鸡蛋").fill("1")
+    page.get_by_label("原因").fill("蛋壳破损")
+    page.keyboard.press("Enter")
+    wait_view(page, "receipt")
+    assert "退货单" in page.locator("#receipt").inner_text()
+    page.keyboard.press("Enter")
+
+    # A pay-in and a payout with their reasons.
+    wait_view(page, "sell")
+    page.keyboard.press("F8")
+    wait_view(page, "cash")
+    page.get_by_label("金额（元）").fill("100.00")
+    page.get_by_label("事由").fill("补零钱")
+    page.keyboard.press("Enter")
+    wait_view(page, "sell")
+    page.keyboard.press("F8")
+    page.get_by_label("类型").select_option("payout")
+    page.get_by_label("金额（元）").fill("30.00")
+    page.get_by_label("事由").fill("买塑料袋")
+    page.get_by_label("事由").press("Enter")
+    wait_view(page, "sell")
+
+    # Close: expected = 500 float + 22.93 (50 − 27.07) + 25 × 3.00 + 3 × 1.50 − 1.50 refunded in cash
+    # pro rata… the till shows it; the cashier counts the same.
+    page.keyboard.press("F9")
+    wait_view(page, "close")
+    sync_api.expect(page.locator("#close-expected")).not_to_have_text("—")
+    expected = page.locator("#close-expected").inner_text()
+    page.get_by_label("实点现金（元）").fill(expected)
+    assert page.locator("#close-over").inner_text() == "0.00"
+    shot(page, "till-1024-close", tmp_path)
+    page.keyboard.press("Enter")
+    wait_view(page, "report")
+    report = page.locator("#report").inner_text()
+    assert "长短款" in report and "0.00" in report
+    shot(page, "till-1024-report", tmp_path)
+
+    # The voucher ties: one balanced entry, its takings = the shift's sales less the refund, chain intact.
+    with read_tx(engine) as conn:
+        entry_t, line_t = JournalEntry.__table__, JournalLine.__table__
+        entry = conn.execute(
+            select(entry_t.c.id).where(
+                entry_t.c.org_id == ids["company"], entry_t.c.source_ref.like("shift:%")
+            )
+        ).scalar_one()
+        debit, credit = conn.execute(
+            select(func.sum(line_t.c.debit_fen), func.sum(line_t.c.credit_fen)).where(
+                line_t.c.entry_id == entry
+            )
+        ).one()
+        assert debit == credit
+        sale_t = PosSale.__table__
+        takings = conn.execute(select(func.sum(sale_t.c.total_fen))).scalar_one()
+        account_t = Account.__table__
+        revenue_and_vat = conn.execute(
+            select(func.sum(line_t.c.credit_fen - line_t.c.debit_fen))
+            .join(account_t, account_t.c.id == line_t.c.account_id)
+            .where(line_t.c.entry_id == entry, account_t.c.code.in_(["5001", "222101"]))
+        ).scalar_one()
+        assert revenue_and_vat == takings
+        assert verify_org(conn, ids["company"]) == []
+    assert errors == []
+    context.close()
+
+
+def test_bad_input_an_expired_login_offline_and_the_phone(
+    live: LiveServer, browser: object, tmp_path: Path
+) -> None:
+    seed_shop(live)
+    engine = live.county.engine
+    context = browser.new_context(  # type: ignore[attr-defined]
+        viewport={"width": 390, "height": 844}, locale="zh-CN", is_mobile=True, has_touch=True
+    )
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    till_login(page, live)
+    wait_view(page, "open")
+    page.keyboard.type("200")
+    page.keyboard.press("Enter")
+    wait_view(page, "sell")
+
+    # An unknown barcode: a clear message, no line.
+    scan(page, "6909999999999")
+    assert "未知条码 6909999999999" in page.locator("#message").inner_text()
+    assert page.locator("#cart-body tr").count() == 0
+    # Pinyin initials: "jd" finds 鸡蛋 (and 土鸡蛋); Enter takes the first; it is weighed, so the weight.
+    page.keyboard.type("jd")
+    assert page.locator("#suggestions li").first.inner_text().startswith("鸡蛋")
+    page.keyboard.press("Enter")
+    page.locator("#qty-input").wait_for()
+    page.keyboard.type("0")
+    page.keyboard.press("Enter")
+    assert "数量必须大于 0" in page.locator("#message").inner_text()
+    page.keyboard.press("Control+a")
+    page.keyboard.type("1.2345")
+    page.keyboard.press("Enter")
+    assert "最多三位小数" in page.locator("#message").inner_text()
+    page.keyboard.press("Control+a")
+    page.keyboard.type("1.5")
+    page.keyboard.press("Enter")
+    scan(page, "6901000000042")
+    scan(page, "6901000000035")
+    assert page.locator("#cart-body tr").count() == 3
+    # Keyboard: up to the oil, F2 → 2 barrels; Delete removes the eggs' line below it.
+    page.keyboard.press("ArrowUp")
+    page.keyboard.press("F2")
+    page.locator("#qty-input").wait_for()
+    page.keyboard.press("Control+a")
+    page.keyboard.type("2")
+    page.keyboard.press("Enter")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Delete")
+    assert page.locator("#cart-body tr").count() == 2
+    assert page.locator("#total").inner_text() == "145.75"  # 1.5 斤 × 6.50 + 2 × 68.00
+    shot(page, "till-390-sale", tmp_path)
+    # Short payment: refused, the sale stays.
+    page.keyboard.press("F4")
+    wait_view(page, "pay")
+    page.keyboard.type("100")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")  # on the confirm button
+    assert "付款不足：还差 45.75" in page.locator("#pay-error").inner_text()
+    # Credit needs the customer; with the school canteen chosen, its channel follows.
+    page.get_by_label("现金", exact=True).fill("")
+    page.get_by_label("挂账", exact=True).fill("145.75")
+    page.get_by_label("挂账", exact=True).press("Enter")
+    assert "挂账需要选择客户" in page.locator("#pay-error").inner_text()
+    page.get_by_label("客户（挂账）").select_option(label="第一中学食堂（额度 500.00）")
+    assert page.get_by_label("渠道").input_value() == "school"
+    shot(page, "till-390-pay", tmp_path)
+    page.get_by_label("挂账", exact=True).press("Enter")
+    page.get_by_label("挂账", exact=True).press("Enter")
+    wait_view(page, "receipt")
+    assert "第一中学食堂" in page.locator("#receipt").inner_text()
+    page.keyboard.press("Enter")
+
+    # An expired login while offline: the sale waits in the queue; after the password it goes up.
+    context.set_offline(True)
+    sell_eggs(page, 1, "2.00")
+    with write_tx(engine) as conn:
+        conn.execute(update(token_t).where(token_t.c.label == "till").values(revoked_at=datetime.now(UTC)))
+    context.set_offline(False)
+    page.evaluate("window.dispatchEvent(new Event('online'))")
+    wait_view(page, "login")
+    assert "登录已失效" in page.locator("#login-note").inner_text()
+    assert queue_count(page) == 1
+    assert sales_in_db(engine) == (1, 1)
+    page.get_by_label("密码").fill(PASSWORD)
+    page.keyboard.press("Enter")
+    wait_view(page, "sell")
+    sync_api.expect(page.locator("#queue-count")).to_have_text("0", timeout=20000)
+    assert sales_in_db(engine) == (2, 2)
+    shot(page, "till-390-after-login", tmp_path)
+    assert errors == []
+    context.close()
