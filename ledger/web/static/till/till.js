@@ -516,12 +516,12 @@ function tendered() {
 }
 
 function renderPay() {
+  $("pay-error").textContent = "";
   const total = cartTotal();
   $("pay-total").textContent = fen(total);
   const ts = tendered();
   const paid = ts.reduce((s, t) => s + (t.fen || 0), 0);
   $("pay-paid").textContent = fen(paid);
-  $("pay-left-label").textContent = paid >= total ? "已付足" : "还差";
   $("pay-left").textContent = fen(Math.max(total - paid, 0));
   $("pay-change").textContent = fen(Math.max(paid - total, 0));
 }
@@ -594,6 +594,7 @@ async function confirmPay() {
   state.cart = null;
   state.selected = -1;
   saveCart();
+  say("");
   await countOutbox();
   showReceipt(sale, item);
   if (!sale) scheduleSync(0);
@@ -1029,6 +1030,7 @@ async function boot() {
   $("pay-customer").addEventListener("change", () => {
     const c = state.data.customers.find((x) => String(x.id) === $("pay-customer").value);
     if (c) $("pay-channel").value = c.channel;
+    $("pay-error").textContent = "";
     state.cart.customer_id = c ? c.id : null;
     state.cart.channel = $("pay-channel").value;
     saveCart();
