@@ -78,6 +78,7 @@ def logins_text(seed: int, host: str = "http://127.0.0.1:8000") -> str:
     lines = [
         f"API docs:        {host}/docs",
         f"Officer's pages: {host}/",
+        f"Cashier's till:  {host}/till/",
         f"Demo logins (password for all: {DEMO_PASSWORD}):",
         "  admin                 admin, sees everything",
         "  officer-heping        officer of 和平街道 (also officer-tuanjie, officer-shazi, officer-youxi)",

@@ -36,6 +36,7 @@ const state = {
   backoff: 0,
   syncTimer: null,
   authExpired: false,
+  paying: false,
   lastReceipt: null,
   refund: null,
   closeExpected: null,
@@ -77,6 +78,27 @@ function lineFen(milli, priceFen) {
   return Math.floor((milli * priceFen + 500) / 1000);
 }
 function priceOf(p) { return parseFen(p.price); }
+
+/** The rate in force on a business day (YYYY-MM-DD, Beijing): the latest of the category from on or before it. */
+function rateOn(category, day) {
+  let found = null;
+  for (const r of state.data.tax_rates) if (r.category === category && r.effective_from <= day) found = r.rate_bp;
+  return found === null ? 100 : found;
+}
+
+/** The VAT inside a sale's gross, per rate: net = round(gross / (1 + rate)) half-up, as the server does. */
+function saleTax(lines, soldAt) {
+  const day = new Date(Date.parse(soldAt) + 8 * 3600 * 1000).toISOString().slice(0, 10);
+  const gross = new Map();
+  for (const ln of lines) {
+    const p = state.bySku.get(ln.sku.toUpperCase());
+    const bp = rateOn(p ? p.tax_category : "goods", day);
+    gross.set(bp, (gross.get(bp) || 0) + lineFen(parseMilli(ln.quantity), parseFen(ln.unit_price)));
+  }
+  let tax = 0;
+  for (const [bp, g] of gross) tax += g - Math.floor((2 * g * 10000 + (10000 + bp)) / (2 * (10000 + bp)));
+  return tax;
+}
 
 // -- IndexedDB: kv (the catalogue), outbox (the sales not yet acknowledged) ---------------------------------
 
@@ -218,7 +240,7 @@ function show(view) {
   state.view = view;
   for (const v of VIEWS) $(`${v}-view`).hidden = v !== view;
   $("logout").hidden = !state.token;
-  const focus = { login: "login-user", open: "open-float", sell: "scan", refund: "refund-code", cash: "cash-amount", close: "close-cash", receipt: "btn-next", report: "btn-report-done", queue: "btn-queue-back" }[view];
+  const focus = { login: "login-user", open: "open-float", sell: "scan", refund: "refund-code", cash: "cash-amount", close: "close-cash", receipt: "btn-next", report: "btn-report-done", queue: "btn-sync" }[view];
   if (focus) $(focus).focus();
 }
 
@@ -551,6 +573,16 @@ function payProblem(total, ts, customerId) {
 }
 
 async function confirmPay() {
+  if (state.paying || !state.cart) return; // a second Enter while the first is on its way
+  state.paying = true;
+  try {
+    await tender();
+  } finally {
+    state.paying = false;
+  }
+}
+
+async function tender() {
   const total = cartTotal();
   const ts = tendered();
   const customerId = Number($("pay-customer").value) || null;
@@ -585,7 +617,7 @@ async function confirmPay() {
         await outboxDelete(item.key);
         cart.body = null;
         saveCart();
-        $("pay-error").textContent = `未收款：${e.message}`;
+        $("pay-error").textContent = `未收款 · ${reasonText(e.error)}`;
         return;
       }
       // The network (or the login) failed: the sale is in the outbox and goes up later.
@@ -645,13 +677,13 @@ function receiptHtml(sale, item) {
   } else {
     const b = item.body;
     h += `<div class="c"><b>${esc(item.store_name)}</b></div><div class="c">销售小票（离线，待上传）</div>`;
-    h += row("单据", b.idempotency_key.slice(-12)) + row("时间", new Date(b.sold_at).toLocaleString("zh-CN", { hour12: false })) + row("收银", item.cashier);
+    h += row("单据", b.idempotency_key.slice(-12)) + row("时间", new Date(b.sold_at).toLocaleString("zh-CN", { hour12: false, timeZone: "Asia/Shanghai" })) + row("收银", item.cashier);
     h += "<hr>";
     for (const ln of b.lines) {
       const p = state.bySku.get(ln.sku.toUpperCase()) || { name: ln.sku, unit: "" };
       h += `<div>${esc(p.name)}</div>` + row(`  ${ln.quantity}${p.unit} × ${ln.unit_price}`, fen(lineFen(parseMilli(ln.quantity), parseFen(ln.unit_price))));
     }
-    h += "<hr>" + row(`合计(${b.lines.length}项)`, item.total);
+    h += "<hr>" + row(`合计(${b.lines.length}项)`, item.total) + row("其中税额", fen(saleTax(b.lines, b.sold_at)));
     for (const p of b.payments) h += row(METHOD_NAMES[p.method], p.amount);
     h += row("找零", item.change) + "<hr>" + '<div class="c">谢谢惠顾 村社联动超市</div>' + barcodeSvg(b.idempotency_key);
   }
@@ -742,15 +774,34 @@ async function sync() {
   }
 }
 
+/** Why the server refused a sale, in the cashier's words first, the server's exact message after. */
+function reasonText(error) {
+  const e = error || {};
+  const field = e.field || "";
+  const hint = /unit_price$/.test(field) ? "价格已变"
+    : e.code === "unknown_product" ? "商品已下架或不存在"
+    : e.code === "shift_closed" ? "班次已关闭"
+    : e.code === "credit_limit_exceeded" ? "超出挂账额度"
+    : e.code === "insufficient_payment" ? "付款不足"
+    : e.code === "not_found" ? "找不到（班次或客户）"
+    : "被拒";
+  return `${hint}：${e.message || ""}${field ? `（${field}）` : ""}`;
+}
+
+let queueShown = "";
 function renderQueue(all) {
+  // Redrawn only when it changed: a redraw under the cashier's focus would swallow the key press.
+  const sig = all.map((x) => x.key + x.state).join();
+  if (sig === queueShown && state.view === "queue" && $("queue-list").childElementCount === all.length) return;
+  queueShown = sig;
   const ul = $("queue-list");
   ul.innerHTML = "";
   for (const x of all) {
     const li = document.createElement("li");
     li.className = x.state;
-    const when = new Date(x.body.sold_at).toLocaleString("zh-CN", { hour12: false });
+    const when = new Date(x.body.sold_at).toLocaleString("zh-CN", { hour12: false, timeZone: "Asia/Shanghai" });
     li.textContent = x.state === "rejected"
-      ? `被拒 ${when} ¥${x.total}：${x.error && x.error.message}（${x.error && x.error.field || ""}）`
+      ? `被拒 ${when} ¥${x.total} · ${reasonText(x.error)}`
       : `待上传 ${when} ¥${x.total}`;
     if (x.state === "rejected") {
       const b = document.createElement("button");
@@ -772,6 +823,7 @@ function renderQueue(all) {
 }
 
 async function openQueue() {
+  queueShown = "";
   show("queue");
   renderQueue(await countOutbox());
 }
@@ -992,7 +1044,7 @@ function onKey(ev) {
     else if (k === "F7") { ev.preventDefault(); openRefund(""); }
     else if (k === "F8") { ev.preventDefault(); show("cash"); }
     else if (k === "F9") { ev.preventDefault(); openClose(); }
-    else if (k === "F10") { ev.preventDefault(); if (state.lastReceipt) showReceipt(state.lastReceipt.sale, state.lastReceipt.item); }
+    else if (k === "F10") { ev.preventDefault(); openQueue(); }
     else if (inScan && (k === "ArrowDown" || k === "ArrowUp")) {
       ev.preventDefault();
       const d = k === "ArrowDown" ? 1 : -1;
@@ -1048,7 +1100,8 @@ async function boot() {
   $("btn-refund").addEventListener("click", () => openRefund(""));
   $("btn-cash").addEventListener("click", () => show("cash"));
   $("btn-close").addEventListener("click", openClose);
-  $("btn-last").addEventListener("click", () => state.lastReceipt && showReceipt(state.lastReceipt.sale, state.lastReceipt.item));
+  $("btn-last").addEventListener("click", openQueue);
+  $("btn-queue-last").addEventListener("click", () => state.lastReceipt && showReceipt(state.lastReceipt.sale, state.lastReceipt.item));
   $("btn-print").addEventListener("click", () => printReceipt($("receipt").innerHTML));
   $("btn-escpos").addEventListener("click", downloadEscpos);
   $("btn-next").addEventListener("click", home);
