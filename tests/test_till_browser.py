@@ -43,6 +43,7 @@ PRODUCTS = [
     ("PORK", "2512345", "猪肉", "kg", "26.00"),  # a scale label: 25 12345 WWWWW C, weight in grams
     ("EGG2", None, "鸡蛋", "斤", "6.50"),
     ("OIL", "6901000000042", "菜籽油", "桶", "68.00"),
+    ("BEEF", "2012346", "牛肉", "kg", "40.00"),  # a price label: 20 12346 PPPPP C, the price in fen
 ]
 # The scale label: 1.234 kg of pork (EAN-13 check digit computed below).
 PORK_LABEL = "251234501234"
@@ -83,6 +84,7 @@ def seed_shop(live: LiveServer) -> dict[str, int]:
                     {"sku": "PORK", "quantity": "50", "cost": "1000.00"},
                     {"sku": "EGG2", "quantity": "100", "cost": "400.00"},
                     {"sku": "OIL", "quantity": "20", "cost": "1000.00"},
+                    {"sku": "BEEF", "quantity": "20", "cost": "600.00"},
                 ],
             },
         )
@@ -232,6 +234,7 @@ def test_a_cashiers_day_online_and_offline(live: LiveServer, browser: object, tm
     wait_view(page, "sell")
     page.reload()
     wait_view(page, "sell")
+    assert page.evaluate("navigator.serviceWorker.controller !== null")  # the PWA's worker serves the page
     assert queue_count(page) == 20
     for _ in range(5):
         sell_eggs(page, 2, "3.00")
@@ -470,6 +473,14 @@ def test_bad_input_an_expired_login_offline_and_the_phone(
     wait_view(page, "sell")
     scan(page, "6901000000035")
     assert page.locator("#total").inner_text() == "1.60"
+    # A price label: ¥20.00 of beef at ¥40.00/kg is 0.5 kg; a label misread (bad check digit) is refused.
+    label = ean13("201234602000")
+    scan(page, label[:-1] + str((int(label[-1]) + 1) % 10))
+    assert "校验位错误" in page.locator("#message").inner_text()
+    page.keyboard.press("Control+a")
+    scan(page, label)
+    assert page.locator("#cart-body tr").nth(1).locator(".qty").inner_text() == "0.5kg"
+    assert page.locator("#total").inner_text() == "21.60"
     shot(page, "till-390-after-login", tmp_path)
     assert errors == []
     context.close()

@@ -824,6 +824,7 @@ function renderQueue(all) {
 
 async function openQueue() {
   queueShown = "";
+  $("queue-list").innerHTML = ""; // never a stale list under the cashier's keys while it loads
   show("queue");
   renderQueue(await countOutbox());
 }
