@@ -21,6 +21,10 @@ PY = sys.executable
 RUNS: list[tuple[str, list[str]]] = [
     ("Ledger core: bulk posting and trial balance", [PY, "bench/ledger_bench.py", "--full"]),
     ("POS: sales under load against a bare-insert ceiling", [PY, "bench/pos_load.py"]),
+    (
+        "Till: the browser till's scan and receipt times with 16 other tills posting",
+        [PY, "bench/till_latency.py"],
+    ),
     ("Leases: 27 communities × 40 contracts × 10 years", [PY, "bench/lease_accrual.py"]),
     (
         "Reconciliation: 100,000 statement lines against 100,000 ledger lines",

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing as mp
+import os
 import sys
 import tempfile
 import time
@@ -80,7 +81,7 @@ def setup(db: Path) -> dict:
     return cfg
 
 
-def drive_till(url: str, n_sales: int) -> tuple[list[float], list[float]]:
+def drive_till(url: str, n_sales: int) -> tuple[list[float], list[float], list[float]]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -112,9 +113,13 @@ def drive_till(url: str, n_sales: int) -> tuple[list[float], list[float]]:
         time.sleep(0.2)
         scan = page.evaluate("window.__scan")
         receipt = page.evaluate("window.__receipt")
+        post = page.evaluate(
+            "performance.getEntriesByType('resource')"
+            ".filter((e) => e.name.endsWith('/api/v1/pos/sales')).map((e) => e.duration)"
+        )
         browser.close()
     # Each sale's cart changes three times by a scan and once when it is emptied for the next sale.
-    return [v for i, v in enumerate(scan) if i % 4 != 3], receipt
+    return [v for i, v in enumerate(scan) if i % 4 != 3], receipt, post
 
 
 def pct(values: list[float], p: float) -> float:
@@ -148,15 +153,22 @@ def main() -> int:
         load.start()
         time.sleep(2)  # the load is running before the till's first scan
         t0 = time.perf_counter()
-        scan, receipt = drive_till(f"http://127.0.0.1:{port}", args.sales)
+        scan, receipt, post = drive_till(f"http://127.0.0.1:{port}", args.sales)
         elapsed = time.perf_counter() - t0
         load.terminate()
         load.join(timeout=10)
     finally:
         server.terminate()
         server.wait(timeout=30)
+    load_avg = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"till: {args.sales} sales of 3 scans in {elapsed:.1f} s, {args.concurrency} other tills posting")
-    for name, values in (("scan → line on screen", scan), ("tender → receipt on screen", receipt)):
+    print(f"load average at the end: {load_avg} ({os.cpu_count()} cores)")
+    figures = (
+        ("scan → line on screen", scan),
+        ("tender → receipt on screen", receipt),
+        ("  of which POST /sales (network + server)", post),
+    )
+    for name, values in figures:
         print(
             f"  {name}: n={len(values)} p50 {pct(values, 50):.1f} ms, p95 {pct(values, 95):.1f} ms, "
             f"p99 {pct(values, 99):.1f} ms, max {max(values):.1f} ms"
