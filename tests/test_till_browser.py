@@ -396,6 +396,13 @@ def test_bad_input_an_expired_login_offline_and_the_phone(
     page.keyboard.press("Delete")
     assert page.locator("#cart-body tr").count() == 2
     assert page.locator("#total").inner_text() == "145.75"  # 1.5 斤 × 6.50 + 2 × 68.00
+    # A reload in the middle of a sale keeps its lines and its key.
+    sale_key = page.locator("#sale-key").inner_text()
+    page.reload()
+    wait_view(page, "sell")
+    assert page.locator("#cart-body tr").count() == 2 and page.locator("#total").inner_text() == "145.75"
+    assert page.locator("#sale-key").inner_text() == sale_key
+    page.keyboard.press("ArrowUp")
     shot(page, "till-390-sale", tmp_path)
     # Short payment: refused, the sale stays.
     page.keyboard.press("F4")
@@ -481,6 +488,25 @@ def test_bad_input_an_expired_login_offline_and_the_phone(
     scan(page, label)
     assert page.locator("#cart-body tr").nth(1).locator(".qty").inner_text() == "0.5kg"
     assert page.locator("#total").inner_text() == "21.60"
+    # The price changes again while the till is online with the old price in its cart: the server refuses,
+    # the till reloads the catalogue, reprices the sale (same key: nothing was written) and asks again.
+    r = httpx.put(
+        f"{live.url}/api/v1/pos/orgs/{live.county.ids['company']}/products",
+        json=[{"sku": "EGG", "barcode": "6901000000035", "name": "土鸡蛋", "unit": "个", "price": "1.70"}],
+        headers=officer,
+    )
+    assert r.status_code == 200, r.text
+    page.keyboard.press("F4")
+    wait_view(page, "pay")
+    page.keyboard.type("50")
+    page.keyboard.press("Enter")
+    sync_api.expect(page.locator("#pay-error")).to_contain_text("价格已更新")
+    assert page.locator("#pay-total").inner_text() == "21.70"
+    page.keyboard.type("50")
+    page.keyboard.press("Enter")
+    wait_view(page, "receipt")
+    assert page.locator("#receipt-change").inner_text() == "28.30"
+    assert sales_in_db(engine) == (3, 3)
     shot(page, "till-390-after-login", tmp_path)
     assert errors == []
     context.close()

@@ -380,6 +380,21 @@ function onQtyKey(ev) {
   }
 }
 
+/** After the catalogue changed: the cart at today's prices; the names of products no longer sold. */
+function repriceCart() {
+  const gone = [];
+  if (!state.cart) return gone;
+  state.cart.lines = state.cart.lines.filter((l) => {
+    const p = state.bySku.get(l.sku.toUpperCase());
+    if (!p) gone.push(l.sku);
+    else l.price = priceOf(p);
+    return !!p;
+  });
+  state.cart.payments = null;
+  renderCart();
+  return gone;
+}
+
 function removeLine(i) {
   if (!state.cart || i < 0) return;
   state.cart.lines.splice(i, 1);
@@ -616,6 +631,15 @@ async function tender() {
         // Refused as it stands (nothing was written): back to the tender screen to fix it, same key.
         await outboxDelete(item.key);
         cart.body = null;
+        const stale = /unit_price$/.test(e.error.field || "") || e.error.code === "unknown_product";
+        if (stale && (await refreshData())) {
+          const gone = repriceCart();
+          saveCart();
+          if (!state.cart || !state.cart.lines.length) { home(); say(`商品已下架：${gone.join("、")}`, true); return; }
+          openPay();
+          $("pay-error").textContent = `价格已更新${gone.length ? `，已移除下架商品：${gone.join("、")}` : ""}，请按新的应收重新收款`;
+          return;
+        }
         saveCart();
         $("pay-error").textContent = `未收款 · ${reasonText(e.error)}`;
         return;
@@ -913,6 +937,9 @@ async function openShift(ev) {
     $("open-error").textContent = "";
     home();
   } catch (e) {
+    if (e instanceof ApiError && e.status === 409 && (await refreshData()) && state.data.open_shift) {
+      return home(); // the shift was opened already (an answer lost on the way): carry on in it
+    }
     $("open-error").textContent = e instanceof NetError ? "开班需要联网" : e.message;
   }
 }
@@ -931,7 +958,9 @@ async function cashMove(ev) {
     say(`备用金${$("cash-kind").value === "pay_in" ? "存入" : "取出"} ${fen(f)} 已记录`);
     home();
   } catch (e) {
-    $("cash-error").textContent = e instanceof NetError ? "备用金需要联网（网络不通，未记录）" : e.message;
+    // A pay-in or payout has no idempotency key in the API: after a lost answer it may or may not be
+    // recorded, so the cashier checks the expected cash (F9) before entering it again.
+    $("cash-error").textContent = e instanceof NetError ? "网络中断：可能未记录。联网后按 F9 核对应有现金，再决定是否重录" : e.message;
   }
 }
 
@@ -1138,6 +1167,8 @@ async function boot() {
   }
   home();
   sync();
+  // Prices change during the day: the catalogue is fetched again every five minutes between sales.
+  setInterval(() => { if (!state.cart && state.online) refreshData(); }, 5 * 60 * 1000);
   document.body.dataset.ready = "1";
 }
 
