@@ -507,6 +507,24 @@ def test_bad_input_an_expired_login_offline_and_the_phone(
     wait_view(page, "receipt")
     assert page.locator("#receipt-change").inner_text() == "28.30"
     assert sales_in_db(engine) == (3, 3)
+    # Over the canteen's credit limit (500.00, 145.75 owed): refused with the reason, the sale kept to
+    # pay another way.
+    page.keyboard.press("Enter")
+    wait_view(page, "sell")
+    scan(page, "6*6901000000042")
+    page.keyboard.press("F4")
+    wait_view(page, "pay")
+    page.get_by_label("客户（挂账）").select_option(label="第一中学食堂（额度 500.00）")
+    page.get_by_label("挂账", exact=True).press("Enter")  # empty: the balance due, 408.00
+    page.get_by_label("挂账", exact=True).press("Enter")
+    sync_api.expect(page.locator("#pay-error")).to_contain_text("超出挂账额度")
+    assert sales_in_db(engine) == (3, 3) and queue_count(page) == 0
+    page.get_by_label("挂账", exact=True).fill("")
+    page.get_by_label("现金", exact=True).fill("500")
+    page.get_by_label("现金", exact=True).press("Enter")
+    wait_view(page, "receipt")
+    assert page.locator("#receipt-change").inner_text() == "92.00"
+    assert sales_in_db(engine) == (4, 4)
     shot(page, "till-390-after-login", tmp_path)
     assert errors == []
     context.close()

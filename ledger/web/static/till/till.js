@@ -37,6 +37,7 @@ const state = {
   syncTimer: null,
   authExpired: false,
   paying: false,
+  sending: null,       // the key of the sale being sent on its own, outside the outbox's upload
   lastReceipt: null,
   refund: null,
   closeExpected: null,
@@ -623,12 +624,14 @@ async function tender() {
   const ahead = (await outboxAll()).filter((x) => x.state === "pending" && x.key !== item.key).length;
   let sale = null;
   if (!ahead && state.online && !state.authExpired) {
+    state.sending = item.key; // the outbox's upload leaves this one to the request below
     try {
       sale = await api("POST", "/api/v1/pos/sales", body, cart.key);
       await outboxDelete(item.key);
     } catch (e) {
-      if (e instanceof ApiError && e.status >= 400 && e.status < 500 && e.status !== 401 && e.status !== 409) {
-        // Refused as it stands (nothing was written): back to the tender screen to fix it, same key.
+      // A 4xx other than the login's and a reused key's: refused as it stands, nothing written (a credit
+      // limit, a closed shift, a changed price): back to the tender screen with the reason, same key.
+      if (e instanceof ApiError && e.status >= 400 && e.status < 500 && e.status !== 401 && e.error.code !== "idempotency_conflict") {
         await outboxDelete(item.key);
         cart.body = null;
         const stale = /unit_price$/.test(e.error.field || "") || e.error.code === "unknown_product";
@@ -645,6 +648,8 @@ async function tender() {
         return;
       }
       // The network (or the login) failed: the sale is in the outbox and goes up later.
+    } finally {
+      state.sending = null;
     }
   }
   state.cart = null;
@@ -766,7 +771,7 @@ async function sync() {
   state.syncing = true;
   try {
     for (;;) {
-      const pending = (await outboxAll()).filter((x) => x.state === "pending");
+      const pending = (await outboxAll()).filter((x) => x.state === "pending" && x.key !== state.sending);
       if (!pending.length) { state.backoff = 0; break; }
       const batch = pending.slice(0, BATCH);
       let res;
