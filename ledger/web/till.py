@@ -20,10 +20,10 @@ from sqlalchemy import update
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ledger.access.auth import audit, check_password, hash_token, issue_token, token_t
-from ledger.api.deps import EngineDep, client_addr
 from ledger.books.errors import Forbidden, Unauthenticated
 from ledger.books.orgs import now
 from ledger.db.engine import read_tx, run_write
+from ledger.http import EngineDep, client_addr
 from ledger.web.security import SECURITY_HEADERS, login_throttle
 
 router = APIRouter(tags=["till"])

@@ -38,6 +38,7 @@ const state = {
   authExpired: false,
   paying: false,
   sending: null,       // the key of the sale being sent on its own, outside the outbox's upload
+  keys: { open: null, cash: null, close: null }, // a shift's writes: one key each until answered
   lastReceipt: null,
   refund: null,
   closeExpected: null,
@@ -936,7 +937,9 @@ async function openShift(ev) {
   const f = parseFen($("open-float").value);
   if (f === null) { $("open-error").textContent = "备用金金额无效（最多两位小数）"; return; }
   try {
-    const report = await api("POST", "/api/v1/pos/shifts", { store_id: state.data.store.id, float: fen(f) });
+    state.keys.open = state.keys.open || newKey();
+    const report = await api("POST", "/api/v1/pos/shifts", { store_id: state.data.store.id, float: fen(f) }, state.keys.open);
+    state.keys.open = null;
     await saveShift(report);
     $("open-float").value = "";
     $("open-error").textContent = "";
@@ -956,16 +959,17 @@ async function cashMove(ev) {
   const reason = $("cash-reason").value.trim();
   if (!reason) { $("cash-error").textContent = "请写明事由"; $("cash-reason").focus(); return; }
   try {
-    await api("POST", `/api/v1/pos/shifts/${state.data.open_shift.id}/cash-moves`, { kind: $("cash-kind").value, amount: fen(f), reason });
+    // One key per pay-in or payout, kept until it is answered: Enter again after a lost answer records it once.
+    state.keys.cash = state.keys.cash || newKey();
+    await api("POST", `/api/v1/pos/shifts/${state.data.open_shift.id}/cash-moves`, { kind: $("cash-kind").value, amount: fen(f), reason }, state.keys.cash);
+    state.keys.cash = null;
     $("cash-amount").value = "";
     $("cash-reason").value = "";
     $("cash-error").textContent = "";
     say(`备用金${$("cash-kind").value === "pay_in" ? "存入" : "取出"} ${fen(f)} 已记录`);
     home();
   } catch (e) {
-    // A pay-in or payout has no idempotency key in the API: after a lost answer it may or may not be
-    // recorded, so the cashier checks the expected cash (F9) before entering it again.
-    $("cash-error").textContent = e instanceof NetError ? "网络中断：可能未记录。联网后按 F9 核对应有现金，再决定是否重录" : e.message;
+    $("cash-error").textContent = e instanceof NetError ? "网络中断：联网后再按 Enter（同一笔只记一次）" : e.message;
   }
 }
 
@@ -1010,7 +1014,9 @@ async function closeShift(ev) {
   const c = parseFen($("close-cash").value);
   if (c === null) { $("close-error").textContent = "实点现金金额无效（最多两位小数）"; return; }
   try {
-    const report = await api("POST", `/api/v1/pos/shifts/${state.data.open_shift.id}/close`, { counted_cash: fen(c) });
+    state.keys.close = state.keys.close || newKey();
+    const report = await api("POST", `/api/v1/pos/shifts/${state.data.open_shift.id}/close`, { counted_cash: fen(c) }, state.keys.close);
+    state.keys.close = null;
     await saveShift(null);
     $("close-cash").value = "";
     showReport(report);
