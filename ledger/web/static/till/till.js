@@ -628,7 +628,6 @@ async function tender() {
     state.sending = item.key; // the outbox's upload leaves this one to the request below
     try {
       sale = await api("POST", "/api/v1/pos/sales", body, cart.key);
-      await outboxDelete(item.key);
     } catch (e) {
       // A 4xx other than the login's and a reused key's: refused as it stands, nothing written (a credit
       // limit, a closed shift, a changed price): back to the tender screen with the reason, same key.
@@ -657,8 +656,9 @@ async function tender() {
   state.selected = -1;
   saveCart();
   say("");
+  showReceipt(sale, item); // the receipt first; the outbox's bookkeeping after (a retry is a duplicate)
+  if (sale) await outboxDelete(item.key);
   await countOutbox();
-  showReceipt(sale, item);
   if (!sale) scheduleSync(0);
 }
 
