@@ -621,8 +621,11 @@ async function tender() {
   cart.body = body;
   saveCart();
   const item = { key: cart.key, seq: Date.now() * 1000 + Math.floor(Math.random() * 1000), body, state: "pending", store_name: state.data.store.name, cashier: state.username, total: fen(total), change: fen(ts.reduce((s, t) => s + t.fen, 0) - total) };
-  await outboxPut(item);
-  const ahead = (await outboxAll()).filter((x) => x.state === "pending" && x.key !== item.key).length;
+  // The body under its key is already safe in localStorage (the cart, above): if the tab dies from here
+  // on, the next load puts it back in the outbox. So the outbox's write and the request run side by side,
+  // and a sale goes straight up only when nothing waits ahead of it (the outbox goes up in order).
+  const ahead = state.pending;
+  const queued = outboxPut(item);
   let sale = null;
   if (!ahead && state.online && !state.authExpired) {
     state.sending = item.key; // the outbox's upload leaves this one to the request below
@@ -632,6 +635,7 @@ async function tender() {
       // A 4xx other than the login's and a reused key's: refused as it stands, nothing written (a credit
       // limit, a closed shift, a changed price): back to the tender screen with the reason, same key.
       if (e instanceof ApiError && e.status >= 400 && e.status < 500 && e.status !== 401 && e.error.code !== "idempotency_conflict") {
+        await queued;
         await outboxDelete(item.key);
         cart.body = null;
         const stale = /unit_price$/.test(e.error.field || "") || e.error.code === "unknown_product";
@@ -657,6 +661,7 @@ async function tender() {
   saveCart();
   say("");
   showReceipt(sale, item); // the receipt first; the outbox's bookkeeping after (a retry is a duplicate)
+  await queued;
   if (sale) await outboxDelete(item.key);
   await countOutbox();
   if (!sale) scheduleSync(0);
