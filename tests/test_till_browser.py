@@ -287,6 +287,22 @@ def test_a_cashiers_day_online_and_offline(live: LiveServer, browser: object, tm
     wait_view(page, "receipt")
     assert "退货单" in page.locator("#receipt").inner_text()
     page.keyboard.press("Enter")
+    # An offline receipt's barcode is the sale's key: scanned, it finds the sale the upload recorded.
+    with read_tx(engine) as conn:
+        t = PosSale.__table__
+        offline_key = conn.execute(
+            select(t.c.idempotency_key).where(t.c.kind == "sale").order_by(t.c.id.desc()).limit(1)
+        ).scalar_one()
+    assert offline_key.startswith("till-")
+    wait_view(page, "sell")
+    scan(page, offline_key)
+    wait_view(page, "refund")
+    sync_api.expect(page.locator("#refund-sale")).to_contain_text("合计 1.50")
+    page.get_by_label("退 土鸡蛋").fill("1")
+    page.keyboard.press("Enter")
+    wait_view(page, "receipt")
+    assert "退货单" in page.locator("#receipt").inner_text()
+    page.keyboard.press("Enter")
 
     # A pay-in and a payout with their reasons.
     wait_view(page, "sell")
