@@ -1,8 +1,9 @@
 /* 村社联营账本 收银台: the cashier's till in the browser (issue 18). Plain JavaScript, no library.
  *
  * Keyboard and barcode scanner first: a scanner is a keyboard that types the code and Enter. Every sale is
- * written to IndexedDB (the outbox) with its idempotency key BEFORE it is sent, so a dropped network, a
- * reload or a closed tab loses nothing; the outbox goes up in order through sales:batch with back-off.
+ * on the device with its idempotency key before it is sent (the tendered body in localStorage at once, then
+ * the IndexedDB outbox), so a dropped network, a reload or a closed tab loses nothing; the outbox goes up
+ * in order through sales:batch with back-off.
  * The key is made when the sale starts (its first line), so every retry of that sale is the same key and
  * the server records it once. Money is integer fen here too; amounts go to the server as decimal strings.
  */
