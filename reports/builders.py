@@ -112,9 +112,7 @@ def balance_sheet_columns(ctx: BuildContext, tag: str = "") -> tuple[dict[str, i
 
 def _pnl(ctx: BuildContext, from_period: str, to_period: str) -> dict[str, int]:
     """Income and expense turnover (debit positive) before the closing entries, by first-level account."""
-    turnover = movement(
-        ctx.conn, ctx.org.id, from_period, to_period, prefixes=("5",), exclude_sources=("close",)
-    )
+    turnover = movement(ctx.conn, ctx.org.id, from_period, to_period, prefixes=("5",))
     return _collapse(ctx.org.standard, {code: d - c for code, (d, c) in turnover.items()})
 
 
@@ -182,9 +180,7 @@ def _of_which_inputs(ctx: BuildContext, layout: Layout, from_period: str, to_per
         return debit - credit if layout.chart.normal_side[account] == "debit" else credit - debit
 
     inputs: dict[str, int] = defaultdict(int)
-    turnover = movement(
-        ctx.conn, ctx.org.id, from_period, to_period, prefixes=tuple(parents), exclude_sources=("close",)
-    )
+    turnover = movement(ctx.conn, ctx.org.id, from_period, to_period, prefixes=tuple(parents))
     for code, (debit, credit) in turnover.items():
         parent = layout.chart.first_level(code)
         if parent not in parents or code == parent:
@@ -597,7 +593,12 @@ def _book(ctx: BuildContext, code: str, title: str, *, daily: bool) -> Report:
     ytd_before = (0, 0)
     if p.from_period > p.year_start:
         before = movement(
-            ctx.conn, ctx.org.id, p.year_start, previous_period(p.from_period), prefixes=(code,)
+            ctx.conn,
+            ctx.org.id,
+            p.year_start,
+            previous_period(p.from_period),
+            prefixes=(code,),
+            closing="include",
         )
         ytd_before = (sum(d for d, _ in before.values()), sum(c for _, c in before.values()))
     postings = account_postings(ctx.conn, ctx.org.id, (code,), p.from_period, p.to_period)

@@ -91,12 +91,8 @@ def build_disclosure(ctx: BuildContext) -> Report:
     """
     t, p, lang = ctx.t, ctx.period, ctx.lang
     names = account_names(ctx.conn, ctx.org.id)
-    period_turnover = movement(
-        ctx.conn, ctx.org.id, p.from_period, p.to_period, prefixes=("5",), exclude_sources=("close",)
-    )
-    ytd_turnover = movement(
-        ctx.conn, ctx.org.id, p.year_start, p.to_period, prefixes=("5",), exclude_sources=("close",)
-    )
+    period_turnover = movement(ctx.conn, ctx.org.id, p.from_period, p.to_period, prefixes=("5",))
+    ytd_turnover = movement(ctx.conn, ctx.org.id, p.year_start, p.to_period, prefixes=("5",))
 
     def by_category(turnover: dict[str, tuple[int, int]], account_class: str) -> dict[str, int]:
         out: dict[str, int] = defaultdict(int)
@@ -388,9 +384,11 @@ BUCKET_NAMES = {
 
 
 def build_rent_roll(ctx: BuildContext) -> Report:
-    """租金台账: every lease contract, its rent this month, billed, received and outstanding."""
+    """租金台账: every lease contract, its rent this month, billed, received, and what is owed (欠租) or paid
+    ahead (预收) — in two columns, so a tenant's credit never nets against another's arrears."""
     t = ctx.t
     rows = rentroll.rent_roll(ctx.conn, [ctx.org.id], _as_of(ctx))
+    totals = rentroll.roll_totals(rows)
     frame = _int64(
         pd.DataFrame(
             {
@@ -401,14 +399,16 @@ def build_rent_roll(ctx: BuildContext) -> Report:
                 "monthly": [r.monthly_rent_fen for r in rows] + [sum(r.monthly_rent_fen for r in rows)],
                 "billed": [r.billed_fen for r in rows] + [sum(r.billed_fen for r in rows)],
                 "received": [r.received_fen for r in rows] + [sum(r.received_fen for r in rows)],
-                "outstanding": [r.outstanding_fen for r in rows] + [sum(r.outstanding_fen for r in rows)],
+                "arrears": [r.arrears_fen for r in rows] + [totals["outstanding"]],
+                "prepaid": [r.prepaid_fen for r in rows] + [totals["prepaid"]],
                 "style": [""] * len(rows) + ["total"],
             }
         ),
         "monthly",
         "billed",
         "received",
-        "outstanding",
+        "arrears",
+        "prepaid",
     )
     return Report(
         title=t("租金台账", "Rent Roll"),
@@ -424,12 +424,16 @@ def build_rent_roll(ctx: BuildContext) -> Report:
                     Column("monthly", t("本月租金", "Rent this month"), "amount"),
                     Column("billed", t("累计应收", "Billed"), "amount"),
                     Column("received", t("累计已收", "Received"), "amount"),
-                    Column("outstanding", t("欠租（负数为预收）", "Outstanding (− paid ahead)"), "amount"),
+                    Column("arrears", t("欠租", "Arrears"), "amount"),
+                    Column("prepaid", t("预收租金", "Paid ahead"), "amount"),
                 ),
             ),
         ),
         chain_head=chain_head(ctx.conn, ctx.org.id),
-        totals=(Total(t("欠租合计", "Total outstanding"), int(frame["outstanding"].iloc[-1])),),
+        totals=(
+            Total(t("欠租合计", "Total arrears"), totals["outstanding"]),
+            Total(t("预收租金合计", "Total paid ahead"), totals["prepaid"]),
+        ),
         lang=ctx.lang,
         landscape=True,
         template="report_charted.html",
@@ -536,7 +540,7 @@ def build_brokerage(ctx: BuildContext) -> Report:
         ),
         "income",
     )
-    open_deals = brokerage.outstanding(ctx.conn, [ctx.org.id])
+    open_deals = brokerage.outstanding(ctx.conn, [ctx.org.id], _as_of(ctx))
     deals = _int64(
         pd.DataFrame(
             {
@@ -604,7 +608,7 @@ def build_welfare_funds(ctx: BuildContext) -> Report:
     结余), each post's stipends, payments and earmark funding in the year, and the facilities' spending,
     all from ``ledger.distribution.welfare_funds.funds_report``; the chart draws the earmark table."""
     t, year = ctx.t, ctx.period.year
-    funds = funds_report(ctx.conn, ctx.org.id, year)
+    funds = funds_report(ctx.conn, ctx.org.id, year, ctx.period.to_period)
     kinds = {
         "post": t("公益性岗位", "Public-welfare posts"),
         "facility": t("公益设施", "Public facilities"),
@@ -665,7 +669,7 @@ def build_welfare_funds(ctx: BuildContext) -> Report:
     return ChartedReport(
         title=t("公益金使用情况表", "Public-Welfare Funds"),
         org_name=ctx.org.name,
-        period=ReportPeriod(f"{year:04d}-01", f"{year:04d}-12").label(ctx.lang),
+        period=_year_to_date(ctx),
         tables=(
             Table(
                 earmarks,

@@ -1,13 +1,15 @@
 """Read-only queries the printed reports need beyond the trial balance (``reports/`` runs no SQL itself).
 
-Every query filters by org and by a period range, so a report's cost follows the months it covers, not
-the org's history; the one exception is ``counterparty_balances`` (balances per 往来单位 for the few
-accounts a balance sheet splits by sign), which reads the history of those accounts only. Amounts are
-integer fen; balances are debit positive. Nothing here writes.
+Every figure (movements, balances) comes through the one period window of the books,
+``ledger.books.trial_balance.movements`` / ``balances``: closing entries are left out of a flow unless a
+statement asks for them, and a balance counts what was posted on or before its date. What is left here
+lists postings (the books of account print each line) and names (accounts, orgs, counterparties).
+Amounts are integer fen; balances are debit positive. Nothing here writes.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -15,6 +17,7 @@ from datetime import date
 from sqlalchemy import Connection, and_, func, or_, select
 
 from ledger.books.orgs import subtree_ids
+from ledger.books.trial_balance import Closing, balances, movements
 from ledger.db.models import Account, BookState, Counterparty, JournalEntry, JournalLine, Org, Store
 
 line_t = JournalLine.__table__
@@ -43,31 +46,18 @@ def movement(
     to_period: str,
     *,
     prefixes: Sequence[str] = ("",),
-    exclude_sources: Sequence[str] = (),
+    closing: Closing = "exclude",
     only_sources: Sequence[str] = (),
 ) -> dict[str, tuple[int, int]]:
-    """Debit and credit turnover per account code over the months, optionally by entry source.
+    """Debit and credit turnover per account code over the months (``ledger.books.trial_balance.movements``).
 
-    Income statements pass ``exclude_sources=("close",)``: after the year-end closing entries an income
-    account's turnover nets to zero, and the statement wants the figures before them.
+    Income statements pass ``closing="exclude"``: after the year-end closing entries an income account's
+    turnover nets to zero, and the statement wants the figures before them.
     """
-    cond = [
-        line_t.c.org_id == org_id,
-        line_t.c.period >= from_period,
-        line_t.c.period <= to_period,
-        _prefixes(account_t.c.code, prefixes),
-    ]
-    stmt = select(account_t.c.code, func.sum(line_t.c.debit_fen), func.sum(line_t.c.credit_fen)).join(
-        account_t, account_t.c.id == line_t.c.account_id
+    found = movements(
+        conn, org_id, from_period, to_period, accounts=prefixes, closing=closing, sources=only_sources
     )
-    if exclude_sources or only_sources:
-        stmt = stmt.join(entry_t, entry_t.c.id == line_t.c.entry_id)
-        if exclude_sources:
-            cond.append(entry_t.c.source.not_in(exclude_sources))
-        if only_sources:
-            cond.append(entry_t.c.source.in_(only_sources))
-    rows = conn.execute(stmt.where(*cond).group_by(account_t.c.code))
-    return {code: (int(d), int(c)) for code, d, c in rows}
+    return {key[0]: amounts for key, amounts in found.items()}
 
 
 def monthly_movement(
@@ -77,44 +67,21 @@ def monthly_movement(
     to_period: str,
     *,
     prefixes: Sequence[str],
-    exclude_sources: Sequence[str] = ("close",),
+    closing: Closing = "exclude",
 ) -> dict[tuple[str, str], tuple[int, int]]:
     """(period, account code) → (debit, credit) turnover, closing entries left out by default."""
-    stmt = (
-        select(line_t.c.period, account_t.c.code, func.sum(line_t.c.debit_fen), func.sum(line_t.c.credit_fen))
-        .join(account_t, account_t.c.id == line_t.c.account_id)
-        .join(entry_t, entry_t.c.id == line_t.c.entry_id)
-        .where(
-            line_t.c.org_id == org_id,
-            line_t.c.period >= from_period,
-            line_t.c.period <= to_period,
-            _prefixes(account_t.c.code, prefixes),
-            entry_t.c.source.not_in(exclude_sources) if exclude_sources else True,
-        )
-        .group_by(line_t.c.period, account_t.c.code)
+    found = movements(
+        conn, org_id, from_period, to_period, accounts=prefixes, closing=closing, by=("period",)
     )
-    return {(period, code): (int(d), int(c)) for period, code, d, c in conn.execute(stmt)}
+    return {(period, code): amounts for (code, period), amounts in found.items()}
 
 
 def counterparty_balances(
     conn: Connection, org_id: int, through_period: str, prefixes: Sequence[str]
 ) -> dict[tuple[str, int | None], int]:
     """Closing balance per (account code, counterparty id) through a month, for the given accounts."""
-    rows = conn.execute(
-        select(
-            account_t.c.code,
-            line_t.c.counterparty_id,
-            func.sum(line_t.c.debit_fen - line_t.c.credit_fen),
-        )
-        .join(account_t, account_t.c.id == line_t.c.account_id)
-        .where(
-            line_t.c.org_id == org_id,
-            line_t.c.period <= through_period,
-            _prefixes(account_t.c.code, prefixes),
-        )
-        .group_by(account_t.c.code, line_t.c.counterparty_id)
-    )
-    return {(code, cp): int(balance) for code, cp, balance in rows}
+    found = balances(conn, org_id, through_period, accounts=prefixes, by=("counterparty",))
+    return {(code, cp): balance for (code, cp), balance in found.items()}
 
 
 @dataclass(frozen=True)
@@ -183,27 +150,21 @@ class ChannelSales:
 def channel_sales(
     conn: Connection, org_id: int, from_period: str, to_period: str, *, revenue_prefix: str = "5001"
 ) -> list[ChannelSales]:
-    """六进 sales from the books: the revenue lines' ``store`` and ``channel`` dimensions, by month."""
-    rows = conn.execute(
-        select(
-            line_t.c.period,
-            line_t.c.store_id,
-            store_t.c.name,
-            line_t.c.channel,
-            func.sum(line_t.c.credit_fen - line_t.c.debit_fen),
-        )
-        .join(account_t, account_t.c.id == line_t.c.account_id)
-        .outerjoin(store_t, store_t.c.id == line_t.c.store_id)
-        .where(
-            line_t.c.org_id == org_id,
-            line_t.c.period >= from_period,
-            line_t.c.period <= to_period,
-            account_t.c.code.startswith(revenue_prefix, autoescape=True),
-        )
-        .group_by(line_t.c.period, line_t.c.store_id, store_t.c.name, line_t.c.channel)
-        .order_by(line_t.c.period, line_t.c.store_id, line_t.c.channel)
+    """六进 sales from the books: the revenue lines' ``store`` and ``channel`` dimensions, by month, before
+    the year-end closing entry (which carries no channel and would cancel the year's sales)."""
+    found = movements(
+        conn, org_id, from_period, to_period, accounts=(revenue_prefix,), by=("period", "store", "channel")
     )
-    return [ChannelSales(p, s, name or "", ch, int(net)) for p, s, name, ch, net in rows]
+    net: dict[tuple[str, int | None, str | None], int] = defaultdict(int)
+    for (_, period, store_id, channel), (debit, credit) in found.items():
+        net[(period, store_id, channel)] += credit - debit
+    names = dict(conn.execute(select(store_t.c.id, store_t.c.name).where(store_t.c.org_id == org_id)).all())
+    return [
+        ChannelSales(period, store_id, names.get(store_id, ""), channel, amount)
+        for (period, store_id, channel), amount in sorted(
+            net.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0, kv[0][2] or "")
+        )
+    ]
 
 
 @dataclass(frozen=True)

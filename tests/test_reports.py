@@ -523,7 +523,7 @@ def test_welfare_funds_show_each_posts_stipends_paid_and_funding(workflows: Coun
     assert [int(v) for v in posts["stipends"][:-1]] == [450_000, 360_000]
     assert [int(v) for v in posts["paid"][:-1]] == [450_000, 0]
     assert int(posts["funded"].iloc[-1]) == 0  # no distribution plan has earmarked anything yet
-    assert report.period == "2025年度" and report.totals[0].fen == 0
+    assert report.period == "2025年第1季度" and report.totals[0].fen == 0  # January to the period asked
 
 
 def test_brokerage_income_by_month_and_fees_to_collect(workflows: County) -> None:

@@ -24,7 +24,7 @@ from ledger.db.models import AuditLog, JournalEntry
 from tests.conftest import County
 from tests.test_web import csrf_of, log_in
 
-AS_OF = "2026-04-15"
+AS_OF = "2026-04-30"  # the accrual voucher is dated the month's last day: as of means as of
 charge_t = LeaseCharge.__table__
 receipt_t = LeaseReceipt.__table__
 entry_t = JournalEntry.__table__
@@ -122,7 +122,7 @@ def test_the_rent_roll_shows_each_contract_and_its_aging_to_the_fen_after_the_ac
     # 张三 July 2025 – April 2026: 10 months; 李四 October – April: 7 months.
     assert "计提 17 个合同月，¥27,500.00" in done
     assert receivable(county, "dingzikou") == 2_750_000
-    # As of 15 April: April is 14 days past due; March and February 31–90; January to November 91–180;
+    # As of 30 April: April is 29 days past due; March and February 31–90; January to November 91–180;
     # the months before 180+ (due on the first of each month).
     #        monthly   billed     received outstanding current 0-30   31-90     91-180     >180
     assert row_text(done, "leases", "HT-1") == (

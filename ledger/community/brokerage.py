@@ -130,11 +130,22 @@ def record_deal(
     ).scalar_one()
 
 
-def outstanding(conn: Connection, org_ids: Sequence[int]) -> list[dict]:  # type: ignore[type-arg]
-    """Deals on credit with fee still to collect: deal, client, commission, received, outstanding."""
+def outstanding(
+    conn: Connection, org_ids: Sequence[int], as_of: date | None = None
+) -> list[dict]:  # type: ignore[type-arg]
+    """Deals on credit with fee still to collect: deal, client, commission, received, outstanding.
+
+    With ``as_of``, as of that day: deals earned and fees received on or before it (a printed statement
+    of a past month keeps its figures when later fees come in).
+    """
+    received_cond = [receipt_t.c.org_id.in_(list(org_ids))]
+    deal_cond = [deal_t.c.org_id.in_(list(org_ids)), deal_t.c.paid_at_once.is_(False)]
+    if as_of is not None:
+        received_cond.append(receipt_t.c.received_on <= as_of)
+        deal_cond.append(deal_t.c.earned_on <= as_of)
     received = (
         select(receipt_t.c.deal_id, func.sum(receipt_t.c.amount_fen).label("received"))
-        .where(receipt_t.c.org_id.in_(list(org_ids)))
+        .where(*received_cond)
         .group_by(receipt_t.c.deal_id)
         .subquery()
     )
@@ -150,7 +161,7 @@ def outstanding(conn: Connection, org_ids: Sequence[int]) -> list[dict]:  # type
         )
         .join(cp_t, cp_t.c.id == deal_t.c.client_id)
         .outerjoin(received, received.c.deal_id == deal_t.c.id)
-        .where(deal_t.c.org_id.in_(list(org_ids)), deal_t.c.paid_at_once.is_(False))
+        .where(*deal_cond)
         .order_by(deal_t.c.org_id, deal_t.c.earned_on, deal_t.c.id)
     ).all()
     return [

@@ -22,17 +22,17 @@ from datetime import date
 from functools import cache
 from importlib.resources import files
 
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, insert, select
 
 from ledger.books.errors import Conflict, ValidationError
 from ledger.books.periods import period_bounds
 from ledger.books.posting import Draft, Line, post_entry
-from ledger.db.models import Account, JournalEntry, JournalLine
+from ledger.books.trial_balance import net_credit
+from ledger.db.models import Account, JournalEntry
 from ledger.distribution.accounts import chart_for
 from ledger.distribution.models import VatThreshold
 
 threshold_t = VatThreshold.__table__
-line_t = JournalLine.__table__
 account_t = Account.__table__
 entry_t = JournalEntry.__table__
 
@@ -111,25 +111,6 @@ def quarter_periods(year: int, quarter: int) -> tuple[str, str]:
     return f"{year:04d}-{quarter * 3 - 2:02d}", f"{year:04d}-{quarter * 3:02d}"
 
 
-def _net_credit(conn: Connection, org_id: int, prefixes: tuple[str, ...], first: str, last: str) -> int:
-    from sqlalchemy import or_
-
-    return int(
-        conn.execute(
-            select(func.coalesce(func.sum(line_t.c.credit_fen - line_t.c.debit_fen), 0))
-            .join(account_t, account_t.c.id == line_t.c.account_id)
-            .join(entry_t, entry_t.c.id == line_t.c.entry_id)
-            .where(
-                line_t.c.org_id == org_id,
-                or_(*(account_t.c.code.like(f"{p}%") for p in prefixes)),
-                line_t.c.period >= first,
-                line_t.c.period <= last,
-                or_(entry_t.c.source_ref.is_(None), entry_t.c.source_ref.not_like("vat-exempt:%")),
-            )
-        ).scalar_one()
-    )
-
-
 def _vat_account(conn: Connection, org_id: int, code: str) -> str:
     """222101 where the org has it (the POS opens it), else its parent 2221; 214 for a collective."""
     exists = conn.execute(
@@ -144,13 +125,15 @@ def vat_quarter(conn: Connection, org_id: int, year: int, quarter: int) -> VatQu
     first, last = quarter_periods(year, quarter)
     end = period_bounds(last)[1]
     threshold, rule = threshold_on(conn, org_id, end)
-    sales = _net_credit(conn, org_id, chart.sales_accounts, first, last)
-    vat = _net_credit(conn, org_id, (chart.vat_payable,), first, last)
-    done = conn.execute(
-        select(entry_t.c.id).where(
+    # The year-end closing entry (31 December) debits the year's sales away: a quarter's sales are before it.
+    sales = net_credit(conn, org_id, first, last, accounts=chart.sales_accounts)
+    done, exempted = conn.execute(
+        select(entry_t.c.id, entry_t.c.total_fen).where(
             entry_t.c.org_id == org_id, entry_t.c.idempotency_key == f"vat-exempt:{year}Q{quarter}"
         )
-    ).scalar()
+    ).first() or (None, 0)
+    # The VAT accrued in the quarter, before its own exemption entry moved it to income.
+    vat = net_credit(conn, org_id, first, last, accounts=(chart.vat_payable,)) + int(exempted)
     return VatQuarter(org_id, year, quarter, sales, threshold, rule, vat, sales <= threshold, done)
 
 

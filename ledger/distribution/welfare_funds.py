@@ -26,9 +26,11 @@ from sqlalchemy import Connection, func, insert, select
 from ledger.books.errors import NotFound, ValidationError
 from ledger.books.money import round_half_up
 from ledger.books.orgs import get_org, now, require_books
+from ledger.books.periods import period_bounds
 from ledger.books.posting import Draft, Line, post_entry
+from ledger.books.trial_balance import movements, net_credit
 from ledger.community.models import WelfarePayment, WelfarePost, WelfareStipend
-from ledger.db.models import Account, Counterparty, JournalLine, Org
+from ledger.db.models import Account, Counterparty, JournalEntry, JournalLine, Org
 from ledger.distribution.accounts import ensure_for
 from ledger.distribution.execute import get_execution, reversal_link_of
 from ledger.distribution.models import DistributionPlan, PlanExecutionPart, WelfareFunding
@@ -41,6 +43,7 @@ post_t = WelfarePost.__table__
 stipend_t = WelfareStipend.__table__
 wpay_t = WelfarePayment.__table__
 line_t = JournalLine.__table__
+entry_t = JournalEntry.__table__
 account_t = Account.__table__
 cp_t = Counterparty.__table__
 org_t = Org.__table__
@@ -49,15 +52,22 @@ EARMARK_KIND = {"post": "welfare_post_earmark", "facility": "facility_earmark"}
 EARMARK_ACCOUNT = {"post": "31102", "facility": "31103"}
 
 
-def earmarked(conn: Connection, org_id: int, year: int, kind: str) -> int:
-    """What the executed plan of ``year`` earmarked for posts or facilities (none once reversed)."""
+def earmarked(conn: Connection, org_id: int, year: int, kind: str, as_of: date | None = None) -> int:
+    """What the executed plan of ``year`` earmarked for posts or facilities (none once reversed); with
+    ``as_of``, as that day saw it: executed on or before it, and not reversed by then."""
     total = 0
     for plan_id in conn.execute(
         select(plan_t.c.id).where(
-            plan_t.c.org_id == org_id, plan_t.c.year == year, plan_t.c.status == "executed"
+            plan_t.c.org_id == org_id, plan_t.c.year == year, plan_t.c.status.in_(("executed", "reversed"))
         )
     ).scalars():
-        if reversal_link_of(conn, get_execution(conn, plan_id)) is not None:
+        execution = get_execution(conn, plan_id)
+        if as_of is not None and execution.executed_on > as_of:
+            continue
+        reversed_on = _reversed_on(conn, execution)
+        if reversed_on is not None and (as_of is None or reversed_on <= as_of):
+            continue
+        if reversed_on is None and reversal_link_of(conn, execution) is not None:
             continue
         total += int(
             conn.execute(
@@ -69,13 +79,26 @@ def earmarked(conn: Connection, org_id: int, year: int, kind: str) -> int:
     return total
 
 
-def applied(conn: Connection, org_id: int, year: int, kind: str) -> int:
-    return int(
-        conn.execute(
-            select(func.coalesce(func.sum(funding_t.c.amount_fen), 0)).where(
-                funding_t.c.org_id == org_id, funding_t.c.earmark_year == year, funding_t.c.kind == kind
+def _reversed_on(conn: Connection, execution) -> date | None:  # type: ignore[no-untyped-def]
+    """The date of the red ink that reversed an execution's own first entry, if any."""
+    first = next((int(i) for i in execution.entry_ids.split(",") if i), None)
+    if first is None:
+        return None
+    day = conn.execute(select(entry_t.c.entry_date).where(entry_t.c.reverses_id == first)).scalar()
+    return date.fromisoformat(day) if isinstance(day, str) else day
+
+
+def applied(conn: Connection, org_id: int, year: int, kind: str, as_of: date | None = None) -> int:
+    """What has been applied of ``year``'s earmark (by ``as_of``: fundings dated on or before it)."""
+    cond = [funding_t.c.org_id == org_id, funding_t.c.earmark_year == year, funding_t.c.kind == kind]
+    if as_of is not None:
+        cond.append(
+            funding_t.c.entry_id.in_(
+                select(entry_t.c.id).where(entry_t.c.org_id == org_id, entry_t.c.entry_date <= as_of)
             )
-        ).scalar_one()
+        )
+    return int(
+        conn.execute(select(func.coalesce(func.sum(funding_t.c.amount_fen), 0)).where(*cond)).scalar_one()
     )
 
 
@@ -177,24 +200,30 @@ class WelfareFunds:
     facilities_funded_fen: int
 
 
-def funds_report(conn: Connection, org_id: int, year: int) -> WelfareFunds:
-    """Earmarked, applied and remaining per earmark year (through ``year``); per post, the year's figures."""
+def funds_report(conn: Connection, org_id: int, year: int, through: str | None = None) -> WelfareFunds:
+    """Earmarked, applied and remaining per earmark year (through ``year``), as of the end of ``through``
+    (a month of ``year``; December when not given); per post, the figures from January to ``through``."""
     require_books(get_org(conn, org_id))
+    first, last = f"{year:04d}-01", through or f"{year:04d}-12"
+    if last[:4] != first[:4]:
+        raise ValidationError("the funds report runs within one year", field="to")
+    as_of = period_bounds(last)[1]
     years = sorted(
         set(
             conn.execute(
                 select(plan_t.c.year).where(
-                    plan_t.c.org_id == org_id, plan_t.c.status == "executed", plan_t.c.year <= year
+                    plan_t.c.org_id == org_id,
+                    plan_t.c.status.in_(("executed", "reversed")),
+                    plan_t.c.year <= year,
                 )
             ).scalars()
         )
     )
     earmarks = [
-        EarmarkYear(y, kind, earmarked(conn, org_id, y, kind), applied(conn, org_id, y, kind))
+        EarmarkYear(y, kind, earmarked(conn, org_id, y, kind, as_of), applied(conn, org_id, y, kind, as_of))
         for y in years
         for kind in ("post", "facility")
     ]
-    first, last = f"{year:04d}-01", f"{year:04d}-12"
     stipends = dict(
         conn.execute(
             select(stipend_t.c.post_id, func.sum(stipend_t.c.amount_fen))
@@ -208,14 +237,18 @@ def funds_report(conn: Connection, org_id: int, year: int) -> WelfareFunds:
             .where(
                 wpay_t.c.org_id == org_id,
                 wpay_t.c.paid_on >= date(year, 1, 1),
-                wpay_t.c.paid_on <= date(year, 12, 31),
+                wpay_t.c.paid_on <= as_of,
             )
             .group_by(wpay_t.c.post_id)
         ).all()
     )
+    funded_by_then = select(entry_t.c.id).where(entry_t.c.org_id == org_id, entry_t.c.entry_date <= as_of)
     fundings = conn.execute(
         select(funding_t).where(
-            funding_t.c.org_id == org_id, funding_t.c.kind == "post", funding_t.c.funded_year == year
+            funding_t.c.org_id == org_id,
+            funding_t.c.kind == "post",
+            funding_t.c.funded_year == year,
+            funding_t.c.entry_id.in_(funded_by_then),
         )
     ).all()
     posts = []
@@ -238,22 +271,15 @@ def funds_report(conn: Connection, org_id: int, year: int) -> WelfareFunds:
                 tuple(f.id for f in mine),
             )
         )
-    facilities_spent = int(
-        conn.execute(
-            select(func.coalesce(func.sum(line_t.c.debit_fen - line_t.c.credit_fen), 0))
-            .join(account_t, account_t.c.id == line_t.c.account_id)
-            .where(
-                line_t.c.org_id == org_id,
-                account_t.c.code == "51402",
-                line_t.c.period >= first,
-                line_t.c.period <= last,
-            )
-        ).scalar_one()
-    )
+    # 公益设施 spending is an expense: the year's closing entry credits it away, so read it before the close.
+    facilities_spent = -net_credit(conn, org_id, first, last, accounts=("51402",))
     facilities_funded = int(
         conn.execute(
             select(func.coalesce(func.sum(funding_t.c.amount_fen), 0)).where(
-                funding_t.c.org_id == org_id, funding_t.c.kind == "facility", funding_t.c.funded_year == year
+                funding_t.c.org_id == org_id,
+                funding_t.c.kind == "facility",
+                funding_t.c.funded_year == year,
+                funding_t.c.entry_id.in_(funded_by_then),
             )
         ).scalar_one()
     )
@@ -273,21 +299,17 @@ class CommunityReach:
 
 
 def _dividends(conn: Connection, org_id: int, year: int) -> int:
-    companies = select(org_t.c.id).where(org_t.c.kind == "company")
-    return int(
+    companies = set(
         conn.execute(
-            select(func.coalesce(func.sum(line_t.c.credit_fen - line_t.c.debit_fen), 0))
-            .join(account_t, account_t.c.id == line_t.c.account_id)
-            .join(cp_t, cp_t.c.id == line_t.c.counterparty_id)
-            .where(
-                line_t.c.org_id == org_id,
-                account_t.c.code.like("502%"),
-                cp_t.c.ref_org_id.in_(companies),
-                line_t.c.period >= f"{year:04d}-01",
-                line_t.c.period <= f"{year:04d}-12",
-            )
-        ).scalar_one()
+            select(cp_t.c.id)
+            .join(org_t, org_t.c.id == cp_t.c.ref_org_id)
+            .where(cp_t.c.org_id == org_id, org_t.c.kind == "company")
+        ).scalars()
     )
+    found = movements(
+        conn, org_id, f"{year:04d}-01", f"{year:04d}-12", accounts=("502",), by=("counterparty",)
+    )
+    return sum(c - d for (_, cp), (d, c) in found.items() if cp in companies)
 
 
 def street_reach(conn: Connection, street_id: int, year: int) -> list[CommunityReach]:

@@ -27,6 +27,7 @@ from ledger.books import periods
 from ledger.books.errors import Conflict, IdempotencyConflict, ValidationError
 from ledger.books.orgs import get_org, require_books
 from ledger.books.posting import Draft, Line, Posted, post_entries
+from ledger.books.trial_balance import movements_by_code
 from ledger.db.models import Account, JournalEntry, JournalLine
 from ledger.distribution.accounts import Chart, ensure_for
 
@@ -70,20 +71,10 @@ def _closing_ids(conn: Connection, org_id: int, year: int) -> list[int]:
 
 def _year_balances(conn: Connection, org_id: int, year: int, classes: tuple[str, ...]) -> dict[str, int]:
     """Leaf balances (debit positive) of the year's lines on accounts of ``classes``, before closing."""
-    rows = conn.execute(
-        select(account_t.c.code, func.sum(line_t.c.debit_fen - line_t.c.credit_fen))
-        .join(account_t, account_t.c.id == line_t.c.account_id)
-        .where(
-            line_t.c.org_id == org_id,
-            line_t.c.period >= f"{year:04d}-01",
-            line_t.c.period <= f"{year:04d}-12",
-            account_t.c.account_class.in_(classes),
-            line_t.c.entry_id.not_in(_closing_ids(conn, org_id, year)),
-        )
-        .group_by(account_t.c.code)
-        .order_by(account_t.c.code)
+    found = movements_by_code(
+        conn, org_id, f"{year:04d}-01", f"{year:04d}-12", account_classes=classes, closing="exclude"
     )
-    return {code: int(total) for code, total in rows if int(total) != 0}
+    return {code: d - c for code, (d, c) in sorted(found.items()) if d != c}
 
 
 def balance_through(

@@ -482,12 +482,7 @@ def rent_roll_route(
     return RentRollOut(
         as_of=as_of,
         contracts=[_row_out(r) for r in rows],
-        totals={
-            "monthly_rent": sum(r.monthly_rent_fen for r in rows),
-            "billed": sum(r.billed_fen for r in rows),
-            "received": sum(r.received_fen for r in rows),
-            "outstanding": sum(r.outstanding_fen for r in rows),
-        },
+        totals=rentroll.roll_totals(rows),
         aging=rentroll.aging_totals(rows),
         expiring=[_row_out(r) for r in rentroll.expiring(rows, as_of, horizon_days)],
         idle_assets=[_asset_out(a) for a in idle],

@@ -1002,12 +1002,7 @@ def _leases_page(
         period=period,
         by_org=not is_collective,
         rows=[_lease_row(r, names) for r in rows],
-        totals={
-            "monthly_rent": sum(r.monthly_rent_fen for r in rows),
-            "billed": sum(r.billed_fen for r in rows),
-            "received": sum(r.received_fen for r in rows),
-            "outstanding": sum(r.outstanding_fen for r in rows),
-        },
+        totals=rentroll.roll_totals(rows),
         buckets=AGING_BUCKETS,
         aging=rentroll.aging_totals(rows),
         horizon_days=EXPIRING_DAYS,
