@@ -29,7 +29,7 @@ from ledger.access.auth import Principal
 from ledger.books.errors import Conflict, NotFound, ValidationError
 from ledger.books.money import format_amount
 from ledger.books.orgs import counterparty, ensure_sub_account, now
-from ledger.books.periods import period_bounds, register_close_check
+from ledger.books.periods import closed_through, next_period, period_bounds, register_close_check
 from ledger.books.posting import Draft, Line, post_entry
 from ledger.db.models import Counterparty
 from pos.catalogue import ensure_default_rates
@@ -282,6 +282,21 @@ def close_voucher_lines(
     return [ln for ln in lines if ln is not None]
 
 
+def voucher_date(conn: Connection, org_id: int, business_date: date) -> tuple[date, str]:
+    """The date a shift's voucher posts on, and a note for its 摘要 when that is not the business date.
+
+    A till is never blocked by an officer's close: when the shift's month is already closed (closed by
+    mistake, or closed while this shift was still being rung up), the voucher posts on the first day of
+    the first open month — the way a late voucher (补记) is booked by hand — and its 摘要 names the
+    business date. The shift itself keeps its business date.
+    """
+    closed = closed_through(conn, org_id)
+    if closed is None or f"{business_date:%Y-%m}" > closed:
+        return business_date, ""
+    first_open = period_bounds(next_period(closed))[0]
+    return first_open, f"（营业日 {business_date.isoformat()}，{business_date:%Y-%m} 已结账，补记）"
+
+
 def close_shift(conn: Connection, user: Principal, shift_id: int, counted_cash_fen: int) -> dict:
     """交班: count the cash, post the shift's one voucher, close the shift. A repeat returns the report."""
     shift = _shift(conn, user, shift_id, lock=True, own=True)
@@ -307,12 +322,13 @@ def close_shift(conn: Connection, user: Principal, shift_id: int, counted_cash_f
     lines = close_voucher_lines(conn, store, shift, f, variance, cashier_cp)
     entry_id = voucher_no = None
     if lines:
+        entry_date, late = voucher_date(conn, store.org_id, shift["business_date"])
         posted = post_entry(
             conn,
             Draft(
                 org_id=store.org_id,
-                entry_date=shift["business_date"],
-                memo=f"{store.name} 日结 第{shift_id}班 ({f.sales}笔销售, {f.refunds}笔退货)",
+                entry_date=entry_date,
+                memo=f"{store.name} 日结 第{shift_id}班 ({f.sales}笔销售, {f.refunds}笔退货){late}",
                 lines=lines,
                 source="pos",
                 source_ref=f"shift:{shift_id}",

@@ -245,7 +245,7 @@ def build_statement(ctx: BuildContext, name: str) -> Report:
         frame,
         org_name=ctx.org.name,
         period=_statement_period_label(ctx, name),
-        chain_head=chain_head(ctx.conn, ctx.org.id),
+        chain_head=chain_head(ctx.conn, ctx.org.id, ctx.period.to_period),
         lang=ctx.lang,
         **ctx.stamp(),
     )
@@ -306,7 +306,7 @@ def build_statement_rollup(ctx: BuildContext, name: str, standard: str) -> Repor
         own = compute_statement(layout_name, columns=columns, column_inputs=inputs, lang=ctx.lang)
         current = [c for c in own.columns if c in columns][layout.current_column]
         per_org.append((org.code, org.name, int(own.set_index("key").at[headline, current])))
-        heads.append((org.code, chain_head(ctx.conn, org.id)))
+        heads.append((org.code, chain_head(ctx.conn, org.id, ctx.period.to_period)))
     frame = compute_statement(
         layout_name,
         columns={c: dict(v) for c, v in summed.items()},
@@ -439,7 +439,10 @@ def _trial_balance_report(ctx: BuildContext, frame: pd.DataFrame, org_name: str,
 def build_trial_balance(ctx: BuildContext) -> Report:
     rows = trial_balance(ctx.conn, ctx.org.id, ctx.period.from_period, ctx.period.to_period)
     return _trial_balance_report(
-        ctx, trial_balance_frame(rows, ctx.lang), ctx.org.name, chain_head(ctx.conn, ctx.org.id)
+        ctx,
+        trial_balance_frame(rows, ctx.lang),
+        ctx.org.name,
+        chain_head(ctx.conn, ctx.org.id, ctx.period.to_period),
     )
 
 
@@ -459,7 +462,7 @@ def build_trial_balance_rollup(ctx: BuildContext, standard: str) -> Report:
             acc = summed.setdefault(r.code, [0, 0, 0, 0])
             for i, v in enumerate((r.opening_fen, r.debit_fen, r.credit_fen, r.closing_fen)):
                 acc[i] += v
-        heads.append((org.code, chain_head(ctx.conn, org.id)))
+        heads.append((org.code, chain_head(ctx.conn, org.id, ctx.period.to_period)))
     rows = [
         TrialBalanceRow(
             code=code,
@@ -616,7 +619,7 @@ def _book(ctx: BuildContext, code: str, title: str, *, daily: bool) -> Report:
                 caption=ctx.t("科目：", "Account: ") + f"{code} {account.full_name}",
             ),
         ),
-        chain_head=chain_head(ctx.conn, ctx.org.id),
+        chain_head=chain_head(ctx.conn, ctx.org.id, ctx.period.to_period),
         totals=(Total(ctx.t(f"期末余额（{side}）", f"Closing balance ({side})"), closing),),
         lang=ctx.lang,
         template="report_book.html",
@@ -726,7 +729,7 @@ def build_vouchers(ctx: BuildContext) -> Report:
         org_name=ctx.org.name,
         period=ctx.period.label(ctx.lang),
         tables=tables,
-        chain_head=chain_head(ctx.conn, ctx.org.id),
+        chain_head=chain_head(ctx.conn, ctx.org.id, ctx.period.to_period),
         signatures=VOUCHER_SIGNATURES[ctx.lang],
         lang=ctx.lang,
         template="report_vouchers.html",

@@ -216,7 +216,7 @@ def build_disclosure(ctx: BuildContext) -> Report:
         org_name=ctx.org.name,
         period=p.label(lang),
         tables=tuple(tables),
-        chain_head=chain_head(ctx.conn, ctx.org.id),
+        chain_head=chain_head(ctx.conn, ctx.org.id, ctx.period.to_period),
         totals=(
             Total(t("本期收入合计", "Income this period"), totals["income"]),
             Total(t("本期支出合计", "Spending this period"), totals["expense"]),
@@ -334,7 +334,7 @@ def build_channel_sales(ctx: BuildContext) -> Report:
         org_name=ctx.org.name,
         period=p.label(lang),
         tables=(by_month, by_store, by_origin),
-        chain_head=chain_head(ctx.conn, ctx.org.id),
+        chain_head=chain_head(ctx.conn, ctx.org.id, ctx.period.to_period),
         totals=(Total(t("销售收入合计", "Total sales revenue"), total),),
         lang=lang,
         template="report_charted.html",
@@ -429,7 +429,7 @@ def build_rent_roll(ctx: BuildContext) -> Report:
                 ),
             ),
         ),
-        chain_head=chain_head(ctx.conn, ctx.org.id),
+        chain_head=chain_head(ctx.conn, ctx.org.id, ctx.period.to_period),
         totals=(
             Total(t("欠租合计", "Total arrears"), totals["outstanding"]),
             Total(t("预收租金合计", "Total paid ahead"), totals["prepaid"]),
@@ -495,7 +495,11 @@ def _arrears(
 def build_arrears(ctx: BuildContext) -> Report:
     """欠租账龄: open rent charges by contract and age of their due date, with the buckets drawn."""
     return _arrears(
-        ctx, {ctx.org.id: ctx.org.name}, ctx.org.name, chain_head(ctx.conn, ctx.org.id), by_org=False
+        ctx,
+        {ctx.org.id: ctx.org.name},
+        ctx.org.name,
+        chain_head(ctx.conn, ctx.org.id, ctx.period.to_period),
+        by_org=False,
     )
 
 
@@ -504,7 +508,7 @@ def build_arrears_rollup(ctx: BuildContext, standard: str) -> Report:
     orgs = orgs_below(ctx.conn, ctx.org.id, standard="collective")
     if not orgs:
         raise ValidationError(f"no collective orgs under {ctx.org.name}", field="org")
-    head = rollup_chain_head([(o.code, chain_head(ctx.conn, o.id)) for o in orgs])
+    head = rollup_chain_head([(o.code, chain_head(ctx.conn, o.id, ctx.period.to_period)) for o in orgs])
     count = len(orgs)
     name = ctx.t(f"{ctx.org.name}（{count} 个单位汇总）", f"{ctx.org.name} ({count} orgs combined)")
     return _arrears(ctx, {o.id: o.name for o in orgs}, name, head, by_org=True)
@@ -584,7 +588,7 @@ def build_brokerage(ctx: BuildContext) -> Report:
                 caption=t("二、尚未收齐的佣金", "II. Fees still to collect"),
             ),
         ),
-        chain_head=chain_head(ctx.conn, ctx.org.id),
+        chain_head=chain_head(ctx.conn, ctx.org.id, ctx.period.to_period),
         totals=(Total(t("居间服务收入合计", "Total brokerage income"), sum(income)),),
         lang=ctx.lang,
         template="report_charted.html",
@@ -702,7 +706,7 @@ def build_welfare_funds(ctx: BuildContext) -> Report:
                 caption=t("三、公益设施", "III. Public facilities"),
             ),
         ),
-        chain_head=chain_head(ctx.conn, ctx.org.id),
+        chain_head=chain_head(ctx.conn, ctx.org.id, ctx.period.to_period),
         totals=(Total(t("专款结余", "Earmarks remaining"), int(earmarks["remaining"].iloc[-1])),),
         lang=ctx.lang,
         template="report_charted.html",

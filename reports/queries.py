@@ -29,9 +29,23 @@ store_t = Store.__table__
 cp_t = Counterparty.__table__
 
 
-def chain_head(conn: Connection, org_id: int) -> str:
-    """The org's hash-chain head now (``0`` × 64 for books with no entries yet)."""
-    head = conn.execute(select(book_t.c.head_hash).where(book_t.c.org_id == org_id)).scalar_one_or_none()
+def chain_head(conn: Connection, org_id: int, through_period: str | None = None) -> str:
+    """The org's hash-chain head (``0`` × 64 for books with no entries yet).
+
+    With ``through_period``, the head as the period's books end: the hash of the org's last entry (by chain
+    sequence) dated in or before that month. Once the month is closed nothing more posts on or before it,
+    so a report of a closed period prints the same verification line forever, and ``cunshe verify`` still
+    checks it (it is an entry of the chain).
+    """
+    if through_period is None:
+        head = conn.execute(select(book_t.c.head_hash).where(book_t.c.org_id == org_id)).scalar_one_or_none()
+        return head or "0" * 64
+    head = conn.execute(
+        select(entry_t.c.hash)
+        .where(entry_t.c.org_id == org_id, entry_t.c.period <= through_period)
+        .order_by(entry_t.c.seq.desc())
+        .limit(1)
+    ).scalar_one_or_none()
     return head or "0" * 64
 
 

@@ -3,6 +3,8 @@ with ``ledger.access.service.perform`` — scope, key, write, audit — so the A
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import Connection
 
 from ledger.access.auth import Principal
@@ -10,13 +12,15 @@ from ledger.access.service import Write, org_keys
 from ledger.books import periods
 
 
-def close_period(actor: Principal, org_id: int, period: str) -> Write[str]:
-    """结账: close ``period`` (and its predecessors the books require) for an officer of the org's street."""
+def close_period(
+    actor: Principal, org_id: int, period: str, *, including: Sequence[str] = ()
+) -> Write[list[str]]:
+    """结账: close ``period``, and first the open months before it that ``including`` names (never others),
+    for an officer of the org's street. The answer lists every month closed."""
     periods.parse_period(period)
 
-    def run(conn: Connection) -> str:
-        periods.close_period(conn, org_id, period, user_id=actor.user_id)
-        return period
+    def run(conn: Connection) -> list[str]:
+        return periods.close_period(conn, org_id, period, user_id=actor.user_id, including=including)
 
     return Write(
         action="period.close",
@@ -24,8 +28,8 @@ def close_period(actor: Principal, org_id: int, period: str) -> Write[str]:
         org_id=org_id,
         scope=lambda conn: actor.require_org(conn, org_id, write=True),
         run=run,
-        answer=lambda closed: {"period": closed},
-        request={"close": [org_id, period]},
-        detail=period,
+        answer=lambda closed: {"period": period, "closed": closed},
+        request={"close": [org_id, period, sorted(including)]},
+        detail=period if not including else f"{period} (with {', '.join(sorted(including))})",
         status=200,
     )

@@ -1,18 +1,19 @@
 """Monthly periods: close (结账) and reopen (反结账).
 
 Books close month by month in order, as in every Chinese bookkeeping package: a month closes only when the
-month before it is closed (or the org has no entries before it), and only the latest closed month can be
-reopened. So "closed" always means "closed through month X", and nothing posts on or before X — which the
-database enforces too. Closing checks that the month's trial balance balances and that every source of the
-month is posted (checks registered by the POS, leases, stipends … via ``register_close_check``), then stores
-each account's turnover and closing balance (``account_balance``), so reports start from that snapshot.
+month before it is closed (or the org has no entries before it) or is named in the same request, never a
+month that has not begun, and only the latest closed month can be reopened. So "closed" always means
+"closed through month X", and nothing posts on or before X — which the database enforces too. Closing
+checks that the month's trial balance balances and that every source of the month is posted (checks
+registered by the POS, leases, stipends … via ``register_close_check``), then stores each account's
+turnover and closing balance (``account_balance``), so reports start from that snapshot.
 Reopening is an admin act with a reason, recorded in ``period_event``.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date
 
 from sqlalchemy import Connection, delete, func, insert, select, update
@@ -91,21 +92,78 @@ def period_status(conn: Connection, org_id: int, period: str) -> str:
     return "closed" if latest is not None and period <= latest else "open"
 
 
-def close_period(conn: Connection, org_id: int, period: str, *, user_id: int | None = None) -> None:
+def open_months_before(conn: Connection, org_id: int, period: str) -> list[str]:
+    """The open months a close of ``period`` would have to close first, oldest first: every month after the
+    latest closed one (or from the org's first entry, for books never closed) up to the one before."""
+    latest = closed_through(conn, org_id)
+    if latest is not None:
+        first = next_period(latest)
+    else:
+        first = conn.execute(
+            select(func.min(line_t.c.period)).where(line_t.c.org_id == org_id, line_t.c.period < period)
+        ).scalar_one()
+        if first is None:
+            return []
+    months = []
+    while first < period:
+        months.append(first)
+        first = next_period(first)
+    return months
+
+
+def close_period(
+    conn: Connection,
+    org_id: int,
+    period: str,
+    *,
+    user_id: int | None = None,
+    including: Sequence[str] = (),
+    today: date | None = None,
+) -> list[str]:
+    """结账: close ``period``, and first exactly the open months before it that ``including`` names.
+
+    A month after today's is refused (ValidationError naming the period): nothing has happened in it yet,
+    and a closed future month would lock out every posting up to it (the till's shift vouchers too). Open
+    months before ``period`` are never closed silently: the request names each one (the web form lists
+    them and asks for a confirmation), or the close is refused with the list. Each month closes with its
+    own checks, snapshot and event. Returns the months closed, oldest first.
+    """
     parse_period(period)
     require_books(get_org(conn, org_id))
+    today = today or now().date()
+    current = f"{today.year:04d}-{today.month:02d}"
+    if period > current:
+        raise ValidationError(
+            f"period {period} is in the future (today is {today.isoformat()}): "
+            "a month closes once it has begun",
+            field="period",
+        )
     latest = closed_through(conn, org_id)
     if latest is not None and period <= latest:
         raise Conflict(f"period {period} is already closed (closed through {latest})", field="period")
-    prev = previous_period(period)
-    if latest != prev:
-        earlier = conn.execute(
-            select(func.min(line_t.c.period)).where(
-                line_t.c.org_id == org_id, line_t.c.period < period, line_t.c.period > (latest or "")
-            )
-        ).scalar_one()
-        if earlier is not None:
-            raise Conflict(f"close {earlier} first: books close month by month in order", field="period")
+    wanted = sorted({parse_period(m, "including") for m in including})
+    earlier = open_months_before(conn, org_id, period)
+    stray = [m for m in wanted if m not in earlier]
+    if stray:
+        raise ValidationError(
+            f"{', '.join(stray)} is not an open month before {period}"
+            + (f" (open before it: {', '.join(earlier)})" if earlier else " (none is open before it)"),
+            field="including",
+        )
+    missing = [m for m in earlier if m not in wanted]
+    if missing:
+        raise Conflict(
+            f"close {missing[0]} first: books close month by month in order; the open months before {period} "
+            f"are {', '.join(earlier)} — name them to close them in the same request",
+            field="period",
+        )
+    for month in [*earlier, period]:
+        _close_one(conn, org_id, month, closed_through(conn, org_id), user_id)
+    return [*earlier, period]
+
+
+def _close_one(conn: Connection, org_id: int, period: str, latest: str | None, user_id: int | None) -> None:
+    """Close one month whose predecessors are closed: its sources posted, its trial balance balanced."""
     problems = close_problems(conn, org_id, period)
     if problems:
         raise Conflict(f"period {period} cannot close yet: " + "; ".join(problems), field="period")

@@ -2,7 +2,8 @@
 
 Per org with books: the hash chain (each entry's hash from its predecessor and its canonical bytes, the
 sequence without gaps, the head stored in ``book_state``), every entry balanced with at least two lines,
-vouchers numbered 1…n without gaps in each month, and the whole trial balance netting to zero. Modules add
+vouchers numbered 1…n without gaps in each month, the whole trial balance netting to zero, and every
+income and expense account of a closed year netting to zero. Modules add
 their sub-ledger ties (stock = 1405, leases = 112 …) with ``register_check``. Problems come back as data,
 all of them, so an operator sees everything in one pass; the first broken entry of a chain is named.
 """
@@ -17,7 +18,7 @@ from sqlalchemy import Connection, func, select
 
 from ledger.books import registry
 from ledger.books.chain import GENESIS, chain_hash
-from ledger.books.trial_balance import org_nets_to_zero
+from ledger.books.trial_balance import movements_by_code, org_nets_to_zero
 from ledger.db.models import Account, AccountTurnover, BookState, JournalEntry, JournalLine, Org
 
 entry_t = JournalEntry.__table__
@@ -234,9 +235,59 @@ def verify_turnover(conn: Connection, org_id: int) -> list[Problem]:
     ]
 
 
+INCOME_AND_EXPENSE = ("income", "expense")
+
+
+def closed_years(conn: Connection, org_id: int) -> list[int]:
+    """The years whose income and expenses were closed (年终结账): a live ``close`` entry of the year
+    touches an income or expense account (a distribution's 结转 posts to equity only)."""
+    reversed_ids = select(entry_t.c.reverses_id).where(
+        entry_t.c.org_id == org_id, entry_t.c.reverses_id.is_not(None)
+    )
+    periods = conn.execute(
+        select(entry_t.c.period)
+        .distinct()
+        .join(line_t, line_t.c.entry_id == entry_t.c.id)
+        .join(account_t, account_t.c.id == line_t.c.account_id)
+        .where(
+            entry_t.c.org_id == org_id,
+            entry_t.c.source == "close",
+            entry_t.c.id.not_in(reversed_ids),
+            account_t.c.account_class.in_(INCOME_AND_EXPENSE),
+        )
+    ).scalars()
+    return sorted({int(p[:4]) for p in periods})
+
+
+def verify_closed_years(conn: Connection, org_id: int) -> list[Problem]:
+    """After a year is closed, every income and expense leaf of that year nets to zero."""
+    problems = []
+    for year in closed_years(conn, org_id):
+        found = movements_by_code(
+            conn,
+            org_id,
+            f"{year:04d}-01",
+            f"{year:04d}-12",
+            closing="include",
+            account_classes=INCOME_AND_EXPENSE,
+        )
+        for code, (debit, credit) in sorted(found.items()):
+            if debit != credit:
+                problems.append(
+                    Problem(
+                        org_id,
+                        "year_close",
+                        f"{year} is closed but account {code} is left at {debit - credit} fen "
+                        "(debit positive): every income and expense account nets to zero after 年终结账",
+                    )
+                )
+    return problems
+
+
 def verify_org(conn: Connection, org_id: int) -> list[Problem]:
     registry.require_started()
     problems = verify_chain(conn, org_id) + verify_vouchers(conn, org_id) + verify_turnover(conn, org_id)
+    problems += verify_closed_years(conn, org_id)
     net = org_nets_to_zero(conn, org_id)
     if net != 0:
         problems.append(Problem(org_id, "trial_balance", f"debits exceed credits by {net} fen"))

@@ -16,6 +16,7 @@ from ledger.books.errors import LedgerError
 from ledger.cli import community as community_cli
 from ledger.cli import distribution as distribution_cli
 from ledger.cli import leases as lease_cli
+from ledger.cli import periods as periods_cli
 from ledger.cli import pos as pos_cli
 from ledger.cli import reconcile as reconcile_cli
 from ledger.cli import reports as reports_cli
@@ -51,6 +52,7 @@ app.add_typer(distribution_cli.app, name="distribution")
 app.command("report")(reports_cli.report_cmd)
 app.command("report-batch")(reports_cli.report_batch_cmd)
 app.command("close-year")(distribution_cli.close_year_cmd)
+app.command("close-period")(periods_cli.close_period_cmd)
 app.command("import-statement")(reconcile_cli.import_statement_cmd)
 
 

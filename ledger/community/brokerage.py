@@ -130,9 +130,7 @@ def record_deal(
     ).scalar_one()
 
 
-def outstanding(
-    conn: Connection, org_ids: Sequence[int], as_of: date | None = None
-) -> list[dict]:  # type: ignore[type-arg]
+def outstanding(conn: Connection, org_ids: Sequence[int], as_of: date | None = None) -> list[dict]:  # type: ignore[type-arg]
     """Deals on credit with fee still to collect: deal, client, commission, received, outstanding.
 
     With ``as_of``, as of that day: deals earned and fees received on or before it (a printed statement

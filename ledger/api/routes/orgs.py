@@ -93,6 +93,7 @@ class PeriodOut(BaseModel):
     period: str
     status: str
     closed_through: str | None
+    closed: list[str] = []  # the months a close request closed, oldest first
 
 
 class ReopenIn(Strict):
@@ -308,14 +309,34 @@ def _period_out(conn: Connection, org_id: int, period: str) -> PeriodOut:
 
 @router.post("/orgs/{org_id}/periods/{period}/close", response_model=PeriodOut)
 def close_period(
-    org_id: int, period: str, user: CurrentUser, engine: EngineDep, request: Request, key: IdempotencyKey
+    org_id: int,
+    period: str,
+    user: CurrentUser,
+    engine: EngineDep,
+    request: Request,
+    key: IdempotencyKey,
+    including: Annotated[list[str] | None, Query(max_length=240)] = None,
 ) -> JSONResponse:
+    """Close a month; ``?including=2026-01&including=2026-02`` (or ``2026-01,2026-02``) names the open months
+    before it to close first. A month not begun yet is a 422; an open month not named, a 409 listing them."""
+    named = [m.strip() for value in including or [] for m in value.split(",") if m.strip()]
+
     def work(conn: Connection) -> PeriodOut:
-        periods.close_period(conn, org_id, period, user_id=user.user_id)
-        return _period_out(conn, org_id, period)
+        closed = periods.close_period(conn, org_id, period, user_id=user.user_id, including=named)
+        return _period_out(conn, org_id, period).model_copy(update={"closed": closed})
 
     return write_org(
-        engine, user, request, key, org_id=org_id, action="period.close", run=work, detail=period, status=200
+        engine,
+        user,
+        request,
+        key,
+        org_id=org_id,
+        action="period.close",
+        run=work,
+        detail=lambda out: (
+            period if len(out.closed) == 1 else f"{period} (with {', '.join(out.closed[:-1])})"
+        ),
+        status=200,
     )
 
 

@@ -425,6 +425,7 @@ def org_page(
             raise StarletteHTTPException(404)
         through = periods.closed_through(conn, org_id)
         to_close = _period_to_close(conn, org_id, through)
+        closing_first = periods.open_months_before(conn, org_id, to_close)  # the form names them: no surprise
         shown = periods.parse_period(period) if period else to_close
         tb = trial_balance(conn, org_id, shown, None)
     rows = [
@@ -452,6 +453,7 @@ def org_page(
         closed_through=through,
         is_closed=through is not None and shown <= through,
         to_close=to_close,
+        closing_first=closing_first,
         rows=rows,
         total_debit=sum(r.debit_fen for r in top),
         total_credit=sum(r.credit_fen for r in top),
@@ -466,10 +468,18 @@ def close_period(
     user: WebUser,
     engine: EngineDep,
     period: Annotated[str, Form(max_length=7)],
+    including: Annotated[str, Form(max_length=240)] = "",
     form_key: FormKey = None,
 ) -> Response:
-    carry(request, user, engine, bookkeeping.close_period(user, org_id, period), form_key)
-    session_of(request).set_flash(translator(session_of(request).lang)("closed_ok", period=period))
+    # ``including``: the earlier open months the form listed and the officer confirmed
+    named = [m.strip() for m in including.split(",") if m.strip()]
+    answer = carry(
+        request, user, engine, bookkeeping.close_period(user, org_id, period, including=named), form_key
+    )
+    closed = answer.get("closed") if isinstance(answer, dict) else None
+    session_of(request).set_flash(
+        translator(session_of(request).lang)("closed_ok", period="、".join(closed or [period]))
+    )
     return RedirectResponse(f"/web/orgs/{org_id}?" + urlencode({"period": period}), status_code=303)
 
 
