@@ -82,10 +82,15 @@ def post_community_2026(county: County) -> None:
         post_entries(
             conn,
             [
-                Draft(org, date(2026, 1, 28), "1月租金", [dr("112", 570_000, counterparty_id=lessee), cr("50102", 570_000)]),
+                Draft(
+                    org,
+                    date(2026, 1, 28),
+                    "1月租金",
+                    [dr("112", 570_000, counterparty_id=lessee), cr("50102", 570_000)],
+                ),
                 Draft(org, date(2026, 2, 10), "修缮路灯", [dr("51402", 120_000), cr("102", 120_000)]),
             ],
-        )  # fmt: skip
+        )
 
 
 @pytest.fixture
