@@ -134,14 +134,20 @@ def test_arrears_aging_buckets_on_fixed_dates(county: County) -> None:
         receipts.receive_rent(conn, org, lessee="张三", amount_fen=100_000, received_on=date(2025, 12, 31))
     with read_tx(county.engine) as conn:
         row = rentroll.rent_roll(conn, [org], date(2025, 7, 31))[0]
-    # due the 1st of each month in advance; January paid. On 31 Jul: 1 Feb is 180 days past due, 1 May 91,
-    # 1 Jun 60, 1 Jul 30; August onwards is not yet due.
+    # As of means as of: on 31 Jul the books hold January to July's accruals (each voucher dated the month's
+    # last day) and not the rent received on 31 Dec. Due the 1st of each month in advance: 1 Jan is 211 days
+    # past due, 1 Feb 180, 1 May 91, 1 Jun 60, 1 Jul 30.
     assert row.contract_id == cid
-    assert row.aging == {"current": 500_000, "0-30": 100_000, "31-90": 100_000, "91-180": 400_000, ">180": 0}
+    assert row.aging == {"current": 0, "0-30": 100_000, "31-90": 100_000, "91-180": 400_000, ">180": 100_000}
+    assert (row.billed_fen, row.received_fen) == (700_000, 0)
     with read_tx(county.engine) as conn:
         row = rentroll.rent_roll(conn, [org], date(2025, 8, 1))[0]
-    assert row.aging[">180"] == 100_000 and row.aging["current"] == 400_000
+    assert row.aging[">180"] == 200_000 and row.aging["current"] == 0
+    with read_tx(county.engine) as conn:
+        row = rentroll.rent_roll(conn, [org], date(2025, 12, 31))[0]
+    # By the year's end every month is accrued and January is paid.
     assert (row.billed_fen, row.received_fen, row.outstanding_fen) == (1_200_000, 100_000, 1_100_000)
+    assert row.aging[">180"] == 600_000  # February to July, 183 days and more
 
 
 def test_arrears_billing_is_due_after_the_quarter(county: County) -> None:
