@@ -38,9 +38,13 @@ from reports.queries import (
 from reports.report import Column, Report, Table, Total
 from reports.statements import Layout, compute_statement, load_layout, statement_report
 
-# Lines a balance sheet splits by the sign of each counterparty's balance (113 内部往来 both ways; 1122
-# with a credit balance is 预收账款, 2202 with a debit balance is 预付账款 …).
-SPLIT_BY_SIGN = {"collective": ("113",), "small_enterprise": ("1122", "1123", "2202", "2203")}
+# Lines a balance sheet splits by the sign of each counterparty's balance: a receivable's credit balance
+# (rent paid ahead on 112, 1122 预收) is a liability, a payable's debit balance (211 or 2202 paid ahead) an
+# asset, 113 内部往来 and 1221/2241 go both ways — never netted against another counterparty's balance.
+SPLIT_BY_SIGN = {
+    "collective": ("112", "113", "211"),
+    "small_enterprise": ("1122", "1123", "1221", "2202", "2203", "2241"),
+}
 LAYOUTS = {
     ("collective", "balance-sheet"): "collective_balance_sheet",
     ("collective", "income-statement"): "collective_income_distribution",
@@ -116,7 +120,7 @@ def _pnl(ctx: BuildContext, from_period: str, to_period: str) -> dict[str, int]:
     return _collapse(ctx.org.standard, {code: d - c for code, (d, c) in turnover.items()})
 
 
-def _distribution_inputs(ctx: BuildContext, year: int) -> dict[str, int]:
+def _distribution_inputs(ctx: BuildContext, year: int, through: str | None = None) -> dict[str, int]:
     """The collective's distribution lines for a year, read from the books (``ledger.distribution`` posts
     them; DESIGN §6).
 
@@ -126,7 +130,7 @@ def _distribution_inputs(ctx: BuildContext, year: int) -> dict[str, int]:
     an earmark applied to a post or facility returns (Dr 311xx / Cr 32203). Credits only: applying an
     earmark debits 311xx, and must not net against the year's new earmark.
     """
-    start, end = f"{year:04d}-01", f"{year:04d}-12"
+    start, end = f"{year:04d}-01", through or f"{year:04d}-12"  # a month's print reaches only that far
     opening = next(
         (r.opening_fen for r in trial_balance(ctx.conn, ctx.org.id, start, start) if r.code == "322"), 0
     )
@@ -210,7 +214,7 @@ def statement_inputs(
         last = ReportPeriod(f"{p.year - 1}-01", f"{p.year - 1}-12")
         columns = {names[0]: _pnl(ctx, p.year_start, p.to_period), names[1]: _pnl(ctx, *_bounds(last))}
         inputs = {
-            names[0]: _distribution_inputs(ctx, p.year),
+            names[0]: _distribution_inputs(ctx, p.year, p.to_period),
             names[1]: _distribution_inputs(ctx, p.year - 1),
         }
         return columns, inputs

@@ -248,19 +248,20 @@ def test_collective_balance_sheet_foots_and_shows_each_line_as_printed() -> None
     frame = compute_statement("collective_balance_sheet", columns={"年初数": opening, "期末数": COMMUNITY})
     closing = values(frame, "期末数")
     assert closing["monetary_funds"] == 35_900_000
-    # 112 nets lessee b's prepayment (statements.md: 112 as a whole), plus only the debit side of 113.
-    assert closing["receivables"] == 2_000_000 - 1_200_000 + 800_000
-    assert closing["payables"] == 500_000  # the credit side of 113
+    # Lessee b's prepaid rent (112 credit) is a liability, not netted against lessee a's arrears (issue 16);
+    # 113 both ways.
+    assert closing["receivables"] == 2_000_000 + 800_000
+    assert closing["payables"] == 500_000 + 1_200_000  # the credit sides of 113 and 112
     assert closing["productive_biological_assets"] == 3_000_000 - 200_000
     assert closing["fixed_assets_cost"] == 20_000_000
     assert closing["accumulated_depreciation"] == 1_000_000  # contra account shown positive
     assert closing["fixed_assets_net"] == 19_000_000
     assert closing["intangible_assets"] == 900_000
-    assert closing["total_assets"] == 65_200_000
-    assert closing["total_liabilities"] == 500_000 + 1_800_000 + 300_000
+    assert closing["total_assets"] == 65_200_000 + 1_200_000
+    assert closing["total_liabilities"] == 500_000 + 1_200_000 + 1_800_000 + 300_000
     # Income not yet closed into 321/322 still belongs to the members: 15,700,000 − 3,100,000.
     assert closing["undistributed_income"] == 12_600_000
-    assert closing["total_liabilities_and_equity"] == 65_200_000
+    assert closing["total_liabilities_and_equity"] == 65_200_000 + 1_200_000
     assert values(frame, "年初数")["total_assets"] == 50_000_000
 
 
@@ -275,10 +276,13 @@ def test_a_balance_sheet_computed_from_one_mapping_fills_the_current_column() ->
 
 def test_internal_accounts_113_split_by_sign_per_counterparty_but_net_when_aggregated() -> None:
     per_counterparty = values(compute_statement("collective_balance_sheet", COMMUNITY), "期末数")
-    assert (per_counterparty["receivables"], per_counterparty["payables"]) == (1_600_000, 500_000)
+    # 112 splits too: lessee a's arrears 2,000,000 and 113's debit 800,000 are receivables; lessee b's
+    # prepaid 1,200,000 and 113's credit 500,000 are payables.
+    assert (per_counterparty["receivables"], per_counterparty["payables"]) == (2_800_000, 1_700_000)
 
-    aggregated = {key: amount for key, amount in COMMUNITY.items() if not key.startswith("113:")}
+    aggregated = {key: amount for key, amount in COMMUNITY.items() if not key.startswith(("113:", "112:"))}
     aggregated["113"] = 800_000 - 500_000
+    aggregated["112"] = 2_000_000 - 1_200_000
     netted = values(compute_statement("collective_balance_sheet", aggregated), "期末数")
     assert (netted["receivables"], netted["payables"]) == (1_100_000, 0)
     assert netted["total_assets"] == netted["total_liabilities_and_equity"] == 64_700_000
@@ -294,9 +298,9 @@ def test_a_balance_sheet_that_does_not_foot_names_the_check_and_both_amounts() -
     [failure] = error.failures
     assert failure.rule == "line(17) == line(31)"
     assert failure.column == "期末数"
-    assert (failure.left_fen, failure.right_fen) == (65_212_345, 65_200_000)
+    assert (failure.left_fen, failure.right_fen) == (66_412_345, 66_400_000)
     assert "资产总计 = 负债和所有者权益总计" in error.message
-    assert "652123.45 vs 652000.00" in error.message
+    assert "664123.45 vs 664000.00" in error.message
 
 
 # --- collective 收益及收益分配表 -----------------------------------------------------------------------
@@ -320,8 +324,18 @@ def test_collective_income_and_distribution_follow_art_28_order() -> None:
     assert this_year["administrative_expenses"] == 1_100_000
     assert this_year["operating_income"] == 5_700_000 - 200_000 - 1_100_000
     assert this_year["total_income"] == 4_400_000 + 10_000_000 - 1_800_000
-    assert this_year["net_income"] == this_year["distribution_net_income"] == 12_600_000
+    assert this_year["net_income"] == 12_600_000  # printed once: the distribution part starts from it
+    assert "distribution_net_income" not in this_year
     assert this_year["distributable_income"] == 13_600_000
+    # 提取公积公益金 is the whole appropriation; 公积金, 公益性岗位 and 公益设施 are its 其中 parts.
+    assert this_year["reserve_and_welfare_fund"] == 1_260_000 + 500_000 + 300_000
+    assert (this_year["reserve"], this_year["welfare_posts_earmark"], this_year["facilities_earmark"]) == (
+        1_260_000,
+        500_000,
+        300_000,
+    )
+    labels = dict(zip(frame["key"], frame["label"], strict=True))
+    assert labels["reserve"].startswith("其中：")
     assert this_year["undistributed_end"] == 13_600_000 - 1_260_000 - 500_000 - 300_000 - 6_000_000
     assert set(values(frame, "上年数").values()) == {0}
 
