@@ -21,13 +21,13 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from ledger.app import create_app
 from ledger.books.orgs import counterparty, ensure_sub_account
 from ledger.books.periods import close_period, closed_through
 from ledger.books.posting import Draft, Line, post_entries, post_entry
-from ledger.db.engine import write_tx
+from ledger.db.engine import read_tx, write_tx
 from ledger.reconcile.matching import propose_matches
 from ledger.reconcile.store import create_statement_account, import_statement, list_statement_accounts
 from ledger.settings import Settings
@@ -294,6 +294,8 @@ def test_officer_month_in_the_browser(live: LiveServer, browser: object, tmp_pat
     page.goto(f"{live.url}/web/orgs/{org}")
     close_form = page.locator("form", has=page.get_by_role("button", name="结账"))
     expect(close_form.get_by_label("会计期间")).to_have_value("2024-03")
+    expect(close_form.locator("#closing-months")).to_contain_text("本次将结账: 2024-03")
+    close_form.get_by_label("我已核对以上月份，确认结账").check()
     close_form.get_by_role("button", name="结账").click()
     expect(page.get_by_role("status")).to_have_text("2024-03 已结账")
     with write_tx(live.county.engine) as conn:
@@ -311,6 +313,53 @@ def test_officer_month_in_the_browser(live: LiveServer, browser: object, tmp_pat
     page.get_by_role("button", name="退出").click()
     expect(page.get_by_role("heading", name="登录工作台")).to_be_visible()
     assert errors == [], errors  # no CSP violations or script errors on any page
+    context.close()
+
+
+def test_the_close_form_names_every_month_it_will_close_and_asks_first(
+    live: LiveServer, browser: object, tmp_path: Path
+) -> None:
+    """January closed, nothing in February, March booked: the form says it closes 2026-02 and 2026-03, does
+    nothing until the officer confirms, then closes exactly those two months."""
+    county = live.county
+    org = county.ids["dingzikou"]
+    seed_month(county)
+    with write_tx(county.engine) as conn:
+        close_period(conn, org, "2026-01")
+        post_entry(
+            conn,
+            Draft(
+                org_id=org,
+                entry_date=date(2026, 3, 5),
+                memo="收到门面租金",
+                lines=[Line("102", debit_fen=300_000), Line("501", credit_fen=300_000)],
+            ),
+        )
+    context = browser.new_context(locale="zh-CN")  # type: ignore[attr-defined]
+    page = context.new_page()
+    expect = sync_api.expect
+    log_in(page, live, "officer")
+    page.goto(f"{live.url}/web/orgs/{org}")
+    close_form = page.locator("form", has=page.get_by_role("button", name="结账"))
+    expect(close_form.get_by_label("会计期间")).to_have_value("2026-03")
+    expect(close_form.locator("#closing-months")).to_contain_text("2026-02、2026-03")
+    expect(close_form.locator("#closing-months")).to_contain_text("含尚未结账的前期月份 2026-02")
+    close_form.get_by_role("button", name="结账").click()  # not confirmed: the browser keeps the form
+    page.wait_for_timeout(500)
+    expect(page.get_by_role("status")).to_have_count(0)
+    with read_tx(county.engine) as conn:
+        assert closed_through(conn, org) == "2026-01"
+    close_form.get_by_label("我已核对以上月份，确认结账").check()
+    close_form.get_by_role("button", name="结账").click()
+    expect(page.get_by_role("status")).to_have_text("2026-02、2026-03 已结账")
+    with read_tx(county.engine) as conn:
+        assert closed_through(conn, org) == "2026-03"
+        events = conn.execute(
+            text("SELECT period FROM period_event WHERE org_id = :o AND action = 'close' ORDER BY id"),
+            {"o": org},
+        ).scalars()
+        assert list(events) == ["2026-01", "2026-02", "2026-03"]
+    shot(page, tmp_path, "close-form-two-months")
     context.close()
 
 
@@ -365,6 +414,7 @@ def test_a_form_posted_without_the_csrf_token_is_refused_in_the_browser(
     page.goto(f"{live.url}/web/orgs/{live.county.ids['dingzikou']}")
     # What a forged cross-site form would send: the session cookie goes along, the token cannot.
     page.locator("input[name=csrf_token]").evaluate_all("els => els.forEach(e => e.remove())")
+    page.get_by_label("我已核对以上月份，确认结账").check()
     page.get_by_role("button", name="结账").click()
     sync_api.expect(page.get_by_role("heading", name="无权操作")).to_be_visible()
     sync_api.expect(page.get_by_text("表单已失效")).to_be_visible()
