@@ -30,6 +30,7 @@ from sqlalchemy import Connection, func, select
 from ledger.books.errors import ValidationError
 from ledger.books.orgs import get_org, require_books
 from ledger.books.periods import parse_period, period_bounds
+from ledger.books.trial_balance import balances
 from ledger.books.verify import Tie
 from ledger.books.verify import subledger_ties as registered_ties
 from ledger.db.models import Account, BookState, Counterparty, JournalEntry, JournalLine, Org
@@ -225,26 +226,7 @@ def bank_reconciliation(
 
     # What the books say.
     ids = account_ids(conn, org_id, account.ledger_account)
-    book_balance = int(
-        conn.execute(
-            select(func.coalesce(func.sum(line_t.c.debit_fen - line_t.c.credit_fen), 0)).where(
-                line_t.c.org_id == org_id, line_t.c.account_id.in_(ids), line_t.c.period <= period
-            )
-        ).scalar_one()
-    )
-    if as_of < last_day:
-        book_balance -= int(
-            conn.execute(
-                select(func.coalesce(func.sum(line_t.c.debit_fen - line_t.c.credit_fen), 0))
-                .join(entry_t, entry_t.c.id == line_t.c.entry_id)
-                .where(
-                    line_t.c.org_id == org_id,
-                    line_t.c.account_id.in_(ids),
-                    line_t.c.period == period,
-                    entry_t.c.entry_date > as_of,
-                )
-            ).scalar_one()
-        )
+    book_balance = sum(balances(conn, org_id, as_of, accounts=(account.ledger_account,)).values())
     book_rows = conn.execute(
         select(
             line_t.c.id,
