@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import ColumnElement, Connection, func, insert, select
 
 from ledger.books.errors import NotFound, ValidationError
 from ledger.books.money import round_half_up, split_tax_inclusive
@@ -136,8 +136,11 @@ def outstanding(conn: Connection, org_ids: Sequence[int], as_of: date | None = N
     With ``as_of``, as of that day: deals earned and fees received on or before it (a printed statement
     of a past month keeps its figures when later fees come in).
     """
-    received_cond = [receipt_t.c.org_id.in_(list(org_ids))]
-    deal_cond = [deal_t.c.org_id.in_(list(org_ids)), deal_t.c.paid_at_once.is_(False)]
+    received_cond: list[ColumnElement[bool]] = [receipt_t.c.org_id.in_(list(org_ids))]
+    deal_cond: list[ColumnElement[bool]] = [
+        deal_t.c.org_id.in_(list(org_ids)),
+        deal_t.c.paid_at_once.is_(False),
+    ]
     if as_of is not None:
         received_cond.append(receipt_t.c.received_on <= as_of)
         deal_cond.append(deal_t.c.earned_on <= as_of)
