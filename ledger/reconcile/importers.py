@@ -34,6 +34,7 @@ from datetime import datetime, time
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import cache
 from importlib.resources import files
+from itertools import pairwise
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -45,13 +46,13 @@ from ledger.db.rows import gc_paused
 
 __all__ = [
     "KINDS",
-    "account_matches",
-    "legacy_keys",
     "SOURCES",
     "ParsedStatement",
     "StatementLine",
     "StatementParseError",
+    "account_matches",
     "detect_source",
+    "legacy_keys",
     "parse_statement",
 ]
 
@@ -134,11 +135,15 @@ class StatementParseError(ValidationError):
 
     code = "statement_parse_error"
 
-    def __init__(self, message: str, *, problems: list[dict[str, Any]] | None = None) -> None:
-        super().__init__(message)
+    def __init__(
+        self, message: str, *, problems: list[dict[str, Any]] | None = None, count: int | None = None
+    ) -> None:
+        super().__init__(message, field="file")
         self.problems: list[dict[str, Any]] = (
             problems if problems is not None else [{"line": None, "column": None, "message": message}]
         )
+        #: every problem found, also those beyond the ones kept in ``problems``
+        self.problem_count = count if count is not None else len(self.problems)
 
 
 def _describe_problem(problem: dict[str, Any]) -> str:
@@ -170,14 +175,10 @@ class _Problems:
         shown = "; ".join(_describe_problem(p) for p in self.items[:_MESSAGE_PROBLEMS])
         more = self.count - _MESSAGE_PROBLEMS
         suffix = f"; and {more} more problem{'s' if more > 1 else ''}" if more > 0 else ""
-        items = list(self.items)
-        if self.count > len(items):
-            # A junk file of 10⁵ bad rows must not cost a gigabyte of messages: the first ones tell.
-            dropped = self.count - len(items)
-            items.append(
-                {"line": None, "column": None, "message": f"and {dropped} more problems, not listed"}
-            )
-        return StatementParseError(f"{self.file_name}: {shown}{suffix}", problems=items)
+        # A junk file of 10⁵ bad rows must not cost a gigabyte of messages: the first ones tell.
+        return StatementParseError(
+            f"{self.file_name}: {shown}{suffix}", problems=list(self.items), count=self.count
+        )
 
     def raise_if_any(self) -> None:
         if self.items:
@@ -354,9 +355,7 @@ def _decode(data: bytes, encoding: str | None, problems: _Problems) -> tuple[str
             return data.decode(encoding), encoding
         except UnicodeDecodeError as exc:
             if _cut_short(data, exc):
-                raise problems.fail(
-                    _line_of_offset(data, exc.start), None, _CUT_MESSAGE
-                ) from None
+                raise problems.fail(_line_of_offset(data, exc.start), None, _CUT_MESSAGE) from None
             raise problems.fail(
                 _line_of_offset(data, exc.start),
                 None,
@@ -1395,7 +1394,7 @@ def _keyed(ctx: _Context, drafts: Sequence[_Draft]) -> tuple[list[StatementLine]
     repeated: set[int] = set()
     lines = []
     head = f"[{_json_text(source)}, "
-    serial_head = f"[{_json_text(source)}, \"serial\", "
+    serial_head = f'[{_json_text(source)}, "serial", '
     for d in drafts:
         if serial_column is not None and d.reference:
             identity = serial_head + _json_text(d.reference) + _serial_extra(source, d)
@@ -1498,9 +1497,7 @@ def _signed_yuan(fen: int) -> str:
     return f"{Decimal(fen) / 100:+,.2f}"
 
 
-def _check_balances(
-    ctx: _Context, lines: list[StatementLine]
-) -> tuple[str | None, StatementLine | None]:
+def _check_balances(ctx: _Context, lines: list[StatementLine]) -> tuple[str | None, StatementLine | None]:
     """Each line's signed amount must carry the previous line's balance to its own.
 
     Files run oldest first or newest first (Alipay's 账务明细 often does): the order in which the balances
@@ -1550,7 +1547,7 @@ def _check_balances(
 def _breaks(chain: list[StatementLine]) -> list[tuple[StatementLine, StatementLine]]:
     return [
         (before, line)
-        for before, line in zip(chain, chain[1:])  # noqa: B905 (one shorter on purpose)
+        for before, line in pairwise(chain)
         if before.balance_fen + line.amount_fen != line.balance_fen
     ]
 
@@ -1560,7 +1557,9 @@ def _breaks(chain: list[StatementLine]) -> list[tuple[StatementLine, StatementLi
 
 
 # 账号：18-123401040012345, #账号：[20881234567890120156], 商户号: 1600012345 (not 对方账号).
-_ACCOUNT_IN_TEXT = re.compile(r"(?<!对方)(?:账号|帐号|卡号|商户号)[:：]\s*\[?\s*([0-9A-Za-z][0-9A-Za-z*@._\-]*)")
+_ACCOUNT_IN_TEXT = re.compile(
+    r"(?<!对方)(?:账号|帐号|卡号|商户号)[:：]\s*\[?\s*([0-9A-Za-z][0-9A-Za-z*@._\-]*)"
+)
 _ACCOUNT_NAMES = frozenset({"账号", "帐号", "卡号", "商户号", "账户号"})
 _NO_ACCOUNT = frozenset({"", "0", "-"})
 
