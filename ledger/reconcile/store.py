@@ -16,7 +16,7 @@ import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -264,19 +264,61 @@ def _storage_keys(
     if not voids and legacy is None:  # the common case: one look-up per key
         existing = _existing_keys(conn, statement_account_id, keys)
         return [None if key in existing else key for key in keys]
-    old = legacy_keys(lines) if legacy is not None else [None] * len(lines)
+    old: list[str | None] = [None] * len(lines)
+    old_serials: set[tuple[str, date, int]] = set()
+    if legacy is not None:
+        old = list(legacy_keys(lines))
+        old_serials = _legacy_serials(conn, statement_account_id, lines, old)
     candidates = [[key, *(_reimport_key(key, n) for n in range(1, voids + 1))] for key in keys]
     wanted = [c for row in candidates for c in row] + [k for k in old if k is not None]
     held = _held_keys(conn, statement_account_id, wanted)
     out: list[str | None] = []
-    for row, old_key in zip(candidates, old, strict=True):
-        if any(held.get(c) for c in row) or (old_key is not None and held.get(old_key)):
+    for row, old_key, line in zip(candidates, old, lines, strict=True):
+        if (
+            any(held.get(c) for c in row)
+            or (old_key is not None and held.get(old_key))
+            or (old_serials and _serial_of(line) in old_serials)
+        ):
             out.append(None)
             continue
         out.append(next((c for c in row if c not in held), None))
         if out[-1] is None:  # voided more often than the account has voids: cannot be
             raise Conflict("a line was imported and voided more often than recorded", field="file")
     return out
+
+
+def _serial_of(line: StatementLine) -> tuple[str, date, int]:
+    return (line.reference, line.occurred_at.date(), line.amount_fen + line.voucher_fen)
+
+
+def _legacy_serials(
+    conn: Connection, statement_account_id: int, lines: list[StatementLine], old: list[str | None]
+) -> set[tuple[str, date, int]]:
+    """(serial, day, amount) of the live lines imported before serial keys whose serial a serial-keyed
+    line of the file has: an old line's key holds its time of day, which a re-export may add."""
+    refs = sorted({ln.reference for ln, k in zip(lines, old, strict=True) if k != ln.key and ln.reference})
+    found: set[tuple[str, date, int]] = set()
+    legacy_imports = select(import_t.c.id).where(
+        import_t.c.statement_account_id == statement_account_id, import_t.c.key_scheme < KEY_SCHEME
+    )
+    for start in range(0, len(refs), _KEY_CHUNK):
+        rows = conn.execute(
+            select(
+                sline_t.c.reference, sline_t.c.occurred_at, sline_t.c.amount_fen, sline_t.c.voucher_fen
+            ).where(
+                live_lines(statement_account_id),
+                sline_t.c.import_id.in_(legacy_imports),
+                sline_t.c.reference.in_(refs[start : start + _KEY_CHUNK]),
+            )
+        )
+        for r in rows:
+            at = (
+                r.occurred_at
+                if isinstance(r.occurred_at, datetime)
+                else datetime.fromisoformat(str(r.occurred_at))
+            )
+            found.add((r.reference, at.date(), r.amount_fen + r.voucher_fen))
+    return found
 
 
 def _check_account(account: Any, parsed: ParsedStatement, account_override: str) -> tuple[str, str]:
@@ -386,8 +428,11 @@ def _store_statement(
     if len(set(keys)) != len(keys):
         raise ValidationError("the file gives two lines the same key", field="file")
     storage = _storage_keys(conn, statement_account_id, lines)
-    if parsed.opening_line is not None:
-        at = next(i for i, line in enumerate(lines) if line is parsed.opening_line)
+    opening = parsed.opening_line
+    at = next(
+        (i for i, ln in enumerate(lines) if opening is not None and ln.line_no == opening.line_no), None
+    )
+    if at is not None:
         _check_opening_balance(conn, statement_account_id, parsed, file_name, storage[at] is None)
     fresh = [(key, line) for key, line in zip(storage, lines, strict=True) if key is not None]
     import_id = conn.execute(
