@@ -203,38 +203,44 @@ def live_lines(statement_account_id: int):  # type: ignore[no-untyped-def]
     )
 
 
-def _held_keys(conn: Connection, statement_account_id: int, keys: list[str]) -> dict[str, bool]:
+def _held_keys(
+    conn: Connection, statement_account_id: int, keys: list[str], *, voids: int
+) -> dict[str, bool]:
     """Which of ``keys`` the account holds, each with whether it is held by a live line (not voided);
     through the driver, as 10⁵ bound keys are costly to compile."""
     found: dict[str, bool] = {}
-    sqlite = conn.dialect.name == "sqlite"
-    voids = conn.execute(
-        select(func.count()).select_from(void_t).where(void_t.c.statement_account_id == statement_account_id)
-    ).scalar_one()
     live = (
         "1"
         if not voids
         else "CASE WHEN import_id IN (SELECT import_id FROM statement_import_void "
         f"WHERE statement_account_id = {int(statement_account_id)}) THEN 0 ELSE 1 END"
     )
-    for start in range(0, len(keys), _KEY_CHUNK):
-        chunk = keys[start : start + _KEY_CHUNK]
-        if sqlite:
-            marks = ", ".join("?" * len(chunk))
-            sql = (
-                f"SELECT key, {live} FROM statement_line WHERE statement_account_id = ? AND key IN ({marks})"
-            )
-            params: tuple[Any, ...] = (statement_account_id, *chunk)
-        else:
-            sql = f"SELECT key, {live} FROM statement_line WHERE statement_account_id = %s AND key = ANY(%s)"
-            params = (statement_account_id, chunk)
+    for sql, params in _key_queries(conn, f"key, {live}", statement_account_id, keys):
         found.update((key, bool(is_live)) for key, is_live in conn.exec_driver_sql(sql, params))
     return found
 
 
+def _key_queries(
+    conn: Connection, columns: str, statement_account_id: int, keys: list[str]
+) -> Iterator[tuple[str, tuple[Any, ...]]]:
+    sqlite = conn.dialect.name == "sqlite"
+    for start in range(0, len(keys), _KEY_CHUNK):
+        chunk = keys[start : start + _KEY_CHUNK]
+        if sqlite:
+            marks = ", ".join("?" * len(chunk))
+            where = f"statement_account_id = ? AND key IN ({marks})"
+            yield f"SELECT {columns} FROM statement_line WHERE {where}", (statement_account_id, *chunk)
+        else:
+            where = "statement_account_id = %s AND key = ANY(%s)"
+            yield f"SELECT {columns} FROM statement_line WHERE {where}", (statement_account_id, chunk)
+
+
 def _existing_keys(conn: Connection, statement_account_id: int, keys: list[str]) -> set[str]:
-    """Which of ``keys`` the account holds in lines that count."""
-    return {key for key, is_live in _held_keys(conn, statement_account_id, keys).items() if is_live}
+    """Which of ``keys`` the account holds, in an account without voided imports."""
+    found: set[str] = set()
+    for sql, params in _key_queries(conn, "key", statement_account_id, keys):
+        found.update(key for (key,) in conn.exec_driver_sql(sql, params))
+    return found
 
 
 def _reimport_key(key: str, generation: int) -> str:
@@ -271,7 +277,7 @@ def _storage_keys(
         old_serials = _legacy_serials(conn, statement_account_id, lines, old)
     candidates = [[key, *(_reimport_key(key, n) for n in range(1, voids + 1))] for key in keys]
     wanted = [c for row in candidates for c in row] + [k for k in old if k is not None]
-    held = _held_keys(conn, statement_account_id, wanted)
+    held = _held_keys(conn, statement_account_id, wanted, voids=voids)
     out: list[str | None] = []
     for row, old_key, line in zip(candidates, old, lines, strict=True):
         if (
