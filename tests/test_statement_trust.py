@@ -130,6 +130,15 @@ def test_a_newest_first_file_runs_its_balances_backwards(tmp_path: Path) -> None
     assert parsed.opening_line is not None and parsed.opening_line.line_no == 7  # 08:30, printed last
 
 
+def test_a_line_without_a_balance_breaks_no_run(tmp_path: Path) -> None:
+    path = write_trust_case("rcb_good", tmp_path)
+    path.write_bytes(path.read_bytes().decode("utf-16").replace("104,224.56", "").encode("utf-16"))
+
+    parsed = parse_statement(path)
+
+    assert [ln.balance_fen for ln in parsed.lines] == [10122956, 10422956, None, 10542456]
+
+
 def test_a_re_export_with_a_time_column_keys_its_lines_the_same(tmp_path: Path) -> None:
     first = parse_statement(write_trust_case("rcb_good", tmp_path))
     again = parse_statement(write_trust_case("rcb_with_time", tmp_path))

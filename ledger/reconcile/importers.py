@@ -1508,8 +1508,10 @@ def _check_balances(ctx: _Context, lines: list[StatementLine]) -> tuple[str | No
     if "balance" not in roles:
         return None, None
     column = ctx.header.name(roles["balance"][0])
-    chain = [line for line in lines if line.balance_fen is not None]
-    if not chain:
+    # A line without a balance (some banks leave it empty on a pending line) ends a run: the next line is
+    # checked against nothing, as the missing balance cannot be told from a wrong one.
+    chain = lines
+    if all(line.balance_fen is None for line in chain):
         return column, None
     breaks = _breaks(chain)
     order = chain
@@ -1541,14 +1543,16 @@ def _check_balances(ctx: _Context, lines: list[StatementLine]) -> tuple[str | No
             f"{_yuan(before.balance_fen)}) and this line's {_signed_yuan(line.amount_fen)}: expected "
             f"{_yuan(expected)}; a line is missing, changed or out of order",
         )
-    return column, order[0]
+    return column, next(line for line in order if line.balance_fen is not None)
 
 
 def _breaks(chain: list[StatementLine]) -> list[tuple[StatementLine, StatementLine]]:
     return [
         (before, line)
         for before, line in pairwise(chain)
-        if before.balance_fen + line.amount_fen != line.balance_fen
+        if before.balance_fen is not None
+        and line.balance_fen is not None
+        and before.balance_fen + line.amount_fen != line.balance_fen
     ]
 
 
