@@ -307,7 +307,9 @@ def test_void_and_import_again(client: TestClient, county: County, tmp_path: Pat
 
     no_reason = client.post(void_url, json={"reason": ""}, headers=auth)
     by_community = client.post(void_url, json={"reason": "x"}, headers=county.auth("community"))
-    voided = client.post(void_url, json={"reason": "导入了中国银行的流水"}, headers=auth)
+    keyed = {**auth, "Idempotency-Key": "void-1"}
+    voided = client.post(void_url, json={"reason": "导入了中国银行的流水"}, headers=keyed)
+    retried = client.post(void_url, json={"reason": "导入了中国银行的流水"}, headers=keyed)
     twice = client.post(void_url, json={"reason": "再来一次"}, headers=auth)
     live = client.get(f"/api/v1/orgs/{org}/statement-accounts/{bank}/lines", headers=auth).json()
     kept = client.get(f"/api/v1/orgs/{org}/statement-imports/{first['import_id']}/lines", headers=auth).json()
@@ -319,6 +321,7 @@ def test_void_and_import_again(client: TestClient, county: County, tmp_path: Pat
     assert no_reason.status_code == 422
     assert by_community.status_code in (403, 404)
     assert voided.status_code == 201 and voided.json()["line_count"] == 4
+    assert retried.status_code == 200 and retried.json() == voided.json()
     assert twice.status_code == 409
     assert live == [] and len(kept) == 4  # the voided lines stay, visible on their import
     assert again.status_code == 201 and again.json()["new_count"] == 4
