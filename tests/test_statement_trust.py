@@ -35,6 +35,7 @@ from tests.statement_files import (
     write_bank_csv,
     write_trust_case,
 )
+from tests.test_web import log_in
 
 runner = CliRunner()
 
@@ -332,6 +333,9 @@ def test_void_and_import_again(client: TestClient, county: County, tmp_path: Pat
         (False, None),
     ]
     assert counts(county)[2] == audit_before + 3  # the void, and the two imports after it
+    log_in(client, "officer")
+    page = client.get(f"/web/orgs/{org}/statements")
+    assert page.status_code == 200 and "<s>rcb_good.csv</s> (已作废)" in page.text
 
 
 def test_a_matched_import_cannot_be_voided_until_the_match_is_undone(

@@ -593,10 +593,12 @@ def import_statement(
 
 
 def list_imports(conn: Connection, org_id: int, statement_account_id: int) -> list[dict[str, Any]]:
+    """The account's imports, oldest first; ``voided`` marks those taken back (``ledger.reconcile.voids``)."""
     return [
-        dict(r)
+        {**dict(r), "voided": r["void_id"] is not None}
         for r in conn.execute(
-            select(import_t)
+            select(import_t, void_t.c.id.label("void_id"))
+            .outerjoin(void_t, void_t.c.import_id == import_t.c.id)
             .where(import_t.c.org_id == org_id, import_t.c.statement_account_id == statement_account_id)
             .order_by(import_t.c.id)
         ).mappings()
