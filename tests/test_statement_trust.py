@@ -18,6 +18,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
+from ledger.books.errors import ValidationError
 from ledger.books.orgs import ensure_sub_account
 from ledger.cli.reconcile import app as reconcile_cli
 from ledger.cli.reconcile import import_statement_cmd
@@ -425,3 +426,25 @@ def test_every_problem_of_a_refused_upload_as_csv(client: TestClient, county: Co
     assert listed.status_code == 200 and listed.headers["content-type"].startswith("text/csv")
     assert rows[0] == "line,column,message" and len(rows) == 31
     assert rows[1] == "2,交易金额,'x' is not an amount"
+
+
+def test_an_account_without_a_number_takes_only_files_of_the_first_files_number(
+    county: County, tmp_path: Path
+) -> None:
+    with write_tx(county.engine) as conn:
+        account = store.create_statement_account(
+            conn, county.ids["company"], ledger_account="1002", kind="bank", name="未登记账号"
+        )
+        first = store.import_statement(
+            conn, county.ids["company"], account, write_trust_case("rcb_good", tmp_path)
+        )
+    with pytest.raises(ValidationError) as caught, write_tx(county.engine) as conn:
+        store.import_statement(
+            conn, county.ids["company"], account, write_trust_case("rcb_other_account", tmp_path)
+        )
+
+    assert first.file_account_no == RCB_ACCOUNT_NO
+    assert caught.value.field == "account"
+    assert (
+        f"the earlier files of statement account '未登记账号' are of {RCB_ACCOUNT_NO}" in caught.value.message
+    )

@@ -327,23 +327,40 @@ def _legacy_serials(
     return found
 
 
-def _check_account(account: Any, parsed: ParsedStatement, account_override: str) -> tuple[str, str]:
-    """The number the file prints must be the statement account's; importing it into another needs a
-    reason. Returns (the file's number, the override reason when one was used)."""
+def _check_account(
+    conn: Connection, account: Any, parsed: ParsedStatement, account_override: str
+) -> tuple[str, str]:
+    """The number the file prints must be the statement account's (or, for an account registered without
+    one, the number its earlier files printed); importing it into another needs a reason. Returns (the
+    file's number, the override reason when one was used)."""
     if not parsed.account_numbers:
         return "", ""
-    if not account.account_no:
-        return parsed.account_numbers[0], ""
+    known = account.account_no
+    whose = f"statement account {account.name!r} is"
+    if not known:
+        earlier = conn.execute(
+            select(import_t.c.file_account_no)
+            .where(
+                import_t.c.statement_account_id == account.id,
+                import_t.c.file_account_no != "",
+                import_t.c.account_override == "",
+                import_t.c.id.not_in(voided_imports(conn, account.id)),
+            )
+            .order_by(import_t.c.id)
+            .limit(1)
+        ).scalar()
+        if earlier is None:
+            return parsed.account_numbers[0], ""
+        known, whose = earlier, f"the earlier files of statement account {account.name!r} are of"
     for number in parsed.account_numbers:
-        if account_matches([number], account.account_no):
+        if account_matches([number], known):
             return number, ""
     if account_override.strip():
         return parsed.account_numbers[0], account_override.strip()
     printed = " / ".join(parsed.account_numbers)
     raise ValidationError(
-        f"the file is of {parsed.account_label} {printed}, but statement account {account.name!r} is "
-        f"{account.account_no}: choose the right account, or import it anyway with account_override "
-        "giving the reason",
+        f"the file is of {parsed.account_label} {printed}, but {whose} {known}: choose the right account, "
+        "or import it anyway with account_override giving the reason",
         field="account",
     )
 
@@ -429,7 +446,7 @@ def _store_statement(
             f"this account holds {earlier.source} lines; import {source} files into an account of their own",
             field="file",
         )
-    file_account_no, override = _check_account(account, parsed, account_override)
+    file_account_no, override = _check_account(conn, account, parsed, account_override)
     keys = [line.key for line in lines]
     if len(set(keys)) != len(keys):
         raise ValidationError("the file gives two lines the same key", field="file")
