@@ -87,7 +87,6 @@ def install(app: FastAPI) -> None:
         extra: dict[str, object] = {}
         problems = getattr(exc, "problems", None)
         if problems:  # a statement file's problems: how many, and the first ones with line and column
-            # (all of them: POST the same file to /api/v1/orgs/{org}/statements/problems.csv)
             count = getattr(exc, "problem_count", len(problems))
             extra = {"problem_count": count, "problems": problems[:PROBLEMS_SHOWN]}
         return JSONResponse(

@@ -7,21 +7,15 @@ and is itself the record: voiding again is a 409, never a second void.
 
 from __future__ import annotations
 
-import csv
-import io
-import tempfile
-from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, File, Form, Request, Response, UploadFile
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from ledger.api.deps import CurrentUser, EngineDep, IdempotencyKey
-from ledger.api.routes.reconcile import _save_upload
 from ledger.api.writes import respond
 from ledger.db.engine import read_tx
 from ledger.reconcile import services, voids
-from ledger.reconcile.importers import StatementParseError, parse_statement
 
 router = APIRouter(prefix="/api/v1", tags=["reconcile"])
 
@@ -90,38 +84,3 @@ def void_import_route(
     ``Idempotency-Key`` gets the first answer back, a second void without one is a 409."""
     write = services.void_import(user, org_id, import_id, reason=body.reason)
     return respond(engine, user, request, key, write)
-
-
-@router.post("/orgs/{org_id}/statements/problems.csv", response_class=Response)
-def statement_problems_route(
-    org_id: int,
-    user: CurrentUser,
-    engine: EngineDep,
-    request: Request,
-    file: Annotated[UploadFile, File()],
-    source: Annotated[str | None, Form()] = None,
-) -> Response:
-    """Every problem of a statement file as CSV (line, column, message), for a file whose upload was
-    refused with more problems than the 422 lists. Parses only; stores nothing. A file without problems
-    gives the header row alone."""
-    with read_tx(engine) as conn:
-        user.require_org(conn, org_id, write=True)
-    problems: list[dict[str, Any]] = []
-    with tempfile.TemporaryDirectory(prefix="cunshe-upload-") as tmp:
-        path = _save_upload(file, request.app.state.settings.max_upload_bytes, Path(tmp))
-        try:
-            parse_statement(path, source, file_name=file.filename or "statement")
-        except StatementParseError as exc:
-            problems = exc.problems
-            if exc.problem_count > len(problems):
-                more = exc.problem_count - len(problems)
-                problems = [*problems, {"line": None, "column": None, "message": f"and {more} more"}]
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["line", "column", "message"])
-    writer.writerows([p["line"] or "", p["column"] or "", p["message"]] for p in problems)
-    return Response(
-        ("\ufeff" + out.getvalue()).encode("utf-8"),  # with a BOM, so that Excel reads the Chinese
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": 'attachment; filename="problems.csv"'},
-    )
