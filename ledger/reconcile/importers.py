@@ -934,11 +934,12 @@ def _plain_bank_drafts(ctx: _Context) -> dict[int, _Draft]:
     else:
         amounts = [_IRREGULAR if fen is None else fen for fen in _plain_fen(column("amount"))]
         if "direction" in roles:
-            signs = {flag: _direction_sign(layout, flag) for flag in set(column("direction"))}
-            # "-5.00" flagged 贷 is no plain row: the per-cell path refuses it by name.
+            # 0: a flag that is neither side. "-5.00" flagged 贷 is no plain row either: the per-cell path
+            # refuses both by name.
+            signs = {flag: _direction_sign(layout, flag) or 0 for flag in set(column("direction"))}
             amounts = [
                 _IRREGULAR
-                if fen is _IRREGULAR or signs[flag] is None or (fen < 0 and signs[flag] > 0)
+                if fen is _IRREGULAR or not signs[flag] or (fen < 0 and signs[flag] > 0)
                 else signs[flag] * abs(fen)
                 for fen, flag in zip(amounts, column("direction"), strict=True)
             ]
@@ -1526,6 +1527,7 @@ def _check_balances(ctx: _Context, lines: list[StatementLine]) -> tuple[str | No
         order = chain[::-1]
     direction = ctx.header.name(roles["direction"][0]) if "direction" in roles else None
     for before, line in breaks:
+        assert before.balance_fen is not None and line.balance_fen is not None  # as _breaks chose them
         expected = before.balance_fen + line.amount_fen
         if direction is not None and before.balance_fen - line.amount_fen == line.balance_fen:
             side = "贷 (money in)" if line.amount_fen > 0 else "借 (money out)"

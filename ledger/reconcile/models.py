@@ -98,7 +98,7 @@ class StatementImport(TableModel, table=True):
     key_scheme: int = 2
 
 
-class StatementImportVoid(SQLModel, table=True):
+class StatementImportVoid(TableModel, table=True):
     """An import undone (0302): its lines stop counting and the file may be imported again."""
 
     __tablename__ = "statement_import_void"
