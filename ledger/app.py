@@ -7,7 +7,7 @@ from sqlalchemy import Engine
 
 from ledger import workflows
 from ledger.api import errors
-from ledger.api.routes import audit, entries, orgs, users
+from ledger.api.routes import audit, entries, orgs, statement_imports, users
 from ledger.api.routes import community as community_api
 from ledger.api.routes import distribution as distribution_api
 from ledger.api.routes import pos as pos_api
@@ -30,6 +30,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     community_api.router,
     distribution_api.router,
     reconcile_api.router,
+    statement_imports.router,
     reports_api.router,
     pages.router,
     till.router,

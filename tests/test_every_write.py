@@ -771,6 +771,13 @@ def post_by_rule(w: World) -> tuple[Req, Req]:
     return Req("POST", path), Req("POST", path, json={"rule": "bank_fee"})
 
 
+def void_import(w: World) -> tuple[Req, Req]:
+    org, account = company_bank(w)
+    [imported] = w.ok("officer", "GET", api(f"/orgs/{org}/statement-accounts/{account}/imports"))
+    path = api(f"/orgs/{org}/statement-imports/{imported['id']}/void")
+    return Req("POST", path, json={"reason": "导错了账户"}), Req("POST", path, json={"reason": "文件有误"})
+
+
 TILL = ("cashier2", "officer_tuanjie", "community2")  # another store's cashier, another street
 POS_BACK_OFFICE = ("officer_tuanjie", "community2", "cashier")  # the cashier may not change the catalogue
 
@@ -857,6 +864,7 @@ DOORS = [
     Door("POST", "/api/v1/orgs/{org_id}/reconcile/matches/{match_id}/reject", decide("reject")),
     Door("POST", "/api/v1/orgs/{org_id}/reconcile/confirm", confirm_many),
     Door("POST", "/api/v1/orgs/{org_id}/statement-lines/{line_id}/post-by-rule", post_by_rule),
+    Door("POST", "/api/v1/orgs/{org_id}/statement-imports/{import_id}/void", void_import),
 ]
 
 

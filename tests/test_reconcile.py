@@ -30,7 +30,12 @@ import_t = StatementImport.__table__
 def bank_account(county: County, org: str = "company", code: str = "1002") -> int:
     with write_tx(county.engine) as conn:
         return create_statement_account(
-            conn, county.ids[org], ledger_account=code, kind="bank", name="建行基本户", account_no="4305"
+            conn,
+            county.ids[org],
+            ledger_account=code,
+            kind="bank",
+            name="建行基本户",
+            account_no="43050163610800000123",
         )
 
 

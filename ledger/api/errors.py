@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from ledger.books.errors import Busy, LedgerError
 
 log = logging.getLogger("cunshe")
+PROBLEMS_SHOWN = 20
 
 
 class ErrorDetail(BaseModel):
@@ -83,8 +84,15 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(LedgerError)
     async def _ledger_error(_request: Request, exc: LedgerError) -> JSONResponse:
         headers = {"Retry-After": "1"} if isinstance(exc, Busy) else None
+        extra: dict[str, object] = {}
+        problems = getattr(exc, "problems", None)
+        if problems:  # a statement file's problems: how many, and the first ones with line and column
+            count = getattr(exc, "problem_count", len(problems))
+            extra = {"problem_count": count, "problems": problems[:PROBLEMS_SHOWN]}
         return JSONResponse(
-            error_body(exc.code, exc.message, exc.field), status_code=exc.http_status, headers=headers
+            error_body(exc.code, exc.message, exc.field, **extra),
+            status_code=exc.http_status,
+            headers=headers,
         )
 
     @app.exception_handler(RequestValidationError)

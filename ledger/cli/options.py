@@ -44,10 +44,16 @@ def fail(exc: LedgerError, option_names: Mapping[str, str] | None = None) -> NoR
     )
     problems = getattr(exc, "problems", None)
     if problems and len(problems) > 1:
-        for p in problems:
+        for p in problems[:PROBLEMS_SHOWN]:  # a junk file has 10⁵: the first ones tell
             where = ", ".join(x for x in (f"line {p['line']}" if p["line"] else "", p["column"] or "") if x)
             typer.secho(f"  {where}: {p['message']}", err=True, fg="red")
+        count = getattr(exc, "problem_count", len(problems))
+        if count > PROBLEMS_SHOWN:
+            typer.secho(f"  … and {count - PROBLEMS_SHOWN} more", err=True, fg="red")
     raise typer.Exit(2)
+
+
+PROBLEMS_SHOWN = 20
 
 
 CLI = system_actor("cli")

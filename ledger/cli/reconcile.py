@@ -6,6 +6,7 @@ operator commands do; the audit log records the action.
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 from pathlib import Path
@@ -17,15 +18,30 @@ from ledger.access.auth import audit
 from ledger.books.errors import LedgerError
 from ledger.books.money import format_amount
 from ledger.books.orgs import get_org
-from ledger.cli.options import DbOption, engine_for, fail, org_id_of
+from ledger.cli.options import PROBLEMS_SHOWN, DbOption, engine_for, fail, org_id_of, run_keyed
 from ledger.cli.progress import progress
 from ledger.db.engine import read_tx, run_write
-from ledger.reconcile import matching, outputs, store
+from ledger.reconcile import matching, outputs, store, voids
 from ledger.reconcile.importers import parse_statement
 
 app = typer.Typer(help="Bank and payment statements: import, match, reconcile (对账).", no_args_is_help=True)
 
 OrgArg = Annotated[str, typer.Argument(help="org code or id")]
+
+
+def _write_problems(exc: LedgerError, problems_file: Path) -> None:
+    """Every problem of a refused statement into ``problems_file`` (CSV), when there are more than the
+    terminal shows."""
+    problems = getattr(exc, "problems", None)
+    count = getattr(exc, "problem_count", len(problems or ()))
+    if not problems or count <= PROBLEMS_SHOWN:
+        return
+    with problems_file.open("w", encoding="utf-8-sig", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(["line", "column", "message"])
+        writer.writerows([p["line"] or "", p["column"] or "", p["message"]] for p in problems)
+    kept = "" if count == len(problems) else f" (the first {len(problems)})"
+    typer.secho(f"{count} problems in all; listed{kept} in {problems_file}", err=True, fg="red")
 
 
 def import_statement_cmd(
@@ -36,6 +52,16 @@ def import_statement_cmd(
         str | None, typer.Option(help="bank, wechat_trade, wechat_fund, alipay_detail, alipay_account")
     ] = None,
     encoding: Annotated[str | None, typer.Option(help="override the sniffed text encoding")] = None,
+    account_override: Annotated[
+        str,
+        typer.Option(
+            help="import a file whose own account number is not the statement account's, saying why"
+        ),
+    ] = "",
+    problems_file: Annotated[
+        Path | None,
+        typer.Option(help="where to list every problem of a refused file (default FILE.problems.csv)"),
+    ] = None,
     db: DbOption = None,
 ) -> None:
     """Import a bank / WeChat Pay / Alipay statement file: every line or none; known lines are skipped."""
@@ -47,30 +73,80 @@ def import_statement_cmd(
 
         def work(conn):  # type: ignore[no-untyped-def]
             org_id = org_id_of(conn, org)
-            result = store.store_lines(
+            result = store.store_statement(
                 conn,
                 org_id,
                 account,
-                parsed.lines,
-                source=parsed.source,
-                encoding=parsed.encoding,
+                parsed,
                 file_name=file.name,
                 sha256=sha256,
+                account_override=account_override,
             )
-            audit(conn, None, "reconcile.import", org_id=org_id, detail=f"{file.name} (cli)")
+            detail = f"{file.name} (cli): {result.new_count}/{result.line_count} new"
+            if result.account_override:
+                detail += f"; account {result.file_account_no} overridden: {result.account_override}"
+            audit(conn, None, "reconcile.import", org_id=org_id, detail=detail)
             return result
 
         result = run_write(engine, work)
     except LedgerError as exc:
+        _write_problems(exc, problems_file or file.with_name(file.name + ".problems.csv"))
         fail(exc)
         return
     typer.echo(
         f"{result.file_name}: {result.source} ({result.encoding}), {result.line_count} lines, "
-        f"{result.new_count} new, {result.duplicate_count} already held"
+        f"{result.new_count} new, {result.duplicate_count} already held (import {result.import_id})"
     )
+    if result.account_override:
+        typer.echo(f"the file's account {result.file_account_no} was accepted: {result.account_override}")
 
 
 app.command("import")(import_statement_cmd)
+
+
+@app.command("imports")
+def imports(org: OrgArg, account: int, db: DbOption = None) -> None:
+    """List a statement account's imports, voided ones marked."""
+    try:
+        with read_tx(engine_for(db)) as conn:
+            rows = voids.list_imports(conn, org_id_of(conn, org), account)
+    except LedgerError as exc:
+        fail(exc)
+        return
+    for r in rows:
+        state = f"VOID ({r['void_reason']})" if r["voided"] else "live"
+        typer.echo(
+            f"{r['id']:>5}  {r['imported_at']:%Y-%m-%d %H:%M}  {r['source']:<14} {r['new_count']:>7}/"
+            f"{r['line_count']:<7} {r['file_name']}  {state}"
+        )
+
+
+@app.command("void-import")
+def void_import_cmd(
+    org: OrgArg,
+    import_id: int,
+    reason: Annotated[str, typer.Option(help="why the import is taken back")],
+    key: Annotated[
+        str | None, typer.Option(help="idempotency key: a rerun with it voids nothing again")
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Void an import none of whose lines is matched: its lines stop counting; the file may be imported
+    again."""
+    _, result = run_keyed(
+        db,
+        lambda conn: org_id_of(conn, org),
+        action="reconcile.import.void",
+        key=key,
+        request={"void_import": [org, import_id, reason]},
+        work=lambda conn, org_id: voids.void_import(conn, org_id, import_id, reason=reason),
+        answer=lambda r: dict(r.__dict__),
+        detail=lambda r: f"import {import_id} ({r.file_name}): {r.reason}",
+    )
+    typer.echo(
+        f"import {result['import_id']} ({result['file_name']}) voided: {result['line_count']} lines no "
+        "longer count" + (f", {result['withdrawn']} open proposals withdrawn" if result["withdrawn"] else "")
+    )
 
 
 @app.command("account-add")

@@ -34,6 +34,7 @@ TRADING_DAYS = 7
 FEE_BP = 60  # WeChat Pay's 0.6 %
 BANK_NAME = "农商银行基本户"
 BANK_NO = "52050120000001234"
+WECHAT_MERCHANT_NO = "1600012345"
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,7 @@ def run_officer_month(engine: Engine, tree: DemoTree, year: int, seed: int, out_
             ledger_account="101201",
             kind="wechat",
             name="微信支付商户号",
-            account_no="1600012345",
+            account_no=WECHAT_MERCHANT_NO,
         )
         plan = StorePlan(store_id, STREET, _user(conn, f"cashier-{tree.store_codes[store_id]}"), 10**12)
         customers = {c["channel"]: c["id"] for c in list_customers(conn, company)}
@@ -142,8 +143,14 @@ def run_officer_month(engine: Engine, tree: DemoTree, year: int, seed: int, out_
             )
     move(datetime(year, 1, 20, 17, 0), -200, "", "", "汇划手续费")
     out_dir.mkdir(parents=True, exist_ok=True)
-    wechat_file = write_wechat_trade_bill(out_dir / f"{STREET}-co-wechat-{period}.csv", orders)
+    wechat_file = write_wechat_trade_bill(
+        out_dir / f"{STREET}-co-wechat-{period}.csv", orders, merchant_id=WECHAT_MERCHANT_NO
+    )
     bank_file = write_bank_csv(
-        out_dir / f"{STREET}-co-bank-{period}.csv", txns, layout="ccb_corporate", encoding="gbk"
+        out_dir / f"{STREET}-co-bank-{period}.csv",
+        txns,
+        layout="ccb_corporate",
+        encoding="gbk",
+        account_no=BANK_NO,
     )
     return OfficerMonth(company, period, bank, wechat, bank_file, wechat_file)

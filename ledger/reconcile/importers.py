@@ -34,6 +34,7 @@ from datetime import datetime, time
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import cache
 from importlib.resources import files
+from itertools import pairwise
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -49,7 +50,9 @@ __all__ = [
     "ParsedStatement",
     "StatementLine",
     "StatementParseError",
+    "account_matches",
     "detect_source",
+    "legacy_keys",
     "parse_statement",
 ]
 
@@ -61,6 +64,7 @@ _DETECT_ORDER = ("wechat_trade", "wechat_fund", "alipay_detail", "alipay_account
 _HEADER_SCAN_ROWS = 100
 _MAX_INTEGER_DIGITS = 15
 _MESSAGE_PROBLEMS = 5
+_KEPT_PROBLEMS = 10_000
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -90,6 +94,9 @@ class StatementLine:
     memo: str
     kind: str
     key: str
+    voucher_fen: int = 0
+    # What told two lines apart in the keys of imports before serial identity (``legacy_keys``).
+    identity: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -107,6 +114,14 @@ class ParsedStatement:
     lines: list[StatementLine]
     encoding: str
     summary: dict[str, int]
+    #: The account the file says it is of (账号, 商户号, the Alipay account), as printed; empty if none.
+    account_numbers: tuple[str, ...] = ()
+    #: What the file calls that number (账号, 商户号 …), for messages.
+    account_label: str = ""
+    #: The balance column's header when the file has one: its lines' balances run without a break.
+    balance_column: str | None = None
+    #: The line the file's balances start from (its earliest), when it has a balance column.
+    opening_line: StatementLine | None = None
 
 
 class StatementParseError(ValidationError):
@@ -120,11 +135,15 @@ class StatementParseError(ValidationError):
 
     code = "statement_parse_error"
 
-    def __init__(self, message: str, *, problems: list[dict[str, Any]] | None = None) -> None:
-        super().__init__(message)
+    def __init__(
+        self, message: str, *, problems: list[dict[str, Any]] | None = None, count: int | None = None
+    ) -> None:
+        super().__init__(message, field="file")
         self.problems: list[dict[str, Any]] = (
             problems if problems is not None else [{"line": None, "column": None, "message": message}]
         )
+        #: every problem found, also those beyond the ones kept in ``problems``
+        self.problem_count = count if count is not None else len(self.problems)
 
 
 def _describe_problem(problem: dict[str, Any]) -> str:
@@ -142,18 +161,24 @@ class _Problems:
     def __init__(self, file_name: str) -> None:
         self.file_name = file_name
         self.items: list[dict[str, Any]] = []
+        self.count = 0  # every problem found; only the first _KEPT_PROBLEMS are kept
 
     def __len__(self) -> int:
-        return len(self.items)
+        return self.count
 
     def add(self, line: int | None, column: str | None, message: str) -> None:
-        self.items.append({"line": line, "column": column or None, "message": message})
+        self.count += 1
+        if self.count <= _KEPT_PROBLEMS:
+            self.items.append({"line": line, "column": column or None, "message": message})
 
     def error(self) -> StatementParseError:
         shown = "; ".join(_describe_problem(p) for p in self.items[:_MESSAGE_PROBLEMS])
-        more = len(self.items) - _MESSAGE_PROBLEMS
+        more = self.count - _MESSAGE_PROBLEMS
         suffix = f"; and {more} more problem{'s' if more > 1 else ''}" if more > 0 else ""
-        return StatementParseError(f"{self.file_name}: {shown}{suffix}", problems=list(self.items))
+        # A junk file of 10⁵ bad rows must not cost a gigabyte of messages: the first ones tell.
+        return StatementParseError(
+            f"{self.file_name}: {shown}{suffix}", problems=list(self.items), count=self.count
+        )
 
     def raise_if_any(self) -> None:
         if self.items:
@@ -190,6 +215,8 @@ class _Layout:
     default_kind: str | None
     direction_values: dict[str, frozenset[str]]
     footer_words: tuple[str, ...]
+    serials: frozenset[str]  # reference column names that are the source's own unique serial
+    account_label: str  # what the file calls the account's own number (账号, 商户号 …)
 
     def role_label(self, role: str) -> str:
         return self.columns[role][0]
@@ -236,6 +263,8 @@ def _layouts() -> dict[str, _Layout]:
                 for side, values in spec.get("direction_values", {}).items()
             },
             footer_words=tuple(spec.get("footer_words", [])),
+            serials=frozenset(_norm_name(name) for name in spec.get("serial_columns", [])),
+            account_label=spec.get("account_label", "账号"),
         )
     return layouts
 
@@ -272,6 +301,12 @@ class _Table:
     encoding: str
     rows: list[_Row]
     is_text: bool
+    has_control: bool = False  # some cell holds a NUL or another control character
+
+
+# C0 controls but tab, newline and carriage return, and DEL: no statement prints them; a NUL is refused by
+# PostgreSQL's text columns, so it must be a 422 here, not a 500 there.
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 _EXCEL_FORMULA_TEXT = re.compile(r'="(.*)"')
@@ -319,6 +354,8 @@ def _decode(data: bytes, encoding: str | None, problems: _Problems) -> tuple[str
         try:
             return data.decode(encoding), encoding
         except UnicodeDecodeError as exc:
+            if _cut_short(data, exc):
+                raise problems.fail(_line_of_offset(data, exc.start), None, _CUT_MESSAGE) from None
             raise problems.fail(
                 _line_of_offset(data, exc.start),
                 None,
@@ -339,13 +376,10 @@ def _decode(data: bytes, encoding: str | None, problems: _Problems) -> tuple[str
         try:
             return data.decode(candidate), candidate
         except UnicodeDecodeError as exc:
-            if candidate.startswith("utf-8") and exc.reason == "unexpected end of data":
-                # A UTF-8 file cut inside a character would otherwise decode as GB18030 mojibake.
-                raise problems.fail(
-                    _line_of_offset(data, exc.start),
-                    None,
-                    "the file ends in the middle of a character; it looks truncated",
-                ) from None
+            if _cut_short(data, exc):
+                # A UTF-8 file cut inside a character would otherwise decode as GB18030 mojibake; a
+                # UTF-16 or GBK file cut so is no other encoding either: say it is cut, not "unknown".
+                raise problems.fail(_line_of_offset(data, exc.start), None, _CUT_MESSAGE) from None
             first_error = first_error or exc
     assert first_error is not None
     raise problems.fail(
@@ -356,9 +390,24 @@ def _decode(data: bytes, encoding: str | None, problems: _Problems) -> tuple[str
     )
 
 
+_CUT_MESSAGE = "the file ends in the middle of a character; it looks truncated"
+
+
+def _cut_short(data: bytes, exc: UnicodeDecodeError) -> bool:
+    """The decoder failed on an incomplete character at the very end of the file."""
+    # exc.object: the bytes the codec saw (utf-8-sig hands on the data after its BOM).
+    return exc.end >= len(exc.object) and exc.reason in (
+        "unexpected end of data",
+        "truncated data",
+        "incomplete multibyte sequence",
+    )
+
+
 def _looks_like_bomless_utf16(data: bytes) -> bool:
-    # GBK and UTF-8 text never holds a NUL byte; UTF-16 holds one in every ASCII digit, comma and newline.
-    return b"\x00" in data[:400]
+    # GBK and UTF-8 text holds no NUL byte (a damaged cell may hold one); UTF-16 holds one in every ASCII
+    # digit, comma and newline: a quarter of the bytes at least.
+    head = data[:400]
+    return head.count(0) * 4 >= len(head)
 
 
 def _text_rows(text: str, delimiter: str, problems: _Problems) -> list[_Row]:
@@ -400,7 +449,8 @@ def _workbook_tables(path: Path, kind: str, problems: _Problems) -> list[_Table]
             _Row(number, tuple(_clean(str(cell)) for cell in values))
             for number, values in enumerate(frame.itertuples(index=False, name=None), start=1)
         ]
-        tables.append(_Table(kind, rows, is_text=False))
+        control = any(_CONTROL_RE.search(cell) for row in rows for cell in row.cells)
+        tables.append(_Table(kind, rows, is_text=False, has_control=control))
     return tables
 
 
@@ -419,8 +469,9 @@ def _tables(path: Path, encoding: str | None, problems: _Problems) -> Iterator[_
         yield from _workbook_tables(path, "xls", problems)
         return
     text, used = _decode(data, encoding, problems)
+    control = _CONTROL_RE.search(text) is not None
     for delimiter in (",", "\t"):
-        yield _Table(used, _text_rows(text, delimiter, problems), is_text=True)
+        yield _Table(used, _text_rows(text, delimiter, problems), is_text=True, has_control=control)
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -748,6 +799,7 @@ class _Draft(NamedTuple):
     memo: str
     kind: str
     identity: tuple[str, ...] = ()  # extra fields that tell two lines apart (refund numbers, accounts)
+    voucher_fen: int = 0  # WeChat's 代金券 on the line: the part of 总金额 not received (+ on a sale)
 
 
 @dataclass
@@ -882,9 +934,13 @@ def _plain_bank_drafts(ctx: _Context) -> dict[int, _Draft]:
     else:
         amounts = [_IRREGULAR if fen is None else fen for fen in _plain_fen(column("amount"))]
         if "direction" in roles:
-            signs = {flag: _direction_sign(layout, flag) for flag in set(column("direction"))}
+            # 0: a flag that is neither side. "-5.00" flagged 贷 is no plain row either: the per-cell path
+            # refuses both by name.
+            signs = {flag: _direction_sign(layout, flag) or 0 for flag in set(column("direction"))}
             amounts = [
-                _IRREGULAR if fen is _IRREGULAR or signs[flag] is None else signs[flag] * abs(fen)
+                _IRREGULAR
+                if fen is _IRREGULAR or not signs[flag] or (fen < 0 and signs[flag] > 0)
+                else signs[flag] * abs(fen)
                 for fen, flag in zip(amounts, column("direction"), strict=True)
             ]
     balances = _plain_fen(column("balance")) if "balance" in roles else [None] * count
@@ -954,6 +1010,15 @@ def _bank_amount(cells: _Cells, layout: _Layout, split: bool) -> int | None:
     if sign is None:
         cells.add_problem("direction", f"{flag!r} is neither 借 nor 贷")
         return None
+    printed = unicodedata.normalize("NFKC", cells.text("amount")).lstrip("¥ ")
+    # A printed sign that contradicts the flag: which one is right cannot be told, so neither is taken.
+    if (sign > 0 and amount < 0) or (sign < 0 and printed.startswith("+")):
+        side = "贷 (money in)" if sign > 0 else "借 (money out)"
+        cells.add_problem(
+            "direction",
+            f"{flag!r} says {side} but {cells.column('amount')} is {cells.text('amount')}",
+        )
+        return None
     return sign * abs(_to_fen(amount))
 
 
@@ -961,6 +1026,11 @@ def _parse_wechat_trade(ctx: _Context) -> tuple[list[_Draft], dict[str, int]]:
     layout, problems = ctx.layout, ctx.problems
     drafts = []
     settled_all = settled_sales = refunds = fees = Decimal(0)
+    # The older 24-column layout prints 总金额 with the 代金券或立减优惠金额 inside it: the merchant received
+    # the difference. The current layout's 应结订单金额 is already net of it.
+    roles = ctx.header.roles
+    gross = _norm_name(ctx.header.name(roles["settled_amount"][0])) == _norm_name("总金额")
+    vouchers = gross and "voucher" in roles
     for row in ctx.body.data:
         if _short_row(row, ctx.header, ctx.table, problems):
             continue
@@ -974,6 +1044,10 @@ def _parse_wechat_trade(ctx: _Context) -> tuple[list[_Draft], dict[str, int]]:
         settled = cells.decimal("settled_amount", required=kind == "sale")
         refund = cells.decimal("refund_amount", required=kind == "refund")
         fee = cells.decimal("fee", required=False, sub_fen=True) or Decimal(0)
+        voucher = Decimal(0)
+        if vouchers:
+            role = "voucher" if kind == "sale" else "voucher_refund"
+            voucher = abs(cells.decimal(role, required=False) or Decimal(0))
         if len(problems) > before or occurred_at is None or kind is None:
             continue
         settled = settled or Decimal(0)
@@ -982,11 +1056,17 @@ def _parse_wechat_trade(ctx: _Context) -> tuple[list[_Draft], dict[str, int]]:
         refunds += refund
         fees += fee
         refund_ref = cells.text("refund_ref") if kind == "refund" else ""
+        voucher_fen = _to_fen(voucher)
         if kind == "sale":
             settled_sales += settled
-            amount_fen, fee_fen = _to_fen(settled), _to_fen(fee)
+            amount_fen, fee_fen = _to_fen(settled) - voucher_fen, _to_fen(fee)
         else:
-            amount_fen, fee_fen = -abs(_to_fen(refund)), -abs(_to_fen(fee))
+            amount_fen, fee_fen = -(abs(_to_fen(refund)) - voucher_fen), -abs(_to_fen(fee))
+            voucher_fen = -voucher_fen
+        if (amount_fen < 0) if kind == "sale" else (amount_fen > 0):
+            cells.add_problem("voucher", f"the 代金券 {_fmt(voucher)} is more than the amount")
+            continue
+        voucher_memo = f"代金券 {_fmt(voucher)}" if voucher else ""
         drafts.append(
             _Draft(
                 row.line_no,
@@ -998,9 +1078,10 @@ def _parse_wechat_trade(ctx: _Context) -> tuple[list[_Draft], dict[str, int]]:
                 cells.text("merchant_ref"),
                 "",
                 cells.text("counterparty_account"),
-                _memo(*cells.texts("memo"), f"微信退款单号 {refund_ref}" if refund_ref else ""),
+                _memo(*cells.texts("memo"), f"微信退款单号 {refund_ref}" if refund_ref else "", voucher_memo),
                 kind,
                 identity=(refund_ref,),
+                voucher_fen=voucher_fen,
             )
         )
     summary = _Summary(ctx)
@@ -1287,20 +1368,49 @@ def _identity(head: str, d: _Draft) -> str:
     )
 
 
-def _keyed(source: str, drafts: Sequence[_Draft]) -> list[StatementLine]:
+def _serial_column(ctx: _Context) -> str | None:
+    """The header of the reference column when it is the source's own unique serial (流水号, 微信订单号,
+    资金流水单号, 支付宝交易号, 账务流水号), else None (凭证号, 日志号 … repeat; ABC prints none)."""
+    roles = ctx.header.roles
+    if "reference" not in roles:
+        return None
+    name = ctx.header.name(roles["reference"][0])
+    return name if _norm_name(name) in ctx.layout.serials else None
+
+
+def _keyed(ctx: _Context, drafts: Sequence[_Draft]) -> tuple[list[StatementLine], set[int]]:
     """Key each line by what identifies it in any export of the same account, never by its line number.
 
-    Two lines identical in every identifying field (two same-amount same-minute bank rows with no serial
-    and no balance) are told apart by their order of occurrence within the file.
+    Where the file has the source's serial, a line is its serial (``_serial_key``), and two lines of one
+    serial are refused: a statement that prints a line twice has been damaged or edited, and which copy
+    the bank meant cannot be told (with a balance column the copy also breaks the running balance).
+    Without a serial, two lines identical in every identifying field (two same-amount same-minute bank
+    rows with no serial and no balance) are told apart by their order of occurrence within the file.
+    Returns the lines and the line numbers refused as repeats.
     """
+    source, problems = ctx.layout.source, ctx.problems
+    serial_column = _serial_column(ctx)
     seen: dict[str, int] = {}
+    by_serial: dict[str, _Draft] = {}
+    repeated: set[int] = set()
     lines = []
     head = f"[{_json_text(source)}, "
+    serial_head = f'[{_json_text(source)}, "serial", '
     for d in drafts:
-        identity = _identity(head, d)
-        occurrence = seen.get(identity, 0)
-        seen[identity] = occurrence + 1
-        key = hashlib.sha256(f"{identity}#{occurrence}".encode()).hexdigest()
+        if serial_column is not None and d.reference:
+            identity = serial_head + _json_text(d.reference) + _serial_extra(source, d)
+            first = by_serial.get(identity)
+            if first is not None:
+                repeated.add(d.line_no)
+                problems.add(d.line_no, serial_column, _repeat_message(serial_column, first, d, ctx))
+                continue
+            by_serial[identity] = d
+            key = hashlib.sha256(identity.encode()).hexdigest()
+        else:
+            identity = _identity(head, d)
+            occurrence = seen.get(identity, 0)
+            seen[identity] = occurrence + 1
+            key = hashlib.sha256(f"{identity}#{occurrence}".encode()).hexdigest()
         lines.append(
             StatementLine(
                 source=source,
@@ -1316,9 +1426,211 @@ def _keyed(source: str, drafts: Sequence[_Draft]) -> list[StatementLine]:
                 memo=d.memo,
                 kind=d.kind,
                 key=key,
+                voucher_fen=d.voucher_fen,
+                identity=d.identity,
             )
         )
-    return lines
+    return lines, repeated
+
+
+def _serial_extra(source: str, d: _Draft) -> str:
+    if source == "bank":
+        return f", {_json_text(d.occurred_at.date().isoformat())}, {d.amount_fen}]"
+    if source in ("wechat_trade", "alipay_detail"):
+        return f", {_json_text(d.kind)}, {_json_text(d.identity[0] if d.identity else '')}]"
+    return "]"
+
+
+def _repeat_message(column: str, first: _Draft, d: _Draft, ctx: _Context) -> str:
+    same = first._replace(line_no=d.line_no) == d
+    if same:
+        balance = ""
+        if d.balance_fen is not None and "balance" in ctx.header.roles:
+            balance_name = ctx.header.name(ctx.header.roles["balance"][0])
+            balance = f" and the same {balance_name} {_yuan(d.balance_fen)}"
+        return (
+            f"repeats line {first.line_no} ({column} {d.reference}{balance}): a statement never prints a "
+            "line twice, so the file has been damaged or edited; export it again"
+        )
+    return (
+        f"has the {column} {d.reference} of line {first.line_no} but differs from it "
+        f"({_yuan(first.amount_fen)} / {_yuan(d.amount_fen)}); one serial is one line"
+    )
+
+
+def legacy_keys(lines: Sequence[StatementLine]) -> list[str]:
+    """The keys the lines had before serial identity (imports of ``key_scheme`` 1), in file order: so a
+    file imported before then is still known when imported again."""
+    seen: dict[str, int] = {}
+    keys = []
+    for line in lines:
+        head = f"[{_json_text(line.source)}, "
+        d = _Draft(
+            line.line_no,
+            line.occurred_at,
+            line.amount_fen + line.voucher_fen,  # they stored WeChat's 总金额
+            line.fee_fen,
+            line.balance_fen,
+            line.reference,
+            line.merchant_ref,
+            line.counterparty,
+            line.counterparty_account,
+            line.memo,
+            line.kind,
+            line.identity,
+        )
+        identity = _identity(head, d)
+        occurrence = seen.get(identity, 0)
+        seen[identity] = occurrence + 1
+        keys.append(hashlib.sha256(f"{identity}#{occurrence}".encode()).hexdigest())
+    return keys
+
+
+# --------------------------------------------------------------------------------------------------------
+# The running balance
+
+
+def _yuan(fen: int) -> str:
+    return f"{Decimal(fen) / 100:,.2f}"
+
+
+def _signed_yuan(fen: int) -> str:
+    return f"{Decimal(fen) / 100:+,.2f}"
+
+
+def _check_balances(ctx: _Context, lines: list[StatementLine]) -> tuple[str | None, StatementLine | None]:
+    """Each line's signed amount must carry the previous line's balance to its own.
+
+    Files run oldest first or newest first (Alipay's 账务明细 often does): the order in which the balances
+    run without a break is taken, the file's time order deciding a tie. Returns the balance column and
+    the line the balances start from (the earliest), for the store to join to the account's last line.
+    """
+    roles = ctx.header.roles
+    if "balance" not in roles:
+        return None, None
+    column = ctx.header.name(roles["balance"][0])
+    # A line without a balance (some banks leave it empty on a pending line) ends a run: the next line is
+    # checked against nothing, as the missing balance cannot be told from a wrong one.
+    chain = lines
+    if all(line.balance_fen is None for line in chain):
+        return column, None
+    breaks = _breaks(chain)
+    order = chain
+    if breaks:
+        backwards = chain[::-1]
+        other = _breaks(backwards)
+        if len(other) < len(breaks) or (
+            len(other) == len(breaks) and chain[0].occurred_at > chain[-1].occurred_at
+        ):
+            breaks, order = other, backwards
+    elif len(chain) > 1 and chain[0].occurred_at > chain[-1].occurred_at and not _breaks(chain[::-1]):
+        order = chain[::-1]
+    direction = ctx.header.name(roles["direction"][0]) if "direction" in roles else None
+    for before, line in breaks:
+        assert before.balance_fen is not None and line.balance_fen is not None  # as _breaks chose them
+        expected = before.balance_fen + line.amount_fen
+        if direction is not None and before.balance_fen - line.amount_fen == line.balance_fen:
+            side = "贷 (money in)" if line.amount_fen > 0 else "借 (money out)"
+            ctx.problems.add(
+                line.line_no,
+                direction,
+                f"the flag says {side} {_yuan(abs(line.amount_fen))} but {column} moves by "
+                f"{_signed_yuan(-line.amount_fen)} from line {before.line_no}",
+            )
+            continue
+        ctx.problems.add(
+            line.line_no,
+            column,
+            f"{_yuan(line.balance_fen)} does not follow from line {before.line_no} ({column} "
+            f"{_yuan(before.balance_fen)}) and this line's {_signed_yuan(line.amount_fen)}: expected "
+            f"{_yuan(expected)}; a line is missing, changed or out of order",
+        )
+    return column, next(line for line in order if line.balance_fen is not None)
+
+
+def _breaks(chain: list[StatementLine]) -> list[tuple[StatementLine, StatementLine]]:
+    return [
+        (before, line)
+        for before, line in pairwise(chain)
+        if before.balance_fen is not None
+        and line.balance_fen is not None
+        and before.balance_fen + line.amount_fen != line.balance_fen
+    ]
+
+
+# --------------------------------------------------------------------------------------------------------
+# The file's own account
+
+
+# 账号：18-123401040012345, #账号：[20881234567890120156], 商户号: 1600012345 (not 对方账号).
+_ACCOUNT_IN_TEXT = re.compile(
+    r"(?<!对方)(?:账号|帐号|卡号|商户号)[:：]\s*\[?\s*([0-9A-Za-z][0-9A-Za-z*@._\-]*)"
+)
+_ACCOUNT_NAMES = frozenset({"账号", "帐号", "卡号", "商户号", "账户号"})
+_NO_ACCOUNT = frozenset({"", "0", "-"})
+
+
+def _file_accounts(ctx: _Context, drafts: Sequence[_Draft]) -> tuple[str, ...]:
+    """The account numbers the file prints for itself: a preamble's 账号 (CCB personal, ABC, Alipay's `#`
+    lines) and a column of the rows (CCB corporate's 账号, WeChat's 商户号 / 特约商户号). A column holding two
+    accounts is a problem: a statement is of one account."""
+    found: list[str] = []
+    for row in ctx.table.rows:
+        if row.line_no >= ctx.header.row.line_no:
+            break
+        for index, cell in enumerate(row.cells):
+            text = unicodedata.normalize("NFKC", cell).replace(" ", "")
+            match = _ACCOUNT_IN_TEXT.search(text)
+            if match:
+                found.append(match.group(1))
+            elif text in _ACCOUNT_NAMES and index + 1 < len(row.cells) and row.cells[index + 1]:
+                found.append(row.cells[index + 1])
+    own = ctx.header.roles.get("own_account", [])
+    line_rows = {d.line_no for d in drafts} if own else set()
+    rows = [row for row in ctx.body.data if row.line_no in line_rows]  # not the footers
+    for index in own:
+        values = {row.cells[index] for row in rows if index < len(row.cells)} - _NO_ACCOUNT
+        if len(values) > 1:
+            shown = ", ".join(sorted(values)[:3])
+            ctx.problems.add(
+                None, ctx.header.name(index), f"the file holds lines of {len(values)} accounts ({shown})"
+            )
+        found.extend(sorted(values))
+    return tuple(dict.fromkeys(found))
+
+
+def _account_form(number: str) -> str:
+    return re.sub(r"[\s\-]", "", unicodedata.normalize("NFKC", number)).casefold()
+
+
+def account_matches(file_numbers: Sequence[str], account_no: str) -> bool:
+    """Whether the statement account's number is one the file prints (ignoring spaces, dashes and case;
+    a masked ``6217****8901`` matches by its visible digits)."""
+    want = _account_form(account_no)
+    for number in file_numbers:
+        have = _account_form(number)
+        if have == want:
+            return True
+        if "*" in have:
+            prefix, suffix = have.split("*", 1)[0], have.rsplit("*", 1)[1]
+            if (prefix or suffix) and want.startswith(prefix) and want.endswith(suffix):
+                return True
+    return False
+
+
+def _control_problems(table: _Table, header: _Header, problems: _Problems) -> None:
+    for row in table.rows:
+        for index, cell in enumerate(row.cells):
+            match = _CONTROL_RE.search(cell)
+            if match is None:
+                continue
+            named = index < len(header.row.cells) and header.row.cells[index] and row is not header.row
+            column = header.row.cells[index] if named else f"field {index + 1}"
+            problems.add(
+                row.line_no,
+                column,
+                f"holds a control character (U+{ord(match.group()):04X}); the file is damaged",
+            )
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -1375,18 +1687,47 @@ def detect_source(path: str | Path, *, encoding: str | None = None) -> str:
 
 
 def parse_statement(
-    path: str | Path, source: str | None = None, *, encoding: str | None = None
+    path: str | Path,
+    source: str | None = None,
+    *,
+    encoding: str | None = None,
+    file_name: str | None = None,
 ) -> ParsedStatement:
     """Parse a whole statement file into lines, all or nothing.
 
     ``source`` skips detection; ``encoding`` overrides sniffing for text files (a GBK file forced as UTF-8
-    fails, it is never decoded as mojibake). Raises one StatementParseError listing every problem.
+    fails, it is never decoded as mojibake); ``file_name`` is the name messages give the file (an
+    upload's own name, not its temporary copy's). Beyond each cell, the file must hold together: its
+    balances run without a break, no serial is printed twice, and it has lines. Raises one
+    StatementParseError listing every problem.
     """
     path = Path(path)
-    problems = _Problems(path.name)
+    problems = _Problems(file_name or path.name)
     with gc_paused():
         layout, table, header = _locate(path, source, encoding, problems)
+        if table.has_control:
+            _control_problems(table, header, problems)
+            raise problems.error()
         body = _split_body(table, header, layout, problems)
-        drafts, summary = _PARSERS[layout.source](_Context(layout, table, header, body, problems))
+        ctx = _Context(layout, table, header, body, problems)
+        drafts, summary = _PARSERS[layout.source](ctx)
+        accounts = _file_accounts(ctx, drafts)
         problems.raise_if_any()
-        return ParsedStatement(layout.source, _keyed(layout.source, drafts), table.encoding, summary)
+        if not drafts and not summary:
+            # A WeChat or Alipay bill whose totals say 0 is a day without sales; a bank file of a header
+            # alone says nothing, and an empty import would look like a done one.
+            raise problems.fail(header.row.line_no, None, "the file has a header but no lines")
+        lines, _ = _keyed(ctx, drafts)
+        problems.raise_if_any()  # a repeated line would also break the balances: say it once
+        balance_column, opening = _check_balances(ctx, lines)
+        problems.raise_if_any()
+        return ParsedStatement(
+            layout.source,
+            lines,
+            table.encoding,
+            summary,
+            account_numbers=accounts,
+            account_label=layout.account_label,
+            balance_column=balance_column,
+            opening_line=opening,
+        )

@@ -53,7 +53,7 @@ from ledger.books.verify import Problem, register_check
 from ledger.db.models import Account, Counterparty, JournalEntry, JournalLine
 from ledger.db.rows import gc_paused, insert_rows
 from ledger.reconcile.models import ReconcileMatch, ReconcileMatchItem, StatementAccount, StatementLineRow
-from ledger.reconcile.store import get_statement_account, large_page_cache
+from ledger.reconcile.store import get_statement_account, large_page_cache, live_lines, void_t
 
 __all__ = [
     "BookRecord",
@@ -868,12 +868,14 @@ def load_statement_records(
         conn,
         "SELECT id, occurred_at, amount_fen, reference, merchant_ref, counterparty, memo, kind, fee_fen "
         "FROM statement_line WHERE org_id = ? AND statement_account_id = ? AND occurred_at >= ? "
-        "AND occurred_at < ?",
+        "AND occurred_at < ? AND import_id NOT IN "
+        "(SELECT import_id FROM statement_import_void WHERE statement_account_id = ?)",  # voided: not counted
         [
             org_id,
             statement_account_id,
             datetime.combine(first, datetime.min.time()),
             datetime.combine(last + timedelta(days=1), datetime.min.time()),
+            statement_account_id,
         ],
     )
     day = _day_reader()
@@ -979,6 +981,7 @@ def _bill_fees(conn: Connection, org_id: int, first: date, last: date) -> dict[t
         .where(
             sline_t.c.org_id == org_id,
             saccount_t.c.kind.in_(("wechat", "alipay")),
+            sline_t.c.import_id.not_in(select(void_t.c.import_id).where(void_t.c.org_id == org_id)),
             sline_t.c.occurred_at >= datetime.combine(first, datetime.min.time()),
             sline_t.c.occurred_at < datetime.combine(last + timedelta(days=1), datetime.min.time()),
         )
@@ -1381,6 +1384,10 @@ def _statement_line(conn: Connection, org_id: int, statement_line_id: int):  # t
     ).first()
     if row is None:
         raise NotFound(f"statement line {statement_line_id} does not exist", field="statement_line")
+    if conn.execute(select(void_t.c.id).where(void_t.c.import_id == row.import_id)).first() is not None:
+        raise Conflict(
+            f"statement line {statement_line_id} is of voided import {row.import_id}", field="statement_line"
+        )
     return row
 
 
@@ -1591,7 +1598,7 @@ def manual_match(
         select(sline_t.c.id, sline_t.c.amount_fen).where(
             sline_t.c.id.in_(statement_line_ids),
             sline_t.c.org_id == org_id,
-            sline_t.c.statement_account_id == statement_account_id,
+            live_lines(statement_account_id),
         )
     ).all()
     if len(s_rows) != len(set(statement_line_ids)):
@@ -1798,9 +1805,7 @@ def statement_lines(
     limit: int = 500,
     offset: int = 0,
 ) -> list[dict[str, Any]]:
-    stmt = select(sline_t).where(
-        sline_t.c.org_id == org_id, sline_t.c.statement_account_id == statement_account_id
-    )
+    stmt = select(sline_t).where(sline_t.c.org_id == org_id, live_lines(statement_account_id))
     if first is not None:
         stmt = stmt.where(sline_t.c.occurred_at >= datetime.combine(first, datetime.min.time()))
     if last is not None:

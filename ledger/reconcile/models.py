@@ -9,6 +9,9 @@ Read this page to know the model:
 * ``statement_line``: one line of a statement, as ``ledger.reconcile.importers.StatementLine`` parsed it,
   keyed so that re-importing an overlapping file adds only the new lines (``key`` is unique per statement
   account). Statement lines are what the bank said: the database refuses UPDATE and DELETE.
+* ``statement_import_void``: an import undone (wrong file, wrong account) before any of its lines was
+  matched: its lines stay, as what the file said, but stop counting anywhere (``store.live_lines``), and
+  the same file may be imported again.
 * ``reconcile_match`` + ``reconcile_match_item``: a match between statement lines and journal lines
   (分录). A match is ``proposed`` by the matcher, then ``confirmed`` or ``rejected`` by an officer. Confirmed
   and rejected matches are records: never updated, never deleted. Confirming or rejecting a proposal
@@ -88,6 +91,29 @@ class StatementImport(TableModel, table=True):
     new_count: int
     imported_by: int | None = Field(default=None, foreign_key="user_account.id")
     imported_at: datetime
+    # The account number the file printed, and why it went into an account of another number (0302).
+    file_account_no: str = Field(default="", max_length=64)
+    account_override: str = ""
+    # 1: lines keyed by every field (before 0302); 2: by the source's serial where there is one.
+    key_scheme: int = 2
+
+
+class StatementImportVoid(TableModel, table=True):
+    """An import undone (0302): its lines stop counting and the file may be imported again."""
+
+    __tablename__ = "statement_import_void"
+    __table_args__ = (
+        UniqueConstraint("import_id", name="uq_statement_import_void_import"),
+        Index("ix_statement_import_void_account", "org_id", "statement_account_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: int = Field(foreign_key="org.id")
+    statement_account_id: int = Field(foreign_key="statement_account.id")
+    import_id: int = Field(foreign_key="statement_import.id")
+    reason: str
+    voided_by: int | None = Field(default=None, foreign_key="user_account.id")
+    voided_at: datetime
 
 
 class StatementLineRow(TableModel, table=True):
@@ -116,6 +142,7 @@ class StatementLineRow(TableModel, table=True):
     counterparty_account: str = ""
     memo: str = ""
     kind: str = Field(max_length=16)
+    voucher_fen: int = Field(default=0, sa_type=BigInteger)  # WeChat's 代金券 (0302)
 
 
 class ReconcileMatch(TableModel, table=True):

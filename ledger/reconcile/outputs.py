@@ -36,7 +36,7 @@ from ledger.books.verify import subledger_ties as registered_ties
 from ledger.db.models import Account, BookState, Counterparty, JournalEntry, JournalLine, Org
 from ledger.reconcile.matching import account_ids, current_items, parse_statement_time
 from ledger.reconcile.models import StatementLineRow
-from ledger.reconcile.store import get_statement_account
+from ledger.reconcile.store import get_statement_account, live_lines
 from pos.models import PosCashMove, PosPayment, PosSale, PosShift
 
 line_t = JournalLine.__table__
@@ -209,7 +209,7 @@ def bank_reconciliation(
         )
         .where(
             sline_t.c.org_id == org_id,
-            sline_t.c.statement_account_id == statement_account_id,
+            live_lines(statement_account_id),  # a voided import's lines are no part of the statement
             sline_t.c.occurred_at < end,
         )
         .order_by(sline_t.c.occurred_at, sline_t.c.id)

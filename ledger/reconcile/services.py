@@ -17,7 +17,7 @@ from ledger.access.auth import Principal
 from ledger.access.service import Write, org_keys
 from ledger.books.orgs import require_books
 from ledger.books.periods import parse_period
-from ledger.reconcile import matching, store
+from ledger.reconcile import matching, store, voids
 from ledger.reconcile.importers import ParsedStatement
 
 
@@ -63,26 +63,38 @@ def import_statement(
     *,
     sha256: str,
     file_name: str,
+    account_override: str = "",
 ) -> Write[store.ImportResult]:
-    """导入对账单: store a parsed statement's new lines, every line or none (parse before the write)."""
+    """导入对账单: store a parsed statement's new lines, every line or none (parse before the write).
+
+    A file of another account than the statement account's number is refused unless ``account_override``
+    says why; the reason is kept on the import and in the audit row."""
 
     def scope(conn: Connection) -> None:
         require_books(actor.require_org(conn, org_id, write=True))
         store.get_statement_account(conn, org_id, statement_account_id)
 
     def run(conn: Connection) -> store.ImportResult:
-        return store.store_lines(
+        return store.store_statement(
             conn,
             org_id,
             statement_account_id,
-            parsed.lines,
-            source=parsed.source,
-            encoding=parsed.encoding,
+            parsed,
             file_name=file_name,
             sha256=sha256,
             user_id=actor.user_id,
+            account_override=account_override,
         )
 
+    def detail(result: store.ImportResult) -> str:
+        text = f"{result.file_name}: {result.new_count}/{result.line_count} new"
+        if result.account_override:
+            text += f"; account {result.file_account_no} overridden: {result.account_override}"
+        return text
+
+    request: list[Any] = [org_id, statement_account_id, parsed.source, sha256]
+    if account_override:
+        request.append(account_override)
     return Write(
         action="reconcile.import",
         keyspace=org_keys(org_id),
@@ -90,9 +102,23 @@ def import_statement(
         scope=scope,
         run=run,
         answer=lambda result: {**result.__dict__, "duplicate_count": result.duplicate_count},
-        request={"import": [org_id, statement_account_id, parsed.source, sha256]},
-        detail=lambda result: f"{result.file_name}: {result.new_count}/{result.line_count} new",
+        request={"import": request},
+        detail=detail,
         status=lambda result: 201 if result.new_count else 200,
+    )
+
+
+def void_import(actor: Principal, org_id: int, import_id: int, *, reason: str) -> Write[voids.VoidResult]:
+    """作废导入: an import none of whose lines is matched stops counting; the file may be imported again."""
+    return Write(
+        action="reconcile.import.void",
+        keyspace=org_keys(org_id),
+        org_id=org_id,
+        scope=_books_scope(actor, org_id),
+        run=lambda conn: voids.void_import(conn, org_id, import_id, reason=reason, user_id=actor.user_id),
+        answer=lambda result: dict(result.__dict__),
+        request={"void_import": [org_id, import_id, reason]},
+        detail=lambda r: f"import {import_id} ({r.file_name}, {r.line_count} lines): {r.reason}",
     )
 
 

@@ -47,6 +47,7 @@ class Order:
     product: str
     refund: bool = False
     refund_no: str = ""
+    voucher: Decimal = Decimal("0.00")  # 代金券: paid by WeChat's coupon, not received (``amount`` is)
 
     @property
     def wechat_fee(self) -> Decimal:
@@ -130,17 +131,26 @@ WECHAT_OLD_HEADER = (
 WECHAT_OLD_SUMMARY_HEADER = "总交易单数,总交易额,总退款金额,总代金券或立减优惠退款金额,手续费总金额"
 
 
-def wechat_trade_lines(orders: list[Order], *, old_layout: bool = False) -> list[str]:
-    """The 交易账单 (type ALL): header, backticked rows, summary header, one summary row."""
+WECHAT_MERCHANT_ID = "1900000109"
+
+
+def wechat_trade_lines(
+    orders: list[Order], *, old_layout: bool = False, merchant_id: str = WECHAT_MERCHANT_ID
+) -> list[str]:
+    """The 交易账单 (type ALL): header, backticked rows, summary header, one summary row; on the older
+    layout an order's ``voucher`` is printed in 代金券或立减优惠金额 and inside 总金额."""
     lines = [WECHAT_OLD_HEADER if old_layout else WECHAT_TRADE_HEADER]
     zero = Decimal("0.00")
     for o in orders:
-        settled = zero if o.refund else o.amount
-        refund = o.amount if o.refund else zero
+        # The older layout prints the order's whole 总金额, the voucher inside it; the current one prints
+        # 应结订单金额, already without it.
+        gross = o.amount + o.voucher if old_layout else o.amount
+        settled = zero if o.refund else gross
+        refund = gross if o.refund else zero
         values = [
             _stamp(o.when),
             "wx8888888888888888",
-            "1900000109",
+            merchant_id,
             "0",
             "POS-01",
             o.order_no,
@@ -151,11 +161,11 @@ def wechat_trade_lines(orders: list[Order], *, old_layout: bool = False) -> list
             "OTHERS",
             "CNY",
             yuan(settled),
-            "0.00",
+            yuan(zero if o.refund else o.voucher),
             o.refund_no or "0",
             f"R{o.merchant_no}" if o.refund else "0",
             yuan(refund),
-            "0.00",
+            yuan(o.voucher if o.refund else zero),
             "ORIGINAL" if o.refund else "",
             "SUCCESS" if o.refund else "",
             o.product,
@@ -168,8 +178,9 @@ def wechat_trade_lines(orders: list[Order], *, old_layout: bool = False) -> list
         lines.append(_backticked(values))
     sales = [o for o in orders if not o.refund]
     refunds = [o for o in orders if o.refund]
-    settled_total = sum((o.amount for o in sales), zero)
-    refund_total = sum((o.amount for o in refunds), zero)
+    voucher = (lambda o: o.voucher) if old_layout else (lambda o: zero)
+    settled_total = sum((o.amount + voucher(o) for o in sales), zero)
+    refund_total = sum((o.amount + voucher(o) for o in refunds), zero)
     fee_total = sum((o.wechat_fee for o in orders), Decimal("0.00000"))
     if old_layout:
         lines.append(WECHAT_OLD_SUMMARY_HEADER)
@@ -196,10 +207,16 @@ def wechat_trade_lines(orders: list[Order], *, old_layout: bool = False) -> list
 
 
 def write_wechat_trade_bill(
-    path: Path, orders: list[Order] | None = None, *, old_layout: bool = False, encoding: str = "utf-8-sig"
+    path: Path,
+    orders: list[Order] | None = None,
+    *,
+    old_layout: bool = False,
+    encoding: str = "utf-8-sig",
+    merchant_id: str = WECHAT_MERCHANT_ID,
 ) -> Path:
     orders = sample_orders(range(1, 11)) if orders is None else orders
-    return _write(path, wechat_trade_lines(orders, old_layout=old_layout), encoding)
+    lines = wechat_trade_lines(orders, old_layout=old_layout, merchant_id=merchant_id)
+    return _write(path, lines, encoding)
 
 
 WECHAT_FUND_HEADER = (
@@ -512,8 +529,15 @@ def sample_bank_txns(days: Iterable[int]) -> list[BankTxn]:
 BANK_LAYOUTS = ("ccb_corporate", "abc_corporate", "ccb_personal", "signed", "flag")
 
 
-def bank_lines(txns: list[BankTxn], layout: str, *, thousands: bool = True) -> list[list[str]]:
-    """Rows of cells (title rows, header, data, footer) for one bank's export layout."""
+BANK_ACCOUNT_NO = "43050163610800000123"
+
+
+def bank_lines(
+    txns: list[BankTxn], layout: str, *, thousands: bool = True, account_no: str = BANK_ACCOUNT_NO
+) -> list[list[str]]:
+    """Rows of cells (title rows, header, data, footer) for one bank's export layout; the layouts that
+    print the account's own number (CCB's 账号 column, ABC's and CCB personal's title rows) print
+    ``account_no``."""
 
     def money(value: Decimal, **kwargs: bool) -> str:
         return yuan(value, thousands=thousands, **kwargs)
@@ -542,7 +566,7 @@ def bank_lines(txns: list[BankTxn], layout: str, *, thousands: bool = True) -> l
         for t in txns:
             rows.append(
                 [
-                    "43050163610800000123",
+                    account_no,
                     "城关村股份经济合作联合社",
                     _stamp(t.when),
                     money(-t.amount) if t.amount < 0 else "",
@@ -568,7 +592,7 @@ def bank_lines(txns: list[BankTxn], layout: str, *, thousands: bool = True) -> l
     if layout == "abc_corporate":
         rows = [
             ["中国农业银行账户明细"],
-            ["账户名称：城关村股份经济合作联合社", "", "账号：18-123401040012345"],
+            ["账户名称：城关村股份经济合作联合社", "", f"账号：{account_no}"],
             [
                 "交易时间",
                 "收入金额",
@@ -618,7 +642,7 @@ def bank_lines(txns: list[BankTxn], layout: str, *, thousands: bool = True) -> l
         rows = [
             ["开户机构", "中国建设银行城关支行"],
             ["币种", "人民币"],
-            ["账号", "6217000012345678901"],
+            ["账号", account_no],
             [
                 "记账日",
                 "交易日期",
@@ -697,15 +721,22 @@ def write_bank_csv(
     encoding: str = "gbk",
     delimiter: str = ",",
     thousands: bool = True,
+    account_no: str = BANK_ACCOUNT_NO,
 ) -> Path:
     """A bank export as delimited text; ``encoding`` "gbk", "utf-8-sig" or "utf-16" (which writes a BOM)."""
     txns = sample_bank_txns(range(1, 11)) if txns is None else txns
-    rows = bank_lines(txns, layout, thousands=thousands)
+    rows = bank_lines(txns, layout, thousands=thousands, account_no=account_no)
     quote = _csv_cell if delimiter == "," else str
     return _write(path, (delimiter.join(quote(cell) for cell in row) for row in rows), encoding)
 
 
-def write_bank_xlsx(path: Path, txns: list[BankTxn] | None = None, *, layout: str = "ccb_corporate") -> Path:
+def write_bank_xlsx(
+    path: Path,
+    txns: list[BankTxn] | None = None,
+    *,
+    layout: str = "ccb_corporate",
+    account_no: str = BANK_ACCOUNT_NO,
+) -> Path:
     """A bank export as a workbook: amounts and balances as number cells, times as date-time cells."""
     txns = sample_bank_txns(range(1, 11)) if txns is None else txns
     workbook = openpyxl.Workbook()
@@ -713,7 +744,7 @@ def write_bank_xlsx(path: Path, txns: list[BankTxn] | None = None, *, layout: st
     assert sheet is not None
     sheet.title = "交易明细"
     header_seen = False
-    for row in bank_lines(txns, layout, thousands=False):
+    for row in bank_lines(txns, layout, thousands=False, account_no=account_no):
         if not header_seen:
             header_seen = "余额" in "".join(row)
             sheet.append(row)

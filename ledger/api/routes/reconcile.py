@@ -76,6 +76,8 @@ class ImportOut(BaseModel):
     line_count: int
     new_count: int
     duplicate_count: int
+    file_account_no: str = ""
+    account_override: str = ""
 
 
 class StatementLineOut(BaseModel):
@@ -288,6 +290,7 @@ def upload_statement_route(
     account: Annotated[int, Form()],
     key: IdempotencyKey,
     source: Annotated[str | None, Form()] = None,
+    account_override: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
     """Upload a bank / WeChat / Alipay statement into a statement account: every line or none.
 
@@ -300,11 +303,17 @@ def upload_statement_route(
     limit = request.app.state.settings.max_upload_bytes
     with tempfile.TemporaryDirectory(prefix="cunshe-upload-") as tmp:
         path = _save_upload(file, limit, Path(tmp))
-        parsed = parse_statement(path, source)
+        parsed = parse_statement(path, source, file_name=file.filename or "statement")
         sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
 
     write = services.import_statement(
-        user, org_id, account, parsed, sha256=sha256, file_name=file.filename or "statement"
+        user,
+        org_id,
+        account,
+        parsed,
+        sha256=sha256,
+        file_name=file.filename or "statement",
+        account_override=account_override,
     )
     shape = lambda result: ImportOut(**result.__dict__, duplicate_count=result.duplicate_count)  # noqa: E731
     return _carry(engine, user, request, key, write, shape)

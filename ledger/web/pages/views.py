@@ -633,7 +633,7 @@ def _import_upload(
     with tempfile.TemporaryDirectory(prefix="cunshe-upload-") as tmp:
         path = Path(tmp) / ("upload" + Path(name).suffix.lower())
         path.write_bytes(data)
-        parsed = importers.parse_statement(path)
+        parsed = importers.parse_statement(path, file_name=name)
     sha256 = hashlib.sha256(data).hexdigest()
     write = reconcile_services.import_statement(
         user, org_id, statement_account_id, parsed, sha256=sha256, file_name=name
