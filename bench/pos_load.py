@@ -39,6 +39,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from ledger.access.secrets import default_secret_path, ensure_secret_file  # noqa: E402
+
 TARGET_RATIO = 0.5
 TARGET_P99_MS = 100.0
 TARGET_CLOSE_S = 2.0
@@ -342,6 +344,7 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="pos-bench-"))
     db = tmp / "books.db"
     cfg = setup_books(db)
+    ensure_secret_file(default_secret_path(f"sqlite:///{db}"))  # what `cunshe init` does beside the books
 
     # Both servers run side by side and the load alternates between them in rounds, so that a change in the
     # machine's load (other processes) falls on both measurements alike.

@@ -6,6 +6,7 @@ from fastapi import APIRouter, FastAPI
 from sqlalchemy import Engine
 
 from ledger import workflows
+from ledger.access.secrets import load_secret
 from ledger.api import errors
 from ledger.api.routes import audit, entries, orgs, statement_imports, users
 from ledger.api.routes import community as community_api
@@ -40,6 +41,11 @@ ROUTERS: tuple[APIRouter, ...] = (
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
     settings = settings or get_settings()
     workflows.start()
+    # Refuse to build an app whose sessions anyone could forge (SecretMissing names the file to create).
+    secret = load_secret(
+        settings.secret_key, settings.secret_file, settings.database_url, dev_mode=settings.dev_mode
+    )
+    settings = settings.model_copy(update={"secret_key": secret})
     app = FastAPI(
         title="cunshe-ledger 村社联营账本",
         version="0.1.0",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -12,7 +13,14 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CUNSHE_", extra="ignore")
 
     database_url: str = Field(default="sqlite:///./cunshe.db", validation_alias="DATABASE_URL")
-    secret_key: str = "dev-only-change-me"
+    # The session-signing secret: never a default (ledger.access.secrets says where it is looked up).
+    secret_key: str | None = None
+    secret_file: Path | None = None
+    # Development mode only: a missing secret falls back to a public one instead of refusing to start.
+    dev_mode: bool = False
+    # Addresses (or CIDR ranges, comma-separated) of reverse proxies whose X-Forwarded-For is believed;
+    # empty: none, the socket's peer is the client.
+    trusted_proxies: str = ""
     max_upload_bytes: int = 20 * 1024 * 1024
     max_sale_lead_seconds: int = 300
     # argon2id cost for passwords (OWASP-style defaults); tests lower them to keep the suite quick.

@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,7 @@ from hypothesis import HealthCheck, settings
 from sqlalchemy import Engine
 
 from ledger.access.auth import create_user, issue_token
+from ledger.access.secrets import ensure_secret_file
 from ledger.app import create_app
 from ledger.books.orgs import create_org, create_store
 from ledger.db.engine import make_engine, write_tx
@@ -41,6 +43,16 @@ PG_ADMIN = f"postgresql://postgres@{PG_HOST}:5432/postgres"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
 _counter = itertools.count()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The session secret comes the product's way: a file written by the function ``cunshe init`` uses,
+    named by CUNSHE_SECRET_FILE for every app and every ``cunshe serve`` the tests start (they inherit it)."""
+    secret_file = Path(tempfile.mkdtemp(prefix="cunshe-test-secret-")) / "session.secret"
+    ensure_secret_file(secret_file)
+    os.environ["CUNSHE_SECRET_FILE"] = str(secret_file)
+    os.environ.pop("CUNSHE_SECRET_KEY", None)
+    os.environ.pop("CUNSHE_DEV_MODE", None)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -56,12 +56,40 @@ app.command("close-period")(periods_cli.close_period_cmd)
 app.command("import-statement")(reconcile_cli.import_statement_cmd)
 
 
+def _settings_for(db: str | None):  # type: ignore[no-untyped-def]
+    settings = get_settings()
+    return settings.model_copy(update={"database_url": db}) if db else settings
+
+
 @app.command()
 def init(db: DbOption = None) -> None:
-    """Create or upgrade the database schema (idempotent)."""
+    """Create or upgrade the database schema (idempotent) and write the session secret if it is missing."""
+    from ledger.access.secrets import ensure_secret_file, secret_path
+
     engine = engine_for(db)
     upgrade(engine)
     typer.echo(f"schema ready: {engine.url.render_as_string(hide_password=True)}")
+    settings = _settings_for(db)
+    if settings.secret_key is None:
+        path = secret_path(settings.secret_file, settings.database_url)
+        made = ensure_secret_file(path)
+        typer.echo(f"session secret {'written to' if made else 'kept in'} {path}")
+
+
+@app.command("rotate-secret")
+def rotate_secret(db: DbOption = None) -> None:
+    """Replace the session secret with a new random one; every web session ends (API tokens keep working).
+
+    Restart the server afterwards: a running one keeps signing with the secret it started with."""
+    from ledger.access.secrets import rotate_secret_file, secret_path
+
+    settings = _settings_for(db)
+    if settings.secret_key is not None:
+        typer.secho("CUNSHE_SECRET_KEY is set: rotate it where it is kept", err=True, fg="red")
+        raise typer.Exit(2)
+    path = secret_path(settings.secret_file, settings.database_url)
+    rotate_secret_file(path)
+    typer.echo(f"new session secret written to {path}; restart `cunshe serve`")
 
 
 @app.command()
@@ -70,14 +98,36 @@ def serve(
     port: int = 8000,
     workers: int = 1,
     db: DbOption = None,
+    dev: Annotated[
+        bool, typer.Option("--dev", help="development mode: serve even without a session secret")
+    ] = False,
 ) -> None:
-    """Serve the API and the web pages (uvicorn)."""
+    """Serve the API and the web pages (uvicorn). Refuses to start without the secret `cunshe init` made."""
 
     import uvicorn
 
+    from ledger.access.secrets import SecretMissing, load_secret
+
     if db:
         os.environ["DATABASE_URL"] = db
+    if dev:
+        os.environ["CUNSHE_DEV_MODE"] = "1"  # the workers build their own settings from the environment
+    settings = _settings_for(db)
+    try:
+        load_secret(
+            settings.secret_key,
+            settings.secret_file,
+            settings.database_url,
+            dev_mode=dev or settings.dev_mode,
+        )
+    except SecretMissing as exc:
+        typer.secho(f"cunshe serve: {exc}", err=True, fg="red")
+        raise typer.Exit(2) from None
     upgrade(engine_for(db))
+    # Forwarded headers (X-Forwarded-For, -Proto) are believed only from the proxies named in
+    # CUNSHE_TRUSTED_PROXIES; by default from nobody, so a client cannot pick the address it is throttled
+    # and audited under (uvicorn's own default trusts 127.0.0.1).
+    proxies = settings.trusted_proxies.strip()
     # A worker imports the whole app (pandas, the report stack) before it answers the supervisor's ping;
     # on a busy 2-core machine that takes longer than uvicorn's 5 s default, and the supervisor would kill
     # and respawn workers in a loop.
@@ -89,6 +139,8 @@ def serve(
         workers=workers,
         log_level="info",
         timeout_worker_healthcheck=60,
+        proxy_headers=bool(proxies),
+        forwarded_allow_ips=proxies or None,
     )
 
 

@@ -2,7 +2,8 @@
 
 The cookie holds ``{"s": session id, "u": user id or absent, "c": CSRF token, "l": language, "e": expiry,
 "f": flash message}``, base64url-encoded, a dot, and the base64url HMAC-SHA256 of that text under a key
-derived from ``settings.secret_key``. Nothing secret lives in it (the user id is not a credential without
+derived from the session secret (``ledger.access.secrets``: a file made by ``cunshe init``, never a
+default). Nothing secret lives in it (the user id is not a credential without
 the signature); a tampered, expired or foreign cookie is ignored as if absent. It is HttpOnly, SameSite=Lax,
 and Secure when the request came over https.
 
@@ -19,9 +20,7 @@ import base64
 import hashlib
 import hmac
 import json
-import logging
 import secrets
-import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,7 +32,6 @@ from starlette.responses import Response
 from ledger.db.engine import read_tx, run_write
 from ledger.db.models import WebSessionRevoked
 
-log = logging.getLogger("cunshe.web")
 revoked_t = WebSessionRevoked.__table__
 
 COOKIE_NAME = "cunshe_session"
@@ -158,16 +156,9 @@ class WebSession:
             self.changed = True
 
 
-DEFAULT_SECRET = "dev-only-change-me"
-_warned = threading.Event()
-
-
 def _key(request: Request) -> bytes:
-    secret = request.app.state.settings.secret_key
-    if secret == DEFAULT_SECRET and not _warned.is_set():
-        _warned.set()
-        log.warning("CUNSHE_SECRET_KEY is the development default: anyone can forge a session; set it")
-    return signing_key(secret)
+    # create_app resolved the secret (ledger.access.secrets) and refused to start without a usable one.
+    return signing_key(request.app.state.settings.secret_key)
 
 
 def load_session(request: Request) -> WebSession:
