@@ -8,7 +8,7 @@ from sqlalchemy import Engine
 from ledger import workflows
 from ledger.access.secrets import load_secret
 from ledger.api import errors
-from ledger.api.routes import audit, entries, orgs, statement_imports, users
+from ledger.api.routes import audit, entries, orgs, statement_imports, user_admin, users
 from ledger.api.routes import community as community_api
 from ledger.api.routes import distribution as distribution_api
 from ledger.api.routes import pos as pos_api
@@ -18,6 +18,7 @@ from ledger.api.routes import till as till_api
 from ledger.db.engine import make_engine
 from ledger.settings import Settings, get_settings
 from ledger.web import till
+from ledger.web.login_limits import LoginLimits
 from ledger.web.pages import views as pages
 
 # The whole API, mounted in this order (a request is matched against the routes in turn).
@@ -25,6 +26,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     orgs.router,
     entries.router,
     users.router,
+    user_admin.router,
     audit.router,
     pos_api.router,
     till_api.router,
@@ -53,6 +55,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     )
     app.state.settings = settings
     app.state.engine = engine or make_engine(settings.database_url)
+    app.state.login_limits = LoginLimits.from_settings(settings)
     errors.install(app)
     for router in ROUTERS:
         app.include_router(router)

@@ -23,6 +23,12 @@ class Settings(BaseSettings):
     trusted_proxies: str = ""
     max_upload_bytes: int = 20 * 1024 * 1024
     max_sale_lead_seconds: int = 300
+    # Web logins (ledger.web.login_limits): attempts per client address and in all (limits' notation),
+    # and at most this many argon2 checks at once, each waiting at most this long for its turn.
+    login_rate_per_address: str = "10/minute"
+    login_rate_overall: str = "60/minute"
+    login_hash_slots: int = 1
+    login_hash_wait_seconds: float = 2.0
     # argon2id cost for passwords (OWASP-style defaults); tests lower them to keep the suite quick.
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from functools import cache
 
 from argon2 import PasswordHasher
-from argon2.exceptions import VerificationError
+from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Connection, insert, select
 
 from ledger.books.errors import Conflict, Forbidden, NotFound, Unauthenticated, ValidationError
@@ -165,23 +165,56 @@ def principal_for_token(conn: Connection, token: str) -> Principal:
     return _principal(conn, row)
 
 
-def principal_for_user(conn: Connection, user_id: int) -> Principal:
+def principal_for_user(conn: Connection, user_id: int, *, logged_in_at: float | None = None) -> Principal:
+    """The user's principal; for a web session (``logged_in_at`` given), only if the session began after
+    the user's sessions were last ended (``sessions_valid_from``, set when the user is disabled)."""
     row = conn.execute(select(user_t).where(user_t.c.id == user_id)).first()
     if row is None or row.disabled:
         raise Unauthenticated("unknown user")
+    cutoff = row.sessions_valid_from
+    if logged_in_at is not None and cutoff is not None and logged_in_at < cutoff:
+        raise Unauthenticated("this session was ended; log in again")
     return _principal(conn, row)
+
+
+@cache
+def _decoy_hash() -> str:
+    """A hash of nothing anyone knows, checked for an unknown username: the same work as a real check."""
+    return hash_password(secrets.token_urlsafe(16))
+
+
+@dataclass(frozen=True)
+class LoginCandidate:
+    """What a login needs from the database, read before any password work (so no connection waits on it)."""
+
+    user_id: int | None
+    password_hash: str | None  # None: unknown, disabled or password-less; checked against a decoy
+
+
+def login_candidate(conn: Connection, username: str) -> LoginCandidate:
+    """The stored hash for ``username``; nothing for an unknown, disabled or password-less user."""
+    row = conn.execute(
+        select(user_t.c.id, user_t.c.password_hash, user_t.c.disabled).where(user_t.c.username == username)
+    ).first()
+    if row is None or row.disabled or not row.password_hash:
+        return LoginCandidate(None, None)
+    return LoginCandidate(row.id, row.password_hash)
+
+
+def password_matches(candidate: LoginCandidate, password: str) -> bool:
+    """One argon2 verification, whoever the candidate is (unknown users cost the same as real ones)."""
+    try:
+        _hasher().verify(candidate.password_hash or _decoy_hash(), password)
+    except (VerificationError, InvalidHashError):
+        return False
+    return candidate.user_id is not None
 
 
 def check_password(conn: Connection, username: str, password: str) -> Principal:
-    row = conn.execute(select(user_t).where(user_t.c.username == username)).first()
-    if row is None or row.disabled or not row.password_hash:
-        _hasher().hash(password)  # spend the same time as a real check
+    candidate = login_candidate(conn, username)
+    if not password_matches(candidate, password):
         raise Unauthenticated("wrong username or password")
-    try:
-        _hasher().verify(row.password_hash, password)
-    except VerificationError:
-        raise Unauthenticated("wrong username or password") from None
-    return _principal(conn, row)
+    return principal_for_user(conn, candidate.user_id)  # type: ignore[arg-type]
 
 
 def audit(

@@ -23,7 +23,8 @@ def current_principal(request: Request, engine: EngineDep) -> Principal:
             return principal_for_token(conn, token.strip())
         user_id = getattr(request.state, "session_user_id", None)
         if user_id is not None:
-            return principal_for_user(conn, user_id)
+            logged_in_at = getattr(request.state, "session_logged_in_at", 0)
+            return principal_for_user(conn, user_id, logged_in_at=logged_in_at)
     raise Unauthenticated("log in, or send 'Authorization: Bearer <token>'")
 
 

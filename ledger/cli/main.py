@@ -219,6 +219,77 @@ def user_add(
     typer.echo(token)
 
 
+def _user_work(db: str | None, work):  # type: ignore[no-untyped-def]
+    try:
+        return run_write(engine_for(db), work)
+    except LedgerError as exc:
+        fail(exc)
+
+
+@user_app.command("list")
+def user_list(db: DbOption = None) -> None:
+    """Every user: id, name, role, scope, state and the ids of its tokens in force."""
+    from ledger.access.users import list_users
+
+    with read_tx(engine_for(db)) as conn:
+        rows = list_users(conn, None)
+    for r in rows:
+        scope = (
+            f"org {r.scope_org_id}"
+            if r.scope_org_id
+            else f"store {r.scope_store_id}"
+            if r.scope_store_id
+            else "-"
+        )
+        state = "disabled" if r.disabled else "active"
+        tokens = ",".join(map(str, r.token_ids)) or "-"
+        typer.echo(f"{r.user_id}\t{r.username}\t{r.role}\t{scope}\t{state}\ttokens {tokens}")
+
+
+@user_app.command("disable")
+def user_disable(username: str, db: DbOption = None) -> None:
+    """Disable a user: every token revoked and every web session ended, at once (audited)."""
+    from ledger.access.users import disable_user
+
+    row = _user_work(db, lambda conn: disable_user(conn, None, username))
+    typer.echo(f"user {row.username} disabled; its tokens are revoked and its sessions ended")
+
+
+@user_app.command("enable")
+def user_enable(username: str, db: DbOption = None) -> None:
+    """Let a disabled user log in again (old tokens stay revoked: `cunshe user token` issues a new one)."""
+    from ledger.access.users import enable_user
+
+    row = _user_work(db, lambda conn: enable_user(conn, None, username))
+    typer.echo(f"user {row.username} enabled")
+
+
+@user_app.command("token")
+def user_token(username: str, label: str = "cli", db: DbOption = None) -> None:
+    """Issue a new API token for a user and print it, once."""
+    from ledger.access.users import new_token
+
+    _, token = _user_work(db, lambda conn: new_token(conn, None, username, label))
+    typer.echo(token)
+
+
+@user_app.command("revoke-token")
+def user_revoke_token(
+    username: str,
+    token_id: Annotated[int | None, typer.Option("--id", help="one token's id (`cunshe user list`)")] = None,
+    all_tokens: Annotated[bool, typer.Option("--all", help="every token of the user")] = False,
+    db: DbOption = None,
+) -> None:
+    """Revoke one token of a user (--id) or all of them (--all), at once (audited)."""
+    from ledger.access.users import revoke_tokens
+
+    if (token_id is None) != all_tokens:  # exactly one of the two
+        typer.secho("give --id ID or --all", err=True, fg="red")
+        raise typer.Exit(2)
+    ids = _user_work(db, lambda conn: revoke_tokens(conn, None, username, token_id))
+    typer.echo(f"revoked {len(ids)} token(s): {', '.join(map(str, ids)) or 'none in force'}")
+
+
 @app.command()
 def verify(db: DbOption = None) -> None:
     """Recompute every hash chain, voucher sequence, entry balance and trial balance; exit 1 on a break."""

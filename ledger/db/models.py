@@ -289,6 +289,8 @@ class UserAccount(TableModel, table=True):
     display_name: str = ""
     disabled: bool = False
     created_at: datetime
+    # Web sessions that logged in before this instant (epoch seconds) are over: set on disable.
+    sessions_valid_from: float | None = None
 
 
 class ApiToken(TableModel, table=True):

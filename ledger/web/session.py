@@ -1,10 +1,10 @@
 """The web session: a signed cookie, HMAC-SHA256 with the stdlib over a compact JSON payload with an expiry.
 
-The cookie holds ``{"s": session id, "u": user id or absent, "c": CSRF token, "l": language, "e": expiry,
-"f": flash message}``, base64url-encoded, a dot, and the base64url HMAC-SHA256 of that text under a key
-derived from the session secret (``ledger.access.secrets``: a file made by ``cunshe init``, never a
-default). Nothing secret lives in it (the user id is not a credential without
-the signature); a tampered, expired or foreign cookie is ignored as if absent. It is HttpOnly, SameSite=Lax,
+The cookie holds ``{"s": session id, "u": user id or absent, "a": login time, "c": CSRF token, "l":
+language, "e": expiry, "f": flash message}``, base64url-encoded, a dot, and the base64url HMAC-SHA256 of
+that text under a key derived from the session secret (``ledger.access.secrets``: a file made by ``cunshe
+init``, never a default). Nothing secret lives in it (the user id is not a credential without the
+signature); a tampered, expired or foreign cookie is ignored as if absent. It is HttpOnly, SameSite=Lax,
 and Secure when the request came over https.
 
 Logging out clears the cookie and puts its session id on a deny list until it would have expired anyway,
@@ -104,6 +104,7 @@ class WebSession:
     sid: str
     csrf: str
     user_id: int | None = None
+    logged_in_at: float = 0.0  # when the user logged in (epoch s): sessions before a disable are over
     lang: str = "zh"
     flash: str | None = None
     expires: int = 0
@@ -118,6 +119,7 @@ class WebSession:
         data: dict[str, Any] = {"s": self.sid, "c": self.csrf, "l": self.lang, "e": self.expires}
         if self.user_id is not None:
             data["u"] = self.user_id
+            data["a"] = self.logged_in_at
         if self.flash:
             data["f"] = self.flash[:300]
         return data
@@ -127,6 +129,7 @@ class WebSession:
         self.sid = secrets.token_urlsafe(12)
         self.csrf = secrets.token_urlsafe(24)
         self.user_id = user_id
+        self.logged_in_at = round(time.time(), 3)
         self.changed = True
 
     def log_out(self) -> None:
@@ -178,6 +181,7 @@ def load_session(request: Request) -> WebSession:
                 sid=str(payload["s"]),
                 csrf=str(payload["c"]),
                 user_id=int(user) if user is not None else None,
+                logged_in_at=float(payload.get("a") or 0),
                 lang=payload.get("l") if payload.get("l") in LANGUAGES else "zh",
                 flash=payload.get("f"),
                 expires=int(payload["e"]),
@@ -189,6 +193,7 @@ def load_session(request: Request) -> WebSession:
     session.engine = engine
     request.state.web_session = session
     request.state.session_user_id = session.user_id
+    request.state.session_logged_in_at = session.logged_in_at
     return session
 
 

@@ -34,7 +34,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from ledger.access import bookkeeping
-from ledger.access.auth import Principal, audit, check_password, principal_for_user
+from ledger.access.auth import Principal, audit, login_candidate, password_matches, principal_for_user
 from ledger.access.service import Write, carry_out, org_keys
 from ledger.books import periods
 from ledger.books.errors import LedgerError, Unauthenticated, ValidationError
@@ -51,6 +51,7 @@ from ledger.http import EngineDep, client_addr, content_disposition
 from ledger.reconcile import importers, matching, outputs, store
 from ledger.reconcile import services as reconcile_services
 from ledger.web.i18n import side_label, translator
+from ledger.web.login_limits import login_limits
 from ledger.web.security import (
     CSRF_FIELD,
     CsrfRefused,
@@ -218,7 +219,7 @@ def web_user(request: Request, engine: EngineDep) -> Principal:
         raise LoginRequired
     try:
         with read_tx(engine) as conn:
-            user = principal_for_user(conn, session.user_id)
+            user = principal_for_user(conn, session.user_id, logged_in_at=session.logged_in_at)
     except Unauthenticated:
         session.log_out()
         raise LoginRequired from None
@@ -367,16 +368,21 @@ def login(
 ) -> Response:
     throttle = login_throttle(request)
     addr = client_addr(request)
+    limits = login_limits(request)
+    limits.admit(addr)  # every attempt counts, known username or not, before any password work
     throttle.check(username, addr)
-    try:
-        with read_tx(engine) as conn:
-            user = check_password(conn, username, password)
-    except Unauthenticated:
+    with read_tx(engine) as conn:
+        candidate = login_candidate(conn, username)
+    with limits.hashing_slot():  # argon2 in this worker thread, at most login_hash_slots at once
+        matched = password_matches(candidate, password)
+    if not matched:
         throttle.failed(username, addr)
         t = translator(session_of(request).lang)
         return render(
             request, "login.html", 401, next=_safe_next(next), username=username, error=t("login_failed")
         )
+    with read_tx(engine) as conn:
+        user = principal_for_user(conn, candidate.user_id)  # type: ignore[arg-type]
     throttle.succeeded(username, addr)
 
     def record(conn: Any) -> None:

@@ -1,0 +1,158 @@
+"""Logins cannot stall the server: per-address and overall rate limits counted before any password work,
+unknown usernames counted like real ones, a bounded hashing pool, and X-Forwarded-For believed only from
+the proxies named in CUNSHE_TRUSTED_PROXIES (through a real ``cunshe serve``)."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, text
+
+from ledger.app import create_app
+from ledger.settings import Settings
+from tests.conftest import County, build_county
+from tests.servers import Server, url_of
+
+PASSWORD = "correct horse battery"
+
+
+def _csrf(html: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found, "the page has no CSRF field"
+    return found.group(1)
+
+
+def _app(engine: Engine, **limits: object):  # type: ignore[no-untyped-def]
+    return create_app(Settings(database_url=str(engine.url), **limits), engine=engine)
+
+
+def _client(app, addr: str) -> TestClient:  # type: ignore[no-untyped-def]
+    return TestClient(app, raise_server_exceptions=False, follow_redirects=False, client=(addr, 50000))
+
+
+def _attempt(client: TestClient, username: str, password: str = "wrong password") -> httpx.Response:
+    token = _csrf(client.get("/web/login").text)
+    return client.post("/web/login", data={"username": username, "password": password, "csrf_token": token})
+
+
+def _random_name() -> str:
+    return "nobody-" + uuid.uuid4().hex[:12]
+
+
+@pytest.fixture
+def county(engine: Engine) -> County:
+    return build_county(engine)
+
+
+def test_random_usernames_from_one_address_spend_its_limit_and_then_even_the_right_password_waits(
+    county: County, engine: Engine
+) -> None:
+    app = _app(engine, login_rate_per_address="3/minute", login_rate_overall="100/minute")
+    with _client(app, "10.0.0.1") as flood, _client(app, "10.0.0.2") as neighbour:
+        for _ in range(3):
+            assert _attempt(flood, _random_name()).status_code == 401
+        refused = _attempt(flood, "officer", PASSWORD)
+        assert refused.status_code == 429
+        assert 0 < int(refused.headers["retry-after"]) <= 60
+        # Another address is not locked out by the flood.
+        assert _attempt(neighbour, "officer", PASSWORD).status_code == 303
+
+
+def test_the_overall_limit_holds_against_many_addresses(county: County, engine: Engine) -> None:
+    app = _app(engine, login_rate_per_address="100/minute", login_rate_overall="4/minute")
+    for n in range(4):
+        with _client(app, f"10.0.1.{n}") as client:
+            assert _attempt(client, _random_name()).status_code == 401
+    with _client(app, "10.0.1.99") as fresh:
+        assert _attempt(fresh, "officer", PASSWORD).status_code == 429
+
+
+def test_unknown_usernames_are_recorded_as_failures_like_known_ones(county: County, engine: Engine) -> None:
+    app = _app(engine)
+    name = _random_name()
+    with _client(app, "10.0.2.1") as client:
+        for _ in range(5):
+            assert _attempt(client, name).status_code == 401
+        assert _attempt(client, name).status_code == 429  # the per-username throttle, as for "officer"
+    with engine.connect() as conn:
+        failures = conn.execute(
+            text("SELECT COUNT(*) FROM web_login_failure WHERE username = :u"), {"u": name}
+        ).scalar_one()
+    assert failures == 5
+
+
+def test_a_login_that_cannot_get_a_hashing_slot_is_refused_not_queued(county: County, engine: Engine) -> None:
+    app = _app(engine, login_hash_slots=1, login_hash_wait_seconds=0.2)
+    with _client(app, "10.0.3.1") as client:
+        token = _csrf(client.get("/web/login").text)
+        limits = app.state.login_limits
+        assert limits.slots.acquire(timeout=1)  # another login is hashing
+        try:
+            busy = client.post(
+                "/web/login", data={"username": "officer", "password": PASSWORD, "csrf_token": token}
+            )
+        finally:
+            limits.slots.release()
+        assert busy.status_code == 429 and busy.headers["retry-after"] == "1"
+        ok = client.post(
+            "/web/login", data={"username": "officer", "password": PASSWORD, "csrf_token": token}
+        )
+        assert ok.status_code == 303
+
+
+@pytest.fixture
+def served(engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[callable]:
+    build_county(engine)
+    servers: list[Server] = []
+
+    def start(**env: str) -> Server:
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        server = Server(url_of(engine), tmp_path / f"server{len(servers)}.log").start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+def _attempt_over_http(server: Server, username: str, password: str, forwarded: str) -> httpx.Response:
+    with httpx.Client(base_url=server.base_url, timeout=30) as client:
+        token = _csrf(client.get("/web/login").text)
+        return client.post(
+            "/web/login",
+            data={"username": username, "password": password, "csrf_token": token},
+            headers={"X-Forwarded-For": forwarded},
+        )
+
+
+def test_a_rotating_forwarded_header_is_not_believed_by_default(served, engine: Engine) -> None:  # type: ignore[no-untyped-def]
+    server = served(CUNSHE_LOGIN_RATE_PER_ADDRESS="3/minute", CUNSHE_TRUSTED_PROXIES="")
+    statuses = [
+        _attempt_over_http(server, _random_name(), "x", f"203.0.113.{n}").status_code for n in range(4)
+    ]
+    assert statuses == [401, 401, 401, 429]
+    with engine.connect() as conn:
+        addrs = set(conn.execute(text("SELECT addr FROM web_login_failure")).scalars())
+    assert addrs == {"127.0.0.1"}
+
+
+def test_a_configured_proxy_s_forwarded_address_is_the_client(served, engine: Engine) -> None:  # type: ignore[no-untyped-def]
+    server = served(CUNSHE_LOGIN_RATE_PER_ADDRESS="3/minute", CUNSHE_TRUSTED_PROXIES="127.0.0.1")
+    statuses = [
+        _attempt_over_http(server, _random_name(), "x", f"203.0.113.{n}").status_code for n in range(4)
+    ]
+    assert statuses == [401, 401, 401, 401]
+    assert _attempt_over_http(server, "officer", PASSWORD, "198.51.100.7").status_code == 303
+    with engine.connect() as conn:
+        login_from = conn.execute(
+            text("SELECT remote_addr FROM audit_log WHERE action = 'web.login'")
+        ).scalar_one()
+    assert login_from == "198.51.100.7"

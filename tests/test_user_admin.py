@@ -1,0 +1,129 @@
+"""Keeping users: an admin disables, enables, lists and revokes over HTTP and with the CLI; disabling ends
+the user's tokens and web sessions at once, and re-enabling brings neither back. Every change is audited."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, text
+from typer.testing import CliRunner
+
+from ledger.cli.main import app as cli
+from tests.conftest import County
+from tests.servers import url_of
+from tests.test_web import log_in
+
+runner = CliRunner()
+
+
+def _audit(engine: Engine) -> list[tuple[str, int | None, str]]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT action, user_id, detail FROM audit_log "
+                "WHERE action LIKE 'user.%' OR action LIKE 'token.%' ORDER BY id"
+            )
+        )
+        return [tuple(r) for r in rows]
+
+
+def test_disabling_a_user_ends_its_token_and_its_web_session_at_once(
+    county: County, client: TestClient, engine: Engine
+) -> None:
+    officer = county.user_ids["officer"]
+    log_in(client, "officer")  # the client now carries the officer's web session
+    assert client.get("/web/", follow_redirects=False).status_code == 200
+    assert client.get("/api/v1/me", headers=county.auth("officer")).status_code == 200
+
+    disabled = client.post(f"/api/v1/users/{officer}/disable", headers=county.auth("admin"))
+    assert disabled.status_code == 200, disabled.text
+    assert disabled.json()["disabled"] is True and disabled.json()["token_ids"] == []
+
+    assert client.get("/api/v1/me", headers=county.auth("officer")).status_code == 401
+    assert client.get("/web/", follow_redirects=False).headers["location"].startswith("/web/login")
+
+    # Enabled again: the old token stays dead (the old cookie: the next test); a new token works.
+    enabled = client.post(f"/api/v1/users/{officer}/enable", headers=county.auth("admin"))
+    assert enabled.status_code == 200 and enabled.json()["disabled"] is False
+    assert client.get("/api/v1/me", headers=county.auth("officer")).status_code == 401
+    fresh = client.post(
+        f"/api/v1/users/{officer}/tokens", json={"label": "new till"}, headers=county.auth("admin")
+    )
+    assert fresh.status_code == 201
+    me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {fresh.json()['token']}"})
+    assert me.status_code == 200 and me.json()["username"] == "officer"
+
+    actions = [(action, user_id) for action, user_id, _ in _audit(engine)]
+    admin = county.user_ids["admin"]
+    assert actions == [("user.disable", admin), ("user.enable", admin), ("token.issue", admin)]
+
+
+def test_a_cookie_from_before_the_disable_stays_dead_after_enable(county: County, client: TestClient) -> None:
+    officer = county.user_ids["officer"]
+    log_in(client, "officer")
+    cookie = client.cookies.get("cunshe_session")
+    assert client.post(f"/api/v1/users/{officer}/disable", headers=county.auth("admin")).status_code == 200
+    assert client.post(f"/api/v1/users/{officer}/enable", headers=county.auth("admin")).status_code == 200
+    client.cookies.clear()
+    client.cookies.set("cunshe_session", cookie)
+    assert client.get("/web/", follow_redirects=False).status_code == 303
+
+
+def test_only_an_admin_keeps_users_and_not_against_itself(county: County, client: TestClient) -> None:
+    cashier = county.user_ids["cashier"]
+    for who in ("officer", "community", "cashier"):
+        assert client.get("/api/v1/users", headers=county.auth(who)).status_code == 403
+        assert client.post(f"/api/v1/users/{cashier}/disable", headers=county.auth(who)).status_code == 403
+    own = client.post(f"/api/v1/users/{county.user_ids['admin']}/disable", headers=county.auth("admin"))
+    assert own.status_code == 409 and own.json()["error"]["field"] == "user"
+    assert client.post("/api/v1/users/999999/disable", headers=county.auth("admin")).status_code == 404
+    listed = client.get("/api/v1/users", headers=county.auth("admin")).json()
+    assert {u["username"] for u in listed} >= {"admin", "officer", "cashier"}
+    assert all(len(u["token_ids"]) == 1 for u in listed)
+
+
+def test_revoking_one_token_leaves_the_others(county: County, client: TestClient, engine: Engine) -> None:
+    cashier = county.user_ids["cashier"]
+    second = client.post(f"/api/v1/users/{cashier}/tokens", json={}, headers=county.auth("admin")).json()
+    first_id = client.get("/api/v1/users", headers=county.auth("admin")).json()
+    first_id = next(u for u in first_id if u["user_id"] == cashier)["token_ids"][0]
+    revoked = client.post(f"/api/v1/users/{cashier}/tokens/{first_id}/revoke", headers=county.auth("admin"))
+    assert revoked.status_code == 200 and revoked.json() == {"revoked": [first_id]}
+    assert client.get("/api/v1/me", headers=county.auth("cashier")).status_code == 401
+    assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {second['token']}"}).status_code == 200
+    # Another user's token is not this user's to revoke.
+    other = county.user_ids["officer"]
+    assert (
+        client.post(f"/api/v1/users/{other}/tokens/{second['token_id']}/revoke", headers=county.auth("admin"))
+    ).status_code == 404
+    assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {second['token']}"}).status_code == 200
+    assert [a for a, _, _ in _audit(engine)] == ["token.issue", "token.revoke"]
+
+
+def test_the_cli_lists_disables_enables_and_revokes(
+    county: County, client: TestClient, engine: Engine
+) -> None:
+    db = url_of(engine)
+    listed = runner.invoke(cli, ["user", "list", "--db", db])
+    assert listed.exit_code == 0 and "cashier\tcashier" in listed.output and "active" in listed.output
+
+    disabled = runner.invoke(cli, ["user", "disable", "cashier", "--db", db])
+    assert disabled.exit_code == 0, disabled.output
+    assert client.get("/api/v1/me", headers=county.auth("cashier")).status_code == 401
+    assert "disabled" in runner.invoke(cli, ["user", "list", "--db", db]).output
+
+    assert runner.invoke(cli, ["user", "enable", "cashier", "--db", db]).exit_code == 0
+    token = runner.invoke(cli, ["user", "token", "cashier", "--db", db]).output.strip()
+    assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+
+    revoked = runner.invoke(cli, ["user", "revoke-token", "cashier", "--all", "--db", db])
+    assert revoked.exit_code == 0 and "revoked 1 token" in revoked.output
+    assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+
+    unknown = runner.invoke(cli, ["user", "disable", "nobody", "--db", db])
+    assert unknown.exit_code == 2 and "no user 'nobody'" in unknown.output
+    neither = runner.invoke(cli, ["user", "revoke-token", "cashier", "--db", db])
+    assert neither.exit_code == 2
+
+    audited = _audit(engine)
+    assert [a for a, _, _ in audited] == ["user.disable", "user.enable", "token.issue", "token.revoke"]
+    assert all(user_id is None and detail.endswith("(cli)") for _, user_id, detail in audited)
