@@ -39,6 +39,7 @@ from ledger.books.errors import (
 )
 from ledger.books.money import (
     allocate_largest_remainder,
+    check_bound,
     format_amount,
     format_quantity,
     line_amount,
@@ -68,6 +69,16 @@ METHOD_NAMES = {
     "credit": "挂账",
 }
 MAX_BATCH = 500
+# A till's price override (改价) is bounded per product: at most OVERRIDE_FACTOR times its catalogue price,
+# or OVERRIDE_FLOOR_FEN for a cheap one. A typo of a few extra digits is refused, not sold.
+OVERRIDE_FACTOR = 10
+OVERRIDE_FLOOR_FEN = 100_00
+
+
+def override_ceiling(catalogue_price_fen: int) -> int:
+    """The highest unit price a till may charge for a product of this catalogue price."""
+    return max(OVERRIDE_FACTOR * catalogue_price_fen, OVERRIDE_FLOOR_FEN)
+
 
 T = TypeVar("T")
 
@@ -342,6 +353,14 @@ def create_sale(
                 )
             if not (ln.override_reason or "").strip():
                 raise ValidationError("a price override needs a reason", field=f"{where}.override_reason")
+            ceiling = override_ceiling(price)
+            if ln.unit_price > ceiling:
+                raise ValidationError(
+                    f"an override of {product['name']} may not exceed {format_amount(ceiling)} "
+                    f"({OVERRIDE_FACTOR} times its catalogue price {format_amount(price)}, at least "
+                    f"{format_amount(OVERRIDE_FLOOR_FEN)}); change the catalogue price instead",
+                    field=f"{where}.unit_price",
+                )
             price, reason = ln.unit_price, ln.override_reason.strip()  # type: ignore[union-attr]
         rate = rate_on(rates, product["tax_category"], day)
         lines.append(
@@ -352,7 +371,7 @@ def create_sale(
                 "original_line_id": None,
                 "qty_milli": ln.quantity,
                 "unit_price_fen": price,
-                "amount_fen": line_amount(ln.quantity, price),
+                "amount_fen": check_bound(line_amount(ln.quantity, price), where, "line's amount"),
                 "tax_rate_bp": rate,
                 "product_category": product["category"],
                 "override_reason": reason,
@@ -360,6 +379,7 @@ def create_sale(
             }
         )
     total, tax = _split_tax(lines)
+    check_bound(total, "lines", "sale's total")
 
     customer = None
     if body.customer_id is not None:

@@ -27,7 +27,7 @@ from sqlalchemy import Connection, func, insert, select, update
 
 from ledger.access.auth import Principal
 from ledger.books.errors import Conflict, NotFound, ValidationError
-from ledger.books.money import format_amount
+from ledger.books.money import format_amount, split_to_bound
 from ledger.books.orgs import counterparty, ensure_sub_account, now
 from ledger.books.periods import closed_through, next_period, period_bounds, register_close_check
 from ledger.books.posting import Draft, Line, post_entry
@@ -229,25 +229,29 @@ def expected_cash(shift: dict, f: ShiftFigures) -> int:
 # -- close ----------------------------------------------------------------------------------------------
 
 
-def _side(account: str, amount: int, debit: bool, **dims: object) -> Line | None:
-    """A line on its natural side, or on the other side when the figure nets negative; None when zero."""
-    if amount == 0:
-        return None
+def _side(account: str, amount: int, debit: bool, **dims: object) -> list[Line]:
+    """Lines on the figure's natural side, or on the other side when it nets negative; none when zero.
+
+    A figure is a sum of the shift's sales: beyond the largest amount a line takes it is split into several
+    lines of at most that (money.split_to_bound), so a shift of any size can always be closed."""
     if amount < 0:
         amount, debit = -amount, not debit
-    return Line(account, debit_fen=amount if debit else 0, credit_fen=0 if debit else amount, **dims)  # type: ignore[arg-type]
+    return [
+        Line(account, debit_fen=part if debit else 0, credit_fen=0 if debit else part, **dims)  # type: ignore[arg-type]
+        for part in split_to_bound(amount)
+    ]
 
 
 def close_voucher_lines(
     conn: Connection, store: StoreRef, shift: dict, f: ShiftFigures, variance: int, cashier_cp: int | None
 ) -> list[Line]:
     org = store.org_id
-    lines: list[Line | None] = [_side("1001", f.by_method.get("cash", 0) + variance, True, memo="现金")]  # type: ignore[union-attr]
+    lines: list[Line] = [*_side("1001", f.by_method.get("cash", 0) + variance, True, memo="现金")]  # type: ignore[union-attr]
     for method, (code, name) in METHOD_ACCOUNTS.items():
         amount = f.by_method.get(method, 0)  # type: ignore[union-attr]
         if amount:
             ensure_sub_account(conn, org, "1012", code, name)
-            lines.append(_side(code, amount, True, memo=name))
+            lines += _side(code, amount, True, memo=name)
     if f.credit_by_customer:
         cps = dict(
             conn.execute(
@@ -257,29 +261,27 @@ def close_voucher_lines(
             ).all()
         )
         for customer_id, amount in sorted(f.credit_by_customer.items()):
-            lines.append(_side("1122", amount, True, memo="挂账", counterparty_id=cps[customer_id]))
+            lines += _side("1122", amount, True, memo="挂账", counterparty_id=cps[customer_id])
     for (channel, category), net in sorted((f.revenue or {}).items()):
-        lines.append(
-            _side(
-                "5001",
-                net,
-                False,
-                memo="销售收入",
-                channel=channel,
-                store_id=store.id,
-                product_category=category or None,
-            )
+        lines += _side(
+            "5001",
+            net,
+            False,
+            memo="销售收入",
+            channel=channel,
+            store_id=store.id,
+            product_category=category or None,
         )
     if f.tax:
         ensure_sub_account(conn, org, "2221", *VAT_ACCOUNT)
-        lines.append(_side(VAT_ACCOUNT[0], f.tax, False, memo="销项税额"))
-    lines.append(_side("5401", f.cost, True, memo="结转销售成本", store_id=store.id))
-    lines.append(_side("1405", f.cost, False, memo="结转销售成本", store_id=store.id))
+        lines += _side(VAT_ACCOUNT[0], f.tax, False, memo="销项税额")
+    lines += _side("5401", f.cost, True, memo="结转销售成本", store_id=store.id)
+    lines += _side("1405", f.cost, False, memo="结转销售成本", store_id=store.id)
     if variance > 0:
-        lines.append(_side("5301", variance, False, memo="现金长款"))
+        lines += _side("5301", variance, False, memo="现金长款")
     elif variance < 0:
-        lines.append(_side("1221", -variance, True, memo="现金短款", counterparty_id=cashier_cp))
-    return [ln for ln in lines if ln is not None]
+        lines += _side("1221", -variance, True, memo="现金短款", counterparty_id=cashier_cp)
+    return lines
 
 
 def voucher_date(conn: Connection, org_id: int, business_date: date) -> tuple[date, str]:

@@ -13,7 +13,9 @@ from hypothesis import strategies as st
 
 from ledger.books.errors import InvalidAmount, InvalidQuantity
 from ledger.books.money import (
+    MAX_AMOUNT_FEN,
     MAX_WORDS_FEN,
+    SUM_CAPACITY,
     allocate_largest_remainder,
     amount_in_words,
     format_amount,
@@ -26,10 +28,11 @@ from ledger.books.money import (
     parse_quantity,
     round_half_up,
     split_tax_inclusive,
+    split_to_bound,
 )
 
 DAXIE_CASES = Path(__file__).parent / "data" / "daxie-cases.csv"
-MAX_FEN = 10**17 - 1  # 15 integer digits and 2 decimals
+MAX_FEN = MAX_AMOUNT_FEN  # the largest amount the books take: 9 integer digits and 2 decimals
 
 fen_amounts = st.integers(min_value=-MAX_FEN, max_value=MAX_FEN)
 
@@ -46,7 +49,7 @@ fen_amounts = st.integers(min_value=-MAX_FEN, max_value=MAX_FEN)
         ("0.05", 5),
         ("0", 0),
         ("007.50", 750),
-        ("999999999999999.99", MAX_FEN),
+        ("999999999.99", MAX_FEN),
     ],
 )
 def test_parse_amount_reads_decimal_strings_as_fen(text: str, fen: int) -> None:
@@ -230,7 +233,7 @@ def test_format_money_uses_babel(fen: int, locale: str, symbol: bool, text: str)
 
 
 def test_format_money_is_exact_for_the_largest_amounts() -> None:
-    assert format_money(MAX_FEN, symbol=False) == "999,999,999,999,999.99"
+    assert format_money(10**17 - 1, symbol=False) == "999,999,999,999,999.99"
 
 
 @pytest.mark.parametrize("function", [format_amount, format_money, amount_in_words, format_quantity])
@@ -287,13 +290,53 @@ def test_amount_in_words_gives_an_accepted_form(amount: str, accepted: list[str]
     ],
 )
 def test_amount_in_words_tricky_cases(amount: str, words: str) -> None:
-    assert amount_in_words(parse_amount(amount, allow_negative=True)) == words
+    # Through Decimal, not parse_amount: 大写 also prints sums beyond the largest single amount.
+    assert amount_in_words(int(Decimal(amount) * 100)) == words
 
 
-@pytest.mark.parametrize("fen", [MAX_WORDS_FEN + 1, -(MAX_WORDS_FEN + 1), 10**16])
-def test_amount_in_words_stops_at_qian_yi(fen: int) -> None:
-    with pytest.raises(ValueError, match="千亿"):
-        amount_in_words(fen)
+@pytest.mark.parametrize(
+    ("yuan", "words"),
+    [
+        (10**12, "壹万亿元整"),
+        (10**12 + 1, "壹万亿零壹元整"),
+        (10**12 + 10**7, "壹万亿壹仟万元整"),
+        (123_456_789_012_345, "壹佰贰拾叁万肆仟伍佰陆拾柒亿捌仟玖佰零壹万贰仟叁佰肆拾伍元整"),
+        (10**16, "壹亿亿元整"),
+    ],
+)
+def test_amount_in_words_goes_past_qian_yi(yuan: int, words: str) -> None:
+    assert amount_in_words(yuan * 100) == words
+
+
+def test_amount_in_words_covers_every_64_bit_amount_and_nothing_beyond() -> None:
+    assert amount_in_words(2**63 - 1).endswith("元零柒分")
+    assert amount_in_words(-(2**63 - 1)).startswith("负玖亿")
+    with pytest.raises(ValueError, match="64 bits"):
+        amount_in_words(MAX_WORDS_FEN + 1)
+
+
+def test_the_largest_amount_leaves_every_sum_room_for_ninety_million_of_them() -> None:
+    assert MAX_AMOUNT_FEN == 999_999_999_99
+    assert SUM_CAPACITY * MAX_AMOUNT_FEN <= 2**63 - 1 < (SUM_CAPACITY + 1) * MAX_AMOUNT_FEN
+    assert SUM_CAPACITY > 9 * 10**7  # a county's decade of sales (10**7), all at the maximum, nine times over
+
+
+@pytest.mark.parametrize(
+    ("text", "fen"), [("999999999.99", MAX_AMOUNT_FEN), ("-999999999.99", -MAX_AMOUNT_FEN)]
+)
+def test_the_largest_amount_parses_and_one_fen_more_is_refused(text: str, fen: int) -> None:
+    assert parse_amount(text, allow_negative=True) == fen
+    for beyond in ("1000000000.00", "999999999999999.99", "-1000000000"):
+        with pytest.raises(InvalidAmount, match="largest amount") as refused:
+            parse_amount(beyond, "lines[0].debit", allow_negative=True)
+        assert refused.value.field == "lines[0].debit"
+
+
+@given(st.integers(min_value=-(2**63 - 1), max_value=2**63 - 1))
+def test_split_to_bound_keeps_the_sum_and_the_sign_within_the_bound(fen: int) -> None:
+    parts = split_to_bound(fen)
+    assert sum(parts) == fen
+    assert all(0 < abs(part) <= MAX_AMOUNT_FEN and (part < 0) == (fen < 0) for part in parts)
 
 
 @given(st.integers(min_value=-MAX_WORDS_FEN, max_value=MAX_WORDS_FEN))

@@ -4,6 +4,19 @@ Everything else in the books works in ``int`` fen and ``int`` thousandths of a u
 parses and formats amounts and quantities, prints 人民币大写, and holds the only rounding (四舍五入,
 half away from zero) and splitting (largest remainder) helpers. It must never touch a float, never round
 silently while parsing, and never reach a database.
+
+**The bound on amounts.** One maximum, ``MAX_AMOUNT_FEN`` = ¥999,999,999.99 (nine digits of yuan, just
+under 十亿), holds for any journal line, any manual entry's total, any sale line, sale and payment, and every
+amount a request can carry: ``parse_amount`` refuses more (422 naming the field), the posting code refuses
+a line or a manual entry beyond it, and the database refuses such a line or sale whatever code path writes
+it (CHECK constraints on PostgreSQL, guard triggers on SQLite: migrations ``0006_core``, ``0101_pos``).
+It is chosen so that every sum the books keep fits in a signed 64-bit integer (BIGINT, and SQLite's
+INTEGER, which turns an overflowing sum into an inexact float) with a wide margin: ``SUM_CAPACITY`` =
+⌊(2⁶³ − 1) / MAX_AMOUNT_FEN⌋ ≈ 92 million amounts at the maximum before any sum (an account's monthly
+turnover, its balance over all years, a shift's takings, a year's totals, a street's roll-up) could
+overflow; a county keeps about 10⁶ sales a year (DESIGN §11), so ten years of them *all at the maximum*
+are still nine times under the limit. Derived vouchers whose figures are sums (a shift's 日结) split a
+figure beyond the maximum into several lines (``split_to_bound``). 大写 covers every 64-bit amount.
 """
 
 from __future__ import annotations
@@ -17,11 +30,13 @@ from babel.numbers import format_currency, format_decimal
 from ledger.books.errors import InvalidAmount, InvalidQuantity
 
 __all__ = [
+    "MAX_AMOUNT_FEN",
     "MAX_INTEGER_DIGITS",
     "MAX_QUANTITY_INTEGER_DIGITS",
     "MAX_WORDS_FEN",
     "allocate_largest_remainder",
     "amount_in_words",
+    "check_bound",
     "format_amount",
     "format_money",
     "format_quantity",
@@ -32,6 +47,7 @@ __all__ = [
     "parse_quantity",
     "round_half_up",
     "split_tax_inclusive",
+    "split_to_bound",
 ]
 
 MAX_INTEGER_DIGITS = 15
@@ -40,8 +56,14 @@ MAX_INTEGER_DIGITS = 15
 MAX_QUANTITY_INTEGER_DIGITS = 9
 """A quantity has at most 9 digits before the point (a billion kilograms is not a village sale)."""
 
-MAX_WORDS_FEN = 999_999_999_999_99
-"""大写 goes up to 千亿: 999,999,999,999.99 yuan."""
+MAX_AMOUNT_FEN = 999_999_999_99
+"""The largest amount of any line, entry, sale or payment: ¥999,999,999.99 (see the module docstring)."""
+
+SUM_CAPACITY = (2**63 - 1) // MAX_AMOUNT_FEN
+"""How many amounts at the maximum any 64-bit sum can hold: 92,233,720."""
+
+MAX_WORDS_FEN = 2**63 - 1
+"""大写 covers every amount a BIGINT can hold (万亿 and 亿亿 past 千亿)."""
 
 # [0-9], not \d: \d also matches full-width and other Unicode digits. fullmatch, not $: $ allows a "\n".
 _STRICT_AMOUNT = re.compile(r"-?[0-9]{1,15}(\.[0-9]{1,2})?")
@@ -115,7 +137,32 @@ def parse_amount(value: object, field: str = "amount", *, allow_negative: bool =
     negative = value.startswith("-")
     integer, _, fraction = value.lstrip("-").partition(".")
     fen = int(integer) * 100 + int(fraction.ljust(2, "0"))
+    if fen > MAX_AMOUNT_FEN:
+        largest = format_amount(MAX_AMOUNT_FEN)
+        raise InvalidAmount(
+            f"{_describe(value)} is more than the largest amount the books take, {largest}", field=field
+        )
     return -fen if negative else fen
+
+
+def check_bound(fen: int, field: str, what: str = "amount") -> int:
+    """``fen`` if it is within ±``MAX_AMOUNT_FEN``; ``InvalidAmount`` naming ``field`` otherwise."""
+    if not -MAX_AMOUNT_FEN <= fen <= MAX_AMOUNT_FEN:
+        raise InvalidAmount(
+            f"the {what} {format_amount(fen)} is more than the largest amount the books take, "
+            f"{format_amount(MAX_AMOUNT_FEN)}",
+            field=field,
+        )
+    return fen
+
+
+def split_to_bound(fen: int) -> list[int]:
+    """``fen`` as parts of at most ``MAX_AMOUNT_FEN`` each (same sign), summing to it: [] for 0."""
+    fen = _require_int("fen", fen)
+    sign = -1 if fen < 0 else 1
+    whole, rest = divmod(abs(fen), MAX_AMOUNT_FEN)
+    parts = [MAX_AMOUNT_FEN] * whole + ([rest] if rest else [])
+    return [sign * part for part in parts]
 
 
 def _match_statement_amount(text: object, field: str) -> tuple[bool, str, str]:
@@ -207,19 +254,26 @@ def _group_in_words(group: int) -> str:
 
 
 def _yuan_in_words(yuan: int) -> str:
-    """Whole yuan (1 – 9999,9999,9999) in words, without 元: 壹拾万零壹拾, 壹亿零壹元."""
-    groups = (yuan // 10**8, yuan // 10**4 % 10**4, yuan % 10**4)
-    words: list[str] = []
+    """Whole yuan (≥ 1) in words, without 元: 壹拾万零壹拾, 壹亿零壹元, 壹万亿 (past 千亿, 亿 nests)."""
+    if yuan >= 10**8:
+        high, low = divmod(yuan, 10**8)
+        words = _yuan_in_words(high) + "亿"
+        if low:
+            # One 零 when the digit just below 亿 (千万) is zero, as inside a group.
+            words += ("零" if low < 10**7 else "") + _yuan_in_words(low)
+        return words
+    groups = (yuan // 10**4, yuan % 10**4)
+    words_: list[str] = []
     zero_before = False  # a whole zero group was skipped since the last written digit
-    for group, unit in zip(groups, _GROUPS, strict=True):
+    for group, unit in zip(groups, _GROUPS[1:], strict=True):
         if group == 0:
-            zero_before = bool(words)
+            zero_before = bool(words_)
             continue
-        if words and (zero_before or group < 1000):
-            words.append("零")
-        words.append(_group_in_words(group) + unit)
+        if words_ and (zero_before or group < 1000):
+            words_.append("零")
+        words_.append(_group_in_words(group) + unit)
         zero_before = False
-    return "".join(words)
+    return "".join(words_)
 
 
 def amount_in_words(fen: int) -> str:
@@ -233,7 +287,7 @@ def amount_in_words(fen: int) -> str:
     """
     fen = _require_int("fen", fen)
     if abs(fen) > MAX_WORDS_FEN:
-        raise ValueError(f"{format_amount(fen)} is beyond 千亿; 大写 goes up to 999999999999.99")
+        raise ValueError(f"{format_amount(fen)} is beyond 64 bits; no amount of the books can be that large")
     if fen == 0:
         return "零元整"
     yuan, cents = divmod(abs(fen), 100)

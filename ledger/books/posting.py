@@ -35,6 +35,7 @@ from ledger.books.errors import (
     UnbalancedEntry,
     ValidationError,
 )
+from ledger.books.money import MAX_AMOUNT_FEN, check_bound
 from ledger.books.orgs import now
 from ledger.db.models import (
     CHANNELS,
@@ -58,6 +59,9 @@ period_t = Period.__table__
 counter_t = VoucherCounter.__table__
 
 MAX_LINES = 1000
+# Entries whose total someone typed (a manual entry, an imported one) are bounded like any amount; vouchers
+# built from sums (a shift's 日结, a year's close) are bounded line by line only (money.split_to_bound).
+TYPED_SOURCES = frozenset({"manual", "import"})
 
 
 @dataclass(frozen=True)
@@ -189,6 +193,7 @@ def _checked_total(draft: Draft, where: str) -> int:
             or type(c) is not int
             or (d == 0) == (c == 0)
             or (not reversal and (d < 0 or c < 0))
+            or not -MAX_AMOUNT_FEN <= d + c <= MAX_AMOUNT_FEN  # one of the two is 0
             or (line.channel is not None and line.channel not in CHANNELS)
         ):
             _refuse_line(line, f"{p}lines[{i}]", reversal)
@@ -198,6 +203,8 @@ def _checked_total(draft: Draft, where: str) -> int:
         raise UnbalancedEntry(
             f"debits {debit} fen and credits {credit} fen differ by {debit - credit} fen", field=f"{p}lines"
         )
+    if draft.source in TYPED_SOURCES:
+        check_bound(debit, f"{p}lines", "entry's total")
     return debit
 
 
@@ -216,6 +223,8 @@ def _refuse_line(line: Line, lp: str, reversal: bool) -> None:
         raise UnbalancedEntry("amounts are positive; only a reversal carries red ink", field=f"{lp}.{side}")
     if line.channel is not None and line.channel not in CHANNELS:
         raise ValidationError(f"unknown channel {line.channel!r}", field=f"{lp}.channel")
+    for name in ("debit_fen", "credit_fen"):
+        check_bound(getattr(line, name), f"{lp}.{name[:-4]}")
 
 
 def _lock_books(conn: Connection, org_ids: Iterable[int]) -> dict[int, _OrgBooks]:

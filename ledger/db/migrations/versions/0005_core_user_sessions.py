@@ -22,5 +22,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("user_account") as batch:
-        batch.drop_column("sessions_valid_from")
+    # SQLite (3.35+) drops a column in place; a batch rebuild would trip the foreign keys of api_token.
+    op.drop_column("user_account", "sessions_valid_from")
