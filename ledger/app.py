@@ -8,6 +8,7 @@ from sqlalchemy import Engine
 from ledger import workflows
 from ledger.access.secrets import load_secret
 from ledger.api import errors
+from ledger.api.body_limit import BodyLimit
 from ledger.api.routes import audit, entries, orgs, statement_imports, user_admin, users
 from ledger.api.routes import community as community_api
 from ledger.api.routes import distribution as distribution_api
@@ -57,6 +58,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.engine = engine or make_engine(settings.database_url)
     app.state.login_limits = LoginLimits.from_settings(settings)
     errors.install(app)
+    # Outside the router: a body over its route's limit is refused before it is read, parsed or authenticated.
+    app.add_middleware(BodyLimit, upload_bytes=settings.max_upload_bytes)
     for router in ROUTERS:
         app.include_router(router)
 

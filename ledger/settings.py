@@ -21,6 +21,8 @@ class Settings(BaseSettings):
     # Addresses (or CIDR ranges, comma-separated) of reverse proxies whose X-Forwarded-For is believed;
     # empty: none, the socket's peer is the client.
     trusted_proxies: str = ""
+    # Origins besides the request's own that may POST the pages (a proxy that rewrites the Host header).
+    allowed_origins: str = ""
     max_upload_bytes: int = 20 * 1024 * 1024
     max_sale_lead_seconds: int = 300
     # Web logins (ledger.web.login_limits): attempts per client address and in all (limits' notation),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
+from pydantic import BeforeValidator, PlainSerializer, Strict, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 from ledger.books.errors import InvalidAmount, InvalidQuantity
@@ -64,4 +64,6 @@ QuantityOut = Annotated[
     PlainSerializer(format_quantity, return_type=str),
     WithJsonSchema({"type": "string", "pattern": r"^-?[0-9]{1,9}(\.[0-9]{1,3})?$", "examples": ["1.235"]}),
 ]
+#: An id in a request body: a JSON integer, never a string ("1") or a float (1.0) coerced into one.
+Id = Annotated[int, Strict()]
 Period = Annotated[str, WithJsonSchema({"type": "string", "pattern": r"^\d{4}-(0[1-9]|1[0-2])$"})]

@@ -3,6 +3,11 @@
 - **CSRF**: every form carries the session's token in a hidden ``csrf_token`` field; every POST to a page
   is refused (403 page) unless the field (or an ``X-CSRF-Token`` header) equals the token in the signed
   session cookie. The cookie is SameSite=Lax as a second line.
+- **Origin**: every POST to a page whose ``Origin`` header (or, when a browser sent none, ``Referer``) names
+  another origin than the page's own (scheme, host and port the request came to, or one of
+  ``settings.allowed_origins`` for a proxy that rewrites the host) is refused (403 page) before the form is
+  read. ``Origin: null`` (a sandboxed or privacy-stripped request) is another origin. A request with
+  neither header (a non-browser client) still needs the CSRF token.
 - **Headers** on every page: a Content-Security-Policy that allows no inline script or style and nothing
   from other origins, ``X-Frame-Options: DENY``, ``X-Content-Type-Options: nosniff``, a strict
   Referrer-Policy, and ``Cache-Control: no-store`` (pages show books).
@@ -18,6 +23,7 @@ from __future__ import annotations
 
 import hmac
 import time
+from urllib.parse import urlsplit
 
 from sqlalchemy import ColumnElement, Connection, Engine, and_, delete, insert, select
 from starlette.requests import Request
@@ -62,6 +68,23 @@ class TooManyAttempts(LedgerError):
     def __init__(self, message: str, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+def _origin_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower() if parts.scheme and parts.netloc else url.lower()
+
+
+def require_same_origin(request: Request) -> None:
+    """Raise ``CsrfRefused`` when a page POST says it comes from another origin (Origin, else Referer)."""
+    claimed = request.headers.get("origin") or request.headers.get("referer")
+    if claimed is None:
+        return
+    own = f"{request.url.scheme}://{request.url.netloc}".lower()
+    extra = getattr(request.app.state.settings, "allowed_origins", "")
+    allowed = {own, *(_origin_of(o.strip()) for o in extra.split(",") if o.strip())}
+    if _origin_of(claimed.strip()) not in allowed:
+        raise CsrfRefused("this form was sent from another site; open the page here and send it again")
 
 
 def csrf_matches(expected: str, submitted: object) -> bool:

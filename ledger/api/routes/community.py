@@ -22,7 +22,7 @@ from sqlalchemy import Connection, Engine
 
 from ledger.access.auth import Principal
 from ledger.api.deps import CurrentUser, EngineDep, IdempotencyKey
-from ledger.api.schemas import Amount, MoneyOut, Quantity, QuantityOut
+from ledger.api.schemas import Amount, Id, MoneyOut, Quantity, QuantityOut
 from ledger.api.writes import write_org
 from ledger.books.errors import ValidationError
 from ledger.books.periods import parse_period
@@ -235,7 +235,7 @@ class TermsIn(Strict):
 class ContractIn(TermsIn):
     code: str = Field(min_length=1, max_length=64, description="合同编号")
     mode: str = Field(default="lease", description="contract (承包) | lease (租赁) | equity (参股分红)")
-    lessee_id: int | None = None
+    lessee_id: Id | None = None
     lessee: str | None = Field(default=None, max_length=200, description="the lessee's name, if new")
     asset_ids: list[int] = Field(default_factory=list, max_length=100)
     deposit: Amount = 0
@@ -703,18 +703,18 @@ def refund_route(
 
 
 class AllocationIn(Strict):
-    charge_id: int
+    charge_id: Id
     amount: Amount
 
 
 class ReceiptIn(Strict):
-    lessee_id: int | None = None
+    lessee_id: Id | None = None
     lessee: str | None = Field(default=None, max_length=200)
     amount: Amount
     date: date
     cash_account: str = "102"
     allocations: list[AllocationIn] | None = Field(default=None, max_length=1000)
-    credit_contract_id: int | None = None
+    credit_contract_id: Id | None = None
     memo: str = Field(default="", max_length=200)
 
 
@@ -1194,7 +1194,7 @@ def subsidy_totals_route(
 
 
 class StakeIn(Strict):
-    company_org_id: int
+    company_org_id: Id
     paid_in: Amount
     share_bp: int = Field(description="share of the company in bp (2500 = 25 %)")
     date: date

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ledger.access.auth import Principal
 from ledger.api.deps import CurrentUser, EngineDep, IdempotencyKey
-from ledger.api.schemas import Amount, MoneyOut
+from ledger.api.schemas import Amount, Id, MoneyOut
 from ledger.api.writes import write_org
 from ledger.books.errors import ValidationError
 from ledger.books.money import format_amount
@@ -36,7 +36,7 @@ class Strict(BaseModel):
 
 
 class ShareholderIn(Strict):
-    shareholder_org_id: int
+    shareholder_org_id: Id
     subscribed: Amount
     agreed_ratio_bp: int | None = Field(default=None, ge=0, le=10_000)
 
@@ -83,10 +83,10 @@ class ReverseIn(Strict):
 
 
 class DividendIn(Strict):
-    shareholder_org_id: int
+    shareholder_org_id: Id
     amount: Amount
     paid_on: date
-    plan_id: int | None = None
+    plan_id: Id | None = None
     idempotency_key: str | None = Field(default=None, min_length=1, max_length=128)
 
 
@@ -95,7 +95,7 @@ class EarmarkIn(Strict):
     earmark_year: int = Field(ge=1901, le=2999)
     amount: Amount
     on: date
-    post_id: int | None = None
+    post_id: Id | None = None
 
 
 class ThresholdIn(Strict):

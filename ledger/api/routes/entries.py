@@ -12,7 +12,7 @@ from sqlalchemy import Connection
 
 from ledger.access.service import Write, org_keys
 from ledger.api.deps import CurrentUser, EngineDep, IdempotencyKey
-from ledger.api.schemas import Amount, MoneyOut
+from ledger.api.schemas import Amount, Id, MoneyOut
 from ledger.api.writes import as_json, fingerprint, respond, write_org
 from ledger.books.errors import ValidationError
 from ledger.books.journal import EntryFilter, get_entry, list_entries
@@ -32,11 +32,11 @@ class LineIn(Strict):
     debit: Amount | None = None
     credit: Amount | None = None
     memo: str = Field(default="", max_length=200)
-    counterparty_id: int | None = None
-    store_id: int | None = None
+    counterparty_id: Id | None = None
+    store_id: Id | None = None
     channel: str | None = None
-    contract_id: int | None = None
-    welfare_post_id: int | None = None
+    contract_id: Id | None = None
+    welfare_post_id: Id | None = None
     product_category: str | None = Field(default=None, max_length=64)
 
 
@@ -49,7 +49,7 @@ class EntryIn(Strict):
 
 
 class LinkedEntryIn(EntryIn):
-    org_id: int
+    org_id: Id
 
 
 class LinkedIn(Strict):

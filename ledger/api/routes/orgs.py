@@ -12,7 +12,7 @@ from sqlalchemy import Connection, select
 
 from ledger.access.service import Write, org_keys
 from ledger.api.deps import CurrentUser, EngineDep, IdempotencyKey
-from ledger.api.schemas import MoneyOut
+from ledger.api.schemas import Id, MoneyOut
 from ledger.api.writes import as_json, fingerprint, respond, write_org
 from ledger.books import orgs as org_service
 from ledger.books import periods
@@ -44,7 +44,7 @@ class OrgCreate(Strict):
     code: str = Field(min_length=1, max_length=64)
     name: str = Field(min_length=1, max_length=200)
     kind: str
-    parent_id: int | None = None
+    parent_id: Id | None = None
     standard: str | None = None
 
 

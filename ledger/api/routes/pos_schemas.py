@@ -14,7 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ledger.api.schemas import Amount, Quantity
+from ledger.api.schemas import Amount, Id, Quantity
 
 Method = Literal["cash", "wechat", "alipay", "unionpay", "ecny", "credit"]
 Channel = Literal["counter", "agency", "school", "enterprise", "village", "community", "resettlement"]
@@ -40,11 +40,11 @@ class PaymentIn(Strict):
 
 class SaleIn(Strict):
     idempotency_key: str | None = Field(default=None, min_length=1, max_length=128)
-    store_id: int
-    shift_id: int
+    store_id: Id
+    shift_id: Id
     sold_at: datetime
     channel: Channel | None = Field(default=None, description="default: the customer's channel, or counter")
-    customer_id: int | None = None
+    customer_id: Id | None = None
     lines: list[SaleLineIn] = Field(min_length=1, max_length=500)
     payments: list[PaymentIn] = Field(min_length=1, max_length=10)
 
@@ -60,7 +60,7 @@ class RefundLineIn(Strict):
 
 class RefundIn(Strict):
     idempotency_key: str | None = Field(default=None, min_length=1, max_length=128)
-    shift_id: int
+    shift_id: Id
     refunded_at: datetime | None = None
     lines: list[RefundLineIn] = Field(min_length=1, max_length=500)
     method: Method | None = Field(
@@ -76,7 +76,7 @@ class RefundIn(Strict):
 
 
 class ShiftOpenIn(Strict):
-    store_id: int
+    store_id: Id
     float: Amount = Field(description="the cash float (备用金) in the drawer at the start")
 
 
@@ -91,7 +91,7 @@ class ShiftCloseIn(Strict):
 
 
 class StoreIn(Strict):
-    company_id: int
+    company_id: Id
     code: str = Field(min_length=1, max_length=64)
     name: str = Field(min_length=1, max_length=200)
 
@@ -104,7 +104,7 @@ class ProductBody(Strict):
     price: Amount
     tax_category: Literal["goods", "services"] = "goods"
     category: str = Field(default="", max_length=64)
-    origin_org_id: int | None = None
+    origin_org_id: Id | None = None
     allow_price_override: bool = False
     active: bool = True
 
@@ -136,7 +136,7 @@ class PurchaseLineIn(Strict):
 class PurchaseIn(Strict):
     date: date
     supplier: str | None = Field(default=None, max_length=200)
-    village_org_id: int | None = None
+    village_org_id: Id | None = None
     memo: str = Field(default="", max_length=200)
     lines: list[PurchaseLineIn] = Field(min_length=1, max_length=500)
     idempotency_key: str | None = Field(default=None, min_length=1, max_length=128)

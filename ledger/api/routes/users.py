@@ -10,6 +10,7 @@ from sqlalchemy import Connection
 from ledger.access.auth import create_user, issue_token
 from ledger.access.service import Write
 from ledger.api.deps import CurrentUser, EngineDep, IdempotencyKey
+from ledger.api.schemas import Id
 from ledger.api.writes import as_json, fingerprint, respond
 
 router = APIRouter(prefix="/api/v1", tags=["users"])
@@ -27,8 +28,8 @@ class UserCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     username: str = Field(min_length=1, max_length=64)
     role: str
-    scope_org_id: int | None = None
-    scope_store_id: int | None = None
+    scope_org_id: Id | None = None
+    scope_store_id: Id | None = None
     password: str | None = Field(default=None, min_length=8, max_length=200)
 
 

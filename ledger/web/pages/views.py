@@ -59,6 +59,7 @@ from ledger.web.security import (
     add_security_headers,
     login_throttle,
     require_csrf,
+    require_same_origin,
 )
 from ledger.web.session import WebSession, load_session, save_session
 from pos import shifts, stores
@@ -91,6 +92,7 @@ class WebRoute(APIRoute):
                 session.set_lang(lang)
             try:
                 if request.method not in SAFE_METHODS:
+                    require_same_origin(request)
                     await require_csrf(request, session.csrf)
                 response = await handler(request)
             except LoginRequired:
