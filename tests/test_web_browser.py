@@ -71,7 +71,7 @@ class LiveServer:
 def live(engine: Engine) -> Iterator[LiveServer]:
     """The real app under uvicorn in a thread, on the test's fresh database (SQLite file or PostgreSQL)."""
     county = build_county(engine)
-    app = create_app(Settings(database_url=str(engine.url), secret_key="browser-test-secret"), engine=engine)
+    app = create_app(Settings(database_url=str(engine.url)), engine=engine)  # the secret: conftest's file
     port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
