@@ -3,6 +3,9 @@ the user's tokens and web sessions at once, and re-enabling brings neither back.
 
 from __future__ import annotations
 
+import uuid
+from datetime import UTC, datetime
+
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 from typer.testing import CliRunner
@@ -97,6 +100,26 @@ def test_revoking_one_token_leaves_the_others(county: County, client: TestClient
     ).status_code == 404
     assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {second['token']}"}).status_code == 200
     assert [a for a, _, _ in _audit(engine)] == ["token.issue", "token.revoke"]
+
+
+def test_a_disabled_cashier_is_refused_on_the_till_s_own_path(county: County, client: TestClient) -> None:
+    """The sale route looks its token up with its own driver-level query; disabling reaches it too."""
+
+    def sell() -> int:
+        body = {
+            "store_id": county.stores["store1"],
+            "shift_id": 999_999,
+            "sold_at": datetime.now(UTC).isoformat(),
+            "lines": [{"sku": "NONE", "quantity": "1"}],
+            "payments": [{"method": "cash", "amount": "1.00"}],
+        }
+        headers = {**county.auth("cashier"), "Idempotency-Key": uuid.uuid4().hex}
+        return client.post("/api/v1/pos/sales", json=body, headers=headers).status_code
+
+    assert sell() != 401  # the cashier gets as far as the missing shift
+    cashier = county.user_ids["cashier"]
+    assert client.post(f"/api/v1/users/{cashier}/disable", headers=county.auth("admin")).status_code == 200
+    assert sell() == 401
 
 
 def test_the_cli_lists_disables_enables_and_revokes(
