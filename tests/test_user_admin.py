@@ -150,3 +150,17 @@ def test_the_cli_lists_disables_enables_and_revokes(
     audited = _audit(engine)
     assert [a for a, _, _ in audited] == ["user.disable", "user.enable", "token.issue", "token.revoke"]
     assert all(user_id is None and detail.endswith("(cli)") for _, user_id, detail in audited)
+
+
+def test_a_retried_token_issue_answers_the_first_token_without_showing_it_again(
+    county: County, client: TestClient, engine: Engine
+) -> None:
+    cashier = county.user_ids["cashier"]
+    headers = {**county.auth("admin"), "Idempotency-Key": "new-till-token-1"}
+    first = client.post(f"/api/v1/users/{cashier}/tokens", json={"label": "till"}, headers=headers)
+    again = client.post(f"/api/v1/users/{cashier}/tokens", json={"label": "till"}, headers=headers)
+    assert first.status_code == 201 and first.json()["token"].startswith("cs_")
+    assert again.json() == {"token_id": first.json()["token_id"], "token": None}
+    other = client.post(f"/api/v1/users/{cashier}/tokens", json={"label": "other"}, headers=headers)
+    assert other.status_code == 409
+    assert [a for a, _, _ in _audit(engine)] == ["token.issue"]

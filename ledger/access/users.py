@@ -5,18 +5,22 @@ on their next request (every request reads the user row), every token is revoked
 ``sessions_valid_from`` is set so that re-enabling the user does not bring an old cookie back to life.
 Enabling gives back the login, not the old tokens: issue a new one.
 
-Each function takes the actor (``None`` for the command line, which is recorded as such in the audit log)
-and refuses anyone but an admin.
+Each change is a ``Write`` (``ledger.access.service``: scope → key → write → audit, one transaction) that
+every door carries out the same way: the admin API with its Idempotency-Key, the CLI as the system actor
+(``None``, audited as "(cli)"). Only an admin may make them. A change that finds nothing to do (disabling
+a disabled user without tokens) writes no audit row.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Any
 
 from sqlalchemy import Connection, select, update
 
-from ledger.access.auth import Principal, audit, hash_token, issue_token, token_t, user_t
+from ledger.access.auth import Principal, hash_token, issue_token, token_t, user_t
+from ledger.access.service import Write
 from ledger.books.errors import Conflict, NotFound
 from ledger.books.orgs import now
 
@@ -32,12 +36,15 @@ class UserRow:
     token_ids: tuple[int, ...]  # the tokens still in force
 
 
+KEYSPACE = "users"
+
+
 def _require_admin(actor: Principal | None) -> None:
     if actor is not None:
         actor.require_role("admin")
 
 
-def _detail(text: str, actor: Principal | None) -> str:
+def _by(actor: Principal | None, text: str) -> str:
     return text if actor is not None else f"{text} (cli)"
 
 
@@ -63,105 +70,125 @@ def list_users(conn: Connection, actor: Principal | None) -> list[UserRow]:
     return [find_user(conn, user_id) for user_id in ids]
 
 
-def disable_user(
-    conn: Connection, actor: Principal | None, who: int | str, *, remote_addr: str | None = None
-) -> UserRow:
-    """Disable the user: tokens revoked, web sessions ended, now; audited. Disabling twice changes nothing."""
-    _require_admin(actor)
-    user = find_user(conn, who)
-    if actor is not None and user.user_id == actor.user_id:
-        raise Conflict("an admin cannot disable themselves; ask another admin", field="user")
-    at = now()
-    conn.execute(
-        update(user_t)
-        .where(user_t.c.id == user.user_id)
-        .values(disabled=True, sessions_valid_from=time.time())
+def user_json(row: UserRow) -> dict[str, Any]:
+    return {**asdict(row), "token_ids": list(row.token_ids)}
+
+
+@dataclass(frozen=True)
+class _Changed:
+    row: UserRow
+    detail: str | None  # None: nothing changed, nothing to audit
+
+
+def _write(
+    actor: Principal | None, action: str, run: Any, answer: Any, request: Any, status: int = 200, **kw: Any
+) -> Write[Any]:
+    return Write(
+        action=action,
+        keyspace=KEYSPACE,
+        scope=lambda conn: _require_admin(actor),
+        run=run,
+        answer=answer,
+        request=request,
+        detail=lambda result: result.detail,
+        status=status,
+        **kw,
     )
-    conn.execute(
-        update(token_t)
-        .where(token_t.c.user_id == user.user_id, token_t.c.revoked_at.is_(None))
-        .values(revoked_at=at)
-    )
-    if not user.disabled or user.token_ids:
-        audit(
-            conn,
-            actor,
-            "user.disable",
-            org_id=user.scope_org_id,
-            detail=_detail(f"{user.username}; tokens revoked: {list(user.token_ids)}", actor),
-            remote_addr=remote_addr,
+
+
+def disable_user(actor: Principal | None, who: int | str, request: Any = None) -> Write[_Changed]:
+    """Disable the user: tokens revoked, web sessions ended, now. Disabling twice changes nothing."""
+
+    def run(conn: Connection) -> _Changed:
+        user = find_user(conn, who)
+        if actor is not None and user.user_id == actor.user_id:
+            raise Conflict("an admin cannot disable themselves; ask another admin", field="user")
+        conn.execute(
+            update(user_t)
+            .where(user_t.c.id == user.user_id)
+            .values(disabled=True, sessions_valid_from=time.time())
         )
-    return find_user(conn, user.user_id)
+        conn.execute(
+            update(token_t)
+            .where(token_t.c.user_id == user.user_id, token_t.c.revoked_at.is_(None))
+            .values(revoked_at=now())
+        )
+        changed = not user.disabled or bool(user.token_ids)
+        detail = _by(actor, f"{user.username}; tokens revoked: {list(user.token_ids)}") if changed else None
+        return _Changed(find_user(conn, user.user_id), detail)
+
+    return _write(actor, "user.disable", run, lambda result: user_json(result.row), request)
 
 
-def enable_user(
-    conn: Connection, actor: Principal | None, who: int | str, *, remote_addr: str | None = None
-) -> UserRow:
-    """Let the user log in again (the old tokens and sessions stay ended); audited."""
-    _require_admin(actor)
-    user = find_user(conn, who)
-    if user.disabled:
+def enable_user(actor: Principal | None, who: int | str, request: Any = None) -> Write[_Changed]:
+    """Let the user log in again (the old tokens and sessions stay ended)."""
+
+    def run(conn: Connection) -> _Changed:
+        user = find_user(conn, who)
+        if not user.disabled:
+            return _Changed(user, None)
         conn.execute(update(user_t).where(user_t.c.id == user.user_id).values(disabled=False))
-        audit(
-            conn,
-            actor,
-            "user.enable",
-            org_id=user.scope_org_id,
-            detail=_detail(user.username, actor),
-            remote_addr=remote_addr,
-        )
-    return find_user(conn, user.user_id)
+        return _Changed(find_user(conn, user.user_id), _by(actor, user.username))
+
+    return _write(actor, "user.enable", run, lambda result: user_json(result.row), request)
 
 
-def new_token(
-    conn: Connection, actor: Principal | None, who: int | str, label: str, *, remote_addr: str | None = None
-) -> tuple[int, str]:
-    """A new bearer token for an enabled user: (token id, the token, shown once); audited."""
-    _require_admin(actor)
-    user = find_user(conn, who)
-    if user.disabled:
-        raise Conflict(f"user {user.username!r} is disabled; enable it first", field="user")
-    token = issue_token(conn, user.user_id, label)
-    token_id = conn.execute(
-        select(token_t.c.id).where(token_t.c.token_hash == hash_token(token))
-    ).scalar_one()
-    audit(
-        conn,
+@dataclass(frozen=True)
+class _Issued:
+    token_id: int
+    token: str
+    detail: str
+
+
+def new_token(actor: Principal | None, who: int | str, label: str, request: Any = None) -> Write[_Issued]:
+    """A new bearer token for an enabled user, shown once (a replay of the request answers without it)."""
+
+    def run(conn: Connection) -> _Issued:
+        user = find_user(conn, who)
+        if user.disabled:
+            raise Conflict(f"user {user.username!r} is disabled; enable it first", field="user")
+        token = issue_token(conn, user.user_id, label)
+        token_id = conn.execute(
+            select(token_t.c.id).where(token_t.c.token_hash == hash_token(token))
+        ).scalar_one()
+        return _Issued(token_id, token, _by(actor, f"{user.username} token {token_id}"))
+
+    return _write(
         actor,
         "token.issue",
-        org_id=user.scope_org_id,
-        detail=_detail(f"{user.username} token {token_id}", actor),
-        remote_addr=remote_addr,
+        run,
+        lambda result: {"token_id": result.token_id, "token": result.token},
+        request,
+        status=201,
+        keep=lambda answer: {**answer, "token": None},
     )
-    return token_id, token
+
+
+@dataclass(frozen=True)
+class _Revoked:
+    ids: list[int]
+    detail: str | None
 
 
 def revoke_tokens(
-    conn: Connection,
-    actor: Principal | None,
-    who: int | str,
-    token_id: int | None = None,
-    *,
-    remote_addr: str | None = None,
-) -> list[int]:
-    """Revoke one of the user's tokens (or all, when ``token_id`` is None); the ids revoked; audited."""
-    _require_admin(actor)
-    user = find_user(conn, who)
-    if token_id is not None:
-        owner = conn.execute(select(token_t.c.user_id).where(token_t.c.id == token_id)).scalar_one_or_none()
-        if owner != user.user_id:
-            raise NotFound(f"user {user.username!r} has no token {token_id}", field="token")
-        targets = [token_id] if token_id in user.token_ids else []
-    else:
-        targets = list(user.token_ids)
-    if targets:
+    actor: Principal | None, who: int | str, token_id: int | None = None, request: Any = None
+) -> Write[_Revoked]:
+    """Revoke one of the user's tokens (or all, when ``token_id`` is None); answers the ids revoked."""
+
+    def run(conn: Connection) -> _Revoked:
+        user = find_user(conn, who)
+        if token_id is not None:
+            owner = conn.execute(
+                select(token_t.c.user_id).where(token_t.c.id == token_id)
+            ).scalar_one_or_none()
+            if owner != user.user_id:
+                raise NotFound(f"user {user.username!r} has no token {token_id}", field="token")
+            targets = [token_id] if token_id in user.token_ids else []
+        else:
+            targets = list(user.token_ids)
+        if not targets:
+            return _Revoked([], None)
         conn.execute(update(token_t).where(token_t.c.id.in_(targets)).values(revoked_at=now()))
-        audit(
-            conn,
-            actor,
-            "token.revoke",
-            org_id=user.scope_org_id,
-            detail=_detail(f"{user.username} tokens {targets}", actor),
-            remote_addr=remote_addr,
-        )
-    return targets
+        return _Revoked(targets, _by(actor, f"{user.username} tokens {targets}"))
+
+    return _write(actor, "token.revoke", run, lambda result: {"revoked": result.ids}, request)

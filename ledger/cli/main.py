@@ -219,9 +219,12 @@ def user_add(
     typer.echo(token)
 
 
-def _user_work(db: str | None, work):  # type: ignore[no-untyped-def]
+def _user_write(db: str | None, write):  # type: ignore[no-untyped-def]
+    """Carry out a user ``Write`` as the system actor (audited as the command line)."""
+    from ledger.access.service import carry_out
+
     try:
-        return run_write(engine_for(db), work)
+        return carry_out(engine_for(db), None, write, key=None).body
     except LedgerError as exc:
         fail(exc)
 
@@ -251,8 +254,8 @@ def user_disable(username: str, db: DbOption = None) -> None:
     """Disable a user: every token revoked and every web session ended, at once (audited)."""
     from ledger.access.users import disable_user
 
-    row = _user_work(db, lambda conn: disable_user(conn, None, username))
-    typer.echo(f"user {row.username} disabled; its tokens are revoked and its sessions ended")
+    row = _user_write(db, disable_user(None, username))
+    typer.echo(f"user {row['username']} disabled; its tokens are revoked and its sessions ended")
 
 
 @user_app.command("enable")
@@ -260,8 +263,8 @@ def user_enable(username: str, db: DbOption = None) -> None:
     """Let a disabled user log in again (old tokens stay revoked: `cunshe user token` issues a new one)."""
     from ledger.access.users import enable_user
 
-    row = _user_work(db, lambda conn: enable_user(conn, None, username))
-    typer.echo(f"user {row.username} enabled")
+    row = _user_write(db, enable_user(None, username))
+    typer.echo(f"user {row['username']} enabled")
 
 
 @user_app.command("token")
@@ -269,8 +272,7 @@ def user_token(username: str, label: str = "cli", db: DbOption = None) -> None:
     """Issue a new API token for a user and print it, once."""
     from ledger.access.users import new_token
 
-    _, token = _user_work(db, lambda conn: new_token(conn, None, username, label))
-    typer.echo(token)
+    typer.echo(_user_write(db, new_token(None, username, label))["token"])
 
 
 @user_app.command("revoke-token")
@@ -286,7 +288,7 @@ def user_revoke_token(
     if (token_id is None) != all_tokens:  # exactly one of the two
         typer.secho("give --id ID or --all", err=True, fg="red")
         raise typer.Exit(2)
-    ids = _user_work(db, lambda conn: revoke_tokens(conn, None, username, token_id))
+    ids = _user_write(db, revoke_tokens(None, username, token_id))["revoked"]
     typer.echo(f"revoked {len(ids)} token(s): {', '.join(map(str, ids)) or 'none in force'}")
 
 
