@@ -137,6 +137,7 @@ class ProductIn:
     category: str = ""
     origin_org_id: int | None = None
     allow_price_override: bool = False
+    max_price_fen: int | None = None  # the override ceiling (None: ten times the price, at least ¥100)
     active: bool = True
 
 
@@ -198,6 +199,7 @@ def upsert_products(conn: Connection, org_id: int, products: Iterable[ProductIn]
             "category": p.category.strip(),
             "origin_org_id": p.origin_org_id,
             "allow_price_override": p.allow_price_override,
+            "max_price_fen": p.max_price_fen,
             "active": p.active,
         }
         if p.sku in existing:
@@ -256,6 +258,7 @@ def products_by_code(conn: Connection, org_id: int, skus: set[str], barcodes: se
             product_t.c.tax_category,
             product_t.c.category,
             product_t.c.allow_price_override,
+            product_t.c.max_price_fen,
         ).where(product_t.c.org_id == org_id, product_t.c.active, or_(*cond))
     ).mappings():
         out[f"sku:{r['sku']}"] = dict(r)

@@ -69,8 +69,9 @@ METHOD_NAMES = {
     "credit": "挂账",
 }
 MAX_BATCH = 500
-# A till's price override (改价) is bounded per product: at most OVERRIDE_FACTOR times its catalogue price,
-# or OVERRIDE_FLOOR_FEN for a cheap one. A typo of a few extra digits is refused, not sold.
+# A till's price override (改价) is bounded per product: by the product's own max_price_fen (a negotiated
+# bundle, 团购套餐), else at most OVERRIDE_FACTOR times its catalogue price, or OVERRIDE_FLOOR_FEN for a cheap
+# one. A typo of a few extra digits is refused, not sold.
 OVERRIDE_FACTOR = 10
 OVERRIDE_FLOOR_FEN = 100_00
 
@@ -188,7 +189,9 @@ _RECEIPT = Sql(
     "RETURNING last_no"
 )
 _RATES = Sql("SELECT category, rate_bp, effective_from FROM pos_tax_rate WHERE org_id = :org")
-_PRODUCT_COLUMNS = "id, sku, barcode, name, unit, price_fen, tax_category, category, allow_price_override"
+_PRODUCT_COLUMNS = (
+    "id, sku, barcode, name, unit, price_fen, tax_category, category, allow_price_override, max_price_fen"
+)
 
 
 @lru_cache(maxsize=256)
@@ -353,12 +356,11 @@ def create_sale(
                 )
             if not (ln.override_reason or "").strip():
                 raise ValidationError("a price override needs a reason", field=f"{where}.override_reason")
-            ceiling = override_ceiling(price)
+            ceiling = product["max_price_fen"] or override_ceiling(price)
             if ln.unit_price > ceiling:
                 raise ValidationError(
-                    f"an override of {product['name']} may not exceed {format_amount(ceiling)} "
-                    f"({OVERRIDE_FACTOR} times its catalogue price {format_amount(price)}, at least "
-                    f"{format_amount(OVERRIDE_FLOOR_FEN)}); change the catalogue price instead",
+                    f"an override of {product['name']} may not exceed {format_amount(ceiling)} (its "
+                    "catalogue's override ceiling); change the catalogue instead",
                     field=f"{where}.unit_price",
                 )
             price, reason = ln.unit_price, ln.override_reason.strip()  # type: ignore[union-attr]

@@ -120,6 +120,16 @@ def shop(engine: Engine) -> Shop:
             [
                 catalogue.ProductIn("GOLD", "金条", "根", GOLD_FEN, category="贵金属", origin_org_id=village),
                 catalogue.ProductIn(
+                    "BUNDLE",
+                    "农产品团购套餐",
+                    "份",
+                    100_00,
+                    category="团购",
+                    origin_org_id=village,
+                    allow_price_override=True,
+                    max_price_fen=50_000_00,
+                ),
+                catalogue.ProductIn(
                     "VEG",
                     "时令蔬菜",
                     "斤",
@@ -138,7 +148,7 @@ def shop(engine: Engine) -> Shop:
             day=business_date(datetime.now(UTC)),
             supplier=None,
             village_org_id=village,
-            lines=[("GOLD", 10_000, 10_000_00), ("VEG", 1_000_000, 100_00)],
+            lines=[("GOLD", 10_000, 10_000_00), ("VEG", 1_000_000, 100_00), ("BUNDLE", 10_000, 100_00)],
         )
     return shop
 
@@ -157,13 +167,17 @@ def _sale(client: TestClient, shop: Shop, lines: list[dict], pay: str) -> dict:
 
 
 def test_a_price_override_past_its_product_s_ceiling_is_a_422(shop: Shop, client: TestClient) -> None:
-    def override(price: str) -> dict:
-        line = {"sku": "VEG", "quantity": "1", "unit_price": price, "override_reason": "议价"}
+    def override(price: str, sku: str = "VEG") -> dict:
+        line = {"sku": sku, "quantity": "1", "unit_price": price, "override_reason": "议价"}
         return _sale(client, shop, [line], price)
 
     assert override("100.00")["status"] == 201  # ten times ¥2.00 is ¥20.00; the floor is ¥100.00
     too_high = override("100.01")
     assert too_high["status"] == 422 and too_high["error"]["field"] == "lines[0].unit_price", too_high
+    # A negotiated bundle carries its own ceiling in the catalogue.
+    assert override("50000.00", "BUNDLE")["status"] == 201
+    beyond = override("50000.01", "BUNDLE")
+    assert beyond["status"] == 422 and beyond["error"]["field"] == "lines[0].unit_price", beyond
     absurd = override("999999999999999.99")
     assert absurd["status"] == 422 and absurd["error"]["code"] == "invalid_amount", absurd
 

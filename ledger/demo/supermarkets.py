@@ -150,6 +150,7 @@ def setup_companies(conn: Connection, tree: DemoTree, year: int) -> dict[str, di
                 category="团购",
                 origin_org_id=villages[0],
                 allow_price_override=True,
+                max_price_fen=10_000_000_00,  # a year-end order at a negotiated price (团购议价)
             )
         )
         upsert_products(conn, company, products)

@@ -328,6 +328,7 @@ def _product_out(p: dict) -> dict:
         "origin_org_id": p["origin_org_id"],
         "origin": p.get("origin_code"),
         "allow_price_override": bool(p["allow_price_override"]),
+        "max_price": format_amount(p["max_price_fen"]) if p.get("max_price_fen") is not None else None,
         "active": bool(p["active"]),
     }
 
@@ -343,6 +344,7 @@ def _product_in(p: ProductBody) -> catalogue.ProductIn:
         category=p.category,
         origin_org_id=p.origin_org_id,
         allow_price_override=p.allow_price_override,
+        max_price_fen=p.max_price,
         active=p.active,
     )
 

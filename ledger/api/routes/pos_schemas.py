@@ -106,6 +106,9 @@ class ProductBody(Strict):
     category: str = Field(default="", max_length=64)
     origin_org_id: Id | None = None
     allow_price_override: bool = False
+    max_price: Amount | None = Field(
+        default=None, description="override ceiling (default 10 × price, ≥ 100.00)"
+    )
     active: bool = True
 
 

@@ -1,4 +1,5 @@
-"""pos: no sale, sale line, unit price or payment beyond the largest amount (¥999,999,999.99)
+"""pos: no sale, sale line, unit price or payment beyond the largest amount (¥999,999,999.99); a product's
+own ceiling for price overrides
 
 Revision ID: 0101_pos
 Revises: 0100_pos
@@ -11,6 +12,7 @@ add a CHECK to an existing table without rebuilding it). Rows written before are
 
 from collections.abc import Sequence
 
+import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0101_pos"
@@ -31,6 +33,8 @@ def _condition(columns: Sequence[str], row: str = "") -> str:
 
 
 def upgrade() -> None:
+    # A product's own ceiling for a till's price override (NULL: ten times its price, at least ¥100.00).
+    op.add_column("pos_product", sa.Column("max_price_fen", sa.BigInteger(), nullable=True))
     sqlite = op.get_bind().dialect.name == "sqlite"
     for table, columns in BOUNDED.items():
         if sqlite:
@@ -49,6 +53,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_column("pos_product", "max_price_fen")
     sqlite = op.get_bind().dialect.name == "sqlite"
     for table in BOUNDED:
         if sqlite:
