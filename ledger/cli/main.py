@@ -24,6 +24,7 @@ from ledger.cli.options import DbOption, engine_for, fail
 from ledger.cli.progress import progress
 from ledger.db.engine import read_tx, run_write
 from ledger.db.migrate import upgrade
+from ledger.settings import get_settings
 
 app = typer.Typer(
     help="村社联营账本 cunshe-ledger: books of community collective economies.", no_args_is_help=True
