@@ -20,11 +20,20 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import update
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ledger.access.auth import audit, check_password, hash_token, issue_token, token_t
+from ledger.access.auth import (
+    audit,
+    hash_token,
+    issue_token,
+    login_candidate,
+    password_matches,
+    principal_for_user,
+    token_t,
+)
 from ledger.books.errors import Forbidden, Unauthenticated
 from ledger.books.orgs import now
 from ledger.db.engine import read_tx, run_write
 from ledger.http import EngineDep, client_addr
+from ledger.web.login_limits import login_limits
 from ledger.web.security import SECURITY_HEADERS, login_throttle
 
 router = APIRouter(tags=["till"])
@@ -89,14 +98,19 @@ def till_login(body: TillLoginIn, request: Request, engine: EngineDep) -> JSONRe
     """A cashier's password → a bearer token for the till, and the store it sells in."""
     throttle = login_throttle(request)
     addr = client_addr(request)
+    limits = login_limits(request)
+    limits.admit(addr)  # the pages' login limits: every attempt counts, before any password work
     throttle.check(body.username, addr)
-    try:
-        with read_tx(engine) as conn:
-            user = check_password(conn, body.username, body.password)
-    except Unauthenticated:
+    with read_tx(engine) as conn:
+        candidate = login_candidate(conn, body.username)
+    with limits.hashing_slot():  # argon2 at most login_hash_slots at once, so a flood cannot stall the till
+        matched = password_matches(candidate, body.password)
+    if not matched:
         throttle.failed(body.username, addr)
-        raise
+        raise Unauthenticated("wrong username or password")
     throttle.succeeded(body.username, addr)
+    with read_tx(engine) as conn:
+        user = principal_for_user(conn, candidate.user_id)  # type: ignore[arg-type]
     if user.role != "cashier" or user.scope_store_id is None:
         raise Forbidden("the till is for a cashier of a store; officers use the web pages")
 
