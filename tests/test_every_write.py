@@ -778,6 +778,38 @@ def void_import(w: World) -> tuple[Req, Req]:
     return Req("POST", path, json={"reason": "导错了账户"}), Req("POST", path, json={"reason": "文件有误"})
 
 
+def user_id_of(w: World, name: str) -> int:
+    return w.county.user_ids[name]
+
+
+def disable_user(w: World) -> tuple[Req, Req]:
+    one, two = user_id_of(w, "cashier2"), user_id_of(w, "cashier")  # no outsider of these rows
+    return Req("POST", api(f"/users/{one}/disable")), Req("POST", api(f"/users/{two}/disable"))
+
+
+def enable_user(w: World) -> tuple[Req, Req]:
+    one, two = user_id_of(w, "cashier2"), user_id_of(w, "cashier")  # no outsider of these rows
+    for uid in (one, two):
+        w.ok("admin", "POST", api(f"/users/{uid}/disable"))
+    return Req("POST", api(f"/users/{one}/enable")), Req("POST", api(f"/users/{two}/enable"))
+
+
+def issue_user_token(w: World) -> tuple[Req, Req]:
+    path = api(f"/users/{user_id_of(w, 'cashier2')}/tokens")
+    return Req("POST", path, json={"label": "平板"}), Req("POST", path, json={"label": "电脑"})
+
+
+def revoke_user_token(w: World) -> tuple[Req, Req]:
+    uid = user_id_of(w, "cashier2")
+    listed = next(u for u in w.ok("admin", "GET", api("/users")) if u["user_id"] == uid)
+    other = w.ok("admin", "POST", api(f"/users/{uid}/tokens"), json={"label": "备用"})["token_id"]
+    first = next(t for t in listed["token_ids"] if t != other)
+    return (
+        Req("POST", api(f"/users/{uid}/tokens/{first}/revoke")),
+        Req("POST", api(f"/users/{uid}/tokens/{other}/revoke")),
+    )
+
+
 TILL = ("cashier2", "officer_tuanjie", "community2")  # another store's cashier, another street
 POS_BACK_OFFICE = ("officer_tuanjie", "community2", "cashier")  # the cashier may not change the catalogue
 
@@ -797,6 +829,35 @@ DOORS = [
     Door("POST", "/api/v1/linked-entries", post_linked),
     Door("POST", "/api/v1/orgs/{org_id}/entries/{entry_id}/reverse", reverse_entry),
     Door("POST", "/api/v1/users", add_user, actor="admin", outsiders=("officer", *OUTSIDERS), secret="token"),
+    Door(
+        "POST",
+        "/api/v1/users/{user_id}/disable",
+        disable_user,
+        actor="admin",
+        outsiders=("officer", *OUTSIDERS),
+    ),
+    Door(
+        "POST",
+        "/api/v1/users/{user_id}/enable",
+        enable_user,
+        actor="admin",
+        outsiders=("officer", *OUTSIDERS),
+    ),
+    Door(
+        "POST",
+        "/api/v1/users/{user_id}/tokens",
+        issue_user_token,
+        actor="admin",
+        outsiders=("officer", *OUTSIDERS),
+        secret="token",
+    ),
+    Door(
+        "POST",
+        "/api/v1/users/{user_id}/tokens/{token_id}/revoke",
+        revoke_user_token,
+        actor="admin",
+        outsiders=("officer", *OUTSIDERS),
+    ),
     Door("POST", "/api/v1/pos/sales", pos_sale, actor="cashier", outsiders=TILL, key_required=True),
     Door("POST", "/api/v1/pos/sales:batch", pos_batch, actor="cashier", outsiders=TILL),
     Door(
