@@ -16,6 +16,7 @@ from ledger.api.routes import pos as pos_api
 from ledger.api.routes import reconcile as reconcile_api
 from ledger.api.routes import reports as reports_api
 from ledger.api.routes import till as till_api
+from ledger.api.text_guard import TextGuard
 from ledger.db.engine import make_engine
 from ledger.settings import Settings, get_settings
 from ledger.web import till
@@ -58,6 +59,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.engine = engine or make_engine(settings.database_url)
     app.state.login_limits = LoginLimits.from_settings(settings)
     errors.install(app)
+    # Inside the body limit: the text guard reads only bodies the limit let through.
+    app.add_middleware(TextGuard)
     # Outside the router: a body over its route's limit is refused before it is read, parsed or authenticated.
     app.add_middleware(BodyLimit, upload_bytes=settings.max_upload_bytes)
     for router in ROUTERS:

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from ledger.books.errors import ValidationError
-from ledger.books.periods import parse_period, period_bounds
+from ledger.books.periods import MAX_MONTHS_PER_RUN, month_range, parse_period, period_bounds
 from reports.report import Lang, Report
 
 _YEAR = re.compile(r"(\d{4})")
@@ -43,12 +43,7 @@ class ReportPeriod:
 
     @property
     def months(self) -> list[str]:
-        out, current = [], self.from_period
-        while current <= self.to_period:
-            out.append(current)
-            year, month = int(current[:4]), int(current[5:])
-            current = f"{year + 1}-01" if month == 12 else f"{year}-{month + 1:02d}"
-        return out
+        return month_range(self.from_period, self.to_period)
 
     def _kind(self) -> str:
         start_month, end_month = int(self.from_period[5:]), int(self.to_period[5:])
@@ -129,11 +124,11 @@ def parse_report_period(
         if from_period is not None or to_period is not None:
             raise ValidationError("give period, or from and to, not both", field="period")
         if _YEAR.fullmatch(period):
-            return ReportPeriod(f"{period}-01", f"{period}-12")
+            return ReportPeriod(parse_period(f"{period}-01"), f"{period}-12")
         quarter = _QUARTER.fullmatch(period)
         if quarter:
             year, q = quarter[1], int(quarter[2])
-            return ReportPeriod(f"{year}-{3 * q - 2:02d}", f"{year}-{3 * q:02d}")
+            return ReportPeriod(parse_period(f"{year}-{3 * q - 2:02d}"), f"{year}-{3 * q:02d}")
         try:
             month = parse_period(period, "period")
         except ValidationError:
@@ -147,6 +142,7 @@ def parse_report_period(
     end = parse_period(to_period or from_period, "to")
     if end < start:
         raise ValidationError("to is before from", field="to")
+    month_range(start, end, field="to", limit=MAX_MONTHS_PER_RUN)  # a report covers at most ten years
     return ReportPeriod(start, end)
 
 

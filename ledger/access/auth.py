@@ -112,6 +112,19 @@ def create_user(
         raise ValidationError(f"role is one of {', '.join(ROLES)}", field="role")
     if role in ("officer", "community") and scope_org_id is None:
         raise ValidationError(f"a {role} user needs a scope org", field="scope")
+    # The scope must name a real org and store: checked here, not left to the foreign key (a 500).
+    if (
+        scope_org_id is not None
+        and not conn.execute(select(Org.__table__.c.id).where(Org.__table__.c.id == scope_org_id)).first()
+    ):
+        raise NotFound(f"org {scope_org_id} does not exist", field="scope_org_id")
+    if (
+        scope_store_id is not None
+        and not conn.execute(
+            select(Store.__table__.c.id).where(Store.__table__.c.id == scope_store_id)
+        ).first()
+    ):
+        raise NotFound(f"store {scope_store_id} does not exist", field="scope_store_id")
     if role == "officer":
         kind = get_org(conn, scope_org_id).kind  # type: ignore[arg-type]
         if kind not in ("street", "county"):

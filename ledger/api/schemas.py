@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, PlainSerializer, Strict, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    PlainSerializer,
+    Strict,
+    WithJsonSchema,
+    field_validator,
+)
 from pydantic_core import PydanticCustomError
 
-from ledger.books.errors import InvalidAmount, InvalidQuantity
+from ledger.books.errors import InvalidAmount, InvalidQuantity, ValidationError
 from ledger.books.money import format_amount, format_quantity, parse_amount, parse_quantity
+from ledger.books.periods import check_day
 
 AMOUNT_PATTERN = r"^-?[0-9]{1,15}(\.[0-9]{1,2})?$"
 
@@ -67,3 +78,41 @@ QuantityOut = Annotated[
 #: An id in a request body: a JSON integer, never a string ("1") or a float (1.0) coerced into one.
 Id = Annotated[int, Strict()]
 Period = Annotated[str, WithJsonSchema({"type": "string", "pattern": r"^\d{4}-(0[1-9]|1[0-2])$"})]
+
+
+def _storable_day(value: date) -> date:
+    try:
+        check_day(value.date() if isinstance(value, datetime) else value, "date")
+    except ValidationError as exc:
+        raise PydanticCustomError("date_out_of_range", exc.message) from None
+    return value
+
+
+#: A date a request may name (a query's ``as_of``, ``from``, ``to``): in the books' years.
+Day = Annotated[
+    date,
+    AfterValidator(_storable_day),
+    WithJsonSchema({"type": "string", "format": "date", "examples": ["2025-03-31"]}),
+]
+
+
+class RequestModel(BaseModel):
+    """The base of every request body: unknown fields are refused, and every date (and date-time), at
+    any depth, lies in the books' years (``periods.FIRST_YEAR`` .. ``LAST_YEAR``), checked here once so a
+    date of 0134 or 9999 is a 422 naming its field rather than a record no monthly job can handle."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _dates_in_range(cls, value: Any) -> Any:
+        _check_dates(value)
+        return value
+
+
+def _check_dates(value: Any) -> None:
+    if isinstance(value, date):
+        _storable_day(value)
+    elif isinstance(value, list | tuple | set):
+        for item in value:
+            _check_dates(item)

@@ -12,14 +12,17 @@ Reopening is an admin act with a reason, recorded in ``period_event``.
 
 from __future__ import annotations
 
+import calendar
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import Connection, delete, func, insert, select, update
 
 from ledger.books import registry
 from ledger.books.errors import Conflict, Forbidden, UnbalancedEntry, ValidationError
+from ledger.books.money import MAX_INTEGER_DIGITS
 from ledger.books.orgs import get_org, now, require_books
 from ledger.db.models import AccountBalance, AccountTurnover, JournalLine, Period, PeriodEvent
 
@@ -30,6 +33,145 @@ line_t = JournalLine.__table__
 turnover_t = AccountTurnover.__table__
 
 PERIOD_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+
+FIRST_YEAR = 1900
+"""The earliest year the books know: no collective economy kept books in this form before it."""
+LAST_YEAR = 9998
+"""The latest year a period or a stored date may have: the month after any period must still exist."""
+FIRST_DAY = date(FIRST_YEAR, 1, 1)
+LAST_DAY = date(LAST_YEAR, 12, 31)
+POSTING_YEARS_AHEAD = 1
+"""An entry is dated at most this many years after the current year (a voucher of 4085 is a typing slip,
+and its month could never close: a month closes only when it is no longer in the future)."""
+MAX_MONTHS_PER_RUN = 120
+"""A month walk (a report's range, a rent or stipend run) covers at most ten years per request."""
+
+MAX_VOUCHERS_PER_RUN = 5000
+"""Vouchers one run (rent accrual, stipends) posts: a county's year of them fits."""
+MAX_RUN_TOTAL_FEN = 10 ** (MAX_INTEGER_DIGITS + 2) - 1
+"""The largest total a run's answer can state (15 digits before the point)."""
+
+
+@dataclass(frozen=True, order=True)
+class Month:
+    """A calendar month (会计期间) of the books, ``YYYY-MM`` with a year in FIRST_YEAR..LAST_YEAR.
+
+    Months step as numbers (``index``), never as strings, so the month after 9998-12 and before 1900-01
+    are computed, not guessed. The books store a period as its ``YYYY-MM`` text (``str(month)``), whose
+    order within the supported years is the months' order.
+    """
+
+    year: int
+    month: int
+
+    @classmethod
+    def parse(cls, value: object, field: str = "period") -> Month:
+        """``2025-03`` → Month, or a ValidationError naming ``field``."""
+        match = PERIOD_RE.match(value) if isinstance(value, str) else None
+        if match is None:
+            raise ValidationError(f"a period is written YYYY-MM, not {value!r}"[:200], field=field)
+        month = cls(int(match[1]), int(match[2]))
+        if not FIRST_YEAR <= month.year <= LAST_YEAR:
+            raise ValidationError(
+                f"a period lies in the years {FIRST_YEAR} to {LAST_YEAR}, not {value}", field=field
+            )
+        return month
+
+    @classmethod
+    def of(cls, day: date) -> Month:
+        return cls(day.year, day.month)
+
+    @classmethod
+    def from_index(cls, index: int) -> Month:
+        year, month = divmod(index, 12)
+        return cls(year, month + 1)
+
+    @property
+    def index(self) -> int:
+        """Months since year 0: consecutive months have consecutive indexes."""
+        return self.year * 12 + self.month - 1
+
+    def __str__(self) -> str:
+        return f"{self.year:04d}-{self.month:02d}"
+
+    def plus(self, months: int) -> Month:
+        return Month.from_index(self.index + months)
+
+    @property
+    def first_day(self) -> date:
+        return date(self.year, self.month, 1)
+
+    @property
+    def last_day(self) -> date:
+        return date(self.year, self.month, calendar.monthrange(self.year, self.month)[1])
+
+
+def month_range(start: str, end: str, *, field: str = "to", limit: int = MAX_MONTHS_PER_RUN) -> list[str]:
+    """The periods ``start`` .. ``end`` inclusive, stepped as numbers; more than ``limit`` is a 422."""
+    first, last = Month.parse(start, field), Month.parse(end, field)
+    count = last.index - first.index + 1
+    if count > limit:
+        raise ValidationError(
+            f"{start} to {end} is {count} months; a request covers at most {limit}", field=field
+        )
+    return [str(Month.from_index(i)) for i in range(first.index, last.index + 1)]
+
+
+def check_day(day: date, field: str) -> date:
+    """A date the books can store (years FIRST_YEAR..LAST_YEAR), or a ValidationError naming ``field``."""
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise ValidationError(f"a date lies in the years {FIRST_YEAR} to {LAST_YEAR}, not {day}", field=field)
+    return day
+
+
+def check_run_size(months: set[str], vouchers: int, total_fen: int, through: str) -> None:
+    """A run posts at most ``MAX_MONTHS_PER_RUN`` months and ``MAX_VOUCHERS_PER_RUN`` vouchers, and a total
+    an answer can state: a post begun decades ago is caught up by running through earlier months first."""
+    if months:
+        first = min(months)
+        span = Month.parse(through, "through").index - Month.parse(first).index + 1
+        if span > MAX_MONTHS_PER_RUN:
+            last = Month.parse(first).plus(MAX_MONTHS_PER_RUN - 1)
+            raise ValidationError(
+                f"the run would post {span} months from {first}; a run posts at most "
+                f"{MAX_MONTHS_PER_RUN}: run through {last} first",
+                field="through",
+            )
+    if vouchers > MAX_VOUCHERS_PER_RUN:
+        raise ValidationError(
+            f"the run would post {vouchers} vouchers; a run posts at most {MAX_VOUCHERS_PER_RUN}: "
+            "run through an earlier month first",
+            field="through",
+        )
+    if total_fen > MAX_RUN_TOTAL_FEN:
+        raise ValidationError(
+            f"the run would post {total_fen} fen, more than an amount can state; run fewer months",
+            field="through",
+        )
+
+
+def latest_posting_day(today: date | None = None) -> date:
+    """The last day an entry may be dated: the end of the year after the current one."""
+    return date((today or date.today()).year + POSTING_YEARS_AHEAD, 12, 31)
+
+
+def check_posting_day(day: date, field: str) -> date:
+    """An entry's date: storable, and not past ``latest_posting_day`` (whose month could never close)."""
+    check_day(day, field)
+    latest = latest_posting_day()
+    if day > latest:
+        raise ValidationError(f"an entry is dated by {latest}, not {day}", field=field)
+    return day
+
+
+def check_run_through(through: str, field: str = "through") -> str:
+    """The last month a rent or stipend run posts: a period whose entries may be dated (not years ahead)."""
+    month = Month.parse(through, field)
+    latest = Month.of(latest_posting_day())
+    if month > latest:
+        raise ValidationError(f"a run posts through {latest} at the latest, not {through}", field=field)
+    return through
+
 
 # A close check returns the reasons the month cannot close yet (empty when it can).
 CloseCheck = Callable[[Connection, int, str], list[str]]
@@ -50,34 +192,36 @@ def close_problems(conn: Connection, org_id: int, period: str) -> list[str]:
 
 
 def parse_period(value: str, field: str = "period") -> str:
-    if not isinstance(value, str) or not PERIOD_RE.match(value):
-        raise ValidationError(f"a period is written YYYY-MM, not {value!r}", field=field)
-    return value
+    """A ``YYYY-MM`` period in the supported years, as text, or a ValidationError naming ``field``."""
+    return str(Month.parse(value, field))
 
 
 def parse_date(value: object, field: str) -> date:
-    """A YYYY-MM-DD date from a form, an option or a file, or a ValidationError naming ``field``."""
+    """A YYYY-MM-DD date from a form, an option or a file, in the supported years, or a ValidationError
+    naming ``field``."""
     try:
-        return date.fromisoformat(str(value).strip())
+        day = date.fromisoformat(str(value).strip())
     except ValueError:
-        raise ValidationError(f"{value!r} is not a date (YYYY-MM-DD)", field=field) from None
+        raise ValidationError(f"{str(value)[:40]!r} is not a date (YYYY-MM-DD)", field=field) from None
+    return check_day(day, field)
+
+
+def period_of(day: date) -> str:
+    """The period a date falls in: ``2025-03-15`` → ``2025-03``."""
+    return f"{day.year:04d}-{day.month:02d}"
 
 
 def previous_period(period: str) -> str:
-    year, month = int(period[:4]), int(period[5:])
-    return f"{year - 1}-12" if month == 1 else f"{year}-{month - 1:02d}"
+    return str(Month.parse(period).plus(-1))
 
 
 def next_period(period: str) -> str:
-    year, month = int(period[:4]), int(period[5:])
-    return f"{year + 1}-01" if month == 12 else f"{year}-{month + 1:02d}"
+    return str(Month.parse(period).plus(1))
 
 
 def period_bounds(period: str) -> tuple[date, date]:
-    year, month = int(period[:4]), int(period[5:])
-    first = date(year, month, 1)
-    last = date(year + (month == 12), month % 12 + 1, 1)
-    return first, date.fromordinal(last.toordinal() - 1)
+    month = Month.parse(period)
+    return month.first_day, month.last_day
 
 
 def closed_through(conn: Connection, org_id: int) -> str | None:

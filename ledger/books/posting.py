@@ -37,6 +37,7 @@ from ledger.books.errors import (
 )
 from ledger.books.money import MAX_AMOUNT_FEN, check_bound
 from ledger.books.orgs import now
+from ledger.books.periods import check_posting_day, period_of
 from ledger.db.models import (
     CHANNELS,
     ENTRY_SOURCES,
@@ -148,10 +149,6 @@ class _OrgBooks:
     postable: dict[str, int] = field(default_factory=dict)  # code -> id of the open leaf accounts
 
 
-def period_of(d: date) -> str:
-    return f"{d.year:04d}-{d.month:02d}"
-
-
 def voucher_number(period: str, number: int) -> str:
     return f"记-{period}-{number:04d}"
 
@@ -178,6 +175,7 @@ def _checked_total(draft: Draft, where: str) -> int:
         raise ValidationError(f"unknown source {draft.source!r}", field=f"{p}source")
     if not isinstance(draft.entry_date, date) or isinstance(draft.entry_date, datetime):
         raise ValidationError("date must be a calendar date", field=f"{p}date")
+    check_posting_day(draft.entry_date, f"{p}date")
     if len(draft.memo) > 500:
         raise ValidationError("memo is longer than 500 characters", field=f"{p}memo")
     if len(draft.lines) < 2:

@@ -22,7 +22,16 @@ from sqlalchemy import Connection, func, insert, select, update
 from ledger.books.errors import Conflict, NotFound, ValidationError
 from ledger.books.money import round_half_up
 from ledger.books.orgs import now
-from ledger.books.periods import closed_through, next_period, parse_period, period_bounds
+from ledger.books.periods import (
+    Month,
+    check_day,
+    check_run_size,
+    check_run_through,
+    closed_through,
+    next_period,
+    parse_period,
+    period_bounds,
+)
 from ledger.books.posting import Draft, Line, post_entries, post_entry
 from ledger.community import accounts as acct
 from ledger.community.idempotency import earlier_record
@@ -51,6 +60,9 @@ def create_post(
         raise ValidationError("name the holder of the post", field="holder")
     if not isinstance(monthly_stipend_fen, int) or monthly_stipend_fen <= 0:
         raise ValidationError("the monthly stipend must be more than zero", field="monthly_stipend")
+    check_day(start, "start")
+    if end is not None:
+        check_day(end, "end")
     if end is not None and end < start:
         raise ValidationError(f"the post ends ({end}) before it starts ({start})", field="end")
     return conn.execute(
@@ -78,6 +90,7 @@ def get_post(conn: Connection, org_id: int, post_id: int):  # type: ignore[no-un
 def end_post(conn: Connection, org_id: int, post_id: int, *, last_day: date) -> None:
     """The holder leaves: no stipend after ``last_day``. Months already posted stay as they are."""
     row = get_post(conn, org_id, post_id)
+    check_day(last_day, "end")
     if last_day < row.start_date:
         raise ValidationError("a post cannot end before it starts", field="end")
     for period, amount in conn.execute(
@@ -101,12 +114,9 @@ def stipend_for(monthly_fen: int, start: date, end: date | None, period: str) ->
 
 
 def _months(start: date, through: str) -> list[str]:
-    out = []
-    period = f"{start.year:04d}-{start.month:02d}"
-    while period <= through:
-        out.append(period)
-        period = next_period(period)
-    return out
+    """The months from the post's start through ``through``, stepped as numbers."""
+    first, last = Month.of(start), Month.parse(through, "through")
+    return [str(Month.from_index(i)) for i in range(first.index, last.index + 1)]
 
 
 def stipend_draft(row, period: str, amount: int, entry_date: date) -> Draft:  # type: ignore[no-untyped-def]
@@ -139,7 +149,7 @@ def run_stipends(
     user_id: int | None = None,
 ) -> StipendRun:
     """Post every post-month's stipend through ``through`` not yet posted (idempotent, rerunnable)."""
-    parse_period(through, "through")
+    check_run_through(through)
     org_ids = sorted(set(org_ids))
     lock_books(conn, org_ids)
     _, last = period_bounds(through)
@@ -174,6 +184,9 @@ def run_stipends(
                 )
     if not pending:
         return StipendRun(0, 0)
+    check_run_size(
+        {period for _, period, *_ in pending}, len(pending), sum(a for _, _, a, _ in pending), through
+    )
     posted = post_entries(conn, [d for *_, d in pending], user_id=user_id)
     rows = [
         {"org_id": p.org_id, "post_id": p.id, "period": period, "amount_fen": amount, "entry_id": e.id}

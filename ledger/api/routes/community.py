@@ -17,12 +17,12 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 from sqlalchemy import Connection, Engine
 
 from ledger.access.auth import Principal
 from ledger.api.deps import CurrentUser, EngineDep, IdempotencyKey
-from ledger.api.schemas import Amount, Id, MoneyOut, Quantity, QuantityOut
+from ledger.api.schemas import Amount, Day, Id, MoneyOut, Quantity, QuantityOut, RequestModel
 from ledger.api.writes import write_org
 from ledger.books.errors import ValidationError
 from ledger.books.periods import parse_period
@@ -37,8 +37,7 @@ router = APIRouter(prefix="/api/v1", tags=["community"])
 E = TypeVar("E", bound=Enum)
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+Strict = RequestModel  # unknown fields refused; dates in the books' years (ledger.api.schemas)
 
 
 def _collective(user: Principal, org_id: int) -> Callable[[Connection], None]:
@@ -471,7 +470,7 @@ def rent_roll_route(
     org_id: int,
     user: CurrentUser,
     engine: EngineDep,
-    as_of: date,
+    as_of: Day,
     horizon_days: Annotated[int, Query(ge=1, le=3660)] = 90,
 ) -> RentRollOut:
     """Rent roll and arrears aging of an org or a street as of a date; expiring contracts; idle assets."""

@@ -10,11 +10,11 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from ledger.access.auth import Principal
 from ledger.api.deps import CurrentUser, EngineDep, IdempotencyKey
-from ledger.api.schemas import Amount, Id, MoneyOut
+from ledger.api.schemas import Amount, Id, MoneyOut, RequestModel
 from ledger.api.writes import write_org
 from ledger.books.errors import ValidationError
 from ledger.books.money import format_amount
@@ -31,8 +31,7 @@ router = APIRouter(prefix="/api/v1", tags=["distribution"])
 Year = Annotated[int, Path(ge=1901, le=2999)]
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+Strict = RequestModel  # unknown fields refused; dates in the books' years (ledger.api.schemas)
 
 
 class ShareholderIn(Strict):

@@ -7,12 +7,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 from sqlalchemy import Connection
 
 from ledger.access.service import Write, org_keys
 from ledger.api.deps import CurrentUser, EngineDep, IdempotencyKey
-from ledger.api.schemas import Amount, Id, MoneyOut
+from ledger.api.schemas import Amount, Day, Id, MoneyOut, RequestModel
 from ledger.api.writes import as_json, fingerprint, respond, write_org
 from ledger.books.errors import ValidationError
 from ledger.books.journal import EntryFilter, get_entry, list_entries
@@ -23,8 +23,7 @@ from ledger.db.engine import read_tx
 router = APIRouter(prefix="/api/v1", tags=["entries"])
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+Strict = RequestModel  # unknown fields refused; dates in the books' years (ledger.api.schemas)
 
 
 class LineIn(Strict):
@@ -249,8 +248,8 @@ def list_entries_route(
     user: CurrentUser,
     engine: EngineDep,
     period: str | None = None,
-    date_from: Annotated[date | None, Query(alias="from")] = None,
-    date_to: Annotated[date | None, Query(alias="to")] = None,
+    date_from: Annotated[Day | None, Query(alias="from")] = None,
+    date_to: Annotated[Day | None, Query(alias="to")] = None,
     account: str | None = None,
     source: str | None = None,
     source_ref: str | None = None,

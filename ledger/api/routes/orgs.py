@@ -7,12 +7,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 from sqlalchemy import Connection, select
 
 from ledger.access.service import Write, org_keys
 from ledger.api.deps import CurrentUser, EngineDep, IdempotencyKey
-from ledger.api.schemas import Id, MoneyOut
+from ledger.api.schemas import Id, MoneyOut, RequestModel
 from ledger.api.writes import as_json, fingerprint, respond, write_org
 from ledger.books import orgs as org_service
 from ledger.books import periods
@@ -26,8 +26,7 @@ account_t = Account.__table__
 event_t = PeriodEvent.__table__
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+Strict = RequestModel  # unknown fields refused; dates in the books' years (ledger.api.schemas)
 
 
 class OrgOut(BaseModel):

@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, File, Query, Request, Response, UploadFile
@@ -49,6 +48,7 @@ from ledger.api.routes.pos_schemas import (
     StoreIn,
     TaxRateIn,
 )
+from ledger.api.schemas import Day
 from ledger.api.writes import as_json, fingerprint, write_org
 from ledger.books.errors import InvalidQuantity, NotFound, ValidationError
 from ledger.books.money import format_amount, format_quantity, parse_quantity
@@ -279,7 +279,7 @@ def list_sales_route(
     store_id: int,
     user: CurrentUser,
     engine: EngineDep,
-    day: Annotated[date, Query(alias="date")],
+    day: Annotated[Day, Query(alias="date")],
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Response:
@@ -776,8 +776,8 @@ def produce_sales_route(
     village_id: int,
     user: CurrentUser,
     engine: EngineDep,
-    date_from: Annotated[date, Query(alias="from")],
-    date_to: Annotated[date, Query(alias="to")],
+    date_from: Annotated[Day, Query(alias="from")],
+    date_to: Annotated[Day, Query(alias="to")],
 ) -> Response:
     """What a partner village's produce earned (by the products' origin), by product."""
     with read_tx(engine) as conn:

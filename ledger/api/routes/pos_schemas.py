@@ -12,16 +12,15 @@ import json
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from ledger.api.schemas import Amount, Id, Quantity
+from ledger.api.schemas import Amount, Id, Quantity, RequestModel
 
 Method = Literal["cash", "wechat", "alipay", "unionpay", "ecny", "credit"]
 Channel = Literal["counter", "agency", "school", "enterprise", "village", "community", "resettlement"]
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+Strict = RequestModel  # unknown fields refused; dates in the books' years (ledger.api.schemas)
 
 
 class SaleLineIn(Strict):

@@ -16,13 +16,13 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 from sqlalchemy import Engine
 
 from ledger.access.auth import Principal
 from ledger.access.service import Write
 from ledger.api.deps import CurrentUser, EngineDep, IdempotencyKey
-from ledger.api.schemas import MoneyOut
+from ledger.api.schemas import Day, MoneyOut, RequestModel
 from ledger.api.writes import as_json, respond
 from ledger.books.errors import ValidationError
 from ledger.books.money import format_amount
@@ -46,8 +46,7 @@ class UploadTooLarge(ValidationError):
     http_status = 413
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+Strict = RequestModel  # unknown fields refused; dates in the books' years (ledger.api.schemas)
 
 
 class StatementAccountIn(Strict):
@@ -527,7 +526,7 @@ def reconciliation_statement_route(
     engine: EngineDep,
     account: int,
     period: str,
-    as_of: date | None = None,
+    as_of: Day | None = None,
     format: Literal["json", "xlsx", "pdf", "html"] = "json",
 ) -> Any:
     """银行存款余额调节表: JSON (amounts as decimal strings), or XLSX / PDF / HTML via the report pipeline."""
@@ -603,7 +602,7 @@ def shift_cash_route(
     user: CurrentUser,
     engine: EngineDep,
     store_id: int | None = None,
-    business_date: Annotated[date | None, Query(alias="date")] = None,
+    business_date: Annotated[Day | None, Query(alias="date")] = None,
 ) -> list[dict[str, Any]]:
     """Per closed shift: expected cash, counted, variance (empty without the POS module)."""
     with read_tx(engine) as conn:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 from sqlalchemy import Connection
 
 from ledger.access.auth import create_user, issue_token
 from ledger.access.service import Write
 from ledger.api.deps import CurrentUser, EngineDep, IdempotencyKey
-from ledger.api.schemas import Id
+from ledger.api.schemas import Id, RequestModel
 from ledger.api.writes import as_json, fingerprint, respond
 
 router = APIRouter(prefix="/api/v1", tags=["users"])
@@ -24,8 +24,7 @@ class MeOut(BaseModel):
     scope_store_id: int | None
 
 
-class UserCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class UserCreate(RequestModel):
     username: str = Field(min_length=1, max_length=64)
     role: str
     scope_org_id: Id | None = None

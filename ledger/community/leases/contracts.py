@@ -55,7 +55,13 @@ from sqlalchemy import Connection, func, insert, select, update
 from ledger.access.auth import Principal
 from ledger.books.errors import Conflict, NotFound, ValidationError
 from ledger.books.orgs import counterparty, get_org, now
-from ledger.books.periods import closed_through, next_period, parse_period, period_bounds
+from ledger.books.periods import (
+    check_run_size,
+    check_run_through,
+    closed_through,
+    next_period,
+    period_bounds,
+)
 from ledger.books.posting import MAX_LINES, Draft, Line, post_entries
 from ledger.books.reversals import on_reversal
 from ledger.community import accounts as acct
@@ -594,7 +600,7 @@ def accrue_leases(
 ) -> AccrualResult:
     """Post every contract-month's rent through ``through`` that is not charged yet (idempotent): one
     summary voucher per org and month, dated the month's last day (or the first open month's)."""
-    parse_period(through, "through")
+    check_run_through(through)
     org_ids = sorted(set(org_ids))
     if not org_ids:
         return AccrualResult(0, 0, 0)
@@ -621,6 +627,7 @@ def _accrue(conn: Connection, org_ids: list[int], through: str, user_id: int | N
     for (org_id, period), items in sorted(by_month.items()):
         entry_date = period_bounds(max(period, first_open[org_id]))[1]
         drafts += accrual_drafts(org_id, period, items, entry_date, reversed_counts)
+    check_run_size({p for _, p in by_month}, len(drafts), sum(i[4].amount_fen for i in pending), through)
     posted_count = replayed = total = vouchers = 0
     touched: set[int] = set()
     start = 0

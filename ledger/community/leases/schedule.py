@@ -67,6 +67,7 @@ from enum import StrEnum
 
 from ledger.books.errors import ValidationError
 from ledger.books.money import allocate_largest_remainder, round_half_up, split_tax_inclusive
+from ledger.books.periods import FIRST_DAY, LAST_DAY
 
 __all__ = [
     "AGING_BUCKETS",
@@ -83,7 +84,7 @@ __all__ = [
 ]
 
 _ONE_DAY = timedelta(days=1)
-LAST_END = date(9998, 12, 31)
+LAST_END = LAST_DAY
 """The latest end a lease may have: the schedule's date arithmetic reaches a month past the end."""
 _FULL_BP = 10_000
 
@@ -228,6 +229,9 @@ def lease_terms_problems(terms: LeaseTerms) -> list[ValidationError]:
         if not _is_date(getattr(terms, field)):
             problem(field, f"{field} must be a date")
             dates_ok = False
+    if dates_ok and terms.start < FIRST_DAY:
+        problem("start", f"a lease starts in {FIRST_DAY.year} or later, not {terms.start}")
+        dates_ok = False
     if dates_ok and terms.end < terms.start:
         problem("end", f"the lease ends ({terms.end}) before it starts ({terms.start})")
         dates_ok = False
