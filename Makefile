@@ -10,7 +10,7 @@ PORT    ?= 8000
 # PDFs (fast font subsetting), poppler for reading PDFs back in tests, Chromium for the browser tests.
 SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk poppler-utils chromium
 
-.PHONY: setup system venv run serve demo test lint format bench clean
+.PHONY: setup system venv run serve demo test lint format bench fuzz clean
 
 setup: system venv
 
@@ -61,6 +61,12 @@ format:
 
 bench: setup
 	$(PY) bench/run_all.py
+
+# A randomised Schemathesis session against the real server on a loopback port, FUZZ_SECONDS per database
+# (SQLite, then PostgreSQL); FUZZ_SEED=n replays a printed seed. Exit 1 on any 5xx, hang or schema violation.
+FUZZ_SECONDS ?= 300
+fuzz: venv
+	$(PY) -m tests.fuzz_session --db sqlite --db postgresql --seconds $(FUZZ_SECONDS) $(if $(FUZZ_SEED),--seed $(FUZZ_SEED))
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

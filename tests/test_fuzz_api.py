@@ -1,8 +1,9 @@
 """API fuzzing: Schemathesis generates requests for every operation of the app's own OpenAPI, as each role.
 
-The app runs in process on a fresh SQLite file holding the test county, a catalogue, stock, an open shift
-per store, a few sales and an entry; generated path ids are mostly steered onto those real ids, so
-requests get past "not found" into the routes' own rules. Every response must:
+The app runs in process on a fresh SQLite file, then on a fresh PostgreSQL database, each holding the
+test county, a catalogue, stock, an open shift per store, a few sales and an entry; generated path ids
+are mostly steered onto those real ids, so requests get past "not found" into the routes' own rules.
+Every response must:
 
 - never be a 5xx (``not_a_server_error``): an unexpected exception or a raw database error is a bug;
 - match the response schema the OpenAPI declares for its status (``response_schema_conformance``);
@@ -24,7 +25,6 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -40,7 +40,7 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 from ledger.app import create_app
 from ledger.db.engine import make_engine
 from ledger.settings import Settings
-from tests.conftest import County
+from tests.conftest import WORKER, County, _admin_exec, pg_url
 from tests.servers import Shop, entry_body, is_error_shape, new_key, sale_body, seed_shop
 
 # Examples per operation for each role (None: no credentials at all); a cashier's own routes get more.
@@ -77,13 +77,22 @@ class Target:
     statuses: Counter[int] = field(default_factory=Counter)
 
 
-@pytest.fixture(scope="module")
-def target(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
-    path = tmp_path_factory.mktemp("fuzz") / "books.db"
-    shutil.copy(sqlite_template, path)
-    engine = make_engine(f"sqlite:///{path}")
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def target(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
+    """The fuzzed app on a fresh SQLite file, then on a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        path = tmp_path_factory.mktemp("fuzz") / "books.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        url = f"sqlite:///{path}"
+    else:
+        template = request.getfixturevalue("pg_template")
+        name = f"cunshe_fuzz_{WORKER}_{os.getpid()}"
+        _admin_exec(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        _admin_exec(f"CREATE DATABASE {name} TEMPLATE {template} STRATEGY FILE_COPY")
+        url = pg_url(name)
+    engine = make_engine(url)
     shop = seed_shop(engine)
-    app = create_app(Settings(database_url=f"sqlite:///{path}"), engine=engine)
+    app = create_app(Settings(database_url=url), engine=engine)
     county = shop.county
     with TestClient(app) as client:
         sales = []
@@ -120,8 +129,13 @@ def target(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> I
     t = Target(app, schema, shop, ids)
     yield t
     total = sum(t.tried.values())
-    print(f"\nfuzz: {total} examples over {len(t.tried)} operation×role runs; statuses {dict(t.statuses)}")
+    print(
+        f"\nfuzz {request.param}: {total} examples over {len(t.tried)} operation×role runs; "
+        f"statuses {dict(t.statuses)}"
+    )
     engine.dispose()
+    if request.param == "postgresql":
+        _admin_exec(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 def steer(case: Any, ids: dict[str, list[Any]], data: st.DataObject) -> None:

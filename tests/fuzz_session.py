@@ -1,0 +1,298 @@
+"""A randomised, time-bounded Schemathesis session against the real server, on SQLite or PostgreSQL.
+
+    python -m tests.fuzz_session --db sqlite --seconds 300            # a new random seed, printed
+    python -m tests.fuzz_session --db postgresql --seconds 300 --seed 1234   # replay a seed
+
+``make fuzz`` runs it on both databases; ``tests/test_fuzz_server.py`` runs a short one in CI. A fresh
+database is migrated and seeded with the test county and a shop (``tests.servers.seed_shop``), ``cunshe
+serve`` runs on a loopback port, and the session draws (operation, role) pairs from the app's own OpenAPI
+at random until its time is up, each with a few examples generated from a seed derived from the session's
+seed (so a seed replays the same requests in the same order, as far as the time allows). Generated path
+ids are mostly steered onto real ones so requests reach the routes' rules. The admin also gets negative
+data (wrong types, missing fields). Each response must:
+
+- not be a 5xx, and come within ``HANG_SECONDS`` (a slower answer is reported as a hang);
+- match the response schema the OpenAPI declares for its status; a 4xx must be the one error shape.
+
+Afterwards ``cunshe verify`` must pass on the database. The summary names the operations covered, the
+requests sent and their statuses; each failure is printed with the seed and a curl line to replay it.
+Exit status 1 when anything failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import random
+import shutil
+import socket
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import requests
+import schemathesis
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import seed as hypothesis_seed
+from hypothesis import strategies as st
+from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import response_schema_conformance
+
+from ledger.db.engine import make_engine
+from ledger.db.migrate import upgrade
+from tests.servers import (
+    Server,
+    Shop,
+    cunshe_verify,
+    entry_body,
+    is_error_shape,
+    new_key,
+    sale_body,
+    seed_shop,
+)
+
+HANG_SECONDS = 15.0
+"""An answer slower than this is a hang (the slowest honest request, a county PDF, takes a few seconds)."""
+EXAMPLES_PER_DRAW = 8
+ROLES: tuple[str | None, ...] = ("admin", "admin", "officer", "community", "cashier", None)
+CHECKS = [not_a_server_error, response_schema_conformance]
+PG_ADMIN = f"postgresql://postgres@{os.environ.get('CUNSHE_TEST_PG_HOST', '127.0.0.1')}:5432/postgres"
+
+
+@dataclass
+class Outcome:
+    seed: int
+    db: str
+    requests: int = 0
+    draws: int = 0
+    statuses: Counter[int] = field(default_factory=Counter)
+    operations: set[str] = field(default_factory=set)
+    failures: list[str] = field(default_factory=list)
+    verify: str = ""
+    total_operations: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures and self.verify.startswith("verify: every")
+
+    def summary(self) -> str:
+        statuses = ", ".join(f"{s}: {n}" for s, n in sorted(self.statuses.items()))
+        lines = [
+            f"fuzz {self.db} seed {self.seed}: {self.requests} requests in {self.draws} draws over "
+            f"{len(self.operations)} of {self.total_operations} operations; statuses {statuses}",
+            f"  {self.verify.strip() or 'verify did not run'}",
+        ]
+        if self.failures:
+            lines.append(f"  {len(self.failures)} FAILURE(S); replay with --seed {self.seed}:")
+            lines += [f"  - {f}" for f in self.failures[:30]]
+        return "\n".join(lines)
+
+
+def free_loopback_port() -> int:
+    """A free port in 8100–8199 (the range kept for helpers' servers), else any free one."""
+    for port in random.sample(range(8100, 8200), 100):
+        with socket.socket() as s, contextlib.suppress(OSError):
+            s.bind(("127.0.0.1", port))
+            return port
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def fresh_database(kind: str, workdir: Path) -> Iterator[str]:
+    if kind == "sqlite":
+        yield f"sqlite:///{workdir / 'fuzz.db'}"
+        return
+    name = f"cunshe_fuzz_{os.getpid()}_{int(time.time())}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    try:
+        yield f"postgresql+psycopg://postgres@{PG_ADMIN.split('@', 1)[1].rsplit('/', 1)[0]}/{name}"
+    finally:
+        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def seed_books(database_url: str) -> tuple[Shop, dict[str, list[Any]]]:
+    """The test county and shop, two sales and an entry; the ids generated paths are steered onto."""
+    from fastapi.testclient import TestClient
+
+    from ledger.app import create_app
+    from ledger.settings import Settings
+
+    engine = make_engine(database_url)
+    upgrade(engine)
+    shop = seed_shop(engine)
+    county = shop.county
+    app = create_app(Settings(database_url=database_url), engine=engine)
+    with TestClient(app) as client:
+        sales = []
+        for n, cashier in enumerate(("cashier", "cashier2")):
+            body = {**sale_body(shop, cashier, n), "idempotency_key": new_key("fuzz")}
+            r = client.post("/api/v1/pos/sales", json=body, headers=county.auth(cashier))
+            assert r.status_code == 201, r.text
+            sales.append(r.json()["id"])
+        r = client.post(
+            f"/api/v1/orgs/{shop.company}/entries", json=entry_body(1), headers=county.auth("admin")
+        )
+        assert r.status_code == 201, r.text
+        entry = r.json()["id"]
+    engine.dispose()
+    now = datetime.now(UTC)
+    ids = {
+        "org_id": sorted(county.ids.values()),
+        "street_id": [county.ids["heping"], county.ids["tuanjie"]],
+        "village_id": [county.ids["village1"], county.ids["dingzikou"]],
+        "store_id": sorted(county.stores.values()),
+        "shift_id": sorted(shop.shifts.values()),
+        "sale_id": sales,
+        "entry_id": [entry],
+        "year": [now.year, now.year - 1],
+        "quarter": [1, 4],
+        "period": [now.strftime("%Y-%m"), f"{now.year - 1}-12"],
+        "code": ["5602", "1002", "102"],
+        "name": ["trial-balance", "balance-sheet", "vouchers", "channel-sales", "arrears", "brokerage"],
+        "fmt": ["json", "html"],
+    }
+    return shop, ids
+
+
+def operations(schema: Any) -> list[tuple[str, str]]:
+    methods = ("get", "put", "post", "patch", "delete")
+    raw = schema.raw_schema["paths"]
+    return [(m.upper(), path) for path, item in raw.items() for m in methods if m in item]
+
+
+def fuzz(
+    schema: Any, base_url: str, shop: Shop, ids: dict[str, list[Any]], out: Outcome, seconds: float
+) -> None:
+    rng = random.Random(out.seed)
+    ops = operations(schema)
+    deadline = time.monotonic() + seconds
+    http = requests.Session()
+    while time.monotonic() < deadline:
+        method, path = rng.choice(ops)
+        role = rng.choice(ROLES)
+        draw_seed = rng.getrandbits(64)
+        operation = schema[path][method]
+        strategy = operation.as_strategy(GenerationMode.POSITIVE)
+        if role == "admin":
+            strategy = st.one_of(strategy, operation.as_strategy(GenerationMode.NEGATIVE))
+        out.draws += 1
+        draw(strategy, f"{method} {path}", role, base_url, http, ids, shop, out, deadline, draw_seed)
+
+
+def draw(
+    strategy: Any,
+    operation: str,
+    role: str | None,
+    base_url: str,
+    http: requests.Session,
+    ids: dict[str, list[Any]],
+    shop: Shop,
+    out: Outcome,
+    deadline: float,
+    draw_seed: int,
+) -> None:
+    """A few examples of one operation as one role."""
+    headers = shop.county.auth(role) if role else {}
+    label = f"{operation} as {role or 'anonymous'}"
+
+    @hypothesis_seed(draw_seed)
+    @settings(
+        max_examples=EXAMPLES_PER_DRAW,
+        deadline=None,
+        database=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(case=strategy, data=st.data())
+    def run(case: Any, data: st.DataObject) -> None:
+        if time.monotonic() > deadline:
+            return
+        for name, value in list((case.path_parameters or {}).items()):
+            pool = ids.get(name)
+            if pool and type(value) is type(pool[0]) and data.draw(st.integers(0, 3)) > 0:
+                case.path_parameters[name] = data.draw(st.sampled_from(pool))
+        started = time.monotonic()
+        try:
+            response = case.call(base_url=base_url, session=http, headers=headers, timeout=HANG_SECONDS)
+        except requests.Timeout:
+            out.failures.append(f"HANG (> {HANG_SECONDS:.0f} s) {label}: {case.as_curl_command(headers)}")
+            return
+        except requests.ConnectionError as exc:
+            out.failures.append(f"NO ANSWER {label}: {exc!s:.200} {case.as_curl_command(headers)}")
+            return
+        out.requests += 1
+        out.operations.add(operation)
+        out.statuses[response.status_code] += 1
+        problem = ""
+        try:
+            case.validate_response(response, checks=CHECKS)
+        except Exception as exc:  # a failed check: 5xx or schema violation
+            problem = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
+        if not problem and 400 <= response.status_code < 500:
+            with contextlib.suppress(ValueError):
+                if not is_error_shape(response.json()):
+                    problem = f"{response.status_code} not in the error shape: {response.text[:200]}"
+        if problem:
+            took = time.monotonic() - started
+            curl = case.as_curl_command(headers)
+            out.failures.append(f"{response.status_code} {label} ({took:.1f} s): {problem}\n    {curl}")
+
+    run()
+
+
+def session(db: str, seconds: float, seed: int | None, workdir: Path) -> Outcome:
+    out = Outcome(seed if seed is not None else random.SystemRandom().getrandbits(32), db)
+    print(f"fuzz {db}: seed {out.seed}, {seconds:.0f} s", flush=True)
+    with fresh_database(db, workdir) as url:
+        shop, ids = seed_books(url)
+        server = Server(url, workdir / f"server-{db}.log", port=free_loopback_port())
+        server.start()
+        try:
+            schema = schemathesis.openapi.from_url(f"{server.base_url}/openapi.json")
+            out.total_operations = len(operations(schema))
+            fuzz(schema, server.base_url, shop, ids, out, seconds)
+        finally:
+            server.stop()
+        code, text = cunshe_verify(url)
+        out.verify = text if code == 0 else f"VERIFY FAILED ({code}): {text}"
+        if "Traceback" in server.log_text():
+            out.failures.append(f"the server logged a traceback: see {server.log_path}")
+    print(out.summary(), flush=True)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", choices=["sqlite", "postgresql"], action="append")
+    parser.add_argument("--seconds", type=float, default=300)
+    parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--keep", action="store_true", help="keep the work directory (server logs)")
+    args = parser.parse_args(argv)
+    workdir = Path(tempfile.mkdtemp(prefix="cunshe-fuzz-"))
+    ok = True
+    try:
+        for db in args.db or ["sqlite", "postgresql"]:
+            ok &= session(db, args.seconds, args.seed, workdir).ok
+    finally:
+        if args.keep or not ok:
+            print(f"work directory kept: {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
