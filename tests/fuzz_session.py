@@ -167,6 +167,24 @@ def seed_books(database_url: str) -> tuple[Shop, dict[str, list[Any]]]:
     return shop, ids
 
 
+MISSING_ID = 987_654
+"""An id nothing has: a request naming it must be a 404/422 naming the field, never a foreign-key 500."""
+
+
+def steer_body_ids(body: dict[str, Any], ids: dict[str, list[Any]], data: st.DataObject) -> None:
+    """Put real ids (or one that does not exist) where a body names an org, store, shift … by id."""
+    for key, value in list(body.items()):
+        if isinstance(value, dict):
+            steer_body_ids(value, ids, data)
+        elif isinstance(value, list) and value and isinstance(value[0], dict):
+            for item in value:
+                steer_body_ids(item, ids, data)
+        elif key.endswith("_id") and type(value) is int:
+            kind = "org_id" if key.endswith("org_id") else "store_id" if key.endswith("store_id") else key
+            pool = ids.get(kind) or [1, 2, 3]
+            body[key] = data.draw(st.sampled_from([*pool, MISSING_ID]))
+
+
 def operations(schema: Any) -> list[tuple[str, str]]:
     methods = ("get", "put", "post", "patch", "delete")
     raw = schema.raw_schema["paths"]
@@ -224,6 +242,8 @@ def draw(
             pool = ids.get(name)
             if pool and type(value) is type(pool[0]) and data.draw(st.integers(0, 3)) > 0:
                 case.path_parameters[name] = data.draw(st.sampled_from(pool))
+        if isinstance(case.body, dict) and data.draw(st.booleans()):
+            steer_body_ids(case.body, ids, data)
         started = time.monotonic()
         try:
             response = case.call(base_url=base_url, session=http, headers=headers, timeout=HANG_SECONDS)

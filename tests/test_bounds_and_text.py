@@ -244,3 +244,23 @@ def test_escaped_text_that_only_looks_like_a_control_character_is_kept(
     r = client.post(f"/api/v1/orgs/{county.ids['company']}/entries", json=body, headers=county.auth("admin"))
     assert r.status_code == 201, r.text
     assert r.json()["memo"] == body["memo"]
+
+
+def test_a_report_that_outlasts_its_time_limit_is_a_503_and_frees_the_connection(
+    county: County, client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ledger.api.routes import reports as reports_api
+
+    h = county.auth("admin")
+    url = f"/api/v1/orgs/{county.ids['company']}/reports/trial-balance.json?period=2025-03"
+    monkeypatch.setattr(reports_api, "REPORT_SECONDS", 0.0)
+    r = client.get(url, headers=h)
+    assert r.status_code == 503 and r.json()["error"]["code"] == "time_limit", r.text
+    monkeypatch.setattr(reports_api, "REPORT_SECONDS", 60.0)
+    assert client.get(url, headers=h).status_code == 200  # the pooled connection has no limit left on it
+    assert (
+        client.post(
+            f"/api/v1/orgs/{county.ids['company']}/entries", json=entry_body(5), headers=h
+        ).status_code
+        == 201
+    )

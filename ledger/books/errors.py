@@ -105,6 +105,13 @@ class Unauthenticated(LedgerError):
     http_status = 401
 
 
+class TimeLimit(LedgerError):
+    """The request would hold the server past its time limit (a report over too much); 503."""
+
+    code = "time_limit"
+    http_status = 503
+
+
 class Busy(LedgerError):
     """The database stayed locked past the retry budget; the client may retry (503 + Retry-After)."""
 

@@ -40,9 +40,10 @@ LAST_YEAR = 9998
 """The latest year a period or a stored date may have: the month after any period must still exist."""
 FIRST_DAY = date(FIRST_YEAR, 1, 1)
 LAST_DAY = date(LAST_YEAR, 12, 31)
-POSTING_YEARS_AHEAD = 1
-"""An entry is dated at most this many years after the current year (a voucher of 4085 is a typing slip,
-and its month could never close: a month closes only when it is no longer in the future)."""
+POSTING_YEARS_AHEAD = 5
+"""An entry is dated at most this many years after the current year. A voucher of 4085 is a typing slip
+whose month could never close (a month closes only once it is past); a lease's rent accrued a few years
+ahead, as the contract's own schedule, is not."""
 MAX_MONTHS_PER_RUN = 120
 """A month walk (a report's range, a rent or stipend run) covers at most ten years per request."""
 
@@ -151,7 +152,7 @@ def check_run_size(months: set[str], vouchers: int, total_fen: int, through: str
 
 
 def latest_posting_day(today: date | None = None) -> date:
-    """The last day an entry may be dated: the end of the year after the current one."""
+    """The last day an entry may be dated: the end of the ``POSTING_YEARS_AHEAD``-th year from now."""
     return date((today or date.today()).year + POSTING_YEARS_AHEAD, 12, 31)
 
 

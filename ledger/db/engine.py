@@ -19,7 +19,7 @@ from typing import TypeVar
 from sqlalchemy import Connection, Engine, create_engine, event, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from ledger.books.errors import Busy
+from ledger.books.errors import Busy, TimeLimit
 
 T = TypeVar("T")
 
@@ -91,10 +91,47 @@ def is_sqlite(engine_or_conn: Engine | Connection) -> bool:
 
 
 @contextmanager
-def read_tx(engine: Engine) -> Iterator[Connection]:
-    """A read transaction: a consistent snapshot on both databases."""
+def read_tx(engine: Engine, *, seconds: float | None = None) -> Iterator[Connection]:
+    """A read transaction: a consistent snapshot on both databases.
+
+    With ``seconds``, the transaction's statements stop when that much time has passed since it began
+    (PostgreSQL's ``statement_timeout``; SQLite's progress handler), and no statement starts after it:
+    a report that would hold a worker longer is refused with ``TimeLimit`` (503) instead."""
     with engine.connect() as conn, conn.begin():
-        yield conn
+        if seconds is None:
+            yield conn
+            return
+        with _time_limited(conn, seconds):
+            yield conn
+
+
+@contextmanager
+def _time_limited(conn: Connection, seconds: float) -> Iterator[None]:
+    deadline = time.monotonic() + seconds
+    message = f"the request took more than {seconds:.0f} s; ask for a shorter period or fewer orgs"
+
+    def before_statement(*_args: object) -> None:
+        if time.monotonic() > deadline:
+            raise TimeLimit(message)
+
+    raw = conn.connection.dbapi_connection
+    sqlite = conn.dialect.name == "sqlite"
+    if sqlite:
+        raw.set_progress_handler(lambda: int(time.monotonic() > deadline), 10_000)  # type: ignore[union-attr]
+    else:
+        conn.exec_driver_sql(f"SET LOCAL statement_timeout = {max(1, int(seconds * 1000))}")
+    event.listen(conn, "before_cursor_execute", before_statement)
+    try:
+        yield
+    except DBAPIError as exc:
+        cancelled = getattr(exc.orig, "sqlstate", None) == "57014" or "interrupted" in str(exc.orig)
+        if cancelled and time.monotonic() > deadline - 0.05:
+            raise TimeLimit(message) from None
+        raise
+    finally:
+        event.remove(conn, "before_cursor_execute", before_statement)
+        if sqlite:
+            raw.set_progress_handler(None, 0)  # type: ignore[union-attr]
 
 
 @contextmanager

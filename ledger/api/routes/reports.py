@@ -26,6 +26,9 @@ from reports.builders_batch import batch_orgs, check_format, render_batch, rende
 from reports.registry import ROLLUP_KINDS, reports_for, spec_for
 from reports.report import LANGS, Lang
 
+REPORT_SECONDS = 60.0
+"""A report's reads stop after this long (503 ``time_limit``): no request holds a worker indefinitely."""
+
 router = APIRouter(prefix="/api/v1", tags=["reports"])
 
 # Query parameters the reports read besides the period (each registered report names its own).
@@ -125,7 +128,7 @@ def download_report(
     check_format(fmt)
     report_period = parse_report_period(period, from_period, to_period)
     options = {k: v for k, v in request.query_params.items() if k in spec.options}
-    with read_tx(engine) as conn:
+    with read_tx(engine, seconds=REPORT_SECONDS) as conn:
         user.require_org(conn, org_id)
         rendered = render_report(
             conn, name, org_id, report_period, fmt, lang=_lang(lang), options=options, standard=standard
