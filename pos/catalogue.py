@@ -21,6 +21,7 @@ from ledger.books.errors import Conflict, LedgerError, NotFound, ValidationError
 from ledger.books.money import format_amount, parse_amount
 from ledger.books.orgs import counterparty, now
 from ledger.books.spreadsheets import check_xlsx, safe_text
+from ledger.books.text import CONTROL_CHARACTERS
 from ledger.db.models import CHANNELS, Account, JournalLine, Org
 from pos.models import (
     TAX_CATEGORIES,
@@ -281,7 +282,8 @@ def _cell(value: object) -> str:
         if value.is_integer():
             return str(int(value))
         return repr(value)
-    return str(value).strip().lstrip("\ufeff").strip()
+    # Control characters are invisible on labels and receipts, and PostgreSQL refuses NUL in text.
+    return CONTROL_CHARACTERS.sub("", str(value)).strip().lstrip("\ufeff").strip()
 
 
 def parse_catalogue_rows(conn: Connection, rows: Sequence[dict[str, object]]) -> list[ProductIn]:

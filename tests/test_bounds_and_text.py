@@ -9,6 +9,7 @@ does not exist, and NUL in names, reasons, memos and query values (PostgreSQL re
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -264,3 +265,35 @@ def test_a_report_that_outlasts_its_time_limit_is_a_503_and_frees_the_connection
         ).status_code
         == 201
     )
+
+
+def test_control_characters_in_a_statement_file_are_dropped_not_a_500(
+    county: County, client: TestClient, tmp_path: Path
+) -> None:
+    """A bank file is the bank's text, not the user's: its stray NUL and SOH are removed on import (the
+    header, amounts and dates are read as ever), and PostgreSQL stores the rest."""
+    from ledger.reconcile.statement_writers import sample_bank_txns, write_bank_csv
+
+    org = county.ids["company"]
+    h = county.auth("officer")
+    account = client.post(
+        f"/api/v1/orgs/{org}/statement-accounts",
+        json={"ledger_account": "1002", "kind": "bank", "name": "建行基本户"},
+        headers=h,
+    ).json()["id"]
+    path = write_bank_csv(tmp_path / "bank.csv", sample_bank_txns(range(1, 6)))
+    goods = "货款".encode("gbk")
+    data = path.read_bytes()
+    assert data.index(goods) > 400  # (a NUL in the first 400 bytes reads as UTF-16)
+    path.write_bytes(data.replace(goods, goods[:2] + b"\x00\x01" + goods[2:]))
+    with path.open("rb") as f:
+        r = client.post(
+            f"/api/v1/orgs/{org}/statements",
+            files={"file": (path.name, f, "text/csv")},
+            data={"account": str(account)},
+            headers=h,
+        )
+    assert r.status_code == 201, r.text
+    lines = client.get(f"/api/v1/orgs/{org}/statement-accounts/{account}/lines", headers=h)
+    assert lines.status_code == 200 and "货款" in lines.text
+    assert "\\u0000" not in lines.text and "\\u0001" not in lines.text
