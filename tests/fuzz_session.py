@@ -79,6 +79,7 @@ class Outcome:
     failures: list[str] = field(default_factory=list)
     verify: str = ""
     total_operations: int = 0
+    generator_errors: Counter[str] = field(default_factory=Counter)
 
     @property
     def ok(self) -> bool:
@@ -91,6 +92,8 @@ class Outcome:
             f"{len(self.operations)} of {self.total_operations} operations; statuses {statuses}",
             f"  {self.verify.strip() or 'verify did not run'}",
         ]
+        for problem, n in self.generator_errors.most_common(5):
+            lines.append(f"  (the generator, not the server: {n} × {problem})")
         if self.failures:
             lines.append(f"  {len(self.failures)} FAILURE(S); replay with --seed {self.seed}:")
             lines += [f"  - {f}" for f in self.failures[:30]]
@@ -176,9 +179,10 @@ def steer_body_ids(body: dict[str, Any], ids: dict[str, list[Any]], data: st.Dat
     for key, value in list(body.items()):
         if isinstance(value, dict):
             steer_body_ids(value, ids, data)
-        elif isinstance(value, list) and value and isinstance(value[0], dict):
+        elif isinstance(value, list):
             for item in value:
-                steer_body_ids(item, ids, data)
+                if isinstance(item, dict):
+                    steer_body_ids(item, ids, data)
         elif key.endswith("_id") and type(value) is int:
             kind = "org_id" if key.endswith("org_id") else "store_id" if key.endswith("store_id") else key
             pool = ids.get(kind) or [1, 2, 3]
@@ -270,7 +274,10 @@ def draw(
             curl = case.as_curl_command(headers)
             out.failures.append(f"{response.status_code} {label} ({took:.1f} s): {problem}\n    {curl}")
 
-    run()
+    try:
+        run()
+    except Exception as exc:  # the generator's own trouble (an unsatisfiable schema …), not the server's
+        out.generator_errors[f"{operation}: {type(exc).__name__}: {str(exc)[:120]}"] += 1
 
 
 def session(db: str, seconds: float, seed: int | None, workdir: Path) -> Outcome:

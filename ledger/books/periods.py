@@ -212,16 +212,25 @@ def period_of(day: date) -> str:
     return f"{day.year:04d}-{day.month:02d}"
 
 
+def _shaped(period: str) -> Month:
+    """A ``YYYY-MM`` the books computed (the month before 1900-01 is fine here); input goes through
+    ``parse_period``, which also checks the years."""
+    match = PERIOD_RE.match(period) if isinstance(period, str) else None
+    if match is None:
+        raise ValidationError(f"a period is written YYYY-MM, not {period!r}"[:200], field="period")
+    return Month(int(match[1]), int(match[2]))
+
+
 def previous_period(period: str) -> str:
-    return str(Month.parse(period).plus(-1))
+    return str(_shaped(period).plus(-1))
 
 
 def next_period(period: str) -> str:
-    return str(Month.parse(period).plus(1))
+    return str(_shaped(period).plus(1))
 
 
 def period_bounds(period: str) -> tuple[date, date]:
-    month = Month.parse(period)
+    month = _shaped(period)
     return month.first_day, month.last_day
 
 
