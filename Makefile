@@ -63,10 +63,13 @@ bench: setup
 	$(PY) bench/run_all.py
 
 # A randomised Schemathesis session against the real server on a loopback port, FUZZ_SECONDS per database
-# (SQLite, then PostgreSQL); FUZZ_SEED=n replays a printed seed. Exit 1 on any 5xx, hang or schema violation.
+# (SQLite, then PostgreSQL), on the demo county at FUZZ_DEMO of a year's activity (empty: the small test
+# county); FUZZ_SEED=n replays a printed seed. Exit 1 on any 5xx, hang, schema violation or verify failure.
 FUZZ_SECONDS ?= 300
+FUZZ_DEMO ?= 0.05
 fuzz: venv
-	$(PY) -m tests.fuzz_session --db sqlite --db postgresql --seconds $(FUZZ_SECONDS) $(if $(FUZZ_SEED),--seed $(FUZZ_SEED))
+	$(PY) -m tests.fuzz_session --db sqlite --db postgresql --seconds $(FUZZ_SECONDS) \
+	  $(if $(FUZZ_DEMO),--demo $(FUZZ_DEMO)) $(if $(FUZZ_SEED),--seed $(FUZZ_SEED))
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

@@ -2,14 +2,17 @@
 
     python -m tests.fuzz_session --db sqlite --seconds 300            # a new random seed, printed
     python -m tests.fuzz_session --db postgresql --seconds 300 --seed 1234   # replay a seed
+    python -m tests.fuzz_session --db sqlite --demo 0.05              # on the demo county (5 % of a year)
 
 ``make fuzz`` runs it on both databases; ``tests/test_fuzz_server.py`` runs a short one in CI. A fresh
-database is migrated and seeded with the test county and a shop (``tests.servers.seed_shop``), ``cunshe
-serve`` runs on a loopback port, and the session draws (operation, role) pairs from the app's own OpenAPI
-at random until its time is up, each with a few examples generated from a seed derived from the session's
-seed (so a seed replays the same requests in the same order, as far as the time allows). Generated path
-ids are mostly steered onto real ones so requests reach the routes' rules. The admin also gets negative
-data (wrong types, missing fields). Each response must:
+database is migrated and seeded with the test county and a shop (``tests.servers.seed_shop``) or with the
+demo county (``--demo``), ``cunshe serve`` runs on a loopback port, and the session draws (operation, role)
+pairs from the app's own OpenAPI at random until its time is up, each with a few examples generated from a
+seed derived from the session's seed (so a seed replays the same requests in the same order, as far as the
+time allows). Generated ids (in the path and the body) are mostly steered onto real ones, read from the
+seeded tables, so requests reach the routes' rules; a body id is sometimes one that does not exist (a
+404/422, never a foreign-key 500). The admin also gets negative data (wrong types, missing fields). Each
+response must:
 
 - not be a 5xx, and come within ``HANG_SECONDS`` (a slower answer is reported as a hang);
 - match the response schema the OpenAPI declares for its status; a 4xx must be the one error shape.
@@ -51,7 +54,6 @@ from ledger.db.engine import make_engine
 from ledger.db.migrate import upgrade
 from tests.servers import (
     Server,
-    Shop,
     cunshe_verify,
     entry_body,
     is_error_shape,
@@ -126,8 +128,8 @@ def fresh_database(kind: str, workdir: Path) -> Iterator[str]:
             conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
-def seed_books(database_url: str) -> tuple[Shop, dict[str, list[Any]]]:
-    """The test county and shop, two sales and an entry; the ids generated paths are steered onto."""
+def seed_books(database_url: str) -> dict[str | None, dict[str, str]]:
+    """The test county and shop, two sales and an entry; the headers of each role."""
     from fastapi.testclient import TestClient
 
     from ledger.app import create_app
@@ -139,35 +141,79 @@ def seed_books(database_url: str) -> tuple[Shop, dict[str, list[Any]]]:
     county = shop.county
     app = create_app(Settings(database_url=database_url), engine=engine)
     with TestClient(app) as client:
-        sales = []
         for n, cashier in enumerate(("cashier", "cashier2")):
             body = {**sale_body(shop, cashier, n), "idempotency_key": new_key("fuzz")}
             r = client.post("/api/v1/pos/sales", json=body, headers=county.auth(cashier))
             assert r.status_code == 201, r.text
-            sales.append(r.json()["id"])
         r = client.post(
             f"/api/v1/orgs/{shop.company}/entries", json=entry_body(1), headers=county.auth("admin")
         )
         assert r.status_code == 201, r.text
-        entry = r.json()["id"]
+    engine.dispose()
+    return {role: county.auth(role) for role in ("admin", "officer", "community", "cashier")} | {None: {}}
+
+
+def seed_demo(database_url: str, scale: float) -> dict[str | None, dict[str, str]]:
+    """The demo county (``cunshe demo`` at ``scale`` of a year's activity); the headers of each role."""
+    from ledger.demo.build import build_demo
+
+    engine = make_engine(database_url)
+    upgrade(engine)
+    tree = build_demo(engine, year=datetime.now(UTC).year - 1, seed=2025, scale=scale).tree
+    engine.dispose()
+    first = {role: username for role, username, _ in reversed(tree.logins)}
+    return {
+        role: {"Authorization": f"Bearer {tree.tokens[first[role]]}"}
+        for role in ("admin", "officer", "community", "cashier")
+    } | {None: {}}
+
+
+# Path parameter → the table whose ids it names (a few of each are read after seeding).
+ID_TABLES = {
+    "org_id": "org",
+    "street_id": "org",
+    "village_id": "org",
+    "store_id": "store",
+    "shift_id": "pos_shift",
+    "sale_id": "pos_sale",
+    "entry_id": "journal_entry",
+    "contract_id": "lease_contract",
+    "plan_id": "distribution_plan",
+    "post_id": "welfare_post",
+    "match_id": "reconcile_match",
+    "customer_id": "pos_customer",
+    "asset_id": "community_asset",
+    "deal_id": "brokerage_deal",
+    "holding_id": "shareholding",
+    "account_id": "statement_account",
+    "line_id": "statement_line",
+    "counterparty_id": "counterparty",
+    "lessee_id": "counterparty",
+}
+
+
+def steering_ids(database_url: str) -> dict[str, list[Any]]:
+    """Real ids (the first and last few of each table), periods, years and report names."""
+    from sqlalchemy import text
+
+    from ledger.db.engine import read_tx
+
+    engine = make_engine(database_url)
+    ids: dict[str, list[Any]] = {}
+    with read_tx(engine) as conn:
+        for name, table in ID_TABLES.items():
+            found = conn.execute(text(f"SELECT id FROM {table} ORDER BY id")).scalars().all()
+            ids[name] = sorted({*found[:6], *found[-6:]}) if found else []
     engine.dispose()
     now = datetime.now(UTC)
-    ids = {
-        "org_id": sorted(county.ids.values()),
-        "street_id": [county.ids["heping"], county.ids["tuanjie"]],
-        "village_id": [county.ids["village1"], county.ids["dingzikou"]],
-        "store_id": sorted(county.stores.values()),
-        "shift_id": sorted(shop.shifts.values()),
-        "sale_id": sales,
-        "entry_id": [entry],
+    return ids | {
         "year": [now.year, now.year - 1],
         "quarter": [1, 4],
-        "period": [now.strftime("%Y-%m"), f"{now.year - 1}-12"],
+        "period": [now.strftime("%Y-%m"), f"{now.year - 1}-12", f"{now.year - 1}-03"],
         "code": ["5602", "1002", "102"],
         "name": ["trial-balance", "balance-sheet", "vouchers", "channel-sales", "arrears", "brokerage"],
         "fmt": ["json", "html"],
     }
-    return shop, ids
 
 
 MISSING_ID = 987_654
@@ -196,7 +242,12 @@ def operations(schema: Any) -> list[tuple[str, str]]:
 
 
 def fuzz(
-    schema: Any, base_url: str, shop: Shop, ids: dict[str, list[Any]], out: Outcome, seconds: float
+    schema: Any,
+    base_url: str,
+    auth: dict[str | None, dict[str, str]],
+    ids: dict[str, list[Any]],
+    out: Outcome,
+    seconds: float,
 ) -> None:
     rng = random.Random(out.seed)
     ops = operations(schema)
@@ -211,7 +262,7 @@ def fuzz(
         if role == "admin":
             strategy = st.one_of(strategy, operation.as_strategy(GenerationMode.NEGATIVE))
         out.draws += 1
-        draw(strategy, f"{method} {path}", role, base_url, http, ids, shop, out, deadline, draw_seed)
+        draw(strategy, f"{method} {path}", role, base_url, http, ids, auth[role], out, deadline, draw_seed)
 
 
 def draw(
@@ -221,13 +272,12 @@ def draw(
     base_url: str,
     http: requests.Session,
     ids: dict[str, list[Any]],
-    shop: Shop,
+    headers: dict[str, str],
     out: Outcome,
     deadline: float,
     draw_seed: int,
 ) -> None:
     """A few examples of one operation as one role."""
-    headers = shop.county.auth(role) if role else {}
     label = f"{operation} as {role or 'anonymous'}"
 
     @hypothesis_seed(draw_seed)
@@ -280,17 +330,19 @@ def draw(
         out.generator_errors[f"{operation}: {type(exc).__name__}: {str(exc)[:120]}"] += 1
 
 
-def session(db: str, seconds: float, seed: int | None, workdir: Path) -> Outcome:
+def session(db: str, seconds: float, seed: int | None, workdir: Path, demo: float | None = None) -> Outcome:
     out = Outcome(seed if seed is not None else random.SystemRandom().getrandbits(32), db)
-    print(f"fuzz {db}: seed {out.seed}, {seconds:.0f} s", flush=True)
+    books = "the test county" if demo is None else f"the demo county at scale {demo}"
+    print(f"fuzz {db} on {books}: seed {out.seed}, {seconds:.0f} s", flush=True)
     with fresh_database(db, workdir) as url:
-        shop, ids = seed_books(url)
+        auth = seed_books(url) if demo is None else seed_demo(url, demo)
+        ids = steering_ids(url)
         server = Server(url, workdir / f"server-{db}.log", port=free_loopback_port())
         server.start()
         try:
             schema = schemathesis.openapi.from_url(f"{server.base_url}/openapi.json")
             out.total_operations = len(operations(schema))
-            fuzz(schema, server.base_url, shop, ids, out, seconds)
+            fuzz(schema, server.base_url, auth, ids, out, seconds)
         finally:
             server.stop()
         code, text = cunshe_verify(url)
@@ -306,13 +358,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--db", choices=["sqlite", "postgresql"], action="append")
     parser.add_argument("--seconds", type=float, default=300)
     parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument(
+        "--demo", type=float, default=None, metavar="SCALE", help="fuzz the demo county (0.05: 5%% of a year)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the work directory (server logs)")
     args = parser.parse_args(argv)
     workdir = Path(tempfile.mkdtemp(prefix="cunshe-fuzz-"))
     ok = True
     try:
         for db in args.db or ["sqlite", "postgresql"]:
-            ok &= session(db, args.seconds, args.seed, workdir).ok
+            ok &= session(db, args.seconds, args.seed, workdir, args.demo).ok
     finally:
         if args.keep or not ok:
             print(f"work directory kept: {workdir}")
