@@ -1,7 +1,7 @@
 """A short randomised Schemathesis session against the real server, on SQLite and on PostgreSQL.
 
 The bounded CI version of ``make fuzz`` (``tests/fuzz_session.py``): ``CUNSHE_FUZZ_SECONDS`` per database
-(45 by default), a new seed each run, printed with every failure so it replays with
+(30 by default), a new seed each run, printed with every failure so it replays with
 ``python -m tests.fuzz_session --db … --seed …``. No 5xx, no hang, no schema violation, and ``cunshe
 verify`` passes afterwards.
 """
@@ -15,7 +15,7 @@ import pytest
 
 from tests.fuzz_session import session
 
-SECONDS = float(os.environ.get("CUNSHE_FUZZ_SECONDS", "45"))
+SECONDS = float(os.environ.get("CUNSHE_FUZZ_SECONDS", "30"))
 
 
 @pytest.mark.parametrize("db", ["sqlite", "postgresql"])
