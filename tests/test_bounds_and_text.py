@@ -297,3 +297,33 @@ def test_control_characters_in_a_statement_file_are_dropped_not_a_500(
     lines = client.get(f"/api/v1/orgs/{org}/statement-accounts/{account}/lines", headers=h)
     assert lines.status_code == 200 and "货款" in lines.text
     assert "\\u0000" not in lines.text and "\\u0001" not in lines.text
+
+
+@pytest.mark.parametrize("dimension", ["contract_id", "welfare_post_id"])
+def test_an_entry_line_naming_a_contract_or_post_of_no_such_or_another_org_is_a_404(
+    county: County, client: TestClient, dimension: str
+) -> None:
+    h = county.auth("admin")
+    other = county.ids["huahuaqiao"]
+    if dimension == "contract_id":
+        body = {"code": "HT-9", "mode": "lease", "lessee": "王五", "start": "2025-01-01", "end": "2025-12-31"}
+        made = client.post(
+            f"/api/v1/orgs/{other}/leases", json={**body, "rent_per_cycle": "100.00"}, headers=h
+        )
+    else:
+        made = client.post(f"/api/v1/orgs/{other}/welfare-posts", json=post_body(), headers=h)
+    assert made.status_code == 201, made.text
+    org = county.ids["dingzikou"]
+    for foreign in (made.json()["id"], 987654):
+        body = {
+            "date": "2025-03-01",
+            "memo": "调整",
+            "lines": [
+                {"account": "101", "debit": "10.00", dimension: foreign},
+                {"account": "102", "credit": "10.00"},
+            ],
+        }
+        refused(
+            client.post(f"/api/v1/orgs/{org}/entries", json=body, headers=h), f"lines[0].{dimension}", 404
+        )
+    assert entries(county) == 0

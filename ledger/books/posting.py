@@ -15,7 +15,7 @@ import hashlib
 import json
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import cached_property
@@ -281,8 +281,42 @@ def _check_accounts(draft: Draft, books: _OrgBooks, where: str) -> list[int]:
     return ids
 
 
+# A dimension a workflow keeps (a line's ``contract_id``, ``welfare_post_id``): the workflow registers a
+# lookup ``ids → {id: org id}`` (``register_dimension``) when ``ledger.workflows.start`` imports it.
+DimensionLookup = Callable[[Connection, set[int]], dict[int, int]]
+_DIMENSIONS: dict[str, DimensionLookup] = {}
+# Sources whose dimensions come from a person or a file; a workflow's own drafts carry ids it just read.
+_ENTERED_SOURCES = frozenset({"manual", "import"})
+
+
+def register_dimension(name: str, lookup: DimensionLookup) -> DimensionLookup:
+    """A workflow names the org of each id of a line dimension it keeps (``contract_id`` …)."""
+    _DIMENSIONS[name] = lookup
+    return lookup
+
+
+def _check_workflow_dimensions(conn: Connection, drafts: Sequence[Draft], prefix: Sequence[str]) -> None:
+    """A contract or welfare post named on an entered line exists and belongs to the entry's org (else a
+    404 naming the line's field), checked here rather than left to a sub-ledger tie that breaks later."""
+    entered = [(d, p) for d, p in zip(drafts, prefix, strict=True) if d.source in _ENTERED_SOURCES]
+    if not entered:
+        return
+    for name, lookup in _DIMENSIONS.items():
+        wanted = {getattr(ln, name) for d, _ in entered for ln in d.lines if getattr(ln, name) is not None}
+        if not wanted:
+            continue
+        orgs = lookup(conn, wanted)
+        for d, p in entered:
+            for i, ln in enumerate(d.lines):
+                value = getattr(ln, name)
+                if value is not None and orgs.get(value) != d.org_id:
+                    what = name.removesuffix("_id").replace("_", " ")
+                    raise NotFound(f"{what} {value} is not one of this org's", field=f"{p}lines[{i}].{name}")
+
+
 def _check_dimensions(conn: Connection, drafts: Sequence[Draft], prefix: Sequence[str]) -> None:
     """Counterparties and stores on a line belong to the entry's own org."""
+    _check_workflow_dimensions(conn, drafts, prefix)
     wanted_cp = {(d.org_id, ln.counterparty_id) for d in drafts for ln in d.lines if ln.counterparty_id}
     wanted_store = {(d.org_id, ln.store_id) for d in drafts for ln in d.lines if ln.store_id}
     if not wanted_cp and not wanted_store:

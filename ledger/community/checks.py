@@ -16,6 +16,7 @@ from sqlalchemy import Connection, func, select
 
 from ledger.books.orgs import get_org
 from ledger.books.periods import period_bounds, register_close_check
+from ledger.books.posting import register_dimension
 from ledger.books.verify import Problem, Tie, register_check, register_tie
 from ledger.community.leases.contracts import CHARGE_LIVE, LIVE_RECEIPT_IDS, schedule_of, terms_of
 from ledger.community.models import (
@@ -71,6 +72,22 @@ def lease_tie_differences(conn: Connection, org_id: int) -> dict[int, tuple[int,
         for cid in set(sub) | set(books)
         if sub.get(cid, 0) != books.get(cid, 0)
     }
+
+
+def _orgs_of(table):  # type: ignore[no-untyped-def]
+    def lookup(conn: Connection, ids: set[int]) -> dict[int, int]:
+        found: dict[int, int] = {}
+        ordered = sorted(ids)
+        for start in range(0, len(ordered), 500):
+            chunk = ordered[start : start + 500]
+            found.update(conn.execute(select(table.c.id, table.c.org_id).where(table.c.id.in_(chunk))).all())
+        return found
+
+    return lookup
+
+
+register_dimension("contract_id", _orgs_of(contract_t))
+register_dimension("welfare_post_id", _orgs_of(post_t))
 
 
 @register_tie(None)  # verify reports its contracts one by one in ``lease_receivables_tie`` below
