@@ -327,3 +327,12 @@ def test_an_entry_line_naming_a_contract_or_post_of_no_such_or_another_org_is_a_
             client.post(f"/api/v1/orgs/{org}/entries", json=body, headers=h), f"lines[0].{dimension}", 404
         )
     assert entries(county) == 0
+
+
+def test_a_month_that_has_not_begun_cannot_close(county: County, client: TestClient) -> None:
+    """Closed through 9998-12, an org's books would take no posting until an admin reopened them."""
+    h = county.auth("admin")
+    org = county.ids["company"]
+    next_year = f"{date.today().year + 1}-01"
+    for period in ("9998-12", next_year):
+        refused(client.post(f"/api/v1/orgs/{org}/periods/{period}/close", headers=h), "period", 422)
