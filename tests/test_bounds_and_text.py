@@ -19,7 +19,9 @@ from sqlalchemy import func, select
 from ledger.books.errors import ValidationError
 from ledger.books.periods import (
     MAX_MONTHS_PER_RUN,
+    MAX_RUN_TOTAL_FEN,
     Month,
+    check_run_size,
     latest_posting_day,
     month_range,
     next_period,
@@ -174,14 +176,16 @@ def test_a_stipend_run_of_decades_is_refused_with_the_month_to_run_first(
 
 
 def test_a_run_whose_total_no_amount_can_state_is_refused(county: County, client: TestClient) -> None:
-    """999,999,999,999,999.99 a month for two months: the answer's amount would have 16 digits."""
+    """999,999,999,999,999.99 a month answered a 16-digit amount: such a stipend is refused at the door now
+    (the amount maximum), and a run's total is bounded on its own too."""
     h = county.auth("admin")
     org = county.ids["dingzikou"]
     body = post_body(monthly_stipend="999999999999999.99", start="2025-01-01")
-    assert client.post(f"/api/v1/orgs/{org}/welfare-posts", json=body, headers=h).status_code == 201
-    refused(client.post(f"/api/v1/orgs/{org}/welfare-posts/stipends?through=2025-02", headers=h), "through")
-    one = client.post(f"/api/v1/orgs/{org}/welfare-posts/stipends?through=2025-01", headers=h)
-    assert one.status_code == 200 and one.json()["amount"] == "999999999999999.99", one.text
+    refused(client.post(f"/api/v1/orgs/{org}/welfare-posts", json=body, headers=h), "monthly_stipend")
+    with pytest.raises(ValidationError, match="more than an amount can state") as caught:
+        check_run_size({"2025-01", "2025-02"}, 2, MAX_RUN_TOTAL_FEN + 1, "2025-02")
+    assert caught.value.field == "through"
+    check_run_size({"2025-01"}, 1, MAX_RUN_TOTAL_FEN, "2025-01")
 
 
 # -- ids checked before writing ------------------------------------------------------------------------------
