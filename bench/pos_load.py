@@ -26,6 +26,7 @@ import json
 import multiprocessing as mp
 import os
 import random
+import secrets
 import socket
 import sqlite3
 import subprocess
@@ -160,6 +161,8 @@ def start_server(app: str, port: int, env: dict, cwd: Path) -> subprocess.Popen:
     ]
     if app.endswith("create_app"):
         cmd.append("--factory")
+        # The app refuses to start without a session secret; a bench makes its own, never a default.
+        env = {"CUNSHE_SECRET_KEY": secrets.token_urlsafe(48), **env}
     proc = subprocess.Popen(cmd, env={**os.environ, **env}, cwd=cwd)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
