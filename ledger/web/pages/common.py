@@ -1,0 +1,252 @@
+"""What every page shares: the route class, rendering, the session, and the look-ups of the org and period.
+
+Every route of the pages' one ``router`` runs inside ``WebRoute``, the whole web layer in one place: it
+loads the signed session cookie (``ledger.web.session``), refuses a POST without the session's CSRF token,
+applies ``?lang=zh|en``, turns domain errors into an HTML error page (404 for another org's pages, so their
+existence does not leak), and adds the security headers and the renewed cookie to every response.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import date
+from functools import cache
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote, urlencode
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from sqlalchemy import Engine
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from ledger.access.auth import Principal, principal_for_user
+from ledger.access.service import Write, carry_out
+from ledger.books import periods
+from ledger.books.errors import LedgerError, Unauthenticated
+from ledger.books.journal import latest_period
+from ledger.books.money import format_money
+from ledger.books.orgs import subtree_ids
+from ledger.db.engine import read_tx
+from ledger.http import EngineDep, client_addr
+from ledger.web.i18n import side_label, translator
+from ledger.web.security import (
+    CSRF_FIELD,
+    CsrfRefused,
+    TooManyAttempts,
+    add_security_headers,
+    require_csrf,
+    require_same_origin,
+)
+from ledger.web.session import WebSession, load_session, save_session
+
+log = logging.getLogger("cunshe.web")
+
+TEMPLATES_DIR = Path(__file__).resolve().parents[3] / "templates" / "web"
+LOCALES = {"zh": "zh_CN", "en": "en"}
+STATIC_FILES = {"web.css": "text/css; charset=utf-8"}
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})  # every other method needs the CSRF token
+
+
+class LoginRequired(Exception):
+    """The page needs a logged-in user; the browser is sent to the login page."""
+
+
+class WebRoute(APIRoute):
+    """Session, CSRF, language, HTML errors and security headers around every page (see module docstring)."""
+
+    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+        handler = super().get_route_handler()
+
+        async def web_handler(request: Request) -> Response:
+            session = load_session(request)
+            lang = request.query_params.get("lang")
+            if request.method == "GET" and lang:
+                session.set_lang(lang)
+            try:
+                if request.method not in SAFE_METHODS:
+                    require_same_origin(request)
+                    await require_csrf(request, session.csrf)
+                response = await handler(request)
+            except LoginRequired:
+                target = "/web/"
+                if request.method == "GET":
+                    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+                response = RedirectResponse("/web/login?" + urlencode({"next": target}), status_code=303)
+            except LedgerError as exc:
+                response = error_page(request, exc.http_status, exc)
+                if isinstance(exc, TooManyAttempts):
+                    response.headers["Retry-After"] = str(exc.retry_after)
+            except RequestValidationError as exc:
+                response = error_page(request, 422, exc)
+            except StarletteHTTPException as exc:
+                response = error_page(request, exc.status_code, exc)
+            except Exception as exc:
+                log.exception("web page failed", exc_info=exc)
+                response = error_page(request, 500, exc)
+            save_session(request, response, session)
+            add_security_headers(response)
+            return response
+
+        return web_handler
+
+
+router = APIRouter(route_class=WebRoute, include_in_schema=False)
+
+
+# ---- rendering ---------------------------------------------------------------------------------------
+
+
+@cache
+def environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES_DIR),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    return env
+
+
+def session_of(request: Request) -> WebSession:
+    return load_session(request)
+
+
+def _lang_url(request: Request, lang: str) -> str:
+    params = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
+    return request.url.path + "?" + urlencode([*params, ("lang", lang)])
+
+
+def render(
+    request: Request, template: str, status_code: int = 200, *, user: Principal | None = None, **context: Any
+) -> HTMLResponse:
+    session = session_of(request)
+    lang = session.lang
+    locale = LOCALES[lang]
+
+    def money(fen: int | None) -> str:
+        return "" if fen is None else format_money(fen, locale, symbol=False)
+
+    html = (
+        environment()
+        .get_template(template)
+        .render(
+            t=translator(lang),
+            lang=lang,
+            user=user,
+            csrf_field=CSRF_FIELD,
+            csrf_token=session.csrf,
+            flash=session.pop_flash(),
+            lang_urls={code: _lang_url(request, code) for code in LOCALES},
+            path=request.url.path,
+            money=money,
+            side=lambda s: side_label(s, lang),
+            form_key=lambda: uuid.uuid4().hex,
+            **context,
+        )
+    )
+    return HTMLResponse(html, status_code=status_code)
+
+
+FormKey = Annotated[str | None, Form(min_length=1, max_length=128)]
+"""Each form's one-time key (a hidden field, new at every render): a form sent twice writes once."""
+
+
+def carry(request: Request, user: Principal, engine: Engine, write: Write[Any], key: str | None) -> Any:
+    """Carry out a service's write for the person on the page (scope, key, write, audit); its answer."""
+    return carry_out(engine, user, write, key=key, remote_addr=client_addr(request)).body
+
+
+def error_page(request: Request, status_code: int, exc: Exception) -> HTMLResponse:
+    """The HTML answer to a failed page; the status code is kept (403, 404, 409, 422, 429, 500)."""
+    t = translator(session_of(request).lang)
+    if isinstance(exc, CsrfRefused):
+        title, message = t("error_403"), t("csrf_refused")
+    elif status_code == 404:
+        title, message = t("error_404"), t("not_found_text")
+    elif status_code == 500:
+        title, message = t("error_500"), ""
+    elif isinstance(exc, LedgerError):
+        title, message = (
+            t(f"error_{status_code}") if status_code in (403, 429) else t("error_4xx"),
+            exc.message,
+        )
+    elif isinstance(exc, RequestValidationError):
+        first = exc.errors()[0] if exc.errors() else {}
+        title = t("error_4xx")
+        message = f"{'.'.join(str(p) for p in first.get('loc', ())[1:])}: {first.get('msg', '')}"
+    else:
+        title, message = t("error_4xx"), str(getattr(exc, "detail", ""))
+    user = getattr(request.state, "web_user", None)
+    return render(
+        request, "error.html", status_code, user=user, title=title, message=message, code=status_code
+    )
+
+
+# ---- who is asking -----------------------------------------------------------------------------------
+
+
+def web_user(request: Request, engine: EngineDep) -> Principal:
+    """The logged-in person, from the session cookie only (bearer tokens are for the API)."""
+    session = session_of(request)
+    if session.user_id is None:
+        raise LoginRequired
+    try:
+        with read_tx(engine) as conn:
+            user = principal_for_user(conn, session.user_id, logged_in_at=session.logged_in_at)
+    except Unauthenticated:
+        session.log_out()
+        raise LoginRequired from None
+    request.state.web_user = user
+    return user
+
+
+WebUser = Annotated[Principal, Depends(web_user)]
+
+
+def safe_next(target: str | None) -> str:
+    """Only a path of this workbench: never another site, never a scheme-relative ``//host``."""
+    if target and target.startswith("/web/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/web/"
+
+
+def current_period() -> str:
+    today = date.today()
+    return f"{today.year}-{today.month:02d}"
+
+
+def books_org(user: Principal, engine: Engine, org_id: int, *, write: bool = False) -> Any:
+    """The org if the user may see it (404 otherwise) and it keeps books; 403 for a write without rights."""
+    with read_tx(engine) as conn:
+        org = user.require_org(conn, org_id, write=write)
+    if org.standard is None:
+        raise StarletteHTTPException(404)
+    return org
+
+
+def period_param(period: str | None, engine: Engine, org_id: int) -> str:
+    """The month asked for, or else the latest month (up to now) with an entry of the org or the orgs below
+    it, or else the current month."""
+    if period:
+        return periods.parse_period(period)
+    now = current_period()
+    with read_tx(engine) as conn:
+        return latest_period(conn, subtree_ids(conn, org_id), not_after=now) or now
+
+
+def flash(request: Request, key: str, **fields: object) -> None:
+    session = session_of(request)
+    session.set_flash(translator(session.lang)(key, **fields))
+
+
+def attachment(data: bytes, media_type: str, filename: str) -> Response:
+    ascii_name = filename.encode("ascii", "ignore").decode() or "report"
+    disposition = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
+    return Response(data, media_type=media_type, headers={"Content-Disposition": disposition})
