@@ -28,8 +28,7 @@ from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.exc import IntegrityError
 
 from ledger.access.auth import Principal
-from ledger.api.errors import field_path
-from ledger.api.routes.pos_schemas import RefundIn, SaleIn
+from ledger.access.messages import field_path
 from ledger.books.errors import (
     Conflict,
     IdempotencyConflict,
@@ -50,6 +49,7 @@ from ledger.books.orgs import now
 from ledger.db.engine import run_write
 from pos.catalogue import TaxRate, get_customer, open_balance, rate_on
 from pos.fastsql import Sql, as_date, db_date, db_time, is_pg
+from pos.messages import RefundIn, SaleIn
 from pos.models import PosPayment, PosReceiptCounter, PosSale, PosSaleLine, PosShift
 from pos.stock import lock_stock, save_stock
 from pos.stores import CHINA, StoreRef, business_date, require_store

@@ -36,7 +36,6 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from ledger.access.auth import principal_for_user
-from ledger.api.routes.pos_schemas import PaymentIn, RefundIn, RefundLineIn, SaleIn, SaleLineIn
 from ledger.books.errors import LedgerError, PeriodClosed, ValidationError
 from ledger.books.journal import get_entry
 from ledger.books.money import (
@@ -64,6 +63,7 @@ from ledger.distribution.shareholders import add_shareholder, pay_in_capital
 from ledger.distribution.yearend import close_year
 from ledger.reconcile.outputs import inter_org, shift_cash
 from pos import catalogue, stock
+from pos.messages import PaymentIn, RefundIn, RefundLineIn, SaleIn, SaleLineIn
 from pos.models import PosSale
 from pos.sales import create_refund, create_sale
 from pos.shifts import close_shift, open_shift, record_cash_move

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from ledger.access.messages import field_path
 from ledger.books.errors import Busy, LedgerError
 
 log = logging.getLogger("cunshe")
@@ -32,20 +33,6 @@ class ErrorBody(BaseModel):
 
 def error_body(code: str, message: str, field: str | None = None, **extra: object) -> dict:
     return {"error": {"code": code, "message": message, "field": field, **extra}}
-
-
-def field_path(loc: tuple) -> str | None:
-    """``('body', 'lines', 2, 'credit')`` → ``lines[2].credit``."""
-    parts = [p for p in loc if p not in ("body", "query", "path", "header")]
-    out = ""
-    for p in parts:
-        if isinstance(p, int):
-            out += f"[{p}]"
-        elif p in ("function-after", "function-before", "function-plain") or str(p).startswith("function-"):
-            continue
-        else:
-            out += ("." if out else "") + str(p)
-    return out or None
 
 
 def document_errors(app: FastAPI) -> None:

@@ -15,7 +15,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, Engine, select
 
 from ledger.access.auth import Principal, principal_for_user
-from ledger.api.routes.pos_schemas import PaymentIn, RefundIn, RefundLineIn, SaleIn, SaleLineIn
 from ledger.books.money import format_amount, format_quantity, line_amount, parse_amount, split_tax_inclusive
 from ledger.books.periods import period_bounds
 from ledger.books.posting import Draft, Line, post_entry
@@ -38,6 +37,7 @@ from pos.catalogue import (
     open_balance,
     upsert_products,
 )
+from pos.messages import PaymentIn, RefundIn, RefundLineIn, SaleIn, SaleLineIn
 from pos.sales import create_refund, create_sale
 from pos.shifts import close_shift, open_shift, shift_report
 from pos.stock import record_purchase, supplier_counterparty

@@ -21,8 +21,8 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Connection, Engine
 
 from ledger.access.auth import Principal
+from ledger.access.messages import Amount, Day, Id, MoneyOut, Quantity, QuantityOut, RequestModel
 from ledger.api.deps import CurrentUser, EngineDep, IdempotencyKey
-from ledger.api.schemas import Amount, Day, Id, MoneyOut, Quantity, QuantityOut, RequestModel
 from ledger.api.writes import write_org
 from ledger.books.errors import ValidationError
 from ledger.books.periods import parse_period
@@ -37,7 +37,7 @@ router = APIRouter(prefix="/api/v1", tags=["community"])
 E = TypeVar("E", bound=Enum)
 
 
-Strict = RequestModel  # unknown fields refused; dates in the books' years (ledger.api.schemas)
+Strict = RequestModel  # unknown fields refused; dates in the books' years (ledger.access.messages)
 
 
 def _collective(user: Principal, org_id: int) -> Callable[[Connection], None]:

@@ -13,8 +13,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from ledger.access.auth import Principal
+from ledger.access.messages import Amount, Id, MoneyOut, RequestModel
 from ledger.api.deps import CurrentUser, EngineDep, IdempotencyKey
-from ledger.api.schemas import Amount, Id, MoneyOut, RequestModel
 from ledger.api.writes import write_org
 from ledger.books.errors import ValidationError
 from ledger.books.money import format_amount
@@ -31,7 +31,7 @@ router = APIRouter(prefix="/api/v1", tags=["distribution"])
 Year = Annotated[int, Path(ge=1901, le=2999)]
 
 
-Strict = RequestModel  # unknown fields refused; dates in the books' years (ledger.api.schemas)
+Strict = RequestModel  # unknown fields refused; dates in the books' years (ledger.access.messages)
 
 
 class ShareholderIn(Strict):

@@ -10,9 +10,9 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import Connection
 
+from ledger.access.messages import Amount, Day, Id, MoneyOut, RequestModel
 from ledger.access.service import Write, org_keys
 from ledger.api.deps import CurrentUser, EngineDep, IdempotencyKey
-from ledger.api.schemas import Amount, Day, Id, MoneyOut, RequestModel
 from ledger.api.writes import as_json, fingerprint, respond, write_org
 from ledger.books.errors import ValidationError
 from ledger.books.journal import EntryFilter, get_entry, list_entries
@@ -23,7 +23,7 @@ from ledger.db.engine import read_tx
 router = APIRouter(prefix="/api/v1", tags=["entries"])
 
 
-Strict = RequestModel  # unknown fields refused; dates in the books' years (ledger.api.schemas)
+Strict = RequestModel  # unknown fields refused; dates in the books' years (ledger.access.messages)
 
 
 class LineIn(Strict):

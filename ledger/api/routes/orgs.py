@@ -10,9 +10,9 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import Connection, select
 
+from ledger.access.messages import Id, MoneyOut, RequestModel
 from ledger.access.service import Write, org_keys
 from ledger.api.deps import CurrentUser, EngineDep, IdempotencyKey
-from ledger.api.schemas import Id, MoneyOut, RequestModel
 from ledger.api.writes import as_json, fingerprint, respond, write_org
 from ledger.books import orgs as org_service
 from ledger.books import periods
@@ -26,7 +26,7 @@ account_t = Account.__table__
 event_t = PeriodEvent.__table__
 
 
-Strict = RequestModel  # unknown fields refused; dates in the books' years (ledger.api.schemas)
+Strict = RequestModel  # unknown fields refused; dates in the books' years (ledger.access.messages)
 
 
 class OrgOut(BaseModel):

@@ -25,6 +25,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy import Connection, Engine, select
 
 from ledger.access.auth import Principal
+from ledger.access.messages import Day
 from ledger.access.service import Write, perform, store_keys
 from ledger.api.deps import (
     CurrentUser,
@@ -40,20 +41,18 @@ from ledger.api.routes.pos_schemas import (
     CustomerPatch,
     ProductBody,
     PurchaseIn,
-    RefundIn,
-    SaleIn,
     ShiftCloseIn,
     ShiftOpenIn,
     StockAdjustIn,
     StoreIn,
     TaxRateIn,
 )
-from ledger.api.schemas import Day
 from ledger.api.writes import as_json, fingerprint, write_org
 from ledger.books.errors import InvalidQuantity, NotFound, ValidationError
 from ledger.books.money import format_amount, format_quantity, parse_quantity
 from ledger.db.engine import is_sqlite, read_tx, run_write
 from pos import catalogue, sales, shifts, stock
+from pos.messages import RefundIn, SaleIn
 from pos.stores import (
     StoreRef,
     add_store,

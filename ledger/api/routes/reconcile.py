@@ -20,9 +20,9 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Engine
 
 from ledger.access.auth import Principal
+from ledger.access.messages import Day, MoneyOut, RequestModel
 from ledger.access.service import Write
 from ledger.api.deps import CurrentUser, EngineDep, IdempotencyKey
-from ledger.api.schemas import Day, MoneyOut, RequestModel
 from ledger.api.writes import as_json, respond
 from ledger.books.errors import ValidationError
 from ledger.books.money import format_amount
@@ -46,7 +46,7 @@ class UploadTooLarge(ValidationError):
     http_status = 413
 
 
-Strict = RequestModel  # unknown fields refused; dates in the books' years (ledger.api.schemas)
+Strict = RequestModel  # unknown fields refused; dates in the books' years (ledger.access.messages)
 
 
 class StatementAccountIn(Strict):

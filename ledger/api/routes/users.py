@@ -8,9 +8,9 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Connection
 
 from ledger.access.auth import create_user, issue_token
+from ledger.access.messages import Id, RequestModel
 from ledger.access.service import Write
 from ledger.api.deps import CurrentUser, EngineDep, IdempotencyKey
-from ledger.api.schemas import Id, RequestModel
 from ledger.api.writes import as_json, fingerprint, respond
 
 router = APIRouter(prefix="/api/v1", tags=["users"])

@@ -1,4 +1,6 @@
-"""Shared request/response types: money as decimal strings, quantities, periods."""
+"""The shape of what every door takes in and gives back: money as decimal strings (never floats), quantities,
+ids, periods and dates in the books' years. The API, the pages' JSON and the workflows' own messages share
+these types, so a rule about input is written once."""
 
 from __future__ import annotations
 
@@ -116,3 +118,17 @@ def _check_dates(value: Any) -> None:
     elif isinstance(value, list | tuple | set):
         for item in value:
             _check_dates(item)
+
+
+def field_path(loc: tuple) -> str | None:
+    """``('body', 'lines', 2, 'credit')`` → ``lines[2].credit``."""
+    parts = [p for p in loc if p not in ("body", "query", "path", "header")]
+    out = ""
+    for p in parts:
+        if isinstance(p, int):
+            out += f"[{p}]"
+        elif p in ("function-after", "function-before", "function-plain") or str(p).startswith("function-"):
+            continue
+        else:
+            out += ("." if out else "") + str(p)
+    return out or None
