@@ -51,3 +51,34 @@ def test_import_propose_and_statement_from_the_command_line(county: County, tmp_
     # No opening entry in these books: the bank's 50,000.00 opening is the listed difference.
     assert statement.exit_code == 1 and "差额 -50000.00" in statement.output
     assert (tmp_path / "r.xlsx").read_bytes()[:2] == b"PK"
+
+
+def test_the_cli_writes_through_the_services_with_a_key_and_says_cli_in_the_audit(
+    county: County, tmp_path: Path
+) -> None:
+    """The CLI carries out the same services as the API: ``--key`` makes a rerun write nothing again (the same
+    answer, no second audit row), and another request under the key is refused."""
+    from sqlalchemy import text
+
+    db = county.engine.url.render_as_string(hide_password=False)
+    path = write_bank_csv(tmp_path / "m.csv", sample_bank_txns(range(1, 4)))
+    add = ["account-add", "heping-co", "--ledger-account", "1002", "--kind", "bank", "--name", "建行"]
+    first = runner.invoke(app, [*add, "--key", "acct-1", "--db", db])
+    again = runner.invoke(app, [*add, "--key", "acct-1", "--db", db])
+    other = runner.invoke(app, [*add[:-1], "农行", "--key", "acct-1", "--db", db])
+    imported = runner.invoke(app, ["import", "heping-co", "1", str(path), "--key", "imp-1", "--db", db])
+    replayed = runner.invoke(app, ["import", "heping-co", "1", str(path), "--key", "imp-1", "--db", db])
+
+    assert first.exit_code == 0 and first.output == again.output == "statement account 1\n", first.output
+    assert other.exit_code == 2 and "key" in other.output
+    assert imported.exit_code == 0 and "7 lines, 7 new" in imported.output, imported.output
+    assert replayed.output == imported.output
+    with county.engine.connect() as conn:
+        accounts = conn.execute(text("SELECT count(*) FROM statement_account")).scalar()
+        imports = conn.execute(text("SELECT count(*) FROM statement_import")).scalar()
+        details = conn.execute(
+            text("SELECT action, detail FROM audit_log WHERE action LIKE 'reconcile.%' ORDER BY id")
+        ).all()
+    assert (accounts, imports) == (1, 1)
+    assert [a for a, _ in details] == ["reconcile.account", "reconcile.import"]
+    assert all(d.endswith("(cli)") for _, d in details), details

@@ -51,6 +51,11 @@ class Principal:
     store_org_id: int | None = None  # the company of a cashier's store
     _visible: frozenset[int] | None = field(default=None, repr=False)
 
+    @property
+    def recorded_id(self) -> int | None:
+        """The user a row names as its author (``created_by``, ``imported_by``…): none for a system actor."""
+        return self.user_id or None
+
     def visible_orgs(self, conn: Connection) -> frozenset[int] | None:
         """The org ids this principal may read; None means all (admin)."""
         if self.role == "admin":

@@ -20,7 +20,7 @@ def close_period(
     periods.parse_period(period)
 
     def run(conn: Connection) -> list[str]:
-        return periods.close_period(conn, org_id, period, user_id=actor.user_id, including=including)
+        return periods.close_period(conn, org_id, period, user_id=actor.recorded_id, including=including)
 
     return Write(
         action="period.close",

@@ -4,12 +4,13 @@ told (one line on stderr naming the field, exit 2; an import's problems one per 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 from sqlalchemy import Connection, Engine
 
-from ledger.access.auth import system_actor
+from ledger.access.auth import Principal, system_actor
 from ledger.access.idempotency import Answer
 from ledger.access.service import Write, org_keys, perform
 from ledger.books.errors import LedgerError
@@ -103,3 +104,36 @@ def run_keyed(
 
 def _cli(detail: str | None) -> str | None:
     return None if detail is None else f"{detail} (cli)"
+
+
+def run_service(
+    db: str | None,
+    org: str,
+    write_for: Callable[[Principal, int], Write[Any]],
+    *,
+    key: str | None = None,
+    option_names: Mapping[str, str] | None = None,
+    on_error: Callable[[LedgerError], object] | None = None,
+) -> tuple[bool, Any]:
+    """A workflow's own service carried out from the command line: ``write_for(actor, org_id)`` builds the
+    same ``Write`` the API and the pages carry out (scope → key → write → audit, one transaction), here for
+    the CLI actor; the audit row says ``(cli)``. ``on_error`` sees a refusal before it is told (an import's
+    problems file). Returns (a retry under ``--key``?, the answer as JSON data)."""
+
+    def tx(conn: Connection) -> Answer:
+        write = write_for(CLI, org_id_of(conn, org))
+        detail = write.detail
+        cli_detail: Callable[[Any], str | None] = lambda result: _cli(  # noqa: E731
+            detail(result) if callable(detail) else detail
+        )
+        return perform(
+            conn, CLI, replace(write, detail=cli_detail), key=key, remote_addr=None, key_field="key"
+        )
+
+    try:
+        done = run_write(engine_for(db), tx)
+    except LedgerError as exc:
+        if on_error is not None:
+            on_error(exc)
+        fail(exc, option_names)
+    return done.replayed, done.body

@@ -1,7 +1,8 @@
 """``cunshe reconcile …`` and ``cunshe import-statement``: thin shells over ``ledger.reconcile``.
 
-Orgs are named by code (``heping-co``) or id. The CLI acts as no user (``created_by`` empty), as the other
-operator commands do; the audit log records the action.
+Orgs are named by code (``heping-co``) or id. Every write is the reconciliation service's own ``Write``
+(``ledger.reconcile.services``, the one the API and the pages carry out), done as the CLI actor with
+``--key`` as its idempotency key; the audit log records it with ``(cli)``.
 """
 
 from __future__ import annotations
@@ -14,19 +15,21 @@ from typing import Annotated
 
 import typer
 
-from ledger.access.auth import audit
 from ledger.books.errors import LedgerError
 from ledger.books.money import format_amount
 from ledger.books.orgs import get_org
-from ledger.cli.options import PROBLEMS_SHOWN, DbOption, engine_for, fail, org_id_of, run_keyed
+from ledger.cli.options import PROBLEMS_SHOWN, DbOption, engine_for, fail, org_id_of, run_service
 from ledger.cli.progress import progress
-from ledger.db.engine import read_tx, run_write
-from ledger.reconcile import matching, outputs, store, voids
+from ledger.db.engine import read_tx
+from ledger.reconcile import matching, outputs, services, store, voids
 from ledger.reconcile.importers import parse_statement
 
 app = typer.Typer(help="Bank and payment statements: import, match, reconcile (对账).", no_args_is_help=True)
 
 OrgArg = Annotated[str, typer.Argument(help="org code or id")]
+KeyOption = Annotated[
+    str | None, typer.Option("--key", help="idempotency key: a rerun with the same key writes nothing again")
+]
 
 
 def _write_problems(exc: LedgerError, problems_file: Path) -> None:
@@ -62,43 +65,41 @@ def import_statement_cmd(
         Path | None,
         typer.Option(help="where to list every problem of a refused file (default FILE.problems.csv)"),
     ] = None,
+    key: KeyOption = None,
     db: DbOption = None,
 ) -> None:
     """Import a bank / WeChat Pay / Alipay statement file: every line or none; known lines are skipped."""
-    engine = engine_for(db)
+    problems_at = problems_file or file.with_name(file.name + ".problems.csv")
     try:
         with progress(f"reading {file.name}"):
             parsed = parse_statement(file, source, encoding=encoding)
-        sha256 = hashlib.sha256(file.read_bytes()).hexdigest()
-
-        def work(conn):  # type: ignore[no-untyped-def]
-            org_id = org_id_of(conn, org)
-            result = store.store_statement(
-                conn,
-                org_id,
-                account,
-                parsed,
-                file_name=file.name,
-                sha256=sha256,
-                account_override=account_override,
-            )
-            detail = f"{file.name} (cli): {result.new_count}/{result.line_count} new"
-            if result.account_override:
-                detail += f"; account {result.file_account_no} overridden: {result.account_override}"
-            audit(conn, None, "reconcile.import", org_id=org_id, detail=detail)
-            return result
-
-        result = run_write(engine, work)
     except LedgerError as exc:
-        _write_problems(exc, problems_file or file.with_name(file.name + ".problems.csv"))
+        _write_problems(exc, problems_at)
         fail(exc)
-        return
-    typer.echo(
-        f"{result.file_name}: {result.source} ({result.encoding}), {result.line_count} lines, "
-        f"{result.new_count} new, {result.duplicate_count} already held (import {result.import_id})"
+    sha256 = hashlib.sha256(file.read_bytes()).hexdigest()
+    _, result = run_service(
+        db,
+        org,
+        lambda actor, org_id: services.import_statement(
+            actor,
+            org_id,
+            account,
+            parsed,
+            sha256=sha256,
+            file_name=file.name,
+            account_override=account_override,
+        ),
+        key=key,
+        on_error=lambda exc: _write_problems(exc, problems_at),
     )
-    if result.account_override:
-        typer.echo(f"the file's account {result.file_account_no} was accepted: {result.account_override}")
+    typer.echo(
+        f"{result['file_name']}: {result['source']} ({result['encoding']}), {result['line_count']} lines, "
+        f"{result['new_count']} new, {result['duplicate_count']} already held (import {result['import_id']})"
+    )
+    if result["account_override"]:
+        typer.echo(
+            f"the file's account {result['file_account_no']} was accepted: {result['account_override']}"
+        )
 
 
 app.command("import")(import_statement_cmd)
@@ -126,22 +127,13 @@ def void_import_cmd(
     org: OrgArg,
     import_id: int,
     reason: Annotated[str, typer.Option(help="why the import is taken back")],
-    key: Annotated[
-        str | None, typer.Option(help="idempotency key: a rerun with it voids nothing again")
-    ] = None,
+    key: KeyOption = None,
     db: DbOption = None,
 ) -> None:
     """Void an import none of whose lines is matched: its lines stop counting; the file may be imported
     again."""
-    _, result = run_keyed(
-        db,
-        lambda conn: org_id_of(conn, org),
-        action="reconcile.import.void",
-        key=key,
-        request={"void_import": [org, import_id, reason]},
-        work=lambda conn, org_id: voids.void_import(conn, org_id, import_id, reason=reason),
-        answer=lambda r: dict(r.__dict__),
-        detail=lambda r: f"import {import_id} ({r.file_name}): {r.reason}",
+    _, result = run_service(
+        db, org, lambda actor, org_id: services.void_import(actor, org_id, import_id, reason=reason), key=key
     )
     typer.echo(
         f"import {result['import_id']} ({result['file_name']}) voided: {result['line_count']} lines no "
@@ -156,24 +148,19 @@ def account_add(
     kind: Annotated[str, typer.Option(help="bank, wechat or alipay")],
     name: Annotated[str, typer.Option()],
     account_no: Annotated[str, typer.Option()] = "",
+    key: KeyOption = None,
     db: DbOption = None,
 ) -> None:
     """Register a bank or payment account of an org."""
-
-    def work(conn):  # type: ignore[no-untyped-def]
-        return store.create_statement_account(
-            conn,
-            org_id_of(conn, org),
-            ledger_account=ledger_account,
-            kind=kind,
-            name=name,
-            account_no=account_no,
-        )
-
-    try:
-        typer.echo(f"statement account {run_write(engine_for(db), work)}")
-    except LedgerError as exc:
-        fail(exc)
+    _, row = run_service(
+        db,
+        org,
+        lambda actor, org_id: services.create_statement_account(
+            actor, org_id, ledger_account=ledger_account, kind=kind, name=name, account_no=account_no
+        ),
+        key=key,
+    )
+    typer.echo(f"statement account {row['id']}")
 
 
 @app.command("accounts")
@@ -196,28 +183,23 @@ def propose(
     period: str,
     window_days: int = matching.DEFAULT_WINDOW_DAYS,
     auto_confirm_exact: bool = False,
+    key: KeyOption = None,
     db: DbOption = None,
 ) -> None:
     """Propose matches for a statement account and month (replaces open proposals)."""
-
-    def work(conn):  # type: ignore[no-untyped-def]
-        return matching.propose_matches(
-            conn,
-            org_id_of(conn, org),
-            account,
-            period,
-            window_days=window_days,
-            auto_confirm_exact=auto_confirm_exact,
-        )
-
-    try:
-        r = run_write(engine_for(db), work)
-    except LedgerError as exc:
-        fail(exc)
-        return
+    _, r = run_service(
+        db,
+        org,
+        lambda actor, org_id: services.propose(
+            actor, org_id, account, period, window_days=window_days, auto_confirm_exact=auto_confirm_exact
+        ),
+        key=key,
+        option_names={"period": "PERIOD"},
+    )
     typer.echo(
-        f"{r.statement_lines} statement lines, {r.book_lines} ledger lines: {r.proposed} proposals "
-        f"({r.auto_confirmed} confirmed automatically), {r.unmatched_statement_lines} statement lines left"
+        f"{r['statement_lines']} statement lines, {r['book_lines']} ledger lines: {r['proposed']} proposals "
+        f"({r['auto_confirmed']} confirmed automatically), {r['unmatched_statement_lines']} statement lines "
+        "left"
     )
 
 
@@ -236,45 +218,34 @@ def matches(org: OrgArg, account: int, status: str | None = None, db: DbOption =
         typer.echo(f"{m['id']:>7} {m['status']:<9} {m['kind']:<11} {m['score']:>3}{flag}  {why}")
 
 
-def _decide(org: str, match_id: int, note: str, db: str | None, action: str) -> None:
-    def work(conn):  # type: ignore[no-untyped-def]
-        org_id = org_id_of(conn, org)
-        decide = matching.confirm_match if action == "confirm" else matching.reject_match
-        record = decide(conn, org_id, match_id, note=note)
-        audit(conn, None, f"reconcile.{action}", org_id=org_id, detail=f"match {match_id} → {record} (cli)")
-        return record
-
-    try:
-        typer.echo(f"{action}ed: record {run_write(engine_for(db), work)} supersedes {match_id}")
-    except LedgerError as exc:
-        fail(exc)
+def _decide(org: str, match_id: int, note: str, key: str | None, db: str | None, action: str) -> None:
+    _, record = run_service(
+        db, org, lambda actor, org_id: services.decide(actor, org_id, match_id, action, note=note), key=key
+    )
+    typer.echo(f"{action}ed: record {record['id']} supersedes {match_id}")
 
 
 @app.command("confirm")
-def confirm(org: OrgArg, match_id: int, note: str = "", db: DbOption = None) -> None:
+def confirm(org: OrgArg, match_id: int, note: str = "", key: KeyOption = None, db: DbOption = None) -> None:
     """Confirm a proposal (a settlement posts its entry)."""
-    _decide(org, match_id, note, db, "confirm")
+    _decide(org, match_id, note, key, db, "confirm")
 
 
 @app.command("reject")
-def reject(org: OrgArg, match_id: int, note: str = "", db: DbOption = None) -> None:
+def reject(org: OrgArg, match_id: int, note: str = "", key: KeyOption = None, db: DbOption = None) -> None:
     """Reject a proposal, or undo a confirmed match (with --note)."""
-    _decide(org, match_id, note, db, "reject")
+    _decide(org, match_id, note, key, db, "reject")
 
 
 @app.command("post-by-rule")
-def post_by_rule(org: OrgArg, line_id: int, rule: str | None = None, db: DbOption = None) -> None:
+def post_by_rule(
+    org: OrgArg, line_id: int, rule: str | None = None, key: KeyOption = None, db: DbOption = None
+) -> None:
     """Turn an unmatched statement line into an entry by a rule (银行手续费 → 5603 / 513)."""
-
-    def work(conn):  # type: ignore[no-untyped-def]
-        return matching.post_by_rule(conn, org_id_of(conn, org), line_id, rule_name=rule)
-
-    try:
-        posted = run_write(engine_for(db), work)
-    except LedgerError as exc:
-        fail(exc)
-        return
-    typer.echo(f"{posted.voucher_no} by rule {posted.rule}; match {posted.match_id}")
+    _, posted = run_service(
+        db, org, lambda actor, org_id: services.post_by_rule(actor, org_id, line_id, rule), key=key
+    )
+    typer.echo(f"{posted['voucher_no']} by rule {posted['rule']}; match {posted['match_id']}")
 
 
 @app.command("statement")

@@ -82,7 +82,7 @@ def import_statement(
             parsed,
             file_name=file_name,
             sha256=sha256,
-            user_id=actor.user_id,
+            user_id=actor.recorded_id,
             account_override=account_override,
         )
 
@@ -115,7 +115,7 @@ def void_import(actor: Principal, org_id: int, import_id: int, *, reason: str) -
         keyspace=org_keys(org_id),
         org_id=org_id,
         scope=_books_scope(actor, org_id),
-        run=lambda conn: voids.void_import(conn, org_id, import_id, reason=reason, user_id=actor.user_id),
+        run=lambda conn: voids.void_import(conn, org_id, import_id, reason=reason, user_id=actor.recorded_id),
         answer=lambda result: dict(result.__dict__),
         request={"void_import": [org_id, import_id, reason]},
         detail=lambda r: f"import {import_id} ({r.file_name}, {r.line_count} lines): {r.reason}",
@@ -140,7 +140,7 @@ def propose(
             org_id,
             statement_account_id,
             period,
-            actor.user_id,
+            actor.recorded_id,
             window_days=window_days,
             auto_confirm_exact=auto_confirm_exact,
         )
@@ -165,7 +165,7 @@ def decide(actor: Principal, org_id: int, match_id: int, decision: str, *, note:
     act = {"confirm": matching.confirm_match, "reject": matching.reject_match}[decision]
 
     def run(conn: Connection) -> dict[str, Any]:
-        return one_match(conn, org_id, act(conn, org_id, match_id, actor.user_id, note=note))
+        return one_match(conn, org_id, act(conn, org_id, match_id, actor.recorded_id, note=note))
 
     return Write(
         action=f"reconcile.{decision}",
@@ -186,7 +186,7 @@ def confirm_many(actor: Principal, org_id: int, match_ids: list[int], *, note: s
         keyspace=org_keys(org_id),
         org_id=org_id,
         scope=_books_scope(actor, org_id),
-        run=lambda conn: matching.confirm_matches(conn, org_id, match_ids, actor.user_id, note=note),
+        run=lambda conn: matching.confirm_matches(conn, org_id, match_ids, actor.recorded_id, note=note),
         answer=lambda records: {"confirmed": len(records), "records": records},
         request={"confirm_many": [org_id, match_ids, note]},
         detail=lambda records: f"{len(records)} matches",
@@ -206,7 +206,13 @@ def manual_match(
 
     def run(conn: Connection) -> dict[str, Any]:
         record = matching.manual_match(
-            conn, org_id, statement_account_id, statement_line_ids, journal_line_ids, actor.user_id, note=note
+            conn,
+            org_id,
+            statement_account_id,
+            statement_line_ids,
+            journal_line_ids,
+            actor.recorded_id,
+            note=note,
         )
         return one_match(conn, org_id, record)
 
@@ -229,7 +235,7 @@ def post_by_rule(actor: Principal, org_id: int, line_id: int, rule: str | None) 
         keyspace=org_keys(org_id),
         org_id=org_id,
         scope=_books_scope(actor, org_id),
-        run=lambda conn: matching.post_by_rule(conn, org_id, line_id, actor.user_id, rule_name=rule),
+        run=lambda conn: matching.post_by_rule(conn, org_id, line_id, actor.recorded_id, rule_name=rule),
         answer=lambda p: {
             "match_id": p.match_id,
             "entry_id": p.entry_id,
