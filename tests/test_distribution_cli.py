@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
+from fastapi.testclient import TestClient
+from sqlalchemy import text
 from typer.testing import CliRunner
 
 from ledger.cli.distribution import app
@@ -40,3 +42,27 @@ def test_close_year_then_dry_run_and_execute_a_plan(county: County) -> None:
     assert "posted 2 entries" in done.output
     vat = runner.invoke(app, ["vat-exempt", "heping-co", "2025", "1", "--db", db])
     assert vat.exit_code == 0 and "exempt" in vat.output
+
+
+def test_a_year_close_under_one_key_is_done_once_whichever_door_it_comes_through(
+    county: County, client: TestClient
+) -> None:
+    """The API and the CLI carry out the same service with the same request: the CLI's rerun under the API's
+    key answers what the API did and writes nothing; another year under that key is refused."""
+    co = county.ids["company"]
+    db = county.engine.url.render_as_string(hide_password=False)
+    with write_tx(county.engine) as conn:
+        book(conn, co, date(2025, 3, 1), "销售", ("1002", "Dr", 1_000_000), ("5001", "Cr", 1_000_000))
+    headers = {**county.auth("officer"), "Idempotency-Key": "close-2025"}
+    first = client.post(f"/api/v1/orgs/{co}/years/2025/close", headers=headers)
+    again = runner.invoke(app, ["close-year", str(co), "2025", "--key", "close-2025", "--db", db])
+    other = runner.invoke(app, ["close-year", "heping-co", "2024", "--key", "close-2025", "--db", db])
+
+    assert first.status_code == 200, first.text
+    assert again.exit_code == 0, again.output
+    voucher = first.json()["entries"][0]["voucher_no"]
+    assert voucher in again.output and "already posted" not in again.output
+    assert other.exit_code == 2 and "close-2025" in other.output
+    with county.engine.connect() as conn:
+        closes = conn.execute(text("SELECT count(*) FROM audit_log WHERE action = 'year.close'")).scalar()
+    assert closes == 1

@@ -32,10 +32,12 @@ T = TypeVar("T")
 class Write(Generic[T]):
     """One state change, as every door describes it.
 
-    ``keyspace`` names whose keys these are (``org:24``, ``store:3``); ``scope`` raises unless the actor may
-    make this change; ``run`` writes and returns a result that ``answer`` turns into JSON (stored for
-    replays); ``request`` is what a retry must repeat (path values and body, as JSON-able data); ``status``
-    is the first answer's HTTP status (a callable of the result where the books replayed an entry)."""
+    ``keyspace`` names whose keys these are (``org:24``, ``store:3``); ``scope`` raises unless the actor
+    may make this change; ``run`` writes and returns a result that ``answer`` turns into JSON (stored for
+    replays); ``request`` is what a retry must repeat (path values and body, as JSON-able data);
+    ``status`` is the first answer's HTTP status (a callable of the result where the books replayed an
+    entry); ``view``, where a door shows more than the result (the plan after its execution), reads it in
+    the same transaction, and ``answer`` then shapes what it read."""
 
     action: str
     keyspace: str
@@ -47,6 +49,7 @@ class Write(Generic[T]):
     detail: Callable[[T], str | None] | str = ""
     status: int | Callable[[T], int] = 201
     keep: Callable[[Any], Any] | None = None  # what a replay shows, where a secret is shown only once
+    view: Callable[[Connection, T], Any] | None = None
 
 
 def perform(
@@ -67,7 +70,7 @@ def perform(
         if detail is not None:  # None: the write found nothing to do (an empty rerun), so nothing to audit
             audit(conn, actor, write.action, org_id=write.org_id, detail=detail, remote_addr=remote_addr)
         status = write.status(result) if callable(write.status) else write.status
-        return write.answer(result), status
+        return write.answer(write.view(conn, result) if write.view else result), status
 
     return once(
         conn,

@@ -108,20 +108,21 @@ def _cli(detail: str | None) -> str | None:
 
 def run_service(
     db: str | None,
-    org: str,
+    org: str | Callable[[Connection], int],
     write_for: Callable[[Principal, int], Write[Any]],
     *,
     key: str | None = None,
     option_names: Mapping[str, str] | None = None,
     on_error: Callable[[LedgerError], object] | None = None,
 ) -> tuple[bool, Any]:
-    """A workflow's own service carried out from the command line: ``write_for(actor, org_id)`` builds the
-    same ``Write`` the API and the pages carry out (scope → key → write → audit, one transaction), here for
-    the CLI actor; the audit row says ``(cli)``. ``on_error`` sees a refusal before it is told (an import's
-    problems file). Returns (a retry under ``--key``?, the answer as JSON data)."""
+    """A workflow's own service carried out from the command line: ``write_for(actor, org_id)`` (the org
+    given by code or id, or found by ``org(conn)``) builds the same ``Write`` the API and the pages carry
+    out (scope → key → write → audit, one transaction), here for the CLI actor; the audit row says
+    ``(cli)``. ``on_error`` sees a refusal before it is told (an import's problems file). Returns (a retry
+    under ``--key``?, the answer as JSON data)."""
 
     def tx(conn: Connection) -> Answer:
-        write = write_for(CLI, org_id_of(conn, org))
+        write = write_for(CLI, org(conn) if callable(org) else org_id_of(conn, org))
         detail = write.detail
         cli_detail: Callable[[Any], str | None] = lambda result: _cli(  # noqa: E731
             detail(result) if callable(detail) else detail

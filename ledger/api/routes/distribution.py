@@ -4,7 +4,7 @@ VAT exemption, and the trail. Thin: each route checks scope, runs one service ca
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import date
 from typing import Annotated, Any, Literal
 
@@ -14,17 +14,18 @@ from pydantic import BaseModel, Field
 
 from ledger.access.auth import Principal
 from ledger.access.messages import Amount, Id, MoneyOut, RequestModel
+from ledger.access.service import Write
 from ledger.api.deps import CurrentUser, EngineDep, IdempotencyKey
-from ledger.api.writes import write_org
+from ledger.api.writes import as_json, respond, write_org
 from ledger.books.errors import ValidationError
 from ledger.books.money import format_amount
 from ledger.db.engine import read_tx
 from ledger.distribution import execute as ex
+from ledger.distribution import services, trail, vat, welfare_funds
 from ledger.distribution import shareholders as sh
-from ledger.distribution import trail, vat, welfare_funds
 from ledger.distribution.models import APPROVING_BODIES, STEP_KINDS
 from ledger.distribution.plans import DryRun, Step
-from ledger.distribution.yearend import close_year
+from ledger.distribution.services import fen_strings
 
 router = APIRouter(prefix="/api/v1", tags=["distribution"])
 
@@ -249,6 +250,11 @@ def _write(  # type: ignore[no-untyped-def]
     )
 
 
+def _showing_plan(write: Write[Any], plan_id: int) -> Write[Any]:
+    """The API answers a plan's execution or reversal with the plan as it then stands."""
+    return replace(write, view=lambda conn, _result: _plan_out(conn, plan_id), answer=as_json)
+
+
 # -- shareholdings ----------------------------------------------------------------------------------------
 
 
@@ -360,19 +366,7 @@ def close_year_route(
     org_id: int, year: Year, user: CurrentUser, engine: EngineDep, request: Request, key: IdempotencyKey
 ) -> JSONResponse:
     """年终结账: refused (409) naming each open month's unposted sources; idempotent."""
-
-    def work(conn):  # type: ignore[no-untyped-def]
-        return close_year(conn, org_id, year, user_id=user.user_id)
-
-    def answer(done):  # type: ignore[no-untyped-def]
-        return {
-            "org_id": org_id,
-            "year": year,
-            "profit": format_amount(done.profit_fen),
-            "entries": [{"id": e.id, "voucher_no": e.voucher_no, "created": e.created} for e in done.entries],
-        }
-
-    return _write(engine, user, org_id, "year.close", request, key, None, work, answer, status=200)
+    return respond(engine, user, request, key, services.year_close(user, org_id, year))
 
 
 # -- plans ------------------------------------------------------------------------------------------------
@@ -462,15 +456,8 @@ def execute_route(
     key: IdempotencyKey,
 ) -> JSONResponse:
     """Post the plan: the org's entries and each shareholder's, linked, in one transaction."""
-
-    def work(conn):  # type: ignore[no-untyped-def]
-        ex.get_plan(conn, plan_id, org_id)
-        done = ex.execute_plan(conn, plan_id, entry_date=body.date, user_id=user.user_id)
-        for p in done.entries:
-            user.require_org(conn, p.org_id, write=True)  # the link reaches the shareholders' books
-        return _plan_out(conn, plan_id)
-
-    return _write(engine, user, org_id, "plan.execute", request, key, body, work, status=200)
+    write = services.execute_plan(user, org_id, plan_id, entry_date=body.date)
+    return respond(engine, user, request, key, _showing_plan(write, plan_id))
 
 
 @router.post("/orgs/{org_id}/plans/{plan_id}/reverse", response_model=PlanOut)
@@ -483,13 +470,8 @@ def reverse_plan_route(
     request: Request,
     key: IdempotencyKey,
 ) -> JSONResponse:
-    def work(conn):  # type: ignore[no-untyped-def]
-        ex.get_plan(conn, plan_id, org_id)
-        for p in ex.reverse_plan(conn, plan_id, entry_date=body.date, user_id=user.user_id):
-            user.require_org(conn, p.org_id, write=True)
-        return _plan_out(conn, plan_id)
-
-    return _write(engine, user, org_id, "plan.reverse", request, key, body, work, status=200)
+    write = services.reverse_plan(user, org_id, plan_id, entry_date=body.date)
+    return respond(engine, user, request, key, _showing_plan(write, plan_id))
 
 
 @router.post("/orgs/{org_id}/dividends", status_code=201)
@@ -537,30 +519,13 @@ def apply_earmark_route(
     return _write(engine, user, org_id, "welfare.fund", request, key, body, work, lambda r: {"id": r})
 
 
-def _fen_strings(value: Any) -> Any:
-    """Dataclass dicts with ``*_fen`` ints → the same keys without ``_fen``, as decimal strings."""
-    if isinstance(value, dict):
-        out = {}
-        for k, v in value.items():
-            if isinstance(k, str) and k.endswith("_fen") and isinstance(v, int):
-                out[k[:-4]] = format_amount(v)
-            elif k == "funded_from":
-                out[k] = {str(y): format_amount(f) for y, f in v.items()}
-            else:
-                out[k] = _fen_strings(v)
-        return out
-    if isinstance(value, list | tuple):
-        return [_fen_strings(v) for v in value]
-    return value
-
-
 @router.get("/orgs/{org_id}/years/{year}/welfare-funds")
 def welfare_funds_route(org_id: int, year: Year, user: CurrentUser, engine: EngineDep) -> dict[str, Any]:
     """Per earmark year: earmarked, applied, remaining; per post: the year's stipends, payments, funding."""
     with read_tx(engine) as conn:
         user.require_org(conn, org_id)
         report = welfare_funds.funds_report(conn, org_id, year)
-    doc = _fen_strings(asdict(report))
+    doc = fen_strings(asdict(report))
     for e, src in zip(doc["earmarks"], report.earmarks, strict=True):
         e["remaining"] = format_amount(src.remaining_fen)
     return doc
@@ -573,7 +538,7 @@ def welfare_reach_route(
     """For a street: how much of the supermarkets' profit reached public-welfare posts in each community."""
     with read_tx(engine) as conn:
         user.require_org(conn, street_id)
-        return _fen_strings([asdict(r) for r in welfare_funds.street_reach(conn, street_id, year)])
+        return fen_strings([asdict(r) for r in welfare_funds.street_reach(conn, street_id, year)])
 
 
 @router.get("/orgs/{org_id}/entries/{entry_id}/trail")
@@ -581,7 +546,7 @@ def trail_route(org_id: int, entry_id: int, user: CurrentUser, engine: EngineDep
     """From a 公益性岗位 stipend or payment back to the plans, the profit and the POS shifts behind it."""
     with read_tx(engine) as conn:
         user.require_org(conn, org_id)
-        return _fen_strings(trail.welfare_trail(conn, org_id, entry_id))
+        return fen_strings(trail.welfare_trail(conn, org_id, entry_id))
 
 
 # -- VAT --------------------------------------------------------------------------------------------------
@@ -614,7 +579,7 @@ def vat_quarter_route(
 ) -> dict[str, Any]:
     with read_tx(engine) as conn:
         user.require_org(conn, org_id)
-        return _fen_strings(asdict(vat.vat_quarter(conn, org_id, year, quarter)))
+        return fen_strings(asdict(vat.vat_quarter(conn, org_id, year, quarter)))
 
 
 @router.post("/orgs/{org_id}/vat/{year}/q{quarter}/exemption")
@@ -628,9 +593,4 @@ def vat_exemption_route(
     key: IdempotencyKey,
 ) -> JSONResponse:
     """Within the threshold, move the quarter's output VAT to income (rule and threshold on the entry)."""
-
-    def work(conn):  # type: ignore[no-untyped-def]
-        return vat.post_vat_exemption(conn, org_id, year, quarter, user_id=user.user_id)
-
-    answer = lambda r: _fen_strings(asdict(r))  # noqa: E731
-    return _write(engine, user, org_id, "vat.exemption", request, key, None, work, answer, status=200)
+    return respond(engine, user, request, key, services.vat_exemption(user, org_id, year, quarter))
