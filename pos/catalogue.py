@@ -334,7 +334,7 @@ def read_catalogue_file(data: bytes, filename: str) -> list[dict[str, object]]:
         wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         sheet = wb.worksheets[0]
         it = sheet.iter_rows(values_only=True)
-        header = [(_cell(h) if h is not None else None) for h in next(it, ())]
+        header = [(_cell(h) if h is not None else "") for h in next(it, ())]
         return [dict(zip(header, row, strict=False)) for row in it]
     for encoding in ("utf-8-sig", "gb18030"):
         try:

@@ -403,8 +403,8 @@ def create_sale(
             )
 
     stock = lock_stock(conn, store.org_id, store.id, [ln["product_id"] for ln in lines])
-    for ln in lines:
-        ln["cost_fen"] = stock[ln["product_id"]].relieve(ln["qty_milli"])
+    for line in lines:
+        line["cost_fen"] = stock[line["product_id"]].relieve(line["qty_milli"])
     save_stock(conn, store.id, stock)
     seq, receipt_no = _receipt_number(conn, store, day)
 
@@ -426,8 +426,8 @@ def create_sale(
         change=change,
         cashier=user.username,
     )
-    for ln in lines:
-        ln.pop("_product")
+    for line in lines:
+        line.pop("_product")
     row = {
         "org_id": store.org_id,
         "store_id": store.id,
@@ -476,7 +476,7 @@ def _split_tax(lines: list[dict]) -> tuple[int, int]:
 
 
 def _check_payments(body: SaleIn, total: int) -> tuple[list[dict], int, int]:
-    payments = []
+    payments: list[dict[str, Any]] = []
     for i, p in enumerate(body.payments):
         if p.amount <= 0:
             raise ValidationError("a payment amount is more than zero", field=f"payments[{i}].amount")
@@ -724,8 +724,8 @@ def create_refund(
         cashier=user.username,
         original_sale_id=sale_id,
     )
-    for ln in lines:
-        ln.pop("_product")
+    for line in lines:
+        line.pop("_product")
     for p in payments:
         p["org_id"] = store.org_id
     return _insert_sale(

@@ -20,7 +20,7 @@ changes a sale, and a closed shift never reopens.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import Connection, func, insert, select, update
@@ -153,16 +153,16 @@ class ShiftFigures:
     change: int = 0
     pay_ins: int = 0
     payouts: int = 0
-    by_method: dict[str, int] | None = None  # applied amount per method (cash net of change)
-    credit_by_customer: dict[int, int] | None = None
-    revenue: dict[tuple[str, str], int] | None = None  # (channel, product category) → net
+    by_method: dict[str, int] = field(default_factory=dict)  # applied amount per method (cash net of change)
+    credit_by_customer: dict[int, int] = field(default_factory=dict)
+    revenue: dict[tuple[str, str], int] = field(default_factory=dict)  # (channel, product category) → net
     takings: int = 0
     tax: int = 0
     cost: int = 0
 
     @property
     def net_revenue(self) -> int:
-        return sum((self.revenue or {}).values())
+        return sum(self.revenue.values())
 
 
 def shift_figures(conn: Connection, shift_id: int) -> ShiftFigures:
@@ -196,11 +196,11 @@ def shift_figures(conn: Connection, shift_id: int) -> ShiftFigures:
         amount = int(amount)
         if method == "cash":
             f.cash_received += amount
-        f.by_method[method] = f.by_method.get(method, 0) + amount  # type: ignore[index]
+        f.by_method[method] = f.by_method.get(method, 0) + amount
         if method == "credit":
-            f.credit_by_customer[customer_id] = f.credit_by_customer.get(customer_id, 0) + amount  # type: ignore[index]
-    if "cash" in f.by_method:  # type: ignore[operator]
-        f.by_method["cash"] -= f.change  # type: ignore[index]
+            f.credit_by_customer[customer_id] = f.credit_by_customer.get(customer_id, 0) + amount
+    if "cash" in f.by_method:
+        f.by_method["cash"] -= f.change
     for channel, category, net in conn.execute(
         select(sale_t.c.channel, line_t.c.product_category, func.sum(line_t.c.net_fen))
         .join(sale_t, sale_t.c.id == line_t.c.sale_id)
@@ -208,7 +208,7 @@ def shift_figures(conn: Connection, shift_id: int) -> ShiftFigures:
         .group_by(sale_t.c.channel, line_t.c.product_category)
         .order_by(sale_t.c.channel, line_t.c.product_category)
     ):
-        f.revenue[(channel, category or "")] = int(net)  # type: ignore[index]
+        f.revenue[(channel, category or "")] = int(net)
     for kind, amount in conn.execute(
         select(cash_t.c.kind, func.sum(cash_t.c.amount_fen))
         .where(cash_t.c.shift_id == shift_id)
@@ -246,9 +246,9 @@ def close_voucher_lines(
     conn: Connection, store: StoreRef, shift: dict, f: ShiftFigures, variance: int, cashier_cp: int | None
 ) -> list[Line]:
     org = store.org_id
-    lines: list[Line] = [*_side("1001", f.by_method.get("cash", 0) + variance, True, memo="现金")]  # type: ignore[union-attr]
+    lines: list[Line] = [*_side("1001", f.by_method.get("cash", 0) + variance, True, memo="现金")]
     for method, (code, name) in METHOD_ACCOUNTS.items():
-        amount = f.by_method.get(method, 0)  # type: ignore[union-attr]
+        amount = f.by_method.get(method, 0)
         if amount:
             ensure_sub_account(conn, org, "1012", code, name)
             lines += _side(code, amount, True, memo=name)

@@ -16,6 +16,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import date
 from itertools import groupby
+from typing import Any
 
 import pandas as pd
 
@@ -297,8 +298,9 @@ def build_statement_rollup(ctx: BuildContext, name: str, standard: str) -> Repor
         if name == "balance-sheet":
             closing, opening = balance_sheet_columns(org_ctx, tag=f"o{org.id}.")
             names = layout.columns_en if ctx.lang == "en" else layout.columns
-            values = {"collective": (opening, closing), "small_enterprise": (closing, opening)}[standard]
-            columns, inputs = dict(zip(names, values, strict=True)), {}
+            pair = {"collective": (opening, closing), "small_enterprise": (closing, opening)}[standard]
+            columns = dict(zip(names, pair, strict=True))
+            inputs: dict[str, dict[str, int]] = {}
         else:
             columns, inputs = statement_inputs(org_ctx, name)
         for column, balances in columns.items():
@@ -371,7 +373,7 @@ def _dr_cr(fen: int) -> tuple[int, int]:
 def trial_balance_frame(rows: Sequence[TrialBalanceRow], lang: str) -> pd.DataFrame:
     """One row per account with any balance or turnover, then 合计 over the first-level accounts."""
     shown = [r for r in rows if r.opening_fen or r.debit_fen or r.credit_fen or r.closing_fen]
-    records = []
+    records: list[dict[str, Any]] = []
     for r in shown:
         od, oc = _dr_cr(r.opening_fen)
         cd, cc = _dr_cr(r.closing_fen)

@@ -115,7 +115,7 @@ def _worker_engine(url: str) -> Engine:
 
 
 def _render_in_worker(
-    url: str, name: str, org_id: int, period: tuple[str, str], fmt: str, lang: str, options: dict[str, str]
+    url: str, name: str, org_id: int, period: tuple[str, str], fmt: str, lang: Lang, options: dict[str, str]
 ) -> tuple[str, bytes | None, str]:
     """(file name, content or None, error message) for one org, in a worker process."""
     try:
@@ -127,7 +127,7 @@ def _render_in_worker(
                 ReportPeriod(*period),
                 fmt,
                 lang=lang,
-                options=options,  # type: ignore[arg-type]
+                options=options,
             )
         return rendered.filename, rendered.content, ""
     except LedgerError as exc:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date
+from typing import Any
 
 import pandas as pd
 
@@ -262,12 +263,12 @@ def build_channel_sales(ctx: BuildContext) -> Report:
         cells: dict[tuple[str, str], int] = defaultdict(int)
         for r in rows:
             cells[(key_of(r), r.channel or "none")] += r.net_fen
-        data: dict[str, list[object]] = {"item": [*row_labels, t("合计", "Total")]}
+        data: dict[str, list[Any]] = {"item": [*row_labels, t("合计", "Total")]}
         for key in keys:
             column = [cells[(rk, key)] for rk in row_keys]
             data[key] = [*column, sum(column)]
         data["total"] = [sum(cells[(rk, k)] for k in keys) for rk in row_keys]
-        data["total"].append(sum(data["total"]))  # type: ignore[arg-type]
+        data["total"].append(sum(data["total"]))
         data["style"] = [""] * len(row_keys) + ["total"]
         frame = _int64(pd.DataFrame(data), *keys, "total")
         return Table(
@@ -449,7 +450,7 @@ def _arrears(
     rows = [r for r in rentroll.rent_roll(ctx.conn, list(org_names), _as_of(ctx)) if any(r.aging.values())]
     totals = rentroll.aging_totals(rows)
     names = BUCKET_NAMES[ctx.lang]
-    data: dict[str, list[object]] = {
+    data: dict[str, list[Any]] = {
         "org": [org_names[r.org_id] for r in rows] + [""],
         "code": [r.code for r in rows] + [""],
         "lessee": [r.lessee for r in rows] + [t("合计", "Total")],

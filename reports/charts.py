@@ -89,7 +89,7 @@ def bar_chart(
         for index, (label, values) in enumerate(series.items()):
             yuan = [_yuan(v) for v in values]
             if stacked:
-                xs = list(range(len(categories)))
+                xs = [float(x) for x in range(len(categories))]
                 ax.bar(xs, yuan, width, bottom=bottoms, label=label, color=PALETTE[index % len(PALETTE)])
                 bottoms = [b + y for b, y in zip(bottoms, yuan, strict=True)]
             else:

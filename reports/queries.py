@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import Connection, and_, func, or_, select
+from sqlalchemy import ColumnElement, Connection, and_, func, or_, select
 
 from ledger.books.orgs import subtree_ids
 from ledger.books.trial_balance import Closing, balances, movements
@@ -193,7 +193,7 @@ class OrgRow:
 def orgs_below(conn: Connection, root_id: int, *, standard: str | None = None) -> list[OrgRow]:
     """The orgs with books under a street or the county (the root itself excluded), by code."""
     ids = [i for i in subtree_ids(conn, root_id) if i != root_id]
-    cond = [org_t.c.id.in_(ids), org_t.c.standard.is_not(None)]
+    cond: list[ColumnElement[bool]] = [org_t.c.id.in_(ids), org_t.c.standard.is_not(None)]
     if standard is not None:
         cond.append(org_t.c.standard == standard)
     rows = conn.execute(select(org_t).where(and_(*cond)).order_by(org_t.c.code))

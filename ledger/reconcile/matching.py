@@ -417,9 +417,10 @@ def _one_to_one(
     book_candidates: dict[int, int] = defaultdict(int)
     rejected = options.rejected
     for si, s in enumerate(stmts):
-        bucket = buckets.get(s.amount_fen)
-        if not bucket:
+        found = buckets.get(s.amount_fen)
+        if not found:
             continue
+        bucket = found
         day = s.on.toordinal()
         lo = bisect_left(bucket, (day - window, -1))
         hi = bisect_right(bucket, (day + window, len(books)))
@@ -1236,8 +1237,11 @@ def _propose_matches(
             row["pair"] = (s_id, b_id, s_amount[s_id])
             items.append([])
         else:
+            parts: list[tuple[str, int | None, int | None, int]] = [
+                ("statement", s, None, s_amount[s]) for s in p.statement_ids
+            ]
             items.append(
-                [("statement", s, None, s_amount[s]) for s in p.statement_ids]
+                parts
                 + [("book", None, b, b_amount[b]) for b in p.book_ids]
                 + [("settled", None, c, c_amount[c]) for c in p.settled_ids]
             )
@@ -1499,7 +1503,7 @@ def confirm_matches(
                 if s_id in s_done:
                     raise Conflict(f"statement line {s_id} is already matched", field="statement_line_ids")
                 s_done.add(s_id)
-            else:
+            elif b_id is not None:
                 if b_id in b_done:
                     word = "settled" if role == "settled" else "matched"
                     raise Conflict(f"journal line {b_id} is already {word}", field="journal_line_ids")

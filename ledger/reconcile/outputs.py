@@ -274,7 +274,10 @@ def bank_reconciliation(
             cleared_s.update(s_ids)
             cleared_b.update(b_ids)
 
-    bank_received, bank_paid, book_received, book_paid = [], [], [], []
+    bank_received: list[dict[str, Any]] = []
+    bank_paid: list[dict[str, Any]] = []
+    book_received: list[dict[str, Any]] = []
+    book_paid: list[dict[str, Any]] = []
     for r in stmt_rows:
         if r.id in cleared_s:
             continue
