@@ -37,15 +37,19 @@ class Write(Generic[T]):
     replays); ``request`` is what a retry must repeat (path values and body, as JSON-able data);
     ``status`` is the first answer's HTTP status (a callable of the result where the books replayed an
     entry); ``view``, where a door shows more than the result (the plan after its execution), reads it in
-    the same transaction, and ``answer`` then shapes what it read."""
+    the same transaction, and ``answer`` then shapes what it read.
+
+    Where whose keys they are is known only once the scope has found it (a shift's store, a sale's store),
+    ``keyspace`` and ``org_id`` are callables of what ``scope`` returned: another store's key is never looked
+    up, because the scope has refused first."""
 
     action: str
-    keyspace: str
+    keyspace: str | Callable[[Any], str]
     scope: Callable[[Connection], object]
     run: Callable[[Connection], T]
     answer: Callable[[T], Any]
     request: Any = None
-    org_id: int | None = None
+    org_id: int | Callable[[Any], int] | None = None
     detail: Callable[[T], str | None] | str = ""
     status: int | Callable[[T], int] = 201
     keep: Callable[[Any], Any] | None = None  # what a replay shows, where a secret is shown only once
@@ -62,19 +66,21 @@ def perform(
     key_field: str = "Idempotency-Key",
 ) -> Answer:
     """Carry out ``write`` for ``actor`` inside the caller's transaction (see the module docstring)."""
-    write.scope(conn)
+    found = write.scope(conn)
+    keyspace = write.keyspace(found) if callable(write.keyspace) else write.keyspace
+    org_id = write.org_id(found) if callable(write.org_id) else write.org_id
 
     def run() -> tuple[Any, int]:
         result = write.run(conn)
         detail = write.detail(result) if callable(write.detail) else write.detail
         if detail is not None:  # None: the write found nothing to do (an empty rerun), so nothing to audit
-            audit(conn, actor, write.action, org_id=write.org_id, detail=detail, remote_addr=remote_addr)
+            audit(conn, actor, write.action, org_id=org_id, detail=detail, remote_addr=remote_addr)
         status = write.status(result) if callable(write.status) else write.status
         return write.answer(write.view(conn, result) if write.view else result), status
 
     return once(
         conn,
-        keyspace=write.keyspace,
+        keyspace=keyspace,
         key=key,
         action=write.action,
         request=write.request,

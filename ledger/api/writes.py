@@ -7,6 +7,7 @@ A first request answers with the route's status (201 for a creation); a retry un
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from fastapi import Request
@@ -27,6 +28,8 @@ def as_json(value: Any) -> Any:
 def respond(
     engine: Engine, user: Principal, request: Request, key: str | None, write: Write[Any]
 ) -> JSONResponse:
+    shape = write.answer
+    write = replace(write, answer=lambda result: as_json(shape(result)))  # dates, Decimals → JSON
     answer = carry_out(engine, user, write, key=key, remote_addr=client_addr(request))
     return JSONResponse(answer.body, status_code=answer.status)
 

@@ -16,16 +16,13 @@ from sqlalchemy import Connection
 
 from ledger.books.errors import LedgerError, ValidationError
 from ledger.books.money import format_amount
-from ledger.cli.options import DbOption, engine_for, fail, run_service
+from ledger.cli.options import DbOption, KeyOption, engine_for, fail, run_service
 from ledger.db.engine import read_tx
 from ledger.distribution import execute as ex
 from ledger.distribution import services
 from ledger.distribution.plans import DryRun
 
 app = typer.Typer(help="Year-end close and profit distribution (年终结账与收益分配).", no_args_is_help=True)
-KeyOption = Annotated[
-    str | None, typer.Option("--key", help="idempotency key: a rerun with the same key writes nothing again")
-]
 plan_app = typer.Typer(help="Distribution plans.", no_args_is_help=True)
 app.add_typer(plan_app, name="plan")
 

@@ -21,6 +21,9 @@ from ledger.settings import get_settings
 DbOption = Annotated[
     str | None, typer.Option("--db", help="database URL (default: DATABASE_URL or ./cunshe.db)")
 ]
+KeyOption = Annotated[
+    str | None, typer.Option("--key", help="idempotency key: a rerun with the same key writes nothing again")
+]
 
 
 def engine_for(db: str | None) -> Engine:

@@ -1,8 +1,9 @@
 """``cunshe pos …``: the back office of the joint supermarkets from the command line.
 
-Thin shells over the same services the API uses (catalogue import/export, stores, tax rates, stock, shift
-reports); every write runs in one transaction and is recorded in the audit log as the CLI. Nothing here
-posts a sale: sales come from the tills through the API.
+Thin shells over the same services the API uses (``pos.services``: catalogue import, stores, tax rates;
+reads of stock and shift reports); every write is that service's ``Write``, carried out as the CLI actor with
+``--key`` as its idempotency key, and audited with ``(cli)``. Nothing here posts a sale: sales come from
+the tills through the API.
 """
 
 from __future__ import annotations
@@ -15,14 +16,13 @@ from typing import Annotated
 import typer
 from sqlalchemy import select
 
-from ledger.access.auth import audit
-from ledger.books.errors import LedgerError
+from ledger.books.errors import LedgerError, ValidationError
 from ledger.books.money import format_amount, format_quantity
-from ledger.books.orgs import create_store, org_by_code
-from ledger.cli.options import DbOption, engine_for, fail
-from ledger.db.engine import read_tx, run_write
+from ledger.books.orgs import org_by_code
+from ledger.cli.options import DbOption, KeyOption, engine_for, fail, run_service
+from ledger.db.engine import read_tx
 from ledger.db.models import Store
-from pos import catalogue, stock
+from pos import catalogue, services, stock
 
 app = typer.Typer(
     help="POS of the joint supermarkets (村社联动超市): catalogue, stores, stock.", no_args_is_help=True
@@ -40,22 +40,15 @@ def _company(conn, code: str) -> int:  # type: ignore[no-untyped-def]
 def import_catalogue(
     company: Annotated[str, typer.Argument(help="company org code")],
     file: Annotated[Path, typer.Argument(help="CSV (UTF-8 or GB18030) or XLSX", exists=True, dir_okay=False)],
+    key: KeyOption = None,
     db: DbOption = None,
 ) -> None:
     """Create or update products by SKU from a catalogue file (the columns of export-catalogue)."""
     data = file.read_bytes()
-
-    def work(conn):  # type: ignore[no-untyped-def]
-        org_id = _company(conn, company)
-        result = catalogue.import_catalogue(conn, org_id, data, file.name)
-        audit(conn, None, "pos.catalogue.import", org_id=org_id, detail=f"cli {file.name}: {result}")
-        return result
-
-    try:
-        created, updated = run_write(engine_for(db), work)
-    except LedgerError as exc:
-        fail(exc)
-    typer.echo(f"{created} products created, {updated} updated")
+    _, done = run_service(
+        db, company, lambda actor, org_id: services.import_catalogue(actor, org_id, data, file.name), key=key
+    )
+    typer.echo(f"{done['created']} products created, {done['updated']} updated")
 
 
 @app.command("export-catalogue")
@@ -80,22 +73,18 @@ def add_store(
     company: Annotated[str, typer.Argument(help="company org code")],
     code: str,
     name: str,
+    key: KeyOption = None,
     db: DbOption = None,
 ) -> None:
     """Open a store (村社联动超市) under a company."""
-
-    def work(conn):  # type: ignore[no-untyped-def]
-        org_id = _company(conn, company)
-        store_id = create_store(conn, company_id=org_id, code=code, name=name)
-        catalogue.ensure_default_rates(conn, org_id)
-        audit(conn, None, "pos.store.create", org_id=org_id, detail=f"cli {code}")
-        return store_id
-
-    try:
-        store_id = run_write(engine_for(db), work)
-    except LedgerError as exc:
-        fail(exc)
-    typer.echo(f"store {store_id} {code} created")
+    _, store = run_service(
+        db,
+        company,
+        lambda actor, org_id: services.create_store(actor, org_id, code=code, name=name),
+        key=key,
+        option_names={"org": "COMPANY"},
+    )
+    typer.echo(f"store {store['id']} {code} created")
 
 
 @app.command("set-tax-rate")
@@ -104,21 +93,21 @@ def set_tax_rate(
     category: Annotated[str, typer.Argument(help="goods or services")],
     rate_bp: Annotated[int, typer.Argument(help="basis points: 1% = 100")],
     effective_from: Annotated[str, typer.Argument(help="YYYY-MM-DD")],
+    key: KeyOption = None,
     db: DbOption = None,
 ) -> None:
     """Add a dated row to the company's tax-rate table (confirm rates with the local tax office)."""
-
-    def work(conn):  # type: ignore[no-untyped-def]
-        org_id = _company(conn, company)
-        catalogue.set_tax_rate(conn, org_id, category, rate_bp, date.fromisoformat(effective_from))
-        audit(
-            conn, None, "pos.tax_rate.set", org_id=org_id, detail=f"cli {category} {rate_bp} {effective_from}"
-        )
-
     try:
-        run_write(engine_for(db), work)
-    except LedgerError as exc:
-        fail(exc)
+        day = date.fromisoformat(effective_from)
+    except ValueError:
+        fail(ValidationError(f"{effective_from!r} is not a date (YYYY-MM-DD)", field="EFFECTIVE_FROM"))
+    run_service(
+        db,
+        company,
+        lambda actor, org_id: services.set_tax_rate(actor, org_id, category, rate_bp, day),
+        key=key,
+        option_names={"org": "COMPANY"},
+    )
     typer.echo(f"{category}: {rate_bp / 100:g}% from {effective_from}")
 
 

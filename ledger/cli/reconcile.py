@@ -18,7 +18,7 @@ import typer
 from ledger.books.errors import LedgerError
 from ledger.books.money import format_amount
 from ledger.books.orgs import get_org
-from ledger.cli.options import PROBLEMS_SHOWN, DbOption, engine_for, fail, org_id_of, run_service
+from ledger.cli.options import PROBLEMS_SHOWN, DbOption, KeyOption, engine_for, fail, org_id_of, run_service
 from ledger.cli.progress import progress
 from ledger.db.engine import read_tx
 from ledger.reconcile import matching, outputs, services, store, voids
@@ -27,9 +27,6 @@ from ledger.reconcile.importers import parse_statement
 app = typer.Typer(help="Bank and payment statements: import, match, reconcile (对账).", no_args_is_help=True)
 
 OrgArg = Annotated[str, typer.Argument(help="org code or id")]
-KeyOption = Annotated[
-    str | None, typer.Option("--key", help="idempotency key: a rerun with the same key writes nothing again")
-]
 
 
 def _write_problems(exc: LedgerError, problems_file: Path) -> None:

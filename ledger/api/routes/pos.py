@@ -4,9 +4,9 @@ Routes only parse, call a service in one write transaction and shape the answer;
 ``pos.sales``, ``pos.shifts``, ``pos.stock``, ``pos.catalogue`` and the scope checks in ``pos.stores``.
 Errors are ``LedgerError``s mapped in one place (``ledger.api.errors``); no route raises HTTPException.
 
-Every write but the till's sales goes through the one write path (``ledger.access.service``: scope → key
-→ write → audit): org-level routes with ``write_org``, store-level routes with ``_store_write`` (keys of
-``store:<id>``). A sale (``POST /sales``, ``/sales:batch``) keeps its fast path (``pos.sales``,
+Every write but the till's sales is a service of ``pos.services`` carried out through the one write path
+(``ledger.access.service``: scope → key → write → audit; a store's writes keyed ``store:<id>``).
+A sale (``POST /sales``, ``/sales:batch``) keeps its fast path (``pos.sales``,
 ``pos.writer``) and its own key table, scope first as well: ``require_store`` runs before ``_replay``,
 whose keys are the store's own. A sale's response is stored with it and served verbatim, so a retry gets
 byte-for-byte the original.
@@ -14,15 +14,15 @@ byte-for-byte the original.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, File, Query, Request, Response, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, PlainTextResponse
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine
 
 from ledger.access.auth import Principal
 from ledger.access.messages import Day
@@ -47,16 +47,13 @@ from ledger.api.routes.pos_schemas import (
     StoreIn,
     TaxRateIn,
 )
-from ledger.api.writes import as_json, fingerprint, write_org
-from ledger.books.errors import InvalidQuantity, NotFound, ValidationError
+from ledger.api.writes import as_json, fingerprint, respond
+from ledger.books.errors import InvalidQuantity, ValidationError
 from ledger.books.money import format_amount, format_quantity, parse_quantity
-from ledger.db.engine import is_sqlite, read_tx, run_write
-from pos import catalogue, sales, shifts, stock
+from ledger.db.engine import is_sqlite, read_tx
+from pos import catalogue, sales, services, shifts, stock
 from pos.messages import RefundIn, SaleIn
 from pos.stores import (
-    StoreRef,
-    add_store,
-    get_store,
     list_stores,
     require_company,
     require_store,
@@ -79,72 +76,6 @@ def _lead(request: Request) -> int:
 
 
 # -- the write path for store-level routes ----------------------------------------------------------------
-
-
-def _store_write(
-    engine: Engine,
-    user: Principal,
-    request: Request,
-    key: str | None,
-    *,
-    scope: Callable[[Connection], StoreRef],
-    action: str,
-    run: Callable[[Connection, StoreRef], Any],
-    body: Any = None,
-    answer: Callable[[Any], Any] = lambda result: result,
-    detail: Callable[[Any], str] | str = "",
-    status: int = 201,
-) -> JSONResponse:
-    """``respond`` for a write to one store: keys of ``store:<id>``, audited in the store's company.
-
-    The store (so the keyspace and the org) is known only once ``scope`` has found it — from the path, the
-    body, a shift or a sale — and checked the caller may work in it (404/403 otherwise). So the ``Write`` is
-    built in the write transaction right after that check, and ``perform`` goes on with key → write →
-    audit: another store's key is never looked up."""
-    remote_addr = client_addr(request)
-    request_doc = fingerprint(request, body)
-
-    def work(conn: Connection) -> Any:
-        store = scope(conn)
-        write: Write[Any] = Write(
-            action=action,
-            keyspace=store_keys(store.id),
-            org_id=store.org_id,
-            scope=lambda _conn: store,  # checked just above, before any key is looked up
-            run=lambda conn: run(conn, store),
-            answer=lambda result: as_json(answer(result)),
-            request=request_doc,
-            detail=detail,
-            status=status,
-        )
-        return perform(conn, user, write, key=key, remote_addr=remote_addr)
-
-    done = run_write(engine, work)
-    return JSONResponse(done.body, status_code=done.status)
-
-
-def _shift_store(user: Principal, shift_id: int) -> Callable[[Connection], StoreRef]:
-    """Scope of a shift's writes: a shift of a store the caller works in, and a cashier's own (404)."""
-
-    def scope(conn: Connection) -> StoreRef:
-        shift = shifts._shift(conn, user, shift_id, own=True)
-        return get_store(conn, shift["store_id"])
-
-    return scope
-
-
-def _sale_store(user: Principal, sale_id: int) -> Callable[[Connection], StoreRef]:
-    """Scope of a refund: a sale of a store the caller works in (404 for another store's sale, as today)."""
-
-    def scope(conn: Connection) -> StoreRef:
-        store_id = conn.execute(
-            select(sales.sale_t.c.store_id).where(sales.sale_t.c.id == sale_id)
-        ).scalar_one_or_none()
-        if store_id is None:
-            raise NotFound(f"sale {sale_id} does not exist", field="sale_id")
-        return require_store(conn, user, store_id)
-
-    return scope
 
 
 # -- sales and refunds (first: routes match in order; the till is the hot path) -------------------------
@@ -253,24 +184,8 @@ def create_refund_route(
 ) -> JSONResponse:
     """Refund lines of a sale by quantity; never more than remains refundable; idempotent like a sale."""
     key = key or body.idempotency_key
-    lead = _lead(request)
-
-    def run(conn: Connection, store: StoreRef) -> sales.SaleResult:
-        return sales.create_refund(conn, user, sale_id, body, key, max_lead_seconds=lead)
-
-    return _store_write(
-        engine,
-        user,
-        request,
-        key,
-        scope=_sale_store(user, sale_id),
-        action="pos.refund",
-        run=run,
-        # what a retry must repeat is what the refund's own key checks (pos.sales: not the till's clock)
-        body=body.model_dump(mode="json", exclude={"idempotency_key", "refunded_at"}),
-        answer=lambda result: json.loads(result.body),
-        detail=lambda result: f"sale {sale_id} refund {result.sale_id}",
-    )
+    write = services.refund(user, sale_id, body, key, max_lead_seconds=_lead(request))
+    return respond(engine, user, request, key, write)
 
 
 @router.get("/stores/{store_id}/sales")
@@ -293,19 +208,8 @@ def list_sales_route(
 def create_store_route(
     body: StoreIn, user: CurrentUser, engine: EngineDep, request: Request, key: IdempotencyKey
 ) -> JSONResponse:
-    return write_org(
-        engine,
-        user,
-        request,
-        key,
-        org_id=body.company_id,
-        scope=lambda conn: require_company(conn, user, body.company_id, write=True),
-        action="pos.store.create",
-        run=lambda conn: add_store(conn, user, company_id=body.company_id, code=body.code, name=body.name),
-        body=body,
-        answer=lambda store: store.__dict__,
-        detail=lambda store: store.code,
-    )
+    write = services.create_store(user, body.company_id, code=body.code, name=body.name)
+    return respond(engine, user, request, key, write)
 
 
 @router.get("/orgs/{org_id}/stores")
@@ -355,11 +259,6 @@ def list_products_route(org_id: int, user: CurrentUser, engine: EngineDep) -> Re
         return _json([_product_out(p) for p in catalogue.list_products(conn, org_id)])
 
 
-def _catalogue_scope(user: Principal, org_id: int) -> Callable[[Connection], object]:
-    """Scope of the back office's org-level writes: officers and admins of the company (``pos.stores``)."""
-    return lambda conn: require_company(conn, user, org_id, write=True)
-
-
 @router.put("/orgs/{org_id}/products", status_code=200)
 def upsert_products_route(
     org_id: int,
@@ -370,20 +269,9 @@ def upsert_products_route(
     key: IdempotencyKey,
 ) -> JSONResponse:
     """Create or update products by SKU."""
-    return write_org(
-        engine,
-        user,
-        request,
-        key,
-        org_id=org_id,
-        scope=_catalogue_scope(user, org_id),
-        action="pos.catalogue.upsert",
-        run=lambda conn: catalogue.upsert_products(conn, org_id, [_product_in(p) for p in body]),
-        body=body,
-        answer=lambda done: {"created": done[0], "updated": done[1]},
-        detail=lambda done: f"{done[0]}+{done[1]}",
-        status=200,
-    )
+    products = [_product_in(p) for p in body]
+    write = services.upsert_products(user, org_id, products, request=as_json(body))
+    return respond(engine, user, request, key, write)
 
 
 @router.post("/orgs/{org_id}/products:import")
@@ -396,21 +284,8 @@ def import_catalogue_route(
     key: IdempotencyKey,
 ) -> JSONResponse:
     data = file.file.read()
-    filename = file.filename or "catalogue.csv"
-    return write_org(
-        engine,
-        user,
-        request,
-        key,
-        org_id=org_id,
-        scope=_catalogue_scope(user, org_id),
-        action="pos.catalogue.import",
-        run=lambda conn: catalogue.import_catalogue(conn, org_id, data, filename),
-        body={"filename": file.filename, "sha256": hashlib.sha256(data).hexdigest()},
-        answer=lambda done: {"created": done[0], "updated": done[1]},
-        detail=lambda done: f"{file.filename}: {done[0]}+{done[1]}",
-        status=200,
-    )
+    write = services.import_catalogue(user, org_id, data, file.filename or "catalogue.csv")
+    return respond(engine, user, request, key, write)
 
 
 @router.get("/orgs/{org_id}/products:export")
@@ -454,21 +329,8 @@ def set_tax_rate_route(
     request: Request,
     key: IdempotencyKey,
 ) -> JSONResponse:
-    return write_org(
-        engine,
-        user,
-        request,
-        key,
-        org_id=org_id,
-        scope=_catalogue_scope(user, org_id),
-        action="pos.tax_rate.set",
-        run=lambda conn: catalogue.set_tax_rate(
-            conn, org_id, body.category, body.rate_bp, body.effective_from
-        ),
-        body=body,
-        answer=lambda _done: body.model_dump(mode="json"),
-        detail=f"{body.category} {body.rate_bp}bp from {body.effective_from}",
-    )
+    write = services.set_tax_rate(user, org_id, body.category, body.rate_bp, body.effective_from)
+    return respond(engine, user, request, key, write)
 
 
 # -- customers ------------------------------------------------------------------------------------------
@@ -495,32 +357,15 @@ def create_customer_route(
     request: Request,
     key: IdempotencyKey,
 ) -> JSONResponse:
-    def work(conn):  # type: ignore[no-untyped-def]
-        cid = catalogue.create_customer(
-            conn,
-            org_id,
-            name=body.name,
-            channel=body.channel,
-            credit_limit_fen=body.credit_limit,
-            kind=body.kind,
-        )
-        c = catalogue.get_customer(conn, org_id, cid)
-        c["open_balance_fen"] = 0
-        return c
-
-    return write_org(
-        engine,
+    write = services.create_customer(
         user,
-        request,
-        key,
-        org_id=org_id,
-        scope=_catalogue_scope(user, org_id),
-        action="pos.customer.create",
-        run=work,
-        body=body,
-        answer=_customer_out,
-        detail=body.name,
+        org_id,
+        name=body.name,
+        channel=body.channel,
+        credit_limit_fen=body.credit_limit,
+        kind=body.kind,
     )
+    return respond(engine, user, request, key, replace(write, answer=_customer_out))
 
 
 @router.patch("/orgs/{org_id}/customers/{customer_id}")
@@ -533,28 +378,10 @@ def update_customer_route(
     request: Request,
     key: IdempotencyKey,
 ) -> JSONResponse:
-    def work(conn):  # type: ignore[no-untyped-def]
-        catalogue.update_customer(
-            conn, org_id, customer_id, credit_limit_fen=body.credit_limit, channel=body.channel
-        )
-        c = catalogue.get_customer(conn, org_id, customer_id)
-        c["open_balance_fen"] = catalogue.open_balance(conn, org_id, c)
-        return c
-
-    return write_org(
-        engine,
-        user,
-        request,
-        key,
-        org_id=org_id,
-        scope=_catalogue_scope(user, org_id),
-        action="pos.customer.update",
-        run=work,
-        body=body,
-        answer=_customer_out,
-        detail=f"{customer_id}",
-        status=200,
+    write = services.update_customer(
+        user, org_id, customer_id, credit_limit_fen=body.credit_limit, channel=body.channel
     )
+    return respond(engine, user, request, key, replace(write, answer=_customer_out))
 
 
 @router.get("/orgs/{org_id}/customers")
@@ -589,32 +416,17 @@ def purchase_route(
 ) -> JSONResponse:
     """进货: stock in at cost, Dr 1405 [store] / Cr 2202 [supplier]."""
     key = key or body.idempotency_key
-
-    def work(conn: Connection, store: StoreRef) -> dict[str, Any]:
-        entry_id, voucher = stock.record_purchase(
-            conn,
-            user,
-            store,
-            day=body.date,
-            supplier=body.supplier,
-            village_org_id=body.village_org_id,
-            lines=[(ln.sku, ln.quantity, ln.cost) for ln in body.lines],
-            memo=body.memo,
-            idempotency_key=key,
-        )
-        return {"entry_id": entry_id, "voucher_no": voucher}
-
-    return _store_write(
-        engine,
+    write = services.purchase(
         user,
-        request,
-        key,
-        scope=lambda conn: require_store(conn, user, store_id, back_office=True),
-        action="pos.purchase",
-        run=work,
-        body=body,
-        detail=lambda done: done["voucher_no"],
+        store_id,
+        day=body.date,
+        supplier=body.supplier,
+        village_org_id=body.village_org_id,
+        lines=[(ln.sku, ln.quantity, ln.cost) for ln in body.lines],
+        memo=body.memo,
+        idempotency_key=key,
     )
+    return respond(engine, user, request, key, write)
 
 
 @router.post("/stores/{store_id}/stock-adjustments", status_code=201)
@@ -640,28 +452,10 @@ def adjust_route(
         raise ValidationError("a count is not negative", field="quantity")
     qty = -qty if negative else qty
 
-    def work(conn: Connection, store: StoreRef) -> dict:
-        return stock.adjust_stock(
-            conn, user, store, day=body.date, sku=body.sku, kind=body.kind, qty_milli=qty, reason=body.reason
-        )
-
-    return _store_write(
-        engine,
-        user,
-        request,
-        key,
-        scope=lambda conn: require_store(conn, user, store_id, back_office=True),
-        action=f"pos.stock.{body.kind}",
-        run=work,
-        body=body,
-        answer=lambda out: {
-            "sku": body.sku,
-            "quantity_change": format_quantity(out["qty_milli"]),
-            "value_change": format_amount(out["value_fen"]),
-            "voucher_no": out["voucher_no"],
-        },
-        detail=f"{body.sku} {raw}",
+    write = services.adjust_stock(
+        user, store_id, day=body.date, sku=body.sku, kind=body.kind, qty_milli=qty, reason=body.reason
     )
+    return respond(engine, user, request, key, write)
 
 
 @router.get("/stores/{store_id}/stock")
@@ -686,21 +480,7 @@ def stock_exceptions_route(store_id: int, user: CurrentUser, engine: EngineDep) 
 def open_shift_route(
     body: ShiftOpenIn, user: CurrentUser, engine: EngineDep, request: Request, key: IdempotencyKey
 ) -> JSONResponse:
-    def work(conn: Connection, store: StoreRef) -> dict:
-        shift_id = shifts.open_shift(conn, user, store.id, body.float)
-        return shifts.shift_report(conn, user, shift_id)
-
-    return _store_write(
-        engine,
-        user,
-        request,
-        key,
-        scope=lambda conn: require_store(conn, user, body.store_id),
-        action="pos.shift.open",
-        run=work,
-        body=body,
-        detail=lambda report: f"shift {report['id']}",
-    )
+    return respond(engine, user, request, key, services.open_shift(user, body.store_id, body.float))
 
 
 @router.get("/shifts/{shift_id}")
@@ -728,22 +508,8 @@ def cash_move_route(
     key: IdempotencyKey,
 ) -> JSONResponse:
     """备用金 pay-in (into the drawer) or payout (out of it), counted in the expected cash."""
-
-    def work(conn: Connection, store: StoreRef) -> dict:
-        move_id = shifts.record_cash_move(conn, user, shift_id, body.kind, body.amount, body.reason)
-        return {"id": move_id, "shift_id": shift_id, "kind": body.kind, "amount": format_amount(body.amount)}
-
-    return _store_write(
-        engine,
-        user,
-        request,
-        key,
-        scope=_shift_store(user, shift_id),
-        action=f"pos.shift.{body.kind}",
-        run=work,
-        body=body,
-        detail=f"shift {shift_id} {format_amount(body.amount)}",
-    )
+    write = services.cash_move(user, shift_id, body.kind, body.amount, body.reason)
+    return respond(engine, user, request, key, write)
 
 
 @router.post("/shifts/{shift_id}/close")
@@ -756,18 +522,7 @@ def close_shift_route(
     key: IdempotencyKey,
 ) -> JSONResponse:
     """交班: counted cash in, one voucher per shift posted, the shift report out."""
-    return _store_write(
-        engine,
-        user,
-        request,
-        key,
-        scope=_shift_store(user, shift_id),
-        action="pos.shift.close",
-        run=lambda conn, store: shifts.close_shift(conn, user, shift_id, body.counted_cash),
-        body=body,
-        detail=lambda report: f"shift {shift_id} {report['voucher_no']}",
-        status=200,
-    )
+    return respond(engine, user, request, key, services.close_shift(user, shift_id, body.counted_cash))
 
 
 @router.get("/villages/{village_id}/produce-sales")

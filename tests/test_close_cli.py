@@ -1,0 +1,46 @@
+"""``cunshe close-period``: the month close of the API and the pages, carried out as the CLI actor."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import text
+from typer.testing import CliRunner
+
+from ledger.cli.main import app
+from ledger.db.engine import write_tx
+from tests.conftest import County
+from tests.test_distribution import book
+
+runner = CliRunner()
+
+
+def test_close_period_from_the_command_line_closes_once_and_says_why_it_refuses(county: County) -> None:
+    co = county.ids["company"]
+    db = county.engine.url.render_as_string(hide_password=False)
+    with write_tx(county.engine) as conn:
+        book(conn, co, date(2025, 1, 5), "销售", ("1002", "Dr", 10_000), ("5001", "Cr", 10_000))
+        book(conn, co, date(2025, 2, 5), "销售", ("1002", "Dr", 20_000), ("5001", "Cr", 20_000))
+
+    skipped = runner.invoke(app, ["close-period", "heping-co", "2025-02", "--db", db])
+    closed = runner.invoke(
+        app, ["close-period", str(co), "2025-02", "--including", "2025-01", "--key", "c1", "--db", db]
+    )
+    again = runner.invoke(
+        app, ["close-period", str(co), "2025-02", "--including", "2025-01", "--key", "c1", "--db", db]
+    )
+    bad = runner.invoke(app, ["close-period", "heping-co", "2025-13", "--db", db])
+    nobody = runner.invoke(app, ["close-period", "nosuch", "2025-02", "--db", db])
+
+    assert skipped.exit_code == 2 and "2025-01" in skipped.output, skipped.output
+    assert closed.exit_code == 0 and "closed 2025-01, 2025-02" in closed.output, closed.output
+    assert again.output == closed.output  # the first answer under the key; nothing closed twice
+    assert bad.exit_code == 2 and "PERIOD" in bad.output and "Traceback" not in bad.output
+    assert nobody.exit_code == 2 and "nosuch" in nobody.output
+    with county.engine.connect() as conn:
+        events = conn.execute(
+            text("SELECT period, user_id FROM period_event WHERE org_id = :o ORDER BY id"), {"o": co}
+        ).all()
+        audits = conn.execute(text("SELECT detail FROM audit_log WHERE action = 'period.close'")).all()
+    assert [tuple(e) for e in events] == [("2025-01", None), ("2025-02", None)]
+    assert [a for (a,) in audits] == ["2025-02 (with 2025-01) (cli)"]
