@@ -24,6 +24,8 @@ class Settings(BaseSettings):
     # Origins besides the request's own that may POST the pages (a proxy that rewrites the Host header).
     allowed_origins: str = ""
     max_upload_bytes: int = 20 * 1024 * 1024
+    # A report download (one, or a street's batch) is refused with 503 time_limit past this many seconds.
+    report_seconds: float = Field(default=60.0, gt=0)
     max_sale_lead_seconds: int = 300
     # Web logins (ledger.web.login_limits): attempts per client address and in all (limits' notation),
     # and at most this many argon2 checks at once, each waiting at most this long for its turn.

@@ -12,6 +12,12 @@ that has imported WeasyPrint and the reports once (a worker's start then costs ~
 instead of ~2.4 s; and no threaded server process is ever forked), warm themselves before their first
 task (``warm_process``), and each fetches its org's books itself through its own engine: the parent only
 submits org ids and stores the files, ~1 ms of CPU a statement.
+
+``render_limited`` renders one report in the same pool with a time limit (the server's downloads): its
+reads stop by the database's own limit (``read_tx(seconds=…)``), its layout and encoding by an interval
+timer in the worker, whose tasks run on the worker's main thread where a signal can interrupt WeasyPrint;
+the worker answers ``TimeLimit`` (503) and takes the next task. A request thread can be interrupted by
+nothing, which is why a download is not rendered there.
 """
 
 from __future__ import annotations
@@ -23,10 +29,13 @@ import json
 import multiprocessing
 import os
 import queue
+import signal
 import threading
+import time
 import zipfile
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -35,7 +44,7 @@ from typing import Any, Literal
 import pandas as pd
 from sqlalchemy import Connection, Engine
 
-from ledger.books.errors import LedgerError, ValidationError
+from ledger.books.errors import LedgerError, TimeLimit, ValidationError
 from ledger.books.orgs import get_org
 from ledger.db.engine import make_engine, read_tx
 from reports.builders_base import ReportPeriod
@@ -114,24 +123,112 @@ def _worker_engine(url: str) -> Engine:
     return make_engine(url)
 
 
-def _render_in_worker(
-    url: str, name: str, org_id: int, period: tuple[str, str], fmt: str, lang: Lang, options: dict[str, str]
-) -> tuple[str, bytes | None, str]:
-    """(file name, content or None, error message) for one org, in a worker process."""
+def _time_limit_message(seconds: float) -> str:
+    return f"the report took more than {seconds:g} s; ask for a shorter period or fewer orgs"
+
+
+class _Expired(BaseException):
+    """Raised by the timer inside the work: a ``BaseException``, so no ``except Exception`` in a library
+    (WeasyPrint catches broadly in places) swallows it; ``_stopped_after`` turns it into ``TimeLimit``."""
+
+
+@contextlib.contextmanager
+def _stopped_after(seconds: float | None) -> Any:
+    """Interrupt this process's main thread with ``TimeLimit`` once ``seconds`` have passed (a worker's)."""
+    if seconds is None:
+        yield
+        return
+
+    def expire(_signum: int, _frame: Any) -> None:
+        raise _Expired
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
-        with read_tx(_worker_engine(url)) as conn:
-            rendered = render_report(
-                conn,
-                name,
-                org_id,
-                ReportPeriod(*period),
-                fmt,
-                lang=lang,
-                options=options,
+        yield
+    except _Expired:
+        raise TimeLimit(_time_limit_message(seconds)) from None
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _render_in_pool(
+    url: str,
+    name: str,
+    org_id: int,
+    period: tuple[str, str],
+    fmt: str,
+    lang: Lang,
+    options: dict[str, str],
+    standard: str | None = None,
+    seconds: float | None = None,
+) -> RenderedFile | tuple[type[LedgerError], str, str | None, str]:
+    """One org's report in a worker process, within ``seconds``; a refusal comes back as its parts (a
+    domain error's keyword arguments do not survive pickling)."""
+    try:
+        with _stopped_after(seconds), read_tx(_worker_engine(url), seconds=seconds) as conn:
+            return render_report(
+                conn, name, org_id, ReportPeriod(*period), fmt, lang=lang, options=options, standard=standard
             )
-        return rendered.filename, rendered.content, ""
     except LedgerError as exc:
-        return f"org-{org_id}", None, f"[{exc.code}] {exc.message}"
+        return type(exc), exc.message, exc.field, exc.code
+
+
+def _render_in_worker(
+    url: str,
+    name: str,
+    org_id: int,
+    period: tuple[str, str],
+    fmt: str,
+    lang: Lang,
+    options: dict[str, str],
+    seconds: float | None = None,
+) -> tuple[str, bytes | None, str]:
+    """(file name, content or None, error message) for one org of a batch, in a worker process."""
+    done = _render_in_pool(url, name, org_id, period, fmt, lang, options, seconds=seconds)
+    if isinstance(done, RenderedFile):
+        return done.filename, done.content, ""
+    _cls, message, _field, code = done
+    return f"org-{org_id}", None, f"[{code}] {message}"
+
+
+def render_limited(
+    url: str,
+    name: str,
+    org_id: int,
+    period: ReportPeriod,
+    fmt: str,
+    *,
+    seconds: float,
+    lang: Lang = "zh",
+    options: Mapping[str, str] | None = None,
+    standard: str | None = None,
+) -> RenderedFile:
+    """``render_report`` in the worker pool, refused with ``TimeLimit`` (503) past ``seconds``."""
+    fmt = check_format(fmt)
+    spec_for(name)
+    future = pool().submit(
+        _render_in_pool,
+        url,
+        name,
+        org_id,
+        (period.from_period, period.to_period),
+        fmt,
+        lang,
+        dict(options or {}),
+        standard,
+        seconds,
+    )
+    try:
+        done = future.result(timeout=seconds + 5)  # the worker's own timer answers first
+    except (FutureTimeout, _Expired):  # _Expired: the timer fired as the work was ending
+        future.cancel()
+        raise TimeLimit(_time_limit_message(seconds)) from None
+    if isinstance(done, RenderedFile):
+        return done
+    cls, message, field, code = done
+    raise cls(message, field=field, code=code)
 
 
 def _warm_report() -> Report:
@@ -275,8 +372,11 @@ def render_batch(
     lang: Lang = "zh",
     options: Mapping[str, str] | None = None,
     executor: ProcessPoolExecutor | None = None,
+    seconds: float | None = None,
 ) -> BatchResult:
-    """Render one report per org across the worker pool and zip them in the given order."""
+    """Render one report per org across the worker pool and zip them in the given order; with ``seconds``,
+    the whole batch is refused with ``TimeLimit`` (503) once that has passed, and no org's report runs
+    longer."""
     fmt = check_format(fmt)
     spec_for(name)
     executor = executor or pool()
@@ -290,9 +390,11 @@ def render_batch(
             fmt,
             lang,
             dict(options or {}),
+            seconds,
         )
         for org_id in org_ids
     ]
+    deadline = None if seconds is None else time.monotonic() + seconds
     buffer = io.BytesIO()
     files: list[str] = []
     errors: list[str] = []
@@ -301,7 +403,13 @@ def render_batch(
     compression = zipfile.ZIP_STORED if fmt in ("pdf", "xlsx") else zipfile.ZIP_DEFLATED
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for future in futures:
-            filename, content, error = future.result()
+            try:
+                left = None if deadline is None else max(0.0, deadline - time.monotonic())
+                filename, content, error = future.result(timeout=left)
+            except FutureTimeout:
+                for pending in futures:
+                    pending.cancel()
+                raise TimeLimit(_time_limit_message(seconds or 0)) from None
             if content is None:
                 errors.append(f"{filename}: {error}")
                 continue

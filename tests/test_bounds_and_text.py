@@ -252,23 +252,50 @@ def test_escaped_text_that_only_looks_like_a_control_character_is_kept(
 
 
 def test_a_report_that_outlasts_its_time_limit_is_a_503_and_frees_the_connection(
-    county: County, client: TestClient, monkeypatch: pytest.MonkeyPatch
+    county: County, client: TestClient
 ) -> None:
-    from ledger.api.routes import reports as reports_api
-
+    settings = client.app.state.settings  # type: ignore[attr-defined]
     h = county.auth("admin")
-    url = f"/api/v1/orgs/{county.ids['company']}/reports/trial-balance.json?period=2025-03"
-    monkeypatch.setattr(reports_api, "REPORT_SECONDS", 0.0)
-    r = client.get(url, headers=h)
-    assert r.status_code == 503 and r.json()["error"]["code"] == "time_limit", r.text
-    monkeypatch.setattr(reports_api, "REPORT_SECONDS", 60.0)
+    co = county.ids["company"]
+    url = f"/api/v1/orgs/{co}/reports/trial-balance.json?period=2025-03"
+    pdf = f"/api/v1/orgs/{co}/reports/balance-sheet.pdf?period=2025-03"
+    batch = f"/api/v1/orgs/{county.ids['heping']}/reports:batch?name=balance-sheet&period=2025-03"
+    settings.report_seconds = 0.001
+    try:
+        refused = [client.get(u, headers=h) for u in (url, pdf, batch)]
+    finally:
+        settings.report_seconds = 60.0
+    for r in refused:
+        assert r.status_code == 503 and r.json()["error"]["code"] == "time_limit", r.text
     assert client.get(url, headers=h).status_code == 200  # the pooled connection has no limit left on it
-    assert (
-        client.post(
-            f"/api/v1/orgs/{county.ids['company']}/entries", json=entry_body(5), headers=h
-        ).status_code
-        == 201
+    assert client.get(pdf, headers=h).content.startswith(b"%PDF")  # and the worker took the next task
+    assert client.post(f"/api/v1/orgs/{co}/entries", json=entry_body(5), headers=h).status_code == 201
+
+
+def test_a_pdf_layout_is_stopped_by_the_time_limit_not_only_its_reads() -> None:
+    """The worker's timer interrupts WeasyPrint itself: a 20,000-row table stops within the limit."""
+    import time
+
+    import pandas as pd
+
+    from ledger.books.errors import TimeLimit
+    from reports.builders_batch import _stopped_after
+    from reports.render import render_pdf
+    from reports.report import Column, Report, Table
+
+    rows = 20_000
+    frame = pd.DataFrame({"item": [f"第{i}行" for i in range(rows)], "amount": list(range(rows))})
+    report = Report(
+        title="很长的表",
+        org_name="测试",
+        period="2025",
+        tables=(Table(frame, (Column("item", "项目", "label"), Column("amount", "金额", "amount"))),),
+        chain_head="0" * 64,
     )
+    started = time.monotonic()
+    with pytest.raises(TimeLimit), _stopped_after(0.5):
+        render_pdf(report)
+    assert time.monotonic() - started < 10
 
 
 def test_control_characters_in_a_statement_file_are_a_422_not_a_500(

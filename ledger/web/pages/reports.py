@@ -17,7 +17,7 @@ from ledger.web.pages.common import (
 )
 from reports import registry
 from reports.builders_base import parse_report_period
-from reports.builders_batch import render_report
+from reports.builders_batch import render_limited
 
 # ---- report downloads (reports.registry, the same pipeline as the API) ---------------------------
 
@@ -73,16 +73,17 @@ def download_report(
     report_period = parse_report_period(period_param(period, engine, org_id), None, None)
     with read_tx(engine) as conn:
         user.require_org(conn, org_id)  # 404 outside the user's scope
-        rendered = render_report(
-            conn,
-            name,
-            org_id,
-            report_period,
-            fmt,
-            lang=session_of(request).lang,
-            options=options,
-            standard=standard or None,
-        )
+    rendered = render_limited(
+        engine.url.render_as_string(hide_password=False),
+        name,
+        org_id,
+        report_period,
+        fmt,
+        seconds=request.app.state.settings.report_seconds,
+        lang="en" if session_of(request).lang == "en" else "zh",
+        options=options,
+        standard=standard or None,
+    )
     disposition = content_disposition(rendered.filename, rendered.display_name)
     return Response(
         rendered.content, media_type=rendered.media_type, headers={"Content-Disposition": disposition}
