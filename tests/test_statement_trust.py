@@ -414,11 +414,29 @@ def test_a_refused_upload_counts_its_problems_and_lists_the_first_20(
     junk.write_text("交易日期,交易金额,摘要\n" + "2024-03-01,x,y\n" * 30, encoding="utf-8")
     account = make_account(client, county, "bank", RCB_ACCOUNT_NO, "1002")
 
+    before = counts(county)
+    few = tmp_path / "few.csv"
+    few.write_text("交易日期,交易金额,摘要\n" + "2024-03-01,x,y\n" * 3, encoding="utf-8")
+
     refused = upload(client, county, account, junk)
+    short = upload(client, county, account, few)
 
     error = refused.json()["error"]
     assert error["problem_count"] == 30 and len(error["problems"]) == 20
     assert error["problems"][0] == {"line": 2, "column": "交易金额", "message": "'x' is not an amount"}
+    assert "problems_url" not in short.json()["error"]  # its answer shows them all already
+    assert counts(county) == before  # nothing of the file, and no audit row
+    # every problem, as CSV, for whoever may read the org's books — and for no one else
+    link = error["problems_url"]
+    listed = client.get(link, headers=county.auth("officer"))
+    assert listed.status_code == 200 and listed.headers["content-type"].startswith("text/csv")
+    rows = listed.content.decode("utf-8-sig").splitlines()
+    assert rows[0] == "line,column,message" and len(rows) == 31
+    assert rows[30] == "31,交易金额,'x' is not an amount"
+    assert client.get(link, headers=county.auth("officer_tuanjie")).status_code == 404
+    assert client.get(link, headers=county.auth("community")).status_code == 404
+    other_org = link.replace(f"/orgs/{county.ids['company']}/", f"/orgs/{county.ids['company2']}/")
+    assert client.get(other_org, headers=county.auth("admin")).status_code == 404
 
 
 def test_an_account_without_a_number_takes_only_files_of_the_first_files_number(

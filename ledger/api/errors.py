@@ -76,6 +76,8 @@ def install(app: FastAPI) -> None:
         if problems:  # a statement file's problems: how many, and the first ones with line and column
             count = getattr(exc, "problem_count", len(problems))
             extra = {"problem_count": count, "problems": problems[:PROBLEMS_SHOWN]}
+            if getattr(exc, "problems_url", None):  # all of them, as CSV (ledger.reconcile.refusals)
+                extra["problems_url"] = exc.problems_url  # type: ignore[attr-defined]
         return JSONResponse(
             error_body(exc.code, exc.message, exc.field, **extra),
             status_code=exc.http_status,

@@ -12,6 +12,9 @@ Read this page to know the model:
 * ``statement_import_void``: an import undone (wrong file, wrong account) before any of its lines was
   matched: its lines stay, as what the file said, but stop counting anywhere (``store.live_lines``), and
   the same file may be imported again.
+* ``statement_refusal``: the whole list of problems of a file the import refused (0303), so the API can
+  answer with the first 20 and a link to all of them as CSV. It is a note about the refusal, not the books:
+  nothing of the file was imported, and notes older than a week are removed when the next one is kept.
 * ``reconcile_match`` + ``reconcile_match_item``: a match between statement lines and journal lines
   (分录). A match is ``proposed`` by the matcher, then ``confirmed`` or ``rejected`` by an officer. Confirmed
   and rejected matches are records: never updated, never deleted. Confirming or rejecting a proposal
@@ -114,6 +117,23 @@ class StatementImportVoid(TableModel, table=True):
     reason: str
     voided_by: int | None = Field(default=None, foreign_key="user_account.id")
     voided_at: datetime
+
+
+class StatementRefusal(TableModel, table=True):
+    """A refused statement file's problems, all of them, for the download the refusal links to (0303)."""
+
+    __tablename__ = "statement_refusal"
+    __table_args__ = (Index("ix_statement_refusal_created", "created_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    token: str = Field(max_length=32, unique=True)
+    org_id: int = Field(foreign_key="org.id")
+    statement_account_id: int = Field(foreign_key="statement_account.id")
+    file_name: str = Field(max_length=255)
+    problem_count: int
+    problems_csv: str
+    created_by: int | None = Field(default=None, foreign_key="user_account.id")
+    created_at: datetime
 
 
 class StatementLineRow(TableModel, table=True):

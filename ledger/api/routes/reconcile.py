@@ -23,14 +23,16 @@ from ledger.access.auth import Principal
 from ledger.access.messages import Day, MoneyOut, RequestModel
 from ledger.access.service import Write
 from ledger.api.deps import CurrentUser, EngineDep, IdempotencyKey
+from ledger.api.errors import PROBLEMS_SHOWN
 from ledger.api.writes import as_json, respond
-from ledger.books.errors import ValidationError
+from ledger.books.errors import LedgerError, ValidationError
 from ledger.books.money import format_amount
 from ledger.books.orgs import require_books
 from ledger.books.periods import parse_period, period_bounds
-from ledger.db.engine import read_tx
+from ledger.db.engine import read_tx, write_tx
 from ledger.db.models import IdempotencyRecord
-from ledger.reconcile import matching, outputs, services, store
+from ledger.http import content_disposition
+from ledger.reconcile import matching, outputs, refusals, services, store
 from ledger.reconcile.importers import parse_statement
 
 router = APIRouter(prefix="/api/v1", tags=["reconcile"])
@@ -300,22 +302,65 @@ def upload_statement_route(
         require_books(user.require_org(conn, org_id, write=True))
         store.get_statement_account(conn, org_id, account)
     limit = request.app.state.settings.max_upload_bytes
-    with tempfile.TemporaryDirectory(prefix="cunshe-upload-") as tmp:
-        path = _save_upload(file, limit, Path(tmp))
-        parsed = parse_statement(path, source, file_name=file.filename or "statement")
-        sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
-
-    write = services.import_statement(
-        user,
-        org_id,
-        account,
-        parsed,
-        sha256=sha256,
-        file_name=file.filename or "statement",
-        account_override=account_override,
-    )
+    file_name = file.filename or "statement"
     shape = lambda result: ImportOut(**result.__dict__, duplicate_count=result.duplicate_count)  # noqa: E731
-    return _carry(engine, user, request, key, write, shape)
+    try:
+        with tempfile.TemporaryDirectory(prefix="cunshe-upload-") as tmp:
+            path = _save_upload(file, limit, Path(tmp))
+            parsed = parse_statement(path, source, file_name=file_name)
+            sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
+        write = services.import_statement(
+            user,
+            org_id,
+            account,
+            parsed,
+            sha256=sha256,
+            file_name=file_name,
+            account_override=account_override,
+        )
+        return _carry(engine, user, request, key, write, shape)
+    except LedgerError as exc:
+        _keep_problems(engine, user, org_id, account, file_name, exc)
+        raise
+
+
+def _keep_problems(
+    engine: Engine, user: Principal, org_id: int, account: int, file_name: str, exc: LedgerError
+) -> None:
+    """Where a refusal has more problems than its answer shows, keep them all (in a transaction of their
+    own: the import's rolled back) and link the download from the answer (``problems_url``)."""
+    problems = getattr(exc, "problems", None)
+    count = getattr(exc, "problem_count", len(problems or ()))
+    if not problems or count <= PROBLEMS_SHOWN:
+        return
+    with write_tx(engine) as conn:
+        token = refusals.keep_refusal(
+            conn,
+            org_id,
+            account,
+            file_name=file_name,
+            problems=problems,
+            problem_count=count,
+            user_id=user.recorded_id,
+        )
+    exc.problems_url = f"/api/v1/orgs/{org_id}/statement-refusals/{token}.csv"  # type: ignore[attr-defined]
+
+
+@router.get("/orgs/{org_id}/statement-refusals/{token}.csv")
+def refusal_problems_route(org_id: int, token: str, user: CurrentUser, engine: EngineDep) -> Response:
+    """Every problem of a refused statement file (line, column, message) as CSV, for a week after."""
+    with read_tx(engine) as conn:
+        user.require_org(conn, org_id)
+        file_name, data = refusals.refusal_csv(conn, org_id, token)
+    return Response(
+        data,
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": content_disposition(
+                "statement-problems.csv", f"{Path(file_name).stem}-problems.csv"
+            )
+        },
+    )
 
 
 @router.get("/orgs/{org_id}/statement-accounts/{account_id}/lines", response_model=list[StatementLineOut])
