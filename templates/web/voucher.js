@@ -220,6 +220,7 @@
 
   form.addEventListener("focusin", function (e) {
     var el = e.target;
+    if (el.tagName === "INPUT" && el.value) { el.select(); }  // typing replaces what the field holds
     if (el.classList.contains("memo") && !el.value) {
       var row = el.closest("tr.vline"), before = row.previousElementSibling;
       if (before && before.querySelector("input.memo").value) {
@@ -269,4 +270,5 @@
 
   rows().forEach(showDims);
   refresh();
+  if (document.activeElement && document.activeElement.form === form) { document.activeElement.select(); }
 })();
