@@ -60,6 +60,7 @@ from reports.queries import account_names
 DIMENSIONS = ("counterparty", "contract", "welfare_post", "store")
 BLANK_ROWS = 5  # the entry form's rows when nothing is typed yet (the page's script adds more)
 PAGE_SIZE = 50
+COUNT_LIMIT = 10_000  # the journal counts its matches up to here ("10,000+"): 200 pages to turn
 LINE_FIELD = re.compile(r"^lines\[(\d+)\]\.?(\w*)$")
 MAX_ATTACHMENTS = 999
 
@@ -453,7 +454,7 @@ def journal(
     text: Annotated[str, Query(max_length=100)] = "",
     source: Annotated[str, Query(max_length=16)] = "",
     reversed: Annotated[str, Query(max_length=3)] = "",
-    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    page: Annotated[int, Query(ge=1, le=COUNT_LIMIT // PAGE_SIZE)] = 1,
 ) -> Response:
     """凭证查询: the org's vouchers by period range, number, account (with its sub-accounts), counterparty,
     amount range (the voucher's total), text in its 摘要, source and reversed or not; 50 a page."""
@@ -494,9 +495,11 @@ def journal(
     with read_tx(engine) as conn:
         choices = choices_of(conn, org)
         if flt is not None:
-            entries, total = list_entries(conn, org_id, flt, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+            entries, total = list_entries(
+                conn, org_id, flt, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, count_limit=COUNT_LIMIT
+            )
     query = [(k, v) for k, v in form.items() if v]
-    pages = max(1, -(-total // PAGE_SIZE))
+    pages = max(1, -(-min(total, COUNT_LIMIT) // PAGE_SIZE))
     return render(
         request,
         "journal.html",
@@ -509,6 +512,7 @@ def journal(
         counterparties=choices.counterparty,
         rows=[_journal_row(e) for e in entries],
         total=total,
+        count_limit=COUNT_LIMIT,
         page=page,
         pages=pages,
         prev_url=_page_url(org_id, query, page - 1) if page > 1 else None,
