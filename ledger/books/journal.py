@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, func, literal_column, select
+from sqlalchemy import ColumnElement, Connection, func, literal_column, select
 
 from ledger.books.errors import NotFound, ValidationError
 from ledger.books.periods import period_bounds
@@ -50,7 +50,7 @@ class EntryFilter:
         date terms are written ``+entry_date`` there (the unary plus keeps them off the index) and the
         band's index ``ix_entry_org_total`` finds the vouchers, which are then few to sort."""
         cond: list[Any] = [entry_t.c.org_id == org_id]
-        day = entry_t.c.entry_date
+        day: ColumnElement[Any] = entry_t.c.entry_date
         if sqlite and self.total_min_fen is not None and self.total_max_fen is not None:
             day = literal_column("+journal_entry.entry_date", type_=entry_t.c.entry_date.type)
         if self.period:
@@ -164,6 +164,10 @@ def list_entries(
         raise ValidationError(f"limit is 1 to {MAX_PAGE}", field="limit")
     if offset < 0:
         raise ValidationError("offset is not negative", field="offset")
+    if conn.dialect.name == "postgresql":
+        # psycopg prepares a statement run often; PostgreSQL's generic plan for it cannot know how telling
+        # this counterparty or account is, and picks a plan 10-20 times slower: plan each query as asked.
+        conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_custom_plan")
     cond = flt.conditions(org_id, sqlite=conn.dialect.name == "sqlite")
     matching = select(entry_t.c.id).where(*cond)
     if count_limit is not None:
