@@ -134,7 +134,7 @@ class Row:
     contract: str = ""
     welfare_post: str = ""
     store: str = ""
-    dims: tuple[str, ...] = ()
+    dims: tuple[str, ...] = field(default=(), init=False)  # what its account asks for, found when shown
 
     def blank(self) -> bool:
         return not (self.memo.strip() or self.account.strip() or self.debit.strip() or self.credit.strip())
