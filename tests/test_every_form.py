@@ -34,7 +34,7 @@ class Form:
     """One POST of a page: its path, its fields (and file), and the field that carries the key."""
 
     path: str
-    data: dict[str, str]
+    data: dict[str, Any]  # a list for a field sent once per line (a voucher's lines)
     files: dict[str, tuple[str, bytes, str]] | None = None
     key_field: str = "form_key"
 
@@ -152,6 +152,37 @@ def rent_received(w: World) -> tuple[Form, Form]:
     return Form(path, data, key_field="token"), Form(path, {**data, "amount": "1.00"}, key_field="token")
 
 
+def enter_voucher(w: World) -> tuple[Form, Form]:
+    path = web(f"/orgs/{w.ids['huahuaqiao']}/vouchers")
+    data: dict[str, Any] = {
+        "date": "2025-03-10",
+        "attachments": "1",
+        "memo": ["付办公费", "付办公费"],
+        "account": ["513", "101"],
+        "debit": ["10.00", ""],
+        "credit": ["", "10.00"],
+    }
+    changed = {**data, "debit": ["11.00", ""], "credit": ["", "11.00"]}
+    return Form(path, data), Form(path, changed)
+
+
+def reverse_voucher(w: World) -> tuple[Form, Form]:
+    org = w.ids["huahuaqiao"]
+    entry = w.ok(
+        "officer",
+        "POST",
+        api(f"/orgs/{org}/entries"),
+        json={
+            "date": "2025-03-10",
+            "memo": "付办公费",
+            "lines": [{"account": "513", "debit": "10.00"}, {"account": "101", "credit": "10.00"}],
+        },
+    )
+    path = web(f"/orgs/{org}/vouchers/{entry['id']}/reverse")
+    data = {"date": "2025-03-31", "reason": "", "confirm": "yes"}
+    return Form(path, data), Form(path, {**data, "reason": "金额有误"})
+
+
 PAGES = [
     Page("close a month", close_month),
     Page("add a statement account", statement_account),
@@ -161,6 +192,8 @@ PAGES = [
     Page("post a statement line by rule", post_by_rule),
     Page("accrue rent", accrue),
     Page("record rent received", rent_received),
+    Page("enter a voucher", enter_voucher),
+    Page("reverse a voucher", reverse_voucher),
 ]
 
 

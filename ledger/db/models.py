@@ -163,6 +163,8 @@ class JournalEntry(TableModel, table=True):
         Index("ix_entry_org_period", "org_id", "period"),
         Index("ix_entry_link", "link_id"),
         Index("ix_entry_source_ref", "org_id", "source", "source_ref"),
+        Index("ix_entry_org_date_seq", "org_id", "entry_date", "seq"),  # the journal's order (0007_core)
+        Index("ix_entry_org_total", "org_id", "total_fen"),  # vouchers by amount (0007_core)
     )
 
     id: int = Field(sa_column=Column(BigId, primary_key=True, autoincrement=False))
@@ -205,6 +207,7 @@ class JournalLine(TableModel, table=True):
         # Covering index for trial balances: GROUP BY account over one org's periods reads only the index.
         Index("ix_line_tb", "org_id", "period", "account_id", "debit_fen", "credit_fen"),
         Index("ix_line_counterparty", "org_id", "counterparty_id"),
+        Index("ix_line_org_account", "org_id", "account_id", "period", "entry_id"),  # by account (0007_core)
     )
 
     id: int | None = Field(default=None, sa_column=Column(BigId, primary_key=True, autoincrement=True))

@@ -50,7 +50,7 @@ STATIC_TYPES = {
 TILL_HEADERS = {
     **SECURITY_HEADERS,
     "Content-Security-Policy": SECURITY_HEADERS["Content-Security-Policy"]
-    + "; connect-src 'self'; manifest-src 'self'; worker-src 'self'",
+    + "; manifest-src 'self'; worker-src 'self'",  # connect-src 'self' is every page's (the suggestions)
     "Cache-Control": "no-cache",  # revalidate, so a new version reaches the till at its next load online
 }
 

@@ -10,14 +10,15 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import Connection
 
+from ledger.access import bookkeeping
 from ledger.access.messages import Amount, Day, Id, MoneyOut, RequestModel
 from ledger.access.service import Write, org_keys
 from ledger.api.deps import CurrentUser, EngineDep, IdempotencyKey
-from ledger.api.writes import as_json, fingerprint, respond, write_org
+from ledger.api.writes import as_json, fingerprint, respond
 from ledger.books.errors import ValidationError
 from ledger.books.journal import EntryFilter, get_entry, list_entries
 from ledger.books.orgs import require_books
-from ledger.books.posting import Draft, Line, new_link_id, post_entries, reverse_entry
+from ledger.books.posting import Draft, Line, new_link_id, post_entries
 from ledger.db.engine import read_tx
 
 router = APIRouter(prefix="/api/v1", tags=["entries"])
@@ -184,25 +185,13 @@ def post_entry_route(
 ) -> JSONResponse:
     """Post a manual entry. The same ``Idempotency-Key`` with the same body returns the original (200)."""
     key = key or body.idempotency_key
-
-    def work(conn: Connection) -> tuple[bool, EntryOut]:
-        posted = post_entries(conn, [_draft(org_id, body, key)], user_id=user.user_id)[0]
-        return posted.created, entry_out(get_entry(conn, org_id, posted.id))
-
-    return write_org(
-        engine,
+    write = bookkeeping.post_entry(
         user,
-        request,
-        key,
-        org_id=org_id,
-        action="entry.post",
-        body=body,
-        run=work,
-        answer=lambda r: r[1],
-        detail=lambda r: r[1].voucher_no,
-        status=_created,
-        scope=lambda conn: require_books(user.require_org(conn, org_id, write=True)),
+        _draft(org_id, body, key),
+        answer=lambda conn, posted: as_json(entry_out(get_entry(conn, org_id, posted.id))),
+        request=fingerprint(request, body),
     )
+    return respond(engine, user, request, key, write)
 
 
 @router.post("/linked-entries", response_model=list[EntryOut], status_code=201)
@@ -284,30 +273,14 @@ def reverse_route(
 ) -> JSONResponse:
     """红字冲销: reverse the entry (and every entry linked with it) into an open period."""
     key = key or body.idempotency_key
-
-    def scope(conn: Connection) -> None:
-        user.require_org(conn, org_id, write=True)
-        get_entry(conn, org_id, entry_id)  # 404 unless the entry is this org's
-
-    def work(conn: Connection) -> tuple[bool, list[EntryOut]]:
-        posted = reverse_entry(
-            conn, entry_id, entry_date=body.date, user_id=user.user_id, memo=body.memo, idempotency_key=key
-        )
-        for p in posted:
-            user.require_org(conn, p.org_id, write=True)  # a link may reach orgs outside the caller's scope
-        return any(p.created for p in posted), [entry_out(get_entry(conn, p.org_id, p.id)) for p in posted]
-
-    return write_org(
-        engine,
+    write = bookkeeping.reverse_entry(
         user,
-        request,
-        key,
-        org_id=org_id,
-        action="entry.reverse",
-        body=body,
-        run=work,
-        answer=lambda r: r[1],
-        detail=lambda r: ",".join(e.voucher_no for e in r[1]),
-        status=_created,
-        scope=scope,
+        org_id,
+        entry_id,
+        entry_date=body.date,
+        memo=body.memo,
+        key=key,
+        answer=lambda conn, posted: as_json([entry_out(get_entry(conn, p.org_id, p.id)) for p in posted]),
+        request=fingerprint(request, body),
     )
+    return respond(engine, user, request, key, write)

@@ -49,7 +49,11 @@ log = logging.getLogger("cunshe.web")
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[3] / "templates" / "web"
 LOCALES = {"zh": "zh_CN", "en": "en"}
-STATIC_FILES = {"web.css": "text/css; charset=utf-8"}
+STATIC_FILES = {
+    "web.css": "text/css; charset=utf-8",
+    "vouchers.css": "text/css; charset=utf-8",
+    "voucher.js": "text/javascript; charset=utf-8",
+}
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})  # every other method needs the CSRF token
 
 

@@ -10,6 +10,7 @@ on the one ``router``, in this order.
 """
 
 from ledger.web.pages import home, statements, reports, leases  # noqa: I001 (the routes in this order)
+from ledger.web.pages import ledgers, vouchers  # 明细账; 填制凭证, 凭证查询, 红字冲销
 from ledger.web.pages.common import router
 
-__all__ = ["home", "leases", "reports", "router", "statements"]
+__all__ = ["home", "leases", "ledgers", "reports", "router", "statements", "vouchers"]

@@ -1,0 +1,521 @@
+"""Vouchers in the web workbench over HTTP: 填制凭证 (a form sent twice posts once; every refusal comes back
+as the form, in the page's language, with what was typed and nothing written), 凭证查询 with its filters,
+the voucher page with its 红字冲销, the 明细账 from the 科目余额表, the account suggestions, and each org
+seeing only its own vouchers. Runs on a real SQLite file and a real PostgreSQL database.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from datetime import date
+from html import unescape
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from ledger.books.money import amount_in_words
+from ledger.books.orgs import counterparty, ensure_sub_account
+from ledger.books.periods import close_period
+from ledger.books.posting import Draft, Line, post_entry
+from ledger.db.engine import read_tx, write_tx
+from ledger.db.models import AuditLog, JournalEntry
+from tests.conftest import County
+from tests.test_web import csrf_of, log_in
+
+entry_t = JournalEntry.__table__
+audit_t = AuditLog.__table__
+JS = Path(__file__).resolve().parents[1] / "templates" / "web" / "voucher.js"
+
+
+def entries(county: County, org: str = "dingzikou") -> int:
+    with read_tx(county.engine) as conn:
+        return conn.execute(
+            select(func.count()).select_from(entry_t).where(entry_t.c.org_id == county.ids[org])
+        ).scalar_one()
+
+
+def text_of(html: str) -> str:
+    return " ".join(unescape(re.sub(r"<[^>]+>", " ", html)).split())
+
+
+def seed(county: County) -> dict[str, int]:
+    """丁字口: 张三 (a lessee), a bank sub-account 10201 农商行, January 2026 with rent received; 红星桥
+    (another street) has a counterparty and a sub-account of its own."""
+    with write_tx(county.engine) as conn:
+        ding, hong = county.ids["dingzikou"], county.ids["hongxingqiao"]
+        ids = {
+            "zhangsan": counterparty(conn, ding, "lessee", "张三"),
+            "outsider": counterparty(conn, hong, "lessee", "王五"),
+        }
+        ensure_sub_account(conn, ding, "102", "10201", "农商行")
+        ensure_sub_account(conn, hong, "513", "51301", "红星桥办公费")
+        ids["rent"] = post_entry(
+            conn,
+            Draft(
+                ding,
+                date(2026, 1, 10),
+                "收到门面租金",
+                [Line("10201", debit_fen=1_200_000), Line("501", credit_fen=1_200_000)],
+            ),
+        ).id
+        ids["cleaning"] = post_entry(
+            conn,
+            Draft(
+                ding,
+                date(2026, 1, 20),
+                "支付保洁服务费",
+                [Line("513", debit_fen=80_000), Line("10201", credit_fen=80_000)],
+            ),
+        ).id
+        ids["hong"] = post_entry(
+            conn,
+            Draft(
+                hong,
+                date(2026, 1, 5),
+                "红星桥办公用品",
+                [Line("51301", debit_fen=5_000), Line("101", credit_fen=5_000)],
+            ),
+        ).id
+    return ids
+
+
+def entry_form(client: TestClient, county: County, org: str = "dingzikou") -> tuple[str, str, str]:
+    page = client.get(f"/web/orgs/{county.ids[org]}/vouchers/new")
+    assert page.status_code == 200, page.text
+    key = re.search(r'name="form_key" value="([0-9a-f]+)"', page.text)
+    assert key
+    return page.text, csrf_of(page.text), key.group(1)
+
+
+def voucher_data(csrf: str, key: str, lines: list[dict[str, str]], day: str = "2026-01-25") -> list:
+    data: list[tuple[str, str]] = [
+        ("csrf_token", csrf),
+        ("form_key", key),
+        ("date", day),
+        ("attachments", "2"),
+    ]
+    for ln in lines:
+        for name in (
+            "memo",
+            "account",
+            "debit",
+            "credit",
+            "counterparty",
+            "contract",
+            "welfare_post",
+            "store",
+        ):
+            data.append((name, ln.get(name, "")))
+    data += [(name, "") for name in ("memo", "account", "debit", "credit")]  # a blank row, as the form has
+    return data
+
+
+def rent_lines(cp: int, amount: str = "500.00") -> list[dict[str, str]]:
+    return [
+        {"memo": "收张三租金", "account": "10201 银行存款—农商行", "debit": amount},
+        {"memo": "收张三租金", "account": "112", "credit": amount, "counterparty": str(cp)},
+    ]
+
+
+def post_form(client: TestClient, county: County, data: list, org: str = "dingzikou"):  # type: ignore[no-untyped-def]
+    return client.post(
+        f"/web/orgs/{county.ids[org]}/vouchers",
+        content="&".join(f"{k}={v}" for k, v in _quoted(data)),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        follow_redirects=False,
+    )
+
+
+def _quoted(data: list) -> list[tuple[str, str]]:
+    from urllib.parse import quote
+
+    return [(quote(k), quote(v)) for k, v in data]
+
+
+# -- 填制凭证 ----------------------------------------------------------------------------------------------
+
+
+def test_officer_enters_a_voucher_with_a_counterparty_and_a_resent_form_posts_once(
+    county: County, client: TestClient
+) -> None:
+    ids = seed(county)
+    log_in(client, "officer")
+    html, csrf, key = entry_form(client, county)
+    assert "填制凭证" in html and 'src="/web/static/voucher.js"' in html
+    assert 'name="date" value="' in html
+    before = entries(county)
+    first = post_form(client, county, voucher_data(csrf, key, rent_lines(ids["zhangsan"])))
+    assert first.status_code == 303, first.text
+    assert entries(county) == before + 1
+    again = post_form(client, county, voucher_data(csrf, key, rent_lines(ids["zhangsan"])))
+    assert (again.status_code, again.headers["location"]) == (303, first.headers["location"])
+    assert entries(county) == before + 1  # a double click posts once
+    page = client.get(first.headers["location"])
+    assert page.status_code == 200
+    shown = text_of(page.text)
+    assert "记-2026-01-0003" in shown and "这张表单已经提交过" in shown
+    assert "112 应收款" in shown and "往来单位: 张三" in shown and "10201 银行存款—农商行" in shown
+    assert amount_in_words(50_000) in shown and "制单 officer" in shown
+    assert "收张三租金（附单据2张）" in shown  # 附单据数 rides in the voucher's own 摘要 (hashed with it)
+    with read_tx(county.engine) as conn:
+        audit = conn.execute(select(audit_t.c.action, audit_t.c.detail).order_by(audit_t.c.id.desc())).first()
+    assert tuple(audit) == ("entry.post", "记-2026-01-0003")
+    # A changed form under the same key is refused inline and writes nothing.
+    changed = post_form(client, county, voucher_data(csrf, key, rent_lines(ids["zhangsan"], "600.00")))
+    assert changed.status_code == 409
+    assert "这张表单已经用于另一张凭证" in text_of(changed.text)
+    assert entries(county) == before + 1
+
+
+BAD = {
+    "unbalanced": (
+        [
+            {"memo": "付款", "account": "513", "debit": "10.00"},
+            {"memo": "付款", "account": "101", "credit": "9.99"},
+        ],
+        "2026-01-25",
+        422,
+        "借贷不平：借方合计 10.00，贷方合计 9.99，差额 0.01",
+    ),
+    "unknown account": (
+        [
+            {"memo": "付款", "account": "999", "debit": "10.00"},
+            {"memo": "付款", "account": "101", "credit": "10.00"},
+        ],
+        "2026-01-25",
+        422,
+        "第1行：科目 999 不是本单位可以记账的明细科目",
+    ),
+    "parent account": (
+        [
+            {"memo": "付款", "account": "513", "debit": "10.00"},
+            {"memo": "付款", "account": "102", "credit": "10.00"},
+        ],
+        "2026-01-25",
+        422,
+        "第2行：科目 102 不是本单位可以记账的明细科目",
+    ),
+    "closed period": (
+        [
+            {"memo": "付款", "account": "513", "debit": "10.00"},
+            {"memo": "付款", "account": "101", "credit": "10.00"},
+        ],
+        "2025-12-31",
+        409,
+        "该日期所在月份已结账（已结账至 2025-12）",
+    ),
+    "third decimal": (
+        [
+            {"memo": "付款", "account": "513", "debit": "10.005"},
+            {"memo": "付款", "account": "101", "credit": "10.00"},
+        ],
+        "2026-01-25",
+        422,
+        "第1行借方金额：金额应为最多两位小数的正数",
+    ),
+    "one line both sides": (
+        [
+            {"memo": "付款", "account": "513", "debit": "10.00", "credit": "10.00"},
+            {"memo": "付款", "account": "101", "credit": "10.00"},
+        ],
+        "2026-01-25",
+        422,
+        "第1行：借方、贷方只填一个",
+    ),
+    "another org's account": (
+        [
+            {"memo": "付款", "account": "51301", "debit": "10.00"},
+            {"memo": "付款", "account": "101", "credit": "10.00"},
+        ],
+        "2026-01-25",
+        422,
+        "第1行：科目 51301 不是本单位可以记账的明细科目",
+    ),
+    "another org's counterparty": (
+        [
+            {"memo": "付款", "account": "513", "debit": "10.00"},
+            {"memo": "付款", "account": "112", "credit": "10.00", "counterparty": "OUTSIDER"},
+        ],
+        "2026-01-25",
+        422,
+        "第2行：所选往来单位不是本单位的",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD), ids=list(BAD))
+def test_a_refused_voucher_comes_back_inline_keeping_what_was_typed_and_writes_nothing(
+    county: County, client: TestClient, case: str
+) -> None:
+    ids = seed(county)
+    with write_tx(county.engine) as conn:
+        close_period(conn, county.ids["dingzikou"], "2025-12")
+    lines, day, status, message = BAD[case]
+    lines = [{k: (str(ids["outsider"]) if v == "OUTSIDER" else v) for k, v in ln.items()} for ln in lines]
+    log_in(client, "officer")
+    _html, csrf, key = entry_form(client, county)
+    before = entries(county)
+    response = post_form(client, county, voucher_data(csrf, key, lines, day))
+    assert response.status_code == status, response.text
+    assert message in text_of(response.text)
+    assert 'role="alert"' in response.text  # beside its field (aria-invalid) or below the totals
+    assert 'aria-invalid="true"' in response.text or 'id="err-totals"' in response.text
+    for ln in lines:
+        assert f'value="{ln["debit"] if "debit" in ln else ln["credit"]}"' in response.text  # kept as typed
+    assert f'value="{day}"' in response.text and f'value="{key}"' in response.text
+    assert entries(county) == before
+    # English too: the same refusal in the page's language
+    client.get("/web/?lang=en")
+    english = post_form(client, county, voucher_data(csrf, key, lines, day))
+    assert english.status_code == status
+    assert "填制凭证" not in english.text and "New voucher" in english.text
+    assert entries(county) == before
+
+
+def test_a_voucher_can_be_copied_as_a_template(county: County, client: TestClient) -> None:
+    ids = seed(county)
+    log_in(client, "officer")
+    page = client.get(f"/web/orgs/{county.ids['dingzikou']}/vouchers/new", params={"copy": ids["cleaning"]})
+    assert page.status_code == 200
+    assert "已按凭证 记-2026-01-0002 填好分录" in page.text
+    assert 'value="513 管理费用"' in page.text and 'value="10201 银行存款—农商行"' in page.text
+    assert 'value="800.00"' in page.text and 'value="支付保洁服务费"' not in page.text  # lines carry the memo
+    other = client.get(f"/web/orgs/{county.ids['dingzikou']}/vouchers/new", params={"copy": ids["hong"]})
+    assert other.status_code == 404  # another org's voucher is not a template here
+
+
+def test_account_suggestions_by_code_name_and_pinyin_initials_are_this_orgs_leaf_accounts(
+    county: County, client: TestClient
+) -> None:
+    seed(county)
+    log_in(client, "officer")
+    url = f"/web/orgs/{county.ids['dingzikou']}/accounts/suggest"
+    by_initials = client.get(url, params={"q": "yhck"}).json()
+    assert [a["code"] for a in by_initials] == ["10201"]  # 102 has a sub-account now: not postable
+    assert by_initials[0]["name"] == "银行存款—农商行"
+    assert client.get(url, params={"q": "112"}).json()[0] == {
+        "code": "112",
+        "name": "应收款",
+        "dims": ["counterparty", "contract"],
+    }
+    assert [a["code"] for a in client.get(url, params={"q": "管理"}).json()] == ["513"]
+    assert client.get(url, params={"q": "51301"}).json() == []  # 红星桥's own sub-account
+    outsider = TestClient(client.app)
+    log_in(outsider, "officer_tuanjie")
+    assert outsider.get(url, params={"q": "1"}).status_code == 404
+
+
+# -- 凭证查询 ----------------------------------------------------------------------------------------------
+
+
+def test_the_journal_filters_by_amount_account_counterparty_text_source_and_reversal(
+    county: County, client: TestClient
+) -> None:
+    ids = seed(county)
+    log_in(client, "officer")
+    _html, csrf, key = entry_form(client, county)
+    assert (
+        post_form(client, county, voucher_data(csrf, key, rent_lines(ids["zhangsan"], "271.86"))).status_code
+        == 303
+    )
+    url = f"/web/orgs/{county.ids['dingzikou']}/journal"
+
+    def found(**params: str) -> list[str]:
+        page = client.get(url, params={"from": "2026-01", "to": "2026-01", **params})
+        assert page.status_code == 200, page.text
+        return re.findall(r">(记-\d{4}-\d{2}-\d{4})</a>", page.text)
+
+    assert found() == ["记-2026-01-0001", "记-2026-01-0002", "记-2026-01-0003"]
+    assert found(min="271.86", max="271.86") == ["记-2026-01-0003"]
+    assert found(min="800.00") == ["记-2026-01-0001", "记-2026-01-0002"]
+    assert found(account="102") == [
+        "记-2026-01-0001",
+        "记-2026-01-0002",
+        "记-2026-01-0003",
+    ]  # sub-accounts too
+    assert found(account="513") == ["记-2026-01-0002"]
+    assert found(counterparty=str(ids["zhangsan"])) == ["记-2026-01-0003"]
+    assert found(text="保洁") == ["记-2026-01-0002"]
+    assert found(source="manual", voucher="记-2026-01-0002") == ["记-2026-01-0002"]
+    assert found(reversed="yes") == []
+    assert found(**{"from": "2026-02", "to": "2026-03"}) == []
+    bad = client.get(url, params={"min": "1.005"})
+    assert bad.status_code == 422 and "金额应为最多两位小数的数字" in text_of(bad.text)
+    page = client.get(url, params={"min": "271.86", "max": "271.86"}).text
+    assert f'href="/web/orgs/{county.ids["dingzikou"]}/vouchers/' in page  # each row opens its voucher
+
+
+# -- the voucher page and 红字冲销 -----------------------------------------------------------------------
+
+
+def test_reversal_from_the_voucher_page_asks_to_confirm_and_posts_once(
+    county: County, client: TestClient
+) -> None:
+    ids = seed(county)
+    org = county.ids["dingzikou"]
+    log_in(client, "officer")
+    confirm = client.get(f"/web/orgs/{org}/vouchers/{ids['cleaning']}/reverse")
+    assert confirm.status_code == 200 and "红字冲销" in confirm.text
+    assert 'name="date" value="2026-01-20"' in confirm.text  # its own day while January is open
+    key = re.search(r'name="form_key" value="([0-9a-f]+)"', confirm.text).group(1)  # type: ignore[union-attr]
+    csrf = csrf_of(confirm.text)
+    path = f"/web/orgs/{org}/vouchers/{ids['cleaning']}/reverse"
+    form = {"csrf_token": csrf, "form_key": key, "date": "2026-01-31", "reason": "重复付款"}
+    before = entries(county)
+    unconfirmed = client.post(path, data=form, follow_redirects=False)
+    assert unconfirmed.status_code == 422 and "请勾选确认后再冲销" in text_of(unconfirmed.text)
+    assert 'value="重复付款"' in unconfirmed.text and entries(county) == before
+    done = client.post(path, data={**form, "confirm": "yes"}, follow_redirects=False)
+    assert done.status_code == 303, done.text
+    again = client.post(path, data={**form, "confirm": "yes"}, follow_redirects=False)
+    assert again.headers["location"] == done.headers["location"]
+    assert entries(county) == before + 1
+    red = text_of(client.get(done.headers["location"]).text)
+    assert "冲销 记-2026-01-0002 重复付款" in red and "-800.00" in red and "冲销的凭证 记-2026-01-0002" in red
+    original = text_of(client.get(f"/web/orgs/{org}/vouchers/{ids['cleaning']}").text)
+    assert "已被冲销 记-2026-01-0003" in original and "红字冲销" not in original.split("已被冲销")[1]
+    journal = client.get(f"/web/orgs/{org}/journal", params={"from": "2026-01", "reversed": "yes"}).text
+    assert re.findall(r">(记-\d{4}-\d{2}-\d{4})</a>", journal) == ["记-2026-01-0002"]
+    # Reversing it twice, or into a closed month, is refused on the page and writes nothing.
+    twice = client.post(path, data={**form, "form_key": "f" * 32, "confirm": "yes"}, follow_redirects=False)
+    assert twice.status_code == 409 and "已冲销过" in text_of(twice.text)
+    with write_tx(county.engine) as conn:
+        close_period(conn, org, "2025-12")
+    closed = client.post(
+        f"/web/orgs/{org}/vouchers/{ids['rent']}/reverse",
+        data={**form, "form_key": "e" * 32, "confirm": "yes", "date": "2025-12-31"},
+        follow_redirects=False,
+    )
+    assert closed.status_code == 409 and "已结账至 2025-12" in text_of(closed.text)
+    assert entries(county) == before + 1
+
+
+def test_the_voucher_prints_as_a_pdf(county: County, client: TestClient) -> None:
+    ids = seed(county)
+    log_in(client, "officer")
+    pdf = client.get(f"/web/orgs/{county.ids['dingzikou']}/vouchers/{ids['rent']}/voucher.pdf")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    assert "attachment" in pdf.headers["content-disposition"]
+
+
+# -- 明细账 from the 科目余额表 -----------------------------------------------------------------------------
+
+
+def test_each_trial_balance_row_opens_its_ledger_and_each_line_its_voucher(
+    county: County, client: TestClient
+) -> None:
+    ids = seed(county)
+    org = county.ids["dingzikou"]
+    log_in(client, "officer")
+    tb = client.get(f"/web/orgs/{org}", params={"period": "2026-01"}).text
+    link = f"/web/orgs/{org}/ledger?account=10201&amp;period=2026-01"
+    assert link in tb
+    ledger = client.get(unescape(link))
+    assert ledger.status_code == 200
+    shown = text_of(ledger.text)
+    assert "明细账" in shown and "10201 银行存款—农商行" in shown
+    assert "12,000.00" in shown and "800.00" in shown and "11,200.00" in shown and "本月合计" in shown
+    opened = client.get(
+        f"/web/orgs/{org}/vouchers/by-number", params={"no": "记-2026-01-0002"}, follow_redirects=False
+    )
+    assert opened.headers["location"] == f"/web/orgs/{org}/vouchers/{ids['cleaning']}"
+    assert "vouchers/by-number?no=%E8%AE%B0-2026-01-0002" in ledger.text
+
+
+# -- each org sees only its own vouchers -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("who", ["officer_tuanjie", "community2"])
+def test_another_orgs_voucher_journal_and_ledger_pages_are_404(
+    county: County, client: TestClient, who: str
+) -> None:
+    ids = seed(county)
+    if who == "community2":
+        from ledger.access.auth import create_user
+
+        with write_tx(county.engine) as conn:
+            create_user(
+                conn,
+                username="community2",
+                password="correct horse battery",
+                role="community",
+                scope_org_id=county.ids["hongxingqiao"],
+            )
+    org = county.ids["dingzikou"]
+    log_in(client, who)
+    for path in (
+        f"/web/orgs/{org}/vouchers/{ids['rent']}",
+        f"/web/orgs/{org}/vouchers/{ids['rent']}/voucher.pdf",
+        f"/web/orgs/{org}/vouchers/{ids['rent']}/reverse",
+        f"/web/orgs/{org}/vouchers/new",
+        f"/web/orgs/{org}/journal",
+        f"/web/orgs/{org}/ledger?account=102&period=2026-01",
+        f"/web/orgs/{org}/vouchers/by-number?no=记-2026-01-0001",
+    ):
+        assert client.get(path, follow_redirects=False).status_code == 404, path
+    # and another org's voucher under one's own org is not found either
+    hong = county.ids["hongxingqiao"]
+    mine = client.get(f"/web/orgs/{hong}/vouchers/{ids['rent']}")
+    assert mine.status_code == 404
+
+
+def test_a_community_user_reads_its_vouchers_but_cannot_enter_or_reverse(
+    county: County, client: TestClient
+) -> None:
+    ids = seed(county)
+    org = county.ids["dingzikou"]
+    log_in(client, "community")
+    page = client.get(f"/web/orgs/{org}/vouchers/{ids['rent']}")
+    assert page.status_code == 200 and "红字冲销" not in page.text and "复制为模板" not in page.text
+    assert client.get(f"/web/orgs/{org}/journal").status_code == 200
+    assert client.get(f"/web/orgs/{org}/vouchers/new").status_code == 403
+
+
+# -- the page's 大写 is the books' 大写 --------------------------------------------------------------------
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+def test_the_entry_pages_daxie_matches_the_books() -> None:
+    amounts = [
+        0,
+        1,
+        10,
+        100,
+        1_000,
+        5,
+        50,
+        105,
+        1_005,
+        100_005,
+        140_950,
+        600_714,
+        32_504,
+        168_032,
+        10_000_000,
+    ]
+    amounts += [
+        1_000_000_001,
+        10_000_000_000,
+        10_000_100_000,
+        99_999_999_999,
+        100_100_000_000 // 10,
+        7_000_007_00,
+    ]
+    amounts += [int(line.split(",")[0].replace(".", "")) for line in _cases()]
+    script = (
+        "global.window={};global.document={getElementById(){return null}};"
+        + JS.read_text(encoding="utf-8")
+        + f";console.log(JSON.stringify({json.dumps(amounts)}.map(window.cunsheAmountInWords)))"
+    )
+    out = subprocess.run(["node", "-e", script], capture_output=True, text=True, check=True, timeout=30)
+    assert json.loads(out.stdout) == [amount_in_words(a) for a in amounts]
+
+
+def _cases() -> list[str]:
+    path = Path(__file__).parent / "data" / "daxie-cases.csv"
+    return [ln for ln in path.read_text(encoding="utf-8").splitlines()[1:] if ln and ln[0].isdigit()]
