@@ -11,6 +11,7 @@ it that the caller may see: the accrual run, the stipend run, the rent roll, the
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date
 from enum import Enum
 from typing import Annotated, Any, TypeVar
@@ -23,10 +24,10 @@ from sqlalchemy import Connection, Engine
 from ledger.access.auth import Principal
 from ledger.access.messages import Amount, Day, Id, MoneyOut, Quantity, QuantityOut, RequestModel
 from ledger.api.deps import CurrentUser, EngineDep, IdempotencyKey
-from ledger.api.writes import write_org
+from ledger.api.writes import respond, write_org
 from ledger.books.errors import ValidationError
 from ledger.books.periods import parse_period
-from ledger.community import assets, brokerage, stakes, subsidies, welfare
+from ledger.community import assets, brokerage, services, stakes, subsidies, welfare
 from ledger.community.leases import contracts as leases
 from ledger.community.leases import receipts, rentroll
 from ledger.community.leases.schedule import BillingCycle, BillingTiming, LeaseTerms, rent_schedule
@@ -392,32 +393,15 @@ def accrue_route(
     through: Annotated[str, Query(description="YYYY-MM: post every contract-month's rent through it")],
 ) -> JSONResponse:
     """The accrual run (租金计提) of an org or of every collective org of a street; safe to rerun."""
-    parse_period(through, "through")
-    covered = _covered(user, org_id)
+    write = services.accrue(user, org_id, through)
 
-    def work(conn):  # type: ignore[no-untyped-def]
-        org_ids = covered(conn)
-        result = leases.accrue_leases(conn, org_ids, through, user_id=user.user_id)
+    def shape(done: services.Accrual) -> AccrualOut:
+        r = done.result
         return AccrualOut(
-            through=through,
-            orgs=len(org_ids),
-            posted=result.posted,
-            replayed=result.replayed,
-            amount=result.amount_fen,
+            through=through, orgs=done.orgs, posted=r.posted, replayed=r.replayed, amount=r.amount_fen
         )
 
-    return write_org(
-        engine,
-        user,
-        request,
-        key,
-        org_id=org_id,
-        action="lease.accrue",
-        run=work,
-        detail=lambda r: f"through {through}: {r.posted} months" if r.posted else None,
-        status=200,
-        scope=covered,
-    )
+    return respond(engine, user, request, key, replace(write, answer=shape))
 
 
 class RentRollRowOut(BaseModel):
@@ -735,24 +719,23 @@ def receipt_route(
     key: IdempotencyKey,
 ) -> JSONResponse:
     """Rent received: pays the oldest open charges (or the allocations given); the rest is a credit."""
+    write = services.receive_rent(
+        user,
+        org_id,
+        amount_fen=body.amount,
+        received_on=body.date,
+        lessee_id=body.lessee_id,
+        lessee=body.lessee,
+        cash_account=body.cash_account,
+        allocations=[(a.charge_id, a.amount) for a in body.allocations]
+        if body.allocations is not None
+        else None,
+        credit_contract_id=body.credit_contract_id,
+        memo=body.memo,
+        idempotency_key=key,
+    )
 
-    def work(conn):  # type: ignore[no-untyped-def]
-        r = receipts.receive_rent(
-            conn,
-            org_id,
-            amount_fen=body.amount,
-            received_on=body.date,
-            lessee_id=body.lessee_id,
-            lessee=body.lessee,
-            cash_account=body.cash_account,
-            allocations=[(a.charge_id, a.amount) for a in body.allocations]
-            if body.allocations is not None
-            else None,
-            credit_contract_id=body.credit_contract_id,
-            memo=body.memo,
-            idempotency_key=key,
-            user_id=user.user_id,
-        )
+    def shape(r: receipts.ReceiptResult) -> ReceiptOut:
         return ReceiptOut(
             receipt_id=r.receipt_id,
             entry_id=r.entry_id,
@@ -761,17 +744,7 @@ def receipt_route(
             credit=r.credit_fen,
         )
 
-    return _write(
-        engine,
-        user,
-        request,
-        key,
-        org_id,
-        "lease.receipt",
-        body=body,
-        run=work,
-        detail=lambda r: r.voucher_no,
-    )
+    return respond(engine, user, request, key, replace(write, answer=shape))
 
 
 # -- welfare posts ----------------------------------------------------------------------------------------
