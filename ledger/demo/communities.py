@@ -96,18 +96,6 @@ def run_communities(engine: Engine, tree: DemoTree, year: int, seed: int, say) -
             say(f"communities {n + 1}–{min(n + 9, len(communities))} of {len(communities)}")
         with write_tx(engine) as conn:
             _community_year(conn, org, n, year, income, brokerage, rng)
-    with write_tx(engine) as conn:
-        for village in (v for ids in tree.villages.values() for v in ids):
-            post_entry(
-                conn,
-                Draft(
-                    village,
-                    date(year, 1, 2),
-                    "期初建账：银行存款",
-                    [Line("102", debit_fen=50_000_000), Line("301", credit_fen=50_000_000)],
-                    idempotency_key="demo-opening",
-                ),
-            )
     out.notes.append(f"communities: {len(communities)} with leases, brokerage, work funds and welfare posts")
     return out
 
