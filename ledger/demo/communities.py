@@ -31,6 +31,7 @@ from ledger.demo.targets import BROKERAGE_FEN, COLLECTIVE_INCOME_FEN, WORK_FUNDS
 from ledger.demo.tree import DemoTree
 from ledger.distribution.execute import add_member, approve_plan, create_plan, execute_plan
 from ledger.distribution.plans import Step
+from ledger.distribution.vat import post_vat_exemption
 from ledger.distribution.yearend import close_year
 
 DEAL_KINDS = ("house_lease", "labour", "produce", "house_lease")  # 房屋租赁居间, 劳务用工, 农产品购销
@@ -294,10 +295,14 @@ def _community_year(
 
 
 def close_communities(engine: Engine, tree: DemoTree, year: int) -> None:
-    """Year-end close and the members' assembly's plan: 公积公益金, the two earmarks, the members."""
+    """The quarters' VAT declared (each within the small-scale threshold: the accrued 214 moves to 504 其他
+    收入, as ``ledger.distribution.vat`` books it), the year-end close and the members' assembly's plan:
+    公积公益金, the two earmarks, the members."""
     for street in tree.communities:
         with write_tx(engine) as conn:
             for org in tree.communities[street]:
+                for quarter in range(1, 5):  # 小规模纳税人: a quarter within the threshold owes no VAT
+                    post_vat_exemption(conn, org, year, quarter)
                 close_year(conn, org, year)
                 plan = create_plan(
                     conn,
@@ -318,6 +323,27 @@ def close_communities(engine: Engine, tree: DemoTree, year: int) -> None:
                     document_no=f"成员大会决议〔{year}〕1号",
                 )
                 execute_plan(conn, plan)
+
+
+def close_villages(engine: Engine, tree: DemoTree, year: int) -> None:
+    """The villages' year: their produce sold to the joint companies and their dividends closed into 本年收益,
+    and the members' assembly's plan: 公积公益金 and the village groups' share."""
+    with write_tx(engine) as conn:
+        for village in (v for ids in tree.villages.values() for v in ids):
+            for group in range(1, 5):
+                add_member(conn, village, member=f"第{group}村民小组", shares=100 + 10 * group)
+            close_year(conn, village, year)
+            plan = create_plan(
+                conn, village, year, [Step("public_reserve", rate_bp=1_000), Step("members", rate_bp=4_000)]
+            )
+            approve_plan(
+                conn,
+                plan,
+                approving_body="成员大会",
+                resolution_date=date(year, 12, 31),
+                document_no=f"村成员大会决议〔{year}〕1号",
+            )
+            execute_plan(conn, plan)
 
 
 def close_months(engine: Engine, org_ids: list[int], year: int) -> None:

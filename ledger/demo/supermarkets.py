@@ -306,6 +306,7 @@ class Books:
     """What the companies owe at a month's end, to pay in the next: suppliers and wages."""
 
     owed: dict[tuple[int, int, int], int] = field(default_factory=dict)  # (company, cp, village|0) → fen
+    due: dict[tuple[int, int, int], int] = field(default_factory=dict)  # last month's, paid on the 10th
     wages: dict[int, int] = field(default_factory=dict)  # company → the month's wages accrued
 
 
@@ -313,11 +314,34 @@ def _post(conn: Connection, org: int, day: date, memo: str, lines: list[Line], k
     post_entry(conn, Draft(org, day, memo, lines, idempotency_key=key))
 
 
-def buy(conn: Connection, books: Books, st: StoreTrade, company: int, day: date) -> None:
+FESTIVAL_STOCK_MILLI = 120_000  # each village product on the shelf for the Spring Festival (年货) …
+FESTIVAL_GIFTS_MILLI = 80_000  # … and of the dear gifts (oil, tea, honey)
+
+
+def festival_orders(st: StoreTrade) -> dict[int, list[tuple[str, int, int]]]:
+    """After the year's last day, the Spring Festival's produce (年货) from the villages: each product topped
+    up to 120 units (kg, 斤; 80 of the dear gifts) on the shelf for January."""
+    orders: dict[int, list[tuple[str, int, int]]] = {}
+    for s in CATALOGUE:
+        qty = (FESTIVAL_GIFTS_MILLI if s.price_fen > 5_000 else FESTIVAL_STOCK_MILLI) - st.on_hand.get(
+            s.sku, 0
+        )
+        if s.village and qty >= 1000:
+            qty = qty // 1000 * 1000
+            cost = qty * s.price_fen * s.cost_pct // 100 // 1000
+            orders.setdefault(st.suppliers[s.sku], []).append((s.sku, qty, cost))
+    return orders
+
+
+def buy(
+    conn: Connection, books: Books, st: StoreTrade, company: int, day: date, *, festival: bool = False
+) -> None:
     """The morning's reorder (DESIGN: Dr 1405 / Cr 2202 on the company); a village's own books record
-    the sale: Dr 112 [company] / Cr 501, and what it paid its farmers for the produce: Dr 511 / Cr 102."""
+    the sale: Dr 112 [company] / Cr 50101 商品销售收入 (its own produce: no VAT), and what it paid its
+    farmers for the produce: Dr 511 / Cr 102."""
     cover = 24.0 if day.month == 12 and day.day >= 20 else 12.0  # before the festival, a longer cover
-    for supplier, lines in sorted(reorder(st, 4.0, cover).items()):
+    orders = festival_orders(st) if festival else reorder(st, 4.0, cover)
+    for supplier, lines in sorted(orders.items()):
         village = supplier or None
         memo = f"{st.store.name} 向{'村集体' if village else '批发商'}进货"
         record_purchase(
@@ -329,7 +353,7 @@ def buy(conn: Connection, books: Books, st: StoreTrade, company: int, day: date)
             village_org_id=village,
             lines=lines,
             memo=memo,
-            idempotency_key=f"demo-purchase-{st.store.id}-{day}-{supplier}",
+            idempotency_key=f"demo-purchase-{st.store.id}-{day}-{supplier}{'-festival' if festival else ''}",
         )
         for sku, qty, _cost in lines:
             st.on_hand[sku] = st.on_hand.get(sku, 0) + qty
@@ -340,14 +364,15 @@ def buy(conn: Connection, books: Books, st: StoreTrade, company: int, day: date)
         books.owed[(company, cp, supplier)] = books.owed.get((company, cp, supplier), 0) + total
         if village:
             holder_cp = company_counterparty(conn, village, company)
+            ensure_sub_account(conn, village, "501", "50101", "商品销售收入")
             paid_farmers = total * 85 // 100
-            key = f"demo-sale-to-{st.store.id}-{day}"
+            key = f"demo-sale-to-{st.store.id}-{day}{'-festival' if festival else ''}"
             _post(
                 conn,
                 village,
                 day,
                 f"向{st.store.name}销售农产品",
-                [Line("112", debit_fen=total, counterparty_id=holder_cp), Line("501", credit_fen=total)],
+                [Line("112", debit_fen=total, counterparty_id=holder_cp), Line("50101", credit_fen=total)],
                 key,
             )
             _post(
@@ -415,7 +440,7 @@ def month_end(
                 )
     pay_day = date(day.year, day.month, 10)
     payments: list[tuple[date, str, list[Line]]] = []
-    for (co, cp, village), amount in sorted(books.owed.items()):
+    for (co, cp, village), amount in sorted(books.due.items()):
         if co != company or amount <= 0:
             continue
         payments.append(
@@ -435,7 +460,11 @@ def month_end(
                 [Line("102", debit_fen=amount), Line("112", credit_fen=amount, counterparty_id=holder_cp)],
                 f"demo-paid-by-{company}-{period}",
             )
-        books.owed[(co, cp, village)] = 0
+        books.due[(co, cp, village)] = 0
+    for (co, cp, village), amount in list(books.owed.items()):
+        if co == company:
+            books.due[(co, cp, village)] = amount
+            del books.owed[(co, cp, village)]
     if books.wages.get(company):
         w = books.wages[company]
         payments.append((pay_day, "发放上月工资", [Line("2211", debit_fen=w), Line("1002", credit_fen=w)]))
@@ -535,6 +564,8 @@ def run_supermarkets(engine: Engine, tree: DemoTree, year: int, seed: int, scale
                     buy(conn, books, st, tree.companies[street], day)
                     budget = round(st.target_net_fen * weights[day] / total_weight)
                     trade_day(conn, st, day, rng, budget, day == days[-1], AVG_TICKET_FEN)
+                    if day == days[-1]:
+                        buy(conn, books, st, tree.companies[street], day, festival=True)
             for street, company in tree.companies.items():
                 month_end(
                     conn,
