@@ -187,7 +187,21 @@ def test_no_cash_book_goes_below_zero_at_a_day_end(full_demo: Engine) -> None:
                 """
             )
         ).all()
+        floats = conn.execute(
+            text(
+                """
+                SELECT o.id, sum(l.debit_fen - l.credit_fen),
+                       (SELECT count(*) FROM store s WHERE s.org_id = o.id)
+                FROM journal_line l JOIN journal_entry e ON e.id = l.entry_id
+                JOIN account a ON a.id = l.account_id JOIN org o ON o.id = l.org_id
+                WHERE a.code = '1001' AND o.kind = 'company' AND e.entry_date <= '2025-12-31'
+                GROUP BY o.id
+                """
+            )
+        ).all()
     assert negative == []
+    assert len(floats) == 4
+    assert all(cash >= 50_000 * stores for _org, cash, stores in floats)  # the ¥500 floats are on the books
 
 
 def test_every_balance_sheet_foots_with_no_negative_stock_or_funds(

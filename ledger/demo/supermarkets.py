@@ -155,6 +155,17 @@ def setup_companies(conn: Connection, tree: DemoTree, year: int) -> dict[str, di
                 share_bp=share_bp,
                 acquired_on=jan,
             )
+        floats = FLOAT_FEN * len(tree.stores[street])
+        post_entry(  # each store's ¥500 change float (备用金) is the company's cash in the drawer
+            conn,
+            Draft(
+                company,
+                jan,
+                "提取门店找零备用金",
+                [Line("1001", debit_fen=floats), Line("1002", credit_fen=floats)],
+                idempotency_key="demo-floats",
+            ),
+        )
         ensure_default_rates(conn, company)
         villages = tree.villages[street]
         products = [
@@ -398,18 +409,20 @@ def month_end(
     books: Books,
     company: int,
     size: float,
+    stores: int,
     customers: dict[str, int],
     period: str,
     rng: random.Random,
     frac: float,
 ) -> None:
-    """Bank the month's cash and the WeChat/Alipay money (less the 0.6 % fee), collect the institutions,
-    pay last month's suppliers and wages, accrue this month's wages (store staff: 销售费用 through 2211),
-    pay the rent, the utilities (December's bill comes with the year end) and the office."""
+    """Bank the month's cash (the stores' floats stay in the drawers) and the WeChat/Alipay money (less
+    the 0.6 % fee), collect the institutions, pay last month's suppliers and wages, accrue this month's
+    wages (store staff: 销售费用 through 2211), pay the rent, the utilities (December's bill comes with the
+    year end) and the office."""
     day = period_bounds(period)[1]
     last = period.endswith("-12")
     drafts: list[tuple[str, list[Line]]] = []
-    cash = _balance(conn, company, "1001", period)
+    cash = _balance(conn, company, "1001", period) - FLOAT_FEN * stores  # the floats stay in the drawers
     if cash > 0:
         drafts.append(("现金存行", [Line("1002", debit_fen=cash), Line("1001", credit_fen=cash)]))
     for code, name in (("101201", "微信"), ("101202", "支付宝")):
@@ -572,6 +585,7 @@ def run_supermarkets(engine: Engine, tree: DemoTree, year: int, seed: int, scale
                     books,
                     company,
                     sizes[street],
+                    len(tree.stores[street]),
                     customers[street],
                     f"{year}-{month:02d}",
                     rng,
