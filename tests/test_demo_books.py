@@ -163,9 +163,13 @@ def test_no_sku_is_ever_below_zero_at_a_shift_close(full_demo: Engine) -> None:
         purchases = conn.execute(
             text("SELECT count(*) FROM pos_stock_move WHERE kind = 'purchase'")
         ).scalar_one()
+        counted = conn.execute(  # the year-end count (adjust_stock, kind count)
+            text("SELECT count(DISTINCT store_id) FROM pos_stock_move WHERE kind = 'count' AND qty_milli < 0")
+        ).scalar_one()
     assert negative == []
     assert now_negative == 0
     assert purchases > 500
+    assert counted == 5
 
 
 def test_no_cash_book_goes_below_zero_at_a_day_end(full_demo: Engine) -> None:
@@ -319,3 +323,20 @@ def test_the_communities_declare_their_vat_each_quarter_within_the_small_scale_t
         ).scalar_one()
     assert owed == []
     assert declared >= 27 * 3
+
+
+def test_the_collectives_opening_balances_are_the_years_opening_figures(
+    full_demo: Engine, api: TestClient
+) -> None:
+    """The funds the communities and villages brought into the books are an opening-balance voucher dated
+    the day before the year: the 2025 balance sheet's 年初数 shows them, the year's activity does not."""
+    with read_tx(full_demo) as conn:
+        community, village = orgs(conn, "community")[0], orgs(conn, "village")[0]
+        opening_in_2025 = conn.execute(
+            text("SELECT count(*) FROM journal_entry WHERE entry_date >= '2025-01-01' AND memo LIKE '期初%'")
+        ).scalar_one()
+    for org, funds in ((community, 60_000_000), (village, 50_000_000)):
+        rows = keyed(report(api, org, "balance-sheet", **{"from": "2025-12", "to": "2025-12"}))
+        assert fen(rows["monetary_funds"]["年初数"]) == funds
+        assert fen(rows["capital"]["年初数"]) == funds
+    assert opening_in_2025 == 0

@@ -16,7 +16,7 @@ from datetime import date, timedelta
 from sqlalchemy import Connection, Engine
 
 from ledger.books.money import split_tax_inclusive
-from ledger.books.periods import close_period, period_bounds
+from ledger.books.periods import close_period, open_months_before, period_bounds
 from ledger.books.posting import Draft, Line, post_entry
 from ledger.books.trial_balance import trial_balance
 from ledger.community.assets import create_asset
@@ -32,7 +32,7 @@ from ledger.demo.tree import DemoTree
 from ledger.distribution.execute import add_member, approve_plan, create_plan, execute_plan
 from ledger.distribution.plans import Step
 from ledger.distribution.vat import post_vat_exemption
-from ledger.distribution.yearend import close_year
+from ledger.distribution.yearend import close_year, year_months
 
 DEAL_KINDS = ("house_lease", "labour", "produce", "house_lease")  # 房屋租赁居间, 劳务用工, 农产品购销
 POSTS = (("保洁员", 120_000), ("护路员", 100_000), ("治安巡逻员", 110_000))
@@ -104,14 +104,15 @@ def run_communities(engine: Engine, tree: DemoTree, year: int, seed: int, say) -
 def _community_year(
     conn: Connection, org: int, n: int, year: int, income: int, brokerage: int, rng: random.Random
 ) -> None:
-    # The collective's funds brought into the new books (期初建账): its stake in the joint company and the
-    # year's spending come out of them.
+    # The collective's funds brought into the new books (期初建账), as the opening balance: a voucher dated
+    # the last day before the demo year (so the year's 年初数 shows them); its stake in the joint company and
+    # the year's spending come out of them.
     post_entry(
         conn,
         Draft(
             org,
-            date(year, 1, 2),
-            "期初建账：银行存款",
+            date(year - 1, 12, 31),
+            "期初余额：银行存款",
             [Line("102", debit_fen=60_000_000), Line("301", credit_fen=60_000_000)],
             idempotency_key="demo-opening",
         ),
@@ -347,7 +348,8 @@ def close_villages(engine: Engine, tree: DemoTree, year: int) -> None:
 
 
 def close_months(engine: Engine, org_ids: list[int], year: int) -> None:
+    """Close the year's months, and first the month of the opening balances before it."""
     with write_tx(engine) as conn:
         for org in org_ids:
-            for month in range(1, 13):
-                close_period(conn, org, f"{year}-{month:02d}")
+            for month in [*open_months_before(conn, org, f"{year}-01"), *year_months(year)]:
+                close_period(conn, org, month)

@@ -63,7 +63,7 @@ from pos.catalogue import (
 from pos.messages import PaymentIn, RefundIn, RefundLineIn, SaleIn, SaleLineIn
 from pos.sales import create_refund, create_sale
 from pos.shifts import close_shift, open_shift, shift_report
-from pos.stock import record_purchase, supplier_counterparty
+from pos.stock import adjust_stock, record_purchase, supplier_counterparty
 from pos.stores import get_store
 
 BEIJING = ZoneInfo("Asia/Shanghai")
@@ -95,7 +95,7 @@ INSTITUTIONS = [
 ]
 STORE_WEIGHTS = [22, 20, 18, 19, 21]  # the five stores' shares of the county's turnover
 AVG_TICKET_FEN = 2_450  # a counter ticket's net on average (the pace's guess of tickets a day)
-MONTHLY_RENT_FEN = 137_500  # per store of the average size: the shop's rent (销售费用)
+MONTHLY_RENT_FEN = 135_000  # per store of the average size: the shop's rent (销售费用)
 MONTHLY_WAGES_FEN = (
     300_000  # per store of the average size: a full-time and a part-time shop assistant (销售费用, via 2211)
 )
@@ -344,6 +344,50 @@ def festival_orders(st: StoreTrade) -> dict[int, list[tuple[str, int, int]]]:
     return orders
 
 
+PERISHABLE = ("NC-001", "NC-004", "NC-005", "NC-011")  # eggs, plums, potatoes, vegetables
+
+
+def year_end_count(conn: Connection, st: StoreTrade, day: date, rng: random.Random) -> int:
+    """年终盘点 after the last day's trading: the shelf is counted; the perishables come up 2–5 % short
+    (broken eggs, spoilt fruit and vegetables: Dr 1901 / Cr 1405 at the moving-average cost), which the
+    finance office writes off as a normal loss (合理损耗, Dr 5601 / Cr 1901). Returns the loss in fen."""
+    loss = 0
+    for sku in PERISHABLE:
+        have = st.on_hand.get(sku, 0)
+        short = (
+            have * rng.randint(2, 5) // 100 // 1000 * 1000
+            if sku == "NC-001"
+            else have * rng.randint(2, 5) // 100
+        )
+        if short <= 0:
+            continue
+        moved = adjust_stock(
+            conn,
+            None,
+            st.store,
+            day=day,
+            sku=sku,
+            kind="count",
+            qty_milli=have - short,
+            reason="年终盘点：损耗",
+        )
+        st.on_hand[sku] = have - short
+        loss -= moved["value_fen"]
+    if loss:
+        _post(
+            conn,
+            st.store.org_id,
+            day,
+            f"{st.store.name} 年终盘点损耗（合理损耗）转销售费用",
+            [
+                Line("5601", debit_fen=loss, store_id=st.store.id),
+                Line("1901", credit_fen=loss, store_id=st.store.id),
+            ],
+            f"demo-count-loss-{st.store.id}-{day.year}",
+        )
+    return loss
+
+
 def buy(
     conn: Connection, books: Books, st: StoreTrade, company: int, day: date, *, festival: bool = False
 ) -> None:
@@ -533,11 +577,11 @@ def run_supermarkets(engine: Engine, tree: DemoTree, year: int, seed: int, scale
     books = Books()
     with write_tx(engine) as conn:
         for village in (v for ids in tree.villages.values() for v in ids):
-            _post(
+            _post(  # the opening balance (期初余额), dated the day before the demo year
                 conn,
                 village,
-                date(year, 1, 1),
-                "期初建账：银行存款",
+                date(year - 1, 12, 31),
+                "期初余额：银行存款",
                 [Line("102", debit_fen=50_000_000), Line("301", credit_fen=50_000_000)],
                 "demo-opening",
             )
@@ -578,6 +622,7 @@ def run_supermarkets(engine: Engine, tree: DemoTree, year: int, seed: int, scale
                     budget = round(st.target_net_fen * weights[day] / total_weight)
                     trade_day(conn, st, day, rng, budget, day == days[-1], AVG_TICKET_FEN)
                     if day == days[-1]:
+                        year_end_count(conn, st, day, rng)
                         buy(conn, books, st, tree.companies[street], day, festival=True)
             for street, company in tree.companies.items():
                 month_end(
