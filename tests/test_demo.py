@@ -1,4 +1,4 @@
-"""The demo county on both databases, built at a small scale (a sample of the year's trading days).
+"""The demo county on PostgreSQL, built at a small scale (a sample of the year's trading days).
 
 The communities' published figures — collective income (经营收入 + 投资收益) ¥2,377,500.00 and brokerage
 (居间服务收入) ¥1,029,800.00 — are exact at any scale; the supermarkets' (turnover ¥2,430,000.00, profit
@@ -27,7 +27,7 @@ from tests.conftest import fresh_engine
 SEED = 2025
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+@pytest.fixture(scope="module", params=["postgresql"])  # SQLite: the full build, test_demo_books.py
 def demo(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     engine_iter = fresh_engine(request.param, request, tmp_path_factory.mktemp("demo"))
     engine = next(engine_iter)
