@@ -210,3 +210,27 @@ def client(engine: Engine) -> Iterator[TestClient]:
     app = create_app(Settings(database_url=str(engine.url)), engine=engine)
     with TestClient(app, raise_server_exceptions=False) as tc:
         yield tc
+
+
+@dataclass
+class DemoCounty:
+    """The demo county, built once per test session at full scale on SQLite (``cunshe demo`` as ``make run``
+    runs it), with the officer's statement files in ``home/demo-statements``."""
+
+    engine: Engine
+    url: str
+    home: Path
+    notes: list[str]
+
+
+@pytest.fixture(scope="session")
+def demo_county(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoCounty]:
+    from ledger.demo.build import build_demo
+
+    home = tmp_path_factory.mktemp("demo-county")
+    url = f"sqlite:///{home / 'cunshe.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    result = build_demo(engine, year=2025, seed=2025, statements_dir=home / "demo-statements")
+    yield DemoCounty(engine, url, home, result.notes)
+    engine.dispose()

@@ -11,7 +11,8 @@ from sqlalchemy import Engine, func, select
 from ledger.books.verify import verify_all
 from ledger.db.engine import read_tx, write_tx
 from ledger.db.models import Org
-from ledger.demo.communities import close_communities, close_months, run_communities
+from ledger.demo.communities import close_communities, close_months, close_villages, run_communities
+from ledger.demo.figures import figure_rows, figures_table
 from ledger.demo.officer_month import run_officer_month
 from ledger.demo.supermarkets import run_supermarkets
 from ledger.demo.tree import DEMO_PASSWORD, DemoTree, build_tree, demo_token
@@ -48,6 +49,8 @@ def build_demo(
     result.notes += run_communities(engine, tree, year, seed, say).notes
     say("communities' year-end close and distribution")
     close_communities(engine, tree, year)
+    say("villages' year-end close and distribution")
+    close_villages(engine, tree, year)
     say("closing the months")
     books = [
         *tree.all_communities,
@@ -62,6 +65,9 @@ def build_demo(
             f"{month.period} is open at org {month.company_id}: import {month.wechat_file} into statement "
             f"account {month.wechat_account_id}, {month.bank_file} into {month.bank_account_id}"
         )
+    if scale >= 1:
+        say("the published figures, from the reports")
+        result.notes += figures_table(figure_rows(engine, tree, year))
     with read_tx(engine) as conn:
         problems = verify_all(conn)
     if problems:

@@ -16,7 +16,7 @@ from datetime import date, timedelta
 from sqlalchemy import Connection, Engine
 
 from ledger.books.money import split_tax_inclusive
-from ledger.books.periods import close_period, period_bounds
+from ledger.books.periods import close_period, open_months_before, period_bounds
 from ledger.books.posting import Draft, Line, post_entry
 from ledger.books.trial_balance import trial_balance
 from ledger.community.assets import create_asset
@@ -31,7 +31,8 @@ from ledger.demo.targets import BROKERAGE_FEN, COLLECTIVE_INCOME_FEN, WORK_FUNDS
 from ledger.demo.tree import DemoTree
 from ledger.distribution.execute import add_member, approve_plan, create_plan, execute_plan
 from ledger.distribution.plans import Step
-from ledger.distribution.yearend import close_year
+from ledger.distribution.vat import post_vat_exemption
+from ledger.distribution.yearend import close_year, year_months
 
 DEAL_KINDS = ("house_lease", "labour", "produce", "house_lease")  # 房屋租赁居间, 劳务用工, 农产品购销
 POSTS = (("保洁员", 120_000), ("护路员", 100_000), ("治安巡逻员", 110_000))
@@ -96,18 +97,6 @@ def run_communities(engine: Engine, tree: DemoTree, year: int, seed: int, say) -
             say(f"communities {n + 1}–{min(n + 9, len(communities))} of {len(communities)}")
         with write_tx(engine) as conn:
             _community_year(conn, org, n, year, income, brokerage, rng)
-    with write_tx(engine) as conn:
-        for village in (v for ids in tree.villages.values() for v in ids):
-            post_entry(
-                conn,
-                Draft(
-                    village,
-                    date(year, 1, 2),
-                    "期初建账：银行存款",
-                    [Line("102", debit_fen=50_000_000), Line("301", credit_fen=50_000_000)],
-                    idempotency_key="demo-opening",
-                ),
-            )
     out.notes.append(f"communities: {len(communities)} with leases, brokerage, work funds and welfare posts")
     return out
 
@@ -115,14 +104,15 @@ def run_communities(engine: Engine, tree: DemoTree, year: int, seed: int, say) -
 def _community_year(
     conn: Connection, org: int, n: int, year: int, income: int, brokerage: int, rng: random.Random
 ) -> None:
-    # The collective's funds brought into the new books (期初建账): its stake in the joint company and the
-    # year's spending come out of them.
+    # The collective's funds brought into the new books (期初建账), as the opening balance: a voucher dated
+    # the last day before the demo year (so the year's 年初数 shows them); its stake in the joint company and
+    # the year's spending come out of them.
     post_entry(
         conn,
         Draft(
             org,
-            date(year, 1, 2),
-            "期初建账：银行存款",
+            date(year - 1, 12, 31),
+            "期初余额：银行存款",
             [Line("102", debit_fen=60_000_000), Line("301", credit_fen=60_000_000)],
             idempotency_key="demo-opening",
         ),
@@ -306,10 +296,14 @@ def _community_year(
 
 
 def close_communities(engine: Engine, tree: DemoTree, year: int) -> None:
-    """Year-end close and the members' assembly's plan: 公积公益金, the two earmarks, the members."""
+    """The quarters' VAT declared (each within the small-scale threshold: the accrued 214 moves to 504 其他
+    收入, as ``ledger.distribution.vat`` books it), the year-end close and the members' assembly's plan:
+    公积公益金, the two earmarks, the members."""
     for street in tree.communities:
         with write_tx(engine) as conn:
             for org in tree.communities[street]:
+                for quarter in range(1, 5):  # 小规模纳税人: a quarter within the threshold owes no VAT
+                    post_vat_exemption(conn, org, year, quarter)
                 close_year(conn, org, year)
                 plan = create_plan(
                     conn,
@@ -332,8 +326,30 @@ def close_communities(engine: Engine, tree: DemoTree, year: int) -> None:
                 execute_plan(conn, plan)
 
 
+def close_villages(engine: Engine, tree: DemoTree, year: int) -> None:
+    """The villages' year: their produce sold to the joint companies and their dividends closed into 本年收益,
+    and the members' assembly's plan: 公积公益金 and the village groups' share."""
+    with write_tx(engine) as conn:
+        for village in (v for ids in tree.villages.values() for v in ids):
+            for group in range(1, 5):
+                add_member(conn, village, member=f"第{group}村民小组", shares=100 + 10 * group)
+            close_year(conn, village, year)
+            plan = create_plan(
+                conn, village, year, [Step("public_reserve", rate_bp=1_000), Step("members", rate_bp=4_000)]
+            )
+            approve_plan(
+                conn,
+                plan,
+                approving_body="成员大会",
+                resolution_date=date(year, 12, 31),
+                document_no=f"村成员大会决议〔{year}〕1号",
+            )
+            execute_plan(conn, plan)
+
+
 def close_months(engine: Engine, org_ids: list[int], year: int) -> None:
+    """Close the year's months, and first the month of the opening balances before it."""
     with write_tx(engine) as conn:
         for org in org_ids:
-            for month in range(1, 13):
-                close_period(conn, org, f"{year}-{month:02d}")
+            for month in [*open_months_before(conn, org, f"{year}-01"), *year_months(year)]:
+                close_period(conn, org, month)

@@ -5,13 +5,16 @@ Published for the county (fen):
 * the 27 communities' collective income — 经营收入 (501) + 投资收益 (502) — ¥2,377,500.00;
 * the 5 supermarkets' turnover — the companies' 营业收入 (5001 主营业务收入, net of VAT, as the 利润表 and the
   六进 channel-sales report show it) — ¥2,430,000.00;
-* their profit — the companies' 净利润 (利润表 line 32) — ¥432,000.00;
+* their profit — the companies' 净利润 (利润表 line 32, after the small low-profit enterprise's 5 % income
+  tax) — ¥432,000.00;
 * brokerage (居间服务) — the communities' 50103 居间服务收入 — ¥1,029,800.00.
 
-The demo never writes these totals in. It splits each one over the orgs by largest remainder with fixed
-weights, generates the year's activity, and sizes the last real transaction of each kind (a store's last
-negotiated institutional order, a company's December payroll, a community's last brokerage deal and last
-lease contract) so that what the books sum to is exactly the published figure.
+The demo never writes these totals in and books no plug. It splits each one over the orgs by largest
+remainder with fixed weights (the profit by the companies' turnover), generates the year's ordinary
+activity, and sizes ordinary transactions so that what the books sum to is exactly the published figure:
+a store's last basket of the year (weighed rice and vegetables), a company's December utility bill, a
+community's last brokerage deal and its yearly yard contract. ``ledger.demo.figures`` reads the four back
+from the reports.
 """
 
 from __future__ import annotations
