@@ -19,7 +19,7 @@ from ledger.api.routes import till as till_api
 from ledger.api.text_guard import TextGuard
 from ledger.db.engine import make_engine
 from ledger.settings import Settings, get_settings
-from ledger.web import till
+from ledger.web import till, verify_page
 from ledger.web.login_limits import LoginLimits
 from ledger.web.pages import views as pages
 
@@ -39,6 +39,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     reports_api.router,
     pages.router,
     till.router,
+    verify_page.router,
 )
 
 

@@ -16,6 +16,10 @@ class Settings(BaseSettings):
     # The session-signing secret: never a default (ledger.access.secrets says where it is looked up).
     secret_key: str | None = None
     secret_file: Path | None = None
+    # The Ed25519 key that signs month-close checkpoints (ledger.access.signing_key: where it is looked up).
+    signing_key_file: Path | None = None
+    # The public checkpoint page (/verify/{code}): look-ups per client address.
+    verify_rate_per_address: str = "30/minute"
     # Development mode only: a missing secret falls back to a public one instead of refusing to start.
     dev_mode: bool = False
     # Addresses (or CIDR ranges, comma-separated) of reverse proxies whose X-Forwarded-For is believed;

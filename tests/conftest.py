@@ -27,6 +27,7 @@ from sqlalchemy import Engine
 
 from ledger.access.auth import create_user, issue_token
 from ledger.access.secrets import ensure_secret_file
+from ledger.access.signing_key import ensure_key_file
 from ledger.app import create_app
 from ledger.books.orgs import create_org, create_store
 from ledger.db.engine import make_engine, write_tx
@@ -51,6 +52,10 @@ def pytest_configure(config: pytest.Config) -> None:
     secret_file = Path(tempfile.mkdtemp(prefix="cunshe-test-secret-")) / "session.secret"
     ensure_secret_file(secret_file)
     os.environ["CUNSHE_SECRET_FILE"] = str(secret_file)
+    # The checkpoint signing key the same way (month closes refuse without one).
+    key_file = secret_file.with_name("checkpoints.signing-key")
+    ensure_key_file(key_file)
+    os.environ["CUNSHE_SIGNING_KEY_FILE"] = str(key_file)
     os.environ.pop("CUNSHE_SECRET_KEY", None)
     os.environ.pop("CUNSHE_DEV_MODE", None)
 
