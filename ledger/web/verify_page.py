@@ -87,7 +87,7 @@ def _look_up(request: Request, code: str) -> tuple[checkpoints.Comparison | None
         return checkpoints.compare(conn, found, trusted), trusted is not None
 
 
-@router.get("/verify/{code}", response_class=HTMLResponse)
+@router.get("/verify/{code}", response_class=HTMLResponse, include_in_schema=False)
 async def verify_checkpoint(request: Request, code: str) -> HTMLResponse:
     """The checkpoint of a statement's code and whether the books still agree with it."""
     wait = _limiter(request).admit(client_addr(request) or "?")
