@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     login_rate_overall: str = "60/minute"
     login_hash_slots: int = 1
     login_hash_wait_seconds: float = 2.0
+    # A login refused by the rate limits is answered after this long (asyncio.sleep: no CPU), so a flood
+    # that loops on its answers slows to one attempt per connection per delay.
+    login_refusal_delay_seconds: float = 1.0
     # argon2id cost for passwords (OWASP-style defaults); tests lower them to keep the suite quick.
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536

@@ -99,7 +99,7 @@ def till_login(body: TillLoginIn, request: Request, engine: EngineDep) -> JSONRe
     throttle = login_throttle(request)
     addr = client_addr(request)
     limits = login_limits(request)
-    limits.admit(addr)  # the pages' login limits: every attempt counts, before any password work
+    limits.admit_request(request.scope, addr)  # counted by the LoginGate already, before the body was read
     throttle.check(body.username, addr)
     with read_tx(engine) as conn:
         candidate = login_candidate(conn, body.username)

@@ -168,7 +168,7 @@ def login(
     throttle = login_throttle(request)
     addr = client_addr(request)
     limits = login_limits(request)
-    limits.admit(addr)  # every attempt counts, known username or not, before any password work
+    limits.admit_request(request.scope, addr)  # counted by the LoginGate already, before the body was read
     throttle.check(username, addr)
     with read_tx(engine) as conn:
         candidate = login_candidate(conn, username)
