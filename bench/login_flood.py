@@ -43,16 +43,25 @@ TARGET_P99_MS = 100.0
 TARGET_RSS_MIB = 400
 
 
-async def _flood(port: int, seconds: float, concurrency: int) -> dict:
+async def _flood(port: int, seconds: float, concurrency: int, ready) -> dict:  # type: ignore[no-untyped-def]
     import httpx
 
     statuses: Counter[int] = Counter()
-    stop = time.perf_counter() + seconds
+    prepared = asyncio.Event()
+    armed = 0
+    stop = 0.0
 
     async def attacker() -> None:
+        nonlocal armed, stop
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
             page = (await client.get("/web/login")).text
             token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+            armed += 1
+            if armed == concurrency:  # every connection holds its form: the flood starts now
+                stop = time.perf_counter() + seconds
+                ready.set()
+                prepared.set()
+            await prepared.wait()
             while time.perf_counter() < stop:
                 form = {"username": uuid.uuid4().hex[:12], "password": "guess", "csrf_token": token}
                 try:
@@ -65,8 +74,8 @@ async def _flood(port: int, seconds: float, concurrency: int) -> dict:
     return dict(statuses)
 
 
-def _flood_process(port: int, seconds: float, concurrency: int, out: mp.Queue) -> None:
-    out.put(asyncio.run(_flood(port, seconds, concurrency)))
+def _flood_process(port: int, seconds: float, concurrency: int, out: mp.Queue, ready) -> None:  # type: ignore[no-untyped-def]
+    out.put(asyncio.run(_flood(port, seconds, concurrency, ready)))
 
 
 def _peak_rss_mib(pid: int) -> float:
@@ -81,9 +90,14 @@ def _run(port: int, cfg: dict, seconds: float, flood: int) -> tuple[dict, dict]:
     q: mp.Queue = ctx.Queue()
     flooder = None
     if flood:
-        flooder = ctx.Process(target=_flood_process, args=(port, seconds + 1, flood, q))
+        ready = ctx.Event()
+        flooder = ctx.Process(target=_flood_process, args=(port, seconds + 1, flood, q, ready))
         flooder.start()
-        time.sleep(1)  # the flood is on before the till starts measuring
+        # The flood is on before the till starts measuring: the flooder's own start-up (a spawned
+        # interpreter importing its modules) is not counted against the server.
+        if not ready.wait(120):
+            raise RuntimeError("the flood did not start")
+        time.sleep(0.5)
     sales = run_load({**cfg, "port": port}, seconds, 16, 0.0, "pos")
     answers = q.get(timeout=seconds + 120) if flooder else {}
     if flooder:
