@@ -13,7 +13,9 @@ looked at:
    the per-username failures of ``ledger.web.security.LoginThrottle`` stay in the database.
 2. **A bounded hashing pool**: at most ``login_hash_slots`` password checks run at once; an attempt that
    cannot get a slot within ``login_hash_wait_seconds`` is refused with 429 instead of queueing without end.
-   The hashing runs in a worker thread (argon2 releases the GIL), never on the event loop.
+   The hashing runs in the pool's own threads (argon2 releases the GIL), never on the event loop, at a
+   lower CPU priority (nice +10 on Linux): when the cores are contended, the tills' requests go first and
+   the guesses wait.
 
 A refusal is ``TooManyAttempts`` (429 with ``Retry-After``), the same answer as the per-username throttle.
 
@@ -29,10 +31,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import math
+import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 from limits import RateLimitItem, parse
@@ -48,6 +53,17 @@ ANYONE = "*"
 ADMITTED = "cunshe.login_admitted"  # set in the ASGI scope once a login attempt has been counted
 GATED_PATHS = frozenset({"/web/login", "/till/login"})
 TARPIT_MAX = 512
+HASHING_NICE = 10
+
+log = logging.getLogger("cunshe.login_limits")
+
+
+def _lower_priority() -> None:
+    """A hashing thread yields the CPU to everything else (Linux: a thread's own nice value)."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HASHING_NICE)
+    except (AttributeError, OSError) as exc:  # not Linux, or not allowed: hash at normal priority
+        log.debug("hashing threads keep their priority: %s", exc)
 
 
 class LoginLimits:
@@ -59,6 +75,9 @@ class LoginLimits:
         self.limiter = MovingWindowRateLimiter(MemoryStorage())
         self.slots = threading.BoundedSemaphore(max(1, hash_slots))
         self.wait_seconds = wait_seconds
+        self.hashers = ThreadPoolExecutor(
+            max_workers=max(1, hash_slots), thread_name_prefix="argon2", initializer=_lower_priority
+        )
 
     @classmethod
     def from_settings(cls, settings: Settings) -> LoginLimits:
@@ -90,6 +109,11 @@ class LoginLimits:
             return
         self.admit(addr)
         scope[ADMITTED] = True
+
+    def check_password(self, check: Callable[..., bool], *args: object) -> bool:
+        """Run a password check in the pool: a slot within the wait (else 429), then a low-priority thread."""
+        with self.hashing_slot():
+            return self.hashers.submit(check, *args).result()
 
     @contextmanager
     def hashing_slot(self) -> Iterator[None]:

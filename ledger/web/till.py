@@ -103,8 +103,8 @@ def till_login(body: TillLoginIn, request: Request, engine: EngineDep) -> JSONRe
     throttle.check(body.username, addr)
     with read_tx(engine) as conn:
         candidate = login_candidate(conn, body.username)
-    with limits.hashing_slot():  # argon2 at most login_hash_slots at once, so a flood cannot stall the till
-        matched = password_matches(candidate, body.password)
+    # argon2 at most login_hash_slots at once, in the pool's low-priority threads: the tills go first
+    matched = limits.check_password(password_matches, candidate, body.password)
     if not matched:
         throttle.failed(body.username, addr)
         raise Unauthenticated("wrong username or password")
