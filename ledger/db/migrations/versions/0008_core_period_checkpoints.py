@@ -1,7 +1,7 @@
 """ledger core: signed month-close checkpoints (period_checkpoint), append-only like the journal
 
-Revision ID: 0007_core
-Revises: 0006_core
+Revision ID: 0008_core
+Revises: 0007_core
 Create Date: 2026-12-04
 
 Each close of a month stores what it signed (``ledger.books.checkpoints``): the payload, the Ed25519
@@ -15,8 +15,8 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-revision: str = "0007_core"
-down_revision: str | Sequence[str] | None = "0006_core"
+revision: str = "0008_core"
+down_revision: str | Sequence[str] | None = "0007_core"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
