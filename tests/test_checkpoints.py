@@ -340,3 +340,18 @@ def test_a_close_from_the_command_line_signs_its_checkpoint_too(
     assert result.exit_code == 0 and "closed 2025-02" in result.output, result.output
     [line] = export(db, tmp_path / "kept.jsonl")
     assert line["payload"]["period"] == "2025-02" and line["payload"]["debit_fen"] == 30000
+
+
+def test_a_close_from_the_officer_s_page_signs_its_checkpoint_too(
+    client: TestClient, county: County, tmp_path: Path
+) -> None:
+    from tests.test_web import csrf_of, log_in
+
+    org = county.ids["dingzikou"]
+    post(client, county, org, entry("2025-02-05", "300.00"))
+    log_in(client, "officer")
+    page = client.get(f"/web/orgs/{org}").text
+    done = client.post(f"/web/orgs/{org}/close", data={"period": "2025-02", "csrf_token": csrf_of(page)})
+    assert done.status_code == 200, done.text[:300]
+    [line] = export(url_of(county.engine), tmp_path / "kept.jsonl")
+    assert line["payload"]["period"] == "2025-02" and line["code"] == code_of(client, county, "2025-02")
