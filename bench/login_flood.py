@@ -43,16 +43,25 @@ TARGET_P99_MS = 100.0
 TARGET_RSS_MIB = 400
 
 
-async def _flood(port: int, seconds: float, concurrency: int) -> dict:
+async def _flood(port: int, seconds: float, concurrency: int, ready) -> dict:  # type: ignore[no-untyped-def]
     import httpx
 
     statuses: Counter[int] = Counter()
-    stop = time.perf_counter() + seconds
+    prepared = asyncio.Event()
+    armed = 0
+    stop = 0.0
 
     async def attacker() -> None:
+        nonlocal armed, stop
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
             page = (await client.get("/web/login")).text
             token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+            armed += 1
+            if armed == concurrency:  # every connection holds its form: the flood starts now
+                stop = time.perf_counter() + seconds
+                ready.set()
+                prepared.set()
+            await prepared.wait()
             while time.perf_counter() < stop:
                 form = {"username": uuid.uuid4().hex[:12], "password": "guess", "csrf_token": token}
                 try:
@@ -65,8 +74,8 @@ async def _flood(port: int, seconds: float, concurrency: int) -> dict:
     return dict(statuses)
 
 
-def _flood_process(port: int, seconds: float, concurrency: int, out: mp.Queue) -> None:
-    out.put(asyncio.run(_flood(port, seconds, concurrency)))
+def _flood_process(port: int, seconds: float, concurrency: int, out: mp.Queue, ready) -> None:  # type: ignore[no-untyped-def]
+    out.put(asyncio.run(_flood(port, seconds, concurrency, ready)))
 
 
 def _peak_rss_mib(pid: int) -> float:
@@ -76,15 +85,28 @@ def _peak_rss_mib(pid: int) -> float:
     return float("nan")
 
 
-def _run(port: int, cfg: dict, seconds: float, flood: int) -> tuple[dict, dict]:
+def _cpu_seconds(pid: int) -> float:
+    """The server process's user + system CPU time so far (its threads included)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _run(port: int, cfg: dict, seconds: float, flood: int, pid: int) -> tuple[dict, dict]:
     ctx = mp.get_context("spawn")
     q: mp.Queue = ctx.Queue()
     flooder = None
     if flood:
-        flooder = ctx.Process(target=_flood_process, args=(port, seconds + 1, flood, q))
+        ready = ctx.Event()
+        flooder = ctx.Process(target=_flood_process, args=(port, seconds + 1, flood, q, ready))
         flooder.start()
-        time.sleep(1)  # the flood is on before the till starts measuring
+        # The flood is on before the till starts measuring: the flooder's own start-up (a spawned
+        # interpreter importing its modules) is not counted against the server.
+        if not ready.wait(120):
+            raise RuntimeError("the flood did not start")
+        time.sleep(0.5)
+    cpu = _cpu_seconds(pid)
     sales = run_load({**cfg, "port": port}, seconds, 16, 0.0, "pos")
+    sales["cpu"] = _cpu_seconds(pid) - cpu
     answers = q.get(timeout=seconds + 120) if flooder else {}
     if flooder:
         flooder.join()
@@ -119,8 +141,8 @@ def main() -> int:
         )
         try:
             for _ in range(args.rounds):
-                alone, _ = _run(port, cfg, args.seconds / args.rounds, 0)
-                flooded, answers = _run(port, cfg, args.seconds / args.rounds, args.flood)
+                alone, _ = _run(port, cfg, args.seconds / args.rounds, 0, server.pid)
+                flooded, answers = _run(port, cfg, args.seconds / args.rounds, args.flood, server.pid)
                 results["alone"].append(alone)
                 results[variant].append(flooded)
                 floods[variant].update(answers)
@@ -135,16 +157,31 @@ def main() -> int:
         latencies = [x for r in runs for x in r["latencies"]]
         return requests / elapsed, pct(latencies, 99), sum(len(r["errors"]) for r in runs)
 
+    def cpu(runs: list[dict]) -> tuple[float, float, float]:
+        """The server's CPU: in all, per second of the run, per sale (seconds)."""
+        used = sum(r["cpu"] for r in runs)
+        return used, used / sum(r["elapsed"] for r in runs), used / max(1, sum(r["requests"] for r in runs))
+
     base, base_p99, base_errors = figures(results["alone"])
-    print(f"till alone:        {base:7.0f} sales/s, p99 {base_p99:6.1f} ms, {base_errors} errors")
+    _, base_cpu_rate, per_sale = cpu(results["alone"])
+    print(
+        f"till alone:        {base:7.0f} sales/s, p99 {base_p99:6.1f} ms, {base_errors} errors; "
+        f"server CPU {base_cpu_rate:.2f} s/s, {per_sale * 1000:.2f} ms per sale"
+    )
     ok = True
     for variant in ("flood, limits on", "flood, pool only"):
         rate, p99, errors = figures(results[variant])
         ratio = rate / base
         answers = ", ".join(f"{k}: {v}" for k, v in sorted(floods[variant].items()))
+        used, cpu_rate, _ = cpu(results[variant])
+        # What the server spent beyond the sales it made (at the till-alone cost per sale): the flood's cost,
+        # which the machine's other load does not change.
+        elapsed = sum(r["elapsed"] for r in results[variant])
+        flood_cpu = (used - sum(r["requests"] for r in results[variant]) * per_sale) / elapsed
         print(
             f"{variant + ':':18} {rate:7.0f} sales/s, p99 {p99:6.1f} ms, {errors} errors, ratio {ratio:.2f}; "
-            f"server peak {peaks[variant]:.0f} MiB; logins answered {answers}"
+            f"server peak {peaks[variant]:.0f} MiB; logins answered {answers}; "
+            f"server CPU {cpu_rate:.2f} s/s, of which the flood ≈ {flood_cpu:.2f} s/s"
         )
         ok &= (
             ratio >= TARGET_RATIO and p99 <= TARGET_P99_MS and peaks[variant] < TARGET_RSS_MIB and not errors

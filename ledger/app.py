@@ -19,8 +19,8 @@ from ledger.api.routes import till as till_api
 from ledger.api.text_guard import TextGuard
 from ledger.db.engine import make_engine
 from ledger.settings import Settings, get_settings
-from ledger.web import till
-from ledger.web.login_limits import LoginLimits
+from ledger.web import till, verify_page
+from ledger.web.login_limits import LoginGate, LoginLimits
 from ledger.web.pages import views as pages
 
 # The whole API, mounted in this order (a request is matched against the routes in turn).
@@ -39,6 +39,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     reports_api.router,
     pages.router,
     till.router,
+    verify_page.router,
 )
 
 
@@ -63,6 +64,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.add_middleware(TextGuard)
     # Outside the router: a body over its route's limit is refused before it is read, parsed or authenticated.
     app.add_middleware(BodyLimit, upload_bytes=settings.max_upload_bytes)
+    # Outermost: a login over the rate limits is refused (after a tarpit delay) before anything reads it.
+    app.add_middleware(LoginGate)
     for router in ROUTERS:
         app.include_router(router)
 

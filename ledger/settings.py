@@ -16,6 +16,10 @@ class Settings(BaseSettings):
     # The session-signing secret: never a default (ledger.access.secrets says where it is looked up).
     secret_key: str | None = None
     secret_file: Path | None = None
+    # The Ed25519 key that signs month-close checkpoints (ledger.access.signing_key: where it is looked up).
+    signing_key_file: Path | None = None
+    # The public checkpoint page (/verify/{code}): look-ups per client address.
+    verify_rate_per_address: str = "30/minute"
     # Development mode only: a missing secret falls back to a public one instead of refusing to start.
     dev_mode: bool = False
     # Addresses (or CIDR ranges, comma-separated) of reverse proxies whose X-Forwarded-For is believed;
@@ -33,6 +37,9 @@ class Settings(BaseSettings):
     login_rate_overall: str = "60/minute"
     login_hash_slots: int = 1
     login_hash_wait_seconds: float = 2.0
+    # A login refused by the rate limits is answered after this long (asyncio.sleep: no CPU), so a flood
+    # that loops on its answers slows to one attempt per connection per delay.
+    login_refusal_delay_seconds: float = 1.0
     # argon2id cost for passwords (OWASP-style defaults); tests lower them to keep the suite quick.
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536

@@ -24,7 +24,7 @@ from ledger.access.auth import Principal
 from ledger.books.errors import NotFound, ValidationError
 from ledger.books.money import round_half_up
 from ledger.books.orgs import counterparty, get_org, now
-from ledger.books.posting import Draft, Line, post_entry
+from ledger.books.posting import Draft, KeptAccount, Line, post_entry, register_kept_account
 from ledger.books.verify import Tie, register_tie
 from ledger.db.models import Account, JournalLine, Org
 from pos.fastsql import Sql, is_pg
@@ -340,6 +340,23 @@ def stock_levels(conn: Connection, store_id: int, *, exceptions_only: bool = Fal
     if exceptions_only:
         stmt = stmt.where(stock_t.c.qty_milli < 0)
     return [dict(r) for r in conn.execute(stmt).mappings()]
+
+
+def _keeps_stock(conn: Connection, org_id: int) -> bool:
+    return (
+        conn.execute(select(stock_t.c.store_id).where(stock_t.c.org_id == org_id).limit(1)).first()
+        is not None
+    )
+
+
+# Once a company keeps stock, 1405 moves only with it (purchases, adjustments, counts, shift closes).
+register_kept_account(
+    KeptAccount(
+        "1405",
+        "the stores' stock (a purchase or a stock adjustment: /stores/{store}/purchases, /stock-adjustments)",
+        applies=_keeps_stock,
+    )
+)
 
 
 @register_tie("pos_stock")

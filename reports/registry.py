@@ -18,12 +18,13 @@ statement (收益及收益分配表 for a collective, 利润表 会小企02表 f
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection
 
+from ledger.books import checkpoints
 from ledger.books.errors import NotFound, ValidationError
 from ledger.books.orgs import get_org
 from reports import builders
@@ -153,7 +154,9 @@ def build_report(
         raise ValidationError(f"{org.name} keeps {org.standard} books, not {standard}", field="standard")
     if org.standard not in spec.standards:
         raise ValidationError(f"{spec.title} is not kept by {org.standard} books", field="name")
-    return spec.build(ctx)
+    report = spec.build(ctx)
+    code = checkpoints.current_code(conn, org_id, period.to_period)
+    return replace(report, checkpoint=code) if code else report
 
 
 _register_extra()

@@ -57,6 +57,7 @@ LABELS: dict[str, dict[str, Any]] = {
         "generated": "生成时间",
         "verification": "校验",
         "short_code": "短码",
+        "checkpoint": "封账码",
         "page_before": "第 ",
         "page_middle": " 页 / 共 ",
         "page_after": " 页",
@@ -71,6 +72,7 @@ LABELS: dict[str, dict[str, Any]] = {
         "generated": "Generated",
         "verification": "Verification",
         "short_code": "short code",
+        "checkpoint": "checkpoint",
         "page_before": "Page ",
         "page_middle": " of ",
         "page_after": "",
@@ -244,10 +246,13 @@ def short_code(report: Report) -> str:
 
 def verification_line(report: Report, code: str | None = None) -> str:
     labels = LABELS[report.lang]
-    return (
+    line = (
         f"{labels['verification']}{labels['colon']}{report.chain_head[:16]} · "
         f"{labels['short_code']} {code or short_code(report)}"
     )
+    if report.checkpoint:
+        line += f" · {labels['checkpoint']} {report.checkpoint}"
+    return line
 
 
 def to_json(report: Report) -> dict[str, Any]:
@@ -257,6 +262,7 @@ def to_json(report: Report) -> dict[str, Any]:
         **content,
         "generated_at": report.generated_at.isoformat(),
         "short_code": short_code(report),
+        "checkpoint": report.checkpoint,
         "verification": verification_line(report),
     }
 

@@ -2,9 +2,10 @@
 
 Every report (statement, trial balance, journal, aging, roll-up) is a ``Report``: a title, the org, the
 period, one or more ``Table`` (a pandas DataFrame and the columns to show), optional headline ``Total``
-figures printed with 人民币大写, the signature roles, and the org's chain-head hash at generation.
-``reports.render`` turns it into HTML, PDF, XLSX and JSON. Amounts are integer fen throughout; nothing here
-formats or computes.
+figures printed with 人民币大写, the signature roles, the org's chain-head hash at generation, and the
+code of the signed checkpoint of the month it ends in (if that month is closed). ``reports.render``
+turns it into HTML, PDF, XLSX and JSON. Amounts are integer fen throughout; nothing here formats or
+computes.
 """
 
 from __future__ import annotations
@@ -86,6 +87,9 @@ class Report:
     landscape: bool = False
     template: str = "report_base.html"
     generated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    # The signed month-close checkpoint's code (ledger.books.checkpoints) of the period the report ends in,
+    # when that month is closed and signed: /verify/{code} confirms the figures against the books.
+    checkpoint: str | None = None
 
     def __post_init__(self) -> None:
         if self.lang not in LANGS:

@@ -18,6 +18,8 @@ from pathlib import Path
 # Cheap password hashing for tests only (the product's defaults are argon2id t=3, m=64 MiB).
 os.environ.setdefault("CUNSHE_ARGON2_TIME_COST", "1")
 os.environ.setdefault("CUNSHE_ARGON2_MEMORY_KIB", "1024")
+# Refused logins answered at once (the product waits a second: tests/test_login_limits.py checks the wait).
+os.environ.setdefault("CUNSHE_LOGIN_REFUSAL_DELAY_SECONDS", "0")
 
 import psycopg
 import pytest
@@ -27,6 +29,7 @@ from sqlalchemy import Engine
 
 from ledger.access.auth import create_user, issue_token
 from ledger.access.secrets import ensure_secret_file
+from ledger.access.signing_key import ensure_key_file
 from ledger.app import create_app
 from ledger.books.orgs import create_org, create_store
 from ledger.db.engine import make_engine, write_tx
@@ -51,6 +54,10 @@ def pytest_configure(config: pytest.Config) -> None:
     secret_file = Path(tempfile.mkdtemp(prefix="cunshe-test-secret-")) / "session.secret"
     ensure_secret_file(secret_file)
     os.environ["CUNSHE_SECRET_FILE"] = str(secret_file)
+    # The checkpoint signing key the same way (month closes refuse without one).
+    key_file = secret_file.with_name("checkpoints.signing-key")
+    ensure_key_file(key_file)
+    os.environ["CUNSHE_SIGNING_KEY_FILE"] = str(key_file)
     os.environ.pop("CUNSHE_SECRET_KEY", None)
     os.environ.pop("CUNSHE_DEV_MODE", None)
 

@@ -364,6 +364,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the work directory (server logs)")
     args = parser.parse_args(argv)
     workdir = Path(tempfile.mkdtemp(prefix="cunshe-fuzz-"))
+    # Outside pytest (make fuzz) the server still needs what `cunshe init` makes: the session secret, and
+    # the checkpoint signing key without which a month close is refused.
+    from ledger.access.secrets import ensure_secret_file
+    from ledger.access.signing_key import ensure_key_file
+
+    if "CUNSHE_SECRET_FILE" not in os.environ and "CUNSHE_SECRET_KEY" not in os.environ:
+        ensure_secret_file(workdir / "fuzz.secret")
+        os.environ["CUNSHE_SECRET_FILE"] = str(workdir / "fuzz.secret")
+    if "CUNSHE_SIGNING_KEY_FILE" not in os.environ:
+        ensure_key_file(workdir / "fuzz.signing-key")
+        os.environ["CUNSHE_SIGNING_KEY_FILE"] = str(workdir / "fuzz.signing-key")
     ok = True
     try:
         for db in args.db or ["sqlite", "postgresql"]:

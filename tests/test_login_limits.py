@@ -5,6 +5,7 @@ the proxies named in CUNSHE_TRUSTED_PROXIES (through a real ``cunshe serve``).""
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -156,3 +157,40 @@ def test_a_configured_proxy_s_forwarded_address_is_the_client(served, engine: En
             text("SELECT remote_addr FROM audit_log WHERE action = 'web.login'")
         ).scalar_one()
     assert login_from == "198.51.100.7"
+
+
+def test_a_refused_login_is_answered_after_the_tarpit_delay_before_its_body_is_read(
+    county: County, engine: Engine
+) -> None:
+    app = _app(
+        engine,
+        login_rate_per_address="1/minute",
+        login_rate_overall="100/minute",
+        login_refusal_delay_seconds=0.4,
+    )
+    with _client(app, "10.0.5.1") as client:
+        assert _attempt(client, _random_name()).status_code == 401
+        started = time.monotonic()
+        # No CSRF token, no form: the gate refuses before anything reads the body (else 403 or 422).
+        refused = client.post("/web/login", content=b"not a form")
+        waited = time.monotonic() - started
+    assert refused.status_code == 429 and int(refused.headers["retry-after"]) >= 1
+    assert waited >= 0.4
+
+
+def test_the_till_s_own_login_is_refused_with_retry_after_too(county: County, engine: Engine) -> None:
+    app = _app(engine, login_rate_per_address="2/minute", login_rate_overall="100/minute")
+    with _client(app, "10.0.6.1") as client:
+        statuses = []
+        for _ in range(3):
+            r = client.post("/till/login", json={"username": _random_name(), "password": "guess"})
+            statuses.append(r.status_code)
+        assert statuses == [401, 401, 429]
+        assert int(r.headers["retry-after"]) >= 1 and r.json()["error"]["code"] == "too_many_attempts"
+        # The per-username throttle's refusal, raised in the handler, carries it as well.
+        app2 = _app(engine, login_rate_per_address="100/minute", login_rate_overall="100/minute")
+    with _client(app2, "10.0.6.2") as other:
+        answers = [
+            other.post("/till/login", json={"username": "cashier", "password": "wrong"}) for _ in range(6)
+        ]
+    assert answers[-1].status_code == 429 and int(answers[-1].headers["retry-after"]) >= 1

@@ -11,7 +11,7 @@ from sqlalchemy import Connection
 
 from ledger.access.auth import Principal
 from ledger.access.service import Write, org_keys
-from ledger.books import periods, posting
+from ledger.books import checkpoints, periods, posting
 from ledger.books.journal import get_entry
 from ledger.books.orgs import require_books
 from ledger.books.posting import Draft, Posted, post_entries
@@ -23,11 +23,23 @@ def close_period(
     actor: Principal, org_id: int, period: str, *, including: Sequence[str] = ()
 ) -> Write[list[str]]:
     """结账: close ``period``, and first the open months before it that ``including`` names (never others),
-    for an officer of the org's street. The answer lists every month closed."""
+    for an officer of the org's street. The answer lists every month closed.
+
+    Each month closed gets its signed checkpoint (``ledger.books.checkpoints``) in the same transaction;
+    without the signing key the close is refused before anything is written (``SigningKeyMissing``),
+    except in development mode."""
     periods.parse_period(period)
 
     def run(conn: Connection) -> list[str]:
-        return periods.close_period(conn, org_id, period, user_id=actor.recorded_id, including=including)
+        # Imported here: the key's cryptography is needed by a close, not by every door's start-up.
+        from ledger.access.signing_key import key_for_close
+
+        key = key_for_close(conn.engine.url.render_as_string(hide_password=False))
+        closed = periods.close_period(conn, org_id, period, user_id=actor.recorded_id, including=including)
+        if key is not None:
+            for month in closed:
+                checkpoints.sign_close(conn, org_id, month, key.sign, key.public_bytes)
+        return closed
 
     return Write(
         action="period.close",

@@ -70,7 +70,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(LedgerError)
     async def _ledger_error(_request: Request, exc: LedgerError) -> JSONResponse:
-        headers = {"Retry-After": "1"} if isinstance(exc, Busy) else None
+        # A refused login (TooManyAttempts) says when to come back; a busy database, in a second.
+        retry_after = getattr(exc, "retry_after", None) or (1 if isinstance(exc, Busy) else None)
+        headers = {"Retry-After": str(retry_after)} if retry_after else None
         extra: dict[str, object] = {}
         problems = getattr(exc, "problems", None)
         if problems:  # a statement file's problems: how many, and the first ones with line and column

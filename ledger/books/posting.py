@@ -314,9 +314,64 @@ def _check_workflow_dimensions(conn: Connection, drafts: Sequence[Draft], prefix
                     raise NotFound(f"{what} {value} is not one of this org's", field=f"{p}lines[{i}].{name}")
 
 
+@dataclass(frozen=True)
+class KeptAccount:
+    """Lines a workflow keeps (DESIGN §7 sub-ledger ties): a person's or a file's entry never writes them, the
+    workflow's own rule does. ``prefix`` is the account code (and its sub-accounts); with ``dimension`` only
+    lines naming one (112 naming a contract); with ``applies`` only orgs that keep the sub-ledger (1405 in a
+    company with stock). ``workflow`` tells the person what to do instead."""
+
+    prefix: str
+    workflow: str
+    dimension: str | None = None
+    applies: Callable[[Connection, int], bool] | None = None
+
+    def keeps(self, line: Line) -> bool:
+        if not line.account.startswith(self.prefix):
+            return False
+        return self.dimension is None or getattr(line, self.dimension) is not None
+
+
+_KEPT: list[KeptAccount] = []
+
+
+def register_kept_account(kept: KeptAccount) -> KeptAccount:
+    """A workflow names an account (or an account's lines with its dimension) that only it posts."""
+    if kept not in _KEPT:
+        _KEPT.append(kept)
+    return kept
+
+
+def _check_kept_accounts(conn: Connection, drafts: Sequence[Draft], prefix: Sequence[str]) -> None:
+    """An entered line to an account a workflow keeps is refused (422 naming the line), so a plain entry can
+    never break a sub-ledger tie that ``cunshe verify`` checks."""
+    applies: dict[tuple[int, int], bool] = {}
+    for d, p in zip(drafts, prefix, strict=True):
+        if d.source not in _ENTERED_SOURCES:
+            continue
+        for i, ln in enumerate(d.lines):
+            for k, kept in enumerate(_KEPT):
+                if not kept.keeps(ln):
+                    continue
+                if kept.applies is not None and (k, d.org_id) not in applies:
+                    applies[(k, d.org_id)] = kept.applies(conn, d.org_id)
+                if kept.applies is None or applies[(k, d.org_id)]:
+                    what = f"account {ln.account}"
+                    if kept.dimension is not None:
+                        name = kept.dimension.removesuffix("_id").replace("_", " ")
+                        what += f" naming {name} {getattr(ln, kept.dimension)}"
+                    raise AccountNotPostable(
+                        f"{what} is kept by {kept.workflow}; a plain entry cannot post it",
+                        field=f"{p}lines[{i}].account",
+                    )
+
+
 def _check_dimensions(conn: Connection, drafts: Sequence[Draft], prefix: Sequence[str]) -> None:
-    """Counterparties and stores on a line belong to the entry's own org."""
+    """Counterparties and stores on a line belong to the entry's own org; no entered line posts to an
+    account a workflow keeps."""
     _check_workflow_dimensions(conn, drafts, prefix)
+    if _KEPT:
+        _check_kept_accounts(conn, drafts, prefix)
     wanted_cp = {(d.org_id, ln.counterparty_id) for d in drafts for ln in d.lines if ln.counterparty_id}
     wanted_store = {(d.org_id, ln.store_id) for d in drafts for ln in d.lines if ln.store_id}
     if not wanted_cp and not wanted_store:

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from ledger import workflows
 from ledger.books.errors import LedgerError
+from ledger.cli import checkpoints as checkpoints_cli
 from ledger.cli import community as community_cli
 from ledger.cli import distribution as distribution_cli
 from ledger.cli import leases as lease_cli
@@ -48,6 +49,7 @@ app.add_typer(community_cli.app, name="community")
 app.add_typer(lease_cli.app, name="leases")
 app.add_typer(reconcile_cli.app, name="reconcile")
 app.add_typer(distribution_cli.app, name="distribution")
+app.add_typer(checkpoints_cli.app, name="checkpoints")
 
 # The everyday commands also stand at the top level (DESIGN §10): cunshe report, close-year, import-statement.
 app.command("report")(reports_cli.report_cmd)
@@ -64,7 +66,8 @@ def _settings_for(db: str | None):  # type: ignore[no-untyped-def]
 
 @app.command()
 def init(db: DbOption = None) -> None:
-    """Create or upgrade the database schema (idempotent) and write the session secret if it is missing."""
+    """Create or upgrade the database schema (idempotent); write the session secret and the checkpoint
+    signing key if they are missing."""
     from ledger.access.secrets import ensure_secret_file, secret_path
 
     engine = engine_for(db)
@@ -75,6 +78,11 @@ def init(db: DbOption = None) -> None:
         path = secret_path(settings.secret_file, settings.database_url)
         made = ensure_secret_file(path)
         typer.echo(f"session secret {'written to' if made else 'kept in'} {path}")
+    from ledger.access.signing_key import ensure_key_file, key_path
+
+    key = key_path(settings.signing_key_file, settings.database_url)
+    made = ensure_key_file(key)
+    typer.echo(f"checkpoint signing key {'written to' if made else 'kept in'} {key}")
 
 
 @app.command("rotate-secret")
@@ -294,18 +302,30 @@ def user_revoke_token(
 
 
 @app.command()
-def verify(db: DbOption = None) -> None:
-    """Recompute every hash chain, voucher sequence, entry balance and trial balance; exit 1 on a break."""
+def verify(
+    db: DbOption = None,
+    checkpoints: Annotated[
+        Path | None,
+        typer.Option(
+            "--checkpoints",
+            help="also check the books against these exported checkpoints (cunshe checkpoints export)",
+        ),
+    ] = None,
+) -> None:
+    """Recompute every hash chain, voucher sequence, entry balance and trial balance; exit 1 on a break.
+    With --checkpoints FILE, also check that the books still hold each signed month close in it."""
     from ledger.books.verify import verify_all
 
     with read_tx(engine_for(db)) as conn:
         problems = verify_all(conn)
+        differing = checkpoints_cli.verify_against(conn, checkpoints) if checkpoints is not None else 0
     for p in problems:
         typer.secho(str(p), err=True, fg="red")
     if problems:
         typer.secho(
             f"verify: {len(problems)} problem(s); the first broken entry is named above", err=True, fg="red"
         )
+    if problems or differing:
         raise typer.Exit(1)
     typer.echo("verify: every chain, voucher sequence and trial balance is sound")
 

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, func, select
 
 from ledger.books.orgs import get_org
 from ledger.books.periods import period_bounds, register_close_check
-from ledger.books.posting import register_dimension
+from ledger.books.posting import KeptAccount, register_dimension, register_kept_account
 from ledger.books.verify import Problem, Tie, register_check, register_tie
 from ledger.community.leases.contracts import CHARGE_LIVE, LIVE_RECEIPT_IDS, schedule_of, terms_of
 from ledger.community.models import (
@@ -88,6 +88,14 @@ def _orgs_of(table):  # type: ignore[no-untyped-def]
 
 register_dimension("contract_id", _orgs_of(contract_t))
 register_dimension("welfare_post_id", _orgs_of(post_t))
+# A plain entry naming a contract on 112 would move the lease tie: charges, receipts and transfers do it.
+register_kept_account(
+    KeptAccount(
+        "112",
+        "the lease sub-ledger (a lease charge, receipt or transfer: /orgs/{org}/leases…, /lease-receipts)",
+        dimension="contract_id",
+    )
+)
 
 
 @register_tie(None)  # verify reports its contracts one by one in ``lease_receivables_tie`` below

@@ -355,3 +355,22 @@ class WebSessionRevoked(TableModel, table=True):
 
     sid: str = Field(primary_key=True, max_length=64)
     expires_at: float = Field(index=True)
+
+
+class PeriodCheckpoint(TableModel, table=True):
+    """A month close, signed (``ledger.books.checkpoints``): the org's chain head and the month's trial
+    balance digest as they stood, signed with an Ed25519 key kept outside the database. Append-only: a
+    month reopened and closed again gets a new checkpoint; the old one stays as evidence."""
+
+    __tablename__ = "period_checkpoint"
+    __table_args__ = (Index("ix_period_checkpoint_org_period", "org_id", "period"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: int = Field(foreign_key="org.id")
+    period: str = Field(max_length=7)
+    code: str = Field(unique=True, max_length=16)
+    payload: str
+    signature: str = Field(max_length=128)
+    key_id: str = Field(max_length=32)
+    public_key: str = Field(max_length=64)
+    created_at: datetime

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, func, select
 
+from ledger.books.posting import KeptAccount, register_kept_account
 from ledger.books.verify import Problem, register_check
 from ledger.db.models import Account, Counterparty, JournalLine
 from ledger.distribution.models import Shareholding
@@ -27,6 +28,22 @@ def _credit_balance_by_cp(conn: Connection, org_id: int, prefix: str) -> dict[in
         .group_by(line_t.c.counterparty_id)
     )
     return {cp: int(total) for cp, total in rows}
+
+
+def _has_shareholders(conn: Connection, org_id: int) -> bool:
+    found = select(holding_t.c.id).where(holding_t.c.company_org_id == org_id).limit(1)
+    return conn.execute(found).first() is not None
+
+
+# In a company with registered shareholders, the profit payable to them (2232 [shareholder]) moves only
+# with the distribution: a plan executed credits it, a dividend paid debits it.
+register_kept_account(
+    KeptAccount(
+        "2232",
+        "the distribution (a plan executed, a dividend paid: /plans…, /dividends)",
+        applies=_has_shareholders,
+    )
+)
 
 
 @register_check

@@ -13,28 +13,57 @@ looked at:
    the per-username failures of ``ledger.web.security.LoginThrottle`` stay in the database.
 2. **A bounded hashing pool**: at most ``login_hash_slots`` password checks run at once; an attempt that
    cannot get a slot within ``login_hash_wait_seconds`` is refused with 429 instead of queueing without end.
-   The hashing runs in a worker thread (argon2 releases the GIL), never on the event loop.
+   The hashing runs in the pool's own threads (argon2 releases the GIL), never on the event loop, at a
+   lower CPU priority (nice +10 on Linux): when the cores are contended, the tills' requests go first and
+   the guesses wait.
 
 A refusal is ``TooManyAttempts`` (429 with ``Retry-After``), the same answer as the per-username throttle.
+
+**The gate** (``LoginGate``, an ASGI middleware outside everything else) counts each ``POST /web/login``
+and ``POST /till/login`` against the rate limits before its body is read, its session loaded or its CSRF
+token checked, and answers a refused one itself — after ``login_refusal_delay_seconds`` of ``asyncio.sleep``
+(a tarpit: it costs the server no CPU, and a flooding client that loops on its answers sends one request a
+second per connection instead of hundreds). At most ``TARPIT_MAX`` refusals wait at once; past that they are
+answered at once. The login handlers call ``admit_request`` too, which counts nothing the gate counted.
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
+import logging
 import math
+import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 from limits import RateLimitItem, parse
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 from starlette.requests import Request
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ledger.settings import Settings
 from ledger.web.security import TooManyAttempts
 
 ANYONE = "*"
+ADMITTED = "cunshe.login_admitted"  # set in the ASGI scope once a login attempt has been counted
+GATED_PATHS = frozenset({"/web/login", "/till/login"})
+TARPIT_MAX = 512
+HASHING_NICE = 10
+
+log = logging.getLogger("cunshe.login_limits")
+
+
+def _lower_priority() -> None:
+    """A hashing thread yields the CPU to everything else (Linux: a thread's own nice value)."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HASHING_NICE)
+    except (AttributeError, OSError) as exc:  # not Linux, or not allowed: hash at normal priority
+        log.debug("hashing threads keep their priority: %s", exc)
 
 
 class LoginLimits:
@@ -46,6 +75,9 @@ class LoginLimits:
         self.limiter = MovingWindowRateLimiter(MemoryStorage())
         self.slots = threading.BoundedSemaphore(max(1, hash_slots))
         self.wait_seconds = wait_seconds
+        self.hashers = ThreadPoolExecutor(
+            max_workers=max(1, hash_slots), thread_name_prefix="argon2", initializer=_lower_priority
+        )
 
     @classmethod
     def from_settings(cls, settings: Settings) -> LoginLimits:
@@ -71,6 +103,18 @@ class LoginLimits:
             raise TooManyAttempts(f"too many logins right now; try again in {wait} s", wait)
         self.limiter.hit(self.per_address, "login", where)
 
+    def admit_request(self, scope: Scope, addr: str | None) -> None:
+        """``admit`` once per request: the gate counted it already, or this counts it now."""
+        if scope.get(ADMITTED):
+            return
+        self.admit(addr)
+        scope[ADMITTED] = True
+
+    def check_password(self, check: Callable[..., bool], *args: object) -> bool:
+        """Run a password check in the pool: a slot within the wait (else 429), then a low-priority thread."""
+        with self.hashing_slot():
+            return self.hashers.submit(check, *args).result()
+
     @contextmanager
     def hashing_slot(self) -> Iterator[None]:
         """Hold one of the pool's slots for a password check, or raise ``TooManyAttempts`` after the wait."""
@@ -85,3 +129,55 @@ class LoginLimits:
 def login_limits(request: Request) -> LoginLimits:
     """The app's limits (made by the app factory from its settings)."""
     return request.app.state.login_limits
+
+
+class LoginGate:
+    """The rate limits applied to a login before anything else reads it (see the module docstring)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.waiting = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] not in GATED_PATHS:
+            await self.app(scope, receive, send)
+            return
+        state = scope["app"].state
+        client = scope.get("client")
+        try:
+            state.login_limits.admit_request(scope, client[0] if client else None)
+        except TooManyAttempts as refused:
+            await self._refuse(scope, send, refused, float(state.settings.login_refusal_delay_seconds))
+            return
+        await self.app(scope, receive, send)
+
+    async def _refuse(self, scope: Scope, send: Send, refused: TooManyAttempts, delay: float) -> None:
+        if delay > 0 and self.waiting < TARPIT_MAX:
+            self.waiting += 1
+            try:
+                await asyncio.sleep(delay)
+            finally:
+                self.waiting -= 1
+        if scope["path"] == "/till/login":
+            body = json.dumps(
+                {"error": {"code": refused.code, "message": refused.message, "field": None}},
+                ensure_ascii=False,
+            ).encode("utf-8")
+            kind = b"application/json"
+        else:
+            text = f"<!doctype html><meta charset=utf-8><title>429</title><p>{refused.message}</p>"
+            body, kind = text.encode("utf-8"), b"text/html; charset=utf-8"
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 429,
+                "headers": [
+                    (b"content-type", kind),
+                    (b"content-length", str(len(body)).encode("ascii")),
+                    (b"retry-after", str(refused.retry_after).encode("ascii")),
+                    (b"cache-control", b"no-store"),
+                    (b"x-content-type-options", b"nosniff"),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})

@@ -99,12 +99,12 @@ def till_login(body: TillLoginIn, request: Request, engine: EngineDep) -> JSONRe
     throttle = login_throttle(request)
     addr = client_addr(request)
     limits = login_limits(request)
-    limits.admit(addr)  # the pages' login limits: every attempt counts, before any password work
+    limits.admit_request(request.scope, addr)  # counted by the LoginGate already, before the body was read
     throttle.check(body.username, addr)
     with read_tx(engine) as conn:
         candidate = login_candidate(conn, body.username)
-    with limits.hashing_slot():  # argon2 at most login_hash_slots at once, so a flood cannot stall the till
-        matched = password_matches(candidate, body.password)
+    # argon2 at most login_hash_slots at once, in the pool's low-priority threads: the tills go first
+    matched = limits.check_password(password_matches, candidate, body.password)
     if not matched:
         throttle.failed(body.username, addr)
         raise Unauthenticated("wrong username or password")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Annotated
 
@@ -10,6 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import Connection, select
 
+from ledger.access import bookkeeping
 from ledger.access.messages import Id, MoneyOut, RequestModel
 from ledger.access.service import Write, org_keys
 from ledger.api.deps import CurrentUser, EngineDep, IdempotencyKey
@@ -319,24 +321,16 @@ def close_period(
     """Close a month; ``?including=2026-01&including=2026-02`` (or ``2026-01,2026-02``) names the open months
     before it to close first. A month not begun yet is a 422; an open month not named, a 409 listing them."""
     named = [m.strip() for value in including or [] for m in value.split(",") if m.strip()]
-
-    def work(conn: Connection) -> PeriodOut:
-        closed = periods.close_period(conn, org_id, period, user_id=user.user_id, including=named)
-        return _period_out(conn, org_id, period).model_copy(update={"closed": closed})
-
-    return write_org(
-        engine,
-        user,
-        request,
-        key,
-        org_id=org_id,
-        action="period.close",
-        run=work,
-        detail=lambda out: (
-            period if len(out.closed) == 1 else f"{period} (with {', '.join(out.closed[:-1])})"
+    # The one close path (pages and CLI too): each month closed gets its signed checkpoint.
+    write = bookkeeping.close_period(user, org_id, period, including=named)
+    write = replace(
+        write,
+        request=fingerprint(request),
+        answer=lambda closed: as_json(
+            PeriodOut(org_id=org_id, period=period, status="closed", closed_through=period, closed=closed)
         ),
-        status=200,
     )
+    return respond(engine, user, request, key, write)
 
 
 @router.post("/orgs/{org_id}/periods/{period}/reopen", response_model=PeriodOut)

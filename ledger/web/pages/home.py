@@ -168,12 +168,12 @@ def login(
     throttle = login_throttle(request)
     addr = client_addr(request)
     limits = login_limits(request)
-    limits.admit(addr)  # every attempt counts, known username or not, before any password work
+    limits.admit_request(request.scope, addr)  # counted by the LoginGate already, before the body was read
     throttle.check(username, addr)
     with read_tx(engine) as conn:
         candidate = login_candidate(conn, username)
-    with limits.hashing_slot():  # argon2 in this worker thread, at most login_hash_slots at once
-        matched = password_matches(candidate, password)
+    # argon2 at most login_hash_slots at once, in the pool's low-priority threads: the tills go first
+    matched = limits.check_password(password_matches, candidate, password)
     if not matched:
         throttle.failed(username, addr)
         t = translator(session_of(request).lang)

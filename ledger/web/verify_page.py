@@ -1,0 +1,127 @@
+"""``GET /verify/{code}``: the public page behind a statement's checkpoint code (封账码), no login.
+
+Anyone holding a printed statement types its code and sees what the signed month close says — the org, the
+month, its totals and trial-balance digest, the chain head — and whether the books hold the same now
+(``ledger.books.checkpoints.compare``). The signature is checked under the server's own signing key, read
+from its file outside the database, so a checkpoint re-signed with another key stored in the database does
+not pass. An unknown code is a 404; look-ups are rate-limited per address (``verify_rate_per_address``),
+429 with ``Retry-After``. The page reads; it never writes and never shows anything else of the books.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from functools import cache
+from pathlib import Path
+
+from fastapi import APIRouter, Request
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from limits import parse
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import HTMLResponse
+
+from ledger.access.signing_key import public_key_for
+from ledger.books import checkpoints
+from ledger.books.money import format_money
+from ledger.db.engine import read_tx
+from ledger.http import client_addr
+from ledger.web.security import add_security_headers
+
+TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates" / "web"
+
+router = APIRouter(tags=["verify"])
+
+
+@cache
+def _templates() -> Environment:
+    return Environment(
+        loader=FileSystemLoader(TEMPLATES_DIR),
+        autoescape=select_autoescape(["html"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+class _Limiter:
+    """Look-ups per client address, in the process (as the login limits)."""
+
+    def __init__(self, rate: str) -> None:
+        self.item = parse(rate)
+        self.limiter = MovingWindowRateLimiter(MemoryStorage())
+
+    def admit(self, addr: str) -> int:
+        """0 if the look-up may go on, else the seconds to wait."""
+        if self.limiter.hit(self.item, "verify", addr):
+            return 0
+        reset = self.limiter.get_window_stats(self.item, "verify", addr).reset_time
+        return max(1, math.ceil(reset - time.time()))
+
+
+def _limiter(request: Request) -> _Limiter:
+    state = request.app.state
+    if getattr(state, "verify_limiter", None) is None:
+        state.verify_limiter = _Limiter(state.settings.verify_rate_per_address)
+    return state.verify_limiter  # type: ignore[no-any-return]
+
+
+def _page(status: int, **context: object) -> HTMLResponse:
+    html = _templates().get_template("verify.html").render(**context)
+    response = HTMLResponse(html, status_code=status)
+    add_security_headers(response)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _look_up(request: Request, code: str) -> tuple[checkpoints.Comparison | None, bool]:
+    engine = request.app.state.engine
+    with read_tx(engine) as conn:
+        found = checkpoints.by_code(conn, code)
+        if found is None:
+            return None, False
+        trusted = public_key_for(engine.url.render_as_string(hide_password=False))
+        # Without the server's key file the checkpoint's own key is all there is to check against.
+        return checkpoints.compare(conn, found, trusted), trusted is not None
+
+
+@router.get("/verify/{code}", response_class=HTMLResponse, include_in_schema=False)
+async def verify_checkpoint(request: Request, code: str) -> HTMLResponse:
+    """The checkpoint of a statement's code and whether the books still agree with it."""
+    wait = _limiter(request).admit(client_addr(request) or "?")
+    if wait:
+        response = _page(429, state="limited", code=code[:16], wait=wait)
+        response.headers["Retry-After"] = str(wait)
+        return response
+    parsed = checkpoints.parse_code(code[:32])
+    comparison, key_checked = (
+        (None, False) if parsed is None else await run_in_threadpool(_look_up, request, parsed)
+    )
+    if comparison is None:
+        return _page(404, state="unknown", code=code[:16], wait=0)
+    p = comparison.checkpoint.payload
+    figures = comparison.figures_now
+    return _page(
+        200,
+        state="agrees" if comparison.agrees else "differs",
+        code=comparison.checkpoint.code,
+        wait=0,
+        org_name=p.get("org_name"),
+        org=p.get("org"),
+        period=p.get("period"),
+        closed_at=p.get("closed_at"),
+        debit=format_money(int(p.get("debit_fen", 0)), "zh_CN"),
+        credit=format_money(int(p.get("credit_fen", 0)), "zh_CN"),
+        entries=p.get("entries"),
+        digest=p.get("tb_sha256"),
+        head_seq=p.get("head_seq"),
+        head_hash=p.get("head_hash"),
+        key_id=comparison.checkpoint.key_id,
+        key_checked=key_checked,
+        signature_ok=comparison.signature_ok,
+        differences=comparison.differences,
+        debit_now=format_money(figures.debit_fen, "zh_CN") if figures else "",
+        credit_now=format_money(figures.credit_fen, "zh_CN") if figures else "",
+    )
