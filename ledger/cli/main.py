@@ -6,28 +6,69 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 import typer
-from sqlalchemy import select
 
-from ledger import workflows
 from ledger.books.errors import LedgerError
-from ledger.cli import community as community_cli
-from ledger.cli import distribution as distribution_cli
-from ledger.cli import leases as lease_cli
-from ledger.cli import periods as periods_cli
-from ledger.cli import pos as pos_cli
-from ledger.cli import reconcile as reconcile_cli
-from ledger.cli import reports as reports_cli
+from ledger.cli.lazy import Lazy, LazyGroup, tidy_help
 from ledger.cli.options import DbOption, engine_for, fail
 from ledger.cli.progress import progress
-from ledger.db.engine import read_tx, run_write
-from ledger.db.migrate import upgrade
-from ledger.settings import get_settings
+
+tidy_help()
+
+
+class Commands(LazyGroup):
+    """``cunshe``: the commands below are defined in this module; the workflows' own sub-commands (``cunshe
+    pos …``, ``cunshe leases …``) and the everyday ones that stand at the top level too (DESIGN §10:
+    cunshe report, close-year, import-statement) are imported only when run (``ledger.cli.lazy``)."""
+
+    lazy: ClassVar[dict[str, Lazy]] = {
+        "report": Lazy(
+            "ledger.cli.reports:report_cmd",
+            "Write one report for an org (or a street's / the county's roll-up) to a file.",
+        ),
+        "report-batch": Lazy(
+            "ledger.cli.reports:report_batch_cmd",
+            "Render one report for every org below a street or the county into a zip, on all cores.",
+        ),
+        "close-year": Lazy(
+            "ledger.cli.distribution:close_year_cmd",
+            "年终结账: income and expenses into 321/3103, then 322/3104 (refused while sources are open).",
+        ),
+        "close-period": Lazy(
+            "ledger.cli.periods:close_period_cmd",
+            "结账: close a month (and the earlier open months named with --including).",
+        ),
+        "import-statement": Lazy(
+            "ledger.cli.reconcile:import_statement_cmd",
+            "Import a bank / WeChat Pay / Alipay statement file: every line or none; known lines are"
+            " skipped.",
+        ),
+        "pos": Lazy(
+            "ledger.cli.pos:app", "POS of the joint supermarkets (村社联动超市): catalogue, stores, stock."
+        ),
+        "community": Lazy(
+            "ledger.cli.community:app",
+            "A community's own business: assets, welfare posts (公益性岗位), brokerage, subsidies, stakes.",
+        ),
+        "leases": Lazy(
+            "ledger.cli.leases:app",
+            "Lease contracts (承包 / 租赁): contracts, rent receipts, deposits, accrual run, rent roll.",
+        ),
+        "reconcile": Lazy(
+            "ledger.cli.reconcile:app", "Bank and payment statements: import, match, reconcile (对账)."
+        ),
+        "distribution": Lazy(
+            "ledger.cli.distribution:app", "Year-end close and profit distribution (年终结账与收益分配)."
+        ),
+    }
+
 
 app = typer.Typer(
-    help="村社联营账本 cunshe-ledger: books of community collective economies.", no_args_is_help=True
+    cls=Commands,
+    help="村社联营账本 cunshe-ledger: books of community collective economies.",
+    no_args_is_help=True,
 )
 user_app = typer.Typer(help="Users and tokens.", no_args_is_help=True)
 org_app = typer.Typer(help="Organisations.", no_args_is_help=True)
@@ -36,28 +77,18 @@ org_app = typer.Typer(help="Organisations.", no_args_is_help=True)
 @app.callback()
 def _start() -> None:
     """Every command runs with the workflows' checks registered with the books."""
+    from ledger import workflows
+
     workflows.start()
 
 
 app.add_typer(user_app, name="user")
 app.add_typer(org_app, name="org")
 
-# Workflow modules bring their own sub-commands (``cunshe pos …``, ``cunshe leases …``) as typer apps.
-app.add_typer(pos_cli.app, name="pos")
-app.add_typer(community_cli.app, name="community")
-app.add_typer(lease_cli.app, name="leases")
-app.add_typer(reconcile_cli.app, name="reconcile")
-app.add_typer(distribution_cli.app, name="distribution")
-
-# The everyday commands also stand at the top level (DESIGN §10): cunshe report, close-year, import-statement.
-app.command("report")(reports_cli.report_cmd)
-app.command("report-batch")(reports_cli.report_batch_cmd)
-app.command("close-year")(distribution_cli.close_year_cmd)
-app.command("close-period")(periods_cli.close_period_cmd)
-app.command("import-statement")(reconcile_cli.import_statement_cmd)
-
 
 def _settings_for(db: str | None):  # type: ignore[no-untyped-def]
+    from ledger.settings import get_settings
+
     settings = get_settings()
     return settings.model_copy(update={"database_url": db}) if db else settings
 
@@ -66,6 +97,7 @@ def _settings_for(db: str | None):  # type: ignore[no-untyped-def]
 def init(db: DbOption = None) -> None:
     """Create or upgrade the database schema (idempotent) and write the session secret if it is missing."""
     from ledger.access.secrets import ensure_secret_file, secret_path
+    from ledger.db.migrate import upgrade
 
     engine = engine_for(db)
     upgrade(engine)
@@ -104,15 +136,17 @@ def serve(
     ] = False,
 ) -> None:
     """Serve the API and the web pages (uvicorn). Refuses to start without the secret `cunshe init` made."""
-
     import uvicorn
 
     from ledger.access.secrets import SecretMissing, load_secret
+    from ledger.db.migrate import upgrade
 
     if db:
         os.environ["DATABASE_URL"] = db
     if dev:
         os.environ["CUNSHE_DEV_MODE"] = "1"  # the workers build their own settings from the environment
+    # Each worker warms its report stack in the background once it listens (CUNSHE_WARM_REPORTS=0: not).
+    os.environ.setdefault("CUNSHE_WARM_REPORTS", "1")
     settings = _settings_for(db)
     try:
         load_secret(
@@ -129,9 +163,8 @@ def serve(
     # CUNSHE_TRUSTED_PROXIES; by default from nobody, so a client cannot pick the address it is throttled
     # and audited under (uvicorn's own default trusts 127.0.0.1).
     proxies = settings.trusted_proxies.strip()
-    # A worker imports the whole app (pandas, the report stack) before it answers the supervisor's ping;
-    # on a busy 2-core machine that takes longer than uvicorn's 5 s default, and the supervisor would kill
-    # and respawn workers in a loop.
+    # A worker imports the app before it answers the supervisor's ping; on a busy 2-core machine that
+    # could take longer than uvicorn's 5 s default, and the supervisor would kill and respawn workers.
     uvicorn.run(
         "ledger.app:create_app",
         factory=True,
@@ -156,6 +189,7 @@ def org_add(
 ) -> None:
     """Create an org (its statutory chart is loaded)."""
     from ledger.books.orgs import create_org, org_by_code
+    from ledger.db.engine import run_write
 
     def work(conn):  # type: ignore[no-untyped-def]
         parent_id = org_by_code(conn, parent).id if parent else None
@@ -170,6 +204,9 @@ def org_add(
 
 @org_app.command("list")
 def org_list(db: DbOption = None) -> None:
+    from sqlalchemy import select
+
+    from ledger.db.engine import read_tx
     from ledger.db.models import Org
 
     t = Org.__table__
@@ -190,8 +227,11 @@ def user_add(
     db: DbOption = None,
 ) -> None:
     """Create a user and print a new API token, once."""
+    from sqlalchemy import select
+
     from ledger.access.auth import create_user, issue_token
     from ledger.books.orgs import org_by_code
+    from ledger.db.engine import run_write
     from ledger.db.models import Store
 
     def work(conn):  # type: ignore[no-untyped-def]
@@ -234,6 +274,7 @@ def _user_write(db: str | None, write):  # type: ignore[no-untyped-def]
 def user_list(db: DbOption = None) -> None:
     """Every user: id, name, role, scope, state and the ids of its tokens in force."""
     from ledger.access.users import list_users
+    from ledger.db.engine import read_tx
 
     with read_tx(engine_for(db)) as conn:
         rows = list_users(conn, None)
@@ -297,6 +338,7 @@ def user_revoke_token(
 def verify(db: DbOption = None) -> None:
     """Recompute every hash chain, voucher sequence, entry balance and trial balance; exit 1 on a break."""
     from ledger.books.verify import verify_all
+    from ledger.db.engine import read_tx
 
     with read_tx(engine_for(db)) as conn:
         problems = verify_all(conn)
@@ -321,6 +363,7 @@ def post(
     """Bulk-post entries from a file through the normal posting code (all or nothing per batch)."""
     from ledger.books.bulk import read_entries_file
     from ledger.books.posting import post_entries
+    from ledger.db.engine import read_tx, run_write
 
     engine = engine_for(db)
     try:
@@ -347,6 +390,7 @@ def export(
     """Export journals that hledger or Beancount load, to check our balances with their tools."""
     from ledger.books.export import export_journal
     from ledger.books.orgs import org_by_code
+    from ledger.db.engine import read_tx
 
     with read_tx(engine_for(db)) as conn:
         org_id = org_by_code(conn, org).id if org else None
@@ -403,6 +447,7 @@ def demo(
     db: DbOption = None,
 ) -> None:
     """Build the demo county (deterministic for a given seed) and print the demo logins."""
+    from ledger.db.migrate import upgrade
     from ledger.demo.build import build_demo, is_empty, logins_text
 
     engine = engine_for(db)
@@ -437,6 +482,7 @@ def trial_balance_cmd(
     from ledger.books.money import format_amount
     from ledger.books.orgs import org_by_code
     from ledger.books.trial_balance import trial_balance
+    from ledger.db.engine import read_tx
 
     with read_tx(engine_for(db)) as conn:
         rows = trial_balance(conn, org_by_code(conn, org).id, period, to)
