@@ -15,6 +15,7 @@ from ledger import workflows
 from ledger.access.secrets import load_secret
 from ledger.api import errors
 from ledger.api.body_limit import BodyLimit
+from ledger.api.docs import install_docs
 from ledger.api.routes import audit, entries, orgs, statement_imports, user_admin, users
 from ledger.api.routes import community as community_api
 from ledger.api.routes import distribution as distribution_api
@@ -57,6 +58,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     )
     settings = settings.model_copy(update={"secret_key": secret})
     app = FastAPI(
+        docs_url=None,  # ledger.api.docs serves Swagger UI and ReDoc offline
+        redoc_url=None,
         lifespan=_warm_reports if settings.warm_reports else None,
         title="cunshe-ledger 村社联营账本",
         version="0.1.0",
@@ -66,6 +69,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.engine = engine or make_engine(settings.database_url)
     app.state.login_limits = LoginLimits.from_settings(settings)
     errors.install(app)
+    install_docs(app)
     # Inside the body limit: the text guard reads only bodies the limit let through.
     app.add_middleware(TextGuard)
     # Outside the router: a body over its route's limit is refused before it is read, parsed or authenticated.
