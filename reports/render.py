@@ -27,6 +27,7 @@ import subprocess
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from functools import cache
+from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -43,7 +44,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
-TEMPLATES_DIR = Path(__file__).resolve().parents[1] / "templates"
+# The top-level templates/ folder, installed as package data (setup.py): the same in a checkout and a wheel.
+TEMPLATES_DIR = Path(str(files("ledger.templates")))
 CJK_FONT = "Noto Sans CJK SC"
 LOCALES = {"zh": "zh_CN", "en": "en"}
 CHINA_TIME = timezone(timedelta(hours=8), "CST")  # no daylight saving: a fixed offset is exact

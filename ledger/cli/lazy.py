@@ -35,7 +35,7 @@ class Lazy:
         if isinstance(obj, typer.Typer):
             command = typer.main.get_group(obj)
         else:
-            single = typer.Typer()
+            single = typer.Typer(add_completion=False)
             single.command(name)(obj)
             command = typer.main.get_command(single)
         command.name = name
