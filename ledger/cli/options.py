@@ -87,6 +87,7 @@ def cli_actor() -> Principal:
 
     return system_actor("cli")
 
+
 T = TypeVar("T")
 
 

@@ -18,8 +18,7 @@ from sqlalchemy import select
 
 from ledger.books.errors import LedgerError, ValidationError
 from ledger.books.money import format_amount, format_quantity
-from ledger.books.orgs import org_by_code
-from ledger.cli.options import DbOption, KeyOption, engine_for, fail, run_service
+from ledger.cli.options import DbOption, KeyOption, engine_for, fail, org_of, run_service
 from ledger.db.engine import read_tx
 from ledger.db.models import Store
 from pos import catalogue, services, stock
@@ -30,7 +29,7 @@ app = typer.Typer(
 
 
 def _company(conn, code: str) -> int:  # type: ignore[no-untyped-def]
-    org = org_by_code(conn, code)
+    org = org_of(conn, code)
     if org.kind != "company":
         raise LedgerError(f"{code} is a {org.kind}, not a company", field="company", code="invalid")
     return org.id
