@@ -37,7 +37,7 @@ def _company(conn, code: str) -> int:  # type: ignore[no-untyped-def]
 
 @app.command("import-catalogue")
 def import_catalogue(
-    company: Annotated[str, typer.Argument(help="company org code")],
+    company: Annotated[str, typer.Argument(help="company org (code or id)")],
     file: Annotated[Path, typer.Argument(help="CSV (UTF-8 or GB18030) or XLSX", exists=True, dir_okay=False)],
     key: KeyOption = None,
     db: DbOption = None,
@@ -52,7 +52,7 @@ def import_catalogue(
 
 @app.command("export-catalogue")
 def export_catalogue(
-    company: Annotated[str, typer.Argument(help="company org code")],
+    company: Annotated[str, typer.Argument(help="company org (code or id)")],
     out: Annotated[Path, typer.Argument(help="output file; .xlsx for Excel, otherwise CSV")],
     db: DbOption = None,
 ) -> None:
@@ -69,7 +69,7 @@ def export_catalogue(
 
 @app.command("add-store")
 def add_store(
-    company: Annotated[str, typer.Argument(help="company org code")],
+    company: Annotated[str, typer.Argument(help="company org (code or id)")],
     code: str,
     name: str,
     key: KeyOption = None,
@@ -88,7 +88,7 @@ def add_store(
 
 @app.command("set-tax-rate")
 def set_tax_rate(
-    company: Annotated[str, typer.Argument(help="company org code")],
+    company: Annotated[str, typer.Argument(help="company org (code or id)")],
     category: Annotated[str, typer.Argument(help="goods or services")],
     rate_bp: Annotated[int, typer.Argument(help="basis points: 1% = 100")],
     effective_from: Annotated[str, typer.Argument(help="YYYY-MM-DD")],
