@@ -89,10 +89,20 @@ def test_the_trial_balance_is_a_table_with_a_header_a_total_and_aligned_chinese(
 
 def test_every_read_command_here_answers_json(county: County, engine: Engine) -> None:
     db = url_of(engine)
-    for args in (["org", "list"], ["user", "list"], ["trial-balance", "dingzikou", "2025-01"]):
+    for args in (
+        ["org", "list"],
+        ["user", "list"],
+        ["trial-balance", "dingzikou", "2025-01"],
+        ["reconcile", "accounts", "dingzikou"],
+        ["community", "asset", "list", "--org", "dingzikou"],
+        ["community", "idle-assets", "--street", "heping"],
+        ["leases", "list", "--street", "heping"],
+    ):
         result = cunshe(*args, "--json", db=db)
         assert result.exit_code == 0, (args, result.output)
         assert isinstance(json.loads(result.output), list), args
+    roll = cunshe("leases", "rent-roll", "--as-of", "2025-12-31", "--org", "dingzikou", "--json", db=db)
+    assert roll.exit_code == 0 and json.loads(roll.output)["as_of"] == "2025-12-31", roll.output
     users = json.loads(cunshe("user", "list", "--json", db=db).output)
     assert {"username": "cashier", "role": "cashier"}.items() <= next(
         u for u in users if u["username"] == "cashier"

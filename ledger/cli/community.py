@@ -39,6 +39,7 @@ from ledger.cli.leases import (
     orgs_of,
 )
 from ledger.cli.options import DbOption, _cli, engine_for, org_id_of, run_keyed
+from ledger.cli.tables import JsonOption, print_json
 from ledger.community import assets, brokerage, stakes, subsidies, welfare
 from ledger.db.engine import read_tx, run_write
 
@@ -228,9 +229,13 @@ def asset_list(
     street: StreetOption = None,
     status: Annotated[str | None, typer.Option("--status", help="idle | leased | own_use")] = None,
     db: DbOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """The asset register of an org or of every collective org of a street."""
     rows = _read(db, lambda conn: assets.list_assets(conn, orgs_of(conn, org, street), status=status))
+    if as_json:
+        print_json(rows)
+        return
     typer.echo(ASSET_HEADER)
     for a in rows:
         typer.echo(_asset_line(a))
@@ -254,9 +259,14 @@ def asset_status(
 
 
 @app.command("idle-assets")
-def idle_assets(org: OrgOption = None, street: StreetOption = None, db: DbOption = None) -> None:
+def idle_assets(
+    org: OrgOption = None, street: StreetOption = None, db: DbOption = None, as_json: JsonOption = False
+) -> None:
     """Idle assets (闲置资产) of an org or of every collective org of a street."""
     rows = _read(db, lambda conn: assets.list_assets(conn, orgs_of(conn, org, street), status="idle"))
+    if as_json:
+        print_json(rows)
+        return
     for a in rows:
         typer.echo(f"{a['org_code']}\t{a['kind']}\t{a['name']}\t{a['location']}\t{a['certificate_no']}")
 

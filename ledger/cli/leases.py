@@ -24,6 +24,7 @@ from ledger.books.periods import parse_date
 from ledger.cli.options import DbOption, engine_for, org_id_of, org_of, run_keyed
 from ledger.cli.options import fail as fail_as
 from ledger.cli.progress import progress
+from ledger.cli.tables import JsonOption, print_json
 from ledger.community import assets
 from ledger.community.leases import contracts as leases
 from ledger.community.leases import receipts, rentroll
@@ -197,6 +198,7 @@ def rent_roll_cmd(
     org: OrgOption = None,
     street: StreetOption = None,
     db: DbOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Rent roll and arrears aging as of a date; contracts ending within 90 days; idle assets."""
     try:
@@ -207,6 +209,17 @@ def rent_roll_cmd(
             idle = assets.list_assets(conn, ids, status="idle")
     except LedgerError as exc:
         fail(exc)
+    if as_json:
+        print_json(
+            {
+                "as_of": day,
+                "contracts": rows,
+                "aging": rentroll.aging_totals(rows),
+                "expiring": rentroll.expiring(rows, day),
+                "idle_assets": idle,
+            }
+        )
+        return
     typer.echo("org\tcontract\tlessee\tmonthly\tbilled\treceived\toutstanding")
     for r in rows:
         typer.echo(
@@ -281,7 +294,9 @@ def add_cmd(
 
 
 @app.command("list")
-def list_cmd(org: OrgOption = None, street: StreetOption = None, db: DbOption = None) -> None:
+def list_cmd(
+    org: OrgOption = None, street: StreetOption = None, db: DbOption = None, as_json: JsonOption = False
+) -> None:
     """List the contracts of an org or a street, one tab-separated line each."""
     try:
         with read_tx(engine_for(db)) as conn:
@@ -295,6 +310,9 @@ def list_cmd(org: OrgOption = None, street: StreetOption = None, db: DbOption = 
             names = lessee_names(conn, (c.lessee_id for _, c in rows))
     except LedgerError as exc:
         fail(exc)
+    if as_json:
+        print_json([{"org": code, "lessee": names.get(c.lessee_id, ""), **c._asdict()} for code, c in rows])
+        return
     typer.echo("id\torg\tcode\tlessee\tstart\tend\trent\tcycle\tterminated_on")
     for org_code, c in rows:
         typer.echo(

@@ -21,7 +21,20 @@ class Col:
 
 
 def print_json(data: Any) -> None:
-    typer.echo(json.dumps(data, ensure_ascii=False, indent=1, default=str))
+    """Data as JSON: dataclasses and database rows as objects, dates as ISO text, amounts as integer fen."""
+    typer.echo(json.dumps(data, ensure_ascii=False, indent=1, default=_plain))
+
+
+def _plain(value: Any) -> Any:
+    import dataclasses
+
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    if hasattr(value, "_asdict"):
+        return value._asdict()
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
 
 
 def print_table(
