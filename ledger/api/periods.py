@@ -1,10 +1,11 @@
 """Query parameters that name months or days, checked alike on every route: well-formed, a range in order,
 and within the org's years — or a 422 naming the parameter, before anything is read.
 
-An org's years run from the first year it has books (its first posted month, or the year it was created
-if that is earlier) to the last year it may post into (this year + ``POSTING_YEARS_AHEAD``, or a later
-month already posted). A street or the county keeps no books of its own: its years are those of every
-org's books. ``?period=1999`` for books begun in 2025 is therefore refused rather than rendered empty.
+An org's years run from the first year it has books (its first posted month) to the last year it may
+post into (this year + ``POSTING_YEARS_AHEAD``, or a later month already posted). An org with nothing
+posted yet, and a street or the county (which keep no books of their own), take the years of the
+county's books (nothing posted anywhere: any year the books know). ``?period=1999`` for books begun in
+2025 is therefore refused rather than rendered empty.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Connection, func, select
 
 from ledger.books.errors import ValidationError
-from ledger.books.orgs import get_org, now
-from ledger.books.periods import POSTING_YEARS_AHEAD, Month
+from ledger.books.orgs import now
+from ledger.books.periods import FIRST_YEAR, POSTING_YEARS_AHEAD, Month
 from ledger.db.models import AccountTurnover
 
 if TYPE_CHECKING:
@@ -27,13 +28,12 @@ turnover_t = AccountTurnover.__table__
 
 def org_years(conn: Connection, org_id: int) -> tuple[int, int]:
     """(first year, last year) a request about the org may name."""
-    org = get_org(conn, org_id)
-    query = select(func.min(turnover_t.c.period), func.max(turnover_t.c.period))
-    if org.standard is not None:
-        query = query.where(turnover_t.c.org_id == org_id)
-    first, last = conn.execute(query).one()
-    start = min(int(first[:4]), org.created_at.year) if first else org.created_at.year
-    end = max(now().year + POSTING_YEARS_AHEAD, int(last[:4]) if last else 0)
+    span = select(func.min(turnover_t.c.period), func.max(turnover_t.c.period))
+    first, last = conn.execute(span.where(turnover_t.c.org_id == org_id)).one()
+    if first is None:  # nothing posted here (yet), or a roll-up: the years of the county's books
+        first, last = conn.execute(span).one()
+    start = int(first[:4]) if first else FIRST_YEAR
+    end = max(now().year + POSTING_YEARS_AHEAD, int(last[:4]) if last else FIRST_YEAR)
     return start, end
 
 
