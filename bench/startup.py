@@ -112,7 +112,9 @@ def build_demo(tmp: Path, scale: float) -> tuple[dict[str, str], int, str]:
         "import sys\nfrom ledger.books.orgs import org_by_code\nfrom ledger.cli.options import engine_for\n"
         f"with engine_for(None).connect() as conn:\n    print(org_by_code(conn, {ORG!r}).id)"
     )
-    org_id = subprocess.run([PY, "-c", code], env=env, check=True, capture_output=True, text=True).stdout
+    org_id = subprocess.run(
+        [PY, "-c", code], env=env, cwd=tmp, check=True, capture_output=True, text=True
+    ).stdout
     return env, int(org_id.strip()), token.group(1)
 
 
