@@ -97,15 +97,15 @@ async def _warm_reports(app: FastAPI) -> AsyncIterator[None]:
 
 
 def warm_reports() -> None:
-    """Import the report stack and render one small statement (WeasyPrint's first layout, fontconfig, the
-    CJK font's two weights, the templates), then start the batch worker pool. Nothing imports pandas,
-    matplotlib or WeasyPrint at start-up, so a server is ready in well under its old 10 s; this thread
-    makes the first statement after that as quick as the later ones, without anyone waiting for it."""
+    """Start the report worker pool: its fork server imports the report stack once and each worker renders
+    one small statement before its first task (WeasyPrint's first layout, fontconfig, the CJK font's two
+    weights, the templates: ``reports.builders_batch.warm_process``). Every download renders in that pool,
+    and nothing imports pandas, matplotlib or WeasyPrint at start-up, so a server is ready quickly and its
+    first statement need not pay for the warm-up, without anyone waiting for it."""
     try:
-        from reports.builders_batch import pool, warm_process, worker_pids
+        from reports.builders_batch import pool, worker_pids
 
-        warm_process()
         pool()
-        log.info("report stack warm: templates, fonts and %d batch worker(s)", len(worker_pids()))
-    except Exception:  # a warm-up that fails must not take the server down; the first request retries
-        log.exception("warming the report stack failed")
+        log.info("report pool warm: %d worker(s)", len(worker_pids()))
+    except Exception:  # a warm-up that fails must not take the server down; the first download retries
+        log.exception("warming the report pool failed")
