@@ -29,11 +29,11 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
 CUNSHE = str(Path(PY).with_name("cunshe"))
 ORG, PERIOD = "dingzikou", "2025-12"
@@ -47,7 +47,9 @@ def free_port() -> int:
 
 def timed(cmd: list[str], env: dict[str, str]) -> float:
     start = time.perf_counter()
-    subprocess.run(cmd, env=env, cwd=ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    subprocess.run(
+        cmd, env=env, cwd=env["HOME"], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     return time.perf_counter() - start
 
 
@@ -56,7 +58,9 @@ def get(url: str, token: str | None = None, timeout: float = 60) -> tuple[int, b
     try:
         with urllib.request.urlopen(request, timeout=timeout) as answer:
             return answer.status, answer.read()
-    except OSError:
+    except urllib.error.HTTPError as refused:
+        return refused.code, refused.read()
+    except OSError:  # not listening yet, or no answer in time
         return 0, b""
 
 
@@ -68,7 +72,7 @@ def server_run(env: dict[str, str], org_id: int, token: str) -> tuple[float, flo
     proc = subprocess.Popen(
         [CUNSHE, "serve", "--port", str(port)],
         env=env,
-        cwd=ROOT,
+        cwd=env["HOME"],  # outside any checkout: the workers import only the installed code
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
@@ -83,7 +87,7 @@ def server_run(env: dict[str, str], org_id: int, token: str) -> tuple[float, flo
         status, body = get(f"{base}/api/v1/orgs/{org_id}/reports/balance-sheet.pdf?period={PERIOD}", token)
         pdf = time.perf_counter() - pdf_start
         if status != 200 or not body.startswith(b"%PDF"):
-            raise RuntimeError(f"the statement PDF answered {status}")
+            raise RuntimeError(f"the statement PDF answered {status}: {body[:300]!r}")
         return ready, pdf
     finally:
         proc.send_signal(signal.SIGTERM)  # graceful: the worker pool ends with the server
@@ -95,7 +99,7 @@ def server_run(env: dict[str, str], org_id: int, token: str) -> tuple[float, flo
 
 
 def build_demo(tmp: Path, scale: float) -> tuple[dict[str, str], int, str]:
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp}/demo.db", "CI": "1"}
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp}/demo.db", "CI": "1", "HOME": str(tmp)}
     subprocess.run([CUNSHE, "init"], env=env, cwd=tmp, check=True, capture_output=True)
     out = subprocess.run(
         [CUNSHE, "demo", "--scale", str(scale), "--statements-dir", str(tmp / "statements")],
