@@ -52,10 +52,7 @@ def dimensions_for(standard: str | None, code: str) -> tuple[str, ...]:
 @lru_cache(maxsize=20_000)
 def initials(name: str) -> str:
     """Pinyin initials of a name, letters and digits kept: 银行存款 → yhck."""
-    return "".join(
-        "".join(ch for ch in part.lower() if ch.isalnum())
-        for part in _pinyin_initials(name)
-    )
+    return "".join("".join(ch for ch in part.lower() if ch.isalnum()) for part in _pinyin_initials(name))
 
 
 def postable_accounts(conn: Connection, org_id: int) -> list[AccountChoice]:
