@@ -31,6 +31,7 @@ RUNS: list[tuple[str, list[str]]] = [
         [PY, "bench/reconcile_bench.py"],
     ),
     ("Reports: 收益及收益分配表 PDF for 27 communities", [PY, "bench/report_bench.py"]),
+    ("Start-up: CLI commands, server ready, first statement PDF", [PY, "bench/startup.py"]),
 ]
 
 

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+import sys
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import APIRouter, FastAPI
 from sqlalchemy import Engine
 
@@ -9,6 +15,7 @@ from ledger import workflows
 from ledger.access.secrets import load_secret
 from ledger.api import errors
 from ledger.api.body_limit import BodyLimit
+from ledger.api.docs import install_docs
 from ledger.api.routes import audit, entries, orgs, statement_imports, user_admin, users
 from ledger.api.routes import community as community_api
 from ledger.api.routes import distribution as distribution_api
@@ -52,6 +59,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     )
     settings = settings.model_copy(update={"secret_key": secret})
     app = FastAPI(
+        docs_url=None,  # ledger.api.docs serves Swagger UI and ReDoc offline
+        redoc_url=None,
+        lifespan=_warm_reports if settings.warm_reports else None,
         title="cunshe-ledger 村社联营账本",
         version="0.1.0",
         description="Books of community collective economies and village–community joint supermarkets.",
@@ -60,6 +70,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.engine = engine or make_engine(settings.database_url)
     app.state.login_limits = LoginLimits.from_settings(settings)
     errors.install(app)
+    install_docs(app)
     # Inside the body limit: the text guard reads only bodies the limit let through.
     app.add_middleware(TextGuard)
     # Outside the router: a body over its route's limit is refused before it is read, parsed or authenticated.
@@ -74,3 +85,30 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         return {"status": "ok"}
 
     return app
+
+
+log = logging.getLogger("uvicorn.error")  # where `cunshe serve` logs
+
+
+@asynccontextmanager
+async def _warm_reports(app: FastAPI) -> AsyncIterator[None]:
+    """Start warming the report stack in a thread and serve at once (the server listens meanwhile)."""
+    threading.Thread(target=warm_reports, name="cunshe-warm-reports", daemon=True).start()
+    yield
+    if "reports.builders_batch" in sys.modules:  # the pool's processes end with the server
+        sys.modules["reports.builders_batch"].shutdown_pool()
+
+
+def warm_reports() -> None:
+    """Start the report worker pool: its fork server imports the report stack once and each worker renders
+    one small statement before its first task (WeasyPrint's first layout, fontconfig, the CJK font's two
+    weights, the templates: ``reports.builders_batch.warm_process``). Every download renders in that pool,
+    and nothing imports pandas, matplotlib or WeasyPrint at start-up, so a server is ready quickly and its
+    first statement need not pay for the warm-up, without anyone waiting for it."""
+    try:
+        from reports.builders_batch import pool, worker_pids
+
+        pool()
+        log.info("report pool warm: %d worker(s)", len(worker_pids()))
+    except Exception:  # a warm-up that fails must not take the server down; the first download retries
+        log.exception("warming the report pool failed")

@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     trusted_proxies: str = ""
     # Origins besides the request's own that may POST the pages (a proxy that rewrites the Host header).
     allowed_origins: str = ""
+    # Warm the report stack (pandas, WeasyPrint, fonts, the worker pool) in a background thread once the
+    # app has started, so the first PDF does not pay for it: ``cunshe serve`` turns it on; tests leave it off.
+    warm_reports: bool = False
     max_upload_bytes: int = 20 * 1024 * 1024
     # A report download (one, or a street's batch) is refused with 503 time_limit past this many seconds.
     report_seconds: float = Field(default=60.0, gt=0)

@@ -14,7 +14,6 @@ import hashlib
 import json
 from functools import lru_cache
 
-from pypinyin import Style, lazy_pinyin
 from sqlalchemy import Connection, func, or_, select
 
 from ledger.access.auth import Principal
@@ -46,6 +45,8 @@ CHANNELS = {
 @lru_cache(maxsize=20_000)
 def initials(name: str) -> str:
     """Pinyin initials of the Chinese characters of a name, other letters and digits kept: 土鸡蛋 → tjd."""
+    from pypinyin import Style, lazy_pinyin  # its dictionaries take ~0.5 s to load: on the first name
+
     out = []
     for part in lazy_pinyin(name, style=Style.FIRST_LETTER, errors="default"):
         out.append("".join(ch for ch in part.lower() if ch.isalnum()))

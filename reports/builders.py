@@ -16,9 +16,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import date
 from itertools import groupby
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from ledger.books.errors import AccountingError, NotFound, ValidationError
 from ledger.books.journal import EntryFilter, list_entries
@@ -38,6 +36,10 @@ from reports.queries import (
 )
 from reports.report import Column, Report, Table, Total
 from reports.statements import Layout, compute_statement, load_layout, statement_report
+
+if TYPE_CHECKING:
+    import pandas as pd
+
 
 # Lines a balance sheet splits by the sign of each counterparty's balance: a receivable's credit balance
 # (rent paid ahead on 112, 1122 预收) is a liability, a payable's debit balance (211 or 2202 paid ahead) an
@@ -283,6 +285,8 @@ def build_statement_rollup(ctx: BuildContext, name: str, standard: str) -> Repor
     statement is checked like any other, and its headline must equal the sum of the orgs' own headlines.
     A second table lists each org's headline figure, so a reader sees what adds up to what.
     """
+    import pandas as pd
+
     orgs = orgs_below(ctx.conn, ctx.org.id, standard=standard)
     if not orgs:
         raise NotFound(f"no {standard} orgs under {ctx.org.name}", field="standard")
@@ -372,6 +376,8 @@ def _dr_cr(fen: int) -> tuple[int, int]:
 
 def trial_balance_frame(rows: Sequence[TrialBalanceRow], lang: str) -> pd.DataFrame:
     """One row per account with any balance or turnover, then 合计 over the first-level accounts."""
+    import pandas as pd
+
     shown = [r for r in rows if r.opening_fen or r.debit_fen or r.credit_fen or r.closing_fen]
     records: list[dict[str, Any]] = []
     for r in shown:
@@ -510,6 +516,8 @@ def book_frame(
 
     The balance prints as a figure with 借/贷/平 beside it, as on paper.
     """
+    import pandas as pd
+
     t = ctx.t
     records: list[dict[str, object]] = []
 
@@ -681,6 +689,8 @@ def _entries(ctx: BuildContext) -> list[dict]:  # type: ignore[type-arg]
 
 def voucher_frame(entry: dict, names: Mapping[str, AccountName], lang: str) -> pd.DataFrame:  # type: ignore[type-arg]
     """One 记账凭证: 摘要, 会计科目, 借方金额, 贷方金额 per line, then 合计."""
+    import pandas as pd
+
     entry_date = entry["entry_date"]
     if isinstance(entry_date, date):
         entry_date = entry_date.isoformat()

@@ -39,9 +39,8 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import pandas as pd
 from sqlalchemy import Connection, Engine
 
 from ledger.books.errors import LedgerError, TimeLimit, ValidationError
@@ -52,6 +51,10 @@ from reports.queries import orgs_below
 from reports.registry import build_report, spec_for
 from reports.render import RenderError, environment, render_html, render_pdf, render_xlsx, to_json
 from reports.report import Column, Lang, Report, Table, Total
+
+if TYPE_CHECKING:
+    pass
+
 
 Format = Literal["json", "xlsx", "pdf", "html"]
 FORMATS: dict[str, str] = {
@@ -233,6 +236,8 @@ def render_limited(
 
 def _warm_report() -> Report:
     """A one-table statement in both font weights, with 大写 totals, as the real ones print."""
+    import pandas as pd
+
     frame = pd.DataFrame(
         {
             "item": ["一、经营收入", "其中：租赁收入", "本年收益"],

@@ -12,9 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from ledger.books.errors import ValidationError
 from ledger.books.periods import period_bounds
@@ -38,6 +36,10 @@ from reports.queries import (
 )
 from reports.registry import ReportSpec, register
 from reports.report import Column, Report, Table, Total
+
+if TYPE_CHECKING:
+    import pandas as pd
+
 
 CHANNEL_NAMES = {
     "zh": {
@@ -65,6 +67,8 @@ MONEY_ACCOUNTS = {"collective": ("101", "102"), "small_enterprise": ("1001", "10
 
 
 def _int64(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
+    import pandas as pd
+
     for column in columns:
         frame[column] = pd.array(frame[column], dtype="Int64")
     return frame
@@ -90,6 +94,8 @@ def build_disclosure(ctx: BuildContext) -> Report:
     balance of the period and the money on hand (库存现金 + 银行存款) at its end. A chart shows the year's
     months; the same figures are in the tables.
     """
+    import pandas as pd
+
     t, p, lang = ctx.t, ctx.period, ctx.lang
     names = account_names(ctx.conn, ctx.org.id)
     period_turnover = movement(ctx.conn, ctx.org.id, p.from_period, p.to_period, prefixes=("5",))
@@ -251,6 +257,8 @@ register(
 def build_channel_sales(ctx: BuildContext) -> Report:
     """六进 sales: by month × channel, by store × channel (from the revenue lines' dimensions in the books),
     and by origin village (from the POS sale lines, net of tax), with the channel mix by month drawn."""
+    import pandas as pd
+
     t, p, lang = ctx.t, ctx.period, ctx.lang
     rows = channel_sales(ctx.conn, ctx.org.id, p.from_period, p.to_period)
     present_channels = [c for c in (*CHANNELS, None) if any(r.channel == c for r in rows)] or list(
@@ -387,6 +395,8 @@ BUCKET_NAMES = {
 def build_rent_roll(ctx: BuildContext) -> Report:
     """租金台账: every lease contract, its rent this month, billed, received, and what is owed (欠租) or paid
     ahead (预收) — in two columns, so a tenant's credit never nets against another's arrears."""
+    import pandas as pd
+
     t = ctx.t
     rows = rentroll.rent_roll(ctx.conn, [ctx.org.id], _as_of(ctx))
     totals = rentroll.roll_totals(rows)
@@ -446,6 +456,8 @@ def _arrears(
     ctx: BuildContext, org_names: dict[int, str], org_name: str, head: str, *, by_org: bool
 ) -> Report:
     """The aging table of the orgs in ``org_names`` (id → the name shown in the 单位 column)."""
+    import pandas as pd
+
     t = ctx.t
     rows = [r for r in rentroll.rent_roll(ctx.conn, list(org_names), _as_of(ctx)) if any(r.aging.values())]
     totals = rentroll.aging_totals(rows)
@@ -532,6 +544,8 @@ register(
 
 def build_brokerage(ctx: BuildContext) -> Report:
     """居间服务收入: 50103 by month from the books, and the fees still to collect (from the register)."""
+    import pandas as pd
+
     t, p = ctx.t, ctx.period
     monthly = monthly_movement(ctx.conn, ctx.org.id, p.from_period, p.to_period, prefixes=("50103",))
     income = [sum(c - d for (m, _), (d, c) in monthly.items() if m == month) for month in p.months]
@@ -612,6 +626,8 @@ def build_welfare_funds(ctx: BuildContext) -> Report:
     """公益金使用情况: the 公益性岗位 and 公益设施 earmarks of each distribution year (提取, 已使用,
     结余), each post's stipends, payments and earmark funding in the year, and the facilities' spending,
     all from ``ledger.distribution.welfare_funds.funds_report``; the chart draws the earmark table."""
+    import pandas as pd
+
     t, year = ctx.t, ctx.period.year
     funds = funds_report(ctx.conn, ctx.org.id, year, ctx.period.to_period)
     kinds = {

@@ -27,23 +27,25 @@ import subprocess
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from functools import cache
+from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from babel.dates import format_date, format_datetime
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context
 from jinja2.runtime import Context
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Border, Font, Side
-from openpyxl.utils import get_column_letter
 
 from ledger.books.errors import LedgerError
 from ledger.books.money import amount_in_words, format_amount, format_money
 from ledger.books.spreadsheets import safe_text
 from reports.report import Column, Report, Table
 
-TEMPLATES_DIR = Path(__file__).resolve().parents[1] / "templates"
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+# The top-level templates/ folder, installed as package data (setup.py): the same in a checkout and a wheel.
+TEMPLATES_DIR = Path(str(files("ledger.templates")))
 CJK_FONT = "Noto Sans CJK SC"
 LOCALES = {"zh": "zh_CN", "en": "en"}
 CHINA_TIME = timezone(timedelta(hours=8), "CST")  # no daylight saving: a fixed offset is exact
@@ -179,6 +181,8 @@ def environment() -> Environment:
 
 def _cell(value: object) -> object:
     """A DataFrame cell as a plain Python value: ``None`` for NA, ``int`` for integers."""
+    import pandas as pd
+
     if value is None or value is pd.NA or (isinstance(value, float) and value != value):
         return None
     if hasattr(value, "item"):  # numpy scalars
@@ -338,7 +342,6 @@ def _xlsx_value(column: Column, value: object) -> object:
     return value
 
 
-_THIN = Side(style="thin", color="000000")
 _WIDTHS = {"label": 40, "amount": 18, "line_no": 6}
 
 
@@ -349,8 +352,12 @@ def _put_row(sheet: Any, row: int, values: list[object]) -> None:
 
 def _write_table(sheet: Any, report: Report, table: Table, labels: dict[str, Any]) -> int:
     """Title rows, the frozen header and one row per DataFrame row; returns the last row written."""
+    from openpyxl.styles import Alignment, Border, Font, Side
+    from openpyxl.utils import get_column_letter
+
     width = len(table.columns)
     bold = Font(bold=True)
+    thin = Side(style="thin", color="000000")
     _put_row(sheet, 1, [report.title])
     sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=width)
     sheet.cell(1, 1).font = Font(bold=True, size=14)
@@ -364,7 +371,7 @@ def _write_table(sheet: Any, report: Report, table: Table, labels: dict[str, Any
         cell = sheet.cell(header, index)
         cell.font = bold
         cell.alignment = Alignment(horizontal="center")
-        cell.border = Border(bottom=_THIN, top=_THIN)
+        cell.border = Border(bottom=thin, top=thin)
     sheet.freeze_panes = sheet.cell(header + 1, 1)
 
     row_number = header
@@ -391,6 +398,8 @@ def _write_footer(sheet: Any, report: Report, table: Table, labels: dict[str, An
 
     A total's figure sits under the table's first amount column, so a reader's eye (and a SUM) finds it.
     """
+    from openpyxl.styles import Font
+
     kinds = [column.kind for column in table.columns]
     amount_at = kinds.index("amount") + 1 if "amount" in kinds else 2
     row += 1
@@ -409,6 +418,8 @@ def _write_footer(sheet: Any, report: Report, table: Table, labels: dict[str, An
 
 def render_xlsx(report: Report) -> bytes:
     """The report as a workbook: one sheet per table, title rows, frozen header, amounts in yuan."""
+    from openpyxl import Workbook  # imported here: only workbooks need it
+
     labels = LABELS[report.lang]
     workbook = Workbook()
     workbook.remove(workbook.active)  # type: ignore[arg-type]

@@ -34,8 +34,7 @@ from importlib.resources import files
 from itertools import pairwise
 from numbers import Integral
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from ledger.books.errors import AccountingError, NotFound, ValidationError
 from ledger.books.money import format_amount
@@ -50,6 +49,10 @@ from reports.formula import (
     parse_formula,
 )
 from reports.report import Column, Lang, Report, Table, Total
+
+if TYPE_CHECKING:
+    import pandas as pd
+
 
 LAYOUTS_DIR = Path(__file__).resolve().parent / "layouts"
 META_COLUMNS = ("line_no", "key", "label", "indent", "style", "section")
@@ -389,6 +392,8 @@ def compute_statement(
     Returns columns ``line_no, key, label, indent, style, section`` and then the value columns, as pandas
     ``Int64`` (headings have ``<NA>``). Raises ``StatementDoesNotFoot`` if any check fails in any column.
     """
+    import pandas as pd
+
     layout = load_layout(layout_name)
     if (balances is None) == (columns is None):
         raise TypeError("give either balances or columns, not both or neither")

@@ -97,7 +97,8 @@ class Server:
 
     def start(self, *, timeout: float = 90) -> Server:
         """Start the server and wait until every worker has finished its startup and /healthz answers."""
-        env = {**os.environ, "DATABASE_URL": self.database_url}
+        # No report warm-up: a test server renders few PDFs, and the suite's machine has cores to spare.
+        env = {**os.environ, "DATABASE_URL": self.database_url, "CUNSHE_WARM_REPORTS": "0"}
         self._log_from = self.log_path.stat().st_size if self.log_path.exists() else 0
         log = self.log_path.open("ab")
         cmd = [*cunshe_cmd(), "serve", "--host", "127.0.0.1", "--port", str(self.port)]

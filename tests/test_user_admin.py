@@ -3,6 +3,8 @@ the user's tokens and web sessions at once, and re-enabling brings neither back.
 
 from __future__ import annotations
 
+import json
+import re
 import uuid
 from datetime import UTC, datetime
 
@@ -126,8 +128,12 @@ def test_the_cli_lists_disables_enables_and_revokes(
     county: County, client: TestClient, engine: Engine
 ) -> None:
     db = url_of(engine)
-    listed = runner.invoke(cli, ["user", "list", "--db", db])
-    assert listed.exit_code == 0 and "cashier\tcashier" in listed.output and "active" in listed.output
+    listed = runner.invoke(cli, ["user", "list", "--json", "--db", db])
+    assert listed.exit_code == 0, listed.output
+    cashier = next(u for u in json.loads(listed.output) if u["username"] == "cashier")
+    assert cashier["role"] == "cashier" and not cashier["disabled"]
+    table = runner.invoke(cli, ["user", "list", "--db", db]).output
+    assert re.search(r"cashier\s+cashier\s+store \d+\s+active", table), table
 
     disabled = runner.invoke(cli, ["user", "disable", "cashier", "--db", db])
     assert disabled.exit_code == 0, disabled.output

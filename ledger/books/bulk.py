@@ -3,7 +3,8 @@
 JSON: a list of ``{"org": "<code>", "date": "2025-03-05", "memo": "...", "idempotency_key": "...",
 "lines": [{"account": "102", "debit": "105.00"}, {"account": "50102", "credit": "105.00"}]}``.
 CSV (UTF-8): columns ``org, entry, date, memo, account, debit, credit``; rows with the same ``entry`` label
-form one entry. Amounts are decimal strings, as everywhere.
+form one entry (``docs/post-sample.csv``). Amounts are decimal strings, as everywhere. An org is named by
+its code or its id.
 """
 
 from __future__ import annotations
@@ -22,16 +23,18 @@ from ledger.books.posting import Draft, Line
 from ledger.db.models import Org
 
 org_t = Org.__table__
+CSV_COLUMNS = ("org", "entry", "date", "memo", "account", "debit", "credit")
 
 
 def drafts_from_json(conn: Connection, docs: list[dict[str, Any]]) -> list[Draft]:
-    codes = dict(conn.execute(select(org_t.c.code, org_t.c.id)).all())
+    codes: dict[str, int] = {code: org_id for code, org_id in conn.execute(select(org_t.c.code, org_t.c.id))}
+    codes |= {str(org_id): org_id for org_id in codes.values() if str(org_id) not in codes}  # or its id
     drafts = []
     for i, doc in enumerate(docs):
         p = f"entries[{i}]"
-        org = doc.get("org")
+        org = str(doc.get("org"))
         if org not in codes:
-            raise ValidationError(f"unknown org {org!r}", field=f"{p}.org")
+            raise ValidationError(f"unknown org {doc.get('org')!r} (a code or an id)", field=f"{p}.org")
         lines = []
         for j, ln in enumerate(doc.get("lines") or []):
             debit = ln.get("debit")
@@ -67,7 +70,15 @@ def read_entries_file(conn: Connection, path: Path) -> list[Draft]:
         return drafts_from_json(conn, docs)
     grouped: dict[str, dict[str, Any]] = {}
     with path.open(encoding="utf-8-sig", newline="") as fh:
-        for n, row in enumerate(csv.DictReader(fh), start=2):
+        reader = csv.DictReader(fh)
+        missing = [c for c in CSV_COLUMNS if c not in (reader.fieldnames or [])]
+        if missing:
+            raise ValidationError(
+                f"the CSV has no {', '.join(missing)} column: its header is {','.join(CSV_COLUMNS)}"
+                " (rows with the same entry label form one entry)",
+                field=missing[0],
+            )
+        for n, row in enumerate(reader, start=2):
             label = row.get("entry") or f"line{n}"
             doc = grouped.setdefault(
                 label,

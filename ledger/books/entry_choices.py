@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
 
-from pypinyin import Style, lazy_pinyin
 from sqlalchemy import Connection, select
 
 from ledger.db.models import Account, Counterparty, Org, Store
@@ -53,10 +52,7 @@ def dimensions_for(standard: str | None, code: str) -> tuple[str, ...]:
 @lru_cache(maxsize=20_000)
 def initials(name: str) -> str:
     """Pinyin initials of a name, letters and digits kept: 银行存款 → yhck."""
-    return "".join(
-        "".join(ch for ch in part.lower() if ch.isalnum())
-        for part in lazy_pinyin(name, style=Style.FIRST_LETTER, errors="default")
-    )
+    return "".join("".join(ch for ch in part.lower() if ch.isalnum()) for part in _pinyin_initials(name))
 
 
 def postable_accounts(conn: Connection, org_id: int) -> list[AccountChoice]:
@@ -123,3 +119,11 @@ def stores(conn: Connection, org_id: int) -> list[tuple[int, str]]:
         select(store_t.c.id, store_t.c.name).where(store_t.c.org_id == org_id).order_by(store_t.c.code)
     )
     return [(r.id, r.name) for r in rows]
+
+
+def _pinyin_initials(name: str) -> list[str]:
+    """pypinyin's first letters, imported on first use: its dictionaries take ~0.5 s to load, which no
+    command or server start that never shows a voucher form should pay (issue 22)."""
+    from pypinyin import Style, lazy_pinyin
+
+    return lazy_pinyin(name, style=Style.FIRST_LETTER, errors="default")  # type: ignore[no-any-return]

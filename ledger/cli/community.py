@@ -26,7 +26,7 @@ from ledger.books.money import (
     parse_quantity,
     split_tax_inclusive,
 )
-from ledger.books.orgs import get_org, org_by_code
+from ledger.books.orgs import get_org
 from ledger.books.periods import parse_date, parse_period
 from ledger.cli.leases import (
     OPTION_NAMES,
@@ -38,7 +38,8 @@ from ledger.cli.leases import (
     fail,
     orgs_of,
 )
-from ledger.cli.options import DbOption, _cli, engine_for, run_keyed
+from ledger.cli.options import DbOption, _cli, engine_for, org_id_of, run_keyed
+from ledger.cli.tables import JsonOption, print_json
 from ledger.community import assets, brokerage, stakes, subsidies, welfare
 from ledger.db.engine import read_tx, run_write
 
@@ -61,7 +62,7 @@ app.add_typer(deal_app, name="deal")
 app.add_typer(subsidy_app, name="subsidy")
 app.add_typer(stake_app, name="stake")
 
-OneOrg = Annotated[str, typer.Option("--org", help="a community or village code")]
+OneOrg = Annotated[str, typer.Option("--org", help="a community or village (code or id)")]
 
 
 # -- parsing: every input is checked before the transaction starts -----------------------------------------
@@ -228,9 +229,13 @@ def asset_list(
     street: StreetOption = None,
     status: Annotated[str | None, typer.Option("--status", help="idle | leased | own_use")] = None,
     db: DbOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """The asset register of an org or of every collective org of a street."""
     rows = _read(db, lambda conn: assets.list_assets(conn, orgs_of(conn, org, street), status=status))
+    if as_json:
+        print_json(rows)
+        return
     typer.echo(ASSET_HEADER)
     for a in rows:
         typer.echo(_asset_line(a))
@@ -254,9 +259,14 @@ def asset_status(
 
 
 @app.command("idle-assets")
-def idle_assets(org: OrgOption = None, street: StreetOption = None, db: DbOption = None) -> None:
+def idle_assets(
+    org: OrgOption = None, street: StreetOption = None, db: DbOption = None, as_json: JsonOption = False
+) -> None:
     """Idle assets (闲置资产) of an org or of every collective org of a street."""
     rows = _read(db, lambda conn: assets.list_assets(conn, orgs_of(conn, org, street), status="idle"))
+    if as_json:
+        print_json(rows)
+        return
     for a in rows:
         typer.echo(f"{a['org_code']}\t{a['kind']}\t{a['name']}\t{a['location']}\t{a['certificate_no']}")
 
@@ -352,7 +362,7 @@ def post_list(org: OneOrg, db: DbOption = None) -> None:
     """An org's welfare posts, with the stipend still owed to each holder."""
 
     def work(conn: Connection) -> list[str]:
-        org_id = org_by_code(conn, org).id
+        org_id = org_id_of(conn, org)
         return [_post_line(conn, org_id, pid) for pid in welfare.post_ids(conn, org_id)]
 
     typer.echo(POST_HEADER)
@@ -710,7 +720,7 @@ def stake_add(
 
     def work(conn: Connection, org_id: int) -> int:
         try:
-            company_id = org_by_code(conn, company).id
+            company_id = org_id_of(conn, company)
         except NotFound as exc:
             raise NotFound(exc.message, field="company") from None
         sid = stakes.record_stake(
@@ -744,7 +754,7 @@ def stake_list(org: OneOrg, db: DbOption = None) -> None:
     def work(conn: Connection) -> list[str]:
         return [
             f"{r['id']}\t{r['company']}\t{format_amount(r['paid_in_fen'])}\t{r['share_bp']}\t{r['acquired_on']}"
-            for r in stakes.list_stakes(conn, org_by_code(conn, org).id)
+            for r in stakes.list_stakes(conn, org_id_of(conn, org))
         ]
 
     typer.echo("stake\tcompany\tpaid_in\tshare_bp\tacquired_on")

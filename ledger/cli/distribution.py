@@ -40,7 +40,7 @@ def print_dry_run(run: DryRun) -> None:
 
 @app.command("close-year")
 def close_year_cmd(
-    org: Annotated[str, typer.Argument(help="org code")],
+    org: Annotated[str, typer.Argument(help="org code or id")],
     year: Annotated[int, typer.Argument(help="the year to close, e.g. 2025")],
     key: KeyOption = None,
     db: DbOption = None,

@@ -19,11 +19,12 @@ from sqlalchemy import Connection, select
 from ledger.access.auth import audit
 from ledger.books.errors import LedgerError, ValidationError
 from ledger.books.money import format_amount, parse_amount
-from ledger.books.orgs import get_org, org_by_code
+from ledger.books.orgs import get_org
 from ledger.books.periods import parse_date
-from ledger.cli.options import DbOption, engine_for, run_keyed
+from ledger.cli.options import DbOption, engine_for, org_id_of, org_of, run_keyed
 from ledger.cli.options import fail as fail_as
 from ledger.cli.progress import progress
+from ledger.cli.tables import JsonOption, print_json
 from ledger.community import assets
 from ledger.community.leases import contracts as leases
 from ledger.community.leases import receipts, rentroll
@@ -41,11 +42,11 @@ entry_t = JournalEntry.__table__
 cp_t = Counterparty.__table__
 E = TypeVar("E", bound=Enum)
 
-OrgOption = Annotated[str | None, typer.Option("--org", help="a community or village code")]
+OrgOption = Annotated[str | None, typer.Option("--org", help="a community or village (code or id)")]
 StreetOption = Annotated[
-    str | None, typer.Option("--street", help="a street code: every collective org of it")
+    str | None, typer.Option("--street", help="a street (code or id): every collective org of it")
 ]
-OneOrgOption = Annotated[str, typer.Option("--org", help="a community or village code")]
+OneOrgOption = Annotated[str, typer.Option("--org", help="a community or village (code or id)")]
 ContractOption = Annotated[int, typer.Option("--contract", help="contract id (see cunshe leases list)")]
 CodeOption = Annotated[str, typer.Option("--code", help="合同编号, e.g. ZL-2026-01")]
 StartOption = Annotated[str, typer.Option("--start", help="first day of the term, YYYY-MM-DD")]
@@ -93,7 +94,7 @@ def orgs_of(conn, org: str | None, street: str | None) -> list[int]:  # type: ig
     """The collective orgs named by ``--org`` or ``--street`` (exactly one of them)."""
     if (org is None) == (street is None):
         raise ValidationError("give one of --org or --street", field="org")
-    row = org_by_code(conn, org or street)  # type: ignore[arg-type]
+    row = org_of(conn, org or street)  # type: ignore[arg-type]
     if street is not None and row.kind != "street":
         raise ValidationError(f"{street} is a {row.kind}, not a street", field="street")
     return leases.collective_orgs_under(conn, row.id)
@@ -101,7 +102,7 @@ def orgs_of(conn, org: str | None, street: str | None) -> list[int]:  # type: ig
 
 def collective_org(conn: Connection, code: str) -> int:
     """The one org a contract command works in: a community or village keeping collective books."""
-    org_id = org_by_code(conn, code).id
+    org_id = org_id_of(conn, code)
     leases.require_collective(conn, org_id)
     return int(org_id)
 
@@ -197,6 +198,7 @@ def rent_roll_cmd(
     org: OrgOption = None,
     street: StreetOption = None,
     db: DbOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Rent roll and arrears aging as of a date; contracts ending within 90 days; idle assets."""
     try:
@@ -207,6 +209,17 @@ def rent_roll_cmd(
             idle = assets.list_assets(conn, ids, status="idle")
     except LedgerError as exc:
         fail(exc)
+    if as_json:
+        print_json(
+            {
+                "as_of": day,
+                "contracts": rows,
+                "aging": rentroll.aging_totals(rows),
+                "expiring": rentroll.expiring(rows, day),
+                "idle_assets": idle,
+            }
+        )
+        return
     typer.echo("org\tcontract\tlessee\tmonthly\tbilled\treceived\toutstanding")
     for r in rows:
         typer.echo(
@@ -281,7 +294,9 @@ def add_cmd(
 
 
 @app.command("list")
-def list_cmd(org: OrgOption = None, street: StreetOption = None, db: DbOption = None) -> None:
+def list_cmd(
+    org: OrgOption = None, street: StreetOption = None, db: DbOption = None, as_json: JsonOption = False
+) -> None:
     """List the contracts of an org or a street, one tab-separated line each."""
     try:
         with read_tx(engine_for(db)) as conn:
@@ -295,6 +310,9 @@ def list_cmd(org: OrgOption = None, street: StreetOption = None, db: DbOption = 
             names = lessee_names(conn, (c.lessee_id for _, c in rows))
     except LedgerError as exc:
         fail(exc)
+    if as_json:
+        print_json([{"org": code, "lessee": names.get(c.lessee_id, ""), **c._asdict()} for code, c in rows])
+        return
     typer.echo("id\torg\tcode\tlessee\tstart\tend\trent\tcycle\tterminated_on")
     for org_code, c in rows:
         typer.echo(
@@ -308,7 +326,7 @@ def show_cmd(org: OneOrgOption, contract: ContractOption, db: DbOption = None) -
     """Show a contract's terms and its rent schedule (租金计划), one line per month."""
     try:
         with read_tx(engine_for(db)) as conn:
-            org_id = org_by_code(conn, org).id
+            org_id = org_id_of(conn, org)
             c = leases.get_contract(conn, org_id, contract)
             lessee = lessee_names(conn, [c.lessee_id]).get(c.lessee_id, "")
             asset_ids = leases.contract_asset_ids(conn, c.id)

@@ -2,33 +2,115 @@
 
 from __future__ import annotations
 
-import json
 import os
+import secrets
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, ClassVar, NoReturn
 
 import typer
-from sqlalchemy import select
 
-from ledger import workflows
 from ledger.books.errors import LedgerError
-from ledger.cli import checkpoints as checkpoints_cli
-from ledger.cli import community as community_cli
-from ledger.cli import distribution as distribution_cli
-from ledger.cli import leases as lease_cli
-from ledger.cli import periods as periods_cli
-from ledger.cli import pos as pos_cli
-from ledger.cli import reconcile as reconcile_cli
-from ledger.cli import reports as reports_cli
-from ledger.cli.options import DbOption, engine_for, fail
+from ledger.cli.lazy import Lazy, LazyGroup, tidy_help
+from ledger.cli.options import DbOption, engine_for, fail, org_id_of, org_of
 from ledger.cli.progress import progress
-from ledger.db.engine import read_tx, run_write
-from ledger.db.migrate import upgrade
-from ledger.settings import get_settings
+from ledger.cli.tables import Col, JsonOption, print_json, print_table
+
+tidy_help()
+
+
+class Commands(LazyGroup):
+    """``cunshe``: the commands below are defined in this module; the workflows' own sub-commands (``cunshe
+    pos …``, ``cunshe leases …``) and the everyday ones that stand at the top level too (DESIGN §10:
+    cunshe report, close-year, import-statement) are imported only when run (``ledger.cli.lazy``)."""
+
+    lazy: ClassVar[dict[str, Lazy]] = {
+        "report": Lazy(
+            "ledger.cli.reports:report_cmd",
+            "Write one report for an org (or a street's / the county's roll-up) to a file.",
+        ),
+        "report-batch": Lazy(
+            "ledger.cli.reports:report_batch_cmd",
+            "Render one report for every org below a street or the county into a zip, on all cores.",
+        ),
+        "close-year": Lazy(
+            "ledger.cli.distribution:close_year_cmd",
+            "年终结账: income and expenses into 321/3103, then 322/3104 (refused while sources are open).",
+        ),
+        "close-period": Lazy(
+            "ledger.cli.periods:close_period_cmd",
+            "结账: close a month (and the earlier open months named with --including).",
+        ),
+        "import-statement": Lazy(
+            "ledger.cli.reconcile:import_statement_cmd",
+            "Import a bank / WeChat Pay / Alipay statement file: every line or none; known lines are"
+            " skipped.",
+        ),
+        "pos": Lazy(
+            "ledger.cli.pos:app", "POS of the joint supermarkets (村社联动超市): catalogue, stores, stock."
+        ),
+        "community": Lazy(
+            "ledger.cli.community:app",
+            "A community's own business: assets, welfare posts (公益性岗位), brokerage, subsidies, stakes.",
+        ),
+        "leases": Lazy(
+            "ledger.cli.leases:app",
+            "Lease contracts (承包 / 租赁): contracts, rent receipts, deposits, accrual run, rent roll.",
+        ),
+        "reconcile": Lazy(
+            "ledger.cli.reconcile:app", "Bank and payment statements: import, match, reconcile (对账)."
+        ),
+        "distribution": Lazy(
+            "ledger.cli.distribution:app", "Year-end close and profit distribution (年终结账与收益分配)."
+        ),
+        "checkpoints": Lazy(
+            "ledger.cli.checkpoints:app",
+            "Signed month-close checkpoints (封账码): export them to keep elsewhere.",
+        ),
+    }
+
+    def invoke(self, ctx: Any) -> Any:
+        """Run a command; whatever it raises is told in one line on stderr, never as a traceback."""
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort, typer.TyperException):
+            raise  # click's own: an exit code, a usage error
+        except LedgerError as exc:
+            fail(exc)
+        except Exception as exc:
+            refuse(exc)
+
+
+def refuse(exc: Exception) -> NoReturn:
+    """A database or file problem exits 2 like a refusal; anything else is a bug and exits 1.
+    ``CUNSHE_DEBUG=1`` shows the traceback instead."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    if os.environ.get("CUNSHE_DEBUG"):
+        raise exc
+    if isinstance(exc, SQLAlchemyError):
+        cause = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        typer.secho(
+            f"error [database]: {cause} (is the database there? `cunshe init` makes it)", err=True, fg="red"
+        )
+        raise typer.Exit(2)
+    if isinstance(exc, OSError):
+        typer.secho(f"error [file]: {exc}", err=True, fg="red")
+        raise typer.Exit(2)
+    message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    typer.secho(
+        f"error [internal] {type(exc).__name__}: {message} (a bug: CUNSHE_DEBUG=1 shows where)",
+        err=True,
+        fg="red",
+    )
+    raise typer.Exit(1)
+
 
 app = typer.Typer(
-    help="村社联营账本 cunshe-ledger: books of community collective economies.", no_args_is_help=True
+    cls=Commands,
+    pretty_exceptions_enable=False,
+    help="村社联营账本 cunshe-ledger: books of community collective economies.",
+    no_args_is_help=True,
 )
 user_app = typer.Typer(help="Users and tokens.", no_args_is_help=True)
 org_app = typer.Typer(help="Organisations.", no_args_is_help=True)
@@ -37,29 +119,18 @@ org_app = typer.Typer(help="Organisations.", no_args_is_help=True)
 @app.callback()
 def _start() -> None:
     """Every command runs with the workflows' checks registered with the books."""
+    from ledger import workflows
+
     workflows.start()
 
 
 app.add_typer(user_app, name="user")
 app.add_typer(org_app, name="org")
 
-# Workflow modules bring their own sub-commands (``cunshe pos …``, ``cunshe leases …``) as typer apps.
-app.add_typer(pos_cli.app, name="pos")
-app.add_typer(community_cli.app, name="community")
-app.add_typer(lease_cli.app, name="leases")
-app.add_typer(reconcile_cli.app, name="reconcile")
-app.add_typer(distribution_cli.app, name="distribution")
-app.add_typer(checkpoints_cli.app, name="checkpoints")
-
-# The everyday commands also stand at the top level (DESIGN §10): cunshe report, close-year, import-statement.
-app.command("report")(reports_cli.report_cmd)
-app.command("report-batch")(reports_cli.report_batch_cmd)
-app.command("close-year")(distribution_cli.close_year_cmd)
-app.command("close-period")(periods_cli.close_period_cmd)
-app.command("import-statement")(reconcile_cli.import_statement_cmd)
-
 
 def _settings_for(db: str | None):  # type: ignore[no-untyped-def]
+    from ledger.settings import get_settings
+
     settings = get_settings()
     return settings.model_copy(update={"database_url": db}) if db else settings
 
@@ -69,6 +140,7 @@ def init(db: DbOption = None) -> None:
     """Create or upgrade the database schema (idempotent); write the session secret and the checkpoint
     signing key if they are missing."""
     from ledger.access.secrets import ensure_secret_file, secret_path
+    from ledger.db.migrate import upgrade
 
     engine = engine_for(db)
     upgrade(engine)
@@ -112,15 +184,17 @@ def serve(
     ] = False,
 ) -> None:
     """Serve the API and the web pages (uvicorn). Refuses to start without the secret `cunshe init` made."""
-
     import uvicorn
 
     from ledger.access.secrets import SecretMissing, load_secret
+    from ledger.db.migrate import upgrade
 
     if db:
         os.environ["DATABASE_URL"] = db
     if dev:
         os.environ["CUNSHE_DEV_MODE"] = "1"  # the workers build their own settings from the environment
+    # Each worker warms its report stack in the background once it listens (CUNSHE_WARM_REPORTS=0: not).
+    os.environ.setdefault("CUNSHE_WARM_REPORTS", "1")
     settings = _settings_for(db)
     try:
         load_secret(
@@ -137,9 +211,8 @@ def serve(
     # CUNSHE_TRUSTED_PROXIES; by default from nobody, so a client cannot pick the address it is throttled
     # and audited under (uvicorn's own default trusts 127.0.0.1).
     proxies = settings.trusted_proxies.strip()
-    # A worker imports the whole app (pandas, the report stack) before it answers the supervisor's ping;
-    # on a busy 2-core machine that takes longer than uvicorn's 5 s default, and the supervisor would kill
-    # and respawn workers in a loop.
+    # A worker imports the app before it answers the supervisor's ping; on a busy 2-core machine that
+    # could take longer than uvicorn's 5 s default, and the supervisor would kill and respawn workers.
     uvicorn.run(
         "ledger.app:create_app",
         factory=True,
@@ -158,15 +231,16 @@ def org_add(
     code: str,
     name: str,
     kind: Annotated[str, typer.Option(help="county|street|community|village|company")],
-    parent: Annotated[str | None, typer.Option(help="parent org code")] = None,
+    parent: Annotated[str | None, typer.Option(help="parent org (code or id)")] = None,
     standard: str | None = None,
     db: DbOption = None,
 ) -> None:
     """Create an org (its statutory chart is loaded)."""
-    from ledger.books.orgs import create_org, org_by_code
+    from ledger.books.orgs import create_org
+    from ledger.db.engine import run_write
 
     def work(conn):  # type: ignore[no-untyped-def]
-        parent_id = org_by_code(conn, parent).id if parent else None
+        parent_id = org_id_of(conn, parent) if parent else None
         return create_org(conn, code=code, name=name, kind=kind, parent_id=parent_id, standard=standard)
 
     try:
@@ -177,13 +251,25 @@ def org_add(
 
 
 @org_app.command("list")
-def org_list(db: DbOption = None) -> None:
+def org_list(db: DbOption = None, as_json: JsonOption = False) -> None:
+    """Every org: id, code, kind, accounting standard, parent and name (an org is named by code or id)."""
+    from sqlalchemy import select
+
+    from ledger.db.engine import read_tx
     from ledger.db.models import Org
 
     t = Org.__table__
     with read_tx(engine_for(db)) as conn:
-        for r in conn.execute(select(t).order_by(t.c.id)):
-            typer.echo(f"{r.id}\t{r.code}\t{r.kind}\t{r.standard or '-'}\t{r.name}")
+        orgs = conn.execute(select(t).order_by(t.c.id)).all()
+    codes = {o.id: o.code for o in orgs}
+    if as_json:
+        keys = ("id", "code", "name", "kind", "standard", "parent_id")
+        print_json([{k: getattr(o, k) for k in keys} | {"parent": codes.get(o.parent_id)} for o in orgs])
+        return
+    print_table(
+        (Col("id", "right"), Col("code"), Col("kind"), Col("standard"), Col("parent"), Col("name")),
+        [(o.id, o.code, o.kind, o.standard or "-", codes.get(o.parent_id, "-"), o.name) for o in orgs],
+    )
 
 
 @user_app.command("add")
@@ -191,19 +277,27 @@ def user_add(
     username: str,
     role: Annotated[str, typer.Option(help="admin|officer|community|cashier")],
     scope: Annotated[
-        str | None, typer.Option(help="org code (officer: street/county; community: the org)")
+        str | None, typer.Option(help="org code or id (officer: street/county; community: the org)")
     ] = None,
     store: Annotated[str | None, typer.Option(help="store code (cashier)")] = None,
-    password: Annotated[str | None, typer.Option(help="password for the web login")] = None,
+    password: Annotated[
+        str | None,
+        typer.Option(
+            help="password for the web login; without it you are asked for one on a terminal (empty: make"
+            " one), and elsewhere one is made; a made password is printed once, on stderr"
+        ),
+    ] = None,
     db: DbOption = None,
 ) -> None:
-    """Create a user and print a new API token, once."""
+    """Create a user who can log in to the pages, and print a new API token once (on stdout)."""
+    from sqlalchemy import select
+
     from ledger.access.auth import create_user, issue_token
-    from ledger.books.orgs import org_by_code
+    from ledger.db.engine import run_write
     from ledger.db.models import Store
 
     def work(conn):  # type: ignore[no-untyped-def]
-        scope_id = org_by_code(conn, scope).id if scope else None
+        scope_id = org_id_of(conn, scope) if scope else None
         store_id = None
         if store:
             st = Store.__table__
@@ -221,11 +315,27 @@ def user_add(
         )
         return issue_token(conn, user_id, "cli")
 
+    made = password is None or password == ""
+    if password is None and sys.stdin.isatty():
+        password = typer.prompt(
+            "password (empty: make one)",
+            default="",
+            show_default=False,
+            hide_input=True,
+            confirmation_prompt=True,
+        )
+        made = password == ""
+    if made:
+        password = secrets.token_urlsafe(12)
     try:
         token = run_write(engine_for(db), work)
     except LedgerError as exc:
         fail(exc)
     typer.echo(token)
+    if made:
+        typer.echo(
+            f"password for {username} (shown once, change it after the first login): {password}", err=True
+        )
 
 
 def _user_write(db: str | None, write):  # type: ignore[no-untyped-def]
@@ -239,23 +349,36 @@ def _user_write(db: str | None, write):  # type: ignore[no-untyped-def]
 
 
 @user_app.command("list")
-def user_list(db: DbOption = None) -> None:
+def user_list(db: DbOption = None, as_json: JsonOption = False) -> None:
     """Every user: id, name, role, scope, state and the ids of its tokens in force."""
-    from ledger.access.users import list_users
+    from ledger.access.users import list_users, user_json
+    from ledger.db.engine import read_tx
 
     with read_tx(engine_for(db)) as conn:
         rows = list_users(conn, None)
-    for r in rows:
-        scope = (
-            f"org {r.scope_org_id}"
-            if r.scope_org_id
-            else f"store {r.scope_store_id}"
-            if r.scope_store_id
-            else "-"
-        )
-        state = "disabled" if r.disabled else "active"
-        tokens = ",".join(map(str, r.token_ids)) or "-"
-        typer.echo(f"{r.user_id}\t{r.username}\t{r.role}\t{scope}\t{state}\ttokens {tokens}")
+    if as_json:
+        print_json([user_json(r) for r in rows])
+        return
+
+    def scope(r: Any) -> str:
+        if r.scope_org_id:
+            return f"org {r.scope_org_id}"
+        return f"store {r.scope_store_id}" if r.scope_store_id else "-"
+
+    print_table(
+        (Col("id", "right"), Col("username"), Col("role"), Col("scope"), Col("state"), Col("tokens")),
+        [
+            (
+                r.user_id,
+                r.username,
+                r.role,
+                scope(r),
+                "disabled" if r.disabled else "active",
+                ",".join(map(str, r.token_ids)) or "-",
+            )
+            for r in rows
+        ],
+    )
 
 
 @user_app.command("disable")
@@ -315,10 +438,12 @@ def verify(
     """Recompute every hash chain, voucher sequence, entry balance and trial balance; exit 1 on a break.
     With --checkpoints FILE, also check that the books still hold each signed month close in it."""
     from ledger.books.verify import verify_all
+    from ledger.cli.checkpoints import verify_against
+    from ledger.db.engine import read_tx
 
     with read_tx(engine_for(db)) as conn:
         problems = verify_all(conn)
-        differing = checkpoints_cli.verify_against(conn, checkpoints) if checkpoints is not None else 0
+        differing = verify_against(conn, checkpoints) if checkpoints is not None else 0
     for p in problems:
         typer.secho(str(p), err=True, fg="red")
     if problems:
@@ -333,14 +458,27 @@ def verify(
 @app.command()
 def post(
     file: Annotated[
-        Path, typer.Argument(help="JSON list of entries, or CSV with org,date,memo,account,debit,credit")
+        Path,
+        typer.Argument(
+            help="a .csv file with the columns org,entry,date,memo,account,debit,credit (rows with the same"
+            " entry label are one entry; a sample: docs/post-sample.csv), or a .json list of entries"
+            ' {"org","date","memo","idempotency_key","lines":[{"account","debit"|"credit"}]}',
+            exists=True,
+            dir_okay=False,
+        ),
     ],
     db: DbOption = None,
     batch: int = 1000,
 ) -> None:
-    """Bulk-post entries from a file through the normal posting code (all or nothing per batch)."""
+    """Bulk-post entries from a file through the normal posting code (all or nothing per batch).
+
+    CSV (UTF-8, a header row): org (code or id), entry (a label: rows with the same label form one entry,
+    two lines at least), date (YYYY-MM-DD), memo, account (code), debit, credit (decimal yuan, one of the two
+    per row). docs/post-sample.csv is a worked example. JSON: a list of entries, each {"org", "date", "memo",
+    "idempotency_key" (optional: a re-post skips it), "lines": [{"account", "debit" or "credit"}]}."""
     from ledger.books.bulk import read_entries_file
     from ledger.books.posting import post_entries
+    from ledger.db.engine import read_tx, run_write
 
     engine = engine_for(db)
     try:
@@ -360,16 +498,16 @@ def post(
 @app.command()
 def export(
     format: Annotated[str, typer.Option("--format", help="hledger|beancount")] = "beancount",
-    org: Annotated[str | None, typer.Option(help="org code (default: every org, prefixed)")] = None,
+    org: Annotated[str | None, typer.Option(help="org code or id (default: every org, prefixed)")] = None,
     out: Annotated[Path | None, typer.Option(help="output file (default: stdout)")] = None,
     db: DbOption = None,
 ) -> None:
     """Export journals that hledger or Beancount load, to check our balances with their tools."""
     from ledger.books.export import export_journal
-    from ledger.books.orgs import org_by_code
+    from ledger.db.engine import read_tx
 
     with read_tx(engine_for(db)) as conn:
-        org_id = org_by_code(conn, org).id if org else None
+        org_id = org_id_of(conn, org) if org else None
         text = export_journal(conn, format, org_id=org_id)
     if out is None:
         sys.stdout.write(text)
@@ -423,6 +561,7 @@ def demo(
     db: DbOption = None,
 ) -> None:
     """Build the demo county (deterministic for a given seed) and print the demo logins."""
+    from ledger.db.migrate import upgrade
     from ledger.demo.build import build_demo, is_empty, logins_text
 
     engine = engine_for(db)
@@ -447,28 +586,57 @@ def demo(
 
 @app.command("trial-balance")
 def trial_balance_cmd(
-    org: str,
-    period: str,
-    to: str | None = None,
+    org: Annotated[str, typer.Argument(help="org code or id")],
+    period: Annotated[str, typer.Argument(help="the first month, YYYY-MM (alone: that month)")],
+    to: Annotated[str | None, typer.Option(help="the last month, YYYY-MM")] = None,
     db: DbOption = None,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: JsonOption = False,
 ) -> None:
-    """Print an org's 科目余额表."""
+    """Print an org's 科目余额表: opening balance, the months' debits and credits, closing balance.
+
+    Accounts with no balance and no movement are left out; the total row adds the top-level accounts,
+    so its debit and credit columns agree pairwise when the books balance."""
     from ledger.books.money import format_amount
-    from ledger.books.orgs import org_by_code
     from ledger.books.trial_balance import trial_balance
+    from ledger.db.engine import read_tx
 
     with read_tx(engine_for(db)) as conn:
-        rows = trial_balance(conn, org_by_code(conn, org).id, period, to)
+        found = org_of(conn, org)
+        rows = trial_balance(conn, found.id, period, to)
     rows = [r for r in rows if r.opening_fen or r.debit_fen or r.credit_fen or r.closing_fen]
     if as_json:
-        typer.echo(json.dumps([{**r.__dict__} for r in rows], ensure_ascii=False, indent=1))
+        print_json([{**r.__dict__} for r in rows])
         return
-    for r in rows:
-        typer.echo(
-            f"{r.code:<10}{r.name:<12}{format_amount(r.opening_fen):>16}{format_amount(r.debit_fen):>16}"
-            f"{format_amount(r.credit_fen):>16}{format_amount(r.closing_fen):>16}"
-        )
+
+    def sides(fen: int) -> tuple[str, str]:
+        return (format_amount(fen), "") if fen > 0 else ("", format_amount(-fen)) if fen < 0 else ("", "")
+
+    top = [r for r in rows if r.parent_code is None]
+    total = (
+        sum(max(r.opening_fen, 0) for r in top),
+        sum(max(-r.opening_fen, 0) for r in top),
+        sum(r.debit_fen for r in top),
+        sum(r.credit_fen for r in top),
+        sum(max(r.closing_fen, 0) for r in top),
+        sum(max(-r.closing_fen, 0) for r in top),
+    )
+    amount = ("期初借方", "期初贷方", "本期借方", "本期贷方", "期末借方", "期末贷方")
+    print_table(
+        (Col("科目编码"), Col("科目名称"), *(Col(h, "right") for h in amount)),
+        [
+            (
+                r.code,
+                "  " * (r.level - 1) + r.name,
+                *sides(r.opening_fen),
+                format_amount(r.debit_fen) if r.debit_fen else "",
+                format_amount(r.credit_fen) if r.credit_fen else "",
+                *sides(r.closing_fen),
+            )
+            for r in rows
+        ],
+        total=("", "合计", *(format_amount(fen) for fen in total)),
+        title=f"科目余额表 {found.name} ({found.code}) {period}" + (f" – {to}" if to else ""),
+    )
 
 
 def main() -> None:  # pragma: no cover

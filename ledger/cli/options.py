@@ -5,18 +5,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
-from sqlalchemy import Connection, Engine
 
-from ledger.access.auth import Principal, system_actor
-from ledger.access.idempotency import Answer
-from ledger.access.service import Write, org_keys, perform
 from ledger.books.errors import LedgerError
-from ledger.books.orgs import get_org, org_by_code
-from ledger.db.engine import make_engine, run_write
-from ledger.settings import get_settings
+
+# The write path and the database layer are imported where they are used: ``cunshe --help`` and every
+# command's start-up import this module, and they need none of it.
+if TYPE_CHECKING:
+    from sqlalchemy import Connection, Engine
+
+    from ledger.access.auth import Principal
+    from ledger.access.idempotency import Answer
+    from ledger.access.service import Write
 
 DbOption = Annotated[
     str | None, typer.Option("--db", help="database URL (default: DATABASE_URL or ./cunshe.db)")
@@ -27,12 +29,31 @@ KeyOption = Annotated[
 
 
 def engine_for(db: str | None) -> Engine:
+    from ledger.db.engine import make_engine
+    from ledger.settings import get_settings
+
     return make_engine(db or get_settings().database_url)
+
+
+def org_of(conn: Connection, org: str) -> Any:
+    """An org given by its code or its id (a code is looked up first: a code may be all digits)."""
+    from ledger.books.errors import NotFound
+    from ledger.books.orgs import get_org, org_by_code
+
+    try:
+        return org_by_code(conn, org)
+    except NotFound:
+        if not org.strip().isdigit():
+            raise
+    try:
+        return get_org(conn, int(org))
+    except NotFound:
+        raise NotFound(f"no org with code or id {org!r}", field="org") from None
 
 
 def org_id_of(conn: Connection, org: str) -> int:
     """An org given by its code or its id."""
-    return get_org(conn, int(org)).id if org.isdigit() else org_by_code(conn, org).id
+    return int(org_of(conn, org).id)
 
 
 def fail(exc: LedgerError, option_names: Mapping[str, str] | None = None) -> NoReturn:
@@ -60,8 +81,12 @@ def fail(exc: LedgerError, option_names: Mapping[str, str] | None = None) -> NoR
 PROBLEMS_SHOWN = 20
 
 
-CLI = system_actor("cli")
-"""The command line acts as this named system actor: every right, audited with ``(cli)`` on the detail."""
+def cli_actor() -> Principal:
+    """The command line acts as this named system actor: every right, audited with ``(cli)`` on the detail."""
+    from ledger.access.auth import system_actor
+
+    return system_actor("cli")
+
 
 T = TypeVar("T")
 
@@ -84,6 +109,9 @@ def run_keyed(
     (as JSON data: ``answer`` makes it, where the result is not plain data already) and writes nothing.
     Returns (a retry?, the answer)."""
 
+    from ledger.access.service import Write, org_keys, perform
+    from ledger.db.engine import run_write
+
     def tx(conn: Connection) -> Answer:
         org_id = org(conn)
         write: Write[T] = Write(
@@ -96,7 +124,7 @@ def run_keyed(
             request={"cli": request},
             detail=lambda result: _cli(detail(result) if callable(detail) else detail),
         )
-        return perform(conn, CLI, write, key=key, remote_addr=None, key_field="key")
+        return perform(conn, cli_actor(), write, key=key, remote_addr=None, key_field="key")
 
     try:
         done = run_write(engine_for(db), tx)
@@ -124,14 +152,19 @@ def run_service(
     ``(cli)``. ``on_error`` sees a refusal before it is told (an import's problems file). Returns (a retry
     under ``--key``?, the answer as JSON data)."""
 
+    from ledger.access.service import perform
+    from ledger.db.engine import run_write
+
+    actor = cli_actor()
+
     def tx(conn: Connection) -> Answer:
-        write = write_for(CLI, org(conn) if callable(org) else org_id_of(conn, org))
+        write = write_for(actor, org(conn) if callable(org) else org_id_of(conn, org))
         detail = write.detail
         cli_detail: Callable[[Any], str | None] = lambda result: _cli(  # noqa: E731
             detail(result) if callable(detail) else detail
         )
         return perform(
-            conn, CLI, replace(write, detail=cli_detail), key=key, remote_addr=None, key_field="key"
+            conn, actor, replace(write, detail=cli_detail), key=key, remote_addr=None, key_field="key"
         )
 
     try:

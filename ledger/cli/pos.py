@@ -18,8 +18,7 @@ from sqlalchemy import select
 
 from ledger.books.errors import LedgerError, ValidationError
 from ledger.books.money import format_amount, format_quantity
-from ledger.books.orgs import org_by_code
-from ledger.cli.options import DbOption, KeyOption, engine_for, fail, run_service
+from ledger.cli.options import DbOption, KeyOption, engine_for, fail, org_of, run_service
 from ledger.db.engine import read_tx
 from ledger.db.models import Store
 from pos import catalogue, services, stock
@@ -30,7 +29,7 @@ app = typer.Typer(
 
 
 def _company(conn, code: str) -> int:  # type: ignore[no-untyped-def]
-    org = org_by_code(conn, code)
+    org = org_of(conn, code)
     if org.kind != "company":
         raise LedgerError(f"{code} is a {org.kind}, not a company", field="company", code="invalid")
     return org.id
@@ -38,7 +37,7 @@ def _company(conn, code: str) -> int:  # type: ignore[no-untyped-def]
 
 @app.command("import-catalogue")
 def import_catalogue(
-    company: Annotated[str, typer.Argument(help="company org code")],
+    company: Annotated[str, typer.Argument(help="company org (code or id)")],
     file: Annotated[Path, typer.Argument(help="CSV (UTF-8 or GB18030) or XLSX", exists=True, dir_okay=False)],
     key: KeyOption = None,
     db: DbOption = None,
@@ -53,7 +52,7 @@ def import_catalogue(
 
 @app.command("export-catalogue")
 def export_catalogue(
-    company: Annotated[str, typer.Argument(help="company org code")],
+    company: Annotated[str, typer.Argument(help="company org (code or id)")],
     out: Annotated[Path, typer.Argument(help="output file; .xlsx for Excel, otherwise CSV")],
     db: DbOption = None,
 ) -> None:
@@ -70,7 +69,7 @@ def export_catalogue(
 
 @app.command("add-store")
 def add_store(
-    company: Annotated[str, typer.Argument(help="company org code")],
+    company: Annotated[str, typer.Argument(help="company org (code or id)")],
     code: str,
     name: str,
     key: KeyOption = None,
@@ -89,7 +88,7 @@ def add_store(
 
 @app.command("set-tax-rate")
 def set_tax_rate(
-    company: Annotated[str, typer.Argument(help="company org code")],
+    company: Annotated[str, typer.Argument(help="company org (code or id)")],
     category: Annotated[str, typer.Argument(help="goods or services")],
     rate_bp: Annotated[int, typer.Argument(help="basis points: 1% = 100")],
     effective_from: Annotated[str, typer.Argument(help="YYYY-MM-DD")],

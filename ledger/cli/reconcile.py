@@ -20,6 +20,7 @@ from ledger.books.money import format_amount
 from ledger.books.orgs import get_org
 from ledger.cli.options import PROBLEMS_SHOWN, DbOption, KeyOption, engine_for, fail, org_id_of, run_service
 from ledger.cli.progress import progress
+from ledger.cli.tables import JsonOption, print_json
 from ledger.db.engine import read_tx
 from ledger.reconcile import matching, outputs, services, store, voids
 from ledger.reconcile.importers import parse_statement
@@ -103,13 +104,16 @@ app.command("import")(import_statement_cmd)
 
 
 @app.command("imports")
-def imports(org: OrgArg, account: int, db: DbOption = None) -> None:
+def imports(org: OrgArg, account: int, db: DbOption = None, as_json: JsonOption = False) -> None:
     """List a statement account's imports, voided ones marked."""
     try:
         with read_tx(engine_for(db)) as conn:
             rows = voids.list_imports(conn, org_id_of(conn, org), account)
     except LedgerError as exc:
         fail(exc)
+        return
+    if as_json:
+        print_json(rows)
         return
     for r in rows:
         state = f"VOID ({r['void_reason']})" if r["voided"] else "live"
@@ -161,13 +165,16 @@ def account_add(
 
 
 @app.command("accounts")
-def accounts(org: OrgArg, db: DbOption = None) -> None:
+def accounts(org: OrgArg, db: DbOption = None, as_json: JsonOption = False) -> None:
     """List an org's statement accounts."""
     try:
         with read_tx(engine_for(db)) as conn:
             rows = store.list_statement_accounts(conn, org_id_of(conn, org))
     except LedgerError as exc:
         fail(exc)
+        return
+    if as_json:
+        print_json(rows)
         return
     for r in rows:
         typer.echo(f"{r['id']:>5}  {r['kind']:<7} {r['ledger_account']:<8} {r['name']} {r['account_no']}")
@@ -201,13 +208,18 @@ def propose(
 
 
 @app.command("matches")
-def matches(org: OrgArg, account: int, status: str | None = None, db: DbOption = None) -> None:
+def matches(
+    org: OrgArg, account: int, status: str | None = None, db: DbOption = None, as_json: JsonOption = False
+) -> None:
     """List current matches with their score and reasons."""
     try:
         with read_tx(engine_for(db)) as conn:
             rows = matching.list_matches(conn, org_id_of(conn, org), account, status=status, limit=100_000)
     except LedgerError as exc:
         fail(exc)
+        return
+    if as_json:
+        print_json(rows)
         return
     for m in rows:
         flag = " 参考号冲突" if m["conflict"] else ""

@@ -17,8 +17,7 @@ from typing import Annotated
 import typer
 
 from ledger.books.errors import LedgerError
-from ledger.books.orgs import org_by_code
-from ledger.cli.options import DbOption, fail
+from ledger.cli.options import DbOption, fail, org_id_of, org_of
 from ledger.cli.progress import progress
 from ledger.db.engine import make_engine, read_tx
 from ledger.settings import get_settings
@@ -43,7 +42,7 @@ def _check_lang(lang: str) -> None:
 @app.command("report")
 def report_cmd(
     name: Annotated[str, typer.Argument(help=f"one of: {', '.join(REPORTS)}")],
-    org: Annotated[str, typer.Option(help="org code (a street or the county gives the roll-up)")],
+    org: Annotated[str, typer.Option(help="org code or id (a street or the county gives the roll-up)")],
     period: PeriodOption = None,
     from_period: FromOption = None,
     to_period: ToOption = None,
@@ -62,7 +61,7 @@ def report_cmd(
     try:
         report_period = parse_report_period(period, from_period, to_period)
         with read_tx(engine) as conn:
-            org_id = org_by_code(conn, org).id
+            org_id = org_id_of(conn, org)
             rendered = render_report(
                 conn,
                 name,
@@ -104,7 +103,7 @@ def report_batch_cmd(
     try:
         report_period = parse_report_period(period, from_period, to_period)
         with read_tx(engine) as conn:
-            root = org_by_code(conn, org)
+            root = org_of(conn, org)
             org_ids = batch_orgs(conn, name, root.id, standard)
         started = time.perf_counter()
         with progress(f"rendering {name} for {len(org_ids)} orgs on all cores"):

@@ -36,13 +36,15 @@ from functools import cache
 from importlib.resources import files
 from itertools import pairwise
 from pathlib import Path
-from typing import Any, NamedTuple
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ledger.books.errors import ValidationError
 from ledger.books.spreadsheets import check_xlsx
 from ledger.db.rows import gc_paused
+
+if TYPE_CHECKING:
+    pass
+
 
 __all__ = [
     "KINDS",
@@ -425,6 +427,8 @@ def _text_rows(text: str, delimiter: str, problems: _Problems) -> list[_Row]:
 
 
 def _workbook_tables(path: Path, kind: str, problems: _Problems) -> list[_Table]:
+    import pandas as pd
+
     if kind == "xlsx":
         try:
             check_xlsx(path)

@@ -22,9 +22,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from sqlalchemy import Connection, func, select
 
 from ledger.books.errors import ValidationError
@@ -38,6 +37,10 @@ from ledger.reconcile.matching import account_ids, current_items, parse_statemen
 from ledger.reconcile.models import StatementLineRow
 from ledger.reconcile.store import get_statement_account, live_lines
 from pos.models import PosCashMove, PosPayment, PosSale, PosShift
+
+if TYPE_CHECKING:
+    import pandas as pd
+
 
 line_t = JournalLine.__table__
 entry_t = JournalEntry.__table__
@@ -102,6 +105,8 @@ class BankReconciliation:
 
     def summary(self) -> pd.DataFrame:
         """The two sides, one row per printed line: ``section`` is ``book`` (left) or ``bank`` (right)."""
+        import pandas as pd
+
         rows = [
             (BOOK_SIDE, "企业银行存款日记账余额", self.book_balance_fen, None),
             (BOOK_SIDE, "加：银行已收、企业未收", int(self.bank_received["amount_fen"].sum()), None),
@@ -116,6 +121,8 @@ class BankReconciliation:
 
     def items(self) -> pd.DataFrame:
         """Every outstanding item, both sides, with the heading it adds or subtracts under."""
+        import pandas as pd
+
         parts = []
         for name, frame in (
             ("银行已收、企业未收", self.bank_received),
@@ -172,6 +179,8 @@ def _entry_dates(conn: Connection, line_ids: list[int]) -> dict[int, date]:
 
 
 def _frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    import pandas as pd
+
     frame = pd.DataFrame(rows, columns=ITEM_COLUMNS)
     return frame.sort_values(["date", "id"], ignore_index=True) if len(frame) else frame
 
@@ -392,6 +401,8 @@ def shift_cash(
     conn: Connection, org_id: int, *, store_id: int | None = None, business_date: date | None = None
 ) -> pd.DataFrame:
     """Per closed shift: expected = float + cash received − change + pay-ins − payouts; counted; variance."""
+    import pandas as pd
+
     columns = [
         "store_id",
         "business_date",
@@ -497,6 +508,8 @@ def _balances_by_ref_org(conn: Connection, org_id: int, codes: tuple[str, ...]) 
 
 def inter_org(conn: Connection, company_org_id: int) -> pd.DataFrame:
     """Per shareholder org: the company's payable to it and its receivable from the company."""
+    import pandas as pd
+
     company = get_org(conn, company_org_id)
     if company.kind != "company":
         raise ValidationError("inter-org reconciliation starts from a company", field="org")
@@ -536,10 +549,14 @@ def subledger_ties(conn: Connection, org_id: int) -> list[Tie]:
 
 
 def tie_details(tie: Tie) -> pd.DataFrame:
+    import pandas as pd
+
     return pd.DataFrame(list(tie.rows), columns=list(tie.columns))
 
 
 def ties_frame(ties: list[Tie]) -> pd.DataFrame:
+    import pandas as pd
+
     return pd.DataFrame(
         [[t.name, t.label, t.subledger_fen, t.ledger_fen, t.difference_fen] for t in ties],
         columns=["name", "label", "subledger_fen", "ledger_fen", "difference_fen"],

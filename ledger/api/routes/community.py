@@ -24,6 +24,7 @@ from sqlalchemy import Connection, Engine
 from ledger.access.auth import Principal
 from ledger.access.messages import Amount, Day, Id, MoneyOut, Quantity, QuantityOut, RequestModel
 from ledger.api.deps import CurrentUser, EngineDep, IdempotencyKey
+from ledger.api.periods import day_range_params, year_param
 from ledger.api.writes import respond, write_org
 from ledger.books.errors import ValidationError
 from ledger.books.periods import parse_period
@@ -460,6 +461,7 @@ def rent_roll_route(
     """Rent roll and arrears aging of an org or a street as of a date; expiring contracts; idle assets."""
     with read_tx(engine) as conn:
         org_ids = leases.collective_orgs_for(conn, user, org_id)
+        day_range_params(conn, org_id, as_of, None, from_field="as_of")
         rows = rentroll.rent_roll(conn, org_ids, as_of)
         idle = assets.list_assets(conn, org_ids, status="idle")
     return RentRollOut(
@@ -1161,7 +1163,8 @@ def subsidy_totals_route(
     org_id: int, user: CurrentUser, engine: EngineDep, year: Annotated[int, Query(ge=1990, le=2999)]
 ) -> list[SubsidyTotalOut]:
     with read_tx(engine) as conn:
-        rows = subsidies.totals_by_source(conn, leases.collective_orgs_for(conn, user, org_id), year)
+        org_ids = leases.collective_orgs_for(conn, user, org_id)
+        rows = subsidies.totals_by_source(conn, org_ids, year_param(conn, org_id, year))
     return [SubsidyTotalOut(org_id=r["org_id"], source=r["source"], amount=r["amount_fen"]) for r in rows]
 
 

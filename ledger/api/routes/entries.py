@@ -14,6 +14,7 @@ from ledger.access import bookkeeping
 from ledger.access.messages import Amount, Day, Id, MoneyOut, RequestModel
 from ledger.access.service import Write, org_keys
 from ledger.api.deps import CurrentUser, EngineDep, IdempotencyKey
+from ledger.api.periods import day_range_params, month_param
 from ledger.api.writes import as_json, fingerprint, respond
 from ledger.books.errors import ValidationError
 from ledger.books.journal import EntryFilter, get_entry, list_entries
@@ -247,9 +248,12 @@ def list_entries_route(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> EntryPage:
-    flt = EntryFilter(period, date_from, date_to, account, source, source_ref, link_id, voucher_no)
     with read_tx(engine) as conn:
         user.require_org(conn, org_id)
+        if period is not None:
+            period = month_param(conn, org_id, period)
+        day_range_params(conn, org_id, date_from, date_to)
+        flt = EntryFilter(period, date_from, date_to, account, source, source_ref, link_id, voucher_no)
         entries, total = list_entries(conn, org_id, flt, limit=limit, offset=offset)
     return EntryPage(items=[entry_out(e) for e in entries], total=total, limit=limit, offset=offset)
 

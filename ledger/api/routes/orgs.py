@@ -15,6 +15,7 @@ from ledger.access import bookkeeping
 from ledger.access.messages import Id, MoneyOut, RequestModel
 from ledger.access.service import Write, org_keys
 from ledger.api.deps import CurrentUser, EngineDep, IdempotencyKey
+from ledger.api.periods import month_range_params
 from ledger.api.writes import as_json, fingerprint, respond, write_org
 from ledger.books import orgs as org_service
 from ledger.books import periods
@@ -258,6 +259,7 @@ def get_trial_balance(
 ) -> TrialBalanceOut:
     with read_tx(engine) as conn:
         org_service.require_books(user.require_org(conn, org_id))
+        from_period, to_period = month_range_params(conn, org_id, from_period, to_period)
         rows = trial_balance(conn, org_id, from_period, to_period)
     out = [
         TrialBalanceRowOut(

@@ -35,6 +35,7 @@ from ledger.api.deps import (
     current_principal,
     idempotency_key,
 )
+from ledger.api.periods import day_range_params
 from ledger.api.routes.pos_schemas import (
     CashMoveIn,
     CustomerIn,
@@ -538,4 +539,5 @@ def produce_sales_route(
         org = user.require_org(conn, village_id)
         if org.kind not in ("village", "community"):
             raise ValidationError("produce comes from a partner village or community", field="village_id")
+        day_range_params(conn, village_id, date_from, date_to)
         return _json(sales.produce_sales(conn, village_id, date_from, date_to))

@@ -24,11 +24,12 @@ from ledger.access.messages import Day, MoneyOut, RequestModel
 from ledger.access.service import Write
 from ledger.api.deps import CurrentUser, EngineDep, IdempotencyKey
 from ledger.api.errors import PROBLEMS_SHOWN
+from ledger.api.periods import month_param
 from ledger.api.writes import as_json, respond
 from ledger.books.errors import LedgerError, ValidationError
 from ledger.books.money import format_amount
 from ledger.books.orgs import require_books
-from ledger.books.periods import parse_period, period_bounds
+from ledger.books.periods import period_bounds
 from ledger.db.engine import read_tx, write_tx
 from ledger.db.models import IdempotencyRecord
 from ledger.http import content_disposition
@@ -375,10 +376,10 @@ def statement_lines_route(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[StatementLineOut]:
     first = last = None
-    if period is not None:
-        first, last = period_bounds(parse_period(period))
     with read_tx(engine) as conn:
         user.require_org(conn, org_id)
+        if period is not None:
+            first, last = period_bounds(month_param(conn, org_id, period))
         store.get_statement_account(conn, org_id, account_id)
         rows = matching.statement_lines(
             conn, org_id, account_id, unmatched=unmatched, first=first, last=last, limit=limit, offset=offset

@@ -18,10 +18,10 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 
 from ledger.api.deps import CurrentUser, EngineDep
+from ledger.api.periods import report_period_params
 from ledger.books.errors import ValidationError
 from ledger.db.engine import read_tx
 from ledger.http import content_disposition
-from reports.builders_base import parse_report_period
 from reports.builders_batch import batch_orgs, check_format, render_batch, render_limited
 from reports.registry import ROLLUP_KINDS, reports_for, spec_for
 from reports.report import LANGS, Lang
@@ -82,9 +82,9 @@ def download_batch(
     """One report for every org below a street (or the county), zipped; rendered across all cores."""
     spec = spec_for(name)
     fmt = check_format(format)
-    report_period = parse_report_period(period, from_period, to_period)
     with read_tx(engine) as conn:
         root = user.require_org(conn, org_id)
+        report_period = report_period_params(conn, org_id, period, from_period, to_period)
         org_ids = batch_orgs(conn, name, org_id, standard)
     if not org_ids:
         raise ValidationError(
@@ -126,10 +126,10 @@ def download_report(
     """Download one report; the org must be within the caller's scope (404 otherwise)."""
     spec = spec_for(name)
     check_format(fmt)
-    report_period = parse_report_period(period, from_period, to_period)
     options = {k: v for k, v in request.query_params.items() if k in spec.options}
     with read_tx(engine) as conn:
         user.require_org(conn, org_id)
+        report_period = report_period_params(conn, org_id, period, from_period, to_period)
     rendered = render_limited(
         engine.url.render_as_string(hide_password=False),
         name,

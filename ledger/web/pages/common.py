@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from datetime import date
 from functools import cache
+from importlib.resources import files
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
@@ -47,7 +48,8 @@ from ledger.web.session import WebSession, load_session, save_session
 
 log = logging.getLogger("cunshe.web")
 
-TEMPLATES_DIR = Path(__file__).resolve().parents[3] / "templates" / "web"
+# templates/web/, installed as package data (setup.py): the same in a checkout and a wheel.
+TEMPLATES_DIR = Path(str(files("ledger.templates.web")))
 LOCALES = {"zh": "zh_CN", "en": "en"}
 STATIC_FILES = {
     "web.css": "text/css; charset=utf-8",

@@ -1,0 +1,1 @@
+"""The web pages' templates and stylesheet (``ledger.templates.web``)."""

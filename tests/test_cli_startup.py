@@ -1,0 +1,68 @@
+"""Start-up stays quick: what importing the CLI and the app may load, checked by module, not by clock.
+
+``bench/startup.py`` measures the times; these tests keep the structure that makes them small: pandas,
+matplotlib, WeasyPrint (and the other heavy libraries) are imported where they are used, and
+``cunshe --help`` imports no workflow command module.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from ledger.cli.lazy import first_line
+from ledger.cli.main import Commands, app
+
+HEAVY = ("pandas", "numpy", "matplotlib", "weasyprint", "openpyxl", "pypinyin", "alembic")
+
+
+def _loaded_after(code: str) -> set[str]:
+    probe = f"{code}\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
+    )
+    return set(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def test_importing_the_cli_and_the_app_loads_no_heavy_library() -> None:
+    loaded = _loaded_after("import ledger.cli.main\nimport ledger.app")
+    assert "ledger.app" in loaded and "ledger.cli.main" in loaded  # the probe imported what it says
+    assert sorted(m for m in HEAVY if m in loaded) == []
+
+
+def test_building_the_app_loads_no_heavy_library() -> None:
+    loaded = _loaded_after(
+        "from ledger.app import create_app\nfrom ledger.settings import Settings\n"
+        "create_app(Settings(database_url='sqlite://', secret_key='x' * 32))"
+    )
+    assert "fastapi" in loaded
+    assert sorted(m for m in HEAVY if m in loaded) == []
+
+
+def test_cunshe_help_imports_no_workflow_command_nor_model() -> None:
+    loaded = _loaded_after(
+        "from ledger.cli.main import app\n"
+        "try:\n    app(['--help'], prog_name='cunshe')\nexcept SystemExit:\n    pass"
+    )
+    assert "ledger.cli.main" in loaded
+    later = {"ledger.cli.pos", "ledger.cli.leases", "ledger.cli.reconcile", "ledger.db.models", "sqlalchemy"}
+    assert sorted(later & loaded) == []
+
+
+def test_a_lazy_command_is_listed_with_its_own_help_line() -> None:
+    """The help line ``cunshe --help`` shows without importing a command is the command's own."""
+    from typer.main import get_group
+
+    group = get_group(app)
+    assert isinstance(group, Commands)
+    for name, command in group.load_all().items():
+        assert first_line(command.help) == Commands.lazy[name].help, name
+
+
+def test_a_lazy_command_runs() -> None:
+    from typer.testing import CliRunner
+
+    result = CliRunner().invoke(app, ["close-period", "--help"])
+    assert result.exit_code == 0, result.output
+    assert "结账" in result.output
