@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from click.testing import Result
+from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
@@ -337,3 +338,26 @@ def test_bad_input_exits_2_naming_the_option_and_writes_nothing(county: County) 
     assert closing(county) == books
     with read_tx(county.engine) as conn:
         assert list(conn.execute(select(contract_t.c.code)).scalars()) == ["ZL-2026-01"]
+
+
+def test_rent_received_at_the_api_under_a_key_is_answered_once_at_the_cli(
+    county: County, client: TestClient
+) -> None:
+    """The API and the CLI carry out the same receipt service: the CLI's retry under the API's key answers
+    what the API posted and posts nothing; another amount under that key is refused."""
+    cid = add_contract(county)
+    ok(leases_cli(county, "accrue", "--through", "2026-02", "--org", ORG))
+    org_id = county.ids[ORG]
+    body = {"amount": "2000.00", "date": "2026-02-10", "lessee": "王五"}
+    headers = {**county.auth("officer"), "Idempotency-Key": "rent-feb"}
+    first = client.post(f"/api/v1/orgs/{org_id}/lease-receipts", json=body, headers=headers)
+    assert first.status_code == 201, first.text
+    before = entries(county)
+
+    receipt = ["receipt", "--org", ORG, "--lessee", "王五", "--date", "2026-02-10", "--key", "rent-feb"]
+    again = ok(leases_cli(county, *receipt, "--amount", "2000.00"))
+    other = leases_cli(county, *receipt, "--amount", "2100.00")
+
+    assert again.startswith(first.json()["voucher_no"]) and "already recorded under this key" in again
+    assert other.exit_code == 2 and "rent-feb" in other.output
+    assert entries(county) == before and receivable_of(county, cid) == 320_000 - 200_000

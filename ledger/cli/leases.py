@@ -21,11 +21,11 @@ from ledger.books.errors import LedgerError, ValidationError
 from ledger.books.money import format_amount, parse_amount
 from ledger.books.orgs import get_org
 from ledger.books.periods import parse_date
-from ledger.cli.options import DbOption, engine_for, org_id_of, org_of, run_keyed
+from ledger.cli.options import DbOption, engine_for, org_id_of, org_of, run_keyed, run_service
 from ledger.cli.options import fail as fail_as
 from ledger.cli.progress import progress
 from ledger.cli.tables import JsonOption, print_json
-from ledger.community import assets
+from ledger.community import assets, services
 from ledger.community.leases import contracts as leases
 from ledger.community.leases import receipts, rentroll
 from ledger.community.leases.schedule import BillingCycle, BillingTiming, LeaseTerms, rent_schedule
@@ -159,32 +159,29 @@ def accrue(
     db: DbOption = None,
 ) -> None:
     """Post every contract-month's rent through a month (idempotent: safe to rerun and to run twice)."""
-    engine = engine_for(db)
     posted = replayed = amount = vouchers = 0
     try:
-        with read_tx(engine) as conn:
+        with read_tx(engine_for(db)) as conn:
             org_ids = orgs_of(conn, org, street)
-        # One transaction per org: each is idempotent, so a rerun after an interruption finishes the rest.
-
-        def accrue_one(conn: Connection, org_id: int) -> leases.AccrualResult:
-            result = leases.accrue_leases(conn, [org_id], through)
-            if result.posted:
-                detail = f"through {through}: {result.posted} months (cli)"
-                audit(conn, None, "lease.accrue", org_id=org_id, detail=detail)
-            return result
-
-        with progress(f"accruing rent through {through}", total=len(org_ids)) as bar:
-            for org_id in org_ids:
-                result = run_write(engine, lambda conn, o=org_id: accrue_one(conn, o))
-                posted, replayed, amount = (
-                    posted + result.posted,
-                    replayed + result.replayed,
-                    amount + result.amount_fen,
-                )
-                vouchers += result.vouchers
-                bar.advance()
     except LedgerError as exc:
         fail(exc)
+    # One transaction per org (the API's and the rent page's accrual service, for that org): each is
+    # idempotent, so a rerun after an interruption finishes the rest.
+    with progress(f"accruing rent through {through}", total=len(org_ids)) as bar:
+        for org_id in org_ids:
+            _, done = run_service(
+                db,
+                str(org_id),
+                lambda actor, o: services.accrue(actor, o, through),
+                option_names=OPTION_NAMES,
+            )
+            posted, replayed, amount = (
+                posted + done["posted"],
+                replayed + done["replayed"],
+                amount + parse_amount(done["amount"]),
+            )
+            vouchers += done["vouchers"]
+            bar.advance()
     typer.echo(
         f"accrued {posted} contract-months through {through}: {format_amount(amount)}"
         + (f" on {vouchers} voucher{'s' if vouchers != 1 else ''}" if posted else "")
@@ -526,38 +523,26 @@ def receipt_cmd(
     try:
         amount_fen = parse_amount(amount, "amount")
         on = parse_date(date_, "date")
-
-        def work(conn: Connection, org_id: int) -> receipts.ReceiptResult:
-            return receipts.receive_rent(
-                conn,
-                org_id,
-                amount_fen=amount_fen,
-                received_on=on,
-                lessee=lessee,
-                cash_account=cash_account,
-                credit_contract_id=contract,
-                memo=memo,
-                idempotency_key=key,
-            )
-
     except LedgerError as exc:
         fail(exc)
-    used, r = run_keyed(
+    used, r = run_service(
         db,
         lambda conn: collective_org(conn, org),
-        action="lease.receipt",
+        lambda actor, org_id: services.receive_rent(
+            actor,
+            org_id,
+            amount_fen=amount_fen,
+            received_on=on,
+            lessee=lessee,
+            cash_account=cash_account,
+            credit_contract_id=contract,
+            memo=memo,
+            idempotency_key=key,
+        ),
         key=key,
-        request=[org, amount, date_, lessee, cash_account, contract, memo],
-        work=work,
-        detail=lambda r: r.voucher_no,
         option_names=OPTION_NAMES,
-        answer=lambda r: {
-            "voucher_no": r.voucher_no,
-            "applied_fen": r.applied_fen,
-            "credit_fen": r.credit_fen,
-        },
     )
-    applied, credit = format_amount(r["applied_fen"]), format_amount(r["credit_fen"])
+    applied, credit = r["applied"], r["credit"]
     typer.echo(
         f"{r['voucher_no']}: applied {applied}, credit {credit}"
         + (" (already recorded under this key)" if used else "")

@@ -3,8 +3,9 @@ carries out with ``ledger.access.service.perform`` — scope, key, write, audit,
 
 The accrual run and rent received were written three times (the API's route, the rent page's form and
 the CLI), each with its own request, audit text and answer; a key used at one door is now answered once at
-the others, because they all carry out the same ``Write`` with the same ``request``. A door only shapes
-the answer (``dataclasses.replace(write, answer=…)``).
+the others, because they all carry out the same ``Write`` with the same ``request`` — and the same answer:
+each service answers in the API's JSON (money as decimal strings), which is what a retry at any door gets
+back, so no door reshapes it.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from sqlalchemy import Connection
 
 from ledger.access.auth import Principal
 from ledger.access.service import Write, org_keys
+from ledger.books.money import format_amount
 from ledger.books.periods import parse_period
 from ledger.community.accounts import BANK
 from ledger.community.leases import contracts as leases
@@ -58,7 +60,7 @@ def accrue(actor: Principal, org_id: int, through: str) -> Write[Accrual]:
             "orgs": done.orgs,
             "posted": done.result.posted,
             "replayed": done.result.replayed,
-            "amount_fen": done.result.amount_fen,
+            "amount": format_amount(done.result.amount_fen),
             "vouchers": done.result.vouchers,
         },
         request={"accrue": [org_id, through]},
@@ -117,8 +119,8 @@ def receive_rent(
             "receipt_id": r.receipt_id,
             "entry_id": r.entry_id,
             "voucher_no": r.voucher_no,
-            "applied_fen": r.applied_fen,
-            "credit_fen": r.credit_fen,
+            "applied": format_amount(r.applied_fen),
+            "credit": format_amount(r.credit_fen),
         },
         request={"receipt": asked},
         detail=lambda r: r.voucher_no,

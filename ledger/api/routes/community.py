@@ -11,7 +11,6 @@ it that the caller may see: the accrual run, the stipend run, the rent roll, the
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import date
 from enum import Enum
 from typing import Annotated, Any, TypeVar
@@ -382,6 +381,7 @@ class AccrualOut(BaseModel):
     posted: int
     replayed: int
     amount: MoneyOut
+    vouchers: int
 
 
 @router.post("/orgs/{org_id}/leases/accrue", response_model=AccrualOut)
@@ -394,15 +394,7 @@ def accrue_route(
     through: Annotated[str, Query(description="YYYY-MM: post every contract-month's rent through it")],
 ) -> JSONResponse:
     """The accrual run (租金计提) of an org or of every collective org of a street; safe to rerun."""
-    write = services.accrue(user, org_id, through)
-
-    def shape(done: services.Accrual) -> AccrualOut:
-        r = done.result
-        return AccrualOut(
-            through=through, orgs=done.orgs, posted=r.posted, replayed=r.replayed, amount=r.amount_fen
-        )
-
-    return respond(engine, user, request, key, replace(write, answer=shape))
+    return respond(engine, user, request, key, services.accrue(user, org_id, through))
 
 
 class RentRollRowOut(BaseModel):
@@ -737,16 +729,7 @@ def receipt_route(
         idempotency_key=key,
     )
 
-    def shape(r: receipts.ReceiptResult) -> ReceiptOut:
-        return ReceiptOut(
-            receipt_id=r.receipt_id,
-            entry_id=r.entry_id,
-            voucher_no=r.voucher_no,
-            applied=r.applied_fen,
-            credit=r.credit_fen,
-        )
-
-    return respond(engine, user, request, key, replace(write, answer=shape))
+    return respond(engine, user, request, key, write)
 
 
 # -- welfare posts ----------------------------------------------------------------------------------------
