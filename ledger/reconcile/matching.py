@@ -1830,6 +1830,16 @@ def statement_lines(
     return [dict(r) for r in rows.mappings()]
 
 
+def open_book_lines(
+    conn: Connection, org_id: int, ledger_account: str, first: date, last: date
+) -> list[BookRecord]:
+    """The account's journal lines dated ``first``–``last`` that no confirmed match holds as its book side:
+    what an officer may match by hand (oldest first)."""
+    _, done = matched_ids(conn, org_id)
+    records = load_book_records(conn, org_id, ledger_account, first, last, exclude=done)
+    return sorted(records, key=lambda b: (b.on, b.voucher_no, b.id))
+
+
 # --------------------------------------------------------------------------------------------------------
 # cunshe verify
 
