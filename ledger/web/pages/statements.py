@@ -415,19 +415,21 @@ def confirm_all(
     user: WebUser,
     engine: EngineDep,
     match_ids: Annotated[list[str], Form()] = [],  # noqa: B006 (FastAPI copies the default)
+    note: Annotated[str, Form(max_length=500)] = "",
     period: Annotated[str, Form(max_length=40)] = "",
     form_key: FormKey = None,
 ) -> Response:
     """确认全部: every proposal the page listed (count and total shown on the button), all or none, through
     the same write as the API's bulk confirm."""
+    books_org(user, engine, org_id, write=True)  # scope first: another org's page is a 404, no right a 403
     try:
         ids = _ids(match_ids, "match_ids")
         with read_tx(engine) as conn:  # a match of another account of the org is not this page's
             store.get_statement_account(conn, org_id, statement_account_id)
-            mine = {
+            mine = {  # every record of the account, decided ones too: a resent form replays its answer
                 m["id"]
                 for m in matching.list_matches(
-                    conn, org_id, statement_account_id, status="proposed", limit=100_000
+                    conn, org_id, statement_account_id, current_only=False, limit=1_000_000
                 )
             }
         if not ids:
@@ -435,7 +437,7 @@ def confirm_all(
         foreign = [i for i in ids if i not in mine]
         if foreign:
             raise NotFound(f"match {foreign[0]} is not a proposal of this account", field="match")
-        write = reconcile_services.confirm_many(user, org_id, ids)
+        write = reconcile_services.confirm_many(user, org_id, ids, note=note)
         result = carry(request, user, engine, write, form_key)
     except LedgerError as exc:
         error = refused(request, exc, "confirm_all")
@@ -461,6 +463,7 @@ def manual_match(
 ) -> Response:
     """手工匹配: any statement lines of this account against any of its book lines whose sums agree
     (many-to-one, one-to-many, many-to-many), confirmed at once."""
+    books_org(user, engine, org_id, write=True)  # scope first: another org's page is a 404, no right a 403
     try:
         s_ids = _ids(statement_line_ids, "statement_line_ids")
         b_ids = _ids(journal_line_ids, "journal_line_ids")
