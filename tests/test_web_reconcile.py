@@ -332,3 +332,50 @@ def test_a_cashier_who_logs_in_on_the_web_is_sent_to_the_till(county: County, cl
     landing = client.get(done.headers["location"], follow_redirects=False)
     assert landing.status_code == 303 and landing.headers["location"] == "/till/"
     assert "没有可查看的单位" not in client.get("/web/").text
+
+
+def test_the_rent_forms_start_in_the_first_open_month_and_a_closed_date_is_refused_beside_it(
+    county: County, client: TestClient
+) -> None:
+    """丁字口 closed through 2025-12: 计提至 offers 2026-01 (not the closed December), 登记收租 a day of
+    January; a receipt dated in December is refused beside the date, keeping the amount, writing nothing."""
+    from ledger.books.periods import open_months_before
+    from ledger.community.leases.contracts import accrue_leases
+    from ledger.web.pages.common import default_day
+    from tests.test_web_leases import count, receipt_t, seed_leases
+
+    seed_leases(county)
+    org = county.ids["dingzikou"]
+    with write_tx(county.engine) as conn:
+        accrue_leases(conn, [org], "2025-12")
+        close_period(conn, org, "2025-12", including=open_months_before(conn, org, "2025-12"))
+    log_in(client, "officer")
+    html = client.get(f"/web/orgs/{org}/leases").text
+    assert re.search(r'name="through" value="2026-01"', html)
+    assert f'name="date" value="{default_day("2026-01").isoformat()}"' in html
+    assert default_day("2026-01").strftime("%Y-%m") == "2026-01"
+    token = re.search(r'name="token" value="([^"]+)"', html)[1]  # type: ignore[index]
+    before = (entries(county), count(county, receipt_t))
+    data = {
+        "lessee": "张三",
+        "amount": "1000.00",
+        "date": "2025-12-15",
+        "token": token,
+        "csrf_token": csrf_of(html),
+    }
+    refused = client.post(f"/web/orgs/{org}/leases/receipts", data=data)
+    assert refused.status_code == 409
+    assert alerts(refused.text) == {"receipt-date": "该月份已结账，不能再记账；请改为未结账的月份"}
+    assert (
+        'name="amount" value="1000.00"' in refused.text and 'name="date" value="2025-12-15"' in refused.text
+    )
+    client.get(f"/web/orgs/{org}?lang=en")
+    english = client.post(f"/web/orgs/{org}/leases/receipts", data=data)
+    assert english.status_code == 409 and "is closed" in alerts(english.text)["receipt-date"]
+    bad_month = client.post(
+        f"/web/orgs/{org}/leases/accrue",
+        data={"through": "2026-13", "csrf_token": csrf_of(html), "form_key": "a1"},
+    )
+    assert bad_month.status_code == 422 and "accrue-through" in alerts(bad_month.text)
+    assert 'name="through" value="2026-13"' in bad_month.text
+    assert (entries(county), count(county, receipt_t)) == before

@@ -10,7 +10,7 @@ function yuan(fen) {
 }
 
 function liveSum(form) {
-  const out = form.querySelector("output.livesum");
+  const out = form.querySelector(".livesum");
   if (!out) return;
   const boxes = document.querySelectorAll('input[type=checkbox][form="' + form.id + '"]');
   function update() {
@@ -22,6 +22,11 @@ function liveSum(form) {
       if (box.dataset.side === "statement") statement += fen; else book += fen;
     });
     const agrees = picked > 0 && statement === book;
+    if (picked === 0) {
+      out.textContent = out.dataset.none;
+      out.classList.remove("ok", "warn");
+      return;
+    }
     out.textContent = out.dataset.words
       .replace("{statement}", yuan(statement))
       .replace("{book}", yuan(book))
