@@ -122,8 +122,15 @@ def _leases_page(
             as_of = min(date.today(), periods.period_bounds(latest)[1]) if latest else date.today()
         names = {i: get_org(conn, i).name for i in org_ids}
         rows = rentroll.rent_roll(conn, org_ids, as_of)
-        # the forms start in the first open month (the earliest of the orgs the page covers)
-        work_period = min((first_open_period(conn, i) for i in org_ids), default=current_period())
+        # The forms start in the month shown when it is open, else in the first open month (the earliest
+        # of the orgs the page covers): never in a closed month, where they could post nothing.
+        closed = [c for c in (periods.closed_through(conn, i) for i in org_ids) if c is not None]
+        shown_open = not closed or f"{as_of:%Y-%m}" > min(closed)
+        work_period = (
+            f"{as_of:%Y-%m}"
+            if shown_open
+            else min((first_open_period(conn, i) for i in org_ids), default=current_period())
+        )
         idle = lease_assets.list_assets(conn, org_ids, status="idle")
     period = f"{as_of:%Y-%m}"
     reports = [
@@ -174,7 +181,7 @@ def _leases_page(
         form={
             "lessee": "",
             "amount": "",
-            "date": default_day(work_period).isoformat(),
+            "date": (as_of if shown_open else default_day(work_period)).isoformat(),
             "through": work_period,
             "token": uuid.uuid4().hex,
             **(form or {}),
