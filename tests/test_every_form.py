@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 
 from tests.doors import Template, World, build_template, world_of, written
 from tests.statement_files import sample_bank_txns, write_bank_csv
@@ -136,6 +137,48 @@ def post_by_rule(w: World) -> tuple[Form, Form]:
     return Form(path, {"rule": "bank_fee"}), Form(path, {"rule": "interest"})  # "back" is not the write
 
 
+def confirm_all(w: World) -> tuple[Form, Form]:
+    org, account = company_bank(w)
+    w.ok(
+        "officer",
+        "POST",
+        api(f"/orgs/{org}/reconcile/propose"),
+        params={"account": account, "period": "2024-03"},
+    )
+    proposed = w.ok(
+        "officer",
+        "GET",
+        api(f"/orgs/{org}/reconcile/matches"),
+        params={"account": account, "status": "proposed"},
+    )
+    ids = [str(m["id"]) for m in proposed if not m["conflict"]]
+    assert ids
+    path = web(f"/orgs/{org}/statements/{account}/confirm-all")
+    # a list is sent as one field per value, as the page's hidden inputs are
+    data: dict = {"match_ids": ids, "period": "2024-03"}
+    return Form(path, data), Form(path, {**data, "note": "核对无误"})
+
+
+def manual_match(w: World) -> tuple[Form, Form]:
+    org, account = company_bank(w)
+    lines = w.ok(
+        "officer", "GET", api(f"/orgs/{org}/statement-accounts/{account}/lines"), params={"unmatched": "true"}
+    )
+    payment = next(ln for ln in lines if ln["amount"] == "-12348.67")
+    with w.tx() as conn:
+        book = conn.execute(
+            text(
+                "SELECT l.id FROM journal_line l JOIN journal_entry e ON e.id = l.entry_id "
+                "JOIN account a ON a.id = l.account_id WHERE e.org_id = :o AND a.code = '1002' "
+                "AND l.credit_fen = 1234867"
+            ),
+            {"o": org},
+        ).scalar_one()
+    path = web(f"/orgs/{org}/statements/{account}/manual-match")
+    data = {"statement_line_ids": str(payment["id"]), "journal_line_ids": str(book), "period": "2024-03"}
+    return Form(path, data), Form(path, {**data, "note": "核对无误"})
+
+
 def accrue(w: World) -> tuple[Form, Form]:
     lease(w)
     path = web(f"/orgs/{w.ids['dingzikou']}/leases/accrue")
@@ -190,6 +233,8 @@ PAGES = [
     Page("propose matches", propose),
     Page("confirm a match", confirm),
     Page("post a statement line by rule", post_by_rule),
+    Page("confirm every proposed match", confirm_all),
+    Page("match lines by hand", manual_match),
     Page("accrue rent", accrue),
     Page("record rent received", rent_received),
     Page("enter a voucher", enter_voucher),

@@ -470,6 +470,37 @@ def test_confirming_a_settlement_posts_the_fee_to_5603_and_clears_101201(books: 
     assert {i["role"] for i in confirmed["items"]} == {"statement", "book", "settled"}
 
 
+def test_a_wechat_day_matched_to_its_bill_first_can_still_be_settled_into_the_bank(
+    books: Books, tmp_path: Path
+) -> None:
+    """The 101201 line of 4 March is matched to the WeChat bill (role ``book``) before the bank's T+1
+    settlement is confirmed (role ``settled``): two relations of one line, so the order does not matter."""
+    from datetime import datetime
+    from decimal import Decimal
+
+    from tests.statement_files import Order, write_wechat_trade_bill
+
+    engine, officer = books.county.engine, books.county.user_ids["officer"]
+    bill = [Order(datetime(2024, 3, 4, 11, 0), "wx-0304", "POS-0304", Decimal("2067.45"), "当日收款")]
+    with write_tx(engine) as conn:
+        import_statement(conn, books.org, books.wechat, write_wechat_trade_bill(tmp_path / "wx.csv", bill))
+        (bill_line,) = statement_lines(conn, books.org, books.wechat)
+        sales_line = conn.execute(
+            text("SELECT id FROM journal_line WHERE entry_id = :e AND debit_fen > 0"),
+            {"e": books.entries["sales"]},
+        ).scalar_one()
+        manual_match(conn, books.org, books.wechat, [bill_line["id"]], [sales_line], officer)
+    books.propose()
+    settlement = books.proposal_for("sales")
+    with write_tx(engine) as conn:
+        record = confirm_match(conn, books.org, settlement["id"], officer)
+        with pytest.raises(Conflict, match="already decided"):  # decided once
+            matching.confirm_matches(conn, books.org, [settlement["id"]], officer)
+    with read_tx(engine) as conn:
+        [confirmed] = [m for m in list_matches(conn, books.org, books.bank) if m["id"] == record]
+    assert {i["role"] for i in confirmed["items"]} == {"statement", "book", "settled"}
+
+
 def test_bank_fee_lines_become_entries_by_rule_and_are_matched(books: Books) -> None:
     engine = books.county.engine
     officer = books.county.user_ids["officer"]

@@ -396,10 +396,13 @@ def test_a_statement_that_does_not_parse_shows_why_and_imports_nothing(
     bad.write_text("这不是银行流水\n1,2,3\n", encoding="utf-8")
     response = upload(client, org, bank, bad, csrf_of(page))
     assert response.status_code == 422
-    assert "请求无法完成" in response.text
+    # shown beside the file field of the upload form, on the statements page itself
+    assert 'id="error-upload-file"' in response.text and "请求未能完成" in response.text
     exe = tmp_path / "statement.exe"
     exe.write_bytes(b"MZ")
-    assert upload(client, org, bank, exe, csrf_of(page)).status_code == 422
+    refused = upload(client, org, bank, exe, csrf_of(page))
+    assert refused.status_code == 422
+    assert "请上传 CSV、TXT 或 Excel 格式的对账单文件" in refused.text
     wechat = write_wechat_trade_bill(tmp_path / "wechat.csv")
     wrong_kind = upload(client, org, bank, wechat, csrf_of(page))  # a WeChat bill into a bank account
     assert wrong_kind.status_code in (409, 422), wrong_kind.status_code

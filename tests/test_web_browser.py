@@ -396,7 +396,7 @@ def test_community_user_cannot_open_another_orgs_page(live: LiveServer, browser:
     context = browser.new_context()  # type: ignore[attr-defined]
     page = context.new_page()
     log_in(page, live, "community")
-    sync_api.expect(page.get_by_role("link", name="丁字口社区")).to_be_visible()
+    sync_api.expect(page.get_by_role("heading", name="丁字口社区", exact=True)).to_be_visible()
     sync_api.expect(page.get_by_role("link", name="花花桥社区")).to_have_count(0)
     response = page.goto(f"{live.url}/web/orgs/{live.county.ids['huahuaqiao']}")
     assert response is not None and response.status == 404

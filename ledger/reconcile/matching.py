@@ -1497,6 +1497,9 @@ def confirm_matches(
             )
     items = match_items(conn, [rows[i] for i in ids])
     s_done, b_done = matched_ids(conn, org_id)
+    # A clearing line (101201 …) is matched to its bill and settled into the bank: two relations, each
+    # held once, neither excluding the other (``matched_ids``), so each is checked against its own kind.
+    settled = settled_ids(conn, org_id)
     for i in ids:
         for role, s_id, b_id, _ in items[i]:
             if s_id is not None:
@@ -1504,10 +1507,11 @@ def confirm_matches(
                     raise Conflict(f"statement line {s_id} is already matched", field="statement_line_ids")
                 s_done.add(s_id)
             elif b_id is not None:
-                if b_id in b_done:
+                pool = settled if role == "settled" else b_done
+                if b_id in pool:
                     word = "settled" if role == "settled" else "matched"
                     raise Conflict(f"journal line {b_id} is already {word}", field="journal_line_ids")
-                b_done.add(b_id)
+                pool.add(b_id)
     by_account: dict[int, list[int]] = defaultdict(list)
     for i in ids:
         by_account[rows[i].statement_account_id].append(i)
@@ -1828,6 +1832,27 @@ def statement_lines(
         stmt = stmt.where(sline_t.c.id.not_in(current))
     rows = conn.execute(stmt.order_by(sline_t.c.occurred_at, sline_t.c.id).limit(limit).offset(offset))
     return [dict(r) for r in rows.mappings()]
+
+
+def open_book_lines(
+    conn: Connection, org_id: int, ledger_account: str, first: date, last: date
+) -> list[BookRecord]:
+    """The account's journal lines dated ``first``–``last`` that no confirmed match holds as its book side:
+    what an officer may match by hand (oldest first). The entries confirmed matches posted (a settlement's
+    Dr bank / Cr 101201) are left out: their line here is the clearing account's side of a bank match."""
+    _, done = matched_ids(conn, org_id)
+    posted = set(
+        conn.execute(
+            select(match_t.c.entry_id).where(
+                match_t.c.org_id == org_id,
+                match_t.c.status == "confirmed",
+                match_t.c.entry_id.is_not(None),
+                ~_successor_exists(),
+            )
+        ).scalars()
+    )
+    records = load_book_records(conn, org_id, ledger_account, first, last, exclude=done)
+    return sorted((b for b in records if b.entry_id not in posted), key=lambda b: (b.on, b.voucher_no, b.id))
 
 
 # --------------------------------------------------------------------------------------------------------

@@ -335,6 +335,103 @@ def bank_reconciliation(
     )
 
 
+@dataclass(frozen=True)
+class ClearingReconciliation:
+    """微信/支付宝 对账 of a payment account for a month (amounts in fen, money in positive).
+
+    A trade bill prints the takings, not a balance: the bill's lines are set against the takings booked on
+    the clearing account (101201 …), and the account's own movement shows what went on to the bank
+    (结算至银行) and what is still to be settled at the month end."""
+
+    org_id: int
+    statement_account_id: int
+    account_name: str
+    kind: str
+    ledger_account: str
+    period: str
+    opening_fen: int  # the clearing account's balance before the month
+    booked_in_fen: int  # takings booked in the month (debits, net of refunds booked as credits on sales)
+    settled_out_fen: int  # settled to the bank (the other credits)
+    closing_fen: int
+    bill_total_fen: int  # the bill's lines in the month
+    bill_matched_fen: int
+    bill_unmatched_fen: int
+    bill_unmatched_count: int
+    book_unmatched_fen: int  # takings booked and not matched to the bill
+    book_unmatched_count: int
+
+    @property
+    def agrees(self) -> bool:
+        """Every line of the bill and every booked taking of the month is matched."""
+        return self.bill_unmatched_count == 0 and self.book_unmatched_count == 0
+
+
+def clearing_reconciliation(
+    conn: Connection, org_id: int, statement_account_id: int, period: str
+) -> ClearingReconciliation:
+    """The 微信/支付宝 对账 of ``period`` (see ``ClearingReconciliation``)."""
+    parse_period(period)
+    first_day, last_day = period_bounds(period)
+    account = get_statement_account(conn, org_id, statement_account_id)
+    codes = (account.ledger_account,)
+    before = sum(balances(conn, org_id, first_day - timedelta(days=1), accounts=codes).values())
+    closing = sum(balances(conn, org_id, last_day, accounts=codes).values())
+    ids = account_ids(conn, org_id, account.ledger_account)
+    confirmed = current_items(conn, org_id, "confirmed")
+    matched_s = {r.statement_line_id for r in confirmed if r.statement_line_id is not None}
+    matched_b = {r.journal_line_id for r in confirmed if r.role == "book"}
+    book_in = settled_out = book_unmatched = book_unmatched_n = 0
+    for line_id, debit, credit, source in conn.execute(
+        select(line_t.c.id, line_t.c.debit_fen, line_t.c.credit_fen, entry_t.c.source)
+        .join(entry_t, entry_t.c.id == line_t.c.entry_id)
+        .where(
+            line_t.c.org_id == org_id,
+            line_t.c.account_id.in_(ids),
+            line_t.c.period == period,
+            entry_t.c.entry_date >= first_day,
+            entry_t.c.entry_date <= last_day,
+        )
+    ):
+        amount = debit - credit
+        if amount < 0 and line_id not in matched_b and source != "pos":
+            settled_out -= amount  # money leaving the clearing account for the bank
+            continue
+        book_in += amount
+        if line_id not in matched_b:
+            book_unmatched += amount
+            book_unmatched_n += 1
+    end = datetime.combine(last_day + timedelta(days=1), datetime.min.time())
+    start = datetime.combine(first_day, datetime.min.time())
+    bill = conn.execute(
+        select(sline_t.c.id, sline_t.c.amount_fen).where(
+            sline_t.c.org_id == org_id,
+            live_lines(statement_account_id),
+            sline_t.c.occurred_at >= start,
+            sline_t.c.occurred_at < end,
+        )
+    ).all()
+    unmatched = [r.amount_fen for r in bill if r.id not in matched_s]
+    total = sum(r.amount_fen for r in bill)
+    return ClearingReconciliation(
+        org_id=org_id,
+        statement_account_id=statement_account_id,
+        account_name=account.name,
+        kind=account.kind,
+        ledger_account=account.ledger_account,
+        period=period,
+        opening_fen=before,
+        booked_in_fen=book_in,
+        settled_out_fen=settled_out,
+        closing_fen=closing,
+        bill_total_fen=total,
+        bill_matched_fen=total - sum(unmatched),
+        bill_unmatched_fen=sum(unmatched),
+        bill_unmatched_count=len(unmatched),
+        book_unmatched_fen=book_unmatched,
+        book_unmatched_count=book_unmatched_n,
+    )
+
+
 def reconciliation_report(conn: Connection, rec: BankReconciliation, *, lang: str = "zh") -> Any:
     """The 调节表 as a ``reports.report.Report`` (two-sided summary, then the outstanding items)."""
     from reports.report import Column, Report, Table, Total

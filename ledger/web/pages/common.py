@@ -29,13 +29,13 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from ledger.access.auth import Principal, principal_for_user
 from ledger.access.service import Write, carry_out
 from ledger.books import periods
-from ledger.books.errors import LedgerError, Unauthenticated
-from ledger.books.journal import latest_period
+from ledger.books.errors import Forbidden, LedgerError, NotFound, Unauthenticated
+from ledger.books.journal import EntryFilter, latest_period, list_entries
 from ledger.books.money import format_money
 from ledger.books.orgs import subtree_ids
 from ledger.db.engine import read_tx
 from ledger.http import EngineDep, client_addr
-from ledger.web.i18n import side_label, translator
+from ledger.web.i18n import error_words, side_label, translator
 from ledger.web.security import (
     CSRF_FIELD,
     CsrfRefused,
@@ -55,6 +55,7 @@ STATIC_FILES = {
     "web.css": "text/css; charset=utf-8",
     "vouchers.css": "text/css; charset=utf-8",
     "voucher.js": "text/javascript; charset=utf-8",
+    "web.js": "text/javascript; charset=utf-8",
 }
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})  # every other method needs the CSRF token
 
@@ -256,3 +257,51 @@ def attachment(data: bytes, media_type: str, filename: str) -> Response:
     ascii_name = filename.encode("ascii", "ignore").decode() or "report"
     disposition = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
     return Response(data, media_type=media_type, headers={"Content-Disposition": disposition})
+
+
+# ---- what a form shows first, and what it says when refused ---------------------------------------------
+
+
+def first_open_period(conn: Any, org_id: int) -> str:
+    """The month the officer works in (and closes) next: the first month after the closed ones that has
+    entries; else the month after the last closed one; else the current month."""
+    through = periods.closed_through(conn, org_id)
+    first_day = periods.period_bounds(periods.next_period(through))[0] if through else None
+    entries, _total = list_entries(conn, org_id, EntryFilter(date_from=first_day), limit=1)
+    if entries:
+        return str(entries[0]["period"])
+    return periods.next_period(through) if through else current_period()
+
+
+def default_day(period: str) -> date:
+    """A form's date: today when today falls in ``period`` (the first open month), else its last day."""
+    today = date.today()
+    first, last = periods.period_bounds(period)
+    return today if first <= today <= last else last
+
+
+class FormRefused(Exception):
+    """A refused form, for the page to show again beside the field at fault, with what was typed."""
+
+    def __init__(self, form: str, field: str, message: str, status_code: int) -> None:
+        super().__init__(message)
+        self.form, self.field, self.message, self.status_code = form, field, message, status_code
+
+    def view(self) -> dict[str, str]:
+        return {"form": self.form, "field": self.field, "message": self.message}
+
+
+def refused(
+    request: Request, exc: LedgerError, form: str, fields: dict[str, str] | None = None
+) -> FormRefused:
+    """The domain's refusal of ``form`` as the page shows it: in the page's language, beside the form field
+    named by ``fields`` (the domain's field → the form's; ``_form`` for the form as a whole).
+
+    Scope refusals are not a form's: another org's page stays a 404 page and a write without rights a 403
+    page, so they are raised again as they are."""
+    scope = isinstance(exc, Forbidden | Unauthenticated)
+    if scope or (isinstance(exc, NotFound) and exc.field in (None, "org")):
+        raise exc
+    lang = session_of(request).lang
+    field = (fields or {}).get(exc.field or "", "_form")
+    return FormRefused(form, field, error_words(lang, exc.code, exc.field, exc.message), exc.http_status)

@@ -15,9 +15,10 @@ from ledger.access import bookkeeping
 from ledger.access.auth import Principal, audit, login_candidate, password_matches, principal_for_user
 from ledger.books import periods
 from ledger.books.errors import LedgerError
-from ledger.books.journal import EntryFilter, list_entries
+from ledger.books.journal import latest_period
 from ledger.books.orgs import all_org_ids, get_org
 from ledger.books.trial_balance import trial_balance
+from ledger.community import welfare
 from ledger.community.leases import rentroll
 from ledger.db.engine import read_tx, run_write
 from ledger.http import EngineDep, client_addr
@@ -28,9 +29,12 @@ from ledger.web.pages.common import (
     STATIC_FILES,
     TEMPLATES_DIR,
     FormKey,
+    FormRefused,
     WebUser,
     carry,
     current_period,
+    first_open_period,
+    refused,
     render,
     router,
     safe_next,
@@ -40,6 +44,7 @@ from ledger.web.security import (
     login_throttle,
 )
 from pos import shifts, stores
+from reports import registry
 
 # ---- the workflows' figures on the dashboard -----------------------------------------------------------
 
@@ -97,13 +102,8 @@ WORKFLOW_COLUMNS: tuple[tuple[str, Callable[..., Any], str], ...] = (
 
 
 def _period_to_close(conn: Any, org_id: int, closed_through: str | None) -> str:
-    """The month the officer closes next: the first month after the closed ones that has entries; else the
-    month after the last closed one; else the current month."""
-    first_day = periods.period_bounds(periods.next_period(closed_through))[0] if closed_through else None
-    entries, _total = list_entries(conn, org_id, EntryFilter(date_from=first_day), limit=1)
-    if entries:
-        return entries[0]["period"]
-    return periods.next_period(closed_through) if closed_through else current_period()
+    """The month the officer closes next (``common.first_open_period``)."""
+    return first_open_period(conn, org_id)
 
 
 def _org_rows(conn: Any, user: Principal, orgs: Iterable[Any]) -> list[dict]:
@@ -204,6 +204,8 @@ def logout(request: Request) -> Response:
 def dashboard(request: Request, user: WebUser, engine: EngineDep) -> Response:
     if user.role == "cashier":  # a cashier's work is the till (issue 18), not the books
         return RedirectResponse("/till/", status_code=303)
+    if user.role == "community" and user.scope_org_id is not None:
+        return _community_home(request, user, engine, user.scope_org_id)
     with read_tx(engine) as conn:
         visible = user.visible_orgs(conn)
         orgs = [
@@ -220,9 +222,81 @@ def dashboard(request: Request, user: WebUser, engine: EngineDep) -> Response:
     )
 
 
+DISCLOSURE_MONTHS = 12  # the 财务公开榜 form offers this many recent months, and their quarters
+
+
+def _recent_periods(latest: str) -> tuple[list[str], list[str]]:
+    """The ``DISCLOSURE_MONTHS`` months up to ``latest`` (newest first) and the quarters they fall in."""
+    months = [latest]
+    for _ in range(DISCLOSURE_MONTHS - 1):
+        months.append(periods.previous_period(months[-1]))
+    quarters = list(dict.fromkeys(f"{m[:4]}-Q{(int(m[5:]) - 1) // 3 + 1}" for m in months))
+    return months, quarters
+
+
+def _community_home(request: Request, user: Principal, engine: Any, org_id: int) -> Response:
+    """A community's own view: its books read-only — its statements, 财务公开榜 by month or quarter, its
+    rent roll and its welfare posts — under its own name, not the street's workbench."""
+    with read_tx(engine) as conn:
+        org = user.require_org(conn, org_id)
+        if org.standard is None:
+            raise StarletteHTTPException(404)
+        through = periods.closed_through(conn, org_id)
+        latest = latest_period(conn, [org_id], not_after=current_period()) or current_period()
+        posts = [welfare.get_post(conn, org_id, i) for i in welfare.post_ids(conn, org_id)]
+        owed = {p.id: welfare.stipend_owed(conn, p.id) for p in posts}
+        rows = rentroll.rent_roll(conn, [org_id], date.today())
+        totals = rentroll.roll_totals(rows)
+        specs = [s for s in registry.reports_for(org) if not s.options]
+    months, quarters = _recent_periods(latest)
+    lang = session_of(request).lang
+    return render(
+        request,
+        "community.html",
+        user=user,
+        org=org,
+        closed_through=through,
+        period=latest,
+        months=months,
+        quarters=quarters,
+        reports=[
+            {"name": s.name, "title": s.title_en if lang == "en" else s.file_title(org.standard, "zh")}
+            for s in specs
+            if s.name != "disclosure"
+        ],
+        has_disclosure=any(s.name == "disclosure" for s in specs),
+        posts=[
+            {
+                "post": p.post,
+                "holder": p.holder,
+                "monthly": p.monthly_stipend_fen,
+                "start": p.start_date.isoformat(),
+                "end": p.end_date.isoformat() if p.end_date else "",
+                "owed": owed[p.id],
+            }
+            for p in posts
+        ],
+        contracts=len(rows),
+        rent_totals=totals,
+    )
+
+
 @router.get("/web/orgs/{org_id}")
 def org_page(
     request: Request, org_id: int, user: WebUser, engine: EngineDep, period: str | None = None
+) -> Response:
+    return _org_page(request, user, engine, org_id, period)
+
+
+def _org_page(
+    request: Request,
+    user: Principal,
+    engine: Any,
+    org_id: int,
+    period: str | None,
+    *,
+    error: FormRefused | None = None,
+    form: dict[str, str] | None = None,
 ) -> Response:
     with read_tx(engine) as conn:
         org = user.require_org(conn, org_id)  # 404 outside the user's scope
@@ -252,6 +326,7 @@ def org_page(
     return render(
         request,
         "org.html",
+        error.status_code if error else 200,
         user=user,
         org=org,
         period=shown,
@@ -263,6 +338,8 @@ def org_page(
         total_debit=sum(r.debit_fen for r in top),
         total_credit=sum(r.credit_fen for r in top),
         can_write=user.role in ("admin", "officer"),
+        error=error.view() if error else None,
+        form=form or {},
     )
 
 
@@ -272,15 +349,19 @@ def close_period(
     org_id: int,
     user: WebUser,
     engine: EngineDep,
-    period: Annotated[str, Form(max_length=7)],
+    period: Annotated[str, Form(max_length=40)],
     including: Annotated[str, Form(max_length=240)] = "",
     form_key: FormKey = None,
 ) -> Response:
     # ``including``: the earlier open months the form listed and the officer confirmed
     named = [m.strip() for m in including.split(",") if m.strip()]
-    answer = carry(
-        request, user, engine, bookkeeping.close_period(user, org_id, period, including=named), form_key
-    )
+    try:
+        answer = carry(
+            request, user, engine, bookkeeping.close_period(user, org_id, period, including=named), form_key
+        )
+    except LedgerError as exc:
+        error = refused(request, exc, "close", {"period": "period", "including": "period"})
+        return _org_page(request, user, engine, org_id, None, error=error, form={"period": period})
     closed = answer.get("closed") if isinstance(answer, dict) else None
     session_of(request).set_flash(
         translator(session_of(request).lang)("closed_ok", period="、".join(closed or [period]))

@@ -17,7 +17,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from ledger.access.auth import Principal
 from ledger.access.service import Write, carry_out, org_keys
 from ledger.books import periods
-from ledger.books.errors import ValidationError
+from ledger.books.errors import LedgerError, ValidationError
 from ledger.books.journal import latest_period
 from ledger.books.money import format_money, format_quantity, parse_amount
 from ledger.books.orgs import get_org
@@ -27,14 +27,17 @@ from ledger.community.leases import receipts, rentroll
 from ledger.community.leases.schedule import AGING_BUCKETS
 from ledger.db.engine import read_tx
 from ledger.http import EngineDep, client_addr
-from ledger.web.i18n import translator
 from ledger.web.pages.common import (
     LOCALES,
     FormKey,
+    FormRefused,
     WebUser,
     carry,
     current_period,
+    default_day,
+    first_open_period,
     flash,
+    refused,
     render,
     router,
     session_of,
@@ -43,8 +46,17 @@ from ledger.web.pages.common import (
 LEASE_REPORTS = (("rent-roll", "pdf_rent_roll", False), ("arrears", "pdf_arrears", True))
 RECEIPT_TOKEN_RE = r"^[A-Za-z0-9_-]{16,64}$"
 EXPIRING_DAYS = 90  # the rent page lists contracts ending within this many days, as the API's default
-# Which form field a service's error names, for the message beside the form.
-RECEIPT_FIELDS = {"amount": "amount", "date": "date", "lessee": "lessee", "lessee_id": "lessee"}
+# Which form field a service's error names, for the message beside the field.
+RECEIPT_FIELDS = {
+    "amount": "amount",
+    "amount_fen": "amount",
+    "date": "date",
+    "received_on": "date",
+    "entry_date": "date",
+    "period": "date",
+    "lessee": "lessee",
+    "lessee_id": "lessee",
+}
 
 
 def _collective_scope(
@@ -99,8 +111,7 @@ def _leases_page(
     org_id: int,
     as_of_text: str | None,
     *,
-    status_code: int = 200,
-    error: str | None = None,
+    error: FormRefused | None = None,
     form: dict[str, str] | None = None,
 ) -> HTMLResponse:
     as_of = periods.parse_date(as_of_text, "as_of") if as_of_text else None
@@ -111,6 +122,15 @@ def _leases_page(
             as_of = min(date.today(), periods.period_bounds(latest)[1]) if latest else date.today()
         names = {i: get_org(conn, i).name for i in org_ids}
         rows = rentroll.rent_roll(conn, org_ids, as_of)
+        # The forms start in the month shown when it is open, else in the first open month (the earliest
+        # of the orgs the page covers): never in a closed month, where they could post nothing.
+        closed = [c for c in (periods.closed_through(conn, i) for i in org_ids) if c is not None]
+        shown_open = not closed or f"{as_of:%Y-%m}" > min(closed)
+        work_period = (
+            f"{as_of:%Y-%m}"
+            if shown_open
+            else min((first_open_period(conn, i) for i in org_ids), default=current_period())
+        )
         idle = lease_assets.list_assets(conn, org_ids, status="idle")
     period = f"{as_of:%Y-%m}"
     reports = [
@@ -130,7 +150,7 @@ def _leases_page(
     return render(
         request,
         "leases.html",
-        status_code,
+        error.status_code if error else 200,
         user=user,
         org=org,
         as_of=as_of.isoformat(),
@@ -156,8 +176,16 @@ def _leases_page(
         can_write=user.role in ("admin", "officer"),
         takes_receipts=is_collective,
         lessees=_open_lessees(rows, as_of) if is_collective else [],
-        error=error,
-        form=form or {"lessee": "", "amount": "", "date": as_of.isoformat(), "token": uuid.uuid4().hex},
+        error=error.view() if error else None,
+        work_period=work_period,
+        form={
+            "lessee": "",
+            "amount": "",
+            "date": (as_of if shown_open else default_day(work_period)).isoformat(),
+            "through": work_period,
+            "token": uuid.uuid4().hex,
+            **(form or {}),
+        },
     )
 
 
@@ -176,12 +204,37 @@ def accrue_leases_form(
     org_id: int,
     user: WebUser,
     engine: EngineDep,
-    through: Annotated[str, Form(max_length=7)],
+    through: Annotated[str, Form(max_length=40)],
     as_of: Annotated[str, Form(max_length=10)] = "",
     form_key: FormKey = None,
 ) -> Response:
     """The accrual run (租金计提) of the org or of its street's collective orgs, as ``POST …/leases/accrue``
     of the API: every contract-month through ``through`` not charged yet; a rerun posts nothing."""
+    try:
+        return _accrue(request, org_id, user, engine, through, as_of, form_key)
+    except LedgerError as exc:
+        error = refused(request, exc, "accrue", {"through": "through", "period": "through"})
+        return _leases_page(
+            request, user, engine, org_id, _as_of_or_none(as_of), error=error, form={"through": through}
+        )
+
+
+def _as_of_or_none(as_of: str) -> str | None:
+    try:
+        return periods.parse_date(as_of, "as_of").isoformat() if as_of else None
+    except ValidationError:
+        return None
+
+
+def _accrue(
+    request: Request,
+    org_id: int,
+    user: Principal,
+    engine: Engine,
+    through: str,
+    as_of: str,
+    form_key: str | None,
+) -> Response:
     periods.parse_period(through, "through")
 
     def run(conn: Connection) -> Any:
@@ -256,14 +309,10 @@ def receive_rent_form(
         )
         done = carry_out(engine, user, write, key=key, remote_addr=client_addr(request))
         receipt = SimpleNamespace(**done.body, created=not done.replayed)
-    except ValidationError as exc:
-        t = translator(session_of(request).lang)
-        label = t(RECEIPT_FIELDS[exc.field]) if exc.field in RECEIPT_FIELDS else exc.field
-        message = f"{label}: {exc.message}" if label else exc.message
+    except LedgerError as exc:
+        error = refused(request, exc, "receipt", RECEIPT_FIELDS)
         form = {"lessee": lessee, "amount": amount, "date": received_on, "token": token}
-        return _leases_page(
-            request, user, engine, org_id, as_of or None, status_code=422, error=message, form=form
-        )
+        return _leases_page(request, user, engine, org_id, _as_of_or_none(as_of), error=error, form=form)
     locale = LOCALES[session_of(request).lang]
     flash(
         request,

@@ -6,6 +6,7 @@ from fastapi import Request
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from ledger.books import periods
 from ledger.db.engine import read_tx
 from ledger.http import EngineDep, content_disposition
 from ledger.web.pages.common import (
@@ -70,7 +71,10 @@ def download_report(
         raise StarletteHTTPException(404)
     spec = registry.spec_for(name)
     options = {k: v for k, v in request.query_params.items() if k in spec.options}
-    report_period = parse_report_period(period_param(period, engine, org_id), None, None)
+    # a month, or a quarter (YYYY-Qn) or a year (YYYY) as the 财务公开榜 form offers; else the latest month
+    report_period = parse_report_period(
+        period if period and not periods.PERIOD_RE.match(period) else period_param(period, engine, org_id)
+    )
     with read_tx(engine) as conn:
         user.require_org(conn, org_id)  # 404 outside the user's scope
     rendered = render_limited(

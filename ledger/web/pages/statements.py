@@ -18,19 +18,22 @@ from starlette.responses import RedirectResponse, Response
 
 from ledger.access.auth import Principal
 from ledger.books import periods
-from ledger.books.errors import LedgerError, ValidationError
+from ledger.books.errors import LedgerError, NotFound, ValidationError
 from ledger.db.engine import read_tx
 from ledger.http import EngineDep
 from ledger.reconcile import importers, matching, outputs, store
 from ledger.reconcile import services as reconcile_services
 from ledger.web.pages.common import (
     FormKey,
+    FormRefused,
     WebUser,
     attachment,
     books_org,
     carry,
+    first_open_period,
     flash,
     period_param,
+    refused,
     render,
     router,
     safe_next,
@@ -60,12 +63,33 @@ def _line_view(line: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _work_period(period: str | None, engine: Engine, org_id: int) -> str:
+    """The month asked for, else the first open month (where the officer's matching still posts)."""
+    if period:
+        return periods.parse_period(period)
+    with read_tx(engine) as conn:
+        return first_open_period(conn, org_id)
+
+
 @router.get("/web/orgs/{org_id}/statements")
 def statements_page(
     request: Request, org_id: int, user: WebUser, engine: EngineDep, period: str | None = None
 ) -> Response:
+    return _statements_page(request, user, engine, org_id, period)
+
+
+def _statements_page(
+    request: Request,
+    user: Principal,
+    engine: Engine,
+    org_id: int,
+    period: str | None,
+    *,
+    error: FormRefused | None = None,
+    form: dict[str, str] | None = None,
+) -> Response:
     org = books_org(user, engine, org_id)
-    shown = period_param(period, engine, org_id)
+    shown = _work_period(period, engine, org_id)
     first, last = periods.period_bounds(shown)
     with read_tx(engine) as conn:
         accounts = store.list_statement_accounts(conn, org_id)
@@ -77,6 +101,7 @@ def statements_page(
     return render(
         request,
         "statements.html",
+        error.status_code if error else 200,
         user=user,
         org=org,
         period=shown,
@@ -84,6 +109,8 @@ def statements_page(
         kinds=store.STATEMENT_ACCOUNT_KINDS,
         can_write=user.role in ("admin", "officer"),
         max_upload_mb=request.app.state.settings.max_upload_bytes // (1024 * 1024),
+        error=error.view() if error else None,
+        form=form or {},
     )
 
 
@@ -102,7 +129,14 @@ def add_statement_account(
     write = reconcile_services.create_statement_account(
         user, org_id, ledger_account=ledger_account, kind=kind, name=name, account_no=account_no
     )
-    carry(request, user, engine, write, form_key)
+    try:
+        carry(request, user, engine, write, form_key)
+    except LedgerError as exc:
+        typed = {"name": name, "kind": kind, "ledger_account": ledger_account, "account_no": account_no}
+        fields = {"name": "name", "kind": "kind", "ledger_account": "ledger_account"}
+        return _statements_page(
+            request, user, engine, org_id, None, error=refused(request, exc, "account", fields), form=typed
+        )
     flash(request, "account_added", name=name)
     return RedirectResponse(f"/web/orgs/{org_id}/statements", status_code=303)
 
@@ -123,15 +157,25 @@ async def upload_statement(
     data = await file.read(limit + 1)
     name = Path(file.filename or "statement").name
     suffix = Path(name).suffix.lower()
-    if suffix not in UPLOAD_SUFFIXES:
-        raise ValidationError(f"upload a {', '.join(UPLOAD_SUFFIXES)} file, not {name!r}", field="file")
-    if not data:
-        raise ValidationError("the file is empty", field="file")
-    if len(data) > limit:
-        raise ValidationError(f"the file is larger than {limit // (1024 * 1024)} MB", field="file")
-    result = await run_in_threadpool(
-        _import_upload, engine, request, user, org_id, statement_account_id, name, data, form_key
-    )
+    try:
+        if suffix not in UPLOAD_SUFFIXES:
+            raise ValidationError(f"upload a {', '.join(UPLOAD_SUFFIXES)} file, not {name!r}", field="file")
+        if not data:
+            raise ValidationError("the file is empty", field="file")
+        if len(data) > limit:
+            raise ValidationError(f"the file is larger than {limit // (1024 * 1024)} MB", field="file")
+        result = await run_in_threadpool(
+            _import_upload, engine, request, user, org_id, statement_account_id, name, data, form_key
+        )
+    except LedgerError as exc:
+        error = refused(request, exc, "upload", {"file": "file"})
+        if error.field == "_form":  # a file the importer refuses: the fault lies in the file
+            error.field = "file"
+        typed = {"statement_account_id": str(statement_account_id)}
+        shown = period if period and periods.PERIOD_RE.match(period) else None
+        return await run_in_threadpool(
+            _statements_page, request, user, engine, org_id, shown, error=error, form=typed
+        )
     flash(
         request,
         "imported",
@@ -185,11 +229,41 @@ def matches_page(
     engine: EngineDep,
     period: str | None = None,
 ) -> Response:
+    return _matches_page(request, user, engine, org_id, statement_account_id, period)
+
+
+MANUAL_WINDOW = timedelta(days=7)  # book lines this far either side of the month can be matched by hand
+
+
+def _book_view(book: Any) -> dict[str, Any]:
+    return {
+        "id": book.id,
+        "when": book.on.isoformat(),
+        "voucher": book.voucher_no,
+        "amount": book.amount_fen,
+        "memo": book.memo,
+        "counterparty": book.counterparty,
+    }
+
+
+def _matches_page(
+    request: Request,
+    user: Principal,
+    engine: Engine,
+    org_id: int,
+    statement_account_id: int,
+    period: str | None,
+    *,
+    error: FormRefused | None = None,
+    form: dict[str, Any] | None = None,
+) -> Response:
     org = books_org(user, engine, org_id)
-    shown = period_param(period, engine, org_id)
+    shown = _work_period(period, engine, org_id)
     first, last = periods.period_bounds(shown)
+    lang = session_of(request).lang
     with read_tx(engine) as conn:
         account = store.get_statement_account(conn, org_id, statement_account_id)
+        is_bank = account.kind == "bank"
         lines = {
             line["id"]: _line_view(line)
             for line in matching.statement_lines(
@@ -213,12 +287,21 @@ def matches_page(
                 conn, org_id, account.ledger_account, first - window, last + window, exclude=set()
             )
         }
-        lang = session_of(request).lang
+        open_books = [
+            _book_view(b)
+            for b in matching.open_book_lines(
+                conn, org_id, account.ledger_account, first - MANUAL_WINDOW, last + MANUAL_WINDOW
+            )
+        ]
         proposed = matching.list_matches(conn, org_id, statement_account_id, status="proposed", lang=lang)
         confirmed = matching.list_matches(conn, org_id, statement_account_id, status="confirmed", lang=lang)
         reconciliation: Any = None
+        clearing: Any = None
         try:
-            reconciliation = outputs.bank_reconciliation(conn, org_id, statement_account_id, shown)
+            if is_bank:
+                reconciliation = outputs.bank_reconciliation(conn, org_id, statement_account_id, shown)
+            else:
+                clearing = outputs.clearing_reconciliation(conn, org_id, statement_account_id, shown)
         except LedgerError as exc:
             reconciliation = exc.message
 
@@ -230,13 +313,7 @@ def matches_page(
             else:
                 book = books.get(item["journal_line_id"])
                 row = (
-                    {
-                        "when": book.on.isoformat(),
-                        "voucher": book.voucher_no,
-                        "amount": book.amount_fen,
-                        "memo": book.memo,
-                        "counterparty": book.counterparty,
-                    }
+                    _book_view(book)
                     if book is not None
                     else {
                         "amount": item["amount_fen"],
@@ -259,28 +336,45 @@ def matches_page(
                 for r in match["reasons"]
             ],
             "statement": statement_side,
+            "statement_total": sum(i["amount_fen"] for i in match["items"] if i["role"] == "statement"),
             "book": book_side,
             "settled": settled,
         }
 
     in_period = [m for m in (view(m) for m in proposed) if any(s.get("id") in lines for s in m["statement"])]
     done = [m for m in (view(m) for m in confirmed) if any(s.get("id") in lines for s in m["statement"])]
+    ready = [m for m in in_period if not m["conflict"]]  # a conflict needs its own note: confirmed one by one
     return render(
         request,
         "matches.html",
+        error.status_code if error else 200,
         user=user,
         org=org,
         account=account,
+        is_bank=is_bank,
         period=shown,
         proposed=in_period,
+        confirm_all={"ids": [m["id"] for m in ready], "total": sum(m["statement_total"] for m in ready)},
         confirmed=done,
         unmatched=unmatched,
+        open_books=open_books,
         line_count=len(lines),
         reconciliation=reconciliation if not isinstance(reconciliation, str) else None,
         reconciliation_problem=reconciliation if isinstance(reconciliation, str) else None,
+        clearing=clearing,
         can_write=user.role in ("admin", "officer"),
         back=f"/web/orgs/{org_id}/statements/{statement_account_id}?" + urlencode({"period": shown}),
+        error=error.view() if error else None,
+        form=form or {},
     )
+
+
+def _matches_target(org_id: int, statement_account_id: int, period: str) -> str:
+    return f"/web/orgs/{org_id}/statements/{statement_account_id}?" + urlencode({"period": period})
+
+
+def _shown_period(period: str) -> str | None:
+    return period if periods.PERIOD_RE.match(period or "") else None
 
 
 @router.post("/web/orgs/{org_id}/statements/{statement_account_id}/propose")
@@ -290,15 +384,124 @@ def propose(
     statement_account_id: int,
     user: WebUser,
     engine: EngineDep,
-    period: Annotated[str, Form(max_length=7)],
+    period: Annotated[str, Form(max_length=40)],
     form_key: FormKey = None,
 ) -> Response:
-    write = reconcile_services.propose(user, org_id, statement_account_id, period)
-    result = carry(request, user, engine, write, form_key)
+    try:
+        write = reconcile_services.propose(user, org_id, statement_account_id, period)
+        result = carry(request, user, engine, write, form_key)
+    except LedgerError as exc:
+        error = refused(request, exc, "propose", {"period": "period"})
+        return _matches_page(
+            request, user, engine, org_id, statement_account_id, _shown_period(period), error=error
+        )
     flash(request, "proposed", count=result["proposed"], unmatched=result["unmatched_statement_lines"])
-    return RedirectResponse(
-        f"/web/orgs/{org_id}/statements/{statement_account_id}?" + urlencode({"period": period}),
-        status_code=303,
+    return RedirectResponse(_matches_target(org_id, statement_account_id, period), status_code=303)
+
+
+def _ids(values: list[str], field: str) -> list[int]:
+    """Checkbox values as ids; anything else is refused naming the field (a forged form)."""
+    try:
+        return [int(v) for v in values]
+    except ValueError:
+        raise ValidationError("a selected line is not a line id", field=field) from None
+
+
+@router.post("/web/orgs/{org_id}/statements/{statement_account_id}/confirm-all")
+def confirm_all(
+    request: Request,
+    org_id: int,
+    statement_account_id: int,
+    user: WebUser,
+    engine: EngineDep,
+    match_ids: Annotated[list[str], Form()] = [],  # noqa: B006 (FastAPI copies the default)
+    note: Annotated[str, Form(max_length=500)] = "",
+    period: Annotated[str, Form(max_length=40)] = "",
+    form_key: FormKey = None,
+) -> Response:
+    """确认全部: every proposal the page listed (count and total shown on the button), all or none, through
+    the same write as the API's bulk confirm."""
+    books_org(user, engine, org_id, write=True)  # scope first: another org's page is a 404, no right a 403
+    try:
+        ids = _ids(match_ids, "match_ids")
+        with read_tx(engine) as conn:  # a match of another account of the org is not this page's
+            store.get_statement_account(conn, org_id, statement_account_id)
+            mine = {  # every record of the account, decided ones too: a resent form replays its answer
+                m["id"]
+                for m in matching.list_matches(
+                    conn, org_id, statement_account_id, current_only=False, limit=1_000_000
+                )
+            }
+        if not ids:
+            raise ValidationError("no match to confirm", field="match_ids")
+        foreign = [i for i in ids if i not in mine]
+        if foreign:
+            raise NotFound(f"match {foreign[0]} is not a proposal of this account", field="match")
+        write = reconcile_services.confirm_many(user, org_id, ids, note=note)
+        result = carry(request, user, engine, write, form_key)
+    except LedgerError as exc:
+        error = refused(request, exc, "confirm_all")
+        return _matches_page(
+            request, user, engine, org_id, statement_account_id, _shown_period(period), error=error
+        )
+    flash(request, "confirmed_all", count=result["confirmed"])
+    return RedirectResponse(_matches_target(org_id, statement_account_id, period), status_code=303)
+
+
+@router.post("/web/orgs/{org_id}/statements/{statement_account_id}/manual-match")
+def manual_match(
+    request: Request,
+    org_id: int,
+    statement_account_id: int,
+    user: WebUser,
+    engine: EngineDep,
+    statement_line_ids: Annotated[list[str], Form()] = [],  # noqa: B006 (FastAPI copies the default)
+    journal_line_ids: Annotated[list[str], Form()] = [],  # noqa: B006
+    note: Annotated[str, Form(max_length=500)] = "",
+    period: Annotated[str, Form(max_length=40)] = "",
+    form_key: FormKey = None,
+) -> Response:
+    """手工匹配: any statement lines of this account against any of its book lines whose sums agree
+    (many-to-one, one-to-many, many-to-many), confirmed at once."""
+    books_org(user, engine, org_id, write=True)  # scope first: another org's page is a 404, no right a 403
+    try:
+        s_ids = _ids(statement_line_ids, "statement_line_ids")
+        b_ids = _ids(journal_line_ids, "journal_line_ids")
+        write = reconcile_services.manual_match(user, org_id, statement_account_id, s_ids, b_ids, note=note)
+        result = carry(request, user, engine, write, form_key)
+    except LedgerError as exc:
+        fields = {f: f for f in ("statement_line_ids", "journal_line_ids", "note")}
+        error = refused(request, exc, "manual", fields)
+        typed = {
+            "statement_line_ids": statement_line_ids,
+            "journal_line_ids": journal_line_ids,
+            "note": note,
+        }
+        shown = _shown_period(period)
+        return _matches_page(
+            request, user, engine, org_id, statement_account_id, shown, error=error, form=typed
+        )
+    flash(request, "manual_matched", id=result["id"])
+    return RedirectResponse(_matches_target(org_id, statement_account_id, period), status_code=303)
+
+
+def _refused_on_account(
+    request: Request,
+    user: Principal,
+    engine: Engine,
+    org_id: int,
+    account: str,
+    period: str,
+    error: FormRefused,
+    form: dict[str, Any],
+) -> Response:
+    """A refused form of the matches page shown again on it (the form names its account and month)."""
+    try:
+        account_id = int(account)
+    except ValueError:
+        raise StarletteHTTPException(error.status_code, error.message) from None
+    return _matches_page(
+        request, user, engine, org_id, account_id, _shown_period(period), error=error, form=form
     )
 
 
@@ -312,17 +515,26 @@ def decide_match(
     engine: EngineDep,
     note: Annotated[str, Form(max_length=500)] = "",
     back: Annotated[str, Form(max_length=500)] = "",
+    account: Annotated[str, Form(max_length=20)] = "",
+    period: Annotated[str, Form(max_length=40)] = "",
     form_key: FormKey = None,
 ) -> Response:
+    """确认 or 驳回 a proposal; 驳回 of a confirmed match (with a note) is 取消勾对, as the API's reject."""
     if decision not in ("confirm", "reject"):
         raise StarletteHTTPException(404)
-    carry(
-        request,
-        user,
-        engine,
-        reconcile_services.decide(user, org_id, match_id, decision, note=note),
-        form_key,
-    )
+    try:
+        carry(
+            request,
+            user,
+            engine,
+            reconcile_services.decide(user, org_id, match_id, decision, note=note),
+            form_key,
+        )
+    except LedgerError as exc:
+        error = refused(request, exc, f"{decision}-{match_id}", {"note": "note"})
+        return _refused_on_account(
+            request, user, engine, org_id, account, period, error, {"note": note, "match": match_id}
+        )
     flash(request, "confirmed_ok" if decision == "confirm" else "rejected_ok", id=match_id)
     return RedirectResponse(safe_next(back) if back else f"/web/orgs/{org_id}/statements", status_code=303)
 
@@ -336,12 +548,18 @@ def post_by_rule(
     engine: EngineDep,
     rule: Annotated[str, Form(max_length=64)],
     back: Annotated[str, Form(max_length=500)] = "",
+    account: Annotated[str, Form(max_length=20)] = "",
+    period: Annotated[str, Form(max_length=40)] = "",
     form_key: FormKey = None,
 ) -> Response:
     """对账单生成凭证: an unmatched line (a bank charge …) becomes an entry by a rule, matched to it."""
-    posted = carry(
-        request, user, engine, reconcile_services.post_by_rule(user, org_id, line_id, rule), form_key
-    )
+    try:
+        posted = carry(
+            request, user, engine, reconcile_services.post_by_rule(user, org_id, line_id, rule), form_key
+        )
+    except LedgerError as exc:
+        error = refused(request, exc, f"rule-{line_id}")
+        return _refused_on_account(request, user, engine, org_id, account, period, error, {})
     flash(request, "posted_by_rule", voucher=posted["voucher_no"])
     return RedirectResponse(safe_next(back) if back else f"/web/orgs/{org_id}/statements", status_code=303)
 
