@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import date
 from types import SimpleNamespace
 from typing import Annotated, Any
@@ -15,15 +16,16 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from ledger.access.auth import Principal
-from ledger.access.service import Write, carry_out, org_keys
+from ledger.access.service import carry_out
 from ledger.books import periods
 from ledger.books.errors import LedgerError, ValidationError
 from ledger.books.journal import latest_period
 from ledger.books.money import format_money, format_quantity, parse_amount
 from ledger.books.orgs import get_org
 from ledger.community import assets as lease_assets
+from ledger.community import services as community_services
 from ledger.community.leases import contracts as leases
-from ledger.community.leases import receipts, rentroll
+from ledger.community.leases import rentroll
 from ledger.community.leases.schedule import AGING_BUCKETS
 from ledger.db.engine import read_tx
 from ledger.http import EngineDep, client_addr
@@ -235,28 +237,16 @@ def _accrue(
     as_of: str,
     form_key: str | None,
 ) -> Response:
-    periods.parse_period(through, "through")
+    service = community_services.accrue(user, org_id, through)  # the API's and the CLI's accrual run
 
-    def run(conn: Connection) -> Any:
-        _org, org_ids = _collective_scope(conn, user, org_id, write=True)
-        return leases.accrue_leases(conn, org_ids, through, user_id=user.user_id)
+    def scope(conn: Connection) -> object:
+        _collective_scope(conn, user, org_id, write=True)  # 404 for a company: it keeps no collective books
+        return service.scope(conn)
 
-    write = Write(
-        action="lease.accrue",
-        keyspace=org_keys(org_id),
-        org_id=org_id,
-        scope=lambda conn: _collective_scope(conn, user, org_id, write=True),
-        run=run,
-        answer=lambda r: {"posted": r.posted, "amount_fen": r.amount_fen},
-        request={"accrue": [org_id, through]},
-        detail=lambda r: f"through {through}: {r.posted} months" if r.posted else None,
-        status=200,
-    )
-    result = carry(request, user, engine, write, form_key)
+    result = carry(request, user, engine, replace(service, scope=scope), form_key)
     lang = session_of(request).lang
-    flash(
-        request, "accrued", count=result["posted"], amount=format_money(result["amount_fen"], LOCALES[lang])
-    )
+    amount = format_money(parse_amount(result["amount"]), LOCALES[lang])
+    flash(request, "accrued", count=result["posted"], amount=amount)
     return RedirectResponse(_back_to_leases(org_id, as_of), status_code=303)
 
 
@@ -279,34 +269,18 @@ def receive_rent_form(
         fen = parse_amount(amount.strip(), "amount")
         day = periods.parse_date(received_on, "date")
 
-        def scope(conn: Connection) -> None:
+        key = f"web-receipt:{token}"
+        service = community_services.receive_rent(  # the API's and the CLI's rent received
+            user, org_id, amount_fen=fen, received_on=day, lessee=lessee, idempotency_key=key
+        )
+
+        def scope(conn: Connection) -> object:
             org, _org_ids = _collective_scope(conn, user, org_id, write=True)
             if org.standard != "collective":
                 raise StarletteHTTPException(404)  # rent is received by a community, not by its street
+            return service.scope(conn)
 
-        key = f"web-receipt:{token}"
-        write = Write(
-            action="lease.receipt",
-            keyspace=org_keys(org_id),
-            org_id=org_id,
-            scope=scope,
-            run=lambda conn: receipts.receive_rent(
-                conn,
-                org_id,
-                amount_fen=fen,
-                received_on=day,
-                lessee=lessee,
-                idempotency_key=key,
-                user_id=user.user_id,
-            ),
-            answer=lambda r: {
-                "voucher_no": r.voucher_no,
-                "applied_fen": r.applied_fen,
-                "credit_fen": r.credit_fen,
-            },
-            request={"receipt": [org_id, lessee, fen, day.isoformat()]},
-            detail=lambda r: r.voucher_no,
-        )
+        write = replace(service, scope=scope)
         done = carry_out(engine, user, write, key=key, remote_addr=client_addr(request))
         receipt = SimpleNamespace(**done.body, created=not done.replayed)
     except LedgerError as exc:
@@ -318,7 +292,7 @@ def receive_rent_form(
         request,
         "receipt_posted" if receipt.created else "receipt_replayed",
         voucher=receipt.voucher_no,
-        applied=format_money(receipt.applied_fen, locale),
-        credit=format_money(receipt.credit_fen, locale),
+        applied=format_money(parse_amount(receipt.applied), locale),
+        credit=format_money(parse_amount(receipt.credit), locale),
     )
     return RedirectResponse(_back_to_leases(org_id, as_of), status_code=303)
