@@ -65,7 +65,7 @@ class Commands(LazyGroup):
         ),
         "checkpoints": Lazy(
             "ledger.cli.checkpoints:app",
-            "Signed month-close checkpoints (封账码): export them to keep elsewhere.",
+            "Signed month-close checkpoints (封账码).",
         ),
     }
 
