@@ -167,8 +167,8 @@ def test_a_compiled_catalogue_is_read_only_when_it_is_not_older_than_its_po(loca
 def test_a_domain_error_is_shown_in_the_pages_language_by_its_code() -> None:
     zh, en = i18n.translator("zh"), i18n.translator("en")
     closed = PeriodClosed("period 2026-01 is closed")
-    assert i18n.error_text(closed, zh) == "该会计期间已结账，不能再记账"
+    assert "已结账，不能再记账" in i18n.error_text(closed, zh)
     assert i18n.error_text(closed, en) == "period 2026-01 is closed"
-    assert i18n.error_text(IdempotencyConflict("key reused"), zh).startswith("这张表单已用不同内容提交过")
+    assert "请刷新页面后重新填写" in i18n.error_text(IdempotencyConflict("key reused"), zh)
     odd = LedgerError("something the books said", code="no_words_for_this")
     assert i18n.error_text(odd, zh) == i18n.error_text(odd, en) == "something the books said"
