@@ -11,10 +11,11 @@ extension is not used); Python code calls ``t = translator(lang)`` then ``t("key
 it. A key missing in English falls back to Chinese; a key missing in both shows as the key itself, so a
 forgotten label is visible, never an error (``tests/test_i18n_catalogues.py`` finds it first).
 
-Compiled ``.mo`` files are not committed: a catalogue is read from its ``.mo`` when that is at least as new
-as the ``.po`` (after ``make i18n``), else compiled from the ``.po`` in memory once per process (a few
-milliseconds), so a fresh clone, an editable install and a wheel all speak without a build step and a stale
-``.mo`` is never read.
+Compiled ``.mo`` files are neither committed nor shipped in the wheel (only the ``.po`` is package data): a
+catalogue is read from its ``.mo`` when that is at least as new as the ``.po`` (after ``make i18n``), else
+compiled from the ``.po`` in memory once per process (19 ms for both languages), so a fresh clone, an editable
+install and a wheel all speak without a build step, and a ``.mo`` left stale by an edited ``.po`` is never
+read (a wheel's files carry no trustworthy modification times, hence no ``.mo`` in it).
 
 A domain error shown on a page (``error_text``) is translated by its ``code`` (key ``error_code_<code>``,
 with the books' own English message as the ``{message}`` field), or shown as the books wrote it when its
