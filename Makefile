@@ -69,7 +69,7 @@ i18n: venv
 	$(VENV)/bin/pybabel extract -F babel.cfg $(I18N_KEYWORDS) --no-location --sort-output --no-wrap \
 	  --project cunshe-ledger -o ledger/locale/messages.pot .
 	$(VENV)/bin/pybabel update -i ledger/locale/messages.pot -d ledger/locale --no-fuzzy-matching \
-	  --ignore-obsolete --no-wrap
+	  --ignore-obsolete --no-wrap --ignore-pot-creation-date
 	$(VENV)/bin/pybabel compile -d ledger/locale --statistics
 
 bench: setup
