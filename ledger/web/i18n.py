@@ -17,9 +17,11 @@ compiled from the ``.po`` in memory once per process (19 ms for both languages),
 install and a wheel all speak without a build step, and a ``.mo`` left stale by an edited ``.po`` is never
 read (a wheel's files carry no trustworthy modification times, hence no ``.mo`` in it).
 
-A domain error shown on a page (``error_text``) is translated by its ``code`` (key ``error_code_<code>``,
-with the books' own English message as the ``{message}`` field), or shown as the books wrote it when its
-code has no entry.
+A domain error shown on a page is translated by its code and field (key ``error_code_<code>:<field>``),
+else by its code (``error_code_<code>``), with the books' own English message as the ``{message}`` field;
+the English catalogue's words for these are ``{message}`` itself. Without an entry, ``error_text`` (the
+error page, a voucher's or the rent page's refusal) shows the books' message and ``error_words`` (a refused
+form beside its field) puts it after ``error_unknown``'s lead-in.
 """
 
 from __future__ import annotations
