@@ -10,7 +10,7 @@ PORT    ?= 8000
 # PDFs (fast font subsetting), poppler for reading PDFs back in tests, Chromium for the browser tests.
 SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk poppler-utils chromium
 
-.PHONY: setup system venv run serve demo test lint format bench fuzz clean
+.PHONY: setup system venv run serve demo test lint format i18n bench fuzz clean
 
 setup: system venv
 
@@ -58,6 +58,19 @@ lint: venv
 format:
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
+
+# The pages' words (ledger/web/i18n.py): extract the keys the pages use (babel.cfg; t, flash and N_) into a
+# template, bring both catalogues (ledger/locale/<locale>/LC_MESSAGES/messages.po) up to it (a new key gets an
+# empty translation, an unused one is dropped) and compile them to .mo (not committed; the pages compile a
+# .po in memory when its .mo is missing or older). tests/test_i18n_catalogues.py fails until every key has
+# its words in both.
+I18N_KEYWORDS := --no-default-keywords -k t -k flash:2 -k N_
+i18n: venv
+	$(VENV)/bin/pybabel extract -F babel.cfg $(I18N_KEYWORDS) --no-location --sort-output --no-wrap \
+	  --project cunshe-ledger -o ledger/locale/messages.pot .
+	$(VENV)/bin/pybabel update -i ledger/locale/messages.pot -d ledger/locale --no-fuzzy-matching \
+	  --ignore-obsolete --no-wrap --ignore-pot-creation-date
+	$(VENV)/bin/pybabel compile -d ledger/locale --statistics
 
 bench: setup
 	$(PY) bench/run_all.py

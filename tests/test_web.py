@@ -468,10 +468,3 @@ def test_the_reports_page_opens_on_the_last_month_with_entries_not_a_month_witho
     today = date.today()
     empty = client.get(f"/web/orgs/{county.ids['huahuaqiao']}/reports")
     assert f"period={today.year}-{today.month:02d}" in empty.text
-
-
-def test_every_label_has_a_chinese_and_an_english_text() -> None:
-    from ledger.web.i18n import LABELS
-
-    assert set(LABELS["zh"]) == set(LABELS["en"])
-    assert all(text.strip() for table in LABELS.values() for text in table.values())

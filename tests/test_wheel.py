@@ -119,7 +119,11 @@ def test_the_wheel_installs_and_works_outside_the_checkout(tmp_path: Path) -> No
                 assert server.poll() is None and time.monotonic() < deadline, "cunshe serve did not start"
                 time.sleep(0.1)
         with urllib.request.urlopen(f"{base}/web/login", timeout=10) as page:
-            assert 'name="csrf_token"' in page.read().decode()
+            login = page.read().decode()
+        assert 'name="csrf_token"' in login
+        assert "登录工作台" in login and "login_title" not in login  # the words from the wheel's catalogue
+        with urllib.request.urlopen(f"{base}/web/login?lang=en", timeout=10) as page:
+            assert "Log in to the workbench" in page.read().decode()
         with urllib.request.urlopen(f"{base}/static-offline-docs/swagger-ui.css", timeout=10) as css:
             assert css.status == 200
     finally:

@@ -35,7 +35,7 @@ from ledger.books.money import format_money
 from ledger.books.orgs import subtree_ids
 from ledger.db.engine import read_tx
 from ledger.http import EngineDep, client_addr
-from ledger.web.i18n import error_words, side_label, translator
+from ledger.web.i18n import error_text, error_words, side_label, translator
 from ledger.web.security import (
     CSRF_FIELD,
     CsrfRefused,
@@ -182,7 +182,7 @@ def error_page(request: Request, status_code: int, exc: Exception) -> HTMLRespon
     elif isinstance(exc, LedgerError):
         title, message = (
             t(f"error_{status_code}") if status_code in (403, 429) else t("error_4xx"),
-            exc.message,
+            error_text(exc, t),
         )
     elif isinstance(exc, RequestValidationError):
         first = exc.errors()[0] if exc.errors() else {}

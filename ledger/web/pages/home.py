@@ -23,7 +23,7 @@ from ledger.community.leases import rentroll
 from ledger.db.engine import read_tx, run_write
 from ledger.http import EngineDep, client_addr
 from ledger.reconcile import matching, store
-from ledger.web.i18n import translator
+from ledger.web.i18n import N_, translator
 from ledger.web.login_limits import login_limits
 from ledger.web.pages.common import (
     STATIC_FILES,
@@ -94,10 +94,10 @@ def _arrears(conn: Any, user: Principal, org: Any) -> int | None:
 # Dashboard columns beyond the core:
 # (label key, figure(conn, user, org) -> value or None where it does not apply, kind).
 WORKFLOW_COLUMNS: tuple[tuple[str, Callable[..., Any], str], ...] = (
-    ("open_shifts", _open_shifts, "count"),
+    (N_("open_shifts"), _open_shifts, "count"),
     ("unmatched_lines", _unmatched_lines, "count"),
-    ("last_reconciliation", _last_reconciliation, "text"),
-    ("arrears", _arrears, "money"),
+    (N_("last_reconciliation"), _last_reconciliation, "text"),
+    (N_("arrears"), _arrears, "money"),
 )
 
 
@@ -196,7 +196,8 @@ def login(
 def logout(request: Request) -> Response:
     session = session_of(request)
     session.log_out()
-    session.set_flash(translator(session.lang)("logged_out"))
+    t = translator(session.lang)
+    session.set_flash(t("logged_out"))
     return RedirectResponse("/web/login", status_code=303)
 
 
@@ -363,9 +364,8 @@ def close_period(
         error = refused(request, exc, "close", {"period": "period", "including": "period"})
         return _org_page(request, user, engine, org_id, None, error=error, form={"period": period})
     closed = answer.get("closed") if isinstance(answer, dict) else None
-    session_of(request).set_flash(
-        translator(session_of(request).lang)("closed_ok", period="、".join(closed or [period]))
-    )
+    t = translator(session_of(request).lang)
+    session_of(request).set_flash(t("closed_ok", period="、".join(closed or [period])))
     return RedirectResponse(f"/web/orgs/{org_id}?" + urlencode({"period": period}), status_code=303)
 
 

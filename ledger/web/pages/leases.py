@@ -29,6 +29,7 @@ from ledger.community.leases import rentroll
 from ledger.community.leases.schedule import AGING_BUCKETS
 from ledger.db.engine import read_tx
 from ledger.http import EngineDep, client_addr
+from ledger.web.i18n import N_
 from ledger.web.pages.common import (
     LOCALES,
     FormKey,
@@ -45,7 +46,7 @@ from ledger.web.pages.common import (
     session_of,
 )
 
-LEASE_REPORTS = (("rent-roll", "pdf_rent_roll", False), ("arrears", "pdf_arrears", True))
+LEASE_REPORTS = (("rent-roll", N_("pdf_rent_roll"), False), ("arrears", N_("pdf_arrears"), True))
 RECEIPT_TOKEN_RE = r"^[A-Za-z0-9_-]{16,64}$"
 EXPIRING_DAYS = 90  # the rent page lists contracts ending within this many days, as the API's default
 # Which form field a service's error names, for the message beside the field.
@@ -290,7 +291,7 @@ def receive_rent_form(
     locale = LOCALES[session_of(request).lang]
     flash(
         request,
-        "receipt_posted" if receipt.created else "receipt_replayed",
+        N_("receipt_posted") if receipt.created else N_("receipt_replayed"),
         voucher=receipt.voucher_no,
         applied=format_money(parse_amount(receipt.applied), locale),
         credit=format_money(parse_amount(receipt.credit), locale),

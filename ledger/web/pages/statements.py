@@ -23,6 +23,7 @@ from ledger.db.engine import read_tx
 from ledger.http import EngineDep
 from ledger.reconcile import importers, matching, outputs, store
 from ledger.reconcile import services as reconcile_services
+from ledger.web.i18n import N_, error_text, translator
 from ledger.web.pages.common import (
     FormKey,
     FormRefused,
@@ -303,7 +304,7 @@ def _matches_page(
             else:
                 clearing = outputs.clearing_reconciliation(conn, org_id, statement_account_id, shown)
         except LedgerError as exc:
-            reconciliation = exc.message
+            reconciliation = error_text(exc, translator(lang))
 
     def view(match: dict[str, Any]) -> dict[str, Any]:
         statement_side, book_side, settled = [], [], []
@@ -535,7 +536,7 @@ def decide_match(
         return _refused_on_account(
             request, user, engine, org_id, account, period, error, {"note": note, "match": match_id}
         )
-    flash(request, "confirmed_ok" if decision == "confirm" else "rejected_ok", id=match_id)
+    flash(request, N_("confirmed_ok") if decision == "confirm" else N_("rejected_ok"), id=match_id)
     return RedirectResponse(safe_next(back) if back else f"/web/orgs/{org_id}/statements", status_code=303)
 
 

@@ -41,7 +41,7 @@ from ledger.community import choices as community_choices
 from ledger.db.engine import read_tx
 from ledger.db.models import ENTRY_SOURCES
 from ledger.http import EngineDep, client_addr
-from ledger.web.i18n import translator
+from ledger.web.i18n import N_, error_text, translator
 from ledger.web.pages.common import (
     FormKey,
     WebUser,
@@ -309,7 +309,7 @@ def _message(t: Any, exc: LedgerError, rows: list[Row], index: int | None, money
     if isinstance(exc, AccountNotPostable):
         return t("v_err_account", line=line, code=rows[index].code if index is not None else "")
     if isinstance(exc, InvalidAmount) and name:
-        return t("v_err_amount", line=line, side=t("v_debit" if what == "debit" else "v_credit"))
+        return t("v_err_amount", line=line, side=t("v_debit") if what == "debit" else t("v_credit"))
     if isinstance(exc, UnbalancedEntry):
         if name:
             return t("v_err_side", line=line)
@@ -320,12 +320,12 @@ def _message(t: Any, exc: LedgerError, rows: list[Row], index: int | None, money
         credit = sum(_fen(r.credit) for r in filled)
         return t("v_err_unbalanced", debit=money(debit), credit=money(credit), diff=money(debit - credit))
     if isinstance(exc, NotFound) and name:
-        return t("v_err_dimension", line=line, what=t("v_dim_" + what.removesuffix("_id")))
+        return t("v_err_dimension", line=line, what=t(f"v_dim_{what.removesuffix('_id')}"))
     if isinstance(exc, IdempotencyConflict):
         return t("v_err_key")
     if exc.field == "date":
         return t("v_err_date")
-    return exc.message
+    return error_text(exc, t)
 
 
 def _fen(text: str) -> int:
@@ -419,7 +419,7 @@ def save_voucher(
             status_code=status,
         )
     answer = done.body
-    flash(request, "v_replayed" if done.replayed else "v_saved", voucher=answer["voucher_no"])
+    flash(request, N_("v_replayed") if done.replayed else N_("v_saved"), voucher=answer["voucher_no"])
     return RedirectResponse(f"/web/orgs/{org_id}/vouchers/{answer['id']}", status_code=303)
 
 
@@ -491,7 +491,7 @@ def journal(
             reversed={"yes": True, "no": False}.get(reversed),
         )
     except ValidationError as exc:
-        errors[exc.field or "form"] = t("j_err_" + (exc.field or "form"))
+        errors[exc.field or "form"] = t(f"j_err_{exc.field or 'form'}")
     with read_tx(engine) as conn:
         choices = choices_of(conn, org)
         if flt is not None:
@@ -732,7 +732,7 @@ def reverse_voucher(
         elif exc.field == "reverses_id":  # already reversed, or itself a reversal
             message = t("v_err_not_reversible")
         else:
-            message = t("v_err_reverse", reason=exc.message)
+            message = t("v_err_reverse", reason=error_text(exc, t))
         return _reverse_form(
             request,
             user,
@@ -747,5 +747,6 @@ def reverse_voucher(
             status_code=409 if exc.http_status == 409 else 422,
         )
     first = done.body[0]
-    flash(request, "v_reversed_replayed" if done.replayed else "v_reversed", voucher=first["voucher_no"])
+    key = N_("v_reversed_replayed") if done.replayed else N_("v_reversed")
+    flash(request, key, voucher=first["voucher_no"])
     return RedirectResponse(f"/web/orgs/{org_id}/vouchers/{first['id']}", status_code=303)
