@@ -662,6 +662,10 @@ async function tender() {
   saveCart();
   say("");
   showReceipt(sale, item); // the receipt first; the outbox's bookkeeping after (a retry is a duplicate)
+  // The next sale may be tendered while this one's bookkeeping finishes; it counts this one as ahead of it,
+  // so it waits in the outbox behind it instead of going up first.
+  if (!sale) state.pending += 1;
+  state.paying = false;
   await queued;
   if (sale) await outboxDelete(item.key);
   await countOutbox();
