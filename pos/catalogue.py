@@ -344,7 +344,10 @@ def read_catalogue_file(data: bytes, filename: str) -> list[dict[str, object]]:
             continue
     else:
         raise ValidationError("the file is neither UTF-8 nor GB18030 text", field="file")
-    return list(csv.DictReader(io.StringIO(text)))
+    try:
+        return list(csv.DictReader(io.StringIO(text, newline="")))
+    except csv.Error as exc:
+        raise ValidationError(f"the file cannot be read as CSV: {exc}", field="file") from None
 
 
 def import_catalogue(conn: Connection, org_id: int, data: bytes, filename: str) -> tuple[int, int]:

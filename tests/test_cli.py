@@ -67,6 +67,10 @@ def test_bulk_post_from_json_and_csv_then_verify_and_export(db: str, tmp_path: P
     )
     bad = runner.invoke(app, ["post", str(unbalanced), "--db", db])
     assert bad.exit_code == 2 and "unbalanced_entry" in bad.output
+    for name, data in (("torn.json", b'[{"org": '), ("gbk.csv", "org,entry\n丁字口".encode("gb18030"))):
+        (tmp_path / name).write_bytes(data)
+        torn = runner.invoke(app, ["post", str(tmp_path / name), "--db", db])
+        assert torn.exit_code == 2 and name in torn.output, torn.output
     ok = runner.invoke(app, ["verify", "--db", db])
     assert ok.exit_code == 0, ok.output
     out = tmp_path / "books.beancount"

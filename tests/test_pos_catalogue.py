@@ -90,6 +90,21 @@ def test_a_bad_catalogue_row_is_named_and_nothing_is_imported(shop: Shop) -> Non
     assert "A" not in skus
 
 
+@pytest.mark.parametrize(
+    "data",
+    [b"\xc3\xa6\rV\xc2\xa5K)", b'sku,name\n"A,\x00', b'sku,name,unit,price\r\nA,"\xe7\x94\xb2"x"\r'],
+    ids=["bare-cr", "nul-in-quotes", "quote-then-cr"],
+)
+def test_a_file_that_is_not_csv_is_a_422_on_file_and_imports_nothing(shop: Shop, data: bytes) -> None:
+    # found by the server fuzz: a lone CR in an unquoted field made csv raise, and the import answered 500
+    url = f"/api/v1/pos/orgs/{shop.company}/products"
+    before = shop.client.get(url, headers=shop.h()).json()
+    r = shop.client.post(url + ":import", files={"file": ("file", data)}, headers=shop.h("officer"))
+    assert r.status_code == 422, r.text
+    assert r.json()["error"]["field"] in {"file"} or r.json()["error"]["field"].startswith("rows[")
+    assert shop.client.get(url, headers=shop.h()).json() == before
+
+
 def test_a_float_price_is_refused(shop: Shop) -> None:
     r = shop.client.put(
         f"/api/v1/pos/orgs/{shop.company}/products",

@@ -63,6 +63,14 @@ def drafts_from_json(conn: Connection, docs: list[dict[str, Any]]) -> list[Draft
 
 
 def read_entries_file(conn: Connection, path: Path) -> list[Draft]:
+    """Entries from a CSV or JSON file; a file that is not UTF-8, not CSV or not JSON is a ValidationError."""
+    try:
+        return _read_entries_file(conn, path)
+    except (UnicodeDecodeError, csv.Error, json.JSONDecodeError) as exc:
+        raise ValidationError(f"{path.name} cannot be read: {exc}", field="file") from None
+
+
+def _read_entries_file(conn: Connection, path: Path) -> list[Draft]:
     if path.suffix.lower() == ".json":
         docs = json.loads(path.read_text(encoding="utf-8"))
         if not isinstance(docs, list):
