@@ -21,6 +21,13 @@ if TYPE_CHECKING:
 
 ColumnKind = Literal["text", "label", "amount", "integer", "line_no"]
 Lang = Literal["zh", "en"]
+
+
+def as_lang(value: object) -> Lang:
+    """``value`` as a report language: "en" stays English, anything else is Chinese (the default)."""
+    return "en" if value == "en" else "zh"
+
+
 LANGS: tuple[Lang, ...] = ("zh", "en")
 
 _HEX = re.compile(r"[0-9a-f]{16,128}")

@@ -90,13 +90,13 @@ def install(app: FastAPI) -> None:
     async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = exc.errors()
         first = errors[0] if errors else {"type": "invalid", "msg": "invalid request", "loc": ()}
-        code = first.get("type", "invalid")
+        code = str(first.get("type", "invalid"))
         if code in ("missing", "json_invalid", "model_attributes_type", "dict_type"):
             code = "invalid" if code != "missing" else "missing_field"
         details = [
             {"field": field_path(tuple(e.get("loc", ()))), "message": e.get("msg", "")} for e in errors
         ]
-        message = first.get("msg", "invalid request")
+        message = str(first.get("msg", "invalid request"))
         if message.startswith("Value error, "):
             message = message[len("Value error, ") :]
         return JSONResponse(

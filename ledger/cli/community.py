@@ -38,7 +38,7 @@ from ledger.cli.leases import (
     fail,
     orgs_of,
 )
-from ledger.cli.options import DbOption, _cli, engine_for, org_id_of, run_keyed
+from ledger.cli.options import DbOption, engine_for, org_id_of, run_keyed
 from ledger.cli.tables import JsonOption, print_json
 from ledger.community import assets, brokerage, stakes, subsidies, welfare
 from ledger.db.engine import read_tx, run_write
@@ -299,7 +299,7 @@ def stipends(
         run = welfare.run_stipends(conn, org_ids, through)
         if run.posted:
             one = org_ids[0] if org is not None else None  # a street's run is logged once, without an org
-            detail = _cli(f"{org or street} through {through}: {run.posted}")
+            detail = f"{org or street} through {through}: {run.posted} (cli)"
             audit(conn, None, "welfare.stipends", org_id=one, detail=detail)
         return run
 

@@ -33,11 +33,12 @@ class Lazy:
         module, _, attribute = self.target.partition(":")
         obj = getattr(import_module(module), attribute)
         if isinstance(obj, typer.Typer):
-            command = typer.main.get_group(obj)
-        else:
-            single = typer.Typer(add_completion=False)
-            single.command(name)(obj)
-            command = typer.main.get_command(single)
+            group = typer.main.get_group(obj)
+            group.name = name
+            return group
+        single = typer.Typer(add_completion=False)
+        single.command(name)(obj)
+        command = typer.main.get_command(single)
         command.name = name
         return command
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 import sys
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, NoReturn
 
@@ -488,7 +489,7 @@ def post(
         with progress("posting entries", total=len(drafts)) as bar:
             for start in range(0, len(drafts), batch):
                 chunk = drafts[start : start + batch]
-                posted += sum(p.created for p in run_write(engine, lambda c, ch=chunk: post_entries(c, ch)))
+                posted += sum(p.created for p in run_write(engine, partial(post_entries, drafts=chunk)))
                 bar.advance(len(chunk))
     except LedgerError as exc:
         fail(exc)

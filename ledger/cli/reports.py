@@ -24,7 +24,7 @@ from ledger.settings import get_settings
 from reports.builders_base import parse_report_period
 from reports.builders_batch import batch_orgs, render_batch, render_report
 from reports.registry import REPORTS
-from reports.report import LANGS
+from reports.report import LANGS, as_lang
 
 app = typer.Typer(help="Reports: statements, books, vouchers, disclosure sheets.", no_args_is_help=True)
 
@@ -68,7 +68,7 @@ def report_cmd(
                 org_id,
                 report_period,
                 format,
-                lang=lang,
+                lang=as_lang(lang),
                 options=options,
                 standard=standard,  # type: ignore[arg-type]
             )
@@ -107,7 +107,7 @@ def report_batch_cmd(
             org_ids = batch_orgs(conn, name, root.id, standard)
         started = time.perf_counter()
         with progress(f"rendering {name} for {len(org_ids)} orgs on all cores"):
-            result = render_batch(url, name, org_ids, report_period, format, lang=lang)  # type: ignore[arg-type]
+            result = render_batch(url, name, org_ids, report_period, format, lang=as_lang(lang))
     except LedgerError as exc:
         fail(exc)
     target = out or Path(f"{org}-{name}-{report_period.slug()}.zip")

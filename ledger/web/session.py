@@ -31,6 +31,7 @@ from starlette.responses import Response
 
 from ledger.db.engine import read_tx, run_write
 from ledger.db.models import WebSessionRevoked
+from reports.report import Lang, as_lang
 
 revoked_t = WebSessionRevoked.__table__
 
@@ -105,14 +106,14 @@ class WebSession:
     csrf: str
     user_id: int | None = None
     logged_in_at: float = 0.0  # when the user logged in (epoch s): sessions before a disable are over
-    lang: str = "zh"
+    lang: Lang = "zh"
     flash: str | None = None
     expires: int = 0
     changed: bool = field(default=False, compare=False)
     engine: Engine | None = field(default=None, compare=False, repr=False)  # where log_out records the sid
 
     @classmethod
-    def new(cls, lang: str = "zh") -> WebSession:
+    def new(cls, lang: Lang = "zh") -> WebSession:
         return cls(sid=secrets.token_urlsafe(12), csrf=secrets.token_urlsafe(24), lang=lang, changed=True)
 
     def payload(self) -> dict[str, Any]:
@@ -155,7 +156,7 @@ class WebSession:
 
     def set_lang(self, lang: str) -> None:
         if lang in LANGUAGES and lang != self.lang:
-            self.lang = lang
+            self.lang = as_lang(lang)
             self.changed = True
 
 
@@ -182,7 +183,7 @@ def load_session(request: Request) -> WebSession:
                 csrf=str(payload["c"]),
                 user_id=int(user) if user is not None else None,
                 logged_in_at=float(payload.get("a") or 0),
-                lang=payload.get("l") if payload.get("l") in LANGUAGES else "zh",
+                lang=as_lang(payload.get("l")),
                 flash=payload.get("f"),
                 expires=int(payload["e"]),
             )

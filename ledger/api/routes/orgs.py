@@ -144,7 +144,8 @@ def create_org(
         if user.role != "admin":
             if body.parent_id is None:
                 user.require_role("admin")
-            user.require_org(conn, body.parent_id, write=True)
+            else:
+                user.require_org(conn, body.parent_id, write=True)
 
     def work(conn: Connection) -> OrgOut:
         org_id = org_service.create_org(
@@ -345,6 +346,10 @@ def reopen_period(
     request: Request,
     key: IdempotencyKey,
 ) -> JSONResponse:
+    def reopen_scope(conn: Connection) -> None:
+        user.require_org(conn, org_id, write=True)
+        periods.check_reopen_right(user.role)
+
     def work(conn: Connection) -> PeriodOut:
         periods.reopen_period(conn, org_id, period, user_id=user.user_id, role=user.role, reason=body.reason)
         return _period_out(conn, org_id, period)
@@ -360,10 +365,7 @@ def reopen_period(
         run=work,
         detail=f"{period}: {body.reason}",
         status=200,
-        scope=lambda conn: (
-            user.require_org(conn, org_id, write=True),
-            periods.check_reopen_right(user.role),
-        ),
+        scope=reopen_scope,
     )
 
 

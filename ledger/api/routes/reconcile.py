@@ -596,7 +596,7 @@ def reconciliation_statement_route(
 def _money_strings(doc: Any) -> Any:
     """``*_fen`` ints → decimal strings under the name without ``_fen`` (the API's money convention)."""
     if isinstance(doc, dict):
-        out = {}
+        out: dict[str, Any] = {}
         for k, v in doc.items():
             if k.endswith("_fen") and isinstance(v, int) and not isinstance(v, bool):
                 out[k[:-4]] = format_amount(v)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from datetime import date
 from functools import cache
 from importlib.resources import files
@@ -67,7 +67,7 @@ class LoginRequired(Exception):
 class WebRoute(APIRoute):
     """Session, CSRF, language, HTML errors and security headers around every page (see module docstring)."""
 
-    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def web_handler(request: Request) -> Response:

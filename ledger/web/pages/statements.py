@@ -307,7 +307,9 @@ def _matches_page(
             reconciliation = error_text(exc, translator(lang))
 
     def view(match: dict[str, Any]) -> dict[str, Any]:
-        statement_side, book_side, settled = [], [], []
+        statement_side: list[dict[str, Any]] = []
+        book_side: list[dict[str, Any]] = []
+        settled: list[dict[str, Any]] = []
         for item in match["items"]:
             if item["role"] == "statement":
                 statement_side.append(lines.get(item["statement_line_id"]) or {"amount": item["amount_fen"]})
