@@ -66,3 +66,46 @@ def test_a_year_close_under_one_key_is_done_once_whichever_door_it_comes_through
     with county.engine.connect() as conn:
         closes = conn.execute(text("SELECT count(*) FROM audit_log WHERE action = 'year.close'")).scalar()
     assert closes == 1
+
+
+def test_a_plan_executed_at_the_api_under_a_key_is_answered_once_at_the_cli_with_the_same_plan(
+    county: County, client: TestClient
+) -> None:
+    """Every door answers a plan's execution with the plan as it then stands and the entries it posted:
+    the CLI's rerun under the API's key prints the API's vouchers and link, and posts nothing more."""
+    co = county.ids["company"]
+    db = county.engine.url.render_as_string(hide_password=False)
+    with write_tx(county.engine) as conn:
+        book(conn, co, date(2025, 3, 1), "销售", ("1002", "Dr", 1_000_000), ("5001", "Cr", 1_000_000))
+    officer = county.auth("officer")
+    assert client.post(f"/api/v1/orgs/{co}/years/2025/close", headers=officer).status_code == 200
+    plan = client.post(
+        f"/api/v1/orgs/{co}/years/2025/plans",
+        json={"steps": [{"kind": "statutory_reserve", "rate_bp": 1000}]},
+        headers=officer,
+    )
+    assert plan.status_code == 201 and plan.json()["status"] == "draft", plan.text
+    plan_id = plan.json()["id"]
+    approve = {"approving_body": "股东会", "resolution_date": "2026-03-01", "document_no": "D1"}
+    approved = client.post(f"/api/v1/orgs/{co}/plans/{plan_id}/approve", json=approve, headers=officer)
+    assert approved.status_code == 200 and approved.json()["status"] == "approved", approved.text
+
+    first = client.post(
+        f"/api/v1/orgs/{co}/plans/{plan_id}/execute", json={}, headers={**officer, "Idempotency-Key": "run-1"}
+    )
+    again = runner.invoke(app, ["plan", "execute", str(plan_id), "--key", "run-1", "--db", db])
+
+    assert first.status_code == 200, first.text
+    body = first.json()
+    assert body["status"] == "executed" and body["execution"]["link_id"]
+    assert [e["voucher_no"] for e in body["entries"]] and body["entries"][0]["created"]
+    assert again.exit_code == 0, again.output
+    for e in body["entries"]:
+        assert e["voucher_no"] in again.output
+    assert f"on link {body['execution']['link_id']}" in again.output
+    with county.engine.connect() as conn:
+        runs = conn.execute(text("SELECT count(*) FROM audit_log WHERE action = 'plan.execute'")).scalar()
+        linked = conn.execute(
+            text("SELECT count(*) FROM journal_entry WHERE link_id = :l"), {"l": body["execution"]["link_id"]}
+        ).scalar()
+    assert runs == 1 and linked == len(body["entries"])

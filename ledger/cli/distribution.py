@@ -82,7 +82,7 @@ def plan_execute_cmd(
     )
     for e in done["entries"]:
         typer.echo(f"{e['voucher_no']} (entry {e['id']})")
-    typer.echo(f"posted {len(done['entries'])} entries on link {done['link_id']}")
+    typer.echo(f"posted {len(done['entries'])} entries on link {done['execution']['link_id']}")
 
 
 @plan_app.command("reverse")

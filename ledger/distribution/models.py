@@ -27,6 +27,7 @@ All money is integer fen (``*_fen``); rates are basis points (``*_bp``: 10 % = 1
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Literal, get_args
 
 from sqlalchemy import BigInteger, CheckConstraint, Index, UniqueConstraint
 from sqlmodel import Field
@@ -34,7 +35,7 @@ from sqlmodel import Field
 from ledger.db.models import TableModel
 
 PLAN_STATUSES = ("draft", "approved", "executed", "reversed")
-STEP_KINDS = (
+StepKind = Literal[
     "cover_losses",
     "statutory_reserve",
     "discretionary_reserve",
@@ -43,8 +44,10 @@ STEP_KINDS = (
     "facility_earmark",
     "shareholders",
     "members",
-)
-APPROVING_BODIES = ("成员大会", "成员代表大会", "股东会")
+]
+STEP_KINDS: tuple[StepKind, ...] = get_args(StepKind)
+ApprovingBody = Literal["成员大会", "成员代表大会", "股东会"]
+APPROVING_BODIES: tuple[ApprovingBody, ...] = get_args(ApprovingBody)
 FUNDING_KINDS = ("post", "facility")
 
 

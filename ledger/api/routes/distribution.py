@@ -4,7 +4,7 @@ VAT exemption, and the trail. Thin: each route checks scope, runs one service ca
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from datetime import date
 from typing import Annotated, Any, Literal
 
@@ -12,18 +12,15 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from ledger.access.auth import Principal
 from ledger.access.messages import Amount, Id, MoneyOut, RequestModel
-from ledger.access.service import Write
 from ledger.api.deps import CurrentUser, EngineDep, IdempotencyKey
-from ledger.api.writes import as_json, respond, write_org
-from ledger.books.errors import ValidationError
+from ledger.api.writes import respond
 from ledger.books.money import format_amount
 from ledger.db.engine import read_tx
 from ledger.distribution import execute as ex
 from ledger.distribution import services, trail, vat, welfare_funds
 from ledger.distribution import shareholders as sh
-from ledger.distribution.models import APPROVING_BODIES, STEP_KINDS
+from ledger.distribution.models import ApprovingBody, StepKind
 from ledger.distribution.plans import DryRun, Step
 from ledger.distribution.services import fen_strings
 
@@ -58,7 +55,7 @@ class MemberIn(Strict):
 
 
 class StepIn(Strict):
-    kind: Literal[STEP_KINDS]  # type: ignore[valid-type]
+    kind: StepKind
     rate_bp: int | None = Field(default=None, ge=1, le=10_000)
     amount: Amount | None = None
     target: str = Field(default="", max_length=64)
@@ -69,7 +66,7 @@ class PlanIn(Strict):
 
 
 class ApproveIn(Strict):
-    approving_body: Literal[APPROVING_BODIES]  # type: ignore[valid-type]
+    approving_body: ApprovingBody
     resolution_date: date
     document_no: str = Field(min_length=1, max_length=64)
 
@@ -179,82 +176,6 @@ def dry_run_out(run: DryRun) -> DryRunOut:
     )
 
 
-def _plan_out(conn, plan_id: int) -> PlanOut:  # type: ignore[no-untyped-def]
-    plan = ex.get_plan(conn, plan_id)
-    execution = None
-    row = conn.execute(ex.exec_t.select().where(ex.exec_t.c.plan_id == plan_id)).first()
-    if row is not None:
-        execution = {
-            "link_id": row.link_id,
-            "entry_ids": [int(i) for i in row.entry_ids.split(",") if i],
-            "distributable": format_amount(row.distributable_fen),
-            "executed_on": row.executed_on.isoformat(),
-            "reversal_link_id": row.reversal_link_id,
-            "parts": [
-                {
-                    "step_order": p.step_order,
-                    "kind": p.kind,
-                    "amount": format_amount(p.amount_fen),
-                    "recipient_org_id": p.recipient_org_id,
-                    "counterparty_id": p.counterparty_id,
-                    "entry_id": p.entry_id,
-                }
-                for p in ex.execution_parts(conn, plan_id)
-            ],
-        }
-    return PlanOut(
-        id=plan.id,
-        org_id=plan.org_id,
-        year=plan.year,
-        version=plan.version,
-        status=plan.status,
-        approving_body=plan.approving_body,
-        resolution_date=plan.resolution_date,
-        document_no=plan.document_no,
-        steps=[
-            {
-                "kind": s.kind,
-                "rate_bp": s.rate_bp,
-                "amount": format_amount(s.amount_fen) if s.amount_fen is not None else None,
-                "target": s.target,
-            }
-            for s in ex.plan_steps(conn, plan_id)
-        ],
-        execution=execution,
-    )
-
-
-def _write(  # type: ignore[no-untyped-def]
-    engine,
-    user: Principal,
-    org_id: int,
-    action: str,
-    request: Request,
-    key: str | None,
-    body,
-    work,
-    answer=None,
-    status: int = 201,
-) -> JSONResponse:
-    return write_org(
-        engine,
-        user,
-        request,
-        key,
-        org_id=org_id,
-        action=action,
-        body=body,
-        run=work,
-        answer=answer or (lambda r: r),
-        status=status,
-    )
-
-
-def _showing_plan(write: Write[Any], plan_id: int) -> Write[Any]:
-    """The API answers a plan's execution or reversal with the plan as it then stands."""
-    return replace(write, view=lambda conn, _result: _plan_out(conn, plan_id), answer=as_json)
-
-
 # -- shareholdings ----------------------------------------------------------------------------------------
 
 
@@ -285,17 +206,14 @@ def add_shareholder_route(
     request: Request,
     key: IdempotencyKey,
 ) -> JSONResponse:
-    def work(conn):  # type: ignore[no-untyped-def]
-        user.require_org(conn, body.shareholder_org_id)
-        return sh.add_shareholder(
-            conn,
-            org_id,
-            shareholder_org_id=body.shareholder_org_id,
-            subscribed_fen=body.subscribed,
-            agreed_ratio_bp=body.agreed_ratio_bp,
-        )
-
-    return _write(engine, user, org_id, "shareholding.add", request, key, body, work, lambda r: {"id": r})
+    write = services.add_shareholder(
+        user,
+        org_id,
+        shareholder_org_id=body.shareholder_org_id,
+        subscribed_fen=body.subscribed,
+        agreed_ratio_bp=body.agreed_ratio_bp,
+    )
+    return respond(engine, user, request, key, write)
 
 
 @router.post("/orgs/{org_id}/shareholdings/{holding_id}/capital", status_code=201)
@@ -308,21 +226,10 @@ def pay_in_route(
     request: Request,
     key: IdempotencyKey,
 ) -> JSONResponse:
-    def work(conn):  # type: ignore[no-untyped-def]
-        if sh.get_shareholding(conn, holding_id).company_org_id != org_id:
-            raise ValidationError("that shareholding is another company's", field="holding_id")
-        return sh.pay_in_capital(
-            conn,
-            holding_id,
-            amount_fen=body.amount,
-            paid_on=body.paid_on,
-            user_id=user.user_id,
-            idempotency_key=key,
-        )
-
-    return _write(
-        engine, user, org_id, "shareholding.capital", request, key, body, work, lambda r: {"entry_id": r}
+    write = services.pay_in_capital(
+        user, org_id, holding_id, amount_fen=body.amount, paid_on=body.paid_on, key=key
     )
+    return respond(engine, user, request, key, write)
 
 
 @router.post("/orgs/{org_id}/ratio-agreements", status_code=201)
@@ -334,28 +241,22 @@ def agreement_route(
     request: Request,
     key: IdempotencyKey,
 ) -> JSONResponse:
-    def work(conn):  # type: ignore[no-untyped-def]
-        return sh.record_ratio_agreement(
-            conn,
-            org_id,
-            effective_from=body.effective_from,
-            document_no=body.document_no,
-            signed_on=body.signed_on,
-        )
-
-    return _write(
-        engine, user, org_id, "shareholding.agreement", request, key, body, work, lambda r: {"id": r}
+    write = services.record_ratio_agreement(
+        user,
+        org_id,
+        effective_from=body.effective_from,
+        document_no=body.document_no,
+        signed_on=body.signed_on,
     )
+    return respond(engine, user, request, key, write)
 
 
 @router.post("/orgs/{org_id}/members", status_code=201)
 def add_member_route(
     org_id: int, body: MemberIn, user: CurrentUser, engine: EngineDep, request: Request, key: IdempotencyKey
 ) -> JSONResponse:
-    def work(conn):  # type: ignore[no-untyped-def]
-        return ex.add_member(conn, org_id, member=body.member, shares=body.shares)
-
-    return _write(engine, user, org_id, "member.add", request, key, body, work, lambda r: {"id": r})
+    write = services.add_member(user, org_id, member=body.member, shares=body.shares)
+    return respond(engine, user, request, key, write)
 
 
 # -- year close -------------------------------------------------------------------------------------------
@@ -383,16 +284,11 @@ def create_plan_route(
     key: IdempotencyKey,
 ) -> JSONResponse:
     steps = [Step(s.kind, s.rate_bp, s.amount, s.target) for s in body.steps]
-
-    def work(conn):  # type: ignore[no-untyped-def]
-        plan_id = ex.create_plan(conn, org_id, year, steps, user_id=user.user_id)
-        return _plan_out(conn, plan_id)
-
-    return _write(engine, user, org_id, "plan.create", request, key, body, work)
+    return respond(engine, user, request, key, services.create_plan(user, org_id, year, steps))
 
 
 @router.get("/orgs/{org_id}/years/{year}/plans", response_model=list[PlanOut])
-def list_plans_route(org_id: int, year: Year, user: CurrentUser, engine: EngineDep) -> list[PlanOut]:
+def list_plans_route(org_id: int, year: Year, user: CurrentUser, engine: EngineDep) -> list[dict[str, Any]]:
     with read_tx(engine) as conn:
         user.require_org(conn, org_id)
         ids = conn.execute(
@@ -401,15 +297,15 @@ def list_plans_route(org_id: int, year: Year, user: CurrentUser, engine: EngineD
             .where(ex.plan_t.c.org_id == org_id, ex.plan_t.c.year == year)
             .order_by(ex.plan_t.c.version)
         ).scalars()
-        return [_plan_out(conn, i) for i in list(ids)]
+        return [services.plan_json(conn, i) for i in list(ids)]
 
 
 @router.get("/orgs/{org_id}/plans/{plan_id}", response_model=PlanOut)
-def get_plan_route(org_id: int, plan_id: int, user: CurrentUser, engine: EngineDep) -> PlanOut:
+def get_plan_route(org_id: int, plan_id: int, user: CurrentUser, engine: EngineDep) -> dict[str, Any]:
     with read_tx(engine) as conn:
         user.require_org(conn, org_id)
         ex.get_plan(conn, plan_id, org_id)
-        return _plan_out(conn, plan_id)
+        return services.plan_json(conn, plan_id)
 
 
 @router.get("/orgs/{org_id}/plans/{plan_id}/dry-run", response_model=DryRunOut)
@@ -431,18 +327,15 @@ def approve_route(
     request: Request,
     key: IdempotencyKey,
 ) -> JSONResponse:
-    def work(conn):  # type: ignore[no-untyped-def]
-        ex.get_plan(conn, plan_id, org_id)
-        ex.approve_plan(
-            conn,
-            plan_id,
-            approving_body=body.approving_body,
-            resolution_date=body.resolution_date,
-            document_no=body.document_no,
-        )
-        return _plan_out(conn, plan_id)
-
-    return _write(engine, user, org_id, "plan.approve", request, key, body, work, status=200)
+    write = services.approve_plan(
+        user,
+        org_id,
+        plan_id,
+        approving_body=body.approving_body,
+        resolution_date=body.resolution_date,
+        document_no=body.document_no,
+    )
+    return respond(engine, user, request, key, write)
 
 
 @router.post("/orgs/{org_id}/plans/{plan_id}/execute", response_model=PlanOut)
@@ -457,7 +350,7 @@ def execute_route(
 ) -> JSONResponse:
     """Post the plan: the org's entries and each shareholder's, linked, in one transaction."""
     write = services.execute_plan(user, org_id, plan_id, entry_date=body.date)
-    return respond(engine, user, request, key, _showing_plan(write, plan_id))
+    return respond(engine, user, request, key, write)
 
 
 @router.post("/orgs/{org_id}/plans/{plan_id}/reverse", response_model=PlanOut)
@@ -471,7 +364,7 @@ def reverse_plan_route(
     key: IdempotencyKey,
 ) -> JSONResponse:
     write = services.reverse_plan(user, org_id, plan_id, entry_date=body.date)
-    return respond(engine, user, request, key, _showing_plan(write, plan_id))
+    return respond(engine, user, request, key, write)
 
 
 @router.post("/orgs/{org_id}/dividends", status_code=201)
@@ -479,22 +372,17 @@ def pay_dividend_route(
     org_id: int, body: DividendIn, user: CurrentUser, engine: EngineDep, request: Request, key: IdempotencyKey
 ) -> JSONResponse:
     """Pay a shareholder: company Dr 2232 / Cr 1002 and the shareholder's Dr 102 / Cr 112, linked."""
-
-    def work(conn):  # type: ignore[no-untyped-def]
-        user.require_org(conn, body.shareholder_org_id, write=True)
-        return ex.pay_dividend(
-            conn,
-            org_id,
-            shareholder_org_id=body.shareholder_org_id,
-            amount_fen=body.amount,
-            paid_on=body.paid_on,
-            plan_id=body.plan_id,
-            idempotency_key=body.idempotency_key,
-            user_id=user.user_id,
-        )
-
     key = key or body.idempotency_key
-    return _write(engine, user, org_id, "dividend.pay", request, key, body, work, lambda r: {"id": r})
+    write = services.pay_dividend(
+        user,
+        org_id,
+        shareholder_org_id=body.shareholder_org_id,
+        amount_fen=body.amount,
+        paid_on=body.paid_on,
+        plan_id=body.plan_id,
+        key=key,
+    )
+    return respond(engine, user, request, key, write)
 
 
 # -- public-welfare funds ---------------------------------------------------------------------------------
@@ -504,19 +392,16 @@ def pay_dividend_route(
 def apply_earmark_route(
     org_id: int, body: EarmarkIn, user: CurrentUser, engine: EngineDep, request: Request, key: IdempotencyKey
 ) -> JSONResponse:
-    def work(conn):  # type: ignore[no-untyped-def]
-        return welfare_funds.apply_earmark(
-            conn,
-            org_id,
-            kind=body.kind,
-            earmark_year=body.earmark_year,
-            amount_fen=body.amount,
-            on=body.on,
-            post_id=body.post_id,
-            user_id=user.user_id,
-        )
-
-    return _write(engine, user, org_id, "welfare.fund", request, key, body, work, lambda r: {"id": r})
+    write = services.apply_earmark(
+        user,
+        org_id,
+        kind=body.kind,
+        earmark_year=body.earmark_year,
+        amount_fen=body.amount,
+        on=body.on,
+        post_id=body.post_id,
+    )
+    return respond(engine, user, request, key, write)
 
 
 @router.get("/orgs/{org_id}/years/{year}/welfare-funds")
@@ -561,16 +446,14 @@ def threshold_route(
     request: Request,
     key: IdempotencyKey,
 ) -> JSONResponse:
-    def work(conn):  # type: ignore[no-untyped-def]
-        return vat.set_threshold(
-            conn,
-            org_id,
-            effective_from=body.effective_from,
-            quarterly_threshold_fen=body.quarterly_threshold,
-            rule=body.rule,
-        )
-
-    return _write(engine, user, org_id, "vat.threshold", request, key, body, work, lambda r: {"id": r})
+    write = services.set_vat_threshold(
+        user,
+        org_id,
+        effective_from=body.effective_from,
+        quarterly_threshold_fen=body.quarterly_threshold,
+        rule=body.rule,
+    )
+    return respond(engine, user, request, key, write)
 
 
 @router.get("/orgs/{org_id}/vat/{year}/q{quarter}")
