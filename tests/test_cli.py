@@ -37,6 +37,64 @@ def test_user_add_prints_a_token_once(db: str) -> None:
     assert bad.exit_code == 2 and "street or the county" in bad.output
 
 
+def test_org_and_user_add_are_services_a_rerun_under_its_key_writes_nothing_and_shows_no_token(
+    db: str,
+) -> None:
+    org = [
+        "org",
+        "add",
+        "shazi",
+        "沙子街道",
+        "--kind",
+        "street",
+        "--parent",
+        "yanhe",
+        "--key",
+        "o1",
+        "--db",
+        db,
+    ]
+    first, again = runner.invoke(app, org), runner.invoke(app, org)
+    assert first.exit_code == 0 and again.exit_code == 0, again.output
+    assert (
+        first.output == again.output and first.output.startswith("org ") and "shazi created" in first.output
+    )
+    other = runner.invoke(
+        app,
+        [
+            "org",
+            "add",
+            "youxi",
+            "游溪街道",
+            "--kind",
+            "street",
+            "--parent",
+            "yanhe",
+            "--key",
+            "o1",
+            "--db",
+            db,
+        ],
+    )
+    assert other.exit_code == 2 and "o1" in other.output
+
+    user = ["user", "add", "wangwu", "--role", "officer", "--scope", "shazi", "--password", "pw-wangwu-1"]
+    made = runner.invoke(app, [*user, "--key", "u1", "--db", db])
+    rerun = runner.invoke(app, [*user, "--key", "u1", "--db", db])
+    assert made.exit_code == 0 and made.output.strip().startswith("cs_"), made.output
+    assert rerun.exit_code == 0 and "cs_" not in rerun.output and "earlier run" in rerun.output
+
+    path = db.removeprefix("sqlite:///")
+    with sqlite3.connect(path) as conn:
+        users = conn.execute("SELECT count(*) FROM user_account WHERE username = 'wangwu'").fetchone()[0]
+        audit = conn.execute(
+            "SELECT action, detail FROM audit_log WHERE action IN ('org.create', 'user.create') ORDER BY id"
+        ).fetchall()
+    assert users == 1
+    assert [a for a, _ in audit].count("user.create") == 1
+    assert all(detail.endswith("(cli)") for _, detail in audit), audit
+
+
 def test_bulk_post_from_json_and_csv_then_verify_and_export(db: str, tmp_path: Path) -> None:
     entries = [
         {

@@ -1,5 +1,7 @@
-"""Services over the books themselves (closing a month …): each returns the ``Write`` that a door carries out
-with ``ledger.access.service.perform`` — scope, key, write, audit — so the API and the pages do the same."""
+"""Services over the books themselves (an org, its accounts, closing and reopening a month, vouchers): each
+returns the ``Write`` that a door carries out with ``ledger.access.service.perform`` — scope, key, write,
+audit — so the API, the pages and the CLI do the same, and answer the same JSON (a retry under one key is
+answered once, whichever door it comes through)."""
 
 from __future__ import annotations
 
@@ -7,14 +9,18 @@ from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 
 from ledger.access.auth import Principal
 from ledger.access.service import Write, org_keys
 from ledger.books import checkpoints, periods, posting
+from ledger.books import orgs as org_books
 from ledger.books.journal import get_entry
 from ledger.books.orgs import require_books
 from ledger.books.posting import Draft, Posted, post_entries
+from ledger.db.models import Account
+
+account_t = Account.__table__
 
 T = TypeVar("T")
 
@@ -47,9 +53,163 @@ def close_period(
         org_id=org_id,
         scope=lambda conn: actor.require_org(conn, org_id, write=True),
         run=run,
-        answer=lambda closed: {"period": period, "closed": closed},
+        answer=lambda closed: {
+            "org_id": org_id,
+            "period": period,
+            "status": "closed",
+            "closed_through": period,
+            "closed": closed,
+        },
         request={"close": [org_id, period, sorted(including)]},
         detail=period if not including else f"{period} (with {', '.join(sorted(including))})",
+        status=200,
+    )
+
+
+def period_json(conn: Connection, org_id: int, period: str) -> dict[str, Any]:
+    """A month as every door shows it: open or closed, and how far the org's books are closed."""
+    return {
+        "org_id": org_id,
+        "period": period,
+        "status": periods.period_status(conn, org_id, period),
+        "closed_through": periods.closed_through(conn, org_id),
+    }
+
+
+def reopen_period(actor: Principal, org_id: int, period: str, *, reason: str) -> Write[str]:
+    """反结账: reopen the latest closed month, for an admin, with the reason recorded."""
+    periods.parse_period(period)
+
+    def scope(conn: Connection) -> None:
+        actor.require_org(conn, org_id, write=True)
+        periods.check_reopen_right(actor.role)
+
+    def run(conn: Connection) -> str:
+        periods.reopen_period(conn, org_id, period, user_id=actor.recorded_id, role=actor.role, reason=reason)
+        return period
+
+    return Write(
+        action="period.reopen",
+        keyspace=org_keys(org_id),
+        org_id=org_id,
+        scope=scope,
+        run=run,
+        view=lambda conn, month: period_json(conn, org_id, month),
+        answer=lambda shown: shown,
+        request={"reopen": [org_id, period, reason]},
+        detail=f"{period}: {reason}",
+        status=200,
+    )
+
+
+# ---- an org and its chart --------------------------------------------------------------------------------
+
+
+def org_json(conn: Connection, org_id: int) -> dict[str, Any]:
+    row = org_books.get_org(conn, org_id)
+    return {
+        "id": row.id,
+        "code": row.code,
+        "name": row.name,
+        "kind": row.kind,
+        "standard": row.standard,
+        "parent_id": row.parent_id,
+        "street_id": row.street_id,
+    }
+
+
+def accounts_json(conn: Connection, org_id: int, code: str | None = None) -> list[dict[str, Any]]:
+    """The org's chart (or the one account ``code``) as every door shows it."""
+    rows = conn.execute(
+        select(account_t).where(account_t.c.org_id == org_id).order_by(account_t.c.code)
+    ).all()
+    by_id = {r.id: r for r in rows}
+    parents = {r.parent_id for r in rows if r.parent_id is not None}
+    return [
+        {
+            "id": r.id,
+            "code": r.code,
+            "name": r.name,
+            "account_class": r.account_class,
+            "normal_side": r.normal_side,
+            "parent_code": by_id[r.parent_id].code if r.parent_id else None,
+            "level": r.level,
+            "is_closed": r.is_closed,
+            "is_leaf": r.id not in parents,
+        }
+        for r in rows
+        if code is None or r.code == code
+    ]
+
+
+def create_org(
+    actor: Principal,
+    *,
+    code: str,
+    name: str,
+    kind: str,
+    parent_id: int | None = None,
+    standard: str | None = None,
+) -> Write[int]:
+    """A new org below ``parent_id`` (an officer: below their street) with its statutory chart; a top-level
+    org is the admin's."""
+
+    def scope(conn: Connection) -> None:
+        if parent_id is None:
+            actor.require_role("admin")
+        else:
+            actor.require_org(conn, parent_id, write=True)
+
+    asked = {"code": code, "name": name, "kind": kind, "parent_id": parent_id, "standard": standard}
+    return Write(
+        action="org.create",
+        keyspace=org_keys(parent_id) if parent_id is not None else "county",
+        org_id=parent_id,
+        scope=scope,
+        run=lambda conn: org_books.create_org(
+            conn, code=code, name=name, kind=kind, parent_id=parent_id, standard=standard
+        ),
+        view=org_json,
+        answer=lambda shown: shown,
+        request={"org": asked},
+        detail=lambda new_id: f"org {new_id}: {code} {name} ({kind})",
+    )
+
+
+def add_account(
+    actor: Principal, org_id: int, *, parent_code: str, name: str, code: str | None = None
+) -> Write[str]:
+    """增设明细科目: a sub-account under ``parent_code`` (its code the parent's plus the next free pair)."""
+    return Write(
+        action="account.create",
+        keyspace=org_keys(org_id),
+        org_id=org_id,
+        scope=lambda conn: actor.require_org(conn, org_id, write=True),
+        run=lambda conn: org_books.add_sub_account(conn, org_id, parent_code, name, code),
+        view=lambda conn, made: accounts_json(conn, org_id, made)[0],
+        answer=lambda shown: shown,
+        request={"account": [org_id, parent_code, name, code]},
+        detail=lambda made: f"{made} {name}",
+    )
+
+
+def close_account(actor: Principal, org_id: int, code: str) -> Write[str]:
+    """停用科目: an account with a zero balance keeps its history and takes no new postings."""
+
+    def run(conn: Connection) -> str:
+        org_books.close_account(conn, org_id, code)
+        return code
+
+    return Write(
+        action="account.close",
+        keyspace=org_keys(org_id),
+        org_id=org_id,
+        scope=lambda conn: actor.require_org(conn, org_id, write=True),
+        run=run,
+        view=lambda conn, closed: accounts_json(conn, org_id, closed)[0],
+        answer=lambda shown: shown,
+        request={"close_account": [org_id, code]},
+        detail=code,
         status=200,
     )
 

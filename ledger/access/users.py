@@ -1,4 +1,5 @@
-"""Keeping users: list, disable, enable, issue and revoke tokens. Admin work, audited, one transaction each.
+"""Keeping users: create, list, disable, enable, issue and revoke tokens. Admin work, audited, one
+transaction each.
 
 Disabling a user ends everything at once: the ``disabled`` flag refuses the user's tokens and web sessions
 on their next request (every request reads the user row), every token is revoked for good, and
@@ -19,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select, update
 
-from ledger.access.auth import Principal, hash_token, issue_token, token_t, user_t
+from ledger.access.auth import Principal, create_user, hash_token, issue_token, token_t, user_t
 from ledger.access.service import Write
 from ledger.books.errors import Conflict, NotFound
 from ledger.books.orgs import now
@@ -159,6 +160,45 @@ def new_token(actor: Principal | None, who: int | str, label: str, request: Any 
         run,
         lambda result: {"token_id": result.token_id, "token": result.token},
         request,
+        status=201,
+        keep=lambda answer: {**answer, "token": None},
+    )
+
+
+def add_user(
+    actor: Principal | None,
+    *,
+    username: str,
+    role: str,
+    scope_org_id: int | None = None,
+    scope_store_id: int | None = None,
+    password: str | None = None,
+    label: str = "cli",
+) -> Write[_Issued]:
+    """A new user (with a password for the pages) and a first API token, shown once; a retry under the key
+    answers the user without the token. The password is never part of what a retry must repeat."""
+
+    def run(conn: Connection) -> _Issued:
+        user_id = create_user(
+            conn,
+            username=username,
+            role=role,
+            scope_org_id=scope_org_id,
+            scope_store_id=scope_store_id,
+            password=password,
+        )
+        token = issue_token(conn, user_id, label)
+        token_id = conn.execute(
+            select(token_t.c.id).where(token_t.c.token_hash == hash_token(token))
+        ).scalar_one()
+        return _Issued(token_id, token, _by(actor, f"{username} ({role}) token {token_id}"))
+
+    return _write(
+        actor,
+        "user.create",
+        run,
+        lambda result: {"token_id": result.token_id, "token": result.token},
+        {"user": [username, role, scope_org_id, scope_store_id]},
         status=201,
         keep=lambda answer: {**answer, "token": None},
     )

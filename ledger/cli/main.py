@@ -7,15 +7,21 @@ import secrets
 import sys
 from functools import partial
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, NoReturn
 
 import typer
 
 from ledger.books.errors import LedgerError
 from ledger.cli.lazy import Lazy, LazyGroup, tidy_help
-from ledger.cli.options import DbOption, engine_for, fail, org_id_of, org_of
+from ledger.cli.options import DbOption, KeyOption, engine_for, fail, org_id_of, org_of, run_built
 from ledger.cli.progress import progress
 from ledger.cli.tables import Col, JsonOption, print_json, print_table
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
+    from ledger.access.auth import Principal
+    from ledger.access.service import Write
 
 tidy_help()
 
@@ -234,21 +240,20 @@ def org_add(
     kind: Annotated[str, typer.Option(help="county|street|community|village|company")],
     parent: Annotated[str | None, typer.Option(help="parent org (code or id)")] = None,
     standard: str | None = None,
+    key: KeyOption = None,
     db: DbOption = None,
 ) -> None:
     """Create an org (its statutory chart is loaded)."""
-    from ledger.books.orgs import create_org
-    from ledger.db.engine import run_write
+    from ledger.access import bookkeeping
 
-    def work(conn):  # type: ignore[no-untyped-def]
+    def build(actor: Principal, conn: Connection) -> Write[Any]:
         parent_id = org_id_of(conn, parent) if parent else None
-        return create_org(conn, code=code, name=name, kind=kind, parent_id=parent_id, standard=standard)
+        return bookkeeping.create_org(
+            actor, code=code, name=name, kind=kind, parent_id=parent_id, standard=standard
+        )
 
-    try:
-        org_id = run_write(engine_for(db), work)
-    except LedgerError as exc:
-        fail(exc)
-    typer.echo(f"org {org_id} {code} created")
+    _, made = run_built(db, build, key=key)
+    typer.echo(f"org {made['id']} {code} created")
 
 
 @org_app.command("list")
@@ -288,16 +293,16 @@ def user_add(
             " one), and elsewhere one is made; a made password is printed once, on stderr"
         ),
     ] = None,
+    key: KeyOption = None,
     db: DbOption = None,
 ) -> None:
     """Create a user who can log in to the pages, and print a new API token once (on stdout)."""
     from sqlalchemy import select
 
-    from ledger.access.auth import create_user, issue_token
-    from ledger.db.engine import run_write
+    from ledger.access import users
     from ledger.db.models import Store
 
-    def work(conn):  # type: ignore[no-untyped-def]
+    def build(actor: Principal, conn: Connection) -> Write[Any]:
         scope_id = org_id_of(conn, scope) if scope else None
         store_id = None
         if store:
@@ -306,15 +311,14 @@ def user_add(
             if row is None:
                 raise LedgerError(f"no store {store!r}", field="store", code="not_found")
             store_id = row.id
-        user_id = create_user(
-            conn,
+        return users.add_user(
+            actor,
             username=username,
             role=role,
             scope_org_id=scope_id,
             scope_store_id=store_id,
             password=password,
         )
-        return issue_token(conn, user_id, "cli")
 
     made = password is None or password == ""
     if password is None and sys.stdin.isatty():
@@ -328,10 +332,11 @@ def user_add(
         made = password == ""
     if made:
         password = secrets.token_urlsafe(12)
-    try:
-        token = run_write(engine_for(db), work)
-    except LedgerError as exc:
-        fail(exc)
+    _, issued = run_built(db, build, key=key)
+    token = issued["token"]
+    if token is None:  # a rerun under --key: the user exists; its token was shown the first time
+        typer.echo(f"user {username} was created by an earlier run with this key; its token was shown then")
+        return
     typer.echo(token)
     if made:
         typer.echo(

@@ -152,13 +152,30 @@ def run_service(
     ``(cli)``. ``on_error`` sees a refusal before it is told (an import's problems file). Returns (a retry
     under ``--key``?, the answer as JSON data)."""
 
+    def build(actor: Principal, conn: Connection) -> Write[Any]:
+        return write_for(actor, org(conn) if callable(org) else org_id_of(conn, org))
+
+    return run_built(db, build, key=key, option_names=option_names, on_error=on_error)
+
+
+def run_built(
+    db: str | None,
+    build: Callable[[Principal, Connection], Write[Any]],
+    *,
+    key: str | None = None,
+    option_names: Mapping[str, str] | None = None,
+    on_error: Callable[[LedgerError], object] | None = None,
+) -> tuple[bool, Any]:
+    """``run_service`` for a write that names no one org (a new org, a user): ``build(actor, conn)`` reads
+    what it needs (a parent given by code) and returns the service's ``Write``."""
+
     from ledger.access.service import perform
-    from ledger.db.engine import run_write
+    from ledger.db.engine import run_write as in_transaction
 
     actor = cli_actor()
 
     def tx(conn: Connection) -> Answer:
-        write = write_for(actor, org(conn) if callable(org) else org_id_of(conn, org))
+        write = build(actor, conn)
         detail = write.detail
         cli_detail: Callable[[Any], str | None] = lambda result: _cli(  # noqa: E731
             detail(result) if callable(detail) else detail
@@ -168,7 +185,7 @@ def run_service(
         )
 
     try:
-        done = run_write(engine_for(db), tx)
+        done = in_transaction(engine_for(db), tx)
     except LedgerError as exc:
         if on_error is not None:
             on_error(exc)

@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from sqlalchemy import Connection, select
+from sqlalchemy import select
 
 from ledger.access import bookkeeping
 from ledger.access.messages import Id, MoneyOut, RequestModel
-from ledger.access.service import Write, org_keys
 from ledger.api.deps import CurrentUser, EngineDep, IdempotencyKey
 from ledger.api.periods import month_range_params
-from ledger.api.writes import as_json, fingerprint, respond, write_org
+from ledger.api.writes import respond
 from ledger.books import orgs as org_service
 from ledger.books import periods
 from ledger.books.trial_balance import trial_balance
@@ -110,20 +108,8 @@ class PeriodEventOut(BaseModel):
     at: datetime
 
 
-def _org_out(row) -> OrgOut:  # type: ignore[no-untyped-def]
-    return OrgOut(
-        id=row.id,
-        code=row.code,
-        name=row.name,
-        kind=row.kind,
-        standard=row.standard,
-        parent_id=row.parent_id,
-        street_id=row.street_id,
-    )
-
-
 @router.get("/orgs", response_model=list[OrgOut])
-def list_orgs(user: CurrentUser, engine: EngineDep, kind: str | None = None) -> list[OrgOut]:
+def list_orgs(user: CurrentUser, engine: EngineDep, kind: str | None = None) -> list[dict[str, Any]]:
     with read_tx(engine) as conn:
         stmt = select(org_t).order_by(org_t.c.id)
         visible = user.visible_orgs(conn)
@@ -131,7 +117,7 @@ def list_orgs(user: CurrentUser, engine: EngineDep, kind: str | None = None) -> 
             stmt = stmt.where(org_t.c.id.in_(visible))
         if kind:
             stmt = stmt.where(org_t.c.kind == kind)
-        return [_org_out(r) for r in conn.execute(stmt)]
+        return [bookkeeping.org_json(conn, r.id) for r in conn.execute(stmt)]
 
 
 @router.post("/orgs", response_model=OrgOut, status_code=201)
@@ -139,75 +125,28 @@ def create_org(
     body: OrgCreate, user: CurrentUser, engine: EngineDep, request: Request, key: IdempotencyKey
 ) -> JSONResponse:
     """A new org below ``parent_id`` (an officer: below their street); a top-level org is the admin's."""
-
-    def scope(conn: Connection) -> None:
-        if user.role != "admin":
-            if body.parent_id is None:
-                user.require_role("admin")
-            else:
-                user.require_org(conn, body.parent_id, write=True)
-
-    def work(conn: Connection) -> OrgOut:
-        org_id = org_service.create_org(
-            conn,
-            code=body.code,
-            name=body.name,
-            kind=body.kind,
-            parent_id=body.parent_id,
-            standard=body.standard,
-        )
-        return _org_out(org_service.get_org(conn, org_id))
-
-    write = Write(
-        action="org.create",
-        keyspace=org_keys(body.parent_id) if body.parent_id is not None else "county",
-        org_id=body.parent_id,
-        scope=scope,
-        run=work,
-        answer=as_json,
-        request=fingerprint(request, body),
-        detail=body.model_dump_json(),
+    write = bookkeeping.create_org(
+        user,
+        code=body.code,
+        name=body.name,
+        kind=body.kind,
+        parent_id=body.parent_id,
+        standard=body.standard,
     )
     return respond(engine, user, request, key, write)
 
 
 @router.get("/orgs/{org_id}", response_model=OrgOut)
-def get_org(org_id: int, user: CurrentUser, engine: EngineDep) -> OrgOut:
+def get_org(org_id: int, user: CurrentUser, engine: EngineDep) -> dict[str, Any]:
     with read_tx(engine) as conn:
-        return _org_out(user.require_org(conn, org_id))
+        return bookkeeping.org_json(conn, user.require_org(conn, org_id).id)
 
 
 @router.get("/orgs/{org_id}/accounts", response_model=list[AccountOut])
-def list_accounts(org_id: int, user: CurrentUser, engine: EngineDep) -> list[AccountOut]:
+def list_accounts(org_id: int, user: CurrentUser, engine: EngineDep) -> list[dict[str, Any]]:
     with read_tx(engine) as conn:
         user.require_org(conn, org_id)
-        return _accounts_out(conn, org_id)
-
-
-def _account_out(conn: Connection, org_id: int, code: str) -> AccountOut:
-    return next(a for a in _accounts_out(conn, org_id) if a.code == code)
-
-
-def _accounts_out(conn: Connection, org_id: int) -> list[AccountOut]:
-    rows = conn.execute(
-        select(account_t).where(account_t.c.org_id == org_id).order_by(account_t.c.code)
-    ).all()
-    by_id = {r.id: r for r in rows}
-    parents = {r.parent_id for r in rows if r.parent_id is not None}
-    return [
-        AccountOut(
-            id=r.id,
-            code=r.code,
-            name=r.name,
-            account_class=r.account_class,
-            normal_side=r.normal_side,
-            parent_code=by_id[r.parent_id].code if r.parent_id else None,
-            level=r.level,
-            is_closed=r.is_closed,
-            is_leaf=r.id not in parents,
-        )
-        for r in rows
-    ]
+        return bookkeeping.accounts_json(conn, org_id)
 
 
 @router.post("/orgs/{org_id}/accounts", response_model=AccountOut, status_code=201)
@@ -219,34 +158,17 @@ def add_sub_account(
     request: Request,
     key: IdempotencyKey,
 ) -> JSONResponse:
-    def work(conn: Connection) -> AccountOut:
-        code = org_service.add_sub_account(conn, org_id, body.parent_code, body.name, body.code)
-        return _account_out(conn, org_id, code)
-
-    return write_org(
-        engine,
-        user,
-        request,
-        key,
-        org_id=org_id,
-        action="account.create",
-        body=body,
-        run=work,
-        detail=lambda a: a.code,
+    write = bookkeeping.add_account(
+        user, org_id, parent_code=body.parent_code, name=body.name, code=body.code
     )
+    return respond(engine, user, request, key, write)
 
 
 @router.post("/orgs/{org_id}/accounts/{code}/close", response_model=AccountOut)
 def close_account(
     org_id: int, code: str, user: CurrentUser, engine: EngineDep, request: Request, key: IdempotencyKey
 ) -> JSONResponse:
-    def work(conn: Connection) -> AccountOut:
-        org_service.close_account(conn, org_id, code)
-        return _account_out(conn, org_id, code)
-
-    return write_org(
-        engine, user, request, key, org_id=org_id, action="account.close", run=work, detail=code, status=200
-    )
+    return respond(engine, user, request, key, bookkeeping.close_account(user, org_id, code))
 
 
 @router.get("/orgs/{org_id}/trial-balance", response_model=TrialBalanceOut)
@@ -302,15 +224,6 @@ def get_period(org_id: int, period: str, user: CurrentUser, engine: EngineDep) -
         )
 
 
-def _period_out(conn: Connection, org_id: int, period: str) -> PeriodOut:
-    return PeriodOut(
-        org_id=org_id,
-        period=period,
-        status=periods.period_status(conn, org_id, period),
-        closed_through=periods.closed_through(conn, org_id),
-    )
-
-
 @router.post("/orgs/{org_id}/periods/{period}/close", response_model=PeriodOut)
 def close_period(
     org_id: int,
@@ -325,15 +238,9 @@ def close_period(
     before it to close first. A month not begun yet is a 422; an open month not named, a 409 listing them."""
     named = [m.strip() for value in including or [] for m in value.split(",") if m.strip()]
     # The one close path (pages and CLI too): each month closed gets its signed checkpoint.
-    write = bookkeeping.close_period(user, org_id, period, including=named)
-    write = replace(
-        write,
-        request=fingerprint(request),
-        answer=lambda closed: as_json(
-            PeriodOut(org_id=org_id, period=period, status="closed", closed_through=period, closed=closed)
-        ),
+    return respond(
+        engine, user, request, key, bookkeeping.close_period(user, org_id, period, including=named)
     )
-    return respond(engine, user, request, key, write)
 
 
 @router.post("/orgs/{org_id}/periods/{period}/reopen", response_model=PeriodOut)
@@ -346,26 +253,9 @@ def reopen_period(
     request: Request,
     key: IdempotencyKey,
 ) -> JSONResponse:
-    def reopen_scope(conn: Connection) -> None:
-        user.require_org(conn, org_id, write=True)
-        periods.check_reopen_right(user.role)
-
-    def work(conn: Connection) -> PeriodOut:
-        periods.reopen_period(conn, org_id, period, user_id=user.user_id, role=user.role, reason=body.reason)
-        return _period_out(conn, org_id, period)
-
-    return write_org(
-        engine,
-        user,
-        request,
-        key,
-        org_id=org_id,
-        action="period.reopen",
-        body=body,
-        run=work,
-        detail=f"{period}: {body.reason}",
-        status=200,
-        scope=reopen_scope,
+    """反结账: the latest closed month reopens (admin only), with the reason recorded."""
+    return respond(
+        engine, user, request, key, bookkeeping.reopen_period(user, org_id, period, reason=body.reason)
     )
 
 
