@@ -118,6 +118,22 @@ def test_bulk_post_from_json_and_csv_then_verify_and_export(db: str, tmp_path: P
         encoding="utf-8",
     )
     assert "posted 1 entries" in runner.invoke(app, ["post", str(csv_path), "--db", db]).output
+    # the same file again posts nothing (keyed by file name and label); an edited entry is a 409
+    assert (
+        "posted 0 entries (1 already there)" in runner.invoke(app, ["post", str(csv_path), "--db", db]).output
+    )
+    csv_path.write_text(csv_path.read_text(encoding="utf-8").replace("120.50", "121.50"), encoding="utf-8")
+    edited = runner.invoke(app, ["post", str(csv_path), "--db", db])
+    assert edited.exit_code == 2 and "entries.csv#a" in edited.output, edited.output
+    workflow = tmp_path / "lease.json"
+    workflow.write_text(
+        json.dumps([{**entries[0], "source": "lease", "idempotency_key": "x"}]), encoding="utf-8"
+    )
+    refused = runner.invoke(app, ["post", str(workflow), "--db", db])
+    assert refused.exit_code == 2 and "entries[0].source" in refused.output, refused.output
+    with sqlite3.connect(db.removeprefix("sqlite:///")) as conn:
+        bulk = conn.execute("SELECT detail FROM audit_log WHERE action = 'entry.bulk' ORDER BY id").fetchall()
+    assert bulk == [("1 of 1 entries (cli)",), ("1 of 1 entries (cli)",)]
     unbalanced = tmp_path / "bad.csv"
     unbalanced.write_text(
         "org,entry,date,memo,account,debit,credit\ndingzikou,b,2025-03-02,x,513,1.00,\ndingzikou,b,2025-03-02,x,101,,2.00\n",

@@ -254,6 +254,32 @@ def post_entry(
     )
 
 
+def post_batch(actor: Principal, drafts: Sequence[Draft]) -> Write[list[Posted]]:
+    """批量记账: many entries, all or nothing, each under its own key (an entry posted before under its key
+    is found again, not posted twice); the actor must be allowed to change every org they reach."""
+
+    def scope(conn: Connection) -> None:
+        for org_id in sorted({d.org_id for d in drafts}):
+            require_books(actor.require_org(conn, org_id, write=True))
+
+    return Write(
+        action="entry.bulk",
+        keyspace="bulk",
+        scope=scope,
+        run=lambda conn: post_entries(conn, drafts, user_id=actor.recorded_id),
+        answer=lambda posted: {
+            "posted": sum(p.created for p in posted),
+            "entries": [{"id": p.id, "voucher_no": p.voucher_no, "created": p.created} for p in posted],
+        },
+        request=None,
+        detail=lambda posted: (
+            f"{sum(p.created for p in posted)} of {len(posted)} entries"
+            if any(p.created for p in posted)
+            else None
+        ),
+    )
+
+
 def reverse_entry(
     actor: Principal,
     org_id: int,

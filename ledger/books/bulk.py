@@ -26,7 +26,10 @@ org_t = Org.__table__
 CSV_COLUMNS = ("org", "entry", "date", "memo", "account", "debit", "credit")
 
 
-def drafts_from_json(conn: Connection, docs: list[dict[str, Any]]) -> list[Draft]:
+def drafts_from_json(conn: Connection, docs: list[dict[str, Any]], *, keys: str | None = None) -> list[Draft]:
+    """Entries from JSON documents. ``keys``: an entry without its own ``idempotency_key`` gets
+    ``{keys}#{label}`` (its ``entry`` label, else its place in the list), so posting the same file again
+    posts nothing twice. A bulk file posts manual entries only: a workflow's source is its own."""
     codes: dict[str, int] = {code: org_id for code, org_id in conn.execute(select(org_t.c.code, org_t.c.id))}
     codes |= {str(org_id): org_id for org_id in codes.values() if str(org_id) not in codes}  # or its id
     drafts = []
@@ -49,14 +52,20 @@ def drafts_from_json(conn: Connection, docs: list[dict[str, Any]]) -> list[Draft
                     memo=str(ln.get("memo", "")),
                 )
             )
+        if doc.get("source", "manual") != "manual":
+            raise ValidationError(
+                "a bulk file posts manual entries only (a workflow posts its own)", field=f"{p}.source"
+            )
+        key = doc.get("idempotency_key")
+        if key is None and keys is not None:
+            key = f"{keys}#{doc.get('entry') or i + 1}"
         drafts.append(
             Draft(
                 org_id=codes[org],
                 entry_date=parse_date(doc.get("date"), f"{p}.date"),
                 memo=str(doc.get("memo", "")),
                 lines=lines,
-                source=str(doc.get("source", "manual")),
-                idempotency_key=doc.get("idempotency_key"),
+                idempotency_key=key,
             )
         )
     return drafts
@@ -75,7 +84,7 @@ def _read_entries_file(conn: Connection, path: Path) -> list[Draft]:
         docs = json.loads(path.read_text(encoding="utf-8"))
         if not isinstance(docs, list):
             raise ValidationError("the JSON file holds a list of entries", field="file")
-        return drafts_from_json(conn, docs)
+        return drafts_from_json(conn, docs, keys=path.name)
     grouped: dict[str, dict[str, Any]] = {}
     with path.open(encoding="utf-8-sig", newline="") as fh:
         reader = csv.DictReader(fh)
@@ -90,9 +99,15 @@ def _read_entries_file(conn: Connection, path: Path) -> list[Draft]:
             label = row.get("entry") or f"line{n}"
             doc = grouped.setdefault(
                 label,
-                {"org": row.get("org"), "date": row.get("date"), "memo": row.get("memo", ""), "lines": []},
+                {
+                    "org": row.get("org"),
+                    "entry": label,
+                    "date": row.get("date"),
+                    "memo": row.get("memo", ""),
+                    "lines": [],
+                },
             )
             doc["lines"].append(
                 {"account": row.get("account"), "debit": row.get("debit"), "credit": row.get("credit")}
             )
-    return drafts_from_json(conn, list(grouped.values()))
+    return drafts_from_json(conn, list(grouped.values()), keys=path.name)

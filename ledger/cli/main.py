@@ -481,24 +481,32 @@ def post(
     CSV (UTF-8, a header row): org (code or id), entry (a label: rows with the same label form one entry,
     two lines at least), date (YYYY-MM-DD), memo, account (code), debit, credit (decimal yuan, one of the two
     per row). docs/post-sample.csv is a worked example. JSON: a list of entries, each {"org", "date", "memo",
-    "idempotency_key" (optional: a re-post skips it), "lines": [{"account", "debit" or "credit"}]}."""
+    "idempotency_key" (optional), "lines": [{"account", "debit" or "credit"}]}. An entry without its own key
+    is keyed by the file's name and its entry label (JSON: its place), so posting the same file again posts
+    nothing twice; changing an entry and posting the file again is refused (409) naming it. Audited as the
+    CLI, one row a batch."""
     from ledger.books.bulk import read_entries_file
-    from ledger.books.posting import post_entries
-    from ledger.db.engine import read_tx, run_write
+    from ledger.db.engine import read_tx
 
-    engine = engine_for(db)
     try:
-        with read_tx(engine) as conn:
+        with read_tx(engine_for(db)) as conn:
             drafts = read_entries_file(conn, file)
-        posted = 0
-        with progress("posting entries", total=len(drafts)) as bar:
-            for start in range(0, len(drafts), batch):
-                chunk = drafts[start : start + batch]
-                posted += sum(p.created for p in run_write(engine, partial(post_entries, drafts=chunk)))
-                bar.advance(len(chunk))
     except LedgerError as exc:
         fail(exc)
+    posted = 0
+    with progress("posting entries", total=len(drafts)) as bar:
+        for start in range(0, len(drafts), batch):
+            chunk = drafts[start : start + batch]
+            _, done = run_built(db, partial(_bulk_write, chunk))
+            posted += done["posted"]
+            bar.advance(len(chunk))
     typer.echo(f"posted {posted} entries ({len(drafts) - posted} already there)")
+
+
+def _bulk_write(drafts: list[Any], actor: Principal, _conn: Connection) -> Write[Any]:
+    from ledger.access import bookkeeping
+
+    return bookkeeping.post_batch(actor, drafts)
 
 
 @app.command()
