@@ -46,7 +46,7 @@ def test_within_the_threshold_the_quarters_vat_moves_to_non_operating_income(cou
         entry = conn.execute(select(entry_t).where(entry_t.c.id == q.entry_id)).one()
     assert entry.entry_date == date(2025, 3, 31) and entry.source == "manual"  # real income, not a 结转 entry
     assert entry.source_ref == "vat-exempt:2025Q1:threshold=30000000"
-    assert "起征点 30000000 分" in entry.memo and "2023年第19号" in entry.memo
+    assert "起征点 300000.00 元" in entry.memo and "2023年第19号" in entry.memo
 
 
 def test_over_the_threshold_nothing_is_posted(county: County) -> None:

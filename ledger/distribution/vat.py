@@ -25,6 +25,7 @@ from importlib.resources import files
 from sqlalchemy import Connection, insert, select
 
 from ledger.books.errors import Conflict, ValidationError
+from ledger.books.money import format_amount
 from ledger.books.periods import period_bounds
 from ledger.books.posting import Draft, Line, post_entry
 from ledger.books.trial_balance import net_credit
@@ -153,7 +154,8 @@ def post_vat_exemption(
             org_id=org_id,
             entry_date=period_bounds(last)[1],
             memo=(
-                f"{year}年第{quarter}季度销售额 {q.sales_fen} 分 ≤ 起征点 {q.threshold_fen} 分，"
+                f"{year}年第{quarter}季度销售额 {format_amount(q.sales_fen)} 元 ≤ 起征点"
+                f" {format_amount(q.threshold_fen)} 元，"
                 f"增值税免征转入收入（{q.rule}）"
             )[:500],
             lines=[
