@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, select
 
 from ledger.access.auth import Principal
-from ledger.access.service import Write, org_keys
+from ledger.access.service import Write, org_keys, org_write
 from ledger.books import checkpoints, periods, posting
 from ledger.books import orgs as org_books
 from ledger.books.journal import get_entry
@@ -47,11 +47,10 @@ def close_period(
                 checkpoints.sign_close(conn, org_id, month, key.sign, key.public_bytes)
         return closed
 
-    return Write(
-        action="period.close",
-        keyspace=org_keys(org_id),
-        org_id=org_id,
-        scope=lambda conn: actor.require_org(conn, org_id, write=True),
+    return org_write(
+        actor,
+        org_id,
+        "period.close",
         run=run,
         answer=lambda closed: {
             "org_id": org_id,
@@ -88,10 +87,10 @@ def reopen_period(actor: Principal, org_id: int, period: str, *, reason: str) ->
         periods.reopen_period(conn, org_id, period, user_id=actor.recorded_id, role=actor.role, reason=reason)
         return period
 
-    return Write(
-        action="period.reopen",
-        keyspace=org_keys(org_id),
-        org_id=org_id,
+    return org_write(
+        actor,
+        org_id,
+        "period.reopen",
         scope=scope,
         run=run,
         view=lambda conn, month: period_json(conn, org_id, month),
@@ -180,11 +179,10 @@ def add_account(
     actor: Principal, org_id: int, *, parent_code: str, name: str, code: str | None = None
 ) -> Write[str]:
     """增设明细科目: a sub-account under ``parent_code`` (its code the parent's plus the next free pair)."""
-    return Write(
-        action="account.create",
-        keyspace=org_keys(org_id),
-        org_id=org_id,
-        scope=lambda conn: actor.require_org(conn, org_id, write=True),
+    return org_write(
+        actor,
+        org_id,
+        "account.create",
         run=lambda conn: org_books.add_sub_account(conn, org_id, parent_code, name, code),
         view=lambda conn, made: accounts_json(conn, org_id, made)[0],
         answer=lambda shown: shown,
@@ -200,11 +198,10 @@ def close_account(actor: Principal, org_id: int, code: str) -> Write[str]:
         org_books.close_account(conn, org_id, code)
         return code
 
-    return Write(
-        action="account.close",
-        keyspace=org_keys(org_id),
-        org_id=org_id,
-        scope=lambda conn: actor.require_org(conn, org_id, write=True),
+    return org_write(
+        actor,
+        org_id,
+        "account.close",
         run=run,
         view=lambda conn, closed: accounts_json(conn, org_id, closed)[0],
         answer=lambda shown: shown,
@@ -306,10 +303,10 @@ def reverse_entry(
             actor.require_org(conn, p.org_id, write=True)  # a link may reach orgs outside the actor's scope
         return posted, answer(conn, posted)
 
-    return Write(
-        action="entry.reverse",
-        keyspace=org_keys(org_id),
-        org_id=org_id,
+    return org_write(
+        actor,
+        org_id,
+        "entry.reverse",
         scope=scope,
         run=run,
         answer=lambda result: result[1],

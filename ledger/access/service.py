@@ -108,3 +108,32 @@ def org_keys(org_id: int) -> str:
 
 def store_keys(store_id: int) -> str:
     return f"store:{store_id}"
+
+
+def org_write(
+    actor: Principal,
+    org_id: int,
+    action: str,
+    run: Callable[[Connection], T],
+    *,
+    answer: Callable[[Any], Any],
+    request: Any,
+    detail: Callable[[T], str | None] | str = "",
+    status: int | Callable[[T], int] = 201,
+    view: Callable[[Connection, T], Any] | None = None,
+    scope: Callable[[Connection], object] | None = None,
+) -> Write[T]:
+    """The common ``Write``: a change to one org's books, under that org's keys, by an actor who may change
+    them (or who passes ``scope``, which then checks the org itself and whatever else it needs)."""
+    return Write(
+        action=action,
+        keyspace=org_keys(org_id),
+        org_id=org_id,
+        scope=scope or (lambda conn: actor.require_org(conn, org_id, write=True)),
+        run=run,
+        answer=answer,
+        request=request,
+        detail=detail,
+        status=status,
+        view=view,
+    )

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from ledger.access.auth import Principal
-from ledger.access.service import Write, org_keys
+from ledger.access.service import Write, org_write
 from ledger.books.errors import ValidationError
 from ledger.books.money import format_amount
 from ledger.distribution import execute as ex
@@ -27,10 +27,6 @@ from ledger.distribution.plans import Step
 from ledger.distribution.yearend import YearClose, close_year
 
 
-def _writer(actor: Principal, org_id: int) -> Any:
-    return lambda conn: actor.require_org(conn, org_id, write=True)
-
-
 def _posted(entries: Any) -> list[dict[str, Any]]:
     return [{"id": e.id, "voucher_no": e.voucher_no, "created": e.created} for e in entries]
 
@@ -38,11 +34,10 @@ def _posted(entries: Any) -> list[dict[str, Any]]:
 def year_close(actor: Principal, org_id: int, year: int) -> Write[YearClose]:
     """年终结账: income and expenses into 321/3103, then 322/3104; refused while a month has unposted
     sources."""
-    return Write(
-        action="year.close",
-        keyspace=org_keys(org_id),
-        org_id=org_id,
-        scope=_writer(actor, org_id),
+    return org_write(
+        actor,
+        org_id,
+        "year.close",
         run=lambda conn: close_year(conn, org_id, year, user_id=actor.recorded_id),
         answer=lambda done: {
             "org_id": org_id,
@@ -70,10 +65,10 @@ def execute_plan(actor: Principal, org_id: int, plan_id: int, *, entry_date: dat
         actor.require_org(conn, org_id, write=True)
         ex.get_plan(conn, plan_id, org_id)
 
-    return Write(
-        action="plan.execute",
-        keyspace=org_keys(org_id),
-        org_id=org_id,
+    return org_write(
+        actor,
+        org_id,
+        "plan.execute",
         scope=scope,
         run=run,
         view=lambda conn, done: {**plan_json(conn, plan_id), "entries": _posted(done.entries)},
@@ -97,10 +92,10 @@ def reverse_plan(actor: Principal, org_id: int, plan_id: int, *, entry_date: dat
         actor.require_org(conn, org_id, write=True)
         ex.get_plan(conn, plan_id, org_id)
 
-    return Write(
-        action="plan.reverse",
-        keyspace=org_keys(org_id),
-        org_id=org_id,
+    return org_write(
+        actor,
+        org_id,
+        "plan.reverse",
         scope=scope,
         run=run,
         view=lambda conn, posted: {**plan_json(conn, plan_id), "entries": _posted(posted)},
@@ -130,11 +125,10 @@ def fen_strings(value: Any) -> Any:
 
 def vat_exemption(actor: Principal, org_id: int, year: int, quarter: int) -> Write[vat.VatQuarter]:
     """小规模纳税人免征: within the quarterly threshold, the quarter's output VAT moves to income."""
-    return Write(
-        action="vat.exemption",
-        keyspace=org_keys(org_id),
-        org_id=org_id,
-        scope=_writer(actor, org_id),
+    return org_write(
+        actor,
+        org_id,
+        "vat.exemption",
         run=lambda conn: vat.post_vat_exemption(conn, org_id, year, quarter, user_id=actor.recorded_id),
         answer=lambda q: fen_strings(asdict(q)),
         request={"vat_exemption": [org_id, year, quarter]},
@@ -160,10 +154,10 @@ def add_shareholder(
         actor.require_org(conn, org_id, write=True)
         actor.require_org(conn, shareholder_org_id)
 
-    return Write(
-        action="shareholding.add",
-        keyspace=org_keys(org_id),
-        org_id=org_id,
+    return org_write(
+        actor,
+        org_id,
+        "shareholding.add",
         scope=scope,
         run=lambda conn: sh.add_shareholder(
             conn,
@@ -189,10 +183,10 @@ def pay_in_capital(
         if sh.get_shareholding(conn, holding_id).company_org_id != org_id:
             raise ValidationError("that shareholding is another company's", field="holding_id")
 
-    return Write(
-        action="shareholding.capital",
-        keyspace=org_keys(org_id),
-        org_id=org_id,
+    return org_write(
+        actor,
+        org_id,
+        "shareholding.capital",
         scope=scope,
         run=lambda conn: sh.pay_in_capital(
             conn,
@@ -212,11 +206,10 @@ def record_ratio_agreement(
     actor: Principal, org_id: int, *, effective_from: date, document_no: str, signed_on: date
 ) -> Write[int]:
     """约定分红比例: the shareholders' agreed ratios take effect from a date, under a signed document."""
-    return Write(
-        action="shareholding.agreement",
-        keyspace=org_keys(org_id),
-        org_id=org_id,
-        scope=_writer(actor, org_id),
+    return org_write(
+        actor,
+        org_id,
+        "shareholding.agreement",
         run=lambda conn: sh.record_ratio_agreement(
             conn, org_id, effective_from=effective_from, document_no=document_no, signed_on=signed_on
         ),
@@ -228,11 +221,10 @@ def record_ratio_agreement(
 
 def add_member(actor: Principal, org_id: int, *, member: str, shares: int) -> Write[int]:
     """成员登记: a member of a collective and the shares they hold."""
-    return Write(
-        action="member.add",
-        keyspace=org_keys(org_id),
-        org_id=org_id,
-        scope=_writer(actor, org_id),
+    return org_write(
+        actor,
+        org_id,
+        "member.add",
         run=lambda conn: ex.add_member(conn, org_id, member=member, shares=shares),
         answer=lambda new_id: {"id": new_id},
         request={"member": [org_id, member, shares]},
@@ -244,11 +236,10 @@ def set_vat_threshold(
     actor: Principal, org_id: int, *, effective_from: date, quarterly_threshold_fen: int, rule: str = ""
 ) -> Write[int]:
     """起征点: the org's own quarterly VAT threshold from a date (before the shipped national schedule)."""
-    return Write(
-        action="vat.threshold",
-        keyspace=org_keys(org_id),
-        org_id=org_id,
-        scope=_writer(actor, org_id),
+    return org_write(
+        actor,
+        org_id,
+        "vat.threshold",
         run=lambda conn: vat.set_threshold(
             conn,
             org_id,
@@ -317,11 +308,10 @@ def _step_json(s: Step) -> list[Any]:
 
 def create_plan(actor: Principal, org_id: int, year: int, steps: Sequence[Step]) -> Write[int]:
     """分配方案 (draft): the ordered steps of the year's distribution, checked against its recipients."""
-    return Write(
-        action="plan.create",
-        keyspace=org_keys(org_id),
-        org_id=org_id,
-        scope=_writer(actor, org_id),
+    return org_write(
+        actor,
+        org_id,
+        "plan.create",
         run=lambda conn: ex.create_plan(conn, org_id, year, steps, user_id=actor.recorded_id),
         view=lambda conn, plan_id: plan_json(conn, plan_id),
         answer=lambda plan: plan,
@@ -355,10 +345,10 @@ def approve_plan(
         )
         return plan_id
 
-    return Write(
-        action="plan.approve",
-        keyspace=org_keys(org_id),
-        org_id=org_id,
+    return org_write(
+        actor,
+        org_id,
+        "plan.approve",
         scope=scope,
         run=run,
         view=plan_json,
@@ -386,10 +376,10 @@ def pay_dividend(
         actor.require_org(conn, org_id, write=True)
         actor.require_org(conn, shareholder_org_id, write=True)
 
-    return Write(
-        action="dividend.pay",
-        keyspace=org_keys(org_id),
-        org_id=org_id,
+    return org_write(
+        actor,
+        org_id,
+        "dividend.pay",
         scope=scope,
         run=lambda conn: ex.pay_dividend(
             conn,
@@ -418,11 +408,10 @@ def apply_earmark(
     post_id: int | None = None,
 ) -> Write[int]:
     """公益金使用: spend a year's earmarked welfare fund on a welfare post or a public facility."""
-    return Write(
-        action="welfare.fund",
-        keyspace=org_keys(org_id),
-        org_id=org_id,
-        scope=_writer(actor, org_id),
+    return org_write(
+        actor,
+        org_id,
+        "welfare.fund",
         run=lambda conn: welfare_funds.apply_earmark(
             conn,
             org_id,
