@@ -17,7 +17,7 @@ WORKFLOW_MODULES = (
     "ledger.community.checks",
     "ledger.community.leases.contracts",
     "ledger.distribution.checks",
-    "ledger.reconcile.matching",
+    "ledger.reconcile.matching.verify",
 )
 
 

@@ -11,7 +11,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ledger.books.errors import ValidationError
-from ledger.reconcile import importers
 from ledger.reconcile.importers import (
     KINDS,
     SOURCES,
@@ -21,6 +20,14 @@ from ledger.reconcile.importers import (
     detect_source,
     parse_statement,
 )
+from ledger.reconcile.importers import bank as im_bank
+from ledger.reconcile.importers import body as im_body
+from ledger.reconcile.importers import cells as im_cells
+from ledger.reconcile.importers import drafts as im_drafts
+from ledger.reconcile.importers import header as im_header
+from ledger.reconcile.importers import layouts as im_layouts
+from ledger.reconcile.importers import reading as im_reading
+from ledger.reconcile.importers import records as im_records
 from tests.statement_files import (
     BANK_LAYOUTS,
     sample_alipay_account_rows,
@@ -647,25 +654,25 @@ def test_empty_file_is_refused(tmp_path: Path) -> None:
 def test_printed_amounts_read_back_to_the_same_fen(fen: int, thousands: bool, plus: bool) -> None:
     printed = f"{Decimal(fen) / 100:{'+' if plus else ''}{',' if thousands else ''}.2f}"
 
-    value = importers._parse_decimal(printed)
+    value = im_cells._parse_decimal(printed)
 
-    assert value is not None and importers._to_fen(value) == fen
+    assert value is not None and im_cells._to_fen(value) == fen
 
 
 @pytest.mark.parametrize(
     ("printed", "fen"), [("0.05940", 6), ("0.00500", 1), ("0.00499", 0), ("-0.06888", -7), ("-0.005", -1)]
 )
 def test_fees_round_half_up_to_the_fen(printed: str, fen: int) -> None:
-    assert importers._to_fen(Decimal(printed)) == fen
+    assert im_cells._to_fen(Decimal(printed)) == fen
 
 
 @pytest.mark.parametrize("printed", ["12.3x", "1,23.00", "1.2.3", "", "+", "1e3", "NaN", "1" * 16])
 def test_what_is_not_an_amount(printed: str) -> None:
-    assert importers._parse_decimal(printed) is None
+    assert im_cells._parse_decimal(printed) is None
 
 
 def test_every_source_has_a_column_table() -> None:
-    layouts = importers._layouts()
+    layouts = im_layouts._layouts()
 
     assert set(layouts) == set(SOURCES)
     for layout in layouts.values():
@@ -691,7 +698,7 @@ _MIXED_BANK = (
 
 
 def _without_plain_lane(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(importers, "_plain_bank_drafts", lambda ctx: {})
+    monkeypatch.setattr(im_bank, "_plain_bank_drafts", lambda ctx: {})
 
 
 @pytest.mark.parametrize("layout", BANK_LAYOUTS)
@@ -712,13 +719,13 @@ def test_bank_plain_lane_leaves_every_unusual_row_to_the_per_cell_path(
     path = tmp_path / "mixed.csv"
     path.write_text(_MIXED_BANK, encoding="utf-8")
     fast = parse_statement(path)
-    layout = importers._layouts()["bank"]
-    table = next(importers._tables(path, None, importers._Problems(path.name)))
-    header, _ = importers._find_header(table, layout)
+    layout = im_layouts._layouts()["bank"]
+    table = next(im_reading._tables(path, None, im_records._Problems(path.name)))
+    header, _ = im_header._find_header(table, layout)
     assert header is not None
-    body = importers._split_body(table, header, layout, importers._Problems(path.name))
-    plain = importers._plain_bank_drafts(
-        importers._Context(layout, table, header, body, importers._Problems(path.name))
+    body = im_body._split_body(table, header, layout, im_records._Problems(path.name))
+    plain = im_bank._plain_bank_drafts(
+        im_drafts._Context(layout, table, header, body, im_records._Problems(path.name))
     )
 
     _without_plain_lane(monkeypatch)
@@ -759,30 +766,30 @@ def test_plain_amounts_are_read_to_the_fen_the_per_cell_path_reads(
 ) -> None:
     printed = f"{Decimal(fen) / 100:{'+' if plus else ''}{',' if thousands else ''}.2f}"
 
-    [plain] = importers._plain_fen([printed])
+    [plain] = im_bank._plain_fen([printed])
 
-    assert plain is importers._IRREGULAR if plus and fen >= 0 else plain == fen
+    assert plain is im_bank._IRREGULAR if plus and fen >= 0 else plain == fen
 
 
 @given(st.text(alphabet="0123456789,.-+ ¥元１", max_size=22))
 def test_a_cell_the_plain_lane_takes_is_one_the_per_cell_path_reads_alike(printed: str) -> None:
-    [plain] = importers._plain_fen([printed])
+    [plain] = im_bank._plain_fen([printed])
 
-    if plain is importers._IRREGULAR:
+    if plain is im_bank._IRREGULAR:
         return
     if plain is None:
-        assert printed in importers._EMPTY_AMOUNTS
+        assert printed in im_cells._EMPTY_AMOUNTS
         return
-    value = importers._parse_decimal(printed)
-    assert value is not None and not importers._has_sub_fen(value) and importers._to_fen(value) == plain
+    value = im_cells._parse_decimal(printed)
+    assert value is not None and not im_cells._has_sub_fen(value) and im_cells._to_fen(value) == plain
 
 
 @given(st.datetimes(min_value=datetime(1980, 1, 1), max_value=datetime(2300, 12, 31)).map(str))
 def test_plain_times_are_read_as_the_per_cell_path_reads_them(printed: str) -> None:
-    [plain] = importers._plain_times([printed[:19]])
+    [plain] = im_bank._plain_times([printed[:19]])
 
-    parsed = importers._parse_datetime(printed[:19])
-    if plain is not importers._IRREGULAR:
+    parsed = im_cells._parse_datetime(printed[:19])
+    if plain is not im_bank._IRREGULAR:
         assert parsed is not None and parsed[0] == plain and parsed[0].time() != datetime.min.time()
     elif parsed is not None:
         assert not 1990 <= parsed[0].year <= 2200 or parsed[0].time() == datetime.min.time()

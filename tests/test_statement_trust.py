@@ -163,7 +163,7 @@ def test_legacy_wechat_bill_takes_the_voucher_off_what_was_received(tmp_path: Pa
 def test_a_junk_file_keeps_the_first_problems_and_counts_them_all(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(importers, "_KEPT_PROBLEMS", 30)
+    monkeypatch.setattr(importers.records, "_KEPT_PROBLEMS", 30)
     path = tmp_path / "junk.csv"
     path.write_text("交易日期,交易金额,摘要\n" + "2024-03-01,x,y\n" * 100, encoding="utf-8")
 

@@ -1,0 +1,133 @@
+"""The public entry points: ``detect_source`` and ``parse_statement`` (all or nothing)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ledger.db.rows import gc_paused
+from ledger.reconcile.importers.accounts import _control_problems, _file_accounts
+from ledger.reconcile.importers.balances import _check_balances
+from ledger.reconcile.importers.bank import _parse_bank
+from ledger.reconcile.importers.body import _split_body
+from ledger.reconcile.importers.drafts import _Context
+from ledger.reconcile.importers.header import _find_header, _Header, _missing_columns
+from ledger.reconcile.importers.keys import _keyed
+from ledger.reconcile.importers.layouts import _Layout, _layouts
+from ledger.reconcile.importers.payments import (
+    _parse_alipay_account,
+    _parse_alipay_detail,
+    _parse_wechat_fund,
+    _parse_wechat_trade,
+)
+from ledger.reconcile.importers.reading import _Table, _tables
+from ledger.reconcile.importers.records import (
+    _DETECT_ORDER,
+    _HEADER_SCAN_ROWS,
+    SOURCES,
+    ParsedStatement,
+    _Problems,
+)
+
+_PARSERS = {
+    "bank": _parse_bank,
+    "wechat_trade": _parse_wechat_trade,
+    "wechat_fund": _parse_wechat_fund,
+    "alipay_detail": _parse_alipay_detail,
+    "alipay_account": _parse_alipay_account,
+}
+
+
+def _locate(
+    path: Path, source: str | None, encoding: str | None, problems: _Problems
+) -> tuple[_Layout, _Table, _Header]:
+    """The layout, table and header row: the given source's, or the first source whose header is found."""
+    layouts = _layouts()
+    if source is not None and source not in layouts:
+        raise problems.fail(None, None, f"unknown statement source {source!r}; expected one of {SOURCES}")
+    wanted = [source] if source is not None else list(_DETECT_ORDER)
+    best: tuple[_Layout, _Header] | None = None
+    for table in _tables(path, encoding, problems):
+        for name in wanted:
+            layout = layouts[name]
+            header, candidate = _find_header(table, layout)
+            if header is not None:
+                return layout, table, header
+            if candidate is not None and (best is None or len(candidate.roles) > len(best[1].roles)):
+                best = (layout, candidate)
+    if best is not None:
+        layout, candidate = best
+        prefix = "" if source is not None else f"cannot tell which statement this is; as a {layout.label}: "
+        for message in _missing_columns(candidate.roles, layout):
+            problems.add(candidate.row.line_no, None, prefix + message)
+        if not len(problems):
+            missing = ", ".join(layout.detect)
+            message = f"{prefix}not a {layout.label}: the header lacks {missing}"
+            problems.add(candidate.row.line_no, None, message)
+        raise problems.error()
+    if source is not None:
+        layout = layouts[source]
+        needed = ", ".join(layout.role_label(role) for role in layout.required)
+        raise problems.fail(
+            None, None, f"no header row with {needed} in the first {_HEADER_SCAN_ROWS} lines ({layout.label})"
+        )
+    raise problems.fail(
+        None,
+        None,
+        "cannot tell which statement this is: no header row of a bank, WeChat Pay or Alipay statement "
+        f"in the first {_HEADER_SCAN_ROWS} lines",
+    )
+
+
+def detect_source(path: str | Path, *, encoding: str | None = None) -> str:
+    """Which statement this file is: ``"bank"``, ``"wechat_trade"``, ``"wechat_fund"``,
+    ``"alipay_detail"`` or ``"alipay_account"``, judged by its header row. Raises StatementParseError."""
+    path = Path(path)
+    layout, _, _ = _locate(path, None, encoding, _Problems(path.name))
+    return layout.source
+
+
+def parse_statement(
+    path: str | Path,
+    source: str | None = None,
+    *,
+    encoding: str | None = None,
+    file_name: str | None = None,
+) -> ParsedStatement:
+    """Parse a whole statement file into lines, all or nothing.
+
+    ``source`` skips detection; ``encoding`` overrides sniffing for text files (a GBK file forced as UTF-8
+    fails, it is never decoded as mojibake); ``file_name`` is the name messages give the file (an
+    upload's own name, not its temporary copy's). Beyond each cell, the file must hold together: its
+    balances run without a break, no serial is printed twice, and it has lines. Raises one
+    StatementParseError listing every problem.
+    """
+    path = Path(path)
+    problems = _Problems(file_name or path.name)
+    with gc_paused():
+        layout, table, header = _locate(path, source, encoding, problems)
+        if table.has_control:
+            _control_problems(table, header, problems)
+            raise problems.error()
+        body = _split_body(table, header, layout, problems)
+        ctx = _Context(layout, table, header, body, problems)
+        drafts, summary = _PARSERS[layout.source](ctx)
+        accounts = _file_accounts(ctx, drafts)
+        problems.raise_if_any()
+        if not drafts and not summary:
+            # A WeChat or Alipay bill whose totals say 0 is a day without sales; a bank file of a header
+            # alone says nothing, and an empty import would look like a done one.
+            raise problems.fail(header.row.line_no, None, "the file has a header but no lines")
+        lines, _ = _keyed(ctx, drafts)
+        problems.raise_if_any()  # a repeated line would also break the balances: say it once
+        balance_column, opening = _check_balances(ctx, lines)
+        problems.raise_if_any()
+        return ParsedStatement(
+            layout.source,
+            lines,
+            table.encoding,
+            summary,
+            account_numbers=accounts,
+            account_label=layout.account_label,
+            balance_column=balance_column,
+            opening_line=opening,
+        )

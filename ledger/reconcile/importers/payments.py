@@ -1,0 +1,216 @@
+"""WeChat Pay and Alipay rows → drafts (trade and fund bills, detail and account statements)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from ledger.reconcile.importers.body import _short_row
+from ledger.reconcile.importers.cells import _Cells, _direction_sign, _fmt, _kind, _memo, _to_fen
+from ledger.reconcile.importers.drafts import _balance_fen, _Context
+from ledger.reconcile.importers.layouts import _norm_name
+from ledger.reconcile.importers.records import _Draft
+from ledger.reconcile.importers.totals import _check_trailer, _Summary
+
+
+def _parse_wechat_trade(ctx: _Context) -> tuple[list[_Draft], dict[str, int]]:
+    layout, problems = ctx.layout, ctx.problems
+    drafts = []
+    settled_all = settled_sales = refunds = fees = Decimal(0)
+    # The older 24-column layout prints 总金额 with the 代金券或立减优惠金额 inside it: the merchant received
+    # the difference. The current layout's 应结订单金额 is already net of it.
+    roles = ctx.header.roles
+    gross = _norm_name(ctx.header.name(roles["settled_amount"][0])) == _norm_name("总金额")
+    vouchers = gross and "voucher" in roles
+    for row in ctx.body.data:
+        if _short_row(row, ctx.header, ctx.table, problems):
+            continue
+        cells = _Cells(row, ctx.header, problems)
+        before = len(problems)
+        occurred_at = cells.occurred_at()
+        status = cells.text("status")
+        kind = _kind(layout, status, None)
+        if kind is None:
+            cells.add_problem("status", f"{status!r} is neither SUCCESS nor REFUND")
+        settled = cells.decimal("settled_amount", required=kind == "sale")
+        refund = cells.decimal("refund_amount", required=kind == "refund")
+        fee = cells.decimal("fee", required=False, sub_fen=True) or Decimal(0)
+        voucher = Decimal(0)
+        if vouchers:
+            role = "voucher" if kind == "sale" else "voucher_refund"
+            voucher = abs(cells.decimal(role, required=False) or Decimal(0))
+        if len(problems) > before or occurred_at is None or kind is None:
+            continue
+        settled = settled or Decimal(0)
+        refund = refund or Decimal(0)
+        settled_all += settled
+        refunds += refund
+        fees += fee
+        refund_ref = cells.text("refund_ref") if kind == "refund" else ""
+        voucher_fen = _to_fen(voucher)
+        if kind == "sale":
+            settled_sales += settled
+            amount_fen, fee_fen = _to_fen(settled) - voucher_fen, _to_fen(fee)
+        else:
+            amount_fen, fee_fen = -(abs(_to_fen(refund)) - voucher_fen), -abs(_to_fen(fee))
+            voucher_fen = -voucher_fen
+        if (amount_fen < 0) if kind == "sale" else (amount_fen > 0):
+            cells.add_problem("voucher", f"the 代金券 {_fmt(voucher)} is more than the amount")
+            continue
+        voucher_memo = f"代金券 {_fmt(voucher)}" if voucher else ""
+        drafts.append(
+            _Draft(
+                row.line_no,
+                occurred_at,
+                amount_fen,
+                fee_fen,
+                None,
+                cells.text("reference"),
+                cells.text("merchant_ref"),
+                "",
+                cells.text("counterparty_account"),
+                _memo(*cells.texts("memo"), f"微信退款单号 {refund_ref}" if refund_ref else "", voucher_memo),
+                kind,
+                identity=(refund_ref,),
+                voucher_fen=voucher_fen,
+            )
+        )
+    summary = _Summary(ctx)
+    if summary.values is not None and not len(problems):
+        summary.count("row_count", len(drafts))
+        summary.money("settled_total", settled_all, alternative=settled_sales)
+        summary.money("refund_total", refunds)
+        summary.money("fee_total", fees)
+    return drafts, summary.result
+
+
+def _parse_wechat_fund(ctx: _Context) -> tuple[list[_Draft], dict[str, int]]:
+    layout, problems = ctx.layout, ctx.problems
+    drafts = []
+    for row in ctx.body.data:
+        if _short_row(row, ctx.header, ctx.table, problems):
+            continue
+        cells = _Cells(row, ctx.header, problems)
+        before = len(problems)
+        occurred_at = cells.occurred_at()
+        direction = cells.text("direction")
+        sign = _direction_sign(layout, direction)
+        if sign is None:
+            cells.add_problem("direction", f"{direction!r} is neither 收入 nor 支出")
+        amount = cells.decimal("amount")
+        balance_fen = _balance_fen(cells)
+        if len(problems) > before or occurred_at is None or amount is None or sign is None:
+            continue
+        amount_fen = sign * abs(_to_fen(amount))
+        kind_text = " ".join(cells.text(role) for role in layout.kind_from)
+        drafts.append(
+            _Draft(
+                row.line_no,
+                occurred_at,
+                amount_fen,
+                0,
+                balance_fen,
+                cells.text("reference"),
+                "",
+                "",
+                "",
+                _memo(*cells.texts("memo")),
+                _kind(layout, kind_text, amount_fen) or "other",
+                identity=(cells.text("business_ref"),),
+            )
+        )
+    summary = _Summary(ctx)
+    if summary.values is not None and not len(problems):
+        income = [d.amount_fen for d in drafts if d.amount_fen > 0]
+        expense = [-d.amount_fen for d in drafts if d.amount_fen < 0]
+        summary.count("row_count", len(drafts))
+        summary.count("income_count", len(income))
+        summary.money("income_total", Decimal(sum(income)) / 100)
+        summary.count("expense_count", len(expense))
+        summary.money("expense_total", Decimal(sum(expense)) / 100)
+    return drafts, summary.result
+
+
+def _parse_alipay_detail(ctx: _Context) -> tuple[list[_Draft], dict[str, int]]:
+    layout, problems = ctx.layout, ctx.problems
+    drafts = []
+    for row in ctx.body.data:
+        if _short_row(row, ctx.header, ctx.table, problems):
+            continue
+        cells = _Cells(row, ctx.header, problems)
+        before = len(problems)
+        occurred_at = cells.occurred_at()
+        business_type = cells.text("business_type")
+        kind = _kind(layout, business_type, None)
+        if kind is None:
+            cells.add_problem("business_type", f"{business_type!r} is neither 交易 nor 退款")
+        amount = cells.decimal("amount")
+        fee = cells.decimal("fee", required=False, sub_fen=True) or Decimal(0)
+        if len(problems) > before or occurred_at is None or amount is None or kind is None:
+            continue
+        # 服务费 is printed with either sign; what the merchant paid is positive on a sale and given
+        # back (negative) on a refund.
+        sign = 1 if kind == "sale" else -1
+        refund_ref = cells.text("refund_ref") if kind == "refund" else ""
+        drafts.append(
+            _Draft(
+                row.line_no,
+                occurred_at,
+                sign * abs(_to_fen(amount)),
+                sign * abs(_to_fen(fee)),
+                None,
+                cells.text("reference"),
+                cells.text("merchant_ref"),
+                "",
+                cells.text("counterparty_account"),
+                _memo(*cells.texts("memo"), f"退款请求号 {refund_ref}" if refund_ref else ""),
+                kind,
+                identity=(refund_ref,),
+            )
+        )
+    result = _check_trailer(ctx, drafts)
+    return drafts, result
+
+
+def _parse_alipay_account(ctx: _Context) -> tuple[list[_Draft], dict[str, int]]:
+    layout, problems = ctx.layout, ctx.problems
+    drafts = []
+    for row in ctx.body.data:
+        if _short_row(row, ctx.header, ctx.table, problems):
+            continue
+        cells = _Cells(row, ctx.header, problems)
+        before = len(problems)
+        occurred_at = cells.occurred_at()
+        credit = cells.decimal("credit", required=False)
+        debit = cells.decimal("debit", required=False)
+        balance_fen = _balance_fen(cells)
+        if len(problems) > before or occurred_at is None:
+            continue
+        credit_fen = abs(_to_fen(credit)) if credit is not None else 0
+        debit_fen = abs(_to_fen(debit)) if debit is not None else 0
+        if credit_fen and debit_fen:
+            sides = f"{cells.column('credit')} and {cells.column('debit')}"
+            cells.add_problem(None, f"both {sides} carry an amount")
+            continue
+        if credit is None and debit is None:
+            cells.add_problem(None, f"no amount in {cells.column('credit')} or {cells.column('debit')}")
+            continue
+        amount_fen = credit_fen - debit_fen
+        kind_text = " ".join(cells.text(role) for role in layout.kind_from)
+        drafts.append(
+            _Draft(
+                row.line_no,
+                occurred_at,
+                amount_fen,
+                0,
+                balance_fen,
+                cells.text("reference"),
+                cells.text("merchant_ref"),
+                "",
+                cells.text("counterparty_account"),
+                _memo(*cells.texts("memo")),
+                _kind(layout, kind_text, amount_fen) or "other",
+                identity=(cells.text("business_ref"),),
+            )
+        )
+    result = _check_trailer(ctx, drafts)
+    return drafts, result
