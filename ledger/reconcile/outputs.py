@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import Connection, func, select
 
@@ -267,12 +267,12 @@ def bank_reconciliation(
         for r in book_rows
     }
     by_match: dict[int, tuple[list[int], list[int]]] = {}
-    for r in current_items(conn, org_id, "confirmed"):
-        s_ids, b_ids = by_match.setdefault(r.match_id, ([], []))
-        if r.statement_line_id is not None:
-            s_ids.append(r.statement_line_id)
-        elif r.role == "book":
-            b_ids.append(r.journal_line_id)
+    for done in current_items(conn, org_id, "confirmed"):
+        s_ids, b_ids = by_match.setdefault(done.match_id, ([], []))
+        if done.statement_line_id is not None:
+            s_ids.append(done.statement_line_id)
+        elif done.role == "book":
+            b_ids.append(done.journal_line_id)
     matched_book_dates = _entry_dates(conn, [b for _, b_ids in by_match.values() for b in b_ids])
     cleared_s: set[int] = set()
     cleared_b: set[int] = set()
@@ -300,20 +300,20 @@ def bank_reconciliation(
             "id": r.id,
         }
         (bank_received if r.amount_fen > 0 else bank_paid).append(item)
-    for r in book_rows:
-        if r.id in cleared_b:
+    for b in book_rows:
+        if b.id in cleared_b:
             continue
-        amount = r.debit_fen - r.credit_fen
+        amount = b.debit_fen - b.credit_fen
         if amount == 0:
             continue
         item = {
-            "date": book_dates[r.id],
+            "date": book_dates[b.id],
             "amount_fen": abs(amount),
-            "memo": r.memo or r.entry_memo or "",
-            "counterparty": r.cp_name or "",
-            "reference": r.source_ref or "",
-            "voucher_no": r.voucher_no,
-            "id": r.id,
+            "memo": b.memo or b.entry_memo or "",
+            "counterparty": b.cp_name or "",
+            "reference": b.source_ref or "",
+            "voucher_no": b.voucher_no,
+            "id": b.id,
         }
         (book_received if amount > 0 else book_paid).append(item)
     return BankReconciliation(
@@ -432,7 +432,9 @@ def clearing_reconciliation(
     )
 
 
-def reconciliation_report(conn: Connection, rec: BankReconciliation, *, lang: str = "zh") -> Any:
+def reconciliation_report(
+    conn: Connection, rec: BankReconciliation, *, lang: Literal["zh", "en"] = "zh"
+) -> Any:
     """The 调节表 as a ``reports.report.Report`` (two-sided summary, then the outstanding items)."""
     from reports.report import Column, Report, Table, Total
 
@@ -472,7 +474,7 @@ def reconciliation_report(conn: Connection, rec: BankReconciliation, *, lang: st
         tables=tuple(tables),
         chain_head=chain_head,
         totals=(Total("调节后的存款余额", rec.adjusted_bank_fen),),
-        lang=lang,  # type: ignore[arg-type]
+        lang=lang,
     )
 
 

@@ -21,7 +21,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import ColumnElement, Connection, Row, Select, func, insert, select
 
 from ledger.books.errors import Conflict, NotFound, ValidationError
 from ledger.books.orgs import get_org, now, require_books
@@ -140,7 +140,9 @@ def create_statement_account(
     ).scalar_one()
 
 
-def get_statement_account(conn: Connection, org_id: int, statement_account_id: int, *, lock: bool = False):  # type: ignore[no-untyped-def]
+def get_statement_account(
+    conn: Connection, org_id: int, statement_account_id: int, *, lock: bool = False
+) -> Row[Any]:
     """The statement account row, if it is this org's (404 otherwise); ``lock`` takes a row lock (PG)."""
     stmt = select(account_t).where(account_t.c.id == statement_account_id, account_t.c.org_id == org_id)
     if lock and conn.dialect.name == "postgresql":
@@ -191,12 +193,12 @@ def large_page_cache(conn: Connection, kib: int = 65536) -> Iterator[None]:
         conn.exec_driver_sql(f"PRAGMA cache_size = {int(previous)}")
 
 
-def voided_imports(conn: Connection, statement_account_id: int):  # type: ignore[no-untyped-def]
+def voided_imports(conn: Connection, statement_account_id: int) -> Select[tuple[int]]:
     """``SELECT import_id`` of the account's voided imports: lines of them count nowhere."""
     return select(void_t.c.import_id).where(void_t.c.statement_account_id == statement_account_id)
 
 
-def live_lines(statement_account_id: int):  # type: ignore[no-untyped-def]
+def live_lines(statement_account_id: int) -> ColumnElement[bool]:
     """A WHERE clause: the account's lines that count (not of a voided import)."""
     return (sline_t.c.statement_account_id == statement_account_id) & sline_t.c.import_id.not_in(
         select(void_t.c.import_id).where(void_t.c.statement_account_id == statement_account_id)

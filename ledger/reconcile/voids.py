@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, exists, insert, select
+from sqlalchemy import ColumnElement, Connection, exists, insert, select
 from sqlalchemy.orm import aliased
 
 from ledger.books.errors import Conflict, NotFound, ValidationError
@@ -38,7 +38,7 @@ class VoidResult:
     reason: str
 
 
-def _current():  # type: ignore[no-untyped-def]
+def _current() -> ColumnElement[bool]:
     later = aliased(match_t)
     return ~exists().where(later.c.supersedes_id == match_t.c.id)
 

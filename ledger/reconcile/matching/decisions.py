@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, Row, func, select
 
 from ledger.books.errors import Conflict, NotFound, ValidationError
 from ledger.books.money import format_amount
@@ -65,7 +65,7 @@ def _resolve_posting_account(conn: Connection, org_id: int, code: str, sub_word:
     )
 
 
-def _statement_line(conn: Connection, org_id: int, statement_line_id: int):  # type: ignore[no-untyped-def]
+def _statement_line(conn: Connection, org_id: int, statement_line_id: int) -> Row[Any]:
     row = conn.execute(
         select(sline_t).where(sline_t.c.id == statement_line_id, sline_t.c.org_id == org_id)
     ).first()
@@ -81,14 +81,14 @@ def _statement_line(conn: Connection, org_id: int, statement_line_id: int):  # t
 def _settlement_entry(
     conn: Connection,
     org_id: int,
-    match,
-    items,
-    user_id: int | None,  # type: ignore[no-untyped-def]
+    match: Row[Any],
+    items: Sequence[tuple[str, int | None, int | None, int]],
+    user_id: int | None,
 ) -> tuple[Posted, int]:
     """Post Dr bank (net), Dr 财务费用 (fee) / Cr clearing (gross); returns it and its bank line id."""
     account = conn.execute(select(saccount_t).where(saccount_t.c.id == match.statement_account_id)).one()
     standard = require_books(get_org(conn, org_id))
-    s_id = next(s for role, s, _, _ in items if role == "statement")
+    s_id = next(s for role, s, _, _ in items if role == "statement" and s is not None)
     line = _statement_line(conn, org_id, s_id)
     settled = [b for role, _, b, _ in items if role == "settled"]
     clearing = conn.execute(

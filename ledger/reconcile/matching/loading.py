@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, exists, select
+from sqlalchemy import Connection, Exists, Row, exists, select
 from sqlalchemy.orm import aliased
 
 from ledger.books.periods import Month
@@ -17,12 +17,14 @@ from ledger.reconcile.matching.tables import account_t, entry_t, item_t, line_t,
 from ledger.reconcile.store import void_t
 
 
-def _successor_exists():  # type: ignore[no-untyped-def]
+def _successor_exists() -> Exists:
     later = aliased(match_t)
     return exists().where(later.c.supersedes_id == match_t.c.id)
 
 
-def current_items(conn: Connection, org_id: int, status: str, role: str | None = None):  # type: ignore[no-untyped-def]
+def current_items(
+    conn: Connection, org_id: int, status: str, role: str | None = None
+) -> Sequence[Row[Any, Any, Any, Any]]:
     stmt = (
         select(item_t.c.match_id, item_t.c.statement_line_id, item_t.c.journal_line_id, item_t.c.role)
         .join(match_t, match_t.c.id == item_t.c.match_id)
@@ -70,7 +72,7 @@ def parse_statement_time(value: Any) -> datetime:
     return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
 
 
-def _raw(conn: Connection, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+def _raw(conn: Connection, sql: str, params: Sequence[Any]) -> Sequence[Sequence[Any]]:
     """A read straight through the driver (``?`` marks): 10⁵ rows without SQLAlchemy's row objects."""
     if conn.dialect.name == "sqlite":
         params = [
@@ -81,8 +83,8 @@ def _raw(conn: Connection, sql: str, params: Sequence[Any]) -> list[tuple[Any, .
             else p
             for p in params
         ]
-        return conn.exec_driver_sql(sql, tuple(params)).all()  # type: ignore[return-value]
-    return conn.exec_driver_sql(sql.replace("?", "%s"), tuple(params)).all()  # type: ignore[return-value]
+        return conn.exec_driver_sql(sql, tuple(params)).all()
+    return conn.exec_driver_sql(sql.replace("?", "%s"), tuple(params)).all()
 
 
 def _day(value: Any) -> date:
@@ -179,8 +181,8 @@ def load_book_records(
 
 
 def _load_clearing(
-    conn: Connection, org_id: int, statement_account, first: date, last: date
-) -> list[ClearingRecord]:  # type: ignore[no-untyped-def]
+    conn: Connection, org_id: int, statement_account: Row[Any], first: date, last: date
+) -> list[ClearingRecord]:
     """Unsettled debits (sales) and POS credits (refunds) on the org's WeChat / Alipay accounts."""
     if statement_account.kind != "bank":
         return []

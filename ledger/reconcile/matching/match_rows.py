@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Row, select
 
 from ledger.books.errors import Conflict, NotFound
 from ledger.books.orgs import now
@@ -125,7 +125,7 @@ def _reasons_json(reasons: Iterable[Reason]) -> str:
     return "[" + ",".join(parts) + "]"
 
 
-def _match_row(conn: Connection, org_id: int, match_id: int):  # type: ignore[no-untyped-def]
+def _match_row(conn: Connection, org_id: int, match_id: int) -> Row[Any]:
     row = conn.execute(select(match_t).where(match_t.c.id == match_id, match_t.c.org_id == org_id)).first()
     if row is None:
         raise NotFound(f"match {match_id} does not exist", field="match")
