@@ -19,11 +19,14 @@ from html import unescape
 from pathlib import Path
 
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
+from typer.testing import CliRunner
 
+from ledger.api.routes.reconcile import ImportOut, MatchOut, ProposeOut
 from ledger.books.orgs import ensure_sub_account
 from ledger.books.periods import close_period
 from ledger.books.posting import Draft, Line, post_entry
+from ledger.cli.reconcile import app as cli
 from ledger.db.engine import read_tx, write_tx
 from ledger.db.models import JournalEntry, JournalLine
 from ledger.reconcile.matching import statement_lines
@@ -36,6 +39,7 @@ from tests.test_web import csrf_of, log_in
 entry_t = JournalEntry.__table__
 line_t = JournalLine.__table__
 match_t = ReconcileMatch.__table__
+runner = CliRunner()
 
 
 @dataclass
@@ -379,3 +383,100 @@ def test_the_rent_forms_start_in_the_first_open_month_and_a_closed_date_is_refus
     assert bad_month.status_code == 422 and "accrue-through" in alerts(bad_month.text)
     assert 'name="through" value="2026-13"' in bad_month.text
     assert (entries(county), count(county, receipt_t)) == before
+
+
+def count_of(county: County, table: str, where: str = "") -> int:
+    with county.engine.connect() as conn:
+        return conn.execute(text(f"SELECT count(*) FROM {table} {where}")).scalar_one()
+
+
+def test_a_key_used_at_one_door_answers_the_same_at_the_others_and_writes_once(
+    county: County, client: TestClient, tmp_path: Path
+) -> None:
+    """Propose, confirm and import are each one service whose answer is the API's JSON: whichever door
+    (page, CLI, API) comes first under a key, the others replay that same answer and write nothing. The
+    answer read back at the API is the API's own shape (money as decimal strings), not a door's."""
+    m = seed(county, tmp_path)
+    db = county.engine.url.render_as_string(hide_password=False)
+    api = {**county.auth("officer")}
+    html = log_in(client, "officer")
+
+    def cunshe(*args: object):  # type: ignore[no-untyped-def]
+        return runner.invoke(cli, [*map(str, args), "--db", db])
+
+    # propose: the page first, then the API and the CLI under its key
+    page_first = client.post(
+        f"/web/orgs/{m.org}/statements/{m.wechat}/propose",
+        data={"csrf_token": csrf_of(html), "period": "2024-03", "form_key": "door-propose"},
+    )
+    assert page_first.status_code == 200 and "生成 1 条匹配建议" in page_first.text, page_first.text
+    propose_url = f"/api/v1/orgs/{m.org}/reconcile/propose?account={m.wechat}&period=2024-03"
+    api_replay = client.post(propose_url, headers={**api, "Idempotency-Key": "door-propose"})
+    cli_replay = runner.invoke(
+        cli, ["propose", str(m.org), str(m.wechat), "2024-03", "--key", "door-propose", "--db", db]
+    )
+    fresh = client.post(propose_url, headers={**api, "Idempotency-Key": "door-propose-2"}).json()
+    assert api_replay.status_code == 200, api_replay.text
+    assert set(api_replay.json()) == set(ProposeOut.model_fields) == set(fresh)
+    assert api_replay.json()["proposed"] == 1
+    assert cli_replay.exit_code == 0 and "1 proposals" in cli_replay.output, cli_replay.output
+    assert (
+        count_of(county, "audit_log", "WHERE action = 'reconcile.propose'") == 2
+    )  # the page's, the fresh one
+
+    # confirm: the CLI first, then the API and the page under its key
+    (proposal,) = client.get(
+        f"/api/v1/orgs/{m.org}/reconcile/matches?account={m.wechat}&status=proposed", headers=api
+    ).json()
+    cli_first = runner.invoke(
+        cli, ["confirm", str(m.org), str(proposal["id"]), "--key", "door-confirm", "--db", db]
+    )
+    assert cli_first.exit_code == 0, cli_first.output
+    confirm_url = f"/api/v1/orgs/{m.org}/reconcile/matches/{proposal['id']}/confirm"
+    confirmed = client.post(confirm_url, json={}, headers={**api, "Idempotency-Key": "door-confirm"})
+    assert confirmed.status_code == 200, confirmed.text
+    body = confirmed.json()
+    assert set(body) == set(MatchOut.model_fields) and body["status"] == "confirmed"
+    assert body["fee"] == "0.00" and [i["amount"] for i in body["items"]] == ["100.00", "100.00"]
+    assert f"record {body['id']} supersedes {proposal['id']}" in cli_first.output
+    page_replay = client.post(
+        f"/web/orgs/{m.org}/matches/{proposal['id']}/confirm",
+        data={
+            "csrf_token": csrf_of(html),
+            "form_key": "door-confirm",
+            "account": str(m.wechat),
+            "period": "2024-03",
+        },
+    )
+    assert page_replay.status_code == 200
+    assert count_of(county, "audit_log", "WHERE action = 'reconcile.confirm'") == 1
+
+    # import: the API first, then the CLI and the page under its key
+    txns = [
+        BankTxn(datetime(2024, 3, 25, 9), Decimal("-30.00"), Decimal("50468.00"), "", "", "转账", "3"),
+        BankTxn(datetime(2024, 3, 26, 9), Decimal("12.00"), Decimal("50480.00"), "", "", "利息", "4"),
+    ]
+    path = write_bank_csv(tmp_path / "late-march.csv", txns)
+    imports = count_of(county, "statement_import")
+    api_first = client.post(
+        f"/api/v1/orgs/{m.org}/statements",
+        data={"account": str(m.bank)},
+        files={"file": ("late-march.csv", path.read_bytes(), "text/csv")},
+        headers={**api, "Idempotency-Key": "door-import"},
+    )
+    assert api_first.status_code == 201, api_first.text
+    answer = api_first.json()
+    assert set(answer) == set(ImportOut.model_fields) and answer["new_count"] == 2
+    cli_import = runner.invoke(
+        cli, ["import", str(m.org), str(m.bank), str(path), "--key", "door-import", "--db", db]
+    )
+    assert cli_import.exit_code == 0, cli_import.output
+    assert f"2 lines, 2 new, 0 already held (import {answer['import_id']})" in cli_import.output
+    page_import = client.post(
+        f"/web/orgs/{m.org}/statements/upload",
+        data={"csrf_token": csrf_of(html), "statement_account_id": str(m.bank), "form_key": "door-import"},
+        files={"file": ("late-march.csv", path.read_bytes(), "text/csv")},
+    )
+    assert page_import.status_code == 200, page_import.text
+    assert count_of(county, "statement_import") == imports + 1
+    assert count_of(county, "audit_log", "WHERE action = 'reconcile.import'") == 1

@@ -2,19 +2,23 @@
 CLI) carries out with ``ledger.access.service.perform`` — scope, key, write, audit, in that order.
 
 A service names what the officer asked (its ``request``, hashed for retries), whose books it touches and who
-may do it: an officer (or admin) of an org that keeps books. The door decides only how the answer is shown
-(``dataclasses.replace(write, answer=…)``); the default answer is the result as JSON-able data.
+may do it: an officer (or admin) of an org that keeps books. Its answer is the API's JSON (money as decimal
+strings, times as ISO text; the shapes below), and that is what a retry at any door gets back: a key used
+at the API and replayed by the CLI or a page (or the other way round) answers the same and writes once, so
+no door reshapes an answer — the doors only render it (the API sends it, a page flashes from it, the CLI
+prints from it), as ``ledger.community.services`` does.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from datetime import date
 from typing import Any
 
 from sqlalchemy import Connection, select
 
 from ledger.access.auth import Principal
 from ledger.access.service import Write, org_keys
+from ledger.books.money import format_amount
 from ledger.books.orgs import require_books
 from ledger.books.periods import parse_period
 from ledger.reconcile import matching, store, voids
@@ -33,6 +37,72 @@ def one_match(conn: Connection, org_id: int, match_id: int) -> dict[str, Any]:
     return matching.match_view(row, matching.match_items(conn, [row])[row.id])
 
 
+# --------------------------------------------------------------------------------------------------------
+# The answers: the API's JSON, whichever door carries the write out
+
+STATEMENT_ACCOUNT_FIELDS = ("id", "org_id", "ledger_account", "kind", "name", "account_no")
+PROPOSE_FIELDS = (
+    "proposed",
+    "auto_confirmed",
+    "withdrawn",
+    "statement_lines",
+    "book_lines",
+    "unmatched_statement_lines",
+)
+
+
+def _iso(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def statement_account_answer(row: Any) -> dict[str, Any]:
+    return {k: row._mapping[k] for k in STATEMENT_ACCOUNT_FIELDS}
+
+
+def import_answer(result: store.ImportResult) -> dict[str, Any]:
+    return {**result.__dict__, "duplicate_count": result.duplicate_count}
+
+
+def propose_answer(result: matching.ProposeResult) -> dict[str, Any]:
+    return {k: getattr(result, k) for k in PROPOSE_FIELDS}
+
+
+def match_answer(m: dict[str, Any]) -> dict[str, Any]:
+    """A match record as the API shows it (``MatchOut``): fee and item amounts as decimal strings."""
+    return {
+        "id": m["id"],
+        "statement_account_id": m["statement_account_id"],
+        "status": m["status"],
+        "kind": m["kind"],
+        "score": m["score"],
+        "conflict": bool(m["conflict"]),
+        "fee": format_amount(m["fee_fen"]),
+        "note": m["note"],
+        "entry_id": m["entry_id"],
+        "supersedes_id": m["supersedes_id"],
+        "created_by": m["created_by"],
+        "created_at": _iso(m["created_at"]),
+        "reasons": [{"code": r["code"], "text": r["text"], "points": r["points"]} for r in m["reasons"]],
+        "items": [
+            {
+                "role": i["role"],
+                "statement_line_id": i["statement_line_id"],
+                "journal_line_id": i["journal_line_id"],
+                "amount": format_amount(i["amount_fen"]),
+            }
+            for i in m["items"]
+        ],
+    }
+
+
+def rule_posting_answer(p: matching.RulePosting) -> dict[str, Any]:
+    return {"match_id": p.match_id, "entry_id": p.entry_id, "voucher_no": p.voucher_no, "rule": p.rule}
+
+
+# --------------------------------------------------------------------------------------------------------
+# The writes
+
+
 def create_statement_account(
     actor: Principal, org_id: int, *, ledger_account: str, kind: str, name: str, account_no: str = ""
 ) -> Write[Any]:
@@ -49,7 +119,7 @@ def create_statement_account(
         org_id=org_id,
         scope=_books_scope(actor, org_id),
         run=run,
-        answer=lambda row: dict(row._mapping),
+        answer=statement_account_answer,
         request={"statement_account": [org_id, args]},
         detail=name,
     )
@@ -101,7 +171,7 @@ def import_statement(
         org_id=org_id,
         scope=scope,
         run=run,
-        answer=lambda result: {**result.__dict__, "duplicate_count": result.duplicate_count},
+        answer=import_answer,
         request={"import": request},
         detail=detail,
         status=lambda result: 201 if result.new_count else 200,
@@ -151,7 +221,7 @@ def propose(
         org_id=org_id,
         scope=_books_scope(actor, org_id),
         run=run,
-        answer=asdict,
+        answer=propose_answer,
         request={"propose": [org_id, statement_account_id, period, window_days, auto_confirm_exact]},
         detail=lambda r: (
             f"account {statement_account_id} {period}: {r.proposed} proposed, {r.auto_confirmed} auto"
@@ -173,7 +243,7 @@ def decide(actor: Principal, org_id: int, match_id: int, decision: str, *, note:
         org_id=org_id,
         scope=_books_scope(actor, org_id),
         run=run,
-        answer=lambda m: m,
+        answer=match_answer,
         request={decision: [org_id, match_id, note]},
         detail=lambda m: f"match {match_id} → {m['id']}" + (f": {note}" if note else ""),
     )
@@ -222,7 +292,7 @@ def manual_match(
         org_id=org_id,
         scope=_books_scope(actor, org_id),
         run=run,
-        answer=lambda m: m,
+        answer=match_answer,
         request={"manual": [org_id, statement_account_id, statement_line_ids, journal_line_ids, note]},
         detail=lambda m: f"match {m['id']}",
     )
@@ -236,12 +306,7 @@ def post_by_rule(actor: Principal, org_id: int, line_id: int, rule: str | None) 
         org_id=org_id,
         scope=_books_scope(actor, org_id),
         run=lambda conn: matching.post_by_rule(conn, org_id, line_id, actor.recorded_id, rule_name=rule),
-        answer=lambda p: {
-            "match_id": p.match_id,
-            "entry_id": p.entry_id,
-            "voucher_no": p.voucher_no,
-            "rule": p.rule,
-        },
+        answer=rule_posting_answer,
         request={"post_by_rule": [org_id, line_id, rule]},
         detail=lambda p: f"statement line {line_id} → {p.voucher_no} ({p.rule})",
     )

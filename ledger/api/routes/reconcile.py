@@ -2,15 +2,16 @@
 
 Thin: each route checks the caller's scope (an officer of the street writes; a community user reads its own
 org; anyone else gets 404), calls ``ledger.reconcile`` in one transaction, audits writes, and returns
-amounts as decimal strings. An upload is parsed before the write transaction starts (parsing a large file
-must not hold SQLite's write lock) and stored all or nothing.
+amounts as decimal strings. A write answers with its service's own JSON (``ledger.reconcile.services``),
+the one a page or the CLI gets for the same key; the models here describe it for the OpenAPI document.
+An upload is parsed before the write transaction starts (parsing a large file must not hold SQLite's
+write lock) and stored all or nothing.
 """
 
 from __future__ import annotations
 
 import hashlib
 import tempfile
-from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -21,11 +22,10 @@ from sqlalchemy import Engine
 
 from ledger.access.auth import Principal
 from ledger.access.messages import Day, MoneyOut, RequestModel
-from ledger.access.service import Write
 from ledger.api.deps import CurrentUser, EngineDep, IdempotencyKey
 from ledger.api.errors import PROBLEMS_SHOWN
 from ledger.api.periods import month_param
-from ledger.api.writes import as_json, respond
+from ledger.api.writes import respond
 from ledger.books.errors import LedgerError, ValidationError
 from ledger.books.money import format_amount
 from ledger.books.orgs import require_books
@@ -224,13 +224,6 @@ def _records(frame: Any) -> list[dict[str, Any]]:
     return out
 
 
-def _carry(
-    engine: Engine, user: Principal, request: Request, key: str | None, write: Write[Any], shape: Any
-) -> Response:
-    """Carry out a reconciliation service's write; ``shape`` turns its result into this API's answer."""
-    return respond(engine, user, request, key, replace(write, answer=lambda result: as_json(shape(result))))
-
-
 # --------------------------------------------------------------------------------------------------------
 # Statement accounts and uploads
 
@@ -252,8 +245,7 @@ def create_statement_account_route(
         name=body.name,
         account_no=body.account_no,
     )
-    shape = lambda row: StatementAccountOut(**{k: row._mapping[k] for k in StatementAccountOut.model_fields})  # noqa: E731
-    return _carry(engine, user, request, key, write, shape)
+    return respond(engine, user, request, key, write)
 
 
 @router.get("/orgs/{org_id}/statement-accounts", response_model=list[StatementAccountOut])
@@ -304,7 +296,6 @@ def upload_statement_route(
         store.get_statement_account(conn, org_id, account)
     limit = request.app.state.settings.max_upload_bytes
     file_name = file.filename or "statement"
-    shape = lambda result: ImportOut(**result.__dict__, duplicate_count=result.duplicate_count)  # noqa: E731
     try:
         with tempfile.TemporaryDirectory(prefix="cunshe-upload-") as tmp:
             path = _save_upload(file, limit, Path(tmp))
@@ -319,7 +310,7 @@ def upload_statement_route(
             file_name=file_name,
             account_override=account_override,
         )
-        return _carry(engine, user, request, key, write, shape)
+        return respond(engine, user, request, key, write)
     except LedgerError as exc:
         _keep_problems(engine, user, org_id, account, file_name, exc)
         raise
@@ -407,8 +398,7 @@ def propose_route(
     write = services.propose(
         user, org_id, account, period, window_days=window_days, auto_confirm_exact=auto_confirm_exact
     )
-    shape = lambda r: ProposeOut(**{k: getattr(r, k) for k in ProposeOut.model_fields})  # noqa: E731
-    return _carry(engine, user, request, key, write, shape)
+    return respond(engine, user, request, key, write)
 
 
 @router.get("/orgs/{org_id}/reconcile/matches", response_model=list[MatchOut])
@@ -451,8 +441,9 @@ def _decide(
     action: str,
     key: str | None,
 ) -> Response:
-    write = services.decide(user, org_id, match_id, action, note=body.note)
-    return _carry(engine, user, request, key, write, _match_out)
+    return respond(
+        engine, user, request, key, services.decide(user, org_id, match_id, action, note=body.note)
+    )
 
 
 @router.post("/orgs/{org_id}/reconcile/matches/{match_id}/confirm", response_model=MatchOut, status_code=201)
@@ -505,8 +496,7 @@ def confirm_many_route(
     """Confirm several proposals at once, all or none (e.g. every exact match the officer has reviewed)."""
 
     write = services.confirm_many(user, org_id, body.ids, note=body.note)
-    shape = lambda records: BulkConfirmOut(confirmed=len(records), records=records)  # noqa: E731
-    return _carry(engine, user, request, key, write, shape)
+    return respond(engine, user, request, key, write)
 
 
 @router.post("/orgs/{org_id}/reconcile/matches", response_model=MatchOut, status_code=201)
@@ -523,7 +513,7 @@ def manual_match_route(
     write = services.manual_match(
         user, org_id, body.account, body.statement_line_ids, body.journal_line_ids, note=body.note
     )
-    return _carry(engine, user, request, key, write, _match_out)
+    return respond(engine, user, request, key, write)
 
 
 @router.post(
@@ -541,10 +531,7 @@ def post_by_rule_route(
     """Turn an unmatched statement line into an entry by a rule (rules.toml) and match the two."""
 
     write = services.post_by_rule(user, org_id, line_id, (body or RuleIn()).rule)
-    shape = lambda p: RulePostingOut(  # noqa: E731
-        match_id=p.match_id, entry_id=p.entry_id, voucher_no=p.voucher_no, rule=p.rule
-    )
-    return _carry(engine, user, request, key, write, shape)
+    return respond(engine, user, request, key, write)
 
 
 @router.get("/reconcile/rules", response_model=list[dict[str, Any]])
