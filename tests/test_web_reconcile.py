@@ -480,3 +480,77 @@ def test_a_key_used_at_one_door_answers_the_same_at_the_others_and_writes_once(
     assert page_import.status_code == 200, page_import.text
     assert count_of(county, "statement_import") == imports + 1
     assert count_of(county, "audit_log", "WHERE action = 'reconcile.import'") == 1
+
+
+def test_manual_matching_finds_a_book_line_beyond_the_window_by_dates_any_date_amount_or_voucher(
+    county: County, client: TestClient, tmp_path: Path
+) -> None:
+    """Issue 17: the page offers the book lines within 7 days of the month; the officer widens that to a
+    date range or any date, or looks one up by amount or voucher number — only the org's own lines of the
+    account — and matches it; a refused match keeps the search and the ticks."""
+    m = seed(county, tmp_path)
+    with write_tx(county.engine) as conn:
+        far = post_entry(
+            conn,
+            Draft(
+                m.org,
+                date(2024, 5, 20),
+                "微信补记",
+                [Line("101201", debit_fen=6486), Line("5001", credit_fen=6486)],
+            ),
+        )
+        foreign = post_entry(
+            conn,
+            Draft(
+                county.ids["dingzikou"],
+                date(2026, 1, 12),
+                "租金",
+                [Line("102", debit_fen=6486), Line("501", credit_fen=6486)],
+            ),
+        )
+        far_line, foreign_line = (
+            conn.execute(
+                select(line_t.c.id).where(line_t.c.entry_id == entry.id, line_t.c.line_no == 1)
+            ).scalar_one()
+            for entry in (far, foreign)
+        )
+    log_in(client, "officer")
+
+    def box(line: int) -> str:
+        return f'name="journal_line_ids" value="{line}"'
+
+    def search(**asked: str):  # type: ignore[no-untyped-def]
+        return client.get(f"/web/orgs/{m.org}/statements/{m.wechat}", params={"period": "2024-03", **asked})
+
+    default = search().text
+    assert box(m.day_total_line) in default and box(far_line) not in default
+    assert (
+        'name="books_from" value="2024-02-23"' in default and 'name="books_to" value="2024-04-07"' in default
+    )
+    ranged = search(books_from="2024-05-01", books_to="2024-05-31").text
+    assert box(far_line) in ranged and box(m.day_total_line) not in ranged
+    any_day = search(books_any="1", books_amount="64.86").text
+    assert box(far_line) in any_day and box(m.day_total_line) not in any_day
+    assert box(foreign_line) not in any_day  # 丁字口's line of the same amount is not this org's
+    by_voucher = search(books_voucher=far.voucher_no).text
+    assert box(far_line) in by_voucher and box(m.day_total_line) not in by_voucher
+    assert box(foreign_line) not in search(books_voucher=foreign.voucher_no, books_any="1").text
+    bad = search(books_amount="64.866")
+    assert bad.status_code == 422 and "books-books_amount" in alerts(bad.text)
+    backwards = search(books_from="2024-05-31", books_to="2024-05-01")
+    assert backwards.status_code == 422 and "books-books_to" in alerts(backwards.text)
+
+    lines = unmatched(county, m, m.wechat)
+    (first,) = [ln["id"] for ln in lines if ln["amount_fen"] == 6486]
+    (second,) = [ln["id"] for ln in lines if ln["amount_fen"] == 22534]
+    before = matches(county)
+    differ = manual(client, m, any_day, [first, second], [far_line], books_any="1", books_amount="64.86")
+    assert (
+        differ.status_code == 422 and box(far_line) in differ.text
+    )  # the search is kept, the line still offered
+    assert re.search(rf'value="{far_line}"[^>]*checked', differ.text)
+    assert matches(county) == before
+    done = manual(client, m, any_day, [first], [far_line], books_any="1", books_amount="64.86")
+    assert done.status_code == 200 and "已手工匹配" in done.text
+    assert matches(county) == before + 1
+    assert box(far_line) not in search(books_any="1", books_amount="64.86").text  # matched: no longer open

@@ -41,6 +41,9 @@ from ledger.reconcile.matching.match_rows import match_items
 from ledger.reconcile.matching.passes import propose
 from ledger.reconcile.matching.proposals import ProposeResult, propose_matches
 from ledger.reconcile.matching.reading import (
+    BOOK_SEARCH_LIMIT,
+    BookSearch,
+    find_open_book_lines,
     list_matches,
     match_history,
     match_view,
@@ -63,8 +66,10 @@ from ledger.reconcile.matching.scoring import reference_tokens, score_pair, stat
 from ledger.reconcile.matching.tables import match_t
 
 __all__ = [
+    "BOOK_SEARCH_LIMIT",
     "DEFAULT_WINDOW_DAYS",
     "BookRecord",
+    "BookSearch",
     "ClearingRecord",
     "MatchOptions",
     "Proposal",
@@ -76,6 +81,7 @@ __all__ = [
     "confirm_match",
     "confirm_matches",
     "current_items",
+    "find_open_book_lines",
     "list_matches",
     "load_book_records",
     "manual_match",

@@ -1,19 +1,27 @@
 """Reading for the doors: matches with their items and reasons, a match's history, statement and book
-lines.
+lines, and the book lines an officer looks for to match by hand (``find_open_book_lines``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, exists, func, or_, select
 
-from ledger.reconcile.matching.loading import _successor_exists, load_book_records, matched_ids
+from ledger.books.periods import Month
+from ledger.reconcile.matching.loading import (
+    _successor_exists,
+    account_ids,
+    load_book_records,
+    matched_ids,
+)
 from ledger.reconcile.matching.match_rows import _match_row, item_dicts, match_items
 from ledger.reconcile.matching.records import BookRecord, reasons_view
-from ledger.reconcile.matching.tables import item_t, match_t, sline_t
+from ledger.reconcile.matching.scoring import reference_tokens
+from ledger.reconcile.matching.tables import cp_t, entry_t, item_t, line_t, match_t, sline_t
 from ledger.reconcile.store import live_lines
 
 
@@ -124,3 +132,112 @@ def open_book_lines(
     )
     records = load_book_records(conn, org_id, ledger_account, first, last, exclude=done)
     return sorted((b for b in records if b.entry_id not in posted), key=lambda b: (b.on, b.voucher_no, b.id))
+
+
+BOOK_SEARCH_LIMIT = 200  # book lines one search shows; a narrower search finds the rest
+
+
+@dataclass(frozen=True)
+class BookSearch:
+    """Which open book lines an officer looks for: dated ``first``–``last`` (either open: any date), of
+    ``amount_fen`` on either side (debit or credit), or of voucher ``voucher_no``."""
+
+    first: date | None = None
+    last: date | None = None
+    amount_fen: int | None = None
+    voucher_no: str = ""
+
+
+def find_open_book_lines(
+    conn: Connection, org_id: int, ledger_account: str, search: BookSearch, *, limit: int = BOOK_SEARCH_LIMIT
+) -> tuple[list[BookRecord], bool]:
+    """The account's open book lines (as ``open_book_lines``) that ``search`` asks for, oldest first, at
+    most ``limit``; and whether there were more.
+
+    Index use, whatever the window: a voucher number is one seek of ``uq_entry_org_voucher``; otherwise the
+    months are named one by one (clamped to the org's first and last entry dates, read off
+    ``ix_entry_org_date_seq``), so ``ix_line_tb`` (org, month, account, debit, credit) seeks each month's
+    lines of the account, and an amount is checked from that index alone. Only this org's lines."""
+    ids = account_ids(conn, org_id, ledger_account)
+    if not ids:
+        return [], False
+    stmt = (
+        select(
+            line_t.c.id,
+            line_t.c.entry_id,
+            line_t.c.debit_fen,
+            line_t.c.credit_fen,
+            line_t.c.memo,
+            entry_t.c.entry_date,
+            entry_t.c.voucher_no,
+            entry_t.c.memo.label("entry_memo"),
+            entry_t.c.source_ref,
+            cp_t.c.name.label("cp_name"),
+        )
+        .join(entry_t, entry_t.c.id == line_t.c.entry_id)
+        .outerjoin(cp_t, cp_t.c.id == line_t.c.counterparty_id)
+        .where(line_t.c.org_id == org_id, line_t.c.account_id.in_(ids))
+    )
+    if search.voucher_no:
+        stmt = stmt.where(entry_t.c.org_id == org_id, entry_t.c.voucher_no == search.voucher_no)
+    else:
+        earliest, latest = conn.execute(
+            select(func.min(entry_t.c.entry_date), func.max(entry_t.c.entry_date)).where(
+                entry_t.c.org_id == org_id
+            )
+        ).one()
+        if earliest is None:
+            return [], False
+        first = max(filter(None, (search.first, _as_date(earliest))))
+        last = min(filter(None, (search.last, _as_date(latest))))
+        if first > last:
+            return [], False
+        months = [str(Month.from_index(i)) for i in range(Month.of(first).index, Month.of(last).index + 1)]
+        stmt = stmt.where(line_t.c.period.in_(months))
+        if search.first is not None:
+            stmt = stmt.where(entry_t.c.entry_date >= search.first)
+        if search.last is not None:
+            stmt = stmt.where(entry_t.c.entry_date <= search.last)
+    if search.amount_fen is not None:
+        fen = abs(search.amount_fen)
+        stmt = stmt.where(or_(line_t.c.debit_fen == fen, line_t.c.credit_fen == fen))
+    held = (
+        select(item_t.c.id)
+        .join(match_t, match_t.c.id == item_t.c.match_id)
+        .where(
+            item_t.c.journal_line_id == line_t.c.id,
+            item_t.c.role == "book",
+            match_t.c.status == "confirmed",
+            ~_successor_exists(),
+        )
+    )
+    posted = select(match_t.c.entry_id).where(  # settlements' own entries (once, not per line)
+        match_t.c.org_id == org_id,
+        match_t.c.status == "confirmed",
+        match_t.c.entry_id.is_not(None),
+        ~_successor_exists(),
+    )
+    stmt = stmt.where(~exists(held), line_t.c.entry_id.not_in(posted))
+    rows = conn.execute(
+        stmt.order_by(entry_t.c.entry_date, entry_t.c.voucher_no, line_t.c.id).limit(limit + 1)
+    ).all()
+    records = [
+        BookRecord(
+            r.id,
+            _as_date(r.entry_date),
+            r.debit_fen - r.credit_fen,
+            r.entry_id,
+            reference_tokens(r.source_ref, r.memo, r.entry_memo),
+            r.cp_name or "",
+            r.memo or r.entry_memo or "",
+            r.voucher_no,
+            ledger_account,
+        )
+        for r in rows[:limit]
+    ]
+    return records, len(rows) > limit
+
+
+def _as_date(value: Any) -> date:
+    """A DATE column's value: SQLite may hand back text."""
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])

@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import File, Form, Request, UploadFile
+from fastapi import File, Form, Query, Request, UploadFile
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import RedirectResponse, Response
 
 from ledger.access.auth import Principal
-from ledger.books import periods
+from ledger.books import money, periods
 from ledger.books.errors import LedgerError, NotFound, ValidationError
 from ledger.db.engine import read_tx
 from ledger.http import EngineDep
@@ -221,6 +221,9 @@ def _import_upload(
     return carry(request, user, engine, write, key)
 
 
+BOOK_SEARCH_FIELDS = ("books_from", "books_to", "books_any", "books_amount", "books_voucher")
+
+
 @router.get("/web/orgs/{org_id}/statements/{statement_account_id}")
 def matches_page(
     request: Request,
@@ -229,11 +232,38 @@ def matches_page(
     user: WebUser,
     engine: EngineDep,
     period: str | None = None,
+    books_from: Annotated[str, Query(max_length=10)] = "",
+    books_to: Annotated[str, Query(max_length=10)] = "",
+    books_any: Annotated[str, Query(max_length=1)] = "",
+    books_amount: Annotated[str, Query(max_length=24)] = "",
+    books_voucher: Annotated[str, Query(max_length=32)] = "",
 ) -> Response:
-    return _matches_page(request, user, engine, org_id, statement_account_id, period)
+    """The account's month: proposals, confirmed matches, unmatched lines and the open book lines to match
+    them by hand — by default those within ``MANUAL_WINDOW`` of the month; the ``books_*`` search widens
+    that to a date range or any date, or looks a book line up by amount or voucher number."""
+    searched = (books_from, books_to, books_any, books_amount, books_voucher)
+    books = {k: v for k, v in zip(BOOK_SEARCH_FIELDS, searched, strict=True) if v}
+    return _matches_page(request, user, engine, org_id, statement_account_id, period, searched=books)
 
 
-MANUAL_WINDOW = timedelta(days=7)  # book lines this far either side of the month can be matched by hand
+MANUAL_WINDOW = timedelta(days=7)  # book lines this far either side of the month, unless widened
+
+
+def _book_search(books: dict[str, str], first: date, last: date) -> matching.BookSearch:
+    """The officer's search for book lines to match by hand; a field that does not parse is refused by
+    name."""
+    voucher = books.get("books_voucher", "").strip()
+    amount = books.get("books_amount", "").strip().replace(",", "")
+    fen = money.parse_amount(amount, "books_amount", allow_negative=True) if amount else None
+    if books.get("books_any") or voucher:
+        return matching.BookSearch(amount_fen=fen, voucher_no=voucher)
+    start = periods.parse_date(books["books_from"], "books_from") if books.get("books_from") else None
+    end = periods.parse_date(books["books_to"], "books_to") if books.get("books_to") else None
+    start = start or first - MANUAL_WINDOW
+    end = end or last + MANUAL_WINDOW
+    if start > end:
+        raise ValidationError("the first day is after the last", field="books_to")
+    return matching.BookSearch(first=start, last=end, amount_fen=fen)
 
 
 def _book_view(book: Any) -> dict[str, Any]:
@@ -257,11 +287,19 @@ def _matches_page(
     *,
     error: FormRefused | None = None,
     form: dict[str, Any] | None = None,
+    searched: dict[str, str] | None = None,
 ) -> Response:
+    asked = searched or {}  # the officer's search for book lines (``BOOK_SEARCH_FIELDS``)
     org = books_org(user, engine, org_id)
     shown = _work_period(period, engine, org_id)
     first, last = periods.period_bounds(shown)
     lang = session_of(request).lang
+    try:
+        search = _book_search(asked, first, last)
+    except LedgerError as exc:
+        fields = {f: f for f in BOOK_SEARCH_FIELDS}
+        error = error or refused(request, exc, "books", fields)
+        search = _book_search({}, first, last)
     with read_tx(engine) as conn:
         account = store.get_statement_account(conn, org_id, statement_account_id)
         is_bank = account.kind == "bank"
@@ -288,12 +326,8 @@ def _matches_page(
                 conn, org_id, account.ledger_account, first - window, last + window, exclude=set()
             )
         }
-        open_books = [
-            _book_view(b)
-            for b in matching.open_book_lines(
-                conn, org_id, account.ledger_account, first - MANUAL_WINDOW, last + MANUAL_WINDOW
-            )
-        ]
+        found, more_books = matching.find_open_book_lines(conn, org_id, account.ledger_account, search)
+        open_books = [_book_view(b) for b in found]
         proposed = matching.list_matches(conn, org_id, statement_account_id, status="proposed", lang=lang)
         confirmed = matching.list_matches(conn, org_id, statement_account_id, status="confirmed", lang=lang)
         reconciliation: Any = None
@@ -361,6 +395,13 @@ def _matches_page(
         confirmed=done,
         unmatched=unmatched,
         open_books=open_books,
+        more_books=more_books,
+        book_search={
+            **asked,
+            "books_from": asked.get("books_from") or (search.first.isoformat() if search.first else ""),
+            "books_to": asked.get("books_to") or (search.last.isoformat() if search.last else ""),
+        },
+        book_limit=matching.BOOK_SEARCH_LIMIT,
         line_count=len(lines),
         reconciliation=reconciliation if not isinstance(reconciliation, str) else None,
         reconciliation_problem=reconciliation if isinstance(reconciliation, str) else None,
@@ -462,10 +503,16 @@ def manual_match(
     journal_line_ids: Annotated[list[str], Form()] = [],  # noqa: B006
     note: Annotated[str, Form(max_length=500)] = "",
     period: Annotated[str, Form(max_length=40)] = "",
+    books_from: Annotated[str, Form(max_length=10)] = "",
+    books_to: Annotated[str, Form(max_length=10)] = "",
+    books_any: Annotated[str, Form(max_length=1)] = "",
+    books_amount: Annotated[str, Form(max_length=24)] = "",
+    books_voucher: Annotated[str, Form(max_length=32)] = "",
     form_key: FormKey = None,
 ) -> Response:
     """手工匹配: any statement lines of this account against any of its book lines whose sums agree
-    (many-to-one, one-to-many, many-to-many), confirmed at once."""
+    (many-to-one, one-to-many, many-to-many), confirmed at once. A refused form is shown again with the
+    officer's search for book lines (the ``books_*`` fields it carries) and the ticks kept."""
     books_org(user, engine, org_id, write=True)  # scope first: another org's page is a 404, no right a 403
     try:
         s_ids = _ids(statement_line_ids, "statement_line_ids")
@@ -481,8 +528,18 @@ def manual_match(
             "note": note,
         }
         shown = _shown_period(period)
+        searched = (books_from, books_to, books_any, books_amount, books_voucher)
+        books = {k: v for k, v in zip(BOOK_SEARCH_FIELDS, searched, strict=True) if v}
         return _matches_page(
-            request, user, engine, org_id, statement_account_id, shown, error=error, form=typed
+            request,
+            user,
+            engine,
+            org_id,
+            statement_account_id,
+            shown,
+            error=error,
+            form=typed,
+            searched=books,
         )
     flash(request, "manual_matched", id=result["id"])
     return RedirectResponse(_matches_target(org_id, statement_account_id, period), status_code=303)
