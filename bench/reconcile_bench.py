@@ -9,8 +9,10 @@ Builds a company with one bank account; posts N entries (Dr/Cr 1002 against 1122
 GBK: most lines equal to a posting (half of them with the serial in the entry's memo, a tenth a day or two
 apart), a few split in the books, a few merged, and some bank-only and book-only lines. Then times, each in
 its own transaction as the API runs them: ``import_statement`` (parse + store), ``propose_matches`` and the
-银行存款余额调节表. A second import of the same file shows the dedupe path. Figures only: no assertions
-beyond sanity.
+银行存款余额调节表. A second import of the same file shows the dedupe path. Then the manual-match page's
+search for open book lines (``find_open_book_lines``, issue 17): the month ± 7 days, any date by amount, one
+voucher number, a month's range by amount (median of 5 runs each). Figures only: no assertions beyond
+sanity.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from ledger.books.posting import Draft, Line, post_entries
 from ledger.db.engine import make_engine, read_tx, write_tx
 from ledger.db.migrate import upgrade
 from ledger.reconcile.importers import parse_statement
-from ledger.reconcile.matching import propose_matches
+from ledger.reconcile.matching import BookSearch, find_open_book_lines, propose_matches
 from ledger.reconcile.outputs import bank_reconciliation
 from ledger.reconcile.statement_writers import BankTxn, write_bank_csv
 from ledger.reconcile.store import create_statement_account, import_statement
@@ -181,7 +183,33 @@ def main() -> None:
             "(nothing confirmed yet)"
         )
         print(f"re-import of the same file: {again.new_count} new in {t4 - t3:.2f} s")
+        searches = {
+            "month ± 7 days": BookSearch(MONTH - timedelta(days=7), date(2024, 4, 7)),
+            "any date, by amount": BookSearch(amount_fen=drafts[len(drafts) // 2].lines[0].debit_fen or 1),
+            "one voucher number": BookSearch(voucher_no=_voucher_of(engine, org, len(drafts) // 2)),
+            "a month, by amount": BookSearch(MONTH, date(2024, 3, 31), amount_fen=12_345),
+        }
+        for name, search in searches.items():
+            times, found = [], 0
+            for _ in range(5):
+                t = time.perf_counter()
+                with read_tx(engine) as conn:
+                    found = len(find_open_book_lines(conn, org, "1002", search)[0])
+                times.append(time.perf_counter() - t)
+            print(f"manual-match search, {name}: {found} lines in {sorted(times)[2] * 1000:.1f} ms (median)")
         engine.dispose()
+
+
+def _voucher_of(engine: object, org: int, seq: int) -> str:
+    from sqlalchemy import text
+
+    with read_tx(engine) as conn:  # type: ignore[arg-type]
+        return str(
+            conn.execute(
+                text("SELECT voucher_no FROM journal_entry WHERE org_id = :o ORDER BY id LIMIT 1 OFFSET :k"),
+                {"o": org, "k": seq},
+            ).scalar_one()
+        )
 
 
 if __name__ == "__main__":

@@ -151,8 +151,8 @@ class BookSearch:
 def find_open_book_lines(
     conn: Connection, org_id: int, ledger_account: str, search: BookSearch, *, limit: int = BOOK_SEARCH_LIMIT
 ) -> tuple[list[BookRecord], bool]:
-    """The account's open book lines (as ``open_book_lines``) that ``search`` asks for, oldest first, at
-    most ``limit``; and whether there were more.
+    """The account's open book lines (as ``open_book_lines``) that ``search`` asks for, by date, the first
+    ``limit`` in the order of posting; and whether there were more.
 
     Index use, whatever the window: a voucher number is one seek of ``uq_entry_org_voucher``; otherwise the
     months are named one by one (clamped to the org's first and last entry dates, read off
@@ -179,7 +179,11 @@ def find_open_book_lines(
         .where(line_t.c.org_id == org_id, line_t.c.account_id.in_(ids))
     )
     if search.voucher_no:
-        stmt = stmt.where(entry_t.c.org_id == org_id, entry_t.c.voucher_no == search.voucher_no)
+        stmt = stmt.where(  # the entry's month too: its lines are then one seek of ix_line_org_account
+            entry_t.c.org_id == org_id,
+            entry_t.c.voucher_no == search.voucher_no,
+            line_t.c.period == entry_t.c.period,
+        )
     else:
         earliest, latest = conn.execute(
             select(func.min(entry_t.c.entry_date), func.max(entry_t.c.entry_date)).where(
@@ -198,9 +202,16 @@ def find_open_book_lines(
             stmt = stmt.where(entry_t.c.entry_date >= search.first)
         if search.last is not None:
             stmt = stmt.where(entry_t.c.entry_date <= search.last)
-    if search.amount_fen is not None:
+    if search.amount_fen is not None:  # the lines of the amount from the index alone, then their rows
         fen = abs(search.amount_fen)
-        stmt = stmt.where(or_(line_t.c.debit_fen == fen, line_t.c.credit_fen == fen))
+        of_amount = select(line_t.c.id).where(
+            line_t.c.org_id == org_id,
+            line_t.c.account_id.in_(ids),
+            or_(line_t.c.debit_fen == fen, line_t.c.credit_fen == fen),
+        )
+        if not search.voucher_no:
+            of_amount = of_amount.where(line_t.c.period.in_(months))
+        stmt = stmt.where(line_t.c.id.in_(of_amount))
     held = (
         select(item_t.c.id)
         .join(match_t, match_t.c.id == item_t.c.match_id)
@@ -218,9 +229,10 @@ def find_open_book_lines(
         ~_successor_exists(),
     )
     stmt = stmt.where(~exists(held), line_t.c.entry_id.not_in(posted))
-    rows = conn.execute(
-        stmt.order_by(entry_t.c.entry_date, entry_t.c.voucher_no, line_t.c.id).limit(limit + 1)
-    ).all()
+    # In the index's order (month, then entry: the order of posting), so the first ``limit`` lines are read
+    # off ``ix_line_org_account`` and the scan stops there; shown by date.
+    order = (line_t.c.id,) if search.voucher_no else (line_t.c.period, line_t.c.entry_id, line_t.c.id)
+    rows = conn.execute(stmt.order_by(*order).limit(limit + 1)).all()
     records = [
         BookRecord(
             r.id,
@@ -235,6 +247,7 @@ def find_open_book_lines(
         )
         for r in rows[:limit]
     ]
+    records.sort(key=lambda b: (b.on, b.voucher_no, b.id))
     return records, len(rows) > limit
 
 
