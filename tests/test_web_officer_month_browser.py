@@ -126,6 +126,13 @@ def test_the_officers_month_on_the_demo(demo: Demo, browser: object, tmp_path: P
     page.get_by_role("row").filter(has_text="微信支付商户号").get_by_role("link", name="核对匹配").click()
     expect(page.get_by_role("heading", name=re.compile("微信支付对账"))).to_be_visible()
     expect(page.get_by_role("heading", name=re.compile("银行存款余额调节表"))).to_have_count(0)
+    # The book lines offered are the month's ± 7 days; the officer looks one up by amount, at any date.
+    search = page.get_by_role("search", name="查找未勾对的账簿记录")
+    search.get_by_label("不限日期").check()
+    search.get_by_label("金额").fill("271.86")
+    search.get_by_role("button", name="查找账簿记录").click()
+    expect(page.get_by_role("checkbox", name=re.compile(r"^选择 记-\d{4}-\d\d-\d{4} "))).to_have_count(1)
+    expect(page.get_by_role("search").get_by_label("金额")).to_have_value("271.86")
     live = page.locator(".livesum")
     expect(live).to_have_text("尚未选择")
     for amount in ("64.86", "225.34", "-18.34"):
