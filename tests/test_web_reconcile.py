@@ -438,6 +438,10 @@ def test_a_key_used_at_one_door_answers_the_same_at_the_others_and_writes_once(
     body = confirmed.json()
     assert set(body) == set(MatchOut.model_fields) and body["status"] == "confirmed"
     assert body["fee"] == "0.00" and [i["amount"] for i in body["items"]] == ["100.00", "100.00"]
+    listed = client.get(
+        f"/api/v1/orgs/{m.org}/reconcile/matches?account={m.wechat}&status=confirmed", headers=api
+    ).json()
+    assert [r for r in listed if r["id"] == body["id"]] == [body]  # as the API lists it, to the time's "Z"
     assert f"record {body['id']} supersedes {proposal['id']}" in cli_first.output
     page_replay = client.post(
         f"/web/orgs/{m.org}/matches/{proposal['id']}/confirm",

@@ -11,9 +11,9 @@ prints from it), as ``ledger.community.services`` does.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
+from pydantic_core import to_jsonable_python
 from sqlalchemy import Connection, select
 
 from ledger.access.auth import Principal
@@ -51,10 +51,6 @@ PROPOSE_FIELDS = (
 )
 
 
-def _iso(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, date) else value
-
-
 def statement_account_answer(row: Any) -> dict[str, Any]:
     return {k: row._mapping[k] for k in STATEMENT_ACCOUNT_FIELDS}
 
@@ -81,7 +77,7 @@ def match_answer(m: dict[str, Any]) -> dict[str, Any]:
         "entry_id": m["entry_id"],
         "supersedes_id": m["supersedes_id"],
         "created_by": m["created_by"],
-        "created_at": _iso(m["created_at"]),
+        "created_at": to_jsonable_python(m["created_at"]),  # as the API's models write a time: UTC is "Z"
         "reasons": [{"code": r["code"], "text": r["text"], "points": r["points"]} for r in m["reasons"]],
         "items": [
             {
