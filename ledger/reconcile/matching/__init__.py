@@ -47,7 +47,6 @@ from ledger.reconcile.matching.reading import (
     list_matches,
     match_history,
     match_view,
-    open_book_lines,
     statement_lines,
 )
 from ledger.reconcile.matching.records import (
@@ -90,7 +89,6 @@ __all__ = [
     "match_t",
     "match_view",
     "matched_ids",
-    "open_book_lines",
     "parse_statement_time",
     "post_by_rule",
     "propose",

@@ -15,8 +15,6 @@ from ledger.books.periods import Month
 from ledger.reconcile.matching.loading import (
     _successor_exists,
     account_ids,
-    load_book_records,
-    matched_ids,
 )
 from ledger.reconcile.matching.match_rows import _match_row, item_dicts, match_items
 from ledger.reconcile.matching.records import BookRecord, reasons_view
@@ -113,27 +111,6 @@ def statement_lines(
     return [dict(r) for r in rows.mappings()]
 
 
-def open_book_lines(
-    conn: Connection, org_id: int, ledger_account: str, first: date, last: date
-) -> list[BookRecord]:
-    """The account's journal lines dated ``first``–``last`` that no confirmed match holds as its book side:
-    what an officer may match by hand (oldest first). The entries confirmed matches posted (a settlement's
-    Dr bank / Cr 101201) are left out: their line here is the clearing account's side of a bank match."""
-    _, done = matched_ids(conn, org_id)
-    posted = set(
-        conn.execute(
-            select(match_t.c.entry_id).where(
-                match_t.c.org_id == org_id,
-                match_t.c.status == "confirmed",
-                match_t.c.entry_id.is_not(None),
-                ~_successor_exists(),
-            )
-        ).scalars()
-    )
-    records = load_book_records(conn, org_id, ledger_account, first, last, exclude=done)
-    return sorted((b for b in records if b.entry_id not in posted), key=lambda b: (b.on, b.voucher_no, b.id))
-
-
 BOOK_SEARCH_LIMIT = 200  # book lines one search shows; a narrower search finds the rest
 
 
@@ -151,8 +128,10 @@ class BookSearch:
 def find_open_book_lines(
     conn: Connection, org_id: int, ledger_account: str, search: BookSearch, *, limit: int = BOOK_SEARCH_LIMIT
 ) -> tuple[list[BookRecord], bool]:
-    """The account's open book lines (as ``open_book_lines``) that ``search`` asks for, by date, the first
-    ``limit`` in the order of posting; and whether there were more.
+    """The account's open book lines that ``search`` asks for — journal lines no confirmed match holds as
+    its book side, and not of an entry a confirmed match posted (a settlement's Dr bank / Cr 101201: its
+    line here is the clearing side of a bank match) — by date, the first ``limit`` in the order of posting;
+    and whether there were more. What an officer may match by hand.
 
     Index use, whatever the window: a voucher number is one seek of ``uq_entry_org_voucher``; otherwise the
     months are named one by one (clamped to the org's first and last entry dates, read off
