@@ -17,7 +17,7 @@ from pydantic_core import to_jsonable_python
 from sqlalchemy import Connection, select
 
 from ledger.access.auth import Principal
-from ledger.access.service import Write, org_keys
+from ledger.access.service import Write, org_write
 from ledger.books.money import format_amount
 from ledger.books.orgs import require_books
 from ledger.books.periods import parse_period
@@ -109,12 +109,12 @@ def create_statement_account(
         account_id = store.create_statement_account(conn, org_id, **args)
         return store.get_statement_account(conn, org_id, account_id)
 
-    return Write(
-        action="reconcile.account",
-        keyspace=org_keys(org_id),
-        org_id=org_id,
+    return org_write(
+        actor,
+        org_id,
+        "reconcile.account",
+        run,
         scope=_books_scope(actor, org_id),
-        run=run,
         answer=statement_account_answer,
         request={"statement_account": [org_id, args]},
         detail=name,
@@ -161,12 +161,12 @@ def import_statement(
     request: list[Any] = [org_id, statement_account_id, parsed.source, sha256]
     if account_override:
         request.append(account_override)
-    return Write(
-        action="reconcile.import",
-        keyspace=org_keys(org_id),
-        org_id=org_id,
+    return org_write(
+        actor,
+        org_id,
+        "reconcile.import",
+        run,
         scope=scope,
-        run=run,
         answer=import_answer,
         request={"import": request},
         detail=detail,
@@ -176,12 +176,12 @@ def import_statement(
 
 def void_import(actor: Principal, org_id: int, import_id: int, *, reason: str) -> Write[voids.VoidResult]:
     """作废导入: an import none of whose lines is matched stops counting; the file may be imported again."""
-    return Write(
-        action="reconcile.import.void",
-        keyspace=org_keys(org_id),
-        org_id=org_id,
+    return org_write(
+        actor,
+        org_id,
+        "reconcile.import.void",
+        lambda conn: voids.void_import(conn, org_id, import_id, reason=reason, user_id=actor.recorded_id),
         scope=_books_scope(actor, org_id),
-        run=lambda conn: voids.void_import(conn, org_id, import_id, reason=reason, user_id=actor.recorded_id),
         answer=lambda result: dict(result.__dict__),
         request={"void_import": [org_id, import_id, reason]},
         detail=lambda r: f"import {import_id} ({r.file_name}, {r.line_count} lines): {r.reason}",
@@ -211,12 +211,12 @@ def propose(
             auto_confirm_exact=auto_confirm_exact,
         )
 
-    return Write(
-        action="reconcile.propose",
-        keyspace=org_keys(org_id),
-        org_id=org_id,
+    return org_write(
+        actor,
+        org_id,
+        "reconcile.propose",
+        run,
         scope=_books_scope(actor, org_id),
-        run=run,
         answer=propose_answer,
         request={"propose": [org_id, statement_account_id, period, window_days, auto_confirm_exact]},
         detail=lambda r: (
@@ -233,12 +233,12 @@ def decide(actor: Principal, org_id: int, match_id: int, decision: str, *, note:
     def run(conn: Connection) -> dict[str, Any]:
         return one_match(conn, org_id, act(conn, org_id, match_id, actor.recorded_id, note=note))
 
-    return Write(
-        action=f"reconcile.{decision}",
-        keyspace=org_keys(org_id),
-        org_id=org_id,
+    return org_write(
+        actor,
+        org_id,
+        f"reconcile.{decision}",
+        run,
         scope=_books_scope(actor, org_id),
-        run=run,
         answer=match_answer,
         request={decision: [org_id, match_id, note]},
         detail=lambda m: f"match {match_id} → {m['id']}" + (f": {note}" if note else ""),
@@ -247,12 +247,12 @@ def decide(actor: Principal, org_id: int, match_id: int, decision: str, *, note:
 
 def confirm_many(actor: Principal, org_id: int, match_ids: list[int], *, note: str = "") -> Write[list[int]]:
     """Confirm several proposals at once, all or none."""
-    return Write(
-        action="reconcile.confirm_many",
-        keyspace=org_keys(org_id),
-        org_id=org_id,
+    return org_write(
+        actor,
+        org_id,
+        "reconcile.confirm_many",
+        lambda conn: matching.confirm_matches(conn, org_id, match_ids, actor.recorded_id, note=note),
         scope=_books_scope(actor, org_id),
-        run=lambda conn: matching.confirm_matches(conn, org_id, match_ids, actor.recorded_id, note=note),
         answer=lambda records: {"confirmed": len(records), "records": records},
         request={"confirm_many": [org_id, match_ids, note]},
         detail=lambda records: f"{len(records)} matches",
@@ -282,12 +282,12 @@ def manual_match(
         )
         return one_match(conn, org_id, record)
 
-    return Write(
-        action="reconcile.manual",
-        keyspace=org_keys(org_id),
-        org_id=org_id,
+    return org_write(
+        actor,
+        org_id,
+        "reconcile.manual",
+        run,
         scope=_books_scope(actor, org_id),
-        run=run,
         answer=match_answer,
         request={"manual": [org_id, statement_account_id, statement_line_ids, journal_line_ids, note]},
         detail=lambda m: f"match {m['id']}",
@@ -296,12 +296,12 @@ def manual_match(
 
 def post_by_rule(actor: Principal, org_id: int, line_id: int, rule: str | None) -> Write[Any]:
     """对账单生成凭证: an unmatched statement line becomes an entry by a rule, matched to it."""
-    return Write(
-        action="reconcile.post_by_rule",
-        keyspace=org_keys(org_id),
-        org_id=org_id,
+    return org_write(
+        actor,
+        org_id,
+        "reconcile.post_by_rule",
+        lambda conn: matching.post_by_rule(conn, org_id, line_id, actor.recorded_id, rule_name=rule),
         scope=_books_scope(actor, org_id),
-        run=lambda conn: matching.post_by_rule(conn, org_id, line_id, actor.recorded_id, rule_name=rule),
         answer=rule_posting_answer,
         request={"post_by_rule": [org_id, line_id, rule]},
         detail=lambda p: f"statement line {line_id} → {p.voucher_no} ({p.rule})",
