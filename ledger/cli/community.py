@@ -1,27 +1,25 @@
 """``cunshe community …``: a community's own business from the command line, on the services the API uses.
 
 Assets (资产台账), welfare posts (公益性岗位) and facility spending, brokerage (居间服务),
-subsidies (补助收入) and stakes (参股). Each write is one ``run_write`` transaction calling the same
-service as its route in ``ledger.api.routes.community``, with the route's checks; amounts are decimal strings
-(``"1800.00"``), parsed to fen before anything is written. Bad input exits 2 with
-``error [code] field: message`` and writes nothing. Writes that take ``--key`` are idempotent: a retry
-with the same key posts nothing more.
+subsidies (补助收入) and stakes (参股). Each write carries out the service its route in
+``ledger.api.routes.community`` carries out (``ledger.community.services``, through ``run_service``: scope →
+``--key`` → write → audit, as the CLI's actor), so a key used at the API is answered here once; amounts are
+decimal strings (``"1800.00"``), parsed to fen before anything is written. Bad input exits 2 with
+``error [code] field: message`` and writes nothing. A retry with the same ``--key`` posts nothing more.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from sqlalchemy import Connection
 
-from ledger.access.auth import audit
 from ledger.books.errors import LedgerError, NotFound, ValidationError
 from ledger.books.money import (
     format_amount,
-    format_quantity,
     parse_amount,
     parse_quantity,
     split_tax_inclusive,
@@ -34,14 +32,19 @@ from ledger.cli.leases import (
     KeyOption,
     OrgOption,
     StreetOption,
-    collective_org,
     fail,
+    named_org,
     orgs_of,
 )
-from ledger.cli.options import DbOption, engine_for, org_id_of, run_keyed
+from ledger.cli.options import DbOption, engine_for, org_id_of, run_service
 from ledger.cli.tables import JsonOption, print_json
-from ledger.community import assets, brokerage, stakes, subsidies, welfare
-from ledger.db.engine import read_tx, run_write
+from ledger.community import assets, brokerage, services, stakes, subsidies, welfare
+from ledger.community.messages import asset_out, dump, post_out
+from ledger.db.engine import read_tx
+
+if TYPE_CHECKING:
+    from ledger.access.auth import Principal
+    from ledger.access.service import Write
 
 T = TypeVar("T")
 
@@ -75,13 +78,6 @@ def _text(value: str, field: str, max_length: int) -> str:
     return value
 
 
-def _key(key: str | None) -> str | None:
-    """The API's Idempotency-Key rule: 1 to 128 characters."""
-    if key is not None and not 1 <= len(key) <= 128:
-        raise ValidationError("an idempotency key has 1 to 128 characters", field="key")
-    return key
-
-
 def _parsed(build: Callable[[], T]) -> T:
     try:
         return build()
@@ -89,32 +85,15 @@ def _parsed(build: Callable[[], T]) -> T:
         fail(exc)
 
 
-# -- running: org codes resolved, the route's checks, one transaction --------------------------------------
+# -- running: the service the API and the pages carry out, as the CLI's actor -------------------------------
 
 
 def _write(
-    db: str | None,
-    org: str,
-    work: Callable[[Connection, int], T],
-    *,
-    action: str,
-    request: Any,
-    detail: Callable[[T], str | None] | str = "",
-    key: str | None = None,
-) -> tuple[bool, T]:
-    """One write to a collective org's books through the write path, as the CLI's system actor: True
-    first when ``--key`` had already been used for this request (its first answer comes back, nothing is
-    written)."""
-    return run_keyed(
-        db,
-        lambda conn: collective_org(conn, org),
-        action=action,
-        key=key,
-        request=[org, *request] if isinstance(request, list) else [org, request],
-        work=work,
-        detail=detail,
-        option_names=OPTION_NAMES,
-    )
+    db: str | None, org: str, write_for: Callable[[Principal, int], Write[Any]], key: str | None = None
+) -> tuple[bool, Any]:
+    """One write to the org's business (code or id) through its service: True first when ``--key`` had been
+    used for this request, at any door (its first answer comes back, nothing is written)."""
+    return run_service(db, org, write_for, key=key, option_names=OPTION_NAMES)
 
 
 def _read(db: str | None, work: Callable[[Connection], T]) -> T:
@@ -133,20 +112,9 @@ def _again(used: bool) -> str:
 
 
 def _asset_line(a: dict[str, Any]) -> str:
-    return "\t".join(
-        [
-            str(a["id"]),
-            a["org_code"],
-            a["kind"],
-            a["name"],
-            a["location"],
-            format_quantity(a["area_milli_m2"]),
-            a["ownership"],
-            format_amount(a["book_value_fen"]),
-            a["status"],
-            a["certificate_no"],
-        ]
-    )
+    """An asset as the services answer it (``ledger.community.messages.AssetOut``)."""
+    fields = ["id", "org_code", "kind", "name", "location", "area", "ownership", "book_value", "status"]
+    return "\t".join(str(a[f]) for f in [*fields, "certificate_no"])
 
 
 ASSET_HEADER = "id\torg\tkind\tname\tlocation\tarea_m2\townership\tbook_value\tstatus\tcertificate_no"
@@ -167,6 +135,7 @@ def asset_add(
     status: Annotated[str, typer.Option("--status", help="idle | leased | own_use")] = "idle",
     certificate_no: Annotated[str, typer.Option("--certificate-no", help="确权 certificate number")] = "",
     documents: Annotated[str, typer.Option("--documents")] = "",
+    key: KeyOption = None,
     db: DbOption = None,
 ) -> None:
     """Add an asset to the register (资产台账) and print it."""
@@ -183,10 +152,11 @@ def asset_add(
         )
 
     area_milli, book_value_fen = _parsed(parse)
-
-    def work(conn: Connection, org_id: int) -> dict[str, Any]:
-        asset_id = assets.create_asset(
-            conn,
+    _, asset = _write(
+        db,
+        org,
+        lambda actor, org_id: services.add_asset(
+            actor,
             org_id,
             kind=kind,
             name=name,
@@ -198,27 +168,8 @@ def asset_add(
             status=status,
             certificate_no=certificate_no,
             documents=documents,
-        )
-        return next(a for a in assets.list_assets(conn, [org_id]) if a["id"] == asset_id)
-
-    _, asset = _write(
-        db,
-        org,
-        work,
-        action="asset.create",
-        request=[
-            kind,
-            name,
-            location,
-            area,
-            ownership,
-            entrusting_body,
-            book_value,
-            status,
-            certificate_no,
-            documents,
-        ],
-        detail=name,
+        ),
+        key,
     )
     typer.echo(_asset_line(asset))
 
@@ -238,7 +189,7 @@ def asset_list(
         return
     typer.echo(ASSET_HEADER)
     for a in rows:
-        typer.echo(_asset_line(a))
+        typer.echo(_asset_line(dump(asset_out(a))))
 
 
 @asset_app.command("status")
@@ -246,15 +197,13 @@ def asset_status(
     org: OneOrg,
     asset: Annotated[int, typer.Option("--asset", help="the asset id")],
     status: Annotated[str, typer.Option("--status", help="idle | leased | own_use")],
+    key: KeyOption = None,
     db: DbOption = None,
 ) -> None:
     """Set an asset's status (idle, leased, own_use)."""
-
-    def work(conn: Connection, org_id: int) -> dict[str, Any]:
-        assets.set_status(conn, org_id, asset, status)
-        return next(a for a in assets.list_assets(conn, [org_id]) if a["id"] == asset)
-
-    _, row = _write(db, org, work, action="asset.status", request=[asset, status], detail=f"{asset}:{status}")
+    _, row = _write(
+        db, org, lambda actor, org_id: services.set_asset_status(actor, org_id, asset, status), key
+    )
     typer.echo(_asset_line(row))
 
 
@@ -276,13 +225,10 @@ def idle_assets(
 POST_HEADER = "id\tpost\tholder\tmonthly_stipend\tstart\tend\towed"
 
 
-def _post_line(conn: Connection, org_id: int, post_id: int) -> str:
-    p = welfare.get_post(conn, org_id, post_id)
-    owed = welfare.stipend_owed(conn, p.id)
-    return (
-        f"{p.id}\t{p.post}\t{p.holder}\t{format_amount(p.monthly_stipend_fen)}\t{p.start_date}"
-        f"\t{p.end_date or ''}\t{format_amount(owed)}"
-    )
+def _post_line(p: dict[str, Any]) -> str:
+    """A post as the services answer it (``ledger.community.messages.PostOut``)."""
+    fields = [p["id"], p["post"], p["holder"], p["monthly_stipend"], p["start"], p["end"] or "", p["owed"]]
+    return "\t".join(str(f) for f in fields)
 
 
 @app.command()
@@ -290,24 +236,13 @@ def stipends(
     through: Annotated[str, typer.Option("--through", help="YYYY-MM")],
     org: OrgOption = None,
     street: StreetOption = None,
+    key: KeyOption = None,
     db: DbOption = None,
 ) -> None:
     """Post every welfare post's monthly stipend through a month (idempotent per post and month)."""
-
-    def work(conn: Connection) -> welfare.StipendRun:
-        org_ids = orgs_of(conn, org, street)
-        run = welfare.run_stipends(conn, org_ids, through)
-        if run.posted:
-            one = org_ids[0] if org is not None else None  # a street's run is logged once, without an org
-            detail = f"{org or street} through {through}: {run.posted} (cli)"
-            audit(conn, None, "welfare.stipends", org_id=one, detail=detail)
-        return run
-
-    try:
-        run = run_write(engine_for(db), work)
-    except LedgerError as exc:
-        fail(exc)
-    typer.echo(f"posted {run.posted} stipend-months through {through}: {format_amount(run.amount_fen)}")
+    found = _read(db, lambda conn: named_org(conn, org, street))
+    _, run = _write(db, str(found), lambda actor, org_id: services.stipends(actor, org_id, through), key)
+    typer.echo(f"posted {run['posted']} stipend-months through {through}: {run['amount']}")
 
 
 @post_app.command("add")
@@ -318,6 +253,7 @@ def post_add(
     stipend: Annotated[str, typer.Option("--stipend", help="monthly stipend: 1800.00")],
     start: Annotated[str, typer.Option("--start", help="YYYY-MM-DD")],
     end: Annotated[str | None, typer.Option("--end", help="YYYY-MM-DD, the last day held")] = None,
+    key: KeyOption = None,
     db: DbOption = None,
 ) -> None:
     """Register a public-welfare post (公益性岗位) and its holder."""
@@ -332,29 +268,21 @@ def post_add(
         )
 
     stipend_fen, start_day, end_day = _parsed(parse)
-
-    def work(conn: Connection, org_id: int) -> str:
-        post_id = welfare.create_post(
-            conn,
+    _, p = _write(
+        db,
+        org,
+        lambda actor, org_id: services.add_post(
+            actor,
             org_id,
             post=post,
             holder=holder,
             monthly_stipend_fen=stipend_fen,
             start=start_day,
             end=end_day,
-        )
-        return _post_line(conn, org_id, post_id)
-
-    typer.echo(
-        _write(
-            db,
-            org,
-            work,
-            action="welfare.post",
-            request=[post, holder, stipend, start, end],
-            detail=f"{post} {holder}",
-        )[1]
+        ),
+        key,
     )
+    typer.echo(_post_line(p))
 
 
 @post_app.command("list")
@@ -363,7 +291,7 @@ def post_list(org: OneOrg, db: DbOption = None) -> None:
 
     def work(conn: Connection) -> list[str]:
         org_id = org_id_of(conn, org)
-        return [_post_line(conn, org_id, pid) for pid in welfare.post_ids(conn, org_id)]
+        return [_post_line(dump(post_out(conn, org_id, pid))) for pid in welfare.post_ids(conn, org_id)]
 
     typer.echo(POST_HEADER)
     for line in _read(db, work):
@@ -375,18 +303,13 @@ def post_end(
     org: OneOrg,
     post_id: Annotated[int, typer.Option("--post-id")],
     last_day: Annotated[str, typer.Option("--last-day", help="YYYY-MM-DD: no stipend after it")],
+    key: KeyOption = None,
     db: DbOption = None,
 ) -> None:
     """End a post: the holder leaves, no stipend after the last day."""
     day = _parsed(lambda: parse_date(last_day, "end"))
-
-    def work(conn: Connection, org_id: int) -> str:
-        welfare.end_post(conn, org_id, post_id, last_day=day)
-        return _post_line(conn, org_id, post_id)
-
-    typer.echo(
-        _write(db, org, work, action="welfare.end", request=[post_id, last_day], detail=str(post_id))[1]
-    )
+    _, p = _write(db, org, lambda actor, org_id: services.end_post(actor, org_id, post_id, last_day=day), key)
+    typer.echo(_post_line(p))
 
 
 @post_app.command("stipend")
@@ -394,19 +317,13 @@ def post_stipend(
     org: OneOrg,
     post_id: Annotated[int, typer.Option("--post-id")],
     period: Annotated[str, typer.Option("--period", help="YYYY-MM")],
+    key: KeyOption = None,
     db: DbOption = None,
 ) -> None:
     """Post one post's stipend for one month (refused for a month the post is not held)."""
     _parsed(lambda: parse_period(period, "period"))
-
-    def work(conn: Connection, org_id: int) -> welfare.StipendRun:
-        run = welfare.post_stipend(conn, org_id, post_id, period)
-        return run
-
-    _, run = _write(
-        db, org, work, action="welfare.stipend", request=[post_id, period], detail=f"{post_id}:{period}"
-    )
-    typer.echo(f"posted {run.posted} stipend-months for {period}: {format_amount(run.amount_fen)}")
+    _, run = _write(db, org, lambda actor, org_id: services.post_stipend(actor, org_id, post_id, period), key)
+    typer.echo(f"posted {run['posted']} stipend-months for {period}: {run['amount']}")
 
 
 @post_app.command("pay")
@@ -421,34 +338,26 @@ def post_pay(
 ) -> None:
     """Pay a post's holder the stipend owed (Dr 212 / Cr 102)."""
 
-    def parse() -> tuple[int | None, date, str | None]:
-        fen = parse_amount(amount, "amount") if amount is not None else None
-        return fen, parse_date(paid_on, "date"), _key(key)
+    def parse() -> tuple[int | None, date]:
+        return parse_amount(amount, "amount") if amount is not None else None, parse_date(paid_on, "date")
 
-    amount_fen, day, idem = _parsed(parse)
-
-    def work(conn: Connection, org_id: int) -> tuple[int, int]:
-        entry_id = welfare.pay_stipend(
-            conn,
+    amount_fen, day = _parsed(parse)
+    used, paid = _write(
+        db,
+        org,
+        lambda actor, org_id: services.pay_stipend(
+            actor,
             org_id,
             post_id,
             amount_fen=amount_fen,
             paid_on=day,
             cash_account=cash_account,
-            idempotency_key=idem,
-        )
-        return entry_id, welfare.stipend_owed(conn, post_id)
-
-    used, (entry_id, owed) = _write(
-        db,
-        org,
-        work,
-        action="welfare.pay",
-        request=[post_id, paid_on, amount, cash_account],
-        detail=str(post_id),
-        key=idem,
+            idempotency_key=key,
+        ),
+        key,
     )
-    typer.echo(f"entry {entry_id}\towed now {format_amount(owed)}{_again(used)}")
+    owed = _read(db, lambda conn: welfare.stipend_owed(conn, post_id))
+    typer.echo(f"entry {paid['entry_id']}\towed now {format_amount(owed)}{_again(used)}")
 
 
 @app.command()
@@ -463,34 +372,26 @@ def facility(
 ) -> None:
     """Public facility spending (公益设施): Dr 51402 / Cr 102."""
 
-    def parse() -> tuple[int, date, str | None]:
+    def parse() -> tuple[int, date]:
         _text(memo, "memo", 500)
-        return parse_amount(amount, "amount"), parse_date(spent_on, "date"), _key(key)
+        return parse_amount(amount, "amount"), parse_date(spent_on, "date")
 
-    amount_fen, day, idem = _parsed(parse)
-
-    def work(conn: Connection, org_id: int) -> int:
-        entry_id = welfare.facility_spending(
-            conn,
+    amount_fen, day = _parsed(parse)
+    used, spent = _write(
+        db,
+        org,
+        lambda actor, org_id: services.facility(
+            actor,
             org_id,
             amount_fen=amount_fen,
             spent_on=day,
             memo=memo,
             cash_account=cash_account,
-            idempotency_key=idem,
-        )
-        return entry_id
-
-    used, entry_id = _write(
-        db,
-        org,
-        work,
-        action="welfare.facility",
-        request=[amount, spent_on, memo, cash_account],
-        detail=memo,
-        key=idem,
+            idempotency_key=key,
+        ),
+        key,
     )
-    typer.echo(f"entry {entry_id}\t{format_amount(amount_fen)}{_again(used)}")
+    typer.echo(f"entry {spent['entry_id']}\t{format_amount(amount_fen)}{_again(used)}")
 
 
 # -- brokerage ----------------------------------------------------------------------------------------------
@@ -520,7 +421,7 @@ def deal_add(
 ) -> None:
     """Record a brokerage deal (居间服务) and post its fee: Dr 112 (the client) or 102 / Cr 50103, 214."""
 
-    def parse() -> tuple[int, int | None, date, str | None]:
+    def parse() -> tuple[int, int | None, date]:
         _text(client, "client", 200)
         _text(other_party, "other_party", 200)
         _text(memo, "memo", 500)
@@ -528,14 +429,14 @@ def deal_add(
             parse_amount(value, "deal_value"),
             parse_amount(fixed, "commission") if fixed is not None else None,
             parse_date(earned_on, "earned_on"),
-            _key(key),
         )
 
-    value_fen, fixed_fen, day, idem = _parsed(parse)
-
-    def work(conn: Connection, org_id: int) -> tuple[int, int]:
-        deal_id = brokerage.record_deal(
-            conn,
+    value_fen, fixed_fen, day = _parsed(parse)
+    used, deal = _write(
+        db,
+        org,
+        lambda actor, org_id: services.record_deal(
+            actor,
             org_id,
             client=client,
             kind=kind,
@@ -548,23 +449,15 @@ def deal_add(
             paid_at_once=paid_to is not None,
             cash_account=paid_to or "102",
             memo=memo,
-            idempotency_key=idem,
-        )
-        return deal_id, brokerage.commission(value_fen, rate_bp=rate_bp, fixed_fen=fixed_fen)
-
-    used, (deal_id, fee) = _write(
-        db,
-        org,
-        work,
-        action="brokerage.deal",
-        request=[client, kind, earned_on, value, rate_bp, fixed, vat_rate_bp, other_party, paid_to, memo],
-        detail=lambda r: str(r[0]),
-        key=idem,
+            idempotency_key=key,
+        ),
+        key,
     )
+    fee = brokerage.commission(value_fen, rate_bp=rate_bp, fixed_fen=fixed_fen)
     net, tax = split_tax_inclusive(fee, vat_rate_bp)
     typer.echo(
-        f"deal {deal_id}\tcommission {format_amount(fee)}\tnet {format_amount(net)}\ttax {format_amount(tax)}"
-        f"\t{'paid into ' + paid_to if paid_to else 'on credit'}{_again(used)}"
+        f"deal {deal['deal_id']}\tcommission {format_amount(fee)}\tnet {format_amount(net)}"
+        f"\ttax {format_amount(tax)}\t{'paid into ' + paid_to if paid_to else 'on credit'}{_again(used)}"
     )
 
 
@@ -599,32 +492,22 @@ def deal_receipt(
     db: DbOption = None,
 ) -> None:
     """A client pays a fee earned on credit: Dr 102 / Cr 112 (the client)."""
-    amount_fen, day, idem = _parsed(
-        lambda: (parse_amount(amount, "amount"), parse_date(received_on, "date"), _key(key))
-    )
-
-    def work(conn: Connection, org_id: int) -> int:
-        entry_id = brokerage.receive_fee(
-            conn,
+    amount_fen, day = _parsed(lambda: (parse_amount(amount, "amount"), parse_date(received_on, "date")))
+    used, paid = _write(
+        db,
+        org,
+        lambda actor, org_id: services.receive_fee(
+            actor,
             org_id,
             deal,
             amount_fen=amount_fen,
             received_on=day,
             cash_account=cash_account,
-            idempotency_key=idem,
-        )
-        return entry_id
-
-    used, entry_id = _write(
-        db,
-        org,
-        work,
-        action="brokerage.receipt",
-        request=[deal, amount, received_on, cash_account],
-        detail=str(deal),
-        key=idem,
+            idempotency_key=key,
+        ),
+        key,
     )
-    typer.echo(f"entry {entry_id}\t{format_amount(amount_fen)}{_again(used)}")
+    typer.echo(f"entry {paid['entry_id']}\t{format_amount(amount_fen)}{_again(used)}")
 
 
 # -- subsidies ----------------------------------------------------------------------------------------------
@@ -643,36 +526,28 @@ def subsidy_add(
 ) -> None:
     """A subsidy received (补助收入): Dr 102 / Cr 503, with its source."""
 
-    def parse() -> tuple[int, date, str | None]:
+    def parse() -> tuple[int, date]:
         _text(source, "source", 64)
         _text(grantor, "grantor", 200)
-        return parse_amount(amount, "amount"), parse_date(received_on, "date"), _key(key)
+        return parse_amount(amount, "amount"), parse_date(received_on, "date")
 
-    amount_fen, day, idem = _parsed(parse)
-
-    def work(conn: Connection, org_id: int) -> int:
-        sid = subsidies.receive_subsidy(
-            conn,
+    amount_fen, day = _parsed(parse)
+    used, got = _write(
+        db,
+        org,
+        lambda actor, org_id: services.receive_subsidy(
+            actor,
             org_id,
             source=source,
             grantor=grantor,
             amount_fen=amount_fen,
             received_on=day,
             cash_account=cash_account,
-            idempotency_key=idem,
-        )
-        return sid
-
-    used, sid = _write(
-        db,
-        org,
-        work,
-        action="subsidy.receive",
-        request=[source, grantor, amount, received_on, cash_account],
-        detail=source,
-        key=idem,
+            idempotency_key=key,
+        ),
+        key,
     )
-    typer.echo(f"subsidy {sid}\t{source}\t{format_amount(amount_fen)}{_again(used)}")
+    typer.echo(f"subsidy {got['subsidy_id']}\t{source}\t{format_amount(amount_fen)}{_again(used)}")
 
 
 @subsidy_app.command("totals")
@@ -714,37 +589,33 @@ def stake_add(
     db: DbOption = None,
 ) -> None:
     """Book a stake in a company (参股): Dr 141 长期投资 (the company) / Cr 102."""
-    paid_in_fen, day, idem = _parsed(
-        lambda: (parse_amount(paid_in, "paid_in"), parse_date(acquired_on, "date"), _key(key))
-    )
-
-    def work(conn: Connection, org_id: int) -> int:
-        try:
-            company_id = org_id_of(conn, company)
-        except NotFound as exc:
-            raise NotFound(exc.message, field="company") from None
-        sid = stakes.record_stake(
-            conn,
+    paid_in_fen, day = _parsed(lambda: (parse_amount(paid_in, "paid_in"), parse_date(acquired_on, "date")))
+    company_id = _read(db, lambda conn: _company(conn, company))
+    used, stake = _write(
+        db,
+        org,
+        lambda actor, org_id: services.record_stake(
+            actor,
             org_id,
             company_org_id=company_id,
             paid_in_fen=paid_in_fen,
             share_bp=share_bp,
             acquired_on=day,
             funded_from=funded_from,
-            idempotency_key=idem,
-        )
-        return sid
-
-    used, sid = _write(
-        db,
-        org,
-        work,
-        action="stake.record",
-        request=[company, paid_in, share_bp, acquired_on, funded_from],
-        detail=company,
-        key=idem,
+            idempotency_key=key,
+        ),
+        key,
     )
-    typer.echo(f"stake {sid}\t{company}\t{format_amount(paid_in_fen)}\t{share_bp} bp{_again(used)}")
+    typer.echo(
+        f"stake {stake['stake_id']}\t{company}\t{format_amount(paid_in_fen)}\t{share_bp} bp{_again(used)}"
+    )
+
+
+def _company(conn: Connection, company: str) -> int:
+    try:
+        return org_id_of(conn, company)
+    except NotFound as exc:
+        raise NotFound(exc.message, field="company") from None
 
 
 @stake_app.command("list")

@@ -1,10 +1,11 @@
 """``cunshe leases …``: lease contracts from the command line — register, list, show, terminate, renew,
 amend, receive rent and deposits, refund deposits — plus the accrual run and the rent roll.
 
-Thin shells over the same services the API routes call (``ledger.community.leases.contracts``, ``receipts``):
-every write runs in one ``run_write`` transaction and is recorded in the audit log as the CLI. Input is parsed
-before anything is written (amounts as decimal strings, never floats); a bad value exits 2 naming the
-option, and nothing is written.
+Thin shells over the services the API routes and the pages carry out (``ledger.community.services``): every
+write goes through ``run_service`` (scope → ``--key`` → write → audit, one transaction) as the CLI's actor,
+so a key used at the API is answered here with the API's answer. Input is parsed before anything is
+written (amounts as decimal strings, never floats); a bad value exits 2 naming the option, and nothing is
+written.
 """
 
 from __future__ import annotations
@@ -16,12 +17,11 @@ from typing import Annotated, Any, NoReturn, TypeVar
 import typer
 from sqlalchemy import Connection, select
 
-from ledger.access.auth import audit
 from ledger.books.errors import LedgerError, ValidationError
 from ledger.books.money import format_amount, parse_amount
 from ledger.books.orgs import get_org
 from ledger.books.periods import parse_date
-from ledger.cli.options import DbOption, engine_for, org_id_of, org_of, run_keyed, run_service
+from ledger.cli.options import DbOption, engine_for, org_id_of, org_of, run_service
 from ledger.cli.options import fail as fail_as
 from ledger.cli.progress import progress
 from ledger.cli.tables import JsonOption, print_json
@@ -30,7 +30,7 @@ from ledger.community.leases import contracts as leases
 from ledger.community.leases import receipts, rentroll
 from ledger.community.leases.schedule import BillingCycle, BillingTiming, LeaseTerms, rent_schedule
 from ledger.community.models import CYCLES, LEASE_MODES, TIMINGS
-from ledger.db.engine import read_tx, run_write
+from ledger.db.engine import read_tx
 from ledger.db.models import Counterparty, JournalEntry
 
 app = typer.Typer(
@@ -90,14 +90,31 @@ def fail(exc: LedgerError) -> NoReturn:
     fail_as(exc, OPTION_NAMES)
 
 
-def orgs_of(conn, org: str | None, street: str | None) -> list[int]:  # type: ignore[no-untyped-def]
-    """The collective orgs named by ``--org`` or ``--street`` (exactly one of them)."""
-    if (org is None) == (street is None):
+def named_org(conn: Connection, org: str | None, street: str | None) -> int:
+    """The org named by ``--org`` or the street named by ``--street`` (exactly one of them)."""
+    if street is None:
+        if org is None:
+            raise ValidationError("give one of --org or --street", field="org")
+        return int(org_of(conn, org).id)
+    if org is not None:
         raise ValidationError("give one of --org or --street", field="org")
-    row = org_of(conn, org or street)  # type: ignore[arg-type]
-    if street is not None and row.kind != "street":
+    row = org_of(conn, street)
+    if row.kind != "street":
         raise ValidationError(f"{street} is a {row.kind}, not a street", field="street")
-    return leases.collective_orgs_under(conn, row.id)
+    return int(row.id)
+
+
+def orgs_of(conn: Connection, org: str | None, street: str | None) -> list[int]:
+    """The collective orgs named by ``--org`` or ``--street`` (exactly one of them)."""
+    return leases.collective_orgs_under(conn, named_org(conn, org, street))
+
+
+AGAIN = " (already recorded under this key)"
+
+
+def again(used: bool) -> str:
+    """What a command adds when ``--key`` had been used (at any door): the first answer, nothing written."""
+    return AGAIN if used else ""
 
 
 def collective_org(conn: Connection, code: str) -> int:
@@ -251,6 +268,7 @@ def add_cmd(
     vat_rate_bp: VatOption = 500,
     deposit: Annotated[str, typer.Option("--deposit", help='deposit agreed (押金), e.g. "3200.00"')] = "0.00",
     memo: MemoOption = "",
+    key: KeyOption = None,
     db: DbOption = None,
 ) -> None:
     """Register a lease contract (its rent is posted month by month by the accrual run)."""
@@ -267,27 +285,26 @@ def add_cmd(
             vat_rate_bp=vat_rate_bp,
         )
         deposit_fen = parse_amount(deposit, "deposit")
-
-        def work(conn: Connection) -> int:
-            org_id = collective_org(conn, org)
-            cid = leases.create_contract(
-                conn,
-                org_id,
-                code=code,
-                mode=mode,
-                terms=terms,
-                lessee=lessee,
-                asset_ids=asset or [],
-                deposit_fen=deposit_fen,
-                memo=memo,
-            )
-            audit(conn, None, "lease.create", org_id=org_id, detail=f"{code} (cli)")
-            return cid
-
-        contract_id = run_write(engine_for(db), work)
     except LedgerError as exc:
         fail(exc)
-    typer.echo(f"contract {contract_id} {code.strip()}")
+    used, c = run_service(
+        db,
+        org,
+        lambda actor, org_id: services.add_contract(
+            actor,
+            org_id,
+            code=code,
+            mode=mode,
+            terms=terms,
+            lessee=lessee,
+            asset_ids=asset or [],
+            deposit_fen=deposit_fen,
+            memo=memo,
+        ),
+        key=key,
+        option_names=OPTION_NAMES,
+    )
+    typer.echo(f"contract {c['id']} {c['code']}{again(used)}")
 
 
 @app.command("list")
@@ -366,32 +383,34 @@ def terminate_cmd(
     refund_rest: Annotated[
         bool, typer.Option("--refund-rest/--hold-rest", help="refund what the deposit has left")
     ] = False,
+    key: KeyOption = None,
     db: DbOption = None,
 ) -> None:
     """End a contract early: no charges after the last day; the deposit pays the arrears."""
     try:
         last = parse_date(last_day, "last_day")
-        on = parse_date(settle_on, "settle_on") if settle_on is not None else last
-
-        def work(conn: Connection) -> tuple[str, dict[str, int]]:
-            org_id = collective_org(conn, org)
-            if apply_deposit:
-                done = receipts.terminate_and_settle(
-                    conn, org_id, contract, last_day=last, on=on, refund_rest=refund_rest
-                )
-            else:
-                leases.terminate_contract(conn, org_id, contract, last_day=last)
-                done = {"applied": 0, "refunded": 0, "deposit_left": receipts.deposit_held(conn, contract)}
-            audit(conn, None, "lease.terminate", org_id=org_id, detail=f"{contract} (cli)")
-            return leases.get_contract(conn, org_id, contract).code, done
-
-        code, done = run_write(engine_for(db), work)
+        on = parse_date(settle_on, "settle_on") if settle_on is not None else None
     except LedgerError as exc:
         fail(exc)
+    used, done = run_service(
+        db,
+        org,
+        lambda actor, org_id: services.terminate(
+            actor,
+            org_id,
+            contract,
+            last_day=last,
+            settle_on=on,
+            apply_deposit=apply_deposit,
+            refund_rest=refund_rest,
+        ),
+        key=key,
+        option_names=OPTION_NAMES,
+    )
     typer.echo(
-        f"contract {contract} {code} terminated, last day {last}: deposit applied"
-        f" {format_amount(done['applied'])}, refunded {format_amount(done['refunded'])},"
-        f" left {format_amount(done['deposit_left'])}"
+        f"contract {contract} {done['contract']['code']} terminated, last day {last}: deposit applied"
+        f" {done['deposit_applied']}, refunded {done['deposit_refunded']}, left {done['deposit_left']}"
+        + again(used)
     )
 
 
@@ -444,6 +463,7 @@ def _supersede_command(relation: str, doc: str) -> Callable[..., None]:
         vat_rate_bp: AsBeforeVat = None,
         deposit: DepositKeepOption = None,
         memo: MemoOption = "",
+        key: KeyOption = None,
         db: DbOption = None,
     ) -> None:
         try:
@@ -452,40 +472,33 @@ def _supersede_command(relation: str, doc: str) -> Callable[..., None]:
             deposit_fen = parse_amount(deposit, "deposit") if deposit is not None else None
             cycle_as = None if cycle is None else parse_choice(cycle, "cycle", BillingCycle)
             timing_as = None if timing is None else parse_choice(timing, "timing", BillingTiming)
-
-            def work(conn: Connection) -> int:
-                org_id = collective_org(conn, org)
-                terms = leases.successor_terms(
-                    conn,
-                    org_id,
-                    contract,
-                    start=first,
-                    end=last,
-                    rent_per_cycle_fen=rent_fen,
-                    cycle=cycle_as,
-                    timing=timing_as,
-                    free_months=free_months,
-                    escalation_bp=escalation_bp,
-                    escalation_every_years=escalation_every_years,
-                    vat_rate_bp=vat_rate_bp,
-                )
-                new = leases.supersede_contract(
-                    conn,
-                    org_id,
-                    contract,
-                    relation=relation,
-                    code=code,
-                    terms=terms,
-                    deposit_fen=deposit_fen,
-                    memo=memo,
-                )
-                audit(conn, None, f"lease.{relation}", org_id=org_id, detail=f"{contract}->{new} (cli)")
-                return new
-
-            new_id = run_write(engine_for(db), work)
         except LedgerError as exc:
             fail(exc)
-        typer.echo(f"contract {new_id} {code.strip()}: {relation} of contract {contract}")
+        used, new = run_service(
+            db,
+            org,
+            lambda actor, org_id: services.supersede(
+                actor,
+                org_id,
+                contract,
+                relation=relation,
+                code=code,
+                start=first,
+                end=last,
+                rent_per_cycle_fen=rent_fen,
+                cycle=cycle_as,
+                timing=timing_as,
+                free_months=free_months,
+                escalation_bp=escalation_bp,
+                escalation_every_years=escalation_every_years,
+                vat_rate_bp=vat_rate_bp,
+                deposit_fen=deposit_fen,
+                memo=memo,
+            ),
+            key=key,
+            option_names=OPTION_NAMES,
+        )
+        typer.echo(f"contract {new['id']} {new['code']}: {relation} of contract {contract}{again(used)}")
 
     command.__doc__ = doc
     return command
@@ -543,42 +556,17 @@ def receipt_cmd(
         option_names=OPTION_NAMES,
     )
     applied, credit = r["applied"], r["credit"]
-    typer.echo(
-        f"{r['voucher_no']}: applied {applied}, credit {credit}"
-        + (" (already recorded under this key)" if used else "")
-    )
+    typer.echo(f"{r['voucher_no']}: applied {applied}, credit {credit}{again(used)}")
 
 
-def _deposit_move(
-    kind: str,
-    *,
-    org: str,
-    contract: int,
-    key: str | None,
-    db: str | None,
-    post: Callable[[Connection, int], int],
-    request: list[Any],
-) -> None:
-    """Post a deposit movement (``post`` returns its entry) as the API's deposit and refund routes do."""
-
-    def work(conn: Connection, org_id: int) -> tuple[str, int]:
-        entry_id = post(conn, org_id)
-        return voucher_no(conn, entry_id), receipts.deposit_held(conn, contract)
-
-    used, (voucher, held) = run_keyed(
-        db,
-        lambda conn: collective_org(conn, org),
-        action="lease.deposit" if kind == "received" else "lease.deposit_refund",
-        key=key,
-        request=[org, kind, contract, *request],
-        work=work,
-        detail=str(contract),
-        option_names=OPTION_NAMES,
-    )
-    typer.echo(
-        f"{voucher}: deposit {kind} on contract {contract}, {format_amount(held)} held"
-        + (" (already recorded under this key)" if used else "")
-    )
+def _deposit_move(kind: str, *, db: str | None, contract: int, used: bool, done: dict[str, Any]) -> None:
+    """Tell a deposit movement: its voucher and what the contract's deposit holds now."""
+    try:
+        with read_tx(engine_for(db)) as conn:
+            voucher, held = voucher_no(conn, done["entry_id"]), receipts.deposit_held(conn, contract)
+    except LedgerError as exc:
+        fail(exc)
+    typer.echo(f"{voucher}: deposit {kind} on contract {contract}, {format_amount(held)} held{again(used)}")
 
 
 @app.command("deposit")
@@ -597,14 +585,11 @@ def deposit_cmd(
         on = parse_date(date_, "date")
     except LedgerError as exc:
         fail(exc)
-    _deposit_move(
-        "received",
-        org=org,
-        contract=contract,
-        key=key,
-        db=db,
-        post=lambda conn, org_id: receipts.receive_deposit(
-            conn,
+    used, done = run_service(
+        db,
+        org,
+        lambda actor, org_id: services.receive_deposit(
+            actor,
             org_id,
             contract,
             amount_fen=amount_fen,
@@ -612,8 +597,10 @@ def deposit_cmd(
             cash_account=cash_account,
             idempotency_key=key,
         ),
-        request=[amount, date_, cash_account],
+        key=key,
+        option_names=OPTION_NAMES,
     )
+    _deposit_move("received", db=db, contract=contract, used=used, done=done)
 
 
 @app.command("refund-deposit")
@@ -634,14 +621,11 @@ def refund_deposit_cmd(
         on = parse_date(date_, "date")
     except LedgerError as exc:
         fail(exc)
-    _deposit_move(
-        "refunded",
-        org=org,
-        contract=contract,
-        key=key,
-        db=db,
-        post=lambda conn, org_id: receipts.refund_deposit(
-            conn,
+    used, done = run_service(
+        db,
+        org,
+        lambda actor, org_id: services.refund_deposit(
+            actor,
             org_id,
             contract,
             amount_fen=amount_fen,
@@ -649,5 +633,7 @@ def refund_deposit_cmd(
             cash_account=cash_account,
             idempotency_key=key,
         ),
-        request=[amount, date_, cash_account],
+        key=key,
+        option_names=OPTION_NAMES,
     )
+    _deposit_move("refunded", db=db, contract=contract, used=used, done=done)

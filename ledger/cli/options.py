@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
@@ -86,51 +86,6 @@ def cli_actor() -> Principal:
     from ledger.access.auth import system_actor
 
     return system_actor("cli")
-
-
-T = TypeVar("T")
-
-
-def run_keyed(
-    db: str | None,
-    org: Callable[[Connection], int],
-    *,
-    action: str,
-    key: str | None,
-    request: Any,
-    work: Callable[[Connection, int], T],
-    detail: Callable[[T], str | None] | str = "",
-    scope: Callable[[Connection, int], object] = lambda conn, org_id: None,
-    answer: Callable[[T], Any] = lambda result: result,
-    option_names: Mapping[str, str] | None = None,
-) -> tuple[bool, Any]:
-    """One CLI write through the write path (scope → key → write → audit) in one transaction: ``org``
-    resolves the org the write belongs to; a retry under ``--key`` answers what the first run recorded
-    (as JSON data: ``answer`` makes it, where the result is not plain data already) and writes nothing.
-    Returns (a retry?, the answer)."""
-
-    from ledger.access.service import Write, org_keys, perform
-    from ledger.db.engine import run_write
-
-    def tx(conn: Connection) -> Answer:
-        org_id = org(conn)
-        write: Write[T] = Write(
-            action=action,
-            keyspace=org_keys(org_id),
-            org_id=org_id,
-            scope=lambda conn: scope(conn, org_id),
-            run=lambda conn: work(conn, org_id),
-            answer=answer,
-            request={"cli": request},
-            detail=lambda result: _cli(detail(result) if callable(detail) else detail),
-        )
-        return perform(conn, cli_actor(), write, key=key, remote_addr=None, key_field="key")
-
-    try:
-        done = run_write(engine_for(db), tx)
-    except LedgerError as exc:
-        fail(exc, option_names)
-    return done.replayed, done.body
 
 
 def _cli(detail: str | None) -> str | None:

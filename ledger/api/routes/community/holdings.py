@@ -1,0 +1,124 @@
+"""Subsidies received (补助收入) and their yearly totals by source; stakes in companies (参股)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from ledger.access.messages import Amount, Id, MoneyOut
+from ledger.api.deps import CurrentUser, EngineDep, IdempotencyKey
+from ledger.api.periods import year_param
+from ledger.api.routes.community.common import MoneyIn, Strict, community_router
+from ledger.api.writes import respond
+from ledger.community import services, stakes, subsidies
+from ledger.community.leases import contracts as leases
+from ledger.community.messages import StakeOut, SubsidyOut
+from ledger.db.engine import read_tx
+
+router = community_router()
+
+
+class SubsidyIn(MoneyIn):
+    source: str = Field(min_length=1, max_length=64, description="工作经费 …")
+    grantor: str = Field(default="", max_length=200)
+
+
+class SubsidyTotalOut(BaseModel):
+    org_id: int
+    source: str
+    amount: MoneyOut
+
+
+@router.post("/orgs/{org_id}/subsidies", response_model=SubsidyOut, status_code=201)
+def subsidy_route(
+    org_id: int,
+    body: SubsidyIn,
+    user: CurrentUser,
+    engine: EngineDep,
+    request: Request,
+    key: IdempotencyKey,
+) -> JSONResponse:
+    """补助收入 received: Dr 102 / Cr 503, with its source."""
+    write = services.receive_subsidy(
+        user,
+        org_id,
+        source=body.source,
+        grantor=body.grantor,
+        amount_fen=body.amount,
+        received_on=body.date,
+        cash_account=body.cash_account,
+        idempotency_key=key,
+    )
+    return respond(engine, user, request, key, write)
+
+
+@router.get("/orgs/{org_id}/subsidies", response_model=list[SubsidyTotalOut])
+def subsidy_totals_route(
+    org_id: int, user: CurrentUser, engine: EngineDep, year: Annotated[int, Query(ge=1990, le=2999)]
+) -> list[SubsidyTotalOut]:
+    with read_tx(engine) as conn:
+        org_ids = leases.collective_orgs_for(conn, user, org_id)
+        rows = subsidies.totals_by_source(conn, org_ids, year_param(conn, org_id, year))
+    return [SubsidyTotalOut(org_id=r["org_id"], source=r["source"], amount=r["amount_fen"]) for r in rows]
+
+
+class StakeIn(Strict):
+    company_org_id: Id
+    paid_in: Amount
+    share_bp: int = Field(description="share of the company in bp (2500 = 25 %)")
+    date: date
+    funded_from: str = "102"
+
+
+@router.post("/orgs/{org_id}/stakes", response_model=StakeOut, status_code=201)
+def stake_route(
+    org_id: int,
+    body: StakeIn,
+    user: CurrentUser,
+    engine: EngineDep,
+    request: Request,
+    key: IdempotencyKey,
+) -> JSONResponse:
+    """参股: Dr 141 长期投资 [company] / Cr 102."""
+    write = services.record_stake(
+        user,
+        org_id,
+        company_org_id=body.company_org_id,
+        paid_in_fen=body.paid_in,
+        share_bp=body.share_bp,
+        acquired_on=body.date,
+        funded_from=body.funded_from,
+        idempotency_key=key,
+    )
+    return respond(engine, user, request, key, write)
+
+
+class StakeRowOut(BaseModel):
+    stake_id: int
+    company_org_id: int
+    company: str
+    paid_in: MoneyOut
+    share_bp: int
+    acquired_on: date
+
+
+@router.get("/orgs/{org_id}/stakes", response_model=list[StakeRowOut])
+def list_stakes_route(org_id: int, user: CurrentUser, engine: EngineDep) -> list[StakeRowOut]:
+    with read_tx(engine) as conn:
+        user.require_org(conn, org_id)
+        rows = stakes.list_stakes(conn, org_id)
+    return [
+        StakeRowOut(
+            stake_id=r["id"],
+            company_org_id=r["company_org_id"],
+            company=r["company"],
+            paid_in=r["paid_in_fen"],
+            share_bp=r["share_bp"],
+            acquired_on=r["acquired_on"],
+        )
+        for r in rows
+    ]

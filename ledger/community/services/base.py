@@ -1,0 +1,79 @@
+"""What the community's services share: the scope of a write to a collective's business, and its request.
+
+A write to one community's (or village's) business is scoped to that org: the actor may change it, and it
+keeps collective books; its keys are the org's. What a retry must repeat is the service's own arguments
+(``asked``), never a door's path or form, so one key is answered once whichever door it comes through.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, is_dataclass
+from datetime import date
+from enum import Enum
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+from sqlalchemy import Connection
+
+from ledger.access.auth import Principal
+from ledger.access.service import Write, org_keys
+from ledger.community.leases import contracts as leases
+from ledger.community.messages import dump
+
+T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
+
+
+def collective(actor: Principal, org_id: int) -> Callable[[Connection], None]:
+    """The scope of a write to one collective org: the actor may change it, and it keeps collective books."""
+
+    def scope(conn: Connection) -> None:
+        actor.require_org(conn, org_id, write=True)
+        leases.require_collective(conn, org_id)
+
+    return scope
+
+
+def covered(actor: Principal, org_id: int) -> Callable[[Connection], list[int]]:
+    """The scope of a run over an org or a street: every collective org below it the actor may change."""
+    return lambda conn: leases.collective_orgs_for(conn, actor, org_id, write=True)
+
+
+def plain(value: Any) -> Any:
+    """A service's arguments as JSON data (dates as ISO days, choices as their values)."""
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    if is_dataclass(value) and not isinstance(value, type):
+        return plain(asdict(value))
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    return value
+
+
+def on_collective(
+    actor: Principal,
+    org_id: int,
+    action: str,
+    *,
+    asked: list[Any],
+    run: Callable[[Connection], M],
+    detail: Callable[[M], str | None] | str = "",
+    status: int = 201,
+) -> Write[M]:
+    """A write to one collective org's business that answers a message model's JSON."""
+    return Write(
+        action=action,
+        keyspace=org_keys(org_id),
+        org_id=org_id,
+        scope=collective(actor, org_id),
+        run=run,
+        answer=dump,
+        request={action: plain([org_id, *asked])},
+        detail=detail,
+        status=status,
+    )

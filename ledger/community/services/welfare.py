@@ -1,0 +1,147 @@
+"""Public-welfare posts (公益性岗位) and facilities (公益设施) as services: register a post, end it, the
+monthly stipend run and one post's month, pay a holder, spend on a facility."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import Connection
+
+from ledger.access.auth import Principal
+from ledger.access.service import Write, org_keys
+from ledger.books.periods import parse_period
+from ledger.community import welfare
+from ledger.community.accounts import BANK
+from ledger.community.messages import EntryRef, PostOut, StipendRunOut, dump, post_out
+from ledger.community.services.base import covered, on_collective
+
+
+def add_post(
+    actor: Principal,
+    org_id: int,
+    *,
+    post: str,
+    holder: str,
+    monthly_stipend_fen: int,
+    start: date,
+    end: date | None = None,
+) -> Write[PostOut]:
+    """Register a post and its holder; answers the post with what is owed (nothing yet)."""
+
+    def run(conn: Connection) -> PostOut:
+        post_id = welfare.create_post(
+            conn,
+            org_id,
+            post=post,
+            holder=holder,
+            monthly_stipend_fen=monthly_stipend_fen,
+            start=start,
+            end=end,
+        )
+        return post_out(conn, org_id, post_id)
+
+    asked = [post, holder, monthly_stipend_fen, start, end]
+    return on_collective(actor, org_id, "welfare.post", asked=asked, run=run, detail=f"{post} {holder}")
+
+
+def end_post(actor: Principal, org_id: int, post_id: int, *, last_day: date) -> Write[PostOut]:
+    """The holder leaves: no stipend after ``last_day``."""
+
+    def run(conn: Connection) -> PostOut:
+        welfare.end_post(conn, org_id, post_id, last_day=last_day)
+        return post_out(conn, org_id, post_id)
+
+    asked = [post_id, last_day]
+    return on_collective(actor, org_id, "welfare.end", asked=asked, run=run, detail=str(post_id), status=200)
+
+
+def stipends(actor: Principal, org_id: int, through: str) -> Write[StipendRunOut]:
+    """The monthly stipend run through ``through`` of the org or of every collective org of its street (or
+    county) the actor may change; idempotent per post and month, so a rerun posts nothing."""
+    parse_period(through, "through")
+    orgs = covered(actor, org_id)
+
+    def run(conn: Connection) -> StipendRunOut:
+        done = welfare.run_stipends(conn, orgs(conn), through, user_id=actor.recorded_id)
+        return StipendRunOut(through=through, posted=done.posted, amount=done.amount_fen)
+
+    return Write(
+        action="welfare.stipends",
+        keyspace=org_keys(org_id),
+        org_id=org_id,
+        scope=orgs,
+        run=run,
+        answer=dump,
+        request={"welfare.stipends": [org_id, through]},
+        detail=lambda done: f"through {through}: {done.posted}" if done.posted else None,
+        status=200,
+    )
+
+
+def post_stipend(actor: Principal, org_id: int, post_id: int, period: str) -> Write[StipendRunOut]:
+    """One post's stipend for one month (refused for a month the post is not held; posted once)."""
+
+    def run(conn: Connection) -> StipendRunOut:
+        done = welfare.post_stipend(conn, org_id, post_id, period, user_id=actor.recorded_id)
+        return StipendRunOut(through=period, posted=done.posted, amount=done.amount_fen)
+
+    detail = f"{post_id}:{period}"
+    return on_collective(actor, org_id, "welfare.stipend", asked=[post_id, period], run=run, detail=detail)
+
+
+def pay_stipend(
+    actor: Principal,
+    org_id: int,
+    post_id: int,
+    *,
+    amount_fen: int | None,
+    paid_on: date,
+    cash_account: str = BANK,
+    idempotency_key: str | None = None,
+) -> Write[EntryRef]:
+    """Pay the holder the stipend owed (all of it when ``amount_fen`` is None): Dr 212 / Cr 102."""
+
+    def run(conn: Connection) -> EntryRef:
+        entry_id = welfare.pay_stipend(
+            conn,
+            org_id,
+            post_id,
+            amount_fen=amount_fen,
+            paid_on=paid_on,
+            cash_account=cash_account,
+            idempotency_key=idempotency_key,
+            user_id=actor.recorded_id,
+        )
+        return EntryRef(entry_id=entry_id)
+
+    asked = [post_id, amount_fen, paid_on, cash_account]
+    return on_collective(actor, org_id, "welfare.pay", asked=asked, run=run, detail=str(post_id))
+
+
+def facility(
+    actor: Principal,
+    org_id: int,
+    *,
+    amount_fen: int,
+    spent_on: date,
+    memo: str,
+    cash_account: str = BANK,
+    idempotency_key: str | None = None,
+) -> Write[EntryRef]:
+    """公益设施 spending: Dr 51402 / Cr 102."""
+
+    def run(conn: Connection) -> EntryRef:
+        entry_id = welfare.facility_spending(
+            conn,
+            org_id,
+            amount_fen=amount_fen,
+            spent_on=spent_on,
+            memo=memo,
+            cash_account=cash_account,
+            idempotency_key=idempotency_key,
+            user_id=actor.recorded_id,
+        )
+        return EntryRef(entry_id=entry_id)
+
+    asked = [amount_fen, spent_on, memo, cash_account]
+    return on_collective(actor, org_id, "welfare.facility", asked=asked, run=run, detail=memo)
