@@ -11,6 +11,7 @@ from datetime import date
 
 import pytest
 from click.testing import Result
+from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
@@ -533,3 +534,59 @@ def test_bad_stake_input_exits_2_naming_the_field_and_posts_nothing(
 ) -> None:
     refused(county, field, "stake", "add", "--org", "dingzikou", "--date", "2025-01-10", *extra)
     assert ok(county, "stake", "list", "--org", "dingzikou").splitlines()[1:] == []
+
+
+# -- one key, whichever door ------------------------------------------------------------------------------
+
+
+def audited(county: County, action: str) -> int:
+    with read_tx(county.engine) as conn:
+        return conn.execute(select(func.count()).where(AuditLog.action == action)).scalar_one()
+
+
+def test_a_subsidy_received_at_the_api_under_a_key_is_answered_once_at_the_cli(
+    county: County, client: TestClient
+) -> None:
+    """The API and the CLI carry out the same subsidy service with the same request: the CLI's rerun under
+    the API's key answers the API's subsidy and posts nothing; another amount under that key is refused."""
+    org = county.ids["hongxingqiao"]
+    body = {"source": "工作经费", "amount": "100000.00", "date": "2025-02-01"}
+    headers = {**county.auth("officer_tuanjie"), "Idempotency-Key": "work-fund-2025"}
+    first = client.post(f"/api/v1/orgs/{org}/subsidies", json=body, headers=headers)
+    assert first.status_code == 201, first.text
+    add = ["subsidy", "add", "--org", "hongxingqiao", "--source", "工作经费", "--date", "2025-02-01"]
+    add += ["--key", "work-fund-2025"]
+
+    again = ok(county, *add, "--amount", "100000.00")
+    other = cli(county, *add, "--amount", "100001.00")
+
+    assert (
+        again.strip()
+        == f"subsidy {first.json()['subsidy_id']}\t工作经费\t100000.00 (already posted: nothing more)"
+    )
+    assert other.exit_code == 2 and "key" in other.output and "work-fund-2025" in other.output
+    assert entries(county) == 1 and audited(county, "subsidy.receive") == 1
+    assert balances(county, org) == {"102": 10_000_000, "503": -10_000_000}
+
+
+def test_an_asset_added_at_the_cli_under_a_key_is_answered_once_at_the_api(
+    county: County, client: TestClient
+) -> None:
+    """The other way round: the API's retry under the CLI's key answers 200 with the asset the CLI added (in
+    the API's JSON), and adds no second one."""
+    add = ["asset", "add", "--org", "dingzikou", "--kind", "门面", "--name", "临街门面1号"]
+    out = ok(county, *add, "--book-value", "350000.00", "--key", "shop-1")
+    org = county.ids["dingzikou"]
+    headers = {**county.auth("officer"), "Idempotency-Key": "shop-1"}
+    body = {"kind": "门面", "name": "临街门面1号", "book_value": "350000.00"}
+
+    again = client.post(f"/api/v1/orgs/{org}/assets", json=body, headers=headers)
+    other = client.post(f"/api/v1/orgs/{org}/assets", json={**body, "name": "临街门面2号"}, headers=headers)
+
+    assert again.status_code == 200, again.text
+    asset = again.json()
+    assert (asset["id"], asset["book_value"], asset["status"]) == (first_field(out), "350000.00", "idle")
+    assert other.status_code == 409
+    with read_tx(county.engine) as conn:
+        assert conn.execute(select(func.count()).select_from(asset_t)).scalar_one() == 1
+    assert audited(county, "asset.create") == 1

@@ -361,3 +361,41 @@ def test_rent_received_at_the_api_under_a_key_is_answered_once_at_the_cli(
     assert again.startswith(first.json()["voucher_no"]) and "already recorded under this key" in again
     assert other.exit_code == 2 and "rent-feb" in other.output
     assert entries(county) == before and receivable_of(county, cid) == 320_000 - 200_000
+
+
+def test_a_deposit_at_the_api_and_a_termination_at_the_cli_are_each_done_once_under_their_keys(
+    county: County, client: TestClient
+) -> None:
+    """A deposit received at the API is answered once at the CLI under its key; a termination done at the
+    CLI is answered once at the API (200, the CLI's answer in the API's JSON). Each posts and audits once."""
+    cid = add_contract(county, "--deposit", "3200.00")
+    org_id = county.ids[ORG]
+    headers = {**county.auth("officer"), "Idempotency-Key": "dep-1"}
+    body = {"amount": "3200.00", "date": "2026-01-05"}
+    first = client.post(f"/api/v1/orgs/{org_id}/leases/{cid}/deposit", json=body, headers=headers)
+    assert first.status_code == 201, first.text
+    deposit = ["deposit", "--org", ORG, "--contract", str(cid), "--date", "2026-01-05", "--key", "dep-1"]
+    again = ok(leases_cli(county, *deposit, "--amount", "3200.00"))
+    other = leases_cli(county, *deposit, "--amount", "3000.00")
+    assert again.endswith(", 3200.00 held (already recorded under this key)\n"), again
+    assert other.exit_code == 2 and "dep-1" in other.output
+    assert entries(county) == 1 and closing(county)["21101"] == -320_000
+
+    end = ["terminate", "--org", ORG, "--contract", str(cid), "--last-day", "2026-06-30", "--keep-deposit"]
+    done = ok(leases_cli(county, *end, "--key", "end-1"))
+    assert done.startswith(f"contract {cid} ZL-2026-01 terminated, last day 2026-06-30"), done
+    headers["Idempotency-Key"] = "end-1"
+    asked = {"last_day": "2026-06-30", "apply_deposit": False}
+    replay = client.post(f"/api/v1/orgs/{org_id}/leases/{cid}/terminate", json=asked, headers=headers)
+    changed = client.post(
+        f"/api/v1/orgs/{org_id}/leases/{cid}/terminate",
+        json={**asked, "last_day": "2026-05-31"},
+        headers=headers,
+    )
+    assert replay.status_code == 200, replay.text
+    assert replay.json()["contract"]["terminated_on"] == "2026-06-30"
+    assert replay.json()["deposit_left"] == "3200.00"
+    assert changed.status_code == 409
+    with read_tx(county.engine) as conn:
+        actions = [a for (a,) in conn.execute(select(AuditLog.action).order_by(AuditLog.id))]
+    assert actions.count("lease.deposit") == 1 and actions.count("lease.terminate") == 1
