@@ -8,6 +8,7 @@ posts nothing more, and that bad input exits 2 naming the field and writes nothi
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import pytest
 from click.testing import Result
@@ -69,7 +70,7 @@ def balances(county: County, org_id: int) -> dict[str, int]:
     return {code: int(total) for code, total in rows}
 
 
-def lines(county: County, org_id: int) -> list[tuple]:  # type: ignore[type-arg]
+def lines(county: County, org_id: int) -> list[tuple[Any, ...]]:
     """(account, debit, credit, counterparty name, welfare_post, memo) of every line, in posting order."""
     with read_tx(county.engine) as conn:
         return [

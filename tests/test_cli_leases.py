@@ -7,10 +7,11 @@ Runs on a real SQLite file and a real PostgreSQL database.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from click.testing import Result
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import Row, func, select
 from typer.testing import CliRunner
 
 from ledger.books.trial_balance import trial_balance
@@ -75,7 +76,7 @@ def charged(county: County, contract_id: int) -> dict[str, int]:
         )
 
 
-def contract_row(county: County, contract_id: int):  # type: ignore[no-untyped-def]
+def contract_row(county: County, contract_id: int) -> Row[Any]:
     with read_tx(county.engine) as conn:
         return conn.execute(select(contract_t).where(contract_t.c.id == contract_id)).one()
 
