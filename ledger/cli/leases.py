@@ -559,8 +559,11 @@ def receipt_cmd(
     typer.echo(f"{r['voucher_no']}: applied {applied}, credit {credit}{again(used)}")
 
 
-def _deposit_move(kind: str, *, db: str | None, contract: int, used: bool, done: dict[str, Any]) -> None:
-    """Tell a deposit movement: its voucher and what the contract's deposit holds now."""
+def _deposit_move(
+    kind: str, *, db: str | None, org: str, contract: int, key: str | None, write_for: Callable[..., Any]
+) -> None:
+    """Carry out a deposit movement's service and tell its voucher and what the contract's deposit holds."""
+    used, done = run_service(db, org, write_for, key=key, option_names=OPTION_NAMES)
     try:
         with read_tx(engine_for(db)) as conn:
             voucher, held = voucher_no(conn, done["entry_id"]), receipts.deposit_held(conn, contract)
@@ -585,10 +588,13 @@ def deposit_cmd(
         on = parse_date(date_, "date")
     except LedgerError as exc:
         fail(exc)
-    used, done = run_service(
-        db,
-        org,
-        lambda actor, org_id: services.receive_deposit(
+    _deposit_move(
+        "received",
+        db=db,
+        org=org,
+        contract=contract,
+        key=key,
+        write_for=lambda actor, org_id: services.receive_deposit(
             actor,
             org_id,
             contract,
@@ -597,10 +603,7 @@ def deposit_cmd(
             cash_account=cash_account,
             idempotency_key=key,
         ),
-        key=key,
-        option_names=OPTION_NAMES,
     )
-    _deposit_move("received", db=db, contract=contract, used=used, done=done)
 
 
 @app.command("refund-deposit")
@@ -621,10 +624,13 @@ def refund_deposit_cmd(
         on = parse_date(date_, "date")
     except LedgerError as exc:
         fail(exc)
-    used, done = run_service(
-        db,
-        org,
-        lambda actor, org_id: services.refund_deposit(
+    _deposit_move(
+        "refunded",
+        db=db,
+        org=org,
+        contract=contract,
+        key=key,
+        write_for=lambda actor, org_id: services.refund_deposit(
             actor,
             org_id,
             contract,
@@ -633,7 +639,4 @@ def refund_deposit_cmd(
             cash_account=cash_account,
             idempotency_key=key,
         ),
-        key=key,
-        option_names=OPTION_NAMES,
     )
-    _deposit_move("refunded", db=db, contract=contract, used=used, done=done)

@@ -10,7 +10,7 @@ back, so no door reshapes it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -267,22 +267,8 @@ def receive_deposit(
     idempotency_key: str | None = None,
 ) -> Write[EntryRef]:
     """押金 received: Dr 102 / Cr 21101 [lessee, contract]."""
-
-    def run(conn: Connection) -> EntryRef:
-        entry_id = receipts.receive_deposit(
-            conn,
-            org_id,
-            contract_id,
-            amount_fen=amount_fen,
-            on=on,
-            cash_account=cash_account,
-            idempotency_key=idempotency_key,
-            user_id=actor.recorded_id,
-        )
-        return EntryRef(entry_id=entry_id)
-
-    asked = [contract_id, amount_fen, on, cash_account]
-    return on_collective(actor, org_id, "lease.deposit", asked=asked, run=run, detail=str(contract_id))
+    move = _DepositMove("lease.deposit", receipts.receive_deposit)
+    return move.write(actor, org_id, contract_id, amount_fen, on, cash_account, idempotency_key)
 
 
 def refund_deposit(
@@ -296,19 +282,39 @@ def refund_deposit(
     idempotency_key: str | None = None,
 ) -> Write[EntryRef]:
     """押金 refunded (all that is held when ``amount_fen`` is None): Dr 21101 / Cr 102."""
+    move = _DepositMove("lease.deposit_refund", receipts.refund_deposit)
+    return move.write(actor, org_id, contract_id, amount_fen, on, cash_account, idempotency_key)
 
-    def run(conn: Connection) -> EntryRef:
-        entry_id = receipts.refund_deposit(
-            conn,
-            org_id,
-            contract_id,
-            amount_fen=amount_fen,
-            on=on,
-            cash_account=cash_account,
-            idempotency_key=idempotency_key,
-            user_id=actor.recorded_id,
-        )
-        return EntryRef(entry_id=entry_id)
 
-    asked = [contract_id, amount_fen, on, cash_account]
-    return on_collective(actor, org_id, "lease.deposit_refund", asked=asked, run=run, detail=str(contract_id))
+@dataclass(frozen=True)
+class _DepositMove:
+    """A deposit received or refunded: its action, and the function of ``receipts`` that posts it."""
+
+    action: str
+    post: Callable[..., int]
+
+    def write(
+        self,
+        actor: Principal,
+        org_id: int,
+        contract_id: int,
+        amount_fen: int | None,
+        on: date,
+        cash_account: str,
+        idempotency_key: str | None,
+    ) -> Write[EntryRef]:
+        def run(conn: Connection) -> EntryRef:
+            entry_id = self.post(
+                conn,
+                org_id,
+                contract_id,
+                amount_fen=amount_fen,
+                on=on,
+                cash_account=cash_account,
+                idempotency_key=idempotency_key,
+                user_id=actor.recorded_id,
+            )
+            return EntryRef(entry_id=entry_id)
+
+        asked = [contract_id, amount_fen, on, cash_account]
+        return on_collective(actor, org_id, self.action, asked=asked, run=run, detail=str(contract_id))
