@@ -36,7 +36,7 @@ from ledger.cli.leases import (
     named_org,
     orgs_of,
 )
-from ledger.cli.options import DbOption, engine_for, org_id_of, run_service
+from ledger.cli.options import DbOption, engine_for, org_id_of, run_built, run_service
 from ledger.cli.tables import JsonOption, print_json
 from ledger.community import assets, brokerage, services, stakes, subsidies, welfare
 from ledger.community.messages import asset_out, dump, post_out
@@ -590,22 +590,22 @@ def stake_add(
 ) -> None:
     """Book a stake in a company (参股): Dr 141 长期投资 (the company) / Cr 102."""
     paid_in_fen, day = _parsed(lambda: (parse_amount(paid_in, "paid_in"), parse_date(acquired_on, "date")))
-    company_id = _read(db, lambda conn: _company(conn, company))
-    used, stake = _write(
-        db,
-        org,
-        lambda actor, org_id: services.record_stake(
+
+    def build(actor: Principal, conn: Connection) -> Write[Any]:
+        """The org first, then the company, both in the write's own transaction."""
+        org_id = org_id_of(conn, org)
+        return services.record_stake(
             actor,
             org_id,
-            company_org_id=company_id,
+            company_org_id=_company(conn, company),
             paid_in_fen=paid_in_fen,
             share_bp=share_bp,
             acquired_on=day,
             funded_from=funded_from,
             idempotency_key=key,
-        ),
-        key,
-    )
+        )
+
+    used, stake = run_built(db, build, key=key, option_names=OPTION_NAMES)
     typer.echo(
         f"stake {stake['stake_id']}\t{company}\t{format_amount(paid_in_fen)}\t{share_bp} bp{_again(used)}"
     )
