@@ -123,9 +123,9 @@
   function addRow() {
     var last = rows()[rows().length - 1];
     var row = last.cloneNode(true);
-    row.querySelectorAll("input").forEach(function (el) { el.value = ""; el.removeAttribute("aria-invalid"); });
+    row.querySelectorAll("input, select").forEach(function (el) { el.value = ""; el.removeAttribute("aria-invalid"); el.removeAttribute("aria-describedby"); });
     row.querySelectorAll("select").forEach(function (el) { el.value = ""; });
-    row.querySelectorAll(".fielderr, .suggest").forEach(function (el) { el.remove(); });
+    row.querySelectorAll(".error, .suggest").forEach(function (el) { el.remove(); });
     row.setAttribute("data-dims", "");
     body.appendChild(row);
     renumber();
