@@ -270,5 +270,10 @@
 
   rows().forEach(showDims);
   refresh();
-  if (document.activeElement && document.activeElement.form === form) { document.activeElement.select(); }
+  // A refused voucher comes back with its faults beside their fields: the first of them has the focus.
+  var fault = form.querySelector('[aria-invalid="true"]');
+  if (fault) { fault.focus(); }
+  if (document.activeElement && document.activeElement.form === form && document.activeElement.select) {
+    document.activeElement.select();
+  }
 })();
