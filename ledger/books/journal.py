@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, func, literal_column, or_, select
+from sqlalchemy import ColumnElement, Connection, exists, func, literal_column, or_, select
 
 from ledger.books.errors import NotFound, ValidationError
 from ledger.books.periods import period_bounds
@@ -112,19 +112,16 @@ class EntryFilter:
         return cond
 
     def _text_condition(self, org_id: int, text: str) -> ColumnElement[bool]:
-        """The entry's 摘要 holds ``text``, or one of its lines' does, or a line names a counterparty whose
-        name holds it; the lines are read within the months asked for (``journal_line.period``)."""
-        lines = [line_t.c.org_id == org_id]
-        first, last = self.period or self.period_from, self.period or self.period_to
-        if first:
-            lines.append(line_t.c.period >= first)
-        if last:
-            lines.append(line_t.c.period <= last)
+        """The entry's 摘要 holds ``text``, or one of its lines' 摘要 does, or a line names a counterparty
+        whose name holds it. The lines are read by ``ix_line_entry`` only for an entry whose own 摘要 does
+        not match: a correlated EXISTS stops with the page's and the count's limits, where an IN over the
+        months' lines read every one of them first (3-4 times slower on 2·10^5 lines, bench/README)."""
         named = select(cp_t.c.id).where(cp_t.c.org_id == org_id, cp_t.c.name.contains(text, autoescape=True))
-        matching = select(line_t.c.entry_id).where(
-            *lines, or_(line_t.c.memo.contains(text, autoescape=True), line_t.c.counterparty_id.in_(named))
+        in_lines = exists().where(
+            line_t.c.entry_id == entry_t.c.id,
+            or_(line_t.c.memo.contains(text, autoescape=True), line_t.c.counterparty_id.in_(named)),
         )
-        return or_(entry_t.c.memo.contains(text, autoescape=True), entry_t.c.id.in_(matching))
+        return or_(entry_t.c.memo.contains(text, autoescape=True), in_lines)
 
 
 def _lines(conn: Connection, entry_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
