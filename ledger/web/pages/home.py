@@ -178,8 +178,8 @@ def login(
         throttle.failed(username, addr)
         t = translator(session_of(request).lang)
         error = FormRefused("login", {"_form": t("login_failed")}, 401)
-        shown = {"next": safe_next(next), "username": username, "error": error.view()}
-        return render(request, "login.html", error.status_code, **shown)
+        typed = safe_next(next)
+        return render(request, "login.html", 401, next=typed, username=username, error=error.view())
     with read_tx(engine) as conn:
         user = principal_for_user(conn, candidate.user_id)  # type: ignore[arg-type]
     throttle.succeeded(username, addr)
