@@ -721,6 +721,7 @@ def voucher_frame(entry: dict, names: Mapping[str, AccountName], lang: str) -> p
     frame["voucher_no"] = entry["voucher_no"]
     frame["entry_date"] = entry_date
     frame["source"] = entry["source"]
+    frame["attachments"] = int(entry.get("attachments") or 0)  # 附单据数, stored with the entry
     return frame
 
 

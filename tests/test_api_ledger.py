@@ -8,7 +8,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from ledger.books.orgs import add_sub_account
-from ledger.db.engine import write_tx
+from ledger.books.verify import verify_chain
+from ledger.db.engine import read_tx, write_tx
 from tests.conftest import County
 
 
@@ -54,6 +55,29 @@ def test_officer_posts_an_entry_and_reads_it_back(client: TestClient, books: Cou
     tb = client.get(f"/api/v1/orgs/{org}/trial-balance?from=2025-03", headers=books.auth("officer")).json()
     assert tb["total_debit"] == tb["total_credit"] == "105.00"
     assert next(r for r in tb["rows"] if r["code"] == "501")["closing"] == "-100.00"
+
+
+def test_the_attachment_count_is_stored_and_read_back_and_a_bad_one_is_a_422(
+    client: TestClient, books: County
+) -> None:
+    org = books.ids["dingzikou"]
+    r = client.post(
+        f"/api/v1/orgs/{org}/entries", json=rent_body(attachments=3), headers=books.auth("officer")
+    )
+    assert r.status_code == 201, r.text
+    assert r.json()["attachments"] == 3
+    got = client.get(f"/api/v1/orgs/{org}/entries/{r.json()['id']}", headers=books.auth("officer")).json()
+    assert got["attachments"] == 3 and got["memo"] == "收三月租金"
+    plain = client.post(f"/api/v1/orgs/{org}/entries", json=rent_body(), headers=books.auth("officer"))
+    assert plain.json()["attachments"] == 0
+    for bad in (-1, 1000, "2", 1.0):
+        refused = client.post(
+            f"/api/v1/orgs/{org}/entries", json=rent_body(attachments=bad), headers=books.auth("officer")
+        )
+        assert refused.status_code == 422, bad
+        assert refused.json()["error"]["field"] == "attachments", refused.text
+    with read_tx(books.engine) as conn:
+        assert verify_chain(conn, org) == []  # the count is in the hashed bytes; the chain holds
 
 
 @pytest.mark.parametrize(

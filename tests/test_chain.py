@@ -93,6 +93,15 @@ def test_a_known_entry_hashes_as_it_always_has() -> None:
     assert canonical_bytes(RENT, RENT_LINES).startswith(b'{"created_at":"2025-03-05T10:30:01.250000+00:00",')
 
 
+def test_the_attachment_count_leaves_old_hashes_alone_and_is_hashed_when_stated() -> None:
+    # 附单据数 (0009_core): an entry of 0 documents, as every entry before the column, hashes as it did.
+    old = chain_hash(GENESIS, RENT, RENT_LINES)
+    assert chain_hash(GENESIS, {**RENT, "attachments": 0}, RENT_LINES) == old
+    two = chain_hash(GENESIS, {**RENT, "attachments": 2}, RENT_LINES)
+    assert two != old and two != chain_hash(GENESIS, {**RENT, "attachments": 3}, RENT_LINES)
+    assert b'"attachments":2' in canonical_bytes({**RENT, "attachments": 2}, RENT_LINES)
+
+
 text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=12)
 maybe_int = st.none() | st.integers(min_value=-(2**53), max_value=2**53)
 maybe_text = st.none() | text

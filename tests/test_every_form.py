@@ -222,7 +222,7 @@ def reverse_voucher(w: World) -> tuple[Form, Form]:
         },
     )
     path = web(f"/orgs/{org}/vouchers/{entry['id']}/reverse")
-    data = {"date": "2025-03-31", "reason": "", "confirm": "yes"}
+    data = {"date": "2025-03-31", "reason": "重复记账", "confirm": "yes"}
     return Form(path, data), Form(path, {**data, "reason": "金额有误"})
 
 

@@ -25,6 +25,7 @@ from ledger.books.posting import Draft, Line, post_entry
 from ledger.db.engine import read_tx, write_tx
 from ledger.db.models import AuditLog, JournalEntry
 from tests.conftest import County
+from tests.test_reports import flat, pdf_pages
 from tests.test_web import csrf_of, log_in
 
 entry_t = JournalEntry.__table__
@@ -161,7 +162,13 @@ def test_officer_enters_a_voucher_with_a_counterparty_and_a_resent_form_posts_on
     assert "记-2026-01-0003" in shown and "这张表单已经提交过" in shown
     assert "112 应收款" in shown and "往来单位: 张三" in shown and "10201 银行存款—农商行" in shown
     assert amount_in_words(50_000) in shown and "制单 officer" in shown
-    assert "收张三租金（附单据2张）" in shown  # 附单据数 rides in the voucher's own 摘要 (hashed with it)
+    # 附单据数 is its own field, stored with the entry (and hashed with it), not appended to the 摘要
+    assert "附单据数: 2" in shown and "附单据2张" not in shown
+    with read_tx(county.engine) as conn:
+        stored = conn.execute(
+            select(entry_t.c.memo, entry_t.c.attachments).where(entry_t.c.voucher_no == "记-2026-01-0003")
+        ).one()
+    assert tuple(stored) == ("收张三租金", 2)
     with read_tx(county.engine) as conn:
         audit = conn.execute(select(audit_t.c.action, audit_t.c.detail).order_by(audit_t.c.id.desc())).first()
     assert tuple(audit) == ("entry.post", "记-2026-01-0003")
@@ -180,7 +187,44 @@ BAD = {
         ],
         "2026-01-25",
         422,
-        "借贷不平：借方合计 10.00，贷方合计 9.99，差额 0.01",
+        "借贷不平：借方合计 10.00，贷方合计 9.99，差额 0.01（贷方金额少 0.01，见第2行）",
+    ),
+    "no amount": (
+        [
+            {"memo": "付款", "account": "513", "debit": "10.00"},
+            {"memo": "付款", "account": "101"},
+            {"memo": "付款", "account": "101", "credit": "10.00"},
+        ],
+        "2026-01-25",
+        422,
+        "第2行：请在借方或贷方填写金额",
+    ),
+    "no account": (
+        [
+            {"memo": "付款", "debit": "10.00"},
+            {"memo": "付款", "account": "101", "credit": "10.00"},
+        ],
+        "2026-01-25",
+        422,
+        "第1行：请填写会计科目",
+    ),
+    "counterparty missing": (
+        [
+            {"memo": "收租", "account": "101", "debit": "10.00"},
+            {"memo": "收租", "account": "112", "credit": "10.00"},
+        ],
+        "2026-01-25",
+        422,
+        "第2行：科目 112 须选择往来单位",
+    ),
+    "malformed date": (
+        [
+            {"memo": "付款", "account": "513", "debit": "10.00"},
+            {"memo": "付款", "account": "101", "credit": "10.00"},
+        ],
+        "2026-02-30",
+        422,
+        "日期无效，请按 年-月-日 填写",
     ),
     "unknown account": (
         [
@@ -264,9 +308,11 @@ def test_a_refused_voucher_comes_back_inline_keeping_what_was_typed_and_writes_n
     assert response.status_code == status, response.text
     assert message in text_of(response.text)
     assert 'role="alert"' in response.text  # beside its field (aria-invalid) or below the totals
-    assert 'aria-invalid="true"' in response.text or 'id="err-totals"' in response.text
+    assert 'aria-invalid="true"' in response.text or 'id="error-voucher-totals"' in response.text
     for ln in lines:
-        assert f'value="{ln["debit"] if "debit" in ln else ln["credit"]}"' in response.text  # kept as typed
+        for side in ("debit", "credit"):
+            if side in ln:
+                assert f'value="{ln[side]}"' in response.text  # kept as typed
     assert f'value="{day}"' in response.text and f'value="{key}"' in response.text
     assert entries(county) == before
     # English too: the same refusal in the page's language
@@ -275,6 +321,78 @@ def test_a_refused_voucher_comes_back_inline_keeping_what_was_typed_and_writes_n
     assert english.status_code == status
     assert "填制凭证" not in english.text and "New voucher" in english.text
     assert entries(county) == before
+
+
+def errors_of(html: str) -> dict[str, str]:
+    """The refusals on a page by the field they stand beside (``common.FormRefused``'s one markup)."""
+    found = re.findall(
+        r'<(?:p|span) class="error" role="alert" id="error-([^"]+)">([^<]*)</(?:p|span)>', html
+    )
+    return {field: unescape(message) for field, message in found}
+
+
+def test_every_fault_of_a_voucher_is_shown_at_once_beside_its_line(
+    county: County, client: TestClient
+) -> None:
+    ids = seed(county)
+    log_in(client, "officer")
+    _html, csrf, key = entry_form(client, county)
+    lines = [
+        {"memo": "付款", "account": "513", "debit": "1.005"},
+        {"memo": "付款", "account": "101", "debit": "5.00", "credit": "5.00"},
+        {"memo": "收租", "account": "112", "credit": "10.00"},  # 应收款 without its 往来单位
+        {"memo": "收租", "account": "112", "credit": "1.00", "counterparty": str(ids["zhangsan"])},
+    ]
+    data = voucher_data(csrf, key, lines)
+    data[3] = ("attachments", "x")
+    before = entries(county)
+    response = post_form(client, county, data)
+    assert response.status_code == 422
+    assert errors_of(response.text) == {
+        "voucher-attachments": "附单据数应为整数",
+        "voucher-line-0-debit": "第1行借方金额：金额应为最多两位小数的正数，如 12.30",
+        "voucher-line-1-debit": "第2行：借方、贷方只填一个，且不能为零",
+        "voucher-line-2-counterparty": "第3行：科目 112 须选择往来单位",
+    }
+    assert 'aria-describedby="error-voucher-line-2-counterparty"' in response.text
+    assert 'value="1.005"' in response.text and 'value="x"' in response.text  # kept as typed
+    assert entries(county) == before
+    # Out of balance on several lines of the short side: the totals say by how much and which lines.
+    _html, csrf, key = entry_form(client, county)
+    uneven = [
+        {"memo": "付款", "account": "513", "debit": "10.00"},
+        {"memo": "付款", "account": "101", "credit": "4.00"},
+        {"memo": "付款", "account": "10201 银行存款—农商行", "credit": "5.00"},
+    ]
+    response = post_form(client, county, voucher_data(csrf, key, uneven))
+    assert response.status_code == 422
+    assert errors_of(response.text) == {
+        "voucher-line-1-credit": "第2行贷方金额：凭证差额 1.00",
+        "voucher-line-2-credit": "第3行贷方金额：凭证差额 1.00",
+        "voucher-totals": "借贷不平：借方合计 10.00，贷方合计 9.00，差额 1.00（贷方金额少 1.00，见第2、3行）",
+    }
+    client.get("/web/?lang=en")
+    english = errors_of(post_form(client, county, voucher_data(csrf, key, uneven)).text)
+    assert english["voucher-totals"] == (
+        "Out of balance: debits 10.00, credits 9.00, difference 1.00 (Credit short by 1.00: line 2, 3)"
+    )
+    assert entries(county) == before
+
+
+def test_an_account_that_needs_a_dimension_is_refused_without_it(county: County, client: TestClient) -> None:
+    """应收款 needs its 往来单位 (but no contract: a contract's receivable is the lease sub-ledger's)."""
+    ids = seed(county)
+    log_in(client, "officer")
+    _html, csrf, key = entry_form(client, county)
+    without = [
+        {"memo": "收张三租金", "account": "10201", "debit": "10.00"},
+        {"memo": "收张三租金", "account": "112", "credit": "10.00"},
+    ]
+    refused = post_form(client, county, voucher_data(csrf, key, without))
+    assert refused.status_code == 422
+    assert errors_of(refused.text) == {"voucher-line-1-counterparty": "第2行：科目 112 须选择往来单位"}
+    with_it = [without[0], {**without[1], "counterparty": str(ids["zhangsan"])}]
+    assert post_form(client, county, voucher_data(csrf, key, with_it)).status_code == 303
 
 
 def test_a_voucher_can_be_copied_as_a_template(county: County, client: TestClient) -> None:
@@ -350,6 +468,64 @@ def test_the_journal_filters_by_amount_account_counterparty_text_source_and_reve
     assert f'href="/web/orgs/{county.ids["dingzikou"]}/vouchers/' in page  # each row opens its voucher
 
 
+def test_the_journal_text_filter_reads_line_memos_and_counterparty_names(
+    county: County, client: TestClient
+) -> None:
+    ids = seed(county)
+    log_in(client, "officer")
+    _html, csrf, key = entry_form(client, county)
+    lines = [
+        {"memo": "收到押金", "account": "10201", "debit": "300.00"},
+        {"memo": "退还多收水费", "account": "112", "credit": "300.00", "counterparty": str(ids["zhangsan"])},
+    ]
+    assert post_form(client, county, voucher_data(csrf, key, lines)).status_code == 303
+    url = f"/web/orgs/{county.ids['dingzikou']}/journal"
+
+    def found(text: str) -> list[str]:
+        page = client.get(url, params={"from": "2026-01", "to": "2026-01", "text": text})
+        assert page.status_code == 200, page.text
+        return re.findall(r">(记-\d{4}-\d{2}-\d{4})</a>", page.text)
+
+    assert found("押金") == ["记-2026-01-0003"]  # the entry's 摘要 (its first line's)
+    assert found("水费") == ["记-2026-01-0003"]  # only a line's 摘要
+    assert found("张三") == ["记-2026-01-0003"]  # the counterparty a line names
+    assert found("保洁") == ["记-2026-01-0002"]
+    assert found("王五") == []  # another org's counterparty names nothing here
+    assert found("100%_") == []  # LIKE's wildcards are text
+
+
+def test_malformed_input_in_an_address_or_a_form_is_a_4xx_in_the_users_language(
+    county: County, client: TestClient
+) -> None:
+    ids = seed(county)
+    org = county.ids["dingzikou"]
+    log_in(client, "officer")
+    journal = f"/web/orgs/{org}/journal"
+    bad_month = client.get(journal, params={"from": "2026-13", "min": "abc"})
+    assert bad_month.status_code == 422
+    assert errors_of(bad_month.text) == {
+        "journal-from": "期间应为 年-月，如 2026-01",
+        "journal-min": "金额应为最多两位小数的数字，如 12.30",
+    }
+    assert 'value="2026-13"' in bad_month.text  # kept as typed
+    for path, params in (
+        (journal, {"page": "abc"}),
+        (f"/web/orgs/{org}/vouchers/new", {"copy": "x"}),
+        (f"/web/orgs/{org}/vouchers/{'9' * 30}", {}),
+        (f"/web/orgs/{'9' * 30}/journal", {}),
+        (f"/web/orgs/{'9' * 19}/journal", {}),  # past 64 bits, as the database refuses it
+    ):
+        page = client.get(path, params=params)
+        assert 400 <= page.status_code < 500, (path, page.status_code)
+        assert "请求无法完成" in page.text or "页面不存在" in page.text, path
+        assert "Input should" not in page.text and "系统错误" not in page.text
+    client.get("/web/?lang=en")
+    english = client.get(journal, params={"page": "abc"})
+    assert english.status_code == 422 and "could not be read" in english.text
+    unknown = client.get(f"/web/orgs/{org}/vouchers/{ids['hong']}")  # another org's: not found, as ever
+    assert unknown.status_code == 404
+
+
 # -- the voucher page and 红字冲销 -----------------------------------------------------------------------
 
 
@@ -368,8 +544,12 @@ def test_reversal_from_the_voucher_page_asks_to_confirm_and_posts_once(
     form = {"csrf_token": csrf, "form_key": key, "date": "2026-01-31", "reason": "重复付款"}
     before = entries(county)
     unconfirmed = client.post(path, data=form, follow_redirects=False)
-    assert unconfirmed.status_code == 422 and "请勾选确认后再冲销" in text_of(unconfirmed.text)
+    assert unconfirmed.status_code == 422
+    assert errors_of(unconfirmed.text) == {"reverse-confirm": "请勾选确认后再冲销"}
     assert 'value="重复付款"' in unconfirmed.text and entries(county) == before
+    no_reason = client.post(path, data={**form, "reason": " ", "confirm": "yes"}, follow_redirects=False)
+    assert no_reason.status_code == 422 and errors_of(no_reason.text) == {"reverse-reason": "请填写冲销原因"}
+    assert 'value="2026-01-31"' in no_reason.text and entries(county) == before
     done = client.post(path, data={**form, "confirm": "yes"}, follow_redirects=False)
     assert done.status_code == 303, done.text
     again = client.post(path, data={**form, "confirm": "yes"}, follow_redirects=False)
@@ -378,7 +558,8 @@ def test_reversal_from_the_voucher_page_asks_to_confirm_and_posts_once(
     red = text_of(client.get(done.headers["location"]).text)
     assert "冲销 记-2026-01-0002 重复付款" in red and "-800.00" in red and "冲销的凭证 记-2026-01-0002" in red
     original = text_of(client.get(f"/web/orgs/{org}/vouchers/{ids['cleaning']}").text)
-    assert "已被冲销 记-2026-01-0003" in original and "红字冲销" not in original.split("已被冲销")[1]
+    assert "已被冲销 记-2026-01-0003 · 冲销 记-2026-01-0002 重复付款" in original  # the link says why
+    assert "红字冲销" not in original.split("已被冲销")[1]
     journal = client.get(f"/web/orgs/{org}/journal", params={"from": "2026-01", "reversed": "yes"}).text
     assert re.findall(r">(记-\d{4}-\d{2}-\d{4})</a>", journal) == ["记-2026-01-0002"]
     # Reversing it twice, or into a closed month, is refused on the page and writes nothing.
@@ -401,6 +582,11 @@ def test_the_voucher_prints_as_a_pdf(county: County, client: TestClient) -> None
     pdf = client.get(f"/web/orgs/{county.ids['dingzikou']}/vouchers/{ids['rent']}/voucher.pdf")
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
     assert "attachment" in pdf.headers["content-disposition"]
+    assert "附单据张" in flat(pdf_pages(pdf.content)[0])  # none stated: the blank stays blank
+    _html, csrf, key = entry_form(client, county)
+    saved = post_form(client, county, voucher_data(csrf, key, rent_lines(ids["zhangsan"])))  # 附单据数 2
+    printed = client.get(saved.headers["location"] + "/voucher.pdf")
+    assert "附单据2张" in flat(pdf_pages(printed.content)[0])
 
 
 # -- 明细账 from the 科目余额表 -----------------------------------------------------------------------------

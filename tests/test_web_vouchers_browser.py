@@ -1,7 +1,9 @@
 """Vouchers in a real browser: Playwright drives Debian's Chromium against the app under uvicorn (the ``live``
 server and ``browser`` of ``tests.test_web_browser``), on a SQLite file and on PostgreSQL, at 1366 px and at
-390 px: a two-line voucher with a counterparty typed by keyboard only, found in the journal by its amount,
-opened, reversed (with its confirmation), and the 明细账 opened from the 科目余额表.
+390 px: a two-line voucher with a counterparty typed by keyboard only (refused first for its missing
+counterparty, then for being out of balance, each error naming the line, and put right from the keyboard),
+found in the journal by its amount, opened, reversed (with its confirmation), and the 明细账 opened from the
+科目余额表.
 
 Run with ``pytest -m browser``; skipped when Chromium is not installed.
 """
@@ -69,9 +71,7 @@ def test_officer_types_finds_and_reverses_a_voucher_and_reads_the_ledger(
     counterparty = page.get_by_label("第2行 往来单位")
     expect(counterparty).to_be_focused()  # 应收款 asks for its counterparty
     expect(page.get_by_label("第1行 往来单位")).to_be_hidden()  # 银行存款 does not
-    key.press("ArrowDown")
-    expect(counterparty).to_have_value(str(_counterparty(page, "张三")))
-    key.press("Enter")
+    key.press("Enter")  # 往来单位 left empty: the server will say which line lacks it
     expect(page.get_by_label("第2行 借方金额")).to_be_focused()
     key.press("Enter")
     key.press("=")  # the credit that balances the voucher
@@ -81,6 +81,34 @@ def test_officer_types_finds_and_reverses_a_voucher_and_reads_the_ledger(
     expect(page.locator("#total-debit")).to_have_text("271.86")
     shot(page, tmp_path, f"voucher-entry-{width}")
     before = entries(county)
+    key.press("Control+Enter")
+
+    # Refused, naming the line and the field; what was typed is kept and the field at fault has the focus.
+    missing = page.locator("#error-voucher-line-1-counterparty")
+    expect(missing).to_have_text("第2行：科目 112 须选择往来单位")
+    expect(counterparty).to_be_focused()
+    expect(page.get_by_label("第1行 会计科目")).to_have_value("10201 银行存款—农商行")
+    expect(page.get_by_label("第2行 贷方金额")).to_have_value("271.86")
+    expect(page.get_by_label("附单据数")).to_have_value("1")
+    assert entries(county) == before
+    key.press("ArrowDown")
+    expect(counterparty).to_have_value(str(_counterparty(page, "张三")))
+    key.press("Enter")
+    key.press("Enter")
+    expect(page.get_by_label("第2行 贷方金额")).to_be_focused()
+    key.type("271.80")  # six fen short
+    key.press("Control+Enter")
+    short = page.locator("#error-voucher-totals")
+    expect(short).to_have_text(
+        "借贷不平：借方合计 271.86，贷方合计 271.80，差额 0.06（贷方金额少 0.06，见第2行）"
+    )
+    expect(page.locator("#error-voucher-line-1-credit")).to_have_text("第2行贷方金额：凭证差额 0.06")
+    expect(page.get_by_label("第2行 贷方金额")).to_be_focused()
+    assert entries(county) == before
+    shot(page, tmp_path, f"voucher-refused-{width}")
+    key.press("=")
+    expect(page.get_by_label("第2行 贷方金额")).to_have_value("271.86")
+    expect(page.locator("#balance")).to_have_text("借贷平衡")
     key.press("Control+Enter")
     expect(page.get_by_role("status")).to_have_text("凭证 记-2026-01-0003 已保存")
     expect(page.get_by_text("往来单位: 张三")).to_be_visible()
@@ -115,7 +143,8 @@ def test_officer_types_finds_and_reverses_a_voucher_and_reads_the_ledger(
     ledger.get_by_role("link", name="记-2026-01-0003").click()
     expect(page.get_by_role("heading", name="记账凭证 记-2026-01-0003")).to_be_visible()
     shot(page, tmp_path, f"voucher-ledger-{width}")
-    assert errors == [], errors  # no CSP violations or script errors
+    refused = "Failed to load resource: the server responded with a status of 422 (Unprocessable Entity)"
+    assert errors == [refused, refused], errors  # the two refusals; no CSP violations or script errors
     context.close()
 
 

@@ -3,6 +3,10 @@
 The canonical bytes are compact, key-sorted JSON of the entry's fields and its lines in line order, with
 the account *code* (not its row id), so changing an amount, an account, a date or a memo anywhere breaks
 the chain from that entry on. Never change this encoding: every stored hash depends on it.
+
+One field was added since, without changing it: ``attachments`` (附单据数, 0009_core) is in the document
+only when it is not 0, so every entry posted before it existed (all 0) hashes to the bytes it always did,
+and a count changed after posting breaks the chain like any other field.
 """
 
 from __future__ import annotations
@@ -69,6 +73,8 @@ def entry_bytes(entry: dict[str, Any], lines: Sequence[Sequence[Any]]) -> bytes:
         "reverses": entry["reverses_id"],
         "lines": lines,
     }
+    if entry.get("attachments"):
+        doc["attachments"] = entry["attachments"]
     return _JSON.encode(doc).encode("utf-8")
 
 

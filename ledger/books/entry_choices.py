@@ -32,6 +32,7 @@ class AccountChoice:
     name: str  # the full name, parent names first: 应收款—张三
     initials: str  # pinyin initials of the full name: yskzs
     dimensions: tuple[str, ...]  # the 辅助核算 the line asks for: ("counterparty", "contract")
+    required: tuple[str, ...] = ()  # those a line typed on the page cannot do without: ("counterparty",)
 
 
 @cache
@@ -40,13 +41,23 @@ def _dimension_table() -> dict[str, dict[str, tuple[str, ...]]]:
     return {standard: {code: tuple(dims) for code, dims in table.items()} for standard, table in data.items()}
 
 
-def dimensions_for(standard: str | None, code: str) -> tuple[str, ...]:
-    """The dimensions of the longest configured code that prefixes ``code``; () if none."""
+def _configured(standard: str | None, code: str) -> tuple[str, ...]:
+    """The configured names of the longest code that prefixes ``code`` (``contract?``: offered, optional)."""
     table = _dimension_table().get(standard or "", {})
     for end in range(len(code), 0, -1):
         if code[:end] in table:
             return table[code[:end]]
     return ()
+
+
+def dimensions_for(standard: str | None, code: str) -> tuple[str, ...]:
+    """The dimensions a line on ``code`` asks for; () if none."""
+    return tuple(d.removesuffix("?") for d in _configured(standard, code))
+
+
+def required_for(standard: str | None, code: str) -> tuple[str, ...]:
+    """The dimensions a line on ``code`` entered by a person must name (all but the ``?`` ones)."""
+    return tuple(d for d in _configured(standard, code) if not d.endswith("?"))
 
 
 @lru_cache(maxsize=20_000)
@@ -76,7 +87,11 @@ def postable_accounts(conn: Connection, org_id: int) -> list[AccountChoice]:
             node = by_id[node.parent_id]
             names.append(node.name)
         full = "—".join(reversed(names))
-        out.append(AccountChoice(r.code, full, initials(full), dimensions_for(standard, r.code)))
+        out.append(
+            AccountChoice(
+                r.code, full, initials(full), dimensions_for(standard, r.code), required_for(standard, r.code)
+            )
+        )
     return out
 
 

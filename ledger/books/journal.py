@@ -6,15 +6,16 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, func, literal_column, select
+from sqlalchemy import ColumnElement, Connection, exists, func, literal_column, or_, select
 
 from ledger.books.errors import NotFound, ValidationError
 from ledger.books.periods import period_bounds
-from ledger.db.models import Account, JournalEntry, JournalLine
+from ledger.db.models import Account, Counterparty, JournalEntry, JournalLine
 
 entry_t = JournalEntry.__table__
 line_t = JournalLine.__table__
 account_t = Account.__table__
+cp_t = Counterparty.__table__
 
 MAX_PAGE = 500
 
@@ -38,6 +39,7 @@ class EntryFilter:
     total_max_fen: int | None = None
     memo_contains: str | None = None  # text in the entry's 摘要
     reversed: bool | None = None  # True: entries reversed since; False: not reversed
+    text_contains: str | None = None  # in the entry's 摘要, a line's 摘要, or a counterparty a line names
 
     def conditions(self, org_id: int, *, sqlite: bool = False) -> list[Any]:
         """The filter as conditions on ``journal_entry`` of one org. Each is an indexed equality or range
@@ -78,6 +80,8 @@ class EntryFilter:
             cond.append(entry_t.c.total_fen <= self.total_max_fen)
         if self.memo_contains:
             cond.append(entry_t.c.memo.contains(self.memo_contains, autoescape=True))
+        if self.text_contains:
+            cond.append(self._text_condition(org_id, self.text_contains))
         if self.account:
             months = [line_t.c.org_id == org_id]  # ix_line_org_account: org, account, month, entry
             first, last = self.period or self.period_from, self.period or self.period_to
@@ -106,6 +110,18 @@ class EntryFilter:
             )
             cond.append(entry_t.c.id.in_(undone) if self.reversed else entry_t.c.id.not_in(undone))
         return cond
+
+    def _text_condition(self, org_id: int, text: str) -> ColumnElement[bool]:
+        """The entry's 摘要 holds ``text``, or one of its lines' 摘要 does, or a line names a counterparty
+        whose name holds it. The lines are read by ``ix_line_entry`` only for an entry whose own 摘要 does
+        not match: a correlated EXISTS stops with the page's and the count's limits, where an IN over the
+        months' lines read every one of them first (3-4 times slower on 2·10^5 lines, bench/README)."""
+        named = select(cp_t.c.id).where(cp_t.c.org_id == org_id, cp_t.c.name.contains(text, autoescape=True))
+        in_lines = exists().where(
+            line_t.c.entry_id == entry_t.c.id,
+            or_(line_t.c.memo.contains(text, autoescape=True), line_t.c.counterparty_id.in_(named)),
+        )
+        return or_(entry_t.c.memo.contains(text, autoescape=True), in_lines)
 
 
 def _lines(conn: Connection, entry_ids: list[int]) -> dict[int, list[dict[str, Any]]]:

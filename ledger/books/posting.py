@@ -60,6 +60,7 @@ period_t = Period.__table__
 counter_t = VoucherCounter.__table__
 
 MAX_LINES = 1000
+MAX_ATTACHMENTS = 999  # 附单据数 a voucher states (three digits, as its paper form)
 # Entries whose total someone typed (a manual entry, an imported one) are bounded like any amount; vouchers
 # built from sums (a shift's 日结, a year's close) are bounded line by line only (money.split_to_bound).
 TYPED_SOURCES = frozenset({"manual", "import"})
@@ -94,6 +95,7 @@ class Draft:
     idempotency_key: str | None = None
     link_id: str | None = None
     reverses_id: int | None = None
+    attachments: int = 0  # 附单据数: documents the paper voucher carries (hashed with the entry when not 0)
 
     @cached_property
     def period(self) -> str:
@@ -125,6 +127,8 @@ class Draft:
                 for ln in self.lines
             ],
         ]
+        if self.attachments:  # absent when 0: the fingerprints stored before the count existed still match
+            doc.append(self.attachments)
         return hashlib.sha256(json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()).hexdigest()
 
 
@@ -178,6 +182,10 @@ def _checked_total(draft: Draft, where: str) -> int:
     check_posting_day(draft.entry_date, f"{p}date")
     if len(draft.memo) > 500:
         raise ValidationError("memo is longer than 500 characters", field=f"{p}memo")
+    if type(draft.attachments) is not int or not 0 <= draft.attachments <= MAX_ATTACHMENTS:
+        raise ValidationError(
+            f"attachments is a whole number 0 to {MAX_ATTACHMENTS}", field=f"{p}attachments"
+        )
     if len(draft.lines) < 2:
         raise UnbalancedEntry("an entry needs at least two lines", field=f"{p}lines")
     if len(draft.lines) > MAX_LINES:
@@ -581,6 +589,7 @@ ENTRY_COLUMNS = (
     "reverses_id",
     "total_fen",
     "line_count",
+    "attachments",
     "prev_hash",
     "hash",
 )
@@ -719,6 +728,7 @@ def post_entries(
             "idempotency_key": d.idempotency_key,
             "link_id": d.link_id,
             "reverses_id": d.reverses_id,
+            "attachments": d.attachments,
         }
         digest = entry_hash(ob.head_hash, entry, canonical)
         entry_rows.append(
@@ -740,6 +750,7 @@ def post_entries(
                 d.reverses_id,
                 totals[i],
                 len(d.lines),
+                d.attachments,
                 ob.head_hash,
                 digest,
             )

@@ -184,6 +184,7 @@ class JournalEntry(TableModel, table=True):
     reverses_id: int | None = Field(default=None, sa_type=BigInteger, foreign_key="journal_entry.id")
     total_fen: int = Field(sa_type=BigInteger)
     line_count: int
+    attachments: int = Field(default=0, sa_column_kwargs={"server_default": "0"})  # 附单据数 (0009_core)
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64)
 

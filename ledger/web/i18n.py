@@ -63,7 +63,7 @@ KEY_FAMILIES = (
     *(N_("source_manual"), N_("source_pos"), N_("source_lease"), N_("source_brokerage")),
     *(N_("source_distribution"), N_("source_import"), N_("source_close"), N_("source_reversal")),
     *(N_("v_dim_contract"), N_("v_dim_welfare_post"), N_("v_dim_store")),
-    *(N_("j_err_from"), N_("j_err_to"), N_("j_err_min"), N_("j_err_max"), N_("j_err_form")),
+    *(N_("j_err_from"), N_("j_err_to"), N_("j_err_min"), N_("j_err_max")),
     *(N_("option_account"), N_("option_voucher"), N_("error_403"), N_("error_429")),
     *(N_("error_code_invalid_amount"), N_("error_code_invalid_quantity"), N_("error_code_unbalanced_entry")),
     *(N_("error_code_account_not_postable"), N_("error_code_period_closed"), N_("error_code_forbidden")),

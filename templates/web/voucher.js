@@ -123,9 +123,9 @@
   function addRow() {
     var last = rows()[rows().length - 1];
     var row = last.cloneNode(true);
-    row.querySelectorAll("input").forEach(function (el) { el.value = ""; el.removeAttribute("aria-invalid"); });
+    row.querySelectorAll("input, select").forEach(function (el) { el.value = ""; el.removeAttribute("aria-invalid"); el.removeAttribute("aria-describedby"); });
     row.querySelectorAll("select").forEach(function (el) { el.value = ""; });
-    row.querySelectorAll(".fielderr, .suggest").forEach(function (el) { el.remove(); });
+    row.querySelectorAll(".error, .suggest").forEach(function (el) { el.remove(); });
     row.setAttribute("data-dims", "");
     body.appendChild(row);
     renumber();
@@ -270,5 +270,10 @@
 
   rows().forEach(showDims);
   refresh();
-  if (document.activeElement && document.activeElement.form === form) { document.activeElement.select(); }
+  // A refused voucher comes back with its faults beside their fields: the first of them has the focus.
+  var fault = form.querySelector('[aria-invalid="true"]');
+  if (fault) { fault.focus(); }
+  if (document.activeElement && document.activeElement.form === form && document.activeElement.select) {
+    document.activeElement.select();
+  }
 })();

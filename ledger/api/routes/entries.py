@@ -19,7 +19,7 @@ from ledger.api.writes import as_json, fingerprint, respond
 from ledger.books.errors import ValidationError
 from ledger.books.journal import EntryFilter, get_entry, list_entries
 from ledger.books.orgs import require_books
-from ledger.books.posting import Draft, Line, new_link_id, post_entries
+from ledger.books.posting import MAX_ATTACHMENTS, Draft, Line, new_link_id, post_entries
 from ledger.db.engine import read_tx
 
 router = APIRouter(prefix="/api/v1", tags=["entries"])
@@ -47,6 +47,7 @@ class EntryIn(Strict):
     lines: list[LineIn] = Field(max_length=1000)
     source_ref: str | None = Field(default=None, max_length=128)
     idempotency_key: str | None = Field(default=None, min_length=1, max_length=128)
+    attachments: int = Field(default=0, ge=0, le=MAX_ATTACHMENTS, strict=True, description="附单据数")
 
 
 class LinkedEntryIn(EntryIn):
@@ -95,6 +96,7 @@ class EntryOut(BaseModel):
     created_by: int | None
     created_at: datetime
     total: MoneyOut
+    attachments: int
     hash: str
     lines: list[LineOut]
 
@@ -123,6 +125,7 @@ def entry_out(e: dict[str, Any]) -> EntryOut:
         created_by=e["created_by"],
         created_at=e["created_at"],
         total=e["total_fen"],
+        attachments=e.get("attachments") or 0,
         hash=e["hash"],
         lines=[
             LineOut(
@@ -172,6 +175,7 @@ def _draft(org_id: int, body: EntryIn, key: str | None, link_id: str | None = No
         source_ref=body.source_ref,
         idempotency_key=key,
         link_id=link_id,
+        attachments=body.attachments,
     )
 
 

@@ -23,6 +23,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
@@ -94,8 +95,11 @@ class WebRoute(APIRoute):
             except StarletteHTTPException as exc:
                 response = error_page(request, exc.status_code, exc)
             except Exception as exc:
-                log.exception("web page failed", exc_info=exc)
-                response = error_page(request, 500, exc)
+                if _number_too_large(exc):  # an id past 64 bits in an address or a form: bad input, no bug
+                    response = error_page(request, 422, exc)
+                else:
+                    log.exception("web page failed", exc_info=exc)
+                    response = error_page(request, 500, exc)
             save_session(request, response, session)
             add_security_headers(response)
             return response
@@ -104,6 +108,14 @@ class WebRoute(APIRoute):
 
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
+
+
+def _number_too_large(exc: Exception) -> bool:
+    """A number no column can hold, as the database refuses it: SQLite's driver raises ``OverflowError``
+    before the statement runs, PostgreSQL answers "out of range" (22003)."""
+    if isinstance(exc, OverflowError):
+        return True
+    return isinstance(exc, DBAPIError) and getattr(exc.orig, "sqlstate", None) == "22003"
 
 
 # ---- rendering ---------------------------------------------------------------------------------------
@@ -185,9 +197,13 @@ def error_page(request: Request, status_code: int, exc: Exception) -> HTMLRespon
             error_text(exc, t),
         )
     elif isinstance(exc, RequestValidationError):
+        # The address or the form holds a value the page cannot read (a month, a day, a number): named in
+        # the page's language, never the framework's English.
         first = exc.errors()[0] if exc.errors() else {}
         title = t("error_4xx")
-        message = f"{'.'.join(str(p) for p in first.get('loc', ())[1:])}: {first.get('msg', '')}"
+        message = t("error_bad_value", field=".".join(str(p) for p in first.get("loc", ())[1:]) or "?")
+    elif _number_too_large(exc):
+        title, message = t("error_4xx"), t("error_number_too_large")
     else:
         title, message = t("error_4xx"), str(getattr(exc, "detail", ""))
     user = getattr(request.state, "web_user", None)
@@ -281,14 +297,34 @@ def default_day(period: str) -> date:
 
 
 class FormRefused(Exception):
-    """A refused form, for the page to show again beside the field at fault, with what was typed."""
+    """The one way a page shows a refused form (issue 15): the form again, with what was typed, and each
+    message beside the field at fault, in the page's language.
 
-    def __init__(self, form: str, field: str, message: str, status_code: int) -> None:
-        super().__init__(message)
-        self.form, self.field, self.message, self.status_code = form, field, message, status_code
+    ``messages`` maps the form's field to its message (``_form`` for the form as a whole; a field of a row
+    is named as the template names it, ``line-2-debit``); the first is the refusal's ``field`` and
+    ``message``. Templates show them with ``forms.html``'s ``field_error``, ``invalid`` and ``any_error``."""
 
-    def view(self) -> dict[str, str]:
-        return {"form": self.form, "field": self.field, "message": self.message}
+    def __init__(self, form: str, messages: dict[str, str], status_code: int) -> None:
+        if not messages:
+            raise ValueError("a refusal says why")
+        super().__init__(next(iter(messages.values())))
+        self.form, self.messages, self.status_code = form, dict(messages), status_code
+
+    @property
+    def field(self) -> str:
+        return next(iter(self.messages))
+
+    @field.setter
+    def field(self, field: str) -> None:
+        """The refusal moved beside another field (a file's fault shown at the file input)."""
+        self.messages = {field: self.message}
+
+    @property
+    def message(self) -> str:
+        return self.messages[self.field]
+
+    def view(self) -> dict[str, Any]:
+        return {"form": self.form, "field": self.field, "message": self.message, "fields": self.messages}
 
 
 def refused(
@@ -304,4 +340,5 @@ def refused(
         raise exc
     lang = session_of(request).lang
     field = (fields or {}).get(exc.field or "", "_form")
-    return FormRefused(form, field, error_words(lang, exc.code, exc.field, exc.message), exc.http_status)
+    words = error_words(lang, exc.code, exc.field, exc.message)
+    return FormRefused(form, {field: words}, exc.http_status)

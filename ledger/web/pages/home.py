@@ -177,9 +177,9 @@ def login(
     if not matched:
         throttle.failed(username, addr)
         t = translator(session_of(request).lang)
-        return render(
-            request, "login.html", 401, next=safe_next(next), username=username, error=t("login_failed")
-        )
+        error = FormRefused("login", {"_form": t("login_failed")}, 401)
+        typed = safe_next(next)
+        return render(request, "login.html", 401, next=typed, username=username, error=error.view())
     with read_tx(engine) as conn:
         user = principal_for_user(conn, candidate.user_id)  # type: ignore[arg-type]
     throttle.succeeded(username, addr)

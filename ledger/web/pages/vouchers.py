@@ -14,7 +14,7 @@ from datetime import date
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import Form, Query, Request
+from fastapi import Form, Path, Query, Request
 from sqlalchemy import Connection, Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -35,7 +35,7 @@ from ledger.books.errors import (
     ValidationError,
 )
 from ledger.books.journal import EntryFilter, get_entry, list_entries
-from ledger.books.money import amount_in_words, format_amount, parse_amount
+from ledger.books.money import amount_in_words, format_amount, format_money, parse_amount
 from ledger.books.posting import MAX_LINES, Draft, Line
 from ledger.community import choices as community_choices
 from ledger.db.engine import read_tx
@@ -43,7 +43,9 @@ from ledger.db.models import ENTRY_SOURCES
 from ledger.http import EngineDep, client_addr
 from ledger.web.i18n import N_, error_text, translator
 from ledger.web.pages.common import (
+    LOCALES,
     FormKey,
+    FormRefused,
     WebUser,
     attachment,
     books_org,
@@ -62,7 +64,8 @@ BLANK_ROWS = 5  # the entry form's rows when nothing is typed yet (the page's sc
 PAGE_SIZE = 50
 COUNT_LIMIT = 10_000  # the journal counts its matches up to here ("10,000+"): 200 pages to turn
 LINE_FIELD = re.compile(r"^lines\[(\d+)\]\.?(\w*)$")
-MAX_ATTACHMENTS = 999
+MAX_ID = 2**62  # an entry id in an address or a form (a bigger number names no row)
+EntryId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 # ---- shared look-ups -------------------------------------------------------------------------------------
@@ -121,6 +124,8 @@ def suggest_accounts(
 
 # ---- 填制凭证: the entry form --------------------------------------------------------------------------
 
+FORM = "voucher"  # the entry form's name for its refusals (``common.FormRefused``)
+
 
 @dataclass
 class Row:
@@ -137,7 +142,8 @@ class Row:
     dims: tuple[str, ...] = field(default=(), init=False)  # what its account asks for, found when shown
 
     def blank(self) -> bool:
-        return not (self.memo.strip() or self.account.strip() or self.debit.strip() or self.credit.strip())
+        """No account and no amount: not a line (a 摘要 carried down into the next row alone is not one)."""
+        return not (self.account.strip() or self.debit.strip() or self.credit.strip())
 
     @property
     def code(self) -> str:
@@ -146,20 +152,9 @@ class Row:
         return parts[0] if parts else ""
 
 
-@dataclass
-class Errors:
-    """Messages by place: ``date``, ``attachments``, ``form``, ``totals`` or ``(row index, field)``."""
-
-    by_place: dict[Any, str] = field(default_factory=dict)
-
-    def __bool__(self) -> bool:
-        return bool(self.by_place)
-
-    def get(self, place: Any) -> str:
-        return self.by_place.get(place, "")
-
-    def line(self, index: int, name: str) -> str:
-        return self.by_place.get((index, name), "")
+def line_field(index: int, name: str) -> str:
+    """The form's name for a field of the row at ``index`` (0-based): ``line-2-debit`` is 第3行's 借方."""
+    return f"line-{index}-{name}"
 
 
 def _voucher_form(
@@ -172,8 +167,7 @@ def _voucher_form(
     attachments: str,
     rows: list[Row],
     key: str,
-    errors: Errors | None = None,
-    status_code: int = 200,
+    error: FormRefused | None = None,
     copied_from: str | None = None,
 ) -> HTMLResponse:
     with read_tx(engine) as conn:
@@ -190,14 +184,14 @@ def _voucher_form(
     return render(
         request,
         "voucher_new.html",
-        status_code,
+        error.status_code if error else 200,
         user=user,
         org=org,
         day=day,
         attachments=attachments,
         rows=rows,
         key=key,
-        errors=errors or Errors(),
+        error=error.view() if error else None,
         choices=choices,
         dimensions=[d for d in DIMENSIONS if getattr(choices, d)],
         closed_through=through,
@@ -223,12 +217,17 @@ def _rows_of_entry(entry: dict[str, Any]) -> list[Row]:
 
 @router.get("/web/orgs/{org_id}/vouchers/new")
 def new_voucher(
-    request: Request, org_id: int, user: WebUser, engine: EngineDep, copy: int | None = None
+    request: Request,
+    org_id: int,
+    user: WebUser,
+    engine: EngineDep,
+    copy: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> Response:
     """填制凭证; ``?copy=<entry id>`` opens it filled with that voucher's lines (copy as a template)."""
     org = books_org(user, engine, org_id, write=True)
     copied_from = None
     rows: list[Row] = []
+    attachments = "0"
     with read_tx(engine) as conn:
         day = default_day(conn, org_id)
         if copy is not None:
@@ -240,7 +239,7 @@ def new_voucher(
         engine,
         org,
         day=day.isoformat(),
-        attachments="0",
+        attachments=attachments,
         rows=rows,
         key=_new_key(),
         copied_from=copied_from,
@@ -263,7 +262,8 @@ def _dimension_id(text: str, index: int, name: str) -> int | None:
 
 
 def _draft(org_id: int, day: date, attachments: int, rows: list[Row], key: str | None) -> Draft:
-    """The entry the form describes: its non-blank rows in order (``lines[k]`` is the k-th of those)."""
+    """The entry the form describes: its non-blank rows in order (``lines[k]`` is the k-th of those); the
+    entry's 摘要 is its first line's, and its 附单据数 is stored with it."""
     lines = []
     for k, row in enumerate(r for r in rows if not r.blank()):
         debit = parse_amount(row.debit.strip(), f"lines[{k}].debit") if row.debit.strip() else 0
@@ -281,51 +281,15 @@ def _draft(org_id: int, day: date, attachments: int, rows: list[Row], key: str |
             )
         )
     memo = next((ln.memo for ln in lines if ln.memo), "")
-    if attachments:
-        memo = f"{memo}（附单据{attachments}张）"
-    return Draft(org_id=org_id, entry_date=day, memo=memo, lines=lines, source="manual", idempotency_key=key)
-
-
-def _place(rows: list[Row], exc: LedgerError) -> tuple[Any, int | None]:
-    """Where on the form an error belongs: ``(row index, field)`` for ``lines[k].x`` (k counts non-blank
-    rows), else the error's field; and the row index (or None)."""
-    found = LINE_FIELD.match(exc.field or "")
-    if not found:
-        return (exc.field or "form"), None
-    filled = [i for i, r in enumerate(rows) if not r.blank()]
-    k = int(found.group(1))
-    index = filled[k] if k < len(filled) else len(rows) - 1
-    name = found.group(2).removesuffix("_id") or "account"
-    return (index, name), index
-
-
-def _message(t: Any, exc: LedgerError, rows: list[Row], index: int | None, money: Any) -> str:
-    """The refusal in the page's language; the books' own words where no translation says it better."""
-    line = (index or 0) + 1
-    name = LINE_FIELD.match(exc.field or "")
-    what = name.group(2) if name else ""
-    if isinstance(exc, PeriodClosed):
-        return t("v_err_period_closed")
-    if isinstance(exc, AccountNotPostable):
-        return t("v_err_account", line=line, code=rows[index].code if index is not None else "")
-    if isinstance(exc, InvalidAmount) and name:
-        return t("v_err_amount", line=line, side=t("v_debit") if what == "debit" else t("v_credit"))
-    if isinstance(exc, UnbalancedEntry):
-        if name:
-            return t("v_err_side", line=line)
-        filled = [r for r in rows if not r.blank()]
-        if len(filled) < 2:
-            return t("v_err_two_lines")
-        debit = sum(_fen(r.debit) for r in filled)
-        credit = sum(_fen(r.credit) for r in filled)
-        return t("v_err_unbalanced", debit=money(debit), credit=money(credit), diff=money(debit - credit))
-    if isinstance(exc, NotFound) and name:
-        return t("v_err_dimension", line=line, what=t(f"v_dim_{what.removesuffix('_id')}"))
-    if isinstance(exc, IdempotencyConflict):
-        return t("v_err_key")
-    if exc.field == "date":
-        return t("v_err_date")
-    return error_text(exc, t)
+    return Draft(
+        org_id=org_id,
+        entry_date=day,
+        memo=memo,
+        lines=lines,
+        source="manual",
+        idempotency_key=key,
+        attachments=attachments,
+    )
 
 
 def _fen(text: str) -> int:
@@ -333,6 +297,109 @@ def _fen(text: str) -> int:
         return parse_amount(text.strip()) if text.strip() else 0
     except InvalidAmount:
         return 0
+
+
+def _typed_faults(
+    t: Any, rows: list[Row], accounts: dict[str, entry_choices.AccountChoice], money: Any
+) -> dict[str, str]:
+    """What the form can see is wrong before anything is posted, every line at once, by the field at fault;
+    each message names its line (第3行 / line 3). The posting service checks it all again."""
+    faults: dict[str, str] = {}
+    filled = [(i, r) for i, r in enumerate(rows) if not r.blank()]
+    for i, row in filled:
+        line = i + 1
+        if not row.code:
+            faults[line_field(i, "account")] = t("v_err_no_account", line=line)
+        elif row.code not in accounts:
+            faults[line_field(i, "account")] = t("v_err_account", line=line, code=row.code)
+        else:
+            for d in accounts[row.code].required:
+                if not getattr(row, d).strip():
+                    what, code = t(f"v_dim_{d}"), row.code
+                    faults[line_field(i, d)] = t("v_err_dimension_missing", line=line, code=code, what=what)
+        sides = []
+        for side in ("debit", "credit"):
+            text = getattr(row, side).strip()
+            if not text:
+                continue
+            try:
+                fen = parse_amount(text, side)
+            except InvalidAmount:
+                faults[line_field(i, side)] = t("v_err_amount", line=line, side=t(f"v_{side}"))
+                sides.append(side)
+                continue
+            if fen:
+                sides.append(side)
+        if len(sides) == 2 and line_field(i, "debit") not in faults and line_field(i, "credit") not in faults:
+            faults[line_field(i, "debit")] = t("v_err_side", line=line)
+        elif not sides:
+            faults[line_field(i, "debit")] = t("v_err_no_amount", line=line)
+    if faults:
+        return faults
+    if len(filled) < 2:
+        return {"totals": t("v_err_two_lines")}
+    debit = sum(_fen(r.debit) for _, r in filled)
+    credit = sum(_fen(r.credit) for _, r in filled)
+    if debit != credit:
+        short = "credit" if debit > credit else "debit"
+        on_short = [i for i, r in filled if getattr(r, short).strip()] or [i for i, _ in filled]
+        diff, side = money(abs(debit - credit)), t(f"v_{short}")
+        lines = t("v_list_sep").join(str(i + 1) for i in on_short)
+        faults["totals"] = t(
+            "v_err_unbalanced", debit=money(debit), credit=money(credit), diff=diff, side=side, lines=lines
+        )
+        for i in on_short:
+            faults[line_field(i, short)] = t("v_err_short", line=i + 1, side=side, diff=diff)
+    return faults
+
+
+def _place(rows: list[Row], exc: LedgerError) -> tuple[str, int | None]:
+    """Where on the form a posting error belongs: the row's field for ``lines[k].x`` (k counts non-blank
+    rows), else the form's field (``date``, ``attachments``) or the totals or the form as a whole; and the
+    row index (or None)."""
+    found = LINE_FIELD.match(exc.field or "")
+    if not found:
+        if exc.field in ("date", "attachments"):
+            return exc.field, None
+        return ("totals" if exc.field == "lines" else "_form"), None
+    filled = [i for i, r in enumerate(rows) if not r.blank()]
+    k = int(found.group(1))
+    index = filled[k] if k < len(filled) else len(rows) - 1
+    name = found.group(2).removesuffix("_id") or "account"
+    return line_field(index, name), index
+
+
+def _posting_refusal(
+    t: Any, exc: LedgerError, rows: list[Row], index: int | None, through: str | None
+) -> str:
+    """A refusal of the posting service in the page's language, naming the line where it has one."""
+    line = (index or 0) + 1
+    name = LINE_FIELD.match(exc.field or "")
+    what = name.group(2).removesuffix("_id") if name else ""
+    code = rows[index].code if index is not None else ""
+    if isinstance(exc, PeriodClosed):
+        return t("v_err_period_closed", through=through or "")
+    if isinstance(exc, AccountNotPostable):
+        return (
+            t("v_err_kept", line=line, code=code)
+            if "kept by" in exc.message
+            else t("v_err_account", line=line, code=code)
+        )
+    if isinstance(exc, InvalidAmount) and name:
+        return t("v_err_amount", line=line, side=t("v_debit") if what == "debit" else t("v_credit"))
+    if isinstance(exc, UnbalancedEntry):
+        return t("v_err_side", line=line) if name else t("v_err_two_lines")
+    if isinstance(exc, NotFound) and name:
+        return t("v_err_dimension", line=line, what=t(f"v_dim_{what}"))
+    if isinstance(exc, IdempotencyConflict):
+        return t("v_err_key")
+    if exc.field == "date":
+        return t("v_err_date")
+    if exc.field == "attachments":
+        return t("v_err_attachments")
+    if name:
+        return t("v_err_line", line=line, message=error_text(exc, t))
+    return error_text(exc, t)
 
 
 @router.post("/web/orgs/{org_id}/vouchers")
@@ -354,7 +421,12 @@ def save_voucher(
     store: Annotated[list[str] | None, Form()] = None,
 ) -> Response:
     """Save a voucher typed in the form: through ``bookkeeping.post_entry``, as ``POST …/entries`` of the
-    API. The form's one-time key is the idempotency key, so a double click or a resend posts once."""
+    API. The form's one-time key is the idempotency key, so a double click or a resend posts once.
+
+    A refused voucher comes back as the form with what was typed and each fault beside its field, naming
+    its line: first every fault the form can see (a line without an account or amount, or with both, a
+    bad amount, an account that is not an open leaf of this org, a missing 辅助核算, a voucher out of
+    balance by how much and on which lines), then whatever the posting service refuses."""
     org = books_org(user, engine, org_id, write=True)  # 404/403 before anything typed is looked at
     columns = {
         "memo": memo or [],
@@ -374,11 +446,34 @@ def save_voucher(
         for i in range(count)
     ]
     t = translator(session_of(request).lang)
-    errors = Errors()
+
+    def again(error: FormRefused) -> HTMLResponse:
+        return _voucher_form(
+            request,
+            user,
+            engine,
+            org,
+            day=entry_date,
+            attachments=attachments,
+            rows=rows,
+            key=form_key or _new_key(),
+            error=error,
+        )
+
+    faults: dict[str, str] = {}
+    day: date | None = None
     try:
         day = periods.parse_date(entry_date, "date")
-        if not attachments.strip().isdigit():
-            raise ValidationError("附单据数 is a whole number", field="attachments")
+    except ValidationError:
+        faults["date"] = t("v_err_date")
+    if not attachments.strip().isdigit():
+        faults["attachments"] = t("v_err_attachments")
+    with read_tx(engine) as conn:
+        accounts = {a.code: a for a in entry_choices.postable_accounts(conn, org_id)}
+    faults.update(_typed_faults(t, rows, accounts, _money_of(request)))
+    if faults or day is None:
+        return again(FormRefused(FORM, faults, 422))
+    try:
         draft = _draft(org_id, day, int(attachments), rows, form_key)
         write = bookkeeping.post_entry(
             user,
@@ -391,42 +486,17 @@ def save_voucher(
         if exc.http_status in (401, 403) or exc.field in ("org", "org_id"):
             raise
         place, index = _place(rows, exc)
-        if place == "attachments":
-            errors.by_place[place] = t("v_err_attachments")
-        else:
-            with read_tx(engine) as conn:
-                through = periods.closed_through(conn, org_id)
-            money = _money_of(request)
-            message = _message(t, exc, rows, index, money)
-            if isinstance(exc, PeriodClosed):
-                message = t("v_err_period_closed", through=through or "")
-            if place == "lines":
-                place = "totals"
-            elif not isinstance(place, tuple) and place != "date":
-                place = "form"  # the key, the memo: the form as a whole
-            errors.by_place[place] = message
+        with read_tx(engine) as conn:
+            through = periods.closed_through(conn, org_id)
+        message = _posting_refusal(t, exc, rows, index, through)
         status = 409 if isinstance(exc, IdempotencyConflict | PeriodClosed) else 422
-        return _voucher_form(
-            request,
-            user,
-            engine,
-            org,
-            day=entry_date,
-            attachments=attachments,
-            rows=rows,
-            key=form_key or _new_key(),
-            errors=errors,
-            status_code=status,
-        )
+        return again(FormRefused(FORM, {place: message}, status))
     answer = done.body
     flash(request, N_("v_replayed") if done.replayed else N_("v_saved"), voucher=answer["voucher_no"])
     return RedirectResponse(f"/web/orgs/{org_id}/vouchers/{answer['id']}", status_code=303)
 
 
 def _money_of(request: Request) -> Any:
-    from ledger.books.money import format_money
-    from ledger.web.pages.common import LOCALES
-
     locale = LOCALES[session_of(request).lang]
     return lambda fen: format_money(fen, locale, symbol=False)
 
@@ -457,7 +527,8 @@ def journal(
     page: Annotated[int, Query(ge=1, le=COUNT_LIMIT // PAGE_SIZE)] = 1,
 ) -> Response:
     """凭证查询: the org's vouchers by period range, number, account (with its sub-accounts), counterparty,
-    amount range (the voucher's total), text in its 摘要, source and reversed or not; 50 a page."""
+    amount range (the voucher's total), text (in its 摘要, a line's 摘要 or a counterparty's name), source
+    and reversed or not; 50 a page. A malformed month or amount is shown beside its field."""
     org = books_org(user, engine, org_id)
     shown = period_param(None, engine, org_id)
     form = {
@@ -473,25 +544,41 @@ def journal(
         "reversed": reversed,
     }
     t = translator(session_of(request).lang)
-    errors: dict[str, str] = {}
-    entries: list[dict[str, Any]] = []
-    total = 0
+    faults: dict[str, str] = {}
     flt = None
-    try:
+
+    def month(name: str) -> str | None:
+        try:
+            return periods.parse_period(form[name], name)
+        except ValidationError:
+            faults[name] = t(f"j_err_{name}")
+            return None
+
+    def amount(name: str) -> int | None:
+        try:
+            return _optional_amount(form[name], name)
+        except ValidationError:
+            faults[name] = t(f"j_err_{name}")
+            return None
+
+    first = month("from")
+    last = month("to") if period_to else first  # an empty 至 is the 从 month: its fault is the 从's
+    low, high = amount("min"), amount("max")
+    if not faults:
         flt = EntryFilter(
-            period_from=periods.parse_period(form["from"], "from"),
-            period_to=periods.parse_period(form["to"], "to"),
+            period_from=first,
+            period_to=last,
             voucher_no=voucher.strip() or None,
             account=account.split()[0] if account.split() else None,
             counterparty_id=int(counterparty) if counterparty.isdigit() else None,
-            total_min_fen=_optional_amount(min_amount, "min"),
-            total_max_fen=_optional_amount(max_amount, "max"),
-            memo_contains=text.strip() or None,
+            total_min_fen=low,
+            total_max_fen=high,
             source=source if source in ENTRY_SOURCES else None,
             reversed={"yes": True, "no": False}.get(reversed),
+            text_contains=text.strip() or None,
         )
-    except ValidationError as exc:
-        errors[exc.field or "form"] = t(f"j_err_{exc.field or 'form'}")
+    entries: list[dict[str, Any]] = []
+    total = 0
     with read_tx(engine) as conn:
         choices = choices_of(conn, org)
         if flt is not None:
@@ -500,14 +587,15 @@ def journal(
             )
     query = [(k, v) for k, v in form.items() if v]
     pages = max(1, -(-min(total, COUNT_LIMIT) // PAGE_SIZE))
+    error = FormRefused("journal", faults, 422) if faults else None
     return render(
         request,
         "journal.html",
-        422 if errors else 200,
+        error.status_code if error else 200,
         user=user,
         org=org,
         form=form,
-        errors=errors,
+        error=error.view() if error else None,
         sources=ENTRY_SOURCES,
         counterparties=choices.counterparty,
         rows=[_journal_row(e) for e in entries],
@@ -588,10 +676,14 @@ def _voucher_view(conn: Connection, org: Any, entry_id: int, lang: str) -> dict[
         }
         for ln in entry["lines"]
     ]
-    related = {
-        what: get_entry(conn, org.id, entry[what])["voucher_no"] if entry.get(what) else None
+    linked = {
+        what: get_entry(conn, org.id, entry[what]) if entry.get(what) else None
         for what in ("reverses_id", "reversed_by_id")
     }
+    related = {what: e["voucher_no"] if e else None for what, e in linked.items()}
+    # 红字冲销 says why: the red voucher's 摘要 (冲销 记-… <reason>) beside the link to it
+    reversed_by = linked["reversed_by_id"]
+    related["reversal_memo"] = reversed_by["memo"] if reversed_by else None
     author = find_user(conn, entry["created_by"]).username if entry["created_by"] else None
     debit = sum(ln["debit_fen"] for ln in entry["lines"])
     return {
@@ -608,7 +700,9 @@ def _voucher_view(conn: Connection, org: Any, entry_id: int, lang: str) -> dict[
 
 
 @router.get("/web/orgs/{org_id}/vouchers/{entry_id}")
-def voucher_page(request: Request, org_id: int, entry_id: int, user: WebUser, engine: EngineDep) -> Response:
+def voucher_page(
+    request: Request, org_id: int, entry_id: EntryId, user: WebUser, engine: EngineDep
+) -> Response:
     """One voucher: its lines and dimensions, source, place in the chain, who posted it, its reversal."""
     org = books_org(user, engine, org_id)
     with read_tx(engine) as conn:
@@ -619,7 +713,9 @@ def voucher_page(request: Request, org_id: int, entry_id: int, user: WebUser, en
 
 
 @router.get("/web/orgs/{org_id}/vouchers/{entry_id}/voucher.pdf")
-def voucher_pdf(request: Request, org_id: int, entry_id: int, user: WebUser, engine: EngineDep) -> Response:
+def voucher_pdf(
+    request: Request, org_id: int, entry_id: EntryId, user: WebUser, engine: EngineDep
+) -> Response:
     """The voucher printed in the 记账凭证 layout (the ``vouchers`` report of its month, for this one)."""
     books_org(user, engine, org_id)
     with read_tx(engine) as conn:
@@ -641,14 +737,12 @@ def _reverse_form(
     user: Principal,
     engine: Engine,
     org: Any,
-    entry_id: int,
+    entry_id: EntryId,
     *,
     day: str | None = None,
     reason: str = "",
     key: str | None = None,
-    error: str = "",
-    error_field: str = "",
-    status_code: int = 200,
+    error: FormRefused | None = None,
 ) -> HTMLResponse:
     with read_tx(engine) as conn:
         view = _voucher_view(conn, org, entry_id, session_of(request).lang)
@@ -663,21 +757,20 @@ def _reverse_form(
     return render(
         request,
         "voucher_reverse.html",
-        status_code,
+        error.status_code if error else 200,
         user=user,
         org=org,
         day=day,
         reason=reason,
         key=key or _new_key(),
-        error=error,
-        error_field=error_field,
+        error=error.view() if error else None,
         **view,
     )
 
 
 @router.get("/web/orgs/{org_id}/vouchers/{entry_id}/reverse")
 def reverse_confirm(
-    request: Request, org_id: int, entry_id: int, user: WebUser, engine: EngineDep
+    request: Request, org_id: int, entry_id: EntryId, user: WebUser, engine: EngineDep
 ) -> Response:
     """红字冲销, step one: the voucher, the day and a reason; the officer confirms on this page."""
     org = books_org(user, engine, org_id, write=True)
@@ -688,7 +781,7 @@ def reverse_confirm(
 def reverse_voucher(
     request: Request,
     org_id: int,
-    entry_id: int,
+    entry_id: EntryId,
     user: WebUser,
     engine: EngineDep,
     entry_date: Annotated[str, Form(alias="date", max_length=10)],
@@ -702,10 +795,12 @@ def reverse_voucher(
         voucher_no = get_entry(conn, org_id, entry_id)["voucher_no"]  # 404 unless it is this org's
     t = translator(session_of(request).lang)
     try:
+        if not reason.strip():
+            raise ValidationError("say why the voucher is reversed", field="reason")
         if confirm != "yes":
             raise ValidationError("tick the box to confirm the reversal", field="confirm")
         day = periods.parse_date(entry_date, "date")
-        memo = f"冲销 {voucher_no} {reason.strip()}" if reason.strip() else None
+        memo = f"冲销 {voucher_no} {reason.strip()}"  # the reason stays with the red voucher
         write = bookkeeping.reverse_entry(
             user,
             org_id,
@@ -725,6 +820,8 @@ def reverse_voucher(
                 message = t("v_err_period_closed", through=periods.closed_through(conn, org_id) or "")
         elif exc.field == "confirm":
             message = t("v_err_confirm")
+        elif exc.field == "reason":
+            message = t("v_err_reason")
         elif exc.field == "date":
             message = t("v_err_date")
         elif isinstance(exc, IdempotencyConflict):
@@ -733,18 +830,11 @@ def reverse_voucher(
             message = t("v_err_not_reversible")
         else:
             message = t("v_err_reverse", reason=error_text(exc, t))
+        status = 409 if exc.http_status == 409 else 422
+        place = exc.field if exc.field in ("date", "reason", "confirm") else "_form"
+        error = FormRefused("reverse", {place: message}, status)
         return _reverse_form(
-            request,
-            user,
-            engine,
-            org,
-            entry_id,
-            day=entry_date,
-            reason=reason,
-            key=form_key,
-            error=message,
-            error_field=exc.field or "form",
-            status_code=409 if exc.http_status == 409 else 422,
+            request, user, engine, org, entry_id, day=entry_date, reason=reason, key=form_key, error=error
         )
     first = done.body[0]
     key = N_("v_reversed_replayed") if done.replayed else N_("v_reversed")
