@@ -7,10 +7,11 @@ Builds one community's year of books through the real posting code (``post_entri
 entries of 2–4 lines, a quarter of them on 112 应收款 with one of 200 lessees, memos from a small list,
 every 500th entry reversed. Then, in process (``TestClient`` over the real app, logged in as the street's
 officer), times each journal query and 明细账 page ``REPEAT`` times — the server's whole answer: session,
-query, rendering — and prints p50 / p95 per filter (a later page is reached by its "next" links, as a reader
-turns them); run with another checkout's code (``/work/main/.venv/bin/python`` beside a copy of this script
-in that checkout) it measures that code on the same books: the baseline; then posts ``POSTS`` two-line vouchers through the entry form (each a new
-form key) and prints the p50 / p95 of the POST (the write, not the redirect's page). Figures only.
+query, rendering — and prints p50 / p95 per filter (a later page is reached by its "next" links, as a
+reader turns them). Run with another checkout's code (this script copied into that checkout) it measures
+that code on the same books: the baseline. Then it posts ``POSTS`` two-line vouchers through the entry form
+(each a new form key) and prints the p50 / p95 of the POST (the write, not the redirect's page). Figures
+only.
 Targets (issue 17): journal and 明细账 p95 ≤ 150 ms, voucher post ≤ 100 ms.
 """
 
@@ -174,7 +175,7 @@ def measure(url: str, org: int, lessee: int) -> None:
         print(f"  {'journal query':36} {'p50 ms':>8} {'p95 ms':>8}  found")
         worst = 0.0
         for name, target in queries.items():
-            if not target:
+            if target == "":
                 print(f"  {name:36} {'(no such page)':>17}")
                 continue
             url, params = (target, None) if isinstance(target, str) else (journal, target)
