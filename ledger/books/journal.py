@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date
 from typing import Any
 
@@ -17,6 +17,7 @@ line_t = JournalLine.__table__
 account_t = Account.__table__
 
 MAX_PAGE = 500
+_MONTHS_AND_ROWS = {"period", "period_from", "period_to", "account", "counterparty_id", "reversed"}
 
 
 @dataclass(frozen=True)
@@ -137,19 +138,10 @@ class EntryFilter:
         return months
 
     def months_only(self) -> bool:
-        """Whether the entry's own terms are only whole months (of ``period``, ``period_from``,
-        ``period_to``): then a line in those months is a line of an entry that matches them."""
-        return not (
-            self.date_from
-            or self.date_to
-            or self.source
-            or self.source_ref
-            or self.link_id
-            or self.voucher_no
-            or self.total_min_fen is not None
-            or self.total_max_fen is not None
-            or self.memo_contains
-        )
+        """Whether the entry's own terms are only whole months (``period``, ``period_from``, ``period_to``;
+        the rest are semi-joins): then a line in those months is a line of an entry that matches them. Any
+        other field set, one added later too, says no."""
+        return all(getattr(self, f.name) == f.default for f in fields(self) if f.name not in _MONTHS_AND_ROWS)
 
     def conditions(self, org_id: int, *, sqlite: bool = False) -> list[Any]:
         """The whole filter as conditions on ``journal_entry`` of one org: ``entry_conditions`` and each of
