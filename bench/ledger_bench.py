@@ -3,6 +3,7 @@
     .venv/bin/python bench/ledger_bench.py              # N = 10^4 and 10^5
     .venv/bin/python bench/ledger_bench.py --full       # also N = 10^6
     .venv/bin/python bench/ledger_bench.py --n 200000
+    .venv/bin/python bench/ledger_bench.py --without-index ix_line_org_account   # what an index costs
 
 For each N it generates N entries of 2–4 lines spread over a year in one org, posts them through
 ``post_entries`` (validation, gapless voucher numbers, hash chain, the database's own triggers) in batches,
@@ -40,10 +41,16 @@ DEBIT_ACCOUNTS = ["101", "102", "112", "121", "51101", "513", "51401"]
 CREDIT_ACCOUNTS = ["50101", "50102", "50103", "503", "211", "214"]
 
 
+WITHOUT_INDEXES: list[str] = []  # --without-index: what an index costs the posting, in the same run
+
+
 def build(db: Path) -> tuple[str, int]:
     url = f"sqlite:///{db}"
     engine = make_engine(url)
     upgrade(engine)
+    with write_tx(engine) as conn:
+        for name in WITHOUT_INDEXES:
+            conn.exec_driver_sql(f'DROP INDEX "{name}"')
     with write_tx(engine) as conn:
         county = create_org(conn, code="bench-county", name="基准县", kind="county")
         street = create_org(conn, code="bench-street", name="基准街道", kind="street", parent_id=county)
@@ -178,7 +185,11 @@ def main() -> None:
     parser.add_argument("--n", type=int, action="append", help="entry counts (repeatable)")
     parser.add_argument("--full", action="store_true", help="include N = 10^6")
     parser.add_argument("--json", action="store_true", help="print one JSON object per N")
+    parser.add_argument(
+        "--without-index", action="append", default=[], help="drop this index before posting (repeatable)"
+    )
     args = parser.parse_args()
+    WITHOUT_INDEXES.extend(args.without_index)
     sizes = args.n or ([10_000, 100_000, 1_000_000] if args.full else [10_000, 100_000])
     if not args.json:
         print("load average {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()), flush=True)

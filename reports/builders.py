@@ -14,17 +14,19 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 from itertools import groupby
 from typing import TYPE_CHECKING, Any
 
 from ledger.books.errors import AccountingError, NotFound, ValidationError
-from ledger.books.journal import EntryFilter, list_entries
+from ledger.books.journal import EntryFilter, entry_key, list_entries
 from ledger.books.periods import period_bounds, previous_period
 from ledger.books.trial_balance import TrialBalanceRow, trial_balance
 from reports.builders_base import BuildContext, ReportPeriod
 from reports.queries import (
     AccountName,
+    PostingKey,
     PostingRow,
     account_names,
     account_postings,
@@ -33,6 +35,7 @@ from reports.queries import (
     memo_turnover,
     movement,
     orgs_below,
+    postings_through,
 )
 from reports.report import Column, Report, Table, Total
 from reports.statements import Layout, compute_statement, load_layout, statement_report
@@ -599,27 +602,27 @@ def _book_columns(ctx: BuildContext) -> tuple[Column, ...]:
     )
 
 
-def _book(ctx: BuildContext, code: str, title: str, *, daily: bool) -> Report:
-    names = account_names(ctx.conn, ctx.org.id)
-    account: AccountName | None = names.get(code)
+def _book_account(ctx: BuildContext, code: str) -> tuple[AccountName, TrialBalanceRow, tuple[int, int]]:
+    """The account, its trial-balance row over the period (opening, turnover) and its debits and credits
+    from the start of the year to the period (本年累计 before it): months × accounts, never the history."""
+    account: AccountName | None = account_names(ctx.conn, ctx.org.id).get(code)
     if account is None:
         raise NotFound(f"{ctx.org.name} has no account {code}", field="account")
     p = ctx.period
     tb = trial_balance(ctx.conn, ctx.org.id, p.from_period, p.to_period)
-    opening = next(r.opening_fen for r in tb if r.code == code)
+    row = next(r for r in tb if r.code == code)
     ytd_before = (0, 0)
-    if p.from_period > p.year_start:
-        before = movement(
-            ctx.conn,
-            ctx.org.id,
-            p.year_start,
-            previous_period(p.from_period),
-            prefixes=(code,),
-            closing="include",
-        )
-        ytd_before = (sum(d for d, _ in before.values()), sum(c for _, c in before.values()))
+    if p.from_period > p.year_start:  # account_turnover again, not the year's lines
+        earlier = trial_balance(ctx.conn, ctx.org.id, p.year_start, previous_period(p.from_period))
+        ytd_before = next((r.debit_fen, r.credit_fen) for r in earlier if r.code == code)
+    return account, row, ytd_before
+
+
+def _book(ctx: BuildContext, code: str, title: str, *, daily: bool) -> Report:
+    account, tb_row, ytd_before = _book_account(ctx, code)
+    p = ctx.period
     postings = account_postings(ctx.conn, ctx.org.id, (code,), p.from_period, p.to_period)
-    frame = book_frame(ctx, postings, opening, ytd_before, daily=daily)
+    frame = book_frame(ctx, postings, tb_row.opening_fen, ytd_before, daily=daily)
     closing = int(frame["balance"].iloc[-1])
     side = frame["side"].iloc[-1]
     return Report(
@@ -638,6 +641,116 @@ def _book(ctx: BuildContext, code: str, title: str, *, daily: bool) -> Report:
         lang=ctx.lang,
         template="report_book.html",
         **ctx.stamp(),
+    )
+
+
+@dataclass(frozen=True)
+class BookPage:
+    """A page of one month's 明细账: its rows as ``book_frame`` makes them (期初余额 on the first page, 承前页
+    with the month's debits, credits and balance so far on the others, 本月合计 and 本年累计 on the last),
+    and the keys of its first and last postings, when a page comes before or after it."""
+
+    caption: str
+    rows: list[dict[str, Any]]
+    first_key: PostingKey | None
+    next_key: PostingKey | None
+
+
+def ledger_detail_page(
+    ctx: BuildContext,
+    code: str,
+    *,
+    after: PostingKey | None = None,
+    before: PostingKey | None = None,
+    limit: int,
+) -> BookPage:
+    """A page of ``limit`` postings of the 明细账 of ``code`` for one month: the first page, the one after the
+    posting ``after``, or the one ending just before ``before``. The figures are ``build_ledger_detail``'s;
+    the balance a page opens with is the month's opening (from ``account_turnover``) plus the month's
+    postings before the page (one account, one month), so no page costs more than its month."""
+    p = ctx.period
+    if p.from_period != p.to_period:
+        raise ValidationError("a ledger page shows one month", field="period")
+    if not code.isdigit():
+        raise ValidationError("明细账 needs ?account=<account code>", field="account")
+    account, tb_row, ytd_before = _book_account(ctx, code)
+    month = p.from_period
+    if before is not None:  # the page ending before it starts after the posting limit + 1 back
+        earlier = account_postings(
+            ctx.conn, ctx.org.id, (code,), month, month, before=before, limit=limit + 1
+        )
+        after = earlier[0].key if len(earlier) > limit else None
+    postings = account_postings(ctx.conn, ctx.org.id, (code,), month, month, after=after, limit=limit + 1)
+    more = len(postings) > limit
+    postings = postings[:limit]
+    t = ctx.t
+    rows: list[dict[str, Any]] = []
+
+    def add(
+        day: date, voucher: str, memo: str, debit: int | None, credit: int | None, balance: int, style: str
+    ):
+        rows.append(
+            {
+                "date": day.isoformat(),
+                "voucher_no": voucher,
+                "memo": memo,
+                "debit": debit,
+                "credit": credit,
+                "side": _side(balance, ctx.lang),
+                "balance": abs(balance),
+                "style": style,
+            }
+        )
+
+    first_day, last_day = period_bounds(month)
+    balance = tb_row.opening_fen
+    if after is None:
+        memo = (
+            t("上年结转", "Brought forward from last year")
+            if month.endswith("-01")
+            else t("期初余额", "Opening balance")
+        )
+        add(first_day, "", memo, None, None, balance, "subtotal")
+    else:
+        debit, credit = postings_through(ctx.conn, ctx.org.id, (code,), month, after)
+        balance += debit - credit
+        add(
+            postings[0].entry_date if postings else last_day,
+            "",
+            t("承前页", "Brought forward"),
+            debit,
+            credit,
+            balance,
+            "subtotal",
+        )
+    for posting in postings:
+        balance += posting.debit_fen - posting.credit_fen
+        add(
+            posting.entry_date,
+            posting.voucher_no,
+            posting.memo,
+            posting.debit_fen or None,
+            posting.credit_fen or None,
+            balance,
+            "",
+        )
+    if not more:
+        add(
+            last_day,
+            "",
+            t("本月合计", "Month total"),
+            tb_row.debit_fen,
+            tb_row.credit_fen,
+            balance,
+            "subtotal",
+        )
+        ytd = (ytd_before[0] + tb_row.debit_fen, ytd_before[1] + tb_row.credit_fen)
+        add(last_day, "", t("本年累计", "Year to date"), ytd[0], ytd[1], balance, "total")
+    return BookPage(
+        caption=t("科目：", "Account: ") + f"{code} {account.full_name}",
+        rows=rows,
+        first_key=postings[0].key if postings and after is not None else None,
+        next_key=postings[-1].key if more else None,
     )
 
 
@@ -668,15 +781,20 @@ def _entries(ctx: BuildContext) -> list[dict]:  # type: ignore[type-arg]
     wanted = ctx.options.get("voucher")
     out: list[dict] = []  # type: ignore[type-arg]
     for month in ctx.period.months:
-        offset = 0
+        after = None
         while True:
-            page, total = list_entries(
-                ctx.conn, ctx.org.id, EntryFilter(period=month, voucher_no=wanted), limit=500, offset=offset
+            page, _total = list_entries(
+                ctx.conn,
+                ctx.org.id,
+                EntryFilter(period=month, voucher_no=wanted),
+                limit=500,
+                after=after,
+                count_limit=0,  # pages by key, so no need to count
             )
             out.extend(page)
-            offset += len(page)
-            if offset >= total or not page:
+            if len(page) < 500:
                 break
+            after = entry_key(page[-1])
             if len(out) > MAX_VOUCHERS:
                 raise ValidationError(
                     f"more than {MAX_VOUCHERS} vouchers: print a shorter period", field="period"

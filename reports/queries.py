@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import ColumnElement, Connection, and_, func, or_, select
+from sqlalchemy import ColumnElement, Connection, and_, func, literal, or_, select, tuple_
 
 from ledger.books.orgs import subtree_ids
 from ledger.books.trial_balance import Closing, balances, movements
@@ -98,6 +98,11 @@ def counterparty_balances(
     return {(code, cp): balance for (code, cp), balance in found.items()}
 
 
+PostingKey = tuple[
+    date, int, int
+]  # (entry date, chain seq, line no): a book's order, and where a page starts
+
+
 @dataclass(frozen=True)
 class PostingRow:
     """One 分录 as a book of account prints it: date, voucher, memo, account, amounts."""
@@ -109,34 +114,76 @@ class PostingRow:
     code: str
     debit_fen: int
     credit_fen: int
+    seq: int = 0
+    line_no: int = 0
+
+    @property
+    def key(self) -> PostingKey:
+        return (self.entry_date, self.seq, self.line_no)
+
+
+def _book_order() -> tuple[ColumnElement, ...]:  # type: ignore[type-arg]
+    return (entry_t.c.entry_date, entry_t.c.seq, line_t.c.line_no)
+
+
+def _postings_where(org_id: int, prefixes: Sequence[str], from_period: str, to_period: str) -> list:  # type: ignore[type-arg]
+    """The lines of the accounts over the months, as ``ix_line_org_account`` (org, account, month) finds them:
+    the accounts by id, not by a join on their code that would read every account's lines of the months."""
+    accounts = select(account_t.c.id).where(
+        account_t.c.org_id == org_id, _prefixes(account_t.c.code, prefixes)
+    )
+    return [
+        line_t.c.org_id == org_id,
+        line_t.c.account_id.in_(accounts),
+        line_t.c.period >= from_period,
+        line_t.c.period <= to_period,
+    ]
 
 
 def account_postings(
-    conn: Connection, org_id: int, prefixes: Sequence[str], from_period: str, to_period: str
+    conn: Connection,
+    org_id: int,
+    prefixes: Sequence[str],
+    from_period: str,
+    to_period: str,
+    *,
+    after: PostingKey | None = None,
+    before: PostingKey | None = None,
+    limit: int | None = None,
 ) -> list[PostingRow]:
-    """Every line on the accounts (and their sub-accounts) over the months, in date and voucher order."""
-    rows = conn.execute(
+    """Every line on the accounts (and their sub-accounts) over the months, in date and voucher order.
+
+    A page of them with ``limit``: the first ``limit`` after the key ``after``, or the last ``limit`` before
+    ``before`` (still returned in book order). Either reads only these accounts' lines of these months
+    (``ix_line_org_account``) with their entries, never the rest of the journal."""
+    cond = _postings_where(org_id, prefixes, from_period, to_period)
+    order = _book_order()
+    if after is not None:
+        cond.append(tuple_(*order) > tuple_(*_key_binds(after)))
+    if before is not None:
+        cond.append(tuple_(*order) < tuple_(*_key_binds(before)))
+    stmt = (
         select(
             entry_t.c.entry_date,
             entry_t.c.period,
             entry_t.c.voucher_no,
             entry_t.c.memo.label("entry_memo"),
+            entry_t.c.seq,
+            line_t.c.line_no,
             line_t.c.memo,
             account_t.c.code,
             line_t.c.debit_fen,
             line_t.c.credit_fen,
         )
+        .select_from(line_t)
         .join(entry_t, entry_t.c.id == line_t.c.entry_id)
         .join(account_t, account_t.c.id == line_t.c.account_id)
-        .where(
-            line_t.c.org_id == org_id,
-            line_t.c.period >= from_period,
-            line_t.c.period <= to_period,
-            _prefixes(account_t.c.code, prefixes),
-        )
-        .order_by(entry_t.c.entry_date, entry_t.c.seq, line_t.c.line_no)
+        .where(*cond)
+        .order_by(*(c.desc() for c in order) if before is not None else order)
     )
-    return [
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    found = [
         PostingRow(
             entry_date=r.entry_date if isinstance(r.entry_date, date) else date.fromisoformat(r.entry_date),
             period=r.period,
@@ -145,9 +192,41 @@ def account_postings(
             code=r.code,
             debit_fen=int(r.debit_fen),
             credit_fen=int(r.credit_fen),
+            seq=int(r.seq),
+            line_no=int(r.line_no),
         )
-        for r in rows
+        for r in conn.execute(stmt)
     ]
+    return found[::-1] if before is not None else found
+
+
+def postings_through(
+    conn: Connection, org_id: int, prefixes: Sequence[str], from_period: str, key: PostingKey
+) -> tuple[int, int]:
+    """Debits and credits on the accounts from the first day of ``from_period`` through the posting at
+    ``key``: what the page after it brings forward (承前页) past the opening balance. Bounded by those
+    months' lines of these accounts, whatever the history before them."""
+    to_period = f"{key[0].year:04d}-{key[0].month:02d}"
+    cond = _postings_where(org_id, prefixes, from_period, to_period)
+    cond.append(tuple_(*_book_order()) <= tuple_(*_key_binds(key)))
+    debit, credit = conn.execute(
+        select(
+            func.coalesce(func.sum(line_t.c.debit_fen), 0), func.coalesce(func.sum(line_t.c.credit_fen), 0)
+        )
+        .select_from(line_t)
+        .join(entry_t, entry_t.c.id == line_t.c.entry_id)
+        .where(*cond)
+    ).one()
+    return int(debit), int(credit)
+
+
+def _key_binds(key: PostingKey) -> tuple[ColumnElement, ...]:  # type: ignore[type-arg]
+    day, seq, line_no = key
+    return (
+        literal(day, entry_t.c.entry_date.type),
+        literal(seq, entry_t.c.seq.type),
+        literal(line_no, line_t.c.line_no.type),
+    )
 
 
 @dataclass(frozen=True)

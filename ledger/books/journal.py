@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, exists, func, literal_column, or_, select
+from sqlalchemy import ColumnElement, Connection, exists, func, literal, literal_column, or_, select, tuple_
 
 from ledger.books.errors import NotFound, ValidationError
 from ledger.books.periods import period_bounds
@@ -18,6 +18,7 @@ account_t = Account.__table__
 cp_t = Counterparty.__table__
 
 MAX_PAGE = 500
+_MONTHS_AND_ROWS = {"period", "period_from", "period_to", "account", "counterparty_id", "reversed"}
 
 
 @dataclass(frozen=True)
@@ -41,20 +42,18 @@ class EntryFilter:
     reversed: bool | None = None  # True: entries reversed since; False: not reversed
     text_contains: str | None = None  # in the entry's 摘要, a line's 摘要, or a counterparty a line names
 
-    def conditions(self, org_id: int, *, sqlite: bool = False) -> list[Any]:
-        """The filter as conditions on ``journal_entry`` of one org. Each is an indexed equality or range
-        on the entry, or an ``IN`` over the org's lines that an index answers (account:
-        ``ix_line_org_account`` within the months asked for; counterparty: ``ix_line_counterparty``;
-        reversed: the org's reversals).
+    def entry_conditions(self, org_id: int, *, sqlite: bool = False, by_date: bool = True) -> list[Any]:
+        """The filter's conditions on the entry's own columns (one org), each an indexed equality or range
+        where one can be (the text in the 摘要 cannot).
 
         An amount band (both bounds) is the most telling filter there is; PostgreSQL's statistics know it,
         SQLite's planner does not and would walk the whole date range in order instead, so on SQLite the
         date terms are written ``+entry_date`` there (the unary plus keeps them off the index) and the
-        band's index ``ix_entry_org_total`` finds the vouchers, which are then few to sort."""
+        band's index ``ix_entry_org_total`` finds the vouchers, which are then few to sort. ``by_date=False``
+        does the same whatever the filter: the caller knows the matches are few and found another way."""
         cond: list[Any] = [entry_t.c.org_id == org_id]
-        day: ColumnElement[Any] = entry_t.c.entry_date
-        if sqlite and self.total_min_fen is not None and self.total_max_fen is not None:
-            day = literal_column("+journal_entry.entry_date", type_=entry_t.c.entry_date.type)
+        band = self.total_min_fen is not None and self.total_max_fen is not None
+        day = _day(unindexed=sqlite and (band or not by_date))
         if self.period:
             cond.append(entry_t.c.period == self.period)
         # A range of months is a range of days, so that one index (org, date, seq) both finds and orders.
@@ -82,34 +81,55 @@ class EntryFilter:
             cond.append(entry_t.c.memo.contains(self.memo_contains, autoescape=True))
         if self.text_contains:
             cond.append(self._text_condition(org_id, self.text_contains))
+        return cond
+
+    def semi_joins(self, org_id: int) -> list[SemiJoin]:
+        """The filter's conditions on other rows than the entry. Most telling first: a counterparty's
+        lines, the org's reversals, an account's lines (``ix_line_org_account`` within the months asked
+        for)."""
+        found: list[SemiJoin] = []
+        if self.counterparty_id is not None:  # ix_line_counterparty; per entry, ix_line_entry
+            found.append(
+                SemiJoin(
+                    select(line_t.c.entry_id).where(
+                        line_t.c.org_id == org_id, line_t.c.counterparty_id == self.counterparty_id
+                    ),
+                    select(line_t.c.id).where(
+                        line_t.c.entry_id == entry_t.c.id, line_t.c.counterparty_id == self.counterparty_id
+                    ),
+                )
+            )
+        if self.reversed is not None:  # the org's reversals (ix_entry_source_ref); of one, uq_entry_reverses
+            later = entry_t.alias("later")
+            found.append(
+                SemiJoin(
+                    select(later.c.reverses_id).where(
+                        later.c.org_id == org_id,
+                        later.c.source == "reversal",
+                        later.c.reverses_id.is_not(None),
+                    ),
+                    select(later.c.id).where(
+                        later.c.reverses_id == entry_t.c.id, later.c.source == "reversal"
+                    ),
+                    wanted=self.reversed,
+                )
+            )
         if self.account:
-            months = [line_t.c.org_id == org_id]  # ix_line_org_account: org, account, month, entry
-            first, last = self.period or self.period_from, self.period or self.period_to
-            if first:
-                months.append(line_t.c.period >= first)
-            if last:
-                months.append(line_t.c.period <= last)
+            months = self._line_months(org_id)  # ix_line_org_account: org, account, month, entry
             accounts = select(account_t.c.id).where(
                 account_t.c.org_id == org_id, account_t.c.code.startswith(self.account, autoescape=True)
             )
-            cond.append(
-                entry_t.c.id.in_(select(line_t.c.entry_id).where(*months, line_t.c.account_id.in_(accounts)))
-            )
-        if self.counterparty_id is not None:  # ix_line_counterparty
-            cond.append(
-                entry_t.c.id.in_(
-                    select(line_t.c.entry_id).where(
-                        line_t.c.org_id == org_id, line_t.c.counterparty_id == self.counterparty_id
-                    )
+            found.append(
+                SemiJoin(
+                    select(line_t.c.entry_id).where(*months, line_t.c.account_id.in_(accounts)),
+                    # the entry's own org and months are the outer query's: only ix_line_entry can answer
+                    select(line_t.c.id).where(
+                        line_t.c.entry_id == entry_t.c.id, line_t.c.account_id.in_(accounts)
+                    ),
+                    within_months=True,
                 )
             )
-        if self.reversed is not None:  # the org's reversals (ix_entry_source_ref), and what they reverse
-            later = entry_t.alias("later")
-            undone = select(later.c.reverses_id).where(
-                later.c.org_id == org_id, later.c.source == "reversal", later.c.reverses_id.is_not(None)
-            )
-            cond.append(entry_t.c.id.in_(undone) if self.reversed else entry_t.c.id.not_in(undone))
-        return cond
+        return found
 
     def _text_condition(self, org_id: int, text: str) -> ColumnElement[bool]:
         """The entry's 摘要 holds ``text``, or one of its lines' 摘要 does, or a line names a counterparty
@@ -122,6 +142,49 @@ class EntryFilter:
             or_(line_t.c.memo.contains(text, autoescape=True), line_t.c.counterparty_id.in_(named)),
         )
         return or_(entry_t.c.memo.contains(text, autoescape=True), in_lines)
+
+    def _line_months(self, org_id: int) -> list[Any]:
+        """A line's own terms for the org and the months asked for (a line is in its entry's month)."""
+        months = [line_t.c.org_id == org_id]
+        first, last = self.period or self.period_from, self.period or self.period_to
+        if first:
+            months.append(line_t.c.period >= first)
+        if last:
+            months.append(line_t.c.period <= last)
+        return months
+
+    def months_only(self) -> bool:
+        """Whether the entry's own terms are only whole months (``period``, ``period_from``, ``period_to``;
+        the rest are semi-joins): then a line in those months is a line of an entry that matches them. Any
+        other field set, one added later too, says no."""
+        return all(getattr(self, f.name) == f.default for f in fields(self) if f.name not in _MONTHS_AND_ROWS)
+
+    def conditions(self, org_id: int, *, sqlite: bool = False) -> list[Any]:
+        """The whole filter as conditions on ``journal_entry`` of one org: ``entry_conditions`` and each of
+        ``semi_joins`` as an ``IN`` (or ``NOT IN``)."""
+        return [*self.entry_conditions(org_id, sqlite=sqlite), *(j.among() for j in self.semi_joins(org_id))]
+
+
+@dataclass(frozen=True)
+class SemiJoin:
+    """A filter on other rows: the entry is (``wanted``) or is not among the entries of ``ids`` — the rows'
+    entry ids as an index range finds them — which for one entry are the rows of ``of_entry`` (a SELECT
+    correlated on ``journal_entry.id``, answered by an index on the entry id)."""
+
+    ids: Any
+    of_entry: Any
+    wanted: bool = True
+    within_months: bool = False  # ``ids`` holds only entries of the filter's org and months
+
+    def among(self) -> Any:
+        """As ``IN``: every id gathered first (few, or what the planner wants)."""
+        return entry_t.c.id.in_(self.ids) if self.wanted else entry_t.c.id.not_in(self.ids)
+
+    def exists(self) -> Any:
+        """As ``[NOT] EXISTS``: looked up per entry while an index of entries is walked, where ``IN`` would
+        first gather every id (a whole year of an account's lines)."""
+        match = self.of_entry.exists()
+        return match if self.wanted else ~match
 
 
 def _lines(conn: Connection, entry_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
@@ -164,6 +227,33 @@ def get_entry(conn: Connection, org_id: int, entry_id: int) -> dict[str, Any]:
     return entry
 
 
+EntryKey = tuple[date, int]  # (entry date, chain seq): the journal's order, and where a page starts
+
+
+def _day(*, unindexed: bool = False) -> ColumnElement[Any]:
+    """The entry's date; ``unindexed`` on SQLite writes it ``+entry_date``, which its planner does not look
+    up in an index (so that another index, or the matches already found, drive the query)."""
+    if unindexed:
+        return literal_column("+journal_entry.entry_date", type_=entry_t.c.entry_date.type)
+    return entry_t.c.entry_date
+
+
+def _count_entries(conn: Connection, ids: Any, at_most: int) -> int:
+    """How many distinct entry ids ``ids`` (a one-column SELECT) yields, counted up to ``at_most``: read
+    twice that many rows at most (an entry has one line on an account, rarely two), and only if they
+    were all of one or two entries, count the distinct ids themselves up to ``at_most``."""
+    read_at_most = 2 * at_most
+    found = ids.limit(read_at_most).subquery()
+    read, distinct = conn.execute(
+        select(func.count(), func.count(func.distinct(next(iter(found.c))))).select_from(found)
+    ).one()
+    if read < read_at_most or distinct >= at_most:
+        return int(min(distinct, at_most))
+    return int(
+        conn.execute(select(func.count()).select_from(ids.distinct().limit(at_most).subquery())).scalar_one()
+    )
+
+
 def list_entries(
     conn: Connection,
     org_id: int,
@@ -172,32 +262,89 @@ def list_entries(
     limit: int = 100,
     offset: int = 0,
     count_limit: int | None = None,
+    after: EntryKey | None = None,
+    before: EntryKey | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
     """A page of the org's entries matching ``flt`` in date and chain order, with their lines, and how many
     match in all — counted up to ``count_limit + 1`` at most when given (a page says "10,000+" rather than
-    count a whole year of a big org at every turn of the page)."""
+    count a whole year of a big org at every turn of the page).
+
+    A page is the first ``limit`` after ``offset`` others, or (keyset, what the journal page turns by)
+    the first ``limit`` after the entry at ``after``, or the last ``limit`` before the one at ``before``.
+
+    With ``count_limit``, a filter on other rows (a counterparty, an account, reversed) counts its matches
+    from those rows (the account's lines, say) and stops at ``count_limit + 1``. If it stopped there, the
+    matches are many and the page walks the date index from the key, checking each entry (``EXISTS``) until
+    the page is full; if not, they are few, and the page reads just them and sorts them."""
     if not 1 <= limit <= MAX_PAGE:
         raise ValidationError(f"limit is 1 to {MAX_PAGE}", field="limit")
     if offset < 0:
         raise ValidationError("offset is not negative", field="offset")
+    sqlite = conn.dialect.name == "sqlite"
     if conn.dialect.name == "postgresql":
         # psycopg prepares a statement run often; PostgreSQL's generic plan for it cannot know how telling
         # this counterparty or account is, and picks a plan 10-20 times slower: plan each query as asked.
         conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_custom_plan")
-    cond = flt.conditions(org_id, sqlite=conn.dialect.name == "sqlite")
-    matching = select(entry_t.c.id).where(*cond)
-    if count_limit is not None:
-        matching = matching.limit(count_limit + 1)
-    total = conn.execute(select(func.count()).select_from(matching.subquery())).scalar_one()
-    rows = conn.execute(
-        select(entry_t).where(*cond).order_by(entry_t.c.entry_date, entry_t.c.seq).limit(limit).offset(offset)
-    ).mappings()
+    semis = flt.semi_joins(org_id)
+    driver = next((j for j in semis if j.wanted), None)
+    few = False
+    if count_limit is not None and driver is not None:
+        others = [j.exists() for j in semis if j is not driver]
+        if others or not (driver.within_months and flt.months_only()):
+            found = driver.ids.subquery()
+            key = next(iter(found.c))
+            counted = (
+                select(key)
+                .join_from(found, entry_t, entry_t.c.id == key)
+                .where(*flt.entry_conditions(org_id, sqlite=sqlite, by_date=False), *others)
+            )
+        else:  # the account's lines hold the org and the months: an index alone counts
+            counted = driver.ids
+        total = _count_entries(conn, counted, count_limit + 1)
+        few = total <= count_limit
+    else:
+        matching = select(entry_t.c.id).where(*flt.conditions(org_id, sqlite=sqlite))
+        if count_limit is not None:
+            matching = matching.limit(count_limit + 1)
+        total = conn.execute(select(func.count()).select_from(matching.subquery())).scalar_one()
+    if few:  # read the few matches (IN) and sort them
+        cond = [
+            *flt.entry_conditions(org_id, sqlite=sqlite, by_date=False),
+            *(j.among() for j in semis),
+        ]
+        day = _day(unindexed=sqlite)
+    else:  # walk the date index (or the amount band's), checking each entry
+        band = flt.total_min_fen is not None and flt.total_max_fen is not None
+        cond = [
+            *flt.entry_conditions(org_id, sqlite=sqlite),
+            *(j.exists() for j in semis),
+        ]
+        day = _day(unindexed=sqlite and band)
+    order: list[Any] = [entry_t.c.entry_date, entry_t.c.seq]
+    if after is not None:
+        cond.append(tuple_(day, entry_t.c.seq) > tuple_(*_key_binds(after)))
+    if before is not None:
+        cond.append(tuple_(day, entry_t.c.seq) < tuple_(*_key_binds(before)))
+        order = [c.desc() for c in order]
+    rows = conn.execute(select(entry_t).where(*cond).order_by(*order).limit(limit).offset(offset)).mappings()
     entries = [dict(r) for r in rows]
+    if before is not None:
+        entries.reverse()
     lines = _lines(conn, [e["id"] for e in entries])
     for e in entries:
         e["lines"] = lines[e["id"]]
     _with_reversal(conn, entries)
     return entries, total
+
+
+def entry_key(entry: dict[str, Any]) -> EntryKey:
+    """Where ``entry`` stands in the journal's order: the key of the page after (or before) it."""
+    day = entry["entry_date"]
+    return (day if isinstance(day, date) else date.fromisoformat(day), int(entry["seq"]))
+
+
+def _key_binds(key: EntryKey) -> tuple[Any, Any]:
+    return (literal(key[0], entry_t.c.entry_date.type), literal(key[1], entry_t.c.seq.type))
 
 
 def latest_period(conn: Connection, org_ids: list[int], *, not_after: str) -> str | None:

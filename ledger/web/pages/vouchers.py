@@ -34,7 +34,7 @@ from ledger.books.errors import (
     UnbalancedEntry,
     ValidationError,
 )
-from ledger.books.journal import EntryFilter, get_entry, list_entries
+from ledger.books.journal import EntryFilter, EntryKey, entry_key, get_entry, list_entries
 from ledger.books.money import amount_in_words, format_amount, format_money, parse_amount
 from ledger.books.posting import MAX_LINES, Draft, Line
 from ledger.community import choices as community_choices
@@ -62,6 +62,7 @@ from reports.queries import account_names
 DIMENSIONS = ("counterparty", "contract", "welfare_post", "store")
 BLANK_ROWS = 5  # the entry form's rows when nothing is typed yet (the page's script adds more)
 PAGE_SIZE = 50
+ENTRY_KEY = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}\.[0-9]{1,18}$"  # a voucher's place in the journal: date.seq
 COUNT_LIMIT = 10_000  # the journal counts its matches up to here ("10,000+"): 200 pages to turn
 LINE_FIELD = re.compile(r"^lines\[(\d+)\]\.?(\w*)$")
 MAX_ID = 2**62  # an entry id in an address or a form (a bigger number names no row)
@@ -525,10 +526,14 @@ def journal(
     source: Annotated[str, Query(max_length=16)] = "",
     reversed: Annotated[str, Query(max_length=3)] = "",
     page: Annotated[int, Query(ge=1, le=COUNT_LIMIT // PAGE_SIZE)] = 1,
+    after: Annotated[str, Query(max_length=32, pattern=ENTRY_KEY)] = "",
+    before: Annotated[str, Query(max_length=32, pattern=ENTRY_KEY)] = "",
 ) -> Response:
     """凭证查询: the org's vouchers by period range, number, account (with its sub-accounts), counterparty,
     amount range (the voucher's total), text (in its 摘要, a line's 摘要 or a counterparty's name), source
-    and reversed or not; 50 a page. A malformed month or amount is shown beside its field."""
+    and reversed or not; 50 a page, the next after the last voucher shown (``after``, its date and chain
+    seq), the previous before the first (``before``); ``page`` only numbers it (a link without a key, page
+    3, is read by offset). A malformed month or amount is shown beside its field."""
     org = books_org(user, engine, org_id)
     shown = period_param(None, engine, org_id)
     form = {
@@ -583,11 +588,19 @@ def journal(
         choices = choices_of(conn, org)
         if flt is not None:
             entries, total = list_entries(
-                conn, org_id, flt, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, count_limit=COUNT_LIMIT
+                conn,
+                org_id,
+                flt,
+                limit=PAGE_SIZE,
+                offset=0 if after or before else (page - 1) * PAGE_SIZE,
+                count_limit=COUNT_LIMIT,
+                after=_entry_key(after, "after"),
+                before=_entry_key(before, "before"),
             )
     query = [(k, v) for k, v in form.items() if v]
     pages = max(1, -(-min(total, COUNT_LIMIT) // PAGE_SIZE))
     error = FormRefused("journal", faults, 422) if faults else None
+    first_key, last_key = (entry_key(entries[0]), entry_key(entries[-1])) if entries else (None, None)
     return render(
         request,
         "journal.html",
@@ -603,13 +616,35 @@ def journal(
         count_limit=COUNT_LIMIT,
         page=page,
         pages=pages,
-        prev_url=_page_url(org_id, query, page - 1) if page > 1 else None,
-        next_url=_page_url(org_id, query, page + 1) if page < pages else None,
+        prev_url=_page_url(org_id, query, page - 1, before=first_key) if page > 1 and first_key else None,
+        next_url=_page_url(org_id, query, page + 1, after=last_key) if page < pages and last_key else None,
     )
 
 
-def _page_url(org_id: int, query: list[tuple[str, str]], page: int) -> str:
-    return f"/web/orgs/{org_id}/journal?" + urlencode([*query, ("page", str(page))])
+def _entry_key(text: str, name: str) -> EntryKey | None:
+    if not text:
+        return None
+    day, seq = text.split(".")
+    try:
+        return (date.fromisoformat(day), int(seq))
+    except ValueError:
+        raise ValidationError(f"{text} is no voucher's place in the journal", field=name) from None
+
+
+def _page_url(
+    org_id: int,
+    query: list[tuple[str, str]],
+    page: int,
+    *,
+    after: EntryKey | None = None,
+    before: EntryKey | None = None,
+) -> str:
+    keys = [
+        (name, f"{key[0].isoformat()}.{key[1]}")
+        for name, key in (("after", after), ("before", before))
+        if key
+    ]
+    return f"/web/orgs/{org_id}/journal?" + urlencode([*query, ("page", str(page)), *keys])
 
 
 def _journal_row(e: dict[str, Any]) -> dict[str, Any]:
