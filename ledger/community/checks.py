@@ -96,6 +96,15 @@ register_kept_account(
         dimension="contract_id",
     )
 )
+# A line naming a welfare post (its stipend accrued to 51401/212, paid from 212) is the post's sub-ledger:
+# the stipend run and the payments post it, and what is owed to the holder is read from them.
+register_kept_account(
+    KeptAccount(
+        "",
+        "the welfare posts (a stipend run or a stipend payment: /orgs/{org}/welfare-posts…)",
+        dimension="welfare_post_id",
+    )
+)
 
 
 @register_tie(None)  # verify reports its contracts one by one in ``lease_receivables_tie`` below
