@@ -357,6 +357,7 @@ register_kept_account(
         "1405",
         "the stores' stock (a purchase or a stock adjustment: /stores/{store}/purchases, /stock-adjustments)",
         applies=_has_store,
+        source="pos",
     )
 )
 

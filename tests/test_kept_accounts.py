@@ -200,8 +200,13 @@ def test_the_voucher_page_refuses_a_welfare_post_line_and_shows_the_stipends_sou
     ]
     refused = post_form(client, county, voucher_data(csrf, key, lines))
     assert refused.status_code == 422, refused.text
-    assert f"welfare post {post}" in text_of(refused.text) or "公益" in text_of(refused.text)
+    assert "第1行：科目 51401 的这类分录由「公益岗位」业务记账" in text_of(refused.text)
     assert 'aria-invalid="true"' in refused.text
+    client.get("/web/?lang=en")
+    english = post_form(client, county, voucher_data(csrf, key, lines))
+    assert english.status_code == 422 and "Line 1: 51401 is kept by the welfare posts" in text_of(
+        english.text
+    )
     assert entries(county.engine) == before
 
 

@@ -44,6 +44,7 @@ register_kept_account(
         "2232",
         "the distribution (a plan executed, a dividend paid: /plans…, /dividends)",
         applies=_has_shareholders,
+        source="distribution",
     )
 )
 
@@ -55,6 +56,7 @@ register_kept_account(
         "3001",
         "the shareholders' register (capital paid in: /orgs/{org}/shareholdings/{id}/capital)",
         applies=_has_shareholders,
+        source="capital",
     )
 )
 
@@ -71,7 +73,10 @@ def _holds_shares(conn: Connection, org_id: int) -> bool:
 # the capital tie reads 141 against the company's register.
 register_kept_account(
     KeptAccount(
-        "141", "the stakes (a stake recorded with its payment: /orgs/{org}/stakes)", applies=_holds_shares
+        "141",
+        "the stakes (a stake recorded with its payment: /orgs/{org}/stakes)",
+        applies=_holds_shares,
+        source="stake",
     )
 )
 

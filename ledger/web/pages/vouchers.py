@@ -25,6 +25,7 @@ from ledger.access.service import carry_out
 from ledger.access.users import find_user
 from ledger.books import entry_choices, periods
 from ledger.books.errors import (
+    AccountKept,
     AccountNotPostable,
     IdempotencyConflict,
     InvalidAmount,
@@ -306,6 +307,9 @@ def _message(t: Any, exc: LedgerError, rows: list[Row], index: int | None, money
     what = name.group(2) if name else ""
     if isinstance(exc, PeriodClosed):
         return t("v_err_period_closed")
+    if isinstance(exc, AccountKept):
+        code = rows[index].code if index is not None else ""
+        return t("v_err_kept", line=line, code=code, workflow=t(f"source_{exc.source}"))
     if isinstance(exc, AccountNotPostable):
         return t("v_err_account", line=line, code=rows[index].code if index is not None else "")
     if isinstance(exc, InvalidAmount) and name:
