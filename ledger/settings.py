@@ -18,6 +18,8 @@ class Settings(BaseSettings):
     secret_file: Path | None = None
     # The Ed25519 key that signs month-close checkpoints (ledger.access.signing_key: where it is looked up).
     signing_key_file: Path | None = None
+    # The public halves of every key that signed here (rotation keeps them): default <key file>.pub.
+    signing_keyring_file: Path | None = None
     # The public checkpoint page (/verify/{code}): look-ups per client address.
     verify_rate_per_address: str = "30/minute"
     # Development mode only: a missing secret falls back to a public one instead of refusing to start.
@@ -37,6 +39,9 @@ class Settings(BaseSettings):
     # Web logins (ledger.web.login_limits): attempts per client address and in all (limits' notation),
     # and at most this many argon2 checks at once, each waiting at most this long for its turn.
     login_rate_per_address: str = "10/minute"
+    # Where the rate limits' counts live so that every worker process sees them (ledger.web.shared_limits):
+    # a SQLite file of their own (`cunshe serve` makes one per server run); unset: each process's memory.
+    limits_file: Path | None = None
     login_rate_overall: str = "60/minute"
     login_hash_slots: int = 1
     login_hash_wait_seconds: float = 2.0

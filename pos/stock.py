@@ -29,7 +29,7 @@ from ledger.books.verify import Tie, register_tie
 from ledger.db.models import Account, JournalLine, Org
 from pos.fastsql import Sql, is_pg
 from pos.models import PosProduct, PosSale, PosShift, PosStock, PosStockMove
-from pos.stores import StoreRef
+from pos.stores import StoreRef, store_t
 
 stock_t = PosStock.__table__
 move_t = PosStockMove.__table__
@@ -342,19 +342,22 @@ def stock_levels(conn: Connection, store_id: int, *, exceptions_only: bool = Fal
     return [dict(r) for r in conn.execute(stmt).mappings()]
 
 
-def _keeps_stock(conn: Connection, org_id: int) -> bool:
-    return (
-        conn.execute(select(stock_t.c.store_id).where(stock_t.c.org_id == org_id).limit(1)).first()
-        is not None
-    )
+def _has_store(conn: Connection, org_id: int) -> bool:
+    """The org runs a store (or keeps stock): its 1405 is the stores' stock."""
+    for table in (store_t, stock_t):
+        if conn.execute(select(table.c.org_id).where(table.c.org_id == org_id).limit(1)).first() is not None:
+            return True
+    return False
 
 
-# Once a company keeps stock, 1405 moves only with it (purchases, adjustments, counts, shift closes).
+# In a company with a store, 1405 moves only with the stock (purchases, adjustments, counts, shift closes),
+# from the store's opening on: a plain entry before the first purchase would already break the stock tie.
 register_kept_account(
     KeptAccount(
         "1405",
         "the stores' stock (a purchase or a stock adjustment: /stores/{store}/purchases, /stock-adjustments)",
-        applies=_keeps_stock,
+        applies=_has_store,
+        source="pos",
     )
 )
 

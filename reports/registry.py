@@ -29,6 +29,7 @@ from ledger.books.errors import NotFound, ValidationError
 from ledger.books.orgs import get_org
 from reports import builders
 from reports.builders_base import BuildContext, ReportPeriod
+from reports.queries import orgs_below
 from reports.report import Lang, Report
 
 STANDARDS = ("collective", "small_enterprise")
@@ -149,7 +150,7 @@ def build_report(
             )
         if standard not in spec.standards:
             raise ValidationError(f"{spec.title} is not kept by {standard} books", field="standard")
-        return spec.rollup(ctx, standard)
+        return _with_checkpoints(conn, spec.rollup(ctx, standard), org_id, standard, period)
     if standard is not None and standard != org.standard:
         raise ValidationError(f"{org.name} keeps {org.standard} books, not {standard}", field="standard")
     if org.standard not in spec.standards:
@@ -157,6 +158,20 @@ def build_report(
     report = spec.build(ctx)
     code = checkpoints.current_code(conn, org_id, period.to_period)
     return replace(report, checkpoint=code) if code else report
+
+
+def _with_checkpoints(
+    conn: Connection, report: Report, org_id: int, standard: str, period: ReportPeriod
+) -> Report:
+    """A roll-up carries every org's checkpoint code of the period it ends in — only when every org in it
+    is closed and signed for that month: a sum over an open org's books is sealed by nobody."""
+    sealed = []
+    for org in orgs_below(conn, org_id, standard=standard):
+        code = checkpoints.current_code(conn, org.id, period.to_period)
+        if code is None:
+            return report
+        sealed.append((org.code, code))
+    return replace(report, checkpoints=tuple(sealed))
 
 
 _register_extra()

@@ -256,6 +256,8 @@ def verification_line(report: Report, code: str | None = None) -> str:
     )
     if report.checkpoint:
         line += f" · {labels['checkpoint']} {report.checkpoint}"
+    if report.checkpoints:
+        line += f" · {labels['checkpoint']} " + ", ".join(f"{org} {code}" for org, code in report.checkpoints)
     return line
 
 
@@ -267,6 +269,7 @@ def to_json(report: Report) -> dict[str, Any]:
         "generated_at": report.generated_at.isoformat(),
         "short_code": short_code(report),
         "checkpoint": report.checkpoint,
+        "checkpoints": [{"org": org, "code": code} for org, code in report.checkpoints],
         "verification": verification_line(report),
     }
 

@@ -3,7 +3,8 @@
 Every report (statement, trial balance, journal, aging, roll-up) is a ``Report``: a title, the org, the
 period, one or more ``Table`` (a pandas DataFrame and the columns to show), optional headline ``Total``
 figures printed with 人民币大写, the signature roles, the org's chain-head hash at generation, and the
-code of the signed checkpoint of the month it ends in (if that month is closed). ``reports.render``
+code of the signed checkpoint of the month it ends in (if that month is closed; a roll-up's: every org's,
+when every one is closed). ``reports.render``
 turns it into HTML, PDF, XLSX and JSON. Amounts are integer fen throughout; nothing here formats or
 computes.
 """
@@ -99,6 +100,9 @@ class Report:
     # The signed month-close checkpoint's code (ledger.books.checkpoints) of the period the report ends in,
     # when that month is closed and signed: /verify/{code} confirms the figures against the books.
     checkpoint: str | None = None
+    # A roll-up's: each org's (org code, checkpoint code), when every org in it is closed and signed for the
+    # period (one code each: /verify/{code} confirms each org's figures).
+    checkpoints: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         if self.lang not in LANGS:

@@ -194,3 +194,45 @@ def test_the_till_s_own_login_is_refused_with_retry_after_too(county: County, en
             other.post("/till/login", json={"username": "cashier", "password": "wrong"}) for _ in range(6)
         ]
     assert answers[-1].status_code == 429 and int(answers[-1].headers["retry-after"]) >= 1
+
+
+def test_a_refused_web_login_is_a_page_in_the_person_s_language_saying_when_to_retry(
+    county: County, engine: Engine
+) -> None:
+    app = _app(
+        engine,
+        login_rate_per_address="1/minute",
+        login_rate_overall="100/minute",
+        login_refusal_delay_seconds=0,
+    )
+    with _client(app, "10.0.7.1") as client:
+        assert _attempt(client, _random_name()).status_code == 401
+        refused = _attempt(client, _random_name())  # the session cookie says Chinese (the default)
+        wait = int(refused.headers["retry-after"])
+        assert refused.status_code == 429 and refused.headers["content-type"].startswith("text/html")
+        assert "尝试次数过多" in refused.text and f"请在 {wait} 秒后" in refused.text
+        assert re.search(r"北京时间 \d\d:\d\d:\d\d", refused.text) and 'href="/web/login"' in refused.text
+        client.get("/web/login?lang=en")  # the person switches the workbench to English
+        english = _attempt(client, _random_name())
+        assert english.status_code == 429
+        assert "Too many login attempts" in english.text and "尝试次数过多" not in english.text
+        assert 'lang="en"' in english.text and "Back to the login page" in english.text
+    # No session yet: the browser's language decides.
+    with _client(app, "10.0.7.1") as stranger:
+        r = stranger.post("/web/login", data={}, headers={"Accept-Language": "en-GB,en;q=0.9"})
+        assert r.status_code == 429 and "Try again in" in r.text
+
+
+def test_the_limits_count_in_a_file_every_worker_sees(county: County, engine: Engine, tmp_path: Path) -> None:
+    # Two apps on one counts file stand for two worker processes: nothing but the file is shared.
+    shared = tmp_path / "limits.sqlite"
+    limits = {"login_rate_per_address": "2/minute", "login_rate_overall": "100/minute", "limits_file": shared}
+    first, second = _app(engine, **limits), _app(engine, **limits)
+    alone = _app(engine, **{**limits, "limits_file": None})
+    with _client(first, "10.0.8.1") as a, _client(second, "10.0.8.1") as b, _client(alone, "10.0.8.1") as c:
+        assert _attempt(a, _random_name()).status_code == 401
+        assert _attempt(b, _random_name()).status_code == 401
+        assert _attempt(a, _random_name()).status_code == 429  # the other worker's attempt counted here
+        assert _attempt(b, _random_name()).status_code == 429
+        assert _attempt(c, _random_name()).status_code == 401  # a process counting in memory saw none
+    assert shared.exists()

@@ -263,7 +263,9 @@ def test_profit_statement_of_which_lines_read_the_sub_accounts_by_name(county: C
                 Draft(company, date(2025, 5, 21), "存款利息", [dr("1002", 1_200), cr("560302", 1_200)]),
                 Draft(company, date(2025, 5, 22), "利息 手续费", [dr("560303", 500), cr("1002", 500)]),
                 Draft(company, date(2025, 5, 25), "稳岗补贴", [dr("1002", 300_000), cr("530101", 300_000)]),
-                Draft(company, date(2025, 5, 26), "盘盈", [dr("1405", 2_000), cr("530102", 2_000)]),
+                Draft(
+                    company, date(2025, 5, 26), "盘盈", [dr("1405", 2_000), cr("530102", 2_000)], source="pos"
+                ),
             ],
         )
     month = line_values(

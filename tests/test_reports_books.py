@@ -162,6 +162,7 @@ def company_drafts(conn: Connection, org_id: int, stores: dict[str, int]) -> lis
                 dr("1405", 6_000_000, store_id=stores["store1"]),
                 cr("2202", 6_000_000, counterparty_id=village),
             ],
+            source="pos",  # 1405 of a company with a store is the stock workflow's (pos.stock)
         ),
         Draft(
             org_id,
@@ -200,6 +201,7 @@ def company_drafts(conn: Connection, org_id: int, stores: dict[str, int]) -> lis
             date(2025, 3, 28),
             "结转销售成本",
             [dr("5401", 5_000_000), cr("1405", 5_000_000, store_id=stores["store1"])],
+            source="pos",
         ),
         Draft(
             org_id,
@@ -297,7 +299,9 @@ def random_drafts(conn: Connection, org_id: int, standard: str, seed: int, n: in
             c = rng.choice([x for x in accounts if x not in (a, b)])
             extra = rng.randint(1, 100_000)
             lines += [dr(c, extra, **dims(c)), cr(b, extra, **dims(b))]
-        out.append(Draft(org_id, day, f"随机分录 {i}", lines))
+        # A company with a store moves 1405 only through its stock workflow (pos.stock): post those as it.
+        source = "pos" if any(ln.account == "1405" for ln in lines) else "manual"
+        out.append(Draft(org_id, day, f"随机分录 {i}", lines, source=source))
     return out
 
 

@@ -156,15 +156,14 @@ class Checkpoint:
     def key_id(self) -> str:
         return key_id_of(self.public_key)
 
-    def signature_holds(self, public_key: bytes | None = None) -> bool:
-        """The signature is good under ``public_key`` (default: the checkpoint's own)."""
+    def signature_holds(self, public_key: bytes) -> bool:
+        """The signature is good under ``public_key`` (a trusted one: the checkpoint's own proves nothing)."""
         # Imported here: reports and doors import this module; only a check needs the cryptography.
         from cryptography.exceptions import InvalidSignature
         from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-        key = public_key if public_key is not None else self.public_key
         try:
-            Ed25519PublicKey.from_public_bytes(key).verify(self.signature, canonical(self.payload))
+            Ed25519PublicKey.from_public_bytes(public_key).verify(self.signature, canonical(self.payload))
         except (InvalidSignature, ValueError):
             return False
         return True
@@ -286,6 +285,53 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
+# --- whose signature counts -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TrustedKey:
+    """A public key a check believes, and where the belief comes from (said in every answer): a key the
+    installation keeps (``ledger.access.signing_key``), or one given by whoever runs the check. A key
+    retired at ``retired_at`` (rotated away) still vouches for what it signed before then, not after."""
+
+    key_id: str
+    public_key: bytes
+    source: str
+    retired_at: str | None = None
+
+
+class Trust:
+    """The keys a check believes, looked up by the key id a checkpoint's payload names (the id is under the
+    signature). Never the public key a checkpoint carries with it, unless its SHA-256 starts with one of the
+    ``fingerprints`` given (hex, 16 digits at least): then it is the key the fingerprint names."""
+
+    def __init__(self, keys: Iterable[TrustedKey] = (), fingerprints: Iterable[str] = ()) -> None:
+        self.keys = {k.key_id: k for k in keys}
+        self.fingerprints = tuple(f.lower() for f in fingerprints)
+
+    def describe(self) -> str:
+        named = [f"{k.key_id} ({k.source})" for k in self.keys.values()]
+        named += [f"fingerprint {f}" for f in self.fingerprints]
+        return ", ".join(named) or "none"
+
+    def key_for(self, checkpoint: Checkpoint) -> tuple[TrustedKey | None, str | None]:
+        """The trusted key that signed ``checkpoint``, or None and why not."""
+        p = checkpoint.payload
+        signer = str(p.get("key_id", ""))
+        key = self.keys.get(signer)
+        if key is None:
+            fingerprint = hashlib.sha256(checkpoint.public_key).hexdigest()
+            given = next((f for f in self.fingerprints if fingerprint.startswith(f)), None)
+            if given is not None and key_id_of(checkpoint.public_key) == signer:
+                key = TrustedKey(signer, checkpoint.public_key, f"fingerprint {given} given")
+        if key is None:
+            trusted = self.describe()
+            return None, f"it is signed by key {signer or '?'}, which is not a trusted key ({trusted})"
+        if key.retired_at is not None and str(p.get("closed_at", "")) > key.retired_at:
+            return None, f"it is signed by key {signer} after that key was retired ({key.retired_at})"
+        return key, None
+
+
 # --- checking the books against a checkpoint --------------------------------------------------------------
 
 
@@ -298,6 +344,7 @@ class Comparison:
     head_hash_now: str | None
     figures_now: MonthFigures | None
     differences: tuple[str, ...]
+    key: TrustedKey | None = None  # the trusted key the signature was checked under
 
     @property
     def agrees(self) -> bool:
@@ -319,20 +366,25 @@ def first_differing(compared: Iterable[Comparison]) -> Comparison | None:
     return next((c for c in differing if c.figures_differ), differing[0] if differing else None)
 
 
-def compare(conn: Connection, checkpoint: Checkpoint, trusted_key: bytes | None = None) -> Comparison:
-    """Does the signature hold (under ``trusted_key`` if given, else the checkpoint's own key), and do the
-    books still hold the chain head at its position and the month's trial-balance digest?"""
+def compare(conn: Connection, checkpoint: Checkpoint, trust: Trust) -> Comparison:
+    """Does the signature hold under the trusted key that made it (``trust``: never the key the checkpoint
+    carries on its own word), and do the books still hold the chain head at its position and the month's
+    trial-balance digest?"""
     p = checkpoint.payload
-    signature_ok = checkpoint.signature_holds(trusted_key)
+    key, untrusted = trust.key_for(checkpoint)
+    signature_ok = key is not None and checkpoint.signature_holds(key.public_key)
     try:
         org_id, period, seq = int(p["org_id"]), str(p["period"]), int(p["head_seq"])
     except (KeyError, TypeError, ValueError):
         return Comparison(
-            checkpoint, signature_ok, None, None, ("the payload lacks org_id, period or head_seq",)
+            checkpoint, signature_ok, None, None, ("the payload lacks org_id, period or head_seq",), key
         )
     differences = []
-    if not signature_ok:
-        differences.append("the signature does not hold under the signing key")
+    if untrusted is not None:
+        differences.append(f"the signature is not checked: {untrusted}")
+    elif not signature_ok:
+        assert key is not None
+        differences.append(f"the signature does not hold under key {key.key_id} ({key.source})")
     head = hash_at(conn, org_id, seq)
     if head is None:
         differences.append(f"the chain has no entry at position {seq} any more")
@@ -348,12 +400,10 @@ def compare(conn: Connection, checkpoint: Checkpoint, trusted_key: bytes | None 
             f"{figures.credit_fen} fen, {figures.entries} entries now; the checkpoint says "
             f"{p.get('debit_fen')}, {p.get('credit_fen')}, {p.get('entries')}"
         )
-    return Comparison(checkpoint, signature_ok, head, figures, tuple(differences))
+    return Comparison(checkpoint, signature_ok, head, figures, tuple(differences), key)
 
 
-def compare_all(
-    conn: Connection, checkpoints: Iterable[Checkpoint], trusted_key: bytes | None = None
-) -> list[Comparison]:
+def compare_all(conn: Connection, checkpoints: Iterable[Checkpoint], trust: Trust) -> list[Comparison]:
     """Every checkpoint compared, ordered by org and month (then signing time), so the first that differs
     names the earliest month that no longer holds."""
 
@@ -361,4 +411,4 @@ def compare_all(
         p = c.payload
         return (str(p.get("org", "")), str(p.get("period", "")), str(p.get("closed_at", "")))
 
-    return [compare(conn, c, trusted_key) for c in sorted(checkpoints, key=order)]
+    return [compare(conn, c, trust) for c in sorted(checkpoints, key=order)]

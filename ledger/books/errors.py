@@ -64,6 +64,15 @@ class AccountNotPostable(AccountingError):
     code = "account_not_postable"
 
 
+class AccountKept(AccountNotPostable):
+    """A plain entry to lines a workflow keeps (``ledger.books.posting.KeptAccount``); ``source`` is that
+    workflow's posting source, so a page can name it in its own language."""
+
+    def __init__(self, message: str, *, field: str | None = None, source: str = "") -> None:
+        super().__init__(message, field=field)
+        self.source = source
+
+
 class PeriodClosed(AccountingError):
     """The period is closed: it takes no postings until an admin reopens it."""
 

@@ -27,6 +27,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ledger.books.chain import entry_hash
 from ledger.books.errors import (
+    AccountKept,
     AccountNotPostable,
     Conflict,
     IdempotencyConflict,
@@ -327,12 +328,14 @@ class KeptAccount:
     """Lines a workflow keeps (DESIGN §7 sub-ledger ties): a person's or a file's entry never writes them, the
     workflow's own rule does. ``prefix`` is the account code (and its sub-accounts); with ``dimension`` only
     lines naming one (112 naming a contract); with ``applies`` only orgs that keep the sub-ledger (1405 in a
-    company with stock). ``workflow`` tells the person what to do instead."""
+    company with stock). ``workflow`` tells the person what to do instead; ``source`` is the source that
+    workflow posts under (a page names it from its words for the source)."""
 
     prefix: str
     workflow: str
     dimension: str | None = None
     applies: Callable[[Connection, int], bool] | None = None
+    source: str = ""
 
     def keeps(self, line: Line) -> bool:
         if not line.account.startswith(self.prefix):
@@ -368,9 +371,10 @@ def _check_kept_accounts(conn: Connection, drafts: Sequence[Draft], prefix: Sequ
                     if kept.dimension is not None:
                         name = kept.dimension.removesuffix("_id").replace("_", " ")
                         what += f" naming {name} {getattr(ln, kept.dimension)}"
-                    raise AccountNotPostable(
+                    raise AccountKept(
                         f"{what} is kept by {kept.workflow}; a plain entry cannot post it",
                         field=f"{p}lines[{i}].account",
+                        source=kept.source,
                     )
 
 

@@ -46,12 +46,67 @@ def export_cmd(
         typer.echo(f"{len(found)} checkpoint(s) written to {file}")
 
 
-def verify_against(conn, file: Path) -> int:  # type: ignore[no-untyped-def]
-    """Check the books against every checkpoint in ``file``; print each that differs, the first by org and
-    month named last; the number that differ (or an unreadable file: exit 2)."""
+def trust_from(values: list[str], database_url: str):  # type: ignore[no-untyped-def]
+    """The keys a check believes: those given (``--key``), else the installation's (``installation_trust``);
+    with neither, exit 2 saying so."""
+    import base64
+    import binascii
+    import re
+
+    from ledger.access.signing_key import installation_trust, keyring_path, read_keyring
+    from ledger.books.checkpoints import Trust, TrustedKey, key_id_of
+    from ledger.books.errors import LedgerError
+
+    if not values:
+        try:
+            trust = installation_trust(database_url)
+        except LedgerError as exc:
+            fail(exc)
+        if not trust.keys:
+            typer.secho(
+                f"verify: this installation knows no checkpoint key (no {keyring_path(database_url)}, "
+                "no signing key): give the key to check against with --key",
+                err=True,
+                fg="red",
+            )
+            raise typer.Exit(2)
+        return trust
+    keys: list[TrustedKey] = []
+    fingerprints: list[str] = []
+    for value in values:
+        given = value.strip()
+        if re.fullmatch(r"[0-9a-fA-F]{16,64}", given):
+            fingerprints.append(given.lower())
+            continue
+        if Path(given).is_file():
+            try:
+                keys += read_keyring(Path(given), f"keyring {given} given")
+            except LedgerError as exc:
+                fail(exc)
+            continue
+        try:
+            public = base64.b64decode(given, validate=True)
+        except (binascii.Error, ValueError):
+            public = b""
+        if len(public) != 32:
+            typer.secho(
+                f"--key {given!r} is neither a fingerprint, a base64 public key nor a keyring file",
+                err=True,
+                fg="red",
+            )
+            raise typer.Exit(2)
+        keys.append(TrustedKey(key_id_of(public), public, "a key given with --key"))
+    return Trust(keys, fingerprints)
+
+
+def verify_against(conn, file: Path, keys: list[str] | None = None) -> int:  # type: ignore[no-untyped-def]
+    """Check the books against every checkpoint in ``file``, each signature under a key believed here (the
+    installation's, or those given as ``keys``), never the key the file carries; print each that differs,
+    the first by org and month named last; the number that differ (or an unreadable file: exit 2)."""
     from ledger.books import checkpoints
     from ledger.books.errors import LedgerError
 
+    trust = trust_from(keys or [], conn.engine.url.render_as_string(hide_password=False))
     try:
         lines = file.read_text(encoding="utf-8").splitlines()
         read = [
@@ -64,7 +119,7 @@ def verify_against(conn, file: Path) -> int:  # type: ignore[no-untyped-def]
         raise typer.Exit(2) from None
     except LedgerError as exc:
         fail(exc)
-    compared = checkpoints.compare_all(conn, read)
+    compared = checkpoints.compare_all(conn, read, trust)
     differing = [c for c in compared if not c.agrees]
     for c in differing:
         p = c.checkpoint.payload
@@ -84,9 +139,24 @@ def verify_against(conn, file: Path) -> int:  # type: ignore[no-untyped-def]
             fg="red",
         )
     else:
-        keys = sorted({c.checkpoint.key_id for c in compared})
+        used = sorted({f"{c.key.key_id} ({c.key.source})" for c in compared if c.key is not None})
         typer.echo(
-            f"verify: the books hold all {len(compared)} checkpoint(s) of {file} "
-            f"(signed by key {', '.join(keys) or '-'})"
+            f"verify: the books hold all {len(compared)} checkpoint(s) of {file}; "
+            f"signatures checked against key {', '.join(used) or '-'}"
         )
     return len(differing)
+
+
+@app.command("rotate-key")
+def rotate_key_cmd(db: DbOption = None) -> None:
+    """A new signing key signs the month closes from now on; the old key's public half stays in the
+    keyring (retired), so the checkpoints it signed still verify. Hand the keyring on afterwards."""
+    from ledger.access.signing_key import rotate_key
+    from ledger.books.errors import LedgerError
+
+    try:
+        done = rotate_key(str(engine_for(db).url.render_as_string(hide_password=False)))
+    except LedgerError as exc:
+        fail(exc)
+    typer.echo(f"signing key {done.old_id} retired; key {done.new_id} signs from now on ({done.key_file})")
+    typer.echo(f"keyring: {done.keyring} (give it to whoever keeps the exported checkpoints)")

@@ -157,11 +157,14 @@ def init(db: DbOption = None) -> None:
         path = secret_path(settings.secret_file, settings.database_url)
         made = ensure_secret_file(path)
         typer.echo(f"session secret {'written to' if made else 'kept in'} {path}")
-    from ledger.access.signing_key import ensure_key_file, key_path
+    from ledger.access.signing_key import ensure_key_file, key_path, keyring_path, load_key, record_public_key
 
     key = key_path(settings.signing_key_file, settings.database_url)
     made = ensure_key_file(key)
     typer.echo(f"checkpoint signing key {'written to' if made else 'kept in'} {key}")
+    ring = keyring_path(settings.database_url)
+    record_public_key(ring, load_key(key))
+    typer.echo(f"its public half is in {ring}")
 
 
 @app.command("rotate-secret")
@@ -214,23 +217,37 @@ def serve(
         typer.secho(f"cunshe serve: {exc}", err=True, fg="red")
         raise typer.Exit(2) from None
     upgrade(engine_for(db))
+    scratch = None
+    if settings.limits_file is None:
+        # The rate limits' counts in one file every worker of this server sees (ledger.web.shared_limits),
+        # named to the workers through the environment; like counts in memory, they end with the server.
+        import tempfile
+
+        scratch = tempfile.mkdtemp(prefix="cunshe-limits-")
+        os.environ["CUNSHE_LIMITS_FILE"] = os.path.join(scratch, "limits.sqlite")
     # Forwarded headers (X-Forwarded-For, -Proto) are believed only from the proxies named in
     # CUNSHE_TRUSTED_PROXIES; by default from nobody, so a client cannot pick the address it is throttled
     # and audited under (uvicorn's own default trusts 127.0.0.1).
     proxies = settings.trusted_proxies.strip()
     # A worker imports the app before it answers the supervisor's ping; on a busy 2-core machine that
     # could take longer than uvicorn's 5 s default, and the supervisor would kill and respawn workers.
-    uvicorn.run(
-        "ledger.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="info",
-        timeout_worker_healthcheck=60,
-        proxy_headers=bool(proxies),
-        forwarded_allow_ips=proxies or None,
-    )
+    try:
+        uvicorn.run(
+            "ledger.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="info",
+            timeout_worker_healthcheck=60,
+            proxy_headers=bool(proxies),
+            forwarded_allow_ips=proxies or None,
+        )
+    finally:
+        if scratch is not None:
+            import shutil
+
+            shutil.rmtree(scratch, ignore_errors=True)
 
 
 @org_app.command("add")
@@ -440,16 +457,27 @@ def verify(
             help="also check the books against these exported checkpoints (cunshe checkpoints export)",
         ),
     ] = None,
+    key: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--key",
+            help="with --checkpoints: check signatures against this key, not the installation's keyring: "
+            "a key id / SHA-256 fingerprint (16+ hex digits), a base64 public key or a keyring file "
+            "(repeatable)",
+        ),
+    ] = None,
 ) -> None:
     """Recompute every hash chain, voucher sequence, entry balance and trial balance; exit 1 on a break.
-    With --checkpoints FILE, also check that the books still hold each signed month close in it."""
+    With --checkpoints FILE, also check that the books still hold each signed month close in it, each
+    signature under the installation's keys (its keyring) or those given with --key, never a key the file
+    carries."""
     from ledger.books.verify import verify_all
     from ledger.cli.checkpoints import verify_against
     from ledger.db.engine import read_tx
 
     with read_tx(engine_for(db)) as conn:
         problems = verify_all(conn)
-        differing = verify_against(conn, checkpoints) if checkpoints is not None else 0
+        differing = verify_against(conn, checkpoints, key) if checkpoints is not None else 0
     for p in problems:
         typer.secho(str(p), err=True, fg="red")
     if problems:

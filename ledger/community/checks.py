@@ -94,6 +94,17 @@ register_kept_account(
         "112",
         "the lease sub-ledger (a lease charge, receipt or transfer: /orgs/{org}/leases…, /lease-receipts)",
         dimension="contract_id",
+        source="lease",
+    )
+)
+# A line naming a welfare post (its stipend accrued to 51401/212, paid from 212) is the post's sub-ledger:
+# the stipend run and the payments post it, and what is owed to the holder is read from them.
+register_kept_account(
+    KeptAccount(
+        "",
+        "the welfare posts (a stipend run or a stipend payment: /orgs/{org}/welfare-posts…)",
+        dimension="welfare_post_id",
+        source="welfare",
     )
 )
 

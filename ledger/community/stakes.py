@@ -89,7 +89,7 @@ def record_stake(
                 Line(acct.LONG_TERM_INVESTMENT, debit_fen=paid_in_fen, counterparty_id=cp),
                 Line(funded_from, credit_fen=paid_in_fen),
             ],
-            source="manual",
+            source="stake",
             source_ref=f"stake:{company_org_id}",
             idempotency_key=idempotency_key,
         ),

@@ -48,7 +48,19 @@ from sqlmodel import Field, SQLModel
 
 ORG_KINDS = ("county", "street", "community", "village", "company")
 STANDARDS = ("collective", "small_enterprise")
-ENTRY_SOURCES = ("manual", "pos", "lease", "brokerage", "distribution", "import", "close", "reversal")
+ENTRY_SOURCES = (
+    "manual",
+    "pos",
+    "lease",
+    "brokerage",
+    "distribution",
+    "import",
+    "close",
+    "reversal",
+    "welfare",
+    "capital",
+    "stake",
+)
 CHANNELS = ("counter", "agency", "school", "enterprise", "village", "community", "resettlement")
 COUNTERPARTY_KINDS = ("customer", "supplier", "lessee", "shareholder", "member", "cashier", "client", "other")
 ROLES = ("admin", "officer", "community", "cashier")

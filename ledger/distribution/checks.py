@@ -11,10 +11,12 @@ from sqlalchemy import Connection, func, select
 
 from ledger.books.posting import KeptAccount, register_kept_account
 from ledger.books.verify import Problem, register_check
+from ledger.community.models import EquityStake
 from ledger.db.models import Account, Counterparty, JournalLine
 from ledger.distribution.models import Shareholding
 
 holding_t = Shareholding.__table__
+stake_t = EquityStake.__table__
 line_t = JournalLine.__table__
 account_t = Account.__table__
 cp_t = Counterparty.__table__
@@ -42,6 +44,39 @@ register_kept_account(
         "2232",
         "the distribution (a plan executed, a dividend paid: /plans…, /dividends)",
         applies=_has_shareholders,
+        source="distribution",
+    )
+)
+
+
+# A company's paid-in capital (3001 实收资本 [shareholder]) moves only with its shareholders' register once it
+# has one: capital paid in is booked there, and 3001 of no registered shareholder breaks the capital tie.
+register_kept_account(
+    KeptAccount(
+        "3001",
+        "the shareholders' register (capital paid in: /orgs/{org}/shareholdings/{id}/capital)",
+        applies=_has_shareholders,
+        source="capital",
+    )
+)
+
+
+def _holds_shares(conn: Connection, org_id: int) -> bool:
+    """The org holds a recorded stake in a company, or is a company's registered shareholder."""
+    if conn.execute(select(stake_t.c.id).where(stake_t.c.org_id == org_id).limit(1)).first() is not None:
+        return True
+    found = select(holding_t.c.id).where(holding_t.c.shareholder_org_id == org_id).limit(1)
+    return conn.execute(found).first() is not None
+
+
+# An org holding a stake keeps its 141 长期投资 with the stake: the stake is recorded with its payment, and
+# the capital tie reads 141 against the company's register.
+register_kept_account(
+    KeptAccount(
+        "141",
+        "the stakes (a stake recorded with its payment: /orgs/{org}/stakes)",
+        applies=_holds_shares,
+        source="stake",
     )
 )
 

@@ -125,7 +125,7 @@ def pay_in_capital(
                 Line(BANK, debit_fen=amount_fen),
                 Line(CAPITAL, credit_fen=amount_fen, counterparty_id=row.counterparty_id),
             ],
-            source="manual",
+            source="capital",
             source_ref=f"capital:{shareholding_id}",
             idempotency_key=idempotency_key,
         ),

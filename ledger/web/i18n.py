@@ -62,6 +62,7 @@ KEY_FAMILIES = (
     *(N_("aging_current"), N_("aging_0-30"), N_("aging_31-90"), N_("aging_91-180"), N_("aging_>180")),
     *(N_("source_manual"), N_("source_pos"), N_("source_lease"), N_("source_brokerage")),
     *(N_("source_distribution"), N_("source_import"), N_("source_close"), N_("source_reversal")),
+    *(N_("source_welfare"), N_("source_capital"), N_("source_stake")),
     *(N_("v_dim_contract"), N_("v_dim_welfare_post"), N_("v_dim_store")),
     *(N_("j_err_from"), N_("j_err_to"), N_("j_err_min"), N_("j_err_max")),
     *(N_("option_account"), N_("option_voucher"), N_("error_403"), N_("error_429")),

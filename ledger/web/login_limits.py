@@ -9,8 +9,9 @@ looked at:
    whatever the outcome, so random usernames are no way around them. The address is the socket's peer;
    ``X-Forwarded-For`` is believed only from the proxies named in ``CUNSHE_TRUSTED_PROXIES`` (uvicorn's
    proxy middleware, set up by ``cunshe serve``), so a rotating header neither escapes the limit nor locks
-   out someone else's address. The counts live in the process (each ``--workers`` process keeps its own);
-   the per-username failures of ``ledger.web.security.LoginThrottle`` stay in the database.
+   out someone else's address. The counts live where every ``--workers`` process sees them, a SQLite file
+   of their own (``ledger.web.shared_limits``; in memory when ``CUNSHE_LIMITS_FILE`` is unset); the
+   per-username failures of ``ledger.web.security.LoginThrottle`` stay in the database.
 2. **A bounded hashing pool**: at most ``login_hash_slots`` password checks run at once; an attempt that
    cannot get a slot within ``login_hash_wait_seconds`` is refused with 429 instead of queueing without end.
    The hashing runs in the pool's own threads (argon2 releases the GIL), never on the event loop, at a
@@ -18,6 +19,8 @@ looked at:
    the guesses wait.
 
 A refusal is ``TooManyAttempts`` (429 with ``Retry-After``), the same answer as the per-username throttle.
+The gate's own refusal of a web login is a page (``refusal_page``) in the person's language — read from
+their signed session cookie without a database read, else their browser's — saying when to try again.
 
 **The gate** (``LoginGate``, an ASGI middleware outside everything else) counts each ``POST /web/login``
 and ``POST /till/login`` against the rate limits before its body is read, its session loaded or its CSRF
@@ -39,20 +42,29 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
+from functools import cache
+from pathlib import Path
 
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from limits import RateLimitItem, parse
-from limits.storage import MemoryStorage
+from limits.storage import MemoryStorage, Storage
 from limits.strategies import MovingWindowRateLimiter
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ledger.settings import Settings
+from ledger.web.i18n import DEFAULT_LANG, translator
 from ledger.web.security import TooManyAttempts
+from ledger.web.session import COOKIE_NAME, LANGUAGES, signing_key, unsign
+from ledger.web.shared_limits import limits_storage
 
 ANYONE = "*"
 ADMITTED = "cunshe.login_admitted"  # set in the ASGI scope once a login attempt has been counted
 GATED_PATHS = frozenset({"/web/login", "/till/login"})
 TARPIT_MAX = 512
+TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates" / "web"
+CHINA = timezone(timedelta(hours=8), "CST")  # the time to retry at, as the people logging in read clocks
 HASHING_NICE = 10
 
 log = logging.getLogger("cunshe.login_limits")
@@ -69,10 +81,17 @@ def _lower_priority() -> None:
 class LoginLimits:
     """The rate limits and the hashing pool of one server process."""
 
-    def __init__(self, per_address: str, overall: str, hash_slots: int, wait_seconds: float) -> None:
+    def __init__(
+        self,
+        per_address: str,
+        overall: str,
+        hash_slots: int,
+        wait_seconds: float,
+        storage: Storage | None = None,
+    ) -> None:
         self.per_address: RateLimitItem = parse(per_address)
         self.overall: RateLimitItem = parse(overall)
-        self.limiter = MovingWindowRateLimiter(MemoryStorage())
+        self.limiter = MovingWindowRateLimiter(storage or MemoryStorage())
         self.slots = threading.BoundedSemaphore(max(1, hash_slots))
         self.wait_seconds = wait_seconds
         self.hashers = ThreadPoolExecutor(
@@ -86,6 +105,7 @@ class LoginLimits:
             settings.login_rate_overall,
             settings.login_hash_slots,
             settings.login_hash_wait_seconds,
+            limits_storage(settings),
         )
 
     def _retry_after(self, item: RateLimitItem, *identifiers: str) -> int:
@@ -131,6 +151,34 @@ def login_limits(request: Request) -> LoginLimits:
     return request.app.state.login_limits
 
 
+@cache
+def _templates() -> Environment:
+    return Environment(
+        loader=FileSystemLoader(TEMPLATES_DIR),
+        autoescape=select_autoescape(["html"]),
+        undefined=StrictUndefined,
+    )
+
+
+def refusal_lang(scope: Scope, secret_key: str) -> str:
+    """The language of the person refused: their session cookie's (its HMAC checked, no database read), else
+    their browser's first choice when it is English, else Chinese."""
+    request = Request(scope)
+    payload = unsign(request.cookies.get(COOKIE_NAME, ""), signing_key(secret_key))
+    if payload is not None and payload.get("l") in LANGUAGES:
+        return str(payload["l"])
+    accepted = request.headers.get("accept-language", "").split(",")[0].strip().lower()
+    return "en" if accepted.startswith("en") else DEFAULT_LANG
+
+
+def refusal_page(lang: str, seconds: int) -> str:
+    """The login page's 429: in the person's language, saying how long to wait and until when (Beijing
+    time), with the way back to the login form."""
+    at = (datetime.now(CHINA) + timedelta(seconds=seconds)).strftime("%H:%M:%S")
+    page = _templates().get_template("login_refused.html")
+    return page.render(t=translator(lang), lang=lang, seconds=seconds, at=at)
+
+
 class LoginGate:
     """The rate limits applied to a login before anything else reads it (see the module docstring)."""
 
@@ -165,8 +213,9 @@ class LoginGate:
             ).encode("utf-8")
             kind = b"application/json"
         else:
-            text = f"<!doctype html><meta charset=utf-8><title>429</title><p>{refused.message}</p>"
-            body, kind = text.encode("utf-8"), b"text/html; charset=utf-8"
+            lang = refusal_lang(scope, scope["app"].state.settings.secret_key)
+            body = refusal_page(lang, refused.retry_after).encode("utf-8")
+            kind = b"text/html; charset=utf-8"
         await send(
             {
                 "type": "http.response.start",

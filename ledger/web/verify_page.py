@@ -2,10 +2,12 @@
 
 Anyone holding a printed statement types its code and sees what the signed month close says — the org, the
 month, its totals and trial-balance digest, the chain head — and whether the books hold the same now
-(``ledger.books.checkpoints.compare``). The signature is checked under the server's own signing key, read
-from its file outside the database, so a checkpoint re-signed with another key stored in the database does
-not pass. An unknown code is a 404; look-ups are rate-limited per address (``verify_rate_per_address``),
-429 with ``Retry-After``. The page reads; it never writes and never shows anything else of the books.
+(``ledger.books.checkpoints.compare``). The signature is checked under the key the checkpoint names from
+the installation's keyring (``ledger.access.signing_key.installation_trust``: files outside the database,
+the current key and every key rotated away), never under the public key stored with it, so a checkpoint
+re-signed with another key stored in the database does not pass. An unknown code is a 404; look-ups are
+rate-limited per address (``verify_rate_per_address``), 429 with ``Retry-After``. The page reads; it
+never writes and never shows anything else of the books.
 """
 
 from __future__ import annotations
@@ -18,17 +20,18 @@ from pathlib import Path
 from fastapi import APIRouter, Request
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from limits import parse
-from limits.storage import MemoryStorage
+from limits.storage import Storage
 from limits.strategies import MovingWindowRateLimiter
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import HTMLResponse
 
-from ledger.access.signing_key import public_key_for
+from ledger.access.signing_key import installation_trust
 from ledger.books import checkpoints
 from ledger.books.money import format_money
 from ledger.db.engine import read_tx
 from ledger.http import client_addr
 from ledger.web.security import add_security_headers
+from ledger.web.shared_limits import limits_storage
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates" / "web"
 
@@ -47,11 +50,11 @@ def _templates() -> Environment:
 
 
 class _Limiter:
-    """Look-ups per client address, in the process (as the login limits)."""
+    """Look-ups per client address, counted where the login limits are (``ledger.web.shared_limits``)."""
 
-    def __init__(self, rate: str) -> None:
+    def __init__(self, rate: str, storage: Storage) -> None:
         self.item = parse(rate)
-        self.limiter = MovingWindowRateLimiter(MemoryStorage())
+        self.limiter = MovingWindowRateLimiter(storage)
 
     def admit(self, addr: str) -> int:
         """0 if the look-up may go on, else the seconds to wait."""
@@ -64,7 +67,8 @@ class _Limiter:
 def _limiter(request: Request) -> _Limiter:
     state = request.app.state
     if getattr(state, "verify_limiter", None) is None:
-        state.verify_limiter = _Limiter(state.settings.verify_rate_per_address)
+        settings = state.settings
+        state.verify_limiter = _Limiter(settings.verify_rate_per_address, limits_storage(settings))
     return state.verify_limiter  # type: ignore[no-any-return]
 
 
@@ -82,9 +86,8 @@ def _look_up(request: Request, code: str) -> tuple[checkpoints.Comparison | None
         found = checkpoints.by_code(conn, code)
         if found is None:
             return None, False
-        trusted = public_key_for(engine.url.render_as_string(hide_password=False))
-        # Without the server's key file the checkpoint's own key is all there is to check against.
-        return checkpoints.compare(conn, found, trusted), trusted is not None
+        trust = installation_trust(engine.url.render_as_string(hide_password=False))
+        return checkpoints.compare(conn, found, trust), bool(trust.keys)
 
 
 @router.get("/verify/{code}", response_class=HTMLResponse, include_in_schema=False)
@@ -118,7 +121,8 @@ async def verify_checkpoint(request: Request, code: str) -> HTMLResponse:
         digest=p.get("tb_sha256"),
         head_seq=p.get("head_seq"),
         head_hash=p.get("head_hash"),
-        key_id=comparison.checkpoint.key_id,
+        key_id=comparison.key.key_id if comparison.key else str(p.get("key_id", "")),
+        key_retired=bool(comparison.key and comparison.key.retired_at),
         key_checked=key_checked,
         signature_ok=comparison.signature_ok,
         differences=comparison.differences,

@@ -25,6 +25,7 @@ from ledger.access.service import carry_out
 from ledger.access.users import find_user
 from ledger.books import entry_choices, periods
 from ledger.books.errors import (
+    AccountKept,
     AccountNotPostable,
     IdempotencyConflict,
     InvalidAmount,
@@ -380,12 +381,10 @@ def _posting_refusal(
     code = rows[index].code if index is not None else ""
     if isinstance(exc, PeriodClosed):
         return t("v_err_period_closed", through=through or "")
+    if isinstance(exc, AccountKept):
+        return t("v_err_kept", line=line, code=code, workflow=t(f"source_{exc.source}"))
     if isinstance(exc, AccountNotPostable):
-        return (
-            t("v_err_kept", line=line, code=code)
-            if "kept by" in exc.message
-            else t("v_err_account", line=line, code=code)
-        )
+        return t("v_err_account", line=line, code=code)
     if isinstance(exc, InvalidAmount) and name:
         return t("v_err_amount", line=line, side=t("v_debit") if what == "debit" else t("v_credit"))
     if isinstance(exc, UnbalancedEntry):
