@@ -78,5 +78,5 @@ def downgrade() -> None:
         .scalar_one()
     )
     if held:
-        raise RuntimeError(f"{held} entries carry the sources of 0009_core; they cannot be downgraded")
+        raise RuntimeError(f"{held} entries carry the sources of 0010_core; they cannot be downgraded")
     _change(NEW, OLD)
