@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, select
@@ -62,11 +62,14 @@ def _sale_store(actor: Principal, sale_id: int) -> Callable[[Connection], StoreR
 # -- shifts -------------------------------------------------------------------------------------------------
 
 
-def open_shift(actor: Principal, store_id: int, float_fen: int) -> Write[dict[str, Any]]:
-    """开班: a shift of the caller's store with its cash float (备用金); answers the shift report."""
+def open_shift(
+    actor: Principal, store_id: int, float_fen: int, *, opened_at: datetime | None = None
+) -> Write[dict[str, Any]]:
+    """开班: a shift of the caller's store with its cash float (备用金); answers the shift report.
+    ``opened_at`` is the till's clock where it opens the shift of its own day (``pos.shifts.open_shift``)."""
 
     def run(conn: Connection) -> dict[str, Any]:
-        shift_id = shifts.open_shift(conn, actor, store_id, float_fen)
+        shift_id = shifts.open_shift(conn, actor, store_id, float_fen, opened_at=opened_at)
         return shifts.shift_report(conn, actor, shift_id)
 
     return Write(
@@ -76,7 +79,7 @@ def open_shift(actor: Principal, store_id: int, float_fen: int) -> Write[dict[st
         scope=lambda conn: require_store(conn, actor, store_id),
         run=run,
         answer=lambda report: report,
-        request={"shift.open": [store_id, float_fen]},
+        request={"shift.open": [store_id, float_fen, *([opened_at.isoformat()] if opened_at else [])]},
         detail=lambda report: f"shift {report['id']}",
     )
 

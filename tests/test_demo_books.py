@@ -9,16 +9,24 @@ year on both databases.)
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterator
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
+from beancount import loader
+from beancount.core import data
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection, Engine, text
+from typer.testing import CliRunner
 
 from ledger.app import create_app
+from ledger.books import checkpoints
 from ledger.books.money import amount_in_words
+from ledger.books.trial_balance import trial_balance
 from ledger.books.verify import verify_all
+from ledger.cli.main import app
 from ledger.db.engine import read_tx
 from ledger.demo.tree import demo_token
 from ledger.settings import Settings
@@ -100,13 +108,13 @@ def test_the_stores_trade_at_a_village_shops_volume(full_demo: Engine) -> None:
             text(
                 "SELECT sum(CASE WHEN kind = 'sale' THEN 1 ELSE 0 END), "
                 "sum(CASE WHEN kind = 'refund' THEN 1 ELSE 0 END) FROM pos_sale "
-                "WHERE business_date <= '2025-12-31'"
+                "WHERE business_date BETWEEN '2025-01-01' AND '2025-12-31'"
             )
         ).one()
         shifts = conn.execute(
             text(
                 "SELECT count(*), count(DISTINCT store_id || ':' || business_date) FROM pos_shift "
-                "WHERE business_date <= '2025-12-31'"
+                "WHERE business_date BETWEEN '2025-01-01' AND '2025-12-31'"
             )
         ).one()
         largest_counter = conn.execute(
@@ -117,7 +125,7 @@ def test_the_stores_trade_at_a_village_shops_volume(full_demo: Engine) -> None:
         ).scalar_one()
         over_short = conn.execute(
             text(
-                "SELECT count(*) FROM pos_shift WHERE business_date <= '2025-12-31' "
+                "SELECT count(*) FROM pos_shift WHERE business_date BETWEEN '2025-01-01' AND '2025-12-31' "
                 "AND counted_cash_fen <> expected_cash_fen"
             )
         ).scalar_one()
@@ -325,18 +333,204 @@ def test_the_communities_declare_their_vat_each_quarter_within_the_small_scale_t
     assert declared >= 27 * 3
 
 
-def test_the_collectives_opening_balances_are_the_years_opening_figures(
+def test_the_collectives_opening_balances_open_2024_and_2025_opens_where_2024_closed(
     full_demo: Engine, api: TestClient
 ) -> None:
     """The funds the communities and villages brought into the books are an opening-balance voucher dated
-    the day before the year: the 2025 balance sheet's 年初数 shows them, the year's activity does not."""
+    the day before the books' first year (2024): 2024's 年初数 shows them, no year's activity does; 2025's
+    年初数 is where 2024 closed."""
     with read_tx(full_demo) as conn:
         community, village = orgs(conn, "community")[0], orgs(conn, "village")[0]
-        opening_in_2025 = conn.execute(
-            text("SELECT count(*) FROM journal_entry WHERE entry_date >= '2025-01-01' AND memo LIKE '期初%'")
-        ).scalar_one()
+        company = orgs(conn, "company")[0]
+        opening = conn.execute(
+            text("SELECT min(entry_date), max(entry_date) FROM journal_entry WHERE memo LIKE '期初%'")
+        ).one()
+    assert [str(d) for d in opening] == ["2023-12-31"] * 2
     for org, funds in ((community, 60_000_000), (village, 50_000_000)):
-        rows = keyed(report(api, org, "balance-sheet", **{"from": "2025-12", "to": "2025-12"}))
-        assert fen(rows["monetary_funds"]["年初数"]) == funds
-        assert fen(rows["capital"]["年初数"]) == funds
-    assert opening_in_2025 == 0
+        first = keyed(report(api, org, "balance-sheet", **{"from": "2024-12", "to": "2024-12"}))
+        assert fen(first["monetary_funds"]["年初数"]) == funds
+        assert fen(first["capital"]["年初数"]) == funds
+        second = keyed(report(api, org, "balance-sheet", **{"from": "2025-12", "to": "2025-12"}))
+        for key, row in second.items():
+            if row.get("年初数") is not None:
+                assert row["年初数"] == first[key]["期末数"], (org, key)
+    first = keyed(report(api, company, "balance-sheet", **{"from": "2024-12", "to": "2024-12"}))
+    second = keyed(report(api, company, "balance-sheet", **{"from": "2025-12", "to": "2025-12"}))
+    assert fen(second["inventories"]["年初余额"]) == fen(first["inventories"]["期末余额"]) > 0
+    assert all(row.get("年初余额") == first[k].get("期末余额") for k, row in second.items())
+
+
+def test_2025s_last_year_column_is_2024_a_lighter_year_closed_and_distributed(
+    full_demo: Engine, api: TestClient
+) -> None:
+    """上年数 of each community's 2025 收益及收益分配表 is its 2024 本年数; 2024's stores sold less a day."""
+    with read_tx(full_demo) as conn:
+        communities = orgs(conn, "community")
+        per_day = conn.execute(
+            text(
+                "SELECT avg(n), min(n), max(n) FROM (SELECT count(*) AS n FROM pos_sale WHERE kind = 'sale' "
+                "AND business_date BETWEEN '2024-01-01' AND '2024-12-31' GROUP BY store_id, business_date)"
+            )
+        ).one()
+        plans = conn.execute(
+            text("SELECT count(*) FROM distribution_plan WHERE year = 2024 AND status = 'executed'")
+        ).scalar_one()
+    for org in communities[:3]:
+        this = keyed(report(api, org, "income-statement", **{"from": "2024-01", "to": "2024-12"}))
+        next_ = keyed(report(api, org, "income-statement"))
+        assert fen(this["operating_revenue"]["本年数"]) > 0
+        for key, row in next_.items():
+            if row.get("上年数") is not None:
+                assert row["上年数"] == this[key]["本年数"], (org, key)
+    assert per_day[1] >= 10 and per_day[2] <= 100 and per_day[0] < 40
+    assert plans >= 27 + 8  # every community and village, and the companies with a profit
+
+
+def test_every_closed_month_has_its_signed_checkpoint_and_the_officer_who_closed_it(
+    full_demo: Engine,
+) -> None:
+    """The demo closes its months through the bookkeeping service, as the officer's pages do: each month of
+    each book has its 封账码, the books still hold what it signed, and the audit log names the street's
+    officer who closed it."""
+    with read_tx(full_demo) as conn:
+        closed = conn.execute(
+            text("SELECT org_id, period FROM period WHERE status = 'closed' ORDER BY org_id, period")
+        ).all()
+        signed = conn.execute(
+            text("SELECT org_id, period FROM period_checkpoint ORDER BY org_id, period")
+        ).all()
+        compared = checkpoints.compare_all(conn, checkpoints.stored(conn))
+        closes = conn.execute(
+            text(
+                """
+                SELECT a.org_id, u.username, u.scope_org_id, o.parent_id, a.detail
+                FROM audit_log a JOIN user_account u ON u.id = a.user_id JOIN org o ON o.id = a.org_id
+                WHERE a.action = 'period.close'
+                """
+            )
+        ).all()
+        books = len(orgs(conn, "company") + orgs(conn, "community") + orgs(conn, "village"))
+    assert len(closed) >= books * 12
+    assert signed == [tuple(r) for r in closed]
+    assert compared and all(c.agrees for c in compared), checkpoints.first_differing(compared)
+    assert len(closes) == books * 24  # one close per month and book, 2024's January naming the opening month
+    assert all(user.startswith("officer-") and scope == parent for _o, user, scope, parent, _d in closes)
+
+
+def test_the_tills_shifts_refunds_and_the_back_office_are_audited_as_the_door_audits_them(
+    full_demo: Engine,
+) -> None:
+    """Shifts, refunds, purchases and the year-end count go through the POS services the API carries out:
+    one audit row each, by the store's cashier (the till) or the street's officer (the back office)."""
+    with read_tx(full_demo) as conn:
+        audited = dict(
+            conn.execute(
+                text("SELECT action, count(*) FROM audit_log WHERE action LIKE 'pos.%' GROUP BY action")
+            ).all()
+        )
+        shifts = conn.execute(text("SELECT count(*) FROM pos_shift")).scalar_one()
+        refunds = conn.execute(text("SELECT count(*) FROM pos_sale WHERE kind = 'refund'")).scalar_one()
+        moves = dict(
+            conn.execute(
+                text("SELECT kind, count(DISTINCT entry_id) FROM pos_stock_move GROUP BY kind")
+            ).all()
+        )
+        by_role = dict(
+            conn.execute(
+                text(
+                    "SELECT a.action, min(u.role) || '/' || max(u.role) FROM audit_log a "
+                    "JOIN user_account u ON u.id = a.user_id WHERE a.action LIKE 'pos.%' GROUP BY a.action"
+                )
+            ).all()
+        )
+    assert audited["pos.shift.open"] == audited["pos.shift.close"] == shifts
+    assert audited["pos.refund"] == refunds
+    assert audited["pos.purchase"] == moves["purchase"]
+    assert audited["pos.stock.count"] >= 5
+    assert by_role["pos.shift.open"] == by_role["pos.refund"] == "cashier/cashier"
+    assert by_role["pos.purchase"] == by_role["pos.stock.count"] == "officer/officer"
+
+
+def test_beancount_loads_the_whole_county_and_agrees_with_every_trial_balance(
+    demo_county: DemoCounty, tmp_path: Path
+) -> None:
+    """``cunshe export --format beancount`` of the whole county loads in Beancount (what ``bean-check``
+    runs) without an error, and every account of every book closes where our 科目余额表 says. (hledger and
+    ledger are not installed on this machine; Beancount is a dev dependency.)"""
+    out = tmp_path / "county.beancount"
+    result = CliRunner().invoke(
+        app, ["export", "--format", "beancount", "--out", str(out), "--db", demo_county.url]
+    )
+    assert result.exit_code == 0, result.output
+    entries, errors, _options = loader.load_file(str(out))
+    assert errors == []
+    theirs: dict[tuple[int, str], Decimal] = defaultdict(Decimal)
+    for entry in entries:
+        if isinstance(entry, data.Transaction):
+            for posting in entry.postings:
+                _root, org_part, code = posting.account.split(":")
+                theirs[(int(org_part[1:].split("-")[0]), code[1:])] += posting.units.number
+    with read_tx(demo_county.engine) as conn:
+        books = [*orgs(conn, "company"), *orgs(conn, "community"), *orgs(conn, "village")]
+        last = conn.execute(text("SELECT max(period) FROM journal_line")).scalar_one()
+        ours = {
+            (org, r.code): r.closing_fen for org in books for r in trial_balance(conn, org, last) if r.is_leaf
+        }
+    assert {k for k, v in theirs.items() if v} <= set(ours)
+    differing = [(k, v, theirs[k] * 100) for k, v in ours.items() if theirs[k] * 100 != v]
+    assert differing == []
+    assert sum(1 for v in ours.values() if v) > 300
+
+
+def test_income_tax_is_provisional_each_quarter_and_settled_with_the_year(
+    full_demo: Engine, api: TestClient
+) -> None:
+    """Each company books 所得税费用 at each of the first three quarters' ends (预缴: 5 % of the year's
+    利润总额 so far, less what it booked before) and the rest with the year (the fourth quarter and the
+    settlement), so the year's 所得税费用 is 5 % of its 利润总额; each is paid on the 15th of the next
+    month."""
+    with read_tx(full_demo) as conn:
+        companies = orgs(conn, "company")
+        quarters = conn.execute(
+            text(
+                "SELECT org_id, count(*) FROM journal_entry "
+                "WHERE idempotency_key LIKE 'demo-income-tax-2025Q%' GROUP BY org_id"
+            )
+        ).all()
+        paid_days = set(
+            conn.execute(
+                text(
+                    "SELECT DISTINCT e.entry_date FROM journal_line l "
+                    "JOIN journal_entry e ON e.id = l.entry_id JOIN account a ON a.id = l.account_id "
+                    "WHERE a.code = '222106' AND l.debit_fen > 0 AND e.memo LIKE '缴纳%' "
+                    "AND e.entry_date BETWEEN '2025-01-01' AND '2025-12-31'"
+                )
+            ).scalars()
+        )
+    assert sorted(q for _o, q in quarters) == [3] * len(companies)
+    assert {str(d) for d in paid_days} == {"2025-01-15", "2025-04-15", "2025-07-15", "2025-10-15"}
+    for company in companies:
+        rows = keyed(report(api, company, "income-statement"))
+        before_tax = fen(rows["total_profit"]["本年累计金额"])
+        assert fen(rows["income_tax_expense"]["本年累计金额"]) == (before_tax * 5 + 50) // 100
+
+
+def test_decembers_utility_bill_is_an_ordinary_months(full_demo: Engine) -> None:
+    """The bill that settles each company's year on its share of the published profit is no more than
+    1.3 times (and no less than half) its other months' bills on average."""
+    with read_tx(full_demo) as conn:
+        bills = conn.execute(
+            text(
+                "SELECT e.org_id, e.entry_date, sum(l.debit_fen) FROM journal_entry e "
+                "JOIN journal_line l ON l.entry_id = e.id JOIN account a ON a.id = l.account_id "
+                "WHERE a.code = '5601' AND e.memo LIKE '2025-__ 门店水电费' GROUP BY e.id"
+            )
+        ).all()
+    by_company: dict[int, dict[int, int]] = defaultdict(dict)
+    for org, day, fen_ in bills:
+        by_company[org][int(str(day)[5:7])] = fen_
+    assert len(by_company) == 4
+    for org, months in by_company.items():
+        assert sorted(months) == list(range(1, 13))
+        usual = sum(v for m, v in months.items() if m != 12) / 11
+        assert usual / 2 <= months[12] <= usual * 1.3, (org, months)

@@ -59,14 +59,14 @@ def test_the_readme_walkthrough_runs_as_written(served_demo: tuple[Server, Path]
     out = run([setup, leases], server, home).replace(" ", "")
     first, rerun = out.splitlines()[:2]
     assert '"orgs":10,"posted":16' in first and '"posted":0' in rerun
-    assert "'0-30':'38088.84','31-90':'4800.00','91-180':'2400.00'" in out
-    assert '"voucher_no":"记-2026-01-0002","applied":"1600.00","credit":"400.00"' in out
+    assert "'0-30':'37783.52','31-90':'5200.00','91-180':'2600.00'" in out
+    assert '"voucher_no":"记-2026-01-0002","applied":"3000.00","credit":"400.00"' in out
     # one tenant's prepaid rent is not netted against another's arrears (issue 16): they are summed apart
-    assert "'billed':'41771.04','received':'40236.29','outstanding':'1934.75','prepaid':'400.00'" in out
+    assert "'billed':'63211.33','received':'62664.30','outstanding':'947.03','prepaid':'400.00'" in out
     aging = subprocess.run(
         ["pdftotext", "-layout", str(home / "欠租账龄.pdf"), "-"], capture_output=True, text=True
     ).stdout
-    assert "欠租账龄分析表" in aging and "和平街道第4社区" in aging and "9,600.00" in aging
+    assert "欠租账龄分析表" in aging and "和平街道第4社区" in aging and "10,400.00" in aging
     out = run([setup, community], server, home)
     assert out.strip().endswith("404")
     statement = subprocess.run(

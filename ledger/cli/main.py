@@ -609,6 +609,14 @@ def demo(
     engine = engine_for(db)
     upgrade(engine)
     if is_empty(engine):
+        # The demo closes its months with signed checkpoints: the key ``cunshe init`` writes, written here
+        # too when missing (``make run`` runs init first).
+        from ledger.access.signing_key import ensure_key_file, key_path
+
+        settings = _settings_for(db)
+        key = key_path(settings.signing_key_file, settings.database_url)
+        if ensure_key_file(key):
+            typer.echo(f"checkpoint signing key written to {key}")
         with progress("building the demo county") as bar:
             result = build_demo(
                 engine, year=year, seed=seed, scale=scale, statements_dir=statements_dir, progress=bar.note

@@ -8,13 +8,14 @@ from pathlib import Path
 
 from sqlalchemy import Engine, func, select
 
+from ledger.access.signing_key import key_for_close
 from ledger.books.verify import verify_all
 from ledger.db.engine import read_tx, write_tx
 from ledger.db.models import Org
 from ledger.demo.communities import close_communities, close_months, close_villages, run_communities
 from ledger.demo.figures import figure_rows, figures_table
 from ledger.demo.officer_month import run_officer_month
-from ledger.demo.supermarkets import run_supermarkets
+from ledger.demo.supermarkets import Companies
 from ledger.demo.tree import DEMO_PASSWORD, DemoTree, build_tree, demo_token
 
 
@@ -41,23 +42,33 @@ def build_demo(
     progress: Callable[[str], None] | None = None,
 ) -> DemoResult:
     say = progress or (lambda _msg: None)
+    # The demo closes its months as an officer would, each with its signed checkpoint: without the key
+    # (``cunshe init`` writes it) say so now, not after the year is built.
+    key_for_close(engine.url.render_as_string(hide_password=False))
     say("org tree and users")
     with write_tx(engine) as conn:
         tree = build_tree(conn, seed)
     result = DemoResult(tree, seed, year)
-    result.notes += run_supermarkets(engine, tree, year, seed, scale, say).notes
-    result.notes += run_communities(engine, tree, year, seed, say).notes
-    say("communities' year-end close and distribution")
-    close_communities(engine, tree, year)
-    say("villages' year-end close and distribution")
-    close_villages(engine, tree, year)
-    say("closing the months")
-    books = [
-        *tree.all_communities,
-        *(v for ids in tree.villages.values() for v in ids),
-        *tree.companies.values(),
-    ]
-    close_months(engine, books, year)
+    # Two years: the stores' first, lighter year (so that the published year's 上年数 and 年初数 are real),
+    # then the published year, whose figures the books reach. Each year is closed and distributed, and its
+    # months closed, before the next begins.
+    companies = Companies(engine, tree, seed, scale, say)
+    first = year - 1
+    companies.setup(first, published=year)
+    for current in (first, year):
+        published = current == year
+        companies.trade_year(current, published=published)
+        companies.close_year(current, published=published)
+        result.notes += run_communities(
+            engine, tree, current, seed, say, published=published, first=current == first
+        ).notes
+        say(f"communities' year-end close and distribution, {current}")
+        close_communities(engine, tree, current)
+        say(f"villages' year-end close and distribution, {current}")
+        close_villages(engine, tree, current, first=current == first)
+        say(f"closing the months of {current} (signed checkpoints)")
+        close_months(engine, tree, current)
+    result.notes += companies.notes
     if statements_dir is not None:
         say("the officer's open month and its statement files")
         month = run_officer_month(engine, tree, year + 1, seed, statements_dir)

@@ -10,13 +10,16 @@ in the year brings 501 + 502 to the community's share.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, select
 
+from ledger.access import bookkeeping
+from ledger.access.service import perform
 from ledger.books.money import split_tax_inclusive
-from ledger.books.periods import close_period, open_months_before, period_bounds
+from ledger.books.periods import open_months_before, period_bounds
 from ledger.books.posting import Draft, Line, post_entry
 from ledger.books.trial_balance import trial_balance
 from ledger.community.assets import create_asset
@@ -24,17 +27,20 @@ from ledger.community.brokerage import receive_fee, record_deal
 from ledger.community.leases.contracts import accrue_leases, create_contract
 from ledger.community.leases.receipts import receive_deposit, receive_rent
 from ledger.community.leases.schedule import BillingCycle, BillingTiming, LeaseTerms, rent_schedule
+from ledger.community.models import CommunityAsset, WelfarePost
 from ledger.community.subsidies import receive_subsidy
 from ledger.community.welfare import create_post, facility_spending, pay_stipend, run_stipends
 from ledger.db.engine import write_tx
 from ledger.demo.targets import BROKERAGE_FEN, COLLECTIVE_INCOME_FEN, WORK_FUNDS_MIN_FEN, split
-from ledger.demo.tree import DemoTree
+from ledger.demo.tree import DemoTree, officer_of
 from ledger.distribution.execute import add_member, approve_plan, create_plan, execute_plan
 from ledger.distribution.plans import Step
 from ledger.distribution.vat import post_vat_exemption
 from ledger.distribution.yearend import close_year, year_months
 
 DEAL_KINDS = ("house_lease", "labour", "produce", "house_lease")  # 房屋租赁居间, 劳务用工, 农产品购销
+asset_t = CommunityAsset.__table__
+post_t = WelfarePost.__table__
 POSTS = (("保洁员", 120_000), ("护路员", 100_000), ("治安巡逻员", 110_000))
 
 
@@ -84,8 +90,22 @@ def _yearly_rent_for(net_target: int, year: int) -> LeaseTerms:
     return terms(rent)
 
 
-def run_communities(engine: Engine, tree: DemoTree, year: int, seed: int, say) -> CommunityYear:  # type: ignore[no-untyped-def]
-    rng = random.Random(seed + 1)
+LIGHT_YEAR = 60  # the year before the published one: its brokerage, % of the published year's share
+
+
+def run_communities(
+    engine: Engine,
+    tree: DemoTree,
+    year: int,
+    seed: int,
+    say: Callable[[str], None],
+    *,
+    published: bool,
+    first: bool,
+) -> CommunityYear:
+    """The communities' ``year``: the ``first`` opens their books; the ``published`` one meets the shares
+    of the published figures; the year before it is an ordinary year that reaches no figure in particular."""
+    rng = random.Random(seed + 1 if published else seed + 101)
     out = CommunityYear()
     communities = tree.all_communities
     income_targets = split(COLLECTIVE_INCOME_FEN, [rng.randint(90, 110) for _ in communities])
@@ -94,19 +114,25 @@ def run_communities(engine: Engine, tree: DemoTree, year: int, seed: int, say) -
         zip(communities, income_targets, brokerage_targets, strict=True)
     ):
         if n % 9 == 0:
-            say(f"communities {n + 1}–{min(n + 9, len(communities))} of {len(communities)}")
+            say(f"communities {year}: {n + 1}–{min(n + 9, len(communities))} of {len(communities)}")
         with write_tx(engine) as conn:
-            _community_year(conn, org, n, year, income, brokerage, rng)
-    out.notes.append(f"communities: {len(communities)} with leases, brokerage, work funds and welfare posts")
+            if first:
+                _open_books(conn, org, n, year, rng)
+            if published:
+                _community_year(conn, org, n, year, income, brokerage, rng)
+            else:
+                _light_year(conn, org, n, year, brokerage * LIGHT_YEAR // 100, rng)
+            _welfare_year(conn, org, n, year, rng)
+    out.notes.append(
+        f"communities {year}: {len(communities)} with leases, brokerage, work funds and welfare posts"
+    )
     return out
 
 
-def _community_year(
-    conn: Connection, org: int, n: int, year: int, income: int, brokerage: int, rng: random.Random
-) -> None:
-    # The collective's funds brought into the new books (期初建账), as the opening balance: a voucher dated
-    # the last day before the demo year (so the year's 年初数 shows them); its stake in the joint company and
-    # the year's spending come out of them.
+def _open_books(conn: Connection, org: int, n: int, year: int, rng: random.Random) -> None:
+    """The collective's funds brought into the new books (期初建账), as the opening balance: a voucher dated
+    the last day before the books' first year (so that year's 年初数 shows them); its stake in the joint
+    company and the years' spending come out of them. Its public-welfare posts, its members and its yard."""
     post_entry(
         conn,
         Draft(
@@ -117,6 +143,39 @@ def _community_year(
             idempotency_key="demo-opening",
         ),
     )
+    for i, (name, stipend) in enumerate(POSTS[: 2 + n % 2]):
+        create_post(
+            conn,
+            org,
+            post=name,
+            holder=f"公益岗{n + 1}-{i + 1}",
+            monthly_stipend_fen=stipend,
+            start=date(year, 1, 1),
+        )
+    for group in range(1, 6):
+        add_member(conn, org, member=f"第{group}居民小组", shares=rng.randint(80, 160))
+    create_asset(
+        conn,
+        org,
+        kind="场地",
+        name=f"集体场地{n + 1}号",
+        location="社区东侧",
+        area_milli_m2=rng.randint(300, 900) * 1000,
+        ownership="collective",
+        book_value_fen=rng.randint(10, 40) * 1_000_000,
+    )
+
+
+def _yard(conn: Connection, org: int, n: int) -> int:
+    return conn.execute(
+        select(asset_t.c.id).where(asset_t.c.org_id == org, asset_t.c.name == f"集体场地{n + 1}号")
+    ).scalar_one()
+
+
+def _funds_and_deals(
+    conn: Connection, org: int, n: int, year: int, brokerage: int, weights: list[int], rng: random.Random
+) -> None:
+    """The year's 工作经费, and brokerage deals whose net fees add up to ``brokerage`` exactly."""
     subsidy = WORK_FUNDS_MIN_FEN + rng.randint(0, 50) * 100_000
     receive_subsidy(
         conn,
@@ -127,23 +186,22 @@ def _community_year(
         received_on=date(year, 1, 10),
         idempotency_key=f"demo-funds-{year}",
     )
-
-    # Brokerage: three deals whose net fees add up to the community's share exactly.
-    for k, net in enumerate(split(brokerage, [5, 3, 2])):
+    last = len(weights) - 1
+    for k, net in enumerate(split(brokerage, weights)):
         fee = _gross_for_net(net, 100)
-        paid = k != 2
+        paid = k != last
         deal = record_deal(
             conn,
             org,
-            client=f"委托方{n + 1}-{k + 1}",
+            client=f"委托方{n + 1}-{year}-{k + 1}",
             kind=DEAL_KINDS[(n + k) % len(DEAL_KINDS)],
             earned_on=date(year, 3 + 3 * k, 10 + k),
             deal_value_fen=fee * 20,
             commission_fen=fee,
             vat_rate_bp=100,
-            other_party=f"相对方{n + 1}-{k + 1}",
+            other_party=f"相对方{n + 1}-{year}-{k + 1}",
             paid_at_once=paid,
-            idempotency_key=f"demo-deal-{k}",
+            idempotency_key=f"demo-deal-{year}-{k}",
         )
         if not paid and n % 4:
             receive_fee(
@@ -152,9 +210,73 @@ def _community_year(
                 deal,
                 amount_fen=fee,
                 received_on=date(year, 11, 20),
-                idempotency_key=f"demo-fee-{k}",
+                idempotency_key=f"demo-fee-{year}-{k}",
             )
 
+
+def _light_year(conn: Connection, org: int, n: int, year: int, brokerage: int, rng: random.Random) -> None:
+    """The year before the published one: work funds, two brokerage deals, the yard let for the year."""
+    _funds_and_deals(conn, org, n, year, brokerage, [3, 2], rng)
+    terms = LeaseTerms(
+        start=date(year, 1, 1),
+        end=date(year, 12, 31),
+        rent_per_cycle_fen=rng.randint(200, 300) * 10_000,
+        cycle=BillingCycle.YEARLY,
+        timing=BillingTiming.ADVANCE,
+    )
+    create_contract(
+        conn,
+        org,
+        code=f"CB-{year}-{n + 1:02d}B",
+        mode="contract",
+        terms=terms,
+        lessee=f"承包户{n + 1}号",
+        asset_ids=[_yard(conn, org, n)],
+    )
+    accrue_leases(conn, [org], f"{year}-12")
+    receive_rent(
+        conn,
+        org,
+        amount_fen=terms.rent_per_cycle_fen,
+        received_on=date(year, 1, 5),
+        lessee=f"承包户{n + 1}号",
+        idempotency_key=f"demo-yard-rent-{year}",
+    )
+
+
+def _welfare_year(conn: Connection, org: int, n: int, year: int, rng: random.Random) -> None:
+    """The public-welfare posts' stipends, accrued and paid monthly, and a facility repair."""
+    posts = list(
+        conn.execute(select(post_t.c.id).where(post_t.c.org_id == org).order_by(post_t.c.id)).scalars()
+    )
+    for month in range(1, 13):
+        period = f"{year}-{month:02d}"
+        run_stipends(conn, [org], period)
+        for post in posts:
+            pay_stipend(
+                conn,
+                org,
+                post,
+                paid_on=period_bounds(period)[1],
+                idempotency_key=f"demo-stipend-{post}-{period}",
+            )
+    facility_spending(
+        conn,
+        org,
+        amount_fen=rng.randint(20, 80) * 10_000,
+        spent_on=date(year, 8, 15),
+        memo="社区路灯维修",
+        idempotency_key=f"demo-facility-{year}",
+    )
+
+
+def _community_year(
+    conn: Connection, org: int, n: int, year: int, income: int, brokerage: int, rng: random.Random
+) -> None:
+    """The published year: work funds, three brokerage deals to the community's share of the published
+    brokerage, a shopfront let from the spring, and the yard let anew by the year, sized so that 501 + 502
+    meets the community's share of the published collective income."""
+    _funds_and_deals(conn, org, n, year, brokerage, [5, 3, 2], rng)
     # Leases: a shopfront let from a date in the spring (prorated, an escalation, a deposit) …
     shop = create_asset(
         conn,
@@ -204,16 +326,7 @@ def _community_year(
     if yard_net <= 0:
         raise RuntimeError(f"community {org}: the income share leaves nothing for the yard lease")
     yard_terms = _yearly_rent_for(yard_net, year)
-    yard = create_asset(
-        conn,
-        org,
-        kind="场地",
-        name=f"集体场地{n + 1}号",
-        location="社区东侧",
-        area_milli_m2=rng.randint(300, 900) * 1000,
-        ownership="collective",
-        book_value_fen=rng.randint(10, 40) * 1_000_000,
-    )
+    yard = _yard(conn, org, n)
     create_contract(
         conn,
         org,
@@ -243,7 +356,7 @@ def _community_year(
         amount_fen=yard_terms.rent_per_cycle_fen,
         received_on=date(year, 1, 5),
         lessee=f"承包户{n + 1}号",
-        idempotency_key="demo-yard-rent",
+        idempotency_key=f"demo-yard-rent-{year}",
     )
     shop_lines = [
         ln for ln in rent_schedule(shop_terms) if ln.period.startswith(f"{year}-") and ln.amount_fen
@@ -259,39 +372,6 @@ def _community_year(
             idempotency_key=f"demo-shop-rent-{k}",
         )
 
-    # Public-welfare posts, paid monthly, and one facility repair.
-    posts = [
-        create_post(
-            conn,
-            org,
-            post=name,
-            holder=f"公益岗{n + 1}-{i + 1}",
-            monthly_stipend_fen=stipend,
-            start=date(year, 1, 1),
-        )
-        for i, (name, stipend) in enumerate(POSTS[: 2 + n % 2])
-    ]
-    for month in range(1, 13):
-        period = f"{year}-{month:02d}"
-        run_stipends(conn, [org], period)
-        for post in posts:
-            pay_stipend(
-                conn,
-                org,
-                post,
-                paid_on=period_bounds(period)[1],
-                idempotency_key=f"demo-stipend-{post}-{period}",
-            )
-    facility_spending(
-        conn,
-        org,
-        amount_fen=rng.randint(20, 80) * 10_000,
-        spent_on=date(year, 8, 15),
-        memo="社区路灯维修",
-        idempotency_key="demo-facility",
-    )
-    for group in range(1, 6):
-        add_member(conn, org, member=f"第{group}居民小组", shares=rng.randint(80, 160))
     assert _year_sum(conn, org, "501", year) + _year_sum(conn, org, "502", year) == income
 
 
@@ -326,13 +406,14 @@ def close_communities(engine: Engine, tree: DemoTree, year: int) -> None:
                 execute_plan(conn, plan)
 
 
-def close_villages(engine: Engine, tree: DemoTree, year: int) -> None:
+def close_villages(engine: Engine, tree: DemoTree, year: int, *, first: bool) -> None:
     """The villages' year: their produce sold to the joint companies and their dividends closed into 本年收益,
     and the members' assembly's plan: 公积公益金 and the village groups' share."""
     with write_tx(engine) as conn:
         for village in (v for ids in tree.villages.values() for v in ids):
-            for group in range(1, 5):
-                add_member(conn, village, member=f"第{group}村民小组", shares=100 + 10 * group)
+            if first:
+                for group in range(1, 5):
+                    add_member(conn, village, member=f"第{group}村民小组", shares=100 + 10 * group)
             close_year(conn, village, year)
             plan = create_plan(
                 conn, village, year, [Step("public_reserve", rate_bp=1_000), Step("members", rate_bp=4_000)]
@@ -347,9 +428,23 @@ def close_villages(engine: Engine, tree: DemoTree, year: int) -> None:
             execute_plan(conn, plan)
 
 
-def close_months(engine: Engine, org_ids: list[int], year: int) -> None:
-    """Close the year's months, and first the month of the opening balances before it."""
+def close_months(engine: Engine, tree: DemoTree, year: int) -> None:
+    """结账 of every book of the county through ``year``, month by month, by its street's officer through the
+    bookkeeping service the officer's pages and the API carry out (``ledger.access.bookkeeping``): each
+    month gets its signed checkpoint (封账码) and a row in the audit log; the opening month closes with
+    January."""
     with write_tx(engine) as conn:
-        for org in org_ids:
-            for month in [*open_months_before(conn, org, f"{year}-01"), *year_months(year)]:
-                close_period(conn, org, month)
+        for street in tree.streets:
+            officer = officer_of(conn, street)
+            books = [*tree.communities[street], *tree.villages[street], tree.companies[street]]
+            for org in books:
+                earlier = open_months_before(conn, org, f"{year}-01")
+                for month in year_months(year):
+                    perform(
+                        conn,
+                        officer,
+                        bookkeeping.close_period(officer, org, month, including=earlier),
+                        key=f"demo-close-{org}-{month}",
+                        remote_addr=None,
+                    )
+                    earlier = []

@@ -27,8 +27,10 @@ def _fen(value: str) -> int:
     return int(Decimal(value) * 100)
 
 
-def _lines(conn: Connection, name: str, org: int, period: ReportPeriod, **kw: str) -> dict[str, dict]:
-    doc = to_json(build_report(conn, name, org, period, **kw))  # type: ignore[arg-type]
+def _lines(
+    conn: Connection, name: str, org: int, period: ReportPeriod, standard: str | None = None
+) -> dict[str, dict]:
+    doc = to_json(build_report(conn, name, org, period, standard=standard))
     return {row["key"]: row for table in doc["tables"] for row in table["rows"] if "key" in row}
 
 

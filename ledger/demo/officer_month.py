@@ -23,8 +23,8 @@ from ledger.books.money import parse_amount, round_half_up
 from ledger.books.posting import Draft, Line, post_entry
 from ledger.books.trial_balance import trial_balance
 from ledger.db.engine import write_tx
-from ledger.demo.supermarkets import BEIJING, StorePlan, _user, store_day
-from ledger.demo.tree import DemoTree
+from ledger.demo.supermarkets import BEIJING, StorePlan, store_day
+from ledger.demo.tree import DemoTree, demo_user
 from ledger.reconcile.statement_writers import BankTxn, Order, write_bank_csv, write_wechat_trade_bill
 from ledger.reconcile.store import create_statement_account
 from pos.catalogue import list_customers
@@ -74,7 +74,7 @@ def run_officer_month(engine: Engine, tree: DemoTree, year: int, seed: int, out_
             name="微信支付商户号",
             account_no=WECHAT_MERCHANT_NO,
         )
-        plan = StorePlan(store_id, STREET, _user(conn, f"cashier-{tree.store_codes[store_id]}"), 10**12)
+        plan = StorePlan(store_id, STREET, demo_user(conn, f"cashier-{tree.store_codes[store_id]}"), 10**12)
         customers = {c["channel"]: c["id"] for c in list_customers(conn, company)}
         for day in days:
             store_day(conn, plan, customers, day, rng, 10**12)

@@ -15,16 +15,17 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine
 
-from ledger.access.auth import Principal, principal_for_user
+from ledger.access.auth import Principal
+from ledger.access.service import perform
 from ledger.books.money import (
     format_amount,
-    format_quantity,
     line_amount,
     parse_amount,
     round_half_up,
@@ -35,7 +36,6 @@ from ledger.books.posting import Draft, Line, post_entry
 from ledger.books.trial_balance import trial_balance
 from ledger.community.stakes import company_counterparty, record_stake
 from ledger.db.engine import write_tx
-from ledger.db.models import UserAccount
 from ledger.demo.targets import SUPERMARKET_PROFIT_FEN, SUPERMARKET_TURNOVER_FEN, split
 from ledger.demo.trading import (
     CATALOGUE,
@@ -43,15 +43,19 @@ from ledger.demo.trading import (
     StoreTrade,
     day_weight,
     expected_daily_use,
+    paid,
     reorder,
+    sale_in,
+    sold,
     trade_day,
 )
-from ledger.demo.tree import DemoTree
+from ledger.demo.tree import DemoTree, demo_user, officer_of
 from ledger.distribution.execute import approve_plan, create_plan, execute_plan
 from ledger.distribution.plans import Step
 from ledger.distribution.shareholders import add_shareholder, pay_in_capital
 from ledger.distribution.vat import post_vat_exemption, vat_quarter
 from ledger.distribution.yearend import close_year, year_profit
+from pos import services
 from pos.catalogue import (
     ProductIn,
     create_customer,
@@ -61,9 +65,9 @@ from pos.catalogue import (
     upsert_products,
 )
 from pos.messages import PaymentIn, RefundIn, RefundLineIn, SaleIn, SaleLineIn
-from pos.sales import create_refund, create_sale
-from pos.shifts import close_shift, open_shift, shift_report
-from pos.stock import adjust_stock, record_purchase, supplier_counterparty
+from pos.sales import create_sale
+from pos.shifts import shift_report
+from pos.stock import supplier_counterparty
 from pos.stores import get_store
 
 BEIJING = ZoneInfo("Asia/Shanghai")
@@ -120,13 +124,6 @@ class StorePlan:
 @dataclass
 class CompanyYear:
     notes: list[str] = field(default_factory=list)
-
-
-def _user(conn: Connection, username: str) -> Principal:
-    user_id = conn.execute(
-        select(UserAccount.__table__.c.id).where(UserAccount.__table__.c.username == username)
-    ).scalar_one()
-    return principal_for_user(conn, user_id)
 
 
 def _at(day: date, minute: int) -> datetime:
@@ -197,7 +194,7 @@ def _basket(rng: random.Random, big: bool) -> list[SaleLineIn]:
             milli = rng.randint(300, 4_000) * (8 if big else 1)
         else:
             milli = rng.randint(1, 3 if price > 5_000 else 12) * (6 if big else 1) * 1000
-        lines.append(SaleLineIn(sku=sku, quantity=format_quantity(milli)))
+        lines.append(sold(sku, milli))
     return lines
 
 
@@ -205,22 +202,16 @@ def _payments(rng: random.Random, total: int) -> list[PaymentIn]:
     roll = rng.random()
     if roll < 0.45:  # cash, rounded up to the next ten yuan; the till gives change
         tendered = -(-total // 1_000) * 1_000
-        return [PaymentIn(method="cash", amount=format_amount(tendered))]
+        return [paid("cash", tendered)]
     if roll < 0.75:
-        return [
-            PaymentIn(method="wechat", amount=format_amount(total), reference=f"wx{rng.randrange(10**12)}")
-        ]
+        return [paid("wechat", total, f"wx{rng.randrange(10**12)}")]
     if roll < 0.9:
-        return [
-            PaymentIn(method="alipay", amount=format_amount(total), reference=f"ali{rng.randrange(10**12)}")
-        ]
+        return [paid("alipay", total, f"ali{rng.randrange(10**12)}")]
     cash = min(total, rng.randint(1, max(1, total // 100)) * 100)
     rest = total - cash
-    pays = [PaymentIn(method="cash", amount=format_amount(cash))]
+    pays = [paid("cash", cash)]
     if rest:
-        pays.append(
-            PaymentIn(method="wechat", amount=format_amount(rest), reference=f"wx{rng.randrange(10**12)}")
-        )
+        pays.append(paid("wechat", rest, f"wx{rng.randrange(10**12)}"))
     return pays
 
 
@@ -247,7 +238,14 @@ def store_day(
     budget_fen: int,
 ) -> None:
     """One 开班 → sales → 交班 of a store."""
-    shift_id = open_shift(conn, plan.cashier, plan.store_id, FLOAT_FEN, opened_at=_at(day, 0))
+    opened = perform(
+        conn,
+        plan.cashier,
+        services.open_shift(plan.cashier, plan.store_id, FLOAT_FEN, opened_at=_at(day, 0)),
+        key=f"demo-open-{plan.store_id}-{day.isoformat()}",
+        remote_addr=None,
+    ).body
+    shift_id: int = opened["id"]
     plan.last_shift = shift_id
     minute = 0
     for n in range(rng.randint(6, 14)):
@@ -259,17 +257,17 @@ def store_day(
         key = f"demo-{plan.store_id}-{day.isoformat()}-{n}"
         if institutional:
             channel, customer = rng.choice(list(customers.items()))
-            body = SaleIn(
+            body = sale_in(
                 store_id=plan.store_id,
                 shift_id=shift_id,
                 sold_at=_at(day, minute),
                 channel=channel,
                 customer_id=customer,
                 lines=lines,
-                payments=[PaymentIn(method="credit", amount=format_amount(_price_of(lines)))],
+                payments=[paid("credit", _price_of(lines))],
             )
         else:
-            body = SaleIn(
+            body = sale_in(
                 store_id=plan.store_id,
                 shift_id=shift_id,
                 sold_at=_at(day, minute),
@@ -279,20 +277,19 @@ def store_day(
             )
         sale = _sell(conn, plan, body, key)
         if not institutional and rng.random() < 0.02:  # a customer brings something back
-            refund = create_refund(
+            body_back = RefundIn(
+                shift_id=shift_id,
+                refunded_at=_at(day, minute + 10),
+                lines=[RefundLineIn(line_no=1, quantity=sale["lines"][0]["quantity"])],
+                reason="顾客退货",
+            )
+            refund = perform(
                 conn,
                 plan.cashier,
-                sale["id"],
-                RefundIn(
-                    shift_id=shift_id,
-                    refunded_at=_at(day, minute + 10),
-                    lines=[RefundLineIn(line_no=1, quantity=sale["lines"][0]["quantity"])],
-                    reason="顾客退货",
-                ),
-                f"{key}-refund",
-                max_lead_seconds=10**9,
+                services.refund(plan.cashier, sale["id"], body_back, f"{key}-refund", max_lead_seconds=10**9),
+                key=f"{key}-refund",
+                remote_addr=None,
             ).body
-            refund = json.loads(refund)
             plan.receipts.append(refund)
             plan.net_fen += parse_amount(refund["net"], allow_negative=True)
             plan.refunds += 1
@@ -305,7 +302,13 @@ def _close(conn: Connection, plan: StorePlan, shift_id: int, day: date, rng: ran
     roll = rng.random()
     variance = rng.randint(1, 500) if roll < 0.02 else (-rng.randint(1, 300) if roll < 0.04 else 0)
     counted = max(0, expected + variance)
-    close_shift(conn, plan.cashier, shift_id, counted)
+    perform(
+        conn,
+        plan.cashier,
+        services.close_shift(plan.cashier, shift_id, counted),
+        key=f"demo-close-{shift_id}",
+        remote_addr=None,
+    )
     plan.counted.append((day, counted - FLOAT_FEN))
 
 
@@ -319,6 +322,19 @@ class Books:
     owed: dict[tuple[int, int, int], int] = field(default_factory=dict)  # (company, cp, village|0) → fen
     due: dict[tuple[int, int, int], int] = field(default_factory=dict)  # last month's, paid on the 10th
     wages: dict[int, int] = field(default_factory=dict)  # company → the month's wages accrued
+    tax_accrued: dict[int, int] = field(default_factory=dict)  # company → the year's 所得税 booked so far
+    tax_due: dict[int, int] = field(default_factory=dict)  # company → the last quarter's, paid on the 15th
+    utilities: dict[int, int] = field(default_factory=dict)  # company → the year's utility bills so far
+
+
+@dataclass(frozen=True)
+class Steer:
+    """Where a company's published year stands at a month's end: its stores' 营业收入 so far and for the
+    year, and the 利润总额 the year must reach (its share of the published 净利润, grossed up for the tax)."""
+
+    turnover_so_far: int
+    turnover_year: int
+    before_tax: int
 
 
 def _post(conn: Connection, org: int, day: date, memo: str, lines: list[Line], key: str) -> None:
@@ -361,18 +377,23 @@ def year_end_count(conn: Connection, st: StoreTrade, day: date, rng: random.Rand
         )
         if short <= 0:
             continue
-        moved = adjust_stock(
+        moved = perform(
             conn,
-            None,
-            st.store,
-            day=day,
-            sku=sku,
-            kind="count",
-            qty_milli=have - short,
-            reason="年终盘点：损耗",
-        )
+            st.officer,
+            services.adjust_stock(
+                st.officer,
+                st.store.id,
+                day=day,
+                sku=sku,
+                kind="count",
+                qty_milli=have - short,
+                reason="年终盘点：损耗",
+            ),
+            key=f"demo-count-{st.store.id}-{day}-{sku}",
+            remote_addr=None,
+        ).body
         st.on_hand[sku] = have - short
-        loss -= moved["value_fen"]
+        loss -= parse_amount(moved["value_change"], allow_negative=True)
     if loss:
         _post(
             conn,
@@ -399,16 +420,22 @@ def buy(
     for supplier, lines in sorted(orders.items()):
         village = supplier or None
         memo = f"{st.store.name} 向{'村集体' if village else '批发商'}进货"
-        record_purchase(
+        key = f"demo-purchase-{st.store.id}-{day}-{supplier}{'-festival' if festival else ''}"
+        perform(  # 进货, as the officer's back office records it through the API's door
             conn,
-            None,
-            st.store,
-            day=day,
-            supplier=None if village else WHOLESALER,
-            village_org_id=village,
-            lines=lines,
-            memo=memo,
-            idempotency_key=f"demo-purchase-{st.store.id}-{day}-{supplier}{'-festival' if festival else ''}",
+            st.officer,
+            services.purchase(
+                st.officer,
+                st.store.id,
+                day=day,
+                supplier=None if village else WHOLESALER,
+                village_org_id=village,
+                lines=lines,
+                memo=memo,
+                idempotency_key=key,
+            ),
+            key=key,
+            remote_addr=None,
         )
         for sku, qty, _cost in lines:
             st.on_hand[sku] = st.on_hand.get(sku, 0) + qty
@@ -458,13 +485,21 @@ def month_end(
     period: str,
     rng: random.Random,
     frac: float,
+    steer: Steer | None = None,
 ) -> None:
     """Bank the month's cash (the stores' floats stay in the drawers) and the WeChat/Alipay money (less
-    the 0.6 % fee), collect the institutions, pay last month's suppliers and wages, accrue this month's
-    wages (store staff: 销售费用 through 2211), pay the rent, the utilities (December's bill comes with the
-    year end) and the office."""
+    the 0.6 % fee), collect the institutions, pay last month's suppliers, wages and income tax, accrue this
+    month's wages (store staff: 销售费用 through 2211), pay the rent, the utilities (December's bill comes
+    with the year end) and the office; at a quarter's end declare its VAT (exempt within the small-scale
+    threshold) and, but in December, its provisional income tax (预缴: the year's 利润总额 so far at 5 %,
+    less what the earlier quarters booked). In the published year, from April, each month's utility bill
+    is steered within ±25 % of the usual towards the year's share of the profit (``utility_bill``), so that
+    December's bill, which settles the year exactly, stays an ordinary one."""
     day = period_bounds(period)[1]
     last = period.endswith("-12")
+    year, month = int(period[:4]), int(period[5:])
+    if month == 1:
+        books.tax_accrued[company] = books.utilities[company] = 0
     drafts: list[tuple[str, list[Line]]] = []
     cash = _balance(conn, company, "1001", period) - FLOAT_FEN * stores  # the floats stay in the drawers
     if cash > 0:
@@ -525,6 +560,15 @@ def month_end(
     if books.wages.get(company):
         w = books.wages[company]
         payments.append((pay_day, "发放上月工资", [Line("2211", debit_fen=w), Line("1002", credit_fen=w)]))
+    if books.tax_due.get(company):
+        t = books.tax_due.pop(company)
+        payments.append(
+            (
+                date(day.year, day.month, 15),
+                "缴纳上季度企业所得税",
+                [Line("222106", debit_fen=t), Line("1002", credit_fen=t)],
+            )
+        )
     wages = round(MONTHLY_WAGES_FEN * size * frac)
     books.wages[company] = wages
     rent = round(MONTHLY_RENT_FEN * size * frac)
@@ -536,15 +580,73 @@ def month_end(
     drafts.append(
         (f"{period} 办公及记账费用", [Line("5602", debit_fen=office), Line("1002", credit_fen=office)])
     )
-    if not last:
-        bill = round(
-            rng.randint(MONTHLY_UTILITIES_FEN * 8 // 10, MONTHLY_UTILITIES_FEN * 12 // 10) * size * frac
-        )
-        drafts.append((f"{period} 门店水电费", [Line("5601", debit_fen=bill), Line("1002", credit_fen=bill)]))
     for n, (when, memo, lines) in enumerate(payments):
         _post(conn, company, when, memo, lines, f"demo-pay-{period}-{n}")
     for n, (memo, lines) in enumerate(drafts):
         _post(conn, company, day, memo, lines, f"demo-me-{period}-{n}")
+    if month % 3 == 0:
+        post_vat_exemption(conn, company, year, month // 3)
+    if last:
+        return
+    usual = round(MONTHLY_UTILITIES_FEN * size * frac)
+    drawn = round(
+        rng.randint(MONTHLY_UTILITIES_FEN * 8 // 10, MONTHLY_UTILITIES_FEN * 12 // 10) * size * frac
+    )
+    bill = drawn
+    if steer is not None and month >= 4:
+        fixed = wages + rent + office
+        bill = utility_bill(conn, books, company, year, month, steer, fixed, usual)
+    books.utilities[company] += bill
+    _post(
+        conn,
+        company,
+        day,
+        f"{period} 门店水电费",
+        [Line("5601", debit_fen=bill), Line("1002", credit_fen=bill)],
+        f"demo-me-{period}-utilities",
+    )
+    if month % 3 == 0:
+        ensure_sub_account(conn, company, "2221", "222106", "应交所得税")
+        so_far = year_profit(conn, company, year) + books.tax_accrued[company]
+        tax = max(0, income_tax(so_far) - books.tax_accrued[company])
+        if tax:
+            _post(
+                conn,
+                company,
+                day,
+                f"{year}年第{month // 3}季度企业所得税预缴(小型微利企业)",
+                [Line("5801", debit_fen=tax), Line("222106", credit_fen=tax)],
+                f"demo-income-tax-{year}Q{month // 3}",
+            )
+            books.tax_accrued[company] += tax
+            books.tax_due[company] = tax
+
+
+def utility_bill(
+    conn: Connection,
+    books: Books,
+    company: int,
+    year: int,
+    month: int,
+    steer: Steer,
+    fixed: int,
+    usual: int,
+) -> int:
+    """This month's utility bill, steered: the year's 利润总额 projected (so far, with the open quarter's VAT
+    that its exemption will make income, plus the rest of the turnover at the margin earned so far, less
+    the months' fixed costs and usual bills) against what it must reach, the difference spread over the
+    months left, within ±25 % of the usual bill."""
+    so_far = year_profit(conn, company, year) + books.tax_accrued[company]  # before this month's bill
+    quarter = vat_quarter(conn, company, year, (month - 1) // 3 + 1)
+    if quarter.entry_id is None and quarter.exempt:  # the quarter's VAT, income once it is declared exempt
+        so_far += quarter.vat_fen
+    earned = so_far + fixed * month + books.utilities[company]  # the margin, before fixed costs and bills
+    rest = steer.turnover_year - steer.turnover_so_far
+    margin = earned * rest // max(1, steer.turnover_so_far)
+    left = 12 - month
+    projected = so_far + margin - (fixed + usual) * left - usual
+    spread = (projected - steer.before_tax) // (left + 1)
+    return max(usual * 3 // 4, min(usual * 5 // 4, usual + spread))
 
 
 def income_tax(profit_before_tax: int) -> int:
@@ -564,147 +666,224 @@ def before_tax_for(net_profit: int) -> int:
     return p
 
 
-def run_supermarkets(engine: Engine, tree: DemoTree, year: int, seed: int, scale: float, say) -> CompanyYear:  # type: ignore[no-untyped-def]
-    rng = random.Random(seed)
-    out = CompanyYear()
-    step = max(1, round(1 / scale)) if scale < 1 else 1
-    days = [date(year, 1, 1) + timedelta(days=d) for d in range(0, 366, step)]
-    days = [d for d in days if d.year == year]
-    full = len([d for d in range(366) if (date(year, 1, 1) + timedelta(days=d)).year == year])
-    frac = len(days) / full
-    turnover = SUPERMARKET_TURNOVER_FEN if step == 1 else SUPERMARKET_TURNOVER_FEN * len(days) // full
-    profit = SUPERMARKET_PROFIT_FEN if step == 1 else SUPERMARKET_PROFIT_FEN * len(days) // full
-    books = Books()
-    with write_tx(engine) as conn:
-        for village in (v for ids in tree.villages.values() for v in ids):
-            _post(  # the opening balance (期初余额), dated the day before the demo year
-                conn,
-                village,
-                date(year - 1, 12, 31),
-                "期初余额：银行存款",
-                [Line("102", debit_fen=50_000_000), Line("301", credit_fen=50_000_000)],
-                "demo-opening",
-            )
-        customers = setup_companies(conn, tree, year)
-        store_ids = [s for street in tree.stores for s in tree.stores[street]]
-        targets = split(turnover, STORE_WEIGHTS[: len(store_ids)])
-        trades: list[tuple[str, StoreTrade]] = []
-        for n, (store_id, target) in enumerate(zip(store_ids, targets, strict=True)):
-            street = next(st for st, ids in tree.stores.items() if store_id in ids)
-            company = tree.companies[street]
-            villages = tree.villages[street]
-            st = StoreTrade(
-                store=get_store(conn, store_id),
-                cashier=_user(conn, f"cashier-{tree.store_codes[store_id]}"),
-                customers=customers[street],
-                suppliers={
-                    s.sku: (villages[i % len(villages)] if s.village else 0) for i, s in enumerate(CATALOGUE)
-                },
-                target_net_fen=target,
-            )
-            st.daily = expected_daily_use(seed + n, target / full / (AVG_TICKET_FEN / 100) / 100)
-            trades.append((street, st))
-    weights = {d: day_weight(d) for d in days}
-    # A store's costs (staff, rent, utilities, its part of the office) go with its size: its share of the
-    # turnover against the average store's.
-    average = sum(STORE_WEIGHTS[: len(trades)]) / len(trades)
-    sizes = {
-        street: sum(w for (s, _st), w in zip(trades, STORE_WEIGHTS, strict=False) if s == street) / average
-        for street in tree.companies
-    }
-    total_weight = sum(weights.values())
-    for month in range(1, 13):
-        say(f"supermarkets {year}-{month:02d}")
-        with write_tx(engine) as conn:
-            for day in (d for d in days if d.month == month):
-                for street, st in trades:
-                    buy(conn, books, st, tree.companies[street], day)
-                    budget = round(st.target_net_fen * weights[day] / total_weight)
-                    trade_day(conn, st, day, rng, budget, day == days[-1], AVG_TICKET_FEN)
-                    if day == days[-1]:
-                        year_end_count(conn, st, day, rng)
-                        buy(conn, books, st, tree.companies[street], day, festival=True)
-            for street, company in tree.companies.items():
-                month_end(
+LIGHT_YEAR = 45  # the stores' first year (the year before the published one): its turnover, % of the next's
+
+
+@dataclass
+class Companies:
+    """The joint companies across the demo's years: their stores' shelves and pace carry over."""
+
+    engine: Engine
+    tree: DemoTree
+    seed: int
+    scale: float
+    say: Callable[[str], None]
+    rng: random.Random = field(init=False)
+    books: Books = field(default_factory=Books)
+    customers: dict[str, dict[str, int]] = field(default_factory=dict)
+    trades: list[tuple[str, StoreTrade]] = field(default_factory=list)
+    sizes: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.rng = random.Random(self.seed)
+
+    def days(self, year: int) -> tuple[list[date], int]:
+        """The year's trading days (every ``1/scale``-th for a sample) and the days in the year."""
+        step = max(1, round(1 / self.scale)) if self.scale < 1 else 1
+        full = (date(year + 1, 1, 1) - date(year, 1, 1)).days
+        return [date(year, 1, 1) + timedelta(days=d) for d in range(0, full, step)], full
+
+    def setup(self, year: int, published: int) -> None:
+        """The companies founded at the start of ``year``: shareholders, catalogue, customers, floats; each
+        store's turnover target for the ``published`` year and its pace."""
+        tree, seed = self.tree, self.seed
+        with write_tx(self.engine) as conn:
+            for village in (v for ids in tree.villages.values() for v in ids):
+                _post(  # the opening balance (期初余额), dated the day before the books' first year
                     conn,
-                    books,
+                    village,
+                    date(year - 1, 12, 31),
+                    "期初余额：银行存款",
+                    [Line("102", debit_fen=50_000_000), Line("301", credit_fen=50_000_000)],
+                    "demo-opening",
+                )
+            self.customers = setup_companies(conn, tree, year)
+            days, full = self.days(published)
+            turnover = SUPERMARKET_TURNOVER_FEN * len(days) // full
+            store_ids = [s for street in tree.stores for s in tree.stores[street]]
+            targets = split(turnover, STORE_WEIGHTS[: len(store_ids)])
+            for n, (store_id, target) in enumerate(zip(store_ids, targets, strict=True)):
+                street = next(st for st, ids in tree.stores.items() if store_id in ids)
+                villages = tree.villages[street]
+                st = StoreTrade(
+                    store=get_store(conn, store_id),
+                    cashier=demo_user(conn, f"cashier-{tree.store_codes[store_id]}"),
+                    officer=officer_of(conn, street),
+                    customers=self.customers[street],
+                    suppliers={
+                        s.sku: (villages[i % len(villages)] if s.village else 0)
+                        for i, s in enumerate(CATALOGUE)
+                    },
+                    target_net_fen=target,
+                )
+                tickets = target * LIGHT_YEAR // 100 / full / (AVG_TICKET_FEN / 100) / 100
+                st.daily = expected_daily_use(seed + n, tickets)
+                self.trades.append((street, st))
+        # A store's costs (staff, rent, utilities, its part of the office) go with its size: its share of
+        # the turnover against the average store's.
+        average = sum(STORE_WEIGHTS[: len(self.trades)]) / len(self.trades)
+        self.sizes = {
+            street: sum(w for (s, _st), w in zip(self.trades, STORE_WEIGHTS, strict=False) if s == street)
+            / average
+            for street in tree.companies
+        }
+
+    def trade_year(self, year: int, *, published: bool) -> None:
+        """The stores' year: the published year at its pace to its targets; the light year before it at
+        ``LIGHT_YEAR`` % of that pace, with fewer tickets a day, reaching no figure in particular."""
+        tree, rng = self.tree, self.rng
+        days, full = self.days(year)
+        frac = len(days) / full
+        share = 100 if published else LIGHT_YEAR
+        for _street, st in self.trades:
+            st.year_target_fen = st.target_net_fen * share // 100
+            st.net_fen = st.budget_fen = st.sales = st.refunds = st.largest_counter_fen = 0
+        weights = {d: day_weight(d) for d in days}
+        total_weight = sum(weights.values())
+        for month in range(1, 13):
+            self.say(f"supermarkets {year}-{month:02d}")
+            with write_tx(self.engine) as conn:
+                for day in (d for d in days if d.month == month):
+                    last = day == days[-1]
+                    for street, st in self.trades:
+                        buy(conn, self.books, st, tree.companies[street], day)
+                        budget = round(st.year_target_fen * weights[day] / total_weight)
+                        trade_day(
+                            conn,
+                            st,
+                            day,
+                            rng,
+                            budget,
+                            last and published,
+                            AVG_TICKET_FEN,
+                            fewest=32 if published else 16,
+                        )
+                        if last:
+                            year_end_count(conn, st, day, rng)
+                            buy(conn, self.books, st, tree.companies[street], day, festival=True)
+                for street, company in tree.companies.items():
+                    mine = [st for s, st in self.trades if s == street]
+                    steer = Steer(
+                        sum(st.net_fen for st in mine),
+                        sum(st.year_target_fen for st in mine),
+                        before_tax_for(self.profit_targets(year)[street]),
+                    )
+                    month_end(
+                        conn,
+                        self.books,
+                        company,
+                        self.sizes[street],
+                        len(tree.stores[street]),
+                        self.customers[street],
+                        f"{year}-{month:02d}",
+                        rng,
+                        frac,
+                        steer if published else None,
+                    )
+        sales = sum(st.sales for _s, st in self.trades)
+        refunds = sum(st.refunds for _s, st in self.trades)
+        per_day = [n for _s, st in self.trades for d, n in st.tickets_by_day.items() if d.year == year]
+        largest = max(st.largest_counter_fen for _s, st in self.trades)
+        self.notes.append(
+            f"supermarkets {year}: {sales} sales and {refunds} refunds in {len(days)} trading days per "
+            f"store ({min(per_day)}–{max(per_day)} a store-day; "
+            f"largest counter ticket {format_amount(largest)})"
+        )
+
+    def profit_targets(self, year: int) -> dict[str, int]:
+        """Each company's share of the published profit (of the sampled days), shared out by turnover."""
+        days, full = self.days(year)
+        streets = list(self.tree.companies)
+        turnover = [sum(st.target_net_fen for s, st in self.trades if s == street) for street in streets]
+        return dict(zip(streets, split(SUPERMARKET_PROFIT_FEN * len(days) // full, turnover), strict=True))
+
+    def close_year(self, year: int, *, published: bool) -> None:
+        """December's utility bill (in the published year, what leaves each company its share of the
+        published profit), the year's income tax settled (the fourth quarter and the year: 5 % of 利润总额
+        less the quarters' provisional payments; paid on 15 January), the year-end close and the
+        distribution."""
+        tree, books = self.tree, self.books
+        days, full = self.days(year)
+        frac = len(days) / full
+        targets = self.profit_targets(year)
+        with write_tx(self.engine) as conn:
+            self.say(f"income tax, year-end and distribution of the companies, {year}")
+            for street, company in tree.companies.items():
+                stores = len(tree.stores[street])
+                usual = round(MONTHLY_UTILITIES_FEN * self.sizes[street] * frac)
+                accrued = books.tax_accrued.get(company, 0)
+                before_bill = year_profit(conn, company, year) + accrued
+                if published:
+                    before_tax = before_tax_for(targets[street])
+                    bill = before_bill - before_tax
+                    if bill <= 0 and frac < 1:  # a sample of the year: its share is not always within reach
+                        bill = usual
+                        before_tax = before_bill - bill
+                    elif bill <= 0:
+                        raise RuntimeError(
+                            f"{street}: the year's profit is {format_amount(before_bill)}, short of "
+                            f"{format_amount(before_tax)} before December's utilities"
+                        )
+                else:
+                    bill = usual * 11 // 10
+                    before_tax = before_bill - bill
+                day = date(year, 12, 31)
+                _post(
+                    conn,
                     company,
-                    sizes[street],
-                    len(tree.stores[street]),
-                    customers[street],
-                    f"{year}-{month:02d}",
-                    rng,
-                    frac,
+                    day,
+                    f"{year}-12 门店水电费",
+                    [Line("5601", debit_fen=bill), Line("1002", credit_fen=bill)],
+                    f"demo-utilities-{year}-12",
                 )
-    with write_tx(engine) as conn:
-        say("VAT, income tax, year-end and distribution of the companies")
-        for company in tree.companies.values():
-            for quarter in range(1, 5):
-                if vat_quarter(conn, company, year, quarter).exempt:
-                    post_vat_exemption(conn, company, year, quarter)
-        streets = list(tree.companies)
-        company_turnover = [sum(st.target_net_fen for s, st in trades if s == street) for street in streets]
-        profit_targets = split(profit, company_turnover)
-        for street, target in zip(streets, profit_targets, strict=True):
-            company = tree.companies[street]
-            before_tax = before_tax_for(target)
-            bill = year_profit(conn, company, year) - before_tax
-            stores = len(tree.stores[street])
-            if bill <= 0 and step > 1:  # a sample of the year: its share is not always within reach
-                bill = round(MONTHLY_UTILITIES_FEN * sizes[street] * frac)
-                before_tax = year_profit(conn, company, year) - bill
-                target = before_tax - income_tax(before_tax)
-            elif bill <= 0:
-                raise RuntimeError(
-                    f"{street}: the year's profit is {format_amount(bill + before_tax)}, short of "
-                    f"{format_amount(before_tax)} before December's utilities"
+                tax = income_tax(before_tax)
+                settle = tax - accrued
+                ensure_sub_account(conn, company, "2221", "222106", "应交所得税")
+                if settle:
+                    _post(
+                        conn,
+                        company,
+                        day,
+                        f"{year}年第4季度及年度企业所得税汇算(小型微利企业)",
+                        [Line("5801", debit_fen=settle), Line("222106", credit_fen=settle)]
+                        if settle > 0
+                        else [Line("222106", debit_fen=-settle), Line("5801", credit_fen=-settle)],
+                        f"demo-income-tax-{year}",
+                    )
+                books.tax_due[company] = max(settle, 0)
+                net = year_profit(conn, company, year)
+                assert net == before_tax - tax and (net == targets[street] or frac < 1 or not published)
+                close_year(conn, company, year)
+                plan_id = None
+                if net > 0:
+                    plan_id = create_plan(
+                        conn,
+                        company,
+                        year,
+                        [Step("statutory_reserve", rate_bp=1_000), Step("shareholders", rate_bp=6_000)],
+                    )
+                    approve_plan(
+                        conn,
+                        plan_id,
+                        approving_body="股东会",
+                        resolution_date=date(year, 12, 31),
+                        document_no=f"{street}股字〔{year}〕1号",
+                    )
+                    execute_plan(conn, plan_id)
+                self.notes.append(
+                    f"{street} {year}: 利润总额 {format_amount(before_tax)}, 所得税 {format_amount(tax)} "
+                    f"({format_amount(accrued)} provisional in Q1–Q3), 净利润 {format_amount(net)}; "
+                    f"December's utilities {format_amount(bill)} (usual {format_amount(usual)}) for {stores} "
+                    f"store(s); distributed by plan {plan_id}"
                 )
-            day = date(year, 12, 31)
-            _post(
-                conn,
-                company,
-                day,
-                f"{year}-12 门店水电费",
-                [Line("5601", debit_fen=bill), Line("1002", credit_fen=bill)],
-                f"demo-utilities-{year}-12",
-            )
-            tax = income_tax(before_tax)
-            ensure_sub_account(conn, company, "2221", "222106", "应交所得税")
-            _post(
-                conn,
-                company,
-                day,
-                f"{year}年度企业所得税(小型微利企业)",
-                [Line("5801", debit_fen=tax), Line("222106", credit_fen=tax)],
-                f"demo-income-tax-{year}",
-            )
-            assert year_profit(conn, company, year) == target
-            close_year(conn, company, year)
-            plan_id = create_plan(
-                conn,
-                company,
-                year,
-                [Step("statutory_reserve", rate_bp=1_000), Step("shareholders", rate_bp=6_000)],
-            )
-            approve_plan(
-                conn,
-                plan_id,
-                approving_body="股东会",
-                resolution_date=date(year, 12, 31),
-                document_no=f"{street}股字〔{year}〕1号",
-            )
-            execute_plan(conn, plan_id)
-            out.notes.append(
-                f"{street}: 利润总额 {format_amount(before_tax)}, 所得税 {format_amount(tax)}, "
-                f"净利润 {format_amount(target)}; December's utilities {format_amount(bill)} for {stores} "
-                f"store(s); distributed by plan {plan_id}"
-            )
-    sales = sum(st.sales for _s, st in trades)
-    refunds = sum(st.refunds for _s, st in trades)
-    per_day = [n for _s, st in trades for n in st.tickets_by_day.values()]
-    largest = max(st.largest_counter_fen for _s, st in trades)
-    out.notes.append(
-        f"supermarkets: {sales} sales and {refunds} refunds in {len(days)} trading days per store "
-        f"({min(per_day)}–{max(per_day)} a store-day; largest counter ticket {format_amount(largest)})"
-    )
-    return out

@@ -22,15 +22,18 @@ import json
 import random
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection
 
 from ledger.access.auth import Principal
+from ledger.access.service import Write, perform
 from ledger.books.money import format_amount, format_quantity, line_amount, parse_amount, split_tax_inclusive
+from pos import services
 from pos.messages import PaymentIn, RefundIn, RefundLineIn, SaleIn, SaleLineIn
-from pos.sales import create_refund, create_sale
-from pos.shifts import close_shift, open_shift, shift_report
+from pos.sales import create_sale
+from pos.shifts import shift_report
 from pos.stores import StoreRef
 
 BEIJING = ZoneInfo("Asia/Shanghai")
@@ -95,6 +98,21 @@ INSTITUTION_ORDER = {
 INSTITUTION_MAX_FEN = 180_000  # a credit order above ¥1,800 is trimmed: a canteen's week, not a wholesale lot
 
 
+def paid(method: str, fen: int, reference: str | None = None) -> PaymentIn:
+    """A payment as the till sends it (the amount a decimal string), read as the door reads it."""
+    return PaymentIn.model_validate({"method": method, "amount": format_amount(fen), "reference": reference})
+
+
+def sold(sku: str, milli: int) -> SaleLineIn:
+    """A sale line as the till sends it (the quantity a decimal string)."""
+    return SaleLineIn.model_validate({"sku": sku, "quantity": format_quantity(milli)})
+
+
+def sale_in(**fields: object) -> SaleIn:
+    """A sale as the till sends it (the channel a word of the API's), read as the door reads it."""
+    return SaleIn.model_validate(fields)
+
+
 def at(day: date, minute: int) -> datetime:
     """A moment of the business day (from 07:30 Beijing time), as the till would send it."""
     return datetime.combine(day, time(7, 30), tzinfo=BEIJING).astimezone(UTC) + timedelta(minutes=minute)
@@ -114,10 +132,12 @@ def day_weight(day: date) -> float:
 class StoreTrade:
     store: StoreRef
     cashier: Principal
+    officer: Principal  # the street's officer: the back office's purchases and counts
     customers: dict[str, int]  # channel → customer id
     suppliers: dict[str, int]  # sku → village org id (None-like 0: the wholesaler)
-    target_net_fen: int
-    net_fen: int = 0
+    target_net_fen: int  # the store's share of the published turnover
+    year_target_fen: int = 0  # what this year's pace aims at (the published year: the share)
+    net_fen: int = 0  # this year's 营业收入 so far
     budget_fen: int = 0  # the turnover the pace asks for up to today
     on_hand: dict[str, int] = field(default_factory=dict)  # sku → milli-units on the shelf
     daily: dict[str, float] = field(default_factory=dict)  # sku → milli-units sold a day (moving)
@@ -195,21 +215,15 @@ def _payments(rng: random.Random, total: int) -> list[PaymentIn]:
     if roll < 0.45:  # cash: a note or two, the till gives the change
         note = 1_000 if total <= 1_000 else (5_000 if total <= 5_000 else 10_000)
         tendered = -(-total // note) * note
-        return [PaymentIn(method="cash", amount=format_amount(tendered))]
+        return [paid("cash", tendered)]
     if roll < 0.82:
-        return [
-            PaymentIn(method="wechat", amount=format_amount(total), reference=f"wx{rng.randrange(10**12)}")
-        ]
+        return [paid("wechat", total, f"wx{rng.randrange(10**12)}")]
     if roll < 0.97 or total < 200:
-        return [
-            PaymentIn(method="alipay", amount=format_amount(total), reference=f"ali{rng.randrange(10**12)}")
-        ]
+        return [paid("alipay", total, f"ali{rng.randrange(10**12)}")]
     cash = rng.randint(1, (total - 1) // 100) * 100
     return [
-        PaymentIn(method="cash", amount=format_amount(cash)),
-        PaymentIn(
-            method="wechat", amount=format_amount(total - cash), reference=f"wx{rng.randrange(10**12)}"
-        ),
+        paid("cash", cash),
+        paid("wechat", total - cash, f"wx{rng.randrange(10**12)}"),
     ]
 
 
@@ -220,8 +234,17 @@ class Till:
         self.conn, self.st, self.day, self.rng = conn, st, day, rng
         self.minute = 0
         self.count = 0
-        self.shift_id = open_shift(conn, st.cashier, st.store.id, FLOAT_FEN, opened_at=at(day, 0))
+        opened = self.till(
+            services.open_shift(st.cashier, st.store.id, FLOAT_FEN, opened_at=at(day, 0)),
+            f"demo-open-{st.store.id}-{day.isoformat()}",
+        )
+        self.shift_id: int = opened["id"]
         self.sold: dict[str, int] = {}
+
+    def till(self, write: Write[Any], key: str) -> Any:
+        """What the till asks of the API's door (``/shifts``, ``/refunds``): the same service, carried out
+        with its key and audited in the company, as ``ledger.api.writes.respond`` does."""
+        return perform(self.conn, self.st.cashier, write, key=key, remote_addr=None).body
 
     def sell(
         self, lines: list[tuple[str, int]], *, customer: tuple[str, int] | None = None, tag: str = ""
@@ -234,14 +257,14 @@ class Till:
             st.largest_counter_fen = max(st.largest_counter_fen, total)
         else:
             channel, customer_id = customer
-            payments = [PaymentIn(method="credit", amount=format_amount(total))]
-        body = SaleIn(
+            payments = [paid("credit", total)]
+        body = sale_in(
             store_id=st.store.id,
             shift_id=self.shift_id,
             sold_at=at(self.day, self.minute),
-            channel=channel,  # type: ignore[arg-type]
+            channel=channel,
             customer_id=customer_id,
-            lines=[SaleLineIn(sku=s, quantity=format_quantity(q)) for s, q in lines],
+            lines=[sold(s, q) for s, q in lines],
             payments=payments,
         )
         key = f"demo-{st.store.id}-{self.day.isoformat()}-{self.count}{tag}"
@@ -265,16 +288,8 @@ class Till:
             lines=[RefundLineIn(line_no=1, quantity=sale["lines"][0]["quantity"])],
             reason=self.rng.choice(("顾客退货", "商品破损", "买错了")),
         )
-        refund = json.loads(
-            create_refund(
-                self.conn,
-                st.cashier,
-                sale["id"],
-                body,
-                f"demo-refund-{sale['id']}-refund",
-                max_lead_seconds=10**9,
-            ).body
-        )
+        key = f"demo-refund-{sale['id']}-refund"
+        refund = self.till(services.refund(st.cashier, sale["id"], body, key, max_lead_seconds=10**9), key)
         st.refunds += 1
         st.net_fen += parse_amount(refund["net"], allow_negative=True)
         s, q = lines[0]
@@ -288,7 +303,10 @@ class Till:
         variance = (
             self.rng.randint(1, 500) if roll < 0.02 else (-self.rng.randint(1, 300) if roll < 0.04 else 0)
         )
-        close_shift(self.conn, self.st.cashier, self.shift_id, max(0, expected + variance))
+        self.till(
+            services.close_shift(self.st.cashier, self.shift_id, max(0, expected + variance)),
+            f"demo-close-{self.shift_id}",
+        )
         self.st.tickets_by_day[self.day] = self.count
         for s in BY_SKU:  # the moving estimate of what a day sells, for the next reorder
             self.st.daily[s] = self.st.daily.get(s, 0.0) * 0.9 + self.sold.get(s, 0) * 0.1
@@ -346,6 +364,8 @@ def trade_day(
     day_budget: int,
     last: bool,
     avg_ticket: int,
+    *,
+    fewest: int = 32,
 ) -> None:
     """One store's day: its credit order if one comes, its counter tickets, its refunds, its 交班."""
     st.budget_fen += day_budget
@@ -357,29 +377,29 @@ def trade_day(
             channel, customer = rng.choice(sorted(st.customers.items()))
             till.sell(lines, customer=(channel, customer))
             need = st.budget_fen - st.net_fen
-    tickets = max(32, min(90, round(need / avg_ticket)))
+    tickets = max(fewest, min(90, round(need / avg_ticket)))
     n = 0
     while True:
         if last:
-            if st.target_net_fen - st.net_fen < 6_000:
+            if st.year_target_fen - st.net_fen < 6_000:
                 break
         elif n >= tickets:
             break
         lines = counter_basket(rng, st.on_hand)
         if not lines:
             continue
-        if last and net_of(gross_of(lines)) > st.target_net_fen - st.net_fen - 2_500:
+        if last and net_of(gross_of(lines)) > st.year_target_fen - st.net_fen - 2_500:
             continue
         sale = till.sell(lines)
         n += 1
         if rng.random() < 0.01 and not last:
             till.refund_first_line(sale, lines)
     if last:
-        remaining = st.target_net_fen - st.net_fen
+        remaining = st.year_target_fen - st.net_fen
         gross = gross_for_net(remaining)
         till.sell(final_basket(rng, gross, st.on_hand), tag="-last")
-        if st.net_fen != st.target_net_fen:
+        if st.net_fen != st.year_target_fen:
             raise RuntimeError(
-                f"store {st.store.id}: turnover {st.net_fen} is not its share {st.target_net_fen}"
+                f"store {st.store.id}: turnover {st.net_fen} is not its share {st.year_target_fen}"
             )
     till.close()

@@ -7,11 +7,11 @@ import tomllib
 from dataclasses import dataclass, field
 from importlib.resources import files
 
-from sqlalchemy import Connection, insert
+from sqlalchemy import Connection, insert, select
 
-from ledger.access.auth import create_user, hash_token
+from ledger.access.auth import Principal, create_user, hash_token, principal_for_user
 from ledger.books.orgs import create_org, create_store, now
-from ledger.db.models import ApiToken
+from ledger.db.models import ApiToken, UserAccount
 
 CN_NUMBERS = "零一二三四五六七八九十"
 DEMO_PASSWORD = "cunshe-demo"
@@ -43,10 +43,39 @@ def demo_token(seed: int, username: str) -> str:
     return "cs_demo_" + hashlib.sha256(f"cunshe-demo:{seed}:{username}".encode()).hexdigest()[:32]
 
 
+def demo_user(conn: Connection, username: str) -> Principal:
+    """A demo user, as the door would resolve its login."""
+    user_id = conn.execute(
+        select(UserAccount.__table__.c.id).where(UserAccount.__table__.c.username == username)
+    ).scalar_one()
+    return principal_for_user(conn, user_id)
+
+
+def officer_of(conn: Connection, street: str) -> Principal:
+    """The street's officer (``officer-<street>``): who keeps the books of its communities, villages and
+    company, and closes their months."""
+    return demo_user(conn, f"officer-{street}")
+
+
 def _user(
-    conn: Connection, tree: DemoTree, seed: int, username: str, role: str, sees: str, **scope: int
+    conn: Connection,
+    tree: DemoTree,
+    seed: int,
+    username: str,
+    role: str,
+    sees: str,
+    *,
+    scope_org_id: int | None = None,
+    scope_store_id: int | None = None,
 ) -> None:
-    user_id = create_user(conn, username=username, role=role, password=DEMO_PASSWORD, **scope)
+    user_id = create_user(
+        conn,
+        username=username,
+        role=role,
+        password=DEMO_PASSWORD,
+        scope_org_id=scope_org_id,
+        scope_store_id=scope_store_id,
+    )
     token = demo_token(seed, username)
     conn.execute(
         insert(ApiToken.__table__).values(
