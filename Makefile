@@ -47,8 +47,8 @@ test: setup lint
 	$(VENV)/bin/pytest -q -n 2 --dist loadfile
 
 # ruff, the layers' import contracts (pyproject.toml [tool.importlinter]) and mypy over the packages that
-# are clean so far (MYPY_CLEAN grows until it is ledger/ pos/ reports/ whole).
-MYPY_CLEAN := ledger/books ledger/access ledger/db ledger/community ledger/distribution ledger/reconcile ledger/api ledger/web ledger/cli ledger/workflows.py ledger/http.py ledger/app.py ledger/settings.py pos reports
+# are clean: all of ledger/, pos/ and reports/ (the generated migrations are excluded in pyproject.toml).
+MYPY_CLEAN := ledger pos reports
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
