@@ -8,10 +8,10 @@ report cannot be built (books that do not foot) is named in ``errors.txt`` insid
 aborting the rest.
 
 The pool (one worker per core) starts once and stays up across requests. Workers fork from a fork server
-that has imported WeasyPrint and the reports once (a worker's start then costs ~0.5 s of CPU, its warm-up,
-instead of ~2.4 s; and no threaded server process is ever forked), warm themselves before their first
-task (``warm_process``), and each fetches its org's books itself through its own engine: the parent only
-submits org ids and stores the files, ~1 ms of CPU a statement.
+(``reports.forkserver``) that has imported WeasyPrint and the reports once and rendered a warm-up statement
+(``warm_process``), so a worker starts warm in milliseconds instead of paying ~2.4 s of imports and ~0.5 s
+of warm-up (and no threaded server process is ever forked); each fetches its org's books itself through
+its own engine: the parent only submits org ids and stores the files, ~1 ms of CPU a statement.
 
 ``render_limited`` renders one report in the same pool with a time limit (the server's downloads): its
 reads stop by the database's own limit (``read_tx(seconds=…)``), its layout and encoding by an interval
@@ -26,7 +26,6 @@ import contextlib
 import gc
 import io
 import json
-import multiprocessing
 import os
 import queue
 import signal
@@ -46,6 +45,7 @@ from sqlalchemy import Connection, Engine
 from ledger.books.errors import LedgerError, TimeLimit, ValidationError
 from ledger.books.orgs import get_org
 from ledger.db.engine import make_engine, read_tx
+from reports import forkserver
 from reports.builders_base import ReportPeriod
 from reports.queries import orgs_below
 from reports.registry import build_report, spec_for
@@ -263,6 +263,9 @@ def _warm_report() -> Report:
     )
 
 
+_WARM = False  # set by ``warm_process``; a worker forked from the warmed fork server inherits it
+
+
 def warm_process() -> None:
     """Make this process's next statement a steady-state one, then take the warm heap out of the GC.
 
@@ -282,19 +285,17 @@ def warm_process() -> None:
         render_pdf(_warm_report())
     gc.collect()
     gc.freeze()
+    global _WARM
+    _WARM = True
 
 
 def _start_worker(ready: Any) -> None:  # a multiprocessing queue
     try:
-        warm_process()
+        if not _WARM:  # forked from a fork server whose warm-up failed (or was not preloaded)
+            warm_process()
     finally:
         ready.put(os.getpid())  # a failed warm-up surfaces as a broken pool on the first task, not a hang
 
-
-# Imported once in the fork server, so each worker forks with them loaded instead of importing them
-# afresh (~1.9 s of CPU per worker); the fork server is single-threaded, so forking it is safe even from a
-# threaded web server, which forking the server process itself is not.
-_PRELOAD = ["reports.builders_batch", "reports.registry", "weasyprint"]
 
 _POOL: ProcessPoolExecutor | None = None
 _POOL_PIDS: tuple[int, ...] = ()
@@ -304,15 +305,17 @@ _POOL_LOCK = threading.Lock()
 def pool(workers: int | None = None) -> ProcessPoolExecutor:
     """The shared worker pool (one process per core), started on first use and kept warm.
 
-    Each worker runs ``warm_process`` before its first task, and this returns only once every worker has
-    done so, so a batch never waits for a worker's start-up (a server keeps the pool across requests).
+    Each worker is warm before its first task (forked from the warmed fork server, else it runs
+    ``warm_process`` itself), and this returns only once every worker is, so a batch never waits for a
+    worker's start-up (a server keeps the pool across requests).
     """
     global _POOL, _POOL_PIDS
     with _POOL_LOCK:
         if _POOL is None:
             count = workers or os.cpu_count() or 1
-            context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload(_PRELOAD)
+            # The fork server (started early by ``cunshe serve``, else now) is single-threaded, so forking it
+            # is safe even from a threaded web server, which forking the server process itself is not.
+            context = forkserver.context()
             ready = context.Queue()
             executor = ProcessPoolExecutor(
                 max_workers=count, mp_context=context, initializer=_start_worker, initargs=(ready,)

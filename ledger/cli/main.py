@@ -194,17 +194,26 @@ def serve(
     ] = False,
 ) -> None:
     """Serve the API and the web pages (uvicorn). Refuses to start without the secret `cunshe init` made."""
-    import uvicorn
-
-    from ledger.access.secrets import SecretMissing, load_secret
-    from ledger.db.migrate import upgrade
-
     if db:
         os.environ["DATABASE_URL"] = db
     if dev:
         os.environ["CUNSHE_DEV_MODE"] = "1"  # the workers build their own settings from the environment
     # Each worker warms its report stack in the background once it listens (CUNSHE_WARM_REPORTS=0: not).
     os.environ.setdefault("CUNSHE_WARM_REPORTS", "1")
+    warm = os.environ["CUNSHE_WARM_REPORTS"].strip().lower() not in ("0", "false", "no", "off", "f", "n", "")
+    if workers == 1 and warm:
+        # Before anything else: the report pool's fork server imports WeasyPrint and renders its warm-up
+        # on the other core while this process imports the app, so the pool is warm soon after the
+        # server listens (uvicorn runs one worker in this process, which starts its pool from it).
+        from reports.forkserver import start as start_report_fork_server
+
+        start_report_fork_server()
+
+    import uvicorn
+
+    from ledger.access.secrets import SecretMissing, load_secret
+    from ledger.db.migrate import upgrade
+
     settings = _settings_for(db)
     try:
         load_secret(
