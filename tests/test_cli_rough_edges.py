@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -18,8 +20,12 @@ from typer.testing import CliRunner
 
 from ledger.cli.lazy import first_line
 from ledger.cli.main import app
+from ledger.db.engine import write_tx
+from ledger.distribution import execute as ex
+from ledger.distribution.plans import Step
 from tests.conftest import County
 from tests.servers import url_of
+from tests.test_distribution import book
 from tests.test_web import csrf_of
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -107,6 +113,69 @@ def test_every_read_command_here_answers_json(county: County, engine: Engine) ->
     assert {"username": "cashier", "role": "cashier"}.items() <= next(
         u for u in users if u["username"] == "cashier"
     ).items()
+
+
+def json_out(args: list[str], db: str, exit_codes: tuple[int, ...] = (0,)) -> Any:
+    """The one JSON document a read command prints on stdout with ``--json``."""
+    result = cunshe(*args, "--json", db=db)
+    assert result.exit_code in exit_codes, (args, result.output)  # type: ignore[attr-defined]
+    return json.loads(result.stdout)  # type: ignore[attr-defined]
+
+
+def test_the_other_read_commands_answer_one_json_document(county: County, engine: Engine) -> None:
+    """--json on the workflows' read commands, verify and the reconciliation statement: each prints one
+    JSON document on stdout, amounts as integer fen, whatever else it says on stderr."""
+    db = url_of(engine)
+    done = [
+        cunshe("community", "post", "add", "--org", "dingzikou", "--post", "护路员", "--holder", "孙七",
+               "--stipend", "1500.00", "--start", "2025-03-01", db=db),
+        cunshe("community", "deal", "add", "--org", "dingzikou", "--client", "某房产中介", "--other-party",
+               "李四", "--kind", "house_lease", "--value", "36000.00", "--rate-bp", "250", "--date",
+               "2025-04-02", db=db),
+        cunshe("community", "subsidy", "add", "--org", "hongxingqiao", "--source", "工作经费", "--grantor",
+               "沿河县财政局", "--amount", "100000.00", "--date", "2025-02-01", db=db),
+        cunshe("community", "stake", "add", "--org", "dingzikou", "--company", "heping-co", "--paid-in",
+               "200000.00", "--share-bp", "2000", "--date", "2025-01-10", db=db),
+        cunshe("leases", "add", "--org", "huahuaqiao", "--code", "ZL-2026-01", "--mode", "lease", "--lessee",
+               "王五", "--start", "2026-01-01", "--end", "2026-12-31", "--rent", "1600.00", db=db),
+        cunshe("reconcile", "account-add", "heping-co", "--ledger-account", "1002", "--kind", "bank",
+               "--name", "建行", db=db),
+    ]  # fmt: skip
+    for result in done:
+        assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
+    contract = int(re.findall(r"contract (\d+)", done[4].output)[0])  # type: ignore[attr-defined]
+
+    (post,) = json_out(["community", "post", "list", "--org", "dingzikou"], db)
+    assert post["holder"] == "孙七" and post["monthly_stipend_fen"] == 150_000 and post["owed_fen"] == 0
+    (deal,) = json_out(["community", "deal", "outstanding", "--street", "heping"], db)
+    assert deal["org"] == "dingzikou" and deal["outstanding_fen"] == 90_000
+    (subsidy,) = json_out(["community", "subsidy", "totals", "--street", "tuanjie", "--year", "2025"], db)
+    assert subsidy == subsidy | {"org": "hongxingqiao", "source": "工作经费", "amount_fen": 10_000_000}
+    (stake,) = json_out(["community", "stake", "list", "--org", str(county.ids["dingzikou"])], db)
+    assert stake["paid_in_fen"] == 20_000_000 and stake["share_bp"] == 2000
+    shown = json_out(["leases", "show", "--org", "huahuaqiao", "--contract", str(contract)], db)
+    assert shown["code"] == "ZL-2026-01" and shown["lessee"] == "王五" and len(shown["schedule"]) == 12
+    assert shown["schedule"][0] == shown["schedule"][0] | {"period": "2026-01", "amount_fen": 160_000}
+    ties = json_out(["reconcile", "ties", "dingzikou"], db, (0, 1))
+    assert isinstance(ties["ties"], list) and ties["inter_org"] == []
+    rec = json_out(["reconcile", "statement", "heping-co", "1", "2025-03"], db, (0, 1))
+    assert rec == rec | {"period": "2025-03"}, rec
+    stock = json_out(["pos", "stock", "store1"], db)
+    assert stock == []
+    verified = json_out(["verify"], db)
+    assert verified == {"sound": True, "problems": [], "checkpoints_differing": None}
+
+    with write_tx(engine) as conn:
+        book(conn, county.ids["company"], date(2025, 3, 1), "销售", ("1002", "Dr", 1_000_000),
+             ("5001", "Cr", 1_000_000))  # fmt: skip
+    assert cunshe("distribution", "close-year", "heping-co", "2025", db=db).exit_code == 0
+    with write_tx(engine) as conn:
+        reserve_10pc = [Step("statutory_reserve", rate_bp=1_000)]
+        plan_id = ex.create_plan(conn, county.ids["company"], 2025, reserve_10pc)
+    plan = json_out(["distribution", "plan", "dry-run", str(plan_id)], db)
+    assert plan["distributable_fen"] == plan["facts"]["profit_fen"] + plan["facts"]["brought_forward_fen"]
+    reserve = next(line for line in plan["lines"] if line["kind"] == "statutory_reserve")
+    assert reserve["amount_fen"] == 100_000, plan["lines"]  # 10 % of 10,000.00 (the text says 1000.00)
 
 
 def test_post_documents_the_csv_it_reads_and_refuses_one_without_an_entry_column(

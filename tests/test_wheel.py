@@ -1,8 +1,10 @@
 """cunshe as a real package: the wheel, installed (not editable) outside the checkout, works anywhere.
 
-Builds the wheel (``pip wheel --no-deps``), makes a fresh virtualenv in a temporary directory and installs
-the wheel into it with ``--no-deps``. The dependencies are not downloaded again (the suite may run
-offline, and it would take minutes): the new virtualenv sees the development virtualenv's third-party
+Builds the wheel (``pip wheel --no-deps --no-build-isolation --no-index``: with the development
+virtualenv's own setuptools and wheel, which the ``dev`` extra installs, so no package index is asked and
+the test passes offline), makes a fresh virtualenv in a temporary directory and installs the wheel into it
+with ``--no-deps --no-index``. The dependencies are not downloaded again (the suite may run offline, and it
+would take minutes): the new virtualenv sees the development virtualenv's third-party
 packages through a ``.pth`` file naming a folder of links to them, *without* the editable install's
 finder and metadata (``__editable__*``, ``cunshe_ledger-*.dist-info``) — so ``ledger``, ``pos`` and
 ``reports`` can come only from the wheel, and the test checks that they do. Then, from a temporary
@@ -58,7 +60,9 @@ def free_port() -> int:
 
 def test_the_wheel_installs_and_works_outside_the_checkout(tmp_path: Path) -> None:
     wheels = tmp_path / "wheels"
-    run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels), str(ROOT)])
+    offline = ["--no-deps", "--no-index", "-q"]  # nothing from a package index: CI may have no network
+    build = ["wheel", *offline, "--no-build-isolation", "-w", str(wheels), str(ROOT)]
+    run([sys.executable, "-m", "pip", *build])
     (wheel,) = wheels.glob("cunshe_ledger-*.whl")
 
     venv = tmp_path / "venv"
@@ -69,7 +73,7 @@ def test_the_wheel_installs_and_works_outside_the_checkout(tmp_path: Path) -> No
     )
     deps = dependencies_without_the_checkout(tmp_path / "deps")
     (purelib / "dependencies.pth").write_text(f"import site; site.addsitedir({str(deps)!r})\n")
-    run([sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "-q", str(wheel)])
+    run([sys.executable, "-m", "pip", "--python", str(python), "install", *offline, str(wheel)])
 
     home = tmp_path / "home"
     home.mkdir()

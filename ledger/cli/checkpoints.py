@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from ledger.cli.options import DbOption, engine_for, fail
+from ledger.cli.options import DbOption, engine_for, fail, org_of
 
 app = typer.Typer(no_args_is_help=True, help="Signed month-close checkpoints (封账码).")
 
@@ -22,19 +22,19 @@ app = typer.Typer(no_args_is_help=True, help="Signed month-close checkpoints (�
 def export_cmd(
     file: Annotated[Path, typer.Argument(help="where to write the checkpoints, JSON lines ('-': stdout)")],
     org: Annotated[
-        str | None, typer.Option("--org", help="only this org (code) and the orgs under it")
+        str | None, typer.Option("--org", help="only this org (code or id) and the orgs under it")
     ] = None,
     db: DbOption = None,
 ) -> None:
     """Write every stored checkpoint (of an org's subtree with --org), one JSON object per line."""
     from ledger.books import checkpoints
     from ledger.books.errors import LedgerError
-    from ledger.books.orgs import org_by_code, subtree_ids
+    from ledger.books.orgs import subtree_ids
     from ledger.db.engine import read_tx
 
     try:
         with read_tx(engine_for(db)) as conn:
-            org_ids = subtree_ids(conn, org_by_code(conn, org).id) if org else None
+            org_ids = subtree_ids(conn, org_of(conn, org).id) if org else None
             found = checkpoints.stored(conn, org_ids)
     except LedgerError as exc:
         fail(exc)

@@ -286,16 +286,28 @@ def post_add(
 
 
 @post_app.command("list")
-def post_list(org: OneOrg, db: DbOption = None) -> None:
+def post_list(org: OneOrg, db: DbOption = None, as_json: JsonOption = False) -> None:
     """An org's welfare posts, with the stipend still owed to each holder."""
 
-    def work(conn: Connection) -> list[str]:
+    def work(conn: Connection) -> list[str] | list[dict[str, Any]]:
         org_id = org_id_of(conn, org)
+        if as_json:
+            return [_post_json(conn, org_id, pid) for pid in welfare.post_ids(conn, org_id)]
         return [_post_line(dump(post_out(conn, org_id, pid))) for pid in welfare.post_ids(conn, org_id)]
 
+    rows = _read(db, work)
+    if as_json:
+        print_json(rows)
+        return
     typer.echo(POST_HEADER)
-    for line in _read(db, work):
+    for line in rows:
         typer.echo(line)
+
+
+def _post_json(conn: Connection, org_id: int, post_id: int) -> dict[str, Any]:
+    p = welfare.get_post(conn, org_id, post_id)
+    keys = ("id", "post", "holder", "monthly_stipend_fen", "start_date", "end_date")
+    return {k: getattr(p, k) for k in keys} | {"owed_fen": welfare.stipend_owed(conn, p.id)}
 
 
 @post_app.command("end")
@@ -462,8 +474,19 @@ def deal_add(
 
 
 @deal_app.command("outstanding")
-def deal_outstanding(org: OrgOption = None, street: StreetOption = None, db: DbOption = None) -> None:
+def deal_outstanding(
+    org: OrgOption = None, street: StreetOption = None, db: DbOption = None, as_json: JsonOption = False
+) -> None:
     """Brokerage fees earned on credit and not yet collected, of an org or a street."""
+
+    def rows(conn: Connection) -> list[dict[str, Any]]:
+        org_ids = orgs_of(conn, org, street)
+        codes = {i: get_org(conn, i).code for i in org_ids}
+        return [{"org": codes[r["org_id"]], **r} for r in brokerage.outstanding(conn, org_ids)]
+
+    if as_json:
+        print_json(_read(db, rows))
+        return
 
     def work(conn: Connection) -> list[str]:
         org_ids = orgs_of(conn, org, street)
@@ -556,10 +579,20 @@ def subsidy_totals(
     org: OrgOption = None,
     street: StreetOption = None,
     db: DbOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Subsidies received in a year, per org and source, of an org or a street."""
     if not 1990 <= year <= 2999:
         fail(ValidationError("the year is between 1990 and 2999", field="year"))
+
+    def rows(conn: Connection) -> list[dict[str, Any]]:
+        org_ids = orgs_of(conn, org, street)
+        codes = {i: get_org(conn, i).code for i in org_ids}
+        return [{"org": codes[r["org_id"]], **r} for r in subsidies.totals_by_source(conn, org_ids, year)]
+
+    if as_json:
+        print_json(_read(db, rows))
+        return
 
     def work(conn: Connection) -> list[str]:
         org_ids = orgs_of(conn, org, street)
@@ -619,8 +652,11 @@ def _company(conn: Connection, company: str) -> int:
 
 
 @stake_app.command("list")
-def stake_list(org: OneOrg, db: DbOption = None) -> None:
+def stake_list(org: OneOrg, db: DbOption = None, as_json: JsonOption = False) -> None:
     """An org's stakes in companies (参股)."""
+    if as_json:
+        print_json(_read(db, lambda conn: stakes.list_stakes(conn, org_id_of(conn, org))))
+        return
 
     def work(conn: Connection) -> list[str]:
         return [

@@ -17,6 +17,7 @@ from sqlalchemy import Connection
 from ledger.books.errors import LedgerError, ValidationError
 from ledger.books.money import format_amount
 from ledger.cli.options import DbOption, KeyOption, engine_for, fail, run_service
+from ledger.cli.tables import JsonOption, print_json
 from ledger.db.engine import read_tx
 from ledger.distribution import execute as ex
 from ledger.distribution import services
@@ -53,13 +54,16 @@ def close_year_cmd(
 
 
 @plan_app.command("dry-run")
-def plan_dry_run_cmd(plan_id: int, db: DbOption = None) -> None:
+def plan_dry_run_cmd(plan_id: int, db: DbOption = None, as_json: JsonOption = False) -> None:
     """Show the whole plan to the fen; nothing posts."""
     try:
         with read_tx(engine_for(db)) as conn:
             run = ex.dry_run_plan(conn, plan_id)
     except LedgerError as exc:
         fail(exc)
+    if as_json:
+        print_json(run)
+        return
     print_dry_run(run)
 
 

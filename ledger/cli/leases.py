@@ -336,7 +336,9 @@ def list_cmd(
 
 
 @app.command("show")
-def show_cmd(org: OneOrgOption, contract: ContractOption, db: DbOption = None) -> None:
+def show_cmd(
+    org: OneOrgOption, contract: ContractOption, db: DbOption = None, as_json: JsonOption = False
+) -> None:
     """Show a contract's terms and its rent schedule (租金计划), one line per month."""
     try:
         with read_tx(engine_for(db)) as conn:
@@ -347,6 +349,17 @@ def show_cmd(org: OneOrgOption, contract: ContractOption, db: DbOption = None) -
             held = receipts.deposit_held(conn, c.id)
     except LedgerError as exc:
         fail(exc)
+    if as_json:
+        print_json(
+            {
+                **c._asdict(),
+                "lessee": lessee,
+                "asset_ids": asset_ids,
+                "deposit_held_fen": held,
+                "schedule": rent_schedule(leases.terms_of(c)),
+            }
+        )
+        return
     typer.echo(f"contract {c.id} {c.code} ({c.mode})")
     typer.echo(f"lessee: {lessee}")
     typer.echo(f"term: {c.start_date} to {c.end_date}")

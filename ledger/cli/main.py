@@ -475,18 +475,36 @@ def verify(
             "(repeatable)",
         ),
     ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="print the findings as JSON (the exit code is the same)")
+    ] = False,
 ) -> None:
     """Recompute every hash chain, voucher sequence, entry balance and trial balance; exit 1 on a break.
     With --checkpoints FILE, also check that the books still hold each signed month close in it, each
     signature under the installation's keys (its keyring) or those given with --key, never a key the file
     carries."""
+    import contextlib
+
     from ledger.books.verify import verify_all
     from ledger.cli.checkpoints import verify_against
     from ledger.db.engine import read_tx
 
     with read_tx(engine_for(db)) as conn:
         problems = verify_all(conn)
-        differing = verify_against(conn, checkpoints, key) if checkpoints is not None else 0
+        # With --json, stdout is the one JSON document: the checkpoints' own lines go to stderr.
+        with contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext():
+            differing = verify_against(conn, checkpoints, key) if checkpoints is not None else 0
+    if as_json:
+        print_json(
+            {
+                "sound": not problems and not differing,
+                "problems": [{**p.__dict__, "text": str(p)} for p in problems],
+                "checkpoints_differing": differing if checkpoints is not None else None,
+            }
+        )
+        if problems or differing:
+            raise typer.Exit(1)
+        return
     for p in problems:
         typer.secho(str(p), err=True, fg="red")
     if problems:

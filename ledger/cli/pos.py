@@ -8,7 +8,6 @@ the tills through the API.
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -19,6 +18,7 @@ from sqlalchemy import select
 from ledger.books.errors import LedgerError, ValidationError
 from ledger.books.money import format_amount, format_quantity
 from ledger.cli.options import DbOption, KeyOption, engine_for, fail, org_of, run_service
+from ledger.cli.tables import JsonOption, print_json
 from ledger.db.engine import read_tx
 from ledger.db.models import Store
 from pos import catalogue, services, stock
@@ -114,7 +114,7 @@ def set_tax_rate(
 def show_stock(
     store: Annotated[str, typer.Argument(help="store code")],
     exceptions: Annotated[bool, typer.Option(help="only products sold beyond recorded stock")] = False,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: JsonOption = False,
     db: DbOption = None,
 ) -> None:
     """Stock per product at moving-average cost (or the stock-exceptions list)."""
@@ -130,7 +130,7 @@ def show_stock(
         for r in levels
     ]  # fmt: skip
     if as_json:
-        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        print_json(rows)
         return
     for r in rows:
         typer.echo(f"{r['sku']}\t{r['quantity']} {r['unit']}\t{r['value']}\t{r['name']}")

@@ -264,6 +264,9 @@ def statement(
     period: str,
     out: Annotated[Path | None, typer.Option(help="write .xlsx, .pdf or .html; default: print JSON")] = None,
     db: DbOption = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="print JSON (what it prints without --out; with --out, too)")
+    ] = False,
 ) -> None:
     """银行存款余额调节表 of an account at a month end."""
     try:
@@ -274,22 +277,23 @@ def statement(
     except LedgerError as exc:
         fail(exc)
         return
-    if out is None:
+    as_json = as_json or out is None
+    if as_json:  # stdout is the one JSON document; the rest goes to stderr
         typer.echo(json.dumps(rec.to_dict(), ensure_ascii=False, indent=2))
-    else:
-        typer.echo(f"wrote {out}")
+    if out is not None:
+        typer.echo(f"wrote {out}", err=as_json)
     typer.echo(
         f"调节后余额 book {format_amount(rec.adjusted_book_fen)}"
         f" / bank {format_amount(rec.adjusted_bank_fen)}: "
         + ("平衡" if rec.foots else f"差额 {format_amount(rec.difference_fen)}"),
-        err=out is None,
+        err=as_json,
     )
     if not rec.foots:
         raise typer.Exit(1)
 
 
 @app.command("ties")
-def ties(org: OrgArg, db: DbOption = None) -> None:
+def ties(org: OrgArg, db: DbOption = None, as_json: JsonOption = False) -> None:
     """Sub-ledger ties of an org, and a company's inter-org reconciliation; exits 1 on a difference."""
     try:
         with read_tx(engine_for(db)) as conn:
@@ -298,6 +302,21 @@ def ties(org: OrgArg, db: DbOption = None) -> None:
             inter = outputs.inter_org(conn, org_id) if get_org(conn, org_id).kind == "company" else None
     except LedgerError as exc:
         fail(exc)
+        return
+    if as_json:
+        # numpy scalars as plain numbers
+        inter_rows = [
+            {k: v.item() if hasattr(v, "item") else v for k, v in r.items()}
+            for r in ([] if inter is None else inter.to_dict("records"))
+        ]
+        print_json(
+            {
+                "ties": [{**t.__dict__, "difference_fen": t.difference_fen} for t in found],
+                "inter_org": inter_rows,
+            }
+        )
+        if any(t.difference_fen for t in found) or any(r["difference_fen"] for r in inter_rows):
+            raise typer.Exit(1)
         return
     bad = False
     for t in found:
