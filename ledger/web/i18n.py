@@ -102,6 +102,12 @@ ERROR_KEYS = (
     N_("error_code_not_found:rule"),
     N_("error_code_not_found:statement_line_ids"),
     N_("error_unknown"),
+    # A query parameter refused for its value (``ledger.params.ParamRefused``), and days written wrongly.
+    N_("param_outside_years"),
+    N_("param_range_backwards"),
+    N_("error_code_invalid:as_of"),
+    N_("error_code_invalid:from"),
+    N_("error_code_invalid:to"),
 )
 
 
@@ -145,8 +151,15 @@ def translator(lang: str) -> Callable[..., str]:
 
 
 def error_text(exc: LedgerError, t: Callable[..., str]) -> str:
-    """A domain error in the page's language (``t`` from ``translator``): the catalogue's sentence for its
-    code and field (key ``error_code_<code>:<field>``), else for its code, else the books' own message."""
+    """A domain error in the page's language (``t`` from ``translator``): its own words where it carries
+    them (``words`` and ``fields``: a refused query parameter, ``ledger.params``), else the catalogue's
+    sentence for its code and field (key ``error_code_<code>:<field>``), else for its code, else the books'
+    own message."""
+    words = getattr(exc, "words", None)
+    if words:
+        text = t(words, field=exc.field or "", **getattr(exc, "fields", {}))
+        if text != words:
+            return text
     for key in (f"error_code_{exc.code}:{exc.field}", f"error_code_{exc.code}"):
         text = t(key, message=exc.message, field=exc.field or "")
         if text != key:

@@ -36,6 +36,7 @@ from ledger.books.money import format_money
 from ledger.books.orgs import subtree_ids
 from ledger.db.engine import read_tx
 from ledger.http import EngineDep, client_addr
+from ledger.params import month_param
 from ledger.web.i18n import error_text, error_words, side_label, translator
 from ledger.web.security import (
     CSRF_FIELD,
@@ -255,12 +256,13 @@ def books_org(user: Principal, engine: Engine, org_id: int, *, write: bool = Fal
 
 
 def period_param(period: str | None, engine: Engine, org_id: int) -> str:
-    """The month asked for, or else the latest month (up to now) with an entry of the org or the orgs below
-    it, or else the current month."""
-    if period:
-        return periods.parse_period(period)
-    now = current_period()
+    """The month asked for (well-formed and in the org's years, else a 422 naming ``period``: the API's own
+    check, ``ledger.params``), or else the latest month (up to now) with an entry of the org or the orgs
+    below it, or else the current month."""
     with read_tx(engine) as conn:
+        if period:
+            return month_param(conn, org_id, period)
+        now = current_period()
         return latest_period(conn, subtree_ids(conn, org_id), not_after=now) or now
 
 

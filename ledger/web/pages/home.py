@@ -22,6 +22,7 @@ from ledger.community import welfare
 from ledger.community.leases import rentroll
 from ledger.db.engine import read_tx, run_write
 from ledger.http import EngineDep, client_addr
+from ledger.params import month_param
 from ledger.reconcile import matching, store
 from ledger.web.i18n import N_, translator
 from ledger.web.login_limits import login_limits
@@ -306,7 +307,7 @@ def _org_page(
         through = periods.closed_through(conn, org_id)
         to_close = _period_to_close(conn, org_id, through)
         closing_first = periods.open_months_before(conn, org_id, to_close)  # the form names them: no surprise
-        shown = periods.parse_period(period) if period else to_close
+        shown = month_param(conn, org_id, period) if period else to_close  # in the org's years
         tb = trial_balance(conn, org_id, shown, None)
     rows = [
         {

@@ -29,6 +29,7 @@ from ledger.community.leases import rentroll
 from ledger.community.leases.schedule import AGING_BUCKETS
 from ledger.db.engine import read_tx
 from ledger.http import EngineDep, client_addr
+from ledger.params import day_range_params
 from ledger.web.i18n import N_
 from ledger.web.pages.common import (
     LOCALES,
@@ -120,6 +121,7 @@ def _leases_page(
     as_of = periods.parse_date(as_of_text, "as_of") if as_of_text else None
     with read_tx(engine) as conn:
         org, org_ids = _collective_scope(conn, user, org_id)
+        day_range_params(conn, org_id, as_of, None, from_field="as_of")  # in the org's years (ledger.params)
         if as_of is None:  # today, or the end of the last month the books were kept in if that is earlier
             latest = latest_period(conn, org_ids, not_after=current_period())
             as_of = min(date.today(), periods.period_bounds(latest)[1]) if latest else date.today()

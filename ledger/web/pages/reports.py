@@ -6,9 +6,9 @@ from fastapi import Request
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from ledger.books import periods
 from ledger.db.engine import read_tx
 from ledger.http import EngineDep, content_disposition
+from ledger.params import report_period_params
 from ledger.web.pages.common import (
     WebUser,
     period_param,
@@ -71,12 +71,14 @@ def download_report(
         raise StarletteHTTPException(404)
     spec = registry.spec_for(name)
     options = {k: v for k, v in request.query_params.items() if k in spec.options}
-    # a month, or a quarter (YYYY-Qn) or a year (YYYY) as the 财务公开榜 form offers; else the latest month
-    report_period = parse_report_period(
-        period if period and not periods.PERIOD_RE.match(period) else period_param(period, engine, org_id)
-    )
+    # a month, or a quarter (YYYY-Qn) or a year (YYYY) as the 财务公开榜 form offers, in the org's years;
+    # else the latest month
     with read_tx(engine) as conn:
         user.require_org(conn, org_id)  # 404 outside the user's scope
+        if period:
+            report_period = report_period_params(conn, org_id, period, None, None)
+    if not period:
+        report_period = parse_report_period(period_param(None, engine, org_id))
     rendered = render_limited(
         engine.url.render_as_string(hide_password=False),
         name,

@@ -21,6 +21,7 @@ from ledger.books import money, periods
 from ledger.books.errors import LedgerError, NotFound, ValidationError
 from ledger.db.engine import read_tx
 from ledger.http import EngineDep
+from ledger.params import month_param
 from ledger.reconcile import importers, matching, outputs, store
 from ledger.reconcile import services as reconcile_services
 from ledger.web.i18n import N_, error_text, translator
@@ -66,9 +67,9 @@ def _line_view(line: dict[str, Any]) -> dict[str, Any]:
 
 def _work_period(period: str | None, engine: Engine, org_id: int) -> str:
     """The month asked for, else the first open month (where the officer's matching still posts)."""
-    if period:
-        return periods.parse_period(period)
     with read_tx(engine) as conn:
+        if period:
+            return month_param(conn, org_id, period)  # well-formed and in the org's years (ledger.params)
         return first_open_period(conn, org_id)
 
 

@@ -42,6 +42,7 @@ from ledger.community import choices as community_choices
 from ledger.db.engine import read_tx
 from ledger.db.models import ENTRY_SOURCES
 from ledger.http import EngineDep, client_addr
+from ledger.params import month_range_params
 from ledger.web.i18n import N_, error_text, translator
 from ledger.web.pages.common import (
     LOCALES,
@@ -568,6 +569,12 @@ def journal(
     first = month("from")
     last = month("to") if period_to else first  # an empty 至 is the 从 month: its fault is the 从's
     low, high = amount("min"), amount("max")
+    if first is not None and last is not None:  # in the org's years and in order (ledger.params)
+        with read_tx(engine) as conn:
+            try:
+                month_range_params(conn, org_id, first, last)
+            except ValidationError as exc:
+                faults[exc.field or "from"] = error_text(exc, t)  # the refusal's own words
     if not faults:
         flt = EntryFilter(
             period_from=first,
