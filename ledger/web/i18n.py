@@ -27,9 +27,10 @@ form beside its field) puts it after ``error_unknown``'s lead-in.
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -108,6 +109,10 @@ ERROR_KEYS = (
     N_("error_code_invalid:as_of"),
     N_("error_code_invalid:from"),
     N_("error_code_invalid:to"),
+    # FastAPI's request validation on a page, by pydantic's error type (``validation_text``).
+    *(N_("rv_missing"), N_("rv_int_parsing"), N_("rv_int_from_float"), N_("rv_string_too_long")),
+    *(N_("rv_string_too_short"), N_("rv_string_pattern_mismatch"), N_("rv_greater_than_equal")),
+    *(N_("rv_less_than_equal"), N_("rv_greater_than"), N_("rv_less_than")),
 )
 
 
@@ -165,6 +170,22 @@ def error_text(exc: LedgerError, t: Callable[..., str]) -> str:
         if text != key:
             return text
     return exc.message
+
+
+def validation_text(errors: Sequence[Any], t: Callable[..., str]) -> str:
+    """FastAPI's refusal of a request (pydantic's English, e.g. ``Input should be a valid integer``) in the
+    page's language: the first error by its pydantic ``type`` (key ``rv_<type>``, with ``{field}`` and the
+    error's limits such as ``{max_length}`` or ``{ge}``), else ``error_bad_value`` naming the field: never
+    pydantic's English. The API's JSON keeps pydantic's message beside its code and field: clients switch on
+    those."""
+    first = errors[0] if errors else {}
+    field = ".".join(str(p) for p in first.get("loc", ())[1:]) or "?"
+    limits = {
+        k: v for k, v in (first.get("ctx") or {}).items() if isinstance(v, int | float | str) and k != "key"
+    }
+    key = f"rv_{first.get('type', '')}"
+    text = t(key, field=field, **limits)
+    return text if text != key else t("error_bad_value", field=field)
 
 
 def error_words(lang: str, code: str, field: str | None, message: str) -> str:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import time
 from functools import cache
+from importlib.resources import files
 from pathlib import Path
 
 from fastapi import APIRouter, Request
@@ -30,10 +31,13 @@ from ledger.books import checkpoints
 from ledger.books.money import format_money
 from ledger.db.engine import read_tx
 from ledger.http import client_addr
+from ledger.web.i18n import LOCALES, translator
 from ledger.web.security import add_security_headers
+from ledger.web.session import load_session
 from ledger.web.shared_limits import limits_storage
 
-TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates" / "web"
+# templates/web/, installed as package data (setup.py): the same in a checkout and a wheel.
+TEMPLATES_DIR = Path(str(files("ledger.templates.web")))
 
 router = APIRouter(tags=["verify"])
 
@@ -72,8 +76,21 @@ def _limiter(request: Request) -> _Limiter:
     return state.verify_limiter  # type: ignore[no-any-return]
 
 
-def _page(status: int, **context: object) -> HTMLResponse:
-    html = _templates().get_template("verify.html").render(**context)
+def _lang(request: Request) -> str:
+    """``?lang=zh|en``, else the language of the reader's workbench session, else Chinese (a session
+    cookie of a logged-in user is checked against the database: run in a thread)."""
+    asked = request.query_params.get("lang")
+    return asked if asked in LOCALES else load_session(request).lang
+
+
+def _page(lang: str, status: int, **context: object) -> HTMLResponse:
+    """The page in the reader's language, the other language after each sentence (the catalogues' words)."""
+    other = "en" if lang == "zh" else "zh"
+    html = (
+        _templates()
+        .get_template("verify.html")
+        .render(lang=lang, t=translator(lang), t2=translator(other), **context)
+    )
     response = HTMLResponse(html, status_code=status)
     add_security_headers(response)
     response.headers["Cache-Control"] = "no-store"
@@ -94,8 +111,9 @@ def _look_up(request: Request, code: str) -> tuple[checkpoints.Comparison | None
 async def verify_checkpoint(request: Request, code: str) -> HTMLResponse:
     """The checkpoint of a statement's code and whether the books still agree with it."""
     wait = _limiter(request).admit(client_addr(request) or "?")
+    lang = await run_in_threadpool(_lang, request)
     if wait:
-        response = _page(429, state="limited", code=code[:16], wait=wait)
+        response = _page(lang, 429, state="limited", code=code[:16], wait=wait)
         response.headers["Retry-After"] = str(wait)
         return response
     parsed = checkpoints.parse_code(code[:32])
@@ -103,10 +121,11 @@ async def verify_checkpoint(request: Request, code: str) -> HTMLResponse:
         (None, False) if parsed is None else await run_in_threadpool(_look_up, request, parsed)
     )
     if comparison is None:
-        return _page(404, state="unknown", code=code[:16], wait=0)
+        return _page(lang, 404, state="unknown", code=code[:16], wait=0)
     p = comparison.checkpoint.payload
     figures = comparison.figures_now
     return _page(
+        lang,
         200,
         state="agrees" if comparison.agrees else "differs",
         code=comparison.checkpoint.code,

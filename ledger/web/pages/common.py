@@ -37,7 +37,7 @@ from ledger.books.orgs import subtree_ids
 from ledger.db.engine import read_tx
 from ledger.http import EngineDep, client_addr
 from ledger.params import month_param
-from ledger.web.i18n import error_text, error_words, side_label, translator
+from ledger.web.i18n import error_text, error_words, side_label, translator, validation_text
 from ledger.web.security import (
     CSRF_FIELD,
     CsrfRefused,
@@ -199,10 +199,9 @@ def error_page(request: Request, status_code: int, exc: Exception) -> HTMLRespon
         )
     elif isinstance(exc, RequestValidationError):
         # The address or the form holds a value the page cannot read (a month, a day, a number): named in
-        # the page's language, never the framework's English.
-        first = exc.errors()[0] if exc.errors() else {}
-        title = t("error_4xx")
-        message = t("error_bad_value", field=".".join(str(p) for p in first.get("loc", ())[1:]) or "?")
+        # the page's language, never the framework's English (by pydantic's error type where the catalogues
+        # have words for it, else error_bad_value).
+        title, message = t("error_4xx"), validation_text(exc.errors(), t)
     elif _number_too_large(exc):
         title, message = t("error_4xx"), t("error_number_too_large")
     else:
