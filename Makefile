@@ -64,7 +64,7 @@ format:
 # empty translation, an unused one is dropped) and compile them to .mo (not committed; the pages compile a
 # .po in memory when its .mo is missing or older). tests/test_i18n_catalogues.py fails until every key has
 # its words in both.
-I18N_KEYWORDS := --no-default-keywords -k t -k flash:2 -k N_ -k both
+I18N_KEYWORDS := --no-default-keywords -k t -k flash:2 -k N_ -k both -k tr
 i18n: venv
 	$(VENV)/bin/pybabel extract -F babel.cfg $(I18N_KEYWORDS) --no-location --sort-output --no-wrap \
 	  --project cunshe-ledger -o ledger/locale/messages.pot .

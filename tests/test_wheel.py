@@ -25,6 +25,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -130,6 +131,12 @@ def test_the_wheel_installs_and_works_outside_the_checkout(tmp_path: Path) -> No
             assert "Log in to the workbench" in page.read().decode()
         with urllib.request.urlopen(f"{base}/static-offline-docs/swagger-ui.css", timeout=10) as css:
             assert css.status == 200
+        try:  # the public checkpoint page's template is package data too
+            urllib.request.urlopen(f"{base}/verify/0000000000", timeout=10)
+        except urllib.error.HTTPError as unknown:
+            assert unknown.code == 404 and "No checkpoint has this code" in unknown.read().decode()
+        else:
+            raise AssertionError("an unknown checkpoint code is a 404 page")
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)

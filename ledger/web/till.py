@@ -11,11 +11,14 @@ page's own (not in the API's OpenAPI: a fuzzer logging out would revoke the toke
 
 from __future__ import annotations
 
+from functools import cache
+from importlib.resources import files
 from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Request, Response
-from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import update
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -33,12 +36,15 @@ from ledger.books.errors import Forbidden, Unauthenticated
 from ledger.books.orgs import now
 from ledger.db.engine import read_tx, run_write
 from ledger.http import EngineDep, client_addr
+from ledger.web.i18n import LOCALES, translations, translator
 from ledger.web.login_limits import login_limits
 from ledger.web.security import SECURITY_HEADERS, login_throttle
+from ledger.web.session import load_session
 
 router = APIRouter(tags=["till"])
 
 STATIC_DIR = Path(__file__).resolve().parent / "static" / "till"
+TEMPLATES_DIR = Path(str(files("ledger.templates.web")))  # package data: the page itself, till.html
 STATIC_TYPES = {
     "till.js": "text/javascript; charset=utf-8",
     "till.css": "text/css; charset=utf-8",
@@ -65,8 +71,35 @@ def till_redirect() -> RedirectResponse:
 
 
 @router.get("/till/", include_in_schema=False)
-def till_page() -> FileResponse:
-    return _file("index.html", "text/html; charset=utf-8")
+def till_page(request: Request) -> HTMLResponse:
+    """The till's page in the cashier's language (``?lang=zh|en``, else the browser's workbench session,
+    else Chinese): its words and its script's words from the catalogues. The service worker keeps the
+    copy last loaded for when the network is gone."""
+    asked = request.query_params.get("lang")
+    lang = asked if asked in LOCALES else load_session(request).lang
+    html = (
+        _templates().get_template("till.html").render(lang=lang, t=translator(lang), words=script_words(lang))
+    )
+    return HTMLResponse(html, headers=TILL_HEADERS)
+
+
+@cache
+def _templates() -> Environment:
+    return Environment(
+        loader=FileSystemLoader(TEMPLATES_DIR),
+        autoescape=select_autoescape(["html"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+@cache
+def script_words(lang: str) -> dict[str, str]:
+    """Every ``till_js_*`` key of the catalogues (``till.js`` calls ``tr("till_js_…")``), in ``lang``."""
+    t = translator(lang)
+    keys = (k for k in translations("zh")._catalog if isinstance(k, str) and k.startswith("till_js_"))  # type: ignore[attr-defined]
+    return {k: t(k) for k in sorted(keys)}
 
 
 @router.get("/till/sw.js", include_in_schema=False)

@@ -10,9 +10,16 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
+// The words this script shows, in the page's language: the server puts every till_js_* key of the Babel
+// catalogues (ledger/locale) into the page as JSON; tr(key, fields) fills a word's {field}s.
+const WORDS = JSON.parse(($("till-words") || {}).textContent || "{}");
+function tr(key, fields) {
+  const word = WORDS[key] || key;
+  return fields ? word.replace(/\{(\w+)\}/g, (all, name) => (name in fields ? String(fields[name]) : all)) : word;
+}
 const METHODS = [
-  ["cash", "现金"], ["wechat", "微信支付"], ["alipay", "支付宝"],
-  ["unionpay", "银联/云闪付"], ["ecny", "数字人民币"], ["credit", "挂账"],
+  ["cash", tr("till_js_cash")], ["wechat", tr("till_js_wechat")], ["alipay", tr("till_js_alipay")],
+  ["unionpay", tr("till_js_unionpay")], ["ecny", tr("till_js_ecny")], ["credit", tr("till_js_credit")],
 ];
 const METHOD_NAMES = Object.fromEntries(METHODS);
 const BATCH = 50;
@@ -69,11 +76,11 @@ function qtyText(m) {
 }
 function qtyProblem(text) {
   const t = String(text).trim();
-  if (t === "") return "请输入数量";
-  if (/^\d+\.\d{4,}$/.test(t)) return "数量最多三位小数";
+  if (t === "") return tr("till_js_qty_missing");
+  if (/^\d+\.\d{4,}$/.test(t)) return tr("till_js_qty_decimals");
   const m = parseMilli(t);
-  if (m === null) return `数量“${t}”无效`;
-  if (m === 0) return "数量必须大于 0";
+  if (m === null) return tr("till_js_qty_invalid", { qty: t });
+  if (m === 0) return tr("till_js_qty_positive");
   return null;
 }
 /** A line's amount: quantity × unit price rounded half-up once (DESIGN §2), as the server computes it. */
@@ -182,13 +189,13 @@ async function api(method, path, body, key) {
 function setOnline(on) {
   state.online = on;
   const n = $("net");
-  n.textContent = on ? "在线" : "离线";
+  n.textContent = on ? tr("till_js_online") : tr("till_js_offline_pill");
   n.classList.toggle("offline", !on);
 }
 
 function expireLogin() {
   state.authExpired = true;
-  showLogin("登录已失效，请重新登录。未上传的销售保存在本机，登录后继续上传。");
+  showLogin(tr("till_js_login_expired"));
 }
 
 // -- the catalogue -----------------------------------------------------------------------------------------
@@ -206,8 +213,8 @@ function indexCatalogue() {
   for (const [code, name] of Object.entries(state.data.channels)) ch.append(new Option(name, code));
   const cu = $("pay-customer");
   cu.innerHTML = "";
-  cu.append(new Option("—（无）", ""));
-  for (const c of state.data.customers) cu.append(new Option(`${c.name}（额度 ${c.credit_limit}）`, String(c.id)));
+  cu.append(new Option(tr("till_js_no_customer"), ""));
+  for (const c of state.data.customers) cu.append(new Option(tr("till_js_customer_limit", { name: c.name, limit: c.credit_limit }), String(c.id)));
 }
 
 async function refreshData() {
@@ -234,7 +241,7 @@ async function saveShift(report) {
 
 function renderShift() {
   const s = state.data && state.data.open_shift;
-  $("shift-info").textContent = s ? `第 ${s.id} 班 · ${state.username}` : state.username;
+  $("shift-info").textContent = s ? tr("till_js_shift_of", { id: s.id, user: state.username }) : state.username;
 }
 
 // -- views -------------------------------------------------------------------------------------------------
@@ -304,7 +311,7 @@ function addLine(p, qty) {
   saveCart();
   renderCart();
   if (!qty) {
-    say(`${p.name}：请输入重量（${p.unit}），Enter 确认`);
+    say(tr("till_js_enter_weight", { name: p.name, unit: p.unit }));
     startQtyEdit(state.selected);
   } else {
     say(`${p.name} ${qtyText(qty)}${p.unit}`);
@@ -317,9 +324,9 @@ function renderCart() {
   const lines = state.cart ? state.cart.lines : [];
   lines.forEach((ln, i) => {
     const p = state.bySku.get(ln.sku.toUpperCase()) || { name: ln.sku, unit: "" };
-    const tr = document.createElement("tr");
-    tr.dataset.sku = ln.sku;
-    if (i === state.selected) tr.className = "selected";
+    const rowEl = document.createElement("tr");
+    rowEl.dataset.sku = ln.sku;
+    if (i === state.selected) rowEl.className = "selected";
     const name = document.createElement("td");
     name.textContent = p.name;
     const q = document.createElement("td");
@@ -329,7 +336,7 @@ function renderCart() {
       input.id = "qty-input";
       input.inputMode = "decimal";
       input.autocomplete = "off";
-      input.setAttribute("aria-label", `${p.name} 数量（${p.unit}）`);
+      input.setAttribute("aria-label", tr("till_js_qty_of", { name: p.name, unit: p.unit }));
       input.value = ln.qty ? qtyText(ln.qty) : "";
       q.append(input);
     } else {
@@ -341,12 +348,12 @@ function renderCart() {
     const amt = document.createElement("td");
     amt.className = "num amount";
     amt.textContent = ln.qty ? fen(lineFen(ln.qty, ln.price)) : "";
-    tr.append(name, q, pr, amt);
-    body.append(tr);
+    rowEl.append(name, q, pr, amt);
+    body.append(rowEl);
   });
   $("cart-empty").hidden = lines.length > 0;
   $("total").textContent = fen(cartTotal());
-  $("sale-key").textContent = state.cart ? `单据键 ${state.cart.key.slice(-8)}` : "";
+  $("sale-key").textContent = state.cart ? tr("till_js_sale_key", { key: state.cart.key.slice(-8) }) : "";
   const qi = $("qty-input");
   if (qi) {
     qi.addEventListener("keydown", onQtyKey);
@@ -433,7 +440,7 @@ function scaleItem(code) {
   if (!/^2\d{12}$/.test(code)) return null;
   const p = state.byBarcode.get(code.slice(0, 7));
   if (!p) return null;
-  if (!ean13Valid(code)) return { error: `条码 ${code} 校验位错误，请重扫` };
+  if (!ean13Valid(code)) return { error: tr("till_js_bad_check_digit", { code }) };
   const value = Number(code.slice(7, 12));
   let milli;
   if (Number(code[1]) <= 4) {
@@ -443,7 +450,7 @@ function scaleItem(code) {
     const perUnit = { kg: 1, "公斤": 1, "千克": 1, "斤": 2, g: 1000, "克": 1000, "两": 20 }[p.unit] || 1;
     milli = value * perUnit;
   }
-  if (milli <= 0) return { error: `条码 ${code} 的重量为 0` };
+  if (milli <= 0) return { error: tr("till_js_zero_weight", { code }) };
   return { product: p, qty: milli };
 }
 
@@ -507,7 +514,7 @@ function onScan(raw) {
   p = state.bySku.get(text.toUpperCase());
   if (!p && state.suggestions.length) p = state.suggestions[state.suggested];
   if (p) { clear(); return addLine(p, qty || (p.weighed ? 0 : 1000)); }
-  say(/^\d+$/.test(text) ? `未知条码 ${text}：商品库里没有，未加入` : `没有找到“${text}”`, true);
+  say(/^\d+$/.test(text) ? tr("till_js_unknown_barcode", { code: text }) : tr("till_js_not_found", { text }), true);
   $("scan").select();
 }
 
@@ -516,7 +523,7 @@ function onScan(raw) {
 function openPay() {
   if (!state.cart || !state.cart.lines.length) return;
   const missing = state.cart.lines.findIndex((l) => !l.qty);
-  if (missing >= 0) { say("有商品还没有数量", true); return startQtyEdit(missing); }
+  if (missing >= 0) { say(tr("till_js_qty_pending"), true); return startQtyEdit(missing); }
   const tenders = $("tenders");
   tenders.innerHTML = "";
   for (const [code, name] of METHODS) {
@@ -578,15 +585,15 @@ function onTenderKey(ev) {
 
 function payProblem(total, ts, customerId) {
   for (const t of ts) {
-    if (t.fen === null) return `${METHOD_NAMES[t.method]}的金额“${t.text}”无效（最多两位小数）`;
-    if (t.fen === 0) return `${METHOD_NAMES[t.method]}的金额须大于 0`;
+    if (t.fen === null) return tr("till_js_tender_invalid", { method: METHOD_NAMES[t.method], amount: t.text });
+    if (t.fen === 0) return tr("till_js_tender_positive", { method: METHOD_NAMES[t.method] });
   }
-  if (!ts.length) return "请输入收款金额";
+  if (!ts.length) return tr("till_js_tender_missing");
   const paid = ts.reduce((s, t) => s + t.fen, 0);
   const cash = ts.filter((t) => t.method === "cash").reduce((s, t) => s + t.fen, 0);
-  if (paid < total) return `付款不足：还差 ${fen(total - paid)}`;
-  if (paid - cash > total) return "非现金付款超过应收：只有现金可以找零";
-  if (ts.some((t) => t.method === "credit") && !customerId) return "挂账需要选择客户";
+  if (paid < total) return tr("till_js_short_by", { amount: fen(total - paid) });
+  if (paid - cash > total) return tr("till_js_noncash_over");
+  if (ts.some((t) => t.method === "credit") && !customerId) return tr("till_js_credit_needs_customer");
   return null;
 }
 
@@ -643,13 +650,13 @@ async function tender() {
         if (stale && (await refreshData())) {
           const gone = repriceCart();
           saveCart();
-          if (!state.cart || !state.cart.lines.length) { home(); say(`商品已下架：${gone.join("、")}`, true); return; }
+          if (!state.cart || !state.cart.lines.length) { home(); say(tr("till_js_delisted", { names: gone.join("、") }), true); return; }
           openPay();
-          $("pay-error").textContent = `价格已更新${gone.length ? `，已移除下架商品：${gone.join("、")}` : ""}，请按新的应收重新收款`;
+          $("pay-error").textContent = gone.length ? tr("till_js_price_changed_removed", { names: gone.join("、") }) : tr("till_js_price_changed");
           return;
         }
         saveCart();
-        $("pay-error").textContent = `未收款 · ${reasonText(e.error)}`;
+        $("pay-error").textContent = tr("till_js_not_paid", { reason: reasonText(e.error) });
         return;
       }
       // The network (or the login) failed: the sale is in the outbox and goes up later.
@@ -707,25 +714,27 @@ function receiptHtml(sale, item) {
   if (sale) {
     const r = sale.receipt;
     h += `<div class="c"><b>${esc(r.title)}</b></div><div class="c">${esc(r.kind)}</div>`;
-    h += row("单号", r.receipt_no) + row("时间", r.time) + row("收银", r.cashier);
-    if (r.customer) h += row("客户", r.customer);
+    h += row(tr("till_js_r_no"), r.receipt_no) + row(tr("till_js_r_time"), r.time) + row(tr("till_js_r_cashier"), r.cashier);
+    if (r.customer) h += row(tr("till_js_r_customer"), r.customer);
     h += "<hr>";
     for (const ln of sale.lines) h += `<div>${esc(ln.name)}</div>` + row(`  ${ln.quantity}${ln.unit} × ${ln.unit_price}`, ln.amount);
-    h += "<hr>" + row(`合计(${r.item_count}项)`, r.total) + row("其中税额", sale.tax);
+    h += "<hr>" + row(tr("till_js_r_total", { count: r.item_count }), r.total) + row(tr("till_js_r_tax"), sale.tax);
     for (const p of sale.payments) h += row(METHOD_NAMES[p.method], p.amount);
-    h += row("找零", r.change) + "<hr>" + `<div class="c">${esc(r.footer)}</div>` + barcodeSvg(r.receipt_no);
+    h += row(tr("till_js_r_change"), r.change) + "<hr>" + `<div class="c">${esc(r.footer)}</div>` + barcodeSvg(r.receipt_no);
   } else {
     const b = item.body;
-    h += `<div class="c"><b>${esc(item.store_name)}</b></div><div class="c">销售小票（离线，待上传）</div>`;
-    h += row("单据", b.idempotency_key.slice(-12)) + row("时间", new Date(b.sold_at).toLocaleString("zh-CN", { hour12: false, timeZone: "Asia/Shanghai" })) + row("收银", item.cashier);
+    const offline = tr("till_js_r_offline");
+    h += `<div class="c"><b>${esc(item.store_name)}</b></div><div class="c">${esc(offline)}</div>`;
+    h += row(tr("till_js_r_key"), b.idempotency_key.slice(-12)) + row(tr("till_js_r_time"), new Date(b.sold_at).toLocaleString("zh-CN", { hour12: false, timeZone: "Asia/Shanghai" })) + row(tr("till_js_r_cashier"), item.cashier);
     h += "<hr>";
     for (const ln of b.lines) {
       const p = state.bySku.get(ln.sku.toUpperCase()) || { name: ln.sku, unit: "" };
       h += `<div>${esc(p.name)}</div>` + row(`  ${ln.quantity}${p.unit} × ${ln.unit_price}`, fen(lineFen(parseMilli(ln.quantity), parseFen(ln.unit_price))));
     }
-    h += "<hr>" + row(`合计(${b.lines.length}项)`, item.total) + row("其中税额", fen(saleTax(b.lines, b.sold_at)));
+    h += "<hr>" + row(tr("till_js_r_total", { count: b.lines.length }), item.total) + row(tr("till_js_r_tax"), fen(saleTax(b.lines, b.sold_at)));
     for (const p of b.payments) h += row(METHOD_NAMES[p.method], p.amount);
-    h += row("找零", item.change) + "<hr>" + '<div class="c">谢谢惠顾 村社联动超市</div>' + barcodeSvg(b.idempotency_key);
+    const thanks = tr("till_js_r_thanks");
+    h += row(tr("till_js_r_change"), item.change) + "<hr>" + `<div class="c">${esc(thanks)}</div>` + barcodeSvg(b.idempotency_key);
   }
   return h;
 }
@@ -734,7 +743,7 @@ function showReceipt(sale, item) {
   state.lastReceipt = { sale, item };
   $("receipt").innerHTML = receiptHtml(sale, item);
   $("receipt-change").textContent = sale ? sale.change : item.change;
-  $("receipt-status").textContent = sale ? `已入账：${sale.receipt.receipt_no}` : "网络不通：已存入本机，联网后自动上传";
+  $("receipt-status").textContent = sale ? tr("till_js_booked", { no: sale.receipt.receipt_no }) : tr("till_js_saved_offline");
   const link = $("btn-escpos");
   link.hidden = !sale;
   if (sale) link.href = `/api/v1/pos/sales/${sale.id}/receipt.escpos`;
@@ -818,13 +827,13 @@ async function sync() {
 function reasonText(error) {
   const e = error || {};
   const field = e.field || "";
-  const hint = /unit_price$/.test(field) ? "价格已变"
-    : e.code === "unknown_product" ? "商品已下架或不存在"
-    : e.code === "shift_closed" ? "班次已关闭"
-    : e.code === "credit_limit_exceeded" ? "超出挂账额度"
-    : e.code === "insufficient_payment" ? "付款不足"
-    : e.code === "not_found" ? "找不到（班次或客户）"
-    : "被拒";
+  const hint = /unit_price$/.test(field) ? tr("till_js_why_price")
+    : e.code === "unknown_product" ? tr("till_js_why_product")
+    : e.code === "shift_closed" ? tr("till_js_why_shift")
+    : e.code === "credit_limit_exceeded" ? tr("till_js_why_limit")
+    : e.code === "insufficient_payment" ? tr("till_js_why_short")
+    : e.code === "not_found" ? tr("till_js_why_not_found")
+    : tr("till_js_why_refused");
   return `${hint}：${e.message || ""}${field ? `（${field}）` : ""}`;
 }
 
@@ -841,12 +850,12 @@ function renderQueue(all) {
     li.className = x.state;
     const when = new Date(x.body.sold_at).toLocaleString("zh-CN", { hour12: false, timeZone: "Asia/Shanghai" });
     li.textContent = x.state === "rejected"
-      ? `被拒 ${when} ¥${x.total} · ${reasonText(x.error)}`
-      : `待上传 ${when} ¥${x.total}`;
+      ? tr("till_js_q_refused", { when, total: x.total, reason: reasonText(x.error) })
+      : tr("till_js_q_pending", { when, total: x.total });
     if (x.state === "rejected") {
       const b = document.createElement("button");
       b.type = "button";
-      b.textContent = "已知悉，移出";
+      b.textContent = tr("till_js_q_dismiss");
       b.addEventListener("click", async () => {
         // The cashier has seen why; the sale stays on record in the till's log of rejections.
         const seen = (await kvGet("rejected-seen")) || [];
@@ -859,7 +868,7 @@ function renderQueue(all) {
     }
     ul.append(li);
   }
-  $("queue-note").textContent = all.length ? `${state.pending} 笔待上传，${state.rejected} 笔被拒。` : "没有待上传的销售。";
+  $("queue-note").textContent = all.length ? tr("till_js_q_counts", { pending: state.pending, rejected: state.rejected }) : tr("till_js_q_empty");
 }
 
 async function openQueue() {
@@ -887,30 +896,30 @@ async function findRefund(code) {
   try {
     sale = await api("GET", `/api/v1/pos/stores/${state.data.store.id}/receipts/${encodeURIComponent(code.trim())}`);
   } catch (e) {
-    $("refund-error").textContent = e instanceof NetError ? "退货需要联网" : e.message;
+    $("refund-error").textContent = e instanceof NetError ? tr("till_js_refund_online") : e.message;
     return;
   }
   state.refund = { sale, key: newKey() };
-  $("refund-sale").textContent = `${sale.receipt.receipt_no} · ${sale.receipt.time} · 合计 ${sale.total}`;
+  $("refund-sale").textContent = tr("till_js_refund_sale", { no: sale.receipt.receipt_no, time: sale.receipt.time, total: sale.total });
   const body = $("refund-lines").tBodies[0];
   body.innerHTML = "";
   sale.lines.forEach((ln, i) => {
     const left = sale.refundable[i];
-    const tr = document.createElement("tr");
-    tr.innerHTML = `<td>${esc(ln.name)}</td><td class="num">${esc(ln.quantity)}${esc(ln.unit)}</td><td class="num">${esc(left.remaining)}</td><td class="num"></td>`;
+    const rowEl = document.createElement("tr");
+    rowEl.innerHTML = `<td>${esc(ln.name)}</td><td class="num">${esc(ln.quantity)}${esc(ln.unit)}</td><td class="num">${esc(left.remaining)}</td><td class="num"></td>`;
     const input = document.createElement("input");
     input.dataset.line = String(ln.line_no);
     input.dataset.remaining = left.remaining;
     input.inputMode = "decimal";
-    input.setAttribute("aria-label", `退 ${ln.name}`);
+    input.setAttribute("aria-label", tr("till_js_refund_of", { name: ln.name }));
     input.disabled = parseMilli(left.remaining) === 0;
-    tr.lastChild.append(input);
-    body.append(tr);
+    rowEl.lastChild.append(input);
+    body.append(rowEl);
   });
   $("refund-form").hidden = false;
   const first = body.querySelector("input:not([disabled])");
   if (first) first.focus();
-  else $("refund-error").textContent = "这张小票已全部退完";
+  else $("refund-error").textContent = tr("till_js_refunded_all");
 }
 
 async function confirmRefund() {
@@ -924,19 +933,19 @@ async function confirmRefund() {
     if (problem) { $("refund-error").textContent = problem; input.focus(); return; }
     const q = parseMilli(v);
     if (q > parseMilli(input.dataset.remaining)) {
-      $("refund-error").textContent = `最多可退 ${input.dataset.remaining}`;
+      $("refund-error").textContent = tr("till_js_refund_max", { max: input.dataset.remaining });
       input.focus();
       return;
     }
     lines.push({ line_no: Number(input.dataset.line), quantity: qtyText(q) });
   }
-  if (!lines.length) { $("refund-error").textContent = "请输入要退的数量"; return; }
+  if (!lines.length) { $("refund-error").textContent = tr("till_js_refund_qty"); return; }
   try {
     const sale = await api("POST", `/api/v1/pos/sales/${r.sale.id}/refunds`, { idempotency_key: r.key, shift_id: state.data.open_shift.id, lines, reason: $("refund-reason").value.trim() }, r.key);
     state.refund = null;
     showReceipt(sale, null);
   } catch (e) {
-    $("refund-error").textContent = e instanceof NetError ? "网络不通，退货未完成；联网后再按 Enter（同一单据不会重复退）" : e.message;
+    $("refund-error").textContent = e instanceof NetError ? tr("till_js_refund_retry") : e.message;
   }
 }
 
@@ -945,7 +954,7 @@ async function confirmRefund() {
 async function openShift(ev) {
   ev.preventDefault();
   const f = parseFen($("open-float").value);
-  if (f === null) { $("open-error").textContent = "备用金金额无效（最多两位小数）"; return; }
+  if (f === null) { $("open-error").textContent = tr("till_js_float_invalid"); return; }
   try {
     state.keys.open = state.keys.open || newKey();
     const report = await api("POST", "/api/v1/pos/shifts", { store_id: state.data.store.id, float: fen(f) }, state.keys.open);
@@ -958,16 +967,16 @@ async function openShift(ev) {
     if (e instanceof ApiError && e.status === 409 && (await refreshData()) && state.data.open_shift) {
       return home(); // the shift was opened already (an answer lost on the way): carry on in it
     }
-    $("open-error").textContent = e instanceof NetError ? "开班需要联网" : e.message;
+    $("open-error").textContent = e instanceof NetError ? tr("till_js_open_online") : e.message;
   }
 }
 
 async function cashMove(ev) {
   ev.preventDefault();
   const f = parseFen($("cash-amount").value);
-  if (!f) { $("cash-error").textContent = "金额无效（大于 0，最多两位小数）"; return; }
+  if (!f) { $("cash-error").textContent = tr("till_js_cash_invalid"); return; }
   const reason = $("cash-reason").value.trim();
-  if (!reason) { $("cash-error").textContent = "请写明事由"; $("cash-reason").focus(); return; }
+  if (!reason) { $("cash-error").textContent = tr("till_js_cash_reason"); $("cash-reason").focus(); return; }
   try {
     // One key per pay-in or payout, kept until it is answered: Enter again after a lost answer records it once.
     state.keys.cash = state.keys.cash || newKey();
@@ -976,10 +985,10 @@ async function cashMove(ev) {
     $("cash-amount").value = "";
     $("cash-reason").value = "";
     $("cash-error").textContent = "";
-    say(`备用金${$("cash-kind").value === "pay_in" ? "存入" : "取出"} ${fen(f)} 已记录`);
+    say($("cash-kind").value === "pay_in" ? tr("till_js_paid_in", { amount: fen(f) }) : tr("till_js_paid_out", { amount: fen(f) }));
     home();
   } catch (e) {
-    $("cash-error").textContent = e instanceof NetError ? "网络中断：联网后再按 Enter（同一笔只记一次）" : e.message;
+    $("cash-error").textContent = e instanceof NetError ? tr("till_js_cash_retry") : e.message;
   }
 }
 
@@ -988,27 +997,28 @@ async function openClose() {
   $("close-error").textContent = "";
   $("close-confirm").disabled = true;
   $("close-expected").textContent = "—";
-  $("close-wait").textContent = "正在上传本机的销售…";
+  $("close-wait").textContent = tr("till_js_close_uploading");
   await sync();
   const all = await countOutbox();
   if (all.some((x) => x.state === "pending")) {
-    $("close-wait").textContent = `还有 ${state.pending} 笔销售没有上传（${state.online ? "服务器暂时不通" : "网络不通"}）：上传完才能交班。`;
+    const why = state.online ? tr("till_js_server_down") : tr("till_js_no_network");
+    $("close-wait").textContent = tr("till_js_close_pending", { count: state.pending, why });
     scheduleSync(2000);
     return;
   }
   if (all.some((x) => x.state === "rejected")) {
-    $("close-wait").textContent = `有 ${state.rejected} 笔被拒的销售：先在“被拒”里查看原因并处理，再交班。`;
+    $("close-wait").textContent = tr("till_js_close_refused", { count: state.rejected });
     return;
   }
   try {
     const report = await api("GET", `/api/v1/pos/shifts/${state.data.open_shift.id}`);
     state.closeExpected = parseFen(report.cash.expected);
     $("close-expected").textContent = report.cash.expected;
-    $("close-wait").textContent = `本班 ${report.sales} 笔销售，${report.refunds} 笔退货；全部已上传。`;
+    $("close-wait").textContent = tr("till_js_close_summary", { sales: report.sales, refunds: report.refunds });
     $("close-confirm").disabled = false;
     renderClose();
   } catch (e) {
-    $("close-wait").textContent = e instanceof NetError ? "交班需要联网" : e.message;
+    $("close-wait").textContent = e instanceof NetError ? tr("till_js_close_online") : e.message;
   }
 }
 
@@ -1022,7 +1032,7 @@ async function closeShift(ev) {
   ev.preventDefault();
   if ($("close-confirm").disabled) return;
   const c = parseFen($("close-cash").value);
-  if (c === null) { $("close-error").textContent = "实点现金金额无效（最多两位小数）"; return; }
+  if (c === null) { $("close-error").textContent = tr("till_js_counted_invalid"); return; }
   try {
     state.keys.close = state.keys.close || newKey();
     const report = await api("POST", `/api/v1/pos/shifts/${state.data.open_shift.id}/close`, { counted_cash: fen(c) }, state.keys.close);
@@ -1031,18 +1041,19 @@ async function closeShift(ev) {
     $("close-cash").value = "";
     showReport(report);
   } catch (e) {
-    $("close-error").textContent = e instanceof NetError ? "网络不通，未交班" : e.message;
+    $("close-error").textContent = e instanceof NetError ? tr("till_js_close_failed") : e.message;
   }
 }
 
 function showReport(r) {
   const row = (a, b) => `<div class="r"><span>${esc(a)}</span><span>${esc(b)}</span></div>`;
-  let h = `<div class="c"><b>${esc(state.data.store.name)}</b></div><div class="c">交班报告 第 ${r.id} 班</div>`;
-  h += row("营业日", r.business_date) + row("销售", `${r.sales} 笔`) + row("退货", `${r.refunds} 笔`) + row("营业额", r.takings) + row("其中税额", r.tax) + "<hr>";
+  const title = tr("till_js_rep_title", { id: r.id });
+  let h = `<div class="c"><b>${esc(state.data.store.name)}</b></div><div class="c">${esc(title)}</div>`;
+  h += row(tr("till_js_rep_day"), r.business_date) + row(tr("till_js_rep_sales"), tr("till_js_rep_count", { count: r.sales })) + row(tr("till_js_rep_refunds"), tr("till_js_rep_count", { count: r.refunds })) + row(tr("till_js_rep_takings"), r.takings) + row(tr("till_js_r_tax"), r.tax) + "<hr>";
   for (const [m, v] of Object.entries(r.by_method)) h += row(METHOD_NAMES[m] || m, v);
-  h += "<hr>" + row("备用金", r.cash.float) + row("存入", r.cash.pay_ins) + row("取出", r.cash.payouts);
-  h += row("应有现金", r.cash.expected) + row("实点现金", r.cash.counted) + row("长短款", r.cash.over_short);
-  h += "<hr>" + row("记账凭证", r.voucher_no || "—");
+  h += "<hr>" + row(tr("till_js_rep_float"), r.cash.float) + row(tr("till_js_rep_pay_ins"), r.cash.pay_ins) + row(tr("till_js_rep_payouts"), r.cash.payouts);
+  h += row(tr("till_js_rep_expected"), r.cash.expected) + row(tr("till_js_rep_counted"), r.cash.counted) + row(tr("till_js_rep_over_short"), r.cash.over_short);
+  h += "<hr>" + row(tr("till_js_rep_voucher"), r.voucher_no || "—");
   $("report").innerHTML = `<div class="receipt" id="report-receipt">${h}</div>`;
   show("report");
 }
@@ -1057,9 +1068,9 @@ async function logIn(ev) {
   try {
     const r = await fetch("/till/login", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ username, password: $("login-pass").value }) });
     res = await r.json();
-    if (!r.ok) { $("login-error").textContent = (res.error && res.error.message) || "登录失败"; return; }
+    if (!r.ok) { $("login-error").textContent = (res.error && res.error.message) || tr("till_js_login_failed"); return; }
   } catch (e) {
-    $("login-error").textContent = "登录需要联网；未上传的销售仍保存在本机";
+    $("login-error").textContent = tr("till_js_login_online");
     return;
   }
   $("login-pass").value = "";
@@ -1076,7 +1087,7 @@ async function logIn(ev) {
 
 async function logOut() {
   const pending = (await outboxAll()).length;
-  if (pending && !window.confirm(`还有 ${pending} 笔销售未上传或被拒。退出后它们仍保存在本机，确定退出？`)) return;
+  if (pending && !window.confirm(tr("till_js_logout_confirm", { count: pending }))) return;
   try { await api("POST", "/till/logout"); } catch (e) { /* offline: the token is forgotten here anyway */ }
   state.token = "";
   localStorage.removeItem("till.token");
@@ -1090,7 +1101,7 @@ function onKey(ev) {
   if (state.view === "sell") {
     const inScan = document.activeElement === $("scan");
     if (k === "F2") { ev.preventDefault(); startQtyEdit(state.selected); }
-    else if (k === "F3") { ev.preventDefault(); voidSale(); say("已清空"); $("scan").focus(); }
+    else if (k === "F3") { ev.preventDefault(); voidSale(); say(tr("till_js_cleared")); $("scan").focus(); }
     else if (k === "F4") { ev.preventDefault(); openPay(); }
     else if (k === "F7") { ev.preventDefault(); openRefund(""); }
     else if (k === "F8") { ev.preventDefault(); show("cash"); }
