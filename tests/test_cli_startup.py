@@ -31,6 +31,13 @@ def test_importing_the_cli_and_the_app_loads_no_heavy_library() -> None:
     assert sorted(m for m in HEAVY if m in loaded) == []
 
 
+def test_a_command_that_shows_no_help_loads_no_markdown() -> None:
+    """Only --help needs typer's rich help (its Markdown stack): ``cunshe serve``, ``trial-balance`` and the
+    others start without it."""
+    loaded = _loaded_after("import ledger.cli.main")
+    assert "typer.rich_utils" not in loaded and "markdown_it" not in loaded
+
+
 def test_building_the_app_loads_no_heavy_library() -> None:
     loaded = _loaded_after(
         "from ledger.app import create_app\nfrom ledger.settings import Settings\n"

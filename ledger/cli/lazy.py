@@ -18,8 +18,7 @@ from importlib import import_module
 from typing import Any, ClassVar
 
 import typer
-import typer.rich_utils
-from typer.core import TyperGroup, TyperOption
+from typer.core import TyperCommand, TyperGroup, TyperOption
 
 
 @dataclass(frozen=True)
@@ -74,7 +73,9 @@ class LazyGroup(TyperGroup):
 
 
 def tidy_help() -> None:
-    """Typer's help as a user should read it (applied once, by ``ledger.cli.main``)."""
+    """Typer's help as a user should read it (applied once, by ``ledger.cli.main``). The folding patch waits
+    for the first help to be formatted: ``typer.rich_utils`` imports rich's Markdown stack (~0.1–0.2 s), which
+    no command but ``--help`` needs."""
     if getattr(TyperOption, "_cunshe_tidied", False):
         return
     shown_type = TyperOption.display_type_rich
@@ -83,6 +84,27 @@ def tidy_help() -> None:
         return None if self.is_flag else shown_type(self, ctx)
 
     TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+    for cls in (TyperCommand, TyperGroup):
+        _fold_before_help(cls)
+    TyperOption._cunshe_tidied = True  # type: ignore[attr-defined]
+
+
+def _fold_before_help(cls: Any) -> None:
+    original = cls.format_help
+
+    def format_help(self: Any, ctx: Any, formatter: Any) -> Any:
+        _fold_descriptions()
+        return original(self, ctx, formatter)
+
+    cls.format_help = format_help
+
+
+def _fold_descriptions() -> None:
+    """A description wraps instead of ending in "…" (patched into ``typer.rich_utils`` once)."""
+    import typer.rich_utils
+
+    if getattr(typer.rich_utils, "_cunshe_folded", False):
+        return
     make_text = typer.rich_utils._make_rich_text
 
     def folded(**kwargs: Any) -> Any:
@@ -92,4 +114,4 @@ def tidy_help() -> None:
         return text
 
     typer.rich_utils._make_rich_text = folded
-    TyperOption._cunshe_tidied = True  # type: ignore[attr-defined]
+    typer.rich_utils._cunshe_folded = True  # type: ignore[attr-defined]
