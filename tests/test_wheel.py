@@ -131,6 +131,8 @@ def test_the_wheel_installs_and_works_outside_the_checkout(tmp_path: Path) -> No
             assert "Log in to the workbench" in page.read().decode()
         with urllib.request.urlopen(f"{base}/static-offline-docs/swagger-ui.css", timeout=10) as css:
             assert css.status == 200
+        with urllib.request.urlopen(f"{base}/till/?lang=en", timeout=10) as till:  # so is the till's page
+            assert "Cashier login" in till.read().decode()
         try:  # the public checkpoint page's template is package data too
             urllib.request.urlopen(f"{base}/verify/0000000000", timeout=10)
         except urllib.error.HTTPError as unknown:
