@@ -68,6 +68,7 @@ def test_a_range_backwards_on_the_journal_is_refused_beside_its_field(
     org = county.ids["dingzikou"]
     answer = client.get(f"/web/orgs/{org}/journal?from=2025-06&to=2025-03")
     assert answer.status_code == 422
-    assert 'id="err-to"' in answer.text and "截止期间（2025-03）早于起始期间（2025-06）" in answer.text
+    assert 'id="error-journal-to"' in answer.text  # beside 至
+    assert "截止期间（2025-03）早于起始期间（2025-06）" in answer.text
     good = client.get(f"/web/orgs/{org}/journal?from=2025-03&to=2025-06")
     assert good.status_code == 200 and "门面租金" in good.text
