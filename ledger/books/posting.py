@@ -764,7 +764,16 @@ def post_entries(
 
     if fresh:
         insert_rows(conn, line_t.name, LINE_COLUMNS, line_rows)
-        insert_rows(conn, entry_t.name, ENTRY_COLUMNS, entry_rows)
+        if any(d.attachments for d in drafts):
+            insert_rows(conn, entry_t.name, ENTRY_COLUMNS, entry_rows)
+        else:  # the column's default: books at a revision before 附单据数 (0009_core) take these rows too
+            cut = ENTRY_COLUMNS.index("attachments")
+            insert_rows(
+                conn,
+                entry_t.name,
+                ENTRY_COLUMNS[:cut] + ENTRY_COLUMNS[cut + 1 :],
+                [row[:cut] + row[cut + 1 :] for row in entry_rows],
+            )
         _add_turnover(conn, line_rows)
         for org_id, ob in books.items():
             conn.execute(

@@ -175,9 +175,14 @@ async def upload_statement(
             error.field = "file"
         typed = {"statement_account_id": str(statement_account_id)}
         shown = period if period and periods.PERIOD_RE.match(period) else None
-        return await run_in_threadpool(
-            _statements_page, request, user, engine, org_id, shown, error=error, form=typed
-        )
+        try:
+            return await run_in_threadpool(
+                _statements_page, request, user, engine, org_id, shown, error=error, form=typed
+            )
+        except LedgerError:  # the month the form came from is not one the page shows: the refusal still is
+            return await run_in_threadpool(
+                _statements_page, request, user, engine, org_id, None, error=error, form=typed
+            )
     flash(
         request,
         "imported",
@@ -556,14 +561,21 @@ def _refused_on_account(
     error: FormRefused,
     form: dict[str, Any],
 ) -> Response:
-    """A refused form of the matches page shown again on it (the form names its account and month)."""
+    """A refused form of the matches page shown again on it (the form names its account and month). A
+    refusal of the scope (403, 404: another org's match or account) is not the form's: its own page, as is
+    any refusal of the page the form names."""
     try:
         account_id = int(account)
     except ValueError:
         raise StarletteHTTPException(error.status_code, error.message) from None
-    return _matches_page(
-        request, user, engine, org_id, account_id, _shown_period(period), error=error, form=form
-    )
+    if error.status_code in (403, 404):
+        raise StarletteHTTPException(error.status_code, error.message)
+    try:
+        return _matches_page(
+            request, user, engine, org_id, account_id, _shown_period(period), error=error, form=form
+        )
+    except LedgerError:
+        raise StarletteHTTPException(error.status_code, error.message) from None
 
 
 @router.post("/web/orgs/{org_id}/matches/{match_id}/{decision}")

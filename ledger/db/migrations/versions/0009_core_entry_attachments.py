@@ -29,5 +29,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("journal_entry") as batch:
-        batch.drop_column("attachments")
+    # Not a batch (a copy of the table): the journal's guard triggers name journal_entry and would break
+    # mid-copy on SQLite; both databases drop a plain column in place (SQLite since 3.35).
+    op.execute("ALTER TABLE journal_entry DROP COLUMN attachments")
