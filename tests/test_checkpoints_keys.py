@@ -205,6 +205,4 @@ def test_the_verify_page_does_not_believe_a_checkpoint_re_signed_into_the_databa
     assert page.status_code == 200 and "no longer agree" in page.text
     assert "not a trusted key" in page.text, page.text
     assert "无效" in page.text  # the signature, in the reader's language (from the catalogues)
-        "无效" in page.text
-    )  # the signature, in the reader's language (the page speaks from the catalogues)
     assert str(own_key.parent) not in page.text  # the public page names no file of the server's
