@@ -7,8 +7,9 @@ DB      ?= ./cunshe.db
 HOST    ?= 127.0.0.1
 PORT    ?= 8000
 # Debian packages the product needs: pango for WeasyPrint, a CJK font and HarfBuzz subsetting for Chinese
-# PDFs (fast font subsetting), poppler for reading PDFs back in tests, Chromium for the browser tests.
-SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk poppler-utils chromium
+# PDFs (fast font subsetting), poppler for reading PDFs back in tests, Chromium for the browser tests,
+# hledger and ledger-cli, which load our export in the tests and must agree with our trial balances.
+SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk poppler-utils chromium hledger ledger
 
 .PHONY: setup system venv run serve demo test lint format i18n bench fuzz clean
 

@@ -32,6 +32,7 @@ from ledger.db.engine import read_tx
 from ledger.demo.tree import demo_token
 from ledger.settings import Settings
 from tests.conftest import DemoCounty
+from tests.plaintext_accounting import TOOLS, balances
 
 SEED = 2025
 
@@ -458,8 +459,7 @@ def test_beancount_loads_the_whole_county_and_agrees_with_every_trial_balance(
     demo_county: DemoCounty, tmp_path: Path
 ) -> None:
     """``cunshe export --format beancount`` of the whole county loads in Beancount (what ``bean-check``
-    runs) without an error, and every account of every book closes where our 科目余额表 says. (hledger and
-    ledger are not installed on this machine; Beancount is a dev dependency.)"""
+    runs) without an error, and every account of every book closes where our 科目余额表 says."""
     out = tmp_path / "county.beancount"
     result = CliRunner().invoke(
         app, ["export", "--format", "beancount", "--out", str(out), "--db", demo_county.url]
@@ -483,6 +483,34 @@ def test_beancount_loads_the_whole_county_and_agrees_with_every_trial_balance(
     differing = [(k, v, theirs[k] * 100) for k, v in ours.items() if theirs[k] * 100 != v]
     assert differing == []
     assert sum(1 for v in ours.values() if v) > 300
+
+
+@pytest.mark.parametrize("tool", TOOLS)
+def test_hledger_and_ledger_cli_load_the_whole_county_and_agree_with_every_trial_balance(
+    demo_county: DemoCounty, tmp_path: Path, tool: str
+) -> None:
+    """``cunshe export --format hledger`` of the whole county, loaded by hledger and by ledger-cli (each on
+    its own, as an auditor would check us): every account of every book closes where our 科目余额表 says."""
+    out = tmp_path / "county.journal"
+    result = CliRunner().invoke(
+        app, ["export", "--format", "hledger", "--out", str(out), "--db", demo_county.url]
+    )
+    assert result.exit_code == 0, result.output
+    theirs: dict[tuple[int, str], int] = {}
+    for account, amount in balances(tool, out).items():
+        _root, org_part, code = account.split(":")
+        theirs[(int(org_part[1:].split("-")[0]), code[1:])] = int(amount * 100)
+    with read_tx(demo_county.engine) as conn:
+        books = [*orgs(conn, "company"), *orgs(conn, "community"), *orgs(conn, "village")]
+        last = conn.execute(text("SELECT max(period) FROM journal_line")).scalar_one()
+        ours = {
+            (org, r.code): r.closing_fen
+            for org in books
+            for r in trial_balance(conn, org, last)
+            if r.is_leaf and r.closing_fen
+        }
+    assert theirs == ours
+    assert len(ours) > 300
 
 
 def test_income_tax_is_provisional_each_quarter_and_settled_with_the_year(

@@ -1,4 +1,4 @@
-"""Our export loads in Beancount v3 (and as hledger text); Beancount's balances equal our trial balance."""
+"""Our export loads in Beancount v3, hledger and ledger-cli; each one's balances equal our trial balance."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from beancount import loader
 from beancount.core import data
 
@@ -16,6 +17,7 @@ from ledger.books.posting import Draft, Line, post_entries, reverse_entry
 from ledger.books.trial_balance import trial_balance
 from ledger.db.engine import read_tx, write_tx
 from tests.conftest import County
+from tests.plaintext_accounting import TOOLS, balances
 
 
 def _post_some_books(county: County) -> None:
@@ -95,3 +97,27 @@ def test_hledger_export_has_one_transaction_per_entry(county: County) -> None:
         text = export_journal(conn, "hledger", org_id=county.ids["dingzikou"])
     assert text.count("; voucher:记-") == 3
     assert "-105.00 CNY" in text and "100000.00 CNY" in text
+
+
+@pytest.mark.parametrize("tool", TOOLS)
+def test_hledger_and_ledger_cli_load_our_export_and_agree_with_the_trial_balance(
+    county: County, tmp_path: Path, tool: str
+) -> None:
+    _post_some_books(county)
+    with read_tx(county.engine) as conn:
+        text = export_journal(conn, "hledger")
+        ours = {
+            f"{org}:{r.code}": r.closing_fen
+            for org in ("dingzikou", "company")
+            for r in trial_balance(conn, county.ids[org], "2025-01", "2025-12")
+            if r.is_leaf and r.closing_fen
+        }
+    path = tmp_path / "books.journal"
+    path.write_text(text, encoding="utf-8")
+    by_id = {str(county.ids[org]): org for org in ("dingzikou", "company")}
+    theirs = {}
+    for account, amount in balances(tool, path).items():
+        _root, org_part, code = account.split(":")
+        theirs[f"{by_id[org_part[1:].split('-')[0]]}:{code[1:]}"] = int(amount * 100)
+    assert theirs == ours
+    assert len(ours) == 5  # the reversed rent nets to nothing
