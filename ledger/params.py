@@ -12,7 +12,7 @@ county's books (nothing posted anywhere: any year the books know). ``?period=199
 from __future__ import annotations
 
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy import Connection, func, select
 
@@ -20,6 +20,8 @@ from ledger.books.errors import ValidationError
 from ledger.books.orgs import now
 from ledger.books.periods import FIRST_YEAR, POSTING_YEARS_AHEAD, Month
 from ledger.db.models import AccountTurnover
+
+_Bound = TypeVar("_Bound", str, date)  # a range's ends: two months ("2024-03") or two days
 
 if TYPE_CHECKING:
     from reports.builders_base import ReportPeriod
@@ -60,8 +62,8 @@ def _within(conn: Connection, org_id: int, year: int, field: str, shown: str) ->
         )
 
 
-def _in_order(first: object, last: object, from_field: str, to_field: str) -> None:
-    if last < first:  # type: ignore[operator]
+def _in_order(first: _Bound, last: _Bound, from_field: str, to_field: str) -> None:
+    if last < first:
         raise ParamRefused(
             f"{to_field} ({last}) is before {from_field} ({first})",
             field=to_field,

@@ -18,6 +18,8 @@ from typing import Any
 from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
 
+from ledger.db.engine import driver_connection
+
 _NAMED = re.compile(r"(?<![:\w]):(\w+)")
 
 
@@ -33,7 +35,7 @@ class Sql:
     def run(self, conn: Connection, params: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> Any:
         """Execute on the DBAPI cursor of ``conn`` (inside its transaction); returns the cursor."""
         sql = self.pg if conn.dialect.name == "postgresql" else self.sqlite
-        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        cursor = driver_connection(conn).cursor()
         dbapi_error = conn.dialect.loaded_dbapi.Error
         try:
             if isinstance(params, Mapping):

@@ -354,7 +354,8 @@ def create_sale(
                     "its price may not be overridden",
                     field=f"{where}.unit_price",
                 )
-            if not (ln.override_reason or "").strip():
+            given_reason = (ln.override_reason or "").strip()
+            if not given_reason:
                 raise ValidationError("a price override needs a reason", field=f"{where}.override_reason")
             ceiling = product["max_price_fen"] or override_ceiling(price)
             if ln.unit_price > ceiling:
@@ -363,7 +364,7 @@ def create_sale(
                     "catalogue's override ceiling); change the catalogue instead",
                     field=f"{where}.unit_price",
                 )
-            price, reason = ln.unit_price, ln.override_reason.strip()  # type: ignore[union-attr]
+            price, reason = ln.unit_price, given_reason
         rate = rate_on(rates, product["tax_category"], day)
         lines.append(
             {

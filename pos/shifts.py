@@ -22,8 +22,9 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from typing import TypedDict, Unpack
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, RowMapping, Table, func, insert, select, update
 
 from ledger.access.auth import Principal
 from ledger.books.errors import Conflict, NotFound, ValidationError
@@ -104,7 +105,9 @@ def open_shift(
     ).scalar_one()
 
 
-def _shift(conn: Connection, user: Principal, shift_id: int, *, lock: bool = False, own: bool = False):  # type: ignore[no-untyped-def]
+def _shift(
+    conn: Connection, user: Principal, shift_id: int, *, lock: bool = False, own: bool = False
+) -> RowMapping:
     stmt = select(shift_t).where(shift_t.c.id == shift_id)
     if lock and conn.dialect.name == "postgresql":
         stmt = stmt.with_for_update()
@@ -221,7 +224,7 @@ def shift_figures(conn: Connection, shift_id: int) -> ShiftFigures:
     return f
 
 
-def expected_cash(shift: dict, f: ShiftFigures) -> int:
+def expected_cash(shift: RowMapping, f: ShiftFigures) -> int:
     """float + cash received − change + pay-ins − payouts (DESIGN §7, shift cash)."""
     return shift["float_fen"] + f.cash_received - f.change + f.pay_ins - f.payouts
 
@@ -229,7 +232,17 @@ def expected_cash(shift: dict, f: ShiftFigures) -> int:
 # -- close ----------------------------------------------------------------------------------------------
 
 
-def _side(account: str, amount: int, debit: bool, **dims: object) -> list[Line]:
+class _Dims(TypedDict, total=False):
+    """What a close line may carry besides its account and amount (``Line``'s own fields)."""
+
+    memo: str
+    counterparty_id: int | None
+    store_id: int | None
+    channel: str | None
+    product_category: str | None
+
+
+def _side(account: str, amount: int, debit: bool, **dims: Unpack[_Dims]) -> list[Line]:
     """Lines on the figure's natural side, or on the other side when it nets negative; none when zero.
 
     A figure is a sum of the shift's sales: beyond the largest amount a line takes it is split into several
@@ -237,13 +250,18 @@ def _side(account: str, amount: int, debit: bool, **dims: object) -> list[Line]:
     if amount < 0:
         amount, debit = -amount, not debit
     return [
-        Line(account, debit_fen=part if debit else 0, credit_fen=0 if debit else part, **dims)  # type: ignore[arg-type]
+        Line(account, debit_fen=part if debit else 0, credit_fen=0 if debit else part, **dims)
         for part in split_to_bound(amount)
     ]
 
 
 def close_voucher_lines(
-    conn: Connection, store: StoreRef, shift: dict, f: ShiftFigures, variance: int, cashier_cp: int | None
+    conn: Connection,
+    store: StoreRef,
+    shift: RowMapping,
+    f: ShiftFigures,
+    variance: int,
+    cashier_cp: int | None,
 ) -> list[Line]:
     org = store.org_id
     lines: list[Line] = [*_side("1001", f.by_method.get("cash", 0) + variance, True, memo="现金")]
@@ -355,7 +373,7 @@ def close_shift(conn: Connection, user: Principal, shift_id: int, counted_cash_f
     return shift_report(conn, user, shift_id, figures=f)
 
 
-def _user_t():  # type: ignore[no-untyped-def]
+def _user_t() -> Table:
     from ledger.db.models import UserAccount
 
     return UserAccount.__table__

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
+from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Row, select
 
 from ledger.access.auth import Principal, hash_token
 from ledger.books.errors import Forbidden, NotFound, Unauthenticated, ValidationError
@@ -96,7 +97,7 @@ def require_store(conn: Connection, user: Principal, store_id: int, *, back_offi
     return store
 
 
-def require_company(conn: Connection, user: Principal, org_id: int, *, write: bool = False):  # type: ignore[no-untyped-def]
+def require_company(conn: Connection, user: Principal, org_id: int, *, write: bool = False) -> Row[Any]:
     """The company org if the caller may see it; cashiers see their own store's company, read-only."""
     if user.role == "cashier":
         if org_id != user.store_org_id:

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
-from ledger.db.engine import run_write
+from ledger.db.engine import driver_connection, run_write
 
 T = TypeVar("T")
 MAX_BATCH = 64
@@ -70,7 +70,7 @@ class GroupCommitWriter:
 
 def _one(conn: Connection, work: Work) -> tuple[bool, Any]:
     """One sale on its own savepoint (plain SQL: SQLAlchemy's nested transaction costs more than the sale)."""
-    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    cursor = driver_connection(conn).cursor()
     for attempt in range(2):
         cursor.execute("SAVEPOINT pos_sale")
         try:

@@ -777,9 +777,9 @@ def build_bank_journal(ctx: BuildContext) -> Report:
 # --- 记账凭证 -------------------------------------------------------------------------------------------
 
 
-def _entries(ctx: BuildContext) -> list[dict]:  # type: ignore[type-arg]
+def _entries(ctx: BuildContext) -> list[dict[str, Any]]:
     wanted = ctx.options.get("voucher")
-    out: list[dict] = []  # type: ignore[type-arg]
+    out: list[dict[str, Any]] = []
     for month in ctx.period.months:
         after = None
         while True:
@@ -805,7 +805,7 @@ def _entries(ctx: BuildContext) -> list[dict]:  # type: ignore[type-arg]
     return out
 
 
-def voucher_frame(entry: dict, names: Mapping[str, AccountName], lang: str) -> pd.DataFrame:  # type: ignore[type-arg]
+def voucher_frame(entry: dict[str, Any], names: Mapping[str, AccountName], lang: str) -> pd.DataFrame:
     """One 记账凭证: 摘要, 会计科目, 借方金额, 贷方金额 per line, then 合计."""
     import pandas as pd
 

@@ -38,7 +38,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeGuard
 
 from sqlalchemy import Connection, Engine
 
@@ -73,10 +73,14 @@ class RenderedFile:
     content: bytes
 
 
+def _is_format(fmt: str) -> TypeGuard[Format]:
+    return fmt in FORMATS
+
+
 def check_format(fmt: str) -> Format:
-    if fmt not in FORMATS:
+    if not _is_format(fmt):
         raise ValidationError(f"a report downloads as {', '.join(FORMATS)}, not {fmt!r}", field="format")
-    return fmt  # type: ignore[return-value]
+    return fmt
 
 
 def encode(report: Report, fmt: Format) -> bytes:

@@ -11,6 +11,7 @@ table the report also prints.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +27,7 @@ from reports.builders import rollup_chain_head
 from reports.builders_base import BuildContext, ChartedReport, ReportPeriod
 from reports.charts import bar_chart
 from reports.queries import (
+    ChannelSales,
     account_names,
     chain_head,
     channel_sales,
@@ -267,7 +269,13 @@ def build_channel_sales(ctx: BuildContext) -> Report:
     labels = CHANNEL_NAMES[lang]
     keys = [c or "none" for c in present_channels]
 
-    def pivot(row_keys: list[str], row_labels: list[str], key_of, first_header: str, caption: str) -> Table:  # type: ignore[no-untyped-def]
+    def pivot(
+        row_keys: list[str],
+        row_labels: list[str],
+        key_of: Callable[[ChannelSales], str],
+        first_header: str,
+        caption: str,
+    ) -> Table:
         cells: dict[tuple[str, str], int] = defaultdict(int)
         for r in rows:
             cells[(key_of(r), r.channel or "none")] += r.net_fen

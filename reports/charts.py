@@ -14,9 +14,13 @@ import io
 import threading
 from collections.abc import Mapping, Sequence
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reports.builders_base import ChartImage
+
+if TYPE_CHECKING:  # matplotlib is imported on the first chart drawn (see _pyplot)
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 CJK_FONT = "Noto Sans CJK SC"
 # Muted, print-friendly colours that stay distinct in greyscale, in series order.
@@ -56,7 +60,7 @@ def _yuan(fen: int) -> float:
     return fen / 100
 
 
-def _money_axis(ax, lang: str) -> None:  # type: ignore[no-untyped-def]
+def _money_axis(ax: Axes, lang: str) -> None:
     from matplotlib.ticker import FuncFormatter
 
     unit = "元" if lang == "zh" else "yuan"
@@ -66,7 +70,7 @@ def _money_axis(ax, lang: str) -> None:  # type: ignore[no-untyped-def]
     ax.set_axisbelow(True)
 
 
-def _svg(fig) -> str:  # type: ignore[no-untyped-def]
+def _svg(fig: Figure) -> str:
     buffer = io.StringIO()
     fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
     _pyplot().close(fig)

@@ -26,7 +26,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Literal, Protocol, TypeGuard
 
 from ledger.books.errors import LedgerError
 
@@ -35,6 +35,12 @@ MAX_FORMULA_LENGTH = 2000
 AccountFunction = Literal["acct", "acct_debit", "acct_credit", "bal"]
 ACCOUNT_FUNCTIONS: frozenset[str] = frozenset({"acct", "acct_debit", "acct_credit", "bal"})
 FUNCTIONS: frozenset[str] = ACCOUNT_FUNCTIONS | {"line", "sum_lines", "input"}
+
+
+def is_account_function(name: str) -> TypeGuard[AccountFunction]:
+    return name in ACCOUNT_FUNCTIONS
+
+
 COMPARISONS: frozenset[str] = frozenset({"==", "<=", ">="})
 
 _TOKEN = re.compile(r"\s*(?:(?P<number>\d+)|(?P<name>[A-Za-z_][A-Za-z0-9_]*)|(?P<op>==|<=|>=|\.\.|[-+(),]))")
@@ -249,8 +255,8 @@ class _Parser:
             raise FormulaError(f"unknown function {name!r} in {self.text!r}; known: {known}")
         self._take("op", "(")
         node: Node
-        if name in ACCOUNT_FUNCTIONS:
-            node = Account(name, self._take("number"))  # type: ignore[arg-type]
+        if is_account_function(name):
+            node = Account(name, self._take("number"))
         elif name == "line":
             node = Line(int(self._take("number")))
         elif name == "sum_lines":

@@ -49,7 +49,7 @@ def chain_head(conn: Connection, org_id: int, through_period: str | None = None)
     return head or "0" * 64
 
 
-def _prefixes(column, prefixes: Iterable[str]):  # type: ignore[no-untyped-def]
+def _prefixes(column: ColumnElement[str], prefixes: Iterable[str]) -> ColumnElement[bool]:
     return or_(*(column.startswith(p, autoescape=True) for p in prefixes))
 
 
@@ -122,11 +122,13 @@ class PostingRow:
         return (self.entry_date, self.seq, self.line_no)
 
 
-def _book_order() -> tuple[ColumnElement, ...]:  # type: ignore[type-arg]
+def _book_order() -> tuple[ColumnElement[date], ColumnElement[int], ColumnElement[int]]:
     return (entry_t.c.entry_date, entry_t.c.seq, line_t.c.line_no)
 
 
-def _postings_where(org_id: int, prefixes: Sequence[str], from_period: str, to_period: str) -> list:  # type: ignore[type-arg]
+def _postings_where(
+    org_id: int, prefixes: Sequence[str], from_period: str, to_period: str
+) -> list[ColumnElement[bool]]:
     """The lines of the accounts over the months, as ``ix_line_org_account`` (org, account, month) finds them:
     the accounts by id, not by a join on their code that would read every account's lines of the months."""
     accounts = select(account_t.c.id).where(
@@ -220,7 +222,7 @@ def postings_through(
     return int(debit), int(credit)
 
 
-def _key_binds(key: PostingKey) -> tuple[ColumnElement, ...]:  # type: ignore[type-arg]
+def _key_binds(key: PostingKey) -> tuple[ColumnElement[date], ColumnElement[int], ColumnElement[int]]:
     day, seq, line_no = key
     return (
         literal(day, entry_t.c.entry_date.type),

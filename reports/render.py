@@ -29,7 +29,7 @@ from decimal import Decimal
 from functools import cache
 from importlib.resources import files
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, SupportsInt
 
 from babel.dates import format_date, format_datetime
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context
@@ -186,7 +186,7 @@ def _cell(value: object) -> object:
     if value is None or value is pd.NA or (isinstance(value, float) and value != value):
         return None
     if hasattr(value, "item"):  # numpy scalars
-        return value.item()  # type: ignore[no-any-return]
+        return value.item()
     return value
 
 
@@ -329,7 +329,7 @@ def render_pdf(report: Report) -> bytes:
     check_pdf_environment()
     from weasyprint import HTML  # imported here: it takes a while and only PDFs need it
 
-    return HTML(string=render_html(report), base_url=str(TEMPLATES_DIR)).write_pdf()  # type: ignore[no-any-return]
+    return HTML(string=render_html(report), base_url=str(TEMPLATES_DIR)).write_pdf()
 
 
 # --- XLSX ---------------------------------------------------------------------------------------------
@@ -339,7 +339,9 @@ def _xlsx_value(column: Column, value: object) -> object:
     if value is None:
         return None
     if column.kind == "amount":
-        return Decimal(int(value)).scaleb(-2)  # type: ignore[call-overload]  # exact yuan, never a float
+        if not isinstance(value, SupportsInt | str):
+            raise TypeError(f"an amount cell holds {type(value).__name__}, not fen")
+        return Decimal(int(value)).scaleb(-2)  # exact yuan, never a float
     if isinstance(value, str):
         return safe_text(value)
     return value
@@ -385,8 +387,8 @@ def _write_table(sheet: Any, report: Report, table: Table, labels: dict[str, Any
             cell = sheet.cell(row_number, index, _xlsx_value(column, row[column.key]))
             if column.kind == "amount":
                 cell.number_format = "#,##0.00"
-            elif column.kind == "label" and isinstance(row.get("indent"), int):
-                cell.alignment = Alignment(indent=min(int(row["indent"]), 15))  # type: ignore[call-overload]
+            elif column.kind == "label" and isinstance(indent := row.get("indent"), int):
+                cell.alignment = Alignment(indent=min(indent, 15))
             elif column.kind == "line_no":
                 cell.alignment = Alignment(horizontal="center")
             if strong or row.get("style") == "heading":
@@ -425,7 +427,7 @@ def render_xlsx(report: Report) -> bytes:
 
     labels = LABELS[report.lang]
     workbook = Workbook()
-    workbook.remove(workbook.active)  # type: ignore[arg-type]
+    workbook.remove(workbook.active)
     for number, table in enumerate(report.tables, start=1):
         name = (table.caption or report.title)[:28]
         for forbidden in "[]:*?/\\":

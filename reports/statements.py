@@ -208,8 +208,8 @@ def load_layout(name: str) -> Layout:
         current_column=meta.get("current_column", 0),
         totals=tuple(HeadlineTotal(t["key"], t["label"], t["label_en"]) for t in meta.get("totals", ())),
         left_sections=frozenset(two_sided.get("left", ())),
-        side_headings=tuple(two_sided.get("headings", ("", ""))),  # type: ignore[arg-type]
-        side_headings_en=tuple(two_sided.get("headings_en", ("", ""))),  # type: ignore[arg-type]
+        side_headings=tuple(two_sided.get("headings", ("", ""))),
+        side_headings_en=tuple(two_sided.get("headings_en", ("", ""))),
         inputs=dict(meta.get("inputs", {})),
         of_which={
             name: OfWhich(str(source["account"]), tuple(source["words"]))
@@ -282,7 +282,11 @@ def _validate(layout: Layout) -> None:
 
 def _with_order(layout: Layout) -> Layout:
     """Order the lines so each comes after the lines it uses; a cycle is a broken layout."""
-    depends = {line.line_no: line.formula.line_refs() for line in layout.lines if line.formula is not None}
+    depends = {
+        line.line_no: line.formula.line_refs()
+        for line in layout.lines
+        if line.formula is not None and line.line_no is not None  # a line with a formula has a 行次
+    }
     order: list[int] = []
     state: dict[int, str] = {}
 
@@ -298,7 +302,7 @@ def _with_order(layout: Layout) -> Layout:
         order.append(line_no)
 
     for line_no in depends:
-        visit(line_no, ())  # type: ignore[arg-type]
+        visit(line_no, ())
     return replace(layout, order=tuple(order))
 
 
@@ -438,7 +442,8 @@ def compute_statement(
         }
     )
     for name, lines in values.items():
-        frame[name] = pd.array([lines.get(line.line_no) for line in layout.lines], dtype="Int64")  # type: ignore[arg-type]
+        column = [None if line.line_no is None else lines.get(line.line_no) for line in layout.lines]
+        frame[name] = pd.array(column, dtype="Int64")  # a heading (no 行次) has no figure: <NA>
     return frame
 
 

@@ -13,10 +13,11 @@ import hashlib
 import secrets
 from dataclasses import dataclass, field
 from functools import cache
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, Row, insert, select
 
 from ledger.books.errors import Conflict, Forbidden, NotFound, Unauthenticated, ValidationError
 from ledger.books.orgs import get_org, now, subtree_ids
@@ -69,7 +70,7 @@ class Principal:
                 self._visible = frozenset()
         return self._visible
 
-    def require_org(self, conn: Connection, org_id: int, *, write: bool = False):  # type: ignore[no-untyped-def]
+    def require_org(self, conn: Connection, org_id: int, *, write: bool = False) -> Row[Any]:
         """The org row if this principal may read it (and write, if asked); 404 or 403 otherwise."""
         visible = self.visible_orgs(conn)
         if visible is not None and org_id not in visible:
@@ -130,8 +131,8 @@ def create_user(
         ).first()
     ):
         raise NotFound(f"store {scope_store_id} does not exist", field="scope_store_id")
-    if role == "officer":
-        kind = get_org(conn, scope_org_id).kind  # type: ignore[arg-type]
+    if role == "officer" and scope_org_id is not None:  # None was refused above
+        kind = get_org(conn, scope_org_id).kind
         if kind not in ("street", "county"):
             raise ValidationError("an officer's scope is a street or the county", field="scope")
     if role == "cashier" and scope_store_id is None:
@@ -163,7 +164,7 @@ def issue_token(conn: Connection, user_id: int, label: str = "") -> str:
     return token
 
 
-def _principal(conn: Connection, user) -> Principal:  # type: ignore[no-untyped-def]
+def _principal(conn: Connection, user: Row[Any]) -> Principal:
     store_org = None
     if user.scope_store_id is not None:
         store_org = conn.execute(
@@ -230,9 +231,9 @@ def password_matches(candidate: LoginCandidate, password: str) -> bool:
 
 def check_password(conn: Connection, username: str, password: str) -> Principal:
     candidate = login_candidate(conn, username)
-    if not password_matches(candidate, password):
+    if not password_matches(candidate, password) or candidate.user_id is None:  # a match has a user
         raise Unauthenticated("wrong username or password")
-    return principal_for_user(conn, candidate.user_id)  # type: ignore[arg-type]
+    return principal_for_user(conn, candidate.user_id)
 
 
 def audit(

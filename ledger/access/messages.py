@@ -4,6 +4,7 @@ these types, so a rule about input is written once."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Annotated, Any
 
@@ -26,7 +27,7 @@ from ledger.books.periods import check_day
 AMOUNT_PATTERN = r"^-?[0-9]{1,15}(\.[0-9]{1,2})?$"
 
 
-def _amount(allow_negative: bool):  # type: ignore[no-untyped-def]
+def _amount(allow_negative: bool) -> Callable[[Any], int]:
     def parse(value: Any) -> int:
         try:
             return parse_amount(value, allow_negative=allow_negative)

@@ -62,6 +62,7 @@ def document_errors(app: FastAPI) -> None:
         app.openapi_schema = schema
         return schema
 
+    # FastAPI's documented way to a custom schema is to replace this method; mypy refuses any such assignment.
     app.openapi = openapi  # type: ignore[method-assign]
 
 
@@ -78,8 +79,9 @@ def install(app: FastAPI) -> None:
         if problems:  # a statement file's problems: how many, and the first ones with line and column
             count = getattr(exc, "problem_count", len(problems))
             extra = {"problem_count": count, "problems": problems[:PROBLEMS_SHOWN]}
-            if getattr(exc, "problems_url", None):  # all of them, as CSV (ledger.reconcile.refusals)
-                extra["problems_url"] = exc.problems_url  # type: ignore[attr-defined]
+            problems_url = getattr(exc, "problems_url", None)
+            if problems_url:  # all of them, as CSV (ledger.reconcile.refusals)
+                extra["problems_url"] = problems_url
         return JSONResponse(
             error_body(exc.code, exc.message, exc.field, **extra),
             status_code=exc.http_status,

@@ -110,7 +110,7 @@ def month_figures(conn: Connection, org_id: int, period: str) -> MonthFigures:
         .order_by(account_t.c.code)
     ).all()
     accounts = [[code, int(debit), int(credit)] for code, debit, credit in rows]
-    digest = hashlib.sha256(canonical({"period": period, "accounts": accounts})).hexdigest()  # type: ignore[dict-item]
+    digest = hashlib.sha256(canonical({"period": period, "accounts": accounts})).hexdigest()
     entries = conn.execute(
         select(func.count()).where(entry_t.c.org_id == org_id, entry_t.c.period == period)
     ).scalar_one()
@@ -118,7 +118,7 @@ def month_figures(conn: Connection, org_id: int, period: str) -> MonthFigures:
         digest,
         sum(a[1] for a in accounts),
         sum(a[2] for a in accounts),
-        int(entries),  # type: ignore[misc]
+        int(entries),
     )
 
 

@@ -141,4 +141,4 @@ def _pinyin_initials(name: str) -> list[str]:
     command or server start that never shows a voucher form should pay (issue 22)."""
     from pypinyin import Style, lazy_pinyin
 
-    return lazy_pinyin(name, style=Style.FIRST_LETTER, errors="default")  # type: ignore[no-any-return]
+    return lazy_pinyin(name, style=Style.FIRST_LETTER, errors="default")

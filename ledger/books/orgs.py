@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 from importlib.resources import files
+from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, Row, func, insert, select, update
 
 from ledger.books.errors import Conflict, NotFound, ValidationError
 from ledger.db.models import Account, BookState, Counterparty, JournalLine, Org, Store
@@ -138,14 +139,14 @@ def create_org(
     return org_id
 
 
-def get_org(conn: Connection, org_id: int):  # type: ignore[no-untyped-def]
+def get_org(conn: Connection, org_id: int) -> Row[Any]:
     row = conn.execute(select(org_t).where(org_t.c.id == org_id)).first()
     if row is None:
         raise NotFound(f"org {org_id} does not exist", field="org")
     return row
 
 
-def org_by_code(conn: Connection, code: str):  # type: ignore[no-untyped-def]
+def org_by_code(conn: Connection, code: str) -> Row[Any]:
     row = conn.execute(select(org_t).where(org_t.c.code == code)).first()
     if row is None:
         raise NotFound(f"no org with code {code!r}", field="org")
@@ -168,7 +169,7 @@ def subtree_ids(conn: Connection, root_id: int) -> list[int]:
     return ids
 
 
-def require_books(org) -> str:  # type: ignore[no-untyped-def]
+def require_books(org: Row[Any]) -> str:
     if org.standard is None:
         raise ValidationError(f"{org.name} is a {org.kind} and keeps no books", field="org")
     return org.standard

@@ -20,9 +20,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Literal
+from typing import Any, Literal, TypeVarTuple
 
-from sqlalchemy import Connection, and_, func, or_, select
+from sqlalchemy import ColumnElement, Connection, Select, and_, func, or_, select
 
 from ledger.books.errors import ValidationError
 from ledger.books.periods import parse_period, previous_period
@@ -46,13 +46,15 @@ DIMENSIONS = {
     "welfare_post": line_t.c.welfare_post_id,
 }
 
+_Ts = TypeVarTuple("_Ts")  # a SELECT's column types, kept through the window's joins
+
 
 # --- the period window ------------------------------------------------------------------------------------
 
 
 def _window_conditions(
     org_id: int, start: Bound | None, end: Bound | None, accounts: Sequence[str], closing: Closing
-) -> tuple[list, bool]:  # type: ignore[type-arg]
+) -> tuple[list[ColumnElement[bool]], bool]:
     """WHERE clauses over line ⋈ account (⋈ entry, ⋈ reversed entry when the second value is True)."""
     if closing not in ("exclude", "include", "only"):
         raise ValueError(f"closing is exclude, include or only, not {closing!r}")
@@ -77,7 +79,7 @@ def _window_conditions(
     return cond, needs_entry
 
 
-def _window(stmt, needs_entry: bool, closing: Closing):  # type: ignore[no-untyped-def]
+def _window(stmt: Select[*_Ts], needs_entry: bool, closing: Closing) -> Select[*_Ts]:
     stmt = stmt.select_from(line_t).join(account_t, account_t.c.id == line_t.c.account_id)
     if needs_entry:
         stmt = stmt.join(entry_t, entry_t.c.id == line_t.c.entry_id)
@@ -97,7 +99,7 @@ def movements(
     by: Sequence[str] = (),
     account_classes: Sequence[str] = (),
     sources: Sequence[str] = (),
-) -> dict[tuple, tuple[int, int]]:  # type: ignore[type-arg]
+) -> dict[tuple[Any, ...], tuple[int, int]]:
     """(account code, *dimensions in ``by``) → (debit, credit) turnover between ``start`` and ``end``.
 
     ``start``/``end`` are months (``YYYY-MM``, inclusive) or days (inclusive, by the entry's date); None
@@ -161,7 +163,7 @@ def balances(
     accounts: Sequence[str] = ("",),
     by: Sequence[str] = (),
     closing: Closing = "include",
-) -> dict[tuple, int]:  # type: ignore[type-arg]
+) -> dict[tuple[Any, ...], int]:
     """(account code, *dimensions) → balance (debit positive) of every posting dated on or before ``as_of``
     (a day) or in a month up to ``as_of`` (``YYYY-MM``). Accounts whose balance is zero are left out."""
     found = movements(conn, org_id, None, as_of, accounts=accounts, closing=closing, by=by)

@@ -9,11 +9,16 @@ reach it. Checking it needs no private key.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from ledger.cli.options import DbOption, engine_for, fail, org_of
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
+    from ledger.books.checkpoints import Trust
 
 app = typer.Typer(no_args_is_help=True, help="Signed month-close checkpoints (封账码).")
 
@@ -46,7 +51,7 @@ def export_cmd(
         typer.echo(f"{len(found)} checkpoint(s) written to {file}")
 
 
-def trust_from(values: list[str], database_url: str):  # type: ignore[no-untyped-def]
+def trust_from(values: list[str], database_url: str) -> Trust:
     """The keys a check believes: those given (``--key``), else the installation's (``installation_trust``);
     with neither, exit 2 saying so."""
     import base64
@@ -99,7 +104,7 @@ def trust_from(values: list[str], database_url: str):  # type: ignore[no-untyped
     return Trust(keys, fingerprints)
 
 
-def verify_against(conn, file: Path, keys: list[str] | None = None) -> int:  # type: ignore[no-untyped-def]
+def verify_against(conn: Connection, file: Path, keys: list[str] | None = None) -> int:
     """Check the books against every checkpoint in ``file``, each signature under a key believed here (the
     installation's, or those given as ``keys``), never the key the file carries; print each that differs,
     the first by org and month named last; the number that differ (or an unreadable file: exit 2)."""

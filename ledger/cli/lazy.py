@@ -20,6 +20,9 @@ from typing import Any, ClassVar
 import typer
 from typer.core import TyperCommand, TyperGroup, TyperOption
 
+#: which of typer's parts this process has patched already ("help", "fold"): each patch is applied once
+_PATCHED: set[str] = set()
+
 
 @dataclass(frozen=True)
 class Lazy:
@@ -76,17 +79,18 @@ def tidy_help() -> None:
     """Typer's help as a user should read it (applied once, by ``ledger.cli.main``). The folding patch waits
     for the first help to be formatted: ``typer.rich_utils`` imports rich's Markdown stack (~0.1–0.2 s), which
     no command but ``--help`` needs."""
-    if getattr(TyperOption, "_cunshe_tidied", False):
+    if "help" in _PATCHED:
         return
     shown_type = TyperOption.display_type_rich
 
     def display_type_rich(self: TyperOption, ctx: Any) -> str | None:
         return None if self.is_flag else shown_type(self, ctx)
 
+    # A patch of typer's own method, on purpose: mypy refuses any assignment to a method.
     TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
     for cls in (TyperCommand, TyperGroup):
         _fold_before_help(cls)
-    TyperOption._cunshe_tidied = True  # type: ignore[attr-defined]
+    _PATCHED.add("help")
 
 
 def _fold_before_help(cls: Any) -> None:
@@ -103,7 +107,7 @@ def _fold_descriptions() -> None:
     """A description wraps instead of ending in "…" (patched into ``typer.rich_utils`` once)."""
     import typer.rich_utils
 
-    if getattr(typer.rich_utils, "_cunshe_folded", False):
+    if "fold" in _PATCHED:
         return
     make_text = typer.rich_utils._make_rich_text
 
@@ -114,4 +118,4 @@ def _fold_descriptions() -> None:
         return text
 
     typer.rich_utils._make_rich_text = folded
-    typer.rich_utils._cunshe_folded = True  # type: ignore[attr-defined]
+    _PATCHED.add("fold")

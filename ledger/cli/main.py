@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
     from ledger.access.auth import Principal
     from ledger.access.service import Write
+    from ledger.settings import Settings
 
 tidy_help()
 
@@ -135,7 +136,7 @@ app.add_typer(user_app, name="user")
 app.add_typer(org_app, name="org")
 
 
-def _settings_for(db: str | None):  # type: ignore[no-untyped-def]
+def _settings_for(db: str | None) -> Settings:
     from ledger.settings import get_settings
 
     settings = get_settings()
@@ -370,7 +371,7 @@ def user_add(
         )
 
 
-def _user_write(db: str | None, write):  # type: ignore[no-untyped-def]
+def _user_write(db: str | None, write: Write[Any]) -> Any:  # the write's JSON answer
     """Carry out a user ``Write`` as the system actor (audited as the command line)."""
     from ledger.access.service import carry_out
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
 from ledger.books.errors import LedgerError, ValidationError
 from ledger.books.money import format_amount, format_quantity
@@ -28,7 +28,7 @@ app = typer.Typer(
 )
 
 
-def _company(conn, code: str) -> int:  # type: ignore[no-untyped-def]
+def _company(conn: Connection, code: str) -> int:
     org = org_of(conn, code)
     if org.kind != "company":
         raise LedgerError(f"{code} is a {org.kind}, not a company", field="company", code="invalid")
@@ -123,7 +123,7 @@ def show_stock(
         row = conn.execute(select(st.c.id).where(st.c.code == store)).first()
         if row is None:
             fail(LedgerError(f"no store {store!r}", field="store", code="not_found"))
-        levels = stock.stock_levels(conn, row.id, exceptions_only=exceptions)  # type: ignore[union-attr]
+        levels = stock.stock_levels(conn, row.id, exceptions_only=exceptions)
     rows = [
         {"sku": r["sku"], "name": r["name"], "quantity": format_quantity(r["qty_milli"]), "unit": r["unit"],
          "value": format_amount(r["value_fen"])}

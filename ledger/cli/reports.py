@@ -70,7 +70,7 @@ def report_cmd(
                 format,
                 lang=as_lang(lang),
                 options=options,
-                standard=standard,  # type: ignore[arg-type]
+                standard=standard,
             )
     except LedgerError as exc:
         fail(exc)

@@ -9,6 +9,7 @@ asset's book value is the bookkeeper's record, its purchase or transfer is an or
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
@@ -84,7 +85,9 @@ def set_status(conn: Connection, org_id: int, asset_id: int, status: str) -> Non
         raise NotFound(f"no asset {asset_id} in this org", field="asset_id")
 
 
-def list_assets(conn: Connection, org_ids: Sequence[int], *, status: str | None = None) -> list[dict]:  # type: ignore[type-arg]
+def list_assets(
+    conn: Connection, org_ids: Sequence[int], *, status: str | None = None
+) -> list[dict[str, Any]]:
     """Assets of the orgs (with the org's code and name), by org then id; ``status`` filters."""
     stmt = (
         select(asset_t, org_t.c.code.label("org_code"), org_t.c.name.label("org_name"))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, func, insert, select
 
@@ -130,7 +131,7 @@ def record_deal(
     ).scalar_one()
 
 
-def outstanding(conn: Connection, org_ids: Sequence[int], as_of: date | None = None) -> list[dict]:  # type: ignore[type-arg]
+def outstanding(conn: Connection, org_ids: Sequence[int], as_of: date | None = None) -> list[dict[str, Any]]:
     """Deals on credit with fee still to collect: deal, client, commission, received, outstanding.
 
     With ``as_of``, as of that day: deals earned and fees received on or before it (a printed statement

@@ -12,11 +12,11 @@ This module only reads; it must never write or fix what it finds.
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, Table, func, select
 
 from ledger.books.orgs import get_org
 from ledger.books.periods import period_bounds, register_close_check
-from ledger.books.posting import KeptAccount, register_dimension, register_kept_account
+from ledger.books.posting import DimensionLookup, KeptAccount, register_dimension, register_kept_account
 from ledger.books.verify import Problem, Tie, register_check, register_tie
 from ledger.community.leases.contracts import CHARGE_LIVE, LIVE_RECEIPT_IDS, schedule_of, terms_of
 from ledger.community.models import (
@@ -74,7 +74,7 @@ def lease_tie_differences(conn: Connection, org_id: int) -> dict[int, tuple[int,
     }
 
 
-def _orgs_of(table):  # type: ignore[no-untyped-def]
+def _orgs_of(table: Table) -> DimensionLookup:
     def lookup(conn: Connection, ids: set[int]) -> dict[int, int]:
         found: dict[int, int] = {}
         ordered = sorted(ids)

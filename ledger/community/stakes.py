@@ -12,6 +12,7 @@ the same ``post_entries`` call as its own 应付利润 entry, with one ``link_id
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from sqlalchemy import Connection, insert, select
 
@@ -144,7 +145,7 @@ def dividend_receivable_draft(
     )
 
 
-def list_stakes(conn: Connection, org_id: int) -> list[dict]:  # type: ignore[type-arg]
+def list_stakes(conn: Connection, org_id: int) -> list[dict[str, Any]]:
     """The org's stakes, with the company's name and registered capital."""
     from ledger.db.models import Org
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from typing import Any
 
 from sqlalchemy import Connection, func, insert, select
 
@@ -80,7 +81,7 @@ def receive_subsidy(
     ).scalar_one()
 
 
-def totals_by_source(conn: Connection, org_ids: Sequence[int], year: int) -> list[dict]:  # type: ignore[type-arg]
+def totals_by_source(conn: Connection, org_ids: Sequence[int], year: int) -> list[dict[str, Any]]:
     """Per org and source: the subsidies received in ``year``."""
     rows = conn.execute(
         select(subsidy_t.c.org_id, subsidy_t.c.source, func.sum(subsidy_t.c.amount_fen))

@@ -16,8 +16,9 @@ import calendar
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, Row, func, insert, select, update
 
 from ledger.books.errors import Conflict, NotFound, ValidationError
 from ledger.books.money import round_half_up
@@ -80,7 +81,7 @@ def create_post(
     ).scalar_one()
 
 
-def get_post(conn: Connection, org_id: int, post_id: int):  # type: ignore[no-untyped-def]
+def get_post(conn: Connection, org_id: int, post_id: int) -> Row[Any]:
     row = conn.execute(select(post_t).where(post_t.c.org_id == org_id, post_t.c.id == post_id)).first()
     if row is None:
         raise NotFound(f"no welfare post {post_id} in this org", field="post_id")
@@ -119,7 +120,7 @@ def _months(start: date, through: str) -> list[str]:
     return [str(Month.from_index(i)) for i in range(first.index, last.index + 1)]
 
 
-def stipend_draft(row, period: str, amount: int, entry_date: date) -> Draft:  # type: ignore[no-untyped-def]
+def stipend_draft(row: Row[Any], period: str, amount: int, entry_date: date) -> Draft:
     return Draft(
         org_id=row.org_id,
         entry_date=entry_date,

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from typing import TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event, make_url
+from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from ledger.books.errors import Busy, TimeLimit
@@ -54,7 +55,7 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         )
 
         @event.listens_for(engine, "connect")
-        def _on_connect(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+        def _on_connect(dbapi_conn: DBAPIConnection, _record: object) -> None:
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
@@ -105,6 +106,15 @@ def read_tx(engine: Engine, *, seconds: float | None = None) -> Iterator[Connect
             yield conn
 
 
+def driver_connection(conn: Connection) -> DBAPIConnection:
+    """The driver's own connection under ``conn`` (sqlite3's or psycopg's), for the few hot paths that
+    bypass SQLAlchemy. SQLAlchemy types it optional: it is gone once the connection is invalidated."""
+    raw = conn.connection.dbapi_connection
+    if raw is None:
+        raise RuntimeError("the database connection was invalidated")
+    return raw
+
+
 @contextmanager
 def _time_limited(conn: Connection, seconds: float) -> Iterator[None]:
     deadline = time.monotonic() + seconds
@@ -114,10 +124,10 @@ def _time_limited(conn: Connection, seconds: float) -> Iterator[None]:
         if time.monotonic() > deadline:
             raise TimeLimit(message)
 
-    raw = conn.connection.dbapi_connection
-    sqlite = conn.dialect.name == "sqlite"
-    if sqlite:
-        raw.set_progress_handler(lambda: int(time.monotonic() > deadline), 10_000)  # type: ignore[union-attr]
+    raw = driver_connection(conn)
+    sqlite = raw if isinstance(raw, sqlite3.Connection) else None  # pysqlite's, under the sqlite dialect
+    if sqlite is not None:
+        sqlite.set_progress_handler(lambda: int(time.monotonic() > deadline), 10_000)
     else:
         conn.exec_driver_sql(f"SET LOCAL statement_timeout = {max(1, int(seconds * 1000))}")
     event.listen(conn, "before_cursor_execute", before_statement)
@@ -130,8 +140,8 @@ def _time_limited(conn: Connection, seconds: float) -> Iterator[None]:
         raise
     finally:
         event.remove(conn, "before_cursor_execute", before_statement)
-        if sqlite:
-            raw.set_progress_handler(None, 0)  # type: ignore[union-attr]
+        if sqlite is not None:
+            sqlite.set_progress_handler(None, 0)
 
 
 @contextmanager

@@ -20,6 +20,8 @@ from typing import Any
 from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
 
+from ledger.db.engine import driver_connection
+
 SQLITE_MAX_PARAMS = 999  # parameters one SQLite statement takes on every build (newer ones take 32,766)
 
 
@@ -53,9 +55,14 @@ def _copy_rows(conn: Connection, table: str, columns: Sequence[str], rows: list[
     time); triggers, constraints and foreign keys apply as to an INSERT. A refusal is raised as SQLAlchemy
     would raise it (IntegrityError, OperationalError …), so the callers' handling of a taken key and
     ``run_write``'s retry of a transient lock are the same on both paths."""
+    import psycopg  # loaded already: this is the PostgreSQL path, and psycopg its driver
+
     statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
     dbapi_error = conn.dialect.loaded_dbapi.Error
-    cursor: Any = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]  # psycopg's
+    raw = driver_connection(conn)
+    if not isinstance(raw, psycopg.Connection):
+        raise TypeError(f"COPY needs psycopg's connection, not {type(raw).__name__}")
+    cursor = raw.cursor()
     try:
         with cursor, cursor.copy(statement) as copy:
             write = copy.write_row

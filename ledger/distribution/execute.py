@@ -20,8 +20,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, Row, func, insert, select, update
 
 from ledger.books.errors import Conflict, NotFound, ValidationError
 from ledger.books.orgs import counterparty, get_org, now, require_books
@@ -131,7 +132,7 @@ def create_plan(
     return plan_id
 
 
-def get_plan(conn: Connection, plan_id: int, org_id: int | None = None, *, lock: bool = False):  # type: ignore[no-untyped-def]
+def get_plan(conn: Connection, plan_id: int, org_id: int | None = None, *, lock: bool = False) -> Row[Any]:
     """The plan row; with ``lock``, held for this transaction (PostgreSQL), so two executions serialise."""
     stmt = select(plan_t).where(plan_t.c.id == plan_id)
     if org_id is not None:
@@ -204,7 +205,7 @@ def _plan_entry_ids(conn: Connection, org_id: int, year: int) -> list[int]:
     return ids + list(conn.execute(select(entry_t.c.id).where(entry_t.c.reverses_id.in_(ids))).scalars())
 
 
-def reversal_link_of(conn: Connection, execution) -> str | None:  # type: ignore[no-untyped-def]
+def reversal_link_of(conn: Connection, execution: Row[Any]) -> str | None:
     """The link of the entries that reversed an execution, if they exist (whoever posted them)."""
     first = next((int(i) for i in execution.entry_ids.split(",") if i), None)
     if first is None:
@@ -293,15 +294,15 @@ class Execution:
     result: plans.DryRun
 
 
-def execution_date(plan) -> date:  # type: ignore[no-untyped-def]
+def execution_date(plan: Row[Any]) -> date:
     """Booked on 31 December of the plan's year, or on the resolution date when that is later."""
     dec31 = date(plan.year, 12, 31)
     return max(dec31, plan.resolution_date) if plan.resolution_date else dec31
 
 
 def execution_drafts(
-    conn: Connection, plan, result: plans.DryRun, entry_date: date, link_id: str
-) -> tuple[list[Draft], list[tuple[plans.PlanLine, plans.Share | None, int | None]]]:  # type: ignore[no-untyped-def]
+    conn: Connection, plan: Row[Any], result: plans.DryRun, entry_date: date, link_id: str
+) -> tuple[list[Draft], list[tuple[plans.PlanLine, plans.Share | None, int | None]]]:
     """The org's distribution and transfer entries and each shareholder's receivable, all on one link.
 
     The second value maps each part to the index of the draft that books it (None: nothing posts).
@@ -431,14 +432,14 @@ def execute_plan(
     return Execution(plan_id, link_id, posted, result)
 
 
-def get_execution(conn: Connection, plan_id: int):  # type: ignore[no-untyped-def]
+def get_execution(conn: Connection, plan_id: int) -> Row[Any]:
     row = conn.execute(select(exec_t).where(exec_t.c.plan_id == plan_id)).first()
     if row is None:
         raise NotFound(f"plan {plan_id} has not been executed", field="plan_id")
     return row
 
 
-def execution_parts(conn: Connection, plan_id: int) -> list:  # type: ignore[type-arg]
+def execution_parts(conn: Connection, plan_id: int) -> list[Row[Any]]:
     return list(conn.execute(select(part_t).where(part_t.c.plan_id == plan_id).order_by(part_t.c.id)).all())
 
 

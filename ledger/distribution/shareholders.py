@@ -14,8 +14,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, Row, func, insert, select, update
 
 from ledger.books.errors import Conflict, NotFound, ValidationError
 from ledger.books.orgs import counterparty, get_org, now
@@ -41,7 +42,7 @@ class Share:
     weight: int
 
 
-def require_company(conn: Connection, org_id: int):  # type: ignore[no-untyped-def]
+def require_company(conn: Connection, org_id: int) -> Row[Any]:
     org = get_org(conn, org_id)
     if org.kind != "company":
         raise ValidationError(f"{org.name} is not a company", field="org")
@@ -90,7 +91,7 @@ def add_shareholder(
     ).scalar_one()
 
 
-def get_shareholding(conn: Connection, shareholding_id: int):  # type: ignore[no-untyped-def]
+def get_shareholding(conn: Connection, shareholding_id: int) -> Row[Any]:
     row = conn.execute(select(holding_t).where(holding_t.c.id == shareholding_id)).first()
     if row is None:
         raise NotFound(f"no shareholding {shareholding_id}", field="shareholding_id")
@@ -184,7 +185,7 @@ def record_ratio_agreement(
     ).scalar_one()
 
 
-def list_shareholdings(conn: Connection, company_org_id: int) -> list:  # type: ignore[type-arg]
+def list_shareholdings(conn: Connection, company_org_id: int) -> list[Row[Any]]:
     return list(
         conn.execute(
             select(holding_t)
@@ -194,7 +195,7 @@ def list_shareholdings(conn: Connection, company_org_id: int) -> list:  # type: 
     )
 
 
-def agreement_in_force(conn: Connection, company_org_id: int, on: date):  # type: ignore[no-untyped-def]
+def agreement_in_force(conn: Connection, company_org_id: int, on: date) -> Row[Any] | None:
     return conn.execute(
         select(agreement_t)
         .where(agreement_t.c.company_org_id == company_org_id, agreement_t.c.effective_from <= on)

@@ -20,8 +20,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, Row, func, insert, select
 
 from ledger.books.errors import NotFound, ValidationError
 from ledger.books.money import round_half_up
@@ -79,7 +80,7 @@ def earmarked(conn: Connection, org_id: int, year: int, kind: str, as_of: date |
     return total
 
 
-def _reversed_on(conn: Connection, execution) -> date | None:  # type: ignore[no-untyped-def]
+def _reversed_on(conn: Connection, execution: Row[Any]) -> date | None:
     """The date of the red ink that reversed an execution's own first entry, if any."""
     first = next((int(i) for i in execution.entry_ids.split(",") if i), None)
     if first is None:

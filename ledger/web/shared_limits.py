@@ -18,7 +18,6 @@ import sqlite3
 import threading
 import time
 from pathlib import Path
-from typing import ClassVar
 
 from limits.storage import MemoryStorage, Storage
 from limits.storage.base import MovingWindowSupport
@@ -31,7 +30,8 @@ PRUNE_EVERY_SECONDS = 30.0
 class SqliteFileStorage(Storage, MovingWindowSupport):
     """A moving-window ``limits`` storage in the SQLite file ``path``, shared by whoever opens it."""
 
-    STORAGE_SCHEME: ClassVar[list[str]] = ["cunshe+sqlite"]  # type: ignore[misc]
+    # Typed as limits' base class declares it (an instance attribute, though its registry reads the class's).
+    STORAGE_SCHEME: list[str] | None = ["cunshe+sqlite"]  # noqa: RUF012
 
     def __init__(self, uri: str = "", *, path: Path | str | None = None, **options: object) -> None:
         super().__init__(uri or None, wrap_exceptions=False)

@@ -20,7 +20,7 @@ from fastapi import APIRouter, Header, Request, Response
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import update
+from sqlalchemy import Connection, update
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ledger.access.auth import (
@@ -98,7 +98,7 @@ def _templates() -> Environment:
 def script_words(lang: str) -> dict[str, str]:
     """Every ``till_js_*`` key of the catalogues (``till.js`` calls ``tr("till_js_…")``), in ``lang``."""
     t = translator(lang)
-    keys = (k for k in translations("zh")._catalog if isinstance(k, str) and k.startswith("till_js_"))  # type: ignore[attr-defined]
+    keys = (k for k in translations("zh")._catalog if isinstance(k, str) and k.startswith("till_js_"))
     return {k: t(k) for k in sorted(keys)}
 
 
@@ -138,16 +138,16 @@ def till_login(body: TillLoginIn, request: Request, engine: EngineDep) -> JSONRe
         candidate = login_candidate(conn, body.username)
     # argon2 at most login_hash_slots at once, in the pool's low-priority threads: the tills go first
     matched = limits.check_password(password_matches, candidate, body.password)
-    if not matched:
+    if not matched or candidate.user_id is None:  # a match has a user; the check tells mypy so
         throttle.failed(body.username, addr)
         raise Unauthenticated("wrong username or password")
     throttle.succeeded(body.username, addr)
     with read_tx(engine) as conn:
-        user = principal_for_user(conn, candidate.user_id)  # type: ignore[arg-type]
+        user = principal_for_user(conn, candidate.user_id)
     if user.role != "cashier" or user.scope_store_id is None:
         raise Forbidden("the till is for a cashier of a store; officers use the web pages")
 
-    def work(conn):  # type: ignore[no-untyped-def]
+    def work(conn: Connection) -> str:
         token = issue_token(conn, user.user_id, "till")
         audit(conn, user, "till.login", org_id=user.store_org_id, remote_addr=addr)
         return token

@@ -73,7 +73,7 @@ def _limiter(request: Request) -> _Limiter:
     if getattr(state, "verify_limiter", None) is None:
         settings = state.settings
         state.verify_limiter = _Limiter(settings.verify_rate_per_address, limits_storage(settings))
-    return state.verify_limiter  # type: ignore[no-any-return]
+    return state.verify_limiter
 
 
 def _lang(request: Request) -> str:

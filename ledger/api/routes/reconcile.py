@@ -34,7 +34,7 @@ from ledger.db.engine import read_tx, write_tx
 from ledger.db.models import IdempotencyRecord
 from ledger.http import content_disposition
 from ledger.reconcile import matching, outputs, refusals, services, store
-from ledger.reconcile.importers import parse_statement
+from ledger.reconcile.importers import StatementParseError, parse_statement
 
 router = APIRouter(prefix="/api/v1", tags=["reconcile"])
 
@@ -321,8 +321,10 @@ def _keep_problems(
 ) -> None:
     """Where a refusal has more problems than its answer shows, keep them all (in a transaction of their
     own: the import's rolled back) and link the download from the answer (``problems_url``)."""
-    problems = getattr(exc, "problems", None)
-    count = getattr(exc, "problem_count", len(problems or ()))
+    if not isinstance(exc, StatementParseError):  # the one refusal that lists its problems
+        return
+    problems = exc.problems
+    count = exc.problem_count
     if not problems or count <= PROBLEMS_SHOWN:
         return
     with write_tx(engine) as conn:
@@ -335,7 +337,7 @@ def _keep_problems(
             problem_count=count,
             user_id=user.recorded_id,
         )
-    exc.problems_url = f"/api/v1/orgs/{org_id}/statement-refusals/{token}.csv"  # type: ignore[attr-defined]
+    exc.problems_url = f"/api/v1/orgs/{org_id}/statement-refusals/{token}.csv"
 
 
 @router.get("/orgs/{org_id}/statement-refusals/{token}.csv")

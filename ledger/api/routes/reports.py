@@ -45,7 +45,7 @@ def _lang(lang: str | None) -> Lang:
         return "zh"
     if lang not in LANGS:
         raise ValidationError(f"lang is one of {', '.join(LANGS)}", field="lang")
-    return lang  # type: ignore[return-value]
+    return lang
 
 
 @router.get("/orgs/{org_id}/reports", response_model=list[ReportInfo])

@@ -49,8 +49,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, Row, func, insert, select, update
 
 from ledger.access.auth import Principal
 from ledger.books.errors import Conflict, NotFound, ValidationError
@@ -125,7 +126,7 @@ def require_collective(conn: Connection, org_id: int) -> None:
         raise ValidationError(f"{org.name} does not keep collective books", field="org")
 
 
-def terms_of(row) -> LeaseTerms:  # type: ignore[no-untyped-def]
+def terms_of(row: Row[Any]) -> LeaseTerms:
     return LeaseTerms(
         start=row.start_date,
         end=row.end_date,
@@ -148,7 +149,7 @@ def check_terms(terms: LeaseTerms) -> None:
         raise ValidationError(first.message, field=_FIELD_NAMES.get(first.field or "", first.field))
 
 
-def get_contract(conn: Connection, org_id: int, contract_id: int):  # type: ignore[no-untyped-def]
+def get_contract(conn: Connection, org_id: int, contract_id: int) -> Row[Any]:
     row = conn.execute(
         select(contract_t).where(contract_t.c.org_id == org_id, contract_t.c.id == contract_id)
     ).first()
@@ -480,7 +481,13 @@ def _cached_schedule(terms: LeaseTerms) -> tuple[ScheduleLine, ...]:
     return tuple(rent_schedule(terms))
 
 
-def due_lines(conn: Connection, org_ids: Sequence[int], through: str) -> list[tuple]:  # type: ignore[type-arg]
+#: (org, contract id, lessee, contract number, schedule line): a month of rent not charged yet
+DueLine = tuple[int, int, int, str, ScheduleLine]
+#: a lease_charge row in ``_CHARGE_COLUMNS`` order, for ``insert_rows``
+ChargeRow = tuple[Any, ...]
+
+
+def due_lines(conn: Connection, org_ids: Sequence[int], through: str) -> list[DueLine]:
     """(org, contract id, lessee, contract number, schedule line) for every month through ``through`` with
     rent and no live charge, by org, contract number and month."""
     _, last = period_bounds(through)
@@ -502,7 +509,7 @@ def due_lines(conn: Connection, org_ids: Sequence[int], through: str) -> list[tu
         )
     ):
         charged[contract_id].add(period)
-    out = []
+    out: list[DueLine] = []
     nothing: set[str] = set()
     for c in contracts:
         done = charged.get(c.id, nothing)
@@ -544,10 +551,10 @@ def _reversed_counts(conn: Connection, org_ids: Sequence[int]) -> dict[tuple[int
 def accrual_drafts(
     org_id: int,
     period: str,
-    items: Sequence[tuple],  # type: ignore[type-arg]
+    items: Sequence[DueLine],
     entry_date: date,
     reversed_counts: Mapping[tuple[int, str], int],
-) -> list[tuple[Draft, list[tuple]]]:  # type: ignore[type-arg]
+) -> list[tuple[Draft, list[ChargeRow]]]:
     """The org's summary voucher(s) of one month's rent (计提{period}租金) for ``items`` from ``due_lines``:
     per contract Dr 112 [lessee, contract], its 摘要 naming the contract, then one Cr 50102 for the
     month's rent net of VAT and one Cr 214 for the VAT (each contract's net and tax are in its charge
@@ -614,7 +621,7 @@ def _accrue(conn: Connection, org_ids: list[int], through: str, user_id: int | N
     _mark_accrued(conn, org_ids, through)
     if not pending:
         return AccrualResult(0, 0, 0)
-    by_month: dict[tuple[int, str], list[tuple]] = defaultdict(list)  # type: ignore[type-arg]
+    by_month: dict[tuple[int, str], list[DueLine]] = defaultdict(list)
     for item in pending:
         by_month[(item[0], item[4].period)].append(item)
     first_open: dict[int, str] = {}
@@ -623,7 +630,7 @@ def _accrue(conn: Connection, org_ids: list[int], through: str, user_id: int | N
         closed = closed_through(conn, org_id)
         first_open[org_id] = next_period(closed) if closed else ""
     reversed_counts = _reversed_counts(conn, org_ids)
-    drafts: list[tuple[Draft, list[tuple]]] = []  # type: ignore[type-arg]
+    drafts: list[tuple[Draft, list[ChargeRow]]] = []
     for (org_id, period), items in sorted(by_month.items()):
         entry_date = period_bounds(max(period, first_open[org_id]))[1]
         drafts += accrual_drafts(org_id, period, items, entry_date, reversed_counts)
@@ -674,7 +681,7 @@ _CHARGE_COLUMNS = (
 )
 
 
-def _insert_charges(conn: Connection, rows: list[tuple]) -> None:  # type: ignore[type-arg]
+def _insert_charges(conn: Connection, rows: list[ChargeRow]) -> None:
     """The run's charges, many rows a statement (dates as SQLAlchemy stores them)."""
     if conn.dialect.name == "sqlite":
         rows = [(*r[:7], r[7].isoformat(), r[8]) for r in rows]

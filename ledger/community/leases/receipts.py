@@ -22,8 +22,9 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, Row, func, insert, select
 
 from ledger.books.errors import Conflict, ValidationError
 from ledger.books.orgs import now
@@ -216,7 +217,7 @@ def _record_receipt(
     return ReceiptResult(receipt_id, posted.id, posted.voucher_no, applied, amount_fen - applied, True)
 
 
-def _replayed(conn: Connection, row) -> ReceiptResult:  # type: ignore[no-untyped-def]
+def _replayed(conn: Connection, row: Row[Any]) -> ReceiptResult:
     from ledger.db.models import JournalEntry
 
     entry_t = JournalEntry.__table__

@@ -20,8 +20,9 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Any
 
-from sqlalchemy import Connection, and_, func, or_, select
+from sqlalchemy import ColumnElement, Connection, Row, Select, and_, func, or_, select
 
 from ledger.community.leases.contracts import schedule_of, terms_of
 from ledger.community.leases.schedule import AGING_BUCKETS, aging_bucket, effective_end
@@ -75,7 +76,9 @@ class RentRollRow:
         return max(-self.outstanding_fen, 0)
 
 
-def _counts_on(entry_id, reversed_by_entry_id, as_of: date):  # type: ignore[no-untyped-def]
+def _counts_on(
+    entry_id: ColumnElement[int], reversed_by_entry_id: ColumnElement[int | None], as_of: date
+) -> ColumnElement[bool]:
     """Posted on or before ``as_of`` and not reversed by then (a reversal dated later counts later)."""
     return and_(
         select(entry_t.c.entry_date).where(entry_t.c.id == entry_id).scalar_subquery() <= as_of,
@@ -87,12 +90,12 @@ def _counts_on(entry_id, reversed_by_entry_id, as_of: date):  # type: ignore[no-
     )
 
 
-def charges_on(as_of: date):  # type: ignore[no-untyped-def]
+def charges_on(as_of: date) -> ColumnElement[bool]:
     """The charges that count on ``as_of``."""
     return _counts_on(charge_t.c.entry_id, charge_t.c.reversed_by_entry_id, as_of)
 
 
-def receipt_ids_on(as_of: date):  # type: ignore[no-untyped-def]
+def receipt_ids_on(as_of: date) -> Select[int]:
     """The receipts that count on ``as_of``, for ``part_t.c.receipt_id.in_(…)``."""
     return select(receipt_t.c.id).where(
         _counts_on(receipt_t.c.entry_id, receipt_t.c.reversed_by_entry_id, as_of)
@@ -161,7 +164,7 @@ def roll_totals(rows: Sequence[RentRollRow]) -> dict[str, int]:
     }
 
 
-def _month_rent(contract, period: str, posted: dict[int, int]) -> int:  # type: ignore[no-untyped-def]
+def _month_rent(contract: Row[Any], period: str, posted: dict[int, int]) -> int:
     """The rent of the as-of month: the posted charge (equal to the schedule line by construction), or the
     schedule's line when the month is not accrued yet; 0 outside the term."""
     if contract.id in posted:

@@ -84,6 +84,8 @@ class StatementParseError(ValidationError):
     """
 
     code = "statement_parse_error"
+    #: where the answer links every problem (as CSV) when there are more than it shows; set by the API
+    problems_url: str | None = None
 
     def __init__(
         self, message: str, *, problems: list[dict[str, Any]] | None = None, count: int | None = None

@@ -175,14 +175,14 @@ def login(
         candidate = login_candidate(conn, username)
     # argon2 at most login_hash_slots at once, in the pool's low-priority threads: the tills go first
     matched = limits.check_password(password_matches, candidate, password)
-    if not matched:
+    if not matched or candidate.user_id is None:  # a match has a user; the check tells mypy so
         throttle.failed(username, addr)
         t = translator(session_of(request).lang)
         error = FormRefused("login", {"_form": t("login_failed")}, 401)
         typed = safe_next(next)
         return render(request, "login.html", 401, next=typed, username=username, error=error.view())
     with read_tx(engine) as conn:
-        user = principal_for_user(conn, candidate.user_id)  # type: ignore[arg-type]
+        user = principal_for_user(conn, candidate.user_id)
     throttle.succeeded(username, addr)
 
     def record(conn: Any) -> None:
