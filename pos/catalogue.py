@@ -21,7 +21,7 @@ from ledger.books.errors import Conflict, LedgerError, NotFound, ValidationError
 from ledger.books.money import format_amount, parse_amount
 from ledger.books.orgs import counterparty, now
 from ledger.books.spreadsheets import check_xlsx, safe_text
-from ledger.books.text import CONTROL_CHARACTERS
+from ledger.books.text import CONTROL_CHARACTERS, control_character
 from ledger.db.models import CHANNELS, Account, JournalLine, Org
 from pos.models import (
     TAX_CATEGORIES,
@@ -282,8 +282,9 @@ def _cell(value: object) -> str:
         if value.is_integer():
             return str(int(value))
         return repr(value)
-    # Control characters are invisible on labels and receipts, and PostgreSQL refuses NUL in text.
-    return CONTROL_CHARACTERS.sub("", str(value)).strip().lstrip("\ufeff").strip()
+    # Control characters are refused with their line and column (``_refuse_control_characters``) before a
+    # cell gets here, as in statement files: stripped, they would change a name or a barcode silently.
+    return str(value).strip().lstrip("\ufeff").strip()
 
 
 def parse_catalogue_rows(conn: Connection, rows: Sequence[dict[str, object]]) -> list[ProductIn]:
@@ -325,29 +326,63 @@ def parse_catalogue_rows(conn: Connection, rows: Sequence[dict[str, object]]) ->
     return out
 
 
+def _refuse_control_characters(grid: Sequence[tuple[int, Sequence[object]]]) -> None:
+    """The first cell holding a control character (invisible on labels and receipts; PostgreSQL refuses NUL
+    in text) refuses the file, naming its line and column, as a statement file's does: nothing is written.
+    ``grid`` is (line, cells) per row, the header first."""
+    header = [str(h) if h is not None else "" for h in grid[0][1]] if grid else []
+    for row_no, (line, cells) in enumerate(grid, start=1):
+        for index, value in enumerate(cells, start=1):
+            if not isinstance(value, str):
+                continue
+            bad = control_character(value)
+            if bad is None:
+                continue
+            name = CONTROL_CHARACTERS.sub("", header[index - 1]).strip() if index <= len(header) else ""
+            column = f"{index} ({name})" if name and row_no > 1 else str(index)
+            raise ValidationError(
+                f"line {line}, column {column}: holds a control character ({bad}); the file is damaged",
+                field=f"rows[{row_no}].{name}" if name and row_no > 1 else f"rows[{row_no}]",
+                code="invalid_text",
+            )
+
+
 def read_catalogue_file(data: bytes, filename: str) -> list[dict[str, object]]:
-    """Rows of a CSV (UTF-8, UTF-8-BOM or GB18030) or XLSX catalogue file, as header → value dicts."""
+    """Rows of a CSV (UTF-8, UTF-8-BOM or GB18030) or XLSX catalogue file, as header → value dicts; a
+    control character anywhere is refused with its line and column."""
+    grid: list[tuple[int, Sequence[object]]]
     if filename.lower().endswith((".xlsx", ".xlsm")):
         from openpyxl import load_workbook
 
         check_xlsx(data)
         wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         sheet = wb.worksheets[0]
-        it = sheet.iter_rows(values_only=True)
-        header = [(_cell(h) if h is not None else "") for h in next(it, ())]
-        return [dict(zip(header, row, strict=False)) for row in it]
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = data.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
+        grid = [(n, row) for n, row in enumerate(sheet.iter_rows(values_only=True), start=1)]
     else:
-        raise ValidationError("the file is neither UTF-8 nor GB18030 text", field="file")
-    try:
-        return list(csv.DictReader(io.StringIO(text, newline="")))
-    except csv.Error as exc:
-        raise ValidationError(f"the file cannot be read as CSV: {exc}", field="file") from None
+        for encoding in ("utf-8-sig", "gb18030"):
+            try:
+                text = data.decode(encoding)
+                break
+            except UnicodeDecodeError:
+                continue
+        else:
+            raise ValidationError("the file is neither UTF-8 nor GB18030 text", field="file")
+        reader = csv.reader(io.StringIO(text, newline=""))
+        grid = []
+        try:
+            line = reader.line_num + 1  # a quoted cell may span lines: a row starts after the last one read
+            for row in reader:
+                if row:  # a blank line is no row (as csv.DictReader, whose numbering the errors keep)
+                    grid.append((line, row))
+                line = reader.line_num + 1
+        except csv.Error as exc:
+            raise ValidationError(f"the file cannot be read as CSV: {exc}", field="file") from None
+    _refuse_control_characters(grid)
+    if not grid:
+        return []
+    header = [(_cell(h) if h is not None else "") for h in grid[0][1]]
+    # cells past the header are no column's
+    return [dict(zip(header, cells, strict=False)) for _, cells in grid[1:]]
 
 
 def import_catalogue(conn: Connection, org_id: int, data: bytes, filename: str) -> tuple[int, int]:

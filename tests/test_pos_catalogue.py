@@ -220,3 +220,56 @@ def test_officers_open_stores_and_cashiers_see_only_their_own(shop: Shop) -> Non
     assert {s["code"] for s in seen} == {"store1", "store2", "store9"}
     mine = shop.client.get(f"/api/v1/pos/orgs/{shop.company}/stores", headers=shop.h()).json()
     assert [s["code"] for s in mine] == ["store1"]
+
+
+def _xlsx(rows: list[list[str]]) -> bytes:
+    wb = Workbook()
+    for row in rows:
+        wb.active.append(row)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("file_name", "data", "field", "where"),
+    [
+        (  # a NUL (PostgreSQL refuses it) in the name of line 3
+            "c.csv",
+            "sku,name,unit,price\nA,甲,个,1.00\nB,乙\x00,个,2.00\n".encode(),
+            "rows[3].name",
+            "line 3, column 2 (name): holds a control character (U+0000)",
+        ),
+        (  # a quoted cell spanning two lines: the row after it starts on line 4 of the file
+            "c.csv",
+            'sku,name,unit,price\nA,"甲\n乙",个,1.00\nB,丙,个\x1b,2.00\n'.encode(),
+            "rows[3].unit",
+            "line 4, column 3 (unit): holds a control character (U+001B)",
+        ),
+        (  # in the header itself
+            "c.csv",
+            "sku,na\x07me,unit,price\nA,甲,个,1.00\n".encode(),
+            "rows[1]",
+            "line 1, column 2: holds a control character (U+0007)",
+        ),
+        (  # a C1 control in an XLSX cell
+            "c.xlsx",
+            _xlsx([["sku", "name", "unit", "price"], ["A", "甲", "个", "1.00"], ["B", "乙", "个", "2\x85"]]),
+            "rows[3].price",
+            "line 3, column 4 (price): holds a control character (U+0085)",
+        ),
+    ],
+    ids=["nul-csv", "after-a-two-line-cell", "header", "c1-xlsx"],
+)
+def test_a_control_character_refuses_the_catalogue_naming_line_and_column(
+    shop: Shop, file_name: str, data: bytes, field: str, where: str
+) -> None:
+    """Issue 23: as a statement file, a catalogue with a control character is refused (it was stripped,
+    silently changing a name or a barcode): a 422 naming line and column, and nothing written."""
+    url = f"/api/v1/pos/orgs/{shop.company}/products"
+    before = shop.client.get(url, headers=shop.h()).json()
+    r = shop.client.post(url + ":import", files={"file": (file_name, data)}, headers=shop.h("officer"))
+    assert r.status_code == 422, r.text
+    assert r.json()["error"]["field"] == field
+    assert where in r.json()["error"]["message"]
+    assert shop.client.get(url, headers=shop.h()).json() == before

@@ -9,6 +9,7 @@ lines, imports and audit rows as they were.
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -459,3 +460,66 @@ def test_an_account_without_a_number_takes_only_files_of_the_first_files_number(
     assert (
         f"the earlier files of statement account '未登记账号' are of {RCB_ACCOUNT_NO}" in caught.value.message
     )
+
+
+def _form_of(html: str) -> dict[str, str]:
+    """The upload form's hidden fields as the page rendered them (its CSRF token and one-time key)."""
+    start = html.index('/statements/upload" enctype')
+    upload_form = html[start : html.index("</form>", start)]
+    return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', upload_form))
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_page_refuses_another_accounts_file_and_imports_it_with_a_reason(
+    client: TestClient, county: County, tmp_path: Path, lang: str
+) -> None:
+    """The statements page shows the two numbers beside the refusal and offers the override (a tick and its
+    reason), through the same service as the API's ``account_override``: kept on the import and audited."""
+    org = county.ids["company"]
+    bank = make_account(client, county, "bank", RCB_ACCOUNT_NO, "1002")
+    other = write_trust_case("rcb_other_account", tmp_path)
+    log_in(client, "officer")
+    page = client.get(f"/web/orgs/{org}/statements", params={"lang": "en"} if lang == "en" else {}).text
+    assert 'id="account-override"' not in page  # offered only beside the refusal
+    before = counts(county)
+
+    def send(html: str, **extra: str):  # type: ignore[no-untyped-def]
+        return client.post(
+            f"/web/orgs/{org}/statements/upload",
+            data={**_form_of(html), "statement_account_id": str(bank), **extra},
+            files={"file": (other.name, other.read_bytes(), "text/csv")},
+        )
+
+    refused = send(page)
+    no_reason = send(refused.text, override="1", account_override="  ")
+    untick = send(no_reason.text, account_override="总行代收的流水")  # no tick: no override
+    assert counts(county) == before
+    assert refused.status_code == no_reason.status_code == untick.status_code == 422
+    assert 'id="account-override"' in refused.text and 'name="override"' in refused.text
+    assert BOC_ACCOUNT_NO in refused.text and RCB_ACCOUNT_NO in refused.text
+    words = {
+        "zh": ("文件是账号 133000000000001 的对账单", "请写明为什么把这个文件导入这个对账账户"),
+        "en": ("The file is of 账号 133000000000001", "Say why this file belongs in this statement account"),
+    }[lang]
+    assert words[0] in refused.text
+    assert words[1] in no_reason.text and 'value="1" checked' in no_reason.text
+    assert 'value="总行代收的流水"' in untick.text  # what was typed is kept
+
+    done = send(untick.text, override="1", account_override="总行代收的流水，经主任同意")
+    again = send(untick.text, override="1", account_override="总行代收的流水，经主任同意")  # the same key
+
+    assert done.status_code == 200 and again.status_code == 200, done.text
+    assert counts(county)[:2] == (before[0] + 4, before[1] + 1)
+    imports = client.get(
+        f"/api/v1/orgs/{org}/statement-accounts/{bank}/imports", headers=county.auth("officer")
+    ).json()
+    assert [(i["file_account_no"], i["account_override"]) for i in imports] == [
+        (BOC_ACCOUNT_NO, "总行代收的流水，经主任同意")
+    ]
+    with read_tx(county.engine) as conn:
+        audited = list(
+            conn.execute(
+                select(AuditLog.__table__.c.detail).where(AuditLog.__table__.c.action == "reconcile.import")
+            ).scalars()
+        )
+    assert len(audited) == 1 and f"account {BOC_ACCOUNT_NO} overridden: 总行代收的流水" in audited[0]

@@ -248,21 +248,20 @@ def period_status(conn: Connection, org_id: int, period: str) -> str:
 
 def open_months_before(conn: Connection, org_id: int, period: str) -> list[str]:
     """The open months a close of ``period`` would have to close first, oldest first: every month after the
-    latest closed one (or from the org's first entry, for books never closed) up to the one before."""
+    latest closed one (or from the org's first entry, for books never closed) up to the one before. The
+    months step and compare as ``Month`` numbers, never as text."""
+    until = _shaped(period)
     latest = closed_through(conn, org_id)
     if latest is not None:
-        first = next_period(latest)
+        first = _shaped(latest).plus(1)
     else:
-        first = conn.execute(
-            select(func.min(line_t.c.period)).where(line_t.c.org_id == org_id, line_t.c.period < period)
+        earliest = conn.execute(
+            select(func.min(line_t.c.period)).where(line_t.c.org_id == org_id, line_t.c.period < str(until))
         ).scalar_one()
-        if first is None:
+        if earliest is None:
             return []
-    months = []
-    while first < period:
-        months.append(first)
-        first = next_period(first)
-    return months
+        first = _shaped(earliest)
+    return [str(Month.from_index(i)) for i in range(first.index, until.index)]
 
 
 def close_period(

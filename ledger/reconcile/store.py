@@ -329,6 +329,25 @@ def _legacy_serials(
     return found
 
 
+class AccountMismatch(ValidationError):
+    """The file prints another account's number than the statement account's (``_check_account``): a 422
+    on ``account`` whose parts a page can say in its own language, and offer the override beside."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        label: str,
+        printed: str,
+        account_name: str,
+        known: str,
+        by_earlier_files: bool,
+    ) -> None:
+        super().__init__(message, field="account")
+        self.label, self.printed, self.account_name = label, printed, account_name
+        self.known, self.by_earlier_files = known, by_earlier_files
+
+
 def _check_account(
     conn: Connection, account: Any, parsed: ParsedStatement, account_override: str
 ) -> tuple[str, str]:
@@ -360,10 +379,14 @@ def _check_account(
     if account_override.strip():
         return parsed.account_numbers[0], account_override.strip()
     printed = " / ".join(parsed.account_numbers)
-    raise ValidationError(
+    raise AccountMismatch(
         f"the file is of {parsed.account_label} {printed}, but {whose} {known}: choose the right account, "
         "or import it anyway with account_override giving the reason",
-        field="account",
+        label=parsed.account_label,
+        printed=printed,
+        account_name=account.name,
+        known=known,
+        by_earlier_files=known != account.account_no,
     )
 
 

@@ -70,7 +70,7 @@ KEY_FAMILIES = (
     *(N_("error_code_invalid_amount"), N_("error_code_invalid_quantity"), N_("error_code_unbalanced_entry")),
     *(N_("error_code_account_not_postable"), N_("error_code_period_closed"), N_("error_code_forbidden")),
     *(N_("error_code_idempotency_conflict"), N_("error_code_unauthenticated"), N_("error_code_time_limit")),
-    *(N_("error_code_busy"), N_("error_code_too_many_attempts")),
+    *(N_("error_code_busy"), N_("error_code_too_many_attempts"), N_("error_code_override_reason")),
 )
 
 

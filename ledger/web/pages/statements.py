@@ -152,8 +152,13 @@ async def upload_statement(
     statement_account_id: Annotated[int, Form()],
     file: Annotated[UploadFile, File()],
     period: Annotated[str, Form(max_length=7)] = "",
+    override: Annotated[str, Form(max_length=1)] = "",
+    account_override: Annotated[str, Form(max_length=500)] = "",
     form_key: FormKey = None,
 ) -> Response:
+    """导入对账单. A file of another account than the statement account's is refused with the two numbers
+    and, beside the refusal, the override: a tick and its reason (kept on the import and audited, as the
+    API's ``account_override``); the file is chosen again."""
     await run_in_threadpool(_check_statement_account, engine, user, org_id, statement_account_id)
     limit = request.app.state.settings.max_upload_bytes
     data = await file.read(limit + 1)
@@ -166,14 +171,39 @@ async def upload_statement(
             raise ValidationError("the file is empty", field="file")
         if len(data) > limit:
             raise ValidationError(f"the file is larger than {limit // (1024 * 1024)} MB", field="file")
+        reason = account_override.strip() if override else ""
+        if override and not reason:
+            raise ValidationError(
+                "say why this file belongs in this account", field="account_override", code="override_reason"
+            )
         result = await run_in_threadpool(
-            _import_upload, engine, request, user, org_id, statement_account_id, name, data, form_key
+            _import_upload, engine, request, user, org_id, statement_account_id, name, data, form_key, reason
         )
     except LedgerError as exc:
-        error = refused(request, exc, "upload", {"file": "file"})
+        fields = {"file": "file", "account": "account", "account_override": "account_override"}
+        error = refused(request, exc, "upload", fields)
         if error.field == "_form":  # a file the importer refuses: the fault lies in the file
             error.field = "file"
-        typed = {"statement_account_id": str(statement_account_id)}
+        if isinstance(exc, store.AccountMismatch):  # the two numbers, in the page's language
+            t = translator(session_of(request).lang)
+            earlier = exc.by_earlier_files
+            words = N_("statement_other_account_earlier") if earlier else N_("statement_other_account")
+            error.field = "account"
+            error.messages = {
+                "account": t(
+                    words,
+                    label=exc.label,
+                    printed=exc.printed,
+                    account=exc.account_name,
+                    known=exc.known,
+                )
+            }
+        typed = {
+            "statement_account_id": str(statement_account_id),
+            "override": "1" if override else "",
+            "account_override": account_override,
+            "file_name": name,
+        }
         shown = period if period and periods.PERIOD_RE.match(period) else None
         try:
             return await run_in_threadpool(
@@ -213,16 +243,23 @@ def _import_upload(
     name: str,
     data: bytes,
     key: str | None,
+    account_override: str = "",
 ) -> Any:
     """Parse the upload outside the write transaction (a large file must not hold the write lock), then
-    store its new lines in one write: every line or none."""
+    store its new lines in one write: every line or none (the API's service, override and all)."""
     with tempfile.TemporaryDirectory(prefix="cunshe-upload-") as tmp:
         path = Path(tmp) / ("upload" + Path(name).suffix.lower())
         path.write_bytes(data)
         parsed = importers.parse_statement(path, file_name=name)
     sha256 = hashlib.sha256(data).hexdigest()
     write = reconcile_services.import_statement(
-        user, org_id, statement_account_id, parsed, sha256=sha256, file_name=name
+        user,
+        org_id,
+        statement_account_id,
+        parsed,
+        sha256=sha256,
+        file_name=name,
+        account_override=account_override,
     )
     return carry(request, user, engine, write, key)
 
