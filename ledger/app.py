@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 
 from ledger import workflows
 from ledger.access.secrets import load_secret
-from ledger.api import errors
+from ledger.api import errors, links
 from ledger.api.body_limit import BodyLimit
 from ledger.api.docs import install_docs
 from ledger.api.routes import audit, entries, orgs, statement_imports, user_admin, users
@@ -70,6 +70,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.engine = engine or make_engine(settings.database_url)
     app.state.login_limits = LoginLimits.from_settings(settings)
     errors.install(app)
+    links.document_links(app)  # after the errors: both amend the one built schema
     install_docs(app)
     # Inside the body limit: the text guard reads only bodies the limit let through.
     app.add_middleware(TextGuard)

@@ -82,6 +82,9 @@ class Outcome:
     verify: str = ""
     total_operations: int = 0
     generator_errors: Counter[str] = field(default_factory=Counter)
+    stateful_requests: int = 0
+    stateful_operations: set[str] = field(default_factory=set)
+    stateful_runs: int = 0
 
     @property
     def ok(self) -> bool:
@@ -92,6 +95,8 @@ class Outcome:
         lines = [
             f"fuzz {self.db} seed {self.seed}: {self.requests} requests in {self.draws} draws over "
             f"{len(self.operations)} of {self.total_operations} operations; statuses {statuses}",
+            f"  stateful (OpenAPI links): {self.stateful_requests} requests in {self.stateful_runs} runs "
+            f"over {len(self.stateful_operations)} operations",
             f"  {self.verify.strip() or 'verify did not run'}",
         ]
         for problem, n in self.generator_errors.most_common(5):
@@ -307,27 +312,110 @@ def draw(
         except requests.ConnectionError as exc:
             out.failures.append(f"NO ANSWER {label}: {exc!s:.200} {case.as_curl_command(headers)}")
             return
-        out.requests += 1
-        out.operations.add(operation)
-        out.statuses[response.status_code] += 1
-        problem = ""
-        try:
-            case.validate_response(response, checks=CHECKS)
-        except Exception as exc:  # a failed check: 5xx or schema violation
-            problem = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
-        if not problem and 400 <= response.status_code < 500:
-            with contextlib.suppress(ValueError):
-                if not is_error_shape(response.json()):
-                    problem = f"{response.status_code} not in the error shape: {response.text[:200]}"
-        if problem:
-            took = time.monotonic() - started
-            curl = case.as_curl_command(headers)
-            out.failures.append(f"{response.status_code} {label} ({took:.1f} s): {problem}\n    {curl}")
+        check(case, response, operation, label, headers, out, time.monotonic() - started)
 
     try:
         run()
     except Exception as exc:  # the generator's own trouble (an unsatisfiable schema …), not the server's
         out.generator_errors[f"{operation}: {type(exc).__name__}: {str(exc)[:120]}"] += 1
+
+
+def check(
+    case: Any, response: Any, operation: str, label: str, headers: dict[str, str], out: Outcome, took: float
+) -> None:
+    """Count one answer and record it as a failure if it is a 5xx, off its schema or off the error shape."""
+    out.requests += 1
+    out.operations.add(operation)
+    out.statuses[response.status_code] += 1
+    problem = ""
+    try:
+        case.validate_response(response, checks=CHECKS)
+    except Exception as exc:  # a failed check: 5xx or schema violation
+        problem = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
+    if not problem and 400 <= response.status_code < 500:
+        with contextlib.suppress(ValueError):
+            if not is_error_shape(response.json()):
+                problem = f"{response.status_code} not in the error shape: {response.text[:200]}"
+    if problem:
+        curl = case.as_curl_command(headers)
+        out.failures.append(f"{response.status_code} {label} ({took:.1f} s): {problem}\n    {curl}")
+
+
+STATEFUL_SHARE = 0.25
+"""The part of a session's time given to the stateful phase (the rest draws operations at random)."""
+STATEFUL_ROLES = ("admin", "officer", "cashier")
+"""Who runs a stateful scenario: people whose creates succeed, so the links carry real ids onward."""
+
+
+class _Stop(Exception):
+    """The session's time is up (or the server did not answer): end the scenario, not the session."""
+
+
+def stateful(
+    schema: Any, base_url: str, auth: dict[str | None, dict[str, str]], out: Outcome, seconds: float
+) -> None:
+    """Schemathesis' state machine over the OpenAPI links (``ledger.api.links``, and the ones it infers):
+    scenarios of a few steps where a create's answer feeds the next operation's ids (a statement account →
+    its imports, a contract → renew/terminate, a plan → approve/execute, a sale → its refund). Each answer
+    is checked as in the random phase; a failure is recorded, not shrunk (shrinking would re-send writes)."""
+    from hypothesis.errors import Flaky
+    from hypothesis.stateful import run_state_machine_as_test
+
+    rng = random.Random(out.seed ^ 0x5EED)
+    deadline = time.monotonic() + seconds
+    http = requests.Session()
+    base = schema.as_state_machine()
+
+    def machine_for(role: str, headers: dict[str, str]) -> Any:
+        class Machine(base):  # type: ignore[misc, valid-type]
+            def get_call_kwargs(self, case: Any) -> dict[str, Any]:
+                return {"base_url": base_url, "session": http, "headers": headers, "timeout": HANG_SECONDS}
+
+            def call(self, case: Any, **kwargs: Any) -> Any:
+                if time.monotonic() > deadline:
+                    raise _Stop
+                operation = f"{case.method.upper()} {case.path}"
+                label = f"{operation} as {role} (stateful)"
+                started = time.monotonic()
+                try:
+                    response = case.call(**kwargs)
+                except requests.Timeout:
+                    curl = case.as_curl_command(headers)
+                    out.failures.append(f"HANG (> {HANG_SECONDS:.0f} s) {label}: {curl}")
+                    raise _Stop from None
+                except requests.ConnectionError as exc:
+                    out.failures.append(f"NO ANSWER {label}: {exc!s:.200} {case.as_curl_command(headers)}")
+                    raise _Stop from None
+                out.stateful_requests += 1
+                out.stateful_operations.add(operation)
+                check(case, response, operation, label, headers, out, time.monotonic() - started)
+                return response
+
+            def validate_response(self, response: Any, case: Any, *args: Any, **kwargs: Any) -> None:
+                return None  # checked in ``call``, recorded rather than raised
+
+        return Machine
+
+    while time.monotonic() < deadline:
+        role = rng.choice(STATEFUL_ROLES)
+        Machine = machine_for(role, auth[role])
+        out.stateful_runs += 1
+        try:
+            run_state_machine_as_test(
+                hypothesis_seed(rng.getrandbits(64))(Machine),  # a seed replays the same scenarios
+                settings=settings(
+                    max_examples=3,
+                    stateful_step_count=6,
+                    deadline=None,
+                    database=None,
+                    phases=[Phase.generate],
+                    suppress_health_check=list(HealthCheck),
+                ),
+            )
+        except (_Stop, Flaky):
+            continue
+        except Exception as exc:  # the generator's own trouble, not the server's
+            out.generator_errors[f"stateful: {type(exc).__name__}: {str(exc)[:120]}"] += 1
 
 
 def session(db: str, seconds: float, seed: int | None, workdir: Path, demo: float | None = None) -> Outcome:
@@ -342,7 +430,8 @@ def session(db: str, seconds: float, seed: int | None, workdir: Path, demo: floa
         try:
             schema = schemathesis.openapi.from_url(f"{server.base_url}/openapi.json")
             out.total_operations = len(operations(schema))
-            fuzz(schema, server.base_url, auth, ids, out, seconds)
+            fuzz(schema, server.base_url, auth, ids, out, seconds * (1 - STATEFUL_SHARE))
+            stateful(schema, server.base_url, auth, out, seconds * STATEFUL_SHARE)
         finally:
             server.stop()
         code, text = cunshe_verify(url)

@@ -232,3 +232,35 @@ def test_a_second_member_or_vat_threshold_of_the_same_key_is_a_409_not_a_500(
         again = client.post(url, json=body, headers=h)
         assert again.status_code == 409, again.text
         assert is_error_shape(again.json()) and again.json()["error"]["field"] == field_name
+
+
+def test_each_create_links_the_id_it_answers_to_the_operations_that_take_it() -> None:
+    """Issue 23: the OpenAPI links (``ledger.api.links``) name real operations, and the id each one carries
+    is a property the create's answer declares; Schemathesis' state machine follows every one."""
+    from ledger.api.links import API, LINKS
+
+    app = create_app(Settings(database_url="sqlite://"), engine=make_engine("sqlite://"))
+    spec = app.openapi()
+    by_id = {
+        op["operationId"]: (method, path)
+        for path, item in spec["paths"].items()
+        for method, op in item.items()
+        if isinstance(op, dict) and "operationId" in op
+    }
+    schemas = spec["components"]["schemas"]
+    machine = schemathesis.openapi.from_dict(spec).as_state_machine()
+    transitions = " ".join(dir(machine))
+    assert len(LINKS) == 5 and sum(len(links) for links in LINKS.values()) == 14
+    for (method, path, status), links in LINKS.items():
+        response = spec["paths"][API + path][method]["responses"][status]
+        declared = response["links"]
+        schema = response["content"]["application/json"]["schema"]
+        answer = schemas[schema["$ref"].rsplit("/", 1)[1]]["properties"] if "$ref" in schema else None
+        for name, target_method, target_path, parameters in links:
+            assert by_id[declared[name]["operationId"]] == (target_method, API + target_path)
+            assert declared[name]["parameters"] == parameters
+            for parameter, expression in parameters.items():
+                assert "{" + parameter + "}" in target_path
+                if expression.startswith("$response.body#/") and answer is not None:
+                    assert expression.rsplit("/", 1)[1] in answer, (name, expression)
+            assert f"_{status}_{name}__" in transitions, name
