@@ -523,3 +523,31 @@ def test_the_page_refuses_another_accounts_file_and_imports_it_with_a_reason(
             ).scalars()
         )
     assert len(audited) == 1 and f"account {BOC_ACCOUNT_NO} overridden: 总行代收的流水" in audited[0]
+
+
+def test_a_refused_uploads_language_switch_leads_back_to_the_page_it_came_from(
+    client: TestClient, county: County, tmp_path: Path
+) -> None:
+    """The refusal is shown at the upload's POST URL, which no GET serves: its language links go back to
+    the statements page the form was on, keeping that page's query, never to the POST URL or another host."""
+    org = county.ids["company"]
+    bank = make_account(client, county, "bank", RCB_ACCOUNT_NO, "1002")
+    other = write_trust_case("rcb_other_account", tmp_path)
+    log_in(client, "officer")
+    page_url = f"/web/orgs/{org}/statements?account={bank}"
+    page = client.get(page_url).text
+
+    def refused(referer: str | None) -> str:
+        answer = client.post(
+            f"/web/orgs/{org}/statements/upload",
+            data={**_form_of(page), "statement_account_id": str(bank)},
+            files={"file": (other.name, other.read_bytes(), "text/csv")},
+            headers={"referer": referer} if referer else {},
+        )
+        assert answer.status_code == 422
+        return re.findall(r'<a class="lang" href="([^"]+)"', answer.text)[0].replace("&amp;", "&")
+
+    assert refused(f"http://testserver{page_url}&lang=zh") == f"{page_url}&lang=en"
+    assert refused(None) == "/web/?lang=en"
+    assert refused("http://testserver//evil.example/web/x") == "/web/?lang=en"
+    assert client.get(refused(f"http://testserver{page_url}")).status_code == 200

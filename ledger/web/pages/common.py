@@ -16,7 +16,7 @@ from functools import cache
 from importlib.resources import files
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import quote, urlencode
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.exceptions import RequestValidationError
@@ -139,8 +139,18 @@ def session_of(request: Request) -> WebSession:
 
 
 def _lang_url(request: Request, lang: str) -> str:
-    params = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
-    return request.url.path + "?" + urlencode([*params, ("lang", lang)])
+    """The page again in ``lang``. A page shown in answer to a form's POST (a refusal) lives at a URL a GET
+    cannot serve, so its switch leads back to the workbench page the form was on (our ``Referrer-Policy:
+    same-origin`` sends it), or to the workbench's home without one. Only the referrer's path and query
+    are used, and only under ``/web/``, so a forged header can point nowhere but at one of our pages."""
+    if request.method != "GET":
+        referer = urlsplit(request.headers.get("referer", ""))
+        on_our_pages = referer.path.startswith("/web/")
+        path, query = (referer.path, referer.query) if on_our_pages else ("/web/", "")
+    else:
+        path, query = request.url.path, request.url.query
+    params = [(k, v) for k, v in parse_qsl(query, keep_blank_values=True) if k != "lang"]
+    return path + "?" + urlencode([*params, ("lang", lang)])
 
 
 def render(
