@@ -1078,3 +1078,30 @@ def test_a_community_replaying_an_officers_key_on_another_orgs_proposal_gets_404
     assert unkeyed.status_code == 404
     assert replay.status_code == 404, replay.text
     assert replay.json() != officer.json()
+
+
+@pytest.mark.parametrize("relation", ["amend", "renew"])
+def test_an_outsider_renewing_or_amending_with_an_invalid_body_gets_404_not_the_contracts_422(
+    world: World, relation: str
+) -> None:
+    w = world
+    contract = lease(w)
+    path = api(f"/orgs/{w.ids['dingzikou']}/leases/{contract['id']}/{relation}")
+    start = "2025-07-01" if relation == "amend" else "2028-01-01"
+    good = {"code": "HT-NEXT", "start": start, "end": "2028-12-31", "rent_per_cycle": "1100.00"}
+    invalid = [
+        {**good, "cycle": "fortnightly"},
+        {**good, "timing": "whenever"},
+        {**good, "start": "2024-01-01"},  # outside the contract: its 422 would tell the contract's dates
+        {**good, "end": "2020-01-01"},
+    ]
+    before = w.snapshot()
+
+    for body in invalid:
+        own = w.send("officer", Req("POST", path, json=body))
+        assert own.status_code == 422, own.text  # the body is invalid: its own officer is told so
+        outsider = w.send("officer_tuanjie", Req("POST", path, json=body))
+        assert outsider.status_code == 404, (body, outsider.text)
+        assert contract["code"] not in outsider.text and "2027" not in outsider.text
+
+    assert w.snapshot() == before

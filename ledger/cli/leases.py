@@ -11,8 +11,7 @@ written.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from enum import Enum
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import Annotated, Any, NoReturn
 
 import typer
 from sqlalchemy import Connection, select
@@ -28,7 +27,7 @@ from ledger.cli.tables import JsonOption, print_json
 from ledger.community import assets, services
 from ledger.community.leases import contracts as leases
 from ledger.community.leases import receipts, rentroll
-from ledger.community.leases.schedule import BillingCycle, BillingTiming, LeaseTerms, rent_schedule
+from ledger.community.leases.schedule import BillingCycle, BillingTiming, LeaseTerms, choice, rent_schedule
 from ledger.community.models import CYCLES, LEASE_MODES, TIMINGS
 from ledger.db.engine import read_tx
 from ledger.db.models import Counterparty, JournalEntry
@@ -40,7 +39,6 @@ app = typer.Typer(
 
 entry_t = JournalEntry.__table__
 cp_t = Counterparty.__table__
-E = TypeVar("E", bound=Enum)
 
 OrgOption = Annotated[str | None, typer.Option("--org", help="a community or village (code or id)")]
 StreetOption = Annotated[
@@ -124,13 +122,6 @@ def collective_org(conn: Connection, code: str) -> int:
     return int(org_id)
 
 
-def parse_choice(value: str, field: str, enum: type[E]) -> E:
-    """``value`` as a member of ``enum``, or an error naming the option."""
-    if value not in {m.value for m in enum}:
-        raise ValidationError(f"{field} is one of {', '.join(m.value for m in enum)}", field=field)
-    return enum(value)
-
-
 def parse_terms(
     *,
     start: str,
@@ -148,8 +139,8 @@ def parse_terms(
         start=parse_date(start, "start"),
         end=parse_date(end, "end"),
         rent_per_cycle_fen=parse_amount(rent, "rent"),
-        cycle=parse_choice(cycle, "cycle", BillingCycle),
-        timing=parse_choice(timing, "timing", BillingTiming),
+        cycle=choice(BillingCycle, cycle, "cycle"),
+        timing=choice(BillingTiming, timing, "timing"),
         free_months=free_months,
         escalation_bp=escalation_bp,
         escalation_every_years=escalation_every_years,
@@ -483,8 +474,6 @@ def _supersede_command(relation: str, doc: str) -> Callable[..., None]:
             first, last = parse_date(start, "start"), parse_date(end, "end")
             rent_fen = parse_amount(rent, "rent")
             deposit_fen = parse_amount(deposit, "deposit") if deposit is not None else None
-            cycle_as = None if cycle is None else parse_choice(cycle, "cycle", BillingCycle)
-            timing_as = None if timing is None else parse_choice(timing, "timing", BillingTiming)
         except LedgerError as exc:
             fail(exc)
         used, new = run_service(
@@ -499,8 +488,8 @@ def _supersede_command(relation: str, doc: str) -> Callable[..., None]:
                 start=first,
                 end=last,
                 rent_per_cycle_fen=rent_fen,
-                cycle=cycle_as,
-                timing=timing_as,
+                cycle=cycle,
+                timing=timing,
                 free_months=free_months,
                 escalation_bp=escalation_bp,
                 escalation_every_years=escalation_every_years,

@@ -64,6 +64,7 @@ import calendar
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from typing import TypeVar
 
 from ledger.books.errors import ValidationError
 from ledger.books.money import allocate_largest_remainder, round_half_up, split_tax_inclusive
@@ -116,6 +117,16 @@ class BillingTiming(StrEnum):
 
     ADVANCE = "advance"
     ARREARS = "arrears"
+
+
+C = TypeVar("C", BillingCycle, BillingTiming)
+
+
+def choice(kind: type[C], value: str, field: str) -> C:
+    """``value`` (a cycle's or a timing's spelling) as a member of ``kind``, or a 422 naming ``field``."""
+    if value not in {m.value for m in kind}:
+        raise ValidationError(f"{field} is one of {', '.join(m.value for m in kind)}", field=field)
+    return kind(value)
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from ledger.books.periods import parse_period
 from ledger.community.accounts import BANK
 from ledger.community.leases import contracts as leases
 from ledger.community.leases import receipts
-from ledger.community.leases.schedule import BillingCycle, BillingTiming, LeaseTerms
+from ledger.community.leases.schedule import BillingCycle, BillingTiming, LeaseTerms, choice
 from ledger.community.messages import ContractOut, EntryRef, TerminateOut, contract_out
 from ledger.community.services.base import collective, covered, on_collective
 
@@ -209,8 +209,8 @@ def supersede(
     start: date,
     end: date,
     rent_per_cycle_fen: int,
-    cycle: BillingCycle | None = None,
-    timing: BillingTiming | None = None,
+    cycle: str | None = None,
+    timing: str | None = None,
     free_months: int = 0,
     escalation_bp: int | None = None,
     escalation_every_years: int | None = None,
@@ -220,7 +220,9 @@ def supersede(
 ) -> Write[ContractOut]:
     """A renewal (``relation="renewal"``) or an amendment (``"amendment"``): a new contract linked to the
     old one, on the old contract's billing cycle, timing, escalation and VAT rate where they are None
-    (``leases.successor_terms``). Answers the new contract with its rent schedule."""
+    (``leases.successor_terms``). Answers the new contract with its rent schedule. ``cycle`` and ``timing``
+    are spelt as a ``BillingCycle`` and a ``BillingTiming``; like every other term they are checked only once
+    the actor's scope is, so an outsider is told 404 whatever it sends."""
 
     def run(conn: Connection) -> ContractOut:
         terms = leases.successor_terms(
@@ -230,8 +232,8 @@ def supersede(
             start=start,
             end=end,
             rent_per_cycle_fen=rent_per_cycle_fen,
-            cycle=cycle,
-            timing=timing,
+            cycle=None if cycle is None else choice(BillingCycle, cycle, "cycle"),
+            timing=None if timing is None else choice(BillingTiming, timing, "timing"),
             free_months=free_months,
             escalation_bp=escalation_bp,
             escalation_every_years=escalation_every_years,

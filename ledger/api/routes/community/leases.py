@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
-from enum import Enum
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 from fastapi import Query, Request
 from fastapi.responses import JSONResponse
@@ -17,28 +16,15 @@ from ledger.api.deps import CurrentUser, EngineDep, IdempotencyKey
 from ledger.api.periods import day_range_params
 from ledger.api.routes.community.common import MoneyIn, Strict, community_router
 from ledger.api.writes import respond
-from ledger.books.errors import ValidationError
 from ledger.community import assets, services
 from ledger.community.leases import contracts as leases
 from ledger.community.leases import rentroll
-from ledger.community.leases.schedule import BillingCycle, BillingTiming, LeaseTerms
+from ledger.community.leases.schedule import BillingCycle, BillingTiming, LeaseTerms, choice
 from ledger.community.messages import AssetOut, ContractOut, EntryRef, TerminateOut, asset_out, contract_out
 from ledger.community.models import CYCLES, TIMINGS
 from ledger.db.engine import read_tx
 
 router = community_router()
-E = TypeVar("E", bound=Enum)
-
-
-def _member(value: str, name: str, enum: type[E]) -> E:
-    """``value`` as a member of ``enum``, or a 422 naming the field."""
-    if value not in {m.value for m in enum}:
-        raise ValidationError(f"{name} is one of {', '.join(m.value for m in enum)}", field=name)
-    return enum(value)
-
-
-def _maybe(value: str | None, name: str, enum: type[E]) -> E | None:
-    return None if value is None else _member(value, name, enum)
 
 
 class TermsIn(Strict):
@@ -57,8 +43,8 @@ class TermsIn(Strict):
             start=self.start,
             end=self.end,
             rent_per_cycle_fen=self.rent_per_cycle,
-            cycle=_member(self.cycle, "cycle", BillingCycle),
-            timing=_member(self.timing, "timing", BillingTiming),
+            cycle=choice(BillingCycle, self.cycle, "cycle"),
+            timing=choice(BillingTiming, self.timing, "timing"),
             free_months=self.free_months,
             escalation_bp=self.escalation_bp,
             escalation_every_years=self.escalation_every_years,
@@ -270,8 +256,8 @@ def _supersede(relation: str) -> Callable[..., JSONResponse]:
             start=body.start,
             end=body.end,
             rent_per_cycle_fen=body.rent_per_cycle,
-            cycle=_maybe(body.cycle, "cycle", BillingCycle),
-            timing=_maybe(body.timing, "timing", BillingTiming),
+            cycle=body.cycle,
+            timing=body.timing,
             free_months=body.free_months,
             escalation_bp=body.escalation_bp,
             escalation_every_years=body.escalation_every_years,
