@@ -39,7 +39,7 @@ def _shift_store(actor: Principal, shift_id: int) -> Callable[[Connection], Stor
     """A shift's writes: a shift of a store the caller works in, and a cashier's own (404 otherwise)."""
 
     def scope(conn: Connection) -> StoreRef:
-        shift = shifts._shift(conn, actor, shift_id, own=True)
+        shift = shifts.shift_for(conn, actor, shift_id, own=True)
         return get_store(conn, shift["store_id"])
 
     return scope

@@ -105,9 +105,11 @@ def open_shift(
     ).scalar_one()
 
 
-def _shift(
+def shift_for(
     conn: Connection, user: Principal, shift_id: int, *, lock: bool = False, own: bool = False
 ) -> RowMapping:
+    """The shift, once ``user`` may see its store (a cashier with ``own``: only their own shifts), else a 404;
+    ``lock`` holds its row (FOR UPDATE on PostgreSQL) until the transaction ends."""
     stmt = select(shift_t).where(shift_t.c.id == shift_id)
     if lock and conn.dialect.name == "postgresql":
         stmt = stmt.with_for_update()
@@ -123,7 +125,7 @@ def _shift(
 def record_cash_move(
     conn: Connection, user: Principal, shift_id: int, kind: str, amount_fen: int, reason: str
 ) -> int:
-    shift = _shift(conn, user, shift_id, lock=True, own=True)
+    shift = shift_for(conn, user, shift_id, lock=True, own=True)
     if shift["status"] != "open":
         raise ShiftAlreadyClosed(f"shift {shift_id} is closed", field="shift_id")
     if amount_fen <= 0:
@@ -319,7 +321,7 @@ def voucher_date(conn: Connection, org_id: int, business_date: date) -> tuple[da
 
 def close_shift(conn: Connection, user: Principal, shift_id: int, counted_cash_fen: int) -> dict:
     """交班: count the cash, post the shift's one voucher, close the shift. A repeat returns the report."""
-    shift = _shift(conn, user, shift_id, lock=True, own=True)
+    shift = shift_for(conn, user, shift_id, lock=True, own=True)
     if shift["status"] == "closed":
         if shift["counted_cash_fen"] != counted_cash_fen:
             raise ShiftAlreadyClosed(
@@ -382,7 +384,7 @@ def _user_t() -> Table:
 def shift_report(
     conn: Connection, user: Principal, shift_id: int, *, figures: ShiftFigures | None = None
 ) -> dict:
-    shift = _shift(conn, user, shift_id)
+    shift = shift_for(conn, user, shift_id)
     f = figures or shift_figures(conn, shift_id)
     expected = expected_cash(shift, f)
     counted = shift["counted_cash_fen"]

@@ -654,25 +654,25 @@ def test_empty_file_is_refused(tmp_path: Path) -> None:
 def test_printed_amounts_read_back_to_the_same_fen(fen: int, thousands: bool, plus: bool) -> None:
     printed = f"{Decimal(fen) / 100:{'+' if plus else ''}{',' if thousands else ''}.2f}"
 
-    value = im_cells._parse_decimal(printed)
+    value = im_cells.parse_decimal(printed)
 
-    assert value is not None and im_cells._to_fen(value) == fen
+    assert value is not None and im_cells.to_fen(value) == fen
 
 
 @pytest.mark.parametrize(
     ("printed", "fen"), [("0.05940", 6), ("0.00500", 1), ("0.00499", 0), ("-0.06888", -7), ("-0.005", -1)]
 )
 def test_fees_round_half_up_to_the_fen(printed: str, fen: int) -> None:
-    assert im_cells._to_fen(Decimal(printed)) == fen
+    assert im_cells.to_fen(Decimal(printed)) == fen
 
 
 @pytest.mark.parametrize("printed", ["12.3x", "1,23.00", "1.2.3", "", "+", "1e3", "NaN", "1" * 16])
 def test_what_is_not_an_amount(printed: str) -> None:
-    assert im_cells._parse_decimal(printed) is None
+    assert im_cells.parse_decimal(printed) is None
 
 
 def test_every_source_has_a_column_table() -> None:
-    layouts = im_layouts._layouts()
+    layouts = im_layouts.load_layouts()
 
     assert set(layouts) == set(SOURCES)
     for layout in layouts.values():
@@ -719,13 +719,13 @@ def test_bank_plain_lane_leaves_every_unusual_row_to_the_per_cell_path(
     path = tmp_path / "mixed.csv"
     path.write_text(_MIXED_BANK, encoding="utf-8")
     fast = parse_statement(path)
-    layout = im_layouts._layouts()["bank"]
-    table = next(im_reading._tables(path, None, im_records._Problems(path.name)))
-    header, _ = im_header._find_header(table, layout)
+    layout = im_layouts.load_layouts()["bank"]
+    table = next(im_reading.read_tables(path, None, im_records.Problems(path.name)))
+    header, _ = im_header.find_header(table, layout)
     assert header is not None
-    body = im_body._split_body(table, header, layout, im_records._Problems(path.name))
+    body = im_body.split_body(table, header, layout, im_records.Problems(path.name))
     plain = im_bank._plain_bank_drafts(
-        im_drafts._Context(layout, table, header, body, im_records._Problems(path.name))
+        im_drafts.ParseContext(layout, table, header, body, im_records.Problems(path.name))
     )
 
     _without_plain_lane(monkeypatch)
@@ -778,10 +778,10 @@ def test_a_cell_the_plain_lane_takes_is_one_the_per_cell_path_reads_alike(printe
     if plain is im_bank._IRREGULAR:
         return
     if plain is None:
-        assert printed in im_cells._EMPTY_AMOUNTS
+        assert printed in im_cells.EMPTY_AMOUNTS
         return
-    value = im_cells._parse_decimal(printed)
-    assert value is not None and not im_cells._has_sub_fen(value) and im_cells._to_fen(value) == plain
+    value = im_cells.parse_decimal(printed)
+    assert value is not None and not im_cells._has_sub_fen(value) and im_cells.to_fen(value) == plain
 
 
 @given(st.datetimes(min_value=datetime(1980, 1, 1), max_value=datetime(2300, 12, 31)).map(str))

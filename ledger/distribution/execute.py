@@ -42,7 +42,7 @@ from ledger.distribution.models import (
     WelfareFunding,
 )
 from ledger.distribution.shareholders import shares
-from ledger.distribution.yearend import _closing_ids, balance_through, year_closed, year_profit
+from ledger.distribution.yearend import balance_through, closing_and_reversal_ids, year_closed, year_profit
 
 plan_t = DistributionPlan.__table__
 step_t = PlanStep.__table__
@@ -235,7 +235,7 @@ def facts_for(conn: Connection, org_id: int, year: int) -> plans.Facts:
     org = get_org(conn, org_id)
     standard = require_books(org)
     chart = CHARTS[standard]
-    excluded = _closing_ids(conn, org_id, year) + _plan_entry_ids(conn, org_id, year)
+    excluded = closing_and_reversal_ids(conn, org_id, year) + _plan_entry_ids(conn, org_id, year)
     parent = chart.undistributed[:-2]  # 322 / 3104
     # 未分配 brought forward, plus (collective) the year's 其他转入: everything in 322 / 3104 but this year's
     # own closing and distribution.

@@ -61,7 +61,7 @@ def unposted_sources(conn: Connection, org_id: int, year: int) -> list[str]:
     return problems
 
 
-def _closing_ids(conn: Connection, org_id: int, year: int) -> list[int]:
+def closing_and_reversal_ids(conn: Connection, org_id: int, year: int) -> list[int]:
     """The year's closing entries and their reversals: left out when the year's figures are computed."""
     ids = close_entry_ids(conn, org_id, year)
     if not ids:
@@ -150,7 +150,7 @@ def closing_drafts(conn: Connection, org_id: int, year: int, chart: Chart) -> tu
             )
         )
     # 321 / 3103 after step 1: whatever it held before closing plus the year's net income.
-    excluded = _closing_ids(conn, org_id, year)
+    excluded = closing_and_reversal_ids(conn, org_id, year)
     current = (
         -balance_through(conn, org_id, chart.current_year, f"{year:04d}-12", excluding=excluded) + profit
     )

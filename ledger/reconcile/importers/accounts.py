@@ -6,10 +6,10 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
-from ledger.reconcile.importers.drafts import _Context
-from ledger.reconcile.importers.header import _Header
-from ledger.reconcile.importers.reading import _CONTROL_RE, _Table
-from ledger.reconcile.importers.records import _Draft, _Problems
+from ledger.reconcile.importers.drafts import ParseContext
+from ledger.reconcile.importers.header import Header
+from ledger.reconcile.importers.reading import CONTROL_RE, Table
+from ledger.reconcile.importers.records import Draft, Problems
 
 # 账号：18-123401040012345, #账号：[20881234567890120156], 商户号: 1600012345 (not 对方账号).
 _ACCOUNT_IN_TEXT = re.compile(
@@ -19,7 +19,7 @@ _ACCOUNT_NAMES = frozenset({"账号", "帐号", "卡号", "商户号", "账户�
 _NO_ACCOUNT = frozenset({"", "0", "-"})
 
 
-def _file_accounts(ctx: _Context, drafts: Sequence[_Draft]) -> tuple[str, ...]:
+def file_accounts(ctx: ParseContext, drafts: Sequence[Draft]) -> tuple[str, ...]:
     """The account numbers the file prints for itself: a preamble's 账号 (CCB personal, ABC, Alipay's `#`
     lines) and a column of the rows (CCB corporate's 账号, WeChat's 商户号 / 特约商户号). A column holding two
     accounts is a problem: a statement is of one account."""
@@ -67,10 +67,11 @@ def account_matches(file_numbers: Sequence[str], account_no: str) -> bool:
     return False
 
 
-def _control_problems(table: _Table, header: _Header, problems: _Problems) -> None:
+def control_problems(table: Table, header: Header, problems: Problems) -> None:
+    """A problem for every cell holding a control character (a NUL, an escape), named by its column."""
     for row in table.rows:
         for index, cell in enumerate(row.cells):
-            match = _CONTROL_RE.search(cell)
+            match = CONTROL_RE.search(cell)
             if match is None:
                 continue
             named = index < len(header.row.cells) and header.row.cells[index] and row is not header.row

@@ -5,11 +5,12 @@ from __future__ import annotations
 from decimal import Decimal
 from itertools import pairwise
 
-from ledger.reconcile.importers.drafts import _Context
+from ledger.reconcile.importers.drafts import ParseContext
 from ledger.reconcile.importers.records import StatementLine
 
 
-def _yuan(fen: int) -> str:
+def format_yuan(fen: int) -> str:
+    """Fen as a problem message prints them: grouped yuan with two places (``1,234.50``)."""
     return f"{Decimal(fen) / 100:,.2f}"
 
 
@@ -17,7 +18,7 @@ def _signed_yuan(fen: int) -> str:
     return f"{Decimal(fen) / 100:+,.2f}"
 
 
-def _check_balances(ctx: _Context, lines: list[StatementLine]) -> tuple[str | None, StatementLine | None]:
+def check_balances(ctx: ParseContext, lines: list[StatementLine]) -> tuple[str | None, StatementLine | None]:
     """Each line's signed amount must carry the previous line's balance to its own.
 
     Files run oldest first or newest first (Alipay's 账务明细 often does): the order in which the balances
@@ -53,16 +54,16 @@ def _check_balances(ctx: _Context, lines: list[StatementLine]) -> tuple[str | No
             ctx.problems.add(
                 line.line_no,
                 direction,
-                f"the flag says {side} {_yuan(abs(line.amount_fen))} but {column} moves by "
+                f"the flag says {side} {format_yuan(abs(line.amount_fen))} but {column} moves by "
                 f"{_signed_yuan(-line.amount_fen)} from line {before.line_no}",
             )
             continue
         ctx.problems.add(
             line.line_no,
             column,
-            f"{_yuan(line.balance_fen)} does not follow from line {before.line_no} ({column} "
-            f"{_yuan(before.balance_fen)}) and this line's {_signed_yuan(line.amount_fen)}: expected "
-            f"{_yuan(expected)}; a line is missing, changed or out of order",
+            f"{format_yuan(line.balance_fen)} does not follow from line {before.line_no} ({column} "
+            f"{format_yuan(before.balance_fen)}) and this line's {_signed_yuan(line.amount_fen)}: expected "
+            f"{format_yuan(expected)}; a line is missing, changed or out of order",
         )
     return column, next(line for line in order if line.balance_fen is not None)
 

@@ -7,14 +7,23 @@ import unicodedata
 from datetime import datetime
 from typing import Any
 
-from ledger.reconcile.importers.body import _short_row
-from ledger.reconcile.importers.cells import _EMPTY_AMOUNTS, _Cells, _direction_sign, _kind, _memo, _to_fen
-from ledger.reconcile.importers.drafts import _balance_fen, _Context
-from ledger.reconcile.importers.layouts import _Layout
-from ledger.reconcile.importers.records import _Draft
+from ledger.reconcile.importers.body import short_row
+from ledger.reconcile.importers.cells import (
+    EMPTY_AMOUNTS,
+    Cells,
+    direction_sign,
+    join_memo,
+    line_kind,
+    to_fen,
+)
+from ledger.reconcile.importers.drafts import ParseContext, read_balance_fen
+from ledger.reconcile.importers.layouts import Layout
+from ledger.reconcile.importers.records import Draft
 
 
-def _parse_bank(ctx: _Context) -> tuple[list[_Draft], dict[str, int]]:
+def parse_bank(ctx: ParseContext) -> tuple[list[Draft], dict[str, int]]:
+    """A bank statement's drafts and its summary counts: plain rows a column at a time, the rest cell by
+    cell."""
     layout, problems = ctx.layout, ctx.problems
     roles = ctx.header.roles
     split = "credit" in roles or "debit" in roles
@@ -25,28 +34,28 @@ def _parse_bank(ctx: _Context) -> tuple[list[_Draft], dict[str, int]]:
         if draft is not None:
             drafts.append(draft)
             continue
-        cells = _Cells(row, ctx.header, problems)
+        cells = Cells(row, ctx.header, problems)
         occurred_at = cells.occurred_at(report=False)
         if occurred_at is None:
             amount_cells = [cells.text(role) for role in ("credit", "debit", "amount")]
             if any(word in row.text() for word in layout.footer_words) or not any(amount_cells):
                 continue  # a 合计 / 以上数据仅供参考 footer, or a decoration row
-        if _short_row(row, ctx.header, ctx.table, problems):
+        if short_row(row, ctx.header, ctx.table, problems):
             continue
         before = len(problems)
         if occurred_at is None:
             cells.occurred_at(report=True)
             continue
         amount_fen = _bank_amount(cells, layout, split)
-        balance_fen = _balance_fen(cells)
+        balance_fen = read_balance_fen(cells)
         if len(problems) > before or amount_fen is None:
             continue
-        memo = _memo(*cells.texts("memo"))
+        memo = join_memo(*cells.texts("memo"))
         counterparty = cells.text("counterparty")
-        kind = _kind(layout, f"{memo} {counterparty}", amount_fen) or "transfer"
+        kind = line_kind(layout, f"{memo} {counterparty}", amount_fen) or "transfer"
         account = cells.text("counterparty_account")
         drafts.append(
-            _Draft(
+            Draft(
                 row.line_no,
                 occurred_at,
                 amount_fen,
@@ -65,7 +74,7 @@ def _parse_bank(ctx: _Context) -> tuple[list[_Draft], dict[str, int]]:
 
 
 # The shapes nearly every bank row is printed in. A cell in one of them reads the same through the
-# per-cell path (``_Cells``); any other cell (¥, 元, a third decimal, full-width digits, 00:00:00 that a
+# per-cell path (``Cells``); any other cell (¥, 元, a third decimal, full-width digits, 00:00:00 that a
 # time column may refine …) sends its row down that path, which reads it or names the problem.
 _PLAIN_AMOUNT = re.compile(r"-?(?:\d{1,3}(?:,\d{3}){0,4}|\d{1,15})\.\d\d", re.ASCII)
 _PLAIN_TIME = re.compile(r"(?:199\d|2[01]\d\d|2200)-\d\d-\d\d \d\d:\d\d:\d\d", re.ASCII)
@@ -77,7 +86,7 @@ def _plain_fen(values: list[str]) -> list[Any]:
     plain = _PLAIN_AMOUNT.fullmatch
     return [
         None
-        if value in _EMPTY_AMOUNTS
+        if value in EMPTY_AMOUNTS
         else int(value.replace(",", "").replace(".", ""))
         if plain(value)
         else _IRREGULAR
@@ -99,10 +108,10 @@ def _plain_times(values: list[str]) -> list[Any]:
     return out
 
 
-def _plain_bank_drafts(ctx: _Context) -> dict[int, _Draft]:
+def _plain_bank_drafts(ctx: ParseContext) -> dict[int, Draft]:
     """Drafts of the body rows (by index) whose every cell is plain, read one column at a time.
 
-    The other rows are left to the per-cell loop of ``_parse_bank``: footers, short rows, bad cells and
+    The other rows are left to the per-cell loop of ``parse_bank``: footers, short rows, bad cells and
     anything unusual, each with its problem named at its line and column.
     """
     layout, header = ctx.layout, ctx.header
@@ -134,7 +143,7 @@ def _plain_bank_drafts(ctx: _Context) -> dict[int, _Draft]:
         if "direction" in roles:
             # 0: a flag that is neither side. "-5.00" flagged 贷 is no plain row either: the per-cell path
             # refuses both by name.
-            signs = {flag: _direction_sign(layout, flag) or 0 for flag in set(column("direction"))}
+            signs = {flag: direction_sign(layout, flag) or 0 for flag in set(column("direction"))}
             amounts = [
                 _IRREGULAR
                 if fen is _IRREGULAR or not signs[flag] or (fen < 0 and signs[flag] > 0)
@@ -144,7 +153,7 @@ def _plain_bank_drafts(ctx: _Context) -> dict[int, _Draft]:
     balances = _plain_fen(column("balance")) if "balance" in roles else [None] * count
     memo_at = roles.get("memo", [])
     kinds: dict[tuple[str, str, bool, bool], str] = {}
-    drafts: dict[int, _Draft] = {}
+    drafts: dict[int, Draft] = {}
     for (index, row), occurred_at, amount_fen, balance_fen, counterparty, account, reference in zip(
         rows,
         times,
@@ -157,12 +166,12 @@ def _plain_bank_drafts(ctx: _Context) -> dict[int, _Draft]:
     ):
         if occurred_at is _IRREGULAR or amount_fen is _IRREGULAR or balance_fen is _IRREGULAR:
             continue
-        memo = _memo(*(row.cells[at] for at in memo_at))
+        memo = join_memo(*(row.cells[at] for at in memo_at))
         kind_key = (memo, counterparty, amount_fen > 0, amount_fen < 0)
         kind = kinds.get(kind_key)
         if kind is None:
-            kind = kinds[kind_key] = _kind(layout, f"{memo} {counterparty}", amount_fen) or "transfer"
-        drafts[index] = _Draft(
+            kind = kinds[kind_key] = line_kind(layout, f"{memo} {counterparty}", amount_fen) or "transfer"
+        drafts[index] = Draft(
             row.line_no,
             occurred_at,
             amount_fen,
@@ -179,7 +188,7 @@ def _plain_bank_drafts(ctx: _Context) -> dict[int, _Draft]:
     return drafts
 
 
-def _bank_amount(cells: _Cells, layout: _Layout, split: bool) -> int | None:
+def _bank_amount(cells: Cells, layout: Layout, split: bool) -> int | None:
     """Signed fen from 借方/贷方 columns, one signed amount, or an amount plus 借贷标志."""
     before = len(cells.problems)
     if split:
@@ -191,9 +200,9 @@ def _bank_amount(cells: _Cells, layout: _Layout, split: bool) -> int | None:
         if credit is None and debit is None:
             cells.add_problem(None, f"no amount in {sides}")
             return None
-        credit_fen = _to_fen(credit) if credit is not None else 0
+        credit_fen = to_fen(credit) if credit is not None else 0
         # Banks that print money out as "-500.00" under 支出 mean the same 500.00 out.
-        debit_fen = abs(_to_fen(debit)) if debit is not None else 0
+        debit_fen = abs(to_fen(debit)) if debit is not None else 0
         if credit_fen and debit_fen:
             cells.add_problem(None, f"both {sides.replace(' or ', ' and ')} carry an amount")
             return None
@@ -202,9 +211,9 @@ def _bank_amount(cells: _Cells, layout: _Layout, split: bool) -> int | None:
     if amount is None:
         return None
     if not cells.has("direction"):
-        return _to_fen(amount)
+        return to_fen(amount)
     flag = cells.text("direction")
-    sign = _direction_sign(layout, flag)
+    sign = direction_sign(layout, flag)
     if sign is None:
         cells.add_problem("direction", f"{flag!r} is neither 借 nor 贷")
         return None
@@ -217,4 +226,4 @@ def _bank_amount(cells: _Cells, layout: _Layout, split: bool) -> int | None:
             f"{flag!r} says {side} but {cells.column('amount')} is {cells.text('amount')}",
         )
         return None
-    return sign * abs(_to_fen(amount))
+    return sign * abs(to_fen(amount))

@@ -4,29 +4,33 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ledger.reconcile.importers.header import _Header
-from ledger.reconcile.importers.layouts import _Layout, _norm_name
-from ledger.reconcile.importers.reading import _Row, _Table
-from ledger.reconcile.importers.records import _Problems
+from ledger.reconcile.importers.header import Header
+from ledger.reconcile.importers.layouts import Layout, norm_name
+from ledger.reconcile.importers.reading import Row, Table
+from ledger.reconcile.importers.records import Problems
 
 
 @dataclass
-class _Body:
-    data: list[_Row]
-    preamble_comments: list[_Row]
-    trailer: list[_Row]
-    summary_header: _Row | None = None
-    summary_values: _Row | None = None
+class Body:
+    """A table below its header: the data rows, the ``#`` comments above the header, the trailer, and a
+    WeChat summary block's header and values where there is one."""
+
+    data: list[Row]
+    preamble_comments: list[Row]
+    trailer: list[Row]
+    summary_header: Row | None = None
+    summary_values: Row | None = None
 
 
-def _is_comment(row: _Row) -> bool:
+def _is_comment(row: Row) -> bool:
     return bool(row.cells) and row.cells[0].startswith("#")
 
 
-def _split_body(table: _Table, header: _Header, layout: _Layout, problems: _Problems) -> _Body:
+def split_body(table: Table, header: Header, layout: Layout, problems: Problems) -> Body:
+    """Split ``table`` below ``header`` into data rows, trailer and summary block (``Body``)."""
     preamble = [row for row in table.rows if row.line_no < header.row.line_no and _is_comment(row)]
-    body = _Body(data=[], preamble_comments=preamble, trailer=[])
-    summary_names = {_norm_name(name) for names in layout.summary.values() for name in names}
+    body = Body(data=[], preamble_comments=preamble, trailer=[])
+    summary_names = {norm_name(name) for names in layout.summary.values() for name in names}
     header_cells = header.row.cells
     ended = False
     for row in table.rows:
@@ -49,14 +53,14 @@ def _split_body(table: _Table, header: _Header, layout: _Layout, problems: _Prob
     return body
 
 
-def _is_summary_header(row: _Row, summary_names: set[str]) -> bool:
+def _is_summary_header(row: Row, summary_names: set[str]) -> bool:
     # The summary header starts with a summary name (总交易单数 …); checking that first keeps this cheap.
-    if not row.cells or _norm_name(row.cells[0]) not in summary_names:
+    if not row.cells or norm_name(row.cells[0]) not in summary_names:
         return False
-    return sum(1 for cell in row.cells if cell and _norm_name(cell) in summary_names) >= 2
+    return sum(1 for cell in row.cells if cell and norm_name(cell) in summary_names) >= 2
 
 
-def _short_row(row: _Row, header: _Header, table: _Table, problems: _Problems) -> bool:
+def short_row(row: Row, header: Header, table: Table, problems: Problems) -> bool:
     """A text row with fewer fields than the mapped columns need: cut off, usually by a truncated file."""
     needed = max(index for indexes in header.roles.values() for index in indexes) + 1
     if table.is_text and len(row.cells) < needed:

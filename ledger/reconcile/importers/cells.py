@@ -7,16 +7,17 @@ import unicodedata
 from datetime import datetime, time
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
-from ledger.reconcile.importers.header import _Header
-from ledger.reconcile.importers.layouts import _Layout, _norm_name
-from ledger.reconcile.importers.reading import _Row
-from ledger.reconcile.importers.records import _MAX_INTEGER_DIGITS, _Problems
+from ledger.reconcile.importers.header import Header
+from ledger.reconcile.importers.layouts import Layout, norm_name
+from ledger.reconcile.importers.reading import Row
+from ledger.reconcile.importers.records import MAX_INTEGER_DIGITS, Problems
 
 _AMOUNT_RE = re.compile(r"[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)?(?:\.\d+)?")
-_EMPTY_AMOUNTS = frozenset({"", "-", "--", "—", "——"})
+EMPTY_AMOUNTS = frozenset({"", "-", "--", "—", "——"})
+"""What an amount cell holds when there is no amount: nothing, or a dash."""
 
 
-def _parse_decimal(text: str) -> Decimal | None:
+def parse_decimal(text: str) -> Decimal | None:
     """``"1,234.50"``, ``"+10000.00"``, ``"¥-0.05940"`` → Decimal; None if it is not an amount."""
     cleaned = unicodedata.normalize("NFKC", text).replace(" ", "").removeprefix("¥").removesuffix("元")
     if not cleaned or not any(ch.isdigit() for ch in cleaned) or not _AMOUNT_RE.fullmatch(cleaned):
@@ -25,12 +26,12 @@ def _parse_decimal(text: str) -> Decimal | None:
         value = Decimal(cleaned.replace(",", ""))
     except InvalidOperation:
         return None
-    if abs(value) >= Decimal(10) ** _MAX_INTEGER_DIGITS:
+    if abs(value) >= Decimal(10) ** MAX_INTEGER_DIGITS:
         return None
     return value
 
 
-def _to_fen(value: Decimal) -> int:
+def to_fen(value: Decimal) -> int:
     """Yuan → fen, rounding half-up (四舍五入, half away from zero) to the fen."""
     return int((value * 100).to_integral_value(rounding=ROUND_HALF_UP))
 
@@ -39,7 +40,7 @@ def _has_sub_fen(value: Decimal) -> bool:
     return value * 100 != (value * 100).to_integral_value()
 
 
-def _fmt(value: Decimal) -> str:
+def format_total(value: Decimal) -> str:
     """Print a total the way statements do: two places unless more are needed."""
     return f"{value:.2f}" if not _has_sub_fen(value) else format(value.normalize(), "f")
 
@@ -79,10 +80,10 @@ def _parse_time(text: str) -> time | None:
         return None
 
 
-class _Cells:
+class Cells:
     """One data row seen through the header's roles; bad cells become problems at (line, column)."""
 
-    def __init__(self, row: _Row, header: _Header, problems: _Problems) -> None:
+    def __init__(self, row: Row, header: Header, problems: Problems) -> None:
         self.row = row
         self.header = header
         self.problems = problems
@@ -121,11 +122,11 @@ class _Cells:
         if not self.has(role):
             return None
         raw = self.text(role)
-        if raw in _EMPTY_AMOUNTS:
+        if raw in EMPTY_AMOUNTS:
             if required:
                 self.add_problem(role, "the amount is empty")
             return None
-        value = _parse_decimal(raw)
+        value = parse_decimal(raw)
         if value is None:
             self.add_problem(role, f"{raw!r} is not an amount")
             return None
@@ -163,7 +164,8 @@ class _Cells:
         return None
 
 
-def _kind(layout: _Layout, text: str, amount_fen: int | None) -> str | None:
+def line_kind(layout: Layout, text: str, amount_fen: int | None) -> str | None:
+    """The kind of line (sale, refund, fee …) the layout's words find in ``text``, minding the sign."""
     for rule in layout.kinds:
         if amount_fen is not None and (
             (rule.direction == "in" and amount_fen <= 0) or (rule.direction == "out" and amount_fen >= 0)
@@ -174,8 +176,9 @@ def _kind(layout: _Layout, text: str, amount_fen: int | None) -> str | None:
     return layout.default_kind
 
 
-def _direction_sign(layout: _Layout, value: str) -> int | None:
-    name = _norm_name(value)
+def direction_sign(layout: Layout, value: str) -> int | None:
+    """+1 for a credit (收入), -1 for a debit (支出) flag value of the layout; None if it is neither."""
+    name = norm_name(value)
     if name in layout.direction_values.get("credit", frozenset()):
         return 1
     if name in layout.direction_values.get("debit", frozenset()):
@@ -183,7 +186,8 @@ def _direction_sign(layout: _Layout, value: str) -> int | None:
     return None
 
 
-def _memo(*parts: str) -> str:
+def join_memo(*parts: str) -> str:
+    """The non-empty memo parts, each once, in order, joined with `` · ``."""
     seen: list[str] = []
     for part in parts:
         if part and part not in seen:

@@ -4,23 +4,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ledger.reconcile.importers.body import _Body
-from ledger.reconcile.importers.cells import _Cells, _to_fen
-from ledger.reconcile.importers.header import _Header
-from ledger.reconcile.importers.layouts import _Layout
-from ledger.reconcile.importers.reading import _Table
-from ledger.reconcile.importers.records import _Problems
+from ledger.reconcile.importers.body import Body
+from ledger.reconcile.importers.cells import Cells, to_fen
+from ledger.reconcile.importers.header import Header
+from ledger.reconcile.importers.layouts import Layout
+from ledger.reconcile.importers.reading import Table
+from ledger.reconcile.importers.records import Problems
 
 
 @dataclass
-class _Context:
-    layout: _Layout
-    table: _Table
-    header: _Header
-    body: _Body
-    problems: _Problems
+class ParseContext:
+    """What a source's row parser works on: the layout, the table, its header and body, and the problems."""
+
+    layout: Layout
+    table: Table
+    header: Header
+    body: Body
+    problems: Problems
 
 
-def _balance_fen(cells: _Cells) -> int | None:
+def read_balance_fen(cells: Cells) -> int | None:
+    """The row's balance cell in fen, or None where the layout's file prints none."""
     balance = cells.decimal("balance", required=False)
-    return _to_fen(balance) if balance is not None else None
+    return to_fen(balance) if balance is not None else None

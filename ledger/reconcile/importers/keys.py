@@ -6,15 +6,15 @@ import hashlib
 import json
 from collections.abc import Sequence
 
-from ledger.reconcile.importers.balances import _yuan
-from ledger.reconcile.importers.drafts import _Context
-from ledger.reconcile.importers.layouts import _norm_name
-from ledger.reconcile.importers.records import StatementLine, _Draft
+from ledger.reconcile.importers.balances import format_yuan
+from ledger.reconcile.importers.drafts import ParseContext
+from ledger.reconcile.importers.layouts import norm_name
+from ledger.reconcile.importers.records import Draft, StatementLine
 
 _json_text = json.encoder.encode_basestring  # a JSON string literal, non-ASCII kept (ensure_ascii=False)
 
 
-def _identity(head: str, d: _Draft) -> str:
+def _identity(head: str, d: Draft) -> str:
     """``json.dumps([source, reference, occurred_at, amount, merchant_ref, fee, balance, *identity],
     ensure_ascii=False)``, byte for byte (keys of earlier imports depend on it), without the encoder's
     per-call set-up."""
@@ -26,17 +26,17 @@ def _identity(head: str, d: _Draft) -> str:
     )
 
 
-def _serial_column(ctx: _Context) -> str | None:
+def _serial_column(ctx: ParseContext) -> str | None:
     """The header of the reference column when it is the source's own unique serial (流水号, 微信订单号,
     资金流水单号, 支付宝交易号, 账务流水号), else None (凭证号, 日志号 … repeat; ABC prints none)."""
     roles = ctx.header.roles
     if "reference" not in roles:
         return None
     name = ctx.header.name(roles["reference"][0])
-    return name if _norm_name(name) in ctx.layout.serials else None
+    return name if norm_name(name) in ctx.layout.serials else None
 
 
-def _keyed(ctx: _Context, drafts: Sequence[_Draft]) -> tuple[list[StatementLine], set[int]]:
+def keyed(ctx: ParseContext, drafts: Sequence[Draft]) -> tuple[list[StatementLine], set[int]]:
     """Key each line by what identifies it in any export of the same account, never by its line number.
 
     Where the file has the source's serial, a line is its serial (``_serial_key``), and two lines of one
@@ -49,7 +49,7 @@ def _keyed(ctx: _Context, drafts: Sequence[_Draft]) -> tuple[list[StatementLine]
     source, problems = ctx.layout.source, ctx.problems
     serial_column = _serial_column(ctx)
     seen: dict[str, int] = {}
-    by_serial: dict[str, _Draft] = {}
+    by_serial: dict[str, Draft] = {}
     repeated: set[int] = set()
     lines = []
     head = f"[{_json_text(source)}, "
@@ -91,7 +91,7 @@ def _keyed(ctx: _Context, drafts: Sequence[_Draft]) -> tuple[list[StatementLine]
     return lines, repeated
 
 
-def _serial_extra(source: str, d: _Draft) -> str:
+def _serial_extra(source: str, d: Draft) -> str:
     if source == "bank":
         return f", {_json_text(d.occurred_at.date().isoformat())}, {d.amount_fen}]"
     if source in ("wechat_trade", "alipay_detail"):
@@ -99,20 +99,20 @@ def _serial_extra(source: str, d: _Draft) -> str:
     return "]"
 
 
-def _repeat_message(column: str, first: _Draft, d: _Draft, ctx: _Context) -> str:
+def _repeat_message(column: str, first: Draft, d: Draft, ctx: ParseContext) -> str:
     same = first._replace(line_no=d.line_no) == d
     if same:
         balance = ""
         if d.balance_fen is not None and "balance" in ctx.header.roles:
             balance_name = ctx.header.name(ctx.header.roles["balance"][0])
-            balance = f" and the same {balance_name} {_yuan(d.balance_fen)}"
+            balance = f" and the same {balance_name} {format_yuan(d.balance_fen)}"
         return (
             f"repeats line {first.line_no} ({column} {d.reference}{balance}): a statement never prints a "
             "line twice, so the file has been damaged or edited; export it again"
         )
     return (
         f"has the {column} {d.reference} of line {first.line_no} but differs from it "
-        f"({_yuan(first.amount_fen)} / {_yuan(d.amount_fen)}); one serial is one line"
+        f"({format_yuan(first.amount_fen)} / {format_yuan(d.amount_fen)}); one serial is one line"
     )
 
 
@@ -123,7 +123,7 @@ def legacy_keys(lines: Sequence[StatementLine]) -> list[str]:
     keys = []
     for line in lines:
         head = f"[{_json_text(line.source)}, "
-        d = _Draft(
+        d = Draft(
             line.line_no,
             line.occurred_at,
             line.amount_fen + line.voucher_fen,  # they stored WeChat's 总金额

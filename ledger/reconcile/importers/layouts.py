@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
 
-from ledger.reconcile.importers.records import KINDS, SOURCES, _Draft
+from ledger.reconcile.importers.records import KINDS, SOURCES, Draft
 
 
 @dataclass(frozen=True)
@@ -21,7 +21,9 @@ class _KindRule:
 
 
 @dataclass(frozen=True)
-class _Layout:
+class Layout:
+    """One source's columns, summary names, kinds and detection words, as ``statement_columns.toml`` says."""
+
     source: str
     label: str
     detect: tuple[str, ...]
@@ -46,7 +48,8 @@ class _Layout:
 
 
 @cache
-def _layouts() -> dict[str, _Layout]:
+def load_layouts() -> dict[str, Layout]:
+    """Every source's ``Layout``, read from ``ledger/data/statement_columns.toml``."""
     raw = tomllib.loads((files("ledger") / "data" / "statement_columns.toml").read_text(encoding="utf-8"))
     layouts = {}
     for source in SOURCES:
@@ -64,9 +67,9 @@ def _layouts() -> dict[str, _Layout]:
             missing = roles - spec["columns"].keys()
             raise ValueError(f"statement_columns.toml: [{source}] names roles without columns: {missing}")
         for name in spec.get("trailer", {}):
-            if name not in _TRAILER_SELECTORS:
+            if name not in TRAILER_SELECTORS:
                 raise ValueError(f"statement_columns.toml: unknown trailer total {name!r} in [{source}]")
-        layouts[source] = _Layout(
+        layouts[source] = Layout(
             source=source,
             label=spec["label"],
             detect=tuple(spec["detect"]),
@@ -79,31 +82,32 @@ def _layouts() -> dict[str, _Layout]:
             kind_from=tuple(spec.get("kind_from", [])),
             default_kind=spec.get("default_kind"),
             direction_values={
-                side: frozenset(_norm_name(v) for v in values)
+                side: frozenset(norm_name(v) for v in values)
                 for side, values in spec.get("direction_values", {}).items()
             },
             footer_words=tuple(spec.get("footer_words", [])),
-            serials=frozenset(_norm_name(name) for name in spec.get("serial_columns", [])),
+            serials=frozenset(norm_name(name) for name in spec.get("serial_columns", [])),
             account_label=spec.get("account_label", "账号"),
         )
     return layouts
 
 
-def _norm_name(text: str) -> str:
+def norm_name(text: str) -> str:
     """Header names compare after NFKC (full-width （） → ()), without whitespace, case-folded."""
     return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text)).casefold()
 
 
-def _name_forms(cell: str) -> tuple[str, ...]:
-    name = _norm_name(cell)
+def name_forms(cell: str) -> tuple[str, ...]:
+    """The forms a header cell is looked up by: its normalised name, and that name without ``(元)``."""
+    name = norm_name(cell)
     bare = name.removesuffix("(元)")
     return (name, bare) if bare != name else (name,)
 
 
-# Which lines a `#` trailer total in statement_columns.toml adds up.
-_TRAILER_SELECTORS: dict[str, Callable[[_Draft], bool]] = {
+TRAILER_SELECTORS: dict[str, Callable[[Draft], bool]] = {
     "sale": lambda d: d.kind == "sale",
     "refund": lambda d: d.kind == "refund",
     "income": lambda d: d.amount_fen > 0,
     "expense": lambda d: d.amount_fen < 0,
 }
+"""Which lines a ``#`` trailer total in statement_columns.toml adds up."""

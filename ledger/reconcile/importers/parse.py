@@ -5,51 +5,51 @@ from __future__ import annotations
 from pathlib import Path
 
 from ledger.db.rows import gc_paused
-from ledger.reconcile.importers.accounts import _control_problems, _file_accounts
-from ledger.reconcile.importers.balances import _check_balances
-from ledger.reconcile.importers.bank import _parse_bank
-from ledger.reconcile.importers.body import _split_body
-from ledger.reconcile.importers.drafts import _Context
-from ledger.reconcile.importers.header import _find_header, _Header, _missing_columns
-from ledger.reconcile.importers.keys import _keyed
-from ledger.reconcile.importers.layouts import _Layout, _layouts
+from ledger.reconcile.importers.accounts import control_problems, file_accounts
+from ledger.reconcile.importers.balances import check_balances
+from ledger.reconcile.importers.bank import parse_bank
+from ledger.reconcile.importers.body import split_body
+from ledger.reconcile.importers.drafts import ParseContext
+from ledger.reconcile.importers.header import Header, find_header, missing_columns
+from ledger.reconcile.importers.keys import keyed
+from ledger.reconcile.importers.layouts import Layout, load_layouts
 from ledger.reconcile.importers.payments import (
-    _parse_alipay_account,
-    _parse_alipay_detail,
-    _parse_wechat_fund,
-    _parse_wechat_trade,
+    parse_alipay_account,
+    parse_alipay_detail,
+    parse_wechat_fund,
+    parse_wechat_trade,
 )
-from ledger.reconcile.importers.reading import _Table, _tables
+from ledger.reconcile.importers.reading import Table, read_tables
 from ledger.reconcile.importers.records import (
-    _DETECT_ORDER,
-    _HEADER_SCAN_ROWS,
+    DETECT_ORDER,
+    HEADER_SCAN_ROWS,
     SOURCES,
     ParsedStatement,
-    _Problems,
+    Problems,
 )
 
 _PARSERS = {
-    "bank": _parse_bank,
-    "wechat_trade": _parse_wechat_trade,
-    "wechat_fund": _parse_wechat_fund,
-    "alipay_detail": _parse_alipay_detail,
-    "alipay_account": _parse_alipay_account,
+    "bank": parse_bank,
+    "wechat_trade": parse_wechat_trade,
+    "wechat_fund": parse_wechat_fund,
+    "alipay_detail": parse_alipay_detail,
+    "alipay_account": parse_alipay_account,
 }
 
 
 def _locate(
-    path: Path, source: str | None, encoding: str | None, problems: _Problems
-) -> tuple[_Layout, _Table, _Header]:
+    path: Path, source: str | None, encoding: str | None, problems: Problems
+) -> tuple[Layout, Table, Header]:
     """The layout, table and header row: the given source's, or the first source whose header is found."""
-    layouts = _layouts()
+    layouts = load_layouts()
     if source is not None and source not in layouts:
         raise problems.fail(None, None, f"unknown statement source {source!r}; expected one of {SOURCES}")
-    wanted = [source] if source is not None else list(_DETECT_ORDER)
-    best: tuple[_Layout, _Header] | None = None
-    for table in _tables(path, encoding, problems):
+    wanted = [source] if source is not None else list(DETECT_ORDER)
+    best: tuple[Layout, Header] | None = None
+    for table in read_tables(path, encoding, problems):
         for name in wanted:
             layout = layouts[name]
-            header, candidate = _find_header(table, layout)
+            header, candidate = find_header(table, layout)
             if header is not None:
                 return layout, table, header
             if candidate is not None and (best is None or len(candidate.roles) > len(best[1].roles)):
@@ -57,7 +57,7 @@ def _locate(
     if best is not None:
         layout, candidate = best
         prefix = "" if source is not None else f"cannot tell which statement this is; as a {layout.label}: "
-        for message in _missing_columns(candidate.roles, layout):
+        for message in missing_columns(candidate.roles, layout):
             problems.add(candidate.row.line_no, None, prefix + message)
         if not len(problems):
             missing = ", ".join(layout.detect)
@@ -68,13 +68,13 @@ def _locate(
         layout = layouts[source]
         needed = ", ".join(layout.role_label(role) for role in layout.required)
         raise problems.fail(
-            None, None, f"no header row with {needed} in the first {_HEADER_SCAN_ROWS} lines ({layout.label})"
+            None, None, f"no header row with {needed} in the first {HEADER_SCAN_ROWS} lines ({layout.label})"
         )
     raise problems.fail(
         None,
         None,
         "cannot tell which statement this is: no header row of a bank, WeChat Pay or Alipay statement "
-        f"in the first {_HEADER_SCAN_ROWS} lines",
+        f"in the first {HEADER_SCAN_ROWS} lines",
     )
 
 
@@ -82,7 +82,7 @@ def detect_source(path: str | Path, *, encoding: str | None = None) -> str:
     """Which statement this file is: ``"bank"``, ``"wechat_trade"``, ``"wechat_fund"``,
     ``"alipay_detail"`` or ``"alipay_account"``, judged by its header row. Raises StatementParseError."""
     path = Path(path)
-    layout, _, _ = _locate(path, None, encoding, _Problems(path.name))
+    layout, _, _ = _locate(path, None, encoding, Problems(path.name))
     return layout.source
 
 
@@ -102,24 +102,24 @@ def parse_statement(
     StatementParseError listing every problem.
     """
     path = Path(path)
-    problems = _Problems(file_name or path.name)
+    problems = Problems(file_name or path.name)
     with gc_paused():
         layout, table, header = _locate(path, source, encoding, problems)
         if table.has_control:
-            _control_problems(table, header, problems)
+            control_problems(table, header, problems)
             raise problems.error()
-        body = _split_body(table, header, layout, problems)
-        ctx = _Context(layout, table, header, body, problems)
+        body = split_body(table, header, layout, problems)
+        ctx = ParseContext(layout, table, header, body, problems)
         drafts, summary = _PARSERS[layout.source](ctx)
-        accounts = _file_accounts(ctx, drafts)
+        accounts = file_accounts(ctx, drafts)
         problems.raise_if_any()
         if not drafts and not summary:
             # A WeChat or Alipay bill whose totals say 0 is a day without sales; a bank file of a header
             # alone says nothing, and an empty import would look like a done one.
             raise problems.fail(header.row.line_no, None, "the file has a header but no lines")
-        lines, _ = _keyed(ctx, drafts)
+        lines, _ = keyed(ctx, drafts)
         problems.raise_if_any()  # a repeated line would also break the balances: say it once
-        balance_column, opening = _check_balances(ctx, lines)
+        balance_column, opening = check_balances(ctx, lines)
         problems.raise_if_any()
         return ParsedStatement(
             layout.source,

@@ -4,31 +4,32 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from ledger.reconcile.importers.body import _short_row
-from ledger.reconcile.importers.cells import _Cells, _direction_sign, _fmt, _kind, _memo, _to_fen
-from ledger.reconcile.importers.drafts import _balance_fen, _Context
-from ledger.reconcile.importers.layouts import _norm_name
-from ledger.reconcile.importers.records import _Draft
-from ledger.reconcile.importers.totals import _check_trailer, _Summary
+from ledger.reconcile.importers.body import short_row
+from ledger.reconcile.importers.cells import Cells, direction_sign, format_total, join_memo, line_kind, to_fen
+from ledger.reconcile.importers.drafts import ParseContext, read_balance_fen
+from ledger.reconcile.importers.layouts import norm_name
+from ledger.reconcile.importers.records import Draft
+from ledger.reconcile.importers.totals import SummaryBlock, check_trailer
 
 
-def _parse_wechat_trade(ctx: _Context) -> tuple[list[_Draft], dict[str, int]]:
+def parse_wechat_trade(ctx: ParseContext) -> tuple[list[Draft], dict[str, int]]:
+    """A WeChat Pay trade bill's drafts (sales, refunds, their fees) and its summary counts."""
     layout, problems = ctx.layout, ctx.problems
     drafts = []
     settled_all = settled_sales = refunds = fees = Decimal(0)
     # The older 24-column layout prints 总金额 with the 代金券或立减优惠金额 inside it: the merchant received
     # the difference. The current layout's 应结订单金额 is already net of it.
     roles = ctx.header.roles
-    gross = _norm_name(ctx.header.name(roles["settled_amount"][0])) == _norm_name("总金额")
+    gross = norm_name(ctx.header.name(roles["settled_amount"][0])) == norm_name("总金额")
     vouchers = gross and "voucher" in roles
     for row in ctx.body.data:
-        if _short_row(row, ctx.header, ctx.table, problems):
+        if short_row(row, ctx.header, ctx.table, problems):
             continue
-        cells = _Cells(row, ctx.header, problems)
+        cells = Cells(row, ctx.header, problems)
         before = len(problems)
         occurred_at = cells.occurred_at()
         status = cells.text("status")
-        kind = _kind(layout, status, None)
+        kind = line_kind(layout, status, None)
         if kind is None:
             cells.add_problem("status", f"{status!r} is neither SUCCESS nor REFUND")
         settled = cells.decimal("settled_amount", required=kind == "sale")
@@ -46,19 +47,19 @@ def _parse_wechat_trade(ctx: _Context) -> tuple[list[_Draft], dict[str, int]]:
         refunds += refund
         fees += fee
         refund_ref = cells.text("refund_ref") if kind == "refund" else ""
-        voucher_fen = _to_fen(voucher)
+        voucher_fen = to_fen(voucher)
         if kind == "sale":
             settled_sales += settled
-            amount_fen, fee_fen = _to_fen(settled) - voucher_fen, _to_fen(fee)
+            amount_fen, fee_fen = to_fen(settled) - voucher_fen, to_fen(fee)
         else:
-            amount_fen, fee_fen = -(abs(_to_fen(refund)) - voucher_fen), -abs(_to_fen(fee))
+            amount_fen, fee_fen = -(abs(to_fen(refund)) - voucher_fen), -abs(to_fen(fee))
             voucher_fen = -voucher_fen
         if (amount_fen < 0) if kind == "sale" else (amount_fen > 0):
-            cells.add_problem("voucher", f"the 代金券 {_fmt(voucher)} is more than the amount")
+            cells.add_problem("voucher", f"the 代金券 {format_total(voucher)} is more than the amount")
             continue
-        voucher_memo = f"代金券 {_fmt(voucher)}" if voucher else ""
+        voucher_memo = f"代金券 {format_total(voucher)}" if voucher else ""
         drafts.append(
-            _Draft(
+            Draft(
                 row.line_no,
                 occurred_at,
                 amount_fen,
@@ -68,13 +69,15 @@ def _parse_wechat_trade(ctx: _Context) -> tuple[list[_Draft], dict[str, int]]:
                 cells.text("merchant_ref"),
                 "",
                 cells.text("counterparty_account"),
-                _memo(*cells.texts("memo"), f"微信退款单号 {refund_ref}" if refund_ref else "", voucher_memo),
+                join_memo(
+                    *cells.texts("memo"), f"微信退款单号 {refund_ref}" if refund_ref else "", voucher_memo
+                ),
                 kind,
                 identity=(refund_ref,),
                 voucher_fen=voucher_fen,
             )
         )
-    summary = _Summary(ctx)
+    summary = SummaryBlock(ctx)
     if summary.values is not None and not len(problems):
         summary.count("row_count", len(drafts))
         summary.money("settled_total", settled_all, alternative=settled_sales)
@@ -83,27 +86,28 @@ def _parse_wechat_trade(ctx: _Context) -> tuple[list[_Draft], dict[str, int]]:
     return drafts, summary.result
 
 
-def _parse_wechat_fund(ctx: _Context) -> tuple[list[_Draft], dict[str, int]]:
+def parse_wechat_fund(ctx: ParseContext) -> tuple[list[Draft], dict[str, int]]:
+    """A WeChat Pay fund flow bill's drafts (money in and out of the merchant account)."""
     layout, problems = ctx.layout, ctx.problems
     drafts = []
     for row in ctx.body.data:
-        if _short_row(row, ctx.header, ctx.table, problems):
+        if short_row(row, ctx.header, ctx.table, problems):
             continue
-        cells = _Cells(row, ctx.header, problems)
+        cells = Cells(row, ctx.header, problems)
         before = len(problems)
         occurred_at = cells.occurred_at()
         direction = cells.text("direction")
-        sign = _direction_sign(layout, direction)
+        sign = direction_sign(layout, direction)
         if sign is None:
             cells.add_problem("direction", f"{direction!r} is neither 收入 nor 支出")
         amount = cells.decimal("amount")
-        balance_fen = _balance_fen(cells)
+        balance_fen = read_balance_fen(cells)
         if len(problems) > before or occurred_at is None or amount is None or sign is None:
             continue
-        amount_fen = sign * abs(_to_fen(amount))
+        amount_fen = sign * abs(to_fen(amount))
         kind_text = " ".join(cells.text(role) for role in layout.kind_from)
         drafts.append(
-            _Draft(
+            Draft(
                 row.line_no,
                 occurred_at,
                 amount_fen,
@@ -113,12 +117,12 @@ def _parse_wechat_fund(ctx: _Context) -> tuple[list[_Draft], dict[str, int]]:
                 "",
                 "",
                 "",
-                _memo(*cells.texts("memo")),
-                _kind(layout, kind_text, amount_fen) or "other",
+                join_memo(*cells.texts("memo")),
+                line_kind(layout, kind_text, amount_fen) or "other",
                 identity=(cells.text("business_ref"),),
             )
         )
-    summary = _Summary(ctx)
+    summary = SummaryBlock(ctx)
     if summary.values is not None and not len(problems):
         income = [d.amount_fen for d in drafts if d.amount_fen > 0]
         expense = [-d.amount_fen for d in drafts if d.amount_fen < 0]
@@ -130,17 +134,18 @@ def _parse_wechat_fund(ctx: _Context) -> tuple[list[_Draft], dict[str, int]]:
     return drafts, summary.result
 
 
-def _parse_alipay_detail(ctx: _Context) -> tuple[list[_Draft], dict[str, int]]:
+def parse_alipay_detail(ctx: ParseContext) -> tuple[list[Draft], dict[str, int]]:
+    """An Alipay business detail bill's drafts (sales, refunds, their service fees)."""
     layout, problems = ctx.layout, ctx.problems
     drafts = []
     for row in ctx.body.data:
-        if _short_row(row, ctx.header, ctx.table, problems):
+        if short_row(row, ctx.header, ctx.table, problems):
             continue
-        cells = _Cells(row, ctx.header, problems)
+        cells = Cells(row, ctx.header, problems)
         before = len(problems)
         occurred_at = cells.occurred_at()
         business_type = cells.text("business_type")
-        kind = _kind(layout, business_type, None)
+        kind = line_kind(layout, business_type, None)
         if kind is None:
             cells.add_problem("business_type", f"{business_type!r} is neither 交易 nor 退款")
         amount = cells.decimal("amount")
@@ -152,41 +157,42 @@ def _parse_alipay_detail(ctx: _Context) -> tuple[list[_Draft], dict[str, int]]:
         sign = 1 if kind == "sale" else -1
         refund_ref = cells.text("refund_ref") if kind == "refund" else ""
         drafts.append(
-            _Draft(
+            Draft(
                 row.line_no,
                 occurred_at,
-                sign * abs(_to_fen(amount)),
-                sign * abs(_to_fen(fee)),
+                sign * abs(to_fen(amount)),
+                sign * abs(to_fen(fee)),
                 None,
                 cells.text("reference"),
                 cells.text("merchant_ref"),
                 "",
                 cells.text("counterparty_account"),
-                _memo(*cells.texts("memo"), f"退款请求号 {refund_ref}" if refund_ref else ""),
+                join_memo(*cells.texts("memo"), f"退款请求号 {refund_ref}" if refund_ref else ""),
                 kind,
                 identity=(refund_ref,),
             )
         )
-    result = _check_trailer(ctx, drafts)
+    result = check_trailer(ctx, drafts)
     return drafts, result
 
 
-def _parse_alipay_account(ctx: _Context) -> tuple[list[_Draft], dict[str, int]]:
+def parse_alipay_account(ctx: ParseContext) -> tuple[list[Draft], dict[str, int]]:
+    """An Alipay account detail bill's drafts (every move of the account's balance)."""
     layout, problems = ctx.layout, ctx.problems
     drafts = []
     for row in ctx.body.data:
-        if _short_row(row, ctx.header, ctx.table, problems):
+        if short_row(row, ctx.header, ctx.table, problems):
             continue
-        cells = _Cells(row, ctx.header, problems)
+        cells = Cells(row, ctx.header, problems)
         before = len(problems)
         occurred_at = cells.occurred_at()
         credit = cells.decimal("credit", required=False)
         debit = cells.decimal("debit", required=False)
-        balance_fen = _balance_fen(cells)
+        balance_fen = read_balance_fen(cells)
         if len(problems) > before or occurred_at is None:
             continue
-        credit_fen = abs(_to_fen(credit)) if credit is not None else 0
-        debit_fen = abs(_to_fen(debit)) if debit is not None else 0
+        credit_fen = abs(to_fen(credit)) if credit is not None else 0
+        debit_fen = abs(to_fen(debit)) if debit is not None else 0
         if credit_fen and debit_fen:
             sides = f"{cells.column('credit')} and {cells.column('debit')}"
             cells.add_problem(None, f"both {sides} carry an amount")
@@ -197,7 +203,7 @@ def _parse_alipay_account(ctx: _Context) -> tuple[list[_Draft], dict[str, int]]:
         amount_fen = credit_fen - debit_fen
         kind_text = " ".join(cells.text(role) for role in layout.kind_from)
         drafts.append(
-            _Draft(
+            Draft(
                 row.line_no,
                 occurred_at,
                 amount_fen,
@@ -207,10 +213,10 @@ def _parse_alipay_account(ctx: _Context) -> tuple[list[_Draft], dict[str, int]]:
                 cells.text("merchant_ref"),
                 "",
                 cells.text("counterparty_account"),
-                _memo(*cells.texts("memo")),
-                _kind(layout, kind_text, amount_fen) or "other",
+                join_memo(*cells.texts("memo")),
+                line_kind(layout, kind_text, amount_fen) or "other",
                 identity=(cells.text("business_ref"),),
             )
         )
-    result = _check_trailer(ctx, drafts)
+    result = check_trailer(ctx, drafts)
     return drafts, result

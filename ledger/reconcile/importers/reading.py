@@ -13,10 +13,12 @@ from typing import NamedTuple
 
 from ledger.books.errors import ValidationError
 from ledger.books.spreadsheets import check_xlsx
-from ledger.reconcile.importers.records import _Problems
+from ledger.reconcile.importers.records import Problems
 
 
-class _Row(NamedTuple):
+class Row(NamedTuple):
+    """One row of a file as read: its line number in the file and its cleaned cells."""
+
     line_no: int
     cells: tuple[str, ...]
 
@@ -29,16 +31,19 @@ class _Row(NamedTuple):
 
 
 @dataclass(frozen=True)
-class _Table:
+class Table:
+    """A file's rows as read, with the encoding they were decoded from."""
+
     encoding: str
-    rows: list[_Row]
+    rows: list[Row]
     is_text: bool
     has_control: bool = False  # some cell holds a NUL or another control character
 
 
 # C0 controls but tab, newline and carriage return, and DEL: no statement prints them; a NUL is refused by
 # PostgreSQL's text columns, so it must be a 422 here, not a 500 there.
-_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+"""A C0 control (but tab, newline and carriage return) or DEL, which no statement prints."""
 
 
 _EXCEL_FORMULA_TEXT = re.compile(r'="(.*)"')
@@ -76,7 +81,7 @@ def _line_of_offset(data: bytes, offset: int, newline: bytes = b"\n") -> int:
     return data[:offset].count(newline) + 1
 
 
-def _decode(data: bytes, encoding: str | None, problems: _Problems) -> tuple[str, str]:
+def _decode(data: bytes, encoding: str | None, problems: Problems) -> tuple[str, str]:
     """Decode: the caller's ``encoding``, else by BOM, UTF-8, BOM-less UTF-16, then GB18030 (⊃ GBK)."""
     if encoding is not None:
         try:
@@ -142,21 +147,21 @@ def _looks_like_bomless_utf16(data: bytes) -> bool:
     return head.count(0) * 4 >= len(head)
 
 
-def _text_rows(text: str, delimiter: str, problems: _Problems) -> list[_Row]:
+def _text_rows(text: str, delimiter: str, problems: Problems) -> list[Row]:
     rows = []
     clean = _cleaned if any(mark in text for mark in _CLEAN_MARKS) else _stripped
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     line = 1
     try:
         for cells in reader:
-            rows.append(_Row(line, clean(cells)))
+            rows.append(Row(line, clean(cells)))
             line = reader.line_num + 1
     except csv.Error as exc:
         raise problems.fail(line, None, f"cannot split the line into columns ({exc})") from None
     return rows
 
 
-def _workbook_tables(path: Path, kind: str, problems: _Problems) -> list[_Table]:
+def _workbook_tables(path: Path, kind: str, problems: Problems) -> list[Table]:
     import pandas as pd
 
     if kind == "xlsx":
@@ -180,15 +185,15 @@ def _workbook_tables(path: Path, kind: str, problems: _Problems) -> list[_Table]
     tables = []
     for frame in sheets.values():
         rows = [
-            _Row(number, tuple(_clean(str(cell)) for cell in values))
+            Row(number, tuple(_clean(str(cell)) for cell in values))
             for number, values in enumerate(frame.itertuples(index=False, name=None), start=1)
         ]
-        control = any(_CONTROL_RE.search(cell) for row in rows for cell in row.cells)
-        tables.append(_Table(kind, rows, is_text=False, has_control=control))
+        control = any(CONTROL_RE.search(cell) for row in rows for cell in row.cells)
+        tables.append(Table(kind, rows, is_text=False, has_control=control))
     return tables
 
 
-def _tables(path: Path, encoding: str | None, problems: _Problems) -> Iterator[_Table]:
+def read_tables(path: Path, encoding: str | None, problems: Problems) -> Iterator[Table]:
     """Candidate tables: one per worksheet, or the decoded text split by comma, then by tab."""
     try:
         data = path.read_bytes()
@@ -203,6 +208,6 @@ def _tables(path: Path, encoding: str | None, problems: _Problems) -> Iterator[_
         yield from _workbook_tables(path, "xls", problems)
         return
     text, used = _decode(data, encoding, problems)
-    control = _CONTROL_RE.search(text) is not None
+    control = CONTROL_RE.search(text) is not None
     for delimiter in (",", "\t"):
-        yield _Table(used, _text_rows(text, delimiter, problems), is_text=True, has_control=control)
+        yield Table(used, _text_rows(text, delimiter, problems), is_text=True, has_control=control)

@@ -1,5 +1,5 @@
 """What an import gives: ``StatementLine``, ``ParsedStatement``, and ``StatementParseError`` with every
-problem found (line, column, message); ``_Draft``, a line before its key.
+problem found (line, column, message); ``Draft``, a line before its key.
 """
 
 from __future__ import annotations
@@ -14,9 +14,12 @@ SOURCES = ("bank", "wechat_trade", "wechat_fund", "alipay_detail", "alipay_accou
 KINDS = ("sale", "refund", "fee", "settlement", "transfer", "other")
 
 # detect_source() tries the payment companies first: their headers are unmistakable, a bank's is not.
-_DETECT_ORDER = ("wechat_trade", "wechat_fund", "alipay_detail", "alipay_account", "bank")
-_HEADER_SCAN_ROWS = 100
-_MAX_INTEGER_DIGITS = 15
+DETECT_ORDER = ("wechat_trade", "wechat_fund", "alipay_detail", "alipay_account", "bank")
+"""The order sources are tried in when a file does not say which it is: the most specific first."""
+HEADER_SCAN_ROWS = 100
+"""How many rows from the top the header row is looked for in."""
+MAX_INTEGER_DIGITS = 15
+"""The most digits the yuan part of an amount may have; a longer number is refused as not an amount."""
 _MESSAGE_PROBLEMS = 5
 _KEPT_PROBLEMS = 10_000
 
@@ -107,7 +110,7 @@ def _describe_problem(problem: dict[str, Any]) -> str:
     return f"{', '.join(where)}: {problem['message']}" if where else problem["message"]
 
 
-class _Problems:
+class Problems:
     """Collects problems while parsing goes on, so one error can report them all."""
 
     def __init__(self, file_name: str) -> None:
@@ -141,7 +144,9 @@ class _Problems:
         return self.error()
 
 
-class _Draft(NamedTuple):
+class Draft(NamedTuple):
+    """A statement line as a row parser reads it, before the file's lines are keyed."""
+
     line_no: int
     occurred_at: datetime
     amount_fen: int

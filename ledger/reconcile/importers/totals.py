@@ -6,17 +6,17 @@ import re
 import unicodedata
 from decimal import Decimal
 
-from ledger.reconcile.importers.cells import _fmt, _parse_decimal, _to_fen
-from ledger.reconcile.importers.drafts import _Context
-from ledger.reconcile.importers.layouts import _TRAILER_SELECTORS, _norm_name
-from ledger.reconcile.importers.records import _Draft
+from ledger.reconcile.importers.cells import format_total, parse_decimal, to_fen
+from ledger.reconcile.importers.drafts import ParseContext
+from ledger.reconcile.importers.layouts import TRAILER_SELECTORS, norm_name
+from ledger.reconcile.importers.records import Draft
 
 
-class _Summary:
+class SummaryBlock:
     """The WeChat summary block: a header row of names and one row of values, checked against the rows.
     WeChat always writes it, so a file without it has been cut short."""
 
-    def __init__(self, ctx: _Context) -> None:
+    def __init__(self, ctx: ParseContext) -> None:
         self.ctx = ctx
         self.result: dict[str, int] = {}
         self.values: dict[str, tuple[str, str]] | None = None  # role → (printed name, value)
@@ -32,9 +32,9 @@ class _Summary:
         values = body.summary_values.cells
         self.values = {}
         for role, synonyms in ctx.layout.summary.items():
-            wanted = {_norm_name(s) for s in synonyms}
+            wanted = {norm_name(s) for s in synonyms}
             for index, name in enumerate(names):
-                if name and _norm_name(name) in wanted and index < len(values):
+                if name and norm_name(name) in wanted and index < len(values):
                     self.values[role] = (name, values[index])
                     break
 
@@ -43,7 +43,7 @@ class _Summary:
         if role not in self.values:
             return None
         name, raw = self.values[role]
-        value = _parse_decimal(raw)
+        value = parse_decimal(raw)
         if value is None:
             self.ctx.problems.add(self.line, name, f"{raw!r} is not a number")
             return None
@@ -55,7 +55,7 @@ class _Summary:
             return
         name, value = read
         if value != value.to_integral_value():
-            self.ctx.problems.add(self.line, name, f"{_fmt(value)} is not a count")
+            self.ctx.problems.add(self.line, name, f"{format_total(value)} is not a count")
             return
         self.result[role] = int(value)
         if int(value) != rows:
@@ -69,14 +69,16 @@ class _Summary:
         if read is None:
             return
         name, value = read
-        self.result[f"{role}_fen"] = _to_fen(value)
+        self.result[f"{role}_fen"] = to_fen(value)
         if value != total and (alternative is None or value != alternative):
             self.ctx.problems.add(
-                self.line, name, f"summary says {name} {_fmt(value)} but the rows add to {_fmt(total)}"
+                self.line,
+                name,
+                f"summary says {name} {format_total(value)} but the rows add to {format_total(total)}",
             )
 
 
-def _check_trailer(ctx: _Context, drafts: list[_Draft]) -> dict[str, int]:
+def check_trailer(ctx: ParseContext, drafts: list[Draft]) -> dict[str, int]:
     """Alipay's `#` trailer: it must be there when the preamble is, and its 合计 lines must add up."""
     body, problems = ctx.body, ctx.problems
     if body.preamble_comments and not body.trailer:
@@ -91,23 +93,20 @@ def _check_trailer(ctx: _Context, drafts: list[_Draft]) -> dict[str, int]:
             match = pattern.search(text)
             if not match:
                 continue
-            count, printed = int(match.group(1)), _parse_decimal(match.group(2))
+            count, printed = int(match.group(1)), parse_decimal(match.group(2))
             if printed is None:
                 problems.add(row.line_no, None, f"{match.group(2)!r} is not an amount")
                 continue
             result[f"{name}_count"] = count
-            result[f"{name}_total_fen"] = abs(_to_fen(printed))  # Alipay prints 退款/支出 totals negative
+            result[f"{name}_total_fen"] = abs(to_fen(printed))  # Alipay prints 退款/支出 totals negative
             if rows_failed:
                 continue
-            chosen = [d for d in drafts if _TRAILER_SELECTORS[name](d)]
+            chosen = [d for d in drafts if TRAILER_SELECTORS[name](d)]
             total = sum(abs(d.amount_fen) for d in chosen)
             label = match.group(0).split(":")[0]
             if count != len(chosen):
                 problems.add(row.line_no, None, f"{label} says {count} rows but the file has {len(chosen)}")
-            if abs(_to_fen(printed)) != total:
-                problems.add(
-                    row.line_no,
-                    None,
-                    f"{label} says {_fmt(abs(printed))} but the rows add to {_fmt(Decimal(total) / 100)}",
-                )
+            if abs(to_fen(printed)) != total:
+                said, added = format_total(abs(printed)), format_total(Decimal(total) / 100)
+                problems.add(row.line_no, None, f"{label} says {said} but the rows add to {added}")
     return result

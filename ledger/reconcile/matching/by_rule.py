@@ -9,9 +9,9 @@ from sqlalchemy import Connection, select
 from ledger.books.errors import Conflict, NotFound, ValidationError
 from ledger.books.orgs import get_org, require_books
 from ledger.books.posting import Draft, Line, post_entries
-from ledger.reconcile.matching.decisions import _resolve_posting_account, _statement_line
+from ledger.reconcile.matching.decisions import get_statement_line, resolve_posting_account
 from ledger.reconcile.matching.loading import matched_ids, parse_statement_time
-from ledger.reconcile.matching.match_rows import _reasons_json, _write_matches
+from ledger.reconcile.matching.match_rows import reasons_json, write_matches
 from ledger.reconcile.matching.records import Reason
 from ledger.reconcile.matching.rulebook import rules
 from ledger.reconcile.matching.tables import line_t
@@ -40,7 +40,7 @@ def post_by_rule(
     Idempotent per statement line: the entry's idempotency key is the line's, so a retry returns the
     original entry, and a line already matched is a conflict.
     """
-    line = _statement_line(conn, org_id, statement_line_id)
+    line = get_statement_line(conn, org_id, statement_line_id)
     account = get_statement_account(conn, org_id, line.statement_account_id, lock=True)
     standard = require_books(get_org(conn, org_id))
     s_done, _ = matched_ids(conn, org_id)
@@ -59,7 +59,7 @@ def post_by_rule(
             raise ValidationError("no rule fits this line; post an entry by hand", field="rule")
     if standard not in chosen.accounts:
         raise ValidationError(f"rule {chosen.name!r} has no account for {standard} books", field="rule")
-    other = _resolve_posting_account(conn, org_id, chosen.accounts[standard], chosen.sub_account)
+    other = resolve_posting_account(conn, org_id, chosen.accounts[standard], chosen.sub_account)
     amount = abs(line.amount_fen)
     memo = f"{chosen.label} {line.memo}".strip()[:200]
     if line.amount_fen < 0:
@@ -87,7 +87,7 @@ def post_by_rule(
         select(line_t.c.id).where(line_t.c.entry_id == posted.id, line_t.c.line_no == book_line_no)
     ).scalar_one()
     reasons = [Reason("rule", 0, {"label": chosen.label, "name": chosen.name})]
-    match_id = _write_matches(
+    match_id = write_matches(
         conn,
         org_id,
         account.id,
@@ -97,7 +97,7 @@ def post_by_rule(
                 "kind": "rule",
                 "score": 100,
                 "conflict": False,
-                "reasons": _reasons_json(reasons),
+                "reasons": reasons_json(reasons),
                 "entry_id": posted.id,
                 "created_by": user_id,
             }

@@ -14,13 +14,13 @@ from ledger.books.orgs import get_org, require_books
 from ledger.books.posting import Draft, Line, Posted, post_entries
 from ledger.reconcile.matching.loading import account_ids, matched_ids, parse_statement_time, settled_ids
 from ledger.reconcile.matching.match_rows import (
-    _chunks,
-    _items,
-    _match_row,
-    _reasons_json,
-    _require_current,
-    _write_matches,
+    in_chunks,
+    items_of_match,
     match_items,
+    match_row,
+    reasons_json,
+    require_current,
+    write_matches,
 )
 from ledger.reconcile.matching.records import Reason
 from ledger.reconcile.matching.rulebook import fee_account_code
@@ -43,7 +43,7 @@ def _check_not_matched(
             )
 
 
-def _resolve_posting_account(conn: Connection, org_id: int, code: str, sub_word: str) -> str:
+def resolve_posting_account(conn: Connection, org_id: int, code: str, sub_word: str) -> str:
     """``code`` itself if it takes postings, else its sub-account named with ``sub_word`` (手续费)."""
     parent = conn.execute(
         select(account_t.c.id).where(account_t.c.org_id == org_id, account_t.c.code == code)
@@ -65,7 +65,8 @@ def _resolve_posting_account(conn: Connection, org_id: int, code: str, sub_word:
     )
 
 
-def _statement_line(conn: Connection, org_id: int, statement_line_id: int) -> Row[Any]:
+def get_statement_line(conn: Connection, org_id: int, statement_line_id: int) -> Row[Any]:
+    """The org's statement line, refused (404) if it is not the org's and (409) if its import is void."""
     row = conn.execute(
         select(sline_t).where(sline_t.c.id == statement_line_id, sline_t.c.org_id == org_id)
     ).first()
@@ -89,7 +90,7 @@ def _settlement_entry(
     account = conn.execute(select(saccount_t).where(saccount_t.c.id == match.statement_account_id)).one()
     standard = require_books(get_org(conn, org_id))
     s_id = next(s for role, s, _, _ in items if role == "statement" and s is not None)
-    line = _statement_line(conn, org_id, s_id)
+    line = get_statement_line(conn, org_id, s_id)
     settled = [b for role, _, b, _ in items if role == "settled"]
     clearing = conn.execute(
         select(account_t.c.code, func.sum(line_t.c.debit_fen - line_t.c.credit_fen))
@@ -98,7 +99,7 @@ def _settlement_entry(
         .group_by(account_t.c.code)
     ).all()
     fee_code, fee_word = fee_account_code(standard)
-    fee_account = _resolve_posting_account(conn, org_id, fee_code, fee_word)
+    fee_account = resolve_posting_account(conn, org_id, fee_code, fee_word)
     gross = sum(int(total) for _, total in clearing)
     if gross - line.amount_fen != match.fee_fen:
         raise Conflict("the settled lines no longer add up to this settlement", field="match")
@@ -148,7 +149,7 @@ def confirm_matches(
     if not ids:
         return []
     rows: dict[int, Any] = {}
-    for chunk in _chunks(ids):
+    for chunk in in_chunks(ids):
         for r in conn.execute(select(match_t).where(match_t.c.id.in_(chunk), match_t.c.org_id == org_id)):
             rows[r.id] = r
     missing = [i for i in ids if i not in rows]
@@ -156,7 +157,7 @@ def confirm_matches(
         raise NotFound(f"match {missing[0]} does not exist", field="match")
     for account_id in sorted({r.statement_account_id for r in rows.values()}):
         get_statement_account(conn, org_id, account_id, lock=True)
-    for chunk in _chunks(ids):
+    for chunk in in_chunks(ids):
         successor = conn.execute(
             select(match_t.c.id, match_t.c.status, match_t.c.supersedes_id).where(
                 match_t.c.supersedes_id.in_(chunk)
@@ -222,7 +223,7 @@ def confirm_matches(
             )
             record_items.append(its)
         for i, new_id in zip(
-            group, _write_matches(conn, org_id, account_id, records, record_items), strict=True
+            group, write_matches(conn, org_id, account_id, records, record_items), strict=True
         ):
             new_ids[i] = new_id
     return [new_ids[i] for i in ids]
@@ -236,14 +237,14 @@ def reject_match(
     The same pairing is not proposed again. An entry posted on confirmation (a settlement) stays in the
     books: reverse it (红字冲销) if it was wrong.
     """
-    row = _match_row(conn, org_id, match_id)
+    row = match_row(conn, org_id, match_id)
     get_statement_account(conn, org_id, row.statement_account_id, lock=True)
-    _require_current(conn, match_id)
+    require_current(conn, match_id)
     if row.status == "rejected":
         raise Conflict(f"match {match_id} is already rejected", field="match")
     if row.status == "confirmed" and not note.strip():
         raise ValidationError("undoing a confirmed match needs a note saying why", field="note")
-    return _write_matches(
+    return write_matches(
         conn,
         org_id,
         row.statement_account_id,
@@ -260,7 +261,7 @@ def reject_match(
                 "created_by": user_id,
             }
         ],
-        [_items(conn, match_id)],
+        [items_of_match(conn, match_id)],
     )[0]
 
 
@@ -314,7 +315,7 @@ def manual_match(
         Reason("manual", 0),
         Reason("sum_equal", 0, {"amount_fen": abs(s_total), "variant": "total"}),
     ]
-    return _write_matches(
+    return write_matches(
         conn,
         org_id,
         statement_account_id,
@@ -324,7 +325,7 @@ def manual_match(
                 "kind": "manual",
                 "score": 100,
                 "conflict": False,
-                "reasons": _reasons_json(reasons),
+                "reasons": reasons_json(reasons),
                 "note": note.strip(),
                 "created_by": user_id,
             }

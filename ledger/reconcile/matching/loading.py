@@ -17,7 +17,8 @@ from ledger.reconcile.matching.tables import account_t, entry_t, item_t, line_t,
 from ledger.reconcile.store import void_t
 
 
-def _successor_exists() -> Exists:
+def successor_exists() -> Exists:
+    """A match record has been superseded: a later record names it in ``supersedes_id``."""
     later = aliased(match_t)
     return exists().where(later.c.supersedes_id == match_t.c.id)
 
@@ -28,7 +29,7 @@ def current_items(
     stmt = (
         select(item_t.c.match_id, item_t.c.statement_line_id, item_t.c.journal_line_id, item_t.c.role)
         .join(match_t, match_t.c.id == item_t.c.match_id)
-        .where(match_t.c.org_id == org_id, match_t.c.status == status, ~_successor_exists())
+        .where(match_t.c.org_id == org_id, match_t.c.status == status, ~successor_exists())
     )
     if role is not None:
         stmt = stmt.where(item_t.c.role == role)
@@ -180,7 +181,7 @@ def load_book_records(
     ]
 
 
-def _load_clearing(
+def load_clearing(
     conn: Connection, org_id: int, statement_account: Row[Any], first: date, last: date
 ) -> list[ClearingRecord]:
     """Unsettled debits (sales) and POS credits (refunds) on the org's WeChat / Alipay accounts."""
@@ -214,7 +215,7 @@ def _load_clearing(
     return out
 
 
-def _bill_fees(conn: Connection, org_id: int, first: date, last: date) -> dict[tuple[str, date], int]:
+def load_bill_fees(conn: Connection, org_id: int, first: date, last: date) -> dict[tuple[str, date], int]:
     """Per clearing account and day, the fees its imported payment bill reports."""
     rows = conn.execute(
         select(
@@ -240,7 +241,9 @@ def _bill_fees(conn: Connection, org_id: int, first: date, last: date) -> dict[t
     return dict(fees)
 
 
-def _rejected_keys(conn: Connection, org_id: int, statement_account_id: int) -> frozenset:
+def rejected_keys(conn: Connection, org_id: int, statement_account_id: int) -> frozenset:
+    """The statement-line and journal-line sets of every rejected match of the account, which are not
+    proposed again."""
     groups: dict[int, tuple[list[int], list[int]]] = defaultdict(lambda: ([], []))
     rows = conn.execute(
         select(item_t.c.match_id, item_t.c.statement_line_id, item_t.c.journal_line_id)
@@ -249,7 +252,7 @@ def _rejected_keys(conn: Connection, org_id: int, statement_account_id: int) -> 
             match_t.c.org_id == org_id,
             match_t.c.statement_account_id == statement_account_id,
             match_t.c.status == "rejected",
-            ~_successor_exists(),
+            ~successor_exists(),
         )
     ).all()
     for r in rows:

@@ -51,7 +51,7 @@ _MATCH_COLUMNS = (
 _ITEM_COLUMNS = ("match_id", "org_id", "role", "statement_line_id", "journal_line_id", "amount_fen")
 
 
-def _write_matches(
+def write_matches(
     conn: Connection,
     org_id: int,
     statement_account_id: int,
@@ -114,7 +114,7 @@ def _json_param(value: Any) -> str:
     return _escape(value) if type(value) is str else _encode(value)
 
 
-def _reasons_json(reasons: Iterable[Reason]) -> str:
+def reasons_json(reasons: Iterable[Reason]) -> str:
     """``[{"code", "points", "params"}, …]``: no words, which ``reason_text`` writes per language. Written
     by hand (codes and param names are identifiers) as 10⁵ proposals go through here."""
     parts = []
@@ -125,14 +125,16 @@ def _reasons_json(reasons: Iterable[Reason]) -> str:
     return "[" + ",".join(parts) + "]"
 
 
-def _match_row(conn: Connection, org_id: int, match_id: int) -> Row[Any]:
+def match_row(conn: Connection, org_id: int, match_id: int) -> Row[Any]:
+    """The org's match record, or a 404 naming the match."""
     row = conn.execute(select(match_t).where(match_t.c.id == match_id, match_t.c.org_id == org_id)).first()
     if row is None:
         raise NotFound(f"match {match_id} does not exist", field="match")
     return row
 
 
-def _require_current(conn: Connection, match_id: int) -> None:
+def require_current(conn: Connection, match_id: int) -> None:
+    """A 409 unless the match is still current (no later record supersedes it)."""
     successor = conn.execute(
         select(match_t.c.id, match_t.c.status).where(match_t.c.supersedes_id == match_id)
     ).first()
@@ -142,9 +144,10 @@ def _require_current(conn: Connection, match_id: int) -> None:
         )
 
 
-def _pair_items(
+def pair_items(
     statement_line_id: int, journal_line_id: int, amount_fen: int
 ) -> list[tuple[str, int | None, int | None, int]]:
+    """The two items of a one-to-one match: the statement line and the journal line, each for the amount."""
     return [("statement", statement_line_id, None, amount_fen), ("book", None, journal_line_id, amount_fen)]
 
 
@@ -157,11 +160,11 @@ def match_items(
     listed: list[int] = []
     for m in matches:
         if m.statement_line_id is not None:
-            out[m.id] = _pair_items(m.statement_line_id, m.journal_line_id, m.pair_amount_fen)
+            out[m.id] = pair_items(m.statement_line_id, m.journal_line_id, m.pair_amount_fen)
         else:
             out[m.id] = []
             listed.append(m.id)
-    for chunk in _chunks(listed):
+    for chunk in in_chunks(listed):
         for r in conn.execute(
             select(
                 item_t.c.match_id,
@@ -184,11 +187,13 @@ def item_dicts(items: Sequence[tuple[str, int | None, int | None, int]]) -> list
     ]
 
 
-def _items(conn: Connection, match_id: int) -> list[tuple[str, int | None, int | None, int]]:
+def items_of_match(conn: Connection, match_id: int) -> list[tuple[str, int | None, int | None, int]]:
+    """The items (role, statement line, journal line, amount) of one match."""
     row = conn.execute(select(match_t).where(match_t.c.id == match_id)).one()
     return match_items(conn, [row])[match_id]
 
 
-def _chunks(ids: Sequence[int], size: int = 5000) -> Iterable[Sequence[int]]:
+def in_chunks(ids: Sequence[int], size: int = 5000) -> Iterable[Sequence[int]]:
+    """``ids`` in slices of ``size``, to keep an ``IN (…)`` list under the databases' parameter limits."""
     for start in range(0, len(ids), size):
         yield ids[start : start + size]

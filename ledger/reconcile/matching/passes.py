@@ -13,7 +13,7 @@ from itertools import combinations
 
 from ledger.db.rows import gc_paused
 from ledger.reconcile.matching.records import (
-    _GROUP_SCAN_LIMIT,
+    GROUP_SCAN_LIMIT,
     MAX_SETTLEMENT_LAG,
     MAX_SUBSET,
     BookRecord,
@@ -22,9 +22,16 @@ from ledger.reconcile.matching.records import (
     Proposal,
     Reason,
     StatementRecord,
-    _norm,
+    norm,
 )
-from ledger.reconcile.matching.scoring import _PAYER_WORDS, _clip, _date_reason, _Facts, _facts, _reasons
+from ledger.reconcile.matching.scoring import (
+    PAYER_WORDS,
+    PairFacts,
+    clip_score,
+    date_reason,
+    pair_facts,
+    pair_reasons,
+)
 
 
 def _one_to_one(
@@ -39,7 +46,7 @@ def _one_to_one(
     for bucket in buckets.values():
         bucket.sort()
     window = options.window_days
-    pairs: list[tuple[int, int, int, int, _Facts]] = []
+    pairs: list[tuple[int, int, int, int, PairFacts]] = []
     stmt_candidates: dict[int, int] = defaultdict(int)
     book_candidates: dict[int, int] = defaultdict(int)
     rejected = options.rejected
@@ -55,7 +62,7 @@ def _one_to_one(
             b = books[bi]
             if rejected and ((s.id,), (b.id,)) in rejected:
                 continue
-            facts = _facts(s, b, known_refs)
+            facts = pair_facts(s, b, known_refs)
             pairs.append((-facts.score, facts.days, si, bi, facts))
             stmt_candidates[si] += 1
             book_candidates[bi] += 1
@@ -69,11 +76,11 @@ def _one_to_one(
         used_s.add(si)
         used_b.add(bi)
         competing = max(stmt_candidates[si], book_candidates[bi]) - 1
-        reasons = _reasons(stmts[si], books[bi], facts)
+        reasons = pair_reasons(stmts[si], books[bi], facts)
         score = facts.score
         if competing > 0:
             reasons.append(Reason("competing", -5, {"count": competing}))
-            score = _clip(score - 5)
+            score = clip_score(score - 5)
         out.append(
             Proposal(
                 "one_to_one",
@@ -166,7 +173,7 @@ def _group_pass(
     found: list[tuple[_Item, list[_Item]]] = []
     for t in sorted(targets, key=lambda t: (t.on, t.id)):
         first, last = t.on.toordinal() - window, t.on.toordinal() + window
-        dense = bisect_right(days, last) - bisect_left(days, first) > _GROUP_SCAN_LIMIT
+        dense = bisect_right(days, last) - bisect_left(days, first) > GROUP_SCAN_LIMIT
         if dense:  # too many leftovers around: only two lines of the same day, found by hashing
             first = last = t.on.toordinal()
         same_sign, same_sign_days = signed[t.amount_fen > 0]
@@ -199,19 +206,17 @@ def _group_proposal(kind: str, target: _Item, group: list[_Item], *, target_is_s
     days = max(abs((p.on - target.on).days) for p in group)
     reasons = [
         Reason("sum_equal", 45, {"amount_fen": abs(target.amount_fen), "count": len(group)}),
-        _date_reason(days, widest=True),
+        date_reason(days, widest=True),
     ]
-    cp = _norm(target.counterparty)
-    if len(cp) >= 2 and all(
-        cp and (cp in _norm(p.counterparty) or _norm(p.counterparty) in cp) for p in group
-    ):
+    cp = norm(target.counterparty)
+    if len(cp) >= 2 and all(cp and (cp in norm(p.counterparty) or norm(p.counterparty) in cp) for p in group):
         reasons.append(Reason("counterparty_equal", 10, {"counterparty": target.counterparty}))
     ids = tuple(sorted(p.id for p in group))
     return Proposal(
         kind,
         (target.id,) if target_is_statement else ids,
         ids if target_is_statement else (target.id,),
-        _clip(sum(r.points for r in reasons)),
+        clip_score(sum(r.points for r in reasons)),
         tuple(reasons),
         same_day=days == 0,
     )
@@ -260,8 +265,8 @@ def _settlements(
                     ),
                     Reason("settlement_lag", 20 if lag == 1 else 10, {"lag": lag}),
                 ]
-                words = _PAYER_WORDS.get(kinds[account], ())
-                text = _norm(s.counterparty + s.memo)
+                words = PAYER_WORDS.get(kinds[account], ())
+                text = norm(s.counterparty + s.memo)
                 if any(w in text for w in words):
                     reasons.append(Reason("payer_equal", 15, {"payer": s.counterparty or s.memo}))
                 bill_fee = options.bill_fees.get(key)
@@ -270,7 +275,7 @@ def _settlements(
                         reasons.append(Reason("fee_equal", 15))
                     else:
                         reasons.append(Reason("fee_differs", -20, {"bill_fee_fen": bill_fee}))
-                score = _clip(sum(r.points for r in reasons))
+                score = clip_score(sum(r.points for r in reasons))
                 proposal = Proposal(
                     "settlement",
                     (s.id,),
@@ -309,7 +314,7 @@ def _propose(
     clearing: Sequence[ClearingRecord],
     options: MatchOptions,
 ) -> list[Proposal]:
-    known_refs = frozenset(_norm(r) for s in stmts for r in s.references if r)
+    known_refs = frozenset(norm(r) for s in stmts for r in s.references if r)
     proposals = _one_to_one(stmts, books, options, known_refs)
     used_s = {i for p in proposals for i in p.statement_ids}
     used_b = {i for p in proposals for i in p.book_ids}

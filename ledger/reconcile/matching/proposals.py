@@ -12,15 +12,15 @@ from ledger.books.errors import ValidationError
 from ledger.books.periods import parse_period, period_bounds
 from ledger.db.rows import gc_paused
 from ledger.reconcile.matching.loading import (
-    _bill_fees,
-    _load_clearing,
-    _rejected_keys,
-    _successor_exists,
+    load_bill_fees,
     load_book_records,
+    load_clearing,
     load_statement_records,
     matched_ids,
+    rejected_keys,
+    successor_exists,
 )
-from ledger.reconcile.matching.match_rows import _pair_items, _reasons_json, _write_matches
+from ledger.reconcile.matching.match_rows import pair_items, reasons_json, write_matches
 from ledger.reconcile.matching.passes import propose
 from ledger.reconcile.matching.records import (
     DEFAULT_MAX_FEE_BP,
@@ -41,7 +41,7 @@ def _withdraw_open_proposals(conn: Connection, org_id: int, statement_account_id
                 match_t.c.org_id == org_id,
                 match_t.c.statement_account_id == statement_account_id,
                 match_t.c.status == "proposed",
-                ~_successor_exists(),
+                ~successor_exists(),
             )
         ).scalars()
     )
@@ -116,12 +116,12 @@ def _propose_matches(
         exclude=b_done,
     )
     clearing_from = first - timedelta(days=MAX_SETTLEMENT_LAG)
-    clearing = _load_clearing(conn, org_id, account, clearing_from, last)
+    clearing = load_clearing(conn, org_id, account, clearing_from, last)
     options = MatchOptions(
         window_days=window_days,
         max_fee_bp=max_fee_bp,
-        rejected=_rejected_keys(conn, org_id, statement_account_id),
-        bill_fees=_bill_fees(conn, org_id, clearing_from, last) if clearing else {},
+        rejected=rejected_keys(conn, org_id, statement_account_id),
+        bill_fees=load_bill_fees(conn, org_id, clearing_from, last) if clearing else {},
     )
     proposals = propose(stmts, books, clearing=clearing, options=options)
     s_amount = {s.id: s.amount_fen for s in stmts}
@@ -135,7 +135,7 @@ def _propose_matches(
             "kind": p.kind,
             "score": p.score,
             "conflict": p.conflict,
-            "reasons": _reasons_json(p.reasons),
+            "reasons": reasons_json(p.reasons),
             "fee_fen": p.fee_fen,
             "created_by": user_id,
         }
@@ -153,9 +153,9 @@ def _propose_matches(
                 + [("settled", None, c, c_amount[c]) for c in p.settled_ids]
             )
         rows.append(row)
-    ids = _write_matches(conn, org_id, statement_account_id, rows, items)
+    ids = write_matches(conn, org_id, statement_account_id, rows, items)
     auto = [
-        (mid, p, _pair_items(*row["pair"]))
+        (mid, p, pair_items(*row["pair"]))
         for mid, p, row in zip(ids, proposals, rows, strict=True)
         if auto_confirm_exact and p.auto_confirmable
     ]
@@ -166,14 +166,14 @@ def _propose_matches(
                 "kind": p.kind,
                 "score": p.score,
                 "conflict": False,
-                "reasons": _reasons_json((*p.reasons, Reason("auto_confirmed", 0))),
+                "reasons": reasons_json((*p.reasons, Reason("auto_confirmed", 0))),
                 "supersedes_id": mid,
                 "created_by": user_id,
                 "note": "auto_confirm_exact",
             }
             for mid, p, _ in auto
         ]
-        _write_matches(conn, org_id, statement_account_id, confirmed_rows, [its for _, _, its in auto])
+        write_matches(conn, org_id, statement_account_id, confirmed_rows, [its for _, _, its in auto])
     matched_now = {s for p in proposals for s in p.statement_ids}
     return ProposeResult(
         proposed=len(proposals),

@@ -13,10 +13,10 @@ from sqlalchemy import Connection, exists, func, or_, select
 
 from ledger.books.periods import Month
 from ledger.reconcile.matching.loading import (
-    _successor_exists,
     account_ids,
+    successor_exists,
 )
-from ledger.reconcile.matching.match_rows import _match_row, item_dicts, match_items
+from ledger.reconcile.matching.match_rows import item_dicts, match_items, match_row
 from ledger.reconcile.matching.records import BookRecord, reasons_view
 from ledger.reconcile.matching.scoring import reference_tokens
 from ledger.reconcile.matching.tables import cp_t, entry_t, item_t, line_t, match_t, sline_t
@@ -42,7 +42,7 @@ def list_matches(
     if status is not None:
         stmt = stmt.where(match_t.c.status == status)
     if current_only:
-        stmt = stmt.where(~_successor_exists())
+        stmt = stmt.where(~successor_exists())
     rows = conn.execute(stmt.order_by(match_t.c.id).limit(limit).offset(offset)).all()
     items = match_items(conn, rows)
     return [match_view(r, items[r.id], lang) for r in rows]
@@ -57,10 +57,10 @@ def match_view(
 
 def match_history(conn: Connection, org_id: int, match_id: int) -> list[dict[str, Any]]:
     """The chain of records from the first proposal to the current decision."""
-    row = _match_row(conn, org_id, match_id)
+    row = match_row(conn, org_id, match_id)
     chain = [_record(row)]
     while chain[0]["supersedes_id"] is not None:
-        chain.insert(0, _record(_match_row(conn, org_id, chain[0]["supersedes_id"])))
+        chain.insert(0, _record(match_row(conn, org_id, chain[0]["supersedes_id"])))
     while True:
         nxt = conn.execute(select(match_t).where(match_t.c.supersedes_id == chain[-1]["id"])).first()
         if nxt is None:
@@ -103,7 +103,7 @@ def statement_lines(
                 match_t.c.org_id == org_id,
                 match_t.c.status == "confirmed",
                 item_t.c.statement_line_id.is_not(None),
-                ~_successor_exists(),
+                ~successor_exists(),
             )
         )
         stmt = stmt.where(sline_t.c.id.not_in(current))
@@ -198,14 +198,14 @@ def find_open_book_lines(
             item_t.c.journal_line_id == line_t.c.id,
             item_t.c.role == "book",
             match_t.c.status == "confirmed",
-            ~_successor_exists(),
+            ~successor_exists(),
         )
     )
     posted = select(match_t.c.entry_id).where(  # settlements' own entries (once, not per line)
         match_t.c.org_id == org_id,
         match_t.c.status == "confirmed",
         match_t.c.entry_id.is_not(None),
-        ~_successor_exists(),
+        ~successor_exists(),
     )
     stmt = stmt.where(~exists(held), line_t.c.entry_id.not_in(posted))
     # In the index's order (month, then entry: the order of posting), so the first ``limit`` lines are read

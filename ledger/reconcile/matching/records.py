@@ -14,7 +14,8 @@ DEFAULT_WINDOW_DAYS = 3
 MAX_SUBSET = 12
 MAX_SETTLEMENT_LAG = 3
 DEFAULT_MAX_FEE_BP = 100  # 1%: WeChat and Alipay charge 0.2–0.6% to small merchants
-_GROUP_SCAN_LIMIT = 400  # leftovers in one window beyond which passes 2 do not search
+GROUP_SCAN_LIMIT = 400
+"""Leftovers in one window beyond which pass 2 (one to many, many to one) does not search."""
 
 
 @dataclass(frozen=True)
@@ -35,9 +36,9 @@ class StatementRecord:
 
     def __post_init__(self) -> None:
         # Normalised once per record, not once per candidate pair.
-        object.__setattr__(self, "norm_refs", tuple(_norm(r) for r in self.references if r))
-        object.__setattr__(self, "norm_counterparty", _norm(self.counterparty))
-        object.__setattr__(self, "norm_memo", _norm(self.memo))
+        object.__setattr__(self, "norm_refs", tuple(norm(r) for r in self.references if r))
+        object.__setattr__(self, "norm_counterparty", norm(self.counterparty))
+        object.__setattr__(self, "norm_memo", norm(self.memo))
 
 
 @dataclass(frozen=True)
@@ -59,9 +60,9 @@ class BookRecord:
 
     def __post_init__(self) -> None:
         # Normalised once per record, not once per candidate pair.
-        object.__setattr__(self, "norm_refs", tuple(_norm(r) for r in self.references if r))
-        object.__setattr__(self, "norm_counterparty", _norm(self.counterparty))
-        object.__setattr__(self, "norm_memo", _norm(self.memo))
+        object.__setattr__(self, "norm_refs", tuple(norm(r) for r in self.references if r))
+        object.__setattr__(self, "norm_counterparty", norm(self.counterparty))
+        object.__setattr__(self, "norm_memo", norm(self.memo))
 
 
 class Reason(NamedTuple):
@@ -161,7 +162,8 @@ class MatchOptions:
     bill_fees: dict[tuple[str, date], int] = field(default_factory=dict)
 
 
-def _norm(text: str) -> str:
+def norm(text: str) -> str:
+    """A reference as compared: stripped, upper case, without spaces."""
     return text.strip().upper().replace(" ", "")
 
 

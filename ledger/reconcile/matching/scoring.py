@@ -8,10 +8,11 @@ from typing import Any, NamedTuple
 from ledger.reconcile.matching.records import BookRecord, Reason, StatementRecord
 
 # Payment companies as they appear at the bank, per clearing-account kind.
-_PAYER_WORDS = {
+PAYER_WORDS = {
     "wechat": ("财付通", "微信", "TENPAY", "WECHAT"),
     "alipay": ("支付宝", "ALIPAY", "蚂蚁"),
 }
+"""Words in a statement line's counterparty that name a payment company, by clearing source."""
 _FOUR_DIGITS = re.compile(r"\d\D*\d\D*\d\D*\d")
 _TOKEN_SPLIT = re.compile(r"[\s,，;；:：()（）\[\]【】/|]+")
 
@@ -75,7 +76,7 @@ def _counterparty_agrees(stmt: StatementRecord, book: BookRecord) -> bool:
     return len(b) >= 2 and b in stmt.norm_memo
 
 
-def _date_reason(days: int, *, widest: bool = False) -> Reason:
+def date_reason(days: int, *, widest: bool = False) -> Reason:
     """Same day, or days apart; ``widest``: the furthest line of a group."""
     if days == 0:
         return Reason("same_day", 25, {"variant": "widest"} if widest else None)
@@ -83,7 +84,10 @@ def _date_reason(days: int, *, widest: bool = False) -> Reason:
     return Reason("date_shift", max(0, 25 - 7 * days), params)
 
 
-class _Facts(NamedTuple):
+class PairFacts(NamedTuple):
+    """What scoring a statement line against a journal line found: days apart, the references' verdict,
+    the references compared, whether the counterparty agrees, and the score."""
+
     days: int
     verdict: str  # equal | conflict | none
     s_ref: str
@@ -95,21 +99,22 @@ class _Facts(NamedTuple):
 _VERDICT_POINTS = {"equal": 25, "conflict": -60, "none": 0}
 
 
-def _facts(stmt: StatementRecord, book: BookRecord, known: frozenset[str]) -> _Facts:
+def pair_facts(stmt: StatementRecord, book: BookRecord, known: frozenset[str]) -> PairFacts:
+    """Score a statement line against a journal line (see ``PairFacts``)."""
     verdict, s_ref, b_ref = _reference_verdict(stmt, book, known)
     days = abs(stmt.on.toordinal() - book.on.toordinal())
     agrees = _counterparty_agrees(stmt, book)
     points = (
         50 + (25 if days == 0 else max(0, 25 - 7 * days)) + _VERDICT_POINTS[verdict] + (10 if agrees else 0)
     )
-    return _Facts(days, verdict, s_ref, b_ref, agrees, _clip(points))
+    return PairFacts(days, verdict, s_ref, b_ref, agrees, clip_score(points))
 
 
-def _reasons(stmt: StatementRecord, book: BookRecord, facts: _Facts) -> list[Reason]:
+def pair_reasons(stmt: StatementRecord, book: BookRecord, facts: PairFacts) -> list[Reason]:
     """The words for a scored pair; their points add up to ``facts.score`` (before clipping)."""
     reasons = [
         Reason("amount_equal", 50, {"amount_fen": abs(stmt.amount_fen)}),
-        _date_reason(facts.days),
+        date_reason(facts.days),
     ]
     if facts.verdict == "equal":
         reasons.append(Reason("reference_equal", 25, {"reference": facts.s_ref}))
@@ -132,9 +137,10 @@ def score_pair(
     stmt: StatementRecord, book: BookRecord, known_refs: frozenset[str] = frozenset()
 ) -> tuple[int, list[Reason], bool, bool]:
     """Score an equal-amount pair: (score, reasons, conflict, exact_reference)."""
-    facts = _facts(stmt, book, known_refs)
-    return facts.score, _reasons(stmt, book, facts), facts.verdict == "conflict", facts.verdict == "equal"
+    facts = pair_facts(stmt, book, known_refs)
+    return facts.score, pair_reasons(stmt, book, facts), facts.verdict == "conflict", facts.verdict == "equal"
 
 
-def _clip(score: int) -> int:
+def clip_score(score: int) -> int:
+    """A score held to 0–100."""
     return max(0, min(100, score))

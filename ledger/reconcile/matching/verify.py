@@ -7,7 +7,7 @@ from collections import defaultdict
 from sqlalchemy import Connection, select
 
 from ledger.books.verify import Problem, register_check
-from ledger.reconcile.matching.loading import _successor_exists
+from ledger.reconcile.matching.loading import successor_exists
 from ledger.reconcile.matching.tables import item_t, match_t
 
 
@@ -27,7 +27,7 @@ def reconciliation_records(conn: Connection, org_id: int) -> list[Problem]:
             item_t.c.amount_fen,
         )
         .join(match_t, match_t.c.id == item_t.c.match_id)
-        .where(match_t.c.org_id == org_id, match_t.c.status == "confirmed", ~_successor_exists())
+        .where(match_t.c.org_id == org_id, match_t.c.status == "confirmed", ~successor_exists())
     ):
         if r.statement_line_id is not None:
             other = seen_s.setdefault(r.statement_line_id, r.match_id)
