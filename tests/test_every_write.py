@@ -30,15 +30,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
+from ledger.access.idempotency import request_hash
+from ledger.api.routes.distribution import CapitalIn
+from ledger.api.writes import as_json
 from ledger.app import create_app
 from ledger.books.orgs import add_sub_account, ensure_sub_account
 from ledger.books.periods import close_period
 from ledger.books.posting import Draft, Line, post_entries
 from ledger.community import welfare
 from ledger.db.engine import make_engine
-from ledger.db.models import JournalLine
+from ledger.db.models import IdempotencyRecord, JournalLine
 from ledger.distribution import execute as ex
 from ledger.distribution.accounts import ensure_for
 from ledger.distribution.execute import add_member
@@ -1078,6 +1081,37 @@ def test_a_community_replaying_an_officers_key_on_another_orgs_proposal_gets_404
     assert unkeyed.status_code == 404
     assert replay.status_code == 404, replay.text
     assert replay.json() != officer.json()
+
+
+def test_a_key_stored_under_the_former_path_and_body_fingerprint_is_replayed_after_the_upgrade(
+    world: World,
+) -> None:
+    """Before the services named their own requests, the API stored a key's request as its path, query and
+    parsed body; a client retrying such a request after the upgrade gets the first answer, not a 409."""
+    w = world
+    co = w.ids["company"]
+    path = api(f"/orgs/{co}/shareholdings/{holding(w)}/capital")
+    body = {"amount": "300.00", "paid_on": "2025-01-10"}
+    first = w.send("officer", Req("POST", path, json=body), "cap-old")
+    assert first.status_code == 201, first.text
+    as_before = {"path": path, "query": [], "body": as_json(CapitalIn.model_validate(body))}
+    with w.tx() as conn:  # the row as the older version stored it
+        stored = conn.execute(
+            update(IdempotencyRecord.__table__)
+            .where(IdempotencyRecord.__table__.c.key == "cap-old")
+            .values(request_hash=request_hash("shareholding.capital", as_before))
+        )
+        assert stored.rowcount == 1
+    before = w.snapshot()
+
+    retry = w.send("officer", Req("POST", path, json=body), "cap-old")
+    changed = w.send("officer", Req("POST", path, json={**body, "amount": "400.00"}), "cap-old")
+    outsider = w.send("officer_tuanjie", Req("POST", path, json=body), "cap-old")
+
+    assert retry.status_code == 200 and retry.json() == first.json(), retry.text
+    assert changed.status_code == 409 and changed.json()["error"]["code"] == "idempotency_conflict"
+    assert outsider.status_code in (403, 404) and outsider.json() != first.json()
+    assert w.snapshot() == before
 
 
 @pytest.mark.parametrize("relation", ["amend", "renew"])

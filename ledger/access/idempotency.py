@@ -9,6 +9,16 @@ existence is not told by a 409. Within the keyspace:
 * the same key with the same request answers the stored answer again, and writes nothing;
 * the same key with another request (another action, path or body) is a 409.
 
+**Keys stored before an upgrade.** The HTTP door once fingerprinted a request as its path, query and parsed
+body (``ledger.api.writes.fingerprint``); the services now name their own request, door-independent, so
+the same retry hashes differently. A door that can still say what the older scheme would have hashed for
+this very request passes it as ``former``: a stored row whose hash is that one is the same request, and is
+replayed, as the older version would have done. Only that scheme is known: a row stored by the
+reconciliation routes' own idempotency before the one write path (their fingerprint strings) or by a door
+that never hashed its path (a page's form, the CLI's ``--key``) still answers 409 to a retry, as does a row
+whose action or request body has since changed shape (a new field with a default) — a 409 writes nothing,
+and the client retries under a new key once it has checked the first request's effect.
+
 The record is written in the write's own transaction, so a crash leaves either both or neither. Journal
 entries keep their own per-org key (``ledger.books.posting``): a write that posts under the request's key
 is answered here first, and the entry's key is the last line of defence for requests that reach the
@@ -19,7 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,12 +82,14 @@ def once(
     run: Callable[[], tuple[Any, int]],
     keep: Callable[[Any], Any] | None = None,
     key_field: str = "Idempotency-Key",
+    former: Sequence[Any] = (),
 ) -> Answer:
     """Run ``run`` (→ JSON answer, status) once per ``key`` in ``keyspace``; see the module docstring.
 
     The caller must have checked the actor's scope over ``keyspace`` before calling this. ``keep`` is what
     is stored for replays when it must differ from the first answer (a secret is shown once, never kept);
-    ``key_field`` is how the door names the key in an error (the header, a form field, ``--key``)."""
+    ``key_field`` is how the door names the key in an error (the header, a form field, ``--key``);
+    ``former`` is this same request as the older fingerprint scheme saw it (see the module docstring)."""
     if key is None:
         body, status = run()
         return Answer(body, status, replayed=False)
@@ -94,7 +106,7 @@ def once(
         )
     ).first()
     if row is not None:
-        if row.request_hash != digest:
+        if row.request_hash != digest and all(row.request_hash != request_hash(action, f) for f in former):
             raise IdempotencyConflict(
                 f"idempotency key {key!r} was used for a different request", field=key_field
             )

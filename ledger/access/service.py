@@ -37,7 +37,9 @@ class Write(Generic[T]):
     replays); ``request`` is what a retry must repeat (path values and body, as JSON-able data);
     ``status`` is the first answer's HTTP status (a callable of the result where the books replayed an
     entry); ``view``, where a door shows more than the result (the plan after its execution), reads it in
-    the same transaction, and ``answer`` then shapes what it read.
+    the same transaction, and ``answer`` then shapes what it read. ``former_requests`` are this request as
+    an older fingerprint scheme saw it, so that a key stored before an upgrade is replayed, not refused
+    (``ledger.access.idempotency``).
 
     Where whose keys they are is known only once the scope has found it (a shift's store, a sale's store),
     ``keyspace`` and ``org_id`` are callables of what ``scope`` returned: another store's key is never looked
@@ -54,6 +56,7 @@ class Write(Generic[T]):
     status: int | Callable[[T], int] = 201
     keep: Callable[[Any], Any] | None = None  # what a replay shows, where a secret is shown only once
     view: Callable[[Connection, T], Any] | None = None
+    former_requests: tuple[Any, ...] = ()
 
 
 def perform(
@@ -87,6 +90,7 @@ def perform(
         run=run,
         keep=write.keep,
         key_field=key_field,
+        former=write.former_requests,
     )
 
 

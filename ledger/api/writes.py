@@ -26,10 +26,15 @@ def as_json(value: Any) -> Any:
 
 
 def respond(
-    engine: Engine, user: Principal, request: Request, key: str | None, write: Write[Any]
+    engine: Engine, user: Principal, request: Request, key: str | None, write: Write[Any], body: Any = None
 ) -> JSONResponse:
+    """Carry out ``write`` for the request; ``body`` is the route's parsed body, so that a key stored when
+    this door fingerprinted the path and body (before the services named their requests) is replayed."""
     shape = write.answer
     write = replace(write, answer=lambda result: as_json(shape(result)))  # dates, Decimals → JSON
+    as_before = fingerprint(request, body)
+    if write.request != as_before:
+        write = replace(write, former_requests=(*write.former_requests, as_before))
     answer = carry_out(engine, user, write, key=key, remote_addr=client_addr(request))
     return JSONResponse(answer.body, status_code=answer.status)
 
@@ -70,4 +75,4 @@ def write_org(
         detail=detail,
         status=status,
     )
-    return respond(engine, user, request, key, write)
+    return respond(engine, user, request, key, write, body)

@@ -213,7 +213,7 @@ def add_shareholder_route(
         subscribed_fen=body.subscribed,
         agreed_ratio_bp=body.agreed_ratio_bp,
     )
-    return respond(engine, user, request, key, write)
+    return respond(engine, user, request, key, write, body)
 
 
 @router.post("/orgs/{org_id}/shareholdings/{holding_id}/capital", status_code=201)
@@ -229,7 +229,7 @@ def pay_in_route(
     write = services.pay_in_capital(
         user, org_id, holding_id, amount_fen=body.amount, paid_on=body.paid_on, key=key
     )
-    return respond(engine, user, request, key, write)
+    return respond(engine, user, request, key, write, body)
 
 
 @router.post("/orgs/{org_id}/ratio-agreements", status_code=201)
@@ -248,7 +248,7 @@ def agreement_route(
         document_no=body.document_no,
         signed_on=body.signed_on,
     )
-    return respond(engine, user, request, key, write)
+    return respond(engine, user, request, key, write, body)
 
 
 @router.post("/orgs/{org_id}/members", status_code=201)
@@ -256,7 +256,7 @@ def add_member_route(
     org_id: int, body: MemberIn, user: CurrentUser, engine: EngineDep, request: Request, key: IdempotencyKey
 ) -> JSONResponse:
     write = services.add_member(user, org_id, member=body.member, shares=body.shares)
-    return respond(engine, user, request, key, write)
+    return respond(engine, user, request, key, write, body)
 
 
 # -- year close -------------------------------------------------------------------------------------------
@@ -284,7 +284,7 @@ def create_plan_route(
     key: IdempotencyKey,
 ) -> JSONResponse:
     steps = [Step(s.kind, s.rate_bp, s.amount, s.target) for s in body.steps]
-    return respond(engine, user, request, key, services.create_plan(user, org_id, year, steps))
+    return respond(engine, user, request, key, services.create_plan(user, org_id, year, steps), body)
 
 
 @router.get("/orgs/{org_id}/years/{year}/plans", response_model=list[PlanOut])
@@ -335,7 +335,7 @@ def approve_route(
         resolution_date=body.resolution_date,
         document_no=body.document_no,
     )
-    return respond(engine, user, request, key, write)
+    return respond(engine, user, request, key, write, body)
 
 
 @router.post("/orgs/{org_id}/plans/{plan_id}/execute", response_model=PlanOut)
@@ -350,7 +350,7 @@ def execute_route(
 ) -> JSONResponse:
     """Post the plan: the org's entries and each shareholder's, linked, in one transaction."""
     write = services.execute_plan(user, org_id, plan_id, entry_date=body.date)
-    return respond(engine, user, request, key, write)
+    return respond(engine, user, request, key, write, body)
 
 
 @router.post("/orgs/{org_id}/plans/{plan_id}/reverse", response_model=PlanOut)
@@ -364,7 +364,7 @@ def reverse_plan_route(
     key: IdempotencyKey,
 ) -> JSONResponse:
     write = services.reverse_plan(user, org_id, plan_id, entry_date=body.date)
-    return respond(engine, user, request, key, write)
+    return respond(engine, user, request, key, write, body)
 
 
 @router.post("/orgs/{org_id}/dividends", status_code=201)
@@ -382,7 +382,7 @@ def pay_dividend_route(
         plan_id=body.plan_id,
         key=key,
     )
-    return respond(engine, user, request, key, write)
+    return respond(engine, user, request, key, write, body)
 
 
 # -- public-welfare funds ---------------------------------------------------------------------------------
@@ -401,7 +401,7 @@ def apply_earmark_route(
         on=body.on,
         post_id=body.post_id,
     )
-    return respond(engine, user, request, key, write)
+    return respond(engine, user, request, key, write, body)
 
 
 @router.get("/orgs/{org_id}/years/{year}/welfare-funds")
@@ -453,7 +453,7 @@ def threshold_route(
         quarterly_threshold_fen=body.quarterly_threshold,
         rule=body.rule,
     )
-    return respond(engine, user, request, key, write)
+    return respond(engine, user, request, key, write, body)
 
 
 @router.get("/orgs/{org_id}/vat/{year}/q{quarter}")

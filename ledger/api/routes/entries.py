@@ -196,7 +196,7 @@ def post_entry_route(
         answer=lambda conn, posted: as_json(entry_out(get_entry(conn, org_id, posted.id))),
         request=fingerprint(request, body),
     )
-    return respond(engine, user, request, key, write)
+    return respond(engine, user, request, key, write, body)
 
 
 @router.post("/linked-entries", response_model=list[EntryOut], status_code=201)
@@ -233,7 +233,7 @@ def post_linked_route(
         detail=lambda r: ",".join(e.voucher_no for e in r[1]),
         status=_created,
     )
-    return respond(engine, user, request, group_key, write)
+    return respond(engine, user, request, group_key, write, body)
 
 
 @router.get("/orgs/{org_id}/entries", response_model=EntryPage)
@@ -291,4 +291,4 @@ def reverse_route(
         answer=lambda conn, posted: as_json([entry_out(get_entry(conn, p.org_id, p.id)) for p in posted]),
         request=fingerprint(request, body),
     )
-    return respond(engine, user, request, key, write)
+    return respond(engine, user, request, key, write, body)

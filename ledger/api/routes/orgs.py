@@ -133,7 +133,7 @@ def create_org(
         parent_id=body.parent_id,
         standard=body.standard,
     )
-    return respond(engine, user, request, key, write)
+    return respond(engine, user, request, key, write, body)
 
 
 @router.get("/orgs/{org_id}", response_model=OrgOut)
@@ -161,7 +161,7 @@ def add_sub_account(
     write = bookkeeping.add_account(
         user, org_id, parent_code=body.parent_code, name=body.name, code=body.code
     )
-    return respond(engine, user, request, key, write)
+    return respond(engine, user, request, key, write, body)
 
 
 @router.post("/orgs/{org_id}/accounts/{code}/close", response_model=AccountOut)
@@ -254,9 +254,8 @@ def reopen_period(
     key: IdempotencyKey,
 ) -> JSONResponse:
     """反结账: the latest closed month reopens (admin only), with the reason recorded."""
-    return respond(
-        engine, user, request, key, bookkeeping.reopen_period(user, org_id, period, reason=body.reason)
-    )
+    write = bookkeeping.reopen_period(user, org_id, period, reason=body.reason)
+    return respond(engine, user, request, key, write, body)
 
 
 @router.get("/orgs/{org_id}/period-events", response_model=list[PeriodEventOut])

@@ -14,6 +14,7 @@ byte-for-byte the original.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import replace
@@ -67,7 +68,9 @@ router = APIRouter(prefix="/api/v1/pos", tags=["pos"])
 JSON = "application/json"
 
 
-def _json(body: Any, status: int = 200) -> Response:
+def json_answer(body: Any, status: int = 200) -> Response:
+    """``body`` (JSON text, or plain data whose dates and Decimals print as strings) as a JSON response,
+    without FastAPI's validation and re-encoding: the till's sales and lookups answer many small requests."""
     text = body if isinstance(body, str) else json.dumps(body, ensure_ascii=False, default=str)
     return Response(content=text, status_code=status, media_type=JSON)
 
@@ -115,7 +118,7 @@ async def create_sale_route(body: SaleIn, request: Request) -> Response:
     result = await _till_write(
         request, lambda conn, user, key: sales.create_sale(conn, user, body, key, max_lead_seconds=lead)
     )
-    return _json(result.body, 201 if result.created else 200)
+    return json_answer(result.body, 201 if result.created else 200)
 
 
 @router.post("/sales:batch")
@@ -157,13 +160,13 @@ def create_batch_route(
         return perform(conn, user, write, key=key, remote_addr=client_addr(request))
 
     done = sales.write_idempotent(engine, work)
-    return _json(done.body, done.status)
+    return json_answer(done.body, done.status)
 
 
 @router.get("/sales/{sale_id}")
 def get_sale_route(sale_id: int, user: CurrentUser, engine: EngineDep) -> Response:
     with read_tx(engine) as conn:
-        return _json(sales.get_sale(conn, user, sale_id))
+        return json_answer(sales.get_sale(conn, user, sale_id))
 
 
 @router.get("/sales/{sale_id}/receipt", response_class=PlainTextResponse)
@@ -186,7 +189,7 @@ def create_refund_route(
     """Refund lines of a sale by quantity; never more than remains refundable; idempotent like a sale."""
     key = key or body.idempotency_key
     write = services.refund(user, sale_id, body, key, max_lead_seconds=_lead(request))
-    return respond(engine, user, request, key, write)
+    return respond(engine, user, request, key, write, body)
 
 
 @router.get("/stores/{store_id}/sales")
@@ -199,7 +202,7 @@ def list_sales_route(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Response:
     with read_tx(engine) as conn:
-        return _json(sales.list_sales(conn, user, store_id, day, limit, offset))
+        return json_answer(sales.list_sales(conn, user, store_id, day, limit, offset))
 
 
 # -- stores and catalogue -------------------------------------------------------------------------------
@@ -210,13 +213,13 @@ def create_store_route(
     body: StoreIn, user: CurrentUser, engine: EngineDep, request: Request, key: IdempotencyKey
 ) -> JSONResponse:
     write = services.create_store(user, body.company_id, code=body.code, name=body.name)
-    return respond(engine, user, request, key, write)
+    return respond(engine, user, request, key, write, body)
 
 
 @router.get("/orgs/{org_id}/stores")
 def list_stores_route(org_id: int, user: CurrentUser, engine: EngineDep) -> Response:
     with read_tx(engine) as conn:
-        return _json([s.__dict__ for s in list_stores(conn, user, org_id)])
+        return json_answer([s.__dict__ for s in list_stores(conn, user, org_id)])
 
 
 def _product_out(p: dict) -> dict:
@@ -257,7 +260,7 @@ def _product_in(p: ProductBody) -> catalogue.ProductIn:
 def list_products_route(org_id: int, user: CurrentUser, engine: EngineDep) -> Response:
     with read_tx(engine) as conn:
         require_company(conn, user, org_id)
-        return _json([_product_out(p) for p in catalogue.list_products(conn, org_id)])
+        return json_answer([_product_out(p) for p in catalogue.list_products(conn, org_id)])
 
 
 @router.put("/orgs/{org_id}/products", status_code=200)
@@ -272,7 +275,7 @@ def upsert_products_route(
     """Create or update products by SKU."""
     products = [_product_in(p) for p in body]
     write = services.upsert_products(user, org_id, products, request=as_json(body))
-    return respond(engine, user, request, key, write)
+    return respond(engine, user, request, key, write, body)
 
 
 @router.post("/orgs/{org_id}/products:import")
@@ -286,7 +289,8 @@ def import_catalogue_route(
 ) -> JSONResponse:
     data = file.file.read()
     write = services.import_catalogue(user, org_id, data, file.filename or "catalogue.csv")
-    return respond(engine, user, request, key, write)
+    as_before = {"filename": file.filename, "sha256": hashlib.sha256(data).hexdigest()}  # the former body
+    return respond(engine, user, request, key, write, as_before)
 
 
 @router.get("/orgs/{org_id}/products:export")
@@ -313,7 +317,7 @@ def list_tax_rates_route(org_id: int, user: CurrentUser, engine: EngineDep) -> R
     with read_tx(engine) as conn:
         require_company(conn, user, org_id)
         rates = catalogue.tax_rates(conn, org_id)
-    return _json(
+    return json_answer(
         [
             {"category": r.category, "rate_bp": r.rate_bp, "effective_from": r.effective_from.isoformat()}
             for r in rates
@@ -331,7 +335,7 @@ def set_tax_rate_route(
     key: IdempotencyKey,
 ) -> JSONResponse:
     write = services.set_tax_rate(user, org_id, body.category, body.rate_bp, body.effective_from)
-    return respond(engine, user, request, key, write)
+    return respond(engine, user, request, key, write, body)
 
 
 # -- customers ------------------------------------------------------------------------------------------
@@ -366,7 +370,7 @@ def create_customer_route(
         credit_limit_fen=body.credit_limit,
         kind=body.kind,
     )
-    return respond(engine, user, request, key, replace(write, answer=_customer_out))
+    return respond(engine, user, request, key, replace(write, answer=_customer_out), body)
 
 
 @router.patch("/orgs/{org_id}/customers/{customer_id}")
@@ -382,14 +386,14 @@ def update_customer_route(
     write = services.update_customer(
         user, org_id, customer_id, credit_limit_fen=body.credit_limit, channel=body.channel
     )
-    return respond(engine, user, request, key, replace(write, answer=_customer_out))
+    return respond(engine, user, request, key, replace(write, answer=_customer_out), body)
 
 
 @router.get("/orgs/{org_id}/customers")
 def list_customers_route(org_id: int, user: CurrentUser, engine: EngineDep) -> Response:
     with read_tx(engine) as conn:
         require_company(conn, user, org_id)
-        return _json([_customer_out(c) for c in catalogue.list_customers(conn, org_id)])
+        return json_answer([_customer_out(c) for c in catalogue.list_customers(conn, org_id)])
 
 
 # -- stock ----------------------------------------------------------------------------------------------
@@ -427,7 +431,7 @@ def purchase_route(
         memo=body.memo,
         idempotency_key=key,
     )
-    return respond(engine, user, request, key, write)
+    return respond(engine, user, request, key, write, body)
 
 
 @router.post("/stores/{store_id}/stock-adjustments", status_code=201)
@@ -456,14 +460,14 @@ def adjust_route(
     write = services.adjust_stock(
         user, store_id, day=body.date, sku=body.sku, kind=body.kind, qty_milli=qty, reason=body.reason
     )
-    return respond(engine, user, request, key, write)
+    return respond(engine, user, request, key, write, body)
 
 
 @router.get("/stores/{store_id}/stock")
 def stock_route(store_id: int, user: CurrentUser, engine: EngineDep) -> Response:
     with read_tx(engine) as conn:
         require_store(conn, user, store_id)
-        return _json([_stock_out(r) for r in stock.stock_levels(conn, store_id)])
+        return json_answer([_stock_out(r) for r in stock.stock_levels(conn, store_id)])
 
 
 @router.get("/stores/{store_id}/stock-exceptions")
@@ -471,7 +475,7 @@ def stock_exceptions_route(store_id: int, user: CurrentUser, engine: EngineDep) 
     """Products sold beyond recorded stock (negative quantity): count them or record the missing purchase."""
     with read_tx(engine) as conn:
         require_store(conn, user, store_id)
-        return _json([_stock_out(r) for r in stock.stock_levels(conn, store_id, exceptions_only=True)])
+        return json_answer([_stock_out(r) for r in stock.stock_levels(conn, store_id, exceptions_only=True)])
 
 
 # -- shifts ---------------------------------------------------------------------------------------------
@@ -481,14 +485,14 @@ def stock_exceptions_route(store_id: int, user: CurrentUser, engine: EngineDep) 
 def open_shift_route(
     body: ShiftOpenIn, user: CurrentUser, engine: EngineDep, request: Request, key: IdempotencyKey
 ) -> JSONResponse:
-    return respond(engine, user, request, key, services.open_shift(user, body.store_id, body.float))
+    return respond(engine, user, request, key, services.open_shift(user, body.store_id, body.float), body)
 
 
 @router.get("/shifts/{shift_id}")
 def shift_report_route(shift_id: int, user: CurrentUser, engine: EngineDep) -> Response:
     """The shift report: takings by method and channel, expected vs counted cash, the voucher."""
     with read_tx(engine) as conn:
-        return _json(shifts.shift_report(conn, user, shift_id))
+        return json_answer(shifts.shift_report(conn, user, shift_id))
 
 
 @router.get("/stores/{store_id}/shifts")
@@ -496,7 +500,7 @@ def list_shifts_route(
     store_id: int, user: CurrentUser, engine: EngineDep, status: str | None = None
 ) -> Response:
     with read_tx(engine) as conn:
-        return _json(shifts.list_shifts(conn, user, store_id, status))
+        return json_answer(shifts.list_shifts(conn, user, store_id, status))
 
 
 @router.post("/shifts/{shift_id}/cash-moves", status_code=201)
@@ -510,7 +514,7 @@ def cash_move_route(
 ) -> JSONResponse:
     """备用金 pay-in (into the drawer) or payout (out of it), counted in the expected cash."""
     write = services.cash_move(user, shift_id, body.kind, body.amount, body.reason)
-    return respond(engine, user, request, key, write)
+    return respond(engine, user, request, key, write, body)
 
 
 @router.post("/shifts/{shift_id}/close")
@@ -523,7 +527,7 @@ def close_shift_route(
     key: IdempotencyKey,
 ) -> JSONResponse:
     """交班: counted cash in, one voucher per shift posted, the shift report out."""
-    return respond(engine, user, request, key, services.close_shift(user, shift_id, body.counted_cash))
+    return respond(engine, user, request, key, services.close_shift(user, shift_id, body.counted_cash), body)
 
 
 @router.get("/villages/{village_id}/produce-sales")
@@ -540,4 +544,4 @@ def produce_sales_route(
         if org.kind not in ("village", "community"):
             raise ValidationError("produce comes from a partner village or community", field="village_id")
         day_range_params(conn, village_id, date_from, date_to)
-        return _json(sales.produce_sales(conn, village_id, date_from, date_to))
+        return json_answer(sales.produce_sales(conn, village_id, date_from, date_to))

@@ -245,7 +245,7 @@ def create_statement_account_route(
         name=body.name,
         account_no=body.account_no,
     )
-    return respond(engine, user, request, key, write)
+    return respond(engine, user, request, key, write, body)
 
 
 @router.get("/orgs/{org_id}/statement-accounts", response_model=list[StatementAccountOut])
@@ -443,9 +443,8 @@ def _decide(
     action: str,
     key: str | None,
 ) -> Response:
-    return respond(
-        engine, user, request, key, services.decide(user, org_id, match_id, action, note=body.note)
-    )
+    write = services.decide(user, org_id, match_id, action, note=body.note)
+    return respond(engine, user, request, key, write, body)
 
 
 @router.post("/orgs/{org_id}/reconcile/matches/{match_id}/confirm", response_model=MatchOut, status_code=201)
@@ -498,7 +497,7 @@ def confirm_many_route(
     """Confirm several proposals at once, all or none (e.g. every exact match the officer has reviewed)."""
 
     write = services.confirm_many(user, org_id, body.ids, note=body.note)
-    return respond(engine, user, request, key, write)
+    return respond(engine, user, request, key, write, body)
 
 
 @router.post("/orgs/{org_id}/reconcile/matches", response_model=MatchOut, status_code=201)
@@ -515,7 +514,7 @@ def manual_match_route(
     write = services.manual_match(
         user, org_id, body.account, body.statement_line_ids, body.journal_line_ids, note=body.note
     )
-    return respond(engine, user, request, key, write)
+    return respond(engine, user, request, key, write, body)
 
 
 @router.post(
@@ -533,7 +532,7 @@ def post_by_rule_route(
     """Turn an unmatched statement line into an entry by a rule (rules.toml) and match the two."""
 
     write = services.post_by_rule(user, org_id, line_id, (body or RuleIn()).rule)
-    return respond(engine, user, request, key, write)
+    return respond(engine, user, request, key, write, body)
 
 
 @router.get("/reconcile/rules", response_model=list[dict[str, Any]])

@@ -83,4 +83,4 @@ def void_import_route(
     """作废导入 through the one write path (scope, key, write, audit); a retry under the same
     ``Idempotency-Key`` gets the first answer back, a second void without one is a 409."""
     write = services.void_import(user, org_id, import_id, reason=body.reason)
-    return respond(engine, user, request, key, write)
+    return respond(engine, user, request, key, write, body)

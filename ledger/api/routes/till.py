@@ -9,7 +9,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Path, Response
 
 from ledger.api.deps import CurrentUser, EngineDep
-from ledger.api.routes.pos import _json
+from ledger.api.routes.pos import json_answer
 from ledger.db.engine import read_tx
 from pos import escpos, till
 
@@ -20,7 +20,7 @@ router = APIRouter(prefix="/api/v1/pos", tags=["pos"])
 def till_data_route(store_id: int, user: CurrentUser, engine: EngineDep) -> Response:
     """The till's offline copy: active products with pinyin initials, tax rates, customers, the open shift."""
     with read_tx(engine) as conn:
-        return _json(till.till_data(conn, user, store_id))
+        return json_answer(till.till_data(conn, user, store_id))
 
 
 @router.get("/stores/{store_id}/receipts/{code}")
@@ -30,7 +30,7 @@ def find_receipt_route(
     """A sale by its receipt number (or the idempotency key an offline receipt shows), with what remains
     refundable of each line."""
     with read_tx(engine) as conn:
-        return _json(till.find_receipt(conn, user, store_id, code))
+        return json_answer(till.find_receipt(conn, user, store_id, code))
 
 
 @router.get("/sales/{sale_id}/receipt.escpos")

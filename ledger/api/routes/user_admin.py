@@ -80,7 +80,7 @@ def issue_token(
 ) -> JSONResponse:
     """A new bearer token for the user, shown once."""
     write = users.new_token(user, user_id, body.label, fingerprint(request, body))
-    return respond(engine, user, request, key, write)
+    return respond(engine, user, request, key, write, body)
 
 
 @router.post("/users/{user_id}/tokens/{token_id}/revoke", response_model=Revoked)

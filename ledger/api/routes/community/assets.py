@@ -56,7 +56,7 @@ def create_asset_route(
         certificate_no=body.certificate_no,
         documents=body.documents,
     )
-    return respond(engine, user, request, key, write)
+    return respond(engine, user, request, key, write, body)
 
 
 @router.get("/orgs/{org_id}/assets", response_model=list[AssetOut])
@@ -80,4 +80,4 @@ def set_asset_status_route(
     key: IdempotencyKey,
 ) -> JSONResponse:
     write = services.set_asset_status(user, org_id, asset_id, body.status)
-    return respond(engine, user, request, key, write)
+    return respond(engine, user, request, key, write, body)

@@ -68,7 +68,7 @@ def deal_route(
         memo=body.memo,
         idempotency_key=key,
     )
-    return respond(engine, user, request, key, write)
+    return respond(engine, user, request, key, write, body)
 
 
 @router.get("/orgs/{org_id}/brokerage/outstanding", response_model=list[OutstandingOut])
@@ -109,4 +109,4 @@ def deal_receipt_route(
         cash_account=body.cash_account,
         idempotency_key=key,
     )
-    return respond(engine, user, request, key, write)
+    return respond(engine, user, request, key, write, body)

@@ -53,7 +53,7 @@ def subsidy_route(
         cash_account=body.cash_account,
         idempotency_key=key,
     )
-    return respond(engine, user, request, key, write)
+    return respond(engine, user, request, key, write, body)
 
 
 @router.get("/orgs/{org_id}/subsidies", response_model=list[SubsidyTotalOut])
@@ -94,7 +94,7 @@ def stake_route(
         funded_from=body.funded_from,
         idempotency_key=key,
     )
-    return respond(engine, user, request, key, write)
+    return respond(engine, user, request, key, write, body)
 
 
 class StakeRowOut(BaseModel):

@@ -98,7 +98,7 @@ def create_contract_route(
         deposit_fen=body.deposit,
         memo=body.memo,
     )
-    return respond(engine, user, request, key, write)
+    return respond(engine, user, request, key, write, body)
 
 
 class AccrualOut(BaseModel):
@@ -234,7 +234,7 @@ def terminate_route(
         apply_deposit=body.apply_deposit,
         refund_rest=body.refund_rest,
     )
-    return respond(engine, user, request, key, write)
+    return respond(engine, user, request, key, write, body)
 
 
 def _supersede(relation: str) -> Callable[..., JSONResponse]:
@@ -265,7 +265,7 @@ def _supersede(relation: str) -> Callable[..., JSONResponse]:
             deposit_fen=body.deposit,
             memo=body.memo,
         )
-        return respond(engine, user, request, key, write)
+        return respond(engine, user, request, key, write, body)
 
     return route
 
@@ -304,7 +304,7 @@ def deposit_route(
         cash_account=body.cash_account,
         idempotency_key=key,
     )
-    return respond(engine, user, request, key, write)
+    return respond(engine, user, request, key, write, body)
 
 
 class RefundIn(Strict):
@@ -332,7 +332,7 @@ def refund_route(
         cash_account=body.cash_account,
         idempotency_key=key,
     )
-    return respond(engine, user, request, key, write)
+    return respond(engine, user, request, key, write, body)
 
 
 class AllocationIn(Strict):
@@ -384,4 +384,4 @@ def receipt_route(
         memo=body.memo,
         idempotency_key=key,
     )
-    return respond(engine, user, request, key, write)
+    return respond(engine, user, request, key, write, body)

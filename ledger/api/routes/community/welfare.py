@@ -43,7 +43,7 @@ def create_post_route(
         start=body.start,
         end=body.end,
     )
-    return respond(engine, user, request, key, write)
+    return respond(engine, user, request, key, write, body)
 
 
 @router.get("/orgs/{org_id}/welfare-posts", response_model=list[PostOut])
@@ -67,7 +67,8 @@ def end_post_route(
     request: Request,
     key: IdempotencyKey,
 ) -> JSONResponse:
-    return respond(engine, user, request, key, services.end_post(user, org_id, post_id, last_day=body.end))
+    write = services.end_post(user, org_id, post_id, last_day=body.end)
+    return respond(engine, user, request, key, write, body)
 
 
 @router.post("/orgs/{org_id}/welfare-posts/stipends", response_model=StipendRunOut)
@@ -98,7 +99,8 @@ def post_stipend_route(
     key: IdempotencyKey,
 ) -> JSONResponse:
     """One post's stipend for one month (refused for a month the post is not held)."""
-    return respond(engine, user, request, key, services.post_stipend(user, org_id, post_id, body.period))
+    write = services.post_stipend(user, org_id, post_id, body.period)
+    return respond(engine, user, request, key, write, body)
 
 
 class PaymentIn(Strict):
@@ -126,7 +128,7 @@ def pay_stipend_route(
         cash_account=body.cash_account,
         idempotency_key=key,
     )
-    return respond(engine, user, request, key, write)
+    return respond(engine, user, request, key, write, body)
 
 
 class FacilityIn(MoneyIn):
@@ -152,4 +154,4 @@ def facility_route(
         cash_account=body.cash_account,
         idempotency_key=key,
     )
-    return respond(engine, user, request, key, write)
+    return respond(engine, user, request, key, write, body)
