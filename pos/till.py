@@ -21,7 +21,7 @@ from ledger.books.errors import NotFound
 from ledger.books.money import format_amount, format_quantity
 from pos.catalogue import list_customers, list_products, open_balance, tax_rates
 from pos.models import PosSale, PosSaleLine, PosShift
-from pos.sales import with_id
+from pos.sales import get_sale, with_id
 from pos.shifts import shift_report
 from pos.stores import require_company, require_store
 
@@ -151,10 +151,5 @@ def find_receipt(conn: Connection, user: Principal, store_id: int, code: str) ->
 
 
 def get_receipt_sale(conn: Connection, user: Principal, sale_id: int) -> dict:
-    row = conn.execute(
-        select(sale_t.c.id, sale_t.c.store_id, sale_t.c.response_json).where(sale_t.c.id == sale_id)
-    ).first()
-    if row is None:
-        raise NotFound(f"sale {sale_id} does not exist", field="sale_id")
-    require_store(conn, user, row.store_id)
-    return json.loads(with_id(row.id, row.response_json))
+    """The sale as first answered (``pos.sales.get_sale``), as data for its printed receipt."""
+    return json.loads(get_sale(conn, user, sale_id))

@@ -31,6 +31,17 @@ def _tool(name: str) -> str:
     return path
 
 
+def _copy_sqlite(src: sqlite3.Connection, dst: sqlite3.Connection) -> None:
+    """Copy every page of ``src`` into ``dst`` with SQLite's online backup (a consistent snapshot), then close
+    both."""
+    try:
+        with dst:
+            src.backup(dst)
+    finally:
+        dst.close()
+        src.close()
+
+
 def backup(engine: Engine, out: Path) -> Path:
     """Write a backup of the database behind ``engine`` to ``out``."""
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -38,14 +49,7 @@ def backup(engine: Engine, out: Path) -> Path:
         src_path = engine.url.database
         if not src_path or src_path == ":memory:":
             raise ValidationError("only a SQLite file can be backed up", field="db")
-        src = sqlite3.connect(src_path)
-        dst = sqlite3.connect(out)
-        try:
-            with dst:
-                src.backup(dst)
-        finally:
-            dst.close()
-            src.close()
+        _copy_sqlite(sqlite3.connect(src_path), sqlite3.connect(out))
         return out
     subprocess.run(
         [
@@ -75,14 +79,9 @@ def restore(engine: Engine, source: Path) -> None:
     if not _is_empty(engine):
         raise Conflict("restore goes only into an empty database; create a new one", field="db")
     if engine.dialect.name == "sqlite":
-        src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
-        dst = sqlite3.connect(engine.url.database or "")
-        try:
-            with dst:
-                src.backup(dst)
-        finally:
-            dst.close()
-            src.close()
+        _copy_sqlite(
+            sqlite3.connect(f"file:{source}?mode=ro", uri=True), sqlite3.connect(engine.url.database or "")
+        )
         return
     proc = subprocess.run(
         [

@@ -43,10 +43,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
-from functools import cache
-from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from limits import RateLimitItem, parse
 from limits.storage import MemoryStorage, Storage
 from limits.strategies import MovingWindowRateLimiter
@@ -58,12 +55,12 @@ from ledger.web.i18n import DEFAULT_LANG, translator
 from ledger.web.security import TooManyAttempts
 from ledger.web.session import COOKIE_NAME, LANGUAGES, signing_key, unsign
 from ledger.web.shared_limits import limits_storage
+from ledger.web.templating import environment
 
 ANYONE = "*"
 ADMITTED = "cunshe.login_admitted"  # set in the ASGI scope once a login attempt has been counted
 GATED_PATHS = frozenset({"/web/login", "/till/login"})
 TARPIT_MAX = 512
-TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates" / "web"
 CHINA = timezone(timedelta(hours=8), "CST")  # the time to retry at, as the people logging in read clocks
 HASHING_NICE = 10
 
@@ -151,15 +148,6 @@ def login_limits(request: Request) -> LoginLimits:
     return request.app.state.login_limits
 
 
-@cache
-def _templates() -> Environment:
-    return Environment(
-        loader=FileSystemLoader(TEMPLATES_DIR),
-        autoescape=select_autoescape(["html"]),
-        undefined=StrictUndefined,
-    )
-
-
 def refusal_lang(scope: Scope, secret_key: str) -> str:
     """The language of the person refused: their session cookie's (its HMAC checked, no database read), else
     their browser's first choice when it is English, else Chinese."""
@@ -175,7 +163,7 @@ def refusal_page(lang: str, seconds: int) -> str:
     """The login page's 429: in the person's language, saying how long to wait and until when (Beijing
     time), with the way back to the login form."""
     at = (datetime.now(CHINA) + timedelta(seconds=seconds)).strftime("%H:%M:%S")
-    page = _templates().get_template("login_refused.html")
+    page = environment().get_template("login_refused.html")
     return page.render(t=translator(lang), lang=lang, seconds=seconds, at=at)
 
 

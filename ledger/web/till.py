@@ -12,13 +12,11 @@ page's own (not in the API's OpenAPI: a fuzzer logging out would revoke the toke
 from __future__ import annotations
 
 from functools import cache
-from importlib.resources import files
 from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Request, Response
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Connection, update
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -40,11 +38,11 @@ from ledger.web.i18n import LOCALES, translations, translator
 from ledger.web.login_limits import login_limits
 from ledger.web.security import SECURITY_HEADERS, login_throttle
 from ledger.web.session import load_session
+from ledger.web.templating import environment
 
 router = APIRouter(tags=["till"])
 
 STATIC_DIR = Path(__file__).resolve().parent / "static" / "till"
-TEMPLATES_DIR = Path(str(files("ledger.templates.web")))  # package data: the page itself, till.html
 STATIC_TYPES = {
     "till.js": "text/javascript; charset=utf-8",
     "till.css": "text/css; charset=utf-8",
@@ -78,20 +76,11 @@ def till_page(request: Request) -> HTMLResponse:
     asked = request.query_params.get("lang")
     lang = asked if asked in LOCALES else load_session(request).lang
     html = (
-        _templates().get_template("till.html").render(lang=lang, t=translator(lang), words=script_words(lang))
+        environment()
+        .get_template("till.html")
+        .render(lang=lang, t=translator(lang), words=script_words(lang))
     )
     return HTMLResponse(html, headers=TILL_HEADERS)
-
-
-@cache
-def _templates() -> Environment:
-    return Environment(
-        loader=FileSystemLoader(TEMPLATES_DIR),
-        autoescape=select_autoescape(["html"]),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
 
 
 @cache

@@ -14,12 +14,8 @@ from __future__ import annotations
 
 import math
 import time
-from functools import cache
-from importlib.resources import files
-from pathlib import Path
 
 from fastapi import APIRouter, Request
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from limits import parse
 from limits.storage import Storage
 from limits.strategies import MovingWindowRateLimiter
@@ -35,22 +31,9 @@ from ledger.web.i18n import LOCALES, translator
 from ledger.web.security import add_security_headers
 from ledger.web.session import load_session
 from ledger.web.shared_limits import limits_storage
-
-# templates/web/, installed as package data (setup.py): the same in a checkout and a wheel.
-TEMPLATES_DIR = Path(str(files("ledger.templates.web")))
+from ledger.web.templating import environment
 
 router = APIRouter(tags=["verify"])
-
-
-@cache
-def _templates() -> Environment:
-    return Environment(
-        loader=FileSystemLoader(TEMPLATES_DIR),
-        autoescape=select_autoescape(["html"]),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
 
 
 class _Limiter:
@@ -87,7 +70,7 @@ def _page(lang: str, status: int, **context: object) -> HTMLResponse:
     """The page in the reader's language, the other language after each sentence (the catalogues' words)."""
     other = "en" if lang == "zh" else "zh"
     html = (
-        _templates()
+        environment()
         .get_template("verify.html")
         .render(lang=lang, t=translator(lang), t2=translator(other), **context)
     )

@@ -21,8 +21,8 @@ from ledger.api.deps import CurrentUser, EngineDep
 from ledger.api.periods import report_period_params
 from ledger.books.errors import ValidationError
 from ledger.db.engine import read_tx
-from ledger.http import content_disposition
-from reports.builders_batch import batch_orgs, check_format, render_batch, render_limited
+from ledger.http import content_disposition, report_download
+from reports.builders_batch import batch_orgs, check_format, render_batch
 from reports.registry import ROLLUP_KINDS, reports_for, spec_for
 from reports.report import LANGS, Lang
 
@@ -124,29 +124,11 @@ def download_report(
     standard: str | None = None,
 ) -> Response:
     """Download one report; the org must be within the caller's scope (404 otherwise)."""
-    spec = spec_for(name)
+    spec_for(name)  # an unknown report is refused before anything is read
     check_format(fmt)
-    options = {k: v for k, v in request.query_params.items() if k in spec.options}
     with read_tx(engine) as conn:
         user.require_org(conn, org_id)
         report_period = report_period_params(conn, org_id, period, from_period, to_period)
-    rendered = render_limited(
-        engine.url.render_as_string(hide_password=False),
-        name,
-        org_id,
-        report_period,
-        fmt,
-        seconds=request.app.state.settings.report_seconds,
-        lang=_lang(lang),
-        options=options,
-        standard=standard,
-    )
-    return Response(
-        rendered.content,
-        media_type=rendered.media_type,
-        headers={
-            "Content-Disposition": content_disposition(
-                rendered.filename, rendered.display_name, inline=fmt == "html"
-            )
-        },
+    return report_download(
+        request, engine, name, org_id, report_period, fmt, lang=_lang(lang), standard=standard
     )

@@ -12,16 +12,12 @@ import logging
 import uuid
 from collections.abc import Callable, Coroutine
 from datetime import date
-from functools import cache
-from importlib.resources import files
-from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -47,11 +43,10 @@ from ledger.web.security import (
     require_same_origin,
 )
 from ledger.web.session import WebSession, load_session, save_session
+from ledger.web.templating import environment
 
 log = logging.getLogger("cunshe.web")
 
-# templates/web/, installed as package data (setup.py): the same in a checkout and a wheel.
-TEMPLATES_DIR = Path(str(files("ledger.templates.web")))
 LOCALES = {"zh": "zh_CN", "en": "en"}
 STATIC_FILES = {
     "web.css": "text/css; charset=utf-8",
@@ -120,18 +115,6 @@ def _number_too_large(exc: Exception) -> bool:
 
 
 # ---- rendering ---------------------------------------------------------------------------------------
-
-
-@cache
-def environment() -> Environment:
-    env = Environment(
-        loader=FileSystemLoader(TEMPLATES_DIR),
-        autoescape=select_autoescape(default=True, default_for_string=True),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    return env
 
 
 def session_of(request: Request) -> WebSession:

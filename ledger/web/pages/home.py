@@ -28,7 +28,6 @@ from ledger.web.i18n import N_, translator
 from ledger.web.login_limits import login_limits
 from ledger.web.pages.common import (
     STATIC_FILES,
-    TEMPLATES_DIR,
     FormKey,
     FormRefused,
     WebUser,
@@ -44,6 +43,7 @@ from ledger.web.pages.common import (
 from ledger.web.security import (
     login_throttle,
 )
+from ledger.web.templating import TEMPLATES_DIR
 from pos import shifts, stores
 from reports import registry
 

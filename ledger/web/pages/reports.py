@@ -7,7 +7,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from ledger.db.engine import read_tx
-from ledger.http import EngineDep, content_disposition
+from ledger.http import EngineDep, report_download
 from ledger.params import report_period_params
 from ledger.web.pages.common import (
     WebUser,
@@ -18,7 +18,7 @@ from ledger.web.pages.common import (
 )
 from reports import registry
 from reports.builders_base import parse_report_period
-from reports.builders_batch import render_limited
+from reports.report import Lang
 
 # ---- report downloads (reports.registry, the same pipeline as the API) ---------------------------
 
@@ -69,8 +69,7 @@ def download_report(
     """The same download as ``GET /api/v1/orgs/{org}/reports/{name}.{fmt}``, for the logged-in person."""
     if fmt not in REPORT_FORMATS:
         raise StarletteHTTPException(404)
-    spec = registry.spec_for(name)
-    options = {k: v for k, v in request.query_params.items() if k in spec.options}
+    registry.spec_for(name)  # an unknown report is refused before anything is read
     # a month, or a quarter (YYYY-Qn) or a year (YYYY) as the 财务公开榜 form offers, in the org's years;
     # else the latest month
     with read_tx(engine) as conn:
@@ -79,20 +78,9 @@ def download_report(
             report_period = report_period_params(conn, org_id, period, None, None)
     if not period:
         report_period = parse_report_period(period_param(None, engine, org_id))
-    rendered = render_limited(
-        engine.url.render_as_string(hide_password=False),
-        name,
-        org_id,
-        report_period,
-        fmt,
-        seconds=request.app.state.settings.report_seconds,
-        lang="en" if session_of(request).lang == "en" else "zh",
-        options=options,
-        standard=standard or None,
-    )
-    disposition = content_disposition(rendered.filename, rendered.display_name)
-    return Response(
-        rendered.content, media_type=rendered.media_type, headers={"Content-Disposition": disposition}
+    lang: Lang = "en" if session_of(request).lang == "en" else "zh"
+    return report_download(
+        request, engine, name, org_id, report_period, fmt, lang=lang, standard=standard or None
     )
 
 
