@@ -1139,3 +1139,19 @@ def test_an_outsider_renewing_or_amending_with_an_invalid_body_gets_404_not_the_
         assert contract["code"] not in outsider.text and "2027" not in outsider.text
 
     assert w.snapshot() == before
+
+
+@pytest.mark.parametrize("run", ["leases/accrue", "welfare-posts/stipends"])
+def test_an_outsider_running_the_accrual_or_stipends_with_a_malformed_month_gets_404(
+    world: World, run: str
+) -> None:
+    w = world
+    path = api(f"/orgs/{w.ids['dingzikou']}/{run}")
+    before = w.snapshot()
+
+    own = w.send("officer", Req("POST", path, params={"through": "2025-13"}))
+    outsider = w.send("officer_tuanjie", Req("POST", path, params={"through": "2025-13"}))
+
+    assert own.status_code == 422 and own.json()["error"]["field"] == "through", own.text
+    assert outsider.status_code == 404, outsider.text
+    assert w.snapshot() == before

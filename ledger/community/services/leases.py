@@ -41,10 +41,10 @@ class Accrual:
 def accrue(actor: Principal, org_id: int, through: str) -> Write[Accrual]:
     """租金计提: every contract-month's rent through ``through`` not charged yet, for the org or for every
     collective org of its street (or county) the actor may change; a rerun posts nothing."""
-    parse_period(through, "through")
     orgs = covered(actor, org_id)
 
     def run(conn: Connection) -> Accrual:
+        parse_period(through, "through")  # after the scope: an outsider is told 404 whatever it sends
         org_ids = orgs(conn)
         return Accrual(
             through, len(org_ids), leases.accrue_leases(conn, org_ids, through, user_id=actor.recorded_id)

@@ -58,10 +58,10 @@ def end_post(actor: Principal, org_id: int, post_id: int, *, last_day: date) -> 
 def stipends(actor: Principal, org_id: int, through: str) -> Write[StipendRunOut]:
     """The monthly stipend run through ``through`` of the org or of every collective org of its street (or
     county) the actor may change; idempotent per post and month, so a rerun posts nothing."""
-    parse_period(through, "through")
     orgs = covered(actor, org_id)
 
     def run(conn: Connection) -> StipendRunOut:
+        parse_period(through, "through")  # after the scope: an outsider is told 404 whatever it sends
         done = welfare.run_stipends(conn, orgs(conn), through, user_id=actor.recorded_id)
         return StipendRunOut(through=through, posted=done.posted, amount=done.amount_fen)
 
