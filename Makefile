@@ -63,7 +63,7 @@ format:
 # The pages' words (ledger/web/i18n.py): extract the keys the pages use (babel.cfg; t, flash and N_) into a
 # template, bring both catalogues (ledger/locale/<locale>/LC_MESSAGES/messages.po) up to it (a new key gets an
 # empty translation, an unused one is dropped) and compile them to .mo (not committed; the pages compile a
-# .po in memory when its .mo is missing or older). tests/test_i18n_catalogues.py fails until every key has
+# .po in memory when its .mo is missing or older). tests/web/test_i18n_catalogues.py fails until every key has
 # its words in both.
 I18N_KEYWORDS := --no-default-keywords -k t -k flash:2 -k N_ -k both -k tr
 i18n: venv
@@ -82,7 +82,7 @@ bench: setup
 FUZZ_SECONDS ?= 300
 FUZZ_DEMO ?= 0.05
 fuzz: venv
-	$(PY) -m tests.fuzz_session --db sqlite --db postgresql --seconds $(FUZZ_SECONDS) \
+	$(PY) -m tests.system.fuzz_session --db sqlite --db postgresql --seconds $(FUZZ_SECONDS) \
 	  $(if $(FUZZ_DEMO),--demo $(FUZZ_DEMO)) $(if $(FUZZ_SEED),--seed $(FUZZ_SEED))
 
 clean:

@@ -4,7 +4,7 @@
     .venv/bin/python bench/report_bench.py --orgs 54
 
 Builds a SQLite file with one street of N communities, each with the textbook year of
-``tests/test_reports_books`` (capital, leases, a subsidy, stipends, petty cash, the year-end close and
+``tests/factories/report_books`` (capital, leases, a subsidy, stipends, petty cash, the year-end close and
 distribution: ~50 vouchers). Then, in this process after one warm-up, builds and renders each community's
 statement in turn (books → DataFrame → checks → HTML → WeasyPrint PDF) and prints wall and CPU seconds per
 statement; then renders the same N PDFs through ``reports.builders_batch.render_batch`` on a warm pool of
@@ -33,7 +33,7 @@ from ledger.db.engine import make_engine, read_tx, write_tx
 from ledger.db.migrate import upgrade
 from reports.builders_base import ReportPeriod
 from reports.builders_batch import pool, render_batch, render_report, shutdown_pool, worker_pids
-from tests.test_reports_books import community_drafts
+from tests.factories.report_books import community_drafts
 
 YEAR = ReportPeriod("2025-01", "2025-12")
 

@@ -18,7 +18,8 @@ from pathlib import Path
 # Cheap password hashing for tests only (the product's defaults are argon2id t=3, m=64 MiB).
 os.environ.setdefault("CUNSHE_ARGON2_TIME_COST", "1")
 os.environ.setdefault("CUNSHE_ARGON2_MEMORY_KIB", "1024")
-# Refused logins answered at once (the product waits a second: tests/test_login_limits.py checks the wait).
+# Refused logins answered at once (the product waits a second: tests/web/test_login_limits.py checks
+# the wait).
 os.environ.setdefault("CUNSHE_LOGIN_REFUSAL_DELAY_SECONDS", "0")
 
 import psycopg

@@ -21,8 +21,8 @@ GENESIS = "0" * 64
 
 
 # One encoder, built once: the same compact, key-sorted JSON as ``json.dumps(doc, ensure_ascii=False,
-# sort_keys=True, separators=(",", ":"))`` (byte for byte, tests/test_chain.py pins it), without building
-# an encoder per entry. No circular check: the document is flat lists and scalars.
+# sort_keys=True, separators=(",", ":"))`` (byte for byte, tests/books/test_chain.py pins it), without
+# building an encoder per entry. No circular check: the document is flat lists and scalars.
 _JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"), check_circular=False)
 
 #: The fields of a line in its canonical list, in order.

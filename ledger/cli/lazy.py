@@ -3,7 +3,7 @@
 ``cunshe --help`` (and every command defined in ``ledger.cli.main``) must not pay for importing the
 workflows' command modules, their models and services (~0.7 s on a 2-core machine). ``LazyGroup`` lists
 each lazy command from a table of (module, attribute, one-line help) and imports the module when the
-command is resolved to be run (or asked for its own ``--help``). ``tests/test_cli_startup.py`` checks that
+command is resolved to be run (or asked for its own ``--help``). ``tests/cli/test_cli_startup.py`` checks that
 every table entry's help is the loaded command's own first line, so the two cannot drift apart.
 
 It also tidies typer's help: a flag takes no value, so it shows no ``<bool>``; and a description wraps

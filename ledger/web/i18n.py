@@ -9,7 +9,7 @@ Templates call the global ``t("key", field=...)`` (``render`` passes ``t=transla
 extension is not used); Python code calls ``t = translator(lang)`` then ``t("key")``, or
 ``flash(request, "key")``, and marks a key that travels as data with ``N_("key")`` so the extractor finds
 it. A key missing in English falls back to Chinese; a key missing in both shows as the key itself, so a
-forgotten label is visible, never an error (``tests/test_i18n_catalogues.py`` finds it first).
+forgotten label is visible, never an error (``tests/web/test_i18n_catalogues.py`` finds it first).
 
 Compiled ``.mo`` files are neither committed nor shipped in the wheel (only the ``.po`` is package data): a
 catalogue is read from its ``.mo`` when that is at least as new as the ``.po`` (after ``make i18n``), else

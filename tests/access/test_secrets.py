@@ -23,7 +23,7 @@ from ledger.app import create_app
 from ledger.settings import Settings
 from ledger.web.session import COOKIE_NAME, LIFETIME_SECONDS, sign, signing_key
 from tests.conftest import build_county
-from tests.servers import cunshe_cmd, free_port, url_of
+from tests.factories.servers import cunshe_cmd, free_port, url_of
 
 
 def _env_without_secret(**extra: str) -> dict[str, str]:

@@ -14,8 +14,8 @@ from typer.testing import CliRunner
 
 from ledger.cli.main import app as cli
 from tests.conftest import County
-from tests.servers import url_of
-from tests.test_web import log_in
+from tests.factories.servers import url_of
+from tests.web.test_web import log_in
 
 runner = CliRunner()
 

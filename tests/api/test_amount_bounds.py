@@ -19,9 +19,9 @@ from ledger.books.verify import verify_all
 from ledger.db.engine import read_tx, write_tx
 from pos import catalogue, stock
 from pos.stores import business_date, get_store
+from tests.books.test_ledger_core import _raw_posting
 from tests.conftest import County
-from tests.servers import Shop, seed_shop
-from tests.test_ledger_core import _raw_posting
+from tests.factories.servers import Shop, seed_shop
 
 MAX = format_amount(MAX_AMOUNT_FEN)  # "999999999.99"
 GOLD_FEN = 900_000_000_00  # ¥900,000,000.00 a bar: three of them pass the largest amount

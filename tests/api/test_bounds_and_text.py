@@ -33,7 +33,7 @@ from ledger.books.periods import (
 from ledger.db.engine import read_tx
 from ledger.db.models import JournalEntry
 from tests.conftest import County
-from tests.servers import entry_body, is_error_shape
+from tests.factories.servers import entry_body, is_error_shape
 
 entry_t = JournalEntry.__table__
 

@@ -31,7 +31,7 @@ from ledger.db.engine import read_tx, write_tx
 from ledger.db.models import Account, JournalEntry, JournalLine
 from ledger.settings import get_settings
 from tests.conftest import County
-from tests.servers import url_of
+from tests.factories.servers import url_of
 
 runner = CliRunner()
 
@@ -345,7 +345,7 @@ def test_a_close_from_the_command_line_signs_its_checkpoint_too(
 def test_a_close_from_the_officer_s_page_signs_its_checkpoint_too(
     client: TestClient, county: County, tmp_path: Path
 ) -> None:
-    from tests.test_web import csrf_of, log_in
+    from tests.web.test_web import csrf_of, log_in
 
     org = county.ids["dingzikou"]
     post(client, county, org, entry("2025-02-05", "300.00"))

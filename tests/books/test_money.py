@@ -31,7 +31,7 @@ from ledger.books.money import (
     split_to_bound,
 )
 
-DAXIE_CASES = Path(__file__).parent / "data" / "daxie-cases.csv"
+DAXIE_CASES = Path(__file__).resolve().parents[1] / "data" / "daxie-cases.csv"
 MAX_FEN = MAX_AMOUNT_FEN  # the largest amount the books take: 9 integer digits and 2 decimals
 
 fen_amounts = st.integers(min_value=-MAX_FEN, max_value=MAX_FEN)

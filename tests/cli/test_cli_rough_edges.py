@@ -24,11 +24,11 @@ from ledger.db.engine import write_tx
 from ledger.distribution import execute as ex
 from ledger.distribution.plans import Step
 from tests.conftest import County
-from tests.servers import url_of
-from tests.test_distribution import book
-from tests.test_web import csrf_of
+from tests.distribution.test_distribution import book
+from tests.factories.servers import url_of
+from tests.web.test_web import csrf_of
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 runner = CliRunner()
 
 

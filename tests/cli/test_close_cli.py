@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from ledger.cli.main import app
 from ledger.db.engine import write_tx
 from tests.conftest import County
-from tests.test_distribution import book
+from tests.distribution.test_distribution import book
 
 runner = CliRunner()
 

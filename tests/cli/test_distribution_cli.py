@@ -13,7 +13,7 @@ from ledger.db.engine import write_tx
 from ledger.distribution import execute as ex
 from ledger.distribution.plans import Step
 from tests.conftest import County
-from tests.test_distribution import book
+from tests.distribution.test_distribution import book
 
 runner = CliRunner()
 

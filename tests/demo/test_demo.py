@@ -2,7 +2,7 @@
 
 The communities' published figures — collective income (经营收入 + 投资收益) ¥2,377,500.00 and brokerage
 (居间服务收入) ¥1,029,800.00 — are exact at any scale; the supermarkets' (turnover ¥2,430,000.00, profit
-¥432,000.00) only for the whole year, which ``tests/test_demo_books.py`` builds once and checks with the
+¥432,000.00) only for the whole year, which ``tests/demo/test_demo_books.py`` builds once and checks with the
 rest of what the books must hold.
 """
 

@@ -3,7 +3,7 @@
 The four published figures come out of the reports' own JSON; the stores trade at a village shop's volume
 through the POS services; no SKU is ever sold below zero and no drawer's cash book goes below zero; every
 balance sheet foots with no negative 存货 or 货币资金; what the companies owe the villages for produce is what
-the villages' own books say the companies owe them. (``tests/test_demo.py`` builds a small sample of the
+the villages' own books say the companies owe them. (``tests/demo/test_demo.py`` builds a small sample of the
 year on both databases.)
 """
 

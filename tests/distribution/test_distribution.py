@@ -215,7 +215,8 @@ def test_capital_tie_is_checked_by_verify(county: County) -> None:
     with write_tx(county.engine) as conn:
         cp = company_counterparty(conn, v1, county.ids["company"])
         lines = [Line("141", debit_fen=100, counterparty_id=cp), Line("102", credit_fen=100)]
-        # A plain entry to 141 is refused now (tests/test_kept_accounts.py); a workflow's wrong one is not.
+        # A plain entry to 141 is refused now (tests/books/test_kept_accounts.py); a workflow's
+        # wrong one is not.
         with pytest.raises(AccountNotPostable, match="account 141 is kept by the stakes"):
             post_entry(conn, Draft(org_id=v1, entry_date=date(2025, 2, 1), memo="误记", lines=lines))
     with write_tx(county.engine) as conn:

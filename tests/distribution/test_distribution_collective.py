@@ -20,7 +20,7 @@ from ledger.distribution import welfare_funds
 from ledger.distribution.plans import PlanRefused, Step
 from ledger.distribution.yearend import close_year
 from tests.conftest import County
-from tests.test_distribution import YUAN, balance, book
+from tests.distribution.test_distribution import YUAN, balance, book
 
 COMMUNITY_PLAN = [
     Step("cover_losses"),

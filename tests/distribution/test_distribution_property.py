@@ -13,7 +13,7 @@ from ledger.distribution.plans import DryRun, Facts, PlanRefused, Recipient, Ste
 from ledger.distribution.shareholders import get_shareholding
 from ledger.distribution.yearend import close_year
 from tests.conftest import County
-from tests.test_distribution import balance, book, company_with_shareholders
+from tests.distribution.test_distribution import balance, book, company_with_shareholders
 
 fen = st.integers(min_value=-(10**11), max_value=10**11)
 weights = st.lists(st.integers(min_value=0, max_value=10**8), min_size=1, max_size=6).filter(

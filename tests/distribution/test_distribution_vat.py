@@ -11,7 +11,7 @@ from ledger.db.engine import read_tx, write_tx
 from ledger.db.models import JournalEntry
 from ledger.distribution import vat
 from tests.conftest import County
-from tests.test_distribution import YUAN, balance, book
+from tests.distribution.test_distribution import YUAN, balance, book
 
 entry_t = JournalEntry.__table__
 

@@ -16,7 +16,7 @@ from ledger.db.engine import read_tx, write_tx
 from ledger.db.models import JournalEntry
 from ledger.distribution.yearend import close_year, year_closed
 from tests.conftest import County
-from tests.test_distribution import balance, book
+from tests.distribution.test_distribution import balance, book
 
 entry_t = JournalEntry.__table__
 

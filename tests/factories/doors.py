@@ -1,10 +1,10 @@
 """The county every write is tried against, and how a door (one state-changing route) is knocked on.
 
-``seeded_template`` builds the shop of ``tests.servers.seed_shop`` (the test county, a catalogue, stock, a
-shift open in store1 and store2) once per database and module, plus a community user of another street's
-community (``community2``); each test then gets its own copy of it (a copied SQLite file, or ``CREATE
-DATABASE … TEMPLATE`` on PostgreSQL), so a route that consumes state (closes a period, executes a plan)
-never leaves it behind for the next one. A ``World`` is that copy, served in process over real HTTP.
+``seeded_template`` builds the shop of ``tests.factories.servers.seed_shop`` (the test county, a catalogue,
+stock, a shift open in store1 and store2) once per database and module, plus a community user of another
+street's community (``community2``); each test then gets its own copy of it (a copied SQLite file, or ``CREATE
+DATABASE … TEMPLATE`` on PostgreSQL), so a route that consumes state (closes a period, executes a plan) never
+leaves it behind for the next one. A ``World`` is that copy, served in process over real HTTP.
 
 ``snapshot`` counts the rows of every table in one statement: equal snapshots before and after a request
 mean it wrote nothing (the web sessions' and login throttle's tables and alembic's are left out: they are
@@ -35,7 +35,7 @@ from ledger.app import create_app
 from ledger.db.engine import make_engine, write_tx
 from ledger.settings import Settings
 from tests.conftest import WORKER, County, _admin_exec, pg_url
-from tests.servers import Shop, seed_shop
+from tests.factories.servers import Shop, seed_shop
 
 NOT_THE_BOOKS = {"alembic_version", "web_login_failure", "statement_refusal"}  # notes beside the books
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-GOLDEN = Path(__file__).parent / "golden"
+GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 
 
 def normalised(html: str) -> str:

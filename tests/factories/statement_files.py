@@ -42,7 +42,7 @@ __all__ = [
 
 # --------------------------------------------------------------------------------------------------------
 # Issue 20: the files an officer must not be able to import silently, and their good twins. Generated, so
-# they are data, not hand edits: ``python -m tests.statement_files DIR`` writes every one of them.
+# they are data, not hand edits: ``python -m tests.factories.statement_files DIR`` writes every one of them.
 
 RCB_ACCOUNT_NO = "52050120000001234"  # 农商银行基本户 (the demo's)
 BOC_ACCOUNT_NO = "133000000000001"  # 中国银行: another account of the same company

@@ -12,7 +12,7 @@ from openpyxl import Workbook, load_workbook
 from ledger.books.verify import verify_all
 from ledger.db.engine import read_tx
 from tests.conftest import County
-from tests.test_pos_fixtures import Shop, build_shop
+from tests.factories.shop import Shop, build_shop
 
 CSV = (
     "\ufeffsku,barcode,name,unit,price,tax_category,category,origin,allow_price_override\n"

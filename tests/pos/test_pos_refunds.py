@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import County
-from tests.test_pos_fixtures import Shop, build_shop, key
+from tests.factories.shop import Shop, build_shop, key
 
 
 @pytest.fixture

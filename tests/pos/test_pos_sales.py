@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import County
-from tests.test_pos_fixtures import Shop, build_shop, key
+from tests.factories.shop import Shop, build_shop, key
 
 
 @pytest.fixture

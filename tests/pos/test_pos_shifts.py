@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from ledger.books.verify import verify_all
 from ledger.db.engine import read_tx
 from tests.conftest import County
-from tests.test_pos_fixtures import Shop, build_shop, key
+from tests.factories.shop import Shop, build_shop, key
 
 
 @pytest.fixture
@@ -167,7 +167,7 @@ def test_closing_a_shift_of_many_sales_is_fast(shop: Shop) -> None:
     """10,000 sales written straight into the tables, then one close through the API (target ≤ 2 s)."""
     import time
 
-    from tests.test_pos_fixtures import seed_sales
+    from tests.factories.shop import seed_sales
 
     seed_sales(shop, shop.shift, 10_000)
     started = time.perf_counter()

@@ -28,7 +28,7 @@ from ledger.reconcile.importers import header as im_header
 from ledger.reconcile.importers import layouts as im_layouts
 from ledger.reconcile.importers import reading as im_reading
 from ledger.reconcile.importers import records as im_records
-from tests.statement_files import (
+from tests.factories.statement_files import (
     BANK_LAYOUTS,
     sample_alipay_account_rows,
     sample_bank_txns,

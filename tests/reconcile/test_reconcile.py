@@ -14,7 +14,7 @@ from ledger.reconcile.importers import StatementParseError
 from ledger.reconcile.models import StatementImport, StatementLineRow
 from ledger.reconcile.store import create_statement_account, import_statement
 from tests.conftest import County
-from tests.statement_files import (
+from tests.factories.statement_files import (
     sample_bank_txns,
     sample_orders,
     write_alipay_detail,

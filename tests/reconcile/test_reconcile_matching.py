@@ -1,7 +1,7 @@
 """Matching a bank statement to the books: worked examples of a joint company's March 2024.
 
-The bank file is ``tests/statement_files.sample_bank_txns`` (days 1–10): a WeChat T+1 settlement every
-morning, a supplier payment every third day, two identical 200.00 payments on day 6, a 2.00 fee every
+The bank file is ``tests/factories/statement_files.sample_bank_txns`` (days 1–10): a WeChat T+1 settlement
+every morning, a supplier payment every third day, two identical 200.00 payments on day 6, a 2.00 fee every
 evening. The books below record some of it exactly, some a day late, some split, some merged, one
 settlement only as the day's WeChat sales, and one receipt with a bank serial that is not the bank's.
 """
@@ -45,7 +45,7 @@ from ledger.reconcile.matching import (
 from ledger.reconcile.models import ReconcileMatch
 from ledger.reconcile.store import create_statement_account, import_statement
 from tests.conftest import County
-from tests.statement_files import sample_bank_txns, write_bank_csv
+from tests.factories.statement_files import sample_bank_txns, write_bank_csv
 
 match_t = ReconcileMatch.__table__
 ENTRY_LINES = (
@@ -479,7 +479,7 @@ def test_a_wechat_day_matched_to_its_bill_first_can_still_be_settled_into_the_ba
     from datetime import datetime
     from decimal import Decimal
 
-    from tests.statement_files import Order, write_wechat_trade_bill
+    from tests.factories.statement_files import Order, write_wechat_trade_bill
 
     engine, officer = books.county.engine, books.county.user_ids["officer"]
     bill = [Order(datetime(2024, 3, 4, 11, 0), "wx-0304", "POS-0304", Decimal("2067.45"), "当日收款")]

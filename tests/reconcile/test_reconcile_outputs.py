@@ -22,8 +22,8 @@ from ledger.reconcile.outputs import (
     ties_frame,
 )
 from tests.conftest import County
-from tests.statement_files import sample_bank_txns
-from tests.test_reconcile_matching import Books, build_books
+from tests.factories.statement_files import sample_bank_txns
+from tests.reconcile.test_reconcile_matching import Books, build_books
 
 
 @pytest.fixture

@@ -29,7 +29,7 @@ from ledger.reconcile import importers, store
 from ledger.reconcile.importers import StatementParseError, legacy_keys, parse_statement
 from ledger.reconcile.models import StatementImport, StatementLineRow
 from tests.conftest import County
-from tests.statement_files import (
+from tests.factories.statement_files import (
     BOC_ACCOUNT_NO,
     MERCHANT_ID,
     RCB_ACCOUNT_NO,
@@ -37,7 +37,7 @@ from tests.statement_files import (
     write_bank_csv,
     write_trust_case,
 )
-from tests.test_web import log_in
+from tests.web.test_web import log_in
 
 runner = CliRunner()
 

@@ -24,7 +24,7 @@ from ledger.distribution.yearend import close_year
 from reports.builders_base import ReportPeriod
 from reports.registry import REPORTS, build_report
 from tests.conftest import County
-from tests.test_reports_books import (
+from tests.factories.report_books import (
     COMMUNITY_EXPENSE,
     COMMUNITY_INCOME,
     COMPANY_REVENUE_Q1,
@@ -273,7 +273,7 @@ def test_closing_a_month_with_open_months_before_it_names_them_or_is_refused(
 def test_a_till_closes_its_shift_into_the_first_open_month_after_an_officers_close(
     county: County, client: TestClient
 ) -> None:
-    from tests.test_pos_fixtures import build_shop, key
+    from tests.factories.shop import build_shop, key
 
     shop = build_shop(county, client)
     assert shop.sale([("RICE", "1")], [("cash", "10.00")]).status_code == 201
@@ -328,7 +328,7 @@ def test_close_period_in_python_refuses_the_future_by_the_date_it_is_given(two_y
 def test_rent_roll_as_of_a_day_ignores_what_was_posted_after_it(client: TestClient, county: County) -> None:
     from ledger.community.leases.contracts import accrue_leases
     from ledger.community.leases.receipts import receive_rent
-    from tests.test_reports_books import post_community_workflows
+    from tests.factories.report_books import post_community_workflows
 
     hua = county.ids["huahuaqiao"]
     post_community_workflows(county.engine, hua)  # accrued through 2025-03, ¥8,000.00 received

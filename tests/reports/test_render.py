@@ -1,7 +1,7 @@
 """Rendering: statements read back from the PDF, XLSX against JSON, golden HTML, and failing fast.
 
-Golden files live in tests/golden/; regenerate them with ``UPDATE_GOLDEN=1 pytest tests/test_render.py``
-and read the diff before committing it.
+Golden files live in tests/golden/; regenerate them with ``UPDATE_GOLDEN=1 pytest
+tests/reports/test_render.py`` and read the diff before committing it.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from reports import render
 from reports.render import RenderError, render_html, render_pdf, render_xlsx, short_code, to_json
 from reports.report import Column, Report, Table, Total
 from reports.statements import compute_statement, statement_report
-from tests.goldens import GOLDEN, normalised
+from tests.factories.goldens import GOLDEN, normalised
 
 CHAIN_HEAD = "3f2a9c07d1e84b5a" + "0" * 47 + "1"
 COMPANY_NAME = "和平街道村社合股联营集体经济公司"

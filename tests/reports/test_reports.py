@@ -28,7 +28,7 @@ from reports.builders_base import ReportPeriod, parse_report_period
 from reports.registry import REPORTS, build_report
 from reports.render import render_pdf, render_xlsx, to_json
 from tests.conftest import County
-from tests.test_reports_books import (
+from tests.factories.report_books import (
     COMMUNITY_INCOME,
     COMMUNITY_NET,
     COMPANY_NET_Q1,
@@ -566,7 +566,7 @@ def test_income_distribution_statement_reads_the_executed_plan(county: County) -
     年末未分配收益 equals 32202's balance."""
     from ledger.distribution import execute as ex
     from ledger.distribution import welfare_funds
-    from tests.test_distribution_collective import approved_plan, community_year
+    from tests.distribution.test_distribution_collective import approved_plan, community_year
 
     community_year(county)
     plan_id = approved_plan(county)

@@ -27,7 +27,7 @@ from ledger.cli.reports import app as reports_cli
 from reports.builders_base import ReportPeriod
 from reports.builders_batch import pool, render_batch, worker_pids
 from tests.conftest import County
-from tests.test_reports_books import COMMUNITY_NET, post_community_year, post_company_quarter
+from tests.factories.report_books import COMMUNITY_NET, post_community_year, post_company_quarter
 
 sqlite_only = pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
 
@@ -258,7 +258,7 @@ def test_channel_sales_by_origin_village_reads_the_pos_sale_lines(client: TestCl
     """Sales rung up at the till through the POS API show under the product's origin village, net of tax."""
     from datetime import UTC, datetime
 
-    from tests.test_pos_fixtures import build_shop
+    from tests.factories.shop import build_shop
 
     shop = build_shop(county, client)
     assert shop.sale([("APPLE", "2"), ("RICE", "1")]).status_code == 201  # ¥17.60 + ¥3.98, 1% VAT inside

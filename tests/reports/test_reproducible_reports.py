@@ -25,7 +25,7 @@ from reports.builders_base import ReportPeriod
 from reports.registry import REPORTS, ROLLUP_KINDS, build_report
 from reports.render import to_json
 from tests.conftest import County
-from tests.test_reports_books import (
+from tests.factories.report_books import (
     cr,
     dr,
     post_community_workflows,

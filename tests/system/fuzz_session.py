@@ -1,18 +1,17 @@
 """A randomised, time-bounded Schemathesis session against the real server, on SQLite or PostgreSQL.
 
-    python -m tests.fuzz_session --db sqlite --seconds 300            # a new random seed, printed
-    python -m tests.fuzz_session --db postgresql --seconds 300 --seed 1234   # replay a seed
-    python -m tests.fuzz_session --db sqlite --demo 0.05              # on the demo county (5 % of a year)
+    python -m tests.system.fuzz_session --db sqlite --seconds 300           # a new random seed, printed
+    python -m tests.system.fuzz_session --db postgresql --seconds 300 --seed 1234  # replay a seed
+    python -m tests.system.fuzz_session --db sqlite --demo 0.05             # the demo county (5 % of a year)
 
-``make fuzz`` runs it on both databases; ``tests/test_fuzz_server.py`` runs a short one in CI. A fresh
-database is migrated and seeded with the test county and a shop (``tests.servers.seed_shop``) or with the
-demo county (``--demo``), ``cunshe serve`` runs on a loopback port, and the session draws (operation, role)
-pairs from the app's own OpenAPI at random until its time is up, each with a few examples generated from a
-seed derived from the session's seed (so a seed replays the same requests in the same order, as far as the
-time allows). Generated ids (in the path and the body) are mostly steered onto real ones, read from the
-seeded tables, so requests reach the routes' rules; a body id is sometimes one that does not exist (a
-404/422, never a foreign-key 500). The admin also gets negative data (wrong types, missing fields). Each
-response must:
+``make fuzz`` runs it on both databases; ``tests/system/test_fuzz_server.py`` runs a short one in CI. A fresh
+database is migrated and seeded with the test county and a shop (``tests.factories.servers.seed_shop``) or
+with the demo county (``--demo``), ``cunshe serve`` runs on a loopback port, and the session draws (operation,
+role) pairs from the app's own OpenAPI at random until its time is up, each with a few examples generated from
+a seed derived from the session's seed (so a seed replays the same requests in the same order, as far as the
+time allows). Generated ids (in the path and the body) are mostly steered onto real ones, read from the seeded
+tables, so requests reach the routes' rules; a body id is sometimes one that does not exist (a 404/422, never
+a foreign-key 500). The admin also gets negative data (wrong types, missing fields). Each response must:
 
 - not be a 5xx, and come within ``HANG_SECONDS`` (a slower answer is reported as a hang);
 - match the response schema the OpenAPI declares for its status; a 4xx must be the one error shape.
@@ -52,7 +51,7 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from ledger.db.engine import make_engine
 from ledger.db.migrate import upgrade
-from tests.servers import (
+from tests.factories.servers import (
     Server,
     cunshe_verify,
     entry_body,

@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx
 from sqlalchemy import Engine
 
-from tests.servers import (
+from tests.factories.servers import (
     Call,
     Server,
     Shop,

@@ -1,5 +1,5 @@
-"""Every web form that changes the books, walked like the API's doors (tests/test_every_write.py), with a
-session and its CSRF token instead of a bearer token: the pages call the same services, so the same rules
+"""Every web form that changes the books, walked like the API's doors (tests/system/test_every_write.py), with
+a session and its CSRF token instead of a bearer token: the pages call the same services, so the same rules
 hold. For each form:
 
 (a) another street's officer, another community's user and 丁字口's own read-only user get 403/404 — without a
@@ -22,9 +22,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from tests.doors import Template, World, build_template, world_of, written
-from tests.statement_files import sample_bank_txns, write_bank_csv
-from tests.test_every_write import api, company_bank, lease, proposed_match
+from tests.factories.doors import Template, World, build_template, world_of, written
+from tests.factories.statement_files import sample_bank_txns, write_bank_csv
+from tests.system.test_every_write import api, company_bank, lease, proposed_match
 
 PASSWORD = "correct horse battery"
 OUTSIDERS = ("officer_tuanjie", "community2", "community")

@@ -15,8 +15,8 @@ body, path or query) for the same key. Each row proves, on SQLite and PostgreSQL
 (c) the rightful actor's changed request under the key is a 409 ``idempotency_conflict`` and writes
     nothing.
 
-"Writes nothing" is: the row count of every table is the same before and after (``tests.doors``). Every
-violation of a row is collected and reported together, so one run says what each door does wrong. The
+"Writes nothing" is: the row count of every table is the same before and after (``tests.factories.doors``).
+Every violation of a row is collected and reported together, so one run says what each door does wrong. The
 capital pay-in and the reconciliation replay of the issue are regression tests at the end.
 """
 
@@ -51,10 +51,10 @@ from ledger.distribution.yearend import close_year
 from ledger.reconcile.models import StatementLineRow
 from ledger.settings import Settings
 from pos.stores import business_date
-from tests.doors import Req, Template, World, build_template, world_of, written
-from tests.servers import entry_body, is_error_shape, new_key, sale_body
-from tests.statement_files import sample_bank_txns, write_bank_csv
-from tests.test_distribution import YUAN, approved_company_plan, book, company_with_shareholders
+from tests.distribution.test_distribution import YUAN, approved_company_plan, book, company_with_shareholders
+from tests.factories.doors import Req, Template, World, build_template, world_of, written
+from tests.factories.servers import entry_body, is_error_shape, new_key, sale_body
+from tests.factories.statement_files import sample_bank_txns, write_bank_csv
 
 Build = Callable[[World], tuple[Req, Req]]
 # Another street's officer, another street's community user, and 丁字口社区's own user, who may read its
@@ -118,7 +118,7 @@ def sale(w: World, cashier: str = "cashier") -> dict[str, Any]:
 
 def company_bank(w: World) -> tuple[int, int]:
     """The company's bank books for March 2024 and a statement account with days 1–3 uploaded
-    (three settlements, one supplier payment, three fees; tests/test_reconcile_api.py)."""
+    (three settlements, one supplier payment, three fees; tests/reconcile/test_reconcile_api.py)."""
     org = w.ids["company"]
     with w.tx() as conn:
         ensure_sub_account(conn, org, "1012", "101201", "微信")
@@ -641,7 +641,7 @@ def dividend(w: World) -> tuple[Req, Req]:
 
 def welfare_fund(w: World) -> tuple[Req, Req]:
     """丁字口's 2025 income is its dividend; its 成员大会 earmarks 30 % for 公益性岗位; a 2026 stipend is
-    paid (tests/test_distribution_trail.py, through the services)."""
+    paid (tests/distribution/test_distribution_trail.py, through the services)."""
     executed_company_plan(w)
     dz = w.ids["dingzikou"]
     with w.tx() as conn:

@@ -41,7 +41,7 @@ from ledger.app import create_app
 from ledger.db.engine import make_engine
 from ledger.settings import Settings
 from tests.conftest import WORKER, County, _admin_exec, pg_url
-from tests.servers import Shop, entry_body, is_error_shape, new_key, sale_body, seed_shop
+from tests.factories.servers import Shop, entry_body, is_error_shape, new_key, sale_body, seed_shop
 
 # Examples per operation for each role (None: no credentials at all); a cashier's own routes get more.
 EXAMPLES: dict[str | None, int] = {"admin": 4, "officer": 2, "community": 1, "cashier": 1, None: 1}

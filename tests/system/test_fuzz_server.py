@@ -1,8 +1,8 @@
 """A short randomised Schemathesis session against the real server, on SQLite and on PostgreSQL.
 
-The bounded CI version of ``make fuzz`` (``tests/fuzz_session.py``): ``CUNSHE_FUZZ_SECONDS`` per database
-(30 by default), a new seed each run, printed with every failure so it replays with
-``python -m tests.fuzz_session --db … --seed …``. No 5xx, no hang, no schema violation, and ``cunshe
+The bounded CI version of ``make fuzz`` (``tests/system/fuzz_session.py``): ``CUNSHE_FUZZ_SECONDS`` per
+database (30 by default), a new seed each run, printed with every failure so it replays with
+``python -m tests.system.fuzz_session --db … --seed …``. No 5xx, no hang, no schema violation, and ``cunshe
 verify`` passes afterwards.
 """
 
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fuzz_session import session
+from tests.system.fuzz_session import session
 
 SECONDS = float(os.environ.get("CUNSHE_FUZZ_SECONDS", "30"))
 

@@ -1,9 +1,9 @@
 """The README's walkthrough works as written: its shell blocks run against the real server on the demo.
 
 The demo is the full county ``make run`` builds (the session's ``demo_county``, shared with
-``tests/test_demo_books.py``, which only reads the demo year), the server runs on a free port (the only edit
-made to the README's text), and the blocks run in bash from a directory holding the demo's statement files,
-as after ``make run``.
+``tests/demo/test_demo_books.py``, which only reads the demo year), the server runs on a free port (the only
+edit made to the README's text), and the blocks run in bash from a directory holding the demo's statement
+files, as after ``make run``.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import DemoCounty
-from tests.servers import Server
+from tests.factories.servers import Server
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def walkthrough_blocks() -> list[str]:

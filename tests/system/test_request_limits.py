@@ -15,8 +15,8 @@ from sqlalchemy import Engine, text
 
 from ledger.api.body_limit import DEFAULT_LIMIT
 from tests.conftest import County
-from tests.servers import Shop, sale_body, seed_shop
-from tests.test_web import csrf_of, log_in
+from tests.factories.servers import Shop, sale_body, seed_shop
+from tests.web.test_web import csrf_of, log_in
 
 
 @pytest.fixture

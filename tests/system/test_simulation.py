@@ -19,7 +19,7 @@ After each shift close: expected cash = float + cash received − change + pay-i
 walk's own tally; the voucher's over/short (5301 / 1221) is counted − expected, and 1001 moves by what was
 counted. The year end is checked against the walk's own sums of the plan (reserve cut at its cap, shares
 by largest remainder of paid-in capital). 200 seeds run on SQLite and 20 on PostgreSQL; a failure names
-the seed and the step, and ``pytest tests/test_simulation.py --seed N`` replays exactly that walk.
+the seed and the step, and ``pytest tests/system/test_simulation.py --seed N`` replays exactly that walk.
 """
 
 from __future__ import annotations
@@ -768,5 +768,5 @@ def test_random_walk_keeps_every_invariant(walk: tuple[str, int], sim_engine: En
             raise AssertionError(
                 f"{kind} seed {seed} broke at step {n}: {type(exc).__name__}: {exc}\n"
                 f"  last steps:\n  {trail}\n"
-                f"replay: pytest tests/test_simulation.py --seed {seed}"
+                f"replay: pytest tests/system/test_simulation.py --seed {seed}"
             ) from exc

@@ -32,7 +32,7 @@ from pathlib import Path
 import pdfplumber
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
 EDITABLE = ("__editable__", "cunshe_ledger-", "__pycache__")
 

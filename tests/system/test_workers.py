@@ -28,7 +28,7 @@ from ledger.app import create_app
 from ledger.db.engine import make_engine
 from ledger.settings import Settings
 from tests.conftest import build_county, fresh_engine
-from tests.servers import (
+from tests.factories.servers import (
     ERROR_STATUSES,
     Call,
     Server,

@@ -24,7 +24,7 @@ from babel.messages.pofile import read_po, write_po
 from ledger.books.errors import IdempotencyConflict, LedgerError, PeriodClosed
 from ledger.web import i18n
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _keywords() -> dict[str, tuple[int, ...] | None]:

@@ -20,7 +20,7 @@ from reports.builders import ledger_detail_page
 from reports.builders_base import BuildContext, parse_report_period
 from reports.registry import build_report
 from tests.conftest import County
-from tests.test_web import log_in
+from tests.web.test_web import log_in
 
 
 def _post(county: County) -> None:

@@ -27,8 +27,8 @@ from ledger.books.verify import verify_org
 from ledger.db.engine import read_tx, write_tx
 from ledger.db.models import Account, JournalEntry, JournalLine
 from pos.models import PosSale
-from tests import test_web_browser
-from tests.test_web_browser import CHROMIUM_ARGS, LiveServer, sync_api
+from tests.web import test_web_browser
+from tests.web.test_web_browser import CHROMIUM_ARGS, LiveServer, sync_api
 
 pytestmark = pytest.mark.browser
 live = test_web_browser.live  # the real app under uvicorn on the test's database (fixture)

@@ -21,7 +21,7 @@ from ledger.reconcile.store import create_statement_account
 from ledger.web.security import LoginThrottle, TooManyAttempts
 from ledger.web.session import COOKIE_NAME, sign, signing_key, unsign
 from tests.conftest import County
-from tests.statement_files import sample_bank_txns, write_bank_csv, write_wechat_trade_bill
+from tests.factories.statement_files import sample_bank_txns, write_bank_csv, write_wechat_trade_bill
 
 PASSWORD = "correct horse battery"
 

@@ -32,7 +32,7 @@ from ledger.reconcile.matching import propose_matches
 from ledger.reconcile.store import create_statement_account, import_statement, list_statement_accounts
 from ledger.settings import Settings
 from tests.conftest import County, build_county
-from tests.statement_files import sample_bank_txns, write_bank_csv, write_wechat_trade_bill
+from tests.factories.statement_files import sample_bank_txns, write_bank_csv, write_wechat_trade_bill
 
 pytestmark = pytest.mark.browser
 

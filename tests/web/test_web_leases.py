@@ -22,7 +22,7 @@ from ledger.community.models import LeaseCharge, LeaseReceipt
 from ledger.db.engine import read_tx, write_tx
 from ledger.db.models import AuditLog, JournalEntry
 from tests.conftest import County
-from tests.test_web import csrf_of, log_in
+from tests.web.test_web import csrf_of, log_in
 
 AS_OF = "2026-04-30"  # the accrual voucher is dated the month's last day: as of means as of
 charge_t = LeaseCharge.__table__

@@ -1,5 +1,5 @@
 """The rent page in a real browser: Playwright drives Debian's Chromium against the app under uvicorn (the
-``live`` server and ``browser`` of ``tests.test_web_browser``), on a SQLite file and on PostgreSQL.
+``live`` server and ``browser`` of ``tests.web.test_web_browser``), on a SQLite file and on PostgreSQL.
 
 Run with ``pytest -m browser``; skipped when Chromium is not installed.
 """
@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_web_browser import CHROMIUM, LiveServer, browser, live, log_in, shot  # noqa: F401
-from tests.test_web_leases import AS_OF, receivable, seed_leases
+from tests.web.test_web_browser import CHROMIUM, LiveServer, browser, live, log_in, shot  # noqa: F401
+from tests.web.test_web_leases import AS_OF, receivable, seed_leases
 
 pytestmark = pytest.mark.browser
 sync_api = pytest.importorskip("playwright.sync_api")

@@ -29,7 +29,7 @@ from ledger.books.verify import verify_all
 from ledger.db.engine import read_tx
 from ledger.demo.build import build_demo
 from ledger.settings import Settings
-from tests.test_web_browser import browser, free_port, shot, sync_api  # noqa: F401 (the fixture)
+from tests.web.test_web_browser import browser, free_port, shot, sync_api  # noqa: F401 (the fixture)
 
 pytestmark = pytest.mark.browser
 

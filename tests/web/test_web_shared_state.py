@@ -20,7 +20,7 @@ from ledger.settings import Settings
 from ledger.web.security import LoginThrottle, TooManyAttempts
 from ledger.web.session import COOKIE_NAME
 from tests.conftest import County
-from tests.servers import Server, url_of
+from tests.factories.servers import Server, url_of
 
 PASSWORD = "correct horse battery"
 

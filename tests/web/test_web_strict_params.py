@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.api.test_strict_params import books  # noqa: F401  (the fixture: books begun in 2025)
 from tests.conftest import County
-from tests.test_strict_params import books  # noqa: F401  (the fixture: books begun in 2025)
-from tests.test_web import log_in
+from tests.web.test_web import log_in
 
 MONTH_PAGES = (
     "/web/orgs/{org}?period={value}",

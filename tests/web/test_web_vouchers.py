@@ -25,12 +25,12 @@ from ledger.books.posting import Draft, Line, post_entry
 from ledger.db.engine import read_tx, write_tx
 from ledger.db.models import AuditLog, JournalEntry
 from tests.conftest import County
-from tests.test_reports import flat, pdf_pages
-from tests.test_web import csrf_of, log_in
+from tests.reports.test_reports import flat, pdf_pages
+from tests.web.test_web import csrf_of, log_in
 
 entry_t = JournalEntry.__table__
 audit_t = AuditLog.__table__
-JS = Path(__file__).resolve().parents[1] / "templates" / "web" / "voucher.js"
+JS = Path(__file__).resolve().parents[2] / "templates" / "web" / "voucher.js"
 
 
 def entries(county: County, org: str = "dingzikou") -> int:
@@ -703,5 +703,5 @@ def test_the_entry_pages_daxie_matches_the_books() -> None:
 
 
 def _cases() -> list[str]:
-    path = Path(__file__).parent / "data" / "daxie-cases.csv"
+    path = Path(__file__).resolve().parents[1] / "data" / "daxie-cases.csv"
     return [ln for ln in path.read_text(encoding="utf-8").splitlines()[1:] if ln and ln[0].isdigit()]

@@ -1,6 +1,6 @@
 """Vouchers in a real browser: Playwright drives Debian's Chromium against the app under uvicorn (the ``live``
-server and ``browser`` of ``tests.test_web_browser``), on a SQLite file and on PostgreSQL, at 1366 px and at
-390 px: a two-line voucher with a counterparty typed by keyboard only (refused first for its missing
+server and ``browser`` of ``tests.web.test_web_browser``), on a SQLite file and on PostgreSQL, at 1366 px
+and at 390 px: a two-line voucher with a counterparty typed by keyboard only (refused first for its missing
 counterparty, then for being out of balance, each error naming the line, and put right from the keyboard),
 found in the journal by its amount, opened, reversed (with its confirmation), and the 明细账 opened from the
 科目余额表.
@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_web_browser import CHROMIUM, LiveServer, browser, live, log_in, shot  # noqa: F401
-from tests.test_web_vouchers import entries, seed
+from tests.web.test_web_browser import CHROMIUM, LiveServer, browser, live, log_in, shot  # noqa: F401
+from tests.web.test_web_vouchers import entries, seed
 
 pytestmark = pytest.mark.browser
 sync_api = pytest.importorskip("playwright.sync_api")

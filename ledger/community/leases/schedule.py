@@ -1,6 +1,6 @@
 """A lease contract's rent schedule (租金计划), to the fen: pure functions, no database, no clock.
 
-The rules, each proved by a worked example in ``tests/test_lease_schedule.py``:
+The rules, each proved by a worked example in ``tests/community/test_lease_schedule.py``:
 
 **Contract months.** Contract month *j* runs from ``start`` + *j* months (the same day of the month, moved to
 the month's last day where that day does not exist: from 31 Jan the months begin 28 Feb, 31 Mar, 30 Apr,
