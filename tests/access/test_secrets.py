@@ -22,7 +22,7 @@ from ledger.access.secrets import DEV_SECRET, SecretMissing, default_secret_path
 from ledger.app import create_app
 from ledger.settings import Settings
 from ledger.web.session import COOKIE_NAME, LIFETIME_SECONDS, sign, signing_key
-from tests.conftest import build_county
+from tests.factories.county import build_county
 from tests.factories.servers import cunshe_cmd, free_port, url_of
 
 

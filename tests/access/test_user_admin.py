@@ -13,9 +13,9 @@ from sqlalchemy import Engine, text
 from typer.testing import CliRunner
 
 from ledger.cli.main import app as cli
-from tests.conftest import County
+from tests.factories.county import County
 from tests.factories.servers import url_of
-from tests.web.test_web import log_in
+from tests.factories.web import log_in
 
 runner = CliRunner()
 

@@ -19,9 +19,9 @@ from ledger.books.verify import verify_all
 from ledger.db.engine import read_tx, write_tx
 from pos import catalogue, stock
 from pos.stores import business_date, get_store
-from tests.books.test_ledger_core import _raw_posting
-from tests.conftest import County
-from tests.factories.servers import Shop, seed_shop
+from tests.factories.books import raw_posting
+from tests.factories.county import County
+from tests.factories.shop import Shop, seed_shop
 
 MAX = format_amount(MAX_AMOUNT_FEN)  # "999999999.99"
 GOLD_FEN = 900_000_000_00  # ¥900,000,000.00 a bar: three of them pass the largest amount
@@ -101,7 +101,7 @@ def test_the_database_refuses_a_line_beyond_the_largest_amount_by_itself(county:
     org = county.ids["dingzikou"]
     beyond = MAX_AMOUNT_FEN + 1
     with pytest.raises(DBAPIError, match="amount"), write_tx(county.engine) as conn:
-        _raw_posting(conn, org, [("102", beyond, 0), ("501", 0, beyond)])
+        raw_posting(conn, org, [("102", beyond, 0), ("501", 0, beyond)])
     with read_tx(county.engine) as conn:
         assert conn.execute(text("SELECT COUNT(*) FROM journal_line")).scalar_one() == 0
 

@@ -32,7 +32,7 @@ from ledger.books.periods import (
 )
 from ledger.db.engine import read_tx
 from ledger.db.models import JournalEntry
-from tests.conftest import County
+from tests.factories.county import County
 from tests.factories.servers import entry_body, is_error_shape
 
 entry_t = JournalEntry.__table__

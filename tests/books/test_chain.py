@@ -12,25 +12,15 @@ import json
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import select
 
 from ledger.books.chain import GENESIS, LINE_FIELDS, canonical_bytes, chain_hash, entry_bytes
-from ledger.books.orgs import add_sub_account
 from ledger.books.posting import Draft, Line, post_entries
 from ledger.db.engine import read_tx, write_tx
 from ledger.db.models import Account, JournalEntry, JournalLine
-from tests.conftest import County
-
-
-@pytest.fixture
-def books(county: County) -> County:
-    with write_tx(county.engine) as conn:
-        add_sub_account(conn, county.ids["dingzikou"], "501", "商品销售收入")  # 50101
-        add_sub_account(conn, county.ids["dingzikou"], "501", "租赁收入")  # 50102
-    return county
+from tests.factories.county import County
 
 
 def reference_bytes(entry: dict[str, Any], lines: list[dict[str, Any]]) -> bytes:
@@ -148,9 +138,9 @@ def test_canonical_bytes_are_the_first_encoding_byte_for_byte(e: dict, lines: li
     assert entry_bytes(e, as_tuples) == expected
 
 
-def test_posted_hashes_recompute_with_the_first_encoding(books: County) -> None:
+def test_posted_hashes_recompute_with_the_first_encoding(sub_accounts: County) -> None:
     """What post_entries stores verifies with the encoding as first written (old chains, new code)."""
-    org = books.ids["dingzikou"]
+    org = sub_accounts.ids["dingzikou"]
     drafts = [
         Draft(
             org,
@@ -167,11 +157,11 @@ def test_posted_hashes_recompute_with_the_first_encoding(books: County) -> None:
             org, date(2025, 4, 1), "", [Line("101", debit_fen=1), Line("503", credit_fen=1)], source="import"
         ),
     ]
-    with write_tx(books.engine) as conn:
+    with write_tx(sub_accounts.engine) as conn:
         posted = post_entries(conn, drafts, user_id=None)
     entry_t, line_t, account_t = JournalEntry.__table__, JournalLine.__table__, Account.__table__
     prev = GENESIS
-    with read_tx(books.engine) as conn:
+    with read_tx(sub_accounts.engine) as conn:
         for p in posted:
             row = conn.execute(select(entry_t).where(entry_t.c.id == p.id)).one()._asdict()
             lines = [

@@ -21,7 +21,6 @@ import pdfplumber
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection, select, text
-from typer.testing import CliRunner
 
 from ledger.access.signing_key import ensure_key_file, load_key
 from ledger.books import checkpoints
@@ -30,29 +29,9 @@ from ledger.cli.main import app as cli
 from ledger.db.engine import read_tx, write_tx
 from ledger.db.models import Account, JournalEntry, JournalLine
 from ledger.settings import get_settings
-from tests.conftest import County
+from tests.factories.checkpoints import close, code_of, entry, export, post, runner
+from tests.factories.county import County
 from tests.factories.servers import url_of
-
-runner = CliRunner()
-
-
-def entry(day: str, amount: str, memo: str = "收租金") -> dict:
-    return {
-        "date": day,
-        "memo": memo,
-        "lines": [{"account": "102", "debit": amount}, {"account": "503", "credit": amount}],
-    }
-
-
-def post(client: TestClient, county: County, org: int, body: dict) -> dict:
-    r = client.post(f"/api/v1/orgs/{org}/entries", json=body, headers=county.auth("officer"))
-    assert r.status_code == 201, r.text
-    return r.json()
-
-
-def close(client: TestClient, county: County, org: int, period: str) -> None:
-    r = client.post(f"/api/v1/orgs/{org}/periods/{period}/close", headers=county.auth("officer"))
-    assert r.status_code == 200, r.text
 
 
 @pytest.fixture
@@ -65,19 +44,6 @@ def closed_books(client: TestClient, county: County) -> dict[str, dict]:
     post(client, county, org, entry("2025-03-20", "40.00", "收场地费"))
     close(client, county, org, "2025-03")
     return {"feb": feb, "mar": mar}
-
-
-def export(db: str, path: Path) -> list[dict]:
-    result = runner.invoke(cli, ["checkpoints", "export", str(path), "--db", db])
-    assert result.exit_code == 0, result.output
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
-
-
-def code_of(client: TestClient, county: County, period: str) -> str:
-    with read_tx(county.engine) as conn:
-        code = checkpoints.current_code(conn, county.ids["dingzikou"], period)
-    assert code is not None
-    return code
 
 
 # --- the forgery --------------------------------------------------------------------------------------------
@@ -345,7 +311,7 @@ def test_a_close_from_the_command_line_signs_its_checkpoint_too(
 def test_a_close_from_the_officer_s_page_signs_its_checkpoint_too(
     client: TestClient, county: County, tmp_path: Path
 ) -> None:
-    from tests.web.test_web import csrf_of, log_in
+    from tests.factories.web import csrf_of, log_in
 
     org = county.ids["dingzikou"]
     post(client, county, org, entry("2025-02-05", "300.00"))

@@ -26,8 +26,8 @@ from ledger.cli.main import app as cli
 from ledger.db.engine import write_tx
 from ledger.db.models import PeriodCheckpoint
 from ledger.settings import get_settings
-from tests.books.test_checkpoints import close, code_of, entry, export, post, runner
-from tests.conftest import County
+from tests.factories.checkpoints import close, code_of, entry, export, post, runner
+from tests.factories.county import County
 from tests.factories.servers import url_of
 
 

@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 from ledger.books.orgs import get_org
 from ledger.db.engine import read_tx
 from reports.queries import orgs_below
-from tests.books.test_checkpoints import close, code_of, entry, post
-from tests.conftest import County
+from tests.factories.checkpoints import close, code_of, entry, post
+from tests.factories.county import County
 
 
 def test_a_street_roll_up_carries_every_orgs_code_once_all_are_closed(

@@ -14,7 +14,7 @@ from ledger.access.auth import principal_for_user
 from ledger.db.engine import write_tx
 from ledger.distribution.shareholders import add_shareholder, pay_in_capital
 from pos.shifts import open_shift
-from tests.conftest import County
+from tests.factories.county import County
 
 FRESH_CLOSE = """
 import sys

@@ -16,7 +16,7 @@ from ledger.books.orgs import add_sub_account
 from ledger.books.posting import Draft, Line, post_entries, reverse_entry
 from ledger.books.trial_balance import trial_balance
 from ledger.db.engine import read_tx, write_tx
-from tests.conftest import County
+from tests.factories.county import County
 from tests.plaintext_accounting import TOOLS, balances
 
 

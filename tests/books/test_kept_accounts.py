@@ -17,8 +17,8 @@ from sqlalchemy import Engine, func, select
 from ledger.books.verify import verify_all
 from ledger.db.engine import read_tx
 from ledger.db.models import JournalEntry
-from tests.conftest import County
-from tests.factories.servers import seed_shop
+from tests.factories.county import County
+from tests.factories.shop import seed_shop
 
 
 def entries(engine: Engine) -> int:
@@ -175,8 +175,8 @@ def test_welfare_post_lines_take_no_plain_entry_and_the_stipend_run_and_payment_
 def test_the_voucher_page_refuses_a_welfare_post_line_and_shows_the_stipends_source(
     county: County, client: TestClient
 ) -> None:
-    from tests.web.test_web import log_in
-    from tests.web.test_web_vouchers import entry_form, post_form, text_of, voucher_data
+    from tests.factories.vouchers import entry_form, post_form, text_of, voucher_data
+    from tests.factories.web import log_in
 
     org = county.ids["dingzikou"]
     post = welfare_post(client, county.auth("officer"), org)

@@ -25,7 +25,8 @@ from ledger.books.trial_balance import org_nets_to_zero, trial_balance
 from ledger.books.verify import verify_all
 from ledger.db.engine import read_tx, run_write, write_tx
 from ledger.db.models import JournalEntry
-from tests.conftest import County
+from tests.factories.books import raw_posting
+from tests.factories.county import County
 
 entry_t = JournalEntry.__table__
 
@@ -42,16 +43,6 @@ def rent(org_id: int, day: date = date(2025, 3, 5), amount: int = 10_500, key: s
     )
 
 
-@pytest.fixture
-def books(county: County) -> County:
-    with write_tx(county.engine) as conn:
-        for org in ("dingzikou", "huahuaqiao", "village1"):
-            add_sub_account(conn, county.ids[org], "501", "商品销售收入")  # 50101
-            add_sub_account(conn, county.ids[org], "501", "租赁收入")  # 50102
-            add_sub_account(conn, county.ids[org], "501", "居间服务收入")  # 50103
-    return county
-
-
 def test_creating_an_org_loads_its_statutory_chart(county: County) -> None:
     assert len(statutory_chart("collective")) == 42
     assert len(statutory_chart("small_enterprise")) == 66
@@ -62,12 +53,12 @@ def test_creating_an_org_loads_its_statutory_chart(county: County) -> None:
     assert len(tb_company) == 66 and {r.code for r in tb_company} >= {"1001", "5001", "5403", "3104"}
 
 
-def test_rent_received_posts_balanced_entry_with_voucher_number(books: County) -> None:
-    with write_tx(books.engine) as conn:
-        posted = post_entry(conn, rent(books.ids["dingzikou"]))
+def test_rent_received_posts_balanced_entry_with_voucher_number(sub_accounts: County) -> None:
+    with write_tx(sub_accounts.engine) as conn:
+        posted = post_entry(conn, rent(sub_accounts.ids["dingzikou"]))
     assert posted.voucher_no == "记-2025-03-0001"
-    with read_tx(books.engine) as conn:
-        rows = {r.code: r for r in trial_balance(conn, books.ids["dingzikou"], "2025-03")}
+    with read_tx(sub_accounts.engine) as conn:
+        rows = {r.code: r for r in trial_balance(conn, sub_accounts.ids["dingzikou"], "2025-03")}
     assert rows["102"].closing_fen == 10_500
     assert (
         rows["50102"].closing_fen == -10_000 and rows["501"].closing_fen == -10_000
@@ -76,14 +67,14 @@ def test_rent_received_posts_balanced_entry_with_voucher_number(books: County) -
     assert rows["501"].side == "贷" and rows["101"].side == "平"
 
 
-def test_unbalanced_entry_is_refused_in_python(books: County) -> None:
+def test_unbalanced_entry_is_refused_in_python(sub_accounts: County) -> None:
     bad = Draft(
-        books.ids["dingzikou"],
+        sub_accounts.ids["dingzikou"],
         date(2025, 3, 5),
         "x",
         [Line("102", debit_fen=100), Line("50102", credit_fen=99)],
     )
-    with pytest.raises(UnbalancedEntry) as err, write_tx(books.engine) as conn:
+    with pytest.raises(UnbalancedEntry) as err, write_tx(sub_accounts.engine) as conn:
         post_entry(conn, bad)
     assert "differ by 1 fen" in err.value.message and err.value.field == "lines"
 
@@ -97,44 +88,46 @@ def test_unbalanced_entry_is_refused_in_python(books: County) -> None:
         ([Line("102", debit_fen=100, credit_fen=100), Line("50102", credit_fen=0)], "lines[0].debit"),
     ],
 )
-def test_malformed_lines_are_refused_naming_the_field(books: County, lines: list[Line], field: str) -> None:
-    with pytest.raises(UnbalancedEntry) as err, write_tx(books.engine) as conn:
-        post_entry(conn, Draft(books.ids["dingzikou"], date(2025, 3, 5), "x", lines))
+def test_malformed_lines_are_refused_naming_the_field(
+    sub_accounts: County, lines: list[Line], field: str
+) -> None:
+    with pytest.raises(UnbalancedEntry) as err, write_tx(sub_accounts.engine) as conn:
+        post_entry(conn, Draft(sub_accounts.ids["dingzikou"], date(2025, 3, 5), "x", lines))
     assert err.value.field == field
 
 
-def test_summary_closed_and_foreign_accounts_take_no_postings(books: County) -> None:
-    org = books.ids["dingzikou"]
-    with write_tx(books.engine) as conn:
+def test_summary_closed_and_foreign_accounts_take_no_postings(sub_accounts: County) -> None:
+    org = sub_accounts.ids["dingzikou"]
+    with write_tx(sub_accounts.engine) as conn:
         add_sub_account(conn, org, "211", "押金")  # 21101
     cases = [
         (Line("501", credit_fen=100), "has sub-accounts"),
         (Line("5001", credit_fen=100), "no account 5001"),  # a company account, not in the collective chart
     ]
     for line, message in cases:
-        with pytest.raises(AccountNotPostable, match=message), write_tx(books.engine) as conn:
+        with pytest.raises(AccountNotPostable, match=message), write_tx(sub_accounts.engine) as conn:
             post_entry(conn, Draft(org, date(2025, 3, 5), "x", [Line("102", debit_fen=100), line]))
-    with write_tx(books.engine) as conn:
+    with write_tx(sub_accounts.engine) as conn:
         close_account(conn, org, "21101")
-    with pytest.raises(AccountNotPostable, match="closed"), write_tx(books.engine) as conn:
+    with pytest.raises(AccountNotPostable, match="closed"), write_tx(sub_accounts.engine) as conn:
         post_entry(
             conn, Draft(org, date(2025, 3, 5), "x", [Line("102", debit_fen=1), Line("21101", credit_fen=1)])
         )
 
 
-def test_sub_account_cannot_strand_a_posted_balance(books: County) -> None:
-    with write_tx(books.engine) as conn:
+def test_sub_account_cannot_strand_a_posted_balance(sub_accounts: County) -> None:
+    with write_tx(sub_accounts.engine) as conn:
         post_entry(
             conn,
             Draft(
-                books.ids["dingzikou"],
+                sub_accounts.ids["dingzikou"],
                 date(2025, 3, 1),
                 "x",
                 [Line("102", debit_fen=5), Line("503", credit_fen=5)],
             ),
         )
-    with pytest.raises(Conflict, match="already has postings"), write_tx(books.engine) as conn:
-        add_sub_account(conn, books.ids["dingzikou"], "503", "工作经费")
+    with pytest.raises(Conflict, match="already has postings"), write_tx(sub_accounts.engine) as conn:
+        add_sub_account(conn, sub_accounts.ids["dingzikou"], "503", "工作经费")
 
 
 def _raw_line(conn, entry_id: int, org_id: int, n: int, code: str, debit: int, credit: int) -> None:  # type: ignore[no-untyped-def]
@@ -160,63 +153,27 @@ def _raw_entry(conn, entry_id: int, org_id: int, total: int) -> None:  # type: i
     )
 
 
-def test_raw_sql_unbalanced_entry_is_refused_by_the_database(books: County) -> None:
-    org = books.ids["dingzikou"]
-    with pytest.raises(DBAPIError, match="unbalanced_entry"), write_tx(books.engine) as conn:
+def test_raw_sql_unbalanced_entry_is_refused_by_the_database(sub_accounts: County) -> None:
+    org = sub_accounts.ids["dingzikou"]
+    with pytest.raises(DBAPIError, match="unbalanced_entry"), write_tx(sub_accounts.engine) as conn:
         _raw_line(conn, 900_001, org, 1, "102", 100, 0)
         _raw_line(conn, 900_001, org, 2, "214", 0, 99)
         _raw_entry(conn, 900_001, org, 100)
-    with pytest.raises(DBAPIError), write_tx(books.engine) as conn:  # lines without their entry
+    with pytest.raises(DBAPIError), write_tx(sub_accounts.engine) as conn:  # lines without their entry
         _raw_line(conn, 900_002, org, 1, "102", 100, 0)
         _raw_line(conn, 900_002, org, 2, "214", 0, 100)
-    with read_tx(books.engine) as conn:
+    with read_tx(sub_accounts.engine) as conn:
         assert conn.execute(text("SELECT COUNT(*) FROM journal_line")).scalar_one() == 0
 
 
-def test_raw_sql_balanced_entry_is_accepted_so_the_guard_is_not_blind(books: County) -> None:
-    org = books.ids["dingzikou"]
-    with write_tx(books.engine) as conn:
+def test_raw_sql_balanced_entry_is_accepted_so_the_guard_is_not_blind(sub_accounts: County) -> None:
+    org = sub_accounts.ids["dingzikou"]
+    with write_tx(sub_accounts.engine) as conn:
         _raw_line(conn, 900_003, org, 1, "102", 100, 0)
         _raw_line(conn, 900_003, org, 2, "214", 0, 100)
         _raw_entry(conn, 900_003, org, 100)
-    with read_tx(books.engine) as conn:
+    with read_tx(sub_accounts.engine) as conn:
         assert conn.execute(text("SELECT COUNT(*) FROM journal_entry")).scalar_one() == 1
-
-
-def _raw_posting(  # type: ignore[no-untyped-def]
-    conn,
-    org_id: int,
-    lines: list[tuple[str, int, int]],
-    *,
-    line_org: int | None = None,
-    line_period: str = "2025-04",
-    total: int | None = None,
-    line_count: int | None = None,
-    entry_date: str = "2025-04-01",
-) -> None:
-    """Lines then their entry, by raw SQL: what a careless script could write past the posting code."""
-    for n, (code, debit, credit) in enumerate(lines, start=1):
-        conn.execute(
-            text(
-                "INSERT INTO journal_line (entry_id, org_id, period, line_no, account_id, debit_fen, "
-                "credit_fen, memo) VALUES (900020, :lo, :lp, :n, (SELECT id FROM account WHERE org_id = :lo "
-                "AND code = :c), :d, :cr, '')"
-            ),
-            {"lo": line_org or org_id, "lp": line_period, "n": n, "c": code, "d": debit, "cr": credit},
-        )
-    conn.execute(
-        text(
-            "INSERT INTO journal_entry (id, org_id, seq, entry_date, period, voucher_no, memo, source, "
-            "created_at, total_fen, line_count, prev_hash, hash) VALUES (900020, :o, 99, :day, '2025-04', "
-            "'raw', '', 'manual', '2025-04-01 00:00:00+00:00', :t, :k, '', '')"
-        ),
-        {
-            "o": org_id,
-            "day": entry_date,
-            "t": sum(d for _, d, _ in lines) if total is None else total,
-            "k": len(lines) if line_count is None else line_count,
-        },
-    )
 
 
 @pytest.mark.parametrize(
@@ -233,9 +190,11 @@ def _raw_posting(  # type: ignore[no-untyped-def]
         ("date outside its period", "invalid"),
     ],
 )
-def test_the_database_refuses_each_bad_raw_posting_by_its_rule(books: County, case: str, code: str) -> None:
-    org, other = books.ids["dingzikou"], books.ids["huahuaqiao"]
-    with write_tx(books.engine) as conn:
+def test_the_database_refuses_each_bad_raw_posting_by_its_rule(
+    sub_accounts: County, case: str, code: str
+) -> None:
+    org, other = sub_accounts.ids["dingzikou"], sub_accounts.ids["huahuaqiao"]
+    with write_tx(sub_accounts.engine) as conn:
         add_sub_account(conn, org, "211", "押金")  # 21101
         close_account(conn, org, "21101")
     ok = [("102", 100, 0), ("214", 0, 100)]
@@ -250,17 +209,19 @@ def test_the_database_refuses_each_bad_raw_posting_by_its_rule(books: County, ca
         "no lines at all": {"lines": [], "line_count": 2},
         "date outside its period": {"lines": ok, "entry_date": "2025-05-01"},
     }[case]
-    with pytest.raises(DBAPIError, match=code), write_tx(books.engine) as conn:
-        _raw_posting(conn, org, **kwargs)
-    with write_tx(books.engine) as conn:  # the same posting, put right, goes in: the guard is not blind
-        _raw_posting(conn, org, ok)
-    with read_tx(books.engine) as conn:
+    with pytest.raises(DBAPIError, match=code), write_tx(sub_accounts.engine) as conn:
+        raw_posting(conn, org, **kwargs)
+    with write_tx(
+        sub_accounts.engine
+    ) as conn:  # the same posting, put right, goes in: the guard is not blind
+        raw_posting(conn, org, ok)
+    with read_tx(sub_accounts.engine) as conn:
         assert conn.execute(text("SELECT COUNT(*) FROM journal_line")).scalar_one() == 2
 
 
-def test_the_database_refuses_another_orgs_account_on_a_line(books: County) -> None:
-    org, other = books.ids["dingzikou"], books.ids["huahuaqiao"]
-    with pytest.raises(DBAPIError), write_tx(books.engine) as conn:
+def test_the_database_refuses_another_orgs_account_on_a_line(sub_accounts: County) -> None:
+    org, other = sub_accounts.ids["dingzikou"], sub_accounts.ids["huahuaqiao"]
+    with pytest.raises(DBAPIError), write_tx(sub_accounts.engine) as conn:
         conn.execute(
             text(
                 "INSERT INTO journal_line (entry_id, org_id, period, line_no, account_id, debit_fen, "
@@ -280,33 +241,36 @@ def test_the_database_refuses_another_orgs_account_on_a_line(books: County) -> N
         "DELETE FROM journal_line",
     ],
 )
-def test_posted_rows_cannot_be_updated_or_deleted_by_raw_sql(books: County, sql: str) -> None:
-    with write_tx(books.engine) as conn:
-        post_entry(conn, rent(books.ids["dingzikou"]))
-    with pytest.raises(DBAPIError, match="immutable"), write_tx(books.engine) as conn:
+def test_posted_rows_cannot_be_updated_or_deleted_by_raw_sql(sub_accounts: County, sql: str) -> None:
+    with write_tx(sub_accounts.engine) as conn:
+        post_entry(conn, rent(sub_accounts.ids["dingzikou"]))
+    with pytest.raises(DBAPIError, match="immutable"), write_tx(sub_accounts.engine) as conn:
         conn.execute(text(sql))
-    with read_tx(books.engine) as conn:
+    with read_tx(sub_accounts.engine) as conn:
         assert verify_all(conn) == []
 
 
-def test_lines_cannot_be_added_to_a_posted_entry(books: County) -> None:
-    with write_tx(books.engine) as conn:
-        posted = post_entry(conn, rent(books.ids["dingzikou"], day=date(2025, 4, 1)))
-    with pytest.raises(DBAPIError, match="immutable"), write_tx(books.engine) as conn:
-        _raw_line(conn, posted.id, books.ids["dingzikou"], 9, "102", 1, 0)
+def test_lines_cannot_be_added_to_a_posted_entry(sub_accounts: County) -> None:
+    with write_tx(sub_accounts.engine) as conn:
+        posted = post_entry(conn, rent(sub_accounts.ids["dingzikou"], day=date(2025, 4, 1)))
+    with pytest.raises(DBAPIError, match="immutable"), write_tx(sub_accounts.engine) as conn:
+        _raw_line(conn, posted.id, sub_accounts.ids["dingzikou"], 9, "102", 1, 0)
 
 
-def test_posting_into_a_closed_period_is_refused(books: County) -> None:
-    org = books.ids["dingzikou"]
-    with write_tx(books.engine) as conn:
+def test_posting_into_a_closed_period_is_refused(sub_accounts: County) -> None:
+    org = sub_accounts.ids["dingzikou"]
+    with write_tx(sub_accounts.engine) as conn:
         post_entry(conn, rent(org))
         close_period(conn, org, "2025-03")
-    with pytest.raises(PeriodClosed) as err, write_tx(books.engine) as conn:
+    with pytest.raises(PeriodClosed) as err, write_tx(sub_accounts.engine) as conn:
         post_entry(conn, rent(org, day=date(2025, 3, 31)))
     assert err.value.field == "date"
-    with pytest.raises(PeriodClosed), write_tx(books.engine) as conn:  # nothing before a closed month either
+    with (
+        pytest.raises(PeriodClosed),
+        write_tx(sub_accounts.engine) as conn,
+    ):  # nothing before a closed month either
         post_entry(conn, rent(org, day=date(2025, 2, 1)))
-    with pytest.raises(DBAPIError, match="period_closed"), write_tx(books.engine) as conn:
+    with pytest.raises(DBAPIError, match="period_closed"), write_tx(sub_accounts.engine) as conn:
         for n, (code, debit, credit) in enumerate([("102", 100, 0), ("214", 0, 100)], start=1):
             conn.execute(
                 text(
@@ -324,58 +288,65 @@ def test_posting_into_a_closed_period_is_refused(books: County) -> None:
             ),
             {"o": org},
         )
-    with write_tx(books.engine) as conn:
+    with write_tx(sub_accounts.engine) as conn:
         assert post_entry(conn, rent(org, day=date(2025, 4, 1))).voucher_no == "记-2025-04-0001"
 
 
-def test_periods_close_in_order_and_reopen_from_the_latest(books: County) -> None:
-    org = books.ids["dingzikou"]
-    with write_tx(books.engine) as conn:
+def test_periods_close_in_order_and_reopen_from_the_latest(sub_accounts: County) -> None:
+    org = sub_accounts.ids["dingzikou"]
+    with write_tx(sub_accounts.engine) as conn:
         post_entry(conn, rent(org, day=date(2025, 1, 5)))
         post_entry(conn, rent(org, day=date(2025, 2, 5)))
-    with pytest.raises(Conflict, match="close 2025-01 first"), write_tx(books.engine) as conn:
+    with pytest.raises(Conflict, match="close 2025-01 first"), write_tx(sub_accounts.engine) as conn:
         close_period(conn, org, "2025-02")
-    with write_tx(books.engine) as conn:
+    with write_tx(sub_accounts.engine) as conn:
         close_period(conn, org, "2025-01")
         close_period(conn, org, "2025-02")
-    with pytest.raises(Conflict, match="reopen 2025-02 first"), write_tx(books.engine) as conn:
+    with pytest.raises(Conflict, match="reopen 2025-02 first"), write_tx(sub_accounts.engine) as conn:
         reopen_period(conn, org, "2025-01", user_id=None, role="admin", reason="fix")
-    with pytest.raises(Exception, match="only an admin"), write_tx(books.engine) as conn:
+    with pytest.raises(Exception, match="only an admin"), write_tx(sub_accounts.engine) as conn:
         reopen_period(conn, org, "2025-02", user_id=None, role="officer", reason="fix")
-    with write_tx(books.engine) as conn:
-        reopen_period(conn, org, "2025-02", user_id=books.user_ids["admin"], role="admin", reason="漏记一笔")
+    with write_tx(sub_accounts.engine) as conn:
+        reopen_period(
+            conn,
+            org,
+            "2025-02",
+            user_id=sub_accounts.user_ids["admin"],
+            role="admin",
+            reason="漏记一笔",
+        )
         post_entry(conn, rent(org, day=date(2025, 2, 28)))
         events = conn.execute(text("SELECT action, reason FROM period_event ORDER BY id")).all()
     assert [tuple(e) for e in events][-1] == ("reopen", "漏记一笔")
 
 
-def test_trial_balance_from_snapshot_equals_trial_balance_from_history(books: County) -> None:
-    org = books.ids["dingzikou"]
-    with write_tx(books.engine) as conn:
+def test_trial_balance_from_snapshot_equals_trial_balance_from_history(sub_accounts: County) -> None:
+    org = sub_accounts.ids["dingzikou"]
+    with write_tx(sub_accounts.engine) as conn:
         for month in range(1, 5):
             post_entry(conn, rent(org, day=date(2025, month, 3), amount=10_500 * month))
-    with read_tx(books.engine) as conn:
+    with read_tx(sub_accounts.engine) as conn:
         before = trial_balance(conn, org, "2025-04")
-    with write_tx(books.engine) as conn:
+    with write_tx(sub_accounts.engine) as conn:
         close_period(conn, org, "2025-01")
         close_period(conn, org, "2025-02")
-    with read_tx(books.engine) as conn:
+    with read_tx(sub_accounts.engine) as conn:
         after = trial_balance(conn, org, "2025-04")
         span = {r.code: r for r in trial_balance(conn, org, "2025-02", "2025-04")}
     assert before == after
     assert span["102"].opening_fen == 10_500 and span["102"].debit_fen == 10_500 * (2 + 3 + 4)
 
 
-def test_same_idempotency_key_twice_creates_one_entry(books: County) -> None:
-    org = books.ids["dingzikou"]
-    with write_tx(books.engine) as conn:
+def test_same_idempotency_key_twice_creates_one_entry(sub_accounts: County) -> None:
+    org = sub_accounts.ids["dingzikou"]
+    with write_tx(sub_accounts.engine) as conn:
         first = post_entry(conn, rent(org, key="till-7-0001"))
-    with write_tx(books.engine) as conn:
+    with write_tx(sub_accounts.engine) as conn:
         again = post_entry(conn, rent(org, key="till-7-0001"))
     assert again.id == first.id and again.voucher_no == first.voucher_no and not again.created
-    with pytest.raises(IdempotencyConflict), write_tx(books.engine) as conn:
+    with pytest.raises(IdempotencyConflict), write_tx(sub_accounts.engine) as conn:
         post_entry(conn, rent(org, key="till-7-0001", amount=21_000))
-    with read_tx(books.engine) as conn:
+    with read_tx(sub_accounts.engine) as conn:
         assert conn.execute(text("SELECT COUNT(*) FROM journal_entry")).scalar_one() == 1
 
 
@@ -400,14 +371,14 @@ def _hammer(engine: Engine, work, threads: int = 8) -> list:  # type: ignore[no-
     return results
 
 
-def test_same_idempotency_key_concurrently_creates_one_entry(books: County) -> None:
-    org = books.ids["dingzikou"]
-    results = _hammer(books.engine, lambda conn, _i: post_entry(conn, rent(org, key="retry-storm")))
+def test_same_idempotency_key_concurrently_creates_one_entry(sub_accounts: County) -> None:
+    org = sub_accounts.ids["dingzikou"]
+    results = _hammer(sub_accounts.engine, lambda conn, _i: post_entry(conn, rent(org, key="retry-storm")))
     assert len({p.id for p in results}) == 1 and sum(p.created for p in results) == 1
 
 
-def test_voucher_numbers_stay_gapless_under_eight_concurrent_writers(books: County) -> None:
-    org = books.ids["dingzikou"]
+def test_voucher_numbers_stay_gapless_under_eight_concurrent_writers(sub_accounts: County) -> None:
+    org = sub_accounts.ids["dingzikou"]
 
     def work(conn, i: int):  # type: ignore[no-untyped-def]
         drafts = [rent(org, day=date(2025, 3, 1 + (i + k) % 28), amount=10_500 + k) for k in range(5)]
@@ -421,16 +392,18 @@ def test_voucher_numbers_stay_gapless_under_eight_concurrent_writers(books: Coun
                 return []
         return post_entries(conn, drafts)
 
-    results = _hammer(books.engine, work)
+    results = _hammer(sub_accounts.engine, work)
     numbers = sorted(int(p.voucher_no[-4:]) for batch in results for p in batch)
     assert numbers == list(range(1, len(numbers) + 1)) and len(numbers) == 5 * 5
-    with read_tx(books.engine) as conn:
+    with read_tx(sub_accounts.engine) as conn:
         assert verify_all(conn) == []
 
 
-def test_a_batch_over_several_orgs_and_months_numbers_each_month_on_from_its_counter(books: County) -> None:
-    orgs = [books.ids["dingzikou"], books.ids["huahuaqiao"]]
-    with write_tx(books.engine) as conn:  # March already has two vouchers in the first org
+def test_a_batch_over_several_orgs_and_months_numbers_each_month_on_from_its_counter(
+    sub_accounts: County,
+) -> None:
+    orgs = [sub_accounts.ids["dingzikou"], sub_accounts.ids["huahuaqiao"]]
+    with write_tx(sub_accounts.engine) as conn:  # March already has two vouchers in the first org
         post_entries(conn, [rent(orgs[0]), rent(orgs[0])])
 
     def work(conn, i: int):  # type: ignore[no-untyped-def]
@@ -445,7 +418,7 @@ def test_a_batch_over_several_orgs_and_months_numbers_each_month_on_from_its_cou
                 return []
         return post_entries(conn, drafts)
 
-    results = _hammer(books.engine, work)
+    results = _hammer(sub_accounts.engine, work)
     by_month: dict[tuple[int, str], list[int]] = {}
     for p in (p for batch in results for p in batch):
         by_month.setdefault((p.org_id, p.period), []).append(int(p.voucher_no[-4:]))
@@ -454,13 +427,13 @@ def test_a_batch_over_several_orgs_and_months_numbers_each_month_on_from_its_cou
         first = 3 if (org, period) == (orgs[0], "2025-03") else 1
         assert sorted(numbers) == list(range(first, first + writers)), (org, period)
     assert len(by_month) == 6
-    with read_tx(books.engine) as conn:
+    with read_tx(sub_accounts.engine) as conn:
         assert verify_all(conn) == []
 
 
-def test_reversal_mirrors_the_entry_in_red_and_nets_to_zero(books: County) -> None:
-    org = books.ids["dingzikou"]
-    with write_tx(books.engine) as conn:
+def test_reversal_mirrors_the_entry_in_red_and_nets_to_zero(sub_accounts: County) -> None:
+    org = sub_accounts.ids["dingzikou"]
+    with write_tx(sub_accounts.engine) as conn:
         original = post_entry(conn, rent(org))
         [reversal] = reverse_entry(conn, original.id, entry_date=date(2025, 3, 20))
         lines = conn.execute(
@@ -470,16 +443,16 @@ def test_reversal_mirrors_the_entry_in_red_and_nets_to_zero(books: County) -> No
         memo = conn.execute(select(entry_t.c.memo).where(entry_t.c.id == reversal.id)).scalar_one()
     assert [tuple(x) for x in lines] == [(-10_500, 0), (0, -10_000), (0, -500)]
     assert memo == f"冲销 {original.voucher_no}"
-    with read_tx(books.engine) as conn:
+    with read_tx(sub_accounts.engine) as conn:
         tb = {r.code: r for r in trial_balance(conn, org, "2025-03")}
     assert tb["102"].closing_fen == 0 and tb["102"].debit_fen == 0  # red ink keeps the turnover true
-    with pytest.raises(Conflict, match="already been reversed"), write_tx(books.engine) as conn:
+    with pytest.raises(Conflict, match="already been reversed"), write_tx(sub_accounts.engine) as conn:
         reverse_entry(conn, original.id, entry_date=date(2025, 3, 21))
 
 
-def test_a_reversal_must_mirror_the_original_exactly(books: County) -> None:
-    org = books.ids["dingzikou"]
-    with write_tx(books.engine) as conn:
+def test_a_reversal_must_mirror_the_original_exactly(sub_accounts: County) -> None:
+    org = sub_accounts.ids["dingzikou"]
+    with write_tx(sub_accounts.engine) as conn:
         original = post_entry(conn, rent(org))
     forged = Draft(
         org,
@@ -488,13 +461,13 @@ def test_a_reversal_must_mirror_the_original_exactly(books: County) -> None:
         [Line("102", debit_fen=-1), Line("214", credit_fen=-1)],
         reverses_id=original.id,
     )
-    with pytest.raises(UnbalancedEntry, match="mirror"), write_tx(books.engine) as conn:
+    with pytest.raises(UnbalancedEntry, match="mirror"), write_tx(sub_accounts.engine) as conn:
         post_entry(conn, forged)
 
 
-def test_linked_posting_that_fails_in_one_org_leaves_nothing_anywhere(books: County) -> None:
+def test_linked_posting_that_fails_in_one_org_leaves_nothing_anywhere(sub_accounts: County) -> None:
     link = new_link_id()
-    company, community = books.ids["company"], books.ids["dingzikou"]
+    company, community = sub_accounts.ids["company"], sub_accounts.ids["dingzikou"]
     drafts = [
         Draft(
             company,
@@ -511,10 +484,10 @@ def test_linked_posting_that_fails_in_one_org_leaves_nothing_anywhere(books: Cou
             link_id=link,
         ),
     ]
-    with pytest.raises(AccountNotPostable) as err, write_tx(books.engine) as conn:
+    with pytest.raises(AccountNotPostable) as err, write_tx(sub_accounts.engine) as conn:
         post_entries(conn, drafts)
     assert err.value.field == "entries[1].lines[1].account"
-    with read_tx(books.engine) as conn:
+    with read_tx(sub_accounts.engine) as conn:
         assert conn.execute(text("SELECT COUNT(*) FROM journal_entry")).scalar_one() == 0
         assert conn.execute(text("SELECT COUNT(*) FROM journal_line")).scalar_one() == 0
     fixed = [
@@ -527,21 +500,21 @@ def test_linked_posting_that_fails_in_one_org_leaves_nothing_anywhere(books: Cou
             link_id=link,
         ),
     ]
-    with write_tx(books.engine) as conn:
+    with write_tx(sub_accounts.engine) as conn:
         posted = post_entries(conn, fixed)
         reversed_ = reverse_entry(conn, posted[1].id, entry_date=date(2025, 12, 31))
     assert {p.org_id for p in reversed_} == {company, community}  # reversing one side reverses the link
 
 
-def test_verify_catches_a_tampered_amount_and_names_the_entry(books: County) -> None:
-    org = books.ids["dingzikou"]
-    with write_tx(books.engine) as conn:
+def test_verify_catches_a_tampered_amount_and_names_the_entry(sub_accounts: County) -> None:
+    org = sub_accounts.ids["dingzikou"]
+    with write_tx(sub_accounts.engine) as conn:
         first = post_entry(conn, rent(org))
         post_entry(conn, rent(org, day=date(2025, 3, 6)))
-    with read_tx(books.engine) as conn:
+    with read_tx(sub_accounts.engine) as conn:
         assert verify_all(conn) == []
     # Someone with the database owner's rights switches the guard off and edits an amount on both sides.
-    with write_tx(books.engine) as conn:
+    with write_tx(sub_accounts.engine) as conn:
         if conn.dialect.name == "sqlite":
             conn.execute(text("DROP TRIGGER journal_line_no_update"))
         else:
@@ -558,7 +531,7 @@ def test_verify_catches_a_tampered_amount_and_names_the_entry(books: County) -> 
             text("UPDATE journal_line SET credit_fen = 5 WHERE entry_id = :e AND line_no = 3"),
             {"e": first.id},
         )
-    with read_tx(books.engine) as conn:
+    with read_tx(sub_accounts.engine) as conn:
         problems = verify_all(conn)
     assert problems and problems[0].check == "chain" and problems[0].voucher_no == first.voucher_no
 
@@ -582,17 +555,17 @@ def test_verify_catches_a_tampered_amount_and_names_the_entry(books: County) -> 
         max_size=8,
     )
 )
-def test_any_balanced_entries_give_trial_balances_that_net_to_zero(books: County, entries) -> None:  # type: ignore[no-untyped-def]
+def test_any_balanced_entries_give_trial_balances_that_net_to_zero(sub_accounts: County, entries) -> None:  # type: ignore[no-untyped-def]
     drafts = []
     for org, month, debits in entries:
         lines = [Line(code, debit_fen=amount) for code, amount in debits]
         lines.append(Line("311", credit_fen=sum(a for _, a in debits)))
-        drafts.append(Draft(books.ids[org], date(2025, month, 15), "random", lines))
-    with write_tx(books.engine) as conn:
+        drafts.append(Draft(sub_accounts.ids[org], date(2025, month, 15), "random", lines))
+    with write_tx(sub_accounts.engine) as conn:
         post_entries(conn, drafts)
-    with read_tx(books.engine) as conn:
+    with read_tx(sub_accounts.engine) as conn:
         for org in ("dingzikou", "huahuaqiao", "village1"):
-            org_id = books.ids[org]
+            org_id = sub_accounts.ids[org]
             assert org_nets_to_zero(conn, org_id) == 0
             tb = trial_balance(conn, org_id, "2025-01", "2025-12")
             top = [r for r in tb if r.level == 1]
@@ -601,45 +574,47 @@ def test_any_balanced_entries_give_trial_balances_that_net_to_zero(books: County
         assert verify_all(conn) == []
 
 
-def test_verify_recomputes_the_turnover_the_trial_balance_reads(books: County) -> None:
-    org = books.ids["dingzikou"]
-    with write_tx(books.engine) as conn:
+def test_verify_recomputes_the_turnover_the_trial_balance_reads(sub_accounts: County) -> None:
+    org = sub_accounts.ids["dingzikou"]
+    with write_tx(sub_accounts.engine) as conn:
         post_entry(conn, rent(org))
         conn.execute(text("UPDATE account_turnover SET debit_fen = debit_fen + 1 WHERE debit_fen > 0"))
-    with read_tx(books.engine) as conn:
+    with read_tx(sub_accounts.engine) as conn:
         problems = verify_all(conn)
     assert [p.check for p in problems] == ["turnover"]
     assert "the lines sum to (10500, 0), kept (10501, 0)" in problems[0].message
 
 
-def test_books_posted_under_the_first_guards_verify_and_stay_guarded_after_0003(books: County) -> None:
+def test_books_posted_under_the_first_guards_verify_and_stay_guarded_after_0003(
+    sub_accounts: County,
+) -> None:
     from alembic import command
 
     from ledger.db.migrate import alembic_config
 
     def migrate(step, revision: str) -> None:  # type: ignore[no-untyped-def]
-        cfg = alembic_config(books.engine)
-        with books.engine.begin() as conn:
+        cfg = alembic_config(sub_accounts.engine)
+        with sub_accounts.engine.begin() as conn:
             cfg.attributes["connection"] = conn
             step(cfg, revision)
 
     def line_guard_checks_accounts() -> bool:
-        with read_tx(books.engine) as conn:
+        with read_tx(sub_accounts.engine) as conn:
             sql = conn.execute(text("SELECT sql FROM sqlite_master WHERE name = 'journal_line_check'"))
             return "account_not_postable" in sql.scalar_one()
 
-    org = books.ids["dingzikou"]
-    sqlite = books.engine.dialect.name == "sqlite"
+    org = sub_accounts.ids["dingzikou"]
+    sqlite = sub_accounts.engine.dialect.name == "sqlite"
     migrate(command.downgrade, "0002_core")  # the guards of 0001_core
     assert not sqlite or line_guard_checks_accounts()
-    with write_tx(books.engine) as conn:
+    with write_tx(sub_accounts.engine) as conn:
         post_entries(conn, [rent(org), rent(org, day=date(2025, 4, 2))])
     migrate(command.upgrade, "heads")
     assert not sqlite or not line_guard_checks_accounts()
-    with write_tx(books.engine) as conn:
+    with write_tx(sub_accounts.engine) as conn:
         post_entry(conn, rent(org, day=date(2025, 4, 3)))
-    with pytest.raises(DBAPIError, match="unbalanced_entry"), write_tx(books.engine) as conn:
-        _raw_posting(conn, org, [("102", 100, 0), ("214", 0, 99)])
-    with read_tx(books.engine) as conn:
+    with pytest.raises(DBAPIError, match="unbalanced_entry"), write_tx(sub_accounts.engine) as conn:
+        raw_posting(conn, org, [("102", 100, 0), ("214", 0, 99)])
+    with read_tx(sub_accounts.engine) as conn:
         assert verify_all(conn) == []
         assert conn.execute(text("SELECT COUNT(*) FROM journal_entry")).scalar_one() == 3

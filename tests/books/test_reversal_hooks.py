@@ -19,7 +19,7 @@ from ledger.books import reversals
 from ledger.books.posting import Draft, Line, Posted, new_link_id, post_entries, reverse_entry, reverse_link
 from ledger.db.engine import write_tx
 from ledger.db.models import JournalEntry
-from tests.conftest import County
+from tests.factories.county import County
 
 entry_t = JournalEntry.__table__
 DAY = date(2025, 12, 31)

@@ -17,7 +17,8 @@ from ledger.books.verify import verify_all
 from ledger.cli.backup import backup, restore
 from ledger.db.engine import make_engine, read_tx, write_tx
 from ledger.db.models import BookState
-from tests.conftest import County, _admin_exec, pg_url
+from tests.factories.county import County
+from tests.factories.databases import admin_exec, pg_url
 
 _names = itertools.count()
 
@@ -72,13 +73,13 @@ def fresh_empty(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> En
     if kind == "sqlite":
         return make_engine(f"sqlite:///{tmp_path / 'restored.db'}")
     name = f"cunshe_restore_{os.getpid()}_{next(_names)}"
-    _admin_exec(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    _admin_exec(f"CREATE DATABASE {name}")
+    admin_exec(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    admin_exec(f"CREATE DATABASE {name}")
     engine = make_engine(pg_url(name))
 
     def drop() -> None:
         engine.dispose()
-        _admin_exec(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin_exec(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
     request.addfinalizer(drop)
     return engine

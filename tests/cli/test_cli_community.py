@@ -21,7 +21,7 @@ from ledger.community import welfare
 from ledger.community.models import CommunityAsset, WelfarePost
 from ledger.db.engine import read_tx
 from ledger.db.models import Account, AuditLog, Counterparty, JournalEntry, JournalLine
-from tests.conftest import County
+from tests.factories.county import County
 
 runner = CliRunner()
 entry_t = JournalEntry.__table__

@@ -20,7 +20,7 @@ from ledger.community import assets
 from ledger.community.models import CommunityAsset, LeaseCharge, LeaseContract
 from ledger.db.engine import read_tx, write_tx
 from ledger.db.models import Account, AuditLog, JournalEntry, JournalLine
-from tests.conftest import County
+from tests.factories.county import County
 
 entry_t = JournalEntry.__table__
 line_t = JournalLine.__table__

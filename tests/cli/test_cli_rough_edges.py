@@ -23,10 +23,10 @@ from ledger.cli.main import app
 from ledger.db.engine import write_tx
 from ledger.distribution import execute as ex
 from ledger.distribution.plans import Step
-from tests.conftest import County
-from tests.distribution.test_distribution import book
+from tests.factories.county import County
+from tests.factories.distribution import book
 from tests.factories.servers import url_of
-from tests.web.test_web import csrf_of
+from tests.factories.web import csrf_of
 
 ROOT = Path(__file__).resolve().parents[2]
 runner = CliRunner()

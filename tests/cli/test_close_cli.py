@@ -10,8 +10,8 @@ from typer.testing import CliRunner
 
 from ledger.cli.main import app
 from ledger.db.engine import write_tx
-from tests.conftest import County
-from tests.distribution.test_distribution import book
+from tests.factories.county import County
+from tests.factories.distribution import book
 
 runner = CliRunner()
 

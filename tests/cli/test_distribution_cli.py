@@ -12,8 +12,8 @@ from ledger.cli.distribution import app
 from ledger.db.engine import write_tx
 from ledger.distribution import execute as ex
 from ledger.distribution.plans import Step
-from tests.conftest import County
-from tests.distribution.test_distribution import book
+from tests.factories.county import County
+from tests.factories.distribution import book
 
 runner = CliRunner()
 

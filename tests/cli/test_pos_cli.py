@@ -8,7 +8,7 @@ from sqlalchemy import text
 from typer.testing import CliRunner
 
 from ledger.cli.pos import app
-from tests.conftest import County
+from tests.factories.county import County
 
 runner = CliRunner()
 

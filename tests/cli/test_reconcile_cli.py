@@ -8,7 +8,7 @@ import typer
 from typer.testing import CliRunner
 
 from ledger.cli.reconcile import app, import_statement_cmd
-from tests.conftest import County
+from tests.factories.county import County
 from tests.factories.statement_files import sample_bank_txns, write_bank_csv
 
 runner = CliRunner()

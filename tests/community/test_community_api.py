@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from ledger.db.engine import read_tx
 from ledger.db.models import AuditLog, JournalEntry
-from tests.conftest import County
+from tests.factories.county import County
 
 entry_t = JournalEntry.__table__
 

@@ -22,7 +22,7 @@ from ledger.community.leases.schedule import BillingCycle, BillingTiming, LeaseT
 from ledger.community.models import LeaseCharge
 from ledger.db.engine import read_tx, run_write, write_tx
 from ledger.db.models import JournalEntry, JournalLine
-from tests.conftest import County
+from tests.factories.county import County
 
 entry_t = JournalEntry.__table__
 line_t = JournalLine.__table__

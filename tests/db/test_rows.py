@@ -14,7 +14,7 @@ from ledger.books.posting import Draft, Line, post_entries
 from ledger.db.engine import read_tx, write_tx
 from ledger.db.models import JournalEntry, JournalLine, VoucherCounter
 from ledger.db.rows import insert_rows
-from tests.conftest import County
+from tests.factories.county import County
 
 entry_t = JournalEntry.__table__
 line_t = JournalLine.__table__

@@ -22,7 +22,7 @@ from ledger.db.engine import read_tx
 from ledger.demo.build import build_demo
 from ledger.demo.tree import demo_token
 from ledger.settings import Settings
-from tests.conftest import fresh_engine
+from tests.factories.databases import fresh_engine
 
 SEED = 2025
 

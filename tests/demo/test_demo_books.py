@@ -31,7 +31,7 @@ from ledger.cli.main import app
 from ledger.db.engine import read_tx
 from ledger.demo.tree import demo_token
 from ledger.settings import Settings
-from tests.conftest import DemoCounty
+from tests.factories.county import DemoCounty
 from tests.plaintext_accounting import TOOLS, balances
 
 SEED = 2025

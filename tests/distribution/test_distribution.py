@@ -16,139 +16,18 @@ from ledger.books.errors import AccountNotPostable, Conflict, PeriodClosed, Vali
 from ledger.books.periods import close_period, next_period
 from ledger.books.posting import Draft, Line, post_entry
 from ledger.books.verify import verify_org
-from ledger.community.stakes import company_counterparty, record_stake
+from ledger.community.stakes import company_counterparty
 from ledger.db.engine import read_tx, write_tx
 from ledger.db.models import Account, JournalEntry, JournalLine
 from ledger.distribution import execute as ex
-from ledger.distribution.accounts import ensure_for
 from ledger.distribution.plans import PlanRefused, Step
-from ledger.distribution.shareholders import add_shareholder, get_shareholding, pay_in_capital
-from ledger.distribution.yearend import close_year
-from tests.conftest import County
+from ledger.distribution.shareholders import get_shareholding
+from tests.factories.county import County
+from tests.factories.distribution import YUAN, approved_company_plan, balance, book, company_with_shareholders
 
 entry_t = JournalEntry.__table__
 line_t = JournalLine.__table__
 account_t = Account.__table__
-
-YUAN = 100
-
-
-def book(
-    conn: Connection,
-    org_id: int,
-    on: date,
-    memo: str,
-    *pairs: tuple[str, str, int],
-    source: str = "manual",
-    source_ref: str | None = None,
-) -> int:
-    """Post an entry from (account, 'Dr'|'Cr', fen) triples."""
-    lines = [Line(a, debit_fen=f) if side == "Dr" else Line(a, credit_fen=f) for a, side, f in pairs]
-    draft = Draft(org_id=org_id, entry_date=on, memo=memo, lines=lines, source=source, source_ref=source_ref)
-    return post_entry(conn, draft).id
-
-
-def balance(conn: Connection, org_id: int, code: str, counterparty_id: int | None = None) -> int:
-    """Credit balance (credit positive) of an account and its sub-accounts."""
-    stmt = (
-        select(func.coalesce(func.sum(line_t.c.credit_fen - line_t.c.debit_fen), 0))
-        .join(account_t, account_t.c.id == line_t.c.account_id)
-        .where(line_t.c.org_id == org_id, account_t.c.code.like(f"{code}%"))
-    )
-    if counterparty_id is not None:
-        stmt = stmt.where(line_t.c.counterparty_id == counterparty_id)
-    return int(conn.execute(stmt).scalar_one())
-
-
-def company_with_shareholders(county: County, *, sales_ref: str | None = None) -> dict[str, int]:
-    """Paid-in capital on both sides, the 2024 loss and the 2025 profit, both years closed.
-
-    With ``sales_ref`` (``shift:901``) the 2025 sales are a POS shift voucher (source ``pos``).
-    """
-    ids = county.ids
-    co = ids["company"]
-    holdings: dict[str, int] = {}
-    with write_tx(county.engine) as conn:
-        ensure_for(conn, co)
-        for name, paid in (("dingzikou", 300_000), ("huahuaqiao", 200_000), ("village1", 100_000)):
-            holdings[name] = add_shareholder(
-                conn, co, shareholder_org_id=ids[name], subscribed_fen=paid * YUAN
-            )
-            pay_in_capital(conn, holdings[name], amount_fen=paid * YUAN, paid_on=date(2024, 1, 10))
-            book(
-                conn,
-                ids[name],
-                date(2024, 1, 5),
-                "集体资金",
-                ("102", "Dr", paid * YUAN),
-                ("301", "Cr", paid * YUAN),
-            )
-            record_stake(
-                conn,
-                ids[name],
-                company_org_id=co,
-                paid_in_fen=paid * YUAN,
-                share_bp=paid * 10_000 // 600_000,
-                acquired_on=date(2024, 1, 10),
-            )
-        book(
-            conn,
-            co,
-            date(2024, 1, 31),
-            "法定盈余公积 (期初)",
-            ("1002", "Dr", 490_000 * YUAN),
-            ("310101", "Cr", 490_000 * YUAN),
-        )
-        book(
-            conn,
-            co,
-            date(2024, 6, 30),
-            "管理费用",
-            ("5602", "Dr", 20_000 * YUAN),
-            ("1002", "Cr", 20_000 * YUAN),
-        )
-        assert close_year(conn, co, 2024).profit_fen == -20_000 * YUAN
-        book(
-            conn,
-            co,
-            date(2025, 5, 31),
-            "销售收入",
-            ("1002", "Dr", 300_000 * YUAN),
-            ("5001", "Cr", 300_000 * YUAN),
-            source="pos" if sales_ref else "manual",
-            source_ref=sales_ref,
-        )
-        book(
-            conn,
-            co,
-            date(2025, 5, 31),
-            "销售成本",
-            ("5401", "Dr", 100_000 * YUAN),
-            ("1002", "Cr", 100_000 * YUAN),
-        )
-        closed = close_year(conn, co, 2025)
-        assert closed.profit_fen == 200_000 * YUAN
-    return holdings
-
-
-COMPANY_PLAN = [
-    Step("cover_losses"),
-    Step("statutory_reserve", rate_bp=1_000),
-    Step("shareholders", amount_fen=10_000_001),  # ¥100,000.01 over 3 : 2 : 1 needs the largest remainder
-]
-
-
-def approved_company_plan(county: County, steps: list[Step] = COMPANY_PLAN) -> int:
-    with write_tx(county.engine) as conn:
-        plan_id = ex.create_plan(conn, county.ids["company"], 2025, steps)
-        ex.approve_plan(
-            conn,
-            plan_id,
-            approving_body="股东会",
-            resolution_date=date(2025, 12, 28),
-            document_no="和联司股决〔2025〕3号",
-        )
-    return plan_id
 
 
 def test_year_close_carries_profit_into_undistributed_profit(county: County) -> None:

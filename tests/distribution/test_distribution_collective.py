@@ -19,48 +19,8 @@ from ledger.distribution import execute as ex
 from ledger.distribution import welfare_funds
 from ledger.distribution.plans import PlanRefused, Step
 from ledger.distribution.yearend import close_year
-from tests.conftest import County
-from tests.distribution.test_distribution import YUAN, balance, book
-
-COMMUNITY_PLAN = [
-    Step("cover_losses"),
-    Step("public_reserve", rate_bp=1_000),
-    Step("welfare_post_earmark", rate_bp=2_000),
-    Step("facility_earmark", amount_fen=5_000 * YUAN),
-    Step("members", rate_bp=5_500),
-]
-
-
-def community_year(county: County) -> dict[str, int]:
-    dz = county.ids["dingzikou"]
-    members = {}
-    with write_tx(county.engine) as conn:
-        book(
-            conn,
-            dz,
-            date(2025, 3, 1),
-            "工作经费",
-            ("102", "Dr", 100_000 * YUAN),
-            ("503", "Cr", 100_000 * YUAN),
-        )
-        book(conn, dz, date(2025, 6, 1), "办公费", ("513", "Dr", 20_000 * YUAN), ("102", "Cr", 20_000 * YUAN))
-        for name, shares in (("王一", 7), ("王二", 5), ("王三", 4)):
-            members[name] = ex.add_member(conn, dz, member=name, shares=shares)
-        assert close_year(conn, dz, 2025).profit_fen == 80_000 * YUAN
-    return members
-
-
-def approved_plan(county: County, steps: list[Step] = COMMUNITY_PLAN) -> int:
-    with write_tx(county.engine) as conn:
-        plan_id = ex.create_plan(conn, county.ids["dingzikou"], 2025, steps)
-        ex.approve_plan(
-            conn,
-            plan_id,
-            approving_body="成员大会",
-            resolution_date=date(2025, 12, 20),
-            document_no="丁社成决〔2025〕2号",
-        )
-    return plan_id
+from tests.factories.county import County
+from tests.factories.distribution import COMMUNITY_PLAN, YUAN, approved_plan, balance, book, community_year
 
 
 def test_community_dry_run_to_the_fen(county: County) -> None:

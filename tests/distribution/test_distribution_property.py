@@ -12,8 +12,8 @@ from ledger.distribution import execute as ex
 from ledger.distribution.plans import DryRun, Facts, PlanRefused, Recipient, Step, dry_run, reserve_room
 from ledger.distribution.shareholders import get_shareholding
 from ledger.distribution.yearend import close_year
-from tests.conftest import County
-from tests.distribution.test_distribution import balance, book, company_with_shareholders
+from tests.factories.county import County
+from tests.factories.distribution import balance, book, company_with_shareholders
 
 fen = st.integers(min_value=-(10**11), max_value=10**11)
 weights = st.lists(st.integers(min_value=0, max_value=10**8), min_size=1, max_size=6).filter(

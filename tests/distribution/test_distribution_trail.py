@@ -14,8 +14,8 @@ from fastapi.testclient import TestClient
 
 from ledger.community import welfare
 from ledger.db.engine import write_tx
-from tests.conftest import County
-from tests.distribution.test_distribution import company_with_shareholders
+from tests.factories.county import County
+from tests.factories.distribution import company_with_shareholders
 
 
 def _ok(response, status: int = 200):  # type: ignore[no-untyped-def]
@@ -216,7 +216,7 @@ def test_plan_refusal_over_http_gives_every_reason(county: County, client: TestC
 
 
 def test_reversal_and_dividend_payment_over_http(county: County, client: TestClient) -> None:
-    from tests.distribution.test_distribution import approved_company_plan
+    from tests.factories.distribution import approved_company_plan
 
     company_with_shareholders(county)
     officer = county.auth("officer")

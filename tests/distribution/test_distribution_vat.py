@@ -10,8 +10,8 @@ from ledger.books.orgs import ensure_sub_account
 from ledger.db.engine import read_tx, write_tx
 from ledger.db.models import JournalEntry
 from ledger.distribution import vat
-from tests.conftest import County
-from tests.distribution.test_distribution import YUAN, balance, book
+from tests.factories.county import County
+from tests.factories.distribution import YUAN, balance, book
 
 entry_t = JournalEntry.__table__
 

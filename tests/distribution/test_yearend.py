@@ -15,8 +15,8 @@ from ledger.community import welfare
 from ledger.db.engine import read_tx, write_tx
 from ledger.db.models import JournalEntry
 from ledger.distribution.yearend import close_year, year_closed
-from tests.conftest import County
-from tests.distribution.test_distribution import balance, book
+from tests.factories.county import County
+from tests.factories.distribution import balance, book
 
 entry_t = JournalEntry.__table__
 

@@ -1,6 +1,6 @@
 """The county every write is tried against, and how a door (one state-changing route) is knocked on.
 
-``seeded_template`` builds the shop of ``tests.factories.servers.seed_shop`` (the test county, a catalogue,
+``seeded_template`` builds the shop of ``tests.factories.shop.seed_shop`` (the test county, a catalogue,
 stock, a shift open in store1 and store2) once per database and module, plus a community user of another
 street's community (``community2``); each test then gets its own copy of it (a copied SQLite file, or ``CREATE
 DATABASE … TEMPLATE`` on PostgreSQL), so a route that consumes state (closes a period, executes a plan) never
@@ -22,6 +22,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -32,10 +33,14 @@ from sqlalchemy import Connection, Engine, inspect, text
 
 from ledger.access.auth import create_user, issue_token
 from ledger.app import create_app
+from ledger.books.orgs import ensure_sub_account
+from ledger.books.posting import Draft, Line, post_entries
 from ledger.db.engine import make_engine, write_tx
 from ledger.settings import Settings
-from tests.conftest import WORKER, County, _admin_exec, pg_url
-from tests.factories.servers import Shop, seed_shop
+from tests.factories.county import County
+from tests.factories.databases import WORKER, admin_exec, pg_url
+from tests.factories.shop import Shop, seed_shop
+from tests.factories.statement_files import sample_bank_txns, write_bank_csv
 
 NOT_THE_BOOKS = {"alembic_version", "web_login_failure", "statement_refusal"}  # notes beside the books
 
@@ -57,7 +62,7 @@ class Dropper:
     def _run(self) -> None:
         while (name := self.names.get()) is not None:
             try:
-                _admin_exec(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+                admin_exec(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
             except psycopg.Error as exc:
                 self.failures.append(f"{name}: {exc}")
 
@@ -107,8 +112,8 @@ def build_template(kind: str, tmp: Path, request: Any) -> Iterator[Template]:
         return
     base = request.getfixturevalue("pg_template")
     name = f"cunshe_doors_{WORKER}_{os.getpid()}"
-    _admin_exec(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    _admin_exec(f"CREATE DATABASE {name} TEMPLATE {base} STRATEGY FILE_COPY")
+    admin_exec(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    admin_exec(f"CREATE DATABASE {name} TEMPLATE {base} STRATEGY FILE_COPY")
     engine = make_engine(pg_url(name))
     shop = seed(engine)
     engine.dispose()
@@ -116,7 +121,7 @@ def build_template(kind: str, tmp: Path, request: Any) -> Iterator[Template]:
     yield template
     assert template.dropper is not None
     template.dropper.close()
-    _admin_exec(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    admin_exec(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 @contextmanager
@@ -132,7 +137,7 @@ def copy_of(template: Template, tmp: Path) -> Iterator[Engine]:
         return
     name = f"cunshe_door_{WORKER}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
     # WAL_LOG: a small database copies in tens of milliseconds; FILE_COPY checkpoints twice per copy
-    _admin_exec(f"CREATE DATABASE {name} TEMPLATE {template.source} STRATEGY WAL_LOG")
+    admin_exec(f"CREATE DATABASE {name} TEMPLATE {template.source} STRATEGY WAL_LOG")
     engine = make_engine(pg_url(name))
     try:
         yield engine
@@ -222,3 +227,78 @@ def world_of(template: Template, tmp: Path) -> Iterator[World]:
 def written(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
     """Tables whose row count changed, and by how much."""
     return {t: after[t] - before[t] for t in after if after[t] != before.get(t)}
+
+
+def api(path: str) -> str:
+    return "/api/v1" + path
+
+
+def lease(w: World, org: int | None = None, **over: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "code": "HT-2025-001",
+        "mode": "lease",
+        "lessee": "张三",
+        "start": "2025-01-01",
+        "end": "2027-12-31",
+        "rent_per_cycle": "1000.00",
+        "deposit": "2000.00",
+    }
+    body.update(over)
+    return w.ok("officer", "POST", api(f"/orgs/{org or w.ids['dingzikou']}/leases"), json=body)
+
+
+def company_bank(w: World) -> tuple[int, int]:
+    """The company's bank books for March 2024 and a statement account with days 1–3 uploaded
+    (three settlements, one supplier payment, three fees; tests/reconcile/test_reconcile_api.py)."""
+    org = w.ids["company"]
+    with w.tx() as conn:
+        ensure_sub_account(conn, org, "1012", "101201", "微信")
+        post_entries(
+            conn,
+            [
+                Draft(
+                    org,
+                    date(2024, 2, 29),
+                    "期初",
+                    [Line("1002", debit_fen=5000000), Line("3001", credit_fen=5000000)],
+                ),
+                Draft(
+                    org,
+                    date(2024, 3, 3),
+                    "付货款 030100771420",
+                    [Line("2202", debit_fen=1234867), Line("1002", credit_fen=1234867)],
+                ),
+            ],
+        )
+    account = w.ok(
+        "officer",
+        "POST",
+        api(f"/orgs/{org}/statement-accounts"),
+        json={"ledger_account": "1002", "kind": "bank", "name": "建行基本户"},
+    )["id"]
+    path = write_bank_csv(w.tmp / f"bank-{account}.csv", sample_bank_txns(range(1, 4)))
+    w.ok(
+        "officer",
+        "POST",
+        api(f"/orgs/{org}/statements"),
+        files={"file": (path.name, path.read_bytes(), "text/csv")},
+        data={"account": str(account)},
+    )
+    return org, account
+
+
+def proposed_match(w: World) -> tuple[int, int]:
+    org, account = company_bank(w)
+    w.ok(
+        "officer",
+        "POST",
+        api(f"/orgs/{org}/reconcile/propose"),
+        params={"account": account, "period": "2024-03"},
+    )
+    matches = w.ok(
+        "officer",
+        "GET",
+        api(f"/orgs/{org}/reconcile/matches"),
+        params={"account": account, "status": "proposed"},
+    )
+    return org, matches[0]["id"]

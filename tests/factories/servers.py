@@ -1,13 +1,12 @@
-"""The real server as a subprocess, for the crash and two-worker tests; and the books they sell from.
+"""The real server as a subprocess, for the crash and two-worker tests, and the calls they send it.
 
 ``start_server`` runs ``cunshe serve`` on 127.0.0.1 on a free port in its own process group (so a SIGKILL
-takes the uvicorn supervisor and its workers together, as a power cut would), waits until ``/healthz``
-answers and logs to a file in the test's directory. ``seed_shop`` builds the county of ``conftest`` plus
-what a till needs (catalogue, stock, an open shift per store) through the service functions, before any
-server starts. ``Ledger`` is the client side: sales and journal entries with idempotency keys, each call
-classified as acknowledged (2xx), refused (a 4xx/503 in the one error shape) or unknown (no answer).
-Loopback only; nothing here may touch a database the server under test is writing except to seed and
-to read the outcome afterwards.
+takes the uvicorn supervisor and its workers together, as a power cut would), waits until ``/healthz`` answers
+and logs to a file in the test's directory. The books it sells from are ``tests.factories.shop.seed_shop``'s,
+built before any server starts. The client side: sales and journal entries with idempotency keys, each call
+classified as acknowledged (2xx), refused (a 4xx/503 in the one error shape) or unknown (no answer). Loopback
+only; nothing here may touch a database the server under test is writing except to seed and to read the
+outcome afterwards.
 """
 
 from __future__ import annotations
@@ -30,21 +29,10 @@ from typing import Any
 import httpx
 from sqlalchemy import Engine, text
 
-from ledger.access.auth import principal_for_token
-from ledger.db.engine import write_tx
-from pos import catalogue, shifts, stock
-from pos.stores import business_date, get_store
-from tests.conftest import County, build_county
+from pos.stores import business_date
+from tests.factories.shop import SEEDED_PRODUCTS, STOCK_MILLI, Shop
 
-PRODUCTS = [
-    # sku, name, unit, price in fen, category
-    ("APPLE", "苹果", "斤", 880, "水果"),
-    ("RICE", "大米", "kg", 398, "粮油"),
-    ("EGG", "土鸡蛋", "个", 150, "禽蛋"),
-    ("OIL", "菜籽油", "桶", 6800, "粮油"),
-]
 ERROR_STATUSES = {409, 422, 503}
-STOCK_MILLI = 10_000_000  # 10,000 of each product bought into each store before the till opens
 
 
 def free_port() -> int:
@@ -200,50 +188,6 @@ class Server:
         return pids
 
 
-# -- the books a till sells from -------------------------------------------------------------------------
-
-
-@dataclass
-class Shop:
-    county: County
-    company: int
-    shifts: dict[str, int]  # cashier name → open shift id
-    stores: dict[str, int]  # cashier name → store id
-
-
-def seed_shop(engine: Engine) -> Shop:
-    """The test county, a catalogue with plenty of stock in store1 and store2, a shift open in each."""
-    county = build_county(engine)
-    company, village = county.ids["company"], county.ids["village1"]
-    stores = {"cashier": county.stores["store1"], "cashier2": county.stores["store2"]}
-    opened: dict[str, int] = {}
-    with write_tx(engine) as conn:
-        catalogue.upsert_products(
-            conn,
-            company,
-            [
-                catalogue.ProductIn(
-                    sku, name, unit, price, category=cat, origin_org_id=county.ids["village1"]
-                )
-                for sku, name, unit, price, cat in PRODUCTS
-            ],
-        )
-        for cashier, store_id in stores.items():
-            store = get_store(conn, store_id)
-            stock.record_purchase(
-                conn,
-                None,
-                store,
-                day=business_date(datetime.now(UTC)),
-                supplier=None,
-                village_org_id=village,
-                lines=[(sku, STOCK_MILLI, 10_000_000) for sku, *_ in PRODUCTS],
-            )
-            who = principal_for_token(conn, county.tokens[cashier])
-            opened[cashier] = shifts.open_shift(conn, who, store_id, 50_000)
-    return Shop(county, company, opened, stores)
-
-
 # -- the client side --------------------------------------------------------------------------------------
 
 _seq = itertools.count()
@@ -272,7 +216,7 @@ class Call:
 
 
 def sale_body(shop: Shop, cashier: str, n: int) -> dict[str, Any]:
-    sku, _, _, price, _ = PRODUCTS[n % len(PRODUCTS)]
+    sku, _, _, price, _ = SEEDED_PRODUCTS[n % len(SEEDED_PRODUCTS)]
     qty = 1 + n % 3
     return {
         "store_id": shop.stores[cashier],

@@ -1,4 +1,9 @@
-"""A company's stores ready to sell: catalogue, stock, a credit customer and an open shift, all via HTTP."""
+"""The one shop of the tests: a company's two stores ready to sell, built one of two ways.
+
+``build_shop`` goes through the API like an officer and two cashiers (catalogue, stock, a credit customer, a
+shift open per store), for tests that talk to the app in process. ``seed_shop`` writes the same kind of shop
+through the service functions, for tests that start a real server or copy a template database afterwards.
+Both return a ``Shop``."""
 
 from __future__ import annotations
 
@@ -9,10 +14,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 
-from ledger.db.engine import read_tx
-from tests.conftest import County
+from ledger.access.auth import principal_for_token
+from ledger.db.engine import read_tx, write_tx
+from pos import catalogue, shifts, stock
+from pos.stores import business_date, get_store
+from tests.factories.county import County, build_county
 
 PRODUCTS = [
     # sku, barcode, name, unit, price, category, tax category
@@ -23,6 +31,14 @@ PRODUCTS = [
     ("DELIV", None, "送货服务", "次", "10.00", "服务", "services"),
     ("VEG", None, "时令蔬菜", "斤", "2.00", "蔬菜", "goods"),
 ]
+SEEDED_PRODUCTS = [
+    # sku, name, unit, price in fen, category
+    ("APPLE", "苹果", "斤", 880, "水果"),
+    ("RICE", "大米", "kg", 398, "粮油"),
+    ("EGG", "土鸡蛋", "个", 150, "禽蛋"),
+    ("OIL", "菜籽油", "桶", 6800, "粮油"),
+]
+STOCK_MILLI = 10_000_000  # 10,000 of each product bought into each store before the till opens
 _keys = itertools.count()
 
 
@@ -32,15 +48,39 @@ def key() -> str:
 
 @dataclass
 class Shop:
+    """A company's stores ready to sell: whose store is which, and the shift open in each.
+
+    ``stores`` and ``shifts`` are keyed by cashier (``cashier`` sells in store1, ``cashier2`` in store2).
+    ``client`` is the in-process app ``build_shop`` went through (None after ``seed_shop``)."""
+
     county: County
-    client: TestClient
     company: int
-    store1: int
-    store2: int
-    shift: int = 0
-    shift2: int = 0
-    customer: int = 0
+    stores: dict[str, int]  # cashier name → store id
+    shifts: dict[str, int] = field(default_factory=dict)  # cashier name → open shift id
+    client: TestClient | None = None
+    customer: int = 0  # the credit customer (挂账) of build_shop
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def store1(self) -> int:
+        return self.stores["cashier"]
+
+    @property
+    def store2(self) -> int:
+        return self.stores["cashier2"]
+
+    @property
+    def shift(self) -> int:
+        return self.shifts["cashier"]
+
+    @property
+    def shift2(self) -> int:
+        return self.shifts["cashier2"]
+
+    @property
+    def http(self) -> TestClient:
+        assert self.client is not None, "a seeded shop has no in-process client: use build_shop"
+        return self.client
 
     def h(self, who: str = "cashier") -> dict[str, str]:
         return self.county.auth(who)
@@ -56,7 +96,7 @@ class Shop:
         idem: str | None = None,
         **extra: Any,
     ) -> Any:
-        return self.client.post(
+        return self.http.post(
             "/api/v1/pos/sales",
             json=self.sale_body(lines, payments, store=store, shift=shift, idem=idem, **extra),
             headers=self.h(who),
@@ -92,7 +132,8 @@ class Shop:
 
 def build_shop(county: County, client: TestClient, *, stock: bool = True) -> Shop:
     company = county.ids["company"]
-    shop = Shop(county, client, company, county.stores["store1"], county.stores["store2"])
+    shop = Shop(county, company, {"cashier": county.stores["store1"], "cashier2": county.stores["store2"]})
+    shop.client = client
     officer = county.auth("officer")
     body = [
         {
@@ -142,12 +183,12 @@ def build_shop(county: County, client: TestClient, *, stock: bool = True) -> Sho
     shop.customer = r.json()["id"]
     r = client.post("/api/v1/pos/shifts", json={"store_id": shop.store1, "float": "200.00"}, headers=shop.h())
     assert r.status_code == 201, r.text
-    shop.shift = r.json()["id"]
+    shop.shifts["cashier"] = r.json()["id"]
     r = client.post(
         "/api/v1/pos/shifts", json={"store_id": shop.store2, "float": "100.00"}, headers=shop.h("cashier2")
     )
     assert r.status_code == 201, r.text
-    shop.shift2 = r.json()["id"]
+    shop.shifts["cashier2"] = r.json()["id"]
     return shop
 
 
@@ -235,3 +276,37 @@ def seed_sales(shop: Shop, shift_id: int, n: int) -> None:
             .where(stock_t.c.store_id == shop.store1, stock_t.c.product_id == egg)
             .values(qty_milli=stock_t.c.qty_milli - 2000 * n, value_fen=stock_t.c.value_fen - 200 * n)
         )
+
+
+def seed_shop(engine: Engine) -> Shop:
+    """The test county, a catalogue with plenty of stock in store1 and store2, a shift open in each: written
+    through the service functions, with no app (for a server started afterwards, or a template database)."""
+    county = build_county(engine)
+    company, village = county.ids["company"], county.ids["village1"]
+    stores = {"cashier": county.stores["store1"], "cashier2": county.stores["store2"]}
+    opened: dict[str, int] = {}
+    with write_tx(engine) as conn:
+        catalogue.upsert_products(
+            conn,
+            company,
+            [
+                catalogue.ProductIn(
+                    sku, name, unit, price, category=cat, origin_org_id=county.ids["village1"]
+                )
+                for sku, name, unit, price, cat in SEEDED_PRODUCTS
+            ],
+        )
+        for cashier, store_id in stores.items():
+            store = get_store(conn, store_id)
+            stock.record_purchase(
+                conn,
+                None,
+                store,
+                day=business_date(datetime.now(UTC)),
+                supplier=None,
+                village_org_id=village,
+                lines=[(sku, STOCK_MILLI, 10_000_000) for sku, *_ in SEEDED_PRODUCTS],
+            )
+            who = principal_for_token(conn, county.tokens[cashier])
+            opened[cashier] = shifts.open_shift(conn, who, store_id, 50_000)
+    return Shop(county, company, stores, opened)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import County
+from tests.factories.county import County
 from tests.factories.shop import Shop, build_shop, key
 
 

@@ -11,7 +11,7 @@ from openpyxl import Workbook, load_workbook
 
 from ledger.books.verify import verify_all
 from ledger.db.engine import read_tx
-from tests.conftest import County
+from tests.factories.county import County
 from tests.factories.shop import Shop, build_shop
 
 CSV = (

@@ -7,7 +7,7 @@ import threading
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import County
+from tests.factories.county import County
 from tests.factories.shop import Shop, build_shop, key
 
 

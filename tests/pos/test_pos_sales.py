@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import County
+from tests.factories.county import County
 from tests.factories.shop import Shop, build_shop, key
 
 

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from ledger.books.verify import verify_all
 from ledger.db.engine import read_tx
-from tests.conftest import County
+from tests.factories.county import County
 from tests.factories.shop import Shop, build_shop, key
 
 

@@ -13,7 +13,7 @@ from ledger.db.engine import read_tx, write_tx
 from ledger.reconcile.importers import StatementParseError
 from ledger.reconcile.models import StatementImport, StatementLineRow
 from ledger.reconcile.store import create_statement_account, import_statement
-from tests.conftest import County
+from tests.factories.county import County
 from tests.factories.statement_files import (
     sample_bank_txns,
     sample_orders,

@@ -18,10 +18,10 @@ from ledger.books.posting import Draft, Line, post_entries
 from ledger.db.engine import write_tx
 from ledger.reconcile import importers
 from ledger.settings import Settings
-from tests.conftest import County
+from tests.factories.county import County
 from tests.factories.statement_files import sample_bank_txns, write_bank_csv
-from tests.web.test_web import company_with_bank, csrf_of, log_in
-from tests.web.test_web import upload as web_upload
+from tests.factories.web import company_with_bank, csrf_of, log_in
+from tests.factories.web import upload as web_upload
 
 
 def upload(client: TestClient, county: County, org: int, account: int, path: Path, who: str = "officer"):  # type: ignore[no-untyped-def]

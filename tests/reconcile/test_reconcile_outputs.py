@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
@@ -21,14 +20,9 @@ from ledger.reconcile.outputs import (
     tie_details,
     ties_frame,
 )
-from tests.conftest import County
+from tests.factories.county import County
+from tests.factories.reconcile import Books
 from tests.factories.statement_files import sample_bank_txns
-from tests.reconcile.test_reconcile_matching import Books, build_books
-
-
-@pytest.fixture
-def books(county: County, tmp_path: Path) -> Books:
-    return build_books(county, tmp_path)
 
 
 def reconcile_everything_but_the_conflict(books: Books) -> None:

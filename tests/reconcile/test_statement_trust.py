@@ -28,7 +28,7 @@ from ledger.db.models import AuditLog
 from ledger.reconcile import importers, store
 from ledger.reconcile.importers import StatementParseError, legacy_keys, parse_statement
 from ledger.reconcile.models import StatementImport, StatementLineRow
-from tests.conftest import County
+from tests.factories.county import County
 from tests.factories.statement_files import (
     BOC_ACCOUNT_NO,
     MERCHANT_ID,
@@ -37,7 +37,7 @@ from tests.factories.statement_files import (
     write_bank_csv,
     write_trust_case,
 )
-from tests.web.test_web import log_in
+from tests.factories.web import log_in
 
 runner = CliRunner()
 

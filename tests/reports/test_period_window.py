@@ -23,7 +23,7 @@ from ledger.db.engine import read_tx, write_tx
 from ledger.distribution.yearend import close_year
 from reports.builders_base import ReportPeriod
 from reports.registry import REPORTS, build_report
-from tests.conftest import County
+from tests.factories.county import County
 from tests.factories.report_books import (
     COMMUNITY_EXPENSE,
     COMMUNITY_INCOME,

@@ -22,6 +22,7 @@ from reports import render
 from reports.render import RenderError, render_html, render_pdf, render_xlsx, short_code, to_json
 from reports.report import Column, Report, Table, Total
 from reports.statements import compute_statement, statement_report
+from tests.factories.books import balances_after
 from tests.factories.goldens import GOLDEN, normalised
 
 CHAIN_HEAD = "3f2a9c07d1e84b5a" + "0" * 47 + "1"
@@ -29,17 +30,8 @@ COMPANY_NAME = "和平街道村社合股联营集体经济公司"
 GENERATED = datetime(2025, 4, 1, 1, 30, tzinfo=UTC)
 
 
-def books(*entries: tuple[str, str, int]) -> dict[str, int]:
-    """Balances (debit positive) after posting each (借 account, 贷 account, fen) entry."""
-    balances: dict[str, int] = {}
-    for debit, credit, fen in entries:
-        balances[debit] = balances.get(debit, 0) + fen
-        balances[credit] = balances.get(credit, 0) - fen
-    return balances
-
-
 # The joint company's first quarter, as in test_statements (total assets ¥1,171,200.00).
-COMPANY = books(
+COMPANY = balances_after(
     ("1002", "3001", 100_000_000),
     ("1405", "2202:village-1", 30_000_000),
     ("2202:village-1", "1002", 20_000_000),
@@ -57,7 +49,7 @@ COMPANY = books(
 )
 
 # A community's year: lease income, a subsidy, depreciation and public-welfare stipends (本年收益 ¥126,000).
-COMMUNITY = books(
+COMMUNITY = balances_after(
     ("102", "301", 50_000_000),
     ("151", "102", 20_000_000),
     ("513", "152", 1_000_000),
@@ -72,7 +64,7 @@ COMMUNITY = books(
 
 
 def company_balance_sheet(lang: str = "zh", **kwargs: object) -> Report:
-    opening = books(("1002", "3001", 100_000_000))
+    opening = balances_after(("1002", "3001", 100_000_000))
     columns = ("Closing balance", "Opening balance") if lang == "en" else ("期末余额", "年初余额")
     frame = compute_statement(
         "small_enterprise_balance_sheet",
@@ -258,7 +250,7 @@ def test_generated_time_does_not_change_the_golden_or_the_short_code() -> None:
 
 
 def test_short_code_changes_with_any_figure() -> None:
-    changed = books(("1002", "3001", 100_000_000), ("1001", "5001", 1))
+    changed = balances_after(("1002", "3001", 100_000_000), ("1001", "5001", 1))
     frame = compute_statement("small_enterprise_balance_sheet", columns={"期末余额": changed, "年初余额": {}})
     other = statement_report(
         "small_enterprise_balance_sheet",

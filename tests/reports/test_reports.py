@@ -1,5 +1,5 @@
-"""Reports built from real books: statements that foot on generated data for both standards, PDFs read
-back and checked against the entries in ``test_reports_books``, XLSX against JSON, and roll-ups that add
+"""Reports built from real books: statements that foot on generated data for both standards, PDFs read back
+and checked against the entries in ``tests.factories.report_books``, XLSX against JSON, and roll-ups that add
 up the orgs below without mixing the two standards.
 
 PDF tests run on SQLite only (the figures are the same on PostgreSQL, where the non-PDF tests run too).
@@ -27,7 +27,8 @@ from pos.shifts import VAT_ACCOUNT
 from reports.builders_base import ReportPeriod, parse_report_period
 from reports.registry import REPORTS, build_report
 from reports.render import render_pdf, render_xlsx, to_json
-from tests.conftest import County
+from tests.factories.county import County
+from tests.factories.documents import flat, pdf_pages
 from tests.factories.report_books import (
     COMMUNITY_INCOME,
     COMMUNITY_NET,
@@ -51,7 +52,7 @@ sqlite_only = pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
 
 
 @pytest.fixture
-def books(county: County) -> County:
+def textbook_and_random(county: County) -> County:
     """丁字口社区's textbook year (closed, distributed), the company's first quarter, random books."""
     post_community_year(county.engine, county.ids["dingzikou"])
     post_company_quarter(county.engine, county.ids["company"], county.stores)
@@ -64,15 +65,6 @@ def books(county: County) -> County:
 def build(county: County, name: str, org: str, period: ReportPeriod, **kwargs):  # type: ignore[no-untyped-def]
     with read_tx(county.engine) as conn:
         return build_report(conn, name, county.ids[org], period, generated_at=GENERATED, **kwargs)
-
-
-def pdf_pages(pdf: bytes) -> list[str]:
-    with pdfplumber.open(io.BytesIO(pdf)) as document:
-        return [page.extract_text() or "" for page in document.pages]
-
-
-def flat(text: str) -> str:
-    return re.sub(r"\s+", "", text)
 
 
 def line_values(report, column: str) -> dict[str, int]:  # type: ignore[no-untyped-def]
@@ -124,8 +116,10 @@ def test_every_statement_foots_on_generated_books_of_both_standards(county: Coun
             assert build(county, name, "county", YEAR, standard=standard).totals
 
 
-def test_collective_income_statement_reads_the_year_before_the_closing_entries(books: County) -> None:
-    report = build(books, "income-statement", "dingzikou", YEAR)
+def test_collective_income_statement_reads_the_year_before_the_closing_entries(
+    textbook_and_random: County,
+) -> None:
+    report = build(textbook_and_random, "income-statement", "dingzikou", YEAR)
     values = line_values(report, "本年数")
     assert values["operating_revenue"] == COMMUNITY_INCOME["50102"] + COMMUNITY_INCOME["50103"]
     assert values["subsidy_income"] == COMMUNITY_INCOME["503"]
@@ -136,8 +130,8 @@ def test_collective_income_statement_reads_the_year_before_the_closing_entries(b
     assert report.title == "收益及收益分配表"
 
 
-def test_collective_balance_sheet_foots_after_the_year_end_close(books: County) -> None:
-    report = build(books, "balance-sheet", "dingzikou", YEAR)
+def test_collective_balance_sheet_foots_after_the_year_end_close(textbook_and_random: County) -> None:
+    report = build(textbook_and_random, "balance-sheet", "dingzikou", YEAR)
     values = line_values(report, "期末数")
     assert values["total_assets"] == values["total_liabilities_and_equity"]
     assert values["undistributed_income"] == COMMUNITY_NET - RESERVE - TO_MEMBERS
@@ -145,8 +139,10 @@ def test_collective_balance_sheet_foots_after_the_year_end_close(books: County) 
     assert values["monetary_funds"] == 105_000 + 40_500_000
 
 
-def test_company_balance_sheet_splits_receivables_and_payables_by_counterparty(books: County) -> None:
-    report = build(books, "balance-sheet", "company", Q1)
+def test_company_balance_sheet_splits_receivables_and_payables_by_counterparty(
+    textbook_and_random: County,
+) -> None:
+    report = build(textbook_and_random, "balance-sheet", "company", Q1)
     values = line_values(report, "期末余额")
     # The agency canteen owes ¥6,000.00; the school paid ¥5,000 of ¥8,000 and then ¥10,000 ahead.
     assert values["accounts_receivable"] == 600_000
@@ -157,8 +153,8 @@ def test_company_balance_sheet_splits_receivables_and_payables_by_counterparty(b
     assert values["total_assets"] == values["total_liabilities_and_equity"]
 
 
-def test_company_profit_statement_has_year_to_date_and_month_columns(books: County) -> None:
-    report = build(books, "income-statement", "company", ReportPeriod("2025-03", "2025-03"))
+def test_company_profit_statement_has_year_to_date_and_month_columns(textbook_and_random: County) -> None:
+    report = build(textbook_and_random, "income-statement", "company", ReportPeriod("2025-03", "2025-03"))
     assert report.title == "利润表" and report.form_no == "会小企02表"
     ytd, month = line_values(report, "本年累计金额"), line_values(report, "本月金额")
     assert ytd["revenue"] == COMPANY_REVENUE_Q1
@@ -167,13 +163,15 @@ def test_company_profit_statement_has_year_to_date_and_month_columns(books: Coun
     assert month["revenue"] == march
 
 
-def test_profit_statement_of_which_lines_read_the_summaries_of_leaf_accounts(books: County) -> None:
+def test_profit_statement_of_which_lines_read_the_summaries_of_leaf_accounts(
+    textbook_and_random: County,
+) -> None:
     """利润表 其中 lines where the company posts 5603 and 5301 themselves, as the workflows do: the 摘要
     decides. Bank interest (the reconciliation rule's 银行存款利息, a credit) is 其中：利息费用 printed
     negative, and its red-ink reversal takes it back out; the settlement fee is 财务费用 but no 其中 line;
     the quarter's exempted VAT is 其中：政府补助, the cash over (现金长款) is 营业外收入 but not a grant."""
-    company = books.ids["company"]
-    with write_tx(books.engine) as conn:
+    company = textbook_and_random.ids["company"]
+    with write_tx(textbook_and_random.engine) as conn:
         ensure_sub_account(conn, company, "2221", *VAT_ACCOUNT)
         post_entries(
             conn,
@@ -208,7 +206,8 @@ def test_profit_statement_of_which_lines_read_the_summaries_of_leaf_accounts(boo
     assert exempt.vat_fen == 78_000 and exempt.entry_id is not None
 
     ytd = line_values(
-        build(books, "income-statement", "company", ReportPeriod("2025-03", "2025-03")), "本年累计金额"
+        build(textbook_and_random, "income-statement", "company", ReportPeriod("2025-03", "2025-03")),
+        "本年累计金额",
     )
     interest = 3_456 + 999  # the February 700 reversed in March
     assert ytd["interest_expense"] == -interest
@@ -217,7 +216,8 @@ def test_profit_statement_of_which_lines_read_the_summaries_of_leaf_accounts(boo
     assert ytd["non_operating_income"] == 78_000 + 150
     assert ytd["net_profit"] == COMPANY_NET_Q1 + interest + 78_000 + 150
     february = line_values(
-        build(books, "income-statement", "company", ReportPeriod("2025-02", "2025-02")), "本月金额"
+        build(textbook_and_random, "income-statement", "company", ReportPeriod("2025-02", "2025-02")),
+        "本月金额",
     )
     assert february["interest_expense"] == -700 and february["government_grants"] == 0
     lines = {k: v for k, v in ytd.items() if k in OF_WHICH_ZERO}
@@ -280,10 +280,10 @@ def test_profit_statement_of_which_lines_read_the_sub_accounts_by_name(county: C
     assert month["non_operating_income"] == 302_000 and month["government_grants"] == 300_000
 
 
-def test_roll_up_adds_up_the_orgs_below_of_one_standard(books: County) -> None:
-    rollup = build(books, "income-statement", "heping", YEAR, standard="collective")
+def test_roll_up_adds_up_the_orgs_below_of_one_standard(textbook_and_random: County) -> None:
+    rollup = build(textbook_and_random, "income-statement", "heping", YEAR, standard="collective")
     own = [
-        build(books, "income-statement", org, YEAR).totals[0].fen
+        build(textbook_and_random, "income-statement", org, YEAR).totals[0].fen
         for org in ("dingzikou", "huahuaqiao", "village1")
     ]
     assert rollup.totals[0].fen == sum(own)
@@ -294,27 +294,27 @@ def test_roll_up_adds_up_the_orgs_below_of_one_standard(books: County) -> None:
         "village1",
     ]  # no company in a collective sum
     assert int(breakdown["amount"].iloc[-1]) == sum(own)
-    companies = build(books, "balance-sheet", "county", Q1, standard="small_enterprise")
+    companies = build(textbook_and_random, "balance-sheet", "county", Q1, standard="small_enterprise")
     assert "2 个单位汇总" in companies.org_name
 
 
-def test_roll_up_refuses_to_mix_the_two_standards(books: County) -> None:
+def test_roll_up_refuses_to_mix_the_two_standards(textbook_and_random: County) -> None:
     with pytest.raises(ValidationError, match="never mixed") as raised:
-        build(books, "balance-sheet", "heping", YEAR)
+        build(textbook_and_random, "balance-sheet", "heping", YEAR)
     assert raised.value.field == "standard"
     with pytest.raises(ValidationError):
-        build(books, "balance-sheet", "dingzikou", YEAR, standard="small_enterprise")
+        build(textbook_and_random, "balance-sheet", "dingzikou", YEAR, standard="small_enterprise")
 
 
-def test_reports_apply_only_to_the_books_that_keep_them(books: County) -> None:
+def test_reports_apply_only_to_the_books_that_keep_them(textbook_and_random: County) -> None:
     with pytest.raises(ValidationError):
-        build(books, "channel-sales", "dingzikou", Q1)
+        build(textbook_and_random, "channel-sales", "dingzikou", Q1)
     with pytest.raises(ValidationError):
-        build(books, "disclosure", "company", Q1)
+        build(textbook_and_random, "disclosure", "company", Q1)
 
 
-def test_cash_journal_prints_a_balance_after_each_day(books: County) -> None:
-    report = build(books, "cash-journal", "dingzikou", Q1)
+def test_cash_journal_prints_a_balance_after_each_day(textbook_and_random: County) -> None:
+    report = build(textbook_and_random, "cash-journal", "dingzikou", Q1)
     frame = report.tables[0].frame
     days = frame[frame["memo"] == "本日合计"]
     assert list(days["date"]) == ["2025-01-06", "2025-01-20", "2025-03-20"]
@@ -324,9 +324,13 @@ def test_cash_journal_prints_a_balance_after_each_day(books: County) -> None:
     assert (int(year_to_date["debit"]), int(year_to_date["credit"])) == (300_000, 195_000)
 
 
-def test_ledger_detail_carries_the_year_to_date_from_before_the_period(books: County) -> None:
+def test_ledger_detail_carries_the_year_to_date_from_before_the_period(textbook_and_random: County) -> None:
     report = build(
-        books, "ledger-detail", "dingzikou", ReportPeriod("2025-04", "2025-04"), options={"account": "112"}
+        textbook_and_random,
+        "ledger-detail",
+        "dingzikou",
+        ReportPeriod("2025-04", "2025-04"),
+        options={"account": "112"},
     )
     frame = report.tables[0].frame
     assert frame.iloc[0]["memo"] == "期初余额"
@@ -341,8 +345,10 @@ def test_ledger_detail_carries_the_year_to_date_from_before_the_period(books: Co
 
 
 @sqlite_only
-def test_income_distribution_pdf_reads_back_with_the_books_total_in_words(books: County) -> None:
-    report = build(books, "income-statement", "dingzikou", YEAR)
+def test_income_distribution_pdf_reads_back_with_the_books_total_in_words(
+    textbook_and_random: County,
+) -> None:
+    report = build(textbook_and_random, "income-statement", "dingzikou", YEAR)
     [page] = pdf_pages(render_pdf(report))
     text = flat(page)
     assert "收益及收益分配表" in text
@@ -356,14 +362,14 @@ def test_income_distribution_pdf_reads_back_with_the_books_total_in_words(books:
 
 
 @sqlite_only
-def test_company_statements_pdf_read_back(books: County) -> None:
-    profit = build(books, "income-statement", "company", Q1)
+def test_company_statements_pdf_read_back(textbook_and_random: County) -> None:
+    profit = build(textbook_and_random, "income-statement", "company", Q1)
     text = flat(pdf_pages(render_pdf(profit))[0])
     assert "利润表" in text and "会小企02表" in text
     assert f"净利润（本年累计金额）：{format_money(COMPANY_NET_Q1)}" in text
     assert f"人民币（大写）：{amount_in_words(COMPANY_NET_Q1)}" in text
     assert amount_in_words(COMPANY_NET_Q1) == "贰万柒仟捌佰捌拾元整"
-    sheet = build(books, "balance-sheet", "company", Q1)
+    sheet = build(textbook_and_random, "balance-sheet", "company", Q1)
     total = sheet.totals[0].fen
     text = flat(pdf_pages(render_pdf(sheet))[0])
     assert "资产负债表" in text and "2025年3月31日" in text
@@ -372,8 +378,8 @@ def test_company_statements_pdf_read_back(books: County) -> None:
 
 
 @sqlite_only
-def test_trial_balance_pdf_is_landscape_and_totals_in_words(books: County) -> None:
-    report = build(books, "trial-balance", "dingzikou", Q1)
+def test_trial_balance_pdf_is_landscape_and_totals_in_words(textbook_and_random: County) -> None:
+    report = build(textbook_and_random, "trial-balance", "dingzikou", Q1)
     pdf = render_pdf(report)
     with pdfplumber.open(io.BytesIO(pdf)) as document:
         page = document.pages[0]
@@ -386,8 +392,10 @@ def test_trial_balance_pdf_is_landscape_and_totals_in_words(books: County) -> No
 
 
 @sqlite_only
-def test_voucher_print_is_one_voucher_per_page_with_words_and_signature_lines(books: County) -> None:
-    report = build(books, "vouchers", "dingzikou", ReportPeriod("2025-03", "2025-03"))
+def test_voucher_print_is_one_voucher_per_page_with_words_and_signature_lines(
+    textbook_and_random: County,
+) -> None:
+    report = build(textbook_and_random, "vouchers", "dingzikou", ReportPeriod("2025-03", "2025-03"))
     pages = pdf_pages(render_pdf(report))
     assert len(pages) == len(report.tables) == 6
     for page, table in zip(pages, report.tables, strict=True):
@@ -402,8 +410,8 @@ def test_voucher_print_is_one_voucher_per_page_with_words_and_signature_lines(bo
 
 
 @sqlite_only
-def test_disclosure_pdf_shows_the_quarter_in_large_type_with_its_chart(books: County) -> None:
-    report = build(books, "disclosure", "dingzikou", Q1)
+def test_disclosure_pdf_shows_the_quarter_in_large_type_with_its_chart(textbook_and_random: County) -> None:
+    report = build(textbook_and_random, "disclosure", "dingzikou", Q1)
     pdf = render_pdf(report)
     pages = pdf_pages(pdf)
     text = flat("".join(pages))
@@ -420,8 +428,8 @@ def test_disclosure_pdf_shows_the_quarter_in_large_type_with_its_chart(books: Co
 
 
 @sqlite_only
-def test_channel_sales_pdf_and_chart_agree_with_the_books(books: County) -> None:
-    report = build(books, "channel-sales", "company", Q1)
+def test_channel_sales_pdf_and_chart_agree_with_the_books(textbook_and_random: County) -> None:
+    report = build(textbook_and_random, "channel-sales", "company", Q1)
     by_month = report.tables[0].frame
     assert int(by_month["total"].iloc[-1]) == COMPANY_REVENUE_Q1
     assert int(by_month["school"].iloc[-1]) == 800_000
@@ -435,8 +443,8 @@ def test_channel_sales_pdf_and_chart_agree_with_the_books(books: County) -> None
 
 
 @sqlite_only
-def test_english_report_by_lang(books: County) -> None:
-    report = build(books, "income-statement", "dingzikou", YEAR, lang="en")
+def test_english_report_by_lang(textbook_and_random: County) -> None:
+    report = build(textbook_and_random, "income-statement", "dingzikou", YEAR, lang="en")
     text = pdf_pages(render_pdf(report))[0]
     assert "Statement of Income and Income Distribution" in text
     assert "Page 1 of 1" in text
@@ -457,9 +465,9 @@ def test_english_report_by_lang(books: County) -> None:
     ],
 )
 def test_xlsx_opens_with_pandas_and_its_totals_equal_the_json(
-    books: County, name: str, org: str, period
+    textbook_and_random: County, name: str, org: str, period
 ) -> None:  # type: ignore[no-untyped-def]
-    report = build(books, name, org, period)
+    report = build(textbook_and_random, name, org, period)
     data = to_json(report)
     xlsx = io.BytesIO(render_xlsx(report))
     sheets = pd.read_excel(xlsx, sheet_name=None, header=3)
@@ -476,7 +484,7 @@ def test_xlsx_opens_with_pandas_and_its_totals_equal_the_json(
         assert total["in_words"] == amount_in_words(int(Decimal(total["amount"]) * 100))
 
 
-def test_every_registered_report_builds_for_the_orgs_it_applies_to(books: County) -> None:
+def test_every_registered_report_builds_for_the_orgs_it_applies_to(textbook_and_random: County) -> None:
     for name, spec in REPORTS.items():
         for org, standard, bank in (
             ("dingzikou", "collective", "102"),
@@ -485,7 +493,7 @@ def test_every_registered_report_builds_for_the_orgs_it_applies_to(books: County
             if standard not in spec.standards:
                 continue
             options = {"account": bank} if name == "ledger-detail" else {}
-            report = build(books, name, org, Q1, options=options)
+            report = build(textbook_and_random, name, org, Q1, options=options)
             assert to_json(report)["title"]
 
 
@@ -566,7 +574,7 @@ def test_income_distribution_statement_reads_the_executed_plan(county: County) -
     年末未分配收益 equals 32202's balance."""
     from ledger.distribution import execute as ex
     from ledger.distribution import welfare_funds
-    from tests.distribution.test_distribution_collective import approved_plan, community_year
+    from tests.factories.distribution import approved_plan, community_year
 
     community_year(county)
     plan_id = approved_plan(county)

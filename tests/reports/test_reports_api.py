@@ -26,14 +26,15 @@ from ledger.books.money import amount_in_words
 from ledger.cli.reports import app as reports_cli
 from reports.builders_base import ReportPeriod
 from reports.builders_batch import pool, render_batch, worker_pids
-from tests.conftest import County
+from tests.factories.county import County
 from tests.factories.report_books import COMMUNITY_NET, post_community_year, post_company_quarter
 
 sqlite_only = pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
 
 
 @pytest.fixture
-def books(county: County) -> County:
+def two_community_years(county: County) -> County:
+    """丁字口's year closed and 花花桥's left open, and the joint company's first quarter."""
     post_community_year(county.engine, county.ids["dingzikou"])
     post_community_year(county.engine, county.ids["huahuaqiao"], close=False)
     post_company_quarter(county.engine, county.ids["company"], county.stores)
@@ -44,9 +45,12 @@ def url(county: County, org: str, name: str, fmt: str, query: str = "period=2025
     return f"/api/v1/orgs/{county.ids[org]}/reports/{name}.{fmt}?{query}"
 
 
-def test_community_downloads_its_own_statement_as_json(client: TestClient, books: County) -> None:
+def test_community_downloads_its_own_statement_as_json(
+    client: TestClient, two_community_years: County
+) -> None:
     response = client.get(
-        url(books, "dingzikou", "income-statement", "json"), headers=books.auth("community")
+        url(two_community_years, "dingzikou", "income-statement", "json"),
+        headers=two_community_years.auth("community"),
     )
     assert response.status_code == 200, response.text
     data = response.json()
@@ -59,84 +63,113 @@ def test_community_downloads_its_own_statement_as_json(client: TestClient, books
 
 
 def test_community_cannot_fetch_another_orgs_statement_or_a_roll_up(
-    client: TestClient, books: County
+    client: TestClient, two_community_years: County
 ) -> None:
-    headers = books.auth("community")
-    other = client.get(url(books, "huahuaqiao", "balance-sheet", "pdf"), headers=headers)
+    headers = two_community_years.auth("community")
+    other = client.get(url(two_community_years, "huahuaqiao", "balance-sheet", "pdf"), headers=headers)
     assert other.status_code == 404
     assert other.json()["error"]["code"] == "not_found"
     rollup = client.get(
-        url(books, "heping", "balance-sheet", "json", "period=2025&standard=collective"), headers=headers
+        url(two_community_years, "heping", "balance-sheet", "json", "period=2025&standard=collective"),
+        headers=headers,
     )
     assert rollup.status_code == 404
     county_rollup = client.get(
-        url(books, "county", "income-statement", "json", "period=2025&standard=collective"), headers=headers
+        url(two_community_years, "county", "income-statement", "json", "period=2025&standard=collective"),
+        headers=headers,
     )
     assert county_rollup.status_code == 404
     batch = client.get(
-        f"/api/v1/orgs/{books.ids['heping']}/reports:batch?name=income-statement&period=2025", headers=headers
+        f"/api/v1/orgs/{two_community_years.ids['heping']}/reports:batch?name=income-statement&period=2025",
+        headers=headers,
     )
     assert batch.status_code == 404
-    cashier = client.get(url(books, "dingzikou", "balance-sheet", "json"), headers=books.auth("cashier"))
+    cashier = client.get(
+        url(two_community_years, "dingzikou", "balance-sheet", "json"),
+        headers=two_community_years.auth("cashier"),
+    )
     assert cashier.status_code == 404
 
 
-def test_officer_reads_its_streets_orgs_and_roll_ups_only(client: TestClient, books: County) -> None:
-    headers = books.auth("officer")
-    own = client.get(url(books, "huahuaqiao", "balance-sheet", "json", "period=2025-12"), headers=headers)
+def test_officer_reads_its_streets_orgs_and_roll_ups_only(
+    client: TestClient, two_community_years: County
+) -> None:
+    headers = two_community_years.auth("officer")
+    own = client.get(
+        url(two_community_years, "huahuaqiao", "balance-sheet", "json", "period=2025-12"), headers=headers
+    )
     assert own.status_code == 200
     rollup = client.get(
-        url(books, "heping", "income-statement", "json", "period=2025&standard=collective"), headers=headers
+        url(two_community_years, "heping", "income-statement", "json", "period=2025&standard=collective"),
+        headers=headers,
     )
     assert rollup.status_code == 200, rollup.text
     data = rollup.json()
     assert data["title"] == "收益及收益分配表（汇总）"
     assert Decimal(data["totals"][0]["amount"]) == Decimal(2 * COMMUNITY_NET) / 100  # village1 has no entries
-    mixed = client.get(url(books, "heping", "income-statement", "json"), headers=headers)
+    mixed = client.get(url(two_community_years, "heping", "income-statement", "json"), headers=headers)
     assert mixed.status_code == 422 and mixed.json()["error"]["field"] == "standard"
-    elsewhere = client.get(url(books, "hongxingqiao", "balance-sheet", "json"), headers=books.auth("officer"))
+    elsewhere = client.get(
+        url(two_community_years, "hongxingqiao", "balance-sheet", "json"),
+        headers=two_community_years.auth("officer"),
+    )
     assert elsewhere.status_code == 404
     county = client.get(
-        url(books, "county", "balance-sheet", "json", "period=2025&standard=collective"), headers=headers
+        url(two_community_years, "county", "balance-sheet", "json", "period=2025&standard=collective"),
+        headers=headers,
     )
     assert county.status_code == 404
 
 
 @pytest.mark.parametrize("name", ["..%2F..%2Fetc%2Fpasswd", "statement", "report_base", "balance_sheet"])
-def test_report_names_are_registry_keys_never_paths(client: TestClient, books: County, name: str) -> None:
+def test_report_names_are_registry_keys_never_paths(
+    client: TestClient, two_community_years: County, name: str
+) -> None:
     response = client.get(
-        f"/api/v1/orgs/{books.ids['dingzikou']}/reports/{name}.json?period=2025", headers=books.auth("admin")
+        f"/api/v1/orgs/{two_community_years.ids['dingzikou']}/reports/{name}.json?period=2025",
+        headers=two_community_years.auth("admin"),
     )
     assert response.status_code == 404
 
 
-def test_bad_format_and_period_are_422(client: TestClient, books: County) -> None:
-    headers = books.auth("admin")
-    assert client.get(url(books, "dingzikou", "balance-sheet", "exe"), headers=headers).status_code == 422
-    bad = client.get(url(books, "dingzikou", "balance-sheet", "json", "period=2025-13"), headers=headers)
+def test_bad_format_and_period_are_422(client: TestClient, two_community_years: County) -> None:
+    headers = two_community_years.auth("admin")
+    assert (
+        client.get(url(two_community_years, "dingzikou", "balance-sheet", "exe"), headers=headers).status_code
+        == 422
+    )
+    bad = client.get(
+        url(two_community_years, "dingzikou", "balance-sheet", "json", "period=2025-13"), headers=headers
+    )
     assert bad.status_code == 422 and bad.json()["error"]["field"] == "period"
-    missing = client.get(url(books, "dingzikou", "balance-sheet", "json", ""), headers=headers)
+    missing = client.get(url(two_community_years, "dingzikou", "balance-sheet", "json", ""), headers=headers)
     assert missing.status_code == 422
 
 
-def test_list_reports_names_what_the_books_keep(client: TestClient, books: County) -> None:
+def test_list_reports_names_what_the_books_keep(client: TestClient, two_community_years: County) -> None:
     community = client.get(
-        f"/api/v1/orgs/{books.ids['dingzikou']}/reports", headers=books.auth("community")
+        f"/api/v1/orgs/{two_community_years.ids['dingzikou']}/reports",
+        headers=two_community_years.auth("community"),
     ).json()
     names = {r["name"] for r in community}
     assert {"balance-sheet", "income-statement", "disclosure", "vouchers"} <= names
     assert "channel-sales" not in names
-    company = client.get(f"/api/v1/orgs/{books.ids['company']}/reports", headers=books.auth("officer")).json()
+    company = client.get(
+        f"/api/v1/orgs/{two_community_years.ids['company']}/reports",
+        headers=two_community_years.auth("officer"),
+    ).json()
     assert {r["name"]: r["title"] for r in company}["income-statement"] == "利润表"
 
 
 @sqlite_only
-def test_pdf_and_xlsx_downloads_agree_with_the_json(client: TestClient, books: County) -> None:
-    headers = books.auth("community")
+def test_pdf_and_xlsx_downloads_agree_with_the_json(client: TestClient, two_community_years: County) -> None:
+    headers = two_community_years.auth("community")
     data = client.get(
-        url(books, "dingzikou", "balance-sheet", "json", "period=2025-12"), headers=headers
+        url(two_community_years, "dingzikou", "balance-sheet", "json", "period=2025-12"), headers=headers
     ).json()
-    pdf = client.get(url(books, "dingzikou", "balance-sheet", "pdf", "period=2025-12"), headers=headers)
+    pdf = client.get(
+        url(two_community_years, "dingzikou", "balance-sheet", "pdf", "period=2025-12"), headers=headers
+    )
     assert pdf.headers["content-type"] == "application/pdf"
     with pdfplumber.open(io.BytesIO(pdf.content)) as document:
         text = re.sub(r"\s+", "", document.pages[0].extract_text())
@@ -144,7 +177,9 @@ def test_pdf_and_xlsx_downloads_agree_with_the_json(client: TestClient, books: C
     assert "资产负债表" in text and "2025年12月31日" in text
     assert f"资产总计（期末数）：¥{Decimal(total['amount']):,.2f}" in text
     assert total["in_words"] in text
-    xlsx = client.get(url(books, "dingzikou", "balance-sheet", "xlsx", "period=2025-12"), headers=headers)
+    xlsx = client.get(
+        url(two_community_years, "dingzikou", "balance-sheet", "xlsx", "period=2025-12"), headers=headers
+    )
     sheet = pd.read_excel(io.BytesIO(xlsx.content), header=3)
     numbered = pd.to_numeric(sheet["行次"], errors="coerce")
     lines = sheet[numbered.notna()].set_index(numbered[numbered.notna()].astype(int))
@@ -153,15 +188,18 @@ def test_pdf_and_xlsx_downloads_agree_with_the_json(client: TestClient, books: C
         assert Decimal(str(lines.at[line_no, "期末数"])).quantize(Decimal("0.01")) == Decimal(row["期末数"])
     assert Decimal(str(lines.at[17, "期末数"])) == Decimal(total["amount"])
     english = client.get(
-        url(books, "dingzikou", "balance-sheet", "json", "period=2025-12&lang=en"), headers=headers
+        url(two_community_years, "dingzikou", "balance-sheet", "json", "period=2025-12&lang=en"),
+        headers=headers,
     )
     assert english.json()["title"] == "Balance Sheet"
 
 
-def test_batch_zips_one_statement_per_org_of_the_street(client: TestClient, books: County) -> None:
+def test_batch_zips_one_statement_per_org_of_the_street(
+    client: TestClient, two_community_years: County
+) -> None:
     response = client.get(
-        f"/api/v1/orgs/{books.ids['heping']}/reports:batch?name=income-statement&period=2025&format=json",
-        headers=books.auth("officer"),
+        f"/api/v1/orgs/{two_community_years.ids['heping']}/reports:batch?name=income-statement&period=2025&format=json",
+        headers=two_community_years.auth("officer"),
     )
     assert response.status_code == 200, response.text
     archive = zipfile.ZipFile(io.BytesIO(response.content))
@@ -179,14 +217,16 @@ def test_batch_zips_one_statement_per_org_of_the_street(client: TestClient, book
 
 
 @sqlite_only
-def test_batch_pdfs_come_from_warm_workers_and_are_stored_not_deflated_again(books: County) -> None:
+def test_batch_pdfs_come_from_warm_workers_and_are_stored_not_deflated_again(
+    two_community_years: County,
+) -> None:
     """Every worker has warmed and frozen its heap before the pool is handed out; PDFs, compressed
     already, go into the zip as they are."""
     executor = pool()
     assert len(worker_pids()) == (os.cpu_count() or 1)
     assert all(f.result() > 0 for f in [executor.submit(gc.get_freeze_count) for _ in range(4)])
-    db = books.engine.url.render_as_string(hide_password=False)
-    orgs = [books.ids["dingzikou"], books.ids["huahuaqiao"]]
+    db = two_community_years.engine.url.render_as_string(hide_password=False)
+    orgs = [two_community_years.ids["dingzikou"], two_community_years.ids["huahuaqiao"]]
     result = render_batch(db, "income-statement", orgs, ReportPeriod("2025-01", "2025-12"), "pdf")
     archive = zipfile.ZipFile(io.BytesIO(result.zip_bytes))
     assert result.files == ("dingzikou-income-statement-2025.pdf", "huahuaqiao-income-statement-2025.pdf")
@@ -196,8 +236,8 @@ def test_batch_pdfs_come_from_warm_workers_and_are_stored_not_deflated_again(boo
 
 
 @sqlite_only
-def test_cli_writes_the_report_file(books: County, tmp_path: Path) -> None:
-    db = books.engine.url.render_as_string(hide_password=False)
+def test_cli_writes_the_report_file(two_community_years: County, tmp_path: Path) -> None:
+    db = two_community_years.engine.url.render_as_string(hide_password=False)
     runner = CliRunner()
     result = runner.invoke(
         reports_cli,
@@ -227,8 +267,8 @@ def test_cli_writes_the_report_file(books: County, tmp_path: Path) -> None:
 
 
 @sqlite_only
-def test_cli_batch_writes_a_zip(books: County, tmp_path: Path) -> None:
-    db = books.engine.url.render_as_string(hide_password=False)
+def test_cli_batch_writes_a_zip(two_community_years: County, tmp_path: Path) -> None:
+    db = two_community_years.engine.url.render_as_string(hide_password=False)
     out = tmp_path / "heping.zip"
     result = CliRunner().invoke(
         reports_cli,

@@ -1,5 +1,5 @@
 """Golden HTML, before WeasyPrint, for every report kind, built from the textbook books of
-``test_reports_books`` on SQLite. Regenerate with ``UPDATE_GOLDEN=1 pytest
+``tests.factories.report_books`` on SQLite. Regenerate with ``UPDATE_GOLDEN=1 pytest
 tests/reports/test_reports_golden.py``
 and read the diff before committing it. The chain head (its hash covers entry creation times) and the
 short code that fingerprints it are normalised; so is the chart's SVG payload (the charts are tested in
@@ -17,7 +17,7 @@ from ledger.db.engine import read_tx
 from reports.builders_base import ReportPeriod
 from reports.registry import build_report
 from reports.render import render_html
-from tests.conftest import County
+from tests.factories.county import County
 from tests.factories.goldens import GOLDEN, normalised
 from tests.factories.report_books import post_community_workflows, post_community_year, post_company_quarter
 

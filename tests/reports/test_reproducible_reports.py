@@ -24,7 +24,7 @@ from ledger.distribution.yearend import close_year, year_closed
 from reports.builders_base import ReportPeriod
 from reports.registry import REPORTS, ROLLUP_KINDS, build_report
 from reports.render import to_json
-from tests.conftest import County
+from tests.factories.county import County
 from tests.factories.report_books import (
     cr,
     dr,

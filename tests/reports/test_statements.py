@@ -7,7 +7,6 @@ checked by hand against the entries above it.
 from __future__ import annotations
 
 import shutil
-from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,16 +21,7 @@ from reports.statements import (
     compute_statement,
     load_layout,
 )
-
-
-def books(*entries: tuple[str, str, int]) -> dict[str, int]:
-    """Balances (debit positive) after posting each (借 account, 贷 account, fen) entry."""
-    balances: dict[str, int] = defaultdict(int)
-    for debit, credit, fen in entries:
-        balances[debit] += fen
-        balances[credit] -= fen
-    assert sum(balances.values()) == 0
-    return dict(balances)
+from tests.factories.books import balances_after
 
 
 def values(frame, column: str) -> dict[str, int]:
@@ -41,7 +31,7 @@ def values(frame, column: str) -> dict[str, int]:
 
 
 # A community (collective standard): capital, a building, leases, internal current accounts, a subsidy.
-COMMUNITY = books(
+COMMUNITY = balances_after(
     ("102", "301", 50_000_000),  # members' capital 资本 ¥500,000
     ("151", "102", 20_000_000),  # a market building
     ("513", "152", 1_000_000),  # its depreciation, 管理费用
@@ -61,7 +51,7 @@ COMMUNITY = books(
 )
 
 # The joint company (small-enterprise standard): capital, goods, POS sales, a customer's prepayment.
-COMPANY = books(
+COMPANY = balances_after(
     ("1002", "3001", 100_000_000),  # paid-in capital 实收资本 ¥1,000,000
     ("1405", "2202:village-1", 30_000_000),  # goods bought on credit from a village
     ("2202:village-1", "1002", 20_000_000),  # paid part of it
@@ -244,7 +234,7 @@ def test_every_of_which_line_of_the_profit_statement_has_a_source_in_the_books()
 
 
 def test_collective_balance_sheet_foots_and_shows_each_line_as_printed() -> None:
-    opening = books(("102", "301", 50_000_000))
+    opening = balances_after(("102", "301", 50_000_000))
     frame = compute_statement("collective_balance_sheet", columns={"年初数": opening, "期末数": COMMUNITY})
     closing = values(frame, "期末数")
     assert closing["monetary_funds"] == 35_900_000
@@ -351,7 +341,7 @@ def test_inputs_are_declared_by_the_layout() -> None:
 def test_small_enterprise_balance_sheet_foots_with_the_statutory_reclassifications() -> None:
     frame = compute_statement(
         "small_enterprise_balance_sheet",
-        columns={"期末余额": COMPANY, "年初余额": books(("1002", "3001", 1))},
+        columns={"期末余额": COMPANY, "年初余额": balances_after(("1002", "3001", 1))},
     )
     closing = values(frame, "期末余额")
     assert closing["monetary_funds"] == 2_000_000 + 73_500_000 + 15_120_000
@@ -400,7 +390,7 @@ def test_amounts_are_integer_fen() -> None:
 
 
 def test_small_enterprise_income_statement_year_to_date_and_month() -> None:
-    march = books(("1012", "5001", 4_000_000), ("5401", "1405", 2_900_000), ("5603", "1012", 8_000))
+    march = balances_after(("1012", "5001", 4_000_000), ("5401", "1405", 2_900_000), ("5603", "1012", 8_000))
     frame = compute_statement(
         "small_enterprise_income_statement",
         columns={"本年累计金额": COMPANY, "本月金额": march},

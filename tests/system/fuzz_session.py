@@ -5,7 +5,7 @@
     python -m tests.system.fuzz_session --db sqlite --demo 0.05             # the demo county (5 % of a year)
 
 ``make fuzz`` runs it on both databases; ``tests/system/test_fuzz_server.py`` runs a short one in CI. A fresh
-database is migrated and seeded with the test county and a shop (``tests.factories.servers.seed_shop``) or
+database is migrated and seeded with the test county and a shop (``tests.factories.shop.seed_shop``) or
 with the demo county (``--demo``), ``cunshe serve`` runs on a loopback port, and the session draws (operation,
 role) pairs from the app's own OpenAPI at random until its time is up, each with a few examples generated from
 a seed derived from the session's seed (so a seed replays the same requests in the same order, as far as the
@@ -51,15 +51,8 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from ledger.db.engine import make_engine
 from ledger.db.migrate import upgrade
-from tests.factories.servers import (
-    Server,
-    cunshe_verify,
-    entry_body,
-    is_error_shape,
-    new_key,
-    sale_body,
-    seed_shop,
-)
+from tests.factories.servers import Server, cunshe_verify, entry_body, is_error_shape, new_key, sale_body
+from tests.factories.shop import seed_shop
 
 HANG_SECONDS = 15.0
 """An answer slower than this is a hang (the slowest honest request, a county PDF, takes a few seconds)."""

@@ -25,7 +25,6 @@ from sqlalchemy import Engine
 from tests.factories.servers import (
     Call,
     Server,
-    Shop,
     close_shifts,
     cunshe_verify,
     entries_by_key,
@@ -35,10 +34,10 @@ from tests.factories.servers import (
     is_error_shape,
     new_call,
     sales_by_key,
-    seed_shop,
     send,
     url_of,
 )
+from tests.factories.shop import Shop, seed_shop
 
 # Kills per database (the server starts ROUNDS + 1 times); CUNSHE_CRASH_ROUNDS=10 for a longer run by hand.
 ROUNDS = int(os.environ.get("CUNSHE_CRASH_ROUNDS", "2"))

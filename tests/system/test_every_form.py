@@ -22,9 +22,18 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from tests.factories.doors import Template, World, build_template, world_of, written
+from tests.factories.doors import (
+    Template,
+    World,
+    api,
+    build_template,
+    company_bank,
+    lease,
+    proposed_match,
+    world_of,
+    written,
+)
 from tests.factories.statement_files import sample_bank_txns, write_bank_csv
-from tests.system.test_every_write import api, company_bank, lease, proposed_match
 
 PASSWORD = "correct horse battery"
 OUTSIDERS = ("officer_tuanjie", "community2", "community")

@@ -38,7 +38,6 @@ from ledger.api.writes import as_json
 from ledger.app import create_app
 from ledger.books.orgs import add_sub_account, ensure_sub_account
 from ledger.books.periods import close_period
-from ledger.books.posting import Draft, Line, post_entries
 from ledger.community import welfare
 from ledger.db.engine import make_engine
 from ledger.db.models import IdempotencyRecord, JournalLine
@@ -51,8 +50,19 @@ from ledger.distribution.yearend import close_year
 from ledger.reconcile.models import StatementLineRow
 from ledger.settings import Settings
 from pos.stores import business_date
-from tests.distribution.test_distribution import YUAN, approved_company_plan, book, company_with_shareholders
-from tests.factories.doors import Req, Template, World, build_template, world_of, written
+from tests.factories.distribution import YUAN, approved_company_plan, book, company_with_shareholders
+from tests.factories.doors import (
+    Req,
+    Template,
+    World,
+    api,
+    build_template,
+    company_bank,
+    lease,
+    proposed_match,
+    world_of,
+    written,
+)
 from tests.factories.servers import entry_body, is_error_shape, new_key, sale_body
 from tests.factories.statement_files import sample_bank_txns, write_bank_csv
 
@@ -85,25 +95,7 @@ def today() -> str:
     return business_date(datetime.now(UTC)).isoformat()
 
 
-def api(path: str) -> str:
-    return "/api/v1" + path
-
-
 # -- prerequisites ---------------------------------------------------------------------------------------
-
-
-def lease(w: World, org: int | None = None, **over: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "code": "HT-2025-001",
-        "mode": "lease",
-        "lessee": "张三",
-        "start": "2025-01-01",
-        "end": "2027-12-31",
-        "rent_per_cycle": "1000.00",
-        "deposit": "2000.00",
-    }
-    body.update(over)
-    return w.ok("officer", "POST", api(f"/orgs/{org or w.ids['dingzikou']}/leases"), json=body)
 
 
 def welfare_post(w: World, **over: Any) -> dict[str, Any]:
@@ -114,63 +106,6 @@ def welfare_post(w: World, **over: Any) -> dict[str, Any]:
 def sale(w: World, cashier: str = "cashier") -> dict[str, Any]:
     body = {**sale_body(w.shop, cashier, 1), "idempotency_key": new_key("sale")}
     return w.ok(cashier, "POST", api("/pos/sales"), json=body)
-
-
-def company_bank(w: World) -> tuple[int, int]:
-    """The company's bank books for March 2024 and a statement account with days 1–3 uploaded
-    (three settlements, one supplier payment, three fees; tests/reconcile/test_reconcile_api.py)."""
-    org = w.ids["company"]
-    with w.tx() as conn:
-        ensure_sub_account(conn, org, "1012", "101201", "微信")
-        post_entries(
-            conn,
-            [
-                Draft(
-                    org,
-                    date(2024, 2, 29),
-                    "期初",
-                    [Line("1002", debit_fen=5000000), Line("3001", credit_fen=5000000)],
-                ),
-                Draft(
-                    org,
-                    date(2024, 3, 3),
-                    "付货款 030100771420",
-                    [Line("2202", debit_fen=1234867), Line("1002", credit_fen=1234867)],
-                ),
-            ],
-        )
-    account = w.ok(
-        "officer",
-        "POST",
-        api(f"/orgs/{org}/statement-accounts"),
-        json={"ledger_account": "1002", "kind": "bank", "name": "建行基本户"},
-    )["id"]
-    path = write_bank_csv(w.tmp / f"bank-{account}.csv", sample_bank_txns(range(1, 4)))
-    w.ok(
-        "officer",
-        "POST",
-        api(f"/orgs/{org}/statements"),
-        files={"file": (path.name, path.read_bytes(), "text/csv")},
-        data={"account": str(account)},
-    )
-    return org, account
-
-
-def proposed_match(w: World) -> tuple[int, int]:
-    org, account = company_bank(w)
-    w.ok(
-        "officer",
-        "POST",
-        api(f"/orgs/{org}/reconcile/propose"),
-        params={"account": account, "period": "2024-03"},
-    )
-    matches = w.ok(
-        "officer",
-        "GET",
-        api(f"/orgs/{org}/reconcile/matches"),
-        params={"account": account, "status": "proposed"},
-    )
-    return org, matches[0]["id"]
 
 
 def executed_company_plan(w: World) -> int:

@@ -40,8 +40,10 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 from ledger.app import create_app
 from ledger.db.engine import make_engine
 from ledger.settings import Settings
-from tests.conftest import WORKER, County, _admin_exec, pg_url
-from tests.factories.servers import Shop, entry_body, is_error_shape, new_key, sale_body, seed_shop
+from tests.factories.county import County
+from tests.factories.databases import WORKER, admin_exec, pg_url
+from tests.factories.servers import entry_body, is_error_shape, new_key, sale_body
+from tests.factories.shop import Shop, seed_shop
 
 # Examples per operation for each role (None: no credentials at all); a cashier's own routes get more.
 EXAMPLES: dict[str | None, int] = {"admin": 4, "officer": 2, "community": 1, "cashier": 1, None: 1}
@@ -87,8 +89,8 @@ def target(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     else:
         template = request.getfixturevalue("pg_template")
         name = f"cunshe_fuzz_{WORKER}_{os.getpid()}"
-        _admin_exec(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        _admin_exec(f"CREATE DATABASE {name} TEMPLATE {template} STRATEGY FILE_COPY")
+        admin_exec(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin_exec(f"CREATE DATABASE {name} TEMPLATE {template} STRATEGY FILE_COPY")
         url = pg_url(name)
     engine = make_engine(url)
     shop = seed_shop(engine)
@@ -135,7 +137,7 @@ def target(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     )
     engine.dispose()
     if request.param == "postgresql":
-        _admin_exec(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin_exec(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 def steer(case: Any, ids: dict[str, list[Any]], data: st.DataObject) -> None:

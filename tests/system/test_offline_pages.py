@@ -26,8 +26,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from ledger.demo.build import logins_text
-from tests.conftest import County
-from tests.web.test_web import log_in
+from tests.factories.county import County
+from tests.factories.web import log_in
 
 OWN = "testserver"
 NAMESPACES = {
@@ -144,7 +144,7 @@ def test_the_api_docs_render_in_a_browser_without_another_host(tmp_path: Path) -
 
     from ledger.app import create_app
     from ledger.settings import Settings
-    from tests.web.test_web_browser import CHROMIUM_ARGS
+    from tests.factories.browser import CHROMIUM_ARGS
 
     app = create_app(Settings(database_url=f"sqlite:///{tmp_path}/docs.db", secret_key="s" * 48))
     with socket.socket() as s:

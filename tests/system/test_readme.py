@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import DemoCounty
+from tests.factories.county import DemoCounty
 from tests.factories.servers import Server
 
 README = Path(__file__).resolve().parents[2] / "README.md"

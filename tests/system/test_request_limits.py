@@ -14,9 +14,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
 from ledger.api.body_limit import DEFAULT_LIMIT
-from tests.conftest import County
-from tests.factories.servers import Shop, sale_body, seed_shop
-from tests.web.test_web import csrf_of, log_in
+from tests.factories.county import County
+from tests.factories.servers import sale_body
+from tests.factories.shop import Shop, seed_shop
+from tests.factories.web import csrf_of, log_in
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from ledger.books.spreadsheets import check_xlsx, safe_text
 from ledger.db.engine import read_tx, write_tx
 from ledger.reconcile.importers import StatementParseError, parse_statement
 from pos.catalogue import ProductIn, export_catalogue, read_catalogue_file, upsert_products
-from tests.conftest import County
+from tests.factories.county import County
 
 
 def bomb(size: int) -> bytes:

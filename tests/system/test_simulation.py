@@ -68,7 +68,8 @@ from pos.models import PosSale
 from pos.sales import create_refund, create_sale
 from pos.shifts import close_shift, open_shift, record_cash_move
 from pos.stores import get_store
-from tests.conftest import build_county, fresh_engine
+from tests.factories.county import build_county
+from tests.factories.databases import fresh_engine
 
 SQLITE_SEEDS = 200
 POSTGRES_SEEDS = 20

@@ -27,12 +27,12 @@ from sqlalchemy import Engine, text
 from ledger.app import create_app
 from ledger.db.engine import make_engine
 from ledger.settings import Settings
-from tests.conftest import build_county, fresh_engine
+from tests.factories.county import build_county
+from tests.factories.databases import fresh_engine
 from tests.factories.servers import (
     ERROR_STATUSES,
     Call,
     Server,
-    Shop,
     close_shifts,
     cunshe_verify,
     entries_by_key,
@@ -43,10 +43,10 @@ from tests.factories.servers import (
     is_error_shape,
     new_call,
     sales_by_key,
-    seed_shop,
     send,
     url_of,
 )
+from tests.factories.shop import Shop, seed_shop
 
 LOAD_S = 5.0
 WRITERS = [

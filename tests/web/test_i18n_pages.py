@@ -9,8 +9,8 @@ import re
 
 from fastapi.testclient import TestClient
 
-from tests.conftest import County
-from tests.web.test_web import log_in
+from tests.factories.county import County
+from tests.factories.web import log_in
 
 
 def test_the_verify_page_speaks_the_readers_language_first(client: TestClient) -> None:

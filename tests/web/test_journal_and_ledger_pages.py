@@ -19,8 +19,8 @@ from ledger.db.engine import read_tx, write_tx
 from reports.builders import ledger_detail_page
 from reports.builders_base import BuildContext, parse_report_period
 from reports.registry import build_report
-from tests.conftest import County
-from tests.web.test_web import log_in
+from tests.factories.county import County
+from tests.factories.web import log_in
 
 
 def _post(county: County) -> None:

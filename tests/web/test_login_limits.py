@@ -17,7 +17,7 @@ from sqlalchemy import Engine, text
 
 from ledger.app import create_app
 from ledger.settings import Settings
-from tests.conftest import County, build_county
+from tests.factories.county import County, build_county
 from tests.factories.servers import Server, url_of
 
 PASSWORD = "correct horse battery"

@@ -16,9 +16,9 @@ from fastapi.testclient import TestClient
 from ledger.web.till import STATIC_DIR, STATIC_TYPES
 from pos.escpos import receipt_bytes
 from pos.till import initials
-from tests.conftest import County
+from tests.factories.county import County
 from tests.factories.shop import Shop, build_shop, key
-from tests.web.test_web import log_in
+from tests.factories.web import log_in
 
 PASSWORD = "correct horse battery"
 

@@ -12,9 +12,7 @@ the voucher ties. The other covers bad input, an expired login while offline, an
 from __future__ import annotations
 
 import contextlib
-import os
 import unicodedata
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -27,15 +25,10 @@ from ledger.books.verify import verify_org
 from ledger.db.engine import read_tx, write_tx
 from ledger.db.models import Account, JournalEntry, JournalLine
 from pos.models import PosSale
-from tests.web import test_web_browser
-from tests.web.test_web_browser import CHROMIUM_ARGS, LiveServer, sync_api
+from tests.factories.browser import PASSWORD, SHOTS, LiveServer, require_chromium
 
 pytestmark = pytest.mark.browser
-live = test_web_browser.live  # the real app under uvicorn on the test's database (fixture)
-
-CHROMIUM = "/usr/bin/chromium"
-SHOTS = Path(os.environ["CUNSHE_SCREENSHOTS"]) if os.environ.get("CUNSHE_SCREENSHOTS") else None
-PASSWORD = "correct horse battery"
+sync_api = require_chromium()
 
 PRODUCTS = [
     # sku, barcode, name, unit, price
@@ -53,14 +46,6 @@ PORK_LABEL = "251234501234"
 def ean13(code12: str) -> str:
     total = sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(code12))
     return code12 + str((10 - total % 10) % 10)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield b
-        b.close()
 
 
 def seed_shop(live: LiveServer) -> dict[str, int]:

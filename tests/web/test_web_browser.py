@@ -8,107 +8,29 @@ Screenshots land in pytest's temporary directory (printed on failure).
 
 from __future__ import annotations
 
-import os
 import re
-import socket
 import subprocess
-import threading
-import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 import pytest
-import uvicorn
-from sqlalchemy import Engine, text
+from sqlalchemy import text
 
-from ledger.app import create_app
 from ledger.books.orgs import counterparty, ensure_sub_account
 from ledger.books.periods import close_period, closed_through
 from ledger.books.posting import Draft, Line, post_entries, post_entry
 from ledger.db.engine import read_tx, write_tx
 from ledger.reconcile.matching import propose_matches
 from ledger.reconcile.store import create_statement_account, import_statement, list_statement_accounts
-from ledger.settings import Settings
-from tests.conftest import County, build_county
+from tests.factories.browser import LiveServer, log_in, require_chromium, shot
+from tests.factories.county import County
 from tests.factories.statement_files import sample_bank_txns, write_bank_csv, write_wechat_trade_bill
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-PASSWORD = "correct horse battery"
-SHOTS = Path(os.environ.get("CUNSHE_SCREENSHOTS", "")) if os.environ.get("CUNSHE_SCREENSHOTS") else None
 
-if not Path(CHROMIUM).exists():  # pragma: no cover - depends on the machine
-    pytest.skip(f"{CHROMIUM} is not installed (make setup installs it)", allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@dataclass
-class LiveServer:
-    url: str
-    county: County
-
-
-@pytest.fixture
-def live(engine: Engine) -> Iterator[LiveServer]:
-    """The real app under uvicorn in a thread, on the test's fresh database (SQLite file or PostgreSQL)."""
-    county = build_county(engine)
-    app = create_app(Settings(database_url=str(engine.url)), engine=engine)  # the secret: conftest's file
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.05)
-    yield LiveServer(f"http://127.0.0.1:{port}", county)
-    server.should_exit = True
-    thread.join(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield b
-        b.close()
-
-
-def shot(page: object, tmp_path: Path, name: str) -> Path:
-    path = (SHOTS or tmp_path) / f"{name}.png"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(path), full_page=True)  # type: ignore[attr-defined]
-    return path
-
-
-def log_in(page: object, live: LiveServer, username: str) -> None:
-    page.goto(live.url + "/web/")  # type: ignore[attr-defined]
-    page.get_by_label("用户名").fill(username)  # type: ignore[attr-defined]
-    page.get_by_label("密码").fill(PASSWORD)  # type: ignore[attr-defined]
-    page.get_by_role("button", name="登录").click()  # type: ignore[attr-defined]
-    page.wait_for_url(live.url + "/web/")  # type: ignore[attr-defined]
+sync_api = require_chromium()
 
 
 def seed_month(county: County) -> None:

@@ -1,5 +1,5 @@
 """The rent page in a real browser: Playwright drives Debian's Chromium against the app under uvicorn (the
-``live`` server and ``browser`` of ``tests.web.test_web_browser``), on a SQLite file and on PostgreSQL.
+``live`` server and ``browser`` of ``tests/web/conftest.py``), on a SQLite file and on PostgreSQL.
 
 Run with ``pytest -m browser``; skipped when Chromium is not installed.
 """
@@ -10,16 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.web.test_web_browser import CHROMIUM, LiveServer, browser, live, log_in, shot  # noqa: F401
-from tests.web.test_web_leases import AS_OF, receivable, seed_leases
+from tests.factories.browser import CHROMIUM, LiveServer, log_in, require_chromium, shot
+from tests.factories.leases import AS_OF, receivable, seed_leases
 
 pytestmark = pytest.mark.browser
-sync_api = pytest.importorskip("playwright.sync_api")
+sync_api = require_chromium()
 
 
 def test_officer_accrues_the_rent_and_reads_the_roll_in_the_browser(
-    live: LiveServer,  # noqa: F811
-    browser: object,  # noqa: F811
+    live: LiveServer,
+    browser: object,
     tmp_path: Path,
 ) -> None:
     assert Path(CHROMIUM).exists()

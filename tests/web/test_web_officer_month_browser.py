@@ -29,9 +29,10 @@ from ledger.books.verify import verify_all
 from ledger.db.engine import read_tx
 from ledger.demo.build import build_demo
 from ledger.settings import Settings
-from tests.web.test_web_browser import browser, free_port, shot, sync_api  # noqa: F401 (the fixture)
+from tests.factories.browser import free_port, require_chromium, shot
 
 pytestmark = pytest.mark.browser
+sync_api = require_chromium()
 
 PASSWORD = "cunshe-demo"
 
@@ -79,7 +80,7 @@ def no_sideways_scroll(page: object, width: int) -> None:
 
 
 @pytest.mark.parametrize("width", [1366, 390])
-def test_the_officers_month_on_the_demo(demo: Demo, browser: object, tmp_path: Path, width: int) -> None:  # noqa: F811
+def test_the_officers_month_on_the_demo(demo: Demo, browser: object, tmp_path: Path, width: int) -> None:
     phone = width < 640
     context = browser.new_context(  # type: ignore[attr-defined]
         viewport={"width": width, "height": 844 if phone else 768}, locale="zh-CN", is_mobile=phone
@@ -179,7 +180,7 @@ def test_the_officers_month_on_the_demo(demo: Demo, browser: object, tmp_path: P
 
 def test_a_community_user_of_the_demo_sees_its_own_books_under_its_own_name(
     demo: Demo,
-    browser: object,  # noqa: F811
+    browser: object,
 ) -> None:
     context = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN", is_mobile=True)  # type: ignore[attr-defined]
     page = context.new_page()

@@ -32,9 +32,9 @@ from ledger.db.models import JournalEntry, JournalLine
 from ledger.reconcile.matching import statement_lines
 from ledger.reconcile.models import ReconcileMatch
 from ledger.reconcile.store import create_statement_account, import_statement
-from tests.conftest import County
+from tests.factories.county import County
 from tests.factories.statement_files import BankTxn, Order, write_bank_csv, write_wechat_trade_bill
-from tests.web.test_web import csrf_of, log_in
+from tests.factories.web import csrf_of, log_in
 
 entry_t = JournalEntry.__table__
 line_t = JournalLine.__table__
@@ -346,7 +346,7 @@ def test_the_rent_forms_start_in_the_first_open_month_and_a_closed_date_is_refus
     from ledger.books.periods import open_months_before
     from ledger.community.leases.contracts import accrue_leases
     from ledger.web.pages.common import default_day
-    from tests.web.test_web_leases import count, receipt_t, seed_leases
+    from tests.factories.leases import count, receipt_t, seed_leases
 
     seed_leases(county)
     org = county.ids["dingzikou"]

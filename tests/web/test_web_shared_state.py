@@ -19,7 +19,7 @@ from ledger.db.models import WebLoginFailure, WebSessionRevoked
 from ledger.settings import Settings
 from ledger.web.security import LoginThrottle, TooManyAttempts
 from ledger.web.session import COOKIE_NAME
-from tests.conftest import County
+from tests.factories.county import County
 from tests.factories.servers import Server, url_of
 
 PASSWORD = "correct horse battery"

@@ -7,9 +7,8 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.api.test_strict_params import books  # noqa: F401  (the fixture: books begun in 2025)
-from tests.conftest import County
-from tests.web.test_web import log_in
+from tests.factories.county import County
+from tests.factories.web import log_in
 
 MONTH_PAGES = (
     "/web/orgs/{org}?period={value}",
@@ -33,7 +32,7 @@ BAD = [
 @pytest.mark.parametrize(("month", "day", "zh", "en"), BAD, ids=["malformed", "no-such-month", "outside"])
 def test_a_bad_month_or_day_on_a_page_is_a_422_in_the_readers_language(
     county: County,
-    books: County,  # noqa: F811
+    books_2025: County,
     client: TestClient,
     month: str,
     day: str,
@@ -61,7 +60,7 @@ def test_a_bad_month_or_day_on_a_page_is_a_422_in_the_readers_language(
 
 def test_a_range_backwards_on_the_journal_is_refused_beside_its_field(
     county: County,
-    books: County,  # noqa: F811
+    books_2025: County,
     client: TestClient,
 ) -> None:
     log_in(client, "admin")

@@ -1,5 +1,5 @@
 """Vouchers in a real browser: Playwright drives Debian's Chromium against the app under uvicorn (the ``live``
-server and ``browser`` of ``tests.web.test_web_browser``), on a SQLite file and on PostgreSQL, at 1366 px
+server and ``browser`` of ``tests/web/conftest.py``), on a SQLite file and on PostgreSQL, at 1366 px
 and at 390 px: a two-line voucher with a counterparty typed by keyboard only (refused first for its missing
 counterparty, then for being out of balance, each error naming the line, and put right from the keyboard),
 found in the journal by its amount, opened, reversed (with its confirmation), and the 明细账 opened from the
@@ -14,17 +14,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.web.test_web_browser import CHROMIUM, LiveServer, browser, live, log_in, shot  # noqa: F401
-from tests.web.test_web_vouchers import entries, seed
+from tests.factories.browser import CHROMIUM, LiveServer, log_in, require_chromium, shot
+from tests.factories.vouchers import entries, seed
 
 pytestmark = pytest.mark.browser
-sync_api = pytest.importorskip("playwright.sync_api")
+sync_api = require_chromium()
 
 
 @pytest.mark.parametrize("width", [1366, 390])
 def test_officer_types_finds_and_reverses_a_voucher_and_reads_the_ledger(
-    live: LiveServer,  # noqa: F811
-    browser: object,  # noqa: F811
+    live: LiveServer,
+    browser: object,
     tmp_path: Path,
     width: int,
 ) -> None:
