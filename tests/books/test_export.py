@@ -17,7 +17,7 @@ from ledger.books.posting import Draft, Line, post_entries, reverse_entry
 from ledger.books.trial_balance import trial_balance
 from ledger.db.engine import read_tx, write_tx
 from tests.factories.county import County
-from tests.plaintext_accounting import TOOLS, balances
+from tests.factories.plaintext_accounting import TOOLS, balances
 
 
 def _post_some_books(county: County) -> None:

@@ -32,7 +32,7 @@ from ledger.db.engine import read_tx
 from ledger.demo.tree import demo_token
 from ledger.settings import Settings
 from tests.factories.county import DemoCounty
-from tests.plaintext_accounting import TOOLS, balances
+from tests.factories.plaintext_accounting import TOOLS, balances
 
 SEED = 2025
 

@@ -8,6 +8,6 @@
 - ``statement_files``: bank and WeChat statement files as the exporters write them.
 - ``web`` and ``browser``: the login form and CSRF token; Chromium, the live server and screenshots.
 - ``doors``: the every-door actors (the seeded template, a ``World`` per test, what a request wrote).
-- ``servers``: ``cunshe serve`` as a subprocess and the calls sent to it; ``documents``, ``goldens``: what
-  a test reads back.
+- ``servers``: ``cunshe serve`` as a subprocess and the calls sent to it; ``documents``, ``goldens``,
+  ``plaintext_accounting`` (hledger's and ledger-cli's balances of our export): what a test reads back.
 """
