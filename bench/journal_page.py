@@ -154,6 +154,8 @@ def measure(url: str, org: int, lessee: int) -> None:
             "year, account 501 (subs)": {"from": "2025-01", "to": "2025-12", "account": "501"},
             "year, counterparty": {"from": "2025-01", "to": "2025-12", "counterparty": str(lessee)},
             "year, text in 摘要": {"from": "2025-01", "to": "2025-12", "text": "公益岗位"},
+            "year, text: a lessee's name": {"from": "2025-01", "to": "2025-12", "text": "承租户007"},
+            "year, text found nowhere": {"from": "2025-01", "to": "2025-12", "text": "无此摘要"},
             "year, reversed": {"from": "2025-01", "to": "2025-12", "reversed": "yes"},
             "year, source manual, not reversed": {
                 "from": "2025-01",

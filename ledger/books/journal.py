@@ -6,7 +6,18 @@ from dataclasses import dataclass, fields
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, exists, func, literal, literal_column, or_, select, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    exists,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    tuple_,
+    union_all,
+)
 
 from ledger.books.errors import NotFound, ValidationError
 from ledger.books.periods import period_bounds
@@ -44,7 +55,7 @@ class EntryFilter:
 
     def entry_conditions(self, org_id: int, *, sqlite: bool = False, by_date: bool = True) -> list[Any]:
         """The filter's conditions on the entry's own columns (one org), each an indexed equality or range
-        where one can be (the text in the 摘要 cannot).
+        where one can be (the text in the 摘要 cannot; ``text_contains`` is a semi-join).
 
         An amount band (both bounds) is the most telling filter there is; PostgreSQL's statistics know it,
         SQLite's planner does not and would walk the whole date range in order instead, so on SQLite the
@@ -79,14 +90,12 @@ class EntryFilter:
             cond.append(entry_t.c.total_fen <= self.total_max_fen)
         if self.memo_contains:
             cond.append(entry_t.c.memo.contains(self.memo_contains, autoescape=True))
-        if self.text_contains:
-            cond.append(self._text_condition(org_id, self.text_contains))
         return cond
 
     def semi_joins(self, org_id: int) -> list[SemiJoin]:
         """The filter's conditions on other rows than the entry. Most telling first: a counterparty's
         lines, the org's reversals, an account's lines (``ix_line_org_account`` within the months asked
-        for)."""
+        for), a text (the entry's 摘要 among its own columns too, but also its lines')."""
         found: list[SemiJoin] = []
         if self.counterparty_id is not None:  # ix_line_counterparty; per entry, ix_line_entry
             found.append(
@@ -129,19 +138,50 @@ class EntryFilter:
                     within_months=True,
                 )
             )
+        if self.text_contains:
+            found.append(self._text_join(org_id, self.text_contains))
         return found
 
-    def _text_condition(self, org_id: int, text: str) -> ColumnElement[bool]:
+    def _text_join(self, org_id: int, text: str) -> SemiJoin:
         """The entry's 摘要 holds ``text``, or one of its lines' 摘要 does, or a line names a counterparty
-        whose name holds it. The lines are read by ``ix_line_entry`` only for an entry whose own 摘要 does
-        not match: a correlated EXISTS stops with the page's and the count's limits, where an IN over the
-        months' lines read every one of them first (3-4 times slower on 2·10^5 lines, bench/README)."""
+        whose name holds it.
+
+        Gathered (``ids``: to count, or to read the few matches) as the entries whose own 摘要 holds it, then
+        the lines naming such a counterparty (``ix_line_counterparty``), then the lines whose 摘要 holds it —
+        one after the other, so that a common word is counted up to the page's limit from the entries' 摘要
+        alone, without a look at their lines. On PostgreSQL the 摘要 are found by their trigram indexes
+        (``0011_core``, pg_trgm) when the extension is there, and read in full otherwise; SQLite reads them.
+        Per entry (``check``, while the date index is walked): its 摘要, then its lines by ``ix_line_entry``
+        only when that does not match."""
         named = select(cp_t.c.id).where(cp_t.c.org_id == org_id, cp_t.c.name.contains(text, autoescape=True))
+        own = entry_t.alias("own_memo")  # not the outer query's entry: this list is not correlated
+        first, last = self.period or self.period_from, self.period or self.period_to
+        own_months = [own.c.org_id == org_id]
+        if first:
+            own_months.append(own.c.period >= first)
+        if last:
+            own_months.append(own.c.period <= last)
+        months = self._line_months(org_id)
+        ids = union_all(
+            select(own.c.id).where(*own_months, own.c.memo.contains(text, autoescape=True)),
+            # ix_line_counterparty (org, counterparty): the months are the outer query's, as for a
+            # counterparty asked for (SQLite would read the months' lines by ix_line_tb instead)
+            select(line_t.c.entry_id).where(line_t.c.org_id == org_id, line_t.c.counterparty_id.in_(named)),
+            # ``memo <> ''`` changes no answer and lets PostgreSQL use its index of the lines that have one
+            select(line_t.c.entry_id).where(
+                *months, line_t.c.memo != "", line_t.c.memo.contains(text, autoescape=True)
+            ),
+        )
         in_lines = exists().where(
             line_t.c.entry_id == entry_t.c.id,
             or_(line_t.c.memo.contains(text, autoescape=True), line_t.c.counterparty_id.in_(named)),
         )
-        return or_(entry_t.c.memo.contains(text, autoescape=True), in_lines)
+        return SemiJoin(
+            ids,
+            None,
+            check=or_(entry_t.c.memo.contains(text, autoescape=True), in_lines),
+            rows_per_entry=1,
+        )
 
     def _line_months(self, org_id: int) -> list[Any]:
         """A line's own terms for the org and the months asked for (a line is in its entry's month)."""
@@ -175,6 +215,8 @@ class SemiJoin:
     of_entry: Any
     wanted: bool = True
     within_months: bool = False  # ``ids`` holds only entries of the filter's org and months
+    check: Any = None  # instead of ``of_entry``: a condition on the entry (its own columns and others')
+    rows_per_entry: int = 2  # ``ids`` rarely names an entry more often (an entry's lines on one account)
 
     def among(self) -> Any:
         """As ``IN``: every id gathered first (few, or what the planner wants)."""
@@ -183,6 +225,8 @@ class SemiJoin:
     def exists(self) -> Any:
         """As ``[NOT] EXISTS``: looked up per entry while an index of entries is walked, where ``IN`` would
         first gather every id (a whole year of an account's lines)."""
+        if self.check is not None:
+            return self.check if self.wanted else ~self.check
         match = self.of_entry.exists()
         return match if self.wanted else ~match
 
@@ -238,11 +282,11 @@ def _day(*, unindexed: bool = False) -> ColumnElement[Any]:
     return entry_t.c.entry_date
 
 
-def _count_entries(conn: Connection, ids: Any, at_most: int) -> int:
+def _count_entries(conn: Connection, ids: Any, at_most: int, rows_per_entry: int = 2) -> int:
     """How many distinct entry ids ``ids`` (a one-column SELECT) yields, counted up to ``at_most``: read
-    twice that many rows at most (an entry has one line on an account, rarely two), and only if they
-    were all of one or two entries, count the distinct ids themselves up to ``at_most``."""
-    read_at_most = 2 * at_most
+    ``rows_per_entry`` times that many rows at most (an entry has one line on an account, rarely two), and
+    only if they were not that many distinct entries, count the distinct ids themselves up to ``at_most``."""
+    read_at_most = rows_per_entry * at_most
     found = ids.limit(read_at_most).subquery()
     read, distinct = conn.execute(
         select(func.count(), func.count(func.distinct(next(iter(found.c))))).select_from(found)
@@ -252,6 +296,23 @@ def _count_entries(conn: Connection, ids: Any, at_most: int) -> int:
     return int(
         conn.execute(select(func.count()).select_from(ids.distinct().limit(at_most).subquery())).scalar_one()
     )
+
+
+def _gather_entries(conn: Connection, ids: Any, at_most: int) -> tuple[list[int] | None, int]:
+    """The distinct entry ids ``ids`` yields, sorted, and how many, if fewer than ``at_most``; else
+    (None, ``at_most``). Reads twice ``at_most`` rows at most, and counts the rest distinctly only if those
+    were fewer entries."""
+    read_at_most = 2 * at_most
+    rows = conn.execute(ids.limit(read_at_most)).scalars().all()
+    found = set(rows)
+    if len(found) >= at_most:
+        return None, at_most
+    if len(rows) < read_at_most:
+        return sorted(found), len(found)
+    total = _count_entries(conn, ids, at_most, rows_per_entry=1)
+    if total >= at_most:
+        return None, at_most
+    return sorted(set(conn.execute(ids).scalars())), total
 
 
 def list_entries(
@@ -288,6 +349,7 @@ def list_entries(
     semis = flt.semi_joins(org_id)
     driver = next((j for j in semis if j.wanted), None)
     few = False
+    few_ids: list[int] | None = None
     if count_limit is not None and driver is not None:
         others = [j.exists() for j in semis if j is not driver]
         if others or not (driver.within_months and flt.months_only()):
@@ -300,14 +362,20 @@ def list_entries(
             )
         else:  # the account's lines hold the org and the months: an index alone counts
             counted = driver.ids
-        total = _count_entries(conn, counted, count_limit + 1)
+        if driver.check is not None:  # a text: its matches gathered once, to count and, if few, to read
+            few_ids, total = _gather_entries(conn, counted, count_limit + 1)
+        else:
+            total = _count_entries(conn, counted, count_limit + 1, driver.rows_per_entry)
         few = total <= count_limit
     else:
         matching = select(entry_t.c.id).where(*flt.conditions(org_id, sqlite=sqlite))
         if count_limit is not None:
             matching = matching.limit(count_limit + 1)
         total = conn.execute(select(func.count()).select_from(matching.subquery())).scalar_one()
-    if few:  # read the few matches (IN) and sort them
+    if few and few_ids is not None:  # the matches themselves, sorted
+        cond: list[Any] = [entry_t.c.id.in_(few_ids)]
+        day = _day(unindexed=sqlite)
+    elif few:  # read the few matches (IN) and sort them
         cond = [
             *flt.entry_conditions(org_id, sqlite=sqlite, by_date=False),
             *(j.among() for j in semis),

@@ -170,7 +170,9 @@ def test_the_ledger_page_links_its_next_and_previous_pages(
 
 def _journal(county: County) -> dict[str, int]:
     """丁字口's January 2026: 24 vouchers over a dozen days (some posted late with an earlier date), a
-    third of them on 112 with 张三 or 李四, two with two lines on 112, four reversed (into January)."""
+    third of them on 112 with 张三 or 李四, two with two lines on 112, four reversed (into January). The
+    entries' 摘要 are 收租 and 办公; 张三's lines say 张三租金 in their own 摘要, and every fourth office
+    voucher's expense line says 打印纸 (text found only in a line)."""
     from ledger.books.orgs import counterparty
     from ledger.books.posting import reversal_draft
 
@@ -185,15 +187,20 @@ def _journal(county: County) -> dict[str, int]:
             day = date(2026, 1, 1 + (n * 7) % 12)  # not in chain order
             if n % 3 == 0:
                 cp = ids["zhang"] if n % 2 else ids["li"]
-                lines = [Line("101", debit_fen=100 + n), Line("112", credit_fen=100 + n, counterparty_id=cp)]
+                said = "张三租金" if cp == ids["zhang"] else ""
+                lines = [
+                    Line("101", debit_fen=100 + n),
+                    Line("112", credit_fen=100 + n, counterparty_id=cp, memo=said),
+                ]
                 if n % 9 == 0:
                     lines = [
                         Line("101", debit_fen=200 + n),
-                        Line("112", credit_fen=100, counterparty_id=cp),
-                        Line("112", credit_fen=100 + n, counterparty_id=cp),
+                        Line("112", credit_fen=100, counterparty_id=cp, memo=said),
+                        Line("112", credit_fen=100 + n, counterparty_id=cp, memo=said),
                     ]
             else:
-                lines = [Line("513", debit_fen=100 + n), Line("101", credit_fen=100 + n)]
+                said = "打印纸" if n % 4 == 1 else ""
+                lines = [Line("513", debit_fen=100 + n, memo=said), Line("101", credit_fen=100 + n)]
             posted.append(post_entry(conn, Draft(org, day, "收租" if n % 3 == 0 else "办公", lines)).id)
         for entry_id in posted[::6]:
             post_entry(conn, reversal_draft(conn, entry_id, entry_date=date(2026, 1, 20)))
@@ -221,6 +228,17 @@ def test_the_journal_a_page_at_a_time_is_every_match_in_order_forwards_and_backw
         EntryFilter(**month, account="112", memo_contains="收租"),
         EntryFilter(**month, counterparty_id=ids["li"], account="112", reversed=False),
         EntryFilter(date_from=date(2026, 1, 3), date_to=date(2026, 1, 9), account="101"),
+        # text: in the entry's 摘要, in a line's, in a counterparty's name (and a line's: found twice)
+        EntryFilter(**month, text_contains="收租"),
+        EntryFilter(**month, text_contains="打印"),
+        EntryFilter(**month, text_contains="李四"),
+        EntryFilter(**month, text_contains="张三"),
+        EntryFilter(**month, text_contains="租"),
+        EntryFilter(**month, text_contains="租", reversed=False),
+        EntryFilter(**month, text_contains="三", account="112"),
+        EntryFilter(**month, text_contains="打印", memo_contains="办", reversed=False),
+        EntryFilter(**month, text_contains="租", counterparty_id=ids["li"]),
+        EntryFilter(date_from=date(2026, 1, 3), date_to=date(2026, 1, 9), text_contains="纸"),
     ]
     with read_tx(county.engine) as conn:
         for flt in filters:
@@ -233,6 +251,8 @@ def test_the_journal_a_page_at_a_time_is_every_match_in_order_forwards_and_backw
                 )
             ]
             assert everything, flt
+            if flt.text_contains:  # the same vouchers as reading every entry, its lines and their names
+                assert everything == _holding_text(conn, org, flt), flt
             first, total = list_entries(conn, org, flt, limit=3, count_limit=count_limit)
             assert total == min(len(everything), count_limit + 1), flt
             pages = [first]
@@ -255,6 +275,31 @@ def test_the_journal_a_page_at_a_time_is_every_match_in_order_forwards_and_backw
                 list_entries(conn, org, flt, limit=3, offset=n)[0] for n in range(0, len(everything), 3)
             ]
             assert [e["voucher_no"] for page in by_offset for e in page] == everything, flt
+
+
+def _holding_text(conn: Any, org: int, flt: Any) -> list[str]:
+    """The vouchers of ``flt`` without its text whose 摘要, a line's 摘要 or a line's counterparty's name
+    holds the text, read one by one."""
+    from dataclasses import replace
+
+    from sqlalchemy import select
+
+    from ledger.books.journal import cp_t, entry_t, get_entry
+
+    names = dict(conn.execute(select(cp_t.c.id, cp_t.c.name)).all())
+    text = flt.text_contains
+    found = []
+    for entry_id, voucher_no in conn.execute(
+        select(entry_t.c.id, entry_t.c.voucher_no)
+        .where(*replace(flt, text_contains=None).conditions(org))
+        .order_by(entry_t.c.entry_date, entry_t.c.seq)
+    ):
+        entry = get_entry(conn, org, entry_id)
+        said = [entry["memo"]] + [ln["memo"] for ln in entry["lines"]]
+        said += [names[ln["counterparty_id"]] for ln in entry["lines"] if ln["counterparty_id"]]
+        if any(text in s for s in said):
+            found.append(voucher_no)
+    return found
 
 
 def test_the_journal_page_turns_by_key(
