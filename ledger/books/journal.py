@@ -29,7 +29,15 @@ account_t = Account.__table__
 cp_t = Counterparty.__table__
 
 MAX_PAGE = 500
-_MONTHS_AND_ROWS = {"period", "period_from", "period_to", "account", "counterparty_id", "reversed"}
+_MONTHS_AND_ROWS = {
+    "period",
+    "period_from",
+    "period_to",
+    "account",
+    "counterparty_id",
+    "reversed",
+    "text_contains",
+}
 
 
 @dataclass(frozen=True)
@@ -164,9 +172,11 @@ class EntryFilter:
         months = self._line_months(org_id)
         ids = union_all(
             select(own.c.id).where(*own_months, own.c.memo.contains(text, autoescape=True)),
-            # ix_line_counterparty (org, counterparty): the months are the outer query's, as for a
-            # counterparty asked for (SQLite would read the months' lines by ix_line_tb instead)
-            select(line_t.c.entry_id).where(line_t.c.org_id == org_id, line_t.c.counterparty_id.in_(named)),
+            # ix_line_counterparty (org, counterparty), the months checked on its lines: ``period || ''``
+            # keeps SQLite from reading the months' lines by ix_line_tb instead
+            select(line_t.c.entry_id).where(
+                *self._line_months(org_id, line_t.c.period + ""), line_t.c.counterparty_id.in_(named)
+            ),
             # ``memo <> ''`` changes no answer and lets PostgreSQL use its index of the lines that have one
             select(line_t.c.entry_id).where(
                 *months, line_t.c.memo != "", line_t.c.memo.contains(text, autoescape=True)
@@ -179,18 +189,21 @@ class EntryFilter:
         return SemiJoin(
             ids,
             None,
+            within_months=True,  # each part holds the org and the months: with no other term, they count
             check=or_(entry_t.c.memo.contains(text, autoescape=True), in_lines),
             rows_per_entry=1,
         )
 
-    def _line_months(self, org_id: int) -> list[Any]:
-        """A line's own terms for the org and the months asked for (a line is in its entry's month)."""
+    def _line_months(self, org_id: int, period: Any = None) -> list[Any]:
+        """A line's own terms for the org and the months asked for (a line is in its entry's month);
+        ``period``: the line's month as written (an expression no index answers)."""
+        period = line_t.c.period if period is None else period
         months = [line_t.c.org_id == org_id]
         first, last = self.period or self.period_from, self.period or self.period_to
         if first:
-            months.append(line_t.c.period >= first)
+            months.append(period >= first)
         if last:
-            months.append(line_t.c.period <= last)
+            months.append(period <= last)
         return months
 
     def months_only(self) -> bool:
@@ -293,9 +306,9 @@ def _count_entries(conn: Connection, ids: Any, at_most: int, rows_per_entry: int
     ).one()
     if read < read_at_most or distinct >= at_most:
         return int(min(distinct, at_most))
-    return int(
-        conn.execute(select(func.count()).select_from(ids.distinct().limit(at_most).subquery())).scalar_one()
-    )
+    every = ids.subquery()  # a SELECT or a UNION of them
+    distinct_ids = select(next(iter(every.c))).distinct().limit(at_most).subquery()
+    return int(conn.execute(select(func.count()).select_from(distinct_ids)).scalar_one())
 
 
 def _gather_entries(conn: Connection, ids: Any, at_most: int) -> tuple[list[int] | None, int]:
