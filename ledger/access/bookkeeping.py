@@ -235,7 +235,7 @@ def post_entry(
     what a retry must repeat (``request``) and how to answer (``answer``, read in the same transaction)."""
 
     def run(conn: Connection) -> Posting[T]:
-        posted = post_entries(conn, [draft], user_id=actor.user_id)[0]
+        posted = post_entries(conn, [draft], user_id=actor.user_id, entered=True)[0]
         return [posted], answer(conn, posted)
 
     return Write(
@@ -263,7 +263,7 @@ def post_batch(actor: Principal, drafts: Sequence[Draft]) -> Write[list[Posted]]
         action="entry.bulk",
         keyspace="bulk",
         scope=scope,
-        run=lambda conn: post_entries(conn, drafts, user_id=actor.recorded_id),
+        run=lambda conn: post_entries(conn, drafts, user_id=actor.recorded_id, entered=True),
         answer=lambda posted: {
             "posted": sum(p.created for p in posted),
             "entries": [{"id": p.id, "voucher_no": p.voucher_no, "created": p.created} for p in posted],

@@ -4,7 +4,9 @@ JSON: a list of ``{"org": "<code>", "date": "2025-03-05", "memo": "...", "idempo
 "lines": [{"account": "102", "debit": "105.00"}, {"account": "50102", "credit": "105.00"}]}``.
 CSV (UTF-8): columns ``org, entry, date, memo, account, debit, credit``; rows with the same ``entry`` label
 form one entry (``docs/post-sample.csv``). Amounts are decimal strings, as everywhere. An org is named by
-its code or its id.
+its code or its id. A line names its 辅助核算 by id — ``counterparty_id``, ``contract_id``,
+``welfare_post_id``, ``store_id`` (JSON keys, or CSV columns that may be left out) — and must name those
+its account requires (``ledger/data/account_dimensions.toml``), as on the entry form.
 """
 
 from __future__ import annotations
@@ -24,6 +26,17 @@ from ledger.db.models import Org
 
 org_t = Org.__table__
 CSV_COLUMNS = ("org", "entry", "date", "memo", "account", "debit", "credit")
+DIMENSION_COLUMNS = ("counterparty_id", "contract_id", "welfare_post_id", "store_id")  # optional
+
+
+def _dimension(value: Any, field: str) -> int | None:
+    """A line's dimension id: a whole number, or nothing (absent, null, blank)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    text = str(value).strip()
+    if isinstance(value, bool) or not text.isdigit() or len(text) > 18:
+        raise ValidationError(f"{field.rsplit('.', 1)[-1]} is an id (a whole number)", field=field)
+    return int(text)
 
 
 def drafts_from_json(conn: Connection, docs: list[dict[str, Any]], *, keys: str | None = None) -> list[Draft]:
@@ -50,6 +63,10 @@ def drafts_from_json(conn: Connection, docs: list[dict[str, Any]], *, keys: str 
                     if credit not in (None, "")
                     else 0,
                     memo=str(ln.get("memo", "")),
+                    counterparty_id=_dimension(ln.get("counterparty_id"), f"{p}.lines[{j}].counterparty_id"),
+                    contract_id=_dimension(ln.get("contract_id"), f"{p}.lines[{j}].contract_id"),
+                    welfare_post_id=_dimension(ln.get("welfare_post_id"), f"{p}.lines[{j}].welfare_post_id"),
+                    store_id=_dimension(ln.get("store_id"), f"{p}.lines[{j}].store_id"),
                 )
             )
         if doc.get("source", "manual") != "manual":
@@ -108,6 +125,11 @@ def _read_entries_file(conn: Connection, path: Path) -> list[Draft]:
                 },
             )
             doc["lines"].append(
-                {"account": row.get("account"), "debit": row.get("debit"), "credit": row.get("credit")}
+                {
+                    "account": row.get("account"),
+                    "debit": row.get("debit"),
+                    "credit": row.get("credit"),
+                    **{d: row.get(d) for d in DIMENSION_COLUMNS},
+                }
             )
     return drafts_from_json(conn, list(grouped.values()), keys=path.name)

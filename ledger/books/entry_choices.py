@@ -3,18 +3,17 @@ initials and the 辅助核算 each asks for, and the org's counterparties and st
 
 The accounts are the open leaf accounts of the org's own chart — exactly those ``posting`` accepts — so a
 suggestion is never refused for its account. Which dimensions an account asks for is data
-(``ledger/data/account_dimensions.toml``). Read-only.
+(``ledger/data/account_dimensions.toml``, read by ``ledger.books.account_dimensions``). Read-only.
 """
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
-from functools import cache, lru_cache
-from pathlib import Path
+from functools import lru_cache
 
 from sqlalchemy import Connection, select
 
+from ledger.books.account_dimensions import dimensions_for, required_for
 from ledger.db.models import Account, Counterparty, Org, Store
 
 account_t = Account.__table__
@@ -22,7 +21,6 @@ cp_t = Counterparty.__table__
 store_t = Store.__table__
 org_t = Org.__table__
 
-DIMENSIONS_FILE = Path(__file__).resolve().parents[1] / "data" / "account_dimensions.toml"
 MAX_SUGGESTIONS = 20
 
 
@@ -33,31 +31,6 @@ class AccountChoice:
     initials: str  # pinyin initials of the full name: yskzs
     dimensions: tuple[str, ...]  # the 辅助核算 the line asks for: ("counterparty", "contract")
     required: tuple[str, ...] = ()  # those a line typed on the page cannot do without: ("counterparty",)
-
-
-@cache
-def _dimension_table() -> dict[str, dict[str, tuple[str, ...]]]:
-    data = tomllib.loads(DIMENSIONS_FILE.read_text(encoding="utf-8"))
-    return {standard: {code: tuple(dims) for code, dims in table.items()} for standard, table in data.items()}
-
-
-def _configured(standard: str | None, code: str) -> tuple[str, ...]:
-    """The configured names of the longest code that prefixes ``code`` (``contract?``: offered, optional)."""
-    table = _dimension_table().get(standard or "", {})
-    for end in range(len(code), 0, -1):
-        if code[:end] in table:
-            return table[code[:end]]
-    return ()
-
-
-def dimensions_for(standard: str | None, code: str) -> tuple[str, ...]:
-    """The dimensions a line on ``code`` asks for; () if none."""
-    return tuple(d.removesuffix("?") for d in _configured(standard, code))
-
-
-def required_for(standard: str | None, code: str) -> tuple[str, ...]:
-    """The dimensions a line on ``code`` entered by a person must name (all but the ``?`` ones)."""
-    return tuple(d for d in _configured(standard, code) if not d.endswith("?"))
 
 
 @lru_cache(maxsize=20_000)

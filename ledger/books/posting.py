@@ -25,6 +25,7 @@ from sqlalchemy import Connection, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from ledger.books.account_dimensions import DIMENSION_FIELDS, required_for
 from ledger.books.chain import entry_hash
 from ledger.books.errors import (
     AccountKept,
@@ -47,6 +48,7 @@ from ledger.db.models import (
     Counterparty,
     JournalEntry,
     JournalLine,
+    Org,
     Period,
     Store,
     VoucherCounter,
@@ -415,6 +417,52 @@ def _check_dimensions(conn: Connection, drafts: Sequence[Draft], prefix: Sequenc
                 )
 
 
+def _check_required_dimensions(conn: Connection, drafts: Sequence[Draft], prefix: Sequence[str]) -> None:
+    """Each line of an entered entry names the dimensions its account requires (else a 422 naming the
+    line's field, ``lines[1].counterparty_id``), as the entry form asks before it posts.
+
+    Entered: typed by a person or read from a file, through a door (``post_entries(entered=True)``). A
+    workflow's lines are built from its own register, which names what its sub-ledger needs, and carry
+    nothing where a dimension means nothing (a year's 结转 of a store's income is the company's); code that
+    posts on its own (a subsidy, the VAT exemption, the demo) posts no account that asks for one."""
+    typed = list(zip(drafts, prefix, strict=True))
+    if not typed:
+        return
+    org_t = Org.__table__
+    standards: dict[int, str | None] = {
+        r.id: r.standard
+        for r in conn.execute(
+            select(org_t.c.id, org_t.c.standard).where(org_t.c.id.in_({d.org_id for d, _ in typed}))
+        )
+    }
+    with_stores: set[int] | None = None  # a company without a store yet names none (its 1405 is plain)
+    for d, p in typed:
+        standard = standards.get(d.org_id)
+        for i, ln in enumerate(d.lines):
+            for dimension in required_for(standard, ln.account):
+                name = DIMENSION_FIELDS[dimension]
+                if getattr(ln, name) is not None:
+                    continue
+                if dimension == "store":
+                    if with_stores is None:
+                        orgs = {t.org_id for t, _ in typed}
+                        with_stores = set(
+                            conn.execute(
+                                select(Store.__table__.c.org_id).where(Store.__table__.c.org_id.in_(orgs))
+                            ).scalars()
+                        )
+                    if d.org_id not in with_stores:
+                        continue
+                what = dimension.replace("_", " ")
+                message = f"a line on account {ln.account} names its {what} (辅助核算)"
+                kept = next(
+                    (k for k in _KEPT if k.dimension == name and ln.account.startswith(k.prefix)), None
+                )
+                if kept is not None:  # naming one is the workflow's business: say where to go
+                    message += f"; lines naming a {what} are kept by {kept.workflow}"
+                raise ValidationError(message, field=f"{p}lines[{i}].{name}")
+
+
 def _check_periods_open(conn: Connection, drafts: Sequence[Draft], prefix: Sequence[str]) -> None:
     """Nothing posts on or before an org's latest closed month (books close in order)."""
     orgs = {d.org_id for d in drafts}
@@ -661,11 +709,14 @@ def post_entries(
     *,
     user_id: int | None = None,
     field_prefix: Sequence[str] | None = None,
+    entered: bool = False,
 ) -> list[Posted]:
     """Post ``drafts`` in the caller's transaction: all of them, or (on any error) none.
 
     Drafts for different orgs posted together are a linked posting; give them one ``link_id``
-    (``new_link_id()``) so each side can find the other.
+    (``new_link_id()``) so each side can find the other. ``entered``: the drafts are what a person typed
+    or a file holds (the doors' entries: the page, the API, ``cunshe post``), whose lines must each name
+    the 辅助核算 their account requires (``ledger/data/account_dimensions.toml``).
     """
     if not drafts:
         return []
@@ -683,6 +734,8 @@ def post_entries(
     account_ids = [_check_accounts(drafts[i], books[drafts[i].org_id], prefix[i]) for i in fresh]
     _check_periods_open(conn, fresh_drafts, fresh_prefix)
     _check_dimensions(conn, fresh_drafts, fresh_prefix)
+    if entered:
+        _check_required_dimensions(conn, fresh_drafts, fresh_prefix)
     _check_reversals(conn, fresh_drafts, fresh_prefix)
 
     by_month: dict[tuple[int, str], list[int]] = defaultdict(list)

@@ -523,8 +523,10 @@ def post(
         Path,
         typer.Argument(
             help="a .csv file with the columns org,entry,date,memo,account,debit,credit (rows with the same"
-            " entry label are one entry; a sample: docs/post-sample.csv), or a .json list of entries"
-            ' {"org","date","memo","idempotency_key","lines":[{"account","debit"|"credit"}]}',
+            " entry label are one entry; a sample: docs/post-sample.csv) and, where an account asks for"
+            " them, counterparty_id,contract_id,welfare_post_id,store_id; or a .json list of entries"
+            ' {"org","date","memo","idempotency_key","lines":[{"account","debit"|"credit",'
+            ' "counterparty_id"…}]}',
             exists=True,
             dir_okay=False,
         ),
@@ -536,11 +538,13 @@ def post(
 
     CSV (UTF-8, a header row): org (code or id), entry (a label: rows with the same label form one entry,
     two lines at least), date (YYYY-MM-DD), memo, account (code), debit, credit (decimal yuan, one of the two
-    per row). docs/post-sample.csv is a worked example. JSON: a list of entries, each {"org", "date", "memo",
-    "idempotency_key" (optional), "lines": [{"account", "debit" or "credit"}]}. An entry without its own key
-    is keyed by the file's name and its entry label (JSON: its place), so posting the same file again posts
-    nothing twice; changing an entry and posting the file again is refused (409) naming it. Audited as the
-    CLI, one row a batch."""
+    per row), and optional columns counterparty_id, contract_id, welfare_post_id, store_id: a line names
+    the 辅助核算 its account requires (112 应收款 its counterparty …), else the file is refused naming the
+    entry and line. docs/post-sample.csv is a worked example. JSON: a list of entries, each {"org", "date",
+    "memo", "idempotency_key" (optional), "lines": [{"account", "debit" or "credit", and the same ids}]}.
+    An entry without its own key is keyed by the file's name and its entry label (JSON: its place), so
+    posting the same file again posts nothing twice; changing an entry and posting the file again is
+    refused (409) naming it. Audited as the CLI, one row a batch."""
     from ledger.books.bulk import read_entries_file
     from ledger.db.engine import read_tx
 

@@ -14,8 +14,9 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 
+from ledger.books.orgs import counterparty
 from ledger.books.verify import verify_all
-from ledger.db.engine import read_tx
+from ledger.db.engine import read_tx, write_tx
 from ledger.db.models import JournalEntry
 from tests.factories.county import County
 from tests.factories.shop import seed_shop
@@ -55,10 +56,17 @@ def test_a_plain_entry_to_112_naming_a_contract_of_the_org_is_refused_and_the_ti
     message = refused_on_line(r, 1)
     assert f"account 112 naming contract {contract}" in message and "lease" in message
     assert entries(county.engine) == before
-    # 112 without a contract is an ordinary receivable: a plain entry posts it.
+    # 112 without a contract is an ordinary receivable: a plain entry posts it (naming its counterparty).
+    with write_tx(county.engine) as conn:
+        lessee = counterparty(conn, org, "lessee", "赵六")
     ok = client.post(
         f"/api/v1/orgs/{org}/entries",
-        json=plain([{"account": "112", "debit": "10.00"}, {"account": "102", "credit": "10.00"}]),
+        json=plain(
+            [
+                {"account": "112", "debit": "10.00", "counterparty_id": lessee},
+                {"account": "102", "credit": "10.00"},
+            ]
+        ),
         headers=h,
     )
     assert ok.status_code == 201, ok.text

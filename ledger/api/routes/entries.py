@@ -218,7 +218,7 @@ def post_linked_route(
             _draft(e.org_id, e, e.idempotency_key or (f"{group_key}:{i}" if group_key else None), link)
             for i, e in enumerate(body.entries)
         ]
-        posted = post_entries(conn, drafts, user_id=user.user_id)
+        posted = post_entries(conn, drafts, user_id=user.user_id, entered=True)
         return any(p.created for p in posted), [entry_out(get_entry(conn, p.org_id, p.id)) for p in posted]
 
     first = body.entries[0].org_id
