@@ -7,9 +7,14 @@ unreachable PostgreSQL fails the run instead of skipping; elsewhere its tests ar
 
 from __future__ import annotations
 
+import fcntl
+import json
 import os
+import shutil
+import sqlite3
 import tempfile
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 # Cheap password hashing for tests only (the product's defaults are argon2id t=3, m=64 MiB).
@@ -27,7 +32,7 @@ from hypothesis import HealthCheck, settings
 from sqlalchemy import Engine
 
 from ledger.access.secrets import ensure_secret_file
-from ledger.access.signing_key import ensure_key_file
+from ledger.access.signing_key import ensure_key_file, load_key, record_public_key
 from ledger.app import create_app
 from ledger.books.orgs import add_sub_account
 from ledger.books.posting import Draft, Line, post_entry
@@ -45,7 +50,16 @@ settings.load_profile("ci")
 
 def pytest_configure(config: pytest.Config) -> None:
     """The session secret comes the product's way: a file written by the function ``cunshe init`` uses,
-    named by CUNSHE_SECRET_FILE for every app and every ``cunshe serve`` the tests start (they inherit it)."""
+    named by CUNSHE_SECRET_FILE for every app and every ``cunshe serve`` the tests start (they inherit it).
+
+    Under xdist the controller writes them before it starts the workers, which inherit its environment and
+    keep them (``CUNSHE_TEST_KEYS`` names the controller): the workers are one installation, so the demo
+    county one worker builds (``demo_county``) carries checkpoints every worker trusts. Its keyring is
+    written here too, so no two workers' first closes write it at once."""
+    os.environ.pop("CUNSHE_SECRET_KEY", None)
+    os.environ.pop("CUNSHE_DEV_MODE", None)
+    if os.environ.get("PYTEST_XDIST_WORKER") and os.environ.get("CUNSHE_TEST_KEYS") == str(os.getppid()):
+        return
     secret_file = Path(tempfile.mkdtemp(prefix="cunshe-test-secret-")) / "session.secret"
     ensure_secret_file(secret_file)
     os.environ["CUNSHE_SECRET_FILE"] = str(secret_file)
@@ -53,8 +67,8 @@ def pytest_configure(config: pytest.Config) -> None:
     key_file = secret_file.with_name("checkpoints.signing-key")
     ensure_key_file(key_file)
     os.environ["CUNSHE_SIGNING_KEY_FILE"] = str(key_file)
-    os.environ.pop("CUNSHE_SECRET_KEY", None)
-    os.environ.pop("CUNSHE_DEV_MODE", None)
+    record_public_key(key_file.with_name(key_file.name + ".pub"), load_key(key_file))
+    os.environ["CUNSHE_TEST_KEYS"] = str(os.getpid())
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -106,16 +120,43 @@ def client(engine: Engine) -> Iterator[TestClient]:
         yield tc
 
 
-@pytest.fixture(scope="session")
-def demo_county(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoCounty]:
+def _build_demo_county(home: Path) -> list[str]:
+    """``cunshe demo`` into ``home/cunshe.db`` (statement files in ``home/demo-statements``); its notes."""
     from ledger.demo.build import build_demo
 
-    home = tmp_path_factory.mktemp("demo-county")
-    url = f"sqlite:///{home / 'cunshe.db'}"
-    engine = make_engine(url)
+    engine = make_engine(f"sqlite:///{home / 'cunshe.db'}")
     upgrade(engine)
     result = build_demo(engine, year=2025, seed=2025, statements_dir=home / "demo-statements")
-    yield DemoCounty(engine, url, home, result.notes)
+    engine.dispose()
+    return result.notes
+
+
+@pytest.fixture(scope="session")
+def demo_county(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoCounty]:
+    """Built once per run: under xdist each worker has its own session, so the workers share one build
+    in the run's base directory (``demo-county-shared``, beside the workers' own): the first to ask builds
+    it while holding a lock, the others wait for it, and each works on its own copy of the database and
+    the statement files (the tests and the README's walk-through write to them). The workers sign with the
+    same checkpoint key (``pytest_configure``), so the copy's checkpoints are the installation's."""
+    home = tmp_path_factory.mktemp("demo-county")
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        notes = _build_demo_county(home)
+    else:
+        shared = tmp_path_factory.getbasetemp().parent / "demo-county-shared"
+        shared.mkdir(exist_ok=True)
+        with open(shared / "build.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, or the worker dies
+            if not (shared / "notes.json").exists():
+                notes = _build_demo_county(shared)
+                (shared / "notes.json").write_text(json.dumps(notes), encoding="utf-8")  # written last
+        notes = json.loads((shared / "notes.json").read_text(encoding="utf-8"))
+        source = sqlite3.connect(f"file:{shared / 'cunshe.db'}?mode=ro", uri=True)
+        with closing(source), closing(sqlite3.connect(home / "cunshe.db")) as copy:
+            source.backup(copy)
+        shutil.copytree(shared / "demo-statements", home / "demo-statements")
+    url = f"sqlite:///{home / 'cunshe.db'}"
+    engine = make_engine(url)
+    yield DemoCounty(engine, url, home, notes)
     engine.dispose()
 
 

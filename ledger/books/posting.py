@@ -152,7 +152,7 @@ class _OrgBooks:
     head_hash: str
     accounts: dict[str, tuple[int, bool, bool]] = field(
         default_factory=dict
-    )  # code -> (id, closed, is_parent)
+    )  # code -> (id, closed, is_parent), for the codes the drafts name
     postable: dict[str, int] = field(default_factory=dict)  # code -> id of the open leaf accounts
 
 
@@ -236,7 +236,11 @@ def _refuse_line(line: Line, lp: str, reversal: bool) -> None:
         check_bound(getattr(line, name), f"{lp}.{name[:-4]}")
 
 
-def _lock_books(conn: Connection, org_ids: Iterable[int]) -> dict[int, _OrgBooks]:
+def _lock_books(conn: Connection, org_ids: Iterable[int], codes: Iterable[str]) -> dict[int, _OrgBooks]:
+    """Lock each org's chain head (in org-id order) and read the accounts the drafts name, by code: only
+    those (one indexed lookup each, with whether any account hangs under it), not the whole chart, which
+    a posting of one entry would otherwise read and sort through for every entry. Read in the caller's
+    transaction after the lock, so an account added or closed earlier in it is seen as it now is."""
     books: dict[int, _OrgBooks] = {}
     for org_id in sorted(set(org_ids)):
         stmt = select(book_t.c.last_seq, book_t.c.head_hash).where(book_t.c.org_id == org_id)
@@ -246,23 +250,18 @@ def _lock_books(conn: Connection, org_ids: Iterable[int]) -> dict[int, _OrgBooks
         if row is None:
             raise NotFound(f"org {org_id} does not exist or keeps no books", field="org_id")
         books[org_id] = _OrgBooks(row.last_seq, row.head_hash)
+    child = account_t.alias("child")
+    has_child = select(child.c.id).where(child.c.parent_id == account_t.c.id).exists()
     rows = conn.execute(
-        select(account_t.c.org_id, account_t.c.id, account_t.c.code, account_t.c.is_closed).where(
-            account_t.c.org_id.in_(books)
+        select(account_t.c.org_id, account_t.c.id, account_t.c.code, account_t.c.is_closed, has_child).where(
+            account_t.c.org_id.in_(books), account_t.c.code.in_(set(codes))
         )
     ).all()
-    parents = set(
-        conn.execute(
-            select(account_t.c.parent_id).where(
-                account_t.c.org_id.in_(books), account_t.c.parent_id.is_not(None)
-            )
-        ).scalars()
-    )
-    for r in rows:
-        ob = books[r.org_id]
-        ob.accounts[r.code] = (r.id, bool(r.is_closed), r.id in parents)
-        if not r.is_closed and r.id not in parents:
-            ob.postable[r.code] = r.id
+    for org_id, account_id, code, is_closed, is_parent in rows:
+        ob = books[org_id]
+        ob.accounts[code] = (account_id, bool(is_closed), bool(is_parent))
+        if not is_closed and not is_parent:
+            ob.postable[code] = account_id
     return books
 
 
@@ -726,7 +725,7 @@ def post_entries(
         else ([""] if len(drafts) == 1 else [f"entries[{i}]." for i in range(len(drafts))])
     )
     totals = [_checked_total(d, p) for d, p in zip(drafts, prefix, strict=True)]
-    books = _lock_books(conn, (d.org_id for d in drafts))
+    books = _lock_books(conn, (d.org_id for d in drafts), {ln.account for d in drafts for ln in d.lines})
     replays = _replays(conn, drafts, prefix)
     fresh = [i for i in range(len(drafts)) if i not in replays]
     fresh_drafts = [drafts[i] for i in fresh]

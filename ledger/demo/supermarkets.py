@@ -50,9 +50,10 @@ from ledger.demo.trading import (
     trade_day,
 )
 from ledger.demo.tree import DemoTree, demo_user, officer_of
-from ledger.distribution.execute import approve_plan, create_plan, execute_plan
+from ledger.distribution.execute import approve_plan, create_plan, dividend_owed, execute_plan
 from ledger.distribution.plans import Step
-from ledger.distribution.shareholders import add_shareholder, pay_in_capital
+from ledger.distribution.services import pay_dividend
+from ledger.distribution.shareholders import add_shareholder, list_shareholdings, pay_in_capital
 from ledger.distribution.vat import post_vat_exemption, vat_quarter
 from ledger.distribution.yearend import close_year, year_profit
 from pos import services
@@ -72,6 +73,7 @@ from pos.stores import get_store
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 FLOAT_FEN = 50_000
+DIVIDEND_MONTH, DIVIDEND_DAY = 3, 28  # a year's dividends are paid when the next year's March ends
 
 # The officer's month (``officer_month``) still rings up its baskets from the village produce alone:
 # sku, name, unit, price (fen), weighed?, category (the same SKUs and prices as ``trading.CATALOGUE``).
@@ -684,6 +686,7 @@ class Companies:
     trades: list[tuple[str, StoreTrade]] = field(default_factory=list)
     sizes: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    plans: dict[tuple[int, int], int] = field(default_factory=dict)  # (company, year) → its executed plan
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
@@ -791,6 +794,8 @@ class Companies:
                         frac,
                         steer if published else None,
                     )
+                if month == DIVIDEND_MONTH:
+                    self.pay_dividends(conn, year - 1, date(year, month, DIVIDEND_DAY))
         sales = sum(st.sales for _s, st in self.trades)
         refunds = sum(st.refunds for _s, st in self.trades)
         per_day = [n for _s, st in self.trades for d, n in st.tickets_by_day.items() if d.year == year]
@@ -800,6 +805,38 @@ class Companies:
             f"store ({min(per_day)}–{max(per_day)} a store-day; "
             f"largest counter ticket {format_amount(largest)})"
         )
+
+    def pay_dividends(self, conn: Connection, year: int, day: date) -> None:
+        """支付股利: what each company's distribution of ``year`` declared to its shareholders (2232
+        应付股利), paid in full by bank transfer on ``day`` of the next year, by the street's officer
+        through the distribution service the API's door carries out (both books, linked)."""
+        for street, company in self.tree.companies.items():
+            plan_id = self.plans.get((company, year))
+            if plan_id is None:
+                continue
+            officer = officer_of(conn, street)
+            total = 0
+            for holding in list_shareholdings(conn, company):
+                owed = dividend_owed(conn, company, holding.counterparty_id)
+                if owed <= 0:
+                    continue
+                perform(
+                    conn,
+                    officer,
+                    pay_dividend(
+                        officer,
+                        company,
+                        shareholder_org_id=holding.shareholder_org_id,
+                        amount_fen=owed,
+                        paid_on=day,
+                        plan_id=plan_id,
+                        key=f"demo-dividend-{year}-{holding.id}",
+                    ),
+                    key=f"demo-dividend-{year}-{holding.id}",
+                    remote_addr=None,
+                )
+                total += owed
+            self.notes.append(f"{street}: {year}'s dividends of {format_amount(total)} paid on {day}")
 
     def profit_targets(self, year: int) -> dict[str, int]:
         """Each company's share of the published profit (of the sampled days), shared out by turnover."""
@@ -881,6 +918,7 @@ class Companies:
                         document_no=f"{street}股字〔{year}〕1号",
                     )
                     execute_plan(conn, plan_id)
+                    self.plans[(company, year)] = plan_id
                 self.notes.append(
                     f"{street} {year}: 利润总额 {format_amount(before_tax)}, 所得税 {format_amount(tax)} "
                     f"({format_amount(accrued)} provisional in Q1–Q3), 净利润 {format_amount(net)}; "

@@ -388,6 +388,46 @@ def test_2025s_last_year_column_is_2024_a_lighter_year_closed_and_distributed(
     assert plans >= 27 + 8  # every community and village, and the companies with a profit
 
 
+def test_2024s_dividends_are_paid_in_2025_and_none_is_payable_at_its_end(full_demo: Engine) -> None:
+    """What each company's 2024 distribution declared to a shareholder (2232, by counterparty) is paid in
+    2025 through the dividend service (both books, linked); at 2025-12-31 only 2025's own declaration is
+    payable."""
+    with read_tx(full_demo) as conn:
+        [*rows] = conn.execute(
+            text(
+                """
+                SELECT l.org_id, l.counterparty_id,
+                       sum(CASE WHEN e.entry_date <= '2024-12-31' THEN l.credit_fen - l.debit_fen ELSE 0 END),
+                       sum(CASE WHEN e.entry_date BETWEEN '2025-01-01' AND '2025-12-30'
+                                THEN l.credit_fen - l.debit_fen ELSE 0 END),
+                       sum(CASE WHEN e.entry_date <= '2025-12-31' THEN l.credit_fen - l.debit_fen ELSE 0 END),
+                       sum(CASE WHEN e.entry_date = '2025-12-31' THEN l.credit_fen - l.debit_fen ELSE 0 END)
+                FROM journal_line l JOIN journal_entry e ON e.id = l.entry_id
+                JOIN account a ON a.id = l.account_id
+                WHERE a.code = '2232'
+                GROUP BY l.org_id, l.counterparty_id
+                """
+            )
+        )
+        payments = conn.execute(
+            text(
+                "SELECT p.company_org_id, p.amount_fen, p.paid_on, pl.year, c.link_id, s.link_id, s.org_id, "
+                "p.shareholder_org_id FROM dividend_payment p JOIN distribution_plan pl ON pl.id = p.plan_id "
+                "JOIN journal_entry c ON c.id = p.company_entry_id "
+                "JOIN journal_entry s ON s.id = p.shareholder_entry_id"
+            )
+        ).all()
+    declared_2024 = sum(r[2] for r in rows)
+    assert declared_2024 > 0 and all(r[2] >= 0 for r in rows)
+    for _org, _cp, at_2024_end, paid_in_2025, at_2025_end, declared_2025 in rows:
+        assert paid_in_2025 == -at_2024_end  # every fen owed at 2024's end paid in 2025, no more
+        assert at_2025_end == declared_2025  # what is left is 2025's own distribution
+    assert sum(p[1] for p in payments) == declared_2024
+    assert {(p[2].isoformat() if hasattr(p[2], "isoformat") else str(p[2]))[:4] for p in payments} == {"2025"}
+    assert {p[3] for p in payments} == {2024}
+    assert all(p[4] == p[5] and p[6] == p[7] for p in payments)  # both books, linked
+
+
 def test_every_closed_month_has_its_signed_checkpoint_and_the_officer_who_closed_it(
     full_demo: Engine,
 ) -> None:
