@@ -5,9 +5,10 @@ Run: ``.venv/bin/python bench/demo_build.py [--scale 1.0] [--profile out.prof] [
 
 The phases are the build's own progress notes (each lasts until the next note). CPU is this process's
 ``time.process_time`` (the build is one process; the machine is shared, so CPU is the steadier figure),
-printed beside wall time and the load average. ``--before PYTHON`` runs the same script again, right
-after, with another interpreter (e.g. ``/work/main/.venv/bin/python``, whose editable install is the code
-before a change) and prints the ratio of the two runs. ``--profile`` writes cProfile's stats of the build
+printed beside wall time and the load average. ``--before PYTHON`` runs the same script with another
+interpreter at the same time, side by side (e.g. ``/work/main/.venv/bin/python``, whose editable install is
+the code before a change), and prints the ratio of the two builds. Each build's four published figures are
+printed as the build checked them (✓: to the fen). ``--profile`` writes cProfile's stats of the build
 (slower: compare profiled runs only with each other).
 
 Target (issue 19): the full build ≤ 120 s on this class of machine (2 cores). Nothing here asserts a time.
@@ -24,6 +25,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import cast
 
 
 def load() -> str:
@@ -61,14 +63,14 @@ def build(scale: float, profile: str | None) -> dict[str, object]:
         profiler.enable()
     load_before = load()
     cpu0, wall0 = time.process_time(), time.perf_counter()
-    build_demo(
+    result = build_demo(
         engine, year=2025, seed=2025, scale=scale, statements_dir=home / "demo-statements", progress=note
     )
     cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
     note("end")
     if profiler is not None:
         profiler.disable()
-        profiler.dump_stats(profile)
+        profiler.dump_stats(str(profile))
     engine.dispose()
     return {
         "cpu": cpu,
@@ -77,6 +79,7 @@ def build(scale: float, profile: str | None) -> dict[str, object]:
         "load_before": load_before,
         "load_after": load(),
         "python": sys.executable,
+        "figures": [n for n in result.notes if "✓" in n or "✗" in n],
     }
 
 
@@ -94,36 +97,43 @@ def show(result: dict[str, object], label: str) -> None:
     print(f"{label}: {result['python']}")
     print(f"  full build: {result['cpu']:.1f} s CPU, {result['wall']:.1f} s wall")
     print(f"  ({result['load_before']} before, {result['load_after']} after)")
-    rows = sorted(merge(result["phases"]).items(), key=lambda kv: -kv[1][0])  # type: ignore[arg-type]
+    rows = sorted(merge(cast(list[list[object]], result["phases"])).items(), key=lambda kv: -kv[1][0])
     for name, (cpu, wall) in rows:
         print(f"  {cpu:7.1f} s CPU {wall:7.1f} s wall  {name}")
+    for line in cast(list[str], result["figures"]):
+        print(f"  {line.strip()}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--profile", help="write cProfile stats here")
-    parser.add_argument("--before", help="another interpreter to run the same build with, after this one")
+    parser.add_argument("--before", help="another interpreter to build with, side by side")
     parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    result = build(args.scale, args.profile)
-    if args.json:
-        print(json.dumps(result))
-        return
-    show(result, "this code")
-    if args.before:
-        run = subprocess.run(
+    other = None
+    if args.before:  # side by side, so that both builds see the same load
+        other = subprocess.Popen(
             [args.before, __file__, "--json", "--scale", str(args.scale)],
-            check=True,
             stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
             text=True,
             cwd="/",
         )
-        before = json.loads(run.stdout.strip().splitlines()[-1])
+    mine = build(args.scale, args.profile)
+    if args.json:
+        print(json.dumps(mine, ensure_ascii=False))
+        return
+    show(mine, "this code")
+    if other is not None:
+        out, _ = other.communicate()
+        if other.returncode:
+            raise SystemExit(f"the build with {args.before} failed")
+        before = json.loads(out.strip().splitlines()[-1])
         show(before, "before")
         print(
-            f"ratio before/this: {before['cpu'] / result['cpu']:.2f}x CPU, "
-            f"{before['wall'] / result['wall']:.2f}x wall"
+            f"ratio before/this: {before['cpu'] / mine['cpu']:.2f}x CPU, "
+            f"{before['wall'] / mine['wall']:.2f}x wall"
         )
 
 
