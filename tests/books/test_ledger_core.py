@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Connection, Engine, func, select, text
 from sqlalchemy.exc import DBAPIError
 
 from ledger.books.errors import (
@@ -113,6 +113,34 @@ def test_summary_closed_and_foreign_accounts_take_no_postings(sub_accounts: Coun
         post_entry(
             conn, Draft(org, date(2025, 3, 5), "x", [Line("102", debit_fen=1), Line("21101", credit_fen=1)])
         )
+
+
+def test_a_posting_sees_the_chart_as_its_own_transaction_left_it(sub_accounts: County) -> None:
+    """Posting reads the accounts its drafts name inside the caller's transaction: an account opened,
+    turned into a summary account or closed after an earlier posting of the same transaction is seen."""
+    org = sub_accounts.ids["dingzikou"]
+
+    def post(conn: Connection, code: str) -> None:
+        post_entry(
+            conn, Draft(org, date(2025, 3, 5), "x", [Line("102", debit_fen=1), Line(code, credit_fen=1)])
+        )
+
+    with write_tx(sub_accounts.engine) as conn:
+        with pytest.raises(AccountNotPostable, match="no account 21101"):
+            post(conn, "21101")
+        post(conn, "214")
+        assert add_sub_account(conn, org, "211", "押金") == "21101"  # 211 becomes a summary account
+        post(conn, "21101")
+        with pytest.raises(AccountNotPostable, match="has sub-accounts"):
+            post(conn, "211")
+        assert add_sub_account(conn, org, "211", "保证金") == "21102"
+        close_account(conn, org, "21102")
+        with pytest.raises(AccountNotPostable, match="closed"):
+            post(conn, "21102")
+        posted = conn.execute(
+            select(func.count()).select_from(entry_t).where(entry_t.c.org_id == org, entry_t.c.memo == "x")
+        ).scalar_one()
+    assert posted == 2  # the refused drafts wrote nothing
 
 
 def test_sub_account_cannot_strand_a_posted_balance(sub_accounts: County) -> None:
