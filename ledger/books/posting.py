@@ -238,30 +238,35 @@ def _refuse_line(line: Line, lp: str, reversal: bool) -> None:
 
 def _lock_books(conn: Connection, org_ids: Iterable[int], codes: Iterable[str]) -> dict[int, _OrgBooks]:
     """Lock each org's chain head (in org-id order) and read the accounts the drafts name, by code: only
-    those (one indexed lookup each, with whether any account hangs under it), not the whole chart, which
-    a posting of one entry would otherwise read and sort through for every entry. Read in the caller's
-    transaction after the lock, so an account added or closed earlier in it is seen as it now is."""
+    those (an indexed lookup each, with whether any account hangs under it), not the whole chart, which a
+    posting of one entry would otherwise read and sort through for every entry. Read in the caller's
+    transaction after the lock, so an account opened or closed earlier in it is seen as it now is. Plain
+    SQL on the driver: building the statements with SQLAlchemy cost more than running them."""
+    mark = "?" if conn.dialect.name == "sqlite" else "%s"
+    lock = f"SELECT last_seq, head_hash FROM {book_t.name} WHERE org_id = {mark}"
+    if conn.dialect.name == "postgresql":
+        lock += " FOR UPDATE"
     books: dict[int, _OrgBooks] = {}
     for org_id in sorted(set(org_ids)):
-        stmt = select(book_t.c.last_seq, book_t.c.head_hash).where(book_t.c.org_id == org_id)
-        if conn.dialect.name == "postgresql":
-            stmt = stmt.with_for_update()
-        row = conn.execute(stmt).first()
+        row = conn.exec_driver_sql(lock, (org_id,)).first()
         if row is None:
             raise NotFound(f"org {org_id} does not exist or keeps no books", field="org_id")
-        books[org_id] = _OrgBooks(row.last_seq, row.head_hash)
-    child = account_t.alias("child")
-    has_child = select(child.c.id).where(child.c.parent_id == account_t.c.id).exists()
-    rows = conn.execute(
-        select(account_t.c.org_id, account_t.c.id, account_t.c.code, account_t.c.is_closed, has_child).where(
-            account_t.c.org_id.in_(books), account_t.c.code.in_(set(codes))
-        )
-    ).all()
-    for org_id, account_id, code, is_closed, is_parent in rows:
-        ob = books[org_id]
-        ob.accounts[code] = (account_id, bool(is_closed), bool(is_parent))
-        if not is_closed and not is_parent:
-            ob.postable[code] = account_id
+        books[org_id] = _OrgBooks(row[0], row[1])
+    orgs, named = list(books), list(dict.fromkeys(codes))
+    for i in range(0, len(named), 500):
+        part = named[i : i + 500]
+        rows = conn.exec_driver_sql(
+            f"SELECT a.org_id, a.id, a.code, a.is_closed, "
+            f"EXISTS (SELECT 1 FROM {account_t.name} c WHERE c.parent_id = a.id) "
+            f"FROM {account_t.name} a WHERE a.org_id IN ({', '.join([mark] * len(orgs))}) "
+            f"AND a.code IN ({', '.join([mark] * len(part))})",
+            (*orgs, *part),
+        ).all()
+        for org_id, account_id, code, is_closed, is_parent in rows:
+            ob = books[org_id]
+            ob.accounts[code] = (account_id, bool(is_closed), bool(is_parent))
+            if not is_closed and not is_parent:
+                ob.postable[code] = account_id
     return books
 
 
