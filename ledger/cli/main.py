@@ -206,9 +206,13 @@ def serve(
         # Before anything else: the report pool's fork server imports WeasyPrint and renders its warm-up
         # on the other core while this process imports the app, so the pool is warm soon after the
         # server listens (uvicorn runs one worker in this process, which starts its pool from it).
-        from reports.forkserver import start as start_report_fork_server
+        # The fork server is a fork of this process once it has imported what both need (SQLAlchemy, the
+        # tables, the report modules the routes import too): it imports only pandas and WeasyPrint itself.
+        import reports.builders_batch
+        import reports.registry  # noqa: F401
+        from reports.forkserver import start_forked
 
-        start_report_fork_server()
+        start_forked()
 
     import uvicorn
 

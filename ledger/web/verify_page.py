@@ -22,7 +22,6 @@ from limits.strategies import MovingWindowRateLimiter
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import HTMLResponse
 
-from ledger.access.signing_key import installation_trust
 from ledger.books import checkpoints
 from ledger.books.money import format_money
 from ledger.db.engine import read_tx
@@ -81,6 +80,8 @@ def _page(lang: str, status: int, **context: object) -> HTMLResponse:
 
 
 def _look_up(request: Request, code: str) -> tuple[checkpoints.Comparison | None, bool]:
+    from ledger.access.signing_key import installation_trust  # cryptography: only when a code is looked up
+
     engine = request.app.state.engine
     with read_tx(engine) as conn:
         found = checkpoints.by_code(conn, code)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 from ledger.cli.lazy import first_line
 from ledger.cli.main import Commands, app
@@ -45,6 +46,18 @@ def test_building_the_app_loads_no_heavy_library() -> None:
     )
     assert "fastapi" in loaded
     assert sorted(m for m in HEAVY if m in loaded) == []
+    # cryptography (the checkpoint key) is imported by the first /verify look-up, not at start
+    assert "cryptography" not in loaded
+
+
+def test_books_at_the_newest_revision_start_without_alembic(tmp_path: Path) -> None:
+    """``cunshe serve`` checks the schema at each start: at the heads, one query and no Alembic import."""
+    url = f"sqlite:///{tmp_path / 'books.db'}"
+    setup = "from ledger.db.engine import make_engine\nfrom ledger.db.migrate import upgrade\n"
+    subprocess.run([sys.executable, "-c", f"{setup}upgrade(make_engine({url!r}))"], check=True, timeout=120)
+    loaded = _loaded_after(f"{setup}upgrade(make_engine({url!r}))")
+    assert "ledger.db.migrate" in loaded and "sqlalchemy" in loaded
+    assert "alembic" not in loaded
 
 
 def test_cunshe_help_imports_no_workflow_command_nor_model() -> None:

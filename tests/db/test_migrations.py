@@ -7,9 +7,13 @@ both, in an order no one chose, so the graph is checked here instead of discover
 
 from __future__ import annotations
 
-from alembic.script import ScriptDirectory
+from pathlib import Path
 
-from ledger.db.migrate import alembic_config
+from alembic import command
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine
+
+from ledger.db.migrate import alembic_config, at_heads, script_heads, upgrade
 
 
 def _branch_of(revision: str) -> str:
@@ -35,3 +39,31 @@ def test_each_revision_follows_its_own_branch() -> None:
         for parent in (parents,) if isinstance(parents, str) else parents:
             if parent != "0001_core":
                 assert _branch_of(parent) == _branch_of(rev.revision), f"{rev.revision} follows {parent}"
+
+
+def test_the_heads_read_without_alembic_are_alembics() -> None:
+    """``cunshe serve`` skips Alembic when the books are at these heads, so they must be Alembic's own."""
+    script = ScriptDirectory.from_config(alembic_config())
+    assert script_heads() == frozenset(script.get_heads())
+
+
+def test_books_behind_a_head_are_upgraded_and_books_at_the_heads_are_left_alone(engine: Engine) -> None:
+    assert at_heads(engine)  # the fixture's books are migrated
+    cfg = alembic_config(engine)
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0100_pos")  # the POS branch one revision behind its head
+    assert not at_heads(engine)
+    upgrade(engine)
+    assert at_heads(engine)
+    upgrade(engine)  # at the heads: nothing to do, and nothing fails
+
+
+def test_a_new_database_is_not_at_the_heads(tmp_path: Path) -> None:
+    from ledger.db.engine import make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'new.db'}")
+    assert not at_heads(engine)
+    upgrade(engine)
+    assert at_heads(engine)
+    engine.dispose()

@@ -75,6 +75,7 @@ class Server:
     database_url: str
     log_path: Path
     workers: int = 1
+    warm_reports: bool = False  # True: the report pool starts warm, as ``cunshe serve`` does by default
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen | None = None
     _log_from: int = 0
@@ -86,7 +87,8 @@ class Server:
     def start(self, *, timeout: float = 90) -> Server:
         """Start the server and wait until every worker has finished its startup and /healthz answers."""
         # No report warm-up: a test server renders few PDFs, and the suite's machine has cores to spare.
-        env = {**os.environ, "DATABASE_URL": self.database_url, "CUNSHE_WARM_REPORTS": "0"}
+        env = {**os.environ, "DATABASE_URL": self.database_url}
+        env["CUNSHE_WARM_REPORTS"] = "1" if self.warm_reports else "0"
         self._log_from = self.log_path.stat().st_size if self.log_path.exists() else 0
         log = self.log_path.open("ab")
         cmd = [*cunshe_cmd(), "serve", "--host", "127.0.0.1", "--port", str(self.port)]
