@@ -28,7 +28,7 @@ import base64
 import hashlib
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -314,7 +314,7 @@ class Trust:
         named += [f"fingerprint {f}" for f in self.fingerprints]
         return ", ".join(named) or "none"
 
-    def key_for(self, checkpoint: Checkpoint) -> tuple[TrustedKey | None, str | None]:
+    def key_for(self, checkpoint: Checkpoint) -> tuple[TrustedKey | None, Difference | None]:
         """The trusted key that signed ``checkpoint``, or None and why not."""
         p = checkpoint.payload
         signer = str(p.get("key_id", ""))
@@ -325,14 +325,42 @@ class Trust:
             if given is not None and key_id_of(checkpoint.public_key) == signer:
                 key = TrustedKey(signer, checkpoint.public_key, f"fingerprint {given} given")
         if key is None:
-            trusted = self.describe()
-            return None, f"it is signed by key {signer or '?'}, which is not a trusted key ({trusted})"
+            return None, Difference("key_not_trusted", {"signer": signer or "?", "trusted": self.describe()})
         if key.retired_at is not None and str(p.get("closed_at", "")) > key.retired_at:
-            return None, f"it is signed by key {signer} after that key was retired ({key.retired_at})"
+            return None, Difference("key_retired", {"signer": signer, "retired_at": key.retired_at})
         return key, None
 
 
 # --- checking the books against a checkpoint --------------------------------------------------------------
+
+
+# How each difference reads in the domain's English (the CLI's words); the /verify page words the same code
+# and values through the catalogues (``vf_diff_<code>``, ``ledger.web.verify_page``).
+DIFFERENCE_TEXT = {
+    "payload_incomplete": "the payload lacks org_id, period or head_seq",
+    "key_not_trusted": "the signature is not checked: it is signed by key {signer}, which is not a "
+    "trusted key ({trusted})",
+    "key_retired": "the signature is not checked: it is signed by key {signer} after that key was retired "
+    "({retired_at})",
+    "signature_invalid": "the signature does not hold under key {key_id} ({source})",
+    "chain_entry_gone": "the chain has no entry at position {seq} any more",
+    "chain_rewritten": "the chain entry at position {seq} is {head_now}…, the checkpoint says {head_then}…: "
+    "an entry at or before it was rewritten",
+    "figures_differ": "the trial balance of {period} differs: debits {debit_fen} fen, credits {credit_fen} "
+    "fen, {entries} entries now; the checkpoint says {debit_fen_then}, {credit_fen_then}, {entries_then}",
+}
+
+
+@dataclass(frozen=True)
+class Difference:
+    """One way the books (or the signature) no longer agree with a checkpoint: a code of
+    ``DIFFERENCE_TEXT`` and the values its sentence names (``str()`` is the English sentence)."""
+
+    code: str
+    values: Mapping[str, object]
+
+    def __str__(self) -> str:
+        return DIFFERENCE_TEXT[self.code].format(**self.values)
 
 
 @dataclass(frozen=True)
@@ -343,7 +371,7 @@ class Comparison:
     signature_ok: bool
     head_hash_now: str | None
     figures_now: MonthFigures | None
-    differences: tuple[str, ...]
+    differences: tuple[Difference, ...]
     key: TrustedKey | None = None  # the trusted key the signature was checked under
 
     @property
@@ -376,30 +404,27 @@ def compare(conn: Connection, checkpoint: Checkpoint, trust: Trust) -> Compariso
     try:
         org_id, period, seq = int(p["org_id"]), str(p["period"]), int(p["head_seq"])
     except (KeyError, TypeError, ValueError):
-        return Comparison(
-            checkpoint, signature_ok, None, None, ("the payload lacks org_id, period or head_seq",), key
-        )
+        return Comparison(checkpoint, signature_ok, None, None, (Difference("payload_incomplete", {}),), key)
     differences = []
     if untrusted is not None:
-        differences.append(f"the signature is not checked: {untrusted}")
+        differences.append(untrusted)
     elif not signature_ok:
         assert key is not None
-        differences.append(f"the signature does not hold under key {key.key_id} ({key.source})")
+        differences.append(Difference("signature_invalid", {"key_id": key.key_id, "source": key.source}))
     head = hash_at(conn, org_id, seq)
     if head is None:
-        differences.append(f"the chain has no entry at position {seq} any more")
+        differences.append(Difference("chain_entry_gone", {"seq": seq}))
     elif head != p.get("head_hash"):
+        then = str(p.get("head_hash"))[:16]
         differences.append(
-            f"the chain entry at position {seq} is {head[:16]}…, the checkpoint says "
-            f"{str(p.get('head_hash'))[:16]}…: an entry at or before it was rewritten"
+            Difference("chain_rewritten", {"seq": seq, "head_now": head[:16], "head_then": then})
         )
     figures = month_figures(conn, org_id, period)
     if figures.digest != p.get("tb_sha256"):
-        differences.append(
-            f"the trial balance of {period} differs: debits {figures.debit_fen} fen, credits "
-            f"{figures.credit_fen} fen, {figures.entries} entries now; the checkpoint says "
-            f"{p.get('debit_fen')}, {p.get('credit_fen')}, {p.get('entries')}"
-        )
+        values = {"period": period, "debit_fen": figures.debit_fen, "credit_fen": figures.credit_fen}
+        values |= {"entries": figures.entries, "debit_fen_then": p.get("debit_fen")}
+        values |= {"credit_fen_then": p.get("credit_fen"), "entries_then": p.get("entries")}
+        differences.append(Difference("figures_differ", values))
     return Comparison(checkpoint, signature_ok, head, figures, tuple(differences), key)
 
 

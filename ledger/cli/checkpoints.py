@@ -130,7 +130,7 @@ def verify_against(conn: Connection, file: Path, keys: list[str] | None = None) 
         p = c.checkpoint.payload
         typer.secho(
             f"[checkpoint] org {p.get('org')} {p.get('period')} ({c.checkpoint.code}): "
-            + "; ".join(c.differences),
+            + "; ".join(str(d) for d in c.differences),
             err=True,
             fg="red",
         )

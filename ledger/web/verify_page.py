@@ -12,6 +12,7 @@ never writes and never shows anything else of the books.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 
@@ -26,13 +27,34 @@ from ledger.books import checkpoints
 from ledger.books.money import format_money
 from ledger.db.engine import read_tx
 from ledger.http import client_addr
-from ledger.web.i18n import LOCALES, translator
+from ledger.web.i18n import LOCALES, N_, translator
 from ledger.web.security import add_security_headers
 from ledger.web.session import load_session
 from ledger.web.shared_limits import limits_storage
 from ledger.web.templating import environment
 
 router = APIRouter(tags=["verify"])
+
+# A difference's words by its code (``ledger.books.checkpoints.DIFFERENCE_TEXT``): ``vf_diff_<code>``.
+DIFFERENCE_KEYS = (
+    *(N_("vf_diff_payload_incomplete"), N_("vf_diff_key_not_trusted"), N_("vf_diff_key_retired")),
+    *(N_("vf_diff_signature_invalid"), N_("vf_diff_chain_entry_gone"), N_("vf_diff_chain_rewritten")),
+    N_("vf_diff_figures_differ"),
+)
+_MONEY = ("debit_fen", "credit_fen", "debit_fen_then", "credit_fen_then")
+
+
+def difference_text(difference: checkpoints.Difference, lang: str) -> str:
+    """One difference in ``lang``: the catalogue's sentence for its code, amounts as the reader writes them
+    (the domain's English sentence if the catalogue has none)."""
+    values: dict[str, object] = dict(difference.values)
+    for name in _MONEY:
+        if name in values:
+            with contextlib.suppress(ValueError):  # a payload's figure not a whole number: shown as it is
+                values[name] = format_money(int(str(values[name])), LOCALES.get(lang, "zh_CN"))
+    key = f"vf_diff_{difference.code}"
+    text = translator(lang)(key, **values)
+    return str(difference) if text == key else text
 
 
 class _Limiter:
@@ -65,9 +87,13 @@ def _lang(request: Request) -> str:
     return asked if asked in LOCALES else load_session(request).lang
 
 
+def other_lang(lang: str) -> str:
+    return "en" if lang == "zh" else "zh"
+
+
 def _page(lang: str, status: int, **context: object) -> HTMLResponse:
     """The page in the reader's language, the other language after each sentence (the catalogues' words)."""
-    other = "en" if lang == "zh" else "zh"
+    other = other_lang(lang)
     html = (
         environment()
         .get_template("verify.html")
@@ -128,7 +154,9 @@ async def verify_checkpoint(request: Request, code: str) -> HTMLResponse:
         key_retired=bool(comparison.key and comparison.key.retired_at),
         key_checked=key_checked,
         signature_ok=comparison.signature_ok,
-        differences=comparison.differences,
+        differences=[
+            (difference_text(d, lang), difference_text(d, other_lang(lang))) for d in comparison.differences
+        ],
         debit_now=format_money(figures.debit_fen, "zh_CN") if figures else "",
         credit_now=format_money(figures.credit_fen, "zh_CN") if figures else "",
     )

@@ -154,6 +154,18 @@ def test_the_rewritten_chain_passes_verify_but_not_the_checkpoints_which_name_th
     page = client.get(f"/verify/{march_code}")
     assert page.status_code == 200 and "no longer agree" in page.text
     assert "trial balance of 2025-03 differs" in page.text
+    # The differences are data worded through the catalogues: the reader's language first, the other after.
+    zh = re.findall(r'<li class="difference">(.*?)</li>', client.get(f"/verify/{march_code}?lang=zh").text)
+    en = re.findall(r'<li class="difference">(.*?)</li>', client.get(f"/verify/{march_code}?lang=en").text)
+    assert len(zh) == len(en) and len(zh) >= 1
+    figures_zh = next(item for item in zh if "科目余额表" in item)
+    figures_en = next(item for item in en if "trial balance" in item)
+    assert figures_zh.startswith("2025-03 的科目余额表已不同：现借方 ¥") and "检查点记载借方 ¥" in figures_zh
+    assert figures_en.startswith("The trial balance of 2025-03 differs: debits CN¥")
+    assert "fen" not in figures_en  # amounts as people write them, the forged 10,500.00 among them:
+    assert "CN¥10,540.00" in figures_en and "¥10,540.00" in figures_zh
+    zh_words = figures_zh.split(" The trial balance", 1)[0]
+    assert figures_en.endswith(" " + zh_words)  # the same sentence, the other language after the reader's
     assert "still agree" in client.get(f"/verify/{code_of(client, county, '2025-02')}").text
 
 

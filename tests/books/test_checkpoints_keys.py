@@ -204,5 +204,10 @@ def test_the_verify_page_does_not_believe_a_checkpoint_re_signed_into_the_databa
     page = client.get(f"/verify/{forged.code}")
     assert page.status_code == 200 and "no longer agree" in page.text
     assert "not a trusted key" in page.text, page.text
+    # The difference in the reader's language first (the catalogues' words), the other after it.
+    zh = client.get(f"/verify/{forged.code}?lang=zh").text
+    en = client.get(f"/verify/{forged.code}?lang=en").text
+    assert f"签名未核验：签名密钥 {forged.key_id} 不是本系统信任的密钥。 The signature is not checked" in zh
+    assert f"which is not a trusted key. 签名未核验：签名密钥 {forged.key_id}" in en
     assert "无效" in page.text  # the signature, in the reader's language (from the catalogues)
     assert str(own_key.parent) not in page.text  # the public page names no file of the server's
