@@ -67,10 +67,14 @@ def start_forked() -> None:
                 os.closerange(low + 1, high)
             # the command a new interpreter would run: from multiprocessing.forkserver import main; main(…)
             exec(str(args[list(args).index("-c") + 1]), {})
-        except SystemExit:
-            pass
-        finally:
+        except SystemExit:  # its parent ended: the fork server's normal end
             os._exit(0)
+        except BaseException:
+            import traceback
+
+            traceback.print_exc()  # to the server's log, as a new interpreter's fork server would
+            os._exit(1)
+        os._exit(0)
 
     util.spawnv_passfds = fork_instead
     try:
