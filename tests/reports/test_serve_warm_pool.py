@@ -8,10 +8,18 @@ import os
 from pathlib import Path
 
 import httpx
+import pytest
 
-from tests.conftest import County
-from tests.servers import Server
-from tests.test_reports_api import books  # noqa: F401  (the fixture: a year of a community's books)
+from tests.factories.county import County
+from tests.factories.report_books import post_community_year
+from tests.factories.servers import Server
+
+
+@pytest.fixture
+def books(county: County) -> County:
+    """丁字口's year of books, closed."""
+    post_community_year(county.engine, county.ids["dingzikou"])
+    return county
 
 
 def _children(pid: int) -> list[int]:
@@ -31,7 +39,7 @@ def _cmdline(pid: int) -> bytes:
     return Path(f"/proc/{pid}/cmdline").read_bytes()
 
 
-def test_the_warm_pool_forks_from_the_server_renders_and_ends_with_it(books: County, tmp_path: Path) -> None:  # noqa: F811
+def test_the_warm_pool_forks_from_the_server_renders_and_ends_with_it(books: County, tmp_path: Path) -> None:
     url = books.engine.url.render_as_string(hide_password=False)
     server = Server(url, tmp_path / "server.log", warm_reports=True).start()
     try:
