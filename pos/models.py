@@ -82,7 +82,7 @@ class PosProduct(TableModel, table=True):
     category: str = Field(default="", max_length=64)
     origin_org_id: int | None = Field(default=None, foreign_key="org.id")
     allow_price_override: bool = False
-    # The highest unit price a till may override to; None: OVERRIDE_FACTOR × price (pos.sales).
+    # The highest unit price a till may override to; None: OVERRIDE_FACTOR × price (pos.pricing).
     max_price_fen: int | None = Field(default=None, sa_type=BigInteger)
     active: bool = True
     created_at: datetime

@@ -2,9 +2,10 @@
 
 A sale is a POS record, not a journal entry: it writes its rows (sale, lines, payments, stock relief and a
 receipt number) in one transaction with a handful of Core statements, and the books get one voucher per
-shift when the shift closes (``pos.shifts``). The arithmetic is DESIGN §2 exactly: line amount = quantity
-× unit price rounded half-up once; per sale and tax rate, net = round(gross / (1 + rate)) and tax = gross −
-net; the net is spread over that rate's lines by largest remainder so that sums by category tie to the fen.
+shift when the shift closes (``pos.shifts``). The arithmetic is DESIGN §2 exactly and lives in
+``pos.pricing`` (pure): line amount = quantity × unit price rounded half-up once; per sale and tax rate,
+net = round(gross / (1 + rate)) and tax = gross − net, the net spread over that rate's lines by largest
+remainder so that sums by category tie to the fen.
 
 Idempotency: the client's key is unique per store; the sale keeps the fingerprint of the body and the
 response it got, so the same key and body returns the original response, a different body is a 409. A
@@ -44,13 +45,13 @@ from ledger.books.money import (
     line_amount,
     round_half_up,
 )
-from ledger.books.money import split_tax_inclusive as split_tax
 from ledger.books.orgs import now
 from ledger.db.engine import run_write
 from pos.catalogue import TaxRate, get_customer, open_balance, rate_on
 from pos.fastsql import Sql, as_date, db_date, db_time, is_pg
 from pos.messages import RefundIn, SaleIn
 from pos.models import PosPayment, PosReceiptCounter, PosSale, PosSaleLine, PosShift
+from pos.pricing import split_sale_tax, tender, unit_price
 from pos.stock import lock_stock, save_stock
 from pos.stores import CHINA, StoreRef, business_date, require_store
 
@@ -69,17 +70,6 @@ METHOD_NAMES = {
     "credit": "挂账",
 }
 MAX_BATCH = 500
-# A till's price override (改价) is bounded per product: by the product's own max_price_fen (a negotiated
-# bundle, 团购套餐), else at most OVERRIDE_FACTOR times its catalogue price, or OVERRIDE_FLOOR_FEN for a cheap
-# one. A typo of a few extra digits is refused, not sold.
-OVERRIDE_FACTOR = 10
-OVERRIDE_FLOOR_FEN = 100_00
-
-
-def override_ceiling(catalogue_price_fen: int) -> int:
-    """The highest unit price a till may charge for a product of this catalogue price."""
-    return max(OVERRIDE_FACTOR * catalogue_price_fen, OVERRIDE_FLOOR_FEN)
-
 
 T = TypeVar("T")
 
@@ -101,12 +91,6 @@ class CreditLimitExceeded(Conflict):
     """A credit sale (挂账) would take the customer's open balance over the credit limit."""
 
     code = "credit_limit_exceeded"
-
-
-class InsufficientPayment(ValidationError):
-    """The payments do not cover the total, or non-cash payments exceed it (no change from a card)."""
-
-    code = "insufficient_payment"
 
 
 class UnknownProduct(ValidationError):
@@ -345,26 +329,7 @@ def create_sale(
             raise UnknownProduct(
                 f"{what} is not in the catalogue", field=f"{where}.{'sku' if ln.sku else 'barcode'}"
             )
-        price = product["price_fen"]
-        reason = None
-        if ln.unit_price is not None and ln.unit_price != price:
-            if not product["allow_price_override"] and user.role == "cashier":
-                raise ValidationError(
-                    f"{product['name']} sells at the catalogue price {format_amount(price)}; "
-                    "its price may not be overridden",
-                    field=f"{where}.unit_price",
-                )
-            given_reason = (ln.override_reason or "").strip()
-            if not given_reason:
-                raise ValidationError("a price override needs a reason", field=f"{where}.override_reason")
-            ceiling = product["max_price_fen"] or override_ceiling(price)
-            if ln.unit_price > ceiling:
-                raise ValidationError(
-                    f"an override of {product['name']} may not exceed {format_amount(ceiling)} (its "
-                    "catalogue's override ceiling); change the catalogue instead",
-                    field=f"{where}.unit_price",
-                )
-            price, reason = ln.unit_price, given_reason
+        price, reason = unit_price(product, ln, user.role, where)
         rate = rate_on(rates, product["tax_category"], day)
         lines.append(
             {
@@ -381,7 +346,7 @@ def create_sale(
                 "_product": product,
             }
         )
-    total, tax = _split_tax(lines)
+    total, tax = split_sale_tax(lines)
     check_bound(total, "lines", "sale's total")
 
     customer = None
@@ -389,7 +354,7 @@ def create_sale(
         customer = get_customer(conn, store.org_id, body.customer_id, lock=True)
     channel = body.channel or (customer["channel"] if customer else "counter")
 
-    payments, tendered, change = _check_payments(body, total)
+    payments, tendered, change = tender(body.payments, total)
     credit = sum(p["amount_fen"] for p in payments if p["method"] == "credit")
     if credit:
         if customer is None:
@@ -455,47 +420,6 @@ def create_sale(
     for p in payments:
         p["org_id"] = store.org_id
     return _insert_sale(conn, row, response, lines, payments)
-
-
-def _split_tax(lines: list[dict]) -> tuple[int, int]:
-    """Per sale and rate: net = round(gross / (1 + rate)), spread by largest remainder."""
-    by_rate: dict[int, list[dict]] = defaultdict(list)
-    for ln in lines:
-        by_rate[ln["tax_rate_bp"]].append(ln)
-    total = tax = 0
-    for rate, group in by_rate.items():
-        gross = sum(ln["amount_fen"] for ln in group)
-        net, rate_tax = split_tax(gross, rate)
-        weights = [abs(ln["amount_fen"]) for ln in group]
-        nets = allocate_largest_remainder(net, weights) if any(weights) else [0] * len(group)
-        for ln, line_net in zip(group, nets, strict=True):
-            ln["net_fen"] = line_net
-            ln["tax_fen"] = ln["amount_fen"] - line_net
-        total += gross
-        tax += rate_tax
-    return total, tax
-
-
-def _check_payments(body: SaleIn, total: int) -> tuple[list[dict], int, int]:
-    payments: list[dict[str, Any]] = []
-    for i, p in enumerate(body.payments):
-        if p.amount <= 0:
-            raise ValidationError("a payment amount is more than zero", field=f"payments[{i}].amount")
-        payments.append({"method": p.method, "amount_fen": p.amount, "reference": p.reference})
-    tendered = sum(p["amount_fen"] for p in payments)
-    cash = sum(p["amount_fen"] for p in payments if p["method"] == "cash")
-    if tendered < total:
-        raise InsufficientPayment(
-            f"payments of {format_amount(tendered)} do not cover the total {format_amount(total)}",
-            field="payments",
-        )
-    if tendered - cash > total:
-        raise InsufficientPayment(
-            f"non-cash payments of {format_amount(tendered - cash)} exceed the total {format_amount(total)}; "
-            "only cash gives change",
-            field="payments",
-        )
-    return payments, tendered, tendered - total
 
 
 def _sale_response(

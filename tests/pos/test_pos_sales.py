@@ -269,13 +269,13 @@ def test_a_sale_needs_an_idempotency_key(shop: Shop) -> None:
 def test_line_nets_sum_to_the_per_sale_per_rate_split(lines: list[tuple[int, int, int]]) -> None:
     """Whatever the lines, net + tax = gross per line, and each rate's line nets sum to round(gross/(1+r))."""
     from ledger.books.money import line_amount, split_tax_inclusive
-    from pos.sales import _split_tax
+    from pos.pricing import split_sale_tax
 
     rows = [
         {"qty_milli": q, "unit_price_fen": p, "amount_fen": line_amount(q, p), "tax_rate_bp": r}
         for q, p, r in lines
     ]
-    total, tax = _split_tax(rows)
+    total, tax = split_sale_tax(rows)
     assert total == sum(r["amount_fen"] for r in rows)
     for rate in {r["tax_rate_bp"] for r in rows}:
         group = [r for r in rows if r["tax_rate_bp"] == rate]
