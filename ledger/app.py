@@ -1,7 +1,5 @@
 """The FastAPI app factory: one place that mounts every router (finance, POS, reports, web pages)."""
 
-from __future__ import annotations
-
 import logging
 import sys
 import threading

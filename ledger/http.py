@@ -1,8 +1,6 @@
 """What every HTTP door (the API's routes, the web pages, the till) shares: the engine of the app, the
 caller's address, and how a report is rendered and named in a download. Holds no rule and no query."""
 
-from __future__ import annotations
-
 from typing import Annotated
 from urllib.parse import quote
 

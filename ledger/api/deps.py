@@ -1,7 +1,5 @@
 """FastAPI dependencies as type aliases: the engine, the caller, the idempotency key."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 from fastapi import Depends, Header, Request

@@ -7,8 +7,6 @@ refused: Swagger UI's online validator badge (``validatorUrl: null``) and the Re
 loads from its CDN (the pages' Content-Security-Policy lets images come only from the app).
 """
 
-from __future__ import annotations
-
 from importlib.resources import files
 
 from fastapi import FastAPI, Request

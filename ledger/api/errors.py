@@ -1,8 +1,6 @@
 """Domain errors → HTTP, in one place. Every 4xx and 5xx has the one shape
 ``{"error": {"code", "message", "field"}}``."""
 
-from __future__ import annotations
-
 import logging
 
 from fastapi import FastAPI, Request

@@ -9,8 +9,6 @@ makes the till ask for the password again, and its queue waits meanwhile. The lo
 page's own (not in the API's OpenAPI: a fuzzer logging out would revoke the token it tests with).
 """
 
-from __future__ import annotations
-
 from functools import cache
 from pathlib import Path
 from typing import Annotated

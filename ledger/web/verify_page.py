@@ -10,8 +10,6 @@ rate-limited per address (``verify_rate_per_address``), 429 with ``Retry-After``
 never writes and never shows anything else of the books.
 """
 
-from __future__ import annotations
-
 import contextlib
 import math
 import time

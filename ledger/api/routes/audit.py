@@ -1,7 +1,5 @@
 """The audit log, read-only: who did what, when and from where. Officers read their street's; admins all."""
 
-from __future__ import annotations
-
 from datetime import datetime
 from typing import Annotated
 

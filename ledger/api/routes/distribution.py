@@ -1,8 +1,6 @@
 """HTTP routes of year-end close and distribution: shareholdings, year close, plans, dividends, welfare funds,
 VAT exemption, and the trail. Thin: each route checks scope, runs one service call in one transaction."""
 
-from __future__ import annotations
-
 import datetime as dt
 from dataclasses import asdict
 from datetime import date

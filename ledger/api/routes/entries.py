@@ -1,7 +1,5 @@
 """Journal entries (记账凭证): post, read, list, reverse; and linked postings across orgs."""
 
-from __future__ import annotations
-
 from datetime import date, datetime
 from typing import Annotated, Any
 

@@ -1,7 +1,5 @@
 """Orgs, their accounts, periods and trial balance."""
 
-from __future__ import annotations
-
 from datetime import datetime
 from typing import Annotated, Any
 

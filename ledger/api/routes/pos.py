@@ -12,8 +12,6 @@ whose keys are the store's own. A sale's response is stored with it and served v
 byte-for-byte the original.
 """
 
-from __future__ import annotations
-
 import hashlib
 import json
 from collections.abc import Callable

@@ -8,8 +8,6 @@ An upload is parsed before the write transaction starts (parsing a large file mu
 write lock) and stored all or nothing.
 """
 
-from __future__ import annotations
-
 import hashlib
 import tempfile
 from datetime import date

@@ -9,8 +9,6 @@ is a 404 so that other books do not leak); an officer sees its street's orgs and
 registry keys, never paths. Figures and files come from ``reports.builders_batch``; nothing here queries.
 """
 
-from __future__ import annotations
-
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request

@@ -5,8 +5,6 @@ out by the one write path (an officer or admin of the street; scope, key, write,
 and is itself the record: voiding again is a 409, never a second void.
 """
 
-from __future__ import annotations
-
 from typing import Any
 
 from fastapi import APIRouter, Request, Response

@@ -4,8 +4,6 @@ Thin adapters over ``pos.till`` and ``pos.escpos``; the till's writes are the PO
 ``sales:batch``, refunds, shifts), so a sale made in the browser is exactly one made by any other till.
 """
 
-from __future__ import annotations
-
 from fastapi import APIRouter, Path, Response
 
 from ledger.api.deps import CurrentUser, EngineDep

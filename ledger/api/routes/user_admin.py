@@ -4,8 +4,6 @@ Thin adapters over the ``Write``s of ``ledger.access.users``, carried out throug
 the request's Idempotency-Key (a retried token issue answers the first token's id, without the token).
 """
 
-from __future__ import annotations
-
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request

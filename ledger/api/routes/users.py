@@ -1,7 +1,5 @@
 """Users and tokens (admin), and who-am-I."""
 
-from __future__ import annotations
-
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field

@@ -6,8 +6,6 @@ applies ``?lang=zh|en``, turns domain errors into an HTML error page (404 for an
 existence does not leak), and adds the security headers and the renewed cookie to every response.
 """
 
-from __future__ import annotations
-
 import logging
 import uuid
 from collections.abc import Callable, Coroutine

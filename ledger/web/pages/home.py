@@ -1,7 +1,5 @@
 """The dashboard, login and the org page with its month close."""
 
-from __future__ import annotations
-
 from collections.abc import Callable, Iterable
 from datetime import date
 from typing import Annotated, Any

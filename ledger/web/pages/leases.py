@@ -1,7 +1,5 @@
 """Leases: the rent roll, the accrual run and rent received (ledger.community)."""
 
-from __future__ import annotations
-
 import uuid
 from collections.abc import Iterable
 from dataclasses import replace

@@ -3,8 +3,6 @@ line opening its voucher. The figures are the ``ledger-detail`` report's
 (``reports.builders.build_ledger_detail``, what the PDF prints), a page of ``PAGE_SIZE`` postings at a
 time (``reports.builders.ledger_detail_page``): a busy account has tens of thousands of lines a month."""
 
-from __future__ import annotations
-
 from datetime import date
 from typing import Annotated
 from urllib.parse import urlencode

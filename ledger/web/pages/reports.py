@@ -1,7 +1,5 @@
 """Report downloads (reports.registry, the same pipeline as the API)."""
 
-from __future__ import annotations
-
 from fastapi import Request
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response

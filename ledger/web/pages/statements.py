@@ -1,7 +1,5 @@
 """Bank and payment statements: accounts, imports, matching, the reconciliation download (reconcile)."""
 
-from __future__ import annotations
-
 import hashlib
 import tempfile
 from datetime import date, timedelta

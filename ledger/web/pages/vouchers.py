@@ -6,8 +6,6 @@ and ``reverse_entry``): scope, the form's one-time key, the posting service, aud
 back as the form again, with what was typed and the error beside its field, in the page's language.
 """
 
-from __future__ import annotations
-
 import re
 from dataclasses import dataclass, field
 from datetime import date

@@ -1,7 +1,5 @@
 """The asset register (资产台账): add, list, change an asset's status."""
 
-from __future__ import annotations
-
 from fastapi import Request
 from fastapi.responses import JSONResponse
 from pydantic import Field

@@ -1,7 +1,5 @@
 """Brokerage (居间服务): record a deal and its fee, what clients still owe, a fee received."""
 
-from __future__ import annotations
-
 from datetime import date
 
 from fastapi import Request

@@ -1,7 +1,5 @@
 """What the community's routes share: strict request bodies, and an amount paid on a day."""
 
-from __future__ import annotations
-
 from datetime import date
 
 from fastapi import APIRouter

@@ -1,7 +1,5 @@
 """Subsidies received (补助收入) and their yearly totals by source; stakes in companies (参股)."""
 
-from __future__ import annotations
-
 from datetime import date
 from typing import Annotated
 

@@ -1,8 +1,6 @@
 """Lease contracts (承包 / 租赁): register, read, terminate, renew, amend; the accrual run (租金计提);
 the rent roll; deposits received and refunded; rent received."""
 
-from __future__ import annotations
-
 from collections.abc import Callable
 from datetime import date
 from typing import Annotated

@@ -1,8 +1,6 @@
 """Public-welfare posts (公益性岗位): register, list, end; the stipend run and one post's month; payments to
 a holder; facility spending (公益设施)."""
 
-from __future__ import annotations
-
 from datetime import date
 from typing import Annotated
 
