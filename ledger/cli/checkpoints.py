@@ -6,6 +6,8 @@ be kept elsewhere — by the street, the county, an auditor — where whoever ca
 reach it. Checking it needs no private key.
 """
 
+from __future__ import annotations
+
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 

@@ -8,6 +8,8 @@ decimal strings (``"1800.00"``), parsed to fen before anything is written. Bad i
 ``error [code] field: message`` and writes nothing. A retry with the same ``--key`` posts nothing more.
 """
 
+from __future__ import annotations
+
 from collections.abc import Callable
 from datetime import date
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar

@@ -5,6 +5,8 @@ Every write is the year end's own service (``ledger.distribution.services``, the
 done as the CLI actor; ``--key`` makes a rerun write nothing again.
 """
 
+from __future__ import annotations
+
 from collections.abc import Callable
 from datetime import date
 from typing import Annotated

@@ -8,6 +8,8 @@ written (amounts as decimal strings, never floats); a bad value exits 2 naming t
 written.
 """
 
+from __future__ import annotations
+
 from collections.abc import Callable, Iterable
 from typing import Annotated, Any, NoReturn
 

@@ -1,5 +1,7 @@
 """The ``cunshe`` command line (typer). Each command is a thin shell over the same services the API uses."""
 
+from __future__ import annotations
+
 import os
 import secrets
 import sys

@@ -6,6 +6,8 @@ reads of stock and shift reports); every write is that service's ``Write``, carr
 the tills through the API.
 """
 
+from __future__ import annotations
+
 from datetime import date
 from pathlib import Path
 from typing import Annotated

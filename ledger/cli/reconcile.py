@@ -5,6 +5,8 @@ Orgs are named by code (``heping-co``) or id. Every write is the reconciliation 
 ``--key`` as its idempotency key; the audit log records it with ``(cli)``.
 """
 
+from __future__ import annotations
+
 import csv
 import hashlib
 import json

@@ -8,6 +8,8 @@
 register. The same services as the API build and render; only the file name and place are chosen here.
 """
 
+from __future__ import annotations
+
 import time
 from pathlib import Path
 from typing import Annotated
