@@ -480,7 +480,7 @@ def test_bad_input_an_expired_login_offline_and_the_phone(
     context.set_offline(False)
     page.evaluate("window.dispatchEvent(new Event('online'))")
     sync_api.expect(page.locator("#rejected-count")).to_have_text("1", timeout=20000)
-    assert queue_count(page) == 0 and sales_in_db(engine) == (2, 2)
+    assert queue_count(page, 0) == 0 and sales_in_db(engine) == (2, 2)
     page.keyboard.press("F10")
     wait_view(page, "queue")
     rejected = page.locator("#queue-list li.rejected")
@@ -538,7 +538,7 @@ def test_bad_input_an_expired_login_offline_and_the_phone(
     page.get_by_label("挂账", exact=True).press("Enter")  # empty: the balance due, 408.00
     page.get_by_label("挂账", exact=True).press("Enter")
     sync_api.expect(page.locator("#pay-error")).to_contain_text("超出挂账额度")
-    assert sales_in_db(engine) == (3, 3) and queue_count(page) == 0
+    assert sales_in_db(engine) == (3, 3) and queue_count(page, 0) == 0
     page.get_by_label("挂账", exact=True).fill("")
     page.get_by_label("现金", exact=True).fill("500")
     page.get_by_label("现金", exact=True).press("Enter")
