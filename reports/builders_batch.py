@@ -150,13 +150,18 @@ def _stopped_after(seconds: float | None) -> Any:
         raise _Expired
 
     previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
-        yield
+        # The timer is armed and disarmed inside the ``try``: an alarm that lands between the two, even
+        # before the work starts or while it is being disarmed, is still a ``TimeLimit``, never a stray
+        # ``_Expired`` (a limit of a microsecond lands there).
+        signal.setitimer(signal.ITIMER_REAL, seconds)
+        try:
+            yield
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
     except _Expired:
         raise TimeLimit(_time_limit_message(seconds)) from None
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
 
 
@@ -191,13 +196,13 @@ def _render_in_worker(
     lang: Lang,
     options: dict[str, str],
     seconds: float | None = None,
-) -> tuple[str, bytes | None, str]:
-    """(file name, content or None, error message) for one org of a batch, in a worker process."""
+) -> tuple[str, bytes | None, str, str]:
+    """(file name, content or None, error message, error code) for one org of a batch, in a worker process."""
     done = _render_in_pool(url, name, org_id, period, fmt, lang, options, seconds=seconds)
     if isinstance(done, RenderedFile):
-        return done.filename, done.content, ""
+        return done.filename, done.content, "", ""
     _cls, message, _field, code = done
-    return f"org-{org_id}", None, f"[{code}] {message}"
+    return f"org-{org_id}", None, f"[{code}] {message}", code
 
 
 def render_limited(
@@ -417,8 +422,12 @@ def render_batch(
         for future in futures:
             try:
                 left = None if deadline is None else max(0.0, deadline - time.monotonic())
-                filename, content, error = future.result(timeout=left)
+                filename, content, error, code = future.result(timeout=left)
             except FutureTimeout:
+                code = "time_limit"
+            if code == "time_limit":
+                # One org out of time is the batch out of time, whether the worker's own limit stopped it
+                # first or this wait did: the answer is the same 503, never a zip naming it in errors.txt.
                 for pending in futures:
                     pending.cancel()
                 raise TimeLimit(_time_limit_message(seconds or 0)) from None

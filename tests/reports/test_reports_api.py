@@ -12,8 +12,10 @@ import json
 import os
 import re
 import zipfile
+from concurrent.futures import Future
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote
 
 import pandas as pd
@@ -22,6 +24,7 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+from ledger.books.errors import TimeLimit
 from ledger.books.money import amount_in_words
 from ledger.cli.reports import app as reports_cli
 from reports.builders_base import ReportPeriod
@@ -233,6 +236,31 @@ def test_batch_pdfs_come_from_warm_workers_and_are_stored_not_deflated_again(
     for info in archive.infolist():
         assert info.compress_type == zipfile.ZIP_STORED
         assert archive.read(info).startswith(b"%PDF")
+
+
+class _RunsAtOnce:
+    """An executor that runs each task in this process as it is submitted: every worker has answered
+    before ``render_batch`` starts waiting, the order a fast pool can also take."""
+
+    def submit(self, fn: Any, *args: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        future.set_result(fn(*args))
+        return future
+
+
+@sqlite_only
+def test_a_batch_whose_workers_ran_out_of_time_first_is_a_time_limit_not_a_zip_of_errors(
+    two_community_years: County,
+) -> None:
+    """CI once answered 200 with an errors.txt naming both orgs: their workers' own limits stopped them
+    before the batch's wait did. One org out of time is the batch out of time."""
+    db = two_community_years.engine.url.render_as_string(hide_password=False)
+    orgs = [two_community_years.ids["dingzikou"], two_community_years.ids["huahuaqiao"]]
+    period = ReportPeriod("2025-01", "2025-12")
+    with pytest.raises(TimeLimit):
+        render_batch(db, "income-statement", orgs, period, "pdf", executor=_RunsAtOnce(), seconds=1e-6)  # type: ignore[arg-type]
+    result = render_batch(db, "income-statement", orgs, period, "json", executor=_RunsAtOnce(), seconds=60)  # type: ignore[arg-type]
+    assert len(result.files) == 2 and result.errors == ()
 
 
 @sqlite_only

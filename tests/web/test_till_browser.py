@@ -43,6 +43,23 @@ PRODUCTS = [
 PORK_LABEL = "251234501234"
 
 
+# Wraps the page's fetch: the next request whose path ends with the argument reaches the server, and its
+# answer (the status kept in ``window.lostAnswers``) is replaced by the error a reset connection gives.
+LOSE_THE_NEXT_ANSWER = """(suffix) => {
+  const real = window.fetch;
+  window.lostAnswers = [];
+  window.fetch = async (input, init) => {
+    const path = new URL(String(input), location.href).pathname;
+    if (path.endsWith(suffix) && window.lostAnswers.length === 0) {
+      const answer = await real(input, init);
+      window.lostAnswers.push(answer.status);
+      throw new TypeError("Failed to fetch");
+    }
+    return real(input, init);
+  };
+}"""
+
+
 def ean13(code12: str) -> str:
     total = sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(code12))
     return code12 + str((10 - total % 10) % 10)
@@ -307,14 +324,14 @@ def test_a_cashiers_day_online_and_offline(live: LiveServer, browser: object, tm
     page.get_by_label("金额（元）").fill("100.00")
     page.get_by_label("事由").fill("补零钱")
     # The answer to the pay-in is lost on the way back: Enter again records it once (its key is kept).
-    page.route("**/cash-moves", cut_once)
-    cut.clear()
+    # The loss is made in the page's own fetch (the server answers, the till is told the connection
+    # reset): CI once saw the till's POST get past a Playwright route here and record at the first Enter.
+    page.evaluate(LOSE_THE_NEXT_ANSWER, "/cash-moves")
     page.keyboard.press("Enter")
     sync_api.expect(page.locator("#cash-error")).to_contain_text("网络中断")
     page.keyboard.press("Enter")
     wait_view(page, "sell")
-    page.unroute("**/cash-moves")
-    assert cut == [201]
+    assert page.evaluate("window.lostAnswers") == [201]
     page.keyboard.press("F8")
     page.get_by_label("类型").select_option("payout")
     page.get_by_label("金额（元）").fill("30.00")
