@@ -172,7 +172,7 @@ def _journal(county: County) -> dict[str, int]:
     """丁字口's January 2026: 24 vouchers over a dozen days (some posted late with an earlier date), a
     third of them on 112 with 张三 or 李四, two with two lines on 112, four reversed (into January). The
     entries' 摘要 are 收租 and 办公; 张三's lines say 张三租金 in their own 摘要, and every fourth office
-    voucher's expense line says 打印纸 (text found only in a line)."""
+    voucher's expense line says 打印纸 "A4" 100% (text found only in a line; quotes and a LIKE wildcard)."""
     from ledger.books.orgs import counterparty
     from ledger.books.posting import reversal_draft
 
@@ -199,7 +199,7 @@ def _journal(county: County) -> dict[str, int]:
                         Line("112", credit_fen=100 + n, counterparty_id=cp, memo=said),
                     ]
             else:
-                said = "打印纸" if n % 4 == 1 else ""
+                said = '打印纸 "A4" 100%' if n % 4 == 1 else ""
                 lines = [Line("513", debit_fen=100 + n, memo=said), Line("101", credit_fen=100 + n)]
             posted.append(post_entry(conn, Draft(org, day, "收租" if n % 3 == 0 else "办公", lines)).id)
         for entry_id in posted[::6]:
@@ -239,6 +239,13 @@ def test_the_journal_a_page_at_a_time_is_every_match_in_order_forwards_and_backw
         EntryFilter(**month, text_contains="打印", memo_contains="办", reversed=False),
         EntryFilter(**month, text_contains="租", counterparty_id=ids["li"]),
         EntryFilter(date_from=date(2026, 1, 3), date_to=date(2026, 1, 9), text_contains="纸"),
+        # three characters or more: on SQLite found by the trigram tables (0012_core), kept by the triggers
+        EntryFilter(**month, text_contains="张三租"),  # lines' 摘要 only
+        EntryFilter(**month, text_contains='"A4"'),
+        EntryFilter(**month, text_contains="100%"),
+        EntryFilter(**month, text_contains="冲销 记"),  # the reversals' 摘要
+        EntryFilter(**month, text_contains="冲销 记-2026-01-000", reversed=False),
+        EntryFilter(**month, text_contains="打印纸", account="513"),
     ]
     with read_tx(county.engine) as conn:
         for flt in filters:
@@ -327,3 +334,39 @@ def test_the_journal_page_turns_by_key(
     assert back and "before=" in back.group(1)
     assert re.findall(r">(记-\d{4}-\d{2}-\d{4})</a>", client.get(unescape(back.group(1))).text) == seen[5:10]
     assert client.get(url, params={"after": "2026-02-30.1"}).status_code == 422
+
+
+def test_sqlite_s_trigram_tables_hold_every_memo_posted_by_every_path(county: County) -> None:
+    """``0012_core``'s trigram tables name every entry and every line that has a 摘要, and nothing else:
+    filled by triggers on each posting path — one voucher (``post_entry``), a batch (``post_entries``'
+    many-row INSERTs), a reversal (its own 摘要 and its lines' copied) — and by the migration for the rows
+    the county's fixture posted before."""
+    from sqlalchemy import select
+
+    from ledger.books.journal import entry_memo_fts, entry_t, line_memo_fts, line_t
+    from ledger.books.posting import post_entries
+
+    if county.engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL finds the 摘要 by its pg_trgm indexes (0011_core)")
+    _journal(county)
+    org = county.ids["dingzikou"]
+    with write_tx(county.engine) as conn:
+        batch = [
+            Draft(
+                org,
+                date(2026, 1, 25),
+                f"批量凭证{n}" if n % 3 else "",
+                [
+                    Line("513", debit_fen=100 + n, memo=f"第{n}行" if n % 2 else ""),
+                    Line("101", credit_fen=100 + n),
+                ],
+            )
+            for n in range(120)
+        ]
+        post_entries(conn, batch)
+    with read_tx(county.engine) as conn:
+        for fts, table in ((entry_memo_fts, entry_t), (line_memo_fts, line_t)):
+            indexed = sorted(conn.execute(select(fts.c.rowid)).scalars())
+            said = sorted(conn.execute(select(table.c.id).where(table.c.memo != "")).scalars())
+            assert indexed == said, fts.name
+            assert len(said) > 40, fts.name
