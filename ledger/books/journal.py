@@ -12,6 +12,7 @@ from sqlalchemy import (
     String,
     cast,
     exists,
+    false,
     func,
     literal,
     literal_column,
@@ -108,11 +109,11 @@ class EntryFilter:
             cond.append(entry_t.c.memo.contains(self.memo_contains, autoescape=True))
         return cond
 
-    def semi_joins(self, org_id: int, *, sqlite_fts: bool = False) -> list[SemiJoin]:
+    def semi_joins(self, org_id: int, *, memo_match: MemoMatch | None = None) -> list[SemiJoin]:
         """The filter's conditions on other rows than the entry. Most telling first: a counterparty's
         lines, the org's reversals, an account's lines (``ix_line_org_account`` within the months asked
-        for), a text (the entry's 摘要 among its own columns too, but also its lines'). ``sqlite_fts``: the
-        database is SQLite with ``0012_core``'s trigram tables (``has_memo_fts``)."""
+        for), a text (the entry's 摘要 among its own columns too, but also its lines'). ``memo_match``: on
+        SQLite, the text as ``0012_core``'s trigram tables are asked for it (``memo_match``)."""
         found: list[SemiJoin] = []
         if self.counterparty_id is not None:  # ix_line_counterparty; per entry, ix_line_entry
             found.append(
@@ -156,10 +157,10 @@ class EntryFilter:
                 )
             )
         if self.text_contains:
-            found.append(self._text_join(org_id, self.text_contains, sqlite_fts=sqlite_fts))
+            found.append(self._text_join(org_id, self.text_contains, memo_match))
         return found
 
-    def _text_join(self, org_id: int, text: str, *, sqlite_fts: bool = False) -> SemiJoin:
+    def _text_join(self, org_id: int, text: str, memo_match: MemoMatch | None = None) -> SemiJoin:
         """The entry's 摘要 holds ``text``, or one of its lines' 摘要 does, or a line names a counterparty
         whose name holds it.
 
@@ -167,9 +168,9 @@ class EntryFilter:
         the lines naming such a counterparty (``ix_line_counterparty``), then the lines whose 摘要 holds it —
         one after the other, so that a common word is counted up to the page's limit from the entries' 摘要
         alone, without a look at their lines. On PostgreSQL the 摘要 are found by their trigram indexes
-        (``0011_core``, pg_trgm) when the extension is there, and read in full otherwise; on SQLite a text of
-        three characters or more is found by ``0012_core``'s trigram tables (``sqlite_fts``), each candidate
-        still tested with ``LIKE``, and a shorter one by reading the 摘要.
+        (``0011_core``, pg_trgm) when the extension is there, and read in full otherwise; on SQLite by
+        ``0012_core``'s trigram tables (``memo_match``), each candidate still tested with ``LIKE``, or
+        where they cannot tell (one character) by reading the 摘要.
         Per entry (``check``, while the date index is walked): its 摘要, then its lines by ``ix_line_entry``
         only when that does not match."""
         named = select(cp_t.c.id).where(cp_t.c.org_id == org_id, cp_t.c.name.contains(text, autoescape=True))
@@ -177,18 +178,13 @@ class EntryFilter:
         first, last = self.period or self.period_from, self.period or self.period_to
         own_memo = [own.c.memo.contains(text, autoescape=True)]
         line_memo = [line_t.c.memo != "", line_t.c.memo.contains(text, autoescape=True)]
-        if sqlite_fts and len(text) >= 3:
-            # The trigram tables name the rows holding the text's trigrams in a row (case folded: a superset
-            # of LIKE's), looked up by id; the org and months (written as expressions, ``+ 0`` and ``|| ''``)
-            # are checked on those rows rather than chosen to drive the query.
-            phrase = '"' + text.replace('"', '""') + '"'
+        if memo_match is not None:
+            # The trigram tables name the rows that may hold the text (a superset of LIKE's), looked up by
+            # id; the org and months (written as expressions, ``+ 0`` and ``|| ''``) are checked on those
+            # rows rather than chosen to drive the query.
             own_org, own_period = own.c.org_id + 0, own.c.period + ""
-            own_memo.append(
-                own.c.id.in_(select(entry_memo_fts.c.rowid).where(entry_memo_fts.c.memo.match(phrase)))
-            )
-            line_memo.append(
-                line_t.c.id.in_(select(line_memo_fts.c.rowid).where(line_memo_fts.c.memo.match(phrase)))
-            )
+            own_memo.append(memo_match.among(own.c.id, entry_memo_fts, memo_match.entries))
+            line_memo.append(memo_match.among(line_t.c.id, line_memo_fts, memo_match.lines))
             months = self._line_months(org_id, line_t.c.period + "", org=line_t.c.org_id + 0)
         else:
             own_org, own_period = own.c.org_id, own.c.period
@@ -371,14 +367,59 @@ def _gather_entries(conn: Connection, ids: Any, at_most: int) -> tuple[list[int]
     return sorted(set(conn.execute(ids).scalars())), total
 
 
-def has_memo_fts(conn: Connection) -> bool:
-    """Whether this SQLite database has ``0012_core``'s trigram tables of the 摘要 (a SQLite built without
-    FTS5 gets none, and its text filter reads the 摘要)."""
+TERMS_AT_MOST = 300  # a two-character text's trigrams asked for at once; more, and the 摘要 are read
+
+
+@dataclass(frozen=True)
+class MemoMatch:
+    """A text as SQLite's trigram tables (``0012_core``) are asked for it: an FTS5 query for the entries'
+    table and one for the lines' — each naming a superset of the rows whose 摘要 holds the text (LIKE still
+    decides) — or None where no row can hold it."""
+
+    entries: str | None
+    lines: str | None
+
+    @staticmethod
+    def among(row_id: Any, fts: Any, query: str | None) -> Any:
+        if query is None:
+            return false()
+        return row_id.in_(select(fts.c.rowid).where(fts.c.memo.match(query)))
+
+
+def _phrase(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"'
+
+
+def memo_match(conn: Connection, text: str) -> MemoMatch | None:
+    """How SQLite's trigram tables find the 摘要 holding ``text``; None where they cannot (no such tables:
+    a SQLite without FTS5; one character; a two-character text of cased non-ASCII letters, whose folding
+    FTS5 and LIKE do not share; one followed in the 摘要 by more than ``TERMS_AT_MOST`` characters).
+
+    Three characters or more: the phrase of their trigrams. Two (most Chinese words: 租金, a name like
+    张三): every trigram that begins with them, from the tables' vocabularies (``…_terms``, a range of
+    terms) — each 摘要 is indexed with a U+001F after it, so two characters at its end make a trigram too."""
     found = conn.execute(
         sql_text("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN (:entries, :lines)"),
         {"entries": entry_memo_fts.name, "lines": line_memo_fts.name},
     ).scalar_one()
-    return bool(found == 2)
+    if found != 2 or len(text) < 2:
+        return None
+    if len(text) >= 3:
+        return MemoMatch(_phrase(text), _phrase(text))
+    if not all(ch.isascii() or ch.lower() == ch == ch.upper() for ch in text):
+        return None
+    folded = text.lower()  # FTS5's case folding (case_sensitive=0), on ASCII letters as LIKE's
+    queries: list[str | None] = []
+    for fts in (entry_memo_fts, line_memo_fts):
+        terms = conn.execute(
+            sql_text(f"SELECT term FROM {fts.name}_terms WHERE term >= :low AND term < :high LIMIT :n"),
+            {"low": folded, "high": folded + "\U0010ffff", "n": TERMS_AT_MOST + 1},
+        ).scalars()
+        listed = [_phrase(t) for t in terms]
+        if len(listed) > TERMS_AT_MOST:
+            return None
+        queries.append(" OR ".join(listed) or None)
+    return MemoMatch(*queries)
 
 
 def list_entries(
@@ -412,7 +453,8 @@ def list_entries(
         # psycopg prepares a statement run often; PostgreSQL's generic plan for it cannot know how telling
         # this counterparty or account is, and picks a plan 10-20 times slower: plan each query as asked.
         conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_custom_plan")
-    semis = flt.semi_joins(org_id, sqlite_fts=bool(flt.text_contains) and sqlite and has_memo_fts(conn))
+    text = flt.text_contains
+    semis = flt.semi_joins(org_id, memo_match=memo_match(conn, text) if text and sqlite else None)
     driver = next((j for j in semis if j.wanted), None)
     few = False
     few_ids: list[int] | None = None
