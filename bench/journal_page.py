@@ -10,8 +10,9 @@ officer), times each journal query and 明细账 page ``REPEAT`` times — the s
 query, rendering — and prints p50 / p95 per filter (a later page is reached by its "next" links, as a
 reader turns them). Run with another checkout's code (this script copied into that checkout) it measures
 that code on the same books: the baseline. Then it posts ``POSTS`` two-line vouchers through the entry form
-(each a new form key) and prints the p50 / p95 of the POST (the write, not the redirect's page). Figures
-only.
+(each a new form key) and prints the p50 / p95 of the POST (the write, not the redirect's page). Beside
+the wall times, this process's CPU per request (median and worst): on SQLite the whole server's work, on
+PostgreSQL all but the database server's — the figure a shared machine's load moves least. Figures only.
 Targets (issue 17): journal and 明细账 p95 ≤ 150 ms, voucher post ≤ 100 ms.
 """
 
@@ -156,6 +157,7 @@ def measure(url: str, org: int, lessee: int) -> None:
             "year, text in 摘要": {"from": "2025-01", "to": "2025-12", "text": "公益岗位"},
             "year, text: a lessee's name": {"from": "2025-01", "to": "2025-12", "text": "承租户007"},
             "year, text found nowhere": {"from": "2025-01", "to": "2025-12", "text": "无此摘要"},
+            "year, two characters found nowhere": {"from": "2025-01", "to": "2025-12", "text": "无此"},
             "year, reversed": {"from": "2025-01", "to": "2025-12", "reversed": "yes"},
             "year, source manual, not reversed": {
                 "from": "2025-01",
@@ -174,7 +176,7 @@ def measure(url: str, org: int, lessee: int) -> None:
             "明细账 501 (subs), 2025-06": turned(client, ledger, {"account": "501", "period": "2025-06"}, 0),
             "明细账 102, 2025-03": turned(client, ledger, {"account": "102", "period": "2025-03"}, 0),
         }
-        print(f"  {'journal query':36} {'p50 ms':>8} {'p95 ms':>8}  found")
+        print(f"  {'journal query':36} {'p50 ms':>8} {'p95 ms':>8} {'CPU p50':>8} {'CPU max':>8}  found")
         worst = 0.0
         for name, target in queries.items():
             if target == "":
@@ -184,12 +186,13 @@ def measure(url: str, org: int, lessee: int) -> None:
             t0 = time.perf_counter()
             client.get(url, params=params)  # warm
             repeat = REPEAT if time.perf_counter() - t0 < 1 else 3  # a page of seconds: a few will tell
-            samples = []
+            samples, cpu = [], []
             found = ""
             for _ in range(repeat):
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.process_time()
                 r = client.get(url, params=params)
                 samples.append(time.perf_counter() - t0)
+                cpu.append(time.process_time() - c0)
                 assert r.status_code == 200, r.text[:300]
                 count = re.search(r"共 (\d+) 张凭证|超过 (\d+) 张", r.text)
                 found = (
@@ -199,7 +202,10 @@ def measure(url: str, org: int, lessee: int) -> None:
                 )
             p50, p95 = percentiles(samples)
             worst = max(worst, p95)
-            print(f"  {name:36} {p50:8.1f} {p95:8.1f}  {found}", flush=True)
+            cpu50 = statistics.median(cpu) * 1000
+            print(
+                f"  {name:36} {p50:8.1f} {p95:8.1f} {cpu50:8.1f} {max(cpu) * 1000:8.1f}  {found}", flush=True
+            )
         print(f"  worst page p95: {worst:.1f} ms (target ≤ 150)")
         posts = []
         for i in range(POSTS):
