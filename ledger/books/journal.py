@@ -176,7 +176,11 @@ class EntryFilter:
         named = select(cp_t.c.id).where(cp_t.c.org_id == org_id, cp_t.c.name.contains(text, autoescape=True))
         own = entry_t.alias("own_memo")  # not the outer query's entry: this list is not correlated
         first, last = self.period or self.period_from, self.period or self.period_to
-        own_memo = [own.c.memo.contains(text, autoescape=True)]
+        # Under three characters pg_trgm finds no trigram to look up, and its index would name every entry
+        # of every org to recheck (a bitmap of the whole table: 2-5x slower than reading the org's year):
+        # ``memo || ''`` keeps it to the org's months. (The lines' index holds only lines with a 摘要.)
+        own_said = own.c.memo if len(text) >= 3 else own.c.memo + ""
+        own_memo = [own_said.contains(text, autoescape=True)]
         line_memo = [line_t.c.memo != "", line_t.c.memo.contains(text, autoescape=True)]
         if memo_match is not None:
             # The trigram tables name the rows that may hold the text (a superset of LIKE's), looked up by
