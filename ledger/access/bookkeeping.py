@@ -34,9 +34,9 @@ def close_period(
     Each month closed gets its signed checkpoint (``ledger.books.checkpoints``) in the same transaction;
     without the signing key the close is refused before anything is written (``SigningKeyMissing``),
     except in development mode."""
-    periods.parse_period(period)
 
     def run(conn: Connection) -> list[str]:
+        periods.parse_period(period)  # after the scope: an outsider is told 404 whatever it sends
         # Imported here: the key's cryptography is needed by a close, not by every door's start-up.
         from ledger.access.signing_key import key_for_close
 
@@ -77,13 +77,13 @@ def period_json(conn: Connection, org_id: int, period: str) -> dict[str, Any]:
 
 def reopen_period(actor: Principal, org_id: int, period: str, *, reason: str) -> Write[str]:
     """反结账: reopen the latest closed month, for an admin, with the reason recorded."""
-    periods.parse_period(period)
 
     def scope(conn: Connection) -> None:
         actor.require_org(conn, org_id, write=True)
         periods.check_reopen_right(actor.role)
 
     def run(conn: Connection) -> str:
+        periods.parse_period(period)  # after the scope: an outsider is told 404/403 whatever it sends
         periods.reopen_period(conn, org_id, period, user_id=actor.recorded_id, role=actor.role, reason=reason)
         return period
 

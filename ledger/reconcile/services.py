@@ -198,9 +198,9 @@ def propose(
     auto_confirm_exact: bool = False,
 ) -> Write[Any]:
     """提出匹配建议 for the period's unmatched statement lines (replacing open proposals)."""
-    parse_period(period)
 
     def run(conn: Connection) -> Any:
+        parse_period(period)  # after the scope: an outsider is told 404 whatever it sends
         return matching.propose_matches(
             conn,
             org_id,

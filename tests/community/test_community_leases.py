@@ -11,6 +11,8 @@ from datetime import date
 import pytest
 from sqlalchemy import Engine, func, select
 
+from ledger.access.auth import system_actor
+from ledger.access.idempotency import request_hash
 from ledger.books.errors import Conflict, PeriodClosed, ValidationError
 from ledger.books.periods import close_period
 from ledger.books.trial_balance import trial_balance
@@ -20,6 +22,8 @@ from ledger.community.leases import contracts as leases
 from ledger.community.leases import receipts
 from ledger.community.leases.schedule import BillingCycle, BillingTiming, LeaseTerms
 from ledger.community.models import LeaseCharge
+from ledger.community.services import add_contract
+from ledger.community.services.leases import SpeltTerms
 from ledger.db.engine import read_tx, run_write, write_tx
 from ledger.db.models import JournalEntry, JournalLine
 from tests.factories.county import County
@@ -735,3 +739,18 @@ def test_reversing_a_deposit_applied_to_arrears_gives_the_deposit_back(county: C
         assert sum(c.open_fen for c in receipts.open_charges(conn, org)) == 200_000
     assert balances(county.engine, org, "2025-02")["21101"] == -150_000
     assert_tied(county.engine, org)
+
+
+def test_terms_spelt_by_a_door_are_the_same_request_as_the_terms_they_read_to() -> None:
+    """The API hands a contract's terms to the service still spelt (read after the scope check); a key
+    stored when the route read them first is the same request, and so replays."""
+    actor = system_actor("test")
+    spelt = SpeltTerms(date(2025, 1, 15), date(2026, 1, 14), 100_000, cycle="quarterly", timing="arrears")
+    read = LeaseTerms(
+        date(2025, 1, 15), date(2026, 1, 14), 100_000, BillingCycle.QUARTERLY, BillingTiming.ARREARS
+    )
+    assert spelt.read() == read
+    asked = {"code": "HT-1", "mode": "lease", "lessee": "李四"}
+    one = add_contract(actor, 7, terms=spelt, **asked)
+    two = add_contract(actor, 7, terms=read, **asked)
+    assert request_hash(one.action, one.request) == request_hash(two.action, two.request)

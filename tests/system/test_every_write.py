@@ -1090,3 +1090,58 @@ def test_an_outsider_running_the_accrual_or_stipends_with_a_malformed_month_gets
     assert own.status_code == 422 and own.json()["error"]["field"] == "through", own.text
     assert outsider.status_code == 404, outsider.text
     assert w.snapshot() == before
+
+
+def malformed_lease(field: str, spelt: str) -> Callable[[World], tuple[str, Req]]:
+    def build(w: World) -> tuple[str, Req]:
+        body = {**add_lease(w)[0].json, field: spelt}
+        return "officer", Req("POST", api(f"/orgs/{w.ids['dingzikou']}/leases"), json=body)
+
+    return build
+
+
+def malformed_propose(w: World) -> tuple[str, Req]:
+    org, account = company_bank(w)
+    params = {"account": account, "period": "2024-13"}
+    return "officer", Req("POST", api(f"/orgs/{org}/reconcile/propose"), params=params)
+
+
+def malformed_close(w: World) -> tuple[str, Req]:
+    return "officer", Req("POST", api(f"/orgs/{w.ids['huahuaqiao']}/periods/2025-13/close"))
+
+
+def malformed_reopen(w: World) -> tuple[str, Req]:
+    path = api(f"/orgs/{w.ids['huahuaqiao']}/periods/2025-13/reopen")
+    return "admin", Req("POST", path, json={"reason": "补记"})
+
+
+MALFORMED = {
+    "lease cycle": (malformed_lease("cycle", "fortnightly"), "cycle"),
+    "lease timing": (malformed_lease("timing", "whenever"), "timing"),
+    "propose period": (malformed_propose, "period"),
+    "close period": (malformed_close, "period"),
+    "reopen period": (malformed_reopen, "period"),
+}
+
+
+@pytest.mark.parametrize("case", MALFORMED)
+def test_an_outsider_with_a_malformed_field_gets_404_or_403_not_the_fields_422(
+    world: World, case: str
+) -> None:
+    """The scope is checked before a field is read: an outsider's answer does not depend on its body (a 422
+    would tell it the org exists and what the field must be); the rightful actor is told which field."""
+    w = world
+    build, field = MALFORMED[case]
+    actor, req = build(w)
+    before = w.snapshot()
+
+    own = w.send(actor, req, new_key("own"))
+    assert own.status_code == 422 and field_of(own.json()) == field, own.text
+    for who in ("officer", *OUTSIDERS):
+        if who == actor:
+            continue
+        for key in (None, new_key("outsider")):
+            outsider = w.send(who, req, key)
+            assert refused(outsider.status_code), (who, key, outsider.status_code, outsider.text)
+            assert is_error_shape(outsider.json()), outsider.text
+    assert w.snapshot() == before

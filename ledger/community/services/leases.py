@@ -11,7 +11,7 @@ back, so no door reshapes it.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import date
 from typing import Any
 
@@ -124,13 +124,40 @@ def receive_rent(
     )
 
 
+@dataclass(frozen=True)
+class SpeltTerms:
+    """A contract's terms as a door received them, the billing cycle and timing still spelt: ``add_contract``
+    reads them (a 422 naming ``cycle`` or ``timing``) only once the actor's scope is checked, so an outsider
+    is told 404 whatever it sends."""
+
+    start: date
+    end: date
+    rent_per_cycle_fen: int
+    cycle: str = BillingCycle.MONTHLY.value
+    timing: str = BillingTiming.ADVANCE.value
+    free_months: int = 0
+    escalation_bp: int = 0
+    escalation_every_years: int = 0
+    vat_rate_bp: int = 500
+
+    def read(self) -> LeaseTerms:
+        cycle = choice(BillingCycle, self.cycle, "cycle")
+        return LeaseTerms(
+            **{**asdict(self), "cycle": cycle, "timing": choice(BillingTiming, self.timing, "timing")}
+        )
+
+    def asked(self) -> dict[str, Any]:
+        """The request as the ``LeaseTerms`` it spells (a key stored for those is the same request)."""
+        return {f.name: getattr(self, f.name, None) for f in fields(LeaseTerms)}
+
+
 def add_contract(
     actor: Principal,
     org_id: int,
     *,
     code: str,
     mode: str,
-    terms: LeaseTerms,
+    terms: LeaseTerms | SpeltTerms,
     lessee_id: int | None = None,
     lessee: str | None = None,
     asset_ids: Sequence[int] = (),
@@ -138,7 +165,7 @@ def add_contract(
     memo: str = "",
 ) -> Write[ContractOut]:
     """Register a lease contract (its assets become leased); its rent is posted by the accrual run. Answers
-    the contract with its rent schedule."""
+    the contract with its rent schedule. ``SpeltTerms`` are read after the scope check."""
 
     def run(conn: Connection) -> ContractOut:
         contract_id = leases.create_contract(
@@ -146,7 +173,7 @@ def add_contract(
             org_id,
             code=code,
             mode=mode,
-            terms=terms,
+            terms=terms.read() if isinstance(terms, SpeltTerms) else terms,
             lessee_id=lessee_id,
             lessee=lessee,
             asset_ids=asset_ids,
@@ -155,7 +182,8 @@ def add_contract(
         )
         return contract_out(conn, org_id, contract_id, schedule=True)
 
-    asked = [code, mode, terms, lessee_id, lessee, list(asset_ids), deposit_fen, memo]
+    spelt = terms.asked() if isinstance(terms, SpeltTerms) else terms
+    asked = [code, mode, spelt, lessee_id, lessee, list(asset_ids), deposit_fen, memo]
     return on_collective(actor, org_id, "lease.create", asked=asked, run=run, detail=code)
 
 

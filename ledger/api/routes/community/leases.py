@@ -17,9 +17,9 @@ from ledger.api.writes import respond
 from ledger.community import assets, services
 from ledger.community.leases import contracts as leases
 from ledger.community.leases import rentroll
-from ledger.community.leases.schedule import BillingCycle, BillingTiming, LeaseTerms, choice
 from ledger.community.messages import AssetOut, ContractOut, EntryRef, TerminateOut, asset_out, contract_out
 from ledger.community.models import CYCLES, TIMINGS
+from ledger.community.services.leases import SpeltTerms
 from ledger.db.engine import read_tx
 
 router = community_router()
@@ -36,13 +36,14 @@ class TermsIn(Strict):
     escalation_every_years: int = 0
     vat_rate_bp: int = Field(default=500, description="5 % simplified levy for property by default")
 
-    def terms(self) -> LeaseTerms:
-        return LeaseTerms(
+    def terms(self) -> SpeltTerms:
+        """The terms as asked: the cycle and the timing are read by the service, after the scope check."""
+        return SpeltTerms(
             start=self.start,
             end=self.end,
             rent_per_cycle_fen=self.rent_per_cycle,
-            cycle=choice(BillingCycle, self.cycle, "cycle"),
-            timing=choice(BillingTiming, self.timing, "timing"),
+            cycle=self.cycle,
+            timing=self.timing,
             free_months=self.free_months,
             escalation_bp=self.escalation_bp,
             escalation_every_years=self.escalation_every_years,
