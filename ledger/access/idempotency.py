@@ -16,7 +16,8 @@ this very request passes it as ``former``: a stored row whose hash is that one i
 replayed, as the older version would have done. Only that scheme is known: a row stored by the
 reconciliation routes' own idempotency before the one write path (their fingerprint strings) or by a door
 that never hashed its path (a page's form, the CLI's ``--key``) still answers 409 to a retry, as does a row
-whose action or request body has since changed shape (a new field with a default) — a 409 writes nothing,
+whose action or request body has since changed shape (a new field with a default; a statement upload with
+an account override, which that version did not take) — a 409 writes nothing,
 and the client retries under a new key once it has checked the first request's effect.
 
 The record is written in the write's own transaction, so a crash leaves either both or neither. Journal

@@ -22,6 +22,7 @@ capital pay-in and the reconciliation replay of the issue are regression tests a
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -1144,4 +1145,54 @@ def test_an_outsider_with_a_malformed_field_gets_404_or_403_not_the_fields_422(
             outsider = w.send(who, req, key)
             assert refused(outsider.status_code), (who, key, outsider.status_code, outsider.text)
             assert is_error_shape(outsider.json()), outsider.text
+    assert w.snapshot() == before
+
+
+def former_upload(w: World) -> tuple[Req, Req, str, Any]:
+    req, changed = statement_upload(w)
+    assert req.files is not None and req.data is not None
+    sha256 = hashlib.sha256(req.files["file"][1]).hexdigest()
+    return (
+        req,
+        changed,
+        "reconcile.import",
+        {"account": int(req.data["account"]), "source": None, "sha256": sha256},
+    )
+
+
+def former_rule(w: World) -> tuple[Req, Req, str, Any]:
+    req, changed = post_by_rule(w)  # no body: the former fingerprint saw the default one
+    return req, changed, "reconcile.post_by_rule", {"rule": None}
+
+
+FORMER = {"statement upload": former_upload, "post-by-rule without a body": former_rule}
+
+
+@pytest.mark.parametrize("case", FORMER)
+def test_a_reconciliation_key_stored_under_the_former_fingerprint_is_replayed(
+    world: World, case: str
+) -> None:
+    """As for the capital pay-in above: the statement upload's former body was the account, the source and
+    the file's hash; a rule posting without a body was fingerprinted with the default one."""
+    w = world
+    req, changed, action, former_body = FORMER[case](w)
+    first = w.send("officer", req, "old-scheme")
+    assert first.status_code == 201, first.text
+    as_before = {"path": req.path, "query": [], "body": former_body}
+    with w.tx() as conn:  # the row as the older version stored it
+        stored = conn.execute(
+            update(IdempotencyRecord.__table__)
+            .where(IdempotencyRecord.__table__.c.key == "old-scheme")
+            .values(request_hash=request_hash(action, as_before))
+        )
+        assert stored.rowcount == 1
+    before = w.snapshot()
+
+    retry = w.send("officer", req, "old-scheme")
+    other = w.send("officer", changed, "old-scheme")
+    outsider = w.send("officer_tuanjie", req, "old-scheme")
+
+    assert retry.status_code == 200 and retry.json() == first.json(), retry.text
+    assert other.status_code == 409 and other.json()["error"]["code"] == "idempotency_conflict", other.text
+    assert outsider.status_code in (403, 404) and outsider.json() != first.json()
     assert w.snapshot() == before

@@ -308,7 +308,10 @@ def upload_statement_route(
             file_name=file_name,
             account_override=account_override,
         )
-        return respond(engine, user, request, key, write)
+        # The body as the path-and-body fingerprint saw it; that version took no override, so a request
+        # with one is not a retry of a request it stored.
+        as_before = None if account_override else {"account": account, "source": source, "sha256": sha256}
+        return respond(engine, user, request, key, write, as_before)
     except LedgerError as exc:
         _keep_problems(engine, user, org_id, account, file_name, exc)
         raise
@@ -529,7 +532,8 @@ def post_by_rule_route(
 ) -> Response:
     """Turn an unmatched statement line into an entry by a rule (rules.toml) and match the two."""
 
-    write = services.post_by_rule(user, org_id, line_id, (body or RuleIn()).rule)
+    body = body or RuleIn()  # as the path-and-body fingerprint saw a request without one
+    write = services.post_by_rule(user, org_id, line_id, body.rule)
     return respond(engine, user, request, key, write, body)
 
 
