@@ -8,6 +8,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+TILL_TOKEN_HOURS = 14.0
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CUNSHE_", extra="ignore")
@@ -36,6 +38,8 @@ class Settings(BaseSettings):
     # A report download (one, or a street's batch) is refused with 503 time_limit past this many seconds.
     report_seconds: float = Field(default=60.0, gt=0)
     max_sale_lead_seconds: int = 300
+    # A till's token (the cashier's login at the till) is refused this long after it was issued: a shift.
+    till_token_hours: float = Field(default=TILL_TOKEN_HOURS, gt=0)
     # Web logins (ledger.web.login_limits): attempts per client address and in all (limits' notation),
     # and at most this many argon2 checks at once, each waiting at most this long for its turn.
     login_rate_per_address: str = "10/minute"

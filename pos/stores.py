@@ -14,11 +14,12 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, select
 
-from ledger.access.auth import Principal, hash_token
+from ledger.access.auth import TILL_EXPIRED, TILL_LABEL, Principal, hash_token, till_token_cutoff
 from ledger.books.errors import Forbidden, NotFound, Unauthenticated, ValidationError
 from ledger.books.orgs import create_store, get_org
 from ledger.db.models import Store
-from pos.fastsql import Sql
+from ledger.settings import TILL_TOKEN_HOURS
+from pos.fastsql import Sql, db_time
 
 store_t = Store.__table__
 
@@ -35,25 +36,33 @@ class StoreRef:
 
 
 _TOKEN_SQL = Sql(
-    "SELECT u.id, u.username, u.role, u.scope_org_id, u.scope_store_id, u.disabled, s.org_id "
+    "SELECT u.id, u.username, u.role, u.scope_org_id, u.scope_store_id, u.disabled, s.org_id, "
+    "(t.label = :till AND t.created_at <= :cutoff) "
     "FROM api_token t JOIN user_account u ON u.id = t.user_id LEFT JOIN store s ON s.id = u.scope_store_id "
     "WHERE t.token_hash = :hash AND t.revoked_at IS NULL"
 )
 
 
-def till_principal(conn: Connection, authorization: str) -> Principal:
+def till_principal(
+    conn: Connection, authorization: str, *, till_token_hours: float = TILL_TOKEN_HOURS
+) -> Principal:
     """The caller of a till request from its bearer token, in one statement on the request's own connection.
 
     The same rule as ``ledger.access.auth.principal_for_token`` (hashed token, not revoked, user not
-    disabled), written as one driver-level query because the till's hot path cannot afford two Core
-    statements and a transaction of their own per sale.
+    disabled, a till's token not expired), written as one driver-level query because the till's hot path
+    cannot afford two Core statements and a transaction of their own per sale.
     """
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthenticated("use 'Authorization: Bearer <token>'")
-    row = _TOKEN_SQL.run(conn, {"hash": hash_token(token.strip())}).fetchone()
+    cutoff = db_time(conn, till_token_cutoff(till_token_hours))
+    row = _TOKEN_SQL.run(
+        conn, {"hash": hash_token(token.strip()), "till": TILL_LABEL, "cutoff": cutoff}
+    ).fetchone()
     if row is None or row[5]:
         raise Unauthenticated("unknown or revoked token")
+    if row[7]:
+        raise Unauthenticated(TILL_EXPIRED)
     return Principal(row[0], row[1], row[2], row[3], row[4], row[6])
 
 

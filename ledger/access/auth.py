@@ -2,7 +2,9 @@
 
 Roles: ``admin`` (everything), ``officer`` (a street, or the county, and every org below it; keeps the
 books), ``community`` (one org, read-only), ``cashier`` (one store's POS, nothing else). API clients send
-bearer tokens; only their SHA-256 is stored (they are 256-bit random, so a slow hash adds nothing).
+bearer tokens; only their SHA-256 is stored (they are 256-bit random, so a slow hash adds nothing). A
+till's token (a cashier's login at the till, labelled ``till``) lasts a shift: ``till_token_hours`` after it
+was issued it is refused (401) and the till asks for the login again; other tokens last until revoked.
 People log in with passwords hashed by argon2. A request outside one's scope gets 404, so that the
 existence of another org's books does not leak; a role that may see but not do gets 403.
 """
@@ -12,17 +14,18 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Connection, Row, insert, select
+from sqlalchemy import Connection, Row, and_, insert, select
 
 from ledger.books.errors import Conflict, Forbidden, NotFound, Unauthenticated, ValidationError
 from ledger.books.orgs import get_org, now, subtree_ids
 from ledger.db.models import ROLES, ApiToken, AuditLog, Org, Store, UserAccount
-from ledger.settings import get_settings
+from ledger.settings import TILL_TOKEN_HOURS, get_settings
 
 user_t = UserAccount.__table__
 token_t = ApiToken.__table__
@@ -38,6 +41,9 @@ def _hasher() -> PasswordHasher:
 
 
 TOKEN_PREFIX = "cs_"
+TILL_LABEL = "till"
+"""The label of the token a till's login issues (``ledger.web.till``); it expires (module docstring)."""
+TILL_EXPIRED = "the till's login has expired; log in again"
 
 
 @dataclass
@@ -173,14 +179,25 @@ def _principal(conn: Connection, user: Row[Any]) -> Principal:
     return Principal(user.id, user.username, user.role, user.scope_org_id, user.scope_store_id, store_org)
 
 
-def principal_for_token(conn: Connection, token: str) -> Principal:
+def till_token_cutoff(till_token_hours: float) -> datetime:
+    """A till token issued at or before this instant has expired."""
+    return now() - timedelta(hours=till_token_hours)
+
+
+def principal_for_token(
+    conn: Connection, token: str, *, till_token_hours: float = TILL_TOKEN_HOURS
+) -> Principal:
+    """The token's user: not revoked, not disabled, and a till's token within ``till_token_hours``."""
+    expired = and_(token_t.c.label == TILL_LABEL, token_t.c.created_at <= till_token_cutoff(till_token_hours))
     row = conn.execute(
-        select(user_t)
+        select(user_t, expired.label("till_expired"))
         .join(token_t, token_t.c.user_id == user_t.c.id)
         .where(token_t.c.token_hash == hash_token(token), token_t.c.revoked_at.is_(None))
     ).first()
     if row is None or row.disabled:
         raise Unauthenticated("unknown or revoked token")
+    if row.till_expired:
+        raise Unauthenticated(TILL_EXPIRED)
     return _principal(conn, row)
 
 

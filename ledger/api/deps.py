@@ -18,7 +18,8 @@ def current_principal(request: Request, engine: EngineDep) -> Principal:
             scheme, _, token = header.partition(" ")
             if scheme.lower() != "bearer" or not token.strip():
                 raise Unauthenticated("use 'Authorization: Bearer <token>'")
-            return principal_for_token(conn, token.strip())
+            hours = request.app.state.settings.till_token_hours
+            return principal_for_token(conn, token.strip(), till_token_hours=hours)
         user_id = getattr(request.state, "session_user_id", None)
         if user_id is not None:
             logged_in_at = getattr(request.state, "session_logged_in_at", 0)

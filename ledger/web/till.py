@@ -20,6 +20,7 @@ from sqlalchemy import Connection, update
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ledger.access.auth import (
+    TILL_LABEL,
     audit,
     hash_token,
     issue_token,
@@ -135,7 +136,7 @@ def till_login(body: TillLoginIn, request: Request, engine: EngineDep) -> JSONRe
         raise Forbidden("the till is for a cashier of a store; officers use the web pages")
 
     def work(conn: Connection) -> str:
-        token = issue_token(conn, user.user_id, "till")
+        token = issue_token(conn, user.user_id, TILL_LABEL)
         audit(conn, user, "till.login", org_id=user.store_org_id, remote_addr=addr)
         return token
 

@@ -9,10 +9,16 @@ token, and the PWA's files.
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import update
 
+from ledger.access.auth import hash_token, token_t
+from ledger.books.orgs import now
+from ledger.db.engine import write_tx
+from ledger.settings import Settings
 from ledger.web.till import STATIC_DIR, STATIC_TYPES
 from pos.escpos import receipt_bytes
 from pos.till import initials
@@ -180,3 +186,46 @@ def test_the_till_page_is_an_installable_pwa(client: TestClient, county: County)
     log_in(client, "cashier")
     r = client.get("/web/", follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/till/"
+
+
+def test_a_till_login_lasts_a_shift_then_the_till_asks_for_it_again(shop: Shop, county: County) -> None:
+    """A till's token is refused (401, which the till answers by showing its login) once it is older than
+    ``till_token_hours`` (14 by default), on the till's own hot path (a sale) and on every other request; a
+    fresh login works, and a token that is not a till's (an API client's) never expires."""
+    client = shop.http
+    hours = Settings(database_url=str(county.engine.url)).till_token_hours  # the client's app's
+
+    def login() -> str:
+        r = client.post("/till/login", json={"username": "cashier", "password": PASSWORD})
+        assert r.status_code == 200, r.text
+        token: str = r.json()["token"]
+        return token
+
+    def issued(token: str, ago: timedelta) -> None:  # the token as if issued ``ago``
+        with write_tx(county.engine) as conn:
+            moved = conn.execute(
+                update(token_t)
+                .where(token_t.c.token_hash == hash_token(token))
+                .values(created_at=now() - ago)
+            )
+            assert moved.rowcount == 1
+
+    def asks(token: str) -> tuple[int, int]:  # the till's load, and a sale
+        auth = {"Authorization": f"Bearer {token}"}
+        loaded = client.get(f"/api/v1/pos/stores/{shop.store1}/till", headers=auth)
+        sold = client.post("/api/v1/pos/sales", json=shop.sale_body([("EGG", "1")]), headers=auth)
+        return loaded.status_code, sold.status_code
+
+    old, young = login(), login()
+    issued(old, timedelta(hours=hours, minutes=1))
+    issued(young, timedelta(hours=hours, minutes=-1))
+    issued(county.tokens["cashier"], timedelta(days=400))
+    sales = shop.count("pos_sale")
+
+    assert asks(old) == (401, 401)
+    expired = client.get(f"/api/v1/pos/stores/{shop.store1}/till", headers={"Authorization": f"Bearer {old}"})
+    assert "expired" in expired.json()["error"]["message"]
+    assert shop.count("pos_sale") == sales  # the refused sale wrote nothing
+    assert asks(young) == (200, 201)
+    assert asks(login()) == (200, 201)
+    assert asks(county.tokens["cashier"]) == (200, 201)  # an API token: revoked, never expired

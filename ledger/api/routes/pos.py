@@ -96,9 +96,13 @@ async def _till_write(
     engine: Engine = request.app.state.engine
     key = idempotency_key(request.headers.get("idempotency-key"))
     authorization = request.headers.get("authorization")
+    hours = request.app.state.settings.till_token_hours
 
     def resolve_and_work(conn: Connection) -> sales.SaleResult:
-        user = till_principal(conn, authorization) if authorization else current_principal(request, engine)
+        if authorization:
+            user = till_principal(conn, authorization, till_token_hours=hours)
+        else:
+            user = current_principal(request, engine)
         return work(conn, user, key)
 
     if is_sqlite(engine):
