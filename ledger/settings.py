@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     # Warm the report stack (pandas, WeasyPrint, fonts, the worker pool) in a background thread once the
     # app has started, so the first PDF does not pay for it: ``cunshe serve`` turns it on; tests leave it off.
     warm_reports: bool = False
+    # A statement or catalogue file: uploaded (413 naming the file) or imported by the CLI (refused before
+    # it is read).
     max_upload_bytes: int = 20 * 1024 * 1024
     # A report download (one, or a street's batch) is refused with 503 time_limit past this many seconds.
     report_seconds: float = Field(default=60.0, gt=0)

@@ -15,7 +15,7 @@ from typing import Annotated
 
 import typer
 
-from ledger.books.errors import LedgerError
+from ledger.books.errors import LedgerError, ValidationError
 from ledger.books.money import format_amount
 from ledger.books.orgs import get_org
 from ledger.cli.options import PROBLEMS_SHOWN, DbOption, KeyOption, engine_for, fail, org_id_of, run_service
@@ -24,6 +24,7 @@ from ledger.cli.tables import JsonOption, print_json
 from ledger.db.engine import read_tx
 from ledger.reconcile import matching, outputs, services, store, voids
 from ledger.reconcile.importers import parse_statement
+from ledger.settings import get_settings
 
 app = typer.Typer(help="Bank and payment statements: import, match, reconcile (对账).", no_args_is_help=True)
 
@@ -68,13 +69,21 @@ def import_statement_cmd(
 ) -> None:
     """Import a bank / WeChat Pay / Alipay statement file: every line or none; known lines are skipped."""
     problems_at = problems_file or file.with_name(file.name + ".problems.csv")
+    limit = get_settings().max_upload_bytes  # the API's and the pages' limit too
+    if file.stat().st_size > limit:
+        fail(
+            ValidationError(
+                f"{file.name} is larger than {limit} bytes (CUNSHE_MAX_UPLOAD_BYTES)", field="file"
+            )
+        )
     try:
         with progress(f"reading {file.name}"):
             parsed = parse_statement(file, source, encoding=encoding)
     except LedgerError as exc:
         _write_problems(exc, problems_at)
         fail(exc)
-    sha256 = hashlib.sha256(file.read_bytes()).hexdigest()
+    with file.open("rb") as stream:
+        sha256 = hashlib.file_digest(stream, "sha256").hexdigest()
     _, result = run_service(
         db,
         org,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import typer
 from typer.testing import CliRunner
 
@@ -82,3 +83,50 @@ def test_the_cli_writes_through_the_services_with_a_key_and_says_cli_in_the_audi
     assert (accounts, imports) == (1, 1)
     assert [a for a, _ in details] == ["reconcile.account", "reconcile.import"]
     assert all(d.endswith("(cli)") for _, d in details), details
+
+
+def test_a_statement_file_over_the_limit_is_refused_before_it_is_read(
+    county: County, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The CLI keeps the API's and the pages' limit (``max_upload_bytes``): a larger file is refused
+    naming it, before it is read (50 MB of junk once took the CLI to 0.9 GB), and nothing is written."""
+    from sqlalchemy import text
+
+    import ledger.cli.reconcile as cli_reconcile
+    from ledger.settings import Settings
+
+    db = county.engine.url.render_as_string(hide_password=False)
+    monkeypatch.setattr(
+        cli_reconcile, "get_settings", lambda: Settings(database_url=db, max_upload_bytes=4096)
+    )
+    added = runner.invoke(
+        app,
+        [
+            "account-add",
+            "heping-co",
+            "--ledger-account",
+            "1002",
+            "--kind",
+            "bank",
+            "--name",
+            "建行",
+            "--db",
+            db,
+        ],
+    )
+    junk = tmp_path / "junk.csv"
+    junk.write_bytes(b"\x92junk, junk\n" * 1000)
+    fits = write_bank_csv(tmp_path / "m.csv", sample_bank_txns(range(1, 3)))
+
+    refused = runner.invoke(app, ["import", "heping-co", "1", str(junk), "--db", db])
+    imported = runner.invoke(app, ["import", "heping-co", "1", str(fits), "--db", db])
+
+    assert added.exit_code == 0, added.output
+    assert (
+        refused.exit_code == 2
+        and "file" in refused.output
+        and "junk.csv is larger than 4096 bytes" in refused.output
+    )
+    assert fits.stat().st_size <= 4096 and imported.exit_code == 0, imported.output
+    with county.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM statement_import")).scalar() == 1

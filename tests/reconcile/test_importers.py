@@ -793,3 +793,57 @@ def test_plain_times_are_read_as_the_per_cell_path_reads_them(printed: str) -> N
         assert parsed is not None and parsed[0] == plain and parsed[0].time() != datetime.min.time()
     elif parsed is not None:
         assert not 1990 <= parsed[0].year <= 2200 or parsed[0].time() == datetime.min.time()
+
+
+# --------------------------------------------------------------------------------------------------------
+# A long file's head
+
+
+LONG_FILES = {
+    "wechat_trade": lambda p: write_wechat_trade_bill(p),
+    "wechat_fund": lambda p: write_wechat_fund_bill(p),
+    "alipay_detail (GBK)": lambda p: write_alipay_detail(p),
+    "alipay_account (GBK)": lambda p: write_alipay_account(p),
+    "bank (GBK)": lambda p: write_bank_csv(p, encoding="gbk"),
+    "bank (UTF-16, tabs)": lambda p: write_bank_csv(
+        p, layout="ccb_personal", encoding="utf-16", delimiter="\t"
+    ),
+    "bank (BOM-less UTF-16)": lambda p: write_bank_csv(p, layout="signed", encoding="utf-16-le"),
+}
+
+
+@pytest.mark.parametrize("write", LONG_FILES.values(), ids=LONG_FILES)
+def test_a_file_longer_than_its_head_is_judged_by_the_head_as_by_the_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, write
+) -> None:
+    """A head that ends inside a character, a line or a quoted cell finds the header the whole file has."""
+    path = write(tmp_path / "statement.csv")
+    whole = parse_statement(path)
+
+    for head in (1201, 1502, 1803):
+        monkeypatch.setattr(im_reading, "HEAD_BYTES", head)
+        assert path.stat().st_size > head and im_reading.head_tables(path, None, im_records.Problems("s"))
+        assert parse_statement(path) == whole
+
+
+def test_junk_longer_than_the_head_is_refused_having_read_only_the_head(tmp_path: Path) -> None:
+    """24 MB of text without a statement's header is refused as before, without reading the whole file
+    into memory (it took 0.9 GB for 50 MB); binary junk is refused by the decoding error at its start."""
+    import tracemalloc
+
+    text = tmp_path / "junk.csv"
+    line = b"lorem,ipsum,dolor,sit,amet,consectetur,adipiscing,elit,sed,do,eiusmod\n"
+    text.write_bytes(line * (24 * 2**20 // len(line)))
+    binary = tmp_path / "junk.bin"
+    binary.write_bytes(b"\x92\xff\xfe\x01" * (6 * 2**20))
+
+    tracemalloc.start()
+    try:
+        with pytest.raises(StatementParseError, match="cannot tell which statement this is"):
+            parse_statement(text)
+        with pytest.raises(StatementParseError, match=r"cannot read the file as .* at offset 0"):
+            parse_statement(binary)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 12 * 2**20, f"{peak / 2**20:.0f} MB for a 24 MB file"

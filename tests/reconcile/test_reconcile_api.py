@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from ledger.api.routes import reconcile as reconcile_api
 from ledger.app import create_app
@@ -106,10 +106,20 @@ def test_an_upload_over_the_limit_is_refused(
     org = county.ids["company"]
     account = make_account(small_upload_client, county, org)
     path = write_bank_csv(tmp_path / "m.csv", sample_bank_txns(range(1, 11)))
+    junk = tmp_path / "junk.csv"
+    junk.write_bytes(b"\x92junk" * 1000)
+    with county.engine.connect() as conn:
+        before = conn.execute(text("SELECT count(*) FROM statement_import")).scalar()
 
-    response = upload(small_upload_client, county, org, account, path)
+    for file in (path, junk):
+        response = upload(small_upload_client, county, org, account, file)
 
-    assert response.status_code == 413 and response.json()["error"]["code"] == "upload_too_large"
+        assert response.status_code == 413, response.text
+        error = response.json()["error"]
+        assert (error["code"], error["field"]) == ("upload_too_large", "file")
+        assert file.name in error["message"]
+    with county.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM statement_import")).scalar() == before
 
 
 def test_propose_confirm_and_the_reconciliation_statement_over_http(

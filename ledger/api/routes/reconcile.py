@@ -265,7 +265,8 @@ def _save_upload(upload: UploadFile, limit: int, directory: Path) -> Path:
         while chunk := upload.file.read(_CHUNK):
             size += len(chunk)
             if size > limit:
-                raise UploadTooLarge(f"the file is larger than {limit} bytes", field="file")
+                name = upload.filename or "the file"
+                raise UploadTooLarge(f"{name} is larger than {limit} bytes", field="file")
             out.write(chunk)
     if size == 0:
         raise ValidationError("the file is empty", field="file")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 from ledger.db.rows import gc_paused
@@ -19,7 +20,7 @@ from ledger.reconcile.importers.payments import (
     parse_wechat_fund,
     parse_wechat_trade,
 )
-from ledger.reconcile.importers.reading import Table, read_tables
+from ledger.reconcile.importers.reading import Table, head_tables, read_tables
 from ledger.reconcile.importers.records import (
     DETECT_ORDER,
     HEADER_SCAN_ROWS,
@@ -40,13 +41,25 @@ _PARSERS = {
 def _locate(
     path: Path, source: str | None, encoding: str | None, problems: Problems
 ) -> tuple[Layout, Table, Header]:
-    """The layout, table and header row: the given source's, or the first source whose header is found."""
+    """The layout, table and header row: the given source's, or the first source whose header is found.
+
+    A long text file's header is looked for in its first MB first (``reading.head_tables``): a file without
+    one is refused there, before the whole of it is read into memory."""
     layouts = load_layouts()
     if source is not None and source not in layouts:
         raise problems.fail(None, None, f"unknown statement source {source!r}; expected one of {SOURCES}")
+    head = head_tables(path, encoding, problems)
+    if head is not None:
+        _find(head, layouts, source, problems)  # raises when the head has no header row
+    return _find(read_tables(path, encoding, problems), layouts, source, problems)
+
+
+def _find(
+    tables: Iterable[Table], layouts: dict[str, Layout], source: str | None, problems: Problems
+) -> tuple[Layout, Table, Header]:
     wanted = [source] if source is not None else list(DETECT_ORDER)
     best: tuple[Layout, Header] | None = None
-    for table in read_tables(path, encoding, problems):
+    for table in tables:
         for name in wanted:
             layout = layouts[name]
             header, candidate = find_header(table, layout)

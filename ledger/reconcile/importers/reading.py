@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 from ledger.books.errors import ValidationError
 from ledger.books.spreadsheets import check_xlsx
-from ledger.reconcile.importers.records import Problems
+from ledger.reconcile.importers.records import HEADER_SCAN_ROWS, Problems
 
 
 class Row(NamedTuple):
@@ -47,6 +47,14 @@ CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 _EXCEL_FORMULA_TEXT = re.compile(r'="(.*)"')
+
+XLSX_MAGIC = b"PK\x03\x04"
+XLS_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+HEAD_BYTES = 1 << 20
+"""A text statement's header row is within its first 100 lines (``HEADER_SCAN_ROWS``) and its first MB:
+the header is looked for there (``head_tables``) before the whole file is read and split, so a file
+without one (50 MB of junk) is refused having read a MB, not all of it."""
 
 
 def _clean(cell: str) -> str:
@@ -99,15 +107,7 @@ def _decode(data: bytes, encoding: str | None, problems: Problems) -> tuple[str,
                 f"the file is not valid {encoding} (byte {data[exc.start]:#04x} at offset {exc.start}); "
                 "is it in another encoding?",
             ) from None
-    if data.startswith(codecs.BOM_UTF8):
-        candidates = ["utf-8-sig"]
-    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        candidates = ["utf-16"]
-    elif _looks_like_bomless_utf16(data):
-        head = data[:400]
-        candidates = ["utf-16-le" if head[1::2].count(0) >= head[0::2].count(0) else "utf-16-be"]
-    else:
-        candidates = ["utf-8", "gb18030"]
+    candidates = _candidates(data)
     first_error: UnicodeDecodeError | None = None
     for candidate in candidates:
         try:
@@ -125,6 +125,18 @@ def _decode(data: bytes, encoding: str | None, problems: Problems) -> tuple[str,
         f"cannot read the file as {' or '.join(candidates)} "
         f"(byte {data[first_error.start]:#04x} at offset {first_error.start}); unknown encoding",
     )
+
+
+def _candidates(data: bytes) -> list[str]:
+    """The encodings a text without a given one is tried in: by BOM, BOM-less UTF-16, else UTF-8, GB18030."""
+    if data.startswith(codecs.BOM_UTF8):
+        return ["utf-8-sig"]
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return ["utf-16"]
+    if _looks_like_bomless_utf16(data):
+        head = data[:400]
+        return ["utf-16-le" if head[1::2].count(0) >= head[0::2].count(0) else "utf-16-be"]
+    return ["utf-8", "gb18030"]
 
 
 _CUT_MESSAGE = "the file ends in the middle of a character; it looks truncated"
@@ -147,7 +159,9 @@ def _looks_like_bomless_utf16(data: bytes) -> bool:
     return head.count(0) * 4 >= len(head)
 
 
-def _text_rows(text: str, delimiter: str, problems: Problems) -> list[Row]:
+def _text_rows(text: str, delimiter: str, problems: Problems, *, head: bool = False) -> list[Row]:
+    """The text's rows; of a ``head`` (a file's beginning, cut anywhere) the first ``HEADER_SCAN_ROWS``
+    before one it cannot split: what a header is looked for in."""
     rows = []
     clean = _cleaned if any(mark in text for mark in _CLEAN_MARKS) else _stripped
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
@@ -156,7 +170,11 @@ def _text_rows(text: str, delimiter: str, problems: Problems) -> list[Row]:
         for cells in reader:
             rows.append(Row(line, clean(cells)))
             line = reader.line_num + 1
+            if head and len(rows) == HEADER_SCAN_ROWS:
+                break
     except csv.Error as exc:
+        if head:
+            return rows
         raise problems.fail(line, None, f"cannot split the line into columns ({exc})") from None
     return rows
 
@@ -193,6 +211,36 @@ def _workbook_tables(path: Path, kind: str, problems: Problems) -> list[Table]:
     return tables
 
 
+def head_tables(path: Path, encoding: str | None, problems: Problems) -> list[Table] | None:
+    """Candidate tables of a text file's first ``HEAD_BYTES`` (its complete lines), split by comma and by
+    tab, in each encoding that reads them (the whole file may yet prove to be in the second); None when
+    the file is no longer than that, or is a workbook: it is then read whole."""
+    try:
+        with path.open("rb") as stream:
+            data = stream.read(HEAD_BYTES + 1)
+    except OSError as exc:
+        raise problems.fail(None, None, f"cannot read the file: {exc.strerror}") from None
+    if len(data) <= HEAD_BYTES or data.startswith((XLSX_MAGIC, XLS_MAGIC)):
+        return None
+    data = data[:HEAD_BYTES]
+    tables: list[Table] = []
+    texts: list[str] = []
+    for used in [encoding] if encoding is not None else _candidates(data):
+        try:  # a character cut at the end is left undecoded, not an error
+            text = codecs.getincrementaldecoder(used)().decode(data, final=False)
+        except (LookupError, UnicodeDecodeError):
+            continue
+        cut = text.rfind("\n")
+        text = text[: cut + 1] if cut >= 0 else text
+        if text in texts:  # plain ASCII reads the same in UTF-8 and GB18030
+            continue
+        texts.append(text)
+        tables += [Table(used, _text_rows(text, d, problems, head=True), is_text=True) for d in (",", "\t")]
+    if not tables:
+        _decode(data, encoding, problems)  # raises what decoding the whole file would: the error is here
+    return tables
+
+
 def read_tables(path: Path, encoding: str | None, problems: Problems) -> Iterator[Table]:
     """Candidate tables: one per worksheet, or the decoded text split by comma, then by tab."""
     try:
@@ -201,10 +249,10 @@ def read_tables(path: Path, encoding: str | None, problems: Problems) -> Iterato
         raise problems.fail(None, None, f"cannot read the file: {exc.strerror}") from None
     if not data.strip():
         raise problems.fail(None, None, "the file is empty")
-    if data.startswith(b"PK\x03\x04"):
+    if data.startswith(XLSX_MAGIC):
         yield from _workbook_tables(path, "xlsx", problems)
         return
-    if data.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
+    if data.startswith(XLS_MAGIC):
         yield from _workbook_tables(path, "xls", problems)
         return
     text, used = _decode(data, encoding, problems)
