@@ -10,6 +10,9 @@ any Python command pays on this machine):
 - ``cunshe trial-balance dingzikou 2025-12`` (the county's first community, December);
 - ``cunshe verify`` over the whole demo;
 - server ready: ``cunshe serve`` started until the first ``GET /healthz`` answers 200 (polled every 10 ms);
+- the server's CPU until ready: user + system seconds of the ``cunshe serve`` process when ``/healthz`` first
+  answers (``/proc/<pid>/stat``; not its report fork server, a child that imports beside it), the figure to
+  compare on a busy machine, where the wall-clock ones mostly measure the others' load;
 - first PDF: right after ready, ``GET …/reports/balance-sheet.pdf?period=2025-12`` for dingzikou with the
   demo officer's token (the server warms its report stack in the background meanwhile).
 
@@ -70,8 +73,18 @@ def get(url: str, token: str | None = None, timeout: float = 60) -> tuple[int, b
         return 0, b""
 
 
-def server_run(env: dict[str, str], org_id: int, token: str) -> tuple[float, float]:
-    """(seconds until /healthz answers 200, seconds of the first statement PDF after that)."""
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a running process so far (Linux; NaN elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+
+def server_run(env: dict[str, str], org_id: int, token: str) -> tuple[float, float, float]:
+    """(seconds until /healthz answers 200, the server's CPU seconds by then, seconds of the first statement
+    PDF after that)."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     start = time.perf_counter()
@@ -89,12 +102,13 @@ def server_run(env: dict[str, str], org_id: int, token: str) -> tuple[float, flo
                 raise RuntimeError("the server did not start")
             time.sleep(0.01)
         ready = time.perf_counter() - start
+        cpu = cpu_seconds(proc.pid)
         pdf_start = time.perf_counter()
         status, body = get(f"{base}/api/v1/orgs/{org_id}/reports/balance-sheet.pdf?period={PERIOD}", token)
         pdf = time.perf_counter() - pdf_start
         if status != 200 or not body.startswith(b"%PDF"):
             raise RuntimeError(f"the statement PDF answered {status}: {body[:300]!r}")
-        return ready, pdf
+        return ready, cpu, pdf
     finally:
         proc.send_signal(signal.SIGTERM)  # graceful: the worker pool ends with the server
         try:
@@ -147,6 +161,7 @@ def main() -> None:
         }
         times: dict[str, list[float]] = {name: [] for name in commands}
         ready: list[float] = []
+        ready_cpu: list[float] = []
         first_pdf: list[float] = []
         for run in commands.values():  # untimed: writes the bytecode cache (see the docstring)
             run()
@@ -154,8 +169,9 @@ def main() -> None:
         for _ in range(args.runs):  # interleaved, so a burst of load touches every figure alike
             for label, run in commands.items():
                 times[label].append(run())
-            r, p = server_run(env, org_id, token)
+            r, c, p = server_run(env, org_id, token)
             ready.append(r)
+            ready_cpu.append(c)
             first_pdf.append(p)
     load_end = os.getloadavg()[0]
     print(f"{os.cpu_count()} cores, load average {load_start:.2f} at start, {load_end:.2f} at end")
@@ -163,6 +179,7 @@ def main() -> None:
     rows = [
         *times.items(),
         ("server ready (first /healthz 200)", ready),
+        ("server CPU until ready (own process)", ready_cpu),
         ("first PDF after ready", first_pdf),
     ]
     for label, values in rows:

@@ -282,7 +282,9 @@ def warm_process() -> None:
     fontconfig, both weights of the CJK font mapped, the environment check), compiles the templates and
     loads the statement layouts. Then ``gc.freeze()``: WeasyPrint, pandas and SQLAlchemy leave a large
     long-lived heap, and without the freeze every full collection walks it again (measured: ~0.09 s of CPU
-    per statement, a third of a statement's cost; ~0.02 s after the freeze).
+    per statement, a third of a statement's cost; ~0.02 s after the freeze). The collector is on afterwards:
+    the fork server is a fork of ``cunshe serve``, which paused it for its imports, and so imported with it
+    off too (``ledger.app.serve_app``); its workers collect as usual.
     """
     from reports.statements import available_layouts, load_layout
 
@@ -294,6 +296,7 @@ def warm_process() -> None:
         render_pdf(_warm_report())
     gc.collect()
     gc.freeze()
+    gc.enable()
     global _WARM
     _WARM = True
 
@@ -303,6 +306,7 @@ def _start_worker(ready: Any) -> None:  # a multiprocessing queue
         if not _WARM:  # forked from a fork server whose warm-up failed (or was not preloaded)
             warm_process()
     finally:
+        gc.enable()  # off if it was forked from a fork server whose warm-up failed (see ``warm_process``)
         ready.put(os.getpid())  # a failed warm-up surfaces as a broken pool on the first task, not a hang
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import secrets
 import sys
@@ -195,6 +196,10 @@ def serve(
     ] = False,
 ) -> None:
     """Serve the API and the web pages (uvicorn). Refuses to start without the secret `cunshe init` made."""
+    if workers == 1:
+        # No garbage collection while this process imports the app (and the fork server below its report
+        # stack): ledger.app.serve_app freezes the start-up's heap and turns the collector on again.
+        gc.disable()
     if db:
         os.environ["DATABASE_URL"] = db
     if dev:
@@ -247,7 +252,7 @@ def serve(
     # could take longer than uvicorn's 5 s default, and the supervisor would kill and respawn workers.
     try:
         uvicorn.run(
-            "ledger.app:create_app",
+            "ledger.app:serve_app",
             factory=True,
             host=host,
             port=port,
