@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
@@ -68,6 +68,21 @@ METHOD_NAMES = {
     "unionpay": "银联/云闪付",
     "ecny": "数字人民币",
     "credit": "挂账",
+}
+# The receipt's words in Chinese, the thermal printer's language (``receipt_text``'s default); the shell gives
+# another reader's words from its catalogues (``ledger.web.till.receipt_words``, the same keys).
+RECEIPT_WORDS_ZH: dict[str, str] = {
+    "no": "单号",
+    "time": "时间",
+    "cashier": "收银",
+    "customer": "客户",
+    "total": "合计({count}项)",
+    "tax": "其中税额",
+    "change": "找零",
+    "sale": "销售小票",
+    "refund": "退货单",
+    "thanks": "谢谢惠顾 村社联动超市",
+    **METHOD_NAMES,
 }
 MAX_BATCH = 500
 
@@ -749,26 +764,45 @@ def _pad(left: str, right: str, width: int = 32) -> str:
     return left + " " * max(gap, 1) + right
 
 
-def receipt_text(sale: dict, width: int = 32) -> str:
-    """The 58 mm receipt (小票): 32 columns, a CJK character takes two."""
+def _wrap(text: str, width: int = 32) -> list[str]:
+    """``text`` in lines of at most ``width`` columns, broken between words (a longer word is cut)."""
+    lines = [""]
+    for word in text.split():
+        while _width(word) > width:
+            cut = next(i for i in range(len(word), 0, -1) if _width(word[:i]) <= width)
+            lines += [word[:cut], ""]
+            word = word[cut:]
+        joined = f"{lines[-1]} {word}" if lines[-1] else word
+        if _width(joined) <= width:
+            lines[-1] = joined
+        else:
+            lines.append(word)
+    return [line for line in lines if line]
+
+
+def receipt_text(sale: dict, width: int = 32, words: Mapping[str, str] = RECEIPT_WORDS_ZH) -> str:
+    """The 58 mm receipt (小票): 32 columns, a CJK character takes two; its words are ``words`` (the keys of
+    ``RECEIPT_WORDS_ZH``), Chinese unless the reader's are given."""
     r = sale["receipt"]
     rule = "-" * width
-    out = [r["title"].center(max(width - _width(r["title"]) + len(r["title"]), 0)).rstrip(), r["kind"]]
-    out += [f"单号: {r['receipt_no']}", f"时间: {r['time']}", f"收银: {r['cashier']}"]
+    title = r["title"].center(max(width - _width(r["title"]) + len(r["title"]), 0)).rstrip()
+    out = [title, words["refund" if sale["kind"] == "refund" else "sale"]]
+    out += [f"{words['no']}: {r['receipt_no']}", f"{words['time']}: {r['time']}"]
+    out.append(f"{words['cashier']}: {r['cashier']}")
     if r["customer"]:
-        out.append(f"客户: {r['customer']}")
+        out.append(f"{words['customer']}: {r['customer']}")
     out.append(rule)
     for ln in sale["lines"]:
         out.append(ln["name"])
         out.append(_pad(f"  {ln['quantity']}{ln['unit']} x {ln['unit_price']}", ln["amount"], width))
     out.append(rule)
-    out.append(_pad(f"合计({r['item_count']}项)", r["total"], width))
-    out.append(_pad("其中税额", sale["tax"], width))
+    out.append(_pad(words["total"].format(count=r["item_count"]), r["total"], width))
+    out.append(_pad(words["tax"], sale["tax"], width))
     for p in sale["payments"]:
-        out.append(_pad(METHOD_NAMES[p["method"]], p["amount"], width))
-    out.append(_pad("找零", r["change"], width))
+        out.append(_pad(words[p["method"]], p["amount"], width))
+    out.append(_pad(words["change"], r["change"], width))
     out.append(rule)
-    out.append(r["footer"])
+    out += _wrap(words["thanks"], width)
     return "\n".join(out) + "\n"
 
 

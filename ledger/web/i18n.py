@@ -204,6 +204,38 @@ def error_words(lang: str, code: str, field: str | None, message: str) -> str:
     return t("error_unknown", message=message)
 
 
+@cache
+def receipt_words(lang: str) -> dict[str, str]:
+    """A printed receipt's words (``pos.sales.receipt_text``) in ``lang``: the till's receipt words, so the
+    server's receipt and the till's own copy say the same (in Chinese, ``pos.sales.RECEIPT_WORDS_ZH``)."""
+    t = translator(lang)
+    return {
+        "no": t("till_js_r_no"),
+        "time": t("till_js_r_time"),
+        "cashier": t("till_js_r_cashier"),
+        "customer": t("till_js_r_customer"),
+        "total": t("till_js_r_total"),
+        "tax": t("till_js_r_tax"),
+        "change": t("till_js_r_change"),
+        "sale": t("till_js_r_sale"),
+        "refund": t("till_js_r_refund"),
+        "thanks": t("till_js_r_thanks"),
+        "cash": t("till_js_cash"),
+        "wechat": t("till_js_wechat"),
+        "alipay": t("till_js_alipay"),
+        "unionpay": t("till_js_unionpay"),
+        "ecny": t("till_js_ecny"),
+        "credit": t("till_js_credit"),
+    }
+
+
+def reader_lang(accept_language: str | None) -> str:
+    """The language of a reader without a session (an API client): English when it is the first choice of
+    their ``Accept-Language``, else Chinese."""
+    first = (accept_language or "").split(",")[0].strip().lower()
+    return "en" if first.startswith("en") else DEFAULT_LANG
+
+
 def side_label(side: str, lang: str) -> str:
     """借 / 贷 / 平 as printed in the language of the page."""
     return SIDES.get(lang, {}).get(side, side)

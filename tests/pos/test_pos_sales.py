@@ -82,6 +82,37 @@ def test_sale_by_barcode_and_receipt_text_fits_58mm(shop: Shop) -> None:
     assert got.json() == sale
 
 
+def test_the_receipt_is_in_the_readers_language_and_the_thermal_printers_stays_chinese(shop: Shop) -> None:
+    r = shop.sale([("APPLE", "1")], [("wechat", "5.00"), ("cash", "5.00")])
+    assert r.status_code == 201, r.text
+    sale_id, number = r.json()["id"], r.json()["receipt_no"]
+    english = {**shop.h(), "Accept-Language": "en-GB,en;q=0.9,zh-CN;q=0.8"}
+    text = shop.client.get(f"/api/v1/pos/sales/{sale_id}/receipt", headers=english).text
+    lines = text.splitlines()
+    assert lines[1] == "Sales receipt" and f"No.: {number}" in lines
+    for words in ("Total (1 items)", "of which tax", "WeChat Pay", "Cash", "Change", "Thank you"):
+        assert any(line.startswith(words) for line in lines), (words, text)
+    assert not any(word in text for word in ("单号", "合计", "找零", "微信支付", "谢谢惠顾"))
+    from pos.sales import _width
+
+    assert all(_width(line) <= 32 for line in lines)
+    chinese = {**shop.h(), "Accept-Language": "zh-CN,zh;q=0.9,en;q=0.8"}
+    text = shop.client.get(f"/api/v1/pos/sales/{sale_id}/receipt", headers=chinese).text
+    assert text.splitlines()[1] == "销售小票" and "找零" in text and "微信支付" in text
+    printed = shop.client.get(f"/api/v1/pos/sales/{sale_id}/receipt.escpos", headers=english).content
+    assert "找零".encode("gb18030") in printed and b"Change" not in printed
+
+
+def test_the_receipts_chinese_words_are_the_catalogues() -> None:
+    """The thermal printer's words (pos.sales, no catalogue below the shell) and the catalogue's agree."""
+    from ledger.web.i18n import receipt_words
+    from pos.sales import RECEIPT_WORDS_ZH
+
+    assert receipt_words("zh") == RECEIPT_WORDS_ZH
+    english = receipt_words("en")
+    assert english.keys() == RECEIPT_WORDS_ZH.keys() and english["refund"] == "Refund"
+
+
 def test_same_sale_twice_exists_once_and_returns_the_original(shop: Shop) -> None:
     body = shop.sale_body([("APPLE", "1")], [("cash", "10.00")])
     first = shop.client.post("/api/v1/pos/sales", json=body, headers=shop.h())

@@ -51,6 +51,7 @@ from ledger.api.writes import as_json, fingerprint, respond
 from ledger.books.errors import InvalidQuantity, ValidationError
 from ledger.books.money import format_amount, format_quantity, parse_quantity
 from ledger.db.engine import is_sqlite, read_tx
+from ledger.web.i18n import reader_lang, receipt_words
 from pos import catalogue, sales, services, shifts, stock
 from pos.messages import RefundIn, SaleIn
 from pos.stores import (
@@ -172,11 +173,13 @@ def get_sale_route(sale_id: int, user: CurrentUser, engine: EngineDep) -> Respon
 
 
 @router.get("/sales/{sale_id}/receipt", response_class=PlainTextResponse)
-def receipt_route(sale_id: int, user: CurrentUser, engine: EngineDep) -> PlainTextResponse:
-    """The 58 mm plain-text receipt (小票), 32 columns."""
+def receipt_route(sale_id: int, user: CurrentUser, engine: EngineDep, request: Request) -> PlainTextResponse:
+    """The 58 mm plain-text receipt (小票), 32 columns, in the reader's language (English when it is the first
+    choice of their ``Accept-Language``, else Chinese)."""
     with read_tx(engine) as conn:
         sale = json.loads(sales.get_sale(conn, user, sale_id))
-    return PlainTextResponse(sales.receipt_text(sale))
+    words = receipt_words(reader_lang(request.headers.get("accept-language")))
+    return PlainTextResponse(sales.receipt_text(sale, words=words))
 
 
 @router.post("/sales/{sale_id}/refunds", status_code=201)

@@ -17,6 +17,8 @@ function tr(key, fields) {
   const word = WORDS[key] || key;
   return fields ? word.replace(/\{(\w+)\}/g, (all, name) => (name in fields ? String(fields[name]) : all)) : word;
 }
+// Dates as the page's language writes them (the page's <html lang>: zh-CN or en), in Beijing time.
+const LOCALE = document.documentElement.lang || "zh-CN";
 const METHODS = [
   ["cash", tr("till_js_cash")], ["wechat", tr("till_js_wechat")], ["alipay", tr("till_js_alipay")],
   ["unionpay", tr("till_js_unionpay")], ["ecny", tr("till_js_ecny")], ["credit", tr("till_js_credit")],
@@ -713,19 +715,19 @@ function receiptHtml(sale, item) {
   let h = "";
   if (sale) {
     const r = sale.receipt;
-    h += `<div class="c"><b>${esc(r.title)}</b></div><div class="c">${esc(r.kind)}</div>`;
+    h += `<div class="c"><b>${esc(r.title)}</b></div><div class="c">${esc(sale.kind === "refund" ? tr("till_js_r_refund") : tr("till_js_r_sale"))}</div>`;
     h += row(tr("till_js_r_no"), r.receipt_no) + row(tr("till_js_r_time"), r.time) + row(tr("till_js_r_cashier"), r.cashier);
     if (r.customer) h += row(tr("till_js_r_customer"), r.customer);
     h += "<hr>";
     for (const ln of sale.lines) h += `<div>${esc(ln.name)}</div>` + row(`  ${ln.quantity}${ln.unit} × ${ln.unit_price}`, ln.amount);
     h += "<hr>" + row(tr("till_js_r_total", { count: r.item_count }), r.total) + row(tr("till_js_r_tax"), sale.tax);
     for (const p of sale.payments) h += row(METHOD_NAMES[p.method], p.amount);
-    h += row(tr("till_js_r_change"), r.change) + "<hr>" + `<div class="c">${esc(r.footer)}</div>` + barcodeSvg(r.receipt_no);
+    h += row(tr("till_js_r_change"), r.change) + "<hr>" + `<div class="c">${esc(tr("till_js_r_thanks"))}</div>` + barcodeSvg(r.receipt_no);
   } else {
     const b = item.body;
     const offline = tr("till_js_r_offline");
     h += `<div class="c"><b>${esc(item.store_name)}</b></div><div class="c">${esc(offline)}</div>`;
-    h += row(tr("till_js_r_key"), b.idempotency_key.slice(-12)) + row(tr("till_js_r_time"), new Date(b.sold_at).toLocaleString("zh-CN", { hour12: false, timeZone: "Asia/Shanghai" })) + row(tr("till_js_r_cashier"), item.cashier);
+    h += row(tr("till_js_r_key"), b.idempotency_key.slice(-12)) + row(tr("till_js_r_time"), new Date(b.sold_at).toLocaleString(LOCALE, { hour12: false, timeZone: "Asia/Shanghai" })) + row(tr("till_js_r_cashier"), item.cashier);
     h += "<hr>";
     for (const ln of b.lines) {
       const p = state.bySku.get(ln.sku.toUpperCase()) || { name: ln.sku, unit: "" };
@@ -848,7 +850,7 @@ function renderQueue(all) {
   for (const x of all) {
     const li = document.createElement("li");
     li.className = x.state;
-    const when = new Date(x.body.sold_at).toLocaleString("zh-CN", { hour12: false, timeZone: "Asia/Shanghai" });
+    const when = new Date(x.body.sold_at).toLocaleString(LOCALE, { hour12: false, timeZone: "Asia/Shanghai" });
     li.textContent = x.state === "rejected"
       ? tr("till_js_q_refused", { when, total: x.total, reason: reasonText(x.error) })
       : tr("till_js_q_pending", { when, total: x.total });
