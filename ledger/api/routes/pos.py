@@ -174,8 +174,9 @@ def get_sale_route(sale_id: int, user: CurrentUser, engine: EngineDep) -> Respon
 
 @router.get("/sales/{sale_id}/receipt", response_class=PlainTextResponse)
 def receipt_route(sale_id: int, user: CurrentUser, engine: EngineDep, request: Request) -> PlainTextResponse:
-    """The 58 mm plain-text receipt (小票), 32 columns, in the reader's language (English when it is the first
-    choice of their ``Accept-Language``, else Chinese)."""
+    """The 58 mm plain-text receipt (小票), 32 columns."""
+    # In the reader's language: English when it is their Accept-Language's first choice, else Chinese. (Said
+    # here, not in the docstring: that is the OpenAPI document's description, which this change keeps.)
     with read_tx(engine) as conn:
         sale = json.loads(sales.get_sale(conn, user, sale_id))
     words = receipt_words(reader_lang(request.headers.get("accept-language")))
