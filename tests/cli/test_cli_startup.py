@@ -8,6 +8,7 @@ matplotlib, WeasyPrint (and the other heavy libraries) are imported where they a
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -102,3 +103,30 @@ def test_no_module_whose_signatures_fastapi_reads_postpones_its_annotations() ->
         and "from __future__ import annotations" in text
     ]
     assert postponed == []
+
+
+def _probe(code: str, **env: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+        env={**os.environ, **env},
+    )
+    return done.stdout.strip().splitlines()[-1]
+
+
+def test_the_served_app_freezes_the_start_up_heap_and_turns_the_collector_back_on() -> None:
+    """``cunshe serve`` imports with the collector paused; its uvicorn factory turns it on again."""
+    code = (
+        "import gc\ngc.disable()\nfrom ledger.app import serve_app\nserve_app()\n"
+        "print(gc.isenabled(), gc.get_freeze_count() > 100_000)"
+    )
+    assert _probe(code, DATABASE_URL="sqlite://", CUNSHE_SECRET_KEY="x" * 32) == "True True"
+
+
+def test_the_report_fork_servers_warm_up_turns_the_collector_back_on() -> None:
+    """The fork server is a fork of the paused ``cunshe serve``: its workers must collect as usual."""
+    code = "import gc\ngc.disable()\nfrom reports.builders_batch import warm_process\nwarm_process()\n"
+    assert _probe(code + "print(gc.isenabled())") == "True"
