@@ -52,7 +52,7 @@ from pos.fastsql import Sql, as_date, db_date, db_time, is_pg
 from pos.messages import RefundIn, SaleIn
 from pos.models import PosPayment, PosReceiptCounter, PosSale, PosSaleLine, PosShift
 from pos.pricing import split_sale_tax, tender, unit_price
-from pos.stock import lock_stock, save_stock
+from pos.stock import StockRow, lock_stock, save_stock
 from pos.stores import CHINA, StoreRef, business_date, require_store
 
 sale_t = PosSale.__table__
@@ -179,6 +179,9 @@ _INSERT_PAY = _insert_sql("pos_payment", PAY_COLUMNS)
 _REPLAY = Sql(
     "SELECT id, request_hash, response_json FROM pos_sale WHERE store_id = :store AND idempotency_key = :key"
 )
+_SET_RECEIPT = Sql(
+    "UPDATE pos_receipt_counter SET last_no = :last WHERE store_id = :store AND business_date = :day"
+)
 _SHIFT = Sql("SELECT store_id, status, cashier_user_id FROM pos_shift WHERE id = :id")
 _SHIFT_SHARED = Sql(_SHIFT.sqlite + " FOR SHARE")  # PostgreSQL: a concurrent close waits for this sale
 _RECEIPT = Sql(
@@ -273,10 +276,8 @@ def _rate_text(bp: int) -> str:
     return f"{bp / 100:g}%"
 
 
-def _insert_sale(
-    conn: Connection, row: dict, response: dict, lines: list[dict], payments: list[dict]
-) -> SaleResult:
-    """Write the sale, its lines and payments; the stored response is the JSON without the id."""
+def _insert_sale_row(conn: Connection, row: dict, response: dict) -> tuple[SaleResult, int]:
+    """Write the sale's row; the stored response is the JSON without the id."""
     stored = json.dumps(response, ensure_ascii=False, separators=(",", ":"))
     params = {
         **row,
@@ -286,13 +287,17 @@ def _insert_sale(
         "created_at": db_time(conn, row["created_at"]),
     }
     sale_id = _INSERT_SALE.run(conn, params).fetchone()[0]
-    for ln in lines:
-        ln["sale_id"] = sale_id
-    for p in payments:
-        p["sale_id"] = sale_id
-    _INSERT_LINE.run(conn, [{c: ln.get(c) for c in LINE_COLUMNS} for ln in lines])
-    _INSERT_PAY.run(conn, [{c: p.get(c) for c in PAY_COLUMNS} for p in payments])
-    return SaleResult(sale_id, with_id(sale_id, stored), created=True)
+    return SaleResult(sale_id, with_id(sale_id, stored), created=True), sale_id
+
+
+def _insert_sale(
+    conn: Connection, row: dict, response: dict, lines: list[dict], payments: list[dict]
+) -> SaleResult:
+    """Write the sale, its lines and payments (a refund); the stored response is the JSON without the id."""
+    result, sale_id = _insert_sale_row(conn, row, response)
+    _INSERT_LINE.run(conn, [{**{c: ln.get(c) for c in LINE_COLUMNS}, "sale_id": sale_id} for ln in lines])
+    _INSERT_PAY.run(conn, [{**{c: p.get(c) for c in PAY_COLUMNS}, "sale_id": sale_id} for p in payments])
+    return result
 
 
 # -- sales ----------------------------------------------------------------------------------------------
@@ -308,133 +313,228 @@ def create_sale(
     store: StoreRef | None = None,
 ) -> SaleResult:
     """Record a sale in the caller's write transaction, or return the original one for a retried key."""
-    key = key or body.idempotency_key
-    if not key:
-        raise ValidationError("a sale needs a client-generated idempotency key", field="idempotency_key")
-    store = store or require_store(conn, user, body.store_id)
-    fingerprint = body.fingerprint()
-    replay = _replay(conn, store.id, key, fingerprint)
-    if replay is not None:
-        return replay
+    book = SaleBook(conn, user, max_lead_seconds=max_lead_seconds)
+    result = book.sale(body, key, store=store)
+    book.flush()
+    return result
 
-    sold_at = _as_utc(body.sold_at)
-    stamp = now()
-    if sold_at > stamp + timedelta(seconds=max_lead_seconds):
-        raise ValidationError(
-            f"sold_at {body.sold_at.isoformat()} is in the future (the till's clock is wrong?)",
-            field="sold_at",
-        )
-    _open_shift(conn, user, store, body.shift_id)
-    day = business_date(sold_at)
 
-    # The catalogue, once per request.
-    skus = {ln.sku for ln in body.lines if ln.sku}
-    barcodes = {ln.barcode for ln in body.lines if ln.barcode and not ln.sku}
-    catalogue = _catalogue(conn, store.org_id, skus, barcodes)
-    rates = _tax_rates(conn, store.org_id)
+class SaleBook:
+    """Sales recorded in one write transaction, one by one, each with exactly the checks and writes of a
+    sale (``create_sale`` is a book of one; the till's offline batch, ``record_batch``, a book of many).
 
-    lines: list[dict] = []
-    for i, ln in enumerate(body.lines):
-        where = f"lines[{i}]"
-        if (ln.sku is None) == (ln.barcode is None):
-            raise ValidationError("give the SKU or the barcode of the product", field=f"{where}.sku")
-        product = catalogue.get(f"sku:{ln.sku}" if ln.sku else f"bar:{ln.barcode}")
-        if product is None:
-            what = f"SKU {ln.sku!r}" if ln.sku else f"barcode {ln.barcode!r}"
-            raise UnknownProduct(
-                f"{what} is not in the catalogue", field=f"{where}.{'sku' if ln.sku else 'barcode'}"
+    What does not change between the sales of one transaction is looked up once: the products named so
+    far, the company's tax rates, that a shift is open and the caller's (PostgreSQL: held ``FOR SHARE``
+    until the transaction ends), the stock rows of the store (locked) and the receipt counter of the
+    store's day (its row locked by the first number taken). Each sale's row is inserted as it is made (its
+    id is its answer, and a later sale of the batch under the same key finds it); the stock, the counters,
+    the lines and the payments are written by ``flush``, which the caller runs before the transaction ends
+    (and the book itself before a credit sale reads the customer's open balance). Every refusal of a sale
+    comes before its first write and before it changes the book, so a refused sale leaves nothing behind."""
+
+    def __init__(self, conn: Connection, user: Principal, *, max_lead_seconds: int = 300) -> None:
+        self.conn, self.user, self.max_lead_seconds = conn, user, max_lead_seconds
+        self._products: dict[int, dict[str, dict]] = {}  # org → sku:/bar: → product
+        self._rates: dict[int, list[TaxRate]] = {}
+        self._open_shifts: set[tuple[int, int]] = set()  # (store, shift) found open and the caller's
+        self._stock: dict[int, dict[int, StockRow]] = {}  # store → product → its locked row
+        self._stock_org: dict[int, int] = {}
+        self._receipts: dict[tuple[int, date], list[int]] = {}  # (store, day) → [taken at first, last]
+        self._lines: list[dict] = []
+        self._payments: list[dict] = []
+
+    def _catalogue(self, org_id: int, skus: set[str], barcodes: set[str]) -> dict[str, dict]:
+        known = self._products.setdefault(org_id, {})
+        skus = {s for s in skus if f"sku:{s}" not in known}
+        barcodes = {b for b in barcodes if f"bar:{b}" not in known}
+        if skus or barcodes:
+            known.update(_catalogue(self.conn, org_id, skus, barcodes))
+        return known
+
+    def _tax_rates(self, org_id: int) -> list[TaxRate]:
+        rates = self._rates.get(org_id)
+        if rates is None:
+            rates = self._rates[org_id] = _tax_rates(self.conn, org_id)
+        return rates
+
+    def _check_shift(self, store: StoreRef, shift_id: int) -> None:
+        if (store.id, shift_id) not in self._open_shifts:
+            _open_shift(self.conn, self.user, store, shift_id)
+            self._open_shifts.add((store.id, shift_id))
+
+    def _stock_rows(self, store: StoreRef, product_ids: list[int]) -> dict[int, StockRow]:
+        rows = self._stock.setdefault(store.id, {})
+        self._stock_org[store.id] = store.org_id
+        missing = [pid for pid in product_ids if pid not in rows]
+        if missing:
+            rows.update(lock_stock(self.conn, store.org_id, store.id, missing))
+        return rows
+
+    def _receipt_number(self, store: StoreRef, day: date) -> tuple[int, str]:
+        taken = self._receipts.get((store.id, day))
+        if taken is None:
+            seq = _receipt_number(self.conn, store, day)[0]
+            self._receipts[(store.id, day)] = [seq, seq]
+        else:
+            taken[1] += 1
+            seq = taken[1]
+        return seq, f"{store.code}-{day:%Y%m%d}-{seq:04d}"
+
+    def flush(self) -> None:
+        """Write what the sales so far left in the book: stock, receipt counters, lines and payments."""
+        conn = self.conn
+        for store_id, rows in self._stock.items():
+            save_stock(conn, store_id, rows)
+        self._stock.clear()
+        for (store_id, day), (first, last) in self._receipts.items():
+            if last != first:
+                _SET_RECEIPT.run(conn, {"store": store_id, "day": db_date(conn, day), "last": last})
+        self._receipts.clear()
+        if self._lines:
+            _INSERT_LINE.run(conn, self._lines)
+            self._lines = []
+        if self._payments:
+            _INSERT_PAY.run(conn, self._payments)
+            self._payments = []
+
+    def sale(self, body: SaleIn, key: str | None, *, store: StoreRef | None = None) -> SaleResult:
+        """Record one sale (see the class), or return the original one for a retried key."""
+        conn, user = self.conn, self.user
+        key = key or body.idempotency_key
+        if not key:
+            raise ValidationError("a sale needs a client-generated idempotency key", field="idempotency_key")
+        store = store or require_store(conn, user, body.store_id)
+        fingerprint = body.fingerprint()
+        replay = _replay(conn, store.id, key, fingerprint)
+        if replay is not None:
+            return replay
+
+        sold_at = _as_utc(body.sold_at)
+        stamp = now()
+        if sold_at > stamp + timedelta(seconds=self.max_lead_seconds):
+            raise ValidationError(
+                f"sold_at {body.sold_at.isoformat()} is in the future (the till's clock is wrong?)",
+                field="sold_at",
             )
-        price, reason = unit_price(product, ln, user.role, where)
-        rate = rate_on(rates, product["tax_category"], day)
-        lines.append(
+        self._check_shift(store, body.shift_id)
+        day = business_date(sold_at)
+
+        skus = {ln.sku for ln in body.lines if ln.sku}
+        barcodes = {ln.barcode for ln in body.lines if ln.barcode and not ln.sku}
+        catalogue = self._catalogue(store.org_id, skus, barcodes)
+        rates = self._tax_rates(store.org_id)
+
+        lines: list[dict] = []
+        for i, ln in enumerate(body.lines):
+            where = f"lines[{i}]"
+            if (ln.sku is None) == (ln.barcode is None):
+                raise ValidationError("give the SKU or the barcode of the product", field=f"{where}.sku")
+            product = catalogue.get(f"sku:{ln.sku}" if ln.sku else f"bar:{ln.barcode}")
+            if product is None:
+                what = f"SKU {ln.sku!r}" if ln.sku else f"barcode {ln.barcode!r}"
+                raise UnknownProduct(
+                    f"{what} is not in the catalogue", field=f"{where}.{'sku' if ln.sku else 'barcode'}"
+                )
+            price, reason = unit_price(product, ln, user.role, where)
+            rate = rate_on(rates, product["tax_category"], day)
+            lines.append(
+                {
+                    "org_id": store.org_id,
+                    "line_no": i + 1,
+                    "product_id": product["id"],
+                    "original_line_id": None,
+                    "qty_milli": ln.quantity,
+                    "unit_price_fen": price,
+                    "amount_fen": check_bound(line_amount(ln.quantity, price), where, "line's amount"),
+                    "tax_rate_bp": rate,
+                    "product_category": product["category"],
+                    "override_reason": reason,
+                    "_product": product,
+                }
+            )
+        total, tax = split_sale_tax(lines)
+        check_bound(total, "lines", "sale's total")
+
+        customer = None
+        if body.customer_id is not None:
+            customer = get_customer(conn, store.org_id, body.customer_id, lock=True)
+        channel = body.channel or (customer["channel"] if customer else "counter")
+
+        payments, tendered, change = tender(body.payments, total)
+        credit = sum(p["amount_fen"] for p in payments if p["method"] == "credit")
+        if credit:
+            if customer is None:
+                raise ValidationError("a credit sale (挂账) needs the customer", field="customer_id")
+            self.flush()  # the open balance counts the credit of this book's earlier sales
+            balance = open_balance(conn, store.org_id, customer)
+            if balance + credit > customer["credit_limit_fen"]:
+                raise CreditLimitExceeded(
+                    f"{customer['name']} owes {format_amount(balance)} of a credit limit of "
+                    f"{format_amount(customer['credit_limit_fen'])}; {format_amount(credit)} more on credit "
+                    "is over the limit",
+                    field="payments",
+                )
+
+        # Nothing below refuses the sale: from here on it writes.
+        stock = self._stock_rows(store, sorted({ln["product_id"] for ln in lines}))
+        for line in lines:
+            line["cost_fen"] = stock[line["product_id"]].relieve(line["qty_milli"])
+        seq, receipt_no = self._receipt_number(store, day)
+
+        response = _sale_response(
+            kind="sale",
+            store=store,
+            shift_id=body.shift_id,
+            receipt_no=receipt_no,
+            receipt_seq=seq,
+            sold_at=sold_at,
+            day=day,
+            channel=channel,
+            customer=customer,
+            lines=lines,
+            payments=payments,
+            total=total,
+            tax=tax,
+            tendered=tendered,
+            change=change,
+            cashier=user.username,
+        )
+        row = {
+            "org_id": store.org_id,
+            "store_id": store.id,
+            "shift_id": body.shift_id,
+            "kind": "sale",
+            "original_sale_id": None,
+            "business_date": day,
+            "receipt_seq": seq,
+            "receipt_no": receipt_no,
+            "sold_at": sold_at,
+            "channel": channel,
+            "customer_id": customer["id"] if customer else None,
+            "total_fen": total,
+            "tax_fen": tax,
+            "cost_fen": sum(ln["cost_fen"] for ln in lines),
+            "tendered_fen": tendered,
+            "change_fen": change,
+            "cashier_user_id": user.user_id,
+            "idempotency_key": key,
+            "request_hash": fingerprint,
+            "response_json": "",
+            "created_at": stamp,
+        }
+        result, sale_id = _insert_sale_row(conn, row, response)
+        self._lines += [{**{c: ln.get(c) for c in LINE_COLUMNS}, "sale_id": sale_id} for ln in lines]
+        self._payments += [
             {
                 "org_id": store.org_id,
-                "line_no": i + 1,
-                "product_id": product["id"],
-                "original_line_id": None,
-                "qty_milli": ln.quantity,
-                "unit_price_fen": price,
-                "amount_fen": check_bound(line_amount(ln.quantity, price), where, "line's amount"),
-                "tax_rate_bp": rate,
-                "product_category": product["category"],
-                "override_reason": reason,
-                "_product": product,
+                "sale_id": sale_id,
+                "method": p["method"],
+                "amount_fen": p["amount_fen"],
+                "reference": p.get("reference"),
             }
-        )
-    total, tax = split_sale_tax(lines)
-    check_bound(total, "lines", "sale's total")
-
-    customer = None
-    if body.customer_id is not None:
-        customer = get_customer(conn, store.org_id, body.customer_id, lock=True)
-    channel = body.channel or (customer["channel"] if customer else "counter")
-
-    payments, tendered, change = tender(body.payments, total)
-    credit = sum(p["amount_fen"] for p in payments if p["method"] == "credit")
-    if credit:
-        if customer is None:
-            raise ValidationError("a credit sale (挂账) needs the customer", field="customer_id")
-        balance = open_balance(conn, store.org_id, customer)
-        if balance + credit > customer["credit_limit_fen"]:
-            raise CreditLimitExceeded(
-                f"{customer['name']} owes {format_amount(balance)} of a credit limit of "
-                f"{format_amount(customer['credit_limit_fen'])}; {format_amount(credit)} more on credit is "
-                "over the limit",
-                field="payments",
-            )
-
-    stock = lock_stock(conn, store.org_id, store.id, [ln["product_id"] for ln in lines])
-    for line in lines:
-        line["cost_fen"] = stock[line["product_id"]].relieve(line["qty_milli"])
-    save_stock(conn, store.id, stock)
-    seq, receipt_no = _receipt_number(conn, store, day)
-
-    response = _sale_response(
-        kind="sale",
-        store=store,
-        shift_id=body.shift_id,
-        receipt_no=receipt_no,
-        receipt_seq=seq,
-        sold_at=sold_at,
-        day=day,
-        channel=channel,
-        customer=customer,
-        lines=lines,
-        payments=payments,
-        total=total,
-        tax=tax,
-        tendered=tendered,
-        change=change,
-        cashier=user.username,
-    )
-    for line in lines:
-        line.pop("_product")
-    row = {
-        "org_id": store.org_id,
-        "store_id": store.id,
-        "shift_id": body.shift_id,
-        "kind": "sale",
-        "original_sale_id": None,
-        "business_date": day,
-        "receipt_seq": seq,
-        "receipt_no": receipt_no,
-        "sold_at": sold_at,
-        "channel": channel,
-        "customer_id": customer["id"] if customer else None,
-        "total_fen": total,
-        "tax_fen": tax,
-        "cost_fen": sum(ln["cost_fen"] for ln in lines),
-        "tendered_fen": tendered,
-        "change_fen": change,
-        "cashier_user_id": user.user_id,
-        "idempotency_key": key,
-        "request_hash": fingerprint,
-        "response_json": "",
-        "created_at": stamp,
-    }
-    for p in payments:
-        p["org_id"] = store.org_id
-    return _insert_sale(conn, row, response, lines, payments)
+            for p in payments
+        ]
+        return result
 
 
 def _sale_response(
@@ -881,21 +981,22 @@ def record_batch(
     *,
     max_lead_seconds: int = 300,
 ) -> list[BatchOutcome]:
-    """Each parsed sale on its own savepoint, so a bad one never rejects the others."""
+    """Each parsed sale through one ``SaleBook``: the batch's lookups are made once, and a refused sale
+    writes nothing (every refusal comes before a sale's first write), so it never rejects the others."""
+    book = SaleBook(conn, user, max_lead_seconds=max_lead_seconds)
     for i, body in bodies:
         try:
-            with conn.begin_nested():
-                result = create_sale(
-                    conn, user, body, None, max_lead_seconds=max_lead_seconds, store=stores[body.store_id]
-                )
-            outcomes[i] = BatchOutcome(
-                i,
-                body.idempotency_key,
-                "created" if result.created else "duplicate",
-                sale=json.loads(result.body),
-            )
+            result = book.sale(body, None, store=stores[body.store_id])
         except LedgerError as exc:
             outcomes[i] = BatchOutcome(i, body.idempotency_key, "rejected", error=exc.to_dict())
+            continue
+        outcomes[i] = BatchOutcome(
+            i,
+            body.idempotency_key,
+            "created" if result.created else "duplicate",
+            sale=json.loads(result.body),
+        )
+    book.flush()
     return [o for o in outcomes if o is not None]
 
 
