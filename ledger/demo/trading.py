@@ -4,7 +4,9 @@ Each store opens one shift a day with its ¥500 float, sells 30–90 counter tic
 produce and packaged goods; cash, WeChat, Alipay), now and then a credit order of a 六进 institution
 (a canteen's weekly staples, a few hundred yuan), takes back about one ticket in a hundred, and closes the
 shift on a counted drawer, a few fen over or short now and then. Everything goes through the POS services
-the API uses (``create_sale``, ``create_refund``, ``open_shift``/``close_shift``).
+the API uses: the day's tickets through the till's batch upload (``record_batch``, each sale with its own
+key), sent whenever the day needs to know what they came to (a refund, the pace, the close), refunds and
+shifts through ``perform`` (``refund``, ``open_shift``/``close_shift``).
 
 Stock is bought before it runs out: each morning the store reorders, from the partner villages (their
 produce) or the county wholesaler (packaged goods), every SKU whose stock would not last a few more days, up
@@ -18,7 +20,6 @@ vegetables is weighed out so that the year's 营业收入 lands exactly on the s
 
 from __future__ import annotations
 
-import json
 import random
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -32,7 +33,7 @@ from ledger.access.service import Write, perform
 from ledger.books.money import format_amount, format_quantity, line_amount, parse_amount, split_tax_inclusive
 from pos import services
 from pos.messages import PaymentIn, RefundIn, RefundLineIn, SaleIn, SaleLineIn
-from pos.sales import create_sale
+from pos.sales import record_batch
 from pos.shifts import shift_report
 from pos.stores import StoreRef
 
@@ -230,25 +231,52 @@ def _payments(rng: random.Random, total: int) -> list[PaymentIn]:
 class Till:
     """One store's shift of one day, through the POS services."""
 
-    def __init__(self, conn: Connection, st: StoreTrade, day: date, rng: random.Random) -> None:
+    def __init__(
+        self, conn: Connection, st: StoreTrade, day: date, rng: random.Random, *, eager: bool = False
+    ) -> None:
         self.conn, self.st, self.day, self.rng = conn, st, day, rng
         self.minute = 0
         self.count = 0
+        self.eager = (
+            eager  # send each ticket at once (the year's last day watches its turnover ticket by ticket)
+        )
         opened = self.till(
             services.open_shift(st.cashier, st.store.id, FLOAT_FEN, opened_at=at(day, 0)),
             f"demo-open-{st.store.id}-{day.isoformat()}",
         )
         self.shift_id: int = opened["id"]
         self.sold: dict[str, int] = {}
+        self.queue: list[SaleIn] = []
+        self.last_sale: dict = {}
 
     def till(self, write: Write[Any], key: str) -> Any:
         """What the till asks of the API's door (``/shifts``, ``/refunds``): the same service, carried out
         with its key and audited in the company, as ``ledger.api.writes.respond`` does."""
         return perform(self.conn, self.st.cashier, write, key=key, remote_addr=None).body
 
+    def send(self) -> None:
+        """The tickets rung up since the last upload, through the till's batch service (``/sales:batch``)."""
+        if not self.queue:
+            return
+        st = self.st
+        outcomes = record_batch(
+            self.conn,
+            st.cashier,
+            [None] * len(self.queue),
+            list(enumerate(self.queue)),
+            {st.store.id: st.store},
+            max_lead_seconds=10**9,
+        )
+        self.queue = []
+        for outcome in outcomes:
+            if outcome.status != "created" or outcome.sale is None:
+                raise RuntimeError(f"store {st.store.id}: a demo sale was {outcome.status}: {outcome.error}")
+            st.net_fen += parse_amount(outcome.sale["net"], allow_negative=True)
+            self.last_sale = outcome.sale
+
     def sell(
         self, lines: list[tuple[str, int]], *, customer: tuple[str, int] | None = None, tag: str = ""
-    ) -> dict:
+    ) -> None:
         st = self.st
         self.minute += self.rng.randint(3, 17)
         total = gross_of(lines)
@@ -258,29 +286,30 @@ class Till:
         else:
             channel, customer_id = customer
             payments = [paid("credit", total)]
-        body = sale_in(
-            store_id=st.store.id,
-            shift_id=self.shift_id,
-            sold_at=at(self.day, self.minute),
-            channel=channel,
-            customer_id=customer_id,
-            lines=[sold(s, q) for s, q in lines],
-            payments=payments,
-        )
-        key = f"demo-{st.store.id}-{self.day.isoformat()}-{self.count}{tag}"
-        sale = json.loads(
-            create_sale(self.conn, st.cashier, body, key, max_lead_seconds=10**9, store=st.store).body
+        self.queue.append(
+            sale_in(
+                idempotency_key=f"demo-{st.store.id}-{self.day.isoformat()}-{self.count}{tag}",
+                store_id=st.store.id,
+                shift_id=self.shift_id,
+                sold_at=at(self.day, self.minute),
+                channel=channel,
+                customer_id=customer_id,
+                lines=[sold(s, q) for s, q in lines],
+                payments=payments,
+            )
         )
         self.count += 1
         st.sales += 1
-        st.net_fen += parse_amount(sale["net"], allow_negative=True)
         for s, q in lines:
             st.on_hand[s] -= q
             self.sold[s] = self.sold.get(s, 0) + q
-        return sale
+        if self.eager:
+            self.send()
 
-    def refund_first_line(self, sale: dict, lines: list[tuple[str, int]]) -> None:
-        st = self.st
+    def refund_first_line(self, lines: list[tuple[str, int]]) -> None:
+        """The customer of the ticket just rung up brings its first line back."""
+        self.send()
+        st, sale = self.st, self.last_sale
         self.minute += self.rng.randint(2, 10)
         body = RefundIn(
             shift_id=self.shift_id,
@@ -298,6 +327,7 @@ class Till:
 
     def close(self) -> None:
         """交班 on a counted drawer: now and then a few fen to a few yuan over or short."""
+        self.send()
         expected = parse_amount(shift_report(self.conn, self.st.cashier, self.shift_id)["cash"]["expected"])
         roll = self.rng.random()
         variance = (
@@ -369,13 +399,14 @@ def trade_day(
 ) -> None:
     """One store's day: its credit order if one comes, its counter tickets, its refunds, its 交班."""
     st.budget_fen += day_budget
-    till = Till(conn, st, day, rng)
+    till = Till(conn, st, day, rng, eager=last)
     need = st.budget_fen - st.net_fen
     if not last and rng.random() < 0.3:
         lines = institution_order(rng, st.on_hand)
         if lines:
             channel, customer = rng.choice(sorted(st.customers.items()))
             till.sell(lines, customer=(channel, customer))
+            till.send()  # the pace asks what the order came to
             need = st.budget_fen - st.net_fen
     tickets = max(fewest, min(90, round(need / avg_ticket)))
     n = 0
@@ -390,10 +421,10 @@ def trade_day(
             continue
         if last and net_of(gross_of(lines)) > st.year_target_fen - st.net_fen - 2_500:
             continue
-        sale = till.sell(lines)
+        till.sell(lines)
         n += 1
         if rng.random() < 0.01 and not last:
-            till.refund_first_line(sale, lines)
+            till.refund_first_line(lines)
     if last:
         remaining = st.year_target_fen - st.net_fen
         gross = gross_for_net(remaining)
