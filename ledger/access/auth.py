@@ -22,6 +22,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Connection, Row, and_, insert, select
 
+from ledger.access.idempotency import driver_sql, driver_time
 from ledger.books.errors import Conflict, Forbidden, NotFound, Unauthenticated, ValidationError
 from ledger.books.orgs import get_org, now, subtree_ids
 from ledger.db.models import ROLES, ApiToken, AuditLog, Org, Store, UserAccount
@@ -263,13 +264,19 @@ def audit(
     remote_addr: str | None = None,
 ) -> None:
     """Append to the audit log (who, what, when, from where), in the same transaction as the change."""
-    conn.execute(
-        insert(audit_t).values(
-            at=now(),
-            user_id=principal.user_id if principal and principal.user_id else None,
-            org_id=org_id,
-            action=action,
-            detail=detail[:2000],
-            remote_addr=remote_addr,
-        )
+    driver_sql(
+        conn,
+        _AUDIT,
+        (
+            driver_time(conn, now()),
+            principal.user_id if principal and principal.user_id else None,
+            org_id,
+            action,
+            detail[:2000],
+            remote_addr,
+        ),
     )
+
+
+# Every write is audited: the statement goes straight to the driver (``ledger.access.idempotency``).
+_AUDIT = "INSERT INTO audit_log (at, user_id, org_id, action, detail, remote_addr) VALUES (?, ?, ?, ?, ?, ?)"
