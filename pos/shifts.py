@@ -34,6 +34,7 @@ from ledger.books.periods import closed_through, next_period, period_bounds, reg
 from ledger.books.posting import Draft, Line, post_entry
 from ledger.db.models import Counterparty
 from pos.catalogue import ensure_default_rates
+from pos.fastsql import Sql
 from pos.models import PosCashMove, PosCustomer, PosPayment, PosSale, PosSaleLine, PosShift
 from pos.stores import StoreRef, business_date, get_store, require_store
 
@@ -170,20 +171,28 @@ class ShiftFigures:
         return sum(self.revenue.values())
 
 
+_FIG_SALES = Sql(
+    "SELECT kind, count(*), sum(total_fen), sum(tax_fen), sum(cost_fen), sum(change_fen) "
+    "FROM pos_sale WHERE shift_id = :shift GROUP BY kind"
+)
+_FIG_PAYMENTS = Sql(
+    "SELECT p.method, s.customer_id, sum(p.amount_fen) FROM pos_payment p "
+    "JOIN pos_sale s ON s.id = p.sale_id WHERE s.shift_id = :shift GROUP BY p.method, s.customer_id"
+)
+_FIG_REVENUE = Sql(
+    "SELECT s.channel, l.product_category, sum(l.net_fen) FROM pos_sale_line l "
+    "JOIN pos_sale s ON s.id = l.sale_id WHERE s.shift_id = :shift "
+    "GROUP BY s.channel, l.product_category ORDER BY s.channel, l.product_category"
+)
+_FIG_CASH = Sql("SELECT kind, sum(amount_fen) FROM pos_cash_move WHERE shift_id = :shift GROUP BY kind")
+
+
 def shift_figures(conn: Connection, shift_id: int) -> ShiftFigures:
+    """The shift's figures in four aggregates, run on the driver (``pos.fastsql``): every close and every
+    shift report reads them."""
     f = ShiftFigures(by_method={}, credit_by_customer={}, revenue={})
-    for kind, n, total, tax, cost, change in conn.execute(
-        select(
-            sale_t.c.kind,
-            func.count(),
-            func.sum(sale_t.c.total_fen),
-            func.sum(sale_t.c.tax_fen),
-            func.sum(sale_t.c.cost_fen),
-            func.sum(sale_t.c.change_fen),
-        )
-        .where(sale_t.c.shift_id == shift_id)
-        .group_by(sale_t.c.kind)
-    ):
+    params = {"shift": shift_id}
+    for kind, n, total, tax, cost, change in _FIG_SALES.run(conn, params).fetchall():
         if kind == "sale":
             f.sales = n
         else:
@@ -192,12 +201,7 @@ def shift_figures(conn: Connection, shift_id: int) -> ShiftFigures:
         f.tax += int(tax)
         f.cost += int(cost)
         f.change += int(change)
-    for method, customer_id, amount in conn.execute(
-        select(pay_t.c.method, sale_t.c.customer_id, func.sum(pay_t.c.amount_fen))
-        .join(sale_t, sale_t.c.id == pay_t.c.sale_id)
-        .where(sale_t.c.shift_id == shift_id)
-        .group_by(pay_t.c.method, sale_t.c.customer_id)
-    ):
+    for method, customer_id, amount in _FIG_PAYMENTS.run(conn, params).fetchall():
         amount = int(amount)
         if method == "cash":
             f.cash_received += amount
@@ -206,19 +210,9 @@ def shift_figures(conn: Connection, shift_id: int) -> ShiftFigures:
             f.credit_by_customer[customer_id] = f.credit_by_customer.get(customer_id, 0) + amount
     if "cash" in f.by_method:
         f.by_method["cash"] -= f.change
-    for channel, category, net in conn.execute(
-        select(sale_t.c.channel, line_t.c.product_category, func.sum(line_t.c.net_fen))
-        .join(sale_t, sale_t.c.id == line_t.c.sale_id)
-        .where(sale_t.c.shift_id == shift_id)
-        .group_by(sale_t.c.channel, line_t.c.product_category)
-        .order_by(sale_t.c.channel, line_t.c.product_category)
-    ):
+    for channel, category, net in _FIG_REVENUE.run(conn, params).fetchall():
         f.revenue[(channel, category or "")] = int(net)
-    for kind, amount in conn.execute(
-        select(cash_t.c.kind, func.sum(cash_t.c.amount_fen))
-        .where(cash_t.c.shift_id == shift_id)
-        .group_by(cash_t.c.kind)
-    ):
+    for kind, amount in _FIG_CASH.run(conn, params).fetchall():
         if kind == "pay_in":
             f.pay_ins = int(amount)
         else:

@@ -32,7 +32,7 @@ from ledger.books.money import (
 )
 from ledger.books.orgs import ensure_sub_account
 from ledger.books.periods import period_bounds
-from ledger.books.posting import Draft, Line, post_entry
+from ledger.books.posting import Draft, Line, post_entries, post_entry
 from ledger.books.trial_balance import trial_balance
 from ledger.community.stakes import company_counterparty, record_stake
 from ledger.db.engine import write_tx
@@ -327,6 +327,10 @@ class Books:
     tax_accrued: dict[int, int] = field(default_factory=dict)  # company → the year's 所得税 booked so far
     tax_due: dict[int, int] = field(default_factory=dict)  # company → the last quarter's, paid on the 15th
     utilities: dict[int, int] = field(default_factory=dict)  # company → the year's utility bills so far
+    # Counterparties once looked up (they never change): (company, village|0) → the company's supplier,
+    # (village, company) → the village's holding in the company.
+    suppliers: dict[tuple[int, int], int] = field(default_factory=dict)
+    holdings: dict[tuple[int, int], int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -442,30 +446,40 @@ def buy(
         for sku, qty, _cost in lines:
             st.on_hand[sku] = st.on_hand.get(sku, 0) + qty
         total = sum(cost for _s, _q, cost in lines)
-        cp = supplier_counterparty(
-            conn, company, supplier=None if village else WHOLESALER, village_org_id=village
-        )
+        cp = books.suppliers.get((company, supplier))
+        if cp is None:
+            cp = books.suppliers[(company, supplier)] = supplier_counterparty(
+                conn, company, supplier=None if village else WHOLESALER, village_org_id=village
+            )
         books.owed[(company, cp, supplier)] = books.owed.get((company, cp, supplier), 0) + total
         if village:
-            holder_cp = company_counterparty(conn, village, company)
-            ensure_sub_account(conn, village, "501", "50101", "商品销售收入")
+            holder_cp = books.holdings.get((village, company))
+            if holder_cp is None:
+                holder_cp = books.holdings[(village, company)] = company_counterparty(conn, village, company)
+                ensure_sub_account(conn, village, "501", "50101", "商品销售收入")
             paid_farmers = total * 85 // 100
             key = f"demo-sale-to-{st.store.id}-{day}{'-festival' if festival else ''}"
-            _post(
+            post_entries(  # the village's sale and what it paid its farmers, one posting of two vouchers
                 conn,
-                village,
-                day,
-                f"向{st.store.name}销售农产品",
-                [Line("112", debit_fen=total, counterparty_id=holder_cp), Line("50101", credit_fen=total)],
-                key,
-            )
-            _post(
-                conn,
-                village,
-                day,
-                "收购农户农产品",
-                [Line("511", debit_fen=paid_farmers), Line("102", credit_fen=paid_farmers)],
-                key + "-cost",
+                [
+                    Draft(
+                        village,
+                        day,
+                        f"向{st.store.name}销售农产品",
+                        [
+                            Line("112", debit_fen=total, counterparty_id=holder_cp),
+                            Line("50101", credit_fen=total),
+                        ],
+                        idempotency_key=key,
+                    ),
+                    Draft(
+                        village,
+                        day,
+                        "收购农户农产品",
+                        [Line("511", debit_fen=paid_farmers), Line("102", credit_fen=paid_farmers)],
+                        idempotency_key=key + "-cost",
+                    ),
+                ],
             )
 
 

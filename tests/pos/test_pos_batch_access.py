@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 
+from ledger.db.engine import read_tx
 from tests.factories.county import County
 from tests.factories.shop import Shop, build_shop, key
 
@@ -167,3 +169,62 @@ def test_officers_see_their_streets_company_and_nothing_else(shop: Shop) -> None
         f"/api/v1/pos/shifts/{shop.shift}/close", json={"counted_cash": "201.50"}, headers=shop.h("officer")
     )
     assert r.status_code == 200 and r.json()["voucher_no"]
+
+
+def _store_state(shop: Shop, store: int) -> tuple[list, list]:
+    with read_tx(shop.county.engine) as conn:
+        stock = conn.execute(
+            text(
+                "SELECT product_id, qty_milli, value_fen, avg_cost_mfen FROM pos_stock "
+                "WHERE store_id = :s ORDER BY product_id"
+            ),
+            {"s": store},
+        ).all()
+        sales = conn.execute(
+            text(
+                "SELECT s.receipt_seq, s.total_fen, s.tax_fen, s.cost_fen, s.change_fen, "
+                "(SELECT count(*) FROM pos_sale_line l WHERE l.sale_id = s.id), "
+                "(SELECT sum(l.cost_fen) FROM pos_sale_line l WHERE l.sale_id = s.id), "
+                "(SELECT sum(p.amount_fen) FROM pos_payment p WHERE p.sale_id = s.id) "
+                "FROM pos_sale s WHERE s.store_id = :s ORDER BY s.id"
+            ),
+            {"s": store},
+        ).all()
+    return [tuple(r) for r in stock], [tuple(r) for r in sales]
+
+
+def test_a_batch_leaves_the_store_as_the_same_sales_sent_one_by_one(shop: Shop) -> None:
+    """A batch looks its lookups up once and writes the stock, the receipt counter, the lines and the
+    payments at its end (``pos.sales.SaleBook``): the stock, costs, receipt numbers, lines and payments are
+    those of the same sales sent one at a time, a refused sale in the middle leaves nothing behind, and the
+    next sale takes the next receipt number."""
+    baskets = [
+        [("APPLE", "3")],
+        [("APPLE", "2.5"), ("EGG", "7")],
+        [("NOPE", "1")],  # refused: no such product
+        [("RICE", "1.234"), ("APPLE", "1"), ("EGG", "1")],
+        [("EGG", "12")],
+    ]
+    one_by_one = [shop.sale_body(b, store=shop.store2, shift=shop.shift2) for b in baskets]
+    for body in one_by_one:
+        shop.client.post("/api/v1/pos/sales", json=body, headers=shop.h("cashier2"))
+    batch = [shop.sale_body(b) for b in baskets]
+    out = shop.client.post("/api/v1/pos/sales:batch", json={"sales": batch}, headers=shop.h()).json()
+    assert [x["status"] for x in out["results"]] == ["created", "created", "rejected", "created", "created"]
+    assert [x["sale"]["receipt_seq"] for x in out["results"] if x["sale"]] == [1, 2, 3, 4]
+    batch_stock, batch_sales = _store_state(shop, shop.store1)
+    single_stock, single_sales = _store_state(shop, shop.store2)
+    assert [r[1:] for r in batch_stock] == [r[1:] for r in single_stock]
+    assert batch_sales == single_sales and len(batch_sales) == 4
+    after = shop.sale([("EGG", "1")]).json()
+    assert after["receipt_seq"] == 5
+
+
+def test_a_credit_sale_of_a_batch_counts_the_credit_of_the_batchs_earlier_sales(shop: Shop) -> None:
+    """The credit limit (¥500) sees what the batch's earlier sales put on credit, not yet written when the
+    customer's open balance is read otherwise."""
+    credit = {"customer_id": shop.customer}
+    batch = [shop.sale_body([("OIL", "4")], [("credit", "272.00")], **credit) for _ in range(2)]
+    out = shop.client.post("/api/v1/pos/sales:batch", json={"sales": batch}, headers=shop.h()).json()
+    assert [x["status"] for x in out["results"]] == ["created", "rejected"]
+    assert out["results"][1]["error"]["code"] == "credit_limit_exceeded"
