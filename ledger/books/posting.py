@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import cached_property
+from itertools import chain
 from operator import attrgetter
 
 from sqlalchemy import Connection, select, text, update
@@ -39,7 +40,7 @@ from ledger.books.errors import (
 )
 from ledger.books.money import MAX_AMOUNT_FEN, check_bound
 from ledger.books.orgs import now
-from ledger.books.periods import check_posting_day, period_of
+from ledger.books.periods import FIRST_DAY, LAST_DAY, check_posting_day, latest_posting_day, period_of
 from ledger.db.models import (
     CHANNELS,
     ENTRY_SOURCES,
@@ -53,7 +54,7 @@ from ledger.db.models import (
     Store,
     VoucherCounter,
 )
-from ledger.db.rows import insert_rows
+from ledger.db.rows import gc_paused, insert_rows
 
 entry_t = JournalEntry.__table__
 line_t = JournalLine.__table__
@@ -67,6 +68,7 @@ MAX_ATTACHMENTS = 999  # 附单据数 a voucher states (three digits, as its pap
 # Entries whose total someone typed (a manual entry, an imported one) are bounded like any amount; vouchers
 # built from sums (a shift's 日结, a year's close) are bounded line by line only (money.split_to_bound).
 TYPED_SOURCES = frozenset({"manual", "import"})
+BULK_DRAFTS = 100  # from this many drafts on, posting pauses the cyclic garbage collector (rows.gc_paused)
 
 
 @dataclass(frozen=True)
@@ -172,8 +174,9 @@ def check_draft(draft: Draft, *, where: str = "") -> None:
     _checked_total(draft, where)
 
 
-def _checked_total(draft: Draft, where: str) -> int:
-    """``check_draft``, returning the entry's total (its debits) for the posting code.
+def _checked_total(draft: Draft, where: str, latest_day: date | None = None) -> int:
+    """``check_draft``, returning the entry's total (its debits) for the posting code. ``latest_day``: the
+    last day an entry may be dated (``_latest_day``), read once for a batch instead of once per entry.
 
     Each line is tested with one cheap expression; only a line that fails it goes through
     ``_refuse_line``, which names the rule and the field (bulk posting checks millions of good lines)."""
@@ -182,7 +185,8 @@ def _checked_total(draft: Draft, where: str) -> int:
         raise ValidationError(f"unknown source {draft.source!r}", field=f"{p}source")
     if not isinstance(draft.entry_date, date) or isinstance(draft.entry_date, datetime):
         raise ValidationError("date must be a calendar date", field=f"{p}date")
-    check_posting_day(draft.entry_date, f"{p}date")
+    if latest_day is None or not FIRST_DAY <= draft.entry_date <= latest_day:
+        check_posting_day(draft.entry_date, f"{p}date")  # raises the error that names the rule
     if len(draft.memo) > 500:
         raise ValidationError("memo is longer than 500 characters", field=f"{p}memo")
     if type(draft.attachments) is not int or not 0 <= draft.attachments <= MAX_ATTACHMENTS:
@@ -215,6 +219,11 @@ def _checked_total(draft: Draft, where: str) -> int:
     if draft.source in TYPED_SOURCES:
         check_bound(debit, f"{p}lines", "entry's total")
     return debit
+
+
+def _latest_day() -> date:
+    """The last day an entry may be dated, both bounds of ``check_posting_day`` in one."""
+    return min(LAST_DAY, latest_posting_day())
 
 
 def _refuse_line(line: Line, lp: str, reversal: bool) -> None:
@@ -316,8 +325,10 @@ def _check_workflow_dimensions(conn: Connection, drafts: Sequence[Draft], prefix
     entered = [(d, p) for d, p in zip(drafts, prefix, strict=True) if d.source in _ENTERED_SOURCES]
     if not entered:
         return
+    lines = list(chain.from_iterable(d.lines for d, _ in entered))
     for name, lookup in _DIMENSIONS.items():
-        wanted = {getattr(ln, name) for d, _ in entered for ln in d.lines if getattr(ln, name) is not None}
+        wanted = set(map(attrgetter(name), lines))  # one C pass over the batch's lines
+        wanted.discard(None)
         if not wanted:
             continue
         orgs = lookup(conn, wanted)
@@ -361,13 +372,25 @@ def register_kept_account(kept: KeptAccount) -> KeptAccount:
 
 def _check_kept_accounts(conn: Connection, drafts: Sequence[Draft], prefix: Sequence[str]) -> None:
     """An entered line to an account a workflow keeps is refused (422 naming the line), so a plain entry can
-    never break a sub-ledger tie that ``cunshe verify`` checks."""
+    never break a sub-ledger tie that ``cunshe verify`` checks.
+
+    The rules that could keep an account are found once per account code of the batch, not per line: a
+    batch whose codes no rule names (almost every one) looks at no line again."""
+    entered = [(d, p) for d, p in zip(drafts, prefix, strict=True) if d.source in _ENTERED_SOURCES]
+    if not entered:
+        return
+    codes = {ln.account for d, _ in entered for ln in d.lines}
+    rules: dict[str, list[tuple[int, KeptAccount]]] = {}
+    for code in codes:
+        matching = [(k, kept) for k, kept in enumerate(_KEPT) if code.startswith(kept.prefix)]
+        if matching:
+            rules[code] = matching
+    if not rules:
+        return
     applies: dict[tuple[int, int], bool] = {}
-    for d, p in zip(drafts, prefix, strict=True):
-        if d.source not in _ENTERED_SOURCES:
-            continue
+    for d, p in entered:
         for i, ln in enumerate(d.lines):
-            for k, kept in enumerate(_KEPT):
+            for k, kept in rules.get(ln.account, ()):
                 if not kept.keeps(ln):
                     continue
                 if kept.applies is not None and (k, d.org_id) not in applies:
@@ -384,12 +407,18 @@ def _check_kept_accounts(conn: Connection, drafts: Sequence[Draft], prefix: Sequ
                     )
 
 
+_cp_and_store = attrgetter("counterparty_id", "store_id")
+
+
 def _check_dimensions(conn: Connection, drafts: Sequence[Draft], prefix: Sequence[str]) -> None:
     """Counterparties and stores on a line belong to the entry's own org; no entered line posts to an
     account a workflow keeps."""
     _check_workflow_dimensions(conn, drafts, prefix)
     if _KEPT:
         _check_kept_accounts(conn, drafts, prefix)
+    named = set(map(_cp_and_store, chain.from_iterable(d.lines for d in drafts)))
+    if named == {(None, None)}:  # no line names either (one C pass over the batch's lines)
+        return
     wanted_cp = {(d.org_id, ln.counterparty_id) for d in drafts for ln in d.lines if ln.counterparty_id}
     wanted_store = {(d.org_id, ln.store_id) for d in drafts for ln in d.lines if ln.store_id}
     if not wanted_cp and not wanted_store:
@@ -440,10 +469,15 @@ def _check_required_dimensions(conn: Connection, drafts: Sequence[Draft], prefix
         )
     }
     with_stores: set[int] | None = None  # a company without a store yet names none (its 1405 is plain)
+    required: dict[tuple[str | None, str], tuple[str, ...]] = {}  # per code of the batch, not per line
     for d, p in typed:
         standard = standards.get(d.org_id)
         for i, ln in enumerate(d.lines):
-            for dimension in required_for(standard, ln.account):
+            key = (standard, ln.account)
+            dimensions = required.get(key)
+            if dimensions is None:
+                dimensions = required[key] = required_for(standard, ln.account)
+            for dimension in dimensions:
                 name = DIMENSION_FIELDS[dimension]
                 if getattr(ln, name) is not None:
                     continue
@@ -645,9 +679,9 @@ ENTRY_COLUMNS = (
     "reverses_id",
     "total_fen",
     "line_count",
-    "attachments",
     "prev_hash",
     "hash",
+    "attachments",  # last: written only when a draft of the batch states one (see post_entries)
 )
 LINE_COLUMNS = (
     "entry_id",
@@ -724,12 +758,28 @@ def post_entries(
     """
     if not drafts:
         return []
+    if len(drafts) < BULK_DRAFTS:
+        return _post_entries(conn, drafts, user_id, field_prefix, entered)
+    with (
+        gc_paused()
+    ):  # a bulk load's rows and tuples form no cycles: the collector would walk them for nothing
+        return _post_entries(conn, drafts, user_id, field_prefix, entered)
+
+
+def _post_entries(
+    conn: Connection,
+    drafts: Sequence[Draft],
+    user_id: int | None,
+    field_prefix: Sequence[str] | None,
+    entered: bool,
+) -> list[Posted]:
     prefix = (
         list(field_prefix)
         if field_prefix is not None
         else ([""] if len(drafts) == 1 else [f"entries[{i}]." for i in range(len(drafts))])
     )
-    totals = [_checked_total(d, p) for d, p in zip(drafts, prefix, strict=True)]
+    latest_day = _latest_day()
+    totals = [_checked_total(d, p, latest_day) for d, p in zip(drafts, prefix, strict=True)]
     books = _lock_books(conn, (d.org_id for d in drafts), {ln.account for d in drafts for ln in d.lines})
     replays = _replays(conn, drafts, prefix)
     fresh = [i for i in range(len(drafts)) if i not in replays]
@@ -811,7 +861,6 @@ def post_entries(
                 d.reverses_id,
                 totals[i],
                 len(d.lines),
-                d.attachments,
                 ob.head_hash,
                 digest,
             )
@@ -821,16 +870,11 @@ def post_entries(
 
     if fresh:
         insert_rows(conn, line_t.name, LINE_COLUMNS, line_rows)
-        if any(d.attachments for d in drafts):
-            insert_rows(conn, entry_t.name, ENTRY_COLUMNS, entry_rows)
+        if any(d.attachments for d in fresh_drafts):
+            rows = [(*row, d.attachments) for row, d in zip(entry_rows, fresh_drafts, strict=True)]
+            insert_rows(conn, entry_t.name, ENTRY_COLUMNS, rows)
         else:  # the column's default: books at a revision before 附单据数 (0009_core) take these rows too
-            cut = ENTRY_COLUMNS.index("attachments")
-            insert_rows(
-                conn,
-                entry_t.name,
-                ENTRY_COLUMNS[:cut] + ENTRY_COLUMNS[cut + 1 :],
-                [row[:cut] + row[cut + 1 :] for row in entry_rows],
-            )
+            insert_rows(conn, entry_t.name, ENTRY_COLUMNS[:-1], entry_rows)
         _add_turnover(conn, line_rows)
         for org_id, ob in books.items():
             conn.execute(
