@@ -291,3 +291,45 @@ def test_1405_takes_no_plain_entry_in_a_company_with_a_store_before_any_stock(
     r = client.post(f"/api/v1/orgs/{company}/entries", json=plain(lines), headers=h)
     assert "stock" in refused_on_line(r, 0)
     assert entries(county.engine) == before
+
+
+def test_a_bulk_batch_is_refused_at_the_one_line_naming_a_kept_contract_and_writes_nothing(
+    county: County, client: TestClient
+) -> None:
+    """Posting checks kept accounts per account code of a batch (a bulk load's 100+ drafts): the one line
+    that names a contract on 112, deep in the batch, is still the one refused, by its place."""
+    from datetime import date
+
+    import pytest
+
+    from ledger.books.errors import AccountKept
+    from ledger.books.posting import BULK_DRAFTS, Draft, Line, post_entries
+
+    h = county.auth("officer")
+    org = county.ids["dingzikou"]
+    body = {"code": "HT-9", "mode": "lease", "lessee": "王五", "start": "2025-01-01", "end": "2025-12-31"}
+    made = client.post(f"/api/v1/orgs/{org}/leases", json={**body, "rent_per_cycle": "100.00"}, headers=h)
+    assert made.status_code == 201, made.text
+    contract = made.json()["id"]
+    batch = [
+        Draft(
+            org,
+            date(2025, 3, 2),
+            f"bulk {n}",
+            [Line("102", debit_fen=100 + n), Line("214", credit_fen=100 + n)],
+        )
+        for n in range(BULK_DRAFTS + 50)
+    ]
+    kept = Draft(
+        org,
+        date(2025, 3, 2),
+        "bulk",
+        [Line("102", debit_fen=5), Line("112", credit_fen=5, contract_id=contract)],
+    )
+    before = entries(county.engine)
+    with pytest.raises(AccountKept) as refused, write_tx(county.engine) as conn:
+        post_entries(conn, [*batch[:120], kept, *batch[120:]])
+    assert refused.value.field == "entries[120].lines[1].account"
+    assert entries(county.engine) == before
+    with write_tx(county.engine) as conn:  # the same batch without that line posts
+        assert len(post_entries(conn, batch)) == BULK_DRAFTS + 50
