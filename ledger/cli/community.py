@@ -39,6 +39,7 @@ from ledger.cli.leases import (
 from ledger.cli.options import DbOption, engine_for, org_id_of, run_built, run_service
 from ledger.cli.tables import JsonOption, print_json
 from ledger.community import assets, brokerage, services, stakes, subsidies, welfare
+from ledger.community.assets import NewAsset
 from ledger.community.messages import asset_out, dump, post_out
 from ledger.db.engine import read_tx
 
@@ -152,25 +153,19 @@ def asset_add(
         )
 
     area_milli, book_value_fen = _parsed(parse)
-    _, asset = _write(
-        db,
-        org,
-        lambda actor, org_id: services.add_asset(
-            actor,
-            org_id,
-            kind=kind,
-            name=name,
-            location=location,
-            area_milli_m2=area_milli,
-            ownership=ownership,
-            entrusting_body=entrusting_body,
-            book_value_fen=book_value_fen,
-            status=status,
-            certificate_no=certificate_no,
-            documents=documents,
-        ),
-        key,
+    asked = NewAsset(
+        kind=kind,
+        name=name,
+        location=location,
+        area_milli_m2=area_milli,
+        ownership=ownership,
+        entrusting_body=entrusting_body,
+        book_value_fen=book_value_fen,
+        status=status,
+        certificate_no=certificate_no,
+        documents=documents,
     )
+    _, asset = _write(db, org, lambda actor, org_id: services.add_asset(actor, org_id, asked), key)
     typer.echo(_asset_line(asset))
 
 
@@ -268,20 +263,10 @@ def post_add(
         )
 
     stipend_fen, start_day, end_day = _parsed(parse)
-    _, p = _write(
-        db,
-        org,
-        lambda actor, org_id: services.add_post(
-            actor,
-            org_id,
-            post=post,
-            holder=holder,
-            monthly_stipend_fen=stipend_fen,
-            start=start_day,
-            end=end_day,
-        ),
-        key,
+    new = welfare.NewPost(
+        post=post, holder=holder, monthly_stipend_fen=stipend_fen, start=start_day, end=end_day
     )
+    _, p = _write(db, org, lambda actor, org_id: services.add_post(actor, org_id, new), key)
     typer.echo(_post_line(p))
 
 
@@ -444,26 +429,21 @@ def deal_add(
         )
 
     value_fen, fixed_fen, day = _parsed(parse)
+    asked = brokerage.Deal(
+        client=client,
+        kind=kind,
+        earned_on=day,
+        deal_value_fen=value_fen,
+        commission_rate_bp=rate_bp,
+        commission_fen=fixed_fen,
+        vat_rate_bp=vat_rate_bp,
+        other_party=other_party,
+        paid_at_once=paid_to is not None,
+        cash_account=paid_to or "102",
+        memo=memo,
+    )
     used, deal = _write(
-        db,
-        org,
-        lambda actor, org_id: services.record_deal(
-            actor,
-            org_id,
-            client=client,
-            kind=kind,
-            earned_on=day,
-            deal_value_fen=value_fen,
-            commission_rate_bp=rate_bp,
-            commission_fen=fixed_fen,
-            vat_rate_bp=vat_rate_bp,
-            other_party=other_party,
-            paid_at_once=paid_to is not None,
-            cash_account=paid_to or "102",
-            memo=memo,
-            idempotency_key=key,
-        ),
-        key,
+        db, org, lambda actor, org_id: services.record_deal(actor, org_id, asked, idempotency_key=key), key
     )
     fee = brokerage.commission(value_fen, rate_bp=rate_bp, fixed_fen=fixed_fen)
     net, tax = split_tax_inclusive(fee, vat_rate_bp)

@@ -9,6 +9,7 @@ asset's book value is the bookkeeper's record, its purchase or transfer is an or
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
@@ -23,52 +24,54 @@ asset_t = CommunityAsset.__table__
 org_t = Org.__table__
 
 
-def create_asset(
-    conn: Connection,
-    org_id: int,
-    *,
-    kind: str,
-    name: str,
-    location: str = "",
-    area_milli_m2: int = 0,
-    ownership: str = "collective",
-    entrusting_body: str = "",
-    book_value_fen: int = 0,
-    status: str = "idle",
-    certificate_no: str = "",
-    documents: str = "",
-) -> int:
+@dataclass(frozen=True, kw_only=True)
+class NewAsset:
+    """An asset as it is entered in the register: what ``create_asset`` checks and stores."""
+
+    kind: str
+    name: str
+    location: str = ""
+    area_milli_m2: int = 0
+    ownership: str = "collective"
+    entrusting_body: str = ""
+    book_value_fen: int = 0
+    status: str = "idle"
+    certificate_no: str = ""
+    documents: str = ""
+
+
+def create_asset(conn: Connection, org_id: int, asset: NewAsset) -> int:
     require_collective(conn, org_id)
-    if not kind.strip():
+    if not asset.kind.strip():
         raise ValidationError("say what kind of asset it is (房屋, 土地, 门面 …)", field="kind")
-    if not name.strip():
+    if not asset.name.strip():
         raise ValidationError("an asset needs a name", field="name")
-    if ownership not in OWNERSHIPS:
+    if asset.ownership not in OWNERSHIPS:
         raise ValidationError(f"ownership is one of {', '.join(OWNERSHIPS)}", field="ownership")
-    if ownership == "state_entrusted" and not entrusting_body.strip():
+    if asset.ownership == "state_entrusted" and not asset.entrusting_body.strip():
         raise ValidationError(
             "name the body that entrusted the state asset (委托方)", field="entrusting_body"
         )
-    if status not in ASSET_STATUSES:
+    if asset.status not in ASSET_STATUSES:
         raise ValidationError(f"status is one of {', '.join(ASSET_STATUSES)}", field="status")
-    if area_milli_m2 < 0:
+    if asset.area_milli_m2 < 0:
         raise ValidationError("the area must not be negative", field="area")
-    if book_value_fen < 0:
+    if asset.book_value_fen < 0:
         raise ValidationError("the book value must not be negative", field="book_value")
     return conn.execute(
         insert(asset_t)
         .values(
             org_id=org_id,
-            kind=kind.strip(),
-            name=name.strip(),
-            location=location,
-            area_milli_m2=area_milli_m2,
-            ownership=ownership,
-            entrusting_body=entrusting_body.strip(),
-            book_value_fen=book_value_fen,
-            status=status,
-            certificate_no=certificate_no,
-            documents=documents,
+            kind=asset.kind.strip(),
+            name=asset.name.strip(),
+            location=asset.location,
+            area_milli_m2=asset.area_milli_m2,
+            ownership=asset.ownership,
+            entrusting_body=asset.entrusting_body.strip(),
+            book_value_fen=asset.book_value_fen,
+            status=asset.status,
+            certificate_no=asset.certificate_no,
+            documents=asset.documents,
             created_at=now(),
         )
         .returning(asset_t.c.id)

@@ -12,6 +12,7 @@ the small-scale rate for services, DESIGN §5a — confirm with the local tax of
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -51,45 +52,52 @@ def commission(deal_value_fen: int, *, rate_bp: int | None, fixed_fen: int | Non
     return fee
 
 
+@dataclass(frozen=True, kw_only=True)
+class Deal:
+    """A brokered deal as it is recorded: the commission is a rate of ``deal_value_fen`` or a fixed fee."""
+
+    client: str
+    kind: str
+    earned_on: date
+    deal_value_fen: int = 0
+    commission_rate_bp: int | None = None
+    commission_fen: int | None = None
+    vat_rate_bp: int = DEFAULT_VAT_BP
+    other_party: str = ""
+    paid_at_once: bool = False
+    cash_account: str = acct.BANK
+    memo: str = ""
+
+
 def record_deal(
     conn: Connection,
     org_id: int,
+    deal: Deal,
     *,
-    client: str,
-    kind: str,
-    earned_on: date,
-    deal_value_fen: int = 0,
-    commission_rate_bp: int | None = None,
-    commission_fen: int | None = None,
-    vat_rate_bp: int = DEFAULT_VAT_BP,
-    other_party: str = "",
-    paid_at_once: bool = False,
-    cash_account: str = acct.BANK,
-    memo: str = "",
     idempotency_key: str | None = None,
     user_id: int | None = None,
 ) -> int:
     """Record a deal and post its fee; returns the deal id (the original one on an idempotent retry)."""
     require_collective(conn, org_id)
-    if not client.strip():
+    if not deal.client.strip():
         raise ValidationError("name the client (委托方)", field="client")
-    if kind not in BROKERAGE_KINDS:
+    if deal.kind not in BROKERAGE_KINDS:
         raise ValidationError(f"kind is one of {', '.join(BROKERAGE_KINDS)}", field="kind")
-    if deal_value_fen < 0:
+    if deal.deal_value_fen < 0:
         raise ValidationError("the deal value must not be negative", field="deal_value")
-    if not 0 <= vat_rate_bp <= 10_000:
+    if not 0 <= deal.vat_rate_bp <= 10_000:
         raise ValidationError("the VAT rate is between 0 and 10000 bp", field="vat_rate_bp")
-    if cash_account not in acct.CASH_ACCOUNTS:
+    if deal.cash_account not in acct.CASH_ACCOUNTS:
         raise ValidationError(
             f"fees are received into {' or '.join(acct.CASH_ACCOUNTS)}", field="cash_account"
         )
-    fee = commission(deal_value_fen, rate_bp=commission_rate_bp, fixed_fen=commission_fen)
-    net, tax = split_tax_inclusive(fee, vat_rate_bp)
+    fee = commission(deal.deal_value_fen, rate_bp=deal.commission_rate_bp, fixed_fen=deal.commission_fen)
+    net, tax = split_tax_inclusive(fee, deal.vat_rate_bp)
     acct.ensure(conn, org_id, acct.BROKERAGE_INCOME)
-    client_id = counterparty(conn, org_id, "client", client.strip())
+    client_id = counterparty(conn, org_id, "client", deal.client.strip())
     debit = (
-        Line(cash_account, debit_fen=fee)
-        if paid_at_once
+        Line(deal.cash_account, debit_fen=fee)
+        if deal.paid_at_once
         else Line(acct.RECEIVABLE, debit_fen=fee, counterparty_id=client_id)
     )
     lines = [debit, Line(acct.BROKERAGE_INCOME, credit_fen=net, counterparty_id=client_id)]
@@ -99,8 +107,8 @@ def record_deal(
         conn,
         Draft(
             org_id=org_id,
-            entry_date=earned_on,
-            memo=memo or f"居间服务费 {client.strip()}",
+            entry_date=deal.earned_on,
+            memo=deal.memo or f"居间服务费 {deal.client.strip()}",
             lines=lines,
             source="brokerage",
             source_ref=f"deal:{client_id}",
@@ -115,15 +123,15 @@ def record_deal(
         .values(
             org_id=org_id,
             client_id=client_id,
-            other_party=other_party,
-            kind=kind,
-            deal_value_fen=deal_value_fen,
-            commission_rate_bp=commission_rate_bp,
+            other_party=deal.other_party,
+            kind=deal.kind,
+            deal_value_fen=deal.deal_value_fen,
+            commission_rate_bp=deal.commission_rate_bp,
             commission_fen=fee,
-            vat_rate_bp=vat_rate_bp,
-            earned_on=earned_on,
-            paid_at_once=paid_at_once,
-            memo=memo,
+            vat_rate_bp=deal.vat_rate_bp,
+            earned_on=deal.earned_on,
+            paid_at_once=deal.paid_at_once,
+            memo=deal.memo,
             entry_id=posted.id,
             created_at=now(),
         )

@@ -44,37 +44,39 @@ stipend_t = WelfareStipend.__table__
 payment_t = WelfarePayment.__table__
 
 
-def create_post(
-    conn: Connection,
-    org_id: int,
-    *,
-    post: str,
-    holder: str,
-    monthly_stipend_fen: int,
-    start: date,
-    end: date | None = None,
-) -> int:
+@dataclass(frozen=True, kw_only=True)
+class NewPost:
+    """A public-welfare post and its holder as registered; ``end`` is None while the post runs on."""
+
+    post: str
+    holder: str
+    monthly_stipend_fen: int
+    start: date
+    end: date | None = None
+
+
+def create_post(conn: Connection, org_id: int, new: NewPost) -> int:
     require_collective(conn, org_id)
-    if not post.strip():
+    if not new.post.strip():
         raise ValidationError("name the post (保洁员, 护路员 …)", field="post")
-    if not holder.strip():
+    if not new.holder.strip():
         raise ValidationError("name the holder of the post", field="holder")
-    if not isinstance(monthly_stipend_fen, int) or monthly_stipend_fen <= 0:
+    if not isinstance(new.monthly_stipend_fen, int) or new.monthly_stipend_fen <= 0:
         raise ValidationError("the monthly stipend must be more than zero", field="monthly_stipend")
-    check_day(start, "start")
-    if end is not None:
-        check_day(end, "end")
-    if end is not None and end < start:
-        raise ValidationError(f"the post ends ({end}) before it starts ({start})", field="end")
+    check_day(new.start, "start")
+    if new.end is not None:
+        check_day(new.end, "end")
+        if new.end < new.start:
+            raise ValidationError(f"the post ends ({new.end}) before it starts ({new.start})", field="end")
     return conn.execute(
         insert(post_t)
         .values(
             org_id=org_id,
-            post=post.strip(),
-            holder=holder.strip(),
-            monthly_stipend_fen=monthly_stipend_fen,
-            start_date=start,
-            end_date=end,
+            post=new.post.strip(),
+            holder=new.holder.strip(),
+            monthly_stipend_fen=new.monthly_stipend_fen,
+            start_date=new.start,
+            end_date=new.end,
             created_at=now(),
         )
         .returning(post_t.c.id)

@@ -22,14 +22,14 @@ from ledger.books.money import split_tax_inclusive
 from ledger.books.periods import open_months_before, period_bounds
 from ledger.books.posting import Draft, Line, post_entry
 from ledger.books.trial_balance import trial_balance
-from ledger.community.assets import create_asset
-from ledger.community.brokerage import receive_fee, record_deal
-from ledger.community.leases.contracts import accrue_leases, create_contract
+from ledger.community.assets import NewAsset, create_asset
+from ledger.community.brokerage import Deal, receive_fee, record_deal
+from ledger.community.leases.contracts import NewContract, accrue_leases, create_contract
 from ledger.community.leases.receipts import receive_deposit, receive_rent
 from ledger.community.leases.schedule import BillingCycle, BillingTiming, LeaseTerms, rent_schedule
 from ledger.community.models import CommunityAsset, WelfarePost
 from ledger.community.subsidies import receive_subsidy
-from ledger.community.welfare import create_post, facility_spending, pay_stipend, run_stipends
+from ledger.community.welfare import NewPost, create_post, facility_spending, pay_stipend, run_stipends
 from ledger.db.engine import write_tx
 from ledger.demo.targets import BROKERAGE_FEN, COLLECTIVE_INCOME_FEN, WORK_FUNDS_MIN_FEN, split
 from ledger.demo.tree import DemoTree, officer_of
@@ -147,22 +147,26 @@ def _open_books(conn: Connection, org: int, n: int, year: int, rng: random.Rando
         create_post(
             conn,
             org,
-            post=name,
-            holder=f"公益岗{n + 1}-{i + 1}",
-            monthly_stipend_fen=stipend,
-            start=date(year, 1, 1),
+            NewPost(
+                post=name,
+                holder=f"公益岗{n + 1}-{i + 1}",
+                monthly_stipend_fen=stipend,
+                start=date(year, 1, 1),
+            ),
         )
     for group in range(1, 6):
         add_member(conn, org, member=f"第{group}居民小组", shares=rng.randint(80, 160))
     create_asset(
         conn,
         org,
-        kind="场地",
-        name=f"集体场地{n + 1}号",
-        location="社区东侧",
-        area_milli_m2=rng.randint(300, 900) * 1000,
-        ownership="collective",
-        book_value_fen=rng.randint(10, 40) * 1_000_000,
+        NewAsset(
+            kind="场地",
+            name=f"集体场地{n + 1}号",
+            location="社区东侧",
+            area_milli_m2=rng.randint(300, 900) * 1000,
+            ownership="collective",
+            book_value_fen=rng.randint(10, 40) * 1_000_000,
+        ),
     )
 
 
@@ -193,14 +197,16 @@ def _funds_and_deals(
         deal = record_deal(
             conn,
             org,
-            client=f"委托方{n + 1}-{year}-{k + 1}",
-            kind=DEAL_KINDS[(n + k) % len(DEAL_KINDS)],
-            earned_on=date(year, 3 + 3 * k, 10 + k),
-            deal_value_fen=fee * 20,
-            commission_fen=fee,
-            vat_rate_bp=100,
-            other_party=f"相对方{n + 1}-{year}-{k + 1}",
-            paid_at_once=paid,
+            Deal(
+                client=f"委托方{n + 1}-{year}-{k + 1}",
+                kind=DEAL_KINDS[(n + k) % len(DEAL_KINDS)],
+                earned_on=date(year, 3 + 3 * k, 10 + k),
+                deal_value_fen=fee * 20,
+                commission_fen=fee,
+                vat_rate_bp=100,
+                other_party=f"相对方{n + 1}-{year}-{k + 1}",
+                paid_at_once=paid,
+            ),
             idempotency_key=f"demo-deal-{year}-{k}",
         )
         if not paid and n % 4:
@@ -227,11 +233,13 @@ def _light_year(conn: Connection, org: int, n: int, year: int, brokerage: int, r
     create_contract(
         conn,
         org,
-        code=f"CB-{year}-{n + 1:02d}B",
-        mode="contract",
-        terms=terms,
-        lessee=f"承包户{n + 1}号",
-        asset_ids=[_yard(conn, org, n)],
+        NewContract(
+            code=f"CB-{year}-{n + 1:02d}B",
+            mode="contract",
+            terms=terms,
+            lessee=f"承包户{n + 1}号",
+            asset_ids=[_yard(conn, org, n)],
+        ),
     )
     accrue_leases(conn, [org], f"{year}-12")
     receive_rent(
@@ -281,14 +289,16 @@ def _community_year(
     shop = create_asset(
         conn,
         org,
-        kind="门面",
-        name=f"临街门面{n + 1}号",
-        location="社区主街",
-        area_milli_m2=rng.randint(40, 120) * 1000,
-        ownership="state_entrusted",
-        entrusting_body="县国有资产管理中心",
-        book_value_fen=rng.randint(20, 60) * 1_000_000,
-        certificate_no=f"沿国资托〔{year}〕{n + 1:03d}号",
+        NewAsset(
+            kind="门面",
+            name=f"临街门面{n + 1}号",
+            location="社区主街",
+            area_milli_m2=rng.randint(40, 120) * 1000,
+            ownership="state_entrusted",
+            entrusting_body="县国有资产管理中心",
+            book_value_fen=rng.randint(20, 60) * 1_000_000,
+            certificate_no=f"沿国资托〔{year}〕{n + 1:03d}号",
+        ),
     )
     start = date(year, rng.randint(2, 5), rng.randint(1, 28))
     shop_terms = LeaseTerms(
@@ -304,12 +314,14 @@ def _community_year(
     shop_contract = create_contract(
         conn,
         org,
-        code=f"ZL-{year}-{n + 1:02d}A",
-        mode="lease",
-        terms=shop_terms,
-        lessee=f"商户{n + 1}号",
-        asset_ids=[shop],
-        deposit_fen=shop_terms.rent_per_cycle_fen * 2,
+        NewContract(
+            code=f"ZL-{year}-{n + 1:02d}A",
+            mode="lease",
+            terms=shop_terms,
+            lessee=f"商户{n + 1}号",
+            asset_ids=[shop],
+            deposit_fen=shop_terms.rent_per_cycle_fen * 2,
+        ),
     )
     receive_deposit(
         conn,
@@ -330,24 +342,28 @@ def _community_year(
     create_contract(
         conn,
         org,
-        code=f"CB-{year}-{n + 1:02d}B",
-        mode="contract",
-        terms=yard_terms,
-        lessee=f"承包户{n + 1}号",
-        asset_ids=[yard],
+        NewContract(
+            code=f"CB-{year}-{n + 1:02d}B",
+            mode="contract",
+            terms=yard_terms,
+            lessee=f"承包户{n + 1}号",
+            asset_ids=[yard],
+        ),
     )
     if n % 3 == 0:  # … and, in every third community, a warehouse still waiting for a tenant (闲置资产)
         create_asset(
             conn,
             org,
-            kind="仓库",
-            name=f"原供销社仓库{n + 1}号",
-            location="社区西侧",
-            area_milli_m2=(200 + 10 * n) * 1000,
-            ownership="state_entrusted",
-            entrusting_body="县供销合作社联合社",
-            book_value_fen=(150_000 + 5_000 * n) * 100,
-            certificate_no=f"沿国资托〔{year}〕{n + 101:03d}号",
+            NewAsset(
+                kind="仓库",
+                name=f"原供销社仓库{n + 1}号",
+                location="社区西侧",
+                area_milli_m2=(200 + 10 * n) * 1000,
+                ownership="state_entrusted",
+                entrusting_body="县供销合作社联合社",
+                book_value_fen=(150_000 + 5_000 * n) * 100,
+                certificate_no=f"沿国资托〔{year}〕{n + 101:03d}号",
+            ),
         )
     accrue_leases(conn, [org], f"{year}-12")
     receive_rent(

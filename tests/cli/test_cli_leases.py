@@ -83,7 +83,9 @@ def contract_row(county: County, contract_id: int) -> Row[Any]:
 
 def new_asset(county: County) -> int:
     with write_tx(county.engine) as conn:
-        return assets.create_asset(conn, county.ids[ORG], kind="门面", name="花花桥路12号门面")
+        return assets.create_asset(
+            conn, county.ids[ORG], assets.NewAsset(kind="门面", name="花花桥路12号门面")
+        )
 
 
 def asset_status(county: County, asset_id: int) -> str:

@@ -44,12 +44,7 @@ def contract(
     base.update(terms)
     with write_tx(engine) as conn:
         return leases.create_contract(
-            conn,
-            org_id,
-            code=code,
-            mode="lease",
-            lessee=lessee,
-            terms=LeaseTerms(**base),  # type: ignore[arg-type]
+            conn, org_id, leases.NewContract(code=code, mode="lease", lessee=lessee, terms=LeaseTerms(**base))
         )
 
 
@@ -340,15 +335,19 @@ def test_a_terminated_contract_gives_its_asset_back_to_the_idle_list(county: Cou
 
     org = county.ids["dingzikou"]
     with write_tx(county.engine) as conn:
-        shop = assets.create_asset(conn, org, kind="门面", name="临街门面2号", area_milli_m2=42_500)
+        shop = assets.create_asset(
+            conn, org, assets.NewAsset(kind="门面", name="临街门面2号", area_milli_m2=42_500)
+        )
         cid = leases.create_contract(
             conn,
             org,
-            code="HT-9",
-            mode="lease",
-            lessee="李四",
-            asset_ids=[shop],
-            terms=LeaseTerms(date(2025, 1, 1), date(2025, 12, 31), 50_000),
+            leases.NewContract(
+                code="HT-9",
+                mode="lease",
+                lessee="李四",
+                asset_ids=[shop],
+                terms=LeaseTerms(date(2025, 1, 1), date(2025, 12, 31), 50_000),
+            ),
         )
         assert assets.list_assets(conn, [org], status="idle") == []
         leases.terminate_contract(conn, org, cid, last_day=date(2025, 5, 31))
@@ -364,9 +363,15 @@ def test_cli_runs_the_stipends_and_lists_idle_assets(county: County) -> None:
     org = county.ids["hongxingqiao"]
     with write_tx(county.engine) as conn:
         welfare.create_post(
-            conn, org, post="社区服务专干", holder="周八", monthly_stipend_fen=250_000, start=date(2025, 1, 1)
+            conn,
+            org,
+            welfare.NewPost(
+                post="社区服务专干", holder="周八", monthly_stipend_fen=250_000, start=date(2025, 1, 1)
+            ),
         )
-        assets.create_asset(conn, org, kind="土地", name="河滩地", certificate_no="沿集用(2023)第12号")
+        assets.create_asset(
+            conn, org, assets.NewAsset(kind="土地", name="河滩地", certificate_no="沿集用(2023)第12号")
+        )
     db = county.engine.url.render_as_string(hide_password=False)
     runner = CliRunner()
     run = runner.invoke(
@@ -521,10 +526,12 @@ def test_an_org_with_more_contracts_than_a_voucher_takes_gets_numbered_vouchers(
             leases.create_contract(
                 conn,
                 org,
-                code=f"HT-{n:04d}",
-                mode="lease",
-                lessee=f"承租人{n}",
-                terms=LeaseTerms(date(2025, 1, 1), date(2025, 12, 31), 10_500),
+                leases.NewContract(
+                    code=f"HT-{n:04d}",
+                    mode="lease",
+                    lessee=f"承租人{n}",
+                    terms=LeaseTerms(date(2025, 1, 1), date(2025, 12, 31), 10_500),
+                ),
             )
     assert accrue(county.engine, org, "2025-01").posted == many
     first, second = vouchers(county.engine, org)

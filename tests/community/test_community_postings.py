@@ -67,7 +67,9 @@ def new_contract(
     engine: Engine, org_id: int, terms: LeaseTerms, code: str = "HT-1", lessee: str = "张三"
 ) -> int:
     with write_tx(engine) as conn:
-        return leases.create_contract(conn, org_id, code=code, mode="contract", lessee=lessee, terms=terms)
+        return leases.create_contract(
+            conn, org_id, leases.NewContract(code=code, mode="contract", lessee=lessee, terms=terms)
+        )
 
 
 def charges(engine: Engine, contract_id: int) -> dict[str, int]:
@@ -173,12 +175,14 @@ def test_brokerage_fee_on_credit_posts_to_the_client_and_is_collected(county: Co
         deal = brokerage.record_deal(
             conn,
             org,
-            client="某房产中介",
-            kind="house_lease",
-            earned_on=date(2025, 4, 2),
-            deal_value_fen=3_600_000,
-            commission_rate_bp=250,
-            other_party="李四",
+            brokerage.Deal(
+                client="某房产中介",
+                kind="house_lease",
+                earned_on=date(2025, 4, 2),
+                deal_value_fen=3_600_000,
+                commission_rate_bp=250,
+                other_party="李四",
+            ),
         )
         client = counterparty(conn, org, "client", "某房产中介")
     fee = 90_000
@@ -206,11 +210,13 @@ def test_brokerage_fixed_fee_paid_at_once_debits_the_bank(county: County) -> Non
         brokerage.record_deal(
             conn,
             org,
-            client="务工人员",
-            kind="labour",
-            earned_on=date(2025, 4, 2),
-            commission_fen=20_000,
-            paid_at_once=True,
+            brokerage.Deal(
+                client="务工人员",
+                kind="labour",
+                earned_on=date(2025, 4, 2),
+                commission_fen=20_000,
+                paid_at_once=True,
+            ),
         )
         assert brokerage.outstanding(conn, [org]) == []
     assert [ln[:3] for ln in lines(county.engine, org)] == [
@@ -224,16 +230,22 @@ def test_stipend_run_posts_each_post_month_once_and_prorates_a_partial_month(cou
     org = county.ids["dingzikou"]
     with write_tx(county.engine) as conn:
         cleaner = welfare.create_post(
-            conn, org, post="保洁员", holder="王五", monthly_stipend_fen=180_000, start=date(2025, 1, 16)
+            conn,
+            org,
+            welfare.NewPost(
+                post="保洁员", holder="王五", monthly_stipend_fen=180_000, start=date(2025, 1, 16)
+            ),
         )
         guard = welfare.create_post(
             conn,
             org,
-            post="治安巡逻员",
-            holder="赵六",
-            monthly_stipend_fen=200_000,
-            start=date(2025, 1, 1),
-            end=date(2025, 2, 14),
+            welfare.NewPost(
+                post="治安巡逻员",
+                holder="赵六",
+                monthly_stipend_fen=200_000,
+                start=date(2025, 1, 1),
+                end=date(2025, 2, 14),
+            ),
         )
     run = run_write(county.engine, lambda conn: welfare.run_stipends(conn, [org], "2025-03"))
     again = run_write(county.engine, lambda conn: welfare.run_stipends(conn, [org], "2025-03"))
@@ -263,7 +275,11 @@ def test_a_month_cannot_close_before_its_stipends_are_posted(county: County) -> 
     org = county.ids["dingzikou"]
     with write_tx(county.engine) as conn:
         welfare.create_post(
-            conn, org, post="护路员", holder="孙七", monthly_stipend_fen=150_000, start=date(2025, 1, 1)
+            conn,
+            org,
+            welfare.NewPost(
+                post="护路员", holder="孙七", monthly_stipend_fen=150_000, start=date(2025, 1, 1)
+            ),
         )
     with pytest.raises(Conflict, match="stipends of 2025-01"), write_tx(county.engine) as conn:
         close_period(conn, org, "2025-01")

@@ -124,10 +124,9 @@ def test_a_post_is_funded_from_two_years_earmarks(county: County) -> None:
         post_id = welfare.create_post(
             conn,
             dz,
-            post="保洁员",
-            holder="李四",
-            monthly_stipend_fen=17_000 * YUAN // 12,
-            start=date(2027, 1, 1),
+            welfare.NewPost(
+                post="保洁员", holder="李四", monthly_stipend_fen=17_000 * YUAN // 12, start=date(2027, 1, 1)
+            ),
         )
         welfare.run_stipends(conn, [dz], "2027-12")
         welfare_funds.apply_earmark(

@@ -100,7 +100,11 @@ def test_trail_from_a_stipend_payment_back_to_the_pos_shift(county: County, clie
 
     with write_tx(county.engine) as conn:
         post_id = welfare.create_post(
-            conn, dz, post="保洁员", holder="李四", monthly_stipend_fen=150_000, start=date(2026, 1, 1)
+            conn,
+            dz,
+            welfare.NewPost(
+                post="保洁员", holder="李四", monthly_stipend_fen=150_000, start=date(2026, 1, 1)
+            ),
         )
         welfare.run_stipends(conn, [dz], "2026-01")
         payment_entry = welfare.pay_stipend(conn, dz, post_id, paid_on=date(2026, 2, 5))
@@ -182,7 +186,11 @@ def test_year_close_over_http_names_the_open_sources(county: County, client: Tes
     dz = county.ids["dingzikou"]
     with write_tx(county.engine) as conn:
         welfare.create_post(
-            conn, dz, post="护路员", holder="赵五", monthly_stipend_fen=100_000, start=date(2025, 12, 1)
+            conn,
+            dz,
+            welfare.NewPost(
+                post="护路员", holder="赵五", monthly_stipend_fen=100_000, start=date(2025, 12, 1)
+            ),
         )
     response = client.post(f"/api/v1/orgs/{dz}/years/2025/close", headers=county.auth("officer"))
     assert response.status_code == 409

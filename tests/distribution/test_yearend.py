@@ -25,7 +25,11 @@ def test_year_close_is_refused_while_stipends_are_not_posted_and_says_which(coun
     dz = county.ids["dingzikou"]
     with write_tx(county.engine) as conn:
         welfare.create_post(
-            conn, dz, post="保洁员", holder="李四", monthly_stipend_fen=150_000, start=date(2025, 11, 1)
+            conn,
+            dz,
+            welfare.NewPost(
+                post="保洁员", holder="李四", monthly_stipend_fen=150_000, start=date(2025, 11, 1)
+            ),
         )
         with pytest.raises(Conflict) as refused:
             close_year(conn, dz, 2025)
@@ -118,10 +122,12 @@ def test_year_close_names_lease_accruals_not_run(county: County) -> None:
         leases.create_contract(
             conn,
             hh,
-            code="HT-2025-009",
-            mode="lease",
-            lessee="张三",
-            terms=LeaseTerms(start=date(2025, 1, 1), end=date(2025, 12, 31), rent_per_cycle_fen=100_000),
+            leases.NewContract(
+                code="HT-2025-009",
+                mode="lease",
+                lessee="张三",
+                terms=LeaseTerms(start=date(2025, 1, 1), end=date(2025, 12, 31), rent_per_cycle_fen=100_000),
+            ),
         )
         leases.accrue_leases(conn, [hh], "2025-10")
         with pytest.raises(Conflict) as refused:

@@ -32,9 +32,13 @@ def seed_leases(county: County) -> None:
             (ding, "HT-2", "李四", LeaseTerms(date(2025, 10, 1), date(2026, 5, 31), 250_000)),
             (hua, "HT-9", "王五", LeaseTerms(date(2026, 1, 1), date(2027, 12, 31), 80_000)),
         ):
-            leases.create_contract(conn, org, code=code, mode="lease", lessee=lessee, terms=terms)
+            leases.create_contract(
+                conn, org, leases.NewContract(code=code, mode="lease", lessee=lessee, terms=terms)
+            )
         assets.create_asset(
-            conn, ding, kind="门面", name="沿河路12号门面", location="沿河路12号", area_milli_m2=45_500
+            conn,
+            ding,
+            assets.NewAsset(kind="门面", name="沿河路12号门面", location="沿河路12号", area_milli_m2=45_500),
         )
 
 

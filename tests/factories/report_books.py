@@ -331,22 +331,31 @@ def post_community_workflows(engine: Engine, org_id: int) -> None:
             ("ZL-2024-02", "王五餐馆", 200_000),
         ):
             terms = LeaseTerms(start=date(2024, 10, 1), end=date(2026, 9, 30), rent_per_cycle_fen=rent)
-            leases.create_contract(conn, org_id, code=code, mode="lease", lessee=lessee, terms=terms)
+            leases.create_contract(
+                conn, org_id, leases.NewContract(code=code, mode="lease", lessee=lessee, terms=terms)
+            )
         leases.accrue_leases(conn, [org_id], "2025-03")
         receive_rent(conn, org_id, amount_fen=800_000, received_on=date(2025, 1, 15), lessee="李四便利店")
         cleaner = welfare.create_post(
-            conn, org_id, post="保洁员", holder="赵六", monthly_stipend_fen=150_000, start=date(2025, 1, 1)
+            conn,
+            org_id,
+            welfare.NewPost(
+                post="保洁员", holder="赵六", monthly_stipend_fen=150_000, start=date(2025, 1, 1)
+            ),
         )
         welfare.create_post(
-            conn, org_id, post="护路员", holder="钱七", monthly_stipend_fen=120_000, start=date(2025, 1, 1)
+            conn,
+            org_id,
+            welfare.NewPost(
+                post="护路员", holder="钱七", monthly_stipend_fen=120_000, start=date(2025, 1, 1)
+            ),
         )
         welfare.run_stipends(conn, [org_id], "2025-03")
         welfare.pay_stipend(conn, org_id, cleaner, paid_on=date(2025, 3, 31))
         brokerage.record_deal(
             conn,
             org_id,
-            client="示范村一合作社",
-            kind="produce",
-            earned_on=date(2025, 2, 10),
-            commission_fen=300_000,
+            brokerage.Deal(
+                client="示范村一合作社", kind="produce", earned_on=date(2025, 2, 10), commission_fen=300_000
+            ),
         )

@@ -583,10 +583,9 @@ def test_income_distribution_statement_reads_the_executed_plan(county: County) -
         post = welfare.create_post(
             conn,
             county.ids["dingzikou"],
-            post="保洁员",
-            holder="赵六",
-            monthly_stipend_fen=150_000,
-            start=date(2026, 1, 1),
+            welfare.NewPost(
+                post="保洁员", holder="赵六", monthly_stipend_fen=150_000, start=date(2026, 1, 1)
+            ),
         )
         welfare_funds.apply_earmark(
             conn,

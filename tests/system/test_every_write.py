@@ -599,7 +599,11 @@ def welfare_fund(w: World) -> tuple[Req, Req]:
         )
         ex.execute_plan(conn, plan_id)
         post_id = welfare.create_post(
-            conn, dz, post="保洁员", holder="李四", monthly_stipend_fen=150_000, start=date(2026, 1, 1)
+            conn,
+            dz,
+            welfare.NewPost(
+                post="保洁员", holder="李四", monthly_stipend_fen=150_000, start=date(2026, 1, 1)
+            ),
         )
         welfare.run_stipends(conn, [dz], "2026-01")
         welfare.pay_stipend(conn, dz, post_id, paid_on=date(2026, 2, 5))

@@ -50,7 +50,7 @@ from ledger.books.periods import close_period, closed_through
 from ledger.books.posting import Draft, Line, new_link_id, post_entries, post_entry, reverse_entry
 from ledger.books.trial_balance import org_nets_to_zero, trial_balance
 from ledger.books.verify import verify_all, verify_org
-from ledger.community.leases.contracts import accrue_leases, create_contract
+from ledger.community.leases.contracts import NewContract, accrue_leases, create_contract
 from ledger.community.leases.receipts import receive_rent
 from ledger.community.leases.schedule import LeaseTerms
 from ledger.community.stakes import record_stake
@@ -174,10 +174,14 @@ class Walk:
             self.contract = create_contract(
                 conn,
                 self.lease_org,
-                code="SIM-1",
-                mode="lease",
-                terms=LeaseTerms(start=date(2025, 1, 10), end=date(2026, 1, 9), rent_per_cycle_fen=105_000),
-                lessee="商户甲",
+                NewContract(
+                    code="SIM-1",
+                    mode="lease",
+                    terms=LeaseTerms(
+                        start=date(2025, 1, 10), end=date(2026, 1, 9), rent_per_cycle_fen=105_000
+                    ),
+                    lessee="商户甲",
+                ),
             )
         self.pos_year = YEAR  # the till moves on to the next year once the company's year is closed
         self.shift: int | None = None

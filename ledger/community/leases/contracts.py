@@ -174,38 +174,46 @@ def lessee_of(conn: Connection, org_id: int, *, lessee_id: int | None, lessee: s
     return counterparty(conn, org_id, "lessee", lessee.strip())
 
 
+@dataclass(frozen=True, kw_only=True)
+class NewContract:
+    """A lease contract as registered: its number, mode, terms, lessee (an id, or a name created on first
+    use), the assets it leases and the deposit agreed."""
+
+    code: str
+    mode: str
+    terms: LeaseTerms
+    lessee_id: int | None = None
+    lessee: str | None = None
+    asset_ids: Sequence[int] = ()
+    deposit_fen: int = 0
+    memo: str = ""
+
+
 def create_contract(
     conn: Connection,
     org_id: int,
+    new: NewContract,
     *,
-    code: str,
-    mode: str,
-    terms: LeaseTerms,
-    lessee_id: int | None = None,
-    lessee: str | None = None,
-    asset_ids: Sequence[int] = (),
-    deposit_fen: int = 0,
-    memo: str = "",
     previous_id: int | None = None,
     relation: str | None = None,
 ) -> int:
     """Register a contract; its assets become ``leased``. Nothing is posted until the accrual run."""
     require_collective(conn, org_id)
-    if not code.strip():
+    if not new.code.strip():
         raise ValidationError("a contract needs its number (合同编号)", field="code")
-    if mode not in LEASE_MODES:
+    if new.mode not in LEASE_MODES:
         raise ValidationError(f"mode is one of {', '.join(LEASE_MODES)}", field="mode")
-    check_terms(terms)
-    if not isinstance(deposit_fen, int) or deposit_fen < 0:
+    check_terms(new.terms)
+    if not isinstance(new.deposit_fen, int) or new.deposit_fen < 0:
         raise ValidationError("the deposit must not be negative", field="deposit")
-    if terms.terminated_on is not None:
+    if new.terms.terminated_on is not None:
         raise ValidationError("a new contract is not terminated", field="terminated_on")
     if conn.execute(
-        select(contract_t.c.id).where(contract_t.c.org_id == org_id, contract_t.c.code == code)
+        select(contract_t.c.id).where(contract_t.c.org_id == org_id, contract_t.c.code == new.code)
     ).first():
-        raise Conflict(f"contract {code!r} already exists in this org", field="code")
-    lessee_id = lessee_of(conn, org_id, lessee_id=lessee_id, lessee=lessee)
-    assets = list(dict.fromkeys(asset_ids))
+        raise Conflict(f"contract {new.code!r} already exists in this org", field="code")
+    lessee_id = lessee_of(conn, org_id, lessee_id=new.lessee_id, lessee=new.lessee)
+    assets = list(dict.fromkeys(new.asset_ids))
     if assets:
         found = set(
             conn.execute(
@@ -219,22 +227,22 @@ def create_contract(
         insert(contract_t)
         .values(
             org_id=org_id,
-            code=code.strip(),
-            mode=mode,
+            code=new.code.strip(),
+            mode=new.mode,
             lessee_id=lessee_id,
-            start_date=terms.start,
-            end_date=terms.end,
-            rent_per_cycle_fen=terms.rent_per_cycle_fen,
-            cycle=BillingCycle(terms.cycle).value,
-            timing=BillingTiming(terms.timing).value,
-            free_months=terms.free_months,
-            escalation_bp=terms.escalation_bp,
-            escalation_every_years=terms.escalation_every_years,
-            vat_rate_bp=terms.vat_rate_bp,
-            deposit_fen=deposit_fen,
+            start_date=new.terms.start,
+            end_date=new.terms.end,
+            rent_per_cycle_fen=new.terms.rent_per_cycle_fen,
+            cycle=BillingCycle(new.terms.cycle).value,
+            timing=BillingTiming(new.terms.timing).value,
+            free_months=new.terms.free_months,
+            escalation_bp=new.terms.escalation_bp,
+            escalation_every_years=new.terms.escalation_every_years,
+            vat_rate_bp=new.terms.vat_rate_bp,
+            deposit_fen=new.deposit_fen,
             previous_id=previous_id,
             relation=relation,
-            memo=memo,
+            memo=new.memo,
             created_at=now(),
         )
         .returning(contract_t.c.id)
@@ -371,9 +379,7 @@ def supersede_contract(
         .scalars()
         .all()
     )
-    new_id = create_contract(
-        conn,
-        org_id,
+    successor = NewContract(
         code=code,
         mode=old.mode,
         terms=terms,
@@ -381,9 +387,8 @@ def supersede_contract(
         asset_ids=assets,
         deposit_fen=old.deposit_fen if deposit_fen is None else deposit_fen,
         memo=memo,
-        previous_id=contract_id,
-        relation=relation,
     )
+    new_id = create_contract(conn, org_id, successor, previous_id=contract_id, relation=relation)
     from ledger.community.leases.receipts import transfer_credit  # receipts builds on this module
 
     transfer_credit(

@@ -8,7 +8,7 @@ keeps collective books; its keys are the org's. What a retry must repeat is the 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, is_dataclass
+from dataclasses import asdict, fields, is_dataclass
 from datetime import date
 from enum import Enum
 from typing import Any, TypeVar
@@ -53,6 +53,11 @@ def plain(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [plain(v) for v in value]
     return value
+
+
+def fields_of(record: Any) -> list[Any]:
+    """A record's fields in their order: what a retry with the record must repeat."""
+    return [getattr(record, f.name) for f in fields(record)]
 
 
 def on_collective(

@@ -10,51 +10,23 @@ from ledger.access.auth import Principal
 from ledger.access.service import Write
 from ledger.community import brokerage
 from ledger.community.accounts import BANK
+from ledger.community.brokerage import Deal
 from ledger.community.messages import DealOut, EntryRef
-from ledger.community.services.base import on_collective
+from ledger.community.services.base import fields_of, on_collective
 
 
 def record_deal(
-    actor: Principal,
-    org_id: int,
-    *,
-    client: str,
-    kind: str,
-    earned_on: date,
-    deal_value_fen: int = 0,
-    commission_rate_bp: int | None = None,
-    commission_fen: int | None = None,
-    vat_rate_bp: int = brokerage.DEFAULT_VAT_BP,
-    other_party: str = "",
-    paid_at_once: bool = False,
-    cash_account: str = BANK,
-    memo: str = "",
-    idempotency_key: str | None = None,
+    actor: Principal, org_id: int, deal: Deal, *, idempotency_key: str | None = None
 ) -> Write[DealOut]:
     """A deal and its fee: Dr 112 [client] (or 102 when paid at once) / Cr 50103, 214."""
 
     def run(conn: Connection) -> DealOut:
         deal_id = brokerage.record_deal(
-            conn,
-            org_id,
-            client=client,
-            kind=kind,
-            earned_on=earned_on,
-            deal_value_fen=deal_value_fen,
-            commission_rate_bp=commission_rate_bp,
-            commission_fen=commission_fen,
-            vat_rate_bp=vat_rate_bp,
-            other_party=other_party,
-            paid_at_once=paid_at_once,
-            cash_account=cash_account,
-            memo=memo,
-            idempotency_key=idempotency_key,
-            user_id=actor.recorded_id,
+            conn, org_id, deal, idempotency_key=idempotency_key, user_id=actor.recorded_id
         )
         return DealOut(deal_id=deal_id)
 
-    asked = [client, kind, earned_on, deal_value_fen, commission_rate_bp, commission_fen, vat_rate_bp]
-    asked += [other_party, paid_at_once, cash_account, memo]
+    asked = fields_of(deal)
     return on_collective(
         actor, org_id, "brokerage.deal", asked=asked, run=run, detail=lambda d: str(d.deal_id)
     )

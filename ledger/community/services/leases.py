@@ -168,9 +168,7 @@ def add_contract(
     the contract with its rent schedule. ``SpeltTerms`` are read after the scope check."""
 
     def run(conn: Connection) -> ContractOut:
-        contract_id = leases.create_contract(
-            conn,
-            org_id,
+        new = leases.NewContract(
             code=code,
             mode=mode,
             terms=terms.read() if isinstance(terms, SpeltTerms) else terms,
@@ -180,6 +178,7 @@ def add_contract(
             deposit_fen=deposit_fen,
             memo=memo,
         )
+        contract_id = leases.create_contract(conn, org_id, new)
         return contract_out(conn, org_id, contract_id, schedule=True)
 
     spelt = terms.asked() if isinstance(terms, SpeltTerms) else terms

@@ -13,35 +13,17 @@ from ledger.books.periods import parse_period
 from ledger.community import welfare
 from ledger.community.accounts import BANK
 from ledger.community.messages import EntryRef, PostOut, StipendRunOut, dump, post_out
-from ledger.community.services.base import covered, on_collective
+from ledger.community.services.base import covered, fields_of, on_collective
 
 
-def add_post(
-    actor: Principal,
-    org_id: int,
-    *,
-    post: str,
-    holder: str,
-    monthly_stipend_fen: int,
-    start: date,
-    end: date | None = None,
-) -> Write[PostOut]:
+def add_post(actor: Principal, org_id: int, new: welfare.NewPost) -> Write[PostOut]:
     """Register a post and its holder; answers the post with what is owed (nothing yet)."""
 
     def run(conn: Connection) -> PostOut:
-        post_id = welfare.create_post(
-            conn,
-            org_id,
-            post=post,
-            holder=holder,
-            monthly_stipend_fen=monthly_stipend_fen,
-            start=start,
-            end=end,
-        )
-        return post_out(conn, org_id, post_id)
+        return post_out(conn, org_id, welfare.create_post(conn, org_id, new))
 
-    asked = [post, holder, monthly_stipend_fen, start, end]
-    return on_collective(actor, org_id, "welfare.post", asked=asked, run=run, detail=f"{post} {holder}")
+    detail = f"{new.post} {new.holder}"
+    return on_collective(actor, org_id, "welfare.post", asked=fields_of(new), run=run, detail=detail)
 
 
 def end_post(actor: Principal, org_id: int, post_id: int, *, last_day: date) -> Write[PostOut]:

@@ -9,6 +9,7 @@ from ledger.api.deps import CurrentUser, EngineDep, IdempotencyKey
 from ledger.api.routes.community.common import Strict, community_router
 from ledger.api.writes import respond
 from ledger.community import assets, services
+from ledger.community.assets import NewAsset
 from ledger.community.leases import contracts as leases
 from ledger.community.messages import AssetOut, asset_out
 from ledger.db.engine import read_tx
@@ -40,9 +41,7 @@ def create_asset_route(
     org_id: int, body: AssetIn, user: CurrentUser, engine: EngineDep, request: Request, key: IdempotencyKey
 ) -> JSONResponse:
     """Add an asset to the register (资产台账)."""
-    write = services.add_asset(
-        user,
-        org_id,
+    asset = NewAsset(
         kind=body.kind,
         name=body.name,
         location=body.location,
@@ -54,6 +53,7 @@ def create_asset_route(
         certificate_no=body.certificate_no,
         documents=body.documents,
     )
+    write = services.add_asset(user, org_id, asset)
     return respond(engine, user, request, key, write, body)
 
 

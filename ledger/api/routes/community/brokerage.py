@@ -50,9 +50,7 @@ def deal_route(
     org_id: int, body: DealIn, user: CurrentUser, engine: EngineDep, request: Request, key: IdempotencyKey
 ) -> JSONResponse:
     """居间服务: record a deal and post its fee (Dr 112 [client] or 102 / Cr 50103, 214)."""
-    write = services.record_deal(
-        user,
-        org_id,
+    deal = brokerage.Deal(
         client=body.client,
         kind=body.kind,
         earned_on=body.earned_on,
@@ -64,8 +62,8 @@ def deal_route(
         paid_at_once=body.paid_at_once,
         cash_account=body.cash_account,
         memo=body.memo,
-        idempotency_key=key,
     )
+    write = services.record_deal(user, org_id, deal, idempotency_key=key)
     return respond(engine, user, request, key, write, body)
 
 

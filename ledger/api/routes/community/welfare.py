@@ -32,15 +32,14 @@ def create_post_route(
     org_id: int, body: PostIn, user: CurrentUser, engine: EngineDep, request: Request, key: IdempotencyKey
 ) -> JSONResponse:
     """Register a public-welfare post (公益性岗位) and its holder."""
-    write = services.add_post(
-        user,
-        org_id,
+    new = welfare.NewPost(
         post=body.post,
         holder=body.holder,
         monthly_stipend_fen=body.monthly_stipend,
         start=body.start,
         end=body.end,
     )
+    write = services.add_post(user, org_id, new)
     return respond(engine, user, request, key, write, body)
 
 
