@@ -10,10 +10,12 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import typer
+from sqlalchemy import Connection
 
 from ledger.books.errors import LedgerError, ValidationError
 from ledger.books.money import format_amount
@@ -25,6 +27,8 @@ from ledger.db.engine import read_tx
 from ledger.reconcile import matching, outputs, services, store, voids
 from ledger.reconcile.importers import parse_statement
 from ledger.settings import get_settings
+
+T = TypeVar("T")
 
 app = typer.Typer(help="Bank and payment statements: import, match, reconcile (对账).", no_args_is_help=True)
 
@@ -112,15 +116,19 @@ def import_statement_cmd(
 app.command("import")(import_statement_cmd)
 
 
+def _org_rows(db: str | None, org: str, read: Callable[[Connection, int], list[T]]) -> list[T]:
+    """What ``read`` finds in the org's books (the org given by code or id); a refusal is told, exit 2."""
+    try:
+        with read_tx(engine_for(db)) as conn:
+            return read(conn, org_id_of(conn, org))
+    except LedgerError as exc:
+        fail(exc)
+
+
 @app.command("imports")
 def imports(org: OrgArg, account: int, db: DbOption = None, as_json: JsonOption = False) -> None:
     """List a statement account's imports, voided ones marked."""
-    try:
-        with read_tx(engine_for(db)) as conn:
-            rows = voids.list_imports(conn, org_id_of(conn, org), account)
-    except LedgerError as exc:
-        fail(exc)
-        return
+    rows = _org_rows(db, org, lambda conn, org_id: voids.list_imports(conn, org_id, account))
     if as_json:
         print_json(rows)
         return
@@ -176,12 +184,7 @@ def account_add(
 @app.command("accounts")
 def accounts(org: OrgArg, db: DbOption = None, as_json: JsonOption = False) -> None:
     """List an org's statement accounts."""
-    try:
-        with read_tx(engine_for(db)) as conn:
-            rows = store.list_statement_accounts(conn, org_id_of(conn, org))
-    except LedgerError as exc:
-        fail(exc)
-        return
+    rows = _org_rows(db, org, store.list_statement_accounts)
     if as_json:
         print_json(rows)
         return
@@ -221,12 +224,11 @@ def matches(
     org: OrgArg, account: int, status: str | None = None, db: DbOption = None, as_json: JsonOption = False
 ) -> None:
     """List current matches with their score and reasons."""
-    try:
-        with read_tx(engine_for(db)) as conn:
-            rows = matching.list_matches(conn, org_id_of(conn, org), account, status=status, limit=100_000)
-    except LedgerError as exc:
-        fail(exc)
-        return
+    rows = _org_rows(
+        db,
+        org,
+        lambda conn, org_id: matching.list_matches(conn, org_id, account, status=status, limit=100_000),
+    )
     if as_json:
         print_json(rows)
         return

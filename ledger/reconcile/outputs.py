@@ -33,7 +33,7 @@ from ledger.books.trial_balance import balances
 from ledger.books.verify import Tie
 from ledger.books.verify import subledger_ties as registered_ties
 from ledger.db.models import Account, BookState, Counterparty, JournalEntry, JournalLine, Org
-from ledger.reconcile.matching import account_ids, current_items, parse_statement_time
+from ledger.reconcile.matching import account_ids, book_lines_on, current_items, parse_statement_time
 from ledger.reconcile.models import StatementLineRow
 from ledger.reconcile.store import get_statement_account, live_lines
 from pos.models import PosCashMove, PosPayment, PosSale, PosShift
@@ -237,22 +237,7 @@ def bank_reconciliation(
     ids = account_ids(conn, org_id, account.ledger_account)
     book_balance = sum(balances(conn, org_id, as_of, accounts=(account.ledger_account,)).values())
     book_rows = conn.execute(
-        select(
-            line_t.c.id,
-            line_t.c.debit_fen,
-            line_t.c.credit_fen,
-            line_t.c.memo,
-            entry_t.c.entry_date,
-            entry_t.c.voucher_no,
-            entry_t.c.memo.label("entry_memo"),
-            entry_t.c.source_ref,
-            cp_t.c.name.label("cp_name"),
-        )
-        .join(entry_t, entry_t.c.id == line_t.c.entry_id)
-        .outerjoin(cp_t, cp_t.c.id == line_t.c.counterparty_id)
-        .where(
-            line_t.c.org_id == org_id,
-            line_t.c.account_id.in_(ids),
+        book_lines_on(org_id, ids).where(
             line_t.c.period >= f"{first_statement_day:%Y-%m}",
             line_t.c.period <= period,
             entry_t.c.entry_date >= first_statement_day,

@@ -182,27 +182,10 @@ def wechat_trade_lines(
     settled_total = sum((o.amount + voucher(o) for o in sales), zero)
     refund_total = sum((o.amount + voucher(o) for o in refunds), zero)
     fee_total = sum((o.wechat_fee for o in orders), Decimal("0.00000"))
-    if old_layout:
-        lines.append(WECHAT_OLD_SUMMARY_HEADER)
-        summary = [
-            str(len(orders)),
-            yuan(settled_total),
-            yuan(refund_total),
-            "0.00",
-            yuan(fee_total, places=5),
-        ]
-    else:
-        lines.append(WECHAT_TRADE_SUMMARY_HEADER)
-        summary = [
-            str(len(orders)),
-            yuan(settled_total),
-            yuan(refund_total),
-            "0.00",
-            yuan(fee_total, places=5),
-            yuan(settled_total),
-            yuan(refund_total),
-        ]
-    lines.append(_backticked(summary))
+    summary = [str(len(orders)), yuan(settled_total), yuan(refund_total), "0.00", yuan(fee_total, places=5)]
+    if not old_layout:  # the current layout adds 订单总金额 and 申请退款总金额
+        summary += [yuan(settled_total), yuan(refund_total)]
+    lines += [WECHAT_OLD_SUMMARY_HEADER if old_layout else WECHAT_TRADE_SUMMARY_HEADER, _backticked(summary)]
     return lines
 
 
@@ -542,6 +525,10 @@ def bank_lines(
     def money(value: Decimal, **kwargs: bool) -> str:
         return yuan(value, thousands=thousands, **kwargs)
 
+    def plain_tail(t: BankTxn) -> list[str]:
+        """A plain layout's columns after the amount: balance, counterparty, its account, memo, serial."""
+        return [money(t.balance), t.counterparty, t.account, t.memo, t.serial]
+
     if layout == "ccb_corporate":
         rows = [
             ["中国建设银行单位客户账户交易明细"],
@@ -677,34 +664,12 @@ def bank_lines(
         return rows
     if layout == "signed":
         rows = [["交易日期", "交易金额", "账户余额", "对方户名", "对方账号", "摘要", "交易流水号"]]
-        for t in txns:
-            rows.append(
-                [
-                    _stamp(t.when),
-                    money(t.amount, plus=True),
-                    money(t.balance),
-                    t.counterparty,
-                    t.account,
-                    t.memo,
-                    t.serial,
-                ]
-            )
-        return rows
+        return rows + [[_stamp(t.when), money(t.amount, plus=True), *plain_tail(t)] for t in txns]
     if layout == "flag":
         rows = [["交易日期", "借贷标志", "交易金额", "余额", "对方户名", "对方账号", "用途", "流水号"]]
         for t in txns:
-            rows.append(
-                [
-                    t.when.strftime("%Y/%m/%d %H:%M:%S"),
-                    "贷" if t.amount > 0 else "借",
-                    money(abs(t.amount)),
-                    money(t.balance),
-                    t.counterparty,
-                    t.account,
-                    t.memo,
-                    t.serial,
-                ]
-            )
+            day, side = t.when.strftime("%Y/%m/%d %H:%M:%S"), "贷" if t.amount > 0 else "借"
+            rows.append([day, side, money(abs(t.amount)), *plain_tail(t)])
         return rows
     raise ValueError(f"unknown bank layout {layout!r}")
 

@@ -437,121 +437,6 @@ def _yuan(fen: int, *, sign: bool = False) -> str:
     return f"{Decimal(fen) / 100:{'+' if sign else ''},.2f}"
 
 
-def _store_statement(
-    conn: Connection,
-    org_id: int,
-    statement_account_id: int,
-    parsed: ParsedStatement,
-    *,
-    file_name: str,
-    sha256: str,
-    user_id: int | None,
-    account_override: str,
-) -> ImportResult:
-    """Record an import of a parsed file and insert the lines the account does not hold yet."""
-    account = get_statement_account(conn, org_id, statement_account_id, lock=True)
-    source, lines = parsed.source, parsed.lines
-    allowed = SOURCES_BY_KIND[account.kind]
-    if source not in allowed:
-        raise ValidationError(
-            f"a {account.kind} account takes {' or '.join(allowed)} files, not {source}", field="file"
-        )
-    earlier = conn.execute(
-        select(import_t.c.source)
-        .where(
-            import_t.c.statement_account_id == statement_account_id,
-            import_t.c.source != source,
-            import_t.c.id.not_in(voided_imports(conn, statement_account_id)),
-        )
-        .limit(1)
-    ).first()
-    if earlier is not None:
-        # A trade bill and a fund bill of one merchant account describe the same money twice.
-        raise Conflict(
-            f"this account holds {earlier.source} lines; import {source} files into an account of their own",
-            field="file",
-        )
-    file_account_no, override = _check_account(conn, account, parsed, account_override)
-    keys = [line.key for line in lines]
-    if len(set(keys)) != len(keys):
-        raise ValidationError("the file gives two lines the same key", field="file")
-    storage = _storage_keys(conn, statement_account_id, lines)
-    opening = parsed.opening_line
-    at = next(
-        (i for i, ln in enumerate(lines) if opening is not None and ln.line_no == opening.line_no), None
-    )
-    if at is not None:
-        _check_opening_balance(conn, statement_account_id, parsed, file_name, storage[at] is None)
-    fresh = [(key, line) for key, line in zip(storage, lines, strict=True) if key is not None]
-    import_id = conn.execute(
-        insert(import_t)
-        .values(
-            org_id=org_id,
-            statement_account_id=statement_account_id,
-            file_name=file_name[:255],
-            sha256=sha256,
-            source=source,
-            encoding=parsed.encoding[:16],
-            line_count=len(lines),
-            new_count=len(fresh),
-            imported_by=user_id,
-            imported_at=now(),
-            file_account_no=file_account_no[:64],
-            account_override=override,
-            key_scheme=KEY_SCHEME,
-        )
-        .returning(import_t.c.id)
-    ).scalar_one()
-    if fresh:
-        insert_rows(
-            conn,
-            "statement_line",
-            _LINE_COLUMNS,
-            [
-                (
-                    org_id,
-                    statement_account_id,
-                    import_id,
-                    key,
-                    ln.source,
-                    ln.line_no,
-                    _db_time(conn, ln.occurred_at),
-                    ln.amount_fen,
-                    ln.fee_fen,
-                    ln.balance_fen,
-                    ln.reference,
-                    ln.merchant_ref,
-                    ln.counterparty,
-                    ln.counterparty_account,
-                    ln.memo,
-                    ln.kind,
-                    ln.voucher_fen,
-                )
-                for key, ln in fresh
-            ],
-            suffix=" ON CONFLICT (statement_account_id, key) DO NOTHING",
-        )
-        inserted = conn.execute(
-            select(func.count()).select_from(sline_t).where(sline_t.c.import_id == import_id)
-        ).scalar_one()
-        if inserted != len(fresh):
-            raise Conflict(
-                "another import into this account ran at the same time; import again", field="file"
-            )
-    return ImportResult(
-        import_id,
-        statement_account_id,
-        source,
-        parsed.encoding,
-        file_name,
-        sha256,
-        len(lines),
-        len(fresh),
-        file_account_no,
-        override,
-    )
-
-
 def store_statement(
     conn: Connection,
     org_id: int,
@@ -570,15 +455,107 @@ def store_statement(
     when the dates join, a file of the other format of a merchant account.
     """
     with large_page_cache(conn), gc_paused():
-        return _store_statement(
-            conn,
-            org_id,
+        account = get_statement_account(conn, org_id, statement_account_id, lock=True)
+        source, lines = parsed.source, parsed.lines
+        allowed = SOURCES_BY_KIND[account.kind]
+        if source not in allowed:
+            raise ValidationError(
+                f"a {account.kind} account takes {' or '.join(allowed)} files, not {source}", field="file"
+            )
+        earlier = conn.execute(
+            select(import_t.c.source)
+            .where(
+                import_t.c.statement_account_id == statement_account_id,
+                import_t.c.source != source,
+                import_t.c.id.not_in(voided_imports(conn, statement_account_id)),
+            )
+            .limit(1)
+        ).first()
+        if earlier is not None:
+            # A trade bill and a fund bill of one merchant account describe the same money twice.
+            raise Conflict(
+                f"this account holds {earlier.source} lines; "
+                f"import {source} files into an account of their own",
+                field="file",
+            )
+        file_account_no, override = _check_account(conn, account, parsed, account_override)
+        keys = [line.key for line in lines]
+        if len(set(keys)) != len(keys):
+            raise ValidationError("the file gives two lines the same key", field="file")
+        storage = _storage_keys(conn, statement_account_id, lines)
+        opening = parsed.opening_line
+        at = next(
+            (i for i, ln in enumerate(lines) if opening is not None and ln.line_no == opening.line_no), None
+        )
+        if at is not None:
+            _check_opening_balance(conn, statement_account_id, parsed, file_name, storage[at] is None)
+        fresh = [(key, line) for key, line in zip(storage, lines, strict=True) if key is not None]
+        import_id = conn.execute(
+            insert(import_t)
+            .values(
+                org_id=org_id,
+                statement_account_id=statement_account_id,
+                file_name=file_name[:255],
+                sha256=sha256,
+                source=source,
+                encoding=parsed.encoding[:16],
+                line_count=len(lines),
+                new_count=len(fresh),
+                imported_by=user_id,
+                imported_at=now(),
+                file_account_no=file_account_no[:64],
+                account_override=override,
+                key_scheme=KEY_SCHEME,
+            )
+            .returning(import_t.c.id)
+        ).scalar_one()
+        if fresh:
+            insert_rows(
+                conn,
+                "statement_line",
+                _LINE_COLUMNS,
+                [
+                    (
+                        org_id,
+                        statement_account_id,
+                        import_id,
+                        key,
+                        ln.source,
+                        ln.line_no,
+                        _db_time(conn, ln.occurred_at),
+                        ln.amount_fen,
+                        ln.fee_fen,
+                        ln.balance_fen,
+                        ln.reference,
+                        ln.merchant_ref,
+                        ln.counterparty,
+                        ln.counterparty_account,
+                        ln.memo,
+                        ln.kind,
+                        ln.voucher_fen,
+                    )
+                    for key, ln in fresh
+                ],
+                suffix=" ON CONFLICT (statement_account_id, key) DO NOTHING",
+            )
+            inserted = conn.execute(
+                select(func.count()).select_from(sline_t).where(sline_t.c.import_id == import_id)
+            ).scalar_one()
+            if inserted != len(fresh):
+                raise Conflict(
+                    "another import into this account ran at the same time; import again", field="file"
+                )
+        return ImportResult(
+            import_id,
             statement_account_id,
-            parsed,
-            file_name=file_name,
-            sha256=sha256,
-            user_id=user_id,
-            account_override=account_override,
+            source,
+            parsed.encoding,
+            file_name,
+            sha256,
+            len(lines),
+            len(fresh),
+            file_account_no,
+            override,
         )
 
 

@@ -2,14 +2,55 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from datetime import datetime
 from decimal import Decimal
 
 from ledger.reconcile.importers.body import short_row
 from ledger.reconcile.importers.cells import Cells, direction_sign, format_total, join_memo, line_kind, to_fen
 from ledger.reconcile.importers.drafts import ParseContext, read_balance_fen
 from ledger.reconcile.importers.layouts import norm_name
+from ledger.reconcile.importers.reading import Row
 from ledger.reconcile.importers.records import Draft
 from ledger.reconcile.importers.totals import SummaryBlock, check_trailer
+
+
+def _rows(ctx: ParseContext) -> Iterator[tuple[Row, Cells]]:
+    """The body's rows with their cells; a row cut short (fewer fields than the mapped columns need) is told
+    as a problem and passed over."""
+    for row in ctx.body.data:
+        if not short_row(row, ctx.header, ctx.table, ctx.problems):
+            yield row, Cells(row, ctx.header, ctx.problems)
+
+
+def _balance_move(
+    ctx: ParseContext,
+    row: Row,
+    cells: Cells,
+    occurred_at: datetime,
+    amount_fen: int,
+    balance_fen: int | None,
+    *,
+    merchant_ref: str = "",
+    counterparty_account: str = "",
+) -> Draft:
+    """A move of the account's balance (a fund bill's or an account bill's row): no fee of its own, its kind
+    read from the layout's kind columns, told apart from its twin by the business number."""
+    kind_text = " ".join(cells.text(role) for role in ctx.layout.kind_from)
+    return Draft(
+        row.line_no,
+        occurred_at,
+        amount_fen,
+        0,
+        balance_fen,
+        cells.text("reference"),
+        merchant_ref,
+        "",
+        counterparty_account,
+        join_memo(*cells.texts("memo")),
+        line_kind(ctx.layout, kind_text, amount_fen) or "other",
+        identity=(cells.text("business_ref"),),
+    )
 
 
 def parse_wechat_trade(ctx: ParseContext) -> tuple[list[Draft], dict[str, int]]:
@@ -22,10 +63,7 @@ def parse_wechat_trade(ctx: ParseContext) -> tuple[list[Draft], dict[str, int]]:
     roles = ctx.header.roles
     gross = norm_name(ctx.header.name(roles["settled_amount"][0])) == norm_name("总金额")
     vouchers = gross and "voucher" in roles
-    for row in ctx.body.data:
-        if short_row(row, ctx.header, ctx.table, problems):
-            continue
-        cells = Cells(row, ctx.header, problems)
+    for row, cells in _rows(ctx):
         before = len(problems)
         occurred_at = cells.occurred_at()
         status = cells.text("status")
@@ -90,10 +128,7 @@ def parse_wechat_fund(ctx: ParseContext) -> tuple[list[Draft], dict[str, int]]:
     """A WeChat Pay fund flow bill's drafts (money in and out of the merchant account)."""
     layout, problems = ctx.layout, ctx.problems
     drafts = []
-    for row in ctx.body.data:
-        if short_row(row, ctx.header, ctx.table, problems):
-            continue
-        cells = Cells(row, ctx.header, problems)
+    for row, cells in _rows(ctx):
         before = len(problems)
         occurred_at = cells.occurred_at()
         direction = cells.text("direction")
@@ -104,24 +139,7 @@ def parse_wechat_fund(ctx: ParseContext) -> tuple[list[Draft], dict[str, int]]:
         balance_fen = read_balance_fen(cells)
         if len(problems) > before or occurred_at is None or amount is None or sign is None:
             continue
-        amount_fen = sign * abs(to_fen(amount))
-        kind_text = " ".join(cells.text(role) for role in layout.kind_from)
-        drafts.append(
-            Draft(
-                row.line_no,
-                occurred_at,
-                amount_fen,
-                0,
-                balance_fen,
-                cells.text("reference"),
-                "",
-                "",
-                "",
-                join_memo(*cells.texts("memo")),
-                line_kind(layout, kind_text, amount_fen) or "other",
-                identity=(cells.text("business_ref"),),
-            )
-        )
+        drafts.append(_balance_move(ctx, row, cells, occurred_at, sign * abs(to_fen(amount)), balance_fen))
     summary = SummaryBlock(ctx)
     if summary.values is not None and not len(problems):
         income = [d.amount_fen for d in drafts if d.amount_fen > 0]
@@ -138,10 +156,7 @@ def parse_alipay_detail(ctx: ParseContext) -> tuple[list[Draft], dict[str, int]]
     """An Alipay business detail bill's drafts (sales, refunds, their service fees)."""
     layout, problems = ctx.layout, ctx.problems
     drafts = []
-    for row in ctx.body.data:
-        if short_row(row, ctx.header, ctx.table, problems):
-            continue
-        cells = Cells(row, ctx.header, problems)
+    for row, cells in _rows(ctx):
         before = len(problems)
         occurred_at = cells.occurred_at()
         business_type = cells.text("business_type")
@@ -178,12 +193,9 @@ def parse_alipay_detail(ctx: ParseContext) -> tuple[list[Draft], dict[str, int]]
 
 def parse_alipay_account(ctx: ParseContext) -> tuple[list[Draft], dict[str, int]]:
     """An Alipay account detail bill's drafts (every move of the account's balance)."""
-    layout, problems = ctx.layout, ctx.problems
+    problems = ctx.problems
     drafts = []
-    for row in ctx.body.data:
-        if short_row(row, ctx.header, ctx.table, problems):
-            continue
-        cells = Cells(row, ctx.header, problems)
+    for row, cells in _rows(ctx):
         before = len(problems)
         occurred_at = cells.occurred_at()
         credit = cells.decimal("credit", required=False)
@@ -200,23 +212,16 @@ def parse_alipay_account(ctx: ParseContext) -> tuple[list[Draft], dict[str, int]
         if credit is None and debit is None:
             cells.add_problem(None, f"no amount in {cells.column('credit')} or {cells.column('debit')}")
             continue
-        amount_fen = credit_fen - debit_fen
-        kind_text = " ".join(cells.text(role) for role in layout.kind_from)
-        drafts.append(
-            Draft(
-                row.line_no,
-                occurred_at,
-                amount_fen,
-                0,
-                balance_fen,
-                cells.text("reference"),
-                cells.text("merchant_ref"),
-                "",
-                cells.text("counterparty_account"),
-                join_memo(*cells.texts("memo")),
-                line_kind(layout, kind_text, amount_fen) or "other",
-                identity=(cells.text("business_ref"),),
-            )
+        move = _balance_move(
+            ctx,
+            row,
+            cells,
+            occurred_at,
+            credit_fen - debit_fen,
+            balance_fen,
+            merchant_ref=cells.text("merchant_ref"),
+            counterparty_account=cells.text("counterparty_account"),
         )
+        drafts.append(move)
     result = check_trailer(ctx, drafts)
     return drafts, result

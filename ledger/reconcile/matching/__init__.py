@@ -43,6 +43,7 @@ from ledger.reconcile.matching.proposals import ProposeResult, propose_matches
 from ledger.reconcile.matching.reading import (
     BOOK_SEARCH_LIMIT,
     BookSearch,
+    book_lines_on,
     find_open_book_lines,
     list_matches,
     match_history,
@@ -77,6 +78,7 @@ __all__ = [
     "RulePosting",
     "StatementRecord",
     "account_ids",
+    "book_lines_on",
     "confirm_match",
     "confirm_matches",
     "current_items",

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, exists, func, or_, select
+from sqlalchemy import Connection, Select, exists, func, or_, select
 
 from ledger.books.periods import Month
 from ledger.reconcile.matching.loading import (
@@ -125,6 +125,28 @@ class BookSearch:
     voucher_no: str = ""
 
 
+def book_lines_on(org_id: int, account_ids: Sequence[int]) -> Select[Any]:
+    """The org's journal lines on the accounts, each with what matching and the reconciliation statement
+    show of it: amounts and memo, its entry's date, voucher number, memo and source, its counterparty."""
+    return (
+        select(
+            line_t.c.id,
+            line_t.c.entry_id,
+            line_t.c.debit_fen,
+            line_t.c.credit_fen,
+            line_t.c.memo,
+            entry_t.c.entry_date,
+            entry_t.c.voucher_no,
+            entry_t.c.memo.label("entry_memo"),
+            entry_t.c.source_ref,
+            cp_t.c.name.label("cp_name"),
+        )
+        .join(entry_t, entry_t.c.id == line_t.c.entry_id)
+        .outerjoin(cp_t, cp_t.c.id == line_t.c.counterparty_id)
+        .where(line_t.c.org_id == org_id, line_t.c.account_id.in_(list(account_ids)))
+    )
+
+
 def find_open_book_lines(
     conn: Connection, org_id: int, ledger_account: str, search: BookSearch, *, limit: int = BOOK_SEARCH_LIMIT
 ) -> tuple[list[BookRecord], bool]:
@@ -140,23 +162,7 @@ def find_open_book_lines(
     ids = account_ids(conn, org_id, ledger_account)
     if not ids:
         return [], False
-    stmt = (
-        select(
-            line_t.c.id,
-            line_t.c.entry_id,
-            line_t.c.debit_fen,
-            line_t.c.credit_fen,
-            line_t.c.memo,
-            entry_t.c.entry_date,
-            entry_t.c.voucher_no,
-            entry_t.c.memo.label("entry_memo"),
-            entry_t.c.source_ref,
-            cp_t.c.name.label("cp_name"),
-        )
-        .join(entry_t, entry_t.c.id == line_t.c.entry_id)
-        .outerjoin(cp_t, cp_t.c.id == line_t.c.counterparty_id)
-        .where(line_t.c.org_id == org_id, line_t.c.account_id.in_(ids))
-    )
+    stmt = book_lines_on(org_id, ids)
     if search.voucher_no:
         stmt = stmt.where(  # the entry's month too: its lines are then one seek of ix_line_org_account
             entry_t.c.org_id == org_id,

@@ -18,8 +18,24 @@ GROUP_SCAN_LIMIT = 400
 """Leftovers in one window beyond which pass 2 (one to many, many to one) does not search."""
 
 
+class _Normalised:
+    """What a match compares on either side, normalised once per record, not once per candidate pair."""
+
+    references: tuple[str, ...]
+    counterparty: str
+    memo: str
+    norm_refs: tuple[str, ...]
+    norm_counterparty: str
+    norm_memo: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "norm_refs", tuple(norm(r) for r in self.references if r))
+        object.__setattr__(self, "norm_counterparty", norm(self.counterparty))
+        object.__setattr__(self, "norm_memo", norm(self.memo))
+
+
 @dataclass(frozen=True)
-class StatementRecord:
+class StatementRecord(_Normalised):
     """A statement line as the matcher sees it; ``amount_fen`` signed, + money in."""
 
     id: int
@@ -30,19 +46,10 @@ class StatementRecord:
     memo: str = ""
     kind: str = "other"
     fee_fen: int = 0
-    norm_refs: tuple[str, ...] = field(init=False, repr=False, compare=False)
-    norm_counterparty: str = field(init=False, repr=False, compare=False)
-    norm_memo: str = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        # Normalised once per record, not once per candidate pair.
-        object.__setattr__(self, "norm_refs", tuple(norm(r) for r in self.references if r))
-        object.__setattr__(self, "norm_counterparty", norm(self.counterparty))
-        object.__setattr__(self, "norm_memo", norm(self.memo))
 
 
 @dataclass(frozen=True)
-class BookRecord:
+class BookRecord(_Normalised):
     """A journal line (分录) on the account; ``amount_fen`` = debit − credit (+ money in)."""
 
     id: int
@@ -54,15 +61,6 @@ class BookRecord:
     memo: str = ""
     voucher_no: str = ""
     account: str = ""
-    norm_refs: tuple[str, ...] = field(init=False, repr=False, compare=False)
-    norm_counterparty: str = field(init=False, repr=False, compare=False)
-    norm_memo: str = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        # Normalised once per record, not once per candidate pair.
-        object.__setattr__(self, "norm_refs", tuple(norm(r) for r in self.references if r))
-        object.__setattr__(self, "norm_counterparty", norm(self.counterparty))
-        object.__setattr__(self, "norm_memo", norm(self.memo))
 
 
 class Reason(NamedTuple):
