@@ -124,23 +124,6 @@ def movements(
     return {tuple(r[:-2]): (int(r[-2]), int(r[-1])) for r in rows}
 
 
-def movements_by_code(
-    conn: Connection,
-    org_id: int,
-    start: Bound | None,
-    end: Bound | None,
-    *,
-    accounts: Sequence[str] = ("",),
-    closing: Closing = "exclude",
-    account_classes: Sequence[str] = (),
-) -> dict[str, tuple[int, int]]:
-    """``movements`` keyed by account code alone."""
-    found = movements(
-        conn, org_id, start, end, accounts=accounts, closing=closing, account_classes=account_classes
-    )
-    return {key[0]: amounts for key, amounts in found.items()}
-
-
 def net_credit(
     conn: Connection,
     org_id: int,

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, func, select
 
 from ledger.books import registry
 from ledger.books.chain import GENESIS, chain_hash
-from ledger.books.trial_balance import movements_by_code, org_nets_to_zero
+from ledger.books.trial_balance import movements, org_nets_to_zero
 from ledger.db.models import Account, AccountTurnover, BookState, JournalEntry, JournalLine, Org
 
 entry_t = JournalEntry.__table__
@@ -263,7 +263,7 @@ def verify_closed_years(conn: Connection, org_id: int) -> list[Problem]:
     """After a year is closed, every income and expense leaf of that year nets to zero."""
     problems = []
     for year in closed_years(conn, org_id):
-        found = movements_by_code(
+        found = movements(
             conn,
             org_id,
             f"{year:04d}-01",
@@ -271,7 +271,7 @@ def verify_closed_years(conn: Connection, org_id: int) -> list[Problem]:
             closing="include",
             account_classes=INCOME_AND_EXPENSE,
         )
-        for code, (debit, credit) in sorted(found.items()):
+        for (code,), (debit, credit) in sorted(found.items()):
             if debit != credit:
                 problems.append(
                     Problem(

@@ -27,7 +27,7 @@ from ledger.books import periods
 from ledger.books.errors import Conflict, IdempotencyConflict, ValidationError
 from ledger.books.orgs import get_org, require_books
 from ledger.books.posting import Draft, Line, Posted, post_entries
-from ledger.books.trial_balance import movements_by_code
+from ledger.books.trial_balance import movements
 from ledger.db.models import Account, JournalEntry, JournalLine
 from ledger.distribution.accounts import Chart, ensure_for
 
@@ -71,10 +71,10 @@ def closing_and_reversal_ids(conn: Connection, org_id: int, year: int) -> list[i
 
 def _year_balances(conn: Connection, org_id: int, year: int, classes: tuple[str, ...]) -> dict[str, int]:
     """Leaf balances (debit positive) of the year's lines on accounts of ``classes``, before closing."""
-    found = movements_by_code(
+    found = movements(
         conn, org_id, f"{year:04d}-01", f"{year:04d}-12", account_classes=classes, closing="exclude"
     )
-    return {code: d - c for code, (d, c) in sorted(found.items()) if d != c}
+    return {code: d - c for (code,), (d, c) in sorted(found.items()) if d != c}
 
 
 def balance_through(

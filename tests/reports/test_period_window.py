@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from ledger.books.orgs import counterparty
 from ledger.books.periods import close_period, period_bounds
 from ledger.books.posting import Draft, post_entries
-from ledger.books.trial_balance import movements_by_code, trial_balance
+from ledger.books.trial_balance import movements, trial_balance
 from ledger.books.verify import verify_org
 from ledger.community.accounts import ensure
 from ledger.db.engine import read_tx, write_tx
@@ -108,17 +108,17 @@ def headline(report) -> int:  # type: ignore[no-untyped-def]
 
 # The flow reports and how their first total reads the books (movements without the closing entries).
 def _income_less_nothing(conn, org, first, last) -> int:  # type: ignore[no-untyped-def]
-    found = movements_by_code(conn, org, first, last, account_classes=("income",))
+    found = movements(conn, org, first, last, account_classes=("income",))
     return sum(c - d for d, c in found.values())
 
 
 FLOWS = {
     "disclosure": _income_less_nothing,
     "channel-sales": lambda conn, org, first, last: sum(
-        c - d for d, c in movements_by_code(conn, org, first, last, accounts=("5001",)).values()
+        c - d for d, c in movements(conn, org, first, last, accounts=("5001",)).values()
     ),
     "brokerage": lambda conn, org, first, last: sum(
-        c - d for d, c in movements_by_code(conn, org, first, last, accounts=("50103",)).values()
+        c - d for d, c in movements(conn, org, first, last, accounts=("50103",)).values()
     ),
 }
 
@@ -153,7 +153,7 @@ def test_every_report_of_a_closed_year_is_the_sum_of_its_months_and_the_books_be
                     r.debit_fen for r in trial_balance(conn, org, "2025-01", "2025-12") if r.level == 1
                 )
                 assert headline(year) == sum(headline(m) for m in months) == with_close > before_close
-        income = movements_by_code(conn, org, "2025-01", "2025-12", account_classes=("income", "expense"))
+        income = movements(conn, org, "2025-01", "2025-12", account_classes=("income", "expense"))
         net = sum(c - d for d, c in income.values())
         statement = build_report(conn, "income-statement", org, ReportPeriod("2025-01", "2025-12"))
     assert {"trial-balance", "balance-sheet", "income-statement", "vouchers"} <= set(built)
