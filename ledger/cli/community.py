@@ -105,6 +105,19 @@ def _read(db: str | None, work: Callable[[Connection], T]) -> T:
         fail(exc)
 
 
+def _rows_by_org(
+    db: str | None, org: str | None, street: str | None, read: Callable[[Connection, list[int]], list[Any]]
+) -> list[dict[str, Any]]:
+    """What ``read`` finds for an org or every org of a street, each row with its org's code (``org``)."""
+
+    def work(conn: Connection) -> list[dict[str, Any]]:
+        org_ids = orgs_of(conn, org, street)
+        codes = {i: get_org(conn, i).code for i in org_ids}
+        return [{"org": codes[r["org_id"]], **r} for r in read(conn, org_ids)]
+
+    return _read(db, work)
+
+
 def _again(used: bool) -> str:
     return " (already posted: nothing more)" if used else ""
 
@@ -458,30 +471,17 @@ def deal_outstanding(
     org: OrgOption = None, street: StreetOption = None, db: DbOption = None, as_json: JsonOption = False
 ) -> None:
     """Brokerage fees earned on credit and not yet collected, of an org or a street."""
-
-    def rows(conn: Connection) -> list[dict[str, Any]]:
-        org_ids = orgs_of(conn, org, street)
-        codes = {i: get_org(conn, i).code for i in org_ids}
-        return [{"org": codes[r["org_id"]], **r} for r in brokerage.outstanding(conn, org_ids)]
-
+    rows = _rows_by_org(db, org, street, brokerage.outstanding)
     if as_json:
-        print_json(_read(db, rows))
+        print_json(rows)
         return
-
-    def work(conn: Connection) -> list[str]:
-        org_ids = orgs_of(conn, org, street)
-        codes = {i: get_org(conn, i).code for i in org_ids}
-        return [
-            f"{r['deal_id']}\t{codes[r['org_id']]}\t{r['client']}\t{r['kind']}\t{r['earned_on']}"
+    typer.echo("deal\torg\tclient\tkind\tearned_on\tcommission\treceived\toutstanding")
+    for r in rows:
+        typer.echo(
+            f"{r['deal_id']}\t{r['org']}\t{r['client']}\t{r['kind']}\t{r['earned_on']}"
             f"\t{format_amount(r['commission_fen'])}\t{format_amount(r['received_fen'])}"
             f"\t{format_amount(r['outstanding_fen'])}"
-            for r in brokerage.outstanding(conn, org_ids)
-        ]
-
-    lines = _read(db, work)
-    typer.echo("deal\torg\tclient\tkind\tearned_on\tcommission\treceived\toutstanding")
-    for line in lines:
-        typer.echo(line)
+        )
 
 
 @deal_app.command("receipt")
@@ -565,26 +565,15 @@ def subsidy_totals(
     if not 1990 <= year <= 2999:
         fail(ValidationError("the year is between 1990 and 2999", field="year"))
 
-    def rows(conn: Connection) -> list[dict[str, Any]]:
-        org_ids = orgs_of(conn, org, street)
-        codes = {i: get_org(conn, i).code for i in org_ids}
-        return [{"org": codes[r["org_id"]], **r} for r in subsidies.totals_by_source(conn, org_ids, year)]
-
+    rows = _rows_by_org(
+        db, org, street, lambda conn, org_ids: subsidies.totals_by_source(conn, org_ids, year)
+    )
     if as_json:
-        print_json(_read(db, rows))
+        print_json(rows)
         return
-
-    def work(conn: Connection) -> list[str]:
-        org_ids = orgs_of(conn, org, street)
-        codes = {i: get_org(conn, i).code for i in org_ids}
-        return [
-            f"{codes[r['org_id']]}\t{r['source']}\t{format_amount(r['amount_fen'])}"
-            for r in subsidies.totals_by_source(conn, org_ids, year)
-        ]
-
     typer.echo("org\tsource\tamount")
-    for line in _read(db, work):
-        typer.echo(line)
+    for r in rows:
+        typer.echo(f"{r['org']}\t{r['source']}\t{format_amount(r['amount_fen'])}")
 
 
 # -- stakes -------------------------------------------------------------------------------------------------

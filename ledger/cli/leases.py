@@ -11,7 +11,7 @@ written.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from sqlalchemy import Connection, select
@@ -36,6 +36,9 @@ app = typer.Typer(
     help="Lease contracts (承包 / 租赁): contracts, rent receipts, deposits, accrual run, rent roll.",
     no_args_is_help=True,
 )
+
+if TYPE_CHECKING:
+    from ledger.access.auth import Principal
 
 entry_t = JournalEntry.__table__
 cp_t = Counterparty.__table__
@@ -562,9 +565,35 @@ def receipt_cmd(
 
 
 def _deposit_move(
-    kind: str, *, db: str | None, org: str, contract: int, key: str | None, write_for: Callable[..., Any]
+    kind: str,
+    service: Callable[..., Any],
+    org: str,
+    contract: int,
+    amount: str | None,
+    day: str,
+    cash_account: str,
+    key: str | None,
+    db: str | None,
 ) -> None:
-    """Carry out a deposit movement's service and tell its voucher and what the contract's deposit holds."""
+    """Carry out a deposit movement's service (``services.receive_deposit`` or ``refund_deposit``, whose
+    ``amount_fen`` None means all that is held) and tell its voucher and what the contract's deposit holds."""
+    try:
+        amount_fen = parse_amount(amount, "amount") if amount is not None else None
+        on = parse_date(day, "date")
+    except LedgerError as exc:
+        fail(exc)
+
+    def write_for(actor: Principal, org_id: int) -> Any:
+        return service(
+            actor,
+            org_id,
+            contract,
+            amount_fen=amount_fen,
+            on=on,
+            cash_account=cash_account,
+            idempotency_key=key,
+        )
+
     used, done = run_service(db, org, write_for, key=key, option_names=OPTION_NAMES)
     try:
         with read_tx(engine_for(db)) as conn:
@@ -585,27 +614,7 @@ def deposit_cmd(
     db: DbOption = None,
 ) -> None:
     """押金 received on a contract: Dr 102 / Cr 21101 押金 (lessee, contract)."""
-    try:
-        amount_fen = parse_amount(amount, "amount")
-        on = parse_date(date_, "date")
-    except LedgerError as exc:
-        fail(exc)
-    _deposit_move(
-        "received",
-        db=db,
-        org=org,
-        contract=contract,
-        key=key,
-        write_for=lambda actor, org_id: services.receive_deposit(
-            actor,
-            org_id,
-            contract,
-            amount_fen=amount_fen,
-            on=on,
-            cash_account=cash_account,
-            idempotency_key=key,
-        ),
-    )
+    _deposit_move("received", services.receive_deposit, org, contract, amount, date_, cash_account, key, db)
 
 
 @app.command("refund-deposit")
@@ -621,24 +630,4 @@ def refund_deposit_cmd(
     db: DbOption = None,
 ) -> None:
     """押金 refunded (all that is held unless --amount): Dr 21101 押金 / Cr 102."""
-    try:
-        amount_fen = parse_amount(amount, "amount") if amount is not None else None
-        on = parse_date(date_, "date")
-    except LedgerError as exc:
-        fail(exc)
-    _deposit_move(
-        "refunded",
-        db=db,
-        org=org,
-        contract=contract,
-        key=key,
-        write_for=lambda actor, org_id: services.refund_deposit(
-            actor,
-            org_id,
-            contract,
-            amount_fen=amount_fen,
-            on=on,
-            cash_account=cash_account,
-            idempotency_key=key,
-        ),
-    )
+    _deposit_move("refunded", services.refund_deposit, org, contract, amount, date_, cash_account, key, db)

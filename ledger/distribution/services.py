@@ -9,7 +9,7 @@ the entries it posted), so a door only renders it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from datetime import date
 from typing import Any
@@ -51,6 +51,16 @@ def year_close(actor: Principal, org_id: int, year: int) -> Write[YearClose]:
     )
 
 
+def _plan_scope(actor: Principal, org_id: int, plan_id: int) -> Callable[[Connection], None]:
+    """The scope of a write to a plan: the actor may change the org, and the plan is the org's."""
+
+    def scope(conn: Connection) -> None:
+        actor.require_org(conn, org_id, write=True)
+        ex.get_plan(conn, plan_id, org_id)
+
+    return scope
+
+
 def execute_plan(actor: Principal, org_id: int, plan_id: int, *, entry_date: date | None) -> Write[Any]:
     """执行分配方案: the org's entries and each shareholder's, linked, all or nothing; the actor must be
     allowed to change every book the plan reaches."""
@@ -61,15 +71,11 @@ def execute_plan(actor: Principal, org_id: int, plan_id: int, *, entry_date: dat
             actor.require_org(conn, p.org_id, write=True)  # the link reaches the shareholders' books
         return done
 
-    def scope(conn: Connection) -> None:
-        actor.require_org(conn, org_id, write=True)
-        ex.get_plan(conn, plan_id, org_id)
-
     return org_write(
         actor,
         org_id,
         "plan.execute",
-        scope=scope,
+        scope=_plan_scope(actor, org_id, plan_id),
         run=run,
         view=lambda conn, done: {**plan_json(conn, plan_id), "entries": _posted(done.entries)},
         answer=lambda plan: plan,
@@ -88,15 +94,11 @@ def reverse_plan(actor: Principal, org_id: int, plan_id: int, *, entry_date: dat
             actor.require_org(conn, p.org_id, write=True)
         return posted
 
-    def scope(conn: Connection) -> None:
-        actor.require_org(conn, org_id, write=True)
-        ex.get_plan(conn, plan_id, org_id)
-
     return org_write(
         actor,
         org_id,
         "plan.reverse",
-        scope=scope,
+        scope=_plan_scope(actor, org_id, plan_id),
         run=run,
         view=lambda conn, posted: {**plan_json(conn, plan_id), "entries": _posted(posted)},
         answer=lambda plan: plan,
@@ -331,10 +333,6 @@ def approve_plan(
 ) -> Write[int]:
     """审议通过: the members' (or shareholders') meeting approved the draft, under a resolution."""
 
-    def scope(conn: Connection) -> None:
-        actor.require_org(conn, org_id, write=True)
-        ex.get_plan(conn, plan_id, org_id)
-
     def run(conn: Connection) -> int:
         ex.approve_plan(
             conn,
@@ -349,7 +347,7 @@ def approve_plan(
         actor,
         org_id,
         "plan.approve",
-        scope=scope,
+        scope=_plan_scope(actor, org_id, plan_id),
         run=run,
         view=plan_json,
         answer=lambda plan: plan,
@@ -397,32 +395,16 @@ def pay_dividend(
     )
 
 
-def apply_earmark(
-    actor: Principal,
-    org_id: int,
-    *,
-    kind: str,
-    earmark_year: int,
-    amount_fen: int,
-    on: date,
-    post_id: int | None = None,
-) -> Write[int]:
+def apply_earmark(actor: Principal, org_id: int, use: welfare_funds.EarmarkUse) -> Write[int]:
     """公益金使用: spend a year's earmarked welfare fund on a welfare post or a public facility."""
     return org_write(
         actor,
         org_id,
         "welfare.fund",
-        run=lambda conn: welfare_funds.apply_earmark(
-            conn,
-            org_id,
-            kind=kind,
-            earmark_year=earmark_year,
-            amount_fen=amount_fen,
-            on=on,
-            post_id=post_id,
-            user_id=actor.recorded_id,
-        ),
+        run=lambda conn: welfare_funds.apply_earmark(conn, org_id, use, user_id=actor.recorded_id),
         answer=lambda new_id: {"id": new_id},
-        request={"earmark": [org_id, kind, earmark_year, amount_fen, on.isoformat(), post_id]},
-        detail=f"{kind} {earmark_year}: {format_amount(amount_fen)}",
+        request={
+            "earmark": [org_id, use.kind, use.earmark_year, use.amount_fen, use.on.isoformat(), use.post_id]
+        },
+        detail=f"{use.kind} {use.earmark_year}: {format_amount(use.amount_fen)}",
     )
