@@ -103,18 +103,21 @@ def applied(conn: Connection, org_id: int, year: int, kind: str, as_of: date | N
     )
 
 
-def apply_earmark(
-    conn: Connection,
-    org_id: int,
-    *,
-    kind: str,
-    earmark_year: int,
-    amount_fen: int,
-    on: date,
-    post_id: int | None = None,
-    user_id: int | None = None,
-) -> int:
+@dataclass(frozen=True, kw_only=True)
+class EarmarkUse:
+    """公益金使用: ``amount_fen`` of the ``earmark_year``'s earmark for ``kind`` (post or facility) spent on
+    ``on``; a post's funding names the post."""
+
+    kind: str
+    earmark_year: int
+    amount_fen: int
+    on: date
+    post_id: int | None = None
+
+
+def apply_earmark(conn: Connection, org_id: int, use: EarmarkUse, *, user_id: int | None = None) -> int:
     """Fund a post (or facilities) from one year's earmark: Dr 31102/31103 / Cr 32203. The funding id."""
+    kind, earmark_year, amount_fen, post_id = use.kind, use.earmark_year, use.amount_fen, use.post_id
     if require_books(get_org(conn, org_id)) != "collective":
         raise ValidationError("public-welfare earmarks belong to a collective", field="org")
     if kind not in EARMARK_KIND:
@@ -140,7 +143,7 @@ def apply_earmark(
         conn,
         Draft(
             org_id=org_id,
-            entry_date=on,
+            entry_date=use.on,
             memo=f"{earmark_year}年提取的公益资金用于 {what}",
             lines=[
                 Line(EARMARK_ACCOUNT[kind], debit_fen=amount_fen, welfare_post_id=post_id),
@@ -158,7 +161,7 @@ def apply_earmark(
             earmark_year=earmark_year,
             kind=kind,
             post_id=post_id,
-            funded_year=on.year,
+            funded_year=use.on.year,
             amount_fen=amount_fen,
             entry_id=entry.id,
             created_at=now(),

@@ -132,24 +132,28 @@ def test_a_post_is_funded_from_two_years_earmarks(county: County) -> None:
         welfare_funds.apply_earmark(
             conn,
             dz,
-            kind="post",
-            earmark_year=2025,
-            amount_fen=16_000 * YUAN,
-            on=date(2027, 12, 31),
-            post_id=post_id,
+            welfare_funds.EarmarkUse(
+                kind="post",
+                earmark_year=2025,
+                amount_fen=16_000 * YUAN,
+                on=date(2027, 12, 31),
+                post_id=post_id,
+            ),
         )
         welfare_funds.apply_earmark(
             conn,
             dz,
-            kind="post",
-            earmark_year=2026,
-            amount_fen=500 * YUAN,
-            on=date(2027, 12, 31),
-            post_id=post_id,
+            welfare_funds.EarmarkUse(
+                kind="post", earmark_year=2026, amount_fen=500 * YUAN, on=date(2027, 12, 31), post_id=post_id
+            ),
         )
         with pytest.raises(ValidationError, match="the 2025 earmark for posts has 0 fen left"):
             welfare_funds.apply_earmark(
-                conn, dz, kind="post", earmark_year=2025, amount_fen=1, on=date(2027, 12, 31), post_id=post_id
+                conn,
+                dz,
+                welfare_funds.EarmarkUse(
+                    kind="post", earmark_year=2025, amount_fen=1, on=date(2027, 12, 31), post_id=post_id
+                ),
             )
         report = welfare_funds.funds_report(conn, dz, 2027)
     posts = {(e.year, e.kind): (e.earmarked_fen, e.applied_fen, e.remaining_fen) for e in report.earmarks}

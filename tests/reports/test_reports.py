@@ -590,11 +590,9 @@ def test_income_distribution_statement_reads_the_executed_plan(county: County) -
         welfare_funds.apply_earmark(
             conn,
             county.ids["dingzikou"],
-            kind="post",
-            earmark_year=2025,
-            amount_fen=300_000,
-            on=date(2026, 1, 31),
-            post_id=post,
+            welfare_funds.EarmarkUse(
+                kind="post", earmark_year=2025, amount_fen=300_000, on=date(2026, 1, 31), post_id=post
+            ),
         )
     values = line_values(build(county, "income-statement", "dingzikou", YEAR), "本年数")
     assert values["net_income"] == 8_000_000

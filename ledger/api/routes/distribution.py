@@ -390,15 +390,14 @@ def pay_dividend_route(
 def apply_earmark_route(
     org_id: int, body: EarmarkIn, user: CurrentUser, engine: EngineDep, request: Request, key: IdempotencyKey
 ) -> JSONResponse:
-    write = services.apply_earmark(
-        user,
-        org_id,
+    use = welfare_funds.EarmarkUse(
         kind=body.kind,
         earmark_year=body.earmark_year,
         amount_fen=body.amount,
         on=body.on,
         post_id=body.post_id,
     )
+    write = services.apply_earmark(user, org_id, use)
     return respond(engine, user, request, key, write, body)
 
 
