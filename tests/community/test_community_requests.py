@@ -1,5 +1,5 @@
 """What a retry of a community write must repeat is the same list whichever way the service is handed its
-arguments: the records (NewAsset, Deal, NewPost, NewContract) replaced argument lists, and a key stored
+arguments: the records (NewAsset, Deal, NewPost) replaced argument lists, and a key stored
 before that is answered after it only while the request lists the same values in the same order."""
 
 from datetime import date
@@ -8,7 +8,6 @@ from typing import cast
 from ledger.access.auth import Principal
 from ledger.community import brokerage, services, welfare
 from ledger.community.assets import NewAsset
-from ledger.community.leases.contracts import NewContract
 from ledger.community.leases.schedule import LeaseTerms
 
 ACTOR = cast(Principal, object())  # building a Write reads nothing of the actor; running it would
@@ -52,10 +51,10 @@ def test_post_request_lists_the_post_in_its_old_order() -> None:
 
 def test_contract_request_lists_the_contract_in_its_old_order() -> None:
     terms = LeaseTerms(date(2025, 1, 1), date(2025, 12, 31), 50_000)
-    new = NewContract(
-        code="HT-9", mode="lease", terms=terms, lessee="李四", asset_ids=(3, 4), deposit_fen=100
+    write = services.add_contract(
+        ACTOR, 7, code="HT-9", mode="lease", terms=terms, lessee="李四", asset_ids=(3, 4), deposit_fen=100
     )
-    request = services.add_contract(ACTOR, 7, new).request["lease.create"]
+    request = write.request["lease.create"]
     assert request[:3] == [7, "HT-9", "lease"]
     assert request[3]["rent_per_cycle_fen"] == 50_000  # the terms as a record, as before
     assert request[4:] == [None, "李四", [3, 4], 100, ""]
