@@ -336,6 +336,7 @@ def test_the_journal_page_turns_by_key(
     assert client.get(url, params={"after": "2026-02-30.1"}).status_code == 422
 
 
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)  # PostgreSQL reads pg_trgm indexes (0011_core)
 def test_sqlite_s_trigram_tables_hold_every_memo_posted_by_every_path(county: County) -> None:
     """``0012_core``'s trigram tables name every entry and every line that has a 摘要, and nothing else:
     filled by triggers on each posting path — one voucher (``post_entry``), a batch (``post_entries``'
@@ -346,8 +347,7 @@ def test_sqlite_s_trigram_tables_hold_every_memo_posted_by_every_path(county: Co
     from ledger.books.journal import entry_memo_fts, entry_t, line_memo_fts, line_t
     from ledger.books.posting import post_entries
 
-    if county.engine.dialect.name != "sqlite":
-        pytest.skip("PostgreSQL finds the 摘要 by its pg_trgm indexes (0011_core)")
+    assert county.engine.dialect.name == "sqlite"
     _journal(county)
     org = county.ids["dingzikou"]
     with write_tx(county.engine) as conn:
