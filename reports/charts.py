@@ -11,6 +11,7 @@ Amounts arrive as integer fen; they are divided into yuan only to place bars on 
 from __future__ import annotations
 
 import io
+import os
 import threading
 from collections.abc import Mapping, Sequence
 from functools import cache
@@ -38,8 +39,7 @@ def _pyplot() -> Any:
     from matplotlib import font_manager
     from matplotlib import pyplot as plt
 
-    names = {f.name for f in font_manager.fontManager.ttflist}
-    family = [CJK_FONT] if CJK_FONT in names else []
+    family = [CJK_FONT] if _cjk_font_known(font_manager) else []
     matplotlib.rcParams.update(
         {
             "font.family": "sans-serif",
@@ -54,6 +54,19 @@ def _pyplot() -> Any:
         }
     )
     return plt
+
+
+def _cjk_font_known(font_manager: Any) -> bool:
+    """Whether matplotlib knows the reports' CJK font, adding it from the system's fonts when its font list
+    (cached per user on the first import) was made before the font was installed — ``make setup`` after a
+    first run does that, and the charts' Chinese then came out as empty boxes in DejaVu Sans."""
+    manager = font_manager.fontManager
+    if any(f.name == CJK_FONT for f in manager.ttflist):
+        return True
+    for path in font_manager.findSystemFonts():
+        if os.path.basename(path).startswith("NotoSansCJK"):
+            manager.addfont(path)
+    return any(f.name == CJK_FONT for f in manager.ttflist)
 
 
 def _yuan(fen: int) -> float:

@@ -11,6 +11,7 @@ import os
 import re
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 
 import openpyxl
 import pandas as pd
@@ -353,3 +354,39 @@ def test_json_amounts_are_decimal_strings() -> None:
     assert data["chain_head"] == CHAIN_HEAD
     assert data["generated_at"] == "2025-04-01T01:30:00+00:00"
     assert data["verification"] == f"校验：{CHAIN_HEAD[:16]} · 短码 {data['short_code']}"
+
+
+STALE_FONT_LIST = """
+import matplotlib
+from pathlib import Path
+from matplotlib import font_manager as fm
+manager = fm.FontManager()
+manager.ttflist = [f for f in manager.ttflist if "CJK" not in f.name]
+fm.json_dump(manager, Path(matplotlib.get_cachedir()) / f"fontlist-v{fm.FontManager.__version__}.json")
+"""
+
+DRAW_A_CHART = """
+import warnings
+warnings.simplefilter("error", UserWarning)  # matplotlib warns of each glyph its font lacks
+from reports.charts import CJK_FONT, _pyplot, bar_chart
+chart = bar_chart(["一月", "二月"], {"收入": [100, 200]}, caption="月度收入")
+assert _pyplot().rcParams["font.sans-serif"][0] == CJK_FONT
+print("drawn")
+"""
+
+
+def test_charts_find_the_cjk_font_when_matplotlib_listed_the_fonts_before_it_was_installed(
+    tmp_path: Path,
+) -> None:
+    """A first run before ``make setup`` leaves matplotlib a cached font list without Noto Sans CJK; the
+    charts then drew their Chinese as empty boxes in DejaVu Sans (CI printed 3,790 such warnings)."""
+    import subprocess
+    import sys
+
+    env = {**os.environ, "MPLCONFIGDIR": str(tmp_path)}
+    subprocess.run([sys.executable, "-c", STALE_FONT_LIST], env=env, check=True)
+    root = Path(__file__).parents[2]
+    done = subprocess.run(
+        [sys.executable, "-c", DRAW_A_CHART], env=env, capture_output=True, text=True, cwd=root
+    )
+    assert done.returncode == 0 and "drawn" in done.stdout, done.stderr[-2000:]
