@@ -265,7 +265,12 @@ def _receipt_number(conn: Connection, store: StoreRef, day: date) -> tuple[int, 
     seq = _RECEIPT.run(conn, {"store": store.id, "day": db_date(conn, day), "org": store.org_id}).fetchone()[
         0
     ]
-    return seq, f"{store.code}-{day:%Y%m%d}-{seq:04d}"
+    return seq, _receipt_text(store, day, seq)
+
+
+def _receipt_text(store: StoreRef, day: date, seq: int) -> str:
+    """The receipt number printed and scanned: the store's code, the business day, the day's sequence."""
+    return f"{store.code}-{day:%Y%m%d}-{seq:04d}"
 
 
 def _as_utc(at: datetime) -> datetime:
@@ -378,7 +383,7 @@ class SaleBook:
         else:
             taken[1] += 1
             seq = taken[1]
-        return seq, f"{store.code}-{day:%Y%m%d}-{seq:04d}"
+        return seq, _receipt_text(store, day, seq)
 
     def flush(self) -> None:
         """Write what the sales so far left in the book: stock, receipt counters, lines and payments."""

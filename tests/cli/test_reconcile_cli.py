@@ -6,13 +6,19 @@ from pathlib import Path
 
 import pytest
 import typer
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from ledger.cli.reconcile import app, import_statement_cmd
 from tests.factories.county import County
 from tests.factories.statement_files import sample_bank_txns, write_bank_csv
 
 runner = CliRunner()
+
+
+def add_bank_account(db: str) -> Result:
+    """``cunshe reconcile account-add``: heping-co's 建行 account on 1002."""
+    args = ["account-add", "heping-co", "--ledger-account", "1002", "--kind", "bank", "--name", "建行"]
+    return runner.invoke(app, [*args, "--db", db])
 
 
 def test_import_propose_and_statement_from_the_command_line(county: County, tmp_path: Path) -> None:
@@ -23,21 +29,7 @@ def test_import_propose_and_statement_from_the_command_line(county: County, tmp_
     top = typer.Typer()
     top.command()(import_statement_cmd)
 
-    added = runner.invoke(
-        app,
-        [
-            "account-add",
-            "heping-co",
-            "--ledger-account",
-            "1002",
-            "--kind",
-            "bank",
-            "--name",
-            "建行",
-            "--db",
-            db,
-        ],
-    )
+    added = add_bank_account(db)
     first = runner.invoke(top, ["heping-co", "1", str(path), "--db", db])
     broken = runner.invoke(top, ["heping-co", "1", str(bad), "--db", db])
     proposed = runner.invoke(app, ["propose", "heping-co", "1", "2024-03", "--db", db])
@@ -99,21 +91,7 @@ def test_a_statement_file_over_the_limit_is_refused_before_it_is_read(
     monkeypatch.setattr(
         cli_reconcile, "get_settings", lambda: Settings(database_url=db, max_upload_bytes=4096)
     )
-    added = runner.invoke(
-        app,
-        [
-            "account-add",
-            "heping-co",
-            "--ledger-account",
-            "1002",
-            "--kind",
-            "bank",
-            "--name",
-            "建行",
-            "--db",
-            db,
-        ],
-    )
+    added = add_bank_account(db)
     junk = tmp_path / "junk.csv"
     junk.write_bytes(b"\x92junk, junk\n" * 1000)
     fits = write_bank_csv(tmp_path / "m.csv", sample_bank_txns(range(1, 3)))
