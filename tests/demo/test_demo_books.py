@@ -1,4 +1,5 @@
-"""The demo county at full scale (one build per session, SQLite: ``demo_county`` in conftest).
+"""The demo county at full scale: one build per session on SQLite (``demo_county`` in conftest), and one on
+PostgreSQL for this module (``full_demo``'s second parameter: the same build, the same checks).
 
 The four published figures come out of the reports' own JSON; the stores trade at a village shop's volume
 through the POS services; no SKU is ever sold below zero and no drawer's cash book goes below zero; every
@@ -9,6 +10,7 @@ year on both databases.)
 
 from __future__ import annotations
 
+import os
 from collections import defaultdict
 from collections.abc import Iterator
 from decimal import Decimal
@@ -28,18 +30,35 @@ from ledger.books.money import amount_in_words
 from ledger.books.trial_balance import trial_balance
 from ledger.books.verify import verify_all
 from ledger.cli.main import app
-from ledger.db.engine import read_tx
+from ledger.db.engine import make_engine, read_tx
+from ledger.db.migrate import upgrade
+from ledger.demo.build import build_demo
 from ledger.demo.tree import demo_token
 from ledger.settings import Settings
 from tests.factories.county import DemoCounty
+from tests.factories.databases import WORKER, admin_exec, pg_url
 from tests.factories.plaintext_accounting import TOOLS, balances
 
 SEED = 2025
 
 
-@pytest.fixture(scope="module")
-def full_demo(demo_county: DemoCounty) -> Engine:
-    return demo_county.engine
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def full_demo(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    """The session's SQLite county, or the same county built here on a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        yield request.getfixturevalue("demo_county").engine
+        return
+    request.getfixturevalue("pg_template")  # PostgreSQL is reachable (or the run fails under CI=true)
+    name = f"cunshe_demo_{WORKER}_{os.getpid()}"
+    admin_exec(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    admin_exec(f"CREATE DATABASE {name}")
+    engine = make_engine(pg_url(name))
+    upgrade(engine)
+    home = tmp_path_factory.mktemp("demo-county-pg")
+    build_demo(engine, year=2025, seed=SEED, statements_dir=home / "demo-statements")
+    yield engine
+    engine.dispose()
+    admin_exec(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 @pytest.fixture(scope="module")
@@ -197,7 +216,7 @@ def test_no_cash_book_goes_below_zero_at_a_day_end(full_demo: Engine) -> None:
                 SELECT org_id, day, balance FROM (
                     SELECT org_id, day, sum(moved) OVER (PARTITION BY org_id ORDER BY day) AS balance
                     FROM daily
-                ) WHERE balance < 0 LIMIT 5
+                ) AS balances WHERE balance < 0 LIMIT 5
                 """
             )
         ).all()
@@ -371,7 +390,8 @@ def test_2025s_last_year_column_is_2024_a_lighter_year_closed_and_distributed(
         per_day = conn.execute(
             text(
                 "SELECT avg(n), min(n), max(n) FROM (SELECT count(*) AS n FROM pos_sale WHERE kind = 'sale' "
-                "AND business_date BETWEEN '2024-01-01' AND '2024-12-31' GROUP BY store_id, business_date)"
+                "AND business_date BETWEEN '2024-01-01' AND '2024-12-31' "
+                "GROUP BY store_id, business_date) AS days"
             )
         ).one()
         plans = conn.execute(
@@ -599,7 +619,7 @@ def test_decembers_utility_bill_is_an_ordinary_months(full_demo: Engine) -> None
         ).all()
     by_company: dict[int, dict[int, int]] = defaultdict(dict)
     for org, day, fen_ in bills:
-        by_company[org][int(str(day)[5:7])] = fen_
+        by_company[org][int(str(day)[5:7])] = int(fen_)  # PostgreSQL's sum of bigints is a numeric
     assert len(by_company) == 4
     for org, months in by_company.items():
         assert sorted(months) == list(range(1, 13))
