@@ -31,9 +31,10 @@ from ledger.community.models import CommunityAsset, WelfarePost
 from ledger.community.subsidies import receive_subsidy
 from ledger.community.welfare import NewPost, create_post, facility_spending, pay_stipend, run_stipends
 from ledger.db.engine import write_tx
+from ledger.demo.plans import distribute
 from ledger.demo.targets import BROKERAGE_FEN, COLLECTIVE_INCOME_FEN, WORK_FUNDS_MIN_FEN, split
 from ledger.demo.tree import DemoTree, officer_of
-from ledger.distribution.execute import add_member, approve_plan, create_plan, execute_plan
+from ledger.distribution.execute import add_member
 from ledger.distribution.plans import Step
 from ledger.distribution.vat import post_vat_exemption
 from ledger.distribution.yearend import close_year, year_months
@@ -176,6 +177,34 @@ def _yard(conn: Connection, org: int, n: int) -> int:
     ).scalar_one()
 
 
+def _let_yard(conn: Connection, org: int, n: int, year: int, terms: LeaseTerms) -> None:
+    """The community's yard let for ``year`` under a 承包 contract on ``terms``."""
+    create_contract(
+        conn,
+        org,
+        NewContract(
+            code=f"CB-{year}-{n + 1:02d}B",
+            mode="contract",
+            terms=terms,
+            lessee=f"承包户{n + 1}号",
+            asset_ids=[_yard(conn, org, n)],
+        ),
+    )
+
+
+def _accrue_and_collect_yard_rent(conn: Connection, org: int, n: int, year: int, terms: LeaseTerms) -> None:
+    """The year's rent accrued, and the yard's yearly rent (paid in advance) received on 5 January."""
+    accrue_leases(conn, [org], f"{year}-12")
+    receive_rent(
+        conn,
+        org,
+        amount_fen=terms.rent_per_cycle_fen,
+        received_on=date(year, 1, 5),
+        lessee=f"承包户{n + 1}号",
+        idempotency_key=f"demo-yard-rent-{year}",
+    )
+
+
 def _funds_and_deals(
     conn: Connection, org: int, n: int, year: int, brokerage: int, weights: list[int], rng: random.Random
 ) -> None:
@@ -230,26 +259,8 @@ def _light_year(conn: Connection, org: int, n: int, year: int, brokerage: int, r
         cycle=BillingCycle.YEARLY,
         timing=BillingTiming.ADVANCE,
     )
-    create_contract(
-        conn,
-        org,
-        NewContract(
-            code=f"CB-{year}-{n + 1:02d}B",
-            mode="contract",
-            terms=terms,
-            lessee=f"承包户{n + 1}号",
-            asset_ids=[_yard(conn, org, n)],
-        ),
-    )
-    accrue_leases(conn, [org], f"{year}-12")
-    receive_rent(
-        conn,
-        org,
-        amount_fen=terms.rent_per_cycle_fen,
-        received_on=date(year, 1, 5),
-        lessee=f"承包户{n + 1}号",
-        idempotency_key=f"demo-yard-rent-{year}",
-    )
+    _let_yard(conn, org, n, year, terms)
+    _accrue_and_collect_yard_rent(conn, org, n, year, terms)
 
 
 def _welfare_year(conn: Connection, org: int, n: int, year: int, rng: random.Random) -> None:
@@ -338,18 +349,7 @@ def _community_year(
     if yard_net <= 0:
         raise RuntimeError(f"community {org}: the income share leaves nothing for the yard lease")
     yard_terms = _yearly_rent_for(yard_net, year)
-    yard = _yard(conn, org, n)
-    create_contract(
-        conn,
-        org,
-        NewContract(
-            code=f"CB-{year}-{n + 1:02d}B",
-            mode="contract",
-            terms=yard_terms,
-            lessee=f"承包户{n + 1}号",
-            asset_ids=[yard],
-        ),
-    )
+    _let_yard(conn, org, n, year, yard_terms)
     if n % 3 == 0:  # … and, in every third community, a warehouse still waiting for a tenant (闲置资产)
         create_asset(
             conn,
@@ -365,15 +365,7 @@ def _community_year(
                 certificate_no=f"沿国资托〔{year}〕{n + 101:03d}号",
             ),
         )
-    accrue_leases(conn, [org], f"{year}-12")
-    receive_rent(
-        conn,
-        org,
-        amount_fen=yard_terms.rent_per_cycle_fen,
-        received_on=date(year, 1, 5),
-        lessee=f"承包户{n + 1}号",
-        idempotency_key=f"demo-yard-rent-{year}",
-    )
+    _accrue_and_collect_yard_rent(conn, org, n, year, yard_terms)
     shop_lines = [
         ln for ln in rent_schedule(shop_terms) if ln.period.startswith(f"{year}-") and ln.amount_fen
     ]
@@ -401,7 +393,7 @@ def close_communities(engine: Engine, tree: DemoTree, year: int) -> None:
                 for quarter in range(1, 5):  # 小规模纳税人: a quarter within the threshold owes no VAT
                     post_vat_exemption(conn, org, year, quarter)
                 close_year(conn, org, year)
-                plan = create_plan(
+                distribute(
                     conn,
                     org,
                     year,
@@ -411,15 +403,9 @@ def close_communities(engine: Engine, tree: DemoTree, year: int) -> None:
                         Step("facility_earmark", rate_bp=500),
                         Step("members", rate_bp=3_000),
                     ],
-                )
-                approve_plan(
-                    conn,
-                    plan,
                     approving_body="成员大会",
-                    resolution_date=date(year, 12, 31),
                     document_no=f"成员大会决议〔{year}〕1号",
                 )
-                execute_plan(conn, plan)
 
 
 def close_villages(engine: Engine, tree: DemoTree, year: int, *, first: bool) -> None:
@@ -431,17 +417,15 @@ def close_villages(engine: Engine, tree: DemoTree, year: int, *, first: bool) ->
                 for group in range(1, 5):
                     add_member(conn, village, member=f"第{group}村民小组", shares=100 + 10 * group)
             close_year(conn, village, year)
-            plan = create_plan(
-                conn, village, year, [Step("public_reserve", rate_bp=1_000), Step("members", rate_bp=4_000)]
-            )
-            approve_plan(
+            steps = [Step("public_reserve", rate_bp=1_000), Step("members", rate_bp=4_000)]
+            distribute(
                 conn,
-                plan,
+                village,
+                year,
+                steps,
                 approving_body="成员大会",
-                resolution_date=date(year, 12, 31),
                 document_no=f"村成员大会决议〔{year}〕1号",
             )
-            execute_plan(conn, plan)
 
 
 def close_months(engine: Engine, tree: DemoTree, year: int) -> None:

@@ -36,6 +36,7 @@ from ledger.books.posting import Draft, Line, post_entries, post_entry
 from ledger.books.trial_balance import trial_balance
 from ledger.community.stakes import company_counterparty, record_stake
 from ledger.db.engine import write_tx
+from ledger.demo.plans import distribute
 from ledger.demo.targets import SUPERMARKET_PROFIT_FEN, SUPERMARKET_TURNOVER_FEN, split
 from ledger.demo.trading import (
     CATALOGUE,
@@ -50,7 +51,7 @@ from ledger.demo.trading import (
     trade_day,
 )
 from ledger.demo.tree import DemoTree, demo_user, officer_of
-from ledger.distribution.execute import approve_plan, create_plan, dividend_owed, execute_plan
+from ledger.distribution.execute import dividend_owed
 from ledger.distribution.plans import Step
 from ledger.distribution.services import pay_dividend
 from ledger.distribution.shareholders import add_shareholder, list_shareholdings, pay_in_capital
@@ -918,20 +919,11 @@ class Companies:
                 close_year(conn, company, year)
                 plan_id = None
                 if net > 0:
-                    plan_id = create_plan(
-                        conn,
-                        company,
-                        year,
-                        [Step("statutory_reserve", rate_bp=1_000), Step("shareholders", rate_bp=6_000)],
+                    steps = [Step("statutory_reserve", rate_bp=1_000), Step("shareholders", rate_bp=6_000)]
+                    document_no = f"{street}股字〔{year}〕1号"
+                    plan_id = distribute(
+                        conn, company, year, steps, approving_body="股东会", document_no=document_no
                     )
-                    approve_plan(
-                        conn,
-                        plan_id,
-                        approving_body="股东会",
-                        resolution_date=date(year, 12, 31),
-                        document_no=f"{street}股字〔{year}〕1号",
-                    )
-                    execute_plan(conn, plan_id)
                     self.plans[(company, year)] = plan_id
                 self.notes.append(
                     f"{street} {year}: 利润总额 {format_amount(before_tax)}, 所得税 {format_amount(tax)} "
