@@ -121,9 +121,20 @@ def _key(conn: Connection, org_id: int, year: int, step: str) -> str:
     return f"{base}:{used + 1}"
 
 
+def _closed_into(balance: int, account: str, into: str) -> list[Line]:
+    """The two lines that close ``balance`` of ``account`` (a credit balance when positive) into ``into``."""
+    if balance > 0:
+        return [Line(account, debit_fen=balance), Line(into, credit_fen=balance)]
+    return [Line(into, debit_fen=-balance), Line(account, credit_fen=-balance)]
+
+
 def closing_drafts(conn: Connection, org_id: int, year: int, chart: Chart) -> tuple[int, list[Draft]]:
     """The closing entries of the year (none when there is nothing to close) and the year's net income."""
-    dec31 = date(year, 12, 31)
+
+    def closing(memo: str, lines: list[Line], step: str) -> Draft:
+        key = _key(conn, org_id, year, step)
+        return Draft(org_id, date(year, 12, 31), memo, lines, "close", f"close:{year}", idempotency_key=key)
+
     balances = _year_balances(conn, org_id, year, INCOME_CLASSES)
     profit = -sum(balances.values())
     drafts: list[Draft] = []
@@ -138,17 +149,7 @@ def closing_drafts(conn: Connection, org_id: int, year: int, chart: Chart) -> tu
             lines.append(Line(chart.current_year, credit_fen=profit, memo="本年净收益"))
         elif profit < 0:
             lines.append(Line(chart.current_year, debit_fen=-profit, memo="本年净亏损"))
-        drafts.append(
-            Draft(
-                org_id=org_id,
-                entry_date=dec31,
-                memo=f"结转{year}年损益",
-                lines=lines,
-                source="close",
-                source_ref=f"close:{year}",
-                idempotency_key=_key(conn, org_id, year, "income"),
-            )
-        )
+        drafts.append(closing(f"结转{year}年损益", lines, "income"))
     # 321 / 3103 after step 1: whatever it held before closing plus the year's net income.
     excluded = closing_and_reversal_ids(conn, org_id, year)
     current = (
@@ -159,45 +160,12 @@ def closing_drafts(conn: Connection, org_id: int, year: int, chart: Chart) -> tu
             conn, org_id, chart.other_transfers, f"{year:04d}-12", excluding=excluded
         )
         if transfers:
-            drafts.append(
-                Draft(
-                    org_id=org_id,
-                    entry_date=dec31,
-                    memo=f"结转{year}年其他转入",
-                    lines=[
-                        Line(chart.other_transfers, debit_fen=transfers),
-                        Line(chart.undistributed, credit_fen=transfers),
-                    ]
-                    if transfers > 0
-                    else [
-                        Line(chart.undistributed, debit_fen=-transfers),
-                        Line(chart.other_transfers, credit_fen=-transfers),
-                    ],
-                    source="close",
-                    source_ref=f"close:{year}",
-                    idempotency_key=_key(conn, org_id, year, "transfers"),
-                )
-            )
+            moved = _closed_into(transfers, chart.other_transfers, chart.undistributed)
+            drafts.append(closing(f"结转{year}年其他转入", moved, "transfers"))
     if current:
-        side = (
-            [Line(chart.current_year, debit_fen=current), Line(chart.undistributed, credit_fen=current)]
-            if current > 0
-            else [
-                Line(chart.undistributed, debit_fen=-current),
-                Line(chart.current_year, credit_fen=-current),
-            ]
-        )
-        drafts.append(
-            Draft(
-                org_id=org_id,
-                entry_date=dec31,
-                memo=f"结转{year}年{'收益' if chart.current_year == '321' else '利润'}",
-                lines=side,
-                source="close",
-                source_ref=f"close:{year}",
-                idempotency_key=_key(conn, org_id, year, "profit"),
-            )
-        )
+        moved = _closed_into(current, chart.current_year, chart.undistributed)
+        memo = f"结转{year}年{'收益' if chart.current_year == '321' else '利润'}"
+        drafts.append(closing(memo, moved, "profit"))
     return profit, drafts
 
 
@@ -228,17 +196,7 @@ def close_year(conn: Connection, org_id: int, year: int, *, user_id: int | None 
 
 def year_closed(conn: Connection, org_id: int, year: int) -> bool:
     """True when the year's closing entries are posted and not reversed."""
-    ids = (
-        conn.execute(
-            select(entry_t.c.id).where(
-                entry_t.c.org_id == org_id,
-                entry_t.c.source == "close",
-                entry_t.c.source_ref == f"close:{year}",
-            )
-        )
-        .scalars()
-        .all()
-    )
+    ids = close_entry_ids(conn, org_id, year)
     if not ids:
         return False
     reversed_ = conn.execute(select(entry_t.c.id).where(entry_t.c.reverses_id.in_(ids))).first()
