@@ -7,6 +7,7 @@ API's routes name them as their response models and read routes build them too, 
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import date
 from typing import Any
 
@@ -16,7 +17,7 @@ from sqlalchemy import Connection
 from ledger.access.messages import MoneyOut, QuantityOut
 from ledger.community import welfare
 from ledger.community.leases import contracts as leases
-from ledger.community.leases.schedule import rent_schedule
+from ledger.community.leases.schedule import ScheduleLine, rent_schedule
 
 
 def dump(model: BaseModel) -> Any:
@@ -41,22 +42,8 @@ class AssetOut(BaseModel):
 
 
 def asset_out(a: dict[str, Any]) -> AssetOut:
-    """An asset row of ``assets.list_assets``."""
-    return AssetOut(
-        id=a["id"],
-        org_id=a["org_id"],
-        org_code=a["org_code"],
-        kind=a["kind"],
-        name=a["name"],
-        location=a["location"],
-        area=a["area_milli_m2"],
-        ownership=a["ownership"],
-        entrusting_body=a["entrusting_body"],
-        book_value=a["book_value_fen"],
-        status=a["status"],
-        certificate_no=a["certificate_no"],
-        documents=a["documents"],
-    )
+    """An asset row of ``assets.list_assets``: the row's fields, the area and book value renamed."""
+    return AssetOut.model_validate({**a, "area": a["area_milli_m2"], "book_value": a["book_value_fen"]})
 
 
 class ScheduleLineOut(BaseModel):
@@ -92,43 +79,21 @@ class ContractOut(BaseModel):
     schedule: list[ScheduleLineOut] | None = None
 
 
+def _schedule_line(ln: ScheduleLine) -> ScheduleLineOut:
+    """A month of a rent schedule: the line's fields, its amounts renamed."""
+    amounts = {"amount": ln.amount_fen, "net": ln.net_fen, "tax": ln.tax_fen}
+    return ScheduleLineOut.model_validate({**asdict(ln), **amounts})
+
+
 def contract_out(conn: Connection, org_id: int, contract_id: int, *, schedule: bool = False) -> ContractOut:
-    """A contract of the org, with its rent schedule (租金计划) if asked."""
+    """A contract of the org, with its rent schedule (租金计划) if asked: the row's fields, the term and the
+    money renamed, and the contract's assets."""
     c = leases.get_contract(conn, org_id, contract_id)
-    return ContractOut(
-        id=c.id,
-        org_id=c.org_id,
-        code=c.code,
-        mode=c.mode,
-        lessee_id=c.lessee_id,
-        start=c.start_date,
-        end=c.end_date,
-        rent_per_cycle=c.rent_per_cycle_fen,
-        cycle=c.cycle,
-        timing=c.timing,
-        free_months=c.free_months,
-        escalation_bp=c.escalation_bp,
-        escalation_every_years=c.escalation_every_years,
-        vat_rate_bp=c.vat_rate_bp,
-        deposit=c.deposit_fen,
-        terminated_on=c.terminated_on,
-        previous_id=c.previous_id,
-        relation=c.relation,
-        asset_ids=leases.contract_asset_ids(conn, c.id),
-        schedule=[
-            ScheduleLineOut(
-                period=ln.period,
-                days=ln.days,
-                amount=ln.amount_fen,
-                net=ln.net_fen,
-                tax=ln.tax_fen,
-                due_date=ln.due_date,
-                free=ln.free,
-            )
-            for ln in rent_schedule(leases.terms_of(c))
-        ]
-        if schedule
-        else None,
+    renamed = {"start": c.start_date, "end": c.end_date, "rent_per_cycle": c.rent_per_cycle_fen}
+    lines = [_schedule_line(ln) for ln in rent_schedule(leases.terms_of(c))] if schedule else None
+    asset_ids = leases.contract_asset_ids(conn, c.id)
+    return ContractOut.model_validate(
+        {**c._mapping, **renamed, "deposit": c.deposit_fen, "asset_ids": asset_ids, "schedule": lines}
     )
 
 
@@ -155,18 +120,11 @@ class PostOut(BaseModel):
 
 
 def post_out(conn: Connection, org_id: int, post_id: int) -> PostOut:
-    """A welfare post (公益性岗位) of the org, with the stipend still owed to its holder."""
+    """A welfare post (公益性岗位) of the org, with the stipend still owed to its holder: the row's fields,
+    the stipend and the term renamed."""
     p = welfare.get_post(conn, org_id, post_id)
-    return PostOut(
-        id=p.id,
-        org_id=p.org_id,
-        post=p.post,
-        holder=p.holder,
-        monthly_stipend=p.monthly_stipend_fen,
-        start=p.start_date,
-        end=p.end_date,
-        owed=welfare.stipend_owed(conn, p.id),
-    )
+    renamed = {"monthly_stipend": p.monthly_stipend_fen, "start": p.start_date, "end": p.end_date}
+    return PostOut.model_validate({**p._mapping, **renamed, "owed": welfare.stipend_owed(conn, p.id)})
 
 
 class StipendRunOut(BaseModel):
