@@ -37,30 +37,6 @@ def _has_shareholders(conn: Connection, org_id: int) -> bool:
     return conn.execute(found).first() is not None
 
 
-# In a company with registered shareholders, the profit payable to them (2232 [shareholder]) moves only
-# with the distribution: a plan executed credits it, a dividend paid debits it.
-register_kept_account(
-    KeptAccount(
-        "2232",
-        "the distribution (a plan executed, a dividend paid: /plans…, /dividends)",
-        applies=_has_shareholders,
-        source="distribution",
-    )
-)
-
-
-# A company's paid-in capital (3001 实收资本 [shareholder]) moves only with its shareholders' register once it
-# has one: capital paid in is booked there, and 3001 of no registered shareholder breaks the capital tie.
-register_kept_account(
-    KeptAccount(
-        "3001",
-        "the shareholders' register (capital paid in: /orgs/{org}/shareholdings/{id}/capital)",
-        applies=_has_shareholders,
-        source="capital",
-    )
-)
-
-
 def _holds_shares(conn: Connection, org_id: int) -> bool:
     """The org holds a recorded stake in a company, or is a company's registered shareholder."""
     if conn.execute(select(stake_t.c.id).where(stake_t.c.org_id == org_id).limit(1)).first() is not None:
@@ -69,16 +45,29 @@ def _holds_shares(conn: Connection, org_id: int) -> bool:
     return conn.execute(found).first() is not None
 
 
-# An org holding a stake keeps its 141 长期投资 with the stake: the stake is recorded with its payment, and
-# the capital tie reads 141 against the company's register.
-register_kept_account(
-    KeptAccount(
-        "141",
-        "the stakes (a stake recorded with its payment: /orgs/{org}/stakes)",
-        applies=_holds_shares,
-        source="stake",
-    )
-)
+# The accounts the distribution's registers keep:
+# * in a company with registered shareholders, the profit payable to them (2232 [shareholder]) moves only
+#   with the distribution: a plan executed credits it, a dividend paid debits it;
+# * its paid-in capital (3001 实收资本 [shareholder]) moves only with its shareholders' register once it has
+#   one: capital paid in is booked there, and 3001 of no registered shareholder breaks the capital tie;
+# * an org holding a stake keeps its 141 长期投资 with the stake: the stake is recorded with its payment, and
+#   the capital tie reads 141 against the company's register.
+for _code, _workflow, _applies, _source in (
+    (
+        "2232",
+        "the distribution (a plan executed, a dividend paid: /plans…, /dividends)",
+        _has_shareholders,
+        "distribution",
+    ),
+    (
+        "3001",
+        "the shareholders' register (capital paid in: /orgs/{org}/shareholdings/{id}/capital)",
+        _has_shareholders,
+        "capital",
+    ),
+    ("141", "the stakes (a stake recorded with its payment: /orgs/{org}/stakes)", _holds_shares, "stake"),
+):
+    register_kept_account(KeptAccount(_code, _workflow, applies=_applies, source=_source))
 
 
 @register_check
