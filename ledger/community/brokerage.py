@@ -16,14 +16,14 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, func, insert, select
+from sqlalchemy import ColumnElement, Connection, func, select
 
 from ledger.books.errors import NotFound, ValidationError
 from ledger.books.money import round_half_up, split_tax_inclusive
 from ledger.books.orgs import counterparty, now
-from ledger.books.posting import Draft, Line, post_entry
+from ledger.books.posting import Draft, Line
 from ledger.community import accounts as acct
-from ledger.community.idempotency import earlier_record
+from ledger.community.idempotency import earlier_record, post_recorded
 from ledger.community.leases.contracts import lock_books, require_collective
 from ledger.community.models import BROKERAGE_KINDS, BrokerageDeal, BrokerageReceipt
 from ledger.db.models import Counterparty
@@ -103,40 +103,30 @@ def record_deal(
     lines = [debit, Line(acct.BROKERAGE_INCOME, credit_fen=net, counterparty_id=client_id)]
     if tax:
         lines.append(Line(acct.TAX_PAYABLE, credit_fen=tax))
-    posted = post_entry(
-        conn,
-        Draft(
-            org_id=org_id,
-            entry_date=deal.earned_on,
-            memo=deal.memo or f"居间服务费 {deal.client.strip()}",
-            lines=lines,
-            source="brokerage",
-            source_ref=f"deal:{client_id}",
-            idempotency_key=idempotency_key,
-        ),
-        user_id=user_id,
+    draft = Draft(
+        org_id=org_id,
+        entry_date=deal.earned_on,
+        memo=deal.memo or f"居间服务费 {deal.client.strip()}",
+        lines=lines,
+        source="brokerage",
+        source_ref=f"deal:{client_id}",
+        idempotency_key=idempotency_key,
     )
-    if not posted.created:
-        return conn.execute(select(deal_t.c.id).where(deal_t.c.entry_id == posted.id)).scalar_one()
-    return conn.execute(
-        insert(deal_t)
-        .values(
-            org_id=org_id,
-            client_id=client_id,
-            other_party=deal.other_party,
-            kind=deal.kind,
-            deal_value_fen=deal.deal_value_fen,
-            commission_rate_bp=deal.commission_rate_bp,
-            commission_fen=fee,
-            vat_rate_bp=deal.vat_rate_bp,
-            earned_on=deal.earned_on,
-            paid_at_once=deal.paid_at_once,
-            memo=deal.memo,
-            entry_id=posted.id,
-            created_at=now(),
-        )
-        .returning(deal_t.c.id)
-    ).scalar_one()
+    row = {
+        "org_id": org_id,
+        "client_id": client_id,
+        "other_party": deal.other_party,
+        "kind": deal.kind,
+        "deal_value_fen": deal.deal_value_fen,
+        "commission_rate_bp": deal.commission_rate_bp,
+        "commission_fen": fee,
+        "vat_rate_bp": deal.vat_rate_bp,
+        "earned_on": deal.earned_on,
+        "paid_at_once": deal.paid_at_once,
+        "memo": deal.memo,
+        "created_at": now(),
+    }
+    return post_recorded(conn, draft, deal_t, row, user_id=user_id).row_id
 
 
 def outstanding(conn: Connection, org_ids: Sequence[int], as_of: date | None = None) -> list[dict[str, Any]]:
@@ -221,30 +211,17 @@ def receive_fee(
         raise ValidationError(
             f"fees are received into {' or '.join(acct.CASH_ACCOUNTS)}", field="cash_account"
         )
-    posted = post_entry(
-        conn,
-        Draft(
-            org_id=org_id,
-            entry_date=received_on,
-            memo="收居间服务费",
-            lines=[
-                Line(cash_account, debit_fen=amount_fen),
-                Line(acct.RECEIVABLE, credit_fen=amount_fen, counterparty_id=deal.client_id),
-            ],
-            source="brokerage",
-            source_ref=f"deal-receipt:{deal_id}",
-            idempotency_key=idempotency_key,
-        ),
-        user_id=user_id,
+    draft = Draft(
+        org_id=org_id,
+        entry_date=received_on,
+        memo="收居间服务费",
+        lines=[
+            Line(cash_account, debit_fen=amount_fen),
+            Line(acct.RECEIVABLE, credit_fen=amount_fen, counterparty_id=deal.client_id),
+        ],
+        source="brokerage",
+        source_ref=f"deal-receipt:{deal_id}",
+        idempotency_key=idempotency_key,
     )
-    if posted.created:
-        conn.execute(
-            insert(receipt_t).values(
-                org_id=org_id,
-                deal_id=deal_id,
-                received_on=received_on,
-                amount_fen=amount_fen,
-                entry_id=posted.id,
-            )
-        )
-    return posted.id
+    row = {"org_id": org_id, "deal_id": deal_id, "received_on": received_on, "amount_fen": amount_fen}
+    return post_recorded(conn, draft, receipt_t, row, user_id=user_id).entry_id

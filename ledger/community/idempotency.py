@@ -13,11 +13,13 @@ request records existed, or a caller in-process).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Table, select
+from sqlalchemy import Connection, Table, insert, select
 
 from ledger.books.errors import IdempotencyConflict
+from ledger.books.posting import Draft, post_entry
 from ledger.db.models import JournalEntry
 
 entry_t = JournalEntry.__table__
@@ -41,3 +43,28 @@ def earlier_record(
             f"idempotency key {key!r} was used for a different request", field="Idempotency-Key"
         )
     return row
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """An entry posted and the register row that records it; ``created`` is False on a replay."""
+
+    row_id: int
+    entry_id: int
+    created: bool
+
+
+def post_recorded(
+    conn: Connection, draft: Draft, table: Table, row: Mapping[str, Any], *, user_id: int | None
+) -> Recorded:
+    """Post ``draft`` and record it in ``table`` once: the first time, a row of ``row``'s values and the
+    entry's id; when the books answer with the entry already posted under the draft's key, the row recorded
+    with it then."""
+    posted = post_entry(conn, draft, user_id=user_id)
+    if posted.created:
+        row_id = conn.execute(
+            insert(table).values(**row, entry_id=posted.id).returning(table.c.id)
+        ).scalar_one()
+    else:
+        row_id = conn.execute(select(table.c.id).where(table.c.entry_id == posted.id)).scalar_one()
+    return Recorded(row_id, posted.id, posted.created)

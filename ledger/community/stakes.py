@@ -14,13 +14,13 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, select
 
 from ledger.books.errors import Conflict, ValidationError
 from ledger.books.orgs import counterparty, get_org
-from ledger.books.posting import Draft, Line, post_entry
+from ledger.books.posting import Draft, Line
 from ledger.community import accounts as acct
-from ledger.community.idempotency import earlier_record
+from ledger.community.idempotency import earlier_record, post_recorded
 from ledger.community.leases.contracts import require_collective
 from ledger.community.models import EquityStake
 from ledger.db.models import Counterparty
@@ -80,35 +80,27 @@ def record_stake(
         select(stake_t.c.id).where(stake_t.c.org_id == org_id, stake_t.c.company_org_id == company_org_id)
     ).first():
         raise Conflict("this org already holds a stake in that company", field="company_org_id")
-    posted = post_entry(
-        conn,
-        Draft(
-            org_id=org_id,
-            entry_date=acquired_on,
-            memo=f"参股 {get_org(conn, company_org_id).name}",
-            lines=[
-                Line(acct.LONG_TERM_INVESTMENT, debit_fen=paid_in_fen, counterparty_id=cp),
-                Line(funded_from, credit_fen=paid_in_fen),
-            ],
-            source="stake",
-            source_ref=f"stake:{company_org_id}",
-            idempotency_key=idempotency_key,
-        ),
-        user_id=user_id,
+    draft = Draft(
+        org_id=org_id,
+        entry_date=acquired_on,
+        memo=f"参股 {get_org(conn, company_org_id).name}",
+        lines=[
+            Line(acct.LONG_TERM_INVESTMENT, debit_fen=paid_in_fen, counterparty_id=cp),
+            Line(funded_from, credit_fen=paid_in_fen),
+        ],
+        source="stake",
+        source_ref=f"stake:{company_org_id}",
+        idempotency_key=idempotency_key,
     )
-    return conn.execute(
-        insert(stake_t)
-        .values(
-            org_id=org_id,
-            company_org_id=company_org_id,
-            counterparty_id=cp,
-            paid_in_fen=paid_in_fen,
-            share_bp=share_bp,
-            acquired_on=acquired_on,
-            entry_id=posted.id,
-        )
-        .returning(stake_t.c.id)
-    ).scalar_one()
+    row = {
+        "org_id": org_id,
+        "company_org_id": company_org_id,
+        "counterparty_id": cp,
+        "paid_in_fen": paid_in_fen,
+        "share_bp": share_bp,
+        "acquired_on": acquired_on,
+    }
+    return post_recorded(conn, draft, stake_t, row, user_id=user_id).row_id
 
 
 def dividend_receivable_draft(

@@ -13,11 +13,12 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, func, select
 
 from ledger.books.errors import ValidationError
-from ledger.books.posting import Draft, Line, post_entry
+from ledger.books.posting import Draft, Line
 from ledger.community import accounts as acct
+from ledger.community.idempotency import post_recorded
 from ledger.community.leases.contracts import require_collective
 from ledger.community.models import Subsidy
 
@@ -49,36 +50,26 @@ def receive_subsidy(
             f"subsidies are received into {' or '.join(acct.CASH_ACCOUNTS)}", field="cash_account"
         )
     memo = f"收{grantor.strip()}{source.strip()}"
-    posted = post_entry(
-        conn,
-        Draft(
-            org_id=org_id,
-            entry_date=received_on,
-            memo=memo,
-            lines=[
-                Line(cash_account, debit_fen=amount_fen),
-                Line(acct.SUBSIDY_INCOME, credit_fen=amount_fen, memo=source.strip()),
-            ],
-            source="manual",
-            source_ref=f"subsidy:{source.strip()}"[:128],
-            idempotency_key=idempotency_key,
-        ),
-        user_id=user_id,
+    draft = Draft(
+        org_id=org_id,
+        entry_date=received_on,
+        memo=memo,
+        lines=[
+            Line(cash_account, debit_fen=amount_fen),
+            Line(acct.SUBSIDY_INCOME, credit_fen=amount_fen, memo=source.strip()),
+        ],
+        source="manual",
+        source_ref=f"subsidy:{source.strip()}"[:128],
+        idempotency_key=idempotency_key,
     )
-    if not posted.created:
-        return conn.execute(select(subsidy_t.c.id).where(subsidy_t.c.entry_id == posted.id)).scalar_one()
-    return conn.execute(
-        insert(subsidy_t)
-        .values(
-            org_id=org_id,
-            source=source.strip(),
-            grantor=grantor.strip(),
-            received_on=received_on,
-            amount_fen=amount_fen,
-            entry_id=posted.id,
-        )
-        .returning(subsidy_t.c.id)
-    ).scalar_one()
+    row = {
+        "org_id": org_id,
+        "source": source.strip(),
+        "grantor": grantor.strip(),
+        "received_on": received_on,
+        "amount_fen": amount_fen,
+    }
+    return post_recorded(conn, draft, subsidy_t, row, user_id=user_id).row_id
 
 
 def totals_by_source(conn: Connection, org_ids: Sequence[int], year: int) -> list[dict[str, Any]]:

@@ -35,7 +35,7 @@ from ledger.books.periods import (
 )
 from ledger.books.posting import Draft, Line, post_entries, post_entry
 from ledger.community import accounts as acct
-from ledger.community.idempotency import earlier_record
+from ledger.community.idempotency import earlier_record, post_recorded
 from ledger.community.leases.contracts import lock_books, require_collective
 from ledger.community.models import WelfarePayment, WelfarePost, WelfareStipend
 
@@ -258,29 +258,20 @@ def pay_stipend(
         raise ValidationError(f"only {owed} fen of stipend is owed to this post", field="amount")
     if cash_account not in acct.CASH_ACCOUNTS:
         raise ValidationError(f"pay from {' or '.join(acct.CASH_ACCOUNTS)}", field="cash_account")
-    posted = post_entry(
-        conn,
-        Draft(
-            org_id=org_id,
-            entry_date=paid_on,
-            memo=f"发放公益性岗位补贴 {row.post} {row.holder}",
-            lines=[
-                Line(acct.WAGES_PAYABLE, debit_fen=amount, welfare_post_id=post_id),
-                Line(cash_account, credit_fen=amount),
-            ],
-            source="welfare",
-            source_ref=f"stipend-paid:{post_id}",
-            idempotency_key=idempotency_key,
-        ),
-        user_id=user_id,
+    draft = Draft(
+        org_id=org_id,
+        entry_date=paid_on,
+        memo=f"发放公益性岗位补贴 {row.post} {row.holder}",
+        lines=[
+            Line(acct.WAGES_PAYABLE, debit_fen=amount, welfare_post_id=post_id),
+            Line(cash_account, credit_fen=amount),
+        ],
+        source="welfare",
+        source_ref=f"stipend-paid:{post_id}",
+        idempotency_key=idempotency_key,
     )
-    if posted.created:
-        conn.execute(
-            insert(payment_t).values(
-                org_id=org_id, post_id=post_id, paid_on=paid_on, amount_fen=amount, entry_id=posted.id
-            )
-        )
-    return posted.id
+    paid = {"org_id": org_id, "post_id": post_id, "paid_on": paid_on, "amount_fen": amount}
+    return post_recorded(conn, draft, payment_t, paid, user_id=user_id).entry_id
 
 
 def facility_spending(
