@@ -19,7 +19,7 @@ from sqlalchemy import Connection
 from ledger.access.auth import Principal
 from ledger.access.service import Write, org_keys
 from ledger.community.leases import contracts as leases
-from ledger.community.messages import dump
+from ledger.community.messages import EntryRef, dump
 
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
@@ -82,3 +82,23 @@ def on_collective(
         detail=detail,
         status=status,
     )
+
+
+def posts_entry(
+    actor: Principal,
+    org_id: int,
+    action: str,
+    post: Callable[..., int],
+    *args: Any,
+    terms: dict[str, Any],
+    key: str | None,
+    detail: str,
+) -> Write[EntryRef]:
+    """A write to one collective org that posts one entry, ``post(conn, org_id, *args, **terms)`` with the
+    door's ``key`` kept on the entry, and answers its id. A retry must repeat ``args`` and ``terms``."""
+
+    def run(conn: Connection) -> EntryRef:
+        entry_id = post(conn, org_id, *args, **terms, idempotency_key=key, user_id=actor.recorded_id)
+        return EntryRef(entry_id=entry_id)
+
+    return on_collective(actor, org_id, action, asked=[*args, *terms.values()], run=run, detail=detail)

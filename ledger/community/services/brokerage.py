@@ -12,7 +12,7 @@ from ledger.community import brokerage
 from ledger.community.accounts import BANK
 from ledger.community.brokerage import Deal
 from ledger.community.messages import DealOut, EntryRef
-from ledger.community.services.base import fields_of, on_collective
+from ledger.community.services.base import fields_of, on_collective, posts_entry
 
 
 def record_deal(
@@ -43,19 +43,15 @@ def receive_fee(
     idempotency_key: str | None = None,
 ) -> Write[EntryRef]:
     """A fee earned on credit paid: Dr 102 / Cr 112 [client]."""
-
-    def run(conn: Connection) -> EntryRef:
-        entry_id = brokerage.receive_fee(
-            conn,
-            org_id,
-            deal_id,
-            amount_fen=amount_fen,
-            received_on=received_on,
-            cash_account=cash_account,
-            idempotency_key=idempotency_key,
-            user_id=actor.recorded_id,
-        )
-        return EntryRef(entry_id=entry_id)
-
-    asked = [deal_id, amount_fen, received_on, cash_account]
-    return on_collective(actor, org_id, "brokerage.receipt", asked=asked, run=run, detail=str(deal_id))
+    terms = {"amount_fen": amount_fen, "received_on": received_on, "cash_account": cash_account}
+    post = brokerage.receive_fee
+    return posts_entry(
+        actor,
+        org_id,
+        "brokerage.receipt",
+        post,
+        deal_id,
+        terms=terms,
+        key=idempotency_key,
+        detail=str(deal_id),
+    )

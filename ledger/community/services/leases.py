@@ -10,7 +10,7 @@ back, so no door reshapes it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
 from datetime import date
 from typing import Any
@@ -26,7 +26,7 @@ from ledger.community.leases import contracts as leases
 from ledger.community.leases import receipts
 from ledger.community.leases.schedule import BillingCycle, BillingTiming, LeaseTerms, choice
 from ledger.community.messages import ContractOut, EntryRef, TerminateOut, contract_out
-from ledger.community.services.base import collective, covered, on_collective
+from ledger.community.services.base import collective, covered, on_collective, posts_entry
 
 
 @dataclass(frozen=True)
@@ -296,8 +296,18 @@ def receive_deposit(
     idempotency_key: str | None = None,
 ) -> Write[EntryRef]:
     """押金 received: Dr 102 / Cr 21101 [lessee, contract]."""
-    move = _DepositMove("lease.deposit", receipts.receive_deposit)
-    return move.write(actor, org_id, contract_id, amount_fen, on, cash_account, idempotency_key)
+    terms = {"amount_fen": amount_fen, "on": on, "cash_account": cash_account}
+    post = receipts.receive_deposit
+    return posts_entry(
+        actor,
+        org_id,
+        "lease.deposit",
+        post,
+        contract_id,
+        terms=terms,
+        key=idempotency_key,
+        detail=str(contract_id),
+    )
 
 
 def refund_deposit(
@@ -311,39 +321,15 @@ def refund_deposit(
     idempotency_key: str | None = None,
 ) -> Write[EntryRef]:
     """押金 refunded (all that is held when ``amount_fen`` is None): Dr 21101 / Cr 102."""
-    move = _DepositMove("lease.deposit_refund", receipts.refund_deposit)
-    return move.write(actor, org_id, contract_id, amount_fen, on, cash_account, idempotency_key)
-
-
-@dataclass(frozen=True)
-class _DepositMove:
-    """A deposit received or refunded: its action, and the function of ``receipts`` that posts it."""
-
-    action: str
-    post: Callable[..., int]
-
-    def write(
-        self,
-        actor: Principal,
-        org_id: int,
-        contract_id: int,
-        amount_fen: int | None,
-        on: date,
-        cash_account: str,
-        idempotency_key: str | None,
-    ) -> Write[EntryRef]:
-        def run(conn: Connection) -> EntryRef:
-            entry_id = self.post(
-                conn,
-                org_id,
-                contract_id,
-                amount_fen=amount_fen,
-                on=on,
-                cash_account=cash_account,
-                idempotency_key=idempotency_key,
-                user_id=actor.recorded_id,
-            )
-            return EntryRef(entry_id=entry_id)
-
-        asked = [contract_id, amount_fen, on, cash_account]
-        return on_collective(actor, org_id, self.action, asked=asked, run=run, detail=str(contract_id))
+    terms = {"amount_fen": amount_fen, "on": on, "cash_account": cash_account}
+    post = receipts.refund_deposit
+    return posts_entry(
+        actor,
+        org_id,
+        "lease.deposit_refund",
+        post,
+        contract_id,
+        terms=terms,
+        key=idempotency_key,
+        detail=str(contract_id),
+    )

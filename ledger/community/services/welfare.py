@@ -13,7 +13,7 @@ from ledger.books.periods import parse_period
 from ledger.community import welfare
 from ledger.community.accounts import BANK
 from ledger.community.messages import EntryRef, PostOut, StipendRunOut, dump, post_out
-from ledger.community.services.base import covered, fields_of, on_collective
+from ledger.community.services.base import covered, fields_of, on_collective, posts_entry
 
 
 def add_post(actor: Principal, org_id: int, new: welfare.NewPost) -> Write[PostOut]:
@@ -82,22 +82,11 @@ def pay_stipend(
     idempotency_key: str | None = None,
 ) -> Write[EntryRef]:
     """Pay the holder the stipend owed (all of it when ``amount_fen`` is None): Dr 212 / Cr 102."""
-
-    def run(conn: Connection) -> EntryRef:
-        entry_id = welfare.pay_stipend(
-            conn,
-            org_id,
-            post_id,
-            amount_fen=amount_fen,
-            paid_on=paid_on,
-            cash_account=cash_account,
-            idempotency_key=idempotency_key,
-            user_id=actor.recorded_id,
-        )
-        return EntryRef(entry_id=entry_id)
-
-    asked = [post_id, amount_fen, paid_on, cash_account]
-    return on_collective(actor, org_id, "welfare.pay", asked=asked, run=run, detail=str(post_id))
+    terms = {"amount_fen": amount_fen, "paid_on": paid_on, "cash_account": cash_account}
+    post = welfare.pay_stipend
+    return posts_entry(
+        actor, org_id, "welfare.pay", post, post_id, terms=terms, key=idempotency_key, detail=str(post_id)
+    )
 
 
 def facility(
@@ -111,19 +100,6 @@ def facility(
     idempotency_key: str | None = None,
 ) -> Write[EntryRef]:
     """公益设施 spending: Dr 51402 / Cr 102."""
-
-    def run(conn: Connection) -> EntryRef:
-        entry_id = welfare.facility_spending(
-            conn,
-            org_id,
-            amount_fen=amount_fen,
-            spent_on=spent_on,
-            memo=memo,
-            cash_account=cash_account,
-            idempotency_key=idempotency_key,
-            user_id=actor.recorded_id,
-        )
-        return EntryRef(entry_id=entry_id)
-
-    asked = [amount_fen, spent_on, memo, cash_account]
-    return on_collective(actor, org_id, "welfare.facility", asked=asked, run=run, detail=memo)
+    terms = {"amount_fen": amount_fen, "spent_on": spent_on, "memo": memo, "cash_account": cash_account}
+    post = welfare.facility_spending
+    return posts_entry(actor, org_id, "welfare.facility", post, terms=terms, key=idempotency_key, detail=memo)
