@@ -18,6 +18,7 @@ from sqlalchemy import Connection
 
 from ledger.access.auth import Principal
 from ledger.access.service import Write, org_keys
+from ledger.books.periods import parse_period
 from ledger.community.leases import contracts as leases
 from ledger.community.messages import EntryRef, dump
 
@@ -38,6 +39,39 @@ def collective(actor: Principal, org_id: int) -> Callable[[Connection], None]:
 def covered(actor: Principal, org_id: int) -> Callable[[Connection], list[int]]:
     """The scope of a run over an org or a street: every collective org below it the actor may change."""
     return lambda conn: leases.collective_orgs_for(conn, actor, org_id, write=True)
+
+
+def run_through(
+    actor: Principal,
+    org_id: int,
+    action: str,
+    through: str,
+    *,
+    request: str,
+    run: Callable[[Connection, list[int]], T],
+    answer: Callable[[T], Any],
+    detail: Callable[[T], str | None],
+) -> Write[T]:
+    """A monthly run through ``through`` (YYYY-MM) over the org, or every collective org of its street (or
+    county) the actor may change: ``run`` gets those orgs; a rerun posts nothing. The month is read after
+    the scope, so an outsider is told 404 whatever it sends."""
+    orgs = covered(actor, org_id)
+
+    def run_covered(conn: Connection) -> T:
+        parse_period(through, "through")
+        return run(conn, orgs(conn))
+
+    return Write(
+        action=action,
+        keyspace=org_keys(org_id),
+        org_id=org_id,
+        scope=orgs,
+        run=run_covered,
+        answer=answer,
+        request={request: [org_id, through]},
+        detail=detail,
+        status=200,
+    )
 
 
 def plain(value: Any) -> Any:

@@ -20,13 +20,12 @@ from sqlalchemy import Connection
 from ledger.access.auth import Principal
 from ledger.access.service import Write, org_keys
 from ledger.books.money import format_amount
-from ledger.books.periods import parse_period
 from ledger.community.accounts import BANK
 from ledger.community.leases import contracts as leases
 from ledger.community.leases import receipts
 from ledger.community.leases.schedule import BillingCycle, BillingTiming, LeaseTerms, choice
 from ledger.community.messages import ContractOut, EntryRef, TerminateOut, contract_out
-from ledger.community.services.base import collective, covered, on_collective, posts_entry
+from ledger.community.services.base import collective, on_collective, posts_entry, run_through
 
 
 @dataclass(frozen=True)
@@ -41,20 +40,18 @@ class Accrual:
 def accrue(actor: Principal, org_id: int, through: str) -> Write[Accrual]:
     """租金计提: every contract-month's rent through ``through`` not charged yet, for the org or for every
     collective org of its street (or county) the actor may change; a rerun posts nothing."""
-    orgs = covered(actor, org_id)
 
-    def run(conn: Connection) -> Accrual:
-        parse_period(through, "through")  # after the scope: an outsider is told 404 whatever it sends
-        org_ids = orgs(conn)
+    def run(conn: Connection, orgs: list[int]) -> Accrual:
         return Accrual(
-            through, len(org_ids), leases.accrue_leases(conn, org_ids, through, user_id=actor.recorded_id)
+            through, len(orgs), leases.accrue_leases(conn, orgs, through, user_id=actor.recorded_id)
         )
 
-    return Write(
-        action="lease.accrue",
-        keyspace=org_keys(org_id),
-        org_id=org_id,
-        scope=orgs,
+    return run_through(
+        actor,
+        org_id,
+        "lease.accrue",
+        through,
+        request="accrue",
         run=run,
         answer=lambda done: {
             "through": through,
@@ -64,9 +61,7 @@ def accrue(actor: Principal, org_id: int, through: str) -> Write[Accrual]:
             "amount": format_amount(done.result.amount_fen),
             "vouchers": done.result.vouchers,
         },
-        request={"accrue": [org_id, through]},
         detail=lambda done: f"through {through}: {done.result.posted} months" if done.result.posted else None,
-        status=200,
     )
 
 

@@ -8,12 +8,11 @@ from datetime import date
 from sqlalchemy import Connection
 
 from ledger.access.auth import Principal
-from ledger.access.service import Write, org_keys
-from ledger.books.periods import parse_period
+from ledger.access.service import Write
 from ledger.community import welfare
 from ledger.community.accounts import BANK
 from ledger.community.messages import EntryRef, PostOut, StipendRunOut, dump, post_out
-from ledger.community.services.base import covered, fields_of, on_collective, posts_entry
+from ledger.community.services.base import fields_of, on_collective, posts_entry, run_through
 
 
 def add_post(actor: Principal, org_id: int, new: welfare.NewPost) -> Write[PostOut]:
@@ -40,23 +39,20 @@ def end_post(actor: Principal, org_id: int, post_id: int, *, last_day: date) -> 
 def stipends(actor: Principal, org_id: int, through: str) -> Write[StipendRunOut]:
     """The monthly stipend run through ``through`` of the org or of every collective org of its street (or
     county) the actor may change; idempotent per post and month, so a rerun posts nothing."""
-    orgs = covered(actor, org_id)
 
-    def run(conn: Connection) -> StipendRunOut:
-        parse_period(through, "through")  # after the scope: an outsider is told 404 whatever it sends
-        done = welfare.run_stipends(conn, orgs(conn), through, user_id=actor.recorded_id)
+    def run(conn: Connection, orgs: list[int]) -> StipendRunOut:
+        done = welfare.run_stipends(conn, orgs, through, user_id=actor.recorded_id)
         return StipendRunOut(through=through, posted=done.posted, amount=done.amount_fen)
 
-    return Write(
-        action="welfare.stipends",
-        keyspace=org_keys(org_id),
-        org_id=org_id,
-        scope=orgs,
+    return run_through(
+        actor,
+        org_id,
+        "welfare.stipends",
+        through,
+        request="welfare.stipends",
         run=run,
         answer=dump,
-        request={"welfare.stipends": [org_id, through]},
         detail=lambda done: f"through {through}: {done.posted}" if done.posted else None,
-        status=200,
     )
 
 
