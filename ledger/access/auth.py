@@ -20,7 +20,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Connection, Row, and_, insert, select
+from sqlalchemy import ColumnElement, Connection, Row, and_, insert, select
 
 from ledger.access.idempotency import driver_sql, driver_time
 from ledger.books.errors import Conflict, Forbidden, NotFound, Unauthenticated, ValidationError
@@ -185,13 +185,17 @@ def till_token_cutoff(till_token_hours: float) -> datetime:
     return now() - timedelta(hours=till_token_hours)
 
 
+def till_token_expired(till_token_hours: float) -> ColumnElement[bool]:
+    """The condition on ``api_token`` rows: a till's token issued ``till_token_hours`` ago or earlier."""
+    return and_(token_t.c.label == TILL_LABEL, token_t.c.created_at <= till_token_cutoff(till_token_hours))
+
+
 def principal_for_token(
     conn: Connection, token: str, *, till_token_hours: float = TILL_TOKEN_HOURS
 ) -> Principal:
     """The token's user: not revoked, not disabled, and a till's token within ``till_token_hours``."""
-    expired = and_(token_t.c.label == TILL_LABEL, token_t.c.created_at <= till_token_cutoff(till_token_hours))
     row = conn.execute(
-        select(user_t, expired.label("till_expired"))
+        select(user_t, till_token_expired(till_token_hours).label("till_expired"))
         .join(token_t, token_t.c.user_id == user_t.c.id)
         .where(token_t.c.token_hash == hash_token(token), token_t.c.revoked_at.is_(None))
     ).first()

@@ -20,7 +20,15 @@ from typing import Any
 
 from sqlalchemy import Connection, select, update
 
-from ledger.access.auth import Principal, create_user, hash_token, issue_token, token_t, user_t
+from ledger.access.auth import (
+    Principal,
+    create_user,
+    hash_token,
+    issue_token,
+    till_token_expired,
+    token_t,
+    user_t,
+)
 from ledger.access.service import Write
 from ledger.books.errors import Conflict, NotFound
 from ledger.books.orgs import now
@@ -34,7 +42,7 @@ class UserRow:
     scope_org_id: int | None
     scope_store_id: int | None
     disabled: bool
-    token_ids: tuple[int, ...]  # the tokens still in force
+    token_ids: tuple[int, ...]  # the tokens in force (see ``find_user``)
 
 
 KEYSPACE = "users"
@@ -49,26 +57,32 @@ def _by(actor: Principal | None, text: str) -> str:
     return text if actor is not None else f"{text} (cli)"
 
 
-def find_user(conn: Connection, who: int | str) -> UserRow:
-    """A user by id or username; ``NotFound`` naming the field otherwise."""
+def find_user(conn: Connection, who: int | str, *, till_token_hours: float | None = None) -> UserRow:
+    """A user by id or username; ``NotFound`` naming the field otherwise.
+
+    Its ``token_ids`` are the tokens not revoked, less, given ``till_token_hours`` (the settings the token
+    check runs with), the till's tokens that have expired: what a listing shows as in force. The writes
+    look the user up without it, as a revocation acts on every token not yet revoked.
+    """
     column = user_t.c.id if isinstance(who, int) else user_t.c.username
     row = conn.execute(select(user_t).where(column == who)).first()
     if row is None:
         raise NotFound(f"no user {who!r}", field="user")
-    tokens = conn.execute(
-        select(token_t.c.id)
-        .where(token_t.c.user_id == row.id, token_t.c.revoked_at.is_(None))
-        .order_by(token_t.c.id)
-    ).scalars()
+    in_force = [token_t.c.user_id == row.id, token_t.c.revoked_at.is_(None)]
+    if till_token_hours is not None:
+        in_force.append(~till_token_expired(till_token_hours))
+    tokens = conn.execute(select(token_t.c.id).where(*in_force).order_by(token_t.c.id)).scalars()
     return UserRow(
         row.id, row.username, row.role, row.scope_org_id, row.scope_store_id, row.disabled, tuple(tokens)
     )
 
 
-def list_users(conn: Connection, actor: Principal | None) -> list[UserRow]:
+def list_users(conn: Connection, actor: Principal | None, *, till_token_hours: float) -> list[UserRow]:
+    """Every user with its tokens in force under ``till_token_hours``: the caller passes the settings its
+    token check uses (the app's for the API, the environment's for the CLI)."""
     _require_admin(actor)
     ids = conn.execute(select(user_t.c.id).order_by(user_t.c.id)).scalars().all()
-    return [find_user(conn, user_id) for user_id in ids]
+    return [find_user(conn, user_id, till_token_hours=till_token_hours) for user_id in ids]
 
 
 def user_json(row: UserRow) -> dict[str, Any]:

@@ -396,9 +396,11 @@ def user_list(db: DbOption = None, as_json: JsonOption = False) -> None:
     """Every user: id, name, role, scope, state and the ids of its tokens in force."""
     from ledger.access.users import list_users, user_json
     from ledger.db.engine import read_tx
+    from ledger.settings import get_settings
 
+    hours = get_settings().till_token_hours  # what `cunshe serve`'s token check runs with
     with read_tx(engine_for(db)) as conn:
-        rows = list_users(conn, None)
+        rows = list_users(conn, None, till_token_hours=hours)
     if as_json:
         print_json([user_json(r) for r in rows])
         return

@@ -6,13 +6,18 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, text, update
 from typer.testing import CliRunner
 
+from ledger.access.auth import TILL_LABEL, token_t
+from ledger.app import create_app
+from ledger.books.orgs import now
 from ledger.cli.main import app as cli
+from ledger.db.engine import write_tx
+from ledger.settings import Settings, get_settings
 from tests.factories.county import County
 from tests.factories.servers import url_of
 from tests.factories.web import log_in
@@ -170,3 +175,39 @@ def test_a_retried_token_issue_answers_the_first_token_without_showing_it_again(
     other = client.post(f"/api/v1/users/{cashier}/tokens", json={"label": "other"}, headers=headers)
     assert other.status_code == 409
     assert [a for a, _, _ in _audit(engine)] == ["token.issue"]
+
+
+def test_the_listing_shows_a_tills_expired_token_as_no_longer_in_force(
+    county: County, engine: Engine
+) -> None:
+    """The user listing counts a till's token in force exactly as long as the token check lets it in, under
+    the app's own ``till_token_hours`` (here 2, not the default 14): an expired till login is not listed,
+    a young one and an API token (which never expires) are."""
+    app = create_app(Settings(database_url=str(engine.url), till_token_hours=2), engine=engine)
+    assert get_settings().till_token_hours != 2  # the process's default settings would say otherwise
+    cashier = county.user_ids["cashier"]
+    with TestClient(app, raise_server_exceptions=False) as client:
+
+        def till_token(age: timedelta) -> tuple[int, str]:  # a till login issued ``age`` ago
+            r = client.post(
+                f"/api/v1/users/{cashier}/tokens", json={"label": TILL_LABEL}, headers=county.auth("admin")
+            )
+            assert r.status_code == 201, r.text
+            with write_tx(engine) as conn:
+                conn.execute(
+                    update(token_t).where(token_t.c.id == r.json()["token_id"]).values(created_at=now() - age)
+                )
+            return r.json()["token_id"], r.json()["token"]
+
+        def in_force() -> list[int]:
+            r = client.get("/api/v1/users", headers=county.auth("admin"))
+            assert r.status_code == 200, r.text
+            return next(u["token_ids"] for u in r.json() if u["user_id"] == cashier)
+
+        api_tokens = in_force()
+        old_id, old = till_token(timedelta(hours=3))
+        young_id, young = till_token(timedelta(hours=1))
+
+        assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {old}"}).status_code == 401
+        assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {young}"}).status_code == 200
+        assert in_force() == [*api_tokens, young_id] and api_tokens and old_id not in api_tokens

@@ -46,9 +46,10 @@ class Revoked(BaseModel):
 
 
 @router.get("/users", response_model=list[UserOut])
-def list_users(user: CurrentUser, engine: EngineDep) -> list[dict]:
+def list_users(user: CurrentUser, engine: EngineDep, request: Request) -> list[dict]:
+    hours = request.app.state.settings.till_token_hours  # the token check's (ledger.api.deps)
     with read_tx(engine) as conn:
-        return [users.user_json(row) for row in users.list_users(conn, user)]
+        return [users.user_json(row) for row in users.list_users(conn, user, till_token_hours=hours)]
 
 
 @router.post("/users/{user_id}/disable", response_model=UserOut)
