@@ -35,6 +35,12 @@ def _store_org(store: StoreRef) -> int:
     return store.org_id
 
 
+def _store_write(**fields: Any) -> Write[Any]:
+    """A store's write: keyed in the store its ``scope`` found (a shift's, a sale's) and audited in the
+    store's company."""
+    return Write(keyspace=_in_store, org_id=_store_org, **fields)
+
+
 def _shift_store(actor: Principal, shift_id: int) -> Callable[[Connection], StoreRef]:
     """A shift's writes: a shift of a store the caller works in, and a cashier's own (404 otherwise)."""
 
@@ -72,10 +78,8 @@ def open_shift(
         shift_id = shifts.open_shift(conn, actor, store_id, float_fen, opened_at=opened_at)
         return shifts.shift_report(conn, actor, shift_id)
 
-    return Write(
+    return _store_write(
         action="pos.shift.open",
-        keyspace=_in_store,
-        org_id=_store_org,
         scope=lambda conn: require_store(conn, actor, store_id),
         run=run,
         answer=lambda report: report,
@@ -93,10 +97,8 @@ def cash_move(
         move_id = shifts.record_cash_move(conn, actor, shift_id, kind, amount_fen, reason)
         return {"id": move_id, "shift_id": shift_id, "kind": kind, "amount": format_amount(amount_fen)}
 
-    return Write(
+    return _store_write(
         action=f"pos.shift.{kind}",
-        keyspace=_in_store,
-        org_id=_store_org,
         scope=_shift_store(actor, shift_id),
         run=run,
         answer=lambda move: move,
@@ -107,10 +109,8 @@ def cash_move(
 
 def close_shift(actor: Principal, shift_id: int, counted_cash_fen: int) -> Write[dict[str, Any]]:
     """交班: the counted cash in, one voucher for the shift posted, the shift report out."""
-    return Write(
+    return _store_write(
         action="pos.shift.close",
-        keyspace=_in_store,
-        org_id=_store_org,
         scope=_shift_store(actor, shift_id),
         run=lambda conn: shifts.close_shift(conn, actor, shift_id, counted_cash_fen),
         answer=lambda report: report,
@@ -128,10 +128,8 @@ def refund(
 ) -> Write[sales.SaleResult]:
     """Refund lines of a sale by quantity, never more than remains; the answer is the refund as stored."""
     repeated = body.model_dump(mode="json", exclude={"idempotency_key", "refunded_at"})
-    return Write(
+    return _store_write(
         action="pos.refund",
-        keyspace=_in_store,
-        org_id=_store_org,
         scope=_sale_store(actor, sale_id),
         run=lambda conn: sales.create_refund(
             conn, actor, sale_id, body, key, max_lead_seconds=max_lead_seconds
@@ -174,10 +172,8 @@ def purchase(
         )
         return {"entry_id": entry_id, "voucher_no": voucher}
 
-    return Write(
+    return _store_write(
         action="pos.purchase",
-        keyspace=_in_store,
-        org_id=_store_org,
         scope=lambda conn: require_store(conn, actor, store_id, back_office=True),
         run=run,
         answer=lambda done: done,
@@ -199,10 +195,8 @@ def adjust_stock(
             conn, actor, store, day=day, sku=sku, kind=kind, qty_milli=qty_milli, reason=reason
         )
 
-    return Write(
+    return _store_write(
         action=f"pos.stock.{kind}",
-        keyspace=_in_store,
-        org_id=_store_org,
         scope=lambda conn: require_store(conn, actor, store_id, back_office=True),
         run=run,
         answer=lambda out: {
@@ -219,9 +213,14 @@ def adjust_stock(
 # -- the company: stores, catalogue, tax rates, customers ---------------------------------------------------
 
 
-def _company_writer(actor: Principal, org_id: int) -> Callable[[Connection], object]:
-    """The back office's company writes: officers and admins of the company (``pos.stores``)."""
-    return lambda conn: require_company(conn, actor, org_id, write=True)
+def _company_write(actor: Principal, org_id: int, **fields: Any) -> Write[Any]:
+    """A company's write: keyed and audited in the company, for its officers and admins (``pos.stores``)."""
+    return Write(
+        keyspace=org_keys(org_id),
+        org_id=org_id,
+        scope=lambda conn: require_company(conn, actor, org_id, write=True),
+        **fields,
+    )
 
 
 def create_store(actor: Principal, company_id: int, *, code: str, name: str) -> Write[StoreRef]:
@@ -232,11 +231,10 @@ def create_store(actor: Principal, company_id: int, *, code: str, name: str) -> 
         catalogue.ensure_default_rates(conn, company_id)
         return store
 
-    return Write(
+    return _company_write(
+        actor,
+        company_id,
         action="pos.store.create",
-        keyspace=org_keys(company_id),
-        org_id=company_id,
-        scope=_company_writer(actor, company_id),
         run=run,
         answer=lambda store: dict(store.__dict__),
         request={"store": [company_id, code, name]},
@@ -248,11 +246,10 @@ def upsert_products(
     actor: Principal, org_id: int, products: Sequence[catalogue.ProductIn], *, request: Any
 ) -> Write[tuple[int, int]]:
     """Create or update products by SKU; ``request`` is the products as the caller sent them."""
-    return Write(
+    return _company_write(
+        actor,
+        org_id,
         action="pos.catalogue.upsert",
-        keyspace=org_keys(org_id),
-        org_id=org_id,
-        scope=_company_writer(actor, org_id),
         run=lambda conn: catalogue.upsert_products(conn, org_id, products),
         answer=lambda done: {"created": done[0], "updated": done[1]},
         request={"products": [org_id, request]},
@@ -263,11 +260,10 @@ def upsert_products(
 
 def import_catalogue(actor: Principal, org_id: int, data: bytes, filename: str) -> Write[tuple[int, int]]:
     """导入商品: create or update products by SKU from a CSV (UTF-8/GB18030) or XLSX file."""
-    return Write(
+    return _company_write(
+        actor,
+        org_id,
         action="pos.catalogue.import",
-        keyspace=org_keys(org_id),
-        org_id=org_id,
-        scope=_company_writer(actor, org_id),
         run=lambda conn: catalogue.import_catalogue(conn, org_id, data, filename),
         answer=lambda done: {"created": done[0], "updated": done[1]},
         request={"catalogue": [org_id, filename, hashlib.sha256(data).hexdigest()]},
@@ -280,11 +276,10 @@ def set_tax_rate(
     actor: Principal, org_id: int, category: str, rate_bp: int, effective_from: date
 ) -> Write[None]:
     """A dated row of the company's tax-rate table (confirm rates with the local tax office)."""
-    return Write(
+    return _company_write(
+        actor,
+        org_id,
         action="pos.tax_rate.set",
-        keyspace=org_keys(org_id),
-        org_id=org_id,
-        scope=_company_writer(actor, org_id),
         run=lambda conn: catalogue.set_tax_rate(conn, org_id, category, rate_bp, effective_from),
         answer=lambda _done: {
             "category": category,
@@ -309,11 +304,10 @@ def create_customer(
         customer["open_balance_fen"] = 0
         return customer
 
-    return Write(
+    return _company_write(
+        actor,
+        org_id,
         action="pos.customer.create",
-        keyspace=org_keys(org_id),
-        org_id=org_id,
-        scope=_company_writer(actor, org_id),
         run=run,
         answer=lambda customer: customer,
         request={"customer": [org_id, name, channel, credit_limit_fen, kind]},
@@ -334,11 +328,10 @@ def update_customer(
         customer["open_balance_fen"] = catalogue.open_balance(conn, org_id, customer)
         return customer
 
-    return Write(
+    return _company_write(
+        actor,
+        org_id,
         action="pos.customer.update",
-        keyspace=org_keys(org_id),
-        org_id=org_id,
-        scope=_company_writer(actor, org_id),
         run=run,
         answer=lambda customer: customer,
         request={"customer.update": [org_id, customer_id, credit_limit_fen, channel]},
