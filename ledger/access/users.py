@@ -155,6 +155,28 @@ class _Issued:
     detail: str
 
 
+def _issue(conn: Connection, user_id: int, label: str) -> tuple[int, str]:
+    """A new token for the user: its id and its clear text (shown once)."""
+    token = issue_token(conn, user_id, label)
+    token_id = conn.execute(
+        select(token_t.c.id).where(token_t.c.token_hash == hash_token(token))
+    ).scalar_one()
+    return token_id, token
+
+
+def _issuing(actor: Principal | None, action: str, run: Any, request: Any) -> Write[_Issued]:
+    """A write that issues a token: answered with the token once (201), a replay without it."""
+    return _write(
+        actor,
+        action,
+        run,
+        lambda result: {"token_id": result.token_id, "token": result.token},
+        request,
+        status=201,
+        keep=lambda answer: {**answer, "token": None},
+    )
+
+
 def new_token(actor: Principal | None, who: int | str, label: str, request: Any = None) -> Write[_Issued]:
     """A new bearer token for an enabled user, shown once (a replay of the request answers without it)."""
 
@@ -162,21 +184,10 @@ def new_token(actor: Principal | None, who: int | str, label: str, request: Any 
         user = find_user(conn, who)
         if user.disabled:
             raise Conflict(f"user {user.username!r} is disabled; enable it first", field="user")
-        token = issue_token(conn, user.user_id, label)
-        token_id = conn.execute(
-            select(token_t.c.id).where(token_t.c.token_hash == hash_token(token))
-        ).scalar_one()
+        token_id, token = _issue(conn, user.user_id, label)
         return _Issued(token_id, token, _by(actor, f"{user.username} token {token_id}"))
 
-    return _write(
-        actor,
-        "token.issue",
-        run,
-        lambda result: {"token_id": result.token_id, "token": result.token},
-        request,
-        status=201,
-        keep=lambda answer: {**answer, "token": None},
-    )
+    return _issuing(actor, "token.issue", run, request)
 
 
 def add_user(
@@ -201,21 +212,10 @@ def add_user(
             scope_store_id=scope_store_id,
             password=password,
         )
-        token = issue_token(conn, user_id, label)
-        token_id = conn.execute(
-            select(token_t.c.id).where(token_t.c.token_hash == hash_token(token))
-        ).scalar_one()
+        token_id, token = _issue(conn, user_id, label)
         return _Issued(token_id, token, _by(actor, f"{username} ({role}) token {token_id}"))
 
-    return _write(
-        actor,
-        "user.create",
-        run,
-        lambda result: {"token_id": result.token_id, "token": result.token},
-        {"user": [username, role, scope_org_id, scope_store_id]},
-        status=201,
-        keep=lambda answer: {**answer, "token": None},
-    )
+    return _issuing(actor, "user.create", run, {"user": [username, role, scope_org_id, scope_store_id]})
 
 
 @dataclass(frozen=True)
