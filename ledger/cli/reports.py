@@ -31,6 +31,9 @@ app = typer.Typer(help="Reports: statements, books, vouchers, disclosure sheets.
 PeriodOption = Annotated[str | None, typer.Option(help="YYYY-MM, YYYY-Qn or YYYY")]
 FromOption = Annotated[str | None, typer.Option("--from", help="first month YYYY-MM")]
 ToOption = Annotated[str | None, typer.Option("--to", help="last month YYYY-MM")]
+ReportName = Annotated[str, typer.Argument(help=f"one of: {', '.join(REPORTS)}")]
+FormatOption = Annotated[str, typer.Option("--format", help="pdf|xlsx|json|html")]
+LangOption = Annotated[str, typer.Option(help="zh|en")]
 
 
 def _check_lang(lang: str) -> None:
@@ -41,13 +44,13 @@ def _check_lang(lang: str) -> None:
 
 @app.command("report")
 def report_cmd(
-    name: Annotated[str, typer.Argument(help=f"one of: {', '.join(REPORTS)}")],
+    name: ReportName,
     org: Annotated[str, typer.Option(help="org code or id (a street or the county gives the roll-up)")],
     period: PeriodOption = None,
     from_period: FromOption = None,
     to_period: ToOption = None,
-    format: Annotated[str, typer.Option("--format", help="pdf|xlsx|json|html")] = "pdf",
-    lang: Annotated[str, typer.Option(help="zh|en")] = "zh",
+    format: FormatOption = "pdf",
+    lang: LangOption = "zh",
     standard: Annotated[str | None, typer.Option(help="roll-ups: collective|small_enterprise")] = None,
     account: Annotated[str | None, typer.Option(help="明细账 / 日记账: account code")] = None,
     voucher: Annotated[str | None, typer.Option(help="vouchers: one voucher number")] = None,
@@ -83,13 +86,13 @@ def report_cmd(
 
 @app.command("report-batch")
 def report_batch_cmd(
-    name: Annotated[str, typer.Argument(help=f"one of: {', '.join(REPORTS)}")],
+    name: ReportName,
     org: Annotated[str, typer.Option(help="street or county code: every org below it")],
     period: PeriodOption = None,
     from_period: FromOption = None,
     to_period: ToOption = None,
-    format: Annotated[str, typer.Option("--format", help="pdf|xlsx|json|html")] = "pdf",
-    lang: Annotated[str, typer.Option(help="zh|en")] = "zh",
+    format: FormatOption = "pdf",
+    lang: LangOption = "zh",
     standard: Annotated[str | None, typer.Option(help="only the orgs of this standard")] = None,
     out: Annotated[
         Path | None, typer.Option(help="zip file (default: ./<street>-<name>-<period>.zip)")
