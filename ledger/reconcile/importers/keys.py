@@ -69,25 +69,7 @@ def keyed(ctx: ParseContext, drafts: Sequence[Draft]) -> tuple[list[StatementLin
             occurrence = seen.get(identity, 0)
             seen[identity] = occurrence + 1
             key = hashlib.sha256(f"{identity}#{occurrence}".encode()).hexdigest()
-        lines.append(
-            StatementLine(
-                source=source,
-                line_no=d.line_no,
-                occurred_at=d.occurred_at,
-                amount_fen=d.amount_fen,
-                fee_fen=d.fee_fen,
-                balance_fen=d.balance_fen,
-                reference=d.reference,
-                merchant_ref=d.merchant_ref,
-                counterparty=d.counterparty,
-                counterparty_account=d.counterparty_account,
-                memo=d.memo,
-                kind=d.kind,
-                key=key,
-                voucher_fen=d.voucher_fen,
-                identity=d.identity,
-            )
-        )
+        lines.append(StatementLine(source=source, key=key, **d._asdict()))  # the draft, keyed
     return lines, repeated
 
 
@@ -123,19 +105,9 @@ def legacy_keys(lines: Sequence[StatementLine]) -> list[str]:
     keys = []
     for line in lines:
         head = f"[{_json_text(line.source)}, "
-        d = Draft(
-            line.line_no,
-            line.occurred_at,
-            line.amount_fen + line.voucher_fen,  # they stored WeChat's 总金额
-            line.fee_fen,
-            line.balance_fen,
-            line.reference,
-            line.merchant_ref,
-            line.counterparty,
-            line.counterparty_account,
-            line.memo,
-            line.kind,
-            line.identity,
+        # the line as drafted, but with WeChat's 总金额 (what they stored) and without the 代金券 apart
+        d = Draft._make(getattr(line, field) for field in Draft._fields)._replace(
+            amount_fen=line.amount_fen + line.voucher_fen, voucher_fen=0
         )
         identity = _identity(head, d)
         occurrence = seen.get(identity, 0)
