@@ -62,6 +62,17 @@ class ShiftAlreadyClosed(Conflict):
 # -- open, pay-ins and payouts --------------------------------------------------------------------------
 
 
+def own_open_shift(conn: Connection, user: Principal, store_id: int) -> int | None:
+    """The id of the shift the user has open at the store (a cashier has at most one there), if any."""
+    return conn.execute(
+        select(shift_t.c.id).where(
+            shift_t.c.store_id == store_id,
+            shift_t.c.cashier_user_id == user.user_id,
+            shift_t.c.status == "open",
+        )
+    ).scalar()
+
+
 def open_shift(
     conn: Connection, user: Principal, store_id: int, float_fen: int, *, opened_at: datetime | None = None
 ) -> int:
@@ -70,16 +81,10 @@ def open_shift(
     store = require_store(conn, user, store_id)
     if user.role not in ("cashier", "admin", "officer"):
         raise ValidationError("only a cashier, officer or admin opens a shift", field="store_id")
-    existing = conn.execute(
-        select(shift_t.c.id).where(
-            shift_t.c.store_id == store.id,
-            shift_t.c.cashier_user_id == user.user_id,
-            shift_t.c.status == "open",
-        )
-    ).first()
+    existing = own_open_shift(conn, user, store.id)
     if existing is not None:
         raise Conflict(
-            f"you already have shift {existing.id} open at this store; close it first", field="store_id"
+            f"you already have shift {existing} open at this store; close it first", field="store_id"
         )
     ensure_default_rates(conn, store.org_id)
     stamp = now()

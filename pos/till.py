@@ -20,14 +20,13 @@ from ledger.access.auth import Principal
 from ledger.books.errors import NotFound
 from ledger.books.money import format_amount, format_quantity
 from pos.catalogue import list_customers, list_products, open_balance, tax_rates
-from pos.models import PosSale, PosSaleLine, PosShift
+from pos.models import PosSale, PosSaleLine
 from pos.sales import get_sale, with_id
-from pos.shifts import shift_report
+from pos.shifts import own_open_shift, shift_report
 from pos.stores import require_company, require_store
 
 sale_t = PosSale.__table__
 line_t = PosSaleLine.__table__
-shift_t = PosShift.__table__
 
 # Units a scale weighs in: the till asks for the weight when such an item is scanned.
 WEIGHED_UNITS = frozenset({"kg", "公斤", "千克", "斤", "g", "克", "两"})
@@ -90,13 +89,7 @@ def till_data(conn: Connection, user: Principal, store_id: int) -> dict:
     ]
     open_shift = None
     if user.role == "cashier":
-        shift_id = conn.execute(
-            select(shift_t.c.id).where(
-                shift_t.c.store_id == store.id,
-                shift_t.c.cashier_user_id == user.user_id,
-                shift_t.c.status == "open",
-            )
-        ).scalar()
+        shift_id = own_open_shift(conn, user, store.id)
         if shift_id is not None:
             open_shift = shift_report(conn, user, shift_id)
     catalogue = {"products": products, "tax_rates": rates, "customers": customers}
