@@ -362,6 +362,20 @@ register_kept_account(
 )
 
 
+def _balances_by(conn: Connection, org_id: int, code: str, dimension: str) -> dict[int | None, int]:
+    """The balance (debit − credit) of the account ``code`` and its sub-accounts, by the journal lines'
+    ``dimension`` (``store_id``, ``counterparty_id``; None for lines without one)."""
+    line_t, acct_t = JournalLine.__table__, Account.__table__
+    by = line_t.c[dimension]
+    rows = conn.execute(
+        select(by, func.sum(line_t.c.debit_fen - line_t.c.credit_fen))
+        .join(acct_t, acct_t.c.id == line_t.c.account_id)
+        .where(line_t.c.org_id == org_id, acct_t.c.code.like(f"{code}%"))
+        .group_by(by)
+    )
+    return {key: int(balance) for key, balance in rows}
+
+
 @register_tie("pos_stock")
 def stock_tie(conn: Connection, org_id: int) -> Tie | None:
     """库存商品 = 1405 [store] (DESIGN §7): each store's stock value plus the cost of its sales in still-open
@@ -370,7 +384,6 @@ def stock_tie(conn: Connection, org_id: int) -> Tie | None:
     if has_stock is None:
         return None
     sale_t, shift_t = PosSale.__table__, PosShift.__table__
-    line_t, acct_t = JournalLine.__table__, Account.__table__
     value = dict(
         conn.execute(
             select(stock_t.c.store_id, func.sum(stock_t.c.value_fen))
@@ -386,14 +399,7 @@ def stock_tie(conn: Connection, org_id: int) -> Tie | None:
             .group_by(sale_t.c.store_id)
         ).all()
     )
-    booked = dict(
-        conn.execute(
-            select(line_t.c.store_id, func.sum(line_t.c.debit_fen - line_t.c.credit_fen))
-            .join(acct_t, acct_t.c.id == line_t.c.account_id)
-            .where(line_t.c.org_id == org_id, acct_t.c.code.like("1405%"))
-            .group_by(line_t.c.store_id)
-        ).all()
-    )
+    booked = _balances_by(conn, org_id, "1405", "store_id")
     stores = sorted(set(value) | set(pending) | set(booked), key=lambda s: (s is None, s or 0))
     sub = {s: int(value.get(s) or 0) + int(pending.get(s) or 0) for s in stores}
     books = {s: int(booked.get(s) or 0) for s in stores}
@@ -411,17 +417,9 @@ def stock_tie(conn: Connection, org_id: int) -> Tie | None:
 def customer_tie(conn: Connection, org_id: int) -> Tie | None:
     """客户余额 = 1122: the receivables of named customers against the control account; 挂账 without a
     customer shows as a difference (shown in the ties report; not yet a verify failure)."""
-    line_t, acct_t = JournalLine.__table__, Account.__table__
     if get_org(conn, org_id).standard != "small_enterprise":
         return None
-    by_customer = dict(
-        conn.execute(
-            select(line_t.c.counterparty_id, func.sum(line_t.c.debit_fen - line_t.c.credit_fen))
-            .join(acct_t, acct_t.c.id == line_t.c.account_id)
-            .where(line_t.c.org_id == org_id, acct_t.c.code.like("1122%"))
-            .group_by(line_t.c.counterparty_id)
-        ).all()
-    )
+    by_customer = _balances_by(conn, org_id, "1122", "counterparty_id")
     control = sum(int(v) for v in by_customer.values())
     named = sum(int(v) for k, v in by_customer.items() if k is not None)
     unnamed = int(by_customer.get(None) or 0)
