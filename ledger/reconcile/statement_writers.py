@@ -319,6 +319,15 @@ def _alipay_preamble(title: str, days: list[int]) -> list[str]:
     ]
 
 
+def _alipay_footer(title: str, *totals: str) -> list[str]:
+    """The lines that close an Alipay export: the list's end, its totals, the time of the export."""
+    return [
+        f"#-----------------------------------------{title}列表结束------------------------------------",
+        *totals,
+        f"#导出时间：[{YEAR}年{MONTH:02d}月28日 10:00:00]",
+    ]
+
+
 def _alipay_order_no(o: Order) -> str:
     return "2024" + o.order_no[8:]
 
@@ -361,13 +370,11 @@ def alipay_detail_lines(orders: list[Order]) -> list[str]:
     refunds = [o for o in orders if o.refund]
     sale_total = sum((o.amount for o in sales), Decimal("0.00"))
     refund_total = sum((o.amount for o in refunds), Decimal("0.00"))
-    lines += [
-        "#-----------------------------------------业务明细列表结束------------------------------------",
+    return lines + _alipay_footer(
+        "业务明细",
         f"#交易合计：{len(sales)}笔，商家实收共{yuan(sale_total)}元，商家优惠共0.00元",
         f"#退款合计：{len(refunds)}笔，商家实收退款共{yuan(-refund_total)}元，商家优惠退款共0.00元",
-        f"#导出时间：[{YEAR}年{MONTH:02d}月28日 10:00:00]",
-    ]
-    return lines
+    )
 
 
 def write_alipay_detail(path: Path, orders: list[Order] | None = None) -> Path:
@@ -434,13 +441,11 @@ def alipay_account_lines(rows: list[AccountRow]) -> list[str]:
         lines.append(",".join(cells))
     income = [r.amount for r in rows if r.amount > 0]
     expense = [r.amount for r in rows if r.amount < 0]
-    lines += [
-        "#-----------------------------------------账务明细列表结束------------------------------------",
+    return lines + _alipay_footer(
+        "账务明细",
         f"#支出合计：{len(expense)}笔，共{yuan(sum(expense, Decimal('0.00')))}元",
         f"#收入合计：{len(income)}笔，共{yuan(sum(income, Decimal('0.00')))}元",
-        f"#导出时间：[{YEAR}年{MONTH:02d}月28日 10:00:00]",
-    ]
-    return lines
+    )
 
 
 def write_alipay_account(path: Path, rows: list[AccountRow] | None = None) -> Path:
