@@ -58,6 +58,11 @@ BANK_SIDE = "bank"
 # 银行存款余额调节表
 
 
+def _adjusted(balance_fen: int, received: pd.DataFrame, paid: pd.DataFrame) -> int:
+    """One side's balance adjusted for what only the other side has received and paid so far."""
+    return balance_fen + int(received["amount_fen"].sum()) - int(paid["amount_fen"].sum())
+
+
 @dataclass(frozen=True, eq=False)
 class BankReconciliation:
     """The 调节表 of one statement account at ``as_of``; amounts in fen, debit (money in) positive."""
@@ -80,19 +85,11 @@ class BankReconciliation:
 
     @property
     def adjusted_book_fen(self) -> int:
-        return (
-            self.book_balance_fen
-            + int(self.bank_received["amount_fen"].sum())
-            - int(self.bank_paid["amount_fen"].sum())
-        )
+        return _adjusted(self.book_balance_fen, self.bank_received, self.bank_paid)
 
     @property
     def adjusted_bank_fen(self) -> int:
-        return (
-            self.bank_balance_fen
-            + int(self.book_received["amount_fen"].sum())
-            - int(self.book_paid["amount_fen"].sum())
-        )
+        return _adjusted(self.bank_balance_fen, self.book_received, self.book_paid)
 
     @property
     def difference_fen(self) -> int:
