@@ -47,6 +47,12 @@ def _in(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
+def _index_where_set(name: str, column: str) -> Index:
+    """An index of only the rows where ``column`` is set (partial, on both databases)."""
+    where = text(f"{column} IS NOT NULL")
+    return Index(name, column, sqlite_where=where, postgresql_where=where)
+
+
 class PosTaxRate(TableModel, table=True):
     __tablename__ = "pos_tax_rate"
     __table_args__ = (
@@ -180,12 +186,7 @@ class PosSale(TableModel, table=True):
         CheckConstraint(_in("kind", SALE_KINDS), name="ck_pos_sale_kind"),
         Index("ix_pos_sale_shift", "shift_id"),
         # Partial: most sales are not refunds, and every index page a sale touches is written at its commit.
-        Index(
-            "ix_pos_sale_original",
-            "original_sale_id",
-            sqlite_where=text("original_sale_id IS NOT NULL"),
-            postgresql_where=text("original_sale_id IS NOT NULL"),
-        ),
+        _index_where_set("ix_pos_sale_original", "original_sale_id"),
     )
 
     id: int | None = Field(default=None, sa_column=Column(BigId, primary_key=True, autoincrement=True))
@@ -216,12 +217,7 @@ class PosSaleLine(TableModel, table=True):
     __tablename__ = "pos_sale_line"
     __table_args__ = (
         Index("ix_pos_sale_line_sale", "sale_id"),
-        Index(
-            "ix_pos_sale_line_original",
-            "original_line_id",
-            sqlite_where=text("original_line_id IS NOT NULL"),
-            postgresql_where=text("original_line_id IS NOT NULL"),
-        ),
+        _index_where_set("ix_pos_sale_line_original", "original_line_id"),
     )
 
     id: int | None = Field(default=None, sa_column=Column(BigId, primary_key=True, autoincrement=True))
