@@ -8,13 +8,16 @@ the tills through the API.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from sqlalchemy import Connection, select
 
+from ledger.access.auth import Principal
+from ledger.access.service import Write
 from ledger.books.errors import LedgerError, ValidationError
 from ledger.books.money import format_amount, format_quantity
 from ledger.cli.options import DbOption, KeyOption, engine_for, fail, org_of, run_service
@@ -28,6 +31,17 @@ app = typer.Typer(
 )
 
 
+CompanyArg = Annotated[str, typer.Argument(help="company org (code or id)")]
+
+
+def _company_write(
+    db: str | None, company: str, write_for: Callable[[Principal, int], Write[Any]], key: str | None
+) -> Any:
+    """A write of the company's back office carried out as the CLI actor (``run_service``); its answer.
+    A refusal that names the org names the COMPANY argument."""
+    return run_service(db, company, write_for, key=key, option_names={"org": "COMPANY"})[1]
+
+
 def _company(conn: Connection, code: str) -> int:
     org = org_of(conn, code)
     if org.kind != "company":
@@ -37,22 +51,22 @@ def _company(conn: Connection, code: str) -> int:
 
 @app.command("import-catalogue")
 def import_catalogue(
-    company: Annotated[str, typer.Argument(help="company org (code or id)")],
+    company: CompanyArg,
     file: Annotated[Path, typer.Argument(help="CSV (UTF-8 or GB18030) or XLSX", exists=True, dir_okay=False)],
     key: KeyOption = None,
     db: DbOption = None,
 ) -> None:
     """Create or update products by SKU from a catalogue file (the columns of export-catalogue)."""
     data = file.read_bytes()
-    _, done = run_service(
-        db, company, lambda actor, org_id: services.import_catalogue(actor, org_id, data, file.name), key=key
+    done = _company_write(
+        db, company, lambda actor, org_id: services.import_catalogue(actor, org_id, data, file.name), key
     )
     typer.echo(f"{done['created']} products created, {done['updated']} updated")
 
 
 @app.command("export-catalogue")
 def export_catalogue(
-    company: Annotated[str, typer.Argument(help="company org (code or id)")],
+    company: CompanyArg,
     out: Annotated[Path, typer.Argument(help="output file; .xlsx for Excel, otherwise CSV")],
     db: DbOption = None,
 ) -> None:
@@ -69,26 +83,22 @@ def export_catalogue(
 
 @app.command("add-store")
 def add_store(
-    company: Annotated[str, typer.Argument(help="company org (code or id)")],
+    company: CompanyArg,
     code: str,
     name: str,
     key: KeyOption = None,
     db: DbOption = None,
 ) -> None:
     """Open a store (村社联动超市) under a company."""
-    _, store = run_service(
-        db,
-        company,
-        lambda actor, org_id: services.create_store(actor, org_id, code=code, name=name),
-        key=key,
-        option_names={"org": "COMPANY"},
+    store = _company_write(
+        db, company, lambda actor, org_id: services.create_store(actor, org_id, code=code, name=name), key
     )
     typer.echo(f"store {store['id']} {code} created")
 
 
 @app.command("set-tax-rate")
 def set_tax_rate(
-    company: Annotated[str, typer.Argument(help="company org (code or id)")],
+    company: CompanyArg,
     category: Annotated[str, typer.Argument(help="goods or services")],
     rate_bp: Annotated[int, typer.Argument(help="basis points: 1% = 100")],
     effective_from: Annotated[str, typer.Argument(help="YYYY-MM-DD")],
@@ -100,12 +110,8 @@ def set_tax_rate(
         day = date.fromisoformat(effective_from)
     except ValueError:
         fail(ValidationError(f"{effective_from!r} is not a date (YYYY-MM-DD)", field="EFFECTIVE_FROM"))
-    run_service(
-        db,
-        company,
-        lambda actor, org_id: services.set_tax_rate(actor, org_id, category, rate_bp, day),
-        key=key,
-        option_names={"org": "COMPANY"},
+    _company_write(
+        db, company, lambda actor, org_id: services.set_tax_rate(actor, org_id, category, rate_bp, day), key
     )
     typer.echo(f"{category}: {rate_bp / 100:g}% from {effective_from}")
 
