@@ -8,6 +8,7 @@ import re
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text, update
 from typer.testing import CliRunner
@@ -177,6 +178,21 @@ def test_a_retried_token_issue_answers_the_first_token_without_showing_it_again(
     assert [a for a, _, _ in _audit(engine)] == ["token.issue"]
 
 
+def _till_token(client: TestClient, county: County, age: timedelta) -> tuple[int, str]:
+    """A till login for the cashier, issued by the admin over HTTP and dated ``age`` ago: (id, token)."""
+    cashier = county.user_ids["cashier"]
+    r = client.post(
+        f"/api/v1/users/{cashier}/tokens", json={"label": TILL_LABEL}, headers=county.auth("admin")
+    )
+    assert r.status_code == 201, r.text
+    with write_tx(county.engine) as conn:
+        moved = conn.execute(
+            update(token_t).where(token_t.c.id == r.json()["token_id"]).values(created_at=now() - age)
+        )
+        assert moved.rowcount == 1
+    return r.json()["token_id"], r.json()["token"]
+
+
 def test_the_listing_shows_a_tills_expired_token_as_no_longer_in_force(
     county: County, engine: Engine
 ) -> None:
@@ -188,26 +204,33 @@ def test_the_listing_shows_a_tills_expired_token_as_no_longer_in_force(
     cashier = county.user_ids["cashier"]
     with TestClient(app, raise_server_exceptions=False) as client:
 
-        def till_token(age: timedelta) -> tuple[int, str]:  # a till login issued ``age`` ago
-            r = client.post(
-                f"/api/v1/users/{cashier}/tokens", json={"label": TILL_LABEL}, headers=county.auth("admin")
-            )
-            assert r.status_code == 201, r.text
-            with write_tx(engine) as conn:
-                conn.execute(
-                    update(token_t).where(token_t.c.id == r.json()["token_id"]).values(created_at=now() - age)
-                )
-            return r.json()["token_id"], r.json()["token"]
-
         def in_force() -> list[int]:
             r = client.get("/api/v1/users", headers=county.auth("admin"))
             assert r.status_code == 200, r.text
             return next(u["token_ids"] for u in r.json() if u["user_id"] == cashier)
 
         api_tokens = in_force()
-        old_id, old = till_token(timedelta(hours=3))
-        young_id, young = till_token(timedelta(hours=1))
+        old_id, old = _till_token(client, county, timedelta(hours=3))
+        young_id, young = _till_token(client, county, timedelta(hours=1))
 
         assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {old}"}).status_code == 401
         assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {young}"}).status_code == 200
         assert in_force() == [*api_tokens, young_id] and api_tokens and old_id not in api_tokens
+
+
+def test_the_cli_listing_takes_the_till_token_hours_of_the_environment(
+    county: County, client: TestClient, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``cunshe user list`` reads ``till_token_hours`` from the settings the served app starts with (the
+    environment): a till login past it is not in force there either."""
+    old_id, _ = _till_token(client, county, timedelta(hours=3))
+    young_id, _ = _till_token(client, county, timedelta(hours=1))
+    monkeypatch.setenv("CUNSHE_TILL_TOKEN_HOURS", "2")
+    get_settings.cache_clear()
+    try:
+        listed = runner.invoke(cli, ["user", "list", "--json", "--db", url_of(engine)])
+    finally:
+        get_settings.cache_clear()
+    assert listed.exit_code == 0, listed.output
+    cashier = next(u for u in json.loads(listed.output) if u["username"] == "cashier")
+    assert young_id in cashier["token_ids"] and old_id not in cashier["token_ids"]
