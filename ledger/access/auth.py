@@ -20,7 +20,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import ColumnElement, Connection, Row, and_, insert, select
+from sqlalchemy import ColumnElement, Connection, Row, Table, and_, insert, select
 
 from ledger.access.idempotency import driver_sql, driver_time
 from ledger.books.errors import Conflict, Forbidden, NotFound, Unauthenticated, ValidationError
@@ -111,6 +111,12 @@ def hash_password(password: str) -> str:
     return _hasher().hash(password)
 
 
+def _require_scope(conn: Connection, table: Table, what: str, row_id: int | None) -> None:
+    """``NotFound`` on ``scope_<what>_id`` unless the scope's ``what`` (org, store) is absent or exists."""
+    if row_id is not None and conn.execute(select(table.c.id).where(table.c.id == row_id)).first() is None:
+        raise NotFound(f"{what} {row_id} does not exist", field=f"scope_{what}_id")
+
+
 def create_user(
     conn: Connection,
     *,
@@ -126,18 +132,8 @@ def create_user(
     if role in ("officer", "community") and scope_org_id is None:
         raise ValidationError(f"a {role} user needs a scope org", field="scope")
     # The scope must name a real org and store: checked here, not left to the foreign key (a 500).
-    if (
-        scope_org_id is not None
-        and not conn.execute(select(Org.__table__.c.id).where(Org.__table__.c.id == scope_org_id)).first()
-    ):
-        raise NotFound(f"org {scope_org_id} does not exist", field="scope_org_id")
-    if (
-        scope_store_id is not None
-        and not conn.execute(
-            select(Store.__table__.c.id).where(Store.__table__.c.id == scope_store_id)
-        ).first()
-    ):
-        raise NotFound(f"store {scope_store_id} does not exist", field="scope_store_id")
+    _require_scope(conn, Org.__table__, "org", scope_org_id)
+    _require_scope(conn, Store.__table__, "store", scope_store_id)
     if role == "officer" and scope_org_id is not None:  # None was refused above
         kind = get_org(conn, scope_org_id).kind
         if kind not in ("street", "county"):
