@@ -1,4 +1,5 @@
-"""The HTTP door of ``ledger.access.service``: a route builds a ``Write`` and answers with ``respond``.
+"""The HTTP door of ``ledger.access.service``: a route takes a ``Door``, builds a ``Write`` and answers
+with ``door.respond(write, body)``.
 
 A first request answers with the route's status (201 for a creation); a retry under the same
 ``Idempotency-Key`` answers 200 with the same body and writes nothing (DESIGN §3).
@@ -6,37 +7,22 @@ A first request answers with the route's status (201 for a creation); a retry un
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import replace
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Annotated, Any
 
-from fastapi import Request
+from fastapi import Depends, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Engine
 
 from ledger.access.auth import Principal
-from ledger.access.service import Write, carry_out, org_keys
-from ledger.api.deps import client_addr
+from ledger.access.service import Write, carry_out
+from ledger.api.deps import CurrentUser, EngineDep, IdempotencyKey, client_addr
 
 
 def as_json(value: Any) -> Any:
     """A route's answer (pydantic models, dataclasses, dates, Decimals) as plain JSON data."""
     return jsonable_encoder(value)
-
-
-def respond(
-    engine: Engine, user: Principal, request: Request, key: str | None, write: Write[Any], body: Any = None
-) -> JSONResponse:
-    """Carry out ``write`` for the request; ``body`` is the route's parsed body, so that a key stored when
-    this door fingerprinted the path and body (before the services named their requests) is replayed."""
-    shape = write.answer
-    write = replace(write, answer=lambda result: as_json(shape(result)))  # dates, Decimals → JSON
-    as_before = fingerprint(request, body)
-    if write.request != as_before:
-        write = replace(write, former_requests=(*write.former_requests, as_before))
-    answer = carry_out(engine, user, write, key=key, remote_addr=client_addr(request))
-    return JSONResponse(answer.body, status_code=answer.status)
 
 
 def fingerprint(request: Request, body: Any = None) -> dict[str, Any]:
@@ -48,31 +34,35 @@ def fingerprint(request: Request, body: Any = None) -> dict[str, Any]:
     }
 
 
-def write_org(
-    engine: Engine,
-    user: Principal,
-    request: Request,
-    key: str | None,
-    *,
-    org_id: int,
-    action: str,
-    run: Callable[[Connection], Any],
-    body: Any = None,
-    answer: Callable[[Any], Any] = lambda result: result,
-    detail: Callable[[Any], str | None] | str = "",
-    status: int | Callable[[Any], int] = 201,
-    scope: Callable[[Connection], object] | None = None,
-) -> JSONResponse:
-    """A write to one org's books: by default the actor must be allowed to change that org."""
-    write = Write(
-        action=action,
-        keyspace=org_keys(org_id),
-        org_id=org_id,
-        scope=scope or (lambda conn: user.require_org(conn, org_id, write=True)),
-        run=run,
-        answer=lambda result: as_json(answer(result)),
-        request=fingerprint(request, body),
-        detail=detail,
-        status=status,
-    )
-    return respond(engine, user, request, key, write, body)
+@dataclass(frozen=True)
+class WriteDoor:
+    """What a write route carries its ``Write`` out with: the caller, the engine, the request and the
+    request's ``Idempotency-Key``."""
+
+    user: Principal
+    engine: Engine
+    request: Request
+    key: str | None
+
+    def keyed(self, body_key: str | None) -> WriteDoor:
+        """The door keyed by the ``Idempotency-Key`` header or, without one, by the body's own key."""
+        return replace(self, key=self.key or body_key)
+
+    def respond(self, write: Write[Any], body: Any = None) -> JSONResponse:
+        """Carry out ``write`` for the request; ``body`` is the route's parsed body, so that a key stored
+        when this door fingerprinted the path and body (before the services named their requests) is
+        replayed."""
+        shape = write.answer
+        write = replace(write, answer=lambda result: as_json(shape(result)))  # dates, Decimals → JSON
+        as_before = fingerprint(self.request, body)
+        if write.request != as_before:
+            write = replace(write, former_requests=(*write.former_requests, as_before))
+        answer = carry_out(self.engine, self.user, write, key=self.key, remote_addr=client_addr(self.request))
+        return JSONResponse(answer.body, status_code=answer.status)
+
+
+def write_door(user: CurrentUser, engine: EngineDep, request: Request, key: IdempotencyKey) -> WriteDoor:
+    return WriteDoor(user, engine, request, key)
+
+
+Door = Annotated[WriteDoor, Depends(write_door)]

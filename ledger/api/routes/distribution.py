@@ -6,13 +6,13 @@ from dataclasses import asdict
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from ledger.access.messages import Amount, Id, MoneyOut, RequestModel
-from ledger.api.deps import CurrentUser, EngineDep, IdempotencyKey
-from ledger.api.writes import respond
+from ledger.api.deps import CurrentUser, EngineDep
+from ledger.api.writes import Door
 from ledger.books.money import format_amount
 from ledger.db.engine import read_tx
 from ledger.distribution import execute as ex
@@ -196,93 +196,59 @@ def list_shareholdings_route(org_id: int, user: CurrentUser, engine: EngineDep) 
 
 
 @router.post("/orgs/{org_id}/shareholdings", status_code=201)
-def add_shareholder_route(
-    org_id: int,
-    body: ShareholderIn,
-    user: CurrentUser,
-    engine: EngineDep,
-    request: Request,
-    key: IdempotencyKey,
-) -> JSONResponse:
+def add_shareholder_route(org_id: int, body: ShareholderIn, door: Door) -> JSONResponse:
     write = services.add_shareholder(
-        user,
+        door.user,
         org_id,
         shareholder_org_id=body.shareholder_org_id,
         subscribed_fen=body.subscribed,
         agreed_ratio_bp=body.agreed_ratio_bp,
     )
-    return respond(engine, user, request, key, write, body)
+    return door.respond(write, body)
 
 
 @router.post("/orgs/{org_id}/shareholdings/{holding_id}/capital", status_code=201)
-def pay_in_route(
-    org_id: int,
-    holding_id: int,
-    body: CapitalIn,
-    user: CurrentUser,
-    engine: EngineDep,
-    request: Request,
-    key: IdempotencyKey,
-) -> JSONResponse:
+def pay_in_route(org_id: int, holding_id: int, body: CapitalIn, door: Door) -> JSONResponse:
     write = services.pay_in_capital(
-        user, org_id, holding_id, amount_fen=body.amount, paid_on=body.paid_on, key=key
+        door.user, org_id, holding_id, amount_fen=body.amount, paid_on=body.paid_on, key=door.key
     )
-    return respond(engine, user, request, key, write, body)
+    return door.respond(write, body)
 
 
 @router.post("/orgs/{org_id}/ratio-agreements", status_code=201)
-def agreement_route(
-    org_id: int,
-    body: AgreementIn,
-    user: CurrentUser,
-    engine: EngineDep,
-    request: Request,
-    key: IdempotencyKey,
-) -> JSONResponse:
+def agreement_route(org_id: int, body: AgreementIn, door: Door) -> JSONResponse:
     write = services.record_ratio_agreement(
-        user,
+        door.user,
         org_id,
         effective_from=body.effective_from,
         document_no=body.document_no,
         signed_on=body.signed_on,
     )
-    return respond(engine, user, request, key, write, body)
+    return door.respond(write, body)
 
 
 @router.post("/orgs/{org_id}/members", status_code=201)
-def add_member_route(
-    org_id: int, body: MemberIn, user: CurrentUser, engine: EngineDep, request: Request, key: IdempotencyKey
-) -> JSONResponse:
-    write = services.add_member(user, org_id, member=body.member, shares=body.shares)
-    return respond(engine, user, request, key, write, body)
+def add_member_route(org_id: int, body: MemberIn, door: Door) -> JSONResponse:
+    write = services.add_member(door.user, org_id, member=body.member, shares=body.shares)
+    return door.respond(write, body)
 
 
 # -- year close -------------------------------------------------------------------------------------------
 
 
 @router.post("/orgs/{org_id}/years/{year}/close")
-def close_year_route(
-    org_id: int, year: Year, user: CurrentUser, engine: EngineDep, request: Request, key: IdempotencyKey
-) -> JSONResponse:
+def close_year_route(org_id: int, year: Year, door: Door) -> JSONResponse:
     """年终结账: refused (409) naming each open month's unposted sources; idempotent."""
-    return respond(engine, user, request, key, services.year_close(user, org_id, year))
+    return door.respond(services.year_close(door.user, org_id, year))
 
 
 # -- plans ------------------------------------------------------------------------------------------------
 
 
 @router.post("/orgs/{org_id}/years/{year}/plans", response_model=PlanOut, status_code=201)
-def create_plan_route(
-    org_id: int,
-    year: Year,
-    body: PlanIn,
-    user: CurrentUser,
-    engine: EngineDep,
-    request: Request,
-    key: IdempotencyKey,
-) -> JSONResponse:
+def create_plan_route(org_id: int, year: Year, body: PlanIn, door: Door) -> JSONResponse:
     steps = [Step(s.kind, s.rate_bp, s.amount, s.target) for s in body.steps]
-    return respond(engine, user, request, key, services.create_plan(user, org_id, year, steps), body)
+    return door.respond(services.create_plan(door.user, org_id, year, steps), body)
 
 
 @router.get("/orgs/{org_id}/years/{year}/plans", response_model=list[PlanOut])
@@ -316,80 +282,52 @@ def dry_run_route(org_id: int, plan_id: int, user: CurrentUser, engine: EngineDe
 
 
 @router.post("/orgs/{org_id}/plans/{plan_id}/approve", response_model=PlanOut)
-def approve_route(
-    org_id: int,
-    plan_id: int,
-    body: ApproveIn,
-    user: CurrentUser,
-    engine: EngineDep,
-    request: Request,
-    key: IdempotencyKey,
-) -> JSONResponse:
+def approve_route(org_id: int, plan_id: int, body: ApproveIn, door: Door) -> JSONResponse:
     write = services.approve_plan(
-        user,
+        door.user,
         org_id,
         plan_id,
         approving_body=body.approving_body,
         resolution_date=body.resolution_date,
         document_no=body.document_no,
     )
-    return respond(engine, user, request, key, write, body)
+    return door.respond(write, body)
 
 
 @router.post("/orgs/{org_id}/plans/{plan_id}/execute", response_model=PlanOut)
-def execute_route(
-    org_id: int,
-    plan_id: int,
-    body: ExecuteIn,
-    user: CurrentUser,
-    engine: EngineDep,
-    request: Request,
-    key: IdempotencyKey,
-) -> JSONResponse:
+def execute_route(org_id: int, plan_id: int, body: ExecuteIn, door: Door) -> JSONResponse:
     """Post the plan: the org's entries and each shareholder's, linked, in one transaction."""
-    write = services.execute_plan(user, org_id, plan_id, entry_date=body.date)
-    return respond(engine, user, request, key, write, body)
+    write = services.execute_plan(door.user, org_id, plan_id, entry_date=body.date)
+    return door.respond(write, body)
 
 
 @router.post("/orgs/{org_id}/plans/{plan_id}/reverse", response_model=PlanOut)
-def reverse_plan_route(
-    org_id: int,
-    plan_id: int,
-    body: ReverseIn,
-    user: CurrentUser,
-    engine: EngineDep,
-    request: Request,
-    key: IdempotencyKey,
-) -> JSONResponse:
-    write = services.reverse_plan(user, org_id, plan_id, entry_date=body.date)
-    return respond(engine, user, request, key, write, body)
+def reverse_plan_route(org_id: int, plan_id: int, body: ReverseIn, door: Door) -> JSONResponse:
+    write = services.reverse_plan(door.user, org_id, plan_id, entry_date=body.date)
+    return door.respond(write, body)
 
 
 @router.post("/orgs/{org_id}/dividends", status_code=201)
-def pay_dividend_route(
-    org_id: int, body: DividendIn, user: CurrentUser, engine: EngineDep, request: Request, key: IdempotencyKey
-) -> JSONResponse:
+def pay_dividend_route(org_id: int, body: DividendIn, door: Door) -> JSONResponse:
     """Pay a shareholder: company Dr 2232 / Cr 1002 and the shareholder's Dr 102 / Cr 112, linked."""
-    key = key or body.idempotency_key
+    door = door.keyed(body.idempotency_key)
     write = services.pay_dividend(
-        user,
+        door.user,
         org_id,
         shareholder_org_id=body.shareholder_org_id,
         amount_fen=body.amount,
         paid_on=body.paid_on,
         plan_id=body.plan_id,
-        key=key,
+        key=door.key,
     )
-    return respond(engine, user, request, key, write, body)
+    return door.respond(write, body)
 
 
 # -- public-welfare funds ---------------------------------------------------------------------------------
 
 
 @router.post("/orgs/{org_id}/welfare-funds/apply", status_code=201)
-def apply_earmark_route(
-    org_id: int, body: EarmarkIn, user: CurrentUser, engine: EngineDep, request: Request, key: IdempotencyKey
-) -> JSONResponse:
+def apply_earmark_route(org_id: int, body: EarmarkIn, door: Door) -> JSONResponse:
     use = welfare_funds.EarmarkUse(
         kind=body.kind,
         earmark_year=body.earmark_year,
@@ -397,8 +335,8 @@ def apply_earmark_route(
         on=body.on,
         post_id=body.post_id,
     )
-    write = services.apply_earmark(user, org_id, use)
-    return respond(engine, user, request, key, write, body)
+    write = services.apply_earmark(door.user, org_id, use)
+    return door.respond(write, body)
 
 
 @router.get("/orgs/{org_id}/years/{year}/welfare-funds")
@@ -435,22 +373,15 @@ def trail_route(org_id: int, entry_id: int, user: CurrentUser, engine: EngineDep
 
 
 @router.post("/orgs/{org_id}/vat-thresholds", status_code=201)
-def threshold_route(
-    org_id: int,
-    body: ThresholdIn,
-    user: CurrentUser,
-    engine: EngineDep,
-    request: Request,
-    key: IdempotencyKey,
-) -> JSONResponse:
+def threshold_route(org_id: int, body: ThresholdIn, door: Door) -> JSONResponse:
     write = services.set_vat_threshold(
-        user,
+        door.user,
         org_id,
         effective_from=body.effective_from,
         quarterly_threshold_fen=body.quarterly_threshold,
         rule=body.rule,
     )
-    return respond(engine, user, request, key, write, body)
+    return door.respond(write, body)
 
 
 @router.get("/orgs/{org_id}/vat/{year}/q{quarter}")
@@ -464,13 +395,7 @@ def vat_quarter_route(
 
 @router.post("/orgs/{org_id}/vat/{year}/q{quarter}/exemption")
 def vat_exemption_route(
-    org_id: int,
-    year: Year,
-    quarter: Annotated[int, Path(ge=1, le=4)],
-    user: CurrentUser,
-    engine: EngineDep,
-    request: Request,
-    key: IdempotencyKey,
+    org_id: int, year: Year, quarter: Annotated[int, Path(ge=1, le=4)], door: Door
 ) -> JSONResponse:
     """Within the threshold, move the quarter's output VAT to income (rule and threshold on the entry)."""
-    return respond(engine, user, request, key, services.vat_exemption(user, org_id, year, quarter))
+    return door.respond(services.vat_exemption(door.user, org_id, year, quarter))

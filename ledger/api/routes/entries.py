@@ -3,7 +3,7 @@
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import Connection
@@ -11,9 +11,9 @@ from sqlalchemy import Connection
 from ledger.access import bookkeeping
 from ledger.access.messages import Amount, Day, Id, MoneyOut, RequestModel
 from ledger.access.service import Write, org_keys
-from ledger.api.deps import CurrentUser, EngineDep, IdempotencyKey
+from ledger.api.deps import CurrentUser, EngineDep
 from ledger.api.periods import day_range_params, month_param
-from ledger.api.writes import as_json, fingerprint, respond
+from ledger.api.writes import Door, as_json, fingerprint
 from ledger.books.errors import ValidationError
 from ledger.books.journal import EntryFilter, get_entry, list_entries
 from ledger.books.orgs import require_books
@@ -183,32 +183,29 @@ def _created(result: tuple[bool, Any]) -> int:
 
 
 @router.post("/orgs/{org_id}/entries", response_model=EntryOut, status_code=201)
-def post_entry_route(
-    org_id: int, body: EntryIn, user: CurrentUser, engine: EngineDep, key: IdempotencyKey, request: Request
-) -> JSONResponse:
+def post_entry_route(org_id: int, body: EntryIn, door: Door) -> JSONResponse:
     """Post a manual entry. The same ``Idempotency-Key`` with the same body returns the original (200)."""
-    key = key or body.idempotency_key
+    door = door.keyed(body.idempotency_key)
     write = bookkeeping.post_entry(
-        user,
-        _draft(org_id, body, key),
+        door.user,
+        _draft(org_id, body, door.key),
         answer=lambda conn, posted: as_json(entry_out(get_entry(conn, org_id, posted.id))),
-        request=fingerprint(request, body),
+        request=fingerprint(door.request, body),
     )
-    return respond(engine, user, request, key, write, body)
+    return door.respond(write, body)
 
 
 @router.post("/linked-entries", response_model=list[EntryOut], status_code=201)
-def post_linked_route(
-    body: LinkedIn, user: CurrentUser, engine: EngineDep, key: IdempotencyKey, request: Request
-) -> JSONResponse:
+def post_linked_route(body: LinkedIn, door: Door) -> JSONResponse:
     """Post entries in several orgs of one tree in one transaction: all of them or none (DESIGN §3).
 
     The keys belong to the first org of the link; the caller must be allowed to change every org in it."""
-    group_key = key or body.idempotency_key
+    door = door.keyed(body.idempotency_key)
+    group_key = door.key
 
     def scope(conn: Connection) -> None:
         for e in body.entries:
-            require_books(user.require_org(conn, e.org_id, write=True))
+            require_books(door.user.require_org(conn, e.org_id, write=True))
 
     def work(conn: Connection) -> tuple[bool, list[EntryOut]]:
         link = new_link_id()
@@ -216,7 +213,7 @@ def post_linked_route(
             _draft(e.org_id, e, e.idempotency_key or (f"{group_key}:{i}" if group_key else None), link)
             for i, e in enumerate(body.entries)
         ]
-        posted = post_entries(conn, drafts, user_id=user.user_id, entered=True)
+        posted = post_entries(conn, drafts, user_id=door.user.user_id, entered=True)
         return any(p.created for p in posted), [entry_out(get_entry(conn, p.org_id, p.id)) for p in posted]
 
     first = body.entries[0].org_id
@@ -227,11 +224,11 @@ def post_linked_route(
         scope=scope,
         run=work,
         answer=lambda r: as_json(r[1]),
-        request=fingerprint(request, body),
+        request=fingerprint(door.request, body),
         detail=lambda r: ",".join(e.voucher_no for e in r[1]),
         status=_created,
     )
-    return respond(engine, user, request, group_key, write, body)
+    return door.respond(write, body)
 
 
 @router.get("/orgs/{org_id}/entries", response_model=EntryPage)
@@ -268,25 +265,17 @@ def get_entry_route(org_id: int, entry_id: int, user: CurrentUser, engine: Engin
 
 
 @router.post("/orgs/{org_id}/entries/{entry_id}/reverse", response_model=list[EntryOut], status_code=201)
-def reverse_route(
-    org_id: int,
-    entry_id: int,
-    body: ReverseIn,
-    user: CurrentUser,
-    engine: EngineDep,
-    key: IdempotencyKey,
-    request: Request,
-) -> JSONResponse:
+def reverse_route(org_id: int, entry_id: int, body: ReverseIn, door: Door) -> JSONResponse:
     """红字冲销: reverse the entry (and every entry linked with it) into an open period."""
-    key = key or body.idempotency_key
+    door = door.keyed(body.idempotency_key)
     write = bookkeeping.reverse_entry(
-        user,
+        door.user,
         org_id,
         entry_id,
         entry_date=body.date,
         memo=body.memo,
-        key=key,
+        key=door.key,
         answer=lambda conn, posted: as_json([entry_out(get_entry(conn, p.org_id, p.id)) for p in posted]),
-        request=fingerprint(request, body),
+        request=fingerprint(door.request, body),
     )
-    return respond(engine, user, request, key, write, body)
+    return door.respond(write, body)

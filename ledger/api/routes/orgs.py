@@ -3,16 +3,16 @@
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from ledger.access import bookkeeping
 from ledger.access.messages import Id, MoneyOut, RequestModel
-from ledger.api.deps import CurrentUser, EngineDep, IdempotencyKey
+from ledger.api.deps import CurrentUser, EngineDep
 from ledger.api.periods import month_range_params
-from ledger.api.writes import respond
+from ledger.api.writes import Door
 from ledger.books import orgs as org_service
 from ledger.books import periods
 from ledger.books.trial_balance import trial_balance
@@ -119,19 +119,17 @@ def list_orgs(user: CurrentUser, engine: EngineDep, kind: str | None = None) -> 
 
 
 @router.post("/orgs", response_model=OrgOut, status_code=201)
-def create_org(
-    body: OrgCreate, user: CurrentUser, engine: EngineDep, request: Request, key: IdempotencyKey
-) -> JSONResponse:
+def create_org(body: OrgCreate, door: Door) -> JSONResponse:
     """A new org below ``parent_id`` (an officer: below their street); a top-level org is the admin's."""
     write = bookkeeping.create_org(
-        user,
+        door.user,
         code=body.code,
         name=body.name,
         kind=body.kind,
         parent_id=body.parent_id,
         standard=body.standard,
     )
-    return respond(engine, user, request, key, write, body)
+    return door.respond(write, body)
 
 
 @router.get("/orgs/{org_id}", response_model=OrgOut)
@@ -148,25 +146,16 @@ def list_accounts(org_id: int, user: CurrentUser, engine: EngineDep) -> list[dic
 
 
 @router.post("/orgs/{org_id}/accounts", response_model=AccountOut, status_code=201)
-def add_sub_account(
-    org_id: int,
-    body: SubAccountCreate,
-    user: CurrentUser,
-    engine: EngineDep,
-    request: Request,
-    key: IdempotencyKey,
-) -> JSONResponse:
+def add_sub_account(org_id: int, body: SubAccountCreate, door: Door) -> JSONResponse:
     write = bookkeeping.add_account(
-        user, org_id, parent_code=body.parent_code, name=body.name, code=body.code
+        door.user, org_id, parent_code=body.parent_code, name=body.name, code=body.code
     )
-    return respond(engine, user, request, key, write, body)
+    return door.respond(write, body)
 
 
 @router.post("/orgs/{org_id}/accounts/{code}/close", response_model=AccountOut)
-def close_account(
-    org_id: int, code: str, user: CurrentUser, engine: EngineDep, request: Request, key: IdempotencyKey
-) -> JSONResponse:
-    return respond(engine, user, request, key, bookkeeping.close_account(user, org_id, code))
+def close_account(org_id: int, code: str, door: Door) -> JSONResponse:
+    return door.respond(bookkeeping.close_account(door.user, org_id, code))
 
 
 @router.get("/orgs/{org_id}/trial-balance", response_model=TrialBalanceOut)
@@ -224,36 +213,20 @@ def get_period(org_id: int, period: str, user: CurrentUser, engine: EngineDep) -
 
 @router.post("/orgs/{org_id}/periods/{period}/close", response_model=PeriodOut)
 def close_period(
-    org_id: int,
-    period: str,
-    user: CurrentUser,
-    engine: EngineDep,
-    request: Request,
-    key: IdempotencyKey,
-    including: Annotated[list[str] | None, Query(max_length=240)] = None,
+    org_id: int, period: str, door: Door, including: Annotated[list[str] | None, Query(max_length=240)] = None
 ) -> JSONResponse:
     """Close a month; ``?including=2026-01&including=2026-02`` (or ``2026-01,2026-02``) names the open months
     before it to close first. A month not begun yet is a 422; an open month not named, a 409 listing them."""
     named = [m.strip() for value in including or [] for m in value.split(",") if m.strip()]
     # The one close path (pages and CLI too): each month closed gets its signed checkpoint.
-    return respond(
-        engine, user, request, key, bookkeeping.close_period(user, org_id, period, including=named)
-    )
+    return door.respond(bookkeeping.close_period(door.user, org_id, period, including=named))
 
 
 @router.post("/orgs/{org_id}/periods/{period}/reopen", response_model=PeriodOut)
-def reopen_period(
-    org_id: int,
-    period: str,
-    body: ReopenIn,
-    user: CurrentUser,
-    engine: EngineDep,
-    request: Request,
-    key: IdempotencyKey,
-) -> JSONResponse:
+def reopen_period(org_id: int, period: str, body: ReopenIn, door: Door) -> JSONResponse:
     """反结账: the latest closed month reopens (admin only), with the reason recorded."""
-    write = bookkeeping.reopen_period(user, org_id, period, reason=body.reason)
-    return respond(engine, user, request, key, write, body)
+    write = bookkeeping.reopen_period(door.user, org_id, period, reason=body.reason)
+    return door.respond(write, body)
 
 
 @router.get("/orgs/{org_id}/period-events", response_model=list[PeriodEventOut])

@@ -29,7 +29,6 @@ from ledger.access.service import Write, perform, store_keys
 from ledger.api.deps import (
     CurrentUser,
     EngineDep,
-    IdempotencyKey,
     client_addr,
     current_principal,
     idempotency_key,
@@ -47,7 +46,7 @@ from ledger.api.routes.pos_schemas import (
     StoreIn,
     TaxRateIn,
 )
-from ledger.api.writes import as_json, fingerprint, respond
+from ledger.api.writes import Door, as_json, fingerprint
 from ledger.books.errors import InvalidQuantity, ValidationError
 from ledger.books.money import format_amount, format_quantity, parse_quantity
 from ledger.db.engine import is_sqlite, read_tx
@@ -126,18 +125,15 @@ async def create_sale_route(body: SaleIn, request: Request) -> Response:
 
 @router.post("/sales:batch")
 def create_batch_route(
-    user: CurrentUser,
-    engine: EngineDep,
-    request: Request,
+    door: Door,
     sales_in: Annotated[list[dict[str, Any]], Body(alias="sales", embed=True, max_length=sales.MAX_BATCH)],
-    key: IdempotencyKey,
 ) -> Response:
     """Up to 500 queued offline sales; each is created, a duplicate, or rejected with its reason.
 
     Every store the batch names must be the caller's (404 for the whole batch otherwise). Each sale keeps
     its own key; with an ``Idempotency-Key`` the batch's answer is kept too, so a retried upload answers
     exactly what the first one did."""
-    lead = _lead(request)
+    lead = _lead(door.request)
     parsed, bodies = sales.parse_batch(sales_in)
 
     def answer(outcomes: list[sales.BatchOutcome]) -> dict[str, Any]:
@@ -145,24 +141,24 @@ def create_batch_route(
         return {"results": [o.__dict__ for o in outcomes], **counts}
 
     def work(conn: Connection) -> Any:
-        stores = sales.batch_stores(conn, user, bodies)
-        first = min(stores) if stores else (user.scope_store_id or 0)
+        stores = sales.batch_stores(conn, door.user, bodies)
+        first = min(stores) if stores else (door.user.scope_store_id or 0)
         write: Write[Any] = Write(
             action="pos.batch",
             keyspace=store_keys(first),
             org_id=stores[first].org_id if stores else None,
             scope=lambda _conn: stores,  # every store of the batch, checked just above
             run=lambda conn: sales.record_batch(
-                conn, user, list(parsed), bodies, stores, max_lead_seconds=lead
+                conn, door.user, list(parsed), bodies, stores, max_lead_seconds=lead
             ),
             answer=lambda outcomes: as_json(answer(outcomes)),
-            request=fingerprint(request, sales_in),
-            detail=lambda outcomes: None if key is None else f"{len(outcomes)} sales",
+            request=fingerprint(door.request, sales_in),
+            detail=lambda outcomes: None if door.key is None else f"{len(outcomes)} sales",
             status=200,
         )
-        return perform(conn, user, write, key=key, remote_addr=client_addr(request))
+        return perform(conn, door.user, write, key=door.key, remote_addr=client_addr(door.request))
 
-    done = sales.write_idempotent(engine, work)
+    done = sales.write_idempotent(door.engine, work)
     return json_answer(done.body, done.status)
 
 
@@ -184,18 +180,11 @@ def receipt_route(sale_id: int, user: CurrentUser, engine: EngineDep, request: R
 
 
 @router.post("/sales/{sale_id}/refunds", status_code=201)
-def create_refund_route(
-    sale_id: int,
-    body: RefundIn,
-    user: CurrentUser,
-    engine: EngineDep,
-    request: Request,
-    key: IdempotencyKey,
-) -> JSONResponse:
+def create_refund_route(sale_id: int, body: RefundIn, door: Door) -> JSONResponse:
     """Refund lines of a sale by quantity; never more than remains refundable; idempotent like a sale."""
-    key = key or body.idempotency_key
-    write = services.refund(user, sale_id, body, key, max_lead_seconds=_lead(request))
-    return respond(engine, user, request, key, write, body)
+    door = door.keyed(body.idempotency_key)
+    write = services.refund(door.user, sale_id, body, door.key, max_lead_seconds=_lead(door.request))
+    return door.respond(write, body)
 
 
 @router.get("/stores/{store_id}/sales")
@@ -215,11 +204,9 @@ def list_sales_route(
 
 
 @router.post("/stores", status_code=201)
-def create_store_route(
-    body: StoreIn, user: CurrentUser, engine: EngineDep, request: Request, key: IdempotencyKey
-) -> JSONResponse:
-    write = services.create_store(user, body.company_id, code=body.code, name=body.name)
-    return respond(engine, user, request, key, write, body)
+def create_store_route(body: StoreIn, door: Door) -> JSONResponse:
+    write = services.create_store(door.user, body.company_id, code=body.code, name=body.name)
+    return door.respond(write, body)
 
 
 @router.get("/orgs/{org_id}/stores")
@@ -270,33 +257,23 @@ def list_products_route(org_id: int, user: CurrentUser, engine: EngineDep) -> Re
 
 
 @router.put("/orgs/{org_id}/products", status_code=200)
-def upsert_products_route(
-    org_id: int,
-    body: list[ProductBody],
-    user: CurrentUser,
-    engine: EngineDep,
-    request: Request,
-    key: IdempotencyKey,
-) -> JSONResponse:
+def upsert_products_route(org_id: int, body: list[ProductBody], door: Door) -> JSONResponse:
     """Create or update products by SKU."""
     products = [_product_in(p) for p in body]
-    write = services.upsert_products(user, org_id, products, request=as_json(body))
-    return respond(engine, user, request, key, write, body)
+    write = services.upsert_products(door.user, org_id, products, request=as_json(body))
+    return door.respond(write, body)
 
 
 @router.post("/orgs/{org_id}/products:import")
 def import_catalogue_route(
     org_id: int,
-    user: CurrentUser,
-    engine: EngineDep,
-    request: Request,
+    door: Door,
     file: Annotated[UploadFile, File(description="CSV (UTF-8/GB18030) or XLSX with the export's columns")],
-    key: IdempotencyKey,
 ) -> JSONResponse:
     data = file.file.read()
-    write = services.import_catalogue(user, org_id, data, file.filename or "catalogue.csv")
+    write = services.import_catalogue(door.user, org_id, data, file.filename or "catalogue.csv")
     as_before = {"filename": file.filename, "sha256": hashlib.sha256(data).hexdigest()}  # the former body
-    return respond(engine, user, request, key, write, as_before)
+    return door.respond(write, as_before)
 
 
 @router.get("/orgs/{org_id}/products:export")
@@ -332,16 +309,9 @@ def list_tax_rates_route(org_id: int, user: CurrentUser, engine: EngineDep) -> R
 
 
 @router.post("/orgs/{org_id}/tax-rates", status_code=201)
-def set_tax_rate_route(
-    org_id: int,
-    body: TaxRateIn,
-    user: CurrentUser,
-    engine: EngineDep,
-    request: Request,
-    key: IdempotencyKey,
-) -> JSONResponse:
-    write = services.set_tax_rate(user, org_id, body.category, body.rate_bp, body.effective_from)
-    return respond(engine, user, request, key, write, body)
+def set_tax_rate_route(org_id: int, body: TaxRateIn, door: Door) -> JSONResponse:
+    write = services.set_tax_rate(door.user, org_id, body.category, body.rate_bp, body.effective_from)
+    return door.respond(write, body)
 
 
 # -- customers ------------------------------------------------------------------------------------------
@@ -360,39 +330,24 @@ def _customer_out(c: dict) -> dict:
 
 
 @router.post("/orgs/{org_id}/customers", status_code=201)
-def create_customer_route(
-    org_id: int,
-    body: CustomerIn,
-    user: CurrentUser,
-    engine: EngineDep,
-    request: Request,
-    key: IdempotencyKey,
-) -> JSONResponse:
+def create_customer_route(org_id: int, body: CustomerIn, door: Door) -> JSONResponse:
     write = services.create_customer(
-        user,
+        door.user,
         org_id,
         name=body.name,
         channel=body.channel,
         credit_limit_fen=body.credit_limit,
         kind=body.kind,
     )
-    return respond(engine, user, request, key, replace(write, answer=_customer_out), body)
+    return door.respond(replace(write, answer=_customer_out), body)
 
 
 @router.patch("/orgs/{org_id}/customers/{customer_id}")
-def update_customer_route(
-    org_id: int,
-    customer_id: int,
-    body: CustomerPatch,
-    user: CurrentUser,
-    engine: EngineDep,
-    request: Request,
-    key: IdempotencyKey,
-) -> JSONResponse:
+def update_customer_route(org_id: int, customer_id: int, body: CustomerPatch, door: Door) -> JSONResponse:
     write = services.update_customer(
-        user, org_id, customer_id, credit_limit_fen=body.credit_limit, channel=body.channel
+        door.user, org_id, customer_id, credit_limit_fen=body.credit_limit, channel=body.channel
     )
-    return respond(engine, user, request, key, replace(write, answer=_customer_out), body)
+    return door.respond(replace(write, answer=_customer_out), body)
 
 
 @router.get("/orgs/{org_id}/customers")
@@ -417,38 +372,24 @@ def _stock_out(r: dict) -> dict:
 
 
 @router.post("/stores/{store_id}/purchases", status_code=201)
-def purchase_route(
-    store_id: int,
-    body: PurchaseIn,
-    user: CurrentUser,
-    engine: EngineDep,
-    key: IdempotencyKey,
-    request: Request,
-) -> JSONResponse:
+def purchase_route(store_id: int, body: PurchaseIn, door: Door) -> JSONResponse:
     """进货: stock in at cost, Dr 1405 [store] / Cr 2202 [supplier]."""
-    key = key or body.idempotency_key
+    door = door.keyed(body.idempotency_key)
     write = services.purchase(
-        user,
+        door.user,
         store_id,
         day=body.date,
         supplier=body.supplier,
         village_org_id=body.village_org_id,
         lines=[(ln.sku, ln.quantity, ln.cost) for ln in body.lines],
         memo=body.memo,
-        idempotency_key=key,
+        idempotency_key=door.key,
     )
-    return respond(engine, user, request, key, write, body)
+    return door.respond(write, body)
 
 
 @router.post("/stores/{store_id}/stock-adjustments", status_code=201)
-def adjust_route(
-    store_id: int,
-    body: StockAdjustIn,
-    user: CurrentUser,
-    engine: EngineDep,
-    request: Request,
-    key: IdempotencyKey,
-) -> JSONResponse:
+def adjust_route(store_id: int, body: StockAdjustIn, door: Door) -> JSONResponse:
     """A stock adjustment (signed change) or a count (what is on the shelf), through 1901."""
     raw = body.quantity
     negative = raw.startswith("-")
@@ -464,9 +405,9 @@ def adjust_route(
     qty = -qty if negative else qty
 
     write = services.adjust_stock(
-        user, store_id, day=body.date, sku=body.sku, kind=body.kind, qty_milli=qty, reason=body.reason
+        door.user, store_id, day=body.date, sku=body.sku, kind=body.kind, qty_milli=qty, reason=body.reason
     )
-    return respond(engine, user, request, key, write, body)
+    return door.respond(write, body)
 
 
 @router.get("/stores/{store_id}/stock")
@@ -488,10 +429,8 @@ def stock_exceptions_route(store_id: int, user: CurrentUser, engine: EngineDep) 
 
 
 @router.post("/shifts", status_code=201)
-def open_shift_route(
-    body: ShiftOpenIn, user: CurrentUser, engine: EngineDep, request: Request, key: IdempotencyKey
-) -> JSONResponse:
-    return respond(engine, user, request, key, services.open_shift(user, body.store_id, body.float), body)
+def open_shift_route(body: ShiftOpenIn, door: Door) -> JSONResponse:
+    return door.respond(services.open_shift(door.user, body.store_id, body.float), body)
 
 
 @router.get("/shifts/{shift_id}")
@@ -510,30 +449,16 @@ def list_shifts_route(
 
 
 @router.post("/shifts/{shift_id}/cash-moves", status_code=201)
-def cash_move_route(
-    shift_id: int,
-    body: CashMoveIn,
-    user: CurrentUser,
-    engine: EngineDep,
-    request: Request,
-    key: IdempotencyKey,
-) -> JSONResponse:
+def cash_move_route(shift_id: int, body: CashMoveIn, door: Door) -> JSONResponse:
     """备用金 pay-in (into the drawer) or payout (out of it), counted in the expected cash."""
-    write = services.cash_move(user, shift_id, body.kind, body.amount, body.reason)
-    return respond(engine, user, request, key, write, body)
+    write = services.cash_move(door.user, shift_id, body.kind, body.amount, body.reason)
+    return door.respond(write, body)
 
 
 @router.post("/shifts/{shift_id}/close")
-def close_shift_route(
-    shift_id: int,
-    body: ShiftCloseIn,
-    user: CurrentUser,
-    engine: EngineDep,
-    request: Request,
-    key: IdempotencyKey,
-) -> JSONResponse:
+def close_shift_route(shift_id: int, body: ShiftCloseIn, door: Door) -> JSONResponse:
     """交班: counted cash in, one voucher per shift posted, the shift report out."""
-    return respond(engine, user, request, key, services.close_shift(user, shift_id, body.counted_cash), body)
+    return door.respond(services.close_shift(door.user, shift_id, body.counted_cash), body)
 
 
 @router.get("/villages/{village_id}/produce-sales")

@@ -14,16 +14,16 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
+from fastapi import APIRouter, File, Form, Query, Response, UploadFile
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine
 
 from ledger.access.auth import Principal
 from ledger.access.messages import Day, MoneyOut, RequestModel
-from ledger.api.deps import CurrentUser, EngineDep, IdempotencyKey
+from ledger.api.deps import CurrentUser, EngineDep
 from ledger.api.errors import PROBLEMS_SHOWN
 from ledger.api.periods import month_param
-from ledger.api.writes import respond
+from ledger.api.writes import Door, WriteDoor
 from ledger.books.errors import LedgerError, ValidationError
 from ledger.books.money import format_amount
 from ledger.books.orgs import require_books
@@ -227,23 +227,16 @@ def _records(frame: Any) -> list[dict[str, Any]]:
 
 
 @router.post("/orgs/{org_id}/statement-accounts", response_model=StatementAccountOut, status_code=201)
-def create_statement_account_route(
-    org_id: int,
-    body: StatementAccountIn,
-    user: CurrentUser,
-    engine: EngineDep,
-    request: Request,
-    key: IdempotencyKey,
-) -> Response:
+def create_statement_account_route(org_id: int, body: StatementAccountIn, door: Door) -> Response:
     write = services.create_statement_account(
-        user,
+        door.user,
         org_id,
         ledger_account=body.ledger_account,
         kind=body.kind,
         name=body.name,
         account_no=body.account_no,
     )
-    return respond(engine, user, request, key, write, body)
+    return door.respond(write, body)
 
 
 @router.get("/orgs/{org_id}/statement-accounts", response_model=list[StatementAccountOut])
@@ -276,12 +269,9 @@ def _save_upload(upload: UploadFile, limit: int, directory: Path) -> Path:
 @router.post("/orgs/{org_id}/statements", response_model=ImportOut, status_code=201)
 def upload_statement_route(
     org_id: int,
-    user: CurrentUser,
-    engine: EngineDep,
-    request: Request,
+    door: Door,
     file: Annotated[UploadFile, File()],
     account: Annotated[int, Form()],
-    key: IdempotencyKey,
     source: Annotated[str | None, Form()] = None,
     account_override: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
@@ -290,10 +280,10 @@ def upload_statement_route(
     Lines already held (same key) are skipped; ``new_count`` says how many were added (200 if none).
     A plain (threadpool) route: parsing is CPU work and must not block the event loop.
     """
-    with read_tx(engine) as conn:
-        require_books(user.require_org(conn, org_id, write=True))
+    with read_tx(door.engine) as conn:
+        require_books(door.user.require_org(conn, org_id, write=True))
         store.get_statement_account(conn, org_id, account)
-    limit = request.app.state.settings.max_upload_bytes
+    limit = door.request.app.state.settings.max_upload_bytes
     file_name = file.filename or "statement"
     try:
         with tempfile.TemporaryDirectory(prefix="cunshe-upload-") as tmp:
@@ -301,7 +291,7 @@ def upload_statement_route(
             parsed = parse_statement(path, source, file_name=file_name)
             sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
         write = services.import_statement(
-            user,
+            door.user,
             org_id,
             account,
             parsed,
@@ -312,9 +302,9 @@ def upload_statement_route(
         # The body as the path-and-body fingerprint saw it; that version took no override, so a request
         # with one is not a retry of a request it stored.
         as_before = None if account_override else {"account": account, "source": source, "sha256": sha256}
-        return respond(engine, user, request, key, write, as_before)
+        return door.respond(write, as_before)
     except LedgerError as exc:
-        _keep_problems(engine, user, org_id, account, file_name, exc)
+        _keep_problems(door.engine, door.user, org_id, account, file_name, exc)
         raise
 
 
@@ -389,20 +379,17 @@ def statement_lines_route(
 @router.post("/orgs/{org_id}/reconcile/propose", response_model=ProposeOut)
 def propose_route(
     org_id: int,
-    user: CurrentUser,
-    engine: EngineDep,
-    request: Request,
+    door: Door,
     account: int,
     period: str,
     window_days: Annotated[int, Query(ge=0, le=31)] = matching.DEFAULT_WINDOW_DAYS,
     auto_confirm_exact: bool = False,
-    key: IdempotencyKey = None,
 ) -> Response:
     """Propose matches for the period's unmatched statement lines (replacing open proposals)."""
     write = services.propose(
-        user, org_id, account, period, window_days=window_days, auto_confirm_exact=auto_confirm_exact
+        door.user, org_id, account, period, window_days=window_days, auto_confirm_exact=auto_confirm_exact
     )
-    return respond(engine, user, request, key, write)
+    return door.respond(write)
 
 
 @router.get("/orgs/{org_id}/reconcile/matches", response_model=list[MatchOut])
@@ -435,46 +422,21 @@ def match_history_route(org_id: int, match_id: int, user: CurrentUser, engine: E
     return _money_strings([{**m, "reasons": matching.reasons_view(m["reasons"])} for m in chain])
 
 
-def _decide(
-    org_id: int,
-    match_id: int,
-    body: DecisionIn,
-    user: Any,
-    engine: Any,
-    request: Request,
-    action: str,
-    key: str | None,
-) -> Response:
-    write = services.decide(user, org_id, match_id, action, note=body.note)
-    return respond(engine, user, request, key, write, body)
+def _decide(org_id: int, match_id: int, body: DecisionIn, door: WriteDoor, action: str) -> Response:
+    write = services.decide(door.user, org_id, match_id, action, note=body.note)
+    return door.respond(write, body)
 
 
 @router.post("/orgs/{org_id}/reconcile/matches/{match_id}/confirm", response_model=MatchOut, status_code=201)
-def confirm_route(
-    org_id: int,
-    match_id: int,
-    user: CurrentUser,
-    engine: EngineDep,
-    request: Request,
-    key: IdempotencyKey,
-    body: DecisionIn | None = None,
-) -> Response:
+def confirm_route(org_id: int, match_id: int, door: Door, body: DecisionIn | None = None) -> Response:
     """Confirm a proposal (a new record that supersedes it). A settlement posts its entry."""
-    return _decide(org_id, match_id, body or DecisionIn(), user, engine, request, "confirm", key)
+    return _decide(org_id, match_id, body or DecisionIn(), door, "confirm")
 
 
 @router.post("/orgs/{org_id}/reconcile/matches/{match_id}/reject", response_model=MatchOut, status_code=201)
-def reject_route(
-    org_id: int,
-    match_id: int,
-    user: CurrentUser,
-    engine: EngineDep,
-    request: Request,
-    key: IdempotencyKey,
-    body: DecisionIn | None = None,
-) -> Response:
+def reject_route(org_id: int, match_id: int, door: Door, body: DecisionIn | None = None) -> Response:
     """Reject a proposal, or undo a confirmed match (needs a note): a new record that supersedes it."""
-    return _decide(org_id, match_id, body or DecisionIn(), user, engine, request, "reject", key)
+    return _decide(org_id, match_id, body or DecisionIn(), door, "reject")
 
 
 class BulkConfirmIn(Strict):
@@ -488,54 +450,32 @@ class BulkConfirmOut(BaseModel):
 
 
 @router.post("/orgs/{org_id}/reconcile/confirm", response_model=BulkConfirmOut, status_code=201)
-def confirm_many_route(
-    org_id: int,
-    body: BulkConfirmIn,
-    user: CurrentUser,
-    engine: EngineDep,
-    request: Request,
-    key: IdempotencyKey,
-) -> Response:
+def confirm_many_route(org_id: int, body: BulkConfirmIn, door: Door) -> Response:
     """Confirm several proposals at once, all or none (e.g. every exact match the officer has reviewed)."""
 
-    write = services.confirm_many(user, org_id, body.ids, note=body.note)
-    return respond(engine, user, request, key, write, body)
+    write = services.confirm_many(door.user, org_id, body.ids, note=body.note)
+    return door.respond(write, body)
 
 
 @router.post("/orgs/{org_id}/reconcile/matches", response_model=MatchOut, status_code=201)
-def manual_match_route(
-    org_id: int,
-    body: ManualMatchIn,
-    user: CurrentUser,
-    engine: EngineDep,
-    request: Request,
-    key: IdempotencyKey,
-) -> Response:
+def manual_match_route(org_id: int, body: ManualMatchIn, door: Door) -> Response:
     """Match statement lines and journal lines by hand (their totals must be equal)."""
 
     write = services.manual_match(
-        user, org_id, body.account, body.statement_line_ids, body.journal_line_ids, note=body.note
+        door.user, org_id, body.account, body.statement_line_ids, body.journal_line_ids, note=body.note
     )
-    return respond(engine, user, request, key, write, body)
+    return door.respond(write, body)
 
 
 @router.post(
     "/orgs/{org_id}/statement-lines/{line_id}/post-by-rule", response_model=RulePostingOut, status_code=201
 )
-def post_by_rule_route(
-    org_id: int,
-    line_id: int,
-    user: CurrentUser,
-    engine: EngineDep,
-    request: Request,
-    key: IdempotencyKey,
-    body: RuleIn | None = None,
-) -> Response:
+def post_by_rule_route(org_id: int, line_id: int, door: Door, body: RuleIn | None = None) -> Response:
     """Turn an unmatched statement line into an entry by a rule (rules.toml) and match the two."""
 
     body = body or RuleIn()  # as the path-and-body fingerprint saw a request without one
-    write = services.post_by_rule(user, org_id, line_id, body.rule)
-    return respond(engine, user, request, key, write, body)
+    write = services.post_by_rule(door.user, org_id, line_id, body.rule)
+    return door.respond(write, body)
 
 
 @router.get("/reconcile/rules", response_model=list[dict[str, Any]])

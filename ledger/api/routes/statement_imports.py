@@ -7,11 +7,11 @@ and is itself the record: voiding again is a 409, never a second void.
 
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from ledger.api.deps import CurrentUser, EngineDep, IdempotencyKey
-from ledger.api.writes import respond
+from ledger.api.deps import CurrentUser, EngineDep
+from ledger.api.writes import Door
 from ledger.db.engine import read_tx
 from ledger.reconcile import services, voids
 
@@ -69,16 +69,8 @@ def import_lines_route(org_id: int, import_id: int, user: CurrentUser, engine: E
 
 
 @router.post("/orgs/{org_id}/statement-imports/{import_id}/void", response_model=VoidOut, status_code=201)
-def void_import_route(
-    org_id: int,
-    import_id: int,
-    body: VoidIn,
-    user: CurrentUser,
-    engine: EngineDep,
-    request: Request,
-    key: IdempotencyKey,
-) -> Response:
+def void_import_route(org_id: int, import_id: int, body: VoidIn, door: Door) -> Response:
     """作废导入 through the one write path (scope, key, write, audit); a retry under the same
     ``Idempotency-Key`` gets the first answer back, a second void without one is a 409."""
-    write = services.void_import(user, org_id, import_id, reason=body.reason)
-    return respond(engine, user, request, key, write, body)
+    write = services.void_import(door.user, org_id, import_id, reason=body.reason)
+    return door.respond(write, body)

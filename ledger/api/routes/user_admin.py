@@ -11,8 +11,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from ledger.access import users
-from ledger.api.deps import CurrentUser, EngineDep, IdempotencyKey
-from ledger.api.writes import fingerprint, respond
+from ledger.api.deps import CurrentUser, EngineDep
+from ledger.api.writes import Door, fingerprint
 from ledger.db.engine import read_tx
 
 router = APIRouter(prefix="/api/v1", tags=["users"])
@@ -53,44 +53,24 @@ def list_users(user: CurrentUser, engine: EngineDep, request: Request) -> list[d
 
 
 @router.post("/users/{user_id}/disable", response_model=UserOut)
-def disable_user(
-    user_id: UserId, user: CurrentUser, engine: EngineDep, request: Request, key: IdempotencyKey
-) -> JSONResponse:
+def disable_user(user_id: UserId, door: Door) -> JSONResponse:
     """Disable the user: its tokens are revoked and its web sessions end at once."""
-    return respond(engine, user, request, key, users.disable_user(user, user_id, fingerprint(request)))
+    return door.respond(users.disable_user(door.user, user_id, fingerprint(door.request)))
 
 
 @router.post("/users/{user_id}/enable", response_model=UserOut)
-def enable_user(
-    user_id: UserId, user: CurrentUser, engine: EngineDep, request: Request, key: IdempotencyKey
-) -> JSONResponse:
+def enable_user(user_id: UserId, door: Door) -> JSONResponse:
     """Let the user log in again; old tokens stay revoked (issue a new one)."""
-    return respond(engine, user, request, key, users.enable_user(user, user_id, fingerprint(request)))
+    return door.respond(users.enable_user(door.user, user_id, fingerprint(door.request)))
 
 
 @router.post("/users/{user_id}/tokens", response_model=TokenOut, status_code=201)
-def issue_token(
-    user_id: UserId,
-    body: TokenIn,
-    user: CurrentUser,
-    engine: EngineDep,
-    request: Request,
-    key: IdempotencyKey,
-) -> JSONResponse:
+def issue_token(user_id: UserId, body: TokenIn, door: Door) -> JSONResponse:
     """A new bearer token for the user, shown once."""
-    write = users.new_token(user, user_id, body.label, fingerprint(request, body))
-    return respond(engine, user, request, key, write, body)
+    write = users.new_token(door.user, user_id, body.label, fingerprint(door.request, body))
+    return door.respond(write, body)
 
 
 @router.post("/users/{user_id}/tokens/{token_id}/revoke", response_model=Revoked)
-def revoke_token(
-    user_id: UserId,
-    token_id: TokenId,
-    user: CurrentUser,
-    engine: EngineDep,
-    request: Request,
-    key: IdempotencyKey,
-) -> JSONResponse:
-    return respond(
-        engine, user, request, key, users.revoke_tokens(user, user_id, token_id, fingerprint(request))
-    )
+def revoke_token(user_id: UserId, token_id: TokenId, door: Door) -> JSONResponse:
+    return door.respond(users.revoke_tokens(door.user, user_id, token_id, fingerprint(door.request)))

@@ -1,6 +1,6 @@
 """Users and tokens (admin), and who-am-I."""
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import Connection
@@ -8,8 +8,8 @@ from sqlalchemy import Connection
 from ledger.access.auth import create_user, issue_token
 from ledger.access.messages import Id, RequestModel
 from ledger.access.service import Write
-from ledger.api.deps import CurrentUser, EngineDep, IdempotencyKey
-from ledger.api.writes import as_json, fingerprint, respond
+from ledger.api.deps import CurrentUser
+from ledger.api.writes import Door, as_json, fingerprint
 
 router = APIRouter(prefix="/api/v1", tags=["users"])
 
@@ -47,9 +47,7 @@ def me(user: CurrentUser) -> MeOut:
 
 
 @router.post("/users", response_model=UserCreated, status_code=201)
-def add_user(
-    body: UserCreate, user: CurrentUser, engine: EngineDep, request: Request, key: IdempotencyKey
-) -> JSONResponse:
+def add_user(body: UserCreate, door: Door) -> JSONResponse:
     """Create a user and return its first token, shown once (a retry answers without it). Admin only."""
 
     def work(conn: Connection) -> UserCreated:
@@ -67,11 +65,11 @@ def add_user(
         action="user.create",
         keyspace="users",
         org_id=body.scope_org_id,
-        scope=lambda conn: user.require_role("admin"),
+        scope=lambda conn: door.user.require_role("admin"),
         run=work,
         answer=as_json,
-        request=fingerprint(request, body.model_dump(exclude={"password"})),
+        request=fingerprint(door.request, body.model_dump(exclude={"password"})),
         detail=body.username,
         keep=lambda answer: {**answer, "token": None},
     )
-    return respond(engine, user, request, key, write)
+    return door.respond(write)

@@ -1,13 +1,12 @@
 """The asset register (资产台账): add, list, change an asset's status."""
 
-from fastapi import Request
 from fastapi.responses import JSONResponse
 from pydantic import Field
 
 from ledger.access.messages import Amount, Quantity
-from ledger.api.deps import CurrentUser, EngineDep, IdempotencyKey
+from ledger.api.deps import CurrentUser, EngineDep
 from ledger.api.routes.community.common import Strict, community_router
-from ledger.api.writes import respond
+from ledger.api.writes import Door
 from ledger.community import assets, services
 from ledger.community.assets import NewAsset
 from ledger.community.leases import contracts as leases
@@ -37,9 +36,7 @@ class StatusIn(Strict):
 
 
 @router.post("/orgs/{org_id}/assets", response_model=AssetOut, status_code=201)
-def create_asset_route(
-    org_id: int, body: AssetIn, user: CurrentUser, engine: EngineDep, request: Request, key: IdempotencyKey
-) -> JSONResponse:
+def create_asset_route(org_id: int, body: AssetIn, door: Door) -> JSONResponse:
     """Add an asset to the register (资产台账)."""
     asset = NewAsset(
         kind=body.kind,
@@ -53,8 +50,8 @@ def create_asset_route(
         certificate_no=body.certificate_no,
         documents=body.documents,
     )
-    write = services.add_asset(user, org_id, asset)
-    return respond(engine, user, request, key, write, body)
+    write = services.add_asset(door.user, org_id, asset)
+    return door.respond(write, body)
 
 
 @router.get("/orgs/{org_id}/assets", response_model=list[AssetOut])
@@ -68,14 +65,6 @@ def list_assets_route(
 
 
 @router.patch("/orgs/{org_id}/assets/{asset_id}", response_model=AssetOut)
-def set_asset_status_route(
-    org_id: int,
-    asset_id: int,
-    body: StatusIn,
-    user: CurrentUser,
-    engine: EngineDep,
-    request: Request,
-    key: IdempotencyKey,
-) -> JSONResponse:
-    write = services.set_asset_status(user, org_id, asset_id, body.status)
-    return respond(engine, user, request, key, write, body)
+def set_asset_status_route(org_id: int, asset_id: int, body: StatusIn, door: Door) -> JSONResponse:
+    write = services.set_asset_status(door.user, org_id, asset_id, body.status)
+    return door.respond(write, body)

@@ -2,14 +2,13 @@
 
 from datetime import date
 
-from fastapi import Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from ledger.access.messages import Amount, MoneyOut
-from ledger.api.deps import CurrentUser, EngineDep, IdempotencyKey
+from ledger.api.deps import CurrentUser, EngineDep
 from ledger.api.routes.community.common import MoneyIn, Strict, community_router
-from ledger.api.writes import respond
+from ledger.api.writes import Door
 from ledger.community import brokerage, services
 from ledger.community.leases import contracts as leases
 from ledger.community.messages import DealOut, EntryRef
@@ -46,9 +45,7 @@ class OutstandingOut(BaseModel):
 
 
 @router.post("/orgs/{org_id}/brokerage/deals", response_model=DealOut, status_code=201)
-def deal_route(
-    org_id: int, body: DealIn, user: CurrentUser, engine: EngineDep, request: Request, key: IdempotencyKey
-) -> JSONResponse:
+def deal_route(org_id: int, body: DealIn, door: Door) -> JSONResponse:
     """居间服务: record a deal and post its fee (Dr 112 [client] or 102 / Cr 50103, 214)."""
     deal = brokerage.Deal(
         client=body.client,
@@ -63,8 +60,8 @@ def deal_route(
         cash_account=body.cash_account,
         memo=body.memo,
     )
-    write = services.record_deal(user, org_id, deal, idempotency_key=key)
-    return respond(engine, user, request, key, write, body)
+    write = services.record_deal(door.user, org_id, deal, idempotency_key=door.key)
+    return door.respond(write, body)
 
 
 @router.get("/orgs/{org_id}/brokerage/outstanding", response_model=list[OutstandingOut])
@@ -87,22 +84,14 @@ def outstanding_route(org_id: int, user: CurrentUser, engine: EngineDep) -> list
 
 
 @router.post("/orgs/{org_id}/brokerage/deals/{deal_id}/receipts", response_model=EntryRef, status_code=201)
-def deal_receipt_route(
-    org_id: int,
-    deal_id: int,
-    body: MoneyIn,
-    user: CurrentUser,
-    engine: EngineDep,
-    request: Request,
-    key: IdempotencyKey,
-) -> JSONResponse:
+def deal_receipt_route(org_id: int, deal_id: int, body: MoneyIn, door: Door) -> JSONResponse:
     write = services.receive_fee(
-        user,
+        door.user,
         org_id,
         deal_id,
         amount_fen=body.amount,
         received_on=body.date,
         cash_account=body.cash_account,
-        idempotency_key=key,
+        idempotency_key=door.key,
     )
-    return respond(engine, user, request, key, write, body)
+    return door.respond(write, body)

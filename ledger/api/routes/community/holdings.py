@@ -3,15 +3,15 @@
 from datetime import date
 from typing import Annotated
 
-from fastapi import Query, Request
+from fastapi import Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from ledger.access.messages import Amount, Id, MoneyOut
-from ledger.api.deps import CurrentUser, EngineDep, IdempotencyKey
+from ledger.api.deps import CurrentUser, EngineDep
 from ledger.api.periods import year_param
 from ledger.api.routes.community.common import MoneyIn, Strict, community_router
-from ledger.api.writes import respond
+from ledger.api.writes import Door
 from ledger.community import services, stakes, subsidies
 from ledger.community.leases import contracts as leases
 from ledger.community.messages import StakeOut, SubsidyOut
@@ -32,26 +32,19 @@ class SubsidyTotalOut(BaseModel):
 
 
 @router.post("/orgs/{org_id}/subsidies", response_model=SubsidyOut, status_code=201)
-def subsidy_route(
-    org_id: int,
-    body: SubsidyIn,
-    user: CurrentUser,
-    engine: EngineDep,
-    request: Request,
-    key: IdempotencyKey,
-) -> JSONResponse:
+def subsidy_route(org_id: int, body: SubsidyIn, door: Door) -> JSONResponse:
     """补助收入 received: Dr 102 / Cr 503, with its source."""
     write = services.receive_subsidy(
-        user,
+        door.user,
         org_id,
         source=body.source,
         grantor=body.grantor,
         amount_fen=body.amount,
         received_on=body.date,
         cash_account=body.cash_account,
-        idempotency_key=key,
+        idempotency_key=door.key,
     )
-    return respond(engine, user, request, key, write, body)
+    return door.respond(write, body)
 
 
 @router.get("/orgs/{org_id}/subsidies", response_model=list[SubsidyTotalOut])
@@ -73,26 +66,19 @@ class StakeIn(Strict):
 
 
 @router.post("/orgs/{org_id}/stakes", response_model=StakeOut, status_code=201)
-def stake_route(
-    org_id: int,
-    body: StakeIn,
-    user: CurrentUser,
-    engine: EngineDep,
-    request: Request,
-    key: IdempotencyKey,
-) -> JSONResponse:
+def stake_route(org_id: int, body: StakeIn, door: Door) -> JSONResponse:
     """参股: Dr 141 长期投资 [company] / Cr 102."""
     write = services.record_stake(
-        user,
+        door.user,
         org_id,
         company_org_id=body.company_org_id,
         paid_in_fen=body.paid_in,
         share_bp=body.share_bp,
         acquired_on=body.date,
         funded_from=body.funded_from,
-        idempotency_key=key,
+        idempotency_key=door.key,
     )
-    return respond(engine, user, request, key, write, body)
+    return door.respond(write, body)
 
 
 class StakeRowOut(BaseModel):

@@ -5,15 +5,15 @@ from collections.abc import Callable
 from datetime import date
 from typing import Annotated
 
-from fastapi import Query, Request
+from fastapi import Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from ledger.access.messages import Amount, Day, Id, MoneyOut
-from ledger.api.deps import CurrentUser, EngineDep, IdempotencyKey
+from ledger.api.deps import CurrentUser, EngineDep
 from ledger.api.periods import day_range_params
 from ledger.api.routes.community.common import MoneyIn, Strict, community_router
-from ledger.api.writes import respond
+from ledger.api.writes import Door
 from ledger.community import assets, services
 from ledger.community.leases import contracts as leases
 from ledger.community.leases import rentroll
@@ -81,12 +81,10 @@ class SupersedeIn(Strict):
 
 
 @router.post("/orgs/{org_id}/leases", response_model=ContractOut, status_code=201)
-def create_contract_route(
-    org_id: int, body: ContractIn, user: CurrentUser, engine: EngineDep, request: Request, key: IdempotencyKey
-) -> JSONResponse:
+def create_contract_route(org_id: int, body: ContractIn, door: Door) -> JSONResponse:
     """Register a lease contract; its rent is posted month by month by the accrual run."""
     write = services.add_contract(
-        user,
+        door.user,
         org_id,
         code=body.code,
         mode=body.mode,
@@ -97,7 +95,7 @@ def create_contract_route(
         deposit_fen=body.deposit,
         memo=body.memo,
     )
-    return respond(engine, user, request, key, write, body)
+    return door.respond(write, body)
 
 
 class AccrualOut(BaseModel):
@@ -112,14 +110,11 @@ class AccrualOut(BaseModel):
 @router.post("/orgs/{org_id}/leases/accrue", response_model=AccrualOut)
 def accrue_route(
     org_id: int,
-    user: CurrentUser,
-    engine: EngineDep,
-    request: Request,
-    key: IdempotencyKey,
+    door: Door,
     through: Annotated[str, Query(description="YYYY-MM: post every contract-month's rent through it")],
 ) -> JSONResponse:
     """The accrual run (租金计提) of an org or of every collective org of a street; safe to rerun."""
-    return respond(engine, user, request, key, services.accrue(user, org_id, through))
+    return door.respond(services.accrue(door.user, org_id, through))
 
 
 class RentRollRowOut(BaseModel):
@@ -214,18 +209,10 @@ class TerminateIn(Strict):
 
 
 @router.post("/orgs/{org_id}/leases/{contract_id}/terminate", response_model=TerminateOut)
-def terminate_route(
-    org_id: int,
-    contract_id: int,
-    body: TerminateIn,
-    user: CurrentUser,
-    engine: EngineDep,
-    request: Request,
-    key: IdempotencyKey,
-) -> JSONResponse:
+def terminate_route(org_id: int, contract_id: int, body: TerminateIn, door: Door) -> JSONResponse:
     """Early termination: no charges after ``last_day``; the deposit pays the arrears, the rest refunded."""
     write = services.terminate(
-        user,
+        door.user,
         org_id,
         contract_id,
         last_day=body.last_day,
@@ -233,21 +220,13 @@ def terminate_route(
         apply_deposit=body.apply_deposit,
         refund_rest=body.refund_rest,
     )
-    return respond(engine, user, request, key, write, body)
+    return door.respond(write, body)
 
 
 def _supersede(relation: str) -> Callable[..., JSONResponse]:
-    def route(
-        org_id: int,
-        contract_id: int,
-        body: SupersedeIn,
-        user: CurrentUser,
-        engine: EngineDep,
-        request: Request,
-        key: IdempotencyKey,
-    ) -> JSONResponse:
+    def route(org_id: int, contract_id: int, body: SupersedeIn, door: Door) -> JSONResponse:
         write = services.supersede(
-            user,
+            door.user,
             org_id,
             contract_id,
             relation=relation,
@@ -264,7 +243,7 @@ def _supersede(relation: str) -> Callable[..., JSONResponse]:
             deposit_fen=body.deposit,
             memo=body.memo,
         )
-        return respond(engine, user, request, key, write, body)
+        return door.respond(write, body)
 
     return route
 
@@ -284,26 +263,18 @@ router.post(
 
 
 @router.post("/orgs/{org_id}/leases/{contract_id}/deposit", response_model=EntryRef, status_code=201)
-def deposit_route(
-    org_id: int,
-    contract_id: int,
-    body: MoneyIn,
-    user: CurrentUser,
-    engine: EngineDep,
-    request: Request,
-    key: IdempotencyKey,
-) -> JSONResponse:
+def deposit_route(org_id: int, contract_id: int, body: MoneyIn, door: Door) -> JSONResponse:
     """押金 received: Dr 102 / Cr 21101 [lessee, contract]."""
     write = services.receive_deposit(
-        user,
+        door.user,
         org_id,
         contract_id,
         amount_fen=body.amount,
         on=body.date,
         cash_account=body.cash_account,
-        idempotency_key=key,
+        idempotency_key=door.key,
     )
-    return respond(engine, user, request, key, write, body)
+    return door.respond(write, body)
 
 
 class RefundIn(Strict):
@@ -313,25 +284,17 @@ class RefundIn(Strict):
 
 
 @router.post("/orgs/{org_id}/leases/{contract_id}/deposit/refund", response_model=EntryRef, status_code=201)
-def refund_route(
-    org_id: int,
-    contract_id: int,
-    body: RefundIn,
-    user: CurrentUser,
-    engine: EngineDep,
-    request: Request,
-    key: IdempotencyKey,
-) -> JSONResponse:
+def refund_route(org_id: int, contract_id: int, body: RefundIn, door: Door) -> JSONResponse:
     write = services.refund_deposit(
-        user,
+        door.user,
         org_id,
         contract_id,
         amount_fen=body.amount,
         on=body.date,
         cash_account=body.cash_account,
-        idempotency_key=key,
+        idempotency_key=door.key,
     )
-    return respond(engine, user, request, key, write, body)
+    return door.respond(write, body)
 
 
 class AllocationIn(Strict):
@@ -359,17 +322,10 @@ class ReceiptOut(BaseModel):
 
 
 @router.post("/orgs/{org_id}/lease-receipts", response_model=ReceiptOut, status_code=201)
-def receipt_route(
-    org_id: int,
-    body: ReceiptIn,
-    user: CurrentUser,
-    engine: EngineDep,
-    request: Request,
-    key: IdempotencyKey,
-) -> JSONResponse:
+def receipt_route(org_id: int, body: ReceiptIn, door: Door) -> JSONResponse:
     """Rent received: pays the oldest open charges (or the allocations given); the rest is a credit."""
     write = services.receive_rent(
-        user,
+        door.user,
         org_id,
         amount_fen=body.amount,
         received_on=body.date,
@@ -381,6 +337,6 @@ def receipt_route(
         else None,
         credit_contract_id=body.credit_contract_id,
         memo=body.memo,
-        idempotency_key=key,
+        idempotency_key=door.key,
     )
-    return respond(engine, user, request, key, write, body)
+    return door.respond(write, body)

@@ -4,14 +4,14 @@ a holder; facility spending (公益设施)."""
 from datetime import date
 from typing import Annotated
 
-from fastapi import Query, Request
+from fastapi import Query
 from fastapi.responses import JSONResponse
 from pydantic import Field
 
 from ledger.access.messages import Amount
-from ledger.api.deps import CurrentUser, EngineDep, IdempotencyKey
+from ledger.api.deps import CurrentUser, EngineDep
 from ledger.api.routes.community.common import MoneyIn, Strict, community_router
-from ledger.api.writes import respond
+from ledger.api.writes import Door
 from ledger.community import services, welfare
 from ledger.community.messages import EntryRef, PostOut, StipendRunOut, post_out
 from ledger.db.engine import read_tx
@@ -28,9 +28,7 @@ class PostIn(Strict):
 
 
 @router.post("/orgs/{org_id}/welfare-posts", response_model=PostOut, status_code=201)
-def create_post_route(
-    org_id: int, body: PostIn, user: CurrentUser, engine: EngineDep, request: Request, key: IdempotencyKey
-) -> JSONResponse:
+def create_post_route(org_id: int, body: PostIn, door: Door) -> JSONResponse:
     """Register a public-welfare post (公益性岗位) and its holder."""
     new = welfare.NewPost(
         post=body.post,
@@ -39,8 +37,8 @@ def create_post_route(
         start=body.start,
         end=body.end,
     )
-    write = services.add_post(user, org_id, new)
-    return respond(engine, user, request, key, write, body)
+    write = services.add_post(door.user, org_id, new)
+    return door.respond(write, body)
 
 
 @router.get("/orgs/{org_id}/welfare-posts", response_model=list[PostOut])
@@ -55,30 +53,17 @@ class EndPostIn(Strict):
 
 
 @router.post("/orgs/{org_id}/welfare-posts/{post_id}/end", response_model=PostOut)
-def end_post_route(
-    org_id: int,
-    post_id: int,
-    body: EndPostIn,
-    user: CurrentUser,
-    engine: EngineDep,
-    request: Request,
-    key: IdempotencyKey,
-) -> JSONResponse:
-    write = services.end_post(user, org_id, post_id, last_day=body.end)
-    return respond(engine, user, request, key, write, body)
+def end_post_route(org_id: int, post_id: int, body: EndPostIn, door: Door) -> JSONResponse:
+    write = services.end_post(door.user, org_id, post_id, last_day=body.end)
+    return door.respond(write, body)
 
 
 @router.post("/orgs/{org_id}/welfare-posts/stipends", response_model=StipendRunOut)
 def stipend_run_route(
-    org_id: int,
-    user: CurrentUser,
-    engine: EngineDep,
-    request: Request,
-    key: IdempotencyKey,
-    through: Annotated[str, Query(description="YYYY-MM")],
+    org_id: int, door: Door, through: Annotated[str, Query(description="YYYY-MM")]
 ) -> JSONResponse:
     """The monthly stipend run of an org or a street (idempotent per post and month)."""
-    return respond(engine, user, request, key, services.stipends(user, org_id, through))
+    return door.respond(services.stipends(door.user, org_id, through))
 
 
 class StipendIn(Strict):
@@ -86,18 +71,10 @@ class StipendIn(Strict):
 
 
 @router.post("/orgs/{org_id}/welfare-posts/{post_id}/stipends", response_model=StipendRunOut, status_code=201)
-def post_stipend_route(
-    org_id: int,
-    post_id: int,
-    body: StipendIn,
-    user: CurrentUser,
-    engine: EngineDep,
-    request: Request,
-    key: IdempotencyKey,
-) -> JSONResponse:
+def post_stipend_route(org_id: int, post_id: int, body: StipendIn, door: Door) -> JSONResponse:
     """One post's stipend for one month (refused for a month the post is not held)."""
-    write = services.post_stipend(user, org_id, post_id, body.period)
-    return respond(engine, user, request, key, write, body)
+    write = services.post_stipend(door.user, org_id, post_id, body.period)
+    return door.respond(write, body)
 
 
 class PaymentIn(Strict):
@@ -107,25 +84,17 @@ class PaymentIn(Strict):
 
 
 @router.post("/orgs/{org_id}/welfare-posts/{post_id}/payments", response_model=EntryRef, status_code=201)
-def pay_stipend_route(
-    org_id: int,
-    post_id: int,
-    body: PaymentIn,
-    user: CurrentUser,
-    engine: EngineDep,
-    request: Request,
-    key: IdempotencyKey,
-) -> JSONResponse:
+def pay_stipend_route(org_id: int, post_id: int, body: PaymentIn, door: Door) -> JSONResponse:
     write = services.pay_stipend(
-        user,
+        door.user,
         org_id,
         post_id,
         amount_fen=body.amount,
         paid_on=body.date,
         cash_account=body.cash_account,
-        idempotency_key=key,
+        idempotency_key=door.key,
     )
-    return respond(engine, user, request, key, write, body)
+    return door.respond(write, body)
 
 
 class FacilityIn(MoneyIn):
@@ -133,22 +102,15 @@ class FacilityIn(MoneyIn):
 
 
 @router.post("/orgs/{org_id}/welfare-facilities", response_model=EntryRef, status_code=201)
-def facility_route(
-    org_id: int,
-    body: FacilityIn,
-    user: CurrentUser,
-    engine: EngineDep,
-    request: Request,
-    key: IdempotencyKey,
-) -> JSONResponse:
+def facility_route(org_id: int, body: FacilityIn, door: Door) -> JSONResponse:
     """公益设施 spending: Dr 51402 / Cr 102."""
     write = services.facility(
-        user,
+        door.user,
         org_id,
         amount_fen=body.amount,
         spent_on=body.date,
         memo=body.memo,
         cash_account=body.cash_account,
-        idempotency_key=key,
+        idempotency_key=door.key,
     )
-    return respond(engine, user, request, key, write, body)
+    return door.respond(write, body)
