@@ -16,74 +16,57 @@ from fastapi import FastAPI
 
 API = "/api/v1"
 
-# (method, path, status) of the create → [(link name, method, path of the target, {parameter: expression})]
-LINKS: dict[tuple[str, str, str], list[tuple[str, str, str, dict[str, str]]]] = {
-    ("post", "/orgs/{org_id}/statement-accounts", "201"): [
+# (link name, method, path of the target, {parameter: expression})
+Link = tuple[str, str, str, dict[str, str]]
+
+
+def _to_created(base: str, id_field: str, targets: tuple[tuple[str, str, str], ...]) -> list[Link]:
+    """Links from a create to operations on what it made, at ``base`` + each target's tail: the parameter
+    that ends ``base`` is the answer's ``id_field``; ``{org_id}``, where the path has one, the create's."""
+    id_param = base.rsplit("{", 1)[1].rstrip("}")
+    parameters = {id_param: f"$response.body#/{id_field}"}
+    if "{org_id}" in base:
+        parameters = {"org_id": "$request.path.org_id", **parameters}
+    return [(name, method, base + tail, parameters) for name, method, tail in targets]
+
+
+# (method, path, status) of the create → its links
+LINKS: dict[tuple[str, str, str], list[Link]] = {
+    ("post", "/orgs/{org_id}/statement-accounts", "201"): _to_created(
+        "/orgs/{org_id}/statement-accounts/{account_id}",
+        "id",
+        (("ImportsOfTheAccount", "get", "/imports"), ("LinesOfTheAccount", "get", "/lines")),
+    ),
+    ("post", "/orgs/{org_id}/statements", "201"): _to_created(
+        "/orgs/{org_id}/statement-imports/{import_id}",
+        "import_id",
+        (("LinesOfTheImport", "get", "/lines"), ("VoidTheImport", "post", "/void")),
+    ),
+    ("post", "/orgs/{org_id}/leases", "201"): _to_created(
+        "/orgs/{org_id}/leases/{contract_id}",
+        "id",
         (
-            "ImportsOfTheAccount",
-            "get",
-            "/orgs/{org_id}/statement-accounts/{account_id}/imports",
-            {"org_id": "$request.path.org_id", "account_id": "$response.body#/id"},
-        ),
-        (
-            "LinesOfTheAccount",
-            "get",
-            "/orgs/{org_id}/statement-accounts/{account_id}/lines",
-            {"org_id": "$request.path.org_id", "account_id": "$response.body#/id"},
-        ),
-    ],
-    ("post", "/orgs/{org_id}/statements", "201"): [
-        (
-            "LinesOfTheImport",
-            "get",
-            "/orgs/{org_id}/statement-imports/{import_id}/lines",
-            {"org_id": "$request.path.org_id", "import_id": "$response.body#/import_id"},
-        ),
-        (
-            "VoidTheImport",
-            "post",
-            "/orgs/{org_id}/statement-imports/{import_id}/void",
-            {"org_id": "$request.path.org_id", "import_id": "$response.body#/import_id"},
-        ),
-    ],
-    ("post", "/orgs/{org_id}/leases", "201"): [
-        (
-            name,
-            method,
-            f"/orgs/{{org_id}}/leases/{{contract_id}}{tail}",
-            {
-                "org_id": "$request.path.org_id",
-                "contract_id": "$response.body#/id",
-            },
-        )
-        for name, method, tail in (
             ("TheContract", "get", ""),
             ("RenewTheContract", "post", "/renew"),
             ("AmendTheContract", "post", "/amend"),
             ("TerminateTheContract", "post", "/terminate"),
-        )
-    ],
-    ("post", "/orgs/{org_id}/years/{year}/plans", "201"): [
+        ),
+    ),
+    ("post", "/orgs/{org_id}/years/{year}/plans", "201"): _to_created(
+        "/orgs/{org_id}/plans/{plan_id}",
+        "id",
         (
-            name,
-            method,
-            f"/orgs/{{org_id}}/plans/{{plan_id}}{tail}",
-            {
-                "org_id": "$request.path.org_id",
-                "plan_id": "$response.body#/id",
-            },
-        )
-        for name, method, tail in (
             ("ThePlan", "get", ""),
             ("DryRunThePlan", "get", "/dry-run"),
             ("ApproveThePlan", "post", "/approve"),
             ("ExecuteThePlan", "post", "/execute"),
-        )
-    ],
-    ("post", "/pos/sales", "201"): [
-        ("TheSale", "get", "/pos/sales/{sale_id}", {"sale_id": "$response.body#/id"}),
-        ("RefundTheSale", "post", "/pos/sales/{sale_id}/refunds", {"sale_id": "$response.body#/id"}),
-    ],
+        ),
+    ),
+    ("post", "/pos/sales", "201"): _to_created(
+        "/pos/sales/{sale_id}",
+        "id",
+        (("TheSale", "get", ""), ("RefundTheSale", "post", "/refunds")),
+    ),
 }
 
 
