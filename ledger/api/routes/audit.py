@@ -7,6 +7,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 from sqlalchemy import select
 
+from ledger.api.answers import from_row
 from ledger.api.deps import CurrentUser, EngineDep
 from ledger.books.orgs import subtree_ids
 from ledger.db.engine import read_tx
@@ -53,15 +54,4 @@ def audit_log(
         if before_id:
             stmt = stmt.where(audit_t.c.id < before_id)
         rows = conn.execute(stmt).all()
-    return [
-        AuditOut(
-            id=r.id,
-            at=r.at,
-            user=r.username,
-            org_id=r.org_id,
-            action=r.action,
-            detail=r.detail,
-            remote_addr=r.remote_addr,
-        )
-        for r in rows
-    ]
+    return [from_row(AuditOut, r, user=r.username) for r in rows]

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from ledger.access.messages import Amount, Id, MoneyOut, RequestModel
+from ledger.api.answers import from_row
 from ledger.api.deps import CurrentUser, EngineDep
 from ledger.api.writes import Door
 from ledger.books.money import format_amount
@@ -142,35 +143,20 @@ class PlanOut(BaseModel):
 
 
 def dry_run_out(run: DryRun) -> DryRunOut:
-    return DryRunOut(
+    lines = [
+        from_row(
+            PlanLineOut,
+            ln,
+            shares=[from_row(ShareOut, s.recipient, amount=s.amount_fen) for s in ln.shares],
+        )
+        for ln in run.lines
+    ]
+    return from_row(
+        DryRunOut,
+        run,
         profit=run.facts.profit_fen,
         brought_forward=run.facts.brought_forward_fen,
-        losses_covered=run.losses_covered_fen,
-        base=run.base_fen,
-        distributable=run.distributable_fen,
-        distributed=run.distributed_fen,
-        undistributed=run.undistributed_fen,
-        lines=[
-            PlanLineOut(
-                order=ln.order,
-                kind=ln.kind,
-                label=ln.label,
-                amount=ln.amount_fen,
-                basis=ln.basis,
-                posts=ln.posts,
-                shares=[
-                    ShareOut(
-                        key=s.recipient.key,
-                        counterparty_id=s.recipient.counterparty_id,
-                        name=s.recipient.name,
-                        weight=s.recipient.weight,
-                        amount=s.amount_fen,
-                    )
-                    for s in ln.shares
-                ],
-            )
-            for ln in run.lines
-        ],
+        lines=lines,
     )
 
 

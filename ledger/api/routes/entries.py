@@ -11,6 +11,7 @@ from sqlalchemy import Connection
 from ledger.access import bookkeeping
 from ledger.access.messages import Amount, Day, Id, MoneyOut, RequestModel
 from ledger.access.service import Write, org_keys
+from ledger.api.answers import from_row
 from ledger.api.deps import CurrentUser, EngineDep
 from ledger.api.periods import day_range_params, month_param
 from ledger.api.writes import Door, as_json, fingerprint
@@ -107,41 +108,13 @@ class EntryPage(BaseModel):
 
 
 def entry_out(e: dict[str, Any]) -> EntryOut:
-    return EntryOut(
-        id=e["id"],
-        org_id=e["org_id"],
-        voucher_no=e["voucher_no"],
+    return from_row(
+        EntryOut,
+        e,
         date=e["entry_date"],
-        period=e["period"],
-        memo=e["memo"],
-        source=e["source"],
-        source_ref=e["source_ref"],
-        link_id=e["link_id"],
-        reverses_id=e["reverses_id"],
         reversed_by_id=e.get("reversed_by_id"),
-        idempotency_key=e["idempotency_key"],
-        created_by=e["created_by"],
-        created_at=e["created_at"],
-        total=e["total_fen"],
         attachments=e.get("attachments") or 0,
-        hash=e["hash"],
-        lines=[
-            LineOut(
-                line_no=ln["line_no"],
-                account=ln["account"],
-                account_name=ln["account_name"],
-                debit=ln["debit_fen"],
-                credit=ln["credit_fen"],
-                memo=ln["memo"],
-                counterparty_id=ln["counterparty_id"],
-                store_id=ln["store_id"],
-                channel=ln["channel"],
-                contract_id=ln["contract_id"],
-                welfare_post_id=ln["welfare_post_id"],
-                product_category=ln["product_category"],
-            )
-            for ln in e["lines"]
-        ],
+        lines=[from_row(LineOut, ln) for ln in e["lines"]],
     )
 
 

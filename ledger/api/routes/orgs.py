@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from ledger.access import bookkeeping
 from ledger.access.messages import Id, MoneyOut, RequestModel
+from ledger.api.answers import from_row
 from ledger.api.deps import CurrentUser, EngineDep
 from ledger.api.periods import month_range_params
 from ledger.api.writes import Door
@@ -171,22 +172,7 @@ def get_trial_balance(
         org_service.require_books(user.require_org(conn, org_id))
         from_period, to_period = month_range_params(conn, org_id, from_period, to_period)
         rows = trial_balance(conn, org_id, from_period, to_period)
-    out = [
-        TrialBalanceRowOut(
-            code=r.code,
-            name=r.name,
-            level=r.level,
-            parent_code=r.parent_code,
-            is_leaf=r.is_leaf,
-            opening=r.opening_fen,
-            debit=r.debit_fen,
-            credit=r.credit_fen,
-            closing=r.closing_fen,
-            side=r.side,
-        )
-        for r in rows
-        if r.is_leaf or not leaves_only
-    ]
+    out = [from_row(TrialBalanceRowOut, r) for r in rows if r.is_leaf or not leaves_only]
     top = [r for r in rows if r.level == 1]
     return TrialBalanceOut(
         org_id=org_id,

@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 
 from ledger.access.auth import Principal
 from ledger.access.messages import Day, MoneyOut, RequestModel
+from ledger.api.answers import from_row
 from ledger.api.deps import CurrentUser, EngineDep
 from ledger.api.errors import PROBLEMS_SHOWN
 from ledger.api.periods import month_param
@@ -169,49 +170,12 @@ class TieOut(BaseModel):
 
 
 def _match_out(m: dict[str, Any]) -> MatchOut:
-    return MatchOut(
-        id=m["id"],
-        statement_account_id=m["statement_account_id"],
-        status=m["status"],
-        kind=m["kind"],
-        score=m["score"],
+    return from_row(
+        MatchOut,
+        m,
         conflict=bool(m["conflict"]),
-        fee=m["fee_fen"],
-        note=m["note"],
-        entry_id=m["entry_id"],
-        supersedes_id=m["supersedes_id"],
-        created_by=m["created_by"],
-        created_at=m["created_at"],
         reasons=[ReasonOut(**r) for r in m["reasons"]],
-        items=[
-            MatchItemOut(
-                role=i["role"],
-                statement_line_id=i["statement_line_id"],
-                journal_line_id=i["journal_line_id"],
-                amount=i["amount_fen"],
-            )
-            for i in m["items"]
-        ],
-    )
-
-
-def _line_out(r: dict[str, Any]) -> StatementLineOut:
-    return StatementLineOut(
-        id=r["id"],
-        statement_account_id=r["statement_account_id"],
-        import_id=r["import_id"],
-        source=r["source"],
-        line_no=r["line_no"],
-        occurred_at=r["occurred_at"],
-        amount=r["amount_fen"],
-        fee=r["fee_fen"],
-        balance=r["balance_fen"],
-        reference=r["reference"],
-        merchant_ref=r["merchant_ref"],
-        counterparty=r["counterparty"],
-        counterparty_account=r["counterparty_account"],
-        memo=r["memo"],
-        kind=r["kind"],
+        items=[from_row(MatchItemOut, i) for i in m["items"]],
     )
 
 
@@ -246,7 +210,7 @@ def list_statement_accounts_route(
     with read_tx(engine) as conn:
         user.require_org(conn, org_id)
         rows = store.list_statement_accounts(conn, org_id)
-    return [StatementAccountOut(**{k: r[k] for k in StatementAccountOut.model_fields}) for r in rows]
+    return [from_row(StatementAccountOut, r) for r in rows]
 
 
 def _save_upload(upload: UploadFile, limit: int, directory: Path) -> Path:
@@ -369,7 +333,7 @@ def statement_lines_route(
         rows = matching.statement_lines(
             conn, org_id, account_id, unmatched=unmatched, first=first, last=last, limit=limit, offset=offset
         )
-    return [_line_out(r) for r in rows]
+    return [from_row(StatementLineOut, r) for r in rows]
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -547,17 +511,7 @@ def ties_route(org_id: int, user: CurrentUser, engine: EngineDep) -> list[TieOut
     with read_tx(engine) as conn:
         user.require_org(conn, org_id)
         ties = outputs.subledger_ties(conn, org_id)
-    return [
-        TieOut(
-            name=t.name,
-            label=t.label,
-            subledger=t.subledger_fen,
-            ledger=t.ledger_fen,
-            difference=t.difference_fen,
-            details=_money_strings(_records(outputs.tie_details(t))),
-        )
-        for t in ties
-    ]
+    return [from_row(TieOut, t, details=_money_strings(_records(outputs.tie_details(t)))) for t in ties]
 
 
 @router.get("/orgs/{org_id}/reconcile/inter-org", response_model=list[dict[str, Any]])

@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from ledger.api.answers import from_row
 from ledger.api.deps import CurrentUser, EngineDep
 from ledger.api.writes import Door
 from ledger.db.engine import read_tx
@@ -56,7 +57,7 @@ def list_imports_route(org_id: int, account_id: int, user: CurrentUser, engine: 
     with read_tx(engine) as conn:
         user.require_org(conn, org_id)
         rows = voids.list_imports(conn, org_id, account_id)
-    return [ImportRecordOut(**{k: r[k] for k in ImportRecordOut.model_fields}) for r in rows]
+    return [from_row(ImportRecordOut, r) for r in rows]
 
 
 @router.get("/orgs/{org_id}/statement-imports/{import_id}/lines", response_model=list[dict[str, Any]])

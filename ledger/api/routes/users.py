@@ -8,6 +8,7 @@ from sqlalchemy import Connection
 from ledger.access.auth import create_user, issue_token
 from ledger.access.messages import Id, RequestModel
 from ledger.access.service import Write
+from ledger.api.answers import from_row
 from ledger.api.deps import CurrentUser
 from ledger.api.writes import Door, as_json, fingerprint
 
@@ -37,13 +38,7 @@ class UserCreated(BaseModel):
 
 @router.get("/me", response_model=MeOut)
 def me(user: CurrentUser) -> MeOut:
-    return MeOut(
-        user_id=user.user_id,
-        username=user.username,
-        role=user.role,
-        scope_org_id=user.scope_org_id,
-        scope_store_id=user.scope_store_id,
-    )
+    return from_row(MeOut, user)
 
 
 @router.post("/users", response_model=UserCreated, status_code=201)

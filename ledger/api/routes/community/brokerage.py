@@ -6,6 +6,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from ledger.access.messages import Amount, MoneyOut
+from ledger.api.answers import from_row
 from ledger.api.deps import CurrentUser, EngineDep
 from ledger.api.routes.community.common import MoneyIn, Strict, community_router
 from ledger.api.writes import Door
@@ -68,19 +69,7 @@ def deal_route(org_id: int, body: DealIn, door: Door) -> JSONResponse:
 def outstanding_route(org_id: int, user: CurrentUser, engine: EngineDep) -> list[OutstandingOut]:
     with read_tx(engine) as conn:
         rows = brokerage.outstanding(conn, leases.collective_orgs_for(conn, user, org_id))
-    return [
-        OutstandingOut(
-            deal_id=r["deal_id"],
-            org_id=r["org_id"],
-            client=r["client"],
-            kind=r["kind"],
-            earned_on=r["earned_on"],
-            commission=r["commission_fen"],
-            received=r["received_fen"],
-            outstanding=r["outstanding_fen"],
-        )
-        for r in rows
-    ]
+    return [from_row(OutstandingOut, r) for r in rows]
 
 
 @router.post("/orgs/{org_id}/brokerage/deals/{deal_id}/receipts", response_model=EntryRef, status_code=201)

@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from ledger.access.messages import Amount, Id, MoneyOut
+from ledger.api.answers import from_row
 from ledger.api.deps import CurrentUser, EngineDep
 from ledger.api.periods import year_param
 from ledger.api.routes.community.common import MoneyIn, Strict, community_router
@@ -54,7 +55,7 @@ def subsidy_totals_route(
     with read_tx(engine) as conn:
         org_ids = leases.collective_orgs_for(conn, user, org_id)
         rows = subsidies.totals_by_source(conn, org_ids, year_param(conn, org_id, year))
-    return [SubsidyTotalOut(org_id=r["org_id"], source=r["source"], amount=r["amount_fen"]) for r in rows]
+    return [from_row(SubsidyTotalOut, r) for r in rows]
 
 
 class StakeIn(Strict):
@@ -95,14 +96,4 @@ def list_stakes_route(org_id: int, user: CurrentUser, engine: EngineDep) -> list
     with read_tx(engine) as conn:
         user.require_org(conn, org_id)
         rows = stakes.list_stakes(conn, org_id)
-    return [
-        StakeRowOut(
-            stake_id=r["id"],
-            company_org_id=r["company_org_id"],
-            company=r["company"],
-            paid_in=r["paid_in_fen"],
-            share_bp=r["share_bp"],
-            acquired_on=r["acquired_on"],
-        )
-        for r in rows
-    ]
+    return [from_row(StakeRowOut, r, stake_id=r["id"]) for r in rows]
