@@ -10,10 +10,12 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from ledger.access.messages import Amount, Day, Id, MoneyOut
+from ledger.access.service import Write
+from ledger.api.answers import from_row
 from ledger.api.deps import CurrentUser, EngineDep
 from ledger.api.periods import day_range_params
 from ledger.api.routes.community.common import MoneyIn, Strict, community_router
-from ledger.api.writes import Door
+from ledger.api.writes import Door, WriteDoor
 from ledger.community import assets, services
 from ledger.community.leases import contracts as leases
 from ledger.community.leases import rentroll
@@ -143,25 +145,6 @@ class RentRollOut(BaseModel):
     idle_assets: list[AssetOut]
 
 
-def _row_out(r: rentroll.RentRollRow) -> RentRollRowOut:
-    return RentRollRowOut(
-        org_id=r.org_id,
-        org_code=r.org_code,
-        contract_id=r.contract_id,
-        code=r.code,
-        mode=r.mode,
-        lessee=r.lessee,
-        start=r.start,
-        end=r.end,
-        terminated_on=r.terminated_on,
-        monthly_rent=r.monthly_rent_fen,
-        billed=r.billed_fen,
-        received=r.received_fen,
-        outstanding=r.outstanding_fen,
-        aging=r.aging,
-    )
-
-
 @router.get("/orgs/{org_id}/leases/rent-roll", response_model=RentRollOut)
 def rent_roll_route(
     org_id: int,
@@ -178,10 +161,10 @@ def rent_roll_route(
         idle = assets.list_assets(conn, org_ids, status="idle")
     return RentRollOut(
         as_of=as_of,
-        contracts=[_row_out(r) for r in rows],
+        contracts=[from_row(RentRollRowOut, r) for r in rows],
         totals=rentroll.roll_totals(rows),
         aging=rentroll.aging_totals(rows),
-        expiring=[_row_out(r) for r in rentroll.expiring(rows, as_of, horizon_days)],
+        expiring=[from_row(RentRollRowOut, r) for r in rentroll.expiring(rows, as_of, horizon_days)],
         idle_assets=[asset_out(a) for a in idle],
     )
 
@@ -262,30 +245,22 @@ router.post(
 )(_supersede("renewal"))
 
 
-@router.post("/orgs/{org_id}/leases/{contract_id}/deposit", response_model=EntryRef, status_code=201)
-def deposit_route(org_id: int, contract_id: int, body: MoneyIn, door: Door) -> JSONResponse:
-    """押金 received: Dr 102 / Cr 21101 [lessee, contract]."""
-    write = services.receive_deposit(
-        door.user,
-        org_id,
-        contract_id,
-        amount_fen=body.amount,
-        on=body.date,
-        cash_account=body.cash_account,
-        idempotency_key=door.key,
-    )
-    return door.respond(write, body)
-
-
 class RefundIn(Strict):
     amount: Amount | None = Field(default=None, description="default: all that is held")
     date: date
     cash_account: str = "102"
 
 
-@router.post("/orgs/{org_id}/leases/{contract_id}/deposit/refund", response_model=EntryRef, status_code=201)
-def refund_route(org_id: int, contract_id: int, body: RefundIn, door: Door) -> JSONResponse:
-    write = services.refund_deposit(
+def _deposit_move(
+    move: Callable[..., Write[EntryRef]],
+    org_id: int,
+    contract_id: int,
+    body: MoneyIn | RefundIn,
+    door: WriteDoor,
+) -> JSONResponse:
+    """A contract's deposit received or refunded: the body's amount, day and cash account, under the
+    request's key."""
+    write = move(
         door.user,
         org_id,
         contract_id,
@@ -295,6 +270,17 @@ def refund_route(org_id: int, contract_id: int, body: RefundIn, door: Door) -> J
         idempotency_key=door.key,
     )
     return door.respond(write, body)
+
+
+@router.post("/orgs/{org_id}/leases/{contract_id}/deposit", response_model=EntryRef, status_code=201)
+def deposit_route(org_id: int, contract_id: int, body: MoneyIn, door: Door) -> JSONResponse:
+    """押金 received: Dr 102 / Cr 21101 [lessee, contract]."""
+    return _deposit_move(services.receive_deposit, org_id, contract_id, body, door)
+
+
+@router.post("/orgs/{org_id}/leases/{contract_id}/deposit/refund", response_model=EntryRef, status_code=201)
+def refund_route(org_id: int, contract_id: int, body: RefundIn, door: Door) -> JSONResponse:
+    return _deposit_move(services.refund_deposit, org_id, contract_id, body, door)
 
 
 class AllocationIn(Strict):
