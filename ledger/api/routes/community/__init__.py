@@ -3,7 +3,7 @@
 ``brokerage`` (居间服务), ``holdings`` (补助收入, 参股).
 
 Thin: a write parses its body, calls its service in ``ledger.community.services`` (scope → key → write →
-audit, the one the pages and the CLI call) and answers with ``ledger.api.writes.respond``; a read checks
+audit, the one the pages and the CLI call) and answers through its ``ledger.api.writes.Door``; a read checks
 scope with ``Principal.require_org`` (an officer reaches the orgs of their street, a community user reads
 its own) and answers a ``ledger.community.messages`` model. Where a route takes a street (or the county)
 instead of a community, it covers every collective org below it that the caller may see: the accrual run,
