@@ -7,8 +7,8 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 from sqlalchemy import select
 
-from ledger.api.answers import from_row
 from ledger.api.deps import CurrentUser, EngineDep
+from ledger.api.fields import from_row
 from ledger.books.orgs import subtree_ids
 from ledger.db.engine import read_tx
 from ledger.db.models import AuditLog, UserAccount

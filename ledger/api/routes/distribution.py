@@ -11,8 +11,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from ledger.access.messages import Amount, Id, MoneyOut, RequestModel
-from ledger.api.answers import from_row
 from ledger.api.deps import CurrentUser, EngineDep
+from ledger.api.fields import from_row, record_from
 from ledger.api.writes import Door
 from ledger.books.money import format_amount
 from ledger.db.engine import read_tx
@@ -314,14 +314,7 @@ def pay_dividend_route(org_id: int, body: DividendIn, door: Door) -> JSONRespons
 
 @router.post("/orgs/{org_id}/welfare-funds/apply", status_code=201)
 def apply_earmark_route(org_id: int, body: EarmarkIn, door: Door) -> JSONResponse:
-    use = welfare_funds.EarmarkUse(
-        kind=body.kind,
-        earmark_year=body.earmark_year,
-        amount_fen=body.amount,
-        on=body.on,
-        post_id=body.post_id,
-    )
-    write = services.apply_earmark(door.user, org_id, use)
+    write = services.apply_earmark(door.user, org_id, record_from(welfare_funds.EarmarkUse, body))
     return door.respond(write, body)
 
 

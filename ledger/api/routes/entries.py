@@ -11,8 +11,8 @@ from sqlalchemy import Connection
 from ledger.access import bookkeeping
 from ledger.access.messages import Amount, Day, Id, MoneyOut, RequestModel
 from ledger.access.service import Write, org_keys
-from ledger.api.answers import from_row
 from ledger.api.deps import CurrentUser, EngineDep
+from ledger.api.fields import from_row, record_from
 from ledger.api.periods import day_range_params, month_param
 from ledger.api.writes import Door, as_json, fingerprint
 from ledger.books.errors import ValidationError
@@ -123,20 +123,7 @@ def _draft(org_id: int, body: EntryIn, key: str | None, link_id: str | None = No
     for i, ln in enumerate(body.lines):
         if (ln.debit is None) == (ln.credit is None):
             raise ValidationError("give exactly one of debit or credit", field=f"lines[{i}].debit")
-        lines.append(
-            Line(
-                account=ln.account,
-                debit_fen=ln.debit or 0,
-                credit_fen=ln.credit or 0,
-                memo=ln.memo,
-                counterparty_id=ln.counterparty_id,
-                store_id=ln.store_id,
-                channel=ln.channel,
-                contract_id=ln.contract_id,
-                welfare_post_id=ln.welfare_post_id,
-                product_category=ln.product_category,
-            )
-        )
+        lines.append(record_from(Line, ln, debit_fen=ln.debit or 0, credit_fen=ln.credit or 0))
     return Draft(
         org_id=org_id,
         entry_date=body.date,

@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from ledger.access import bookkeeping
 from ledger.access.messages import Id, MoneyOut, RequestModel
-from ledger.api.answers import from_row
 from ledger.api.deps import CurrentUser, EngineDep
+from ledger.api.fields import from_row
 from ledger.api.periods import month_range_params
 from ledger.api.writes import Door
 from ledger.books import orgs as org_service

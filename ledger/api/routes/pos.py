@@ -33,6 +33,7 @@ from ledger.api.deps import (
     current_principal,
     idempotency_key,
 )
+from ledger.api.fields import record_from
 from ledger.api.periods import day_range_params
 from ledger.api.routes.pos_schemas import (
     CashMoveIn,
@@ -233,22 +234,6 @@ def _product_out(p: dict) -> dict:
     }
 
 
-def _product_in(p: ProductBody) -> catalogue.ProductIn:
-    return catalogue.ProductIn(
-        sku=p.sku,
-        name=p.name,
-        unit=p.unit,
-        price_fen=p.price,
-        barcode=p.barcode,
-        tax_category=p.tax_category,
-        category=p.category,
-        origin_org_id=p.origin_org_id,
-        allow_price_override=p.allow_price_override,
-        max_price_fen=p.max_price,
-        active=p.active,
-    )
-
-
 @router.get("/orgs/{org_id}/products")
 def list_products_route(org_id: int, user: CurrentUser, engine: EngineDep) -> Response:
     with read_tx(engine) as conn:
@@ -259,7 +244,7 @@ def list_products_route(org_id: int, user: CurrentUser, engine: EngineDep) -> Re
 @router.put("/orgs/{org_id}/products", status_code=200)
 def upsert_products_route(org_id: int, body: list[ProductBody], door: Door) -> JSONResponse:
     """Create or update products by SKU."""
-    products = [_product_in(p) for p in body]
+    products = [record_from(catalogue.ProductIn, p) for p in body]
     write = services.upsert_products(door.user, org_id, products, request=as_json(body))
     return door.respond(write, body)
 

@@ -20,9 +20,9 @@ from sqlalchemy import Engine
 
 from ledger.access.auth import Principal
 from ledger.access.messages import Day, MoneyOut, RequestModel
-from ledger.api.answers import from_row
 from ledger.api.deps import CurrentUser, EngineDep
 from ledger.api.errors import PROBLEMS_SHOWN
+from ledger.api.fields import from_row
 from ledger.api.periods import month_param
 from ledger.api.writes import Door, WriteDoor
 from ledger.books.errors import LedgerError, ValidationError

@@ -10,8 +10,8 @@ from typing import Any
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from ledger.api.answers import from_row
 from ledger.api.deps import CurrentUser, EngineDep
+from ledger.api.fields import from_row
 from ledger.api.writes import Door
 from ledger.db.engine import read_tx
 from ledger.reconcile import services, voids

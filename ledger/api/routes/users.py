@@ -8,8 +8,8 @@ from sqlalchemy import Connection
 from ledger.access.auth import create_user, issue_token
 from ledger.access.messages import Id, RequestModel
 from ledger.access.service import Write
-from ledger.api.answers import from_row
 from ledger.api.deps import CurrentUser
+from ledger.api.fields import from_row
 from ledger.api.writes import Door, as_json, fingerprint
 
 router = APIRouter(prefix="/api/v1", tags=["users"])

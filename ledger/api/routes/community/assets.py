@@ -5,6 +5,7 @@ from pydantic import Field
 
 from ledger.access.messages import Amount, Quantity
 from ledger.api.deps import CurrentUser, EngineDep
+from ledger.api.fields import record_from
 from ledger.api.routes.community.common import Strict, community_router
 from ledger.api.writes import Door
 from ledger.community import assets, services
@@ -38,18 +39,7 @@ class StatusIn(Strict):
 @router.post("/orgs/{org_id}/assets", response_model=AssetOut, status_code=201)
 def create_asset_route(org_id: int, body: AssetIn, door: Door) -> JSONResponse:
     """Add an asset to the register (资产台账)."""
-    asset = NewAsset(
-        kind=body.kind,
-        name=body.name,
-        location=body.location,
-        area_milli_m2=body.area or 0,
-        ownership=body.ownership,
-        entrusting_body=body.entrusting_body,
-        book_value_fen=body.book_value,
-        status=body.status,
-        certificate_no=body.certificate_no,
-        documents=body.documents,
-    )
+    asset = record_from(NewAsset, body, area_milli_m2=body.area or 0)
     write = services.add_asset(door.user, org_id, asset)
     return door.respond(write, body)
 

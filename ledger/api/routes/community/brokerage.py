@@ -6,8 +6,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from ledger.access.messages import Amount, MoneyOut
-from ledger.api.answers import from_row
 from ledger.api.deps import CurrentUser, EngineDep
+from ledger.api.fields import from_row, record_from
 from ledger.api.routes.community.common import MoneyIn, Strict, community_router
 from ledger.api.writes import Door
 from ledger.community import brokerage, services
@@ -48,19 +48,7 @@ class OutstandingOut(BaseModel):
 @router.post("/orgs/{org_id}/brokerage/deals", response_model=DealOut, status_code=201)
 def deal_route(org_id: int, body: DealIn, door: Door) -> JSONResponse:
     """居间服务: record a deal and post its fee (Dr 112 [client] or 102 / Cr 50103, 214)."""
-    deal = brokerage.Deal(
-        client=body.client,
-        kind=body.kind,
-        earned_on=body.earned_on,
-        deal_value_fen=body.deal_value,
-        commission_rate_bp=body.commission_rate_bp,
-        commission_fen=body.commission,
-        vat_rate_bp=body.vat_rate_bp,
-        other_party=body.other_party,
-        paid_at_once=body.paid_at_once,
-        cash_account=body.cash_account,
-        memo=body.memo,
-    )
+    deal = record_from(brokerage.Deal, body)
     write = services.record_deal(door.user, org_id, deal, idempotency_key=door.key)
     return door.respond(write, body)
 

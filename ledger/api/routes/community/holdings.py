@@ -8,8 +8,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from ledger.access.messages import Amount, Id, MoneyOut
-from ledger.api.answers import from_row
 from ledger.api.deps import CurrentUser, EngineDep
+from ledger.api.fields import from_row
 from ledger.api.periods import year_param
 from ledger.api.routes.community.common import MoneyIn, Strict, community_router
 from ledger.api.writes import Door

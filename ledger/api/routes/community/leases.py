@@ -11,8 +11,8 @@ from pydantic import BaseModel, Field
 
 from ledger.access.messages import Amount, Day, Id, MoneyOut
 from ledger.access.service import Write
-from ledger.api.answers import from_row
 from ledger.api.deps import CurrentUser, EngineDep
+from ledger.api.fields import from_row, record_from
 from ledger.api.periods import day_range_params
 from ledger.api.routes.community.common import MoneyIn, Strict, community_router
 from ledger.api.writes import Door, WriteDoor
@@ -40,17 +40,7 @@ class TermsIn(Strict):
 
     def terms(self) -> SpeltTerms:
         """The terms as asked: the cycle and the timing are read by the service, after the scope check."""
-        return SpeltTerms(
-            start=self.start,
-            end=self.end,
-            rent_per_cycle_fen=self.rent_per_cycle,
-            cycle=self.cycle,
-            timing=self.timing,
-            free_months=self.free_months,
-            escalation_bp=self.escalation_bp,
-            escalation_every_years=self.escalation_every_years,
-            vat_rate_bp=self.vat_rate_bp,
-        )
+        return record_from(SpeltTerms, self)
 
 
 class ContractIn(TermsIn):

@@ -10,6 +10,7 @@ from pydantic import Field
 
 from ledger.access.messages import Amount
 from ledger.api.deps import CurrentUser, EngineDep
+from ledger.api.fields import record_from
 from ledger.api.routes.community.common import MoneyIn, Strict, community_router
 from ledger.api.writes import Door
 from ledger.community import services, welfare
@@ -30,14 +31,7 @@ class PostIn(Strict):
 @router.post("/orgs/{org_id}/welfare-posts", response_model=PostOut, status_code=201)
 def create_post_route(org_id: int, body: PostIn, door: Door) -> JSONResponse:
     """Register a public-welfare post (公益性岗位) and its holder."""
-    new = welfare.NewPost(
-        post=body.post,
-        holder=body.holder,
-        monthly_stipend_fen=body.monthly_stipend,
-        start=body.start,
-        end=body.end,
-    )
-    write = services.add_post(door.user, org_id, new)
+    write = services.add_post(door.user, org_id, record_from(welfare.NewPost, body))
     return door.respond(write, body)
 
 
