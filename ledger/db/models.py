@@ -43,6 +43,7 @@ from sqlalchemy import (
     Integer,
     Table,
     UniqueConstraint,
+    text,
 )
 from sqlmodel import Field, SQLModel
 
@@ -68,6 +69,11 @@ ROLES = ("admin", "officer", "community", "cashier")
 
 def _in(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+def _when_set(column: str) -> dict[str, object]:
+    """A partial index's keywords: only the rows where ``column`` is not NULL, on both databases."""
+    return {f"{dialect}_where": text(f"{column} IS NOT NULL") for dialect in ("sqlite", "postgresql")}
 
 
 # BIGINT everywhere, but INTEGER on SQLite, where only "INTEGER PRIMARY KEY" is the fast rowid alias.
@@ -173,7 +179,7 @@ class JournalEntry(TableModel, table=True):
         CheckConstraint(_in("source", ENTRY_SOURCES), name="ck_entry_source"),
         CheckConstraint("line_count >= 2", name="ck_entry_lines"),
         Index("ix_entry_org_period", "org_id", "period"),
-        Index("ix_entry_link", "link_id"),
+        Index("ix_entry_link", "link_id", **_when_set("link_id")),  # only entries with a link (0013_core)
         Index("ix_entry_source_ref", "org_id", "source", "source_ref"),
         Index("ix_entry_org_date_seq", "org_id", "entry_date", "seq"),  # the journal's order (0007_core)
         Index("ix_entry_org_total", "org_id", "total_fen"),  # vouchers by amount (0007_core)
@@ -219,7 +225,9 @@ class JournalLine(TableModel, table=True):
         Index("ix_line_entry", "entry_id"),
         # Covering index for trial balances: GROUP BY account over one org's periods reads only the index.
         Index("ix_line_tb", "org_id", "period", "account_id", "debit_fen", "credit_fen"),
-        Index("ix_line_counterparty", "org_id", "counterparty_id"),
+        Index(
+            "ix_line_counterparty", "org_id", "counterparty_id", **_when_set("counterparty_id")
+        ),  # 0013_core
         Index("ix_line_org_account", "org_id", "account_id", "period", "entry_id"),  # by account (0007_core)
     )
 
