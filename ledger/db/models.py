@@ -32,7 +32,7 @@ All money columns are integer fen (``*_fen``, BIGINT).
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     BigInteger,
@@ -71,7 +71,7 @@ def _in(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
-def _when_set(column: str) -> dict[str, object]:
+def _when_set(column: str) -> dict[str, Any]:
     """A partial index's keywords: only the rows where ``column`` is not NULL, on both databases."""
     return {f"{dialect}_where": text(f"{column} IS NOT NULL") for dialect in ("sqlite", "postgresql")}
 
