@@ -225,9 +225,8 @@ class JournalLine(TableModel, table=True):
         Index("ix_line_entry", "entry_id"),
         # Covering index for trial balances: GROUP BY account over one org's periods reads only the index.
         Index("ix_line_tb", "org_id", "period", "account_id", "debit_fen", "credit_fen"),
-        Index(
-            "ix_line_counterparty", "org_id", "counterparty_id", **_when_set("counterparty_id")
-        ),  # 0013_core
+        # only the lines that name a counterparty (0013_core)
+        Index("ix_line_counterparty", "org_id", "counterparty_id", **_when_set("counterparty_id")),
         Index("ix_line_org_account", "org_id", "account_id", "period", "entry_id"),  # by account (0007_core)
     )
 
