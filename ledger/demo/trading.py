@@ -251,7 +251,7 @@ class Till:
 
     def till(self, write: Write[Any], key: str) -> Any:
         """What the till asks of the API's door (``/shifts``, ``/refunds``): the same service, carried out
-        with its key and audited in the company, as ``ledger.api.writes.respond`` does."""
+        with its key and audited in the company, as a write route's ``WriteDoor.respond`` does."""
         return perform(self.conn, self.st.cashier, write, key=key, remote_addr=None).body
 
     def send(self) -> None:
