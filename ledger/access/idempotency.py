@@ -35,13 +35,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import Connection
 
 from ledger.books.errors import IdempotencyConflict, ValidationError
 from ledger.books.orgs import now
-from ledger.db.engine import driver_connection
 from ledger.db.models import IdempotencyRecord
+from ledger.db.rows import driver_rows
 
 record_t = IdempotencyRecord.__table__
 
@@ -101,12 +100,10 @@ def once(
     digest = request_hash(action, request)
     if conn.dialect.name == "postgresql":
         # Two copies of one request racing: the second waits here, then finds the first's answer.
-        conn.execute(
-            text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": f"{keyspace}\x1f{key}"}
-        )
-    row = driver_sql(conn, _FIND, (keyspace, key)).fetchone()
-    if row is not None:
-        stored_hash, stored_body = row
+        driver_sql(conn, "SELECT pg_advisory_xact_lock(hashtextextended(?, 0))", (f"{keyspace}\x1f{key}",))
+    found = driver_sql(conn, _FIND, (keyspace, key))
+    if found:
+        stored_hash, stored_body = found[0]
         if stored_hash != digest and all(stored_hash != request_hash(action, f) for f in former):
             raise IdempotencyConflict(
                 f"idempotency key {key!r} was used for a different request", field=key_field
@@ -137,18 +134,11 @@ _KEEP = (
 )
 
 
-def driver_sql(conn: Connection, sql: str, params: tuple[Any, ...]) -> Any:
+def driver_sql(conn: Connection, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
     """``sql`` (``?`` placeholders) with ``params`` on the driver's cursor, in the caller's transaction;
-    a refusal raised as SQLAlchemy raises it (IntegrityError …). Returns the cursor."""
-    if conn.dialect.name == "postgresql":
-        sql = sql.replace("?", "%s")
-    cursor = driver_connection(conn).cursor()
-    dbapi_error = conn.dialect.loaded_dbapi.Error
-    try:
-        cursor.execute(sql, params)
-    except dbapi_error as exc:
-        raise DBAPIError.instance(sql, params, exc, dbapi_error) from exc
-    return cursor
+    a refusal raised as SQLAlchemy raises it (IntegrityError …). Returns the rows it read (none for a
+    write), its cursor closed (``ledger.db.rows.driver_rows``)."""
+    return driver_rows(conn, sql, params)
 
 
 def driver_time(conn: Connection, value: datetime) -> Any:

@@ -22,9 +22,7 @@ from functools import cached_property
 from itertools import chain
 from operator import attrgetter
 
-from sqlalchemy import Connection, select, text, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Connection, select
 
 from ledger.books.account_dimensions import DIMENSION_FIELDS, required_for
 from ledger.books.chain import entry_hash
@@ -54,7 +52,7 @@ from ledger.db.models import (
     Store,
     VoucherCounter,
 )
-from ledger.db.rows import gc_paused, insert_rows
+from ledger.db.rows import IN_CHUNK, driver_rows, driver_run, gc_paused, insert_rows, marks
 
 entry_t = JournalEntry.__table__
 line_t = JournalLine.__table__
@@ -245,32 +243,34 @@ def _refuse_line(line: Line, lp: str, reversal: bool) -> None:
         check_bound(getattr(line, name), f"{lp}.{name[:-4]}")
 
 
+_LOCK = "SELECT last_seq, head_hash FROM book_state WHERE org_id = ?"
+_LOCK_PG = _LOCK + " FOR UPDATE"
+
+
 def _lock_books(conn: Connection, org_ids: Iterable[int], codes: Iterable[str]) -> dict[int, _OrgBooks]:
     """Lock each org's chain head (in org-id order) and read the accounts the drafts name, by code: only
     those (an indexed lookup each, with whether any account hangs under it), not the whole chart, which a
     posting of one entry would otherwise read and sort through for every entry. Read in the caller's
     transaction after the lock, so an account opened or closed earlier in it is seen as it now is. Plain
-    SQL on the driver: building the statements with SQLAlchemy cost more than running them."""
-    mark = "?" if conn.dialect.name == "sqlite" else "%s"
-    lock = f"SELECT last_seq, head_hash FROM {book_t.name} WHERE org_id = {mark}"
-    if conn.dialect.name == "postgresql":
-        lock += " FOR UPDATE"
+    SQL on the driver (``ledger.db.rows.driver_rows``), as every statement of a posting: building the
+    statements with SQLAlchemy cost more than running them."""
+    lock = _LOCK_PG if conn.dialect.name == "postgresql" else _LOCK
     books: dict[int, _OrgBooks] = {}
     for org_id in sorted(set(org_ids)):
-        row = conn.exec_driver_sql(lock, (org_id,)).first()
-        if row is None:
+        rows = driver_rows(conn, lock, (org_id,))
+        if not rows:
             raise NotFound(f"org {org_id} does not exist or keeps no books", field="org_id")
-        books[org_id] = _OrgBooks(row[0], row[1])
+        books[org_id] = _OrgBooks(*rows[0])
     orgs, named = list(books), list(dict.fromkeys(codes))
-    for i in range(0, len(named), 500):
-        part = named[i : i + 500]
-        rows = conn.exec_driver_sql(
+    for i in range(0, len(named), IN_CHUNK):
+        part = named[i : i + IN_CHUNK]
+        rows = driver_rows(
+            conn,
             f"SELECT a.org_id, a.id, a.code, a.is_closed, "
-            f"EXISTS (SELECT 1 FROM {account_t.name} c WHERE c.parent_id = a.id) "
-            f"FROM {account_t.name} a WHERE a.org_id IN ({', '.join([mark] * len(orgs))}) "
-            f"AND a.code IN ({', '.join([mark] * len(part))})",
+            f"EXISTS (SELECT 1 FROM account c WHERE c.parent_id = a.id) "
+            f"FROM account a WHERE a.org_id IN ({marks(len(orgs))}) AND a.code IN ({marks(len(part))})",
             (*orgs, *part),
-        ).all()
+        )
         for org_id, account_id, code, is_closed, is_parent in rows:
             ob = books[org_id]
             ob.accounts[code] = (account_id, bool(is_closed), bool(is_parent))
@@ -426,17 +426,9 @@ def _check_dimensions(conn: Connection, drafts: Sequence[Draft], prefix: Sequenc
     known_cp: set[tuple[int, int]] = set()
     known_store: set[tuple[int, int]] = set()
     if wanted_cp:
-        cp = Counterparty.__table__
-        ids = {c for _, c in wanted_cp}
-        known_cp = {
-            (r.org_id, r.id) for r in conn.execute(select(cp.c.org_id, cp.c.id).where(cp.c.id.in_(ids)))
-        }
+        known_cp = _orgs_of(conn, Counterparty.__table__.name, {c for _, c in wanted_cp})
     if wanted_store:
-        st = Store.__table__
-        ids = {s for _, s in wanted_store}
-        known_store = {
-            (r.org_id, r.id) for r in conn.execute(select(st.c.org_id, st.c.id).where(st.c.id.in_(ids)))
-        }
+        known_store = _orgs_of(conn, Store.__table__.name, {s for _, s in wanted_store})
     for d, p in zip(drafts, prefix, strict=True):
         for i, ln in enumerate(d.lines):
             if ln.counterparty_id and (d.org_id, ln.counterparty_id) not in known_cp:
@@ -450,6 +442,18 @@ def _check_dimensions(conn: Connection, drafts: Sequence[Draft], prefix: Sequenc
                 )
 
 
+def _orgs_of(conn: Connection, table: str, ids: set[int]) -> set[tuple[int, int]]:
+    """``(org_id, id)`` of the rows of ``table`` (a constant) with these ids."""
+    wanted = sorted(ids)
+    found: set[tuple[int, int]] = set()
+    for i in range(0, len(wanted), IN_CHUNK):
+        part = wanted[i : i + IN_CHUNK]
+        found.update(
+            driver_rows(conn, f"SELECT org_id, id FROM {table} WHERE id IN ({marks(len(part))})", part)
+        )
+    return found
+
+
 def _check_required_dimensions(conn: Connection, drafts: Sequence[Draft], prefix: Sequence[str]) -> None:
     """Each line of an entered entry names the dimensions its account requires (else a 422 naming the
     line's field, ``lines[1].counterparty_id``), as the entry form asks before it posts.
@@ -461,13 +465,14 @@ def _check_required_dimensions(conn: Connection, drafts: Sequence[Draft], prefix
     typed = list(zip(drafts, prefix, strict=True))
     if not typed:
         return
-    org_t = Org.__table__
-    standards: dict[int, str | None] = {
-        r.id: r.standard
-        for r in conn.execute(
-            select(org_t.c.id, org_t.c.standard).where(org_t.c.id.in_({d.org_id for d, _ in typed}))
+    org_ids = sorted({d.org_id for d, _ in typed})
+    standards: dict[int, str | None] = dict(
+        driver_rows(
+            conn,
+            f"SELECT id, standard FROM {Org.__table__.name} WHERE id IN ({marks(len(org_ids))})",
+            org_ids,
         )
-    }
+    )
     with_stores: set[int] | None = None  # a company without a store yet names none (its 1405 is plain)
     required: dict[tuple[str | None, str], tuple[str, ...]] = {}  # per code of the batch, not per line
     for d, p in typed:
@@ -483,12 +488,15 @@ def _check_required_dimensions(conn: Connection, drafts: Sequence[Draft], prefix
                     continue
                 if dimension == "store":
                     if with_stores is None:
-                        orgs = {t.org_id for t, _ in typed}
-                        with_stores = set(
-                            conn.execute(
-                                select(Store.__table__.c.org_id).where(Store.__table__.c.org_id.in_(orgs))
-                            ).scalars()
-                        )
+                        with_stores = {
+                            r[0]
+                            for r in driver_rows(
+                                conn,
+                                f"SELECT DISTINCT org_id FROM {Store.__table__.name} "
+                                f"WHERE org_id IN ({marks(len(org_ids))})",
+                                org_ids,
+                            )
+                        }
                     if d.org_id not in with_stores:
                         continue
                 what = dimension.replace("_", " ")
@@ -503,14 +511,17 @@ def _check_required_dimensions(conn: Connection, drafts: Sequence[Draft], prefix
 
 def _check_periods_open(conn: Connection, drafts: Sequence[Draft], prefix: Sequence[str]) -> None:
     """Nothing posts on or before an org's latest closed month (books close in order)."""
-    orgs = {d.org_id for d in drafts}
-    latest: dict[int, str] = {}
-    for r in conn.execute(
-        select(period_t.c.org_id, period_t.c.period).where(
-            period_t.c.org_id.in_(orgs), period_t.c.status == "closed"
+    if not drafts:
+        return
+    orgs = sorted({d.org_id for d in drafts})
+    latest: dict[int, str] = dict(
+        driver_rows(
+            conn,
+            f"SELECT org_id, MAX(period) FROM {period_t.name} "
+            f"WHERE org_id IN ({marks(len(orgs))}) AND status = 'closed' GROUP BY org_id",
+            orgs,
         )
-    ):
-        latest[r.org_id] = max(latest.get(r.org_id, ""), r.period)
+    )
     for d, p in zip(drafts, prefix, strict=True):
         if d.org_id in latest and d.period <= latest[d.org_id]:
             raise PeriodClosed(
@@ -552,17 +563,15 @@ def _check_reversals(conn: Connection, drafts: Sequence[Draft], prefix: Sequence
 
 def _allocate_vouchers(conn: Connection, org_id: int, period: str, count: int) -> int:
     """Reserve ``count`` voucher numbers; returns the first. Gapless: a rollback gives them back."""
-    ins = pg_insert(counter_t) if conn.dialect.name == "postgresql" else sqlite_insert(counter_t)
-    stmt = (
-        ins.values(org_id=org_id, period=period, last_no=count)
-        .on_conflict_do_update(
-            index_elements=[counter_t.c.org_id, counter_t.c.period],
-            set_={"last_no": counter_t.c.last_no + count},
-        )
-        .returning(counter_t.c.last_no)
-    )
-    last = conn.execute(stmt).scalar_one()
-    return last - count + 1
+    [(last,)] = driver_rows(conn, _COUNT_ONE, (org_id, period, count))
+    return int(last) - count + 1
+
+
+_COUNT = (
+    "INSERT INTO voucher_counter (org_id, period, last_no) VALUES (?, ?, ?) "
+    "ON CONFLICT (org_id, period) DO UPDATE SET last_no = voucher_counter.last_no + excluded.last_no"
+)
+_COUNT_ONE = _COUNT + " RETURNING last_no"
 
 
 def _allocate_all_vouchers(
@@ -577,33 +586,29 @@ def _allocate_all_vouchers(
     if len(counts) == 1:
         [(pair, count)] = counts.items()
         return {pair: _allocate_vouchers(conn, *pair, count)}
-    orgs = {org for org, _ in counts}
-    periods = {period for _, period in counts}
+    orgs = sorted({org for org, _ in counts})
+    periods = sorted({period for _, period in counts})  # at most a few hundred months
     last = {
-        (r.org_id, r.period): r.last_no
-        for r in conn.execute(
-            select(counter_t.c.org_id, counter_t.c.period, counter_t.c.last_no).where(
-                counter_t.c.org_id.in_(orgs), counter_t.c.period.in_(periods)
-            )
+        (org_id, period): last_no
+        for org_id, period, last_no in driver_rows(
+            conn,
+            f"SELECT org_id, period, last_no FROM {counter_t.name} "
+            f"WHERE org_id IN ({marks(len(orgs))}) AND period IN ({marks(len(periods))})",
+            (*orgs, *periods),
         )
     }
-    mark = "?" if conn.dialect.name == "sqlite" else "%s"
-    conn.exec_driver_sql(
-        f"INSERT INTO voucher_counter (org_id, period, last_no) VALUES ({mark}, {mark}, {mark}) "
-        "ON CONFLICT (org_id, period) DO UPDATE SET last_no = voucher_counter.last_no + excluded.last_no",
-        [(org, period, count) for (org, period), count in counts.items()],
-    )
+    driver_run(conn, _COUNT, [(org, period, count) for (org, period), count in counts.items()], many=True)
     return {pair: last.get(pair, 0) + 1 for pair in counts}
 
 
 def _allocate_entry_ids(conn: Connection, count: int) -> list[int]:
     if conn.dialect.name == "postgresql":
-        rows = conn.execute(
-            text("SELECT nextval('journal_entry_id_seq') FROM generate_series(1, :n)"), {"n": count}
-        ).scalars()
-        return sorted(rows)
+        rows = driver_rows(
+            conn, "SELECT nextval('journal_entry_id_seq') FROM generate_series(1, ?)", (count,)
+        )
+        return sorted(r[0] for r in rows)
     # SQLite: the write transaction holds the database lock (BEGIN IMMEDIATE), so max+1 is ours alone.
-    first = conn.execute(text("SELECT COALESCE(MAX(id), 0) + 1 FROM journal_entry")).scalar_one()
+    [(first,)] = driver_rows(conn, "SELECT COALESCE(MAX(id), 0) + 1 FROM journal_entry")
     return list(range(first, first + count))
 
 
@@ -619,21 +624,17 @@ def _replays(conn: Connection, drafts: Sequence[Draft], prefix: Sequence[str]) -
             keyed[d.org_id].append(i)
     found: dict[int, Posted] = {}
     for org_id, idxs in keyed.items():
-        keys = {drafts[i].idempotency_key for i in idxs}
-        rows = {
-            r.idempotency_key: r
-            for r in conn.execute(
-                select(
-                    entry_t.c.id,
-                    entry_t.c.voucher_no,
-                    entry_t.c.period,
-                    entry_t.c.seq,
-                    entry_t.c.hash,
-                    entry_t.c.idempotency_key,
-                    entry_t.c.request_hash,
-                ).where(entry_t.c.org_id == org_id, entry_t.c.idempotency_key.in_(keys))
-            )
-        }
+        keys = sorted({drafts[i].idempotency_key or "" for i in idxs})
+        rows: dict[str, tuple] = {}
+        for j in range(0, len(keys), IN_CHUNK):
+            part = keys[j : j + IN_CHUNK]
+            for r in driver_rows(
+                conn,
+                "SELECT idempotency_key, id, voucher_no, period, seq, hash, request_hash FROM journal_entry "
+                f"WHERE org_id = ? AND idempotency_key IN ({marks(len(part))})",
+                (org_id, *part),
+            ):
+                rows[r[0]] = r
         seen: dict[str, int] = {}
         for i in idxs:
             d = drafts[i]
@@ -641,14 +642,13 @@ def _replays(conn: Connection, drafts: Sequence[Draft], prefix: Sequence[str]) -
             assert key is not None
             row = rows.get(key)
             if row is not None:
-                if row.request_hash != d.fingerprint:
+                _, entry_id, voucher_no, period, seq, digest, request_hash = row
+                if request_hash != d.fingerprint:
                     raise IdempotencyConflict(
-                        f"idempotency key {key!r} was used for a different entry ({row.voucher_no})",
+                        f"idempotency key {key!r} was used for a different entry ({voucher_no})",
                         field=f"{prefix[i]}idempotency_key",
                     )
-                found[i] = Posted(
-                    row.id, org_id, row.voucher_no, row.period, row.seq, row.hash, created=False
-                )
+                found[i] = Posted(entry_id, org_id, voucher_no, period, seq, digest, created=False)
             elif key in seen:
                 if drafts[seen[key]].fingerprint != d.fingerprint:
                     raise IdempotencyConflict(
@@ -727,14 +727,15 @@ def _add_turnover(conn: Connection, line_rows: list[tuple]) -> None:
         else:
             t[0] += row[5]
             t[1] += row[6]
-    mark = "?" if conn.dialect.name == "sqlite" else "%s"
-    conn.exec_driver_sql(
+    driver_run(
+        conn,
         "INSERT INTO account_turnover (org_id, period, account_id, debit_fen, credit_fen) "
-        f"VALUES ({mark}, {mark}, {mark}, {mark}, {mark}) "
+        "VALUES (?, ?, ?, ?, ?) "
         "ON CONFLICT (org_id, period, account_id) DO UPDATE SET "
         "debit_fen = account_turnover.debit_fen + excluded.debit_fen, "
         "credit_fen = account_turnover.credit_fen + excluded.credit_fen",
         [(*key, d, c) for key, (d, c) in totals.items()],
+        many=True,
     )
 
 
@@ -876,12 +877,12 @@ def _post_entries(
         else:  # the column's default: books at a revision before 附单据数 (0009_core) take these rows too
             insert_rows(conn, entry_t.name, ENTRY_COLUMNS[:-1], entry_rows)
         _add_turnover(conn, line_rows)
-        for org_id, ob in books.items():
-            conn.execute(
-                update(book_t)
-                .where(book_t.c.org_id == org_id)
-                .values(last_seq=ob.last_seq, head_hash=ob.head_hash)
-            )
+        driver_run(
+            conn,
+            "UPDATE book_state SET last_seq = ?, head_hash = ? WHERE org_id = ?",
+            [(ob.last_seq, ob.head_hash, org_id) for org_id, ob in books.items()],
+            many=True,
+        )
 
     out: list[Posted] = []
     first_by_key: dict[tuple[int, str], Posted] = {}

@@ -23,6 +23,52 @@ from sqlalchemy.exc import DBAPIError
 from ledger.db.engine import driver_connection
 
 SQLITE_MAX_PARAMS = 999  # parameters one SQLite statement takes on every build (newer ones take 32,766)
+IN_CHUNK = 500  # values in one ``IN (…)`` list read through ``driver_rows`` (well under 999 with the rest)
+
+
+def driver_run(
+    conn: Connection, sql: str, params: Sequence[Any] | list[Sequence[Any]] = (), *, many: bool = False
+) -> None:
+    """``sql`` (``?`` placeholders, psycopg's ``%s`` on PostgreSQL) with ``params`` on the driver's own
+    cursor, in the caller's transaction, its cursor closed after it; ``many``: ``params`` is a list of
+    rows (``executemany``). A statement whose rows are wanted goes through ``driver_rows``.
+
+    The hot paths' statements (posting's, the idempotency record, the audit row) go here: building a
+    SQLAlchemy Core statement and its cache key per call cost more than running it. No type processing:
+    values are bound as the columns store them (dates and instants as ``driver_time`` writes them)."""
+    _driver(conn, sql, params, many, fetch=False)
+
+
+def driver_rows(conn: Connection, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    """``driver_run`` for a statement that returns rows: every row, as plain tuples (none for a statement
+    that returns none)."""
+    return _driver(conn, sql, params, False, fetch=True) or []
+
+
+def marks(count: int) -> str:
+    """``count`` placeholders for an ``IN (…)`` list in ``driver_run``'s style: ``?, ?, ?``."""
+    return ", ".join("?" * count)
+
+
+def _driver(conn: Connection, sql: str, params: Any, many: bool, *, fetch: bool) -> Any:
+    if conn.dialect.name == "postgresql":
+        sql = sql.replace("?", "%s")
+    if not conn.in_transaction():
+        conn.begin()  # what SQLAlchemy's own first statement would do (SQLite's BEGIN comes from its event)
+    cursor = driver_connection(conn).cursor()
+    dbapi_error = conn.dialect.loaded_dbapi.Error
+    try:
+        if many:
+            cursor.executemany(sql, params)
+        else:
+            cursor.execute(sql, params)
+        return cursor.fetchall() if fetch and cursor.description is not None else None
+    except dbapi_error as exc:
+        # As SQLAlchemy would raise it (IntegrityError, OperationalError …), so the callers' handling of a
+        # taken key and ``run_write``'s retry of a transient lock are the same on both paths.
+        raise DBAPIError.instance(sql, params, exc, dbapi_error) from exc
+    finally:
+        cursor.close()
 
 
 def insert_rows(
@@ -35,19 +81,21 @@ def insert_rows(
         if not suffix:
             _copy_rows(conn, table, columns, rows)
             return
-        conn.exec_driver_sql(head + "(" + ", ".join(["%s"] * len(columns)) + ")" + suffix, rows)
+        driver_run(conn, head + "(" + ", ".join(["?"] * len(columns)) + ")" + suffix, rows, many=True)
         return
     per = SQLITE_MAX_PARAMS // len(columns)
     one = "(" + ", ".join("?" * len(columns)) + ")"
     whole = len(rows) - len(rows) % per
     if whole:
-        conn.exec_driver_sql(
+        driver_run(
+            conn,
             head + ", ".join([one] * per) + suffix,
             [tuple(chain.from_iterable(rows[i : i + per])) for i in range(0, whole, per)],
+            many=True,
         )
     if whole < len(rows):
         rest = rows[whole:]
-        conn.exec_driver_sql(head + ", ".join([one] * len(rest)) + suffix, tuple(chain.from_iterable(rest)))
+        driver_run(conn, head + ", ".join([one] * len(rest)) + suffix, tuple(chain.from_iterable(rest)))
 
 
 def _copy_rows(conn: Connection, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
