@@ -25,7 +25,7 @@ from operator import attrgetter
 from sqlalchemy import Connection, select
 
 from ledger.books.account_dimensions import DIMENSION_FIELDS, required_for
-from ledger.books.chain import entry_hash
+from ledger.books.chain import posted_hash
 from ledger.books.errors import (
     AccountKept,
     AccountNotPostable,
@@ -700,10 +700,9 @@ LINE_COLUMNS = (
     "product_category",
 )
 # A line's values from ``account`` on, in one C call: its canonical list (ledger.books.chain.LINE_FIELDS) is
-# ``(line_no, *values)``, and its row (LINE_COLUMNS) is ``(entry_id, org_id, period, line_no, account_id,
-# *values[1:])``.
-_line_values = attrgetter(
-    "account",
+# ``(line_no, *values)``; its row (LINE_COLUMNS) is ``(entry_id, org_id, period, line_no, account_id,
+# *_row_values(line))``, the same values less the account's code.
+_ROW_FIELDS = (
     "debit_fen",
     "credit_fen",
     "memo",
@@ -714,6 +713,8 @@ _line_values = attrgetter(
     "welfare_post_id",
     "product_category",
 )
+_line_values = attrgetter("account", *_ROW_FIELDS)
+_row_values = attrgetter(*_ROW_FIELDS)
 
 
 def _add_turnover(conn: Connection, line_rows: list[tuple]) -> None:
@@ -812,7 +813,6 @@ def _post_entries(
     stored_at = created_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f") if sqlite else created_at
     entry_rows: list[tuple] = []
     line_rows: list[tuple] = []
-    add_line = line_rows.append
     results: dict[int, Posted] = {}
     for k, i in enumerate(fresh):
         d = drafts[i]
@@ -820,29 +820,32 @@ def _post_entries(
         ob = books[org_id]
         ob.last_seq += 1
         entry_date = d.entry_date.isoformat()
-        canonical = []
-        for n, (ln, account_id) in enumerate(zip(d.lines, account_ids[k], strict=True), 1):
-            values = _line_values(ln)
-            canonical.append((n, *values))
-            add_line((entry_id, org_id, period, n, account_id, *values[1:]))
-        entry = {
-            "id": entry_id,
-            "org_id": org_id,
-            "seq": ob.last_seq,
-            "entry_date": entry_date,
-            "period": period,
-            "voucher_no": voucher_no,
-            "memo": d.memo,
-            "source": d.source,
-            "source_ref": d.source_ref,
-            "created_by": user_id,
-            "created_at": created_iso,
-            "idempotency_key": d.idempotency_key,
-            "link_id": d.link_id,
-            "reverses_id": d.reverses_id,
-            "attachments": d.attachments,
-        }
-        digest = entry_hash(ob.head_hash, entry, canonical)
+        canonical = [(n, *values) for n, values in enumerate(map(_line_values, d.lines), 1)]
+        line_rows.extend(
+            [
+                (entry_id, org_id, period, n, account_id, *_row_values(ln))
+                for n, (ln, account_id) in enumerate(zip(d.lines, account_ids[k], strict=True), 1)
+            ]
+        )
+        digest = posted_hash(
+            ob.head_hash,
+            entry_id=entry_id,
+            org_id=org_id,
+            seq=ob.last_seq,
+            entry_date=entry_date,
+            period=period,
+            voucher_no=voucher_no,
+            memo=d.memo,
+            source=d.source,
+            source_ref=d.source_ref,
+            created_by=user_id,
+            created_at=created_iso,
+            idempotency_key=d.idempotency_key,
+            link_id=d.link_id,
+            reverses_id=d.reverses_id,
+            attachments=d.attachments,
+            lines=canonical,
+        )
         entry_rows.append(
             (
                 entry_id,

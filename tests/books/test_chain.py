@@ -16,7 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from ledger.books.chain import GENESIS, LINE_FIELDS, canonical_bytes, chain_hash, entry_bytes
+from ledger.books.chain import GENESIS, LINE_FIELDS, canonical_bytes, chain_hash, entry_bytes, posted_hash
 from ledger.books.posting import Draft, Line, post_entries
 from ledger.db.engine import read_tx, write_tx
 from ledger.db.models import Account, JournalEntry, JournalLine
@@ -130,12 +130,48 @@ entry = st.fixed_dictionaries(
 )
 
 
+def posting_code_hash(
+    prev: str, e: dict[str, Any], lines: list[tuple[Any, ...]], attachments: int = 0
+) -> str:
+    """``posted_hash`` (the posting code's own) called as ``post_entries`` calls it, from ``e``'s values."""
+    created_at, entry_date = e["created_at"], e["entry_date"]
+    return posted_hash(
+        prev,
+        entry_id=e["id"],
+        org_id=e["org_id"],
+        seq=e["seq"],
+        entry_date=entry_date.isoformat() if isinstance(entry_date, date) else entry_date,
+        period=e["period"],
+        voucher_no=e["voucher_no"],
+        memo=e["memo"],
+        source=e["source"],
+        source_ref=e["source_ref"],
+        created_by=e["created_by"],
+        created_at=created_at.astimezone(UTC).isoformat() if isinstance(created_at, datetime) else created_at,
+        idempotency_key=e["idempotency_key"],
+        link_id=e["link_id"],
+        reverses_id=e["reverses_id"],
+        attachments=attachments,
+        lines=lines,
+    )
+
+
+def test_the_posting_codes_hash_is_the_chains_with_and_without_attachments() -> None:
+    as_tuples = [tuple(ln[f] for f in LINE_FIELDS) for ln in RENT_LINES]
+    for attachments in (0, 2, 999):
+        expected = chain_hash(GENESIS, {**RENT, "attachments": attachments}, RENT_LINES)
+        assert posting_code_hash(GENESIS, RENT, as_tuples, attachments) == expected
+
+
 @given(entry, st.lists(line, min_size=0, max_size=5))
 def test_canonical_bytes_are_the_first_encoding_byte_for_byte(e: dict, lines: list[dict]) -> None:
     expected = reference_bytes(e, lines)
     assert canonical_bytes(e, lines) == expected
     as_tuples = [tuple(ln[f] for f in LINE_FIELDS) for ln in lines]
     assert entry_bytes(e, as_tuples) == expected
+    prev = "ab" * 32
+    digest = hashlib.sha256(prev.encode("ascii") + expected).hexdigest()
+    assert posting_code_hash(prev, e, as_tuples) == digest
 
 
 def test_posted_hashes_recompute_with_the_first_encoding(sub_accounts: County) -> None:
