@@ -374,15 +374,23 @@ def _check_kept_accounts(conn: Connection, drafts: Sequence[Draft], prefix: Sequ
     """An entered line to an account a workflow keeps is refused (422 naming the line), so a plain entry can
     never break a sub-ledger tie that ``cunshe verify`` checks.
 
-    The rules that could keep an account are found once per account code of the batch, not per line: a
-    batch whose codes no rule names (almost every one) looks at no line again."""
+    The rules that could keep an account are found once per account code of the batch, not per line, less
+    those that keep only lines naming a dimension no line of the batch names (one C pass over the lines a
+    dimension): a batch whose codes no rule names (almost every one) looks at no line again."""
     entered = [(d, p) for d, p in zip(drafts, prefix, strict=True) if d.source in _ENTERED_SOURCES]
     if not entered:
         return
-    codes = {ln.account for d, _ in entered for ln in d.lines}
+    lines = list(chain.from_iterable(d.lines for d, _ in entered))
+    unnamed = {
+        name
+        for name in {kept.dimension for kept in _KEPT if kept.dimension is not None}
+        if set(map(attrgetter(name), lines)) == {None}
+    }
+    live = [(k, kept) for k, kept in enumerate(_KEPT) if kept.dimension not in unnamed]
+    codes = set(map(_account_of, lines))
     rules: dict[str, list[tuple[int, KeptAccount]]] = {}
     for code in codes:
-        matching = [(k, kept) for k, kept in enumerate(_KEPT) if code.startswith(kept.prefix)]
+        matching = [(k, kept) for k, kept in live if code.startswith(kept.prefix)]
         if matching:
             rules[code] = matching
     if not rules:
@@ -408,6 +416,7 @@ def _check_kept_accounts(conn: Connection, drafts: Sequence[Draft], prefix: Sequ
 
 
 _cp_and_store = attrgetter("counterparty_id", "store_id")
+_account_of = attrgetter("account")
 
 
 def _check_dimensions(conn: Connection, drafts: Sequence[Draft], prefix: Sequence[str]) -> None:
@@ -509,8 +518,11 @@ def _check_required_dimensions(conn: Connection, drafts: Sequence[Draft], prefix
                 raise ValidationError(message, field=f"{p}lines[{i}].{name}")
 
 
-def _check_periods_open(conn: Connection, drafts: Sequence[Draft], prefix: Sequence[str]) -> None:
-    """Nothing posts on or before an org's latest closed month (books close in order)."""
+def _check_periods_open(
+    conn: Connection, drafts: Sequence[Draft], prefix: Sequence[str], periods: Sequence[str]
+) -> None:
+    """Nothing posts on or before an org's latest closed month (books close in order). ``periods``: each
+    draft's month (``Draft.period``)."""
     if not drafts:
         return
     orgs = sorted({d.org_id for d in drafts})
@@ -522,10 +534,10 @@ def _check_periods_open(conn: Connection, drafts: Sequence[Draft], prefix: Seque
             orgs,
         )
     )
-    for d, p in zip(drafts, prefix, strict=True):
-        if d.org_id in latest and d.period <= latest[d.org_id]:
+    for d, p, period in zip(drafts, prefix, periods, strict=True):
+        if d.org_id in latest and period <= latest[d.org_id]:
             raise PeriodClosed(
-                f"period {d.period} is closed (books are closed through {latest[d.org_id]})", field=f"{p}date"
+                f"period {period} is closed (books are closed through {latest[d.org_id]})", field=f"{p}date"
             )
 
 
@@ -782,13 +794,18 @@ def _post_entries(
     )
     latest_day = _latest_day()
     totals = [_checked_total(d, p, latest_day) for d, p in zip(drafts, prefix, strict=True)]
-    books = _lock_books(conn, (d.org_id for d in drafts), {ln.account for d in drafts for ln in d.lines})
+    books = _lock_books(
+        conn, (d.org_id for d in drafts), set(map(_account_of, chain.from_iterable(d.lines for d in drafts)))
+    )
     replays = _replays(conn, drafts, prefix)
     fresh = [i for i in range(len(drafts)) if i not in replays]
     fresh_drafts = [drafts[i] for i in fresh]
     fresh_prefix = [prefix[i] for i in fresh]
     account_ids = [_check_accounts(drafts[i], books[drafts[i].org_id], prefix[i]) for i in fresh]
-    _check_periods_open(conn, fresh_drafts, fresh_prefix)
+    # Each month once per batch, not through ``Draft.period`` (a cached_property takes a lock per draft).
+    months: dict[date, str] = {}
+    periods = [months.get(d.entry_date) or months.setdefault(d.entry_date, d.period) for d in fresh_drafts]
+    _check_periods_open(conn, fresh_drafts, fresh_prefix, periods)
     _check_dimensions(conn, fresh_drafts, fresh_prefix)
     if entered:
         _check_required_dimensions(conn, fresh_drafts, fresh_prefix)
@@ -796,7 +813,7 @@ def _post_entries(
 
     by_month: dict[tuple[int, str], list[int]] = defaultdict(list)
     for k, d in enumerate(fresh_drafts):
-        by_month[(d.org_id, d.period)].append(k)
+        by_month[(d.org_id, periods[k])].append(k)
     numbers: list[str] = [""] * len(fresh)
     firsts = _allocate_all_vouchers(conn, {pair: len(ks) for pair, ks in sorted(by_month.items())})
     for (org_id, period), ks in by_month.items():
@@ -816,7 +833,7 @@ def _post_entries(
     results: dict[int, Posted] = {}
     for k, i in enumerate(fresh):
         d = drafts[i]
-        org_id, period, entry_id, voucher_no = d.org_id, d.period, ids[k], numbers[k]
+        org_id, period, entry_id, voucher_no = d.org_id, periods[k], ids[k], numbers[k]
         ob = books[org_id]
         ob.last_seq += 1
         entry_date = d.entry_date.isoformat()
