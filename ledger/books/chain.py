@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -91,6 +91,24 @@ def entry_hash(prev_hash: str, entry: dict[str, Any], lines: Sequence[Sequence[A
 _JSON_IN_ORDER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False)
 
 
+def _in_order_chunks() -> Callable[[Any, int], list[str]] | None:
+    """The C encoder ``_JSON_IN_ORDER.encode`` builds on every call (``JSONEncoder.iterencode``), built once:
+    half the cost of a call. The same arguments as the standard library passes it; ``None`` where the C
+    accelerator is missing (then ``encode`` itself)."""
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:
+        return None
+    e = _JSON_IN_ORDER
+    chunks: Callable[[Any, int], list[str]] = make(
+        None, e.default, json.encoder.encode_basestring, None, e.key_separator, e.item_separator,
+        False, False, True,
+    )  # fmt: skip
+    return chunks
+
+
+_CHUNKS = _in_order_chunks()
+
+
 def posted_hash(
     prev_hash: str,
     *,
@@ -132,7 +150,8 @@ def posted_hash(
     }
     if attachments:  # "attachments" sorts first
         doc = {"attachments": attachments, **doc}
-    return hashlib.sha256(prev_hash.encode("ascii") + _JSON_IN_ORDER.encode(doc).encode("utf-8")).hexdigest()
+    text = "".join(_CHUNKS(doc, 0)) if _CHUNKS is not None else _JSON_IN_ORDER.encode(doc)
+    return hashlib.sha256(prev_hash.encode("ascii") + text.encode("utf-8")).hexdigest()
 
 
 def short_code(head_hash: str) -> str:
