@@ -3,17 +3,18 @@ refusal comes back as SQLAlchemy's exception (a taken key is an IntegrityError o
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import date
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from ledger.books.orgs import add_sub_account
 from ledger.books.posting import Draft, Line, post_entries
-from ledger.db.engine import read_tx, write_tx
+from ledger.db.engine import driver_connection, read_tx, write_tx
 from ledger.db.models import JournalEntry, JournalLine, VoucherCounter
-from ledger.db.rows import insert_rows
+from ledger.db.rows import SQLITE_MAX_PARAMS, insert_rows, sqlite_max_params
 from tests.factories.county import County
 
 entry_t = JournalEntry.__table__
@@ -66,3 +67,20 @@ def test_a_taken_key_is_an_integrity_error_and_a_trigger_refusal_a_database_erro
     row = (entry.id, org, "2025-03", 3, account_id, 5, 0, "", None, None, None, None, None, None)
     with pytest.raises(DBAPIError, match="immutable"), write_tx(county.engine) as conn:
         insert_rows(conn, line_t.name, [c.name for c in line_t.columns if c.name != "id"], [row])
+
+
+def test_rows_beyond_one_statement_arrive_all_and_in_order(county: County) -> None:
+    """SQLite takes as many rows a statement as its parameter limit allows (32,766 on this build, 999 on an
+    old one): two full statements and a short one insert every row, in the order given."""
+    with write_tx(county.engine) as conn:
+        if conn.dialect.name == "sqlite":
+            limit = driver_connection(conn).getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+            assert sqlite_max_params(conn) == min(SQLITE_MAX_PARAMS, limit)
+            per = sqlite_max_params(conn) // 2
+        else:
+            per = 1_000
+        rows = [(n, f"行{n}") for n in range(2 * per + 3)]
+        conn.execute(text("CREATE TEMPORARY TABLE bulk_rows (n INTEGER, label TEXT)"))
+        insert_rows(conn, "bulk_rows", ("n", "label"), rows)
+        back = conn.execute(text("SELECT n, label FROM bulk_rows")).all()
+    assert [tuple(r) for r in back] == rows
