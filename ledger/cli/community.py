@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import typer
 from sqlalchemy import Connection
 
-from ledger.books.errors import LedgerError, NotFound, ValidationError
+from ledger.books.errors import NotFound, ValidationError
 from ledger.books.money import (
     format_amount,
     parse_amount,
@@ -35,13 +35,15 @@ from ledger.cli.leases import (
     fail,
     named_org,
     orgs_of,
+    parsed,
+    read,
+    write,
 )
-from ledger.cli.options import DbOption, engine_for, org_id_of, run_built, run_service
+from ledger.cli.options import DbOption, org_id_of, run_built
 from ledger.cli.tables import JsonOption, print_json
 from ledger.community import assets, brokerage, services, stakes, subsidies, welfare
 from ledger.community.assets import NewAsset
 from ledger.community.messages import asset_out, dump, post_out
-from ledger.db.engine import read_tx
 
 if TYPE_CHECKING:
     from ledger.access.auth import Principal
@@ -79,43 +81,20 @@ def _text(value: str, field: str, max_length: int) -> str:
     return value
 
 
-def _parsed(build: Callable[[], T]) -> T:
-    try:
-        return build()
-    except LedgerError as exc:
-        fail(exc)
-
-
-# -- running: the service the API and the pages carry out, as the CLI's actor -------------------------------
-
-
-def _write(
-    db: str | None, org: str, write_for: Callable[[Principal, int], Write[Any]], key: str | None = None
-) -> tuple[bool, Any]:
-    """One write to the org's business (code or id) through its service: True first when ``--key`` had been
-    used for this request, at any door (its first answer comes back, nothing is written)."""
-    return run_service(db, org, write_for, key=key, option_names=OPTION_NAMES)
-
-
-def _read(db: str | None, work: Callable[[Connection], T]) -> T:
-    try:
-        with read_tx(engine_for(db)) as conn:
-            return work(conn)
-    except LedgerError as exc:
-        fail(exc)
+# -- running: the service the API and the pages carry out, as the CLI's actor (``leases.write``, ``read``) ---
 
 
 def _rows_by_org(
-    db: str | None, org: str | None, street: str | None, read: Callable[[Connection, list[int]], list[Any]]
+    db: str | None, org: str | None, street: str | None, find: Callable[[Connection, list[int]], list[Any]]
 ) -> list[dict[str, Any]]:
-    """What ``read`` finds for an org or every org of a street, each row with its org's code (``org``)."""
+    """What ``find`` finds for an org or every org of a street, each row with its org's code (``org``)."""
 
     def work(conn: Connection) -> list[dict[str, Any]]:
         org_ids = orgs_of(conn, org, street)
         codes = {i: get_org(conn, i).code for i in org_ids}
-        return [{"org": codes[r["org_id"]], **r} for r in read(conn, org_ids)]
+        return [{"org": codes[r["org_id"]], **r} for r in find(conn, org_ids)]
 
-    return _read(db, work)
+    return read(db, work)
 
 
 def _again(used: bool) -> str:
@@ -165,7 +144,7 @@ def asset_add(
             book_value, "book_value"
         )
 
-    area_milli, book_value_fen = _parsed(parse)
+    area_milli, book_value_fen = parsed(parse)
     asked = NewAsset(
         kind=kind,
         name=name,
@@ -178,7 +157,7 @@ def asset_add(
         certificate_no=certificate_no,
         documents=documents,
     )
-    _, asset = _write(db, org, lambda actor, org_id: services.add_asset(actor, org_id, asked), key)
+    _, asset = write(db, org, lambda actor, org_id: services.add_asset(actor, org_id, asked), key)
     typer.echo(_asset_line(asset))
 
 
@@ -191,7 +170,7 @@ def asset_list(
     as_json: JsonOption = False,
 ) -> None:
     """The asset register of an org or of every collective org of a street."""
-    rows = _read(db, lambda conn: assets.list_assets(conn, orgs_of(conn, org, street), status=status))
+    rows = read(db, lambda conn: assets.list_assets(conn, orgs_of(conn, org, street), status=status))
     if as_json:
         print_json(rows)
         return
@@ -209,7 +188,7 @@ def asset_status(
     db: DbOption = None,
 ) -> None:
     """Set an asset's status (idle, leased, own_use)."""
-    _, row = _write(
+    _, row = write(
         db, org, lambda actor, org_id: services.set_asset_status(actor, org_id, asset, status), key
     )
     typer.echo(_asset_line(row))
@@ -220,7 +199,7 @@ def idle_assets(
     org: OrgOption = None, street: StreetOption = None, db: DbOption = None, as_json: JsonOption = False
 ) -> None:
     """Idle assets (闲置资产) of an org or of every collective org of a street."""
-    rows = _read(db, lambda conn: assets.list_assets(conn, orgs_of(conn, org, street), status="idle"))
+    rows = read(db, lambda conn: assets.list_assets(conn, orgs_of(conn, org, street), status="idle"))
     if as_json:
         print_json(rows)
         return
@@ -248,8 +227,8 @@ def stipends(
     db: DbOption = None,
 ) -> None:
     """Post every welfare post's monthly stipend through a month (idempotent per post and month)."""
-    found = _read(db, lambda conn: named_org(conn, org, street))
-    _, run = _write(db, str(found), lambda actor, org_id: services.stipends(actor, org_id, through), key)
+    found = read(db, lambda conn: named_org(conn, org, street))
+    _, run = write(db, str(found), lambda actor, org_id: services.stipends(actor, org_id, through), key)
     typer.echo(f"posted {run['posted']} stipend-months through {through}: {run['amount']}")
 
 
@@ -275,11 +254,11 @@ def post_add(
             parse_date(end, "end") if end is not None else None,
         )
 
-    stipend_fen, start_day, end_day = _parsed(parse)
+    stipend_fen, start_day, end_day = parsed(parse)
     new = welfare.NewPost(
         post=post, holder=holder, monthly_stipend_fen=stipend_fen, start=start_day, end=end_day
     )
-    _, p = _write(db, org, lambda actor, org_id: services.add_post(actor, org_id, new), key)
+    _, p = write(db, org, lambda actor, org_id: services.add_post(actor, org_id, new), key)
     typer.echo(_post_line(p))
 
 
@@ -293,7 +272,7 @@ def post_list(org: OneOrg, db: DbOption = None, as_json: JsonOption = False) -> 
             return [_post_json(conn, org_id, pid) for pid in welfare.post_ids(conn, org_id)]
         return [_post_line(dump(post_out(conn, org_id, pid))) for pid in welfare.post_ids(conn, org_id)]
 
-    rows = _read(db, work)
+    rows = read(db, work)
     if as_json:
         print_json(rows)
         return
@@ -317,8 +296,8 @@ def post_end(
     db: DbOption = None,
 ) -> None:
     """End a post: the holder leaves, no stipend after the last day."""
-    day = _parsed(lambda: parse_date(last_day, "end"))
-    _, p = _write(db, org, lambda actor, org_id: services.end_post(actor, org_id, post_id, last_day=day), key)
+    day = parsed(lambda: parse_date(last_day, "end"))
+    _, p = write(db, org, lambda actor, org_id: services.end_post(actor, org_id, post_id, last_day=day), key)
     typer.echo(_post_line(p))
 
 
@@ -331,8 +310,8 @@ def post_stipend(
     db: DbOption = None,
 ) -> None:
     """Post one post's stipend for one month (refused for a month the post is not held)."""
-    _parsed(lambda: parse_period(period, "period"))
-    _, run = _write(db, org, lambda actor, org_id: services.post_stipend(actor, org_id, post_id, period), key)
+    parsed(lambda: parse_period(period, "period"))
+    _, run = write(db, org, lambda actor, org_id: services.post_stipend(actor, org_id, post_id, period), key)
     typer.echo(f"posted {run['posted']} stipend-months for {period}: {run['amount']}")
 
 
@@ -351,8 +330,8 @@ def post_pay(
     def parse() -> tuple[int | None, date]:
         return parse_amount(amount, "amount") if amount is not None else None, parse_date(paid_on, "date")
 
-    amount_fen, day = _parsed(parse)
-    used, paid = _write(
+    amount_fen, day = parsed(parse)
+    used, paid = write(
         db,
         org,
         lambda actor, org_id: services.pay_stipend(
@@ -366,7 +345,7 @@ def post_pay(
         ),
         key,
     )
-    owed = _read(db, lambda conn: welfare.stipend_owed(conn, post_id))
+    owed = read(db, lambda conn: welfare.stipend_owed(conn, post_id))
     typer.echo(f"entry {paid['entry_id']}\towed now {format_amount(owed)}{_again(used)}")
 
 
@@ -386,8 +365,8 @@ def facility(
         _text(memo, "memo", 500)
         return parse_amount(amount, "amount"), parse_date(spent_on, "date")
 
-    amount_fen, day = _parsed(parse)
-    used, spent = _write(
+    amount_fen, day = parsed(parse)
+    used, spent = write(
         db,
         org,
         lambda actor, org_id: services.facility(
@@ -441,7 +420,7 @@ def deal_add(
             parse_date(earned_on, "earned_on"),
         )
 
-    value_fen, fixed_fen, day = _parsed(parse)
+    value_fen, fixed_fen, day = parsed(parse)
     asked = brokerage.Deal(
         client=client,
         kind=kind,
@@ -455,7 +434,7 @@ def deal_add(
         cash_account=paid_to or "102",
         memo=memo,
     )
-    used, deal = _write(
+    used, deal = write(
         db, org, lambda actor, org_id: services.record_deal(actor, org_id, asked, idempotency_key=key), key
     )
     fee = brokerage.commission(value_fen, rate_bp=rate_bp, fixed_fen=fixed_fen)
@@ -495,8 +474,8 @@ def deal_receipt(
     db: DbOption = None,
 ) -> None:
     """A client pays a fee earned on credit: Dr 102 / Cr 112 (the client)."""
-    amount_fen, day = _parsed(lambda: (parse_amount(amount, "amount"), parse_date(received_on, "date")))
-    used, paid = _write(
+    amount_fen, day = parsed(lambda: (parse_amount(amount, "amount"), parse_date(received_on, "date")))
+    used, paid = write(
         db,
         org,
         lambda actor, org_id: services.receive_fee(
@@ -534,8 +513,8 @@ def subsidy_add(
         _text(grantor, "grantor", 200)
         return parse_amount(amount, "amount"), parse_date(received_on, "date")
 
-    amount_fen, day = _parsed(parse)
-    used, got = _write(
+    amount_fen, day = parsed(parse)
+    used, got = write(
         db,
         org,
         lambda actor, org_id: services.receive_subsidy(
@@ -591,7 +570,7 @@ def stake_add(
     db: DbOption = None,
 ) -> None:
     """Book a stake in a company (参股): Dr 141 长期投资 (the company) / Cr 102."""
-    paid_in_fen, day = _parsed(lambda: (parse_amount(paid_in, "paid_in"), parse_date(acquired_on, "date")))
+    paid_in_fen, day = parsed(lambda: (parse_amount(paid_in, "paid_in"), parse_date(acquired_on, "date")))
 
     def build(actor: Principal, conn: Connection) -> Write[Any]:
         """The org first, then the company, both in the write's own transaction."""
@@ -624,7 +603,7 @@ def _company(conn: Connection, company: str) -> int:
 def stake_list(org: OneOrg, db: DbOption = None, as_json: JsonOption = False) -> None:
     """An org's stakes in companies (参股)."""
     if as_json:
-        print_json(_read(db, lambda conn: stakes.list_stakes(conn, org_id_of(conn, org))))
+        print_json(read(db, lambda conn: stakes.list_stakes(conn, org_id_of(conn, org))))
         return
 
     def work(conn: Connection) -> list[str]:
@@ -634,5 +613,5 @@ def stake_list(org: OneOrg, db: DbOption = None, as_json: JsonOption = False) ->
         ]
 
     typer.echo("stake\tcompany\tpaid_in\tshare_bp\tacquired_on")
-    for line in _read(db, work):
+    for line in read(db, work):
         typer.echo(line)

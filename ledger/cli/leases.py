@@ -11,7 +11,7 @@ written.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 from sqlalchemy import Connection, select
@@ -39,6 +39,9 @@ app = typer.Typer(
 
 if TYPE_CHECKING:
     from ledger.access.auth import Principal
+    from ledger.access.service import Write
+
+T = TypeVar("T")
 
 entry_t = JournalEntry.__table__
 cp_t = Counterparty.__table__
@@ -89,6 +92,35 @@ OPTION_NAMES = {
 def fail(exc: LedgerError) -> NoReturn:
     """Tell the refusal naming the option to fix (``OPTION_NAMES``), and exit 2."""
     fail_as(exc, OPTION_NAMES)
+
+
+def parsed(parse: Callable[[], T]) -> T:
+    """What ``parse`` makes of the options, before any transaction starts; a refusal is told, exit 2."""
+    try:
+        return parse()
+    except LedgerError as exc:
+        fail(exc)
+
+
+def write(
+    db: str | None,
+    org: str | Callable[[Connection], int],
+    write_for: Callable[[Principal, int], Write[Any]],
+    key: str | None = None,
+) -> tuple[bool, Any]:
+    """One write to the org's business (code or id, or found by ``org(conn)``) through its service, its
+    refusals naming the option to fix: True first when ``--key`` had been used for this request, at any door
+    (its first answer comes back, nothing is written)."""
+    return run_service(db, org, write_for, key=key, option_names=OPTION_NAMES)
+
+
+def read(db: str | None, work: Callable[[Connection], T]) -> T:
+    """What ``work`` reads in one read transaction; a refusal is told, exit 2."""
+    try:
+        with read_tx(engine_for(db)) as conn:
+            return work(conn)
+    except LedgerError as exc:
+        fail(exc)
 
 
 def named_org(conn: Connection, org: str | None, street: str | None) -> int:
@@ -171,21 +203,12 @@ def accrue(
 ) -> None:
     """Post every contract-month's rent through a month (idempotent: safe to rerun and to run twice)."""
     posted = replayed = amount = vouchers = 0
-    try:
-        with read_tx(engine_for(db)) as conn:
-            org_ids = orgs_of(conn, org, street)
-    except LedgerError as exc:
-        fail(exc)
+    org_ids = read(db, lambda conn: orgs_of(conn, org, street))
     # One transaction per org (the API's and the rent page's accrual service, for that org): each is
     # idempotent, so a rerun after an interruption finishes the rest.
     with progress(f"accruing rent through {through}", total=len(org_ids)) as bar:
         for org_id in org_ids:
-            _, done = run_service(
-                db,
-                str(org_id),
-                lambda actor, o: services.accrue(actor, o, through),
-                option_names=OPTION_NAMES,
-            )
+            _, done = write(db, str(org_id), lambda actor, o: services.accrue(actor, o, through))
             posted, replayed, amount = (
                 posted + done["posted"],
                 replayed + done["replayed"],
@@ -266,8 +289,8 @@ def add_cmd(
     db: DbOption = None,
 ) -> None:
     """Register a lease contract (its rent is posted month by month by the accrual run)."""
-    try:
-        terms = parse_terms(
+    terms = parsed(
+        lambda: parse_terms(
             start=start,
             end=end,
             rent=rent,
@@ -278,10 +301,9 @@ def add_cmd(
             escalation_every_years=escalation_every_years,
             vat_rate_bp=vat_rate_bp,
         )
-        deposit_fen = parse_amount(deposit, "deposit")
-    except LedgerError as exc:
-        fail(exc)
-    used, c = run_service(
+    )
+    deposit_fen = parsed(lambda: parse_amount(deposit, "deposit"))
+    used, c = write(
         db,
         org,
         lambda actor, org_id: services.add_contract(
@@ -295,8 +317,7 @@ def add_cmd(
             deposit_fen=deposit_fen,
             memo=memo,
         ),
-        key=key,
-        option_names=OPTION_NAMES,
+        key,
     )
     typer.echo(f"contract {c['id']} {c['code']}{again(used)}")
 
@@ -394,12 +415,9 @@ def terminate_cmd(
     db: DbOption = None,
 ) -> None:
     """End a contract early: no charges after the last day; the deposit pays the arrears."""
-    try:
-        last = parse_date(last_day, "last_day")
-        on = parse_date(settle_on, "settle_on") if settle_on is not None else None
-    except LedgerError as exc:
-        fail(exc)
-    used, done = run_service(
+    last = parsed(lambda: parse_date(last_day, "last_day"))
+    on = parsed(lambda: parse_date(settle_on, "settle_on")) if settle_on is not None else None
+    used, done = write(
         db,
         org,
         lambda actor, org_id: services.terminate(
@@ -411,8 +429,7 @@ def terminate_cmd(
             apply_deposit=apply_deposit,
             refund_rest=refund_rest,
         ),
-        key=key,
-        option_names=OPTION_NAMES,
+        key,
     )
     typer.echo(
         f"contract {contract} {done['contract']['code']} terminated, last day {last}: deposit applied"
@@ -473,13 +490,10 @@ def _supersede_command(relation: str, doc: str) -> Callable[..., None]:
         key: KeyOption = None,
         db: DbOption = None,
     ) -> None:
-        try:
-            first, last = parse_date(start, "start"), parse_date(end, "end")
-            rent_fen = parse_amount(rent, "rent")
-            deposit_fen = parse_amount(deposit, "deposit") if deposit is not None else None
-        except LedgerError as exc:
-            fail(exc)
-        used, new = run_service(
+        first, last = parsed(lambda: (parse_date(start, "start"), parse_date(end, "end")))
+        rent_fen = parsed(lambda: parse_amount(rent, "rent"))
+        deposit_fen = parsed(lambda: parse_amount(deposit, "deposit")) if deposit is not None else None
+        used, new = write(
             db,
             org,
             lambda actor, org_id: services.supersede(
@@ -500,8 +514,7 @@ def _supersede_command(relation: str, doc: str) -> Callable[..., None]:
                 deposit_fen=deposit_fen,
                 memo=memo,
             ),
-            key=key,
-            option_names=OPTION_NAMES,
+            key,
         )
         typer.echo(f"contract {new['id']} {new['code']}: {relation} of contract {contract}{again(used)}")
 
@@ -538,12 +551,8 @@ def receipt_cmd(
     db: DbOption = None,
 ) -> None:
     """Rent received (收租): pays the oldest charges first, the rest is credit; allocations: API only."""
-    try:
-        amount_fen = parse_amount(amount, "amount")
-        on = parse_date(date_, "date")
-    except LedgerError as exc:
-        fail(exc)
-    used, r = run_service(
+    amount_fen, on = parsed(lambda: (parse_amount(amount, "amount"), parse_date(date_, "date")))
+    used, r = write(
         db,
         lambda conn: collective_org(conn, org),
         lambda actor, org_id: services.receive_rent(
@@ -557,8 +566,7 @@ def receipt_cmd(
             memo=memo,
             idempotency_key=key,
         ),
-        key=key,
-        option_names=OPTION_NAMES,
+        key,
     )
     applied, credit = r["applied"], r["credit"]
     typer.echo(f"{r['voucher_no']}: applied {applied}, credit {credit}{again(used)}")
@@ -577,11 +585,8 @@ def _deposit_move(
 ) -> None:
     """Carry out a deposit movement's service (``services.receive_deposit`` or ``refund_deposit``, whose
     ``amount_fen`` None means all that is held) and tell its voucher and what the contract's deposit holds."""
-    try:
-        amount_fen = parse_amount(amount, "amount") if amount is not None else None
-        on = parse_date(day, "date")
-    except LedgerError as exc:
-        fail(exc)
+    amount_fen = parsed(lambda: parse_amount(amount, "amount")) if amount is not None else None
+    on = parsed(lambda: parse_date(day, "date"))
 
     def write_for(actor: Principal, org_id: int) -> Any:
         return service(
@@ -594,12 +599,10 @@ def _deposit_move(
             idempotency_key=key,
         )
 
-    used, done = run_service(db, org, write_for, key=key, option_names=OPTION_NAMES)
-    try:
-        with read_tx(engine_for(db)) as conn:
-            voucher, held = voucher_no(conn, done["entry_id"]), receipts.deposit_held(conn, contract)
-    except LedgerError as exc:
-        fail(exc)
+    used, done = write(db, org, write_for, key)
+    voucher, held = read(
+        db, lambda conn: (voucher_no(conn, done["entry_id"]), receipts.deposit_held(conn, contract))
+    )
     typer.echo(f"{voucher}: deposit {kind} on contract {contract}, {format_amount(held)} held{again(used)}")
 
 
