@@ -165,40 +165,42 @@ def _stopped_after(seconds: float | None) -> Any:
         signal.signal(signal.SIGALRM, previous)
 
 
-def _render_in_pool(
-    url: str,
-    name: str,
-    org_id: int,
-    period: tuple[str, str],
-    fmt: str,
-    lang: Lang,
-    options: dict[str, str],
-    standard: str | None = None,
-    seconds: float | None = None,
-) -> RenderedFile | tuple[type[LedgerError], str, str | None, str]:
-    """One org's report in a worker process, within ``seconds``; a refusal comes back as its parts (a
+@dataclass(frozen=True)
+class _Job:
+    """The report a worker renders for an org it is handed, as plain data a task can carry to it."""
+
+    url: str
+    name: str
+    period: ReportPeriod
+    fmt: str
+    lang: Lang
+    options: dict[str, str]
+    standard: str | None
+    seconds: float | None
+
+
+def _render_in_pool(job: _Job, org_id: int) -> RenderedFile | tuple[type[LedgerError], str, str | None, str]:
+    """One org's report in a worker process, within ``job.seconds``; a refusal comes back as its parts (a
     domain error's keyword arguments do not survive pickling)."""
     try:
-        with _stopped_after(seconds), read_tx(_worker_engine(url), seconds=seconds) as conn:
+        with _stopped_after(job.seconds), read_tx(_worker_engine(job.url), seconds=job.seconds) as conn:
             return render_report(
-                conn, name, org_id, ReportPeriod(*period), fmt, lang=lang, options=options, standard=standard
+                conn,
+                job.name,
+                org_id,
+                job.period,
+                job.fmt,
+                lang=job.lang,
+                options=job.options,
+                standard=job.standard,
             )
     except LedgerError as exc:
         return type(exc), exc.message, exc.field, exc.code
 
 
-def _render_in_worker(
-    url: str,
-    name: str,
-    org_id: int,
-    period: tuple[str, str],
-    fmt: str,
-    lang: Lang,
-    options: dict[str, str],
-    seconds: float | None = None,
-) -> tuple[str, bytes | None, str, str]:
+def _render_in_worker(job: _Job, org_id: int) -> tuple[str, bytes | None, str, str]:
     """(file name, content or None, error message, error code) for one org of a batch, in a worker process."""
-    done = _render_in_pool(url, name, org_id, period, fmt, lang, options, seconds=seconds)
+    done = _render_in_pool(job, org_id)
     if isinstance(done, RenderedFile):
         return done.filename, done.content, "", ""
     _cls, message, _field, code = done
@@ -220,18 +222,8 @@ def render_limited(
     """``render_report`` in the worker pool, refused with ``TimeLimit`` (503) past ``seconds``."""
     fmt = check_format(fmt)
     spec_for(name)
-    future = pool().submit(
-        _render_in_pool,
-        url,
-        name,
-        org_id,
-        (period.from_period, period.to_period),
-        fmt,
-        lang,
-        dict(options or {}),
-        standard,
-        seconds,
-    )
+    job = _Job(url, name, period, fmt, lang, dict(options or {}), standard, seconds)
+    future = pool().submit(_render_in_pool, job, org_id)
     try:
         done = future.result(timeout=seconds + 5)  # the worker's own timer answers first
     except (FutureTimeout, _Expired):  # _Expired: the timer fired as the work was ending
@@ -401,20 +393,8 @@ def render_batch(
     fmt = check_format(fmt)
     spec_for(name)
     executor = executor or pool()
-    futures = [
-        executor.submit(
-            _render_in_worker,
-            url,
-            name,
-            org_id,
-            (period.from_period, period.to_period),
-            fmt,
-            lang,
-            dict(options or {}),
-            seconds,
-        )
-        for org_id in org_ids
-    ]
+    job = _Job(url, name, period, fmt, lang, dict(options or {}), None, seconds)
+    futures = [executor.submit(_render_in_worker, job, org_id) for org_id in org_ids]
     deadline = None if seconds is None else time.monotonic() + seconds
     buffer = io.BytesIO()
     files: list[str] = []
