@@ -17,7 +17,7 @@ from typing import Annotated
 import typer
 
 from ledger.books.errors import LedgerError
-from ledger.cli.options import DbOption, fail, org_id_of, org_of
+from ledger.cli.options import DbOption, engine_for, fail, org_id_of, org_of
 from ledger.cli.progress import progress
 from ledger.db.engine import make_engine, read_tx
 from ledger.settings import get_settings
@@ -60,10 +60,9 @@ def report_cmd(
     """Write one report for an org (or a street's / the county's roll-up) to a file."""
     _check_lang(lang)
     options = {k: v for k, v in (("account", account), ("voucher", voucher)) if v}
-    engine = make_engine(db or get_settings().database_url)
     try:
         report_period = parse_report_period(period, from_period, to_period)
-        with read_tx(engine) as conn:
+        with read_tx(engine_for(db)) as conn:
             org_id = org_id_of(conn, org)
             rendered = render_report(
                 conn,
