@@ -507,6 +507,38 @@ def _side(fen: int, lang: str) -> str:
     return "平" if fen == 0 else ("借" if fen > 0 else "贷")
 
 
+class _BookRows:
+    """A 三栏式 book's rows as they are added, keyed as ``_book_columns`` names them; the balance a figure
+    with 借/贷/平 beside it."""
+
+    def __init__(self, lang: str) -> None:
+        self.lang = lang
+        self.rows: list[dict[str, Any]] = []
+
+    def add(
+        self,
+        day: date,
+        voucher: str,
+        memo: str,
+        debit: int | None,
+        credit: int | None,
+        balance: int,
+        style: str,
+    ) -> None:
+        self.rows.append(
+            {
+                "date": day.isoformat(),
+                "voucher_no": voucher,
+                "memo": memo,
+                "debit": debit,
+                "credit": credit,
+                "side": _side(balance, self.lang),
+                "balance": abs(balance),
+                "style": style,
+            }
+        )
+
+
 def book_frame(
     ctx: BuildContext,
     postings: Sequence[PostingRow],
@@ -522,25 +554,9 @@ def book_frame(
     import pandas as pd
 
     t = ctx.t
-    records: list[dict[str, object]] = []
-
-    def add(
-        day: str, voucher: str, memo: str, debit: int | None, credit: int | None, balance: int, style: str
-    ):
-        records.append(
-            {
-                "date": day,
-                "voucher_no": voucher,
-                "memo": memo,
-                "debit": debit,
-                "credit": credit,
-                "side": _side(balance, ctx.lang),
-                "balance": abs(balance),
-                "style": style,
-            }
-        )
-
-    first_day = period_bounds(ctx.period.from_period)[0].isoformat()
+    book = _BookRows(ctx.lang)
+    add = book.add
+    first_day = period_bounds(ctx.period.from_period)[0]
     opening_memo = (
         t("上年结转", "Brought forward from last year")
         if ctx.period.from_period.endswith("-01")
@@ -558,7 +574,7 @@ def book_frame(
             for p in day_lines:
                 balance += p.debit_fen - p.credit_fen
                 add(
-                    day.isoformat(),
+                    day,
                     p.voucher_no,
                     p.memo,
                     p.debit_fen or None,
@@ -568,7 +584,7 @@ def book_frame(
                 )
             if daily:
                 add(
-                    day.isoformat(),
+                    day,
                     "",
                     t("本日合计", "Day total"),
                     sum(p.debit_fen for p in day_lines),
@@ -580,10 +596,10 @@ def book_frame(
             month_credit += sum(p.credit_fen for p in day_lines)
         ytd_debit += month_debit
         ytd_credit += month_credit
-        last_day = period_bounds(month)[1].isoformat()
+        last_day = period_bounds(month)[1]
         add(last_day, "", t("本月合计", "Month total"), month_debit, month_credit, balance, "subtotal")
         add(last_day, "", t("本年累计", "Year to date"), ytd_debit, ytd_credit, balance, "total")
-    frame = pd.DataFrame.from_records(records)
+    frame = pd.DataFrame.from_records(book.rows)
     for k in ("debit", "credit", "balance"):
         frame[k] = pd.array(frame[k], dtype="Int64")
     return frame
@@ -684,24 +700,8 @@ def ledger_detail_page(
     more = len(postings) > limit
     postings = postings[:limit]
     t = ctx.t
-    rows: list[dict[str, Any]] = []
-
-    def add(
-        day: date, voucher: str, memo: str, debit: int | None, credit: int | None, balance: int, style: str
-    ):
-        rows.append(
-            {
-                "date": day.isoformat(),
-                "voucher_no": voucher,
-                "memo": memo,
-                "debit": debit,
-                "credit": credit,
-                "side": _side(balance, ctx.lang),
-                "balance": abs(balance),
-                "style": style,
-            }
-        )
-
+    book = _BookRows(ctx.lang)
+    add = book.add
     first_day, last_day = period_bounds(month)
     balance = tb_row.opening_fen
     if after is None:
@@ -748,7 +748,7 @@ def ledger_detail_page(
         add(last_day, "", t("本年累计", "Year to date"), ytd[0], ytd[1], balance, "total")
     return BookPage(
         caption=t("科目：", "Account: ") + f"{code} {account.full_name}",
-        rows=rows,
+        rows=book.rows,
         first_key=postings[0].key if postings and after is not None else None,
         next_key=postings[-1].key if more else None,
     )
