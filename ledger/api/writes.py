@@ -5,10 +5,8 @@ A first request answers with the route's status (201 for a creation); a retry un
 ``Idempotency-Key`` answers 200 with the same body and writes nothing (DESIGN §3).
 """
 
-from __future__ import annotations
-
 from dataclasses import dataclass, replace
-from typing import Annotated, Any
+from typing import Annotated, Any, Self
 
 from fastapi import Depends, Request
 from fastapi.encoders import jsonable_encoder
@@ -44,7 +42,7 @@ class WriteDoor:
     request: Request
     key: str | None
 
-    def keyed(self, body_key: str | None) -> WriteDoor:
+    def keyed(self, body_key: str | None) -> Self:
         """The door keyed by the ``Idempotency-Key`` header or, without one, by the body's own key."""
         return replace(self, key=self.key or body_key)
 
