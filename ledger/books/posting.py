@@ -25,7 +25,7 @@ from operator import attrgetter
 from sqlalchemy import Connection, select
 
 from ledger.books.account_dimensions import DIMENSION_FIELDS, required_for
-from ledger.books.chain import posted_hash
+from ledger.books.chain import LINE_FIELDS, posted_hash
 from ledger.books.errors import (
     AccountKept,
     AccountNotPostable,
@@ -695,36 +695,11 @@ ENTRY_COLUMNS = (
     "hash",
     "attachments",  # last: written only when a draft of the batch states one (see post_entries)
 )
-LINE_COLUMNS = (
-    "entry_id",
-    "org_id",
-    "period",
-    "line_no",
-    "account_id",
-    "debit_fen",
-    "credit_fen",
-    "memo",
-    "counterparty_id",
-    "store_id",
-    "channel",
-    "contract_id",
-    "welfare_post_id",
-    "product_category",
-)
 # A line's values from ``account`` on, in one C call: its canonical list (ledger.books.chain.LINE_FIELDS) is
 # ``(line_no, *values)``; its row (LINE_COLUMNS) is ``(entry_id, org_id, period, line_no, account_id,
 # *_row_values(line))``, the same values less the account's code.
-_ROW_FIELDS = (
-    "debit_fen",
-    "credit_fen",
-    "memo",
-    "counterparty_id",
-    "store_id",
-    "channel",
-    "contract_id",
-    "welfare_post_id",
-    "product_category",
-)
+_ROW_FIELDS = LINE_FIELDS[2:]  # debit_fen … product_category: a line's own values after its account
+LINE_COLUMNS = ("entry_id", "org_id", "period", "line_no", "account_id", *_ROW_FIELDS)
 _line_values = attrgetter("account", *_ROW_FIELDS)
 _row_values = attrgetter(*_ROW_FIELDS)
 
