@@ -139,29 +139,40 @@ class _Expired(BaseException):
     (WeasyPrint catches broadly in places) swallows it; ``_stopped_after`` turns it into ``TimeLimit``."""
 
 
+_AGAIN = 0.05  # seconds between a limit's repeated alarms (see _stopped_after)
+
+
 @contextlib.contextmanager
 def _stopped_after(seconds: float | None) -> Any:
     """Interrupt this process's main thread with ``TimeLimit`` once ``seconds`` have passed (a worker's)."""
     if seconds is None:
         yield
         return
+    armed = True
 
     def expire(_signum: int, _frame: Any) -> None:
-        raise _Expired
+        if armed:
+            raise _Expired
 
     previous = signal.signal(signal.SIGALRM, expire)
     try:
-        # The timer is armed and disarmed inside the ``try``: an alarm that lands between the two, even
-        # before the work starts or while it is being disarmed, is still a ``TimeLimit``, never a stray
-        # ``_Expired`` (a limit of a microsecond lands there).
-        signal.setitimer(signal.ITIMER_REAL, seconds)
+        # The alarm repeats every _AGAIN s until disarmed: one that lands where Python only reports an
+        # exception (a weakref callback or ``__del__`` run by the garbage collector) is swallowed, and the
+        # next one stops the work. The timer is armed and disarmed inside the ``try``: an alarm that lands
+        # between the two, even before the work starts or while it is being disarmed, is still a
+        # ``TimeLimit``, never a stray ``_Expired`` (a limit of a microsecond lands there).
+        signal.setitimer(signal.ITIMER_REAL, seconds, _AGAIN)
         try:
             yield
         finally:
+            armed = False
             signal.setitimer(signal.ITIMER_REAL, 0)
     except _Expired:
+        armed = False
         raise TimeLimit(_time_limit_message(seconds)) from None
     finally:
+        armed = False
+        signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
 
 
