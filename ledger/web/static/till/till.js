@@ -48,6 +48,7 @@ const state = {
   authExpired: false,
   paying: false,
   sending: null,       // the key of the sale being sent on its own, outside the outbox's upload
+  counted: 0,          // how many counts of the outbox were started: only the newest one is shown
   keys: { open: null, cash: null, close: null }, // a shift's writes: one key each until answered
   lastReceipt: null,
   refund: null,
@@ -647,6 +648,7 @@ async function tender() {
       if (e instanceof ApiError && e.status >= 400 && e.status < 500 && e.status !== 401 && e.error.code !== "idempotency_conflict") {
         await queued;
         await outboxDelete(item.key);
+        await countOutbox(); // an upload's count taken while it was in the outbox showed it as waiting
         cart.body = null;
         const stale = /unit_price$/.test(e.error.field || "") || e.error.code === "unknown_product";
         if (stale && (await refreshData())) {
@@ -773,7 +775,11 @@ async function downloadEscpos(ev) {
 // -- the outbox going up -----------------------------------------------------------------------------------
 
 async function countOutbox() {
+  // Counts overlap (the upload's, a sale's); IndexedDB reads in the order they were asked, so the count
+  // asked last saw the newest outbox, and an older one finishing after it must not put back its figure.
+  const mine = ++state.counted;
   const all = await outboxAll();
+  if (mine !== state.counted) return all;
   state.pending = all.filter((x) => x.state === "pending").length;
   state.rejected = all.filter((x) => x.state === "rejected").length;
   $("queue-count").textContent = String(state.pending);
