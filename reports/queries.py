@@ -17,6 +17,7 @@ from datetime import date
 from sqlalchemy import ColumnElement, Connection, and_, func, literal, or_, select, tuple_
 
 from ledger.books.orgs import subtree_ids
+from ledger.books.periods import months_named
 from ledger.books.trial_balance import Closing, balances, movements
 from ledger.db.models import Account, BookState, Counterparty, JournalEntry, JournalLine, Org, Store
 
@@ -129,16 +130,16 @@ def _book_order() -> tuple[ColumnElement[date], ColumnElement[int], ColumnElemen
 def _postings_where(
     org_id: int, prefixes: Sequence[str], from_period: str, to_period: str
 ) -> list[ColumnElement[bool]]:
-    """The lines of the accounts over the months, as ``ix_line_org_account`` (org, account, month) finds them:
-    the accounts by id, not by a join on their code that would read every account's lines of the months."""
+    """The lines of the accounts over the months, as ``ix_line_tb`` (org, month, account, entry) finds
+    them: the months named one by one and the accounts by id, not by a join on their code that would read
+    every account's lines of the months."""
     accounts = select(account_t.c.id).where(
         account_t.c.org_id == org_id, _prefixes(account_t.c.code, prefixes)
     )
     return [
         line_t.c.org_id == org_id,
         line_t.c.account_id.in_(accounts),
-        line_t.c.period >= from_period,
-        line_t.c.period <= to_period,
+        *months_named(line_t.c.period, from_period, to_period),
     ]
 
 
@@ -157,7 +158,7 @@ def account_postings(
 
     A page of them with ``limit``: the first ``limit`` after the key ``after``, or the last ``limit`` before
     ``before`` (still returned in book order). Either reads only these accounts' lines of these months
-    (``ix_line_org_account``) with their entries, never the rest of the journal."""
+    (``ix_line_tb``) with their entries, never the rest of the journal."""
     cond = _postings_where(org_id, prefixes, from_period, to_period)
     order = _book_order()
     if after is not None:

@@ -26,7 +26,7 @@ from sqlalchemy import table as table_of
 from sqlalchemy import text as sql_text
 
 from ledger.books.errors import NotFound, ValidationError
-from ledger.books.periods import period_bounds
+from ledger.books.periods import months_named, period_bounds
 from ledger.db.models import Account, Counterparty, JournalEntry, JournalLine
 
 entry_t = JournalEntry.__table__
@@ -111,8 +111,8 @@ class EntryFilter:
 
     def semi_joins(self, org_id: int, *, memo_match: MemoMatch | None = None) -> list[SemiJoin]:
         """The filter's conditions on other rows than the entry. Most telling first: a counterparty's
-        lines, the org's reversals, an account's lines (``ix_line_org_account`` within the months asked
-        for), a text (the entry's 摘要 among its own columns too, but also its lines'). ``memo_match``: on
+        lines, the org's reversals, an account's lines (``ix_line_tb``, a seek per month asked for), a
+        text (the entry's 摘要 among its own columns too, but also its lines'). ``memo_match``: on
         SQLite, the text as ``0012_core``'s trigram tables are asked for it (``memo_match``)."""
         found: list[SemiJoin] = []
         if self.counterparty_id is not None:  # ix_line_counterparty; per entry, ix_line_entry
@@ -142,7 +142,7 @@ class EntryFilter:
                 )
             )
         if self.account:
-            months = self._line_months(org_id)  # ix_line_org_account: org, account, month, entry
+            months = self._line_months(org_id, listed=True)  # ix_line_tb: org, month, account, entry
             accounts = select(account_t.c.id).where(
                 account_t.c.org_id == org_id, account_t.c.code.startswith(self.account, autoescape=True)
             )
@@ -220,12 +220,21 @@ class EntryFilter:
             rows_per_entry=1,
         )
 
-    def _line_months(self, org_id: int, period: Any = None, *, org: Any = None) -> list[Any]:
+    def _line_months(
+        self, org_id: int, period: Any = None, *, org: Any = None, listed: bool = False
+    ) -> list[Any]:
         """A line's own terms for the org and the months asked for (a line is in its entry's month);
-        ``period``, ``org``: the line's month and org as written (expressions no index answers)."""
+        ``period``, ``org``: the line's month and org as written (expressions no index answers);
+        ``listed``: the months named one by one where they can be (``months_named``)."""
         period = line_t.c.period if period is None else period
         months = [(line_t.c.org_id if org is None else org) == org_id]
         first, last = self.period or self.period_from, self.period or self.period_to
+        if listed:  # an entry dated within the days is of their months too: they narrow the months named
+            if self.date_from is not None:
+                first = max(filter(None, (first, f"{self.date_from:%Y-%m}")))
+            if self.date_to is not None:
+                last = min(filter(None, (last, f"{self.date_to:%Y-%m}")))
+            return [*months, *months_named(period, first, last)]
         if first:
             months.append(period >= first)
         if last:

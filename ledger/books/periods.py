@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, Connection, delete, func, insert, select, update
 
 from ledger.books import registry
 from ledger.books.errors import Conflict, Forbidden, UnbalancedEntry, ValidationError
@@ -116,6 +116,27 @@ def month_range(start: str, end: str, *, field: str = "to", limit: int = MAX_MON
             f"{start} to {end} is {count} months; a request covers at most {limit}", field=field
         )
     return [str(Month.from_index(i)) for i in range(first.index, last.index + 1)]
+
+
+def months_named(
+    period: ColumnElement[str], first: str | None, last: str | None
+) -> list[ColumnElement[bool]]:
+    """The months ``first`` .. ``last`` (inclusive; None: open) as terms on a line's ``period``: the months
+    named one by one (``IN``) when both are given and no more than ``MAX_MONTHS_PER_RUN``, else a range.
+
+    ``ix_line_tb`` (org, month, account, entry, …) finds an account's lines of listed months with one seek
+    per month and account; given a range of months instead, both databases read every line of those months
+    in the index to find the account's (``0014_core``)."""
+    if first and last:
+        low, high = Month.parse(first, "from"), Month.parse(last, "to")
+        if high.index - low.index < MAX_MONTHS_PER_RUN:
+            return [period.in_([str(Month.from_index(i)) for i in range(low.index, high.index + 1)])]
+    terms = []
+    if first:
+        terms.append(period >= first)
+    if last:
+        terms.append(period <= last)
+    return terms
 
 
 def check_day(day: date, field: str) -> date:

@@ -223,11 +223,11 @@ class JournalLine(TableModel, table=True):
         ),
         CheckConstraint("(debit_fen = 0) <> (credit_fen = 0)", name="ck_line_one_side"),
         Index("ix_line_entry", "entry_id"),
-        # Covering index for trial balances: GROUP BY account over one org's periods reads only the index.
-        Index("ix_line_tb", "org_id", "period", "account_id", "debit_fen", "credit_fen"),
+        # Covering index for the period window (GROUP BY account over one org's months reads only the index)
+        # and for an account's lines with their entries, the months named one by one (0014_core).
+        Index("ix_line_tb", "org_id", "period", "account_id", "entry_id", "debit_fen", "credit_fen"),
         # only the lines that name a counterparty (0013_core)
         Index("ix_line_counterparty", "org_id", "counterparty_id", **_when_set("counterparty_id")),
-        Index("ix_line_org_account", "org_id", "account_id", "period", "entry_id"),  # by account (0007_core)
     )
 
     id: int | None = Field(default=None, sa_column=Column(BigId, primary_key=True, autoincrement=True))

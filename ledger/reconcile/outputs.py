@@ -28,7 +28,7 @@ from sqlalchemy import Connection, func, select
 
 from ledger.books.errors import ValidationError
 from ledger.books.orgs import get_org, require_books
-from ledger.books.periods import parse_period, period_bounds
+from ledger.books.periods import months_named, parse_period, period_bounds
 from ledger.books.trial_balance import balances
 from ledger.books.verify import Tie
 from ledger.books.verify import subledger_ties as registered_ties
@@ -235,8 +235,7 @@ def bank_reconciliation(
     book_balance = sum(balances(conn, org_id, as_of, accounts=(account.ledger_account,)).values())
     book_rows = conn.execute(
         book_lines_on(org_id, ids).where(
-            line_t.c.period >= f"{first_statement_day:%Y-%m}",
-            line_t.c.period <= period,
+            *months_named(line_t.c.period, f"{first_statement_day:%Y-%m}", period),  # a seek per month
             entry_t.c.entry_date >= first_statement_day,
             entry_t.c.entry_date <= as_of,
         )

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, Exists, Row, exists, select
 from sqlalchemy.orm import aliased
 
-from ledger.books.periods import Month
+from ledger.books.periods import Month, months_named
 from ledger.reconcile.matching.records import BookRecord, ClearingRecord, StatementRecord
 from ledger.reconcile.matching.scoring import reference_tokens, statement_references
 from ledger.reconcile.matching.tables import account_t, entry_t, item_t, line_t, match_t, saccount_t, sline_t
@@ -202,6 +202,8 @@ def load_clearing(
             .where(
                 line_t.c.org_id == org_id,
                 line_t.c.account_id.in_(ids),
+                # the dates' months named too: ix_line_tb (org, month, account, …) seeks each month's lines
+                *months_named(line_t.c.period, str(Month.of(first)), str(Month.of(last))),
                 entry_t.c.entry_date >= first,
                 entry_t.c.entry_date <= last,
                 entry_t.c.source != "import",  # settlements we posted clear the account; they are not sales

@@ -164,7 +164,7 @@ def find_open_book_lines(
         return [], False
     stmt = book_lines_on(org_id, ids)
     if search.voucher_no:
-        stmt = stmt.where(  # the entry's month too: its lines are then one seek of ix_line_org_account
+        stmt = stmt.where(  # the entry's month too: its lines are then one seek of ix_line_tb
             entry_t.c.org_id == org_id,
             entry_t.c.voucher_no == search.voucher_no,
             line_t.c.period == entry_t.c.period,
@@ -215,7 +215,8 @@ def find_open_book_lines(
     )
     stmt = stmt.where(~exists(held), line_t.c.entry_id.not_in(posted))
     # In the index's order (month, then entry: the order of posting), so the first ``limit`` lines are read
-    # off ``ix_line_org_account`` and the scan stops there; shown by date.
+    # off ``ix_line_tb`` (org, month, account, entry) a month at a time and the scan stops there; shown by
+    # date.
     order = (line_t.c.id,) if search.voucher_no else (line_t.c.period, line_t.c.entry_id, line_t.c.id)
     rows = conn.execute(stmt.order_by(*order).limit(limit + 1)).all()
     records = [
