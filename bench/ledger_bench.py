@@ -3,7 +3,7 @@
     .venv/bin/python bench/ledger_bench.py              # N = 10^4 and 10^5
     .venv/bin/python bench/ledger_bench.py --full       # also N = 10^6
     .venv/bin/python bench/ledger_bench.py --n 200000
-    .venv/bin/python bench/ledger_bench.py --without-index ix_line_org_account   # what an index costs
+    .venv/bin/python bench/ledger_bench.py --without-index ix_entry_org_total    # what an index costs
 
 For each N it generates N entries of 2–4 lines spread over a year in one org, posts them through
 ``post_entries`` (validation, gapless voucher numbers, hash chain, the database's own triggers) in batches,
