@@ -8,14 +8,17 @@ does not exist, and NUL in names, reasons, memos and query values (PostgreSQL re
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import Field
+from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy import func, select
 
+from ledger.access.messages import RequestModel, _date_fields
 from ledger.books.errors import ValidationError
 from ledger.books.periods import (
     MAX_MONTHS_PER_RUN,
@@ -32,6 +35,7 @@ from ledger.books.periods import (
 )
 from ledger.db.engine import read_tx
 from ledger.db.models import JournalEntry
+from pos.messages import PaymentIn, SaleIn, SaleLineIn
 from tests.factories.county import County
 from tests.factories.servers import entry_body, is_error_shape
 
@@ -78,6 +82,43 @@ def test_a_date_outside_the_supported_years_is_refused(text: str) -> None:
     with pytest.raises(ValidationError) as caught:
         parse_date(text, "start")
     assert caught.value.field == "start"
+
+
+class _Visit(RequestModel):
+    on: date
+    note: str = ""
+
+
+class _Trip(RequestModel):
+    title: str
+    back: datetime | None = Field(default=None, alias="returning")
+    days: list[date] = Field(default_factory=list)
+    visits: list[_Visit] = Field(default_factory=list)
+
+
+@pytest.mark.parametrize(
+    ("body", "loc"),
+    [
+        ({"title": "t", "returning": "0134-12-01T08:00:00"}, ("returning",)),
+        ({"title": "t", "days": ["2025-01-02", "9999-12-31"]}, ("days",)),
+        ({"title": "t", "visits": [{"on": "2025-01-02"}, {"on": "1899-12-31"}]}, ("visits", 1, "on")),
+    ],
+)
+def test_a_request_date_outside_the_years_is_refused_at_any_depth_by_its_field(
+    body: dict[str, Any], loc: tuple[str | int, ...]
+) -> None:
+    with pytest.raises(PydanticValidationError) as caught:
+        _Trip.model_validate(body)
+    [error] = caught.value.errors()
+    assert error["type"] == "date_out_of_range" and error["loc"] == loc
+    assert _Trip.model_validate({**body, "visits": [], "days": [], "returning": None}).title == "t"
+
+
+def test_only_the_fields_that_can_hold_a_date_are_checked() -> None:
+    """A sale's lines and payments hold none: no date check runs for them (bench/README.md, the POS)."""
+    assert _date_fields(_Trip) == (("back", "returning"), ("days", "days"))  # a visit checks its own
+    assert _date_fields(SaleLineIn) == () and _date_fields(PaymentIn) == ()
+    assert _date_fields(SaleIn) == (("sold_at", "sold_at"),)
 
 
 # -- the hang and year 10000 ---------------------------------------------------------------------------------
