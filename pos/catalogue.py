@@ -23,6 +23,7 @@ from ledger.books.orgs import counterparty, now
 from ledger.books.spreadsheets import check_xlsx, safe_text
 from ledger.books.text import CONTROL_CHARACTERS, control_character
 from ledger.db.models import CHANNELS, Account, JournalLine, Org
+from ledger.db.rows import insert_id
 from pos.models import (
     TAX_CATEGORIES,
     PosCustomer,
@@ -455,19 +456,17 @@ def create_customer(
     ).first():
         raise Conflict(f"customer {name!r} already exists", field="name")
     cp = counterparty(conn, org_id, "customer", name.strip())
-    return conn.execute(
-        insert(customer_t)
-        .values(
-            org_id=org_id,
-            counterparty_id=cp,
-            name=name.strip(),
-            kind=kind,
-            channel=channel,
-            credit_limit_fen=credit_limit_fen,
-            created_at=now(),
-        )
-        .returning(customer_t.c.id)
-    ).scalar_one()
+    return insert_id(
+        conn,
+        customer_t,
+        org_id=org_id,
+        counterparty_id=cp,
+        name=name.strip(),
+        kind=kind,
+        channel=channel,
+        credit_limit_fen=credit_limit_fen,
+        created_at=now(),
+    )
 
 
 def update_customer(

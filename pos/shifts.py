@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import TypedDict, Unpack
 
-from sqlalchemy import Connection, RowMapping, Table, func, insert, select, update
+from sqlalchemy import Connection, RowMapping, Table, func, select, update
 
 from ledger.access.auth import Principal
 from ledger.books.errors import Conflict, NotFound, ValidationError
@@ -33,6 +33,7 @@ from ledger.books.orgs import counterparty, ensure_sub_account, now
 from ledger.books.periods import closed_through, next_period, period_bounds, register_close_check
 from ledger.books.posting import Draft, Line, post_entry
 from ledger.db.models import Counterparty
+from ledger.db.rows import insert_id
 from pos.catalogue import ensure_default_rates
 from pos.fastsql import Sql
 from pos.models import PosCashMove, PosCustomer, PosPayment, PosSale, PosSaleLine, PosShift
@@ -96,19 +97,17 @@ def open_shift(
                 "opened_at is in the future (the till's clock is wrong?)", field="opened_at"
             )
         stamp = opened_at.astimezone(UTC)
-    return conn.execute(
-        insert(shift_t)
-        .values(
-            org_id=store.org_id,
-            store_id=store.id,
-            cashier_user_id=user.user_id,
-            status="open",
-            business_date=business_date(stamp),
-            opened_at=stamp,
-            float_fen=float_fen,
-        )
-        .returning(shift_t.c.id)
-    ).scalar_one()
+    return insert_id(
+        conn,
+        shift_t,
+        org_id=store.org_id,
+        store_id=store.id,
+        cashier_user_id=user.user_id,
+        status="open",
+        business_date=business_date(stamp),
+        opened_at=stamp,
+        float_fen=float_fen,
+    )
 
 
 def shift_for(
@@ -136,19 +135,17 @@ def record_cash_move(
         raise ShiftAlreadyClosed(f"shift {shift_id} is closed", field="shift_id")
     if amount_fen <= 0:
         raise ValidationError("the amount is more than zero", field="amount")
-    return conn.execute(
-        insert(cash_t)
-        .values(
-            org_id=shift["org_id"],
-            shift_id=shift_id,
-            kind=kind,
-            amount_fen=amount_fen,
-            reason=reason.strip(),
-            user_id=user.user_id,
-            at=now(),
-        )
-        .returning(cash_t.c.id)
-    ).scalar_one()
+    return insert_id(
+        conn,
+        cash_t,
+        org_id=shift["org_id"],
+        shift_id=shift_id,
+        kind=kind,
+        amount_fen=amount_fen,
+        reason=reason.strip(),
+        user_id=user.user_id,
+        at=now(),
+    )
 
 
 # -- the shift's figures --------------------------------------------------------------------------------

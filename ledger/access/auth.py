@@ -26,6 +26,7 @@ from ledger.access.idempotency import driver_sql, driver_time
 from ledger.books.errors import Conflict, Forbidden, NotFound, Unauthenticated, ValidationError
 from ledger.books.orgs import get_org, now, subtree_ids
 from ledger.db.models import ROLES, ApiToken, AuditLog, Org, Store, UserAccount
+from ledger.db.rows import insert_id
 from ledger.settings import TILL_TOKEN_HOURS, get_settings
 
 user_t = UserAccount.__table__
@@ -142,20 +143,18 @@ def create_user(
         raise ValidationError("a cashier user needs a store", field="scope")
     if conn.execute(select(user_t.c.id).where(user_t.c.username == username)).first():
         raise Conflict(f"user {username!r} already exists", field="username")
-    return conn.execute(
-        insert(user_t)
-        .values(
-            username=username,
-            role=role,
-            scope_org_id=scope_org_id,
-            scope_store_id=scope_store_id,
-            password_hash=hash_password(password) if password else None,
-            display_name=display_name or username,
-            disabled=False,
-            created_at=now(),
-        )
-        .returning(user_t.c.id)
-    ).scalar_one()
+    return insert_id(
+        conn,
+        user_t,
+        username=username,
+        role=role,
+        scope_org_id=scope_org_id,
+        scope_store_id=scope_store_id,
+        password_hash=hash_password(password) if password else None,
+        display_name=display_name or username,
+        disabled=False,
+        created_at=now(),
+    )
 
 
 def issue_token(conn: Connection, user_id: int, label: str = "") -> str:

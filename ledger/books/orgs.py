@@ -20,6 +20,7 @@ from sqlalchemy import Connection, Row, func, insert, select, update
 
 from ledger.books.errors import Conflict, NotFound, ValidationError
 from ledger.db.models import Account, BookState, Counterparty, JournalLine, Org, Store
+from ledger.db.rows import insert_id
 
 DEFAULT_STANDARD = {"community": "collective", "village": "collective", "company": "small_enterprise"}
 PARENT_KINDS = {
@@ -100,20 +101,18 @@ def create_org(
         statutory_chart(standard)  # validates the name
     if conn.execute(select(org_t.c.id).where(org_t.c.code == code)).first():
         raise Conflict(f"an org with code {code!r} already exists", field="code")
-    org_id = conn.execute(
-        insert(org_t)
-        .values(
-            code=code,
-            name=name,
-            kind=kind,
-            standard=standard,
-            parent_id=parent_id,
-            street_id=street_id if kind != "street" else None,
-            registered_capital_fen=registered_capital_fen,
-            created_at=now(),
-        )
-        .returning(org_t.c.id)
-    ).scalar_one()
+    org_id = insert_id(
+        conn,
+        org_t,
+        code=code,
+        name=name,
+        kind=kind,
+        standard=standard,
+        parent_id=parent_id,
+        street_id=street_id if kind != "street" else None,
+        registered_capital_fen=registered_capital_fen,
+        created_at=now(),
+    )
     if kind == "street":
         conn.execute(update(org_t).where(org_t.c.id == org_id).values(street_id=org_id))
     if standard is not None:
@@ -181,11 +180,7 @@ def create_store(conn: Connection, *, company_id: int, code: str, name: str) -> 
         raise ValidationError("a store belongs to a company", field="company_id")
     if conn.execute(select(store_t.c.id).where(store_t.c.code == code)).first():
         raise Conflict(f"a store with code {code!r} already exists", field="code")
-    return conn.execute(
-        insert(store_t)
-        .values(org_id=company_id, code=code, name=name, created_at=now())
-        .returning(store_t.c.id)
-    ).scalar_one()
+    return insert_id(conn, store_t, org_id=company_id, code=code, name=name, created_at=now())
 
 
 def add_sub_account(
@@ -287,8 +282,4 @@ def counterparty(
     ).first()
     if row is not None:
         return row.id
-    return conn.execute(
-        insert(cp_t)
-        .values(org_id=org_id, kind=kind, name=name, ref_org_id=ref_org_id, created_at=now())
-        .returning(cp_t.c.id)
-    ).scalar_one()
+    return insert_id(conn, cp_t, org_id=org_id, kind=kind, name=name, ref_org_id=ref_org_id, created_at=now())

@@ -12,13 +12,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, select, update
 
 from ledger.books.errors import NotFound, ValidationError
 from ledger.books.orgs import now
 from ledger.community.leases.contracts import require_collective
 from ledger.community.models import ASSET_STATUSES, OWNERSHIPS, CommunityAsset
 from ledger.db.models import Org
+from ledger.db.rows import insert_id
 
 asset_t = CommunityAsset.__table__
 org_t = Org.__table__
@@ -58,24 +59,22 @@ def create_asset(conn: Connection, org_id: int, asset: NewAsset) -> int:
         raise ValidationError("the area must not be negative", field="area")
     if asset.book_value_fen < 0:
         raise ValidationError("the book value must not be negative", field="book_value")
-    return conn.execute(
-        insert(asset_t)
-        .values(
-            org_id=org_id,
-            kind=asset.kind.strip(),
-            name=asset.name.strip(),
-            location=asset.location,
-            area_milli_m2=asset.area_milli_m2,
-            ownership=asset.ownership,
-            entrusting_body=asset.entrusting_body.strip(),
-            book_value_fen=asset.book_value_fen,
-            status=asset.status,
-            certificate_no=asset.certificate_no,
-            documents=asset.documents,
-            created_at=now(),
-        )
-        .returning(asset_t.c.id)
-    ).scalar_one()
+    return insert_id(
+        conn,
+        asset_t,
+        org_id=org_id,
+        kind=asset.kind.strip(),
+        name=asset.name.strip(),
+        location=asset.location,
+        area_milli_m2=asset.area_milli_m2,
+        ownership=asset.ownership,
+        entrusting_body=asset.entrusting_body.strip(),
+        book_value_fen=asset.book_value_fen,
+        status=asset.status,
+        certificate_no=asset.certificate_no,
+        documents=asset.documents,
+        created_at=now(),
+    )
 
 
 def set_status(conn: Connection, org_id: int, asset_id: int, status: str) -> None:

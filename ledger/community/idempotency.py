@@ -16,11 +16,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Table, insert, select
+from sqlalchemy import Connection, Table, select
 
 from ledger.books.errors import IdempotencyConflict
 from ledger.books.posting import Draft, post_entry
 from ledger.db.models import JournalEntry
+from ledger.db.rows import insert_id
 
 entry_t = JournalEntry.__table__
 
@@ -62,9 +63,7 @@ def post_recorded(
     with it then."""
     posted = post_entry(conn, draft, user_id=user_id)
     if posted.created:
-        row_id = conn.execute(
-            insert(table).values(**row, entry_id=posted.id).returning(table.c.id)
-        ).scalar_one()
+        row_id = insert_id(conn, table, **row, entry_id=posted.id)
     else:
         row_id = conn.execute(select(table.c.id).where(table.c.entry_id == posted.id)).scalar_one()
     return Recorded(row_id, posted.id, posted.created)

@@ -38,6 +38,7 @@ from ledger.community import accounts as acct
 from ledger.community.idempotency import earlier_record, post_recorded
 from ledger.community.leases.contracts import lock_books, require_collective
 from ledger.community.models import WelfarePayment, WelfarePost, WelfareStipend
+from ledger.db.rows import insert_id
 
 post_t = WelfarePost.__table__
 stipend_t = WelfareStipend.__table__
@@ -68,19 +69,17 @@ def create_post(conn: Connection, org_id: int, new: NewPost) -> int:
         check_day(new.end, "end")
         if new.end < new.start:
             raise ValidationError(f"the post ends ({new.end}) before it starts ({new.start})", field="end")
-    return conn.execute(
-        insert(post_t)
-        .values(
-            org_id=org_id,
-            post=new.post.strip(),
-            holder=new.holder.strip(),
-            monthly_stipend_fen=new.monthly_stipend_fen,
-            start_date=new.start,
-            end_date=new.end,
-            created_at=now(),
-        )
-        .returning(post_t.c.id)
-    ).scalar_one()
+    return insert_id(
+        conn,
+        post_t,
+        org_id=org_id,
+        post=new.post.strip(),
+        holder=new.holder.strip(),
+        monthly_stipend_fen=new.monthly_stipend_fen,
+        start_date=new.start,
+        end_date=new.end,
+        created_at=now(),
+    )
 
 
 def get_post(conn: Connection, org_id: int, post_id: int) -> Row[Any]:

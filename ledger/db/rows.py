@@ -8,6 +8,8 @@ parameters take (or the build's own lower limit), in order. A statement on a tab
 foreign keys keeps a statement journal (a copy of each page it changes, so that it can be undone alone);
 with one statement per row every row paid that and the statement's set-up again, which cost more than the
 guards' own checks.
+
+``insert_id`` is the one-row case a workflow's register writes: one INSERT, the new row's id back.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from contextlib import contextmanager
 from itertools import chain
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Table, insert
 from sqlalchemy.exc import DBAPIError
 
 from ledger.db.engine import driver_connection
@@ -72,6 +74,12 @@ def _driver(conn: Connection, sql: str, params: Any, many: bool, *, fetch: bool)
         raise DBAPIError.instance(sql, params, exc, dbapi_error) from exc
     finally:
         cursor.close()
+
+
+def insert_id(conn: Connection, table: Table, /, **values: Any) -> int:
+    """INSERT one row of ``values`` into ``table`` (a model's ``__table__``); the new row's ``id``."""
+    new_id: int = conn.execute(insert(table).values(**values).returning(table.c.id)).scalar_one()
+    return new_id
 
 
 def insert_rows(

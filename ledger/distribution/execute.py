@@ -29,6 +29,7 @@ from ledger.books.orgs import counterparty, get_org, now, require_books
 from ledger.books.posting import Draft, Line, Posted, new_link_id, post_entries, reverse_link
 from ledger.community.stakes import company_counterparty, dividend_receivable_draft
 from ledger.db.models import JournalEntry
+from ledger.db.rows import insert_id
 from ledger.distribution import plans
 from ledger.distribution.accounts import CHARTS, ensure_for
 from ledger.distribution.models import (
@@ -70,11 +71,7 @@ def add_member(conn: Connection, org_id: int, *, member: str, shares: int) -> in
     if conn.execute(taken).first() is not None:
         raise Conflict(f"{member.strip()} is already a member", field="member")
     cp = counterparty(conn, org_id, "member", member.strip())
-    return conn.execute(
-        insert(member_t)
-        .values(org_id=org_id, member=member.strip(), shares=shares, counterparty_id=cp)
-        .returning(member_t.c.id)
-    ).scalar_one()
+    return insert_id(conn, member_t, org_id=org_id, member=member.strip(), shares=shares, counterparty_id=cp)
 
 
 def create_plan(
@@ -100,20 +97,18 @@ def create_plan(
         ).scalar_one()
         + 1
     )
-    plan_id = conn.execute(
-        insert(plan_t)
-        .values(
-            org_id=org_id,
-            year=year,
-            version=version,
-            status="draft",
-            approving_body="",
-            document_no="",
-            created_by=user_id,
-            created_at=now(),
-        )
-        .returning(plan_t.c.id)
-    ).scalar_one()
+    plan_id = insert_id(
+        conn,
+        plan_t,
+        org_id=org_id,
+        year=year,
+        version=version,
+        status="draft",
+        approving_body="",
+        document_no="",
+        created_by=user_id,
+        created_at=now(),
+    )
     if steps:
         conn.execute(
             insert(step_t),
@@ -573,17 +568,15 @@ def pay_dividend(
         return conn.execute(
             select(payment_t.c.id).where(payment_t.c.company_entry_id == posted[0].id)
         ).scalar_one()
-    return conn.execute(
-        insert(payment_t)
-        .values(
-            company_org_id=company_org_id,
-            shareholder_org_id=shareholder_org_id,
-            plan_id=plan_id,
-            paid_on=paid_on,
-            amount_fen=amount_fen,
-            link_id=link_id,
-            company_entry_id=posted[0].id,
-            shareholder_entry_id=posted[1].id,
-        )
-        .returning(payment_t.c.id)
-    ).scalar_one()
+    return insert_id(
+        conn,
+        payment_t,
+        company_org_id=company_org_id,
+        shareholder_org_id=shareholder_org_id,
+        plan_id=plan_id,
+        paid_on=paid_on,
+        amount_fen=amount_fen,
+        link_id=link_id,
+        company_entry_id=posted[0].id,
+        shareholder_entry_id=posted[1].id,
+    )

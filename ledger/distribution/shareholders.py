@@ -21,6 +21,7 @@ from sqlalchemy import Connection, Row, func, insert, select, update
 from ledger.books.errors import Conflict, NotFound, ValidationError
 from ledger.books.orgs import counterparty, get_org, now
 from ledger.books.posting import Draft, Line, post_entry
+from ledger.db.rows import insert_id
 from ledger.distribution.models import CapitalPayment, RatioAgreement, Shareholding
 
 holding_t = Shareholding.__table__
@@ -76,19 +77,17 @@ def add_shareholder(
     ).first():
         raise Conflict(f"{holder.name} is already a shareholder", field="shareholder_org_id")
     cp = counterparty(conn, company_org_id, "shareholder", holder.name, ref_org_id=shareholder_org_id)
-    return conn.execute(
-        insert(holding_t)
-        .values(
-            company_org_id=company_org_id,
-            shareholder_org_id=shareholder_org_id,
-            counterparty_id=cp,
-            subscribed_fen=subscribed_fen,
-            paid_in_fen=0,
-            agreed_ratio_bp=agreed_ratio_bp,
-            created_at=now(),
-        )
-        .returning(holding_t.c.id)
-    ).scalar_one()
+    return insert_id(
+        conn,
+        holding_t,
+        company_org_id=company_org_id,
+        shareholder_org_id=shareholder_org_id,
+        counterparty_id=cp,
+        subscribed_fen=subscribed_fen,
+        paid_in_fen=0,
+        agreed_ratio_bp=agreed_ratio_bp,
+        created_at=now(),
+    )
 
 
 def get_shareholding(conn: Connection, shareholding_id: int) -> Row[Any]:
@@ -172,17 +171,15 @@ def record_ratio_agreement(
     total = sum(r.agreed_ratio_bp for r in rows)
     if total != 10_000:
         raise ValidationError(f"agreed ratios sum to {total} bp, not 10000", field="agreed_ratio_bp")
-    return conn.execute(
-        insert(agreement_t)
-        .values(
-            company_org_id=company_org_id,
-            effective_from=effective_from,
-            document_no=document_no.strip(),
-            signed_on=signed_on,
-            created_at=now(),
-        )
-        .returning(agreement_t.c.id)
-    ).scalar_one()
+    return insert_id(
+        conn,
+        agreement_t,
+        company_org_id=company_org_id,
+        effective_from=effective_from,
+        document_no=document_no.strip(),
+        signed_on=signed_on,
+        created_at=now(),
+    )
 
 
 def list_shareholdings(conn: Connection, company_org_id: int) -> list[Row[Any]]:

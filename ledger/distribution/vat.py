@@ -22,7 +22,7 @@ from datetime import date
 from functools import cache
 from importlib.resources import files
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, select
 
 from ledger.books.errors import Conflict, ValidationError
 from ledger.books.money import format_amount
@@ -30,6 +30,7 @@ from ledger.books.periods import period_bounds
 from ledger.books.posting import Draft, Line, post_entry
 from ledger.books.trial_balance import net_credit
 from ledger.db.models import Account, JournalEntry
+from ledger.db.rows import insert_id
 from ledger.distribution.accounts import chart_for
 from ledger.distribution.models import VatThreshold
 
@@ -77,16 +78,14 @@ def set_threshold(
     )
     if conn.execute(taken).first() is not None:
         raise Conflict(f"a threshold already takes effect on {effective_from}", field="effective_from")
-    return conn.execute(
-        insert(threshold_t)
-        .values(
-            org_id=org_id,
-            effective_from=effective_from,
-            quarterly_threshold_fen=quarterly_threshold_fen,
-            rule=rule.strip(),
-        )
-        .returning(threshold_t.c.id)
-    ).scalar_one()
+    return insert_id(
+        conn,
+        threshold_t,
+        org_id=org_id,
+        effective_from=effective_from,
+        quarterly_threshold_fen=quarterly_threshold_fen,
+        rule=rule.strip(),
+    )
 
 
 def threshold_on(conn: Connection, org_id: int, on: date) -> tuple[int, str]:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, Row, func, insert, select
+from sqlalchemy import Connection, Row, func, select
 
 from ledger.books.errors import NotFound, ValidationError
 from ledger.books.money import round_half_up
@@ -32,6 +32,7 @@ from ledger.books.posting import Draft, Line, post_entry
 from ledger.books.trial_balance import movements, net_credit
 from ledger.community.models import WelfarePayment, WelfarePost, WelfareStipend
 from ledger.db.models import Account, Counterparty, JournalEntry, JournalLine, Org
+from ledger.db.rows import insert_id
 from ledger.distribution.accounts import ensure_for
 from ledger.distribution.execute import get_execution, reversal_link_of
 from ledger.distribution.models import DistributionPlan, PlanExecutionPart, WelfareFunding
@@ -154,20 +155,18 @@ def apply_earmark(conn: Connection, org_id: int, use: EarmarkUse, *, user_id: in
         ),
         user_id=user_id,
     )
-    return conn.execute(
-        insert(funding_t)
-        .values(
-            org_id=org_id,
-            earmark_year=earmark_year,
-            kind=kind,
-            post_id=post_id,
-            funded_year=use.on.year,
-            amount_fen=amount_fen,
-            entry_id=entry.id,
-            created_at=now(),
-        )
-        .returning(funding_t.c.id)
-    ).scalar_one()
+    return insert_id(
+        conn,
+        funding_t,
+        org_id=org_id,
+        earmark_year=earmark_year,
+        kind=kind,
+        post_id=post_id,
+        funded_year=use.on.year,
+        amount_fen=amount_fen,
+        entry_id=entry.id,
+        created_at=now(),
+    )
 
 
 @dataclass(frozen=True)

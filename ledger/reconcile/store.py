@@ -21,12 +21,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Row, Select, func, insert, select
+from sqlalchemy import ColumnElement, Connection, Row, Select, func, select
 
 from ledger.books.errors import Conflict, NotFound, ValidationError
 from ledger.books.orgs import get_org, now, require_books
 from ledger.db.models import Account
-from ledger.db.rows import gc_paused, insert_rows
+from ledger.db.rows import gc_paused, insert_id, insert_rows
 from ledger.reconcile.importers import (
     ParsedStatement,
     StatementLine,
@@ -126,18 +126,16 @@ def create_statement_account(
         select(account_t.c.id).where(account_t.c.org_id == org_id, account_t.c.name == name)
     ).first():
         raise Conflict(f"a statement account named {name!r} already exists", field="name")
-    return conn.execute(
-        insert(account_t)
-        .values(
-            org_id=org_id,
-            ledger_account=ledger_account,
-            kind=kind,
-            name=name.strip(),
-            account_no=account_no.strip(),
-            created_at=now(),
-        )
-        .returning(account_t.c.id)
-    ).scalar_one()
+    return insert_id(
+        conn,
+        account_t,
+        org_id=org_id,
+        ledger_account=ledger_account,
+        kind=kind,
+        name=name.strip(),
+        account_no=account_no.strip(),
+        created_at=now(),
+    )
 
 
 def get_statement_account(
@@ -490,25 +488,23 @@ def store_statement(
         if at is not None:
             _check_opening_balance(conn, statement_account_id, parsed, file_name, storage[at] is None)
         fresh = [(key, line) for key, line in zip(storage, lines, strict=True) if key is not None]
-        import_id = conn.execute(
-            insert(import_t)
-            .values(
-                org_id=org_id,
-                statement_account_id=statement_account_id,
-                file_name=file_name[:255],
-                sha256=sha256,
-                source=source,
-                encoding=parsed.encoding[:16],
-                line_count=len(lines),
-                new_count=len(fresh),
-                imported_by=user_id,
-                imported_at=now(),
-                file_account_no=file_account_no[:64],
-                account_override=override,
-                key_scheme=KEY_SCHEME,
-            )
-            .returning(import_t.c.id)
-        ).scalar_one()
+        import_id = insert_id(
+            conn,
+            import_t,
+            org_id=org_id,
+            statement_account_id=statement_account_id,
+            file_name=file_name[:255],
+            sha256=sha256,
+            source=source,
+            encoding=parsed.encoding[:16],
+            line_count=len(lines),
+            new_count=len(fresh),
+            imported_by=user_id,
+            imported_at=now(),
+            file_account_no=file_account_no[:64],
+            account_override=override,
+            key_scheme=KEY_SCHEME,
+        )
         if fresh:
             insert_rows(
                 conn,

@@ -87,7 +87,7 @@ from ledger.community.models import (
     LeaseReceiptPart,
 )
 from ledger.db.models import BookState, Counterparty, Org
-from ledger.db.rows import gc_paused, insert_rows
+from ledger.db.rows import gc_paused, insert_id, insert_rows
 
 contract_t = LeaseContract.__table__
 contract_asset_t = LeaseContractAsset.__table__
@@ -223,30 +223,28 @@ def create_contract(
         for i, asset_id in enumerate(assets):
             if asset_id not in found:
                 raise NotFound(f"asset {asset_id} is not one of this org's", field=f"asset_ids[{i}]")
-    contract_id = conn.execute(
-        insert(contract_t)
-        .values(
-            org_id=org_id,
-            code=new.code.strip(),
-            mode=new.mode,
-            lessee_id=lessee_id,
-            start_date=new.terms.start,
-            end_date=new.terms.end,
-            rent_per_cycle_fen=new.terms.rent_per_cycle_fen,
-            cycle=BillingCycle(new.terms.cycle).value,
-            timing=BillingTiming(new.terms.timing).value,
-            free_months=new.terms.free_months,
-            escalation_bp=new.terms.escalation_bp,
-            escalation_every_years=new.terms.escalation_every_years,
-            vat_rate_bp=new.terms.vat_rate_bp,
-            deposit_fen=new.deposit_fen,
-            previous_id=previous_id,
-            relation=relation,
-            memo=new.memo,
-            created_at=now(),
-        )
-        .returning(contract_t.c.id)
-    ).scalar_one()
+    contract_id = insert_id(
+        conn,
+        contract_t,
+        org_id=org_id,
+        code=new.code.strip(),
+        mode=new.mode,
+        lessee_id=lessee_id,
+        start_date=new.terms.start,
+        end_date=new.terms.end,
+        rent_per_cycle_fen=new.terms.rent_per_cycle_fen,
+        cycle=BillingCycle(new.terms.cycle).value,
+        timing=BillingTiming(new.terms.timing).value,
+        free_months=new.terms.free_months,
+        escalation_bp=new.terms.escalation_bp,
+        escalation_every_years=new.terms.escalation_every_years,
+        vat_rate_bp=new.terms.vat_rate_bp,
+        deposit_fen=new.deposit_fen,
+        previous_id=previous_id,
+        relation=relation,
+        memo=new.memo,
+        created_at=now(),
+    )
     if assets:
         conn.execute(
             insert(contract_asset_t),

@@ -49,6 +49,7 @@ from ledger.community.models import (
     LeaseReceiptPart,
 )
 from ledger.db.models import Counterparty
+from ledger.db.rows import insert_id
 
 contract_t = LeaseContract.__table__
 charge_t = LeaseCharge.__table__
@@ -178,21 +179,19 @@ def _record_receipt(
             raise Conflict("the idempotency key belongs to an entry that is not a rent receipt")
         done = _applied(conn, row.id)
         return ReceiptResult(row.id, posted.id, posted.voucher_no, done, row.amount_fen - done, False)
-    receipt_id = conn.execute(
-        insert(receipt_t)
-        .values(
-            org_id=org_id,
-            lessee_id=lessee_id,
-            received_on=received_on,
-            amount_fen=amount_fen,
-            source=source,
-            cash_account=cash_account,
-            memo=memo,
-            entry_id=posted.id,
-            created_at=now(),
-        )
-        .returning(receipt_t.c.id)
-    ).scalar_one()
+    receipt_id = insert_id(
+        conn,
+        receipt_t,
+        org_id=org_id,
+        lessee_id=lessee_id,
+        received_on=received_on,
+        amount_fen=amount_fen,
+        source=source,
+        cash_account=cash_account,
+        memo=memo,
+        entry_id=posted.id,
+        created_at=now(),
+    )
     conn.execute(
         insert(part_t),
         [
