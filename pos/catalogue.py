@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from sqlalchemy import Connection, func, insert, or_, select, update
 
@@ -225,6 +226,20 @@ def list_products(conn: Connection, org_id: int) -> list[dict]:
         .order_by(product_t.c.sku)
     ).mappings()
     return [dict(r) for r in rows]
+
+
+def product_shown(p: Mapping[str, Any]) -> dict[str, Any]:
+    """What the till and the API both show of a product row: its codes, name, unit, price (an amount) and
+    tax and sales categories."""
+    return {
+        "sku": p["sku"],
+        "barcode": p["barcode"],
+        "name": p["name"],
+        "unit": p["unit"],
+        "price": format_amount(p["price_fen"]),
+        "tax_category": p["tax_category"],
+        "category": p["category"],
+    }
 
 
 def get_product(conn: Connection, org_id: int, sku: str) -> dict:

@@ -19,7 +19,7 @@ from sqlalchemy import Connection, func, or_, select
 from ledger.access.auth import Principal
 from ledger.books.errors import NotFound
 from ledger.books.money import format_amount, format_quantity
-from pos.catalogue import list_customers, list_products, open_balance, tax_rates
+from pos.catalogue import list_customers, list_products, open_balance, product_shown, tax_rates
 from pos.models import PosSale, PosSaleLine
 from pos.sales import get_sale, with_id
 from pos.shifts import own_open_shift, shift_report
@@ -58,13 +58,7 @@ def till_data(conn: Connection, user: Principal, store_id: int) -> dict:
     require_company(conn, user, store.org_id)
     products = [
         {
-            "sku": p["sku"],
-            "barcode": p["barcode"],
-            "name": p["name"],
-            "unit": p["unit"],
-            "price": format_amount(p["price_fen"]),
-            "tax_category": p["tax_category"],
-            "category": p["category"],
+            **product_shown(p),
             "initials": initials(p["name"]),
             "weighed": p["unit"] in WEIGHED_UNITS,
             "allow_price_override": bool(p["allow_price_override"]),

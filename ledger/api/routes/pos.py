@@ -219,13 +219,7 @@ def list_stores_route(org_id: int, user: CurrentUser, engine: EngineDep) -> Resp
 def _product_out(p: dict) -> dict:
     return {
         "id": p["id"],
-        "sku": p["sku"],
-        "barcode": p["barcode"],
-        "name": p["name"],
-        "unit": p["unit"],
-        "price": format_amount(p["price_fen"]),
-        "tax_category": p["tax_category"],
-        "category": p["category"],
+        **catalogue.product_shown(p),
         "origin_org_id": p["origin_org_id"],
         "origin": p.get("origin_code"),
         "allow_price_override": bool(p["allow_price_override"]),
