@@ -23,6 +23,7 @@ from ledger.books.money import format_amount, parse_amount
 from ledger.books.orgs import counterparty, now
 from ledger.books.spreadsheets import check_xlsx, safe_text
 from ledger.books.text import CONTROL_CHARACTERS, control_character
+from ledger.db.engine import locking
 from ledger.db.models import CHANNELS, Account, JournalLine, Org
 from ledger.db.rows import insert_id
 from pos.models import (
@@ -501,9 +502,7 @@ def update_customer(
 
 def get_customer(conn: Connection, org_id: int, customer_id: int, *, lock: bool = False) -> dict:
     stmt = select(customer_t).where(customer_t.c.id == customer_id, customer_t.c.org_id == org_id)
-    if lock and conn.dialect.name == "postgresql":
-        stmt = stmt.with_for_update()
-    row = conn.execute(stmt).mappings().first()
+    row = conn.execute(locking(conn, stmt, lock)).mappings().first()
     if row is None:
         raise NotFound(f"customer {customer_id} does not exist", field="customer_id")
     return dict(row)

@@ -46,7 +46,7 @@ from ledger.books.money import (
     round_half_up,
 )
 from ledger.books.orgs import now
-from ledger.db.engine import run_write
+from ledger.db.engine import locking, run_write
 from pos.catalogue import TaxRate, get_customer, open_balance, rate_on
 from pos.fastsql import Sql, as_date, db_date, db_time, is_pg
 from pos.messages import RefundIn, SaleIn
@@ -637,10 +637,8 @@ def create_refund(
     key = key or body.idempotency_key
     if not key:
         raise ValidationError("a refund needs a client-generated idempotency key", field="idempotency_key")
-    stmt = select(sale_t).where(sale_t.c.id == sale_id)
-    if conn.dialect.name == "postgresql":
-        stmt = stmt.with_for_update()  # refunds of one sale queue, so none can overtake what remains
-    original = conn.execute(stmt).mappings().first()
+    # Refunds of one sale queue on its row, so none can overtake what remains.
+    original = conn.execute(locking(conn, select(sale_t).where(sale_t.c.id == sale_id))).mappings().first()
     if original is None:
         raise NotFound(f"sale {sale_id} does not exist", field="sale_id")
     store = require_store(conn, user, original["store_id"])

@@ -32,6 +32,7 @@ from ledger.books.money import format_amount, split_to_bound
 from ledger.books.orgs import counterparty, ensure_sub_account, now
 from ledger.books.periods import closed_through, next_period, period_bounds, register_close_check
 from ledger.books.posting import Draft, Line, post_entry
+from ledger.db.engine import locking
 from ledger.db.models import Counterparty
 from ledger.db.rows import insert_id
 from pos.catalogue import ensure_default_rates
@@ -116,9 +117,7 @@ def shift_for(
     """The shift, once ``user`` may see its store (a cashier with ``own``: only their own shifts), else a 404;
     ``lock`` holds its row (FOR UPDATE on PostgreSQL) until the transaction ends."""
     stmt = select(shift_t).where(shift_t.c.id == shift_id)
-    if lock and conn.dialect.name == "postgresql":
-        stmt = stmt.with_for_update()
-    shift = conn.execute(stmt).mappings().first()
+    shift = conn.execute(locking(conn, stmt, lock)).mappings().first()
     if shift is None:
         raise NotFound(f"shift {shift_id} does not exist", field="shift_id")
     require_store(conn, user, shift["store_id"])

@@ -14,15 +14,16 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, create_engine, event, make_url
+from sqlalchemy import Connection, Engine, Select, create_engine, event, make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from ledger.books.errors import Busy, TimeLimit
 
 T = TypeVar("T")
+S = TypeVar("S", bound="Select[Any]")
 
 _WRITE_LOCKS: dict[str, threading.Lock] = {}
 
@@ -85,6 +86,12 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         pool_pre_ping=True,
         connect_args={} if own_options else {"options": "-c lock_timeout=10000"},
     )
+
+
+def locking(conn: Connection, stmt: S, lock: bool = True) -> S:
+    """``stmt``, holding the rows it reads until the transaction ends when ``lock`` (``FOR UPDATE`` on
+    PostgreSQL; SQLite's write transaction holds the whole database from its first statement)."""
+    return stmt.with_for_update() if lock and conn.dialect.name == "postgresql" else stmt
 
 
 def is_sqlite(engine_or_conn: Engine | Connection) -> bool:

@@ -28,6 +28,7 @@ from ledger.books.errors import Conflict, NotFound, ValidationError
 from ledger.books.orgs import counterparty, get_org, now, require_books
 from ledger.books.posting import Draft, Line, Posted, new_link_id, post_entries, reverse_link
 from ledger.community.stakes import company_counterparty, dividend_receivable_draft
+from ledger.db.engine import locking
 from ledger.db.models import JournalEntry
 from ledger.db.rows import insert_id
 from ledger.distribution import plans
@@ -132,9 +133,7 @@ def get_plan(conn: Connection, plan_id: int, org_id: int | None = None, *, lock:
     stmt = select(plan_t).where(plan_t.c.id == plan_id)
     if org_id is not None:
         stmt = stmt.where(plan_t.c.org_id == org_id)
-    if lock and conn.dialect.name == "postgresql":
-        stmt = stmt.with_for_update()
-    row = conn.execute(stmt).first()
+    row = conn.execute(locking(conn, stmt, lock)).first()
     if row is None:
         raise NotFound(f"no distribution plan {plan_id}", field="plan_id")
     return row

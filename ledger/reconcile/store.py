@@ -25,6 +25,7 @@ from sqlalchemy import ColumnElement, Connection, Row, Select, func, select
 
 from ledger.books.errors import Conflict, NotFound, ValidationError
 from ledger.books.orgs import get_org, now, require_books
+from ledger.db.engine import locking
 from ledger.db.models import Account
 from ledger.db.rows import gc_paused, insert_id, insert_rows
 from ledger.reconcile.importers import (
@@ -143,9 +144,7 @@ def get_statement_account(
 ) -> Row[Any]:
     """The statement account row, if it is this org's (404 otherwise); ``lock`` takes a row lock (PG)."""
     stmt = select(account_t).where(account_t.c.id == statement_account_id, account_t.c.org_id == org_id)
-    if lock and conn.dialect.name == "postgresql":
-        stmt = stmt.with_for_update()
-    row = conn.execute(stmt).first()
+    row = conn.execute(locking(conn, stmt, lock)).first()
     if row is None:
         raise NotFound(f"statement account {statement_account_id} does not exist", field="account")
     return row
