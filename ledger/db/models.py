@@ -272,31 +272,30 @@ class PeriodEvent(TableModel, table=True):
     at: datetime
 
 
-class AccountBalance(TableModel, table=True):
-    """Per account and closed period: turnover and the cumulative closing balance (debit positive)."""
-
-    __tablename__ = "account_balance"
+class _MonthTurnover(TableModel):
+    """The columns of one org's month of one account: the key and the debit and credit turnover."""
 
     org_id: int = Field(foreign_key="org.id", primary_key=True)
     period: str = Field(primary_key=True, max_length=7)
     account_id: int = Field(foreign_key="account.id", primary_key=True)
     debit_fen: int = Field(default=0, sa_type=BigInteger)
     credit_fen: int = Field(default=0, sa_type=BigInteger)
+
+
+class AccountBalance(_MonthTurnover, table=True):
+    """Per account and closed period: turnover and the cumulative closing balance (debit positive)."""
+
+    __tablename__ = "account_balance"
+
     closing_fen: int = Field(default=0, sa_type=BigInteger)
 
 
-class AccountTurnover(TableModel, table=True):
+class AccountTurnover(_MonthTurnover, table=True):
     """Per org, month and account: the debit and credit turnover of every line posted. Written in the same
     transaction as the lines, so a trial balance reads months × accounts, not the history; ``cunshe verify``
     recomputes it from the lines."""
 
     __tablename__ = "account_turnover"
-
-    org_id: int = Field(foreign_key="org.id", primary_key=True)
-    period: str = Field(primary_key=True, max_length=7)
-    account_id: int = Field(foreign_key="account.id", primary_key=True)
-    debit_fen: int = Field(default=0, sa_type=BigInteger)
-    credit_fen: int = Field(default=0, sa_type=BigInteger)
 
 
 class UserAccount(TableModel, table=True):
