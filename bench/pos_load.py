@@ -103,10 +103,12 @@ def setup_books(db: Path) -> dict:
             conn,
             None,
             store,
-            day=datetime.now(UTC).date(),
-            supplier=None,
-            village_org_id=village,
-            lines=[(sku, 1_000_000_000, 100_000_000) for sku, *_ in PRODUCTS],
+            stock.Purchase(
+                day=datetime.now(UTC).date(),
+                supplier=None,
+                village_org_id=village,
+                lines=[(sku, 1_000_000_000, 100_000_000) for sku, *_ in PRODUCTS],
+            ),
         )
         from ledger.access.auth import principal_for_token
 

@@ -145,31 +145,13 @@ def refund(
 
 
 def purchase(
-    actor: Principal,
-    store_id: int,
-    *,
-    day: date,
-    supplier: str | None,
-    village_org_id: int | None,
-    lines: Sequence[tuple[str, int, int]],
-    memo: str = "",
-    idempotency_key: str | None = None,
+    actor: Principal, store_id: int, bought: stock.Purchase, *, idempotency_key: str | None = None
 ) -> Write[dict[str, Any]]:
-    """进货: stock in at cost, Dr 1405 [store] / Cr 2202 [supplier]; ``lines``: (sku, qty milli, cost fen)."""
+    """进货: stock in at cost, Dr 1405 [store] / Cr 2202 [supplier]."""
 
     def run(conn: Connection) -> dict[str, Any]:
         store = get_store(conn, store_id)
-        entry_id, voucher = stock.record_purchase(
-            conn,
-            actor,
-            store,
-            day=day,
-            supplier=supplier,
-            village_org_id=village_org_id,
-            lines=lines,
-            memo=memo,
-            idempotency_key=idempotency_key,
-        )
+        entry_id, voucher = stock.record_purchase(conn, actor, store, bought, idempotency_key=idempotency_key)
         return {"entry_id": entry_id, "voucher_no": voucher}
 
     return _store_write(
@@ -178,7 +160,14 @@ def purchase(
         run=run,
         answer=lambda done: done,
         request={
-            "purchase": [store_id, day.isoformat(), supplier, village_org_id, [*map(list, lines)], memo]
+            "purchase": [
+                store_id,
+                bought.day.isoformat(),
+                bought.supplier,
+                bought.village_org_id,
+                [*map(list, bought.lines)],
+                bought.memo,
+            ]
         },
         detail=lambda done: done["voucher_no"],
     )

@@ -174,22 +174,33 @@ def supplier_counterparty(
     return counterparty(conn, org_id, "supplier", supplier.strip())
 
 
+@dataclass(frozen=True)
+class Purchase:
+    """进货 as the back office enters it: from a supplier by name or a village org, ``lines`` of (sku, qty
+    milli, cost fen)."""
+
+    day: date
+    supplier: str | None
+    village_org_id: int | None
+    lines: Sequence[tuple[str, int, int]]
+    memo: str = ""
+
+
 def record_purchase(
     conn: Connection,
     user: Principal | None,
     store: StoreRef,
+    purchase: Purchase,
     *,
-    day: date,
-    supplier: str | None,
-    village_org_id: int | None,
-    lines: Sequence[tuple[str, int, int]],
-    memo: str = "",
     idempotency_key: str | None = None,
 ) -> tuple[int, str]:
     """进货: stock in at cost and Dr 1405 [store] / Cr 2202 [supplier]. Returns (entry id, voucher no)."""
+    lines, memo = purchase.lines, purchase.memo
     if not lines:
         raise ValidationError("a purchase needs at least one line", field="lines")
-    cp = supplier_counterparty(conn, store.org_id, supplier=supplier, village_org_id=village_org_id)
+    cp = supplier_counterparty(
+        conn, store.org_id, supplier=purchase.supplier, village_org_id=purchase.village_org_id
+    )
     ids = _product_ids(conn, store.org_id, [sku for sku, _, _ in lines], "lines")
     total = 0
     for i, (_, qty, cost) in enumerate(lines):
@@ -202,7 +213,7 @@ def record_purchase(
         conn,
         Draft(
             org_id=store.org_id,
-            entry_date=day,
+            entry_date=purchase.day,
             memo=memo or f"{store.name} 进货",
             lines=[
                 Line("1405", debit_fen=total, store_id=store.id, memo="库存商品"),

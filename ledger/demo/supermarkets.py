@@ -57,7 +57,7 @@ from ledger.distribution.services import pay_dividend
 from ledger.distribution.shareholders import add_shareholder, list_shareholdings, pay_in_capital
 from ledger.distribution.vat import post_vat_exemption, vat_quarter
 from ledger.distribution.yearend import close_year, year_profit
-from pos import services
+from pos import services, stock
 from pos.catalogue import (
     ProductIn,
     create_customer,
@@ -434,11 +434,7 @@ def buy(
             services.purchase(
                 st.officer,
                 st.store.id,
-                day=day,
-                supplier=None if village else WHOLESALER,
-                village_org_id=village,
-                lines=lines,
-                memo=memo,
+                stock.Purchase(day, None if village else WHOLESALER, village, lines, memo),
                 idempotency_key=key,
             ),
             key=key,

@@ -145,10 +145,12 @@ def shop(engine: Engine) -> Shop:
             conn,
             None,
             store,
-            day=business_date(datetime.now(UTC)),
-            supplier=None,
-            village_org_id=village,
-            lines=[("GOLD", 10_000, 10_000_00), ("VEG", 1_000_000, 100_00), ("BUNDLE", 10_000, 100_00)],
+            stock.Purchase(
+                day=business_date(datetime.now(UTC)),
+                supplier=None,
+                village_org_id=village,
+                lines=[("GOLD", 10_000, 10_000_00), ("VEG", 1_000_000, 100_00), ("BUNDLE", 10_000, 100_00)],
+            ),
         )
     return shop
 

@@ -302,10 +302,12 @@ def seed_shop(engine: Engine) -> Shop:
                 conn,
                 None,
                 store,
-                day=business_date(datetime.now(UTC)),
-                supplier=None,
-                village_org_id=village,
-                lines=[(sku, STOCK_MILLI, 10_000_000) for sku, *_ in SEEDED_PRODUCTS],
+                stock.Purchase(
+                    day=business_date(datetime.now(UTC)),
+                    supplier=None,
+                    village_org_id=village,
+                    lines=[(sku, STOCK_MILLI, 10_000_000) for sku, *_ in SEEDED_PRODUCTS],
+                ),
             )
             who = principal_for_token(conn, county.tokens[cashier])
             opened[cashier] = shifts.open_shift(conn, who, store_id, 50_000)

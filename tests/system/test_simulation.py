@@ -270,10 +270,12 @@ class Walk:
                     conn,
                     None,
                     store,
-                    day=day,
-                    supplier="县供销社",
-                    village_org_id=None,
-                    lines=[("RICE", self.rng.randint(1, 50) * 1000, self.rng.randint(100, 30_000))],
+                    stock.Purchase(
+                        day=day,
+                        supplier="县供销社",
+                        village_org_id=None,
+                        lines=[("RICE", self.rng.randint(1, 50) * 1000, self.rng.randint(100, 30_000))],
+                    ),
                 )
                 self.log.append("purchase")
             elif roll < 0.5:

@@ -354,16 +354,9 @@ def _stock_out(r: dict) -> dict:
 def purchase_route(store_id: int, body: PurchaseIn, door: Door) -> JSONResponse:
     """进货: stock in at cost, Dr 1405 [store] / Cr 2202 [supplier]."""
     door = door.keyed(body.idempotency_key)
-    write = services.purchase(
-        door.user,
-        store_id,
-        day=body.date,
-        supplier=body.supplier,
-        village_org_id=body.village_org_id,
-        lines=[(ln.sku, ln.quantity, ln.cost) for ln in body.lines],
-        memo=body.memo,
-        idempotency_key=door.key,
-    )
+    lines = [(ln.sku, ln.quantity, ln.cost) for ln in body.lines]
+    bought = record_from(stock.Purchase, body, day=body.date, lines=lines)
+    write = services.purchase(door.user, store_id, bought, idempotency_key=door.key)
     return door.respond(write, body)
 
 
