@@ -3,14 +3,15 @@
 The books keep amounts in fen under ``*_fen`` names; the API takes and shows them as decimal strings
 (``Amount``, ``MoneyOut``) under the name without ``_fen``. ``from_row`` (an answer read off a row) and
 ``record_from`` (a service's record taken from a request body) follow that convention, so a route names
-only the fields whose source is not the field of the same name.
+only the fields whose source is not the field of the same name. ``fields_of`` makes an answer model that is
+a record as it is out of the record's own fields.
 """
 
-from collections.abc import Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import fields
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, get_type_hints
 
-from pydantic import BaseModel
+from pydantic import BaseModel, create_model
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
@@ -49,6 +50,22 @@ def record_from(record: type[Record], body: BaseModel, **given: Any) -> Record:
             if value is not _MISSING:
                 values[name] = value
     return record(**values)
+
+
+def fields_of(
+    record: type[Record], *, leaving_out: Collection[str] = ()
+) -> Callable[[type[Model]], type[Model]]:
+    """A class decorator for an answer that is the dataclass ``record`` as it is: the model (named as the
+    class) gets the record's fields in their order, each required, less those ``leaving_out``."""
+    hints = get_type_hints(record)
+
+    def build(model: type[Model]) -> type[Model]:
+        shown: dict[str, Any] = {
+            f.name: (hints[f.name], ...) for f in fields(record) if f.name not in leaving_out
+        }
+        return create_model(model.__name__, __base__=model, __module__=model.__module__, **shown)
+
+    return build
 
 
 def _read(row: Any, name: str) -> Any:

@@ -22,7 +22,7 @@ from ledger.access.auth import Principal
 from ledger.access.messages import Day, MoneyOut, RequestModel
 from ledger.api.deps import CurrentUser, EngineDep
 from ledger.api.errors import PROBLEMS_SHOWN
-from ledger.api.fields import from_row
+from ledger.api.fields import fields_of, from_row
 from ledger.api.periods import month_param
 from ledger.api.writes import Door, WriteDoor
 from ledger.books.errors import LedgerError, ValidationError
@@ -99,13 +99,9 @@ class StatementLineOut(BaseModel):
     kind: str
 
 
+@fields_of(matching.ProposeResult, leaving_out={"match_ids"})
 class ProposeOut(BaseModel):
-    proposed: int
-    auto_confirmed: int
-    withdrawn: int
-    statement_lines: int
-    book_lines: int
-    unmatched_statement_lines: int
+    pass
 
 
 class ReasonOut(BaseModel):

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ledger.access import users
 from ledger.api.deps import CurrentUser, EngineDep
+from ledger.api.fields import fields_of
 from ledger.api.writes import Door, fingerprint
 from ledger.db.engine import read_tx
 
@@ -21,14 +22,9 @@ UserId = Annotated[int, Path(ge=1, le=2**62)]
 TokenId = Annotated[int, Path(ge=1, le=2**62)]
 
 
+@fields_of(users.UserRow)
 class UserOut(BaseModel):
-    user_id: int
-    username: str
-    role: str
-    scope_org_id: int | None
-    scope_store_id: int | None
-    disabled: bool
-    token_ids: list[int]
+    pass
 
 
 class TokenIn(BaseModel):
