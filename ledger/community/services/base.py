@@ -118,6 +118,27 @@ def on_collective(
     )
 
 
+def records_one(
+    actor: Principal,
+    org_id: int,
+    action: str,
+    record: Callable[..., int],
+    *args: Any,
+    terms: dict[str, Any],
+    key: str | None,
+    detail: str,
+    answer: Callable[[int], M],
+) -> Write[M]:
+    """A write to one collective org that records one thing, ``record(conn, org_id, *args, **terms)`` with
+    the door's ``key`` kept on it, and answers ``answer(its id)``. A retry must repeat ``args`` and
+    ``terms``."""
+
+    def run(conn: Connection) -> M:
+        return answer(record(conn, org_id, *args, **terms, idempotency_key=key, user_id=actor.recorded_id))
+
+    return on_collective(actor, org_id, action, asked=[*args, *terms.values()], run=run, detail=detail)
+
+
 def posts_entry(
     actor: Principal,
     org_id: int,
@@ -128,11 +149,11 @@ def posts_entry(
     key: str | None,
     detail: str,
 ) -> Write[EntryRef]:
-    """A write to one collective org that posts one entry, ``post(conn, org_id, *args, **terms)`` with the
-    door's ``key`` kept on the entry, and answers its id. A retry must repeat ``args`` and ``terms``."""
+    """``records_one`` of a ``post`` that posts one entry and answers its id."""
+    return records_one(
+        actor, org_id, action, post, *args, terms=terms, key=key, detail=detail, answer=_entry_ref
+    )
 
-    def run(conn: Connection) -> EntryRef:
-        entry_id = post(conn, org_id, *args, **terms, idempotency_key=key, user_id=actor.recorded_id)
-        return EntryRef(entry_id=entry_id)
 
-    return on_collective(actor, org_id, action, asked=[*args, *terms.values()], run=run, detail=detail)
+def _entry_ref(entry_id: int) -> EntryRef:
+    return EntryRef(entry_id=entry_id)

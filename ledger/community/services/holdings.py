@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import Connection
-
 from ledger.access.auth import Principal
 from ledger.access.service import Write
 from ledger.community import stakes, subsidies
 from ledger.community.accounts import BANK
 from ledger.community.messages import StakeOut, SubsidyOut
-from ledger.community.services.base import on_collective
+from ledger.community.services.base import records_one
 
 
 def receive_subsidy(
@@ -26,23 +24,23 @@ def receive_subsidy(
     idempotency_key: str | None = None,
 ) -> Write[SubsidyOut]:
     """A subsidy received: Dr 102 / Cr 503, with its source (工作经费 …) in the register."""
-
-    def run(conn: Connection) -> SubsidyOut:
-        subsidy_id = subsidies.receive_subsidy(
-            conn,
-            org_id,
-            source=source,
-            grantor=grantor,
-            amount_fen=amount_fen,
-            received_on=received_on,
-            cash_account=cash_account,
-            idempotency_key=idempotency_key,
-            user_id=actor.recorded_id,
-        )
-        return SubsidyOut(subsidy_id=subsidy_id)
-
-    asked = [source, grantor, amount_fen, received_on, cash_account]
-    return on_collective(actor, org_id, "subsidy.receive", asked=asked, run=run, detail=source)
+    terms = {
+        "source": source,
+        "grantor": grantor,
+        "amount_fen": amount_fen,
+        "received_on": received_on,
+        "cash_account": cash_account,
+    }
+    return records_one(
+        actor,
+        org_id,
+        "subsidy.receive",
+        subsidies.receive_subsidy,
+        terms=terms,
+        key=idempotency_key,
+        detail=source,
+        answer=lambda subsidy_id: SubsidyOut(subsidy_id=subsidy_id),
+    )
 
 
 def record_stake(
@@ -57,20 +55,20 @@ def record_stake(
     idempotency_key: str | None = None,
 ) -> Write[StakeOut]:
     """A stake in a company: Dr 141 长期投资 [company] / Cr 102 (or 101, 151)."""
-
-    def run(conn: Connection) -> StakeOut:
-        stake_id = stakes.record_stake(
-            conn,
-            org_id,
-            company_org_id=company_org_id,
-            paid_in_fen=paid_in_fen,
-            share_bp=share_bp,
-            acquired_on=acquired_on,
-            funded_from=funded_from,
-            idempotency_key=idempotency_key,
-            user_id=actor.recorded_id,
-        )
-        return StakeOut(stake_id=stake_id)
-
-    asked = [company_org_id, paid_in_fen, share_bp, acquired_on, funded_from]
-    return on_collective(actor, org_id, "stake.record", asked=asked, run=run, detail=str(company_org_id))
+    terms = {
+        "company_org_id": company_org_id,
+        "paid_in_fen": paid_in_fen,
+        "share_bp": share_bp,
+        "acquired_on": acquired_on,
+        "funded_from": funded_from,
+    }
+    return records_one(
+        actor,
+        org_id,
+        "stake.record",
+        stakes.record_stake,
+        terms=terms,
+        key=idempotency_key,
+        detail=str(company_org_id),
+        answer=lambda stake_id: StakeOut(stake_id=stake_id),
+    )
