@@ -139,21 +139,6 @@ def records_one(
     return on_collective(actor, org_id, action, asked=[*args, *terms.values()], run=run, detail=detail)
 
 
-def posts_entry(
-    actor: Principal,
-    org_id: int,
-    action: str,
-    post: Callable[..., int],
-    *args: Any,
-    terms: dict[str, Any],
-    key: str | None,
-    detail: str,
-) -> Write[EntryRef]:
-    """``records_one`` of a ``post`` that posts one entry and answers its id."""
-    return records_one(
-        actor, org_id, action, post, *args, terms=terms, key=key, detail=detail, answer=_entry_ref
-    )
-
-
-def _entry_ref(entry_id: int) -> EntryRef:
+def entry_ref(entry_id: int) -> EntryRef:
+    """The answer of a write that posted one entry (``records_one``'s ``answer``)."""
     return EntryRef(entry_id=entry_id)

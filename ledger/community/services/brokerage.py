@@ -12,7 +12,7 @@ from ledger.community import brokerage
 from ledger.community.accounts import BANK
 from ledger.community.brokerage import Deal
 from ledger.community.messages import DealOut, EntryRef
-from ledger.community.services.base import fields_of, on_collective, posts_entry
+from ledger.community.services.base import entry_ref, fields_of, on_collective, records_one
 
 
 def record_deal(
@@ -45,7 +45,7 @@ def receive_fee(
     """A fee earned on credit paid: Dr 102 / Cr 112 [client]."""
     terms = {"amount_fen": amount_fen, "received_on": received_on, "cash_account": cash_account}
     post = brokerage.receive_fee
-    return posts_entry(
+    return records_one(
         actor,
         org_id,
         "brokerage.receipt",
@@ -54,4 +54,5 @@ def receive_fee(
         terms=terms,
         key=idempotency_key,
         detail=str(deal_id),
+        answer=entry_ref,
     )

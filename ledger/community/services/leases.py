@@ -25,7 +25,7 @@ from ledger.community.leases import contracts as leases
 from ledger.community.leases import receipts
 from ledger.community.leases.schedule import BillingCycle, BillingTiming, LeaseTerms, choice
 from ledger.community.messages import ContractOut, EntryRef, TerminateOut, contract_out
-from ledger.community.services.base import collective, on_collective, posts_entry, run_through
+from ledger.community.services.base import collective, entry_ref, on_collective, records_one, run_through
 
 
 @dataclass(frozen=True)
@@ -293,7 +293,7 @@ def receive_deposit(
     """押金 received: Dr 102 / Cr 21101 [lessee, contract]."""
     terms = {"amount_fen": amount_fen, "on": on, "cash_account": cash_account}
     post = receipts.receive_deposit
-    return posts_entry(
+    return records_one(
         actor,
         org_id,
         "lease.deposit",
@@ -302,6 +302,7 @@ def receive_deposit(
         terms=terms,
         key=idempotency_key,
         detail=str(contract_id),
+        answer=entry_ref,
     )
 
 
@@ -318,7 +319,7 @@ def refund_deposit(
     """押金 refunded (all that is held when ``amount_fen`` is None): Dr 21101 / Cr 102."""
     terms = {"amount_fen": amount_fen, "on": on, "cash_account": cash_account}
     post = receipts.refund_deposit
-    return posts_entry(
+    return records_one(
         actor,
         org_id,
         "lease.deposit_refund",
@@ -327,4 +328,5 @@ def refund_deposit(
         terms=terms,
         key=idempotency_key,
         detail=str(contract_id),
+        answer=entry_ref,
     )

@@ -12,7 +12,7 @@ from ledger.access.service import Write
 from ledger.community import welfare
 from ledger.community.accounts import BANK
 from ledger.community.messages import EntryRef, PostOut, StipendRunOut, dump, post_out
-from ledger.community.services.base import fields_of, on_collective, posts_entry, run_through
+from ledger.community.services.base import entry_ref, fields_of, on_collective, records_one, run_through
 
 
 def add_post(actor: Principal, org_id: int, new: welfare.NewPost) -> Write[PostOut]:
@@ -80,8 +80,16 @@ def pay_stipend(
     """Pay the holder the stipend owed (all of it when ``amount_fen`` is None): Dr 212 / Cr 102."""
     terms = {"amount_fen": amount_fen, "paid_on": paid_on, "cash_account": cash_account}
     post = welfare.pay_stipend
-    return posts_entry(
-        actor, org_id, "welfare.pay", post, post_id, terms=terms, key=idempotency_key, detail=str(post_id)
+    return records_one(
+        actor,
+        org_id,
+        "welfare.pay",
+        post,
+        post_id,
+        terms=terms,
+        key=idempotency_key,
+        detail=str(post_id),
+        answer=entry_ref,
     )
 
 
@@ -98,4 +106,13 @@ def facility(
     """公益设施 spending: Dr 51402 / Cr 102."""
     terms = {"amount_fen": amount_fen, "spent_on": spent_on, "memo": memo, "cash_account": cash_account}
     post = welfare.facility_spending
-    return posts_entry(actor, org_id, "welfare.facility", post, terms=terms, key=idempotency_key, detail=memo)
+    return records_one(
+        actor,
+        org_id,
+        "welfare.facility",
+        post,
+        terms=terms,
+        key=idempotency_key,
+        detail=memo,
+        answer=entry_ref,
+    )
