@@ -10,15 +10,16 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from ledger.books.orgs import add_sub_account
+from ledger.books.orgs import add_sub_account, now
 from ledger.books.posting import Draft, Line, post_entries
-from ledger.db.engine import driver_connection, read_tx, write_tx
-from ledger.db.models import JournalEntry, JournalLine, VoucherCounter
-from ledger.db.rows import SQLITE_MAX_PARAMS, insert_rows, sqlite_max_params
+from ledger.db.engine import driver_connection, locking, read_tx, write_tx
+from ledger.db.models import Counterparty, JournalEntry, JournalLine, VoucherCounter
+from ledger.db.rows import SQLITE_MAX_PARAMS, insert_id, insert_rows, sqlite_max_params
 from tests.factories.county import County
 
 entry_t = JournalEntry.__table__
 line_t = JournalLine.__table__
+cp_t = Counterparty.__table__
 AWKWARD = "租金\t押金\\n 两行\n第二行 \\N 'quoted' \"double\" ,;|\r末尾"
 
 
@@ -84,3 +85,20 @@ def test_rows_beyond_one_statement_arrive_all_and_in_order(county: County) -> No
         insert_rows(conn, "bulk_rows", ("n", "label"), rows)
         back = conn.execute(text("SELECT n, label FROM bulk_rows")).all()
     assert [tuple(r) for r in back] == rows
+
+
+def test_insert_id_answers_each_new_rows_own_id(county: County) -> None:
+    org = county.ids["dingzikou"]
+    with write_tx(county.engine) as conn:
+        ids = [insert_id(conn, cp_t, org_id=org, kind="supplier", name=n, created_at=now()) for n in "甲乙"]
+        rows = conn.execute(select(cp_t.c.id, cp_t.c.name).where(cp_t.c.id.in_(ids))).all()
+    assert dict(rows) == {ids[0]: "甲", ids[1]: "乙"}
+
+
+def test_locking_asks_for_update_on_postgresql_only(county: County) -> None:
+    stmt = select(entry_t.c.id)
+    with read_tx(county.engine) as conn:
+        locked = str(locking(conn, stmt).compile(conn))
+        unlocked = str(locking(conn, stmt, lock=False).compile(conn))
+    assert "FOR UPDATE" not in unlocked
+    assert ("FOR UPDATE" in locked) == (county.engine.dialect.name == "postgresql")
