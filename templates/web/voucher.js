@@ -270,10 +270,15 @@
 
   rows().forEach(showDims);
   refresh();
-  // A refused voucher comes back with its faults beside their fields: the first of them has the focus.
+  // The focus is put here, not by the markup's autofocus: focus and selection land together, so
+  // nothing typed before this script ran meets a full, unselected date (its maxlength drops it).
+  // A refused voucher comes back with its faults beside their fields: the first of them has the focus;
+  // otherwise the date, unless the user has already gone to another field.
   var fault = form.querySelector('[aria-invalid="true"]');
-  if (fault) { fault.focus(); }
-  if (document.activeElement && document.activeElement.form === form && document.activeElement.select) {
-    document.activeElement.select();
+  var idle = !document.activeElement || document.activeElement === document.body;
+  var start = fault || (idle ? form.elements.date : null);
+  if (start) {
+    start.focus();
+    if (start.select) { start.select(); }
   }
 })();
