@@ -46,6 +46,7 @@ from ledger.books.money import (
     round_half_up,
 )
 from ledger.books.orgs import now
+from ledger.books.periods import CHINA, business_date
 from ledger.db.engine import locking, run_write
 from pos.catalogue import TaxRate, get_customer, open_balance, rate_on
 from pos.fastsql import Sql, as_date, db_date, db_time, is_pg
@@ -53,7 +54,7 @@ from pos.messages import RefundIn, SaleIn
 from pos.models import PosPayment, PosReceiptCounter, PosSale, PosSaleLine, PosShift
 from pos.pricing import split_sale_tax, tender, unit_price
 from pos.stock import StockRow, lock_stock, save_stock
-from pos.stores import CHINA, StoreRef, business_date, require_store
+from pos.stores import StoreRef, require_store
 
 sale_t = PosSale.__table__
 line_t = PosSaleLine.__table__

@@ -30,7 +30,13 @@ from ledger.access.auth import Principal
 from ledger.books.errors import Conflict, NotFound, ValidationError
 from ledger.books.money import format_amount, split_to_bound
 from ledger.books.orgs import counterparty, ensure_sub_account, now
-from ledger.books.periods import closed_through, next_period, period_bounds, register_close_check
+from ledger.books.periods import (
+    business_date,
+    closed_through,
+    next_period,
+    period_bounds,
+    register_close_check,
+)
 from ledger.books.posting import Draft, Line, post_entry
 from ledger.db.engine import locking
 from ledger.db.models import Counterparty
@@ -38,7 +44,7 @@ from ledger.db.rows import insert_id
 from pos.catalogue import ensure_default_rates
 from pos.fastsql import Sql
 from pos.models import PosCashMove, PosCustomer, PosPayment, PosSale, PosSaleLine, PosShift
-from pos.stores import StoreRef, business_date, get_store, require_store
+from pos.stores import StoreRef, get_store, require_store
 
 shift_t = PosShift.__table__
 cash_t = PosCashMove.__table__

@@ -9,7 +9,6 @@ decide an access question anywhere else, and never write anything but stores.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import Connection, Row, select
@@ -22,9 +21,6 @@ from ledger.settings import TILL_TOKEN_HOURS
 from pos.fastsql import Sql, db_time
 
 store_t = Store.__table__
-
-# China Standard Time has had no daylight saving since 1991: business dates are UTC+8.
-CHINA = timezone(timedelta(hours=8), "CST")
 
 
 @dataclass(frozen=True)
@@ -64,13 +60,6 @@ def till_principal(
     if row[7]:
         raise Unauthenticated(TILL_EXPIRED)
     return Principal(row[0], row[1], row[2], row[3], row[4], row[6])
-
-
-def business_date(at: datetime) -> date:
-    """The store's business day (Beijing time) of an instant."""
-    if at.tzinfo is None:
-        at = at.replace(tzinfo=UTC)
-    return at.astimezone(CHINA).date()
 
 
 # Stores are never renamed or moved between companies, so a process may remember them (keyed by database).

@@ -24,7 +24,7 @@ import io
 import json
 import shutil
 import subprocess
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
 from importlib.resources import files
@@ -35,6 +35,7 @@ from babel.dates import format_date, format_datetime
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context
 from jinja2.runtime import Context
 
+from ledger.books import periods
 from ledger.books.errors import LedgerError
 from ledger.books.money import amount_in_words, format_amount, format_money
 from ledger.books.spreadsheets import safe_text
@@ -48,7 +49,6 @@ if TYPE_CHECKING:
 TEMPLATES_DIR = Path(str(files("ledger.templates")))
 CJK_FONT = "Noto Sans CJK SC"
 LOCALES = {"zh": "zh_CN", "en": "en"}
-CHINA_TIME = timezone(timedelta(hours=8), "CST")  # no daylight saving: a fixed offset is exact
 
 # The words around the figures, per report language.
 LABELS: dict[str, dict[str, Any]] = {
@@ -152,7 +152,7 @@ def _date(context: Context, value: date) -> str:
 
 def _datetime_in(value: datetime, lang: str) -> str:
     """A moment as Beijing time, ``2025-03-31 14:05``."""
-    return format_datetime(value.astimezone(CHINA_TIME), "yyyy-MM-dd HH:mm", locale=_locale(lang))
+    return format_datetime(value.astimezone(periods.CHINA), "yyyy-MM-dd HH:mm", locale=_locale(lang))
 
 
 def _datetime(context: Context, value: datetime) -> str:

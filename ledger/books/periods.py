@@ -16,7 +16,7 @@ import calendar
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, timedelta, timezone
 
 from sqlalchemy import ColumnElement, Connection, delete, func, insert, select, update
 
@@ -25,6 +25,23 @@ from ledger.books.errors import Conflict, Forbidden, UnbalancedEntry, Validation
 from ledger.books.money import MAX_INTEGER_DIGITS
 from ledger.books.orgs import get_org, now, require_books
 from ledger.db.models import AccountBalance, AccountTurnover, JournalLine, Period, PeriodEvent
+
+# China Standard Time has had no daylight saving since 1991: the county's days are UTC+8, whatever zone the
+# server's clock is kept in (a server on UTC is still on yesterday from 00:00 to 08:00 Beijing time).
+CHINA = timezone(timedelta(hours=8), "CST")
+
+
+def business_date(at: datetime) -> date:
+    """The county's day (Beijing time) of an instant; a naive instant is read as UTC."""
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
+    return at.astimezone(CHINA).date()
+
+
+def today() -> date:
+    """The county's day now: what a form's date, the rent roll's as-of and the posting horizon start from."""
+    return datetime.now(CHINA).date()
+
 
 period_t = Period.__table__
 event_t = PeriodEvent.__table__
@@ -172,9 +189,9 @@ def check_run_size(months: set[str], vouchers: int, total_fen: int, through: str
         )
 
 
-def latest_posting_day(today: date | None = None) -> date:
+def latest_posting_day() -> date:
     """The last day an entry may be dated: the end of the ``POSTING_YEARS_AHEAD``-th year from now."""
-    return date((today or date.today()).year + POSTING_YEARS_AHEAD, 12, 31)
+    return date(today().year + POSTING_YEARS_AHEAD, 12, 31)
 
 
 def check_posting_day(day: date, field: str) -> date:
@@ -304,7 +321,7 @@ def close_period(
     """
     parse_period(period)
     require_books(get_org(conn, org_id))
-    today = today or now().date()
+    today = today or business_date(now())
     current = f"{today.year:04d}-{today.month:02d}"
     if period > current:
         raise ValidationError(

@@ -42,7 +42,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from limits import RateLimitItem, parse
 from limits.storage import MemoryStorage, Storage
@@ -50,6 +50,7 @@ from limits.strategies import MovingWindowRateLimiter
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from ledger.books import periods
 from ledger.settings import Settings
 from ledger.web.i18n import DEFAULT_LANG, translator
 from ledger.web.security import TooManyAttempts
@@ -61,7 +62,6 @@ ANYONE = "*"
 ADMITTED = "cunshe.login_admitted"  # set in the ASGI scope once a login attempt has been counted
 GATED_PATHS = frozenset({"/web/login", "/till/login"})
 TARPIT_MAX = 512
-CHINA = timezone(timedelta(hours=8), "CST")  # the time to retry at, as the people logging in read clocks
 HASHING_NICE = 10
 
 log = logging.getLogger("cunshe.login_limits")
@@ -162,7 +162,7 @@ def refusal_lang(scope: Scope, secret_key: str) -> str:
 def refusal_page(lang: str, seconds: int) -> str:
     """The login page's 429: in the person's language, saying how long to wait and until when (Beijing
     time), with the way back to the login form."""
-    at = (datetime.now(CHINA) + timedelta(seconds=seconds)).strftime("%H:%M:%S")
+    at = (datetime.now(periods.CHINA) + timedelta(seconds=seconds)).strftime("%H:%M:%S")
     page = environment().get_template("login_refused.html")
     return page.render(t=translator(lang), lang=lang, seconds=seconds, at=at)
 

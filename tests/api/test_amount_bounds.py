@@ -13,12 +13,13 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
 from ledger.books.money import MAX_AMOUNT_FEN, format_amount
+from ledger.books.periods import business_date
 from ledger.books.posting import Draft, Line, post_entries
 from ledger.books.trial_balance import trial_balance
 from ledger.books.verify import verify_all
 from ledger.db.engine import read_tx, write_tx
 from pos import catalogue, stock
-from pos.stores import business_date, get_store
+from pos.stores import get_store
 from tests.factories.books import raw_posting
 from tests.factories.county import County
 from tests.factories.shop import Shop, seed_shop

@@ -17,9 +17,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 
 from ledger.access.auth import principal_for_token
+from ledger.books.periods import business_date
 from ledger.db.engine import read_tx, write_tx
 from pos import catalogue, shifts, stock
-from pos.stores import business_date, get_store
+from pos.stores import get_store
 from tests.factories.county import County, build_county
 
 PRODUCTS = [

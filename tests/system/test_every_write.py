@@ -38,7 +38,7 @@ from ledger.api.routes.distribution import CapitalIn
 from ledger.api.writes import as_json
 from ledger.app import create_app
 from ledger.books.orgs import add_sub_account, ensure_sub_account
-from ledger.books.periods import close_period
+from ledger.books.periods import business_date, close_period
 from ledger.community import welfare
 from ledger.db.engine import make_engine
 from ledger.db.models import IdempotencyRecord, JournalLine
@@ -50,7 +50,6 @@ from ledger.distribution.shareholders import add_shareholder
 from ledger.distribution.yearend import close_year
 from ledger.reconcile.models import StatementLineRow
 from ledger.settings import Settings
-from pos.stores import business_date
 from tests.factories.distribution import YUAN, approved_company_plan, book, company_with_shareholders
 from tests.factories.doors import (
     Req,

@@ -10,6 +10,9 @@ import json
 import re
 import shutil
 import subprocess
+import time
+from collections.abc import Iterator
+from datetime import date, datetime
 from html import unescape
 from pathlib import Path
 
@@ -17,6 +20,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from ledger.books import periods
 from ledger.books.money import amount_in_words
 from ledger.books.periods import close_period
 from ledger.db.engine import read_tx, write_tx
@@ -605,3 +609,31 @@ def test_the_entry_pages_daxie_matches_the_books() -> None:
 def _cases() -> list[str]:
     path = Path(__file__).resolve().parents[1] / "data" / "daxie-cases.csv"
     return [ln for ln in path.read_text(encoding="utf-8").splitlines()[1:] if ln and ln[0].isdigit()]
+
+
+@pytest.fixture
+def clock_zone_a_day_off(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The process's clock zone set so that, at this moment, its calendar day is not Beijing's: UTC-12 is on
+    yesterday until 20:00 Beijing time, UTC+14 on tomorrow from 18:00. A server kept on UTC is the same
+    case from 16:00 to 24:00 UTC; the fixture makes it every hour."""
+    zone = (
+        "Etc/GMT+12" if datetime.now(periods.CHINA).hour < 20 else "Etc/GMT-14"
+    )  # POSIX signs: GMT+12 is UTC-12
+    monkeypatch.setenv("TZ", zone)
+    time.tzset()
+    assert date.today() != periods.today(), zone  # else this test could not fail
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_the_county_s_day_dates_a_form_whatever_the_server_s_clock_zone(
+    county: County, client: TestClient, clock_zone_a_day_off: None
+) -> None:
+    """A new voucher is dated by Beijing's day, as the till dates its sales, not by the server's zone: a
+    county server on UTC used to offer yesterday's date every morning before 08:00."""
+    seed(county)
+    log_in(client, "officer")
+    html, _, _ = entry_form(client, county)
+    assert f'name="date" value="{periods.today().isoformat()}"' in html
+    assert periods.today() == periods.business_date(datetime.now(periods.CHINA))

@@ -232,7 +232,7 @@ def safe_next(target: str | None) -> str:
 
 
 def current_period() -> str:
-    today = date.today()
+    today = periods.today()
     return f"{today.year}-{today.month:02d}"
 
 
@@ -283,7 +283,7 @@ def first_open_period(conn: Any, org_id: int) -> str:
 
 def default_day(period: str) -> date:
     """A form's date: today when today falls in ``period`` (the first open month), else its last day."""
-    today = date.today()
+    today = periods.today()
     first, last = periods.period_bounds(period)
     return today if first <= today <= last else last
 

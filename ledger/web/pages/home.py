@@ -1,7 +1,6 @@
 """The dashboard, login and the org page with its month close."""
 
 from collections.abc import Callable, Iterable
-from datetime import date
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -74,7 +73,7 @@ def _last_reconciliation(conn: Any, user: Principal, org: Any) -> str | None:
         for a in store.list_statement_accounts(conn, org.id)
         for m in matching.list_matches(conn, org.id, a["id"], status="confirmed", limit=100_000)
     ]
-    return max(stamps).date().isoformat() if stamps else None
+    return periods.business_date(max(stamps)).isoformat() if stamps else None
 
 
 def _arrears(conn: Any, user: Principal, org: Any) -> int | None:
@@ -84,7 +83,7 @@ def _arrears(conn: Any, user: Principal, org: Any) -> int | None:
     """
     if org.standard != "collective":
         return None
-    rows = rentroll.rent_roll(conn, [org.id], date.today())
+    rows = rentroll.rent_roll(conn, [org.id], periods.today())
     if not rows:
         return None
     return sum(fen for bucket, fen in rentroll.aging_totals(rows).items() if bucket != "current")
@@ -245,7 +244,7 @@ def _community_home(request: Request, user: Principal, engine: Any, org_id: int)
         latest = latest_period(conn, [org_id], not_after=current_period()) or current_period()
         posts = [welfare.get_post(conn, org_id, i) for i in welfare.post_ids(conn, org_id)]
         owed = {p.id: welfare.stipend_owed(conn, p.id) for p in posts}
-        rows = rentroll.rent_roll(conn, [org_id], date.today())
+        rows = rentroll.rent_roll(conn, [org_id], periods.today())
         totals = rentroll.roll_totals(rows)
         specs = [s for s in registry.reports_for(org) if not s.options]
     months, quarters = _recent_periods(latest)

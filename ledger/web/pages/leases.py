@@ -122,7 +122,7 @@ def _leases_page(
         day_range_params(conn, org_id, as_of, None, from_field="as_of")  # in the org's years (ledger.params)
         if as_of is None:  # today, or the end of the last month the books were kept in if that is earlier
             latest = latest_period(conn, org_ids, not_after=current_period())
-            as_of = min(date.today(), periods.period_bounds(latest)[1]) if latest else date.today()
+            as_of = min(periods.today(), periods.period_bounds(latest)[1]) if latest else periods.today()
         names = {i: get_org(conn, i).name for i in org_ids}
         rows = rentroll.rent_roll(conn, org_ids, as_of)
         # The forms start in the month shown when it is open, else in the first open month (the earliest

@@ -76,7 +76,7 @@ def default_day(conn: Connection, org_id: int) -> date:
     """The day a new voucher (or a reversal) is dated unless told: today if its month is open, else the
     first day of the first open month."""
     through = periods.closed_through(conn, org_id)
-    today = date.today()
+    today = periods.today()
     if through is None or periods.period_of(today) > through:
         return today
     return periods.period_bounds(periods.next_period(through))[0]
