@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, func, insert, select, update
 
 from ledger.books.errors import Conflict, NotFound, ValidationError
-from ledger.db.models import Account, BookState, Counterparty, JournalLine, Org, Store
+from ledger.db.models import Account, AccountTurnover, BookState, Counterparty, Org, Store
 from ledger.db.rows import insert_id
 
 DEFAULT_STANDARD = {"community": "collective", "village": "collective", "company": "small_enterprise"}
@@ -250,10 +250,10 @@ def close_account(conn: Connection, org_id: int, code: str) -> None:
     ).first()
     if acct is None:
         raise NotFound(f"no account {code} in this org", field="code")
-    line = JournalLine.__table__
+    month = AccountTurnover.__table__  # a row a month with postings: months, not the history's lines
     balance = conn.execute(
-        select(func.coalesce(func.sum(line.c.debit_fen - line.c.credit_fen), 0)).where(
-            line.c.org_id == org_id, line.c.account_id == acct.id
+        select(func.coalesce(func.sum(month.c.debit_fen - month.c.credit_fen), 0)).where(
+            month.c.org_id == org_id, month.c.account_id == acct.id
         )
     ).scalar_one()
     if balance:
@@ -264,10 +264,12 @@ def close_account(conn: Connection, org_id: int, code: str) -> None:
 
 
 def _has_postings(conn: Connection, org_id: int, account_id: int) -> bool:
-    line = JournalLine.__table__
+    """Whether any line was ever posted to the account: its months' turnover rows are written with the lines
+    (in the same transaction), so a month's row is there exactly when a line is."""
+    month = AccountTurnover.__table__
     return (
         conn.execute(
-            select(line.c.id).where(line.c.org_id == org_id, line.c.account_id == account_id).limit(1)
+            select(month.c.period).where(month.c.org_id == org_id, month.c.account_id == account_id).limit(1)
         ).first()
         is not None
     )

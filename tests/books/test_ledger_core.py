@@ -158,6 +158,31 @@ def test_sub_account_cannot_strand_a_posted_balance(sub_accounts: County) -> Non
         add_sub_account(conn, sub_accounts.ids["dingzikou"], "503", "工作经费")
 
 
+def test_an_account_closes_only_at_a_zero_balance_over_every_month(sub_accounts: County) -> None:
+    """Closing reads the account's months (``account_turnover``): 5 fen in March and 3 back in April leave
+    2 and refuse the close, naming it; once April takes the other 2 the months net to zero and it closes."""
+    org = sub_accounts.ids["dingzikou"]
+    with write_tx(sub_accounts.engine) as conn:
+        add_sub_account(conn, org, "211", "押金")  # 21101
+
+    def post(day: date, fen: int) -> None:
+        side = {"credit_fen": fen} if fen > 0 else {"debit_fen": -fen}
+        cash = {"debit_fen": fen} if fen > 0 else {"credit_fen": -fen}
+        with write_tx(sub_accounts.engine) as conn:
+            post_entry(conn, Draft(org, day, "押金", [Line("102", **cash), Line("21101", **side)]))
+
+    post(date(2025, 3, 5), 5)
+    post(date(2025, 4, 5), -3)
+    with pytest.raises(Conflict, match="balance of -2 fen") as refused, write_tx(sub_accounts.engine) as conn:
+        close_account(conn, org, "21101")
+    assert refused.value.field == "code"
+    post(date(2025, 4, 6), -2)
+    with write_tx(sub_accounts.engine) as conn:
+        close_account(conn, org, "21101")
+    with pytest.raises(AccountNotPostable, match="closed"):
+        post(date(2025, 4, 7), 1)
+
+
 def _raw_line(conn, entry_id: int, org_id: int, n: int, code: str, debit: int, credit: int) -> None:  # type: ignore[no-untyped-def]
     conn.execute(
         text(
