@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 
 import pytest
 from sqlalchemy import select
 
 from ledger.access.auth import principal_for_user
+from ledger.books import periods
 from ledger.books.errors import Conflict
 from ledger.books.periods import close_period, next_period
 from ledger.books.trial_balance import balances_by_code, trial_balance
@@ -46,7 +47,7 @@ def test_year_close_is_refused_while_stipends_are_not_posted_and_says_which(coun
 
 
 def test_year_close_is_refused_while_a_pos_shift_is_open(county: County) -> None:
-    year = datetime.now(UTC).year
+    year = periods.today().year
     with write_tx(county.engine) as conn:
         from pos.shifts import open_shift  # the test opens a shift; the ledger itself never imports pos
 

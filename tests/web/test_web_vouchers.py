@@ -616,9 +616,8 @@ def clock_zone_a_day_off(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """The process's clock zone set so that, at this moment, its calendar day is not Beijing's: UTC-12 is on
     yesterday until 20:00 Beijing time, UTC+14 on tomorrow from 18:00. A server kept on UTC is the same
     case from 16:00 to 24:00 UTC; the fixture makes it every hour."""
-    zone = (
-        "Etc/GMT+12" if datetime.now(periods.CHINA).hour < 20 else "Etc/GMT-14"
-    )  # POSIX signs: GMT+12 is UTC-12
+    # POSIX signs: Etc/GMT+12 is UTC-12
+    zone = "Etc/GMT+12" if datetime.now(periods.CHINA).hour < 20 else "Etc/GMT-14"
     monkeypatch.setenv("TZ", zone)
     time.tzset()
     assert date.today() != periods.today(), zone  # else this test could not fail
