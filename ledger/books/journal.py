@@ -26,8 +26,8 @@ from sqlalchemy import table as table_of
 from sqlalchemy import text as sql_text
 
 from ledger.books.errors import NotFound, ValidationError
-from ledger.books.periods import months_named, period_bounds
-from ledger.db.models import Account, Counterparty, JournalEntry, JournalLine
+from ledger.books.periods import month_list, months_named, period_bounds
+from ledger.db.models import Account, AccountTurnover, Counterparty, JournalEntry, JournalLine
 
 entry_t = JournalEntry.__table__
 line_t = JournalLine.__table__
@@ -142,10 +142,12 @@ class EntryFilter:
                 )
             )
         if self.account:
-            months = self._line_months(org_id, listed=True)  # ix_line_tb: org, month, account, entry
             accounts = select(account_t.c.id).where(
                 account_t.c.org_id == org_id, account_t.c.code.startswith(self.account, autoescape=True)
             )
+            months = self._line_months(
+                org_id, listed=True, accounts=accounts
+            )  # ix_line_tb: org, month, account
             found.append(
                 SemiJoin(
                     select(line_t.c.entry_id).where(*months, line_t.c.account_id.in_(accounts)),
@@ -221,11 +223,14 @@ class EntryFilter:
         )
 
     def _line_months(
-        self, org_id: int, period: Any = None, *, org: Any = None, listed: bool = False
+        self, org_id: int, period: Any = None, *, org: Any = None, listed: bool = False, accounts: Any = None
     ) -> list[Any]:
         """A line's own terms for the org and the months asked for (a line is in its entry's month);
         ``period``, ``org``: the line's month and org as written (expressions no index answers);
-        ``listed``: the months named one by one where they can be (``months_named``)."""
+        ``listed``: the months named one by one where they can be (``months_named``); where they cannot
+        (no months asked for, or too many), and ``accounts`` (a SELECT of account ids) is given, the months
+        those accounts have lines in, as ``account_turnover`` holds them: a seek per month still, not every
+        line of the org's years."""
         period = line_t.c.period if period is None else period
         months = [(line_t.c.org_id if org is None else org) == org_id]
         first, last = self.period or self.period_from, self.period or self.period_to
@@ -234,6 +239,14 @@ class EntryFilter:
                 first = max(filter(None, (first, f"{self.date_from:%Y-%m}")))
             if self.date_to is not None:
                 last = min(filter(None, (last, f"{self.date_to:%Y-%m}")))
+            if accounts is not None and month_list(first, last) is None:
+                turnover = AccountTurnover.__table__
+                posted = select(turnover.c.period).where(
+                    turnover.c.org_id == org_id,
+                    turnover.c.account_id.in_(accounts),
+                    *months_named(turnover.c.period, first, last),
+                )
+                return [*months, period.in_(posted), *months_named(period, first, last)]
             return [*months, *months_named(period, first, last)]
         if first:
             months.append(period >= first)

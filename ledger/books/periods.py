@@ -135,6 +135,17 @@ def month_range(start: str, end: str, *, field: str = "to", limit: int = MAX_MON
     return [str(Month.from_index(i)) for i in range(first.index, last.index + 1)]
 
 
+def month_list(first: str | None, last: str | None) -> list[str] | None:
+    """The months ``first`` .. ``last`` one by one, or None when either is open or they are more than
+    ``MAX_MONTHS_PER_RUN``."""
+    if not (first and last):
+        return None
+    low, high = Month.parse(first, "from"), Month.parse(last, "to")
+    if high.index - low.index >= MAX_MONTHS_PER_RUN:
+        return None
+    return [str(Month.from_index(i)) for i in range(low.index, high.index + 1)]
+
+
 def months_named(
     period: ColumnElement[str], first: str | None, last: str | None
 ) -> list[ColumnElement[bool]]:
@@ -144,10 +155,9 @@ def months_named(
     ``ix_line_tb`` (org, month, account, entry, …) finds an account's lines of listed months with one seek
     per month and account; given a range of months instead, both databases read every line of those months
     in the index to find the account's (``0014_core``)."""
-    if first and last:
-        low, high = Month.parse(first, "from"), Month.parse(last, "to")
-        if high.index - low.index < MAX_MONTHS_PER_RUN:
-            return [period.in_([str(Month.from_index(i)) for i in range(low.index, high.index + 1)])]
+    listed = month_list(first, last)
+    if listed is not None:
+        return [period.in_(listed)]
     terms = []
     if first:
         terms.append(period >= first)

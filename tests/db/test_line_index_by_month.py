@@ -120,3 +120,26 @@ def test_an_accounts_lines_are_sought_by_month_in_the_one_index(books_2025: Coun
         # the period window (every figure's movements) still reads the one index by org and months
         window = _plans(conn, lambda c: movements(c, org, "2025-03", "2025-03", accounts=("102",)))
         assert any("ix_line_tb" in p for p in window), window
+
+
+def test_an_accounts_lines_with_no_months_asked_for_are_sought_in_the_months_it_was_posted_in(
+    books_2025: County,
+) -> None:
+    """The API's account filter may name no months: the months come from ``account_turnover`` (the
+    account's months with lines), each sought in ``ix_line_tb`` — not every line of the org's years read
+    for the account's. On PostgreSQL the test's few rows leave the planner free to join otherwise; on 10⁶
+    lines it seeks ``period = account_turnover.period`` month by month (bench/README.md)."""
+    org = books_2025.ids["dingzikou"]
+    every_month = EntryFilter(account="102")
+    with read_tx(books_2025.engine) as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        plans = _plans(conn, lambda c: list_entries(c, org, every_month))
+        counted = plans[0]  # the total, counted first
+        assert "account_turnover" in counted, counted
+        if sqlite:
+            assert _seeks_by_month_and_account(counted, sqlite), counted
+        entries, total = list_entries(conn, org, every_month, limit=500)
+        months = list_entries(
+            conn, org, EntryFilter(account="102", period_from="2025-01", period_to="2025-12")
+        )
+    assert total == months[1] > 0 and len(entries) == total
