@@ -30,6 +30,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ledger.access.auth import Principal
 from ledger.access.messages import field_path
+from ledger.books.county_time import CHINA, business_date
 from ledger.books.errors import (
     Conflict,
     IdempotencyConflict,
@@ -46,7 +47,6 @@ from ledger.books.money import (
     round_half_up,
 )
 from ledger.books.orgs import now
-from ledger.books.periods import CHINA, business_date
 from ledger.db.engine import locking, run_write
 from pos.catalogue import TaxRate, get_customer, open_balance, rate_on
 from pos.fastsql import Sql, as_date, db_date, db_time, is_pg

@@ -27,11 +27,11 @@ from typing import TypedDict, Unpack
 from sqlalchemy import Connection, RowMapping, Table, func, select, update
 
 from ledger.access.auth import Principal
+from ledger.books.county_time import business_date
 from ledger.books.errors import Conflict, NotFound, ValidationError
 from ledger.books.money import format_amount, split_to_bound
 from ledger.books.orgs import counterparty, ensure_sub_account, now
 from ledger.books.periods import (
-    business_date,
     closed_through,
     next_period,
     period_bounds,

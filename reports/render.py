@@ -35,7 +35,7 @@ from babel.dates import format_date, format_datetime
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context
 from jinja2.runtime import Context
 
-from ledger.books import periods
+from ledger.books import county_time
 from ledger.books.errors import LedgerError
 from ledger.books.money import amount_in_words, format_amount, format_money
 from ledger.books.spreadsheets import safe_text
@@ -152,7 +152,7 @@ def _date(context: Context, value: date) -> str:
 
 def _datetime_in(value: datetime, lang: str) -> str:
     """A moment as Beijing time, ``2025-03-31 14:05``."""
-    return format_datetime(value.astimezone(periods.CHINA), "yyyy-MM-dd HH:mm", locale=_locale(lang))
+    return format_datetime(value.astimezone(county_time.CHINA), "yyyy-MM-dd HH:mm", locale=_locale(lang))
 
 
 def _datetime(context: Context, value: datetime) -> str:

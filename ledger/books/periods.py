@@ -16,32 +16,16 @@ import calendar
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import date
 
 from sqlalchemy import ColumnElement, Connection, delete, func, insert, select, update
 
 from ledger.books import registry
+from ledger.books.county_time import business_date, today
 from ledger.books.errors import Conflict, Forbidden, UnbalancedEntry, ValidationError
 from ledger.books.money import MAX_INTEGER_DIGITS
 from ledger.books.orgs import get_org, now, require_books
 from ledger.db.models import AccountBalance, AccountTurnover, JournalLine, Period, PeriodEvent
-
-# China Standard Time has had no daylight saving since 1991: the county's days are UTC+8, whatever zone the
-# server's clock is kept in (a server on UTC is still on yesterday from 00:00 to 08:00 Beijing time).
-CHINA = timezone(timedelta(hours=8), "CST")
-
-
-def business_date(at: datetime) -> date:
-    """The county's day (Beijing time) of an instant; a naive instant is read as UTC."""
-    if at.tzinfo is None:
-        at = at.replace(tzinfo=UTC)
-    return at.astimezone(CHINA).date()
-
-
-def today() -> date:
-    """The county's day now: what a form's date, the rent roll's as-of and the posting horizon start from."""
-    return datetime.now(CHINA).date()
-
 
 period_t = Period.__table__
 event_t = PeriodEvent.__table__

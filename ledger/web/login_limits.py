@@ -50,7 +50,7 @@ from limits.strategies import MovingWindowRateLimiter
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ledger.books import periods
+from ledger.books import county_time
 from ledger.settings import Settings
 from ledger.web.i18n import DEFAULT_LANG, translator
 from ledger.web.security import TooManyAttempts
@@ -162,7 +162,7 @@ def refusal_lang(scope: Scope, secret_key: str) -> str:
 def refusal_page(lang: str, seconds: int) -> str:
     """The login page's 429: in the person's language, saying how long to wait and until when (Beijing
     time), with the way back to the login form."""
-    at = (datetime.now(periods.CHINA) + timedelta(seconds=seconds)).strftime("%H:%M:%S")
+    at = (datetime.now(county_time.CHINA) + timedelta(seconds=seconds)).strftime("%H:%M:%S")
     page = environment().get_template("login_refused.html")
     return page.render(t=translator(lang), lang=lang, seconds=seconds, at=at)
 

@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
+from ledger.books.county_time import business_date
 from ledger.books.money import MAX_AMOUNT_FEN, format_amount
-from ledger.books.periods import business_date
 from ledger.books.posting import Draft, Line, post_entries
 from ledger.books.trial_balance import trial_balance
 from ledger.books.verify import verify_all

@@ -19,7 +19,7 @@ from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy import func, select
 
 from ledger.access.messages import RequestModel, _date_fields
-from ledger.books import periods
+from ledger.books import county_time
 from ledger.books.errors import ValidationError
 from ledger.books.periods import (
     MAX_MONTHS_PER_RUN,
@@ -404,7 +404,7 @@ def test_a_month_that_has_not_begun_cannot_close(county: County, client: TestCli
     """Closed through 9998-12, an org's books would take no posting until an admin reopened them."""
     h = county.auth("admin")
     org = county.ids["company"]
-    next_year = f"{periods.today().year + 1}-01"
+    next_year = f"{county_time.today().year + 1}-01"
     for period in ("9998-12", next_year):
         refused(client.post(f"/api/v1/orgs/{org}/periods/{period}/close", headers=h), "period", 422)
 

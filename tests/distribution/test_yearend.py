@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from ledger.access.auth import principal_for_user
-from ledger.books import periods
+from ledger.books import county_time
 from ledger.books.errors import Conflict
 from ledger.books.periods import close_period, next_period
 from ledger.books.trial_balance import balances_by_code, trial_balance
@@ -47,7 +47,7 @@ def test_year_close_is_refused_while_stipends_are_not_posted_and_says_which(coun
 
 
 def test_year_close_is_refused_while_a_pos_shift_is_open(county: County) -> None:
-    year = periods.today().year
+    year = county_time.today().year
     with write_tx(county.engine) as conn:
         from pos.shifts import open_shift  # the test opens a shift; the ledger itself never imports pos
 

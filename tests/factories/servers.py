@@ -29,7 +29,7 @@ from typing import Any
 import httpx
 from sqlalchemy import Engine, text
 
-from ledger.books.periods import business_date
+from ledger.books.county_time import business_date
 from tests.factories.shop import SEEDED_PRODUCTS, STOCK_MILLI, Shop
 
 ERROR_STATUSES = {409, 422, 503}

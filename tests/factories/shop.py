@@ -17,8 +17,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 
 from ledger.access.auth import principal_for_token
-from ledger.books import periods
-from ledger.books.periods import business_date
+from ledger.books import county_time
+from ledger.books.county_time import business_date
 from ledger.db.engine import read_tx, write_tx
 from pos import catalogue, shifts, stock
 from pos.stores import get_store
@@ -158,7 +158,7 @@ def build_shop(county: County, client: TestClient, *, stock: bool = True) -> Sho
             r = client.post(
                 f"/api/v1/pos/stores/{store}/purchases",
                 json={
-                    "date": periods.today().isoformat(),
+                    "date": county_time.today().isoformat(),
                     "village_org_id": county.ids["village1"],
                     "lines": [
                         {"sku": "APPLE", "quantity": "100", "cost": "600.00"},

@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 from openpyxl import Workbook, load_workbook
 
-from ledger.books import periods
+from ledger.books import county_time
 from ledger.books.verify import verify_all
 from ledger.db.engine import read_tx
 from tests.factories.county import County
@@ -118,7 +118,7 @@ def test_tax_rates_are_dated_and_a_sale_uses_the_rate_of_its_day(shop: Shop) -> 
     url = f"/api/v1/pos/orgs/{shop.company}/tax-rates"
     rates = shop.client.get(url, headers=shop.h("officer")).json()
     assert {(r["category"], r["rate_bp"]) for r in rates} == {("goods", 100), ("services", 100)}
-    today = periods.today().isoformat()
+    today = county_time.today().isoformat()
     r = shop.client.post(
         url, json={"category": "goods", "rate_bp": 300, "effective_from": today}, headers=shop.h("officer")
     )
@@ -141,7 +141,7 @@ def test_purchase_posts_stock_at_cost_and_counts_go_through_1901(shop: Shop) -> 
     r = shop.client.post(
         f"/api/v1/pos/stores/{shop.store1}/stock-adjustments",
         json={
-            "date": periods.today().isoformat(),
+            "date": county_time.today().isoformat(),
             "sku": "APPLE",
             "kind": "count",
             "quantity": "98",
@@ -154,7 +154,7 @@ def test_purchase_posts_stock_at_cost_and_counts_go_through_1901(shop: Shop) -> 
     r = shop.client.post(
         f"/api/v1/pos/stores/{shop.store1}/stock-adjustments",
         json={
-            "date": periods.today().isoformat(),
+            "date": county_time.today().isoformat(),
             "sku": "RICE",
             "kind": "adjust",
             "quantity": "1.5",

@@ -13,7 +13,7 @@ from datetime import date
 import pytest
 from fastapi.testclient import TestClient
 
-from ledger.books import periods
+from ledger.books import county_time
 from ledger.books.orgs import counterparty
 from ledger.books.periods import close_period, period_bounds
 from ledger.books.posting import Draft, post_entries
@@ -234,7 +234,7 @@ def test_verify_names_an_income_or_expense_account_left_open_after_the_year_clos
 
 def test_closing_a_month_not_begun_is_a_422_naming_the_period(client: TestClient, two_years: County) -> None:
     co = two_years.ids["company"]
-    future = periods.today().replace(day=1).replace(year=periods.today().year + 1)
+    future = county_time.today().replace(day=1).replace(year=county_time.today().year + 1)
     period = f"{future:%Y-%m}"
     response = client.post(f"/api/v1/orgs/{co}/periods/{period}/close", headers=two_years.auth("officer"))
     assert response.status_code == 422, response.text
@@ -284,7 +284,7 @@ def test_a_till_closes_its_shift_into_the_first_open_month_after_an_officers_clo
             f"/api/v1/pos/shifts/{shift_id}/close", json={"counted_cash": counted}, headers=shop.h(who)
         )
         assert closed.status_code == 200, closed.text
-    this_month = f"{periods.today():%Y-%m}"
+    this_month = f"{county_time.today():%Y-%m}"
     with read_tx(county.engine) as conn:
         from ledger.books.periods import open_months_before
 

@@ -24,7 +24,7 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from ledger.books import periods
+from ledger.books import county_time
 from ledger.books.errors import TimeLimit
 from ledger.books.money import amount_in_words
 from ledger.cli.reports import app as reports_cli
@@ -330,7 +330,7 @@ def test_channel_sales_by_origin_village_reads_the_pos_sale_lines(client: TestCl
     shop = build_shop(county, client)
     assert shop.sale([("APPLE", "2"), ("RICE", "1")]).status_code == 201  # ¥17.60 + ¥3.98, 1% VAT inside
     assert shop.sale([("VEG", "3")]).status_code == 201  # ¥6.00
-    month = periods.today().strftime("%Y-%m")
+    month = county_time.today().strftime("%Y-%m")
     response = client.get(
         f"/api/v1/orgs/{county.ids['company']}/reports/channel-sales.json?period={month}",
         headers=county.auth("officer"),

@@ -49,7 +49,7 @@ from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
-from ledger.books import periods
+from ledger.books import county_time
 from ledger.db.engine import make_engine
 from ledger.db.migrate import upgrade
 from tests.factories.servers import Server, cunshe_verify, entry_body, is_error_shape, new_key, sale_body
@@ -157,7 +157,7 @@ def seed_demo(database_url: str, scale: float) -> dict[str | None, dict[str, str
 
     engine = make_engine(database_url)
     upgrade(engine)
-    tree = build_demo(engine, year=periods.today().year - 1, seed=2025, scale=scale).tree
+    tree = build_demo(engine, year=county_time.today().year - 1, seed=2025, scale=scale).tree
     engine.dispose()
     first = {role: username for role, username, _ in reversed(tree.logins)}
     return {

@@ -37,8 +37,9 @@ from ledger.access.idempotency import request_hash
 from ledger.api.routes.distribution import CapitalIn
 from ledger.api.writes import as_json
 from ledger.app import create_app
+from ledger.books.county_time import business_date
 from ledger.books.orgs import add_sub_account, ensure_sub_account
-from ledger.books.periods import business_date, close_period
+from ledger.books.periods import close_period
 from ledger.community import welfare
 from ledger.db.engine import make_engine
 from ledger.db.models import IdempotencyRecord, JournalLine

@@ -37,7 +37,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from ledger.app import create_app
-from ledger.books import periods
+from ledger.books import county_time
 from ledger.db.engine import make_engine
 from ledger.settings import Settings
 from tests.factories.county import County
@@ -120,9 +120,9 @@ def target(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         "shift_id": sorted(shop.shifts.values()),
         "sale_id": sales,
         "entry_id": [entry],
-        "year": [periods.today().year, 2025],
+        "year": [county_time.today().year, 2025],
         "quarter": [1, 4],
-        "period": [periods.today().strftime("%Y-%m"), "2025-03"],
+        "period": [county_time.today().strftime("%Y-%m"), "2025-03"],
         "code": ["5602", "1002"],
         "name": ["trial-balance", "balance-sheet", "vouchers", "channel-sales"],
         "fmt": ["json", "html"],

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
 from ledger.api.body_limit import DEFAULT_LIMIT
-from ledger.books import periods
+from ledger.books import county_time
 from tests.factories.county import County
 from tests.factories.servers import sale_body
 from tests.factories.shop import Shop, seed_shop
@@ -74,7 +74,7 @@ def test_ids_are_json_integers_not_strings_or_floats(shop: Shop, client: TestCli
             assert r.status_code == 422, (field, loose, r.text)
             assert r.json()["error"]["field"] == field
     entry = {
-        "date": periods.today().isoformat(),
+        "date": county_time.today().isoformat(),
         "memo": "办公用品",
         "lines": [
             {"account": "5602", "debit": "1.00", "store_id": str(shop.stores["cashier"])},

@@ -21,7 +21,7 @@ import pytest
 from sqlalchemy import Engine, func, select, update
 
 from ledger.access.auth import token_t
-from ledger.books import periods
+from ledger.books import county_time
 from ledger.books.verify import verify_org
 from ledger.db.engine import read_tx, write_tx
 from ledger.db.models import Account, JournalEntry, JournalLine
@@ -80,7 +80,7 @@ def seed_shop(live: LiveServer) -> dict[str, int]:
         r = http.post(
             f"/api/v1/pos/stores/{store}/purchases",
             json={
-                "date": periods.today().isoformat(),
+                "date": county_time.today().isoformat(),
                 "supplier": "示范村一合作社",
                 "lines": [
                     {"sku": "EGG", "quantity": "500", "cost": "500.00"},

@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from ledger.books import periods
+from ledger.books import county_time
 from ledger.books.periods import closed_through
 from ledger.books.posting import Draft, Line, post_entry
 from ledger.db.engine import write_tx
@@ -411,6 +411,6 @@ def test_the_reports_page_opens_on_the_last_month_with_entries_not_a_month_witho
     for org in (county.ids["dingzikou"], county.ids["heping"]):
         page = client.get(f"/web/orgs/{org}/reports")
         assert page.status_code == 200 and jan.format(org) in page.text, org
-    today = periods.today()  # the county's day, not the test machine's
+    today = county_time.today()  # the county's day, not the test machine's
     empty = client.get(f"/web/orgs/{county.ids['huahuaqiao']}/reports")
     assert f"period={today.year}-{today.month:02d}" in empty.text

@@ -13,7 +13,7 @@ from html import unescape
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from ledger.books import periods
+from ledger.books import county_time
 from ledger.community.models import LeaseCharge
 from ledger.db.engine import read_tx
 from ledger.db.models import AuditLog, JournalEntry
@@ -340,4 +340,4 @@ def test_the_page_opens_on_the_last_month_with_entries_when_that_is_before_today
         html = client.get(f"/web/orgs/{county.ids[org]}/leases").text
         assert 'name="as_of" value="2026-04-30"' in html, org
     empty = client.get(f"/web/orgs/{county.ids['village1']}/leases").text
-    assert f'name="as_of" value="{periods.today().isoformat()}"' in empty
+    assert f'name="as_of" value="{county_time.today().isoformat()}"' in empty

@@ -20,7 +20,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from ledger.books import periods
+from ledger.books import county_time
 from ledger.books.money import amount_in_words
 from ledger.books.periods import close_period
 from ledger.db.engine import read_tx, write_tx
@@ -617,10 +617,10 @@ def clock_zone_a_day_off(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yesterday until 20:00 Beijing time, UTC+14 on tomorrow from 18:00. A server kept on UTC is the same
     case from 16:00 to 24:00 UTC; the fixture makes it every hour."""
     # POSIX signs: Etc/GMT+12 is UTC-12
-    zone = "Etc/GMT+12" if datetime.now(periods.CHINA).hour < 20 else "Etc/GMT-14"
+    zone = "Etc/GMT+12" if datetime.now(county_time.CHINA).hour < 20 else "Etc/GMT-14"
     monkeypatch.setenv("TZ", zone)
     time.tzset()
-    assert date.today() != periods.today(), zone  # else this test could not fail
+    assert date.today() != county_time.today(), zone  # else this test could not fail
     yield
     monkeypatch.undo()
     time.tzset()
@@ -634,5 +634,5 @@ def test_the_county_s_day_dates_a_form_whatever_the_server_s_clock_zone(
     seed(county)
     log_in(client, "officer")
     html, _, _ = entry_form(client, county)
-    assert f'name="date" value="{periods.today().isoformat()}"' in html
-    assert periods.today() == periods.business_date(datetime.now(periods.CHINA))
+    assert f'name="date" value="{county_time.today().isoformat()}"' in html
+    assert county_time.today() == county_time.business_date(datetime.now(county_time.CHINA))

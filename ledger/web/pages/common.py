@@ -23,7 +23,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from ledger.access.auth import Principal, principal_for_user
 from ledger.access.service import Write, carry_out
-from ledger.books import periods
+from ledger.books import county_time, periods
 from ledger.books.errors import Forbidden, LedgerError, NotFound, Unauthenticated
 from ledger.books.journal import EntryFilter, latest_period, list_entries
 from ledger.books.money import format_money
@@ -232,7 +232,7 @@ def safe_next(target: str | None) -> str:
 
 
 def current_period() -> str:
-    today = periods.today()
+    today = county_time.today()
     return f"{today.year}-{today.month:02d}"
 
 
@@ -283,7 +283,7 @@ def first_open_period(conn: Any, org_id: int) -> str:
 
 def default_day(period: str) -> date:
     """A form's date: today when today falls in ``period`` (the first open month), else its last day."""
-    today = periods.today()
+    today = county_time.today()
     first, last = periods.period_bounds(period)
     return today if first <= today <= last else last
 

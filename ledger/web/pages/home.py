@@ -10,7 +10,7 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 
 from ledger.access import bookkeeping
 from ledger.access.auth import Principal, audit, login_candidate, password_matches, principal_for_user
-from ledger.books import periods
+from ledger.books import county_time, periods
 from ledger.books.errors import LedgerError
 from ledger.books.journal import latest_period
 from ledger.books.orgs import all_org_ids, get_org
@@ -73,7 +73,7 @@ def _last_reconciliation(conn: Any, user: Principal, org: Any) -> str | None:
         for a in store.list_statement_accounts(conn, org.id)
         for m in matching.list_matches(conn, org.id, a["id"], status="confirmed", limit=100_000)
     ]
-    return periods.business_date(max(stamps)).isoformat() if stamps else None
+    return county_time.business_date(max(stamps)).isoformat() if stamps else None
 
 
 def _arrears(conn: Any, user: Principal, org: Any) -> int | None:
@@ -83,7 +83,7 @@ def _arrears(conn: Any, user: Principal, org: Any) -> int | None:
     """
     if org.standard != "collective":
         return None
-    rows = rentroll.rent_roll(conn, [org.id], periods.today())
+    rows = rentroll.rent_roll(conn, [org.id], county_time.today())
     if not rows:
         return None
     return sum(fen for bucket, fen in rentroll.aging_totals(rows).items() if bucket != "current")
@@ -244,7 +244,7 @@ def _community_home(request: Request, user: Principal, engine: Any, org_id: int)
         latest = latest_period(conn, [org_id], not_after=current_period()) or current_period()
         posts = [welfare.get_post(conn, org_id, i) for i in welfare.post_ids(conn, org_id)]
         owed = {p.id: welfare.stipend_owed(conn, p.id) for p in posts}
-        rows = rentroll.rent_roll(conn, [org_id], periods.today())
+        rows = rentroll.rent_roll(conn, [org_id], county_time.today())
         totals = rentroll.roll_totals(rows)
         specs = [s for s in registry.reports_for(org) if not s.options]
     months, quarters = _recent_periods(latest)

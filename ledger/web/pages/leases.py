@@ -15,7 +15,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from ledger.access.auth import Principal
 from ledger.access.service import carry_out
-from ledger.books import periods
+from ledger.books import county_time, periods
 from ledger.books.errors import LedgerError, ValidationError
 from ledger.books.journal import latest_period
 from ledger.books.money import format_money, format_quantity, parse_amount
@@ -122,7 +122,9 @@ def _leases_page(
         day_range_params(conn, org_id, as_of, None, from_field="as_of")  # in the org's years (ledger.params)
         if as_of is None:  # today, or the end of the last month the books were kept in if that is earlier
             latest = latest_period(conn, org_ids, not_after=current_period())
-            as_of = min(periods.today(), periods.period_bounds(latest)[1]) if latest else periods.today()
+            as_of = (
+                min(county_time.today(), periods.period_bounds(latest)[1]) if latest else county_time.today()
+            )
         names = {i: get_org(conn, i).name for i in org_ids}
         rows = rentroll.rent_roll(conn, org_ids, as_of)
         # The forms start in the month shown when it is open, else in the first open month (the earliest

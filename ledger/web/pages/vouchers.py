@@ -21,7 +21,7 @@ from ledger.access import bookkeeping
 from ledger.access.auth import Principal
 from ledger.access.service import carry_out
 from ledger.access.users import find_user
-from ledger.books import entry_choices, periods
+from ledger.books import county_time, entry_choices, periods
 from ledger.books.errors import (
     AccountKept,
     AccountNotPostable,
@@ -76,7 +76,7 @@ def default_day(conn: Connection, org_id: int) -> date:
     """The day a new voucher (or a reversal) is dated unless told: today if its month is open, else the
     first day of the first open month."""
     through = periods.closed_through(conn, org_id)
-    today = periods.today()
+    today = county_time.today()
     if through is None or periods.period_of(today) > through:
         return today
     return periods.period_bounds(periods.next_period(through))[0]
