@@ -19,11 +19,12 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine
 
+from ledger.books.county_time import CHINA
 from ledger.books.money import parse_amount, round_half_up
 from ledger.books.posting import Draft, Line, post_entry
 from ledger.books.trial_balance import trial_balance
 from ledger.db.engine import write_tx
-from ledger.demo.supermarkets import BEIJING, StorePlan, store_day
+from ledger.demo.supermarkets import StorePlan, store_day
 from ledger.demo.tree import DemoTree, demo_user
 from ledger.reconcile.statement_writers import BankTxn, Order, write_bank_csv, write_wechat_trade_bill
 from ledger.reconcile.store import create_statement_account
@@ -93,7 +94,7 @@ def run_officer_month(engine: Engine, tree: DemoTree, year: int, seed: int, out_
     orders = []
     wechat_by_day: dict[date, int] = {}
     for receipt in plan.receipts:
-        when = datetime.fromisoformat(receipt["sold_at"]).astimezone(BEIJING).replace(tzinfo=None)
+        when = datetime.fromisoformat(receipt["sold_at"]).astimezone(CHINA).replace(tzinfo=None)
         for payment in receipt["payments"]:
             if payment["method"] != "wechat":
                 continue

@@ -18,12 +18,12 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine
 
 from ledger.access.auth import Principal
 from ledger.access.service import perform
+from ledger.books.county_time import CHINA
 from ledger.books.money import (
     format_amount,
     line_amount,
@@ -72,7 +72,6 @@ from pos.shifts import shift_report
 from pos.stock import supplier_counterparty
 from pos.stores import get_store
 
-BEIJING = ZoneInfo("Asia/Shanghai")
 FLOAT_FEN = 50_000
 DIVIDEND_MONTH, DIVIDEND_DAY = 3, 28  # a year's dividends are paid when the next year's March ends
 
@@ -131,7 +130,7 @@ class CompanyYear:
 
 def _at(day: date, minute: int) -> datetime:
     """A moment of the business day, Beijing time, as the till would send it."""
-    return datetime.combine(day, time(8, 0), tzinfo=BEIJING).astimezone(UTC) + timedelta(minutes=minute)
+    return datetime.combine(day, time(8, 0), tzinfo=CHINA).astimezone(UTC) + timedelta(minutes=minute)
 
 
 def setup_companies(conn: Connection, tree: DemoTree, year: int) -> dict[str, dict[str, int]]:

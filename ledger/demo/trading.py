@@ -24,12 +24,12 @@ import random
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection
 
 from ledger.access.auth import Principal
 from ledger.access.service import Write, perform
+from ledger.books.county_time import CHINA
 from ledger.books.money import format_amount, format_quantity, line_amount, parse_amount, split_tax_inclusive
 from pos import services
 from pos.messages import PaymentIn, RefundIn, RefundLineIn, SaleIn, SaleLineIn
@@ -37,7 +37,6 @@ from pos.sales import record_batch
 from pos.shifts import shift_report
 from pos.stores import StoreRef
 
-BEIJING = ZoneInfo("Asia/Shanghai")
 FLOAT_FEN = 50_000
 VAT_BP = 100
 WHOLESALER = "县糖酒副食品批发公司"
@@ -116,7 +115,7 @@ def sale_in(**fields: object) -> SaleIn:
 
 def at(day: date, minute: int) -> datetime:
     """A moment of the business day (from 07:30 Beijing time), as the till would send it."""
-    return datetime.combine(day, time(7, 30), tzinfo=BEIJING).astimezone(UTC) + timedelta(minutes=minute)
+    return datetime.combine(day, time(7, 30), tzinfo=CHINA).astimezone(UTC) + timedelta(minutes=minute)
 
 
 def day_weight(day: date) -> float:
