@@ -228,6 +228,9 @@ def test_the_journal_a_page_at_a_time_is_every_match_in_order_forwards_and_backw
         EntryFilter(**month, account="112", memo_contains="收租"),
         EntryFilter(**month, counterparty_id=ids["li"], account="112", reversed=False),
         EntryFilter(date_from=date(2026, 1, 3), date_to=date(2026, 1, 9), account="101"),
+        EntryFilter(account="112"),  # no months (the API's): the months the account was posted in
+        EntryFilter(account="1"),
+        EntryFilter(period_from="2026-01", account="112"),
         # text: in the entry's 摘要, in a line's, in a counterparty's name (and a line's: found twice)
         EntryFilter(**month, text_contains="收租"),
         EntryFilter(**month, text_contains="打印"),
@@ -278,6 +281,7 @@ def test_the_journal_a_page_at_a_time_is_every_match_in_order_forwards_and_backw
                     )[0]
                 )
             assert [e["voucher_no"] for page in back[::-1] for e in page] == everything, flt
+            assert list_entries(conn, org, flt, limit=3)[1] == len(everything), flt  # every match counted
             by_offset = [
                 list_entries(conn, org, flt, limit=3, offset=n)[0] for n in range(0, len(everything), 3)
             ]
