@@ -10,9 +10,11 @@ officer), times each journal query and 明细账 page ``REPEAT`` times — the s
 query, rendering — and prints p50 / p95 per filter (a later page is reached by its "next" links, as a
 reader turns them). Run with another checkout's code (this script copied into that checkout) it measures
 that code on the same books: the baseline. Then it posts ``POSTS`` two-line vouchers through the entry form
-(each a new form key) and prints the p50 / p95 of the POST (the write, not the redirect's page). Beside
-the wall times, this process's CPU per request (median and worst): on SQLite the whole server's work, on
-PostgreSQL all but the database server's — the figure a shared machine's load moves least. Figures only.
+(each a new form key) and prints the p50 / p95 of the POST (the write, not the redirect's page). Last, the
+API's account filter with no months: a page of 100 and the exact count of every match (``list_entries``
+without a ``count_limit``). Beside the wall times, this process's CPU per request (median and worst): on
+SQLite the whole server's work, on PostgreSQL all but the database server's — the figure a shared machine's
+load moves least. Figures only.
 Targets (issue 17): journal and 明细账 p95 ≤ 150 ms, voucher post ≤ 100 ms.
 """
 
@@ -35,12 +37,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import psycopg
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine
 
 from ledger.access.auth import create_user
 from ledger.app import create_app
+from ledger.books.journal import EntryFilter, list_entries
 from ledger.books.orgs import add_sub_account, counterparty, create_org
 from ledger.books.posting import Draft, Line, post_entries, reversal_draft
-from ledger.db.engine import make_engine, write_tx
+from ledger.db.engine import make_engine, read_tx, write_tx
 from ledger.db.migrate import upgrade
 from ledger.settings import Settings
 from ledger.workflows import start
@@ -228,7 +232,22 @@ def measure(url: str, org: int, lessee: int) -> None:
             assert r.status_code == 303, re.sub(r"<[^>]+>", " ", r.text)[-600:]
         p50, p95 = percentiles(posts)
         print(f"  voucher entry POST: p50 {p50:.1f} ms, p95 {p95:.1f} ms (target ≤ 100)")
+    api_account_filter(engine, org)
     engine.dispose()
+
+
+def api_account_filter(engine: Engine, org: int) -> None:
+    """The API's ``GET /orgs/{org}/entries?account=…`` with no months: its first 100 entries and the exact
+    count of every match (``list_entries`` without ``count_limit``), median and worst of ``REPEAT``."""
+    print(f"  {'API entries, account, no months':36} {'p50 ms':>8} {'max ms':>8}  total")
+    for code in ("112", "501", "102"):
+        samples = []
+        for _ in range(REPEAT):
+            t0 = time.perf_counter()
+            with read_tx(engine) as conn:
+                _, total = list_entries(conn, org, EntryFilter(account=code), limit=100)
+            samples.append((time.perf_counter() - t0) * 1000)
+        print(f"  {'account ' + code:36} {statistics.median(samples):8.1f} {max(samples):8.1f}  {total:,}")
 
 
 def main() -> None:
