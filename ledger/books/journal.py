@@ -145,9 +145,8 @@ class EntryFilter:
             accounts = select(account_t.c.id).where(
                 account_t.c.org_id == org_id, account_t.c.code.startswith(self.account, autoescape=True)
             )
-            months = self._line_months(
-                org_id, listed=True, accounts=accounts
-            )  # ix_line_tb: org, month, account
+            # ix_line_tb: org, month, account, entry
+            months = self._line_months(org_id, listed=True, accounts=accounts)
             found.append(
                 SemiJoin(
                     select(line_t.c.entry_id).where(*months, line_t.c.account_id.in_(accounts)),
